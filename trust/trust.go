@@ -1,0 +1,180 @@
+// Package trust verifies certificate chains and explains the result.
+//
+// Verify never stops at the first problem: like the trust-status bits of
+// Windows' CertGetCertificateChain, the Report lists every problem found, each
+// with the certificate it is in, a one-line summary with the concrete values,
+// and a fix a person can act on.
+package trust
+
+import (
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind identifies a problem. The values are stable: they appear in JSON
+// output and in the documentation.
+type Kind string
+
+const (
+	KindExpired             Kind = "expired"
+	KindNotYetValid         Kind = "not-yet-valid"
+	KindNameMismatch        Kind = "name-mismatch"
+	KindSelfSigned          Kind = "self-signed"
+	KindUntrustedRoot       Kind = "untrusted-root"
+	KindMissingIntermediate Kind = "missing-intermediate"
+	KindRevoked             Kind = "revoked"
+	KindRevocationUnknown   Kind = "revocation-unknown"
+	KindWeakSignature       Kind = "weak-signature"
+	KindWeakKey             Kind = "weak-key"
+	KindWrongUsage          Kind = "wrong-usage"
+	KindNotACA              Kind = "not-a-ca"
+	KindPathLength          Kind = "path-length"
+	KindNameConstraints     Kind = "name-constraints"
+	KindMalformed           Kind = "malformed"
+	KindPinMismatch         Kind = "pin-mismatch"
+	KindExpiringSoon        Kind = "expiring-soon"
+	KindNoCertificate       Kind = "no-certificate"
+)
+
+// Severity says whether a problem fails verification.
+type Severity string
+
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// Problem is one thing wrong with a chain.
+type Problem struct {
+	Kind     Kind     `json:"kind"`
+	Severity Severity `json:"severity"`
+	// Cert is the index of the certificate in the chain as given (0 is the
+	// leaf); -1 when the problem concerns the chain as a whole.
+	Cert    int    `json:"certificate"`
+	Subject string `json:"subject,omitempty"`
+	Summary string `json:"summary"`
+	Fix     string `json:"fix"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s (%s): %s", p.Kind, p.Severity, p.Summary)
+}
+
+// Report is the result of Verify.
+type Report struct {
+	// Chain is the chain as given, leaf first.
+	Chain []*x509.Certificate `json:"-"`
+	// Path is the verified path from the leaf to a trusted root, when one
+	// was found.
+	Path []*x509.Certificate `json:"-"`
+	// Problems lists every problem found, errors first.
+	Problems []Problem `json:"problems"`
+}
+
+// OK reports whether no problem is an error.
+func (r Report) OK() bool {
+	for _, p := range r.Problems {
+		if p.Severity == SeverityError {
+			return false
+		}
+	}
+	return true
+}
+
+// Has reports whether the report contains a problem of kind k.
+func (r Report) Has(k Kind) bool {
+	for _, p := range r.Problems {
+		if p.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors returns the error-level problems.
+func (r Report) Errors() []Problem {
+	var out []Problem
+	for _, p := range r.Problems {
+		if p.Severity == SeverityError {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Err returns a *Error when the report has an error-level problem, else nil.
+func (r Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	return &Error{Report: r}
+}
+
+// Error is a chain that failed verification. errors.As finds it under the
+// handshake and send errors.
+type Error struct {
+	Report Report
+}
+
+func (e *Error) Error() string {
+	errs := e.Report.Errors()
+	if len(errs) == 0 {
+		return "certificate verification failed"
+	}
+	parts := make([]string, 0, len(errs))
+	for _, p := range errs {
+		parts = append(parts, p.Summary)
+	}
+	return "certificate verification failed: " + strings.Join(parts, "; ")
+}
+
+// Fix returns the fix of the first error-level problem.
+func (e *Error) Fix() string {
+	for _, p := range e.Report.Errors() {
+		return p.Fix
+	}
+	return ""
+}
+
+// RevocationMode selects how revocation is checked.
+type RevocationMode string
+
+const (
+	// RevocationSoft: a revoked certificate is an error, an unknown status a
+	// warning. The default.
+	RevocationSoft RevocationMode = "soft"
+	// RevocationStrict: an unknown status is an error too.
+	RevocationStrict RevocationMode = "strict"
+	// RevocationOff: revocation is not checked.
+	RevocationOff RevocationMode = "off"
+)
+
+// Options configures Verify.
+type Options struct {
+	// Roots are the trusted roots; nil means the system's.
+	Roots *x509.CertPool
+	// Name is the DNS name or IP address the leaf must be valid for; empty
+	// skips the name check.
+	Name string
+	// Time is the reference time; zero means now.
+	Time time.Time
+	// Pins are SPKI pins ("sha256/BASE64"); when set, at least one
+	// certificate in the chain must match one of them.
+	Pins []string
+	// Revocation selects the revocation policy; empty means RevocationSoft.
+	Revocation RevocationMode
+	// StapledOCSP is the OCSP response the server stapled, if any.
+	StapledOCSP []byte
+	// ExpiryWarning is how close to expiry a certificate draws the
+	// expiring-soon warning; zero means 14 days, negative disables it.
+	ExpiryWarning time.Duration
+}
+
+func (o Options) now() time.Time {
+	if o.Time.IsZero() {
+		return time.Now()
+	}
+	return o.Time
+}
