@@ -1,0 +1,173 @@
+// Package gotls is the crypto/tls provider of package secchan, the default on
+// every operating system.
+//
+// crypto/tls runs the handshake; package trust decides trust. The provider
+// turns off crypto/tls's own verification (InsecureSkipVerify) and verifies
+// in VerifyConnection instead, for full handshakes and resumed sessions alike,
+// so that the report lists every problem rather than Go's first one and the
+// verdict is the same for every provider.
+package gotls
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// Provider implements secchan.Provider with crypto/tls.
+type Provider struct{}
+
+// Name returns "go".
+func (Provider) Name() string { return "go" }
+
+// Client runs the handshake over conn.
+func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) (secchan.Conn, error) {
+	if cfg == nil {
+		cfg = &secchan.Config{}
+	}
+	c := &Conn{}
+	tcfg := &tls.Config{
+		ServerName:         sniName(cfg.ServerName),
+		InsecureSkipVerify: true, // package trust verifies, in VerifyConnection
+		Certificates:       cfg.Certificates,
+		MinVersion:         cfg.MinVersion,
+		MaxVersion:         cfg.MaxVersion,
+		NextProtos:         cfg.NextProtos,
+		ClientSessionCache: cfg.SessionCache,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			opts := cfg.TrustOptions()
+			if len(cs.OCSPResponse) > 0 && opts.StapledOCSP == nil {
+				opts.StapledOCSP = cs.OCSPResponse
+			}
+			c.report = trust.Verify(cs.PeerCertificates, opts)
+			if cfg.Insecure {
+				if !c.report.OK() {
+					cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: c.report}).Error())
+				}
+				return nil
+			}
+			return c.report.Err()
+		},
+	}
+	if tcfg.MinVersion == 0 {
+		tcfg.MinVersion = tls.VersionTLS12
+	}
+	if len(cfg.Certificates) > 0 {
+		// Offer the certificate whatever CAs the server names: a server that
+		// lists none still often wants one, and the user asked for it.
+		cert := cfg.Certificates[0]
+		tcfg.Certificates = nil
+		tcfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			if err := cri.SupportsCertificate(&cert); err != nil {
+				cfg.Log("the server's certificate request may not accept the client certificate: %v", err)
+			}
+			return &cert, nil
+		}
+	}
+	tc := tls.Client(conn, tcfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, classify(err, ctx)
+	}
+	c.Conn = tc
+	return c, nil
+}
+
+// sniName returns the name to send in SNI: none for an IP address (RFC 6066
+// section 3 forbids literal addresses), and no brackets or trailing dot.
+func sniName(name string) string {
+	name = strings.TrimSuffix(strings.Trim(name, "[]"), ".")
+	if net.ParseIP(name) != nil {
+		return ""
+	}
+	return name
+}
+
+func classify(err error, ctx context.Context) error {
+	var te *trust.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	he := &secchan.HandshakeError{Provider: "go", Err: err}
+	var alert tls.AlertError
+	var ne net.Error
+	var rh tls.RecordHeaderError
+	switch {
+	case ctx.Err() != nil:
+		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
+		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+		he.Err = errors.Join(ctx.Err(), err)
+	case errors.As(err, &rh):
+		he.Reason = "the server did not answer with TLS (it may expect plain SMTP on this port)"
+		he.Fix = "use --tls starttls for ports 25 and 587, --tls implicit for port 465"
+	case errors.As(err, &alert):
+		he.Reason = fmt.Sprintf("the server refused the handshake with TLS alert %q", alertText(err))
+		he.Fix = alertFix(err)
+	case errors.As(err, &ne) && ne.Timeout():
+		he.Reason = "timed out during the handshake"
+		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+	case errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset by peer"):
+		he.Reason = "the server closed the connection during the handshake"
+		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; try 'tlsmail probe --versions'"
+	default:
+		he.Reason = err.Error()
+	}
+	return he
+}
+
+func alertText(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, "alert: "); i >= 0 {
+		return s[i+len("alert: "):]
+	}
+	return s
+}
+
+func alertFix(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "protocol version"):
+		return "the server and tlsmail share no TLS version; tlsmail needs TLS 1.2 or later (check with 'tlsmail probe --versions')"
+	case strings.Contains(s, "handshake failure"), strings.Contains(s, "insufficient security"):
+		return "the server and tlsmail share no cipher suite or group; the server's TLS configuration is too old"
+	case strings.Contains(s, "certificate required"), strings.Contains(s, "bad certificate"), strings.Contains(s, "unknown certificate authority"):
+		return "the server wants a client certificate it trusts: pass one with --cert and --key"
+	case strings.Contains(s, "unrecognized name"):
+		return "the server has no certificate for this name: check --tls-name"
+	}
+	return "see the transcript (--transcript -) for where the handshake stopped"
+}
+
+// Conn is a crypto/tls connection with its trust report.
+type Conn struct {
+	*tls.Conn
+	report trust.Report
+}
+
+// State describes the session.
+func (c *Conn) State() secchan.State {
+	cs := c.Conn.ConnectionState()
+	st := secchan.State{
+		Provider:           "go",
+		Version:            cs.Version,
+		CipherSuite:        cs.CipherSuite,
+		CipherName:         tls.CipherSuiteName(cs.CipherSuite),
+		ServerName:         cs.ServerName,
+		NegotiatedProtocol: cs.NegotiatedProtocol,
+		PeerCertificates:   cs.PeerCertificates,
+		OCSPResponse:       cs.OCSPResponse,
+		Report:             c.report,
+		Verified:           c.report.OK(),
+		Resumed:            cs.DidResume,
+	}
+	if cs.CurveID != 0 {
+		st.Group = cs.CurveID.String()
+	}
+	return st
+}
