@@ -1,0 +1,551 @@
+// Package smtp is tlsmail's SMTP client (RFC 5321) with STARTTLS (RFC 3207),
+// implicit TLS (RFC 8314), AUTH (RFC 4954), PIPELINING (RFC 2920), SIZE
+// (RFC 1870), 8BITMIME (RFC 6152) and SMTPUTF8 (RFC 6531).
+//
+// TLS goes through a secchan.Provider, so the same client runs over Go's
+// crypto/tls or Windows Schannel. Every read and write is under a deadline,
+// replies are bounded in size, and every failure is an *Error whose Kind says
+// what class of problem it is and whose Fix says what to do.
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/gotls"
+	"github.com/tlsmail/tlsmail/transcript"
+)
+
+// TLSMode says how the connection is secured.
+type TLSMode string
+
+const (
+	// Implicit TLS: the handshake starts as soon as TCP connects (RFC 8314,
+	// port 465).
+	Implicit TLSMode = "implicit"
+	// StartTLS: plain SMTP, then STARTTLS, which is required (RFC 3207,
+	// ports 587 and 25).
+	StartTLS TLSMode = "starttls"
+	// None: no TLS at all. Passwords are refused unless Auth.AllowPlaintext.
+	None TLSMode = "none"
+)
+
+// DefaultMode returns the mode conventional for port: implicit TLS for 465,
+// STARTTLS otherwise.
+func DefaultMode(port string) TLSMode {
+	if port == "465" || port == "smtps" {
+		return Implicit
+	}
+	return StartTLS
+}
+
+// DefaultTimeout bounds each step when Config.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// Config configures a Client. The zero value means STARTTLS with the
+// crypto/tls provider, system roots and no authentication.
+type Config struct {
+	// Mode is the TLS mode; empty means StartTLS.
+	Mode TLSMode
+	// Provider runs TLS handshakes; nil means crypto/tls (gotls.Provider).
+	Provider secchan.Provider
+	// TLS holds the TLS settings. ServerName defaults to the host of the
+	// address dialled.
+	TLS *secchan.Config
+	// LocalName is the name sent with EHLO; empty means "localhost".
+	LocalName string
+	// Auth, when non-nil with a Username, authenticates after TLS.
+	Auth *Auth
+	// Transcript receives the session log; nil writes none.
+	Transcript *transcript.Log
+	// Timeout bounds each step (connect, each reply, each write, the
+	// handshake); zero means DefaultTimeout. A context deadline, when
+	// earlier, wins.
+	Timeout time.Duration
+	// DialContext opens the TCP connection; nil uses a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Client is an SMTP session. It is not safe for concurrent use.
+type Client struct {
+	cfg        Config
+	log        *transcript.Log
+	serverName string
+
+	conn net.Conn // the current connection: raw, or TLS over raw
+	tls  secchan.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+
+	greeting *Reply
+	ehlo     *Reply
+	ext      map[string]string
+	helo     bool // the server did not take EHLO
+	authMech string
+}
+
+// Dial connects to addr ("host:port"), reads the greeting, says EHLO, runs
+// STARTTLS or implicit TLS as configured, says EHLO again and
+// authenticates. The returned Client is ready for Send.
+func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
+	c := newClient(cfg)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, &Error{Kind: KindConfig, Op: "connect", Err: err, Fix: "give the server as HOST:PORT"}
+	}
+	if c.serverName == "" {
+		c.serverName = host
+	}
+	c.log.Event("connecting to %s", addr)
+	dctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	dial := c.cfg.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(dctx, "tcp", addr)
+	if err != nil {
+		e := ioError(dctx, "connect", err)
+		if e.HostNotFound() {
+			e.Fix = fmt.Sprintf("the name %q does not resolve; check --server", host)
+		}
+		return nil, e
+	}
+	c.log.Event("connected to %s from %s", conn.RemoteAddr(), conn.LocalAddr())
+	if err := c.start(ctx, conn); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient runs the session setup of Dial over an existing connection.
+// cfg.TLS.ServerName must be set when TLS is used.
+func NewClient(ctx context.Context, conn net.Conn, cfg *Config) (*Client, error) {
+	c := newClient(cfg)
+	if err := c.start(ctx, conn); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(cfg *Config) *Client {
+	c := &Client{}
+	if cfg != nil {
+		c.cfg = *cfg
+	}
+	if c.cfg.Mode == "" {
+		c.cfg.Mode = StartTLS
+	}
+	if c.cfg.Provider == nil {
+		c.cfg.Provider = gotls.Provider{}
+	}
+	if c.cfg.LocalName == "" {
+		c.cfg.LocalName = "localhost"
+	}
+	c.cfg.TLS = c.cfg.TLS.Clone()
+	c.serverName = c.cfg.TLS.ServerName
+	c.log = c.cfg.Transcript
+	return c
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.cfg.Timeout > 0 {
+		return c.cfg.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (c *Client) setConn(conn net.Conn) {
+	c.conn = conn
+	c.br = bufio.NewReaderSize(conn, readBufferBytes)
+	c.bw = bufio.NewWriterSize(conn, 16*1024)
+}
+
+// start runs everything between TCP connect and ready-to-send.
+func (c *Client) start(ctx context.Context, conn net.Conn) error {
+	c.setConn(conn)
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.cfg.Mode == Implicit {
+		if err := c.handshake(ctx); err != nil {
+			return err
+		}
+	}
+	if err := c.readGreeting(ctx); err != nil {
+		return err
+	}
+	if err := c.hello(ctx); err != nil {
+		return err
+	}
+	if c.cfg.Mode == StartTLS {
+		if err := c.startTLS(ctx); err != nil {
+			return err
+		}
+	}
+	if c.cfg.Auth != nil && c.cfg.Auth.Username != "" {
+		if err := c.auth(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) validate() error {
+	switch c.cfg.Mode {
+	case Implicit, StartTLS, None:
+	default:
+		return &Error{Kind: KindConfig, Op: "connect", Err: fmt.Errorf("unknown TLS mode %q", c.cfg.Mode),
+			Fix: "use implicit, starttls or none"}
+	}
+	a := c.cfg.Auth
+	if c.cfg.Mode == None && a != nil && a.Username != "" && !a.AllowPlaintext {
+		return &Error{Kind: KindConfig, Op: "AUTH", Err: errors.New("refusing to send a password without TLS"),
+			Fix: "use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism with --auth as well as --tls none"}
+	}
+	if strings.ContainsAny(c.cfg.LocalName, "\r\n \t") {
+		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
+			Fix: "pass a host name with --ehlo"}
+	}
+	return nil
+}
+
+func (c *Client) handshake(ctx context.Context) error {
+	tcfg := c.cfg.TLS.Clone()
+	if tcfg.ServerName == "" {
+		tcfg.ServerName = c.serverName
+	}
+	if tcfg.Logf == nil {
+		tcfg.Logf = c.log.Event
+	}
+	c.log.Event("TLS handshake (%s provider), verifying the name %q", c.cfg.Provider.Name(), tcfg.ServerName)
+	hctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	tc, err := c.cfg.Provider.Client(hctx, c.conn, tcfg)
+	if err != nil {
+		e := handshakeError(hctx, err)
+		c.log.Event("TLS handshake failed: %v", err)
+		return e
+	}
+	c.tls = tc
+	c.setConn(tc)
+	st := tc.State()
+	c.log.Event("TLS handshake done: %s, %s%s%s", secchan.VersionName(st.Version), st.CipherName,
+		ifs(st.Group != "", ", group "+st.Group), ifs(st.Resumed, ", resumed"))
+	for i, cert := range st.PeerCertificates {
+		c.log.Event("  certificate %d: %s (issuer %s, expires %s)", i, cert.Subject, cert.Issuer, cert.NotAfter.UTC().Format("2006-01-02"))
+	}
+	if st.Verified {
+		c.log.Event("certificate verified for %q", tcfg.ServerName)
+	}
+	for _, p := range st.Report.Problems {
+		c.log.Event("certificate %s: %s", p.Severity, p.Summary)
+	}
+	return nil
+}
+
+func ifs(b bool, s string) string {
+	if b {
+		return s
+	}
+	return ""
+}
+
+func (c *Client) readGreeting(ctx context.Context) error {
+	r, err := c.read(ctx, "greeting")
+	if err != nil {
+		return err
+	}
+	c.greeting = r
+	if r.Code != 220 {
+		kind := KindProtocol
+		if r.Code/100 == 5 || r.Code/100 == 4 {
+			kind = KindUnavailable
+		}
+		e := replyError("greeting", r, kind)
+		if kind == KindUnavailable {
+			e.Fix = "the server refused service; try later or another server"
+		}
+		return e
+	}
+	return nil
+}
+
+// hello sends EHLO, falling back to HELO when EHLO is not understood
+// (RFC 5321 section 3.2). The extensions of the latest EHLO replace the
+// earlier ones: after STARTTLS only the second answer is trusted.
+func (c *Client) hello(ctx context.Context) error {
+	r, err := c.cmd(ctx, "EHLO", "EHLO "+c.cfg.LocalName)
+	if err != nil {
+		return err
+	}
+	if r.Code == 250 {
+		c.ehlo, c.ext, c.helo = r, extensions(r), false
+		return nil
+	}
+	if r.Code == 500 || r.Code == 502 || r.Code == 504 {
+		if c.cfg.Mode == StartTLS && c.tls == nil {
+			return &Error{Kind: KindStartTLSUnavailable, Op: "EHLO", Reply: r,
+				Fix: "the server does not speak ESMTP, so it cannot offer STARTTLS; use --tls implicit if it has port 465, or --tls none to send in the clear"}
+		}
+		r, err = c.cmd(ctx, "HELO", "HELO "+c.cfg.LocalName)
+		if err != nil {
+			return err
+		}
+		if r.Code == 250 {
+			c.ehlo, c.ext, c.helo = r, map[string]string{}, true
+			return nil
+		}
+	}
+	kind := KindProtocol
+	if r.Code/100 == 5 || r.Code/100 == 4 {
+		kind = KindUnavailable
+	}
+	return replyError("EHLO", r, kind)
+}
+
+// startTLS runs RFC 3207. Bytes buffered after the 220 reply were sent by
+// someone before the handshake and would be taken as if they came over TLS
+// (the CVE-2011-0411 class): they are an error, never silently used or
+// dropped.
+func (c *Client) startTLS(ctx context.Context) error {
+	if _, ok := c.ext["STARTTLS"]; !ok {
+		return &Error{Kind: KindStartTLSUnavailable, Op: "STARTTLS", Reply: c.ehlo,
+			Err: errors.New("the server does not offer STARTTLS"),
+			Fix: "tlsmail will not send in the clear: use --tls implicit if the server has port 465, or --tls none only if you accept plaintext"}
+	}
+	r, err := c.cmd(ctx, "STARTTLS", "STARTTLS")
+	if err != nil {
+		return err
+	}
+	if r.Code != 220 {
+		e := replyError("STARTTLS", r, KindStartTLSUnavailable)
+		e.Kind = KindStartTLSUnavailable
+		return e
+	}
+	if n := c.br.Buffered(); n > 0 {
+		extra, _ := c.br.Peek(n)
+		c.log.Server(extra)
+		return &Error{Kind: KindStartTLSInjection, Op: "STARTTLS",
+			Err: fmt.Errorf("the server sent %d bytes after its 220 reply to STARTTLS, before the TLS handshake", n),
+			Fix: "something on the path is injecting commands or replies (CVE-2011-0411 class); do not use this server or network until it is fixed"}
+	}
+	if err := c.handshake(ctx); err != nil {
+		return err
+	}
+	return c.hello(ctx)
+}
+
+func (c *Client) auth(ctx context.Context) error {
+	a := c.cfg.Auth
+	if c.tls == nil && !a.AllowPlaintext {
+		return &Error{Kind: KindConfig, Op: "AUTH", Err: errors.New("refusing to authenticate without TLS")}
+	}
+	offered, ok := c.ext["AUTH"]
+	if !ok {
+		return &Error{Kind: KindAuth, Op: "AUTH", Reply: c.ehlo, Err: errors.New("the server offers no authentication"),
+			Fix: "drop --user if this server relays without authentication, or use the submission port (587 or 465)"}
+	}
+	mech, err := a.chooseMechanism(offered)
+	if err != nil {
+		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: "pick one the server offers with --auth"}
+	}
+	sc, err := a.saslClient(mech)
+	if err != nil {
+		return &Error{Kind: KindConfig, Op: "AUTH", Err: err}
+	}
+	_, ir, err := sc.Start()
+	if err != nil {
+		return &Error{Kind: KindAuth, Op: "AUTH", Err: err}
+	}
+	line := "AUTH " + mech
+	if ir != nil {
+		enc := base64.StdEncoding.EncodeToString(ir)
+		if len(enc) == 0 {
+			enc = "="
+		}
+		line += " " + enc
+	}
+	r, err := c.cmdSecret(ctx, "AUTH", line, "AUTH "+mech)
+	for err == nil && r.Code == 334 {
+		var challenge []byte
+		challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(r.Text()))
+		if err != nil {
+			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r, Err: fmt.Errorf("undecodable challenge: %w", err)}
+		}
+		var resp []byte
+		if resp, err = sc.Next(challenge); err != nil {
+			c.cmdSecret(ctx, "AUTH", "*", "") // cancel the exchange (RFC 4954 section 4)
+			return &Error{Kind: KindAuth, Op: "AUTH", Err: err}
+		}
+		r, err = c.cmdSecret(ctx, "AUTH", base64.StdEncoding.EncodeToString(resp), "")
+	}
+	if err != nil {
+		return err
+	}
+	if r.Code != 235 {
+		e := replyError("AUTH", r, KindAuth)
+		e.Kind = KindAuth
+		if r.Code/100 == 4 {
+			e.Fix = "a temporary authentication failure; try again later"
+		} else if e.Fix == "" || r.Code != 535 {
+			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or try another mechanism with --auth", mech)
+		}
+		return e
+	}
+	c.authMech = mech
+	return nil
+}
+
+// read reads one reply under the step deadline.
+func (c *Client) read(ctx context.Context, op string) (*Reply, error) {
+	if c.conn == nil {
+		return nil, errClosed(op)
+	}
+	stop := c.arm(ctx)
+	defer stop()
+	r, err := readReply(c.br, c.log.Server)
+	if err != nil {
+		return nil, ioError(ctx, op, err)
+	}
+	return r, nil
+}
+
+// cmd sends one command line and reads its reply.
+func (c *Client) cmd(ctx context.Context, op, line string) (*Reply, error) {
+	if err := c.send(ctx, op, line, ""); err != nil {
+		return nil, err
+	}
+	return c.read(ctx, op)
+}
+
+// cmdSecret is cmd for a line the transcript must not show; keep is what
+// it shows instead.
+func (c *Client) cmdSecret(ctx context.Context, op, line, keep string) (*Reply, error) {
+	if err := c.send(ctx, op, line, keep+"\x00"); err != nil {
+		return nil, err
+	}
+	return c.read(ctx, op)
+}
+
+// send writes one command line and flushes. secret, when non-empty, is the
+// redacted form for the transcript, ending in NUL.
+func (c *Client) send(ctx context.Context, op, line, secret string) error {
+	if err := c.queue(op, line, secret); err != nil {
+		return err
+	}
+	return c.flush(ctx, op)
+}
+
+// queue buffers a command line without sending it (for pipelining).
+func (c *Client) queue(op, line, secret string) error {
+	if c.conn == nil {
+		return errClosed(op)
+	}
+	if strings.ContainsAny(line, "\r\n") {
+		return &Error{Kind: KindUsage, Op: op, Err: fmt.Errorf("command contains a line break: %q", line),
+			Fix: "remove CR and LF characters from addresses and names"}
+	}
+	b := []byte(line + "\r\n")
+	if secret != "" {
+		c.log.ClientSecret(b, strings.TrimSuffix(secret, "\x00"))
+	} else {
+		c.log.Client(b)
+	}
+	c.bw.Write(b)
+	return nil
+}
+
+func (c *Client) flush(ctx context.Context, op string) error {
+	stop := c.arm(ctx)
+	defer stop()
+	if err := c.bw.Flush(); err != nil {
+		return ioError(ctx, op, err)
+	}
+	return nil
+}
+
+// arm sets the connection deadline to the earlier of the step timeout and
+// the context deadline, and interrupts blocked I/O when ctx is cancelled.
+func (c *Client) arm(ctx context.Context) (stop func()) {
+	d := time.Now().Add(c.timeout())
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	conn := c.conn
+	conn.SetDeadline(d)
+	cancelStop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return func() { cancelStop() }
+}
+
+func errClosed(op string) *Error {
+	return &Error{Kind: KindNetwork, Op: op, Err: net.ErrClosed, Fix: "the session is closed; dial again"}
+}
+
+// Extensions returns the EHLO keywords and parameters the server announced
+// (after STARTTLS, those of the second EHLO), keys upper-case.
+func (c *Client) Extensions() map[string]string { return c.ext }
+
+// Extension reports whether the server announced keyword and its parameter.
+func (c *Client) Extension(keyword string) (bool, string) {
+	v, ok := c.ext[strings.ToUpper(keyword)]
+	return ok, v
+}
+
+// Greeting returns the server's 220 greeting.
+func (c *Client) Greeting() *Reply { return c.greeting }
+
+// TLS returns the TLS state, and false when the session is not encrypted.
+func (c *Client) TLS() (secchan.State, bool) {
+	if c.tls == nil {
+		return secchan.State{}, false
+	}
+	return c.tls.State(), true
+}
+
+// AuthMechanism returns the mechanism used to authenticate, or "".
+func (c *Client) AuthMechanism() string { return c.authMech }
+
+// Reset sends RSET, ending a mail transaction (RFC 5321 section 4.1.1.5).
+func (c *Client) Reset(ctx context.Context) error {
+	r, err := c.cmd(ctx, "RSET", "RSET")
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		return replyError("RSET", r, KindProtocol)
+	}
+	return nil
+}
+
+// Quit sends QUIT and closes the connection.
+func (c *Client) Quit(ctx context.Context) error {
+	defer c.Close()
+	r, err := c.cmd(ctx, "QUIT", "QUIT")
+	if err != nil {
+		return err
+	}
+	if r.Code != 221 {
+		return replyError("QUIT", r, KindProtocol)
+	}
+	return nil
+}
+
+// Close closes the connection without QUIT.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.Close()
+	c.conn = nil
+	return err
+}

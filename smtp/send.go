@@ -1,0 +1,278 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Envelope is the SMTP envelope of one message (RFC 5321 section 2.3.1).
+type Envelope struct {
+	// From is the reverse-path; "" sends the null sender "<>".
+	From string
+	// To are the forward-paths; at least one.
+	To []string
+	// Size is the message size in bytes, declared with SIZE (RFC 1870)
+	// when the server offers it; zero or negative when unknown.
+	Size int64
+	// UTF8 requests SMTPUTF8 (RFC 6531): needed when an address, or a
+	// header, holds non-ASCII characters.
+	UTF8 bool
+	// EightBit declares BODY=8BITMIME (RFC 6152) for 8-bit content.
+	EightBit bool
+}
+
+// Result is the outcome of Send.
+type Result struct {
+	// Accepted are the recipients the server took.
+	Accepted []string `json:"accepted"`
+	// Rejected are the recipients it refused, with its reply.
+	Rejected []RecipientError `json:"rejected"`
+	// Response is the reply to the end of DATA; servers name their queue
+	// id in it.
+	Response *Reply `json:"response,omitempty"`
+	// Bytes is the size of the data sent after dot-stuffing.
+	Bytes int64 `json:"bytes"`
+}
+
+// Send runs one mail transaction: MAIL FROM, RCPT TO for each recipient,
+// DATA, then streams msg (an RFC 5322 message with CRLF line endings;
+// bare LF is converted) with dot-stuffing. With PIPELINING (RFC 2920) the
+// envelope commands go in one flight.
+//
+// Some recipients may be refused while others are accepted: the message is
+// then sent to the accepted ones and the others are listed in
+// Result.Rejected, with a nil error. When every recipient is refused,
+// or MAIL or DATA is, Send returns an *Error of KindRejected (or
+// KindAuth for 530 "authentication required").
+func (c *Client) Send(ctx context.Context, env Envelope, msg io.Reader) (*Result, error) {
+	if c.conn == nil {
+		return nil, errClosed("MAIL FROM")
+	}
+	if len(env.To) == 0 {
+		return nil, &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
+			Fix: "give at least one recipient (--to, --cc or --bcc)"}
+	}
+	for _, a := range append([]string{env.From}, env.To...) {
+		if strings.ContainsAny(a, "\r\n<>\x00") {
+			return nil, &Error{Kind: KindUsage, Op: "MAIL FROM", Err: fmt.Errorf("invalid address %q", a),
+				Fix: "addresses may not contain CR, LF, NUL, < or >"}
+		}
+	}
+	mail, err := c.mailCommand(env)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	pipelining, _ := c.Extension("PIPELINING")
+	if pipelining {
+		err = c.envelopePipelined(ctx, mail, env.To, res)
+	} else {
+		err = c.envelopeSequential(ctx, mail, env.To, res)
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, c.data(ctx, msg, res)
+}
+
+func (c *Client) mailCommand(env Envelope) (string, error) {
+	var b strings.Builder
+	b.WriteString("MAIL FROM:<" + env.From + ">")
+	if ok, max := c.Extension("SIZE"); ok && env.Size > 0 {
+		if limit, err := strconv.ParseInt(max, 10, 64); err == nil && limit > 0 && env.Size > limit {
+			return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
+				Err: fmt.Errorf("the message is %d bytes and the server accepts at most %d", env.Size, limit),
+				Fix: "send a smaller message (attachments grow by a third in base64), or share large files by link"}
+		}
+		b.WriteString(" SIZE=" + strconv.FormatInt(env.Size, 10))
+	}
+	if env.EightBit {
+		if ok, _ := c.Extension("8BITMIME"); ok {
+			b.WriteString(" BODY=8BITMIME")
+		} else {
+			c.log.Event("the message has 8-bit content but the server does not offer 8BITMIME; sending it as is")
+		}
+	}
+	if env.UTF8 {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
+				Err: errors.New("the message needs SMTPUTF8 (non-ASCII addresses) and the server does not offer it"),
+				Fix: "use ASCII addresses, or a server that supports SMTPUTF8"}
+		}
+		b.WriteString(" SMTPUTF8")
+	}
+	return b.String(), nil
+}
+
+func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []string, res *Result) error {
+	r, err := c.cmd(ctx, "MAIL FROM", mail)
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		return replyError("MAIL FROM", r, KindRejected)
+	}
+	for _, to := range rcpts {
+		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+to+">")
+		if err != nil {
+			return err
+		}
+		c.recordRcpt(to, r, res)
+	}
+	if len(res.Accepted) == 0 {
+		c.Reset(ctx)
+		return noRecipients(res)
+	}
+	r, err = c.cmd(ctx, "DATA", "DATA")
+	if err != nil {
+		return err
+	}
+	if r.Code != 354 {
+		return replyError("DATA", r, KindRejected)
+	}
+	return nil
+}
+
+// envelopePipelined sends MAIL, every RCPT and DATA in one flight and then
+// reads the replies in order (RFC 2920 section 3.1).
+func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []string, res *Result) error {
+	if err := c.queue("MAIL FROM", mail, ""); err != nil {
+		return err
+	}
+	for _, to := range rcpts {
+		if err := c.queue("RCPT TO", "RCPT TO:<"+to+">", ""); err != nil {
+			return err
+		}
+	}
+	if err := c.queue("DATA", "DATA", ""); err != nil {
+		return err
+	}
+	if err := c.flush(ctx, "MAIL FROM"); err != nil {
+		return err
+	}
+	mr, err := c.read(ctx, "MAIL FROM")
+	if err != nil {
+		return err
+	}
+	for _, to := range rcpts {
+		r, err := c.read(ctx, "RCPT TO")
+		if err != nil {
+			return err
+		}
+		c.recordRcpt(to, r, res)
+	}
+	dr, err := c.read(ctx, "DATA")
+	if err != nil {
+		return err
+	}
+	switch {
+	case mr.Code != 250:
+		if dr.Code == 354 {
+			c.abortData(ctx)
+		}
+		return replyError("MAIL FROM", mr, KindRejected)
+	case len(res.Accepted) == 0:
+		if dr.Code == 354 {
+			// The server should have refused DATA; end an empty message
+			// so that the session stays in step.
+			c.abortData(ctx)
+		}
+		return noRecipients(res)
+	case dr.Code != 354:
+		return replyError("DATA", dr, KindRejected)
+	}
+	return nil
+}
+
+// abortData ends a DATA phase that should not have started, sending no
+// content, and resets the transaction.
+func (c *Client) abortData(ctx context.Context) {
+	if r, err := c.cmd(ctx, "DATA", "."); err == nil && r.Code == 250 {
+		c.log.Event("the server accepted an empty message for no recipients")
+	}
+	c.Reset(ctx)
+}
+
+func (c *Client) recordRcpt(to string, r *Reply, res *Result) {
+	if r.Code == 250 || r.Code == 251 {
+		res.Accepted = append(res.Accepted, to)
+		return
+	}
+	res.Rejected = append(res.Rejected, RecipientError{Addr: to, Reply: *r})
+}
+
+func noRecipients(res *Result) error {
+	first := res.Rejected[0].Reply
+	e := replyError("RCPT TO", &first, KindRejected)
+	if e.Kind == KindRejected {
+		e.Err = fmt.Errorf("every recipient was refused (%d)", len(res.Rejected))
+	}
+	return e
+}
+
+// data streams the message and reads the final reply.
+func (c *Client) data(ctx context.Context, msg io.Reader, res *Result) error {
+	dw := newDotWriter(&deadlineWriter{c: c, ctx: ctx})
+	_, err := io.Copy(dw, msg)
+	if err == nil {
+		err = dw.Close()
+	}
+	if err == nil {
+		err = c.flush(ctx, "DATA")
+	}
+	res.Bytes = dw.n
+	c.log.ClientData(dw.n, "[message data, end marker included]")
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		if werr := (*writeError)(nil); errors.As(err, &werr) {
+			return ioError(ctx, "DATA", werr.err)
+		}
+		// The message source failed: the server has a partial message and
+		// must not take it. Closing without the end marker makes it drop
+		// the transaction.
+		c.Close()
+		return &Error{Kind: KindUsage, Op: "DATA", Err: fmt.Errorf("reading the message: %w", err),
+			Fix: "check the message file; nothing was delivered"}
+	}
+	r, err := c.read(ctx, "end of data")
+	if err != nil {
+		return err
+	}
+	res.Response = r
+	if r.Code != 250 {
+		return replyError("end of data", r, KindRejected)
+	}
+	return nil
+}
+
+// deadlineWriter writes to the buffered connection, renewing the step
+// deadline for each chunk, so a long message is bounded per step rather
+// than as a whole.
+type deadlineWriter struct {
+	c   *Client
+	ctx context.Context
+}
+
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if w.c.bw.Available() < len(p) {
+		stop := w.c.arm(w.ctx)
+		defer stop()
+	}
+	n, err := w.c.bw.Write(p)
+	if err != nil {
+		return n, &writeError{err}
+	}
+	return n, nil
+}
