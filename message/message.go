@@ -1,0 +1,305 @@
+package message
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"mime/quotedprintable"
+	"os"
+	"strings"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// Message is a composed or prepared message, ready to be streamed into the
+// SMTP DATA command.
+type Message struct {
+	env      Envelope
+	smtputf8 bool
+
+	composed *composed
+	prepared *prepared
+}
+
+// Requirements lists the SMTP extensions a message needs from the server.
+type Requirements struct {
+	// SMTPUTF8 (RFC 6531) is needed when an envelope address or a header
+	// field holds non-ASCII characters (RFC 6532 section 3). MAIL FROM then
+	// carries the SMTPUTF8 parameter; a server without it cannot take the
+	// message.
+	SMTPUTF8 bool
+
+	// EightBitMIME (RFC 6152) is needed when the body holds bytes above
+	// 127; MAIL FROM then carries BODY=8BITMIME. Composed messages never
+	// need it (their bodies are quoted-printable or base64). For a prepared
+	// message it is true when the header declares an 8bit or binary
+	// Content-Transfer-Encoding, and becomes final only after WriteTo has
+	// streamed the body (spool it first to know before MAIL FROM).
+	EightBitMIME bool
+}
+
+// Envelope returns the SMTP envelope: the reverse-path and the
+// deduplicated forward-paths, Bcc recipients included.
+func (m *Message) Envelope() Envelope {
+	e := m.env
+	e.To = append([]string(nil), m.env.To...)
+	return e
+}
+
+// Requirements reports the SMTP extensions the message needs.
+func (m *Message) Requirements() Requirements {
+	r := Requirements{SMTPUTF8: m.smtputf8}
+	if p := m.prepared; p != nil {
+		r.SMTPUTF8 = r.SMTPUTF8 || p.headerUTF8
+		r.EightBitMIME = p.declared8bit || p.saw8bit
+	}
+	return r
+}
+
+// Size returns the exact number of bytes WriteTo will write, or -1 when
+// that cannot be known without reading the content: a prepared message
+// (its body is a stream), an attachment given by Open without Size, or a
+// file that cannot be examined. Text bodies are encoded into a counter and
+// attachment sizes computed from the file size, so this costs a read of the
+// text bodies and a stat per attachment, not a read of the attachments.
+// Use it for the SMTP SIZE parameter (RFC 1870 section 6).
+func (m *Message) Size() int64 {
+	if m.composed == nil {
+		return -1
+	}
+	var cw countWriter
+	st := writeState{w: &cw, count: &cw, sizeOnly: true}
+	if err := st.message(m.composed); err != nil {
+		return -1
+	}
+	return cw.n
+}
+
+// WriteTo writes the message to w: header, blank line and body, every line
+// ending in CRLF. It does not dot-stuff (that is the SMTP client's job).
+// Content is streamed: memory use does not grow with attachment size.
+//
+// A composed message can be written any number of times; a prepared one
+// only once (a second call returns UsedError). Read failures of files are
+// *SourceError: the output is then incomplete and must not be sent.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 32<<10)
+	var err error
+	if m.composed != nil {
+		st := writeState{w: bw}
+		err = st.message(m.composed)
+	} else {
+		err = m.prepared.writeTo(bw)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return cw.n, err
+}
+
+// Reader returns the message as a stream, for callers that want an
+// io.Reader. A goroutine writes into a pipe; Close the reader to stop it
+// early. Read returns the WriteTo error, if any.
+func (m *Message) Reader() io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := m.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// composed is the validated result of Compose.
+type composed struct {
+	header []field // top-level fields, root part's included
+	root   *part
+}
+
+type encoding int
+
+const (
+	enc7bit encoding = iota
+	encQP
+	encBase64
+)
+
+// part is one MIME entity: a leaf with a source, or a multipart.
+type part struct {
+	fields []field
+
+	src *source
+	enc encoding
+
+	boundary string
+	children []*part
+}
+
+// source is where a leaf's content comes from.
+type source struct {
+	desc string
+	text string
+	path string
+	open func() (io.ReadCloser, error)
+	size int64 // for open: exact size when positive
+}
+
+func (s *source) reader() (io.ReadCloser, error) {
+	switch {
+	case s.path != "":
+		return os.Open(s.path)
+	case s.open != nil:
+		r, err := s.open()
+		if err == nil && r == nil {
+			err = errors.New("Open returned no reader")
+		}
+		return r, err
+	default:
+		return io.NopCloser(strings.NewReader(s.text)), nil
+	}
+}
+
+// knownSize returns the content length without reading it, or -1.
+func (s *source) knownSize() int64 {
+	switch {
+	case s.path != "":
+		st, err := os.Stat(s.path)
+		if err != nil || !st.Mode().IsRegular() {
+			return -1
+		}
+		return st.Size()
+	case s.open != nil:
+		if s.size > 0 {
+			return s.size
+		}
+		return -1
+	default:
+		return int64(len(s.text))
+	}
+}
+
+// errUnknownSize stops a size-only pass.
+type errUnknownSize struct{}
+
+func (errUnknownSize) Error() string { return "message: size unknown" }
+
+// writeState carries one write (or size-only) pass.
+type writeState struct {
+	w        io.Writer
+	count    *countWriter // size-only: the counter behind w
+	sizeOnly bool
+	b64      *b64Encoder
+}
+
+func (st *writeState) message(c *composed) error {
+	if err := writeFields(st.w, c.header); err != nil {
+		return err
+	}
+	return st.body(st.w, c.root)
+}
+
+// writeFields writes header fields, folded by go-message's textproto
+// (RFC 5322 section 2.2.3), and the blank line that ends the header.
+func writeFields(w io.Writer, fs []field) error {
+	var h textproto.Header
+	// textproto.Header.Add inserts at the top: add in reverse.
+	for i := len(fs) - 1; i >= 0; i-- {
+		h.Add(fs[i].name, fs[i].value)
+	}
+	return textproto.WriteHeader(w, h)
+}
+
+func (st *writeState) body(w io.Writer, p *part) error {
+	if p.children != nil {
+		mw := textproto.NewMultipartWriter(w)
+		if err := mw.SetBoundary(p.boundary); err != nil {
+			return err
+		}
+		for _, c := range p.children {
+			var h textproto.Header
+			for i := len(c.fields) - 1; i >= 0; i-- {
+				h.Add(c.fields[i].name, c.fields[i].value)
+			}
+			pw, err := mw.CreatePart(h)
+			if err != nil {
+				return err
+			}
+			if err := st.body(pw, c); err != nil {
+				return err
+			}
+		}
+		return mw.Close()
+	}
+	if st.sizeOnly && p.enc == encBase64 {
+		n := p.src.knownSize()
+		if n < 0 {
+			return errUnknownSize{}
+		}
+		st.count.n += base64Len(n)
+		return nil
+	}
+	r, err := p.src.reader()
+	if err != nil {
+		return &SourceError{Source: p.src.desc, Err: err}
+	}
+	defer r.Close()
+	switch p.enc {
+	case encBase64:
+		if st.b64 == nil {
+			st.b64 = new(b64Encoder)
+		}
+		return st.b64.encode(w, r, p.src.desc)
+	case encQP:
+		qw := quotedprintable.NewWriter(w)
+		if _, err := copySource(qw, r, p.src.desc); err != nil {
+			return err
+		}
+		return qw.Close()
+	default:
+		var cr crlfWriter
+		cr.w = w
+		if _, err := copySource(&cr, r, p.src.desc); err != nil {
+			return err
+		}
+		return cr.Close()
+	}
+}
+
+// copySource copies r to w, telling read errors (SourceError) from write
+// errors (returned as they are).
+func copySource(w io.Writer, r io.Reader, desc string) (int64, error) {
+	var buf [8 << 10]byte
+	var n int64
+	for {
+		k, rerr := r.Read(buf[:])
+		if k > 0 {
+			wk, werr := w.Write(buf[:k])
+			n += int64(wk)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, &SourceError{Source: desc, Err: rerr}
+		}
+	}
+}
+
+// countWriter counts bytes; with a nil w it discards them.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.w == nil {
+		c.n += int64(len(p))
+		return len(p), nil
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

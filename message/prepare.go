@@ -1,0 +1,370 @@
+package message
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+)
+
+// PrepareOptions configures Prepare.
+type PrepareOptions struct {
+	// From is the envelope sender (MAIL FROM), a single address. When
+	// empty it is taken from the header: Resent-Sender or Resent-From for a
+	// resent message, else Sender, else From. When the message has no From
+	// field, From is also written as one (and is then required).
+	From string
+
+	// Recipients are envelope recipients given outside the message (on the
+	// command line). With ExtractRecipients they are added to those found
+	// in the header (as Postfix's "sendmail -t" does).
+	Recipients []string
+
+	// ExtractRecipients collects recipients from the To, Cc and Bcc fields
+	// ("sendmail -t"). If the message has Resent- fields, the Resent-To,
+	// Resent-Cc and Resent-Bcc fields of the topmost (newest) resent block
+	// are used instead (RFC 5322 section 3.6.6).
+	ExtractRecipients bool
+
+	// Date is written as Date when the message has none; zero means the
+	// time of Prepare.
+	Date time.Time
+
+	// MaxHeaderBytes bounds the header section; zero means 1 MiB. A
+	// longer header is an *InputError.
+	MaxHeaderBytes int
+}
+
+// maxPreparedLine bounds one header line (RFC 5322 allows 998 octets; this
+// is generous for what the wild sends).
+const maxPreparedLine = 64 << 10
+
+// Prepare reads the header section of a finished RFC 5322 message from r and
+// returns a Message that streams the rest of r as the body when written.
+//
+// The header is kept byte for byte, except that bare LF (and bare CR) line
+// ends become CRLF, Bcc and Resent-Bcc fields are removed (RFC 5322 section
+// 3.6.3), and Date, Message-ID and From are appended when missing. A
+// message that already uses CRLF, has Date, Message-ID and From and no Bcc
+// is written out byte-identical. The body is not held in memory: it is read
+// from r during WriteTo, so the Message can be written only once.
+//
+// Problems in the header (no From and no PrepareOptions.From, a line that is
+// not a header field, an address that does not parse, no recipients) are
+// *InputError.
+func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
+	limit := opts.MaxHeaderBytes
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	br := bufio.NewReaderSize(r, maxPreparedLine)
+	p := &prepared{body: br}
+	fields, err := p.readHeader(br, limit)
+	if err != nil {
+		return nil, err
+	}
+
+	var optFrom *mail.Address
+	if opts.From != "" {
+		if e := checkLine("from", opts.From); e != nil {
+			return nil, e
+		}
+		a, err := mail.ParseAddress(opts.From)
+		if err != nil {
+			return nil, &InputError{Field: "from", Problem: fmt.Sprintf("%q is not a valid address (%v)", opts.From, err), Fix: `write it as "user@example.com"`, Err: err}
+		}
+		optFrom = a
+	}
+
+	// Which fields give the recipients: the newest resent block, or the
+	// originator's To/Cc/Bcc.
+	rcptFields := map[string]bool{"to": true, "cc": true, "bcc": true}
+	resentStart, resentEnd := -1, -1
+	for i, f := range fields {
+		if strings.HasPrefix(f.lower, "resent-") {
+			if resentStart < 0 {
+				resentStart = i
+			}
+			resentEnd = i + 1
+		} else if resentStart >= 0 {
+			break
+		}
+	}
+	if resentStart >= 0 {
+		rcptFields = map[string]bool{"resent-to": true, "resent-cc": true, "resent-bcc": true}
+	}
+
+	var rcpts []*mail.Address
+	var sender *mail.Address
+	var hasFrom, hasDate, hasMsgID bool
+	var kept []headerLine
+	for i, f := range fields {
+		switch f.lower {
+		case "from":
+			hasFrom = true
+		case "date":
+			hasDate = true
+		case "message-id":
+			hasMsgID = true
+		case "content-transfer-encoding":
+			switch strings.ToLower(strings.TrimSpace(f.value)) {
+			case "8bit", "binary":
+				p.declared8bit = true
+			}
+		}
+		inBlock := resentStart < 0 || (i >= resentStart && i < resentEnd)
+		if opts.ExtractRecipients && rcptFields[f.lower] && inBlock {
+			as, err := parseHeaderList(f)
+			if err != nil {
+				return nil, err
+			}
+			rcpts = append(rcpts, as...)
+		}
+		if f.lower == "bcc" || f.lower == "resent-bcc" {
+			continue
+		}
+		kept = append(kept, f)
+	}
+
+	// Envelope sender, in order of preference.
+	if optFrom != nil {
+		sender = optFrom
+	} else {
+		order := []string{"sender", "from"}
+		if resentStart >= 0 {
+			order = []string{"resent-sender", "resent-from", "sender", "from"}
+		}
+	search:
+		for _, name := range order {
+			for _, f := range fields {
+				if f.lower != name {
+					continue
+				}
+				as, err := parseHeaderList(f)
+				if err != nil {
+					return nil, err
+				}
+				if len(as) > 0 {
+					sender = as[0]
+					break search
+				}
+			}
+		}
+	}
+	if sender == nil {
+		return nil, &InputError{Field: "from", Problem: "the message has no From field and no sender was given", Fix: "add a From: line to the message or pass --from you@example.com"}
+	}
+
+	for i, entry := range opts.Recipients {
+		name := fmt.Sprintf("recipients[%d]", i)
+		if e := checkLine(name, entry); e != nil {
+			return nil, e
+		}
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		as, err := mail.ParseAddressList(entry)
+		if err != nil {
+			return nil, &InputError{Field: name, Problem: fmt.Sprintf("%q is not a valid address (%v)", entry, err), Fix: `write it as "user@example.com"`, Err: err}
+		}
+		rcpts = append(rcpts, as...)
+	}
+	if len(rcpts) == 0 {
+		fix := "give recipients on the command line, or use -t to read them from To, Cc and Bcc"
+		if opts.ExtractRecipients {
+			fix = "add To, Cc or Bcc fields to the message, or give recipients on the command line"
+		}
+		return nil, &InputError{Field: "recipients", Problem: "no recipients", Fix: fix}
+	}
+
+	var added []field
+	if !hasFrom {
+		if optFrom == nil {
+			return nil, &InputError{Field: "from", Problem: "the message has no From field", Fix: "add a From: line to the message or pass --from you@example.com"}
+		}
+		added = append(added, field{"From", formatAddress(optFrom)})
+	}
+	if !hasDate {
+		d := opts.Date
+		if d.IsZero() {
+			d = time.Now()
+		}
+		added = append(added, field{"Date", d.Format(dateLayout)})
+	}
+	if !hasMsgID {
+		id, _ := messageID("", sender.Address)
+		added = append(added, field{"Message-ID", id})
+	}
+
+	var hb bytes.Buffer
+	for _, f := range kept {
+		hb.Write(f.raw)
+	}
+	if err := writeFields(&hb, added); err != nil {
+		return nil, &InputError{Field: "header", Problem: err.Error(), Fix: "check the From address"}
+	}
+	p.header = hb.Bytes()
+
+	m := &Message{
+		env:      envelope(sender.Address, rcpts),
+		prepared: p,
+	}
+	for _, a := range append([]string{m.env.From}, m.env.To...) {
+		if !isASCII(a) {
+			m.smtputf8 = true
+		}
+	}
+	return m, nil
+}
+
+// headerLine is one header field as read: its raw bytes (continuation
+// lines included, CRLF-terminated) and its unfolded value.
+type headerLine struct {
+	lower string
+	raw   []byte
+	value string
+}
+
+func parseHeaderList(f headerLine) ([]*mail.Address, error) {
+	as, err := mail.ParseAddressList(strings.TrimSpace(f.value))
+	if err != nil {
+		name := string(f.raw[:bytes.IndexByte(f.raw, ':')])
+		return nil, &InputError{
+			Field:   fmt.Sprintf("header %q", strings.TrimSpace(name)),
+			Problem: fmt.Sprintf("does not hold a valid address list (%v)", err),
+			Fix:     `fix the field in the message; addresses look like "Name <user@example.com>"`,
+			Err:     err,
+		}
+	}
+	return as, nil
+}
+
+// prepared is the state of a prepared message.
+type prepared struct {
+	header       []byte // final header section, blank line included
+	body         *bufio.Reader
+	hasBody      bool // a blank line separated header and body
+	used         bool
+	headerUTF8   bool // RFC 6532 raw UTF-8 in the header
+	declared8bit bool
+	saw8bit      bool
+}
+
+// readHeader reads header lines up to the blank line (RFC 5322 section
+// 2.2), normalising line ends to CRLF.
+func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error) {
+	var fields []headerLine
+	total := 0
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadSlice('\n')
+		where := fmt.Sprintf("message line %d", lineNo)
+		switch {
+		case err == bufio.ErrBufferFull:
+			return nil, &InputError{Field: where, Problem: fmt.Sprintf("header line is longer than %d bytes", maxPreparedLine), Fix: "fold long header fields (RFC 5322 section 2.2.3)"}
+		case err != nil && err != io.EOF:
+			return nil, &SourceError{Source: "message", Err: err}
+		case len(line) == 0:
+			// End of input inside (or instead of) the header.
+			if len(fields) == 0 {
+				return nil, &InputError{Field: "message", Problem: "is empty", Fix: "give a message that starts with header fields such as From: and Subject:"}
+			}
+			return fields, nil
+		}
+		total += len(line)
+		if total > limit {
+			return nil, &InputError{Field: "message", Problem: fmt.Sprintf("header section is larger than %d bytes", limit), Fix: "check that the input is a mail message with a blank line after its header"}
+		}
+		content := bytes.TrimSuffix(line, []byte{'\n'})
+		content = bytes.TrimSuffix(content, []byte{'\r'})
+		if i := bytes.IndexByte(content, '\r'); i >= 0 {
+			return nil, &InputError{Field: where, Problem: "contains a bare carriage return (CR) in the header", Fix: "end header lines with LF or CRLF only"}
+		}
+		if bytes.IndexByte(content, 0) >= 0 {
+			return nil, &InputError{Field: where, Problem: "contains a NUL byte in the header", Fix: "remove it; the input may not be a mail message"}
+		}
+		if !isASCII(string(content)) {
+			p.headerUTF8 = true
+		}
+		if len(content) == 0 {
+			p.hasBody = true
+			return fields, nil
+		}
+		if content[0] == ' ' || content[0] == '\t' {
+			if len(fields) == 0 {
+				return nil, &InputError{Field: where, Problem: "the message starts with a continuation line", Fix: "the first line must be a header field such as From: ..."}
+			}
+			f := &fields[len(fields)-1]
+			f.raw = append(append(f.raw, content...), '\r', '\n')
+			f.value += string(content)
+		} else {
+			colon := bytes.IndexByte(content, ':')
+			name := string(bytes.TrimRight(content[:max0(colon)], " \t"))
+			if colon < 0 || !validFieldName(name) {
+				fix := `each header line must be "Name: value", and a blank line must separate header and body`
+				if lineNo == 1 && bytes.HasPrefix(content, []byte("From ")) {
+					fix = `remove the mbox "From " line at the top`
+				}
+				return nil, &InputError{Field: where, Problem: fmt.Sprintf("%q is not a header field", truncate(string(content), 60)), Fix: fix}
+			}
+			raw := make([]byte, 0, len(content)+2)
+			raw = append(append(raw, content...), '\r', '\n')
+			fields = append(fields, headerLine{lower: strings.ToLower(name), raw: raw, value: string(content[colon+1:])})
+		}
+		if err == io.EOF {
+			return fields, nil
+		}
+	}
+}
+
+func (p *prepared) writeTo(w io.Writer) error {
+	if p.used {
+		return UsedError{}
+	}
+	p.used = true
+	if _, err := w.Write(p.header); err != nil {
+		return err
+	}
+	if !p.hasBody {
+		return nil
+	}
+	cw := crlfWriter{w: w}
+	_, err := copySource(&cw, p.body, "message body")
+	if cw.saw8bit {
+		p.saw8bit = true
+	}
+	if err != nil {
+		return err
+	}
+	return cw.Close()
+}
+
+// validFieldName reports whether s is an RFC 5322 section 2.2 field-name.
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 33 || c > 126 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func max0(i int) int {
+	if i < 0 {
+		return 0
+	}
+	return i
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
