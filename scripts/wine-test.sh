@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# wine-test.sh runs tlsmail's Windows tests (the Schannel provider and the
+# provider conformance suite) on Linux under Wine:
+#
+#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/...
+#   scripts/wine-test.sh -run Schannel ./secchan/schannel/
+#
+# It installs Debian's wine64 and gcc-mingw-w64-x86-64 when they are missing
+# (as root), prepares a private Wine prefix (TLSMAIL_WINEPREFIX, default
+# ~/.cache/tlsmail/wineprefix) without any window, builds the forwarding
+# bcryptprimitives.dll that Go >= 1.22 needs (ProcessPrng, which Wine 8.0
+# lacks, forwarded to advapi32's RtlGenRandom) into the prefix's system32,
+# and runs `GOOS=windows go test -exec scripts/wine-exec`.
+#
+# Idempotent and non-interactive. When Wine cannot start at all it prints
+# "SKIP: <reason>" and exits 0; once Wine runs, any test failure fails.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+: "${TLSMAIL_WINEPREFIX:=${XDG_CACHE_HOME:-$HOME/.cache}/tlsmail/wineprefix}"
+export TLSMAIL_WINEPREFIX WINEPREFIX="$TLSMAIL_WINEPREFIX"
+export WINEDEBUG="${WINEDEBUG:--all}" WINEARCH=win64
+export WINEDLLOVERRIDES="mscoree,mshtml="   # no Mono/Gecko install prompts
+unset DISPLAY WAYLAND_DISPLAY
+
+skip() { echo "SKIP: Windows tests under Wine: $*"; exit 0; }
+log() { echo "wine-test: $*" >&2; }
+
+# 1. Tools.
+need=()
+command -v wine64 >/dev/null 2>&1 || [ -x /usr/lib/wine/wine64 ] || need+=(wine64 wine)
+command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		skip "missing ${need[*]} and cannot install them (need root and apt-get)"
+	fi
+	log "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! { timeout 600 apt-get update -qq && timeout 900 apt-get install -y -qq "${need[@]}"; } >/tmp/tlsmail-wine-apt.log 2>&1; then
+		tail -5 /tmp/tlsmail-wine-apt.log >&2
+		skip "could not install ${need[*]} (see /tmp/tlsmail-wine-apt.log)"
+	fi
+fi
+WINE=$(command -v wine64 || command -v wine || echo /usr/lib/wine/wine64)
+WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
+
+# 2. The prefix: created once, headless.
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+	log "creating Wine prefix $WINEPREFIX"
+	mkdir -p "$WINEPREFIX"
+	if ! timeout -k 10 300 "$WINE" wineboot -i >/tmp/tlsmail-wineboot.log 2>&1; then
+		tail -5 /tmp/tlsmail-wineboot.log >&2
+		rm -rf "$WINEPREFIX"
+		skip "wine cannot start (wineboot -i failed; see /tmp/tlsmail-wineboot.log)"
+	fi
+	timeout -k 5 120 "$WINESERVER" -w || true
+fi
+sys32="$WINEPREFIX/drive_c/windows/system32"
+[ -d "$sys32" ] || skip "the Wine prefix $WINEPREFIX has no system32"
+
+# 3. bcryptprimitives.dll with ProcessPrng, rebuilt only when its source changes.
+dllsrc=$(cat <<'C'
+/* ProcessPrng for Wine 8.0, which lacks bcryptprimitives.dll: Go >= 1.22
+ * gets its random bytes there. Forwards to advapi32!SystemFunction036
+ * (RtlGenRandom), which takes a ULONG length. */
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
+BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len)
+{
+	while (len > 0) {
+		ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
+		if (!SystemFunction036(data, n))
+			return FALSE;
+		data += n;
+		len -= n;
+	}
+	return TRUE;
+}
+C
+)
+stamp="$sys32/bcryptprimitives.tlsmail-sha256"
+want=$(printf '%s' "$dllsrc" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$sys32/bcryptprimitives.dll" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	log "building bcryptprimitives.dll (ProcessPrng -> RtlGenRandom)"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	printf '%s\n' "$dllsrc" >"$tmp/prng.c"
+	printf 'LIBRARY bcryptprimitives.dll\nEXPORTS\n\tProcessPrng\n' >"$tmp/prng.def"
+	x86_64-w64-mingw32-gcc -O2 -shared -s -o "$tmp/bcryptprimitives.dll" "$tmp/prng.c" "$tmp/prng.def" -ladvapi32
+	cp "$tmp/bcryptprimitives.dll" "$sys32/bcryptprimitives.dll"
+	echo "$want" >"$stamp"
+fi
+
+# 4. Smoke test: a Go program must run (this exercises ProcessPrng).
+cd "$root"
+export GOOS=windows GOARCH=amd64 CGO_ENABLED=0
+smoke=$(mktemp -d)
+cat >"$smoke/main.go" <<'GO'
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+)
+
+func main() {
+	b := make([]byte, 8)
+	rand.Read(b)
+	fmt.Println("wine ok")
+}
+GO
+(cd "$smoke" && go mod init smoke >/dev/null 2>&1 && go build -o smoke.exe .)
+if ! out=$("$root/scripts/wine-exec" "$smoke/smoke.exe" 2>&1) || [[ "$out" != *"wine ok"* ]]; then
+	rm -rf "$smoke"
+	echo "wine-test: a Go program does not run under Wine: $out" >&2
+	exit 1
+fi
+rm -rf "$smoke"
+
+# 5. The tests.
+[ $# -gt 0 ] || set -- ./secchan/...
+status=0
+go test -count=1 -exec "$root/scripts/wine-exec" "$@" || status=$?
+timeout -k 5 30 "$WINESERVER" -k >/dev/null 2>&1 || true
+exit $status
