@@ -1,0 +1,224 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// errAuthRequired is 530 5.7.0 (RFC 4954 section 6).
+var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+	Message: "Authentication required: AUTH first (after STARTTLS)"}
+
+// errStore is sent when the message could not be written to disk.
+var errStore = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+	Message: "Local error storing the message; try again later"}
+
+// session is one SMTP session (from EHLO to QUIT, or to STARTTLS, after
+// which go-smtp starts a fresh one as RFC 3207 section 4.2 requires). It
+// implements smtp.Session and smtp.AuthSession.
+type session struct {
+	srv  *Server
+	conn *smtp.Conn
+	cs   *connState
+
+	// mu guards the fields below: with CHUNKING (RFC 3030), go-smtp calls
+	// Data on its own goroutine while the connection goroutine may call
+	// Reset.
+	mu       sync.Mutex
+	user     string
+	from     string
+	hasFrom  bool
+	to       []string
+	body     string
+	smtputf8 bool
+}
+
+var (
+	_ smtp.Session     = (*session)(nil)
+	_ smtp.AuthSession = (*session)(nil)
+)
+
+// AuthMechanisms lists PLAIN and LOGIN when users are configured. go-smtp
+// advertises them only when AUTH is allowed (after TLS, unless
+// AllowInsecureAuth).
+func (s *session) AuthMechanisms() []string {
+	if len(s.srv.cfg.Users) == 0 {
+		return nil
+	}
+	return []string{mechPlain, mechLogin}
+}
+
+// Auth starts a SASL exchange (RFC 4954 section 4).
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if len(s.srv.cfg.Users) == 0 {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	check := passwordChecker(s.srv.cfg.Users, func(user string) {
+		s.mu.Lock()
+		s.user = user
+		s.mu.Unlock()
+		s.srv.log.printf("[c%d] AUTH %s ok: user %q", s.cs.id, mech, user)
+	})
+	logged := func(user, pass string) error {
+		err := check(user, pass)
+		if err != nil {
+			s.srv.log.printf("[c%d] AUTH %s refused for user %q", s.cs.id, mech, user)
+		}
+		return err
+	}
+	switch mech {
+	case mechPlain:
+		return &plainServer{check: logged}, nil
+	case mechLogin:
+		return &loginServer{check: logged}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// Mail starts a transaction (RFC 5321 section 4.1.1.2).
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	authed := s.user != ""
+	s.mu.Unlock()
+	if len(s.srv.cfg.Users) > 0 && !authed {
+		s.srv.log.printf("[c%d] MAIL FROM:<%s> refused: not authenticated", s.cs.id, from)
+		return errAuthRequired
+	}
+	if h := s.srv.cfg.RejectMail; h != nil {
+		if r := h(from); r != nil {
+			s.srv.log.printf("[c%d] MAIL FROM:<%s> refused by hook: %s", s.cs.id, from, r)
+			return r.smtpError()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.from, s.hasFrom, s.to = from, true, nil
+	s.body, s.smtputf8 = "", false
+	if opts != nil {
+		s.body, s.smtputf8 = string(opts.Body), opts.UTF8
+	}
+	return nil
+}
+
+// Rcpt adds a recipient (RFC 5321 section 4.1.1.3).
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if h := s.srv.cfg.RejectRecipient; h != nil {
+		if r := h(to); r != nil {
+			s.srv.log.printf("[c%d] RCPT TO:<%s> refused by hook: %s", s.cs.id, to, r)
+			return r.smtpError()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.to = append(s.to, to)
+	return nil
+}
+
+// Data receives the message (RFC 5321 section 4.1.1.4) into a temporary
+// file, then stores it and answers "250 2.0.0 Ok: queued as <id>".
+func (s *session) Data(r io.Reader) error {
+	s.mu.Lock()
+	env := Envelope{
+		From:     s.from,
+		To:       append([]string(nil), s.to...),
+		AuthUser: s.user,
+		Body:     s.body,
+		SMTPUTF8: s.smtputf8,
+	}
+	s.mu.Unlock()
+	env.ID = newID()
+	env.Helo = s.conn.Hostname()
+	env.Listener = s.cs.listener
+	env.RemoteAddr = s.cs.remote
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		env.TLS = tlsInfo(st, s.cs.listener == listenerSMTP)
+	}
+
+	p, err := s.srv.store.begin()
+	if err != nil {
+		s.srv.log.printf("[c%d] cannot store message: %v", s.cs.id, err)
+		return errStore
+	}
+	if err := p.copyFrom(r); err != nil {
+		p.abort()
+		s.srv.log.printf("[c%d] DATA failed after %d bytes: %v", s.cs.id, p.size, err)
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return se // e.g. 552 5.3.4 from the size limit
+		}
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+			Message: "Error reading message data; try again"}
+	}
+	env.Received = time.Now().UTC()
+	env.Size = p.size
+	if h := s.srv.cfg.RejectData; h != nil {
+		if rep := h(env); rep != nil {
+			p.abort()
+			s.srv.log.printf("[c%d] message refused by hook: %s", s.cs.id, rep)
+			return rep.smtpError()
+		}
+	}
+	m, err := p.commit(env)
+	if err != nil {
+		s.srv.log.printf("[c%d] cannot store message: %v", s.cs.id, err)
+		return errStore
+	}
+	s.srv.stored(m)
+	s.srv.log.printf("[c%d] stored %s: %d bytes from <%s> to %d recipient(s)", s.cs.id, m.ID, m.Size, m.From, len(m.To))
+	// go-smtp sends an *SMTPError returned by Data as the reply, whatever
+	// its code: this is how the queue id reaches the client.
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0},
+		Message: "Ok: queued as " + m.ID}
+}
+
+// Reset discards the current transaction (RSET, RFC 5321 section 4.1.1.5).
+func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.from, s.hasFrom, s.to = "", false, nil
+	s.body, s.smtputf8 = "", false
+}
+
+// Logout ends the session.
+func (s *session) Logout() error { return nil }
+
+// tlsInfo summarises a connection state for the envelope.
+func tlsInfo(st tls.ConnectionState, starttls bool) *TLSInfo {
+	ti := &TLSInfo{
+		Version:     tls.VersionName(st.Version),
+		VersionID:   st.Version,
+		CipherSuite: tls.CipherSuiteName(st.CipherSuite),
+		CipherID:    st.CipherSuite,
+		ServerName:  st.ServerName,
+		STARTTLS:    starttls,
+		DidResume:   st.DidResume,
+	}
+	// PeerCertificates are only kept by crypto/tls when they verified
+	// against ClientCAs (VerifyClientCertIfGiven or stricter).
+	if len(st.VerifiedChains) > 0 && len(st.PeerCertificates) > 0 {
+		ti.ClientCertSubject = st.PeerCertificates[0].Subject.String()
+	}
+	return ti
+}
+
+// smtpError turns a hook's reply into what go-smtp sends. A code outside
+// 4xx/5xx (a hook bug) becomes 451 4.3.0, so a refusal is never mistaken for
+// acceptance; CR and LF are removed so the reply stays one line.
+func (r *Reply) smtpError() *smtp.SMTPError {
+	code, enh, text := r.Code, r.Enhanced, r.Text
+	if code < 400 || code > 599 {
+		code, enh, text = 451, [3]int{4, 3, 0}, "Refused (test hook returned an invalid reply code)"
+	}
+	text = strings.NewReplacer("\r", " ", "\n", " ").Replace(text)
+	if text == "" {
+		text = "Refused"
+	}
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: text}
+}
