@@ -71,6 +71,33 @@ type Report struct {
 	Path []*x509.Certificate `json:"-"`
 	// Problems lists every problem found, errors first.
 	Problems []Problem `json:"problems"`
+	// Anchor is the trusted root that completes the chain when the server
+	// did not send it (servers normally do not). Problem.Cert equal to
+	// len(Chain) refers to it.
+	Anchor *x509.Certificate `json:"-"`
+	// PathIndex is the path that was built, leaf first, as indices into
+	// Certificates(): the verified path when there is one, otherwise the
+	// longest issuer-to-subject path the diagnosis could follow.
+	PathIndex []int `json:"-"`
+	// Trusted is true when the path ends in a trusted root.
+	Trusted bool `json:"-"`
+	// Revocation holds the revocation status of each certificate checked.
+	Revocation []RevocationResult `json:"revocation,omitempty"`
+
+	// unexplained is set when crypto/x509 rejected the chain and none of
+	// the diagnostic checks found why (tests assert it stays false).
+	unexplained bool
+}
+
+// Certificates returns the chain as given followed by Anchor, if any: the
+// list that Problem.Cert indexes.
+func (r Report) Certificates() []*x509.Certificate {
+	if r.Anchor == nil {
+		return r.Chain
+	}
+	out := make([]*x509.Certificate, 0, len(r.Chain)+1)
+	out = append(out, r.Chain...)
+	return append(out, r.Anchor)
 }
 
 // OK reports whether no problem is an error.
@@ -170,6 +197,10 @@ type Options struct {
 	// ExpiryWarning is how close to expiry a certificate draws the
 	// expiring-soon warning; zero means 14 days, negative disables it.
 	ExpiryWarning time.Duration
+	// Checker fetches CRLs and OCSP responses and caches them. Share one
+	// across calls (a program keeps one for its lifetime) so that each CRL
+	// is fetched once; nil uses a fresh Checker for each call.
+	Checker *Checker
 }
 
 func (o Options) now() time.Time {

@@ -1,54 +1,350 @@
 package trust
 
 import (
+	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"time"
 )
 
 // Verify checks chain (leaf first, then the intermediates as sent) against
-// opts and reports every problem found.
-//
-// TODO(issue 3): this first version maps crypto/x509's single verdict; the
-// full diagnosis (all problems at once, missing intermediates, revocation,
-// pins, key and signature strength) replaces it.
+// opts and reports every problem found. It is VerifyContext with a
+// background context: revocation fetches are still bounded by the
+// Checker's timeout.
 func Verify(chain []*x509.Certificate, opts Options) Report {
-	r := Report{Chain: chain}
+	return VerifyContext(context.Background(), chain, opts)
+}
+
+// VerifyContext checks chain (leaf first, then the intermediates as sent)
+// against opts and reports every problem found, not only the first.
+//
+// crypto/x509 builds and checks the path (RFC 5280, section 6); the
+// diagnosis then walks the path the server sent, certificate by
+// certificate, to say what is wrong and where: validity dates (RFC 5280,
+// 4.1.2.5), the name (RFC 6125, 6.4), basic constraints and path length
+// (4.2.1.9), key usage (4.2.1.3, 4.2.1.12), name constraints (4.2.1.10),
+// signature and key strength, SPKI pins (RFC 7469, 2.4) and revocation
+// (RFC 6960 OCSP, RFC 5280 section 5 CRLs). ctx bounds the revocation
+// fetches.
+//
+// Whenever crypto/x509 rejects the chain for the given roots, name and
+// time, the Report has at least one error-level problem; when the Report
+// has none, crypto/x509 accepts the chain.
+func VerifyContext(ctx context.Context, chain []*x509.Certificate, opts Options) Report {
+	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}}
+	v.run()
+	sort.SliceStable(v.r.Problems, func(i, j int) bool {
+		return v.r.Problems[i].Severity == SeverityError && v.r.Problems[j].Severity != SeverityError
+	})
+	return v.r
+}
+
+type verifier struct {
+	ctx  context.Context
+	opts Options
+	now  time.Time
+	r    Report
+	// certs is the chain followed by the anchor, if any.
+	certs []*x509.Certificate
+	// path indexes certs, leaf first.
+	path []int
+	// x509err is crypto/x509's verdict on the chain, name included.
+	x509err error
+	// anchorHint is why a trusted root with the right name was rejected.
+	anchorHint string
+}
+
+func (v *verifier) add(kind Kind, sev Severity, idx int, summary, fix string) {
+	p := Problem{Kind: kind, Severity: sev, Cert: idx, Summary: summary, Fix: fix}
+	if idx >= 0 && idx < len(v.certs) && v.certs[idx] != nil {
+		p.Subject = subjectOf(v.certs[idx])
+	}
+	v.r.Problems = append(v.r.Problems, p)
+}
+
+func (v *verifier) has(kind Kind, idx int) bool {
+	for _, p := range v.r.Problems {
+		if p.Kind == kind && p.Cert == idx {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *verifier) hasError(idx int) bool {
+	for _, p := range v.r.Problems {
+		if p.Cert == idx && p.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *verifier) run() {
+	chain := v.r.Chain
+	v.certs = chain
 	if len(chain) == 0 {
-		r.Problems = append(r.Problems, Problem{Kind: KindNoCertificate, Severity: SeverityError, Cert: -1,
-			Summary: "the server sent no certificate", Fix: "configure the server with a certificate and key"})
-		return r
+		v.add(KindNoCertificate, SeverityError, -1, "the server sent no certificate",
+			"configure the server with a certificate and its private key")
+		return
 	}
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	vo := x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, DNSName: opts.Name, CurrentTime: opts.now(),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	paths, err := chain[0].Verify(vo)
-	if err == nil {
-		r.Path = paths[0]
-		return r
+	intermediates := x509.NewCertPool()
+	for i, c := range chain {
+		if c == nil || len(c.Raw) == 0 {
+			v.add(KindMalformed, SeverityError, i, fmt.Sprintf("certificate %d is empty or was not parsed", i),
+				"the server must send DER-encoded X.509 certificates; check its certificate file")
+			continue
+		}
+		if i > 0 {
+			intermediates.AddCert(c)
+		}
 	}
 	leaf := chain[0]
-	p := Problem{Severity: SeverityError, Cert: 0, Subject: leaf.Subject.String(), Summary: err.Error()}
+	if leaf == nil || len(leaf.Raw) == 0 {
+		return
+	}
+
+	// crypto/x509's verdict, with and without the name: the path comes from
+	// the second, the name is diagnosed on its own.
+	vo := x509.VerifyOptions{Roots: v.opts.Roots, Intermediates: intermediates, CurrentTime: v.now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	paths, chainErr := leaf.Verify(vo)
+	v.x509err = chainErr
+	if chainErr == nil && v.opts.Name != "" {
+		v.x509err = leaf.VerifyHostname(v.opts.Name)
+	}
+	if chainErr == nil {
+		v.usePath(paths)
+		v.r.Trusted = true
+		v.r.Path = paths[0]
+	} else {
+		v.buildPath()
+		v.findAnchor()
+	}
+	v.r.PathIndex = v.path
+
+	v.checkCerts()
+	v.checkTrust()
+	v.checkName()
+	v.checkPins()
+	v.checkRevocation()
+
+	if v.x509err != nil && v.r.OK() {
+		v.r.unexplained = true
+		v.add(classify(v.x509err), SeverityError, 0, "crypto/x509 rejected the chain: "+v.x509err.Error(),
+			"inspect the chain with 'tlsmail cert verify' and compare it with 'openssl verify'")
+	}
+}
+
+// usePath adopts the best of crypto/x509's verified paths: the one that
+// uses the most certificates the server sent.
+func (v *verifier) usePath(paths [][]*x509.Certificate) {
+	best, bestSent := 0, -1
+	for i, p := range paths {
+		sent := 0
+		for _, c := range p {
+			if v.index(c) >= 0 {
+				sent++
+			}
+		}
+		if sent > bestSent {
+			best, bestSent = i, sent
+		}
+	}
+	paths[0], paths[best] = paths[best], paths[0]
+	for _, c := range paths[0] {
+		i := v.index(c)
+		if i < 0 {
+			v.setAnchor(c)
+			i = len(v.certs) - 1
+		}
+		v.path = append(v.path, i)
+	}
+}
+
+func (v *verifier) setAnchor(c *x509.Certificate) {
+	v.r.Anchor = c
+	v.certs = v.r.Certificates()
+}
+
+// index returns c's position in the chain as sent, or -1.
+func (v *verifier) index(c *x509.Certificate) int {
+	for i, s := range v.r.Chain {
+		if s != nil && s.Equal(c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// buildPath follows issuer names and signatures through the certificates
+// the server sent, from the leaf up, without crypto/x509's policy checks,
+// so that the diagnosis sees every certificate that was meant to be used.
+func (v *verifier) buildPath() {
+	chain := v.r.Chain
+	v.path = []int{0}
+	used := map[int]bool{0: true}
+	for len(v.path) <= len(chain) {
+		cur := chain[v.path[len(v.path)-1]]
+		if selfSigned(cur) {
+			return
+		}
+		next, badSig := -1, -1
+		for j, c := range chain {
+			if used[j] || c == nil || len(c.Raw) == 0 || !bytes.Equal(cur.RawIssuer, c.RawSubject) {
+				continue
+			}
+			if len(cur.AuthorityKeyId) > 0 && len(c.SubjectKeyId) > 0 && !bytes.Equal(cur.AuthorityKeyId, c.SubjectKeyId) {
+				continue
+			}
+			if signedBy(cur, c) == nil {
+				next = j
+				break
+			}
+			if badSig < 0 {
+				badSig = j
+			}
+		}
+		if next < 0 {
+			if badSig >= 0 {
+				ci := v.path[len(v.path)-1]
+				v.add(KindMalformed, SeverityError, ci,
+					fmt.Sprintf("the signature on certificate %d does not verify with the key of certificate %d (%s), although that certificate has the issuer's name",
+						ci, badSig, subjectOf(chain[badSig])),
+					"the chain mixes certificates from different CAs with the same name, or a certificate was altered; install the intermediate the CA issued with this certificate")
+			}
+			return
+		}
+		used[next] = true
+		v.path = append(v.path, next)
+	}
+}
+
+// findAnchor asks crypto/x509 whether the top of the built path is, or is
+// issued by, a trusted root. The question is asked of a copy of the top
+// certificate whose validity dates and unhandled critical extensions are
+// neutralised (its signature covers the raw bytes, which are unchanged):
+// those problems are diagnosed on their own. Should the root itself be out
+// of date now, times within the top certificate's validity are tried too.
+func (v *verifier) findAnchor() {
+	topIdx := v.path[len(v.path)-1]
+	orig := v.certs[topIdx]
+	top := *orig
+	top.UnhandledCriticalExtensions = nil
+	top.NotBefore, top.NotAfter = time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	mid := orig.NotBefore.Add(orig.NotAfter.Sub(orig.NotBefore) / 2)
+	times := []time.Time{v.now, orig.NotBefore.Add(time.Second), mid, orig.NotAfter.Add(-time.Second)}
+	for _, t := range times {
+		paths, err := top.Verify(x509.VerifyOptions{Roots: v.opts.Roots, CurrentTime: t,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		if err == nil {
+			v.r.Trusted = true
+			if p := paths[0]; len(p) > 1 {
+				root := p[len(p)-1]
+				if i := v.index(root); i >= 0 {
+					v.path = append(v.path, i)
+				} else {
+					v.setAnchor(root)
+					v.path = append(v.path, len(v.certs)-1)
+				}
+			}
+			return
+		}
+		var sre x509.SystemRootsError
+		if errors.As(err, &sre) {
+			v.anchorHint = "no system roots are available on this machine"
+			return
+		}
+		if v.anchorHint == "" {
+			if s := err.Error(); strings.Contains(s, "possibly because of") {
+				v.anchorHint = s[strings.Index(s, "possibly because of"):]
+				v.anchorHint = strings.TrimSuffix(strings.TrimPrefix(v.anchorHint, "possibly because of "), ")")
+			}
+		}
+	}
+}
+
+// checkTrust explains a path that does not reach a trusted root.
+func (v *verifier) checkTrust() {
+	if v.r.Trusted {
+		return
+	}
+	topIdx := v.path[len(v.path)-1]
+	top := v.certs[topIdx]
+	if v.anchorHint != "" && v.hasError(topIdx) {
+		// A trusted root was found but rejected top for a reason the
+		// per-certificate checks report (weak signature, expiry...).
+		return
+	}
+	hint := ""
+	if v.anchorHint != "" {
+		hint = fmt.Sprintf(" (a trusted root was considered but rejected: %s)", v.anchorHint)
+	}
+	roots := "the system's trusted roots"
+	if v.opts.Roots != nil {
+		roots = "the trusted roots given (--ca)"
+	}
+	switch {
+	case selfSigned(top) && len(v.path) == 1:
+		v.add(KindSelfSigned, SeverityError, topIdx,
+			fmt.Sprintf("certificate %d (%s) is self-signed and is not among %s%s", topIdx, subjectOf(top), roots, hint),
+			fmt.Sprintf("give the server a certificate from a CA the clients trust; to trust this one server anyway, pass its certificate with --ca or pin its key with --pin %s", SPKIPin(top)))
+	case selfSigned(top):
+		v.add(KindUntrustedRoot, SeverityError, topIdx,
+			fmt.Sprintf("the chain ends at the root %s, which is not among %s%s", subjectOf(top), roots, hint),
+			fmt.Sprintf("if %s is your organisation's CA, pass its certificate with --ca FILE; otherwise the server needs a certificate from a publicly trusted CA", subjectOf(top)))
+	case len(v.path) == 1:
+		what := "the server sent only its own certificate"
+		if len(v.r.Chain) > 1 {
+			what = "the chain as sent does not contain the certificate's issuer"
+		}
+		aia := ""
+		if len(top.IssuingCertificateURL) > 0 {
+			aia = fmt.Sprintf(" (the issuer's certificate is published at %s)", top.IssuingCertificateURL[0])
+		}
+		v.add(KindMissingIntermediate, SeverityError, topIdx,
+			fmt.Sprintf("%s: its issuer %q is neither in the chain nor among %s%s%s", what, issuerOf(top), roots, aia, hint),
+			fmt.Sprintf("configure the server to send the full chain, its certificate followed by the intermediates (fullchain.pem, not cert.pem); if %q is a private CA, pass its certificate with --ca FILE", issuerOf(top)))
+	default:
+		v.add(KindUntrustedRoot, SeverityError, topIdx,
+			fmt.Sprintf("the chain ends at %s, issued by %q, which is neither in the chain nor among %s%s", subjectOf(top), issuerOf(top), roots, hint),
+			fmt.Sprintf("if %q is your organisation's root CA, pass its certificate with --ca FILE; if it is another intermediate, the server must send it too", issuerOf(top)))
+	}
+}
+
+// classify maps a crypto/x509 error to the closest Kind.
+func classify(err error) Kind {
 	var hn x509.HostnameError
 	var ua x509.UnknownAuthorityError
 	var ci x509.CertificateInvalidError
+	var ia x509.InsecureAlgorithmError
+	var cv x509.ConstraintViolationError
 	switch {
 	case errors.As(err, &hn):
-		p.Kind = KindNameMismatch
-		p.Fix = fmt.Sprintf("connect with a name the certificate lists, or have the server's certificate reissued to include %q", opts.Name)
+		return KindNameMismatch
 	case errors.As(err, &ua):
-		p.Kind = KindUntrustedRoot
-		p.Fix = "pass the issuing CA with --ca, or have the server use a certificate from a publicly trusted CA"
-	case errors.As(err, &ci) && ci.Reason == x509.Expired:
-		p.Kind = KindExpired
-		p.Fix = "renew the certificate on the server"
-	default:
-		p.Kind = KindMalformed
-		p.Fix = "inspect the chain with 'tlsmail cert verify'"
+		return KindUntrustedRoot
+	case errors.As(err, &ia):
+		return KindWeakSignature
+	case errors.As(err, &cv):
+		return KindNotACA
+	case errors.As(err, &ci):
+		switch ci.Reason {
+		case x509.Expired:
+			return KindExpired
+		case x509.NotAuthorizedToSign, x509.CANotAuthorizedForExtKeyUsage:
+			return KindNotACA
+		case x509.TooManyIntermediates:
+			return KindPathLength
+		case x509.CANotAuthorizedForThisName:
+			return KindNameConstraints
+		case x509.IncompatibleUsage:
+			return KindWrongUsage
+		}
 	}
-	r.Problems = append(r.Problems, p)
-	return r
+	return KindMalformed
 }

@@ -1,0 +1,282 @@
+package trust
+
+import (
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
+)
+
+// oracle is crypto/x509's verdict on what Verify is given.
+func oracle(chain []*x509.Certificate, opts Options) error {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, DNSName: opts.Name,
+		CurrentTime: opts.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	return err
+}
+
+// checkInvariants asserts what holds for every report: the property
+// against crypto/x509, errors first, every problem explained.
+func checkInvariants(t *testing.T, chain []*x509.Certificate, opts Options, r Report) {
+	t.Helper()
+	xerr := oracle(chain, opts)
+	if xerr != nil && r.OK() {
+		t.Errorf("crypto/x509 rejects (%v) but the report has no error: %v", xerr, r.Problems)
+	}
+	if xerr != nil && r.unexplained {
+		t.Errorf("crypto/x509 rejects (%v) and no check explained why; problems: %v", xerr, r.Problems)
+	}
+	if r.OK() && xerr != nil {
+		t.Errorf("clean report but crypto/x509 rejects: %v", xerr)
+	}
+	seenWarning := false
+	n := len(r.Certificates())
+	for _, p := range r.Problems {
+		if p.Severity == SeverityWarning {
+			seenWarning = true
+		} else if seenWarning {
+			t.Errorf("error after a warning: %v", r.Problems)
+		}
+		if p.Summary == "" || p.Fix == "" || p.Kind == "" {
+			t.Errorf("incomplete problem %+v", p)
+		}
+		if p.Cert < -1 || p.Cert >= n {
+			t.Errorf("problem %v: certificate index %d out of range (%d certificates)", p, p.Cert, n)
+		}
+		if p.Cert >= 0 && p.Subject == "" {
+			t.Errorf("problem %v has no subject", p)
+		}
+	}
+	for _, i := range r.PathIndex {
+		if i < 0 || i >= n {
+			t.Errorf("path index %d out of range", i)
+		}
+	}
+}
+
+func TestEveryBrokenKindIsDetected(t *testing.T) {
+	scenarios, err := testpki.BrokenScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, s := range scenarios {
+		kinds[s.Kind] = true
+		t.Run(s.Variant, func(t *testing.T) {
+			opts := Options{Roots: s.Pool(), Name: s.Name, Pins: s.Pins}
+			r := Verify(s.Chain, opts)
+			checkInvariants(t, s.Chain, opts, r)
+			if !r.Has(Kind(s.Kind)) {
+				t.Fatalf("%s: want a %s problem, got %v", s.About, s.Kind, r.Problems)
+			}
+			wantOK := s.Kind == string(KindExpiringSoon)
+			if r.OK() != wantOK {
+				t.Errorf("OK() = %v, want %v: %v", r.OK(), wantOK, r.Problems)
+			}
+			for _, p := range r.Problems {
+				t.Logf("%s [%d] %s\n\tfix: %s", p.Kind, p.Cert, p.Summary, p.Fix)
+			}
+		})
+	}
+	for _, k := range testpki.BrokenKinds() {
+		if !kinds[k] {
+			t.Errorf("no scenario for kind %s", k)
+		}
+	}
+}
+
+func TestGoodChain(t *testing.T) {
+	s, err := testpki.NewGood()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"localhost", "127.0.0.1", "::1", ""} {
+		opts := Options{Roots: s.Pool(), Name: name, Pins: []string{SPKIPin(s.Chain[1])}}
+		r := Verify(s.Chain, opts)
+		checkInvariants(t, s.Chain, opts, r)
+		if len(r.Problems) != 0 || !r.Trusted {
+			t.Fatalf("name %q: want a clean trusted report, got %v", name, r.Problems)
+		}
+		if r.Anchor == nil || !r.Anchor.Equal(s.Roots[0]) {
+			t.Errorf("anchor = %v, want the root", r.Anchor)
+		}
+		if got := r.PathIndex; len(got) != 3 || got[0] != 0 || got[1] != 1 || got[2] != 2 {
+			t.Errorf("path = %v, want [0 1 2]", got)
+		}
+		if r.Err() != nil {
+			t.Errorf("Err() = %v", r.Err())
+		}
+	}
+}
+
+// TestSummariesCarryValues checks that summaries name the concrete values
+// and that the fixes say what to do.
+func TestSummariesCarryValues(t *testing.T) {
+	tests := []struct {
+		variant string
+		kind    Kind
+		cert    int
+		summary []string
+		fix     []string
+	}{
+		{"expired", KindExpired, 0, []string{"expired on", "days ago", "CN=localhost"}, []string{"renew"}},
+		{"expired-intermediate", KindExpired, 1, []string{"intermediate", "expired on"}, []string{"intermediate"}},
+		{"not-yet-valid", KindNotYetValid, 0, []string{"not valid until", "in 10 days"}, []string{"clock"}},
+		{"name-mismatch", KindNameMismatch, 0, []string{`"mail.example.org"`, `"smtp.example.org"`, `not for "localhost"`}, []string{"--name mail.example.org", "subjectAltName"}},
+		{"name-mismatch-ip", KindNameMismatch, 0, []string{"127.0.0.1 is an IP address", `"localhost"`}, []string{"--name localhost"}},
+		{"self-signed", KindSelfSigned, 0, []string{"self-signed"}, []string{"--ca", "--pin sha256/"}},
+		{"untrusted-root", KindUntrustedRoot, 1, []string{`"CN=tlsmail Test Root CA"`, "nor among the trusted roots given"}, []string{"--ca"}},
+		{"untrusted-root-sent", KindUntrustedRoot, 2, []string{"root CN=tlsmail Test Root CA"}, []string{"--ca"}},
+		{"missing-intermediate", KindMissingIntermediate, 0, []string{"sent only its own certificate", "CN=tlsmail Test Intermediate CA"}, []string{"fullchain.pem"}},
+		{"weak-signature", KindWeakSignature, 0, []string{"SHA1-RSA"}, []string{"SHA-256"}},
+		{"weak-key", KindWeakKey, 0, []string{"1024-bit RSA"}, []string{"2048"}},
+		{"weak-key-p224", KindWeakKey, 0, []string{"P-224", "224 bits"}, []string{"P-256"}},
+		{"wrong-usage", KindWrongUsage, 0, []string{"clientAuth", "without serverAuth"}, []string{"serverAuth"}},
+		{"wrong-usage-intermediate", KindWrongUsage, 1, []string{"emailProtection"}, []string{"intermediate"}},
+		{"wrong-usage-ca-keyusage", KindWrongUsage, 1, []string{"lacks keyCertSign"}, []string{"keyCertSign"}},
+		{"not-a-ca", KindNotACA, 1, []string{"CN=fake-ca.example", "CA:FALSE", "signed certificate 0"}, []string{"real CA"}},
+		{"path-length", KindPathLength, 2, []string{"at most 0 intermediate", "the chain has 1"}, []string{"shorter chain"}},
+		{"name-constraints", KindNameConstraints, 0, []string{`DNS name "localhost"`, "permitted DNS example.org"}, []string{"reissued"}},
+		{"name-constraints-ip", KindNameConstraints, 0, []string{"IP address 127.0.0.1", "excluded IP 127.0.0.0/8"}, []string{"reissued"}},
+		{"malformed", KindMalformed, 0, []string{"critical extension 1.3.6.1.4.1.55555.1.1"}, []string{"non-critical"}},
+		{"pin-mismatch", KindPinMismatch, 0, []string{"no key in the chain matches", "sha256/"}, []string{"update the pin", "intercepted"}},
+		{"expiring-soon", KindExpiringSoon, 0, []string{"expires on", "in 3 days"}, []string{"renew"}},
+	}
+	scenarios, err := testpki.BrokenScenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVariant := map[string]*testpki.Scenario{}
+	for _, s := range scenarios {
+		byVariant[s.Variant] = s
+	}
+	for _, tt := range tests {
+		t.Run(tt.variant, func(t *testing.T) {
+			s := byVariant[tt.variant]
+			if s == nil {
+				t.Fatalf("no scenario %s", tt.variant)
+			}
+			r := Verify(s.Chain, Options{Roots: s.Pool(), Name: s.Name, Pins: s.Pins})
+			var p *Problem
+			for i := range r.Problems {
+				if r.Problems[i].Kind == tt.kind {
+					p = &r.Problems[i]
+					break
+				}
+			}
+			if p == nil {
+				t.Fatalf("no %s problem in %v", tt.kind, r.Problems)
+			}
+			if p.Cert != tt.cert {
+				t.Errorf("problem on certificate %d, want %d: %v", p.Cert, tt.cert, p)
+			}
+			for _, w := range tt.summary {
+				if !strings.Contains(p.Summary, w) {
+					t.Errorf("summary %q lacks %q", p.Summary, w)
+				}
+			}
+			for _, w := range tt.fix {
+				if !strings.Contains(p.Fix, w) {
+					t.Errorf("fix %q lacks %q", p.Fix, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAllProblemsAtOnce: an expired certificate with a wrong name shows
+// both, and the report also says the intermediate is missing.
+func TestAllProblemsAtOnce(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	k, err := testpki.NewRSAKey(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(testpki.Options{DNSNames: []string{"other.example"}, Key: k,
+		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := leaf.Chain[:1]
+	opts := Options{Roots: root.Pool(), Name: "mail.example.org"}
+	r := Verify(chain, opts)
+	checkInvariants(t, chain, opts, r)
+	for _, k := range []Kind{KindExpired, KindNameMismatch, KindMissingIntermediate, KindWeakKey} {
+		if !r.Has(k) {
+			t.Errorf("missing %s in %v", k, r.Problems)
+		}
+	}
+	var e *Error
+	if err := r.Err(); err == nil {
+		t.Fatal("Err() = nil")
+	} else if e = err.(*Error); !strings.Contains(e.Error(), "expired") || e.Fix() == "" {
+		t.Errorf("error %q / fix %q", e.Error(), e.Fix())
+	}
+}
+
+func TestTimeOption(t *testing.T) {
+	s, err := testpki.NewGood()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := s.Chain[0]
+	tests := []struct {
+		at   time.Time
+		want Kind
+		ok   bool
+	}{
+		{leaf.NotAfter.Add(time.Hour), KindExpired, false},
+		{leaf.NotBefore.Add(-time.Hour), KindNotYetValid, false},
+		{leaf.NotAfter.Add(-24 * time.Hour), KindExpiringSoon, true},
+		{leaf.NotBefore.Add(time.Hour), "", true},
+	}
+	for _, tt := range tests {
+		opts := Options{Roots: s.Pool(), Name: "localhost", Time: tt.at}
+		r := Verify(s.Chain, opts)
+		checkInvariants(t, s.Chain, opts, r)
+		if r.OK() != tt.ok || (tt.want != "" && !r.Has(tt.want)) || (tt.want == "" && len(r.Problems) > 0) {
+			t.Errorf("at %v: want %q ok=%v, got %v", tt.at, tt.want, tt.ok, r.Problems)
+		}
+	}
+	// A negative ExpiryWarning disables the warning.
+	r := Verify(s.Chain, Options{Roots: s.Pool(), Time: leaf.NotAfter.Add(-time.Hour), ExpiryWarning: -1})
+	if len(r.Problems) != 0 {
+		t.Errorf("ExpiryWarning -1: %v", r.Problems)
+	}
+}
+
+func TestEmptyAndNilChains(t *testing.T) {
+	r := Verify(nil, Options{})
+	if !r.Has(KindNoCertificate) || r.OK() {
+		t.Errorf("nil chain: %v", r.Problems)
+	}
+	s, err := testpki.NewGood()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = Verify([]*x509.Certificate{s.Chain[0], nil}, Options{Roots: s.Pool()})
+	if !r.Has(KindMalformed) || r.OK() {
+		t.Errorf("nil intermediate: %v", r.Problems)
+	}
+	r = Verify([]*x509.Certificate{nil}, Options{Roots: s.Pool()})
+	if !r.Has(KindMalformed) || r.OK() {
+		t.Errorf("nil leaf: %v", r.Problems)
+	}
+	r = Verify([]*x509.Certificate{{}}, Options{Roots: s.Pool()})
+	if !r.Has(KindMalformed) || r.OK() {
+		t.Errorf("unparsed leaf: %v", r.Problems)
+	}
+}
