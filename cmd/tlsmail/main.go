@@ -1,0 +1,194 @@
+// Command tlsmail sends mail over TLS and explains, in plain words, why a
+// secure connection could not be made.
+//
+//	tlsmail demo                      # offline tour: embedded server, two sends
+//	tlsmail send --server HOST[:PORT] --from A --to B --subject S --body TEXT
+//	tlsmail serve                     # a local SMTP server with STARTTLS and TLS
+//	tlsmail version
+//
+// Exit codes follow sysexits(3) so that scripts and MTAs can tell "retry"
+// from "give up": see exit.go and `tlsmail help send`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/secchan"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		getenv: os.Getenv,
+	})
+	stop()
+	os.Exit(code)
+}
+
+// env is everything a command may touch outside its own flags: the standard
+// streams, the environment and the TLS providers. Tests and the demo build
+// their own; nothing lives in package-level variables.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	providers      *secchan.Registry
+}
+
+// run executes one tlsmail command line and returns the process exit code.
+// It is the whole program except os.Exit.
+func run(ctx context.Context, args []string, e *env) int {
+	if e.providers == nil {
+		e.providers = newProviders()
+	}
+	if e.getenv == nil {
+		e.getenv = func(string) string { return "" }
+	}
+	st := &runState{}
+	root := newRootCommand(e, st)
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if !st.started {
+		// cobra refused the command line before any command ran: an
+		// unknown command, an unknown flag, a bad flag value.
+		err = usageErrorf("%v", err).withFix(fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+	}
+	c := classify(err)
+	var rep *reported
+	if errors.As(err, &rep) {
+		return c.code // the command has printed its JSON object
+	}
+	if st.json || (!st.started && wantsJSON(args)) {
+		writeJSON(e.stdout, failureOutput(c))
+	} else {
+		printError(e.stderr, c)
+	}
+	return c.code
+}
+
+// runState records what happened during Execute that run needs afterwards.
+type runState struct {
+	// started is set when a command's RunE begins: errors before that are
+	// cobra's command-line parsing errors.
+	started bool
+	// json is set when the failing command was asked for JSON output; run
+	// then reports the error as a JSON object on stdout.
+	json bool
+}
+
+func newRootCommand(e *env, st *runState) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tlsmail",
+		Short: "Send mail over TLS and explain certificate failures",
+		Long: `tlsmail sends mail over TLS (STARTTLS or implicit TLS, with AUTH) and tells
+you, in plain words, why a secure connection could not be made: which
+certificate is wrong, how, and what to do about it.
+
+Start with 'tlsmail demo': it runs an embedded server on loopback with a
+throwaway certificate authority and sends two messages to it, showing every
+line of both sessions. No network or configuration is needed.
+
+Exit codes (sysexits):
+  0   sent
+  64  usage error (bad flags or input; nothing was sent)
+  65  message rejected permanently (5xx to MAIL, RCPT or DATA)
+  68  host not found
+  69  service unavailable (5xx greeting or EHLO)
+  75  temporary failure: 4xx reply, network, timeout, TLS or certificate
+      failure (try again later or fix the server)
+  76  protocol error (including STARTTLS command injection)
+  77  authentication refused
+  78  configuration error (files, credentials, --config)`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v", err).withFix(fmt.Sprintf("see '%s --help'", c.CommandPath()))
+	})
+	root.AddCommand(
+		newSendCommand(e, st),
+		newServeCommand(e, st),
+		newDemoCommand(e, st),
+		newVersionCommand(e, st),
+	)
+	return root
+}
+
+func newVersionCommand(e *env, st *runState) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of tlsmail and of the Go toolchain that built it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			fmt.Fprintln(e.stdout, versionString())
+			return nil
+		},
+	}
+}
+
+// versionString is "tlsmail VERSION (go1.x, os/arch)", the version coming
+// from the build information (the module version, or the VCS revision of a
+// development build).
+func versionString() string {
+	version, goVersion := "(devel)", "unknown Go"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			version = v
+		} else {
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					if s.Value == "true" {
+						dirty = "+dirty"
+					}
+				}
+			}
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if rev != "" {
+				version = "devel " + rev + dirty
+			}
+		}
+	}
+	return fmt.Sprintf("tlsmail %s (%s, %s/%s)", strings.TrimSpace(version), goVersion, runtime.GOOS, runtime.GOARCH)
+}
+
+// wantsJSON reports whether the command line asked for --json, for errors
+// cobra finds before the flags are all parsed.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// jsonOutput is the one object `send --json` prints. Its field names are
+// part of the interface: scripts read them.
+type jsonOutput struct {
+	OK       bool           `json:"ok"`
+	Server   string         `json:"server,omitempty"`
+	Mode     string         `json:"mode,omitempty"`
+	TLS      *jsonTLS       `json:"tls"`
+	Auth     string         `json:"auth"`
+	Accepted []string       `json:"accepted"`
+	Rejected []jsonRejected `json:"rejected"`
+	Response string         `json:"response"`
+	Error    *jsonError     `json:"error,omitempty"`
+}
+
+type jsonTLS struct {
+	Version  string `json:"version"`
+	Cipher   string `json:"cipher"`
+	Verified bool   `json:"verified"`
+	Provider string `json:"provider"`
+	// ServerName is the name the certificate was verified for (and sent
+	// in SNI unless it is an IP address).
+	ServerName string `json:"server_name"`
+	Resumed    bool   `json:"resumed"`
+	// Chain lists the subjects of the verified path (leaf first), or of
+	// the chain as sent when no path verified.
+	Chain    []string        `json:"chain"`
+	Problems []trust.Problem `json:"problems"`
+}
+
+type jsonRejected struct {
+	Address string `json:"address"`
+	Code    int    `json:"code"`
+	Reply   string `json:"reply"`
+}
+
+type jsonError struct {
+	Kind     string          `json:"kind"`
+	Message  string          `json:"message"`
+	Fix      string          `json:"fix"`
+	Problems []trust.Problem `json:"problems"`
+	ExitCode int             `json:"exit_code"`
+}
+
+// jsonOutput renders the outcome of a send and its error, if any.
+func (o *outcome) jsonOutput(err error) jsonOutput {
+	j := jsonOutput{OK: err == nil, Accepted: []string{}, Rejected: []jsonRejected{}}
+	if o == nil {
+		o = &outcome{}
+	}
+	j.Server, j.Mode, j.Auth = o.addr, string(o.mode), o.authMech
+	if o.tls != nil {
+		j.TLS = tlsJSON(o.tls, o.tlsName)
+	}
+	if r := o.result; r != nil {
+		j.Accepted = append(j.Accepted, r.Accepted...)
+		for _, rj := range r.Rejected {
+			j.Rejected = append(j.Rejected, jsonRejected{Address: rj.Addr, Code: rj.Reply.Code, Reply: rj.Reply.String()})
+		}
+		if r.Response != nil {
+			j.Response = r.Response.String()
+		}
+	}
+	if err != nil {
+		j.Error = errorJSON(classify(err))
+	}
+	return j
+}
+
+// failureOutput is the JSON object for an error found before any
+// connection (a usage or configuration error).
+func failureOutput(f failure) jsonOutput {
+	return jsonOutput{Accepted: []string{}, Rejected: []jsonRejected{}, Error: errorJSON(f)}
+}
+
+func errorJSON(f failure) *jsonError {
+	p := f.problems
+	if p == nil {
+		p = []trust.Problem{}
+	}
+	return &jsonError{Kind: f.kind, Message: f.message, Fix: f.fix, Problems: p, ExitCode: f.code}
+}
+
+func tlsJSON(st *secchan.State, name string) *jsonTLS {
+	t := &jsonTLS{
+		Version:    secchan.VersionName(st.Version),
+		Cipher:     st.CipherName,
+		Verified:   st.Verified,
+		Provider:   st.Provider,
+		ServerName: name,
+		Resumed:    st.Resumed,
+		Chain:      []string{},
+		Problems:   st.Report.Problems,
+	}
+	for _, c := range chainOf(st) {
+		t.Chain = append(t.Chain, c.Subject.String())
+	}
+	if t.Problems == nil {
+		t.Problems = []trust.Problem{}
+	}
+	return t
+}
+
+// chainOf returns the verified path when there is one, else the chain as
+// the server sent it.
+func chainOf(st *secchan.State) []*x509.Certificate {
+	if len(st.Report.Path) > 0 {
+		return st.Report.Path
+	}
+	return st.PeerCertificates
+}
+
+// writeJSON prints v as indented JSON and a newline.
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// printOutcome prints a send's result for people: the result on stdout,
+// warnings on stderr.
+func printOutcome(stdout, stderr io.Writer, o *outcome) {
+	if o == nil {
+		return
+	}
+	r := o.result
+	if r != nil && r.Response != nil && r.Response.Code == 250 {
+		fmt.Fprintf(stdout, "sent:     %s\n", r.Response.String())
+	}
+	fmt.Fprintf(stdout, "server:   %s (%s)\n", o.addr, modeName(o.mode))
+	if o.tls != nil {
+		printTLS(stdout, o.tls, o.tlsName)
+	} else {
+		fmt.Fprintf(stdout, "tls:      none: the session was NOT encrypted\n")
+	}
+	if o.authMech != "" {
+		fmt.Fprintf(stdout, "auth:     %s\n", o.authMech)
+	}
+	if r != nil {
+		if len(r.Accepted) > 0 {
+			fmt.Fprintf(stdout, "accepted: %s\n", strings.Join(r.Accepted, ", "))
+		}
+		for _, rj := range r.Rejected {
+			fmt.Fprintf(stdout, "rejected: %s: %s\n", rj.Addr, rj.Reply.String())
+		}
+		if len(r.Rejected) > 0 && len(r.Accepted) > 0 {
+			fmt.Fprintf(stderr, "tlsmail: warning: %d recipient(s) refused; the message went to the others\n", len(r.Rejected))
+		}
+	}
+	if o.quitErr != nil {
+		fmt.Fprintf(stderr, "tlsmail: warning: the message was accepted, but closing the session failed: %v\n", o.quitErr)
+	}
+}
+
+// printTLS prints the TLS details of a session: version, cipher, the
+// verdict for name, the chain and any problems.
+func printTLS(w io.Writer, st *secchan.State, name string) {
+	const prefix = ""
+	verdict := "certificate verified"
+	if !st.Verified {
+		verdict = "certificate NOT verified (--insecure)"
+	}
+	extra := ""
+	if st.Group != "" {
+		extra += ", " + st.Group
+	}
+	if st.Resumed {
+		extra += ", resumed"
+	}
+	fmt.Fprintf(w, "%stls:      %s, %s%s, %s provider, %s for %q\n", prefix,
+		secchan.VersionName(st.Version), st.CipherName, extra, st.Provider, verdict, name)
+	for i, c := range chainOf(st) {
+		label := "chain:   "
+		if i > 0 {
+			label = "         "
+		}
+		fmt.Fprintf(w, "%s%s %d: %s\n", prefix, label, i, c.Subject)
+	}
+	for _, p := range st.Report.Problems {
+		fmt.Fprintf(w, "%sproblem:  %s\n", prefix, p)
+		if p.Fix != "" {
+			fmt.Fprintf(w, "%s          fix: %s\n", prefix, p.Fix)
+		}
+	}
+}
+
+func modeName(m smtp.TLSMode) string {
+	switch m {
+	case smtp.Implicit:
+		return "implicit TLS"
+	case smtp.StartTLS:
+		return "STARTTLS"
+	case smtp.None:
+		return "no TLS"
+	}
+	return string(m)
+}
+
+// printError prints a failure for people on stderr: what happened, what to
+// do, and every certificate problem.
+func printError(w io.Writer, f failure) {
+	fmt.Fprintf(w, "tlsmail: %s\n", f.message)
+	for _, p := range f.problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+		if p.Fix != "" {
+			fmt.Fprintf(w, "      fix: %s\n", p.Fix)
+		}
+	}
+	if f.fix != "" && (len(f.problems) == 0 || f.fix != f.problems[0].Fix) {
+		fmt.Fprintf(w, "  fix: %s\n", f.fix)
+	}
+	fmt.Fprintf(w, "  (error kind %s, exit code %d)\n", f.kind, f.code)
+}
+
+func sortStrings(s []string) []string {
+	slices.Sort(s)
+	return s
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// There is deliberately no --password flag: a password on the command line
+// is visible to every user of the machine (ps, /proc) and lands in shell
+// history. The three sources below keep it out of both.
+
+// passwordFlags are the places a password (or an XOAUTH2 token) can come
+// from. At most one may be set.
+type passwordFlags struct {
+	env  string // --password-env VAR: the value of the environment variable VAR
+	file string // --password-file F: the first line of F, which only its owner may read
+	cmd  string // --password-cmd CMD: the first line CMD prints (run with sh -c)
+
+	// literal is set by the demo, which generates its own password; it is
+	// not reachable from the command line.
+	literal string
+}
+
+func (p *passwordFlags) register(fs *pflag.FlagSet, what string) {
+	fs.StringVar(&p.env, "password-env", "", "read the "+what+" from the environment variable `VAR`")
+	fs.StringVar(&p.file, "password-file", "", "read the "+what+" from the first line of `FILE` (mode 0600 or stricter)")
+	fs.StringVar(&p.cmd, "password-cmd", "", "run `CMD` with sh -c and use the first line it prints (e.g. 'pass show mail', or a command printing an OAuth2 token for XOAUTH2)")
+}
+
+// count returns how many sources are set.
+func (p *passwordFlags) count() int {
+	n := 0
+	for _, s := range []string{p.env, p.file, p.cmd, p.literal} {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// check reports a usage error when more than one source is set.
+func (p *passwordFlags) check() error {
+	if p.count() > 1 {
+		return usageErrorf("more than one password source given").
+			withFix("use exactly one of --password-env, --password-file and --password-cmd")
+	}
+	return nil
+}
+
+// maxSecretBytes bounds what is read from a password file or command.
+const maxSecretBytes = 64 << 10
+
+// read returns the password from the configured source. Its errors never
+// contain the password, nor the output of the command.
+func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration) (string, error) {
+	var pw string
+	switch {
+	case p.literal != "":
+		return p.literal, nil
+	case p.env != "":
+		pw = e.getenv(p.env)
+		if pw == "" {
+			return "", configErrorf("the environment variable %s (from --password-env) is empty or not set", p.env).
+				withFix("export " + p.env + " with the password, or name another variable")
+		}
+		return pw, nil
+	case p.file != "":
+		var err error
+		if pw, err = readSecretFile(p.file); err != nil {
+			return "", err
+		}
+	case p.cmd != "":
+		var err error
+		if pw, err = runSecretCommand(ctx, e, p.cmd, timeout); err != nil {
+			return "", err
+		}
+	default:
+		return "", usageErrorf("no password source").
+			withFix("give --password-env VAR, --password-file FILE or --password-cmd CMD with --user")
+	}
+	if pw == "" {
+		return "", configErrorf("the password from %s is empty", p.describe()).
+			withFix("put the password on the first line")
+	}
+	return pw, nil
+}
+
+// describe names the source as the user gave it, for messages.
+func (p *passwordFlags) describe() string {
+	switch {
+	case p.env != "":
+		return "--password-env " + p.env
+	case p.file != "":
+		return "--password-file " + p.file
+	case p.cmd != "":
+		return "--password-cmd"
+	}
+	return "the demo"
+}
+
+// readSecretFile returns the first line of path, refusing a file that
+// other users may read (as ssh does for keys).
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", configErrorf("cannot open the password file: %v", err).wrapping(err).
+			withFix("check the path given to --password-file")
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", configErrorf("cannot read the password file: %v", err).wrapping(err)
+	}
+	if fi.IsDir() {
+		return "", configErrorf("the password file %s is a directory", path).
+			withFix("give --password-file the path of a file")
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return "", configErrorf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()).
+			withFix("run: chmod 600 " + shellQuote(path))
+	}
+	return firstLine(io.LimitReader(f, maxSecretBytes))
+}
+
+// runSecretCommand runs cmd with sh -c and returns the first line of its
+// standard output. Its standard error goes to ours, so that a command can
+// explain itself (gpg, pass); its standard input is empty.
+func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Duration) (string, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	var out bytes.Buffer
+	c.Stdout = &limitedBuffer{buf: &out, max: maxSecretBytes}
+	c.Stderr = e.stderr
+	c.WaitDelay = time.Second
+	if err := c.Run(); err != nil {
+		ce := configErrorf("the --password-cmd command failed: %v", err).wrapping(err)
+		var ee *exec.ExitError
+		switch {
+		case ctx.Err() != nil:
+			ce.msg = "the --password-cmd command did not finish in time (" + ctx.Err().Error() + ")"
+			ce.fix = "check that the command does not wait for input, or raise --timeout"
+		case errors.As(err, &ee):
+			ce.fix = "run the command by hand to see why it fails; its error output is above"
+		default:
+			ce.fix = "check that sh and the command exist"
+		}
+		return "", ce
+	}
+	return firstLine(&out)
+}
+
+// limitedBuffer keeps the first max bytes written and discards the rest.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+// firstLine returns the first line of r without its line ending.
+func firstLine(r io.Reader) (string, error) {
+	br := bufio.NewReader(r)
+	line, err := br.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", configErrorf("cannot read the password: %v", err).wrapping(err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,629 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/message"
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/transcript"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// sendOptions are the flags of `tlsmail send`. The demo fills one in and
+// calls sendMessage, so both take the same path.
+type sendOptions struct {
+	server   string
+	tlsMode  string
+	from     string
+	to       []string
+	cc       []string
+	bcc      []string
+	subject  string
+	body     string
+	bodyFile string
+	htmlFile string
+	attach   []string
+	headers  []string
+	message  string
+
+	user     string
+	password passwordFlags
+	auth     string
+	authSet  bool // --auth was given on the command line
+
+	ca       string
+	pins     []string
+	insecure bool
+	cert     string
+	key      string
+	provider string
+	tlsName  string
+
+	transcript string
+	json       bool
+	timeout    time.Duration
+	ehlo       string
+
+	config  string
+	account string
+
+	// transcriptTo, when set, receives the transcript instead of the
+	// --transcript destination (the demo writes it to stdout).
+	transcriptTo io.Writer
+}
+
+const sendLong = `Send one message over SMTP with TLS.
+
+The connection is secured with STARTTLS (RFC 3207) or implicit TLS (RFC 8314),
+and tlsmail never falls back to plaintext: if the server does not offer
+STARTTLS, nothing is sent. The server's certificate is verified against the
+system's roots (or --ca), for the name given with --tls-name (default: the
+host of --server; an IP address is checked against the certificate's IP
+SANs). When verification fails, tlsmail lists every problem it found in the
+chain and what to do about each.
+
+Server and TLS mode:
+  --server HOST[:PORT]   the port defaults to 587 (465 with --tls implicit)
+  --tls MODE             implicit, starttls or none; default from the port:
+                         465 means implicit, anything else starttls
+
+The message is either composed from --from, --to, --cc, --bcc, --subject,
+--body (or --body-file), --html-file, --attach and --header, or taken
+ready-made from --message FILE (or - for standard input) as with
+"sendmail -t": recipients then come from --to/--cc/--bcc when given, else
+from the message's To, Cc and Bcc fields; Bcc fields are removed. Arguments
+after the flags are more --to recipients. Flags may come before or after
+arguments.
+
+Authentication (RFC 4954) happens only when --user is given. The password
+never goes on the command line: use --password-env VAR, --password-file FILE
+(readable only by you) or --password-cmd CMD (its first output line; also the
+way to pass an OAuth2 access token for --auth XOAUTH2). --auth auto picks the
+strongest mechanism the server offers. No password is ever sent without TLS
+unless both --tls none and --auth MECHANISM are given.
+
+--transcript FILE writes the whole session (every command and reply with its
+byte count, TLS events, the certificate verdict) to FILE; --transcript -
+writes it to standard error, so that standard output stays the result (or
+the JSON object). Passwords and AUTH exchanges are always redacted.
+
+--json prints exactly one JSON object on standard output, on success and on
+failure alike:
+  {"ok": true|false,
+   "server": "HOST:PORT", "mode": "starttls",
+   "tls": {"version": "TLS 1.3", "cipher": "...", "verified": true,
+           "provider": "go", "server_name": "...", "chain": [...],
+           "problems": [...]} or null,
+   "auth": "PLAIN" (the mechanism used, or ""),
+   "accepted": ["..."], "rejected": [{"address": "...", "reply": "550 ..."}],
+   "response": "250 2.0.0 queued as ..." (the reply to the end of DATA),
+   "error": {"kind": "...", "message": "...", "fix": "...",
+             "problems": [...], "exit_code": 75} (only on failure)}
+error.kind is one of usage, config, network, timeout, starttls-unavailable,
+starttls-injection, tls-handshake, certificate, auth, rejected, unavailable,
+protocol. When some recipients are refused and others accepted, the message
+is sent to the accepted ones: ok is true, the exit code 0, and "rejected"
+lists the others.
+
+Exit codes: 0 sent; 64 usage; 65 rejected permanently (5xx to MAIL, RCPT or
+DATA); 68 host not found; 69 unavailable (5xx greeting or EHLO); 75 temporary
+(4xx, network, timeout, TLS and certificate failures); 76 protocol error
+(including STARTTLS injection); 77 authentication refused; 78 configuration.`
+
+const sendExample = `  # STARTTLS on the submission port, password from the environment
+  SMTP_PASSWORD=... tlsmail send --server smtp.example.com --user ann@example.com \
+      --password-env SMTP_PASSWORD --from ann@example.com --to bob@example.org \
+      --subject "Hello" --body "Hi Bob"
+
+  # implicit TLS, a ready-made message from standard input, session log on stderr
+  tlsmail send --server smtp.example.com:465 --from ann@example.com \
+      --message - --transcript - < message.eml
+
+  # a private CA and a pinned key, output for scripts
+  tlsmail send --server 10.0.0.5:587 --ca internal-ca.pem \
+      --pin sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= \
+      --from ann@example.com --to ops@example.com --subject test --body ok --json
+
+  # an OAuth2 token printed by a helper
+  tlsmail send --server smtp.gmail.com:465 --user ann@gmail.com --auth XOAUTH2 \
+      --password-cmd 'oauth2-token ann@gmail.com' --from ann@gmail.com --to bob@example.org \
+      --subject Hi --body-file note.txt --attach report.pdf`
+
+func newSendCommand(e *env, st *runState) *cobra.Command {
+	o := &sendOptions{}
+	cmd := &cobra.Command{
+		Use:     "send [flags] [RECIPIENT...]",
+		Short:   "Send a message over SMTP with STARTTLS or implicit TLS",
+		Long:    sendLong,
+		Example: sendExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			st.json = o.json
+			o.to = append(o.to, args...)
+			o.authSet = cmd.Flags().Changed("auth")
+			out, err := sendMessage(cmd.Context(), e, o)
+			if o.json {
+				writeJSON(e.stdout, out.jsonOutput(err))
+				if err != nil {
+					return &reported{err}
+				}
+				return nil
+			}
+			if out != nil && out.result != nil || err == nil {
+				printOutcome(e.stdout, e.stderr, out)
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.StringVar(&o.server, "server", "", "SMTP server as `HOST[:PORT]` (port default 587, or 465 with --tls implicit)")
+	fs.StringVar(&o.tlsMode, "tls", "", "TLS `MODE`: implicit, starttls or none (default: implicit for port 465, else starttls)")
+	fs.StringVar(&o.from, "from", "", "sender `ADDRESS` (From and MAIL FROM)")
+	fs.StringArrayVar(&o.to, "to", nil, "recipient `ADDRESS` (repeatable, or comma-separated)")
+	fs.StringArrayVar(&o.cc, "cc", nil, "Cc recipient `ADDRESS` (repeatable)")
+	fs.StringArrayVar(&o.bcc, "bcc", nil, "Bcc recipient `ADDRESS` (repeatable; never written into the message)")
+	fs.StringVar(&o.subject, "subject", "", "the Subject `TEXT` (UTF-8 allowed)")
+	fs.StringVar(&o.body, "body", "", "the text body")
+	fs.StringVar(&o.bodyFile, "body-file", "", "read the text body from `FILE`")
+	fs.StringVar(&o.htmlFile, "html-file", "", "add an HTML alternative read from `FILE`")
+	fs.StringArrayVar(&o.attach, "attach", nil, "attach `FILE` (repeatable; content type from the name or content)")
+	fs.StringArrayVar(&o.headers, "header", nil, "add a header field `\"Name: value\"` (repeatable)")
+	fs.StringVar(&o.message, "message", "", "send a prepared RFC 5322 message from `FILE` (- for standard input) instead of composing one")
+	fs.StringVar(&o.user, "user", "", "authenticate as `NAME` (AUTH happens only with --user)")
+	o.password.register(fs, "password")
+	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
+	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
+	fs.BoolVar(&o.insecure, "insecure", false, "send even when the certificate fails verification (loud; the report is still shown)")
+	fs.StringVar(&o.cert, "cert", "", "client certificate PEM `FILE` (with --key; the key may be in the same file)")
+	fs.StringVar(&o.key, "key", "", "private key PEM `FILE` of the client certificate")
+	fs.StringVar(&o.provider, "tls-provider", defaultProvider, "TLS implementation: "+strings.Join(e.providers.Names(), ", "))
+	fs.StringVar(&o.tlsName, "tls-name", "", "`NAME` sent in SNI and verified in the certificate (default: the host of --server)")
+	fs.StringVar(&o.transcript, "transcript", "", "write the session log to `FILE` (- for standard error)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object with the result on standard output")
+	fs.DurationVar(&o.timeout, "timeout", smtp.DefaultTimeout, "time limit for each step (connect, handshake, each reply)")
+	fs.StringVar(&o.ehlo, "ehlo", "", "`NAME` to send with EHLO (default localhost)")
+	fs.StringVar(&o.config, "config", "", "read server, TLS and account settings from an msmtp-format `FILE`")
+	fs.StringVar(&o.account, "account", "", "use the account `NAME` of --config (default: the file's default account)")
+	return cmd
+}
+
+// reported is an error whose output the command has already written (as a
+// JSON object); run only turns it into an exit code.
+type reported struct{ err error }
+
+func (r *reported) Error() string { return r.err.Error() }
+func (r *reported) Unwrap() error { return r.err }
+
+// outcome is what a send produced, for rendering: as much as was learnt
+// before any failure.
+type outcome struct {
+	addr     string
+	mode     smtp.TLSMode
+	tls      *secchan.State
+	authMech string
+	// tlsName is the name the certificate was verified for.
+	tlsName string
+	result  *smtp.Result
+	// quitErr is a failure after the message was accepted (QUIT); the
+	// message was sent, so it is only reported.
+	quitErr error
+}
+
+// sendPlan is a send with every flag checked and resolved, ready to
+// connect.
+type sendPlan struct {
+	addr    string
+	cfg     smtp.Config
+	msg     *message.Message
+	env     smtp.Envelope
+	closeFn func() // closes the message source
+}
+
+// sendMessage checks o, builds the message, connects, sends and quits. It
+// is the one path for `send` and `demo`. The outcome is non-nil (it holds
+// what is known: address, TLS state, recipients) even when err is not.
+// Usage and configuration errors are found before any connection.
+func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) {
+	out := &outcome{}
+	plan, err := planSend(ctx, e, o)
+	if plan != nil && plan.closeFn != nil {
+		defer plan.closeFn()
+	}
+	if err != nil {
+		return out, err
+	}
+	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
+
+	if o.insecure {
+		fmt.Fprintln(e.stderr, "tlsmail: WARNING: --insecure: the server's certificate is NOT required to verify.")
+		fmt.Fprintln(e.stderr, "tlsmail: WARNING: anyone on the network path could read and change this session, password included.")
+		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the verification report is still recorded and shown below.")
+	}
+
+	var tw io.Writer = o.transcriptTo
+	if tw == nil {
+		switch o.transcript {
+		case "":
+		case "-":
+			tw = e.stderr
+		default:
+			f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return out, configErrorf("cannot write the transcript: %v", err).wrapping(err).
+					withFix("give --transcript a writable path, or - for standard error")
+			}
+			defer f.Close()
+			tw = f
+		}
+	}
+	if tw != nil {
+		plan.cfg.Transcript = transcript.New(tw)
+	}
+
+	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
+	if err != nil {
+		return out, err
+	}
+	defer c.Close()
+	if st, ok := c.TLS(); ok {
+		out.tls = &st
+	}
+	out.authMech = c.AuthMechanism()
+	r := plan.msg.Reader()
+	defer r.Close()
+	res, err := c.Send(ctx, plan.env, r)
+	out.result = res
+	if err != nil {
+		// A failed transaction: say goodbye politely, but the error is
+		// the send's.
+		c.Quit(ctx)
+		return out, err
+	}
+	out.quitErr = c.Quit(ctx)
+	return out, nil
+}
+
+// planSend validates every flag and resolves them into a plan, without any
+// network traffic: usage and configuration errors come out here.
+func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
+	if o.config != "" || o.account != "" {
+		return nil, configErrorf("--config and --account are not supported yet").
+			withFix("give the server and account with --server, --tls, --user and a password flag")
+	}
+	p := &sendPlan{}
+	if o.server == "" {
+		return nil, usageErrorf("no server given").withFix("pass --server HOST[:PORT], e.g. --server smtp.example.com:587")
+	}
+	mode := smtp.TLSMode(strings.ToLower(o.tlsMode))
+	switch mode {
+	case "", smtp.Implicit, smtp.StartTLS, smtp.None:
+	default:
+		return nil, usageErrorf("unknown --tls mode %q", o.tlsMode).withFix("use --tls implicit, starttls or none")
+	}
+	host, port, err := splitServer(o.server, mode)
+	if err != nil {
+		return nil, err
+	}
+	if mode == "" {
+		mode = smtp.DefaultMode(port)
+	}
+	p.addr = net.JoinHostPort(host, port)
+	if o.timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive, not %v", o.timeout).withFix("e.g. --timeout 30s")
+	}
+
+	// Authentication flags; the password itself is read last.
+	auth := strings.ToUpper(o.auth)
+	switch auth {
+	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2":
+	default:
+		return nil, usageErrorf("unknown --auth mechanism %q", o.auth).
+			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+	}
+	if err := o.password.check(); err != nil {
+		return nil, err
+	}
+	if o.user == "" && o.password.count() > 0 {
+		return nil, usageErrorf("a password source was given without --user").
+			withFix("add --user NAME, or drop the password flag to send without authentication")
+	}
+	if o.user == "" && o.authSet {
+		return nil, usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
+	}
+	if o.user != "" && o.password.count() == 0 {
+		return nil, usageErrorf("--user %s was given without a password source", o.user).
+			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
+	}
+	if strings.ContainsAny(o.user, "\r\n\x00") {
+		return nil, usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
+	}
+	if mode == smtp.None && o.user != "" && (!o.authSet || auth == "AUTO") {
+		return nil, usageErrorf("refusing to send a password without TLS").
+			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
+	}
+
+	// TLS flags.
+	prov, err := e.providers.Lookup(o.provider)
+	if err != nil {
+		return nil, usageErrorf("unknown --tls-provider %q", o.provider).
+			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
+	}
+	tcfg := &secchan.Config{ServerName: o.tlsName, Insecure: o.insecure}
+	if tcfg.ServerName == "" {
+		tcfg.ServerName = host
+	}
+	if strings.ContainsAny(tcfg.ServerName, " \t\r\n/") {
+		return nil, usageErrorf("--tls-name %q is not a host name", o.tlsName).withFix("give a DNS name or an IP address")
+	}
+	for _, pin := range o.pins {
+		if err := checkPin(pin); err != nil {
+			return nil, err
+		}
+	}
+	tcfg.Trust.Pins = o.pins
+	if o.ca != "" {
+		pool, err := loadCAFile(o.ca)
+		if err != nil {
+			return nil, err
+		}
+		tcfg.Trust.Roots = pool
+	}
+	if o.key != "" && o.cert == "" {
+		return nil, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
+	}
+	if o.cert != "" {
+		keyFile := o.key
+		if keyFile == "" {
+			keyFile = o.cert
+		}
+		cert, err := tls.LoadX509KeyPair(o.cert, keyFile)
+		if err != nil {
+			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
+				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
+		}
+		tcfg.Certificates = []tls.Certificate{cert}
+	}
+	if mode == smtp.None && (o.ca != "" || len(o.pins) > 0 || o.cert != "" || o.insecure || o.tlsName != "") {
+		fmt.Fprintln(e.stderr, "tlsmail: warning: --tls none: the TLS flags (--ca, --pin, --cert, --insecure, --tls-name) have no effect")
+	}
+	p.cfg = smtp.Config{
+		Mode:      mode,
+		Provider:  prov,
+		TLS:       tcfg,
+		LocalName: o.ehlo,
+		Timeout:   o.timeout,
+	}
+	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
+		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
+	}
+
+	// The message.
+	if err := buildMessage(e, o, p); err != nil {
+		return p, err
+	}
+
+	if o.user != "" {
+		pw, err := o.password.read(ctx, e, o.timeout)
+		if err != nil {
+			return p, err
+		}
+		p.cfg.Auth = &smtp.Auth{
+			Mechanism:      auth,
+			Username:       o.user,
+			Password:       pw,
+			AllowPlaintext: mode == smtp.None && o.authSet && auth != "AUTO",
+		}
+	}
+	return p, nil
+}
+
+// splitServer parses --server: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6
+// address. The default port is 465 for implicit TLS, else 587.
+func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
+	defPort := "587"
+	if mode == smtp.Implicit {
+		defPort = "465"
+	}
+	bad := func(why string) error {
+		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
+	}
+	if strings.ContainsAny(s, " \t\r\n/@") {
+		return "", "", bad("not a host name")
+	}
+	switch {
+	case net.ParseIP(s) != nil: // a bare IPv4 or IPv6 address
+		host, port = s, defPort
+	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
+		host, port = s[1:len(s)-1], defPort
+	case strings.Contains(s, ":"):
+		host, port, err = net.SplitHostPort(s)
+		if err != nil {
+			return "", "", bad(err.Error())
+		}
+	default:
+		host, port = s, defPort
+	}
+	if host == "" {
+		return "", "", bad("the host is empty")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", "", bad("the port must be a number from 1 to 65535")
+	}
+	return host, port, nil
+}
+
+// checkPin validates an SPKI pin: "sha256/" and the base64 of 32 bytes.
+func checkPin(pin string) error {
+	b64, ok := strings.CutPrefix(pin, "sha256/")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(raw) != sha256.Size {
+		return usageErrorf("--pin %q is not a SHA-256 SPKI pin", pin).
+			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters)")
+	}
+	return nil
+}
+
+// loadCAFile reads PEM certificates to trust instead of the system roots.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).withFix("check the path given to --ca")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, configErrorf("the CA file %s holds no PEM certificate", path).
+			withFix("give --ca a file with one or more -----BEGIN CERTIFICATE----- blocks")
+	}
+	return pool, nil
+}
+
+// buildMessage composes the message from the flags, or prepares the one
+// given with --message, and fills p.msg and p.env.
+func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
+	var rcpts []string
+	rcpts = append(rcpts, o.to...)
+	rcpts = append(rcpts, o.cc...)
+	rcpts = append(rcpts, o.bcc...)
+	if o.message != "" {
+		var conflicts []string
+		for name, set := range map[string]bool{
+			"--subject": o.subject != "", "--body": o.body != "", "--body-file": o.bodyFile != "",
+			"--html-file": o.htmlFile != "", "--attach": len(o.attach) > 0, "--header": len(o.headers) > 0,
+		} {
+			if set {
+				conflicts = append(conflicts, name)
+			}
+		}
+		if len(conflicts) > 0 {
+			return usageErrorf("--message cannot be combined with %s", strings.Join(sortStrings(conflicts), ", ")).
+				withFix("either send a prepared message with --message, or compose one with --subject, --body and friends")
+		}
+		return prepareMessage(e, o, p, rcpts)
+	}
+	if o.body != "" && o.bodyFile != "" {
+		return usageErrorf("both --body and --body-file were given").withFix("use one of them")
+	}
+	if o.from == "" {
+		return usageErrorf("no sender given").withFix("pass --from you@example.com")
+	}
+	if len(rcpts) == 0 {
+		return usageErrorf("no recipient given").withFix("pass --to someone@example.com (or --cc, --bcc)")
+	}
+	spec := message.Spec{
+		From: o.from, To: o.to, Cc: o.cc, Bcc: o.bcc,
+		Subject:  o.subject,
+		Text:     o.body,
+		TextFile: o.bodyFile,
+		HTMLFile: o.htmlFile,
+	}
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usageErrorf("--header %q is not \"Name: value\"", h).withFix(`write it as --header "X-Ticket: 1234"`)
+		}
+		spec.Headers = append(spec.Headers, message.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	for _, a := range o.attach {
+		spec.Attachments = append(spec.Attachments, message.Attachment{Path: a})
+	}
+	m, err := message.Compose(spec)
+	if err != nil {
+		return err
+	}
+	p.msg = m
+	p.env = envelopeOf(m)
+	p.env.Size = m.Size()
+	return nil
+}
+
+// prepareMessage reads the header of a --message file (or stdin) now, so
+// that its problems are usage errors before any connection; the body is
+// streamed during DATA.
+func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
+	var r io.Reader
+	eightBit := false
+	if o.message == "-" {
+		r = e.stdin
+	} else {
+		f, err := os.Open(o.message)
+		if err != nil {
+			return usageErrorf("cannot open the message: %v", err).wrapping(err).withFix("check the path given to --message")
+		}
+		p.closeFn = func() { f.Close() }
+		// A regular file can be scanned first, so that 8-bit content is
+		// declared (BODY=8BITMIME) before MAIL FROM.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if eightBit, err = has8Bit(f); err != nil {
+				return usageErrorf("cannot read the message: %v", err).wrapping(err)
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return usageErrorf("cannot read the message: %v", err).wrapping(err)
+			}
+		}
+		r = f
+	}
+	m, err := message.Prepare(r, message.PrepareOptions{
+		From:              o.from,
+		Recipients:        rcpts,
+		ExtractRecipients: len(rcpts) == 0,
+	})
+	if err != nil {
+		return err
+	}
+	p.msg = m
+	p.env = envelopeOf(m)
+	p.env.EightBit = p.env.EightBit || eightBit
+	return nil
+}
+
+func envelopeOf(m *message.Message) smtp.Envelope {
+	me := m.Envelope()
+	req := m.Requirements()
+	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1}
+}
+
+// has8Bit reports whether r holds a byte above 127.
+func has8Bit(r io.Reader) (bool, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := br.Read(buf)
+		for _, c := range buf[:n] {
+			if c >= 0x80 {
+				return true, nil
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// certProblems returns the certificate problems behind err, if any.
+func certProblems(err error) []trust.Problem {
+	var te *trust.Error
+	if errors.As(err, &te) {
+		return te.Report.Problems
+	}
+	return nil
+}
