@@ -1,6 +1,9 @@
 package smtp
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // dotWriter writes message data for the DATA command (RFC 5321 section
 // 4.5.2): a "." at the start of a line is doubled, bare LF becomes CRLF, and
@@ -27,22 +30,31 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	start := 0
-	for i := 0; i < len(p); i++ {
-		b := p[i]
-		switch {
-		case d.bol && b == '.':
-			// Write what came before, including this '.', and one more.
-			d.put(p[start : i+1])
-			d.put(dot)
-			start = i + 1
-		case b == '\n' && !d.cr:
+	start, i := 0, 0
+	for i < len(p) {
+		if d.bol && p[i] == '.' {
 			d.put(p[start:i])
-			d.put(crlf)
-			start = i + 1
+			d.put(dot)
+			start = i // the line's own '.' goes out with the rest
 		}
-		d.bol = b == '\n'
-		d.cr = b == '\r'
+		d.bol = false
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			d.cr = p[len(p)-1] == '\r'
+			break
+		}
+		nl := i + j
+		prevCR := d.cr
+		if nl > 0 {
+			prevCR = p[nl-1] == '\r'
+		}
+		if !prevCR {
+			d.put(p[start:nl])
+			d.put(crlf)
+			start = nl + 1
+		}
+		d.bol, d.cr = true, false
+		i = nl + 1
 	}
 	d.put(p[start:])
 	if d.err != nil {
