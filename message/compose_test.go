@@ -241,6 +241,8 @@ func TestComposeStructure(t *testing.T) {
 		{"empty body", Spec{}, "text/plain", []leaf{{"text/plain", "7bit", "", "", ""}}},
 		{"ascii text", Spec{Text: "Hello\nWorld\n"}, "text/plain", []leaf{{"text/plain", "7bit", "", "", "Hello\r\nWorld\r\n"}}},
 		{"utf-8 text is quoted-printable", Spec{Text: "Grüße\n"}, "text/plain", []leaf{{"text/plain", "quoted-printable", "", "", "Grüße\r\n"}}},
+		{"bare CR in utf-8 text", Spec{Text: "Grüße\rx"}, "text/plain", []leaf{{"text/plain", "quoted-printable", "", "", "Grüße\r\nx"}}},
+		{"bare CR in ascii text", Spec{Text: "a\rb\r\nc"}, "text/plain", []leaf{{"text/plain", "7bit", "", "", "a\r\nb\r\nc"}}},
 		{"long line is quoted-printable", Spec{Text: longLine}, "text/plain", []leaf{{"text/plain", "quoted-printable", "", "", longLine}}},
 		{"text file", Spec{TextFile: textFile}, "text/plain", []leaf{{"text/plain", "7bit", "", "", "from a file\r\nline two\r\n"}}},
 		{"html only", Spec{HTML: "<p>hé</p>"}, "text/html", []leaf{{"text/html", "quoted-printable", "", "", "<p>hé</p>"}}},

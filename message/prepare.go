@@ -196,7 +196,20 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 		added = append(added, field{"Date", d.Format(dateLayout)})
 	}
 	if !hasMsgID {
-		id, _ := messageID("", sender.Address)
+		// The Message-ID domain comes from the author's address.
+		idFrom := sender.Address
+		if optFrom != nil && !hasFrom {
+			idFrom = optFrom.Address
+		}
+		for _, f := range fields {
+			if f.lower == "from" {
+				if as, err := mail.ParseAddressList(strings.TrimSpace(f.value)); err == nil && len(as) > 0 {
+					idFrom = as[0].Address
+				}
+				break
+			}
+		}
+		id, _ := messageID("", idFrom)
 		added = append(added, field{"Message-ID", id})
 	}
 

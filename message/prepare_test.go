@@ -88,6 +88,7 @@ func TestPrepareTransforms(t *testing.T) {
 		rcpts    string
 		smtputf8 bool
 		eightBit bool
+		idDomain string // domain of a generated Message-ID; default example.com
 	}{
 		{
 			name: "bare LF becomes CRLF",
@@ -135,6 +136,13 @@ func TestPrepareTransforms(t *testing.T) {
 			from: "fwd@example.com", rcpts: "new@example.org newhidden@example.org",
 		},
 		{
+			name: "Message-ID domain comes from From, not the envelope sender",
+			in:   "From: a@author.example\r\nTo: b@example.org\r\n" + dateLine + "\r\n",
+			opts: PrepareOptions{ExtractRecipients: true, From: "bounces@example.com"},
+			want: "From: a@author.example\r\nTo: b@example.org\r\n" + dateLine + "@ID@\r\n",
+			from: "bounces@example.com", rcpts: "b@example.org", idDomain: "author.example",
+		},
+		{
 			name: "Sender is the envelope sender",
 			in:   "From: a@example.com\r\nSender: s@example.com\r\nDate: x\r\nMessage-ID: <1@a>\r\n\r\n",
 			opts: PrepareOptions{Recipients: []string{"r@example.org"}},
@@ -179,7 +187,11 @@ func TestPrepareTransforms(t *testing.T) {
 			if i := strings.Index(want, "@ID@"); i >= 0 {
 				j := strings.Index(out[i:], "\r\n")
 				id := out[i : i+j+2]
-				if !strings.HasPrefix(id, "Message-Id: <") || !strings.HasSuffix(id, "@example.com>\r\n") {
+				dom := tt.idDomain
+				if dom == "" {
+					dom = "example.com"
+				}
+				if !strings.HasPrefix(id, "Message-Id: <") || !strings.HasSuffix(id, "@"+dom+">\r\n") {
 					t.Errorf("generated Message-ID line %q", id)
 				}
 				want = strings.Replace(want, "@ID@", id, 1)
