@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# scripts/test.sh runs every tlsmail test on a fresh Debian machine.
+#
+# It installs what the tests need and is idempotent: Debian's swaks, msmtp,
+# openssl, socat and postfix (third-party peers the tests talk to), the Go
+# modules (through the module proxy), and, for the Windows Schannel
+# provider, wine64 and mingw-w64 (scripts/wine-test.sh). Then: go vet for
+# Linux and Windows, go test ./..., and the Windows tests under Wine.
+#
+#   scripts/test.sh            # everything
+#   TLSMAIL_SKIP_WINE=1 scripts/test.sh   # without the Wine part
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# 1. Debian packages for the third-party peers.
+pkgs=(swaks msmtp openssl socat postfix ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		log "installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+		echo "postfix postfix/mailname string localhost" | debconf-set-selections
+		timeout 600 apt-get update -qq
+		timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/tlsmail-apt.log 2>&1 ||
+			{ tail -20 /tmp/tlsmail-apt.log >&2; log "apt-get install failed"; exit 1; }
+	else
+		log "missing ${missing[*]} and not root: tests that need them will skip"
+	fi
+fi
+
+# 2. Go modules and static checks.
+log "go mod download"
+go mod download
+log "go vet"
+go vet ./...
+GOOS=windows go vet ./...
+test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" ||
+	{ gofmt -l . >&2; log "gofmt: files above need formatting"; exit 1; }
+
+# 3. The tests.
+log "go test ./..."
+go test -count=1 -timeout 20m ./...
+
+# 4. The Windows provider under Wine.
+if [ "${TLSMAIL_SKIP_WINE:-}" = 1 ]; then
+	log "Wine tests skipped (TLSMAIL_SKIP_WINE=1)"
+else
+	log "Windows tests under Wine"
+	scripts/wine-test.sh
+fi
