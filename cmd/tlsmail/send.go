@@ -404,11 +404,12 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: warning: --tls none: the TLS flags (--ca, --pin, --cert, --insecure, --tls-name) have no effect")
 	}
 	p.cfg = smtp.Config{
-		Mode:      mode,
-		Provider:  prov,
-		TLS:       tcfg,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
+		Mode:        mode,
+		Provider:    prov,
+		TLS:         tcfg,
+		LocalName:   o.ehlo,
+		Timeout:     o.timeout,
+		DialContext: dialSpecialNames,
 	}
 	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
 		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
@@ -626,4 +627,20 @@ func certProblems(err error) []trust.Problem {
 		return te.Report.Problems
 	}
 	return nil
+}
+
+// dialSpecialNames dials like net.Dialer, except that names under the
+// special-use domain "invalid" fail at once as not found, without a DNS
+// query (RFC 6761 section 6.4), the same answer on every machine.
+func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil {
+		h := strings.ToLower(strings.TrimSuffix(host, "."))
+		if h == "invalid" || strings.HasSuffix(h, ".invalid") {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
+				Err: "no such host (the .invalid domain never exists, RFC 6761)", Name: host, IsNotFound: true}}
+		}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }

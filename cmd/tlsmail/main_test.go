@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/server"
+)
+
+// tlsmailBin is the binary built once by TestMain; the tests run it as a
+// real process, as users do.
+var tlsmailBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tlsmail-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tlsmailBin = filepath.Join(dir, "tlsmail")
+	build := exec.Command("go", "build", "-o", tlsmailBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building tlsmail:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one run of the binary produced.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// cli describes one run of the binary.
+type cli struct {
+	args  []string
+	env   []string // added to a minimal environment
+	stdin io.Reader
+}
+
+// run runs the binary and waits for it (bounded, so a hung process fails
+// the test instead of the whole run).
+func (c cli) run(t *testing.T) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tlsmailBin, c.args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, c.env...)
+	cmd.Stdin = c.stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		t.Fatalf("running tlsmail %q: %v", c.args, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("tlsmail %q did not finish: %s", c.args, r)
+	}
+	return r
+}
+
+func runTLSMail(t *testing.T, args ...string) result {
+	t.Helper()
+	return cli{args: args}.run(t)
+}
+
+// Test users of the embedded server.
+const (
+	testUser     = "ann"
+	testPassword = "correct-horse-battery-staple-7f3a"
+	passwordVar  = "TEST_SMTP_PASSWORD"
+)
+
+// startServer runs the embedded server in-process on loopback ports, with
+// a throwaway CA and the test user. modify may change the Config.
+func startServer(t *testing.T, modify func(*server.Config)) *server.Server {
+	t.Helper()
+	cfg := server.Config{
+		SMTPAddr:  "127.0.0.1:0",
+		SMTPSAddr: "127.0.0.1:0",
+		Dir:       t.TempDir(),
+		Users:     map[string]string{testUser: testPassword},
+	}
+	if modify != nil {
+		modify(&cfg)
+	}
+	srv, err := server.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("server.Start: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// waitMessages waits until srv has stored n messages.
+func waitMessages(t *testing.T, srv *server.Server, n int) []server.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatalf("waiting for %d message(s): %v", n, err)
+	}
+	return ms
+}
+
+// baseSend is a complete send command line against addr, trusting caFile
+// and authenticating as the test user (the password from passwordVar).
+func baseSend(addr, caFile string, extra ...string) []string {
+	args := []string{"send", "--server", addr, "--ca", caFile,
+		"--user", testUser, "--password-env", passwordVar,
+		"--from", "ann@example.com", "--to", "bob@example.org",
+		"--subject", "test message", "--body", "Hello Bob.\n", "--timeout", "30s"}
+	return append(args, extra...)
+}
+
+func authEnv() []string { return []string{passwordVar + "=" + testPassword} }
+
+// decodeJSON parses the single JSON object on stdout, failing when there
+// is anything else.
+func decodeJSON(t *testing.T, r result) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r)
+	}
+	if dec.More() {
+		t.Fatalf("stdout holds more than one JSON value:\n%s", r)
+	}
+	return m
+}
+
+// countingListener accepts connections on loopback and counts them, to
+// prove that a command made none.
+type countingListener struct {
+	ln net.Listener
+	n  atomic.Int64
+}
+
+func newCountingListener(t *testing.T) *countingListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			cl.n.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return cl
+}
+
+func (cl *countingListener) addr() string { return cl.ln.Addr().String() }
+
+// writeFile writes a file in a fresh temp dir and returns its path.
+func writeFile(t *testing.T, name string, data []byte, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+	return p
+}
