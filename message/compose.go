@@ -60,11 +60,7 @@ func reservedHeader(lower string) (use string, ok bool) {
 // Every input problem is an *InputError.
 func Compose(spec Spec) (*Message, error) {
 	c := &composer{}
-	m, err := c.compose(&spec)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+	return c.compose(&spec)
 }
 
 type composer struct {

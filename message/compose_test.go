@@ -274,6 +274,13 @@ func TestComposeStructure(t *testing.T) {
 			if got := m.Size(); got != int64(len(out)) {
 				t.Errorf("Size() = %d, WriteTo wrote %d", got, len(out))
 			}
+			// Reader gives the same bytes.
+			rc := m.Reader()
+			viaReader, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(viaReader, out) {
+				t.Errorf("Reader() differs from WriteTo (err %v)", err)
+			}
 			// A second write gives the same bytes.
 			var again bytes.Buffer
 			if _, err := m.WriteTo(&again); err != nil || !bytes.Equal(again.Bytes(), out) {
@@ -487,6 +494,11 @@ func TestSourceErrors(t *testing.T) {
 	if _, err := m.WriteTo(io.Discard); !errors.As(err, &se) || !errors.Is(err, boom) {
 		t.Errorf("WriteTo = %v, want *SourceError wrapping %v", err, boom)
 	}
+	rc := m.Reader()
+	if _, err := io.ReadAll(rc); !errors.As(err, &se) || !errors.Is(err, boom) {
+		t.Errorf("reading Reader() = %v, want *SourceError wrapping %v", err, boom)
+	}
+	rc.Close()
 	if got := m.Size(); got != -1 {
 		t.Errorf("Size() with Open and no Size = %d, want -1", got)
 	}

@@ -66,8 +66,9 @@ type Attachment struct {
 	Path string
 
 	// Open, used when Path is empty, returns a fresh reader of the content.
-	// It is called once by Compose to sniff the content type (unless
-	// ContentType is set) and once per write; each reader is closed.
+	// It is called once per write, and once by Compose when the content
+	// type has to be sniffed (no ContentType, unknown extension); each
+	// reader is closed.
 	Open func() (io.ReadCloser, error)
 
 	// Size is the exact number of bytes Open's reader yields, if known (a
