@@ -9,7 +9,7 @@ import (
 // cause, and what to do about it. errors.As finds it; Unwrap reaches the
 // cause (a *net.OpError, an *fs.PathError, ...).
 type Error struct {
-	// Op is the step that failed: "config", "listen", "pki", "dir",
+	// Op is the step that failed: "config", "start", "listen", "pki", "dir",
 	// "messages", "wait".
 	Op string
 	// Addr is the listen address, for Op "listen".

@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -76,8 +77,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg.Users = maps.Clone(cfg.Users) // the caller may reuse its map
 	if err := ctx.Err(); err != nil {
-		return nil, &Error{Op: "start", Err: err}
+		return nil, &Error{Op: "start", Err: err, Fix: "pass a context that is not done"}
 	}
 	s := &Server{
 		cfg:    cfg,

@@ -798,3 +798,53 @@ func TestShutdownLetsSessionsFinish(t *testing.T) {
 		t.Errorf("goroutines left after Shutdown:\n%s", strings.Join(g, "\n\n"))
 	}
 }
+
+func TestBDATStoresExactBytes(t *testing.T) {
+	s := start(t, nil)
+	r := dialTLS(t, s, &tls.Config{RootCAs: s.CAPool(), ServerName: "localhost"})
+	if _, ok := r.ehlo()["CHUNKING"]; !ok {
+		t.Skip("go-smtp does not offer CHUNKING")
+	}
+	r.cmd(250, "MAIL FROM:<a@example.com> BODY=8BITMIME")
+	r.cmd(250, "RCPT TO:<b@example.com>")
+	// RFC 3030: chunks are raw bytes, no dot-stuffing, any line ends.
+	chunks := []string{"Subject: bdat\r\n\r\n.dot", " and bare LF\n.\r\nend\r\n"}
+	r.conn.Write([]byte(fmt.Sprintf("BDAT %d\r\n%s", len(chunks[0]), chunks[0])))
+	r.expect(250)
+	r.conn.Write([]byte(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunks[1]), chunks[1])))
+	final := r.expect(250)
+	m := waitN(t, s, 1)[0]
+	if !strings.HasSuffix(final, "queued as "+m.ID) {
+		t.Errorf("reply %q, stored id %s", final, m.ID)
+	}
+	if b, _ := m.Data(); string(b) != chunks[0]+chunks[1] {
+		t.Errorf("stored %q, want %q", b, chunks[0]+chunks[1])
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	s := start(t, func(c *server.Config) { c.MaxSessions = 1 })
+	first := dialPlain(t, s) // registered: it got its greeting
+	first.ehlo()
+	c, err := net.DialTimeout("tcp", s.SMTPAddr(), ioDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := newRaw(t, c)
+	if msg := second.expect(421); !strings.Contains(msg, "Too many sessions") {
+		t.Errorf("refusal %q", msg)
+	}
+	if _, err := tls.Dial("tcp", s.SMTPSAddr(), &tls.Config{RootCAs: s.CAPool(), ServerName: "localhost"}); err == nil {
+		t.Errorf("implicit-TLS connection accepted beyond MaxSessions")
+	}
+	first.cmd(250, "NOOP") // the first session is unaffected
+}
+
+func TestStartCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}

@@ -38,6 +38,8 @@ type session struct {
 	to       []string
 	body     string
 	smtputf8 bool
+	helo     string
+	tls      *TLSInfo
 }
 
 var (
@@ -97,6 +99,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return r.smtpError()
 		}
 	}
+	// What the connection knows is read here, on the connection's
+	// goroutine: with CHUNKING, Data runs on another one.
+	var ti *TLSInfo
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		ti = tlsInfo(st, s.cs.listener == listenerSMTP)
+	}
+	helo := s.conn.Hostname()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.from, s.hasFrom, s.to = from, true, nil
@@ -104,6 +113,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.body, s.smtputf8 = string(opts.Body), opts.UTF8
 	}
+	s.helo, s.tls = helo, ti
 	return nil
 }
 
@@ -131,15 +141,13 @@ func (s *session) Data(r io.Reader) error {
 		AuthUser: s.user,
 		Body:     s.body,
 		SMTPUTF8: s.smtputf8,
+		Helo:     s.helo,
+		TLS:      s.tls,
 	}
 	s.mu.Unlock()
 	env.ID = newID()
-	env.Helo = s.conn.Hostname()
 	env.Listener = s.cs.listener
 	env.RemoteAddr = s.cs.remote
-	if st, ok := s.conn.TLSConnectionState(); ok {
-		env.TLS = tlsInfo(st, s.cs.listener == listenerSMTP)
-	}
 
 	p, err := s.srv.store.begin()
 	if err != nil {
