@@ -34,6 +34,15 @@ func checkInvariants(t *testing.T, chain []*x509.Certificate, opts Options, r Re
 	if r.OK() && xerr != nil {
 		t.Errorf("clean report but crypto/x509 rejects: %v", xerr)
 	}
+	// When crypto/x509 accepts, only the checks it does not make may fail.
+	beyondX509 := map[Kind]bool{KindWeakKey: true, KindPinMismatch: true, KindRevoked: true, KindRevocationUnknown: true}
+	if xerr == nil {
+		for _, p := range r.Errors() {
+			if !beyondX509[p.Kind] {
+				t.Errorf("crypto/x509 accepts, yet the report has %v", p)
+			}
+		}
+	}
 	seenWarning := false
 	n := len(r.Certificates())
 	for _, p := range r.Problems {
