@@ -1,0 +1,43 @@
+// Package schannel is the Windows Schannel provider of package secchan: TLS
+// by the operating system's SSPI, called directly through
+// golang.org/x/sys/windows (no cgo). It is built on Windows only; elsewhere
+// the package holds only its error-code table.
+//
+// Schannel runs the protocol; tlsmail decides trust. Credentials always carry
+// SCH_CRED_MANUAL_CRED_VALIDATION and SCH_CRED_NO_DEFAULT_CREDS. After the
+// handshake the server's chain (SECPKG_ATTR_REMOTE_CERT_CONTEXT) is judged:
+// with roots or pins in the Config (--ca, --pin) by package trust, exactly as
+// the crypto/tls provider does; otherwise by crypt32 (CertGetCertificateChain
+// with serverAuth usage, every CERT_TRUST_* error bit reported, then
+// CertVerifyCertificateChainPolicy with CERT_CHAIN_POLICY_SSL and the server
+// name), the Windows codes mapped to the same trust.Kind values. A chain with
+// an error-level problem fails the handshake with a *trust.Error (after a
+// fatal alert to the server) unless Config.Insecure is set; the report is in
+// State either way.
+//
+// The record layer keeps every byte: bytes Schannel did not consume during the
+// handshake (SECBUFFER_EXTRA, which can hold an SMTP greeting sent with the
+// server's last flight) feed the first DecryptMessage; decrypted data larger
+// than the caller's buffer is returned over several Reads; SEC_I_RENEGOTIATE
+// (TLS 1.3 post-handshake messages) goes back through the handshake loop.
+// close_notify reads as io.EOF; a TCP close inside a record is
+// io.ErrUnexpectedEOF; one at a record boundary reads as io.EOF, as with
+// crypto/tls. Close sends close_notify (ApplyControlToken(SCHANNEL_SHUTDOWN)).
+//
+// Client certificates come from Config.Certificates (RSA keys only: the key
+// is put in a temporary CryptoAPI container deleted on Close) or from a
+// Windows store with Provider.ClientCert (thumbprint or subject; the key is
+// used in place and may be non-exportable). A key that cannot be used is a
+// *CertError naming the store and the permission needed.
+//
+// # Wine
+//
+// The tests run on Linux under Wine 8.0 (scripts/wine-test.sh). Known gaps,
+// for which the tests skip with this reason and nothing else:
+//   - Wine's Schannel has no TLS 1.3: connections are TLS 1.2, and
+//     SEC_I_RENEGOTIATE for post-handshake messages is not exercised.
+//   - Wine reports close_notify as an empty SEC_E_OK followed by the end of
+//     the stream rather than SEC_I_CONTEXT_EXPIRED; both read as io.EOF.
+//   - Wine's Schannel uses GnuTLS and can only take RSA client keys that it
+//     can export from CryptoAPI.
+package schannel
