@@ -40,6 +40,18 @@ type Scenario struct {
 	Key crypto.Signer
 	// Pins, when set, are the SPKI pins the client is configured with.
 	Pins []string
+	// Staple, when set, is the OCSP response the server staples.
+	Staple []byte
+	// Responder, when set, serves the CRL and OCSP responses the chain
+	// points to; the caller closes it.
+	Responder *Responder
+}
+
+// Close stops the scenario's Responder, if any.
+func (s *Scenario) Close() {
+	if s.Responder != nil {
+		s.Responder.Close()
+	}
 }
 
 // Leaf returns the first certificate of the chain.
@@ -56,7 +68,7 @@ func (s *Scenario) Pool() *x509.CertPool {
 
 // TLSCertificate returns the chain and key for a server's tls.Config.
 func (s *Scenario) TLSCertificate() tls.Certificate {
-	tc := tls.Certificate{PrivateKey: s.Key, Leaf: s.Chain[0]}
+	tc := tls.Certificate{PrivateKey: s.Key, Leaf: s.Chain[0], OCSPStaple: s.Staple}
 	for _, c := range s.Chain {
 		tc.Certificate = append(tc.Certificate, c.Raw)
 	}
