@@ -35,6 +35,12 @@ type Config struct {
 	// created if missing. "" makes a temporary directory that Close removes.
 	Dir string
 
+	// Sync makes the server fsync each message and sidecar before it
+	// answers 250. Files appear atomically (rename) either way; Sync only
+	// adds durability across a machine crash, at some milliseconds per
+	// message, so it is off by default.
+	Sync bool
+
 	// Certificate is the server's certificate chain and key. Nil makes a
 	// throwaway root → intermediate → leaf for localhost, 127.0.0.1 and ::1
 	// with internal/testpki and writes ca.pem, server.pem and server.key

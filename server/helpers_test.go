@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 
 // start runs a server for the test with both listeners on loopback port 0,
 // a throwaway PKI in t.TempDir(), and the given changes to the config.
-func start(t *testing.T, edit func(*server.Config)) *server.Server {
+func start(t testing.TB, edit func(*server.Config)) *server.Server {
 	t.Helper()
 	cfg := server.Config{
 		SMTPAddr:  "127.0.0.1:0",
@@ -64,7 +64,7 @@ func start(t *testing.T, edit func(*server.Config)) *server.Server {
 }
 
 // caPoolFromFile reads the server's ca.pem as a client would.
-func caPoolFromFile(t *testing.T, s *server.Server) *x509.CertPool {
+func caPoolFromFile(t testing.TB, s *server.Server) *x509.CertPool {
 	t.Helper()
 	pem, err := os.ReadFile(s.CAFile())
 	if err != nil {
@@ -78,7 +78,7 @@ func caPoolFromFile(t *testing.T, s *server.Server) *x509.CertPool {
 }
 
 // waitN waits for n messages with a generous safety deadline.
-func waitN(t *testing.T, s *server.Server, n int) []server.Message {
+func waitN(t testing.TB, s *server.Server, n int) []server.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ioDeadline)
 	defer cancel()
@@ -92,12 +92,12 @@ func waitN(t *testing.T, s *server.Server, n int) []server.Message {
 // raw is a hand-driven SMTP client (net/textproto over a net.Conn), for
 // exchanges net/smtp cannot express.
 type raw struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	tp   *textproto.Conn
 }
 
-func newRaw(t *testing.T, c net.Conn) *raw {
+func newRaw(t testing.TB, c net.Conn) *raw {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(ioDeadline))
 	r := &raw{t: t, conn: c, tp: textproto.NewConn(c)}
@@ -105,7 +105,7 @@ func newRaw(t *testing.T, c net.Conn) *raw {
 	return r
 }
 
-func dialPlain(t *testing.T, s *server.Server) *raw {
+func dialPlain(t testing.TB, s *server.Server) *raw {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", s.SMTPAddr(), ioDeadline)
 	if err != nil {
@@ -116,7 +116,7 @@ func dialPlain(t *testing.T, s *server.Server) *raw {
 	return r
 }
 
-func dialTLS(t *testing.T, s *server.Server, conf *tls.Config) *raw {
+func dialTLS(t testing.TB, s *server.Server, conf *tls.Config) *raw {
 	t.Helper()
 	d := &net.Dialer{Timeout: ioDeadline}
 	c, err := tls.DialWithDialer(d, "tcp", s.SMTPSAddr(), conf)

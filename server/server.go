@@ -152,7 +152,7 @@ func (s *Server) prepareDir() error {
 		}
 		s.dir = d
 	}
-	st, err := newStore(s.dir)
+	st, err := newStore(s.dir, s.cfg.Sync)
 	if err != nil {
 		return &Error{Op: "dir", Err: err, Fix: "make Config.Dir writable"}
 	}

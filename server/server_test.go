@@ -666,7 +666,7 @@ func TestGivenCertificateAndTempDir(t *testing.T) {
 func TestMessagesAcrossRuns(t *testing.T) {
 	dir := t.TempDir()
 	for run := range 2 {
-		s, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: dir})
+		s, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: dir, Sync: run == 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,6 @@ type session struct {
 	mu       sync.Mutex
 	user     string
 	from     string
-	hasFrom  bool
 	to       []string
 	body     string
 	smtputf8 bool
@@ -108,7 +107,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	helo := s.conn.Hostname()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.from, s.hasFrom, s.to = from, true, nil
+	s.from, s.to = from, nil
 	s.body, s.smtputf8 = "", false
 	if opts != nil {
 		s.body, s.smtputf8 = string(opts.Body), opts.UTF8
@@ -190,7 +189,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.from, s.hasFrom, s.to = "", false, nil
+	s.from, s.to = "", nil
 	s.body, s.smtputf8 = "", false
 }
 

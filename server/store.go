@@ -76,7 +76,8 @@ func (m Message) Data() ([]byte, error) { return os.ReadFile(m.Path) }
 // first and the .json last, so a listing (which looks for .json) never sees
 // a partial message.
 type store struct {
-	dir string // .../messages
+	dir  string // .../messages
+	sync bool   // fsync files before renaming them (Config.Sync)
 }
 
 const (
@@ -85,12 +86,12 @@ const (
 	tmpPref = ".tmp-"
 )
 
-func newStore(base string) (*store, error) {
+func newStore(base string, sync bool) (*store, error) {
 	dir := filepath.Join(base, "messages")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &store{dir: dir}, nil
+	return &store{dir: dir, sync: sync}, nil
 }
 
 // newID returns a random queue id: 16 upper-case hex digits.
@@ -141,8 +142,10 @@ func (p *pending) commit(env Envelope) (Message, error) {
 		p.abort()
 		return Message{}, err
 	}
-	if err := p.f.Sync(); err != nil {
-		return fail(err)
+	if p.st.sync {
+		if err := p.f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := p.f.Close(); err != nil {
 		return fail(err)
@@ -157,22 +160,22 @@ func (p *pending) commit(env Envelope) (Message, error) {
 	if err := os.Rename(p.f.Name(), m.Path); err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(m.EnvelopePath, append(js, '\n')); err != nil {
+	if err := writeFileAtomic(m.EnvelopePath, append(js, '\n'), p.st.sync); err != nil {
 		os.Remove(m.Path)
 		return Message{}, err
 	}
 	return m, nil
 }
 
-// writeFileAtomic writes data to a temporary file in path's directory and
-// renames it to path.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes data to a temporary file in path's directory
+// (fsynced if sync) and renames it to path.
+func writeFileAtomic(path string, data []byte, sync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), tmpPref+"*"+filepath.Ext(path))
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
