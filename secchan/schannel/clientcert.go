@@ -104,20 +104,25 @@ func certFromTLS(tc tls.Certificate) (*clientCert, error) {
 		return nil, fmt.Errorf("schannel: create a key container for the client key: %w", err)
 	}
 	cc.release = append(cc.release, func() {
-		windows.CryptReleaseContext(prov, 0)
 		var h windows.Handle
 		windows.CryptAcquireContext(&h, container, provName, windows.PROV_RSA_AES, windows.CRYPT_DELETEKEYSET)
 	})
 	var hkey uintptr
-	// Exportable: Wine's Schannel hands the key to GnuTLS by exporting it.
+	// Exportable: Wine's Schannel hands the key to GnuTLS by reading it out.
 	r, _, e := procs.cryptImportKey.Call(uintptr(prov), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, cryptExportable, uintptr(unsafe.Pointer(&hkey)))
 	clear(blob)
+	if r != 0 {
+		procs.cryptDestroyKey.Call(hkey)
+	}
+	// Releasing the context stores the key in the container (Wine's rsaenh
+	// writes it out only then), where Schannel finds it by name.
+	windows.CryptReleaseContext(prov, 0)
 	if r == 0 {
 		return nil, fmt.Errorf("schannel: import the client key: %w", e)
 	}
-	procs.cryptDestroyKey.Call(hkey)
 
-	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING|windows.PKCS_7_ASN_ENCODING, &tc.Certificate[0][0], uint32(len(tc.Certificate[0])))
+	// X509_ASN_ENCODING alone: Wine's Schannel refuses any other encoding type.
+	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &tc.Certificate[0][0], uint32(len(tc.Certificate[0])))
 	if err != nil {
 		return nil, fmt.Errorf("schannel: load the client certificate: %w", err)
 	}
