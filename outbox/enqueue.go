@@ -1,0 +1,125 @@
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Enqueue stores a message: the envelope, the settings to deliver it with,
+// and the content read from r until EOF (streamed, never held in memory).
+// When Enqueue returns an ID, the item is on disk (file and directory
+// fsynced); when it returns an error, no item is visible. ctx cancels a
+// slow read of r between chunks.
+func (q *Queue) Enqueue(ctx context.Context, env Envelope, s Settings, r io.Reader) (string, error) {
+	if len(env.To) == 0 {
+		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
+	}
+	if err := s.check(); err != nil {
+		return "", err
+	}
+	now := q.now()
+	id := newID(time.Now()) // real time: IDs sort in creation order whatever the clock
+	h := header{ID: id, Created: now.UTC(), Envelope: env, Settings: s}
+	hj, err := json.Marshal(&h)
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+	}
+	fail := func(msg string, err error) (string, error) {
+		return "", &Error{Op: "enqueue", Msg: msg, Err: err,
+			Fix: "check free space and permissions of the spool directory " + q.dir}
+	}
+	tmp := q.sub("tmp", id+msgSuffix)
+	// The temporary file is locked while it is written, so that a cleanup
+	// by a runner never removes a file that is still being written.
+	lf, err := openLocked(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	if err != nil || lf == nil {
+		return fail("cannot create a spool file", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(tmp)
+		}
+		lf.unlock()
+	}()
+	f := lf.f
+	buf := make([]byte, 0, len(magic)+len(hj)+1)
+	buf = append(append(append(buf, magic...), hj...), '\n')
+	if _, err := f.Write(buf); err != nil {
+		return fail("cannot write the spool file", err)
+	}
+	sum := sha256.New()
+	bp := q.getBuf()
+	n, err := copyContent(ctx, io.MultiWriter(f, sum), r, *bp)
+	q.bufs.Put(bp)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", &Error{Op: "enqueue", Msg: "cancelled while reading the message", Err: ctx.Err()}
+		}
+		return fail("cannot store the message", err)
+	}
+	if _, err := f.Write(trailer(n, sum.Sum(nil))); err != nil {
+		return fail("cannot write the spool file", err)
+	}
+	q.hook("synced-before")
+	if err := f.Sync(); err != nil {
+		return fail("cannot flush the spool file to disk", err)
+	}
+	q.hook("synced")
+	dst := q.sub("msg", id+msgSuffix)
+	if err := os.Rename(tmp, dst); err != nil {
+		return fail("cannot move the message into the queue", err)
+	}
+	done = true
+	q.hook("renamed")
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		// The item is visible and complete; only its durability across a
+		// power loss is in doubt. Report it: the caller must not assume the
+		// message is safe.
+		return id, &Error{Op: "enqueue", ID: id, Msg: "cannot flush the spool directory", Err: err}
+	}
+	return id, nil
+}
+
+// copyContent copies r to w in 64 KiB chunks, checking ctx between them.
+func copyContent(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int64, error) {
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			if _, err := w.Write(buf[:m]); err != nil {
+				return n, err
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+func (q *Queue) getBuf() *[]byte {
+	if bp, ok := q.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 64<<10)
+	return &b
+}
+
+// hook lets tests stop an enqueue at a given stage (crash tests).
+func (q *Queue) hook(stage string) {
+	if q.testHook != nil {
+		q.testHook(stage)
+	}
+}

@@ -1,0 +1,228 @@
+package outbox
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// A message file is:
+//
+//	tlsmail-outbox 1\n
+//	{header JSON}\n
+//	content bytes
+//	\ntlsmail-end SIZE(16 hex) SHA256(64 hex)\n
+//
+// The fixed-size trailer lets a reader find the content's size without
+// reading it, and detect truncation; the hash catches damage at delivery.
+const (
+	magic       = "tlsmail-outbox 1\n"
+	trailerTag  = "\ntlsmail-end "
+	trailerLen  = len(trailerTag) + 16 + 1 + 64 + 1
+	maxHeader   = 1 << 20
+	msgSuffix   = ".msg"
+	stateSuffix = ".state"
+)
+
+// idEncoding is base32hex in lower case: its alphabet is in ASCII order, so
+// IDs sort by creation time.
+func idEncoding() *base32.Encoding {
+	return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+}
+
+const idLen = 26
+
+// newID returns a time-ordered unique ID: 8 bytes of nanoseconds and 8
+// random bytes.
+func newID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:]) // crypto/rand.Read never fails
+	return idEncoding().EncodeToString(b[:])
+}
+
+// validID reports whether id has the form newID makes (so that it is safe
+// as a file name).
+func validID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'v') {
+			return false
+		}
+	}
+	return true
+}
+
+// header is the JSON line of a message file.
+type header struct {
+	ID       string    `json:"id"`
+	Created  time.Time `json:"created"`
+	Envelope Envelope  `json:"envelope"`
+	Settings Settings  `json:"settings"`
+}
+
+// layout locates the content in a message file.
+type layout struct {
+	off, size int64
+	sum       [32]byte
+}
+
+// readItem parses the message file open as f (named path).
+func readItem(f *os.File, path string) (*Item, error) {
+	corrupt := func(format string, args ...any) error {
+		return &CorruptError{Path: path, Msg: fmt.Sprintf(format, args...)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 4096)
+	m := make([]byte, len(magic))
+	if _, err := io.ReadFull(br, m); err != nil || string(m) != magic {
+		return nil, corrupt("not an outbox file (bad first line)")
+	}
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err == nil {
+			break
+		}
+		if err != bufio.ErrBufferFull || len(line) > maxHeader {
+			return nil, corrupt("header line is truncated or too long")
+		}
+	}
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, corrupt("bad header: %v", err)
+	}
+	off := int64(len(magic) + len(line))
+	if st.Size() < off+int64(trailerLen) {
+		return nil, corrupt("file is truncated (no trailer)")
+	}
+	tr := make([]byte, trailerLen)
+	if _, err := f.ReadAt(tr, st.Size()-int64(trailerLen)); err != nil {
+		return nil, corrupt("cannot read trailer: %v", err)
+	}
+	if !bytes.HasPrefix(tr, []byte(trailerTag)) || tr[trailerLen-1] != '\n' || tr[len(trailerTag)+16] != ' ' {
+		return nil, corrupt("file is truncated (bad trailer)")
+	}
+	size, err := strconv.ParseInt(string(tr[len(trailerTag):len(trailerTag)+16]), 16, 64)
+	if err != nil || size != st.Size()-off-int64(trailerLen) {
+		return nil, corrupt("content size does not match the file (truncated?)")
+	}
+	var lay layout
+	lay.off, lay.size = off, size
+	if n, err := hex.Decode(lay.sum[:], tr[len(trailerTag)+17:trailerLen-1]); err != nil || n != 32 {
+		return nil, corrupt("bad checksum in trailer")
+	}
+	if !validID(h.ID) {
+		return nil, corrupt("bad item ID %q", h.ID)
+	}
+	return &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
+		Size: size, path: path, lay: lay}, nil
+}
+
+func trailer(size int64, sum []byte) []byte {
+	b := make([]byte, 0, trailerLen)
+	b = append(b, trailerTag...)
+	b = fmt.Appendf(b, "%016x ", size)
+	b = hex.AppendEncode(b, sum)
+	return append(b, '\n')
+}
+
+// state is the mutable part of an item, in ID.state.
+type state struct {
+	Attempts    int       `json:"attempts"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	FailedAt    time.Time `json:"failed_at,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	Permanent   bool      `json:"permanent,omitempty"`
+}
+
+func (it *Item) state() state {
+	return state{Attempts: it.Attempts, LastAttempt: it.LastAttempt, LastError: it.LastError,
+		NextAttempt: it.NextAttempt, FailedAt: it.FailedAt, Reason: it.Reason, Permanent: it.Permanent}
+}
+
+func (it *Item) setState(s state) {
+	it.Attempts, it.LastAttempt, it.LastError, it.NextAttempt = s.Attempts, s.LastAttempt, s.LastError, s.NextAttempt
+	it.FailedAt, it.Reason, it.Permanent = s.FailedAt, s.Reason, s.Permanent
+}
+
+// readState reads a state file; a missing file is the zero state.
+func readState(path string) (state, error) {
+	var s state
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return state{}, &CorruptError{Path: path, Msg: err.Error()}
+	}
+	return s, nil
+}
+
+// verifyReader yields the content and checks its hash at the end.
+type verifyReader struct {
+	r    *io.SectionReader
+	h    hash.Hash
+	want [32]byte
+	path string
+	c    io.Closer
+}
+
+func (v *verifyReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		var got [32]byte
+		if !bytes.Equal(v.h.Sum(got[:0]), v.want[:]) {
+			return n, &CorruptError{Path: v.path, Msg: "content does not match its checksum"}
+		}
+	}
+	return n, err
+}
+
+func (v *verifyReader) Close() error {
+	if v.c != nil {
+		return v.c.Close()
+	}
+	return nil
+}
+
+// Open returns the message content. During Run it reads from the file the
+// runner holds; for items from List it opens the file. The reader fails
+// with a *CorruptError at the end if the content was damaged on disk.
+func (it *Item) Open() (io.ReadCloser, error) {
+	if it.lf != nil {
+		return &verifyReader{r: io.NewSectionReader(it.lf.f, it.lay.off, it.lay.size), h: sha256.New(),
+			want: it.lay.sum, path: it.path}, nil
+	}
+	f, err := os.Open(it.path)
+	if err != nil {
+		return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Msg: "cannot open the message", Err: err}
+	}
+	return &verifyReader{r: io.NewSectionReader(f, it.lay.off, it.lay.size), h: sha256.New(),
+		want: it.lay.sum, path: it.path, c: f}, nil
+}

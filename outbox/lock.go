@@ -1,0 +1,43 @@
+package outbox
+
+import "os"
+
+// lockedFile is an item file this process holds an exclusive lock on.
+type lockedFile struct {
+	f    *os.File
+	path string
+}
+
+// openLocked opens path and takes its lock without waiting. It returns
+// (nil, nil) when another process or goroutine holds the lock.
+func openLocked(path string, flag int) (*lockedFile, error) {
+	f, err := os.OpenFile(path, flag, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := tryLock(f)
+	if err != nil || !ok {
+		f.Close()
+		return nil, err
+	}
+	return &lockedFile{f: f, path: path}, nil
+}
+
+// stillThere reports whether lf's path still names the file lf holds (a
+// runner may have removed or moved it between our open and our lock).
+func (lf *lockedFile) stillThere() bool {
+	a, err := lf.f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(lf.path)
+	return err == nil && os.SameFile(a, b)
+}
+
+// unlock releases the lock and closes the file.
+func (lf *lockedFile) unlock() {
+	if lf != nil && lf.f != nil {
+		lf.f.Close() // closing releases the lock
+		lf.f = nil
+	}
+}

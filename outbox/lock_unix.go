@@ -1,0 +1,55 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package outbox
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// tryLock takes an exclusive flock(2) on f without blocking. The lock
+// belongs to the open file description, so two opens in one process
+// exclude each other too, and the kernel drops it when the process dies.
+func tryLock(f *os.File) (bool, error) {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		}
+		return false, err
+	}
+}
+
+// removeLocked removes the files while lf still holds the item, so that no
+// other runner can take it between the removal and the unlock.
+func removeLocked(lf *lockedFile, paths ...string) error {
+	var first error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	lf.unlock()
+	return first
+}
+
+// renameLocked moves lf's file to dst while holding it.
+func renameLocked(lf *lockedFile, dst string) error {
+	return os.Rename(lf.path, dst)
+}
+
+// syncDir makes renames and removals in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

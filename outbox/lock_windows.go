@@ -1,0 +1,54 @@
+//go:build windows
+
+package outbox
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// tryLock takes an exclusive LockFileEx lock on f without blocking.
+func tryLock(f *os.File) (bool, error) {
+	// Lock one byte far past the end of the file, so that other processes
+	// can still read the item (Windows locks are mandatory for I/O).
+	ol := windows.Overlapped{OffsetHigh: 0x7fffffff}
+	err := windows.LockFileEx(windows.Handle(f.Fd()),
+		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, windows.ERROR_LOCK_VIOLATION), errors.Is(err, windows.ERROR_IO_PENDING):
+		return false, nil
+	}
+	return false, err
+}
+
+// removeLocked closes the file first: Windows refuses to delete an open
+// file. Another runner that opens the file in between finds it gone
+// (stillThere) or fails to open it.
+func removeLocked(lf *lockedFile, paths ...string) error {
+	lf.unlock()
+	var first error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// renameLocked moves lf's file; Windows cannot rename an open file, so the
+// lock is dropped first and taken again.
+func renameLocked(lf *lockedFile, dst string) error {
+	lf.unlock()
+	if err := os.Rename(lf.path, dst); err != nil {
+		return err
+	}
+	return nil
+}
+
+// syncDir is a no-op: Windows has no directory fsync; NTFS journals
+// renames.
+func syncDir(dir string) error { return nil }

@@ -1,0 +1,270 @@
+// Package outbox is tlsmail's durable spool: a message is on disk, with its
+// envelope and connection settings, before any connection is made, and it
+// leaves the spool only after the server accepted it (the final 250 reply to
+// the end of DATA, RFC 5321 section 4.1.1.4) or when it fails for good.
+//
+// # Layout
+//
+// A spool directory holds four subdirectories:
+//
+//	tmp/      files being written (never read as items)
+//	msg/      queued items: ID.msg (envelope, settings, content) and
+//	          ID.state (attempts, last error, next attempt)
+//	failed/   items that failed permanently or expired, with the reason
+//	corrupt/  files that could not be read, moved aside
+//
+// Enqueue streams the content into tmp/, fsyncs it, renames it into msg/ and
+// fsyncs the directory: after a crash at any moment an item is either
+// absent or complete. An ID.msg file is never modified after the rename;
+// the mutable state lives in ID.state, replaced atomically.
+//
+// # Secrets
+//
+// The spool never holds a password or token. Settings.Secret says where the
+// secret comes from (an environment variable, a file, a command, a
+// configuration account) so that the deliverer reads it again at delivery.
+//
+// # Concurrency
+//
+// Any number of processes may enqueue and run at once. A runner holds an
+// exclusive lock (flock on Unix, LockFileEx on Windows) on an item's file
+// while delivering it and skips items another runner holds, so one message
+// is never delivered twice at the same time. Delivery is at-least-once: a
+// crash between the server's 250 and the removal of the file sends the
+// same message (same Message-ID) again.
+package outbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxAge is how long an item may wait before it expires.
+const DefaultMaxAge = 5 * 24 * time.Hour
+
+// Envelope is the SMTP envelope (RFC 5321 section 2.3.1).
+type Envelope struct {
+	// From is the reverse-path (MAIL FROM); empty for the null sender.
+	From string `json:"from"`
+	// To are the forward-paths (RCPT TO), at least one.
+	To []string `json:"to"`
+}
+
+// SecretRef says where the deliverer finds the password or token. The
+// secret itself is never stored.
+type SecretRef struct {
+	// Source is "" (no secret), "env" (Ref is an environment variable
+	// name), "file" (Ref is a file path), "command" (Ref is a shell
+	// command, like msmtp's passwordeval), or "config" (Ref is an account
+	// of Settings.ConfigFile whose password or passwordeval is read again).
+	Source string `json:"source,omitempty"`
+	Ref    string `json:"ref,omitempty"`
+}
+
+// Settings are the connection settings an item is delivered with. Items
+// with equal Settings form one batch in Run, sent over one connection.
+type Settings struct {
+	// ConfigFile and Account name the configuration the settings came from.
+	ConfigFile string `json:"config_file,omitempty"`
+	Account    string `json:"account,omitempty"`
+
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	// TLS is "starttls", "implicit" or "none".
+	TLS string `json:"tls,omitempty"`
+	// TrustFile is "system", a PEM file, or "".
+	TrustFile string `json:"trust_file,omitempty"`
+	// Fingerprint is the leaf certificate's SHA-256 (tls_fingerprint).
+	Fingerprint string   `json:"fingerprint,omitempty"`
+	Pins        []string `json:"pins,omitempty"`
+	// Insecure delivers even when the certificate does not verify.
+	Insecure   bool   `json:"insecure,omitempty"`
+	ServerName string `json:"server_name,omitempty"`
+	CertFile   string `json:"cert_file,omitempty"`
+	KeyFile    string `json:"key_file,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	Revocation string `json:"revocation,omitempty"`
+
+	// Auth is "", "on" or a SASL mechanism; User the authentication
+	// identity; Secret where its password or token comes from.
+	Auth   string    `json:"auth,omitempty"`
+	User   string    `json:"user,omitempty"`
+	Secret SecretRef `json:"secret,omitzero"`
+
+	// Domain is the EHLO argument; Timeout the network timeout.
+	Domain  string        `json:"domain,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+
+	// Extra carries settings this package does not interpret. Keys that
+	// look like secrets (containing "pass", "secret", "token" or "key"
+	// other than key_file) are refused.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// key is the grouping key: Settings encoded canonically.
+func (s *Settings) key() string {
+	b, _ := json.Marshal(s) // maps are encoded with sorted keys
+	return string(b)
+}
+
+func (s *Settings) check() error {
+	switch s.Secret.Source {
+	case "", "env", "file", "command", "config":
+	default:
+		return &Error{Op: "enqueue", Msg: fmt.Sprintf("unknown secret source %q", s.Secret.Source),
+			Fix: "store where the secret comes from (env, file, command or config), never the secret"}
+	}
+	if s.Secret.Source == "env" && (s.Secret.Ref == "" || strings.ContainsAny(s.Secret.Ref, "= \t\n")) {
+		return &Error{Op: "enqueue", Msg: "secret source env needs a variable name",
+			Fix: "give the name of the environment variable, not its value"}
+	}
+	for k := range s.Extra {
+		lk := strings.ToLower(k)
+		if lk == "key_file" || lk == "keyfile" {
+			continue
+		}
+		for _, bad := range []string{"pass", "secret", "token", "key"} {
+			if strings.Contains(lk, bad) {
+				return &Error{Op: "enqueue", Msg: fmt.Sprintf("setting %q looks like a secret", k),
+					Fix: "the outbox never stores secrets: put the secret's source in Settings.Secret"}
+			}
+		}
+	}
+	return nil
+}
+
+// Item is one queued (or failed) message.
+type Item struct {
+	ID       string    `json:"id"`
+	Created  time.Time `json:"created"`
+	Envelope Envelope  `json:"envelope"`
+	Settings Settings  `json:"settings"`
+	// Size is the message content's size in bytes.
+	Size int64 `json:"size"`
+
+	Attempts    int       `json:"attempts"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	// NextAttempt is when Run will try again; zero means now.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+
+	// For failed items: when and why.
+	FailedAt  time.Time `json:"failed_at,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
+	Permanent bool      `json:"permanent,omitempty"`
+
+	path string
+	lay  layout
+	lf   *lockedFile // set while Run holds the item
+}
+
+// Error is an outbox operation that failed.
+type Error struct {
+	// Op is "open", "enqueue", "run", "list" or "remove".
+	Op string
+	// ID is the item involved, if any; Path the file.
+	ID, Path string
+	Msg      string
+	Fix      string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	s := "outbox " + e.Op
+	if e.ID != "" {
+		s += " " + e.ID
+	}
+	s += ": " + e.Msg
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.Fix != "" {
+		s += " (" + e.Fix + ")"
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNotFound is returned (wrapped) by Remove for an unknown ID.
+var ErrNotFound = errors.New("no such item")
+
+// ErrBusy is returned (wrapped) by Remove when a runner is delivering the
+// item right now.
+var ErrBusy = errors.New("item is being delivered")
+
+// CorruptError is a spool file that cannot be read as an item. Run moves
+// such files to corrupt/ with a warning.
+type CorruptError struct {
+	Path string
+	Msg  string
+}
+
+func (e *CorruptError) Error() string { return "corrupt spool file " + e.Path + ": " + e.Msg }
+
+// Options configures a Queue.
+type Options struct {
+	// MaxAge is how long an item may stay queued: after a temporary failure
+	// of an item older than this it moves to failed/. Zero means
+	// DefaultMaxAge.
+	MaxAge time.Duration
+	// Backoff spaces out retries; the zero value means the defaults.
+	Backoff Backoff
+	// Logf receives warnings (corrupt files moved aside). Nil discards them.
+	Logf func(format string, args ...any)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Queue is a spool directory. It is safe for concurrent use, and any number
+// of processes may open the same directory.
+type Queue struct {
+	dir  string
+	opts Options
+	bufs sync.Pool // *[]byte copy buffers
+
+	testHook func(stage string)
+}
+
+// Open opens the spool at dir, creating it (mode 0700) when needed.
+func Open(dir string, opts Options) (*Queue, error) {
+	if dir == "" {
+		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "set --queue-dir, TLSMAIL_QUEUE_DIR or queue_dir"}
+	}
+	for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,
+				Fix: "check that the directory is writable by this user"}
+		}
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	return &Queue{dir: dir, opts: opts}, nil
+}
+
+// Dir returns the spool directory.
+func (q *Queue) Dir() string { return q.dir }
+
+func (q *Queue) now() time.Time {
+	if q.opts.Now != nil {
+		return q.opts.Now()
+	}
+	return time.Now()
+}
+
+func (q *Queue) logf(format string, args ...any) {
+	if q.opts.Logf != nil {
+		q.opts.Logf(format, args...)
+	}
+}
+
+func (q *Queue) sub(parts ...string) string {
+	return filepath.Join(append([]string{q.dir}, parts...)...)
+}

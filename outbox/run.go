@@ -1,0 +1,596 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Outcome classifies one delivery attempt.
+type Outcome int
+
+const (
+	// Delivered: the server accepted the message (250 after DATA); the
+	// item is removed.
+	Delivered Outcome = iota + 1
+	// Temporary: try again later (4xx replies, network errors, timeouts,
+	// TLS and certificate failures). The item stays, with its attempt
+	// count, last error and next attempt time, until it expires.
+	Temporary
+	// Permanent: the server refused the message for good (5xx); the item
+	// moves to failed/ at once.
+	Permanent
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Temporary:
+		return "temporary"
+	case Permanent:
+		return "permanent"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Result is the outcome of delivering one item, filled by the deliverer.
+type Result struct {
+	Outcome Outcome
+	// Err is the reason for a Temporary or Permanent outcome. Its text is
+	// stored as the item's last error (it must hold no secret).
+	Err error
+}
+
+// Classify makes a Result from a delivery error: nil is Delivered; an error
+// that has (anywhere in its chain) a method Temporary() bool returning
+// false is Permanent; everything else is Temporary, so that an unexpected
+// error keeps the message until it expires rather than dropping it.
+func Classify(err error) Result {
+	if err == nil {
+		return Result{Outcome: Delivered}
+	}
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && !t.Temporary() {
+		return Result{Outcome: Permanent, Err: err}
+	}
+	return Result{Outcome: Temporary, Err: err}
+}
+
+// Backoff spaces retries: the n-th retry waits Initial*2^(n-1), at most
+// Max, shortened by a random fraction up to Jitter so that many items
+// deferred together do not all come back at the same moment.
+type Backoff struct {
+	Initial time.Duration // default 1 minute
+	Max     time.Duration // default 1 hour
+	Jitter  float64       // 0 to 1; default 0.2
+}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = time.Minute
+	}
+	if b.Max <= 0 {
+		b.Max = time.Hour
+	}
+	if b.Max < b.Initial {
+		b.Max = b.Initial
+	}
+	if b.Jitter <= 0 || b.Jitter > 1 {
+		b.Jitter = 0.2
+	}
+	return b
+}
+
+// Delay returns the wait after the attempts-th failed attempt; u in [0,1)
+// is the random draw (u = 0 gives the full delay).
+func (b Backoff) Delay(attempts int, u float64) time.Duration {
+	b = b.withDefaults()
+	d := b.Initial
+	for i := 1; i < attempts && d < b.Max; i++ {
+		d *= 2
+	}
+	if d > b.Max {
+		d = b.Max
+	}
+	if u < 0 {
+		u = 0
+	} else if u >= 1 {
+		u = 0.999999
+	}
+	return d - time.Duration(float64(d)*b.Jitter*u)
+}
+
+// Deliverer sends a batch of items that share the same Settings, typically
+// over one connection (RSET between messages). It calls report once for
+// each item it attempted, as soon as the outcome is known, so that an item
+// accepted by the server is removed at once. report is safe to call from
+// several goroutines. Items left unreported are untouched if Deliver returns
+// nil or the run's context is done, and count as a Temporary failure with
+// the returned error otherwise (a connection that could not be made).
+type Deliverer func(ctx context.Context, batch []*Item, report func(*Item, Result)) error
+
+// RunConfig configures Run.
+type RunConfig struct {
+	// Deliver sends the batches; required.
+	Deliver Deliverer
+	// Parallel is how many batches are delivered at once (default 1).
+	Parallel int
+	// BatchSize caps the items per batch (default 100); a larger group is
+	// split into several batches.
+	BatchSize int
+	// Force delivers every item now, ignoring next attempt times (flush).
+	Force bool
+	// Now is the clock; nil means the Queue's clock.
+	Now func() time.Time
+	// Rand draws the backoff jitter in [0,1); nil means math/rand/v2.
+	Rand func() float64
+	// OnResult, if set, is called after each item's bookkeeping with the
+	// item (its state updated) and the result.
+	OnResult func(it *Item, r Result)
+}
+
+// Stats sums up a Run.
+type Stats struct {
+	Delivered int `json:"delivered"`
+	Deferred  int `json:"deferred"`
+	// Failed counts items moved to failed/, Expired those of them that
+	// expired rather than failed permanently.
+	Failed  int `json:"failed"`
+	Expired int `json:"expired"`
+	// Busy counts items another runner was delivering; NotDue items whose
+	// next attempt is later; Corrupt files moved to corrupt/.
+	Busy    int `json:"busy"`
+	NotDue  int `json:"not_due"`
+	Corrupt int `json:"corrupt"`
+	// Next is the earliest next attempt among the items left; zero when no
+	// item waits.
+	Next time.Time `json:"next,omitzero"`
+}
+
+func (s *Stats) noteNext(t time.Time) {
+	if !t.IsZero() && (s.Next.IsZero() || t.Before(s.Next)) {
+		s.Next = t
+	}
+}
+
+type runner struct {
+	q     *Queue
+	rc    RunConfig
+	mu    sync.Mutex // guards stats and dirty
+	stats Stats
+	dirty map[string]bool // directories to fsync
+}
+
+func (r *runner) now() time.Time {
+	if r.rc.Now != nil {
+		return r.rc.Now()
+	}
+	return r.q.now()
+}
+
+func (r *runner) rand() float64 {
+	if r.rc.Rand != nil {
+		return r.rc.Rand()
+	}
+	return rand.Float64()
+}
+
+func (r *runner) count(f func(s *Stats)) {
+	r.mu.Lock()
+	f(&r.stats)
+	r.mu.Unlock()
+}
+
+func (r *runner) markDirty(dirs ...string) {
+	r.mu.Lock()
+	for _, d := range dirs {
+		r.dirty[d] = true
+	}
+	r.mu.Unlock()
+}
+
+// Run delivers the items that are due (all of them with Force), grouped by
+// Settings into batches for rc.Deliver, and records each result: delivered
+// items are removed, temporary failures rescheduled (or moved to failed/
+// once older than the maximum age), permanent failures moved to failed/.
+// Corrupt files are moved to corrupt/ with a warning. Items another runner
+// holds are skipped. Run returns when every batch is done or ctx is done.
+func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
+	if rc.Deliver == nil {
+		return Stats{}, &Error{Op: "run", Msg: "no deliverer given"}
+	}
+	if rc.Parallel < 1 {
+		rc.Parallel = 1
+	}
+	if rc.BatchSize < 1 {
+		rc.BatchSize = 100
+	}
+	r := &runner{q: q, rc: rc, dirty: map[string]bool{}}
+	q.cleanTmp()
+	batches, err := r.scan()
+	if err != nil {
+		return r.stats, err
+	}
+	work := make(chan []*Item)
+	var wg sync.WaitGroup
+	for range min(rc.Parallel, max(len(batches), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				r.batch(ctx, b)
+			}
+		}()
+	}
+feed:
+	for _, b := range batches {
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	r.syncDirty()
+	if err := ctx.Err(); err != nil {
+		return r.stats, err
+	}
+	return r.stats, nil
+}
+
+// scan reads msg/ and returns the due items, grouped and split into
+// batches, oldest first.
+func (r *runner) scan() ([][]*Item, error) {
+	q := r.q
+	dir := q.sub("msg")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), msgSuffix); ok {
+			have[id] = true
+		}
+	}
+	now := r.now()
+	var order []string
+	groups := map[string][]*Item{}
+	for _, e := range entries { // ReadDir sorts by name: oldest ID first
+		name := e.Name()
+		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
+			if validID(id) && !have[id] {
+				// Left over by a crash between removing an item and its
+				// state; harmless, so tidy up.
+				os.Remove(q.sub("msg", name))
+			}
+			continue
+		}
+		id, ok := strings.CutSuffix(name, msgSuffix)
+		if !ok || !validID(id) {
+			continue
+		}
+		st := q.loadState(id)
+		if !r.rc.Force && st.NextAttempt.After(now) {
+			r.stats.NotDue++
+			r.stats.noteNext(st.NextAttempt)
+			continue
+		}
+		it, err := q.readPath(q.sub("msg", name))
+		if err != nil {
+			var ce *CorruptError
+			if errors.As(err, &ce) {
+				r.corrupt(q.sub("msg", name), ce)
+			}
+			// Gone (delivered by another runner) or unreadable: skip.
+			continue
+		}
+		it.setState(st)
+		k := it.Settings.key()
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], it)
+	}
+	var batches [][]*Item
+	for _, k := range order {
+		g := groups[k]
+		for len(g) > 0 {
+			n := min(len(g), r.rc.BatchSize)
+			batches = append(batches, g[:n:n])
+			g = g[n:]
+		}
+	}
+	return batches, nil
+}
+
+func (q *Queue) readPath(path string) (*Item, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readItem(f, path)
+}
+
+// loadState reads an item's state; a corrupt state file is moved aside and
+// the item starts afresh (it is then tried at once, which is safe).
+func (q *Queue) loadState(id string) state {
+	p := q.sub("msg", id+stateSuffix)
+	st, err := readState(p)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			q.logf("outbox: warning: %v; moved to %s, the item will be retried now", ce, q.sub("corrupt"))
+			q.moveAside(p)
+		}
+		return state{}
+	}
+	return st
+}
+
+// corrupt moves a damaged message file aside, unless a runner holds it.
+func (r *runner) corrupt(path string, ce *CorruptError) {
+	lf, err := openLocked(path, os.O_RDONLY)
+	if err != nil || lf == nil {
+		return
+	}
+	defer lf.unlock()
+	if !lf.stillThere() {
+		return
+	}
+	r.q.logf("outbox: warning: %v; moved to %s", ce, r.q.sub("corrupt"))
+	id := strings.TrimSuffix(pathBase(path), msgSuffix)
+	r.q.moveAside(r.q.sub("msg", id+stateSuffix))
+	if err := renameLocked(lf, r.q.asidePath(pathBase(path))); err == nil {
+		r.count(func(s *Stats) { s.Corrupt++ })
+		r.markDirty(r.q.sub("msg"), r.q.sub("corrupt"))
+	}
+}
+
+func pathBase(p string) string {
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// asidePath is a free name in corrupt/ for a file called name.
+func (q *Queue) asidePath(name string) string {
+	p := q.sub("corrupt", name)
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			return p
+		}
+		p = q.sub("corrupt", fmt.Sprintf("%s.%d", name, i))
+	}
+}
+
+func (q *Queue) moveAside(path string) {
+	if _, err := os.Lstat(path); err == nil {
+		os.Rename(path, q.asidePath(pathBase(path)))
+	}
+}
+
+// batch locks the items of one batch, hands them to the deliverer and
+// settles the results.
+func (r *runner) batch(ctx context.Context, batch []*Item) {
+	q := r.q
+	held := make([]*Item, 0, len(batch))
+	for _, it := range batch {
+		lf, err := openLocked(it.path, os.O_RDONLY)
+		if err != nil {
+			continue // gone: another runner finished it
+		}
+		if lf == nil {
+			r.count(func(s *Stats) { s.Busy++ })
+			continue
+		}
+		if !lf.stillThere() {
+			lf.unlock()
+			continue
+		}
+		// Another runner may have deferred it since the scan.
+		st := q.loadState(it.ID)
+		if !r.rc.Force && st.NextAttempt.After(r.now()) {
+			lf.unlock()
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+			continue
+		}
+		it.setState(st)
+		it.lf = lf
+		held = append(held, it)
+	}
+	if len(held) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	report := func(it *Item, res Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		if it == nil || it.lf == nil {
+			return // not held by this batch, or reported already
+		}
+		r.settle(it, res)
+	}
+	err := r.rc.Deliver(ctx, held, report)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, it := range held {
+		if it.lf == nil {
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
+			r.settle(it, Result{Outcome: Temporary, Err: err})
+		} else {
+			it.lf.unlock()
+			it.lf = nil
+		}
+	}
+}
+
+// settle records one result; the item's lock is released.
+func (r *runner) settle(it *Item, res Result) {
+	q := r.q
+	now := r.now()
+	msgPath := q.sub("msg", it.ID+msgSuffix)
+	statePath := q.sub("msg", it.ID+stateSuffix)
+	lf := it.lf
+	it.lf = nil
+	reason := ""
+	if res.Err != nil {
+		reason = res.Err.Error()
+	}
+	var ce *CorruptError
+	switch {
+	case res.Err != nil && errors.As(res.Err, &ce):
+		q.logf("outbox: warning: %v; moved to %s", ce, q.sub("corrupt"))
+		q.moveAside(statePath)
+		if renameLocked(lf, q.asidePath(it.ID+msgSuffix)) == nil {
+			r.count(func(s *Stats) { s.Corrupt++ })
+		}
+		lf.unlock()
+		r.markDirty(q.sub("msg"), q.sub("corrupt"))
+	case res.Outcome == Delivered:
+		if err := removeLocked(lf, msgPath, statePath); err != nil {
+			q.logf("outbox: warning: item %s was delivered but cannot be removed (%v); it may be sent again", it.ID, err)
+		}
+		r.count(func(s *Stats) { s.Delivered++ })
+		r.markDirty(q.sub("msg"))
+	case res.Outcome == Permanent:
+		if reason == "" {
+			reason = "permanent failure"
+		}
+		r.fail(it, lf, now, reason, true)
+	default: // Temporary, and anything the deliverer left unclassified
+		if reason == "" {
+			reason = "temporary failure"
+		}
+		it.Attempts++
+		it.LastAttempt = now
+		it.LastError = reason
+		if age := now.Sub(it.Created); age >= q.opts.MaxAge {
+			r.fail(it, lf, now, fmt.Sprintf("expired after %s in the queue (%d attempts); last error: %s",
+				roundAge(age), it.Attempts, reason), false)
+			break
+		}
+		it.NextAttempt = now.Add(q.opts.Backoff.Delay(it.Attempts, r.rand()))
+		if err := q.writeState(statePath, it.state()); err != nil {
+			q.logf("outbox: warning: cannot record the attempt on item %s: %v", it.ID, err)
+		}
+		lf.unlock()
+		r.count(func(s *Stats) { s.Deferred++; s.noteNext(it.NextAttempt) })
+	}
+	if r.rc.OnResult != nil {
+		r.rc.OnResult(it, res)
+	}
+}
+
+func roundAge(d time.Duration) string {
+	if d >= 24*time.Hour {
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
+}
+
+// fail moves an item to failed/ with the reason.
+func (r *runner) fail(it *Item, lf *lockedFile, now time.Time, reason string, permanent bool) {
+	q := r.q
+	it.FailedAt, it.Reason, it.Permanent = now, reason, permanent
+	it.NextAttempt = time.Time{}
+	// State first: a crash after it leaves the item queued (retried),
+	// never failed without its reason.
+	if err := q.writeState(q.sub("failed", it.ID+stateSuffix), it.state()); err != nil {
+		q.logf("outbox: warning: cannot record the failure of item %s: %v", it.ID, err)
+	}
+	if err := renameLocked(lf, q.sub("failed", it.ID+msgSuffix)); err != nil {
+		q.logf("outbox: warning: cannot move item %s to failed/: %v", it.ID, err)
+		lf.unlock()
+		return
+	}
+	os.Remove(q.sub("msg", it.ID+stateSuffix))
+	lf.unlock()
+	it.path = q.sub("failed", it.ID+msgSuffix)
+	r.count(func(s *Stats) {
+		s.Failed++
+		if !permanent {
+			s.Expired++
+		}
+	})
+	r.markDirty(q.sub("msg"), q.sub("failed"))
+}
+
+// writeState replaces a state file atomically (temporary file, fsync,
+// rename). The directory is fsynced later, once per batch.
+func (q *Queue) writeState(path string, st state) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := q.sub("tmp", pathBase(path)+"."+newID(time.Now())+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func (r *runner) syncDirty() {
+	dirs := make([]string, 0, len(r.dirty))
+	for d := range r.dirty {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		if err := syncDir(d); err != nil {
+			r.q.logf("outbox: warning: cannot flush %s: %v", d, err)
+		}
+	}
+}
+
+// cleanTmp removes what crashed writers left in tmp/: message files nobody
+// holds a lock on (a writer holds its lock until the rename, and the kernel
+// drops the lock of a process that dies) and state files, once they are a
+// minute old by the file system's clock.
+func (q *Queue) cleanTmp() {
+	entries, err := os.ReadDir(q.sub("tmp"))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := q.sub("tmp", e.Name())
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		if !strings.HasSuffix(e.Name(), msgSuffix) {
+			os.Remove(p)
+			continue
+		}
+		if lf, err := openLocked(p, os.O_RDONLY); err == nil && lf != nil {
+			removeLocked(lf, p)
+		}
+	}
+}
