@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -88,6 +89,7 @@ func classify(err error) failure {
 	var ie *message.InputError
 	var srcErr *message.SourceError
 	var svErr *server.Error
+	var cfgErr *config.Error
 	switch {
 	case errors.As(err, &ce):
 		f.kind, f.fix = ce.kind, ce.fix
@@ -95,6 +97,8 @@ func classify(err error) failure {
 		if ce.kind == kindConfig {
 			f.code = exitConfig
 		}
+	case errors.As(err, &cfgErr):
+		f.kind, f.code, f.fix = kindConfig, exitConfig, cfgErr.Fix
 	case errors.As(err, &se):
 		f.kind, f.fix = string(se.Kind), se.Fix
 		f.code = smtpExitCode(se)

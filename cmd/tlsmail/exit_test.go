@@ -226,7 +226,7 @@ func TestExitCodes(t *testing.T) {
 		{"greeting 554", plain(refusing), exitUnavailable, "unavailable", "554", false},
 		{"starttls injection", plain(injecting), exitProtocol, "starttls-injection", "CVE-2011-0411", false},
 		{"not SMTP", plain(garbage), exitProtocol, "protocol", "", false},
-		{"--config not supported yet", plain(srv.SMTPAddr(), "--config", missing), exitConfig, "config", "--config", false},
+		{"--config without the account", plain(srv.SMTPAddr(), "--config", missing, "--account", "work"), exitConfig, "config", "account work not found", false},
 		{"--ca missing", send(srv.SMTPAddr(), "--ca", missing+".nope"), exitConfig, "config", "--ca", false},
 		{"--ca not PEM", send(srv.SMTPAddr(), "--ca", missing), exitConfig, "config", "PEM", false},
 		{"--cert missing", send(srv.SMTPAddr(), "--cert", missing+".nope"), exitConfig, "config", "client certificate", false},

@@ -26,8 +26,9 @@ type passwordFlags struct {
 	file string // --password-file F: the first line of F, which only its owner may read
 	cmd  string // --password-cmd CMD: the first line CMD prints (run with sh -c)
 
-	// literal is set by the demo, which generates its own password; it is
-	// not reachable from the command line.
+	// literal is set by the demo (which generates its own password) and by
+	// a configuration file's password command; it is not reachable from
+	// the command line.
 	literal string
 }
 
@@ -105,7 +106,7 @@ func (p *passwordFlags) describe() string {
 	case p.cmd != "":
 		return "--password-cmd"
 	}
-	return "the demo"
+	return "the configured password"
 }
 
 // readSecretFile returns the first line of path, refusing a file that

@@ -62,6 +62,15 @@ type sendOptions struct {
 	config  string
 	account string
 
+	// changed reports whether a flag was given on the command line (nil:
+	// none was); the configuration file fills only what was not.
+	changed func(flag string) bool
+	// authNamed is set when the configuration file names the mechanism,
+	// which counts as --auth for sending a password without TLS.
+	authNamed bool
+	// revocation is the revocation policy from the configuration file.
+	revocation trust.RevocationMode
+
 	// transcriptTo, when set, receives the transcript instead of the
 	// --transcript destination (the demo writes it to stdout).
 	transcriptTo io.Writer
@@ -156,6 +165,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 			st.json = o.json
 			o.to = append(o.to, args...)
 			o.authSet = cmd.Flags().Changed("auth")
+			o.changed = cmd.Flags().Changed
 			out, err := sendMessage(cmd.Context(), e, o)
 			if o.json {
 				writeJSON(e.stdout, out.jsonOutput(err))
@@ -303,10 +313,10 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 // planSend validates every flag and resolves them into a plan, without any
 // network traffic: usage and configuration errors come out here.
 func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
-	if o.config != "" || o.account != "" {
-		return nil, configErrorf("--config and --account are not supported yet").
-			withFix("give the server and account with --server, --tls, --user and a password flag")
+	if err := applyConfig(ctx, e, o); err != nil {
+		return nil, err
 	}
+	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
 	if o.server == "" {
 		return nil, usageErrorf("no server given").withFix("pass --server HOST[:PORT], e.g. --server smtp.example.com:587")
@@ -344,7 +354,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 		return nil, usageErrorf("a password source was given without --user").
 			withFix("add --user NAME, or drop the password flag to send without authentication")
 	}
-	if o.user == "" && o.authSet {
+	if o.user == "" && authNamed {
 		return nil, usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
 	}
 	if o.user != "" && o.password.count() == 0 {
@@ -354,7 +364,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if strings.ContainsAny(o.user, "\r\n\x00") {
 		return nil, usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
 	}
-	if mode == smtp.None && o.user != "" && (!o.authSet || auth == "AUTO") {
+	if mode == smtp.None && o.user != "" && (!authNamed || auth == "AUTO") {
 		return nil, usageErrorf("refusing to send a password without TLS").
 			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
 	}
@@ -378,6 +388,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 		}
 	}
 	tcfg.Trust.Pins = o.pins
+	tcfg.Trust.Revocation = o.revocation
 	if o.ca != "" {
 		pool, err := loadCAFile(o.ca)
 		if err != nil {
@@ -429,7 +440,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 			Mechanism:      auth,
 			Username:       o.user,
 			Password:       pw,
-			AllowPlaintext: mode == smtp.None && o.authSet && auth != "AUTO",
+			AllowPlaintext: mode == smtp.None && authNamed && auth != "AUTO",
 		}
 	}
 	return p, nil

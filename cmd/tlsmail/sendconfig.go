@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/config"
+)
+
+// applyConfig fills the send options the command line left unset from an
+// account of an msmtp-format configuration file. The file is read when
+// --config or --account is given, or when --server is not: then it is
+// looked for as config.Locate says (TLSMAIL_CONFIG,
+// $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc). Command-line flags always
+// win over the file.
+func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
+	if o.config == "" && o.account == "" && o.server != "" {
+		return nil
+	}
+	home := e.getenv("HOME")
+	if home == "" && runtime.GOOS == "windows" {
+		home = e.getenv("USERPROFILE")
+	}
+	path, err := config.Locate(o.config, e.getenv, home)
+	if err != nil {
+		if o.config == "" && o.account == "" {
+			// No --server and no file: the plain usage error says more.
+			return usageErrorf("no server given").
+				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
+		}
+		return err
+	}
+	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
+	if err != nil {
+		return err
+	}
+	acct, err := f.Select(o.account, o.from)
+	if err != nil {
+		return err
+	}
+	a := acct.Clone()
+	if a.Password != "" && runtime.GOOS != "windows" {
+		// The file holds a password: like msmtp, refuse it when others
+		// may read it.
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			return configErrorf("%s holds a password but can be read by other users (mode %04o)", path, fi.Mode().Perm()).
+				withFix("run: chmod 600 " + shellQuote(path) + " (or use passwordeval instead of password)")
+		}
+	}
+	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
+	if o.server == "" {
+		o.server = a.Host + ":" + strconv.Itoa(a.ServerPort())
+		if strings.Contains(a.Host, ":") && !strings.HasPrefix(a.Host, "[") {
+			o.server = "[" + a.Host + "]:" + strconv.Itoa(a.ServerPort())
+		}
+	}
+	if o.tlsMode == "" {
+		switch {
+		case !a.TLS:
+			o.tlsMode = "none"
+		case a.StartTLS:
+			o.tlsMode = "starttls"
+		default:
+			o.tlsMode = "implicit"
+		}
+	}
+	if len(a.Fingerprint) > 0 && len(o.pins) == 0 && o.ca == "" {
+		return &config.Error{File: a.File, Line: a.Line, Key: "tls_fingerprint",
+			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", a.Name),
+			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}
+	}
+	if o.ca == "" && a.TrustFile != "" && a.TrustFile != "system" {
+		o.ca = a.TrustFile
+	}
+	if len(o.pins) == 0 {
+		o.pins = a.Pin
+	}
+	if o.cert == "" && o.key == "" {
+		o.cert, o.key = a.CertFile, a.KeyFile
+	}
+	if !set("insecure") && a.TLS && !a.CertCheck {
+		o.insecure = true
+	}
+	if !set("tls-provider") && a.Provider != "" {
+		o.provider = a.Provider
+	}
+	if o.tlsName == "" && a.TLSHostOverride != "" {
+		o.tlsName = a.TLSHostOverride
+	}
+	if !set("timeout") && a.Timeout > 0 {
+		o.timeout = a.Timeout
+	}
+	if o.ehlo == "" && a.Domain != "" {
+		o.ehlo = a.Domain
+	}
+	if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
+		o.from = a.From
+	}
+	if a.Revocation != "" {
+		o.revocation = a.Revocation
+	}
+	// Authentication: the file's, unless the command line names a user.
+	if o.user == "" && a.Auth != "" && a.User != "" {
+		o.user = a.User
+		if o.password.count() == 0 {
+			switch {
+			case a.PasswordEval != "":
+				o.password.cmd = a.PasswordEval
+			case a.Password != "":
+				o.password.literal = a.Password
+			}
+		}
+		if !set("auth") {
+			if a.Auth == "on" {
+				o.auth = "auto"
+			} else {
+				o.auth = strings.ToUpper(a.Auth)
+				o.authNamed = true // named in the file: as good as --auth
+			}
+		}
+	}
+	if o.user != "" && o.password.count() == 0 && a.Auth != "" {
+		return &config.Error{File: a.File, Line: a.Line, Key: "password",
+			Msg: fmt.Sprintf("account %s: auth is on but no password is given", a.Name),
+			Fix: "add passwordeval (a command printing the password) to the account, or pass --password-env, --password-file or --password-cmd"}
+	}
+	var ce *config.Error
+	if err := a.Check(); errors.As(err, &ce) {
+		return err
+	}
+	return nil
+}
