@@ -195,16 +195,14 @@ type embedded struct {
 	log *lockedBuffer
 }
 
-// startEmbedded starts the embedded server on loopback with both listeners
-// and closes it at cleanup; its log is printed when the test fails.
+// startEmbedded starts the embedded server on loopback (both listeners on
+// free ports unless cfg names one) and closes it at cleanup; its log is
+// printed when the test fails.
 func startEmbedded(t *testing.T, cfg server.Config) *embedded {
 	t.Helper()
 	log := &lockedBuffer{}
-	if cfg.SMTPAddr == "" {
-		cfg.SMTPAddr = "127.0.0.1:0"
-	}
-	if cfg.SMTPSAddr == "" {
-		cfg.SMTPSAddr = "127.0.0.1:0"
+	if cfg.SMTPAddr == "" && cfg.SMTPSAddr == "" {
+		cfg.SMTPAddr, cfg.SMTPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
