@@ -166,7 +166,7 @@ type Item struct {
 
 // Error is an outbox operation that failed.
 type Error struct {
-	// Op is "open", "enqueue", "run", "list" or "remove".
+	// Op is "open", "enqueue", "run", "list", "get" or "remove".
 	Op string
 	// ID is the item involved, if any; Path the file.
 	ID, Path string
