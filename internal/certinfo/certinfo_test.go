@@ -347,4 +347,3 @@ func hasKind(r Result, k trust.Kind) bool {
 	}
 	return false
 }
-
