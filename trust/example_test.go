@@ -1,0 +1,42 @@
+package trust_test
+
+import (
+	"fmt"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// A server that sends only its own certificate: the report names the
+// missing intermediate and says what to change on the server.
+func ExampleVerify() {
+	pki, err := testpki.NewPKI(nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	leafOnly := pki.Server.Chain[:1]
+	r := trust.Verify(leafOnly, trust.Options{Roots: pki.Root.Pool(), Name: "localhost"})
+	for _, p := range r.Problems {
+		fmt.Println(p.Kind, p.Severity, p.Cert)
+	}
+	fmt.Println(r.OK())
+	// Output:
+	// missing-intermediate error 0
+	// false
+}
+
+// Pins are SPKI hashes, "sha256/BASE64"; a malformed one is a *PinError.
+func ExampleParsePin() {
+	_, err := trust.ParsePin("sha1/AAAA")
+	fmt.Println(err)
+	// Output:
+	// invalid pin "sha1/AAAA": unsupported hash "sha1" (only sha256 is used); a pin is "sha256/" followed by the base64 SHA-256 of the SubjectPublicKeyInfo, as 'tlsmail probe' prints it
+}
+
+// One Checker shared by every verification caches CRLs and OCSP responses
+// for the life of the program.
+func ExampleChecker() {
+	checker := &trust.Checker{}
+	opts := trust.Options{Revocation: trust.RevocationSoft, Checker: checker}
+	_ = opts // pass opts to every Verify call
+}
