@@ -187,7 +187,7 @@ func verifySystem(engine windows.Handle, rc *windows.CertContext, chain []*x509.
 			r.Path = path
 		}
 	}
-	mapBits(cc.TrustStatus.ErrorStatus&^(trustIsNotTimeValid|trustIsRevoked|trustIsNotSignatureValid|trustIsNotValidForUsage), -1, nil, now, false, func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
+	mapBits(cc.TrustStatus.ErrorStatus&^(trustIsNotTimeValid|trustIsRevoked|trustIsNotSignatureValid|trustIsNotValidForUsage|trustIsPartialChain|trustIsUntrustedRoot|trustIsExplicitDistrust), -1, nil, now, false, func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
 		if !r.Has(k) {
 			add(k, sev, cert, summary, fix)
 		}
@@ -270,8 +270,17 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		}
 	}
 	if bits&trustIsPartialChain != 0 {
-		add(trust.KindMissingIntermediate, trust.SeverityError, i, "the chain ends at "+who+", whose issuer is not available"+code(bits),
-			"configure the server to send the intermediate certificates along with its own")
+		// Windows cannot tell a missing intermediate from an unknown root:
+		// either way the chain stops at a certificate whose issuer it lacks.
+		// When that certificate is a CA the server did send its
+		// intermediates and the root is what is unknown.
+		if x != nil && x.IsCA {
+			add(trust.KindUntrustedRoot, trust.SeverityError, i, who+" is issued by "+fmt.Sprintf("%q", x.Issuer.CommonName)+", a CA this computer does not know"+code(bits),
+				"pass the issuing CA with --ca, install it in the Windows trust store, or have the server use a publicly trusted CA")
+		} else {
+			add(trust.KindMissingIntermediate, trust.SeverityError, i, "the chain ends at "+who+", whose issuer is not available"+code(bits),
+				"configure the server to send the intermediate certificates along with its own")
+		}
 	}
 	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr) != 0 {
 		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid extensions or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
