@@ -56,6 +56,8 @@ type verifier struct {
 	x509err error
 	// anchorHint is why a trusted root with the right name was rejected.
 	anchorHint string
+	// noSystemRoots is set when the system has no roots to trust.
+	noSystemRoots bool
 }
 
 func (v *verifier) add(kind Kind, sev Severity, idx int, summary, fix string) {
@@ -256,7 +258,7 @@ func (v *verifier) findAnchor() {
 		}
 		var sre x509.SystemRootsError
 		if errors.As(err, &sre) {
-			v.anchorHint = "no system roots are available on this machine"
+			v.noSystemRoots = true
 			return
 		}
 		if v.anchorHint == "" {
@@ -285,6 +287,9 @@ func (v *verifier) checkTrust() {
 		hint = fmt.Sprintf(" (a trusted root was considered but rejected: %s)", v.anchorHint)
 	}
 	roots := "the system's trusted roots"
+	if v.noSystemRoots {
+		roots = "the system's trusted roots (none were found on this machine: install ca-certificates or pass --ca)"
+	}
 	if v.opts.Roots != nil {
 		roots = "the trusted roots given (--ca)"
 	}
