@@ -99,6 +99,10 @@ func classify(err error) failure {
 		}
 	case errors.As(err, &cfgErr):
 		f.kind, f.code, f.fix = kindConfig, exitConfig, cfgErr.Fix
+		if bare := *cfgErr; err == error(cfgErr) {
+			bare.Fix = "" // shown on its own line
+			f.message = bare.Error()
+		}
 	case errors.As(err, &se):
 		f.kind, f.fix = string(se.Kind), se.Fix
 		f.code = smtpExitCode(se)

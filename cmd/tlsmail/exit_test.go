@@ -222,6 +222,7 @@ func TestExitCodes(t *testing.T) {
 		{"name mismatch", send(srv.SMTPSAddr(), "--tls", "implicit", "--tls-name", "mail.example.com"), exitTempFail, "certificate", "mail.example.com", true},
 		{"wrong pin", send(srv.SMTPAddr(), "--pin", "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), exitTempFail, "certificate", "pin", true},
 		{"starttls unavailable", plain(noTLS.SMTPAddr()), exitTempFail, "starttls-unavailable", "STARTTLS", false},
+		{"STARTTLS to an implicit-TLS port", send(srv.SMTPSAddr(), "--tls", "starttls", "--timeout", "1s"), exitTempFail, "timeout", "--tls implicit", false},
 		{"implicit TLS to a plain port", send(srv.SMTPAddr(), "--tls", "implicit"), exitTempFail, "tls-handshake", "", false},
 		{"greeting 554", plain(refusing), exitUnavailable, "unavailable", "554", false},
 		{"starttls injection", plain(injecting), exitProtocol, "starttls-injection", "CVE-2011-0411", false},

@@ -170,7 +170,6 @@ func printOutcome(stdout, stderr io.Writer, o *outcome) {
 // printTLS prints the TLS details of a session: version, cipher, the
 // verdict for name, the chain and any problems.
 func printTLS(w io.Writer, st *secchan.State, name string) {
-	const prefix = ""
 	verdict := "certificate verified"
 	if !st.Verified {
 		verdict = "certificate NOT verified (--insecure)"
@@ -182,19 +181,19 @@ func printTLS(w io.Writer, st *secchan.State, name string) {
 	if st.Resumed {
 		extra += ", resumed"
 	}
-	fmt.Fprintf(w, "%stls:      %s, %s%s, %s provider, %s for %q\n", prefix,
+	fmt.Fprintf(w, "tls:      %s, %s%s, %s provider, %s for %q\n",
 		secchan.VersionName(st.Version), st.CipherName, extra, st.Provider, verdict, name)
 	for i, c := range chainOf(st) {
 		label := "chain:   "
 		if i > 0 {
 			label = "         "
 		}
-		fmt.Fprintf(w, "%s%s %d: %s\n", prefix, label, i, c.Subject)
+		fmt.Fprintf(w, "%s %d: %s\n", label, i, c.Subject)
 	}
 	for _, p := range st.Report.Problems {
-		fmt.Fprintf(w, "%sproblem:  %s\n", prefix, p)
+		fmt.Fprintf(w, "problem:  %s\n", p)
 		if p.Fix != "" {
-			fmt.Fprintf(w, "%s          fix: %s\n", prefix, p.Fix)
+			fmt.Fprintf(w, "          fix: %s\n", p.Fix)
 		}
 	}
 }

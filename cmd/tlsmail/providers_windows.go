@@ -2,8 +2,13 @@
 
 package main
 
-import "github.com/tlsmail/tlsmail/secchan"
+import (
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/schannel"
+)
 
-// registerPlatformProviders adds the providers of this operating system.
-// Schannel (secchan/schannel) is registered here once that package exists.
-func registerPlatformProviders(r *secchan.Registry) {}
+// registerPlatformProviders adds Windows' own TLS stack, Schannel
+// (--tls-provider schannel). crypto/tls ("go") stays the default.
+func registerPlatformProviders(r *secchan.Registry) {
+	r.Register(schannel.Provider{})
+}

@@ -289,7 +289,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
-		return out, err
+		return out, hintMode(err, plan.cfg.Mode, plan.addr)
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
@@ -654,4 +654,15 @@ func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
+}
+
+// hintMode adds the likely cause to a timeout waiting for the greeting in
+// STARTTLS mode: the port speaks implicit TLS and waits for a handshake
+// while tlsmail waits for "220".
+func hintMode(err error, mode smtp.TLSMode, addr string) error {
+	var se *smtp.Error
+	if errors.As(err, &se) && se.Kind == smtp.KindTimeout && se.Op == "greeting" && mode == smtp.StartTLS {
+		se.Fix = "the server sent no greeting: if " + addr + " expects implicit TLS (like port 465), add --tls implicit; otherwise check the server and port, or raise --timeout"
+	}
+	return err
 }
