@@ -289,3 +289,18 @@ func TestEmptyAndNilChains(t *testing.T) {
 		t.Errorf("unparsed leaf: %v", r.Problems)
 	}
 }
+
+// TestSystemRoots: with no --ca, a private chain is checked against the
+// system's roots and said to be untrusted there.
+func TestSystemRoots(t *testing.T) {
+	s, err := testpki.NewBroken("self-signed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Name: "localhost"}
+	r := Verify(s.Chain, opts)
+	checkInvariants(t, s.Chain, opts, r)
+	if !r.Has(KindSelfSigned) || !strings.Contains(r.Problems[0].Summary, "the system's trusted roots") {
+		t.Errorf("%v", r.Problems)
+	}
+}
