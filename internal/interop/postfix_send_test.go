@@ -1,0 +1,209 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// Trace and delivery fields Postfix prepends (RFC 5321 section 4.4; RFC
+// 9228 for Delivered-To): a message is byte-exact when everything after
+// them is.
+var postfixTrace = []string{"Return-Path", "X-Original-To", "Delivered-To", "Received"}
+
+const (
+	submitUser     = "submit-user"
+	submitPassword = "submit-Pa55word" // a test fixture, not a secret
+	relayUser      = "relay-user"
+	relayPassword  = "relay-Pa55word" // a test fixture, not a secret
+)
+
+// TestPostfix sends with tlsmail's smtp client to Postfix (OpenSSL) over
+// STARTTLS and implicit TLS, verifying Postfix's chain against the test
+// CA. Postfix delivers into a Maildir, and relays (STARTTLS, verifying our
+// embedded server's certificate, AUTH PLAIN via Cyrus SASL) to the embedded
+// server, which stores the bytes it received. Both copies must equal the
+// message sent apart from Postfix's trace fields (and, in the Maildir, the
+// LF line endings Postfix stores mail with).
+func TestPostfix(t *testing.T) {
+	ctx := testContext(t)
+	relay := startEmbedded(t, server.Config{
+		SMTPAddr: "127.0.0.1:0",
+		Users:    map[string]string{relayUser: relayPassword},
+	})
+	pc := postfixConfig{
+		relayAddr:     strings.Replace(relay.SMTPAddr(), "127.0.0.1", "localhost", 1),
+		relayCA:       relay.CAFile(),
+		relayUser:     relayUser,
+		relayPassword: relayPassword,
+	}
+	sasl := saslPluginsInstalled()
+	if sasl {
+		pc.saslUsers = map[string]string{submitUser: submitPassword}
+	} else {
+		t.Log("Cyrus SASL plugins (libsasl2-modules) missing: AUTH to Postfix is not tested")
+	}
+	pf := startPostfix(t, ctx, pc)
+
+	submit := &smtp.Auth{Username: submitUser, Password: submitPassword}
+	cases := []struct {
+		name   string
+		mode   smtp.TLSMode
+		addr   string
+		auth   *smtp.Auth
+		domain string
+	}{
+		{"starttls/maildir", smtp.StartTLS, pf.smtpAddr, nil, maildirDomain},
+		{"starttls/relay", smtp.StartTLS, pf.smtpAddr, nil, relayDomain},
+		{"implicit/maildir", smtp.Implicit, pf.smtpsAddr, nil, maildirDomain},
+		{"implicit/relay/AUTH", smtp.Implicit, pf.smtpsAddr, submit, relayDomain},
+		{"starttls/relay/AUTH", smtp.StartTLS, pf.smtpAddr, submit, relayDomain},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.auth != nil && !sasl {
+				t.Skip("needs Cyrus SASL PLAIN/LOGIN plugins: install the Debian package libsasl2-modules")
+			}
+			tag := fmt.Sprintf("postfix-%d", i)
+			msg := testMessage(tag)
+			rcpt := "rcpt-" + tag + "@" + tc.domain
+			env := smtp.Envelope{From: fromAddr, To: []string{rcpt}, EightBit: true}
+			res := sendWith(t, ctx, tc.addr, clientConfig(tc.mode, pf.files.Roots, tc.auth), env, msg)
+			t.Logf("Postfix: %s", res.Response)
+
+			var delivered []byte
+			var trace []string
+			if tc.domain == maildirDomain {
+				delivered = pf.waitMaildir(t, ctx, "<"+tag+"@tlsmail.test>")
+				trace, delivered = splitTrace(delivered, postfixTrace...)
+				if d := diffBytes(delivered, toLF(msg)); d != "" {
+					t.Errorf("Maildir copy differs from the message sent (line endings aside): %s", d)
+				}
+				if !containsPrefix(trace, "Delivered-To: "+rcpt) {
+					t.Errorf("trace fields %q lack Delivered-To: %s", trace, rcpt)
+				}
+			} else {
+				m := relay.waitFor(t, ctx, "<"+tag+"@tlsmail.test>")
+				delivered, _ = m.Data()
+				trace, delivered = splitTrace(delivered, postfixTrace...)
+				if d := diffBytes(delivered, msg); d != "" {
+					t.Errorf("relayed copy differs from the message sent: %s", d)
+				}
+				checkRelayHop(t, m, rcpt)
+			}
+			// The Received field Postfix's smtpd added records the hop
+			// from our client: TLS (smtpd_tls_received_header), and
+			// ESMTPSA when we authenticated (RFC 3848).
+			proto := "with ESMTPS "
+			if tc.auth != nil {
+				proto = "with ESMTPSA "
+			}
+			if len(trace) == 0 || !strings.Contains(trace[len(trace)-1], "using TLSv1.") ||
+				!strings.Contains(trace[len(trace)-1], proto) {
+				t.Errorf("trace fields %q: want a Received field with TLS details and %q", trace, proto)
+			}
+			if tc.auth != nil {
+				pf.waitLog(t, ctx, "sasl_username="+submitUser)
+			}
+		})
+	}
+
+	t.Run("implicit/relay/no-AUTH-refused", func(t *testing.T) {
+		if !sasl {
+			t.Skip("needs Cyrus SASL plugins (libsasl2-modules)")
+		}
+		c, err := smtp.Dial(ctx, pf.smtpsAddr, clientConfig(smtp.Implicit, pf.files.Roots, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.Send(ctx, smtp.Envelope{From: fromAddr, To: []string{"x@" + relayDomain}}, bytes.NewReader(testMessage("denied")))
+		var se *smtp.Error
+		if !errors.As(err, &se) || se.Kind != smtp.KindRejected || se.Reply == nil || se.Reply.Code != 554 {
+			t.Fatalf("Send without AUTH on the submission port: %v; want a 554 relay refusal (KindRejected)", err)
+		}
+	})
+
+	t.Run("unrelated-CA", func(t *testing.T) {
+		other := newPKIFiles(t, t.TempDir())
+		for _, a := range []struct {
+			mode smtp.TLSMode
+			addr string
+		}{{smtp.StartTLS, pf.smtpAddr}, {smtp.Implicit, pf.smtpsAddr}} {
+			c, err := smtp.Dial(ctx, a.addr, clientConfig(a.mode, other.Roots, nil))
+			if err == nil {
+				c.Close()
+				t.Fatalf("%s: the client accepted Postfix's chain against an unrelated root", a.mode)
+			}
+			var se *smtp.Error
+			if !errors.As(err, &se) || se.Kind != smtp.KindCertificate {
+				t.Errorf("%s: error = %v; want an *smtp.Error of kind %q", a.mode, err, smtp.KindCertificate)
+			}
+		}
+	})
+
+	// Postfix's smtp client verified our server (OpenSSL, verify level).
+	if !t.Failed() {
+		pf.waitLog(t, ctx, "Verified TLS connection established to localhost[127.0.0.1]")
+	}
+}
+
+// checkRelayHop checks the sidecar of a message Postfix relayed to the
+// embedded server: STARTTLS, AUTH as relayUser, Postfix's EHLO name.
+func checkRelayHop(t *testing.T, m server.Message, rcpt string) {
+	t.Helper()
+	if m.From != fromAddr || len(m.To) != 1 || m.To[0] != rcpt {
+		t.Errorf("relayed envelope %q -> %q, want %q -> [%q]", m.From, m.To, fromAddr, rcpt)
+	}
+	if m.TLS == nil || !m.TLS.STARTTLS || !strings.HasPrefix(m.TLS.Version, "TLS 1.") {
+		t.Errorf("relayed sidecar TLS = %+v, want STARTTLS with TLS 1.x", m.TLS)
+	}
+	if m.AuthUser != relayUser {
+		t.Errorf("relayed sidecar auth user %q, want %q (Postfix's Cyrus SASL client)", m.AuthUser, relayUser)
+	}
+	if m.Helo != postfixHost {
+		t.Errorf("relayed sidecar EHLO %q, want %q", m.Helo, postfixHost)
+	}
+}
+
+// waitFor waits (bounded) for the stored message that contains marker.
+func (e *embedded) waitFor(t *testing.T, ctx context.Context, marker string) server.Message {
+	t.Helper()
+	var found server.Message
+	err := pollUntil(ctx, "the relayed message "+marker, func() (bool, error) {
+		ms, err := e.Messages()
+		if err != nil {
+			return false, err
+		}
+		for _, m := range ms {
+			b, err := m.Data()
+			if err != nil {
+				return false, err
+			}
+			if bytes.Contains(b, []byte(marker)) {
+				found = m
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}

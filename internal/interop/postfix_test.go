@@ -1,0 +1,330 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// A private Postfix instance: its own config_directory, queue_directory,
+// data_directory and log file under one temporary directory, listening on
+// free loopback ports. Nothing of the system's Postfix (there need not be
+// one: the tests install it with "No configuration") is used or touched
+// except the programs and /etc/postfix/postfix-files, which "postfix start"
+// reads to create the queue directories.
+//
+// Mail for maildir.test is delivered by virtual(8) into DIR/mail/inbox/
+// (a Maildir, as the nobody user); mail for any other domain is relayed by
+// smtp(8) to relay.addr, verifying that server's certificate against
+// relay.caFile (smtp_tls_security_level=verify) and authenticating with
+// Cyrus SASL when relay.user is set.
+
+// Domains the instance delivers to.
+const (
+	maildirDomain = "maildir.test" // virtual(8) into the Maildir
+	relayDomain   = "relay.test"   // smtp(8) to the relay server
+	postfixHost   = "mx.tlsmail.test"
+	saslRealm     = "tlsmail.test"
+)
+
+type postfixConfig struct {
+	// relayAddr is where smtp(8) relays, as host:port (the host must be a
+	// name in the relay's certificate: "localhost").
+	relayAddr, relayCA string
+	// relayUser and relayPassword are sent with AUTH PLAIN to the relay.
+	relayUser, relayPassword string
+	// saslUsers, when set, enables AUTH (Cyrus SASL, sasldb) in smtpd; the
+	// implicit-TLS listener then relays only for authenticated clients.
+	saslUsers map[string]string
+}
+
+type postfix struct {
+	dir, conf, maildir, maillog string
+	smtpAddr, smtpsAddr         string // STARTTLS (may) and implicit TLS (wrapper mode)
+	files                       *pkiFiles
+}
+
+// saslPluginsInstalled reports whether Cyrus SASL's PLAIN and LOGIN
+// plugins (Debian package libsasl2-modules) are present.
+func saslPluginsInstalled() bool {
+	for _, p := range []string{"libplain.so*", "liblogin.so*"} {
+		m, _ := filepath.Glob(filepath.Join("/usr/lib/*/sasl2", p))
+		m2, _ := filepath.Glob(filepath.Join("/usr/lib/sasl2", p))
+		if len(m)+len(m2) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// startPostfix starts a private Postfix instance and stops it at cleanup.
+func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix {
+	t.Helper()
+	postfixBin := needBinary(t, "postfix", "postfix")
+	if os.Geteuid() != 0 {
+		t.Skip("the Postfix tests need root: postfix start runs master(8) as root, which then runs the daemons as the postfix user")
+	}
+	if _, err := user.Lookup("postfix"); err != nil {
+		t.Skipf("no postfix user (%v): install the Debian package postfix, which creates it", err)
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no nobody user for Maildir delivery: %v", err)
+	}
+	dir := sharedDir(t, "tlsmail-postfix-")
+	p := &postfix{
+		dir:       dir,
+		conf:      filepath.Join(dir, "conf"),
+		maildir:   filepath.Join(dir, "mail"),
+		maillog:   filepath.Join(dir, "maillog"),
+		smtpAddr:  freePort(t),
+		smtpsAddr: freePort(t),
+	}
+	// queue_directory must exist (root-owned); postfix start makes its
+	// subdirectories and data_directory.
+	for _, d := range []string{p.conf, p.maildir, filepath.Join(dir, "queue")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	if err := os.Chown(p.maildir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	p.files = newPKIFiles(t, p.conf)
+
+	main := []string{
+		"compatibility_level = 3.6",
+		"config_directory = " + p.conf,
+		"queue_directory = " + filepath.Join(dir, "queue"),
+		"data_directory = " + filepath.Join(dir, "data"), // made by postfix, owned by postfix
+		"meta_directory = /etc/postfix",
+		"daemon_directory = /usr/lib/postfix/sbin",
+		"command_directory = /usr/sbin",
+		"shlib_directory = /usr/lib/postfix",
+		"mail_owner = postfix",
+		"setgid_group = postdrop",
+		"maillog_file = " + p.maillog,
+		"maillog_file_prefixes = " + dir,
+		"myhostname = " + postfixHost,
+		"mydestination =",
+		"inet_interfaces = 127.0.0.1",
+		"inet_protocols = ipv4",
+		"mynetworks = 127.0.0.0/8",
+		"smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
+		// Treat our client as remote: no header rewriting, no added fields.
+		"local_header_rewrite_clients =",
+		"biff = no",
+		// STARTTLS with OpenSSL, our test chain; the TLS details go into
+		// the Received field, which the tests check.
+		"smtpd_tls_security_level = may",
+		"smtpd_tls_cert_file = " + p.files.CertFile,
+		"smtpd_tls_key_file = " + p.files.Key,
+		"smtpd_tls_received_header = yes",
+		"smtpd_tls_loglevel = 1",
+		// Maildir delivery for maildirDomain.
+		"virtual_mailbox_domains = " + maildirDomain,
+		"virtual_mailbox_base = " + p.maildir,
+		"virtual_mailbox_maps = static:inbox/",
+		"virtual_uid_maps = static:" + nobody.Uid,
+		"virtual_gid_maps = static:" + nobody.Gid,
+		"virtual_minimum_uid = 1",
+	}
+	if pc.relayAddr != "" {
+		main = append(main,
+			"relayhost = ["+strings.Replace(pc.relayAddr, ":", "]:", 1),
+			"smtp_host_lookup = native",
+			"smtp_dns_support_level = disabled",
+			"smtp_tls_security_level = verify",
+			"smtp_tls_verify_cert_match = hostname",
+			"smtp_tls_CAfile = "+pc.relayCA,
+			"smtp_tls_loglevel = 1",
+		)
+		if pc.relayUser != "" {
+			main = append(main,
+				"smtp_sasl_auth_enable = yes",
+				"smtp_sasl_password_maps = static:"+pc.relayUser+":"+pc.relayPassword,
+				"smtp_sasl_security_options = noanonymous",
+				"smtp_sasl_tls_security_options = noanonymous",
+				"smtp_sasl_mechanism_filter = plain",
+			)
+		}
+	}
+	submission := "  -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt"
+	if len(pc.saslUsers) > 0 {
+		saslpasswd2 := needBinary(t, "saslpasswd2", "sasl2-bin")
+		if !saslPluginsInstalled() {
+			t.Skip("Cyrus SASL PLAIN/LOGIN plugins not found: install the Debian package libsasl2-modules")
+		}
+		sasldb := filepath.Join(p.conf, "sasldb2")
+		for u, pw := range pc.saslUsers {
+			out, err := run(ctx, []byte(pw+"\n"), saslpasswd2, "-f", sasldb, "-c", "-p", "-u", saslRealm, u)
+			if err != nil {
+				t.Fatalf("saslpasswd2: %v\n%s", err, out)
+			}
+		}
+		if err := os.Chmod(sasldb, 0o644); err != nil { // smtpd reads it as the postfix user
+			t.Fatal(err)
+		}
+		smtpdConf := "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: " + sasldb + "\n"
+		// Debian's Postfix looks for $config_directory/sasl/smtpd.conf
+		// (whatever cyrus_sasl_config_path says); set both.
+		saslDir := filepath.Join(p.conf, "sasl")
+		if err := os.Mkdir(saslDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(saslDir, "smtpd.conf"), []byte(smtpdConf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		main = append(main,
+			"smtpd_sasl_type = cyrus",
+			"cyrus_sasl_config_path = "+saslDir,
+			"smtpd_sasl_path = smtpd",
+			"smtpd_sasl_auth_enable = yes",
+			"smtpd_sasl_local_domain = "+saslRealm,
+			"smtpd_sasl_security_options = noanonymous",
+			"smtpd_tls_auth_only = yes",
+		)
+		// The implicit-TLS listener is a submission port: relaying needs AUTH.
+		submission += "\n  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject_unauth_destination"
+	}
+	master := strings.Join([]string{
+		p.smtpAddr + " inet n - n - - smtpd",
+		p.smtpsAddr + " inet n - n - - smtpd",
+		submission,
+		"pickup    unix  n - n 60    1 pickup",
+		"cleanup   unix  n - n -     0 cleanup",
+		"qmgr      unix  n - n 300   1 qmgr",
+		"tlsmgr    unix  - - n 1000? 1 tlsmgr",
+		"rewrite   unix  - - n -     - trivial-rewrite",
+		"bounce    unix  - - n -     0 bounce",
+		"defer     unix  - - n -     0 bounce",
+		"trace     unix  - - n -     0 bounce",
+		"verify    unix  - - n -     1 verify",
+		"flush     unix  n - n 1000? 0 flush",
+		"proxymap  unix  - - n -     - proxymap",
+		"smtp      unix  - - n -     - smtp",
+		"relay     unix  - - n -     - smtp",
+		"showq     unix  n - n -     - showq",
+		"error     unix  - - n -     - error",
+		"retry     unix  - - n -     - error",
+		"discard   unix  - - n -     - discard",
+		"virtual   unix  - n n -     - virtual",
+		"anvil     unix  - - n -     1 anvil",
+		"scache    unix  - - n -     1 scache",
+		"postlog   unix-dgram n - n - 1 postlogd",
+		"",
+	}, "\n")
+	if err := os.WriteFile(filepath.Join(p.conf, "main.cf"), []byte(strings.Join(main, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.conf, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := run(ctx, nil, postfixBin, "-c", p.conf, "start")
+	// Stop it whatever start said: master may be running anyway.
+	t.Cleanup(func() {
+		p.stop(t, postfixBin)
+		if t.Failed() {
+			t.Logf("Postfix log (%s):\n%s", p.maillog, p.log())
+		}
+	})
+	if err != nil {
+		t.Fatalf("postfix -c %s start: %v\n%s\nlog:\n%s", p.conf, err, out, p.log())
+	}
+	for _, a := range []string{p.smtpAddr, p.smtpsAddr} {
+		if err := waitListening(ctx, a, nil); err != nil {
+			t.Fatalf("Postfix: %v\nlog:\n%s", err, p.log())
+		}
+	}
+	return p
+}
+
+// log returns Postfix's log so far.
+func (p *postfix) log() string {
+	b, err := os.ReadFile(p.maillog)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return string(b)
+}
+
+// masterPID is the pid of this instance's master(8), or 0.
+func (p *postfix) masterPID() int {
+	b, err := os.ReadFile(filepath.Join(p.dir, "queue", "pid", "master.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// stop runs "postfix stop" and waits (bounded) for master to exit; if it
+// does not, it kills that master (which this test started) by its pid.
+func (p *postfix) stop(t *testing.T, postfixBin string) {
+	pid := p.masterPID()
+	if out, err := run(context.Background(), nil, postfixBin, "-c", p.conf, "stop"); err != nil {
+		t.Logf("postfix stop: %v\n%s", err, out)
+	}
+	if pid <= 0 {
+		return
+	}
+	gone := func() (bool, error) { return syscall.Kill(pid, 0) == syscall.ESRCH, nil }
+	if err := pollUntil(context.Background(), "Postfix master to exit", gone); err != nil {
+		t.Logf("%v; killing master pid %d", err, pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// waitMaildir waits (bounded) for the Maildir message holding marker and
+// returns its bytes.
+func (p *postfix) waitMaildir(t *testing.T, ctx context.Context, marker string) []byte {
+	t.Helper()
+	var found []byte
+	newDir := filepath.Join(p.maildir, "inbox", "new")
+	err := pollUntil(ctx, "delivery into "+newDir, func() (bool, error) {
+		ents, err := os.ReadDir(newDir)
+		if os.IsNotExist(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(newDir, e.Name()))
+			if err != nil {
+				return false, err
+			}
+			if bytes.Contains(b, []byte(marker)) {
+				found = b
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("Postfix: %v\nlog:\n%s", err, p.log())
+	}
+	return found
+}
+
+// waitLog waits (bounded) until Postfix's log holds s: postlogd writes
+// what the daemons send it a little after they send it.
+func (p *postfix) waitLog(t *testing.T, ctx context.Context, s string) {
+	t.Helper()
+	err := pollUntil(ctx, fmt.Sprintf("%q in the Postfix log", s), func() (bool, error) {
+		return strings.Contains(p.log(), s), nil
+	})
+	if err != nil {
+		t.Errorf("%v", err)
+	}
+}
