@@ -45,7 +45,7 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 			if len(cs.OCSPResponse) > 0 && opts.StapledOCSP == nil {
 				opts.StapledOCSP = cs.OCSPResponse
 			}
-			c.report = trust.Verify(cs.PeerCertificates, opts)
+			c.report = trust.VerifyContext(ctx, cs.PeerCertificates, opts)
 			if cfg.Insecure {
 				if !c.report.OK() {
 					cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: c.report}).Error())
