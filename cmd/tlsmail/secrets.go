@@ -133,7 +133,7 @@ func readSecretFile(path string) (string, error) {
 	return firstLine(io.LimitReader(f, maxSecretBytes))
 }
 
-// runSecretCommand runs cmd with sh -c and returns the first line of its
+// runSecretCommand runs cmd with sh -c (cmd /C on Windows) and returns the first line of its
 // standard output. Its standard error goes to ours, so that a command can
 // explain itself (gpg, pass); its standard input is empty.
 func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Duration) (string, error) {
@@ -143,6 +143,9 @@ func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Dura
 		defer cancel()
 	}
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	if runtime.GOOS == "windows" {
+		c = exec.CommandContext(ctx, "cmd", "/C", cmd)
+	}
 	var out bytes.Buffer
 	c.Stdout = &limitedBuffer{buf: &out, max: maxSecretBytes}
 	c.Stderr = e.stderr
