@@ -361,9 +361,17 @@ func diffBytes(got, want []byte) string {
 // run runs a program to completion under commandTimeout, feeding stdin,
 // and returns its combined output and error.
 func run(ctx context.Context, stdin []byte, name string, args ...string) (string, error) {
+	return runEnv(ctx, stdin, nil, name, args...)
+}
+
+// runEnv is run with extra environment variables ("NAME=value").
+func runEnv(ctx context.Context, stdin []byte, env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

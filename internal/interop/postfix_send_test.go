@@ -51,31 +51,52 @@ func TestPostfix(t *testing.T) {
 	}
 	pf := startPostfix(t, ctx, pc)
 
-	submit := &smtp.Auth{Username: submitUser, Password: submitPassword}
+	var cli string // the tlsmail binary, built on first use into cliDir
+	cliDir := t.TempDir()
 	cases := []struct {
 		name   string
+		useCLI bool // send with the tlsmail command instead of package smtp
 		mode   smtp.TLSMode
 		addr   string
-		auth   *smtp.Auth
+		mech   string // "" for no AUTH, else the SASL mechanism
 		domain string
 	}{
-		{"starttls/maildir", smtp.StartTLS, pf.smtpAddr, nil, maildirDomain},
-		{"starttls/relay", smtp.StartTLS, pf.smtpAddr, nil, relayDomain},
-		{"implicit/maildir", smtp.Implicit, pf.smtpsAddr, nil, maildirDomain},
-		{"implicit/relay/AUTH", smtp.Implicit, pf.smtpsAddr, submit, relayDomain},
-		{"starttls/relay/AUTH", smtp.StartTLS, pf.smtpAddr, submit, relayDomain},
+		{"starttls/maildir", false, smtp.StartTLS, pf.smtpAddr, "", maildirDomain},
+		{"starttls/relay", false, smtp.StartTLS, pf.smtpAddr, "", relayDomain},
+		{"implicit/maildir", false, smtp.Implicit, pf.smtpsAddr, "", maildirDomain},
+		{"implicit/relay/AUTH-PLAIN", false, smtp.Implicit, pf.smtpsAddr, "PLAIN", relayDomain},
+		{"starttls/relay/AUTH-LOGIN", false, smtp.StartTLS, pf.smtpAddr, "LOGIN", relayDomain},
+		{"cli/starttls/maildir", true, smtp.StartTLS, pf.smtpAddr, "", maildirDomain},
+		{"cli/implicit/relay/AUTH-LOGIN", true, smtp.Implicit, pf.smtpsAddr, "LOGIN", relayDomain},
+		{"cli/starttls/relay/AUTH-PLAIN", true, smtp.StartTLS, pf.smtpAddr, "PLAIN", relayDomain},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.auth != nil && !sasl {
+			if tc.mech != "" && !sasl {
 				t.Skip("needs Cyrus SASL PLAIN/LOGIN plugins: install the Debian package libsasl2-modules")
 			}
 			tag := fmt.Sprintf("postfix-%d", i)
 			msg := testMessage(tag)
 			rcpt := "rcpt-" + tag + "@" + tc.domain
-			env := smtp.Envelope{From: fromAddr, To: []string{rcpt}, EightBit: true}
-			res := sendWith(t, ctx, tc.addr, clientConfig(tc.mode, pf.files.Roots, tc.auth), env, msg)
-			t.Logf("Postfix: %s", res.Response)
+			var response string
+			if tc.useCLI {
+				if cli == "" {
+					cli = buildCLI(t, ctx, cliDir)
+				}
+				response = sendCLI(t, ctx, cli, tc.addr, tc.mode, pf.files.CAFile, tc.mech, rcpt, msg)
+			} else {
+				var auth *smtp.Auth
+				if tc.mech != "" {
+					auth = &smtp.Auth{Mechanism: tc.mech, Username: submitUser, Password: submitPassword}
+				}
+				env := smtp.Envelope{From: fromAddr, To: []string{rcpt}, EightBit: true}
+				res := sendWith(t, ctx, tc.addr, clientConfig(tc.mode, pf.files.Roots, auth), env, msg)
+				response = res.Response.String()
+			}
+			queueID := queueIDOf(response)
+			if queueID == "" {
+				t.Fatalf("Postfix replied %q to DATA: no queue id", response)
+			}
 
 			var delivered []byte
 			var trace []string
@@ -100,16 +121,17 @@ func TestPostfix(t *testing.T) {
 			// The Received field Postfix's smtpd added records the hop
 			// from our client: TLS (smtpd_tls_received_header), and
 			// ESMTPSA when we authenticated (RFC 3848).
-			proto := "with ESMTPS "
-			if tc.auth != nil {
-				proto = "with ESMTPSA "
+			proto := "with ESMTPS id " + queueID
+			if tc.mech != "" {
+				proto = "with ESMTPSA id " + queueID
 			}
 			if len(trace) == 0 || !strings.Contains(trace[len(trace)-1], "using TLSv1.") ||
 				!strings.Contains(trace[len(trace)-1], proto) {
 				t.Errorf("trace fields %q: want a Received field with TLS details and %q", trace, proto)
 			}
-			if tc.auth != nil {
-				pf.waitLog(t, ctx, "sasl_username="+submitUser)
+			if tc.mech != "" {
+				pf.waitLog(t, ctx, fmt.Sprintf("%s: client=localhost[127.0.0.1], sasl_method=%s, sasl_username=%s@%s",
+					queueID, tc.mech, submitUser, saslRealm))
 			}
 		})
 	}
@@ -206,4 +228,13 @@ func containsPrefix(list []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// queueIDOf extracts Postfix's queue id from "250 2.0.0 Ok: queued as ID".
+func queueIDOf(reply string) string {
+	_, id, ok := strings.Cut(reply, "queued as ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(id)
 }
