@@ -38,6 +38,13 @@
 //     SEC_I_RENEGOTIATE for post-handshake messages is not exercised.
 //   - Wine reports close_notify as an empty SEC_E_OK followed by the end of
 //     the stream rather than SEC_I_CONTEXT_EXPIRED; both read as io.EOF.
-//   - Wine's Schannel uses GnuTLS and can only take RSA client keys that it
-//     can export from CryptoAPI.
+//   - Wine's Schannel uses GnuTLS and can only take RSA client keys it reads
+//     from a CryptoAPI container, and only X509_ASN_ENCODING contexts.
+//   - Wine ignores SCH_CREDENTIALS' TLS_PARAMETERS (protocol limits), and
+//     its CIPHER_INFO suite name may read "..._<unknown>".
+//   - Wine's chain engine takes roots from the host only (no hExclusiveRoot,
+//     hRestrictedRoot checked against the system roots): the system-trust
+//     test of a good chain is skipped; every broken chain is still tested.
+//   - A certificate added to CurrentUser\MY is not found again in the same
+//     process under Wine: selecting a store certificate is untested there.
 package schannel

@@ -1,0 +1,132 @@
+//go:build windows
+
+package schannel
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"net"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/secchantest"
+)
+
+// TestStoreClientCert puts the fixture client certificate (with its key in
+// a key container) into CurrentUser\MY, then selects it by thumbprint and by
+// subject: the server must receive it.
+func TestStoreClientCert(t *testing.T) {
+	if underWine() {
+		// Not understood yet: a certificate added to CurrentUser\MY (and
+		// committed) is not found by a later CertOpenStore in the same
+		// process under Wine 8.0. Selection from a store is untested here.
+		t.Skip("Wine 8.0: a certificate added to CurrentUser\\MY is not found again in the same process (open problem)")
+	}
+	f, err := secchantest.NewFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := certFromTLS(f.ClientLeaf.TLSCertificate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.free()
+	name, _ := windows.UTF16PtrFromString("MY")
+	store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer windows.CertCloseStore(store, 0)
+	var added *windows.CertContext
+	if err := windows.CertAddCertificateContextToStore(store, cc.ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, &added); err != nil {
+		t.Fatal(err)
+	}
+	// Registry stores write out on commit (Wine's do only then).
+	commit := func() {
+		windows.NewLazySystemDLL("crypt32.dll").NewProc("CertControlStore").Call(uintptr(store), 0, 4 /* CERT_STORE_CTRL_COMMIT */, 0)
+	}
+	commit()
+	defer func() {
+		windows.CertDeleteCertificateFromStore(added)
+		commit()
+	}()
+
+	sum := sha1.Sum(f.ClientLeaf.Cert.Raw)
+	for _, sel := range []StoreCert{
+		{Thumbprint: hex.EncodeToString(sum[:])},
+		{Store: "MY", Subject: "tlsmail test client"},
+	} {
+		t.Run("thumbprint="+sel.Thumbprint+",subject="+sel.Subject, func(t *testing.T) {
+			scfg := secchantest.ServerConfig(f.PKI.Server.TLSCertificate())
+			scfg.ClientAuth = tls.RequireAndVerifyClientCert
+			scfg.ClientCAs = f.ClientRoot.Pool()
+			srv := secchantest.Serve(t, func(raw net.Conn) error {
+				c := tls.Server(raw, scfg)
+				if err := c.Handshake(); err != nil {
+					return err
+				}
+				if p := c.ConnectionState().PeerCertificates; len(p) == 0 || !p[0].Equal(f.ClientLeaf.Cert) {
+					return errors.New("the client did not present the store certificate")
+				}
+				_, err := c.Write([]byte("ok"))
+				return err
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cfg := f.ClientConfig()
+			conn, err := secchantest.Dial(ctx, Provider{ClientCert: &sel}, srv.Addr, cfg)
+			if err != nil {
+				t.Fatalf("handshake: %v (server: %v)", err, srv.Wait())
+			}
+			defer conn.Close()
+			buf := make([]byte, 2)
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err := conn.Read(buf); err != nil || string(buf) != "ok" {
+				t.Errorf("read %q, %v", buf, err)
+			}
+			if err := srv.Wait(); err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+}
+
+// TestStoreClientCertErrors checks the errors for a certificate that is not
+// there: they name the store.
+func TestStoreClientCertErrors(t *testing.T) {
+	cases := []struct {
+		sel  StoreCert
+		want string
+	}{
+		{StoreCert{Thumbprint: "00112233445566778899aabbccddeeff00112233"}, `CurrentUser\MY`},
+		{StoreCert{Thumbprint: "not hex"}, "40 hex digits"},
+		{StoreCert{Subject: "no such subject, surely"}, "no certificate's subject contains"},
+		{StoreCert{}, "no thumbprint or subject"},
+	}
+	for _, c := range cases {
+		_, err := c.sel.open()
+		var ce *CertError
+		if !errors.As(err, &ce) {
+			t.Errorf("%+v: error %v, want a *CertError", c.sel, err)
+			continue
+		}
+		if !contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %q does not say %q", c.sel, err, c.want)
+		}
+	}
+	_, err := secchantest.Dial(context.Background(), Provider{ClientCert: &cases[0].sel}, "127.0.0.1:1", &secchan.Config{})
+	if err == nil {
+		t.Error("dial to a closed port succeeded")
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
