@@ -32,10 +32,10 @@ type passwordFlags struct {
 	literal string
 }
 
-func (p *passwordFlags) register(fs *pflag.FlagSet, what string) {
+func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
 	fs.StringVar(&p.env, "password-env", "", "read the "+what+" from the environment variable `VAR`")
 	fs.StringVar(&p.file, "password-file", "", "read the "+what+" from the first line of `FILE` (mode 0600 or stricter)")
-	fs.StringVar(&p.cmd, "password-cmd", "", "run `CMD` with sh -c and use the first line it prints (e.g. 'pass show mail', or a command printing an OAuth2 token for XOAUTH2)")
+	fs.StringVar(&p.cmd, "password-cmd", "", "run `CMD` with sh -c and use the first line it prints as the "+what+" ("+cmdExample+")")
 }
 
 // count returns how many sources are set.

@@ -106,6 +106,12 @@ way to pass an OAuth2 access token for --auth XOAUTH2). --auth auto picks the
 strongest mechanism the server offers. No password is ever sent without TLS
 unless both --tls none and --auth MECHANISM are given.
 
+Settings can also come from an msmtp-format configuration file (an existing
+~/.msmtprc works): --config FILE, with --account NAME (default: the account
+matching --from, else "default"). Without --server and --config, tlsmail
+looks for $TLSMAIL_CONFIG, $XDG_CONFIG_HOME/tlsmail/config and ~/.msmtprc.
+Flags always win over the file.
+
 --transcript FILE writes the whole session (every command and reply with its
 byte count, TLS events, the certificate verdict) to FILE; --transcript -
 writes it to standard error, so that standard output stays the result (or
@@ -196,7 +202,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringArrayVar(&o.headers, "header", nil, "add a header field `\"Name: value\"` (repeatable)")
 	fs.StringVar(&o.message, "message", "", "send a prepared RFC 5322 message from `FILE` (- for standard input) instead of composing one")
 	fs.StringVar(&o.user, "user", "", "authenticate as `NAME` (AUTH happens only with --user)")
-	o.password.register(fs, "password")
+	o.password.register(fs, "password", "e.g. 'pass show mail'; for XOAUTH2, a command printing the access token")
 	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
 	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")

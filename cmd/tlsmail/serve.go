@@ -72,7 +72,7 @@ func newServeCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.smtps, "smtps", "127.0.0.1:4465", "listen for implicit TLS on `ADDR` (empty: off)")
 	fs.StringVar(&o.dir, "dir", "", "store ca.pem and messages in `DIR` (default: a new temporary directory, kept on exit)")
 	fs.StringVar(&o.user, "user", "", "require AUTH as `NAME`")
-	o.password.register(fs, "password of --user")
+	o.password.register(fs, "password of --user", "e.g. 'pass show test-smtp'")
 	fs.BoolVar(&o.debug, "debug", false, "log every SMTP line of every session on standard error (AUTH redacted)")
 	return cmd
 }
