@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,17 +15,16 @@ import (
 
 // buildCLI builds cmd/tlsmail into dir with the go command that runs these
 // tests, and returns the binary's path.
-func buildCLI(t *testing.T, ctx context.Context, dir string) string {
-	t.Helper()
+func buildCLI(ctx context.Context, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	bin := filepath.Join(dir, "tlsmail")
 	if out, err := run(ctx, nil, goBin, "build", "-o", bin, "github.com/tlsmail/tlsmail/cmd/tlsmail"); err != nil {
-		t.Fatalf("go build cmd/tlsmail: %v\n%s", err, out)
+		return "", fmt.Errorf("go build cmd/tlsmail: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // cliResult is the part of `tlsmail send --json` the tests read.

@@ -114,7 +114,15 @@ func sharedDir(t *testing.T, pattern string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(d) })
+	t.Cleanup(func() {
+		// A program that just exited may still be finishing a write in it.
+		err := pollUntil(context.Background(), "removing "+d, func() (bool, error) {
+			return os.RemoveAll(d) == nil, nil
+		})
+		if err != nil {
+			t.Logf("cannot remove %s: %v", d, os.RemoveAll(d))
+		}
+	})
 	if err := os.Chmod(d, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 import (
@@ -51,7 +53,10 @@ func TestPostfix(t *testing.T) {
 	}
 	pf := startPostfix(t, ctx, pc)
 
-	var cli string // the tlsmail binary, built on first use into cliDir
+	// The tlsmail binary, built on first use into cliDir; a failed build
+	// is reported by every CLI case without building again.
+	var cli string
+	var cliErr error
 	cliDir := t.TempDir()
 	cases := []struct {
 		name   string
@@ -80,8 +85,11 @@ func TestPostfix(t *testing.T) {
 			rcpt := "rcpt-" + tag + "@" + tc.domain
 			var response string
 			if tc.useCLI {
-				if cli == "" {
-					cli = buildCLI(t, ctx, cliDir)
+				if cli == "" && cliErr == nil {
+					cli, cliErr = buildCLI(ctx, cliDir)
+				}
+				if cliErr != nil {
+					t.Fatal(cliErr)
 				}
 				response = sendCLI(t, ctx, cli, tc.addr, tc.mode, pf.files.CAFile, tc.mech, rcpt, msg)
 			} else {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 import (
@@ -5,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A private Postfix instance: its own config_directory, queue_directory,
@@ -46,6 +50,10 @@ type postfixConfig struct {
 }
 
 type postfix struct {
+	master  *exec.Cmd
+	exited  chan struct{} // closed when master has exited
+	waitErr error         // master's exit status, once exited is closed
+
 	dir, conf, maildir, maillog string
 	smtpAddr, smtpsAddr         string // STARTTLS (may) and implicit TLS (wrapper mode)
 	files                       *pkiFiles
@@ -78,6 +86,16 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 	if err != nil {
 		t.Skipf("no nobody user for Maildir delivery: %v", err)
 	}
+	// Where this system's Postfix keeps its programs and files (Debian:
+	// /usr/lib/postfix/sbin, ...; other systems differ).
+	dirs := map[string]string{}
+	for _, name := range []string{"daemon_directory", "command_directory", "shlib_directory", "meta_directory"} {
+		out, err := run(ctx, nil, "postconf", "-d", "-h", name)
+		if err != nil {
+			t.Fatalf("postconf -d -h %s: %v\n%s", name, err, out)
+		}
+		dirs[name] = strings.TrimSpace(out)
+	}
 	dir := sharedDir(t, "tlsmail-postfix-")
 	p := &postfix{
 		dir:       dir,
@@ -106,10 +124,10 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 		"config_directory = " + p.conf,
 		"queue_directory = " + filepath.Join(dir, "queue"),
 		"data_directory = " + filepath.Join(dir, "data"), // made by postfix, owned by postfix
-		"meta_directory = /etc/postfix",
-		"daemon_directory = /usr/lib/postfix/sbin",
-		"command_directory = /usr/sbin",
-		"shlib_directory = /usr/lib/postfix",
+		"meta_directory = " + dirs["meta_directory"],
+		"daemon_directory = " + dirs["daemon_directory"],
+		"command_directory = " + dirs["command_directory"],
+		"shlib_directory = " + dirs["shlib_directory"],
 		"mail_owner = postfix",
 		"setgid_group = postdrop",
 		"maillog_file = " + p.maillog,
@@ -230,19 +248,39 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 		t.Fatal(err)
 	}
 
-	out, err := run(ctx, nil, postfixBin, "-c", p.conf, "start")
-	// Stop it whatever start said: master may be running anyway.
+	// "postfix check" makes the queue directories (owned by postfix, as
+	// /etc/postfix/postfix-files says) and data_directory. Then master(8)
+	// runs in the foreground as our child (what "postfix start-fg" does),
+	// so that it dies with the test even when no cleanup runs.
+	if out, err := run(ctx, nil, postfixBin, "-c", p.conf, "check"); err != nil {
+		t.Fatalf("postfix -c %s check: %v\n%s\nlog:\n%s", p.conf, err, out, p.log())
+	}
+	p.master = exec.Command(filepath.Join(dirs["daemon_directory"], "master"), "-c", p.conf, "-s")
+	out := &lockedBuffer{}
+	p.master.Stdout, p.master.Stderr = out, out
+	p.master.WaitDelay = 5 * time.Second
+	dieWithTest(p.master)
+	if err := p.master.Start(); err != nil {
+		t.Fatalf("starting Postfix's master: %v", err)
+	}
+	p.exited = make(chan struct{})
+	go func() { p.waitErr = p.master.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
-		p.stop(t, postfixBin)
+		p.stop(t)
 		if t.Failed() {
-			t.Logf("Postfix log (%s):\n%s", p.maillog, p.log())
+			t.Logf("Postfix master output:\n%s\nPostfix log (%s):\n%s", out.String(), p.maillog, p.log())
 		}
 	})
-	if err != nil {
-		t.Fatalf("postfix -c %s start: %v\n%s\nlog:\n%s", p.conf, err, out, p.log())
+	alive := func() error {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("Postfix's master exited: %v\n%s", p.waitErr, out.String())
+		default:
+			return nil
+		}
 	}
 	for _, a := range []string{p.smtpAddr, p.smtpsAddr} {
-		if err := waitListening(ctx, a, nil); err != nil {
+		if err := waitListening(ctx, a, alive); err != nil {
 			t.Fatalf("Postfix: %v\nlog:\n%s", err, p.log())
 		}
 	}
@@ -258,31 +296,39 @@ func (p *postfix) log() string {
 	return string(b)
 }
 
-// masterPID is the pid of this instance's master(8), or 0.
-func (p *postfix) masterPID() int {
-	b, err := os.ReadFile(filepath.Join(p.dir, "queue", "pid", "master.pid"))
-	if err != nil {
-		return 0
+// stop sends SIGTERM to master (this test's child), which stops the
+// daemons, and waits (bounded) for it; if it does not exit, it is killed.
+func (p *postfix) stop(t *testing.T) {
+	p.master.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(deliveryTimeout):
+		t.Logf("Postfix's master (pid %d) ignored SIGTERM; killing it", p.master.Process.Pid)
+		p.master.Process.Kill()
+		<-p.exited
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
+	// The daemons notice master's exit and leave on their own; wait
+	// (bounded) until none is working in the queue directory, so that
+	// removing it does not race with them.
+	if err := pollUntil(context.Background(), "Postfix daemons to exit", p.noDaemons); err != nil {
+		t.Logf("%v", err)
+	}
 }
 
-// stop runs "postfix stop" and waits (bounded) for master to exit; if it
-// does not, it kills that master (which this test started) by its pid.
-func (p *postfix) stop(t *testing.T, postfixBin string) {
-	pid := p.masterPID()
-	if out, err := run(context.Background(), nil, postfixBin, "-c", p.conf, "stop"); err != nil {
-		t.Logf("postfix stop: %v\n%s", err, out)
+// noDaemons reports whether no process has its working directory inside
+// this instance (Postfix daemons chdir to queue_directory). Linux only:
+// elsewhere it reports true.
+func (p *postfix) noDaemons() (bool, error) {
+	cwds, err := filepath.Glob("/proc/[0-9]*/cwd")
+	if err != nil || len(cwds) == 0 {
+		return true, nil
 	}
-	if pid <= 0 {
-		return
+	for _, c := range cwds {
+		if d, err := os.Readlink(c); err == nil && strings.HasPrefix(d, p.dir+"/") {
+			return false, nil
+		}
 	}
-	gone := func() (bool, error) { return syscall.Kill(pid, 0) == syscall.ESRCH, nil }
-	if err := pollUntil(context.Background(), "Postfix master to exit", gone); err != nil {
-		t.Logf("%v; killing master pid %d", err, pid)
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	return true, nil
 }
 
 // waitMaildir waits (bounded) for the Maildir message holding marker and

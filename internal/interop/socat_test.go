@@ -29,6 +29,7 @@ func socatTLS(t *testing.T, socat string, files *pkiFiles, backend string) strin
 		out := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.WaitDelay = 5 * time.Second
+		dieWithTest(cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting socat: %v", err)
 		}
