@@ -438,3 +438,24 @@ func TestInjectionInAddressRefused(t *testing.T) {
 	wantKind(t, err, KindUsage)
 	c.Close()
 }
+
+// A 530 that mentions STARTTLS on a session already under TLS asks for
+// AUTH, not for TLS.
+func TestAuthRequiredAfterSTARTTLS(t *testing.T) {
+	addr := scripted(t, func(p *peer) {
+		if !p.tlsServer(pki().Server.TLSCertificate()) {
+			return
+		}
+		p.send("220 hi\r\n")
+		p.ehlo("AUTH PLAIN")
+		p.expect("MAIL")
+		p.send("530 5.7.0 Authentication required: AUTH first (after STARTTLS)\r\n")
+		p.line()
+	})
+	c, err := dial(t, addr, &Config{Mode: Implicit, TLS: tlsConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = send(t, c)
+	wantKind(t, err, KindAuth)
+}

@@ -114,7 +114,7 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 		return err
 	}
 	if r.Code != 250 {
-		return replyError("MAIL FROM", r, KindRejected)
+		return c.reject("MAIL FROM", r, KindRejected)
 	}
 	for _, to := range rcpts {
 		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+to+">")
@@ -125,14 +125,14 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 	}
 	if len(res.Accepted) == 0 {
 		c.Reset(ctx)
-		return noRecipients(res)
+		return c.noRecipients(res)
 	}
 	r, err = c.cmd(ctx, "DATA", "DATA")
 	if err != nil {
 		return err
 	}
 	if r.Code != 354 {
-		return replyError("DATA", r, KindRejected)
+		return c.reject("DATA", r, KindRejected)
 	}
 	return nil
 }
@@ -174,16 +174,16 @@ func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []str
 		if dr.Code == 354 {
 			c.abortData(ctx)
 		}
-		return replyError("MAIL FROM", mr, KindRejected)
+		return c.reject("MAIL FROM", mr, KindRejected)
 	case len(res.Accepted) == 0:
 		if dr.Code == 354 {
 			// The server should have refused DATA; end an empty message
 			// so that the session stays in step.
 			c.abortData(ctx)
 		}
-		return noRecipients(res)
+		return c.noRecipients(res)
 	case dr.Code != 354:
-		return replyError("DATA", dr, KindRejected)
+		return c.reject("DATA", dr, KindRejected)
 	}
 	return nil
 }
@@ -205,9 +205,9 @@ func (c *Client) recordRcpt(to string, r *Reply, res *Result) {
 	res.Rejected = append(res.Rejected, RecipientError{Addr: to, Reply: *r})
 }
 
-func noRecipients(res *Result) error {
+func (c *Client) noRecipients(res *Result) error {
 	first := res.Rejected[0].Reply
-	e := replyError("RCPT TO", &first, KindRejected)
+	e := c.reject("RCPT TO", &first, KindRejected)
 	if e.Kind == KindRejected {
 		e.Err = fmt.Errorf("every recipient was refused (%d)", len(res.Rejected))
 	}
@@ -247,7 +247,7 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result) error {
 	}
 	res.Response = r
 	if r.Code != 250 {
-		return replyError("end of data", r, KindRejected)
+		return c.reject("end of data", r, KindRejected)
 	}
 	return nil
 }
@@ -275,4 +275,16 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 		return n, &writeError{err}
 	}
 	return n, nil
+}
+
+// reject classifies a refusal during the mail transaction. A 530 that
+// names STARTTLS means "TLS first" only while the session is in the clear;
+// on a TLS session it can only be asking for authentication.
+func (c *Client) reject(op string, r *Reply, kind Kind) *Error {
+	e := replyError(op, r, kind)
+	if e.Kind == KindStartTLSUnavailable && c.tls != nil {
+		e.Kind = KindAuth
+		e.Fix = "the server requires authentication: pass --user and a password source (--password-env, --password-file or --password-cmd)"
+	}
+	return e
 }
