@@ -90,7 +90,10 @@ func classify(err error) failure {
 	var srcErr *message.SourceError
 	var svErr *server.Error
 	var cfgErr *config.Error
+	var xe *exitError
 	switch {
+	case errors.As(err, &xe): // probe, cert verify, cert check (cert.go)
+		f.kind, f.code, f.fix = xe.kind, xe.code, xe.fix
 	case errors.As(err, &ce):
 		f.kind, f.fix = ce.kind, ce.fix
 		f.code = exitUsage

@@ -130,6 +130,8 @@ Exit codes (sysexits):
 		newServeCommand(e, st),
 		newDemoCommand(e, st),
 		newVersionCommand(e, st),
+		newProbeCommand(e, st),
+		newCertCommand(e, st),
 	)
 	return root
 }
