@@ -10,7 +10,11 @@
 // the crypto/tls provider does; otherwise by crypt32 (CertGetCertificateChain
 // with serverAuth usage, every CERT_TRUST_* error bit reported, then
 // CertVerifyCertificateChainPolicy with CERT_CHAIN_POLICY_SSL and the server
-// name), the Windows codes mapped to the same trust.Kind values. A chain with
+// name), the Windows codes mapped to the same trust.Kind values; the checks
+// Windows leaves to machine policy or skips (RSA key size, SHA-1 signatures,
+// EKU nesting, path length, the expiring-soon warning) are added from package
+// trust over the path crypt32 built, so that system trust is never weaker
+// than the crypto/tls provider's verdict for those kinds. A chain with
 // an error-level problem fails the handshake with a *trust.Error (after a
 // fatal alert to the server) unless Config.Insecure is set; the report is in
 // State either way.

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/secchantest"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -73,27 +72,38 @@ func exclusiveEngine(t *testing.T, root *x509.Certificate) windows.Handle {
 }
 
 // TestSystemTrust checks the crypt32 path (no --ca): the good chain is
-// verified, every broken chain is refused with its kind.
+// verified, every broken chain of the conformance fixtures is refused with
+// its kind. Each case trusts only its own scenario's root (an exclusive
+// chain engine); under Wine no root can be given (see exclusiveEngine), so
+// every broken chain is also untrusted there, and the good chain is skipped.
 func TestSystemTrust(t *testing.T) {
 	f, err := secchantest.NewFixtures()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Provider{chainEngine: exclusiveEngine(t, f.PKI.Root.Cert)}
-	wineNoRoot := p.chainEngine == 0 // under Wine: the test root cannot be trusted
 	type tc struct {
-		name string
-		cert tls.Certificate
-		want trust.Kind // "" for a good chain
+		name  string
+		chain secchantest.BrokenChain
+		want  trust.Kind // "" for a good chain
 	}
-	cases := []tc{{name: "good", cert: f.PKI.Server.TLSCertificate()}}
+	good := secchantest.BrokenChain{Name: "good", Cert: f.PKI.Server.TLSCertificate(), ServerName: secchantest.ServerName,
+		RootCerts: []*x509.Certificate{f.PKI.Root.Cert}}
+	cases := []tc{{name: "good", chain: good}}
 	for _, b := range f.Broken {
-		cases = append(cases, tc{name: b.Name, cert: b.Cert, want: b.Kind})
+		cases = append(cases, tc{name: b.Name, chain: b, want: b.Kind})
+	}
+	for _, b := range f.Warned {
+		cases = append(cases, tc{name: b.Name, chain: b})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			p := Provider{chainEngine: exclusiveEngine(t, c.chain.RootCerts[0])}
+			wineNoRoot := p.chainEngine == 0 // under Wine: the test root cannot be trusted
+			if c.want == "" && wineNoRoot {
+				t.Skip("Wine 8.0: a chain engine cannot be given the test root (no hExclusiveRoot; roots come from the host only)")
+			}
 			srv := secchantest.Serve(t, func(raw net.Conn) error {
-				tc := tls.Server(raw, secchantest.ServerConfig(c.cert))
+				tc := tls.Server(raw, secchantest.ServerConfig(c.chain.Cert))
 				if err := tc.Handshake(); err != nil {
 					return nil // refused by the client: the client side is checked below
 				}
@@ -101,18 +111,12 @@ func TestSystemTrust(t *testing.T) {
 				tc.Read(make([]byte, 1))
 				return nil
 			})
-			cfg := &secchan.Config{ServerName: secchantest.ServerName, Logf: t.Logf}
-			cfg.Trust.Revocation = trust.RevocationOff
+			cfg := c.chain.Config()
+			cfg.Trust.Roots = nil // system trust: crypt32 decides
+			cfg.Logf = t.Logf
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
-			if c.want == "" && wineNoRoot {
-				if conn != nil {
-					conn.Close()
-				}
-				srv.Wait()
-				t.Skip("Wine 8.0: a chain engine cannot be given the test root (no hExclusiveRoot; roots come from the host only)")
-			}
 			if c.want == "" {
 				if err != nil {
 					t.Fatalf("good chain refused: %v", err)
@@ -120,6 +124,9 @@ func TestSystemTrust(t *testing.T) {
 				st := conn.State()
 				if !st.Verified || len(st.Report.Path) != 3 {
 					t.Errorf("Verified %v, path of %d certificates; want verified up to the root", st.Verified, len(st.Report.Path))
+				}
+				if c.chain.Kind != "" && !st.Report.Has(c.chain.Kind) {
+					t.Errorf("accepted without the %s warning: %v", c.chain.Kind, st.Report.Problems)
 				}
 				conn.Close()
 				srv.Wait()

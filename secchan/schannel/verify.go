@@ -186,6 +186,9 @@ func verifySystem(engine windows.Handle, rc *windows.CertContext, chain []*x509.
 		if r.OK() {
 			r.Path = path
 		}
+		if len(path) > 0 {
+			addLocalChecks(&r, path[len(path)-1], opts, add)
+		}
 	}
 	mapBits(cc.TrustStatus.ErrorStatus&^(trustIsNotTimeValid|trustIsRevoked|trustIsNotSignatureValid|trustIsNotValidForUsage|trustIsPartialChain|trustIsUntrustedRoot|trustIsExplicitDistrust), -1, nil, now, false, func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
 		if !r.Has(k) {
@@ -215,6 +218,38 @@ func verifySystem(engine windows.Handle, rc *windows.CertContext, chain []*x509.
 	}
 	sortErrorsFirst(r.Problems)
 	return r
+}
+
+// localKinds are the problems package trust finds in the certificates
+// themselves, whichever root anchors them, that Windows' chain engine leaves
+// to machine policy (RSA key size, SHA-1 signatures: off by default for
+// CertGetCertificateChain), does not check everywhere (EKU nesting in
+// intermediates under Wine, path length reported as a basic-constraints
+// error) or does not warn about (a certificate about to expire).
+var localKinds = map[trust.Kind]bool{
+	trust.KindWeakKey: true, trust.KindWeakSignature: true, trust.KindWrongUsage: true,
+	trust.KindPathLength: true, trust.KindExpiringSoon: true,
+}
+
+// addLocalChecks runs package trust over chain anchored at top, the last
+// certificate of the path crypt32 built (trusted or not: crypt32 has judged
+// the root), and adds the problems of localKinds Windows did not report.
+// Verification is thereby never weaker than the crypto/tls provider's for
+// these kinds, whatever the machine's policy.
+func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, add addFunc) {
+	pool := x509.NewCertPool()
+	pool.AddCert(top)
+	lo := opts
+	lo.Roots, lo.Name, lo.Pins, lo.Revocation, lo.StapledOCSP = pool, "", nil, trust.RevocationOff, nil
+	lr := trust.Verify(r.Chain, lo)
+	if lr.Anchor != nil {
+		r.Anchor = lr.Anchor
+	}
+	for _, p := range lr.Problems {
+		if localKinds[p.Kind] && !r.Has(p.Kind) {
+			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
+		}
+	}
 }
 
 func sortErrorsFirst(ps []trust.Problem) {
@@ -286,7 +321,15 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid extensions or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
 	}
 	if bits&trustInvalidBasicConstraints != 0 {
-		add(trust.KindNotACA, trust.SeverityError, i, who+" issues certificates without being a CA (basic constraints)"+code(bits), "the issuer chain is misconfigured on the server")
+		// The bit means either "not a CA" or "path length exceeded"
+		// (RFC 5280, 4.2.1.9); a certificate that is a CA can only be
+		// in the second case.
+		if x != nil && x.BasicConstraintsValid && x.IsCA {
+			add(trust.KindPathLength, trust.SeverityError, i, who+" is part of a chain longer than a pathLenConstraint allows"+code(bits),
+				"the server must use a certificate issued through a shorter chain; the CA issued an intermediate its own constraint does not allow")
+		} else {
+			add(trust.KindNotACA, trust.SeverityError, i, who+" issues certificates without being a CA (basic constraints)"+code(bits), "the issuer chain is misconfigured on the server")
+		}
 	}
 	if bits&(trustInvalidNameConstraints|trustNameConstraintBits) != 0 {
 		add(trust.KindNameConstraints, trust.SeverityError, i, who+" violates its issuer's name constraints"+code(bits), "the CA may not issue for this name")

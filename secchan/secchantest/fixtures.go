@@ -1,18 +1,14 @@
 package secchantest
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
-	"net"
-	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -28,18 +24,51 @@ type Fixtures struct {
 	// key (Schannel under Wine can only use RSA client keys).
 	ClientRoot *testpki.Authority
 	ClientLeaf *testpki.Leaf
-	// Broken lists one server chain per broken kind.
+	// Broken lists one server chain per broken scenario of
+	// internal/testpki (every kind and its variants) that a TLS server can
+	// present: each must be refused, with the same kinds on every provider.
 	Broken []BrokenChain
+	// Warned lists chains that verify with a warning only (expiring-soon):
+	// each must be accepted, with the warning in State().Report.
+	Warned []BrokenChain
 }
 
-// BrokenChain is a server certificate chain with one known problem.
+// BrokenChain is a server certificate chain with one known problem, and the
+// client settings under which the problem shows.
 type BrokenChain struct {
-	// Name is the subtest name.
+	// Name is the subtest name: the scenario's variant ("expired",
+	// "expired-intermediate", ...).
 	Name string
 	// Kind is the problem every provider must report.
 	Kind trust.Kind
+	// About says what is wrong, in words.
+	About string
 	// Cert is what the server presents.
 	Cert tls.Certificate
+	// Roots are the roots the client trusts (--ca).
+	Roots *x509.CertPool
+	// RootCerts are the same roots as certificates.
+	RootCerts []*x509.Certificate
+	// Name is the name the client verifies (--tls-name).
+	ServerName string
+	// Pins are the client's SPKI pins (--pin), if any.
+	Pins []string
+}
+
+// Config returns the suite's client configuration for b: b's roots, name
+// and pins, revocation off.
+func (b BrokenChain) Config() *secchan.Config {
+	cfg := &secchan.Config{ServerName: b.ServerName}
+	cfg.Trust.Roots = b.Roots
+	cfg.Trust.Pins = b.Pins
+	cfg.Trust.Revocation = trust.RevocationOff
+	return cfg
+}
+
+// unservable lists the scenarios a crypto/tls server cannot present, with
+// why: they never reach the client's verification.
+var unservable = map[string]string{
+	"weak-key-p224": "crypto/tls cannot sign a handshake with a P-224 key (no TLS signature scheme uses that curve)",
 }
 
 // Roots returns a pool with the good root: what --ca would load.
@@ -71,69 +100,21 @@ func NewFixtures() (*Fixtures, error) {
 		return nil, err
 	}
 
-	names := testpki.LoopbackNames
-	ips := testpki.LoopbackIPs()
-
-	// untrusted-root: a complete chain from a root the client does not know.
-	other, err := testpki.NewPKI(nil, nil)
+	scenarios, err := testpki.BrokenScenarios()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("secchantest: %w", err)
 	}
-	f.Broken = append(f.Broken, BrokenChain{Name: "untrusted-root", Kind: trust.KindUntrustedRoot,
-		Cert: other.Server.TLSCertificate()})
-
-	// expired: issued by the good intermediate, ended a month ago.
-	exp, err := pki.Intermediate.Issue(testpki.Options{DNSNames: names, IPAddresses: ips,
-		NotBefore: time.Now().Add(-90 * 24 * time.Hour), NotAfter: time.Now().Add(-30 * 24 * time.Hour)})
-	if err != nil {
-		return nil, err
+	for _, s := range scenarios {
+		if _, ok := unservable[s.Variant]; ok {
+			continue
+		}
+		b := BrokenChain{Name: s.Variant, Kind: trust.Kind(s.Kind), About: s.About, Cert: s.TLSCertificate(),
+			Roots: s.Pool(), RootCerts: s.Roots, ServerName: s.Name, Pins: s.Pins}
+		if b.Kind == trust.KindExpiringSoon {
+			f.Warned = append(f.Warned, b)
+		} else {
+			f.Broken = append(f.Broken, b)
+		}
 	}
-	f.Broken = append(f.Broken, BrokenChain{Name: "expired", Kind: trust.KindExpired, Cert: exp.TLSCertificate()})
-
-	// name-mismatch: valid chain, wrong names.
-	wrong, err := pki.Intermediate.Issue(testpki.Options{DNSNames: []string{"mail.other.example"}})
-	if err != nil {
-		return nil, err
-	}
-	f.Broken = append(f.Broken, BrokenChain{Name: "name-mismatch", Kind: trust.KindNameMismatch, Cert: wrong.TLSCertificate()})
-
-	// missing-intermediate: the good leaf sent alone.
-	alone := pki.Server.TLSCertificate()
-	alone.Certificate = alone.Certificate[:1]
-	f.Broken = append(f.Broken, BrokenChain{Name: "missing-intermediate", Kind: trust.KindMissingIntermediate, Cert: alone})
-
-	// self-signed: a leaf that signed itself.
-	ss, err := selfSignedLeaf(names, ips)
-	if err != nil {
-		return nil, err
-	}
-	f.Broken = append(f.Broken, BrokenChain{Name: "self-signed", Kind: trust.KindSelfSigned, Cert: ss})
 	return f, nil
-}
-
-func selfSignedLeaf(names []string, ips []net.IP) (tls.Certificate, error) {
-	key := testpki.NewKey()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 100))
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: n.Add(n, big.NewInt(1)),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		IPAddresses:  ips,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("secchantest: self-signed leaf: %w", err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: crypto.Signer(key), Leaf: leaf}, nil
 }

@@ -86,6 +86,14 @@ func RunOptions(t *testing.T, p secchan.Provider, opts Options) {
 			})
 		}
 	})
+	t.Run("warned", func(t *testing.T) {
+		for _, b := range f.Warned {
+			t.Run(b.Name, func(t *testing.T) {
+				s.skip(t, "warned/"+b.Name)
+				s.warned(t, b)
+			})
+		}
+	})
 }
 
 type suite struct {
@@ -109,9 +117,16 @@ func ctx(t *testing.T) context.Context {
 // dial connects with the suite's client configuration, edited by edit.
 func (s *suite) dial(t *testing.T, srv *Server, edit func(*secchan.Config)) (secchan.Conn, error) {
 	cfg := s.f.ClientConfig()
-	cfg.Logf = t.Logf
 	if edit != nil {
 		edit(cfg)
+	}
+	return s.dialConfig(t, srv, cfg)
+}
+
+// dialConfig connects with cfg (Logf set to t.Logf when unset).
+func (s *suite) dialConfig(t *testing.T, srv *Server, cfg *secchan.Config) (secchan.Conn, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = t.Logf
 	}
 	c, err := Dial(ctx(t), s.p, srv.Addr, cfg)
 	if err == nil {
@@ -227,21 +242,50 @@ func (s *suite) broken(t *testing.T, b BrokenChain) {
 		}
 		return nil
 	})
-	_, err := s.dial(t, srv, nil)
+	cfg := b.Config()
+	_, err := s.dialConfig(t, srv, cfg)
 	waitServer(t, srv)
 	var te *trust.Error
 	if !errors.As(err, &te) {
-		t.Fatalf("handshake error = %v (%T), want a *trust.Error", err, err)
+		t.Fatalf("%s: handshake error = %v (%T), want a *trust.Error", b.About, err, err)
 	}
-	want := trust.Verify(certsOf(t, b.Cert), trustOpts(s.f))
-	if !sameKinds(te.Report, want) {
-		t.Errorf("provider reports %v, package trust reports %v for the same chain", kinds(te.Report), kinds(want))
-	}
+	want := trust.Verify(certsOf(t, b.Cert), cfg.TrustOptions())
 	if !want.Has(b.Kind) {
-		t.Skipf("package trust does not report %s for this chain yet (it reports %v)", b.Kind, kinds(want))
+		t.Fatalf("fixture defect: package trust reports %v for %q, not %s", kinds(want), b.About, b.Kind)
 	}
 	if !te.Report.Has(b.Kind) {
-		t.Errorf("refused with %v, want %s", kinds(te.Report), b.Kind)
+		t.Errorf("%s: refused with %v, want %s", b.About, kinds(te.Report), b.Kind)
+	}
+	if !sameKinds(te.Report, want) {
+		t.Errorf("%s: provider reports %v, package trust reports %v for the same chain", b.About, kinds(te.Report), kinds(want))
+	}
+	if te.Fix() == "" {
+		t.Errorf("the refusal says nothing about what to do: %v", te)
+	}
+}
+
+// warned checks that a chain with only a warning-level problem is accepted,
+// with the warning in the report.
+func (s *suite) warned(t *testing.T, b BrokenChain) {
+	srv := Serve(t, func(raw net.Conn) error {
+		return serveTLS(raw, ServerConfig(b.Cert), func(c *tls.Conn) error {
+			_, err := c.Write([]byte("220 ok\r\n"))
+			return err
+		})
+	})
+	c, err := s.dialConfig(t, srv, b.Config())
+	if err != nil {
+		srv.Wait()
+		t.Fatalf("%s: a chain with a warning only was refused: %v", b.About, err)
+	}
+	got, err := readN(c, 8, 8)
+	if string(got) != "220 ok\r\n" {
+		t.Errorf("read %q, %v", got, err)
+	}
+	waitServer(t, srv)
+	st := c.State()
+	if !st.Verified || !st.Report.Has(b.Kind) {
+		t.Errorf("State() = Verified %v, problems %v; want verified with the %s warning", st.Verified, st.Report.Problems, b.Kind)
 	}
 }
 
@@ -494,10 +538,14 @@ func (s *suite) insecure(t *testing.T) {
 		})
 	})
 	var logged []string
-	c := s.mustDial(t, srv, func(cfg *secchan.Config) {
-		cfg.Insecure = true
-		cfg.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
-	})
+	cfg := b.Config()
+	cfg.Insecure = true
+	cfg.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	c, err := s.dialConfig(t, srv, cfg)
+	if err != nil {
+		srv.Wait()
+		t.Fatalf("Insecure: handshake failed: %v", err)
+	}
 	got, err := readN(c, 8, 8)
 	if string(got) != "220 hi\r\n" {
 		t.Errorf("read %q, %v", got, err)
