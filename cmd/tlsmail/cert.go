@@ -216,6 +216,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 
 type certCheckOptions struct {
 	cert, key, ca, name, at, revocation string
+	pins                                []string
 	json                                bool
 }
 
@@ -235,7 +236,9 @@ say what to change for each problem:
   - the chain in --cert is complete (leaf first, then the intermediates)
     and reaches a trusted root (the system's, or --ca FILE);
   - the name given with --name is in the subject alternative names;
-  - the dates, the key strength and the signature algorithms.
+  - the dates, the key strength and the signature algorithms;
+  - with --pin, that the key still matches the SPKI pin clients hold (a
+    renewal with a new key breaks pinned clients).
 
 ` + certJSONHelp + `
 cert check adds "private_key": {"path", "mode", "type", "matches_certificate"}
@@ -250,7 +253,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			q := certinfo.VerifyRequest{CAFile: o.ca, Name: o.name, At: o.at, Revocation: o.revocation, Checker: &trust.Checker{}}
+			q := certinfo.VerifyRequest{CAFile: o.ca, Name: o.name, At: o.at, Pins: o.pins, Revocation: o.revocation, Checker: &trust.Checker{}}
 			opts, err := q.Options()
 			var res certinfo.Result
 			if err == nil {
@@ -266,6 +269,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 	fs.StringVar(&o.name, "name", "", "check that the certificate is valid for `NAME` (a DNS name or an IP address)")
 	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringVar(&o.at, "at", "", "check at `TIME` (RFC 3339) instead of now")
+	fs.StringArrayVar(&o.pins, "pin", nil, "check that a certificate's key matches `sha256/BASE64`, the SPKI pin clients use (repeatable)")
 	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft or strict")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	cmd.MarkFlagRequired("cert")
