@@ -19,6 +19,8 @@ const (
 	clientUser     = "interop-user"
 	clientPassword = "interop-Pa55word" // a test fixture, not a secret
 	fromAddr       = "sender@tlsmail.test"
+	submitUser     = "submit-user" // Postfix's SASL user, also for the CLI
+	submitPassword = "submit-Pa55word"
 	toAddr         = "rcpt@example.test"
 )
 
@@ -144,7 +146,7 @@ func TestSwaksIntoEmbeddedServer(t *testing.T) {
 
 // msmtprc writes an msmtp configuration file (mode 0600, as msmtp requires
 // for a file holding a password).
-func msmtprc(t *testing.T, dir, name, addr string, starttls bool, trustFile, auth string) string {
+func msmtprc(t *testing.T, dir, name, addr string, starttls bool, trustFile, auth string, extra ...string) string {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	onOff := map[bool]string{true: "on", false: "off"}
@@ -162,9 +164,7 @@ func msmtprc(t *testing.T, dir, name, addr string, starttls bool, trustFile, aut
 		"user " + clientUser,
 		"password " + clientPassword,
 		"from " + fromAddr,
-		"account default : interop",
-		"",
-	}, "\n")
+	}, "\n") + "\n" + strings.Join(append(extra, "account default : interop", ""), "\n")
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(rc), 0o600); err != nil {
 		t.Fatal(err)
@@ -179,28 +179,36 @@ func TestMsmtpIntoEmbeddedServer(t *testing.T) {
 	dir := t.TempDir()
 	wrongCA := unrelatedCA(t, dir)
 
+	const tls12 = "tls_priorities NORMAL:-VERS-ALL:+VERS-TLS1.2" // GnuTLS priority string
 	cases := []struct {
-		name     string
-		starttls bool
-		addr     string
-		listener string
-		auth     string
+		name        string
+		starttls    bool
+		addr        string
+		listener    string
+		auth        string
+		extra       string // an extra msmtprc line
+		wantVersion string // "" for any TLS 1.x
 	}{
-		{"starttls/plain", true, srv.SMTPAddr(), "smtp", "plain"},
-		{"starttls/login", true, srv.SMTPAddr(), "smtp", "login"},
-		{"implicit/plain", false, srv.SMTPSAddr(), "smtps", "plain"},
-		{"implicit/login", false, srv.SMTPSAddr(), "smtps", "login"},
+		{"starttls/plain", true, srv.SMTPAddr(), "smtp", "plain", "", ""},
+		{"starttls/login", true, srv.SMTPAddr(), "smtp", "login", "", ""},
+		{"implicit/plain", false, srv.SMTPSAddr(), "smtps", "plain", "", ""},
+		{"implicit/login", false, srv.SMTPSAddr(), "smtps", "login", "", ""},
+		{"starttls/TLS1.2/plain", true, srv.SMTPAddr(), "smtp", "plain", tls12, "TLS 1.2"},
+		{"implicit/TLS1.2/login", false, srv.SMTPSAddr(), "smtps", "login", tls12, "TLS 1.2"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := testMessage(fmt.Sprintf("msmtp-%d", i))
-			rc := msmtprc(t, dir, fmt.Sprintf("msmtprc-%d", i), tc.addr, tc.starttls, srv.CAFile(), tc.auth)
+			rc := msmtprc(t, dir, fmt.Sprintf("msmtprc-%d", i), tc.addr, tc.starttls, srv.CAFile(), tc.auth, tc.extra)
 			out, err := run(ctx, msg, msmtp, "-C", rc, "-a", "interop", "--", toAddr)
 			if err != nil {
 				t.Fatalf("msmtp (exit %d): %v\n%s", exitCode(err), err, out)
 			}
 			ms := srv.waitMessages(t, ctx, i+1)
 			checkStored(t, ms[i], msg, tc.listener, tc.starttls, clientUser)
+			if tc.wantVersion != "" && ms[i].TLS != nil && ms[i].TLS.Version != tc.wantVersion {
+				t.Errorf("sidecar TLS version %q, want %q", ms[i].TLS.Version, tc.wantVersion)
+			}
 		})
 	}
 

@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -137,14 +138,38 @@ type pkiFiles struct {
 	Roots                 *x509.CertPool
 }
 
-// newPKIFiles makes a loopback PKI (localhost, 127.0.0.1, ::1) and writes
-// ca.pem, server.pem (leaf + intermediate), server.key and server-key.pem.
+// newPKIFiles makes a loopback PKI (localhost, 127.0.0.1, ::1) with an
+// ECDSA P-256 leaf and writes ca.pem, server.pem (leaf + intermediate),
+// server.key and server-key.pem into dir.
 func newPKIFiles(t *testing.T, dir string) *pkiFiles {
 	t.Helper()
 	pki, err := testpki.NewPKI(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return writePKIFiles(t, dir, pki)
+}
+
+// newPKIFilesKey is newPKIFiles with the leaf's key given (e.g. RSA).
+func newPKIFilesKey(t *testing.T, dir string, key crypto.Signer) *pkiFiles {
+	t.Helper()
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(testpki.Options{DNSNames: testpki.LoopbackNames, IPAddresses: testpki.LoopbackIPs(), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writePKIFiles(t, dir, &testpki.PKI{Root: root, Intermediate: inter, Server: leaf})
+}
+
+func writePKIFiles(t *testing.T, dir string, pki *testpki.PKI) *pkiFiles {
+	t.Helper()
 	ca, cert, key, err := pki.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -241,17 +266,46 @@ func (e *embedded) waitMessages(t *testing.T, ctx context.Context, n int) []serv
 	return ms
 }
 
+// waitFor waits (bounded) for the stored message that contains marker.
+func (e *embedded) waitFor(t *testing.T, ctx context.Context, marker string) server.Message {
+	t.Helper()
+	var found server.Message
+	err := pollUntil(ctx, "the relayed message "+marker, func() (bool, error) {
+		ms, err := e.Messages()
+		if err != nil {
+			return false, err
+		}
+		for _, m := range ms {
+			b, err := m.Data()
+			if err != nil {
+				return false, err
+			}
+			if bytes.Contains(b, []byte(marker)) {
+				found = m
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
 // sendWith sends msg with tlsmail's smtp client and checks the result.
-func sendWith(t *testing.T, ctx context.Context, addr string, cfg *smtp.Config, env smtp.Envelope, msg []byte) *smtp.Result {
+func sendWith(t *testing.T, ctx context.Context, addr string, cfg *smtp.Config, env smtp.Envelope, msg []byte) (*smtp.Result, secchan.State) {
 	t.Helper()
 	c, err := smtp.Dial(ctx, addr, cfg)
 	if err != nil {
 		t.Fatalf("smtp.Dial %s (%s): %v", addr, cfg.Mode, err)
 	}
 	defer c.Close()
-	if st, ok := c.TLS(); !ok || !st.Verified {
+	st, ok := c.TLS()
+	if !ok || !st.Verified {
 		t.Fatalf("connection to %s: TLS=%v verified=%v; want a verified TLS session", addr, ok, st.Verified)
 	}
+	t.Logf("%s: %s, %s, %d certificates from the peer, verified", addr, secchan.VersionName(st.Version), st.CipherName, len(st.PeerCertificates))
 	res, err := c.Send(ctx, env, bytes.NewReader(msg))
 	if err != nil {
 		t.Fatalf("Send via %s: %v", addr, err)
@@ -262,7 +316,7 @@ func sendWith(t *testing.T, ctx context.Context, addr string, cfg *smtp.Config, 
 	if err := c.Quit(ctx); err != nil {
 		t.Errorf("QUIT to %s: %v", addr, err)
 	}
-	return res
+	return res, st
 }
 
 // clientConfig is the smtp client configuration verifying against roots.

@@ -4,7 +4,6 @@ package interop
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,10 +19,8 @@ import (
 var postfixTrace = []string{"Return-Path", "X-Original-To", "Delivered-To", "Received"}
 
 const (
-	submitUser     = "submit-user"
-	submitPassword = "submit-Pa55word" // a test fixture, not a secret
-	relayUser      = "relay-user"
-	relayPassword  = "relay-Pa55word" // a test fixture, not a secret
+	relayUser     = "relay-user"
+	relayPassword = "relay-Pa55word" // a test fixture, not a secret
 )
 
 // TestPostfix sends with tlsmail's smtp client to Postfix (OpenSSL) over
@@ -98,7 +95,7 @@ func TestPostfix(t *testing.T) {
 					auth = &smtp.Auth{Mechanism: tc.mech, Username: submitUser, Password: submitPassword}
 				}
 				env := smtp.Envelope{From: fromAddr, To: []string{rcpt}, EightBit: true}
-				res := sendWith(t, ctx, tc.addr, clientConfig(tc.mode, pf.files.Roots, auth), env, msg)
+				res, _ := sendWith(t, ctx, tc.addr, clientConfig(tc.mode, pf.files.Roots, auth), env, msg)
 				response = res.Response.String()
 			}
 			queueID := queueIDOf(response)
@@ -200,33 +197,6 @@ func checkRelayHop(t *testing.T, m server.Message, rcpt string) {
 	if m.Helo != postfixHost {
 		t.Errorf("relayed sidecar EHLO %q, want %q", m.Helo, postfixHost)
 	}
-}
-
-// waitFor waits (bounded) for the stored message that contains marker.
-func (e *embedded) waitFor(t *testing.T, ctx context.Context, marker string) server.Message {
-	t.Helper()
-	var found server.Message
-	err := pollUntil(ctx, "the relayed message "+marker, func() (bool, error) {
-		ms, err := e.Messages()
-		if err != nil {
-			return false, err
-		}
-		for _, m := range ms {
-			b, err := m.Data()
-			if err != nil {
-				return false, err
-			}
-			if bytes.Contains(b, []byte(marker)) {
-				found = m
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
 }
 
 func containsPrefix(list []string, prefix string) bool {
