@@ -111,7 +111,12 @@ func pollUntil(ctx context.Context, what string, f func() (bool, error)) error {
 // cleanup. t.TempDir's directories are private (0700), so it is not used.
 func sharedDir(t *testing.T, pattern string) string {
 	t.Helper()
-	d, err := os.MkdirTemp("", pattern)
+	parent := os.TempDir()
+	if !traversable(parent) {
+		t.Logf("%s is not searchable by other users; using /tmp for %s", parent, pattern)
+		parent = "/tmp"
+	}
+	d, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +133,20 @@ func sharedDir(t *testing.T, pattern string) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// traversable reports whether every directory from dir up to the root can
+// be searched by other users (mode o+x).
+func traversable(dir string) bool {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
 }
 
 // pkiFiles is a server PKI written to disk for a third-party program.

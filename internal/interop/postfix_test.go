@@ -77,7 +77,7 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 	t.Helper()
 	postfixBin := needBinary(t, "postfix", "postfix")
 	if os.Geteuid() != 0 {
-		t.Skip("the Postfix tests need root: postfix start runs master(8) as root, which then runs the daemons as the postfix user")
+		t.Skip("the Postfix tests need root: master(8) starts as root and runs the daemons as the postfix user")
 	}
 	if _, err := user.Lookup("postfix"); err != nil {
 		t.Skipf("no postfix user (%v): install the Debian package postfix, which creates it", err)
@@ -105,7 +105,7 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 		smtpAddr:  freePort(t),
 		smtpsAddr: freePort(t),
 	}
-	// queue_directory must exist (root-owned); postfix start makes its
+	// queue_directory must exist (root-owned); "postfix check" makes its
 	// subdirectories and data_directory.
 	for _, d := range []string{p.conf, p.maildir, filepath.Join(dir, "queue")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -255,6 +255,8 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 	if out, err := run(ctx, nil, postfixBin, "-c", p.conf, "check"); err != nil {
 		t.Fatalf("postfix -c %s check: %v\n%s\nlog:\n%s", p.conf, err, out, p.log())
 	}
+	// -s keeps master in the foreground with its output open; it is what
+	// postfix-script runs for "postfix start-fg" outside PID 1.
 	p.master = exec.Command(filepath.Join(dirs["daemon_directory"], "master"), "-c", p.conf, "-s")
 	out := &lockedBuffer{}
 	p.master.Stdout, p.master.Stderr = out, out
