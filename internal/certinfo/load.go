@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tlsmail/tlsmail/trust"
@@ -111,13 +110,6 @@ func readFile(path, what string) ([]byte, error) {
 func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
-}
-
-func owner(fi fs.FileInfo) string {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fmt.Sprintf(", owner uid %d gid %d", st.Uid, st.Gid)
-	}
-	return ""
 }
 
 // LoadChain reads a PEM file of certificates, leaf first, as for
