@@ -122,7 +122,7 @@ func TestCertVerifyScenarios(t *testing.T) {
 	for _, c := range certScenarios(t, false) {
 		name := c.s.Variant
 		if len(c.extra) > 0 {
-			name += "-" + strings.Join(c.extra, "-")
+			name += "-" + strings.ReplaceAll(strings.Join(c.extra, "-"), "--", "")
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
