@@ -28,7 +28,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &env{
+	code := run(ctx, sendmailArgv(os.Args), &env{
 		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
@@ -132,6 +132,8 @@ Exit codes (sysexits):
 		newVersionCommand(e, st),
 		newProbeCommand(e, st),
 		newCertCommand(e, st),
+		newSendmailCommand(e, st),
+		newQueueCommand(e, st),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -74,6 +75,22 @@ type sendOptions struct {
 	// transcriptTo, when set, receives the transcript instead of the
 	// --transcript destination (the demo writes it to stdout).
 	transcriptTo io.Writer
+
+	// queue (--queue) spools the message before connecting and delivers
+	// it from the outbox; deferOnly (--defer) only spools it. queueDir is
+	// --queue-dir. See queue.go.
+	queue     bool
+	deferOnly bool
+	queueDir  string
+	// fromName is the display name for a From field the message lacks
+	// (sendmail -F).
+	fromName string
+	// extract takes recipients from the message's To, Cc and Bcc even
+	// when some are given (sendmail -t adds them to the arguments).
+	extract bool
+	// cfg records what applyConfig used: the file, the account, its
+	// queue_dir, and whether the password source is the file's.
+	cfg configUse
 }
 
 const sendLong = `Send one message over SMTP with TLS.
@@ -172,6 +189,9 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 			o.to = append(o.to, args...)
 			o.authSet = cmd.Flags().Changed("auth")
 			o.changed = cmd.Flags().Changed
+			if o.queue || o.deferOnly {
+				return sendQueued(cmd.Context(), e, o)
+			}
 			out, err := sendMessage(cmd.Context(), e, o)
 			if o.json {
 				writeJSON(e.stdout, out.jsonOutput(err))
@@ -217,6 +237,9 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.ehlo, "ehlo", "", "`NAME` to send with EHLO (default localhost)")
 	fs.StringVar(&o.config, "config", "", "read server, TLS and account settings from an msmtp-format `FILE`")
 	fs.StringVar(&o.account, "account", "", "use the account `NAME` of --config (default: the file's default account)")
+	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
+	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
+	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	return cmd
 }
 
@@ -322,6 +345,25 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err := applyConfig(ctx, e, o); err != nil {
 		return nil, err
 	}
+	p, err := planConnection(e, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := buildMessage(e, o, p); err != nil {
+		return p, err
+	}
+	if err := p.authenticate(ctx, e, o); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// planConnection checks the server, TLS and authentication flags and
+// resolves them into the connection part of a plan (p.addr, p.cfg), without
+// reading the password and without any network traffic. The outbox
+// deliverer uses it too, so that a queued message is sent exactly as
+// `send` would send it.
+func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
 	if o.server == "" {
@@ -432,24 +474,27 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 
-	// The message.
-	if err := buildMessage(e, o, p); err != nil {
-		return p, err
-	}
-
-	if o.user != "" {
-		pw, err := o.password.read(ctx, e, o.timeout)
-		if err != nil {
-			return p, err
-		}
-		p.cfg.Auth = &smtp.Auth{
-			Mechanism:      auth,
-			Username:       o.user,
-			Password:       pw,
-			AllowPlaintext: mode == smtp.None && authNamed && auth != "AUTO",
-		}
-	}
 	return p, nil
+}
+
+// authenticate reads the password (last, after every other check) and
+// sets p.cfg.Auth when o names a user.
+func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) error {
+	if o.user == "" {
+		return nil
+	}
+	auth := strings.ToUpper(o.auth)
+	pw, err := o.password.read(ctx, e, o.timeout)
+	if err != nil {
+		return err
+	}
+	p.cfg.Auth = &smtp.Auth{
+		Mechanism:      auth,
+		Username:       o.user,
+		Password:       pw,
+		AllowPlaintext: p.cfg.Mode == smtp.None && (o.authSet || o.authNamed) && auth != "AUTO",
+	}
+	return nil
 }
 
 // splitServer parses --server: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6
@@ -597,10 +642,15 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		}
 		r = f
 	}
+	from := o.from
+	if from != "" && o.fromName != "" {
+		// sendmail -F: the display name of a From field the message lacks.
+		from = (&mail.Address{Name: o.fromName, Address: from}).String()
+	}
 	m, err := message.Prepare(r, message.PrepareOptions{
-		From:              o.from,
+		From:              from,
 		Recipients:        rcpts,
-		ExtractRecipients: len(rcpts) == 0,
+		ExtractRecipients: len(rcpts) == 0 || o.extract,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,18 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 )
 
+// configUse records what applyConfig took from a configuration file, for
+// the outbox: a queued message names the file and account, never the
+// password (see settingsFor in queue.go).
+type configUse struct {
+	file     string // the configuration file read, "" when none
+	account  string // the account chosen
+	queueDir string // the account's queue_dir
+	// password is set when the password source (password or
+	// passwordeval) is the account's.
+	password bool
+}
+
 // applyConfig fills the send options the command line left unset from an
 // account of an msmtp-format configuration file. The file is read when
 // --config or --account is given, or when --server is not: then it is
@@ -44,6 +56,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return err
 	}
 	a := acct.Clone()
+	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir}
 	if a.Password != "" && runtime.GOOS != "windows" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it.
@@ -111,8 +124,10 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			switch {
 			case a.PasswordEval != "":
 				o.password.cmd = a.PasswordEval
+				o.cfg.password = true
 			case a.Password != "":
 				o.password.literal = a.Password
+				o.cfg.password = true
 			}
 		}
 		if !set("auth") {

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/transcript"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// deliverer sends outbox batches with tlsmail's SMTP client: one
+// connection per batch (the items share their Settings), RSET between
+// messages (RFC 5321 section 4.1.1.5), and the password read again from
+// the item's SecretRef, never from the spool.
+type deliverer struct {
+	e *env
+	// transcript, if set, receives the session logs.
+	transcript io.Writer
+	// sent, if set, is told the outcome of each attempted item (for
+	// `send --queue` output and `queue run` lines).
+	sent func(it *outbox.Item, out *outcome, err error)
+}
+
+// deliver is an outbox.Deliverer.
+func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	s := batch[0].Settings
+	o, err := optionsFromSettings(ctx, d.e, s)
+	if err != nil {
+		return err
+	}
+	p, err := planConnection(d.e, o)
+	if err != nil {
+		return err
+	}
+	if err := p.authenticate(ctx, d.e, o); err != nil {
+		return err
+	}
+	if d.transcript != nil {
+		p.cfg.Transcript = transcript.New(d.transcript)
+	}
+	var c *smtp.Client
+	used := false
+	defer func() {
+		if c != nil {
+			c.Quit(ctx)
+		}
+	}()
+	for _, it := range batch {
+		if ctx.Err() != nil {
+			return nil // unreported items stay as they are
+		}
+		if c != nil && used {
+			if err := c.Reset(ctx); err != nil {
+				c.Close()
+				c = nil
+			}
+		}
+		if c == nil {
+			c, err = smtp.Dial(ctx, p.addr, &p.cfg)
+			if err != nil {
+				c = nil
+				err = hintMode(err, p.cfg.Mode, p.addr)
+				if r := outbox.Classify(err); r.Outcome == outbox.Permanent && !isKind(err, smtp.KindAuth) {
+					// The server refuses service for good (5xx greeting or
+					// EHLO): every item of the batch fails, as a bounce.
+					for _, it := range batch {
+						report(it, r)
+					}
+					return nil
+				}
+				// Unreported items are deferred with this error. A refused
+				// login is deferred too (as Postfix soft-bounces it): the
+				// password may be fixed before the message expires.
+				return err
+			}
+			used = false
+		}
+		out := &outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
+		if st, ok := c.TLS(); ok {
+			out.tls = &st
+		}
+		res, err := sendItem(ctx, c, it)
+		used = true
+		out.result = res
+		if d.sent != nil {
+			d.sent(it, out, err)
+		}
+		report(it, outbox.Classify(err))
+		if err != nil && !sessionUsable(err) {
+			c.Close()
+			c = nil
+		}
+	}
+	return nil
+}
+
+// sendItem runs one mail transaction for it on c. The content is read
+// twice: once to learn whether it needs 8BITMIME or SMTPUTF8 (and to check
+// it against its checksum before anything is sent), then during DATA.
+func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Result, error) {
+	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
+	for _, a := range append([]string{it.Envelope.From}, it.Envelope.To...) {
+		if !isASCII(a) {
+			env.UTF8 = true
+		}
+	}
+	r, err := it.Open()
+	if err != nil {
+		return nil, err
+	}
+	headerUTF8, body8, err := scanContent(r)
+	r.Close()
+	if err != nil {
+		return nil, err
+	}
+	env.UTF8 = env.UTF8 || headerUTF8
+	env.EightBit = body8
+	r, err = it.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return c.Send(ctx, env, r)
+}
+
+// scanContent reports whether the header section (up to the first empty
+// line) and the body hold bytes above 127. Reading to the end also checks
+// the spool file's checksum.
+func scanContent(r io.Reader) (header8, body8 bool, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	inHeader := true
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if inHeader && (len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "") {
+				inHeader = false
+			} else if !isASCII(string(line)) {
+				if inHeader {
+					header8 = true
+				} else {
+					body8 = true
+				}
+			}
+			if inHeader && err == bufio.ErrBufferFull {
+				// A very long header line: still part of the header.
+				continue
+			}
+		}
+		if err == nil || err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			return header8, body8, nil
+		}
+		return header8, body8, err
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isKind(err error, k smtp.Kind) bool {
+	var se *smtp.Error
+	return errors.As(err, &se) && se.Kind == k
+}
+
+// sessionUsable reports whether the SMTP session survives a failed
+// transaction: the server answered with a reply (other than 421, which
+// closes the session, RFC 5321 section 3.8), so RSET can start the next.
+func sessionUsable(err error) bool {
+	var se *smtp.Error
+	if !errors.As(err, &se) || se.Reply == nil || se.Reply.Code == 421 {
+		return false
+	}
+	return se.Kind == smtp.KindRejected
+}
+
+// settingsFor turns a checked plan into the outbox settings it is
+// delivered with. Relative file names become absolute (a queue runner may
+// start elsewhere), and the password becomes a reference to its source:
+// the spool never holds a secret.
+func settingsFor(o *sendOptions, p *sendPlan) (outbox.Settings, error) {
+	host, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		return outbox.Settings{}, usageErrorf("--server %q: %v", o.server, err)
+	}
+	n, _ := strconv.Atoi(port)
+	s := outbox.Settings{
+		ConfigFile: absPath(o.cfg.file),
+		Account:    o.cfg.account,
+		Host:       host,
+		Port:       n,
+		TLS:        string(p.cfg.Mode),
+		TrustFile:  "system",
+		Pins:       o.pins,
+		Insecure:   o.insecure,
+		ServerName: o.tlsName,
+		CertFile:   absPath(o.cert),
+		KeyFile:    absPath(o.key),
+		Provider:   o.provider,
+		Revocation: string(o.revocation),
+		Domain:     o.ehlo,
+		Timeout:    o.timeout,
+	}
+	if o.ca != "" {
+		s.TrustFile = absPath(o.ca)
+	}
+	if o.user == "" {
+		return s, nil
+	}
+	s.User = o.user
+	s.Auth = strings.ToUpper(o.auth)
+	if s.Auth == "AUTO" || s.Auth == "" {
+		s.Auth = "on"
+	}
+	switch {
+	case o.cfg.password:
+		if s.ConfigFile == "" {
+			return s, configErrorf("the password comes from a configuration file tlsmail cannot name again")
+		}
+		s.Secret = outbox.SecretRef{Source: "config", Ref: o.cfg.account}
+	case o.password.env != "":
+		s.Secret = outbox.SecretRef{Source: "env", Ref: o.password.env}
+	case o.password.file != "":
+		s.Secret = outbox.SecretRef{Source: "file", Ref: absPath(o.password.file)}
+	case o.password.cmd != "":
+		s.Secret = outbox.SecretRef{Source: "command", Ref: o.password.cmd}
+	default:
+		// A literal password the outbox cannot refer to (the demo's).
+		return s, usageErrorf("this password cannot be queued: it has no source to read it from again").
+			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
+	}
+	return s, nil
+}
+
+// optionsFromSettings rebuilds the send flags of a queued item, so that
+// planConnection checks and resolves them exactly as for `send`. The
+// password source is taken from s.Secret; for a configuration account
+// the file is read again now.
+func optionsFromSettings(ctx context.Context, e *env, s outbox.Settings) (*sendOptions, error) {
+	o := &sendOptions{
+		server:     net.JoinHostPort(s.Host, strconv.Itoa(s.Port)),
+		tlsMode:    s.TLS,
+		pins:       s.Pins,
+		insecure:   s.Insecure,
+		tlsName:    s.ServerName,
+		cert:       s.CertFile,
+		key:        s.KeyFile,
+		provider:   s.Provider,
+		revocation: trust.RevocationMode(s.Revocation),
+		ehlo:       s.Domain,
+		timeout:    s.Timeout,
+		auth:       "auto",
+	}
+	if o.provider == "" {
+		o.provider = defaultProvider
+	}
+	if o.timeout <= 0 {
+		o.timeout = smtp.DefaultTimeout
+	}
+	if s.TrustFile != "system" {
+		o.ca = s.TrustFile
+	}
+	if s.Fingerprint != "" {
+		return nil, configErrorf("the queued item pins a certificate fingerprint, which tlsmail does not support").
+			withFix("remove the item with 'tlsmail queue remove ID' and send it again with tls_pin")
+	}
+	if s.User == "" {
+		return o, nil
+	}
+	o.user = s.User
+	if a := strings.ToLower(s.Auth); a != "" && a != "on" && a != "auto" {
+		o.auth, o.authSet = s.Auth, true
+	}
+	switch s.Secret.Source {
+	case "env":
+		o.password.env = s.Secret.Ref
+	case "file":
+		o.password.file = s.Secret.Ref
+	case "command":
+		o.password.cmd = s.Secret.Ref
+	case "config":
+		if err := passwordFromConfig(ctx, e, s, o); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", s.User, s.Secret.Source).
+			withFix("remove it with 'tlsmail queue remove ID' and send it again")
+	}
+	return o, nil
+}
+
+// passwordFromConfig reads the password source of account s.Account in
+// s.ConfigFile again, as applyConfig does for `send`.
+func passwordFromConfig(ctx context.Context, e *env, s outbox.Settings, o *sendOptions) error {
+	home := e.getenv("HOME")
+	if home == "" && runtime.GOOS == "windows" {
+		home = e.getenv("USERPROFILE")
+	}
+	f, err := config.Load(ctx, s.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
+	if err != nil {
+		return err
+	}
+	a, err := f.Account(s.Secret.Ref)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.PasswordEval != "":
+		o.password.cmd = a.PasswordEval
+	case a.Password != "":
+		if runtime.GOOS != "windows" {
+			if fi, err := os.Stat(s.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				return configErrorf("%s holds a password but can be read by other users (mode %04o)", s.ConfigFile, fi.Mode().Perm()).
+					withFix("run: chmod 600 " + shellQuote(s.ConfigFile) + " (or use passwordeval instead of password)")
+			}
+		}
+		o.password.literal = a.Password
+	default:
+		return &config.Error{File: a.File, Line: a.Line, Key: "password",
+			Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", a.Name),
+			Fix: "add passwordeval (or password) to the account; the message stays queued"}
+	}
+	return nil
+}
+
+// absPath makes p absolute ("" stays "").
+func absPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,703 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// Exit codes and JSON kinds of the queue commands.
+const (
+	kindQueue    = "queue"    // the spool cannot be read or written
+	kindDeferred = "deferred" // queue run: some messages wait for a retry (75)
+	kindFailed   = "failed"   // queue run: some messages failed for good (69)
+)
+
+// queueFlags are the flags every queue command shares: where the outbox is.
+type queueFlags struct {
+	dir     string
+	config  string
+	account string
+}
+
+func (f *queueFlags) register(cmd *cobra.Command) {
+	fs := cmd.PersistentFlags()
+	fs.StringVar(&f.dir, "queue-dir", "", "outbox `DIR` (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
+	fs.StringVar(&f.config, "config", "", "msmtp-format configuration `FILE` to read queue_dir from")
+	fs.StringVar(&f.account, "account", "", "account `NAME` whose queue_dir to use (default: the default account)")
+}
+
+// resolveQueueDir finds the outbox directory: --queue-dir, then
+// $TLSMAIL_QUEUE_DIR, then cfgDir (the queue_dir of the account in use),
+// then $XDG_STATE_HOME/tlsmail/queue (~/.local/state/tlsmail/queue; on
+// Windows %LOCALAPPDATA%\tlsmail\queue).
+func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
+	for _, d := range []string{flagDir, e.getenv("TLSMAIL_QUEUE_DIR"), cfgDir} {
+		if d != "" {
+			return absPath(d), nil
+		}
+	}
+	if runtime.GOOS == "windows" {
+		if d := e.getenv("LOCALAPPDATA"); d != "" {
+			return filepath.Join(d, "tlsmail", "queue"), nil
+		}
+	}
+	if d := e.getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "tlsmail", "queue"), nil
+	}
+	if h := homeDir(e); h != "" {
+		return filepath.Join(h, ".local", "state", "tlsmail", "queue"), nil
+	}
+	return "", configErrorf("cannot tell where the outbox is: HOME is not set").
+		withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
+}
+
+func homeDir(e *env) string {
+	h := e.getenv("HOME")
+	if h == "" && runtime.GOOS == "windows" {
+		h = e.getenv("USERPROFILE")
+	}
+	return h
+}
+
+// configQueueDir returns the queue_dir of the account a configuration file
+// selects (explicit, else the file config.Locate finds), or "" when there
+// is no file or the account sets none. An explicit file that cannot be used
+// is an error; a file found by looking is ignored when it names no default
+// account.
+func configQueueDir(ctx context.Context, e *env, explicit, account string) (string, error) {
+	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "") {
+		return "", nil
+	}
+	home := homeDir(e)
+	path, err := config.Locate(explicit, e.getenv, home)
+	if err != nil {
+		if explicit == "" && account == "" {
+			return "", nil
+		}
+		return "", err
+	}
+	f, err := config.Load(ctx, path, config.Options{Home: home})
+	if err != nil {
+		return "", err
+	}
+	a, err := f.Select(account, "")
+	if err != nil {
+		if account == "" {
+			return "", nil
+		}
+		return "", err
+	}
+	return a.QueueDir, nil
+}
+
+// openQueue opens the outbox at dir; its warnings (corrupt files moved
+// aside) go to standard error.
+func openQueue(e *env, dir string) (*outbox.Queue, error) {
+	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "tlsmail: "+format+"\n", args...)
+	}})
+	if err != nil {
+		return nil, queueError(err)
+	}
+	return q, nil
+}
+
+// queueError maps an outbox failure to exit 75 (the caller may try again)
+// with the outbox's own fix.
+func queueError(err error) error {
+	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
+		fix: "check the outbox directory's permissions and free space"}
+	var oe *outbox.Error
+	if errors.As(err, &oe) && oe.Fix != "" {
+		xe.fix = oe.Fix
+	}
+	return xe
+}
+
+// queued is what a queued send did: the item's ID and directory, and the
+// outcome of the immediate delivery (Outcome 0 when there was none: --defer,
+// or another runner holds the item).
+type queued struct {
+	id, dir string
+	res     outbox.Result
+	out     *outcome
+	next    time.Time
+}
+
+// queuedSend checks and prepares the message as send does, writes it to
+// the outbox (file and directory fsynced) before any connection, and then,
+// unless o.deferOnly, delivers that one item at once. Errors are usage,
+// configuration and spool failures: the message was not queued.
+func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
+	if err := applyConfig(ctx, e, o); err != nil {
+		return nil, err
+	}
+	p, err := planConnection(e, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := buildMessage(e, o, p); err != nil {
+		if p.closeFn != nil {
+			p.closeFn()
+		}
+		return nil, err
+	}
+	if p.closeFn != nil {
+		defer p.closeFn()
+	}
+	settings, err := settingsFor(o, p)
+	if err != nil {
+		return nil, err
+	}
+	cfgDir := o.cfg.queueDir
+	if o.cfg.file == "" {
+		cfgDir, _ = configQueueDir(ctx, e, "", "")
+	}
+	dir, err := resolveQueueDir(e, o.queueDir, cfgDir)
+	if err != nil {
+		return nil, err
+	}
+	q, err := openQueue(e, dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.insecure {
+		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
+	}
+	r := p.msg.Reader()
+	id, err := q.Enqueue(ctx, outbox.Envelope{From: p.env.From, To: p.env.To}, settings, r)
+	r.Close()
+	if err != nil {
+		if id == "" {
+			return nil, queueError(err)
+		}
+		// On disk, but the directory flush failed: say so, go on.
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
+	}
+	res := &queued{id: id, dir: dir}
+	if o.deferOnly {
+		return res, nil
+	}
+	var tw io.Writer
+	switch o.transcript {
+	case "":
+	case "-":
+		tw = e.stderr
+	default:
+		f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "tlsmail: warning: cannot write the transcript: %v\n", err)
+		} else {
+			defer f.Close()
+			tw = f
+		}
+	}
+	d := &deliverer{e: e, transcript: tw, sent: func(it *outbox.Item, out *outcome, err error) {
+		if it.ID == id {
+			res.out = out
+		}
+	}}
+	_, _ = q.Run(ctx, outbox.RunConfig{
+		Deliver: onlyItem(id, d.deliver),
+		OnResult: func(it *outbox.Item, r outbox.Result) {
+			if it.ID == id {
+				res.res = r
+				res.next = it.NextAttempt
+			}
+		},
+	})
+	return res, nil
+}
+
+// onlyItem restricts a deliverer to the item id: the batches of other
+// items are left untouched (unreported), so a sendmail delivers its own
+// message at once and leaves the rest to the queue runner.
+func onlyItem(id string, deliver outbox.Deliverer) outbox.Deliverer {
+	return func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		for _, it := range batch {
+			if it.ID == id {
+				return deliver(ctx, []*outbox.Item{it}, report)
+			}
+		}
+		return nil
+	}
+}
+
+// sendQueued runs `send --queue` and `send --defer`.
+func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
+	qr, err := queuedSend(ctx, e, o)
+	if err == nil {
+		err = qr.err()
+	}
+	var out *outcome
+	if qr != nil {
+		out = qr.out
+	}
+	if o.json {
+		j := queuedJSON{jsonOutput: out.jsonOutput(err)}
+		if qr != nil {
+			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent
+			j.Failed = qr.res.Outcome == outbox.Permanent
+		}
+		writeJSON(e.stdout, j)
+		if err != nil {
+			return &reported{err}
+		}
+		return nil
+	}
+	if qr != nil && qr.res.Outcome == outbox.Delivered {
+		printOutcome(e.stdout, e.stderr, out)
+	}
+	if qr != nil && o.deferOnly {
+		fmt.Fprintf(e.stdout, "queued:   %s in %s\n", qr.id, qr.dir)
+	}
+	return err
+}
+
+// queuedJSON is `send --queue/--defer --json`: send's object plus the
+// outbox item.
+type queuedJSON struct {
+	jsonOutput
+	QueueID  string `json:"queue_id,omitempty"`
+	QueueDir string `json:"queue_dir,omitempty"`
+	// Queued is true when the message is in the outbox, waiting; Failed
+	// when it was moved to failed/.
+	Queued bool `json:"queued"`
+	Failed bool `json:"failed"`
+}
+
+// err is the error a queued send reports: nil when delivered (or only
+// deferred by request); exit 75 when the message waits in the outbox; the
+// failure's own code when it failed for good (the item is in failed/).
+func (qr *queued) err() error {
+	switch qr.res.Outcome {
+	case outbox.Delivered:
+		return nil
+	case outbox.Permanent:
+		c := classify(qr.res.Err)
+		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
+			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, filepath.Join(qr.dir, "failed", qr.id+".msg")),
+			fix: c.fix}
+	case outbox.Temporary:
+		c := classify(qr.res.Err)
+		return &exitError{code: exitTempFail, kind: c.kind, err: qr.res.Err,
+			msg: fmt.Sprintf("not delivered yet: %s", c.message),
+			fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' retries it%s", qr.id, nextText(qr.next))}
+	}
+	return nil
+}
+
+func nextText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return " from " + t.Local().Format("2006-01-02 15:04:05")
+}
+
+func newQueueCommand(e *env, st *runState) *cobra.Command {
+	qf := &queueFlags{}
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "List, deliver and remove the messages in the outbox",
+		Long: `The outbox holds messages written by 'tlsmail sendmail', 'send --queue' and
+'send --defer' until the server accepted them (250 after DATA). Each item
+keeps its envelope, the message and the connection settings; the password is
+never stored, it is read again at delivery from the same source (environment
+variable, file, command or configuration account).
+
+The outbox directory is --queue-dir, else $TLSMAIL_QUEUE_DIR, else the
+queue_dir of the configuration account, else $XDG_STATE_HOME/tlsmail/queue
+(~/.local/state/tlsmail/queue).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			return cmd.Help()
+		},
+	}
+	qf.register(cmd)
+	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
+		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf))
+	return cmd
+}
+
+// open resolves the directory from the flags and opens the outbox.
+func (f *queueFlags) open(ctx context.Context, e *env) (*outbox.Queue, error) {
+	cfgDir := ""
+	if f.dir == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" {
+		var err error
+		if cfgDir, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := resolveQueueDir(e, f.dir, cfgDir)
+	if err != nil {
+		return nil, err
+	}
+	return openQueue(e, dir)
+}
+
+// listedItem is one message of `queue list --json`.
+type listedItem struct {
+	ID          string    `json:"id"`
+	From        string    `json:"from"`
+	Recipients  []string  `json:"recipients"`
+	Size        int64     `json:"size"`
+	Created     time.Time `json:"created"`
+	Server      string    `json:"server"`
+	Account     string    `json:"account,omitempty"`
+	Attempts    int       `json:"attempts"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	FailedAt    time.Time `json:"failed_at,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+}
+
+func listed(items []*outbox.Item) []listedItem {
+	out := make([]listedItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, listedItem{
+			ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
+			Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
+			Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
+			FailedAt: it.FailedAt, Reason: it.Reason,
+		})
+	}
+	return out
+}
+
+func newQueueListCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
+	var asJSON, failed bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Show the queued messages: ID, recipients, size, attempts, next attempt, last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			st.json = asJSON
+			q, err := qf.open(cmd.Context(), e)
+			if err != nil {
+				return err
+			}
+			return queueList(e, q, asJSON, failed)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]}`)
+	cmd.Flags().BoolVar(&failed, "failed", false, "also list the messages in failed/, with the reason")
+	return cmd
+}
+
+func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
+	items, err := q.List()
+	if err != nil {
+		return queueError(err)
+	}
+	failed, err := q.ListFailed()
+	if err != nil {
+		return queueError(err)
+	}
+	if asJSON {
+		writeJSON(e.stdout, struct {
+			OK     bool         `json:"ok"`
+			Dir    string       `json:"dir"`
+			Queued []listedItem `json:"queued"`
+			Failed []listedItem `json:"failed"`
+		}{true, q.Dir(), listed(items), listed(failed)})
+		return nil
+	}
+	if len(items) == 0 {
+		fmt.Fprintf(e.stdout, "The outbox %s is empty.\n", q.Dir())
+	} else {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
+		for _, it := range items {
+			next := "now"
+			if it.NextAttempt.After(time.Now()) {
+				next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
+				orNull(it.Envelope.From), strings.Join(it.Envelope.To, ","), oneLine(it.LastError))
+		}
+		tw.Flush()
+	}
+	if showFailed {
+		if len(failed) > 0 {
+			fmt.Fprintf(e.stdout, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
+		}
+		for _, it := range failed {
+			fmt.Fprintf(e.stdout, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
+				strings.Join(it.Envelope.To, ","), oneLine(it.Reason))
+		}
+	} else if len(failed) > 0 {
+		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", len(failed))
+	}
+	return nil
+}
+
+func orNull(from string) string {
+	if from == "" {
+		return "<>"
+	}
+	return from
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// runResult is one item's outcome in `queue run --json`.
+type runResult struct {
+	ID          string    `json:"id"`
+	Outcome     string    `json:"outcome"`
+	Recipients  []string  `json:"recipients"`
+	Response    string    `json:"response,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
+	var (
+		asJSON     bool
+		parallel   int
+		watch      bool
+		interval   time.Duration
+		transcript string
+	)
+	use, short := "run", "Deliver the messages that are due, one connection per server"
+	if flush {
+		use, short = "flush", "Try to deliver every queued message now, whatever its next attempt time"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long: short + `.
+
+Messages are grouped by their connection settings; each group goes over one
+connection (RSET between messages), up to --parallel groups at once. A
+message another runner is delivering is skipped, so concurrent runs never
+send it twice at the same time. A corrupt spool file is moved to corrupt/
+with a warning.
+
+Exit codes: 0 every due message was delivered (or none was due); 75 some
+were deferred (they stay queued, with the error and the next attempt time);
+69 some failed for good (moved to failed/).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			st.json = asJSON
+			if parallel < 1 {
+				return usageErrorf("--parallel must be at least 1").withFix("e.g. --parallel 4")
+			}
+			q, err := qf.open(cmd.Context(), e)
+			if err != nil {
+				return err
+			}
+			var tw io.Writer
+			switch transcript {
+			case "":
+			case "-":
+				tw = e.stderr
+			default:
+				f, err := os.OpenFile(transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+				if err != nil {
+					return configErrorf("cannot write the transcript: %v", err).wrapping(err).
+						withFix("give --transcript a writable path, or - for standard error")
+				}
+				defer f.Close()
+				tw = f
+			}
+			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw}
+			if watch {
+				return r.watch(cmd.Context(), interval)
+			}
+			return r.once(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
+	fs.IntVar(&parallel, "parallel", 2, "deliver to at most `N` servers (connections) at once")
+	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
+	if !flush {
+		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
+		fs.DurationVar(&interval, "interval", 30*time.Second, "with --watch, look for new messages at least this often (1s to 1h)")
+	}
+	return cmd
+}
+
+type queueRunner struct {
+	e          *env
+	q          *outbox.Queue
+	json       bool
+	parallel   int
+	force      bool
+	transcript io.Writer
+}
+
+// pass runs the queue once and prints what happened.
+func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
+	var mu sync.Mutex
+	results := []runResult{}
+	responses := map[string]string{}
+	d := &deliverer{e: r.e, transcript: r.transcript, sent: func(it *outbox.Item, out *outcome, err error) {
+		if out != nil && out.result != nil && out.result.Response != nil {
+			mu.Lock()
+			responses[it.ID] = out.result.Response.String()
+			mu.Unlock()
+		}
+	}}
+	stats, err := r.q.Run(ctx, outbox.RunConfig{
+		Deliver:  d.deliver,
+		Parallel: r.parallel,
+		Force:    r.force,
+		OnResult: func(it *outbox.Item, res outbox.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			rr := runResult{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
+			if res.Err != nil {
+				rr.Error = res.Err.Error()
+			}
+			switch {
+			case res.Outcome == outbox.Delivered:
+			case it.FailedAt.IsZero():
+				rr.Outcome, rr.NextAttempt = "deferred", it.NextAttempt
+			default:
+				rr.Outcome, rr.Error = "failed", it.Reason
+			}
+			results = append(results, rr)
+			if !r.json {
+				printRunResult(r.e.stdout, rr)
+			}
+		},
+	})
+	if err != nil && ctx.Err() == nil {
+		return stats, queueError(err)
+	}
+	if r.json {
+		writeJSON(r.e.stdout, struct {
+			OK      bool         `json:"ok"`
+			Dir     string       `json:"dir"`
+			Stats   outbox.Stats `json:"stats"`
+			Results []runResult  `json:"results"`
+		}{stats.Failed == 0 && stats.Deferred == 0, r.q.Dir(), stats, results})
+	} else {
+		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
+		if stats.NotDue > 0 {
+			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("15:04:05"))
+		}
+		if stats.Busy > 0 {
+			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
+		}
+		if stats.Corrupt > 0 {
+			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, filepath.Join(r.q.Dir(), "corrupt"))
+		}
+		fmt.Fprintln(r.e.stdout)
+	}
+	return stats, nil
+}
+
+func printRunResult(w io.Writer, rr runResult) {
+	to := strings.Join(rr.Recipients, ",")
+	switch rr.Outcome {
+	case "delivered":
+		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, rr.Response)
+	case "deferred":
+		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
+			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
+	default:
+		fmt.Fprintf(w, "failed    %s to %s: %s (moved to failed/)\n", rr.ID, to, oneLine(rr.Error))
+	}
+}
+
+// once is `queue run` and `queue flush`: one pass, and the exit code says
+// how it went.
+func (r *queueRunner) once(ctx context.Context) error {
+	stats, err := r.pass(ctx)
+	if err != nil {
+		return err
+	}
+	var xe *exitError
+	switch {
+	case stats.Failed > 0:
+		xe = &exitError{code: exitUnavailable, kind: kindFailed,
+			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, filepath.Join(r.q.Dir(), "failed")),
+			fix: "see 'tlsmail queue list --failed' for the reasons"}
+	case stats.Deferred > 0:
+		xe = &exitError{code: exitTempFail, kind: kindDeferred,
+			msg: fmt.Sprintf("%d message(s) could not be delivered yet and stay queued", stats.Deferred),
+			fix: "they are retried by the next 'tlsmail queue run'; 'tlsmail queue list' shows the errors"}
+	}
+	if xe == nil {
+		return nil
+	}
+	if r.json {
+		return &reported{xe}
+	}
+	return xe
+}
+
+// watch runs passes until ctx is done, sleeping until the next item is due
+// but never longer than interval (so that new messages are found).
+func (r *queueRunner) watch(ctx context.Context, interval time.Duration) error {
+	interval = min(max(interval, time.Second), time.Hour)
+	for {
+		stats, err := r.pass(ctx)
+		if err != nil {
+			fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err)
+		}
+		wait := interval
+		if !stats.Next.IsZero() {
+			wait = min(wait, max(time.Until(stats.Next), time.Second))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove ID...",
+		Short: "Delete queued or failed messages by ID (as 'queue list' shows them)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			q, err := qf.open(cmd.Context(), e)
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				err := q.Remove(id)
+				switch {
+				case err == nil:
+					fmt.Fprintf(e.stdout, "removed %s\n", id)
+				case errors.Is(err, outbox.ErrNotFound):
+					return usageErrorf("%s is not in the outbox %s", id, q.Dir()).wrapping(err).
+						withFix("see 'tlsmail queue list --failed' for the IDs")
+				case errors.Is(err, outbox.ErrBusy):
+					return &exitError{code: exitTempFail, kind: kindQueue, err: err,
+						msg: fmt.Sprintf("%s is being delivered right now", id), fix: "try again in a moment"}
+				default:
+					return queueError(err)
+				}
+			}
+			return nil
+		},
+	}
+}

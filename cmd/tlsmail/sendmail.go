@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+const sendmailLong = `Read a message on standard input and deliver it, as sendmail does: a drop-in
+for programs that pipe mail into "sendmail -t -i" (PHP's mail(), cron, git
+send-email, mutt, CGI scripts). The same happens when the binary is called
+"sendmail" (a symbolic link); called "mailq" it lists the outbox.
+
+The message is first written to the outbox (fsynced) before any connection
+is made, then delivered at once:
+  - delivered: exit 0, nothing printed;
+  - temporary failure (4xx, network, timeout, TLS, certificate, login):
+    exit 0 with one line on standard error; the message is safe in the
+    outbox and 'tlsmail queue run' retries it (run it from cron or keep
+    'tlsmail queue run --watch' running);
+  - permanent failure (5xx): the sysexits code (65 rejected, 69 unavailable)
+    and the message moves to the outbox's failed/ folder.
+Usage and configuration errors (64, 78) are found before anything is queued.
+
+The server and account come from the msmtp-format configuration (-C FILE,
+else $TLSMAIL_CONFIG, $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc): the
+account named with -a, else the one whose "from" matches -f, else "default".
+The outbox is --queue-dir DIR, $TLSMAIL_QUEUE_DIR, the account's queue_dir,
+else $XDG_STATE_HOME/tlsmail/queue.
+
+Options (sendmail syntax: -faddr and -f addr, clustered -ti):
+  -t            take recipients from To, Cc and Bcc (or the newest Resent-
+                block) and add them to the arguments; Bcc fields are removed
+  -i, -oi       a line with only "." is data, not the end of the message
+                (without it, such a line ends the input, as in sendmail)
+  -f ADDR, -r ADDR  envelope sender (and From when the message has none)
+  -F NAME       display name for a From field the message lacks
+  -C FILE       configuration file (msmtp's --file)
+  -a ACCOUNT    account of the configuration file (msmtp's --account)
+  -odq, -odd    only queue the message; 'tlsmail queue run' delivers it
+  -v            show the SMTP session on standard error
+  -bm           deliver (the default); -bp list the outbox (mailq); -q run
+                the outbox now
+  --queue-dir DIR   the outbox directory
+Accepted and ignored: -odi -odb -oem -oee -oep -oeq -oew -om -o7 -o8 and any
+other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL, -X FILE,
+-p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X, -d X.
+Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
+listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
+Date, Message-ID and From are added when missing.`
+
+// sendmailArgs are the options of a sendmail command line.
+type sendmailArgs struct {
+	mode       byte // 'm' deliver (default), 'p' list the outbox, 'q' run it
+	extract    bool // -t
+	ignoreDots bool // -i, -oi
+	from       string
+	fullName   string
+	config     string
+	account    string
+	queueDir   string
+	deferOnly  bool // -odq, -odd
+	verbose    bool
+	help       bool
+	version    bool
+	rcpts      []string
+}
+
+// parseSendmailArgs reads a sendmail command line (without the program
+// name) as sendmail's getopt does: options may be clustered (-ti), an
+// option's argument may be attached (-faddr) or the next word (-f addr),
+// and -- ends the options. Options may also follow recipients. The
+// long options are msmtp's for the same settings, plus --queue-dir.
+func parseSendmailArgs(args []string) (*sendmailArgs, error) {
+	sa := &sendmailArgs{mode: 'm'}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			sa.rcpts = append(sa.rcpts, args[i+1:]...)
+			break
+		}
+		if long, ok := strings.CutPrefix(a, "--"); ok {
+			name, val, hasVal := strings.Cut(long, "=")
+			value := func() (string, error) {
+				if hasVal {
+					return val, nil
+				}
+				if i+1 >= len(args) {
+					return "", usageErrorf("--%s needs an argument", name).withFix("see 'tlsmail sendmail --help'")
+				}
+				i++
+				return args[i], nil
+			}
+			var err error
+			switch name {
+			case "help":
+				sa.help = true
+			case "version":
+				sa.version = true
+			case "read-recipients":
+				sa.extract = true
+			case "queue-dir":
+				sa.queueDir, err = value()
+			case "file":
+				sa.config, err = value()
+			case "account":
+				sa.account, err = value()
+			case "from":
+				sa.from, err = value()
+			default:
+				return nil, usageErrorf("unknown option --%s", name).withFix("see 'tlsmail sendmail --help'")
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			sa.rcpts = append(sa.rcpts, a)
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			c := a[j]
+			rest := a[j+1:]
+			// arg returns the option's argument: the rest of this word, or
+			// the next word.
+			arg := func() (string, error) {
+				j = len(a)
+				if rest != "" {
+					return rest, nil
+				}
+				if i+1 >= len(args) {
+					return "", usageErrorf("option -%c needs an argument", c).withFix("see 'tlsmail sendmail --help'")
+				}
+				i++
+				return args[i], nil
+			}
+			var err error
+			switch c {
+			case 't':
+				sa.extract = true
+			case 'i':
+				sa.ignoreDots = true
+			case 'v':
+				sa.verbose = true
+			case 'm', 'n', 'G', 'U':
+				// me too, no aliases, gateway submission, initial
+				// submission: nothing to do for a relay client.
+			case 'f', 'r':
+				sa.from, err = arg()
+			case 'F':
+				sa.fullName, err = arg()
+			case 'C':
+				sa.config, err = arg()
+			case 'a':
+				sa.account, err = arg()
+			case 'B', 'N', 'R', 'V', 'h', 'L', 'X', 'p', 'O':
+				// body type, DSN, return, envelope id, hop count, log
+				// label, log file, protocol, option=value: ignored.
+				_, err = arg()
+			case 'A', 'e', 'd':
+				j = len(a) // -Am/-Ac, -eX, -dX: ignored with their letters
+			case 'o':
+				var opt string
+				if opt, err = arg(); err == nil {
+					switch {
+					case opt == "i" || opt == "itrue" || opt == "i=true":
+						sa.ignoreDots = true
+					case opt == "dq" || opt == "dd":
+						sa.deferOnly = true
+					}
+					// -odi -odb -oem -oee -om -o7 -o8 ...: ignored.
+				}
+			case 'b':
+				var mode string
+				if mode, err = arg(); err == nil {
+					switch mode {
+					case "m":
+						sa.mode = 'm'
+					case "p":
+						sa.mode = 'p'
+					case "s":
+						return nil, usageErrorf("-bs (an SMTP session on standard input and output) is not supported").
+							withFix("pipe the message in ('sendmail -t -i < message'), or run 'tlsmail serve' for an SMTP listener")
+					default:
+						return nil, usageErrorf("-b%s is not supported: tlsmail relays mail, it is not a mail server", mode).
+							withFix("use -bm (deliver, the default) or -bp (list the outbox)")
+					}
+				}
+			case 'q':
+				sa.mode = 'q'
+				j = len(a) // -q30m, -qR...: run the outbox once
+			case 'I':
+				return nil, usageErrorf("-I (newaliases) is not supported: tlsmail has no alias database").
+					withFix("aliases belong to the mail server tlsmail relays to")
+			default:
+				return nil, usageErrorf("unknown option -%c", c).withFix("see 'tlsmail sendmail --help'")
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if sa.from == "<>" {
+		// The null sender: PrepareOptions cannot express it; refuse
+		// plainly rather than send with another sender.
+		return nil, usageErrorf("-f '<>' (the null sender) is not supported").withFix("give a sender address with -f")
+	}
+	return sa, nil
+}
+
+func newSendmailCommand(e *env, st *runState) *cobra.Command {
+	return &cobra.Command{
+		Use:                "sendmail [-t] [-i|-oi] [-f ADDR] [-F NAME] [-C FILE] [-a ACCOUNT] [RECIPIENT...]",
+		Short:              "Queue and deliver a message read on standard input (a sendmail drop-in)",
+		Long:               sendmailLong,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st.started = true
+			return runSendmail(cmd.Context(), e, cmd, args)
+		},
+	}
+}
+
+// runSendmail is `tlsmail sendmail ARGS` (and `sendmail ARGS`).
+func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string) error {
+	sa, err := parseSendmailArgs(args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sa.help:
+		return cmd.Help()
+	case sa.version:
+		fmt.Fprintln(e.stdout, versionString())
+		return nil
+	}
+	if sa.mode == 'p' || sa.mode == 'q' {
+		qf := &queueFlags{dir: sa.queueDir, config: sa.config, account: sa.account}
+		q, err := qf.open(ctx, e)
+		if err != nil {
+			return err
+		}
+		if sa.mode == 'p' {
+			return queueList(e, q, false, true)
+		}
+		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
+	}
+	if len(sa.rcpts) == 0 && !sa.extract {
+		return usageErrorf("no recipients given").
+			withFix("give the recipients as arguments, or use -t to read them from the To, Cc and Bcc fields")
+	}
+	if sa.config == "" {
+		if _, err := config.Locate("", e.getenv, homeDir(e)); err != nil {
+			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server").
+				withFix("write one to ~/.msmtprc or $XDG_CONFIG_HOME/tlsmail/config (or set TLSMAIL_CONFIG), or pass -C FILE")
+		}
+	}
+	in := e.stdin
+	if !sa.ignoreDots {
+		in = &dotReader{br: bufio.NewReaderSize(e.stdin, 64<<10), bol: true}
+	}
+	se := *e
+	se.stdin = in
+	o := &sendOptions{
+		config:    sa.config,
+		account:   sa.account,
+		from:      sa.from,
+		fromName:  sa.fullName,
+		to:        sa.rcpts,
+		extract:   sa.extract,
+		message:   "-",
+		auth:      "auto",
+		provider:  defaultProvider,
+		timeout:   smtp.DefaultTimeout,
+		queue:     true,
+		deferOnly: sa.deferOnly,
+		queueDir:  sa.queueDir,
+	}
+	if sa.verbose {
+		o.transcript = "-"
+	}
+	qr, err := queuedSend(ctx, &se, o)
+	if err != nil {
+		return err
+	}
+	switch qr.res.Outcome {
+	case outbox.Delivered:
+		return nil
+	case outbox.Permanent:
+		return qr.err()
+	case outbox.Temporary:
+		fmt.Fprintf(e.stderr, "tlsmail: not delivered yet; the message is safe in the outbox as %s (%s) and 'tlsmail queue run' retries it%s: %s\n",
+			qr.id, qr.dir, nextText(qr.next), oneLine(classify(qr.res.Err).message))
+		return nil
+	}
+	if !sa.deferOnly {
+		// Interrupted, or another runner took the item first.
+		fmt.Fprintf(e.stderr, "tlsmail: queued as %s in %s; it was not delivered by this command ('tlsmail queue run' delivers it)\n",
+			qr.id, filepath.Clean(qr.dir))
+	}
+	return nil
+}
+
+// dotReader ends the input at a line holding only "." (sendmail without
+// -i): the line and anything after it are not part of the message.
+type dotReader struct {
+	br      *bufio.Reader
+	bol     bool // at the beginning of a line
+	pending []byte
+	done    bool
+	err     error
+}
+
+func (d *dotReader) Read(p []byte) (int, error) {
+	for len(d.pending) == 0 {
+		if d.done {
+			return 0, io.EOF
+		}
+		if d.err != nil {
+			return 0, d.err
+		}
+		line, err := d.br.ReadSlice('\n')
+		if d.bol {
+			if s := string(line); s == ".\n" || s == ".\r\n" || (s == "." && err == io.EOF) {
+				d.done = true
+				return 0, io.EOF
+			}
+		}
+		d.bol = len(line) > 0 && line[len(line)-1] == '\n'
+		d.pending = line
+		switch err {
+		case nil, bufio.ErrBufferFull:
+		case io.EOF:
+			d.done = true
+		default:
+			d.err = err
+		}
+	}
+	n := copy(p, d.pending)
+	d.pending = d.pending[n:]
+	return n, nil
+}
+
+// sendmailArgv turns the process's argv into tlsmail arguments: called as
+// "sendmail" it is `tlsmail sendmail ...`, called as "mailq" it is
+// `tlsmail sendmail -bp`.
+func sendmailArgv(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(filepath.Base(argv[0])), ".exe")
+	switch name {
+	case "sendmail":
+		return append([]string{"sendmail"}, argv[1:]...)
+	case "mailq":
+		return append([]string{"sendmail", "-bp"}, argv[1:]...)
+	}
+	return argv[1:]
+}
