@@ -186,12 +186,22 @@ func (p *probePlan) config(mode smtp.TLSMode, minV, maxV uint16, opts trust.Opti
 			Insecure:   true,
 			MinVersion: minV,
 			MaxVersion: maxV,
+			Logf:       p.logf,
 		},
 		LocalName:   p.ehlo,
 		Timeout:     p.timeout,
 		Transcript:  p.log,
 		DialContext: dialSpecialNames,
 	}
+}
+
+// logf records a provider event in the transcript. The provider says a
+// bad chain was accepted "(--insecure)"; probe has no such flag and sends
+// nothing, so the transcript says why instead.
+func (p *probePlan) logf(format string, args ...any) {
+	msg := strings.Replace(fmt.Sprintf(format, args...), "ignored (--insecure)",
+		"noted (probe completes the handshake to show the whole chain, and sends nothing)", 1)
+	p.log.Event("%s", msg)
 }
 
 func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error {
