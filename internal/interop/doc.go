@@ -8,9 +8,10 @@
 //     it; Postfix delivers into a Maildir and relays, verifying the
 //     certificate and authenticating with Cyrus SASL, to the embedded
 //     server. The delivered messages must be byte-exact apart from the trace
-//     fields Postfix prepends (RFC 5321 section 4.4).
+//     fields Postfix prepends (RFC 5321 section 4.4). Linux only.
 //   - socat (OpenSSL) terminating implicit TLS in front of the embedded
-//     server's plain port, with tlsmail's client in implicit mode.
+//     server's plain port, with tlsmail's client in implicit mode: TLS 1.3,
+//     and TLS 1.2 with ECDSA and RSA certificates.
 //   - swaks (Perl IO::Socket::SSL, OpenSSL) and msmtp (GnuTLS) as clients
 //     of the embedded server, with STARTTLS, implicit TLS, AUTH PLAIN and
 //     LOGIN (RFC 4954), and certificate verification against the test CA;
@@ -21,5 +22,7 @@
 // root and drops to the postfix user). The packages are listed in
 // scripts/interop/README.md and installed by scripts/interop/install-deps.sh:
 //
-//	apt-get install -y postfix swaks msmtp socat openssl libsasl2-modules sasl2-bin
+//	apt-get install -y postfix swaks msmtp socat openssl ca-certificates \
+//	    libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl \
+//	    libsasl2-modules sasl2-bin
 package interop
