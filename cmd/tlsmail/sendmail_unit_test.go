@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// TestParseSendmailArgs feeds the command lines real callers use (PHP's
+// mail(), Debian's cron and cronie, git send-email, mutt, Postfix's
+// sendmail(1) options) and the ones that must be refused.
+func TestParseSendmailArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want sendmailArgs
+		err  string // substring of the usage error
+	}{
+		{name: "php default", args: []string{"-t", "-i"},
+			want: sendmailArgs{mode: 'm', extract: true, ignoreDots: true}},
+		{name: "php with -f attached", args: []string{"-t", "-i", "-fweb@example.com"},
+			want: sendmailArgs{mode: 'm', extract: true, ignoreDots: true, from: "web@example.com"}},
+		{name: "clustered -ti and -f separate", args: []string{"-ti", "-f", "web@example.com"},
+			want: sendmailArgs{mode: 'm', extract: true, ignoreDots: true, from: "web@example.com"}},
+		{name: "debian cron", args: []string{"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"},
+			want: sendmailArgs{mode: 'm', ignoreDots: true, fullName: "CronDaemon", rcpts: []string{"root"}}},
+		{name: "cronie", args: []string{"-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t"},
+			want: sendmailArgs{mode: 'm', extract: true, ignoreDots: true, fullName: "CronDaemon"}},
+		{name: "git send-email", args: []string{"-i", "-f", "ann@example.com", "bob@example.org", "carol@example.org"},
+			want: sendmailArgs{mode: 'm', ignoreDots: true, from: "ann@example.com", rcpts: []string{"bob@example.org", "carol@example.org"}}},
+		{name: "mutt", args: []string{"-oem", "-oi", "-B", "8BITMIME", "--", "bob@example.org"},
+			want: sendmailArgs{mode: 'm', ignoreDots: true, rcpts: []string{"bob@example.org"}}},
+		{name: "postfix options ignored", args: []string{"-N", "never", "-bm", "-v", "-R", "hdrs", "-V", "env1", "-h", "5", "-L", "x", "-Am", "-G", "-U", "-n", "-m", "-o7", "-oXfoo", "-r", "a@example.com", "b@example.com"},
+			want: sendmailArgs{mode: 'm', verbose: true, from: "a@example.com", rcpts: []string{"b@example.com"}}},
+		{name: "options after recipients", args: []string{"bob@example.org", "-i"},
+			want: sendmailArgs{mode: 'm', ignoreDots: true, rcpts: []string{"bob@example.org"}}},
+		{name: "msmtp long options", args: []string{"--file=/x/cfg", "--account", "work", "--read-recipients", "--from=a@example.com", "--queue-dir=/q"},
+			want: sendmailArgs{mode: 'm', extract: true, config: "/x/cfg", account: "work", from: "a@example.com", queueDir: "/q"}},
+		{name: "-C and -a", args: []string{"-C", "/etc/msmtprc", "-awork", "-t"},
+			want: sendmailArgs{mode: 'm', extract: true, config: "/etc/msmtprc", account: "work"}},
+		{name: "-odq only queues", args: []string{"-odq", "-t"},
+			want: sendmailArgs{mode: 'm', extract: true, deferOnly: true}},
+		{name: "-bp lists", args: []string{"-bp"}, want: sendmailArgs{mode: 'p'}},
+		{name: "-q runs", args: []string{"-q30m"}, want: sendmailArgs{mode: 'q'}},
+		{name: "-o with separate argument", args: []string{"-o", "i", "x@example.com"},
+			want: sendmailArgs{mode: 'm', ignoreDots: true, rcpts: []string{"x@example.com"}}},
+		{name: "help", args: []string{"--help"}, want: sendmailArgs{mode: 'm', help: true}},
+		{name: "-bs refused", args: []string{"-bs"}, err: "-bs"},
+		{name: "-bd refused", args: []string{"-bd"}, err: "-bd is not supported"},
+		{name: "-I refused", args: []string{"-I"}, err: "newaliases"},
+		{name: "unknown option", args: []string{"-Z"}, err: "unknown option -Z"},
+		{name: "unknown long option", args: []string{"--bogus"}, err: "unknown option --bogus"},
+		{name: "-f without argument", args: []string{"-t", "-f"}, err: "-f needs an argument"},
+		{name: "null sender", args: []string{"-f", "<>", "x@example.com"}, err: "null sender"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseSendmailArgs(tc.args)
+			if tc.err != "" {
+				var ce *cliError
+				if !errors.As(err, &ce) || ce.kind != kindUsage || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want a usage error containing %q", err, tc.err)
+				}
+				if ce.fix == "" {
+					t.Errorf("the error %q says nothing about what to do", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("got  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDotReader checks sendmail's end of input without -i: a line holding
+// only "." ends it; dots elsewhere are data.
+func TestDotReader(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	tests := []struct{ in, want string }{
+		{"a\nb\n", "a\nb\n"},
+		{"a\n.\nafter\n", "a\n"},
+		{"a\r\n.\r\nafter\r\n", "a\r\n"},
+		{"a\n.", "a\n"},
+		{".\n", ""},
+		{"a\n..\nb\n", "a\n..\nb\n"},
+		{"a\n.b\n", "a\n.b\n"},
+		{"a.\n", "a.\n"},
+		{"a\n. \nb\n", "a\n. \nb\n"},
+		{long + ".\n", long + ".\n"}, // a dot ending a long line is data
+		{long + "\n.\nz", long + "\n"},
+	}
+	for i, tc := range tests {
+		for _, wrap := range []func(io.Reader) io.Reader{
+			func(r io.Reader) io.Reader { return r },
+			iotest.OneByteReader,
+		} {
+			d := &dotReader{br: newBufReader(wrap(strings.NewReader(tc.in))), bol: true}
+			got, err := io.ReadAll(d)
+			if err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("case %d: got %q, want %q", i, short(string(got)), short(tc.want))
+			}
+		}
+	}
+	// A read error is passed on, not taken for the end of the message.
+	d := &dotReader{br: newBufReader(iotest.ErrReader(io.ErrUnexpectedEOF)), bol: true}
+	if _, err := io.ReadAll(d); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("read error: got %v", err)
+	}
+}
+
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:20] + "..." + s[len(s)-20:]
+	}
+	return s
+}
+
+func TestSendmailArgv(t *testing.T) {
+	tests := []struct {
+		argv, want []string
+	}{
+		{[]string{"/usr/bin/tlsmail", "send", "-x"}, []string{"send", "-x"}},
+		{[]string{"/usr/sbin/sendmail", "-t", "-i"}, []string{"sendmail", "-t", "-i"}},
+		{[]string{`C:\bin\SENDMAIL.EXE`, "-t"}, []string{"sendmail", "-t"}},
+		{[]string{"mailq"}, []string{"sendmail", "-bp"}},
+		{[]string{"sendmail-wrapper", "-t"}, []string{"-t"}},
+	}
+	for _, tc := range tests {
+		if filepath.Separator != '\\' && strings.Contains(tc.argv[0], `\`) {
+			continue
+		}
+		if got := sendmailArgv(tc.argv); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("sendmailArgv(%q) = %q, want %q", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestResolveQueueDir checks the order: flag, TLSMAIL_QUEUE_DIR, the
+// configuration's queue_dir, XDG_STATE_HOME, ~/.local/state.
+func TestResolveQueueDir(t *testing.T) {
+	if filepath.Separator == '\\' {
+		t.Skip("the default differs on Windows (LOCALAPPDATA)")
+	}
+	tests := []struct {
+		flag, cfg string
+		env       map[string]string
+		want      string
+	}{
+		{"/f", "/c", map[string]string{"TLSMAIL_QUEUE_DIR": "/e", "HOME": "/h"}, "/f"},
+		{"", "/c", map[string]string{"TLSMAIL_QUEUE_DIR": "/e", "HOME": "/h"}, "/e"},
+		{"", "/c", map[string]string{"HOME": "/h", "XDG_STATE_HOME": "/s"}, "/c"},
+		{"", "", map[string]string{"HOME": "/h", "XDG_STATE_HOME": "/s"}, "/s/tlsmail/queue"},
+		{"", "", map[string]string{"HOME": "/h", "XDG_STATE_HOME": "relative"}, "/h/.local/state/tlsmail/queue"},
+		{"", "", map[string]string{"HOME": "/h"}, "/h/.local/state/tlsmail/queue"},
+	}
+	for i, tc := range tests {
+		e := &env{getenv: func(k string) string { return tc.env[k] }}
+		got, err := resolveQueueDir(e, tc.flag, tc.cfg)
+		if err != nil || got != tc.want {
+			t.Errorf("case %d: got %q, %v; want %q", i, got, err, tc.want)
+		}
+	}
+	e := &env{getenv: func(string) string { return "" }}
+	if _, err := resolveQueueDir(e, "", ""); err == nil {
+		t.Error("no HOME and nothing else: want a configuration error")
+	}
+}
+
+// TestSettingsRoundTrip turns send flags into outbox settings and back:
+// the connection planned at delivery is the one planned at enqueue, and
+// the settings name the password's source, never the password.
+func TestSettingsRoundTrip(t *testing.T) {
+	const secret = "s3cret-value-never-stored"
+	e := &env{getenv: func(k string) string {
+		if k == "PW" {
+			return secret
+		}
+		return ""
+	}, providers: newProviders()}
+	tests := []struct {
+		name string
+		o    sendOptions
+		ref  outbox.SecretRef
+	}{
+		{"env, implicit, pins", sendOptions{server: "mail.example.com:465", user: "ann", auth: "auto",
+			password: passwordFlags{env: "PW"}, pins: []string{"sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}},
+			outbox.SecretRef{Source: "env", Ref: "PW"}},
+		{"command, named mechanism, tls-name", sendOptions{server: "10.0.0.1", user: "ann", auth: "PLAIN", authSet: true,
+			tlsName: "mail.example.com", password: passwordFlags{cmd: "echo " + secret}},
+			outbox.SecretRef{Source: "command", Ref: "echo " + secret}},
+		{"no auth, plaintext", sendOptions{server: "[::1]:25", tlsMode: "none", auth: "auto"}, outbox.SecretRef{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.provider, o.timeout = defaultProvider, 30*time.Second
+			p, err := planConnection(e, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := settingsFor(&o, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Secret != tc.ref {
+				t.Errorf("secret = %+v, want %+v", s.Secret, tc.ref)
+			}
+			o2, err := optionsFromSettings(context.Background(), e, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p2, err := planConnection(e, o2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p2.addr != p.addr || p2.cfg.Mode != p.cfg.Mode || p2.cfg.TLS.ServerName != p.cfg.TLS.ServerName ||
+				!reflect.DeepEqual(p2.cfg.TLS.Trust.Pins, p.cfg.TLS.Trust.Pins) || p2.cfg.Timeout != p.cfg.Timeout {
+				t.Errorf("plans differ:\n%+v\n%+v", p.cfg, p2.cfg)
+			}
+			if err := p2.authenticate(context.Background(), e, o2); err != nil {
+				t.Fatal(err)
+			}
+			if o.user != "" && (p2.cfg.Auth == nil || p2.cfg.Auth.Password != secret || p2.cfg.Auth.Username != o.user) {
+				t.Errorf("the secret was not read again from its source: %+v", p2.cfg.Auth)
+			}
+		})
+	}
+	// A password with no source to read it from again cannot be queued.
+	o := sendOptions{server: "mail.example.com", user: "ann", auth: "auto", provider: defaultProvider,
+		timeout: time.Second, password: passwordFlags{literal: secret}}
+	p, err := planConnection(e, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := settingsFor(&o, p); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("a literal password: err = %v, want a refusal without the password", err)
+	}
+}
+
+func newBufReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
