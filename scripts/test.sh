@@ -2,7 +2,8 @@
 # scripts/test.sh runs every tlsmail test on a fresh Debian machine.
 #
 # It installs what the tests need and is idempotent: Debian's swaks, msmtp,
-# openssl, socat and postfix (third-party peers the tests talk to), the Go
+# openssl, socat and postfix (third-party peers the tests talk to; see
+# scripts/install-deps.sh), the Go
 # modules (through the module proxy), and, for the Windows Schannel
 # provider, wine64 and mingw-w64 (scripts/wine-test.sh). Then: go vet for
 # Linux and Windows, go test ./..., and the Windows tests under Wine.
@@ -15,24 +16,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*" >&2; }
 
 # 1. Debian packages for the third-party peers.
-pkgs=(swaks msmtp openssl socat postfix ca-certificates)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		log "installing ${missing[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-		echo "postfix postfix/mailname string localhost" | debconf-set-selections
-		timeout 600 apt-get update -qq
-		timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/tlsmail-apt.log 2>&1 ||
-			{ tail -20 /tmp/tlsmail-apt.log >&2; log "apt-get install failed"; exit 1; }
-	else
-		log "missing ${missing[*]} and not root: tests that need them will skip"
-	fi
-fi
+scripts/install-deps.sh
 
 # 2. Go modules and static checks.
 log "go mod download"

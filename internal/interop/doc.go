@@ -20,7 +20,7 @@
 // Each test skips, saying which Debian package to install, when its program
 // is missing; the Postfix tests also need root (the master daemon starts as
 // root and drops to the postfix user). The packages are listed in
-// scripts/interop/README.md and installed by scripts/interop/install-deps.sh:
+// scripts/interop/README.md and installed by scripts/install-deps.sh:
 //
 //	apt-get install -y postfix swaks msmtp socat openssl ca-certificates \
 //	    libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl \

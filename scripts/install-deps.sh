@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# install-deps.sh installs the Debian packages tlsmail's tests talk to, when
+# missing: the third-party SMTP peers of internal/interop and cmd/tlsmail
+# (Postfix with Cyrus SASL, swaks with its Perl TLS modules, msmtp, socat,
+# openssl). Postfix is preseeded with "No configuration": no system mail
+# server is set up or started; the tests run private instances.
+# Idempotent; needs root and apt-get, else it says what is missing and
+# exits 0 (the tests that need a package skip, naming it).
+set -euo pipefail
+pkgs=(postfix swaks msmtp socat openssl ca-certificates
+	libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+	libsasl2-modules sasl2-bin)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	echo "install-deps: missing ${missing[*]} and not root with apt-get: tests that need them will skip" >&2
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string localhost" | debconf-set-selections
+timeout 600 apt-get update -qq
+if ! timeout 900 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/tlsmail-apt.log 2>&1; then
+	tail -20 /tmp/tlsmail-apt.log >&2
+	echo "install-deps: apt-get install failed" >&2
+	exit 1
+fi
