@@ -2,15 +2,18 @@
 # wine-test.sh runs tlsmail's Windows tests (the Schannel provider and the
 # provider conformance suite) on Linux under Wine:
 #
-#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/...
-#   scripts/wine-test.sh -run Schannel ./secchan/schannel/
+#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/..., then scripts/wine-e2e.sh
+#   scripts/wine-test.sh -run Schannel ./secchan/schannel/   # these tests only
+#   scripts/wine-test.sh --setup-only    # prepare Wine and exit (used by wine-e2e.sh)
 #
 # It installs Debian's wine64 and gcc-mingw-w64-x86-64 when they are missing
 # (as root), prepares a private Wine prefix (TLSMAIL_WINEPREFIX, default
 # ~/.cache/tlsmail/wineprefix) without any window, builds the forwarding
 # bcryptprimitives.dll that Go >= 1.22 needs (ProcessPrng, which Wine 8.0
 # lacks, forwarded to advapi32's RtlGenRandom) into the prefix's system32,
-# and runs `GOOS=windows go test -exec scripts/wine-exec`.
+# and runs `GOOS=windows go test -exec scripts/wine-exec`. Without arguments
+# it then runs scripts/wine-e2e.sh (tlsmail.exe end to end; set
+# TLSMAIL_WINE_E2E=0 to leave it out).
 #
 # Idempotent and non-interactive. When Wine cannot start at all it prints
 # "SKIP: <reason>" and exits 0; once Wine runs, any test failure fails.
@@ -22,6 +25,12 @@ export TLSMAIL_WINEPREFIX WINEPREFIX="$TLSMAIL_WINEPREFIX"
 export WINEDEBUG="${WINEDEBUG:--all}" WINEARCH=win64
 export WINEDLLOVERRIDES="mscoree,mshtml="   # no Mono/Gecko install prompts
 unset DISPLAY WAYLAND_DISPLAY
+
+setup_only=false
+if [ "${1:-}" = --setup-only ]; then
+	setup_only=true
+	shift
+fi
 
 skip() { echo "SKIP: Windows tests under Wine: $*"; exit 0; }
 log() { echo "wine-test: $*" >&2; }
@@ -116,10 +125,21 @@ if ! out=$("$root/scripts/wine-exec" "$smoke/smoke.exe" 2>&1) || [[ "$out" != *"
 	exit 1
 fi
 rm -rf "$smoke"
+if $setup_only; then
+	echo "wine-test: Wine is ready ($WINEPREFIX)"
+	exit 0
+fi
 
 # 5. The tests.
-[ $# -gt 0 ] || set -- ./secchan/...
+e2e=false
+if [ $# -eq 0 ]; then
+	set -- ./secchan/...
+	[ "${TLSMAIL_WINE_E2E:-1}" = 0 ] || e2e=true
+fi
 status=0
 go test -count=1 -exec "$root/scripts/wine-exec" "$@" || status=$?
+if $e2e; then
+	GOOS= GOARCH= TLSMAIL_WINE_READY=1 "$root/scripts/wine-e2e.sh" || status=1
+fi
 timeout -k 5 30 "$WINESERVER" -k >/dev/null 2>&1 || true
 exit $status

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# wine-e2e.sh runs `tlsmail.exe send --tls-provider schannel` end to end
+# under Wine: the Windows binary, Schannel doing TLS, into real servers on
+# loopback.
+#
+#   scripts/wine-e2e.sh
+#
+# It builds tlsmail (Linux) and tlsmail.exe (GOOS=windows), starts
+# `tlsmail serve` (the embedded server, with its own throwaway CA) and sends
+# a prepared message with tlsmail.exe over STARTTLS and implicit TLS,
+# verifying with --ca: exit 0 and the stored message byte-exact. Then the
+# refusals: an unrelated --ca (untrusted-root) and a wrong --tls-name
+# (name-mismatch) against `tlsmail serve`, and servers presenting broken
+# chains from internal/testpki (scripts/wine-e2e-peer: expired,
+# self-signed, missing-intermediate, wrong-usage, weak-key): exit 75, the
+# certificate error with the right problem kind, nothing stored.
+#
+# The Wine prefix is prepared by scripts/wine-test.sh (called here with
+# --setup-only unless TLSMAIL_WINE_READY=1). Exits 0 when every check
+# passes, 1 otherwise; prints "SKIP: ..." and exits 0 when Wine cannot run.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ "${TLSMAIL_WINE_READY:-}" != 1 ]; then
+	out=$("$root/scripts/wine-test.sh" --setup-only) || { echo "$out"; exit 1; }
+	case "$out" in *SKIP:*) echo "$out"; exit 0 ;; esac
+fi
+wexec="$root/scripts/wine-exec"
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail=0
+pass() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=1; }
+
+echo "wine-e2e: building tlsmail and tlsmail.exe" >&2
+GOOS= GOARCH= go build -o "$tmp/tlsmail" ./cmd/tlsmail
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/tlsmail.exe" ./cmd/tlsmail
+GOOS= GOARCH= go build -o "$tmp/peer" ./scripts/wine-e2e-peer
+
+# wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
+wait_for() {
+	for _ in $(seq 150); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "wine-e2e: timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2 || true
+	return 1
+}
+
+# The message: dot-stuffing cases, a long line, more than two TLS records.
+{
+	# Date and Message-ID present, so that send --message adds nothing.
+	printf 'Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <wine-e2e@example.org>\r\n'
+	printf 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: tlsmail.exe through Schannel\r\n\r\n'
+	printf '.leading dot\r\n.\r\n..two dots\r\n'
+	for i in $(seq 1 700); do printf 'line %04d: the quick brown fox jumps over the lazy dog\r\n' "$i"; done
+	printf 'end\r\n'
+} >"$tmp/msg.eml"
+
+# send NAME ARGS...: runs tlsmail.exe send with Schannel; sets rc, out, err.
+send() {
+	local name=$1
+	shift
+	set +e
+	"$wexec" "$tmp/tlsmail.exe" send --tls-provider schannel --from alice@example.org --to bob@example.org \
+		--message "$tmp/msg.eml" --timeout 30s "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	rc=$?
+	set -e
+	out=$(tr -d '\r' <"$tmp/$name.out")
+	err=$(tr -d '\r' <"$tmp/$name.err")
+}
+
+# stored DIR: the number of messages stored under DIR/messages.
+stored() { find "$1/messages" -name '*.eml' 2>/dev/null | wc -l; }
+
+# 1. tlsmail serve, STARTTLS and implicit TLS.
+"$tmp/tlsmail" serve --smtp 127.0.0.1:0 --smtps 127.0.0.1:0 --dir "$tmp/srv" >"$tmp/serve.out" 2>&1 &
+pids+=($!)
+wait_for "$tmp/serve.out" 'implicit TLS (SMTPS):'
+smtp=$(sed -n 's/^ *SMTP with STARTTLS: *//p' "$tmp/serve.out")
+smtps=$(sed -n 's/^ *implicit TLS (SMTPS): *//p' "$tmp/serve.out")
+ca="$tmp/srv/ca.pem"
+
+for mode in starttls implicit; do
+	addr=$smtp
+	[ "$mode" = implicit ] && addr=$smtps
+	before=$(stored "$tmp/srv")
+	send "good-$mode" --server "$addr" --tls "$mode" --ca "$ca" --json
+	if [ "$rc" != 0 ]; then
+		bad "$mode: exit $rc, want 0: $out $err"
+		continue
+	fi
+	eml=$(ls -t "$tmp"/srv/messages/*.eml 2>/dev/null | head -1)
+	if [ "$(stored "$tmp/srv")" != $((before + 1)) ] || [ -z "$eml" ]; then
+		bad "$mode: exit 0 but the server stored nothing"
+	elif ! cmp -s "$eml" "$tmp/msg.eml"; then
+		bad "$mode: the stored message differs from the one sent ($(cmp "$eml" "$tmp/msg.eml" 2>&1 || true))"
+	elif ! grep -q '"provider": "schannel"' <<<"$out" || ! grep -q '"verified": true' <<<"$out"; then
+		bad "$mode: the JSON output does not show a verified Schannel session: $out"
+	else
+		want=false
+		[ "$mode" = starttls ] && want=true
+		if grep -q "\"starttls\": *$want" "${eml%.eml}.json"; then
+			pass "$mode: exit 0, message stored byte-exact, verified Schannel session"
+		else
+			bad "$mode: the server's record of the session does not say starttls=$want: $(cat "${eml%.eml}.json")"
+		fi
+	fi
+done
+
+# expect_refused NAME KIND SRVDIR ARGS...: exit 75, error kind certificate,
+# the problem KIND named, nothing stored.
+expect_refused() {
+	local name=$1 kind=$2 dir=$3
+	shift 3
+	local before
+	before=$(stored "$dir")
+	send "$name" "$@" --json
+	if [ "$rc" != 75 ]; then
+		bad "$name: exit $rc, want 75: $out $err"
+	elif ! grep -q '"kind": "certificate"' <<<"$out"; then
+		bad "$name: the error is not a certificate error: $out"
+	elif ! grep -q "\"kind\": \"$kind\"" <<<"$out"; then
+		bad "$name: the problems do not include $kind: $out"
+	elif [ "$(stored "$dir")" != "$before" ]; then
+		bad "$name: the server stored a message after a refused chain"
+	else
+		pass "$name: exit 75, certificate error with problem $kind, nothing sent"
+	fi
+}
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/other.key" -out "$tmp/other-ca.pem" -days 30 \
+	-subj "/CN=Some Other Root" -addext basicConstraints=critical,CA:TRUE >/dev/null 2>&1
+expect_refused untrusted-root-starttls untrusted-root "$tmp/srv" --server "$smtp" --tls starttls --ca "$tmp/other-ca.pem"
+expect_refused name-mismatch-implicit name-mismatch "$tmp/srv" --server "$smtps" --tls implicit --ca "$ca" --tls-name mail.example.org
+
+# The human-readable refusal names the problem too.
+send human-refusal --server "$smtp" --tls starttls --ca "$tmp/other-ca.pem"
+if [ "$rc" = 75 ] && grep -q 'certificate verification failed' <<<"$err" && grep -q 'untrusted-root' <<<"$err"; then
+	pass "human output: exit 75, 'certificate verification failed' with the problem kind on standard error"
+else
+	bad "human output: exit $rc: $err"
+fi
+
+# 2. Servers presenting broken chains (internal/testpki scenarios).
+for kind in expired self-signed missing-intermediate wrong-usage weak-key; do
+	dir="$tmp/peer-$kind"
+	mkdir -p "$dir"
+	"$tmp/peer" -kind "$kind" -dir "$dir" >"$dir.log" 2>&1 &
+	pids+=($!)
+	wait_for "$dir/addrs" .
+	read -r psmtp psmtps <"$dir/addrs"
+	name=$(cat "$dir/name")
+	expect_refused "$kind-starttls" "$kind" "$dir" --server "$psmtp" --tls starttls --ca "$dir/ca.pem" --tls-name "$name"
+	expect_refused "$kind-implicit" "$kind" "$dir" --server "$psmtps" --tls implicit --ca "$dir/ca.pem" --tls-name "$name"
+done
+
+if [ $fail != 0 ]; then
+	echo "wine-e2e: FAIL"
+	exit 1
+fi
+echo "wine-e2e: PASS"
