@@ -54,6 +54,9 @@ type sendOptions struct {
 	key      string
 	provider string
 	tlsName  string
+	// platform applies send's flags of this operating system, such as
+	// Windows' --cert-store (see platformSendFlags).
+	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
 
 	transcript string
 	json       bool
@@ -128,6 +131,16 @@ Settings can also come from an msmtp-format configuration file (an existing
 matching --from, else "default"). Without --server and --config, tlsmail
 looks for $TLSMAIL_CONFIG, $XDG_CONFIG_HOME/tlsmail/config and ~/.msmtprc.
 Flags always win over the file.
+
+--queue writes the message to the outbox (fsynced) before connecting and
+removes it only after the server's 250 to the end of DATA: a temporary
+failure leaves it queued, with the error and the next attempt time, and exits
+75; a permanent one moves it to the outbox's failed/ folder. --defer only
+queues it (exit 0 once it is on disk). 'tlsmail queue run' delivers queued
+messages; the password is never stored, it is read again then from the same
+--password-env variable, file, command or configuration account. The outbox
+is --queue-dir, else $TLSMAIL_QUEUE_DIR, the account's queue_dir, or
+$XDG_STATE_HOME/tlsmail/queue.
 
 --transcript FILE writes the whole session (every command and reply with its
 byte count, TLS events, the certificate verdict) to FILE; --transcript -
@@ -240,6 +253,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
+	o.platform = platformSendFlags(fs)
 	return cmd
 }
 
@@ -458,6 +472,11 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
+	}
+	if o.platform != nil {
+		if prov, err = o.platform(prov, tcfg); err != nil {
+			return nil, err
+		}
 	}
 	if mode == smtp.None && (o.ca != "" || len(o.pins) > 0 || o.cert != "" || o.insecure || o.tlsName != "") {
 		fmt.Fprintln(e.stderr, "tlsmail: warning: --tls none: the TLS flags (--ca, --pin, --cert, --insecure, --tls-name) have no effect")

@@ -218,7 +218,7 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 }
 
 func newSendmailCommand(e *env, st *runState) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                "sendmail [-t] [-i|-oi] [-f ADDR] [-F NAME] [-C FILE] [-a ACCOUNT] [RECIPIENT...]",
 		Short:              "Queue and deliver a message read on standard input (a sendmail drop-in)",
 		Long:               sendmailLong,
@@ -227,7 +227,11 @@ func newSendmailCommand(e *env, st *runState) *cobra.Command {
 			st.started = true
 			return runSendmail(cmd.Context(), e, cmd, args)
 		},
+		DisableFlagsInUseLine: true,
 	}
+	// -h is sendmail's hop count, not help.
+	cmd.Flags().Bool("help", false, "show this help")
+	return cmd
 }
 
 // runSendmail is `tlsmail sendmail ARGS` (and `sendmail ARGS`).
