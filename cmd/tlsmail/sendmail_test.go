@@ -334,6 +334,7 @@ type stallProxy struct {
 	ln         net.Listener
 	target     string
 	stallAfter atomic.Int64
+	conns      atomic.Int64 // connections accepted
 	stalled    chan struct{}
 	done       chan struct{}
 	wg         sync.WaitGroup
@@ -354,6 +355,7 @@ func newStallProxy(t *testing.T, target string) *stallProxy {
 			if err != nil {
 				return
 			}
+			p.conns.Add(1)
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
@@ -700,5 +702,57 @@ func TestQueueRemoveAndWatch(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "delivered ") {
 		t.Errorf("--watch did not report the delivery:\n%s", stdout)
+	}
+}
+
+// TestQueueRunOneConnectionPerBatch queues four messages for one account,
+// one of them for a recipient the server refuses (550): `queue run` sends
+// them all over one connection (RSET between transactions), delivers three,
+// moves the refused one to failed/ and exits 69.
+func TestQueueRunOneConnectionPerBatch(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *server.Config) {
+		c.RejectRecipient = func(to string) *server.Reply {
+			if strings.HasPrefix(to, "nobody@") {
+				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"}
+			}
+			return nil
+		}
+	})
+	proxy := newStallProxy(t, srv.SMTPAddr())
+	m := &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, proxy.ln.Addr().String()), queue: filepath.Join(t.TempDir(), "queue")}
+	for _, rcpt := range []string{"a@example.org", "nobody@example.org", "b@example.org", "c@example.org"} {
+		r := proc{args: []string{"sendmail", "-C", m.cfg, "-odq", "-i", rcpt}, env: m.env(),
+			stdin: strings.NewReader("Subject: batch\n\nfor " + rcpt + "\n")}.run(t)
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	r := proc{args: []string{"queue", "run", "--json", "--transcript", "-"}, env: m.env()}.run(t)
+	if r.code != exitUnavailable {
+		t.Fatalf("want exit 69 (one message failed for good): %s", r)
+	}
+	var out struct {
+		Stats struct{ Delivered, Failed, Deferred int }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v: %s", err, r)
+	}
+	if out.Stats.Delivered != 3 || out.Stats.Failed != 1 || out.Stats.Deferred != 0 {
+		t.Errorf("stats %+v, want 3 delivered and 1 failed", out.Stats)
+	}
+	if n := proxy.conns.Load(); n != 1 {
+		t.Errorf("%d connections for one batch, want 1", n)
+	}
+	if n := strings.Count(r.stderr, "bytes: RSET\n"); n != 3 {
+		t.Errorf("%d RSET commands between 4 transactions, want 3:\n%s", n, r.stderr)
+	}
+	if got := len(waitMessages(t, srv, 3)); got != 3 {
+		t.Errorf("%d messages stored, want 3", got)
+	}
+	q := m.list(t)
+	if len(q.Queued) != 0 || len(q.Failed) != 1 || q.Failed[0].Recipients[0] != "nobody@example.org" ||
+		!strings.Contains(q.Failed[0].Reason, "550") {
+		t.Errorf("want only the refused message in failed/: %+v", q)
 	}
 }
