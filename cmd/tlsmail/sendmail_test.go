@@ -756,3 +756,24 @@ func TestQueueRunOneConnectionPerBatch(t *testing.T) {
 		t.Errorf("want only the refused message in failed/: %+v", q)
 	}
 }
+
+// TestSendQueueDelivers: `send --queue --json` spools, delivers at once and
+// reports send's object plus the queue ID; the outbox is empty afterwards.
+func TestSendQueueDelivers(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	qdir := filepath.Join(t.TempDir(), "queue")
+	r := proc{args: baseSend(srv.SMTPAddr(), srv.CAFile(), "--queue", "--queue-dir", qdir, "--json"), env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	j := decodeJSON(t, r)
+	if j["ok"] != true || j["queued"] != false || j["queue_id"] == "" || !strings.HasPrefix(fmt.Sprint(j["response"]), "250 ") {
+		t.Errorf("send --queue --json: %v", j)
+	}
+	waitMessages(t, srv, 1)
+	entries, err := os.ReadDir(filepath.Join(qdir, "msg"))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("the outbox still holds %d file(s) (%v)", len(entries), err)
+	}
+}
