@@ -152,6 +152,21 @@ else
 	bad "human output: exit $rc: $err"
 fi
 
+# The Windows-only certificate-store flags: a certificate that is not in the
+# store is a clear error naming the store; misuse is a usage error (64).
+send store-missing --server "$smtp" --tls starttls --ca "$ca" --cert-subject "no such subject"
+if [ "$rc" = 75 ] && grep -q 'CurrentUser\\MY' <<<"$err" && grep -q 'no such subject' <<<"$err"; then
+	pass "--cert-subject not in the store: exit 75, the error names CurrentUser\\MY and the subject"
+else
+	bad "--cert-subject not in the store: exit $rc: $err"
+fi
+send store-usage --server "$smtp" --tls starttls --ca "$ca" --tls-provider go --cert-store MY --cert-thumbprint 00
+if [ "$rc" = 64 ] && grep -q 'schannel' <<<"$err"; then
+	pass "--cert-store with the go provider: exit 64, says it needs --tls-provider schannel"
+else
+	bad "--cert-store with the go provider: exit $rc: $err"
+fi
+
 # 2. Servers presenting broken chains (internal/testpki scenarios).
 for kind in expired self-signed missing-intermediate wrong-usage weak-key; do
 	dir="$tmp/peer-$kind"

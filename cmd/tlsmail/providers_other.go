@@ -2,8 +2,19 @@
 
 package main
 
-import "github.com/tlsmail/tlsmail/secchan"
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/tlsmail/tlsmail/secchan"
+)
 
 // registerPlatformProviders adds the providers of this operating system:
 // none besides crypto/tls here.
 func registerPlatformProviders(r *secchan.Registry) {}
+
+// platformSendFlags adds send's flags of this operating system: none here
+// (the certificate-store flags are Windows-only). The returned function
+// leaves the provider as it is.
+func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
+	return func(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
+}

@@ -1,0 +1,79 @@
+//go:build windows
+
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/schannel"
+)
+
+// storeCertFlags are send's Windows-only flags that take the client
+// certificate from a Windows certificate store, for Schannel.
+type storeCertFlags struct {
+	store, thumbprint, subject string
+}
+
+// platformSendFlags adds send's Windows-only flags to fs and returns the
+// function that applies them, once the provider and the TLS configuration
+// are known: with --cert-store, --cert-thumbprint or --cert-subject the
+// Schannel provider takes its client certificate from the store (the key
+// is used in place, and may be non-exportable or on a smart card).
+func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
+	f := &storeCertFlags{}
+	fs.StringVar(&f.store, "cert-store", "", "Windows certificate `STORE` of the client certificate, for --tls-provider schannel: MY (default), or LocalMachine\\MY")
+	fs.StringVar(&f.thumbprint, "cert-thumbprint", "", "select the client certificate in --cert-store by its SHA-1 `HEX` thumbprint (as certmgr.msc shows it)")
+	fs.StringVar(&f.subject, "cert-subject", "", "select the client certificate in --cert-store whose subject contains `TEXT`")
+	return f.apply
+}
+
+func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+	if f.store == "" && f.thumbprint == "" && f.subject == "" {
+		return p, nil
+	}
+	sc, err := f.storeCert()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.(schannel.Provider); !ok {
+		return nil, usageErrorf("--cert-store, --cert-thumbprint and --cert-subject work with --tls-provider schannel only (not %q)", p.Name()).
+			withFix("add --tls-provider schannel, or export the certificate and key to PEM files for --cert and --key")
+	}
+	if len(cfg.Certificates) > 0 {
+		return nil, usageErrorf("--cert and a certificate store were both given").
+			withFix("give either --cert/--key or --cert-store with --cert-thumbprint or --cert-subject")
+	}
+	return schannel.Provider{ClientCert: sc}, nil
+}
+
+// storeCert checks the flags and turns them into a schannel.StoreCert.
+func (f *storeCertFlags) storeCert() (*schannel.StoreCert, error) {
+	switch {
+	case f.thumbprint == "" && f.subject == "":
+		return nil, usageErrorf("--cert-store needs --cert-thumbprint or --cert-subject to pick the certificate").
+			withFix("list the store's certificates with 'certutil -user -store MY' and pass one's thumbprint with --cert-thumbprint")
+	case f.thumbprint != "" && f.subject != "":
+		return nil, usageErrorf("--cert-thumbprint and --cert-subject were both given").withFix("give one of them")
+	}
+	sc := &schannel.StoreCert{Thumbprint: f.thumbprint, Subject: f.subject}
+	store := f.store
+	if loc, name, ok := strings.Cut(store, `\`); ok {
+		switch strings.ToLower(loc) {
+		case "localmachine":
+			sc.LocalMachine = true
+		case "currentuser":
+		default:
+			return nil, usageErrorf("--cert-store %q: the location must be CurrentUser or LocalMachine", f.store).
+				withFix(`give a store name such as MY, or CurrentUser\MY or LocalMachine\MY`)
+		}
+		store = name
+	}
+	if store == "" && strings.Contains(f.store, `\`) {
+		return nil, usageErrorf("--cert-store %q names no store", f.store).withFix(`give e.g. LocalMachine\MY`)
+	}
+	sc.Store = store
+	return sc, nil
+}
