@@ -57,9 +57,6 @@ type sendOptions struct {
 	// platform applies send's flags of this operating system, such as
 	// Windows' --cert-store (see platformSendFlags).
 	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
-	// platform applies send's flags of this operating system, such as
-	// Windows' --cert-store (see platformSendFlags).
-	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
 
 	transcript string
 	json       bool
@@ -256,7 +253,6 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
-	o.platform = platformSendFlags(fs)
 	o.platform = platformSendFlags(fs)
 	return cmd
 }
@@ -476,11 +472,6 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
-	}
-	if o.platform != nil {
-		if prov, err = o.platform(prov, tcfg); err != nil {
-			return nil, err
-		}
 	}
 	if o.platform != nil {
 		if prov, err = o.platform(prov, tcfg); err != nil {
