@@ -1,0 +1,122 @@
+// Package bench holds tlsmail's benchmarks against other tools (run.sh) and
+// the in-process benchmarks that need a live server.
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+func startServer(tb testing.TB) *server.Server {
+	tb.Helper()
+	srv, err := server.Start(context.Background(), server.Config{
+		SMTPAddr:  "127.0.0.1:0",
+		SMTPSAddr: "127.0.0.1:0",
+		Dir:       tb.TempDir(),
+		Users:     map[string]string{"bench": "secret-pw"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// reconnect dials, completes TLS (and AUTH PLAIN, RFC 4954) and quits, and
+// reports whether the TLS session was resumed (RFC 8446 section 2.2).
+func reconnect(tb testing.TB, ctx context.Context, addr string, mode smtp.TLSMode, cfg *secchan.Config) bool {
+	c, err := smtp.Dial(ctx, addr, &smtp.Config{
+		Mode:    mode,
+		TLS:     cfg,
+		Auth:    &smtp.Auth{Mechanism: "PLAIN", Username: "bench", Password: "secret-pw"},
+		Timeout: 30 * time.Second,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, ok := c.TLS()
+	if !ok || !st.Verified {
+		tb.Fatalf("session not verified TLS: %+v", st.Report)
+	}
+	if err := c.Quit(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return st.Resumed
+}
+
+// TestResumption checks what BenchmarkReconnect relies on: with a session
+// cache the second connection resumes, and is still verified; without one
+// it never resumes.
+func TestResumption(t *testing.T) {
+	srv := startServer(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		addr  string
+		mode  smtp.TLSMode
+		cache bool
+	}{
+		{"starttls/cache", srv.SMTPAddr(), smtp.StartTLS, true},
+		{"starttls/no-cache", srv.SMTPAddr(), smtp.StartTLS, false},
+		{"implicit/cache", srv.SMTPSAddr(), smtp.Implicit, true},
+		{"implicit/no-cache", srv.SMTPSAddr(), smtp.Implicit, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &secchan.Config{ServerName: "127.0.0.1"}
+			cfg.Trust.Roots = srv.CAPool()
+			if tc.cache {
+				cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+			}
+			if reconnect(t, ctx, tc.addr, tc.mode, cfg) {
+				t.Fatal("the first connection claims to be resumed")
+			}
+			if got := reconnect(t, ctx, tc.addr, tc.mode, cfg); got != tc.cache {
+				t.Fatalf("second connection resumed = %v, want %v", got, tc.cache)
+			}
+		})
+	}
+}
+
+// BenchmarkReconnect measures a whole SMTP session setup (connect, greeting,
+// EHLO, STARTTLS or implicit TLS, EHLO, AUTH PLAIN, QUIT) with full TLS
+// handshakes and with TLS 1.3 resumption from secchan.Config.SessionCache.
+// The "resumed/op" metric is the fraction of connections that resumed.
+func BenchmarkReconnect(b *testing.B) {
+	srv := startServer(b)
+	ctx := context.Background()
+	for _, mode := range []struct {
+		name string
+		addr string
+		mode smtp.TLSMode
+	}{{"starttls", srv.SMTPAddr(), smtp.StartTLS}, {"implicit", srv.SMTPSAddr(), smtp.Implicit}} {
+		for _, cache := range []bool{false, true} {
+			name := mode.name + "/full"
+			if cache {
+				name = mode.name + "/resumed"
+			}
+			b.Run(name, func(b *testing.B) {
+				cfg := &secchan.Config{ServerName: "127.0.0.1"}
+				cfg.Trust.Roots = srv.CAPool()
+				if cache {
+					cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+					reconnect(b, ctx, mode.addr, mode.mode, cfg) // fill the cache
+				}
+				b.ReportAllocs()
+				resumed := 0
+				b.ResetTimer()
+				for b.Loop() {
+					if reconnect(b, ctx, mode.addr, mode.mode, cfg) {
+						resumed++
+					}
+				}
+				b.ReportMetric(float64(resumed)/float64(b.N), "resumed/op")
+			})
+		}
+	}
+}
