@@ -696,6 +696,14 @@ func TestQueueRemoveAndWatch(t *testing.T) {
 		t.Fatal(r)
 	}
 	waitMessages(t, m.srv, 1)
+	// The server stores the message before its 250 reaches the runner:
+	// wait until the runner has removed the item, then stop it.
+	for len(m.list(t).Queued) != 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the watcher never removed the delivered item")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("queue run --watch after SIGTERM: %v\n%s\n%s", err, stdout, stderr)
