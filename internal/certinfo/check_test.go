@@ -161,4 +161,3 @@ func TestCheckKeyPairInputErrors(t *testing.T) {
 		}
 	}
 }
-
