@@ -23,12 +23,6 @@ import (
 // a key container) into CurrentUser\MY, then selects it by thumbprint and by
 // subject: the server must receive it.
 func TestStoreClientCert(t *testing.T) {
-	if underWine() {
-		// Not understood yet: a certificate added to CurrentUser\MY (and
-		// committed) is not found by a later CertOpenStore in the same
-		// process under Wine 8.0. Selection from a store is untested here.
-		t.Skip("Wine 8.0: a certificate added to CurrentUser\\MY is not found again in the same process (open problem)")
-	}
 	f, err := secchantest.NewFixtures()
 	if err != nil {
 		t.Fatal(err)
@@ -38,25 +32,38 @@ func TestStoreClientCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.free()
+	// Wine 8.0 writes a registry-backed store out only when its handle is
+	// closed (not on add, nor on CertControlStore(CERT_STORE_CTRL_COMMIT)):
+	// until then another CertOpenStore of the same store does not see the
+	// certificate. So the store is opened, changed and closed each time.
 	name, _ := windows.UTF16PtrFromString("MY")
-	store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+	withStore := func(fn func(store windows.Handle) error) error {
+		store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+		if err != nil {
+			return err
+		}
+		err = fn(store)
+		if cerr := windows.CertCloseStore(store, 0); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	err = withStore(func(store windows.Handle) error {
+		return windows.CertAddCertificateContextToStore(store, cc.ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer windows.CertCloseStore(store, 0)
-	var added *windows.CertContext
-	if err := windows.CertAddCertificateContextToStore(store, cc.ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, &added); err != nil {
-		t.Fatal(err)
-	}
-	// Registry stores write out on commit (Wine's do only then).
-	commit := func() {
-		windows.NewLazySystemDLL("crypt32.dll").NewProc("CertControlStore").Call(uintptr(store), 0, 4 /* CERT_STORE_CTRL_COMMIT */, 0)
-	}
-	commit()
-	defer func() {
-		windows.CertDeleteCertificateFromStore(added)
-		commit()
-	}()
+	defer withStore(func(store windows.Handle) error {
+		blob := windows.CryptDataBlob{Size: 20}
+		sum := sha1.Sum(f.ClientLeaf.Cert.Raw)
+		blob.Data = &sum[0]
+		c, err := windows.CertFindCertificateInStore(store, windows.X509_ASN_ENCODING, 0, windows.CERT_FIND_HASH, unsafe.Pointer(&blob), nil)
+		if err != nil {
+			return err
+		}
+		return windows.CertDeleteCertificateFromStore(c)
+	})
 
 	sum := sha1.Sum(f.ClientLeaf.Cert.Raw)
 	for _, sel := range []StoreCert{

@@ -49,8 +49,9 @@
 //   - Wine's chain engine takes roots from the host only (no hExclusiveRoot,
 //     hRestrictedRoot checked against the system roots): the system-trust
 //     test of a good chain is skipped; every broken chain is still tested.
-//   - A certificate added to CurrentUser\MY is not found again in the same
-//     process under Wine: selecting a store certificate is untested there.
+//   - Wine writes a registry-backed store (CurrentUser\MY) out only when the
+//     handle that changed it is closed, not on CertControlStore(COMMIT):
+//     the store test closes its handle after adding the certificate.
 //   - Not Schannel, but met by the tests: Go 1.26's os.RemoveAll fails on a
 //     non-empty directory under Wine 8.0 ("unlinkat ...: Invalid function";
 //     its FILE_DISPOSITION_INFORMATION_EX is missing), so the Windows tests
