@@ -668,3 +668,28 @@ func TestConcurrentRunnersGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// RunConfig.IDs limits a run to the named items; the others are not even
+// offered to the deliverer, and their state is untouched.
+func TestRunOnlyIDs(t *testing.T) {
+	q, _, _ := newQueue(t)
+	ids := []string{enqueue(t, q, testSettings, "one"), enqueue(t, q, testSettings, "two"), enqueue(t, q, testSettings, "three")}
+	var offered []string
+	st, err := q.Run(context.Background(), RunConfig{
+		IDs: []string{ids[1]},
+		Deliver: deliverWith(func(it *Item) Result {
+			offered = append(offered, it.ID)
+			return Result{Outcome: Delivered}
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Delivered != 1 || len(offered) != 1 || offered[0] != ids[1] {
+		t.Fatalf("stats %+v, offered %v, want only %s", st, offered, ids[1])
+	}
+	left, _ := q.List()
+	if len(left) != 2 || left[0].ID != ids[0] || left[1].ID != ids[2] || left[0].Attempts != 0 || left[1].Attempts != 0 {
+		t.Errorf("left %+v", left)
+	}
+}

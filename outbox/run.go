@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -135,6 +136,9 @@ type RunConfig struct {
 	// OnResult, if set, is called after each item's bookkeeping with the
 	// item (its state updated) and the result.
 	OnResult func(it *Item, r Result)
+	// IDs, when non-empty, limits the run to these items: the others are
+	// neither read nor locked (sendmail delivering its own message at once).
+	IDs []string
 }
 
 // Stats sums up a Run.
@@ -277,6 +281,9 @@ func (r *runner) scan() ([][]*Item, error) {
 		}
 		id, ok := strings.CutSuffix(name, msgSuffix)
 		if !ok || !validID(id) {
+			continue
+		}
+		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
 			continue
 		}
 		st := q.loadState(id)

@@ -211,7 +211,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		}
 	}}
 	_, _ = q.Run(ctx, outbox.RunConfig{
-		Deliver: onlyItem(id, d.deliver),
+		Deliver: d.deliver,
+		IDs:     []string{id},
 		OnResult: func(it *outbox.Item, r outbox.Result) {
 			if it.ID == id {
 				res.res = r
@@ -220,20 +221,6 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		},
 	})
 	return res, nil
-}
-
-// onlyItem restricts a deliverer to the item id: the batches of other
-// items are left untouched (unreported), so a sendmail delivers its own
-// message at once and leaves the rest to the queue runner.
-func onlyItem(id string, deliver outbox.Deliverer) outbox.Deliverer {
-	return func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
-		for _, it := range batch {
-			if it.ID == id {
-				return deliver(ctx, []*outbox.Item{it}, report)
-			}
-		}
-		return nil
-	}
 }
 
 // sendQueued runs `send --queue` and `send --defer`.
