@@ -17,6 +17,7 @@
 //	"time"  wall-clock time of the whole process, in milliseconds
 //	"rate"  messages per second, read from the 4th field of its output
 //	        ("LIB N SECONDS RATE", as printed by bench/cmd/throughput)
+//	"wallrate" messages per second of the whole process's wall-clock time
 //
 // With "rss" set the command runs under /usr/bin/time -v and the table adds
 // the peak resident set size; with "bytes" set it adds MB/s.
@@ -49,6 +50,10 @@ type Case struct {
 	Measure  string   `json:"measure"`  // "time" (default) or "rate"
 	RSS      bool     `json:"rss"`
 	Bytes    int64    `json:"bytes"` // message size, for MB/s
+	// Setup and RefuseSetup run (untimed) before each run of Cmd and of
+	// Refuse, e.g. to restore a spool directory.
+	Setup       []string `json:"setup"`
+	RefuseSetup []string `json:"refuse_setup"`
 }
 
 type sample struct {
@@ -75,6 +80,9 @@ func main() {
 	for _, c := range cases {
 		if len(c.Refuse) == 0 {
 			fail(fmt.Errorf("%s: no refuse command: every case must show it refuses an unrelated CA", c.Name))
+		}
+		if err := setup(c.RefuseSetup); err != nil {
+			fail(fmt.Errorf("%s: %v", c.Name, err))
 		}
 		out, err := execCase(c, c.Refuse, false)
 		n := count(*msgDir)
@@ -104,7 +112,7 @@ func main() {
 		var b strings.Builder
 		for i, c := range cases {
 			f := func(s sample) float64 { return s.ms }
-			if c.Measure == "rate" {
+			if c.Measure == "rate" || c.Measure == "wallrate" {
 				f = func(s sample) float64 { return s.rate }
 			}
 			fmt.Fprintf(&b, "%s %.1f %.2f\n", strings.ReplaceAll(c.Name, " ", "_"),
@@ -116,7 +124,21 @@ func main() {
 	}
 }
 
+func setup(argv []string) error {
+	if len(argv) == 0 {
+		return nil
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("setup %v: %v: %s", argv, err, out)
+	}
+	return nil
+}
+
 func runOnce(c Case, msgDir string) (sample, error) {
+	if err := setup(c.Setup); err != nil {
+		return sample{}, fmt.Errorf("%s: %v", c.Name, err)
+	}
 	start := time.Now()
 	out, err := execCase(c, c.Cmd, c.RSS)
 	d := time.Since(start)
@@ -132,7 +154,10 @@ func runOnce(c Case, msgDir string) (sample, error) {
 	}
 	clean(msgDir)
 	s := sample{ms: float64(d.Microseconds()) / 1000}
-	if c.Measure == "rate" {
+	switch c.Measure {
+	case "wallrate":
+		s.rate = float64(want) / d.Seconds()
+	case "rate":
 		f := strings.Fields(lastLine(out))
 		if len(f) < 4 {
 			return s, fmt.Errorf("%s: no rate in output %q", c.Name, out)
@@ -215,7 +240,7 @@ func pick(s []sample, f func(sample) float64) []float64 {
 }
 
 func printTable(title string, cases []Case, res [][]sample, runs int) {
-	rate := cases[0].Measure == "rate"
+	rate := cases[0].Measure == "rate" || cases[0].Measure == "wallrate"
 	rss := cases[0].RSS
 	mb := cases[0].Bytes > 0
 	if title != "" {
@@ -241,7 +266,7 @@ func printTable(title string, cases []Case, res [][]sample, runs int) {
 	var base float64
 	for i, c := range cases {
 		f := func(s sample) float64 { return s.ms }
-		if rate {
+		if c.Measure == "rate" || c.Measure == "wallrate" {
 			f = func(s sample) float64 { return s.rate }
 		}
 		v := pick(res[i], f)
