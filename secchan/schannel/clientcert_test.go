@@ -4,8 +4,11 @@ package schannel
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"net"
@@ -15,6 +18,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/secchantest"
 )
@@ -27,7 +31,18 @@ func TestStoreClientCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := certFromTLS(f.ClientLeaf.TLSCertificate())
+	// A client certificate with a subject of its own: leftovers of an
+	// interrupted run (same subject, another key) cannot be picked.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := f.ClientRoot.Issue(testpki.Options{CommonName: "tlsmail store client " + rand.Text()[:12], Key: key,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := certFromTLS(leaf.TLSCertificate())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +71,7 @@ func TestStoreClientCert(t *testing.T) {
 	}
 	defer withStore(func(store windows.Handle) error {
 		blob := windows.CryptDataBlob{Size: 20}
-		sum := sha1.Sum(f.ClientLeaf.Cert.Raw)
+		sum := sha1.Sum(leaf.Cert.Raw)
 		blob.Data = &sum[0]
 		c, err := windows.CertFindCertificateInStore(store, windows.X509_ASN_ENCODING, 0, windows.CERT_FIND_HASH, unsafe.Pointer(&blob), nil)
 		if err != nil {
@@ -65,10 +80,10 @@ func TestStoreClientCert(t *testing.T) {
 		return windows.CertDeleteCertificateFromStore(c)
 	})
 
-	sum := sha1.Sum(f.ClientLeaf.Cert.Raw)
+	sum := sha1.Sum(leaf.Cert.Raw)
 	for _, sel := range []StoreCert{
 		{Thumbprint: hex.EncodeToString(sum[:])},
-		{Store: "MY", Subject: "tlsmail test client"},
+		{Store: "MY", Subject: leaf.Cert.Subject.CommonName},
 	} {
 		t.Run("thumbprint="+sel.Thumbprint+",subject="+sel.Subject, func(t *testing.T) {
 			scfg := secchantest.ServerConfig(f.PKI.Server.TLSCertificate())
@@ -79,7 +94,7 @@ func TestStoreClientCert(t *testing.T) {
 				if err := c.Handshake(); err != nil {
 					return err
 				}
-				if p := c.ConnectionState().PeerCertificates; len(p) == 0 || !p[0].Equal(f.ClientLeaf.Cert) {
+				if p := c.ConnectionState().PeerCertificates; len(p) == 0 || !p[0].Equal(leaf.Cert) {
 					return errors.New("the client did not present the store certificate")
 				}
 				_, err := c.Write([]byte("ok"))
