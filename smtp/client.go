@@ -127,7 +127,9 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 }
 
 // NewClient runs the session setup of Dial over an existing connection.
-// cfg.TLS.ServerName must be set when TLS is used.
+// cfg.TLS.ServerName must be set when TLS is used (unless cfg.TLS.Insecure):
+// without it the handshake is refused with a KindConfig error, since the
+// certificate's name could not be checked.
 func NewClient(ctx context.Context, conn net.Conn, cfg *Config) (*Client, error) {
 	c := newClient(cfg)
 	if err := c.start(ctx, conn); err != nil {
@@ -226,6 +228,14 @@ func (c *Client) handshake(ctx context.Context) error {
 	}
 	if tcfg.Logf == nil {
 		tcfg.Logf = c.log.Event
+	}
+	if tcfg.ServerName == "" && tcfg.Trust.Name == "" && !tcfg.Insecure {
+		// Without a name only the chain could be checked, and any
+		// certificate the trusted CAs ever issued would pass (RFC 6125
+		// section 6: the reference identity comes from the user).
+		c.conn.Close()
+		return &Error{Kind: KindConfig, Op: "TLS handshake", Err: errors.New("no server name to verify the certificate against"),
+			Fix: "set Config.TLS.ServerName (the host the user asked for) when calling NewClient"}
 	}
 	c.log.Event("TLS handshake (%s provider), verifying the name %q", c.cfg.Provider.Name(), tcfg.ServerName)
 	hctx, cancel := context.WithTimeout(ctx, c.timeout())
