@@ -87,16 +87,13 @@ func (v *verifier) checkPins() {
 		v.add(KindPinMismatch, SeverityError, -1, err.Error(), "correct the pin; copy it from 'tlsmail probe' or 'tlsmail cert verify' output")
 		return
 	}
-	// The path first; every certificate sent when no path was verified.
-	candidates := v.path
-	if !v.r.Trusted {
-		candidates = nil
-		for i := range v.certs {
-			candidates = append(candidates, i)
-		}
-	}
+	// Only keys on the path count: each certificate of it is signed by the
+	// next (verified by crypto/x509, or by buildPath when the chain is not
+	// trusted). Any other certificate the server sent proves nothing: the
+	// pinned certificate is public, and an interceptor can send it along
+	// with its own leaf.
 	var have []string
-	for _, i := range candidates {
+	for _, i := range v.path {
 		c := v.certs[i]
 		if c == nil {
 			continue

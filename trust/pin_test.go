@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -75,5 +76,29 @@ func TestPins(t *testing.T) {
 	r := Verify(s.Chain, Options{Roots: other.Pool(), Pins: []string{leafPin}})
 	if r.OK() || !r.Has(KindUntrustedRoot) || r.Has(KindPinMismatch) {
 		t.Errorf("pinned but untrusted: %v", r.Problems)
+	}
+}
+
+// A pin is satisfied only by a key on the chain the leaf actually hangs
+// from (each certificate signed by the next), not by any certificate the
+// server sent: the genuine certificate is public, and an interceptor can send
+// it along with its own leaf. This matters most when the chain is not
+// trusted and the pin is all that stands (--insecure --pin).
+func TestPinNotSatisfiedByUnrelatedCertificate(t *testing.T) {
+	s, err := testpki.NewGood()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := testpki.NewSelfSigned(testpki.Options{CommonName: "localhost", DNSNames: []string{"localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pinned := range []int{0, 1} { // the genuine leaf's key, its intermediate's
+		chain := append([]*x509.Certificate{fake.Cert}, s.Chain...)
+		opts := Options{Roots: s.Pool(), Name: "localhost", Pins: []string{SPKIPin(s.Chain[pinned])}}
+		r := Verify(chain, opts)
+		if !r.Has(KindPinMismatch) {
+			t.Errorf("pinned certificate %d sent after a forged leaf: no pin-mismatch in %v", pinned, r.Problems)
+		}
 	}
 }
