@@ -99,15 +99,64 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 }
 
 // Reader returns the message as a stream, for callers that want an
-// io.Reader. A goroutine writes into a pipe; Close the reader to stop it
-// early. Read returns the WriteTo error, if any.
-func (m *Message) Reader() io.ReadCloser {
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := m.WriteTo(pw)
-		pw.CloseWithError(err)
-	}()
-	return pr
+// io.Reader. Close the reader to stop it early. Read returns the WriteTo
+// error, if any.
+//
+// The reader also implements io.WriterTo: io.Copy (and so smtp.Client.Send)
+// then writes the message straight into its destination, in the caller's
+// goroutine. Only when Read is called first does a goroutine write into a
+// pipe for it.
+func (m *Message) Reader() io.ReadCloser { return &reader{m: m} }
+
+// reader is what Reader returns: WriteTo writes the message directly;
+// Read starts a pipe on first use.
+type reader struct {
+	m      *Message
+	pr     *io.PipeReader
+	used   bool // WriteTo ran or Read started the pipe
+	closed bool
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.pr == nil {
+		if r.closed {
+			return 0, io.ErrClosedPipe
+		}
+		if r.used {
+			return 0, io.EOF // WriteTo has written everything
+		}
+		r.used = true
+		pr, pw := io.Pipe()
+		r.pr = pr
+		go func() {
+			_, err := r.m.WriteTo(pw)
+			pw.CloseWithError(err)
+		}()
+	}
+	return r.pr.Read(p)
+}
+
+// WriteTo writes the message to w; after a Read it copies the rest of the
+// pipe instead.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	switch {
+	case r.pr != nil:
+		return io.Copy(w, r.pr)
+	case r.closed:
+		return 0, io.ErrClosedPipe
+	case r.used:
+		return 0, nil
+	}
+	r.used = true
+	return r.m.WriteTo(w)
+}
+
+func (r *reader) Close() error {
+	r.closed = true
+	if r.pr != nil {
+		return r.pr.Close()
+	}
+	return nil
 }
 
 // composed is the validated result of Compose.
@@ -268,7 +317,7 @@ func (st *writeState) body(w io.Writer, p *part) error {
 // copySource copies r to w, telling read errors (SourceError) from write
 // errors (returned as they are).
 func copySource(w io.Writer, r io.Reader, desc string) (int64, error) {
-	var buf [8 << 10]byte
+	var buf [32 << 10]byte
 	var n int64
 	for {
 		k, rerr := r.Read(buf[:])
