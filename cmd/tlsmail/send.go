@@ -341,7 +341,9 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	out.authMech = c.AuthMechanism()
 	r := plan.msg.Reader()
 	defer r.Close()
-	res, err := c.Send(ctx, plan.env, r)
+	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message))
+	res, err := c.Send(ctx, plan.env, src)
+	progressDone()
 	out.result = res
 	if err != nil {
 		// A failed transaction: say goodbye politely, but the error is

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestProgressReader(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		size      int
+		chunk     int
+		wantLines int // redraws: one per whole percentage reached
+	}{
+		{"one read", 1000, 4096, 1},   // the first read reaches 100%
+		{"byte by byte", 200, 1, 101}, // 0%, 1%, ... 100%
+		{"odd chunks", 12345, 1000, 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := bytes.Repeat([]byte("x"), tc.size)
+			var out bytes.Buffer
+			p := newProgressReader(io.LimitReader(bytes.NewReader(src), int64(tc.size)), &out, int64(tc.size))
+			buf := make([]byte, tc.chunk)
+			var got []byte
+			for {
+				n, err := p.Read(buf)
+				got = append(got, buf[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.Done()
+			if !bytes.Equal(got, src) {
+				t.Fatalf("the reader changed the data: %d bytes, want %d", len(got), len(src))
+			}
+			s := out.String()
+			if !strings.Contains(s, "100%") {
+				t.Fatalf("no 100%% in %q", s)
+			}
+			if !strings.HasSuffix(s, "\n") {
+				t.Fatalf("Done did not end the line: %q", s)
+			}
+			if n := strings.Count(s, "\r"); n != tc.wantLines {
+				t.Fatalf("%d redraws, want %d", n, tc.wantLines)
+			}
+		})
+	}
+}
+
+func TestProgressWriteTo(t *testing.T) {
+	src := bytes.Repeat([]byte("0123456789"), 1000)
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+	}{
+		{"WriterTo source", bytes.NewReader(src)},                          // *bytes.Reader has WriteTo
+		{"plain Reader source", struct{ io.Reader }{bytes.NewReader(src)}}, // hidden: the Read path
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, bar bytes.Buffer
+			p := newProgressReader(tc.r, &bar, int64(len(src)))
+			n, err := io.Copy(&out, p)
+			if err != nil || n != int64(len(src)) || !bytes.Equal(out.Bytes(), src) {
+				t.Fatalf("io.Copy = %d, %v; data equal %v", n, err, bytes.Equal(out.Bytes(), src))
+			}
+			if !strings.Contains(bar.String(), "100%") {
+				t.Fatalf("no 100%% in %q", bar.String())
+			}
+		})
+	}
+}
+
+func TestWithProgressNotATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, w := range []io.Writer{f, &bytes.Buffer{}} {
+		r := strings.NewReader("data")
+		got, done := withProgress(r, w, 1<<30)
+		done()
+		if got != io.Reader(r) {
+			t.Fatalf("%T: wrapped although not a terminal", w)
+		}
+	}
+	if st, _ := f.Stat(); st.Size() != 0 {
+		t.Fatalf("wrote %d bytes to a file", st.Size())
+	}
+}
+
+func TestWithProgressSmallOrUnknown(t *testing.T) {
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no terminal to test with:", err)
+	}
+	defer tty.Close()
+	for _, size := range []int64{-1, 0, progressMinBytes - 1} {
+		r := strings.NewReader("data")
+		if got, _ := withProgress(r, tty, size); got != io.Reader(r) {
+			t.Fatalf("size %d: wrapped", size)
+		}
+	}
+	if got, done := withProgress(strings.NewReader("data"), tty, progressMinBytes); got == nil {
+		t.Fatal("nil reader")
+	} else {
+		done()
+	}
+}
+
+func TestMessageSize(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/m.eml"
+	if err := os.WriteFile(file, make([]byte, 1234), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size int64
+		file string
+		want int64
+	}{
+		{500, "", 500},
+		{500, file, 500},
+		{-1, file, 1234},
+		{-1, "-", -1},
+		{-1, "", -1},
+		{-1, dir + "/missing", -1},
+		{-1, dir, -1},
+	} {
+		if got := messageSize(tc.size, tc.file); got != tc.want {
+			t.Errorf("messageSize(%d, %q) = %d, want %d", tc.size, tc.file, got, tc.want)
+		}
+	}
+}
