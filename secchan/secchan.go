@@ -53,7 +53,7 @@ type Config struct {
 
 	// Insecure accepts a chain with error-level problems. The handshake still
 	// verifies, and the report is still recorded in State; only the verdict
-	// is ignored.
+	// is ignored, except a pin mismatch (see Verdict).
 	Insecure bool
 
 	// Certificates are client certificates offered when the server asks.
@@ -89,6 +89,18 @@ func (c *Config) Log(format string, args ...any) {
 	if c != nil && c.Logf != nil {
 		c.Logf(format, args...)
 	}
+}
+
+// Verdict is the handshake's outcome for report r, the same for every
+// provider: r.Err() normally; with Insecure nil, except for a pin that does
+// not match. Pins are given on purpose, and when the chain is not trusted a
+// pin is the only thing that tells the server from an interceptor (RFC 7469
+// section 2.6), so --insecure never overrides one.
+func (c *Config) Verdict(r trust.Report) error {
+	if c != nil && c.Insecure && !r.Has(trust.KindPinMismatch) {
+		return nil
+	}
+	return r.Err()
 }
 
 // TrustOptions returns c.Trust with the name filled from ServerName.

@@ -46,13 +46,11 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 				opts.StapledOCSP = cs.OCSPResponse
 			}
 			c.report = trust.VerifyContext(ctx, cs.PeerCertificates, opts)
-			if cfg.Insecure {
-				if !c.report.OK() {
-					cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: c.report}).Error())
-				}
-				return nil
+			err := cfg.Verdict(c.report)
+			if err == nil && !c.report.OK() {
+				cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: c.report}).Error())
 			}
-			return c.report.Err()
+			return err
 		},
 	}
 	if tcfg.MinVersion == 0 {
