@@ -128,6 +128,11 @@ func (c *scramClient) Start() (string, []byte, error) {
 	return "SCRAM-SHA-256", []byte(first), nil
 }
 
+// verified reports whether the server proved it knows the password-derived
+// key (its final message, RFC 5802 section 3): a 235 without that proof
+// must not count as success.
+func (c *scramClient) verified() bool { return c.conv.Valid() }
+
 func (c *scramClient) Next(challenge []byte) ([]byte, error) {
 	resp, err := c.conv.Step(string(challenge))
 	if err != nil {

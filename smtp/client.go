@@ -412,6 +412,11 @@ func (c *Client) auth(ctx context.Context) error {
 		}
 		return e
 	}
+	if m, ok := sc.(interface{ verified() bool }); ok && !m.verified() {
+		return &Error{Kind: KindAuth, Op: "AUTH", Reply: r,
+			Err: fmt.Errorf("the server accepted %s without proving that it knows the password (no valid server signature)", mech),
+			Fix: "the server is misconfigured or not the one it claims to be; try another mechanism with --auth, and check the server"}
+	}
 	c.authMech = mech
 	return nil
 }
