@@ -67,12 +67,13 @@ func (l *Log) ClientData(n int64, what string) {
 }
 
 // Event records something that is not a protocol line: a connection, a TLS
-// handshake, a verdict.
+// handshake, a verdict. Control characters in the result are escaped, like
+// those of protocol lines.
 func (l *Log) Event(format string, args ...any) {
 	if l == nil {
 		return
 	}
-	l.printf("*  "+format, args...)
+	l.printf("*  %s", escape(fmt.Sprintf(format, args...)))
 }
 
 // Err returns the first error the underlying writer returned, if any.
@@ -110,9 +111,14 @@ func (l *Log) printf(format string, args ...any) {
 // printable trims the line ending and escapes control bytes, so that a
 // hostile server cannot write terminal escapes into the log.
 func printable(line []byte) string {
-	line = bytes.TrimRight(line, "\r\n")
+	return escape(string(bytes.TrimRight(line, "\r\n")))
+}
+
+// escape writes control characters as \xNN; events pass through it too,
+// since they quote the peer (certificate names, error texts).
+func escape(s string) string {
 	var b strings.Builder
-	for _, r := range string(line) {
+	for _, r := range s {
 		switch {
 		case r == '\t':
 			b.WriteRune(r)

@@ -54,3 +54,16 @@ func BenchmarkClientSecret(b *testing.B) {
 		l.ClientSecret(line, "AUTH PLAIN")
 	}
 }
+
+// Events carry text from the peer too (certificate subjects and names in
+// a failed verification, errors): a hostile server must not be able to
+// write terminal escapes or forge "S:" lines through them.
+func TestEventEscapesPeerText(t *testing.T) {
+	var b bytes.Buffer
+	l := New(&b)
+	l.Event("certificate 0: %s", "CN=evil\x1b[2J\r\nS: 250 fake")
+	want := `*  certificate 0: CN=evil\x1b[2J\x0d\x0aS: 250 fake` + "\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
