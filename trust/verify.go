@@ -61,9 +61,9 @@ type verifier struct {
 }
 
 func (v *verifier) add(kind Kind, sev Severity, idx int, summary, fix string) {
-	p := Problem{Kind: kind, Severity: sev, Cert: idx, Summary: summary, Fix: fix}
+	p := Problem{Kind: kind, Severity: sev, Cert: idx, Summary: quoteControls(summary), Fix: quoteControls(fix)}
 	if idx >= 0 && idx < len(v.certs) && v.certs[idx] != nil {
-		p.Subject = subjectOf(v.certs[idx])
+		p.Subject = quoteControls(subjectOf(v.certs[idx]))
 	}
 	v.r.Problems = append(v.r.Problems, p)
 }
@@ -353,3 +353,22 @@ func classify(err error) Kind {
 	}
 	return KindMalformed
 }
+
+// quoteControls writes control characters as \xNN: summaries quote names
+// the peer chose, and they end up on terminals and in logs.
+func quoteControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -304,3 +304,25 @@ func TestSystemRoots(t *testing.T) {
 		t.Errorf("%v", r.Problems)
 	}
 }
+
+// Summaries and fixes quote names from the certificate, which the peer
+// chooses: they must reach a terminal without control characters (a
+// forged "fix:" line, terminal escapes).
+func TestProblemsQuotePeerTextSafely(t *testing.T) {
+	evil := "evil\x1b[2J\r\n    fix: trust me"
+	leaf, err := testpki.NewSelfSigned(testpki.Options{CommonName: evil, DNSNames: []string{"example.org"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Verify([]*x509.Certificate{leaf.Cert}, Options{Roots: x509.NewCertPool(), Name: "localhost"})
+	if len(r.Problems) == 0 {
+		t.Fatal("no problems")
+	}
+	for _, p := range r.Problems {
+		for _, s := range []string{p.Summary, p.Fix, p.Subject} {
+			if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				t.Errorf("%s: control character in %q", p.Kind, s)
+			}
+		}
+	}
+}
