@@ -134,13 +134,12 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 	}
 	c.state.Report = rep
 	c.state.Verified = rep.OK()
-	if !rep.OK() {
-		if c.cfg.Insecure {
-			c.cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: rep}).Error())
-			return nil
-		}
+	if err := c.cfg.Verdict(rep); err != nil {
 		c.sendAlert(alertFor(rep))
-		return &trust.Error{Report: rep}
+		return err
+	}
+	if !rep.OK() {
+		c.cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: rep}).Error())
 	}
 	return nil
 }

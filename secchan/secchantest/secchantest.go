@@ -68,6 +68,7 @@ func RunOptions(t *testing.T, p secchan.Provider, opts Options) {
 		{"truncated", s.truncated},
 		{"client-close", s.clientClose},
 		{"insecure", s.insecure},
+		{"insecure-keeps-pins", s.insecureKeepsPins},
 		{"stalled-handshake", s.stalledHandshake},
 		{"read-deadline", s.readDeadline},
 		{"alpn", s.alpn},
@@ -558,6 +559,39 @@ func (s *suite) insecure(t *testing.T) {
 		t.Errorf("the ignored problems were not logged through Config.Logf")
 	}
 	waitServer(t, srv)
+}
+
+// insecureKeepsPins: Insecure ignores the chain's problems, never a pin the
+// user gave: --insecure --pin must still refuse a server with another key.
+func (s *suite) insecureKeepsPins(t *testing.T) {
+	var b BrokenChain
+	for _, x := range s.f.Broken {
+		if x.Kind == trust.KindPinMismatch {
+			b = x
+		}
+	}
+	if b.Name == "" {
+		t.Fatal("the fixtures have no pin-mismatch chain")
+	}
+	srv := Serve(t, func(raw net.Conn) error {
+		return serveTLS(raw, ServerConfig(b.Cert), func(c *tls.Conn) error {
+			_, err := c.Write([]byte("220 hi\r\n"))
+			return err
+		})
+	})
+	cfg := b.Config()
+	cfg.Insecure = true
+	c, err := s.dialConfig(t, srv, cfg)
+	if err == nil {
+		c.Close()
+		srv.Wait()
+		t.Fatal("Insecure accepted a server whose key matches no pin")
+	}
+	var te *trust.Error
+	if !errors.As(err, &te) || !te.Report.Has(trust.KindPinMismatch) {
+		t.Errorf("error %v, want a *trust.Error with %s", err, trust.KindPinMismatch)
+	}
+	srv.Wait()
 }
 
 func (s *suite) stalledHandshake(t *testing.T) {
