@@ -175,8 +175,11 @@ type probePlan struct {
 
 // config is the smtp.Config of one probe session. Insecure makes the
 // handshake complete whatever the chain, so that the report is gathered in
-// full; probe never sends a message over it.
+// full; probe never sends a message over it. Pins are left out: Insecure
+// does not override a pin mismatch (secchan.Config.Verdict), so probe
+// checks them after the handshake.
 func (p *probePlan) config(mode smtp.TLSMode, minV, maxV uint16, opts trust.Options) *smtp.Config {
+	opts.Pins = nil
 	return &smtp.Config{
 		Mode:     mode,
 		Provider: p.prov,
@@ -380,6 +383,14 @@ func probe(ctx context.Context, p *probePlan, versions bool) (*probeReport, erro
 	out.SMTP.EHLOTLS = extensionList(c.Extensions())
 	st, _ := c.TLS()
 	c.Quit(ctx) // the probe is over; a failing QUIT changes nothing
+	if len(p.opts.Pins) > 0 {
+		opts := p.opts
+		if opts.StapledOCSP == nil {
+			opts.StapledOCSP = st.OCSPResponse
+		}
+		st.Report = trust.VerifyContext(ctx, st.PeerCertificates, opts)
+		st.Verified = st.Report.OK()
+	}
 
 	out.Result = certinfo.FromReport(st.Report, p.opts)
 	if out.Path == nil {
