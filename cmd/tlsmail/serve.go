@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ type serveOptions struct {
 	user     string
 	password passwordFlags
 	debug    bool
+	clientCA string
 }
 
 const serveLong = `Run the embedded SMTP server on this machine, for testing clients
@@ -37,6 +39,12 @@ with its envelope and TLS details.
 With --user, AUTH PLAIN and LOGIN are offered on TLS connections and
 required for sending. The password comes from --password-env, --password-file
 or --password-cmd; without one, a random password is generated and printed.
+
+With --client-ca FILE, every TLS client must present a certificate issued
+by a CA in FILE (PEM), verified by the server (RFC 8446 section 4.3.2,
+CertificateRequest); the subject of the client certificate is recorded in
+the message's JSON file (client_cert_subject). Connections without one fail
+the handshake.
 
 At start-up serve prints the exact 'tlsmail send' command lines that reach
 it. It runs until interrupted (Ctrl-C, SIGINT or SIGTERM), then closes every
@@ -73,6 +81,7 @@ func newServeCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.dir, "dir", "", "store ca.pem and messages in `DIR` (default: a new temporary directory, kept on exit)")
 	fs.StringVar(&o.user, "user", "", "require AUTH as `NAME`")
 	o.password.register(fs, "password of --user", "e.g. 'pass show test-smtp'")
+	fs.StringVar(&o.clientCA, "client-ca", "", "require TLS clients to present a certificate issued by a CA in PEM `FILE`, and verify it")
 	fs.BoolVar(&o.debug, "debug", false, "log every SMTP line of every session on standard error (AUTH redacted)")
 	return cmd
 }
@@ -94,6 +103,18 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	cfg := server.Config{SMTPAddr: o.smtp, SMTPSAddr: o.smtps, Log: e.stderr}
 	if o.debug {
 		cfg.Debug = e.stderr
+	}
+	if o.clientCA != "" {
+		data, err := os.ReadFile(o.clientCA)
+		if err != nil {
+			return configErrorf("cannot read the client CA file: %v", err).wrapping(err).withFix("check the path given to --client-ca")
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return configErrorf("the client CA file %s holds no PEM certificate", o.clientCA).
+				withFix("give --client-ca a file with one or more -----BEGIN CERTIFICATE----- blocks")
+		}
+		cfg.ClientCAs, cfg.RequireClientCert = pool, true
 	}
 	var pw string
 	generated := false
@@ -138,6 +159,9 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	}
 	fmt.Fprintf(w, "  CA certificate:       %s\n", srv.CAFile())
 	fmt.Fprintf(w, "  messages are stored:  %s\n", messagesDir(srv))
+	if o.clientCA != "" {
+		fmt.Fprintf(w, "  client certificates:  required, issued by a CA in %s\n", o.clientCA)
+	}
 	if o.user != "" {
 		if generated {
 			fmt.Fprintf(w, "  AUTH user:            %s, generated password: %s\n", o.user, pw)
