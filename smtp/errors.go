@@ -65,10 +65,13 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Temporary reports whether trying again later may succeed: 4xx replies,
-// network trouble, timeouts and TLS failures (as Postfix defers them).
+// network trouble, timeouts, TLS failures and a server that broke the
+// protocol (garbled replies, STARTTLS injection), as Postfix defers them.
+// Only a refusal (5xx), or a problem on the caller's side, is permanent.
 func (e *Error) Temporary() bool {
 	switch e.Kind {
-	case KindNetwork, KindTimeout, KindTLSHandshake, KindCertificate, KindStartTLSUnavailable:
+	case KindNetwork, KindTimeout, KindTLSHandshake, KindCertificate, KindStartTLSUnavailable,
+		KindProtocol, KindStartTLSInjection:
 		return true
 	case KindRejected, KindUnavailable, KindAuth:
 		return e.Reply != nil && e.Reply.Code/100 == 4

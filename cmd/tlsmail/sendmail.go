@@ -22,7 +22,8 @@ send-email, mutt, CGI scripts). The same happens when the binary is called
 The message is first written to the outbox (fsynced) before any connection
 is made, then delivered at once:
   - delivered: exit 0, nothing printed;
-  - temporary failure (4xx, network, timeout, TLS, certificate, login):
+  - temporary failure (4xx, network, timeout, TLS, certificate, login,
+    a garbled reply or STARTTLS injection):
     exit 0 with one line on standard error; the message is safe in the
     outbox and 'tlsmail queue run' retries it (run it from cron or keep
     'tlsmail queue run --watch' running);
