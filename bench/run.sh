@@ -137,6 +137,20 @@ EOF
 	>"$work/send.md"
 cat "$work/send.md" >&2
 
+# The start-up floor: processes that only start and exit (no server).
+say "start-up only: empty Go program, tlsmail version, curl --version, msmtp --version"
+cat >"$work/startup.json" <<EOF
+[
+ {"name": "tlsmail version", "version": "$v_tlsmail", "messages": -1, "cmd": $(jarr "$bin/tlsmail" version)},
+ {"name": "empty Go program (func main() {})", "version": "$v_go", "messages": -1, "cmd": $(jarr "$bin/empty")},
+ {"name": "curl --version", "version": "$v_curl", "messages": -1, "cmd": $(jarr curl --version)},
+ {"name": "msmtp --version", "version": "$v_msmtp", "messages": -1, "cmd": $(jarr msmtp --version)}
+]
+EOF
+"$bin/compare" -cases "$work/startup.json" -messages "$msgs" -n "$RUNS" -warmup 2 \
+	-title "Start-up only: the process starts, prints its version and exits" >"$work/startup.md"
+cat "$work/startup.md" >&2
+
 # --- 2. library throughput ---------------------------------------------------
 say "library throughput: $TPUT_MESSAGES messages over one connection ($TPUT_RUNS interleaved runs each)"
 tput() { jarr "$bin/throughput" -lib "$1" -addr "$smtp" -ca "$2" -password-file "$work/password" -n "$TPUT_MESSAGES"; }
@@ -279,6 +293,16 @@ Commands (CA, password and server vary per run): \`tlsmail send --server HOST:PO
 --netrc-file FILE smtp://HOST:PORT --mail-from ... --mail-rcpt ... --upload-file msg.eml\`; \`msmtp -C msmtprc\`
 with \`tls_starttls on\`, \`tls_trust_file ca.pem\`, \`auth plain\`; \`swaks --tls --tls-verify --tls-ca-path ca.pem
 --auth PLAIN\`. The message is the same 1 KB file for every tool.
+
+Where tlsmail's time goes: the start-up alone (below) is most of it. An empty Go program is the floor of any Go
+binary here; \`tlsmail version\` adds loading the binary and initialising its packages (crypto/tls, net/http for
+OCSP/CRL, go-message, go-smtp for \`serve\`, scram/stringprep, cobra) before any network traffic. On the wire tlsmail
+already does the minimum: no system roots are read with \`--ca\`, one flush per flight, and MAIL, RCPT and DATA go
+in one flight when the server offers PIPELINING (RFC 2920).
+
+EOF
+	cat "$work/startup.md"
+	cat <<EOF
 
 ## 2. Library throughput
 
