@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,11 +157,13 @@ func decodeJSON(t *testing.T, r result) map[string]any {
 	return m
 }
 
-// countingListener accepts connections on loopback and counts them, to
+// countingListener accepts connections on loopback and records them, to
 // prove that a command made none.
 type countingListener struct {
 	ln net.Listener
-	n  atomic.Int64
+	// accepted receives the remote address of each connection, in accept
+	// order.
+	accepted chan string
 }
 
 func newCountingListener(t *testing.T) *countingListener {
@@ -171,19 +172,45 @@ func newCountingListener(t *testing.T) *countingListener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &countingListener{ln: ln}
+	cl := &countingListener{ln: ln, accepted: make(chan string, 1024)}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			cl.n.Add(1)
 			c.Close()
+			cl.accepted <- c.RemoteAddr().String()
 		}
 	}()
 	t.Cleanup(func() { ln.Close() })
 	return cl
+}
+
+// strays connects to the listener itself and returns how many connections
+// were accepted before that one. The kernel queues connections in the
+// order they were made, so these are all the connections made before the
+// call (with no fixed wait that a slow machine could outrun).
+func (cl *countingListener) strays(t *testing.T) int {
+	t.Helper()
+	c, err := net.Dial("tcp", cl.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().String()
+	timeout := time.NewTimer(time.Minute)
+	defer timeout.Stop()
+	for n := 0; ; n++ {
+		select {
+		case a := <-cl.accepted:
+			if a == me {
+				return n
+			}
+		case <-timeout.C:
+			t.Fatalf("the listener never accepted the test's own connection (%d others seen)", n)
+		}
+	}
 }
 
 func (cl *countingListener) addr() string { return cl.ln.Addr().String() }
