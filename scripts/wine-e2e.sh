@@ -14,6 +14,10 @@
 # chains from internal/testpki (scripts/wine-e2e-peer: expired,
 # self-signed, missing-intermediate, wrong-usage, weak-key): exit 75, the
 # certificate error with the right problem kind, nothing stored.
+# Client certificates: `tlsmail serve --client-ca` requires one; a
+# certificate put into CurrentUser\MY (scripts/wine-certstore) is presented
+# with --cert-store/--cert-subject and --cert-thumbprint and recorded by the
+# server; one that is not in the store exits 78 (config).
 #
 # The Wine prefix is prepared by scripts/wine-test.sh (called here with
 # --setup-only unless TLSMAIL_WINE_READY=1). Exits 0 when every check
@@ -153,12 +157,13 @@ else
 fi
 
 # The Windows-only certificate-store flags: a certificate that is not in the
-# store is a clear error naming the store; misuse is a usage error (64).
-send store-missing --server "$smtp" --tls starttls --ca "$ca" --cert-subject "no such subject"
-if [ "$rc" = 75 ] && grep -q 'CurrentUser\\MY' <<<"$err" && grep -q 'no such subject' <<<"$err"; then
-	pass "--cert-subject not in the store: exit 75, the error names CurrentUser\\MY and the subject"
+# store is a configuration error (78, kind config) naming the store; misuse
+# is a usage error (64).
+send store-missing --server "$smtp" --tls starttls --ca "$ca" --cert-subject "no such subject" --json
+if [ "$rc" = 78 ] && grep -q '"kind": "config"' <<<"$out" && grep -q 'CurrentUser\\\\MY' <<<"$out" && grep -q 'no such subject' <<<"$out"; then
+	pass "--cert-subject not in the store: exit 78, kind config, the error names CurrentUser\\MY and the subject"
 else
-	bad "--cert-subject not in the store: exit $rc: $err"
+	bad "--cert-subject not in the store: exit $rc, want 78 and kind config: $out $err"
 fi
 send store-usage --server "$smtp" --tls starttls --ca "$ca" --tls-provider go --cert-store MY --cert-thumbprint 00
 if [ "$rc" = 64 ] && grep -q 'schannel' <<<"$err"; then
@@ -167,7 +172,66 @@ else
 	bad "--cert-store with the go provider: exit $rc: $err"
 fi
 
-# 2. Servers presenting broken chains (internal/testpki scenarios).
+# 2. A client certificate from the Windows store, into a server that
+# requires and verifies one (tlsmail serve --client-ca). The certificate
+# and key are put into CurrentUser\MY with scripts/wine-certstore (its own
+# key container) and removed at the end.
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$tmp/wine-certstore.exe" ./scripts/wine-certstore
+cn="tlsmail e2e client $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/client-ca.key" -out "$tmp/client-ca.pem" -days 2 \
+	-subj "/CN=tlsmail e2e client CA" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$tmp/client.key" -subj "/CN=$cn" 2>/dev/null |
+	openssl x509 -req -CA "$tmp/client-ca.pem" -CAkey "$tmp/client-ca.key" -CAcreateserial -days 2 -out "$tmp/client.pem" \
+		-extfile <(printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n') >/dev/null 2>&1
+tp=$("$wexec" "$tmp/wine-certstore.exe" add "$tmp/client.pem" "$tmp/client.key" | tr -d '\r')
+case "$tp" in
+[0-9A-F][0-9A-F]*) ;;
+*) bad "wine-certstore add printed no thumbprint: $tp"; tp= ;;
+esac
+remove_cert() { [ -z "${tp:-}" ] || "$wexec" "$tmp/wine-certstore.exe" remove "$tp" >/dev/null 2>&1 || true; }
+trap 'remove_cert; cleanup' EXIT
+
+"$tmp/tlsmail" serve --smtp 127.0.0.1:0 --smtps 127.0.0.1:0 --dir "$tmp/srvc" --client-ca "$tmp/client-ca.pem" >"$tmp/servec.out" 2>&1 &
+pids+=($!)
+wait_for "$tmp/servec.out" 'implicit TLS (SMTPS):'
+csmtp=$(sed -n 's/^ *SMTP with STARTTLS: *//p' "$tmp/servec.out")
+csmtps=$(sed -n 's/^ *implicit TLS (SMTPS): *//p' "$tmp/servec.out")
+cca="$tmp/srvc/ca.pem"
+
+# expect_client_cert NAME ARGS...: exit 0 and the server's record of the
+# message names the client certificate's subject.
+expect_client_cert() {
+	local name=$1
+	shift
+	local before
+	before=$(stored "$tmp/srvc")
+	send "$name" --ca "$cca" --json "$@"
+	local js
+	js=$(ls -t "$tmp"/srvc/messages/*.json 2>/dev/null | head -1)
+	if [ "$rc" != 0 ]; then
+		bad "$name: exit $rc, want 0: $out $err"
+	elif [ "$(stored "$tmp/srvc")" != $((before + 1)) ] || [ -z "$js" ]; then
+		bad "$name: exit 0 but the server stored nothing"
+	elif ! grep -q "\"client_cert_subject\": *\"CN=$cn\"" "$js"; then
+		bad "$name: the server did not record the client certificate CN=$cn: $(cat "$js")"
+	else
+		pass "$name: exit 0, the server verified and recorded the store certificate CN=$cn"
+	fi
+}
+if [ -n "$tp" ]; then
+	expect_client_cert store-subject-starttls --server "$csmtp" --tls starttls --cert-store MY --cert-subject "$cn"
+	expect_client_cert store-thumbprint-implicit --server "$csmtps" --tls implicit --cert-store 'CurrentUser\MY' --cert-thumbprint "$tp"
+	expect_client_cert file-cert-starttls --server "$csmtp" --tls starttls --cert "$tmp/client.pem" --key "$tmp/client.key"
+fi
+before=$(stored "$tmp/srvc")
+send no-client-cert --server "$csmtp" --tls starttls --ca "$cca" --json
+if [ "$rc" = 75 ] && [ "$(stored "$tmp/srvc")" = "$before" ]; then
+	pass "no client certificate for a server that requires one: exit 75, nothing stored"
+else
+	bad "no client certificate for a server that requires one: exit $rc, want 75: $out $err"
+fi
+
+# 3. Servers presenting broken chains (internal/testpki scenarios).
 for kind in expired self-signed missing-intermediate wrong-usage weak-key; do
 	dir="$tmp/peer-$kind"
 	mkdir -p "$dir"

@@ -5,7 +5,6 @@ package schannel
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -83,10 +82,6 @@ func certFromTLS(tc tls.Certificate) (*clientCert, error) {
 		return nil, fmt.Errorf("schannel: the client key is %T; from files the Schannel provider takes RSA keys only: "+
 			"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", tc.PrivateKey)
 	}
-	blob, err := rsaPrivateKeyBlob(key)
-	if err != nil {
-		return nil, err
-	}
 	cc := &clientCert{where: "file", subject: leaf.Subject.String()}
 	ok = false
 	defer func() {
@@ -95,31 +90,11 @@ func certFromTLS(tc tls.Certificate) (*clientCert, error) {
 		}
 	}()
 
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	container, _ := windows.UTF16PtrFromString("tlsmail-" + hex.EncodeToString(rnd[:]))
-	provName, _ := windows.UTF16PtrFromString(msEnhRSAAESProv)
-	var prov windows.Handle
-	if err := windows.CryptAcquireContext(&prov, container, provName, windows.PROV_RSA_AES, windows.CRYPT_NEWKEYSET); err != nil {
-		return nil, fmt.Errorf("schannel: create a key container for the client key: %w", err)
+	container, del, err := persistRSAKey(key)
+	if err != nil {
+		return nil, err
 	}
-	cc.release = append(cc.release, func() {
-		var h windows.Handle
-		windows.CryptAcquireContext(&h, container, provName, windows.PROV_RSA_AES, windows.CRYPT_DELETEKEYSET)
-	})
-	var hkey uintptr
-	// Exportable: Wine's Schannel hands the key to GnuTLS by reading it out.
-	r, _, e := procs.cryptImportKey.Call(uintptr(prov), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, cryptExportable, uintptr(unsafe.Pointer(&hkey)))
-	clear(blob)
-	if r != 0 {
-		procs.cryptDestroyKey.Call(hkey)
-	}
-	// Releasing the context stores the key in the container (Wine's rsaenh
-	// writes it out only then), where Schannel finds it by name.
-	windows.CryptReleaseContext(prov, 0)
-	if r == 0 {
-		return nil, fmt.Errorf("schannel: import the client key: %w", e)
-	}
+	cc.release = append(cc.release, del)
 
 	// X509_ASN_ENCODING alone: Wine's Schannel refuses any other encoding type.
 	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &tc.Certificate[0][0], uint32(len(tc.Certificate[0])))
@@ -127,13 +102,60 @@ func certFromTLS(tc tls.Certificate) (*clientCert, error) {
 		return nil, fmt.Errorf("schannel: load the client certificate: %w", err)
 	}
 	cc.ctx = ctx
-	info := cryptKeyProvInfo{containerName: container, provName: provName, provType: windows.PROV_RSA_AES, keySpec: windows.AT_KEYEXCHANGE}
-	r, _, e = procs.certSetCertContextProperty.Call(uintptr(unsafe.Pointer(ctx)), certKeyProvInfoPropID, 0, uintptr(unsafe.Pointer(&info)))
-	if r == 0 {
-		return nil, fmt.Errorf("schannel: attach the key to the client certificate: %w", e)
+	if err := attachRSAKey(ctx, container); err != nil {
+		return nil, err
 	}
 	ok = true
 	return cc, nil
+}
+
+// persistRSAKey puts key into a fresh CryptoAPI key container of this user,
+// named tlsmail-<random>, and returns the container's name and a function
+// that deletes it. The key is marked exportable: Wine's Schannel hands it
+// to GnuTLS by reading it out.
+func persistRSAKey(key *rsa.PrivateKey) (container *uint16, del func(), err error) {
+	blob, err := rsaPrivateKeyBlob(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer clear(blob)
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	container, _ = windows.UTF16PtrFromString("tlsmail-" + hex.EncodeToString(rnd[:]))
+	provName, _ := windows.UTF16PtrFromString(msEnhRSAAESProv)
+	var prov windows.Handle
+	if err := windows.CryptAcquireContext(&prov, container, provName, windows.PROV_RSA_AES, windows.CRYPT_NEWKEYSET); err != nil {
+		return nil, nil, fmt.Errorf("schannel: create a key container for the client key: %w", err)
+	}
+	del = func() {
+		var h windows.Handle
+		windows.CryptAcquireContext(&h, container, provName, windows.PROV_RSA_AES, windows.CRYPT_DELETEKEYSET)
+	}
+	var hkey uintptr
+	r, _, e := procs.cryptImportKey.Call(uintptr(prov), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, cryptExportable, uintptr(unsafe.Pointer(&hkey)))
+	if r != 0 {
+		procs.cryptDestroyKey.Call(hkey)
+	}
+	// Releasing the context stores the key in the container (Wine's rsaenh
+	// writes it out only then), where Schannel finds it by name.
+	windows.CryptReleaseContext(prov, 0)
+	if r == 0 {
+		del()
+		return nil, nil, fmt.Errorf("schannel: import the client key: %w", e)
+	}
+	return container, del, nil
+}
+
+// attachRSAKey names the key container of ctx's private key
+// (CERT_KEY_PROV_INFO_PROP_ID), as Schannel looks it up.
+func attachRSAKey(ctx *windows.CertContext, container *uint16) error {
+	provName, _ := windows.UTF16PtrFromString(msEnhRSAAESProv)
+	info := cryptKeyProvInfo{containerName: container, provName: provName, provType: windows.PROV_RSA_AES, keySpec: windows.AT_KEYEXCHANGE}
+	r, _, e := procs.certSetCertContextProperty.Call(uintptr(unsafe.Pointer(ctx)), certKeyProvInfoPropID, 0, uintptr(unsafe.Pointer(&info)))
+	if r == 0 {
+		return fmt.Errorf("schannel: attach the key to the client certificate: %w", e)
+	}
+	return nil
 }
 
 // rsaPrivateKeyBlob encodes k as a CryptoAPI PRIVATEKEYBLOB: BLOBHEADER,
@@ -203,36 +225,24 @@ func (s *StoreCert) open() (*clientCert, error) {
 	if store == "" {
 		store = "MY"
 	}
-	flags := uint32(windows.CERT_SYSTEM_STORE_CURRENT_USER)
-	if s.LocalMachine {
-		flags = windows.CERT_SYSTEM_STORE_LOCAL_MACHINE
-	}
-	name, err := windows.UTF16PtrFromString(store)
+	h, err := s.systemStore(windows.CERT_STORE_OPEN_EXISTING_FLAG | windows.CERT_STORE_READONLY_FLAG)
 	if err != nil {
-		return nil, fmt.Errorf("schannel: bad store name %q", store)
-	}
-	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0,
-		flags|windows.CERT_STORE_OPEN_EXISTING_FLAG|windows.CERT_STORE_READONLY_FLAG, uintptr(unsafe.Pointer(name)))
-	if err != nil {
-		return nil, &CertError{Where: where, Reason: fmt.Sprintf("cannot open the store: %v", err),
-			Fix: "check the store name (MY is the Personal store)"}
+		return nil, err
 	}
 	defer windows.CertCloseStore(h, 0)
 
 	var ctx *windows.CertContext
 	switch {
 	case s.Thumbprint != "":
-		tp := strings.NewReplacer(" ", "", ":", "", "\u200e", "").Replace(s.Thumbprint)
-		hash, err := hex.DecodeString(tp)
-		if err != nil || len(hash) != sha1.Size {
-			return nil, &CertError{Where: where, Reason: fmt.Sprintf("the thumbprint %q is not 40 hex digits", s.Thumbprint),
-				Fix: "copy the Thumbprint field from the certificate's Details tab"}
+		hash, err := s.thumbprintHash()
+		if err != nil {
+			return nil, err
 		}
 		blob := windows.CryptDataBlob{Size: uint32(len(hash)), Data: &hash[0]}
 		ctx, err = windows.CertFindCertificateInStore(h, windows.X509_ASN_ENCODING|windows.PKCS_7_ASN_ENCODING, 0,
 			windows.CERT_FIND_HASH, unsafe.Pointer(&blob), nil)
 		if err != nil {
-			return nil, &CertError{Where: where, Reason: "no certificate has thumbprint " + strings.ToUpper(tp),
+			return nil, &CertError{Where: where, Reason: "no certificate has thumbprint " + strings.ToUpper(hex.EncodeToString(hash)),
 				Fix: "list the store with 'certutil -user -store " + store + "'"}
 		}
 	case s.Subject != "":

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -69,16 +70,12 @@ func TestStoreClientCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer withStore(func(store windows.Handle) error {
-		blob := windows.CryptDataBlob{Size: 20}
+	defer func() {
 		sum := sha1.Sum(leaf.Cert.Raw)
-		blob.Data = &sum[0]
-		c, err := windows.CertFindCertificateInStore(store, windows.X509_ASN_ENCODING, 0, windows.CERT_FIND_HASH, unsafe.Pointer(&blob), nil)
-		if err != nil {
-			return err
+		if err := RemoveFromStore(StoreCert{Thumbprint: hex.EncodeToString(sum[:])}); err != nil {
+			t.Errorf("removing the test certificate: %v", err)
 		}
-		return windows.CertDeleteCertificateFromStore(c)
-	})
+	}()
 
 	sum := sha1.Sum(leaf.Cert.Raw)
 	for _, sel := range []StoreCert{
@@ -151,4 +148,91 @@ func TestStoreClientCertErrors(t *testing.T) {
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+// TestAddToStore imports a client certificate with AddToStore, selects it
+// by the returned thumbprint for a server that requires it, removes it with
+// RemoveFromStore, and checks that neither the certificate nor its key
+// container is left.
+func TestAddToStore(t *testing.T) {
+	f, err := secchantest.NewFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := f.ClientRoot.Issue(testpki.Options{CommonName: "tlsmail AddToStore " + rand.Text()[:12], Key: key,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := AddToStore(StoreCert{}, leaf.TLSCertificate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum(leaf.Cert.Raw)
+	if want := hex.EncodeToString(sum[:]); !strings.EqualFold(tp, want) {
+		t.Errorf("thumbprint %s, want %s", tp, want)
+	}
+	sel := StoreCert{Thumbprint: tp}
+	removed := false
+	defer func() {
+		if !removed {
+			RemoveFromStore(sel)
+		}
+	}()
+	cc, err := sel.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := keyContainer(cc.ctx)
+	cc.free()
+	if !strings.HasPrefix(container, "tlsmail-") {
+		t.Errorf("the stored certificate's key container is %q, want tlsmail-*", container)
+	}
+
+	scfg := secchantest.ServerConfig(f.PKI.Server.TLSCertificate())
+	scfg.ClientAuth = tls.RequireAndVerifyClientCert
+	scfg.ClientCAs = f.ClientRoot.Pool()
+	srv := secchantest.Serve(t, func(raw net.Conn) error {
+		c := tls.Server(raw, scfg)
+		if err := c.Handshake(); err != nil {
+			return err
+		}
+		if p := c.ConnectionState().PeerCertificates; len(p) == 0 || !p[0].Equal(leaf.Cert) {
+			return errors.New("the client did not present the stored certificate")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := secchantest.Dial(ctx, Provider{ClientCert: &sel}, srv.Addr, f.ClientConfig())
+	if err != nil {
+		t.Fatalf("handshake: %v (server: %v)", err, srv.Wait())
+	}
+	conn.Close()
+	if err := srv.Wait(); err != nil {
+		t.Errorf("server: %v", err)
+	}
+
+	if err := RemoveFromStore(sel); err != nil {
+		t.Fatal(err)
+	}
+	removed = true
+	var ce *CertError
+	if _, err := sel.open(); !errors.As(err, &ce) {
+		t.Errorf("after RemoveFromStore, open: %v, want a *CertError", err)
+	}
+	name, _ := windows.UTF16PtrFromString(container)
+	provName, _ := windows.UTF16PtrFromString(msEnhRSAAESProv)
+	var prov windows.Handle
+	if err := windows.CryptAcquireContext(&prov, name, provName, windows.PROV_RSA_AES, 0); err == nil {
+		windows.CryptReleaseContext(prov, 0)
+		t.Errorf("the key container %s is still there after RemoveFromStore", container)
+	}
+	if err := RemoveFromStore(sel); !errors.As(err, &ce) {
+		t.Errorf("removing twice: %v, want a *CertError", err)
+	}
 }

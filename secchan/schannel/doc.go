@@ -51,7 +51,11 @@
 //     test of a good chain is skipped; every broken chain is still tested.
 //   - Wine writes a registry-backed store (CurrentUser\MY) out only when the
 //     handle that changed it is closed, not on CertControlStore(COMMIT):
-//     the store test closes its handle after adding the certificate.
+//     the store test closes its handle after adding the certificate. Nor
+//     does it delete a certificate through the logical system store (the
+//     collection CERT_STORE_PROV_SYSTEM opens): RemoveFromStore deletes it
+//     from the registry store (CERT_STORE_PROV_SYSTEM_REGISTRY) instead,
+//     which works on Windows too.
 //   - Not Schannel, but met by the tests: Go 1.26's os.RemoveAll fails on a
 //     non-empty directory under Wine 8.0 ("unlinkat ...: Invalid function";
 //     its FILE_DISPOSITION_INFORMATION_EX is missing), so the Windows tests

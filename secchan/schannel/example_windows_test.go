@@ -4,6 +4,7 @@ package schannel_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -31,4 +32,21 @@ func Example() {
 	defer conn.Close()
 	st := conn.State()
 	fmt.Println(secchan.VersionName(st.Version), st.CipherName, st.Verified)
+}
+
+// ExampleAddToStore puts a PEM certificate and key into CurrentUser\MY and
+// selects it by thumbprint, as --cert-store MY --cert-thumbprint would.
+func ExampleAddToStore() {
+	cert, err := tls.LoadX509KeyPair("client.pem", "client.key")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tp, err := schannel.AddToStore(schannel.StoreCert{Store: "MY"}, cert)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer schannel.RemoveFromStore(schannel.StoreCert{Store: "MY", Thumbprint: tp})
+	_ = schannel.Provider{ClientCert: &schannel.StoreCert{Store: "MY", Thumbprint: tp}}
 }

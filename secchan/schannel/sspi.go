@@ -26,6 +26,7 @@ type sspiProcs struct {
 	certCreateChainEngine      *windows.LazyProc
 	certFreeChainEngine        *windows.LazyProc
 	certSetCertContextProperty *windows.LazyProc
+	certGetCertContextProperty *windows.LazyProc
 	cryptImportKey             *windows.LazyProc
 	cryptDestroyKey            *windows.LazyProc
 	wineGetVersion             *windows.LazyProc
@@ -51,6 +52,7 @@ var procs = func() sspiProcs {
 		certCreateChainEngine:      crypt32.NewProc("CertCreateCertificateChainEngine"),
 		certFreeChainEngine:        crypt32.NewProc("CertFreeCertificateChainEngine"),
 		certSetCertContextProperty: crypt32.NewProc("CertSetCertificateContextProperty"),
+		certGetCertContextProperty: crypt32.NewProc("CertGetCertificateContextProperty"),
 		cryptImportKey:             advapi32.NewProc("CryptImportKey"),
 		cryptDestroyKey:            advapi32.NewProc("CryptDestroyKey"),
 		wineGetVersion:             ntdll.NewProc("wine_get_version"),
