@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -76,4 +77,20 @@ func (f *storeCertFlags) storeCert() (*schannel.StoreCert, error) {
 	}
 	sc.Store = store
 	return sc, nil
+}
+
+// platformConfigError reports whether err is a client certificate that
+// Schannel cannot find or open (a *schannel.CertError: not in the store, a
+// bad thumbprint, a private key this user may not read, an unreadable PFX
+// file). That is the user's configuration, not a failure of the server:
+// exit 78 with kind config; the message is the certificate error's (its
+// fix on a line of its own).
+func platformConfigError(err error) (msg, fix string, ok bool) {
+	var ce *schannel.CertError
+	if !errors.As(err, &ce) {
+		return "", "", false
+	}
+	bare := *ce
+	bare.Fix = ""
+	return bare.Error(), ce.Fix, true
 }

@@ -84,6 +84,14 @@ func classify(err error) failure {
 		f.problems = te.Report.Problems
 	}
 
+	// A client certificate of the operating system's store that cannot be
+	// found or opened (Windows: schannel.CertError) is configuration (78),
+	// even though it surfaces during the TLS handshake.
+	if msg, fix, ok := platformConfigError(err); ok {
+		f.kind, f.code, f.message, f.fix = kindConfig, exitConfig, msg, fix
+		return f
+	}
+
 	var ce *cliError
 	var se *smtp.Error
 	var ie *message.InputError

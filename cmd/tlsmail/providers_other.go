@@ -18,3 +18,7 @@ func registerPlatformProviders(r *secchan.Registry) {}
 func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
 	return func(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
 }
+
+// platformConfigError reports whether err is a configuration problem only
+// this operating system's provider knows of: none here.
+func platformConfigError(err error) (msg, fix string, ok bool) { return "", "", false }
