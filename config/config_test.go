@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -638,4 +639,21 @@ func FuzzParse(f *testing.F) {
 			_ = a.Check()
 		}
 	})
+}
+
+func TestRunCommandBounded(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses sh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	// The command waits forever and a background child keeps stdout open.
+	_, err := RunCommand(ctx, "sleep 30 & sleep 30")
+	if err == nil || !strings.Contains(err.Error(), "did not finish in time") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	line, err := RunCommand(context.Background(), "yes secret | head -c 1000000; echo")
+	if err != nil || line != "secret" {
+		t.Errorf("line %q (%d bytes), err %v", line[:min(len(line), 20)], len(line), err)
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tlsmail/tlsmail/config"
 )
 
 // There is deliberately no --password flag: a password on the command line
@@ -142,15 +142,8 @@ func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Dura
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	c := exec.CommandContext(ctx, "sh", "-c", cmd)
-	if runtime.GOOS == "windows" {
-		c = exec.CommandContext(ctx, "cmd", "/C", cmd)
-	}
-	var out bytes.Buffer
-	c.Stdout = &limitedBuffer{buf: &out, max: maxSecretBytes}
-	c.Stderr = e.stderr
-	c.WaitDelay = time.Second
-	if err := c.Run(); err != nil {
+	line, err := config.RunCommand(ctx, cmd)
+	if err != nil {
 		ce := configErrorf("the --password-cmd command failed: %v", err).wrapping(err)
 		var ee *exec.ExitError
 		switch {
@@ -158,30 +151,13 @@ func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Dura
 			ce.msg = "the --password-cmd command did not finish in time (" + ctx.Err().Error() + ")"
 			ce.fix = "check that the command does not wait for input, or raise --timeout"
 		case errors.As(err, &ee):
-			ce.fix = "run the command by hand to see why it fails; its error output is above"
+			ce.fix = "run the command by hand to see why it fails"
 		default:
-			ce.fix = "check that sh and the command exist"
+			ce.fix = "check that sh and the command exist, and that it prints the password on its first line"
 		}
 		return "", ce
 	}
-	return firstLine(&out)
-}
-
-// limitedBuffer keeps the first max bytes written and discards the rest.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		if len(p) > room {
-			l.buf.Write(p[:room])
-		} else {
-			l.buf.Write(p)
-		}
-	}
-	return len(p), nil
+	return line, nil
 }
 
 // firstLine returns the first line of r without its line ending.
