@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -555,11 +553,9 @@ func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
 
 // checkPin validates an SPKI pin: "sha256/" and the base64 of 32 bytes.
 func checkPin(pin string) error {
-	b64, ok := strings.CutPrefix(pin, "sha256/")
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if !ok || err != nil || len(raw) != sha256.Size {
-		return usageErrorf("--pin %q is not a SHA-256 SPKI pin", pin).
-			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters)")
+	if _, err := trust.ParsePin(pin); err != nil {
+		return usageErrorf("--pin %q is not a SHA-256 SPKI pin: %v", pin, err).wrapping(err).
+			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters); 'tlsmail probe' prints it")
 	}
 	return nil
 }
