@@ -75,7 +75,7 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			if err != nil {
 				c = nil
 				err = hintMode(err, p.cfg.Mode, p.addr)
-				if r := outbox.Classify(err); r.Outcome == outbox.Permanent && !isKind(err, smtp.KindAuth) {
+				if r := classifyDelivery(err); r.Outcome == outbox.Permanent {
 					// The server refuses service for good (5xx greeting or
 					// EHLO): every item of the batch fails, as a bounce.
 					for _, it := range batch {
@@ -100,13 +100,26 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if d.sent != nil {
 			d.sent(it, out, err)
 		}
-		report(it, outbox.Classify(err))
+		report(it, classifyDelivery(err))
 		if err != nil && !sessionUsable(err) {
 			c.Close()
 			c = nil
 		}
 	}
 	return nil
+}
+
+// classifyDelivery is the outbox's verdict on a delivery error. An
+// authentication failure is deferred whenever it happens, a refused login
+// at connect or a 530 "authentication required" to MAIL alike (as Postfix
+// soft-bounces them): the credentials may be fixed before the message
+// expires.
+func classifyDelivery(err error) outbox.Result {
+	r := outbox.Classify(err)
+	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
+		r.Outcome = outbox.Temporary
+	}
+	return r
 }
 
 // sendItem runs one mail transaction for it on c. The content is read

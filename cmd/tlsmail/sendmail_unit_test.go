@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestParseSendmailArgs feeds the command lines real callers use (PHP's
@@ -254,3 +255,21 @@ func TestSettingsRoundTrip(t *testing.T) {
 }
 
 func newBufReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
+
+func TestClassifyDelivery(t *testing.T) {
+	tests := []struct {
+		err  error
+		want outbox.Outcome
+	}{
+		{nil, outbox.Delivered},
+		{&smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 535}}, outbox.Temporary},
+		{&smtp.Error{Kind: smtp.KindAuth, Op: "MAIL FROM", Reply: &smtp.Reply{Code: 530}}, outbox.Temporary},
+		{&smtp.Error{Kind: smtp.KindRejected, Op: "RCPT TO", Reply: &smtp.Reply{Code: 550}}, outbox.Permanent},
+		{&smtp.Error{Kind: smtp.KindRejected, Op: "RCPT TO", Reply: &smtp.Reply{Code: 451}}, outbox.Temporary},
+	}
+	for _, tt := range tests {
+		if got := classifyDelivery(tt.err).Outcome; got != tt.want {
+			t.Errorf("classifyDelivery(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
