@@ -11,12 +11,13 @@
 package transcript
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/safetext"
 )
 
 // Log writes a transcript to an io.Writer. It is safe for concurrent use.
@@ -68,12 +69,13 @@ func (l *Log) ClientData(n int64, what string) {
 
 // Event records something that is not a protocol line: a connection, a TLS
 // handshake, a verdict. Control characters in the result are escaped, like
-// those of protocol lines.
+// those of protocol lines (safetext.Quote), since events quote the peer:
+// certificate names, error texts.
 func (l *Log) Event(format string, args ...any) {
 	if l == nil {
 		return
 	}
-	l.printf("*  %s", escape(fmt.Sprintf(format, args...)))
+	l.printf("*  %s", safetext.Quote(fmt.Sprintf(format, args...)))
 }
 
 // Err returns the first error the underlying writer returned, if any.
@@ -86,11 +88,14 @@ func (l *Log) Err() error {
 	return l.err
 }
 
+// wire records a protocol line without its line ending and with control
+// bytes escaped (safetext.Line), so that a hostile server cannot write
+// terminal escapes or forge lines into the log.
 func (l *Log) wire(dir string, line []byte) {
 	if l == nil {
 		return
 	}
-	l.printf("%s: %d bytes: %s", dir, len(line), printable(line))
+	l.printf("%s: %d bytes: %s", dir, len(line), safetext.Line(line))
 }
 
 func (l *Log) printf(format string, args ...any) {
@@ -106,29 +111,4 @@ func (l *Log) printf(format string, args ...any) {
 	fmt.Fprintf(&b, format, args...)
 	b.WriteByte('\n')
 	_, l.err = io.WriteString(l.w, b.String())
-}
-
-// printable trims the line ending and escapes control bytes, so that a
-// hostile server cannot write terminal escapes into the log.
-func printable(line []byte) string {
-	return escape(string(bytes.TrimRight(line, "\r\n")))
-}
-
-// escape writes control characters as \xNN; events pass through it too,
-// since they quote the peer (certificate names, error texts).
-func escape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", r)
-		case r == 0xfffd:
-			b.WriteString("\\ufffd")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/safetext"
 )
 
 // Verify checks chain (leaf first, then the intermediates as sent) against
@@ -60,10 +62,13 @@ type verifier struct {
 	noSystemRoots bool
 }
 
+// add records a problem. Summaries, fixes and subjects quote names the
+// peer chose, and they end up on terminals and in logs: their control
+// characters are escaped (safetext.Quote).
 func (v *verifier) add(kind Kind, sev Severity, idx int, summary, fix string) {
-	p := Problem{Kind: kind, Severity: sev, Cert: idx, Summary: quoteControls(summary), Fix: quoteControls(fix)}
+	p := Problem{Kind: kind, Severity: sev, Cert: idx, Summary: safetext.Quote(summary), Fix: safetext.Quote(fix)}
 	if idx >= 0 && idx < len(v.certs) && v.certs[idx] != nil {
-		p.Subject = quoteControls(subjectOf(v.certs[idx]))
+		p.Subject = safetext.Quote(subjectOf(v.certs[idx]))
 	}
 	v.r.Problems = append(v.r.Problems, p)
 }
@@ -353,22 +358,3 @@ func classify(err error) Kind {
 	}
 	return KindMalformed
 }
-
-// quoteControls writes control characters as \xNN: summaries quote names
-// the peer chose, and they end up on terminals and in logs.
-func quoteControls(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
