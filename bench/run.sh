@@ -17,7 +17,14 @@
 set -euo pipefail
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY_START=$(ps -eo pcpu=,comm= --sort=-pcpu | head -4 | awk '{printf "%s%s %s%%", (NR>1?", ":""), $2, $1}')
+# What else the machine is doing: CPU use over one second, and the busiest
+# processes in that second (top's second sample).
+busy() {
+	top -b -n 2 -d 1 -w 512 | awk '/^top -/{n++} n==2 && /^%Cpu/{sub(/^%Cpu\(s\): */, ""); print "cpu: " $0; next}
+		n==2 && $1 ~ /^[0-9]+$/ && $9 > 0 {print}' |
+		sort -k9 -rn | awk '/^cpu:/{c=$0; next} NR<=6 && $9 >= 1 {p = p (p ? ", " : "") $12 " " $9 "%"} END{print c "; busiest: " (p ? p : "none above 1%")}'
+}
+BUSY_START=$(busy)
 RUNS=${RUNS:-21}
 TPUT_RUNS=${TPUT_RUNS:-7}
 TPUT_MESSAGES=${TPUT_MESSAGES:-1000}
@@ -241,8 +248,16 @@ large_t=$(awk 'NR==1{print $NF}' "$work/large.sum")
 large_curl=$(awk 'NR==3{print $NF}' "$work/large.sum")
 large_rss_ok=$(awk -v r="$large_rss" 'BEGIN{print (r <= 64) ? 1 : 0}')
 large_speed_ok=$(awk -v a="$large_t" -v b="$large_curl" 'BEGIN{print (a <= b) ? 1 : 0}')
-res_full=$(awk '/starttls\/full/{print $3}' "$work/resume.txt" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
-res_res=$(awk '/starttls\/resumed/{print $3}' "$work/resume.txt" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+# The median over -count 5 of a column ("ns/op" or "cpu-ns/op") of a benchmark.
+benchmed() { awk -v b="$1" -v u="$2" '$1 ~ b {for (i = 3; i < NF; i++) if ($(i+1) == u) print $i}' "$work/resume.txt" |
+	sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+res_full=$(benchmed 'starttls/full' cpu-ns/op)
+res_res=$(benchmed 'starttls/resumed' cpu-ns/op)
+res_full_wall=$(benchmed 'starttls/full' ns/op)
+res_res_wall=$(benchmed 'starttls/resumed' ns/op)
+imp_full=$(benchmed 'implicit/full' cpu-ns/op)
+imp_res=$(benchmed 'implicit/resumed' cpu-ns/op)
+imp_ratio=$(awk -v a="$imp_res" -v b="$imp_full" 'BEGIN{printf "%.2f", a/b}')
 res_ratio=$(awk -v a="$res_res" -v b="$res_full" 'BEGIN{printf "%.2f", a/b}')
 res_ok=$(awk -v r="$res_ratio" 'BEGIN{print (r < 0.95) ? 1 : 0}')
 
@@ -262,7 +277,8 @@ in that run. Reproduce with:
 - CPU: $cpu, $(nproc) cores (nproc); $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM
 - Kernel: $(uname -srm)
 - Load average when the run started: $LOAD_START; when it ended: $(cut -d' ' -f1-3 /proc/loadavg)
-  (busiest processes at the start, by CPU share since they started: $BUSY_START)${LOAD_NOTE:+
+- One second of \`top\` at the start: $BUSY_START
+- One second of \`top\` at the end: $(busy)${LOAD_NOTE:+
 - $LOAD_NOTE}
 - Go $v_go; peers from Debian: $v_curl, $v_curl_tls; $v_msmtp ($v_msmtp_tls); $v_swaks; go-mail $v_gomail
 
@@ -281,7 +297,7 @@ interleaved (A B C D A B C D ...), after warm-up runs; medians with min and max.
 | \`tlsmail queue run\` ≥ 1.5× go-mail's messages/s | $tput_row | $tput_verdict |
 | large message: peak RSS ≤ 64 MB | ${large_rss} MB for a $LARGE_SIZE-byte attachment | $(verdict "$large_rss_ok") |
 | large message: throughput ≥ curl's with the same prepared message | tlsmail --attach $large_t ms vs curl $large_curl ms | $(verdict "$large_speed_ok") |
-| TLS resumption: reconnects measurably cheaper | STARTTLS reconnect $res_res ns resumed vs $res_full ns full: ${res_ratio}× (median of 5) | $(verdict "$res_ok") |
+| TLS resumption: reconnects measurably cheaper | CPU per STARTTLS reconnect (client and server) $res_res ns resumed vs $res_full ns full: ${res_ratio}×; implicit TLS ${imp_ratio}×; wall time $res_res_wall vs $res_full_wall ns (medians of 5) | $(verdict "$res_ok") |
 
 ## 1. Whole-process send
 
@@ -326,7 +342,8 @@ tlsmail's \`message\` package). The size is \`LARGE_SIZE\` (default 1 GiB).
 
 Each operation is a whole SMTP session setup: connect, greeting, EHLO, STARTTLS (or implicit TLS), EHLO, AUTH PLAIN,
 QUIT, with the chain verified by tlsmail's trust package on every connection; "resumed" sets
-\`secchan.Config.SessionCache\` (TLS 1.3 resumption). Client and server share the process.
+\`secchan.Config.SessionCache\` (TLS 1.3 resumption). Client and server share the process; cpu-ns/op is the CPU
+time of the whole process per connection, steadier than ns/op (wall) when other work shares the machine.
 
 \`\`\`
 $(grep -E '^(Benchmark|cpu:)' "$work/resume.txt")

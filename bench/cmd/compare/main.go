@@ -214,8 +214,14 @@ func parseRSS(out string) float64 {
 
 // count returns the number of stored messages (visible .eml files).
 func count(dir string) int {
-	m, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-	return len(m)
+	ents, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".eml") {
+			n++
+		}
+	}
+	return n
 }
 
 func clean(dir string) {
