@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -25,11 +26,12 @@ func (r Result) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// Verdict is the first line of the human output.
+// Verdict is the first line of the human output. The name is quoted as by
+// safetext.Quote, like every other string of the text rendering.
 func (r Result) Verdict() string {
 	subject := "the certificate chain"
 	if r.Name != "" {
-		subject = fmt.Sprintf("the certificate chain for %s", r.Name)
+		subject = fmt.Sprintf("the certificate chain for %s", safetext.Quote(r.Name))
 	}
 	counts := func() string {
 		var parts []string
@@ -88,6 +90,11 @@ func (r Result) kinds(i int) string {
 // WriteText writes the human rendering: the verdict line, the chain as a
 // tree, the problems with their fixes, then the details of each
 // certificate.
+//
+// Names, summaries and other text from the certificates are the peer's
+// choice: they are written through safetext.Quote, so a certificate cannot
+// put terminal escapes or forged lines (a "fix:" of its own) on the
+// screen. WriteJSON needs no such step: JSON escapes control characters.
 func (r Result) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, r.Verdict())
@@ -105,16 +112,16 @@ func (r Result) WriteText(w io.Writer) error {
 			if p.Cert >= 0 {
 				where = fmt.Sprintf(" [%d]", p.Cert)
 			}
-			fmt.Fprintf(bw, "  %s %s%s: %s\n", m, p.Kind, where, p.Summary)
-			fmt.Fprintf(bw, "    fix: %s\n", p.Fix)
+			fmt.Fprintf(bw, "  %s %s%s: %s\n", m, p.Kind, where, safetext.Quote(p.Summary))
+			fmt.Fprintf(bw, "    fix: %s\n", safetext.Quote(p.Fix))
 		}
 	}
 	if r.Key != nil {
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, "Private key:")
-		fmt.Fprintf(bw, "  file       %s (mode %04o)\n", r.Key.Path, r.Key.Mode.Perm())
+		fmt.Fprintf(bw, "  file       %s (mode %04o)\n", safetext.Quote(r.Key.Path), r.Key.Mode.Perm())
 		if r.Key.Type != "" {
-			fmt.Fprintf(bw, "  key        %s\n", r.Key.Type)
+			fmt.Fprintf(bw, "  key        %s\n", safetext.Quote(r.Key.Type))
 		}
 		match := "no"
 		if r.Key.MatchesCert {
@@ -158,7 +165,7 @@ func (r Result) writeTree(w io.Writer) {
 		if len(notes) > 0 {
 			note = "  (" + strings.Join(notes, "; ") + ")"
 		}
-		fmt.Fprintf(w, "%s%s%s [%d] %s%s\n", indent, branch, r.mark(i), i, c.Subject, note)
+		fmt.Fprintf(w, "%s%s%s [%d] %s%s\n", indent, branch, r.mark(i), i, safetext.Quote(c.Subject), note)
 		if pos > 0 {
 			indent += "   "
 		}
@@ -168,12 +175,12 @@ func (r Result) writeTree(w io.Writer) {
 		top := r.Certificates[r.Path[len(r.Path)-1]]
 		if !top.SelfSigned {
 			branch := "└─ "
-			fmt.Fprintf(w, "%s%s%s %s  (not sent, not trusted)\n", indent, branch, MarkMissing, top.Issuer)
+			fmt.Fprintf(w, "%s%s%s %s  (not sent, not trusted)\n", indent, branch, MarkMissing, safetext.Quote(top.Issuer))
 		}
 	}
 	for _, c := range r.Certificates {
 		if c.Role == "unused" {
-			fmt.Fprintf(w, "  %s [%d] %s  (sent but not part of the chain)\n", MarkWarning, c.Index, c.Subject)
+			fmt.Fprintf(w, "  %s [%d] %s  (sent but not part of the chain)\n", MarkWarning, c.Index, safetext.Quote(c.Subject))
 		}
 	}
 }
@@ -183,10 +190,10 @@ func (r Result) writeDetails(w io.Writer, c Certificate) {
 	if !c.Sent {
 		sent = ", from the trust store"
 	}
-	fmt.Fprintf(w, "  [%d] %s (%s%s)\n", c.Index, c.Subject, c.Role, sent)
+	fmt.Fprintf(w, "  [%d] %s (%s%s)\n", c.Index, safetext.Quote(c.Subject), c.Role, sent)
 	row := func(label, value string) {
 		if value != "" {
-			fmt.Fprintf(w, "      %-11s %s\n", label, value)
+			fmt.Fprintf(w, "      %-11s %s\n", label, safetext.Quote(value))
 		}
 	}
 	row("issuer", c.Issuer)
