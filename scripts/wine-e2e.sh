@@ -17,7 +17,9 @@
 # Client certificates: `tlsmail serve --client-ca` requires one; a
 # certificate put into CurrentUser\MY (scripts/wine-certstore) is presented
 # with --cert-store/--cert-subject and --cert-thumbprint and recorded by the
-# server; one that is not in the store exits 78 (config).
+# server, as are PKCS#12 files (--pfx, password from --pfx-password-env or
+# --pfx-password-file) with Schannel and crypto/tls; a certificate that is
+# not in the store, or a wrong PFX password, exits 78 (config).
 #
 # The Wine prefix is prepared by scripts/wine-test.sh (called here with
 # --setup-only unless TLSMAIL_WINE_READY=1). Exits 0 when every check
@@ -215,13 +217,36 @@ expect_client_cert() {
 	elif ! grep -q "\"client_cert_subject\": *\"CN=$cn\"" "$js"; then
 		bad "$name: the server did not record the client certificate CN=$cn: $(cat "$js")"
 	else
-		pass "$name: exit 0, the server verified and recorded the store certificate CN=$cn"
+		pass "$name: exit 0, the server verified and recorded the client certificate CN=$cn"
 	fi
 }
 if [ -n "$tp" ]; then
 	expect_client_cert store-subject-starttls --server "$csmtp" --tls starttls --cert-store MY --cert-subject "$cn"
 	expect_client_cert store-thumbprint-implicit --server "$csmtps" --tls implicit --cert-store 'CurrentUser\MY' --cert-thumbprint "$tp"
 	expect_client_cert file-cert-starttls --server "$csmtp" --tls starttls --cert "$tmp/client.pem" --key "$tmp/client.key"
+fi
+# --pfx: PKCS#12 files made by OpenSSL 3 (AES-256, PBKDF2), decoded by
+# Windows (PFXImportCertStore), for Schannel and for crypto/tls.
+openssl pkcs12 -export -in "$tmp/client.pem" -inkey "$tmp/client.key" -certfile "$tmp/client-ca.pem" \
+	-passout pass:e2e-pfx-secret -out "$tmp/client.pfx" >/dev/null 2>&1
+openssl pkcs12 -export -in "$tmp/client.pem" -inkey "$tmp/client.key" -passout pass: -out "$tmp/client-nopw.pfx" >/dev/null 2>&1
+printf 'e2e-pfx-secret\n' >"$tmp/pfx-pw"
+chmod 600 "$tmp/pfx-pw"
+export E2E_PFX_PW=e2e-pfx-secret E2E_PFX_BAD=wrong
+expect_client_cert pfx-env-schannel --server "$csmtp" --tls starttls --pfx "$tmp/client.pfx" --pfx-password-env E2E_PFX_PW
+expect_client_cert pfx-file-go --tls-provider go --server "$csmtps" --tls implicit --pfx "$tmp/client.pfx" --pfx-password-file "$tmp/pfx-pw"
+expect_client_cert pfx-no-password-schannel --server "$csmtps" --tls implicit --pfx "$tmp/client-nopw.pfx"
+send pfx-wrong-password --server "$csmtp" --tls starttls --ca "$cca" --pfx "$tmp/client.pfx" --pfx-password-env E2E_PFX_BAD --json
+if [ "$rc" = 78 ] && grep -q '"kind": "config"' <<<"$out" && grep -q 'PFX file' <<<"$out" && ! grep -q 'wrong"' <<<"$out$err"; then
+	pass "--pfx with a wrong password: exit 78, kind config, names the PFX file"
+else
+	bad "--pfx with a wrong password: exit $rc, want 78 and kind config: $out $err"
+fi
+send pfx-and-store --server "$csmtp" --tls starttls --ca "$cca" --pfx "$tmp/client.pfx" --cert-store MY --cert-subject x
+if [ "$rc" = 64 ]; then
+	pass "--pfx with --cert-store: exit 64"
+else
+	bad "--pfx with --cert-store: exit $rc, want 64: $err"
 fi
 before=$(stored "$tmp/srvc")
 send no-client-cert --server "$csmtp" --tls starttls --ca "$cca" --json

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -16,6 +18,8 @@ import (
 // certificate from a Windows certificate store, for Schannel.
 type storeCertFlags struct {
 	store, thumbprint, subject string
+
+	pfx, pfxPasswordEnv, pfxPasswordFile string
 }
 
 // platformSendFlags adds send's Windows-only flags to fs and returns the
@@ -28,10 +32,18 @@ func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config
 	fs.StringVar(&f.store, "cert-store", "", "Windows certificate `STORE` of the client certificate, for --tls-provider schannel: MY (default), or LocalMachine\\MY")
 	fs.StringVar(&f.thumbprint, "cert-thumbprint", "", "select the client certificate in --cert-store by its SHA-1 `HEX` thumbprint (as certmgr.msc shows it)")
 	fs.StringVar(&f.subject, "cert-subject", "", "select the client certificate in --cert-store whose subject contains `TEXT`")
+	fs.StringVar(&f.pfx, "pfx", "", "client certificate and key from a PKCS#12 `FILE` (.pfx, .p12; RSA key), decoded by Windows")
+	fs.StringVar(&f.pfxPasswordEnv, "pfx-password-env", "", "read the --pfx password from the environment variable `VAR`")
+	fs.StringVar(&f.pfxPasswordFile, "pfx-password-file", "", "read the --pfx password from the first line of `FILE`")
 	return f.apply
 }
 
 func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+	if f.pfx != "" || f.pfxPasswordEnv != "" || f.pfxPasswordFile != "" {
+		if err := f.loadPFX(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if f.store == "" && f.thumbprint == "" && f.subject == "" {
 		return p, nil
 	}
@@ -44,8 +56,8 @@ func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan
 			withFix("add --tls-provider schannel, or export the certificate and key to PEM files for --cert and --key")
 	}
 	if len(cfg.Certificates) > 0 {
-		return nil, usageErrorf("--cert and a certificate store were both given").
-			withFix("give either --cert/--key or --cert-store with --cert-thumbprint or --cert-subject")
+		return nil, usageErrorf("--cert or --pfx and a certificate store were both given").
+			withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
 	}
 	return schannel.Provider{ClientCert: sc}, nil
 }
@@ -93,4 +105,55 @@ func platformConfigError(err error) (msg, fix string, ok bool) {
 	bare := *ce
 	bare.Fix = ""
 	return bare.Error(), ce.Fix, true
+}
+
+// loadPFX reads --pfx with its password (none, or from --pfx-password-env or
+// --pfx-password-file, never from the command line) and makes it the client
+// certificate of cfg, for either provider: Windows decodes the file
+// (schannel.LoadPFX), so crypto/tls can use it too.
+func (f *storeCertFlags) loadPFX(cfg *secchan.Config) error {
+	switch {
+	case f.pfx == "":
+		return usageErrorf("--pfx-password-env or --pfx-password-file was given without --pfx").withFix("add --pfx FILE")
+	case f.pfxPasswordEnv != "" && f.pfxPasswordFile != "":
+		return usageErrorf("--pfx-password-env and --pfx-password-file were both given").withFix("give one of them")
+	case f.store != "" || f.thumbprint != "" || f.subject != "":
+		return usageErrorf("--pfx and a certificate store were both given").
+			withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
+	case len(cfg.Certificates) > 0:
+		return usageErrorf("--cert and --pfx were both given").withFix("give the client certificate once: --cert/--key (PEM) or --pfx (PKCS#12)")
+	}
+	var pw string
+	switch {
+	case f.pfxPasswordEnv != "":
+		pw = os.Getenv(f.pfxPasswordEnv)
+		if pw == "" {
+			return configErrorf("the environment variable %s (from --pfx-password-env) is empty or not set", f.pfxPasswordEnv).
+				withFix("export " + f.pfxPasswordEnv + " with the PFX password, or name another variable")
+		}
+	case f.pfxPasswordFile != "":
+		var err error
+		if pw, err = readSecretFile(f.pfxPasswordFile); err != nil {
+			var ce *cliError
+			if errors.As(err, &ce) {
+				ce.fix = strings.ReplaceAll(ce.fix, "--password-file", "--pfx-password-file")
+			}
+			return err
+		}
+	}
+	data, err := os.ReadFile(f.pfx)
+	if err != nil {
+		return configErrorf("cannot read the PFX file: %v", err).wrapping(err).withFix("check the path given to --pfx")
+	}
+	cert, err := schannel.LoadPFX(data, pw)
+	clear(data)
+	if err != nil {
+		var ce *schannel.CertError
+		if errors.As(err, &ce) {
+			ce.Where = "PFX file " + f.pfx
+		}
+		return err
+	}
+	cfg.Certificates = []tls.Certificate{cert}
+	return nil
 }

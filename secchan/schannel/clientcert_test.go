@@ -4,9 +4,11 @@ package schannel
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -234,5 +236,55 @@ func TestAddToStore(t *testing.T) {
 	}
 	if err := RemoveFromStore(sel); !errors.As(err, &ce) {
 		t.Errorf("removing twice: %v, want a *CertError", err)
+	}
+}
+
+// TestRSAPrivateKeyBlobRoundTrip: parseRSAPrivateKeyBlob reads back what
+// rsaPrivateKeyBlob writes (the format CryptExportKey gives LoadPFX).
+func TestRSAPrivateKeyBlobRoundTrip(t *testing.T) {
+	for _, bits := range []int{1024, 2048, 3072} {
+		key, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := rsaPrivateKeyBlob(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseRSAPrivateKeyBlob(blob)
+		if err != nil {
+			t.Fatalf("%d bits: %v", bits, err)
+		}
+		if !got.PublicKey.Equal(&key.PublicKey) || got.Primes[0].Cmp(key.Primes[0]) != 0 || got.Primes[1].Cmp(key.Primes[1]) != 0 {
+			t.Errorf("%d bits: the key read back differs", bits)
+		}
+		sum := sha256.Sum256([]byte("tlsmail"))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, got, crypto.SHA256, sum[:])
+		if err != nil || rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+			t.Errorf("%d bits: the key read back does not sign for the original (%v)", bits, err)
+		}
+		blob[25] ^= 1 // a prime changed: p*q is not N
+		if _, err := parseRSAPrivateKeyBlob(blob); err == nil {
+			t.Errorf("%d bits: an inconsistent blob was accepted", bits)
+		}
+		blob[8] ^= 1 // not "RSA2"
+		if _, err := parseRSAPrivateKeyBlob(blob); err == nil {
+			t.Errorf("%d bits: a blob with a bad magic was accepted", bits)
+		}
+		if _, err := parseRSAPrivateKeyBlob(blob[:40]); err == nil {
+			t.Errorf("%d bits: a truncated blob was accepted", bits)
+		}
+	}
+}
+
+// TestLoadPFXErrors: what is not a PKCS#12 file is a *CertError. (Real PFX
+// files, made by OpenSSL, are loaded end to end by scripts/wine-e2e.sh.)
+func TestLoadPFXErrors(t *testing.T) {
+	for _, data := range [][]byte{nil, []byte("-----BEGIN CERTIFICATE-----\n"), {0x30, 0x03, 0x02, 0x01, 0x03}} {
+		_, err := LoadPFX(data, "secret")
+		var ce *CertError
+		if !errors.As(err, &ce) || ce.Where != "PFX file" {
+			t.Errorf("LoadPFX(%q): %v, want a *CertError for the PFX file", data, err)
+		}
 	}
 }

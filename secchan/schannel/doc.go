@@ -32,7 +32,10 @@
 // is put in a temporary CryptoAPI container deleted on Close) or from a
 // Windows store with Provider.ClientCert (thumbprint or subject; the key is
 // used in place and may be non-exportable). A key that cannot be used is a
-// *CertError naming the store and the permission needed.
+// *CertError naming the store and the permission needed. LoadPFX decodes a
+// PKCS#12 file with Windows' PFXImportCertStore into a tls.Certificate (RSA
+// keys) for either provider; AddToStore and RemoveFromStore put a
+// certificate with its key into a store and take it out again.
 //
 // # Wine
 //
@@ -56,6 +59,10 @@
 //     collection CERT_STORE_PROV_SYSTEM opens): RemoveFromStore deletes it
 //     from the registry store (CERT_STORE_PROV_SYSTEM_REGISTRY) instead,
 //     which works on Windows too.
+//   - Wine's PFXImportCertStore ignores PKCS12_NO_PERSIST_KEY: it imports
+//     the key into the user's default key container, which LoadPFX deletes
+//     under Wine after reading the key out; the key of such an import is
+//     found only with CRYPT_ACQUIRE_CACHE_FLAG, and its PP_KEYSPEC reads 3.
 //   - Not Schannel, but met by the tests: Go 1.26's os.RemoveAll fails on a
 //     non-empty directory under Wine 8.0 ("unlinkat ...: Invalid function";
 //     its FILE_DISPOSITION_INFORMATION_EX is missing), so the Windows tests

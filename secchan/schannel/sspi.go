@@ -29,6 +29,9 @@ type sspiProcs struct {
 	certGetCertContextProperty *windows.LazyProc
 	cryptImportKey             *windows.LazyProc
 	cryptDestroyKey            *windows.LazyProc
+	cryptGetUserKey            *windows.LazyProc
+	cryptExportKey             *windows.LazyProc
+	cryptGetProvParam          *windows.LazyProc
 	wineGetVersion             *windows.LazyProc
 }
 
@@ -55,6 +58,9 @@ var procs = func() sspiProcs {
 		certGetCertContextProperty: crypt32.NewProc("CertGetCertificateContextProperty"),
 		cryptImportKey:             advapi32.NewProc("CryptImportKey"),
 		cryptDestroyKey:            advapi32.NewProc("CryptDestroyKey"),
+		cryptGetUserKey:            advapi32.NewProc("CryptGetUserKey"),
+		cryptExportKey:             advapi32.NewProc("CryptExportKey"),
+		cryptGetProvParam:          advapi32.NewProc("CryptGetProvParam"),
 		wineGetVersion:             ntdll.NewProc("wine_get_version"),
 	}
 }()
