@@ -197,6 +197,7 @@ func (c *Conn) fillState() {
 	}
 	if rc := c.remoteCert(); rc != nil {
 		st.PeerCertificates = peerChain(rc)
+		st.OCSPResponse = certProperty(rc, certOCSPResponsePropID)
 		windows.CertFreeCertificateContext(rc)
 	}
 	c.state = st

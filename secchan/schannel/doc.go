@@ -59,6 +59,11 @@
 //     collection CERT_STORE_PROV_SYSTEM opens): RemoveFromStore deletes it
 //     from the registry store (CERT_STORE_PROV_SYSTEM_REGISTRY) instead,
 //     which works on Windows too.
+//   - Wine's Schannel neither asks for a stapled OCSP response nor puts one
+//     on the remote certificate (CERT_OCSP_RESPONSE_PROP_ID, which State
+//     reports as OCSPResponse and trust gets as Options.StapledOCSP): the
+//     conformance case stapled-ocsp is skipped; revocation is still checked
+//     through the CRL and OCSP URLs when asked.
 //   - Wine's PFXImportCertStore ignores PKCS12_NO_PERSIST_KEY: it imports
 //     the key into the user's default key container, which LoadPFX deletes
 //     under Wine after reading the key out; the key of such an import is

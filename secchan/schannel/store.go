@@ -166,3 +166,23 @@ func (s *StoreCert) thumbprintHash() ([]byte, error) {
 	}
 	return hash, nil
 }
+
+// certOCSPResponsePropID is CERT_OCSP_RESPONSE_PROP_ID: Schannel puts the
+// OCSP response the server stapled (RFC 6066 section 8) on the remote
+// certificate context.
+const certOCSPResponsePropID = 70
+
+// certProperty returns a copy of property id of ctx, or nil.
+func certProperty(ctx *windows.CertContext, id uint32) []byte {
+	var size uint32
+	r, _, _ := procs.certGetCertContextProperty.Call(uintptr(unsafe.Pointer(ctx)), uintptr(id), 0, uintptr(unsafe.Pointer(&size)))
+	if r == 0 || size == 0 {
+		return nil
+	}
+	buf := make([]byte, size)
+	r, _, _ = procs.certGetCertContextProperty.Call(uintptr(unsafe.Pointer(ctx)), uintptr(id), uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)))
+	if r == 0 {
+		return nil
+	}
+	return buf[:size]
+}

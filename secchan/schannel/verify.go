@@ -61,6 +61,9 @@ func peerChain(rc *windows.CertContext) []*x509.Certificate {
 // Otherwise Windows decides, through crypt32 (see verifySystem).
 func (p Provider) verify(c *Conn) (trust.Report, error) {
 	opts := c.cfg.TrustOptions()
+	if len(c.state.OCSPResponse) > 0 && opts.StapledOCSP == nil {
+		opts.StapledOCSP = c.state.OCSPResponse
+	}
 	chain := c.state.PeerCertificates
 	if opts.Roots != nil || len(opts.Pins) > 0 || len(chain) == 0 {
 		return trust.Verify(chain, opts), nil

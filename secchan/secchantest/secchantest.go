@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -72,6 +73,7 @@ func RunOptions(t *testing.T, p secchan.Provider, opts Options) {
 		{"stalled-handshake", s.stalledHandshake},
 		{"read-deadline", s.readDeadline},
 		{"alpn", s.alpn},
+		{"stapled-ocsp", s.stapledOCSP},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -696,3 +698,45 @@ func kinds(r trust.Report) []trust.Kind {
 }
 
 func sameKinds(a, b trust.Report) bool { return slices.Equal(kinds(a), kinds(b)) }
+
+// stapledOCSP: the server staples an OCSP response saying its certificate
+// is revoked (RFC 6066 section 8, status_request); the provider must hand
+// it to package trust (Options.StapledOCSP), which refuses the chain as
+// revoked without asking any responder, and show it in State.
+func (s *suite) stapledOCSP(t *testing.T) {
+	sc, err := testpki.NewRevocationScenario("revoked-staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if len(sc.Staple) == 0 {
+		t.Fatal("fixture defect: the revoked-staple scenario has no staple")
+	}
+	srv := Serve(t, func(raw net.Conn) error {
+		serveTLS(raw, ServerConfig(sc.TLSCertificate()), func(c *tls.Conn) error {
+			_, err := c.Read(make([]byte, 1))
+			return err
+		})
+		return nil // the client refuses; how the server sees it does not matter
+	})
+	cfg := &secchan.Config{ServerName: sc.Name}
+	cfg.Trust.Roots = sc.Pool()
+	cfg.Trust.Revocation = trust.RevocationStrict
+	cfg.Insecure = true // to see State even though the chain is refused
+	conn, err := s.dialConfig(t, srv, cfg)
+	if err != nil {
+		t.Fatalf("handshake (with Insecure): %v", err)
+	}
+	st := conn.State()
+	conn.Close()
+	waitServer(t, srv)
+	if !bytes.Equal(st.OCSPResponse, sc.Staple) {
+		t.Errorf("State().OCSPResponse has %d bytes, want the %d-byte staple", len(st.OCSPResponse), len(sc.Staple))
+	}
+	if !st.Report.Has(trust.KindRevoked) {
+		t.Errorf("report %v, want %s from the stapled response", kinds(st.Report), trust.KindRevoked)
+	}
+	if n := sc.Responder.Hits("/ocsp") + sc.Responder.Hits("/crl"); n != 0 {
+		t.Errorf("the responder was asked %d times although the server stapled a response (the staple did not reach package trust)", n)
+	}
+}
