@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/trust"
@@ -133,16 +134,18 @@ func writeJSON(w io.Writer, v any) {
 }
 
 // printOutcome prints a send's result for people: the result on stdout,
-// warnings on stderr.
+// warnings on stderr. Server replies and other text the peer chose pass
+// through safetext.Quote, so a server cannot write terminal escapes or
+// forge lines; the JSON output needs no such step.
 func printOutcome(stdout, stderr io.Writer, o *outcome) {
 	if o == nil {
 		return
 	}
 	r := o.result
 	if r != nil && r.Response != nil && r.Response.Code == 250 {
-		fmt.Fprintf(stdout, "sent:     %s\n", r.Response.String())
+		fmt.Fprintf(stdout, "sent:     %s\n", safetext.Quote(r.Response.String()))
 	}
-	fmt.Fprintf(stdout, "server:   %s (%s)\n", o.addr, modeName(o.mode))
+	fmt.Fprintf(stdout, "server:   %s (%s)\n", safetext.Quote(o.addr), modeName(o.mode))
 	if o.tls != nil {
 		printTLS(stdout, o.tls, o.tlsName)
 	} else {
@@ -153,22 +156,22 @@ func printOutcome(stdout, stderr io.Writer, o *outcome) {
 	}
 	if r != nil {
 		if len(r.Accepted) > 0 {
-			fmt.Fprintf(stdout, "accepted: %s\n", strings.Join(r.Accepted, ", "))
+			fmt.Fprintf(stdout, "accepted: %s\n", safetext.Quote(strings.Join(r.Accepted, ", ")))
 		}
 		for _, rj := range r.Rejected {
-			fmt.Fprintf(stdout, "rejected: %s: %s\n", rj.Addr, rj.Reply.String())
+			fmt.Fprintf(stdout, "rejected: %s: %s\n", safetext.Quote(rj.Addr), safetext.Quote(rj.Reply.String()))
 		}
 		if len(r.Rejected) > 0 && len(r.Accepted) > 0 {
 			fmt.Fprintf(stderr, "tlsmail: warning: %d recipient(s) refused; the message went to the others\n", len(r.Rejected))
 		}
 	}
 	if o.quitErr != nil {
-		fmt.Fprintf(stderr, "tlsmail: warning: the message was accepted, but closing the session failed: %v\n", o.quitErr)
+		fmt.Fprintf(stderr, "tlsmail: warning: the message was accepted, but closing the session failed: %s\n", safetext.Quote(o.quitErr.Error()))
 	}
 }
 
 // printTLS prints the TLS details of a session: version, cipher, the
-// verdict for name, the chain and any problems.
+// verdict for name, the chain and any problems, certificate text quoted.
 func printTLS(w io.Writer, st *secchan.State, name string) {
 	verdict := "certificate verified"
 	if !st.Verified {
@@ -188,12 +191,12 @@ func printTLS(w io.Writer, st *secchan.State, name string) {
 		if i > 0 {
 			label = "         "
 		}
-		fmt.Fprintf(w, "%s %d: %s\n", label, i, c.Subject)
+		fmt.Fprintf(w, "%s %d: %s\n", label, i, safetext.Quote(c.Subject.String()))
 	}
 	for _, p := range st.Report.Problems {
-		fmt.Fprintf(w, "problem:  %s\n", p)
+		fmt.Fprintf(w, "problem:  %s\n", safetext.Quote(p.String()))
 		if p.Fix != "" {
-			fmt.Fprintf(w, "          fix: %s\n", p.Fix)
+			fmt.Fprintf(w, "          fix: %s\n", safetext.Quote(p.Fix))
 		}
 	}
 }
@@ -211,17 +214,20 @@ func modeName(m smtp.TLSMode) string {
 }
 
 // printError prints a failure for people on stderr: what happened, what to
-// do, and every certificate problem.
+// do, and every certificate problem. Messages quote the server (replies,
+// certificate names in x509 errors), so each line passes through
+// safetext.Quote: a newline inside a message is shown as \x0a, never
+// starts a line of its own.
 func printError(w io.Writer, f failure) {
-	fmt.Fprintf(w, "tlsmail: %s\n", f.message)
+	fmt.Fprintf(w, "tlsmail: %s\n", safetext.Quote(f.message))
 	for _, p := range f.problems {
-		fmt.Fprintf(w, "  problem: %s\n", p)
+		fmt.Fprintf(w, "  problem: %s\n", safetext.Quote(p.String()))
 		if p.Fix != "" {
-			fmt.Fprintf(w, "      fix: %s\n", p.Fix)
+			fmt.Fprintf(w, "      fix: %s\n", safetext.Quote(p.Fix))
 		}
 	}
 	if f.fix != "" && (len(f.problems) == 0 || f.fix != f.problems[0].Fix) {
-		fmt.Fprintf(w, "  fix: %s\n", f.fix)
+		fmt.Fprintf(w, "  fix: %s\n", safetext.Quote(f.fix))
 	}
 	fmt.Fprintf(w, "  (error kind %s, exit code %d)\n", f.kind, f.code)
 }

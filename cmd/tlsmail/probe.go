@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/internal/certinfo"
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/transcript"
@@ -505,7 +506,7 @@ func extensionList(ext map[string]string) []string {
 // sessions, the versions, then the chain, the problems and the details as
 // 'cert verify' prints them.
 func (r *probeReport) writeText(w io.Writer) error {
-	verdict := fmt.Sprintf("FAIL: no TLS session with %s", r.Server)
+	verdict := fmt.Sprintf("FAIL: no TLS session with %s", safetext.Quote(r.Server))
 	var rest []byte
 	if r.TLS != nil {
 		var b bytes.Buffer
@@ -518,7 +519,8 @@ func (r *probeReport) writeText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintln(&b, verdict)
 	fmt.Fprintln(&b)
-	row := func(label, value string) { fmt.Fprintf(&b, "  %-12s %s\n", label, value) }
+	// Banner, EHLO lines and handshake errors are the server's text.
+	row := func(label, value string) { fmt.Fprintf(&b, "  %-12s %s\n", label, safetext.Quote(value)) }
 	fmt.Fprintln(&b, "SMTP:")
 	row("server", fmt.Sprintf("%s (%s)", r.Server, modeName(smtp.TLSMode(r.Mode))))
 	if s := r.SMTP; s != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -441,8 +442,11 @@ func orNull(from string) string {
 	return from
 }
 
+// oneLine makes s, often a server's reply or an error quoting one, fit on
+// one line of the listing: runs of white space become one space and
+// control characters are quoted (safetext.Quote).
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return safetext.Quote(strings.Join(strings.Fields(s), " "))
 }
 
 // runResult is one item's outcome in `queue run --json`.
@@ -599,7 +603,7 @@ func printRunResult(w io.Writer, rr runResult) {
 	to := strings.Join(rr.Recipients, ",")
 	switch rr.Outcome {
 	case "delivered":
-		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, rr.Response)
+		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, safetext.Quote(rr.Response))
 	case "deferred":
 		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
 			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
