@@ -137,7 +137,15 @@ if [ $# -eq 0 ]; then
 	[ "${TLSMAIL_WINE_E2E:-1}" = 0 ] || e2e=true
 fi
 status=0
-go test -count=1 -exec "$root/scripts/wine-exec" "$@" || status=$?
+# One test binary at a time (-p 1): two Wine processes starting together in
+# one prefix have been seen to exit 1 with no output at all. -v keeps each
+# test's lines in the log, so a failure under Wine can be read afterwards.
+go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >/tmp/tlsmail-wine-test.log 2>&1 || status=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' /tmp/tlsmail-wine-test.log || true
+if [ $status -ne 0 ]; then
+	echo "wine-test: go test failed; the last lines of /tmp/tlsmail-wine-test.log:"
+	tail -40 /tmp/tlsmail-wine-test.log
+fi
 if $e2e; then
 	GOOS= GOARCH= TLSMAIL_WINE_READY=1 "$root/scripts/wine-e2e.sh" || status=1
 fi
