@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/tlsmail/tlsmail/internal/safetext"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -37,8 +39,9 @@ func (l *logger) printf(format string, args ...any) {
 	if l == nil || l.w == nil {
 		return
 	}
-	line := time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + fmt.Sprintf(format, args...)
-	line = strings.TrimRight(line, "\n") + "\n"
+	// Addresses, HELO names and errors come from clients: quote control
+	// characters so that nobody can write terminal escapes into the log.
+	line := time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + safetext.Quote(strings.TrimRight(fmt.Sprintf(format, args...), "\n")) + "\n"
 	l.w.Write([]byte(line))
 }
 
@@ -166,28 +169,10 @@ func (t *traceWriter) line(raw []byte, cut bool) {
 	var b strings.Builder
 	b.WriteString(t.prefix)
 	b.WriteString(dir)
-	b.WriteString(printable(l))
+	b.WriteString(safetext.Quote(l))
 	if cut {
 		b.WriteString(" [...]")
 	}
 	b.WriteByte('\n')
 	io.WriteString(t.out, b.String())
-}
-
-// printable escapes control characters and invalid UTF-8 so a trace line
-// cannot forge other lines or terminal escapes.
-func printable(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if !strings.ContainsFunc(s, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if (r < 0x20 && r != '\t') || r == 0x7f {
-			fmt.Fprintf(&b, `\x%02x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -105,3 +105,18 @@ func TestReplySanitised(t *testing.T) {
 		}
 	}
 }
+
+// Client-chosen text (addresses, HELO names) reaches the event log; it must
+// not carry terminal escapes or start lines of its own.
+func TestLogQuotesClientText(t *testing.T) {
+	var b strings.Builder
+	l := &logger{w: newLockedWriter(&b)}
+	l.printf("MAIL FROM:<%s>", "a@evil\x1b[2J\r\n2026-01-01T00:00:00.000Z forged")
+	out := b.String()
+	if strings.Count(out, "\n") != 1 || strings.ContainsAny(out, "\x1b\r") {
+		t.Errorf("log line %q carries control characters", out)
+	}
+	if !strings.Contains(out, `\x1b[2J\x0d\x0a`) {
+		t.Errorf("log line %q does not show the quoted bytes", out)
+	}
+}
