@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -70,8 +71,10 @@ type sendOptions struct {
 	// authNamed is set when the configuration file names the mechanism,
 	// which counts as --auth for sending a password without TLS.
 	authNamed bool
-	// revocation is the revocation policy from the configuration file.
-	revocation trust.RevocationMode
+	// revocation is the revocation policy: --revocation, else the
+	// configuration file's, else trust's default (soft).
+	revocation     trust.RevocationMode
+	revocationFlag string
 
 	// transcriptTo, when set, receives the transcript instead of the
 	// --transcript destination (the demo writes it to stdout).
@@ -237,6 +240,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
 	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
+	fs.StringVar(&o.revocationFlag, "revocation", "", "revocation checking: off, soft (unknown status is a warning; the default) or strict (unknown is an error)")
 	fs.BoolVar(&o.insecure, "insecure", false, "send even when the certificate fails verification (loud; the report is still shown)")
 	fs.StringVar(&o.cert, "cert", "", "client certificate PEM `FILE` (with --key; the key may be in the same file)")
 	fs.StringVar(&o.key, "key", "", "private key PEM `FILE` of the client certificate")
@@ -380,6 +384,13 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
+	if o.revocationFlag != "" {
+		m, err := certinfo.ParseRevocation(o.revocationFlag)
+		if err != nil {
+			return nil, usageErrorf("%v", err).withFix("use --revocation off, soft or strict")
+		}
+		o.revocation = m
+	}
 	if o.server == "" {
 		return nil, usageErrorf("no server given").withFix("pass --server HOST[:PORT], e.g. --server smtp.example.com:587")
 	}

@@ -114,7 +114,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From
 	}
-	if a.Revocation != "" {
+	if a.Revocation != "" && o.revocationFlag == "" {
 		o.revocation = a.Revocation
 	}
 	// Authentication: the file's, unless the command line names a user.
