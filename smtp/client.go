@@ -89,6 +89,9 @@ type Client struct {
 	ext      map[string]string
 	helo     bool // the server did not take EHLO
 	authMech string
+	// inTx: MAIL FROM was sent since the last RSET, so the next Send
+	// resets the session first.
+	inTx bool
 }
 
 // Dial connects to addr ("host:port"), reads the greeting, says EHLO, runs
@@ -539,6 +542,7 @@ func (c *Client) Reset(ctx context.Context) error {
 	if r.Code != 250 {
 		return replyError("RSET", r, KindProtocol)
 	}
+	c.inTx = false
 	return nil
 }
 

@@ -36,6 +36,9 @@ type Result struct {
 	Response *Reply `json:"response,omitempty"`
 	// Bytes is the size of the data sent after dot-stuffing.
 	Bytes int64 `json:"bytes"`
+	// QuitErr is set by SendAndQuit when the message was accepted but
+	// QUIT then failed (the delivery stands; the session is closed anyway).
+	QuitErr error `json:"-"`
 }
 
 // Send runs one mail transaction: MAIL FROM, RCPT TO for each recipient,
@@ -48,7 +51,39 @@ type Result struct {
 // Result.Rejected, with a nil error. When every recipient is refused,
 // or MAIL or DATA is, Send returns an *Error of KindRejected (or
 // KindAuth for 530 "authentication required").
+//
+// Send may be called again on the same Client for the next message. From
+// the second transaction on, it first resets the session with RSET (RFC
+// 5321 section 4.1.1.5), which with PIPELINING goes in the same flight as
+// MAIL, RCPT and DATA (RFC 2920 section 3.1 allows RSET anywhere in a
+// group), so a reused connection costs no extra round trip. Callers need
+// not call Reset between messages.
 func (c *Client) Send(ctx context.Context, env Envelope, msg io.Reader) (*Result, error) {
+	return c.send1(ctx, env, msg, false)
+}
+
+// SendAndQuit is Send followed by QUIT, for a session that sends one
+// message. When the server offers PIPELINING, QUIT goes in the same flight
+// as the end of the message data (RFC 2920 section 3.1: QUIT may end a
+// group), so the session ends without a round trip of its own. The
+// connection is closed on return, whatever happened. A failed QUIT after
+// an accepted message does not make the send fail: it is reported in
+// Result.QuitErr.
+func (c *Client) SendAndQuit(ctx context.Context, env Envelope, msg io.Reader) (*Result, error) {
+	defer c.Close()
+	res, err := c.send1(ctx, env, msg, true)
+	if c.conn != nil {
+		// QUIT was not pipelined (no PIPELINING, or the transaction
+		// failed before the data): say goodbye on its own.
+		qerr := c.Quit(ctx)
+		if err == nil && res != nil {
+			res.QuitErr = qerr
+		}
+	}
+	return res, err
+}
+
+func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bool) (*Result, error) {
 	if c.conn == nil {
 		return nil, errClosed("MAIL FROM")
 	}
@@ -71,12 +106,18 @@ func (c *Client) Send(ctx context.Context, env Envelope, msg io.Reader) (*Result
 	if pipelining {
 		err = c.envelopePipelined(ctx, mail, env.To, res)
 	} else {
+		if c.inTx {
+			if err := c.Reset(ctx); err != nil {
+				return res, err
+			}
+		}
+		c.inTx = true
 		err = c.envelopeSequential(ctx, mail, env.To, res)
 	}
 	if err != nil {
 		return res, err
 	}
-	return res, c.data(ctx, msg, res)
+	return res, c.data(ctx, msg, res, quit && pipelining)
 }
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
@@ -138,11 +179,19 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 }
 
 // envelopePipelined sends MAIL, every RCPT and DATA in one flight and then
-// reads the replies in order (RFC 2920 section 3.1).
+// reads the replies in order (RFC 2920 section 3.1). After an earlier
+// transaction on this session, RSET leads the flight.
 func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []string, res *Result) error {
+	rset := c.inTx
+	if rset {
+		if err := c.queue("RSET", "RSET", ""); err != nil {
+			return err
+		}
+	}
 	if err := c.queue("MAIL FROM", mail, ""); err != nil {
 		return err
 	}
+	c.inTx = true
 	for _, to := range rcpts {
 		if err := c.queue("RCPT TO", "RCPT TO:<"+to+">", ""); err != nil {
 			return err
@@ -153,6 +202,13 @@ func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []str
 	}
 	if err := c.flush(ctx, "MAIL FROM"); err != nil {
 		return err
+	}
+	var rr *Reply
+	if rset {
+		var err error
+		if rr, err = c.read(ctx, "RSET"); err != nil {
+			return err
+		}
 	}
 	mr, err := c.read(ctx, "MAIL FROM")
 	if err != nil {
@@ -170,6 +226,11 @@ func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []str
 		return err
 	}
 	switch {
+	case rr != nil && rr.Code != 250:
+		if dr.Code == 354 {
+			c.abortData(ctx)
+		}
+		return replyError("RSET", rr, KindProtocol)
 	case mr.Code != 250:
 		if dr.Code == 354 {
 			c.abortData(ctx)
@@ -214,18 +275,26 @@ func (c *Client) noRecipients(res *Result) error {
 	return e
 }
 
-// data streams the message and reads the final reply.
-func (c *Client) data(ctx context.Context, msg io.Reader, res *Result) error {
+// data streams the message and reads the final reply. With quit, QUIT
+// follows the end marker in the same flush, and its reply is read after
+// the final one; the connection is then closed.
+func (c *Client) data(ctx context.Context, msg io.Reader, res *Result, quit bool) error {
+	if quit {
+		defer c.Close() // QUIT is sent with the data: the session ends here
+	}
 	dw := newDotWriter(&deadlineWriter{c: c, ctx: ctx})
 	_, err := io.Copy(dw, msg)
 	if err == nil {
 		err = dw.Close()
 	}
+	res.Bytes = dw.n
+	c.log.ClientData(dw.n, "[message data, end marker included]")
+	if err == nil && quit {
+		err = c.queue("QUIT", "QUIT", "")
+	}
 	if err == nil {
 		err = c.flush(ctx, "DATA")
 	}
-	res.Bytes = dw.n
-	c.log.ClientData(dw.n, "[message data, end marker included]")
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -246,6 +315,16 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result) error {
 		return err
 	}
 	res.Response = r
+	if quit {
+		qr, qerr := c.read(ctx, "QUIT")
+		if qerr == nil && qr.Code != 221 {
+			qerr = replyError("QUIT", qr, KindProtocol)
+		}
+		if r.Code == 250 {
+			res.QuitErr = qerr
+		}
+		c.Close()
+	}
 	if r.Code != 250 {
 		return c.reject("end of data", r, KindRejected)
 	}
