@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,6 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		p.cfg.Transcript = transcript.New(d.transcript)
 	}
 	var c *smtp.Client
-	used := false
 	defer func() {
 		if c != nil {
 			c.Quit(ctx)
@@ -64,12 +64,8 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
-		if c != nil && used {
-			if err := c.Reset(ctx); err != nil {
-				c.Close()
-				c = nil
-			}
-		}
+		// A reused session is reset by Send itself, with RSET in the
+		// same flight as the next envelope when the server pipelines.
 		if c == nil {
 			c, err = smtp.Dial(ctx, p.addr, &p.cfg)
 			if err != nil {
@@ -88,14 +84,12 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 				// password may be fixed before the message expires.
 				return err
 			}
-			used = false
 		}
 		out := &outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
 		if st, ok := c.TLS(); ok {
 			out.tls = &st
 		}
 		res, err := sendItem(ctx, c, it)
-		used = true
 		out.result = res
 		if d.sent != nil {
 			d.sent(it, out, err)
@@ -122,12 +116,18 @@ func classifyDelivery(err error) outbox.Result {
 	return r
 }
 
-// sendItem runs one mail transaction for it on c. The content is read
-// twice: once to learn whether it needs 8BITMIME or SMTPUTF8 (and to check
-// it against its checksum before anything is sent), then during DATA.
+// sendItem runs one mail transaction for it on c. The content must be
+// scanned before MAIL FROM, to learn whether it needs 8BITMIME or SMTPUTF8
+// (and to check it against its checksum before anything is sent). A
+// message up to smallItem bytes is read once into memory and sent from
+// there; a larger one is read twice, once to scan and once during DATA, so
+// that memory stays bounded.
 func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Result, error) {
 	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
-	for _, a := range append([]string{it.Envelope.From}, it.Envelope.To...) {
+	if !isASCII(it.Envelope.From) {
+		env.UTF8 = true
+	}
+	for _, a := range it.Envelope.To {
 		if !isASCII(a) {
 			env.UTF8 = true
 		}
@@ -135,6 +135,17 @@ func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Resul
 	r, err := it.Open()
 	if err != nil {
 		return nil, err
+	}
+	if it.Size >= 0 && it.Size <= smallItem {
+		b, err := io.ReadAll(io.LimitReader(r, smallItem+1))
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		headerUTF8, body8 := scanBytes(b)
+		env.UTF8 = env.UTF8 || headerUTF8
+		env.EightBit = body8
+		return c.Send(ctx, env, bytes.NewReader(b))
 	}
 	headerUTF8, body8, err := scanContent(r)
 	r.Close()
@@ -149,6 +160,25 @@ func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Resul
 	}
 	defer r.Close()
 	return c.Send(ctx, env, r)
+}
+
+// smallItem is the largest queued message sendItem reads into memory.
+const smallItem = 1 << 20
+
+// scanBytes is scanContent for a message in memory.
+func scanBytes(b []byte) (header8, body8 bool) {
+	end := len(b)
+	// The header section ends at the first empty line.
+	if i := bytes.Index(b, []byte("\n\r\n")); i >= 0 {
+		end = i + 1
+	}
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 && i+1 < end {
+		end = i + 1
+	}
+	if len(b) > 0 && (b[0] == '\n' || (len(b) > 1 && b[0] == '\r' && b[1] == '\n')) {
+		end = 0 // no header at all
+	}
+	return !isASCII(string(b[:end])), !isASCII(string(b[end:]))
 }
 
 // scanContent reports whether the header section (up to the first empty
