@@ -344,16 +344,17 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	r := plan.msg.Reader()
 	defer r.Close()
 	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message))
-	res, err := c.Send(ctx, plan.env, src)
+	// One message: QUIT goes with the end of the data when the server
+	// pipelines (RFC 2920), so the session ends without a round trip of
+	// its own. A failed transaction still says goodbye, but the error is
+	// the send's.
+	res, err := c.SendAndQuit(ctx, plan.env, src)
 	progressDone()
 	out.result = res
 	if err != nil {
-		// A failed transaction: say goodbye politely, but the error is
-		// the send's.
-		c.Quit(ctx)
 		return out, err
 	}
-	out.quitErr = c.Quit(ctx)
+	out.quitErr = res.QuitErr
 	return out, nil
 }
 
