@@ -123,10 +123,17 @@ type RunConfig struct {
 	// Deliver sends the batches; required.
 	Deliver Deliverer
 	// Parallel is how many batches are delivered at once (default 1).
+	// A group large enough to share is split into up to Parallel batches
+	// (of at least MinBatch items each), so that the messages for one
+	// server go over several connections at once.
 	Parallel int
 	// BatchSize caps the items per batch (default 100); a larger group is
 	// split into several batches.
 	BatchSize int
+	// MinBatch is the fewest items a group is split into when it is
+	// spread over parallel batches (default 16): each batch costs a
+	// connection, worth it only for enough messages.
+	MinBatch int
 	// Force delivers every item now, ignoring next attempt times (flush).
 	Force bool
 	// Now is the clock; nil means the Queue's clock.
@@ -216,6 +223,9 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	}
 	if rc.BatchSize < 1 {
 		rc.BatchSize = 100
+	}
+	if rc.MinBatch < 1 {
+		rc.MinBatch = 16
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}}
 	q.cleanTmp()
@@ -310,14 +320,28 @@ func (r *runner) scan() ([][]*Item, error) {
 	}
 	var batches [][]*Item
 	for _, k := range order {
-		g := groups[k]
-		for len(g) > 0 {
-			n := min(len(g), r.rc.BatchSize)
-			batches = append(batches, g[:n:n])
-			g = g[n:]
-		}
+		batches = append(batches, split(groups[k], r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel)...)
 	}
 	return batches, nil
+}
+
+// split cuts a group into batches of at most size items, oldest first.
+// When that leaves fewer batches than parallel, the group is spread over
+// up to parallel batches of at least minBatch items, of near-equal sizes.
+func split(g []*Item, size, minBatch, parallel int) [][]*Item {
+	if len(g) == 0 {
+		return nil
+	}
+	n := (len(g) + size - 1) / size
+	if n < parallel {
+		n = max(n, min(parallel, len(g)/minBatch))
+	}
+	batches := make([][]*Item, 0, n)
+	for i := range n {
+		lo, hi := len(g)*i/n, len(g)*(i+1)/n
+		batches = append(batches, g[lo:hi:hi])
+	}
+	return batches
 }
 
 func (q *Queue) readPath(path string) (*Item, error) {

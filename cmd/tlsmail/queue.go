@@ -477,7 +477,9 @@ func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra
 		Long: short + `.
 
 Messages are grouped by their connection settings; each group goes over one
-connection (RSET between messages), up to --parallel groups at once. A
+connection (RSET between messages), up to --parallel connections at once. A
+group of many messages for one server is spread over several connections
+(each carrying at least 16 messages), up to --parallel of them. A
 message another runner is delivering is skipped, so concurrent runs never
 send it twice at the same time. A corrupt spool file is moved to corrupt/
 with a warning.
@@ -519,7 +521,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
-	fs.IntVar(&parallel, "parallel", 2, "deliver to at most `N` servers (connections) at once")
+	fs.IntVar(&parallel, "parallel", 4, "deliver over at most `N` connections at once (to one server or several)")
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
