@@ -169,11 +169,22 @@ func (it *Item) setState(s state) {
 
 // readState reads a state file; a missing file is the zero state.
 func readState(path string) (state, error) {
+	s, _, err := readStateFound(path)
+	return s, err
+}
+
+// readStateFound is readState that also tells whether the file exists.
+func readStateFound(path string) (state, bool, error) {
+	s, err := parseStateFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return state{}, false, nil
+	}
+	return s, true, err
+}
+
+func parseStateFile(path string) (state, error) {
 	var s state
 	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
 	if err != nil {
 		return s, err
 	}

@@ -162,6 +162,8 @@ type Item struct {
 	path string
 	lay  layout
 	lf   *lockedFile // set while Run holds the item
+	// noState: Run found no state file for the item under its lock.
+	noState bool
 }
 
 // Error is an outbox operation that failed.

@@ -271,9 +271,12 @@ func (r *runner) scan() ([][]*Item, error) {
 		return nil, &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 	}
 	have := map[string]bool{}
+	hasState := map[string]bool{}
 	for _, e := range entries {
 		if id, ok := strings.CutSuffix(e.Name(), msgSuffix); ok {
 			have[id] = true
+		} else if id, ok := strings.CutSuffix(e.Name(), stateSuffix); ok {
+			hasState[id] = true
 		}
 	}
 	now := r.now()
@@ -296,7 +299,12 @@ func (r *runner) scan() ([][]*Item, error) {
 		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
 			continue
 		}
-		st := q.loadState(id)
+		var st state
+		if hasState[id] {
+			// A fresh item has no state file: no need to look for one
+			// (batch reads it again under the lock).
+			st, _ = q.loadState(id)
+		}
 		if !r.rc.Force && st.NextAttempt.After(now) {
 			r.stats.NotDue++
 			r.stats.noteNext(st.NextAttempt)
@@ -354,19 +362,21 @@ func (q *Queue) readPath(path string) (*Item, error) {
 }
 
 // loadState reads an item's state; a corrupt state file is moved aside and
-// the item starts afresh (it is then tried at once, which is safe).
-func (q *Queue) loadState(id string) state {
+// the item starts afresh (it is then tried at once, which is safe). found
+// is false when there is certainly no state file left.
+func (q *Queue) loadState(id string) (st state, found bool) {
 	p := q.sub("msg", id+stateSuffix)
-	st, err := readState(p)
+	st, found, err := readStateFound(p)
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) {
 			q.logf("outbox: warning: %v; moved to %s, the item will be retried now", ce, q.sub("corrupt"))
 			q.moveAside(p)
+			return state{}, false
 		}
-		return state{}
+		return state{}, true // unreadable: it may be there
 	}
-	return st
+	return st, found
 }
 
 // corrupt moves a damaged message file aside, unless a runner holds it.
@@ -431,7 +441,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			continue
 		}
 		// Another runner may have deferred it since the scan.
-		st := q.loadState(it.ID)
+		st, found := q.loadState(it.ID)
 		if !r.rc.Force && st.NextAttempt.After(r.now()) {
 			lf.unlock()
 			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
@@ -439,6 +449,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		}
 		it.setState(st)
 		it.lf = lf
+		it.noState = !found
 		held = append(held, it)
 	}
 	if len(held) == 0 {
@@ -492,7 +503,13 @@ func (r *runner) settle(it *Item, res Result) {
 		lf.unlock()
 		r.markDirty(q.sub("msg"), q.sub("corrupt"))
 	case res.Outcome == Delivered:
-		if err := removeLocked(lf, msgPath, statePath); err != nil {
+		paths := []string{msgPath, statePath}
+		if it.noState {
+			// No state file when the lock was taken, and only the lock
+			// holder writes one.
+			paths = paths[:1]
+		}
+		if err := removeLocked(lf, paths...); err != nil {
 			q.logf("outbox: warning: item %s was delivered but cannot be removed (%v); it may be sent again", it.ID, err)
 		}
 		r.count(func(s *Stats) { s.Delivered++ })

@@ -1,7 +1,10 @@
 package outbox
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 )
@@ -45,5 +48,44 @@ func TestSplit(t *testing.T) {
 				t.Error("the batches do not hold every item once, in order")
 			}
 		})
+	}
+}
+
+// A delivered item leaves nothing behind in msg/, whether it had a state
+// file (deferred before) or not (Run then skips removing one).
+func TestDeliveredLeavesNoState(t *testing.T) {
+	q, _, _ := newQueue(t)
+	fresh := enqueue(t, q, testSettings, "fresh")
+	deferred := enqueue(t, q, testSettings, "deferred once")
+	first := func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+		for _, it := range batch {
+			if it.ID == deferred {
+				report(it, Result{Outcome: Temporary, Err: errors.New("try later")})
+			}
+		}
+		return nil
+	}
+	if _, err := q.Run(context.Background(), RunConfig{Deliver: first}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(q.sub("msg", deferred+stateSuffix)); err != nil {
+		t.Fatalf("the deferred item has no state file: %v", err)
+	}
+	all := func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+		for _, it := range batch {
+			report(it, Result{Outcome: Delivered})
+		}
+		return nil
+	}
+	st, err := q.Run(context.Background(), RunConfig{Deliver: all, Force: true})
+	if err != nil || st.Delivered != 2 {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	ents, err := os.ReadDir(q.sub("msg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("left in msg/: %s (items %s, %s)", e.Name(), fresh, deferred)
 	}
 }
