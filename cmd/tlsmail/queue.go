@@ -554,7 +554,10 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	stats, err := r.q.Run(ctx, outbox.RunConfig{
 		Deliver:  d.deliver,
 		Parallel: r.parallel,
-		Force:    r.force,
+		// One connection per batch: 1,000 messages for one server go
+		// over four connections, each with one handshake.
+		BatchSize: 250,
+		Force:     r.force,
 		OnResult: func(it *outbox.Item, res outbox.Result) {
 			mu.Lock()
 			defer mu.Unlock()
