@@ -2,7 +2,8 @@
 // (STARTTLS, RFC 3207; AUTH PLAIN, RFC 4616; certificate verified against
 // -ca) with one of three client libraries, and prints the rate:
 //
-//	tlsmail   tlsmail's smtp package: Send then Reset per message
+//	tlsmail   tlsmail's smtp package: Send per message (from the second
+//	          on, Send pipelines RSET with MAIL, RCPT and DATA)
 //	gomail    github.com/wneessen/go-mail: one Client, DialAndSend(all)
 //	netsmtp   Go's net/smtp: Mail, Rcpt, Data, Reset per message
 //
@@ -127,9 +128,6 @@ func runTLSMail(o opts, pool *x509.CertPool) error {
 	for _, m := range msgs {
 		env.Size = int64(len(m))
 		if _, err := c.Send(ctx, env, bytes.NewReader(m)); err != nil {
-			return err
-		}
-		if err := c.Reset(ctx); err != nil {
 			return err
 		}
 	}
