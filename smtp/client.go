@@ -89,8 +89,9 @@ type Client struct {
 	ext      map[string]string
 	helo     bool // the server did not take EHLO
 	authMech string
-	// inTx: MAIL FROM was sent since the last RSET, so the next Send
-	// resets the session first.
+	// inTx: MAIL FROM was sent and the transaction has not ended (by
+	// the reply to the end of data, or RSET), so the next Send resets
+	// the session first.
 	inTx bool
 }
 

@@ -52,12 +52,14 @@ type Result struct {
 // or MAIL or DATA is, Send returns an *Error of KindRejected (or
 // KindAuth for 530 "authentication required").
 //
-// Send may be called again on the same Client for the next message. From
-// the second transaction on, it first resets the session with RSET (RFC
-// 5321 section 4.1.1.5), which with PIPELINING goes in the same flight as
-// MAIL, RCPT and DATA (RFC 2920 section 3.1 allows RSET anywhere in a
-// group), so a reused connection costs no extra round trip. Callers need
-// not call Reset between messages.
+// Send may be called again on the same Client for the next message. A
+// transaction that ended with the reply to the end of the data needs no
+// reset (RFC 5321 section 4.1.1.4); after one that stopped earlier (MAIL,
+// every RCPT or DATA refused, or the session otherwise left mid-way), Send
+// first resets the session with RSET (section 4.1.1.5), which with
+// PIPELINING goes in the same flight as MAIL, RCPT and DATA (RFC 2920
+// section 3.1 allows RSET anywhere in a group), so a reused connection
+// costs no extra round trip. Callers need not call Reset between messages.
 func (c *Client) Send(ctx context.Context, env Envelope, msg io.Reader) (*Result, error) {
 	return c.send1(ctx, env, msg, false)
 }
@@ -314,6 +316,10 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result, quit bool
 	if err != nil {
 		return err
 	}
+	// The reply to the end of data, whatever it says, ends the
+	// transaction and clears the server's buffers (RFC 5321 section
+	// 4.1.1.4): the next one needs no RSET.
+	c.inTx = false
 	res.Response = r
 	if quit {
 		qr, qerr := c.read(ctx, "QUIT")
