@@ -715,7 +715,7 @@ func TestQueueRemoveAndWatch(t *testing.T) {
 
 // TestQueueRunOneConnectionPerBatch queues four messages for one account,
 // one of them for a recipient the server refuses (550): `queue run` sends
-// them all over one connection (RSET between transactions), delivers three,
+// them all over one connection (RSET after the refused one), delivers three,
 // moves the refused one to failed/ and exits 69.
 func TestQueueRunOneConnectionPerBatch(t *testing.T) {
 	t.Parallel()
@@ -752,8 +752,13 @@ func TestQueueRunOneConnectionPerBatch(t *testing.T) {
 	if n := proxy.conns.Load(); n != 1 {
 		t.Errorf("%d connections for one batch, want 1", n)
 	}
-	if n := strings.Count(r.stderr, "bytes: RSET\n"); n != 3 {
-		t.Errorf("%d RSET commands between 4 transactions, want 3:\n%s", n, r.stderr)
+	if n := strings.Count(r.stderr, "bytes: MAIL FROM:"); n != 4 {
+		t.Errorf("%d transactions on the connection, want 4:\n%s", n, r.stderr)
+	}
+	// RSET only after the refused transaction: one that ends with the
+	// reply to the data needs none (RFC 5321 section 4.1.1.4).
+	if n := strings.Count(r.stderr, "bytes: RSET\n"); n != 1 {
+		t.Errorf("%d RSET commands between 4 transactions, want 1:\n%s", n, r.stderr)
 	}
 	if got := len(waitMessages(t, srv, 3)); got != 3 {
 		t.Errorf("%d messages stored, want 3", got)
