@@ -56,3 +56,23 @@ func BenchmarkRunBookkeeping(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perRun), "ns/item")
 }
+
+// BenchmarkScan measures how long Run takes to find and read 1,000 due
+// items before any batch starts (the queue-run start-up).
+func BenchmarkScan(b *testing.B) {
+	const items = 1000
+	q, _, _ := newQueue(b)
+	for range items {
+		enqueue(b, q, testSettings, "Subject: x\r\n\r\nbody\r\n")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := &runner{q: q, rc: RunConfig{BatchSize: 250, MinBatch: 16, Parallel: 4}, dirty: map[string]bool{}}
+		batches, err := r.scan()
+		if err != nil || len(batches) != 4 {
+			b.Fatalf("scan = %d batches, %v", len(batches), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*items), "ns/item")
+}

@@ -32,6 +32,7 @@ const (
 	trailerTag  = "\ntlsmail-end "
 	trailerLen  = len(trailerTag) + 16 + 1 + 64 + 1
 	maxHeader   = 1 << 20
+	headRead    = 4096 // the first read of a message file
 	msgSuffix   = ".msg"
 	stateSuffix = ".state"
 )
@@ -91,20 +92,30 @@ func readItem(f *os.File, path string) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, st.Size()), 4096)
-	m := make([]byte, len(magic))
-	if _, err := io.ReadFull(br, m); err != nil || string(m) != magic {
+	// One read covers the magic, the header and (for a small message)
+	// the trailer.
+	head := make([]byte, min(st.Size(), headRead))
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+	if !bytes.HasPrefix(head, []byte(magic)) {
 		return nil, corrupt("not an outbox file (bad first line)")
 	}
 	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if err == nil {
-			break
-		}
-		if err != bufio.ErrBufferFull || len(line) > maxHeader {
-			return nil, corrupt("header line is truncated or too long")
+	if i := bytes.IndexByte(head[len(magic):], '\n'); i >= 0 {
+		line = head[len(magic) : len(magic)+i+1]
+	} else if n < headRead {
+		return nil, corrupt("header line is truncated or too long")
+	} else {
+		br := bufio.NewReaderSize(io.NewSectionReader(f, int64(len(magic)), st.Size()-int64(len(magic))), headRead)
+		for {
+			chunk, err := br.ReadSlice('\n')
+			line = append(line, chunk...)
+			if err == nil {
+				break
+			}
+			if err != bufio.ErrBufferFull || len(line) > maxHeader {
+				return nil, corrupt("header line is truncated or too long")
+			}
 		}
 	}
 	var h header
@@ -115,9 +126,14 @@ func readItem(f *os.File, path string) (*Item, error) {
 	if st.Size() < off+int64(trailerLen) {
 		return nil, corrupt("file is truncated (no trailer)")
 	}
-	tr := make([]byte, trailerLen)
-	if _, err := f.ReadAt(tr, st.Size()-int64(trailerLen)); err != nil {
-		return nil, corrupt("cannot read trailer: %v", err)
+	var tr []byte
+	if int64(len(head)) == st.Size() {
+		tr = head[len(head)-trailerLen:]
+	} else {
+		tr = make([]byte, trailerLen)
+		if _, err := f.ReadAt(tr, st.Size()-int64(trailerLen)); err != nil {
+			return nil, corrupt("cannot read trailer: %v", err)
+		}
 	}
 	if !bytes.HasPrefix(tr, []byte(trailerTag)) || tr[trailerLen-1] != '\n' || tr[len(trailerTag)+16] != ' ' {
 		return nil, corrupt("file is truncated (bad trailer)")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,49 @@ func TestDeliveredLeavesNoState(t *testing.T) {
 	}
 	for _, e := range ents {
 		t.Errorf("left in msg/: %s (items %s, %s)", e.Name(), fresh, deferred)
+	}
+}
+
+// readItem reads a small file in one go; a header longer than that first
+// read, or content that is not in it, is read as before.
+func TestReadItemSizes(t *testing.T) {
+	many := make([]string, 300) // a header of about 9 KB
+	for i := range many {
+		many[i] = fmt.Sprintf("recipient-%03d@example.net", i)
+	}
+	tests := []struct {
+		name string
+		to   []string
+		body string
+	}{
+		{"small", []string{"ann@example.net"}, "Subject: x\r\n\r\nbody\r\n"},
+		{"large content", []string{"ann@example.net"}, "Subject: x\r\n\r\n" + strings.Repeat("0123456789\r\n", 1000)},
+		{"large header", many, "Subject: x\r\n\r\nbody\r\n"},
+		{"content ends at the first read", []string{"ann@example.net"}, strings.Repeat("x", headRead-300)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, _, _ := newQueue(t)
+			id, err := q.Enqueue(context.Background(), Envelope{From: "joe@example.org", To: tt.to}, testSettings, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := q.Get(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(it.Envelope.To, tt.to) || it.Size != int64(len(tt.body)) {
+				t.Errorf("read back %d recipients and size %d", len(it.Envelope.To), it.Size)
+			}
+			r, err := it.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			b, err := io.ReadAll(r)
+			if err != nil || string(b) != tt.body {
+				t.Errorf("content: %d bytes, %v", len(b), err)
+			}
+		})
 	}
 }
