@@ -69,9 +69,10 @@ func BenchmarkScan(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r := &runner{q: q, rc: RunConfig{BatchSize: 250, MinBatch: 16, Parallel: 4}, dirty: map[string]bool{}}
-		batches, err := r.scan()
-		if err != nil || len(batches) != 4 {
-			b.Fatalf("scan = %d batches, %v", len(batches), err)
+		var batches int
+		err := r.scan(func([]*Item) bool { batches++; return true })
+		if err != nil || batches != 4 {
+			b.Fatalf("scan = %d batches, %v", batches, err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*items), "ns/item")

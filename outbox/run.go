@@ -229,13 +229,11 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}}
 	q.cleanTmp()
-	batches, err := r.scan()
-	if err != nil {
-		return r.stats, err
-	}
+	// The scan hands out each batch as soon as it is complete, so the
+	// first connections start while the rest of the spool is read.
 	work := make(chan []*Item)
 	var wg sync.WaitGroup
-	for range min(rc.Parallel, max(len(batches), 1)) {
+	for range rc.Parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -244,16 +242,19 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 			}
 		}()
 	}
-feed:
-	for _, b := range batches {
+	err := r.scan(func(b []*Item) bool {
 		select {
 		case work <- b:
+			return true
 		case <-ctx.Done():
-			break feed
+			return false
 		}
-	}
+	})
 	close(work)
 	wg.Wait()
+	if err != nil {
+		return r.stats, err
+	}
 	r.syncDirty()
 	if err := ctx.Err(); err != nil {
 		return r.stats, err
@@ -261,14 +262,17 @@ feed:
 	return r.stats, nil
 }
 
-// scan reads msg/ and returns the due items, grouped and split into
-// batches, oldest first.
-func (r *runner) scan() ([][]*Item, error) {
+// scan reads msg/ and hands the due items, grouped and split into
+// batches, oldest first, to emit; it stops early when emit returns false.
+// A group is cut into batches of the size split would give if every due
+// item were in it, each emitted as soon as it is full; the rest of each
+// group is split at the end.
+func (r *runner) scan(emit func([]*Item) bool) error {
 	q := r.q
 	dir := q.sub("msg")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 	}
 	have := map[string]bool{}
 	hasState := map[string]bool{}
@@ -282,6 +286,11 @@ func (r *runner) scan() ([][]*Item, error) {
 	now := r.now()
 	var order []string
 	groups := map[string][]*Item{}
+	type dueItem struct {
+		name string
+		st   state
+	}
+	var due []dueItem
 	for _, e := range entries { // ReadDir sorts by name: oldest ID first
 		name := e.Name()
 		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
@@ -306,31 +315,53 @@ func (r *runner) scan() ([][]*Item, error) {
 			st, _ = q.loadState(id)
 		}
 		if !r.rc.Force && st.NextAttempt.After(now) {
-			r.stats.NotDue++
-			r.stats.noteNext(st.NextAttempt)
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
 			continue
 		}
-		it, err := q.readPath(q.sub("msg", name))
+		due = append(due, dueItem{name: name, st: st})
+	}
+	full := len(due)
+	if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
+		full = (len(due) + n - 1) / n
+	}
+	emitted := map[string]bool{}
+	for _, d := range due {
+		it, err := q.readPath(q.sub("msg", d.name))
 		if err != nil {
 			var ce *CorruptError
 			if errors.As(err, &ce) {
-				r.corrupt(q.sub("msg", name), ce)
+				r.corrupt(q.sub("msg", d.name), ce)
 			}
 			// Gone (delivered by another runner) or unreadable: skip.
 			continue
 		}
-		it.setState(st)
+		it.setState(d.st)
 		k := it.Settings.key()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], it)
+		g := append(groups[k], it)
+		groups[k] = g
+		if len(g) >= full {
+			emitted[k] = true
+			groups[k] = nil
+			if !emit(g[:len(g):len(g)]) {
+				return nil
+			}
+		}
 	}
-	var batches [][]*Item
 	for _, k := range order {
-		batches = append(batches, split(groups[k], r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel)...)
+		parallel := r.rc.Parallel
+		if emitted[k] {
+			parallel = 1 // the rest of a group already under way
+		}
+		for _, b := range split(groups[k], r.rc.BatchSize, r.rc.MinBatch, parallel) {
+			if !emit(b) {
+				return nil
+			}
+		}
 	}
-	return batches, nil
+	return nil
 }
 
 // split cuts a group into batches of at most size items, oldest first.
@@ -340,16 +371,22 @@ func split(g []*Item, size, minBatch, parallel int) [][]*Item {
 	if len(g) == 0 {
 		return nil
 	}
-	n := (len(g) + size - 1) / size
-	if n < parallel {
-		n = max(n, min(parallel, len(g)/minBatch))
-	}
+	n := batchCount(len(g), size, minBatch, parallel)
 	batches := make([][]*Item, 0, n)
 	for i := range n {
 		lo, hi := len(g)*i/n, len(g)*(i+1)/n
 		batches = append(batches, g[lo:hi:hi])
 	}
 	return batches
+}
+
+// batchCount is how many batches split makes of items items.
+func batchCount(items, size, minBatch, parallel int) int {
+	n := (items + size - 1) / size
+	if n < parallel {
+		n = max(n, min(parallel, items/minBatch))
+	}
+	return n
 }
 
 func (q *Queue) readPath(path string) (*Item, error) {
