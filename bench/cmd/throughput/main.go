@@ -2,8 +2,8 @@
 // (STARTTLS, RFC 3207; AUTH PLAIN, RFC 4616; certificate verified against
 // -ca) with one of three client libraries, and prints the rate:
 //
-//	tlsmail   tlsmail's smtp package: Send per message (from the second
-//	          on, Send pipelines RSET with MAIL, RCPT and DATA)
+//	tlsmail   tlsmail's smtp package: Send per message (no RSET after a
+//	          finished transaction, RFC 5321 section 4.1.1.4)
 //	gomail    github.com/wneessen/go-mail: one Client, DialAndSend(all)
 //	netsmtp   Go's net/smtp: Mail, Rcpt, Data, Reset per message
 //
