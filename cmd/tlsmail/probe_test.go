@@ -23,11 +23,20 @@ func scenarioServer(t *testing.T, s *testpki.Scenario, modify func(*server.Confi
 	})
 }
 
-// TestProbeScenarios: probe, against a server presenting each broken
-// chain, names the kind in --json with the right severity and exit code,
-// over STARTTLS and implicit TLS in turn, and sends no mail.
-func TestProbeScenarios(t *testing.T) {
-	t.Parallel()
+// servedScenario is one broken (or warning-only) chain presented by a
+// running embedded server, with its roots written to a file.
+type servedScenario struct {
+	scenarioCase
+	srv      *server.Server
+	ca       string // the roots the client trusts, as a PEM file
+	mode     string // "starttls" or "implicit"
+	addr     string // the listener of that mode
+	implicit bool
+}
+
+// forEachServedScenario runs fn in a parallel subtest for every scenario a
+// Go server can present, alternating STARTTLS and implicit TLS.
+func forEachServedScenario(t *testing.T, fn func(t *testing.T, c servedScenario)) {
 	for i, c := range certScenarios(t, true) {
 		if c.s.Variant == "weak-key-p224" {
 			continue // crypto/tls cannot sign with a P-224 key: no Go server can present it (cert verify covers it)
@@ -42,37 +51,47 @@ func TestProbeScenarios(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := scenarioServer(t, c.s, nil)
-			ca := writeFile(t, "ca.pem", testpki.CertsPEM(c.s.Roots...), 0o644)
-			addr := srv.SMTPAddr()
+			sc := servedScenario{scenarioCase: c, srv: scenarioServer(t, c.s, nil), mode: mode, implicit: implicit,
+				ca: writeFile(t, "ca.pem", testpki.CertsPEM(c.s.Roots...), 0o644)}
+			sc.addr = sc.srv.SMTPAddr()
 			if implicit {
-				addr = srv.SMTPSAddr()
+				sc.addr = sc.srv.SMTPSAddr()
 			}
-			args := append([]string{"probe", "--json", "--tls", mode, addr}, trustArgs(c.s, ca)...)
-			r := runTLSMail(t, append(args, c.extra...)...)
-			m := checkScenarioJSON(t, c, r)
-			if m["mode"] != mode {
-				t.Errorf("mode %v, want %s", m["mode"], mode)
-			}
-			tl, _ := m["tls"].(map[string]any)
-			if v, _ := tl["version"].(string); !strings.HasPrefix(v, "TLS 1.") {
-				t.Errorf("tls.version = %v", tl["version"])
-			}
-			sm, _ := m["smtp"].(map[string]any)
-			if b, _ := sm["banner"].(string); !strings.HasPrefix(b, "220 ") {
-				t.Errorf("smtp.banner = %v", sm["banner"])
-			}
-			if starttls, _ := sm["starttls"].(bool); starttls == implicit {
-				t.Errorf("smtp.starttls = %v in %s mode", starttls, mode)
-			}
-			if c.s.Variant == "revoked-staple" && tl["ocsp_staple"] != "revoked" {
-				t.Errorf("tls.ocsp_staple = %v, want revoked", tl["ocsp_staple"])
-			}
-			if ms, err := srv.Messages(); err != nil || len(ms) != 0 {
-				t.Errorf("probe delivered %d message(s) (%v)", len(ms), err)
-			}
+			fn(t, sc)
 		})
 	}
+}
+
+// TestProbeScenarios: probe, against a server presenting each broken
+// chain, names the kind in --json with the right severity and exit code,
+// over STARTTLS and implicit TLS in turn, and sends no mail.
+func TestProbeScenarios(t *testing.T) {
+	t.Parallel()
+	forEachServedScenario(t, func(t *testing.T, c servedScenario) {
+		args := append([]string{"probe", "--json", "--tls", c.mode, c.addr}, trustArgs(c.s, c.ca)...)
+		r := runTLSMail(t, append(args, c.extra...)...)
+		m := checkScenarioJSON(t, c.scenarioCase, r)
+		if m["mode"] != c.mode {
+			t.Errorf("mode %v, want %s", m["mode"], c.mode)
+		}
+		tl, _ := m["tls"].(map[string]any)
+		if v, _ := tl["version"].(string); !strings.HasPrefix(v, "TLS 1.") {
+			t.Errorf("tls.version = %v", tl["version"])
+		}
+		sm, _ := m["smtp"].(map[string]any)
+		if b, _ := sm["banner"].(string); !strings.HasPrefix(b, "220 ") {
+			t.Errorf("smtp.banner = %v", sm["banner"])
+		}
+		if starttls, _ := sm["starttls"].(bool); starttls == c.implicit {
+			t.Errorf("smtp.starttls = %v in %s mode", starttls, c.mode)
+		}
+		if c.s.Variant == "revoked-staple" && tl["ocsp_staple"] != "revoked" {
+			t.Errorf("tls.ocsp_staple = %v, want revoked", tl["ocsp_staple"])
+		}
+		if ms, err := c.srv.Messages(); err != nil || len(ms) != 0 {
+			t.Errorf("probe delivered %d message(s) (%v)", len(ms), err)
+		}
+	})
 }
 
 // TestProbeGood: a good chain exits 0 in both modes; the text shows the
