@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
@@ -122,6 +123,7 @@ func classify(err error) failure {
 		}
 	case errors.As(err, &ie):
 		f.kind, f.code, f.fix = kindUsage, exitUsage, ie.Fix
+		f.message = strings.TrimSuffix(f.message, "; "+ie.Fix) // the fix is printed on its own line
 	case errors.As(err, &srcErr):
 		f.kind, f.code = kindUsage, exitUsage
 		f.fix = "check the file; the message was not delivered"
