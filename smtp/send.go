@@ -89,17 +89,7 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 	if c.conn == nil {
 		return nil, errClosed("MAIL FROM")
 	}
-	if len(env.To) == 0 {
-		return nil, &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
-			Fix: "give at least one recipient (--to, --cc or --bcc)"}
-	}
-	for _, a := range append([]string{env.From}, env.To...) {
-		if strings.ContainsAny(a, "\r\n<>\x00") {
-			return nil, &Error{Kind: KindUsage, Op: "MAIL FROM", Err: fmt.Errorf("invalid address %q", a),
-				Fix: "addresses may not contain CR, LF, NUL, < or >"}
-		}
-	}
-	mail, err := c.mailCommand(env)
+	mail, err := c.checkEnvelope(env)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +110,21 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 		return res, err
 	}
 	return res, c.data(ctx, msg, res, quit && pipelining)
+}
+
+// checkEnvelope checks env and returns its MAIL command.
+func (c *Client) checkEnvelope(env Envelope) (string, error) {
+	if len(env.To) == 0 {
+		return "", &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
+			Fix: "give at least one recipient (--to, --cc or --bcc)"}
+	}
+	for _, a := range append([]string{env.From}, env.To...) {
+		if strings.ContainsAny(a, "\r\n<>\x00") {
+			return "", &Error{Kind: KindUsage, Op: "MAIL FROM", Err: fmt.Errorf("invalid address %q", a),
+				Fix: "addresses may not contain CR, LF, NUL, < or >"}
+		}
+	}
+	return c.mailCommand(env)
 }
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
@@ -184,27 +189,39 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 // reads the replies in order (RFC 2920 section 3.1). After an earlier
 // transaction on this session, RSET leads the flight.
 func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []string, res *Result) error {
-	rset := c.inTx
-	if rset {
-		if err := c.queue("RSET", "RSET", ""); err != nil {
-			return err
-		}
-	}
-	if err := c.queue("MAIL FROM", mail, ""); err != nil {
-		return err
-	}
-	c.inTx = true
-	for _, to := range rcpts {
-		if err := c.queue("RCPT TO", "RCPT TO:<"+to+">", ""); err != nil {
-			return err
-		}
-	}
-	if err := c.queue("DATA", "DATA", ""); err != nil {
+	rset, err := c.queueEnvelope(mail, rcpts)
+	if err != nil {
 		return err
 	}
 	if err := c.flush(ctx, "MAIL FROM"); err != nil {
 		return err
 	}
+	return c.readEnvelope(ctx, rset, rcpts, res)
+}
+
+// queueEnvelope buffers [RSET,] MAIL, RCPT... and DATA without sending
+// them, and reports whether RSET leads.
+func (c *Client) queueEnvelope(mail string, rcpts []string) (rset bool, err error) {
+	rset = c.inTx
+	if rset {
+		if err := c.queue("RSET", "RSET", ""); err != nil {
+			return rset, err
+		}
+	}
+	if err := c.queue("MAIL FROM", mail, ""); err != nil {
+		return rset, err
+	}
+	c.inTx = true
+	for _, to := range rcpts {
+		if err := c.queue("RCPT TO", "RCPT TO:<"+to+">", ""); err != nil {
+			return rset, err
+		}
+	}
+	return rset, c.queue("DATA", "DATA", "")
+}
+
+// readEnvelope reads the replies to a flight queued by queueEnvelope.
+func (c *Client) readEnvelope(ctx context.Context, rset bool, rcpts []string, res *Result) error {
 	var rr *Reply
 	if rset {
 		var err error
@@ -284,13 +301,7 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result, quit bool
 	if quit {
 		defer c.Close() // QUIT is sent with the data: the session ends here
 	}
-	dw := newDotWriter(&deadlineWriter{c: c, ctx: ctx})
-	_, err := io.Copy(dw, msg)
-	if err == nil {
-		err = dw.Close()
-	}
-	res.Bytes = dw.n
-	c.log.ClientData(dw.n, "[message data, end marker included]")
+	err := c.writeData(ctx, msg, res)
 	if err == nil && quit {
 		err = c.queue("QUIT", "QUIT", "")
 	}
@@ -298,41 +309,72 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result, quit bool
 		err = c.flush(ctx, "DATA")
 	}
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return e
-		}
-		if werr := (*writeError)(nil); errors.As(err, &werr) {
-			return ioError(ctx, "DATA", werr.err)
-		}
-		// The message source failed: the server has a partial message and
-		// must not take it. Closing without the end marker makes it drop
-		// the transaction.
-		c.Close()
-		return &Error{Kind: KindUsage, Op: "DATA", Err: fmt.Errorf("reading the message: %w", err),
-			Fix: "check the message file; nothing was delivered"}
+		return c.dataError(ctx, err)
 	}
-	r, err := c.read(ctx, "end of data")
-	if err != nil {
+	if err := c.readFinal(ctx, res); err != nil {
 		return err
 	}
 	// The reply to the end of data, whatever it says, ends the
 	// transaction and clears the server's buffers (RFC 5321 section
 	// 4.1.1.4): the next one needs no RSET.
 	c.inTx = false
-	res.Response = r
 	if quit {
 		qr, qerr := c.read(ctx, "QUIT")
 		if qerr == nil && qr.Code != 221 {
 			qerr = replyError("QUIT", qr, KindProtocol)
 		}
-		if r.Code == 250 {
+		if res.Response.Code == 250 {
 			res.QuitErr = qerr
 		}
 		c.Close()
 	}
-	if r.Code != 250 {
-		return c.reject("end of data", r, KindRejected)
+	return c.finalError(res)
+}
+
+// writeData streams msg with dot-stuffing and the end marker into the
+// connection's buffer; what is still buffered is sent by the next flush.
+func (c *Client) writeData(ctx context.Context, msg io.Reader, res *Result) error {
+	dw := newDotWriter(&deadlineWriter{c: c, ctx: ctx})
+	_, err := io.Copy(dw, msg)
+	if err == nil {
+		err = dw.Close()
+	}
+	res.Bytes = dw.n
+	c.log.ClientData(dw.n, "[message data, end marker included]")
+	return err
+}
+
+// dataError classifies a failure while sending the data.
+func (c *Client) dataError(ctx context.Context, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if werr := (*writeError)(nil); errors.As(err, &werr) {
+		return ioError(ctx, "DATA", werr.err)
+	}
+	// The message source failed: the server has a partial message and
+	// must not take it. Closing without the end marker makes it drop
+	// the transaction.
+	c.Close()
+	return &Error{Kind: KindUsage, Op: "DATA", Err: fmt.Errorf("reading the message: %w", err),
+		Fix: "check the message file; nothing was delivered"}
+}
+
+// readFinal reads the reply to the end of data into res.Response.
+func (c *Client) readFinal(ctx context.Context, res *Result) error {
+	r, err := c.read(ctx, "end of data")
+	if err != nil {
+		return err
+	}
+	res.Response = r
+	return nil
+}
+
+// finalError is the error for a reply to the end of data other than 250.
+func (c *Client) finalError(res *Result) error {
+	if res.Response.Code != 250 {
+		return c.reject("end of data", res.Response, KindRejected)
 	}
 	return nil
 }
