@@ -54,51 +54,97 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	if d.transcript != nil {
 		p.cfg.Transcript = transcript.New(d.transcript)
 	}
-	var c *smtp.Client
-	defer func() {
-		if c != nil {
-			c.Quit(ctx)
-		}
-	}()
-	for _, it := range batch {
+	// Items go out in sessions: smtp.Client.SendAll overlaps each
+	// message's end of data with the next envelope (RFC 2920 section 3.1).
+	// A session that fails is closed, and the first item it did not
+	// report starts a new one.
+	reported := make([]bool, len(batch))
+	for i := 0; i < len(batch); {
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
-		// A reused session is reset by Send itself, with RSET in the
-		// same flight as the next envelope when the server pipelines.
-		if c == nil {
-			c, err = smtp.Dial(ctx, p.addr, &p.cfg)
-			if err != nil {
-				c = nil
-				err = hintMode(err, p.cfg.Mode, p.addr)
-				if r := classifyDelivery(err); r.Outcome == outbox.Permanent {
-					// The server refuses service for good (5xx greeting or
-					// EHLO): every item of the batch fails, as a bounce.
-					for _, it := range batch {
+		c, err := smtp.Dial(ctx, p.addr, &p.cfg)
+		if err != nil {
+			err = hintMode(err, p.cfg.Mode, p.addr)
+			if r := classifyDelivery(err); r.Outcome == outbox.Permanent {
+				// The server refuses service for good (5xx greeting or
+				// EHLO): every item not yet reported fails, as a bounce.
+				for j, it := range batch {
+					if !reported[j] {
 						report(it, r)
 					}
-					return nil
 				}
-				// Unreported items are deferred with this error. A refused
-				// login is deferred too (as Postfix soft-bounces it): the
-				// password may be fixed before the message expires.
-				return err
+				return nil
+			}
+			// Unreported items are deferred with this error. A refused
+			// login is deferred too (as Postfix soft-bounces it): the
+			// password may be fixed before the message expires.
+			return err
+		}
+		base := outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
+		if st, ok := c.TLS(); ok {
+			base.tls = &st
+		}
+		finish := func(j int, res *smtp.Result, err error) {
+			out := base
+			out.result = res
+			if d.sent != nil {
+				d.sent(batch[j], &out, err)
+			}
+			report(batch[j], classifyDelivery(err))
+			reported[j] = true
+		}
+		var (
+			taken = i       // the next batch position to hand to SendAll
+			pos   []int     // SendAll's message index -> batch position
+			open  io.Closer // the previous message's file, if streamed
+		)
+		next := func() (smtp.Envelope, io.Reader, bool) {
+			if open != nil {
+				open.Close() // its data is written
+				open = nil
+			}
+			for taken < len(batch) && ctx.Err() == nil {
+				j := taken
+				taken++
+				env, r, err := prepareItem(batch[j])
+				if err != nil {
+					// Nothing was sent for it: the session goes on.
+					finish(j, nil, err)
+					continue
+				}
+				if cl, ok := r.(io.Closer); ok {
+					open = cl
+				}
+				pos = append(pos, j)
+				return env, r, true
+			}
+			return smtp.Envelope{}, nil, false
+		}
+		err = c.SendAll(ctx, next, func(k int, res *smtp.Result, err error) { finish(pos[k], res, err) })
+		if open != nil {
+			open.Close()
+		}
+		if err != nil {
+			c.Close()
+		} else {
+			c.Quit(ctx)
+		}
+		// Resume at the first item this session took and did not report
+		// (one whose envelope was sent but not its data, after a failure);
+		// SendAll reports the first message of a session in every case,
+		// so each session makes progress.
+		next0 := taken
+		for j := i; j < taken; j++ {
+			if !reported[j] {
+				next0 = j
+				break
 			}
 		}
-		out := &outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
-		if st, ok := c.TLS(); ok {
-			out.tls = &st
+		if next0 == i {
+			return err // cannot happen; never loop on the same item
 		}
-		res, err := sendItem(ctx, c, it)
-		out.result = res
-		if d.sent != nil {
-			d.sent(it, out, err)
-		}
-		report(it, classifyDelivery(err))
-		if err != nil && !sessionUsable(err) {
-			c.Close()
-			c = nil
-		}
+		i = next0
 	}
 	return nil
 }
@@ -116,13 +162,14 @@ func classifyDelivery(err error) outbox.Result {
 	return r
 }
 
-// sendItem runs one mail transaction for it on c. The content must be
-// scanned before MAIL FROM, to learn whether it needs 8BITMIME or SMTPUTF8
-// (and to check it against its checksum before anything is sent). A
-// message up to smallItem bytes is read once into memory and sent from
-// there; a larger one is read twice, once to scan and once during DATA, so
-// that memory stays bounded.
-func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Result, error) {
+// prepareItem returns the envelope of it and a reader of its content. The
+// content must be scanned before MAIL FROM, to learn whether it needs
+// 8BITMIME or SMTPUTF8 (and to check it against its checksum before
+// anything is sent). A message up to smallItem bytes is read once into
+// memory and sent from there; a larger one is read twice, once to scan and
+// once during DATA, so that memory stays bounded: its reader is then an
+// open file (an io.Closer) the caller closes after the data.
+func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
 	if !isASCII(it.Envelope.From) {
 		env.UTF8 = true
@@ -134,32 +181,31 @@ func sendItem(ctx context.Context, c *smtp.Client, it *outbox.Item) (*smtp.Resul
 	}
 	r, err := it.Open()
 	if err != nil {
-		return nil, err
+		return env, nil, err
 	}
 	if it.Size >= 0 && it.Size <= smallItem {
 		b, err := io.ReadAll(io.LimitReader(r, smallItem+1))
 		r.Close()
 		if err != nil {
-			return nil, err
+			return env, nil, err
 		}
 		headerUTF8, body8 := scanBytes(b)
 		env.UTF8 = env.UTF8 || headerUTF8
 		env.EightBit = body8
-		return c.Send(ctx, env, bytes.NewReader(b))
+		return env, bytes.NewReader(b), nil
 	}
 	headerUTF8, body8, err := scanContent(r)
 	r.Close()
 	if err != nil {
-		return nil, err
+		return env, nil, err
 	}
 	env.UTF8 = env.UTF8 || headerUTF8
 	env.EightBit = body8
 	r, err = it.Open()
 	if err != nil {
-		return nil, err
+		return env, nil, err
 	}
-	defer r.Close()
-	return c.Send(ctx, env, r)
+	return env, r, nil
 }
 
 // smallItem is the largest queued message sendItem reads into memory.
@@ -226,17 +272,6 @@ func isASCII(s string) bool {
 func isKind(err error, k smtp.Kind) bool {
 	var se *smtp.Error
 	return errors.As(err, &se) && se.Kind == k
-}
-
-// sessionUsable reports whether the SMTP session survives a failed
-// transaction: the server answered with a reply (other than 421, which
-// closes the session, RFC 5321 section 3.8), so RSET can start the next.
-func sessionUsable(err error) bool {
-	var se *smtp.Error
-	if !errors.As(err, &se) || se.Reply == nil || se.Reply.Code == 421 {
-		return false
-	}
-	return se.Kind == smtp.KindRejected
 }
 
 // settingsFor turns a checked plan into the outbox settings it is

@@ -726,10 +726,18 @@ func TestQueueRunOneConnectionPerBatch(t *testing.T) {
 			}
 			return nil
 		}
+		// A refusal at the end of the data must be the outcome of that
+		// message, not of the next one (whose envelope shares its flight).
+		c.RejectData = func(env server.Envelope) *server.Reply {
+			if env.To[0] == "later@example.org" {
+				return &server.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try later"}
+			}
+			return nil
+		}
 	})
 	proxy := newStallProxy(t, srv.SMTPAddr())
 	m := &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, proxy.ln.Addr().String()), queue: filepath.Join(t.TempDir(), "queue")}
-	for _, rcpt := range []string{"a@example.org", "nobody@example.org", "b@example.org", "c@example.org"} {
+	for _, rcpt := range []string{"a@example.org", "nobody@example.org", "b@example.org", "later@example.org", "c@example.org"} {
 		r := proc{args: []string{"sendmail", "-C", m.cfg, "-odq", "-i", rcpt}, env: m.env(),
 			stdin: strings.NewReader("Subject: batch\n\nfor " + rcpt + "\n")}.run(t)
 		if r.code != 0 {
@@ -746,27 +754,27 @@ func TestQueueRunOneConnectionPerBatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("%v: %s", err, r)
 	}
-	if out.Stats.Delivered != 3 || out.Stats.Failed != 1 || out.Stats.Deferred != 0 {
-		t.Errorf("stats %+v, want 3 delivered and 1 failed", out.Stats)
+	if out.Stats.Delivered != 3 || out.Stats.Failed != 1 || out.Stats.Deferred != 1 {
+		t.Errorf("stats %+v, want 3 delivered, 1 failed and 1 deferred", out.Stats)
 	}
 	if n := proxy.conns.Load(); n != 1 {
 		t.Errorf("%d connections for one batch, want 1", n)
 	}
-	if n := strings.Count(r.stderr, "bytes: MAIL FROM:"); n != 4 {
-		t.Errorf("%d transactions on the connection, want 4:\n%s", n, r.stderr)
+	if n := strings.Count(r.stderr, "bytes: MAIL FROM:"); n != 5 {
+		t.Errorf("%d transactions on the connection, want 5:\n%s", n, r.stderr)
 	}
 	// RSET only after the refused transaction: one that ends with the
 	// reply to the data needs none (RFC 5321 section 4.1.1.4).
 	if n := strings.Count(r.stderr, "bytes: RSET\n"); n != 1 {
-		t.Errorf("%d RSET commands between 4 transactions, want 1:\n%s", n, r.stderr)
+		t.Errorf("%d RSET commands between 5 transactions, want 1:\n%s", n, r.stderr)
 	}
 	if got := len(waitMessages(t, srv, 3)); got != 3 {
 		t.Errorf("%d messages stored, want 3", got)
 	}
 	q := m.list(t)
-	if len(q.Queued) != 0 || len(q.Failed) != 1 || q.Failed[0].Recipients[0] != "nobody@example.org" ||
+	if len(q.Queued) != 1 || q.Queued[0].Recipients[0] != "later@example.org" || len(q.Failed) != 1 || q.Failed[0].Recipients[0] != "nobody@example.org" ||
 		!strings.Contains(q.Failed[0].Reason, "550") {
-		t.Errorf("want only the refused message in failed/: %+v", q)
+		t.Errorf("want the refused message in failed/ and the deferred one queued: %+v", q)
 	}
 }
 
