@@ -201,6 +201,9 @@ type Options struct {
 	// across calls (a program keeps one for its lifetime) so that each CRL
 	// is fetched once; nil uses a fresh Checker for each call.
 	Checker *Checker
+	// Cache, if set, remembers verdicts for chains seen before (see
+	// Cache for when one is reused); nil verifies every time.
+	Cache *Cache
 }
 
 func (o Options) now() time.Time {

@@ -37,6 +37,9 @@ func Verify(chain []*x509.Certificate, opts Options) Report {
 // time, the Report has at least one error-level problem; when the Report
 // has none, crypto/x509 accepts the chain.
 func VerifyContext(ctx context.Context, chain []*x509.Certificate, opts Options) Report {
+	if opts.Cache != nil {
+		return opts.Cache.verify(ctx, chain, opts)
+	}
 	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}}
 	v.run()
 	sort.SliceStable(v.r.Problems, func(i, j int) bool {
