@@ -11,6 +11,7 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 func startServer(tb testing.TB) *server.Server {
@@ -84,8 +85,12 @@ func TestResumption(t *testing.T) {
 }
 
 // BenchmarkReconnect measures a whole SMTP session setup (connect, greeting,
-// EHLO, STARTTLS or implicit TLS, EHLO, AUTH PLAIN, QUIT) with full TLS
-// handshakes and with TLS 1.3 resumption from secchan.Config.SessionCache.
+// EHLO, STARTTLS or implicit TLS, EHLO, AUTH PLAIN, QUIT): "full" is a
+// first contact (full TLS handshake, chain verified), "resumed" uses TLS
+// 1.3 resumption from secchan.Config.SessionCache (the chain is verified
+// again, by design), "verdict-cached" a full handshake with a trust.Cache
+// (the same verdict without redoing the work), and "reconnect" both, as a
+// process that reconnects to the same server has them.
 // The "resumed/op" metric is the fraction of connections that resumed;
 // "cpu-ns/op" is the CPU time of the whole process (client and server) per
 // connection, steadier than ns/op when other work shares the machine.
@@ -97,17 +102,26 @@ func BenchmarkReconnect(b *testing.B) {
 		addr string
 		mode smtp.TLSMode
 	}{{"starttls", srv.SMTPAddr(), smtp.StartTLS}, {"implicit", srv.SMTPSAddr(), smtp.Implicit}} {
-		for _, cache := range []bool{false, true} {
-			name := mode.name + "/full"
-			if cache {
-				name = mode.name + "/resumed"
-			}
-			b.Run(name, func(b *testing.B) {
+		for _, v := range []struct {
+			name              string
+			sessions, verdict bool
+		}{
+			{"full", false, false},
+			{"resumed", true, false},
+			{"verdict-cached", false, true},
+			{"reconnect", true, true},
+		} {
+			b.Run(mode.name+"/"+v.name, func(b *testing.B) {
 				cfg := &secchan.Config{ServerName: "127.0.0.1"}
 				cfg.Trust.Roots = srv.CAPool()
-				if cache {
+				if v.sessions {
 					cfg.SessionCache = tls.NewLRUClientSessionCache(8)
-					reconnect(b, ctx, mode.addr, mode.mode, cfg) // fill the cache
+				}
+				if v.verdict {
+					cfg.Trust.Cache = &trust.Cache{}
+				}
+				if v.sessions || v.verdict {
+					reconnect(b, ctx, mode.addr, mode.mode, cfg) // fill the caches
 				}
 				b.ReportAllocs()
 				resumed := 0
