@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +15,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
@@ -32,6 +36,48 @@ type deliverer struct {
 	// sent, if set, is told the outcome of each attempted item (for
 	// `send --queue` output and `queue run` lines).
 	sent func(it *outbox.Item, out *outcome, err error)
+	// Shared by every batch of a run (deliver is called from several
+	// goroutines): TLS sessions to resume (one cache per client
+	// certificate, so that a session made with one identity is never
+	// resumed by a batch configured with another), chain verdicts to reuse
+	// (trust.Cache: the same verdict for the same chain and options), and
+	// the CA pools read so far, so that equal pools are one pool and the
+	// verdicts made with it are found again.
+	mu       sync.Mutex
+	sessions map[string]tls.ClientSessionCache
+	verdicts *trust.Cache
+	pools    []*x509.CertPool
+}
+
+// shareCaches gives cfg the run's session cache for the client identity
+// s names and its verdict cache, and replaces its CA pool with an equal one
+// seen before.
+func (d *deliverer) shareCaches(cfg *secchan.Config, s outbox.Settings) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sessions == nil {
+		d.sessions = map[string]tls.ClientSessionCache{}
+		d.verdicts = &trust.Cache{}
+	}
+	id := s.Provider + "\x00" + s.CertFile + "\x00" + s.KeyFile
+	if d.sessions[id] == nil {
+		d.sessions[id] = tls.NewLRUClientSessionCache(64)
+	}
+	if cfg.SessionCache == nil {
+		cfg.SessionCache = d.sessions[id]
+	}
+	if cfg.Trust.Cache == nil {
+		cfg.Trust.Cache = d.verdicts
+	}
+	if r := cfg.Trust.Roots; r != nil {
+		for _, p := range d.pools {
+			if p.Equal(r) {
+				cfg.Trust.Roots = p
+				return
+			}
+		}
+		d.pools = append(d.pools, r)
+	}
 }
 
 // deliver is an outbox.Deliverer.
@@ -53,6 +99,9 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	}
 	if d.transcript != nil {
 		p.cfg.Transcript = transcript.New(d.transcript)
+	}
+	if p.cfg.TLS != nil {
+		d.shareCaches(p.cfg.TLS, s)
 	}
 	// Items go out in sessions: smtp.Client.SendAll overlaps each
 	// message's end of data with the next envelope (RFC 2920 section 3.1).
