@@ -2,8 +2,8 @@
 // (STARTTLS, RFC 3207; AUTH PLAIN, RFC 4616; certificate verified against
 // -ca) with one of three client libraries, and prints the rate:
 //
-//	tlsmail   tlsmail's smtp package: Send per message (no RSET after a
-//	          finished transaction, RFC 5321 section 4.1.1.4)
+//	tlsmail   tlsmail's smtp package: SendAll (each message's end of data
+//	          in the same flight as the next envelope, RFC 2920 section 3.1)
 //	gomail    github.com/wneessen/go-mail: one Client, DialAndSend(all)
 //	netsmtp   Go's net/smtp: Mail, Rcpt, Data, Reset per message
 //
@@ -20,6 +20,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	netsmtp "net/smtp"
 	"os"
@@ -124,12 +125,26 @@ func runTLSMail(o opts, pool *x509.CertPool) error {
 		return err
 	}
 	defer c.Close()
-	env := smtp.Envelope{From: o.from, To: []string{o.to}}
-	for _, m := range msgs {
-		env.Size = int64(len(m))
-		if _, err := c.Send(ctx, env, bytes.NewReader(m)); err != nil {
-			return err
+	i := 0
+	next := func() (smtp.Envelope, io.Reader, bool) {
+		if i == len(msgs) {
+			return smtp.Envelope{}, nil, false
 		}
+		m := msgs[i]
+		i++
+		return smtp.Envelope{From: o.from, To: []string{o.to}, Size: int64(len(m))}, bytes.NewReader(m), true
+	}
+	var failed error
+	done := func(k int, _ *smtp.Result, err error) {
+		if err != nil && failed == nil {
+			failed = fmt.Errorf("message %d: %w", k, err)
+		}
+	}
+	if err := c.SendAll(ctx, next, done); err != nil {
+		return err
+	}
+	if failed != nil {
+		return failed
 	}
 	return c.Quit(ctx)
 }
