@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"strings"
@@ -44,4 +45,59 @@ func Example() {
 	st, _ := c.TLS()
 	fmt.Println("accepted:", res.Accepted, "code:", res.Response.Code, "verified:", st.Verified)
 	// Output: accepted: [bob@example.org] code: 250 verified: true
+}
+
+// Send several messages over one session with SendAll: under PIPELINING
+// the end of each message travels with the next envelope, and each
+// message's outcome is reported on its own.
+func ExampleClient_SendAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Users: map[string]string{"alice": "s3cret"},
+		RejectRecipient: func(to string) *server.Reply {
+			if to == "nobody@example.org" {
+				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"}
+			}
+			return nil
+		}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := smtp.Dial(ctx, srv.SMTPAddr(), &smtp.Config{
+		Mode: smtp.StartTLS,
+		TLS:  &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}},
+		Auth: &smtp.Auth{Username: "alice", Password: os.Getenv("NO_SUCH_VAR") + "s3cret"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rcpts := []string{"bob@example.org", "nobody@example.org", "carol@example.org"}
+	i := 0
+	next := func() (smtp.Envelope, io.Reader, bool) {
+		if i == len(rcpts) {
+			return smtp.Envelope{}, nil, false
+		}
+		to := rcpts[i]
+		i++
+		msg := "From: alice@example.org\r\nTo: " + to + "\r\nSubject: hello\r\n\r\nHi.\r\n"
+		return smtp.Envelope{From: "alice@example.org", To: []string{to}}, strings.NewReader(msg), true
+	}
+	done := func(i int, res *smtp.Result, err error) {
+		if err != nil {
+			fmt.Println(rcpts[i], "refused:", res.Rejected[0].Reply.Code)
+			return
+		}
+		fmt.Println(rcpts[i], "accepted:", res.Response.Code)
+	}
+	if err := c.SendAll(ctx, next, done); err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// bob@example.org accepted: 250
+	// nobody@example.org refused: 550
+	// carol@example.org accepted: 250
 }

@@ -40,3 +40,22 @@ func ExampleChecker() {
 	opts := trust.Options{Revocation: trust.RevocationSoft, Checker: checker}
 	_ = opts // pass opts to every Verify call
 }
+
+// A program that connects to the same server again and again keeps one
+// Cache: the second verification of the same chain with the same options
+// returns the same Report without redoing the work.
+func ExampleCache() {
+	pki, err := testpki.NewPKI(nil, testpki.LoopbackIPs())
+	if err != nil {
+		panic(err)
+	}
+	cache := &trust.Cache{}
+	opts := trust.Options{Roots: pki.Root.Pool(), Name: "127.0.0.1", Cache: cache}
+	for range 2 {
+		r := trust.Verify(pki.Server.Chain, opts)
+		fmt.Println(r.OK(), len(r.Path))
+	}
+	// Output:
+	// true 3
+	// true 3
+}
