@@ -86,14 +86,8 @@ func xoauthServer(c net.Conn, got chan<- string) {
 			say("250 2.0.0 ok")
 		case cmd == "DATA":
 			say("354 go on")
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
+			if !skipData(br) {
+				return
 			}
 			say("250 2.0.0 queued as OAUTH1")
 		case cmd == "QUIT":

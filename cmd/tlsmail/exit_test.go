@@ -264,6 +264,20 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// skipData reads message data up to the end marker; false when the
+// connection ends first.
+func skipData(br *bufio.Reader) bool {
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		if l == ".\r\n" {
+			return true
+		}
+	}
+}
+
 // rawServer runs a scripted, misbehaving SMTP server on loopback and
 // returns its address. Every read is under a deadline.
 func rawServer(t *testing.T, script func(c net.Conn, br *bufio.Reader)) string {

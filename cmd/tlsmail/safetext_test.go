@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/server"
@@ -96,25 +95,7 @@ func startHostileServer(t *testing.T, deferFirst bool) *hostileServer {
 
 func (s *hostileServer) listen(t *testing.T, implicit bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Minute))
-				s.session(c, implicit)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return rawServer(t, func(c net.Conn, _ *bufio.Reader) { s.session(c, implicit) })
 }
 
 func (s *hostileServer) session(c net.Conn, secure bool) {
@@ -160,14 +141,8 @@ func (s *hostileServer) session(c net.Conn, secure bool) {
 			}
 		case cmd == "DATA":
 			say("354 go ahead")
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
+			if !skipData(br) {
+				return
 			}
 			say("250 2.0.0 queued as 42 " + hostileWire)
 		case cmd == "RSET" || cmd == "NOOP":
