@@ -352,9 +352,11 @@ func (v *verifier) checkName() {
 	default:
 		summary = fmt.Sprintf("certificate 0 is valid for %s, not for %q", strings.Join(has, ", "), name)
 	}
-	fix := fmt.Sprintf("connect using a name the certificate lists (--name), or have the certificate reissued with %q in its subjectAltName", name)
+	// The flag that sets the name differs: --tls-name for send, --name for
+	// probe and cert.
+	fix := fmt.Sprintf("connect using a name the certificate lists (--tls-name with send, --name with probe and cert), or have the certificate reissued with %q in its subjectAltName", name)
 	if len(has) > 0 {
-		fix = fmt.Sprintf("connect using a name the certificate lists (e.g. --name %s), or have the certificate reissued with %q in its subjectAltName", strings.Trim(has[0], `"`), name)
+		fix = fmt.Sprintf("connect using a name the certificate lists, e.g. %s (--tls-name with send, --name with probe and cert), or have the certificate reissued with %q in its subjectAltName", strings.Trim(has[0], `"`), name)
 	}
 	v.add(KindNameMismatch, SeverityError, 0, summary, fix)
 }
