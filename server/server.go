@@ -32,7 +32,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/internal/pki"
 )
 
 // Listener names, as recorded in Envelope.Listener.
@@ -165,16 +165,16 @@ func (s *Server) prepareTLS() error {
 	if s.cfg.Certificate != nil {
 		cert = *s.cfg.Certificate
 	} else {
-		pki, err := testpki.NewPKI(nil, nil)
+		ca, err := pki.NewPKI(nil, nil)
 		if err != nil {
 			return &Error{Op: "pki", Err: err, Fix: "pass Config.Certificate instead"}
 		}
-		caFile, _, _, err := pki.WriteFiles(s.dir)
+		caFile, _, _, err := ca.WriteFiles(s.dir)
 		if err != nil {
 			return &Error{Op: "pki", Err: err, Fix: "make Config.Dir writable"}
 		}
-		cert = pki.Server.TLSCertificate()
-		s.caFile, s.caPool = caFile, pki.Root.Pool()
+		cert = ca.Server.TLSCertificate()
+		s.caFile, s.caPool = caFile, ca.Root.Pool()
 	}
 	s.tlsConf = &tls.Config{
 		Certificates: []tls.Certificate{cert},

@@ -106,29 +106,6 @@ func NewP224Key() (crypto.Signer, error) {
 	return ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 }
 
-// NewSelfSigned makes a self-signed end-entity certificate (not a CA), as
-// a server configured with 'openssl req -x509' presents.
-func NewSelfSigned(o Options) (*Leaf, error) {
-	if o.CommonName == "" && len(o.DNSNames) > 0 {
-		o.CommonName = o.DNSNames[0]
-	}
-	if o.Key == nil {
-		o.Key = NewKey()
-	}
-	t := o.template(false)
-	c, err := create(t, t, o.Key.Public(), o.Key)
-	if err != nil {
-		return nil, err
-	}
-	return &Leaf{Cert: c, Key: o.Key, Chain: []*x509.Certificate{c}}, nil
-}
-
-// AsAuthority lets a leaf sign certificates, for fixtures in which an
-// end-entity certificate (wrongly) issues another.
-func (l *Leaf) AsAuthority(issuer *Authority) *Authority {
-	return &Authority{Cert: l.Cert, Key: l.Key, Parents: append([]*Authority{issuer}, issuer.Parents...)}
-}
-
 // unknownCriticalOID is a private-arc extension no verifier knows.
 var unknownCriticalOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 1, 1}
 
