@@ -6,8 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -55,9 +53,17 @@ const (
 // appendix A.1, HTTP POST) with a timeout and caches them in memory until
 // their nextUpdate. The zero value is ready to use; a Checker is safe for
 // concurrent use and must not be copied after first use.
+//
+// The built-in HTTP/1.1 client fetches http:// URLs only (revocation data
+// is signed, and fetching it over TLS would need a revocation check of its
+// own), follows up to five redirects, and goes through the proxy named by
+// http_proxy or HTTP_PROXY unless no_proxy or NO_PROXY exempts the host,
+// as curl does.
 type Checker struct {
-	// Client makes the HTTP requests; nil uses a plain http.Client.
-	Client *http.Client
+	// Fetch, if set, replaces the built-in HTTP client, for a program that
+	// wants its own HTTP stack (say, net/http with a custom transport).
+	// nil uses the built-in client.
+	Fetch FetchFunc
 	// Timeout bounds each fetch; zero means DefaultFetchTimeout.
 	Timeout time.Duration
 	// MaxSize bounds a fetched body; zero means DefaultMaxFetchSize.
@@ -114,42 +120,28 @@ func (c *Checker) fetch(ctx context.Context, key, url string, body []byte, ttl f
 	return b, err
 }
 
+// do runs one fetch under the Checker's timeout, with Fetch or the
+// built-in client, and bounds the body by MaxSize.
 func (c *Checker) do(ctx context.Context, url string, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	method := http.MethodGet
-	var rd io.Reader
+	method, contentType := "GET", ""
 	if body != nil {
-		method, rd = http.MethodPost, bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return nil, &FetchError{URL: url, Err: err}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/ocsp-request")
-	}
-	client := c.Client
-	if client == nil {
-		client = &http.Client{}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %s", c.timeout())
-		}
-		return nil, &FetchError{URL: url, Err: err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, &FetchError{URL: url, Err: fmt.Errorf("HTTP status %s", resp.Status)}
+		method, contentType = "POST", "application/ocsp-request"
 	}
 	max := c.MaxSize
 	if max <= 0 {
 		max = DefaultMaxFetchSize
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	fetch := c.Fetch
+	if fetch == nil {
+		fetch = (&httpClient{maxSize: max}).fetch
+	}
+	b, err := fetch(ctx, method, url, contentType, body)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s", c.timeout())
+		}
 		return nil, &FetchError{URL: url, Err: err}
 	}
 	if int64(len(b)) > max {
