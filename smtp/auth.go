@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-sasl"
-	"github.com/xdg-go/scram"
 )
 
 // Auth configures SMTP authentication (RFC 4954).
@@ -61,11 +60,7 @@ func (a *Auth) saslClient(mech string) (sasl.Client, error) {
 	case "XOAUTH2":
 		return &xoauth2Client{user: a.Username, token: a.Password}, nil
 	case "SCRAM-SHA-256":
-		c, err := scram.SHA256.NewClient(a.Username, a.Password, "")
-		if err != nil {
-			return nil, fmt.Errorf("SCRAM-SHA-256: %w", err)
-		}
-		return &scramClient{conv: c.NewConversation()}, nil
+		return newSCRAMClient(a.Username, a.Password) // scram.go
 	}
 	return nil, fmt.Errorf("unsupported mechanism %q (use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2)", mech)
 }
@@ -116,27 +111,3 @@ func (c *xoauth2Client) Start() (string, []byte, error) {
 }
 
 func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) { return []byte{}, nil }
-
-// scramClient is SCRAM-SHA-256 (RFC 7677) through xdg-go/scram.
-type scramClient struct{ conv *scram.ClientConversation }
-
-func (c *scramClient) Start() (string, []byte, error) {
-	first, err := c.conv.Step("")
-	if err != nil {
-		return "", nil, err
-	}
-	return "SCRAM-SHA-256", []byte(first), nil
-}
-
-// verified reports whether the server proved it knows the password-derived
-// key (its final message, RFC 5802 section 3): a 235 without that proof
-// must not count as success.
-func (c *scramClient) verified() bool { return c.conv.Valid() }
-
-func (c *scramClient) Next(challenge []byte) ([]byte, error) {
-	resp, err := c.conv.Step(string(challenge))
-	if err != nil {
-		return nil, fmt.Errorf("SCRAM-SHA-256: %w (the server's proof did not verify)", err)
-	}
-	return []byte(resp), nil
-}

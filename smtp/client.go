@@ -375,11 +375,11 @@ func (c *Client) auth(ctx context.Context) error {
 	}
 	sc, err := a.saslClient(mech)
 	if err != nil {
-		return &Error{Kind: KindConfig, Op: "AUTH", Err: err}
+		return &Error{Kind: KindConfig, Op: "AUTH", Err: err, Fix: saslFix(err)}
 	}
 	_, ir, err := sc.Start()
 	if err != nil {
-		return &Error{Kind: KindAuth, Op: "AUTH", Err: err}
+		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: saslFix(err)}
 	}
 	line := "AUTH " + mech
 	if ir != nil {
@@ -399,7 +399,7 @@ func (c *Client) auth(ctx context.Context) error {
 		var resp []byte
 		if resp, err = sc.Next(challenge); err != nil {
 			c.cmdSecret(ctx, "AUTH", "*", "") // cancel the exchange (RFC 4954 section 4)
-			return &Error{Kind: KindAuth, Op: "AUTH", Err: err}
+			return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: saslFix(err)}
 		}
 		r, err = c.cmdSecret(ctx, "AUTH", base64.StdEncoding.EncodeToString(resp), "")
 	}
