@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -430,7 +429,7 @@ func attachmentPart(i int, a *Attachment) (*part, error) {
 		ctype = mime.TypeByExtension(filepath.Ext(name))
 	}
 	if ctype == "" {
-		var head [512]byte
+		var head [sniffLen]byte
 		r, err := src.reader()
 		if err != nil {
 			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot open %s: %v", src.desc, err), Fix: "check the path and its permissions", Err: err}
@@ -440,7 +439,7 @@ func attachmentPart(i int, a *Attachment) (*part, error) {
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot read %s: %v", src.desc, err), Fix: "check the file", Err: err}
 		}
-		ctype = http.DetectContentType(head[:n])
+		ctype = sniffContentType(head[:n], n < len(head))
 	}
 	mt, params, err := mime.ParseMediaType(ctype)
 	if err != nil || !strings.Contains(mt, "/") || strings.HasPrefix(mt, "multipart/") || strings.HasPrefix(mt, "message/") {

@@ -80,8 +80,10 @@ type Attachment struct {
 	Name string
 
 	// ContentType is the MIME type; default: by the Name's extension
-	// (mime.TypeByExtension), else sniffed from the first 512 bytes
-	// (http.DetectContentType).
+	// (mime.TypeByExtension), else sniffed from the first 512 bytes: the
+	// magic numbers of common files (PDF, PNG, JPEG, GIF, ZIP, gzip...),
+	// then text/plain; charset=utf-8 for UTF-8 text without control
+	// bytes, else application/octet-stream.
 	ContentType string
 }
 
