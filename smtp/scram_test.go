@@ -408,3 +408,25 @@ func BenchmarkSCRAMExchange(b *testing.B) {
 		}
 	}
 }
+
+// FuzzSCRAMServerFirst: whatever the server sends, parsing does not panic,
+// and what it accepts keeps the rules (our nonce extended, a salt, a
+// bounded count).
+func FuzzSCRAMServerFirst(f *testing.F) {
+	f.Add(vecFirst)
+	f.Add("m=x," + vecFirst)
+	f.Add("r=" + vecNonce + "x,s=,i=0")
+	f.Fuzz(func(t *testing.T, msg string) {
+		sf, err := parseServerFirst(msg, vecNonce)
+		if err != nil {
+			if saslFix(err) == "" {
+				t.Fatalf("error %v has no fix", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(sf.nonce, vecNonce) || len(sf.nonce) <= len(vecNonce) || len(sf.salt) == 0 ||
+			sf.iters < scramMinIterations || sf.iters > scramMaxIterations || strings.HasPrefix(msg, "m=") {
+			t.Fatalf("accepted %q as %+v", msg, sf)
+		}
+	})
+}

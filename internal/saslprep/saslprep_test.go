@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/xdg-go/stringprep"
 )
@@ -213,4 +214,50 @@ func BenchmarkPrepareUnicode(b *testing.B) {
 	for b.Loop() {
 		Prepare("Pässwörd\u00a0\u2168")
 	}
+}
+
+// FuzzPrepare compares with xdg-go/stringprep on any input the two should
+// agree on (valid UTF-8, no code point unassigned in Unicode 3.2, no
+// U+1806), and checks that Prepare never panics and returns UTF-8.
+func FuzzPrepare(f *testing.F) {
+	for _, s := range []string{"user", "I\u00adX", "\u00aa", "\u2168", "\u0007", "\u0627\u0031", "\u05d0a\u05d1", "e\u0341", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := Prepare(in)
+		if err == nil && !utf8.ValidString(got) {
+			t.Fatalf("Prepare(%+q) = %+q, not UTF-8", in, got)
+		}
+		if !utf8.ValidString(in) {
+			if err == nil {
+				t.Fatalf("Prepare(%+q) accepted invalid UTF-8", in)
+			}
+			return
+		}
+		for _, r := range in {
+			if stringprep.TableA1.Contains(r) || r == 0x1806 {
+				return
+			}
+		}
+		want, werr := stringprep.SASLprep.Prepare(in)
+		if (err == nil) != (werr == nil) || got != want {
+			for _, r := range got {
+				if stringprep.TableA1.Contains(r) {
+					return // normalization made an unassigned code point
+				}
+			}
+			t.Fatalf("Prepare(%+q) = %+q, %v; stringprep: %+q, %v", in, got, err, want, werr)
+		}
+	})
+}
+
+func ExamplePrepare() {
+	for _, s := range []string{"I\u00adX", "\u2168", "user\u0007"} {
+		p, err := Prepare(s)
+		fmt.Printf("%q %v\n", p, err)
+	}
+	// Output:
+	// "IX" <nil>
+	// "IX" <nil>
+	// "" character 5 is not allowed (an ASCII control character, RFC 3454 table C.2.1, prohibited by RFC 4013 section 2.3)
 }
