@@ -43,7 +43,7 @@ type Config struct {
 
 	// Certificate is the server's certificate chain and key. Nil makes a
 	// throwaway root → intermediate → leaf for localhost, 127.0.0.1 and ::1
-	// with internal/testpki and writes ca.pem, server.pem and server.key
+	// with internal/pki and writes ca.pem, server.pem and server.key
 	// into Dir; clients then trust CAFile() (or CAPool()).
 	Certificate *tls.Certificate
 
