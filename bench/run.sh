@@ -250,11 +250,12 @@ rm -f "$work/large.bin" "$work/large.eml"
 
 # --- 4. TLS session resumption, 5. hot paths ---------------------------------
 say "go test -bench: reconnects with and without a session cache"
-# One test binary run 7 times: full and resumed alternate (A B A B ...), as
-# in the other comparisons, instead of -count running all of A first.
+# One test binary run 7 times; within each run the four kinds of connection
+# alternate connection by connection (BenchmarkReconnectInterleaved), so that
+# drift on the machine falls on all of them alike.
 (cd "$root/bench" && go test -c -o "$bin/bench.test" .)
 for _ in $(seq 7); do
-	"$bin/bench.test" -test.run '^$' -test.bench 'Reconnect' -test.benchmem -test.benchtime 300x
+	"$bin/bench.test" -test.run '^$' -test.bench 'ReconnectInterleaved' -test.benchmem -test.benchtime 100x
 done >"$work/resume.txt"
 cat "$work/resume.txt" >&2
 say "go test -bench: hot paths"
@@ -288,27 +289,25 @@ large_t=$(awk 'NR==1{print $NF}' "$work/large.sum")
 large_curl=$(awk 'NR==3{print $NF}' "$work/large.sum")
 large_rss_ok=$(awk -v r="$large_rss" 'BEGIN{print (r <= 64) ? 1 : 0}')
 large_speed_ok=$(awk -v a="$large_t" -v b="$large_curl" 'BEGIN{print (a <= b) ? 1 : 0}')
-# The median over -count 5 of a column ("ns/op" or "cpu-ns/op") of a benchmark.
-benchmed() { awk -v b="$1" -v u="$2" '$1 ~ b {for (i = 3; i < NF; i++) if ($(i+1) == u) print $i}' "$work/resume.txt" |
-	sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+# The median over the runs of a metric ("full-cpu-ns", "reconnect/full", ...)
+# of the interleaved benchmark for one mode.
+benchmed() { awk -v b="ReconnectInterleaved/$1-" -v u="$2" 'index($1, b) > 0 {for (i = 3; i < NF; i++) if ($(i+1) == u) print $i}' "$work/resume.txt" |
+	sort -g | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 # A reconnect within a process has both the TLS session cache and the
-# verdict cache (trust.Cache); "resumed" and "verdict-cached" show each alone.
-res_full=$(benchmed 'starttls/full' cpu-ns/op)
-res_res=$(benchmed 'starttls/reconnect' cpu-ns/op)
-res_full_wall=$(benchmed 'starttls/full' ns/op)
-res_res_wall=$(benchmed 'starttls/reconnect' ns/op)
-res_tls=$(benchmed 'starttls/resumed' cpu-ns/op)
-res_vc=$(benchmed 'starttls/verdict-cached' cpu-ns/op)
-imp_full=$(benchmed 'implicit/full' cpu-ns/op)
-imp_res=$(benchmed 'implicit/reconnect' cpu-ns/op)
-imp_tls=$(benchmed 'implicit/resumed' cpu-ns/op)
-imp_vc=$(benchmed 'implicit/verdict-cached' cpu-ns/op)
-imp_ratio=$(awk -v a="$imp_res" -v b="$imp_full" 'BEGIN{printf "%.2f", a/b}')
-res_ratio=$(awk -v a="$res_res" -v b="$res_full" 'BEGIN{printf "%.2f", a/b}')
-res_tls_ratio=$(awk -v a="$res_tls" -v b="$res_full" 'BEGIN{printf "%.2f", a/b}')
-res_vc_ratio=$(awk -v a="$res_vc" -v b="$res_full" 'BEGIN{printf "%.2f", a/b}')
-imp_tls_ratio=$(awk -v a="$imp_tls" -v b="$imp_full" 'BEGIN{printf "%.2f", a/b}')
-imp_vc_ratio=$(awk -v a="$imp_vc" -v b="$imp_full" 'BEGIN{printf "%.2f", a/b}')
+# verdict cache (trust.Cache); "resumed" and "verdict" show each alone.
+# Ratios are the median of each run's own ratio (both sides measured in the
+# same run, interleaved).
+res_full=$(benchmed starttls full-cpu-ns)
+res_res=$(benchmed starttls reconnect-cpu-ns)
+res_full_wall=$(benchmed starttls full-ns)
+res_res_wall=$(benchmed starttls reconnect-ns)
+r2() { awk -v v="$1" 'BEGIN{printf "%.2f", v}'; }
+res_ratio=$(r2 "$(benchmed starttls reconnect/full)")
+res_tls_ratio=$(r2 "$(benchmed starttls resumed/full)")
+res_vc_ratio=$(r2 "$(benchmed starttls verdict/full)")
+imp_ratio=$(r2 "$(benchmed implicit reconnect/full)")
+imp_tls_ratio=$(r2 "$(benchmed implicit resumed/full)")
+imp_vc_ratio=$(r2 "$(benchmed implicit verdict/full)")
 res_ok=$(awk -v r="$res_ratio" -v i="$imp_ratio" 'BEGIN{print (r < 0.95 && i < 0.95) ? 1 : 0}')
 
 # --- the document ------------------------------------------------------------
@@ -347,7 +346,7 @@ interleaved (A B C D A B C D ...), after warm-up runs; medians with min and max.
 | \`tlsmail queue run\` ≥ 1.5× go-mail's messages/s | $tput_row | $tput_verdict |
 | large message: peak RSS ≤ 64 MB | ${large_rss} MB for a $LARGE_SIZE-byte attachment | $(verdict "$large_rss_ok") |
 | large message: throughput ≥ curl's with the same prepared message | tlsmail --attach $large_t ms vs curl $large_curl ms | $(verdict "$large_speed_ok") |
-| TLS resumption: reconnects measurably cheaper | CPU per STARTTLS reconnect (client and server; TLS session cache and verdict cache) $res_res ns vs $res_full ns for a first contact: ${res_ratio}×; implicit TLS ${imp_ratio}×; wall time $res_res_wall vs $res_full_wall ns (medians of 7; met when both modes are below 0.95×). Each alone: TLS resumption ${res_tls_ratio}× / ${imp_tls_ratio}×, verdict cache ${res_vc_ratio}× / ${imp_vc_ratio}× | $(verdict "$res_ok") |
+| TLS resumption: reconnects measurably cheaper | CPU per STARTTLS reconnect (client and server; TLS session cache and verdict cache) $res_res ns vs $res_full ns for a first contact: ${res_ratio}×; implicit TLS ${imp_ratio}×; wall time $res_res_wall vs $res_full_wall ns (medians of 7 runs, each alternating the kinds connection by connection; met when both modes are below 0.95×). Each alone: TLS resumption ${res_tls_ratio}× / ${imp_tls_ratio}×, verdict cache ${res_vc_ratio}× / ${imp_vc_ratio}× | $(verdict "$res_ok") |
 
 ## 1. Whole-process send
 
@@ -411,15 +410,17 @@ Peak RSS is the maximum over the runs from \`/usr/bin/time -v\`. \`--attach\` co
 the file while sending; \`--message\` and curl send the same prepared message file (made by \`bench/cmd/mkmsg\` with
 tlsmail's \`message\` package). The size is \`LARGE_SIZE\` (default 1 GiB).
 
-## 4. TLS session resumption (\`go test -bench Reconnect ./bench\`, 7 alternating runs)
+## 4. TLS session resumption (\`go test -bench ReconnectInterleaved ./bench\`, 7 runs)
 
 Each operation is a whole SMTP session setup: connect, greeting, EHLO, STARTTLS (or implicit TLS), EHLO, AUTH PLAIN,
 QUIT, with the chain verified by tlsmail's trust package on every connection. "full" is a first contact; "resumed"
-sets \`secchan.Config.SessionCache\` (TLS 1.3 resumption); "verdict-cached" sets \`trust.Options.Cache\` (the same
+sets \`secchan.Config.SessionCache\` (TLS 1.3 resumption); "verdict" sets \`trust.Options.Cache\` (the same
 verdict for the same chain bytes and options, reused only while no certificate date is crossed and never when
 revocation data is involved); "reconnect" has both, as \`queue run\` and a library user reconnecting do.
-Client and server share the process; cpu-ns/op is the CPU time of the whole process per connection, steadier than
-ns/op (wall) when other work shares the machine.
+Each benchmark iteration makes one connection of each kind, starting with a different kind each time, and charges
+each connection's CPU and wall time to its kind: KIND-cpu-ns is the CPU time of the whole process (client and server
+share it) per connection, steadier than wall time (KIND-ns) when other work shares the machine; KIND/full is the
+CPU ratio to a first contact within the same run. The verdicts use the median of the seven runs' ratios.
 
 Where a resumed handshake's CPU goes (pprof of \`BenchmarkReconnect/implicit/resumed\`): crypto/tls resumes with
 \`psk_dhe_ke\` (RFC 8446 section 4.2.9; Go offers no \`psk_ke\`), so the hybrid X25519MLKEM768 key exchange, the
