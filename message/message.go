@@ -87,7 +87,7 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(cw, 32<<10)
 	var err error
 	if m.composed != nil {
-		st := writeState{w: bw}
+		st := writeState{w: bw, bw: bw, direct: cw}
 		err = st.message(m.composed)
 	} else {
 		err = m.prepared.writeTo(bw)
@@ -238,13 +238,20 @@ type writeState struct {
 	count    *countWriter // size-only: the counter behind w
 	sizeOnly bool
 	b64      *b64Encoder
+
+	// In a write pass, w is bw, a buffer over direct. Base64 blocks
+	// (about 78 KiB each) go to direct after a flush of bw: one copy
+	// fewer, and one large write for the SMTP stream below, which hands
+	// it to TLS in full-size records.
+	bw     *bufio.Writer
+	direct io.Writer
 }
 
 func (st *writeState) message(c *composed) error {
 	if err := writeFields(st.w, c.header); err != nil {
 		return err
 	}
-	return st.body(st.w, c.root)
+	return st.body(c.root)
 }
 
 // writeFields writes header fields, folded by go-message's textproto
@@ -258,26 +265,29 @@ func writeFields(w io.Writer, fs []field) error {
 	return textproto.WriteHeader(w, h)
 }
 
-func (st *writeState) body(w io.Writer, p *part) error {
+// body writes the content of p. A multipart body is its parts between
+// delimiter lines (RFC 2046 section 5.1.1): "--" boundary before each part,
+// "--" boundary "--" after the last, and the CRLF before each delimiter
+// belongs to the delimiter, so a part's content ends without one.
+func (st *writeState) body(p *part) error {
 	if p.children != nil {
-		mw := textproto.NewMultipartWriter(w)
-		if err := mw.SetBoundary(p.boundary); err != nil {
-			return err
-		}
-		for _, c := range p.children {
-			var h textproto.Header
-			for i := len(c.fields) - 1; i >= 0; i-- {
-				h.Add(c.fields[i].name, c.fields[i].value)
+		for i, c := range p.children {
+			delim := "\r\n--" + p.boundary + "\r\n"
+			if i == 0 {
+				delim = delim[2:]
 			}
-			pw, err := mw.CreatePart(h)
-			if err != nil {
+			if _, err := io.WriteString(st.w, delim); err != nil {
 				return err
 			}
-			if err := st.body(pw, c); err != nil {
+			if err := writeFields(st.w, c.fields); err != nil {
+				return err
+			}
+			if err := st.body(c); err != nil {
 				return err
 			}
 		}
-		return mw.Close()
+		_, err := io.WriteString(st.w, "\r\n--"+p.boundary+"--\r\n")
+		return err
 	}
 	if st.sizeOnly && p.enc == encBase64 {
 		n := p.src.knownSize()
@@ -297,16 +307,23 @@ func (st *writeState) body(w io.Writer, p *part) error {
 		if st.b64 == nil {
 			st.b64 = new(b64Encoder)
 		}
+		w := st.w
+		if st.bw != nil {
+			if err := st.bw.Flush(); err != nil {
+				return err
+			}
+			w = st.direct
+		}
 		return st.b64.encode(w, r, p.src.desc)
 	case encQP:
-		qw := quotedprintable.NewWriter(w)
+		qw := quotedprintable.NewWriter(st.w)
 		if _, err := copySource(qw, r, p.src.desc); err != nil {
 			return err
 		}
 		return qw.Close()
 	default:
 		var cr crlfWriter
-		cr.w = w
+		cr.w = st.w
 		if _, err := copySource(&cr, r, p.src.desc); err != nil {
 			return err
 		}

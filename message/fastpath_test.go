@@ -1,0 +1,139 @@
+package message
+
+import (
+	"bytes"
+	"io"
+	"mime/quotedprintable"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// refWrite is the simple path WriteTo replaced: go-message's multipart
+// writer for the structure, encoding/base64 cut into lines for
+// attachments, and no bypass of the buffer.
+func refWrite(t *testing.T, c *composed) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := writeFields(&out, c.header); err != nil {
+		t.Fatal(err)
+	}
+	var body func(w io.Writer, p *part)
+	body = func(w io.Writer, p *part) {
+		if p.children != nil {
+			mw := textproto.NewMultipartWriter(w)
+			if err := mw.SetBoundary(p.boundary); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.children {
+				var h textproto.Header
+				for i := len(c.fields) - 1; i >= 0; i-- {
+					h.Add(c.fields[i].name, c.fields[i].value)
+				}
+				pw, err := mw.CreatePart(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body(pw, c)
+			}
+			if err := mw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		r, err := p.src.reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		content, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p.enc {
+		case encBase64:
+			io.WriteString(w, refBase64Lines(content))
+		case encQP:
+			qw := quotedprintable.NewWriter(w)
+			qw.Write(content)
+			qw.Close()
+		default:
+			cr := crlfWriter{w: w}
+			cr.Write(content)
+			cr.Close()
+		}
+	}
+	body(&out, c.root)
+	return out.Bytes()
+}
+
+// TestWriteToMatchesSimplePath checks WriteTo byte for byte against the
+// simple path for messages that use every kind of part, with attachments
+// around the encoder's block size, and that the output keeps the wire
+// rules (CRLF only, 76-character base64 lines).
+func TestWriteToMatchesSimplePath(t *testing.T) {
+	dir := t.TempDir()
+	block := b64LineIn * b64Batch
+	file := func(name string, n int) string {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + n)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	specs := []struct {
+		name string
+		spec Spec
+	}{
+		{"text only", Spec{Text: "hello\n.dot line\n"}},
+		{"text and html", Spec{Text: "plain", HTML: "<p>caf\u00e9</p>"}},
+		{"one empty attachment", Spec{Attachments: []Attachment{{Path: file("empty.bin", 0)}}}},
+		{"text and attachments", Spec{Text: "see attached\n", Attachments: []Attachment{
+			{Path: file("a.bin", 1)}, {Path: file("b.bin", b64LineIn)}, {Path: file("c.bin", block+1)},
+		}}},
+		{"alternative and attachments", Spec{Text: "plain", HTML: "<b>x</b>", Attachments: []Attachment{
+			{Path: file("d.bin", 2*block)}, {Path: file("e.bin", 3*block-5)},
+		}}},
+	}
+	for _, tt := range specs {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spec.From = "a@example.com"
+			tt.spec.To = []string{"b@example.org"}
+			m, err := Compose(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			n, err := m.WriteTo(&got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := refWrite(t, m.composed)
+			if !bytes.Equal(got.Bytes(), want) {
+				i := 0
+				for i < min(got.Len(), len(want)) && got.Bytes()[i] == want[i] {
+					i++
+				}
+				t.Fatalf("WriteTo differs from the simple path at byte %d of %d/%d: got %q, want %q", i, got.Len(), len(want),
+					truncate(string(got.Bytes()[i:]), 60), truncate(string(want[i:]), 60))
+			}
+			if n != int64(got.Len()) || m.Size() != n {
+				t.Errorf("WriteTo returned %d, Size %d, wrote %d", n, m.Size(), got.Len())
+			}
+			checkWire(t, got.Bytes(), false)
+			// Base64 lines: 76 characters, the last of a part shorter.
+			for _, l := range strings.Split(got.String(), "\r\n") {
+				if len(l) > b64LineOut && !strings.Contains(l, ":") {
+					t.Fatalf("line of %d characters", len(l))
+				}
+			}
+		})
+	}
+}
