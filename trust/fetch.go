@@ -38,6 +38,8 @@ const (
 	// maxHeaderBytes and maxHeaders bound a response head.
 	maxHeaderBytes = 64 << 10
 	maxHeaders     = 100
+	// maxInterim bounds the 1xx responses read before the final one.
+	maxInterim = 10
 	// defaultProxyPort is the port of a proxy given without one, as curl
 	// has it.
 	defaultProxyPort = "1080"
@@ -185,7 +187,7 @@ func (h *httpClient) once(ctx context.Context, method string, u *url.URL, conten
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if proxy != nil {
-			return nil, nil, fmt.Errorf("connecting to the proxy %s: %w", proxy.Redacted(), err)
+			return nil, nil, fmt.Errorf("connecting to the proxy %s: %w", proxyName(proxy), err)
 		}
 		return nil, nil, err
 	}
@@ -232,7 +234,7 @@ func (h *httpClient) once(ctx context.Context, method string, u *url.URL, conten
 		return nil, &redirect{Code: resp.code, Location: loc}, nil
 	case 407:
 		if proxy != nil {
-			return nil, nil, fmt.Errorf("the proxy %s asks for credentials (HTTP status %s); put them in the proxy URL (http://user:password@host:port)", proxy.Redacted(), resp.status)
+			return nil, nil, fmt.Errorf("the proxy %s asks for credentials (HTTP status %s); put them in the proxy URL (http://user:password@host:port)", proxyName(proxy), resp.status)
 		}
 		fallthrough
 	default:
@@ -291,9 +293,11 @@ func readLine(br *bufio.Reader) (string, error) {
 }
 
 // readResponseHead reads the status line and header fields (RFC 9112
-// sections 4 and 5), skipping 1xx interim responses.
+// sections 4 and 5), skipping up to maxInterim 1xx interim responses (RFC
+// 9110 section 15.2): a server that sends them without end is refused,
+// rather than read until the timeout.
 func readResponseHead(br *bufio.Reader) (*response, error) {
-	for {
+	for n := 0; ; n++ {
 		r, err := readOneHead(br)
 		if err != nil {
 			return nil, err
@@ -303,6 +307,9 @@ func readResponseHead(br *bufio.Reader) (*response, error) {
 		}
 		if r.code == 101 {
 			return nil, errors.New("the server switched protocols (HTTP 101), which was not asked for")
+		}
+		if n >= maxInterim {
+			return nil, fmt.Errorf("the server sent more than %d interim (1xx) responses and no answer", maxInterim)
 		}
 	}
 }
@@ -343,6 +350,11 @@ func readOneHead(br *bufio.Reader) (*response, error) {
 			return nil, err
 		}
 		if old, ok := r.header[name]; ok {
+			if name == "location" {
+				// A singleton field (RFC 9110 section 10.2.2): two of
+				// them leave the redirect target ambiguous.
+				return nil, errors.New("the response has more than one Location field")
+			}
 			value = old + ", " + value
 		}
 		r.header[name] = value
@@ -564,17 +576,36 @@ func (h *httpClient) proxyFor(u *url.URL) (*url.URL, error) {
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
+	// A password holding '/', '?' or '#' that is not percent-encoded
+	// ends the authority early: the parser then takes part of it for the
+	// host or port and puts it in its error, or in a URL that errors
+	// print. So when the value has an '@' anywhere, neither the parse
+	// error nor a URL without user information is shown.
+	const fixUserinfo = "percent-encode '/', '?', '#', '@' and '%' in the proxy's user name and password (http://user:p%40ss@host:port)"
+	hasAt := strings.Contains(raw, "@")
 	p, err := url.Parse(raw)
 	if err != nil {
+		if hasAt {
+			return nil, errors.New("the proxy in http_proxy is not a valid URL; " + fixUserinfo)
+		}
 		return nil, fmt.Errorf("the proxy in http_proxy is not a URL: %v", redactParseErr(err))
 	}
+	if hasAt && p.User == nil {
+		return nil, errors.New("the proxy in http_proxy has an '@' outside its user information; " + fixUserinfo)
+	}
 	if !strings.EqualFold(p.Scheme, "http") {
-		return nil, fmt.Errorf("the proxy %s is not supported: only http:// proxies are", p.Redacted())
+		return nil, fmt.Errorf("the proxy scheme %q is not supported: only http:// proxies are", p.Scheme)
 	}
 	if p.Hostname() == "" {
-		return nil, fmt.Errorf("the proxy %s has no host", p.Redacted())
+		return nil, errors.New("the proxy in http_proxy has no host")
 	}
 	return p, nil
+}
+
+// proxyName names a proxy in errors by its scheme, host and port only: its
+// user information and the rest of the URL stay out of them.
+func proxyName(p *url.URL) string {
+	return p.Scheme + "://" + p.Host
 }
 
 // redactParseErr drops the URL from a url.Parse error, since a proxy URL

@@ -189,6 +189,9 @@ func TestFetchResponses(t *testing.T) {
 		{"folded header", reply("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\n\r\n"), "", "folded"},
 		{"long line", reply("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n"), "", "longer than"},
 		{"too many headers", reply("HTTP/1.1 200 OK\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n"), "", "more than 100 header fields"},
+		{"endless interim responses", reply(strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 50) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), "", "more than 10 interim"},
+		{"ten interim responses", reply(strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 10) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), "ok", ""},
+		{"two Location fields", reply("HTTP/1.1 302 Found\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"), "", "more than one Location"},
 		{"switching protocols", reply("HTTP/1.1 101 Switching Protocols\r\n\r\n"), "", "switched protocols"},
 		{"closed without answer", reply(""), "", "without an answer"},
 		{"closed in the head", reply("HTTP/1.1 200 OK\r\nContent-Le"), "", "middle of the response head"},
@@ -531,6 +534,14 @@ func TestFetchProxy(t *testing.T) {
 		{"wrong credentials, redacted", map[string]string{"http_proxy": "http://u:s3cret@" + authHost}, authProxy, "asks for credentials", "s3cret"},
 		{"dead proxy, redacted", map[string]string{"http_proxy": "http://u:s3cret@127.0.0.1:1"}, nil, "connecting to the proxy", "s3cret"},
 		{"socks proxy", map[string]string{"http_proxy": "socks5://127.0.0.1:1080"}, nil, "only http:// proxies", ""},
+		// A password with an unencoded '/', '?' or '#' ends the authority
+		// early: neither the parser's error nor the misread URL may show it.
+		{"unencoded slash in password", map[string]string{"http_proxy": "http://u:s3cret/x@" + authHost}, nil, "percent-encode", "s3cret"},
+		{"unencoded hash in password", map[string]string{"http_proxy": "http://u:s3cret#x@" + authHost}, nil, "percent-encode", "s3cret"},
+		{"unencoded question mark in password", map[string]string{"http_proxy": "u:s3cret?x@" + authHost}, nil, "percent-encode", "s3cret"},
+		{"bad escape in password", map[string]string{"http_proxy": "http://u:s3%zzcret@" + authHost}, nil, "percent-encode", "%zz"},
+		{"password misread as a path", map[string]string{"http_proxy": "http://127.0.0.1:1/s3cret@" + authHost}, nil, "percent-encode", "s3cret"},
+		{"user-only credentials, dead proxy", map[string]string{"http_proxy": "http://t0ken@127.0.0.1:1"}, nil, "connecting to the proxy http://127.0.0.1:1", "t0ken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
