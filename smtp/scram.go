@@ -152,17 +152,31 @@ func (c *scramClient) verified() bool { return c.valid }
 
 // Next answers the server-first-message with the client-final-message, and
 // checks the server-final-message.
+//
+// A refused message ends the exchange: every later challenge is refused
+// too, so that nothing can verify after a server-first-message that
+// produced no keys.
 func (c *scramClient) Next(challenge []byte) ([]byte, error) {
-	switch c.step {
+	step := c.step
+	c.step = scramEnded
+	switch step {
 	case 1:
-		c.step = 2
-		return c.clientFinal(string(challenge))
+		resp, err := c.clientFinal(string(challenge))
+		if err == nil {
+			c.step = 2
+		}
+		return resp, err
 	case 2:
-		c.step = 3
 		return []byte{}, c.checkServerFinal(string(challenge))
+	case 0:
+		return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "a challenge before the client's first message", Hint: fixBroken}
 	}
-	return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "the server sent a challenge after its final message", Hint: fixBroken}
+	return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "the server sent a challenge after the exchange ended", Hint: fixBroken}
 }
+
+// scramEnded is the step after the server's final message, or after any
+// refused message.
+const scramEnded = 3
 
 // scramServerFirst is a parsed server-first-message.
 type scramServerFirst struct {
@@ -329,7 +343,9 @@ func (c *scramClient) checkServerFinal(msg string) error {
 		return &saslError{Mech: "SCRAM-SHA-256", Msg: "the server's final message has no verifier (v=): it did not prove that it knows the password", Hint: fixBroken}
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(v)
-	if err != nil || !hmac.Equal(sig, c.serverSignature) {
+	// An empty expected signature would equal an empty "v=": there is
+	// none unless the client-final-message was computed.
+	if err != nil || len(c.serverSignature) != sha256.Size || !hmac.Equal(sig, c.serverSignature) {
 		return &saslError{Mech: "SCRAM-SHA-256", Msg: "the server's proof did not verify: it does not know the password, or is not the server it claims to be",
 			Hint: "check the server (its SCRAM credentials may be stale, or something is answering in its place)"}
 	}

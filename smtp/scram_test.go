@@ -254,10 +254,22 @@ func TestSCRAMHostileServerFirst(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not say %q", err, tt.want)
 			}
-			if _, err := c.Next([]byte("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")); err == nil || c.verified() {
-				t.Errorf("after a refused server-first, a server-final verified (err %v)", err)
+			// Neither the right signature nor an empty one (which equals
+			// the keys never derived) verifies after a refusal.
+			for _, final := range []string{"v=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="} {
+				if _, err := c.Next([]byte(final)); err == nil || c.verified() {
+					t.Errorf("after a refused server-first, server-final %q verified (err %v)", final, err)
+				}
 			}
 		})
+	}
+	// A challenge before Start is refused, and verifies nothing.
+	c0, err := newSCRAMClient("user", "pencil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c0.Next([]byte("v=")); err == nil || c0.verified() {
+		t.Errorf("a server-final before the exchange started verified (err %v)", err)
 	}
 	// Extensions after i= are allowed (RFC 5802 section 7) and are part of
 	// the AuthMessage.
