@@ -43,14 +43,18 @@ func main() {
 	os.Exit(code)
 }
 
-// longRunning are the commands that run until interrupted, or long enough
-// to be: SIGINT and SIGTERM cancel their context so that they close
-// connections and files in order. The others (send, sendmail, probe, cert,
-// version) keep the default: a signal ends the process at once. That is
-// safe for them (the outbox makes a queued message durable before any
-// connection) and spares a short send the signal-handling thread, which
-// costs about half a millisecond of start-up on a virtual machine.
-var longRunning = []string{"serve", "demo", "queue"}
+// longRunning are the commands whose SIGINT and SIGTERM cancel their
+// context, so that they close connections and files in order and say how
+// they ended: serve, demo and queue run until interrupted, and sendmail,
+// whose message is in the outbox before it connects, reports an
+// interrupted delivery as "queued as ..." and exits 0, as MTAs' callers
+// (cron, mail(1), scripts) expect of a message that is safely queued.
+// The others (send, probe, cert, version) keep the default: a signal ends
+// the process at once, with the signal's exit status; a message that send
+// was sending is not sent. That spares a short send the signal-handling
+// thread, which costs about half a millisecond of start-up on a virtual
+// machine.
+var longRunning = []string{"serve", "demo", "queue", "sendmail"}
 
 // env is everything a command may touch outside its own flags: the standard
 // streams, the environment and the TLS providers. Tests and the demo build

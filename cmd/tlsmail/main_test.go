@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,4 +228,82 @@ func writeFile(t *testing.T, name string, data []byte, mode os.FileMode) string 
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestSendmailInterruptedSaysQueued: SIGINT or SIGTERM to a sendmail whose
+// delivery hangs ends it in order: the message stays in the outbox, the
+// command says so and exits 0 (the message is safely queued), rather than
+// dying of the signal with nothing said, which a caller takes for a failed
+// submission and may retry, sending the message twice.
+func TestSendmailInterruptedSaysQueued(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("signals are tested on Unix")
+	}
+	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, nil)
+			proxy := newStallProxy(t, srv.SMTPAddr())
+			proxy.stallAfter.Store(1) // the server never hears a whole EHLO
+			m := &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, proxy.ln.Addr().String()), queue: filepath.Join(t.TempDir(), "queue")}
+
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd, stdout, stderr := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, env: m.env(),
+				stdin: strings.NewReader("From: ann@example.com\nTo: bob@example.org\nSubject: hi\n\nbody\n")}.command(ctx, t)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-proxy.stalled:
+			case <-ctx.Done():
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("sendmail never connected:\n%s\n%s", stdout, stderr)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if ctx.Err() != nil {
+				t.Fatalf("sendmail did not end after %v", sig)
+			}
+			if err != nil {
+				t.Fatalf("sendmail after %v: %v, want exit 0\n%s\n%s", sig, err, stdout, stderr)
+			}
+			if !strings.Contains(stderr.String(), "queued as") {
+				t.Errorf("sendmail after %v did not say the message is queued:\n%s", sig, stderr)
+			}
+			if q := m.list(t); len(q.Queued) != 1 {
+				t.Errorf("want the message in the outbox, got %+v", q)
+			}
+		})
+	}
+}
+
+// Only the named command is built when the command line starts with one;
+// everything else must still see the whole tree: help with no arguments,
+// shell completion of the command name, and the suggestion for a typo.
+func TestWholeTreeWithoutACommandName(t *testing.T) {
+	all := []string{"send", "serve", "demo", "version", "probe", "cert", "sendmail", "queue"}
+	tests := []struct {
+		args []string
+		want []string // in stdout or stderr
+	}{
+		{nil, all},
+		{[]string{"__complete", ""}, all},
+		{[]string{"__complete", "se"}, []string{"send", "serve", "sendmail"}},
+		{[]string{"sned"}, []string{`Did you mean this?`, "send"}},
+		{[]string{"completion", "bash"}, []string{"__start_tlsmail"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runTLSMail(t, tt.args...)
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout+r.stderr, w) {
+					t.Errorf("tlsmail %q does not show %q:\n%s", tt.args, w, r)
+				}
+			}
+		})
+	}
 }
