@@ -2,10 +2,14 @@
 // (RFC 3454) that SASL mechanisms such as SCRAM (RFC 5802 section 5.1) apply
 // to user names and passwords before using them.
 //
-// The profile is applied to "query" strings (RFC 3454 section 7): code
+// The profile is applied as to "query" strings (RFC 3454 section 7): code
 // points unassigned in Unicode 3.2 (table A.1) are let through rather than
-// refused, so that a password typed with a recent character still reaches
-// the server, which applies the profile to its stored strings. Everything
+// refused. That is right for user names (RFC 5802 section 5.1). For
+// passwords RFC 5802 section 2.2 asks for "stored" strings, which refuse
+// them; this package does not carry table A.1, so such a password (an
+// emoji, say) is sent instead of being refused locally. The outcome is the
+// same failed login, told by the server rather than by the client: a
+// server that follows the RFC could not have stored that password. Everything
 // else follows RFC 4013 section 2: the mapping of section 2.1, NFKC
 // (section 2.2), the prohibited output of section 2.3 and the
 // bidirectional rules of RFC 3454 section 6 (section 2.4).
