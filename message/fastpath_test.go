@@ -137,3 +137,53 @@ func TestWriteToMatchesSimplePath(t *testing.T) {
 		})
 	}
 }
+
+// crlfRecorder takes WriteCRLF and checks its promise: no bare CR or LF
+// in a span.
+type crlfRecorder struct {
+	bytes.Buffer
+	spans, spanBytes int
+	broken           bool
+}
+
+func (r *crlfRecorder) WriteCRLF(p []byte) (int, error) {
+	r.spans++
+	r.spanBytes += len(p)
+	for i, c := range p {
+		if c == '\n' && (i == 0 || p[i-1] != '\r') || c == '\r' && (i+1 == len(p) || p[i+1] != '\n') {
+			r.broken = true
+		}
+	}
+	return r.Write(p)
+}
+
+// TestWriteToCRLFSpans checks that WriteTo hands the base64 blocks to a
+// writer's WriteCRLF, that those spans keep the promise, and that the
+// bytes are the same as through Write alone.
+func TestWriteToCRLFSpans(t *testing.T) {
+	size := 3*b64LineIn*b64Batch + 10
+	m, err := Compose(Spec{From: "a@example.com", To: []string{"b@example.org"}, Text: "x\n",
+		Attachments: []Attachment{{Name: "p.bin", Size: int64(size), Open: func() (io.ReadCloser, error) {
+			return &patternReader{n: int64(size)}, nil
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	if _, err := m.WriteTo(&plain); err != nil {
+		t.Fatal(err)
+	}
+	var rec crlfRecorder
+	if _, err := m.WriteTo(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Bytes(), plain.Bytes()) {
+		t.Fatal("output through WriteCRLF differs from output through Write")
+	}
+	if rec.spans != 4 || int64(rec.spanBytes) != base64Len(int64(size)) {
+		t.Errorf("WriteCRLF got %d spans, %d bytes; want 4 spans, the %d bytes of base64", rec.spans, rec.spanBytes, base64Len(int64(size)))
+	}
+	if rec.broken {
+		t.Error("a WriteCRLF span holds a bare CR or LF")
+	}
+}

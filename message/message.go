@@ -79,6 +79,11 @@ func (m *Message) Size() int64 {
 // ending in CRLF. It does not dot-stuff (that is the SMTP client's job).
 // Content is streamed: memory use does not grow with attachment size.
 //
+// Base64 attachments are written in blocks of about 78 KiB. When w has a
+// method WriteCRLF(p []byte) (int, error), as the SMTP client's data writer
+// does, those blocks go through it instead of Write: it promises that every
+// line break in p is CRLF, so the writer need not look for bare ones.
+//
 // A composed message can be written any number of times; a prepared one
 // only once (a second call returns UsedError). Read failures of files are
 // *SourceError: the output is then incomplete and must not be sent.
@@ -352,6 +357,18 @@ func copySource(w io.Writer, r io.Reader, desc string) (int64, error) {
 			return n, &SourceError{Source: desc, Err: rerr}
 		}
 	}
+}
+
+// WriteCRLF passes a span with CRLF line breaks only on as such when w
+// takes it (see crlfLineWriter), else writes it.
+func (c *countWriter) WriteCRLF(p []byte) (int, error) {
+	lw, ok := c.w.(crlfLineWriter)
+	if !ok {
+		return c.Write(p)
+	}
+	n, err := lw.WriteCRLF(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // countWriter counts bytes; with a nil w it discards them.

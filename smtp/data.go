@@ -63,6 +63,36 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WriteCRLF writes p, whose lines the caller guarantees all end in CRLF
+// (no bare CR or LF inside p), as Write would, without the scan from line
+// to line: when p holds no "." at all (base64 text never does, RFC 4648
+// section 4) nothing needs stuffing and p goes out as it is; otherwise, or
+// when p starts with the LF of a line break begun elsewhere, Write does
+// the work. message.Message.WriteTo calls it, through any writer that
+// passes the method on, for the blocks of a base64 attachment.
+//
+// A caller that breaks the promise can only make bare LFs reach the
+// server, never an end of data: that needs a ".", and a "." at the start
+// of a line is still doubled, here or in the next write.
+func (d *dotWriter) WriteCRLF(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if p[0] == '\n' || bytes.IndexByte(p, '.') >= 0 {
+		return d.Write(p)
+	}
+	d.put(p)
+	if d.err != nil {
+		return 0, d.err
+	}
+	last := p[len(p)-1]
+	d.bol, d.cr = last == '\n', last == '\r'
+	return len(p), nil
+}
+
 func (d *dotWriter) put(b []byte) {
 	if d.err != nil || len(b) == 0 {
 		return

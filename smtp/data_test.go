@@ -2,9 +2,12 @@ package smtp
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestDotWriter(t *testing.T) {
@@ -52,5 +55,135 @@ func BenchmarkDotWriter(b *testing.B) {
 	dw := newDotWriter(io.Discard)
 	for i := 0; i < b.N; i++ {
 		dw.Write(chunk)
+	}
+}
+
+// TestDotWriterCRLFSpans checks that WriteCRLF gives exactly what Write
+// gives for spans that keep its promise (CRLF line breaks only), with and
+// without dots at line starts, after every kind of previous write.
+func TestDotWriterCRLFSpans(t *testing.T) {
+	spans := []string{
+		"",
+		"QUJD\r\nREVG",
+		"QUJD\r\nREVG\r\n",
+		".starts with a dot\r\nb",
+		"a\r\n.\r\nb",
+		"\r\n.x",
+		"\nafter a CR",
+		"no line break",
+		"mid.dot only\r\n",
+		"ends with CR\r",
+	}
+	before := []string{"", "x", "x\r\n", "x\r", "x\n", "."}
+	for _, b := range before {
+		for _, s := range spans {
+			for _, after := range []string{"", ".next", "\nnext", "y"} {
+				var want, got bytes.Buffer
+				dw := newDotWriter(&want)
+				dw.Write([]byte(b))
+				dw.Write([]byte(s))
+				dw.Write([]byte(after))
+				dw.Close()
+				fw := newDotWriter(&got)
+				fw.Write([]byte(b))
+				if n, err := fw.WriteCRLF([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("WriteCRLF(%q) = %d, %v", s, n, err)
+				}
+				fw.Write([]byte(after))
+				fw.Close()
+				if got.String() != want.String() || fw.n != dw.n {
+					t.Errorf("%q then WriteCRLF(%q) then %q: got %q (%d), want %q (%d)", b, s, after, got.String(), fw.n, want.String(), dw.n)
+				}
+			}
+		}
+	}
+}
+
+// TestDeadlineWriterFullRecords writes message data of awkward sizes
+// through a client on a real loopback connection and checks that every
+// write to the connection but the last (the flush) is a whole number of
+// 16 KiB records, and that the bytes arrive unchanged.
+func TestDeadlineWriterFullRecords(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(conn)
+		got <- b
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingConn{Conn: raw}
+	c := &Client{}
+	c.setConn(rec)
+	w := &deadlineWriter{c: c, ctx: context.Background()}
+	var want bytes.Buffer
+	for i, n := range []int{100, 80000, 5, 16384, 40000, 1, 16383, 16385, 200000, 7} {
+		p := bytes.Repeat([]byte{byte('a' + i)}, n)
+		want.Write(p)
+		if k, err := w.Write(p); k != n || err != nil {
+			t.Fatalf("write %d: %d, %v", i, k, err)
+		}
+	}
+	if err := c.bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if b := <-got; !bytes.Equal(b, want.Bytes()) {
+		t.Fatalf("the server read %d bytes, %d were written (equal: false)", len(b), want.Len())
+	}
+	if len(rec.sizes) < 2 {
+		t.Fatalf("only %d writes to the connection", len(rec.sizes))
+	}
+	for i, n := range rec.sizes[:len(rec.sizes)-1] {
+		if n%(16<<10) != 0 {
+			t.Errorf("write %d to the connection: %d bytes, not whole 16 KiB records (all: %v)", i, n, rec.sizes)
+		}
+	}
+}
+
+// recordingConn notes the size of every write.
+type recordingConn struct {
+	net.Conn
+	sizes []int
+}
+
+func (r *recordingConn) Write(p []byte) (int, error) {
+	r.sizes = append(r.sizes, len(p))
+	return r.Conn.Write(p)
+}
+
+// BenchmarkDotWriterCRLF is BenchmarkDotWriter's data without the dotted
+// line, through WriteCRLF, in base64-sized blocks, against Write.
+func BenchmarkDotWriterCRLF(b *testing.B) {
+	line := []byte("TG9yZW0gaXBzdW0gZG9sb3Igc2l0IGFtZXQsIGNvbnNlY3RldHVyIGFkaXBpc2NpbmcgZWxpdC4g\r\n")
+	chunk := bytes.Repeat(line, 1024)
+	for _, tc := range []struct {
+		name  string
+		write func(*dotWriter, []byte) (int, error)
+	}{
+		{"Write", (*dotWriter).Write},
+		{"WriteCRLF", (*dotWriter).WriteCRLF},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(chunk)))
+			dw := newDotWriter(io.Discard)
+			for b.Loop() {
+				tc.write(dw, chunk)
+			}
+		})
 	}
 }

@@ -53,6 +53,20 @@ func (pw progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteCRLF passes on what message.Message.WriteTo writes through
+// WriteCRLF (blocks of a base64 attachment, whose line breaks are all
+// CRLF) when w takes it, so that the SMTP data writer's fast path is kept
+// with a progress bar too.
+func (pw progressWriter) WriteCRLF(b []byte) (int, error) {
+	lw, ok := pw.w.(interface{ WriteCRLF([]byte) (int, error) })
+	if !ok {
+		return pw.Write(b)
+	}
+	n, err := lw.WriteCRLF(b)
+	pw.p.add(n)
+	return n, err
+}
+
 func (p *progressReader) add(n int) {
 	p.n += int64(n)
 	if pct := p.percent(); pct != p.shown {

@@ -138,3 +138,50 @@ func TestMessageSize(t *testing.T) {
 		}
 	}
 }
+
+// crlfSink records whether it was written through WriteCRLF.
+type crlfSink struct {
+	bytes.Buffer
+	viaCRLF int
+}
+
+func (s *crlfSink) WriteCRLF(p []byte) (int, error) {
+	s.viaCRLF += len(p)
+	return s.Write(p)
+}
+
+// TestProgressWriterPassesCRLF checks that the progress counter passes
+// WriteCRLF on to a writer that has it (the SMTP data writer's fast path),
+// falls back to Write for one that has not, and counts both.
+func TestProgressWriterPassesCRLF(t *testing.T) {
+	data := []byte("QUJD\r\nREVG")
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+	}{
+		{"with WriteCRLF", &crlfSink{}},
+		{"without", &bytes.Buffer{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var bar bytes.Buffer
+			p := newProgressReader(strings.NewReader(""), &bar, 100)
+			pw := progressWriter{tc.w, p}
+			if n, err := pw.WriteCRLF(data); n != len(data) || err != nil {
+				t.Fatalf("WriteCRLF = %d, %v", n, err)
+			}
+			if p.n != int64(len(data)) {
+				t.Errorf("counted %d bytes, want %d", p.n, len(data))
+			}
+			switch w := tc.w.(type) {
+			case *crlfSink:
+				if w.viaCRLF != len(data) || w.String() != string(data) {
+					t.Errorf("the sink got %q, %d bytes through WriteCRLF", w.String(), w.viaCRLF)
+				}
+			case *bytes.Buffer:
+				if w.String() != string(data) {
+					t.Errorf("the buffer got %q", w.String())
+				}
+			}
+		})
+	}
+}
