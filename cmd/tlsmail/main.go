@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	if !st.started {
 		// cobra refused the command line before any command ran: an
 		// unknown command, an unknown flag, a bad flag value.
-		err = usageErrorf("%v", err).withFix(fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		err = usageErrorf("%s", cobraRefusal(err.Error())).withFix(fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 	}
 	c := classify(err)
 	var rep *reported
@@ -235,4 +236,19 @@ func wantsJSON(args []string) bool {
 		}
 	}
 	return false
+}
+
+// cobraRefusal folds cobra's multi-line refusals ("unknown command \"sned\" for
+// \"tlsmail\"\n\nDid you mean this?\n\tsend\n") into one line, so that the
+// suggestion reads as words rather than as escaped line breaks.
+func cobraRefusal(msg string) string {
+	head, rest, ok := strings.Cut(msg, "\n\nDid you mean this?\n")
+	if !ok {
+		return strings.TrimRight(msg, "\n")
+	}
+	names := strings.Fields(rest)
+	for i, n := range names {
+		names[i] = strconv.Quote(n)
+	}
+	return head + "; did you mean " + strings.Join(names, " or ") + "?"
 }

@@ -293,7 +293,7 @@ func TestWholeTreeWithoutACommandName(t *testing.T) {
 		{nil, all},
 		{[]string{"__complete", ""}, all},
 		{[]string{"__complete", "se"}, []string{"send", "serve", "sendmail"}},
-		{[]string{"sned"}, []string{`Did you mean this?`, "send"}},
+		{[]string{"sned"}, []string{`unknown command "sned" for "tlsmail"; did you mean "send"?`}},
 		{[]string{"completion", "bash"}, []string{"__start_tlsmail"}},
 	}
 	for _, tt := range tests {
