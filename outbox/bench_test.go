@@ -68,9 +68,9 @@ func BenchmarkScan(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r := &runner{q: q, rc: RunConfig{BatchSize: 250, MinBatch: 16, Parallel: 4}, dirty: map[string]bool{}}
+		r := &runner{q: q, rc: RunConfig{BatchSize: 250, MinBatch: 16, Parallel: 4}, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
 		var batches int
-		err := r.scan(func([]*Item) bool { batches++; return true })
+		err := r.scan(func(b []*Item) bool { batches++; r.release(b); return true })
 		if err != nil || batches != 4 {
 			b.Fatalf("scan = %d batches, %v", batches, err)
 		}

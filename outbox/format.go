@@ -83,18 +83,17 @@ type layout struct {
 	sum       [32]byte
 }
 
-// readItem parses the message file open as f (named path).
-func readItem(f *os.File, path string) (*Item, error) {
+// readItem parses the message file open as f (named path), of size bytes.
+// When the first read covers the whole file (a small message), the item
+// keeps those bytes: its content is then served from memory (an item file
+// is never modified once in msg/).
+func readItem(f io.ReaderAt, fsize int64, path string) (*Item, error) {
 	corrupt := func(format string, args ...any) error {
 		return &CorruptError{Path: path, Msg: fmt.Sprintf(format, args...)}
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	// One read covers the magic, the header and (for a small message)
 	// the trailer.
-	head := make([]byte, min(st.Size(), headRead))
+	head := make([]byte, min(fsize, headRead))
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
 	if !bytes.HasPrefix(head, []byte(magic)) {
@@ -106,7 +105,7 @@ func readItem(f *os.File, path string) (*Item, error) {
 	} else if n < headRead {
 		return nil, corrupt("header line is truncated or too long")
 	} else {
-		br := bufio.NewReaderSize(io.NewSectionReader(f, int64(len(magic)), st.Size()-int64(len(magic))), headRead)
+		br := bufio.NewReaderSize(io.NewSectionReader(f, int64(len(magic)), fsize-int64(len(magic))), headRead)
 		for {
 			chunk, err := br.ReadSlice('\n')
 			line = append(line, chunk...)
@@ -123,15 +122,15 @@ func readItem(f *os.File, path string) (*Item, error) {
 		return nil, corrupt("bad header: %v", err)
 	}
 	off := int64(len(magic) + len(line))
-	if st.Size() < off+int64(trailerLen) {
+	if fsize < off+int64(trailerLen) {
 		return nil, corrupt("file is truncated (no trailer)")
 	}
 	var tr []byte
-	if int64(len(head)) == st.Size() {
+	if int64(len(head)) == fsize {
 		tr = head[len(head)-trailerLen:]
 	} else {
 		tr = make([]byte, trailerLen)
-		if _, err := f.ReadAt(tr, st.Size()-int64(trailerLen)); err != nil {
+		if _, err := f.ReadAt(tr, fsize-int64(trailerLen)); err != nil {
 			return nil, corrupt("cannot read trailer: %v", err)
 		}
 	}
@@ -139,7 +138,7 @@ func readItem(f *os.File, path string) (*Item, error) {
 		return nil, corrupt("file is truncated (bad trailer)")
 	}
 	size, err := strconv.ParseInt(string(tr[len(trailerTag):len(trailerTag)+16]), 16, 64)
-	if err != nil || size != st.Size()-off-int64(trailerLen) {
+	if err != nil || size != fsize-off-int64(trailerLen) {
 		return nil, corrupt("content size does not match the file (truncated?)")
 	}
 	var lay layout
@@ -150,8 +149,12 @@ func readItem(f *os.File, path string) (*Item, error) {
 	if !validID(h.ID) {
 		return nil, corrupt("bad item ID %q", h.ID)
 	}
-	return &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
-		Size: size, path: path, lay: lay}, nil
+	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
+		Size: size, path: path, lay: lay}
+	if int64(len(head)) == fsize {
+		it.data = head[off : off+size : off+size]
+	}
+	return it, nil
 }
 
 func trailer(size int64, sum []byte) []byte {
@@ -212,7 +215,7 @@ func parseStateFile(path string) (state, error) {
 
 // verifyReader yields the content and checks its hash at the end.
 type verifyReader struct {
-	r    *io.SectionReader
+	r    io.Reader
 	h    hash.Hash
 	want [32]byte
 	path string
@@ -242,8 +245,14 @@ func (v *verifyReader) Close() error {
 // runner holds; for items from List it opens the file. The reader fails
 // with a *CorruptError at the end if the content was damaged on disk.
 func (it *Item) Open() (io.ReadCloser, error) {
+	if it.data != nil {
+		// A small item read whole by Run: while Run holds it, it is the
+		// file it read (checked under the lock), and the hash is still
+		// checked.
+		return &verifyReader{r: bytes.NewReader(it.data), h: sha256.New(), want: it.lay.sum, path: it.path}, nil
+	}
 	if it.lf != nil {
-		return &verifyReader{r: io.NewSectionReader(it.lf.f, it.lay.off, it.lay.size), h: sha256.New(),
+		return &verifyReader{r: io.NewSectionReader(it.lf.readerAt(), it.lay.off, it.lay.size), h: sha256.New(),
 			want: it.lay.sum, path: it.path}, nil
 	}
 	f, err := os.Open(it.path)

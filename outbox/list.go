@@ -38,6 +38,7 @@ func (q *Queue) list(sub string) ([]*Item, error) {
 			q.logf("outbox: warning: %v", err)
 		}
 		it.setState(st)
+		it.data = nil // a listing keeps no content in memory
 		items = append(items, it)
 	}
 	return items, nil

@@ -1,11 +1,40 @@
 package outbox
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
-// lockedFile is an item file this process holds an exclusive lock on.
+// lockedFile is an item file this process holds an exclusive lock on: open
+// with openLocked (f) or, read-only, with lockItem (ro).
 type lockedFile struct {
 	f    *os.File
+	ro   *roFile
 	path string
+}
+
+// lockItem opens a message file read-only and takes its lock without
+// waiting. It returns (nil, nil) when another process or goroutine holds
+// the lock.
+func lockItem(path string) (*lockedFile, error) {
+	f, err := openRO(path)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := f.tryLock()
+	if err != nil || !ok {
+		f.Close()
+		return nil, err
+	}
+	return &lockedFile{ro: f, path: path}, nil
+}
+
+// readerAt reads the held file.
+func (lf *lockedFile) readerAt() io.ReaderAt {
+	if lf.ro != nil {
+		return lf.ro
+	}
+	return lf.f
 }
 
 // openLocked opens path and takes its lock without waiting. It returns
@@ -36,8 +65,15 @@ func (lf *lockedFile) stillThere() bool {
 
 // unlock releases the lock and closes the file.
 func (lf *lockedFile) unlock() {
-	if lf != nil && lf.f != nil {
+	if lf == nil {
+		return
+	}
+	if lf.f != nil {
 		lf.f.Close() // closing releases the lock
 		lf.f = nil
+	}
+	if lf.ro != nil {
+		lf.ro.Close()
+		lf.ro = nil
 	}
 }

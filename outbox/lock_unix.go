@@ -11,9 +11,11 @@ import (
 // tryLock takes an exclusive flock(2) on f without blocking. The lock
 // belongs to the open file description, so two opens in one process
 // exclude each other too, and the kernel drops it when the process dies.
-func tryLock(f *os.File) (bool, error) {
+func tryLock(f *os.File) (bool, error) { return flockNB(int(f.Fd())) }
+
+func flockNB(fd int) (bool, error) {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 		switch {
 		case err == nil:
 			return true, nil

@@ -161,6 +161,10 @@ type Item struct {
 
 	path string
 	lay  layout
+	// fid is the identity of the file read; data its content when the
+	// first read covered the whole file (Run only).
+	fid  fileID
+	data []byte
 	lf   *lockedFile // set while Run holds the item
 	// noState: Run found no state file for the item under its lock.
 	noState bool

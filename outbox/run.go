@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -178,6 +179,11 @@ type runner struct {
 	mu    sync.Mutex // guards stats and dirty
 	stats Stats
 	dirty map[string]bool // directories to fsync
+	// held counts the item files this run holds open and locked; the
+	// scan takes items itself only while it is below maxHeld (open file
+	// limit), else it leaves the locking to the batch.
+	held    atomic.Int64
+	maxHeld int64
 }
 
 func (r *runner) now() time.Time {
@@ -227,7 +233,7 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	if rc.MinBatch < 1 {
 		rc.MinBatch = 16
 	}
-	r := &runner{q: q, rc: rc, dirty: map[string]bool{}}
+	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
 	q.cleanTmp()
 	// The scan hands out each batch as soon as it is complete, so the
 	// first connections start while the rest of the spool is read.
@@ -325,17 +331,18 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		full = (len(due) + n - 1) / n
 	}
 	emitted := map[string]bool{}
+	// Items the scan holds are released if it stops early; a batch that
+	// was handed out releases its own.
+	defer func() {
+		for _, g := range groups {
+			r.release(g)
+		}
+	}()
 	for _, d := range due {
-		it, err := q.readPath(q.sub("msg", d.name))
-		if err != nil {
-			var ce *CorruptError
-			if errors.As(err, &ce) {
-				r.corrupt(q.sub("msg", d.name), ce)
-			}
-			// Gone (delivered by another runner) or unreadable: skip.
+		it := r.take(d.name, d.st)
+		if it == nil {
 			continue
 		}
-		it.setState(d.st)
 		k := it.Settings.key()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
@@ -346,6 +353,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			emitted[k] = true
 			groups[k] = nil
 			if !emit(g[:len(g):len(g)]) {
+				r.release(g)
 				return nil
 			}
 		}
@@ -355,13 +363,95 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		if emitted[k] {
 			parallel = 1 // the rest of a group already under way
 		}
-		for _, b := range split(groups[k], r.rc.BatchSize, r.rc.MinBatch, parallel) {
+		bs := split(groups[k], r.rc.BatchSize, r.rc.MinBatch, parallel)
+		groups[k] = nil
+		for i, b := range bs {
 			if !emit(b) {
+				for _, b := range bs[i:] {
+					r.release(b)
+				}
 				return nil
 			}
 		}
 	}
 	return nil
+}
+
+// take reads the due item file name for a batch. While the run holds
+// fewer than maxHeld files, it opens the file once and keeps it: it locks
+// it (skipping an item another runner holds), checks that the name still
+// names it (another runner may have removed or moved it since the
+// listing), reads it (one read for a small message) and reads its state
+// again under the lock (another runner may have deferred it since). The
+// batch then has nothing left to do before delivery, and settle removes
+// the file through the same descriptor. Past maxHeld, it reads the file
+// without a lock and the batch locks it. It returns nil for an item to
+// skip.
+func (r *runner) take(name string, st state) *Item {
+	q := r.q
+	path := q.sub("msg", name)
+	if r.held.Load() >= r.maxHeld {
+		it, err := q.readPath(path)
+		if err != nil {
+			var ce *CorruptError
+			if errors.As(err, &ce) {
+				r.corrupt(path, ce)
+			}
+			// Gone (delivered by another runner) or unreadable: skip.
+			return nil
+		}
+		it.setState(st)
+		return it
+	}
+	lf, err := lockItem(path)
+	if err != nil {
+		return nil // gone: another runner finished it
+	}
+	if lf == nil {
+		r.count(func(s *Stats) { s.Busy++ })
+		return nil
+	}
+	// A name in msg/ is given to one file only, once (Enqueue renames
+	// each new item to a fresh ID, and nothing moves a file back): if the
+	// name is still there now that we hold the lock, it names the file we
+	// opened.
+	fid, size, err := statID(path)
+	if err != nil {
+		lf.unlock()
+		return nil
+	}
+	it, err := readItem(lf.ro, size, path)
+	if err != nil {
+		lf.unlock()
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			r.corrupt(path, ce)
+		}
+		return nil
+	}
+	it.fid = fid
+	st, found := q.loadState(it.ID)
+	if !r.rc.Force && st.NextAttempt.After(r.now()) {
+		lf.unlock()
+		r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+		return nil
+	}
+	it.setState(st)
+	it.lf = lf
+	it.noState = !found
+	r.held.Add(1)
+	return it
+}
+
+// release unlocks the items of a batch that will not be delivered.
+func (r *runner) release(batch []*Item) {
+	for _, it := range batch {
+		if it.lf != nil {
+			it.lf.unlock()
+			it.lf = nil
+			r.held.Add(-1)
+		}
+	}
 }
 
 // split cuts a group into batches of at most size items, oldest first.
@@ -389,13 +479,24 @@ func batchCount(items, size, minBatch, parallel int) int {
 	return n
 }
 
+// readPath reads the item file at path (open, stat, one read for a small
+// file, close).
 func (q *Queue) readPath(path string) (*Item, error) {
-	f, err := os.Open(path)
+	f, err := openRO(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readItem(f, path)
+	size, fid, err := f.stat()
+	if err != nil {
+		return nil, err
+	}
+	it, err := readItem(f, size, path)
+	if err != nil {
+		return nil, err
+	}
+	it.fid = fid
+	return it, nil
 }
 
 // loadState reads an item's state; a corrupt state file is moved aside and
@@ -465,7 +566,11 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 	q := r.q
 	held := make([]*Item, 0, len(batch))
 	for _, it := range batch {
-		lf, err := openLocked(it.path, os.O_RDONLY)
+		if it.lf != nil {
+			held = append(held, it) // taken by the scan
+			continue
+		}
+		lf, err := lockItem(it.path)
 		if err != nil {
 			continue // gone: another runner finished it
 		}
@@ -473,7 +578,11 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			r.count(func(s *Stats) { s.Busy++ })
 			continue
 		}
-		if !lf.stillThere() {
+		// The path must still name the file the scan read: another runner
+		// may have removed or moved it between the scan and our lock. An
+		// item file never comes back under its name, so the file we hold
+		// is that one, and the scan's reading of it is still good.
+		if fid, _, err := statID(it.path); err != nil || !sameFile(fid, it.fid) {
 			lf.unlock()
 			continue
 		}
@@ -487,6 +596,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		it.setState(st)
 		it.lf = lf
 		it.noState = !found
+		r.held.Add(1)
 		held = append(held, it)
 	}
 	if len(held) == 0 {
@@ -500,6 +610,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			return // not held by this batch, or reported already
 		}
 		r.settle(it, res)
+		r.held.Add(-1)
 	}
 	err := r.rc.Deliver(ctx, held, report)
 	mu.Lock()
@@ -514,6 +625,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			it.lf.unlock()
 			it.lf = nil
 		}
+		r.held.Add(-1)
 	}
 }
 

@@ -233,7 +233,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		return env, nil, err
 	}
 	if it.Size >= 0 && it.Size <= smallItem {
-		b, err := io.ReadAll(io.LimitReader(r, smallItem+1))
+		b, err := readExactly(r, it.Size)
 		r.Close()
 		if err != nil {
 			return env, nil, err
@@ -255,6 +255,33 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		return env, nil, err
 	}
 	return env, r, nil
+}
+
+// readExactly reads the size bytes of an item's content in one buffer and
+// then reads on to the end, where the outbox checks the checksum: content
+// longer or shorter than size is an error.
+func readExactly(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("the queued content is shorter than its recorded size (%d bytes)", size)
+		}
+		return nil, err
+	}
+	var one [1]byte
+	for range 8 { // a reader returns io.EOF, not (0, nil) for ever
+		n, err := r.Read(one[:])
+		if n > 0 {
+			return nil, fmt.Errorf("the queued content is longer than its recorded size (%d bytes)", size)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("the queued content does not end")
 }
 
 // smallItem is the largest queued message sendItem reads into memory.

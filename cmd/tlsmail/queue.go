@@ -539,8 +539,58 @@ type queueRunner struct {
 	transcript io.Writer
 }
 
+// lineBuffer gathers the per-message lines of a queue run into few writes:
+// a write per message costs a system call and, when standard output is a
+// pipe, a wake-up of the reader. A line waits at most flushDelay, so a
+// person watching a slow run still sees each message go.
+type lineBuffer struct {
+	mu    sync.Mutex
+	w     io.Writer
+	buf   []byte
+	timer *time.Timer
+	err   error
+}
+
+const (
+	flushDelay = 200 * time.Millisecond
+	flushSize  = 32 << 10
+)
+
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= flushSize {
+		b.flushLocked()
+	} else if b.timer == nil {
+		b.timer = time.AfterFunc(flushDelay, func() { b.Flush() })
+	}
+	return len(p), nil
+}
+
+// Flush writes what is buffered and reports the first write error.
+func (b *lineBuffer) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLocked()
+	return b.err
+}
+
+func (b *lineBuffer) flushLocked() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	if len(b.buf) > 0 && b.err == nil {
+		_, b.err = b.w.Write(b.buf)
+	}
+	b.buf = b.buf[:0]
+}
+
 // pass runs the queue once and prints what happened.
 func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
+	out := &lineBuffer{w: r.e.stdout}
+	defer out.Flush()
 	var mu sync.Mutex
 	results := []runResult{}
 	responses := map[string]string{}
@@ -574,10 +624,11 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			}
 			results = append(results, rr)
 			if !r.json {
-				printRunResult(r.e.stdout, rr)
+				printRunResult(out, rr)
 			}
 		},
 	})
+	out.Flush()
 	if err != nil && ctx.Err() == nil {
 		return stats, queueError(err)
 	}

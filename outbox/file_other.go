@@ -1,0 +1,49 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package outbox
+
+import "os"
+
+// roFile is a message file open for reading.
+type roFile struct {
+	f    *os.File
+	path string
+}
+
+func openRO(path string) (*roFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &roFile{f: f, path: path}, nil
+}
+
+func (f *roFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+
+func (f *roFile) stat() (int64, fileID, error) {
+	fi, err := f.f.Stat()
+	if err != nil {
+		return 0, fileID{}, err
+	}
+	return fi.Size(), fileID{fi}, nil
+}
+
+func (f *roFile) tryLock() (bool, error) { return tryLock(f.f) }
+
+func (f *roFile) Close() error { return f.f.Close() }
+
+// fileID identifies a file.
+type fileID struct{ fi os.FileInfo }
+
+func sameFile(a, b fileID) bool { return a.fi != nil && b.fi != nil && os.SameFile(a.fi, b.fi) }
+
+func statID(path string) (fileID, int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, 0, err
+	}
+	return fileID{fi}, fi.Size(), nil
+}
+
+// maxHeldFiles is how many item files a run may hold open at once.
+func maxHeldFiles() int64 { return 1024 }

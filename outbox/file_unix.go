@@ -1,0 +1,108 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package outbox
+
+import (
+	"errors"
+	"io"
+	"os"
+	"syscall"
+)
+
+// roFile is a message file open for reading. On Unix it is a bare file
+// descriptor: an *os.File costs four fcntl calls and a failed epoll
+// registration per open on Linux (regular files cannot be polled), which
+// Run would pay twice for every item.
+type roFile struct {
+	fd   int
+	path string
+}
+
+// openRO opens path read-only.
+func openRO(path string) (*roFile, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			return &roFile{fd: fd, path: path}, nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
+}
+
+// ReadAt reads len(p) bytes at off, as os.File.ReadAt does: fewer only
+// with an error (io.EOF at the end of the file).
+func (f *roFile) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := syscall.Pread(f.fd, p[n:], off+int64(n))
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return n, &os.PathError{Op: "read", Path: f.path, Err: err}
+		}
+		if m == 0 {
+			return n, io.EOF
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// stat returns the file's size and identity.
+func (f *roFile) stat() (int64, fileID, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(f.fd, &st)
+		if err == nil {
+			return st.Size, fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			return 0, fileID{}, &os.PathError{Op: "stat", Path: f.path, Err: err}
+		}
+	}
+}
+
+// tryLock takes the file's exclusive lock without waiting (see tryLock).
+func (f *roFile) tryLock() (bool, error) { return flockNB(f.fd) }
+
+func (f *roFile) Close() error {
+	if f.fd < 0 {
+		return nil
+	}
+	err := syscall.Close(f.fd)
+	f.fd = -1
+	return err
+}
+
+// fileID identifies a file (device and inode).
+type fileID struct{ dev, ino uint64 }
+
+// sameFile reports whether a and b are the same, known file.
+func sameFile(a, b fileID) bool { return a == b && a != fileID{} }
+
+// statID returns the identity and size of the file path names now.
+func statID(path string) (fileID, int64, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == nil {
+			return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, st.Size, nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			return fileID{}, 0, &os.PathError{Op: "stat", Path: path, Err: err}
+		}
+	}
+}
+
+// maxHeldFiles is how many item files a run may hold open at once: a
+// quarter of the open file limit.
+func maxHeldFiles() int64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 64 {
+		return 16
+	}
+	return int64(min(rl.Cur/4, 1<<16))
+}
