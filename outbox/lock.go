@@ -16,11 +16,12 @@ type lockedFile struct {
 // lockItem opens a message file read-only and takes its lock without
 // waiting. It returns (nil, nil) when another process or goroutine holds
 // the lock.
-func lockItem(path string) (*lockedFile, error) {
+func lockItem(path string, hook func(string)) (*lockedFile, error) {
 	f, err := openRO(path)
 	if err != nil {
 		return nil, err
 	}
+	hook("opened") // tests: another runner acts between our open and lock
 	ok, err := f.tryLock()
 	if err != nil || !ok {
 		f.Close()

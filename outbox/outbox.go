@@ -235,7 +235,8 @@ type Queue struct {
 	opts Options
 	bufs sync.Pool // *[]byte copy buffers
 
-	testHook func(stage string)
+	testHook    func(stage string)
+	testMaxHeld int64 // overrides maxHeldFiles when set
 }
 
 // Open opens the spool at dir, creating it (mode 0700) when needed.

@@ -234,6 +234,9 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 		rc.MinBatch = 16
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
+	if q.testMaxHeld != 0 {
+		r.maxHeld = q.testMaxHeld
+	}
 	q.cleanTmp()
 	// The scan hands out each batch as soon as it is complete, so the
 	// first connections start while the rest of the spool is read.
@@ -403,7 +406,7 @@ func (r *runner) take(name string, st state) *Item {
 		it.setState(st)
 		return it
 	}
-	lf, err := lockItem(path)
+	lf, err := lockItem(path, q.hook)
 	if err != nil {
 		return nil // gone: another runner finished it
 	}
@@ -570,7 +573,7 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			held = append(held, it) // taken by the scan
 			continue
 		}
-		lf, err := lockItem(it.path)
+		lf, err := lockItem(it.path, q.hook)
 		if err != nil {
 			continue // gone: another runner finished it
 		}

@@ -1,0 +1,151 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Another runner may act on an item between this run's open of the file
+// and its lock: remove it (delivered), move it to failed/, or defer it.
+// Whether the scan takes the item itself or leaves the lock to the batch
+// (past the held-files limit), the item is then not offered again.
+func TestRunRecheckUnderLock(t *testing.T) {
+	acts := []struct {
+		name   string
+		act    func(q *Queue, id string) error
+		notDue int
+	}{
+		{"removed", func(q *Queue, id string) error {
+			return errors.Join(os.Remove(q.sub("msg", id+msgSuffix)), syncDir(q.sub("msg")))
+		}, 0},
+		{"moved to failed", func(q *Queue, id string) error {
+			return os.Rename(q.sub("msg", id+msgSuffix), q.sub("failed", id+msgSuffix))
+		}, 0},
+		{"deferred", func(q *Queue, id string) error {
+			return q.writeState(q.sub("msg", id+stateSuffix), state{Attempts: 1, NextAttempt: t0.Add(time.Hour)})
+		}, 1},
+	}
+	modes := []struct {
+		name    string
+		maxHeld int64
+	}{{"scan holds", 0}, {"batch locks", -1}}
+	for _, m := range modes {
+		for _, a := range acts {
+			t.Run(m.name+"/"+a.name, func(t *testing.T) {
+				q, _, _ := newQueue(t)
+				q.testMaxHeld = m.maxHeld
+				id := enqueue(t, q, testSettings, "Subject: x\r\n\r\nbody\r\n")
+				other := enqueue(t, q, testSettings, "Subject: y\r\n\r\nbody\r\n")
+				acted := false
+				q.testHook = func(stage string) {
+					if stage == "opened" && !acted {
+						acted = true
+						if err := a.act(q, id); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				var offered []string
+				st, err := q.Run(context.Background(), RunConfig{Deliver: deliverWith(func(it *Item) Result {
+					offered = append(offered, it.ID)
+					return Result{Outcome: Delivered}
+				})})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !acted {
+					t.Fatal("the hook never ran")
+				}
+				if len(offered) != 1 || offered[0] != other {
+					t.Errorf("offered %v, want only %s", offered, other)
+				}
+				if st.Delivered != 1 || st.NotDue != a.notDue {
+					t.Errorf("stats %+v, want 1 delivered, %d not due", st, a.notDue)
+				}
+			})
+		}
+	}
+}
+
+// The scan holds at most maxHeld files; past it, batches lock their items.
+// Every item is delivered exactly once, and a run that ends (all done,
+// some deferred, or cancelled midway) leaves no item locked.
+func TestRunHeldLimit(t *testing.T) {
+	for _, maxHeld := range []int64{0, 1, 3, -1} {
+		for _, cancelAfter := range []int{0, 10} {
+			q, _, _ := newQueue(t)
+			q.testMaxHeld = maxHeld
+			other := testSettings
+			other.Host = "mx2.example"
+			var ids []string
+			for i := range 20 {
+				s := testSettings
+				if i%3 == 0 {
+					s = other
+				}
+				ids = append(ids, enqueue(t, q, s, "Subject: x\r\n\r\nbody\r\n"))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var mu sync.Mutex
+			count := map[string]int{}
+			opened := 0
+			q.testHook = func(stage string) {
+				// Cancel while the scan (or a batch) is midway.
+				mu.Lock()
+				defer mu.Unlock()
+				if stage == "opened" {
+					opened++
+					if cancelAfter > 0 && opened == cancelAfter {
+						cancel()
+					}
+				}
+			}
+			deliver := func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+				for _, it := range batch {
+					mu.Lock()
+					count[it.ID]++
+					mu.Unlock()
+					if ctx.Err() != nil {
+						return nil
+					}
+					if it.ID[len(it.ID)-1]%2 == 0 {
+						report(it, Result{Outcome: Temporary, Err: errors.New("try later")})
+					} else {
+						report(it, Result{Outcome: Delivered})
+					}
+				}
+				return nil
+			}
+			st, err := q.Run(ctx, RunConfig{Deliver: deliver, Parallel: 2, BatchSize: 4, MinBatch: 2})
+			cancel()
+			if cancelAfter == 0 && err != nil {
+				t.Fatalf("maxHeld %d: %v", maxHeld, err)
+			}
+			for id, c := range count {
+				if c != 1 {
+					t.Errorf("maxHeld %d cancel %d: item %s offered %d times", maxHeld, cancelAfter, id, c)
+				}
+			}
+			if cancelAfter == 0 && (len(count) != len(ids) || st.Delivered+st.Deferred != len(ids)) {
+				t.Errorf("maxHeld %d: %d offered, stats %+v, want all %d", maxHeld, len(count), st, len(ids))
+			}
+			// No lock is left behind: every remaining item can be removed.
+			left, err := q.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cancelAfter > 0 && len(left) == 0 {
+				t.Errorf("maxHeld %d: a cancelled run left nothing", maxHeld)
+			}
+			for _, it := range left {
+				if err := q.Remove(it.ID); err != nil {
+					t.Errorf("maxHeld %d cancel %d: Remove(%s) after the run = %v", maxHeld, cancelAfter, it.ID, err)
+				}
+			}
+		}
+	}
+}
