@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
@@ -151,48 +152,115 @@ func base64Len(n int64) int64 {
 // 2.3.8: bare CR and LF must not be sent) and leaves CRLF alone, so input
 // that already uses CRLF passes through byte for byte. It notes whether it
 // saw 8-bit bytes. Close completes a trailing bare CR.
+//
+// Runs of input that need no change are written as they are, without a
+// copy, and through WriteCRLF when w has it (see crlfLineWriter): the
+// runs hold CRLF line breaks only. A CR at the end of a write is held back
+// until the next byte shows whether its LF follows; either way it goes out
+// as CRLF.
 type crlfWriter struct {
 	w       io.Writer
-	prevCR  bool
+	prevCR  bool // a CR was held back
 	saw8bit bool
-	buf     [8 << 10]byte
 }
+
+var crlfBytes = []byte("\r\n")
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		chunk := p[:min(len(p), len(c.buf)/2)]
-		o := 0
-		for _, b := range chunk {
-			if c.prevCR && b != '\n' {
-				c.buf[o] = '\n'
-				o++
-			}
-			if b == '\n' && !c.prevCR {
-				c.buf[o] = '\r'
-				o++
-			}
-			if b >= 0x80 {
-				c.saw8bit = true
-			}
-			c.buf[o] = b
-			o++
-			c.prevCR = b == '\r'
-		}
-		if _, err := c.w.Write(c.buf[:o]); err != nil {
-			return written, err
-		}
-		written += len(chunk)
-		p = p[len(chunk):]
+	if !c.saw8bit && has8bit(p) {
+		c.saw8bit = true
 	}
-	return written, nil
+	write := c.w.Write
+	if lw, ok := c.w.(crlfLineWriter); ok {
+		write = lw.WriteCRLF
+	}
+	i := 0
+	if c.prevCR && len(p) > 0 {
+		c.prevCR = false
+		if _, err := c.w.Write(crlfBytes); err != nil {
+			return 0, err
+		}
+		if p[0] == '\n' { // the held-back CR's own LF
+			i = 1
+		}
+	}
+	// p[run:i] needs no change. Line by line: the next LF (kept until
+	// passed, so that runs of bare CRs do not search for it again) and
+	// the first CR before it; CRLF is the only line break left as it is.
+	// Every byte is searched at most once for each.
+	run, lf := i, -2
+	for i < len(p) {
+		if lf != -1 && lf < i {
+			lf = bytes.IndexByte(p[i:], '\n')
+			if lf >= 0 {
+				lf += i
+			}
+		}
+		end := len(p)
+		if lf >= 0 {
+			end = lf
+		}
+		r := bytes.IndexByte(p[i:end], '\r')
+		switch {
+		case r >= 0 && i+r == end-1 && lf >= 0: // CRLF
+			i = lf + 1
+			continue
+		case r < 0 && lf < 0: // no line break in the rest
+			i = len(p)
+			continue
+		}
+		// A bare CR, a CR ending p, or a bare LF.
+		at := lf
+		if r >= 0 {
+			at = i + r
+		}
+		if at > run {
+			if _, err := write(p[run:at]); err != nil {
+				return run, err
+			}
+		}
+		if at == len(p)-1 && p[at] == '\r' {
+			c.prevCR = true
+			return len(p), nil
+		}
+		if _, err := c.w.Write(crlfBytes); err != nil {
+			return at, err
+		}
+		i = at + 1
+		run = i
+	}
+	if run < len(p) {
+		if _, err := write(p[run:]); err != nil {
+			return run, err
+		}
+	}
+	return len(p), nil
 }
 
-// Close writes the LF of a trailing bare CR. It does not close w.
+// has8bit reports whether p holds a byte above 127, eight bytes at a time.
+func has8bit(p []byte) bool {
+	var acc uint64
+	for len(p) >= 32 {
+		acc |= binary.LittleEndian.Uint64(p) | binary.LittleEndian.Uint64(p[8:]) |
+			binary.LittleEndian.Uint64(p[16:]) | binary.LittleEndian.Uint64(p[24:])
+		if acc&0x8080808080808080 != 0 {
+			return true
+		}
+		p = p[32:]
+	}
+	for _, b := range p {
+		if b >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// Close writes a CR held back as CRLF. It does not close w.
 func (c *crlfWriter) Close() error {
 	if c.prevCR {
 		c.prevCR = false
-		_, err := c.w.Write([]byte{'\n'})
+		_, err := c.w.Write(crlfBytes)
 		return err
 	}
 	return nil

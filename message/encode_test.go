@@ -169,6 +169,106 @@ func TestCRLFWriter(t *testing.T) {
 	}
 }
 
+// refCRLF is the byte-at-a-time line-end repair crlfWriter replaced: the
+// reference for the fast one.
+func refCRLF(in []byte) (string, bool) {
+	var out []byte
+	prevCR, eight := false, false
+	for _, b := range in {
+		if prevCR && b != '\n' {
+			out = append(out, '\n')
+		}
+		if b == '\n' && !prevCR {
+			out = append(out, '\r')
+		}
+		eight = eight || b >= 0x80
+		out = append(out, b)
+		prevCR = b == '\r'
+	}
+	if prevCR {
+		out = append(out, '\n')
+	}
+	return string(out), eight
+}
+
+// FuzzCRLFWriter compares crlfWriter with refCRLF for arbitrary input cut
+// into arbitrary writes, and checks that what it passes to WriteCRLF keeps
+// the promise (no bare CR or LF).
+func FuzzCRLFWriter(f *testing.F) {
+	f.Add([]byte("a\r\nb\nc\rd\r\r\n\n\r.x\xc3\xa9"), uint8(3))
+	f.Add([]byte(strings.Repeat("line\r\n", 2000)+"tail\r"), uint8(0))
+	f.Add([]byte("\r"), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint8) {
+		want, eight := refCRLF(data)
+		var rec crlfRecorder
+		c := crlfWriter{w: &rec}
+		step := int(cut)
+		if step == 0 {
+			step = len(data) + 1
+		}
+		for p := data; len(p) > 0; {
+			k := min(step, len(p))
+			if n, err := c.Write(p[:k]); n != k || err != nil {
+				t.Fatalf("Write = %d, %v; want %d", n, err, k)
+			}
+			p = p[k:]
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if rec.String() != want || c.saw8bit != eight {
+			t.Fatalf("got %q (8bit %v), want %q (8bit %v)", truncate(rec.String(), 80), c.saw8bit, truncate(want, 80), eight)
+		}
+		if rec.broken {
+			t.Fatal("a WriteCRLF span holds a bare CR or LF")
+		}
+	})
+}
+
+// TestCRLFWriterCases runs the fuzz seeds and a table of edge cases
+// against refCRLF on every commit.
+func TestCRLFWriterCases(t *testing.T) {
+	inputs := []string{"", "\n", "\r", "\r\n", "\n\r", "\r\r", "a\rb", "a\r\r\nb", ".\r\n.", "\x80",
+		strings.Repeat("x", 31) + "\x80", strings.Repeat("ab\r\n", 3000) + "c\nd\re",
+		strings.Repeat("unix line\n", 500), strings.Repeat("mac line\r", 500)}
+	for _, in := range inputs {
+		for _, step := range []int{1, 2, 7, 4096, 1 << 20} {
+			want, eight := refCRLF([]byte(in))
+			var rec crlfRecorder
+			c := crlfWriter{w: &rec}
+			for p := []byte(in); len(p) > 0; {
+				k := min(step, len(p))
+				c.Write(p[:k])
+				p = p[k:]
+			}
+			c.Close()
+			if rec.String() != want || c.saw8bit != eight || rec.broken {
+				t.Errorf("%q in writes of %d: got %q (8bit %v, promise broken %v), want %q (8bit %v)",
+					truncate(in, 30), step, truncate(rec.String(), 60), c.saw8bit, rec.broken, truncate(want, 60), eight)
+			}
+		}
+	}
+}
+
+// BenchmarkCRLFWriter measures the line-end repair on text that already
+// has CRLF (a prepared message; runs pass through) and on Unix text.
+func BenchmarkCRLFWriter(b *testing.B) {
+	for _, tc := range []struct{ name, line string }{
+		{"crlf", "TG9yZW0gaXBzdW0gZG9sb3Igc2l0IGFtZXQsIGNvbnNlY3RldHVyIGFkaXBpc2NpbmcgZWxpdC4g\r\n"},
+		{"lf", "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			chunk := []byte(strings.Repeat(tc.line, 32<<10/len(tc.line)))
+			c := crlfWriter{w: io.Discard}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				c.Write(chunk)
+			}
+		})
+	}
+}
+
 // BenchmarkBase64Stream measures the attachment encoder: throughput and
 // allocations per message (constant, independent of the attachment size).
 func BenchmarkBase64Stream(b *testing.B) {

@@ -79,28 +79,56 @@ func (m *Message) Size() int64 {
 // ending in CRLF. It does not dot-stuff (that is the SMTP client's job).
 // Content is streamed: memory use does not grow with attachment size.
 //
-// Base64 attachments are written in blocks of about 78 KiB. When w has a
+// Base64 attachments are written in blocks of about 78 KiB, and text that
+// needs no line-end repair in runs as long as it was read. When w has a
 // method WriteCRLF(p []byte) (int, error), as the SMTP client's data writer
-// does, those blocks go through it instead of Write: it promises that every
-// line break in p is CRLF, so the writer need not look for bare ones.
+// does, such spans of 4 KiB or more go through it instead of Write: it
+// promises that every line break in p is CRLF, so the writer need not look
+// for bare ones.
 //
 // A composed message can be written any number of times; a prepared one
 // only once (a second call returns UsedError). Read failures of files are
 // *SourceError: the output is then incomplete and must not be sent.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 32<<10)
+	out := &spanWriter{bw: bufio.NewWriterSize(cw, 32<<10), direct: cw}
 	var err error
 	if m.composed != nil {
-		st := writeState{w: bw, bw: bw, direct: cw}
+		st := writeState{w: out}
 		err = st.message(m.composed)
 	} else {
-		err = m.prepared.writeTo(bw)
+		err = m.prepared.writeTo(out)
 	}
-	if ferr := bw.Flush(); err == nil {
+	if ferr := out.bw.Flush(); err == nil {
 		err = ferr
 	}
 	return cw.n, err
+}
+
+// spanWriter is WriteTo's buffer: small writes (header fields, delimiters,
+// line-end repairs) are gathered in bw; a large span with CRLF line breaks
+// only (a base64 block, a run of text that needed no repair) goes to
+// direct after a flush, through its WriteCRLF: one copy fewer, and one
+// large write for the SMTP stream below, which hands it to TLS in
+// full-size records.
+type spanWriter struct {
+	bw     *bufio.Writer
+	direct *countWriter
+}
+
+// spanDirect is the size from which a CRLF span bypasses the buffer.
+const spanDirect = 4 << 10
+
+func (s *spanWriter) Write(p []byte) (int, error) { return s.bw.Write(p) }
+
+func (s *spanWriter) WriteCRLF(p []byte) (int, error) {
+	if len(p) < spanDirect {
+		return s.bw.Write(p)
+	}
+	if err := s.bw.Flush(); err != nil {
+		return 0, err
+	}
+	return s.direct.WriteCRLF(p)
 }
 
 // Reader returns the message as a stream, for callers that want an
@@ -243,13 +271,6 @@ type writeState struct {
 	count    *countWriter // size-only: the counter behind w
 	sizeOnly bool
 	b64      *b64Encoder
-
-	// In a write pass, w is bw, a buffer over direct. Base64 blocks
-	// (about 78 KiB each) go to direct after a flush of bw: one copy
-	// fewer, and one large write for the SMTP stream below, which hands
-	// it to TLS in full-size records.
-	bw     *bufio.Writer
-	direct io.Writer
 }
 
 func (st *writeState) message(c *composed) error {
@@ -312,14 +333,7 @@ func (st *writeState) body(p *part) error {
 		if st.b64 == nil {
 			st.b64 = new(b64Encoder)
 		}
-		w := st.w
-		if st.bw != nil {
-			if err := st.bw.Flush(); err != nil {
-				return err
-			}
-			w = st.direct
-		}
-		return st.b64.encode(w, r, p.src.desc)
+		return st.b64.encode(st.w, r, p.src.desc)
 	case encQP:
 		qw := quotedprintable.NewWriter(st.w)
 		if _, err := copySource(qw, r, p.src.desc); err != nil {

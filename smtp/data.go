@@ -63,17 +63,19 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteCRLF writes p, whose lines the caller guarantees all end in CRLF
-// (no bare CR or LF inside p), as Write would, without the scan from line
-// to line: when p holds no "." at all (base64 text never does, RFC 4648
-// section 4) nothing needs stuffing and p goes out as it is; otherwise, or
-// when p starts with the LF of a line break begun elsewhere, Write does
-// the work. message.Message.WriteTo calls it, through any writer that
-// passes the method on, for the blocks of a base64 attachment.
+// WriteCRLF writes p, whose line breaks the caller guarantees are all
+// CRLF (no bare CR or LF inside p), as Write would, without the scan from
+// line to line: with no bare LF to mend, the only change is a "." doubled
+// after each LF, so the scan goes from "." to "." (base64 text holds
+// none, RFC 4648 section 4: one vectorised IndexByte). When p starts
+// with the LF of a line break begun elsewhere, Write does the work.
+// message.Message.WriteTo calls it, through any writer that passes the
+// method on, for base64 attachments and for runs of text that need no
+// line-end repair.
 //
-// A caller that breaks the promise can only make bare LFs reach the
-// server, never an end of data: that needs a ".", and a "." at the start
-// of a line is still doubled, here or in the next write.
+// A caller that breaks the promise can only make bare CRs or LFs reach
+// the server, never an end of data: a "." after an LF is doubled
+// whether or not a CR came before it, as Write does.
 func (d *dotWriter) WriteCRLF(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
@@ -81,10 +83,26 @@ func (d *dotWriter) WriteCRLF(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if p[0] == '\n' || bytes.IndexByte(p, '.') >= 0 {
+	if p[0] == '\n' {
 		return d.Write(p)
 	}
-	d.put(p)
+	// One IndexByte per "." (none in base64): a "." at the start of a
+	// line is doubled, and the line's own "." goes out with the rest.
+	start := 0
+	for i := 0; ; {
+		k := bytes.IndexByte(p[i:], '.')
+		if k < 0 {
+			break
+		}
+		at := i + k
+		if at == 0 && d.bol || at > 0 && p[at-1] == '\n' {
+			d.put(p[start:at])
+			d.put(dot)
+			start = at
+		}
+		i = at + 1
+	}
+	d.put(p[start:])
 	if d.err != nil {
 		return 0, d.err
 	}

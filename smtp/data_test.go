@@ -165,25 +165,29 @@ func (r *recordingConn) Write(p []byte) (int, error) {
 	return r.Conn.Write(p)
 }
 
-// BenchmarkDotWriterCRLF is BenchmarkDotWriter's data without the dotted
-// line, through WriteCRLF, in base64-sized blocks, against Write.
+// BenchmarkDotWriterCRLF compares Write and WriteCRLF on base64 lines (no
+// "." at all) and on text with a "." in every line, in 78 KiB blocks.
 func BenchmarkDotWriterCRLF(b *testing.B) {
-	line := []byte("TG9yZW0gaXBzdW0gZG9sb3Igc2l0IGFtZXQsIGNvbnNlY3RldHVyIGFkaXBpc2NpbmcgZWxpdC4g\r\n")
-	chunk := bytes.Repeat(line, 1024)
-	for _, tc := range []struct {
-		name  string
-		write func(*dotWriter, []byte) (int, error)
-	}{
-		{"Write", (*dotWriter).Write},
-		{"WriteCRLF", (*dotWriter).WriteCRLF},
+	for _, data := range []struct{ name, line string }{
+		{"base64", "TG9yZW0gaXBzdW0gZG9sb3Igc2l0IGFtZXQsIGNvbnNlY3RldHVyIGFkaXBpc2NpbmcgZWxpdC4g\r\n"},
+		{"text", "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n"},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(chunk)))
-			dw := newDotWriter(io.Discard)
-			for b.Loop() {
-				tc.write(dw, chunk)
-			}
-		})
+		chunk := bytes.Repeat([]byte(data.line), 1024)
+		for _, tc := range []struct {
+			name  string
+			write func(*dotWriter, []byte) (int, error)
+		}{
+			{"Write", (*dotWriter).Write},
+			{"WriteCRLF", (*dotWriter).WriteCRLF},
+		} {
+			b.Run(data.name+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(chunk)))
+				dw := newDotWriter(io.Discard)
+				for b.Loop() {
+					tc.write(dw, chunk)
+				}
+			})
+		}
 	}
 }
