@@ -2,7 +2,10 @@
 
 package outbox
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // roFile is a message file open for reading.
 type roFile struct {
@@ -19,6 +22,15 @@ func openRO(path string) (*roFile, error) {
 }
 
 func (f *roFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+
+// readOnce is one read at off; io.EOF is not an error.
+func (f *roFile) readOnce(p []byte, off int64) (int, error) {
+	n, err := f.f.ReadAt(p, off)
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
 
 func (f *roFile) stat() (int64, fileID, error) {
 	fi, err := f.f.Stat()

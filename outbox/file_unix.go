@@ -51,6 +51,20 @@ func (f *roFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// readOnce is one pread(2).
+func (f *roFile) readOnce(p []byte, off int64) (int, error) {
+	for {
+		n, err := syscall.Pread(f.fd, p, off)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, &os.PathError{Op: "read", Path: f.path, Err: err}
+		}
+		return n, nil
+	}
+}
+
 // stat returns the file's size and identity.
 func (f *roFile) stat() (int64, fileID, error) {
 	var st syscall.Stat_t

@@ -83,19 +83,22 @@ type layout struct {
 	sum       [32]byte
 }
 
-// readItem parses the message file open as f (named path), of size bytes.
+// readItem parses the message file open as f (named path), of fsize bytes.
 // When the first read covers the whole file (a small message), the item
 // keeps those bytes: its content is then served from memory (an item file
 // is never modified once in msg/).
-func readItem(f io.ReaderAt, fsize int64, path string) (*Item, error) {
+func readItem(f io.ReaderAt, fsize int64, path string, head []byte) (*Item, error) {
 	corrupt := func(format string, args ...any) error {
 		return &CorruptError{Path: path, Msg: fmt.Sprintf(format, args...)}
 	}
 	// One read covers the magic, the header and (for a small message)
-	// the trailer.
-	head := make([]byte, min(fsize, headRead))
-	n, _ := f.ReadAt(head, 0)
-	head = head[:n]
+	// the trailer. head, if given, is that read made already.
+	if head == nil {
+		head = make([]byte, min(fsize, headRead))
+		n, _ := f.ReadAt(head, 0)
+		head = head[:n]
+	}
+	n := len(head)
 	if !bytes.HasPrefix(head, []byte(magic)) {
 		return nil, corrupt("not an outbox file (bad first line)")
 	}

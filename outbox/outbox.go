@@ -166,6 +166,10 @@ type Item struct {
 	fid  fileID
 	data []byte
 	lf   *lockedFile // set while Run holds the item
+	// unconfirmed: taken by the scan, checks under the lock still to be
+	// made (runner.confirm); seq orders the items the scan took.
+	unconfirmed bool
+	seq         int
 	// noState: Run found no state file for the item under its lock.
 	noState bool
 }
@@ -235,8 +239,9 @@ type Queue struct {
 	opts Options
 	bufs sync.Pool // *[]byte copy buffers
 
-	testHook    func(stage string)
-	testMaxHeld int64 // overrides maxHeldFiles when set
+	testHook     func(stage string)
+	testMaxHeld  int64 // overrides maxHeldFiles when set
+	testNoRelist bool  // the scan checks each item by itself
 }
 
 // Open opens the spool at dir, creating it (mode 0700) when needed.

@@ -184,6 +184,14 @@ type runner struct {
 	// limit), else it leaves the locking to the batch.
 	held    atomic.Int64
 	maxHeld int64
+
+	// Used by the scan goroutine only. When the spool is small enough
+	// (relist), the scan checks the items it took with one listing of
+	// msg/ per batch instead of two lookups per item: see confirm.
+	relist  bool
+	seq     int             // items taken so far
+	listSeq int             // items taken before the last listing
+	names   map[string]bool // that listing
 }
 
 func (r *runner) now() time.Time {
@@ -292,6 +300,10 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			hasState[id] = true
 		}
 	}
+	// Relisting msg/ for a batch is cheaper than a stat and a state
+	// lookup for each of its items while the directory holds a few
+	// entries per item of a batch.
+	r.relist = len(entries) <= relistFactor*r.rc.BatchSize && !q.testNoRelist
 	now := r.now()
 	var order []string
 	groups := map[string][]*Item{}
@@ -334,6 +346,17 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		full = (len(due) + n - 1) / n
 	}
 	emitted := map[string]bool{}
+	emit0 := emit
+	emit = func(b []*Item) bool {
+		if b = r.confirm(b); len(b) == 0 {
+			return true
+		}
+		if !emit0(b) {
+			r.release(b)
+			return false
+		}
+		return true
+	}
 	// Items the scan holds are released if it stops early; a batch that
 	// was handed out releases its own.
 	defer func() {
@@ -356,7 +379,6 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			emitted[k] = true
 			groups[k] = nil
 			if !emit(g[:len(g):len(g)]) {
-				r.release(g)
 				return nil
 			}
 		}
@@ -370,7 +392,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		groups[k] = nil
 		for i, b := range bs {
 			if !emit(b) {
-				for _, b := range bs[i:] {
+				for _, b := range bs[i+1:] {
 					r.release(b)
 				}
 				return nil
@@ -414,6 +436,25 @@ func (r *runner) take(name string, st state) *Item {
 		r.count(func(s *Stats) { s.Busy++ })
 		return nil
 	}
+	if r.relist {
+		// One read; the checks under the lock (still there, state) are
+		// made for the whole batch by confirm.
+		it, err := readItemFile(lf.ro, path)
+		if err != nil {
+			lf.unlock()
+			var ce *CorruptError
+			if errors.As(err, &ce) {
+				r.corrupt(path, ce)
+			}
+			return nil
+		}
+		it.lf = lf
+		it.unconfirmed = true
+		it.seq = r.seq
+		r.seq++
+		r.held.Add(1)
+		return it
+	}
 	// A name in msg/ is given to one file only, once (Enqueue renames
 	// each new item to a fresh ID, and nothing moves a file back): if the
 	// name is still there now that we hold the lock, it names the file we
@@ -423,7 +464,7 @@ func (r *runner) take(name string, st state) *Item {
 		lf.unlock()
 		return nil
 	}
-	it, err := readItem(lf.ro, size, path)
+	it, err := readItem(lf.ro, size, path, nil)
 	if err != nil {
 		lf.unlock()
 		var ce *CorruptError
@@ -444,6 +485,92 @@ func (r *runner) take(name string, st state) *Item {
 	it.noState = !found
 	r.held.Add(1)
 	return it
+}
+
+// relistFactor bounds the directory entries per batch item for which
+// confirm lists msg/ again rather than looking up each item.
+const relistFactor = 8
+
+// confirm makes the checks under the lock for the items the scan took
+// without them (unconfirmed): it lists msg/ once, after every such item of
+// the batch is locked. A name still listed names the file we hold (a name
+// is given once), so an item whose name is gone was delivered, failed or
+// moved aside by another runner since our listing, and is dropped. An item
+// with a state file has its state read again (another runner may have
+// deferred it); one without has none, and none can appear while we hold
+// it. It returns the items to deliver (b, compacted).
+func (r *runner) confirm(b []*Item) []*Item {
+	need := false
+	for _, it := range b {
+		if it.unconfirmed && it.seq >= r.listSeq {
+			need = true
+			break
+		}
+	}
+	if need {
+		names, err := readNames(r.q.sub("msg"))
+		if err != nil {
+			names = nil // check each item by itself below
+		}
+		r.names, r.listSeq = names, r.seq
+	}
+	out := b[:0]
+	for _, it := range b {
+		if !it.unconfirmed {
+			out = append(out, it)
+			continue
+		}
+		it.unconfirmed = false
+		var gone, hasState bool
+		if r.names != nil {
+			gone, hasState = !r.names[it.ID+msgSuffix], r.names[it.ID+stateSuffix]
+		} else {
+			_, _, err := statID(it.path)
+			gone, hasState = err != nil, true
+		}
+		if gone {
+			r.drop(it)
+			continue
+		}
+		st, found := state{}, false
+		if hasState {
+			st, found = r.q.loadState(it.ID)
+			if !r.rc.Force && st.NextAttempt.After(r.now()) {
+				r.drop(it)
+				r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+				continue
+			}
+		}
+		it.setState(st)
+		it.noState = !found
+		out = append(out, it)
+	}
+	return out
+}
+
+// drop unlocks an item the run will not deliver.
+func (r *runner) drop(it *Item) {
+	it.lf.unlock()
+	it.lf = nil
+	r.held.Add(-1)
+}
+
+// readNames lists the names in dir.
+func readNames(dir string) (map[string]bool, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	list, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]bool, len(list))
+	for _, n := range list {
+		names[n] = true
+	}
+	return names, nil
 }
 
 // release unlocks the items of a batch that will not be delivered.
@@ -494,12 +621,38 @@ func (q *Queue) readPath(path string) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := readItem(f, size, path)
+	it, err := readItem(f, size, path, nil)
 	if err != nil {
 		return nil, err
 	}
 	it.fid = fid
 	return it, nil
+}
+
+// readItemFile reads the item file open as f with one read for a small
+// file: a read of a regular file that returns less than asked for has
+// reached the end, so the bytes are the whole file. Only if they do not
+// parse as an item (its trailer records the content's size) is the file
+// measured and read again before it is called corrupt; a larger file is
+// measured.
+func readItemFile(f *roFile, path string) (*Item, error) {
+	head := make([]byte, headRead)
+	n, err := f.readOnce(head, 0)
+	if err == nil && n < len(head) {
+		if it, err := readItem(f, int64(n), path, head[:n:n]); err == nil {
+			return it, nil
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	size, _, err := f.stat()
+	if err != nil {
+		return nil, err
+	}
+	if n == len(head) {
+		return readItem(f, size, path, head)
+	}
+	return readItem(f, size, path, nil)
 }
 
 // loadState reads an item's state; a corrupt state file is moved aside and

@@ -30,14 +30,15 @@ func TestRunRecheckUnderLock(t *testing.T) {
 		}, 1},
 	}
 	modes := []struct {
-		name    string
-		maxHeld int64
-	}{{"scan holds", 0}, {"batch locks", -1}}
+		name     string
+		maxHeld  int64
+		noRelist bool
+	}{{"scan holds, one listing per batch", 0, false}, {"scan holds, checks per item", 0, true}, {"batch locks", -1, false}}
 	for _, m := range modes {
 		for _, a := range acts {
 			t.Run(m.name+"/"+a.name, func(t *testing.T) {
 				q, _, _ := newQueue(t)
-				q.testMaxHeld = m.maxHeld
+				q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
 				id := enqueue(t, q, testSettings, "Subject: x\r\n\r\nbody\r\n")
 				other := enqueue(t, q, testSettings, "Subject: y\r\n\r\nbody\r\n")
 				acted := false
@@ -72,6 +73,7 @@ func TestRunRecheckUnderLock(t *testing.T) {
 }
 
 // The scan holds at most maxHeld files; past it, batches lock their items.
+// (A spool this small is checked with one listing per batch.)
 // Every item is delivered exactly once, and a run that ends (all done,
 // some deferred, or cancelled midway) leaves no item locked.
 func TestRunHeldLimit(t *testing.T) {
