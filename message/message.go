@@ -373,18 +373,6 @@ func copySource(w io.Writer, r io.Reader, desc string) (int64, error) {
 	}
 }
 
-// WriteCRLF passes a span with CRLF line breaks only on as such when w
-// takes it (see crlfLineWriter), else writes it.
-func (c *countWriter) WriteCRLF(p []byte) (int, error) {
-	lw, ok := c.w.(crlfLineWriter)
-	if !ok {
-		return c.Write(p)
-	}
-	n, err := lw.WriteCRLF(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // countWriter counts bytes; with a nil w it discards them.
 type countWriter struct {
 	w io.Writer
@@ -397,6 +385,18 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// WriteCRLF passes a span with CRLF line breaks only on as such when w
+// takes it (see crlfLineWriter), else writes it.
+func (c *countWriter) WriteCRLF(p []byte) (int, error) {
+	lw, ok := c.w.(crlfLineWriter)
+	if !ok {
+		return c.Write(p)
+	}
+	n, err := lw.WriteCRLF(p)
 	c.n += int64(n)
 	return n, err
 }
