@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -189,5 +190,93 @@ func BenchmarkDotWriterCRLF(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// lineSource yields n bytes of CRLF text lines without holding them.
+type lineSource struct{ n, off int }
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	if s.off >= s.n {
+		return 0, io.EOF
+	}
+	p = p[:min(len(p), s.n-s.off)]
+	for i := range p {
+		switch (s.off + i) % 64 {
+		case 62:
+			p[i] = '\r'
+		case 63:
+			p[i] = '\n'
+		default:
+			p[i] = 'x'
+		}
+	}
+	s.off += len(p)
+	return len(p), nil
+}
+
+// stallInData is a server that accepts the envelope, says 354, reads the
+// first bytes of the data (reported on started) and then reads no more
+// until the client has given up (released), so the client's writes block
+// once the socket buffers are full.
+func stallInData(t *testing.T, started chan<- struct{}, release <-chan struct{}) string {
+	return scripted(t, func(p *peer) {
+		p.send("220 hi\r\n")
+		p.ehlo("PIPELINING")
+		p.expect("MAIL FROM:")
+		p.expect("RCPT TO:")
+		p.expect("DATA")
+		p.send("250 ok\r\n250 ok\r\n354 go ahead\r\n")
+		p.line()
+		close(started)
+		<-release
+	})
+}
+
+// TestDataWriteStalledServer: a server that stops reading mid-data makes
+// the client's write time out under the step timeout, a *Error of kind
+// timeout, not a hang.
+func TestDataWriteStalledServer(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	addr := stallInData(t, started, release)
+	c, err := dial(t, addr, &Config{Mode: None, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Send(context.Background(), Envelope{From: "a@example.org", To: []string{"b@example.org"}}, &lineSource{n: 1 << 30})
+	wantKind(t, err, KindTimeout)
+}
+
+// TestDataWriteCancelled: cancelling the context while a data write is
+// blocked ends it (the step timeout is an hour), with the context's error
+// in the chain.
+func TestDataWriteCancelled(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	addr := stallInData(t, started, release)
+	c, err := dial(t, addr, &Config{Mode: None, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Send(ctx, Envelope{From: "a@example.org", To: []string{"b@example.org"}}, &lineSource{n: 1 << 30})
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		c.Close() // unblocks the write; the test has failed
+		t.Fatal("Send still writing a minute after the context was cancelled")
+	}
+	e := wantKind(t, err, KindTimeout)
+	if !errors.Is(e, context.Canceled) {
+		t.Errorf("error %v does not carry context.Canceled", err)
 	}
 }

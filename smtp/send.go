@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Envelope is the SMTP envelope of one message (RFC 5321 section 2.3.1).
@@ -334,7 +335,9 @@ func (c *Client) data(ctx context.Context, msg io.Reader, res *Result, quit bool
 // writeData streams msg with dot-stuffing and the end marker into the
 // connection's buffer; what is still buffered is sent by the next flush.
 func (c *Client) writeData(ctx context.Context, msg io.Reader, res *Result) error {
-	dw := newDotWriter(&deadlineWriter{c: c, ctx: ctx})
+	w := &deadlineWriter{c: c, ctx: ctx}
+	defer w.stop()
+	dw := newDotWriter(w)
 	_, err := io.Copy(dw, msg)
 	if err == nil {
 		err = dw.Close()
@@ -381,7 +384,9 @@ func (c *Client) finalError(res *Result) error {
 
 // deadlineWriter writes to the buffered connection, renewing the step
 // deadline for each chunk, so a long message is bounded per step rather
-// than as a whole.
+// than as a whole. Cancelling ctx interrupts a blocked write at once (one
+// context.AfterFunc for the whole message, not one per chunk; stop
+// releases it).
 //
 // A large write (a block of a base64 attachment, a big read of a prepared
 // message) is cut on multiples of the buffer's size, 16 KiB, which is
@@ -391,8 +396,34 @@ func (c *Client) finalError(res *Result) error {
 // a record of at most 16 KiB per write to the socket, so every record is
 // full: fewer records, fewer system calls, less work for the server.
 type deadlineWriter struct {
-	c   *Client
-	ctx context.Context
+	c          *Client
+	ctx        context.Context
+	cancelStop func() bool // the AfterFunc, set on the first write with I/O
+}
+
+// renew sets the deadline for a write that may block: the step timeout
+// from now, or the context's deadline when sooner, as Client.arm does.
+func (w *deadlineWriter) renew() {
+	conn := w.c.conn
+	if w.cancelStop == nil {
+		w.cancelStop = context.AfterFunc(w.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	}
+	d := time.Now().Add(w.c.timeout())
+	if cd, ok := w.ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	conn.SetDeadline(d)
+	// Cancelled meanwhile: the AfterFunc may have run before the line
+	// above undid it.
+	if w.ctx.Err() != nil {
+		conn.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (w *deadlineWriter) stop() {
+	if w.cancelStop != nil {
+		w.cancelStop()
+	}
 }
 
 type writeError struct{ err error }
@@ -409,8 +440,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	stop := w.c.arm(w.ctx)
-	defer stop()
+	w.renew()
 	written := 0
 	if bw.Buffered() > 0 {
 		k, err := bw.Write(p[:bw.Available()]) // fills the buffer: no I/O yet
