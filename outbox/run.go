@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,6 +193,7 @@ type runner struct {
 	seq     int             // items taken so far
 	listSeq int             // items taken before the last listing
 	names   map[string]bool // that listing
+	scratch [headRead]byte  // the first read of each item file
 }
 
 func (r *runner) now() time.Time {
@@ -439,7 +441,7 @@ func (r *runner) take(name string, st state) *Item {
 	if r.relist {
 		// One read; the checks under the lock (still there, state) are
 		// made for the whole batch by confirm.
-		it, err := readItemFile(lf.ro, path)
+		it, err := readItemFile(lf.ro, path, &r.scratch)
 		if err != nil {
 			lf.unlock()
 			var ce *CorruptError
@@ -635,11 +637,13 @@ func (q *Queue) readPath(path string) (*Item, error) {
 // parse as an item (its trailer records the content's size) is the file
 // measured and read again before it is called corrupt; a larger file is
 // measured.
-func readItemFile(f *roFile, path string) (*Item, error) {
-	head := make([]byte, headRead)
-	n, err := f.readOnce(head, 0)
-	if err == nil && n < len(head) {
-		if it, err := readItem(f, int64(n), path, head[:n:n]); err == nil {
+func readItemFile(f *roFile, path string, scratch *[headRead]byte) (*Item, error) {
+	n, err := f.readOnce(scratch[:], 0)
+	// The item keeps a small file's bytes: copy them to a buffer of their
+	// size (a fresh headRead buffer per item costs page faults and GC).
+	head := bytes.Clone(scratch[:n])
+	if err == nil && n < len(scratch) {
+		if it, err := readItem(f, int64(n), path, head); err == nil {
 			return it, nil
 		}
 	} else if err != nil {
@@ -649,7 +653,7 @@ func readItemFile(f *roFile, path string) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n == len(head) {
+	if n == len(scratch) {
 		return readItem(f, size, path, head)
 	}
 	return readItem(f, size, path, nil)

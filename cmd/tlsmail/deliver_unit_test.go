@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -35,6 +37,54 @@ func TestScanBytesMatchesScanContent(t *testing.T) {
 			h, b, err := scanContent(strings.NewReader(tt.msg))
 			if err != nil || h != tt.header8 || b != tt.body8 {
 				t.Errorf("scanContent = %v, %v, %v; want %v, %v", h, b, err, tt.header8, tt.body8)
+			}
+		})
+	}
+}
+
+// eofErrReader returns its bytes and then err instead of io.EOF (as the
+// outbox's reader does when the content does not match its checksum).
+type eofErrReader struct {
+	r   *strings.Reader
+	err error
+}
+
+func (e *eofErrReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF && e.err != nil {
+		err = e.err
+	}
+	return n, err
+}
+
+// readExactly reads a queued item's content of a known size and reads on
+// to the end, so that the outbox's checksum is checked.
+func TestReadExactly(t *testing.T) {
+	damaged := errors.New("content does not match its checksum")
+	tests := []struct {
+		name    string
+		content string
+		size    int64
+		endErr  error
+		wantErr bool
+	}{
+		{"exact", "Subject: x\r\n\r\nbody\r\n", 20, nil, false},
+		{"empty", "", 0, nil, false},
+		{"shorter than recorded", "Subject: x\r\n", 20, nil, true},
+		{"longer than recorded", "Subject: x\r\n\r\nbody\r\n", 10, nil, true},
+		{"checksum error at the end", "Subject: x\r\n\r\nbody\r\n", 20, damaged, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := readExactly(&eofErrReader{strings.NewReader(tt.content), tt.endErr}, tt.size)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("readExactly = %q, %v; want error %v", b, err, tt.wantErr)
+			}
+			if tt.endErr != nil && !errors.Is(err, tt.endErr) {
+				t.Errorf("error %v, want the reader's %v", err, tt.endErr)
+			}
+			if err == nil && string(b) != tt.content {
+				t.Errorf("read %q, want %q", b, tt.content)
 			}
 		})
 	}
