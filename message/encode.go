@@ -12,7 +12,8 @@ import (
 const (
 	b64LineIn  = 57
 	b64LineOut = 76
-	b64Batch   = 1024 // lines encoded per read: 57 KiB in, 78 KiB out
+	b64Batch   = 1024 // lines per write: 57 KiB in, 78 KiB out
+	b64Reads   = 4    // batches per read: 228 KiB (fewer, larger reads of the file)
 )
 
 // b64Alphabet is the base64 alphabet of RFC 2045 section 6.8, table 1.
@@ -31,7 +32,7 @@ const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 type b64Encoder struct {
 	pairs [1 << 12]uint16 // the two characters for a 12-bit value, first in the low byte
 	ready bool
-	in    [b64LineIn * b64Batch]byte
+	in    [b64LineIn * b64Batch * b64Reads]byte
 	out   [2 + (b64LineOut+2)*b64Batch]byte // a CRLF carried over, then the lines
 }
 
@@ -99,13 +100,15 @@ func (e *b64Encoder) encode(w io.Writer, r io.Reader, desc string) error {
 	first := true
 	for {
 		n, err := io.ReadFull(r, e.in[:])
-		if n > 0 {
+		for in := e.in[:n]; len(in) > 0; {
+			block := in[:min(len(in), b64LineIn*b64Batch)]
+			in = in[len(block):]
 			e.out[0], e.out[1] = '\r', '\n'
-			o, used := e.encodeLines(e.out[2:], e.in[:n])
+			o, used := e.encodeLines(e.out[2:], block)
 			o += 2
-			if used < n { // a partial last line, with its padding
-				base64.StdEncoding.Encode(e.out[o:], e.in[used:n])
-				o += base64.StdEncoding.EncodedLen(n - used)
+			if used < len(block) { // a partial last line, with its padding
+				base64.StdEncoding.Encode(e.out[o:], block[used:])
+				o += base64.StdEncoding.EncodedLen(len(block) - used)
 			} else {
 				o -= 2 // the CRLF after the block's last line
 			}

@@ -70,7 +70,9 @@ func TestBase64FastPathExact(t *testing.T) {
 		sizes = append(sizes, n)
 	}
 	block := b64LineIn * b64Batch
-	sizes = append(sizes, block-b64LineIn, block-1, block, block+1, block+b64LineIn, 2*block+5)
+	read := block * b64Reads
+	sizes = append(sizes, block-b64LineIn, block-1, block, block+1, block+b64LineIn, 2*block+5,
+		read-1, read, read+1, read+block, 2*read+b64LineIn+2)
 	var e b64Encoder
 	for _, n := range sizes {
 		data := make([]byte, n)
