@@ -29,21 +29,34 @@ const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 // look-ups and stores of encoding/base64, which the profile of a large
 // attachment showed as its largest cost. A partial last line goes through
 // encoding/base64 (it has the padding).
+//
+// The buffers are as large as the content needs, up to one read
+// (b64Batch * b64Reads lines) in and one block (b64Batch lines) out, so a
+// small attachment does not pay for large buffers.
 type b64Encoder struct {
 	pairs [1 << 12]uint16 // the two characters for a 12-bit value, first in the low byte
 	ready bool
-	in    [b64LineIn * b64Batch * b64Reads]byte
-	out   [2 + (b64LineOut+2)*b64Batch]byte // a CRLF carried over, then the lines
+	in    []byte // whole lines
+	out   []byte // a CRLF carried over, then up to b64Batch lines
 }
 
-func (e *b64Encoder) init() {
-	if e.ready {
-		return
+// init fills the table and makes the buffers large enough for size input
+// bytes (size < 0: unknown).
+func (e *b64Encoder) init(size int64) {
+	if !e.ready {
+		for i := range e.pairs {
+			e.pairs[i] = uint16(b64Alphabet[i>>6]) | uint16(b64Alphabet[i&63])<<8
+		}
+		e.ready = true
 	}
-	for i := range e.pairs {
-		e.pairs[i] = uint16(b64Alphabet[i>>6]) | uint16(b64Alphabet[i&63])<<8
+	lines := int64(b64Batch * b64Reads)
+	if size >= 0 {
+		lines = min(lines, max(1, (size+b64LineIn-1)/b64LineIn))
 	}
-	e.ready = true
+	if int64(len(e.in)) < lines*b64LineIn {
+		e.in = make([]byte, lines*b64LineIn)
+		e.out = make([]byte, 2+(b64LineOut+2)*min(lines, b64Batch))
+	}
 }
 
 // encodeLines encodes the whole 57-byte lines at the start of src into
@@ -84,22 +97,23 @@ func pairs4(t *[1 << 12]uint16, v uint64) uint64 {
 }
 
 // encode reads r to the end and writes its base64 form to w, one Write per
-// block of up to b64Batch lines. Lines are separated by CRLF; the last line
+// block of up to b64Batch lines. size is the content's length when known,
+// else -1; it only sizes the buffers. Lines are separated by CRLF; the last line
 // has none (the CRLF before the next multipart delimiter belongs to the
 // delimiter, RFC 2046 section 5.1.1).
 //
 // Each line is encoded with its CRLF after it; the CRLF that ends a block
 // is held back and written at the start of the next one, so that it is
 // dropped after the last line.
-func (e *b64Encoder) encode(w io.Writer, r io.Reader, desc string) error {
-	e.init()
+func (e *b64Encoder) encode(w io.Writer, r io.Reader, size int64, desc string) error {
+	e.init(size)
 	write := w.Write
 	if lw, ok := w.(crlfLineWriter); ok {
 		write = lw.WriteCRLF // every line break in a block is CRLF
 	}
 	first := true
 	for {
-		n, err := io.ReadFull(r, e.in[:])
+		n, err := io.ReadFull(r, e.in)
 		for in := e.in[:n]; len(in) > 0; {
 			block := in[:min(len(in), b64LineIn*b64Batch)]
 			in = in[len(block):]

@@ -26,7 +26,11 @@ func TestBase64Stream(t *testing.T) {
 				r = iotest.OneByteReader(r)
 			}
 			var out bytes.Buffer
-			if err := new(b64Encoder).encode(&out, r, "test"); err != nil {
+			hint := int64(n) // the size, or unknown
+			if oneByte {
+				hint = -1
+			}
+			if err := new(b64Encoder).encode(&out, r, hint, "test"); err != nil {
 				t.Fatal(err)
 			}
 			if int64(out.Len()) != base64Len(int64(n)) {
@@ -79,12 +83,20 @@ func TestBase64FastPathExact(t *testing.T) {
 		for i := range data {
 			data[i] = byte(i*151 + n)
 		}
-		var out bytes.Buffer
-		if err := e.encode(&out, bytes.NewReader(data), "test"); err != nil {
-			t.Fatal(err)
-		}
-		if want := refBase64Lines(data); out.String() != want {
-			t.Fatalf("n=%d: output differs from encoding/base64 cut into lines\n got %q\nwant %q", n, truncate(out.String(), 200), truncate(want, 200))
+		want := refBase64Lines(data)
+		// The size hint only sizes the buffers: exact, unknown, too
+		// small (one line of buffer), and a reused encoder.
+		for _, tc := range []struct {
+			e    *b64Encoder
+			hint int64
+		}{{new(b64Encoder), int64(n)}, {new(b64Encoder), -1}, {new(b64Encoder), 1}, {&e, int64(n)}} {
+			var out bytes.Buffer
+			if err := tc.e.encode(&out, bytes.NewReader(data), tc.hint, "test"); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != want {
+				t.Fatalf("n=%d hint=%d: output differs from encoding/base64 cut into lines\n got %q\nwant %q", n, tc.hint, truncate(out.String(), 200), truncate(want, 200))
+			}
 		}
 	}
 	// Every byte value at every offset of a line: 256 lines of 57 bytes.
@@ -93,7 +105,7 @@ func TestBase64FastPathExact(t *testing.T) {
 		data[i] = byte(i/b64LineIn + i%b64LineIn*97)
 	}
 	var out bytes.Buffer
-	if err := e.encode(&out, bytes.NewReader(data), "test"); err != nil {
+	if err := e.encode(&out, bytes.NewReader(data), -1, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != refBase64Lines(data) {
@@ -112,7 +124,7 @@ func FuzzBase64Stream(f *testing.F) {
 			r = &chunkReader{r: r, n: int(chunk)}
 		}
 		var out bytes.Buffer
-		if err := new(b64Encoder).encode(&out, r, "fuzz"); err != nil {
+		if err := new(b64Encoder).encode(&out, r, int64(chunk)-1, "fuzz"); err != nil {
 			t.Fatal(err)
 		}
 		if out.String() != refBase64Lines(data) {
@@ -303,7 +315,7 @@ func BenchmarkBase64Encoder(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.encode(io.Discard, bytes.NewReader(data), "bench"); err != nil {
+		if err := e.encode(io.Discard, bytes.NewReader(data), size, "bench"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -333,7 +333,7 @@ func (st *writeState) body(p *part) error {
 		if st.b64 == nil {
 			st.b64 = new(b64Encoder)
 		}
-		return st.b64.encode(st.w, r, p.src.desc)
+		return st.b64.encode(st.w, r, p.src.knownSize(), p.src.desc)
 	case encQP:
 		qw := quotedprintable.NewWriter(st.w)
 		if _, err := copySource(qw, r, p.src.desc); err != nil {
