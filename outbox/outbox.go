@@ -16,7 +16,10 @@
 // Enqueue streams the content into tmp/, fsyncs it, renames it into msg/ and
 // fsyncs the directory: after a crash at any moment an item is either
 // absent or complete. An ID.msg file is never modified after the rename;
-// the mutable state lives in ID.state, replaced atomically.
+// the mutable state lives in ID.state, replaced atomically. A name in msg/
+// is given to one file only, once (each item has a fresh ID, and nothing
+// moves a file back into msg/), so a runner that holds an item's lock and
+// still finds its name there knows it holds that item.
 //
 // # Secrets
 //
@@ -28,10 +31,13 @@
 //
 // Any number of processes may enqueue and run at once. A runner holds an
 // exclusive lock (flock on Unix, LockFileEx on Windows) on an item's file
-// while delivering it and skips items another runner holds, so one message
-// is never delivered twice at the same time. Delivery is at-least-once: a
-// crash between the server's 250 and the removal of the file sends the
-// same message (same Message-ID) again.
+// from the moment it reads the item for delivery until the result is
+// recorded, and skips items another runner holds, so one message is never
+// delivered twice at the same time. A delivered item is removed as soon as
+// the server accepts it; the directory is fsynced at the end of the run.
+// Delivery is at-least-once: a crash between the server's 250 and the
+// removal of the file (or its flush to disk) sends the same message (same
+// Message-ID) again.
 package outbox
 
 import (
