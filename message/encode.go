@@ -184,7 +184,7 @@ type crlfWriter struct {
 var crlfBytes = []byte("\r\n")
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
-	if !c.saw8bit && has8bit(p) {
+	if !c.saw8bit && Has8Bit(p) {
 		c.saw8bit = true
 	}
 	write := c.w.Write
@@ -254,8 +254,9 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// has8bit reports whether p holds a byte above 127, eight bytes at a time.
-func has8bit(p []byte) bool {
+// Has8Bit reports whether p holds a byte above 127 (content that needs
+// 8BITMIME, RFC 6152), looking at eight bytes at a time.
+func Has8Bit(p []byte) bool {
 	var acc uint64
 	for len(p) >= 32 {
 		acc |= binary.LittleEndian.Uint64(p) | binary.LittleEndian.Uint64(p[8:]) |

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -698,14 +697,11 @@ func envelopeOf(m *message.Message) smtp.Envelope {
 
 // has8Bit reports whether r holds a byte above 127.
 func has8Bit(r io.Reader) (bool, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 256<<10)
 	for {
-		n, err := br.Read(buf)
-		for _, c := range buf[:n] {
-			if c >= 0x80 {
-				return true, nil
-			}
+		n, err := r.Read(buf)
+		if message.Has8Bit(buf[:n]) {
+			return true, nil
 		}
 		if errors.Is(err, io.EOF) {
 			return false, nil
