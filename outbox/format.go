@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -77,6 +79,58 @@ type header struct {
 	Settings Settings  `json:"settings"`
 }
 
+// rawHeader is header with the settings left undecoded, for the cache.
+type rawHeader struct {
+	ID       string          `json:"id"`
+	Created  time.Time       `json:"created"`
+	Envelope Envelope        `json:"envelope"`
+	Settings json.RawMessage `json:"settings"`
+}
+
+// settingsCache maps the settings of item headers, as written, to their
+// decoded form and grouping key: a run reads many items with the same
+// settings, and decoding them (and encoding the key) is most of the cost
+// of parsing a header.
+type settingsCache map[string]*cachedSettings
+
+type cachedSettings struct {
+	s   Settings
+	key string
+}
+
+// maxCachedSettings bounds a settingsCache.
+const maxCachedSettings = 256
+
+// decodeHeader decodes a header line, with sc's help if it is not nil;
+// key is the settings' grouping key when sc knew or learned it.
+func decodeHeader(line []byte, sc settingsCache) (h header, key string, err error) {
+	if sc == nil {
+		err = json.Unmarshal(line, &h)
+		return h, "", err
+	}
+	var rh rawHeader
+	if err := json.Unmarshal(line, &rh); err != nil {
+		return h, "", err
+	}
+	h = header{ID: rh.ID, Created: rh.Created, Envelope: rh.Envelope}
+	c := sc[string(rh.Settings)]
+	if c == nil {
+		c = &cachedSettings{}
+		if err := json.Unmarshal(rh.Settings, &c.s); err != nil {
+			return h, "", err
+		}
+		c.key = c.s.key()
+		if len(sc) < maxCachedSettings {
+			sc[string(rh.Settings)] = c
+		}
+	}
+	h.Settings = c.s
+	// Each item owns its settings: no slice or map is shared.
+	h.Settings.Pins = slices.Clone(c.s.Pins)
+	h.Settings.Extra = maps.Clone(c.s.Extra)
+	return h, c.key, nil
+}
+
 // layout locates the content in a message file.
 type layout struct {
 	off, size int64
@@ -87,7 +141,7 @@ type layout struct {
 // When the first read covers the whole file (a small message), the item
 // keeps those bytes: its content is then served from memory (an item file
 // is never modified once in msg/).
-func readItem(f io.ReaderAt, fsize int64, path string, head []byte) (*Item, error) {
+func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsCache) (*Item, error) {
 	corrupt := func(format string, args ...any) error {
 		return &CorruptError{Path: path, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -120,8 +174,8 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte) (*Item, erro
 			}
 		}
 	}
-	var h header
-	if err := json.Unmarshal(line, &h); err != nil {
+	h, key, err := decodeHeader(line, sc)
+	if err != nil {
 		return nil, corrupt("bad header: %v", err)
 	}
 	off := int64(len(magic) + len(line))
@@ -153,7 +207,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte) (*Item, erro
 		return nil, corrupt("bad item ID %q", h.ID)
 	}
 	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
-		Size: size, path: path, lay: lay}
+		Size: size, path: path, lay: lay, key: key}
 	if int64(len(head)) == fsize {
 		it.data = head[off : off+size : off+size]
 	}

@@ -171,6 +171,7 @@ type Item struct {
 	// first read covered the whole file (Run only).
 	fid  fileID
 	data []byte
+	key  string      // Settings.key(), when known from reading
 	lf   *lockedFile // set while Run holds the item
 	// unconfirmed: taken by the scan, checks under the lock still to be
 	// made (runner.confirm); seq orders the items the scan took.

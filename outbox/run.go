@@ -189,11 +189,12 @@ type runner struct {
 	// Used by the scan goroutine only. When the spool is small enough
 	// (relist), the scan checks the items it took with one listing of
 	// msg/ per batch instead of two lookups per item: see confirm.
-	relist  bool
-	seq     int             // items taken so far
-	listSeq int             // items taken before the last listing
-	names   map[string]bool // that listing
-	scratch [headRead]byte  // the first read of each item file
+	relist   bool
+	seq      int             // items taken so far
+	listSeq  int             // items taken before the last listing
+	names    map[string]bool // that listing
+	scratch  [headRead]byte  // the first read of each item file
+	settings settingsCache
 }
 
 func (r *runner) now() time.Time {
@@ -306,6 +307,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 	// lookup for each of its items while the directory holds a few
 	// entries per item of a batch.
 	r.relist = len(entries) <= relistFactor*r.rc.BatchSize && !q.testNoRelist
+	r.settings = settingsCache{}
 	now := r.now()
 	var order []string
 	groups := map[string][]*Item{}
@@ -371,7 +373,10 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		if it == nil {
 			continue
 		}
-		k := it.Settings.key()
+		k := it.key
+		if k == "" {
+			k = it.Settings.key()
+		}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -441,7 +446,7 @@ func (r *runner) take(name string, st state) *Item {
 	if r.relist {
 		// One read; the checks under the lock (still there, state) are
 		// made for the whole batch by confirm.
-		it, err := readItemFile(lf.ro, path, &r.scratch)
+		it, err := readItemFile(lf.ro, path, &r.scratch, r.settings)
 		if err != nil {
 			lf.unlock()
 			var ce *CorruptError
@@ -466,7 +471,7 @@ func (r *runner) take(name string, st state) *Item {
 		lf.unlock()
 		return nil
 	}
-	it, err := readItem(lf.ro, size, path, nil)
+	it, err := readItem(lf.ro, size, path, nil, r.settings)
 	if err != nil {
 		lf.unlock()
 		var ce *CorruptError
@@ -623,7 +628,7 @@ func (q *Queue) readPath(path string) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := readItem(f, size, path, nil)
+	it, err := readItem(f, size, path, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -637,13 +642,13 @@ func (q *Queue) readPath(path string) (*Item, error) {
 // parse as an item (its trailer records the content's size) is the file
 // measured and read again before it is called corrupt; a larger file is
 // measured.
-func readItemFile(f *roFile, path string, scratch *[headRead]byte) (*Item, error) {
+func readItemFile(f *roFile, path string, scratch *[headRead]byte, sc settingsCache) (*Item, error) {
 	n, err := f.readOnce(scratch[:], 0)
 	// The item keeps a small file's bytes: copy them to a buffer of their
 	// size (a fresh headRead buffer per item costs page faults and GC).
 	head := bytes.Clone(scratch[:n])
 	if err == nil && n < len(scratch) {
-		if it, err := readItem(f, int64(n), path, head); err == nil {
+		if it, err := readItem(f, int64(n), path, head, sc); err == nil {
 			return it, nil
 		}
 	} else if err != nil {
@@ -654,9 +659,9 @@ func readItemFile(f *roFile, path string, scratch *[headRead]byte) (*Item, error
 		return nil, err
 	}
 	if n == len(scratch) {
-		return readItem(f, size, path, head)
+		return readItem(f, size, path, head, sc)
 	}
-	return readItem(f, size, path, nil)
+	return readItem(f, size, path, nil, sc)
 }
 
 // loadState reads an item's state; a corrupt state file is moved aside and
