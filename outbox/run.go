@@ -303,10 +303,6 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			hasState[id] = true
 		}
 	}
-	// Relisting msg/ for a batch is cheaper than a stat and a state
-	// lookup for each of its items while the directory holds a few
-	// entries per item of a batch.
-	r.relist = len(entries) <= relistFactor*r.rc.BatchSize && !q.testNoRelist
 	r.settings = settingsCache{}
 	now := r.now()
 	var order []string
@@ -345,6 +341,11 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		}
 		due = append(due, dueItem{name: name, st: st})
 	}
+	// Relisting msg/ for a batch is cheaper than a stat and a state
+	// lookup for each of its items while the directory holds a few
+	// entries per item of a batch (not so for sendmail's one item in a
+	// long queue).
+	r.relist = len(entries) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
 	full := len(due)
 	if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
 		full = (len(due) + n - 1) / n
