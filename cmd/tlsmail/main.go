@@ -31,7 +31,7 @@ import (
 func main() {
 	args := sendmailArgv(os.Args)
 	ctx, stop := context.Background(), func() {}
-	if len(args) > 0 && slices.Contains(longRunning, args[0]) {
+	if interruptible(args) {
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	}
 	code := run(ctx, args, &env{
@@ -50,12 +50,39 @@ func main() {
 // whose message is in the outbox before it connects, reports an
 // interrupted delivery as "queued as ..." and exits 0, as MTAs' callers
 // (cron, mail(1), scripts) expect of a message that is safely queued.
+// So does send --queue (see interruptible), which reports it as a
+// temporary failure (exit 75) with the outbox item's ID.
 // The others (send, probe, cert, version) keep the default: a signal ends
 // the process at once, with the signal's exit status; a message that send
 // was sending is not sent. That spares a short send the signal-handling
 // thread, which costs about half a millisecond of start-up on a virtual
 // machine.
 var longRunning = []string{"serve", "demo", "queue", "sendmail"}
+
+// interruptible reports whether the command line is one of longRunning's,
+// or a send that queues its message first (--queue): interrupted, it must
+// still say that the message waits in the outbox, or its caller would send
+// it again.
+func interruptible(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	if slices.Contains(longRunning, args[0]) {
+		return true
+	}
+	if args[0] != "send" {
+		return false
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if a == "--queue" || strings.HasPrefix(a, "--queue=") && a != "--queue=false" {
+			return true
+		}
+	}
+	return false
+}
 
 // env is everything a command may touch outside its own flags: the standard
 // streams, the environment and the TLS providers. Tests and the demo build

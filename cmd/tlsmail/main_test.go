@@ -239,45 +239,59 @@ func TestSendmailInterruptedSaysQueued(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals are tested on Unix")
 	}
-	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
-		t.Run(sig.String(), func(t *testing.T) {
-			t.Parallel()
-			srv := startServer(t, nil)
-			proxy := newStallProxy(t, srv.SMTPAddr())
-			proxy.stallAfter.Store(1) // the server never hears a whole EHLO
-			m := &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, proxy.ln.Addr().String()), queue: filepath.Join(t.TempDir(), "queue")}
+	for _, tc := range []struct {
+		name string
+		args func(m *mailbox) []string
+		code int    // exit code wanted
+		say  string // on stderr
+	}{
+		// sendmail: queued is accepted, as MTAs' callers expect.
+		{"sendmail", func(m *mailbox) []string { return []string{"sendmail", "-C", m.cfg, "-t", "-i"} }, 0, "queued as"},
+		// send --queue: a temporary failure, the message waits.
+		{"send --queue", func(m *mailbox) []string {
+			return []string{"send", "--config", m.cfg, "--queue", "--message", "-"}
+		}, exitTempFail, "safe in the outbox"},
+	} {
+		for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
+			t.Run(tc.name+"/"+sig.String(), func(t *testing.T) {
+				t.Parallel()
+				srv := startServer(t, nil)
+				proxy := newStallProxy(t, srv.SMTPAddr())
+				proxy.stallAfter.Store(1) // the server never hears a whole EHLO
+				m := &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, proxy.ln.Addr().String()), queue: filepath.Join(t.TempDir(), "queue")}
 
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd, stdout, stderr := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, env: m.env(),
-				stdin: strings.NewReader("From: ann@example.com\nTo: bob@example.org\nSubject: hi\n\nbody\n")}.command(ctx, t)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-proxy.stalled:
-			case <-ctx.Done():
-				cmd.Process.Kill()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				cmd, stdout, stderr := proc{args: tc.args(m), env: m.env(),
+					stdin: strings.NewReader("From: ann@example.com\nTo: bob@example.org\nSubject: hi\n\nbody\n")}.command(ctx, t)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-proxy.stalled:
+				case <-ctx.Done():
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("%s never connected:\n%s\n%s", tc.name, stdout, stderr)
+				}
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
 				cmd.Wait()
-				t.Fatalf("sendmail never connected:\n%s\n%s", stdout, stderr)
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			err := cmd.Wait()
-			if ctx.Err() != nil {
-				t.Fatalf("sendmail did not end after %v", sig)
-			}
-			if err != nil {
-				t.Fatalf("sendmail after %v: %v, want exit 0\n%s\n%s", sig, err, stdout, stderr)
-			}
-			if !strings.Contains(stderr.String(), "queued as") {
-				t.Errorf("sendmail after %v did not say the message is queued:\n%s", sig, stderr)
-			}
-			if q := m.list(t); len(q.Queued) != 1 {
-				t.Errorf("want the message in the outbox, got %+v", q)
-			}
-		})
+				if ctx.Err() != nil {
+					t.Fatalf("%s did not end after %v", tc.name, sig)
+				}
+				if got := cmd.ProcessState.ExitCode(); got != tc.code {
+					t.Fatalf("%s after %v: exit %d (%v), want %d\n%s\n%s", tc.name, sig, got, cmd.ProcessState, tc.code, stdout, stderr)
+				}
+				if !strings.Contains(stderr.String(), tc.say) {
+					t.Errorf("%s after %v did not say %q:\n%s", tc.name, sig, tc.say, stderr)
+				}
+				if q := m.list(t); len(q.Queued) != 1 {
+					t.Errorf("want the message in the outbox, got %+v", q)
+				}
+			})
+		}
 	}
 }
 

@@ -136,6 +136,8 @@ type queued struct {
 	res     outbox.Result
 	out     *outcome
 	next    time.Time
+	// deferred: only written to the outbox (--defer), no delivery tried.
+	deferred bool
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -188,7 +190,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		// On disk, but the directory flush failed: say so, go on.
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
-	res := &queued{id: id, dir: dir}
+	res := &queued{id: id, dir: dir, deferred: o.deferOnly}
 	if o.deferOnly {
 		return res, nil
 	}
@@ -285,7 +287,15 @@ func (qr *queued) err() error {
 			msg: fmt.Sprintf("not delivered yet: %s", c.message),
 			fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' retries it%s", qr.id, nextText(qr.next))}
 	}
-	return nil
+	if qr.deferred {
+		return nil
+	}
+	// No outcome: the delivery did not finish (SIGINT or SIGTERM cancelled
+	// it). The message is queued all the same; saying "sent" or nothing
+	// would make a caller send it again.
+	return &exitError{code: exitTempFail, kind: "network", err: context.Canceled,
+		msg: "not delivered yet: the delivery was interrupted",
+		fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' delivers it", qr.id)}
 }
 
 func nextText(t time.Time) string {
