@@ -11,7 +11,7 @@
 #   TPUT_RUNS       1,000-message library runs per library  (default 7)
 #   TPUT_MESSAGES   messages per library run                (default 1000)
 #   LARGE_SIZE      attachment size in bytes                (default 1073741824 = 1 GiB)
-#   LARGE_RUNS      large-message runs per tool             (default 3)
+#   LARGE_RUNS      large-message runs per tool             (default 5)
 #   OUT             the Markdown file to write              (default docs/benchmarks.md)
 #   NO_INSTALL=1    do not apt-get install missing peers
 #   SINK_DIR        where the server keeps its CA and the messages it stores
@@ -32,7 +32,7 @@ RUNS=${RUNS:-21}
 TPUT_RUNS=${TPUT_RUNS:-7}
 TPUT_MESSAGES=${TPUT_MESSAGES:-1000}
 LARGE_SIZE=${LARGE_SIZE:-1073741824}
-LARGE_RUNS=${LARGE_RUNS:-3}
+LARGE_RUNS=${LARGE_RUNS:-5}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/docs/benchmarks.md}
