@@ -2,19 +2,23 @@ package message
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime/quotedprintable"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/textproto"
 )
 
 // refWrite is the simple path WriteTo replaced: go-message's multipart
 // writer for the structure, encoding/base64 cut into lines for
-// attachments, and no bypass of the buffer.
+// attachments, the byte-at-a-time line-end repair for text, and no bypass
+// of the buffer.
 func refWrite(t *testing.T, c *composed) []byte {
 	t.Helper()
 	var out bytes.Buffer
@@ -61,9 +65,8 @@ func refWrite(t *testing.T, c *composed) []byte {
 			qw.Write(content)
 			qw.Close()
 		default:
-			cr := crlfWriter{w: w}
-			cr.Write(content)
-			cr.Close()
+			s, _ := refCRLF(content) // not crlfWriter: the reference must be independent
+			io.WriteString(w, s)
 		}
 	}
 	body(&out, c.root)
@@ -187,5 +190,74 @@ func TestWriteToCRLFSpans(t *testing.T) {
 	}
 	if rec.broken {
 		t.Error("a WriteCRLF span holds a bare CR or LF")
+	}
+}
+
+// TestWriteToMatchesSimplePathRandom compares WriteTo with refWrite for
+// random messages: text with every kind of line break and dots, text
+// files, HTML alternatives, attachments of sizes around the encoder's
+// lines, blocks and reads, read in random chunks.
+func TestWriteToMatchesSimplePathRandom(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 7))
+	dir := t.TempDir()
+	text := func() string {
+		alphabet := "ab .\r\n\r\n"
+		b := make([]byte, r.IntN(3*spanDirect))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for i := range 60 {
+		spec := Spec{From: "a@example.com", To: []string{"b@example.org"}, Text: text()}
+		if r.IntN(2) == 0 {
+			spec.HTML = text()
+		}
+		if r.IntN(3) == 0 {
+			p := filepath.Join(dir, fmt.Sprintf("t%d.txt", i))
+			if err := os.WriteFile(p, []byte(text()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			spec.Text, spec.TextFile = "", p
+		}
+		for range r.IntN(3) {
+			sizes := []int{0, b64LineIn, b64LineIn * b64Batch, b64LineIn * b64Batch * b64Reads}
+			n := max(0, sizes[r.IntN(len(sizes))]+r.IntN(300)-150)
+			data := make([]byte, n)
+			for k := range data {
+				data[k] = byte(r.Uint32())
+			}
+			chunk := 1 + r.IntN(100000)
+			a := Attachment{Name: "x.bin", Open: func() (io.ReadCloser, error) {
+				return io.NopCloser(&chunkReader{bytes.NewReader(data), chunk}), nil
+			}}
+			if r.IntN(2) == 0 {
+				a.Size = int64(n)
+			}
+			spec.Attachments = append(spec.Attachments, a)
+		}
+		m, err := Compose(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plain bytes.Buffer
+		if _, err := m.WriteTo(&plain); err != nil {
+			t.Fatal(err)
+		}
+		var rec crlfRecorder
+		if _, err := m.WriteTo(&rec); err != nil {
+			t.Fatal(err)
+		}
+		want := refWrite(t, m.composed)
+		if !bytes.Equal(plain.Bytes(), want) || !bytes.Equal(rec.Bytes(), want) {
+			t.Fatalf("message %d: WriteTo differs from the simple path (plain equal: %v, through WriteCRLF equal: %v)",
+				i, bytes.Equal(plain.Bytes(), want), bytes.Equal(rec.Bytes(), want))
+		}
+		if rec.broken {
+			t.Fatalf("message %d: a WriteCRLF span holds a bare CR or LF", i)
+		}
+		checkWire(t, plain.Bytes(), false)
 	}
 }
