@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sync"
@@ -195,5 +197,124 @@ func TestDecodeHeaderCache(t *testing.T) {
 	}
 	if len(sc) != 3 {
 		t.Errorf("%d cache entries, want 3 (one per distinct settings)", len(sc))
+	}
+}
+
+// TestConcurrentRunnersModes runs three Run loops at once over one spool,
+// in each way the scan can take items (held with one listing per batch,
+// held with per-item checks, locked by the batch), while more items are
+// enqueued, some deliveries fail for now (retried at once with Force) and
+// some for good: every item is delivered or failed exactly once, never by
+// two runners at the same moment, and nothing is left.
+func TestConcurrentRunnersModes(t *testing.T) {
+	modes := []struct {
+		name      string
+		maxHeld   int64
+		noRelist  bool
+		batchSize int
+	}{
+		{"held, relisted", 0, false, 100},
+		{"held, per item", 0, true, 100},
+		{"held, small batches", 0, false, 3},
+		{"batch locks", -1, false, 7},
+		{"held limit 5", 5, false, 10},
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir()
+			open := func() *Queue {
+				q, err := Open(dir, Options{Logf: func(string, ...any) {}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+				return q
+			}
+			q0 := open()
+			const n = 150
+			body := func(i int) string { return fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i) }
+			for i := range n / 2 {
+				s := testSettings
+				s.Host = fmt.Sprintf("mx%d.example", i%3)
+				enqueue(t, q0, s, body(i))
+			}
+			var mu sync.Mutex
+			inFlight := map[string]bool{}
+			final := map[string]int{} // delivered or failed for good
+			tries := map[string]int{}
+			deliver := func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+				for _, it := range batch {
+					mu.Lock()
+					if inFlight[it.ID] {
+						t.Errorf("item %s delivered by two runners at once", it.ID)
+					}
+					if final[it.ID] > 0 {
+						t.Errorf("item %s offered again after it was delivered or failed", it.ID)
+					}
+					inFlight[it.ID] = true
+					tries[it.ID]++
+					res := Result{Outcome: Delivered}
+					switch {
+					case it.ID[len(it.ID)-1]%5 == 0 && tries[it.ID] == 1:
+						res = Result{Outcome: Temporary, Err: errors.New("try later")}
+					case it.ID[len(it.ID)-1]%7 == 0:
+						res = Result{Outcome: Permanent, Err: errors.New("no")}
+					}
+					if res.Outcome != Temporary {
+						final[it.ID]++
+					}
+					mu.Unlock()
+					// The content is still the item's own.
+					r, err := it.Open()
+					if err != nil {
+						t.Error(err)
+					} else if _, err := io.ReadAll(r); err != nil {
+						t.Errorf("item %s: %v", it.ID, err)
+					}
+					mu.Lock()
+					delete(inFlight, it.ID)
+					mu.Unlock()
+					report(it, res)
+				}
+				return nil
+			}
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { // more items while the runners work
+				defer wg.Done()
+				for i := n / 2; i < n; i++ {
+					enqueue(t, q0, testSettings, body(i))
+				}
+			}()
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					q := open()
+					for {
+						if _, err := q.Run(context.Background(), RunConfig{Deliver: deliver, Parallel: 2,
+							BatchSize: m.batchSize, MinBatch: 2, Force: true}); err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						done := len(final) == n
+						mu.Unlock()
+						if done {
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for id, c := range final {
+				if c != 1 {
+					t.Errorf("item %s finished %d times", id, c)
+				}
+			}
+			if items, err := q0.List(); err != nil || len(items) != 0 {
+				t.Errorf("%d items left (%v)", len(items), err)
+			}
+		})
 	}
 }
