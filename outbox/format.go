@@ -113,6 +113,11 @@ func decodeHeader(line []byte, sc settingsCache) (h header, key string, err erro
 		return h, "", err
 	}
 	h = header{ID: rh.ID, Created: rh.Created, Envelope: rh.Envelope}
+	if rh.Settings == nil {
+		// No settings field: zero settings, as the plain decode gives
+		// (json.Unmarshal of no bytes would be an error).
+		rh.Settings = json.RawMessage("null")
+	}
 	c := sc[string(rh.Settings)]
 	if c == nil {
 		c = &cachedSettings{}
