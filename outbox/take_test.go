@@ -340,3 +340,103 @@ func TestDecodeHeaderCacheOddSettings(t *testing.T) {
 		}
 	}
 }
+
+// openFDs counts this process's open file descriptors (Linux).
+func openFDs(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(es)
+}
+
+// No run leaves a file open, whatever it meets (corrupt files, a bad
+// state, an item another runner holds, one not due, one removed between
+// open and lock, a deliverer that fails, a cancelled context), in every
+// way the scan takes items, and the checksum still catches damage.
+func TestRunLeavesNoOpenFiles(t *testing.T) {
+	modes := []struct {
+		name     string
+		maxHeld  int64
+		noRelist bool
+	}{{"relisted", 0, false}, {"per item", 0, true}, {"batch locks", -1, false}, {"limit 2", 2, false}}
+	for _, m := range modes {
+		for _, failDeliver := range []bool{false, true} {
+			for _, cancelled := range []bool{false, true} {
+				name := fmt.Sprintf("%s/deliver error %v/cancelled %v", m.name, failDeliver, cancelled)
+				t.Run(name, func(t *testing.T) {
+					q, _, _ := newQueue(t)
+					q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+					var ids []string
+					for i := range 12 {
+						ids = append(ids, enqueue(t, q, testSettings, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)))
+					}
+					p := q.sub("msg", ids[0]+msgSuffix)
+					b, _ := os.ReadFile(p)
+					os.WriteFile(p, b[:len(b)-10], 0o600) // truncated
+					p = q.sub("msg", ids[1]+msgSuffix)
+					b, _ = os.ReadFile(p)
+					b[len(b)-trailerLen-3] ^= 0x20 // caught by the checksum
+					os.WriteFile(p, b, 0o600)
+					os.WriteFile(q.sub("msg", ids[2]+stateSuffix), []byte("{bad"), 0o600)
+					q.writeState(q.sub("msg", ids[3]+stateSuffix), state{Attempts: 1, NextAttempt: t0.Add(time.Hour)})
+					held, err := openLocked(q.sub("msg", ids[4]+msgSuffix), os.O_RDONLY) // another runner
+					if err != nil || held == nil {
+						t.Fatal("cannot lock", err)
+					}
+					before := openFDs(t)
+					removed := false
+					q.testHook = func(stage string) {
+						if stage == "opened" && !removed {
+							removed = true
+							os.Remove(q.sub("msg", ids[5]+msgSuffix))
+						}
+					}
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					if cancelled {
+						cancel()
+					}
+					checksum := false
+					_, err = q.Run(ctx, RunConfig{Parallel: 2, BatchSize: 3, MinBatch: 1,
+						Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+							for i, it := range batch {
+								rc, err := it.Open()
+								if err == nil {
+									_, err = io.Copy(io.Discard, rc)
+									rc.Close()
+								}
+								var ce *CorruptError
+								if errors.As(err, &ce) {
+									checksum = true
+								}
+								if failDeliver && i == len(batch)-1 {
+									return errors.New("connection lost") // the last one unreported
+								}
+								report(it, Classify(err))
+							}
+							return nil
+						}})
+					if !cancelled && err != nil {
+						t.Fatal(err)
+					}
+					if after := openFDs(t); after != before {
+						t.Errorf("%d files open before the run, %d after", before, after)
+					}
+					held.unlock()
+					if !cancelled && !checksum {
+						t.Error("the damaged content was not caught by its checksum")
+					}
+					// Nothing locked: every item left can be removed.
+					left, _ := q.List()
+					for _, it := range left {
+						if err := q.Remove(it.ID); err != nil {
+							t.Errorf("Remove(%s) after the run = %v", it.ID, err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
