@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -386,11 +387,10 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 						t.Fatal("cannot lock", err)
 					}
 					before := openFDs(t)
-					removed := false
-					q.testHook = func(stage string) {
-						if stage == "opened" && !removed {
-							removed = true
-							os.Remove(q.sub("msg", ids[5]+msgSuffix))
+					var once sync.Once
+					q.testHook = func(stage string) { // called by the scan and the batches
+						if stage == "opened" {
+							once.Do(func() { os.Remove(q.sub("msg", ids[5]+msgSuffix)) })
 						}
 					}
 					ctx, cancel := context.WithCancel(context.Background())
@@ -398,7 +398,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					if cancelled {
 						cancel()
 					}
-					checksum := false
+					var checksum atomic.Bool
 					_, err = q.Run(ctx, RunConfig{Parallel: 2, BatchSize: 3, MinBatch: 1,
 						Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
 							for i, it := range batch {
@@ -409,7 +409,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 								}
 								var ce *CorruptError
 								if errors.As(err, &ce) {
-									checksum = true
+									checksum.Store(true)
 								}
 								if failDeliver && i == len(batch)-1 {
 									return errors.New("connection lost") // the last one unreported
@@ -425,7 +425,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 						t.Errorf("%d files open before the run, %d after", before, after)
 					}
 					held.unlock()
-					if !cancelled && !checksum {
+					if !cancelled && !checksum.Load() {
 						t.Error("the damaged content was not caught by its checksum")
 					}
 					// Nothing locked: every item left can be removed.
