@@ -283,3 +283,78 @@ func clip(b []byte, i int) []byte {
 	lo, hi := max(0, i-20), min(len(b), i+20)
 	return b[lo:hi]
 }
+
+// naiveDotStuffLF is naiveDotStuff for the data writer's own contract,
+// which leaves a bare CR alone (the message package repairs those) and
+// mends only bare LF; a CR that ends the data is completed.
+func naiveDotStuffLF(in []byte) []byte {
+	var norm []byte
+	for i, c := range in {
+		if c == '\n' && (i == 0 || in[i-1] != '\r') {
+			norm = append(norm, '\r')
+		}
+		norm = append(norm, c)
+	}
+	var out []byte
+	bol := true
+	for i, c := range norm {
+		if bol && c == '.' {
+			out = append(out, '.')
+		}
+		out = append(out, c)
+		bol = c == '\n' && i > 0 && norm[i-1] == '\r'
+	}
+	switch {
+	case len(out) == 0 || bytes.HasSuffix(out, []byte("\r\n")):
+	case out[len(out)-1] == '\r':
+		out = append(out, '\n')
+	default:
+		out = append(out, '\r', '\n')
+	}
+	return append(out, ".\r\n"...)
+}
+
+// keepsPromise reports whether p may go through WriteCRLF: every line
+// break in it is CRLF, whole.
+func keepsPromise(p []byte) bool {
+	for i, c := range p {
+		if c == '\n' && (i == 0 || p[i-1] != '\r') || c == '\r' && (i+1 == len(p) || p[i+1] != '\n') {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzDotWriter compares the data writer with the line-by-line reference
+// for any input cut into any writes, each through WriteCRLF when it keeps
+// the promise (and the fuzzer asks for it), else through Write.
+func FuzzDotWriter(f *testing.F) {
+	f.Add([]byte("a\r\n.b\r\n..\r\n"), []byte{3, 1, 5})
+	f.Add([]byte(".\r\n.\r\n\r\n.x\r"), []byte{1, 2, 0x81, 3})
+	f.Add([]byte("QUJD\r\nREVG\r\n.\n.\r."), []byte{6, 0x86, 2})
+	f.Fuzz(func(t *testing.T, in, cuts []byte) {
+		var got bytes.Buffer
+		dw := newDotWriter(&got)
+		rest := in
+		for _, c := range cuts {
+			n := min(int(c&0x7f), len(rest))
+			p := rest[:n]
+			rest = rest[n:]
+			if c&0x80 != 0 && keepsPromise(p) {
+				dw.WriteCRLF(p)
+			} else {
+				dw.Write(p)
+			}
+		}
+		dw.Write(rest)
+		if err := dw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if want := naiveDotStuffLF(in); !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("%q cut %v: got %q, want %q", in, cuts, got.Bytes(), want)
+		}
+		if dw.n != int64(got.Len()) {
+			t.Fatalf("counted %d, wrote %d", dw.n, got.Len())
+		}
+	})
+}
