@@ -258,6 +258,13 @@ func TestWriteToMatchesSimplePathRandom(t *testing.T) {
 		if rec.broken {
 			t.Fatalf("message %d: a WriteCRLF span holds a bare CR or LF", i)
 		}
+		sized := true
+		for _, a := range spec.Attachments {
+			sized = sized && a.Size > 0 // Open without Size: unknown
+		}
+		if n := m.Size(); n != int64(len(want)) && (n != -1 || sized) {
+			t.Fatalf("message %d: Size %d, WriteTo wrote %d", i, n, len(want))
+		}
 		checkWire(t, plain.Bytes(), false)
 	}
 }
