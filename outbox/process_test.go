@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,6 +23,9 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "run":
 		helperRun()
+		os.Exit(0)
+	case "runkill":
+		helperRunKill()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -272,5 +276,129 @@ func TestConcurrentRunnerProcesses(t *testing.T) {
 	}
 	if items, _ := q.List(); len(items) != 0 {
 		t.Errorf("%d items left", len(items))
+	}
+}
+
+// helperRunKill runs the queue, logging each item as the server would
+// take it (before reporting the result); at the OUTBOX_KILLAT-th item it
+// says so and stalls, as a runner killed between the server's 250 and the
+// removal of the file.
+func helperRunKill() {
+	q, err := Open(os.Getenv("OUTBOX_DIR"), Options{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	q.testNoRelist = os.Getenv("OUTBOX_NORELIST") != ""
+	fmt.Sscan(os.Getenv("OUTBOX_MAXHELD"), &q.testMaxHeld)
+	var killAt int
+	fmt.Sscan(os.Getenv("OUTBOX_KILLAT"), &killAt)
+	log, err := os.OpenFile(os.Getenv("OUTBOX_LOG"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	var mu sync.Mutex
+	n := 0
+	deliver := func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+		for _, it := range batch {
+			mu.Lock()
+			n++
+			k := n
+			fmt.Fprintf(log, "%s\n", it.ID)
+			mu.Unlock()
+			if k == killAt {
+				fmt.Println("STAGE accepted")
+				select {}
+			}
+			report(it, Result{Outcome: Delivered})
+		}
+		return nil
+	}
+	q.Run(context.Background(), RunConfig{Deliver: deliver, Parallel: 2, BatchSize: 4, MinBatch: 2})
+	fmt.Println("STAGE accepted") // fewer items than killAt
+	select {}
+}
+
+// TestKillDuringRun kills (SIGKILL) a queue runner after a server has
+// accepted an item and before its file is removed, at several points of
+// the run and in every way the scan takes items: a later run delivers
+// every item the dead one had not finished (the one in flight again, as
+// at-least-once allows), none is lost or left behind, and no lock of the
+// dead process stays.
+func TestKillDuringRun(t *testing.T) {
+	modes := []struct{ name, noRelist, maxHeld string }{
+		{"relisted", "", ""}, {"per item", "1", ""}, {"batch locks", "", "-1"}, {"limit 3", "", "3"},
+	}
+	for _, m := range modes {
+		for _, killAt := range []int{1, 5, 13} {
+			t.Run(fmt.Sprintf("%s/kill at %d", m.name, killAt), func(t *testing.T) {
+				dir, work := t.TempDir(), t.TempDir()
+				q, err := Open(dir, Options{Logf: func(string, ...any) {}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]bool{}
+				for i := range 16 {
+					s := testSettings
+					s.Host = fmt.Sprintf("mx%d.example", i%2)
+					want[enqueue(t, q, s, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i))] = true
+				}
+				logPath := filepath.Join(work, "log")
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), "OUTBOX_HELPER=runkill", "OUTBOX_DIR="+dir, "OUTBOX_LOG="+logPath,
+					"OUTBOX_KILLAT="+fmt.Sprint(killAt), "OUTBOX_NORELIST="+m.noRelist, "OUTBOX_MAXHELD="+m.maxHeld)
+				cmd.Stderr = os.Stderr
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				line, _ := bufio.NewReader(out).ReadString('\n')
+				cmd.Process.Kill()
+				cmd.Wait()
+				if line != "STAGE accepted\n" {
+					t.Fatalf("helper said %q", line)
+				}
+				b, _ := os.ReadFile(logPath)
+				first := strings.Fields(string(b))
+				if len(first) < killAt {
+					t.Fatalf("the dead runner logged %d items, want at least %d", len(first), killAt)
+				}
+				again := map[string]int{}
+				st, err := q.Run(context.Background(), RunConfig{Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+					for _, it := range batch {
+						again[it.ID]++
+						report(it, Result{Outcome: Delivered})
+					}
+					return nil
+				}})
+				if err != nil || st.Busy != 0 || st.Corrupt != 0 {
+					t.Fatalf("Run after the kill = %+v, %v", st, err)
+				}
+				seen := map[string]bool{}
+				for _, id := range first {
+					seen[id] = true
+				}
+				for id := range want {
+					if !seen[id] && again[id] == 0 {
+						t.Errorf("item %s was lost", id)
+					}
+					if again[id] > 1 {
+						t.Errorf("item %s delivered %d times by one run", id, again[id])
+					}
+				}
+				if again[first[killAt-1]] == 0 {
+					t.Errorf("the item in flight at the kill (%s) was not delivered again", first[killAt-1])
+				}
+				for _, sub := range []string{"msg", "corrupt", "failed"} {
+					if left, _ := os.ReadDir(q.sub(sub)); len(left) != 0 {
+						t.Errorf("%s/ still holds %d files", sub, len(left))
+					}
+				}
+			})
+		}
 	}
 }
