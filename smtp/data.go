@@ -6,14 +6,17 @@ import (
 )
 
 // dotWriter writes message data for the DATA command (RFC 5321 section
-// 4.5.2): a "." at the start of a line is doubled, bare LF becomes CRLF, and
-// Close ends the data with CRLF "." CRLF, adding a line break first if the
-// data did not end with one. It copies runs of ordinary bytes in one write,
-// so the cost per byte is a scan, not a call.
+// 4.5.2): a "." at the start of a line is doubled, a bare LF or a bare CR
+// becomes CRLF (section 2.3.8: they must not be sent; a server that took a
+// bare CR or LF for a line end could otherwise be shown a "." line the
+// client never meant as the end of the data, the SMTP smuggling of
+// CVE-2023-51764), and Close ends the data with CRLF "." CRLF, adding a
+// line break first if the data did not end with one. It copies runs of
+// ordinary bytes in one write, so the cost per byte is a scan, not a call.
 type dotWriter struct {
 	w   io.Writer
 	bol bool // at the beginning of a line
-	cr  bool // the last byte was CR
+	cr  bool // the last byte written was a CR whose LF has not come yet
 	n   int64
 	err error
 }
@@ -22,6 +25,7 @@ func newDotWriter(w io.Writer) *dotWriter { return &dotWriter{w: w, bol: true} }
 
 var (
 	crlf     = []byte("\r\n")
+	lf       = []byte("\n")
 	dot      = []byte(".")
 	endOfMsg = []byte(".\r\n")
 )
@@ -31,6 +35,17 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 		return 0, d.err
 	}
 	start, i := 0, 0
+	if d.cr && len(p) > 0 {
+		// The CR that ended the last write: an LF here completes it,
+		// anything else leaves it bare.
+		d.cr, d.bol = false, true
+		if p[0] == '\n' {
+			start, i = 1, 1
+			d.put(lf)
+		} else {
+			d.put(lf)
+		}
+	}
 	for i < len(p) {
 		if d.bol && p[i] == '.' {
 			d.put(p[start:i])
@@ -38,23 +53,32 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 			start = i // the line's own '.' goes out with the rest
 		}
 		d.bol = false
-		j := bytes.IndexByte(p[i:], '\n')
-		if j < 0 {
-			d.cr = p[len(p)-1] == '\r'
+		end := len(p)
+		if j := bytes.IndexByte(p[i:], '\n'); j >= 0 {
+			end = i + j
+		}
+		// A CR before end is bare unless it is the CR of end's CRLF.
+		if c := bytes.IndexByte(p[i:end], '\r'); c >= 0 && i+c+1 < end {
+			at := i + c
+			d.put(p[start : at+1])
+			d.put(lf)
+			start, i, d.bol = at+1, at+1, true
+			continue
+		}
+		if end == len(p) {
+			if p[end-1] == '\r' { // its LF may come with the next write
+				d.put(p[start:])
+				start, d.cr = end, true
+			}
 			break
 		}
-		nl := i + j
-		prevCR := d.cr
-		if nl > 0 {
-			prevCR = p[nl-1] == '\r'
-		}
-		if !prevCR {
-			d.put(p[start:nl])
+		if end == i || p[end-1] != '\r' { // a bare LF
+			d.put(p[start:end])
 			d.put(crlf)
-			start = nl + 1
+			start = end + 1
 		}
-		d.bol, d.cr = true, false
-		i = nl + 1
+		d.bol = true
+		i = end + 1
 	}
 	d.put(p[start:])
 	if d.err != nil {
@@ -75,7 +99,8 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 //
 // A caller that breaks the promise can only make bare CRs or LFs reach
 // the server, never an end of data: a "." after an LF is doubled
-// whether or not a CR came before it, as Write does.
+// whether or not a CR came before it, as Write does. (A CR that ends p
+// is completed by the next write or by Close, as in Write.)
 func (d *dotWriter) WriteCRLF(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
@@ -83,7 +108,7 @@ func (d *dotWriter) WriteCRLF(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if p[0] == '\n' {
+	if p[0] == '\n' || d.cr {
 		return d.Write(p)
 	}
 	// One IndexByte per "." (none in base64): a "." at the start of a
@@ -122,12 +147,12 @@ func (d *dotWriter) put(b []byte) {
 
 // Close writes the end-of-data marker.
 func (d *dotWriter) Close() error {
-	if !d.bol {
-		if d.cr { // a trailing bare CR: complete it
-			d.put([]byte("\n"))
-		} else {
-			d.put(crlf)
-		}
+	switch {
+	case d.cr: // a trailing CR: complete it
+		d.put(lf)
+		d.cr = false
+	case !d.bol:
+		d.put(crlf)
 	}
 	d.put(endOfMsg)
 	return d.err

@@ -284,16 +284,20 @@ func clip(b []byte, i int) []byte {
 	return b[lo:hi]
 }
 
-// naiveDotStuffLF is naiveDotStuff for the data writer's own contract,
-// which leaves a bare CR alone (the message package repairs those) and
-// mends only bare LF; a CR that ends the data is completed.
+// naiveDotStuffLF is naiveDotStuff for the data writer's own contract:
+// every bare LF and every bare CR becomes CRLF (RFC 5321 section 2.3.8),
+// a "." at a line start is doubled, and the data ends with CRLF "." CRLF.
 func naiveDotStuffLF(in []byte) []byte {
 	var norm []byte
 	for i, c := range in {
-		if c == '\n' && (i == 0 || in[i-1] != '\r') {
-			norm = append(norm, '\r')
+		switch {
+		case c == '\n' && (i == 0 || in[i-1] != '\r'):
+			norm = append(norm, '\r', '\n')
+		case c == '\r' && (i+1 == len(in) || in[i+1] != '\n'):
+			norm = append(norm, '\r', '\n')
+		default:
+			norm = append(norm, c)
 		}
-		norm = append(norm, c)
 	}
 	var out []byte
 	bol := true

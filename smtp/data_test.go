@@ -22,6 +22,17 @@ func TestDotWriter(t *testing.T) {
 		{"mid.dot\r\n", "mid.dot\r\n.\r\n"},
 		{"cr only\r", "cr only\r\n.\r\n"},
 		{"a\r\n\r\n.", "a\r\n\r\n..\r\n.\r\n"},
+		// Bare CR is mended like bare LF (RFC 5321 section 2.3.8), so no
+		// server that ends lines at a lone CR or LF can be shown a "."
+		// line the sender did not mean as the end of the data (SMTP
+		// smuggling): every "." after a mended break is doubled.
+		{"a\rb", "a\r\nb\r\n.\r\n"},
+		{"x\r.\r\nMAIL FROM:<evil>\r\n", "x\r\n..\r\nMAIL FROM:<evil>\r\n.\r\n"},
+		{"x\n.\nRCPT", "x\r\n..\r\nRCPT\r\n.\r\n"},
+		{"x\r\r\n.", "x\r\n\r\n..\r\n.\r\n"},
+		{"\r", "\r\n.\r\n"},
+		{"\r.", "\r\n..\r\n.\r\n"},
+		{"\n\r", "\r\n\r\n.\r\n"},
 	}
 	for _, tt := range tests {
 		for _, oneByte := range []bool{false, true} {
