@@ -14,7 +14,7 @@ type roFile struct {
 }
 
 func openRO(path string) (*roFile, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

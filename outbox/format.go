@@ -317,7 +317,7 @@ func (it *Item) Open() (io.ReadCloser, error) {
 		return &verifyReader{r: io.NewSectionReader(it.lf.readerAt(), it.lay.off, it.lay.size), h: sha256.New(),
 			want: it.lay.sum, path: it.path}, nil
 	}
-	f, err := os.Open(it.path)
+	f, err := openFile(it.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Msg: "cannot open the message", Err: err}
 	}

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"errors"
 	"io"
 	"os"
 )
@@ -41,7 +42,7 @@ func (lf *lockedFile) readerAt() io.ReaderAt {
 // openLocked opens path and takes its lock without waiting. It returns
 // (nil, nil) when another process or goroutine holds the lock.
 func openLocked(path string, flag int) (*lockedFile, error) {
-	f, err := os.OpenFile(path, flag, 0o600)
+	f, err := openFile(path, flag, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -77,4 +78,26 @@ func (lf *lockedFile) unlock() {
 		lf.ro.Close()
 		lf.ro = nil
 	}
+}
+
+// removeLocked removes the item's files while lf still holds its lock,
+// then lets go, so that no other runner can take the item in between. On
+// Windows this needs the FILE_SHARE_DELETE that openFile asks for: another
+// runner then cannot open a file whose deletion is pending, or finds the
+// name gone.
+func removeLocked(lf *lockedFile, paths ...string) error {
+	var first error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	lf.unlock()
+	return first
+}
+
+// renameLocked moves lf's file to dst while holding it (on Windows,
+// FILE_SHARE_DELETE allows renaming an open file).
+func renameLocked(lf *lockedFile, dst string) error {
+	return os.Rename(lf.path, dst)
 }

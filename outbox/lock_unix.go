@@ -28,24 +28,6 @@ func flockNB(fd int) (bool, error) {
 	}
 }
 
-// removeLocked removes the files while lf still holds the item, so that no
-// other runner can take it between the removal and the unlock.
-func removeLocked(lf *lockedFile, paths ...string) error {
-	var first error
-	for _, p := range paths {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
-			first = err
-		}
-	}
-	lf.unlock()
-	return first
-}
-
-// renameLocked moves lf's file to dst while holding it.
-func renameLocked(lf *lockedFile, dst string) error {
-	return os.Rename(lf.path, dst)
-}
-
 // syncDir makes renames and removals in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -25,30 +25,6 @@ func tryLock(f *os.File) (bool, error) {
 	return false, err
 }
 
-// removeLocked closes the file first: Windows refuses to delete an open
-// file. Another runner that opens the file in between finds it gone
-// (stillThere) or fails to open it.
-func removeLocked(lf *lockedFile, paths ...string) error {
-	lf.unlock()
-	var first error
-	for _, p := range paths {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-// renameLocked moves lf's file; Windows cannot rename an open file, so the
-// lock is dropped first and taken again.
-func renameLocked(lf *lockedFile, dst string) error {
-	lf.unlock()
-	if err := os.Rename(lf.path, dst); err != nil {
-		return err
-	}
-	return nil
-}
-
 // syncDir is a no-op: Windows has no directory fsync; NTFS journals
 // renames.
 func syncDir(dir string) error { return nil }

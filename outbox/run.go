@@ -900,7 +900,7 @@ func (q *Queue) writeState(path string, st state) error {
 		return err
 	}
 	tmp := q.sub("tmp", pathBase(path)+"."+newID(time.Now())+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

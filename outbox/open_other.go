@@ -1,0 +1,11 @@
+//go:build !windows
+
+package outbox
+
+import "os"
+
+// openFile is os.OpenFile; on Windows it also shares deletion (see
+// open_windows.go).
+func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, flag, perm)
+}
