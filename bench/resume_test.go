@@ -84,6 +84,31 @@ func TestResumption(t *testing.T) {
 	}
 }
 
+// reconnectMode is a TLS mode and the server address that speaks it.
+type reconnectMode struct {
+	name string
+	addr string
+	mode smtp.TLSMode
+}
+
+func reconnectModes(srv *server.Server) []reconnectMode {
+	return []reconnectMode{{"starttls", srv.SMTPAddr(), smtp.StartTLS}, {"implicit", srv.SMTPSAddr(), smtp.Implicit}}
+}
+
+// clientConfig is the TLS configuration of one kind of connection: with a
+// TLS session cache (sessions) and a trust verdict cache (verdict), or not.
+func clientConfig(srv *server.Server, sessions, verdict bool) *secchan.Config {
+	cfg := &secchan.Config{ServerName: "127.0.0.1"}
+	cfg.Trust.Roots = srv.CAPool()
+	if sessions {
+		cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+	}
+	if verdict {
+		cfg.Trust.Cache = &trust.Cache{}
+	}
+	return cfg
+}
+
 // BenchmarkReconnect measures a whole SMTP session setup (connect, greeting,
 // EHLO, STARTTLS or implicit TLS, EHLO, AUTH PLAIN, QUIT): "full" is a
 // first contact (full TLS handshake, chain verified), "resumed" uses TLS
@@ -97,11 +122,7 @@ func TestResumption(t *testing.T) {
 func BenchmarkReconnect(b *testing.B) {
 	srv := startServer(b)
 	ctx := context.Background()
-	for _, mode := range []struct {
-		name string
-		addr string
-		mode smtp.TLSMode
-	}{{"starttls", srv.SMTPAddr(), smtp.StartTLS}, {"implicit", srv.SMTPSAddr(), smtp.Implicit}} {
+	for _, mode := range reconnectModes(srv) {
 		for _, v := range []struct {
 			name              string
 			sessions, verdict bool
@@ -112,14 +133,7 @@ func BenchmarkReconnect(b *testing.B) {
 			{"reconnect", true, true},
 		} {
 			b.Run(mode.name+"/"+v.name, func(b *testing.B) {
-				cfg := &secchan.Config{ServerName: "127.0.0.1"}
-				cfg.Trust.Roots = srv.CAPool()
-				if v.sessions {
-					cfg.SessionCache = tls.NewLRUClientSessionCache(8)
-				}
-				if v.verdict {
-					cfg.Trust.Cache = &trust.Cache{}
-				}
+				cfg := clientConfig(srv, v.sessions, v.verdict)
 				if v.sessions || v.verdict {
 					reconnect(b, ctx, mode.addr, mode.mode, cfg) // fill the caches
 				}
@@ -154,11 +168,7 @@ func BenchmarkReconnect(b *testing.B) {
 func BenchmarkReconnectInterleaved(b *testing.B) {
 	srv := startServer(b)
 	ctx := context.Background()
-	for _, mode := range []struct {
-		name string
-		addr string
-		mode smtp.TLSMode
-	}{{"starttls", srv.SMTPAddr(), smtp.StartTLS}, {"implicit", srv.SMTPSAddr(), smtp.Implicit}} {
+	for _, mode := range reconnectModes(srv) {
 		b.Run(mode.name, func(b *testing.B) {
 			kinds := []struct {
 				name              string
@@ -174,14 +184,7 @@ func BenchmarkReconnectInterleaved(b *testing.B) {
 			}
 			for i := range kinds {
 				k := &kinds[i]
-				k.cfg = &secchan.Config{ServerName: "127.0.0.1"}
-				k.cfg.Trust.Roots = srv.CAPool()
-				if k.sessions {
-					k.cfg.SessionCache = tls.NewLRUClientSessionCache(8)
-				}
-				if k.verdict {
-					k.cfg.Trust.Cache = &trust.Cache{}
-				}
+				k.cfg = clientConfig(srv, k.sessions, k.verdict)
 				reconnect(b, ctx, mode.addr, mode.mode, k.cfg) // fill the caches
 			}
 			b.ReportAllocs()
