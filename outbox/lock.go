@@ -88,7 +88,7 @@ func (lf *lockedFile) unlock() {
 func removeLocked(lf *lockedFile, paths ...string) error {
 	var first error
 	for _, p := range paths {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+		if err := removeName(p); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
 			first = err
 		}
 	}

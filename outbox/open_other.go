@@ -9,3 +9,7 @@ import "os"
 func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return os.OpenFile(path, flag, perm)
 }
+
+// removeName removes the file named p: on Unix the name is gone at once,
+// even while the file is open.
+func removeName(p string) error { return os.Remove(p) }

@@ -5,6 +5,8 @@ package outbox
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/windows"
 )
@@ -57,4 +59,25 @@ func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(h), path), nil
+}
+
+// removeName removes the file named p so that its name is gone at once.
+// Deleting a file that some handle still holds (ours, under the lock)
+// leaves its name listed, and on some systems openable, until the last
+// handle closes; another runner could then take a delivered item. So the
+// file is first renamed out of its directory, into the spool's tmp/
+// (p's grandparent holds msg/, state/ and tmp/), which Windows does at
+// once, and deleted there. A name left in tmp/ by a failed delete is swept
+// with the other leftovers there.
+func removeName(p string) error {
+	// Only the lock holder removes an item, so the name is ours alone; a
+	// stale one a crashed runner left is replaced (os.Rename replaces).
+	gone := filepath.Join(filepath.Dir(filepath.Dir(p)), "tmp", filepath.Base(p)+"."+strconv.Itoa(os.Getpid())+".gone")
+	if err := os.Rename(p, gone); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return os.Remove(p) // no tmp/ (or another volume): delete in place
+	}
+	return os.Remove(gone)
 }

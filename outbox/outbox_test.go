@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -51,7 +53,7 @@ func newQueue(t testing.TB) (*Queue, *clock, *logSink) {
 	t.Helper()
 	c := &clock{t: t0}
 	logs := &logSink{}
-	q, err := Open(t.TempDir(), Options{Now: c.Now, Logf: logs.Logf})
+	q, err := Open(testdir.New(t), Options{Now: c.Now, Logf: logs.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,7 +615,7 @@ func TestConcurrentEnqueue(t *testing.T) {
 // spool and checks that every item is delivered exactly once and never by
 // two deliverers at the same moment.
 func TestConcurrentRunnersGoroutines(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	q1, _ := Open(dir, Options{})
 	q2, _ := Open(dir, Options{})
 	const n = 200

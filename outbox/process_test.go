@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
 )
 
 // The test binary re-executes itself as a helper process (an enqueuer to
@@ -94,7 +96,7 @@ func TestKillDuringEnqueue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.stage, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testdir.New(t)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "OUTBOX_HELPER=enqueue", "OUTBOX_DIR="+dir, "OUTBOX_STAGE="+tt.stage)
 			out, err := cmd.StdoutPipe()
@@ -217,8 +219,8 @@ func helperRun() {
 // TestConcurrentRunnerProcesses runs two queue runner processes over the
 // same spool and checks that every item is delivered exactly once.
 func TestConcurrentRunnerProcesses(t *testing.T) {
-	dir := t.TempDir()
-	work := t.TempDir()
+	dir := testdir.New(t)
+	work := testdir.New(t)
 	os.Mkdir(filepath.Join(work, "inflight"), 0o700)
 	q, _ := Open(dir, Options{})
 	const n = 300
@@ -333,7 +335,7 @@ func TestKillDuringRun(t *testing.T) {
 	for _, m := range modes {
 		for _, killAt := range []int{1, 5, 13} {
 			t.Run(fmt.Sprintf("%s/kill at %d", m.name, killAt), func(t *testing.T) {
-				dir, work := t.TempDir(), t.TempDir()
+				dir, work := testdir.New(t), testdir.New(t)
 				q, err := Open(dir, Options{Logf: func(string, ...any) {}})
 				if err != nil {
 					t.Fatal(err)

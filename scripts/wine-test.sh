@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# wine-test.sh runs tlsmail's Windows tests (the Schannel provider and the
-# provider conformance suite) on Linux under Wine:
+# wine-test.sh runs tlsmail's Windows tests (the Schannel provider, the
+# provider conformance suite, and the outbox with its Windows file locking
+# and FILE_SHARE_DELETE opens) on Linux under Wine:
 #
-#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/..., then scripts/wine-e2e.sh
+#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/... ./outbox/..., then scripts/wine-e2e.sh
 #   scripts/wine-test.sh -run Schannel ./secchan/schannel/   # these tests only
 #   scripts/wine-test.sh --setup-only    # prepare Wine and exit (used by wine-e2e.sh)
 #
@@ -133,7 +134,7 @@ fi
 # 5. The tests.
 e2e=false
 if [ $# -eq 0 ]; then
-	set -- ./secchan/...
+	set -- ./secchan/... ./outbox/... ./internal/testdir/
 	[ "${TLSMAIL_WINE_E2E:-1}" = 0 ] || e2e=true
 fi
 status=0

@@ -9,13 +9,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/schannel"
@@ -202,30 +200,8 @@ func TestSMTPRefused(t *testing.T) {
 	}
 }
 
-// tempDir is t.TempDir for Wine: Go 1.26's os.RemoveAll deletes through
-// FILE_DISPOSITION_INFORMATION_EX, which Wine 8.0 answers with "Invalid
-// function", so the directory is removed bottom-up with os.Remove.
-func tempDir(t *testing.T) string {
-	d, err := os.MkdirTemp("", "tlsmail-schannel-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var dirs []string
-		filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				dirs = append(dirs, path)
-			} else if err == nil {
-				os.Remove(path)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			os.Remove(dirs[i])
-		}
-	})
-	return d
-}
+// tempDir is t.TempDir for Wine (see internal/testdir).
+func tempDir(t *testing.T) string { return testdir.New(t) }
 
 func poolOf(certs []*x509.Certificate) *x509.CertPool {
 	p := x509.NewCertPool()
