@@ -17,17 +17,9 @@ import (
 // not carry on as if it had.
 func TestSCRAMServerMustProveItself(t *testing.T) {
 	addr := scripted(t, func(p *peer) {
-		if !p.tlsServer(pki().Server.TLSCertificate()) {
+		if !scramUpToClientFinal(p) {
 			return
 		}
-		p.send("220 hi\r\n")
-		p.ehlo("AUTH SCRAM-SHA-256")
-		l := p.expect("AUTH SCRAM-SHA-256 ")
-		first, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "AUTH SCRAM-SHA-256 "))
-		_, nonce, _ := strings.Cut(string(first), ",r=")
-		salt := base64.StdEncoding.EncodeToString([]byte("saltsaltsalt"))
-		p.send("334 " + base64.StdEncoding.EncodeToString([]byte("r="+nonce+"srv,s="+salt+",i=4096")) + "\r\n")
-		p.line()                        // client-final with its proof
 		p.send("235 2.7.0 welcome\r\n") // no server-final: no proof
 		p.line()
 	})
@@ -357,17 +349,9 @@ func TestSCRAMWrongServerProofOverTheWire(t *testing.T) {
 	for _, final := range []string{"v=" + base64.StdEncoding.EncodeToString(make([]byte, 32)), "e=invalid-proof"} {
 		t.Run(final[:2], func(t *testing.T) {
 			addr := scripted(t, func(p *peer) {
-				if !p.tlsServer(pki().Server.TLSCertificate()) {
+				if !scramUpToClientFinal(p) {
 					return
 				}
-				p.send("220 hi\r\n")
-				p.ehlo("AUTH SCRAM-SHA-256")
-				l := p.expect("AUTH SCRAM-SHA-256 ")
-				first, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "AUTH SCRAM-SHA-256 "))
-				_, nonce, _ := strings.Cut(string(first), ",r=")
-				salt := base64.StdEncoding.EncodeToString([]byte("saltsaltsalt"))
-				p.send("334 " + base64.StdEncoding.EncodeToString([]byte("r="+nonce+"srv,s="+salt+",i=4096")) + "\r\n")
-				p.line() // client-final
 				p.send("334 " + base64.StdEncoding.EncodeToString([]byte(final)) + "\r\n")
 				if l := p.line(); l != "*" {
 					p.t.Errorf("after a bad server-final the client sent %q, want *", l)
@@ -441,4 +425,23 @@ func FuzzSCRAMServerFirst(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", msg, sf)
 		}
 	})
+}
+
+// scramUpToClientFinal plays a server over implicit TLS up to the client's
+// final SCRAM message: greeting, EHLO offering SCRAM-SHA-256, a
+// server-first message that extends the client's nonce, and the client's
+// proof read (and not checked). It reports false when the handshake failed.
+func scramUpToClientFinal(p *peer) bool {
+	if !p.tlsServer(pki().Server.TLSCertificate()) {
+		return false
+	}
+	p.send("220 hi\r\n")
+	p.ehlo("AUTH SCRAM-SHA-256")
+	l := p.expect("AUTH SCRAM-SHA-256 ")
+	first, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "AUTH SCRAM-SHA-256 "))
+	_, nonce, _ := strings.Cut(string(first), ",r=")
+	salt := base64.StdEncoding.EncodeToString([]byte("saltsaltsalt"))
+	p.send("334 " + base64.StdEncoding.EncodeToString([]byte("r="+nonce+"srv,s="+salt+",i=4096")) + "\r\n")
+	p.line() // client-final with its proof
+	return true
 }
