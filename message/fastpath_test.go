@@ -172,14 +172,7 @@ func TestWriteToCRLFSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var plain bytes.Buffer
-	if _, err := m.WriteTo(&plain); err != nil {
-		t.Fatal(err)
-	}
-	var rec crlfRecorder
-	if _, err := m.WriteTo(&rec); err != nil {
-		t.Fatal(err)
-	}
+	plain, rec := writeBothWays(t, m)
 	if !bytes.Equal(rec.Bytes(), plain.Bytes()) {
 		t.Fatal("output through WriteCRLF differs from output through Write")
 	}
@@ -242,14 +235,7 @@ func TestWriteToMatchesSimplePathRandom(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var plain bytes.Buffer
-		if _, err := m.WriteTo(&plain); err != nil {
-			t.Fatal(err)
-		}
-		var rec crlfRecorder
-		if _, err := m.WriteTo(&rec); err != nil {
-			t.Fatal(err)
-		}
+		plain, rec := writeBothWays(t, m)
 		want := refWrite(t, m.composed)
 		if !bytes.Equal(plain.Bytes(), want) || !bytes.Equal(rec.Bytes(), want) {
 			t.Fatalf("message %d: WriteTo differs from the simple path (plain equal: %v, through WriteCRLF equal: %v)",
@@ -267,4 +253,19 @@ func TestWriteToMatchesSimplePathRandom(t *testing.T) {
 		}
 		checkWire(t, plain.Bytes(), false)
 	}
+}
+
+// writeBothWays writes m through a plain buffer (Write only) and through a
+// crlfRecorder (which takes WriteCRLF spans as well).
+func writeBothWays(t *testing.T, m *Message) (*bytes.Buffer, *crlfRecorder) {
+	t.Helper()
+	var plain bytes.Buffer
+	if _, err := m.WriteTo(&plain); err != nil {
+		t.Fatal(err)
+	}
+	var rec crlfRecorder
+	if _, err := m.WriteTo(&rec); err != nil {
+		t.Fatal(err)
+	}
+	return &plain, &rec
 }

@@ -449,11 +449,7 @@ func (r *runner) take(name string, st state) *Item {
 		// made for the whole batch by confirm.
 		it, err := readItemFile(lf.ro, path, &r.scratch, r.settings)
 		if err != nil {
-			lf.unlock()
-			var ce *CorruptError
-			if errors.As(err, &ce) {
-				r.corrupt(path, ce)
-			}
+			r.unreadable(lf, path, err)
 			return nil
 		}
 		it.lf = lf
@@ -474,11 +470,7 @@ func (r *runner) take(name string, st state) *Item {
 	}
 	it, err := readItem(lf.ro, size, path, nil, r.settings)
 	if err != nil {
-		lf.unlock()
-		var ce *CorruptError
-		if errors.As(err, &ce) {
-			r.corrupt(path, ce)
-		}
+		r.unreadable(lf, path, err)
 		return nil
 	}
 	it.fid = fid
@@ -684,6 +676,16 @@ func (q *Queue) loadState(id string) (st state, found bool) {
 }
 
 // corrupt moves a damaged message file aside, unless a runner holds it.
+// unreadable lets go of an item that could not be read; a corrupt one is
+// moved aside (r.corrupt), any other error leaves it for a later run.
+func (r *runner) unreadable(lf *lockedFile, path string, err error) {
+	lf.unlock()
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		r.corrupt(path, ce)
+	}
+}
+
 func (r *runner) corrupt(path string, ce *CorruptError) {
 	lf, err := openLocked(path, os.O_RDONLY)
 	if err != nil || lf == nil {
