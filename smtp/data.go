@@ -39,11 +39,9 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 		// The CR that ended the last write: an LF here completes it,
 		// anything else leaves it bare.
 		d.cr, d.bol = false, true
+		d.put(lf)
 		if p[0] == '\n' {
-			start, i = 1, 1
-			d.put(lf)
-		} else {
-			d.put(lf)
+			start, i = 1, 1 // its LF is the one just written
 		}
 	}
 	for i < len(p) {

@@ -284,10 +284,10 @@ func clip(b []byte, i int) []byte {
 	return b[lo:hi]
 }
 
-// naiveDotStuffLF is naiveDotStuff for the data writer's own contract:
+// naiveDataWriter is naiveDotStuff for the data writer's own contract:
 // every bare LF and every bare CR becomes CRLF (RFC 5321 section 2.3.8),
 // a "." at a line start is doubled, and the data ends with CRLF "." CRLF.
-func naiveDotStuffLF(in []byte) []byte {
+func naiveDataWriter(in []byte) []byte {
 	var norm []byte
 	for i, c := range in {
 		switch {
@@ -354,7 +354,7 @@ func FuzzDotWriter(f *testing.F) {
 		if err := dw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if want := naiveDotStuffLF(in); !bytes.Equal(got.Bytes(), want) {
+		if want := naiveDataWriter(in); !bytes.Equal(got.Bytes(), want) {
 			t.Fatalf("%q cut %v: got %q, want %q", in, cuts, got.Bytes(), want)
 		}
 		if dw.n != int64(got.Len()) {

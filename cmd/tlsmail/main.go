@@ -44,7 +44,7 @@ func main() {
 	os.Exit(code)
 }
 
-// longRunning are the commands whose SIGINT and SIGTERM cancel their
+// interruptibleCommands are the commands whose SIGINT and SIGTERM cancel their
 // context, so that they close connections and files in order and say how
 // they ended: serve, demo and queue run until interrupted, and sendmail,
 // whose message is in the outbox before it connects, reports an
@@ -57,9 +57,9 @@ func main() {
 // was sending is not sent. That spares a short send the signal-handling
 // thread, which costs about half a millisecond of start-up on a virtual
 // machine.
-var longRunning = []string{"serve", "demo", "queue", "sendmail"}
+var interruptibleCommands = []string{"serve", "demo", "queue", "sendmail"}
 
-// interruptible reports whether the command line is one of longRunning's,
+// interruptible reports whether the command line is one of interruptibleCommands,
 // or a send that queues its message first (--queue): interrupted, it must
 // still say that the message waits in the outbox, or its caller would send
 // it again.
@@ -67,7 +67,7 @@ func interruptible(args []string) bool {
 	if len(args) == 0 {
 		return false
 	}
-	if slices.Contains(longRunning, args[0]) {
+	if slices.Contains(interruptibleCommands, args[0]) {
 		return true
 	}
 	if args[0] != "send" {
