@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testpeer"
 )
 
 // findMsmtp returns Debian's msmtp, installing it when it is missing and the
@@ -30,7 +32,7 @@ func findMsmtp(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("msmtp is not installed and cannot be installed")
+	testpeer.Missing(t, "msmtp is not installed and cannot be installed (apt-get install -y msmtp)")
 	return ""
 }
 

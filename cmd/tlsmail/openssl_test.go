@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 )
 
@@ -112,10 +113,7 @@ sys.stdin.read()  # run until the test closes our stdin
 // verification and AUTH, and checks the delivered bytes.
 func TestSendToOpenSSLServer(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed: cannot run the OpenSSL peer")
-	}
+	python := testpeer.Need(t, "python3", "python3")
 	dir := t.TempDir()
 	pki, err := testpki.NewPKI(nil, nil)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/server"
 )
 
@@ -556,10 +557,7 @@ func TestQueueCorruptFile(t *testing.T) {
 // embedded server.
 func TestMsmtpAndSendmailShareConfig(t *testing.T) {
 	t.Parallel()
-	msmtp, err := exec.LookPath("msmtp")
-	if err != nil {
-		t.Skip("msmtp is not installed (apt-get install msmtp); the shared-configuration test needs it")
-	}
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
 	m := newMailbox(t, nil, nil)
 	for i, p := range []proc{
 		{bin: msmtp, args: []string{"-C", m.cfg, "-t"}},

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
@@ -34,27 +35,7 @@ const (
 // Debian package that provides it.
 func needBinary(t *testing.T, program, debPackage string) string {
 	t.Helper()
-	p, ok := findBinary(program)
-	if !ok {
-		t.Skipf("%s not found in PATH: install the Debian package %q (apt-get install -y %s) to run this interoperability test",
-			program, debPackage, debPackage)
-	}
-	return p
-}
-
-// findBinary looks program up in PATH, then in /usr/sbin and /sbin (where
-// Debian puts postfix and saslpasswd2, often not in a user's PATH).
-func findBinary(program string) (string, bool) {
-	if p, err := exec.LookPath(program); err == nil {
-		return p, true
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin"} {
-		p := filepath.Join(d, program)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p, true
-		}
-	}
-	return "", false
+	return testpeer.Need(t, program, debPackage)
 }
 
 // testContext is a context for one test, bounded so that nothing hangs.

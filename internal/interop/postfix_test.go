@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testpeer"
 )
 
 // A private Postfix instance: its own config_directory, queue_directory,
@@ -66,7 +68,7 @@ func saslAvailable() (bool, string) {
 	if !saslPluginsInstalled() {
 		return false, "Cyrus SASL PLAIN/LOGIN plugins not found: install the Debian package libsasl2-modules"
 	}
-	if _, ok := findBinary("saslpasswd2"); !ok {
+	if _, ok := testpeer.Find("saslpasswd2"); !ok {
 		return false, "saslpasswd2 not found: install the Debian package sasl2-bin"
 	}
 	return true, ""
@@ -191,7 +193,7 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 	}
 	submission := "  -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt"
 	if len(pc.saslUsers) > 0 {
-		saslpasswd2, ok := findBinary("saslpasswd2")
+		saslpasswd2, ok := testpeer.Find("saslpasswd2")
 		if !ok || !saslPluginsInstalled() {
 			t.Fatal("saslUsers needs saslpasswd2 and the Cyrus SASL plugins: check saslAvailable first")
 		}
