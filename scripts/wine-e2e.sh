@@ -23,12 +23,16 @@
 #
 # The Wine prefix is prepared by scripts/wine-test.sh (called here with
 # --setup-only unless TLSMAIL_WINE_READY=1). Exits 0 when every check
-# passes, 1 otherwise; prints "SKIP: ..." and exits 0 when Wine cannot run.
+# passes, 1 otherwise; prints "SKIP: ..." and exits 0 when Wine cannot run,
+# except under CI=true or TLSMAIL_REQUIRE_WINE=1, where that fails (exit 1)
+# as in scripts/wine-test.sh.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 if [ "${TLSMAIL_WINE_READY:-}" != 1 ]; then
+	# wine-test.sh decides whether Wine may be skipped here: under CI it
+	# exits 1 instead of printing SKIP.
 	out=$("$root/scripts/wine-test.sh" --setup-only) || { echo "$out"; exit 1; }
 	case "$out" in *SKIP:*) echo "$out"; exit 0 ;; esac
 fi
