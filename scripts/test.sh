@@ -42,7 +42,7 @@ GOOS=windows go vet ./...
 test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" ||
 	{ gofmt -l . >&2; log "gofmt: files above need formatting"; exit 1; }
 log "actionlint .github/workflows"
-go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -color=false
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.yml
 
 # 3. The tests.
 log "go test ./..."

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,30 @@ func TestRulesFile(t *testing.T) {
 	}
 	if len(rules) == 0 {
 		t.Fatal("no rules")
+	}
+	// Each rule names a test function that exists in its package, so that
+	// a renamed test shows here rather than only on the Windows runner.
+	fn := regexp.MustCompile(`^\^\(\?:(Test[A-Za-z0-9_]+)`)
+	for _, ru := range rules {
+		m := fn.FindStringSubmatch(ru.test.String())
+		if m == nil {
+			t.Errorf("line %d: %s does not start with a test function's name", ru.line, ru.test)
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join("..", "..", filepath.FromSlash(ru.pkg), "*_test.go"))
+		found := false
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(src, []byte("func "+m[1]+"(t *testing.T)")) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("line %d: no func %s(t *testing.T) in %s", ru.line, m[1], ru.pkg)
+		}
 	}
 }
