@@ -9,11 +9,26 @@
 # Linux and Windows, go test ./..., and the Windows tests under Wine.
 #
 #   scripts/test.sh            # everything
-#   TLSMAIL_SKIP_WINE=1 scripts/test.sh   # without the Wine part
+#   TLSMAIL_SKIP_WINE=1 scripts/test.sh   # without the Wine part (refused under CI=true)
+#
+# The Windows part is required: when Wine cannot run, the Wine scripts fail
+# instead of printing SKIP (TLSMAIL_REQUIRE_WINE=1, below), and under CI
+# (CI=true) TLSMAIL_SKIP_WINE=1 is refused, so that CI never passes green
+# without running the Windows tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '== %s\n' "$*" >&2; }
+
+export TLSMAIL_REQUIRE_WINE=1
+case "${CI:-}" in
+true | TRUE | True | 1)
+	if [ "${TLSMAIL_SKIP_WINE:-}" = 1 ]; then
+		log "TLSMAIL_SKIP_WINE=1 under CI=$CI: CI must run the Windows tests under Wine"
+		exit 1
+	fi
+	;;
+esac
 
 # 1. Debian packages for the third-party peers.
 scripts/install-deps.sh
@@ -26,6 +41,8 @@ go vet ./...
 GOOS=windows go vet ./...
 test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" ||
 	{ gofmt -l . >&2; log "gofmt: files above need formatting"; exit 1; }
+log "actionlint .github/workflows"
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.yml
 
 # 3. The tests. Every peer is installed above, so a test that cannot find
 # one fails instead of skipping (internal/testpeer).

@@ -17,7 +17,11 @@
 # TLSMAIL_WINE_E2E=0 to leave it out).
 #
 # Idempotent and non-interactive. When Wine cannot start at all it prints
-# "SKIP: <reason>" and exits 0; once Wine runs, any test failure fails.
+# "SKIP: <reason>" and exits 0, except where the Windows part is required:
+# under CI (CI=true, as CI services set it) or with TLSMAIL_REQUIRE_WINE=1
+# (scripts/test.sh, the README's test command, sets it), it prints
+# "FAIL: <reason>" and exits 1, so that CI can never pass green without
+# running the Windows tests. Once Wine runs, any test failure fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +37,22 @@ if [ "${1:-}" = --setup-only ]; then
 	shift
 fi
 
-skip() { echo "SKIP: Windows tests under Wine: $*"; exit 0; }
+# wine_required: CI=true (or 1), or TLSMAIL_REQUIRE_WINE=1.
+wine_required() {
+	case "${CI:-}:${TLSMAIL_REQUIRE_WINE:-}" in
+	true:* | TRUE:* | True:* | 1:* | *:1) return 0 ;;
+	esac
+	return 1
+}
+skip() {
+	if wine_required; then
+		echo "FAIL: Windows tests under Wine cannot run: $*"
+		echo "wine-test: the Windows part is required here (CI=${CI:-} TLSMAIL_REQUIRE_WINE=${TLSMAIL_REQUIRE_WINE:-}); set neither to let it skip" >&2
+		exit 1
+	fi
+	echo "SKIP: Windows tests under Wine: $*"
+	exit 0
+}
 log() { echo "wine-test: $*" >&2; }
 
 # 1. Tools.

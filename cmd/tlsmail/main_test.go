@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	tlsmailBin = filepath.Join(dir, "tlsmail")
+	if runtime.GOOS == "windows" {
+		tlsmailBin += ".exe" // os/exec runs no file without an extension there
+	}
 	build := exec.Command("go", "build", "-o", tlsmailBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -8,9 +8,10 @@ import (
 	"github.com/tlsmail/tlsmail/secchan/secchantest"
 )
 
-// wineSkips lists the conformance cases Wine 8.0 cannot pass, with why.
+// wineSkips lists the conformance cases Wine 8.0 cannot pass, with why
+// (none on the native Windows job: see wineExcused).
 func wineSkips() map[string]string {
-	if !underWine() {
+	if !wineExcused() {
 		return nil
 	}
 	return map[string]string{
