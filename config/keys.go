@@ -44,7 +44,7 @@ func Keys() []KeyInfo {
 		{"tls_host_override", "name to verify the certificate against instead of host"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f"},
 		{"tls_pin", "tlsmail: SPKI pins, sha256/BASE64, comma-separated"},
-		{"tls_provider", "tlsmail: TLS provider name (gotls, schannel)"},
+		{"tls_provider", "tlsmail: TLS provider name (go, schannel)"},
 		{"queue_dir", "tlsmail: outbox directory"},
 		{"revocation", "tlsmail: revocation checking: soft, strict or off"},
 	}
