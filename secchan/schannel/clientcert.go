@@ -61,12 +61,13 @@ type cryptKeyProvInfo struct {
 }
 
 // certFromTLS makes a certificate context for a client certificate given as
-// a certificate chain and key (from --cert/--key or --pfx). The context
-// lives in a certificate store of its own that also holds the chain's
-// intermediates, where Schannel finds them when it builds the chain it
-// sends. The key is kept in memory (PKCS12_NO_PERSIST_KEY) where Schannel
-// can use it so, and otherwise in a key container deleted when the
-// connection ends: see planClientKey.
+// a certificate chain and key (from --cert/--key or --pfx). Schannel takes
+// the leaf alone and builds the chain it sends itself, from the system
+// stores: the chain's intermediates are put where it looks for them (see
+// shareIntermediates), and also in the context's own store. The key is kept
+// in memory (PKCS12_NO_PERSIST_KEY) where Schannel can use it so, and
+// otherwise in a key container deleted when the connection ends: see
+// planClientKey.
 //
 // Only RSA keys are supported this way (Schannel under Wine cannot use
 // anything else; ECDSA keys need CNG and are not wired yet): put an ECDSA
@@ -96,6 +97,7 @@ func certFromTLSAs(tc tls.Certificate, plan keyPlan) (_ *clientCert, err error) 
 		return nil, fmt.Errorf("schannel: the client key is %T; from files the Schannel provider takes RSA keys only: "+
 			"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", tc.PrivateKey)
 	}
+	shareIntermediates(tc.Certificate[1:])
 	cc := &clientCert{where: "file", subject: leaf.Subject.String()}
 	defer func() {
 		if err != nil {
@@ -111,6 +113,41 @@ func certFromTLSAs(tc tls.Certificate, plan keyPlan) (_ *clientCert, err error) 
 		return nil, err
 	}
 	return cc, nil
+}
+
+// shareIntermediates adds the intermediates among certs (those not
+// self-issued) to this user's Intermediate Certification Authorities store
+// (CurrentUser\CA) unless they are there already. Schannel accepts only the
+// leaf of a client certificate and sends the chain it builds from the
+// system stores, so an intermediate known only from the --cert file is
+// otherwise never sent (.NET's SslStream adds them to the same store for
+// the same reason). The CA store is a cache of intermediates: nothing in it
+// is trusted. Failing to add them is not an error: the leaf still goes out,
+// and the server's refusal will say what is missing.
+func shareIntermediates(certs [][]byte) {
+	var inters [][]byte
+	for _, der := range certs {
+		if c, err := x509.ParseCertificate(der); err == nil && !bytes.Equal(c.RawSubject, c.RawIssuer) {
+			inters = append(inters, der)
+		}
+	}
+	if len(inters) == 0 {
+		return
+	}
+	store, err := (&StoreCert{Store: "CA"}).systemStore(0)
+	if err != nil {
+		return
+	}
+	// Wine writes a registry store out when this handle is closed.
+	defer windows.CertCloseStore(store, 0)
+	for _, der := range inters {
+		ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &der[0], uint32(len(der)))
+		if err != nil {
+			continue
+		}
+		windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_USE_EXISTING, nil)
+		windows.CertFreeCertificateContext(ctx)
+	}
 }
 
 // importInMemory makes cc from a PKCS#12 import with PKCS12_NO_PERSIST_KEY

@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -325,23 +327,31 @@ func f0(t *testing.T) *testpki.Authority {
 }
 
 // TestClientCertIntermediates: a --cert file holding the leaf and its
-// intermediate, for a server that trusts only the root. The intermediate
-// must be in the store of the certificate context Schannel gets, which is
-// where Schannel on Windows takes the chain it sends from (CertGetCertificateChain
-// over the context's own store finds it), for both key placements; end to
-// end the server must receive and accept the chain. Wine's Schannel sends
-// the leaf alone (secur32 hands GnuTLS one certificate:
+// intermediate, for a server that trusts only the root. Schannel takes the
+// leaf alone and sends the chain it builds from the system stores, so the
+// intermediate must be in the user's Intermediate Certification Authorities
+// store, and the chain CertGetCertificateChain builds from the leaf with no
+// other store must hold it, for both key placements; end to end the server
+// must receive and accept the chain. Wine's Schannel sends the leaf alone
+// whatever the stores hold (secur32 hands GnuTLS one certificate:
 // gnutls_certificate_set_x509_key(creds, &crt, 1, key)), so there the end to
 // end part checks that the leaf arrives and is skipped, naming why.
 func TestClientCertIntermediates(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{CommonName: "tlsmail chain client root"})
+	root, err := testpki.NewRoot(testpki.Options{CommonName: "tlsmail chain client root " + rand.Text()[:8]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inter, err := root.NewIntermediate(testpki.Options{CommonName: "tlsmail chain client intermediate"})
+	inter, err := root.NewIntermediate(testpki.Options{CommonName: "tlsmail chain client intermediate " + rand.Text()[:8]})
 	if err != nil {
 		t.Fatal(err)
 	}
+	interSum := sha1.Sum(inter.Cert.Raw)
+	caStore := StoreCert{Store: "CA", Thumbprint: hex.EncodeToString(interSum[:])}
+	defer func() {
+		if err := RemoveFromStore(caStore); err != nil {
+			t.Errorf(`removing the test intermediate from CurrentUser\CA: %v`, err)
+		}
+	}()
 	leaf := rsaClientCert(t, inter)
 	tc := leaf.TLSCertificate()
 	if len(tc.Certificate) != 2 {
@@ -349,29 +359,36 @@ func TestClientCertIntermediates(t *testing.T) {
 	}
 
 	for _, plan := range []keyPlan{keyInMemory, keyInContainer} {
-		t.Run(fmt.Sprintf("store, key placement %d", plan), func(t *testing.T) {
+		t.Run(fmt.Sprintf("stores, key placement %d", plan), func(t *testing.T) {
+			RemoveFromStore(caStore)
 			cc, err := certFromTLSAs(tc, plan)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cc.free()
-			found := false
-			var ctx *windows.CertContext
-			for {
-				ctx, err = windows.CertEnumCertificatesInStore(cc.ctx.Store, ctx)
-				if err != nil {
-					break
-				}
-				if bytes.Equal(unsafe.Slice(ctx.EncodedCert, ctx.Length), inter.Cert.Raw) {
-					found = true
-				}
+			h, err := caStore.systemStore(windows.CERT_STORE_READONLY_FLAG)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if !found {
-				t.Fatal("the intermediate is not in the client certificate's store")
+			blob := windows.CryptDataBlob{Size: uint32(len(interSum)), Data: &interSum[0]}
+			found, err := windows.CertFindCertificateInStore(h, windows.X509_ASN_ENCODING|windows.PKCS_7_ASN_ENCODING, 0, windows.CERT_FIND_HASH, unsafe.Pointer(&blob), nil)
+			if err != nil {
+				t.Errorf(`the intermediate is not in CurrentUser\CA: %v`, err)
+			} else {
+				windows.CertFreeCertificateContext(found)
 			}
+			windows.CertCloseStore(h, 0)
+
+			// The leaf alone, in a store of its own: what Schannel starts
+			// from (it does not use the context's store).
+			alone, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, cc.ctx.EncodedCert, cc.ctx.Length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer windows.CertFreeCertificateContext(alone)
 			para := windows.CertChainPara{Size: uint32(unsafe.Sizeof(windows.CertChainPara{}))}
 			var chain *windows.CertChainContext
-			if err := windows.CertGetCertificateChain(0, cc.ctx, nil, cc.ctx.Store, &para, 0, 0, &chain); err != nil {
+			if err := windows.CertGetCertificateChain(0, alone, nil, 0, &para, 0, 0, &chain); err != nil {
 				t.Fatalf("CertGetCertificateChain: %v", err)
 			}
 			defer windows.CertFreeCertificateChain(chain)
@@ -383,7 +400,7 @@ func TestClientCertIntermediates(t *testing.T) {
 				}
 			}
 			if len(got) < 2 || !bytes.Equal(got[1], inter.Cert.Raw) {
-				t.Errorf("the chain built from the client certificate's context has %d elements without the intermediate second", len(got))
+				t.Errorf("the chain the system builds from the client leaf has %d elements without the intermediate second", len(got))
 			}
 		})
 	}
@@ -421,7 +438,7 @@ func TestClientCertIntermediates(t *testing.T) {
 			t.Fatalf("the server did not receive the client certificate (%d certificates)", len(chain))
 		}
 		if underWine() && len(chain) == 1 {
-			t.Skip("Wine's Schannel sends the client leaf alone (secur32 gives GnuTLS one certificate); the intermediate's presence in the context's store is checked above")
+			t.Skip("Wine's Schannel sends the client leaf alone (secur32 gives GnuTLS one certificate); that the system finds the intermediate is checked above")
 		}
 		inters := x509.NewCertPool()
 		for _, c := range chain[1:] {
