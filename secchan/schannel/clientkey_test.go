@@ -28,6 +28,9 @@ import (
 	"github.com/tlsmail/tlsmail/secchan/secchantest"
 )
 
+// msEnhancedRSA is the provider Wine's PFXImportCertStore puts keys in.
+const msEnhancedRSA = "Microsoft Enhanced Cryptographic Provider v1.0"
+
 // allContainers returns this user's key containers (every CryptoAPI RSA
 // provider lists the same set; both are asked in case one does not).
 func allContainers(t *testing.T) map[string]bool {
@@ -107,7 +110,7 @@ func TestClientKeyNotLeft(t *testing.T) {
 	}
 	leaf := rsaClientCert(t, f.ClientRoot)
 	plan, why := planClientKey(underWine(), windowsVersion())
-	t.Logf("key placement on this system: %v %s", plan, why)
+	t.Logf("client key placement on this system: %v (%s)", plan, why)
 	dial := func(t *testing.T, srv *secchantest.Server) (secchan.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -359,7 +362,7 @@ func TestClientCertIntermediates(t *testing.T) {
 	}
 
 	for _, plan := range []keyPlan{keyInMemory, keyInContainer} {
-		t.Run(fmt.Sprintf("stores, key placement %d", plan), func(t *testing.T) {
+		t.Run(fmt.Sprintf("stores, key %v", plan), func(t *testing.T) {
 			RemoveFromStore(caStore)
 			cc, err := certFromTLSAs(tc, plan)
 			if err != nil {
@@ -448,4 +451,52 @@ func TestClientCertIntermediates(t *testing.T) {
 			t.Errorf("the server cannot verify the client chain it received (%d certificates) with only the root: %v", len(chain), err)
 		}
 	})
+}
+
+// TestLoadPFXRoundTrip: a PFX made by encodePFX opens with Windows' own
+// decoder through LoadPFX (the key and the chain come back), a wrong
+// password is a *CertError saying so, and no key container is left (Wine
+// persists PFX keys although asked not to; LoadPFX finds and deletes them).
+func TestLoadPFXRoundTrip(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{CommonName: "tlsmail pfx root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(testpki.Options{CommonName: "tlsmail pfx intermediate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := rsaClientCert(t, inter)
+	before := allContainers(t)
+	pfx, err := encodePFX(leaf.Key, leaf.Cert.Raw, [][]byte{inter.Cert.Raw}, "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := LoadPFX(pfx, "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The private exponent read back may be another valid one (LoadPFX
+	// derives it from the primes): compare the public key and the primes.
+	orig := leaf.Key.(*rsa.PrivateKey)
+	if k, ok := tc.PrivateKey.(*rsa.PrivateKey); !ok || !k.PublicKey.Equal(&orig.PublicKey) ||
+		len(k.Primes) != 2 || k.Primes[0].Cmp(orig.Primes[0])+k.Primes[1].Cmp(orig.Primes[1]) != 0 && k.Primes[0].Cmp(orig.Primes[1])+k.Primes[1].Cmp(orig.Primes[0]) != 0 {
+		t.Error("LoadPFX returned another key")
+	}
+	var names []string
+	for _, der := range tc.Certificate {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			names = append(names, c.Subject.CommonName)
+		}
+	}
+	if len(tc.Certificate) != 2 || !bytes.Equal(tc.Certificate[0], leaf.Cert.Raw) || !bytes.Equal(tc.Certificate[1], inter.Cert.Raw) {
+		t.Errorf("LoadPFX returned the certificates %q, want the leaf then the intermediate", names)
+	}
+	var ce *CertError
+	if _, err := LoadPFX(pfx, "wrong"); !errors.As(err, &ce) || !strings.Contains(err.Error(), "password") {
+		t.Errorf("wrong password: %v, want a *CertError about the password", err)
+	}
+	if left := newContainers(t, before); len(left) != 0 {
+		t.Errorf("LoadPFX left the key containers %q", left)
+	}
 }

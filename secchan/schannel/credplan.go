@@ -137,6 +137,13 @@ const (
 	keyInContainer
 )
 
+func (k keyPlan) String() string {
+	if k == keyInMemory {
+		return "in memory"
+	}
+	return "in a key container"
+}
+
 // planClientKey decides where a client key goes, and why when it is not
 // kept in memory:
 //   - under Wine, whose Schannel reads the key from a persisted key

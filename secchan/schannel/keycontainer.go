@@ -28,6 +28,7 @@ const (
 
 	ppEnumContainers = 2 // CryptGetProvParam PP_ENUMCONTAINERS
 	ppName           = 4 // PP_NAME
+	ppContainer      = 6 // PP_CONTAINER
 	ppProvType       = 16
 	cryptFirst       = 1 // CRYPT_FIRST
 	stillActive      = 259
