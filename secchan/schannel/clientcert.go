@@ -3,6 +3,7 @@
 package schannel
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -46,7 +47,6 @@ const (
 	calgRSAKeyX           = 0x0000a400
 	privateKeyBlob        = 7
 	curBlobVersion        = 2
-	cryptExportable       = 1
 )
 
 // cryptKeyProvInfo is CRYPT_KEY_PROV_INFO.
@@ -61,15 +61,25 @@ type cryptKeyProvInfo struct {
 }
 
 // certFromTLS makes a certificate context for a client certificate given as
-// a certificate and key (from --cert/--key or --pfx). The key goes into a
-// fresh CryptoAPI key container of this user, named tlsmail-<random>, that
-// is deleted when the connection closes: Schannel does the signing in the
-// LSA process, which cannot use keys that exist only in this process.
+// a certificate chain and key (from --cert/--key or --pfx). Schannel takes
+// the leaf alone and builds the chain it sends itself, from the system
+// stores: the chain's intermediates are put where it looks for them (see
+// shareIntermediates), and also in the context's own store. The key is kept
+// in memory (PKCS12_NO_PERSIST_KEY) where Schannel can use it so, and
+// otherwise in a key container deleted when the connection ends: see
+// planClientKey.
 //
 // Only RSA keys are supported this way (Schannel under Wine cannot use
 // anything else; ECDSA keys need CNG and are not wired yet): put an ECDSA
 // certificate in a Windows store and select it with StoreCert instead.
 func certFromTLS(tc tls.Certificate) (*clientCert, error) {
+	plan, _ := planClientKey(underWine(), windowsVersion())
+	return certFromTLSAs(tc, plan)
+}
+
+// certFromTLSAs is certFromTLS with the key placement decided by the
+// caller (tests try both placements on one system).
+func certFromTLSAs(tc tls.Certificate, plan keyPlan) (_ *clientCert, err error) {
 	if len(tc.Certificate) == 0 {
 		return nil, fmt.Errorf("schannel: the client certificate is empty")
 	}
@@ -77,51 +87,162 @@ func certFromTLS(tc tls.Certificate) (*clientCert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schannel: parse the client certificate: %w", err)
 	}
+	for i, der := range tc.Certificate[1:] {
+		if _, err := x509.ParseCertificate(der); err != nil {
+			return nil, fmt.Errorf("schannel: parse certificate %d of the client certificate's chain: %w", i+2, err)
+		}
+	}
 	key, ok := tc.PrivateKey.(*rsa.PrivateKey)
 	if !ok {
 		return nil, fmt.Errorf("schannel: the client key is %T; from files the Schannel provider takes RSA keys only: "+
 			"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", tc.PrivateKey)
 	}
+	shareIntermediates(tc.Certificate[1:])
 	cc := &clientCert{where: "file", subject: leaf.Subject.String()}
-	ok = false
 	defer func() {
-		if !ok {
+		if err != nil {
 			cc.free()
 		}
 	}()
-
-	container, del, err := persistRSAKey(key)
+	if plan == keyInMemory {
+		err = cc.importInMemory(key, tc.Certificate)
+	} else {
+		err = cc.importToContainer(key, tc.Certificate)
+	}
 	if err != nil {
 		return nil, err
 	}
-	cc.release = append(cc.release, del)
-
-	// X509_ASN_ENCODING alone: Wine's Schannel refuses any other encoding type.
-	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &tc.Certificate[0][0], uint32(len(tc.Certificate[0])))
-	if err != nil {
-		return nil, fmt.Errorf("schannel: load the client certificate: %w", err)
-	}
-	cc.ctx = ctx
-	if err := attachRSAKey(ctx, container); err != nil {
-		return nil, err
-	}
-	ok = true
 	return cc, nil
 }
 
-// persistRSAKey puts key into a fresh CryptoAPI key container of this user,
-// named tlsmail-<random>, and returns the container's name and a function
-// that deletes it. The key is marked exportable: Wine's Schannel hands it
-// to GnuTLS by reading it out.
-func persistRSAKey(key *rsa.PrivateKey) (container *uint16, del func(), err error) {
+// shareIntermediates adds the intermediates among certs (those not
+// self-issued) to this user's Intermediate Certification Authorities store
+// (CurrentUser\CA) unless they are there already. Schannel accepts only the
+// leaf of a client certificate and sends the chain it builds from the
+// system stores, so an intermediate known only from the --cert file is
+// otherwise never sent (.NET's SslStream adds them to the same store for
+// the same reason). The CA store is a cache of intermediates: nothing in it
+// is trusted. Failing to add them is not an error: the leaf still goes out,
+// and the server's refusal will say what is missing.
+func shareIntermediates(certs [][]byte) {
+	var inters [][]byte
+	for _, der := range certs {
+		if c, err := x509.ParseCertificate(der); err == nil && !bytes.Equal(c.RawSubject, c.RawIssuer) {
+			inters = append(inters, der)
+		}
+	}
+	if len(inters) == 0 {
+		return
+	}
+	store, err := (&StoreCert{Store: "CA"}).systemStore(0)
+	if err != nil {
+		return
+	}
+	// Wine writes a registry store out when this handle is closed.
+	defer windows.CertCloseStore(store, 0)
+	for _, der := range inters {
+		ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &der[0], uint32(len(der)))
+		if err != nil {
+			continue
+		}
+		windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_USE_EXISTING, nil)
+		windows.CertFreeCertificateContext(ctx)
+	}
+}
+
+// importInMemory makes cc from a PKCS#12 import with PKCS12_NO_PERSIST_KEY
+// (as curl does): the key stays in this process, not exportable, and the
+// store the import returns (with the chain's intermediates) stays open
+// until cc is freed. Should the import have put the key in a persisted
+// container all the same (Wine does), that container is deleted with cc.
+func (cc *clientCert) importInMemory(key *rsa.PrivateKey, chain [][]byte) error {
+	var rnd [16]byte
+	rand.Read(rnd[:])
+	password := hex.EncodeToString(rnd[:])
+	pfx, err := encodePFX(key, chain[0], chain[1:], password)
+	if err != nil {
+		return fmt.Errorf("schannel: wrap the client key for Windows: %w", err)
+	}
+	defer clear(pfx)
+	pw, _ := windows.UTF16PtrFromString(password)
+	blob := windows.CryptDataBlob{Size: uint32(len(pfx)), Data: &pfx[0]}
+	store, err := windows.PFXImportCertStore(&blob, pw, windows.PKCS12_NO_PERSIST_KEY)
+	if err != nil {
+		return fmt.Errorf("schannel: import the client certificate and key (PFXImportCertStore): %w", err)
+	}
+	cc.release = append(cc.release, func() { windows.CertCloseStore(store, 0) })
+	var ctx *windows.CertContext
+	for {
+		ctx, err = windows.CertEnumCertificatesInStore(store, ctx)
+		if err != nil {
+			return fmt.Errorf("schannel: the imported client certificate is not in its store: %w", err)
+		}
+		if bytes.Equal(unsafe.Slice(ctx.EncodedCert, ctx.Length), chain[0]) {
+			cc.ctx = windows.CertDuplicateCertificateContext(ctx)
+			windows.CertFreeCertificateContext(ctx)
+			break
+		}
+	}
+	if p, name, persisted := persistedKeyOf(cc.ctx); persisted {
+		cc.release = append(cc.release, func() { deleteContainerOf(p, name) })
+	}
+	return nil
+}
+
+// importToContainer makes cc with the key in a fresh key container of this
+// user (tlsmail-conn-<pid>-<random>, not exportable) that cc's release
+// deletes, and the certificate with the chain's intermediates in a memory
+// store. Containers of earlier tlsmail processes that died with a
+// connection open are deleted first.
+func (cc *clientCert) importToContainer(key *rsa.PrivateKey, chain [][]byte) error {
+	sweepConnContainers()
+	container, del, err := persistRSAKey(key, newConnContainerName())
+	if err != nil {
+		return err
+	}
+	cc.release = append(cc.release, del)
+	store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_MEMORY, 0, 0, 0, 0)
+	if err != nil {
+		return fmt.Errorf("schannel: open a memory certificate store: %w", err)
+	}
+	cc.release = append(cc.release, func() { windows.CertCloseStore(store, 0) })
+	for i, der := range chain {
+		// X509_ASN_ENCODING alone: Wine's Schannel refuses any other
+		// encoding type.
+		ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &der[0], uint32(len(der)))
+		if err != nil {
+			return fmt.Errorf("schannel: load certificate %d of the client certificate's chain: %w", i+1, err)
+		}
+		var added *windows.CertContext
+		pin := &added
+		if i > 0 {
+			pin = nil
+		}
+		err = windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_USE_EXISTING, pin)
+		windows.CertFreeCertificateContext(ctx)
+		if err != nil {
+			return fmt.Errorf("schannel: add certificate %d of the client certificate's chain to its store: %w", i+1, err)
+		}
+		if i == 0 {
+			cc.ctx = added
+		}
+	}
+	return attachRSAKey(cc.ctx, container)
+}
+
+// persistRSAKey puts key into a new CryptoAPI key container of this user
+// with the given name, not exportable, and returns the container's name and
+// a function that deletes it.
+func persistRSAKey(key *rsa.PrivateKey, name string) (container *uint16, del func(), err error) {
 	blob, err := rsaPrivateKeyBlob(key)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer clear(blob)
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	container, _ = windows.UTF16PtrFromString("tlsmail-" + hex.EncodeToString(rnd[:]))
+	container, err = windows.UTF16PtrFromString(name)
+	if err != nil {
+		return nil, nil, err
+	}
 	provName, _ := windows.UTF16PtrFromString(msEnhRSAAESProv)
 	var prov windows.Handle
 	if err := windows.CryptAcquireContext(&prov, container, provName, windows.PROV_RSA_AES, windows.CRYPT_NEWKEYSET); err != nil {
@@ -132,7 +253,7 @@ func persistRSAKey(key *rsa.PrivateKey) (container *uint16, del func(), err erro
 		windows.CryptAcquireContext(&h, container, provName, windows.PROV_RSA_AES, windows.CRYPT_DELETEKEYSET)
 	}
 	var hkey uintptr
-	r, _, e := procs.cryptImportKey.Call(uintptr(prov), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, cryptExportable, uintptr(unsafe.Pointer(&hkey)))
+	r, _, e := procs.cryptImportKey.Call(uintptr(prov), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, 0, uintptr(unsafe.Pointer(&hkey)))
 	if r != 0 {
 		procs.cryptDestroyKey.Call(hkey)
 	}

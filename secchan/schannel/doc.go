@@ -4,7 +4,9 @@
 // the package holds only its error-code table.
 //
 // Schannel runs the protocol; tlsmail decides trust. Credentials always carry
-// SCH_CRED_MANUAL_CRED_VALIDATION and SCH_CRED_NO_DEFAULT_CREDS. After the
+// SCH_CRED_MANUAL_CRED_VALIDATION, SCH_CRED_NO_DEFAULT_CREDS and
+// SCH_USE_STRONG_CRYPTO; SCH_CREDENTIALS is used from Windows 10 1809 and TLS
+// 1.3 offered from build 20348 (Server 2022, Windows 11) only. After the
 // handshake the server's chain (SECPKG_ATTR_REMOTE_CERT_CONTEXT) is judged:
 // with roots or pins in the Config (--ca, --pin) by package trust, exactly as
 // the crypto/tls provider does; otherwise by crypt32 (CertGetCertificateChain
@@ -29,7 +31,11 @@
 // crypto/tls. Close sends close_notify (ApplyControlToken(SCHANNEL_SHUTDOWN)).
 //
 // Client certificates come from Config.Certificates (RSA keys only: the key
-// is put in a temporary CryptoAPI container deleted on Close) or from a
+// stays in memory through PFXImportCertStore with PKCS12_NO_PERSIST_KEY, or,
+// under Wine and where Schannel offers TLS 1.3, sits in a non-exportable
+// CryptoAPI container deleted on Close or by the next tlsmail after a crash;
+// the chain's intermediates are added to CurrentUser\CA, from which
+// Schannel builds the chain it sends) or from a
 // Windows store with Provider.ClientCert (thumbprint or subject; the key is
 // used in place and may be non-exportable). A key that cannot be used is a
 // *CertError naming the store and the permission needed. LoadPFX decodes a
@@ -46,7 +52,8 @@
 //   - Wine reports close_notify as an empty SEC_E_OK followed by the end of
 //     the stream rather than SEC_I_CONTEXT_EXPIRED; both read as io.EOF.
 //   - Wine's Schannel uses GnuTLS and can only take RSA client keys it reads
-//     from a CryptoAPI container, and only X509_ASN_ENCODING contexts.
+//     from a CryptoAPI container, and only X509_ASN_ENCODING contexts; it
+//     sends the client certificate without its intermediates.
 //   - Wine ignores SCH_CREDENTIALS' TLS_PARAMETERS (protocol limits), and
 //     its CIPHER_INFO suite name may read "..._<unknown>".
 //   - Wine's chain engine takes roots from the host only (no hExclusiveRoot,

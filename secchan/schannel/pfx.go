@@ -5,6 +5,7 @@ package schannel
 import (
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,11 +13,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
-)
-
-const (
-	ppContainer   = 6 // CryptGetProvParam PP_CONTAINER
-	msEnhancedRSA = "Microsoft Enhanced Cryptographic Provider v1.0"
 )
 
 // LoadPFX decodes a PKCS#12 (PFX, .p12) file with Windows' own decoder
@@ -55,21 +51,20 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 		return fail(fmt.Sprintf("Windows cannot decode it as PKCS#12: %v", err),
 			"check the file and its password; a PEM file goes to --cert and --key instead")
 	}
-	var containers []string
+	// Wine ignores PKCS12_NO_PERSIST_KEY and imports the key into a
+	// persisted container: whatever persistedKeyOf finds is deleted.
+	var persisted []func()
 	defer func() {
 		windows.CertCloseStore(store, 0)
-		// Wine ignores PKCS12_NO_PERSIST_KEY and imports into the user's
-		// default key container; remove what it left there.
-		if underWine() {
-			for _, c := range containers {
-				deleteContainer(c)
-			}
+		for _, del := range persisted {
+			del()
 		}
 	}()
 
-	var leaf []byte
+	// The certificate the key belongs to is found by its public key: Wine
+	// hands out the imported key for other certificates of the file too.
+	var certs [][]byte
 	var key *rsa.PrivateKey
-	var others [][]byte
 	var keyErr error
 	var ctx *windows.CertContext
 	for {
@@ -77,21 +72,18 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 		if err != nil {
 			break
 		}
-		der := append([]byte(nil), unsafe.Slice(ctx.EncodedCert, ctx.Length)...)
+		certs = append(certs, append([]byte(nil), unsafe.Slice(ctx.EncodedCert, ctx.Length)...))
+		if p, name, ok := persistedKeyOf(ctx); ok {
+			persisted = append(persisted, func() { deleteContainerOf(p, name) })
+		}
 		if key == nil {
-			k, container, err := exportRSAKey(ctx)
-			if container != "" {
-				containers = append(containers, container)
-			}
+			k, err := exportRSAKey(ctx)
 			if err == nil {
-				key, leaf = k, der
-				continue
-			}
-			if keyErr == nil {
+				key = k
+			} else if keyErr == nil {
 				keyErr = err
 			}
 		}
-		others = append(others, der)
 	}
 	if key == nil {
 		reason := "it holds no private key"
@@ -101,73 +93,46 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 		return fail(reason, "export the certificate with its private key; for a non-RSA key convert the file to PEM "+
 			"(openssl pkcs12 -in FILE -nodes) and give --cert and --key")
 	}
-	return tls.Certificate{Certificate: append([][]byte{leaf}, others...), PrivateKey: key}, nil
+	for i, der := range certs {
+		if c, err := x509.ParseCertificate(der); err == nil && key.PublicKey.Equal(c.PublicKey) {
+			chain := append([][]byte{der}, certs[:i]...)
+			return tls.Certificate{Certificate: append(chain, certs[i+1:]...), PrivateKey: key}, nil
+		}
+	}
+	return fail("its private key belongs to none of its certificates", "export the certificate together with its own private key")
 }
 
-// exportRSAKey reads out the RSA private key of ctx (imported exportable)
-// and names the key container it sits in.
-func exportRSAKey(ctx *windows.CertContext) (*rsa.PrivateKey, string, error) {
+// exportRSAKey reads out the RSA private key of ctx (imported exportable).
+func exportRSAKey(ctx *windows.CertContext) (*rsa.PrivateKey, error) {
 	var prov windows.Handle
 	var spec uint32
 	var mustFree bool
 	// CRYPT_ACQUIRE_CACHE_FLAG: the key of PKCS12_NO_PERSIST_KEY is only in
 	// the certificate's CERT_KEY_CONTEXT, which Wine consults only then.
 	if err := windows.CryptAcquireCertificatePrivateKey(ctx, windows.CRYPT_ACQUIRE_SILENT_FLAG|windows.CRYPT_ACQUIRE_CACHE_FLAG, nil, &prov, &spec, &mustFree); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if mustFree {
 		defer windows.CryptReleaseContext(prov, 0)
 	}
-	container := provContainer(prov)
 	var hkey uintptr
 	if spec != windows.AT_SIGNATURE {
 		spec = windows.AT_KEYEXCHANGE // Wine reports both bits (3)
 	}
 	if r, _, e := procs.cryptGetUserKey.Call(uintptr(prov), uintptr(spec), uintptr(unsafe.Pointer(&hkey))); r == 0 {
-		return nil, container, fmt.Errorf("CryptGetUserKey: %w", e)
+		return nil, fmt.Errorf("CryptGetUserKey: %w", e)
 	}
 	defer procs.cryptDestroyKey.Call(hkey)
 	var size uint32
 	if r, _, e := procs.cryptExportKey.Call(hkey, 0, privateKeyBlob, 0, 0, uintptr(unsafe.Pointer(&size))); r == 0 {
-		return nil, container, fmt.Errorf("CryptExportKey: %w", e)
+		return nil, fmt.Errorf("CryptExportKey: %w", e)
 	}
 	buf := make([]byte, size)
 	defer clear(buf)
 	if r, _, e := procs.cryptExportKey.Call(hkey, 0, privateKeyBlob, 0, uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size))); r == 0 {
-		return nil, container, fmt.Errorf("CryptExportKey: %w", e)
+		return nil, fmt.Errorf("CryptExportKey: %w", e)
 	}
-	k, err := parseRSAPrivateKeyBlob(buf[:size])
-	return k, container, err
-}
-
-// provContainer returns the container name of a CryptoAPI provider handle.
-func provContainer(prov windows.Handle) string {
-	var size uint32
-	if r, _, _ := procs.cryptGetProvParam.Call(uintptr(prov), ppContainer, 0, uintptr(unsafe.Pointer(&size)), 0); r == 0 || size == 0 {
-		return ""
-	}
-	buf := make([]byte, size)
-	if r, _, _ := procs.cryptGetProvParam.Call(uintptr(prov), ppContainer, uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0); r == 0 {
-		return ""
-	}
-	for i, b := range buf {
-		if b == 0 {
-			return string(buf[:i])
-		}
-	}
-	return string(buf)
-}
-
-// deleteContainer deletes the key container name of Wine's PFX import
-// (Microsoft Enhanced Cryptographic Provider, PROV_RSA_FULL).
-func deleteContainer(name string) {
-	n, err := windows.UTF16PtrFromString(name)
-	if err != nil {
-		return
-	}
-	p, _ := windows.UTF16PtrFromString(msEnhancedRSA)
-	var h windows.Handle
-	windows.CryptAcquireContext(&h, n, p, windows.PROV_RSA_FULL, windows.CRYPT_DELETEKEYSET)
+	return parseRSAPrivateKeyBlob(buf[:size])
 }
 
 // parseRSAPrivateKeyBlob decodes a CryptoAPI PRIVATEKEYBLOB (the inverse of

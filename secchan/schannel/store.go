@@ -3,6 +3,7 @@
 package schannel
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/tls"
@@ -48,8 +49,8 @@ func (s *StoreCert) openStore(prov uintptr, flags uint32) (windows.Handle, error
 // Windows certificate store s names (s.Store, default MY; s.LocalMachine),
 // as 'certutil -user -importpfx' would, and returns its thumbprint (SHA-1,
 // upper-case hex) for StoreCert.Thumbprint. The key goes into a new
-// persisted CryptoAPI container of this user, marked exportable (Wine's
-// Schannel must read it out). s.Thumbprint and s.Subject are ignored.
+// persisted CryptoAPI container of this user (tlsmail-<random>), not
+// exportable. s.Thumbprint and s.Subject are ignored.
 //
 // The store is closed before AddToStore returns: Wine writes a registry
 // store out only when the handle that changed it is closed.
@@ -62,7 +63,9 @@ func AddToStore(s StoreCert, cert tls.Certificate) (thumbprint string, err error
 		return "", &CertError{Where: s.location(), Reason: fmt.Sprintf("the key is %T; AddToStore takes RSA keys", cert.PrivateKey),
 			Fix: "import other keys with certutil -importpfx"}
 	}
-	container, del, err := persistRSAKey(key)
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	container, del, err := persistRSAKey(key, "tlsmail-"+hex.EncodeToString(rnd[:]))
 	if err != nil {
 		return "", err
 	}
