@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"strings"
@@ -203,10 +204,24 @@ func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, erro
 	r, err := ocsp.ParseResponseForCert(der, cert, issuer)
 	if err != nil {
 		var re ocsp.ResponseError
-		if errors.As(err, &re) {
+		var se asn1.StructuralError
+		var sy asn1.SyntaxError
+		var pe ocsp.ParseError
+		switch {
+		case errors.As(err, &re):
 			return nil, fmt.Errorf("the responder answered %q", re.Status)
+		case errors.As(err, &se) || errors.As(err, &sy) ||
+			errors.As(err, &pe) && (strings.HasPrefix(string(pe), "trailing data") || strings.HasPrefix(string(pe), "bad OCSP response type")):
+			return nil, fmt.Errorf("the data is not a DER-encoded OCSP response (%s)", clip(err.Error()))
+		case errors.As(err, &pe) && strings.HasPrefix(string(pe), "bad OCSP signature"):
+			// Name the signer: the issuer's key, or an embedded
+			// responder certificate the issuer did not sign.
+			if u, uerr := ocsp.ParseResponse(der, nil); uerr == nil && u.Certificate != nil {
+				return nil, fmt.Errorf("the response is signed by %q, which %q did not certify (%v)", u.Certificate.Subject, issuer.Subject, err)
+			}
+			return nil, fmt.Errorf("the response is not signed by the issuer %q (%v)", issuer.Subject, err)
 		}
-		return nil, err
+		return nil, fmt.Errorf("the response is not valid for this certificate: %v", err)
 	}
 	if rc := r.Certificate; rc != nil && !rc.Equal(issuer) {
 		ok := false
@@ -349,6 +364,9 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		r, err := checker.OCSP(v.ctx, u, cert, issuer)
 		if err != nil {
+			if fe := (*FetchError)(nil); errors.As(err, &fe) {
+				err = fe.Err // its URL is u, named here once
+			}
 			failures = append(failures, fmt.Sprintf("OCSP at %s: %v", u, err))
 			continue
 		}
