@@ -228,3 +228,39 @@ func TestHostileRevocationResponders(t *testing.T) {
 		})
 	}
 }
+
+// TestRevocationURLsPerCertificateBounded: a certificate listing many CRL
+// and OCSP URLs, all leading to a responder that never answers, costs at
+// most maxURLsPerKind fetches of each kind (each bounded by Timeout), not
+// one Timeout per URL it lists.
+func TestRevocationURLsPerCertificateBounded(t *testing.T) {
+	t.Setenv("http_proxy", "")
+	t.Setenv("HTTP_PROXY", "")
+	srv := newRawHTTP(t, stall(""))
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crls, ocsps []string
+	for i := range 12 {
+		crls = append(crls, fmt.Sprintf("%s/crl%d", srv.URL, i))
+		ocsps = append(ocsps, fmt.Sprintf("%s/ocsp%d", srv.URL, i))
+	}
+	leaf, err := root.Issue(testpki.Options{DNSNames: []string{"localhost"}, CRLDistributionPoints: crls, OCSPServer: ocsps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Roots: root.Pool(), Name: "localhost", Checker: &Checker{Timeout: 100 * time.Millisecond}}
+	r := Verify(leaf.Chain, opts)
+	if !r.Has(KindRevocationUnknown) || !r.OK() {
+		t.Fatalf("want a revocation-unknown warning, got %v", r.Problems)
+	}
+	if n := len(srv.requests()); n != 2*maxURLsPerKind {
+		t.Errorf("%d fetches for 12 CRL and 12 OCSP URLs, want %d", n, 2*maxURLsPerKind)
+	}
+	for _, w := range []string{"9 more CRL URLs not fetched", "9 more OCSP URLs not asked"} {
+		if len(r.Revocation) != 1 || !strings.Contains(r.Revocation[0].Detail, w) {
+			t.Errorf("detail %+v lacks %q", r.Revocation, w)
+		}
+	}
+}

@@ -48,6 +48,10 @@ const (
 	// maxCacheAge bounds how long a CRL or OCSP response without a
 	// nextUpdate is reused.
 	maxCacheAge = time.Hour
+	// maxURLsPerKind bounds the CRL URLs, and the OCSP URLs, tried for one
+	// certificate: each may take the whole Timeout, and a certificate (so
+	// whoever made it) may list any number.
+	maxURLsPerKind = 3
 )
 
 // Checker fetches CRLs (RFC 5280, section 5) and OCSP responses (RFC 6960,
@@ -333,8 +337,12 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		failures = append(failures, err.Error())
 	}
-	for _, u := range cert.CRLDistributionPoints {
+	for i, u := range cert.CRLDistributionPoints {
 		tried = true
+		if i == maxURLsPerKind {
+			failures = append(failures, fmt.Sprintf("%d more CRL URLs not fetched (at most %d per certificate)", len(cert.CRLDistributionPoints)-i, maxURLsPerKind))
+			break
+		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			failures = append(failures, fmt.Sprintf("CRL %s: only http and https are fetched", u))
 			continue
@@ -356,8 +364,12 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		return answer(RevocationResult{Status: StatusGood, Source: src}), true
 	}
-	for _, u := range cert.OCSPServer {
+	for i, u := range cert.OCSPServer {
 		tried = true
+		if i == maxURLsPerKind {
+			failures = append(failures, fmt.Sprintf("%d more OCSP URLs not asked (at most %d per certificate)", len(cert.OCSPServer)-i, maxURLsPerKind))
+			break
+		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			failures = append(failures, fmt.Sprintf("OCSP %s: only http and https are used", u))
 			continue
