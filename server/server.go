@@ -522,6 +522,11 @@ type trackedConn struct {
 	closed   chan struct{}
 }
 
+func newTrackedConn(c net.Conn, client string, end time.Time) *trackedConn {
+	return &trackedConn{Conn: c, client: client, end: end, closed: make(chan struct{})}
+}
+
+// Read makes a timeout sticky (see trackedConn).
 func (c *trackedConn) Read(b []byte) (int, error) {
 	if c.timedOut.Load() {
 		return 0, os.ErrDeadlineExceeded
@@ -531,10 +536,6 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		c.timedOut.Store(true)
 	}
 	return n, err
-}
-
-func newTrackedConn(c net.Conn, client string, end time.Time) *trackedConn {
-	return &trackedConn{Conn: c, client: client, end: end, closed: make(chan struct{})}
 }
 
 // clamp bounds a read deadline by the session's end; a zero deadline (none)
