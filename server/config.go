@@ -16,6 +16,18 @@ const (
 	DefaultReadTimeout     = 2 * time.Minute
 	DefaultWriteTimeout    = time.Minute
 	DefaultMaxSessions     = 64
+	// DefaultSessionTimeout bounds a whole connection, however busy: a
+	// client that keeps a session alive with NOOPs (or drips commands just
+	// inside ReadTimeout) still leaves after it.
+	DefaultSessionTimeout = 30 * time.Minute
+	// DefaultAuthFailureDelay is the pause before the reply to a failed
+	// AUTH, as Postfix's smtpd_error_sleep_time (1s) does.
+	DefaultAuthFailureDelay = time.Second
+	// DefaultMaxAuthFailures is how many failed AUTH exchanges one
+	// connection may make: the last one is answered 421 4.7.0 and the
+	// connection is closed (as Postfix's smtpd_hard_error_limit does for
+	// errors in general).
+	DefaultMaxAuthFailures = 3
 )
 
 // Config describes an embedded server. It is a plain struct: the zero value
@@ -82,6 +94,32 @@ type Config struct {
 	// DefaultMaxSessions. Further connections get 421 4.7.0 and are closed.
 	MaxSessions int
 
+	// MaxSessionsPerAddr bounds the concurrent connections from one client
+	// address (an IPv4 address, or an IPv6 /64: one host's usual share), so
+	// that one host cannot take every slot, as Postfix's anvil
+	// (smtpd_client_connection_count_limit) does. 0 means half of
+	// MaxSessions, rounded up. Further connections from that address get
+	// 421 4.7.0 and are closed; other addresses are still served.
+	MaxSessionsPerAddr int
+
+	// SessionTimeout bounds a whole connection, from accept to close,
+	// whatever the client sends; 0 means DefaultSessionTimeout. When it
+	// passes, the next read fails: the client gets 421 4.4.2 and the
+	// connection is closed (at the latest WriteTimeout later, if the
+	// server is writing or storing a message then).
+	SessionTimeout time.Duration
+
+	// AuthFailureDelay is how long the server waits before it answers a
+	// failed AUTH exchange (wrong credentials or a malformed response), so
+	// that guessing passwords is slow; 0 means DefaultAuthFailureDelay and
+	// a negative value means no delay (for tests that fail AUTH on purpose).
+	AuthFailureDelay time.Duration
+
+	// MaxAuthFailures is how many failed AUTH exchanges one connection may
+	// make; the last is answered 421 4.7.0 and the connection is closed. 0
+	// means DefaultMaxAuthFailures.
+	MaxAuthFailures int
+
 	// ClientCAs, when set, makes the server request a client certificate
 	// and verify any certificate offered against these roots. The subject
 	// of a verified client certificate is recorded with each message.
@@ -91,10 +129,14 @@ type Config struct {
 	// ClientCAs): a handshake without one fails.
 	RequireClientCert bool
 
-	// ReadTimeout and WriteTimeout bound every network read and write
-	// (including the TLS handshake and the whole DATA transfer, which is read
-	// under the deadline set when the DATA command arrives); 0 means
-	// DefaultReadTimeout and DefaultWriteTimeout.
+	// ReadTimeout bounds each whole command line, from when the server
+	// starts waiting for it to its end (not each read: a client dripping
+	// one byte at a time gains nothing), and likewise each SASL response
+	// line, the TLS handshake, and a BDAT chunk with its command. DATA is
+	// read under the deadline of its command line, so the whole message
+	// must arrive within ReadTimeout of the server starting to wait for
+	// "DATA". WriteTimeout bounds each reply. 0 means DefaultReadTimeout and
+	// DefaultWriteTimeout. SessionTimeout bounds them all.
 	ReadTimeout, WriteTimeout time.Duration
 
 	// Log, if set, receives one line per server event: connections,
@@ -153,6 +195,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.MaxSessionsPerAddr <= 0 {
+		c.MaxSessionsPerAddr = (c.MaxSessions + 1) / 2
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.AuthFailureDelay == 0 {
+		c.AuthFailureDelay = DefaultAuthFailureDelay
+	}
+	if c.MaxAuthFailures <= 0 {
+		c.MaxAuthFailures = DefaultMaxAuthFailures
 	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = DefaultReadTimeout

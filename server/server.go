@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -61,6 +62,7 @@ type Server struct {
 	mu      sync.Mutex
 	closing bool
 	conns   map[*trackedConn]struct{}
+	perAddr map[string]int // open sessions by clientKey
 	nextID  int
 	msgs    []Message     // stored by this server, in order
 	notify  chan struct{} // closed and replaced on every store, and on Close
@@ -82,12 +84,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, &Error{Op: "start", Err: err, Fix: "pass a context that is not done"}
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    &logger{w: newLockedWriter(cfg.Log)},
-		debug:  newLockedWriter(cfg.Debug),
-		conns:  make(map[*trackedConn]struct{}),
-		notify: make(chan struct{}),
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		log:     &logger{w: newLockedWriter(cfg.Log)},
+		debug:   newLockedWriter(cfg.Debug),
+		conns:   make(map[*trackedConn]struct{}),
+		perAddr: make(map[string]int),
+		notify:  make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -365,7 +368,8 @@ func (s *Server) acceptLoop(l net.Listener, name string) {
 }
 
 // register tracks nc as a session, or refuses it when the server is
-// closing or full.
+// closing or full, or when its client address already holds
+// MaxSessionsPerAddr sessions.
 func (s *Server) register(nc net.Conn, listener string) (*trackedConn, int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -373,23 +377,61 @@ func (s *Server) register(nc net.Conn, listener string) (*trackedConn, int, bool
 		nc.Close()
 		return nil, 0, false
 	}
-	if len(s.conns) >= s.cfg.MaxSessions {
+	key := clientKey(nc.RemoteAddr())
+	var why, text string
+	switch {
+	case len(s.conns) >= s.cfg.MaxSessions:
+		why = fmt.Sprintf("%d sessions open (MaxSessions)", len(s.conns))
+		text = "Too many sessions, try again later"
+	case s.perAddr[key] >= s.cfg.MaxSessionsPerAddr:
+		why = fmt.Sprintf("%d sessions open from %s (MaxSessionsPerAddr)", s.perAddr[key], key)
+		text = "Too many sessions from your address, try again later"
+	}
+	if why != "" {
 		// RFC 5321 section 3.8: 421 when the service is unavailable.
 		// Over implicit TLS the client would not understand plain text,
 		// so the connection is just closed.
 		if listener == listenerSMTP {
 			nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			fmt.Fprintf(nc, "421 4.7.0 %s Too many sessions, try again later\r\n", s.cfg.Domain)
+			fmt.Fprintf(nc, "421 4.7.0 %s %s\r\n", s.cfg.Domain, text)
 		}
 		nc.Close()
-		s.log.printf("refused %s: %d sessions open (MaxSessions)", nc.RemoteAddr(), len(s.conns))
+		s.log.printf("refused %s: %s", nc.RemoteAddr(), why)
 		return nil, 0, false
 	}
 	s.nextID++
-	tc := newTrackedConn(nc)
+	tc := newTrackedConn(nc, key, time.Now().Add(s.cfg.SessionTimeout))
 	s.conns[tc] = struct{}{}
+	s.perAddr[key]++
 	s.wg.Add(1)
 	return tc, s.nextID, true
+}
+
+// unregister forgets a session that has ended.
+func (s *Server) unregister(tc *trackedConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, tc)
+	if s.perAddr[tc.client]--; s.perAddr[tc.client] <= 0 {
+		delete(s.perAddr, tc.client)
+	}
+}
+
+// clientKey is what MaxSessionsPerAddr counts by: the IPv4 address, or the
+// /64 prefix of an IPv6 address (a host usually has a whole /64 to pick
+// addresses from).
+func clientKey(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := ta.AddrPort().Addr().Unmap()
+	if ip.Is6() {
+		if p, err := ip.WithZone("").Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
 
 // connState is what a session knows about its connection.
@@ -397,6 +439,11 @@ type connState struct {
 	id       int
 	listener string
 	remote   string
+	conn     *trackedConn
+
+	// authFailures counts failed AUTH exchanges (MaxAuthFailures). Only
+	// the connection's goroutine touches it: go-smtp runs AUTH there.
+	authFailures int
 }
 
 // serveConn runs one connection through its own go-smtp Server, so that
@@ -404,13 +451,14 @@ type connState struct {
 // for the connection's goroutine to end.
 func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, tc)
-		s.mu.Unlock()
-	}()
-	cs := &connState{id: id, listener: listener, remote: tc.RemoteAddr().String()}
+	defer s.unregister(tc)
+	cs := &connState{id: id, listener: listener, remote: tc.RemoteAddr().String(), conn: tc}
 	s.log.printf("[c%d] connect from %s (%s)", id, cs.remote, listener)
+	// Every read deadline go-smtp sets is clamped to tc.end; this timer
+	// is the backstop for a session stuck elsewhere (a slow write, a
+	// hook): it closes the connection one WriteTimeout after the end.
+	backstop := time.AfterFunc(time.Until(tc.end)+s.cfg.WriteTimeout, func() { tc.Close() })
+	defer backstop.Stop()
 
 	var trace *traceWriter
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -446,18 +494,76 @@ func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	if trace != nil {
 		trace.flush()
 	}
+	if !time.Now().Before(tc.end) {
+		s.log.printf("[c%d] session time limit (%v, SessionTimeout) reached", id, s.cfg.SessionTimeout)
+	}
 	s.log.printf("[c%d] disconnected", id)
 }
 
-// trackedConn is an accepted connection whose Close can be observed.
+// trackedConn is an accepted connection whose Close can be observed. It
+// also enforces the session's limits below go-smtp (and below TLS):
+//   - no read deadline goes past end (SessionTimeout);
+//   - once a read has timed out, every later read fails at once. go-smtp
+//     reads command lines with bufio.Reader.ReadLine, which returns the
+//     bytes buffered before a timeout as if they were a whole line and
+//     drops the error; go-smtp then runs that fragment and sets a fresh
+//     deadline for the next line, so a client dripping a byte within each
+//     ReadTimeout was never timed out. Now the fragment's reply is the last
+//     one before "421 4.4.2" and the hang-up;
+//   - after hangup is set, the next write (the last reply) is followed by
+//     closing the connection.
 type trackedConn struct {
 	net.Conn
-	once   sync.Once
-	closed chan struct{}
+	client   string    // clientKey of the remote address
+	end      time.Time // the session's deadline
+	timedOut atomic.Bool
+	hangup   atomic.Bool
+	once     sync.Once
+	closed   chan struct{}
 }
 
-func newTrackedConn(c net.Conn) *trackedConn {
-	return &trackedConn{Conn: c, closed: make(chan struct{})}
+func newTrackedConn(c net.Conn, client string, end time.Time) *trackedConn {
+	return &trackedConn{Conn: c, client: client, end: end, closed: make(chan struct{})}
+}
+
+// Read makes a timeout sticky (see trackedConn).
+func (c *trackedConn) Read(b []byte) (int, error) {
+	if c.timedOut.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n, err := c.Conn.Read(b)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		c.timedOut.Store(true)
+	}
+	return n, err
+}
+
+// clamp bounds a read deadline by the session's end; a zero deadline (none)
+// becomes the end.
+func (c *trackedConn) clamp(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.end) {
+		return c.end
+	}
+	return t
+}
+
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(c.clamp(t)); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.hangup.Load() {
+		c.Close()
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/server"
@@ -271,7 +272,10 @@ func TestAuthNeedsTLS(t *testing.T) {
 }
 
 func TestAuthRefusals(t *testing.T) {
-	s := start(t, func(c *server.Config) { c.Users = map[string]string{user: pass, "bob": "hunter2"} })
+	s := start(t, func(c *server.Config) {
+		c.Users = map[string]string{user: pass, "bob": "hunter2"}
+		c.AuthFailureDelay = time.Millisecond // one failure per connection: no need to wait
+	})
 	for _, tc := range []struct {
 		name  string
 		lines []string // sent in order; all but the last must get 334

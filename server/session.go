@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,11 @@ import (
 // errAuthRequired is 530 5.7.0 (RFC 4954 section 6).
 var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 	Message: "Authentication required: AUTH first (after STARTTLS)"}
+
+// errDataTimeout ends a session whose message did not arrive in time
+// (RFC 5321 section 3.8: 421, then close).
+var errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+	Message: "Timeout reading the message data; closing the connection"}
 
 // errStore is sent when the message could not be written to disk.
 var errStore = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
@@ -76,11 +83,61 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	switch mech {
 	case mechPlain:
-		return &plainServer{check: logged}, nil
+		return &limitedSASL{Server: &plainServer{check: logged}, s: s}, nil
 	case mechLogin:
-		return &loginServer{check: logged}, nil
+		return &limitedSASL{Server: &loginServer{check: logged}, s: s}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// errAuthTooMany ends a connection after MaxAuthFailures failed AUTH
+// exchanges (RFC 5321 section 3.8: 421, then close).
+var errAuthTooMany = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+	Message: "Too many failed authentication attempts; closing the connection"}
+
+// limitedSASL slows down and then ends a connection that keeps failing
+// AUTH: every failed exchange (wrong credentials, malformed response) is
+// answered only after AuthFailureDelay, and the MaxAuthFailures-th with 421
+// and a hang-up, as Postfix does with smtpd_error_sleep_time and
+// smtpd_hard_error_limit. A password guesser gets at most MaxAuthFailures
+// guesses per connection, one per AuthFailureDelay, on at most
+// MaxSessionsPerAddr connections per address.
+type limitedSASL struct {
+	sasl.Server
+	s *session
+}
+
+func (l *limitedSASL) Next(resp []byte) ([]byte, bool, error) {
+	challenge, done, err := l.Server.Next(resp)
+	if err != nil {
+		err = l.s.authFailed(err)
+	}
+	return challenge, done, err
+}
+
+// authFailed counts a failed AUTH exchange, waits AuthFailureDelay (or
+// until the server closes or the connection drops), and returns the reply
+// to send: err, or errAuthTooMany once the limit is reached, after which
+// the connection is closed as soon as that reply is written.
+func (s *session) authFailed(err error) error {
+	cs, cfg := s.cs, &s.srv.cfg
+	cs.authFailures++
+	if d := cfg.AuthFailureDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-s.srv.done:
+			t.Stop()
+		case <-cs.conn.closed:
+			t.Stop()
+		}
+	}
+	if cs.authFailures >= cfg.MaxAuthFailures {
+		s.srv.log.printf("[c%d] %d failed AUTH attempts (MaxAuthFailures): closing the connection", cs.id, cs.authFailures)
+		cs.conn.hangup.Store(true)
+		return errAuthTooMany
+	}
+	return err
 }
 
 // Mail starts a transaction (RFC 5321 section 4.1.1.2).
@@ -159,6 +216,13 @@ func (s *session) Data(r io.Reader) error {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			return se // e.g. 552 5.3.4 from the size limit
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+			// ReadTimeout or SessionTimeout ran out in the middle of
+			// the message: what the client sends next is the rest of
+			// it, not commands, so the session cannot go on.
+			s.cs.conn.hangup.Store(true)
+			return errDataTimeout
 		}
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
 			Message: "Error reading message data; try again"}

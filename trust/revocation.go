@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,10 @@ const (
 	// maxCacheAge bounds how long a CRL or OCSP response without a
 	// nextUpdate is reused.
 	maxCacheAge = time.Hour
+	// maxURLsPerKind bounds the CRL URLs, and the OCSP URLs, tried for one
+	// certificate: each may take the whole Timeout, and a certificate (so
+	// whoever made it) may list any number.
+	maxURLsPerKind = 3
 )
 
 // Checker fetches CRLs (RFC 5280, section 5) and OCSP responses (RFC 6960,
@@ -203,10 +208,24 @@ func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, erro
 	r, err := ocsp.ParseResponseForCert(der, cert, issuer)
 	if err != nil {
 		var re ocsp.ResponseError
-		if errors.As(err, &re) {
+		var se asn1.StructuralError
+		var sy asn1.SyntaxError
+		var pe ocsp.ParseError
+		switch {
+		case errors.As(err, &re):
 			return nil, fmt.Errorf("the responder answered %q", re.Status)
+		case errors.As(err, &se) || errors.As(err, &sy) ||
+			errors.As(err, &pe) && (strings.HasPrefix(string(pe), "trailing data") || strings.HasPrefix(string(pe), "bad OCSP response type")):
+			return nil, fmt.Errorf("the data is not a DER-encoded OCSP response (%s)", clip(err.Error()))
+		case errors.As(err, &pe) && strings.HasPrefix(string(pe), "bad OCSP signature"):
+			// Name the signer: the issuer's key, or an embedded
+			// responder certificate the issuer did not sign.
+			if u, uerr := ocsp.ParseResponse(der, nil); uerr == nil && u.Certificate != nil {
+				return nil, fmt.Errorf("the response is signed by %q, which %q did not certify (%v)", u.Certificate.Subject, issuer.Subject, err)
+			}
+			return nil, fmt.Errorf("the response is not signed by the issuer %q (%v)", issuer.Subject, err)
 		}
-		return nil, err
+		return nil, fmt.Errorf("the response is not valid for this certificate: %v", err)
 	}
 	if rc := r.Certificate; rc != nil && !rc.Equal(issuer) {
 		ok := false
@@ -318,8 +337,12 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		failures = append(failures, err.Error())
 	}
-	for _, u := range cert.CRLDistributionPoints {
+	for i, u := range cert.CRLDistributionPoints {
 		tried = true
+		if i == maxURLsPerKind {
+			failures = append(failures, fmt.Sprintf("%d more CRL URLs not fetched (at most %d per certificate)", len(cert.CRLDistributionPoints)-i, maxURLsPerKind))
+			break
+		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			failures = append(failures, fmt.Sprintf("CRL %s: only http and https are fetched", u))
 			continue
@@ -341,14 +364,21 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		return answer(RevocationResult{Status: StatusGood, Source: src}), true
 	}
-	for _, u := range cert.OCSPServer {
+	for i, u := range cert.OCSPServer {
 		tried = true
+		if i == maxURLsPerKind {
+			failures = append(failures, fmt.Sprintf("%d more OCSP URLs not asked (at most %d per certificate)", len(cert.OCSPServer)-i, maxURLsPerKind))
+			break
+		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			failures = append(failures, fmt.Sprintf("OCSP %s: only http and https are used", u))
 			continue
 		}
 		r, err := checker.OCSP(v.ctx, u, cert, issuer)
 		if err != nil {
+			if fe := (*FetchError)(nil); errors.As(err, &fe) {
+				err = fe.Err // its URL is u, named here once
+			}
 			failures = append(failures, fmt.Sprintf("OCSP at %s: %v", u, err))
 			continue
 		}

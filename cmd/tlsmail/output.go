@@ -155,13 +155,21 @@ func printOutcome(stdout, stderr io.Writer, o *outcome) {
 		fmt.Fprintf(stdout, "auth:     %s\n", o.authMech)
 	}
 	if r != nil {
+		delivered := r.Response != nil && r.Response.Code == 250
 		if len(r.Accepted) > 0 {
-			fmt.Fprintf(stdout, "accepted: %s\n", safetext.Quote(strings.Join(r.Accepted, ", ")))
+			if delivered {
+				fmt.Fprintf(stdout, "accepted: %s\n", safetext.Quote(strings.Join(r.Accepted, ", ")))
+			} else {
+				// RCPT took them, the message did not get through
+				// (a refused or broken DATA): "accepted" alone would
+				// read as delivered.
+				fmt.Fprintf(stdout, "not sent: %s (recipients accepted, but the message was not delivered)\n", safetext.Quote(strings.Join(r.Accepted, ", ")))
+			}
 		}
 		for _, rj := range r.Rejected {
 			fmt.Fprintf(stdout, "rejected: %s: %s\n", safetext.Quote(rj.Addr), safetext.Quote(rj.Reply.String()))
 		}
-		if len(r.Rejected) > 0 && len(r.Accepted) > 0 {
+		if len(r.Rejected) > 0 && len(r.Accepted) > 0 && delivered {
 			fmt.Fprintf(stderr, "tlsmail: warning: %d recipient(s) refused; the message went to the others\n", len(r.Rejected))
 		}
 	}
