@@ -133,9 +133,11 @@ func readSecretFile(path string) (string, error) {
 	return firstLine(io.LimitReader(f, maxSecretBytes))
 }
 
-// runSecretCommand runs cmd with sh -c (cmd /C on Windows) and returns the first line of its
-// standard output. Its standard error goes to ours, so that a command can
-// explain itself (gpg, pass); its standard input is empty.
+// runSecretCommand runs cmd with sh -c (cmd /C on Windows) through
+// config.RunCommand and returns the first line of its standard output. Its
+// standard input is empty; the start of its standard error is shown when it
+// fails, so that a command can explain itself (gpg, pass). It is killed,
+// with every process it started, at the timeout.
 func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Duration) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
