@@ -90,3 +90,27 @@ func processGone(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
 }
+
+// TestLoadRefusesNonRegular: a named pipe without a writer (opening it
+// would block), a device and a directory are refused as configuration
+// files, at once.
+func TestLoadRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero", dir} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(context.Background(), p, Options{}); done <- err }()
+		select {
+		case err := <-done:
+			var ce *Error
+			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "not a regular file") || ce.Fix == "" {
+				t.Errorf("Load(%s) = %v, want an *Error saying it is not a regular file", p, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) did not return", p)
+		}
+	}
+}

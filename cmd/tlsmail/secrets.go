@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 )
 
 // There is deliberately no --password flag: a password on the command line
@@ -112,8 +114,12 @@ func (p *passwordFlags) describe() string {
 // readSecretFile returns the first line of path, refusing a file that
 // other users may read (as ssh does for keys).
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openInputFile("--password-file", path)
 	if err != nil {
+		if errors.Is(err, message.ErrNotRegular) {
+			return "", configErrorf("the password file %v", err).wrapping(err).
+				withFix("give --password-file the path of a regular file; for a program's output use --password-cmd")
+		}
 		return "", configErrorf("cannot open the password file: %v", err).wrapping(err).
 			withFix("check the path given to --password-file")
 	}
@@ -121,10 +127,6 @@ func readSecretFile(path string) (string, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return "", configErrorf("cannot read the password file: %v", err).wrapping(err)
-	}
-	if fi.IsDir() {
-		return "", configErrorf("the password file %s is a directory", path).
-			withFix("give --password-file the path of a file")
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return "", configErrorf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()).
@@ -180,4 +182,65 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// openInputFile opens path, named by flag, for reading if it is a regular
+// file. A device (/dev/zero never ends), a named pipe (opening one without
+// a writer blocks) or a directory is refused before it is opened, with an
+// error wrapping message.ErrNotRegular that names flag and path.
+func openInputFile(flag, path string) (*os.File, error) {
+	notRegular := func(fi os.FileInfo) error {
+		if fi.Mode().IsRegular() {
+			return nil
+		}
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&os.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s (%s) is %s, %w", path, flag, what, message.ErrNotRegular)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := notRegular(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err = f.Stat(); err == nil {
+		err = notRegular(fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readInputFile reads the whole of path, named by flag, which must be a
+// regular file of at most max bytes.
+func readInputFile(flag, path string, max int64) ([]byte, error) {
+	f, err := openInputFile(flag, path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s (%s) is larger than %d MB", path, flag, max>>20)
+	}
+	return data, nil
 }

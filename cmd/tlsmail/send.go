@@ -477,7 +477,17 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 		if keyFile == "" {
 			keyFile = o.cert
 		}
-		cert, err := tls.LoadX509KeyPair(o.cert, keyFile)
+		certPEM, err := readInputFile("--cert", o.cert, maxPEMFile)
+		if err != nil {
+			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
+				withFix("give --cert the path of a PEM certificate file")
+		}
+		keyPEM, err := readInputFile("--key", keyFile, maxPEMFile)
+		if err != nil {
+			return nil, configErrorf("cannot load the client certificate's key: %v", err).wrapping(err).
+				withFix("give --key the path of a PEM private key file (or put the key in the --cert file)")
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
 				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
@@ -571,11 +581,16 @@ func checkPin(pin string) error {
 	return nil
 }
 
+// maxPEMFile bounds a --ca, --cert or --key file; a system's whole CA
+// bundle is a few hundred KB.
+const maxPEMFile = 16 << 20
+
 // loadCAFile reads PEM certificates to trust instead of the system roots.
 func loadCAFile(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInputFile("--ca", path, maxPEMFile)
 	if err != nil {
-		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).withFix("check the path given to --ca")
+		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).
+			withFix("give --ca the path of a PEM file with the CA certificates")
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
@@ -653,20 +668,24 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	if o.message == "-" {
 		r = e.stdin
 	} else {
-		f, err := os.Open(o.message)
+		// Only a regular file: /dev/zero would never end, and a pipe is
+		// what standard input (--message -) is for.
+		f, err := openInputFile("--message", o.message)
 		if err != nil {
+			if errors.Is(err, message.ErrNotRegular) {
+				return usageErrorf("cannot use the message: %v", err).wrapping(err).
+					withFix("give --message a regular file, or - and the message on standard input")
+			}
 			return usageErrorf("cannot open the message: %v", err).wrapping(err).withFix("check the path given to --message")
 		}
 		p.closeFn = func() { f.Close() }
-		// A regular file can be scanned first, so that 8-bit content is
-		// declared (BODY=8BITMIME) before MAIL FROM.
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			if eightBit, err = has8Bit(f); err != nil {
-				return usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
+		// The file is scanned first, so that 8-bit content is declared
+		// (BODY=8BITMIME) before MAIL FROM.
+		if eightBit, err = has8Bit(f); err != nil {
+			return usageErrorf("cannot read the message: %v", err).wrapping(err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return usageErrorf("cannot read the message: %v", err).wrapping(err)
 		}
 		r = f
 	}
