@@ -222,6 +222,10 @@ func (c *Client) validate() error {
 		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
 			Fix: "pass a host name with --ehlo"}
 	}
+	if n := len(c.cfg.LocalName); n > MaxDomainLen {
+		return &Error{Kind: KindConfig, Op: "EHLO", Err: &LimitError{What: "domain", Value: shorten(c.cfg.LocalName), Len: n, Max: MaxDomainLen},
+			Fix: "use a shorter EHLO name"}
+	}
 	return nil
 }
 

@@ -115,15 +115,8 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 
 // checkEnvelope checks env and returns its MAIL command.
 func (c *Client) checkEnvelope(env Envelope) (string, error) {
-	if len(env.To) == 0 {
-		return "", &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
-			Fix: "give at least one recipient (--to, --cc or --bcc)"}
-	}
-	for _, a := range append([]string{env.From}, env.To...) {
-		if strings.ContainsAny(a, "\r\n<>\x00") {
-			return "", &Error{Kind: KindUsage, Op: "MAIL FROM", Err: fmt.Errorf("invalid address %q", a),
-				Fix: "addresses may not contain CR, LF, NUL, < or >"}
-		}
+	if err := env.Check(); err != nil {
+		return "", err
 	}
 	return c.mailCommand(env)
 }

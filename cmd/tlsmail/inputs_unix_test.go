@@ -3,10 +3,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -60,30 +56,4 @@ func TestSendRefusesNonRegularInputs(t *testing.T) {
 			t.Errorf("%s: want exit %d and an error with %q and \"regular file\", got\n%s", tc.name, tc.code, tc.want, r)
 		}
 	}
-}
-
-// runWithin runs the binary, killing it after limit (a run that hangs is a
-// failure of its own, reported as exit -1).
-func runWithin(t *testing.T, limit time.Duration, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tlsmailBin, args...)
-	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		r.code = -1
-		r.stderr += "(killed: did not finish within " + limit.String() + ")"
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("running tlsmail %q: %v", args, err)
-	}
-	return r
 }

@@ -656,7 +656,7 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	p.msg = m
 	p.env = envelopeOf(m)
 	p.env.Size = m.Size()
-	return nil
+	return p.env.Check()
 }
 
 // prepareMessage reads the header of a --message file (or stdin) now, so
@@ -705,7 +705,9 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	p.msg = m
 	p.env = envelopeOf(m)
 	p.env.EightBit = p.env.EightBit || eightBit
-	return nil
+	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any
+	// connection and before the message is queued.
+	return p.env.Check()
 }
 
 func envelopeOf(m *message.Message) smtp.Envelope {
