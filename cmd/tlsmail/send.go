@@ -499,8 +499,20 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			return nil, err
 		}
 	}
-	if mode == smtp.None && (o.ca != "" || len(o.pins) > 0 || o.cert != "" || o.insecure || o.tlsName != "") {
-		fmt.Fprintln(e.stderr, "tlsmail: warning: --tls none: the TLS flags (--ca, --pin, --cert, --insecure, --tls-name) have no effect")
+	if mode == smtp.None {
+		// Only the flags given on the command line: a configuration file
+		// may set tls_trust_file for an account with tls off, and that is
+		// no mistake of this command line.
+		var given []string
+		for _, f := range []string{"ca", "pin", "cert", "key", "insecure", "tls-name"} {
+			if o.changed != nil && o.changed(f) {
+				given = append(given, "--"+f)
+			}
+		}
+		if len(given) > 0 {
+			fmt.Fprintf(e.stderr, "tlsmail: warning: --tls none: %s %s no effect\n", strings.Join(given, ", "),
+				map[bool]string{true: "has", false: "have"}[len(given) == 1])
+		}
 	}
 	p.cfg = smtp.Config{
 		Mode:        mode,
