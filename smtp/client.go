@@ -124,7 +124,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 	}
 	c.log.Event("connected to %s from %s", conn.RemoteAddr(), conn.LocalAddr())
 	if err := c.start(ctx, conn); err != nil {
-		c.Close()
+		c.quitAfter(ctx, err)
 		return nil, err
 	}
 	return c, nil
@@ -137,10 +137,32 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 func NewClient(ctx context.Context, conn net.Conn, cfg *Config) (*Client, error) {
 	c := newClient(cfg)
 	if err := c.start(ctx, conn); err != nil {
-		c.Close()
+		c.quitAfter(ctx, err)
 		return nil, err
 	}
 	return c, nil
+}
+
+// quitTimeout bounds the QUIT that ends a session after a refused step.
+const quitTimeout = 5 * time.Second
+
+// quitAfter ends the session after err stopped its setup: with QUIT when
+// the session is still in step, that is when err is a complete reply the
+// server gave (a refused greeting, EHLO, STARTTLS or AUTH) and not 421,
+// with which the server closes the connection itself (RFC 5321 sections
+// 3.1, 3.8 and 4.1.1.10); then the connection is closed. A server that
+// answered 535 then logs a client that said goodbye, not a lost
+// connection. err stays the caller's error; the QUIT's own outcome only
+// shows in the transcript.
+func (c *Client) quitAfter(ctx context.Context, err error) {
+	var e *Error
+	if c.conn != nil && errors.As(err, &e) && e.Reply != nil && e.Reply.Code != 421 &&
+		e.Kind != KindProtocol && e.Kind != KindStartTLSInjection {
+		qctx, cancel := context.WithTimeout(ctx, min(c.timeout(), quitTimeout))
+		c.Quit(qctx)
+		cancel()
+	}
+	c.Close()
 }
 
 func newClient(cfg *Config) *Client {
@@ -398,7 +420,8 @@ func (c *Client) auth(ctx context.Context) error {
 		var challenge []byte
 		challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(r.Text()))
 		if err != nil {
-			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r, Err: fmt.Errorf("undecodable challenge: %w", err)}
+			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r, Err: fmt.Errorf("undecodable challenge: %w", err),
+				Fix: "the server's AUTH challenge is not base64 (RFC 4954 section 4); try another mechanism, or report it to the server's operator"}
 		}
 		var resp []byte
 		if resp, err = sc.Next(challenge); err != nil {
