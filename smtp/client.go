@@ -71,7 +71,20 @@ type Config struct {
 	Timeout time.Duration
 	// DialContext opens the TCP connection; nil uses a net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnSilentGreeting, when set, is called once (from another goroutine)
+	// when a plaintext session (StartTLS or None) has had no greeting for
+	// SilentGreetingAfter, or half the Timeout if that is shorter. A server
+	// may pause before its greeting (RFC 5321 section 4.5.3.2.1 lets a
+	// client wait five minutes), so this is no error; but a port that
+	// expects implicit TLS waits in silence too, for a handshake that never
+	// comes, and a caller can say so while the wait goes on.
+	OnSilentGreeting func(waited time.Duration)
 }
+
+// SilentGreetingAfter is how long a plaintext session waits for the
+// greeting before it counts the server as silent (see
+// Config.OnSilentGreeting and SilentGreetingError).
+const SilentGreetingAfter = 5 * time.Second
 
 // Client is an SMTP session. It is not safe for concurrent use.
 type Client struct {
@@ -301,10 +314,48 @@ func ifs(b bool, s string) string {
 }
 
 func (c *Client) readGreeting(ctx context.Context) error {
-	r, err := c.read(ctx, "greeting")
-	if err != nil {
-		return err
+	if c.tls != nil {
+		r, err := c.read(ctx, "greeting")
+		if err != nil {
+			return err
+		}
+		return c.checkGreeting(r)
 	}
+	// Plaintext: a server that stays silent may be waiting for a TLS
+	// handshake.
+	silent := min(SilentGreetingAfter, c.timeout()/2)
+	start := time.Now()
+	if f := c.cfg.OnSilentGreeting; f != nil {
+		called := make(chan struct{})
+		t := time.AfterFunc(silent, func() { defer close(called); f(silent) })
+		// The session goes on only once a call under way has returned.
+		defer func() {
+			if !t.Stop() {
+				<-called
+			}
+		}()
+	}
+	stop := c.arm(ctx)
+	heard := false
+	r, err := readReply(c.br, func(b []byte) { heard = true; c.log.Server(b) })
+	stop()
+	if err != nil {
+		e := ioError(ctx, "greeting", err)
+		waited := time.Since(start)
+		if !heard && waited >= silent && (e.Kind == KindTimeout || e.Kind == KindNetwork) && !errors.Is(ctx.Err(), context.Canceled) {
+			e.Err = &SilentGreetingError{Waited: waited.Round(100 * time.Millisecond), Closed: e.Kind == KindNetwork, Err: e.Err}
+			e.Fix = "the server sent nothing at all: if this port expects implicit TLS (like port 465), use implicit TLS; otherwise check the server and port"
+			if e.Kind == KindTimeout {
+				e.Fix += ", or allow more time"
+			}
+		}
+		return e
+	}
+	return c.checkGreeting(r)
+}
+
+// checkGreeting accepts a 220 greeting (RFC 5321 section 4.2).
+func (c *Client) checkGreeting(r *Reply) error {
 	c.greeting = r
 	if r.Code != 220 {
 		kind := KindProtocol

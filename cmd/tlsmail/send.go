@@ -331,6 +331,9 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 		plan.cfg.Transcript = transcript.New(tw)
 	}
 
+	if plan.cfg.Mode != smtp.Implicit {
+		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
+	}
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
 		return out, hintMode(err, plan.cfg.Mode, plan.addr)
@@ -770,13 +773,31 @@ func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, erro
 	return d.DialContext(ctx, network, addr)
 }
 
-// hintMode adds the likely cause to a timeout waiting for the greeting in
-// STARTTLS mode: the port speaks implicit TLS and waits for a handshake
-// while tlsmail waits for "220".
+// hintMode adds the likely cause to a greeting that never came in
+// STARTTLS (or no-TLS) mode: the port speaks implicit TLS and waits for a
+// handshake while tlsmail waits for "220" — until tlsmail's timeout, or
+// until the server gives up and closes (smtp.SilentGreetingError).
 func hintMode(err error, mode smtp.TLSMode, addr string) error {
 	var se *smtp.Error
-	if errors.As(err, &se) && se.Kind == smtp.KindTimeout && se.Op == "greeting" && mode == smtp.StartTLS {
+	var silent *smtp.SilentGreetingError
+	if !errors.As(err, &se) || se.Op != "greeting" || mode == smtp.Implicit {
+		return err
+	}
+	switch {
+	case errors.As(err, &silent) && silent.Closed:
+		se.Fix = "the server sent nothing for " + silent.Waited.String() + " and closed the connection: " + addr +
+			" probably expects implicit TLS (like port 465); add --tls implicit"
+	case silent != nil || se.Kind == smtp.KindTimeout:
 		se.Fix = "the server sent no greeting: if " + addr + " expects implicit TLS (like port 465), add --tls implicit; otherwise check the server and port, or raise --timeout"
 	}
 	return err
+}
+
+// silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
+// while tlsmail still waits, it says that a silent server may expect
+// implicit TLS.
+func silentGreetingNotice(w io.Writer, addr string) func(time.Duration) {
+	return func(waited time.Duration) {
+		fmt.Fprintf(w, "tlsmail: no greeting from %s after %v; if this port expects implicit TLS (like 465), stop and add --tls implicit\n", addr, waited)
+	}
 }
