@@ -32,6 +32,9 @@ type passwordFlags struct {
 	// a configuration file's password command; it is not reachable from
 	// the command line.
 	literal string
+	// cmdName names where cmd came from in messages; empty means
+	// --password-cmd (a configuration file's passwordeval sets it).
+	cmdName string
 }
 
 func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
@@ -84,7 +87,7 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 		}
 	case p.cmd != "":
 		var err error
-		if pw, err = runSecretCommand(ctx, e, p.cmd, timeout); err != nil {
+		if pw, err = runSecretCommand(ctx, p.cmdSource(), p.cmd, timeout); err != nil {
 			return "", err
 		}
 	default:
@@ -106,9 +109,17 @@ func (p *passwordFlags) describe() string {
 	case p.file != "":
 		return "--password-file " + p.file
 	case p.cmd != "":
-		return "--password-cmd"
+		return p.cmdSource()
 	}
 	return "the configured password"
+}
+
+// cmdSource names the password command for messages.
+func (p *passwordFlags) cmdSource() string {
+	if p.cmdName != "" {
+		return p.cmdName
+	}
+	return "--password-cmd"
 }
 
 // readSecretFile returns the first line of path, refusing a file that
@@ -140,7 +151,7 @@ func readSecretFile(path string) (string, error) {
 // standard input is empty; the start of its standard error is shown when it
 // fails, so that a command can explain itself (gpg, pass). It is killed,
 // with every process it started, at the timeout.
-func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Duration) (string, error) {
+func runSecretCommand(ctx context.Context, source, cmd string, timeout time.Duration) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -148,11 +159,11 @@ func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Dura
 	}
 	line, err := config.RunCommand(ctx, cmd)
 	if err != nil {
-		ce := configErrorf("the --password-cmd command failed: %v", err).wrapping(err)
+		ce := configErrorf("the %s command failed: %v", source, err).wrapping(err)
 		var ee *exec.ExitError
 		switch {
 		case ctx.Err() != nil:
-			ce.msg = "the --password-cmd command did not finish in time (" + ctx.Err().Error() + ")"
+			ce.msg = "the " + source + " command did not finish in time (" + ctx.Err().Error() + ")"
 			ce.fix = "check that the command does not wait for input, or raise --timeout"
 		case errors.As(err, &ee):
 			ce.fix = "run the command by hand to see why it fails"
