@@ -68,6 +68,11 @@ func RunCommand(ctx context.Context, cmd string) (string, error) {
 			return "", fmt.Errorf("command %q: %w", cmd, aerr)
 		}
 		err = c.Wait()
+		if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
+			// The command exited successfully; a process it left in the
+			// background kept its output open, which WaitDelay closed.
+			err = nil
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -114,3 +114,13 @@ func TestLoadRefusesNonRegular(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCommandBackgroundChildKeepsOutput: a command that prints the
+// password and leaves a background process holding its output open
+// succeeds once that output is given up, shortly after the command exits.
+func TestRunCommandBackgroundChildKeepsOutput(t *testing.T) {
+	line, err := RunCommand(context.Background(), "echo s3cret; sleep 3 &")
+	if err != nil || line != "s3cret" {
+		t.Errorf("RunCommand = %q, %v; want the first line and no error", line, err)
+	}
+}
