@@ -122,7 +122,9 @@ arguments.
 Authentication (RFC 4954) happens only when --user is given. The password
 never goes on the command line: use --password-env VAR, --password-file FILE
 (readable only by you) or --password-cmd CMD (its first output line; also the
-way to pass an OAuth2 access token for --auth XOAUTH2). --auth auto picks the
+way to pass an OAuth2 access token for --auth XOAUTH2). CMD gets no input and
+no terminal (a prompt must come from an agent, as gpg's pinentry does), and
+it is stopped, with everything it started, at --timeout. --auth auto picks the
 strongest mechanism the server offers. No password is ever sent without TLS
 unless both --tls none and --auth MECHANISM are given.
 
