@@ -20,12 +20,25 @@ const CommandTimeout = 60 * time.Second
 // password or token is far shorter.
 const maxCommandOutput = 64 << 10
 
+// commandWaitDelay is how long RunCommand waits, once the command is
+// killed or has exited, for its output pipes to close: a process that left
+// the command's process group (setsid) and kept them open cannot hold the
+// caller longer than the deadline plus this.
+const commandWaitDelay = 500 * time.Millisecond
+
 // RunCommand runs cmd with the system shell (sh -c, or cmd /C on Windows)
 // with no standard input and returns the first line of its standard output
 // without the line ending, as msmtp does for eval and passwordeval. The
-// output never appears in the error, since it may be a password. The
-// command is killed after CommandTimeout (or ctx's deadline), and its
-// output is read to at most 64 KiB.
+// output never appears in the error, since it may be a password.
+//
+// The command is killed after CommandTimeout (or at ctx's deadline or
+// cancellation) together with every process it started: it runs in a
+// process group of its own on Unix (so it cannot read the terminal) and in
+// a job object on Windows. RunCommand returns at most about half a second
+// after the deadline. Only the first 64 KiB of the output is kept, and
+// whatever the command prints beyond that is read and discarded, so a
+// command that never stops printing costs no memory, only time up to the
+// deadline.
 func RunCommand(ctx context.Context, cmd string) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -38,15 +51,34 @@ func RunCommand(ctx context.Context, cmd string) (string, error) {
 	} else {
 		c = exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	}
-	out := &limitedBuffer{max: maxCommandOutput}
-	stderr := &limitedBuffer{max: 4 << 10}
+	out := &capWriter{max: maxCommandOutput}
+	stderr := &capWriter{max: 4 << 10}
 	c.Stdout, c.Stderr = out, stderr
-	c.WaitDelay = time.Second // a child that keeps the pipes open cannot hold us
-	if err := c.Run(); err != nil {
+	c.WaitDelay = commandWaitDelay
+	g, err := newProcessGroup(c)
+	if err != nil {
+		return "", fmt.Errorf("command %q: %w", cmd, err)
+	}
+	defer g.close()
+	err = c.Start()
+	if err == nil {
+		if aerr := g.started(); aerr != nil {
+			g.kill()
+			_ = c.Wait()
+			return "", fmt.Errorf("command %q: %w", cmd, aerr)
+		}
+		err = c.Wait()
+		if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
+			// The command exited successfully; a process it left in the
+			// background kept its output open, which WaitDelay closed.
+			err = nil
+		}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("command %q did not finish in time (%w); check that it does not wait for input", cmd, ctx.Err())
 		}
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.TrimSpace(string(stderr.buf))
 		if len(msg) > 200 {
 			msg = msg[:200] + "..."
 		}
@@ -55,24 +87,26 @@ func RunCommand(ctx context.Context, cmd string) (string, error) {
 		}
 		return "", fmt.Errorf("command %q failed: %w", cmd, err)
 	}
-	if out.Len() == 0 {
+	if len(out.buf) == 0 {
 		return "", errors.New("command " + fmt.Sprintf("%q", cmd) + " printed nothing")
 	}
-	line, _, _ := bytes.Cut(out.Bytes(), []byte{'\n'})
+	line, _, _ := bytes.Cut(out.buf, []byte{'\n'})
 	return string(bytes.TrimSuffix(line, []byte{'\r'})), nil
 }
 
-// limitedBuffer keeps the first max bytes written and discards the rest,
-// still reporting every write as complete so the command is not killed by
-// a broken pipe.
-type limitedBuffer struct {
-	bytes.Buffer
+// capWriter keeps the first max bytes written and discards the rest, still
+// reporting every write as complete so the command is not killed by a
+// broken pipe. It is deliberately only an io.Writer: a type that also had
+// a ReadFrom method (as an embedded bytes.Buffer has) would be filled by
+// io.Copy through that method, past the cap.
+type capWriter struct {
+	buf []byte
 	max int
 }
 
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.Len(); room > 0 {
-		l.Buffer.Write(p[:min(len(p), room)])
+func (w *capWriter) Write(p []byte) (int, error) {
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(len(p), room)]...)
 	}
 	return len(p), nil
 }

@@ -31,13 +31,38 @@ type Options struct {
 
 // Load reads the configuration file at path. Errors are *Error.
 func Load(ctx context.Context, path string, opts Options) (*File, error) {
-	f, err := os.Open(path)
+	// Only a regular file: opening a named pipe without a writer would
+	// block, and a device such as /dev/zero never ends.
+	fi, err := os.Stat(path)
+	var f *os.File
+	if err == nil && !fi.Mode().IsRegular() {
+		return nil, &Error{File: path, Msg: "the configuration file is " + fileKind(fi.Mode()) + ", not a regular file",
+			Fix: "give the path of an msmtp-format configuration file"}
+	}
+	if err == nil {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
 			Fix: "check the path given with --config, TLSMAIL_CONFIG, or the default locations", Err: err}
 	}
 	defer f.Close()
 	return Parse(ctx, path, f, opts)
+}
+
+// fileKind names what a non-regular file is, for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "something else"
 }
 
 func errText(err error) string {

@@ -3,11 +3,9 @@ package message
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,9 +50,11 @@ func reservedHeader(lower string) (use string, ok bool) {
 // Message-ID are fixed here, so every WriteTo of the result produces the
 // same bytes (as long as the files it reads do not change).
 //
-// Files (TextFile, HTMLFile, attachment paths) are opened here to check
-// they are readable and to choose an encoding, but their content is read
-// again, in a streaming fashion, on every write.
+// Files (TextFile, HTMLFile, attachment paths) and attachments' Open are
+// opened here to check they are readable and to choose an encoding, but
+// their content is read again, in a streaming fashion, on every write. A
+// path must name a regular file: a device (/dev/zero), pipe or directory is
+// an *InputError wrapping ErrNotRegular.
 //
 // Every input problem is an *InputError.
 func Compose(spec Spec) (*Message, error) {
@@ -343,7 +343,7 @@ func textPart(name, ctype, text, path string) (*part, error) {
 	src := &source{desc: name, text: text, path: path}
 	r, err := src.reader()
 	if err != nil {
-		return nil, &InputError{Field: name + " file", Problem: err.Error(), Fix: "check the path and its permissions", Err: err}
+		return nil, &InputError{Field: name + " file", Problem: err.Error(), Fix: fileFix(err), Err: err}
 	}
 	qp, err := needsQP(r)
 	r.Close()
@@ -403,17 +403,22 @@ func attachmentPart(i int, a *Attachment) (*part, error) {
 		if name == "" {
 			name = filepath.Base(a.Path)
 		}
-		st, err := os.Stat(a.Path)
-		if err == nil && !st.Mode().IsRegular() {
-			err = errors.New("not a regular file")
-		}
+		// Opened now, not first during DATA: an unreadable file is an
+		// input error before any connection.
+		f, err := openRegular(a.Path)
 		if err != nil {
-			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot attach %q: %v", a.Path, err), Fix: "check the path and its permissions", Err: err}
+			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot attach %q: %v", a.Path, err), Fix: fileFix(err), Err: err}
 		}
+		f.Close()
 	case a.Open != nil:
 		if a.Size > 0 {
 			src.size = a.Size
 		}
+		r, err := src.reader()
+		if err != nil {
+			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot open %s: %v", src.desc, err), Fix: "check the attachment's source", Err: err}
+		}
+		r.Close()
 	default:
 		return nil, &InputError{Field: fieldName, Problem: "has neither Path nor Open", Fix: "give the file to attach"}
 	}

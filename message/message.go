@@ -229,7 +229,7 @@ type source struct {
 func (s *source) reader() (io.ReadCloser, error) {
 	switch {
 	case s.path != "":
-		return os.Open(s.path)
+		return openRegular(s.path)
 	case s.open != nil:
 		r, err := s.open()
 		if err == nil && r == nil {

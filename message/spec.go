@@ -61,14 +61,15 @@ type Spec struct {
 // Attachment is one file attached to a composed message. Give either Path
 // or Open.
 type Attachment struct {
-	// Path is a file, opened (and streamed) every time the message is
-	// written.
+	// Path is a regular file, opened by Compose and then (and streamed)
+	// every time the message is written.
 	Path string
 
 	// Open, used when Path is empty, returns a fresh reader of the content.
-	// It is called once per write, and once by Compose when the content
-	// type has to be sniffed (no ContentType, unknown extension); each
-	// reader is closed.
+	// It is called once per write, once by Compose to check that the
+	// content can be opened before anything is sent, and once more by
+	// Compose when the content type has to be sniffed (no ContentType,
+	// unknown extension); each reader is closed.
 	Open func() (io.ReadCloser, error)
 
 	// Size is the exact number of bytes Open's reader yields, if known (a

@@ -71,7 +71,20 @@ type Config struct {
 	Timeout time.Duration
 	// DialContext opens the TCP connection; nil uses a net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnSilentGreeting, when set, is called once (from another goroutine)
+	// when a plaintext session (StartTLS or None) has had no greeting for
+	// SilentGreetingAfter, or half the Timeout if that is shorter. A server
+	// may pause before its greeting (RFC 5321 section 4.5.3.2.1 lets a
+	// client wait five minutes), so this is no error; but a port that
+	// expects implicit TLS waits in silence too, for a handshake that never
+	// comes, and a caller can say so while the wait goes on.
+	OnSilentGreeting func(waited time.Duration)
 }
+
+// SilentGreetingAfter is how long a plaintext session waits for the
+// greeting before it counts the server as silent (see
+// Config.OnSilentGreeting and SilentGreetingError).
+const SilentGreetingAfter = 5 * time.Second
 
 // Client is an SMTP session. It is not safe for concurrent use.
 type Client struct {
@@ -124,7 +137,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 	}
 	c.log.Event("connected to %s from %s", conn.RemoteAddr(), conn.LocalAddr())
 	if err := c.start(ctx, conn); err != nil {
-		c.Close()
+		c.quitAfter(ctx, err)
 		return nil, err
 	}
 	return c, nil
@@ -137,10 +150,32 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 func NewClient(ctx context.Context, conn net.Conn, cfg *Config) (*Client, error) {
 	c := newClient(cfg)
 	if err := c.start(ctx, conn); err != nil {
-		c.Close()
+		c.quitAfter(ctx, err)
 		return nil, err
 	}
 	return c, nil
+}
+
+// quitTimeout bounds the QUIT that ends a session after a refused step.
+const quitTimeout = 5 * time.Second
+
+// quitAfter ends the session after err stopped its setup: with QUIT when
+// the session is still in step, that is when err is a complete reply the
+// server gave (a refused greeting, EHLO, STARTTLS or AUTH) and not 421,
+// with which the server closes the connection itself (RFC 5321 sections
+// 3.1, 3.8 and 4.1.1.10); then the connection is closed. A server that
+// answered 535 then logs a client that said goodbye, not a lost
+// connection. err stays the caller's error; the QUIT's own outcome only
+// shows in the transcript.
+func (c *Client) quitAfter(ctx context.Context, err error) {
+	var e *Error
+	if c.conn != nil && errors.As(err, &e) && e.Reply != nil && e.Reply.Code != 421 &&
+		e.Kind != KindProtocol && e.Kind != KindStartTLSInjection {
+		qctx, cancel := context.WithTimeout(ctx, min(c.timeout(), quitTimeout))
+		c.Quit(qctx)
+		cancel()
+	}
+	c.Close()
 }
 
 func newClient(cfg *Config) *Client {
@@ -222,6 +257,10 @@ func (c *Client) validate() error {
 		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
 			Fix: "pass a host name with --ehlo"}
 	}
+	if n := len(c.cfg.LocalName); n > MaxDomainLen {
+		return &Error{Kind: KindConfig, Op: "EHLO", Err: &LimitError{What: "domain", Value: shorten(c.cfg.LocalName), Len: n, Max: MaxDomainLen},
+			Fix: "use a shorter EHLO name"}
+	}
 	return nil
 }
 
@@ -275,10 +314,48 @@ func ifs(b bool, s string) string {
 }
 
 func (c *Client) readGreeting(ctx context.Context) error {
-	r, err := c.read(ctx, "greeting")
-	if err != nil {
-		return err
+	if c.tls != nil {
+		r, err := c.read(ctx, "greeting")
+		if err != nil {
+			return err
+		}
+		return c.checkGreeting(r)
 	}
+	// Plaintext: a server that stays silent may be waiting for a TLS
+	// handshake.
+	silent := min(SilentGreetingAfter, c.timeout()/2)
+	start := time.Now()
+	if f := c.cfg.OnSilentGreeting; f != nil {
+		called := make(chan struct{})
+		t := time.AfterFunc(silent, func() { defer close(called); f(silent) })
+		// The session goes on only once a call under way has returned.
+		defer func() {
+			if !t.Stop() {
+				<-called
+			}
+		}()
+	}
+	stop := c.arm(ctx)
+	heard := false
+	r, err := readReply(c.br, func(b []byte) { heard = true; c.log.Server(b) })
+	stop()
+	if err != nil {
+		e := ioError(ctx, "greeting", err)
+		waited := time.Since(start)
+		if !heard && waited >= silent && (e.Kind == KindTimeout || e.Kind == KindNetwork) && !errors.Is(ctx.Err(), context.Canceled) {
+			e.Err = &SilentGreetingError{Waited: waited.Round(100 * time.Millisecond), Closed: e.Kind == KindNetwork, Err: e.Err}
+			e.Fix = "the server sent nothing at all: if this port expects implicit TLS (like port 465), use implicit TLS; otherwise check the server and port"
+			if e.Kind == KindTimeout {
+				e.Fix += ", or allow more time"
+			}
+		}
+		return e
+	}
+	return c.checkGreeting(r)
+}
+
+// checkGreeting accepts a 220 greeting (RFC 5321 section 4.2).
+func (c *Client) checkGreeting(r *Reply) error {
 	c.greeting = r
 	if r.Code != 220 {
 		kind := KindProtocol
@@ -394,7 +471,8 @@ func (c *Client) auth(ctx context.Context) error {
 		var challenge []byte
 		challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(r.Text()))
 		if err != nil {
-			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r, Err: fmt.Errorf("undecodable challenge: %w", err)}
+			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r, Err: fmt.Errorf("undecodable challenge: %w", err),
+				Fix: "the server's AUTH challenge is not base64 (RFC 4954 section 4); try another mechanism, or report it to the server's operator"}
 		}
 		var resp []byte
 		if resp, err = sc.Next(challenge); err != nil {

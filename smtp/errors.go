@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
@@ -84,6 +85,28 @@ func (e *Error) HostNotFound() bool {
 	var de *net.DNSError
 	return errors.As(e.Err, &de) && de.IsNotFound
 }
+
+// SilentGreetingError is the cause (Error.Err) of a plaintext session whose
+// greeting never came because the server sent nothing at all: it closed the
+// connection (Closed) or let the timeout pass after Waited. A port that
+// expects implicit TLS (RFC 8314) behaves exactly so, waiting for the
+// client's TLS handshake, which is the likely reason. The Error's Kind stays
+// KindNetwork or KindTimeout.
+type SilentGreetingError struct {
+	Waited time.Duration
+	Closed bool
+	Err    error
+}
+
+func (e *SilentGreetingError) Error() string {
+	what := "and then closed the connection"
+	if !e.Closed {
+		what = "before the timeout"
+	}
+	return fmt.Sprintf("the server sent nothing in %v %s (%v); a port that expects implicit TLS waits like this for the TLS handshake", e.Waited, what, e.Err)
+}
+
+func (e *SilentGreetingError) Unwrap() error { return e.Err }
 
 // RecipientError is one recipient the server refused while others may have
 // been accepted.

@@ -115,15 +115,8 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 
 // checkEnvelope checks env and returns its MAIL command.
 func (c *Client) checkEnvelope(env Envelope) (string, error) {
-	if len(env.To) == 0 {
-		return "", &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
-			Fix: "give at least one recipient (--to, --cc or --bcc)"}
-	}
-	for _, a := range append([]string{env.From}, env.To...) {
-		if strings.ContainsAny(a, "\r\n<>\x00") {
-			return "", &Error{Kind: KindUsage, Op: "MAIL FROM", Err: fmt.Errorf("invalid address %q", a),
-				Fix: "addresses may not contain CR, LF, NUL, < or >"}
-		}
+	if err := env.Check(); err != nil {
+		return "", err
 	}
 	return c.mailCommand(env)
 }
@@ -162,6 +155,9 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 	if err != nil {
 		return err
 	}
+	if r.Code == 421 {
+		return c.closing("MAIL FROM", r)
+	}
 	if r.Code != 250 {
 		return c.reject("MAIL FROM", r, KindRejected)
 	}
@@ -169,6 +165,9 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+to+">")
 		if err != nil {
 			return err
+		}
+		if r.Code == 421 {
+			return c.closing("RCPT TO", r)
 		}
 		c.recordRcpt(to, r, res)
 	}
@@ -226,22 +225,22 @@ func (c *Client) readEnvelope(ctx context.Context, rset bool, rcpts []string, re
 	var rr *Reply
 	if rset {
 		var err error
-		if rr, err = c.read(ctx, "RSET"); err != nil {
+		if rr, err = c.readOpen(ctx, "RSET"); err != nil {
 			return err
 		}
 	}
-	mr, err := c.read(ctx, "MAIL FROM")
+	mr, err := c.readOpen(ctx, "MAIL FROM")
 	if err != nil {
 		return err
 	}
 	for _, to := range rcpts {
-		r, err := c.read(ctx, "RCPT TO")
+		r, err := c.readOpen(ctx, "RCPT TO")
 		if err != nil {
 			return err
 		}
 		c.recordRcpt(to, r, res)
 	}
-	dr, err := c.read(ctx, "DATA")
+	dr, err := c.readOpen(ctx, "DATA")
 	if err != nil {
 		return err
 	}
@@ -267,6 +266,26 @@ func (c *Client) readEnvelope(ctx context.Context, rset bool, rcpts []string, re
 		return c.reject("DATA", dr, KindRejected)
 	}
 	return nil
+}
+
+// readOpen reads the reply to one command of a pipelined flight. A 421
+// reply means the server is closing the connection (RFC 5321 section 3.8)
+// and the replies to the rest of the flight will never come: the 421, with
+// its text, is the error, instead of the end of file that reading on would
+// meet.
+func (c *Client) readOpen(ctx context.Context, op string) (*Reply, error) {
+	r, err := c.read(ctx, op)
+	if err == nil && r.Code == 421 {
+		return nil, c.closing(op, r)
+	}
+	return r, err
+}
+
+// closing reports a 421 reply to op and closes the connection, which the
+// server is closing too: no QUIT follows.
+func (c *Client) closing(op string, r *Reply) *Error {
+	c.Close()
+	return replyError(op, r, KindUnavailable)
 }
 
 // abortData ends a DATA phase that should not have started, sending no

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/server"
@@ -21,19 +22,26 @@ import (
 // can hold a LF; within one SMTP reply line it cannot (a LF ends the
 // line), but a bare CR sends the terminal's cursor back to the start of
 // the line, which forges a line just as well.
+//
+// Both end with a right-to-left override, which shows the text after it
+// reversed ("gro.elpmaxe" as "example.org"), and a zero-width space.
 const (
-	hostileText = "evil\x1b[2J\r\n    fix: trust me"
-	hostileWire = "evil\x1b[2J\r    fix: trust me"
-	quotedText  = `evil\x1b[2J\x0d\x0a    fix: trust me`
-	quotedWire  = `evil\x1b[2J\x0d    fix: trust me`
+	hostileText = "evil\x1b[2J\r\n    fix: trust me\u202egro.elpmaxe\u200b"
+	hostileWire = "evil\x1b[2J\r    fix: trust me\u202egro.elpmaxe\u200b"
+	quotedText  = `evil\x1b[2J\x0d\x0a    fix: trust me\u202egro.elpmaxe\u200b`
+	quotedWire  = `evil\x1b[2J\x0d    fix: trust me\u202egro.elpmaxe\u200b`
+	// A DNS name in a certificate is ASCII (an IA5String).
+	hostileSAN = "evil\x1b[2J\r\n    fix: trust me"
+	quotedSAN  = `evil\x1b[2J\x0d\x0a    fix: trust me`
 )
 
 // checkSafeOutput fails when out holds a control character other than LF
-// and TAB, or a line that the hostile text forged.
+// and TAB, an invisible format character (bidirectional controls,
+// zero-width characters), or a line that the hostile text forged.
 func checkSafeOutput(t *testing.T, what, out string) {
 	t.Helper()
 	for _, r := range out {
-		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || unicode.Is(unicode.Cf, r) {
 			t.Errorf("%s holds control character %U:\n%s", what, r, out)
 			break
 		}
@@ -78,7 +86,7 @@ func startHostileServer(t *testing.T, deferFirst bool) *hostileServer {
 		t.Fatal(err)
 	}
 	leaf, err := root.Issue(testpki.Options{CommonName: "leaf " + hostileText,
-		DNSNames: []string{"localhost", "san-" + hostileText}, IPAddresses: testpki.LoopbackIPs()})
+		DNSNames: []string{"localhost", "san-" + hostileSAN}, IPAddresses: testpki.LoopbackIPs()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +207,7 @@ func TestProbeQuotesServerText(t *testing.T) {
 			for _, row := range tc.rows {
 				lineWith(t, "stdout", r.stdout, row+" ", quotedWire)
 			}
-			lineWith(t, "stdout", r.stdout, "names", "san-"+quotedText)
+			lineWith(t, "stdout", r.stdout, "names", "san-"+quotedSAN)
 			lineWith(t, "stdout", r.stdout, "issuer", "root "+quotedText)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 )
 
 // There is deliberately no --password flag: a password on the command line
@@ -30,6 +32,9 @@ type passwordFlags struct {
 	// a configuration file's password command; it is not reachable from
 	// the command line.
 	literal string
+	// cmdName names where cmd came from in messages; empty means
+	// --password-cmd (a configuration file's passwordeval sets it).
+	cmdName string
 }
 
 func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
@@ -82,7 +87,7 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 		}
 	case p.cmd != "":
 		var err error
-		if pw, err = runSecretCommand(ctx, e, p.cmd, timeout); err != nil {
+		if pw, err = runSecretCommand(ctx, p.cmdSource(), p.cmd, timeout); err != nil {
 			return "", err
 		}
 	default:
@@ -104,16 +109,28 @@ func (p *passwordFlags) describe() string {
 	case p.file != "":
 		return "--password-file " + p.file
 	case p.cmd != "":
-		return "--password-cmd"
+		return p.cmdSource()
 	}
 	return "the configured password"
+}
+
+// cmdSource names the password command for messages.
+func (p *passwordFlags) cmdSource() string {
+	if p.cmdName != "" {
+		return p.cmdName
+	}
+	return "--password-cmd"
 }
 
 // readSecretFile returns the first line of path, refusing a file that
 // other users may read (as ssh does for keys).
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openInputFile("--password-file", path)
 	if err != nil {
+		if errors.Is(err, message.ErrNotRegular) {
+			return "", configErrorf("the password file %v", err).wrapping(err).
+				withFix("give --password-file the path of a regular file; for a program's output use --password-cmd")
+		}
 		return "", configErrorf("cannot open the password file: %v", err).wrapping(err).
 			withFix("check the path given to --password-file")
 	}
@@ -122,10 +139,6 @@ func readSecretFile(path string) (string, error) {
 	if err != nil {
 		return "", configErrorf("cannot read the password file: %v", err).wrapping(err)
 	}
-	if fi.IsDir() {
-		return "", configErrorf("the password file %s is a directory", path).
-			withFix("give --password-file the path of a file")
-	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return "", configErrorf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()).
 			withFix("run: chmod 600 " + shellQuote(path))
@@ -133,10 +146,12 @@ func readSecretFile(path string) (string, error) {
 	return firstLine(io.LimitReader(f, maxSecretBytes))
 }
 
-// runSecretCommand runs cmd with sh -c (cmd /C on Windows) and returns the first line of its
-// standard output. Its standard error goes to ours, so that a command can
-// explain itself (gpg, pass); its standard input is empty.
-func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Duration) (string, error) {
+// runSecretCommand runs cmd with sh -c (cmd /C on Windows) through
+// config.RunCommand and returns the first line of its standard output. Its
+// standard input is empty; the start of its standard error is shown when it
+// fails, so that a command can explain itself (gpg, pass). It is killed,
+// with every process it started, at the timeout.
+func runSecretCommand(ctx context.Context, source, cmd string, timeout time.Duration) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -144,11 +159,11 @@ func runSecretCommand(ctx context.Context, e *env, cmd string, timeout time.Dura
 	}
 	line, err := config.RunCommand(ctx, cmd)
 	if err != nil {
-		ce := configErrorf("the --password-cmd command failed: %v", err).wrapping(err)
+		ce := configErrorf("the %s command failed: %v", source, err).wrapping(err)
 		var ee *exec.ExitError
 		switch {
 		case ctx.Err() != nil:
-			ce.msg = "the --password-cmd command did not finish in time (" + ctx.Err().Error() + ")"
+			ce.msg = "the " + source + " command did not finish in time (" + ctx.Err().Error() + ")"
 			ce.fix = "check that the command does not wait for input, or raise --timeout"
 		case errors.As(err, &ee):
 			ce.fix = "run the command by hand to see why it fails"
@@ -178,4 +193,65 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// openInputFile opens path, named by flag, for reading if it is a regular
+// file. A device (/dev/zero never ends), a named pipe (opening one without
+// a writer blocks) or a directory is refused before it is opened, with an
+// error wrapping message.ErrNotRegular that names flag and path.
+func openInputFile(flag, path string) (*os.File, error) {
+	notRegular := func(fi os.FileInfo) error {
+		if fi.Mode().IsRegular() {
+			return nil
+		}
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&os.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s (%s) is %s, %w", path, flag, what, message.ErrNotRegular)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := notRegular(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err = f.Stat(); err == nil {
+		err = notRegular(fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readInputFile reads the whole of path, named by flag, which must be a
+// regular file of at most max bytes.
+func readInputFile(flag, path string, max int64) ([]byte, error) {
+	f, err := openInputFile(flag, path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s (%s) is larger than %d MB", path, flag, max>>20)
+	}
+	return data, nil
 }

@@ -122,7 +122,9 @@ arguments.
 Authentication (RFC 4954) happens only when --user is given. The password
 never goes on the command line: use --password-env VAR, --password-file FILE
 (readable only by you) or --password-cmd CMD (its first output line; also the
-way to pass an OAuth2 access token for --auth XOAUTH2). --auth auto picks the
+way to pass an OAuth2 access token for --auth XOAUTH2). CMD gets no input and
+no terminal (a prompt must come from an agent, as gpg's pinentry does), and
+it is stopped, with everything it started, at --timeout. --auth auto picks the
 strongest mechanism the server offers. No password is ever sent without TLS
 unless both --tls none and --auth MECHANISM are given.
 
@@ -331,6 +333,9 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 		plan.cfg.Transcript = transcript.New(tw)
 	}
 
+	if plan.cfg.Mode != smtp.Implicit {
+		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
+	}
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
 		return out, hintMode(err, plan.cfg.Mode, plan.addr)
@@ -477,7 +482,17 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 		if keyFile == "" {
 			keyFile = o.cert
 		}
-		cert, err := tls.LoadX509KeyPair(o.cert, keyFile)
+		certPEM, err := readInputFile("--cert", o.cert, maxPEMFile)
+		if err != nil {
+			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
+				withFix("give --cert the path of a PEM certificate file")
+		}
+		keyPEM, err := readInputFile("--key", keyFile, maxPEMFile)
+		if err != nil {
+			return nil, configErrorf("cannot load the client certificate's key: %v", err).wrapping(err).
+				withFix("give --key the path of a PEM private key file (or put the key in the --cert file)")
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
 				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
@@ -489,8 +504,20 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			return nil, err
 		}
 	}
-	if mode == smtp.None && (o.ca != "" || len(o.pins) > 0 || o.cert != "" || o.insecure || o.tlsName != "") {
-		fmt.Fprintln(e.stderr, "tlsmail: warning: --tls none: the TLS flags (--ca, --pin, --cert, --insecure, --tls-name) have no effect")
+	if mode == smtp.None {
+		// Only the flags given on the command line: a configuration file
+		// may set tls_trust_file for an account with tls off, and that is
+		// no mistake of this command line.
+		var given []string
+		for _, f := range []string{"ca", "pin", "cert", "key", "insecure", "tls-name"} {
+			if o.changed != nil && o.changed(f) {
+				given = append(given, "--"+f)
+			}
+		}
+		if len(given) > 0 {
+			fmt.Fprintf(e.stderr, "tlsmail: warning: --tls none: %s %s no effect\n", strings.Join(given, ", "),
+				map[bool]string{true: "has", false: "have"}[len(given) == 1])
+		}
 	}
 	p.cfg = smtp.Config{
 		Mode:        mode,
@@ -571,11 +598,16 @@ func checkPin(pin string) error {
 	return nil
 }
 
+// maxPEMFile bounds a --ca, --cert or --key file; a system's whole CA
+// bundle is a few hundred KB.
+const maxPEMFile = 16 << 20
+
 // loadCAFile reads PEM certificates to trust instead of the system roots.
 func loadCAFile(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInputFile("--ca", path, maxPEMFile)
 	if err != nil {
-		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).withFix("check the path given to --ca")
+		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).
+			withFix("give --ca the path of a PEM file with the CA certificates")
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
@@ -641,7 +673,7 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	p.msg = m
 	p.env = envelopeOf(m)
 	p.env.Size = m.Size()
-	return nil
+	return p.env.Check()
 }
 
 // prepareMessage reads the header of a --message file (or stdin) now, so
@@ -653,20 +685,24 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	if o.message == "-" {
 		r = e.stdin
 	} else {
-		f, err := os.Open(o.message)
+		// Only a regular file: /dev/zero would never end, and a pipe is
+		// what standard input (--message -) is for.
+		f, err := openInputFile("--message", o.message)
 		if err != nil {
+			if errors.Is(err, message.ErrNotRegular) {
+				return usageErrorf("cannot use the message: %v", err).wrapping(err).
+					withFix("give --message a regular file, or - and the message on standard input")
+			}
 			return usageErrorf("cannot open the message: %v", err).wrapping(err).withFix("check the path given to --message")
 		}
 		p.closeFn = func() { f.Close() }
-		// A regular file can be scanned first, so that 8-bit content is
-		// declared (BODY=8BITMIME) before MAIL FROM.
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			if eightBit, err = has8Bit(f); err != nil {
-				return usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
+		// The file is scanned first, so that 8-bit content is declared
+		// (BODY=8BITMIME) before MAIL FROM.
+		if eightBit, err = has8Bit(f); err != nil {
+			return usageErrorf("cannot read the message: %v", err).wrapping(err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return usageErrorf("cannot read the message: %v", err).wrapping(err)
 		}
 		r = f
 	}
@@ -686,7 +722,9 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	p.msg = m
 	p.env = envelopeOf(m)
 	p.env.EightBit = p.env.EightBit || eightBit
-	return nil
+	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any
+	// connection and before the message is queued.
+	return p.env.Check()
 }
 
 func envelopeOf(m *message.Message) smtp.Envelope {
@@ -737,13 +775,31 @@ func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, erro
 	return d.DialContext(ctx, network, addr)
 }
 
-// hintMode adds the likely cause to a timeout waiting for the greeting in
-// STARTTLS mode: the port speaks implicit TLS and waits for a handshake
-// while tlsmail waits for "220".
+// hintMode adds the likely cause to a greeting that never came in
+// STARTTLS (or no-TLS) mode: the port speaks implicit TLS and waits for a
+// handshake while tlsmail waits for "220" — until tlsmail's timeout, or
+// until the server gives up and closes (smtp.SilentGreetingError).
 func hintMode(err error, mode smtp.TLSMode, addr string) error {
 	var se *smtp.Error
-	if errors.As(err, &se) && se.Kind == smtp.KindTimeout && se.Op == "greeting" && mode == smtp.StartTLS {
+	var silent *smtp.SilentGreetingError
+	if !errors.As(err, &se) || se.Op != "greeting" || mode == smtp.Implicit {
+		return err
+	}
+	switch {
+	case errors.As(err, &silent) && silent.Closed:
+		se.Fix = "the server sent nothing for " + silent.Waited.String() + " and closed the connection: " + addr +
+			" probably expects implicit TLS (like port 465); add --tls implicit"
+	case silent != nil || se.Kind == smtp.KindTimeout:
 		se.Fix = "the server sent no greeting: if " + addr + " expects implicit TLS (like port 465), add --tls implicit; otherwise check the server and port, or raise --timeout"
 	}
 	return err
+}
+
+// silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
+// while tlsmail still waits, it says that a silent server may expect
+// implicit TLS.
+func silentGreetingNotice(w io.Writer, addr string) func(time.Duration) {
+	return func(waited time.Duration) {
+		fmt.Fprintf(w, "tlsmail: no greeting from %s after %v; if this port expects implicit TLS (like 465), stop and add --tls implicit\n", addr, waited)
+	}
 }

@@ -124,6 +124,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			switch {
 			case a.PasswordEval != "":
 				o.password.cmd = a.PasswordEval
+				o.password.cmdName = "passwordeval (" + path + ")"
 				o.cfg.password = true
 			case a.Password != "":
 				o.password.literal = a.Password

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
 )
 
 // TestSendWithConfig reads the server, TLS and account from an
@@ -69,6 +71,44 @@ func TestSendWithConfig(t *testing.T) {
 		m := waitMessages(t, srv, stored)[stored-1]
 		if m.AuthUser != testUser || m.TLS == nil || m.TLS.STARTTLS != tc.starttls {
 			t.Errorf("%s: auth %q, tls %+v", tc.name, m.AuthUser, m.TLS)
+		}
+	}
+}
+
+// TestTLSNoneWarnsOnlyForFlags: "--tls none: ... no effect" is for TLS
+// flags given on the command line, not for an account of the
+// configuration file that names a CA file and has tls off.
+func TestTLSNoneWarnsOnlyForFlags(t *testing.T) {
+	t.Parallel()
+	root, err := testpki.NewRoot(testpki.Options{CommonName: "unused root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := writeFile(t, "ca.pem", testpki.CertsPEM(root.Cert), 0o644)
+	rc := writeFile(t, "msmtprc", []byte("account default\nhost 127.0.0.1\nport 1\ntls off\ntls_trust_file "+ca+
+		"\nfrom ann@example.com\n"), 0o600)
+	msg := []string{"--to", "bob@example.org", "--body", "b", "--timeout", "5s"}
+	tests := []struct {
+		name string
+		args []string
+		want string // "" for no warning
+	}{
+		{"tls off and tls_trust_file in the file", []string{"--config", rc}, ""},
+		{"--tls none from the command line, CA from the file", []string{"--config", rc, "--tls", "none"}, ""},
+		{"--ca on the command line", []string{"--config", rc, "--ca", ca}, "--ca has no effect"},
+		{"--tls none with --ca and --tls-name", []string{"--server", "127.0.0.1:1", "--from", "a@example.com",
+			"--tls", "none", "--ca", ca, "--tls-name", "x.example"}, "--ca, --tls-name have no effect"},
+	}
+	for _, tc := range tests {
+		r := cli{args: append(append([]string{"send"}, tc.args...), msg...)}.run(t)
+		if r.code != exitTempFail {
+			t.Errorf("%s: want exit %d (nothing listens on port 1):\n%s", tc.name, exitTempFail, r)
+		}
+		switch {
+		case tc.want == "" && strings.Contains(r.stderr, "no effect"):
+			t.Errorf("%s: a warning for flags that were not given:\n%s", tc.name, r)
+		case tc.want != "" && !strings.Contains(r.stderr, tc.want):
+			t.Errorf("%s: no warning %q:\n%s", tc.name, tc.want, r)
 		}
 	}
 }

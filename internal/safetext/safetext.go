@@ -4,7 +4,11 @@
 // control character is not text but a command: ESC starts a terminal
 // escape sequence (ECMA-48, section 5.4; C1 CSI 0x9b does the same on
 // some terminals), CR and LF start a line the reader takes for tlsmail's
-// own ("fix: trust me", "S: 250 OK").
+// own ("fix: trust me", "S: 250 OK"). Invisible Unicode is as bad: a
+// bidirectional override (U+202E) or isolate (U+2066) reorders what
+// follows it on the screen ("Trojan Source", CVE-2021-42574), so a name
+// can show as another, and zero-width characters (U+200B) make two
+// different names look the same.
 //
 // Quote writes every such character as a visible escape and leaves all
 // other text, including TAB and any printable Unicode, as it is. The result
@@ -18,6 +22,7 @@ package safetext
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,7 +35,13 @@ const hex = "0123456789abcdef"
 //   - C1 controls (U+0080 to U+009F, ECMA-48 section 5.3), as \xNN;
 //   - each byte that is not part of valid UTF-8 (RFC 3629), as \xNN;
 //   - U+FFFD, the replacement character, as \ufffd, so that a real one
-//     is told apart from a decoding failure upstream.
+//     is told apart from a decoding failure upstream;
+//   - invisible format characters (Unicode general category Cf: the
+//     bidirectional marks, embeddings, overrides and isolates U+200E,
+//     U+200F, U+202A to U+202E, U+2066 to U+2069, U+061C; zero-width
+//     U+200B to U+200D, U+2060, U+FEFF; soft hyphen; tag characters) and
+//     the line and paragraph separators U+2028 and U+2029, as \uNNNN (or
+//     \UNNNNNNNN above U+FFFF).
 //
 // When s holds none of them, Quote returns s itself and does not allocate.
 func Quote(s string) string {
@@ -60,6 +71,8 @@ func Quote(s string) string {
 			b.WriteString(`\ufffd`)
 		case r < 0xa0: // C1
 			writeHex(&b, byte(r))
+		case invisible(r):
+			writeRune(&b, r)
 		default:
 			b.WriteString(s[i : i+size])
 		}
@@ -95,7 +108,7 @@ func firstUnsafe(s string) int {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || r < 0xa0 {
+		if r == utf8.RuneError || r < 0xa0 || invisible(r) {
 			return i
 		}
 		i += size
@@ -105,6 +118,28 @@ func firstUnsafe(s string) int {
 
 // unsafeASCII reports whether c is a C0 control other than TAB, or DEL.
 func unsafeASCII(c byte) bool { return (c < 0x20 && c != '\t') || c == 0x7f }
+
+// invisible reports whether r changes how the text around it is shown
+// without being seen itself: a format character (category Cf, which holds
+// every bidirectional control and the zero-width characters) or a line or
+// paragraph separator.
+func invisible(r rune) bool {
+	return r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Cf, r)
+}
+
+// writeRune writes r as \uNNNN, or \UNNNNNNNN above U+FFFF.
+func writeRune(b *strings.Builder, r rune) {
+	digits := 4
+	if r > 0xffff {
+		b.WriteString(`\U`)
+		digits = 8
+	} else {
+		b.WriteString(`\u`)
+	}
+	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
+		b.WriteByte(hex[(r>>shift)&0xf])
+	}
+}
 
 func writeHex(b *strings.Builder, c byte) {
 	b.WriteString(`\x`)

@@ -35,6 +35,13 @@ func TestQuote(t *testing.T) {
 		{"surrogate", "\xed\xa0\x80", `\xed\xa0\x80`},
 		{"replacement char", "a\ufffdb", `a\ufffdb`},
 		{"mixed", "ok \x1b]0;title\a Ü\xfe", `ok \x1b]0;title\x07 Ü\xfe`},
+		{"right-to-left override", "CN=evil\u202egro.elpmaxe", `CN=evil\u202egro.elpmaxe`},
+		{"bidi isolates", "a\u2066b\u2067c\u2068d\u2069", `a\u2066b\u2067c\u2068d\u2069`},
+		{"bidi marks and embeddings", "\u200e\u200f\u061c\u202a\u202b\u202c\u202d", `\u200e\u200f\u061c\u202a\u202b\u202c\u202d`},
+		{"zero width", "pay\u200bpal\u200c\u200d\u2060\ufeff", `pay\u200bpal\u200c\u200d\u2060\ufeff`},
+		{"line and paragraph separators", "250 OK\u2028S: 250 fake\u2029", `250 OK\u2028S: 250 fake\u2029`},
+		{"tag characters", "a\U000e0041\U000e007f", `a\U000e0041\U000e007f`},
+		{"arabic and hebrew text kept", "שלום مرحبا", "שלום مرحبا"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

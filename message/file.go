@@ -1,0 +1,68 @@
+package message
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// ErrNotRegular is the cause of an *InputError for a body, HTML or
+// attachment path that names something other than a regular file: a
+// device such as /dev/zero or /dev/urandom never ends, a pipe may never
+// deliver, and neither can be read again for a second write.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading if it is a regular file. The type is
+// checked before opening (opening a FIFO without a writer blocks) and again
+// on the open file.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRegular(st); err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err = f.Stat(); err == nil {
+		err = checkRegular(st)
+	}
+	if err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return f, nil
+}
+
+// checkRegular returns an error wrapping ErrNotRegular that names what st
+// is, when it is not a regular file.
+func checkRegular(st os.FileInfo) error {
+	m := st.Mode()
+	var what string
+	switch {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		what = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&os.ModeSocket != 0:
+		what = "a socket"
+	case m&os.ModeDevice != 0:
+		what = "a device"
+	default:
+		what = "not a file"
+	}
+	return fmt.Errorf("%w (%s)", ErrNotRegular, what)
+}
+
+// fileFix is the advice for a file that cannot be used.
+func fileFix(err error) string {
+	if errors.Is(err, ErrNotRegular) {
+		return "give the path of a regular file; to send a program's output, save it to a file first"
+	}
+	return "check the path and its permissions"
+}
