@@ -260,17 +260,13 @@ func freeCredentialsHandle(cred *secHandle) {
 }
 
 func initializeSecurityContext(cred, ctx *secHandle, target *uint16, req uint32, in *secBufferDesc, newCtx *secHandle, out *secBufferDesc, attrs *uint32) uint32 {
+	// ctx and in may be nil: unsafe.Pointer of a nil pointer is 0, the NULL
+	// the first call wants. Every pointer is converted inside the Call
+	// expression, where the compiler keeps its object alive and unmoved
+	// until the call returns (unsafe.Pointer rule 4).
 	var expiry int64
-	var pctx uintptr
-	if ctx != nil {
-		pctx = uintptr(unsafe.Pointer(ctx))
-	}
-	var pin uintptr
-	if in != nil {
-		pin = uintptr(unsafe.Pointer(in))
-	}
-	r, _, _ := procs.initializeSecurityContext.Call(uintptr(unsafe.Pointer(cred)), pctx, uintptr(unsafe.Pointer(target)),
-		uintptr(req), 0, 0, pin, 0, uintptr(unsafe.Pointer(newCtx)), uintptr(unsafe.Pointer(out)),
+	r, _, _ := procs.initializeSecurityContext.Call(uintptr(unsafe.Pointer(cred)), uintptr(unsafe.Pointer(ctx)), uintptr(unsafe.Pointer(target)),
+		uintptr(req), 0, 0, uintptr(unsafe.Pointer(in)), 0, uintptr(unsafe.Pointer(newCtx)), uintptr(unsafe.Pointer(out)),
 		uintptr(unsafe.Pointer(attrs)), uintptr(unsafe.Pointer(&expiry)))
 	return status(r)
 }
