@@ -1,7 +1,8 @@
 // Package schannel is the Windows Schannel provider of package secchan: TLS
 // by the operating system's SSPI, called directly through
-// golang.org/x/sys/windows (no cgo). It is built on Windows only; elsewhere
-// the package holds only its error-code table.
+// golang.org/x/sys/windows (no cgo). The provider is built on Windows only;
+// elsewhere the package holds its error-code table and the record layer,
+// which the tests drive through a fake SSPI (secAPI) on every OS.
 //
 // Schannel runs the protocol; tlsmail decides trust. Credentials always carry
 // SCH_CRED_MANUAL_CRED_VALIDATION and SCH_CRED_NO_DEFAULT_CREDS. After the

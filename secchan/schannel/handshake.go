@@ -1,5 +1,3 @@
-//go:build windows
-
 package schannel
 
 import (
@@ -10,8 +8,6 @@ import (
 	"net"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/windows"
 
 	"github.com/tlsmail/tlsmail/secchan"
 )
@@ -69,14 +65,14 @@ func (c *Conn) handshake(ctx context.Context, input []byte) error {
 		var attrs uint32
 		var st uint32
 		if c.ctx.isZero() {
-			st = initializeSecurityContext(&c.cred.h, nil, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
+			st = c.api.initializeSecurityContext(c.cred.handle(), nil, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
 		} else {
-			st = initializeSecurityContext(&c.cred.h, &c.ctx, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
+			st = c.api.initializeSecurityContext(c.cred.handle(), &c.ctx, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
 		}
 		alpn = nil // sent with the ClientHello only
 		token := append([]byte(nil), outBufs[0].bytes()...)
-		freeContextBuffer(outBufs[0].pvBuffer)
-		freeContextBuffer(outBufs[1].pvBuffer)
+		c.api.freeContextBuffer(outBufs[0].pvBuffer)
+		c.api.freeContextBuffer(outBufs[1].pvBuffer)
 		if len(token) > 0 {
 			if _, err := c.writeRaw(token); err != nil && isOK(st) {
 				return c.ioError(ctx, "sending a handshake message", err)
@@ -179,7 +175,7 @@ func (c *Conn) writeRaw(b []byte) (int, error) {
 func (c *Conn) sendAlert(number uint32) {
 	tok := [3]uint32{2 /* SCHANNEL_ALERT */, 2 /* TLS1_ALERT_FATAL */, number}
 	in := []secBuffer{{cbBuffer: uint32(unsafe.Sizeof(tok)), bufferType: secbufferToken, pvBuffer: unsafe.Pointer(&tok)}}
-	if applyControlToken(&c.ctx, newDesc(in)) != secEOK {
+	if c.api.applyControlToken(&c.ctx, newDesc(in)) != secEOK {
 		return
 	}
 	c.sendControlToken()
@@ -190,9 +186,9 @@ func (c *Conn) sendAlert(number uint32) {
 func (c *Conn) sendControlToken() {
 	out := []secBuffer{{bufferType: secbufferToken}}
 	var attrs uint32
-	st := initializeSecurityContext(&c.cred.h, &c.ctx, c.target, iscFlags, nil, &c.ctx, newDesc(out), &attrs)
+	st := c.api.initializeSecurityContext(c.cred.handle(), &c.ctx, c.target, iscFlags, nil, &c.ctx, newDesc(out), &attrs)
 	tok := append([]byte(nil), out[0].bytes()...)
-	freeContextBuffer(out[0].pvBuffer)
+	c.api.freeContextBuffer(out[0].pvBuffer)
 	if (st == secEOK || st == secIContextExpired || st == secIContinueNeeded) && len(tok) > 0 {
 		c.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		c.writeRaw(tok)
@@ -205,12 +201,3 @@ const (
 	alertCertificateExpired = 45
 	alertUnknownCA          = 48
 )
-
-// remoteCert returns the server's certificate context; the caller frees it.
-func (c *Conn) remoteCert() *windows.CertContext {
-	var rc *windows.CertContext
-	if queryContextAttributes(&c.ctx, secpkgAttrRemoteCertContext, unsafe.Pointer(&rc)) != secEOK {
-		return nil
-	}
-	return rc
-}
