@@ -84,6 +84,13 @@ const (
 	iscReqStream           = 0x00008000
 	iscReqManualCredValid  = 0x00080000
 
+	// Context attributes InitializeSecurityContext returns (ISC_RET_*).
+	iscRetReplayDetect    = 0x00000004
+	iscRetSequenceDetect  = 0x00000008
+	iscRetConfidentiality = 0x00000010
+	iscRetAllocatedMemory = 0x00000100
+	iscRetStream          = 0x00008000
+
 	// Status codes (winerror.h).
 	secEOK                    = 0x00000000
 	secIContinueNeeded        = 0x00090312
