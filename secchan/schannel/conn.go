@@ -193,10 +193,13 @@ func (c *Conn) postHandshake() error {
 		}
 	}
 	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if c.closed {
+		return net.ErrClosed // Close ended the message: not the server's doing
+	}
 	if c.fatal == nil {
 		c.fatal = err
 	}
-	c.hmu.Unlock()
 	return err
 }
 

@@ -303,8 +303,8 @@ func TestCloseDuringPostHandshakeMessage(t *testing.T) {
 		<-closed
 		t.Fatalf("Close waited %v for a post-handshake message that never completes", hang)
 	}
-	if err := await(t, read, "Read after Close"); err == nil {
-		t.Fatal("Read returned no error after Close")
+	if err := await(t, read, "Read after Close"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read after Close = %v; want net.ErrClosed", err)
 	}
 }
 
