@@ -1,5 +1,3 @@
-//go:build windows
-
 package schannel
 
 import (
@@ -9,60 +7,37 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/windows"
-
 	"github.com/tlsmail/tlsmail/secchan"
-	"github.com/tlsmail/tlsmail/trust"
 )
 
-// Provider implements secchan.Provider with Windows Schannel. The zero value
-// is ready to use and takes a client certificate, if any, from
-// Config.Certificates.
-type Provider struct {
-	// ClientCert, when set, selects the client certificate from a Windows
-	// certificate store instead of Config.Certificates.
-	ClientCert *StoreCert
-
-	// chainEngine, when non-zero, builds chains for system trust instead
-	// of the current user's default engine (tests use an engine whose only
-	// root is the test root).
-	chainEngine windows.Handle
-}
-
-// Name returns "schannel".
-func (Provider) Name() string { return "schannel" }
-
-// Client runs the handshake over conn. See the package documentation.
-func (p Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) (secchan.Conn, error) {
-	if cfg == nil {
-		cfg = &secchan.Config{}
-	}
-	c := &Conn{raw: conn, cfg: cfg}
-	if err := c.clientHandshake(ctx, p); err != nil {
-		c.release()
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
 // Conn is a TLS connection secured by Schannel.
+//
+// Locks: rmu serialises Read, wmu serialises Write (and what goes on the
+// wire: a record is never interleaved with another write). hmu guards the
+// SSPI handles and the Schannel context: every SSPI call is made with hmu
+// held after checking closed, and hmu is never held across network I/O, so
+// that Close can always take it. Read never waits for wmu: a handshake
+// message Schannel produces after the handshake (a KeyUpdate answer) is
+// queued in pending, under hmu with the call that made it, and sent before
+// the next record Write encrypts, or by Read itself when no Write is under
+// way.
 type Conn struct {
 	raw    net.Conn
 	cfg    *secchan.Config
+	api    secAPI
 	target *uint16 // SNI and Schannel's session-cache key; nil for an IP address
 
-	// hmu guards the SSPI handles against Close while Read or Write use them.
 	hmu         sync.Mutex
-	cred        *credential
+	cred        credHandle
 	ctx         secHandle
 	established bool
 	closed      bool
+	pending     [][]byte // post-handshake messages to send before the next record
+	fatal       error    // the context cannot be used any more (a refused renegotiation, a failed post-handshake message)
 
 	sizes streamSizes
 	state secchan.State
@@ -74,147 +49,7 @@ type Conn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
-}
-
-func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
-	if err := ctx.Err(); err != nil {
-		return c.ioError(ctx, "starting the handshake", err)
-	}
-	var cert *clientCert
-	var err error
-	switch {
-	case p.ClientCert != nil:
-		cert, err = p.ClientCert.open()
-	case len(c.cfg.Certificates) > 0:
-		cert, err = certFromTLS(c.cfg.Certificates[0])
-	}
-	if err != nil {
-		return &secchan.HandshakeError{Provider: "schannel", Reason: err.Error(), Err: err}
-	}
-	c.cred, err = acquireCredentials(c.cfg, cert)
-	if err != nil {
-		if cert != nil {
-			cert.free()
-		}
-		return err
-	}
-	if name := sniName(c.cfg.ServerName); name != "" {
-		c.target, _ = windows.UTF16PtrFromString(name)
-	}
-
-	// The context bounds every read and write of the handshake.
-	if dl, ok := ctx.Deadline(); ok {
-		c.raw.SetDeadline(dl)
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.raw.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	defer func() {
-		if !stop() {
-			<-fired
-		}
-		c.raw.SetDeadline(time.Time{})
-	}()
-
-	if err := c.handshake(ctx, nil); err != nil {
-		return err
-	}
-	c.established = true
-	if st := queryContextAttributes(&c.ctx, secpkgAttrStreamSizes, unsafe.Pointer(&c.sizes)); st != secEOK {
-		return statusError("QueryContextAttributes(STREAM_SIZES)", st)
-	}
-	c.fillState()
-	c.cfg.Log("schannel: handshake done: %s, %s", secchan.VersionName(c.state.Version), c.state.CipherName)
-
-	rep, err := p.verify(c)
-	if err != nil {
-		return err
-	}
-	c.state.Report = rep
-	c.state.Verified = rep.OK()
-	if err := c.cfg.Verdict(rep); err != nil {
-		c.sendAlert(alertFor(rep))
-		return err
-	}
-	if !rep.OK() {
-		c.cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: rep}).Error())
-	}
-	return nil
-}
-
-// sniName returns the name to send in SNI: none for an IP address (RFC 6066
-// section 3 forbids literal addresses), and no brackets or trailing dot.
-func sniName(name string) string {
-	name = strings.TrimSuffix(strings.Trim(name, "[]"), ".")
-	if net.ParseIP(name) != nil {
-		return ""
-	}
-	return name
-}
-
-func alertFor(r trust.Report) uint32 {
-	switch {
-	case r.Has(trust.KindExpired):
-		return alertCertificateExpired
-	case r.Has(trust.KindUntrustedRoot), r.Has(trust.KindMissingIntermediate), r.Has(trust.KindSelfSigned):
-		return alertUnknownCA
-	}
-	return alertBadCertificate
-}
-
-// fillState queries the negotiated parameters.
-func (c *Conn) fillState() {
-	st := secchan.State{Provider: "schannel", ServerName: c.cfg.ServerName}
-	var ci connectionInfo
-	if queryContextAttributes(&c.ctx, secpkgAttrConnectionInfo, unsafe.Pointer(&ci)) == secEOK {
-		st.Version = versionOf(ci.dwProtocol)
-	}
-	var cinfo cipherInfo
-	cinfo.dwVersion = 1
-	if queryContextAttributes(&c.ctx, secpkgAttrCipherInfo, unsafe.Pointer(&cinfo)) == secEOK {
-		st.CipherSuite = uint16(cinfo.dwCipherSuite)
-		st.CipherName = windows.UTF16ToString(cinfo.szCipherSuite[:])
-		if st.Version == 0 {
-			st.Version = uint16(cinfo.dwProtocol)
-		}
-	}
-	if st.CipherSuite != 0 {
-		if name := tls.CipherSuiteName(st.CipherSuite); !strings.HasPrefix(name, "0x") {
-			st.CipherName = name
-		}
-	}
-	if st.CipherName == "" {
-		st.CipherName = fmt.Sprintf("cipher ALG_ID 0x%04x, %d bits; hash 0x%04x; exchange 0x%04x", ci.aiCipher, ci.dwCipherStrength, ci.aiHash, ci.aiExch)
-	}
-	if len(c.cfg.NextProtos) > 0 {
-		var ap applicationProtocol
-		if queryContextAttributes(&c.ctx, secpkgAttrApplicationProtocol, unsafe.Pointer(&ap)) == secEOK &&
-			ap.protoNegoStatus == secApplicationProtocolNegotiationStatusSuccess && ap.protoNegoExt == secApplicationProtocolNegotiationExtALPN {
-			st.NegotiatedProtocol = string(ap.protocolID[:ap.protocolIDSize])
-		}
-	}
-	if rc := c.remoteCert(); rc != nil {
-		st.PeerCertificates = peerChain(rc)
-		st.OCSPResponse = certProperty(rc, certOCSPResponsePropID)
-		windows.CertFreeCertificateContext(rc)
-	}
-	c.state = st
-}
-
-func versionOf(proto uint32) uint16 {
-	switch {
-	case proto&(spProtTLS13Client|0x1000) != 0:
-		return tls.VersionTLS13
-	case proto&(spProtTLS12Client|0x400) != 0:
-		return tls.VersionTLS12
-	case proto&(spProtTLS11Client|0x100) != 0:
-		return tls.VersionTLS11
-	case proto&(spProtTLS10Client|0x40) != 0:
-		return tls.VersionTLS10
-	}
-	return 0
+	werr error // sticky write error: once a write failed the stream may hold half a record
 }
 
 // State describes the session.
@@ -237,6 +72,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(c.in) > 0 {
 			done, err := c.decrypt()
 			if err != nil {
+				// Data that came with the error (close_notify, a refused
+				// renegotiation) is returned first.
 				c.rerr = err
 				continue
 			}
@@ -297,18 +134,27 @@ func (c *Conn) maxRecord() uint32 {
 
 // decrypt decrypts the record at the start of c.in, in place, with the four
 // buffers DecryptMessage wants. It reports whether it made progress (false:
-// the record is incomplete and more must be read).
+// the record is incomplete and more must be read). Decrypted data is kept
+// whatever the status that came with it: Windows returns application data
+// with SEC_I_RENEGOTIATE and SEC_I_CONTEXT_EXPIRED too.
 func (c *Conn) decrypt() (bool, error) {
+	bufs := []secBuffer{{cbBuffer: uint32(len(c.in)), bufferType: secbufferData, pvBuffer: unsafe.Pointer(&c.in[0])},
+		{bufferType: secbufferEmpty}, {bufferType: secbufferEmpty}, {bufferType: secbufferEmpty}}
 	c.hmu.Lock()
 	if c.closed {
 		c.hmu.Unlock()
 		return false, net.ErrClosed
 	}
-	bufs := []secBuffer{{cbBuffer: uint32(len(c.in)), bufferType: secbufferData, pvBuffer: unsafe.Pointer(&c.in[0])},
-		{bufferType: secbufferEmpty}, {bufferType: secbufferEmpty}, {bufferType: secbufferEmpty}}
-	st := decryptMessage(&c.ctx, newDesc(bufs))
+	st := c.api.decryptMessage(&c.ctx, newDesc(bufs))
 	c.hmu.Unlock()
 
+	switch st {
+	case secEIncompleteMessage:
+		return false, nil
+	case secEOK, secIRenegotiate, secIContextExpired:
+	default:
+		return false, &StatusError{Op: "DecryptMessage", Code: st}
+	}
 	var data []byte
 	extra := 0
 	for i := range bufs {
@@ -319,38 +165,54 @@ func (c *Conn) decrypt() (bool, error) {
 			extra = int(bufs[i].cbBuffer)
 		}
 	}
+	// data points into c.in: copy it out before c.in moves.
+	c.plain = append(c.plain[:0], data...)
+	extra = min(extra, len(c.in))
+	c.in = c.in[:copy(c.in, c.in[len(c.in)-extra:])]
 	switch st {
-	case secEIncompleteMessage:
-		return false, nil
-	case secEOK:
-		// data points into c.in: copy it out before c.in moves.
-		c.plain = append(c.plain[:0], data...)
 	case secIContextExpired:
 		return true, io.EOF // close_notify
 	case secIRenegotiate:
-		// A post-handshake message (TLS 1.3 NewSessionTicket or KeyUpdate,
-		// RFC 8446 section 4.6): the extra bytes go back into the handshake.
-		rest := append([]byte(nil), c.in[len(c.in)-min(extra, len(c.in)):]...)
-		c.wmu.Lock()
-		err := c.handshake(context.Background(), rest)
-		c.wmu.Unlock()
-		if err != nil {
-			return false, err
-		}
-		return true, nil
-	default:
-		return false, &StatusError{Op: "DecryptMessage", Code: st}
+		return true, c.postHandshake()
 	}
-	extra = min(extra, len(c.in))
-	c.in = c.in[:copy(c.in, c.in[len(c.in)-extra:])]
 	return true, nil
 }
 
+// postHandshake handles SEC_I_RENEGOTIATE: a handshake message after the
+// handshake. In TLS 1.3 it is a NewSessionTicket or a KeyUpdate (RFC 8446
+// section 4.6; Windows 11 returns every ticket this way), and the bytes
+// after the record go back through InitializeSecurityContext. In TLS 1.2 it
+// is a HelloRequest (RFC 5246 section 7.4.1.1): renegotiating would bring a
+// server certificate nobody verifies, so it is refused, for good, as
+// crypto/tls refuses it by default.
+func (c *Conn) postHandshake() error {
+	err := ErrRenegotiation
+	if c.state.Version == tls.VersionTLS13 {
+		if err = c.handshake(context.Background(), c.in); err == nil {
+			return nil
+		}
+	}
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if c.closed {
+		return net.ErrClosed // Close ended the message: not the server's doing
+	}
+	if c.fatal == nil {
+		c.fatal = err
+	}
+	return err
+}
+
 // Write encrypts p in records of at most the stream's maximum message size
-// and sends them.
+// and sends them. Once a write failed (a timeout included) the stream may
+// end in half a record: every later Write returns the same error, as with
+// crypto/tls.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	defer c.unlockWrite()
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	sent := 0
 	for len(p) > 0 {
 		chunk := min(len(p), int(c.sizes.cbMaximumMessage))
@@ -371,13 +233,26 @@ func (c *Conn) Write(p []byte) (int, error) {
 			c.hmu.Unlock()
 			return sent, net.ErrClosed
 		}
-		st := encryptMessage(&c.ctx, newDesc(bufs))
+		if c.fatal != nil {
+			c.werr = c.fatal
+			c.hmu.Unlock()
+			return sent, c.werr
+		}
+		// Messages queued before this record was encrypted go out first.
+		pending := c.pending
+		c.pending = nil
+		st := c.api.encryptMessage(&c.ctx, newDesc(bufs))
 		c.hmu.Unlock()
+		if err := c.writePending(pending); err != nil {
+			return sent, err
+		}
 		if st != secEOK {
-			return sent, &StatusError{Op: "EncryptMessage", Code: st}
+			c.werr = &StatusError{Op: "EncryptMessage", Code: st}
+			return sent, c.werr
 		}
 		n := int(bufs[0].cbBuffer + bufs[1].cbBuffer + bufs[2].cbBuffer)
 		if _, err := c.writeRaw(buf[:n]); err != nil {
+			c.werr = err
 			return sent, err
 		}
 		sent += chunk
@@ -386,27 +261,89 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return sent, nil
 }
 
+// writePending sends post-handshake messages; wmu is held.
+func (c *Conn) writePending(msgs [][]byte) error {
+	for _, m := range msgs {
+		if c.werr != nil {
+			return c.werr
+		}
+		if _, err := c.writeRaw(m); err != nil {
+			c.werr = err
+		}
+	}
+	return c.werr
+}
+
+// unlockWrite sends what was queued while wmu was held and releases it. A
+// message queued by Read after that send and before the unlock (Read found
+// wmu taken) is sent by taking wmu again.
+func (c *Conn) unlockWrite() {
+	for {
+		c.hmu.Lock()
+		pending := c.pending
+		c.pending = nil
+		c.hmu.Unlock()
+		c.writePending(pending)
+		c.wmu.Unlock()
+
+		c.hmu.Lock()
+		more := len(c.pending) > 0
+		c.hmu.Unlock()
+		if !more || !c.wmu.TryLock() {
+			return
+		}
+	}
+}
+
+// flushPending sends queued post-handshake messages unless a Write holds
+// wmu, in which case that Write sends them (before its next record or when
+// it ends): Read never waits behind a Write blocked on a peer that does not
+// read.
+func (c *Conn) flushPending() {
+	if c.wmu.TryLock() {
+		c.unlockWrite()
+	}
+}
+
 // Close sends close_notify (ApplyControlToken(SCHANNEL_SHUTDOWN) and one
 // more InitializeSecurityContext, RFC 8446 section 6.1), closes the
-// connection and frees the Schannel context.
+// connection and frees the Schannel context. While a Write is under way
+// (blocked on a peer that does not read), Close does not wait for it: as
+// with crypto/tls it closes the connection without close_notify, which ends
+// the Write. Neither is close_notify sent after a write failed (the stream
+// may end in half a record) or after a refused renegotiation.
 func (c *Conn) Close() error {
-	c.wmu.Lock()
+	writing := !c.wmu.TryLock()
 	c.hmu.Lock()
 	if c.closed {
 		c.hmu.Unlock()
-		c.wmu.Unlock()
+		if !writing {
+			c.wmu.Unlock()
+		}
 		return net.ErrClosed
 	}
-	if c.established {
+	var pending [][]byte
+	var notify []byte
+	if !writing && c.established && c.werr == nil && c.fatal == nil {
+		pending = c.pending
 		tok := uint32(schannelShutdown)
 		in := []secBuffer{{cbBuffer: 4, bufferType: secbufferToken, pvBuffer: unsafe.Pointer(&tok)}}
-		if applyControlToken(&c.ctx, newDesc(in)) == secEOK {
-			c.sendControlToken()
+		if c.api.applyControlToken(&c.ctx, newDesc(in)) == secEOK {
+			notify = c.controlToken()
 		}
 	}
+	c.pending = nil
 	c.closed = true
 	c.hmu.Unlock()
-	c.wmu.Unlock()
+	if !writing {
+		if len(pending) > 0 || len(notify) > 0 {
+			c.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if c.writePending(pending) == nil && len(notify) > 0 {
+				c.writeRaw(notify)
+			}
+		}
+		c.wmu.Unlock()
+	}
 	err := c.raw.Close()
 	c.hmu.Lock()
 	c.release()
@@ -417,7 +354,7 @@ func (c *Conn) Close() error {
 // release frees the context and credentials.
 func (c *Conn) release() {
 	if !c.ctx.isZero() {
-		deleteSecurityContext(&c.ctx)
+		c.api.deleteSecurityContext(&c.ctx)
 		c.ctx = secHandle{}
 	}
 	if c.cred != nil {

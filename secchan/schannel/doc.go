@@ -1,7 +1,8 @@
 // Package schannel is the Windows Schannel provider of package secchan: TLS
 // by the operating system's SSPI, called directly through
-// golang.org/x/sys/windows (no cgo). It is built on Windows only; elsewhere
-// the package holds only its error-code table.
+// golang.org/x/sys/windows (no cgo). The provider is built on Windows only;
+// elsewhere the package holds its error-code table and the record layer,
+// which the tests drive through a fake SSPI (secAPI) on every OS.
 //
 // Schannel runs the protocol; tlsmail decides trust. Credentials always carry
 // SCH_CRED_MANUAL_CRED_VALIDATION, SCH_CRED_NO_DEFAULT_CREDS and
@@ -25,10 +26,17 @@
 // handshake (SECBUFFER_EXTRA, which can hold an SMTP greeting sent with the
 // server's last flight) feed the first DecryptMessage; decrypted data larger
 // than the caller's buffer is returned over several Reads; SEC_I_RENEGOTIATE
-// (TLS 1.3 post-handshake messages) goes back through the handshake loop.
-// close_notify reads as io.EOF; a TCP close inside a record is
-// io.ErrUnexpectedEOF; one at a record boundary reads as io.EOF, as with
-// crypto/tls. Close sends close_notify (ApplyControlToken(SCHANNEL_SHUTDOWN)).
+// (TLS 1.3 post-handshake messages) goes back through the handshake loop,
+// and in TLS 1.2 (a HelloRequest) fails the connection with
+// ErrRenegotiation, as crypto/tls refuses renegotiation by default; data
+// that comes with SEC_I_RENEGOTIATE or SEC_I_CONTEXT_EXPIRED is kept. A
+// context without the attributes asked for (confidentiality, replay and
+// sequence detection, stream) is refused. close_notify reads as io.EOF; a
+// TCP close inside a record is io.ErrUnexpectedEOF; one at a record boundary
+// reads as io.EOF, as with crypto/tls. A failed or timed-out Write is
+// permanent: every later Write returns its error. Close sends close_notify
+// (ApplyControlToken(SCHANNEL_SHUTDOWN)), except while a Write is blocked,
+// which Close ends without waiting. Read never waits for a Write.
 //
 // Client certificates come from Config.Certificates (RSA keys only: the key
 // stays in memory through PFXImportCertStore with PKCS12_NO_PERSIST_KEY, or,
@@ -48,7 +56,9 @@
 // The tests run on Linux under Wine 8.0 (scripts/wine-test.sh). Known gaps,
 // for which the tests skip with this reason and nothing else:
 //   - Wine's Schannel has no TLS 1.3: connections are TLS 1.2, and
-//     SEC_I_RENEGOTIATE for post-handshake messages is not exercised.
+//     SEC_I_RENEGOTIATE for post-handshake messages never comes from it: the
+//     record layer's handling of it (and of Close racing it) is tested
+//     through a fake SSPI that returns what Windows 11 returns.
 //   - Wine reports close_notify as an empty SEC_E_OK followed by the end of
 //     the stream rather than SEC_I_CONTEXT_EXPIRED; both read as io.EOF.
 //   - Wine's Schannel uses GnuTLS and can only take RSA client keys it reads

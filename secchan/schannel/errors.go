@@ -1,6 +1,7 @@
 package schannel
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/tlsmail/tlsmail/secchan"
@@ -93,3 +94,9 @@ func (e *StatusError) Error() string {
 	}
 	return fmt.Sprintf("schannel: %s failed: %s (%s 0x%08X)", e.Op, CodeMeaning(e.Code), name, e.Code)
 }
+
+// ErrRenegotiation is the error of Read (and of every later Read and Write)
+// after a TLS 1.2 server asked to renegotiate (HelloRequest, RFC 5246
+// section 7.4.1.1). Renegotiation is refused, as crypto/tls refuses it by
+// default: the server's new certificate would not be verified.
+var ErrRenegotiation = errors.New("schannel: the server asked to renegotiate the TLS 1.2 session, which is refused (the new server certificate would not be verified); reconnect, and ask the server's operator to disable TLS renegotiation or to offer TLS 1.3")

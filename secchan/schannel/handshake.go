@@ -1,17 +1,15 @@
-//go:build windows
-
 package schannel
 
 import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/windows"
 
 	"github.com/tlsmail/tlsmail/secchan"
 )
@@ -67,18 +65,31 @@ func (c *Conn) handshake(ctx context.Context, input []byte) error {
 		}
 		outBufs := []secBuffer{{bufferType: secbufferToken}, {bufferType: secbufferAlert}}
 		var attrs uint32
-		var st uint32
-		if c.ctx.isZero() {
-			st = initializeSecurityContext(&c.cred.h, nil, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
-		} else {
-			st = initializeSecurityContext(&c.cred.h, &c.ctx, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
+		c.hmu.Lock()
+		if c.closed {
+			c.hmu.Unlock()
+			return net.ErrClosed
 		}
-		alpn = nil // sent with the ClientHello only
+		var cur *secHandle // nil: the first call creates the context
+		if !c.ctx.isZero() {
+			cur = &c.ctx
+		}
+		st := c.api.initializeSecurityContext(c.cred.handle(), cur, c.target, iscFlags, inDesc, &c.ctx, newDesc(outBufs), &attrs)
 		token := append([]byte(nil), outBufs[0].bytes()...)
-		freeContextBuffer(outBufs[0].pvBuffer)
-		freeContextBuffer(outBufs[1].pvBuffer)
+		c.api.freeContextBuffer(outBufs[0].pvBuffer)
+		c.api.freeContextBuffer(outBufs[1].pvBuffer)
+		if c.established && len(token) > 0 {
+			// After the handshake a message (a KeyUpdate answer) must
+			// precede every record encrypted from now on: queue it in the
+			// same critical section (see Conn).
+			c.pending = append(c.pending, token)
+		}
+		c.hmu.Unlock()
+		alpn = nil // sent with the ClientHello only
 		if len(token) > 0 {
-			if _, err := c.writeRaw(token); err != nil && isOK(st) {
+			if c.established {
+				c.flushPending()
+			} else if _, err := c.writeRaw(token); err != nil && isOK(st) {
 				return c.ioError(ctx, "sending a handshake message", err)
 			}
 		}
@@ -86,7 +97,7 @@ func (c *Conn) handshake(ctx context.Context, input []byte) error {
 		case secEOK, secIContinueNeeded:
 			c.keepExtra(inBufs)
 			if st == secEOK {
-				return nil
+				return checkAttrs(attrs)
 			}
 			if len(c.in) == 0 {
 				if err := c.readMore(ctx); err != nil {
@@ -179,24 +190,63 @@ func (c *Conn) writeRaw(b []byte) (int, error) {
 func (c *Conn) sendAlert(number uint32) {
 	tok := [3]uint32{2 /* SCHANNEL_ALERT */, 2 /* TLS1_ALERT_FATAL */, number}
 	in := []secBuffer{{cbBuffer: uint32(unsafe.Sizeof(tok)), bufferType: secbufferToken, pvBuffer: unsafe.Pointer(&tok)}}
-	if applyControlToken(&c.ctx, newDesc(in)) != secEOK {
-		return
+	var alert []byte
+	c.hmu.Lock()
+	if !c.closed && c.api.applyControlToken(&c.ctx, newDesc(in)) == secEOK {
+		alert = c.controlToken()
 	}
-	c.sendControlToken()
+	c.hmu.Unlock()
+	if len(alert) > 0 {
+		c.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.writeRaw(alert)
+	}
 }
 
-// sendControlToken runs InitializeSecurityContext once more after
-// ApplyControlToken and sends what it produces (an alert or close_notify).
-func (c *Conn) sendControlToken() {
+// controlToken runs InitializeSecurityContext once more after
+// ApplyControlToken and returns what it produces (an alert or close_notify).
+// hmu is held.
+func (c *Conn) controlToken() []byte {
 	out := []secBuffer{{bufferType: secbufferToken}}
 	var attrs uint32
-	st := initializeSecurityContext(&c.cred.h, &c.ctx, c.target, iscFlags, nil, &c.ctx, newDesc(out), &attrs)
+	st := c.api.initializeSecurityContext(c.cred.handle(), &c.ctx, c.target, iscFlags, nil, &c.ctx, newDesc(out), &attrs)
 	tok := append([]byte(nil), out[0].bytes()...)
-	freeContextBuffer(out[0].pvBuffer)
-	if (st == secEOK || st == secIContextExpired || st == secIContinueNeeded) && len(tok) > 0 {
-		c.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		c.writeRaw(tok)
+	c.api.freeContextBuffer(out[0].pvBuffer)
+	if st == secEOK || st == secIContextExpired || st == secIContinueNeeded {
+		return tok
 	}
+	return nil
+}
+
+// requiredAttrs are the context attributes (ISC_RET_*) a connection must
+// have: Schannel may return a context with less than was asked for, and
+// without these the records would not be protected as TLS requires (or,
+// without ALLOCATED_MEMORY, the output buffers would not be Schannel's to
+// free).
+var requiredAttrs = []struct {
+	bit  uint32
+	name string
+}{
+	{iscRetConfidentiality, "ISC_RET_CONFIDENTIALITY"},
+	{iscRetReplayDetect, "ISC_RET_REPLAY_DETECT"},
+	{iscRetSequenceDetect, "ISC_RET_SEQUENCE_DETECT"},
+	{iscRetStream, "ISC_RET_STREAM"},
+	{iscRetAllocatedMemory, "ISC_RET_ALLOCATED_MEMORY"},
+}
+
+// checkAttrs refuses a context that lacks any of requiredAttrs.
+func checkAttrs(got uint32) error {
+	var missing []string
+	for _, a := range requiredAttrs {
+		if got&a.bit == 0 {
+			missing = append(missing, a.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &secchan.HandshakeError{Provider: "schannel",
+		Reason: fmt.Sprintf("Schannel returned a security context without %s (attributes 0x%08X): the connection would not be protected as asked", strings.Join(missing, ", "), got),
+		Fix:    "check the Windows Schannel configuration (group policy, registry); if it is the default, report this as a bug in tlsmail"}
 }
 
 // TLS alert numbers (RFC 8446 section 6.2).
@@ -205,12 +255,3 @@ const (
 	alertCertificateExpired = 45
 	alertUnknownCA          = 48
 )
-
-// remoteCert returns the server's certificate context; the caller frees it.
-func (c *Conn) remoteCert() *windows.CertContext {
-	var rc *windows.CertContext
-	if queryContextAttributes(&c.ctx, secpkgAttrRemoteCertContext, unsafe.Pointer(&rc)) != secEOK {
-		return nil
-	}
-	return rc
-}

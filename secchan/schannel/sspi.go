@@ -65,98 +65,6 @@ var procs = func() sspiProcs {
 	}
 }()
 
-// secHandle is CredHandle and CtxtHandle.
-type secHandle struct {
-	lower, upper uintptr
-}
-
-func (h *secHandle) isZero() bool { return h.lower == 0 && h.upper == 0 }
-
-// secBuffer is SecBuffer. pvBuffer points into Go memory we own or into
-// memory Schannel allocated; it is never a uintptr.
-type secBuffer struct {
-	cbBuffer   uint32
-	bufferType uint32
-	pvBuffer   unsafe.Pointer
-}
-
-// secBufferDesc is SecBufferDesc.
-type secBufferDesc struct {
-	ulVersion uint32
-	cBuffers  uint32
-	pBuffers  *secBuffer
-}
-
-func newDesc(bufs []secBuffer) *secBufferDesc {
-	return &secBufferDesc{ulVersion: secbufferVersion, cBuffers: uint32(len(bufs)), pBuffers: &bufs[0]}
-}
-
-func (b *secBuffer) bytes() []byte {
-	if b.pvBuffer == nil || b.cbBuffer == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(b.pvBuffer), b.cbBuffer)
-}
-
-const (
-	secbufferVersion = 0
-
-	secbufferEmpty                = 0
-	secbufferData                 = 1
-	secbufferToken                = 2
-	secbufferExtra                = 5
-	secbufferStreamTrailer        = 6
-	secbufferStreamHeader         = 7
-	secbufferAlert                = 17
-	secbufferApplicationProtocols = 18
-
-	secpkgCredOutbound = 2
-
-	iscReqReplayDetect     = 0x00000004
-	iscReqSequenceDetect   = 0x00000008
-	iscReqConfidentiality  = 0x00000010
-	iscReqUseSuppliedCreds = 0x00000080
-	iscReqAllocateMemory   = 0x00000100
-	iscReqExtendedError    = 0x00004000
-	iscReqStream           = 0x00008000
-	iscReqManualCredValid  = 0x00080000
-
-	// Status codes (winerror.h).
-	secEOK                    = 0x00000000
-	secIContinueNeeded        = 0x00090312
-	secIContextExpired        = 0x00090317
-	secIIncompleteCredentials = 0x00090320
-	secIRenegotiate           = 0x00090321
-	secEIncompleteMessage     = 0x80090318
-
-	unispName = "Microsoft Unified Security Protocol Provider"
-
-	schannelCredVersion = 4
-	schCredentialsV     = 5
-
-	schCredManualCredValidation = 0x00000008
-	schCredNoDefaultCreds       = 0x00000010
-	schUseStrongCrypto          = 0x00400000
-
-	spProtTLS10Client = 0x00000080
-	spProtTLS11Client = 0x00000200
-	spProtTLS12Client = 0x00000800
-	spProtTLS13Client = 0x00002000
-	spProtSSL3Client  = 0x00000020
-	spProtSSL2Client  = 0x00000008
-
-	schannelShutdown = 1
-
-	secpkgAttrStreamSizes         = 4
-	secpkgAttrApplicationProtocol = 35
-	secpkgAttrRemoteCertContext   = 0x53
-	secpkgAttrConnectionInfo      = 0x5a
-	secpkgAttrCipherInfo          = 0x64
-
-	secApplicationProtocolNegotiationExtALPN       = 2
-	secApplicationProtocolNegotiationStatusSuccess = 1
-)
-
 // schannelCred is SCHANNEL_CRED (version 4), understood by every Windows
 // version and by Wine.
 type schannelCred struct {
@@ -200,11 +108,6 @@ type tlsParameters struct {
 	cDisabledCrypto        uint32
 	pDisabledCrypto        unsafe.Pointer
 	dwFlags                uint32
-}
-
-// streamSizes is SecPkgContext_StreamSizes.
-type streamSizes struct {
-	cbHeader, cbTrailer, cbMaximumMessage, cBuffers, cbBlockSize uint32
 }
 
 // connectionInfo is SecPkgContext_ConnectionInfo.
@@ -260,17 +163,13 @@ func freeCredentialsHandle(cred *secHandle) {
 }
 
 func initializeSecurityContext(cred, ctx *secHandle, target *uint16, req uint32, in *secBufferDesc, newCtx *secHandle, out *secBufferDesc, attrs *uint32) uint32 {
+	// ctx and in may be nil: unsafe.Pointer of a nil pointer is 0, the NULL
+	// the first call wants. Every pointer is converted inside the Call
+	// expression, where the compiler keeps its object alive and unmoved
+	// until the call returns (unsafe.Pointer rule 4).
 	var expiry int64
-	var pctx uintptr
-	if ctx != nil {
-		pctx = uintptr(unsafe.Pointer(ctx))
-	}
-	var pin uintptr
-	if in != nil {
-		pin = uintptr(unsafe.Pointer(in))
-	}
-	r, _, _ := procs.initializeSecurityContext.Call(uintptr(unsafe.Pointer(cred)), pctx, uintptr(unsafe.Pointer(target)),
-		uintptr(req), 0, 0, pin, 0, uintptr(unsafe.Pointer(newCtx)), uintptr(unsafe.Pointer(out)),
+	r, _, _ := procs.initializeSecurityContext.Call(uintptr(unsafe.Pointer(cred)), uintptr(unsafe.Pointer(ctx)), uintptr(unsafe.Pointer(target)),
+		uintptr(req), 0, 0, uintptr(unsafe.Pointer(in)), 0, uintptr(unsafe.Pointer(newCtx)), uintptr(unsafe.Pointer(out)),
 		uintptr(unsafe.Pointer(attrs)), uintptr(unsafe.Pointer(&expiry)))
 	return status(r)
 }
@@ -309,3 +208,24 @@ func applyControlToken(ctx *secHandle, in *secBufferDesc) uint32 {
 // underWine reports whether the process runs under Wine (ntdll exports
 // wine_get_version there and nowhere else).
 func underWine() bool { return procs.wineGetVersion.Find() == nil }
+
+// winSSPI is secAPI by secur32.dll.
+type winSSPI struct{}
+
+func (winSSPI) initializeSecurityContext(cred, ctx *secHandle, target *uint16, req uint32, in *secBufferDesc, newCtx *secHandle, out *secBufferDesc, attrs *uint32) uint32 {
+	return initializeSecurityContext(cred, ctx, target, req, in, newCtx, out, attrs)
+}
+func (winSSPI) deleteSecurityContext(ctx *secHandle) { deleteSecurityContext(ctx) }
+func (winSSPI) freeContextBuffer(p unsafe.Pointer)   { freeContextBuffer(p) }
+func (winSSPI) encryptMessage(ctx *secHandle, msg *secBufferDesc) uint32 {
+	return encryptMessage(ctx, msg)
+}
+func (winSSPI) decryptMessage(ctx *secHandle, msg *secBufferDesc) uint32 {
+	return decryptMessage(ctx, msg)
+}
+func (winSSPI) applyControlToken(ctx *secHandle, in *secBufferDesc) uint32 {
+	return applyControlToken(ctx, in)
+}
+
+// handle returns the SSPI credentials handle (credHandle).
+func (c *credential) handle() *secHandle { return &c.h }
