@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ func TestStoreClientCert(t *testing.T) {
 	name, _ := windows.UTF16PtrFromString("MY")
 	withStore := func(fn func(store windows.Handle) error) error {
 		store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+		runtime.KeepAlive(name)
 		if err != nil {
 			return err
 		}

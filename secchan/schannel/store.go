@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -38,6 +39,7 @@ func (s *StoreCert) openStore(prov uintptr, flags uint32) (windows.Handle, error
 		return 0, &CertError{Where: s.location(), Reason: fmt.Sprintf("bad store name %q", store)}
 	}
 	h, err := windows.CertOpenStore(prov, 0, 0, loc|flags, uintptr(unsafe.Pointer(name)))
+	runtime.KeepAlive(name) // CertOpenStore is a plain Go function: the uintptr alone does not keep name alive
 	if err != nil {
 		return 0, &CertError{Where: s.location(), Reason: fmt.Sprintf("cannot open the store: %v", err),
 			Fix: "check the store name (MY is the Personal store); LocalMachine stores need an administrator to change them"}
