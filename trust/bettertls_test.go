@@ -12,20 +12,6 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testbettertls"
 )
 
-// betterTLSKinds are the problem kinds that name why a BetterTLS case must
-// be refused: for a pathbuilding case, the kind of its invalid reason (the
-// only path to the trusted root goes through a certificate refused for it);
-// for a nameconstraints case, the name checks or an unparseable leaf.
-var betterTLSKinds = map[string][]Kind{
-	"EXPIRED":                     {KindExpired},
-	"NAME_CONSTRAINTS":            {KindNameConstraints},
-	"BAD_EKU":                     {KindWrongUsage},
-	"MISSING_BASIC_CONSTRAINTS":   {KindNotACA},
-	"NOT_A_CA":                    {KindNotACA},
-	"DEPRECATED_CRYPTO":           {KindWeakSignature},
-	testbettertls.NameConstraints: {KindNameMismatch, KindNameConstraints, KindUnparseable},
-}
-
 // TestBetterTLS runs every case of the BetterTLS suites "nameconstraints"
 // and "pathbuilding" through VerifyDER with the options the TLS providers
 // use (the BetterTLS root as the only root, the name the client asks for,
@@ -132,9 +118,9 @@ func betterTLSFailure(c testbettertls.Case, r Report) string {
 	if r.unexplained {
 		return fmt.Sprintf("refused with crypto/x509's bare error: %v", r.Problems)
 	}
-	allowed := betterTLSKinds[c.Reason]
-	if c.Suite == testbettertls.NameConstraints {
-		allowed = betterTLSKinds[c.Suite]
+	var allowed []Kind
+	for _, k := range c.Kinds() {
+		allowed = append(allowed, Kind(k))
 	}
 	var kinds []string
 	named := false

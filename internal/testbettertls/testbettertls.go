@@ -70,6 +70,30 @@ type Case struct {
 	Reason string
 }
 
+// reasonKinds maps a pathbuilding invalid reason to the problem kinds
+// (package trust's names) that say it.
+var reasonKinds = map[string][]string{
+	"EXPIRED":                   {"expired"},
+	"NAME_CONSTRAINTS":          {"name-constraints"},
+	"BAD_EKU":                   {"wrong-usage"},
+	"MISSING_BASIC_CONSTRAINTS": {"not-a-ca"},
+	"NOT_A_CA":                  {"not-a-ca"},
+	"DEPRECATED_CRYPTO":         {"weak-signature"},
+}
+
+// Kinds lists the problem kinds, as package trust names them, that say why
+// the case is to be refused: in the pathbuilding suite the kind of the
+// invalid reason (the only path to the trusted root goes through a
+// certificate refused for it); in the nameconstraints suite the name
+// checks, or the leaf that cannot be parsed. A refusal must name one of
+// them and nothing else.
+func (c Case) Kinds() []string {
+	if c.Suite == NameConstraints {
+		return []string{"name-mismatch", "name-constraints", "unparseable-certificate"}
+	}
+	return reasonKinds[c.Reason]
+}
+
 // String names the case for test output: "pathbuilding/117".
 func (c Case) String() string { return fmt.Sprintf("%s/%d", c.Suite, c.Index) }
 

@@ -87,10 +87,23 @@ func sniName(name string) string {
 	return name
 }
 
+// parseFailure is how crypto/tls says it could not parse a certificate the
+// server sent (handshake_client.go); it has no typed error for it.
+const parseFailure = "tls: failed to parse certificate from server: "
+
 func classify(err error, ctx context.Context) error {
 	var te *trust.Error
 	if errors.As(err, &te) {
 		return te
+	}
+	// crypto/tls parses the server's certificates before any hook sees
+	// them (VerifyPeerCertificate and VerifyConnection get them parsed) and
+	// ends the handshake when one fails: a certificate problem, named as
+	// package trust names it, with the parser's complaint; which
+	// certificate of the chain it was, crypto/tls does not say.
+	if msg := err.Error(); strings.HasPrefix(msg, parseFailure) {
+		p := trust.UnparseableProblem(-1, errors.New(strings.TrimPrefix(msg, parseFailure)))
+		return &trust.Error{Report: trust.Report{Problems: []trust.Problem{p}}}
 	}
 	he := &secchan.HandshakeError{Provider: "go", Err: err}
 	var alert tls.AlertError
