@@ -173,7 +173,7 @@ func (r Result) writeTree(w io.Writer) {
 	// The issuer nobody sent or trusts.
 	if len(r.Path) > 0 && !r.Trusted {
 		top := r.Certificates[r.Path[len(r.Path)-1]]
-		if !top.SelfSigned {
+		if !top.SelfSigned && !top.Unparsed {
 			branch := "└─ "
 			fmt.Fprintf(w, "%s%s%s %s  (not sent, not trusted)\n", indent, branch, MarkMissing, safetext.Quote(top.Issuer))
 		}
@@ -201,6 +201,10 @@ func (r Result) writeDetails(w io.Writer, c Certificate) {
 	left := fmt.Sprintf("%d days left", c.DaysLeft)
 	if c.DaysLeft < 0 {
 		left = fmt.Sprintf("expired %d days ago", -c.DaysLeft)
+	}
+	if c.Unparsed {
+		row("sha256", c.SHA256)
+		return
 	}
 	row("valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.Format("2006-01-02 15:04 UTC"), c.NotAfter.Format("2006-01-02 15:04 UTC"), left))
 	row("key", c.Key)
