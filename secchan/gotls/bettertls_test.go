@@ -23,7 +23,7 @@ func TestBetterTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	refs := s.All()
-	res := secchantest.BetterTLS(t, gotls.Provider{}, s, refs, 2*runtime.GOMAXPROCS(0))
+	res := secchantest.BetterTLS(t, gotls.Provider{}, s, refs, secchantest.BetterTLSOptions{Workers: 2 * runtime.GOMAXPROCS(0)})
 	for _, suite := range []string{testbettertls.NameConstraints, testbettertls.PathBuilding} {
 		t.Logf("%s: %d of %d cases agree with BetterTLS, every refusal named", suite, res.Agree[suite], res.Cases[suite])
 	}
