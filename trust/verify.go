@@ -250,10 +250,14 @@ func (v *verifier) index(c *x509.Certificate) int {
 	return -1
 }
 
-// maxPathSearch bounds the certificates the path search visits, so that a
-// hostile chain of many cross-signed certificates with one name cannot make
-// it run long.
-const maxPathSearch = 64
+// maxPathSearch and maxSignatureChecks bound the path search (the
+// certificates it visits, the signatures it checks), so that a hostile
+// chain of many cross-signed certificates with one name cannot make it run
+// long; crypto/x509 bounds its own search likewise.
+const (
+	maxPathSearch      = 64
+	maxSignatureChecks = 256
+)
 
 // buildPath chooses the path the diagnosis walks when crypto/x509 found
 // none. It follows issuer names and signatures through the certificates
@@ -343,6 +347,9 @@ func (s *pathSearch) walk(path []int) bool {
 		k := [2]int{cur, j}
 		ok, seen := s.signed[k]
 		if !seen {
+			if len(s.signed) >= maxSignatureChecks {
+				break
+			}
 			ok = signedBy(c, p) == nil
 			s.signed[k] = ok
 		}
