@@ -124,7 +124,8 @@ func TestProbeUnparseable(t *testing.T) {
 			t.Errorf("%s: tls = %v, error = %v; want both null", mode, m["tls"], m["error"])
 		}
 		r = runTLSMail(t, "probe", "--tls", mode, "--ca", roots, "--name", c.Host, "--timeout", "30s", addr)
-		if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: the certificate chain") || !strings.Contains(r.stdout, "unparseable-certificate") {
+		if r.code != 1 || !strings.HasPrefix(r.stdout, "FAIL: the certificate chain") || !strings.Contains(r.stdout, "unparseable-certificate") ||
+			!strings.Contains(r.stdout, "(no certificate could be read)") || strings.Contains(r.stdout, "Certificates:") {
 			t.Errorf("%s: text output: exit %d\n%s", mode, r.code, r)
 		}
 	}

@@ -129,16 +129,22 @@ func (r Result) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(bw, "  matches    %s\n", match)
 	}
-	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "Certificates:")
-	for _, c := range r.Certificates {
-		r.writeDetails(bw, c)
+	if len(r.Certificates) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "Certificates:")
+		for _, c := range r.Certificates {
+			r.writeDetails(bw, c)
+		}
 	}
 	return bw.Flush()
 }
 
 func (r Result) writeTree(w io.Writer) {
 	fmt.Fprintln(w, "Chain:")
+	if len(r.Certificates) == 0 {
+		fmt.Fprintln(w, "  (no certificate could be read)")
+		return
+	}
 	indent := "  "
 	for pos, i := range r.Path {
 		if i < 0 || i >= len(r.Certificates) {
