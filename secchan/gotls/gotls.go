@@ -6,6 +6,13 @@
 // in VerifyConnection instead, for full handshakes and resumed sessions alike,
 // so that the report lists every problem rather than Go's first one and the
 // verdict is the same for every provider.
+//
+// One refusal happens before VerifyConnection: crypto/tls parses the
+// server's certificates first, and one that crypto/x509 cannot parse (a
+// malformed SAN, say) ends the handshake whatever the configuration. The
+// provider reports it as trust.KindUnparseable, a *trust.Error like any
+// other refused chain, but without the certificate: crypto/tls keeps
+// neither its DER nor its place in the chain.
 package gotls
 
 import (
