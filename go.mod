@@ -3,6 +3,7 @@ module github.com/tlsmail/tlsmail
 go 1.26.8
 
 require (
+	github.com/Netflix/bettertls v0.0.0-20250909192348-e1e99e353074
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
@@ -15,4 +16,7 @@ require (
 	golang.org/x/text v0.44.0
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/google/uuid v1.3.0 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+)

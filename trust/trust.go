@@ -36,6 +36,10 @@ const (
 	KindPinMismatch         Kind = "pin-mismatch"
 	KindExpiringSoon        Kind = "expiring-soon"
 	KindNoCertificate       Kind = "no-certificate"
+	// KindUnparseable is a certificate the server sent that crypto/x509
+	// cannot parse (a malformed name, extension or encoding, RFC 5280
+	// section 4): no verifier built on it can check the chain.
+	KindUnparseable Kind = "unparseable-certificate"
 )
 
 // Severity says whether a problem fails verification.

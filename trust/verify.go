@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,12 +41,64 @@ func VerifyContext(ctx context.Context, chain []*x509.Certificate, opts Options)
 	if opts.Cache != nil {
 		return opts.Cache.verify(ctx, chain, opts)
 	}
-	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}}
+	return verify(ctx, chain, opts, nil)
+}
+
+// verify runs the verifier; unparsed holds the parse errors of the
+// certificates that are nil in chain.
+func verify(ctx context.Context, chain []*x509.Certificate, opts Options, unparsed map[int]error) Report {
+	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}, unparsed: unparsed}
 	v.run()
 	sort.SliceStable(v.r.Problems, func(i, j int) bool {
 		return v.r.Problems[i].Severity == SeverityError && v.r.Problems[j].Severity != SeverityError
 	})
 	return v.r
+}
+
+// VerifyDER is VerifyContext for the certificates as they came off the
+// wire or out of a file: DER, leaf first. A certificate crypto/x509 cannot
+// parse is not a damaged input but a certificate problem: the report names
+// it (KindUnparseable, with the parser's complaint) and the rest of the
+// chain is verified as usual, so the report also says what else is wrong.
+// Report.Chain holds nil at the place of each certificate that could not
+// be parsed.
+func VerifyDER(ctx context.Context, der [][]byte, opts Options) Report {
+	chain := make([]*x509.Certificate, len(der))
+	var bad map[int]error
+	for i, d := range der {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			if bad == nil {
+				bad = map[int]error{}
+			}
+			bad[i] = err
+			continue
+		}
+		chain[i] = c
+	}
+	if bad == nil {
+		return VerifyContext(ctx, chain, opts)
+	}
+	// Not cached: the cache keys on parsed certificates.
+	return verify(ctx, chain, opts, bad)
+}
+
+// UnparseableProblem is the problem of certificate idx (-1: one of the
+// chain, which one is not known) that crypto/x509 could not parse, err
+// being the parser's complaint. A TLS stack that parses the chain before
+// handing it over (crypto/tls does) reports it this way.
+func UnparseableProblem(idx int, err error) Problem {
+	who := "a certificate the server sent"
+	switch {
+	case idx == 0:
+		who = "certificate 0 (the server's certificate)"
+	case idx > 0:
+		who = fmt.Sprintf("certificate %d", idx)
+	}
+	return Problem{Kind: KindUnparseable, Severity: SeverityError, Cert: idx,
+		Summary: safetext.Quote(fmt.Sprintf("%s cannot be parsed, so it cannot be verified: %v", who, err)),
+		Fix: "the certificate breaks the X.509 encoding rules (RFC 5280, section 4) where the message says; " +
+			"have it reissued with well-formed fields: strict clients refuse it, and this refusal cannot be overridden"}
 }
 
 type verifier struct {
@@ -63,6 +116,9 @@ type verifier struct {
 	anchorHint string
 	// noSystemRoots is set when the system has no roots to trust.
 	noSystemRoots bool
+	// unparsed holds why each nil certificate of the chain could not be
+	// parsed (VerifyDER).
+	unparsed map[int]error
 }
 
 // add records a problem. Summaries, fixes and subjects quote names the
@@ -104,6 +160,10 @@ func (v *verifier) run() {
 	}
 	intermediates := x509.NewCertPool()
 	for i, c := range chain {
+		if err := v.unparsed[i]; err != nil {
+			v.r.Problems = append(v.r.Problems, UnparseableProblem(i, err))
+			continue
+		}
 		if c == nil || len(c.Raw) == 0 {
 			v.add(KindMalformed, SeverityError, i, fmt.Sprintf("certificate %d is empty or was not parsed", i),
 				"the server must send DER-encoded X.509 certificates; check its certificate file")
@@ -133,7 +193,6 @@ func (v *verifier) run() {
 		v.r.Path = paths[0]
 	} else {
 		v.buildPath()
-		v.findAnchor()
 	}
 	v.r.PathIndex = v.path
 
@@ -191,90 +250,197 @@ func (v *verifier) index(c *x509.Certificate) int {
 	return -1
 }
 
-// buildPath follows issuer names and signatures through the certificates
+// maxPathSearch and maxSignatureChecks bound the path search (the
+// certificates it visits, the signatures it checks), so that a hostile
+// chain of many cross-signed certificates with one name cannot make it run
+// long; crypto/x509 bounds its own search likewise.
+const (
+	maxPathSearch      = 64
+	maxSignatureChecks = 256
+)
+
+// buildPath chooses the path the diagnosis walks when crypto/x509 found
+// none. It follows issuer names and signatures through the certificates
 // the server sent, from the leaf up, without crypto/x509's policy checks,
 // so that the diagnosis sees every certificate that was meant to be used.
+// Where several certificates could issue the next one (cross-certificates,
+// RFC 4158 section 2.4), each branch is tried: the first path that reaches
+// a trusted root is the one to diagnose, and the per-certificate checks
+// then name why crypto/x509 refused it (an expired or weakly signed
+// intermediate, a CA certificate that is not one, an extended key usage or
+// a name constraint that forbids the leaf). When no path reaches a trusted
+// root, the first complete path is diagnosed, and checkTrust says where it
+// ends; a path whose top a trusted root was considered for, and rejected
+// (it signed with SHA-1, say), is preferred to any other, as the one the
+// server meant.
 func (v *verifier) buildPath() {
-	chain := v.r.Chain
-	v.path = []int{0}
-	used := map[int]bool{0: true}
-	for len(v.path) <= len(chain) {
-		cur := chain[v.path[len(v.path)-1]]
-		if selfSigned(cur) {
-			return
-		}
-		next, badSig := -1, -1
-		for j, c := range chain {
-			if used[j] || c == nil || len(c.Raw) == 0 || !bytes.Equal(cur.RawIssuer, c.RawSubject) {
-				continue
-			}
-			if len(cur.AuthorityKeyId) > 0 && len(c.SubjectKeyId) > 0 && !bytes.Equal(cur.AuthorityKeyId, c.SubjectKeyId) {
-				continue
-			}
-			if signedBy(cur, c) == nil {
-				next = j
-				break
-			}
-			if badSig < 0 {
-				badSig = j
-			}
-		}
-		if next < 0 {
-			if badSig >= 0 {
-				ci := v.path[len(v.path)-1]
-				v.add(KindMalformed, SeverityError, ci,
-					fmt.Sprintf("the signature on certificate %d does not verify with the key of certificate %d (%s), although that certificate has the issuer's name",
-						ci, badSig, subjectOf(chain[badSig])),
-					"the chain mixes certificates from different CAs with the same name, or a certificate was altered; install the intermediate the CA issued with this certificate")
-			}
-			return
-		}
-		used[next] = true
-		v.path = append(v.path, next)
+	s := &pathSearch{v: v, signed: map[[2]int]bool{}, anchors: map[int]anchorCheck{}}
+	s.walk([]int{0})
+	if s.anchored != nil {
+		v.path = s.anchored
+		v.useAnchor(s.anchors[v.path[len(v.path)-1]])
+		return
+	}
+	if s.first == nil { // cannot happen: a search that finds no anchor ends somewhere
+		s.first = []int{0}
+	}
+	v.path = s.first
+	if s.hinted != nil {
+		v.path = s.hinted
+	}
+	top := v.path[len(v.path)-1]
+	v.anchorHint = s.anchors[top].hint
+	if bad := s.firstBadSig; bad >= 0 && s.hinted == nil {
+		v.add(KindMalformed, SeverityError, top,
+			fmt.Sprintf("the signature on certificate %d does not verify with the key of certificate %d (%s), although that certificate has the issuer's name",
+				top, bad, subjectOf(v.r.Chain[bad])),
+			"the chain mixes certificates from different CAs with the same name, or a certificate was altered; install the intermediate the CA issued with this certificate")
 	}
 }
 
-// findAnchor asks crypto/x509 whether the top of the built path is, or is
-// issued by, a trusted root. The question is asked of a copy of the top
-// certificate whose validity dates and unhandled critical extensions are
-// neutralised (its signature covers the raw bytes, which are unchanged):
-// those problems are diagnosed on their own. Should the root itself be out
-// of date now, times within the top certificate's validity are tried too.
-func (v *verifier) findAnchor() {
-	topIdx := v.path[len(v.path)-1]
-	orig := v.certs[topIdx]
-	top := *orig
-	top.UnhandledCriticalExtensions = nil
-	top.NotBefore, top.NotAfter = time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+// pathSearch is the depth-first search of buildPath.
+type pathSearch struct {
+	v *verifier
+	// visits counts the certificates visited (bounded by maxPathSearch).
+	visits int
+	// signed caches whether chain[k[0]] is signed by chain[k[1]].
+	signed  map[[2]int]bool
+	anchors map[int]anchorCheck
+	// anchored is the first path found that reaches a trusted root.
+	anchored []int
+	// hinted is the first path whose top a trusted root was considered
+	// for and rejected.
+	hinted []int
+	// first is the first complete path (one that cannot be extended),
+	// and firstBadSig a certificate with its top's issuer name whose
+	// signature did not verify (-1: none).
+	first       []int
+	firstBadSig int
+}
+
+// walk extends path (indices into the chain, leaf first) by every
+// certificate that issued its top, and reports whether a path to a
+// trusted root was found.
+func (s *pathSearch) walk(path []int) bool {
+	s.visits++
+	chain := s.v.r.Chain
+	cur := path[len(path)-1]
+	switch a := s.anchor(cur); {
+	case a.ok:
+		s.anchored = slices.Clone(path)
+		return true
+	case a.hint != "" && s.hinted == nil:
+		s.hinted = slices.Clone(path)
+	}
+	c := chain[cur]
+	extended, badSig := false, -1
+	for j, p := range chain {
+		if selfSigned(c) || s.visits >= maxPathSearch {
+			break
+		}
+		if slices.Contains(path, j) || p == nil || len(p.Raw) == 0 || !bytes.Equal(c.RawIssuer, p.RawSubject) {
+			continue
+		}
+		if len(c.AuthorityKeyId) > 0 && len(p.SubjectKeyId) > 0 && !bytes.Equal(c.AuthorityKeyId, p.SubjectKeyId) {
+			continue
+		}
+		k := [2]int{cur, j}
+		ok, seen := s.signed[k]
+		if !seen {
+			if len(s.signed) >= maxSignatureChecks {
+				break
+			}
+			ok = signedBy(c, p) == nil
+			s.signed[k] = ok
+		}
+		if !ok {
+			if badSig < 0 {
+				badSig = j
+			}
+			continue
+		}
+		extended = true
+		if s.walk(append(slices.Clip(path), j)) {
+			return true
+		}
+	}
+	if !extended && s.first == nil {
+		s.first, s.firstBadSig = slices.Clone(path), badSig
+	}
+	return false
+}
+
+// anchorCheck is what anchor learnt of one certificate of the chain.
+type anchorCheck struct {
+	// ok: the certificate is, or is issued by, a trusted root.
+	ok bool
+	// root is that root, when it is not the certificate itself.
+	root *x509.Certificate
+	// hint is why a trusted root with the right name was rejected.
+	hint string
+}
+
+// anchor asks crypto/x509 whether chain[idx] is, or is issued by, a
+// trusted root. The question is asked of a copy of the certificate whose
+// validity dates and unhandled critical extensions are neutralised (its
+// signature covers the raw bytes, which are unchanged): those problems are
+// diagnosed on their own. Should the root itself be out of date now, times
+// within the certificate's validity are tried too.
+func (s *pathSearch) anchor(idx int) anchorCheck {
+	if a, ok := s.anchors[idx]; ok {
+		return a
+	}
+	var a anchorCheck
+	defer func() { s.anchors[idx] = a }()
+	if s.v.noSystemRoots {
+		return a
+	}
+	orig := s.v.r.Chain[idx]
+	c := *orig
+	c.UnhandledCriticalExtensions = nil
+	c.NotBefore, c.NotAfter = time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	mid := orig.NotBefore.Add(orig.NotAfter.Sub(orig.NotBefore) / 2)
-	times := []time.Time{v.now, orig.NotBefore.Add(time.Second), mid, orig.NotAfter.Add(-time.Second)}
+	times := []time.Time{s.v.now, orig.NotBefore.Add(time.Second), mid, orig.NotAfter.Add(-time.Second)}
 	for _, t := range times {
-		paths, err := top.Verify(x509.VerifyOptions{Roots: v.opts.Roots, CurrentTime: t,
+		paths, err := c.Verify(x509.VerifyOptions{Roots: s.v.opts.Roots, CurrentTime: t,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 		if err == nil {
-			v.r.Trusted = true
+			a.ok = true
 			if p := paths[0]; len(p) > 1 {
-				root := p[len(p)-1]
-				if i := v.index(root); i >= 0 {
-					v.path = append(v.path, i)
-				} else {
-					v.setAnchor(root)
-					v.path = append(v.path, len(v.certs)-1)
-				}
+				a.root = p[len(p)-1]
 			}
-			return
+			return a
 		}
 		var sre x509.SystemRootsError
 		if errors.As(err, &sre) {
-			v.noSystemRoots = true
-			return
+			s.v.noSystemRoots = true
+			return a
 		}
-		if v.anchorHint == "" {
-			if s := err.Error(); strings.Contains(s, "possibly because of") {
-				v.anchorHint = s[strings.Index(s, "possibly because of"):]
-				v.anchorHint = strings.TrimSuffix(strings.TrimPrefix(v.anchorHint, "possibly because of "), ")")
-			}
+		msg := err.Error()
+		i := strings.Index(msg, "possibly because of")
+		if i < 0 {
+			// No trusted root has the issuer's name: another time
+			// changes nothing.
+			return a
 		}
+		if a.hint == "" {
+			a.hint = strings.TrimSuffix(strings.TrimPrefix(msg[i:], "possibly because of "), ")")
+		}
+	}
+	return a
+}
+
+// useAnchor completes v.path, which reaches a trusted root, with that root.
+func (v *verifier) useAnchor(a anchorCheck) {
+	v.r.Trusted = true
+	if a.root == nil {
+		return
+	}
+	if i := v.index(a.root); i >= 0 {
+		v.path = append(v.path, i)
+	} else {
+		v.setAnchor(a.root)
+		v.path = append(v.path, len(v.certs)-1)
 	}
 }
 

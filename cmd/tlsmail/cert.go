@@ -154,7 +154,8 @@ Problem kinds: expired, not-yet-valid, name-mismatch, self-signed,
 untrusted-root, missing-intermediate, revoked, revocation-unknown,
 weak-signature, weak-key, wrong-usage, not-a-ca, path-length,
 name-constraints, malformed, pin-mismatch, expiring-soon (a warning within
-14 days of expiry), no-certificate.`
+14 days of expiry), no-certificate, unparseable-certificate (crypto/x509
+cannot parse it: listed with "unparsed": true and its sha256 only).`
 
 type certVerifyOptions struct {
 	ca, name, at, revocation string
@@ -182,8 +183,9 @@ error; off: not checked).
 
 ` + certJSONHelp + `
 
-Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
-66 a file is missing or unreadable.`,
+Exit codes: 0 no error-level problem, 1 problems found (a certificate that
+cannot be parsed included), 64 usage error, 66 a file is missing,
+unreadable, or holds no certificate.`,
 		Example: `  tlsmail cert verify --name mail.example.com /etc/ssl/mail/fullchain.pem
   tlsmail cert verify --ca internal-ca.pem --name 10.0.0.5 --json chain.pem
   tlsmail cert verify --at 2030-01-01T00:00:00Z chain.pem   # still valid then?`,

@@ -371,6 +371,21 @@ func probe(ctx context.Context, p *probePlan, versions bool) (*probeReport, erro
 	}
 
 	c, err := smtp.Dial(ctx, p.addr, p.config(p.mode, 0, 0, p.opts))
+	var te *trust.Error
+	if errors.As(err, &te) {
+		// A chain the handshake could not get past even with verification
+		// overridden (a certificate crypto/x509 cannot parse): the answer
+		// to "is it trusted" is no, with the problems found; the TLS
+		// session, which never was, stays null.
+		out.Result = certinfo.FromReport(te.Report, p.opts)
+		if out.Path == nil {
+			out.Path = []int{}
+		}
+		if versions {
+			out.Versions = probeVersions(ctx, p)
+		}
+		return out, nil
+	}
 	if err != nil {
 		err = p.hint(err)
 		if versions {
@@ -458,7 +473,13 @@ func probeVersions(ctx context.Context, p *probePlan) []probeVersion {
 		pv := probeVersion{Version: secchan.VersionName(v)}
 		c, err := smtp.Dial(ctx, p.addr, p.config(p.mode, v, v, opts))
 		var se *smtp.Error
+		var te *trust.Error
 		switch {
+		case errors.As(err, &te):
+			// The server took the version and sent a chain the
+			// handshake could not get past (see probe).
+			pv.Result = "accepted"
+			pv.Detail = "the handshake stopped at the server's certificate: " + te.Error()
 		case err == nil:
 			st, _ := c.TLS()
 			c.Quit(ctx)
@@ -508,7 +529,7 @@ func extensionList(ext map[string]string) []string {
 func (r *probeReport) writeText(w io.Writer) error {
 	verdict := fmt.Sprintf("FAIL: no TLS session with %s", safetext.Quote(r.Server))
 	var rest []byte
-	if r.TLS != nil {
+	if r.TLS != nil || len(r.Problems) > 0 {
 		var b bytes.Buffer
 		if err := r.Result.WriteText(&b); err != nil {
 			return err

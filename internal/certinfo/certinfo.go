@@ -44,6 +44,10 @@ type Certificate struct {
 	Serial     string    `json:"serial"`
 	IsCA       bool      `json:"ca"`
 	SelfSigned bool      `json:"self_signed"`
+	// Unparsed is true for a certificate crypto/x509 could not parse
+	// (trust.KindUnparseable): only Index, Role, Sent and, when the DER
+	// is known, SHA256 are set.
+	Unparsed bool `json:"unparsed,omitempty"`
 }
 
 // Describe returns c's details; now is the reference for DaysLeft.
@@ -107,8 +111,11 @@ func KeyDescription(pub any) string {
 
 // Fingerprint is the SHA-256 of the certificate's DER, as colon-separated
 // upper-case hex (the form openssl x509 -fingerprint -sha256 prints).
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
+func Fingerprint(c *x509.Certificate) string { return FingerprintDER(c.Raw) }
+
+// FingerprintDER is Fingerprint for a certificate's DER, parsed or not.
+func FingerprintDER(der []byte) string {
+	sum := sha256.Sum256(der)
 	h := strings.ToUpper(hex.EncodeToString(sum[:]))
 	var b strings.Builder
 	for i := 0; i < len(h); i += 2 {
@@ -151,13 +158,21 @@ func FromReport(r trust.Report, opts trust.Options) Result {
 	}
 	res := Result{OK: r.OK(), Name: opts.Name, Time: now.UTC(), Problems: append([]trust.Problem{}, r.Problems...), Trusted: r.Trusted,
 		Revocation: r.Revocation, Path: append([]int{}, r.PathIndex...), Certificates: []Certificate{}}
+	if len(res.Path) == 0 && len(r.Chain) > 0 && r.Chain[0] == nil {
+		res.Path = []int{0} // the leaf, which could not be parsed
+	}
 	onPath := map[int]int{}
 	for pos, i := range r.PathIndex {
 		onPath[i] = pos
 	}
 	for i, c := range r.Certificates() {
 		if c == nil {
-			res.Certificates = append(res.Certificates, Certificate{Index: i, Role: "unused", Sent: true, Subject: "(unparsed)"})
+			// Not parsed (trust.KindUnparseable): nothing to describe.
+			role := "unused"
+			if i == 0 {
+				role = "leaf"
+			}
+			res.Certificates = append(res.Certificates, Certificate{Index: i, Role: role, Sent: true, Subject: "(cannot be parsed)", Unparsed: true})
 			continue
 		}
 		d := Describe(c, now)

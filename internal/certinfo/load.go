@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func isDir(path string) bool {
 }
 
 // LoadChain reads a PEM file of certificates, leaf first, as for
-// 'cert verify'. A single DER certificate is accepted too.
+// 'cert check'. A single DER certificate is accepted too.
 func LoadChain(path string) ([]*x509.Certificate, error) {
 	data, err := readFile(path, "certificate file")
 	if err != nil {
@@ -123,9 +124,43 @@ func LoadChain(path string) ([]*x509.Certificate, error) {
 }
 
 // ParseChain parses the certificates in data (PEM, or one DER
-// certificate); source names the input in errors.
+// certificate); source names the input in errors. A certificate that
+// crypto/x509 cannot parse is an *InputError here; 'cert verify' takes it
+// as a problem of the chain instead (SplitChain, trust.VerifyDER).
 func ParseChain(data []byte, source string) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
+	ders, err := SplitChain(data, source)
+	if err != nil {
+		return nil, err
+	}
+	certs := make([]*x509.Certificate, 0, len(ders))
+	for i, d := range ders {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			return nil, &InputError{Path: source, Err: err,
+				Reason: fmt.Sprintf("certificate %d cannot be parsed: %v", i, err),
+				Fix:    "the PEM block is damaged or is not an X.509 certificate; export the certificate again"}
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// LoadChainDER reads a chain file as SplitChain does.
+func LoadChainDER(path string) ([][]byte, error) {
+	data, err := readFile(path, "certificate file")
+	if err != nil {
+		return nil, err
+	}
+	return SplitChain(data, path)
+}
+
+// SplitChain returns the DER of each certificate in data, without parsing
+// them: the PEM "CERTIFICATE" blocks in order, or data itself when it is
+// one DER certificate (a SEQUENCE of the three fields of RFC 5280, section
+// 4.1, even one crypto/x509 cannot parse). A file with no certificate in it
+// at all is an *InputError.
+func SplitChain(data []byte, source string) ([][]byte, error) {
+	var ders [][]byte
 	rest := data
 	blocks, others := 0, []string{}
 	for {
@@ -139,20 +174,19 @@ func ParseChain(data []byte, source string) ([]*x509.Certificate, error) {
 			others = append(others, b.Type)
 			continue
 		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, &InputError{Path: source, Err: err,
-				Reason: fmt.Sprintf("certificate %d cannot be parsed: %v", len(certs), err),
-				Fix:    "the PEM block is damaged or is not an X.509 certificate; export the certificate again"}
+		if !looksLikeCertificate(b.Bytes) {
+			return nil, &InputError{Path: source,
+				Reason: fmt.Sprintf("certificate %d cannot be parsed: it does not have the structure of an X.509 certificate (the PEM block is damaged)", len(ders)),
+				Fix:    "export the certificate again"}
 		}
-		certs = append(certs, c)
+		ders = append(ders, b.Bytes)
 	}
-	if len(certs) > 0 {
-		return certs, nil
+	if len(ders) > 0 {
+		return ders, nil
 	}
 	if blocks == 0 {
-		if c, err := x509.ParseCertificate(data); err == nil {
-			return []*x509.Certificate{c}, nil
+		if looksLikeCertificate(data) {
+			return [][]byte{data}, nil
 		}
 		return nil, &InputError{Path: source, Reason: "no PEM data found",
 			Fix: "the file should contain \"-----BEGIN CERTIFICATE-----\" blocks, leaf first (convert DER with 'openssl x509 -inform der')"}
@@ -163,6 +197,21 @@ func ParseChain(data []byte, source string) ([]*x509.Certificate, error) {
 		fix = "this looks like a private key; give the certificate (chain) file"
 	}
 	return nil, &InputError{Path: source, Reason: reason, Fix: fix}
+}
+
+// looksLikeCertificate reports whether der has the outer shape of an X.509
+// certificate (RFC 5280, section 4.1): a SEQUENCE of a SEQUENCE
+// (tbsCertificate), a SEQUENCE (signatureAlgorithm) and a BIT STRING
+// (signatureValue), and nothing after it.
+func looksLikeCertificate(der []byte) bool {
+	var cert struct {
+		TBS, Algorithm asn1.RawValue
+		Signature      asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(der, &cert)
+	return err == nil && len(rest) == 0 &&
+		cert.TBS.Tag == asn1.TagSequence && cert.TBS.IsCompound &&
+		cert.Algorithm.Tag == asn1.TagSequence && cert.Algorithm.IsCompound
 }
 
 // LoadRoots reads a PEM file of trusted roots (--ca).
@@ -253,17 +302,26 @@ func (q VerifyRequest) Options() (trust.Options, error) {
 }
 
 // VerifyFile is 'cert verify': load the chain and the roots, verify, and
-// describe the outcome. The error is a *UsageError or an *InputError.
+// describe the outcome. The error is a *UsageError or an *InputError; a
+// certificate in the chain that crypto/x509 cannot parse is a problem of
+// the Result (trust.KindUnparseable), not an error.
 func VerifyFile(ctx context.Context, q VerifyRequest) (Result, error) {
 	opts, err := q.Options()
 	if err != nil {
 		return Result{}, err
 	}
-	chain, err := LoadChain(q.ChainFile)
+	ders, err := LoadChainDER(q.ChainFile)
 	if err != nil {
 		return Result{}, err
 	}
-	return FromReport(trust.VerifyContext(ctx, chain, opts), opts), nil
+	r := trust.VerifyDER(ctx, ders, opts)
+	res := FromReport(r, opts)
+	for i, c := range r.Chain {
+		if c == nil && i < len(res.Certificates) {
+			res.Certificates[i].SHA256 = FingerprintDER(ders[i])
+		}
+	}
+	return res, nil
 }
 
 // Kinds of the problems 'cert check' adds about the private key.

@@ -129,16 +129,22 @@ func (r Result) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(bw, "  matches    %s\n", match)
 	}
-	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, "Certificates:")
-	for _, c := range r.Certificates {
-		r.writeDetails(bw, c)
+	if len(r.Certificates) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "Certificates:")
+		for _, c := range r.Certificates {
+			r.writeDetails(bw, c)
+		}
 	}
 	return bw.Flush()
 }
 
 func (r Result) writeTree(w io.Writer) {
 	fmt.Fprintln(w, "Chain:")
+	if len(r.Certificates) == 0 {
+		fmt.Fprintln(w, "  (no certificate could be read)")
+		return
+	}
 	indent := "  "
 	for pos, i := range r.Path {
 		if i < 0 || i >= len(r.Certificates) {
@@ -173,7 +179,7 @@ func (r Result) writeTree(w io.Writer) {
 	// The issuer nobody sent or trusts.
 	if len(r.Path) > 0 && !r.Trusted {
 		top := r.Certificates[r.Path[len(r.Path)-1]]
-		if !top.SelfSigned {
+		if !top.SelfSigned && !top.Unparsed {
 			branch := "└─ "
 			fmt.Fprintf(w, "%s%s%s %s  (not sent, not trusted)\n", indent, branch, MarkMissing, safetext.Quote(top.Issuer))
 		}
@@ -201,6 +207,10 @@ func (r Result) writeDetails(w io.Writer, c Certificate) {
 	left := fmt.Sprintf("%d days left", c.DaysLeft)
 	if c.DaysLeft < 0 {
 		left = fmt.Sprintf("expired %d days ago", -c.DaysLeft)
+	}
+	if c.Unparsed {
+		row("sha256", c.SHA256)
+		return
 	}
 	row("valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.Format("2006-01-02 15:04 UTC"), c.NotAfter.Format("2006-01-02 15:04 UTC"), left))
 	row("key", c.Key)

@@ -6,6 +6,13 @@
 // in VerifyConnection instead, for full handshakes and resumed sessions alike,
 // so that the report lists every problem rather than Go's first one and the
 // verdict is the same for every provider.
+//
+// One refusal happens before VerifyConnection: crypto/tls parses the
+// server's certificates first, and one that crypto/x509 cannot parse (a
+// malformed SAN, say) ends the handshake whatever the configuration. The
+// provider reports it as trust.KindUnparseable, a *trust.Error like any
+// other refused chain, but without the certificate: crypto/tls keeps
+// neither its DER nor its place in the chain.
 package gotls
 
 import (
@@ -87,10 +94,23 @@ func sniName(name string) string {
 	return name
 }
 
+// parseFailure is how crypto/tls says it could not parse a certificate the
+// server sent (handshake_client.go); it has no typed error for it.
+const parseFailure = "tls: failed to parse certificate from server: "
+
 func classify(err error, ctx context.Context) error {
 	var te *trust.Error
 	if errors.As(err, &te) {
 		return te
+	}
+	// crypto/tls parses the server's certificates before any hook sees
+	// them (VerifyPeerCertificate and VerifyConnection get them parsed) and
+	// ends the handshake when one fails: a certificate problem, named as
+	// package trust names it, with the parser's complaint; which
+	// certificate of the chain it was, crypto/tls does not say.
+	if msg := err.Error(); strings.HasPrefix(msg, parseFailure) {
+		p := trust.UnparseableProblem(-1, errors.New(strings.TrimPrefix(msg, parseFailure)))
+		return &trust.Error{Report: trust.Report{Problems: []trust.Problem{p}}}
 	}
 	he := &secchan.HandshakeError{Provider: "go", Err: err}
 	var alert tls.AlertError
