@@ -1,0 +1,303 @@
+//go:build windows
+
+package schannel
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/secchantest"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// These tests run real handshakes into crypt32 with a trusted test root:
+// only the verdict's inputs differ from a user's connection.
+
+// systemRoot makes root trusted for system trust during the test and
+// returns the chain engine to use. On Windows that is an engine whose only
+// root is root (exclusiveEngine): the machine's stores are left alone
+// (adding to CurrentUser\Root would ask the user). Wine's engines cannot be
+// given roots, but its default engine trusts CurrentUser\Root: root goes
+// there (in the test's Wine prefix) until the test ends, and an engine
+// made after that trusts it.
+func systemRoot(t *testing.T, root *x509.Certificate) windows.Handle {
+	t.Helper()
+	if e := exclusiveEngine(t, root); e != 0 || !underWine() {
+		return e
+	}
+	name, _ := windows.UTF16PtrFromString("Root")
+	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+	if err != nil {
+		t.Fatalf("open CurrentUser\\Root: %v", err)
+	}
+	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &root.Raw[0], uint32(len(root.Raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = windows.CertAddCertificateContextToStore(h, ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil)
+	windows.CertFreeCertificateContext(ctx)
+	windows.CertCloseStore(h, 0) // Wine writes the store out on close
+	if err != nil {
+		t.Fatalf("add the test root to CurrentUser\\Root: %v", err)
+	}
+	sum := sha1.Sum(root.Raw)
+	t.Cleanup(func() {
+		if err := RemoveFromStore(StoreCert{Store: "Root", Thumbprint: strings.ToUpper(hex.EncodeToString(sum[:]))}); err != nil {
+			t.Errorf("remove the test root from CurrentUser\\Root: %v", err)
+		}
+	})
+	// A new engine: Wine's engines read the root store when they are made,
+	// so the process's default engine may predate the root.
+	cfg := certChainEngineConfig{}
+	cfg.cbSize = uint32(unsafe.Offsetof(cfg.hExclusiveRoot)) // Wine knows only the size without the exclusive fields
+	var engine windows.Handle
+	if r, _, e := procs.certCreateChainEngine.Call(uintptr(unsafe.Pointer(&cfg)), uintptr(unsafe.Pointer(&engine))); r == 0 {
+		t.Fatalf("CertCreateCertificateChainEngine: %v", e)
+	}
+	t.Cleanup(func() { procs.certFreeChainEngine.Call(uintptr(engine)) })
+	return engine
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// offlinePKI makes root → intermediate → leaf for mail.example.com whose
+// CRL and OCSP URLs (on the intermediate and the leaf) point at addr.
+func offlinePKI(t *testing.T, addr string) (*testpki.Authority, *testpki.Leaf) {
+	t.Helper()
+	urls := testpki.Options{CRLDistributionPoints: []string{"http://" + addr + "/ca.crl"}, OCSPServer: []string{"http://" + addr + "/ocsp"}}
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := urls
+	lo.DNSNames = []string{"mail.example.com"}
+	leaf, err := inter.Issue(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, leaf
+}
+
+// serveChain serves one TLS handshake with leaf's chain.
+func serveChain(t *testing.T, leaf *testpki.Leaf) *secchantest.Server {
+	cert := leaf.TLSCertificate()
+	return secchantest.Serve(t, func(raw net.Conn) error {
+		tc := tls.Server(raw, secchantest.ServerConfig(cert))
+		if err := tc.Handshake(); err != nil {
+			return nil // refused by the client
+		}
+		tc.Write([]byte("220 ok\r\n"))
+		tc.Read(make([]byte, 1))
+		return nil
+	})
+}
+
+// TestSystemWrongNameRevocationOffline is issue 10's attack over a real
+// handshake: a certificate for mail.example.com, presented for
+// bank.example.org, chained to a trusted root (systemRoot), whose CRL and
+// OCSP URLs point at a closed loopback port (revocation offline: a warning
+// in soft mode). The SSL policy stops at the offline revocation and never
+// compares the name; system trust must still refuse the chain as
+// name-mismatch, in soft and in strict mode.
+func TestSystemWrongNameRevocationOffline(t *testing.T) {
+	root, leaf := offlinePKI(t, closedPort(t))
+	for _, mode := range []trust.RevocationMode{trust.RevocationSoft, trust.RevocationStrict} {
+		t.Run(string(mode), func(t *testing.T) {
+			p := Provider{chainEngine: systemRoot(t, root.Cert)}
+			srv := serveChain(t, leaf)
+			cfg := &secchan.Config{ServerName: "bank.example.org", Logf: t.Logf}
+			cfg.Trust.Revocation = mode
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
+			srv.Wait()
+			if err == nil {
+				conn.Close()
+				t.Fatal("a certificate for mail.example.com was accepted for bank.example.org")
+			}
+			var te *trust.Error
+			if !errors.As(err, &te) {
+				t.Fatalf("error = %v; want a *trust.Error", err)
+			}
+			for _, pr := range te.Report.Problems {
+				t.Logf("problem: %s", pr)
+			}
+			if !te.Report.Has(trust.KindNameMismatch) {
+				t.Errorf("refused without name-mismatch: %v", te.Report.Problems)
+			}
+			if te.Report.Has(trust.KindUntrustedRoot) {
+				t.Errorf("the test root is trusted, yet untrusted-root: %v", te.Report.Problems)
+			}
+			for _, pr := range te.Report.Problems {
+				if pr.Kind == trust.KindRevocationUnknown && (pr.Severity == trust.SeverityError) != (mode == trust.RevocationStrict) {
+					t.Errorf("revocation-unknown is %s in %s mode", pr.Severity, mode)
+				}
+			}
+		})
+	}
+}
+
+// TestSystemTrailingDot: "mail.example.com." is the absolute form of
+// mail.example.com and is accepted for a certificate for mail.example.com;
+// the dot must not reach Windows' SSL policy, which compares the name as
+// given and refuses it (CERT_E_CN_NO_MATCH).
+func TestSystemTrailingDot(t *testing.T) {
+	root, leaf := offlinePKI(t, closedPort(t))
+	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	srv := serveChain(t, leaf)
+	cfg := &secchan.Config{ServerName: "mail.example.com.", Logf: t.Logf}
+	cfg.Trust.Revocation = trust.RevocationOff
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
+	if err != nil {
+		srv.Wait()
+		t.Fatalf("refused: %v", err)
+	}
+	st := conn.State()
+	conn.Close()
+	srv.Wait()
+	if !st.Verified || st.Report.Has(trust.KindNameMismatch) {
+		t.Errorf("verified %v, problems %v", st.Verified, st.Report.Problems)
+	}
+}
+
+// TestSystemRevocationStalled: a CRL and OCSP server that accepts and never
+// answers must not hold the handshake beyond its deadline. Chain building
+// gets what is left of the deadline as its fetch budget, and the wait for
+// it is bounded by the context.
+func TestSystemRevocationStalled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-stop; c.Close() }()
+		}
+	}()
+	root, leaf := offlinePKI(t, ln.Addr().String())
+	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	srv := serveChain(t, leaf)
+	cfg := &secchan.Config{ServerName: "mail.example.com", Logf: t.Logf}
+	const deadline = 3 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
+	took := time.Since(start)
+	if conn != nil {
+		conn.Close()
+	}
+	srv.Wait()
+	t.Logf("handshake returned after %v: %v", took, err)
+	// A generous bound: the deadline plus Wine's or Windows' own slack, far
+	// below the 15 seconds per URL Windows waits by default.
+	if took > deadline+7*time.Second {
+		t.Errorf("the handshake took %v with a %v deadline", took, deadline)
+	}
+	var he *secchan.HandshakeError
+	var te *trust.Error
+	switch {
+	case errors.As(err, &he):
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("handshake error %v does not wrap the deadline", err)
+		}
+	case errors.As(err, &te):
+		// The fetches ran out of budget first: the status is unknown.
+		if !te.Report.Has(trust.KindRevocationUnknown) && !te.Report.Has(trust.KindUntrustedRoot) {
+			t.Errorf("refused with %v", te.Report.Problems)
+		}
+	case err == nil:
+		st := conn.State()
+		if !st.Report.Has(trust.KindRevocationUnknown) {
+			t.Errorf("accepted without a revocation-unknown warning: %v", st.Report.Problems)
+		}
+	default:
+		t.Errorf("error = %v", err)
+	}
+}
+
+// TestSystemCancelled: a cancelled context ends the handshake even while
+// crypt32 waits for a revocation server.
+func TestSystemCancelled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	hit := make(chan struct{}, 8)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			hit <- struct{}{}
+			go func() { <-stop; c.Close() }()
+		}
+	}()
+	root, leaf := offlinePKI(t, ln.Addr().String())
+	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	srv := serveChain(t, leaf)
+	cfg := &secchan.Config{ServerName: "mail.example.com", Logf: t.Logf}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		select {
+		case <-hit: // crypt32 is fetching
+		case <-time.After(20 * time.Second):
+		}
+		cancel()
+	}()
+	start := time.Now()
+	conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
+	took := time.Since(start)
+	if conn != nil {
+		conn.Close()
+	}
+	srv.Wait()
+	t.Logf("handshake returned after %v: %v", took, err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want one wrapping context.Canceled", err)
+	}
+	if took > 40*time.Second {
+		t.Errorf("the handshake took %v after being cancelled", took)
+	}
+}
