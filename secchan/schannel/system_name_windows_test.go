@@ -191,8 +191,11 @@ func TestSystemTrailingDot(t *testing.T) {
 
 // TestSystemRevocationStalled: a CRL and OCSP server that accepts and never
 // answers must not hold the handshake beyond its deadline. Chain building
-// gets what is left of the deadline as its fetch budget, and the wait for
-// it is bounded by the context.
+// gets three quarters of what is left of the deadline as its fetch budget
+// for all URLs together: on Windows the fetches give up within it and the
+// chain is accepted with a revocation-unknown warning (soft mode). Wine
+// does not honour the budget; there the context ends the wait, and the
+// handshake fails as timed out instead of hanging.
 func TestSystemRevocationStalled(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -214,41 +217,38 @@ func TestSystemRevocationStalled(t *testing.T) {
 	p := Provider{chainEngine: systemRoot(t, root.Cert)}
 	srv := serveChain(t, leaf)
 	cfg := &secchan.Config{ServerName: "mail.example.com", Logf: t.Logf}
-	const deadline = 3 * time.Second
+	const deadline = 6 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
 	conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
 	took := time.Since(start)
+	var st secchan.State
 	if conn != nil {
+		st = conn.State()
 		conn.Close()
 	}
 	srv.Wait()
 	t.Logf("handshake returned after %v: %v", took, err)
 	// A generous bound: the deadline plus Wine's or Windows' own slack, far
 	// below the 15 seconds per URL Windows waits by default.
-	if took > deadline+7*time.Second {
+	if took > deadline+10*time.Second {
 		t.Errorf("the handshake took %v with a %v deadline", took, deadline)
 	}
 	var he *secchan.HandshakeError
-	var te *trust.Error
 	switch {
+	case err == nil:
+		if !st.Report.Has(trust.KindRevocationUnknown) {
+			t.Errorf("accepted without a revocation-unknown warning: %v", st.Report.Problems)
+		}
+	case !underWine():
+		t.Errorf("refused (%v); want the chain accepted with a revocation-unknown warning once the fetch budget is spent", err)
 	case errors.As(err, &he):
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("handshake error %v does not wrap the deadline", err)
 		}
-	case errors.As(err, &te):
-		// The fetches ran out of budget first: the status is unknown.
-		if !te.Report.Has(trust.KindRevocationUnknown) && !te.Report.Has(trust.KindUntrustedRoot) {
-			t.Errorf("refused with %v", te.Report.Problems)
-		}
-	case err == nil:
-		st := conn.State()
-		if !st.Report.Has(trust.KindRevocationUnknown) {
-			t.Errorf("accepted without a revocation-unknown warning: %v", st.Report.Problems)
-		}
 	default:
-		t.Errorf("error = %v", err)
+		t.Errorf("error = %v, want a timeout or the chain accepted with a warning", err)
 	}
 }
 
