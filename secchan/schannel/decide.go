@@ -120,8 +120,8 @@ type systemResult struct {
 	SimpleStatus, ChainStatus uint32
 	// Policy is CERT_CHAIN_POLICY_SSL with the server name and every check
 	// on; NamePolicy is the same policy with every check off but the name
-	// (nameOnlyChecks, nameOnlyPolicyFlags). Both are zero when the
-	// connection has no server name.
+	// (nameOnlyChecks, nameOnlyPolicyFlags), made for a DNS name only
+	// (windowsServerName): zero for an IP address or no name.
 	Policy, NamePolicy policyResult
 }
 
@@ -135,6 +135,19 @@ func policyServerName(name string) string {
 		return ip
 	}
 	return strings.TrimSuffix(name, ".")
+}
+
+// windowsServerName is the name given to Windows' SSL policy: the DNS name
+// of policyServerName, or "" for an IP address. Windows' policy is made for
+// host names (and Wine's matches DNS names only, refusing every IP address,
+// even one the certificate lists); an IP address is judged by the Go-side
+// check alone, against the certificate's IP SANs as crypto/x509 does.
+func windowsServerName(name string) string {
+	n := policyServerName(name)
+	if net.ParseIP(n) != nil {
+		return ""
+	}
+	return n
 }
 
 // revocationTimeout returns CERT_CHAIN_PARA.dwUrlRetrievalTimeout, in
@@ -246,13 +259,13 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
 		}
 		for _, pol := range []policyResult{res.NamePolicy, res.Policy} {
-			if pol.failed() && pol.Status == certECNNoMatch && !r.Has(trust.KindNameMismatch) {
+			if windowsServerName(name) != "" && pol.failed() && pol.Status == certECNNoMatch && !r.Has(trust.KindNameMismatch) {
 				k, sev, summary, fix := policyKind(pol.Status, name, mode)
 				add(k, sev, 0, summary, fix)
 			}
 		}
 	}
-	if res.Policy.failed() {
+	if res.Policy.failed() && res.Policy.Status != certECNNoMatch {
 		if k, sev, summary, fix := policyKind(res.Policy.Status, name, mode); k != "" && !r.Has(k) {
 			add(k, sev, -1, summary, fix)
 		}

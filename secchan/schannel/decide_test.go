@@ -2,6 +2,7 @@ package schannel
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // be reported, the name always checked, and revocation must follow the
 // configured mode.
 func TestDecideSystem(t *testing.T) {
-	p, err := testpki.NewPKI([]string{"mail.example.com"}, nil)
+	p, err := testpki.NewPKI([]string{"mail.example.com"}, []net.IP{net.ParseIP("192.0.2.1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +175,22 @@ func TestDecideSystem(t *testing.T) {
 			ok:     true,
 		},
 		{
+			// Windows' policy is not given IP addresses (Wine's refuses
+			// them all); were it to refuse one, the Go check of the IP
+			// SANs decides.
+			name:   "IP address in the SANs",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: pol(certECNNoMatch)},
+			server: "192.0.2.1",
+			want:   want{},
+			ok:     true,
+		},
+		{
+			name:   "IP address not in the SANs",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline)},
+			server: "192.0.2.2",
+			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
 			name:   "clean chain",
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "MAIL.example.com",
@@ -225,7 +242,8 @@ func TestDecideSystem(t *testing.T) {
 
 // TestPolicyServerName: the name the SSL policy and the Go check get has no
 // trailing dot (Windows' policy compares it as is, and no certificate name
-// ends in a dot), and an IPv6 literal no brackets.
+// ends in a dot), and an IPv6 literal no brackets; an IP address is not
+// given to the policy at all.
 func TestPolicyServerName(t *testing.T) {
 	for in, want := range map[string]string{
 		"mail.example.com.": "mail.example.com",
@@ -238,6 +256,16 @@ func TestPolicyServerName(t *testing.T) {
 	} {
 		if got := policyServerName(in); got != want {
 			t.Errorf("policyServerName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"mail.example.com.": "mail.example.com",
+		"[::1]":             "",
+		"127.0.0.1":         "",
+		"":                  "",
+	} {
+		if got := windowsServerName(in); got != want {
+			t.Errorf("windowsServerName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -189,6 +189,43 @@ func TestSystemTrailingDot(t *testing.T) {
 	}
 }
 
+// TestSystemIPAddress: with system trust an IP address is checked against
+// the certificate's IP SANs (by the Go check; Wine's SSL policy refuses
+// every IP address).
+func TestSystemIPAddress(t *testing.T) {
+	pk, err := testpki.NewPKI(nil, nil) // localhost, 127.0.0.1, ::1
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{{"127.0.0.1", true}, {"[::1]", true}, {"127.0.0.2", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := Provider{chainEngine: systemRoot(t, pk.Root.Cert)}
+			srv := serveChain(t, pk.Server)
+			cfg := &secchan.Config{ServerName: c.name, Logf: t.Logf}
+			cfg.Trust.Revocation = trust.RevocationOff
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, err := secchantest.Dial(ctx, p, srv.Addr, cfg)
+			if conn != nil {
+				conn.Close()
+			}
+			srv.Wait()
+			var te *trust.Error
+			switch {
+			case c.ok && err != nil:
+				t.Errorf("refused: %v", err)
+			case !c.ok && !errors.As(err, &te):
+				t.Errorf("error = %v, want a *trust.Error", err)
+			case !c.ok && (!te.Report.Has(trust.KindNameMismatch) || te.Report.Has(trust.KindUntrustedRoot)):
+				t.Errorf("refused with %v, want name-mismatch only", te.Report.Problems)
+			}
+		})
+	}
+}
+
 // TestSystemRevocationStalled: a CRL and OCSP server that accepts and never
 // answers must not hold the handshake beyond its deadline. Chain building
 // gets three quarters of what is left of the deadline as its fetch budget

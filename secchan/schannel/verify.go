@@ -78,7 +78,7 @@ func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 	if err != nil {
 		return trust.Report{}, &secchan.HandshakeError{Provider: "schannel",
 			Reason: "timed out or cancelled while Windows checked the server's certificate chain (revocation: CRL and OCSP fetches): " + err.Error(),
-			Fix:    "check that this computer can reach the CA's CRL and OCSP servers (plain http, port 80), raise --timeout, or use --revocation off",
+			Fix:    "check that this computer can reach the CA's CRL and OCSP servers (plain http, port 80), allow more time, or turn revocation checking off",
 			Err:    err}
 	}
 	return decideSystem(res, chain, opts), nil
@@ -125,7 +125,8 @@ func querySystem(ctx context.Context, engine windows.Handle, rc *windows.CertCon
 // says with timeoutMS for all fetches together), reads out every element
 // with its CERT_TRUST_* bits, then runs CertVerifyCertificateChainPolicy
 // (CERT_CHAIN_POLICY_SSL) twice with the server name: once with every check
-// on, once checking the name alone (nameOnlyChecks, nameOnlyPolicyFlags).
+// on, once checking the name alone (nameOnlyChecks, nameOnlyPolicyFlags);
+// an IP address is not given to the policy (see windowsServerName).
 func buildSystem(engine windows.Handle, rc *windows.CertContext, chain []*x509.Certificate, opts trust.Options, timeoutMS uint32) systemResult {
 	var res systemResult
 	usage := &windows.OID_PKIX_KP_SERVER_AUTH[0]
@@ -169,25 +170,30 @@ func buildSystem(engine windows.Handle, rc *windows.CertContext, chain []*x509.C
 			res.Elements = append(res.Elements, chainElement{Cert: x, Index: index(der), Status: e.TrustStatus.ErrorStatus})
 		}
 	}
-	if name := policyServerName(opts.Name); name != "" {
-		res.Policy = sslPolicy(cc, name, 0, 0)
+	name := windowsServerName(opts.Name)
+	res.Policy = sslPolicy(cc, name, 0, 0)
+	if name != "" {
 		res.NamePolicy = sslPolicy(cc, name, nameOnlyChecks, nameOnlyPolicyFlags)
 	}
 	return res
 }
 
-// sslPolicy runs CERT_CHAIN_POLICY_SSL over cc for a server called name,
-// with checks (SSL_EXTRA_CERT_CHAIN_POLICY_PARA.fdwChecks) and flags
+// sslPolicy runs CERT_CHAIN_POLICY_SSL over cc for a server called name
+// (none: no name check), with checks
+// (SSL_EXTRA_CERT_CHAIN_POLICY_PARA.fdwChecks) and flags
 // (CERT_CHAIN_POLICY_PARA.dwFlags) switching checks off.
 func sslPolicy(cc *windows.CertChainContext, name string, checks, flags uint32) policyResult {
-	wname, err := windows.UTF16PtrFromString(name)
-	if err != nil {
-		return policyResult{Err: err}
-	}
-	extra := windows.SSLExtraCertChainPolicyPara{AuthType: windows.AUTHTYPE_SERVER, Checks: checks, ServerName: wname}
-	extra.Size = uint32(unsafe.Sizeof(extra))
-	pp := windows.CertChainPolicyPara{Flags: flags, ExtraPolicyPara: (windows.Pointer)(unsafe.Pointer(&extra))}
+	pp := windows.CertChainPolicyPara{Flags: flags}
 	pp.Size = uint32(unsafe.Sizeof(pp))
+	if name != "" {
+		wname, err := windows.UTF16PtrFromString(name)
+		if err != nil {
+			return policyResult{Err: err}
+		}
+		extra := windows.SSLExtraCertChainPolicyPara{AuthType: windows.AUTHTYPE_SERVER, Checks: checks, ServerName: wname}
+		extra.Size = uint32(unsafe.Sizeof(extra))
+		pp.ExtraPolicyPara = (windows.Pointer)(unsafe.Pointer(&extra))
+	}
 	var ps windows.CertChainPolicyStatus
 	ps.Size = uint32(unsafe.Sizeof(ps))
 	if err := windows.CertVerifyCertificateChainPolicy(windows.CERT_CHAIN_POLICY_SSL, cc, &pp, &ps); err != nil {
