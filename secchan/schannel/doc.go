@@ -57,12 +57,12 @@
 //     from a CryptoAPI container, and only X509_ASN_ENCODING contexts.
 //   - Wine ignores SCH_CREDENTIALS' TLS_PARAMETERS (protocol limits), and
 //     its CIPHER_INFO suite name may read "..._<unknown>".
-//   - Wine's chain engine takes roots from the host only (no hExclusiveRoot,
-//     hRestrictedRoot checked against the system roots): the system-trust
-//     test of a good chain is skipped; every broken chain is still tested.
-//     Its default engine does trust a root added to CurrentUser\Root of the
-//     Wine prefix (read when the engine is made): the name and revocation
-//     tests of system trust put their root there for their duration.
+//   - Wine's CertCreateCertificateChainEngine refuses the
+//     CERT_CHAIN_ENGINE_CONFIG size with hExclusiveRoot, so a test cannot
+//     give an engine its own root; but an engine reads CurrentUser\Root of
+//     the Wine prefix when it is made: the system-trust tests put their
+//     root there for their duration (on Windows they use hExclusiveRoot and
+//     leave the machine's stores alone).
 //   - Wine's chain building did not return within dwUrlRetrievalTimeout in
 //     the tests, and without it waited more than ten minutes for a CRL
 //     server that never answers: there only the context bounds the wait. Its SSL policy says CERT_E_REVOCATION_FAILURE

@@ -27,47 +27,69 @@ import (
 // only the verdict's inputs differ from a user's connection.
 
 // systemRoot makes root trusted for system trust during the test and
-// returns the chain engine to use. On Windows that is an engine whose only
-// root is root (exclusiveEngine): the machine's stores are left alone
-// (adding to CurrentUser\Root would ask the user). Wine's engines cannot be
-// given roots, but its default engine trusts CurrentUser\Root: root goes
-// there (in the test's Wine prefix) until the test ends, and an engine
-// made after that trusts it.
-func systemRoot(t *testing.T, root *x509.Certificate) windows.Handle {
+// returns a chain engine that trusts it. On Windows that engine's only root
+// is root (hExclusiveRoot): the machine's stores are left alone (adding to
+// CurrentUser\Root would ask the user). Wine's engines cannot be given
+// roots (it refuses the cbSize with the exclusive fields), but an engine it
+// makes reads CurrentUser\Root: root goes there (in the test's Wine prefix)
+// until the test ends, and the engine is made after that.
+//
+// free says whether the engine is freed when the test ends; not when the
+// test abandons a chain build (a cancelled handshake leaves
+// CertGetCertificateChain running on its goroutine, using the engine).
+func systemRoot(t *testing.T, root *x509.Certificate, free bool) windows.Handle {
 	t.Helper()
-	if e := exclusiveEngine(t, root); e != 0 || !underWine() {
-		return e
-	}
-	name, _ := windows.UTF16PtrFromString("Root")
-	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
-	if err != nil {
-		t.Fatalf("open CurrentUser\\Root: %v", err)
-	}
-	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &root.Raw[0], uint32(len(root.Raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = windows.CertAddCertificateContextToStore(h, ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil)
-	windows.CertFreeCertificateContext(ctx)
-	windows.CertCloseStore(h, 0) // Wine writes the store out on close
-	if err != nil {
-		t.Fatalf("add the test root to CurrentUser\\Root: %v", err)
-	}
-	sum := sha1.Sum(root.Raw)
-	t.Cleanup(func() {
-		if err := RemoveFromStore(StoreCert{Store: "Root", Thumbprint: strings.ToUpper(hex.EncodeToString(sum[:]))}); err != nil {
-			t.Errorf("remove the test root from CurrentUser\\Root: %v", err)
-		}
-	})
-	// A new engine: Wine's engines read the root store when they are made,
-	// so the process's default engine may predate the root.
 	cfg := certChainEngineConfig{}
-	cfg.cbSize = uint32(unsafe.Offsetof(cfg.hExclusiveRoot)) // Wine knows only the size without the exclusive fields
+	cfg.cbSize = uint32(unsafe.Sizeof(cfg))
+	if underWine() {
+		name, _ := windows.UTF16PtrFromString("Root")
+		h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+		if err != nil {
+			t.Fatalf("open CurrentUser\\Root: %v", err)
+		}
+		ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &root.Raw[0], uint32(len(root.Raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = windows.CertAddCertificateContextToStore(h, ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil)
+		windows.CertFreeCertificateContext(ctx)
+		windows.CertCloseStore(h, 0) // Wine writes the store out on close
+		if err != nil {
+			t.Fatalf("add the test root to CurrentUser\\Root: %v", err)
+		}
+		sum := sha1.Sum(root.Raw)
+		t.Cleanup(func() {
+			if err := RemoveFromStore(StoreCert{Store: "Root", Thumbprint: strings.ToUpper(hex.EncodeToString(sum[:]))}); err != nil {
+				t.Errorf("remove the test root from CurrentUser\\Root: %v", err)
+			}
+		})
+		cfg.cbSize = uint32(unsafe.Offsetof(cfg.hExclusiveRoot))
+	} else {
+		store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_MEMORY, 0, 0, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &root.Raw[0], uint32(len(root.Raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_ALWAYS, nil)
+		windows.CertFreeCertificateContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.hExclusiveRoot = store
+		if free {
+			t.Cleanup(func() { windows.CertCloseStore(store, 0) })
+		}
+	}
 	var engine windows.Handle
 	if r, _, e := procs.certCreateChainEngine.Call(uintptr(unsafe.Pointer(&cfg)), uintptr(unsafe.Pointer(&engine))); r == 0 {
 		t.Fatalf("CertCreateCertificateChainEngine: %v", e)
 	}
-	t.Cleanup(func() { procs.certFreeChainEngine.Call(uintptr(engine)) })
+	if free {
+		t.Cleanup(func() { procs.certFreeChainEngine.Call(uintptr(engine)) })
+	}
 	return engine
 }
 
@@ -130,7 +152,7 @@ func TestSystemWrongNameRevocationOffline(t *testing.T) {
 	root, leaf := offlinePKI(t, closedPort(t))
 	for _, mode := range []trust.RevocationMode{trust.RevocationSoft, trust.RevocationStrict} {
 		t.Run(string(mode), func(t *testing.T) {
-			p := Provider{chainEngine: systemRoot(t, root.Cert)}
+			p := Provider{chainEngine: systemRoot(t, root.Cert, true)}
 			srv := serveChain(t, leaf)
 			cfg := &secchan.Config{ServerName: "bank.example.org", Logf: t.Logf}
 			cfg.Trust.Revocation = mode
@@ -170,7 +192,7 @@ func TestSystemWrongNameRevocationOffline(t *testing.T) {
 // given and refuses it (CERT_E_CN_NO_MATCH).
 func TestSystemTrailingDot(t *testing.T) {
 	root, leaf := offlinePKI(t, closedPort(t))
-	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	p := Provider{chainEngine: systemRoot(t, root.Cert, true)}
 	srv := serveChain(t, leaf)
 	cfg := &secchan.Config{ServerName: "mail.example.com.", Logf: t.Logf}
 	cfg.Trust.Revocation = trust.RevocationOff
@@ -202,7 +224,7 @@ func TestSystemIPAddress(t *testing.T) {
 		ok   bool
 	}{{"127.0.0.1", true}, {"[::1]", true}, {"127.0.0.2", false}} {
 		t.Run(c.name, func(t *testing.T) {
-			p := Provider{chainEngine: systemRoot(t, pk.Root.Cert)}
+			p := Provider{chainEngine: systemRoot(t, pk.Root.Cert, true)}
 			srv := serveChain(t, pk.Server)
 			cfg := &secchan.Config{ServerName: c.name, Logf: t.Logf}
 			cfg.Trust.Revocation = trust.RevocationOff
@@ -251,7 +273,7 @@ func TestSystemRevocationStalled(t *testing.T) {
 		}
 	}()
 	root, leaf := offlinePKI(t, ln.Addr().String())
-	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	p := Provider{chainEngine: systemRoot(t, root.Cert, false)}
 	srv := serveChain(t, leaf)
 	cfg := &secchan.Config{ServerName: "mail.example.com", Logf: t.Logf}
 	const deadline = 6 * time.Second
@@ -306,12 +328,15 @@ func TestSystemCancelled(t *testing.T) {
 			if err != nil {
 				return
 			}
-			hit <- struct{}{}
+			select {
+			case hit <- struct{}{}:
+			default:
+			}
 			go func() { <-stop; c.Close() }()
 		}
 	}()
 	root, leaf := offlinePKI(t, ln.Addr().String())
-	p := Provider{chainEngine: systemRoot(t, root.Cert)}
+	p := Provider{chainEngine: systemRoot(t, root.Cert, false)}
 	srv := serveChain(t, leaf)
 	cfg := &secchan.Config{ServerName: "mail.example.com", Logf: t.Logf}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
