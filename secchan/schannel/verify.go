@@ -90,12 +90,14 @@ func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 // CertGetCertificateChain cannot be cancelled, and with revocation checking
 // it fetches CRLs and OCSP responses (by default up to 15 seconds per URL).
 // It is bounded twice: the fetches by CERT_CHAIN_PARA.dwUrlRetrievalTimeout
-// with CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT, set to what is left of
-// ctx's deadline (revocationTimeout); and the wait, by ctx itself: when ctx
-// ends first, querySystem returns ctx's error at once and leaves the call to
-// finish on its own goroutine, which then frees everything it holds (the
-// chain context and rc). That goroutine lives at most until the fetch
-// budget is spent, plus Windows' own overhead.
+// with CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT, set to three quarters of
+// what is left of ctx's deadline (revocationTimeout); and the wait, by ctx
+// itself: when ctx ends first, querySystem returns ctx's error at once and
+// leaves the call to finish on its own goroutine, which then frees
+// everything it holds (the chain context and rc). On Windows that goroutine
+// lives at most until the fetch budget is spent, plus Windows' own
+// overhead; Wine does not honour the budget (see the package's Wine notes).
+// The engine must outlive the call: the default engine (0) always does.
 func querySystem(ctx context.Context, engine windows.Handle, rc *windows.CertContext, chain []*x509.Certificate, opts trust.Options) (systemResult, error) {
 	if err := ctx.Err(); err != nil {
 		windows.CertFreeCertificateContext(rc)
