@@ -13,7 +13,10 @@
 # (name-mismatch) against `tlsmail serve`, and servers presenting broken
 # chains from internal/testpki (scripts/wine-e2e-peer: expired,
 # self-signed, missing-intermediate, wrong-usage, weak-key): exit 75, the
-# certificate error with the right problem kind, nothing stored.
+# certificate error with the right problem kind, nothing stored. System
+# trust (no --ca): a certificate for another name whose CRL and OCSP URLs
+# point at a closed port is refused as name-mismatch (issue 10), its root
+# put into the Wine prefix's CurrentUser\Root for the run.
 # Client certificates: `tlsmail serve --client-ca` requires one; a
 # certificate put into CurrentUser\MY (scripts/wine-certstore) is presented
 # with --cert-store/--cert-subject and --cert-thumbprint and recorded by the
@@ -307,6 +310,40 @@ for kind in expired self-signed missing-intermediate wrong-usage weak-key; do
 	expect_refused "$kind-starttls" "$kind" "$dir" --server "$psmtp" --tls starttls --ca "$dir/ca.pem" --tls-name "$name"
 	expect_refused "$kind-implicit" "$kind" "$dir" --server "$psmtps" --tls implicit --ca "$dir/ca.pem" --tls-name "$name"
 done
+
+# 4. System trust (no --ca), issue 10: a certificate for mail.example.com,
+# chained to a root that Windows trusts (put into CurrentUser\Root of the
+# Wine prefix with wine-certstore add-root; Wine's default chain engine reads
+# it), whose CRL and OCSP URLs point at a closed loopback port: revocation
+# offline, which soft mode takes as a warning and on which the SSL policy
+# stops. Presented for another name it must be refused as name-mismatch, in
+# soft and in strict mode; for its own name it is accepted with the
+# revocation-unknown warning (soft), which shows the root is trusted.
+dir="$tmp/peer-offline"
+mkdir -p "$dir"
+"$tmp/peer" -kind offline-revocation -dir "$dir" >"$dir.log" 2>&1 &
+pids+=($!)
+wait_for "$dir/addrs" .
+read -r osmtp osmtps <"$dir/addrs"
+rtp=$("$wexec" "$tmp/wine-certstore.exe" add-root "$dir/ca.pem" | tr -d '\r')
+case "$rtp" in
+[0-9A-F][0-9A-F]*)
+	remove_root() { "$wexec" "$tmp/wine-certstore.exe" remove-root "$rtp" >/dev/null 2>&1 || true; }
+	trap 'remove_root; remove_cert; cleanup' EXIT
+	expect_refused system-name-offline-soft name-mismatch "$dir" --server "$osmtps" --tls implicit --tls-name bank.example.org
+	expect_refused system-name-offline-strict name-mismatch "$dir" --server "$osmtp" --tls starttls --tls-name bank.example.org --revocation strict
+	if grep -q '"kind": "untrusted-root"' "$tmp/system-name-offline-soft.out"; then
+		bad "system-name-offline-soft: the root in CurrentUser\\Root is not trusted: $(tr -d '\r' <"$tmp/system-name-offline-soft.out")"
+	fi
+	send system-offline-own-name --server "$osmtps" --tls implicit --tls-name mail.example.com --json
+	if [ "$rc" = 0 ] && grep -q '"kind": "revocation-unknown"' <<<"$out"; then
+		pass "system-offline-own-name: exit 0 for the certificate's own name, with the revocation-unknown warning"
+	else
+		bad "system-offline-own-name: exit $rc, want 0 with a revocation-unknown warning: $out $err"
+	fi
+	;;
+*) bad "wine-certstore add-root printed no thumbprint: $rtp" ;;
+esac
 
 if [ $fail != 0 ]; then
 	echo "wine-e2e: FAIL"

@@ -7,6 +7,8 @@
 //
 //	wine-certstore add CERT.pem KEY.pem    # prints the thumbprint
 //	wine-certstore remove THUMBPRINT
+//	wine-certstore add-root CA.pem         # CurrentUser\Root; prints the thumbprint
+//	wine-certstore remove-root THUMBPRINT
 //
 // The key goes into a CryptoAPI key container of its own; remove deletes
 // the certificate and that container (schannel.AddToStore and
@@ -14,9 +16,16 @@
 package main
 
 import (
+	"crypto/sha1"
 	"crypto/tls"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"os"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 
 	"github.com/tlsmail/tlsmail/secchan/schannel"
 )
@@ -45,6 +54,51 @@ func run(args []string) error {
 	case len(args) == 2 && args[0] == "remove":
 		store.Thumbprint = args[1]
 		return schannel.RemoveFromStore(store)
+	case len(args) == 2 && args[0] == "add-root":
+		tp, err := addRoot(args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Println(tp)
+		return nil
+	case len(args) == 2 && args[0] == "remove-root":
+		return schannel.RemoveFromStore(schannel.StoreCert{Store: "Root", Thumbprint: args[1]})
 	}
-	return fmt.Errorf("usage: wine-certstore add CERT.pem KEY.pem | wine-certstore remove THUMBPRINT")
+	return fmt.Errorf("usage: wine-certstore add CERT.pem KEY.pem | remove THUMBPRINT | add-root CA.pem | remove-root THUMBPRINT")
+}
+
+// addRoot puts the first certificate of the PEM file into CurrentUser\Root
+// and returns its thumbprint. Under Wine this makes it a root that system
+// trust accepts (Wine's default chain engine reads CurrentUser\Root); on
+// Windows the same call asks the user to confirm.
+func addRoot(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return "", fmt.Errorf("%s: no PEM certificate", file)
+	}
+	name, _ := windows.UTF16PtrFromString("Root")
+	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+	if err != nil {
+		return "", fmt.Errorf("opening CurrentUser\\Root: %w", err)
+	}
+	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &b.Bytes[0], uint32(len(b.Bytes)))
+	if err != nil {
+		windows.CertCloseStore(h, 0)
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	err = windows.CertAddCertificateContextToStore(h, ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil)
+	windows.CertFreeCertificateContext(ctx)
+	// Closed before returning: Wine writes a registry store out on close.
+	if cerr := windows.CertCloseStore(h, 0); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("adding to CurrentUser\\Root: %w", err)
+	}
+	sum := sha1.Sum(b.Bytes)
+	return strings.ToUpper(hex.EncodeToString(sum[:])), nil
 }

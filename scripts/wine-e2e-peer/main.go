@@ -4,6 +4,11 @@
 //
 //	go run ./scripts/wine-e2e-peer -kind expired -dir DIR
 //
+// -kind offline-revocation is a good chain for mail.example.com whose CRL
+// and OCSP URLs (leaf and intermediate) point at a loopback port nothing
+// listens on: revocation offline, for the system-trust case of issue 10
+// (the name is checked even when the revocation status is unknown).
+//
 // It writes DIR/ca.pem (the roots a client of the scenario trusts),
 // DIR/name (the name to verify) and DIR/addrs ("SMTP-ADDR SMTPS-ADDR"), then
 // serves until SIGINT or SIGTERM. Messages, should any be accepted, are
@@ -12,8 +17,10 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,7 +45,13 @@ func serve(kind, dir string) error {
 	if dir == "" {
 		return fmt.Errorf("-dir is required")
 	}
-	sc, err := testpki.NewBroken(kind)
+	var sc *testpki.Scenario
+	var err error
+	if kind == offlineKind {
+		sc, err = offlineRevocation()
+	} else {
+		sc, err = testpki.NewBroken(kind)
+	}
 	if err != nil {
 		return err
 	}
@@ -73,4 +86,36 @@ func serve(kind, dir string) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// offlineKind is the -kind of offlineRevocation.
+const offlineKind = "offline-revocation"
+
+// offlineRevocation makes root → intermediate → leaf for mail.example.com,
+// the intermediate's and the leaf's CRL and OCSP URLs on a loopback port
+// that was free a moment ago (nothing answers there: connection refused).
+func offlineRevocation() (*testpki.Scenario, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	urls := testpki.Options{CRLDistributionPoints: []string{"http://" + addr + "/ca.crl"}, OCSPServer: []string{"http://" + addr + "/ocsp"}}
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		return nil, err
+	}
+	inter, err := root.NewIntermediate(urls)
+	if err != nil {
+		return nil, err
+	}
+	lo := urls
+	lo.DNSNames = []string{"mail.example.com"}
+	leaf, err := inter.Issue(lo)
+	if err != nil {
+		return nil, err
+	}
+	return &testpki.Scenario{Kind: offlineKind, Variant: offlineKind, Name: "mail.example.com",
+		About: "CRL and OCSP URLs on a closed loopback port", Roots: []*x509.Certificate{root.Cert}, Chain: leaf.Chain, Key: leaf.Key}, nil
 }

@@ -13,7 +13,15 @@
 // the crypto/tls provider does; otherwise by crypt32 (CertGetCertificateChain
 // with serverAuth usage, every CERT_TRUST_* error bit reported, then
 // CertVerifyCertificateChainPolicy with CERT_CHAIN_POLICY_SSL and the server
-// name), the Windows codes mapped to the same trust.Kind values; the checks
+// name), the Windows codes mapped to the same trust.Kind values. The SSL
+// policy reports only its first error and compares the name only on an
+// otherwise clean chain, so the name is always checked on its own as well: by
+// a second policy call that ignores everything else and by the leaf's
+// hostname check of package trust (a trailing dot removed first). Revocation
+// follows Trust.Revocation (an unknown status is an error in strict mode);
+// the CRL and OCSP fetches of chain building share what is left of the
+// handshake's deadline, and a cancelled context ends the wait for them. The
+// decision itself (decide.go) is plain Go, tested on every OS. The checks
 // Windows leaves to machine policy or skips (RSA key size, SHA-1 signatures,
 // EKU nesting, path length, the expiring-soon warning) are added from package
 // trust over the path crypt32 built, so that system trust is never weaker
@@ -66,9 +74,16 @@
 //     sends the client certificate without its intermediates.
 //   - Wine ignores SCH_CREDENTIALS' TLS_PARAMETERS (protocol limits), and
 //     its CIPHER_INFO suite name may read "..._<unknown>".
-//   - Wine's chain engine takes roots from the host only (no hExclusiveRoot,
-//     hRestrictedRoot checked against the system roots): the system-trust
-//     test of a good chain is skipped; every broken chain is still tested.
+//   - Wine's CertCreateCertificateChainEngine refuses the
+//     CERT_CHAIN_ENGINE_CONFIG size with hExclusiveRoot, so a test cannot
+//     give an engine its own root; but an engine reads CurrentUser\Root of
+//     the Wine prefix when it is made: the system-trust tests put their
+//     root there for their duration (on Windows they use hExclusiveRoot and
+//     leave the machine's stores alone).
+//   - Wine's chain building did not return within dwUrlRetrievalTimeout in
+//     the tests, and without it waited more than ten minutes for a CRL
+//     server that never answers: there only the context bounds the wait. Its SSL policy says CERT_E_REVOCATION_FAILURE
+//     where Windows says CRYPT_E_REVOCATION_OFFLINE.
 //   - Wine writes a registry-backed store (CurrentUser\MY) out only when the
 //     handle that changed it is closed, not on CertControlStore(COMMIT):
 //     the store test closes its handle after adding the certificate. Nor

@@ -10,7 +10,6 @@ import (
 	"net"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
@@ -19,7 +18,8 @@ import (
 )
 
 // certChainEngineConfig is CERT_CHAIN_ENGINE_CONFIG with hExclusiveRoot
-// (Windows 7 and later).
+// (Windows 7 and later; Wine 8.0 takes only the size without the last
+// three fields). See systemRoot.
 type certChainEngineConfig struct {
 	cbSize                    uint32
 	hRestrictedRoot           windows.Handle
@@ -36,47 +36,11 @@ type certChainEngineConfig struct {
 	dwExclusiveFlags          uint32
 }
 
-// exclusiveEngine returns a chain engine whose only trusted root is root:
-// system trust without touching the machine's stores.
-func exclusiveEngine(t *testing.T, root *x509.Certificate) windows.Handle {
-	store, err := windows.CertOpenStore(windows.CERT_STORE_PROV_MEMORY, 0, 0, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING, &root.Raw[0], uint32(len(root.Raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_ALWAYS, nil); err != nil {
-		t.Fatal(err)
-	}
-	windows.CertFreeCertificateContext(ctx)
-	cfg := certChainEngineConfig{hExclusiveRoot: store}
-	cfg.cbSize = uint32(unsafe.Sizeof(cfg))
-	var engine windows.Handle
-	r, _, e := procs.certCreateChainEngine.Call(uintptr(unsafe.Pointer(&cfg)), uintptr(unsafe.Pointer(&engine)))
-	if r == 0 && wineExcused() {
-		// Wine 8.0 has no hExclusiveRoot, checks hRestrictedRoot against
-		// the system roots, and takes its roots from the host only. (On the
-		// native Windows job this is a failure, below.)
-		windows.CertCloseStore(store, 0)
-		return 0
-	}
-	if r == 0 {
-		t.Fatalf("CertCreateCertificateChainEngine: %v", e)
-	}
-	t.Cleanup(func() {
-		procs.certFreeChainEngine.Call(uintptr(engine))
-		windows.CertCloseStore(store, 0)
-	})
-	return engine
-}
-
 // TestSystemTrust checks the crypt32 path (no --ca): the good chain is
 // verified, every broken chain of the conformance fixtures is refused with
-// its kind. Each case trusts only its own scenario's root (an exclusive
-// chain engine); under Wine no root can be given (see exclusiveEngine), so
-// every broken chain is also untrusted there, and the good chain is skipped.
+// its kind. Each case trusts only its own scenario's root (systemRoot: an
+// exclusive chain engine on Windows, CurrentUser\Root of the Wine prefix
+// under Wine).
 func TestSystemTrust(t *testing.T) {
 	f, err := secchantest.NewFixtures()
 	if err != nil {
@@ -98,11 +62,7 @@ func TestSystemTrust(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := Provider{chainEngine: exclusiveEngine(t, c.chain.RootCerts[0])}
-			wineNoRoot := p.chainEngine == 0 // under Wine: the test root cannot be trusted
-			if c.want == "" && wineNoRoot {
-				t.Skip("Wine 8.0: a chain engine cannot be given the test root (no hExclusiveRoot; roots come from the host only)")
-			}
+			p := Provider{chainEngine: systemRoot(t, c.chain.RootCerts[0], true)}
 			srv := secchantest.Serve(t, func(raw net.Conn) error {
 				tc := tls.Server(raw, secchantest.ServerConfig(c.chain.Cert))
 				if err := tc.Handshake(); err != nil {

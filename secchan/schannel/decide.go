@@ -1,0 +1,477 @@
+package schannel
+
+import (
+	"bytes"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// This file turns what crypt32 said about a server's chain into a
+// trust.Report. It has no build tag: the decision is a pure function of plain
+// data (systemResult), so that it is tested on every OS with results Wine
+// never returns (an offline CRL together with a wrong name, say), and
+// verify.go only gathers those results from Windows.
+
+// Chain trust-status error bits (wincrypt.h, CERT_TRUST_STATUS.dwErrorStatus).
+const (
+	trustIsNotTimeValid          = 0x00000001
+	trustIsRevoked               = 0x00000004
+	trustIsNotSignatureValid     = 0x00000008
+	trustIsNotValidForUsage      = 0x00000010
+	trustIsUntrustedRoot         = 0x00000020
+	trustRevocationStatusUnknown = 0x00000040
+	trustIsCyclic                = 0x00000080
+	trustInvalidExtension        = 0x00000100
+	trustInvalidPolicyConstr     = 0x00000200
+	trustInvalidBasicConstraints = 0x00000400
+	trustInvalidNameConstraints  = 0x00000800
+	trustNameConstraintBits      = 0x0000F000
+	trustIsPartialChain          = 0x00010000
+	trustHasWeakSignature        = 0x00100000
+	trustIsOfflineRevocation     = 0x01000000
+	trustIsExplicitDistrust      = 0x04000000
+
+	// CertVerifyCertificateChainPolicy results (winerror.h).
+	certEExpired        = 0x800B0101
+	certERole           = 0x800B0103
+	certEUntrustedRoot  = 0x800B0109
+	certEChaining       = 0x800B010A
+	certECNNoMatch      = 0x800B010F
+	certEWrongUsage     = 0x800B0110
+	certEInvalidName    = 0x800B0114
+	certERevFailure     = 0x800B010E
+	trustECertSignature = 0x80096004
+	cryptERevoked       = 0x80092010
+	cryptENoRevCheck    = 0x80092012
+	cryptERevOffline    = 0x80092013
+)
+
+// The second CERT_CHAIN_POLICY_SSL call checks the server name and nothing
+// else: every other check is switched off, both in the SSL extra parameters
+// (SSL_EXTRA_CERT_CHAIN_POLICY_PARA.fdwChecks, SECURITY_FLAG_IGNORE_*) and in
+// the base policy flags (CERT_CHAIN_POLICY_PARA.dwFlags,
+// CERT_CHAIN_POLICY_IGNORE_*), so that the policy, which stops at its first
+// error, reaches the name whatever else is wrong with the chain. As in .NET's
+// SslStream, CERT_CHAIN_POLICY_IGNORE_INVALID_NAME_FLAG (name constraints)
+// stays off; when the policy then stops at a name-constraint error, the name
+// is still judged by the Go-side check (nameProblem).
+const (
+	securityFlagIgnoreRevocation       = 0x00000080
+	securityFlagIgnoreUnknownCA        = 0x00000100
+	securityFlagIgnoreWrongUsage       = 0x00000200
+	securityFlagIgnoreCertCNInvalid    = 0x00001000 // never set: the name is what is checked
+	securityFlagIgnoreCertDateInvalid  = 0x00002000
+	nameOnlyChecks                     = securityFlagIgnoreRevocation | securityFlagIgnoreUnknownCA | securityFlagIgnoreWrongUsage | securityFlagIgnoreCertDateInvalid
+	policyIgnoreAll                    = 0x00000FFF // CERT_CHAIN_POLICY_IGNORE_NOT_TIME_VALID_FLAG ... IGNORE_ROOT_REV_UNKNOWN_FLAG
+	policyIgnoreInvalidName            = 0x00000040 // CERT_CHAIN_POLICY_IGNORE_INVALID_NAME_FLAG (name constraints)
+	policyIgnorePeerTrust              = 0x00001000 // CERT_CHAIN_POLICY_IGNORE_PEER_TRUST_FLAG
+	policyIgnoreNotSupportedCriticalEx = 0x00002000 // CERT_CHAIN_POLICY_IGNORE_NOT_SUPPORTED_CRITICAL_EXT_FLAG
+	policyIgnoreWeakSignature          = 0x08000000 // CERT_CHAIN_POLICY_IGNORE_WEAK_SIGNATURE_FLAG
+	nameOnlyPolicyFlags                = policyIgnoreAll&^policyIgnoreInvalidName | policyIgnorePeerTrust | policyIgnoreNotSupportedCriticalEx | policyIgnoreWeakSignature
+)
+
+// CertGetCertificateChain flags (wincrypt.h).
+const (
+	chainRevocationCheckChainExcludeRoot = 0x40000000
+	// chainRevocationAccumulativeTimeout makes CERT_CHAIN_PARA's
+	// dwUrlRetrievalTimeout bound all the CRL and OCSP fetches of one chain
+	// together instead of each one (CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT).
+	chainRevocationAccumulativeTimeout = 0x08000000
+)
+
+// chainElement is one certificate of the chain crypt32 built.
+type chainElement struct {
+	// Cert is the certificate; nil when its DER does not parse.
+	Cert *x509.Certificate
+	// Index is its position in the chain the server sent; -1 when it came
+	// from a Windows store (normally the root).
+	Index int
+	// Status holds its CERT_TRUST_* error bits.
+	Status uint32
+}
+
+// policyResult is the outcome of one CertVerifyCertificateChainPolicy call.
+type policyResult struct {
+	// Err is set when the call itself failed; Status is then meaningless.
+	Err error
+	// Status is CERT_CHAIN_POLICY_STATUS.dwError: 0, or the first error the
+	// policy met (CERT_E_*, CRYPT_E_*, TRUST_E_*).
+	Status uint32
+}
+
+// failed reports whether the call ran and found an error.
+func (p policyResult) failed() bool { return p.Err == nil && p.Status != 0 }
+
+// systemResult is everything crypt32 said about one server chain, as plain
+// data.
+type systemResult struct {
+	// BuildErr is set when CertGetCertificateChain failed; the other fields
+	// are then empty.
+	BuildErr error
+	// Elements is the first simple chain, leaf first.
+	Elements []chainElement
+	// SimpleStatus is that simple chain's CERT_TRUST_* error bits;
+	// ChainStatus those of the whole chain context.
+	SimpleStatus, ChainStatus uint32
+	// Policy is CERT_CHAIN_POLICY_SSL with the server name and every check
+	// on; NamePolicy is the same policy with every check off but the name
+	// (nameOnlyChecks, nameOnlyPolicyFlags), made for a DNS name only
+	// (windowsServerName): zero for an IP address or no name.
+	Policy, NamePolicy policyResult
+}
+
+// policyServerName is the name given to the SSL policy and to the Go-side
+// name check: a DNS name without its trailing dot ("mail.example.com." is
+// the absolute form of "mail.example.com", RFC 1034 section 3.1, and
+// certificates never carry the dot: RFC 6125 section 6.4.1), an IP address
+// without the brackets of an IPv6 literal.
+func policyServerName(name string) string {
+	if ip := strings.Trim(name, "[]"); net.ParseIP(ip) != nil {
+		return ip
+	}
+	return strings.TrimSuffix(name, ".")
+}
+
+// windowsServerName is the name given to Windows' SSL policy: the DNS name
+// of policyServerName, or "" for an IP address. Windows' policy is made for
+// host names (and Wine's matches DNS names only, refusing every IP address,
+// even one the certificate lists); an IP address is judged by the Go-side
+// check alone, against the certificate's IP SANs as crypto/x509 does.
+func windowsServerName(name string) string {
+	n := policyServerName(name)
+	if net.ParseIP(n) != nil {
+		return ""
+	}
+	return n
+}
+
+// revocationTimeout returns CERT_CHAIN_PARA.dwUrlRetrievalTimeout, in
+// milliseconds, for a chain built at now: three quarters of what is left
+// until the handshake's deadline (zero deadline: none), so that fetches that
+// run out of time still leave time to report an unknown revocation status
+// (a warning in soft mode) rather than a timeout; without a deadline,
+// perFetch (zero: trust.DefaultFetchTimeout, the crypto/tls provider's bound
+// for each fetch). It is used with chainRevocationAccumulativeTimeout, so
+// that it bounds every CRL and OCSP fetch of the chain together; without it
+// Windows waits 15 seconds for each URL. It is never 0, which would mean
+// Windows' default: a deadline already passed gives 1 ms.
+func revocationTimeout(now, deadline time.Time, perFetch time.Duration) uint32 {
+	d := perFetch
+	if d <= 0 {
+		d = trust.DefaultFetchTimeout
+	}
+	if !deadline.IsZero() {
+		d = deadline.Sub(now) * 3 / 4
+	}
+	ms := d.Milliseconds()
+	switch {
+	case ms < 1:
+		return 1
+	case ms > 1<<31:
+		return 1 << 31
+	}
+	return uint32(ms)
+}
+
+// decideSystem turns what crypt32 said about the server's chain into a
+// report, listing every problem rather than the first: every CERT_TRUST_*
+// bit of every element (Wine's SSL policy accepts a partial chain from an
+// unknown CA, so the policy verdict alone is not enough), the checks Windows
+// leaves to machine policy (addLocalChecks), the SSL policy's verdict, and
+// the server name, which is always checked on its own.
+//
+// The name needs its own check because CERT_CHAIN_POLICY_SSL reports only
+// its first error and compares the name only when the chain is otherwise
+// clean: with an offline CRL (a warning under soft revocation) or any other
+// error, the policy never looks at the name. So the name is judged twice, by
+// the name-only policy call (res.NamePolicy) and by the leaf's hostname
+// check as in package trust (RFC 6125, 6.4); either one failing is a
+// name-mismatch error.
+//
+// Revocation follows opts.Revocation: an unknown or offline status is a
+// warning in soft mode, an error in strict mode, and ignored when off.
+func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Options) trust.Report {
+	r := trust.Report{Chain: chain}
+	add := func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
+		for _, p := range r.Problems {
+			if p.Kind == k && p.Cert == cert {
+				return
+			}
+		}
+		pr := trust.Problem{Kind: k, Severity: sev, Cert: cert, Summary: summary, Fix: fix}
+		if cert >= 0 && cert < len(chain) {
+			pr.Subject = chain[cert].Subject.String()
+		}
+		r.Problems = append(r.Problems, pr)
+	}
+	mode := opts.Revocation
+	if mode == "" {
+		mode = trust.RevocationSoft
+	}
+	name := policyServerName(opts.Name)
+
+	if res.BuildErr != nil {
+		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not build a certificate chain: %v", res.BuildErr),
+			"inspect the chain with 'tlsmail cert verify'")
+	}
+	now := opts.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var path []*x509.Certificate
+	for n, e := range res.Elements {
+		if e.Cert != nil {
+			path = append(path, e.Cert)
+		}
+		bits := e.Status
+		last := n == len(res.Elements)-1
+		if last {
+			bits |= res.SimpleStatus & (trustIsPartialChain | trustIsUntrustedRoot)
+		}
+		mapBits(bits, e.Index, e.Cert, now, last && len(res.Elements) == 1, mode, add)
+	}
+	if len(res.Elements) > 0 && r.OK() {
+		r.Path = path
+	}
+	if len(path) > 0 {
+		addLocalChecks(&r, path[len(path)-1], opts, add)
+	}
+	mapBits(res.ChainStatus&^(trustIsNotTimeValid|trustIsRevoked|trustIsNotSignatureValid|trustIsNotValidForUsage|trustIsPartialChain|trustIsUntrustedRoot|trustIsExplicitDistrust), -1, nil, now, false, mode,
+		func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
+			if !r.Has(k) {
+				add(k, sev, cert, summary, fix)
+			}
+		})
+
+	// The name, on its own: the Go-side check first (its summary lists the
+	// names the certificate has), then Windows' two policy calls.
+	if name != "" {
+		var leaf *x509.Certificate
+		if len(chain) > 0 {
+			leaf = chain[0]
+		}
+		if p := nameProblem(leaf, name); p != nil {
+			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
+		}
+		for _, pol := range []policyResult{res.NamePolicy, res.Policy} {
+			if windowsServerName(name) != "" && pol.failed() && pol.Status == certECNNoMatch && !r.Has(trust.KindNameMismatch) {
+				k, sev, summary, fix := policyKind(pol.Status, name, mode)
+				add(k, sev, 0, summary, fix)
+			}
+		}
+	}
+	if res.Policy.failed() && res.Policy.Status != certECNNoMatch {
+		if k, sev, summary, fix := policyKind(res.Policy.Status, name, mode); k != "" && !r.Has(k) {
+			add(k, sev, -1, summary, fix)
+		}
+	}
+	sortErrorsFirst(r.Problems)
+	return r
+}
+
+// nameProblem checks name against leaf as package trust does for the
+// crypto/tls provider (the subjectAltName only, RFC 6125 section 6.4; IP
+// addresses against the IP SANs) and returns its name-mismatch problem, if
+// any. A missing leaf is no match.
+func nameProblem(leaf *x509.Certificate, name string) *trust.Problem {
+	if leaf == nil || len(leaf.Raw) == 0 {
+		return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
+			Summary: fmt.Sprintf("the server's certificate could not be read, so it cannot be checked against %q", name),
+			Fix:     "inspect the chain with 'tlsmail cert verify'"}
+	}
+	if leaf.VerifyHostname(name) == nil {
+		return nil
+	}
+	// The leaf as its own root: only the name is of interest here, and
+	// package trust words it (the names the certificate lists, the fix).
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	lr := trust.Verify([]*x509.Certificate{leaf}, trust.Options{Roots: roots, Name: name, Time: leaf.NotBefore.Add(time.Second),
+		Revocation: trust.RevocationOff, ExpiryWarning: -1})
+	for _, p := range lr.Problems {
+		if p.Kind == trust.KindNameMismatch {
+			p.Severity = trust.SeverityError
+			return &p
+		}
+	}
+	return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
+		Summary: fmt.Sprintf("the certificate is not valid for %q", name),
+		Fix:     fmt.Sprintf("connect with a name the certificate lists, or have it reissued to include %q", name)}
+}
+
+// localKinds are the problems package trust finds in the certificates
+// themselves, whichever root anchors them, that Windows' chain engine leaves
+// to machine policy (RSA key size, SHA-1 signatures: off by default for
+// CertGetCertificateChain), does not check everywhere (EKU nesting in
+// intermediates under Wine, path length reported as a basic-constraints
+// error) or does not warn about (a certificate about to expire).
+var localKinds = map[trust.Kind]bool{
+	trust.KindWeakKey: true, trust.KindWeakSignature: true, trust.KindWrongUsage: true,
+	trust.KindPathLength: true, trust.KindExpiringSoon: true,
+}
+
+// addLocalChecks runs package trust over chain anchored at top, the last
+// certificate of the path crypt32 built (trusted or not: crypt32 has judged
+// the root), and adds the problems of localKinds Windows did not report.
+// Verification is thereby never weaker than the crypto/tls provider's for
+// these kinds, whatever the machine's policy.
+func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, add addFunc) {
+	pool := x509.NewCertPool()
+	pool.AddCert(top)
+	lo := opts
+	lo.Roots, lo.Name, lo.Pins, lo.Revocation, lo.StapledOCSP, lo.Cache = pool, "", nil, trust.RevocationOff, nil, nil
+	lr := trust.Verify(r.Chain, lo)
+	if lr.Anchor != nil {
+		r.Anchor = lr.Anchor
+	}
+	for _, p := range lr.Problems {
+		if localKinds[p.Kind] && !r.Has(p.Kind) {
+			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
+		}
+	}
+}
+
+func sortErrorsFirst(ps []trust.Problem) {
+	var errs, warns []trust.Problem
+	for _, p := range ps {
+		if p.Severity == trust.SeverityError {
+			errs = append(errs, p)
+		} else {
+			warns = append(warns, p)
+		}
+	}
+	copy(ps, append(errs, warns...))
+}
+
+type addFunc func(k trust.Kind, sev trust.Severity, cert int, summary, fix string)
+
+// revocationUnknown is the severity and fix of a revocation status that
+// could not be learned, in mode; ok is false when mode is off.
+func revocationUnknown(mode trust.RevocationMode) (sev trust.Severity, fix string, ok bool) {
+	switch mode {
+	case trust.RevocationOff:
+		return "", "", false
+	case trust.RevocationStrict:
+		return trust.SeverityError, "check that this computer can reach the CA's CRL and OCSP servers (plain http, port 80), or use soft revocation checking to accept an unknown status with a warning", true
+	}
+	return trust.SeverityWarning, "check that this computer can reach the CA's CRL and OCSP servers (plain http, port 80)", true
+}
+
+// mapBits turns CERT_TRUST_* error bits of one chain element into problems.
+func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, mode trust.RevocationMode, add addFunc) {
+	who := "the chain"
+	if x != nil {
+		who = fmt.Sprintf("certificate %q", x.Subject.CommonName)
+	}
+	code := func(b uint32) string { return fmt.Sprintf(" (Windows trust status 0x%08X)", b) }
+	if bits&trustIsNotTimeValid != 0 {
+		switch {
+		case x != nil && now.Before(x.NotBefore):
+			add(trust.KindNotYetValid, trust.SeverityError, i, fmt.Sprintf("%s is not valid before %s", who, x.NotBefore.UTC().Format(time.RFC3339)),
+				"check this computer's clock, or wait until the certificate's start date")
+		default:
+			when := ""
+			if x != nil {
+				when = " on " + x.NotAfter.UTC().Format(time.RFC3339)
+			}
+			add(trust.KindExpired, trust.SeverityError, i, who+" expired"+when, "renew the certificate on the server")
+		}
+	}
+	if bits&trustIsRevoked != 0 {
+		add(trust.KindRevoked, trust.SeverityError, i, who+" is revoked"+code(bits), "the server must get a new certificate")
+	}
+	if bits&trustIsNotSignatureValid != 0 {
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has a signature that does not verify"+code(bits), "the chain is corrupt or forged; inspect it with 'tlsmail cert verify'")
+	}
+	if bits&trustIsNotValidForUsage != 0 {
+		add(trust.KindWrongUsage, trust.SeverityError, i, who+" is not valid for server authentication"+code(bits),
+			"the server needs a certificate with the serverAuth extended key usage")
+	}
+	if bits&(trustIsUntrustedRoot|trustIsExplicitDistrust) != 0 {
+		if lone && x != nil && bytes.Equal(x.RawIssuer, x.RawSubject) && !x.IsCA {
+			add(trust.KindSelfSigned, trust.SeverityError, i, who+" is self-signed", "use a certificate from a CA, or pass this certificate with --ca if you trust it")
+		} else {
+			add(trust.KindUntrustedRoot, trust.SeverityError, i, who+" is not issued by a CA this computer trusts"+code(bits),
+				"pass the issuing CA with --ca, install it in the Windows trust store, or have the server use a publicly trusted CA")
+		}
+	}
+	if bits&trustIsPartialChain != 0 {
+		// Windows cannot tell a missing intermediate from an unknown root:
+		// either way the chain stops at a certificate whose issuer it lacks.
+		// When that certificate is a CA the server did send its
+		// intermediates and the root is what is unknown.
+		if x != nil && x.IsCA {
+			add(trust.KindUntrustedRoot, trust.SeverityError, i, who+" is issued by "+fmt.Sprintf("%q", x.Issuer.CommonName)+", a CA this computer does not know"+code(bits),
+				"pass the issuing CA with --ca, install it in the Windows trust store, or have the server use a publicly trusted CA")
+		} else {
+			add(trust.KindMissingIntermediate, trust.SeverityError, i, "the chain ends at "+who+", whose issuer is not available"+code(bits),
+				"configure the server to send the intermediate certificates along with its own")
+		}
+	}
+	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr) != 0 {
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid extensions or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
+	}
+	if bits&trustInvalidBasicConstraints != 0 {
+		// The bit means either "not a CA" or "path length exceeded"
+		// (RFC 5280, 4.2.1.9); a certificate that is a CA can only be
+		// in the second case.
+		if x != nil && x.BasicConstraintsValid && x.IsCA {
+			add(trust.KindPathLength, trust.SeverityError, i, who+" is part of a chain longer than a pathLenConstraint allows"+code(bits),
+				"the server must use a certificate issued through a shorter chain; the CA issued an intermediate its own constraint does not allow")
+		} else {
+			add(trust.KindNotACA, trust.SeverityError, i, who+" issues certificates without being a CA (basic constraints)"+code(bits), "the issuer chain is misconfigured on the server")
+		}
+	}
+	if bits&(trustInvalidNameConstraints|trustNameConstraintBits) != 0 {
+		add(trust.KindNameConstraints, trust.SeverityError, i, who+" violates its issuer's name constraints"+code(bits), "the CA may not issue for this name")
+	}
+	if bits&trustHasWeakSignature != 0 {
+		add(trust.KindWeakSignature, trust.SeverityError, i, who+" has a weak signature (MD5 or SHA-1)"+code(bits), "reissue the certificate with SHA-256")
+	}
+	if bits&(trustRevocationStatusUnknown|trustIsOfflineRevocation) != 0 {
+		if sev, fix, ok := revocationUnknown(mode); ok {
+			add(trust.KindRevocationUnknown, sev, i, "the revocation status of "+who+" could not be checked"+code(bits), fix)
+		}
+	}
+}
+
+// policyKind maps a CERT_CHAIN_POLICY_SSL error; the kind is empty for a
+// revocation status that could not be learned when mode is off.
+func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind, trust.Severity, string, string) {
+	e := func(k trust.Kind, s, f string) (trust.Kind, trust.Severity, string, string) {
+		return k, trust.SeverityError, fmt.Sprintf("%s (Windows SSL policy 0x%08X)", s, code), f
+	}
+	switch code {
+	case certECNNoMatch:
+		return e(trust.KindNameMismatch, fmt.Sprintf("the certificate is not valid for %q", name),
+			fmt.Sprintf("connect with a name the certificate lists, or have it reissued to include %q", name))
+	case certEExpired:
+		return e(trust.KindExpired, "a certificate in the chain has expired", "renew the certificate on the server")
+	case certEUntrustedRoot:
+		return e(trust.KindUntrustedRoot, "the chain ends at a root this computer does not trust", "pass the issuing CA with --ca or install it in the Windows trust store")
+	case certEChaining:
+		return e(trust.KindMissingIntermediate, "the chain cannot be built to a root", "configure the server to send its intermediate certificates")
+	case cryptERevoked:
+		return e(trust.KindRevoked, "a certificate in the chain is revoked", "the server must get a new certificate")
+	case certEWrongUsage:
+		return e(trust.KindWrongUsage, "the certificate is not valid for server authentication", "the server needs a serverAuth certificate")
+	case certERole:
+		return e(trust.KindNotACA, "a certificate that is not a CA issued another", "the issuer chain is misconfigured on the server")
+	case certEInvalidName:
+		return e(trust.KindNameConstraints, "a name violates the issuer's name constraints", "the CA may not issue for this name")
+	case trustECertSignature:
+		return e(trust.KindMalformed, "a signature in the chain does not verify", "inspect the chain with 'tlsmail cert verify'")
+	case cryptENoRevCheck, cryptERevOffline, certERevFailure:
+		sev, fix, ok := revocationUnknown(mode)
+		if !ok {
+			return "", "", "", ""
+		}
+		return trust.KindRevocationUnknown, sev, fmt.Sprintf("revocation could not be checked (Windows SSL policy 0x%08X)", code), fix
+	}
+	return e(trust.KindMalformed, "Windows rejected the chain: "+CodeMeaning(code), "inspect the chain with 'tlsmail cert verify'")
+}

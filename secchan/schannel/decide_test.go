@@ -1,0 +1,317 @@
+package schannel
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// TestDecideSystem drives the system-trust decision with what crypt32 could
+// return, including results Wine never returns (its chain engine trusts no
+// test root, and its SSL policy stops at the first error): an offline CRL
+// or OCSP responder together with a wrong name, and so on. Every error must
+// be reported, the name always checked, and revocation must follow the
+// configured mode.
+func TestDecideSystem(t *testing.T) {
+	p, err := testpki.NewPKI([]string{"mail.example.com"}, []net.IP{net.ParseIP("192.0.2.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := p.Server.Chain // leaf, intermediate
+	root := p.Root.Cert
+	const offline = trustRevocationStatusUnknown | trustIsOfflineRevocation
+	// elems is the chain crypt32 builds from the server's certificates up
+	// to the root, with the given bits on the leaf and the intermediate.
+	elems := func(leaf, inter, top uint32) []chainElement {
+		return []chainElement{{Cert: chain[0], Index: 0, Status: leaf}, {Cert: chain[1], Index: 1, Status: inter}, {Cert: root, Index: -1, Status: top}}
+	}
+	ok := policyResult{}
+	pol := func(code uint32) policyResult { return policyResult{Status: code} }
+
+	type want map[trust.Kind]trust.Severity
+	cases := []struct {
+		name   string
+		res    systemResult
+		server string
+		mode   trust.RevocationMode
+		want   want // every problem, by kind
+		ok     bool // accepted
+	}{
+		{
+			// The attack of issue 10: the CA's CRL and OCSP servers are
+			// blocked, the policy stops at CRYPT_E_REVOCATION_OFFLINE,
+			// which soft mode takes as a warning, and never compares the
+			// name.
+			name:   "revocation offline + wrong name",
+			res:    systemResult{Elements: elems(offline, offline, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: pol(certECNNoMatch)},
+			server: "bank.example.org",
+			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			// The same, and the name-only policy call could not judge
+			// either: the Go-side check still refuses.
+			name:   "revocation offline + wrong name, name policy failed",
+			res:    systemResult{Elements: elems(offline, offline, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: policyResult{Err: errors.New("call failed")}},
+			server: "bank.example.org",
+			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			name:   "revocation offline + expired + wrong name",
+			res:    systemResult{Elements: elems(offline|trustIsNotTimeValid, offline, 0), ChainStatus: offline | trustIsNotTimeValid, Policy: pol(certEExpired), NamePolicy: pol(certECNNoMatch)},
+			server: "bank.example.org",
+			want:   want{trust.KindExpired: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			// What Wine's policy says for an offline CRL:
+			// CERT_E_REVOCATION_FAILURE, with the offline bit on the leaf.
+			name:   "revocation failure + wrong name",
+			res:    systemResult{Elements: elems(trustIsOfflineRevocation, 0, 0), ChainStatus: trustIsOfflineRevocation, Policy: pol(certERevFailure), NamePolicy: pol(certECNNoMatch)},
+			server: "bank.example.org",
+			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			name:   "soft: policy CERT_E_REVOCATION_FAILURE is a warning",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: pol(certERevFailure), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevocationUnknown: trust.SeverityWarning},
+			ok:     true,
+		},
+		{
+			name: "revocation unknown + untrusted root + wrong name",
+			res: systemResult{Elements: elems(trustRevocationStatusUnknown, trustRevocationStatusUnknown, trustIsUntrustedRoot),
+				SimpleStatus: trustIsUntrustedRoot | trustRevocationStatusUnknown, ChainStatus: trustIsUntrustedRoot | trustRevocationStatusUnknown,
+				Policy: pol(certEUntrustedRoot), NamePolicy: pol(certECNNoMatch)},
+			server: "bank.example.org",
+			want:   want{trust.KindUntrustedRoot: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			name: "strict: revocation unknown + untrusted root",
+			res: systemResult{Elements: elems(trustRevocationStatusUnknown, 0, trustIsUntrustedRoot),
+				SimpleStatus: trustIsUntrustedRoot | trustRevocationStatusUnknown, ChainStatus: trustIsUntrustedRoot | trustRevocationStatusUnknown,
+				Policy: pol(certEUntrustedRoot), NamePolicy: ok},
+			server: "mail.example.com",
+			mode:   trust.RevocationStrict,
+			want:   want{trust.KindUntrustedRoot: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityError},
+		},
+		{
+			// A policy that passes a name the certificate does not list
+			// (as Windows does for a subject common name without SANs):
+			// the Go-side check refuses.
+			name:   "policy OK but the name mismatches",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "bank.example.org",
+			want:   want{trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
+			// And the other way: Windows' name-only call refuses a name
+			// the Go check accepts; the stricter verdict wins.
+			name:   "name-only policy refuses, Go check accepts",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: pol(certECNNoMatch)},
+			server: "mail.example.com",
+			want:   want{trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
+			name:   "strict: revocation offline is an error",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			mode:   trust.RevocationStrict,
+			want:   want{trust.KindRevocationUnknown: trust.SeverityError},
+		},
+		{
+			// Only the policy says so (no element bit): strict still
+			// refuses.
+			name:   "strict: policy CRYPT_E_NO_REVOCATION_CHECK is an error",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: pol(cryptENoRevCheck), NamePolicy: ok},
+			server: "mail.example.com",
+			mode:   trust.RevocationStrict,
+			want:   want{trust.KindRevocationUnknown: trust.SeverityError},
+		},
+		{
+			name:   "soft: revocation offline is a warning",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			mode:   trust.RevocationSoft,
+			want:   want{trust.KindRevocationUnknown: trust.SeverityWarning},
+			ok:     true,
+		},
+		{
+			name:   "default mode is soft",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevocationUnknown: trust.SeverityWarning},
+			ok:     true,
+		},
+		{
+			name:   "off: no revocation problem",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			mode:   trust.RevocationOff,
+			want:   want{},
+			ok:     true,
+		},
+		{
+			name:   "revoked + wrong name",
+			res:    systemResult{Elements: elems(trustIsRevoked, 0, 0), ChainStatus: trustIsRevoked, Policy: pol(cryptERevoked), NamePolicy: pol(certECNNoMatch)},
+			server: "bank.example.org",
+			want:   want{trust.KindRevoked: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
+			name:   "chain not built + wrong name",
+			res:    systemResult{BuildErr: errors.New("CertGetCertificateChain: out of memory")},
+			server: "bank.example.org",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
+			// The trailing dot is the absolute form of the same name.
+			name:   "trailing dot",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.example.com.",
+			want:   want{},
+			ok:     true,
+		},
+		{
+			// Windows' policy is not given IP addresses (Wine's refuses
+			// them all); were it to refuse one, the Go check of the IP
+			// SANs decides.
+			name:   "IP address in the SANs",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: pol(certECNNoMatch)},
+			server: "192.0.2.1",
+			want:   want{},
+			ok:     true,
+		},
+		{
+			name:   "IP address not in the SANs",
+			res:    systemResult{Elements: elems(offline, 0, 0), ChainStatus: offline, Policy: pol(cryptERevOffline)},
+			server: "192.0.2.2",
+			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			name:   "clean chain",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "MAIL.example.com",
+			want:   want{},
+			ok:     true,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := trust.Options{Name: c.server, Revocation: c.mode, ExpiryWarning: -1}
+			r := decideSystem(c.res, chain, opts)
+			got := map[trust.Kind]trust.Severity{}
+			for _, p := range r.Problems {
+				t.Logf("problem: %s", p)
+				if prev, dup := got[p.Kind]; dup && prev == trust.SeverityError {
+					continue
+				}
+				got[p.Kind] = p.Severity
+			}
+			for k, sev := range c.want {
+				if got[k] != sev {
+					t.Errorf("%s: got severity %q, want %q", k, got[k], sev)
+				}
+			}
+			for k := range got {
+				if _, ok := c.want[k]; !ok {
+					t.Errorf("unexpected problem %s", k)
+				}
+			}
+			if r.OK() != c.ok {
+				t.Errorf("OK() = %v, want %v", r.OK(), c.ok)
+			}
+			for i, p := range r.Problems {
+				if i > 0 && p.Severity == trust.SeverityError && r.Problems[i-1].Severity != trust.SeverityError {
+					t.Errorf("problem %d (%s) is an error after a warning: errors come first", i, p)
+				}
+				if p.Kind == trust.KindNameMismatch {
+					if p.Cert != 0 {
+						t.Errorf("name-mismatch on certificate %d, want 0 (the leaf)", p.Cert)
+					}
+					if !strings.Contains(p.Summary, strings.TrimSuffix(c.server, ".")) {
+						t.Errorf("name-mismatch summary %q does not name %q", p.Summary, c.server)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPolicyServerName: the name the SSL policy and the Go check get has no
+// trailing dot (Windows' policy compares it as is, and no certificate name
+// ends in a dot), and an IPv6 literal no brackets; an IP address is not
+// given to the policy at all.
+func TestPolicyServerName(t *testing.T) {
+	for in, want := range map[string]string{
+		"mail.example.com.": "mail.example.com",
+		"mail.example.com":  "mail.example.com",
+		"localhost.":        "localhost",
+		"[::1]":             "::1",
+		"::1":               "::1",
+		"127.0.0.1":         "127.0.0.1",
+		"":                  "",
+	} {
+		if got := policyServerName(in); got != want {
+			t.Errorf("policyServerName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"mail.example.com.": "mail.example.com",
+		"[::1]":             "",
+		"127.0.0.1":         "",
+		"":                  "",
+	} {
+		if got := windowsServerName(in); got != want {
+			t.Errorf("windowsServerName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNameOnlyPolicyFlags: the second policy call switches off every check
+// but the name.
+func TestNameOnlyPolicyFlags(t *testing.T) {
+	if nameOnlyChecks&securityFlagIgnoreCertCNInvalid != 0 {
+		t.Error("the name-only call ignores the name (SECURITY_FLAG_IGNORE_CERT_CN_INVALID)")
+	}
+	for _, f := range []uint32{securityFlagIgnoreRevocation, securityFlagIgnoreUnknownCA, securityFlagIgnoreWrongUsage, securityFlagIgnoreCertDateInvalid} {
+		if nameOnlyChecks&f == 0 {
+			t.Errorf("fdwChecks 0x%X lacks 0x%X", nameOnlyChecks, f)
+		}
+	}
+	// CERT_CHAIN_POLICY_IGNORE_NOT_TIME_VALID_FLAG, ALLOW_UNKNOWN_CA_FLAG,
+	// IGNORE_WRONG_USAGE_FLAG, IGNORE_ALL_REV_UNKNOWN_FLAGS.
+	for _, f := range []uint32{0x1, 0x10, 0x20, 0xF00} {
+		if nameOnlyPolicyFlags&f != f {
+			t.Errorf("dwFlags 0x%X lacks 0x%X", nameOnlyPolicyFlags, f)
+		}
+	}
+}
+
+// TestRevocationTimeout: chain building gets a bounded budget for all its
+// CRL and OCSP fetches together, from the handshake's deadline, and never 0
+// (Windows' default of 15 seconds per URL).
+func TestRevocationTimeout(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name     string
+		deadline time.Time
+		perFetch time.Duration
+		want     uint32
+	}{
+		{"deadline in 20s", now.Add(20 * time.Second), 0, 15000},
+		{"deadline wins over the per-fetch timeout", now.Add(4 * time.Second), time.Minute, 3000},
+		{"no deadline: the per-fetch timeout", time.Time{}, 3 * time.Second, 3000},
+		{"no deadline, no per-fetch timeout", time.Time{}, 0, uint32(trust.DefaultFetchTimeout.Milliseconds())},
+		{"deadline passed", now.Add(-time.Second), 0, 1},
+		{"deadline now", now, 0, 1},
+		{"far deadline", now.Add(1000 * time.Hour), 0, 1 << 31},
+	}
+	for _, c := range cases {
+		if got := revocationTimeout(now, c.deadline, c.perFetch); got != c.want {
+			t.Errorf("%s: %d ms, want %d", c.name, got, c.want)
+		}
+	}
+}
