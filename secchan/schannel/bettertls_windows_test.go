@@ -47,12 +47,6 @@ func betterTLSKnown(c testbettertls.Case, err error) string {
 		// SANs while parsing the Certificate message ("Error in the
 		// certificate"); Windows hands the chain over.
 		return "Wine's GnuTLS refuses the certificate during the handshake, before the chain reaches package trust"
-	case strings.Contains(err.Error(), "provider reports [no-certificate], package trust reports [unparseable-certificate]"):
-		// peerChain (verify.go) drops the certificates crypto/x509
-		// cannot parse, so the leaf is reported missing; verifying the
-		// DER with trust.VerifyDER names it (issue 10). Remove this case
-		// when verify.go does.
-		return "peerChain drops a certificate crypto/x509 cannot parse (verify.go should use trust.VerifyDER)"
 	}
 	return ""
 }

@@ -39,8 +39,9 @@ type Conn struct {
 	pending     [][]byte // post-handshake messages to send before the next record
 	fatal       error    // the context cannot be used any more (a refused renegotiation, a failed post-handshake message)
 
-	sizes streamSizes
-	state secchan.State
+	sizes   streamSizes
+	state   secchan.State
+	peerDER [][]byte // the server's certificates, unparsed, when crypto/x509 could not parse the leaf
 
 	rmu   sync.Mutex
 	in    []byte // received, not yet decrypted (may end in a partial record)

@@ -170,6 +170,9 @@ func (c *Conn) fillState() {
 	}
 	if rc := c.remoteCert(); rc != nil {
 		st.PeerCertificates = peerChain(rc)
+		if st.PeerCertificates == nil {
+			c.peerDER = rawPeerCerts(rc) // verify names what crypto/x509 could not parse
+		}
 		st.OCSPResponse = certProperty(rc, certOCSPResponsePropID)
 		windows.CertFreeCertificateContext(rc)
 	}

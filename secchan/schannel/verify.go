@@ -57,6 +57,28 @@ func peerChain(rc *windows.CertContext) []*x509.Certificate {
 	return append(chain, others...)
 }
 
+// rawPeerCerts returns the DER of the remote certificate and of the others
+// in its store, leaf first, unparsed: for a chain whose leaf crypto/x509
+// cannot parse (peerChain then returns nil).
+func rawPeerCerts(rc *windows.CertContext) [][]byte {
+	leaf := bytes.Clone(unsafe.Slice(rc.EncodedCert, rc.Length))
+	der := [][]byte{leaf}
+	if rc.Store != 0 {
+		var prev *windows.CertContext
+		for {
+			cur, err := windows.CertEnumCertificatesInStore(rc.Store, prev)
+			if err != nil || cur == nil {
+				break
+			}
+			prev = cur
+			if d := unsafe.Slice(cur.EncodedCert, cur.Length); !bytes.Equal(d, leaf) {
+				der = append(der, bytes.Clone(d))
+			}
+		}
+	}
+	return der
+}
+
 // verify decides trust. With roots or pins configured (--ca, --pin) the
 // chain goes through package trust, exactly as for the crypto/tls provider.
 // Otherwise Windows decides, through crypt32 (see querySystem and
@@ -67,6 +89,12 @@ func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 		opts.StapledOCSP = c.state.OCSPResponse
 	}
 	chain := c.state.PeerCertificates
+	if len(chain) == 0 && len(c.peerDER) > 0 {
+		// The server's certificate could not be parsed: a certificate
+		// problem (unparseable-certificate), named as the crypto/tls
+		// provider names it, whoever would have judged the chain.
+		return trust.VerifyDER(ctx, c.peerDER, opts), nil
+	}
 	if opts.Roots != nil || len(opts.Pins) > 0 || len(chain) == 0 {
 		return trust.VerifyContext(ctx, chain, opts), nil
 	}
