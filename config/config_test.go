@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -620,25 +619,6 @@ func TestKeyDocsAreAccepted(t *testing.T) {
 			}
 		}
 	}
-}
-
-func FuzzParse(f *testing.F) {
-	f.Add([]byte(manualRC))
-	f.Add([]byte(inheritRC))
-	f.Add([]byte("account a : b\n\"\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse(context.Background(), "fuzz", bytes.NewReader(data), Options{Home: "/h"})
-		if err != nil {
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("error of type %T: %v", err, err)
-			}
-			return
-		}
-		for _, a := range file.Accounts {
-			_ = a.Check()
-		}
-	})
 }
 
 func TestRunCommandBounded(t *testing.T) {

@@ -15,14 +15,23 @@ import (
 	"github.com/emersion/go-message/textproto"
 )
 
-// refWrite is the simple path WriteTo replaced: go-message's multipart
-// writer for the structure, encoding/base64 cut into lines for
-// attachments, the byte-at-a-time line-end repair for text, and no bypass
-// of the buffer.
+// refWrite is the simple path WriteTo replaced: go-message's header and
+// multipart writers for the header fields and the structure,
+// encoding/base64 cut into lines for attachments, the byte-at-a-time
+// line-end repair for text, and no bypass of the buffer. It calls none of
+// the writing code under test (not writeFields either): only the composed
+// message's fields and parts, as data, are shared.
 func refWrite(t *testing.T, c *composed) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	if err := writeFields(&out, c.header); err != nil {
+	refHeader := func(fs []field) textproto.Header {
+		var h textproto.Header
+		for i := len(fs) - 1; i >= 0; i-- { // Add inserts at the top
+			h.Add(fs[i].name, fs[i].value)
+		}
+		return h
+	}
+	if err := textproto.WriteHeader(&out, refHeader(c.header)); err != nil {
 		t.Fatal(err)
 	}
 	var body func(w io.Writer, p *part)
@@ -33,11 +42,7 @@ func refWrite(t *testing.T, c *composed) []byte {
 				t.Fatal(err)
 			}
 			for _, c := range p.children {
-				var h textproto.Header
-				for i := len(c.fields) - 1; i >= 0; i-- {
-					h.Add(c.fields[i].name, c.fields[i].value)
-				}
-				pw, err := mw.CreatePart(h)
+				pw, err := mw.CreatePart(refHeader(c.fields))
 				if err != nil {
 					t.Fatal(err)
 				}

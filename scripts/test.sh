@@ -6,7 +6,8 @@
 # scripts/install-deps.sh), the Go
 # modules (through the module proxy), and, for the Windows Schannel
 # provider, wine64 and mingw-w64 (scripts/wine-test.sh). Then: go vet for
-# Linux and Windows, go test ./..., and the Windows tests under Wine.
+# Linux and Windows, go test ./... (in the root module and in the nested
+# bench module), and the Windows tests under Wine.
 #
 #   scripts/test.sh            # everything
 #   TLSMAIL_SKIP_WINE=1 scripts/test.sh   # without the Wine part (refused under CI=true)
@@ -39,6 +40,8 @@ go mod download
 log "go vet"
 go vet ./...
 GOOS=windows go vet ./...
+# bench/ is a module of its own, which ./... from here does not reach.
+(cd bench && go mod download && go vet ./... && GOOS=windows go vet ./...)
 test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" ||
 	{ gofmt -l . >&2; log "gofmt: files above need formatting"; exit 1; }
 log "actionlint .github/workflows"
@@ -49,6 +52,10 @@ go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/*.ym
 export TLSMAIL_REQUIRE_PEERS=1
 log "go test ./..."
 go test -count=1 -timeout 20m ./...
+# The bench module's tests (TestResumption over loopback, bench/cmd/compare):
+# in-process peers only, a few seconds.
+log "go test ./... in bench/"
+(cd bench && go test -count=1 -timeout 5m ./...)
 
 # 4. The Windows provider under Wine.
 if [ "${TLSMAIL_SKIP_WINE:-}" = 1 ]; then

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -259,9 +260,25 @@ func TestDataWriteStalledServer(t *testing.T) {
 	wantKind(t, err, KindTimeout)
 }
 
+// meteredSource is a lineSource that counts what the client has taken
+// from it, so that a test can see the client stop taking.
+type meteredSource struct {
+	lineSource
+	taken atomic.Int64
+}
+
+func (m *meteredSource) Read(p []byte) (int, error) {
+	n, err := m.lineSource.Read(p)
+	m.taken.Add(int64(n))
+	return n, err
+}
+
 // TestDataWriteCancelled: cancelling the context while a data write is
 // blocked ends it (the step timeout is an hour), with the context's error
-// in the chain.
+// in the chain. The server reads nothing after the first data line, so once
+// the socket buffers are full the client's write cannot complete; the test
+// cancels only after it has seen that: Send still running, and the client
+// no longer taking from its 1 GiB source.
 func TestDataWriteCancelled(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	defer close(release)
@@ -270,16 +287,42 @@ func TestDataWriteCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-started
-		cancel()
-	}()
+	defer cancel()
+	src := &meteredSource{lineSource: lineSource{n: 1 << 30}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Send(ctx, Envelope{From: "a@example.org", To: []string{"b@example.org"}}, &lineSource{n: 1 << 30})
+		_, err := c.Send(ctx, Envelope{From: "a@example.org", To: []string{"b@example.org"}}, src)
 		done <- err
 	}()
+	<-started
+
+	// Blocked: Send has not returned and the source has not been read for
+	// a while (a bound on how long that takes to be seen, not a speed).
+	const still = 500 * time.Millisecond
+	last, since := src.taken.Load(), time.Now()
+	for deadline := time.Now().Add(time.Minute); ; {
+		select {
+		case err := <-done:
+			t.Fatalf("Send returned before the cancel: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if n := src.taken.Load(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= still {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client never stopped writing (%d bytes taken): the write is not blocked", last)
+		}
+	}
+	if last == 0 || last >= int64(src.n) {
+		t.Fatalf("the client took %d of %d bytes: not blocked in the middle of the data", last, src.n)
+	}
+	t.Logf("write blocked after %d bytes; cancelling", last)
+	cancel()
+
 	select {
 	case err = <-done:
 	case <-time.After(time.Minute):

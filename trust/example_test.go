@@ -34,11 +34,26 @@ func ExampleParsePin() {
 }
 
 // One Checker shared by every verification caches CRLs and OCSP responses
-// for the life of the program.
+// for the life of the program: once it has the CA's CRL, a later
+// verification needs no fetch, even with the CRL server gone. A new Checker
+// would have to fetch it, and can only report the status unknown.
 func ExampleChecker() {
+	s, err := testpki.NewRevocationScenario("revoked") // a CRL server on loopback
+	if err != nil {
+		panic(err)
+	}
 	checker := &trust.Checker{}
-	opts := trust.Options{Revocation: trust.RevocationSoft, Checker: checker}
-	_ = opts // pass opts to every Verify call
+	opts := trust.Options{Roots: s.Pool(), Name: s.Name, Revocation: trust.RevocationSoft, Checker: checker}
+	fmt.Println(trust.Verify(s.Chain, opts).Has(trust.KindRevoked))
+	s.Close() // the CRL server goes away
+	fmt.Println(trust.Verify(s.Chain, opts).Has(trust.KindRevoked))
+	opts.Checker = &trust.Checker{}
+	r := trust.Verify(s.Chain, opts)
+	fmt.Println(r.Has(trust.KindRevoked), r.Has(trust.KindRevocationUnknown))
+	// Output:
+	// true
+	// true
+	// false true
 }
 
 // A program that connects to the same server again and again keeps one

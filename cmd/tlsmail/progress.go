@@ -103,11 +103,12 @@ func (p *progressReader) Done() {
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // withProgress wraps r in a progress bar on stderr when stderr is a
-// terminal and the message is at least progressMinBytes (size < 0: unknown,
-// no bar). It returns r itself, and a no-op done, otherwise: nothing is
-// written when stderr is a file or a pipe.
-func withProgress(r io.Reader, stderr io.Writer, size int64) (io.Reader, func()) {
-	if size < progressMinBytes || !isTerminal(stderr) {
+// terminal (the caller says so, with isTerminal(stderr)) and the message is
+// at least progressMinBytes (size < 0: unknown, no bar). It returns r
+// itself, and a no-op done, otherwise: nothing is written when stderr is a
+// file or a pipe.
+func withProgress(r io.Reader, stderr io.Writer, size int64, terminal bool) (io.Reader, func()) {
+	if size < progressMinBytes || !terminal {
 		return r, func() {}
 	}
 	p := newProgressReader(r, stderr, size)

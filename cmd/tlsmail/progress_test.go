@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -76,41 +77,79 @@ func TestProgressWriteTo(t *testing.T) {
 	}
 }
 
-func TestWithProgressNotATerminal(t *testing.T) {
+// TestIsTerminalNot: a regular file, a pipe and a buffer are not
+// terminals (a real one is in TestSendProgressOnTerminal, Linux).
+func TestIsTerminalNot(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for _, w := range []io.Writer{f, &bytes.Buffer{}} {
-		r := strings.NewReader("data")
-		got, done := withProgress(r, w, 1<<30)
-		done()
-		if got != io.Reader(r) {
-			t.Fatalf("%T: wrapped although not a terminal", w)
-		}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if st, _ := f.Stat(); st.Size() != 0 {
-		t.Fatalf("wrote %d bytes to a file", st.Size())
+	defer pr.Close()
+	defer pw.Close()
+	for name, w := range map[string]io.Writer{"file": f, "pipe": pw, "buffer": &bytes.Buffer{}} {
+		if isTerminal(w) {
+			t.Errorf("%s: isTerminal = true", name)
+		}
 	}
 }
 
-func TestWithProgressSmallOrUnknown(t *testing.T) {
-	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip("no terminal to test with:", err)
-	}
-	defer tty.Close()
-	for _, size := range []int64{-1, 0, progressMinBytes - 1} {
-		r := strings.NewReader("data")
-		if got, _ := withProgress(r, tty, size); got != io.Reader(r) {
-			t.Fatalf("size %d: wrapped", size)
-		}
-	}
-	if got, done := withProgress(strings.NewReader("data"), tty, progressMinBytes); got == nil {
-		t.Fatal("nil reader")
-	} else {
-		done()
+// TestWithProgress drives withProgress through its terminal seam: the bar
+// is drawn (through to 100%, the line ended by done) only on a terminal and
+// for a message of at least progressMinBytes; otherwise the reader comes
+// back unwrapped and nothing at all is written. The data passes unchanged
+// either way.
+func TestWithProgress(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		size     int64 // what the caller says; -1 unknown
+		terminal bool
+		wantBar  bool
+	}{
+		{"terminal, unknown size", -1, true, false},
+		{"terminal, empty", 0, true, false},
+		{"terminal, just below the threshold", progressMinBytes - 1, true, false},
+		{"terminal, at the threshold", progressMinBytes, true, true},
+		{"terminal, large", 3 * progressMinBytes, true, true},
+		{"not a terminal, at the threshold", progressMinBytes, false, false},
+		{"not a terminal, large", 3 * progressMinBytes, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := bytes.Repeat([]byte("line of the message\r\n"), int(max(tc.size, 100))/21+1)
+			if tc.size >= 0 {
+				data = data[:tc.size]
+			}
+			src := bytes.NewReader(data)
+			var stderr bytes.Buffer
+			r, done := withProgress(src, &stderr, tc.size, tc.terminal)
+			var out bytes.Buffer
+			if _, err := io.Copy(&out, r); err != nil {
+				t.Fatal(err)
+			}
+			done()
+			if !bytes.Equal(out.Bytes(), data) {
+				t.Fatalf("the data changed: %d bytes out, %d in", out.Len(), len(data))
+			}
+			bar := stderr.String()
+			if !tc.wantBar {
+				if r != io.Reader(src) || bar != "" {
+					t.Fatalf("wrapped %v, wrote %q; want the reader unwrapped and nothing written", r != io.Reader(src), bar)
+				}
+				return
+			}
+			total := fmt.Sprintf("of %.1f MiB", float64(tc.size)/(1<<20))
+			if !strings.HasPrefix(bar, "\rtlsmail: sending [") || !strings.Contains(bar, "100% ") ||
+				!strings.Contains(bar, total) || !strings.HasSuffix(bar, "\n") {
+				t.Fatalf("bar = %q; want redraws up to 100%% %s, the line ended", bar, total)
+			}
+			if n := strings.Count(bar, "\r"); n < 1 || n > 101 {
+				t.Errorf("%d redraws, want between 1 and 101", n)
+			}
+		})
 	}
 }
 

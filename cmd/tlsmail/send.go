@@ -347,7 +347,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	out.authMech = c.AuthMechanism()
 	r := plan.msg.Reader()
 	defer r.Close()
-	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message))
+	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message), isTerminal(e.stderr))
 	// One message: QUIT goes with the end of the data when the server
 	// pipelines (RFC 2920), so the session ends without a round trip of
 	// its own. A failed transaction still says goodbye, but the error is

@@ -271,7 +271,7 @@ func TestSendmailTemporaryThenRetry(t *testing.T) {
 		q.Queued[0].NextAttempt.IsZero() {
 		t.Fatalf("the message is not queued with its attempt and error: %+v", q)
 	}
-	if got := waitCount(t, m.srv); got != 0 {
+	if got := storedCount(t, m.srv); got != 0 {
 		t.Fatalf("the server stored %d message(s) after a 451", got)
 	}
 
@@ -284,7 +284,7 @@ func TestSendmailTemporaryThenRetry(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "delivered "+q.Queued[0].ID) {
 		t.Fatalf("queue flush: %s", r)
 	}
-	if got := waitCount(t, m.srv); got != 1 {
+	if got := storedCount(t, m.srv); got != 1 {
 		t.Errorf("the server stored %d messages, want 1", got)
 	}
 	if q := m.list(t); len(q.Queued) != 0 {
@@ -292,8 +292,10 @@ func TestSendmailTemporaryThenRetry(t *testing.T) {
 	}
 }
 
-// waitCount returns how many messages the server has stored now.
-func waitCount(t *testing.T, srv *server.Server) int {
+// storedCount returns how many messages the server has stored at the
+// moment of the call; it does not wait (a caller that needs a message to
+// arrive uses waitMessages).
+func storedCount(t *testing.T, srv *server.Server) int {
 	t.Helper()
 	ms, err := srv.Messages()
 	if err != nil {
@@ -434,7 +436,7 @@ func TestSendmailKilledMidData(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("sendmail was not killed by SIGKILL: %v\n%s\n%s", err, stdout, stderr)
 	}
-	if n := waitCount(t, srv); n != 0 {
+	if n := storedCount(t, srv); n != 0 {
 		t.Fatalf("the server stored %d message(s) from a transfer cut in DATA", n)
 	}
 	q := m.list(t)
@@ -476,7 +478,7 @@ func TestQueueConcurrentRuns(t *testing.T) {
 			t.Fatalf("sendmail -odq: %s", r)
 		}
 	}
-	if got := waitCount(t, m.srv); got != 0 {
+	if got := storedCount(t, m.srv); got != 0 {
 		t.Fatalf("-odq delivered %d messages; it must only queue", got)
 	}
 	if q := m.list(t); len(q.Queued) != n {
@@ -547,7 +549,7 @@ func TestQueueCorruptFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(m.queue, "msg", bad+".msg")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the corrupt file is still queued: %v", err)
 	}
-	if got := waitCount(t, m.srv); got != 1 {
+	if got := storedCount(t, m.srv); got != 1 {
 		t.Errorf("%d delivered, want 1", got)
 	}
 }

@@ -7,8 +7,12 @@
 //     3) listeners. tlsmail's smtp client and the tlsmail CLI send through
 //     it; Postfix delivers into a Maildir and relays, verifying the
 //     certificate and authenticating with Cyrus SASL, to the embedded
-//     server. The delivered messages must be byte-exact apart from the trace
-//     fields Postfix prepends (RFC 5321 section 4.4). Linux only.
+//     server. Once the trace fields Postfix prepends (RFC 5321 section 4.4)
+//     are removed, the copy relayed to the embedded server must be
+//     byte-exact, CRLF line ends included; the Maildir copy, which Postfix
+//     stores with LF line ends, must equal the message with its CRLFs
+//     turned into LF (so that copy cannot show a line-end change). Linux
+//     only.
 //   - socat (OpenSSL) terminating implicit TLS in front of the embedded
 //     server's plain port, with tlsmail's client in implicit mode: TLS 1.3,
 //     and TLS 1.2 with ECDSA and RSA certificates.

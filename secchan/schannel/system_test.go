@@ -53,7 +53,9 @@ func TestSystemTrust(t *testing.T) {
 	}
 	good := secchantest.BrokenChain{Name: "good", Cert: f.PKI.Server.TLSCertificate(), ServerName: secchantest.ServerName,
 		RootCerts: []*x509.Certificate{f.PKI.Root.Cert}}
-	cases := []tc{{name: "good", chain: good}}
+	goodIP := good
+	goodIP.Name, goodIP.ServerName = "good-ip", "127.0.0.1" // the leaf lists 127.0.0.1 as an IP SAN
+	cases := []tc{{name: "good", chain: good}, {name: "good-ip", chain: goodIP}}
 	for _, b := range f.Broken {
 		cases = append(cases, tc{name: b.Name, chain: b, want: b.Kind})
 	}
