@@ -347,19 +347,19 @@ func TestDecodeHeaderCacheOddSettings(t *testing.T) {
 	}
 }
 
-// openFDs counts this process's open file descriptors (Linux).
-func openFDs(t *testing.T) int {
-	t.Helper()
+// openFDs counts this process's open file descriptors (Linux); ok is
+// false where they cannot be counted. Under Wine /proc/self/fd lists
+// Wine's own descriptors, which come and go with its caches, not the
+// program's handles: only the count is left out there, never the test.
+func openFDs() (n int, ok bool) {
 	if runtime.GOOS == "windows" {
-		// Under Wine /proc/self/fd lists Wine's own descriptors, which
-		// come and go with its caches, not the program's handles.
-		t.Skip("counts Unix descriptors")
+		return 0, false
 	}
 	es, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Skip("no /proc/self/fd:", err)
+		return 0, false
 	}
-	return len(es)
+	return len(es), true
 }
 
 // No run leaves a file open, whatever it meets (corrupt files, a bad
@@ -396,7 +396,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					if err != nil || held == nil {
 						t.Fatal("cannot lock", err)
 					}
-					before := openFDs(t)
+					before, counted := openFDs()
 					var once sync.Once
 					q.testHook = func(stage string) { // called by the scan and the batches
 						if stage == "opened" {
@@ -431,8 +431,10 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					if !cancelled && err != nil {
 						t.Fatal(err)
 					}
-					if after := openFDs(t); after != before {
+					if after, ok := openFDs(); counted && ok && after != before {
 						t.Errorf("%d files open before the run, %d after", before, after)
+					} else if !counted {
+						t.Log("open descriptors not counted on this platform; the other checks ran")
 					}
 					held.unlock()
 					if !cancelled && !checksum.Load() {
