@@ -212,6 +212,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrNotFound is returned (wrapped) by Remove for an unknown ID.
 var ErrNotFound = errors.New("no such item")
 
+// ErrUnsafeSpool is returned (wrapped) by Run when the spool directory or
+// one of its subdirectories could be written by another user (or is a
+// link): its items name commands to run, so the run refuses to start.
+var ErrUnsafeSpool = errors.New("the spool directory is not safe to run")
+
 // ErrBusy is returned (wrapped) by Remove when a runner is delivering the
 // item right now.
 var ErrBusy = errors.New("item is being delivered")
@@ -221,9 +226,18 @@ var ErrBusy = errors.New("item is being delivered")
 type CorruptError struct {
 	Path string
 	Msg  string
+	// Unsafe: the file was refused unread because this user cannot trust
+	// it (a symbolic link, not a regular file, another user's file, or
+	// one others may write): its settings could run a command.
+	Unsafe bool
 }
 
-func (e *CorruptError) Error() string { return "corrupt spool file " + e.Path + ": " + e.Msg }
+func (e *CorruptError) Error() string {
+	if e.Unsafe {
+		return "untrusted spool file " + e.Path + ": " + e.Msg
+	}
+	return "corrupt spool file " + e.Path + ": " + e.Msg
+}
 
 // Options configures a Queue.
 type Options struct {

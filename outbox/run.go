@@ -244,6 +244,11 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	if rc.MinBatch < 1 {
 		rc.MinBatch = 16
 	}
+	// Items name commands to run and files to read: nothing is read from
+	// a spool another user could have written to.
+	if err := q.checkDirs(); err != nil {
+		return Stats{}, err
+	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
 	if q.testMaxHeld != 0 {
 		r.maxHeld = q.testMaxHeld
@@ -438,7 +443,8 @@ func (r *runner) take(name string, st state) *Item {
 	}
 	lf, err := lockItem(path, q.hook)
 	if err != nil {
-		return nil // gone: another runner finished it
+		r.refused(path, err)
+		return nil // gone (another runner finished it) or refused
 	}
 	if lf == nil {
 		r.count(func(s *Stats) { s.Busy++ })
@@ -686,7 +692,28 @@ func (r *runner) unreadable(lf *lockedFile, path string, err error) {
 	}
 }
 
+// refused moves aside an item file openRO refused unread (see
+// CorruptError.Unsafe); other errors (the file is gone) are ignored.
+func (r *runner) refused(path string, err error) {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		r.corrupt(path, ce)
+	}
+}
+
 func (r *runner) corrupt(path string, ce *CorruptError) {
+	if ce.Unsafe {
+		// Not opened, not locked: moved aside by name (a link is moved,
+		// not followed), with its state file.
+		r.q.logf("outbox: warning: %v; moved to %s", ce, r.q.sub("corrupt"))
+		id := strings.TrimSuffix(pathBase(path), msgSuffix)
+		r.q.moveAside(r.q.sub("msg", id+stateSuffix))
+		if err := os.Rename(path, r.q.asidePath(pathBase(path))); err == nil {
+			r.count(func(s *Stats) { s.Corrupt++ })
+			r.markDirty(r.q.sub("msg"), r.q.sub("corrupt"))
+		}
+		return
+	}
 	lf, err := openLocked(path, os.O_RDONLY)
 	if err != nil || lf == nil {
 		return
@@ -740,7 +767,8 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		}
 		lf, err := lockItem(it.path, q.hook)
 		if err != nil {
-			continue // gone: another runner finished it
+			r.refused(it.path, err)
+			continue // gone (another runner finished it) or refused
 		}
 		if lf == nil {
 			r.count(func(s *Stats) { s.Busy++ })
@@ -948,6 +976,10 @@ func (q *Queue) cleanTmp() {
 		p := q.sub("tmp", e.Name())
 		info, err := e.Info()
 		if err != nil || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		if !info.Mode().IsRegular() {
+			os.Remove(p) // never opened: a FIFO would block the open
 			continue
 		}
 		if !strings.HasSuffix(e.Name(), msgSuffix) {

@@ -105,10 +105,10 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (stri
 }
 
 // openQueue opens the outbox at dir; its warnings (corrupt files moved
-// aside) go to standard error.
+// aside) go to standard error, quoted: they may quote a spool file.
 func openQueue(e *env, dir string) (*outbox.Queue, error) {
 	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "tlsmail: "+format+"\n", args...)
+		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
 	}})
 	if err != nil {
 		return nil, queueError(err)
@@ -124,6 +124,10 @@ func queueError(err error) error {
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+	}
+	if errors.Is(err, outbox.ErrUnsafeSpool) {
+		// Not a passing condition: retrying changes nothing.
+		xe.code = exitConfig
 	}
 	return xe
 }
@@ -427,7 +431,7 @@ func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
 				next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-				orNull(it.Envelope.From), strings.Join(it.Envelope.To, ","), oneLine(it.LastError))
+				oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
 		}
 		tw.Flush()
 	}
@@ -437,7 +441,7 @@ func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
 		}
 		for _, it := range failed {
 			fmt.Fprintf(e.stdout, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
-				strings.Join(it.Envelope.To, ","), oneLine(it.Reason))
+				recipients(it.Envelope.To), oneLine(it.Reason))
 		}
 	} else if len(failed) > 0 {
 		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", len(failed))
@@ -451,6 +455,10 @@ func orNull(from string) string {
 	}
 	return from
 }
+
+// recipients joins an item's recipients for a listing. They come from the
+// spool, which a hostile sender's input reached: quoted like peer text.
+func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 
 // oneLine makes s, often a server's reply or an error quoting one, fit on
 // one line of the listing: runs of white space become one space and
@@ -666,7 +674,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 }
 
 func printRunResult(w io.Writer, rr runResult) {
-	to := strings.Join(rr.Recipients, ",")
+	to := recipients(rr.Recipients)
 	switch rr.Outcome {
 	case "delivered":
 		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, safetext.Quote(rr.Response))
