@@ -217,6 +217,11 @@ var ErrNotFound = errors.New("no such item")
 // link): its items name commands to run, so the run refuses to start.
 var ErrUnsafeSpool = errors.New("the spool directory is not safe to run")
 
+// ErrReadOnly is returned (wrapped) by Run when the spool's msg/
+// directory cannot be written: delivered items could not be removed and
+// would be sent again by every run, so nothing is delivered.
+var ErrReadOnly = errors.New("the spool is read-only")
+
 // ErrBusy is returned (wrapped) by Remove when a runner is delivering the
 // item right now.
 var ErrBusy = errors.New("item is being delivered")

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	case "runkill":
 		helperRunKill()
 		os.Exit(0)
+	case "readonly":
+		helperReadOnly()
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -403,4 +406,28 @@ func TestKillDuringRun(t *testing.T) {
 			})
 		}
 	}
+}
+
+// helperReadOnly runs the queue at OUTBOX_DIR once, with a deliverer that
+// prints DELIVERED and the ID of each item it is given, then prints the
+// run's error (or OK).
+func helperReadOnly() {
+	q, err := Open(os.Getenv("OUTBOX_DIR"), Options{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	_, err = q.Run(context.Background(), RunConfig{Force: true,
+		Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+			for _, it := range batch {
+				fmt.Println("DELIVERED", it.ID)
+				report(it, Result{Outcome: Delivered})
+			}
+			return nil
+		}})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	fmt.Println("OK")
 }

@@ -163,6 +163,9 @@ type Stats struct {
 	Busy    int `json:"busy"`
 	NotDue  int `json:"not_due"`
 	Corrupt int `json:"corrupt"`
+	// Stuck counts items skipped because they could not be removed once
+	// delivered (an immutable or read-only file).
+	Stuck int `json:"stuck,omitempty"`
 	// Next is the earliest next attempt among the items left; zero when no
 	// item waits.
 	Next time.Time `json:"next,omitzero"`
@@ -248,6 +251,13 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	// a spool another user could have written to.
 	if err := q.checkDirs(); err != nil {
 		return Stats{}, err
+	}
+	// A delivered item that cannot be removed is sent again by every
+	// later run: deliver nothing from a spool whose msg/ is read-only.
+	if err := dirWritable(q.sub("msg")); err != nil {
+		return Stats{}, &Error{Op: "run", Path: q.sub("msg"), Err: ErrReadOnly,
+			Msg: fmt.Sprintf("delivered messages could not be removed from %s (%v), so every run would send them again; nothing was sent", q.sub("msg"), err),
+			Fix: "make the spool directory writable by this user (chmod u+w, or remount it read-write), then run the queue again"}
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
 	if q.testMaxHeld != 0 {
@@ -795,6 +805,18 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		r.held.Add(1)
 		held = append(held, it)
 	}
+	// Each item must be removable once delivered (see itemRemovable).
+	ok := held[:0]
+	for _, it := range held {
+		if err := itemRemovable(it.path); err != nil {
+			q.logf("outbox: warning: item %s is skipped: it could not be removed once delivered (%v), so it would be sent again by every run", it.ID, err)
+			r.release([]*Item{it})
+			r.count(func(s *Stats) { s.Stuck++ })
+			continue
+		}
+		ok = append(ok, it)
+	}
+	held = ok
 	if len(held) == 0 {
 		return
 	}

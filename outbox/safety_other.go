@@ -3,6 +3,7 @@
 package outbox
 
 import (
+	"errors"
 	"os"
 )
 
@@ -27,6 +28,25 @@ func (q *Queue) checkDirs() error {
 			return &Error{Op: "run", Path: d, Msg: d + " is not a plain directory (a link or a file)", Err: ErrUnsafeSpool,
 				Fix: "make it a directory of its own, in the profile of the user who runs the queue"}
 		}
+	}
+	return nil
+}
+
+// dirWritable: Windows has no directory permission bits to check here
+// (ACLs are not read); a directory that refuses deletions shows as a
+// removal error after delivery, which Run reports.
+func dirWritable(dir string) error { return nil }
+
+// itemRemovable reports whether the item file could be deleted once
+// delivered: Windows refuses to delete a file with the read-only
+// attribute.
+func itemRemovable(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil // gone: nothing to remove
+	}
+	if fi.Mode().Perm()&0o200 == 0 {
+		return errors.New("the file has the read-only attribute")
 	}
 	return nil
 }

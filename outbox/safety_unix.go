@@ -65,3 +65,37 @@ func (q *Queue) checkDirs() error {
 	}
 	return nil
 }
+
+// dirWritable reports whether this process may create and remove names in
+// dir: access(2) with W_OK, which also fails on a read-only file system
+// (EROFS) and an immutable directory (EPERM), for root too. (access
+// checks the real uid; the spool is owned by the effective one, see
+// checkDirs, and the two differ only for a set-uid program.)
+func dirWritable(dir string) error {
+	for {
+		err := syscall.Access(dir, 2) // W_OK
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// itemRemovable reports whether the item file at path could be removed
+// once delivered: the directory's write access is checked once per run
+// (dirWritable); what is left is a file the kernel refuses to unlink
+// whatever the directory says, an immutable or append-only one
+// (chattr +i/+a on Linux, chflags schg/uchg on BSD), for which access(2)
+// with W_OK fails with EPERM. (EACCES, mode bits, does not matter for
+// unlink.)
+func itemRemovable(path string) error {
+	for {
+		err := syscall.Access(path, 2)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
+			return err
+		}
+		return nil
+	}
+}

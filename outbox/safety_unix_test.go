@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,5 +175,125 @@ func TestRunRefusesUnsafeSpoolDir(t *testing.T) {
 				t.Errorf("the item was touched: %v", err)
 			}
 		})
+	}
+}
+
+// A spool whose msg/ the runner cannot write: a delivered item could not
+// be removed and every later run would send it again, so Run delivers
+// nothing and fails with ErrReadOnly. Permission bits do not bind root, so
+// as root (CI) the run is made by a child process running as nobody over
+// a spool nobody owns, with msg/ mode 0555; as another user the run is made
+// in this process. Either way a real directory refuses a real write.
+func TestRunReadOnlySpool(t *testing.T) {
+	q, _, _ := newQueue(t)
+	id := enqueue(t, q, testSettings, "Subject: x\r\n\r\nbody\r\n")
+	msg := q.sub("msg")
+	t.Cleanup(func() { os.Chmod(msg, 0o700) })
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(msg, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		called := false
+		_, err := q.Run(context.Background(), RunConfig{Force: true,
+			Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+				called = true
+				return nil
+			}})
+		if !errors.Is(err, ErrReadOnly) || called {
+			t.Fatalf("Run = %v (deliverer called: %v), want ErrReadOnly and nothing delivered", err, called)
+		}
+		return
+	}
+	const nobody = 65534
+	// The child must reach the spool and its own binary: both go in a
+	// directory nobody may enter, and the spool becomes nobody's.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	for d := work; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // t.TempDir makes 0700 directories
+	}
+	bin := filepath.Join(work, "outbox.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := q.Dir(); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // t.TempDir and testdir make 0700 directories
+	}
+	err = filepath.Walk(q.Dir(), func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, nobody, nobody)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() string {
+		cmd := exec.Command(bin, "-test.run=^$")
+		cmd.Env = append(os.Environ(), "OUTBOX_HELPER=readonly", "OUTBOX_DIR="+q.Dir())
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helper: %v: %s", err, out)
+		}
+		return string(out)
+	}
+	if err := os.Chmod(msg, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(); strings.Contains(out, "DELIVERED") || !strings.Contains(out, "read-only") || !strings.Contains(out, "nothing was sent") {
+		t.Errorf("run over a read-only msg/ as nobody: %s", out)
+	}
+	if _, err := os.Stat(q.sub("msg", id+msgSuffix)); err != nil {
+		t.Errorf("the item is gone: %v", err)
+	}
+	// Control: with msg/ writable, the same child delivers and removes it.
+	os.Chmod(msg, 0o700)
+	if out := run(); !strings.Contains(out, "DELIVERED "+id) || !strings.Contains(out, "OK") {
+		t.Errorf("control run as nobody: %s", out)
+	}
+	if _, err := os.Stat(q.sub("msg", id+msgSuffix)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("control: the delivered item was not removed: %v", err)
+	}
+}
+
+// An item file the kernel refuses to unlink whatever the directory allows
+// (immutable, chattr +i; root only, on a file system with the flag): it is
+// skipped, never delivered, and counted as stuck; the others go out.
+func TestRunSkipsImmutableItem(t *testing.T) {
+	q, _, logs := newQueue(t)
+	a := enqueue(t, q, testSettings, "Subject: a\r\n\r\nbody\r\n")
+	b := enqueue(t, q, testSettings, "Subject: b\r\n\r\nbody\r\n")
+	p := q.sub("msg", b+msgSuffix)
+	if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
+		// Needs root and a file system with the flag (ext4, xfs, btrfs);
+		// CI runs as root on ext4.
+		t.Skipf("cannot make the item immutable: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
+	var got []string
+	st, err := q.Run(context.Background(), RunConfig{Force: true,
+		Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+			for _, it := range batch {
+				got = append(got, it.ID)
+				report(it, Result{Outcome: Delivered})
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != a || st.Stuck != 1 || st.Delivered != 1 {
+		t.Errorf("delivered %v, stats %+v: want only %s delivered and one stuck", got, st, a)
+	}
+	if !strings.Contains(logs.String(), "could not be removed once delivered") {
+		t.Errorf("no warning: %q", logs.String())
 	}
 }

@@ -668,6 +668,9 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		if stats.Corrupt > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, filepath.Join(r.q.Dir(), "corrupt"))
 		}
+		if stats.Stuck > 0 {
+			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
+		}
 		fmt.Fprintln(r.e.stdout)
 	}
 	return stats, nil
@@ -699,6 +702,10 @@ func (r *queueRunner) once(ctx context.Context) error {
 		xe = &exitError{code: exitUnavailable, kind: kindFailed,
 			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, filepath.Join(r.q.Dir(), "failed")),
 			fix: "see 'tlsmail queue list --failed' for the reasons"}
+	case stats.Stuck > 0:
+		xe = &exitError{code: exitTempFail, kind: kindQueue,
+			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, filepath.Join(r.q.Dir(), "msg")),
+			fix: "make the files and the directory writable (remove an immutable flag: chattr -i), then run the queue again"}
 	case stats.Deferred > 0:
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
 			msg: fmt.Sprintf("%d message(s) could not be delivered yet and stay queued", stats.Deferred),

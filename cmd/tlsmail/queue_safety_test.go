@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +125,31 @@ func TestQueueListQuotesSpoolText(t *testing.T) {
 	checkSafeOutput(t, "queue list", r.stdout+r.stderr)
 	if strings.Count(r.stdout, `\x1b[2J`) != 2 {
 		t.Errorf("want the sender and the recipient shown quoted: %s", r)
+	}
+}
+
+// An immutable msg/ (chattr +i binds root too; needs root and a file
+// system with the flag, as in CI): queue run sends nothing and exits 75
+// saying why, rather than sending a copy on every run.
+func TestQueueRunReadOnlySpool(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "queue")
+	q, err := outbox.Open(dir, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := outbox.Settings{Host: "127.0.0.1", Port: closedPort(t), TLS: "starttls", TrustFile: "system"}
+	if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+		strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	msg := filepath.Join(dir, "msg")
+	if out, err := exec.Command("chattr", "+i", msg).CombinedOutput(); err != nil {
+		t.Skipf("cannot make msg/ immutable: %v %s", err, out)
+	}
+	defer exec.Command("chattr", "-i", msg).Run()
+	r := proc{args: []string{"queue", "run", "--queue-dir", dir}}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "nothing was sent") || !strings.Contains(r.stderr, "writable") {
+		t.Errorf("want exit %d saying nothing was sent and how to fix it: %s", exitTempFail, r)
 	}
 }
