@@ -30,6 +30,11 @@ const (
 	// Permanent: the server refused the message for good (5xx); the item
 	// moves to failed/ at once.
 	Permanent
+	// Corrupt: the item's file turned out damaged during delivery (its
+	// content does not match its checksum) and was moved to corrupt/;
+	// nothing was sent. Run sets it for OnResult when the deliverer
+	// reports a *CorruptError; a deliverer never returns it itself.
+	Corrupt
 )
 
 func (o Outcome) String() string {
@@ -40,6 +45,8 @@ func (o Outcome) String() string {
 		return "temporary"
 	case Permanent:
 		return "permanent"
+	case Corrupt:
+		return "corrupt"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -207,6 +214,32 @@ func (r *runner) now() time.Time {
 	return r.q.now()
 }
 
+// next is when an item in state st is due. Run never writes a next
+// attempt later than now plus the longest backoff, so a later one was
+// written under a clock that was wrong (or by hand): it is not trusted,
+// and the item is due now. Its next attempt is then computed afresh.
+func (r *runner) next(st state, now time.Time) time.Time {
+	if st.NextAttempt.After(now.Add(r.q.opts.Backoff.withDefaults().Max)) {
+		return time.Time{}
+	}
+	return st.NextAttempt
+}
+
+// age is how long an item has been queued: since its creation time. A
+// creation time in the future was written under a clock that was wrong;
+// the item is then aged by its failed attempts instead, as the shortest
+// time the backoff lets them take, so that it still expires.
+func (r *runner) age(it *Item, now time.Time) time.Duration {
+	if !it.Created.After(now) {
+		return now.Sub(it.Created)
+	}
+	var d time.Duration
+	for i := 1; i < it.Attempts && d < r.q.opts.MaxAge; i++ {
+		d += r.q.opts.Backoff.Delay(i, 1)
+	}
+	return d
+}
+
 func (r *runner) rand() float64 {
 	if r.rc.Rand != nil {
 		return r.rc.Rand()
@@ -350,8 +383,8 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			// (batch reads it again under the lock).
 			st, _ = q.loadState(id)
 		}
-		if !r.rc.Force && st.NextAttempt.After(now) {
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+		if next := r.next(st, now); !r.rc.Force && next.After(now) {
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 			continue
 		}
 		due = append(due, dueItem{name: name, st: st})
@@ -491,9 +524,9 @@ func (r *runner) take(name string, st state) *Item {
 	}
 	it.fid = fid
 	st, found := q.loadState(it.ID)
-	if !r.rc.Force && st.NextAttempt.After(r.now()) {
+	if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 		lf.unlock()
-		r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+		r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 		return nil
 	}
 	it.setState(st)
@@ -551,9 +584,9 @@ func (r *runner) confirm(b []*Item) []*Item {
 		st, found := state{}, false
 		if hasState {
 			st, found = r.q.loadState(it.ID)
-			if !r.rc.Force && st.NextAttempt.After(r.now()) {
+			if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 				r.drop(it)
-				r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+				r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 				continue
 			}
 		}
@@ -794,9 +827,9 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		}
 		// Another runner may have deferred it since the scan.
 		st, found := q.loadState(it.ID)
-		if !r.rc.Force && st.NextAttempt.After(r.now()) {
+		if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 			lf.unlock()
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 			continue
 		}
 		it.setState(st)
@@ -862,6 +895,8 @@ func (r *runner) settle(it *Item, res Result) {
 	var ce *CorruptError
 	switch {
 	case res.Err != nil && errors.As(res.Err, &ce):
+		// One outcome, reported once: moved aside, not deferred.
+		res.Outcome = Corrupt
 		q.logf("outbox: warning: %v; moved to %s", ce, q.sub("corrupt"))
 		q.moveAside(statePath)
 		if renameLocked(lf, q.asidePath(it.ID+msgSuffix)) == nil {
@@ -893,7 +928,7 @@ func (r *runner) settle(it *Item, res Result) {
 		it.Attempts++
 		it.LastAttempt = now
 		it.LastError = reason
-		if age := now.Sub(it.Created); age >= q.opts.MaxAge {
+		if age := r.age(it, now); age >= q.opts.MaxAge {
 			r.fail(it, lf, now, fmt.Sprintf("expired after %s in the queue (%d attempts); last error: %s",
 				roundAge(age), it.Attempts, reason), false)
 			break

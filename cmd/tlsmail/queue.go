@@ -243,7 +243,7 @@ func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
 	if o.json {
 		j := queuedJSON{jsonOutput: out.jsonOutput(err)}
 		if qr != nil {
-			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent
+			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent && qr.res.Outcome != outbox.Corrupt
 			j.Failed = qr.res.Outcome == outbox.Permanent
 		}
 		writeJSON(e.stdout, j)
@@ -285,6 +285,10 @@ func (qr *queued) err() error {
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
 			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, filepath.Join(qr.dir, "failed", qr.id+".msg")),
 			fix: c.fix}
+	case outbox.Corrupt:
+		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
+			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", filepath.Join(qr.dir, "corrupt"), qr.res.Err),
+			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
 		return &exitError{code: exitTempFail, kind: c.kind, err: qr.res.Err,
@@ -635,6 +639,11 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			}
 			switch {
 			case res.Outcome == outbox.Delivered:
+			case res.Outcome == outbox.Corrupt:
+				var ce *outbox.CorruptError
+				if errors.As(res.Err, &ce) {
+					rr.Error = ce.Msg // the path is in the warning
+				}
 			case it.FailedAt.IsZero():
 				rr.Outcome, rr.NextAttempt = "deferred", it.NextAttempt
 			default:
@@ -660,7 +669,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	} else {
 		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
 		if stats.NotDue > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("15:04:05"))
+			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("2006-01-02 15:04:05"))
 		}
 		if stats.Busy > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
@@ -684,6 +693,8 @@ func printRunResult(w io.Writer, rr runResult) {
 	case "deferred":
 		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
 			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
+	case "corrupt":
+		fmt.Fprintf(w, "corrupt   %s to %s: %s (not sent; moved to corrupt/)\n", rr.ID, to, oneLine(rr.Error))
 	default:
 		fmt.Fprintf(w, "failed    %s to %s: %s (moved to failed/)\n", rr.ID, to, oneLine(rr.Error))
 	}
