@@ -265,9 +265,11 @@ type Queue struct {
 	opts Options
 	bufs sync.Pool // *[]byte copy buffers
 
-	testHook     func(stage string)
-	testMaxHeld  int64 // overrides maxHeldFiles when set
-	testNoRelist bool  // the scan checks each item by itself
+	testHook      func(stage string)
+	testMaxHeld   int64 // overrides maxHeldFiles when set
+	testNoRelist  bool  // the scan checks each item by itself
+	testScanChunk int   // overrides scanChunk when set
+	testWindow    int   // overrides partialWindow when set
 }
 
 // Open opens the spool at dir, creating it (mode 0700) when needed.

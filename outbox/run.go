@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -330,75 +331,79 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	return r.stats, nil
 }
 
+// scanChunk is how many directory entries the scan reads at a time: a
+// run holds one chunk of names, the items of the batches being filled
+// (at most partialWindow) and those being delivered, whatever the size of
+// the backlog.
+const scanChunk = 4096
+
+// partialWindow is how many items the scan holds at most in batches not
+// yet full: past it, the largest is handed out as it is. It is at least a
+// batch.
+func (r *runner) partialWindow() int {
+	if r.q.testWindow > 0 {
+		return r.q.testWindow
+	}
+	return max(r.rc.BatchSize, 1024)
+}
+
+// maxGroups bounds the settings groups the scan remembers.
+const maxGroups = 4096
+
+// group is the items of one Settings key the scan has not handed out.
+type group struct {
+	items   []*Item
+	emitted bool // some of the group was handed out already
+	seq     int  // first seen: groups are split in this order at the end
+}
+
 // scan reads msg/ and hands the due items, grouped and split into
-// batches, oldest first, to emit; it stops early when emit returns false.
-// A group is cut into batches of the size split would give if every due
-// item were in it, each emitted as soon as it is full; the rest of each
-// group is split at the end.
+// batches, to emit; it stops early when emit returns false. It reads the
+// directory in chunks of scanChunk entries, each sorted by name (oldest
+// first: a spool that fits in one chunk is taken oldest first), and keeps
+// no per-item record beyond the chunk and the batches being filled, so
+// that its memory is bounded whatever the backlog.
+//
+// A spool that fits in one chunk is known whole: a group is cut into
+// batches of the size split would give if every due item were in it, each
+// emitted as soon as it is full, and the rest of each group is split at
+// the end. A larger one is cut into batches of rc.BatchSize, and when the
+// batches being filled hold partialWindow items the largest goes out.
 func (r *runner) scan(emit func([]*Item) bool) error {
 	q := r.q
 	dir := q.sub("msg")
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
 	if err != nil {
 		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 	}
-	have := map[string]bool{}
-	hasState := map[string]bool{}
-	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), msgSuffix); ok {
-			have[id] = true
-		} else if id, ok := strings.CutSuffix(e.Name(), stateSuffix); ok {
-			hasState[id] = true
-		}
+	defer d.Close()
+	chunk := scanChunk
+	if q.testScanChunk > 0 {
+		chunk = q.testScanChunk
 	}
+	readChunk := func() ([]string, error) {
+		names, err := d.Readdirnames(chunk)
+		if err == io.EOF {
+			err = nil
+		}
+		sort.Strings(names)
+		return names, err
+	}
+	names, err := readChunk()
+	if err != nil {
+		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+	}
+	// One look ahead tells whether the first chunk is the whole spool.
+	ahead, err := readChunk()
+	if err != nil {
+		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+	}
+	whole := len(ahead) == 0
 	r.settings = settingsCache{}
-	now := r.now()
-	var order []string
-	groups := map[string][]*Item{}
-	type dueItem struct {
-		name string
-		st   state
-	}
-	var due []dueItem
-	for _, e := range entries { // ReadDir sorts by name: oldest ID first
-		name := e.Name()
-		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
-			if validID(id) && !have[id] {
-				// Left over by a crash between removing an item and its
-				// state; harmless, so tidy up.
-				os.Remove(q.sub("msg", name))
-			}
-			continue
-		}
-		id, ok := strings.CutSuffix(name, msgSuffix)
-		if !ok || !validID(id) {
-			continue
-		}
-		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
-			continue
-		}
-		var st state
-		if hasState[id] {
-			// A fresh item has no state file: no need to look for one
-			// (batch reads it again under the lock).
-			st, _ = q.loadState(id)
-		}
-		if next := r.next(st, now); !r.rc.Force && next.After(now) {
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
-			continue
-		}
-		due = append(due, dueItem{name: name, st: st})
-	}
-	// Relisting msg/ for a batch is cheaper than a stat and a state
-	// lookup for each of its items while the directory holds a few
-	// entries per item of a batch (not so for sendmail's one item in a
-	// long queue).
-	r.relist = len(entries) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
-	full := len(due)
-	if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
-		full = (len(due) + n - 1) / n
-	}
-	emitted := map[string]bool{}
+
+	groups := map[string]*group{}
+	seq, held := 0, 0
+	var full int // batch size to emit at, once known
 	emit0 := emit
 	emit = func(b []*Item) bool {
 		if b = r.confirm(b); len(b) == 0 {
@@ -414,38 +419,95 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 	// was handed out releases its own.
 	defer func() {
 		for _, g := range groups {
-			r.release(g)
+			r.release(g.items)
 		}
 	}()
-	for _, d := range due {
-		it := r.take(d.name, d.st)
-		if it == nil {
-			continue
+	// flush hands out g's items as a batch.
+	flush := func(g *group) bool {
+		b := g.items
+		held -= len(b)
+		g.items, g.emitted = nil, true
+		return emit(b[:len(b):len(b)])
+	}
+	for len(names) > 0 {
+		due := r.dueNames(names, whole)
+		if full == 0 {
+			full = r.rc.BatchSize
+			if whole {
+				// Relisting msg/ for a batch is cheaper than a stat and a
+				// state lookup for each of its items while the directory
+				// holds a few entries per item of a batch (not so for
+				// sendmail's one item in a long queue).
+				r.relist = len(names) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
+				full = len(due)
+				if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
+					full = (len(due) + n - 1) / n
+				}
+			}
 		}
-		k := it.key
-		if k == "" {
-			k = it.Settings.key()
+		for _, d := range due {
+			it := r.take(d.name, d.st)
+			if it == nil {
+				continue
+			}
+			k := it.key
+			if k == "" {
+				k = it.Settings.key()
+			}
+			g := groups[k]
+			if g == nil {
+				if len(groups) >= maxGroups {
+					// Forget the groups with nothing held: only the split
+					// of their last items (how parallel) depends on them.
+					for k, g := range groups {
+						if len(g.items) == 0 {
+							delete(groups, k)
+						}
+					}
+				}
+				g = &group{seq: seq}
+				seq++
+				groups[k] = g
+			}
+			g.items = append(g.items, it)
+			held++
+			if len(g.items) >= full {
+				if !flush(g) {
+					return nil
+				}
+			} else if held > r.partialWindow() {
+				var big *group
+				for _, g := range groups {
+					if big == nil || len(g.items) > len(big.items) {
+						big = g
+					}
+				}
+				if !flush(big) {
+					return nil
+				}
+			}
 		}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
-		}
-		g := append(groups[k], it)
-		groups[k] = g
-		if len(g) >= full {
-			emitted[k] = true
-			groups[k] = nil
-			if !emit(g[:len(g):len(g)]) {
-				return nil
+		names, ahead = ahead, nil
+		if len(names) == 0 && !whole {
+			if names, err = readChunk(); err != nil {
+				return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 			}
 		}
 	}
-	for _, k := range order {
+	order := make([]*group, 0, len(groups))
+	for _, g := range groups {
+		if len(g.items) > 0 {
+			order = append(order, g)
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].seq < order[j].seq })
+	for _, g := range order {
 		parallel := r.rc.Parallel
-		if emitted[k] {
+		if g.emitted {
 			parallel = 1 // the rest of a group already under way
 		}
-		bs := split(groups[k], r.rc.BatchSize, r.rc.MinBatch, parallel)
-		groups[k] = nil
+		bs := split(g.items, r.rc.BatchSize, r.rc.MinBatch, parallel)
+		g.items = nil
 		for i, b := range bs {
 			if !emit(b) {
 				for _, b := range bs[i+1:] {
@@ -456,6 +518,59 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		}
 	}
 	return nil
+}
+
+// dueItem is an item file name of a chunk the scan will take, with the
+// state it found for it (zero when it did not look).
+type dueItem struct {
+	name string
+	st   state
+}
+
+// dueNames picks the item files of a sorted chunk of msg/ names that are
+// due. A state file listed in the same chunk is read (it may say the item
+// is not due); an item whose state is listed in another chunk is taken
+// and its state read under the lock (take, confirm). A state file whose
+// item is gone (a crash between removing the two) is removed.
+func (r *runner) dueNames(names []string, whole bool) []dueItem {
+	q := r.q
+	now := r.now()
+	inChunk := func(name string) bool {
+		i := sort.SearchStrings(names, name)
+		return i < len(names) && names[i] == name
+	}
+	var due []dueItem
+	for _, name := range names {
+		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
+			if validID(id) && !inChunk(id+msgSuffix) {
+				if whole {
+					os.Remove(q.sub("msg", name))
+				} else if _, err := os.Lstat(q.sub("msg", id+msgSuffix)); errors.Is(err, os.ErrNotExist) {
+					os.Remove(q.sub("msg", name))
+				}
+			}
+			continue
+		}
+		id, ok := strings.CutSuffix(name, msgSuffix)
+		if !ok || !validID(id) {
+			continue
+		}
+		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
+			continue
+		}
+		var st state
+		if inChunk(id + stateSuffix) {
+			// A fresh item has no state file: no need to look for one
+			// (it is read again under the lock).
+			st, _ = q.loadState(id)
+		}
+		if next := r.next(st, now); !r.rc.Force && next.After(now) {
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
+			continue
+		}
+		due = append(due, dueItem{name: name, st: st})
+	}
+	return due
 }
 
 // take reads the due item file name for a batch. While the run holds

@@ -218,12 +218,15 @@ func TestConcurrentRunnersModes(t *testing.T) {
 		maxHeld   int64
 		noRelist  bool
 		batchSize int
+		chunk     int // directory entries read at a time (0: default)
 	}{
-		{"held, relisted", 0, false, 100},
-		{"held, per item", 0, true, 100},
-		{"held, small batches", 0, false, 3},
-		{"batch locks", -1, false, 7},
-		{"held limit 5", 5, false, 10},
+		{"held, relisted", 0, false, 100, 0},
+		{"held, per item", 0, true, 100, 0},
+		{"held, small batches", 0, false, 3, 0},
+		{"batch locks", -1, false, 7, 0},
+		{"held limit 5", 5, false, 10, 0},
+		{"read in chunks of 16", 0, false, 10, 16},
+		{"chunks of 7, batch locks", -1, false, 4, 7},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -233,7 +236,7 @@ func TestConcurrentRunnersModes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+				q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
 				return q
 			}
 			q0 := open()
@@ -371,14 +374,16 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 		name     string
 		maxHeld  int64
 		noRelist bool
-	}{{"relisted", 0, false}, {"per item", 0, true}, {"batch locks", -1, false}, {"limit 2", 2, false}}
+		chunk    int
+	}{{"relisted", 0, false, 0}, {"per item", 0, true, 0}, {"batch locks", -1, false, 0}, {"limit 2", 2, false, 0},
+		{"chunks of 5", 0, false, 5}}
 	for _, m := range modes {
 		for _, failDeliver := range []bool{false, true} {
 			for _, cancelled := range []bool{false, true} {
 				name := fmt.Sprintf("%s/deliver error %v/cancelled %v", m.name, failDeliver, cancelled)
 				t.Run(name, func(t *testing.T) {
 					q, _, _ := newQueue(t)
-					q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+					q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
 					var ids []string
 					for i := range 12 {
 						ids = append(ids, enqueue(t, q, testSettings, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)))

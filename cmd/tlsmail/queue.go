@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -372,84 +374,193 @@ type listedItem struct {
 	Reason      string    `json:"reason,omitempty"`
 }
 
-func listed(items []*outbox.Item) []listedItem {
-	out := make([]listedItem, 0, len(items))
-	for _, it := range items {
-		out = append(out, listedItem{
-			ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-			Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
-			Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
-			FailedAt: it.FailedAt, Reason: it.Reason,
-		})
+func listed(it *outbox.Item) listedItem {
+	return listedItem{
+		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
+		Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
+		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
+		FailedAt: it.FailedAt, Reason: it.Reason,
 	}
-	return out
+}
+
+// listOptions are the flags of `queue list`.
+type listOptions struct {
+	json, failed, count bool
+	// limit, if positive, is the most items shown of each list.
+	limit int
 }
 
 func newQueueListCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
-	var asJSON, failed bool
+	var lo listOptions
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Show the queued messages: ID, recipients, size, attempts, next attempt, last error",
-		Args:  cobra.NoArgs,
+		Long: `Show the queued messages: ID, recipients, size, attempts, next attempt, last error.
+
+The listing is streamed: a queue of any size is listed in bounded memory,
+in the order the directory gives, oldest first within each run of 4,096
+entries (a smaller queue is listed oldest first). --count prints only how
+many messages there are; --limit N shows at most N of each list.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
-			st.json = asJSON
+			st.json = lo.json
+			if lo.limit < 0 {
+				return usageErrorf("--limit must be 0 (no limit) or more").withFix("e.g. --limit 100")
+			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
-			return queueList(e, q, asJSON, failed)
+			return queueListWith(e, q, lo)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]}`)
-	cmd.Flags().BoolVar(&failed, "failed", false, "also list the messages in failed/, with the reason")
+	cmd.Flags().BoolVar(&lo.json, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]} (with --count: numbers)`)
+	cmd.Flags().BoolVar(&lo.failed, "failed", false, "also list the messages in failed/, with the reason")
+	cmd.Flags().BoolVar(&lo.count, "count", false, "print only how many messages are queued and failed (reads no message file)")
+	cmd.Flags().IntVar(&lo.limit, "limit", 0, "show at most `N` messages of each list (0: all)")
 	return cmd
 }
 
+// queueList is `queue list` with the given flags (and sendmail -bp).
 func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
-	items, err := q.List()
-	if err != nil {
-		return queueError(err)
+	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
+}
+
+// errLimit stops a walk at --limit.
+var errLimit = errors.New("limit reached")
+
+// walkLimit walks with walk, stopping after limit items (0: none).
+func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*outbox.Item) error) (shown int, err error) {
+	err = walk(func(it *outbox.Item) error {
+		if limit > 0 && shown >= limit {
+			return errLimit
+		}
+		shown++
+		return fn(it)
+	})
+	if errors.Is(err, errLimit) {
+		err = nil
 	}
-	failed, err := q.ListFailed()
-	if err != nil {
-		return queueError(err)
-	}
-	if asJSON {
-		writeJSON(e.stdout, struct {
-			OK     bool         `json:"ok"`
-			Dir    string       `json:"dir"`
-			Queued []listedItem `json:"queued"`
-			Failed []listedItem `json:"failed"`
-		}{true, q.Dir(), listed(items), listed(failed)})
+	return shown, err
+}
+
+// listRows is how many rows of the text listing are aligned together: the
+// table is written as it is read, a block at a time.
+const listRows = 256
+
+func queueListWith(e *env, q *outbox.Queue, lo listOptions) error {
+	if lo.count {
+		queued, err := q.Count()
+		if err != nil {
+			return queueError(err)
+		}
+		failed, err := q.CountFailed()
+		if err != nil {
+			return queueError(err)
+		}
+		if lo.json {
+			writeJSON(e.stdout, struct {
+				OK     bool   `json:"ok"`
+				Dir    string `json:"dir"`
+				Queued int    `json:"queued"`
+				Failed int    `json:"failed"`
+			}{true, q.Dir(), queued, failed})
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "%d queued, %d failed in %s\n", queued, failed, q.Dir())
 		return nil
 	}
-	if len(items) == 0 {
-		fmt.Fprintf(e.stdout, "The outbox %s is empty.\n", q.Dir())
-	} else {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
-		for _, it := range items {
-			next := "now"
-			if it.NextAttempt.After(time.Now()) {
-				next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
+	w := bufio.NewWriterSize(e.stdout, 32<<10)
+	defer w.Flush()
+	if lo.json {
+		return queueListJSON(w, q, lo)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	rows := 0
+	shown, err := walkLimit(q.Walk, lo.limit, func(it *outbox.Item) error {
+		if rows == 0 {
+			fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
+		}
+		next := "now"
+		if it.NextAttempt.After(time.Now()) {
+			next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
+			oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
+		if rows++; rows%listRows == 0 {
+			tw.Flush()
+		}
+		return nil
+	})
+	tw.Flush()
+	if err != nil {
+		return queueError(err)
+	}
+	if shown == 0 {
+		fmt.Fprintf(w, "The outbox %s is empty.\n", q.Dir())
+	} else if lo.limit > 0 && shown == lo.limit {
+		if n, err := q.Count(); err == nil && n > shown {
+			fmt.Fprintf(w, "(%d of %d queued messages shown: --limit)\n", shown, n)
+		}
+	}
+	if lo.failed {
+		first := true
+		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
+			if first {
+				fmt.Fprintf(w, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
+				first = false
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-				oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
-		}
-		tw.Flush()
-	}
-	if showFailed {
-		if len(failed) > 0 {
-			fmt.Fprintf(e.stdout, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
-		}
-		for _, it := range failed {
-			fmt.Fprintf(e.stdout, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
+			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
 				recipients(it.Envelope.To), oneLine(it.Reason))
+			return nil
+		})
+		if err != nil {
+			return queueError(err)
 		}
-	} else if len(failed) > 0 {
-		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", len(failed))
+	} else if n, err := q.CountFailed(); err != nil {
+		return queueError(err)
+	} else if n > 0 {
+		fmt.Fprintf(w, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
 	}
+	return nil
+}
+
+// queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
+// one item at a time.
+func queueListJSON(w *bufio.Writer, q *outbox.Queue, lo listOptions) error {
+	dir, _ := json.Marshal(q.Dir())
+	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
+	list := func(name string, walk func(func(*outbox.Item) error) error) error {
+		fmt.Fprintf(w, "  %q: [", name)
+		n := 0
+		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
+			b, err := json.Marshal(listed(it))
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				w.WriteByte(',')
+			}
+			n++
+			w.WriteString("\n    ")
+			w.Write(b)
+			return nil
+		})
+		if n > 0 {
+			w.WriteString("\n  ")
+		}
+		w.WriteString("]")
+		return err
+	}
+	if err := list("queued", q.Walk); err != nil {
+		return queueError(err)
+	}
+	w.WriteString(",\n")
+	if err := list("failed", q.WalkFailed); err != nil {
+		return queueError(err)
+	}
+	w.WriteString("\n}\n")
 	return nil
 }
 
@@ -634,6 +745,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			rr := runResult{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
+			delete(responses, it.ID)
 			if res.Err != nil {
 				rr.Error = res.Err.Error()
 			}
@@ -649,8 +761,11 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			default:
 				rr.Outcome, rr.Error = "failed", it.Reason
 			}
-			results = append(results, rr)
-			if !r.json {
+			if r.json {
+				results = append(results, rr)
+			} else {
+				// Printed and forgotten: a run's memory does not grow
+				// with the backlog.
 				printRunResult(out, rr)
 			}
 		},
