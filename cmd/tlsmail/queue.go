@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -725,7 +726,13 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
 	defer out.Flush()
 	var mu sync.Mutex
-	results := []runResult{}
+	// With --json the object is streamed: {"dir", "results": [...],
+	// "stats", "ok"}, each result written as it comes.
+	results := 0
+	startJSON := func() {
+		dir, _ := json.Marshal(r.q.Dir())
+		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
+	}
 	responses := map[string]string{}
 	d := &deliverer{e: r.e, transcript: r.transcript, sent: func(it *outbox.Item, out *outcome, err error) {
 		if out != nil && out.result != nil && out.result.Response != nil {
@@ -762,7 +769,14 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 				rr.Outcome, rr.Error = "failed", it.Reason
 			}
 			if r.json {
-				results = append(results, rr)
+				if results == 0 {
+					startJSON()
+				} else {
+					out.Write([]byte(","))
+				}
+				results++
+				out.Write([]byte("\n    "))
+				out.Write(indentedJSON(rr, "    "))
 			} else {
 				// Printed and forgotten: a run's memory does not grow
 				// with the backlog.
@@ -770,18 +784,26 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			}
 		},
 	})
-	out.Flush()
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && (!r.json || results == 0) {
 		return stats, queueError(err)
 	}
 	if r.json {
-		writeJSON(r.e.stdout, struct {
-			OK      bool         `json:"ok"`
-			Dir     string       `json:"dir"`
-			Stats   outbox.Stats `json:"stats"`
-			Results []runResult  `json:"results"`
-		}{stats.Failed == 0 && stats.Deferred == 0, r.q.Dir(), stats, results})
+		if results == 0 {
+			startJSON()
+		} else {
+			out.Write([]byte("\n  "))
+		}
+		fmt.Fprintf(out, "],\n  \"stats\": %s,\n  \"ok\": %v", indentedJSON(stats, "  "), stats.Failed == 0 && stats.Deferred == 0 && stats.Stuck == 0 && err == nil)
+		if err != nil && ctx.Err() == nil {
+			// The run failed after results were written: the object is
+			// closed with the error, which counts as reported.
+			xe := queueError(err)
+			fmt.Fprintf(out, ",\n  \"error\": {\"message\": %s}\n}\n", indentedJSON(xe.Error(), ""))
+			return stats, &reported{xe}
+		}
+		out.Write([]byte("\n}\n"))
 	} else {
+		out.Flush()
 		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
 		if stats.NotDue > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("2006-01-02 15:04:05"))
@@ -798,6 +820,17 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		fmt.Fprintln(r.e.stdout)
 	}
 	return stats, nil
+}
+
+// indentedJSON encodes v as writeJSON does, for a value nested at
+// prefix, without the final newline.
+func indentedJSON(v any, prefix string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func printRunResult(w io.Writer, rr runResult) {
