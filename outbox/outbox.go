@@ -27,6 +27,20 @@
 // secret comes from (an environment variable, a file, a command, a
 // configuration account) so that the deliverer reads it again at delivery.
 //
+// # Trust
+//
+// An item's settings name a command that gives the password and a
+// configuration file to read, so a runner acts only on files no one else
+// could have written. On Unix the spool directory and its subdirectories
+// must belong to the user running the queue and be writable by no one
+// else (Run refuses to start otherwise: ErrUnsafeSpool), and every item
+// and state file must be a regular file of that user, not writable by
+// group or others, and not a symbolic link; any other is refused unread
+// and moved to corrupt/. A spool shared by several users is not
+// supported. On Windows, where the spool lives in the user's profile,
+// links and non-regular files are refused; owners and ACLs are not
+// checked.
+//
 // # Concurrency
 //
 // Any number of processes may enqueue and run at once. A runner holds an

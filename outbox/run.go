@@ -268,6 +268,12 @@ func (r *runner) markDirty(dirs ...string) {
 // once older than the maximum age), permanent failures moved to failed/.
 // Corrupt files are moved to corrupt/ with a warning. Items another runner
 // holds are skipped. Run returns when every batch is done or ctx is done.
+//
+// Run refuses to start on a spool others could write to (ErrUnsafeSpool,
+// see the package documentation) and delivers nothing from one whose msg/
+// it cannot write (ErrReadOnly): a delivered item that cannot be removed
+// would be sent again by every run. Its memory is bounded whatever the
+// backlog: it reads the spool a chunk of names at a time (see scan).
 func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	if rc.Deliver == nil {
 		return Stats{}, &Error{Op: "run", Msg: "no deliverer given"}

@@ -329,7 +329,13 @@ variable, file, command or configuration account).
 
 The outbox directory is --queue-dir, else $TLSMAIL_QUEUE_DIR, else the
 queue_dir of the configuration account, else $XDG_STATE_HOME/tlsmail/queue
-(~/.local/state/tlsmail/queue).`,
+(~/.local/state/tlsmail/queue).
+
+Items name the command that gives their password, so the outbox must be
+the private directory of the user who runs the queue: 'queue run' refuses
+a directory another user owns or may write to (exit 78), and moves aside
+unread any item file that is a link, another user's, or writable by
+others.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
