@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
 )
 
 // A next attempt later than now plus the longest backoff was written under
@@ -42,7 +44,7 @@ func TestSkewedNextAttemptIsDue(t *testing.T) {
 // aged by its failed attempts, never less than the backoff between them.
 func TestFutureCreatedItemExpires(t *testing.T) {
 	c := &clock{t: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}
-	q, err := Open(t.TempDir(), Options{Now: c.Now, MaxAge: 3 * time.Hour})
+	q, err := Open(testdir.New(t), Options{Now: c.Now, MaxAge: 3 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
