@@ -20,20 +20,21 @@ import (
 // takes each message's data and then never answers the end of it, as a
 // server that hangs while it stores the message.
 type silentAfterData struct {
-	ln       net.Listener
-	conns    atomic.Int64
-	dataEnds atomic.Int64
-	done     chan struct{}
-	wg       sync.WaitGroup
+	ln         net.Listener
+	noGreeting bool // silent from the start: no 220
+	conns      atomic.Int64
+	dataEnds   atomic.Int64
+	done       chan struct{}
+	wg         sync.WaitGroup
 }
 
-func startSilentAfterData(t *testing.T) *silentAfterData {
+func startSilentAfterData(t *testing.T, noGreeting bool) *silentAfterData {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &silentAfterData{ln: ln, done: make(chan struct{})}
+	s := &silentAfterData{ln: ln, done: make(chan struct{}), noGreeting: noGreeting}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -62,6 +63,10 @@ func startSilentAfterData(t *testing.T) *silentAfterData {
 func (s *silentAfterData) serve(c net.Conn) {
 	br := bufio.NewReader(c)
 	reply := func(l string) { c.Write([]byte(l + "\r\n")) }
+	if s.noGreeting {
+		<-s.done
+		return
+	}
 	reply("220 silent.example ESMTP")
 	for {
 		line, err := br.ReadString('\n')
@@ -101,7 +106,7 @@ func (s *silentAfterData) serve(c net.Conn) {
 // on a new connection (20 items took 20 timeouts before).
 func TestQueueFlushSilentServerDefersTheRest(t *testing.T) {
 	t.Parallel()
-	srv := startSilentAfterData(t)
+	srv := startSilentAfterData(t, false)
 	dir := filepath.Join(t.TempDir(), "queue")
 	q, err := outbox.Open(dir, outbox.Options{})
 	if err != nil {
@@ -139,5 +144,35 @@ func TestQueueFlushSilentServerDefersTheRest(t *testing.T) {
 	}
 	if notTried != items-1 {
 		t.Errorf("%d items say why they were not tried, want %d: %s", notTried, items-1, r.stdout)
+	}
+}
+
+// A server that accepts connections and never greets: the first batch
+// waits out its timeout, and the server's other batch in the run (items
+// with other settings, so another connection) is deferred without a
+// connection of its own.
+func TestQueueRunSilentGreetingDefersOtherBatches(t *testing.T) {
+	t.Parallel()
+	srv := startSilentAfterData(t, true)
+	dir := filepath.Join(t.TempDir(), "queue")
+	q, err := outbox.Open(dir, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(srv.ln.Addr().String())
+	n, _ := strconv.Atoi(port)
+	for _, domain := range []string{"one.example", "two.example"} {
+		s := outbox.Settings{Host: host, Port: n, TLS: "none", TrustFile: "system", Timeout: 300 * time.Millisecond, Domain: domain}
+		if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+			strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := proc{args: []string{"queue", "run", "--parallel", "1", "--queue-dir", dir}}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stdout, "0 delivered, 2 deferred") || !strings.Contains(r.stdout, "timed out earlier in this run") {
+		t.Errorf("want both deferred, the second without a try: %s", r)
+	}
+	if c := srv.conns.Load(); c != 1 {
+		t.Errorf("%d connections, want 1", c)
 	}
 }
