@@ -121,7 +121,7 @@ func openQueue(e *env, dir string) (*outbox.Queue, error) {
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
 // with the outbox's own fix.
-func queueError(err error) error {
+func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
 	var oe *outbox.Error
@@ -145,6 +145,9 @@ type queued struct {
 	next    time.Time
 	// deferred: only written to the outbox (--defer), no delivery tried.
 	deferred bool
+	// runErr: the immediate delivery did not start (an unsafe or
+	// read-only spool).
+	runErr error
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -220,7 +223,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			res.out = out
 		}
 	}}
-	_, _ = q.Run(ctx, outbox.RunConfig{
+	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.deliver,
 		IDs:     []string{id},
 		OnResult: func(it *outbox.Item, r outbox.Result) {
@@ -300,6 +303,11 @@ func (qr *queued) err() error {
 	}
 	if qr.deferred {
 		return nil
+	}
+	if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
+		xe := queueError(qr.runErr)
+		xe.msg = fmt.Sprintf("queued as %s but not delivered: %s", qr.id, xe.msg)
+		return xe
 	}
 	// No outcome: the delivery did not finish (SIGINT or SIGTERM cancelled
 	// it). The message is queued all the same; saying "sent" or nothing

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,5 +152,22 @@ func TestQueueRunReadOnlySpool(t *testing.T) {
 	r := proc{args: []string{"queue", "run", "--queue-dir", dir}}.run(t)
 	if r.code != exitTempFail || !strings.Contains(r.stderr, "nothing was sent") || !strings.Contains(r.stderr, "writable") {
 		t.Errorf("want exit %d saying nothing was sent and how to fix it: %s", exitTempFail, r)
+	}
+}
+
+// send --queue over a spool others may write to: the message is queued,
+// the immediate delivery refused, and the command says why (exit 78), not
+// that the delivery was interrupted.
+func TestSendQueueUnsafeSpoolSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "queue")
+	if _, err := outbox.Open(dir, outbox.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "msg"), 0o777)
+	r := proc{args: []string{"send", "--queue", "--queue-dir", dir, "--server", "127.0.0.1:" + strconv.Itoa(closedPort(t)),
+		"--tls", "none", "--from", "a@example.org", "--to", "b@example.org", "--subject", "x", "--body", "x"}}.run(t)
+	if r.code != exitConfig || !strings.Contains(r.stderr, "not delivered") || !strings.Contains(r.stderr, "mode 0777") || strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("want exit %d saying why: %s", exitConfig, r)
 	}
 }
