@@ -13,10 +13,23 @@ type roFile struct {
 	path string
 }
 
+// openRO opens path read-only. A symbolic link or junction and anything
+// but a regular file is refused with an unsafe *CorruptError (Lstat
+// first, then the open handle's own Stat).
 func openRO(path string) (*roFile, error) {
+	if fi, err := os.Lstat(path); err == nil && (fi.Mode()&os.ModeSymlink != 0 || !fi.Mode().IsRegular()) {
+		return nil, &CorruptError{Path: path, Msg: "is not a regular file (a link?); refused unread", Unsafe: true}
+	}
 	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		return nil, &CorruptError{Path: path, Msg: "is not a regular file; refused unread", Unsafe: true}
 	}
 	return &roFile{f: f, path: path}, nil
 }

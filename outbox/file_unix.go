@@ -16,17 +16,49 @@ import (
 type roFile struct {
 	fd   int
 	path string
+	// size and id, from the fstat made at open: a spool file is never
+	// modified in place (items and states are replaced by rename).
+	size int64
+	id   fileID
 }
 
-// openRO opens path read-only.
+// openRO opens path read-only and checks, on the descriptor, that it is a
+// file this user may trust (see checkOwned): a symbolic link (O_NOFOLLOW),
+// a FIFO or device (O_NONBLOCK, so that opening a FIFO does not wait for a
+// writer), a file of another user or one others may write is refused with
+// an unsafe *CorruptError before a byte of it is read.
 func openRO(path string) (*roFile, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err == nil {
-			return &roFile{fd: fd, path: path}, nil
+			f := &roFile{fd: fd, path: path}
+			var st syscall.Stat_t
+			if err := fstat(fd, &st); err != nil {
+				f.Close()
+				return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+			}
+			if msg := checkOwned(&st, false); msg != "" {
+				f.Close()
+				return nil, &CorruptError{Path: path, Msg: msg + "; refused unread", Unsafe: true}
+			}
+			f.size, f.id = st.Size, fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
+			return f, nil
+		}
+		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
+			// O_NOFOLLOW on a symbolic link (EMLINK on FreeBSD).
+			return nil, &CorruptError{Path: path, Msg: "is a symbolic link; refused unread", Unsafe: true}
 		}
 		if !errors.Is(err, syscall.EINTR) {
 			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
+}
+
+func fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Fstat(fd, st)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
 		}
 	}
 }
@@ -65,19 +97,8 @@ func (f *roFile) readOnce(p []byte, off int64) (int, error) {
 	}
 }
 
-// stat returns the file's size and identity.
-func (f *roFile) stat() (int64, fileID, error) {
-	var st syscall.Stat_t
-	for {
-		err := syscall.Fstat(f.fd, &st)
-		if err == nil {
-			return st.Size, fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
-		}
-		if !errors.Is(err, syscall.EINTR) {
-			return 0, fileID{}, &os.PathError{Op: "stat", Path: f.path, Err: err}
-		}
-	}
-}
+// stat returns the file's size and identity (as at open).
+func (f *roFile) stat() (int64, fileID, error) { return f.size, f.id, nil }
 
 // tryLock takes the file's exclusive lock without waiting (see tryLock).
 func (f *roFile) tryLock() (bool, error) { return flockNB(f.fd) }

@@ -263,10 +263,29 @@ func readStateFound(path string) (state, bool, error) {
 	return s, true, err
 }
 
+// maxStateFile bounds a state file (a few hundred bytes, plus the last
+// error's text).
+const maxStateFile = 64 << 10
+
+// parseStateFile reads a state file through openRO: one another user
+// owns or could write, or a link, is refused unread (unsafe
+// *CorruptError), and one too large is corrupt.
 func parseStateFile(path string) (state, error) {
 	var s state
-	b, err := os.ReadFile(path)
+	f, err := openRO(path)
 	if err != nil {
+		return s, err
+	}
+	defer f.Close()
+	size, _, err := f.stat()
+	if err != nil {
+		return s, err
+	}
+	if size > maxStateFile {
+		return s, &CorruptError{Path: path, Msg: fmt.Sprintf("state file of %d bytes is too large", size)}
+	}
+	b := make([]byte, size)
+	if n, err := f.ReadAt(b, 0); err != nil && !(err == io.EOF && int64(n) == size) {
 		return s, err
 	}
 	if err := json.Unmarshal(b, &s); err != nil {

@@ -27,6 +27,20 @@
 // secret comes from (an environment variable, a file, a command, a
 // configuration account) so that the deliverer reads it again at delivery.
 //
+// # Trust
+//
+// An item's settings name a command that gives the password and a
+// configuration file to read, so a runner acts only on files no one else
+// could have written. On Unix the spool directory and its subdirectories
+// must belong to the user running the queue and be writable by no one
+// else (Run refuses to start otherwise: ErrUnsafeSpool), and every item
+// and state file must be a regular file of that user, not writable by
+// group or others, and not a symbolic link; any other is refused unread
+// and moved to corrupt/. A spool shared by several users is not
+// supported. On Windows, where the spool lives in the user's profile,
+// links and non-regular files are refused; owners and ACLs are not
+// checked.
+//
 // # Concurrency
 //
 // Any number of processes may enqueue and run at once. A runner holds an
@@ -212,6 +226,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrNotFound is returned (wrapped) by Remove for an unknown ID.
 var ErrNotFound = errors.New("no such item")
 
+// ErrUnsafeSpool is returned (wrapped) by Run when the spool directory or
+// one of its subdirectories could be written by another user (or is a
+// link): its items name commands to run, so the run refuses to start.
+var ErrUnsafeSpool = errors.New("the spool directory is not safe to run")
+
+// ErrReadOnly is returned (wrapped) by Run when the spool's msg/
+// directory cannot be written: delivered items could not be removed and
+// would be sent again by every run, so nothing is delivered.
+var ErrReadOnly = errors.New("the spool is read-only")
+
 // ErrBusy is returned (wrapped) by Remove when a runner is delivering the
 // item right now.
 var ErrBusy = errors.New("item is being delivered")
@@ -221,9 +245,18 @@ var ErrBusy = errors.New("item is being delivered")
 type CorruptError struct {
 	Path string
 	Msg  string
+	// Unsafe: the file was refused unread because this user cannot trust
+	// it (a symbolic link, not a regular file, another user's file, or
+	// one others may write): its settings could run a command.
+	Unsafe bool
 }
 
-func (e *CorruptError) Error() string { return "corrupt spool file " + e.Path + ": " + e.Msg }
+func (e *CorruptError) Error() string {
+	if e.Unsafe {
+		return "untrusted spool file " + e.Path + ": " + e.Msg
+	}
+	return "corrupt spool file " + e.Path + ": " + e.Msg
+}
 
 // Options configures a Queue.
 type Options struct {
@@ -246,9 +279,11 @@ type Queue struct {
 	opts Options
 	bufs sync.Pool // *[]byte copy buffers
 
-	testHook     func(stage string)
-	testMaxHeld  int64 // overrides maxHeldFiles when set
-	testNoRelist bool  // the scan checks each item by itself
+	testHook      func(stage string)
+	testMaxHeld   int64 // overrides maxHeldFiles when set
+	testNoRelist  bool  // the scan checks each item by itself
+	testScanChunk int   // overrides scanChunk when set
+	testWindow    int   // overrides partialWindow when set
 }
 
 // Open opens the spool at dir, creating it (mode 0700) when needed.

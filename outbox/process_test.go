@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	case "runkill":
 		helperRunKill()
 		os.Exit(0)
+	case "readonly":
+		helperReadOnly()
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -293,6 +296,7 @@ func helperRunKill() {
 	}
 	q.testNoRelist = os.Getenv("OUTBOX_NORELIST") != ""
 	fmt.Sscan(os.Getenv("OUTBOX_MAXHELD"), &q.testMaxHeld)
+	fmt.Sscan(os.Getenv("OUTBOX_CHUNK"), &q.testScanChunk)
 	var killAt int
 	fmt.Sscan(os.Getenv("OUTBOX_KILLAT"), &killAt)
 	log, err := os.OpenFile(os.Getenv("OUTBOX_LOG"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -329,8 +333,9 @@ func helperRunKill() {
 // at-least-once allows), none is lost or left behind, and no lock of the
 // dead process stays.
 func TestKillDuringRun(t *testing.T) {
-	modes := []struct{ name, noRelist, maxHeld string }{
-		{"relisted", "", ""}, {"per item", "1", ""}, {"batch locks", "", "-1"}, {"limit 3", "", "3"},
+	modes := []struct{ name, noRelist, maxHeld, chunk string }{
+		{"relisted", "", "", ""}, {"per item", "1", "", ""}, {"batch locks", "", "-1", ""}, {"limit 3", "", "3", ""},
+		{"chunks of 4", "", "", "4"},
 	}
 	for _, m := range modes {
 		for _, killAt := range []int{1, 5, 13} {
@@ -349,7 +354,7 @@ func TestKillDuringRun(t *testing.T) {
 				logPath := filepath.Join(work, "log")
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
 				cmd.Env = append(os.Environ(), "OUTBOX_HELPER=runkill", "OUTBOX_DIR="+dir, "OUTBOX_LOG="+logPath,
-					"OUTBOX_KILLAT="+fmt.Sprint(killAt), "OUTBOX_NORELIST="+m.noRelist, "OUTBOX_MAXHELD="+m.maxHeld)
+					"OUTBOX_KILLAT="+fmt.Sprint(killAt), "OUTBOX_NORELIST="+m.noRelist, "OUTBOX_MAXHELD="+m.maxHeld, "OUTBOX_CHUNK="+m.chunk)
 				cmd.Stderr = os.Stderr
 				out, err := cmd.StdoutPipe()
 				if err != nil {
@@ -403,4 +408,28 @@ func TestKillDuringRun(t *testing.T) {
 			})
 		}
 	}
+}
+
+// helperReadOnly runs the queue at OUTBOX_DIR once, with a deliverer that
+// prints DELIVERED and the ID of each item it is given, then prints the
+// run's error (or OK).
+func helperReadOnly() {
+	q, err := Open(os.Getenv("OUTBOX_DIR"), Options{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	_, err = q.Run(context.Background(), RunConfig{Force: true,
+		Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
+			for _, it := range batch {
+				fmt.Println("DELIVERED", it.ID)
+				report(it, Result{Outcome: Delivered})
+			}
+			return nil
+		}})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		return
+	}
+	fmt.Println("OK")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -30,6 +31,11 @@ const (
 	// Permanent: the server refused the message for good (5xx); the item
 	// moves to failed/ at once.
 	Permanent
+	// Corrupt: the item's file turned out damaged during delivery (its
+	// content does not match its checksum) and was moved to corrupt/;
+	// nothing was sent. Run sets it for OnResult when the deliverer
+	// reports a *CorruptError; a deliverer never returns it itself.
+	Corrupt
 )
 
 func (o Outcome) String() string {
@@ -40,6 +46,8 @@ func (o Outcome) String() string {
 		return "temporary"
 	case Permanent:
 		return "permanent"
+	case Corrupt:
+		return "corrupt"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -163,6 +171,9 @@ type Stats struct {
 	Busy    int `json:"busy"`
 	NotDue  int `json:"not_due"`
 	Corrupt int `json:"corrupt"`
+	// Stuck counts items skipped because they could not be removed once
+	// delivered (an immutable or read-only file).
+	Stuck int `json:"stuck,omitempty"`
 	// Next is the earliest next attempt among the items left; zero when no
 	// item waits.
 	Next time.Time `json:"next,omitzero"`
@@ -204,6 +215,32 @@ func (r *runner) now() time.Time {
 	return r.q.now()
 }
 
+// next is when an item in state st is due. Run never writes a next
+// attempt later than now plus the longest backoff, so a later one was
+// written under a clock that was wrong (or by hand): it is not trusted,
+// and the item is due now. Its next attempt is then computed afresh.
+func (r *runner) next(st state, now time.Time) time.Time {
+	if st.NextAttempt.After(now.Add(r.q.opts.Backoff.withDefaults().Max)) {
+		return time.Time{}
+	}
+	return st.NextAttempt
+}
+
+// age is how long an item has been queued: since its creation time. A
+// creation time in the future was written under a clock that was wrong;
+// the item is then aged by its failed attempts instead, as the shortest
+// time the backoff lets them take, so that it still expires.
+func (r *runner) age(it *Item, now time.Time) time.Duration {
+	if !it.Created.After(now) {
+		return now.Sub(it.Created)
+	}
+	var d time.Duration
+	for i := 1; i < it.Attempts && d < r.q.opts.MaxAge; i++ {
+		d += r.q.opts.Backoff.Delay(i, 1)
+	}
+	return d
+}
+
 func (r *runner) rand() float64 {
 	if r.rc.Rand != nil {
 		return r.rc.Rand()
@@ -231,6 +268,12 @@ func (r *runner) markDirty(dirs ...string) {
 // once older than the maximum age), permanent failures moved to failed/.
 // Corrupt files are moved to corrupt/ with a warning. Items another runner
 // holds are skipped. Run returns when every batch is done or ctx is done.
+//
+// Run refuses to start on a spool others could write to (ErrUnsafeSpool,
+// see the package documentation) and delivers nothing from one whose msg/
+// it cannot write (ErrReadOnly): a delivered item that cannot be removed
+// would be sent again by every run. Its memory is bounded whatever the
+// backlog: it reads the spool a chunk of names at a time (see scan).
 func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	if rc.Deliver == nil {
 		return Stats{}, &Error{Op: "run", Msg: "no deliverer given"}
@@ -243,6 +286,18 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	}
 	if rc.MinBatch < 1 {
 		rc.MinBatch = 16
+	}
+	// Items name commands to run and files to read: nothing is read from
+	// a spool another user could have written to.
+	if err := q.checkDirs(); err != nil {
+		return Stats{}, err
+	}
+	// A delivered item that cannot be removed is sent again by every
+	// later run: deliver nothing from a spool whose msg/ is read-only.
+	if err := dirWritable(q.sub("msg")); err != nil {
+		return Stats{}, &Error{Op: "run", Path: q.sub("msg"), Err: ErrReadOnly,
+			Msg: fmt.Sprintf("delivered messages could not be removed from %s (%v), so every run would send them again; nothing was sent", q.sub("msg"), err),
+			Fix: "make the spool directory writable by this user (chmod u+w, or remount it read-write), then run the queue again"}
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
 	if q.testMaxHeld != 0 {
@@ -282,75 +337,79 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 	return r.stats, nil
 }
 
+// scanChunk is how many directory entries the scan reads at a time: a
+// run holds one chunk of names, the items of the batches being filled
+// (at most partialWindow) and those being delivered, whatever the size of
+// the backlog.
+const scanChunk = 4096
+
+// partialWindow is how many items the scan holds at most in batches not
+// yet full: past it, the largest is handed out as it is. It is at least a
+// batch.
+func (r *runner) partialWindow() int {
+	if r.q.testWindow > 0 {
+		return r.q.testWindow
+	}
+	return max(r.rc.BatchSize, 1024)
+}
+
+// maxGroups bounds the settings groups the scan remembers.
+const maxGroups = 4096
+
+// group is the items of one Settings key the scan has not handed out.
+type group struct {
+	items   []*Item
+	emitted bool // some of the group was handed out already
+	seq     int  // first seen: groups are split in this order at the end
+}
+
 // scan reads msg/ and hands the due items, grouped and split into
-// batches, oldest first, to emit; it stops early when emit returns false.
-// A group is cut into batches of the size split would give if every due
-// item were in it, each emitted as soon as it is full; the rest of each
-// group is split at the end.
+// batches, to emit; it stops early when emit returns false. It reads the
+// directory in chunks of scanChunk entries, each sorted by name (oldest
+// first: a spool that fits in one chunk is taken oldest first), and keeps
+// no per-item record beyond the chunk and the batches being filled, so
+// that its memory is bounded whatever the backlog.
+//
+// A spool that fits in one chunk is known whole: a group is cut into
+// batches of the size split would give if every due item were in it, each
+// emitted as soon as it is full, and the rest of each group is split at
+// the end. A larger one is cut into batches of rc.BatchSize, and when the
+// batches being filled hold partialWindow items the largest goes out.
 func (r *runner) scan(emit func([]*Item) bool) error {
 	q := r.q
 	dir := q.sub("msg")
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
 	if err != nil {
 		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 	}
-	have := map[string]bool{}
-	hasState := map[string]bool{}
-	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), msgSuffix); ok {
-			have[id] = true
-		} else if id, ok := strings.CutSuffix(e.Name(), stateSuffix); ok {
-			hasState[id] = true
-		}
+	defer d.Close()
+	chunk := scanChunk
+	if q.testScanChunk > 0 {
+		chunk = q.testScanChunk
 	}
+	readChunk := func() ([]string, error) {
+		names, err := d.Readdirnames(chunk)
+		if err == io.EOF {
+			err = nil
+		}
+		sort.Strings(names)
+		return names, err
+	}
+	names, err := readChunk()
+	if err != nil {
+		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+	}
+	// One look ahead tells whether the first chunk is the whole spool.
+	ahead, err := readChunk()
+	if err != nil {
+		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
+	}
+	whole := len(ahead) == 0
 	r.settings = settingsCache{}
-	now := r.now()
-	var order []string
-	groups := map[string][]*Item{}
-	type dueItem struct {
-		name string
-		st   state
-	}
-	var due []dueItem
-	for _, e := range entries { // ReadDir sorts by name: oldest ID first
-		name := e.Name()
-		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
-			if validID(id) && !have[id] {
-				// Left over by a crash between removing an item and its
-				// state; harmless, so tidy up.
-				os.Remove(q.sub("msg", name))
-			}
-			continue
-		}
-		id, ok := strings.CutSuffix(name, msgSuffix)
-		if !ok || !validID(id) {
-			continue
-		}
-		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
-			continue
-		}
-		var st state
-		if hasState[id] {
-			// A fresh item has no state file: no need to look for one
-			// (batch reads it again under the lock).
-			st, _ = q.loadState(id)
-		}
-		if !r.rc.Force && st.NextAttempt.After(now) {
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
-			continue
-		}
-		due = append(due, dueItem{name: name, st: st})
-	}
-	// Relisting msg/ for a batch is cheaper than a stat and a state
-	// lookup for each of its items while the directory holds a few
-	// entries per item of a batch (not so for sendmail's one item in a
-	// long queue).
-	r.relist = len(entries) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
-	full := len(due)
-	if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
-		full = (len(due) + n - 1) / n
-	}
-	emitted := map[string]bool{}
+
+	groups := map[string]*group{}
+	seq, held := 0, 0
+	var full int // batch size to emit at, once known
 	emit0 := emit
 	emit = func(b []*Item) bool {
 		if b = r.confirm(b); len(b) == 0 {
@@ -366,38 +425,95 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 	// was handed out releases its own.
 	defer func() {
 		for _, g := range groups {
-			r.release(g)
+			r.release(g.items)
 		}
 	}()
-	for _, d := range due {
-		it := r.take(d.name, d.st)
-		if it == nil {
-			continue
+	// flush hands out g's items as a batch.
+	flush := func(g *group) bool {
+		b := g.items
+		held -= len(b)
+		g.items, g.emitted = nil, true
+		return emit(b[:len(b):len(b)])
+	}
+	for len(names) > 0 {
+		due := r.dueNames(names, whole)
+		if full == 0 {
+			full = r.rc.BatchSize
+			if whole {
+				// Relisting msg/ for a batch is cheaper than a stat and a
+				// state lookup for each of its items while the directory
+				// holds a few entries per item of a batch (not so for
+				// sendmail's one item in a long queue).
+				r.relist = len(names) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
+				full = len(due)
+				if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
+					full = (len(due) + n - 1) / n
+				}
+			}
 		}
-		k := it.key
-		if k == "" {
-			k = it.Settings.key()
+		for _, d := range due {
+			it := r.take(d.name, d.st)
+			if it == nil {
+				continue
+			}
+			k := it.key
+			if k == "" {
+				k = it.Settings.key()
+			}
+			g := groups[k]
+			if g == nil {
+				if len(groups) >= maxGroups {
+					// Forget the groups with nothing held: only the split
+					// of their last items (how parallel) depends on them.
+					for k, g := range groups {
+						if len(g.items) == 0 {
+							delete(groups, k)
+						}
+					}
+				}
+				g = &group{seq: seq}
+				seq++
+				groups[k] = g
+			}
+			g.items = append(g.items, it)
+			held++
+			if len(g.items) >= full {
+				if !flush(g) {
+					return nil
+				}
+			} else if held > r.partialWindow() {
+				var big *group
+				for _, g := range groups {
+					if big == nil || len(g.items) > len(big.items) {
+						big = g
+					}
+				}
+				if !flush(big) {
+					return nil
+				}
+			}
 		}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
-		}
-		g := append(groups[k], it)
-		groups[k] = g
-		if len(g) >= full {
-			emitted[k] = true
-			groups[k] = nil
-			if !emit(g[:len(g):len(g)]) {
-				return nil
+		names, ahead = ahead, nil
+		if len(names) == 0 && !whole {
+			if names, err = readChunk(); err != nil {
+				return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 			}
 		}
 	}
-	for _, k := range order {
+	order := make([]*group, 0, len(groups))
+	for _, g := range groups {
+		if len(g.items) > 0 {
+			order = append(order, g)
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].seq < order[j].seq })
+	for _, g := range order {
 		parallel := r.rc.Parallel
-		if emitted[k] {
+		if g.emitted {
 			parallel = 1 // the rest of a group already under way
 		}
-		bs := split(groups[k], r.rc.BatchSize, r.rc.MinBatch, parallel)
-		groups[k] = nil
+		bs := split(g.items, r.rc.BatchSize, r.rc.MinBatch, parallel)
+		g.items = nil
 		for i, b := range bs {
 			if !emit(b) {
 				for _, b := range bs[i+1:] {
@@ -408,6 +524,59 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		}
 	}
 	return nil
+}
+
+// dueItem is an item file name of a chunk the scan will take, with the
+// state it found for it (zero when it did not look).
+type dueItem struct {
+	name string
+	st   state
+}
+
+// dueNames picks the item files of a sorted chunk of msg/ names that are
+// due. A state file listed in the same chunk is read (it may say the item
+// is not due); an item whose state is listed in another chunk is taken
+// and its state read under the lock (take, confirm). A state file whose
+// item is gone (a crash between removing the two) is removed.
+func (r *runner) dueNames(names []string, whole bool) []dueItem {
+	q := r.q
+	now := r.now()
+	inChunk := func(name string) bool {
+		i := sort.SearchStrings(names, name)
+		return i < len(names) && names[i] == name
+	}
+	var due []dueItem
+	for _, name := range names {
+		if id, ok := strings.CutSuffix(name, stateSuffix); ok {
+			if validID(id) && !inChunk(id+msgSuffix) {
+				if whole {
+					os.Remove(q.sub("msg", name))
+				} else if _, err := os.Lstat(q.sub("msg", id+msgSuffix)); errors.Is(err, os.ErrNotExist) {
+					os.Remove(q.sub("msg", name))
+				}
+			}
+			continue
+		}
+		id, ok := strings.CutSuffix(name, msgSuffix)
+		if !ok || !validID(id) {
+			continue
+		}
+		if len(r.rc.IDs) > 0 && !slices.Contains(r.rc.IDs, id) {
+			continue
+		}
+		var st state
+		if inChunk(id + stateSuffix) {
+			// A fresh item has no state file: no need to look for one
+			// (it is read again under the lock).
+			st, _ = q.loadState(id)
+		}
+		if next := r.next(st, now); !r.rc.Force && next.After(now) {
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
+			continue
+		}
+		due = append(due, dueItem{name: name, st: st})
+	}
+	return due
 }
 
 // take reads the due item file name for a batch. While the run holds
@@ -438,7 +607,8 @@ func (r *runner) take(name string, st state) *Item {
 	}
 	lf, err := lockItem(path, q.hook)
 	if err != nil {
-		return nil // gone: another runner finished it
+		r.refused(path, err)
+		return nil // gone (another runner finished it) or refused
 	}
 	if lf == nil {
 		r.count(func(s *Stats) { s.Busy++ })
@@ -475,9 +645,9 @@ func (r *runner) take(name string, st state) *Item {
 	}
 	it.fid = fid
 	st, found := q.loadState(it.ID)
-	if !r.rc.Force && st.NextAttempt.After(r.now()) {
+	if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 		lf.unlock()
-		r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+		r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 		return nil
 	}
 	it.setState(st)
@@ -535,9 +705,9 @@ func (r *runner) confirm(b []*Item) []*Item {
 		st, found := state{}, false
 		if hasState {
 			st, found = r.q.loadState(it.ID)
-			if !r.rc.Force && st.NextAttempt.After(r.now()) {
+			if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 				r.drop(it)
-				r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+				r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 				continue
 			}
 		}
@@ -686,7 +856,28 @@ func (r *runner) unreadable(lf *lockedFile, path string, err error) {
 	}
 }
 
+// refused moves aside an item file openRO refused unread (see
+// CorruptError.Unsafe); other errors (the file is gone) are ignored.
+func (r *runner) refused(path string, err error) {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		r.corrupt(path, ce)
+	}
+}
+
 func (r *runner) corrupt(path string, ce *CorruptError) {
+	if ce.Unsafe {
+		// Not opened, not locked: moved aside by name (a link is moved,
+		// not followed), with its state file.
+		r.q.logf("outbox: warning: %v; moved to %s", ce, r.q.sub("corrupt"))
+		id := strings.TrimSuffix(pathBase(path), msgSuffix)
+		r.q.moveAside(r.q.sub("msg", id+stateSuffix))
+		if err := os.Rename(path, r.q.asidePath(pathBase(path))); err == nil {
+			r.count(func(s *Stats) { s.Corrupt++ })
+			r.markDirty(r.q.sub("msg"), r.q.sub("corrupt"))
+		}
+		return
+	}
 	lf, err := openLocked(path, os.O_RDONLY)
 	if err != nil || lf == nil {
 		return
@@ -740,7 +931,8 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		}
 		lf, err := lockItem(it.path, q.hook)
 		if err != nil {
-			continue // gone: another runner finished it
+			r.refused(it.path, err)
+			continue // gone (another runner finished it) or refused
 		}
 		if lf == nil {
 			r.count(func(s *Stats) { s.Busy++ })
@@ -756,9 +948,9 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		}
 		// Another runner may have deferred it since the scan.
 		st, found := q.loadState(it.ID)
-		if !r.rc.Force && st.NextAttempt.After(r.now()) {
+		if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
 			lf.unlock()
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(st.NextAttempt) })
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
 			continue
 		}
 		it.setState(st)
@@ -767,6 +959,18 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 		r.held.Add(1)
 		held = append(held, it)
 	}
+	// Each item must be removable once delivered (see itemRemovable).
+	ok := held[:0]
+	for _, it := range held {
+		if err := itemRemovable(it.path); err != nil {
+			q.logf("outbox: warning: item %s is skipped: it could not be removed once delivered (%v), so it would be sent again by every run", it.ID, err)
+			r.release([]*Item{it})
+			r.count(func(s *Stats) { s.Stuck++ })
+			continue
+		}
+		ok = append(ok, it)
+	}
+	held = ok
 	if len(held) == 0 {
 		return
 	}
@@ -812,6 +1016,8 @@ func (r *runner) settle(it *Item, res Result) {
 	var ce *CorruptError
 	switch {
 	case res.Err != nil && errors.As(res.Err, &ce):
+		// One outcome, reported once: moved aside, not deferred.
+		res.Outcome = Corrupt
 		q.logf("outbox: warning: %v; moved to %s", ce, q.sub("corrupt"))
 		q.moveAside(statePath)
 		if renameLocked(lf, q.asidePath(it.ID+msgSuffix)) == nil {
@@ -843,7 +1049,7 @@ func (r *runner) settle(it *Item, res Result) {
 		it.Attempts++
 		it.LastAttempt = now
 		it.LastError = reason
-		if age := now.Sub(it.Created); age >= q.opts.MaxAge {
+		if age := r.age(it, now); age >= q.opts.MaxAge {
 			r.fail(it, lf, now, fmt.Sprintf("expired after %s in the queue (%d attempts); last error: %s",
 				roundAge(age), it.Attempts, reason), false)
 			break
@@ -948,6 +1154,10 @@ func (q *Queue) cleanTmp() {
 		p := q.sub("tmp", e.Name())
 		info, err := e.Info()
 		if err != nil || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		if !info.Mode().IsRegular() {
+			os.Remove(p) // never opened: a FIFO would block the open
 			continue
 		}
 		if !strings.HasSuffix(e.Name(), msgSuffix) {

@@ -218,12 +218,15 @@ func TestConcurrentRunnersModes(t *testing.T) {
 		maxHeld   int64
 		noRelist  bool
 		batchSize int
+		chunk     int // directory entries read at a time (0: default)
 	}{
-		{"held, relisted", 0, false, 100},
-		{"held, per item", 0, true, 100},
-		{"held, small batches", 0, false, 3},
-		{"batch locks", -1, false, 7},
-		{"held limit 5", 5, false, 10},
+		{"held, relisted", 0, false, 100, 0},
+		{"held, per item", 0, true, 100, 0},
+		{"held, small batches", 0, false, 3, 0},
+		{"batch locks", -1, false, 7, 0},
+		{"held limit 5", 5, false, 10, 0},
+		{"read in chunks of 16", 0, false, 10, 16},
+		{"chunks of 7, batch locks", -1, false, 4, 7},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -233,7 +236,7 @@ func TestConcurrentRunnersModes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+				q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
 				return q
 			}
 			q0 := open()
@@ -347,19 +350,19 @@ func TestDecodeHeaderCacheOddSettings(t *testing.T) {
 	}
 }
 
-// openFDs counts this process's open file descriptors (Linux).
-func openFDs(t *testing.T) int {
-	t.Helper()
+// openFDs counts this process's open file descriptors (Linux); ok is
+// false where they cannot be counted. Under Wine /proc/self/fd lists
+// Wine's own descriptors, which come and go with its caches, not the
+// program's handles: only the count is left out there, never the test.
+func openFDs() (n int, ok bool) {
 	if runtime.GOOS == "windows" {
-		// Under Wine /proc/self/fd lists Wine's own descriptors, which
-		// come and go with its caches, not the program's handles.
-		t.Skip("counts Unix descriptors")
+		return 0, false
 	}
 	es, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Skip("no /proc/self/fd:", err)
+		return 0, false
 	}
-	return len(es)
+	return len(es), true
 }
 
 // No run leaves a file open, whatever it meets (corrupt files, a bad
@@ -371,14 +374,16 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 		name     string
 		maxHeld  int64
 		noRelist bool
-	}{{"relisted", 0, false}, {"per item", 0, true}, {"batch locks", -1, false}, {"limit 2", 2, false}}
+		chunk    int
+	}{{"relisted", 0, false, 0}, {"per item", 0, true, 0}, {"batch locks", -1, false, 0}, {"limit 2", 2, false, 0},
+		{"chunks of 5", 0, false, 5}}
 	for _, m := range modes {
 		for _, failDeliver := range []bool{false, true} {
 			for _, cancelled := range []bool{false, true} {
 				name := fmt.Sprintf("%s/deliver error %v/cancelled %v", m.name, failDeliver, cancelled)
 				t.Run(name, func(t *testing.T) {
 					q, _, _ := newQueue(t)
-					q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+					q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
 					var ids []string
 					for i := range 12 {
 						ids = append(ids, enqueue(t, q, testSettings, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)))
@@ -396,7 +401,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					if err != nil || held == nil {
 						t.Fatal("cannot lock", err)
 					}
-					before := openFDs(t)
+					before, counted := openFDs()
 					var once sync.Once
 					q.testHook = func(stage string) { // called by the scan and the batches
 						if stage == "opened" {
@@ -431,8 +436,10 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					if !cancelled && err != nil {
 						t.Fatal(err)
 					}
-					if after := openFDs(t); after != before {
+					if after, ok := openFDs(); counted && ok && after != before {
 						t.Errorf("%d files open before the run, %d after", before, after)
+					} else if !counted {
+						t.Log("open descriptors not counted on this platform; the other checks ran")
 					}
 					held.unlock()
 					if !cancelled && !checksum.Load() {

@@ -47,6 +47,57 @@ type deliverer struct {
 	sessions map[string]tls.ClientSessionCache
 	verdicts *trust.Cache
 	pools    []*x509.CertPool
+	// down holds the servers (host:port) that let a timeout pass during
+	// this run, with that error: their remaining items are deferred at
+	// once rather than each waiting out its own timeout.
+	down map[string]error
+}
+
+// serverDown is a server found unresponsive earlier in the run.
+type serverDown struct {
+	addr string
+	err  error
+}
+
+func (e *serverDown) Error() string {
+	return fmt.Sprintf("not tried: %s timed out earlier in this run (%v)", e.addr, e.err)
+}
+
+func (e *serverDown) Unwrap() error { return e.err }
+
+// markDown records that addr let a timeout pass (not a cancelled run).
+func (d *deliverer) markDown(ctx context.Context, addr string, err error) {
+	if ctx.Err() != nil || !isTimeout(err) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.down == nil {
+		d.down = map[string]error{}
+	}
+	if d.down[addr] == nil {
+		d.down[addr] = err
+	}
+}
+
+// isDown returns the error of an earlier timeout on addr, if any.
+func (d *deliverer) isDown(addr string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.down[addr]; err != nil {
+		return &serverDown{addr: addr, err: err}
+	}
+	return nil
+}
+
+// isTimeout reports whether err is a deadline that passed: the server
+// accepted the connection (or not) and then did not answer in time.
+func isTimeout(err error) bool {
+	if isKind(err, smtp.KindTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // shareCaches gives cfg the run's session cache for the client identity
@@ -94,6 +145,11 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	if err != nil {
 		return err
 	}
+	// A server that let a timeout pass earlier in the run gets no second
+	// wait: the batch is deferred at once (and no password command runs).
+	if err := d.isDown(p.addr); err != nil {
+		return err
+	}
 	if err := p.authenticate(ctx, d.e, o); err != nil {
 		return err
 	}
@@ -128,6 +184,7 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			// Unreported items are deferred with this error. A refused
 			// login is deferred too (as Postfix soft-bounces it): the
 			// password may be fixed before the message expires.
+			d.markDown(ctx, p.addr, err)
 			return err
 		}
 		base := outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
@@ -178,6 +235,13 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			c.Close()
 		} else {
 			c.Quit(ctx)
+		}
+		if err != nil && ctx.Err() == nil && isTimeout(err) {
+			// The server went silent (after the end of data, say): the
+			// items it has not answered for are deferred now, with the
+			// rest of its items in this run, instead of one timeout each.
+			d.markDown(ctx, p.addr, err)
+			return d.isDown(p.addr)
 		}
 		// Resume at the first item this session took and did not report
 		// (one whose envelope was sent but not its data, after a failure);

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,10 +108,10 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (stri
 }
 
 // openQueue opens the outbox at dir; its warnings (corrupt files moved
-// aside) go to standard error.
+// aside) go to standard error, quoted: they may quote a spool file.
 func openQueue(e *env, dir string) (*outbox.Queue, error) {
 	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "tlsmail: "+format+"\n", args...)
+		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
 	}})
 	if err != nil {
 		return nil, queueError(err)
@@ -118,12 +121,16 @@ func openQueue(e *env, dir string) (*outbox.Queue, error) {
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
 // with the outbox's own fix.
-func queueError(err error) error {
+func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+	}
+	if errors.Is(err, outbox.ErrUnsafeSpool) {
+		// Not a passing condition: retrying changes nothing.
+		xe.code = exitConfig
 	}
 	return xe
 }
@@ -138,6 +145,9 @@ type queued struct {
 	next    time.Time
 	// deferred: only written to the outbox (--defer), no delivery tried.
 	deferred bool
+	// runErr: the immediate delivery did not start (an unsafe or
+	// read-only spool).
+	runErr error
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -213,7 +223,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			res.out = out
 		}
 	}}
-	_, _ = q.Run(ctx, outbox.RunConfig{
+	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.deliver,
 		IDs:     []string{id},
 		OnResult: func(it *outbox.Item, r outbox.Result) {
@@ -239,7 +249,7 @@ func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
 	if o.json {
 		j := queuedJSON{jsonOutput: out.jsonOutput(err)}
 		if qr != nil {
-			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent
+			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent && qr.res.Outcome != outbox.Corrupt
 			j.Failed = qr.res.Outcome == outbox.Permanent
 		}
 		writeJSON(e.stdout, j)
@@ -281,6 +291,10 @@ func (qr *queued) err() error {
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
 			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, filepath.Join(qr.dir, "failed", qr.id+".msg")),
 			fix: c.fix}
+	case outbox.Corrupt:
+		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
+			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", filepath.Join(qr.dir, "corrupt"), qr.res.Err),
+			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
 		return &exitError{code: exitTempFail, kind: c.kind, err: qr.res.Err,
@@ -289,6 +303,11 @@ func (qr *queued) err() error {
 	}
 	if qr.deferred {
 		return nil
+	}
+	if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
+		xe := queueError(qr.runErr)
+		xe.msg = fmt.Sprintf("queued as %s but not delivered: %s", qr.id, xe.msg)
+		return xe
 	}
 	// No outcome: the delivery did not finish (SIGINT or SIGTERM cancelled
 	// it). The message is queued all the same; saying "sent" or nothing
@@ -318,7 +337,13 @@ variable, file, command or configuration account).
 
 The outbox directory is --queue-dir, else $TLSMAIL_QUEUE_DIR, else the
 queue_dir of the configuration account, else $XDG_STATE_HOME/tlsmail/queue
-(~/.local/state/tlsmail/queue).`,
+(~/.local/state/tlsmail/queue).
+
+Items name the command that gives their password, so the outbox must be
+the private directory of the user who runs the queue: 'queue run' refuses
+a directory another user owns or may write to (exit 78), and moves aside
+unread any item file that is a link, another user's, or writable by
+others.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
@@ -364,84 +389,193 @@ type listedItem struct {
 	Reason      string    `json:"reason,omitempty"`
 }
 
-func listed(items []*outbox.Item) []listedItem {
-	out := make([]listedItem, 0, len(items))
-	for _, it := range items {
-		out = append(out, listedItem{
-			ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-			Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
-			Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
-			FailedAt: it.FailedAt, Reason: it.Reason,
-		})
+func listed(it *outbox.Item) listedItem {
+	return listedItem{
+		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
+		Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
+		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
+		FailedAt: it.FailedAt, Reason: it.Reason,
 	}
-	return out
+}
+
+// listOptions are the flags of `queue list`.
+type listOptions struct {
+	json, failed, count bool
+	// limit, if positive, is the most items shown of each list.
+	limit int
 }
 
 func newQueueListCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
-	var asJSON, failed bool
+	var lo listOptions
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Show the queued messages: ID, recipients, size, attempts, next attempt, last error",
-		Args:  cobra.NoArgs,
+		Long: `Show the queued messages: ID, recipients, size, attempts, next attempt, last error.
+
+The listing is streamed: a queue of any size is listed in bounded memory,
+in the order the directory gives, oldest first within each run of 4,096
+entries (a smaller queue is listed oldest first). --count prints only how
+many messages there are; --limit N shows at most N of each list.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
-			st.json = asJSON
+			st.json = lo.json
+			if lo.limit < 0 {
+				return usageErrorf("--limit must be 0 (no limit) or more").withFix("e.g. --limit 100")
+			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
-			return queueList(e, q, asJSON, failed)
+			return queueListWith(e, q, lo)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]}`)
-	cmd.Flags().BoolVar(&failed, "failed", false, "also list the messages in failed/, with the reason")
+	cmd.Flags().BoolVar(&lo.json, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]} (with --count: numbers)`)
+	cmd.Flags().BoolVar(&lo.failed, "failed", false, "also list the messages in failed/, with the reason")
+	cmd.Flags().BoolVar(&lo.count, "count", false, "print only how many messages are queued and failed (reads no message file)")
+	cmd.Flags().IntVar(&lo.limit, "limit", 0, "show at most `N` messages of each list (0: all)")
 	return cmd
 }
 
+// queueList is `queue list` with the given flags (and sendmail -bp).
 func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
-	items, err := q.List()
-	if err != nil {
-		return queueError(err)
+	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
+}
+
+// errLimit stops a walk at --limit.
+var errLimit = errors.New("limit reached")
+
+// walkLimit walks with walk, stopping after limit items (0: none).
+func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*outbox.Item) error) (shown int, err error) {
+	err = walk(func(it *outbox.Item) error {
+		if limit > 0 && shown >= limit {
+			return errLimit
+		}
+		shown++
+		return fn(it)
+	})
+	if errors.Is(err, errLimit) {
+		err = nil
 	}
-	failed, err := q.ListFailed()
-	if err != nil {
-		return queueError(err)
-	}
-	if asJSON {
-		writeJSON(e.stdout, struct {
-			OK     bool         `json:"ok"`
-			Dir    string       `json:"dir"`
-			Queued []listedItem `json:"queued"`
-			Failed []listedItem `json:"failed"`
-		}{true, q.Dir(), listed(items), listed(failed)})
+	return shown, err
+}
+
+// listRows is how many rows of the text listing are aligned together: the
+// table is written as it is read, a block at a time.
+const listRows = 256
+
+func queueListWith(e *env, q *outbox.Queue, lo listOptions) error {
+	if lo.count {
+		queued, err := q.Count()
+		if err != nil {
+			return queueError(err)
+		}
+		failed, err := q.CountFailed()
+		if err != nil {
+			return queueError(err)
+		}
+		if lo.json {
+			writeJSON(e.stdout, struct {
+				OK     bool   `json:"ok"`
+				Dir    string `json:"dir"`
+				Queued int    `json:"queued"`
+				Failed int    `json:"failed"`
+			}{true, q.Dir(), queued, failed})
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "%d queued, %d failed in %s\n", queued, failed, q.Dir())
 		return nil
 	}
-	if len(items) == 0 {
-		fmt.Fprintf(e.stdout, "The outbox %s is empty.\n", q.Dir())
-	} else {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
-		for _, it := range items {
-			next := "now"
-			if it.NextAttempt.After(time.Now()) {
-				next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
+	w := bufio.NewWriterSize(e.stdout, 32<<10)
+	defer w.Flush()
+	if lo.json {
+		return queueListJSON(w, q, lo)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	rows := 0
+	shown, err := walkLimit(q.Walk, lo.limit, func(it *outbox.Item) error {
+		if rows == 0 {
+			fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
+		}
+		next := "now"
+		if it.NextAttempt.After(time.Now()) {
+			next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
+			oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
+		if rows++; rows%listRows == 0 {
+			tw.Flush()
+		}
+		return nil
+	})
+	tw.Flush()
+	if err != nil {
+		return queueError(err)
+	}
+	if shown == 0 {
+		fmt.Fprintf(w, "The outbox %s is empty.\n", q.Dir())
+	} else if lo.limit > 0 && shown == lo.limit {
+		if n, err := q.Count(); err == nil && n > shown {
+			fmt.Fprintf(w, "(%d of %d queued messages shown: --limit)\n", shown, n)
+		}
+	}
+	if lo.failed {
+		first := true
+		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
+			if first {
+				fmt.Fprintf(w, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
+				first = false
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-				orNull(it.Envelope.From), strings.Join(it.Envelope.To, ","), oneLine(it.LastError))
+			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
+				recipients(it.Envelope.To), oneLine(it.Reason))
+			return nil
+		})
+		if err != nil {
+			return queueError(err)
 		}
-		tw.Flush()
+	} else if n, err := q.CountFailed(); err != nil {
+		return queueError(err)
+	} else if n > 0 {
+		fmt.Fprintf(w, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
 	}
-	if showFailed {
-		if len(failed) > 0 {
-			fmt.Fprintf(e.stdout, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
+	return nil
+}
+
+// queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
+// one item at a time.
+func queueListJSON(w *bufio.Writer, q *outbox.Queue, lo listOptions) error {
+	dir, _ := json.Marshal(q.Dir())
+	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
+	list := func(name string, walk func(func(*outbox.Item) error) error) error {
+		fmt.Fprintf(w, "  %q: [", name)
+		n := 0
+		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
+			b, err := json.Marshal(listed(it))
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				w.WriteByte(',')
+			}
+			n++
+			w.WriteString("\n    ")
+			w.Write(b)
+			return nil
+		})
+		if n > 0 {
+			w.WriteString("\n  ")
 		}
-		for _, it := range failed {
-			fmt.Fprintf(e.stdout, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
-				strings.Join(it.Envelope.To, ","), oneLine(it.Reason))
-		}
-	} else if len(failed) > 0 {
-		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", len(failed))
+		w.WriteString("]")
+		return err
 	}
+	if err := list("queued", q.Walk); err != nil {
+		return queueError(err)
+	}
+	w.WriteString(",\n")
+	if err := list("failed", q.WalkFailed); err != nil {
+		return queueError(err)
+	}
+	w.WriteString("\n}\n")
 	return nil
 }
 
@@ -451,6 +585,10 @@ func orNull(from string) string {
 	}
 	return from
 }
+
+// recipients joins an item's recipients for a listing. They come from the
+// spool, which a hostile sender's input reached: quoted like peer text.
+func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 
 // oneLine makes s, often a server's reply or an error quoting one, fit on
 // one line of the listing: runs of white space become one space and
@@ -602,7 +740,13 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
 	defer out.Flush()
 	var mu sync.Mutex
-	results := []runResult{}
+	// With --json the object is streamed: {"dir", "results": [...],
+	// "stats", "ok"}, each result written as it comes.
+	results := 0
+	startJSON := func() {
+		dir, _ := json.Marshal(r.q.Dir())
+		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
+	}
 	responses := map[string]string{}
 	d := &deliverer{e: r.e, transcript: r.transcript, sent: func(it *outbox.Item, out *outcome, err error) {
 		if out != nil && out.result != nil && out.result.Response != nil {
@@ -622,37 +766,61 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			rr := runResult{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
+			delete(responses, it.ID)
 			if res.Err != nil {
 				rr.Error = res.Err.Error()
 			}
 			switch {
 			case res.Outcome == outbox.Delivered:
+			case res.Outcome == outbox.Corrupt:
+				var ce *outbox.CorruptError
+				if errors.As(res.Err, &ce) {
+					rr.Error = ce.Msg // the path is in the warning
+				}
 			case it.FailedAt.IsZero():
 				rr.Outcome, rr.NextAttempt = "deferred", it.NextAttempt
 			default:
 				rr.Outcome, rr.Error = "failed", it.Reason
 			}
-			results = append(results, rr)
-			if !r.json {
+			if r.json {
+				if results == 0 {
+					startJSON()
+				} else {
+					out.Write([]byte(","))
+				}
+				results++
+				out.Write([]byte("\n    "))
+				out.Write(indentedJSON(rr, "    "))
+			} else {
+				// Printed and forgotten: a run's memory does not grow
+				// with the backlog.
 				printRunResult(out, rr)
 			}
 		},
 	})
-	out.Flush()
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && (!r.json || results == 0) {
 		return stats, queueError(err)
 	}
 	if r.json {
-		writeJSON(r.e.stdout, struct {
-			OK      bool         `json:"ok"`
-			Dir     string       `json:"dir"`
-			Stats   outbox.Stats `json:"stats"`
-			Results []runResult  `json:"results"`
-		}{stats.Failed == 0 && stats.Deferred == 0, r.q.Dir(), stats, results})
+		if results == 0 {
+			startJSON()
+		} else {
+			out.Write([]byte("\n  "))
+		}
+		fmt.Fprintf(out, "],\n  \"stats\": %s,\n  \"ok\": %v", indentedJSON(stats, "  "), stats.Failed == 0 && stats.Deferred == 0 && stats.Stuck == 0 && err == nil)
+		if err != nil && ctx.Err() == nil {
+			// The run failed after results were written: the object is
+			// closed with the error, which counts as reported.
+			xe := queueError(err)
+			fmt.Fprintf(out, ",\n  \"error\": {\"message\": %s}\n}\n", indentedJSON(xe.Error(), ""))
+			return stats, &reported{xe}
+		}
+		out.Write([]byte("\n}\n"))
 	} else {
+		out.Flush()
 		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
 		if stats.NotDue > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("15:04:05"))
+			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("2006-01-02 15:04:05"))
 		}
 		if stats.Busy > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
@@ -660,19 +828,35 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		if stats.Corrupt > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, filepath.Join(r.q.Dir(), "corrupt"))
 		}
+		if stats.Stuck > 0 {
+			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
+		}
 		fmt.Fprintln(r.e.stdout)
 	}
 	return stats, nil
 }
 
+// indentedJSON encodes v as writeJSON does, for a value nested at
+// prefix, without the final newline.
+func indentedJSON(v any, prefix string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
 func printRunResult(w io.Writer, rr runResult) {
-	to := strings.Join(rr.Recipients, ",")
+	to := recipients(rr.Recipients)
 	switch rr.Outcome {
 	case "delivered":
 		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, safetext.Quote(rr.Response))
 	case "deferred":
 		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
 			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
+	case "corrupt":
+		fmt.Fprintf(w, "corrupt   %s to %s: %s (not sent; moved to corrupt/)\n", rr.ID, to, oneLine(rr.Error))
 	default:
 		fmt.Fprintf(w, "failed    %s to %s: %s (moved to failed/)\n", rr.ID, to, oneLine(rr.Error))
 	}
@@ -691,6 +875,10 @@ func (r *queueRunner) once(ctx context.Context) error {
 		xe = &exitError{code: exitUnavailable, kind: kindFailed,
 			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, filepath.Join(r.q.Dir(), "failed")),
 			fix: "see 'tlsmail queue list --failed' for the reasons"}
+	case stats.Stuck > 0:
+		xe = &exitError{code: exitTempFail, kind: kindQueue,
+			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, filepath.Join(r.q.Dir(), "msg")),
+			fix: "make the files and the directory writable (remove an immutable flag: chattr -i), then run the queue again"}
 	case stats.Deferred > 0:
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
 			msg: fmt.Sprintf("%d message(s) could not be delivered yet and stay queued", stats.Deferred),

@@ -303,6 +303,9 @@ func TestPrintersQuote(t *testing.T) {
 		{"failed", func(b *bytes.Buffer) {
 			printRunResult(b, runResult{ID: "1", Outcome: "failed", Recipients: []string{"bob@example.org"}, Error: "554 " + hostileWire})
 		}},
+		{"spool recipients", func(b *bytes.Buffer) {
+			printRunResult(b, runResult{ID: "1", Outcome: "delivered", Recipients: []string{"bob@example.org" + hostileText}, Response: "250 ok"})
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -300,7 +300,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	switch qr.res.Outcome {
 	case outbox.Delivered:
 		return nil
-	case outbox.Permanent:
+	case outbox.Permanent, outbox.Corrupt:
 		return qr.err()
 	case outbox.Temporary:
 		fmt.Fprintf(e.stderr, "tlsmail: not delivered yet; the message is safe in the outbox as %s (%s) and 'tlsmail queue run' retries it%s: %s\n",
