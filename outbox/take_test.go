@@ -328,28 +328,6 @@ func TestConcurrentRunnersModes(t *testing.T) {
 	}
 }
 
-// The cache decodes a header as the plain decode does, also when the
-// settings are null or absent (a header Enqueue did not write): the same
-// values, and an error only where the plain decode has one.
-func TestDecodeHeaderCacheOddSettings(t *testing.T) {
-	id := newID(t0)
-	head := `{"id":"` + id + `","created":"2025-03-01T12:00:00Z","envelope":{"from":"a@example.org","to":["b@example.net"]}`
-	for _, line := range []string{
-		head + `}`,
-		head + `,"settings":null}`,
-		head + `,"settings":{}}`,
-		head + `,"settings":{"host":"mx.example","port":25}}`,
-		head + `,"settings":"x"}`,
-		head + `,"settings":{"port":"x"}}`,
-	} {
-		want, _, werr := decodeHeader([]byte(line), nil)
-		got, _, gerr := decodeHeader([]byte(line), settingsCache{})
-		if (werr != nil) != (gerr != nil) || !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: with the cache %+v, %v; without %+v, %v", line, got.Settings, gerr, want.Settings, werr)
-		}
-	}
-}
-
 // openFDs counts this process's open file descriptors (Linux); ok is
 // false where they cannot be counted. Under Wine /proc/self/fd lists
 // Wine's own descriptors, which come and go with its caches, not the
