@@ -160,11 +160,15 @@ status=0
 # One test binary at a time (-p 1): two Wine processes starting together in
 # one prefix have been seen to exit 1 with no output at all. -v keeps each
 # test's lines in the log, so a failure under Wine can be read afterwards.
-go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >/tmp/tlsmail-wine-test.log 2>&1 || status=$?
-grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' /tmp/tlsmail-wine-test.log || true
+# The log is per prefix, so that runs in different prefixes at once keep
+# their own (TLSMAIL_WINE_LOG overrides it).
+wlog=${TLSMAIL_WINE_LOG:-$WINEPREFIX.test.log}
+go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >"$wlog" 2>&1 || status=$?
+grep -a -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' "$wlog" || true
 if [ $status -ne 0 ]; then
-	echo "wine-test: go test failed; the last lines of /tmp/tlsmail-wine-test.log:"
-	tail -40 /tmp/tlsmail-wine-test.log
+	echo "wine-test: go test failed; the failures and the last lines of $wlog:"
+	grep -a -E -B20 -A5 -- '^\s*--- FAIL|^panic:' "$wlog" | head -120 || true
+	tail -40 "$wlog"
 fi
 if $e2e; then
 	GOOS= GOARCH= TLSMAIL_WINE_READY=1 "$root/scripts/wine-e2e.sh" || status=1
