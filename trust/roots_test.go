@@ -165,13 +165,24 @@ func TestRootsOnDemandSameVerdicts(t *testing.T) {
 	}
 	os.Setenv("SSL_CERT_FILE", file) // before the first use of the system roots in this process
 
+	whole, err := x509.SystemCertPool()
+	if err != nil {
+		t.Fatal(err)
+	}
 	onDemand, fellBack := 0, 0
 	for _, s := range scenarios {
 		for _, rev := range []RevocationMode{RevocationOff, RevocationSoft} {
 			name := s.Variant + "/" + string(rev)
 			opts := Options{Name: s.Name, Pins: s.Pins, StapledOCSP: s.Staple, Revocation: rev,
 				Checker: &Checker{NoDiskCache: true}}
-			full := VerifyContext(context.Background(), s.Chain, opts)
+			// The whole system pool, given explicitly so that the hook
+			// in VerifyContext does not pick candidates: for a trusted
+			// chain the report is the one Roots nil gave before roots on
+			// demand (only an untrusted chain's wording depends on
+			// Roots being nil, and those are not compared).
+			wo := opts
+			wo.Roots = whole
+			full := VerifyContext(context.Background(), s.Chain, wo)
 			r, ok := verifyRootsOnDemand(context.Background(), s.Chain, opts)
 			if !ok {
 				fellBack++
@@ -181,6 +192,9 @@ func TestRootsOnDemandSameVerdicts(t *testing.T) {
 				continue
 			}
 			onDemand++
+			if !r.Trusted || !full.Trusted {
+				t.Errorf("%s: a report from the candidates for a chain they do not anchor (trusted %v, whole pool %v)", name, r.Trusted, full.Trusted)
+			}
 			if !sameReport(full, r) {
 				t.Errorf("%s: reports differ\nwhole pool: %+v %v %v\non demand:  %+v %v %v", name,
 					full.Problems, full.PathIndex, full.Revocation, r.Problems, r.PathIndex, r.Revocation)
