@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -57,6 +58,12 @@ var (
 type rootIndex struct {
 	roots     []*indexedRoot // in the order crypto/x509 adds them
 	bySubject map[string][]*indexedRoot
+	// seen holds the PEM text of each block indexed: a file in a
+	// certificate directory that holds exactly such a text (on Debian,
+	// every /etc/ssl/certs/*.pem is one of the bundle's certificates) is
+	// the same DER, which crypto/x509's pool adds once, so it is not
+	// decoded again.
+	seen map[string]bool
 }
 
 type indexedRoot struct {
@@ -84,7 +91,7 @@ var systemRootIndex = sync.OnceValue(func() *rootIndex {
 // then use fallback roots, or report that there are none: the whole pool
 // decides).
 func loadRootIndex(certFile, certDir string) *rootIndex {
-	idx := &rootIndex{bySubject: map[string][]*indexedRoot{}}
+	idx := &rootIndex{bySubject: map[string][]*indexedRoot{}, seen: map[string]bool{}}
 	files := linuxCertFiles
 	if certFile != "" {
 		files = []string{certFile}
@@ -108,7 +115,7 @@ func loadRootIndex(certFile, certDir string) *rootIndex {
 			if sameDirSymlink(e, dir) {
 				continue
 			}
-			if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
+			if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil && !idx.seen[string(bytes.TrimSpace(data))] {
 				idx.addPEM(data)
 			}
 		}
@@ -135,10 +142,12 @@ func sameDirSymlink(e fs.DirEntry, dir string) bool {
 func (idx *rootIndex) addPEM(data []byte) {
 	for len(data) > 0 {
 		var block *pem.Block
+		from := data
 		block, data = pem.Decode(data)
 		if block == nil {
 			return
 		}
+		text := bytes.TrimSpace(from[:len(from)-len(data)])
 		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
 			continue
 		}
@@ -147,6 +156,7 @@ func (idx *rootIndex) addPEM(data []byte) {
 			continue
 		}
 		r := &indexedRoot{der: block.Bytes}
+		idx.seen[string(text)] = true
 		idx.roots = append(idx.roots, r)
 		idx.bySubject[string(subject)] = append(idx.bySubject[string(subject)], r)
 	}

@@ -90,6 +90,9 @@ func TestRootIndexMatchesSystemPool(t *testing.T) {
 	d2 := filepath.Join(dir, "d2")
 	os.Mkdir(d2, 0o755)
 	os.WriteFile(filepath.Join(d2, "three.pem"), testpki.CertsPEM(certs[3]), 0o644)
+	// The same text as a block of the bundle: the same DER, which the pool
+	// holds once; the index does not decode it again.
+	os.WriteFile(filepath.Join(d2, "again.pem"), testpki.CertsPEM(certs[1]), 0o644)
 	// A block with headers is skipped by AppendCertsFromPEM, so by the index.
 	os.WriteFile(filepath.Join(d2, "headers.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"X": "y"}, Bytes: certs[4].Raw}), 0o644)
 
