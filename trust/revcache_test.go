@@ -651,3 +651,30 @@ func TestCheckerContextCancelNotCached(t *testing.T) {
 	}
 	verifyGood(t, s, &Checker{CacheDir: dir})
 }
+
+// TestCheckerMemoryBounded: the in-memory cache (the process's default
+// Checker lives as long as the program) holds at most maxMemEntries
+// answers, dropping expired ones first.
+func TestCheckerMemoryBounded(t *testing.T) {
+	c := &Checker{NoDiskCache: true}
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	c.remember("old", &fetched{until: now.Add(-time.Second)})
+	c.remember("fresh", &fetched{until: now.Add(time.Hour)})
+	for i := 0; i < 3*maxMemEntries; i++ {
+		c.remember(fmt.Sprintf("k%d", i), &fetched{until: now.Add(time.Hour)})
+		if n := len(c.cache); n > maxMemEntries {
+			t.Fatalf("%d entries after %d answers, want at most %d", n, i+3, maxMemEntries)
+		}
+		if i == maxMemEntries-3 {
+			// The cache just filled up: the next answer evicts the expired one.
+			c.remember("next", &fetched{until: now.Add(time.Hour)})
+			if _, ok := c.cache["old"]; ok {
+				t.Error("an expired entry was kept while a fresh one was dropped")
+			}
+			if _, ok := c.cache["fresh"]; !ok {
+				t.Error("a fresh entry was dropped while an expired one could go")
+			}
+		}
+	}
+}

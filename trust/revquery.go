@@ -105,11 +105,31 @@ func (c *Checker) answer(ctx context.Context, q query, cachedOnly bool) (val any
 	return f.val, f.err, true
 }
 
+// maxMemEntries bounds a Checker's in-memory cache: the process's default
+// Checker lives as long as the program, and a CRL can be megabytes.
+const maxMemEntries = 256
+
+// remember keeps f in memory. When the cache is full, expired entries go
+// first, then arbitrary ones (the disk cache still holds them).
 func (c *Checker) remember(key string, f *fetched) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cache == nil {
 		c.cache = map[string]*fetched{}
+	}
+	if _, ok := c.cache[key]; !ok && len(c.cache) >= maxMemEntries {
+		now := c.clock()
+		for k, e := range c.cache {
+			if !now.Before(e.until) {
+				delete(c.cache, k)
+			}
+		}
+		for k := range c.cache {
+			if len(c.cache) < maxMemEntries {
+				break
+			}
+			delete(c.cache, k)
+		}
 	}
 	c.cache[key] = f
 }
