@@ -17,6 +17,12 @@
 #   SINK_DIR        where the server keeps its CA and the messages it stores
 #                   (default: a new directory in /dev/shm, a RAM file system,
 #                   when it has room for two large messages; else the work dir)
+#   SYS_BUNDLE      the system's CA bundle for the real-use rows
+#                   (default /etc/ssl/certs/ca-certificates.crt)
+#   REVOCATION_DELAY  how long the real-use CRL/OCSP responder waits before
+#                   each answer (default 100ms, a typical internet round trip)
+#   ONLY=realuse    run only the real-use rows and print their Markdown
+#                   (docs/benchmarks.md is not written)
 set -euo pipefail
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -33,14 +39,18 @@ TPUT_RUNS=${TPUT_RUNS:-7}
 TPUT_MESSAGES=${TPUT_MESSAGES:-1000}
 LARGE_SIZE=${LARGE_SIZE:-1073741824}
 LARGE_RUNS=${LARGE_RUNS:-5}
+SYS_BUNDLE=${SYS_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+REVOCATION_DELAY=${REVOCATION_DELAY:-100ms}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/docs/benchmarks.md}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlsmail-bench.XXXXXX")
 sink_pid=
 sink_tmp=
+ru_pid=
 cleanup() {
 	if [ -n "$sink_pid" ]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
+	if [ -n "$ru_pid" ]; then kill "$ru_pid" 2>/dev/null || true; wait "$ru_pid" 2>/dev/null || true; fi
 	rm -rf "$work"
 	if [ -n "$sink_tmp" ]; then rm -rf "$sink_tmp"; fi
 }
@@ -157,6 +167,108 @@ minisend() { # CA
 	jarr "$bin/minisend" -server "$smtp" -ca "$1" -user bench -password-file "$work/password" \
 		-from bench@example.com -to sink@example.com -message "$work/msg.eml"
 }
+
+# --- 6. real use: system roots, CRL and OCSP URLs -----------------------------
+# A second server whose certificate is made as public CAs make them: the
+# leaf and the intermediate name CRL and OCSP URLs, which a loopback
+# responder answers after REVOCATION_DELAY (valid for 7 days). Every tool
+# trusts the system bundle plus the test root (tlsmail through SSL_CERT_FILE,
+# as it has no --ca here; curl through --cacert); each must refuse the
+# system bundle alone. "first send" empties tlsmail's revocation cache
+# (XDG_CACHE_HOME) before each run; "later sends" keeps it (filled by the
+# warm-up runs).
+say "real use: system bundle + test root, CRL/OCSP answered after $REVOCATION_DELAY ($RUNS interleaved runs each)"
+[ -r "$SYS_BUNDLE" ] || { echo "no system bundle at $SYS_BUNDLE (set SYS_BUNDLE)" >&2; exit 1; }
+"$bin/sink" -dir "$work/ru" -password-file "$work/password" -revocation-delay "$REVOCATION_DELAY" >"$work/ru.out" 2>"$work/ru.err" &
+ru_pid=$!
+for _ in $(seq 100); do grep -q '^ready$' "$work/ru.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready$' "$work/ru.out" || { cat "$work/ru.err" >&2; exit 1; }
+ru_smtp=$(sed -n 's/^smtp=//p' "$work/ru.out")
+ru_ca=$(sed -n 's/^ca=//p' "$work/ru.out")
+ru_msgs=$(sed -n 's/^messages=//p' "$work/ru.out")
+ru_resp=$(sed -n 's/^responder=//p' "$work/ru.out")
+ru_host=${ru_smtp%:*}
+cat "$SYS_BUNDLE" "$ru_ca" >"$work/bundle.pem"
+sys_roots=$(grep -c 'BEGIN CERTIFICATE' "$SYS_BUNDLE")
+printf 'machine %s login bench password %s\n' "$ru_host" "$pw" >"$work/ru.netrc"
+chmod 600 "$work/ru.netrc"
+ru_send=("$bin/tlsmail" send --server "$ru_smtp" --user bench --password-file "$work/password"
+	--auth PLAIN --from bench@example.com --to sink@example.com --message "$work/msg.eml")
+ru_curl() { # CAFILE
+	jarr curl -sS --ssl-reqd --cacert "$1" --netrc-file "$work/ru.netrc" "smtp://$ru_smtp" \
+		--mail-from bench@example.com --mail-rcpt sink@example.com --upload-file "$work/msg.eml"
+}
+# tlsmail told to trust the system bundle alone (flags appended).
+ru_refuse() { jarr env "SSL_CERT_FILE=$SYS_BUNDLE" "XDG_CACHE_HOME=$work/xdg-refuse" "${ru_send[@]}" "$@"; }
+cat >"$work/ru.json" <<EOF
+[
+ {"name": "tlsmail send, first send (empty revocation cache)", "version": "$v_tlsmail",
+  "env": ["SSL_CERT_FILE=$work/bundle.pem", "XDG_CACHE_HOME=$work/xdg-cold"], "setup": $(jarr rm -rf "$work/xdg-cold"),
+  "cmd": $(jarr "${ru_send[@]}"), "refuse": $(ru_refuse)},
+ {"name": "tlsmail send, later sends (answers cached)", "version": "$v_tlsmail",
+  "env": ["SSL_CERT_FILE=$work/bundle.pem", "XDG_CACHE_HOME=$work/xdg-warm"],
+  "cmd": $(jarr "${ru_send[@]}"), "refuse": $(ru_refuse)},
+ {"name": "curl", "version": "$v_curl, $v_curl_tls", "cmd": $(ru_curl "$work/bundle.pem"), "refuse": $(ru_curl "$SYS_BUNDLE")},
+ {"name": "reference: tlsmail send --revocation off", "version": "$v_tlsmail",
+  "env": ["SSL_CERT_FILE=$work/bundle.pem"], "cmd": $(jarr "${ru_send[@]}" --revocation off), "refuse": $(ru_refuse --revocation off)},
+ {"name": "reference: tlsmail send --ca test root, later sends", "version": "$v_tlsmail",
+  "env": ["XDG_CACHE_HOME=$work/xdg-warm"], "cmd": $(jarr "${ru_send[@]}" --ca "$ru_ca"), "refuse": $(ru_refuse --ca "$badca")}
+]
+EOF
+"$bin/compare" -cases "$work/ru.json" -messages "$ru_msgs" -n "$RUNS" -warmup 2 -summary "$work/ru.sum" \
+	-title "Real use: system roots ($sys_roots in $SYS_BUNDLE, plus the test root), a chain naming CRL and OCSP URLs answered after $REVOCATION_DELAY" \
+	>"$work/ru.md"
+# Fetches the responder saw: three sends with an empty cache each, then
+# three with the cache kept, then three of curl's.
+ru_hits() { curl -sS "$ru_resp/hits"; }
+ru_once() { # XDG_CACHE_HOME
+	SSL_CERT_FILE=$work/bundle.pem XDG_CACHE_HOME=$1 "${ru_send[@]}" >/dev/null
+}
+h0=$(ru_hits)
+for _ in 1 2 3; do rm -rf "$work/xdg-count"; ru_once "$work/xdg-count"; done
+h1=$(ru_hits)
+for _ in 1 2 3; do ru_once "$work/xdg-count"; done
+h2=$(ru_hits)
+for _ in 1 2 3; do
+	curl -sS --ssl-reqd --cacert "$work/bundle.pem" --netrc-file "$work/ru.netrc" "smtp://$ru_smtp" \
+		--mail-from bench@example.com --mail-rcpt sink@example.com --upload-file "$work/msg.eml"
+done
+h3=$(ru_hits)
+rm -f "$ru_msgs"/*.eml
+ru_first_fetches=$(awk -v a="$h0" -v b="$h1" 'BEGIN{printf "%g", (b-a)/3}')
+ru_later_fetches=$(awk -v a="$h1" -v b="$h2" 'BEGIN{printf "%g", (b-a)/3}')
+ru_curl_fetches=$(awk -v a="$h2" -v b="$h3" 'BEGIN{printf "%g", (b-a)/3}')
+ru_first=$(awk 'NR==1{print $3}' "$work/ru.sum")
+ru_later=$(awk 'NR==2{print $3}' "$work/ru.sum")
+ru_curl_t=$(awk 'NR==3{print $3}' "$work/ru.sum")
+ru_off=$(awk 'NR==4{print $3}' "$work/ru.sum")
+ru_ca_t=$(awk 'NR==5{print $3}' "$work/ru.sum")
+ru_ratio=$(awk -v a="$ru_later" -v b="$ru_curl_t" 'BEGIN{printf "%.2f", a/b}')
+ru_delay_ms=$(awk -v d="$REVOCATION_DELAY" 'BEGIN{v=d+0; if (d ~ /ms$/) print v; else if (d ~ /s$/) print v*1000; else print v}')
+ru_extra=$(awk -v a="$ru_first" -v b="$ru_later" 'BEGIN{printf "%.1f", a-b}')
+ru_ok=$(awk -v r="$ru_ratio" -v f="$ru_later_fetches" 'BEGIN{print (r <= 0.6 && f == 0) ? 1 : 0}')
+ru_rt_ok=$(awk -v x="$ru_extra" -v d="$ru_delay_ms" 'BEGIN{print (x < 1.5 * d) ? 1 : 0}')
+ru_verdict() { [ "$1" = 1 ] && echo "**met**" || echo "**not met**"; }
+{
+	cat "$work/ru.md"
+	echo "Revocation fetches seen by the responder, per send (three sends each): tlsmail first send $ru_first_fetches,"
+	echo "later sends $ru_later_fetches; curl $ru_curl_fetches (curl does not check revocation). The chain is root → intermediate"
+	echo "(naming the root's CRL and OCSP URLs) → leaf (naming the intermediate's); CRLs and OCSP responses are valid for"
+	echo "7 days. tlsmail keeps the answers in \$XDG_CACHE_HOME/tlsmail/revocation until their nextUpdate."
+	echo
+	echo "| target | result | verdict |"
+	echo "|---|---|---|"
+	echo "| after the first send, a real-use send ≤ 0.6× curl's time with the same bundle, and no fetch | tlsmail $ru_later ms vs curl $ru_curl_t ms: ${ru_ratio}×; $ru_later_fetches fetches per send | $(ru_verdict "$ru_ok") |"
+	echo "| the first send pays at most one round trip for revocation | first send − later send: $ru_extra ms, every answer delayed $REVOCATION_DELAY; $ru_first_fetches fetches | $(ru_verdict "$ru_rt_ok") |"
+	echo
+	echo "For scale: \`--revocation off\` with the same bundle $ru_off ms; \`--ca\` with the test root alone (answers cached) $ru_ca_t ms."
+	echo
+} >"$work/realuse.md"
+cat "$work/realuse.md" >&2
+if [ "${ONLY:-}" = realuse ]; then
+	cat "$work/realuse.md"
+	exit 0
+fi
 
 # --- 1. whole-process send ---------------------------------------------------
 say "whole-process send: tlsmail, curl, msmtp, swaks ($RUNS interleaved runs each)"
@@ -446,6 +558,10 @@ $(grep -E '^(Benchmark|cpu:)' "$work/resume.txt")
 \`\`\`
 $(grep -E '^(Benchmark|pkg:)' "$work/hot.txt")
 \`\`\`
+
+## 6. Real use: system roots, revocation URLs
+
 EOF
+	cat "$work/realuse.md"
 } >"$OUT"
 say "wrote $OUT"

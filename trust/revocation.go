@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/asn1"
@@ -42,9 +41,11 @@ type RevocationResult struct {
 const (
 	DefaultFetchTimeout = 10 * time.Second
 	DefaultMaxFetchSize = 20 << 20
-	// failureTTL is how long a failed fetch is remembered, so that a batch
-	// of connections does not wait on the same dead URL again and again.
-	failureTTL = time.Minute
+	// failureTTL is how long a failed fetch is remembered (in memory and
+	// in the on-disk cache), so that a batch of connections, or every
+	// `tlsmail send` of the next minutes, does not wait on the same dead
+	// URL again and again.
+	failureTTL = 5 * time.Minute
 	// maxCacheAge bounds how long a CRL or OCSP response without a
 	// nextUpdate is reused.
 	maxCacheAge = time.Hour
@@ -55,9 +56,19 @@ const (
 )
 
 // Checker fetches CRLs (RFC 5280, section 5) and OCSP responses (RFC 6960,
-// appendix A.1, HTTP POST) with a timeout and caches them in memory until
-// their nextUpdate. The zero value is ready to use; a Checker is safe for
-// concurrent use and must not be copied after first use.
+// appendix A.1, HTTP POST) with a timeout and caches them until their
+// nextUpdate: in memory, and in an on-disk cache that the user's other
+// processes share (CacheDir). The zero value is ready to use; a Checker is
+// safe for concurrent use and must not be copied after first use.
+//
+// An answer read from the disk cache is untrusted input: it is parsed and
+// authenticated again (issuer, signature, the certificate asked about) on
+// every use, exactly as one from the network, and reused only until its
+// own nextUpdate (at most an hour when it names none, at most 7 days in
+// any case). A failed fetch is remembered for 5 minutes. Files that
+// another user owns, that group or others may write, or that are symbolic
+// links, are ignored, and so is the whole cache when its directory is
+// such.
 //
 // The built-in HTTP/1.1 client fetches http:// URLs only (revocation data
 // is signed, and fetching it over TLS would need a revocation check of its
@@ -69,17 +80,45 @@ type Checker struct {
 	// wants its own HTTP stack (say, net/http with a custom transport).
 	// nil uses the built-in client.
 	Fetch FetchFunc
-	// Timeout bounds each fetch; zero means DefaultFetchTimeout.
+	// Timeout bounds each fetch; zero means DefaultFetchTimeout. The
+	// sources of one certificate are asked at once, so this is also the
+	// time budget of a certificate's check.
 	Timeout time.Duration
 	// MaxSize bounds a fetched body; zero means DefaultMaxFetchSize.
 	MaxSize int64
+	// CacheDir is the directory of the on-disk cache; empty means
+	// DefaultRevocationCacheDir().
+	CacheDir string
+	// NoDiskCache keeps answers in this Checker's memory only.
+	NoDiskCache bool
+	// CacheEntries and CacheBytes bound the on-disk cache; zero means
+	// DefaultCacheEntries and DefaultCacheBytes. The oldest files go
+	// first.
+	CacheEntries int
+	CacheBytes   int64
+
+	diskOnce sync.Once
+	disk     *diskCache // nil when off or unusable
+	diskErr  error      // why the disk cache is not used
 
 	mu    sync.Mutex
 	cache map[string]*fetched
+	// now is the clock of the caches (tests move it); nil is time.Now.
+	now func() time.Time
 }
 
+// defaultChecker is the Checker of every verification whose Options name
+// none (see DefaultChecker): the one piece of package state, so that the
+// answers a process fetched serve all of its verifications.
+var defaultChecker = sync.OnceValue(func() *Checker { return &Checker{} })
+
+// DefaultChecker returns the Checker used when Options.Checker is nil: one
+// per process, with the on-disk cache in DefaultRevocationCacheDir().
+func DefaultChecker() *Checker { return defaultChecker() }
+
+// fetched is a cached outcome: an authenticated answer or an error.
 type fetched struct {
-	body  []byte
+	val   any // *x509.RevocationList or *ocsp.Response
 	err   error
 	until time.Time // wall clock
 }
@@ -91,6 +130,20 @@ func (c *Checker) timeout() time.Duration {
 	return DefaultFetchTimeout
 }
 
+func (c *Checker) maxSize() int64 {
+	if c.MaxSize > 0 {
+		return c.MaxSize
+	}
+	return DefaultMaxFetchSize
+}
+
+func (c *Checker) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
 // FetchError is a CRL or OCSP fetch that failed.
 type FetchError struct {
 	URL string
@@ -99,31 +152,6 @@ type FetchError struct {
 
 func (e *FetchError) Error() string { return fmt.Sprintf("fetching %s: %v", e.URL, e.Err) }
 func (e *FetchError) Unwrap() error { return e.Err }
-
-// fetch GETs url (or POSTs body to it), using the cache keyed by key.
-func (c *Checker) fetch(ctx context.Context, key, url string, body []byte, ttl func([]byte) time.Time) ([]byte, error) {
-	c.mu.Lock()
-	if f, ok := c.cache[key]; ok && time.Now().Before(f.until) {
-		c.mu.Unlock()
-		return f.body, f.err
-	}
-	c.mu.Unlock()
-
-	b, err := c.do(ctx, url, body)
-	f := &fetched{body: b, err: err, until: time.Now().Add(failureTTL)}
-	if err == nil {
-		f.until = ttl(b)
-	}
-	if ctx.Err() == nil { // a cancelled caller says nothing about the URL
-		c.mu.Lock()
-		if c.cache == nil {
-			c.cache = map[string]*fetched{}
-		}
-		c.cache[key] = f
-		c.mu.Unlock()
-	}
-	return b, err
-}
 
 // do runs one fetch under the Checker's timeout, with Fetch or the
 // built-in client, and bounds the body by MaxSize.
@@ -134,10 +162,7 @@ func (c *Checker) do(ctx context.Context, url string, body []byte) ([]byte, erro
 	if body != nil {
 		method, contentType = "POST", "application/ocsp-request"
 	}
-	max := c.MaxSize
-	if max <= 0 {
-		max = DefaultMaxFetchSize
-	}
+	max := c.maxSize()
 	fetch := c.Fetch
 	if fetch == nil {
 		fetch = (&httpClient{maxSize: max}).fetch
@@ -158,47 +183,24 @@ func (c *Checker) do(ctx context.Context, url string, body []byte) ([]byte, erro
 // CRL fetches the CRL at url and checks that issuer signed it (RFC 5280,
 // 6.3.3). It does not check freshness.
 func (c *Checker) CRL(ctx context.Context, url string, issuer *x509.Certificate) (*x509.RevocationList, error) {
-	der, err := c.fetch(ctx, "crl "+url, url, nil, func(b []byte) time.Time {
-		until := time.Now().Add(maxCacheAge)
-		if rl, err := x509.ParseRevocationList(b); err == nil && !rl.NextUpdate.IsZero() && rl.NextUpdate.Before(until) {
-			until = rl.NextUpdate
-		}
-		return until
-	})
+	v, err, _ := c.answer(ctx, crlQuery(url, issuer), false)
 	if err != nil {
 		return nil, err
 	}
-	rl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		return nil, fmt.Errorf("the CRL at %s cannot be parsed: %v", url, err)
-	}
-	if !bytes.Equal(rl.RawIssuer, issuer.RawSubject) {
-		return nil, fmt.Errorf("the CRL at %s is issued by %q, not by %q", url, rl.Issuer, issuer.Subject)
-	}
-	if err := rl.CheckSignatureFrom(issuer); err != nil {
-		return nil, fmt.Errorf("the CRL at %s is not signed by %q: %v", url, issuer.Subject, err)
-	}
-	return rl, nil
+	return v.(*x509.RevocationList), nil
 }
 
 // OCSP asks the responder at url about cert (RFC 6960, A.1).
 func (c *Checker) OCSP(ctx context.Context, url string, cert, issuer *x509.Certificate) (*ocsp.Response, error) {
-	req, err := ocsp.CreateRequest(cert, issuer, nil)
+	q, err := ocspQuery(url, cert, issuer)
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("ocsp %s %x %s", url, issuer.RawSubjectPublicKeyInfo, cert.SerialNumber)
-	der, err := c.fetch(ctx, key, url, req, func(b []byte) time.Time {
-		until := time.Now().Add(maxCacheAge)
-		if r, err := ocsp.ParseResponse(b, nil); err == nil && !r.NextUpdate.IsZero() && r.NextUpdate.Before(until) {
-			until = r.NextUpdate
-		}
-		return until
-	})
+	v, err, _ := c.answer(ctx, q, false)
 	if err != nil {
 		return nil, err
 	}
-	return parseOCSP(der, cert, issuer)
+	return v.(*ocsp.Response), nil
 }
 
 // parseOCSP parses and authenticates an OCSP response: signed by the
@@ -274,6 +276,8 @@ func fromOCSP(r *ocsp.Response, src string, now time.Time) (RevocationResult, er
 
 // checkRevocation checks each certificate of the path whose issuer is
 // known, except the root, whose revocation is the trust store's business.
+// The certificates are checked at the same time, so a first contact costs
+// one round trip to the slowest responder, not one per certificate.
 func (v *verifier) checkRevocation() {
 	mode := v.opts.Revocation
 	if mode == RevocationOff {
@@ -284,12 +288,28 @@ func (v *verifier) checkRevocation() {
 	}
 	checker := v.opts.Checker
 	if checker == nil {
-		checker = &Checker{}
+		checker = DefaultChecker()
 	}
-	for pos := 0; pos+1 < len(v.path); pos++ {
+	type outcome struct {
+		res   RevocationResult
+		tried bool
+	}
+	n := max(len(v.path)-1, 0)
+	outcomes := make([]outcome, n)
+	var wg sync.WaitGroup
+	for pos := 0; pos < n; pos++ {
+		cert, issuer := v.certs[v.path[pos]], v.certs[v.path[pos+1]]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[pos].res, outcomes[pos].tried = v.revocationOf(checker, pos, cert, issuer)
+		}()
+	}
+	wg.Wait()
+	for pos := 0; pos < n; pos++ {
 		idx := v.path[pos]
-		cert, issuer := v.certs[idx], v.certs[v.path[pos+1]]
-		res, tried := v.revocationOf(checker, pos, cert, issuer)
+		cert := v.certs[idx]
+		res, tried := outcomes[pos].res, outcomes[pos].tried
 		res.Cert = idx
 		if !tried {
 			if mode != RevocationStrict {
@@ -315,13 +335,36 @@ func (v *verifier) checkRevocation() {
 	}
 }
 
-// revocationOf tries the stapled response (leaf only), then each CRL
-// distribution point, then each OCSP responder, and stops at the first
-// answer. tried is false when there was nothing to try.
+// revSource is one CRL distribution point or OCSP responder of a
+// certificate.
+type revSource struct {
+	q query
+	// status turns the authenticated answer into a definitive status, or
+	// says why it gives none.
+	status func(val any) (RevocationResult, error)
+	// explain words a failed fetch or check for Detail.
+	explain func(err error) string
+}
+
+// revocationOf tries the stapled response (leaf only) first; without a
+// definitive answer there, it asks the CRL distribution points and OCSP
+// responders: those whose answer (or recent failure) is cached, in order,
+// without the network; then the rest all at once, under one time budget
+// (each fetch's Timeout, started together), and the first definitive
+// answer wins and cancels the others. tried is false when there was
+// nothing to try.
 func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Certificate) (res RevocationResult, tried bool) {
-	var failures []string
+	// slots holds what each source said, in the certificate's order, for
+	// Detail.
+	var slots []string
 	answer := func(r RevocationResult) RevocationResult {
-		r.Detail = strings.Join(failures, "; ")
+		var said []string
+		for _, s := range slots {
+			if s != "" {
+				said = append(said, s)
+			}
+		}
+		r.Detail = strings.Join(said, "; ")
 		return r
 	}
 	if pos == 0 && len(v.opts.StapledOCSP) > 0 {
@@ -335,59 +378,122 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		} else {
 			err = fmt.Errorf("stapled OCSP response: %v", err)
 		}
-		failures = append(failures, err.Error())
+		slots = append(slots, err.Error())
+	}
+	var sources []revSource
+	var at []int // sources[i]'s slot
+	add := func(s revSource) {
+		sources = append(sources, s)
+		at = append(at, len(slots))
+		slots = append(slots, "")
 	}
 	for i, u := range cert.CRLDistributionPoints {
 		tried = true
 		if i == maxURLsPerKind {
-			failures = append(failures, fmt.Sprintf("%d more CRL URLs not fetched (at most %d per certificate)", len(cert.CRLDistributionPoints)-i, maxURLsPerKind))
+			slots = append(slots, fmt.Sprintf("%d more CRL URLs not fetched (at most %d per certificate)", len(cert.CRLDistributionPoints)-i, maxURLsPerKind))
 			break
 		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			failures = append(failures, fmt.Sprintf("CRL %s: only http and https are fetched", u))
-			continue
-		}
-		rl, err := checker.CRL(v.ctx, u, issuer)
-		if err != nil {
-			failures = append(failures, err.Error())
+			slots = append(slots, fmt.Sprintf("CRL %s: only http and https are fetched", u))
 			continue
 		}
 		src := "CRL at " + u
-		if !rl.NextUpdate.IsZero() && v.now.After(rl.NextUpdate) {
-			failures = append(failures, fmt.Sprintf("%s: the CRL is stale (next update was due %s)", src, day(rl.NextUpdate)))
-			continue
-		}
-		for _, e := range rl.RevokedCertificateEntries {
-			if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-				return answer(RevocationResult{Status: StatusRevoked, Source: src, RevokedAt: e.RevocationTime, Reason: reasonName(e.ReasonCode)}), true
-			}
-		}
-		return answer(RevocationResult{Status: StatusGood, Source: src}), true
+		add(revSource{q: crlQuery(u, issuer), explain: func(err error) string { return err.Error() },
+			status: func(val any) (RevocationResult, error) {
+				rl := val.(*x509.RevocationList)
+				if !rl.NextUpdate.IsZero() && v.now.After(rl.NextUpdate) {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (next update was due %s)", src, day(rl.NextUpdate))
+				}
+				for _, e := range rl.RevokedCertificateEntries {
+					if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+						return RevocationResult{Status: StatusRevoked, Source: src, RevokedAt: e.RevocationTime, Reason: reasonName(e.ReasonCode)}, nil
+					}
+				}
+				return RevocationResult{Status: StatusGood, Source: src}, nil
+			}})
 	}
 	for i, u := range cert.OCSPServer {
 		tried = true
 		if i == maxURLsPerKind {
-			failures = append(failures, fmt.Sprintf("%d more OCSP URLs not asked (at most %d per certificate)", len(cert.OCSPServer)-i, maxURLsPerKind))
+			slots = append(slots, fmt.Sprintf("%d more OCSP URLs not asked (at most %d per certificate)", len(cert.OCSPServer)-i, maxURLsPerKind))
 			break
 		}
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			failures = append(failures, fmt.Sprintf("OCSP %s: only http and https are used", u))
+			slots = append(slots, fmt.Sprintf("OCSP %s: only http and https are used", u))
 			continue
 		}
-		r, err := checker.OCSP(v.ctx, u, cert, issuer)
+		q, err := ocspQuery(u, cert, issuer)
 		if err != nil {
-			if fe := (*FetchError)(nil); errors.As(err, &fe) {
-				err = fe.Err // its URL is u, named here once
-			}
-			failures = append(failures, fmt.Sprintf("OCSP at %s: %v", u, err))
+			slots = append(slots, fmt.Sprintf("OCSP at %s: %v", u, err))
 			continue
 		}
-		out, err := fromOCSP(r, "OCSP responder at "+u, v.now)
-		if err != nil {
-			failures = append(failures, err.Error())
-			continue
-		}
-		return answer(out), true
+		add(revSource{q: q,
+			explain: func(err error) string {
+				if fe := (*FetchError)(nil); errors.As(err, &fe) {
+					err = fe.Err // its URL is u, named here once
+				}
+				return fmt.Sprintf("OCSP at %s: %v", u, err)
+			},
+			status: func(val any) (RevocationResult, error) {
+				return fromOCSP(val.(*ocsp.Response), "OCSP responder at "+u, v.now)
+			}})
 	}
-	return RevocationResult{Status: StatusUnknown, Detail: strings.Join(failures, "; ")}, tried
+	unknown := func() (RevocationResult, bool) {
+		r := answer(RevocationResult{Status: StatusUnknown})
+		return r, tried
+	}
+	// eval asks one source; ok is set for a definitive answer, found
+	// when a cache or the network answered at all.
+	eval := func(ctx context.Context, s revSource, cachedOnly bool) (r RevocationResult, said string, ok, found bool) {
+		val, err, found := checker.answer(ctx, s.q, cachedOnly)
+		if !found {
+			return r, "", false, false
+		}
+		if err != nil {
+			return r, s.explain(err), false, true
+		}
+		if r, err = s.status(val); err != nil {
+			return r, err.Error(), false, true
+		}
+		return r, "", true, true
+	}
+	var pending []int
+	for i, s := range sources {
+		r, said, ok, found := eval(v.ctx, s, true)
+		switch {
+		case ok:
+			return answer(r), true
+		case found:
+			slots[at[i]] = said
+		default:
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return unknown()
+	}
+	ctx, cancel := context.WithCancel(v.ctx)
+	defer cancel()
+	type reply struct {
+		i    int
+		r    RevocationResult
+		said string
+		ok   bool
+	}
+	replies := make(chan reply, len(pending))
+	for _, i := range pending {
+		go func() {
+			r, said, ok, _ := eval(ctx, sources[i], false)
+			replies <- reply{i, r, said, ok}
+		}()
+	}
+	for range pending {
+		x := <-replies
+		if x.ok {
+			cancel() // the others' outcomes are not recorded
+			return answer(x.r), true
+		}
+		slots[at[x.i]] = x.said
+	}
+	return unknown()
 }

@@ -84,8 +84,9 @@ func TestRevocationVariants(t *testing.T) {
 	}
 }
 
-// TestCRLCache: a shared Checker fetches a CRL once; a fresh one fetches
-// again. Failures are remembered too.
+// TestCRLCache: a shared Checker fetches a CRL once; a fresh one without
+// the disk cache fetches again; the process's default Checker is shared.
+// Failures are remembered too.
 func TestCRLCache(t *testing.T) {
 	s := revocationScenario(t, "revoked")
 	shared := &Checker{}
@@ -98,9 +99,19 @@ func TestCRLCache(t *testing.T) {
 	if n := s.Responder.Hits("/crl"); n != 1 {
 		t.Errorf("shared checker: %d fetches, want 1", n)
 	}
-	Verify(s.Chain, Options{Roots: s.Pool()}) // nil Checker: a fresh one
+	Verify(s.Chain, Options{Roots: s.Pool(), Checker: &Checker{NoDiskCache: true}}) // a fresh one
 	if n := s.Responder.Hits("/crl"); n != 2 {
 		t.Errorf("after an uncached verify: %d fetches, want 2", n)
+	}
+	// A nil Checker is the process's: the second verification reuses
+	// what the first fetched.
+	for i := 0; i < 2; i++ {
+		if r := Verify(s.Chain, Options{Roots: s.Pool()}); !r.Has(KindRevoked) {
+			t.Fatalf("default checker, round %d: %v", i, r.Problems)
+		}
+	}
+	if n := s.Responder.Hits("/crl"); n != 3 {
+		t.Errorf("default checker: %d fetches in all, want 3", n)
 	}
 
 	f := revocationScenario(t, "revocation-unknown")

@@ -10,6 +10,12 @@
 // On start it prints one line per fact ("smtp=ADDR", "smtps=ADDR",
 // "ca=FILE", "unrelated_ca=FILE", "messages=DIR") and then "ready"; it runs
 // until SIGINT or SIGTERM. Stored messages are DIR/messages/*.eml.
+//
+// With -revocation-delay the server's certificate is made the way a public
+// CA makes one (realuse.go): its leaf and intermediate name CRL and OCSP
+// URLs, served on loopback by this process after the given delay (a
+// typical internet round trip); it then also prints "responder=URL"
+// (GET URL/hits is the number of CRL and OCSP requests so far).
 package main
 
 import (
@@ -37,14 +43,15 @@ func main() {
 	user := flag.String("user", "bench", "AUTH user name")
 	passFile := flag.String("password-file", "", "file holding the AUTH password (required)")
 	maxBytes := flag.Int64("max-bytes", 4<<30, "largest message accepted (SIZE)")
+	revDelay := flag.Duration("revocation-delay", 0, "serve a certificate with CRL and OCSP URLs, answered after this delay (0: a throwaway PKI without them)")
 	flag.Parse()
-	if err := run(*dir, *user, *passFile, *maxBytes); err != nil {
+	if err := run(*dir, *user, *passFile, *maxBytes, *revDelay); err != nil {
 		fmt.Fprintln(os.Stderr, "sink:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, user, passFile string, maxBytes int64) error {
+func run(dir, user, passFile string, maxBytes int64, revDelay time.Duration) error {
 	if dir == "" || passFile == "" {
 		return fmt.Errorf("-dir and -password-file are required")
 	}
@@ -54,14 +61,28 @@ func run(dir, user, passFile string, maxBytes int64) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.Start(ctx, server.Config{
+	var ru *realUse
+	if revDelay > 0 {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if ru, err = startRealUse(dir, revDelay); err != nil {
+			return err
+		}
+		defer ru.Close()
+	}
+	cfg := server.Config{
 		SMTPAddr:        "127.0.0.1:0",
 		SMTPSAddr:       "127.0.0.1:0",
 		Dir:             dir,
 		Users:           map[string]string{user: string(trimNL(pw))},
 		MaxMessageBytes: maxBytes,
 		MaxSessions:     256,
-	})
+	}
+	if ru != nil {
+		cfg.Certificate = &ru.cert
+	}
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -70,8 +91,13 @@ func run(dir, user, passFile string, maxBytes int64) error {
 	if err := writeUnrelatedCA(unrelated); err != nil {
 		return err
 	}
+	caFile := srv.CAFile()
+	if ru != nil {
+		caFile = ru.caFile
+		fmt.Printf("responder=%s\n", ru.url)
+	}
 	fmt.Printf("smtp=%s\nsmtps=%s\nca=%s\nunrelated_ca=%s\nmessages=%s\nready\n",
-		srv.SMTPAddr(), srv.SMTPSAddr(), srv.CAFile(), unrelated, filepath.Join(srv.Dir(), "messages"))
+		srv.SMTPAddr(), srv.SMTPSAddr(), caFile, unrelated, filepath.Join(srv.Dir(), "messages"))
 	<-ctx.Done()
 	return nil
 }

@@ -1,0 +1,306 @@
+package trust
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file is the on-disk half of the Checker's cache: CRLs and OCSP
+// responses that were fetched and verified, and brief notes of fetches that
+// failed, kept in files that the user's other processes (the next `tlsmail
+// send`, a queue worker, a library user) read instead of asking the network
+// again. A CRL or OCSP response is signed data with its own validity
+// (thisUpdate/nextUpdate, RFC 5280 section 5.1.2.5, RFC 6960 section
+// 4.2.2.1), so keeping it is what the RFCs intend (RFC 5019 section 6 says
+// as much for OCSP). The files are untrusted input all the same: every
+// answer read from one is parsed and authenticated again (signature,
+// issuer, certificate) exactly as one from the network, and its lifetime
+// is recomputed from its own dates, never taken from the file.
+
+// Defaults of the on-disk cache.
+const (
+	// DefaultCacheEntries bounds the files in the revocation cache.
+	DefaultCacheEntries = 2000
+	// DefaultCacheBytes bounds the bytes in the revocation cache.
+	DefaultCacheBytes = 64 << 20
+	// maxAnswerAge bounds how long any fetched answer is reused, whatever
+	// nextUpdate it names.
+	maxAnswerAge = 7 * 24 * time.Hour
+	// maxFailText bounds the error text kept for a failed fetch.
+	maxFailText = 1 << 10
+	// staleTemp is the age at which a leftover temporary file (a writer
+	// that died between create and rename) is removed.
+	staleTemp = time.Minute
+	// clockSkew is how far in the future a file may say it was written.
+	clockSkew = 5 * time.Minute
+)
+
+// DefaultRevocationCacheDir is the directory a Checker keeps answers in
+// when Checker.CacheDir is empty: tlsmail/revocation under
+// os.UserCacheDir() ($XDG_CACHE_HOME or ~/.cache on Linux,
+// ~/Library/Caches on macOS, %LocalAppData% on Windows).
+func DefaultRevocationCacheDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "tlsmail", "revocation"), nil
+}
+
+// diskCache is a directory of cache files, one per query, named by the
+// SHA-256 of the query's key.
+type diskCache struct {
+	dir        string
+	maxEntries int
+	maxBytes   int64
+	// maxFile bounds one file (the Checker's MaxSize plus the header).
+	maxFile int64
+}
+
+// entryKind says what a cache file holds.
+type entryKind string
+
+const (
+	entryAnswer    entryKind = "answer"     // a verified CRL or OCSP response
+	entryFetchFail entryKind = "fetch-fail" // the fetch failed (the text of its error)
+	entryCheckFail entryKind = "check-fail" // the answer did not verify (the text of why)
+)
+
+// diskEntry is one cache file's content.
+type diskEntry struct {
+	kind    entryKind
+	fetched time.Time // when the answer was fetched
+	until   time.Time // the writer's idea of its end; the reader bounds it again
+	body    []byte    // DER for an answer, error text for a failure
+}
+
+const entryMagic = "tlsmail revocation cache 1\n"
+
+// openDiskCache makes (or checks) dir and returns the cache, or an error
+// saying why the directory cannot be used: not a directory, a symbolic
+// link, another user's, or writable by group or others (any of which would
+// let someone else plant answers).
+func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCache, error) {
+	if dir == "" {
+		return nil, errors.New("no cache directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := safeMode(fi, true); err != nil {
+		return nil, fmt.Errorf("the cache directory %s %v", dir, err)
+	}
+	if maxEntries <= 0 {
+		maxEntries = DefaultCacheEntries
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	return &diskCache{dir: dir, maxEntries: maxEntries, maxBytes: maxBytes, maxFile: maxFile + 4096}, nil
+}
+
+// safeMode says why fi is not something the cache may trust, or nil.
+func safeMode(fi os.FileInfo, wantDir bool) error {
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return errors.New("is a symbolic link")
+	case wantDir && !fi.IsDir():
+		return errors.New("is not a directory")
+	case !wantDir && !fi.Mode().IsRegular():
+		return errors.New("is not a regular file")
+	case !ownedByUser(fi):
+		return errors.New("belongs to another user")
+	case fi.Mode().Perm()&0o022 != 0 && groupOtherBitsMeaningful:
+		return fmt.Errorf("is writable by group or others (mode %v)", fi.Mode().Perm())
+	}
+	return nil
+}
+
+// fileName is the file that holds key.
+func fileName(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
+}
+
+// get reads the entry of key. ok is false when there is none, or when the
+// file cannot be trusted or parsed (it is then ignored, and replaced by the
+// next write).
+func (d *diskCache) get(key string) (e diskEntry, ok bool) {
+	name := fileName(key)
+	f, err := openNoFollow(filepath.Join(d.dir, name))
+	if err != nil {
+		return e, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || safeMode(fi, false) != nil || fi.Size() > d.maxFile {
+		return e, false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, d.maxFile+1))
+	if err != nil || int64(len(b)) > d.maxFile {
+		return e, false
+	}
+	e, err = parseEntry(b, name)
+	return e, err == nil
+}
+
+// put writes the entry of key atomically: a temporary file in the same
+// directory, renamed over the old one, so that a reader sees the old file
+// or the new one, never a part. Errors are ignored: the cache only saves
+// time.
+func (d *diskCache) put(key string, e diskEntry) {
+	if int64(len(e.body))+512 > d.maxFile {
+		return
+	}
+	f, err := os.CreateTemp(d.dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	tmp := f.Name()
+	_, werr := f.Write(formatEntry(e, fileName(key)))
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		os.Remove(tmp)
+		return
+	}
+	if err := os.Rename(tmp, filepath.Join(d.dir, fileName(key))); err != nil {
+		os.Remove(tmp)
+		return
+	}
+	d.evict(time.Now())
+}
+
+// evict removes the oldest files (by modification time) until at most
+// maxEntries files and maxBytes bytes remain, and temporary files left by
+// writers that died.
+func (d *diskCache) evict(now time.Time) {
+	list, err := os.ReadDir(d.dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		name string
+		size int64
+		mod  time.Time
+	}
+	var files []file
+	var total int64
+	for _, de := range list {
+		fi, err := de.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(de.Name(), ".tmp-") {
+			if now.Sub(fi.ModTime()) > staleTemp {
+				os.Remove(filepath.Join(d.dir, de.Name()))
+			}
+			continue
+		}
+		if len(de.Name()) != 2*sha256.Size {
+			continue
+		}
+		files = append(files, file{de.Name(), fi.Size(), fi.ModTime()})
+		total += fi.Size()
+	}
+	if len(files) <= d.maxEntries && total <= d.maxBytes {
+		return
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	for i := 0; i < len(files) && (len(files)-i > d.maxEntries || total > d.maxBytes); i++ {
+		if os.Remove(filepath.Join(d.dir, files[i].name)) == nil {
+			total -= files[i].size
+		}
+	}
+}
+
+// formatEntry encodes e: a header of text lines, then the body.
+//
+//	tlsmail revocation cache 1
+//	name <the file's own name>
+//	kind answer|fetch-fail|check-fail
+//	fetched <Unix nanoseconds>
+//	until <Unix nanoseconds>
+//	size <body length>
+//	<empty line>
+//	<body>
+func formatEntry(e diskEntry, name string) []byte {
+	var b bytes.Buffer
+	b.WriteString(entryMagic)
+	fmt.Fprintf(&b, "name %s\nkind %s\nfetched %d\nuntil %d\nsize %d\n\n", name, e.kind, e.fetched.UnixNano(), e.until.UnixNano(), len(e.body))
+	b.Write(e.body)
+	return b.Bytes()
+}
+
+// parseEntry decodes a file written by formatEntry, strictly: the name
+// must be the file's own (a file copied under another name is not another
+// query's answer), and the body exactly as long as it says (a truncated
+// file is refused).
+func parseEntry(b []byte, name string) (diskEntry, error) {
+	var e diskEntry
+	rest, ok := bytes.CutPrefix(b, []byte(entryMagic))
+	if !ok {
+		return e, errors.New("not a cache file")
+	}
+	field := func(label string) (string, error) {
+		line, after, ok := bytes.Cut(rest, []byte{'\n'})
+		v, found := bytes.CutPrefix(line, []byte(label+" "))
+		if !ok || !found || len(v) > 128 {
+			return "", fmt.Errorf("no %s line", label)
+		}
+		rest = after
+		return string(v), nil
+	}
+	num := func(label string) (int64, error) {
+		s, err := field(label)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	if n, err := field("name"); err != nil || n != name {
+		return e, errors.New("the file is not the one for this query")
+	}
+	kind, err := field("kind")
+	if err != nil {
+		return e, err
+	}
+	switch e.kind = entryKind(kind); e.kind {
+	case entryAnswer, entryFetchFail, entryCheckFail:
+	default:
+		return e, fmt.Errorf("unknown kind %q", kind)
+	}
+	fetched, err := num("fetched")
+	if err != nil {
+		return e, err
+	}
+	until, err := num("until")
+	if err != nil {
+		return e, err
+	}
+	size, err := num("size")
+	if err != nil {
+		return e, err
+	}
+	body, ok := bytes.CutPrefix(rest, []byte{'\n'})
+	if !ok || size < 0 || int64(len(body)) != size {
+		return e, errors.New("truncated or overlong")
+	}
+	if e.kind != entryAnswer && size > maxFailText {
+		return e, errors.New("failure text too long")
+	}
+	e.fetched, e.until, e.body = time.Unix(0, fetched), time.Unix(0, until), body
+	return e, nil
+}

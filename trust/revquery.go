@@ -1,0 +1,231 @@
+package trust
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// query is one CRL or OCSP request and how to authenticate its answer.
+type query struct {
+	// key names the request in the caches: the URL and everything the
+	// answer is checked against.
+	key, url string
+	// body is the OCSP request (POST); nil for a CRL (GET).
+	body []byte
+	// check parses and authenticates der, an answer fetched at fetched,
+	// and says until when it may be reused.
+	check func(der []byte, fetched time.Time) (val any, until time.Time, err error)
+}
+
+// reuseUntil is the end of an answer's reuse: its nextUpdate, never later
+// (RFC 5280 section 5.1.2.5, RFC 6960 section 4.2.2.1), or maxCacheAge
+// after the fetch when it names none; never more than maxAnswerAge after
+// the fetch.
+func reuseUntil(next, fetched time.Time) time.Time {
+	if next.IsZero() {
+		return fetched.Add(maxCacheAge)
+	}
+	if lim := fetched.Add(maxAnswerAge); next.After(lim) {
+		return lim
+	}
+	return next
+}
+
+// issuerID identifies an issuer by name and key.
+func issuerID(issuer *x509.Certificate) string {
+	h := sha256.New()
+	h.Write(issuer.RawSubject)
+	h.Write(issuer.RawSubjectPublicKeyInfo)
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// crlQuery asks for the CRL at url, which issuer must have signed (RFC
+// 5280, 6.3.3).
+func crlQuery(url string, issuer *x509.Certificate) query {
+	return query{key: "crl " + url + " " + issuerID(issuer), url: url,
+		check: func(der []byte, fetched time.Time) (any, time.Time, error) {
+			rl, err := x509.ParseRevocationList(der)
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s cannot be parsed: %v", url, err)
+			}
+			if !bytes.Equal(rl.RawIssuer, issuer.RawSubject) {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s is issued by %q, not by %q", url, rl.Issuer, issuer.Subject)
+			}
+			if err := rl.CheckSignatureFrom(issuer); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s is not signed by %q: %v", url, issuer.Subject, err)
+			}
+			return rl, reuseUntil(rl.NextUpdate, fetched), nil
+		}}
+}
+
+// ocspQuery asks the responder at url about cert (RFC 6960, A.1).
+func ocspQuery(url string, cert, issuer *x509.Certificate) (query, error) {
+	req, err := ocsp.CreateRequest(cert, issuer, nil)
+	if err != nil {
+		return query{}, err
+	}
+	return query{key: fmt.Sprintf("ocsp %s %s %s", url, issuerID(issuer), cert.SerialNumber), url: url, body: req,
+		check: func(der []byte, fetched time.Time) (any, time.Time, error) {
+			r, err := parseOCSP(der, cert, issuer)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			return r, reuseUntil(r.NextUpdate, fetched), nil
+		}}, nil
+}
+
+// answer returns the authenticated answer to q: from memory, from the disk
+// cache, or (unless cachedOnly) from the network. found is false when
+// cachedOnly is set and no cache holds an answer or a recent failure.
+func (c *Checker) answer(ctx context.Context, q query, cachedOnly bool) (val any, err error, found bool) {
+	now := c.clock()
+	c.mu.Lock()
+	f, ok := c.cache[q.key]
+	c.mu.Unlock()
+	if ok && now.Before(f.until) {
+		return f.val, f.err, true
+	}
+	if d := c.diskCache(); d != nil {
+		if f, ok := fromDisk(d, q, now); ok {
+			c.remember(q.key, f)
+			return f.val, f.err, true
+		}
+	}
+	if cachedOnly {
+		return nil, nil, false
+	}
+	f = c.fetchNow(ctx, q)
+	return f.val, f.err, true
+}
+
+// maxMemEntries bounds a Checker's in-memory cache: the process's default
+// Checker lives as long as the program, and a CRL can be megabytes.
+const maxMemEntries = 256
+
+// remember keeps f in memory. When the cache is full, expired entries go
+// first, then arbitrary ones (the disk cache still holds them).
+func (c *Checker) remember(key string, f *fetched) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cache == nil {
+		c.cache = map[string]*fetched{}
+	}
+	if _, ok := c.cache[key]; !ok && len(c.cache) >= maxMemEntries {
+		now := c.clock()
+		for k, e := range c.cache {
+			if !now.Before(e.until) {
+				delete(c.cache, k)
+			}
+		}
+		for k := range c.cache {
+			if len(c.cache) < maxMemEntries {
+				break
+			}
+			delete(c.cache, k)
+		}
+	}
+	c.cache[key] = f
+}
+
+// diskCache opens the on-disk cache on first use; nil when it is off or
+// its directory cannot be trusted.
+func (c *Checker) diskCache() *diskCache {
+	if c.NoDiskCache {
+		return nil
+	}
+	c.diskOnce.Do(func() {
+		dir := c.CacheDir
+		if dir == "" {
+			if dir, c.diskErr = DefaultRevocationCacheDir(); c.diskErr != nil {
+				return
+			}
+		}
+		c.disk, c.diskErr = openDiskCache(dir, c.CacheEntries, c.CacheBytes, c.maxSize())
+	})
+	return c.disk
+}
+
+// fromDisk reads q's entry and checks it as if it had just been fetched:
+// an answer must authenticate again and still be within its own validity
+// (the file's word on that can only shorten it); a failure is believed for
+// failureTTL after it happened. Anything else is ignored.
+func fromDisk(d *diskCache, q query, now time.Time) (*fetched, bool) {
+	e, ok := d.get(q.key)
+	if !ok || e.fetched.After(now.Add(clockSkew)) {
+		return nil, false
+	}
+	if e.kind == entryAnswer {
+		val, until, err := q.check(e.body, e.fetched)
+		if err != nil {
+			return nil, false
+		}
+		if e.until.Before(until) {
+			until = e.until
+		}
+		if !now.Before(until) {
+			return nil, false
+		}
+		return &fetched{val: val, until: until}, true
+	}
+	until := e.fetched.Add(failureTTL)
+	if e.until.Before(until) {
+		until = e.until
+	}
+	if !now.Before(until) {
+		return nil, false
+	}
+	err := fmt.Errorf("%s (remembered from the attempt at %s; asked again from %s)", e.body,
+		e.fetched.UTC().Format("15:04:05 UTC"), until.UTC().Format("15:04:05 UTC"))
+	if e.kind == entryFetchFail {
+		err = &FetchError{URL: q.url, Err: err}
+	}
+	return &fetched{err: err, until: until}, true
+}
+
+// fetchNow fetches q's answer, authenticates it and records the outcome
+// in memory and on disk, unless ctx was cancelled (a cancelled caller, or
+// another source that answered first, says nothing about the URL).
+func (c *Checker) fetchNow(ctx context.Context, q query) *fetched {
+	b, err := c.do(ctx, q.url, q.body)
+	now := c.clock()
+	f := &fetched{err: err, until: now.Add(failureTTL)}
+	e := diskEntry{kind: entryFetchFail, fetched: now}
+	if err == nil {
+		if f.val, f.until, f.err = q.check(b, now); f.err != nil {
+			f.until = now.Add(failureTTL)
+			e.kind, e.body = entryCheckFail, clipText(f.err.Error())
+		} else {
+			e.kind, e.body = entryAnswer, b
+		}
+	} else {
+		var fe *FetchError
+		if errors.As(err, &fe) {
+			err = fe.Err
+		}
+		e.body = clipText(err.Error())
+	}
+	if ctx.Err() != nil {
+		return f
+	}
+	c.remember(q.key, f)
+	if d := c.diskCache(); d != nil {
+		e.until = f.until
+		d.put(q.key, e)
+	}
+	return f
+}
+
+// clipText bounds an error text kept on disk.
+func clipText(s string) []byte {
+	if len(s) > maxFailText {
+		s = s[:maxFailText-3] + "..."
+	}
+	return []byte(s)
+}
