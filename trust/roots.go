@@ -225,7 +225,8 @@ func candidateRoots(idx *rootIndex, chain []*x509.Certificate) (pool *x509.CertP
 // no trusted path (so that an untrusted root or a missing intermediate is
 // diagnosed exactly as before).
 //
-// VerifyContext calls it first when opts.Roots is nil.
+// verify (verify.go) calls it first, for a chain whose certificates all
+// parsed, when opts.Roots is nil.
 func verifyRootsOnDemand(ctx context.Context, chain []*x509.Certificate, opts Options) (r Report, ok bool) {
 	if opts.Roots != nil {
 		return r, false

@@ -47,6 +47,14 @@ func VerifyContext(ctx context.Context, chain []*x509.Certificate, opts Options)
 // verify runs the verifier; unparsed holds the parse errors of the
 // certificates that are nil in chain.
 func verify(ctx context.Context, chain []*x509.Certificate, opts Options, unparsed map[int]error) Report {
+	if unparsed == nil {
+		// System roots: parse only the roots that can anchor this chain
+		// (roots.go); anything but a trusted verdict is verified again
+		// against the whole pool, so that the diagnosis is unchanged.
+		if r, ok := verifyRootsOnDemand(ctx, chain, opts); ok {
+			return r
+		}
+	}
 	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}, unparsed: unparsed}
 	v.run()
 	sort.SliceStable(v.r.Problems, func(i, j int) bool {
