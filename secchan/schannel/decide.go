@@ -215,8 +215,18 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 	}
 	name := policyServerName(opts.Name)
 
-	if res.BuildErr != nil {
+	// Fail closed: a chain Windows did not build, a chain context without a
+	// simple chain, or an SSL policy call that itself failed is no verdict,
+	// and must not pass for a clean chain because no error bit is set.
+	switch {
+	case res.BuildErr != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not build a certificate chain: %v", res.BuildErr),
+			"inspect the chain with 'tlsmail cert verify'")
+	case len(res.Elements) == 0:
+		add(trust.KindMalformed, trust.SeverityError, -1, "Windows built no certificate chain from the server's certificates",
+			"inspect the chain with 'tlsmail cert verify'")
+	case res.Policy.Err != nil:
+		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not check the chain against the SSL policy: %v", res.Policy.Err),
 			"inspect the chain with 'tlsmail cert verify'")
 	}
 	now := opts.Time

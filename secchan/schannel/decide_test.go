@@ -191,6 +191,23 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
 		},
 		{
+			// CertVerifyCertificateChainPolicy itself failed: Windows
+			// gave no verdict on the chain, which must not pass as a
+			// clean one because no element bit is set.
+			name:   "SSL policy call failed",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: policyResult{Err: errors.New("call failed")}, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError},
+		},
+		{
+			// A chain context with no simple chain (ChainCount 0):
+			// nothing was judged, so nothing is trusted.
+			name:   "no chain elements",
+			res:    systemResult{Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError},
+		},
+		{
 			name:   "clean chain",
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "MAIL.example.com",
