@@ -208,6 +208,24 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindMalformed: trust.SeverityError},
 		},
 		{
+			// The policy stops at the offline CRL, a warning in soft
+			// mode, and never reports CERT_E_CRITICAL: the element's
+			// CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT bit must refuse
+			// the chain on its own, as every other error bit does.
+			name:   "revocation offline + unsupported critical extension",
+			res:    systemResult{Elements: elems(offline|trustHasNotSupportedCriticalExt, 0, 0), ChainStatus: offline | trustHasNotSupportedCriticalExt, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			// An error bit this code does not know (a later Windows's)
+			// is an error, not nothing.
+			name:   "unknown trust error bit",
+			res:    systemResult{Elements: elems(0x20000000, 0, 0), ChainStatus: 0x20000000, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
 			name:   "clean chain",
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "MAIL.example.com",
