@@ -160,11 +160,14 @@ status=0
 # One test binary at a time (-p 1): two Wine processes starting together in
 # one prefix have been seen to exit 1 with no output at all. -v keeps each
 # test's lines in the log, so a failure under Wine can be read afterwards.
-go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >/tmp/tlsmail-wine-test.log 2>&1 || status=$?
-grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' /tmp/tlsmail-wine-test.log || true
+# The log is named after the prefix: runs with different prefixes (at once,
+# on one machine) must not write, and then show, each other's log.
+log="/tmp/tlsmail-wine-test-$(basename "$TLSMAIL_WINEPREFIX").log"
+go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >"$log" 2>&1 || status=$?
+grep -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' "$log" || true
 if [ $status -ne 0 ]; then
-	echo "wine-test: go test failed; the last lines of /tmp/tlsmail-wine-test.log:"
-	tail -40 /tmp/tlsmail-wine-test.log
+	echo "wine-test: go test failed; the last lines of $log:"
+	tail -40 "$log"
 fi
 if $e2e; then
 	GOOS= GOARCH= TLSMAIL_WINE_READY=1 "$root/scripts/wine-e2e.sh" || status=1
