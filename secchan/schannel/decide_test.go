@@ -226,6 +226,16 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
 		},
 		{
+			// A Unicode (U-label) name: certificates carry the A-label
+			// (xn--...) form (RFC 5280 section 7.2), and the Go check does
+			// not convert, so the name is refused even if Windows' policy,
+			// which may convert it, passed it.
+			name:   "Unicode name, policy passed",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.exämple.com",
+			want:   want{trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
 			name:   "clean chain",
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "MAIL.example.com",
