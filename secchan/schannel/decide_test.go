@@ -61,6 +61,16 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
 		},
 		{
+			// What Wine's name-only call answered for a leaf whose
+			// signature does not verify (seen with a cached intermediate
+			// of the same name): a non-name error, as that check cannot
+			// be switched off. The name is still judged, by the Go check.
+			name:   "name-only policy stops at a bad signature + wrong name",
+			res:    systemResult{Elements: elems(trustIsNotSignatureValid, 0, 0), ChainStatus: trustIsNotSignatureValid, Policy: pol(trustECertSignature), NamePolicy: pol(trustECertSignature)},
+			server: "bank.example.org",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
 			name:   "revocation offline + expired + wrong name",
 			res:    systemResult{Elements: elems(offline|trustIsNotTimeValid, offline, 0), ChainStatus: offline | trustIsNotTimeValid, Policy: pol(certEExpired), NamePolicy: pol(certECNNoMatch)},
 			server: "bank.example.org",
