@@ -23,7 +23,7 @@ import (
 )
 
 // TestLocalMachineClientCert: a client certificate in LocalMachine\MY
-// (--cert-store LocalMachine\\MY), added with AddToStore, selected by
+// (--cert-store LocalMachine\MY), added with AddToStore, selected by
 // thumbprint and by subject, is presented to a server that requires one;
 // RemoveFromStore deletes it. (Whether CurrentUser\MY shows it is not
 // checked: Wine's CurrentUser stores include the machine's.) Changing a
