@@ -183,7 +183,7 @@ func revocationTimeout(now, deadline time.Time, perFetch time.Duration) uint32 {
 		d = trust.DefaultFetchTimeout
 	}
 	if !deadline.IsZero() {
-		d = deadline.Sub(now) * 3 / 4
+		d = deadline.Sub(now) / 4 * 3 // not *3/4: a far deadline would overflow
 	}
 	ms := d.Milliseconds()
 	switch {

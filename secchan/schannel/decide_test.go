@@ -363,6 +363,10 @@ func TestRevocationTimeout(t *testing.T) {
 		{"deadline passed", now.Add(-time.Second), 0, 1},
 		{"deadline now", now, 0, 1},
 		{"far deadline", now.Add(1000 * time.Hour), 0, 1 << 31},
+		// A deadline a century away (--timeout 1000000h): three times the
+		// time left overflows a Duration.
+		{"deadline a century away", now.Add(1_000_000 * time.Hour), 0, 1 << 31},
+		{"deadline at the end of time", time.Unix(1<<62, 0), 0, 1 << 31},
 	}
 	for _, c := range cases {
 		if got := revocationTimeout(now, c.deadline, c.perFetch); got != c.want {
