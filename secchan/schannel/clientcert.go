@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"strings"
 	"unsafe"
 
@@ -289,6 +290,14 @@ func rsaPrivateKeyBlob(k *rsa.PrivateKey) ([]byte, error) {
 	k.Precompute()
 	bits := k.N.BitLen()
 	n, half := (bits+7)/8, (bits+15)/16
+	// The blob's fields have fixed lengths: primes and CRT values half the
+	// modulus's. A key whose primes are not balanced does not fit.
+	for _, v := range []*big.Int{k.Primes[0], k.Primes[1], k.Precomputed.Dp, k.Precomputed.Dq, k.Precomputed.Qinv} {
+		if (v.BitLen()+7)/8 > half {
+			return nil, fmt.Errorf("schannel: the client RSA key's primes are not of half its modulus's length (%d and %d bits for a %d-bit modulus), which CryptoAPI cannot store; "+
+				"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", k.Primes[0].BitLen(), k.Primes[1].BitLen(), bits)
+		}
+	}
 	b := make([]byte, 0, 20+n*2+half*5)
 	b = append(b, privateKeyBlob, curBlobVersion, 0, 0)
 	b = binary.LittleEndian.AppendUint32(b, calgRSAKeyX)

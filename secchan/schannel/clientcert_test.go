@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"math/big"
 	"net"
 	"runtime"
 	"strings"
@@ -288,5 +289,42 @@ func TestLoadPFXErrors(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Where != "PFX file" {
 			t.Errorf("LoadPFX(%q): %v, want a *CertError for the PFX file", data, err)
 		}
+	}
+}
+
+// TestRSAPrivateKeyBlobUnbalancedPrimes: a valid RSA key whose primes are
+// not of half the modulus's length (a --key file from another generator)
+// cannot be written as a PRIVATEKEYBLOB, whose prime fields are exactly
+// half the modulus long: rsaPrivateKeyBlob must say so with an error, not
+// panic on the field that does not fit.
+func TestRSAPrivateKeyBlobUnbalancedPrimes(t *testing.T) {
+	p, err := rand.Prime(rand.Reader, 1040)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := rand.Prime(rand.Reader, 1008)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := big.NewInt(1)
+	pm1, qm1 := new(big.Int).Sub(p, one), new(big.Int).Sub(q, one)
+	phi := new(big.Int).Mul(pm1, qm1)
+	e := big.NewInt(65537)
+	d := new(big.Int).ModInverse(e, phi)
+	if d == nil {
+		t.Skip("65537 is not invertible for these primes; run again")
+	}
+	key := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: new(big.Int).Mul(p, q), E: 65537}, D: d, Primes: []*big.Int{p, q}}
+	if err := key.Validate(); err != nil {
+		t.Fatalf("the test key is not valid: %v", err)
+	}
+	key.Precompute()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("rsaPrivateKeyBlob panicked on a %d-bit key with %d- and %d-bit primes: %v", key.N.BitLen(), p.BitLen(), q.BitLen(), r)
+		}
+	}()
+	if _, err := rsaPrivateKeyBlob(key); err == nil {
+		t.Errorf("a key with %d- and %d-bit primes was written as a blob whose prime fields hold %d bits", p.BitLen(), q.BitLen(), 8*((key.N.BitLen()+15)/16))
 	}
 }

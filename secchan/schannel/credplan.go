@@ -16,7 +16,12 @@ import (
 const (
 	// buildSCHCredentials is Windows 10 1809 / Server 2019: the first
 	// build that takes SCH_CREDENTIALS (version 5); older ones take only
-	// SCHANNEL_CRED. curl decides with the same number.
+	// SCHANNEL_CRED. (curl used this number too until its commit
+	// acebf346fe of June 2026; it now takes SCH_CREDENTIALS only from
+	// buildTLS13, never falls back, and so offers nothing past TLS 1.2
+	// through SCH_CREDENTIALS. tlsmail keeps 17763 with TLS 1.3 disabled
+	// in grbitDisabledProtocols below buildTLS13, and the narrow fallback
+	// of credStructUnsupported.)
 	buildSCHCredentials = 17763
 	// buildTLS13 is Windows Server 2022; Windows 11 (22000) and later
 	// also have TLS 1.3 built in. Earlier Windows 10 builds carry an

@@ -35,6 +35,23 @@ const (
 	trustHasWeakSignature        = 0x00100000
 	trustIsOfflineRevocation     = 0x01000000
 	trustIsExplicitDistrust      = 0x04000000
+	// trustHasNotSupportedCriticalExt: a critical extension Windows does
+	// not know (RFC 5280 section 4.2: the certificate must be rejected).
+	trustHasNotSupportedCriticalExt = 0x08000000
+
+	// knownTrustBits are the error bits mapBits maps to a problem.
+	knownTrustBits = trustIsNotTimeValid | trustIsRevoked | trustIsNotSignatureValid | trustIsNotValidForUsage |
+		trustIsUntrustedRoot | trustRevocationStatusUnknown | trustIsCyclic | trustInvalidExtension |
+		trustInvalidPolicyConstr | trustInvalidBasicConstraints | trustInvalidNameConstraints |
+		trustNameConstraintBits | trustIsPartialChain | trustHasWeakSignature | trustIsOfflineRevocation |
+		trustIsExplicitDistrust | trustHasNotSupportedCriticalExt
+	// benignTrustBits are error bits that do not make a chain wrong here:
+	// CERT_TRUST_IS_NOT_TIME_NESTED (0x2: RFC 5280 does not require a
+	// certificate's validity to nest in its issuer's), the CTL bits
+	// (0x20000, 0x40000, 0x80000: no CTL is used) and
+	// CERT_TRUST_NO_ISSUANCE_CHAIN_POLICY (0x02000000: no issuance policy is
+	// requested).
+	benignTrustBits = 0x00000002 | 0x00020000 | 0x00040000 | 0x00080000 | 0x02000000
 
 	// CertVerifyCertificateChainPolicy results (winerror.h).
 	certEExpired        = 0x800B0101
@@ -166,7 +183,7 @@ func revocationTimeout(now, deadline time.Time, perFetch time.Duration) uint32 {
 		d = trust.DefaultFetchTimeout
 	}
 	if !deadline.IsZero() {
-		d = deadline.Sub(now) * 3 / 4
+		d = deadline.Sub(now) / 4 * 3 // not *3/4: a far deadline would overflow
 	}
 	ms := d.Milliseconds()
 	switch {
@@ -215,8 +232,18 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 	}
 	name := policyServerName(opts.Name)
 
-	if res.BuildErr != nil {
+	// Fail closed: a chain Windows did not build, a chain context without a
+	// simple chain, or an SSL policy call that itself failed is no verdict,
+	// and must not pass for a clean chain because no error bit is set.
+	switch {
+	case res.BuildErr != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not build a certificate chain: %v", res.BuildErr),
+			"inspect the chain with 'tlsmail cert verify'")
+	case len(res.Elements) == 0:
+		add(trust.KindMalformed, trust.SeverityError, -1, "Windows built no certificate chain from the server's certificates",
+			"inspect the chain with 'tlsmail cert verify'")
+	case res.Policy.Err != nil:
+		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not check the chain against the SSL policy: %v", res.Policy.Err),
 			"inspect the chain with 'tlsmail cert verify'")
 	}
 	now := opts.Time
@@ -413,8 +440,14 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 				"configure the server to send the intermediate certificates along with its own")
 		}
 	}
-	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr) != 0 {
-		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid extensions or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
+	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr|trustHasNotSupportedCriticalExt) != 0 {
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid or unsupported critical extensions, or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
+	}
+	if unknown := bits &^ (knownTrustBits | benignTrustBits); unknown != 0 {
+		// Fail closed: an error bit this code does not know (a later
+		// Windows's) is not nothing, whatever the policy's first error.
+		add(trust.KindMalformed, trust.SeverityError, i, fmt.Sprintf("Windows reported a problem with %s that tlsmail does not know (trust status bits 0x%08X)", who, unknown),
+			"inspect the chain with 'tlsmail cert verify'")
 	}
 	if bits&trustInvalidBasicConstraints != 0 {
 		// The bit means either "not a CA" or "path length exceeded"

@@ -61,6 +61,16 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
 		},
 		{
+			// What Wine's name-only call answered for a leaf whose
+			// signature does not verify (seen with a cached intermediate
+			// of the same name): a non-name error, as that check cannot
+			// be switched off. The name is still judged, by the Go check.
+			name:   "name-only policy stops at a bad signature + wrong name",
+			res:    systemResult{Elements: elems(trustIsNotSignatureValid, 0, 0), ChainStatus: trustIsNotSignatureValid, Policy: pol(trustECertSignature), NamePolicy: pol(trustECertSignature)},
+			server: "bank.example.org",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
 			name:   "revocation offline + expired + wrong name",
 			res:    systemResult{Elements: elems(offline|trustIsNotTimeValid, offline, 0), ChainStatus: offline | trustIsNotTimeValid, Policy: pol(certEExpired), NamePolicy: pol(certECNNoMatch)},
 			server: "bank.example.org",
@@ -191,6 +201,51 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindNameMismatch: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
 		},
 		{
+			// CertVerifyCertificateChainPolicy itself failed: Windows
+			// gave no verdict on the chain, which must not pass as a
+			// clean one because no element bit is set.
+			name:   "SSL policy call failed",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: policyResult{Err: errors.New("call failed")}, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError},
+		},
+		{
+			// A chain context with no simple chain (ChainCount 0):
+			// nothing was judged, so nothing is trusted.
+			name:   "no chain elements",
+			res:    systemResult{Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError},
+		},
+		{
+			// The policy stops at the offline CRL, a warning in soft
+			// mode, and never reports CERT_E_CRITICAL: the element's
+			// CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT bit must refuse
+			// the chain on its own, as every other error bit does.
+			name:   "revocation offline + unsupported critical extension",
+			res:    systemResult{Elements: elems(offline|trustHasNotSupportedCriticalExt, 0, 0), ChainStatus: offline | trustHasNotSupportedCriticalExt, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			// An error bit this code does not know (a later Windows's)
+			// is an error, not nothing.
+			name:   "unknown trust error bit",
+			res:    systemResult{Elements: elems(0x20000000, 0, 0), ChainStatus: 0x20000000, Policy: pol(cryptERevOffline), NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindMalformed: trust.SeverityError, trust.KindRevocationUnknown: trust.SeverityWarning},
+		},
+		{
+			// A Unicode (U-label) name: certificates carry the A-label
+			// (xn--...) form (RFC 5280 section 7.2), and the Go check does
+			// not convert, so the name is refused even if Windows' policy,
+			// which may convert it, passed it.
+			name:   "Unicode name, policy passed",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.exämple.com",
+			want:   want{trust.KindNameMismatch: trust.SeverityError},
+		},
+		{
 			name:   "clean chain",
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "MAIL.example.com",
@@ -308,6 +363,10 @@ func TestRevocationTimeout(t *testing.T) {
 		{"deadline passed", now.Add(-time.Second), 0, 1},
 		{"deadline now", now, 0, 1},
 		{"far deadline", now.Add(1000 * time.Hour), 0, 1 << 31},
+		// A deadline a century away (--timeout 1000000h): three times the
+		// time left overflows a Duration.
+		{"deadline a century away", now.Add(1_000_000 * time.Hour), 0, 1 << 31},
+		{"deadline at the end of time", time.Unix(1<<62, 0), 0, 1 << 31},
 	}
 	for _, c := range cases {
 		if got := revocationTimeout(now, c.deadline, c.perFetch); got != c.want {

@@ -50,14 +50,17 @@ func newConnContainerName() string {
 	return fmt.Sprintf("%s%d-%s", connContainerPrefix, os.Getpid(), hex.EncodeToString(rnd[:]))
 }
 
-// containerPID returns the process id in a connection container's name.
+// containerPID returns the process id in a connection container's name,
+// and false for any name newConnContainerName would not make (the prefix,
+// a decimal process id, a dash, 16 lowercase hex digits): the crash sweep
+// deletes only containers that are certainly tlsmail's.
 func containerPID(name string) (uint32, bool) {
 	rest, ok := strings.CutPrefix(name, connContainerPrefix)
 	if !ok {
 		return 0, false
 	}
-	pid, _, ok := strings.Cut(rest, "-")
-	if !ok {
+	pid, rnd, ok := strings.Cut(rest, "-")
+	if !ok || pid == "" || pid[0] < '0' || pid[0] > '9' || len(rnd) != 16 || strings.Trim(rnd, "0123456789abcdef") != "" {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(pid, 10, 32)
