@@ -103,6 +103,21 @@ func (c *Config) Verdict(r trust.Report) error {
 	return r.Err()
 }
 
+// ErrNoServerName is returned by a provider's Client when the Config names
+// no server (ServerName and Trust.Name empty) and Insecure is not set: with
+// no name to check, any certificate the chain's CA issued would be accepted,
+// so the providers refuse, as crypto/tls does without ServerName.
+var ErrNoServerName = errors.New("no server name to verify the certificate against: set the server's name (or accept an unverified connection explicitly)")
+
+// CheckName returns ErrNoServerName when c names no server and does not ask
+// for an insecure connection. Every provider calls it before the handshake.
+func (c *Config) CheckName() error {
+	if c == nil || (c.ServerName == "" && c.Trust.Name == "" && !c.Insecure) {
+		return ErrNoServerName
+	}
+	return nil
+}
+
 // TrustOptions returns c.Trust with the name filled from ServerName.
 func (c *Config) TrustOptions() trust.Options {
 	o := c.Trust

@@ -38,6 +38,10 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 	if cfg == nil {
 		cfg = &secchan.Config{}
 	}
+	if err := cfg.CheckName(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	c := &Conn{}
 	tcfg := &tls.Config{
 		ServerName:         sniName(cfg.ServerName),

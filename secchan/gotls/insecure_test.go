@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -87,6 +88,34 @@ func TestInsecureStillEnforcesPins(t *testing.T) {
 			var te *trust.Error
 			if !errors.As(err, &te) || !te.Report.Has(trust.KindPinMismatch) {
 				t.Fatalf("handshake error = %v, want a *trust.Error with pin-mismatch", err)
+			}
+		})
+	}
+}
+
+// TestNoServerNameRefused: a Config that names no server is refused before
+// the handshake (with no name, any certificate from a trusted CA would
+// pass), unless the caller asks for an insecure connection by name.
+func TestNoServerNameRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     *secchan.Config
+		wantErr bool
+	}{
+		{"nil config", nil, true},
+		{"empty", &secchan.Config{}, true},
+		{"trust name only", &secchan.Config{Trust: trust.Options{Name: "localhost"}}, false},
+		{"insecure", &secchan.Config{Insecure: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer b.Close()
+			go io.Copy(io.Discard, b) // a handshake that starts gets nowhere; the name check comes first
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_, err := gotls.Provider{}.Client(ctx, a, tc.cfg)
+			if got := errors.Is(err, secchan.ErrNoServerName); got != tc.wantErr {
+				t.Errorf("Client: %v; want ErrNoServerName: %v", err, tc.wantErr)
 			}
 		})
 	}

@@ -39,6 +39,10 @@ func (p Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config
 	if cfg == nil {
 		cfg = &secchan.Config{}
 	}
+	if err := cfg.CheckName(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	c := &Conn{raw: conn, cfg: cfg, api: winSSPI{}}
 	if err := c.clientHandshake(ctx, p); err != nil {
 		c.release()
