@@ -29,7 +29,7 @@ var secCodes = map[uint32]struct{ name, meaning, fix string }{
 	0x80090320: {"SEC_E_INCOMPLETE_CREDENTIALS", "the credentials supplied were not complete", "the server wants a client certificate: give one (a PEM certificate and key, a PKCS#12 file, or one from the Windows certificate store)"},
 	0x80090321: {"SEC_E_BUFFER_TOO_SMALL", "the buffers supplied to a function was too small", "this is a bug in tlsmail; please report it"},
 	0x80090322: {"SEC_E_WRONG_PRINCIPAL", "the target principal name is incorrect", "check the server name to verify: it must be a name the certificate lists"},
-	0x80090325: {"SEC_E_UNTRUSTED_ROOT", "the certificate chain was issued by an authority that is not trusted", "trust the issuing CA's certificate, or install it in the Windows trust store"},
+	0x80090325: {"SEC_E_UNTRUSTED_ROOT", "the certificate chain was issued by an authority that is not trusted", "add the issuing CA's certificate to the trusted roots, or install it in the Windows trust store"},
 	0x80090326: {"SEC_E_ILLEGAL_MESSAGE", "the message received was unexpected or badly formatted", "the server sent a TLS alert or malformed data; it may require a client certificate or an older protocol"},
 	0x80090327: {"SEC_E_CERT_UNKNOWN", "an unknown error occurred while processing the certificate", ""},
 	0x80090328: {"SEC_E_CERT_EXPIRED", "the received certificate has expired", "renew the certificate on the server"},
