@@ -217,3 +217,19 @@ func collectFixes(t *testing.T, out string, fixes *[]string) {
 	}
 	walk(v)
 }
+
+// TestProbeTranscriptNotesBadChain: probe goes on past an untrusted chain
+// to show it, and its transcript says so in its own words; the provider's
+// line (which once named --insecure, a flag probe does not have) is
+// rewritten by probePlan.logf, which matches the provider's text.
+func TestProbeTranscriptNotesBadChain(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	r := runTLSMail(t, "probe", "--transcript", "-", "--name", "localhost", srv.SMTPAddr())
+	if r.code != exitProblems {
+		t.Fatalf("exit %d, want %d\n%s", r.code, exitProblems, r)
+	}
+	if !strings.Contains(r.stderr, "certificate problems noted (probe completes the handshake") || strings.Contains(r.stderr, "ignored") {
+		t.Errorf("transcript does not note the bad chain in probe's words:\n%s", r.stderr)
+	}
+}
