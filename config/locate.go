@@ -43,12 +43,12 @@ func Locate(explicit string, getenv func(string) string, home string) (string, e
 			return p, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return "", &Error{File: p, Msg: "cannot read configuration file: " + errText(err),
-				Fix: "fix the file's permissions, or name another file with --config", Err: err}
+				Fix: "fix the file's permissions, or name another configuration file", Err: err}
 		}
 	}
 	return "", &Error{
 		Msg: "no configuration file found (tried " + strings.Join(tried, ", ") + ")",
-		Fix: "create one of them in msmtp's format, or name one with --config or TLSMAIL_CONFIG",
+		Fix: "create one of them in msmtp's format, or name another configuration file",
 		Err: fs.ErrNotExist,
 	}
 }

@@ -44,7 +44,7 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
-			Fix: "check the path given with --config, TLSMAIL_CONFIG, or the default locations", Err: err}
+			Fix: "check the path of the configuration file", Err: err}
 	}
 	defer f.Close()
 	return Parse(ctx, path, f, opts)

@@ -25,17 +25,17 @@ const maxLineLen = 998
 func reservedHeader(lower string) (use string, ok bool) {
 	switch lower {
 	case "from":
-		return "Spec.From (--from)", true
+		return "Spec.From", true
 	case "to":
-		return "Spec.To (--to)", true
+		return "Spec.To", true
 	case "cc":
-		return "Spec.Cc (--cc)", true
+		return "Spec.Cc", true
 	case "bcc":
-		return "Spec.Bcc (--bcc)", true
+		return "Spec.Bcc", true
 	case "reply-to":
-		return "Spec.ReplyTo (--reply-to)", true
+		return "Spec.ReplyTo", true
 	case "subject":
-		return "Spec.Subject (--subject)", true
+		return "Spec.Subject", true
 	case "date":
 		return "Spec.Date", true
 	case "message-id":
@@ -79,7 +79,7 @@ func (c *composer) compose(s *Spec) (*Message, error) {
 		if len(from) > 1 {
 			p = fmt.Sprintf("holds %d addresses", len(from))
 		}
-		return nil, &InputError{Field: "from", Problem: p, Fix: "give exactly one sender address, e.g. --from you@example.com"}
+		return nil, &InputError{Field: "from", Problem: p, Fix: "give exactly one sender address, e.g. you@example.com"}
 	}
 	to, err := c.addresses("to", s.To)
 	if err != nil {
@@ -98,7 +98,7 @@ func (c *composer) compose(s *Spec) (*Message, error) {
 		return nil, err
 	}
 	if len(to)+len(cc)+len(bcc) == 0 {
-		return nil, &InputError{Field: "to", Problem: "no recipients", Fix: "give at least one recipient with --to, --cc or --bcc"}
+		return nil, &InputError{Field: "to", Problem: "no recipients", Fix: "give at least one recipient (To, Cc or Bcc)"}
 	}
 	if e := checkLine("subject", s.Subject); e != nil {
 		return nil, e

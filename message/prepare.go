@@ -156,7 +156,7 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 		}
 	}
 	if sender == nil {
-		return nil, &InputError{Field: "from", Problem: "the message has no From field and no sender was given", Fix: "add a From: line to the message or pass --from you@example.com"}
+		return nil, &InputError{Field: "from", Problem: "the message has no From field and no sender was given", Fix: "add a From: line to the message or give the sender address"}
 	}
 
 	for i, entry := range opts.Recipients {
@@ -184,7 +184,7 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 	var added []field
 	if !hasFrom {
 		if optFrom == nil {
-			return nil, &InputError{Field: "from", Problem: "the message has no From field", Fix: "add a From: line to the message or pass --from you@example.com"}
+			return nil, &InputError{Field: "from", Problem: "the message has no From field", Fix: "add a From: line to the message or give the sender address"}
 		}
 		added = append(added, field{"From", formatAddress(optFrom)})
 	}

@@ -289,7 +289,7 @@ type Queue struct {
 // Open opens the spool at dir, creating it (mode 0700) when needed.
 func Open(dir string, opts Options) (*Queue, error) {
 	if dir == "" {
-		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "set --queue-dir, TLSMAIL_QUEUE_DIR or queue_dir"}
+		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "give the spool directory"}
 	}
 	for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {

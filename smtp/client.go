@@ -131,7 +131,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 	if err != nil {
 		e := ioError(dctx, "connect", err)
 		if e.HostNotFound() {
-			e.Fix = fmt.Sprintf("the name %q does not resolve; check --server", host)
+			e.Fix = fmt.Sprintf("the name %q does not resolve; check the server's host name", host)
 		}
 		return nil, e
 	}
@@ -251,11 +251,11 @@ func (c *Client) validate() error {
 	a := c.cfg.Auth
 	if c.cfg.Mode == None && a != nil && a.Username != "" && !a.AllowPlaintext {
 		return &Error{Kind: KindConfig, Op: "AUTH", Err: errors.New("refusing to send a password without TLS"),
-			Fix: "use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism with --auth as well as --tls none"}
+			Fix: "use STARTTLS or implicit TLS; to send it in the clear anyway, name the authentication mechanism explicitly as well as choosing no TLS"}
 	}
 	if strings.ContainsAny(c.cfg.LocalName, "\r\n \t") {
 		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
-			Fix: "pass a host name with --ehlo"}
+			Fix: "give a host name as the EHLO name"}
 	}
 	if n := len(c.cfg.LocalName); n > MaxDomainLen {
 		return &Error{Kind: KindConfig, Op: "EHLO", Err: &LimitError{What: "domain", Value: shorten(c.cfg.LocalName), Len: n, Max: MaxDomainLen},
@@ -386,7 +386,7 @@ func (c *Client) hello(ctx context.Context) error {
 	if r.Code == 500 || r.Code == 502 || r.Code == 504 {
 		if c.cfg.Mode == StartTLS && c.tls == nil {
 			return &Error{Kind: KindStartTLSUnavailable, Op: "EHLO", Reply: r,
-				Fix: "the server does not speak ESMTP, so it cannot offer STARTTLS; use --tls implicit if it has port 465, or --tls none to send in the clear"}
+				Fix: "the server does not speak ESMTP, so it cannot offer STARTTLS; use implicit TLS if it has port 465, or no TLS to send in the clear"}
 		}
 		r, err = c.cmd(ctx, "HELO", "HELO "+c.cfg.LocalName)
 		if err != nil {
@@ -412,7 +412,7 @@ func (c *Client) startTLS(ctx context.Context) error {
 	if _, ok := c.ext["STARTTLS"]; !ok {
 		return &Error{Kind: KindStartTLSUnavailable, Op: "STARTTLS", Reply: c.ehlo,
 			Err: errors.New("the server does not offer STARTTLS"),
-			Fix: "tlsmail will not send in the clear: use --tls implicit if the server has port 465, or --tls none only if you accept plaintext"}
+			Fix: "tlsmail will not send in the clear: use implicit TLS if the server has port 465, or no TLS only if you accept plaintext"}
 	}
 	r, err := c.cmd(ctx, "STARTTLS", "STARTTLS")
 	if err != nil {
@@ -444,11 +444,11 @@ func (c *Client) auth(ctx context.Context) error {
 	offered, ok := c.ext["AUTH"]
 	if !ok {
 		return &Error{Kind: KindAuth, Op: "AUTH", Reply: c.ehlo, Err: errors.New("the server offers no authentication"),
-			Fix: "drop --user if this server relays without authentication, or use the submission port (587 or 465)"}
+			Fix: "give no user name if this server relays without authentication, or use the submission port (587 or 465)"}
 	}
 	mech, err := a.chooseMechanism(offered)
 	if err != nil {
-		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: "pick one the server offers with --auth"}
+		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: "choose an authentication mechanism the server offers"}
 	}
 	sc, err := a.saslClient(mech)
 	if err != nil {
@@ -490,14 +490,14 @@ func (c *Client) auth(ctx context.Context) error {
 		if r.Code/100 == 4 {
 			e.Fix = "a temporary authentication failure; try again later"
 		} else if e.Fix == "" || r.Code != 535 {
-			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or try another mechanism with --auth", mech)
+			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or choose another authentication mechanism", mech)
 		}
 		return e
 	}
 	if m, ok := sc.(interface{ verified() bool }); ok && !m.verified() {
 		return &Error{Kind: KindAuth, Op: "AUTH", Reply: r,
 			Err: fmt.Errorf("the server accepted %s without proving that it knows the password (no valid server signature)", mech),
-			Fix: "the server is misconfigured or not the one it claims to be; try another mechanism with --auth, and check the server"}
+			Fix: "the server is misconfigured or not the one it claims to be; choose another authentication mechanism, and check the server"}
 	}
 	c.authMech = mech
 	return nil

@@ -129,11 +129,11 @@ func ioError(ctx context.Context, op string, err error) *Error {
 			cause = errors.Join(ctx.Err(), err)
 		}
 		return &Error{Kind: KindTimeout, Op: op, Err: cause,
-			Fix: "the server did not answer in time; check the server and port, or raise --timeout"}
+			Fix: "the server did not answer in time; check the server and port, or allow a longer timeout"}
 	}
 	if errors.Is(err, errLineTooLong) || errors.Is(err, errTooManyLines) || errors.Is(err, errMalformed) {
 		return &Error{Kind: KindProtocol, Op: op, Err: err,
-			Fix: "the server sent something that is not an SMTP reply; check that this port speaks SMTP (and the --tls mode)"}
+			Fix: "the server sent something that is not an SMTP reply; check that this port speaks SMTP, and the TLS mode (STARTTLS or implicit TLS)"}
 	}
 	return &Error{Kind: KindNetwork, Op: op, Err: err,
 		Fix: "the connection failed; check the server name, port and firewall, then try again"}
@@ -165,14 +165,14 @@ func replyError(op string, r *Reply, kind Kind) *Error {
 	switch {
 	case r.Code == 530 && strings.Contains(strings.ToUpper(r.Text()), "STARTTLS"):
 		e.Kind = KindStartTLSUnavailable
-		e.Fix = "the server requires TLS first: use --tls starttls (ports 25 and 587) or --tls implicit (port 465)"
+		e.Fix = "the server requires TLS first: use STARTTLS (ports 25 and 587) or implicit TLS (port 465)"
 	case r.Code == 530 || r.Code == 535 || r.Code == 534 || r.Code == 538 || r.Enhanced == "5.7.0" && op == "AUTH":
 		if kind == KindAuth || r.Code == 535 {
 			e.Kind = KindAuth
 			e.Fix = "check the user name and password (or token); some providers need an app password"
 		} else {
 			e.Kind = KindAuth
-			e.Fix = "the server requires authentication: pass --user and a password source (--password-env, --password-file or --password-cmd)"
+			e.Fix = "the server requires authentication: give a user name and a password (or token)"
 		}
 	case r.Code == 552 || r.Enhanced == "5.3.4":
 		e.Fix = "the message is larger than the server accepts; send a smaller message or link to the attachment"

@@ -75,7 +75,7 @@ func newSCRAMClient(user, pass string) (*scramClient, error) {
 			err = &hidden
 		}
 		return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "this password cannot be used (SASLprep, RFC 4013)", Err: err,
-			Hint: "change the password, or use another mechanism with --auth, such as PLAIN, which sends it as it is"}
+			Hint: "change the password, or choose another authentication mechanism, such as PLAIN, which sends it as it is"}
 	}
 	return &scramClient{user: scramEscape(u), pass: p, nonce: randomNonce}, nil
 }
@@ -99,8 +99,8 @@ func randomNonce() (string, error) {
 }
 
 const (
-	fixPrepUser = "use another mechanism with --auth, such as PLAIN, which sends the username as it is"
-	fixBroken   = "the server does not follow RFC 5802; check the server, or use another mechanism with --auth"
+	fixPrepUser = "choose another authentication mechanism, such as PLAIN, which sends the username as it is"
+	fixBroken   = "the server does not follow RFC 5802; check the server, or choose another authentication mechanism"
 )
 
 // saslError is a SASL exchange the client refused or could not carry out:
@@ -131,7 +131,7 @@ func saslFix(err error) string {
 	if errors.As(err, &f) && f.Fix() != "" {
 		return f.Fix()
 	}
-	return "check the credentials, or try another mechanism with --auth"
+	return "check the credentials, or choose another authentication mechanism"
 }
 
 // Start returns the client-first-message (RFC 5802 section 7).
@@ -250,12 +250,12 @@ func parseServerFirst(msg, clientNonce string) (*scramServerFirst, error) {
 			if n < scramMinIterations {
 				return nil, &saslError{Mech: "SCRAM-SHA-256",
 					Msg:  fmt.Sprintf("the server asks for %d iterations, fewer than the %d RFC 7677 section 4 requires, which would make the client's proof cheap to attack", n, scramMinIterations),
-					Hint: "ask the server's administrator to raise the iteration count, or use another mechanism with --auth"}
+					Hint: "ask the server's administrator to raise the iteration count, or choose another authentication mechanism"}
 			}
 			if n > scramMaxIterations {
 				return nil, &saslError{Mech: "SCRAM-SHA-256",
 					Msg:  fmt.Sprintf("the server asks for %s iterations, more than the %d tlsmail computes", scramBounded(v), scramMaxIterations),
-					Hint: "the server is hostile or misconfigured; check it, or use another mechanism with --auth"}
+					Hint: "the server is hostile or misconfigured; check it, or choose another authentication mechanism"}
 			}
 			sf.iters = n
 		}
@@ -302,7 +302,7 @@ func (c *scramClient) clientFinal(serverFirst string) ([]byte, error) {
 	}
 	salted, err := pbkdf2.Key(sha256.New, c.pass, sf.salt, sf.iters, sha256.Size)
 	if err != nil {
-		return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "deriving the key", Err: err, Hint: "use another mechanism with --auth"}
+		return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "deriving the key", Err: err, Hint: "choose another authentication mechanism"}
 	}
 	clientKey := scramHMAC(salted, "Client Key")
 	storedKey := sha256.Sum256(clientKey)
@@ -331,7 +331,7 @@ func scramHMAC(key []byte, msg string) []byte {
 func (c *scramClient) checkServerFinal(msg string) error {
 	attr, _, _ := strings.Cut(msg, ",")
 	if e, ok := strings.CutPrefix(attr, "e="); ok {
-		fix := "check the server, or use another mechanism with --auth"
+		fix := "check the server, or choose another authentication mechanism"
 		switch e {
 		case "invalid-proof", "unknown-user", "invalid-username-encoding":
 			fix = "check the username and password"

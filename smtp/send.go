@@ -496,7 +496,7 @@ func (c *Client) reject(op string, r *Reply, kind Kind) *Error {
 	e := replyError(op, r, kind)
 	if e.Kind == KindStartTLSUnavailable && c.tls != nil {
 		e.Kind = KindAuth
-		e.Fix = "the server requires authentication: pass --user and a password source (--password-env, --password-file or --password-cmd)"
+		e.Fix = "the server requires authentication: give a user name and a password (or token)"
 	}
 	return e
 }

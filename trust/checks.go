@@ -136,7 +136,7 @@ func (v *verifier) checkCerts() {
 		case v.now.After(c.NotAfter):
 			fix := "renew the certificate and install it on the server (with certbot: 'certbot renew', then reload the mail server)"
 			if isRoot {
-				fix = fmt.Sprintf("the root CA certificate %s has expired: update the trust store or the --ca file with the CA's current root", subjectOf(c))
+				fix = fmt.Sprintf("the root CA certificate %s has expired: update the trust store or the CA file with the CA's current root", subjectOf(c))
 			} else if pos > 0 {
 				fix = fmt.Sprintf("the intermediate %s has expired: put the CA's current intermediate in the server's chain file (fullchain.pem)", subjectOf(c))
 			}
@@ -354,9 +354,9 @@ func (v *verifier) checkName() {
 	}
 	// The flag that sets the name differs: --tls-name for send, --name for
 	// probe and cert.
-	fix := fmt.Sprintf("connect using a name the certificate lists (--tls-name with send, --name with probe and cert), or have the certificate reissued with %q in its subjectAltName", name)
+	fix := fmt.Sprintf("connect using a name the certificate lists as the server name to verify, or have the certificate reissued with %q in its subjectAltName", name)
 	if len(has) > 0 {
-		fix = fmt.Sprintf("connect using a name the certificate lists, e.g. %s (--tls-name with send, --name with probe and cert), or have the certificate reissued with %q in its subjectAltName", strings.Trim(has[0], `"`), name)
+		fix = fmt.Sprintf("connect using a name the certificate lists as the server name to verify, e.g. %s, or have the certificate reissued with %q in its subjectAltName", strings.Trim(has[0], `"`), name)
 	}
 	v.add(KindNameMismatch, SeverityError, 0, summary, fix)
 }

@@ -325,10 +325,10 @@ func (v *verifier) checkRevocation() {
 				fmt.Sprintf("%s was revoked on %s (reason: %s), according to the %s", name, day(res.RevokedAt), res.Reason, res.Source),
 				"the server must get and install a new certificate (and a new key if the key was compromised); a revoked certificate must not be trusted")
 		case StatusUnknown:
-			sev, fix := SeverityWarning, "check that this machine can reach the CRL and OCSP URLs (plain http, port 80); --revocation off skips the check"
+			sev, fix := SeverityWarning, "check that this machine can reach the CRL and OCSP URLs (plain http, port 80), or turn the revocation check off"
 			if mode == RevocationStrict {
 				sev = SeverityError
-				fix = "check that this machine can reach the CRL and OCSP URLs (plain http, port 80), or use --revocation soft to accept an unknown status with a warning"
+				fix = "check that this machine can reach the CRL and OCSP URLs (plain http, port 80), or make the revocation check soft to accept an unknown status with a warning"
 			}
 			v.add(KindRevocationUnknown, sev, idx, fmt.Sprintf("the revocation status of %s is unknown: %s", name, res.Detail), fix)
 		}

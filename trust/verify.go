@@ -470,20 +470,20 @@ func (v *verifier) checkTrust() {
 	}
 	roots := "the system's trusted roots"
 	if v.noSystemRoots {
-		roots = "the system's trusted roots (none were found on this machine: install ca-certificates or pass --ca)"
+		roots = "the system's trusted roots (none were found on this machine: install ca-certificates or give the CA certificate)"
 	}
 	if v.opts.Roots != nil {
-		roots = "the trusted roots given (--ca)"
+		roots = "the trusted roots given"
 	}
 	switch {
 	case selfSigned(top) && len(v.path) == 1:
 		v.add(KindSelfSigned, SeverityError, topIdx,
 			fmt.Sprintf("certificate %d (%s) is self-signed and is not among %s%s", topIdx, subjectOf(top), roots, hint),
-			fmt.Sprintf("give the server a certificate from a CA the clients trust; to trust this one server anyway, pass its certificate with --ca or pin its key with --pin %s", SPKIPin(top)))
+			fmt.Sprintf("give the server a certificate from a CA the clients trust; to trust this one server anyway, add its certificate to the trusted roots or pin its key, %s", SPKIPin(top)))
 	case selfSigned(top):
 		v.add(KindUntrustedRoot, SeverityError, topIdx,
 			fmt.Sprintf("the chain ends at the root %s, which is not among %s%s", subjectOf(top), roots, hint),
-			fmt.Sprintf("if %s is your organisation's CA, pass its certificate with --ca FILE; otherwise the server needs a certificate from a publicly trusted CA", subjectOf(top)))
+			fmt.Sprintf("if %s is your organisation's CA, add its certificate to the trusted roots; otherwise the server needs a certificate from a publicly trusted CA", subjectOf(top)))
 	case len(v.path) == 1:
 		what := "the server sent only its own certificate"
 		if len(v.r.Chain) > 1 {
@@ -495,11 +495,11 @@ func (v *verifier) checkTrust() {
 		}
 		v.add(KindMissingIntermediate, SeverityError, topIdx,
 			fmt.Sprintf("%s: its issuer %q is neither in the chain nor among %s%s%s", what, issuerOf(top), roots, aia, hint),
-			fmt.Sprintf("configure the server to send the full chain, its certificate followed by the intermediates (fullchain.pem, not cert.pem); if %q is a private CA, pass its certificate with --ca FILE", issuerOf(top)))
+			fmt.Sprintf("configure the server to send the full chain, its certificate followed by the intermediates (fullchain.pem, not cert.pem); if %q is a private CA, add its certificate to the trusted roots", issuerOf(top)))
 	default:
 		v.add(KindUntrustedRoot, SeverityError, topIdx,
 			fmt.Sprintf("the chain ends at %s, issued by %q, which is neither in the chain nor among %s%s", subjectOf(top), issuerOf(top), roots, hint),
-			fmt.Sprintf("if %q is your organisation's root CA, pass its certificate with --ca FILE; if it is another intermediate, the server must send it too", issuerOf(top)))
+			fmt.Sprintf("if %q is your organisation's root CA, add its certificate to the trusted roots; if it is another intermediate, the server must send it too", issuerOf(top)))
 	}
 }
 

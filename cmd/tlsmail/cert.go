@@ -96,9 +96,10 @@ func finishCert(w io.Writer, asJSON bool, cmd string, res certinfo.Result, err e
 		if !asJSON {
 			return xe
 		}
-		writeJSON(w, certFailureJSON{Problems: []any{}, Certificates: []any{}, Error: errorJSON(classify(xe))})
+		writeJSON(w, certFailureJSON{Problems: []any{}, Certificates: []any{}, Error: errorJSON(hintFailure(hintCommand(cmd), classify(xe)))})
 		return &reported{xe}
 	}
+	res.Problems = hintProblems(hintCommand(cmd), res.Problems)
 	if asJSON {
 		writeJSON(w, res)
 	} else if werr := res.WriteText(w); werr != nil {

@@ -74,12 +74,15 @@ type failure struct {
 	message  string
 	fix      string
 	problems []trust.Problem
+	// err is the error classified; flaghints.go reads it to add the
+	// flags of the command to the fix.
+	err error
 }
 
 // classify maps err to its exit code and JSON kind. Every error a command
 // returns passes through here, so this is the one place the table lives.
 func classify(err error) failure {
-	f := failure{code: exitSoftware, kind: kindInternal, message: err.Error()}
+	f := failure{code: exitSoftware, kind: kindInternal, message: err.Error(), err: err}
 	var te *trust.Error
 	if errors.As(err, &te) {
 		f.problems = te.Report.Problems

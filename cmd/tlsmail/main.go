@@ -119,6 +119,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = usageErrorf("%s", cobraRefusal(err.Error())).withFix(fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 	}
 	c := classify(err)
+	if cmd != nil {
+		c = hintFailure(hintCommand(cmd.CommandPath()), c)
+	}
 	var rep *reported
 	if errors.As(err, &rep) {
 		return c.code // the command has printed its JSON object

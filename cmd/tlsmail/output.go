@@ -77,7 +77,7 @@ func (o *outcome) jsonOutput(err error) jsonOutput {
 		}
 	}
 	if err != nil {
-		j.Error = errorJSON(classify(err))
+		j.Error = errorJSON(hintFailure("send", classify(err)))
 	}
 	return j
 }
@@ -105,7 +105,7 @@ func tlsJSON(st *secchan.State, name string) *jsonTLS {
 		ServerName: name,
 		Resumed:    st.Resumed,
 		Chain:      []string{},
-		Problems:   st.Report.Problems,
+		Problems:   hintProblems("send", st.Report.Problems),
 	}
 	for _, c := range chainOf(st) {
 		t.Chain = append(t.Chain, c.Subject.String())
@@ -201,7 +201,7 @@ func printTLS(w io.Writer, st *secchan.State, name string) {
 		}
 		fmt.Fprintf(w, "%s %d: %s\n", label, i, safetext.Quote(c.Subject.String()))
 	}
-	for _, p := range st.Report.Problems {
+	for _, p := range hintProblems("send", st.Report.Problems) {
 		fmt.Fprintf(w, "problem:  %s\n", safetext.Quote(p.String()))
 		if p.Fix != "" {
 			fmt.Fprintf(w, "          fix: %s\n", safetext.Quote(p.Fix))

@@ -200,10 +200,10 @@ func (p *probePlan) config(mode smtp.TLSMode, minV, maxV uint16, opts trust.Opti
 }
 
 // logf records a provider event in the transcript. The provider says a
-// bad chain was accepted "(--insecure)"; probe has no such flag and sends
+// bad chain was accepted "(verification is off)"; probe never turns it off and sends
 // nothing, so the transcript says why instead.
 func (p *probePlan) logf(format string, args ...any) {
-	msg := strings.Replace(fmt.Sprintf(format, args...), "ignored (--insecure)",
+	msg := strings.Replace(fmt.Sprintf(format, args...), "ignored (verification is off)",
 		"noted (probe completes the handshake to show the whole chain, and sends nothing)", 1)
 	p.log.Event("%s", msg)
 }
@@ -221,9 +221,10 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 		return err
 	}
 	out, err := probe(ctx, p, o.versions)
+	out.Result.Problems = hintProblems("probe", out.Result.Problems)
 	if o.json {
 		if err != nil {
-			out.Error = errorJSON(classify(err))
+			out.Error = errorJSON(hintFailure("probe", classify(err)))
 		}
 		writeJSON(e.stdout, out)
 		switch {
@@ -250,7 +251,7 @@ func emptyProbeReport(server, mode string, err error) *probeReport {
 		Server: server, Mode: mode,
 	}
 	if err != nil {
-		r.Error = errorJSON(classify(err))
+		r.Error = errorJSON(hintFailure("probe", classify(err)))
 	}
 	return r
 }

@@ -59,7 +59,7 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 			c.report = trust.VerifyContext(ctx, cs.PeerCertificates, opts)
 			err := cfg.Verdict(c.report)
 			if err == nil && !c.report.OK() {
-				cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: c.report}).Error())
+				cfg.Log("certificate problems ignored (verification is off): %s", (&trust.Error{Report: c.report}).Error())
 			}
 			return err
 		},
@@ -123,20 +123,20 @@ func classify(err error, ctx context.Context) error {
 	switch {
 	case ctx.Err() != nil:
 		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
-		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
 		he.Err = errors.Join(ctx.Err(), err)
 	case errors.As(err, &rh):
 		he.Reason = "the server did not answer with TLS (it may expect plain SMTP on this port)"
-		he.Fix = "use --tls starttls for ports 25 and 587, --tls implicit for port 465"
+		he.Fix = "use STARTTLS for ports 25 and 587, implicit TLS for port 465"
 	case errors.As(err, &alert):
 		he.Reason = fmt.Sprintf("the server refused the handshake with TLS alert %q", alertText(err))
 		he.Fix = alertFix(err)
 	case errors.As(err, &ne) && ne.Timeout():
 		he.Reason = "timed out during the handshake"
-		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
 	case errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset by peer"):
 		he.Reason = "the server closed the connection during the handshake"
-		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; try 'tlsmail probe --versions'"
+		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
 	default:
 		he.Reason = err.Error()
 	}
@@ -155,15 +155,15 @@ func alertFix(err error) string {
 	s := err.Error()
 	switch {
 	case strings.Contains(s, "protocol version"):
-		return "the server and tlsmail share no TLS version; tlsmail needs TLS 1.2 or later (check with 'tlsmail probe --versions')"
+		return "the server and tlsmail share no TLS version; tlsmail needs TLS 1.2 or later (check which versions the server accepts)"
 	case strings.Contains(s, "handshake failure"), strings.Contains(s, "insufficient security"):
 		return "the server and tlsmail share no cipher suite or group; the server's TLS configuration is too old"
 	case strings.Contains(s, "certificate required"), strings.Contains(s, "bad certificate"), strings.Contains(s, "unknown certificate authority"):
-		return "the server wants a client certificate it trusts: pass one with --cert and --key"
+		return "the server wants a client certificate it trusts: give one, with its private key"
 	case strings.Contains(s, "unrecognized name"):
-		return "the server has no certificate for this name: check --tls-name"
+		return "the server has no certificate for this name: check the server name sent (SNI)"
 	}
-	return "see the transcript (--transcript -) for where the handshake stopped"
+	return "see the session transcript for where the handshake stopped"
 }
 
 // Conn is a crypto/tls connection with its trust report.

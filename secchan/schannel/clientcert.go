@@ -96,7 +96,7 @@ func certFromTLSAs(tc tls.Certificate, plan keyPlan) (_ *clientCert, err error) 
 	key, ok := tc.PrivateKey.(*rsa.PrivateKey)
 	if !ok {
 		return nil, fmt.Errorf("schannel: the client key is %T; from files the Schannel provider takes RSA keys only: "+
-			"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", tc.PrivateKey)
+			"import the certificate into the Windows store (certutil -importpfx) and select it in the MY store by thumbprint, or use the go TLS provider", tc.PrivateKey)
 	}
 	shareIntermediates(tc.Certificate[1:])
 	cc := &clientCert{where: "file", subject: leaf.Subject.String()}
@@ -387,7 +387,7 @@ func (s *StoreCert) open() (*clientCert, error) {
 				Fix: "list the store with 'certutil -user -store " + store + "'"}
 		}
 	default:
-		return nil, &CertError{Where: where, Reason: "no thumbprint or subject given", Fix: "pass --cert-thumbprint or --cert-subject"}
+		return nil, &CertError{Where: where, Reason: "no thumbprint or subject given", Fix: "give the certificate's thumbprint or subject"}
 	}
 	cc := &clientCert{ctx: ctx, where: where}
 	if x, err := x509.ParseCertificate(unsafe.Slice(ctx.EncodedCert, ctx.Length)); err == nil {

@@ -421,10 +421,10 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 	}
 	if bits&(trustIsUntrustedRoot|trustIsExplicitDistrust) != 0 {
 		if lone && x != nil && bytes.Equal(x.RawIssuer, x.RawSubject) && !x.IsCA {
-			add(trust.KindSelfSigned, trust.SeverityError, i, who+" is self-signed", "use a certificate from a CA, or pass this certificate with --ca if you trust it")
+			add(trust.KindSelfSigned, trust.SeverityError, i, who+" is self-signed", "use a certificate from a CA, or add this certificate to the trusted roots if you trust it")
 		} else {
 			add(trust.KindUntrustedRoot, trust.SeverityError, i, who+" is not issued by a CA this computer trusts"+code(bits),
-				"pass the issuing CA with --ca, install it in the Windows trust store, or have the server use a publicly trusted CA")
+				"add the issuing CA's certificate to the trusted roots, install it in the Windows trust store, or have the server use a publicly trusted CA")
 		}
 	}
 	if bits&trustIsPartialChain != 0 {
@@ -434,7 +434,7 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		// intermediates and the root is what is unknown.
 		if x != nil && x.IsCA {
 			add(trust.KindUntrustedRoot, trust.SeverityError, i, who+" is issued by "+fmt.Sprintf("%q", x.Issuer.CommonName)+", a CA this computer does not know"+code(bits),
-				"pass the issuing CA with --ca, install it in the Windows trust store, or have the server use a publicly trusted CA")
+				"add the issuing CA's certificate to the trusted roots, install it in the Windows trust store, or have the server use a publicly trusted CA")
 		} else {
 			add(trust.KindMissingIntermediate, trust.SeverityError, i, "the chain ends at "+who+", whose issuer is not available"+code(bits),
 				"configure the server to send the intermediate certificates along with its own")
@@ -486,7 +486,7 @@ func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind
 	case certEExpired:
 		return e(trust.KindExpired, "a certificate in the chain has expired", "renew the certificate on the server")
 	case certEUntrustedRoot:
-		return e(trust.KindUntrustedRoot, "the chain ends at a root this computer does not trust", "pass the issuing CA with --ca or install it in the Windows trust store")
+		return e(trust.KindUntrustedRoot, "the chain ends at a root this computer does not trust", "add the issuing CA's certificate to the trusted roots, or install it in the Windows trust store")
 	case certEChaining:
 		return e(trust.KindMissingIntermediate, "the chain cannot be built to a root", "configure the server to send its intermediate certificates")
 	case cryptERevoked:

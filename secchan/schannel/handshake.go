@@ -158,14 +158,14 @@ func (c *Conn) ioError(ctx context.Context, what string, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
-		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
 		he.Err = errors.Join(ctx.Err(), err)
 	case errors.As(err, &ne) && ne.Timeout():
 		he.Reason = "timed out during the handshake"
-		he.Fix = "check that the server speaks TLS on this port, or raise --timeout"
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		he.Reason = "the server closed the connection during the handshake"
-		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; try 'tlsmail probe --versions'"
+		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
 	default:
 		he.Reason = what + ": " + err.Error()
 	}

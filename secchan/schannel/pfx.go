@@ -31,7 +31,7 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 		return tls.Certificate{}, &CertError{Where: "PFX file", Reason: reason, Fix: fix}
 	}
 	if len(data) == 0 {
-		return fail("the file is empty", "give --pfx a PKCS#12 (.pfx, .p12) file")
+		return fail("the file is empty", "give a PKCS#12 (.pfx, .p12) file")
 	}
 	pw, err := windows.UTF16PtrFromString(password)
 	if err != nil {
@@ -46,10 +46,10 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 	}
 	if err != nil {
 		if errors.Is(err, windows.ERROR_INVALID_PASSWORD) || errors.Is(err, windows.Errno(0x80070056)) {
-			return fail("the password is wrong", "check --pfx-password-env or --pfx-password-file")
+			return fail("the password is wrong", "check the password given for the PKCS#12 file")
 		}
 		return fail(fmt.Sprintf("Windows cannot decode it as PKCS#12: %v", err),
-			"check the file and its password; a PEM file goes to --cert and --key instead")
+			"check the file and its password; a PEM certificate and key are given as a certificate file and a key file instead")
 	}
 	// Wine ignores PKCS12_NO_PERSIST_KEY and imports the key into a
 	// persisted container: whatever persistedKeyOf finds is deleted.
@@ -91,7 +91,7 @@ func LoadPFX(data []byte, password string) (tls.Certificate, error) {
 			reason = "its private key cannot be read: " + keyErr.Error()
 		}
 		return fail(reason, "export the certificate with its private key; for a non-RSA key convert the file to PEM "+
-			"(openssl pkcs12 -in FILE -nodes) and give --cert and --key")
+			"(openssl pkcs12 -in FILE -nodes) and give the certificate and key files")
 	}
 	for i, der := range certs {
 		if c, err := x509.ParseCertificate(der); err == nil && key.PublicKey.Equal(c.PublicKey) {

@@ -116,7 +116,7 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 		return err
 	}
 	if !rep.OK() {
-		c.cfg.Log("certificate problems ignored (--insecure): %s", (&trust.Error{Report: rep}).Error())
+		c.cfg.Log("certificate problems ignored (verification is off): %s", (&trust.Error{Report: rep}).Error())
 	}
 	return nil
 }

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/tlsmail/tlsmail/secchan/schannel"
+)
+
+// Settings only Windows has: a client certificate from a PKCS#12 file or
+// from the certificate store, for the Schannel provider.
+const (
+	setPFX       setting = "pfx"
+	setCertStore setting = "cert-store"
+)
+
+// platformFlagHints is the Windows rows of the flag-hint table, looked up
+// before flagHints: the client certificate also comes from --pfx or the
+// certificate store.
+func platformFlagHints() []flagHint {
+	return []flagHint{
+		{"send", setClientCert, "--cert FILE and --key FILE, --pfx FILE, or --cert-store with --cert-thumbprint or --cert-subject"},
+		{"send", setPFX, "--pfx FILE with --pfx-password-env or --pfx-password-file, or --cert FILE and --key FILE"},
+		{"send", setCertStore, "--cert-store, --cert-thumbprint or --cert-subject"},
+	}
+}
+
+// platformSettings is what the fix of a schannel.CertError asks to change.
+func platformSettings(err error) []setting {
+	var ce *schannel.CertError
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	if ce.Where == "PFX file" {
+		return []setting{setPFX}
+	}
+	return []setting{setCertStore}
+}
