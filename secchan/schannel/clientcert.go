@@ -295,7 +295,7 @@ func rsaPrivateKeyBlob(k *rsa.PrivateKey) ([]byte, error) {
 	for _, v := range []*big.Int{k.Primes[0], k.Primes[1], k.Precomputed.Dp, k.Precomputed.Dq, k.Precomputed.Qinv} {
 		if (v.BitLen()+7)/8 > half {
 			return nil, fmt.Errorf("schannel: the client RSA key's primes are not of half its modulus's length (%d and %d bits for a %d-bit modulus), which CryptoAPI cannot store; "+
-				"import the certificate into the Windows store (certutil -importpfx) and select it with --cert-store MY --cert-thumbprint, or use --tls-provider go", k.Primes[0].BitLen(), k.Primes[1].BitLen(), bits)
+				"import the certificate into the Windows store (certutil -importpfx) and select it there by thumbprint, or use the crypto/tls provider", k.Primes[0].BitLen(), k.Primes[1].BitLen(), bits)
 		}
 	}
 	b := make([]byte, 0, 20+n*2+half*5)
