@@ -128,7 +128,7 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 	c.fillState()
 	c.cfg.Log("schannel: handshake done: %s, %s", secchan.VersionName(c.state.Version), c.state.CipherName)
 
-	rep, err := p.verify(c)
+	rep, err := p.verify(ctx, c)
 	if err != nil {
 		return err
 	}

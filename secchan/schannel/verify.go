@@ -4,6 +4,7 @@ package schannel
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -57,20 +58,23 @@ func peerChain(rc *windows.CertContext) []*x509.Certificate {
 }
 
 // verify decides trust. With roots or pins configured (--ca, --pin) the
-// chain goes through package trust, exactly as for the crypto/tls provider.
-// Otherwise Windows decides, through crypt32 (see verifySystem).
-func (p Provider) verify(c *Conn) (trust.Report, error) {
+// chain goes through package trust, exactly as for the crypto/tls provider,
+// its revocation fetches bounded by ctx (the handshake's): they used to
+// run without it, 10 s for each URL that never answered, long past the
+// caller's timeout. Otherwise Windows decides, through crypt32 (see
+// verifySystem).
+func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 	opts := c.cfg.TrustOptions()
 	if len(c.state.OCSPResponse) > 0 && opts.StapledOCSP == nil {
 		opts.StapledOCSP = c.state.OCSPResponse
 	}
 	chain := c.state.PeerCertificates
 	if opts.Roots != nil || len(opts.Pins) > 0 || len(chain) == 0 {
-		return trust.Verify(chain, opts), nil
+		return trust.VerifyContext(ctx, chain, opts), nil
 	}
 	rc := c.remoteCert()
 	if rc == nil {
-		return trust.Verify(nil, opts), nil
+		return trust.VerifyContext(ctx, nil, opts), nil
 	}
 	defer windows.CertFreeCertificateContext(rc)
 	return verifySystem(p.chainEngine, rc, chain, opts), nil
