@@ -3,6 +3,7 @@ package message
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -14,7 +15,7 @@ var ErrNotRegular = errors.New("not a regular file")
 
 // openRegular opens path for reading if it is a regular file. The type is
 // checked before opening (opening a FIFO without a writer blocks) and again
-// on the open file.
+// on the open file, and a file that reports a size of 0 must be empty.
 func openRegular(path string) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -30,11 +31,35 @@ func openRegular(path string) (*os.File, error) {
 	if st, err = f.Stat(); err == nil {
 		err = checkRegular(st)
 	}
+	if err == nil && st.Size() == 0 {
+		err = checkEmpty(f)
+	}
 	if err != nil {
 		f.Close()
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return f, nil
+}
+
+// checkEmpty checks that a regular file that reports a size of 0 is
+// empty. Files in /proc (and some in /sys) are regular files of size 0
+// whatever they hold, and some never end: /proc/self/pagemap has 8 bytes
+// for every page of the address space, hundreds of GB. Its size is what
+// the message's size and encoding are computed from, so such a file is
+// refused, as a device is. A real empty file is left at its (only) offset.
+func checkEmpty(f *os.File) error {
+	// Some of them refuse short reads (pagemap wants multiples of 8).
+	var b [512]byte
+	n, err := f.Read(b[:])
+	switch {
+	case n > 0:
+		return fmt.Errorf("%w (it reports a size of 0 but has content, as files in /proc and /sys do)", ErrNotRegular)
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w (it reports a size of 0, and reading it returns nothing)", ErrNotRegular)
+	}
+	return fmt.Errorf("%w (it reports a size of 0, and reading it fails: %v)", ErrNotRegular, err)
 }
 
 // checkRegular returns an error wrapping ErrNotRegular that names what st

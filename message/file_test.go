@@ -15,7 +15,7 @@ import (
 // TestComposeRefusesNonRegularFiles gives Compose devices that never end
 // (/dev/zero used to spin forever while the body was scanned for its
 // encoding), a named pipe without a writer (opening it blocks) and a
-// directory, as the text body, the HTML body and an attachment: each is an
+// directory, and a /proc file that reports no size but never ends, as the text body, the HTML body and an attachment: each is an
 // *InputError wrapping ErrNotRegular, returned at once.
 func TestComposeRefusesNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -24,6 +24,12 @@ func TestComposeRefusesNonRegularFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := map[string]string{"directory": dir, "/dev/zero": "/dev/zero", "/dev/urandom": "/dev/urandom", "fifo": fifo}
+	// A regular file by its type that says it is empty and holds 8 bytes
+	// for every page of the address space (hundreds of GB): Compose used to
+	// read it for hours.
+	if _, err := os.Stat("/proc/self/pagemap"); err == nil {
+		paths["/proc/self/pagemap"] = "/proc/self/pagemap"
+	}
 	specs := map[string]func(string) Spec{
 		"text": func(p string) Spec { return Spec{TextFile: p} },
 		"html": func(p string) Spec { return Spec{Text: "hi", HTMLFile: p} },

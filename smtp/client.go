@@ -253,7 +253,10 @@ func (c *Client) validate() error {
 		return &Error{Kind: KindConfig, Op: "AUTH", Err: errors.New("refusing to send a password without TLS"),
 			Fix: "use STARTTLS or implicit TLS; to send it in the clear anyway, name the authentication mechanism explicitly as well as choosing no TLS"}
 	}
-	if strings.ContainsAny(c.cfg.LocalName, "\r\n \t") {
+	if strings.ContainsFunc(c.cfg.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// A domain or an address literal (RFC 5321 section 4.1.1.1):
+		// no space, and no control character to end the line or to
+		// reach the terminal of whoever reads the server's log.
 		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
 			Fix: "give a host name as the EHLO name"}
 	}

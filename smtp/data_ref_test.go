@@ -224,6 +224,10 @@ func TestDataMatchesReference(t *testing.T) {
 		p.send("220 hi\r\n")
 		p.ehlo("PIPELINING", "8BITMIME")
 		for range items {
+			// The peer's deadline is for one connection; 120 messages
+			// under -race on a loaded machine take longer than that, so
+			// each message gets it anew (a bound on a hang, not speed).
+			p.conn.SetDeadline(time.Now().Add(20 * time.Second))
 			p.expect("MAIL FROM:")
 			p.expect("RCPT TO:")
 			p.expect("DATA")

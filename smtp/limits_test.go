@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,27 @@ func TestLongEHLONameRefused(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) || le.What != "domain" {
 		t.Errorf("err = %v, want a *LimitError for the domain", err)
+	}
+}
+
+// TestBadEHLONameRefused: an EHLO name holding a control character (NUL,
+// ESC, DEL...) or a space is a configuration error, and never sent: RFC
+// 5321 section 4.1.1.1 wants a domain or an address literal there, and a
+// server that logs it raw would show the escape sequence.
+func TestBadEHLONameRefused(t *testing.T) {
+	for _, name := range []string{"a\x00b", "host\x1b[2J", "a\x7fb", "a b", "a\tb", "a\r\nMAIL FROM:<x>", "a\x01b"} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			addr := scripted(t, func(p *peer) {
+				p.send("220 hi\r\n")
+				if l := p.line(); strings.HasPrefix(l, "EHLO") {
+					t.Errorf("client sent %q", l)
+				}
+			})
+			_, err := dial(t, addr, &Config{Mode: None, LocalName: name})
+			e := wantKind(t, err, KindConfig)
+			if e.Op != "EHLO" {
+				t.Errorf("op %q, want EHLO", e.Op)
+			}
+		})
 	}
 }

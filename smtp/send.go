@@ -357,13 +357,79 @@ func (c *Client) writeData(ctx context.Context, msg io.Reader, res *Result) erro
 	w := &deadlineWriter{c: c, ctx: ctx}
 	defer w.stop()
 	dw := newDotWriter(w)
-	_, err := io.Copy(dw, msg)
+	var dst io.Writer = dw
+	limit := c.sizeLimit()
+	if limit > 0 {
+		dst = &sizeCapWriter{dw: dw, left: limit}
+	}
+	_, err := io.Copy(dst, msg)
 	if err == nil {
 		err = dw.Close()
 	}
 	res.Bytes = dw.n
 	c.log.ClientData(dw.n, "[message data, end marker included]")
+	if errors.Is(err, errOverSize) {
+		// The server has a partial message: closing without the end
+		// marker makes it drop the transaction (RFC 5321 section
+		// 4.1.1.4), and a message that does not end (a stream on
+		// standard input) costs no more than the server's limit.
+		c.Close()
+		return &Error{Kind: KindRejected, Op: "DATA",
+			Err: fmt.Errorf("the message is larger than the %d bytes the server accepts (SIZE); the connection was closed before its end, so nothing was delivered", limit),
+			Fix: "send a smaller message (attachments grow by a third in base64), or share large files by link"}
+	}
 	return err
+}
+
+// sizeLimit is the message size limit the server announced with SIZE (RFC
+// 1870 section 4), or 0 when it announced none.
+func (c *Client) sizeLimit() int64 {
+	ok, max := c.Extension("SIZE")
+	if !ok {
+		return 0
+	}
+	limit, err := strconv.ParseInt(max, 10, 64)
+	if err != nil || limit < 0 {
+		return 0
+	}
+	return limit
+}
+
+// errOverSize stops the data of a message that has grown past the
+// server's SIZE limit.
+var errOverSize = errors.New("message larger than the server's SIZE limit")
+
+// sizeCapWriter passes message bytes on to the data writer until more than
+// the server's SIZE limit have come, and then fails. The bytes counted are
+// the message's own, before dot-stuffing and line-end repair, so they
+// never exceed the size RFC 1870 section 6 defines: a message it stops is
+// too large for the server whatever its declared SIZE (or none, for a
+// stream of unknown length). It keeps the data writer's WriteCRLF.
+type sizeCapWriter struct {
+	dw   *dotWriter
+	left int64
+}
+
+func (s *sizeCapWriter) take(p []byte) error {
+	if int64(len(p)) > s.left {
+		return errOverSize
+	}
+	s.left -= int64(len(p))
+	return nil
+}
+
+func (s *sizeCapWriter) Write(p []byte) (int, error) {
+	if err := s.take(p); err != nil {
+		return 0, err
+	}
+	return s.dw.Write(p)
+}
+
+func (s *sizeCapWriter) WriteCRLF(p []byte) (int, error) {
+	if err := s.take(p); err != nil {
+		return 0, err
+	}
+	return s.dw.WriteCRLF(p)
 }
 
 // dataError classifies a failure while sending the data.

@@ -156,6 +156,10 @@ func (e *FetchError) Unwrap() error { return e.Err }
 // do runs one fetch under the Checker's timeout, with Fetch or the
 // built-in client, and bounds the body by MaxSize.
 func (c *Checker) do(ctx context.Context, url string, body []byte) ([]byte, error) {
+	// Whether the caller's deadline comes before the Timeout (a share of
+	// a handshake's time): then that is what a timeout means.
+	dl, ok := ctx.Deadline()
+	callerFirst := ok && dl.Before(time.Now().Add(c.timeout()))
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	method, contentType := "GET", ""
@@ -169,7 +173,10 @@ func (c *Checker) do(ctx context.Context, url string, body []byte) ([]byte, erro
 	}
 	b, err := fetch(ctx, method, url, contentType, body)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && callerFirst:
+			err = errors.New("no answer before the time for revocation checks ran out")
+		case errors.Is(err, context.DeadlineExceeded):
 			err = fmt.Errorf("no answer within %s", c.timeout())
 		}
 		return nil, &FetchError{URL: url, Err: err}

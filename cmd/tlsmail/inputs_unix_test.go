@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -49,6 +50,16 @@ func TestSendRefusesNonRegularInputs(t *testing.T) {
 		{"key /dev/urandom", []string{"--cert", pem, "--key", "/dev/urandom"}, exitConfig, "--key"},
 		{"config /dev/zero", []string{"--config", "/dev/zero"}, exitConfig, "not a regular file"},
 		{"config fifo", []string{"--config", fifo}, exitConfig, "not a regular file"},
+	}
+	if _, err := os.Stat("/proc/self/pagemap"); err == nil {
+		// Says it is empty (a regular file of size 0) and holds hundreds
+		// of GB: --body-file read it for hours before connecting.
+		tests = append(tests, struct {
+			name string
+			args []string
+			code int
+			want string
+		}{"body-file /proc/self/pagemap", []string{"--body-file", "/proc/self/pagemap"}, exitUsage, "/proc/self/pagemap"})
 	}
 	for _, tc := range tests {
 		r := runWithin(t, 20*time.Second, append(append([]string{}, base...), tc.args...)...)

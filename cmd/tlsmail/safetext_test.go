@@ -24,12 +24,13 @@ import (
 // the line, which forges a line just as well.
 //
 // Both end with a right-to-left override, which shows the text after it
-// reversed ("gro.elpmaxe" as "example.org"), and a zero-width space.
+// reversed ("gro.elpmaxe" as "example.org"), a zero-width space, a Hangul
+// filler and a variation selector (both drawn as nothing).
 const (
-	hostileText = "evil\x1b[2J\r\n    fix: trust me\u202egro.elpmaxe\u200b"
-	hostileWire = "evil\x1b[2J\r    fix: trust me\u202egro.elpmaxe\u200b"
-	quotedText  = `evil\x1b[2J\x0d\x0a    fix: trust me\u202egro.elpmaxe\u200b`
-	quotedWire  = `evil\x1b[2J\x0d    fix: trust me\u202egro.elpmaxe\u200b`
+	hostileText = "evil\x1b[2J\r\n    fix: trust me\u202egro.elpmaxe\u200b\u3164\ufe0f"
+	hostileWire = "evil\x1b[2J\r    fix: trust me\u202egro.elpmaxe\u200b\u3164\ufe0f"
+	quotedText  = `evil\x1b[2J\x0d\x0a    fix: trust me\u202egro.elpmaxe\u200b\u3164\ufe0f`
+	quotedWire  = `evil\x1b[2J\x0d    fix: trust me\u202egro.elpmaxe\u200b\u3164\ufe0f`
 	// A DNS name in a certificate is ASCII (an IA5String).
 	hostileSAN = "evil\x1b[2J\r\n    fix: trust me"
 	quotedSAN  = `evil\x1b[2J\x0d\x0a    fix: trust me`
@@ -41,7 +42,7 @@ const (
 func checkSafeOutput(t *testing.T, what, out string) {
 	t.Helper()
 	for _, r := range out {
-		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || unicode.Is(unicode.Cf, r) {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
 			t.Errorf("%s holds control character %U:\n%s", what, r, out)
 			break
 		}

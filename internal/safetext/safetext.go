@@ -40,7 +40,9 @@ const hex = "0123456789abcdef"
 //     bidirectional marks, embeddings, overrides and isolates U+200E,
 //     U+200F, U+202A to U+202E, U+2066 to U+2069, U+061C; zero-width
 //     U+200B to U+200D, U+2060, U+FEFF; soft hyphen; tag characters) and
-//     the line and paragraph separators U+2028 and U+2029, as \uNNNN (or
+//     the line and paragraph separators U+2028 and U+2029, and the other
+//     characters Unicode says to draw as nothing (variation selectors,
+//     Hangul fillers, the combining grapheme joiner), as \uNNNN (or
 //     \UNNNNNNNN above U+FFFF).
 //
 // When s holds none of them, Quote returns s itself and does not allocate.
@@ -119,12 +121,19 @@ func firstUnsafe(s string) int {
 // unsafeASCII reports whether c is a C0 control other than TAB, or DEL.
 func unsafeASCII(c byte) bool { return (c < 0x20 && c != '\t') || c == 0x7f }
 
-// invisible reports whether r changes how the text around it is shown
-// without being seen itself: a format character (category Cf, which holds
-// every bidirectional control and the zero-width characters) or a line or
-// paragraph separator.
+// invisible reports whether r is not seen itself but changes how the text
+// around it is shown, or could hide in it: a line or paragraph separator,
+// or a default-ignorable code point (Unicode's Default_Ignorable_Code_Point
+// property, which renderers draw as nothing: UAX #44 and
+// DerivedCoreProperties.txt): a format character (category Cf, which holds
+// every bidirectional control and the zero-width characters), a variation
+// selector (U+FE00 to U+FE0F, U+180B to U+180F, U+E0100 to U+E01EF), or one
+// of the others (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the
+// combining grapheme joiner U+034F, U+17B4 and U+17B5, and the unassigned
+// code points reserved as ignorable, such as U+2065).
 func invisible(r rune) bool {
-	return r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Cf, r)
+	return r == 0x2028 || r == 0x2029 ||
+		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // writeRune writes r as \uNNNN, or \UNNNNNNNN above U+FFFF.

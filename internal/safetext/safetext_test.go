@@ -3,6 +3,7 @@ package safetext
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -42,6 +43,14 @@ func TestQuote(t *testing.T) {
 		{"line and paragraph separators", "250 OK\u2028S: 250 fake\u2029", `250 OK\u2028S: 250 fake\u2029`},
 		{"tag characters", "a\U000e0041\U000e007f", `a\U000e0041\U000e007f`},
 		{"arabic and hebrew text kept", "שלום مرحبا", "שלום مرحبا"},
+		{"mongolian vowel separator", "a\u180eb", `a\u180eb`},
+		{"variation selectors", "pay\ufe0fpal\ufe00\U000e0100", `pay\ufe0fpal\ufe00\U000e0100`},
+		{"mongolian free variation selectors", "a\u180bb\u180f", `a\u180bb\u180f`},
+		{"hangul fillers", "CN=\u3164\u115f\u1160\uffa0", `CN=\u3164\u115f\u1160\uffa0`},
+		{"combining grapheme joiner", "pay\u034fpal", `pay\u034fpal`},
+		{"khmer inherent vowels", "a\u17b4\u17b5b", `a\u17b4\u17b5b`},
+		{"unassigned default ignorable", "a\u2065b", `a\u2065b`},
+		{"accents and korean text kept", "Cafe\u0301 한국어 e\u0308", "Cafe\u0301 한국어 e\u0308"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,15 +103,23 @@ func unsafeData(s string) *byte { return unsafe.StringData(s) }
 // hasUnsafe reports a character no terminal should receive from a peer.
 func hasUnsafe(s string) (rune, bool) {
 	for _, r := range s {
-		if (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) || r == utf8.RuneError {
+		if (r < 0x20 && r != '\t') || (r >= 0x7f && r < 0xa0) || r == utf8.RuneError || ignorable(r) {
 			return r, true
 		}
 	}
 	return 0, false
 }
 
+// ignorable reports a character Unicode says to render invisibly
+// (Default_Ignorable_Code_Point, DerivedCoreProperties.txt: Cf, the
+// variation selectors and Other_Default_Ignorable_Code_Point) or a line or
+// paragraph separator.
+func ignorable(r rune) bool {
+	return r == 0x2028 || r == 0x2029 || unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
 func FuzzQuote(f *testing.F) {
-	for _, s := range []string{"", "plain", "evil\x1b[2J\r\n    fix: trust me", "\u009b\xff\ufffd\t", "\xed\xa0\x80", "Ü東\x7f"} {
+	for _, s := range []string{"", "plain", "evil\x1b[2J\r\n    fix: trust me", "\u009b\xff\ufffd\t", "\xed\xa0\x80", "Ü東\x7f", "\u3164\ufe0f\u202e"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -19,6 +19,12 @@ import (
 // presenting cert and returns the client's result.
 func handshake(t *testing.T, cert tls.Certificate, cfg *secchan.Config) (secchan.Conn, error) {
 	t.Helper()
+	return handshakeWithin(t, cert, cfg, 10*time.Second)
+}
+
+// handshakeWithin is handshake with the client's context ending after d.
+func handshakeWithin(t *testing.T, cert tls.Certificate, cfg *secchan.Config, d time.Duration) (secchan.Conn, error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +48,10 @@ func handshake(t *testing.T, cert tls.Certificate, cfg *secchan.Config) (secchan
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// As smtp.Client does: the connection's deadline and the context's
+	// are the same step timeout.
+	conn.SetDeadline(time.Now().Add(d))
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	c, err := gotls.Provider{}.Client(ctx, conn, cfg)
 	if err == nil {

@@ -74,6 +74,7 @@ func RunOptions(t *testing.T, p secchan.Provider, opts Options) {
 		{"read-deadline", s.readDeadline},
 		{"alpn", s.alpn},
 		{"stapled-ocsp", s.stapledOCSP},
+		{"unanswered-responder", s.unansweredResponder},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -739,4 +740,98 @@ func (s *suite) stapledOCSP(t *testing.T) {
 	if n := sc.Responder.Hits("/ocsp") + sc.Responder.Hits("/crl"); n != 0 {
 		t.Errorf("the responder was asked %d times although the server stapled a response (the staple did not reach package trust)", n)
 	}
+}
+
+// unansweredResponder: the server's certificate names three CRL and three
+// OCSP URLs on a listener that accepts and never answers (a firewall that
+// drops packets). Under soft revocation the handshake must complete within
+// its context's deadline (3 s, the connection's deadline too, as
+// smtp.Client arms a step), with the status unknown (a warning): the
+// fetches, 10 s each by the Checker's default, may neither take the
+// handshake's whole time nor run past it.
+func (s *suite) unansweredResponder(t *testing.T) {
+	hole := blackHole(t)
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crls, ocsps []string
+	for i := range 3 {
+		crls = append(crls, fmt.Sprintf("%s/crl%d", hole, i))
+		ocsps = append(ocsps, fmt.Sprintf("%s/ocsp%d", hole, i))
+	}
+	leaf, err := root.Issue(testpki.Options{DNSNames: []string{ServerName}, CRLDistributionPoints: crls, OCSPServer: ocsps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := Serve(t, func(raw net.Conn) error {
+		serveTLS(raw, ServerConfig(leaf.TLSCertificate()), func(c *tls.Conn) error {
+			_, err := c.Read(make([]byte, 1))
+			return err
+		})
+		return nil
+	})
+	cfg := &secchan.Config{ServerName: ServerName, Logf: t.Logf}
+	cfg.Trust.Roots = root.Pool()
+	cfg.Trust.Revocation = trust.RevocationSoft
+	cfg.Trust.Checker = &trust.Checker{}
+	const budget = 3 * time.Second
+	hctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	raw, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	raw.SetDeadline(start.Add(budget))
+	conn, err := s.p.Client(hctx, raw, cfg)
+	took := time.Since(start)
+	if err != nil {
+		raw.Close()
+		t.Fatalf("handshake failed after %v: %v; want it to complete with the revocation status unknown", took, err)
+	}
+	defer conn.Close()
+	// An upper bound for "does not run past the deadline", not speed.
+	if took > budget+2*time.Second {
+		t.Errorf("Client returned after %v; its context ended after %v", took, budget)
+	}
+	if st := conn.State(); !st.Verified || !st.Report.Has(trust.KindRevocationUnknown) {
+		t.Errorf("verified %v, problems %v; want verified with a revocation-unknown warning", st.Verified, kinds(st.Report))
+	}
+}
+
+// blackHole returns an http:// address whose listener accepts connections
+// and never answers; they are closed when the test ends.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case held <- c:
+			default:
+				c.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-held:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
