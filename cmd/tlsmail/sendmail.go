@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -40,8 +38,8 @@ else $XDG_STATE_HOME/tlsmail/queue.
 Options (sendmail syntax: -faddr and -f addr, clustered -ti):
   -t            take recipients from To, Cc and Bcc (or the newest Resent-
                 block) and add them to the arguments; Bcc fields are removed
-  -i, -oi       a line with only "." is data, not the end of the message
-                (without it, such a line ends the input, as in sendmail)
+  -i, -oi       accepted: a line with only "." is always data, as in msmtp
+                (the message runs to the end of the input)
   -f ADDR, -r ADDR  envelope sender (and From when the message has none)
   -F NAME       display name for a From field the message lacks
   -C FILE       configuration file (msmtp's --file)
@@ -62,7 +60,7 @@ Date, Message-ID and From are added when missing.`
 type sendmailArgs struct {
 	mode       byte // 'm' deliver (default), 'p' list the outbox, 'q' run it
 	extract    bool // -t
-	ignoreDots bool // -i, -oi
+	ignoreDots bool // -i, -oi: recorded; the input always runs to its end (msmtp)
 	from       string
 	fullName   string
 	config     string
@@ -269,12 +267,11 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 				withFix("write one to ~/.msmtprc or $XDG_CONFIG_HOME/tlsmail/config (or set TLSMAIL_CONFIG), or pass -C FILE")
 		}
 	}
-	in := e.stdin
-	if !sa.ignoreDots {
-		in = &dotReader{br: bufio.NewReaderSize(e.stdin, 64<<10), bol: true}
-	}
+	// The input runs to its end whether or not -i was given: msmtp never
+	// ends a message at a line holding only ".", and cutting it there
+	// loses the rest silently (mutt, logwatch -t). The SMTP client
+	// dot-stuffs such a line.
 	se := *e
-	se.stdin = in
 	o := &sendOptions{
 		config:    sa.config,
 		account:   sa.account,
@@ -313,46 +310,6 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			qr.id, filepath.Clean(qr.dir))
 	}
 	return nil
-}
-
-// dotReader ends the input at a line holding only "." (sendmail without
-// -i): the line and anything after it are not part of the message.
-type dotReader struct {
-	br      *bufio.Reader
-	bol     bool // at the beginning of a line
-	pending []byte
-	done    bool
-	err     error
-}
-
-func (d *dotReader) Read(p []byte) (int, error) {
-	for len(d.pending) == 0 {
-		if d.done {
-			return 0, io.EOF
-		}
-		if d.err != nil {
-			return 0, d.err
-		}
-		line, err := d.br.ReadSlice('\n')
-		if d.bol {
-			if s := string(line); s == ".\n" || s == ".\r\n" || (s == "." && err == io.EOF) {
-				d.done = true
-				return 0, io.EOF
-			}
-		}
-		d.bol = len(line) > 0 && line[len(line)-1] == '\n'
-		d.pending = line
-		switch err {
-		case nil, bufio.ErrBufferFull:
-		case io.EOF:
-			d.done = true
-		default:
-			d.err = err
-		}
-	}
-	n := copy(p, d.pending)
-	d.pending = d.pending[n:]
-	return n, nil
 }
 
 // sendmailArgv turns the process's argv into tlsmail arguments: called as

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
@@ -83,45 +82,6 @@ func TestParseSendmailArgs(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", *got, tc.want)
 			}
 		})
-	}
-}
-
-// TestDotReader checks sendmail's end of input without -i: a line holding
-// only "." ends it; dots elsewhere are data.
-func TestDotReader(t *testing.T) {
-	long := strings.Repeat("x", 100<<10)
-	tests := []struct{ in, want string }{
-		{"a\nb\n", "a\nb\n"},
-		{"a\n.\nafter\n", "a\n"},
-		{"a\r\n.\r\nafter\r\n", "a\r\n"},
-		{"a\n.", "a\n"},
-		{".\n", ""},
-		{"a\n..\nb\n", "a\n..\nb\n"},
-		{"a\n.b\n", "a\n.b\n"},
-		{"a.\n", "a.\n"},
-		{"a\n. \nb\n", "a\n. \nb\n"},
-		{long + ".\n", long + ".\n"}, // a dot ending a long line is data
-		{long + "\n.\nz", long + "\n"},
-	}
-	for i, tc := range tests {
-		for _, wrap := range []func(io.Reader) io.Reader{
-			func(r io.Reader) io.Reader { return r },
-			iotest.OneByteReader,
-		} {
-			d := &dotReader{br: newBufReader(wrap(strings.NewReader(tc.in))), bol: true}
-			got, err := io.ReadAll(d)
-			if err != nil {
-				t.Fatalf("case %d: %v", i, err)
-			}
-			if string(got) != tc.want {
-				t.Errorf("case %d: got %q, want %q", i, short(string(got)), short(tc.want))
-			}
-		}
-	}
-	// A read error is passed on, not taken for the end of the message.
-	d := &dotReader{br: newBufReader(iotest.ErrReader(io.ErrUnexpectedEOF)), bol: true}
-	if _, err := io.ReadAll(d); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("read error: got %v", err)
 	}
 }
 
