@@ -19,6 +19,7 @@ type configUse struct {
 	file     string // the configuration file read, "" when none
 	account  string // the account chosen
 	queueDir string // the account's queue_dir
+	aliases  string // the account's aliases file
 	// password is set when the password source (password or
 	// passwordeval) is the account's.
 	password bool
@@ -56,7 +57,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return err
 	}
 	a := acct.Clone()
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir}
+	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases}
 	if a.Password != "" && runtime.GOOS != "windows" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it.

@@ -35,6 +35,13 @@ account named with -a, else the one whose "from" matches -f, else "default".
 The outbox is --queue-dir DIR, $TLSMAIL_QUEUE_DIR, the account's queue_dir,
 else $XDG_STATE_HOME/tlsmail/queue.
 
+Local recipients (names without '@', such as cron's "root", in the
+arguments or with -t in To/Cc/Bcc) are replaced in the envelope through
+the account's aliases file ("aliases FILE": "root: admin@example.com",
+"default: ..." for every other name), as msmtp does; a name the file does
+not match, or any name when there is no aliases file, goes to the server
+as it is. The To and Cc fields are not changed.
+
 Options (sendmail syntax: -faddr and -f addr, clustered -ti):
   -t            take recipients from To, Cc and Bcc (or the newest Resent-
                 block) and add them to the arguments; Bcc fields are removed
@@ -273,19 +280,21 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	// dot-stuffs such a line.
 	se := *e
 	o := &sendOptions{
-		config:    sa.config,
-		account:   sa.account,
-		from:      sa.from,
-		fromName:  sa.fullName,
-		to:        sa.rcpts,
-		extract:   sa.extract,
-		message:   "-",
-		auth:      "auto",
-		provider:  defaultProvider,
-		timeout:   smtp.DefaultTimeout,
-		queue:     true,
-		deferOnly: sa.deferOnly,
-		queueDir:  sa.queueDir,
+		config:   sa.config,
+		account:  sa.account,
+		from:     sa.from,
+		fromName: sa.fullName,
+		to:       sa.rcpts,
+		extract:  sa.extract,
+		// root, postmaster: through the account's aliases, else as is.
+		localRcpts: true,
+		message:    "-",
+		auth:       "auto",
+		provider:   defaultProvider,
+		timeout:    smtp.DefaultTimeout,
+		queue:      true,
+		deferOnly:  sa.deferOnly,
+		queueDir:   sa.queueDir,
 	}
 	if sa.verbose {
 		o.transcript = "-"
