@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
+	"github.com/tlsmail/tlsmail/server"
 )
 
 // These tests run Debian's msmtp and tlsmail side by side against the same
@@ -179,5 +182,141 @@ func TestSendmailAliasesBeyondMsmtp(t *testing.T) {
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
 		t.Errorf("something was queued: %+v", q)
+	}
+}
+
+// TestMsmtpConfigLocations: without -C, msmtp and tlsmail sendmail find
+// the same user file: ~/.msmtprc, else $XDG_CONFIG_HOME/msmtp/config
+// (~/.msmtprc first when both exist), and deliver with it (issue 14
+// item 3). msmtp's system file (/etc/msmtprc) cannot be redirected for a
+// test; TestSendmailSystemConfig covers tlsmail's.
+func TestMsmtpConfigLocations(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Replace(string(base), "from ann@example.com", "from xdg@example.com", 1)
+	put := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dotOnly, xdgOnly, both, xdgDefault := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	put(filepath.Join(dotOnly, ".msmtprc"), string(base))
+	put(filepath.Join(xdgOnly, "xdg", "msmtp", "config"), other)
+	put(filepath.Join(both, ".msmtprc"), string(base))
+	put(filepath.Join(both, "xdg", "msmtp", "config"), other)
+	put(filepath.Join(xdgDefault, ".config", "msmtp", "config"), other)
+	tests := []struct {
+		name, home string
+		xdg        bool
+		wantFrom   string
+	}{
+		{"~/.msmtprc", dotOnly, false, "ann@example.com"},
+		{"$XDG_CONFIG_HOME/msmtp/config", xdgOnly, true, "xdg@example.com"},
+		{"both: ~/.msmtprc wins", both, true, "ann@example.com"},
+		{"~/.config/msmtp/config", xdgDefault, false, "xdg@example.com"},
+	}
+	for _, tc := range tests {
+		env := []string{"HOME=" + tc.home}
+		if tc.xdg {
+			env = append(env, "XDG_CONFIG_HOME="+filepath.Join(tc.home, "xdg"))
+		}
+		for _, p := range []proc{{bin: msmtp, args: []string{"-t"}}, {args: []string{"sendmail", "-t"}}} {
+			before := storedCount(t, m.srv)
+			p.env = m.env(env...)
+			p.stdin = strings.NewReader("To: bob@example.org\nSubject: " + tc.name + "\n\nx\n")
+			if r := p.run(t); r.code != 0 {
+				t.Errorf("%s: %s %q: %s", tc.name, p.bin, p.args, r)
+				continue
+			}
+			if got := waitMessages(t, m.srv, before+1)[before].From; got != tc.wantFrom {
+				t.Errorf("%s: %s %q sent from %s, want %s (the wrong file was read)", tc.name, p.bin, p.args, got, tc.wantFrom)
+			}
+		}
+	}
+}
+
+// TestMsmtpEnvironmentServer: with no configuration file, msmtp and
+// tlsmail take the server from SMTPSERVER and the sender from EMAIL
+// (port 25, no TLS, no authentication, as msmtp does). The server listens
+// on port 25 of a loopback address of its own, so the test needs the
+// right to bind port 25 (root) and is skipped without it.
+func TestMsmtpEnvironmentServer(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	addr := fmt.Sprintf("127.%d.%d.%d", 20+os.Getpid()%200, 14, 25)
+	ln, err := net.Listen("tcp", addr+":25")
+	if err != nil {
+		t.Skipf("cannot listen on %s:25 (needs root): %v", addr, err)
+	}
+	ln.Close()
+	srv := startServer(t, func(c *server.Config) {
+		c.SMTPAddr = addr + ":25"
+		c.SMTPSAddr = ""
+		c.Users = nil
+	})
+	queue := filepath.Join(t.TempDir(), "queue")
+	for i, p := range []proc{{bin: msmtp, args: []string{"bob@example.org"}}, {args: []string{"sendmail", "bob@example.org"}}} {
+		p.env = []string{"SMTPSERVER=" + addr, "EMAIL=env@example.com", "TLSMAIL_QUEUE_DIR=" + queue, "TLSMAIL_SYSTEM_CONFIG=" + filepath.Join(t.TempDir(), "none")}
+		p.stdin = strings.NewReader("Subject: env\n\nx\n")
+		if r := p.run(t); r.code != 0 {
+			t.Fatalf("%s %q: %s", p.bin, p.args, r)
+		}
+		if msg := waitMessages(t, srv, i+1)[i]; msg.From != "env@example.com" || strings.Join(msg.To, ",") != "bob@example.org" {
+			t.Errorf("%s: envelope %s -> %q", p.bin, msg.From, msg.To)
+		}
+	}
+}
+
+// TestSendmailSystemConfig: tlsmail reads the system file (here named by
+// TLSMAIL_SYSTEM_CONFIG, /etc/msmtprc by default) as msmtp does: alone
+// when there is no user file, and under the user file, whose accounts
+// replace the system file's of the same name; -v says which file was used.
+func TestSendmailSystemConfig(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := writeFile(t, "msmtprc", []byte(strings.Replace(string(base), "from ann@example.com", "from system@example.com", 1)+
+		"account cron : local\nfrom cron@example.com\n"), 0o600)
+	home := t.TempDir()
+	run := func(args ...string) result {
+		return proc{args: append([]string{"sendmail"}, args...), env: m.env("HOME="+home, "TLSMAIL_SYSTEM_CONFIG="+system),
+			stdin: strings.NewReader("Subject: system\n\nx\n")}.run(t)
+	}
+	r := run("-v", "bob@example.org")
+	if r.code != 0 || !strings.Contains(r.stderr, "using account default from "+system) {
+		t.Fatalf("system file alone: %s", r)
+	}
+	if got := waitMessages(t, m.srv, 1)[0].From; got != "system@example.com" {
+		t.Errorf("system file alone: sent from %s", got)
+	}
+	user := filepath.Join(home, ".msmtprc")
+	if err := os.WriteFile(user, base, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run("-v", "bob@example.org")
+	if r.code != 0 || !strings.Contains(r.stderr, "using account default from "+user) {
+		t.Fatalf("user file over system file: %s", r)
+	}
+	if got := waitMessages(t, m.srv, 2)[1].From; got != "ann@example.com" {
+		t.Errorf("the user file's default did not replace the system file's: sent from %s", got)
+	}
+	r = run("-a", "cron", "bob@example.org")
+	if r.code != 0 {
+		t.Fatalf("an account only the system file has: %s", r)
+	}
+	if got := waitMessages(t, m.srv, 3)[2].From; got != "cron@example.com" {
+		t.Errorf("account cron: sent from %s", got)
 	}
 }

@@ -95,6 +95,9 @@ type sendOptions struct {
 	// localRcpts lets local recipients (root) through, expanded with the
 	// account's aliases file as msmtp does (sendmail mode).
 	localRcpts bool
+	// msmtpFiles reads the configuration as msmtp does (system file,
+	// user file, EMAIL and SMTPSERVER): sendmail mode.
+	msmtpFiles bool
 	// cfg records what applyConfig used: the file, the account, its
 	// queue_dir, and whether the password source is the file's.
 	cfg configUse

@@ -31,7 +31,7 @@ type configUse struct {
 // looked for as config.Locate says (TLSMAIL_CONFIG,
 // $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc). Command-line flags always
 // win over the file.
-func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
+func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 	if o.config == "" && o.account == "" && o.server != "" {
 		return nil
 	}
@@ -39,26 +39,19 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if home == "" && runtime.GOOS == "windows" {
 		home = e.getenv("USERPROFILE")
 	}
-	path, err := config.Locate(o.config, e.getenv, home)
-	if err != nil {
-		if o.config == "" && o.account == "" {
-			// No --server and no file: the plain usage error says more.
-			return usageErrorf("no server given").
-				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
-		}
-		return err
+	var acct *config.Account
+	if o.msmtpFiles {
+		acct, err = sendmailAccount(ctx, e, o, home)
+	} else {
+		acct, err = sendAccount(ctx, e, o, home)
 	}
-	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return err
-	}
-	acct, err := f.Select(o.account, o.from)
 	if err != nil {
 		return err
 	}
 	a := acct.Clone()
+	path := a.File // "" for the EMAIL and SMTPSERVER account
 	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases}
-	if a.Password != "" && runtime.GOOS != "windows" {
+	if a.Password != "" && runtime.GOOS != "windows" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it.
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -151,4 +144,23 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return err
 	}
 	return nil
+}
+
+// sendAccount reads the configuration file `send` uses (config.Locate)
+// and chooses the account.
+func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	path, err := config.Locate(o.config, e.getenv, home)
+	if err != nil {
+		if o.config == "" && o.account == "" {
+			// No --server and no file: the plain usage error says more.
+			return nil, usageErrorf("no server given").
+				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
+		}
+		return nil, err
+	}
+	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
+	if err != nil {
+		return nil, err
+	}
+	return f.Select(o.account, o.from)
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -29,9 +31,14 @@ is made, then delivered at once:
     and the message moves to the outbox's failed/ folder.
 Usage and configuration errors (64, 78) are found before anything is queued.
 
-The server and account come from the msmtp-format configuration (-C FILE,
-else $TLSMAIL_CONFIG, $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc): the
-account named with -a, else the one whose "from" matches -f, else "default".
+The server and account come from msmtp's configuration files, read as
+msmtp reads them: the system file (/etc/msmtprc, or $TLSMAIL_SYSTEM_CONFIG)
+and the user file (-C FILE, else $TLSMAIL_CONFIG, ~/.msmtprc,
+$XDG_CONFIG_HOME/msmtp/config, then tlsmail's $XDG_CONFIG_HOME/tlsmail/config),
+whose accounts replace the system file's of the same name. The account is
+the one named with -a, else the one whose "from" matches -f, else
+"default", else (no default anywhere) SMTPSERVER and EMAIL from the
+environment (port 25, no TLS, as msmtp). -v names the file used.
 The outbox is --queue-dir DIR, $TLSMAIL_QUEUE_DIR, the account's queue_dir,
 else $XDG_STATE_HOME/tlsmail/queue.
 
@@ -269,9 +276,11 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			withFix("give the recipients as arguments, or use -t to read them from the To, Cc and Bcc fields")
 	}
 	if sa.config == "" {
-		if _, err := config.Locate("", e.getenv, homeDir(e)); err != nil {
-			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server").
-				withFix("write one to ~/.msmtprc or $XDG_CONFIG_HOME/tlsmail/config (or set TLSMAIL_CONFIG), or pass -C FILE")
+		_, err := sendmailSearch(e, "", homeDir(e)).Locate()
+		if err != nil && (!errors.Is(err, fs.ErrNotExist) || config.EnvAccount(e.getenv) == nil) {
+			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server (%v)", err).
+				withFix("write one to ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or " + systemFileText(config.DefaultSystemFile()) +
+					" (or set TLSMAIL_CONFIG, or SMTPSERVER and EMAIL), or pass -C FILE")
 		}
 	}
 	// The input runs to its end whether or not -i was given: msmtp never
@@ -288,6 +297,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		extract:  sa.extract,
 		// root, postmaster: through the account's aliases, else as is.
 		localRcpts: true,
+		msmtpFiles: true,
 		message:    "-",
 		auth:       "auto",
 		provider:   defaultProvider,
@@ -319,6 +329,57 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			qr.id, filepath.Clean(qr.dir))
 	}
 	return nil
+}
+
+// sendmailSearch is where sendmail mode looks for its configuration, as
+// msmtp does: the system file ($TLSMAIL_SYSTEM_CONFIG, else msmtp's
+// SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
+// ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config, then tlsmail's own).
+func sendmailSearch(e *env, explicit, home string) config.Search {
+	sys := e.getenv("TLSMAIL_SYSTEM_CONFIG")
+	if sys == "" {
+		sys = config.DefaultSystemFile()
+	}
+	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
+}
+
+func systemFileText(s string) string {
+	if s == "" {
+		return "(no system file here)"
+	}
+	return s
+}
+
+// sendmailAccount reads the configuration as msmtp does in sendmail mode
+// (the system file, then the user file whose accounts replace the system
+// file's of the same name; EMAIL and SMTPSERVER when no account is named
+// and none is the default) and chooses the account. With -v it says which
+// account of which file is used.
+func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	found, err := sendmailSearch(e, o.config, home).Locate()
+	var a *config.Account
+	switch {
+	case err == nil:
+		f, lerr := config.LoadFound(ctx, found, config.Options{Home: home, Eval: config.RunCommand})
+		if lerr != nil {
+			return nil, lerr
+		}
+		if a, err = f.SelectEnv(o.account, o.from, e.getenv); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist) && o.account == "" && config.EnvAccount(e.getenv) != nil:
+		a = config.EnvAccount(e.getenv)
+	default:
+		return nil, err
+	}
+	if o.transcript != "" {
+		from := a.File
+		if from == "" {
+			from = "the environment (SMTPSERVER, EMAIL)"
+		}
+		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, from)
+	}
+	return a, nil
 }
 
 // sendmailArgv turns the process's argv into tlsmail arguments: called as
