@@ -46,7 +46,7 @@ func Keys() []KeyInfo {
 		{"aliases", "file mapping local recipients (root, postmaster) to addresses, as msmtp's"},
 		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
 		{"logfile_time_format", "strftime(3) format of the log line's time stamp"},
-		{"syslog", "on, off, or a facility (LOG_MAIL...): the log line goes to syslog"},
+		{"syslog", "on, off, or a facility (LOG_MAIL...): the log line goes to syslog (not on Windows)"},
 		{"tls_pin", "tlsmail: SPKI pins, sha256/BASE64, comma-separated"},
 		{"tls_provider", "tlsmail: TLS provider name (go, schannel)"},
 		{"queue_dir", "tlsmail: outbox directory"},

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/server"
@@ -318,5 +319,156 @@ func TestSendmailSystemConfig(t *testing.T) {
 	}
 	if got := waitMessages(t, m.srv, 3)[2].From; got != "cron@example.com" {
 		t.Errorf("account cron: sent from %s", got)
+	}
+}
+
+// logFields reads an msmtp log line after its time stamp: key=value and
+// key='value' pairs.
+func logFields(t *testing.T, line string) map[string]string {
+	t.Helper()
+	i := strings.Index(line, " host=")
+	if i < 0 {
+		t.Fatalf("not an msmtp log line: %q", line)
+	}
+	rest := line[i+1:]
+	f := map[string]string{"time": line[:i]}
+	for rest != "" {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			t.Fatalf("bad log line %q at %q", line, rest)
+		}
+		if strings.HasPrefix(v, "'") {
+			end := strings.Index(v[1:], "'")
+			if end < 0 {
+				t.Fatalf("unterminated quote in %q", line)
+			}
+			f[k], rest = v[1:end+1], strings.TrimPrefix(v[end+2:], " ")
+		} else {
+			f[k], rest, _ = strings.Cut(v, " ")
+		}
+	}
+	return f
+}
+
+// TestMsmtpLogLine runs msmtp and tlsmail with the same configuration
+// and log options against the same server and compares their log lines
+// field by field (the time stamp, mailsize's value and the texts of
+// smtpmsg and errormsg aside): a delivery with STARTTLS and AUTH, a
+// wrong password, a recipient the server refuses and a server that is
+// down. The password never appears in tlsmail's log (issue 14 item 5).
+func TestMsmtpLogLine(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wrong = "wrong-Secret-9c1d"
+	badPassword := writeFile(t, "msmtprc", []byte(strings.Replace(string(base), "password "+testPassword, "password "+wrong, 1)), 0o600)
+	// A port nothing listens on: connection refused.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := portOf(t, closed.Addr().String())
+	closed.Close()
+	downCfg := writeFile(t, "msmtprc", []byte(strings.Replace(string(base), "port "+portOf(t, m.srv.SMTPAddr()), "port "+closedPort, 1)), 0o600)
+	tests := []struct {
+		name, cfg string
+		args      []string
+		want      map[string]string // fields both lines must have
+	}{
+		{"delivered", m.cfg, []string{"-t"}, map[string]string{"tls": "on", "auth": "on", "user": testUser,
+			"from": "ann@example.com", "recipients": "bob@example.org", "smtpstatus": "250", "exitcode": "EX_OK"}},
+		{"wrong password", badPassword, []string{"bob@example.org"}, map[string]string{"tls": "on", "auth": "on", "user": testUser,
+			"recipients": "bob@example.org", "smtpstatus": "535", "exitcode": "EX_NOPERM"}},
+		{"refused recipient", m.cfg, []string{"www-data"}, map[string]string{"recipients": "www-data", "smtpstatus": "501", "exitcode": "EX_DATAERR"}},
+		{"server down", downCfg, []string{"bob@example.org"}, map[string]string{"recipients": "bob@example.org", "exitcode": "EX_TEMPFAIL"}},
+	}
+	for _, tc := range tests {
+		var lines [2]map[string]string
+		for i, p := range []proc{{bin: msmtp}, {args: []string{"sendmail"}}} {
+			logfile := filepath.Join(t.TempDir(), "log")
+			opt := "--logfile=" + logfile
+			if i == 1 && tc.name == "server down" {
+				opt = "-X" + logfile // msmtp's short form, in tlsmail only (msmtp's sendmail -X is the same)
+			}
+			p.args = append(p.args, "-C", tc.cfg, opt)
+			p.args = append(p.args, tc.args...)
+			p.env = m.env()
+			p.stdin = strings.NewReader("To: bob@example.org\nSubject: log " + tc.name + "\n\nx\n")
+			r := p.run(t)
+			data, err := os.ReadFile(logfile)
+			if err != nil {
+				t.Fatalf("%s: %s %q wrote no log: %v\n%s", tc.name, p.bin, p.args, err, r)
+			}
+			if strings.Count(string(data), "\n") != 1 {
+				t.Errorf("%s: %s: want one line:\n%s", tc.name, p.bin, data)
+			}
+			if i == 1 && (strings.Contains(string(data), wrong) || strings.Contains(string(data), testPassword)) {
+				t.Errorf("%s: the password is in tlsmail's log:\n%s", tc.name, data)
+			}
+			lines[i] = logFields(t, strings.TrimSuffix(string(data), "\n"))
+		}
+		ms, tm := lines[0], lines[1]
+		for k, v := range tc.want {
+			if ms[k] != v {
+				t.Errorf("%s: msmtp's %s=%q; the test expects %q (%v)", tc.name, k, ms[k], v, ms)
+			}
+		}
+		for _, k := range []string{"host", "tls", "auth", "user", "from", "recipients", "smtpstatus", "exitcode"} {
+			if ms[k] != tm[k] {
+				t.Errorf("%s: %s: tlsmail %q, msmtp %q\nmsmtp:   %v\ntlsmail: %v", tc.name, k, tm[k], ms[k], ms, tm)
+			}
+		}
+		for _, k := range []string{"mailsize", "smtpmsg", "errormsg"} {
+			if _, inMsmtp := ms[k]; inMsmtp != (tm[k] != "") {
+				t.Errorf("%s: %s present in msmtp's line: %v, in tlsmail's: %q", tc.name, k, inMsmtp, tm[k])
+			}
+		}
+		if len(tm["time"]) != len("Dec 06 19:42:25") {
+			t.Errorf("%s: time stamp %q", tc.name, tm["time"])
+		}
+	}
+}
+
+func portOf(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestSendmailLogFromConfig: the account's logfile and
+// logfile_time_format are honoured (they were accepted and ignored), and
+// `logfile -` writes the line to standard output.
+func TestSendmailLogFromConfig(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logfile := filepath.Join(t.TempDir(), "msmtp.log")
+	cfg := writeFile(t, "msmtprc", append(base, "logfile "+logfile+"\nlogfile_time_format %Y-%m-%d\n"...), 0o600)
+	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	data, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := logFields(t, strings.TrimSuffix(string(data), "\n"))
+	if f["time"] != time.Now().Format("2006-01-02") || f["exitcode"] != "EX_OK" || f["recipients"] != "bob@example.org" {
+		t.Errorf("log line %q", data)
+	}
+	stdoutCfg := writeFile(t, "msmtprc", append(base, "logfile -\n"...), 0o600)
+	r = proc{args: []string{"sendmail", "-C", stdoutCfg, "bob@example.org"}, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, " host=127.0.0.1 tls=on auth=on user=ann from=ann@example.com recipients=bob@example.org ") {
+		t.Errorf("logfile -: %s", r)
 	}
 }

@@ -20,6 +20,8 @@ type configUse struct {
 	account  string // the account chosen
 	queueDir string // the account's queue_dir
 	aliases  string // the account's aliases file
+	// The account's msmtp log: logfile, logfile_time_format, syslog.
+	logFile, logTimeFormat, syslog string
 	// password is set when the password source (password or
 	// passwordeval) is the account's.
 	password bool
@@ -50,7 +52,8 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 	}
 	a := acct.Clone()
 	path := a.File // "" for the EMAIL and SMTPSERVER account
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases}
+	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases,
+		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog}
 	if a.Password != "" && runtime.GOOS != "windows" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it.

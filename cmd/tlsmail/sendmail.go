@@ -63,8 +63,12 @@ Options (sendmail syntax: -faddr and -f addr, clustered -ti):
   -bm           deliver (the default); -bp list the outbox (mailq); -q run
                 the outbox now
   --queue-dir DIR   the outbox directory
+  -X FILE, --logfile=FILE   msmtp's log (one line per message; - is
+                standard output), as the account's logfile command
+  --logfile-time-format=FMT  its time stamp (strftime), as logfile_time_format
+  --syslog[=on|off|FACILITY] the same line to syslog, as the syslog command
 Accepted and ignored: -odi -odb -oem -oee -oep -oeq -oew -om -o7 -o8 and any
-other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL, -X FILE,
+other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL,
 -p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X, -d X.
 Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
 listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
@@ -85,6 +89,10 @@ type sendmailArgs struct {
 	help       bool
 	version    bool
 	rcpts      []string
+	// log overrides the account's logfile, logfile_time_format and
+	// syslog (-X, --logfile, --logfile-time-format, --syslog); nil
+	// fields were not given.
+	log logFlags
 }
 
 // parseSendmailArgs reads a sendmail command line (without the program
@@ -128,6 +136,17 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.account, err = value()
 			case "from":
 				sa.from, err = value()
+			case "logfile":
+				sa.log.file, err = optValue(value)
+			case "logfile-time-format":
+				sa.log.timeFormat, err = optValue(value)
+			case "syslog":
+				// --syslog[=(on|off|FACILITY)]: the value only when attached.
+				v := "on"
+				if hasVal {
+					v = val
+				}
+				sa.log.syslog = &v
 			default:
 				return nil, usageErrorf("unknown option --%s", name).withFix("see 'tlsmail sendmail --help'")
 			}
@@ -175,9 +194,12 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.config, err = arg()
 			case 'a':
 				sa.account, err = arg()
-			case 'B', 'N', 'R', 'V', 'h', 'L', 'X', 'p', 'O':
+			case 'X':
+				// msmtp's -X FILE is --logfile FILE.
+				sa.log.file, err = optValue(arg)
+			case 'B', 'N', 'R', 'V', 'h', 'L', 'p', 'O':
 				// body type, DSN, return, envelope id, hop count, log
-				// label, log file, protocol, option=value: ignored.
+				// label, protocol, option=value: ignored.
 				_, err = arg()
 			case 'A', 'e', 'd':
 				j = len(a) // -Am/-Ac, -eX, -dX: ignored with their letters
@@ -310,6 +332,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
+	sendmailLog(e, sa, o, qr, err)
 	if err != nil {
 		return err
 	}
@@ -329,6 +352,15 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			qr.id, filepath.Clean(qr.dir))
 	}
 	return nil
+}
+
+// optValue returns a pointer to the option's value.
+func optValue(get func() (string, error)) (*string, error) {
+	v, err := get()
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // sendmailSearch is where sendmail mode looks for its configuration, as

@@ -54,6 +54,10 @@ func TestParseSendmailArgs(t *testing.T) {
 		{name: "-o with separate argument", args: []string{"-o", "i", "x@example.com"},
 			want: sendmailArgs{mode: 'm', ignoreDots: true, rcpts: []string{"x@example.com"}}},
 		{name: "help", args: []string{"--help"}, want: sendmailArgs{mode: 'm', help: true}},
+		{name: "msmtp log options", args: []string{"-X", "/var/log/a", "--logfile-time-format=%F", "--syslog", "x@example.com"},
+			want: sendmailArgs{mode: 'm', rcpts: []string{"x@example.com"}, log: logFlags{file: ptr("/var/log/a"), timeFormat: ptr("%F"), syslog: ptr("on")}}},
+		{name: "--logfile and --syslog=LOG_MAIL", args: []string{"--logfile", "-", "--syslog=LOG_MAIL", "-t"},
+			want: sendmailArgs{mode: 'm', extract: true, log: logFlags{file: ptr("-"), syslog: ptr("LOG_MAIL")}}},
 		{name: "-bs refused", args: []string{"-bs"}, err: "-bs"},
 		{name: "-bd refused", args: []string{"-bd"}, err: "-bd is not supported"},
 		{name: "-I refused", args: []string{"-I"}, err: "newaliases"},
@@ -85,12 +89,7 @@ func TestParseSendmailArgs(t *testing.T) {
 	}
 }
 
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:20] + "..." + s[len(s)-20:]
-	}
-	return s
-}
+func ptr(s string) *string { return &s }
 
 func TestSendmailArgv(t *testing.T) {
 	tests := []struct {
