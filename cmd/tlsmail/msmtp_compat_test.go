@@ -472,3 +472,80 @@ func TestSendmailLogFromConfig(t *testing.T) {
 		t.Errorf("logfile -: %s", r)
 	}
 }
+
+// TestMsmtpLongOptions runs msmtp's own command lines through msmtp and
+// tlsmail against one server (issue 14 item 7): an account made only of
+// options (--host ... --passwordeval, no configuration file read), a
+// file's account changed by an option (--port), --read-envelope-from
+// choosing the account by the From field, and --aliases.
+func TestMsmtpLongOptions(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := portOf(t, m.srv.SMTPAddr())
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := portOf(t, closed.Addr().String())
+	closed.Close()
+	wrongPort := writeFile(t, "msmtprc", []byte(strings.Replace(string(base), "port "+port, "port "+closedPort, 1)), 0o600)
+	twoAccounts := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "\naccount carol : local\nfrom carol@example.com\n"...), 0o600)
+	aliases := writeFile(t, "aliases", []byte("root: admin@example.com\n"), 0o644)
+	passFile := writeFile(t, "pass", []byte(testPassword+"\n"), 0o600)
+	hostOnly := []string{"--host=127.0.0.1", "--port=" + port, "--tls", "--tls-starttls=on", "--tls-trust-file=" + m.srv.CAFile(),
+		"--auth=on", "--user=" + testUser, "--passwordeval=cat " + passFile, "--from=ann@example.com", "--domain=client.example", "--timeout=30"}
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantFrom string
+		wantTo   string
+	}{
+		{"--host and friends, no file", append(append([]string{}, hostOnly...), "bob@example.org"), "Subject: a\n\nx\n", "ann@example.com", "bob@example.org"},
+		{"--port over the file's", []string{"-C", wrongPort, "--port", port, "bob@example.org"}, "Subject: b\n\nx\n", "ann@example.com", "bob@example.org"},
+		{"--read-envelope-from", []string{"-C", twoAccounts, "--read-envelope-from", "-t"}, "From: Carol <carol@example.com>\nTo: bob@example.org\nSubject: c\n\nx\n", "carol@example.com", "bob@example.org"},
+		{"--aliases", []string{"-C", m.cfg, "--aliases=" + aliases, "root"}, "Subject: d\n\nx\n", "ann@example.com", "admin@example.com"},
+	}
+	for _, tc := range tests {
+		for _, p := range []proc{{bin: msmtp, args: tc.args}, {args: append([]string{"sendmail"}, tc.args...)}} {
+			before := storedCount(t, m.srv)
+			p.env = m.env()
+			p.stdin = strings.NewReader(tc.stdin)
+			if r := p.run(t); r.code != 0 {
+				t.Errorf("%s: %s: %s", tc.name, p.bin, r)
+				continue
+			}
+			msg := waitMessages(t, m.srv, before+1)[before]
+			if msg.From != tc.wantFrom || strings.Join(msg.To, ",") != tc.wantTo || msg.AuthUser != testUser || msg.TLS == nil {
+				t.Errorf("%s: %s: stored from %s to %q auth %q tls %v", tc.name, p.bin, msg.From, msg.To, msg.AuthUser, msg.TLS != nil)
+			}
+		}
+	}
+
+	// -P prints the account and sends nothing; the password never shows.
+	before := storedCount(t, m.srv)
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-P", "bob@example.org"}, env: m.env()}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "using account default from "+m.cfg) || !strings.Contains(r.stdout, "password = *") ||
+		strings.Contains(r.stdout+r.stderr, testPassword) {
+		t.Errorf("-P: %s", r)
+	}
+	if storedCount(t, m.srv) != before {
+		t.Error("-P sent a message")
+	}
+	// What cannot be supported is refused, before anything is queued.
+	for _, args := range [][]string{{"--serverinfo"}, {"-S"}, {"--rmqs=example.com"}, {"--configure=a@example.com"},
+		{"--proxy-host=socks.example.com", "bob@example.org"}, {"--protocol=lmtp", "bob@example.org"}, {"--host=h", "-a", "x", "b@example.org"}} {
+		r := proc{args: append([]string{"sendmail", "-C", m.cfg}, args...), env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+		if (r.code != 64 && r.code != 78) || !strings.Contains(r.stderr, "fix:") {
+			t.Errorf("%q: want a clear refusal (64 or 78 with a fix): %s", args, r)
+		}
+	}
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		t.Errorf("something was queued: %+v", q)
+	}
+}

@@ -98,6 +98,10 @@ type sendOptions struct {
 	// msmtpFiles reads the configuration as msmtp does (system file,
 	// user file, EMAIL and SMTPSERVER): sendmail mode.
 	msmtpFiles bool
+	// overrides are msmtp's account options of the sendmail command line
+	// (--port=2525 ...) as configuration commands; a "host" among them
+	// means no configuration file is read (msmtp's --host).
+	overrides [][2]string
 	// cfg records what applyConfig used: the file, the account, its
 	// queue_dir, and whether the password source is the file's.
 	cfg configUse

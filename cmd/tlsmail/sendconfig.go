@@ -122,10 +122,10 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 			case a.PasswordEval != "":
 				o.password.cmd = a.PasswordEval
 				o.password.cmdName = "passwordeval (" + path + ")"
-				o.cfg.password = true
+				o.cfg.password = path != "" // else: the command itself is the source
 			case a.Password != "":
 				o.password.literal = a.Password
-				o.cfg.password = true
+				o.cfg.password = path != "" // else: the command itself is the source
 			}
 		}
 		if !set("auth") {
