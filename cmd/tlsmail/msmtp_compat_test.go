@@ -549,3 +549,45 @@ func TestMsmtpLongOptions(t *testing.T) {
 		t.Errorf("something was queued: %+v", q)
 	}
 }
+
+// TestSendmailCronSystemMail is the msmtp-mta setup the issue names: tlsmail
+// installed as sendmail (a symbolic link), no user file, the system file
+// holding the account with `aliases` and `logfile`, and cron's exact
+// command line for root's mail: it reaches the alias's address, and the
+// log says so.
+func TestSendmailCronSystemMail(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliases := writeFile(t, "aliases", []byte("# /etc/aliases\npostmaster: root\nroot: admin@example.com\ndefault: admin@example.com\n"), 0o644)
+	logfile := filepath.Join(t.TempDir(), "msmtp.log")
+	system := writeFile(t, "msmtprc", append(base, "aliases "+aliases+"\nlogfile "+logfile+"\n"...), 0o600)
+	link := filepath.Join(t.TempDir(), "sendmail")
+	if err := os.Symlink(tlsmailBin, link); err != nil {
+		t.Skipf("cannot make a symlink here: %v", err)
+	}
+	r := proc{bin: link, args: []string{"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"},
+		env:   m.env("TLSMAIL_SYSTEM_CONFIG=" + system),
+		stdin: strings.NewReader("Content-Type: text/plain; charset=UTF-8\nSubject: Cron <root@host> test -x /usr/sbin/anacron\nTo: root\n\nrun-parts: /etc/cron.daily/logrotate exited with return code 1\n")}.run(t)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("cron: %s", r)
+	}
+	msg := waitMessages(t, m.srv, 1)[0]
+	data, err := msg.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(msg.To, ",") != "admin@example.com" || !bytes.Contains(data, []byte("From: \"CronDaemon\" <ann@example.com>\r\n")) {
+		t.Errorf("stored %s -> %q:\n%s", msg.From, msg.To, data)
+	}
+	log, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := logFields(t, strings.TrimSuffix(string(log), "\n")); f["recipients"] != "admin@example.com" || f["exitcode"] != "EX_OK" {
+		t.Errorf("log %q", log)
+	}
+}

@@ -122,6 +122,9 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 			case a.PasswordEval != "":
 				o.password.cmd = a.PasswordEval
 				o.password.cmdName = "passwordeval (" + path + ")"
+				if path == "" {
+					o.password.cmdName = "--passwordeval"
+				}
 				o.cfg.password = path != "" // else: the command itself is the source
 			case a.Password != "":
 				o.password.literal = a.Password
