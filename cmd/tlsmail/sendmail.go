@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/mail"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -234,8 +235,13 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.extract = true
 			case 'i':
 				sa.ignoreDots = true
-			case 'v', 'd':
-				sa.verbose = true // -d is msmtp's --debug
+			case 'v':
+				sa.verbose = true
+			case 'd':
+				// msmtp's -d (--debug) is -v; sendmail's -dX.Y debug
+				// flags are ignored with their letters, as before.
+				sa.verbose = true
+				j = len(a)
 			case 'P':
 				sa.pretend = true
 			case 'm', 'n', 'G', 'U':
@@ -354,6 +360,11 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return queueList(e, q, false, true)
 		}
 		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
+	}
+	if sa.log.syslog != nil {
+		if err := checkSyslog(runtime.GOOS, *sa.log.syslog, "--syslog"); err != nil {
+			return err
+		}
 	}
 	if sa.pretend {
 		return sendmailPretend(ctx, e, sa)
@@ -607,6 +618,9 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 			from = "the environment (SMTPSERVER, EMAIL)"
 		}
 		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, from)
+	}
+	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
+		return nil, err
 	}
 	if hasOverride(o, "passwordeval") {
 		// The password comes from the command line: the outbox keeps the

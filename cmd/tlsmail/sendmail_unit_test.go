@@ -64,6 +64,7 @@ func TestParseSendmailArgs(t *testing.T) {
 				{"tls", ""}, {"tls_starttls", "off"}, {"auth", "plain"}, {"user", "ann"}, {"passwordeval", "pass show mail"}, {"domain", ""}, {"aliases", "/etc/aliases"}}}},
 		{name: "msmtp modes", args: []string{"-P", "-d", "--read-envelope-from", "-t"},
 			want: sendmailArgs{mode: 'm', pretend: true, verbose: true, readEnvelopeFrom: true, extract: true}},
+		{name: "sendmail -d0.1", args: []string{"-d0.1", "-t"}, want: sendmailArgs{mode: 'm', verbose: true, extract: true}},
 		{name: "--host with -a refused", args: []string{"--host=h", "-a", "work", "x@example.com"}, err: "cannot be used together"},
 		{name: "--serverinfo refused", args: []string{"--serverinfo"}, err: "--serverinfo"},
 		{name: "-S refused", args: []string{"-S"}, err: "-S"},
@@ -241,6 +242,24 @@ func TestClassifyDelivery(t *testing.T) {
 	for _, tt := range tests {
 		if got := classifyDelivery(tt.err).Outcome; got != tt.want {
 			t.Errorf("classifyDelivery(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestCheckSyslog: syslog is refused on Windows (exit 78 with a fix), and
+// accepted elsewhere or when off.
+func TestCheckSyslog(t *testing.T) {
+	for _, tc := range []struct {
+		goos, v string
+		refused bool
+	}{
+		{"windows", "on", true}, {"windows", "LOG_MAIL", true}, {"windows", "off", false}, {"windows", "", false},
+		{"linux", "LOG_MAIL", false}, {"darwin", "on", false},
+	} {
+		err := checkSyslog(tc.goos, tc.v, "account a")
+		var ce *cliError
+		if got := errors.As(err, &ce) && ce.kind == kindConfig && ce.fix != ""; got != tc.refused || (err != nil) != tc.refused {
+			t.Errorf("%s %q: %v", tc.goos, tc.v, err)
 		}
 	}
 }

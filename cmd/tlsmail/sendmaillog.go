@@ -17,6 +17,16 @@ type logFlags struct {
 	file, timeFormat, syslog *string
 }
 
+// checkSyslog refuses syslog where there is none (Windows), before
+// anything is queued: accepting it would lose the log silently.
+func checkSyslog(goos, v, where string) error {
+	if goos != "windows" || v == "" || v == "off" {
+		return nil
+	}
+	return configErrorf("%s: syslog is not available on Windows", where).
+		withFix("write the log to a file with logfile FILE (or --logfile FILE), and remove syslog")
+}
+
 // sendmailLog writes msmtp's log line for one sendmail run, when the
 // account or the command line asks for a log (logfile, syslog, -X). err is
 // queuedSend's error: a run that failed before the configuration was read
