@@ -223,6 +223,15 @@ func (a *Aliases) expand(addr string, depth int, out *[]string, seen map[string]
 			Fix: "make every chain of aliases end in full addresses (user@example.com)"}
 	}
 	for _, r := range e.addrs {
+		if strings.HasPrefix(r, "|") || strings.HasPrefix(r, "/") {
+			// sendmail's and Postfix's aliases(5) deliver to programs
+			// and files; a relay client cannot (msmtp would send the
+			// text as an address). (":include:" has a second ':' and
+			// is refused when the file is read, as msmtp refuses it.)
+			return &Error{File: a.File, Line: e.line, Key: "aliases",
+				Msg: fmt.Sprintf("alias %s: %q is a program or a file, which only a local mail server can deliver to", addr, r),
+				Fix: "map the name to an address (user@example.com) in the aliases file tlsmail reads"}
+		}
 		if err := a.expand(r, depth+1, out, seen); err != nil {
 			return err
 		}

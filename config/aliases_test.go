@@ -89,6 +89,25 @@ func TestAliasesDepth(t *testing.T) {
 	}
 }
 
+// TestAliasesProgramsAndFiles: a Debian /etc/aliases may map a name to a
+// program or a file; using such an alias is an error that says why, and
+// the file's other aliases still work.
+func TestAliasesProgramsAndFiles(t *testing.T) {
+	a, err := ParseAliases(strings.NewReader("root: admin@example.com\nlists: |/usr/bin/procmail\narchive: /var/mail/archive\n"), "aliases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Expand("root"); err != nil || !reflect.DeepEqual(got, []string{"admin@example.com"}) {
+		t.Errorf("root: %q, %v", got, err)
+	}
+	for _, r := range []string{"lists", "archive"} {
+		var ce *Error
+		if _, err := a.Expand(r); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "program or a file") || ce.Line == 0 {
+			t.Errorf("%s: %v", r, err)
+		}
+	}
+}
+
 func TestAliasesErrors(t *testing.T) {
 	tests := []struct {
 		file string
@@ -97,6 +116,7 @@ func TestAliasesErrors(t *testing.T) {
 	}{
 		{"root: a@b.c\nbadline\n", 2, "single ':' delimiter expected"},
 		{"a:b:c\n", 1, "single ':' delimiter expected"},
+		{"list: :include:/etc/list\n", 1, "single ':' delimiter expected"}, // as msmtp
 		{"root:\n", 1, "alias root has no address"},
 		{"root: , ,\n", 1, "alias root has no address"},
 		{": a@b.c\n", 1, "no name"},
