@@ -176,8 +176,13 @@ func (a *Aliases) addLine(line string, lineNo int) error {
 
 // aliasAddress checks one replacement address: user@example.com (also
 // accepted as "Name <user@example.com>", which becomes the bare address),
-// or a local name such as root.
+// a local name such as root, or a program or file target of aliases(5)
+// ("|cmd args", /path), which Expand refuses when it is used.
 func aliasAddress(s string) (string, bool) {
+	if t := strings.Trim(s, `"`); strings.HasPrefix(t, "|") || strings.HasPrefix(t, "/") {
+		// A program or a file (aliases(5)): kept, refused when used.
+		return t, true
+	}
 	if IsLocal(s) {
 		return s, !strings.ContainsAny(s, " \t<>()[]\\,;:\"")
 	}

@@ -93,14 +93,14 @@ func TestAliasesDepth(t *testing.T) {
 // program or a file; using such an alias is an error that says why, and
 // the file's other aliases still work.
 func TestAliasesProgramsAndFiles(t *testing.T) {
-	a, err := ParseAliases(strings.NewReader("root: admin@example.com\nlists: |/usr/bin/procmail\narchive: /var/mail/archive\n"), "aliases")
+	a, err := ParseAliases(strings.NewReader("root: admin@example.com\nlists: \"|/usr/bin/procmail -a list\"\nbin: |/usr/bin/x\narchive: /var/mail/archive\n"), "aliases")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := a.Expand("root"); err != nil || !reflect.DeepEqual(got, []string{"admin@example.com"}) {
 		t.Errorf("root: %q, %v", got, err)
 	}
-	for _, r := range []string{"lists", "archive"} {
+	for _, r := range []string{"lists", "bin", "archive"} {
 		var ce *Error
 		if _, err := a.Expand(r); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "program or a file") || ce.Line == 0 {
 			t.Errorf("%s: %v", r, err)
