@@ -31,9 +31,10 @@ type configUse struct {
 // account of an msmtp-format configuration file. The file is read when
 // --config or --account is given, or when --server is not: then it is
 // looked for as config.Locate says (TLSMAIL_CONFIG,
-// $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc). Command-line flags always
-// win over the file.
-func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
+// $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc); in sendmail mode
+// (o.msmtpFiles) msmtp's files are read as msmtp reads them (see
+// sendmailAccount). Command-line flags always win over the file.
+func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if o.config == "" && o.account == "" && o.server != "" {
 		return nil
 	}
@@ -42,6 +43,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 		home = e.getenv("USERPROFILE")
 	}
 	var acct *config.Account
+	var err error
 	if o.msmtpFiles {
 		acct, err = sendmailAccount(ctx, e, o, home)
 	} else {
@@ -128,7 +130,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) (err error) {
 				o.cfg.password = path != "" // else: the command itself is the source
 			case a.Password != "":
 				o.password.literal = a.Password
-				o.cfg.password = path != "" // else: the command itself is the source
+				o.cfg.password = true // a literal password always comes from a file
 			}
 		}
 		if !set("auth") {
