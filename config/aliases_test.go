@@ -166,8 +166,8 @@ func ExampleAliases_Expand() {
 	// Output: [admin@example.com ops@example.com]
 }
 
-// TestAliasExpander reads the file only when a local recipient comes.
-func TestAliasExpander(t *testing.T) {
+// TestAliasesExpander reads the file only when a local recipient comes.
+func TestAliasesExpander(t *testing.T) {
 	missing := AliasExpander(filepath.Join(t.TempDir(), "missing"))
 	if got, err := missing("bob@example.org"); err != nil || !reflect.DeepEqual(got, []string{"bob@example.org"}) {
 		t.Errorf("full address with a missing file: %q, %v", got, err)

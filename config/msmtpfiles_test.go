@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func TestSearchLocate(t *testing.T) {
+func TestConfigSearchLocate(t *testing.T) {
 	put := func(path, text string) string {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -57,7 +57,7 @@ func TestSearchLocate(t *testing.T) {
 	want("no system file", "", filepath.Join(home, "missing"))
 }
 
-func TestLoadFoundMerges(t *testing.T) {
+func TestConfigLoadFoundMerges(t *testing.T) {
 	dir := t.TempDir()
 	sys := filepath.Join(dir, "system")
 	user := filepath.Join(dir, "user")
@@ -88,7 +88,7 @@ func TestLoadFoundMerges(t *testing.T) {
 	}
 }
 
-func TestEnvAccount(t *testing.T) {
+func TestConfigEnvAccount(t *testing.T) {
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
 	if EnvAccount(getenv) != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestOverride(t *testing.T) {
+func TestConfigOverride(t *testing.T) {
 	a := NewAccount("cmdline")
 	for _, kv := range [][2]string{{"host", "mail.example.com"}, {"port", "2525"}, {"tls", ""}, {"tls_starttls", "off"},
 		{"auth", "plain"}, {"user", "ann"}, {"timeout", "30"}, {"tls_trust_file", "~/ca.pem"}, {"aliases", "~/aliases"}, {"keepbcc", "on"}} {

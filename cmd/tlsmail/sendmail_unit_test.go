@@ -246,9 +246,9 @@ func TestClassifyDelivery(t *testing.T) {
 	}
 }
 
-// TestCheckSyslog: syslog is refused on Windows (exit 78 with a fix), and
+// TestSendmailCheckSyslog: syslog is refused on Windows (exit 78 with a fix), and
 // accepted elsewhere or when off.
-func TestCheckSyslog(t *testing.T) {
+func TestSendmailCheckSyslog(t *testing.T) {
 	for _, tc := range []struct {
 		goos, v string
 		refused bool
