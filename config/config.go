@@ -148,6 +148,18 @@ type Account struct {
 	// Revocation is the revocation policy from revocation (tlsmail).
 	Revocation trust.RevocationMode
 
+	// Aliases is the aliases file (the aliases command, '~' expanded), ""
+	// for none: see LoadAliases.
+	Aliases string
+	// LogFile is msmtp's logfile: a file name ('~' expanded), "-" for
+	// standard output, or "" for none. LogTimeFormat is
+	// logfile_time_format, a strftime(3) format ("" for msmtp's default).
+	LogFile       string
+	LogTimeFormat string
+	// Syslog is the syslog command: "" or "off" for none, "on" for
+	// LOG_USER, or a facility name (LOG_USER, LOG_MAIL, LOG_LOCAL0..7).
+	Syslog string
+
 	// Ignored holds the msmtp commands this account sets that tlsmail reads
 	// but does not act on (see IgnoredKeys), with their last argument.
 	Ignored map[string]string

@@ -117,11 +117,21 @@ func TestParseValues(t *testing.T) {
 				t.Errorf("pin %q provider %q revocation %q", a.Pin, a.Provider, a.Revocation)
 			}
 		}},
-		{"ignored keys are kept", "account a\nhost h\nlogfile ~/log\nkeepbcc\nadd_missing_date_header off\ndsn_notify failure,delay\nsyslog LOG_MAIL\n", func(t *testing.T, a *Account) {
-			want := map[string]string{"logfile": "/home/joe/log", "remove_bcc_headers": "off",
-				"set_date_header": "off", "dsn_notify": "failure,delay", "syslog": "LOG_MAIL"}
+		{"ignored keys are kept", "account a\nhost h\nkeepbcc\nadd_missing_date_header off\ndsn_notify failure,delay\n", func(t *testing.T, a *Account) {
+			want := map[string]string{"remove_bcc_headers": "off",
+				"set_date_header": "off", "dsn_notify": "failure,delay"}
 			if !reflect.DeepEqual(a.Ignored, want) {
 				t.Errorf("ignored %v", a.Ignored)
+			}
+		}},
+		{"log and aliases", "account a\nhost h\nlogfile ~/log\nlogfile_time_format %F %T\nsyslog LOG_MAIL\naliases ~/.aliases\n", func(t *testing.T, a *Account) {
+			if a.LogFile != "/home/joe/log" || a.LogTimeFormat != "%F %T" || a.Syslog != "LOG_MAIL" || a.Aliases != "/home/joe/.aliases" || len(a.Ignored) != 0 {
+				t.Errorf("logfile %q format %q syslog %q aliases %q ignored %v", a.LogFile, a.LogTimeFormat, a.Syslog, a.Aliases, a.Ignored)
+			}
+		}},
+		{"syslog without argument", "account a\nhost h\nsyslog\n", func(t *testing.T, a *Account) {
+			if a.Syslog != "on" {
+				t.Errorf("syslog %q", a.Syslog)
 			}
 		}},
 		{"tls_nocertcheck", "account a\nhost h\ntls_nocertcheck\n", func(t *testing.T, a *Account) {
@@ -287,8 +297,8 @@ func TestInheritance(t *testing.T) {
 			if !a.TLS || a.Auth != "on" && tt.account != "other" {
 				t.Errorf("tls %v auth %q", a.TLS, a.Auth)
 			}
-			if a.Ignored["logfile"] != "/home/joe/.msmtp.log" {
-				t.Errorf("logfile %q", a.Ignored["logfile"])
+			if a.LogFile != "/home/joe/.msmtp.log" {
+				t.Errorf("logfile %q", a.LogFile)
 			}
 		})
 	}
@@ -365,12 +375,12 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCloneIsDeep(t *testing.T) {
-	a := mustAccount(t, "account a\nhost h\ntls_fingerprint "+sha256FP+"\nlogfile x\n", "a")
+	a := mustAccount(t, "account a\nhost h\ntls_fingerprint "+sha256FP+"\ndsn_return full\n", "a")
 	b := a.Clone()
 	b.Fingerprint[0] = 0xee
-	b.Ignored["logfile"] = "y"
+	b.Ignored["dsn_return"] = "y"
 	b.Set["host"] = Origin{Line: 99}
-	if a.Fingerprint[0] != 0 || a.Ignored["logfile"] != "x" || a.Set["host"].Line != 2 {
+	if a.Fingerprint[0] != 0 || a.Ignored["dsn_return"] != "full" || a.Set["host"].Line != 2 {
 		t.Error("Clone shares state with the original")
 	}
 }

@@ -43,6 +43,10 @@ func Keys() []KeyInfo {
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f"},
+		{"aliases", "file mapping local recipients (root, postmaster) to addresses, as msmtp's"},
+		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
+		{"logfile_time_format", "strftime(3) format of the log line's time stamp"},
+		{"syslog", "on, off, or a facility (LOG_MAIL...): the log line goes to syslog (not on Windows)"},
 		{"tls_pin", "tlsmail: SPKI pins, sha256/BASE64, comma-separated"},
 		{"tls_provider", "tlsmail: TLS provider name (go, schannel)"},
 		{"queue_dir", "tlsmail: outbox directory"},
@@ -70,10 +74,6 @@ func IgnoredKeys() []KeyInfo {
 		{"set_msgid_header", "header policy belongs to the message composer"},
 		{"remove_bcc_headers", "Bcc is always removed (alias: keepbcc)"},
 		{"undisclosed_recipients", "not supported"},
-		{"logfile", "tlsmail writes transcripts instead"},
-		{"logfile_time_format", "tlsmail writes transcripts instead"},
-		{"syslog", "tlsmail writes transcripts instead"},
-		{"aliases", "local alias expansion is not supported"},
 		{"auto_from", "obsolete in msmtp; use from"},
 		{"maildomain", "obsolete in msmtp; use from"},
 	}
@@ -279,11 +279,17 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 				fix: "tlsmail connects directly to host and port; remove the line or keep using msmtp for this account"}
 		}
 		ignore()
-	case "source_ip", "ntlmdomain", "tls_priorities", "logfile_time_format", "maildomain":
+	case "source_ip", "ntlmdomain", "tls_priorities", "maildomain":
 		ignore()
-	case "tls_crl_file", "logfile", "aliases":
+	case "tls_crl_file":
 		arg = tilde(arg)
 		ignore()
+	case "aliases":
+		a.Aliases = tilde(arg)
+	case "logfile":
+		a.LogFile = tilde(arg)
+	case "logfile_time_format":
+		a.LogTimeFormat = arg
 	case "proxy_port":
 		if arg != "" {
 			if n := posInt(arg); n < 1 || n > 65535 {
@@ -341,7 +347,10 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		if arg != "" && arg != "on" && arg != "off" && !validFacility(arg) {
 			return true, invalidArg(key, arg, "use on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to LOG_LOCAL7")
 		}
-		ignore()
+		a.Syslog = arg
+		if arg == "" {
+			a.Syslog = "on"
+		}
 	default:
 		return false, nil
 	}

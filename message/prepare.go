@@ -30,6 +30,15 @@ type PrepareOptions struct {
 	// are used instead (RFC 5322 section 3.6.6).
 	ExtractRecipients bool
 
+	// ExpandRecipient, when set, lets local recipients through (a name
+	// without '@' such as "root", in Recipients or in the header's
+	// recipient fields, as a sendmail drop-in receives from cron) and
+	// maps every envelope recipient to the addresses mail for it goes to
+	// (msmtp's aliases; see config.Aliases.Expand). Only the envelope
+	// changes: the header keeps what was written. Its error is returned
+	// as is. When nil, a local name is an *InputError.
+	ExpandRecipient func(addr string) ([]string, error)
+
 	// Date is written as Date when the message has none; zero means the
 	// time of Prepare.
 	Date time.Time
@@ -119,6 +128,9 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 		inBlock := resentStart < 0 || (i >= resentStart && i < resentEnd)
 		if opts.ExtractRecipients && rcptFields[f.lower] && inBlock {
 			as, err := parseHeaderList(f)
+			if err != nil && opts.ExpandRecipient != nil {
+				as, err = parseLocalList(f.value, err)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -168,10 +180,29 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 			continue
 		}
 		as, err := mail.ParseAddressList(entry)
+		if err != nil && opts.ExpandRecipient != nil {
+			as, err = parseLocalList(entry, err)
+		}
 		if err != nil {
 			return nil, &InputError{Field: name, Problem: fmt.Sprintf("%q is not a valid address (%v)", entry, err), Fix: `write it as "user@example.com"`, Err: err}
 		}
 		rcpts = append(rcpts, as...)
+	}
+	if opts.ExpandRecipient != nil {
+		var expanded []*mail.Address
+		for _, r := range rcpts {
+			addrs, err := opts.ExpandRecipient(r.Address)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range addrs {
+				if e := checkLine("recipient", a); e != nil {
+					return nil, e
+				}
+				expanded = append(expanded, &mail.Address{Address: a})
+			}
+		}
+		rcpts = expanded
 	}
 	if len(rcpts) == 0 {
 		fix := "give recipients on the command line, or use -t to read them from To, Cc and Bcc"
@@ -254,6 +285,33 @@ func parseHeaderList(f headerLine) ([]*mail.Address, error) {
 		}
 	}
 	return as, nil
+}
+
+// parseLocalList reads an address list that may hold local names ("root",
+// "Root <root>"), which mail.ParseAddressList refuses: each comma-separated
+// element is an address or a local name. When an element is neither, the
+// original error strict is returned.
+func parseLocalList(value string, strict error) ([]*mail.Address, error) {
+	var out []*mail.Address
+	for _, part := range strings.Split(value, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if a, err := mail.ParseAddress(part); err == nil {
+			out = append(out, a)
+			continue
+		}
+		name := part
+		if i := strings.LastIndexByte(part, '<'); i >= 0 && strings.HasSuffix(part, ">") {
+			name = part[i+1 : len(part)-1]
+		}
+		if name == "" || strings.ContainsAny(name, " \t<>()[]\\,;:\"@") {
+			return nil, strict
+		}
+		out = append(out, &mail.Address{Address: name})
+	}
+	return out, nil
 }
 
 // prepared is the state of a prepared message.

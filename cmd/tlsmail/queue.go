@@ -148,6 +148,8 @@ type queued struct {
 	// runErr: the immediate delivery did not start (an unsafe or
 	// read-only spool).
 	runErr error
+	// env is the envelope queued (for msmtp's log line).
+	env outbox.Envelope
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -200,7 +202,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		// On disk, but the directory flush failed: say so, go on.
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
-	res := &queued{id: id, dir: dir, deferred: o.deferOnly}
+	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}}
 	if o.deferOnly {
 		return res, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
@@ -91,6 +92,16 @@ type sendOptions struct {
 	// extract takes recipients from the message's To, Cc and Bcc even
 	// when some are given (sendmail -t adds them to the arguments).
 	extract bool
+	// localRcpts lets local recipients (root) through, expanded with the
+	// account's aliases file as msmtp does (sendmail mode).
+	localRcpts bool
+	// msmtpFiles reads the configuration as msmtp does (system file,
+	// user file, EMAIL and SMTPSERVER): sendmail mode.
+	msmtpFiles bool
+	// overrides are msmtp's account options of the sendmail command line
+	// (--port=2525 ...) as configuration commands; a "host" among them
+	// means no configuration file is read (msmtp's --host).
+	overrides [][2]string
 	// cfg records what applyConfig used: the file, the account, its
 	// queue_dir, and whether the password source is the file's.
 	cfg configUse
@@ -711,10 +722,15 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		// sendmail -F: the display name of a From field the message lacks.
 		from = (&mail.Address{Name: o.fromName, Address: from}).String()
 	}
+	var expand func(string) ([]string, error)
+	if o.localRcpts {
+		expand = config.AliasExpander(o.cfg.aliases)
+	}
 	m, err := message.Prepare(r, message.PrepareOptions{
 		From:              from,
 		Recipients:        rcpts,
 		ExtractRecipients: len(rcpts) == 0 || o.extract,
+		ExpandRecipient:   expand,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,9 @@ type configUse struct {
 	file     string // the configuration file read, "" when none
 	account  string // the account chosen
 	queueDir string // the account's queue_dir
+	aliases  string // the account's aliases file
+	// The account's msmtp log: logfile, logfile_time_format, syslog.
+	logFile, logTimeFormat, syslog string
 	// password is set when the password source (password or
 	// passwordeval) is the account's.
 	password bool
@@ -28,8 +31,9 @@ type configUse struct {
 // account of an msmtp-format configuration file. The file is read when
 // --config or --account is given, or when --server is not: then it is
 // looked for as config.Locate says (TLSMAIL_CONFIG,
-// $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc). Command-line flags always
-// win over the file.
+// $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc); in sendmail mode
+// (o.msmtpFiles) msmtp's files are read as msmtp reads them (see
+// sendmailAccount). Command-line flags always win over the file.
 func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if o.config == "" && o.account == "" && o.server != "" {
 		return nil
@@ -38,26 +42,21 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if home == "" && runtime.GOOS == "windows" {
 		home = e.getenv("USERPROFILE")
 	}
-	path, err := config.Locate(o.config, e.getenv, home)
-	if err != nil {
-		if o.config == "" && o.account == "" {
-			// No --server and no file: the plain usage error says more.
-			return usageErrorf("no server given").
-				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
-		}
-		return err
+	var acct *config.Account
+	var err error
+	if o.msmtpFiles {
+		acct, err = sendmailAccount(ctx, e, o, home)
+	} else {
+		acct, err = sendAccount(ctx, e, o, home)
 	}
-	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return err
-	}
-	acct, err := f.Select(o.account, o.from)
 	if err != nil {
 		return err
 	}
 	a := acct.Clone()
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir}
-	if a.Password != "" && runtime.GOOS != "windows" {
+	path := a.File // "" for the EMAIL and SMTPSERVER account
+	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases,
+		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog}
+	if a.Password != "" && runtime.GOOS != "windows" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it.
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -125,10 +124,13 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			case a.PasswordEval != "":
 				o.password.cmd = a.PasswordEval
 				o.password.cmdName = "passwordeval (" + path + ")"
-				o.cfg.password = true
+				if path == "" {
+					o.password.cmdName = "--passwordeval"
+				}
+				o.cfg.password = path != "" // else: the command itself is the source
 			case a.Password != "":
 				o.password.literal = a.Password
-				o.cfg.password = true
+				o.cfg.password = true // a literal password always comes from a file
 			}
 		}
 		if !set("auth") {
@@ -150,4 +152,23 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return err
 	}
 	return nil
+}
+
+// sendAccount reads the configuration file `send` uses (config.Locate)
+// and chooses the account.
+func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	path, err := config.Locate(o.config, e.getenv, home)
+	if err != nil {
+		if o.config == "" && o.account == "" {
+			// No --server and no file: the plain usage error says more.
+			return nil, usageErrorf("no server given").
+				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
+		}
+		return nil, err
+	}
+	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
+	if err != nil {
+		return nil, err
+	}
+	return f.Select(o.account, o.from)
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/mail"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,17 +36,29 @@ is made, then delivered at once:
     and the message moves to the outbox's failed/ folder.
 Usage and configuration errors (64, 78) are found before anything is queued.
 
-The server and account come from the msmtp-format configuration (-C FILE,
-else $TLSMAIL_CONFIG, $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc): the
-account named with -a, else the one whose "from" matches -f, else "default".
+The server and account come from msmtp's configuration files, read as
+msmtp reads them: the system file (/etc/msmtprc, or $TLSMAIL_SYSTEM_CONFIG)
+and the user file (-C FILE, else $TLSMAIL_CONFIG, ~/.msmtprc,
+$XDG_CONFIG_HOME/msmtp/config, then tlsmail's $XDG_CONFIG_HOME/tlsmail/config),
+whose accounts replace the system file's of the same name. The account is
+the one named with -a, else the one whose "from" matches -f, else
+"default", else (no default anywhere) SMTPSERVER and EMAIL from the
+environment (port 25, no TLS, as msmtp). -v names the file used.
 The outbox is --queue-dir DIR, $TLSMAIL_QUEUE_DIR, the account's queue_dir,
 else $XDG_STATE_HOME/tlsmail/queue.
+
+Local recipients (names without '@', such as cron's "root", in the
+arguments or with -t in To/Cc/Bcc) are replaced in the envelope through
+the account's aliases file ("aliases FILE": "root: admin@example.com",
+"default: ..." for every other name), as msmtp does; a name the file does
+not match, or any name when there is no aliases file, goes to the server
+as it is. The To and Cc fields are not changed.
 
 Options (sendmail syntax: -faddr and -f addr, clustered -ti):
   -t            take recipients from To, Cc and Bcc (or the newest Resent-
                 block) and add them to the arguments; Bcc fields are removed
-  -i, -oi       a line with only "." is data, not the end of the message
-                (without it, such a line ends the input, as in sendmail)
+  -i, -oi       accepted: a line with only "." is always data, as in msmtp
+                (the message runs to the end of the input)
   -f ADDR, -r ADDR  envelope sender (and From when the message has none)
   -F NAME       display name for a From field the message lacks
   -C FILE       configuration file (msmtp's --file)
@@ -51,9 +68,27 @@ Options (sendmail syntax: -faddr and -f addr, clustered -ti):
   -bm           deliver (the default); -bp list the outbox (mailq); -q run
                 the outbox now
   --queue-dir DIR   the outbox directory
+  -P, --pretend print the account that would be used and send nothing
+  -d, --debug   as -v
+  --read-envelope-from  the sender (and the account) from the From field
+msmtp's account options change the chosen account as the configuration
+command of the same name would: --host (then no file is read; not with -a)
+--port --timeout --domain --auth[=M] --user --passwordeval --tls[=on|off]
+--tls-starttls[=] --tls-trust-file --tls-cert-file --tls-key-file
+--tls-certcheck[=] --tls-host-override --tls-fingerprint --tls-crl-file
+--tls-priorities --tls-min-dh-prime-bits --source-ip --proxy-host
+--proxy-port --socket --protocol --aliases --dsn-notify --dsn-return
+--set-from-header[=] --set-date-header[=] --set-msgid-header[=]
+--remove-bcc-headers[=] --undisclosed-recipients[=] --auto-from[=]
+--maildomain (what tlsmail refuses in a file it refuses here too).
+Refused: -S/--serverinfo (use 'tlsmail probe'), --rmqs, --configure.
+  -X FILE, --logfile=FILE   msmtp's log (one line per message; - is
+                standard output), as the account's logfile command
+  --logfile-time-format=FMT  its time stamp (strftime), as logfile_time_format
+  --syslog[=on|off|FACILITY] the same line to syslog, as the syslog command
 Accepted and ignored: -odi -odb -oem -oee -oep -oeq -oew -om -o7 -o8 and any
-other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL, -X FILE,
--p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X, -d X.
+other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL,
+-p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X.
 Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
 listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
 Date, Message-ID and From are added when missing.`
@@ -62,7 +97,7 @@ Date, Message-ID and From are added when missing.`
 type sendmailArgs struct {
 	mode       byte // 'm' deliver (default), 'p' list the outbox, 'q' run it
 	extract    bool // -t
-	ignoreDots bool // -i, -oi
+	ignoreDots bool // -i, -oi: recorded; the input always runs to its end (msmtp)
 	from       string
 	fullName   string
 	config     string
@@ -73,6 +108,17 @@ type sendmailArgs struct {
 	help       bool
 	version    bool
 	rcpts      []string
+	// log overrides the account's logfile, logfile_time_format and
+	// syslog (-X, --logfile, --logfile-time-format, --syslog); nil
+	// fields were not given.
+	log logFlags
+	// overrides are msmtp's account options (--port=2525 ...), as
+	// configuration commands, in command-line order; host is --host,
+	// which also means "read no configuration file" (msmtp).
+	overrides        [][2]string
+	host             bool
+	readEnvelopeFrom bool // --read-envelope-from
+	pretend          bool // -P, --pretend
 }
 
 // parseSendmailArgs reads a sendmail command line (without the program
@@ -116,8 +162,47 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.account, err = value()
 			case "from":
 				sa.from, err = value()
+			case "logfile":
+				sa.log.file, err = optValue(value)
+			case "logfile-time-format":
+				sa.log.timeFormat, err = optValue(value)
+			case "syslog":
+				// --syslog[=(on|off|FACILITY)]: the value only when attached.
+				v := "on"
+				if hasVal {
+					v = val
+				}
+				sa.log.syslog = &v
+			case "read-envelope-from":
+				sa.readEnvelopeFrom = true
+			case "pretend":
+				sa.pretend = true
+			case "debug":
+				sa.verbose = true
+			case "serverinfo":
+				return nil, usageErrorf("--serverinfo is not supported in sendmail mode").
+					withFix("run 'tlsmail probe HOST:PORT' to see what the server offers")
+			case "rmqs":
+				return nil, usageErrorf("--rmqs (ETRN, RFC 1985) is not supported: tlsmail asks no server to run its queue").
+					withFix("run 'tlsmail queue run' to deliver tlsmail's own outbox")
+			case "configure":
+				return nil, usageErrorf("--configure is not supported: tlsmail does not look up providers' settings").
+					withFix("write the account (host, port, tls, auth, user, passwordeval, from) to ~/.msmtprc by hand")
 			default:
-				return nil, usageErrorf("unknown option --%s", name).withFix("see 'tlsmail sendmail --help'")
+				key, optional, ok := msmtpAccountOption(name)
+				if !ok {
+					return nil, usageErrorf("unknown option --%s", name).withFix("see 'tlsmail sendmail --help'")
+				}
+				var v string
+				if optional {
+					v = val // --tls, --auth: on unless a value is attached
+				} else if v, err = value(); err != nil {
+					return nil, err
+				}
+				if key == "host" {
+					sa.host = true
+				}
+				sa.overrides = append(sa.overrides, [2]string{key, v})
 			}
 			if err != nil {
 				return nil, err
@@ -152,6 +237,13 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.ignoreDots = true
 			case 'v':
 				sa.verbose = true
+			case 'd':
+				// msmtp's -d (--debug) is -v; sendmail's -dX.Y debug
+				// flags are ignored with their letters, as before.
+				sa.verbose = true
+				j = len(a)
+			case 'P':
+				sa.pretend = true
 			case 'm', 'n', 'G', 'U':
 				// me too, no aliases, gateway submission, initial
 				// submission: nothing to do for a relay client.
@@ -163,12 +255,15 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.config, err = arg()
 			case 'a':
 				sa.account, err = arg()
-			case 'B', 'N', 'R', 'V', 'h', 'L', 'X', 'p', 'O':
+			case 'X':
+				// msmtp's -X FILE is --logfile FILE.
+				sa.log.file, err = optValue(arg)
+			case 'B', 'N', 'R', 'V', 'h', 'L', 'p', 'O':
 				// body type, DSN, return, envelope id, hop count, log
-				// label, log file, protocol, option=value: ignored.
+				// label, protocol, option=value: ignored.
 				_, err = arg()
-			case 'A', 'e', 'd':
-				j = len(a) // -Am/-Ac, -eX, -dX: ignored with their letters
+			case 'A', 'e':
+				j = len(a) // -Am/-Ac, -eX: ignored with their letters
 			case 'o':
 				var opt string
 				if opt, err = arg(); err == nil {
@@ -199,6 +294,9 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 			case 'q':
 				sa.mode = 'q'
 				j = len(a) // -q30m, -qR...: run the outbox once
+			case 'S':
+				return nil, usageErrorf("-S (--serverinfo) is not supported in sendmail mode").
+					withFix("run 'tlsmail probe HOST:PORT' to see what the server offers")
 			case 'I':
 				return nil, usageErrorf("-I (newaliases) is not supported: tlsmail has no alias database").
 					withFix("aliases belong to the mail server tlsmail relays to")
@@ -209,6 +307,10 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				return nil, err
 			}
 		}
+	}
+	if sa.host && sa.account != "" {
+		return nil, usageErrorf("--host and -a/--account cannot be used together (as in msmtp)").
+			withFix("either name the server with --host and the other options, or choose an account of the configuration file")
 	}
 	if sa.from == "<>" {
 		// The null sender: PrepareOptions cannot express it; refuse
@@ -259,41 +361,67 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		}
 		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
 	}
+	if sa.log.syslog != nil {
+		if err := checkSyslog(runtime.GOOS, *sa.log.syslog, "--syslog"); err != nil {
+			return err
+		}
+	}
+	if sa.pretend {
+		return sendmailPretend(ctx, e, sa)
+	}
+	if sa.readEnvelopeFrom && sa.from == "" {
+		// msmtp's --read-envelope-from: the sender (and so the account)
+		// comes from the message's From field.
+		from, in, err := peekFrom(e.stdin)
+		if err != nil {
+			return err
+		}
+		sa.from = from
+		se := *e
+		se.stdin = in
+		e = &se
+	}
 	if len(sa.rcpts) == 0 && !sa.extract {
 		return usageErrorf("no recipients given").
 			withFix("give the recipients as arguments, or use -t to read them from the To, Cc and Bcc fields")
 	}
-	if sa.config == "" {
-		if _, err := config.Locate("", e.getenv, homeDir(e)); err != nil {
-			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server").
-				withFix("write one to ~/.msmtprc or $XDG_CONFIG_HOME/tlsmail/config (or set TLSMAIL_CONFIG), or pass -C FILE")
+	if sa.config == "" && !sa.host {
+		_, err := sendmailSearch(e, "", homeDir(e)).Locate()
+		if err != nil && (!errors.Is(err, fs.ErrNotExist) || config.EnvAccount(e.getenv) == nil) {
+			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server (%v)", err).
+				withFix("write one to ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or " + systemFileText(config.DefaultSystemFile()) +
+					" (or set TLSMAIL_CONFIG, or SMTPSERVER and EMAIL), or pass -C FILE")
 		}
 	}
-	in := e.stdin
-	if !sa.ignoreDots {
-		in = &dotReader{br: bufio.NewReaderSize(e.stdin, 64<<10), bol: true}
-	}
+	// The input runs to its end whether or not -i was given: msmtp never
+	// ends a message at a line holding only ".", and cutting it there
+	// loses the rest silently (mutt, logwatch -t). The SMTP client
+	// dot-stuffs such a line.
 	se := *e
-	se.stdin = in
 	o := &sendOptions{
-		config:    sa.config,
-		account:   sa.account,
-		from:      sa.from,
-		fromName:  sa.fullName,
-		to:        sa.rcpts,
-		extract:   sa.extract,
-		message:   "-",
-		auth:      "auto",
-		provider:  defaultProvider,
-		timeout:   smtp.DefaultTimeout,
-		queue:     true,
-		deferOnly: sa.deferOnly,
-		queueDir:  sa.queueDir,
+		config:   sa.config,
+		account:  sa.account,
+		from:     sa.from,
+		fromName: sa.fullName,
+		to:       sa.rcpts,
+		extract:  sa.extract,
+		// root, postmaster: through the account's aliases, else as is.
+		localRcpts: true,
+		msmtpFiles: true,
+		overrides:  sa.overrides,
+		message:    "-",
+		auth:       "auto",
+		provider:   defaultProvider,
+		timeout:    smtp.DefaultTimeout,
+		queue:      true,
+		deferOnly:  sa.deferOnly,
+		queueDir:   sa.queueDir,
 	}
 	if sa.verbose {
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
+	sendmailLog(e, sa, o, qr, err)
 	if err != nil {
 		return err
 	}
@@ -315,44 +443,225 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	return nil
 }
 
-// dotReader ends the input at a line holding only "." (sendmail without
-// -i): the line and anything after it are not part of the message.
-type dotReader struct {
-	br      *bufio.Reader
-	bol     bool // at the beginning of a line
-	pending []byte
-	done    bool
-	err     error
+// msmtpAccountOption maps one of msmtp's long options that change the
+// account (msmtp(1), "Options") to the configuration command it sets:
+// --tls-trust-file is tls_trust_file, and so on. optional is true for the
+// options whose argument may only be attached (--tls, --auth=plain).
+func msmtpAccountOption(name string) (key string, optional, ok bool) {
+	switch name {
+	case "host", "port", "source-ip", "proxy-host", "proxy-port", "socket", "timeout", "protocol",
+		"domain", "user", "passwordeval", "tls-trust-file", "tls-crl-file", "tls-fingerprint",
+		"tls-key-file", "tls-cert-file", "tls-priorities", "tls-host-override", "tls-min-dh-prime-bits",
+		"dsn-notify", "dsn-return", "aliases", "maildomain":
+		return strings.ReplaceAll(name, "-", "_"), false, true
+	case "auth", "tls", "tls-starttls", "tls-certcheck", "set-from-header", "set-date-header",
+		"set-msgid-header", "remove-bcc-headers", "undisclosed-recipients", "auto-from":
+		return strings.ReplaceAll(name, "-", "_"), true, true
+	}
+	return "", false, false
 }
 
-func (d *dotReader) Read(p []byte) (int, error) {
-	for len(d.pending) == 0 {
-		if d.done {
-			return 0, io.EOF
+// maxPeekHeader bounds the header read for --read-envelope-from.
+const maxPeekHeader = 1 << 20
+
+// peekFrom reads the header section of the message on r and returns the
+// address of its From field ("" when there is none) and a reader that
+// yields the whole message again.
+func peekFrom(r io.Reader) (string, io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var head bytes.Buffer
+	for head.Len() <= maxPeekHeader {
+		line, err := br.ReadSlice('\n')
+		head.Write(line)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
 		}
-		if d.err != nil {
-			return 0, d.err
-		}
-		line, err := d.br.ReadSlice('\n')
-		if d.bol {
-			if s := string(line); s == ".\n" || s == ".\r\n" || (s == "." && err == io.EOF) {
-				d.done = true
-				return 0, io.EOF
+		if len(bytes.TrimRight(line, "\r\n")) == 0 || err != nil {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return "", nil, usageErrorf("cannot read the message: %v", err).wrapping(err)
 			}
-		}
-		d.bol = len(line) > 0 && line[len(line)-1] == '\n'
-		d.pending = line
-		switch err {
-		case nil, bufio.ErrBufferFull:
-		case io.EOF:
-			d.done = true
-		default:
-			d.err = err
+			break
 		}
 	}
-	n := copy(p, d.pending)
-	d.pending = d.pending[n:]
-	return n, nil
+	rest := io.MultiReader(bytes.NewReader(head.Bytes()), br)
+	if head.Len() > maxPeekHeader {
+		return "", nil, usageErrorf("--read-envelope-from: the message header is larger than %d bytes", maxPeekHeader).
+			withFix("give the sender with -f instead")
+	}
+	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head.Bytes()), strings.NewReader("\r\n")))
+	if err != nil {
+		return "", rest, nil // no usable header: the message check says more
+	}
+	list, err := msg.Header.AddressList("From")
+	if err != nil || len(list) == 0 {
+		return "", rest, nil
+	}
+	return list[0].Address, rest, nil
+}
+
+// sendmailPretend is msmtp's -P/--pretend: print the account that would
+// be used, and send nothing. The password itself is never printed.
+func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
+	o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
+	a, err := sendmailAccount(ctx, e, o, homeDir(e))
+	if err != nil {
+		return err
+	}
+	file := a.File
+	switch {
+	case hasOverride(o, "host"):
+		file = "the command line (--host)"
+	case file == "":
+		file = "the environment (SMTPSERVER, EMAIL)"
+	}
+	notSet := func(v string) string {
+		if v == "" {
+			return "(not set)"
+		}
+		return v
+	}
+	onOff := func(v bool) string {
+		if v {
+			return "on"
+		}
+		return "off"
+	}
+	password := "(not set)"
+	if a.Password != "" {
+		password = "*"
+	}
+	timeout := "off"
+	if a.Timeout > 0 {
+		timeout = fmt.Sprint(int(a.Timeout.Seconds()))
+	}
+	auth := a.Auth
+	if auth == "" {
+		auth = "none"
+	}
+	fmt.Fprintf(e.stdout, "using account %s from %s\n", a.Name, file)
+	for _, kv := range [][2]string{
+		{"host", a.Host}, {"port", fmt.Sprint(a.ServerPort())}, {"timeout", timeout}, {"protocol", "smtp"},
+		{"domain", a.Domain}, {"auth", auth}, {"user", notSet(a.User)}, {"password", password},
+		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
+		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
+		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
+		{"from", notSet(a.From)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
+		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
+	} {
+		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
+	}
+	if sa.from != "" {
+		fmt.Fprintf(e.stdout, "envelope from address = %s\n", sa.from)
+	}
+	if len(sa.rcpts) > 0 {
+		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(sa.rcpts, ", "))
+	}
+	return nil
+}
+
+// optValue returns a pointer to the option's value.
+func optValue(get func() (string, error)) (*string, error) {
+	v, err := get()
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// sendmailSearch is where sendmail mode looks for its configuration, as
+// msmtp does: the system file ($TLSMAIL_SYSTEM_CONFIG, else msmtp's
+// SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
+// ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config, then tlsmail's own).
+func sendmailSearch(e *env, explicit, home string) config.Search {
+	sys := e.getenv("TLSMAIL_SYSTEM_CONFIG")
+	if sys == "" {
+		sys = config.DefaultSystemFile()
+	}
+	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
+}
+
+func systemFileText(s string) string {
+	if s == "" {
+		return "(no system file here)"
+	}
+	return s
+}
+
+// sendmailAccount reads the configuration as msmtp does in sendmail mode
+// (the system file, then the user file whose accounts replace the system
+// file's of the same name; EMAIL and SMTPSERVER when no account is named
+// and none is the default) and chooses the account. With -v it says which
+// account of which file is used.
+func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	a, err := sendmailBaseAccount(ctx, e, o, home)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.overrides) > 0 {
+		a = a.Clone()
+		for _, kv := range o.overrides {
+			if err := a.Override(kv[0], kv[1], home); err != nil {
+				var ce *config.Error
+				if errors.As(err, &ce) {
+					return nil, configErrorf("--%s: %s", strings.ReplaceAll(kv[0], "_", "-"), ce.Msg).withFix(ce.Fix)
+				}
+				return nil, err
+			}
+		}
+	}
+	if o.transcript != "" {
+		from := a.File
+		switch {
+		case hasOverride(o, "host"):
+			from = "the command line (--host)"
+		case from == "":
+			from = "the environment (SMTPSERVER, EMAIL)"
+		}
+		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, from)
+	}
+	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
+		return nil, err
+	}
+	if hasOverride(o, "passwordeval") {
+		// The password comes from the command line: the outbox keeps the
+		// command, not a reference to the file's account.
+		a.File = ""
+	}
+	return a, nil
+}
+
+func hasOverride(o *sendOptions, key string) bool {
+	for _, kv := range o.overrides {
+		if kv[0] == key {
+			return true
+		}
+	}
+	return false
+}
+
+// sendmailBaseAccount is the account before the command line's msmtp
+// options: from the files and the environment, or with --host a new one.
+func sendmailBaseAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	if hasOverride(o, "host") {
+		return config.NewAccount("cmdline"), nil
+	}
+	found, err := sendmailSearch(e, o.config, home).Locate()
+	var a *config.Account
+	switch {
+	case err == nil:
+		f, lerr := config.LoadFound(ctx, found, config.Options{Home: home, Eval: config.RunCommand})
+		if lerr != nil {
+			return nil, lerr
+		}
+		if a, err = f.SelectEnv(o.account, o.from, e.getenv); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist) && o.account == "" && config.EnvAccount(e.getenv) != nil:
+		a = config.EnvAccount(e.getenv)
+	default:
+		return nil, err
+	}
+	return a, nil
 }
 
 // sendmailArgv turns the process's argv into tlsmail arguments: called as

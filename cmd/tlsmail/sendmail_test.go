@@ -145,7 +145,7 @@ const plainMessage = "From: Ann <ann@example.com>\nTo: Bob <bob@example.org>\nCc
 
 // TestSendmailDelivers pipes a message into `tlsmail sendmail -t -i` and,
 // through a symbolic link called sendmail, into `sendmail -t` (where the
-// lone dot ends the message), and checks what the server stored.
+// lone dot is data too, as in msmtp), and checks what the server stored.
 func TestSendmailDelivers(t *testing.T) {
 	t.Parallel()
 	m := newMailbox(t, nil, nil)
@@ -160,7 +160,7 @@ func TestSendmailDelivers(t *testing.T) {
 		wantFrom string
 	}{
 		{"tlsmail sendmail -t -i", proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}}, true, "ann@example.com"},
-		{"symlink sendmail -t", proc{bin: link, args: []string{"-C", m.cfg, "-t"}}, false, "ann@example.com"},
+		{"symlink sendmail -t", proc{bin: link, args: []string{"-C", m.cfg, "-t"}}, true, "ann@example.com"},
 		{"symlink sendmail -f -oi", proc{bin: link, args: []string{"-oi", "-fother@example.com", "-C", m.cfg, "-t"}}, true, "other@example.com"},
 	}
 	for i, tc := range tests {

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
@@ -55,6 +54,23 @@ func TestParseSendmailArgs(t *testing.T) {
 		{name: "-o with separate argument", args: []string{"-o", "i", "x@example.com"},
 			want: sendmailArgs{mode: 'm', ignoreDots: true, rcpts: []string{"x@example.com"}}},
 		{name: "help", args: []string{"--help"}, want: sendmailArgs{mode: 'm', help: true}},
+		{name: "msmtp log options", args: []string{"-X", "/var/log/a", "--logfile-time-format=%F", "--syslog", "x@example.com"},
+			want: sendmailArgs{mode: 'm', rcpts: []string{"x@example.com"}, log: logFlags{file: ptr("/var/log/a"), timeFormat: ptr("%F"), syslog: ptr("on")}}},
+		{name: "--logfile and --syslog=LOG_MAIL", args: []string{"--logfile", "-", "--syslog=LOG_MAIL", "-t"},
+			want: sendmailArgs{mode: 'm', extract: true, log: logFlags{file: ptr("-"), syslog: ptr("LOG_MAIL")}}},
+		{name: "msmtp account options", args: []string{"--host=smtp.example.com", "--port", "587", "--tls", "--tls-starttls=off", "--auth=plain",
+			"--user=ann", "--passwordeval=pass show mail", "--domain=", "--aliases=/etc/aliases", "root"},
+			want: sendmailArgs{mode: 'm', host: true, rcpts: []string{"root"}, overrides: [][2]string{{"host", "smtp.example.com"}, {"port", "587"},
+				{"tls", ""}, {"tls_starttls", "off"}, {"auth", "plain"}, {"user", "ann"}, {"passwordeval", "pass show mail"}, {"domain", ""}, {"aliases", "/etc/aliases"}}}},
+		{name: "msmtp modes", args: []string{"-P", "-d", "--read-envelope-from", "-t"},
+			want: sendmailArgs{mode: 'm', pretend: true, verbose: true, readEnvelopeFrom: true, extract: true}},
+		{name: "sendmail -d0.1", args: []string{"-d0.1", "-t"}, want: sendmailArgs{mode: 'm', verbose: true, extract: true}},
+		{name: "--host with -a refused", args: []string{"--host=h", "-a", "work", "x@example.com"}, err: "cannot be used together"},
+		{name: "--serverinfo refused", args: []string{"--serverinfo"}, err: "--serverinfo"},
+		{name: "-S refused", args: []string{"-S"}, err: "-S"},
+		{name: "--rmqs refused", args: []string{"--rmqs=@example.com"}, err: "ETRN"},
+		{name: "--configure refused", args: []string{"--configure=a@example.com"}, err: "--configure"},
+		{name: "--port needs a value", args: []string{"--port"}, err: "--port needs an argument"},
 		{name: "-bs refused", args: []string{"-bs"}, err: "-bs"},
 		{name: "-bd refused", args: []string{"-bd"}, err: "-bd is not supported"},
 		{name: "-I refused", args: []string{"-I"}, err: "newaliases"},
@@ -86,51 +102,7 @@ func TestParseSendmailArgs(t *testing.T) {
 	}
 }
 
-// TestDotReader checks sendmail's end of input without -i: a line holding
-// only "." ends it; dots elsewhere are data.
-func TestDotReader(t *testing.T) {
-	long := strings.Repeat("x", 100<<10)
-	tests := []struct{ in, want string }{
-		{"a\nb\n", "a\nb\n"},
-		{"a\n.\nafter\n", "a\n"},
-		{"a\r\n.\r\nafter\r\n", "a\r\n"},
-		{"a\n.", "a\n"},
-		{".\n", ""},
-		{"a\n..\nb\n", "a\n..\nb\n"},
-		{"a\n.b\n", "a\n.b\n"},
-		{"a.\n", "a.\n"},
-		{"a\n. \nb\n", "a\n. \nb\n"},
-		{long + ".\n", long + ".\n"}, // a dot ending a long line is data
-		{long + "\n.\nz", long + "\n"},
-	}
-	for i, tc := range tests {
-		for _, wrap := range []func(io.Reader) io.Reader{
-			func(r io.Reader) io.Reader { return r },
-			iotest.OneByteReader,
-		} {
-			d := &dotReader{br: newBufReader(wrap(strings.NewReader(tc.in))), bol: true}
-			got, err := io.ReadAll(d)
-			if err != nil {
-				t.Fatalf("case %d: %v", i, err)
-			}
-			if string(got) != tc.want {
-				t.Errorf("case %d: got %q, want %q", i, short(string(got)), short(tc.want))
-			}
-		}
-	}
-	// A read error is passed on, not taken for the end of the message.
-	d := &dotReader{br: newBufReader(iotest.ErrReader(io.ErrUnexpectedEOF)), bol: true}
-	if _, err := io.ReadAll(d); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("read error: got %v", err)
-	}
-}
-
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:20] + "..." + s[len(s)-20:]
-	}
-	return s
-}
+func ptr(s string) *string { return &s }
 
 func TestSendmailArgv(t *testing.T) {
 	tests := []struct {
@@ -270,6 +242,24 @@ func TestClassifyDelivery(t *testing.T) {
 	for _, tt := range tests {
 		if got := classifyDelivery(tt.err).Outcome; got != tt.want {
 			t.Errorf("classifyDelivery(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestSendmailCheckSyslog: syslog is refused on Windows (exit 78 with a fix), and
+// accepted elsewhere or when off.
+func TestSendmailCheckSyslog(t *testing.T) {
+	for _, tc := range []struct {
+		goos, v string
+		refused bool
+	}{
+		{"windows", "on", true}, {"windows", "LOG_MAIL", true}, {"windows", "off", false}, {"windows", "", false},
+		{"linux", "LOG_MAIL", false}, {"darwin", "on", false},
+	} {
+		err := checkSyslog(tc.goos, tc.v, "account a")
+		var ce *cliError
+		if got := errors.As(err, &ce) && ce.kind == kindConfig && ce.fix != ""; got != tc.refused || (err != nil) != tc.refused {
+			t.Errorf("%s %q: %v", tc.goos, tc.v, err)
 		}
 	}
 }

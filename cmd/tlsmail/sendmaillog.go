@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/tlsmail/tlsmail/maillog"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// logFlags are the command line's log settings; nil is "not given".
+type logFlags struct {
+	file, timeFormat, syslog *string
+}
+
+// checkSyslog refuses syslog where there is none (Windows), before
+// anything is queued: accepting it would lose the log silently.
+func checkSyslog(goos, v, where string) error {
+	if goos != "windows" || v == "" || v == "off" {
+		return nil
+	}
+	return configErrorf("%s: syslog is not available on Windows", where).
+		withFix("write the log to a file with logfile FILE (or --logfile FILE), and remove syslog")
+}
+
+// sendmailLog writes msmtp's log line for one sendmail run, when the
+// account or the command line asks for a log (logfile, syslog, -X). err is
+// queuedSend's error: a run that failed before the configuration was read
+// has no log to write to. A log that cannot be written is a warning: the
+// message has been dealt with either way.
+func sendmailLog(e *env, sa *sendmailArgs, o *sendOptions, qr *queued, err error) {
+	c := maillog.Config{File: o.cfg.logFile, TimeFormat: o.cfg.logTimeFormat, Syslog: o.cfg.syslog, Stdout: e.stdout}
+	if sa.log.file != nil {
+		c.File = *sa.log.file
+	}
+	if sa.log.timeFormat != nil {
+		c.TimeFormat = *sa.log.timeFormat
+	}
+	if sa.log.syslog != nil {
+		c.Syslog = *sa.log.syslog
+	}
+	if !c.Enabled() || (o.cfg.account == "" && o.server == "") {
+		return
+	}
+	entry := maillogEntry(o, qr, err)
+	if werr := c.Write(entry, time.Now()); werr != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", werr)
+	}
+}
+
+// maillogEntry fills msmtp's log fields from what the run knows. No field
+// can hold the password: it is not among them, and error messages and
+// server replies never carry it.
+func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
+	host := o.server
+	if h, _, serr := net.SplitHostPort(o.server); serr == nil {
+		host = h
+	}
+	en := maillog.Entry{
+		Host: host,
+		TLS:  o.tlsMode != "none",
+		Auth: o.user != "",
+		User: o.user,
+		From: o.from,
+	}
+	if qr == nil {
+		// Refused before anything was queued (a usage or configuration
+		// error found after the account was chosen).
+		en.Recipients = o.to
+		if err != nil {
+			c := classify(err)
+			en.ErrorMsg, en.ExitCode = c.message, c.code
+		}
+		return en
+	}
+	en.From, en.Recipients = qr.env.From, qr.env.To
+	var reply *smtp.Reply
+	if qr.out != nil && qr.out.result != nil {
+		reply = qr.out.result.Response
+		if qr.res.Outcome == outbox.Delivered {
+			en.MailSize = qr.out.result.Bytes
+		}
+	}
+	switch qr.res.Outcome {
+	case outbox.Delivered:
+	case outbox.Permanent, outbox.Temporary, outbox.Corrupt:
+		c := classify(qr.res.Err)
+		en.ErrorMsg, en.ExitCode = c.message, c.code
+		if qr.res.Outcome == outbox.Temporary {
+			// tlsmail keeps the message (msmtp would have lost it).
+			en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
+		}
+		var se *smtp.Error
+		reply = nil
+		if errors.As(qr.res.Err, &se) {
+			reply = se.Reply
+		}
+	default:
+		if qr.deferred {
+			en.ErrorMsg = "queued as " + qr.id + " (-odq); tlsmail queue run delivers it"
+		} else {
+			en.ErrorMsg = "queued as " + qr.id + " and not delivered by this command; tlsmail queue run delivers it"
+		}
+		en.ExitCode = exitTempFail
+	}
+	if reply != nil {
+		en.SMTPStatus = reply.Code
+		en.SMTPMsg = replyLines(reply)
+	}
+	return en
+}
+
+// replyLines renders a reply as the server sent it: "250-first",
+// "250 2.0.0 last".
+func replyLines(r *smtp.Reply) []string {
+	lines := r.Lines
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		s := strconv.Itoa(r.Code) + sep
+		if r.Enhanced != "" {
+			s += r.Enhanced + " "
+		}
+		out[i] = s + l
+	}
+	return out
+}

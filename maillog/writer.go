@@ -1,0 +1,80 @@
+package maillog
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config says where the log goes, as msmtp's logfile, logfile_time_format
+// and syslog commands (and --logfile, -X, --syslog) say.
+type Config struct {
+	// File is the log file; "-" is Stdout; "" writes no file.
+	File string
+	// TimeFormat is the strftime(3) format of the time stamp that starts
+	// each file line; "" is DefaultTimeFormat.
+	TimeFormat string
+	// Syslog is "" or "off" for none, "on" for LOG_USER (msmtp's default
+	// facility), or LOG_USER, LOG_MAIL or LOG_LOCAL0..LOG_LOCAL7.
+	Syslog string
+	// Stdout receives the lines of File "-".
+	Stdout io.Writer
+	// SyslogNetwork and SyslogAddr name the syslog daemon's socket, as
+	// log/syslog.Dial takes them; "" and "" is the local daemon.
+	SyslogNetwork, SyslogAddr string
+}
+
+// Enabled reports whether c writes anything.
+func (c Config) Enabled() bool {
+	return c.File != "" || (c.Syslog != "" && c.Syslog != "off")
+}
+
+// Write writes e to the log file and to syslog as c says, with now as the
+// file line's time stamp. The file is opened for appending (created with
+// mode 0600) and the line written in one write, so that processes logging
+// at once do not mix their lines. The error, if any, says which
+// destination failed; the others are still written.
+func (c Config) Write(e Entry, now time.Time) error {
+	line := e.Line()
+	var errs []string
+	if c.File != "" {
+		text := FormatTime(now, c.TimeFormat) + " " + line + "\n"
+		if err := c.writeFile(text); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if c.Syslog != "" && c.Syslog != "off" {
+		if err := writeSyslog(c.SyslogNetwork, c.SyslogAddr, c.Syslog, e.ExitCode != 0, line); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (c Config) writeFile(text string) error {
+	if c.File == "-" {
+		if c.Stdout == nil {
+			return nil
+		}
+		_, err := io.WriteString(c.Stdout, text)
+		return err
+	}
+	f, err := os.OpenFile(c.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open the log file: %w", err)
+	}
+	_, werr := f.WriteString(text)
+	cerr := f.Close()
+	if werr != nil {
+		return fmt.Errorf("cannot write the log file: %w", werr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("cannot write the log file: %w", cerr)
+	}
+	return nil
+}
