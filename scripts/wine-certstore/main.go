@@ -18,10 +18,12 @@ package main
 import (
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -63,8 +65,12 @@ func run(args []string) error {
 		return nil
 	case len(args) == 2 && args[0] == "remove-root":
 		return schannel.RemoveFromStore(schannel.StoreCert{Store: "Root", Thumbprint: args[1]})
+	case len(args) == 2 && args[0] == "purge-ca":
+		n, err := purgeCA(args[1])
+		fmt.Println(n)
+		return err
 	}
-	return fmt.Errorf("usage: wine-certstore add CERT.pem KEY.pem | remove THUMBPRINT | add-root CA.pem | remove-root THUMBPRINT")
+	return fmt.Errorf("usage: wine-certstore add CERT.pem KEY.pem | remove THUMBPRINT | add-root CA.pem | remove-root THUMBPRINT | purge-ca CN-PREFIX")
 }
 
 // addRoot puts the first certificate of the PEM file into CurrentUser\Root
@@ -101,4 +107,42 @@ func addRoot(file string) (string, error) {
 	}
 	sum := sha1.Sum(b.Bytes)
 	return strings.ToUpper(hex.EncodeToString(sum[:])), nil
+}
+
+// purgeCA deletes from CurrentUser\CA every certificate whose subject's
+// common name starts with prefix, and returns how many went. tlsmail adds
+// the intermediates of a --cert file there (as .NET does) and leaves them;
+// the test PKI makes a new key under the same names on every run, and
+// Wine's chain builder, unlike Windows', takes the first intermediate with
+// the right subject and does not try another when its signature fails.
+func purgeCA(prefix string) (int, error) {
+	name, _ := windows.UTF16PtrFromString("CA")
+	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM, 0, 0, windows.CERT_SYSTEM_STORE_CURRENT_USER, uintptr(unsafe.Pointer(name)))
+	runtime.KeepAlive(name)
+	if err != nil {
+		return 0, fmt.Errorf("opening CurrentUser\\CA: %w", err)
+	}
+	var doomed []*windows.CertContext
+	var prev *windows.CertContext
+	for {
+		cur, err := windows.CertEnumCertificatesInStore(h, prev)
+		if err != nil || cur == nil {
+			break
+		}
+		prev = cur
+		if c, err := x509.ParseCertificate(unsafe.Slice(cur.EncodedCert, cur.Length)); err == nil && strings.HasPrefix(c.Subject.CommonName, prefix) {
+			doomed = append(doomed, windows.CertDuplicateCertificateContext(cur))
+		}
+	}
+	n := 0
+	for _, c := range doomed {
+		if err := windows.CertDeleteCertificateFromStore(c); err == nil { // frees c
+			n++
+		}
+	}
+	// Closed before returning: Wine writes a registry store out on close.
+	if err := windows.CertCloseStore(h, 0); err != nil {
+		return n, err
+	}
+	return n, nil
 }
