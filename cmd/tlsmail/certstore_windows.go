@@ -51,7 +51,8 @@ func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.(schannel.Provider); !ok {
+	sp, ok := p.(schannel.Provider)
+	if !ok {
 		return nil, usageErrorf("--cert-store, --cert-thumbprint and --cert-subject work with --tls-provider schannel only (not %q)", p.Name()).
 			withFix("add --tls-provider schannel, or export the certificate and key to PEM files for --cert and --key")
 	}
@@ -59,7 +60,8 @@ func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan
 		return nil, usageErrorf("--cert or --pfx and a certificate store were both given").
 			withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
 	}
-	return schannel.Provider{ClientCert: sc}, nil
+	sp.ClientCert = sc // keeps the provider's shared credentials (session resumption)
+	return sp, nil
 }
 
 // storeCert checks the flags and turns them into a schannel.StoreCert.

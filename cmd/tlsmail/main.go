@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	if e.providers == nil {
 		e.providers = newProviders()
 	}
+	defer closeIdleProviders(e.providers)
 	if e.getenv == nil {
 		e.getenv = func(string) string { return "" }
 	}

@@ -18,3 +18,19 @@ func newProviders() *secchan.Registry {
 	registerPlatformProviders(r)
 	return r
 }
+
+// closeIdleProviders frees what the providers keep between connections when
+// a command ends: Schannel's shared credentials (kept for session
+// resumption), and with them a client key kept in a key container for one,
+// which would otherwise stay on disk until the next tlsmail sweeps it.
+func closeIdleProviders(r *secchan.Registry) {
+	for _, name := range r.Names() {
+		p, err := r.Lookup(name)
+		if err != nil {
+			continue
+		}
+		if c, ok := p.(interface{ CloseIdleCredentials() }); ok {
+			c.CloseIdleCredentials()
+		}
+	}
+}

@@ -46,6 +46,23 @@
 // (ApplyControlToken(SCHANNEL_SHUTDOWN)), except while a Write is blocked,
 // which Close ends without waiting. Read never waits for a Write.
 //
+// # Session resumption
+//
+// Schannel keeps client sessions itself, per credentials handle and server
+// name, so a session is resumed (RFC 5246 section 7.3, RFC 8446 section
+// 2.2) only by a connection made with the handle of an earlier one. A
+// Provider from NewProvider shares one handle between the connections whose
+// Config has the same SessionCache (by identity), the same client
+// certificate (the certificate and key, or the store certificate found) and
+// the same MinVersion and MaxVersion; it never shares one across client
+// identities. Config.SessionCache only scopes the sharing: Schannel stores
+// nothing in it. A handle lives while a connection uses it, and afterwards
+// as one of at most eight idle ones (least recently used freed first) until
+// Provider.CloseIdleCredentials; with it go Schannel's sessions and a client
+// key kept in a key container for it. State().Resumed is
+// SECPKG_ATTR_SESSION_INFO's SSL_SESSION_RECONNECT. The zero Provider
+// acquires a handle for every connection and never resumes.
+//
 // Client certificates come from Config.Certificates (RSA keys only: the key
 // stays in memory through PFXImportCertStore with PKCS12_NO_PERSIST_KEY, or,
 // under Wine and where Schannel offers TLS 1.3, sits in a non-exportable
@@ -63,6 +80,9 @@
 //
 // The tests run on Linux under Wine 8.0 (scripts/wine-test.sh). Known gaps,
 // for which the tests skip with this reason and nothing else:
+//   - Wine's Schannel resumes no session (its GnuTLS backend keeps no
+//     session data between contexts): the shared credential is tested
+//     under Wine, resumption itself (TestNativeResumption) on Windows only.
 //   - Wine's Schannel has no TLS 1.3: connections are TLS 1.2, and
 //     SEC_I_RENEGOTIATE for post-handshake messages never comes from it: the
 //     record layer's handling of it (and of Close racing it) is tested

@@ -19,11 +19,18 @@ import (
 
 // Provider implements secchan.Provider with Windows Schannel. The zero value
 // is ready to use and takes a client certificate, if any, from
-// Config.Certificates.
+// Config.Certificates; it acquires a credential for every connection, and
+// so never resumes a session. NewProvider returns one that resumes.
 type Provider struct {
 	// ClientCert, when set, selects the client certificate from a Windows
 	// certificate store instead of Config.Certificates.
 	ClientCert *StoreCert
+
+	// creds, when set (NewProvider), shares credentials between the
+	// connections whose Config has a SessionCache: Schannel caches its
+	// sessions per credentials handle and target name (credcache.go).
+	// Copies of the Provider share it.
+	creds *credCache
 
 	// chainEngine, when non-zero, builds chains for system trust instead
 	// of the current user's default engine (tests use an engine whose only
@@ -33,6 +40,28 @@ type Provider struct {
 
 // Name returns "schannel".
 func (Provider) Name() string { return "schannel" }
+
+// NewProvider returns a Provider that resumes sessions (RFC 5246 section
+// 7.3, RFC 8446 section 2.2) for connections whose Config has a
+// SessionCache. Schannel keeps the sessions itself, per credentials handle
+// and server name: the connections of one SessionCache with the same client
+// certificate and TLS versions share one credential, which connections with
+// another client identity, other versions or another SessionCache never
+// get. Config.SessionCache only scopes the sharing; Schannel stores nothing
+// in it. A credential is freed when no connection uses it and the Provider
+// let it go: beyond a few idle ones, or by CloseIdleCredentials. Set
+// ClientCert on the returned value (copies share the credentials).
+func NewProvider() Provider { return Provider{creds: newCredCache(maxIdleCredentials)} }
+
+// CloseIdleCredentials frees the credentials of a Provider from NewProvider
+// that no connection uses (and with them the sessions Schannel cached for
+// them, and a client key kept for them in a key container). Connections
+// under way are not affected.
+func (p Provider) CloseIdleCredentials() {
+	if p.creds != nil {
+		p.creds.closeIdle()
+	}
+}
 
 // Client runs the handshake over conn. See the package documentation.
 func (p Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) (secchan.Conn, error) {
@@ -56,25 +85,14 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 	if err := ctx.Err(); err != nil {
 		return c.ioError(ctx, "starting the handshake", err)
 	}
-	var cert *clientCert
-	var err error
-	switch {
-	case p.ClientCert != nil:
-		cert, err = p.ClientCert.open()
-	case len(c.cfg.Certificates) > 0:
-		cert, err = certFromTLS(c.cfg.Certificates[0])
-	}
+	cred, reused, err := p.credential(c.cfg)
 	if err != nil {
-		return &secchan.HandshakeError{Provider: "schannel", Reason: err.Error(), Err: err}
-	}
-	cred, err := acquireCredentials(c.cfg, cert)
-	if err != nil {
-		if cert != nil {
-			cert.free()
-		}
 		return err
 	}
 	c.cred = cred
+	if reused {
+		c.cfg.Log("schannel: using the credential of an earlier connection (Schannel resumes sessions per credential)")
+	}
 	if name := sniName(c.cfg.ServerName); name != "" {
 		c.target, _ = windows.UTF16PtrFromString(name)
 	}
@@ -103,7 +121,11 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 		return statusError("QueryContextAttributes(STREAM_SIZES)", st)
 	}
 	c.fillState()
-	c.cfg.Log("schannel: handshake done: %s, %s", secchan.VersionName(c.state.Version), c.state.CipherName)
+	resumed := ""
+	if c.state.Resumed {
+		resumed = ", session resumed"
+	}
+	c.cfg.Log("schannel: handshake done: %s, %s%s", secchan.VersionName(c.state.Version), c.state.CipherName, resumed)
 
 	rep, err := p.verify(ctx, c)
 	if err != nil {
@@ -119,6 +141,57 @@ func (c *Conn) clientHandshake(ctx context.Context, p Provider) error {
 		c.cfg.Log("certificate problems ignored (verification is off): %s", (&trust.Error{Report: rep}).Error())
 	}
 	return nil
+}
+
+// credential returns the credentials handle for a connection with cfg: a
+// shared one when the Provider shares (NewProvider) and cfg opted into
+// resumption (a SessionCache), reused reporting whether an earlier
+// connection acquired it; otherwise one for this connection only.
+func (p Provider) credential(cfg *secchan.Config) (_ credHandle, reused bool, _ error) {
+	certErr := func(err error) error {
+		return &secchan.HandshakeError{Provider: "schannel", Reason: err.Error(), Err: err}
+	}
+	scope, share := sessionScope(cfg.SessionCache)
+	share = share && p.creds != nil
+	key := credKey{sessions: scope, min: cfg.MinVersion, max: cfg.MaxVersion}
+	var opened *clientCert // from the store: opened first, to know which certificate it is
+	switch {
+	case p.ClientCert != nil:
+		var err error
+		if opened, err = p.ClientCert.open(); err != nil {
+			return nil, false, certErr(err)
+		}
+		key.client = storeCertIdentity(opened.where, unsafe.Slice(opened.ctx.EncodedCert, opened.ctx.Length))
+	case len(cfg.Certificates) > 0:
+		id, ok := tlsCertIdentity(cfg.Certificates[0])
+		key.client, share = id, share && ok
+	}
+	acquire := func() (credHandle, error) {
+		cert := opened
+		if cert == nil && len(cfg.Certificates) > 0 {
+			var err error
+			if cert, err = certFromTLS(cfg.Certificates[0]); err != nil {
+				return nil, certErr(err)
+			}
+		}
+		cred, err := acquireCredentials(cfg, cert)
+		if err != nil {
+			if cert != nil {
+				cert.free()
+			}
+			return nil, err
+		}
+		return cred, nil
+	}
+	if !share {
+		cred, err := acquire()
+		return cred, false, err
+	}
+	cred, reused, err := p.creds.get(key, acquire)
+	if reused && opened != nil {
+		opened.free() // the shared credential holds its own context of this certificate
+	}
+	return cred, reused, err
 }
 
 // sniName returns the name to send in SNI: none for an IP address (RFC 6066
@@ -171,6 +244,10 @@ func (c *Conn) fillState() {
 			ap.protoNegoStatus == secApplicationProtocolNegotiationStatusSuccess && ap.protoNegoExt == secApplicationProtocolNegotiationExtALPN {
 			st.NegotiatedProtocol = string(ap.protocolID[:ap.protocolIDSize])
 		}
+	}
+	var si sessionInfo
+	if queryContextAttributes(&c.ctx, secpkgAttrSessionInfo, unsafe.Pointer(&si)) == secEOK {
+		st.Resumed = si.dwFlags&sessionInfoReconnect != 0
 	}
 	if rc := c.remoteCert(); rc != nil {
 		st.PeerCertificates = peerChain(rc)

@@ -122,6 +122,7 @@ const (
 	secpkgAttrRemoteCertContext   = 0x53
 	secpkgAttrConnectionInfo      = 0x5a
 	secpkgAttrCipherInfo          = 0x64
+	secpkgAttrSessionInfo         = 0x5d
 
 	secApplicationProtocolNegotiationExtALPN       = 2
 	secApplicationProtocolNegotiationStatusSuccess = 1
