@@ -185,7 +185,8 @@ type Item struct {
 	// first read covered the whole file (Run only).
 	fid  fileID
 	data []byte
-	key  string      // Settings.key(), when known from reading
+	key  string      // the grouping key, when known from reading
+	raw  string      // the settings as written (Data)
 	lf   *lockedFile // set while Run holds the item
 	// unconfirmed: taken by the scan, checks under the lock still to be
 	// made (runner.confirm); seq orders the items the scan took.
@@ -193,6 +194,18 @@ type Item struct {
 	seq         int
 	// noState: Run found no state file for the item under its lock.
 	noState bool
+}
+
+// Data returns the item's settings as they were written: the JSON given to
+// EnqueueData, or the encoding of the Settings given to Enqueue. Settings
+// holds the same JSON decoded as Settings (for listings); a layer above
+// decodes Data into its own type.
+func (it *Item) Data() json.RawMessage {
+	if it.raw == "" {
+		b, _ := json.Marshal(&it.Settings)
+		return b
+	}
+	return json.RawMessage(it.raw)
 }
 
 // Error is an outbox operation that failed.
