@@ -12,6 +12,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/schannel"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // storeCertFlags are send's Windows-only flags that take the client
@@ -27,7 +28,7 @@ type storeCertFlags struct {
 // are known: with --cert-store, --cert-thumbprint or --cert-subject the
 // Schannel provider takes its client certificate from the store (the key
 // is used in place, and may be non-exportable or on a smart card).
-func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
+func platformSendFlags(fs *pflag.FlagSet) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), func() submit.ClientIdentity) {
 	f := &storeCertFlags{}
 	fs.StringVar(&f.store, "cert-store", "", "Windows certificate `STORE` of the client certificate, for --tls-provider schannel: MY (default), or LocalMachine\\MY")
 	fs.StringVar(&f.thumbprint, "cert-thumbprint", "", "select the client certificate in --cert-store by its SHA-1 `HEX` thumbprint (as certmgr.msc shows it)")
@@ -35,7 +36,37 @@ func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config
 	fs.StringVar(&f.pfx, "pfx", "", "client certificate and key from a PKCS#12 `FILE` (.pfx, .p12; RSA key), decoded by Windows")
 	fs.StringVar(&f.pfxPasswordEnv, "pfx-password-env", "", "read the --pfx password from the environment variable `VAR`")
 	fs.StringVar(&f.pfxPasswordFile, "pfx-password-file", "", "read the --pfx password from the first line of `FILE`")
-	return f.apply
+	return f.apply, f.identity
+}
+
+// identity is the client identity the flags name, for the outbox: the
+// PFX password as a reference to its source, never the password.
+func (f *storeCertFlags) identity() submit.ClientIdentity {
+	id := submit.ClientIdentity{Store: f.store, Thumbprint: f.thumbprint, Subject: f.subject, PFXFile: f.pfx}
+	switch {
+	case f.pfxPasswordEnv != "":
+		id.PFXPassword = submit.SecretRef{Source: submit.SecretEnv, Ref: f.pfxPasswordEnv}
+	case f.pfxPasswordFile != "":
+		id.PFXPassword = submit.SecretRef{Source: submit.SecretFile, Ref: f.pfxPasswordFile}
+	}
+	return id
+}
+
+// platformFromIdentity returns the function that applies a queued item's
+// client identity, as the flags it was queued with did.
+func platformFromIdentity(id submit.ClientIdentity) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), error) {
+	f := &storeCertFlags{store: id.Store, thumbprint: id.Thumbprint, subject: id.Subject, pfx: id.PFXFile}
+	switch id.PFXPassword.Source {
+	case "":
+	case submit.SecretEnv:
+		f.pfxPasswordEnv = id.PFXPassword.Ref
+	case submit.SecretFile:
+		f.pfxPasswordFile = id.PFXPassword.Ref
+	default:
+		return nil, configErrorf("the queued item reads its PFX password from %q, which tlsmail does not support", id.PFXPassword.Source).
+			withFix("remove it with 'tlsmail queue remove ID' and send it again")
+	}
+	return f.apply, nil
 }
 
 func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -101,16 +103,17 @@ func isTimeout(err error) bool {
 }
 
 // shareCaches gives cfg the run's session cache for the client identity
-// s names and its verdict cache, and replaces its CA pool with an equal one
+// a names and its verdict cache, and replaces its CA pool with an equal one
 // seen before.
-func (d *deliverer) shareCaches(cfg *secchan.Config, s outbox.Settings) {
+func (d *deliverer) shareCaches(cfg *secchan.Config, a submit.Account) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.sessions == nil {
 		d.sessions = map[string]tls.ClientSessionCache{}
 		d.verdicts = &trust.Cache{}
 	}
-	id := s.Provider + "\x00" + s.CertFile + "\x00" + s.KeyFile
+	idJSON, _ := json.Marshal(a.Client)
+	id := a.Provider + "\x00" + string(idJSON)
 	if d.sessions[id] == nil {
 		d.sessions[id] = tls.NewLRUClientSessionCache(64)
 	}
@@ -136,8 +139,12 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	if len(batch) == 0 {
 		return nil
 	}
-	s := batch[0].Settings
-	o, err := optionsFromSettings(ctx, d.e, s)
+	var a submit.Account
+	if err := json.Unmarshal(batch[0].Data(), &a); err != nil {
+		return configErrorf("cannot read the queued item's settings: %v", err).wrapping(err).
+			withFix("remove it with 'tlsmail queue remove ID' and send it again")
+	}
+	o, err := optionsFromAccount(ctx, d.e, a)
 	if err != nil {
 		return err
 	}
@@ -157,7 +164,7 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		p.cfg.Transcript = transcript.New(d.transcript)
 	}
 	if p.cfg.TLS != nil {
-		d.shareCaches(p.cfg.TLS, s)
+		d.shareCaches(p.cfg.TLS, a)
 	}
 	// Items go out in sessions: smtp.Client.SendAll overlaps each
 	// message's end of data with the next envelope (RFC 2920 section 3.1).
@@ -415,133 +422,137 @@ func isKind(err error, k smtp.Kind) bool {
 	return errors.As(err, &se) && se.Kind == k
 }
 
-// settingsFor turns a checked plan into the outbox settings it is
+// accountFor turns a checked plan into the account its outbox item is
 // delivered with. Relative file names become absolute (a queue runner may
 // start elsewhere), and the password becomes a reference to its source:
 // the spool never holds a secret.
-func settingsFor(o *sendOptions, p *sendPlan) (outbox.Settings, error) {
+func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 	host, port, err := net.SplitHostPort(p.addr)
 	if err != nil {
-		return outbox.Settings{}, usageErrorf("--server %q: %v", o.server, err)
+		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
 	}
 	n, _ := strconv.Atoi(port)
-	s := outbox.Settings{
-		ConfigFile: absPath(o.cfg.file),
-		Account:    o.cfg.account,
+	a := submit.Account{
+		ConfigFile: o.cfg.file,
+		Name:       o.cfg.account,
 		Host:       host,
 		Port:       n,
-		TLS:        string(p.cfg.Mode),
-		TrustFile:  "system",
-		Pins:       o.pins,
-		Insecure:   o.insecure,
-		ServerName: o.tlsName,
-		CertFile:   absPath(o.cert),
-		KeyFile:    absPath(o.key),
-		Provider:   o.provider,
-		Revocation: string(o.revocation),
-		Domain:     o.ehlo,
-		Timeout:    o.timeout,
+		Mode:       p.cfg.Mode,
+		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
+			Revocation: o.revocation},
+		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
+		Provider:  o.provider,
+		LocalName: o.ehlo,
+		Timeout:   o.timeout,
 	}
-	if o.ca != "" {
-		s.TrustFile = absPath(o.ca)
+	if o.platformID != nil {
+		// The Windows certificate store or PFX file of --cert-store,
+		// --cert-thumbprint, --cert-subject and --pfx.
+		id := o.platformID()
+		a.Client.Store, a.Client.Thumbprint, a.Client.Subject = id.Store, id.Thumbprint, id.Subject
+		a.Client.PFXFile, a.Client.PFXPassword = id.PFXFile, id.PFXPassword
 	}
+	a.AbsPaths()
 	if o.user == "" {
-		return s, nil
+		return a, nil
 	}
-	s.User = o.user
-	s.Auth = strings.ToUpper(o.auth)
-	if s.Auth == "AUTO" || s.Auth == "" {
-		s.Auth = "on"
+	a.Auth.User = o.user
+	a.Auth.Mechanism = strings.ToUpper(o.auth)
+	if a.Auth.Mechanism == "" {
+		a.Auth.Mechanism = "AUTO"
 	}
 	switch {
 	case o.cfg.password:
-		if s.ConfigFile == "" {
-			return s, configErrorf("the password comes from a configuration file tlsmail cannot name again")
+		if a.ConfigFile == "" {
+			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 		}
-		s.Secret = outbox.SecretRef{Source: "config", Ref: o.cfg.account}
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
 	case o.password.env != "":
-		s.Secret = outbox.SecretRef{Source: "env", Ref: o.password.env}
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
 	case o.password.file != "":
-		s.Secret = outbox.SecretRef{Source: "file", Ref: absPath(o.password.file)}
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: absPath(o.password.file)}
 	case o.password.cmd != "":
-		s.Secret = outbox.SecretRef{Source: "command", Ref: o.password.cmd}
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretCommand, Ref: o.password.cmd}
 	default:
 		// A literal password the outbox cannot refer to (the demo's).
-		return s, usageErrorf("this password cannot be queued: it has no source to read it from again").
+		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
 			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
 	}
-	return s, nil
+	return a, nil
 }
 
-// optionsFromSettings rebuilds the send flags of a queued item, so that
+// optionsFromAccount rebuilds the send flags of a queued item, so that
 // planConnection checks and resolves them exactly as for `send`. The
-// password source is taken from s.Secret; for a configuration account
+// password source is taken from a.Auth.Secret; for a configuration account
 // the file is read again now.
-func optionsFromSettings(ctx context.Context, e *env, s outbox.Settings) (*sendOptions, error) {
+func optionsFromAccount(ctx context.Context, e *env, a submit.Account) (*sendOptions, error) {
 	o := &sendOptions{
-		server:     net.JoinHostPort(s.Host, strconv.Itoa(s.Port)),
-		tlsMode:    s.TLS,
-		pins:       s.Pins,
-		insecure:   s.Insecure,
-		tlsName:    s.ServerName,
-		cert:       s.CertFile,
-		key:        s.KeyFile,
-		provider:   s.Provider,
-		revocation: trust.RevocationMode(s.Revocation),
-		ehlo:       s.Domain,
-		timeout:    s.Timeout,
+		server:     a.Addr(),
+		tlsMode:    string(a.Mode),
+		pins:       a.Trust.Pins,
+		insecure:   a.Trust.Insecure,
+		tlsName:    a.Trust.ServerName,
+		ca:         a.Trust.CAFile,
+		cert:       a.Client.CertFile,
+		key:        a.Client.KeyFile,
+		provider:   a.Provider,
+		revocation: a.Trust.Revocation,
+		ehlo:       a.LocalName,
+		timeout:    a.Timeout,
 		auth:       "auto",
 	}
+	platform, err := platformFromIdentity(a.Client)
+	if err != nil {
+		return nil, err
+	}
+	o.platform = platform
 	if o.provider == "" {
 		o.provider = defaultProvider
 	}
 	if o.timeout <= 0 {
 		o.timeout = smtp.DefaultTimeout
 	}
-	if s.TrustFile != "system" {
-		o.ca = s.TrustFile
-	}
-	if s.Fingerprint != "" {
+	if a.Trust.Fingerprint != "" {
 		return nil, configErrorf("the queued item pins a certificate fingerprint, which tlsmail does not support").
 			withFix("remove the item with 'tlsmail queue remove ID' and send it again with tls_pin")
 	}
-	if s.User == "" {
+	if a.Auth.User == "" {
 		return o, nil
 	}
-	o.user = s.User
-	if a := strings.ToLower(s.Auth); a != "" && a != "on" && a != "auto" {
-		o.auth, o.authSet = s.Auth, true
+	o.user = a.Auth.User
+	if m := strings.ToLower(a.Auth.Mechanism); m != "" && m != "auto" {
+		o.auth, o.authSet = a.Auth.Mechanism, true
 	}
-	switch s.Secret.Source {
-	case "env":
-		o.password.env = s.Secret.Ref
-	case "file":
-		o.password.file = s.Secret.Ref
-	case "command":
-		o.password.cmd = s.Secret.Ref
-	case "config":
-		if err := passwordFromConfig(ctx, e, s, o); err != nil {
+	switch a.Auth.Secret.Source {
+	case submit.SecretEnv:
+		o.password.env = a.Auth.Secret.Ref
+	case submit.SecretFile:
+		o.password.file = a.Auth.Secret.Ref
+	case submit.SecretCommand:
+		o.password.cmd = a.Auth.Secret.Ref
+	case submit.SecretConfig:
+		if err := passwordFromConfig(ctx, e, a, o); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", s.User, s.Secret.Source).
+		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", a.Auth.User, a.Auth.Secret.Source).
 			withFix("remove it with 'tlsmail queue remove ID' and send it again")
 	}
 	return o, nil
 }
 
-// passwordFromConfig reads the password source of account s.Account in
-// s.ConfigFile again, as applyConfig does for `send`.
-func passwordFromConfig(ctx context.Context, e *env, s outbox.Settings, o *sendOptions) error {
+// passwordFromConfig reads the password source of account a.Auth.Secret.Ref
+// in a.ConfigFile again, as applyConfig does for `send`.
+func passwordFromConfig(ctx context.Context, e *env, acct submit.Account, o *sendOptions) error {
 	home := e.getenv("HOME")
 	if home == "" && runtime.GOOS == "windows" {
 		home = e.getenv("USERPROFILE")
 	}
-	f, err := config.Load(ctx, s.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
+	f, err := config.Load(ctx, acct.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
 	if err != nil {
 		return err
 	}
-	a, err := f.Account(s.Secret.Ref)
+	a, err := f.Account(acct.Auth.Secret.Ref)
 	if err != nil {
 		return err
 	}
@@ -550,9 +561,9 @@ func passwordFromConfig(ctx context.Context, e *env, s outbox.Settings, o *sendO
 		o.password.cmd = a.PasswordEval
 	case a.Password != "":
 		if runtime.GOOS != "windows" {
-			if fi, err := os.Stat(s.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return configErrorf("%s holds a password but can be read by other users (mode %04o)", s.ConfigFile, fi.Mode().Perm()).
-					withFix("run: chmod 600 " + shellQuote(s.ConfigFile) + " (or use passwordeval instead of password)")
+			if fi, err := os.Stat(acct.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				return configErrorf("%s holds a password but can be read by other users (mode %04o)", acct.ConfigFile, fi.Mode().Perm()).
+					withFix("run: chmod 600 " + shellQuote(acct.ConfigFile) + " (or use passwordeval instead of password)")
 			}
 		}
 		o.password.literal = a.Password

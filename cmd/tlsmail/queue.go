@@ -171,7 +171,11 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if p.closeFn != nil {
 		defer p.closeFn()
 	}
-	settings, err := settingsFor(o, p)
+	acct, err := accountFor(o, p)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(acct)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +195,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	id, err := q.Enqueue(ctx, outbox.Envelope{From: p.env.From, To: p.env.To}, settings, r)
+	id, err := q.EnqueueData(ctx, outbox.Envelope{From: p.env.From, To: p.env.To}, outbox.Data{Settings: data, Group: acct.Key()}, r)
 	r.Close()
 	if err != nil {
 		if id == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -55,6 +56,9 @@ type sendOptions struct {
 	// platform applies send's flags of this operating system, such as
 	// Windows' --cert-store (see platformSendFlags).
 	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
+	// platformID returns the client identity those flags name (a
+	// certificate store entry, a PFX file), for the outbox.
+	platformID func() submit.ClientIdentity
 
 	transcript string
 	json       bool
@@ -256,7 +260,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
-	o.platform = platformSendFlags(fs)
+	o.platform, o.platformID = platformSendFlags(fs)
 	return cmd
 }
 
