@@ -222,13 +222,13 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			tw = f
 		}
 	}
-	d := &deliverer{e: e, transcript: tw, sent: func(it *outbox.Item, out *outcome, err error) {
+	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
 		if it.ID == id {
 			res.out = out
 		}
-	}}
+	})
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
-		Deliver: d.deliver,
+		Deliver: d.Deliver,
 		IDs:     []string{id},
 		OnResult: func(it *outbox.Item, r outbox.Result) {
 			if it.ID == id {
@@ -752,15 +752,15 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
 	responses := map[string]string{}
-	d := &deliverer{e: r.e, transcript: r.transcript, sent: func(it *outbox.Item, out *outcome, err error) {
+	d := newDeliverer(r.e, r.transcript, func(it *outbox.Item, out *outcome, err error) {
 		if out != nil && out.result != nil && out.result.Response != nil {
 			mu.Lock()
 			responses[it.ID] = out.result.Response.String()
 			mu.Unlock()
 		}
-	}}
+	})
 	stats, err := r.q.Run(ctx, outbox.RunConfig{
-		Deliver:  d.deliver,
+		Deliver:  d.Deliver,
 		Parallel: r.parallel,
 		// One connection per batch: 1,000 messages for one server go
 		// over four connections, each with one handshake.

@@ -269,8 +269,8 @@ func TestClassifyDelivery(t *testing.T) {
 		{&smtp.Error{Kind: smtp.KindRejected, Op: "RCPT TO", Reply: &smtp.Reply{Code: 451}}, outbox.Temporary},
 	}
 	for _, tt := range tests {
-		if got := classifyDelivery(tt.err).Outcome; got != tt.want {
-			t.Errorf("classifyDelivery(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := submit.Classify(tt.err).Outcome; got != tt.want {
+			t.Errorf("submit.Classify(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

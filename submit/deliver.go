@@ -1,4 +1,4 @@
-package main
+package submit
 
 import (
 	"bufio"
@@ -11,33 +11,37 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
-	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
-// deliverer sends outbox batches with tlsmail's SMTP client: one
-// connection per batch (the items share their Settings), RSET between
-// messages (RFC 5321 section 4.1.1.5), and the password read again from
-// the item's SecretRef, never from the spool.
-type deliverer struct {
-	e *env
-	// transcript, if set, receives the session logs.
-	transcript io.Writer
-	// sent, if set, is told the outcome of each attempted item (for
-	// `send --queue` output and `queue run` lines).
-	sent func(it *outbox.Item, out *outcome, err error)
+// Deliverer sends outbox batches with tlsmail's SMTP client: one
+// connection per batch (the items share their Account), messages
+// pipelined (RFC 2920), a new session resuming after one that broke, and
+// the password read again from the Account's SecretRef, never from the
+// spool. Its Deliver method is an outbox.Deliverer; a Deliverer is used by
+// several goroutines at once (outbox.RunConfig.Parallel) and keeps, for
+// its lifetime, the TLS sessions to resume, the chain verdicts and the
+// servers that timed out: use one per run (or per Worker pass).
+type Deliverer struct {
+	// Connect resolves a batch's Account into its connection, without
+	// network traffic and without reading the secret. nil means
+	// (*Connector).Plan of a zero Connector.
+	Connect func(ctx context.Context, a *Account) (*Plan, error)
+	// Transcript, if set, receives the session logs.
+	Transcript io.Writer
+	// Sent, if set, is told the outcome of each attempted item, before it
+	// is reported to the outbox.
+	Sent func(it *outbox.Item, s *Sent)
+	// DialError, if set, may replace an error of smtp.Dial (the command
+	// line adds its flag names to the fix there).
+	DialError func(err error, p *Plan) error
 	// Shared by every batch of a run (deliver is called from several
 	// goroutines): TLS sessions to resume (one cache per client
 	// certificate, so that a session made with one identity is never
@@ -55,6 +59,30 @@ type deliverer struct {
 	down map[string]error
 }
 
+// Plan is an Account resolved into a connection: the address to dial and
+// the smtp.Config, its password not read yet.
+type Plan struct {
+	Addr   string
+	Config smtp.Config
+	// Authenticate reads the secret and sets Config.Auth; nil when the
+	// account does not authenticate. It is called only when a connection
+	// is about to be made.
+	Authenticate func(ctx context.Context) error
+}
+
+// Sent is what the delivery of one item learnt: as much as was known
+// before any failure.
+type Sent struct {
+	Addr string
+	Mode smtp.TLSMode
+	// TLSName is the name the certificate was verified for.
+	TLSName  string
+	TLS      *secchan.State
+	AuthMech string
+	Result   *smtp.Result
+	Err      error
+}
+
 // serverDown is a server found unresponsive earlier in the run.
 type serverDown struct {
 	addr string
@@ -68,7 +96,7 @@ func (e *serverDown) Error() string {
 func (e *serverDown) Unwrap() error { return e.err }
 
 // markDown records that addr let a timeout pass (not a cancelled run).
-func (d *deliverer) markDown(ctx context.Context, addr string, err error) {
+func (d *Deliverer) markDown(ctx context.Context, addr string, err error) {
 	if ctx.Err() != nil || !isTimeout(err) {
 		return
 	}
@@ -83,7 +111,7 @@ func (d *deliverer) markDown(ctx context.Context, addr string, err error) {
 }
 
 // isDown returns the error of an earlier timeout on addr, if any.
-func (d *deliverer) isDown(addr string) error {
+func (d *Deliverer) isDown(addr string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.down[addr]; err != nil {
@@ -105,7 +133,7 @@ func isTimeout(err error) bool {
 // shareCaches gives cfg the run's session cache for the client identity
 // a names and its verdict cache, and replaces its CA pool with an equal one
 // seen before.
-func (d *deliverer) shareCaches(cfg *secchan.Config, a submit.Account) {
+func (d *Deliverer) shareCaches(cfg *secchan.Config, a Account) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.sessions == nil {
@@ -134,37 +162,41 @@ func (d *deliverer) shareCaches(cfg *secchan.Config, a submit.Account) {
 	}
 }
 
-// deliver is an outbox.Deliverer.
-func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+// Deliver is an outbox.Deliverer: it sends the batch, whose items share
+// one Account (their outbox.Data), and reports each item's outcome as
+// Classify says.
+func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	var a submit.Account
+	var a Account
 	if err := json.Unmarshal(batch[0].Data(), &a); err != nil {
-		return configErrorf("cannot read the queued item's settings: %v", err).wrapping(err).
-			withFix("remove it with 'tlsmail queue remove ID' and send it again")
+		return &Error{Field: "account", Msg: fmt.Sprintf("cannot read the queued item's settings: %v", err), Err: err,
+			Fix: "remove the item from the outbox and send the message again"}
 	}
-	o, err := optionsFromAccount(ctx, d.e, a)
-	if err != nil {
-		return err
+	connect := d.Connect
+	if connect == nil {
+		connect = (&Connector{}).Plan
 	}
-	p, err := planConnection(d.e, o)
+	p, err := connect(ctx, &a)
 	if err != nil {
 		return err
 	}
 	// A server that let a timeout pass earlier in the run gets no second
 	// wait: the batch is deferred at once (and no password command runs).
-	if err := d.isDown(p.addr); err != nil {
+	if err := d.isDown(p.Addr); err != nil {
 		return err
 	}
-	if err := p.authenticate(ctx, d.e, o); err != nil {
-		return err
+	if p.Authenticate != nil {
+		if err := p.Authenticate(ctx); err != nil {
+			return err
+		}
 	}
-	if d.transcript != nil {
-		p.cfg.Transcript = transcript.New(d.transcript)
+	if d.Transcript != nil {
+		p.Config.Transcript = transcript.New(d.Transcript)
 	}
-	if p.cfg.TLS != nil {
-		d.shareCaches(p.cfg.TLS, a)
+	if p.Config.TLS != nil {
+		d.shareCaches(p.Config.TLS, a)
 	}
 	// Items go out in sessions: smtp.Client.SendAll overlaps each
 	// message's end of data with the next envelope (RFC 2920 section 3.1).
@@ -175,10 +207,12 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
-		c, err := smtp.Dial(ctx, p.addr, &p.cfg)
+		c, err := smtp.Dial(ctx, p.Addr, &p.Config)
 		if err != nil {
-			err = hintMode(err, p.cfg.Mode, p.addr)
-			if r := classifyDelivery(err); r.Outcome == outbox.Permanent {
+			if d.DialError != nil {
+				err = d.DialError(err, p)
+			}
+			if r := Classify(err); r.Outcome == outbox.Permanent {
 				// The server refuses service for good (5xx greeting or
 				// EHLO): every item not yet reported fails, as a bounce.
 				for j, it := range batch {
@@ -191,20 +225,23 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			// Unreported items are deferred with this error. A refused
 			// login is deferred too (as Postfix soft-bounces it): the
 			// password may be fixed before the message expires.
-			d.markDown(ctx, p.addr, err)
+			d.markDown(ctx, p.Addr, err)
 			return err
 		}
-		base := outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
+		base := Sent{Addr: p.Addr, Mode: p.Config.Mode, AuthMech: c.AuthMechanism()}
+		if p.Config.TLS != nil {
+			base.TLSName = p.Config.TLS.ServerName
+		}
 		if st, ok := c.TLS(); ok {
-			base.tls = &st
+			base.TLS = &st
 		}
 		finish := func(j int, res *smtp.Result, err error) {
 			out := base
-			out.result = res
-			if d.sent != nil {
-				d.sent(batch[j], &out, err)
+			out.Result, out.Err = res, err
+			if d.Sent != nil {
+				d.Sent(batch[j], &out)
 			}
-			report(batch[j], classifyDelivery(err))
+			report(batch[j], Classify(err))
 			reported[j] = true
 		}
 		var (
@@ -247,8 +284,8 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			// The server went silent (after the end of data, say): the
 			// items it has not answered for are deferred now, with the
 			// rest of its items in this run, instead of one timeout each.
-			d.markDown(ctx, p.addr, err)
-			return d.isDown(p.addr)
+			d.markDown(ctx, p.Addr, err)
+			return d.isDown(p.Addr)
 		}
 		// Resume at the first item this session took and did not report
 		// (one whose envelope was sent but not its data, after a failure);
@@ -269,12 +306,13 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	return nil
 }
 
-// classifyDelivery is the outbox's verdict on a delivery error. An
-// authentication failure is deferred whenever it happens, a refused login
-// at connect or a 530 "authentication required" to MAIL alike (as Postfix
-// soft-bounces them): the credentials may be fixed before the message
-// expires.
-func classifyDelivery(err error) outbox.Result {
+// Classify is the outbox's verdict on a delivery error, the one retry
+// classification of tlsmail's command line and library alike: as
+// outbox.Classify, except that an authentication failure is deferred
+// whenever it happens, a refused login at connect or a 530 "authentication
+// required" to MAIL alike (as Postfix soft-bounces them): the credentials
+// may be fixed before the message expires.
+func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
 	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
 		r.Outcome = outbox.Temporary
@@ -420,168 +458,4 @@ func isASCII[T string | []byte](s T) bool {
 func isKind(err error, k smtp.Kind) bool {
 	var se *smtp.Error
 	return errors.As(err, &se) && se.Kind == k
-}
-
-// accountFor turns a checked plan into the account its outbox item is
-// delivered with. Relative file names become absolute (a queue runner may
-// start elsewhere), and the password becomes a reference to its source:
-// the spool never holds a secret.
-func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
-	host, port, err := net.SplitHostPort(p.addr)
-	if err != nil {
-		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
-	}
-	n, _ := strconv.Atoi(port)
-	a := submit.Account{
-		ConfigFile: o.cfg.file,
-		Name:       o.cfg.account,
-		Host:       host,
-		Port:       n,
-		Mode:       p.cfg.Mode,
-		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation},
-		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
-		Provider:  o.provider,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
-	}
-	if o.platformID != nil {
-		// The Windows certificate store or PFX file of --cert-store,
-		// --cert-thumbprint, --cert-subject and --pfx.
-		id := o.platformID()
-		a.Client.Store, a.Client.Thumbprint, a.Client.Subject = id.Store, id.Thumbprint, id.Subject
-		a.Client.PFXFile, a.Client.PFXPassword = id.PFXFile, id.PFXPassword
-	}
-	a.AbsPaths()
-	if o.user == "" {
-		return a, nil
-	}
-	a.Auth.User = o.user
-	a.Auth.Mechanism = strings.ToUpper(o.auth)
-	if a.Auth.Mechanism == "" {
-		a.Auth.Mechanism = "AUTO"
-	}
-	switch {
-	case o.cfg.password:
-		if a.ConfigFile == "" {
-			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
-		}
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.password.env != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
-	case o.password.file != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: absPath(o.password.file)}
-	case o.password.cmd != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretCommand, Ref: o.password.cmd}
-	default:
-		// A literal password the outbox cannot refer to (the demo's).
-		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
-			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
-	}
-	return a, nil
-}
-
-// optionsFromAccount rebuilds the send flags of a queued item, so that
-// planConnection checks and resolves them exactly as for `send`. The
-// password source is taken from a.Auth.Secret; for a configuration account
-// the file is read again now.
-func optionsFromAccount(ctx context.Context, e *env, a submit.Account) (*sendOptions, error) {
-	o := &sendOptions{
-		server:     a.Addr(),
-		tlsMode:    string(a.Mode),
-		pins:       a.Trust.Pins,
-		insecure:   a.Trust.Insecure,
-		tlsName:    a.Trust.ServerName,
-		ca:         a.Trust.CAFile,
-		cert:       a.Client.CertFile,
-		key:        a.Client.KeyFile,
-		provider:   a.Provider,
-		revocation: a.Trust.Revocation,
-		ehlo:       a.LocalName,
-		timeout:    a.Timeout,
-		auth:       "auto",
-	}
-	platform, err := platformFromIdentity(a.Client)
-	if err != nil {
-		return nil, err
-	}
-	o.platform = platform
-	if o.provider == "" {
-		o.provider = defaultProvider
-	}
-	if o.timeout <= 0 {
-		o.timeout = smtp.DefaultTimeout
-	}
-	if a.Trust.Fingerprint != "" {
-		return nil, configErrorf("the queued item pins a certificate fingerprint, which tlsmail does not support").
-			withFix("remove the item with 'tlsmail queue remove ID' and send it again with tls_pin")
-	}
-	if a.Auth.User == "" {
-		return o, nil
-	}
-	o.user = a.Auth.User
-	if m := strings.ToLower(a.Auth.Mechanism); m != "" && m != "auto" {
-		o.auth, o.authSet = a.Auth.Mechanism, true
-	}
-	switch a.Auth.Secret.Source {
-	case submit.SecretEnv:
-		o.password.env = a.Auth.Secret.Ref
-	case submit.SecretFile:
-		o.password.file = a.Auth.Secret.Ref
-	case submit.SecretCommand:
-		o.password.cmd = a.Auth.Secret.Ref
-	case submit.SecretConfig:
-		if err := passwordFromConfig(ctx, e, a, o); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", a.Auth.User, a.Auth.Secret.Source).
-			withFix("remove it with 'tlsmail queue remove ID' and send it again")
-	}
-	return o, nil
-}
-
-// passwordFromConfig reads the password source of account a.Auth.Secret.Ref
-// in a.ConfigFile again, as applyConfig does for `send`.
-func passwordFromConfig(ctx context.Context, e *env, acct submit.Account, o *sendOptions) error {
-	home := e.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = e.getenv("USERPROFILE")
-	}
-	f, err := config.Load(ctx, acct.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return err
-	}
-	a, err := f.Account(acct.Auth.Secret.Ref)
-	if err != nil {
-		return err
-	}
-	switch {
-	case a.PasswordEval != "":
-		o.password.cmd = a.PasswordEval
-	case a.Password != "":
-		if runtime.GOOS != "windows" {
-			if fi, err := os.Stat(acct.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return configErrorf("%s holds a password but can be read by other users (mode %04o)", acct.ConfigFile, fi.Mode().Perm()).
-					withFix("run: chmod 600 " + shellQuote(acct.ConfigFile) + " (or use passwordeval instead of password)")
-			}
-		}
-		o.password.literal = a.Password
-	default:
-		return &config.Error{File: a.File, Line: a.Line, Key: "password",
-			Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", a.Name),
-			Fix: "add passwordeval (or password) to the account; the message stays queued"}
-	}
-	return nil
-}
-
-// absPath makes p absolute ("" stays "").
-func absPath(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }

@@ -1,0 +1,78 @@
+//go:build windows
+
+package submit
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/schannel"
+)
+
+// platformIdentity applies a client certificate from a Windows
+// certificate store (Schannel uses the key in place: it may be
+// non-exportable or on a smart card) or from a PFX file decoded by
+// Windows (for either provider).
+func (c *Connector) platformIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+	id := a.Client
+	bad := func(msg, fix string) error { return &Error{Field: "client_cert", Msg: msg, Fix: fix} }
+	store := id.Store != "" || id.Thumbprint != "" || id.Subject != ""
+	if id.PFXFile != "" {
+		if store || len(cfg.Certificates) > 0 {
+			return nil, bad("the account names a PFX file and another client certificate", "give the client certificate once")
+		}
+		pw := ""
+		if !id.PFXPassword.IsZero() {
+			var err error
+			if pw, err = c.Secret(ctx, a, id.PFXPassword); err != nil {
+				return nil, err
+			}
+		}
+		data, err := os.ReadFile(id.PFXFile)
+		if err != nil {
+			return nil, &Error{Field: "client_cert", Msg: fmt.Sprintf("cannot read the PFX file: %v", err), Err: err,
+				Fix: "check the path of the PFX file"}
+		}
+		cert, err := schannel.LoadPFX(data, pw)
+		clear(data)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if !store {
+		return p, nil
+	}
+	switch {
+	case id.Thumbprint == "" && id.Subject == "":
+		return nil, bad("the certificate store needs a thumbprint or a subject to pick the certificate", "give the certificate's thumbprint")
+	case id.Thumbprint != "" && id.Subject != "":
+		return nil, bad("both a thumbprint and a subject pick the client certificate", "give one of them")
+	case len(cfg.Certificates) > 0:
+		return nil, bad("the account names a certificate store and another client certificate", "give the client certificate once")
+	}
+	if _, ok := p.(schannel.Provider); !ok {
+		return nil, bad(fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", p.Name()),
+			"use the schannel provider, or export the certificate and key to PEM files")
+	}
+	sc := &schannel.StoreCert{Store: id.Store, Thumbprint: id.Thumbprint, Subject: id.Subject}
+	if loc, name, ok := strings.Cut(id.Store, `\`); ok {
+		switch strings.ToLower(loc) {
+		case "localmachine":
+			sc.LocalMachine = true
+		case "currentuser":
+		default:
+			return nil, bad(fmt.Sprintf("certificate store %q: the location must be CurrentUser or LocalMachine", id.Store),
+				`give a store name such as MY, or CurrentUser\MY or LocalMachine\MY`)
+		}
+		if name == "" {
+			return nil, bad(fmt.Sprintf("certificate store %q names no store", id.Store), `give e.g. LocalMachine\MY`)
+		}
+		sc.Store = name
+	}
+	return schannel.Provider{ClientCert: sc}, nil
+}
