@@ -335,3 +335,19 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	}
 	return cert, nil
 }
+
+// Send connects to a's server, sends one message and quits: Config,
+// smtp.Dial and Client.SendAndQuit. The Result holds what the server said
+// even when err is not nil (recipients refused, the reply to the data).
+func (c *Connector) Send(ctx context.Context, a *Account, env smtp.Envelope, msg io.Reader) (*smtp.Result, error) {
+	cfg, err := c.Config(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := smtp.Dial(ctx, a.Addr(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	return cl.SendAndQuit(ctx, env, msg)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // Exit codes and JSON kinds of the queue commands.
@@ -897,27 +898,13 @@ func (r *queueRunner) once(ctx context.Context) error {
 	return xe
 }
 
-// watch runs passes until ctx is done, sleeping until the next item is due
-// but never longer than interval (so that new messages are found).
+// watch is `queue run --watch`: a submit.Worker whose passes print their
+// results, until ctx is done. It sleeps until the next item is due but
+// never longer than interval (so that new messages are found).
 func (r *queueRunner) watch(ctx context.Context, interval time.Duration) error {
-	interval = min(max(interval, time.Second), time.Hour)
-	for {
-		stats, err := r.pass(ctx)
-		if err != nil {
-			fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err)
-		}
-		wait := interval
-		if !stats.Next.IsZero() {
-			wait = min(wait, max(time.Until(stats.Next), time.Second))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	w := &submit.Worker{Queue: r.q, Interval: max(interval, submit.MinInterval), Pass: r.pass,
+		OnError: func(err error) { fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err) }}
+	return w.Run(ctx)
 }
 
 func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
