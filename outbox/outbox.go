@@ -74,6 +74,14 @@ type Envelope struct {
 	From string `json:"from"`
 	// To are the forward-paths (RCPT TO), at least one.
 	To []string `json:"to"`
+	// Body and SMTPUTF8 are what the content needs of MAIL FROM, recorded
+	// when it was queued: Body is "7BIT" or "8BITMIME" (RFC 6152), and
+	// SMTPUTF8 (RFC 6531) is set for a header or address with UTF-8. Body
+	// "" means they were not recorded (an item of an earlier version, or a
+	// content too large to scan before queueing): the deliverer scans the
+	// content.
+	Body     string `json:"body,omitempty"`
+	SMTPUTF8 bool   `json:"smtputf8,omitempty"`
 }
 
 // SecretRef says where the deliverer finds the password or token. The

@@ -320,13 +320,15 @@ func Classify(err error) outbox.Result {
 	return r
 }
 
-// prepareItem returns the envelope of it and a reader of its content. The
-// content must be scanned before MAIL FROM, to learn whether it needs
-// 8BITMIME or SMTPUTF8 (and to check it against its checksum before
-// anything is sent). A message up to smallItem bytes is read once into
-// memory and sent from there; a larger one is read twice, once to scan and
-// once during DATA, so that memory stays bounded: its reader is then an
-// open file (an io.Closer) the caller closes after the data.
+// prepareItem returns the envelope of it and a reader of its content.
+// What the content needs of MAIL FROM (8BITMIME, SMTPUTF8) was recorded
+// when it was queued (outbox.Envelope.Body); an item without that record
+// (queued by an earlier version, or too large to scan then) is scanned now,
+// before MAIL FROM. A message up to smallItem bytes is read once into
+// memory, which also checks it against its checksum before anything is
+// sent; a larger one is streamed from its file (an io.Closer the caller
+// closes after the data), read twice when it must be scanned, so that
+// memory stays bounded.
 func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
 	if !isASCII(it.Envelope.From) {
@@ -336,6 +338,11 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		if !isASCII(a) {
 			env.UTF8 = true
 		}
+	}
+	recorded := it.Envelope.Body != ""
+	if recorded {
+		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
+		env.EightBit = it.Envelope.Body == "8BITMIME"
 	}
 	r, err := it.Open()
 	if err != nil {
@@ -347,10 +354,15 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		if err != nil {
 			return env, nil, err
 		}
-		headerUTF8, body8 := scanBytes(b)
-		env.UTF8 = env.UTF8 || headerUTF8
-		env.EightBit = body8
+		if !recorded {
+			headerUTF8, body8 := scanBytes(b)
+			env.UTF8 = env.UTF8 || headerUTF8
+			env.EightBit = body8
+		}
 		return env, bytes.NewReader(b), nil
+	}
+	if recorded {
+		return env, r, nil
 	}
 	headerUTF8, body8, err := scanContent(r)
 	r.Close()

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +15,12 @@ import (
 // any connection), with a as the item's settings and a.Key() as its
 // grouping key. The Account is checked first; it holds no secret, only
 // where to read it.
+//
+// What the message needs of MAIL FROM is recorded with it (env.Body,
+// env.SMTPUTF8): as given when env.Body is set (a composed message knows,
+// see message.Message.Requirements), else found by reading the content
+// before it is written, up to 1 MiB held in memory; a larger content of
+// unknown needs is scanned again at delivery.
 func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
@@ -22,8 +29,32 @@ func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelo
 	if err != nil {
 		return "", err
 	}
+	for _, addr := range append([]string{env.From}, env.To...) {
+		if !isASCII(addr) {
+			env.SMTPUTF8 = true
+		}
+	}
+	if env.Body == "" {
+		head := make([]byte, scanAhead+1)
+		n, err := io.ReadFull(msg, head)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			header8, body8 := scanBytes(head[:n])
+			env.SMTPUTF8 = env.SMTPUTF8 || header8
+			env.Body = "7BIT"
+			if body8 {
+				env.Body = "8BITMIME"
+			}
+		case err != nil:
+			return "", &outbox.Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
+		}
+		msg = io.MultiReader(bytes.NewReader(head[:n]), msg)
+	}
 	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: a.Key()}, msg)
 }
+
+// scanAhead is the most content Enqueue holds in memory to learn its needs.
+const scanAhead = 1 << 20
 
 // Worker delivers an outbox's messages for as long as its context lasts:
 // the long-running delivery loop of a program that queues mail (from a web

@@ -176,10 +176,6 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(acct)
-	if err != nil {
-		return nil, err
-	}
 	cfgDir := o.cfg.queueDir
 	if o.cfg.file == "" {
 		cfgDir, _ = configQueueDir(ctx, e, "", "")
@@ -196,7 +192,16 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	id, err := q.EnqueueData(ctx, outbox.Envelope{From: p.env.From, To: p.env.To}, outbox.Data{Settings: data, Group: acct.Key()}, r)
+	qenv := outbox.Envelope{From: p.env.From, To: p.env.To}
+	if o.message != "-" {
+		// A composed message, or a --message file scanned whole: its needs
+		// are known. Standard input is scanned by submit.Enqueue.
+		qenv.Body, qenv.SMTPUTF8 = "7BIT", p.env.UTF8
+		if p.env.EightBit {
+			qenv.Body = "8BITMIME"
+		}
+	}
+	id, err := submit.Enqueue(ctx, q, &acct, qenv, r)
 	r.Close()
 	if err != nil {
 		if id == "" {
