@@ -257,15 +257,30 @@ func ReadSecretFile(path string) (string, error) {
 // errNotRegular is a path that is not a regular file.
 var errNotRegular = errors.New("not a regular file")
 
-// openRegular opens path if it is a regular file (a device such as
-// /dev/zero never ends; opening a named pipe without a writer blocks).
+// openRegular opens path if it is a regular file: a device such as
+// /dev/zero never ends, and opening a named pipe without a writer blocks.
+// The error says what path is instead.
 func openRegular(path string) (*os.File, os.FileInfo, error) {
+	notRegular := func(fi os.FileInfo) error {
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&os.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s is %s, %w", path, what, errNotRegular)
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s: %w", path, errNotRegular)
+		return nil, nil, notRegular(fi)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -273,7 +288,10 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 	}
 	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, errNotRegular)
+		if err == nil {
+			err = notRegular(fi)
+		}
+		return nil, nil, err
 	}
 	return f, fi, nil
 }
@@ -300,7 +318,7 @@ func readBounded(path string, max int64) ([]byte, error) {
 func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := readBounded(path, maxPEMFile)
 	if err != nil {
-		return nil, &Error{Field: "ca", Msg: fmt.Sprintf("cannot read the CA file: %v", err), Err: err,
+		return nil, &Error{Field: "ca_file", Msg: fmt.Sprintf("cannot read the CA file: %v", err), Err: err,
 			Fix: "give the path of a PEM file with the CA certificates"}
 	}
 	pool := x509.NewCertPool()
@@ -312,26 +330,29 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 }
 
 // LoadKeyPair reads a client certificate and its key from PEM files
-// (keyFile "" means the key is in certFile).
+// (keyFile "" means the key is in certFile). A file that cannot be read is
+// an *Error of Field "cert_file" or "key_file"; a pair that does not
+// parse, of Field "client_cert".
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if keyFile == "" {
 		keyFile = certFile
 	}
-	fail := func(msg string, err error) (tls.Certificate, error) {
-		return tls.Certificate{}, &Error{Field: "client_cert", Msg: msg, Err: err,
-			Fix: "give a PEM certificate and its PEM private key (or one file holding both)"}
+	fail := func(field, msg, fix string, err error) (tls.Certificate, error) {
+		return tls.Certificate{}, &Error{Field: field, Msg: msg, Err: err, Fix: fix}
 	}
 	certPEM, err := readBounded(certFile, maxPEMFile)
 	if err != nil {
-		return fail(fmt.Sprintf("cannot load the client certificate: %v", err), err)
+		return fail("cert_file", fmt.Sprintf("cannot load the client certificate: %v", err), "give the path of a PEM certificate file", err)
 	}
 	keyPEM, err := readBounded(keyFile, maxPEMFile)
 	if err != nil {
-		return fail(fmt.Sprintf("cannot load the client certificate's key: %v", err), err)
+		return fail("key_file", fmt.Sprintf("cannot load the client certificate's key: %v", err),
+			"give the path of a PEM private key file (or put the key in the certificate's file)", err)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return fail(fmt.Sprintf("cannot load the client certificate: %v", err), err)
+		return fail("client_cert", fmt.Sprintf("cannot load the client certificate: %v", err),
+			"give a PEM certificate and its PEM private key (or one file holding both)", err)
 	}
 	return cert, nil
 }

@@ -237,21 +237,3 @@ func openInputFile(flag, path string) (*os.File, error) {
 	}
 	return f, nil
 }
-
-// readInputFile reads the whole of path, named by flag, which must be a
-// regular file of at most max bytes.
-func readInputFile(flag, path string, max int64) ([]byte, error) {
-	f, err := openInputFile(flag, path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s (%s) is larger than %d MB", path, flag, max>>20)
-	}
-	return data, nil
-}
