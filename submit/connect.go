@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -233,33 +234,36 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 }
 
 // ReadSecretFile returns the first line of path, refusing a file that is
-// not regular or that other users may read (as ssh does for keys).
+// not regular (the error wraps message.ErrNotRegular) or that other users
+// may read (as ssh does for keys: an *Error of Field "secret_file_mode").
+// A file that cannot be opened is an *Error of Field "secret_file"; one
+// that cannot be read, of Field "secret_file_read".
 func ReadSecretFile(path string) (string, error) {
-	fail := func(msg, fix string, err error) (string, error) {
-		return "", &Error{Field: "secret", Msg: msg, Fix: fix, Err: err}
+	fail := func(field, msg, fix string, err error) (string, error) {
+		return "", &Error{Field: field, Msg: msg, Fix: fix, Err: err}
 	}
 	f, fi, err := openRegular(path)
 	if err != nil {
-		return fail(fmt.Sprintf("cannot open the password file: %v", err), "give the path of a regular file readable by you only", err)
+		if errors.Is(err, message.ErrNotRegular) {
+			return fail("secret_file", "the password file "+err.Error(), "give the path of a regular file readable by you only", err)
+		}
+		return fail("secret_file", fmt.Sprintf("cannot open the password file: %v", err), "check the path of the password file", err)
 	}
 	defer f.Close()
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return fail(fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
+		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
 			"make it readable by its owner only (chmod 600)", nil)
 	}
 	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return fail(fmt.Sprintf("cannot read the password file: %v", err), "", err)
+		return fail("secret_file_read", fmt.Sprintf("cannot read the password: %v", err), "", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// errNotRegular is a path that is not a regular file.
-var errNotRegular = errors.New("not a regular file")
-
 // openRegular opens path if it is a regular file: a device such as
 // /dev/zero never ends, and opening a named pipe without a writer blocks.
-// The error says what path is instead.
+// The error says what path is instead, and wraps message.ErrNotRegular.
 func openRegular(path string) (*os.File, os.FileInfo, error) {
 	notRegular := func(fi os.FileInfo) error {
 		what := "not a regular file"
@@ -273,7 +277,7 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 		case m&os.ModeSocket != 0:
 			what = "a socket"
 		}
-		return fmt.Errorf("%s is %s, %w", path, what, errNotRegular)
+		return fmt.Errorf("%s is %s, %w", path, what, message.ErrNotRegular)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {

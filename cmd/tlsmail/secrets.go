@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // There is deliberately no --password flag: a password on the command line
@@ -123,27 +121,24 @@ func (p *passwordFlags) cmdSource() string {
 }
 
 // readSecretFile returns the first line of path, refusing a file that
-// other users may read (as ssh does for keys).
+// other users may read (as ssh does for keys): submit.ReadSecretFile, its
+// fixes naming the flags.
 func readSecretFile(path string) (string, error) {
-	f, err := openInputFile("--password-file", path)
-	if err != nil {
-		if errors.Is(err, message.ErrNotRegular) {
-			return "", configErrorf("the password file %v", err).wrapping(err).
-				withFix("give --password-file the path of a regular file; for a program's output use --password-cmd")
-		}
-		return "", configErrorf("cannot open the password file: %v", err).wrapping(err).
-			withFix("check the path given to --password-file")
+	pw, err := submit.ReadSecretFile(path)
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return pw, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", configErrorf("cannot read the password file: %v", err).wrapping(err)
+	ce := configErrorf("%s", se.Msg).wrapping(err)
+	switch {
+	case errors.Is(err, message.ErrNotRegular):
+		ce.fix = "give --password-file the path of a regular file; for a program's output use --password-cmd"
+	case se.Field == "secret_file_mode":
+		ce.fix = "run: chmod 600 " + shellQuote(path)
+	case se.Field == "secret_file":
+		ce.fix = "check the path given to --password-file"
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return "", configErrorf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()).
-			withFix("run: chmod 600 " + shellQuote(path))
-	}
-	return firstLine(io.LimitReader(f, maxSecretBytes))
+	return "", ce
 }
 
 // runSecretCommand runs cmd with sh -c (cmd /C on Windows) through
@@ -173,16 +168,6 @@ func runSecretCommand(ctx context.Context, source, cmd string, timeout time.Dura
 		return "", ce
 	}
 	return line, nil
-}
-
-// firstLine returns the first line of r without its line ending.
-func firstLine(r io.Reader) (string, error) {
-	br := bufio.NewReader(r)
-	line, err := br.ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", configErrorf("cannot read the password: %v", err).wrapping(err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.
