@@ -182,3 +182,13 @@ func rawGreetingServer(t *testing.T, greeting string) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestClassifySubmitError: an account the library refuses (a queued item
+// whose settings cannot be read, an unknown provider) is a configuration
+// error to the command line (78), not an internal one.
+func TestClassifySubmitError(t *testing.T) {
+	f := classify(&submit.Error{Field: "account", Msg: "cannot read the queued item's settings", Fix: "remove the item"})
+	if f.code != exitConfig || f.kind != kindConfig || f.fix != "remove the item" {
+		t.Errorf("classify(*submit.Error) = exit %d, kind %s, fix %q; want %d, %s, the error's fix", f.code, f.kind, f.fix, exitConfig, kindConfig)
+	}
+}
