@@ -23,9 +23,10 @@
 //
 // # Secrets
 //
-// The spool never holds a password or token. Settings.Secret says where the
-// secret comes from (an environment variable, a file, a command, a
-// configuration account) so that the deliverer reads it again at delivery.
+// The spool never holds a password or token. The item's settings say where
+// the secret comes from (an environment variable, a file, a command, a
+// configuration account; Settings.Secret, or the SecretRef of tlsmail's
+// submit.Account) so that the deliverer reads it again at delivery.
 //
 // # Trust
 //
@@ -97,6 +98,12 @@ type SecretRef struct {
 
 // Settings are the connection settings an item is delivered with. Items
 // with equal Settings form one batch in Run, sent over one connection.
+//
+// tlsmail itself no longer writes Settings: it stores a submit.Account
+// with EnqueueData, opaque to this package, whose JSON uses the same field
+// names, so Item.Settings still shows an item's host, port and account in
+// listings. Enqueue(Settings) remains for programs that use the outbox
+// with their own deliverer.
 type Settings struct {
 	// ConfigFile and Account name the configuration the settings came from.
 	ConfigFile string `json:"config_file,omitempty"`
