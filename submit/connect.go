@@ -103,7 +103,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
 	}
-	if prov, err = c.platformIdentity(ctx, &acct, prov, tcfg); err != nil {
+	if prov, err = c.ApplyIdentity(ctx, &acct, prov, tcfg); err != nil {
 		return nil, err
 	}
 	timeout := a.Timeout

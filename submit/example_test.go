@@ -47,7 +47,8 @@ func port(srv *server.Server) int {
 
 // Send one message through an account of an msmtp-format file (an
 // existing ~/.msmtprc works): its password is read when the connection is
-// made, here from the passwordeval command.
+// made, here from the passwordeval command (a real account would run
+// something like "pass show mail").
 func Example_msmtpAccount() {
 	dir, _ := os.MkdirTemp("", "submit-example")
 	defer os.RemoveAll(dir)
@@ -55,7 +56,7 @@ func Example_msmtpAccount() {
 	defer srv.Close()
 	rc := filepath.Join(dir, "msmtprc")
 	os.WriteFile(rc, []byte(fmt.Sprintf("account work\nhost 127.0.0.1\nport %s\ntls on\ntls_starttls on\n"+
-		"tls_trust_file %s\ntls_host_override localhost\nauth on\nuser ann\npasswordeval echo $EXAMPLE_SMTP_PASSWORD\n",
+		"tls_trust_file %s\ntls_host_override localhost\nauth on\nuser ann\npasswordeval echo example-password\n",
 		strings.TrimPrefix(srv.SMTPAddr(), "127.0.0.1:"), srv.CAFile())), 0o600)
 
 	// The ten lines: read the file, pick the account, send.

@@ -8,10 +8,10 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 )
 
-// platformIdentity applies the client identity only Windows offers (a
+// ApplyIdentity applies the client identity only Windows offers (a
 // certificate store entry, a PFX file decoded by Windows): here an account
 // that names one is refused rather than sent without its certificate.
-func (c *Connector) platformIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
 	id := a.Client
 	if id.Store != "" || id.Thumbprint != "" || id.Subject != "" || id.PFXFile != "" {
 		return nil, &Error{Field: "client_cert", Msg: "the client certificate is in a Windows certificate store or PFX file",

@@ -5,6 +5,7 @@ package submit
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,11 +14,14 @@ import (
 	"github.com/tlsmail/tlsmail/secchan/schannel"
 )
 
-// platformIdentity applies a client certificate from a Windows
-// certificate store (Schannel uses the key in place: it may be
-// non-exportable or on a smart card) or from a PFX file decoded by
-// Windows (for either provider).
-func (c *Connector) platformIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+// ApplyIdentity applies the client identity of a that only Windows offers:
+// a certificate from a Windows certificate store (Schannel uses the key in
+// place: it may be non-exportable or on a smart card; the provider
+// returned carries it) or a PFX file decoded by Windows (for either
+// provider: cfg.Certificates). The PFX password is read from its
+// SecretRef now. A certificate that cannot be found or opened is a
+// *schannel.CertError.
+func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
 	id := a.Client
 	bad := func(msg, fix string) error { return &Error{Field: "client_cert", Msg: msg, Fix: fix} }
 	store := id.Store != "" || id.Thumbprint != "" || id.Subject != ""
@@ -40,6 +44,10 @@ func (c *Connector) platformIdentity(ctx context.Context, a *Account, p secchan.
 		cert, err := schannel.LoadPFX(data, pw)
 		clear(data)
 		if err != nil {
+			var ce *schannel.CertError
+			if errors.As(err, &ce) {
+				ce.Where = "PFX file " + id.PFXFile
+			}
 			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{cert}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -15,7 +16,7 @@ import (
 // the caller did not say, and leaves it unrecorded only for a content too
 // large to hold while scanning.
 func TestEnqueueRecordsNeeds(t *testing.T) {
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "q"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestEnqueueRecordsNeeds(t *testing.T) {
 // One whose needs were not recorded is scanned, as before.
 func TestDeliverUsesRecordedNeeds(t *testing.T) {
 	srv, a := startTestServer(t)
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "q"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -16,7 +17,7 @@ import (
 
 func startTestServer(t *testing.T) (*server.Server, *Account) {
 	t.Helper()
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir()})
+	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func startTestServer(t *testing.T) (*server.Server, *Account) {
 // Worker returns nil once its context is cancelled.
 func TestWorkerWakesOnEnqueue(t *testing.T) {
 	srv, a := startTestServer(t)
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "q"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestWorkerWakesOnEnqueue(t *testing.T) {
 // TestWorkerTimer: an item another process queued is found by the timer.
 func TestWorkerTimer(t *testing.T) {
 	_, a := startTestServer(t)
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "q"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
