@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
@@ -176,17 +177,10 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 		if timeout <= 0 {
 			timeout = smtp.DefaultTimeout
 		}
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		line, err := config.RunCommand(cctx, r.Ref)
-		if err != nil {
-			if cctx.Err() != nil {
-				return fail("the password command did not finish in time ("+cctx.Err().Error()+")",
-					"check that the command does not wait for input, or raise the account's timeout", err)
-			}
-			return fail(fmt.Sprintf("the password command failed: %v", err), "run the command by hand to see why it fails", err)
+		var err error
+		if pw, err = RunSecretCommand(ctx, r.Ref, timeout); err != nil {
+			return "", err
 		}
-		pw = line
 	case SecretConfig:
 		return c.configSecret(ctx, a, r.Ref)
 	default:
@@ -197,6 +191,32 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 		return fail("the password from "+string(r.Source)+" "+r.Ref+" is empty", "put the password on the first line", nil)
 	}
 	return pw, nil
+}
+
+// RunSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C on
+// Windows; no input and no terminal, so a prompt must come from an agent)
+// and returns the first line it printed. The command is killed, with every
+// process it started, at timeout (0: no limit but ctx's). A failure is an
+// *Error of Field "secret_command" wrapping the command's error, and also
+// context.DeadlineExceeded when it did not finish in time. The error never
+// holds the command's standard output.
+func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (string, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	line, err := config.RunCommand(ctx, cmd)
+	if err == nil {
+		return line, nil
+	}
+	if ctx.Err() != nil {
+		return "", &Error{Field: "secret_command", Err: errors.Join(err, ctx.Err()),
+			Msg: "the password command did not finish in time (" + ctx.Err().Error() + ")",
+			Fix: "check that the command does not wait for input, or raise the account's timeout"}
+	}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the password command failed: %v", err),
+		Fix: "run the command by hand to see why it fails"}
 }
 
 // configSecret reads the password of account name in a.ConfigFile again:

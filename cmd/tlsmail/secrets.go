@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -147,27 +146,27 @@ func readSecretFile(path string) (string, error) {
 // fails, so that a command can explain itself (gpg, pass). It is killed,
 // with every process it started, at the timeout.
 func runSecretCommand(ctx context.Context, source, cmd string, timeout time.Duration) (string, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	line, err := submit.RunSecretCommand(ctx, cmd, timeout)
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return line, err
 	}
-	line, err := config.RunCommand(ctx, cmd)
-	if err != nil {
-		ce := configErrorf("the %s command failed: %v", source, err).wrapping(err)
-		var ee *exec.ExitError
-		switch {
-		case ctx.Err() != nil:
-			ce.msg = "the " + source + " command did not finish in time (" + ctx.Err().Error() + ")"
-			ce.fix = "check that the command does not wait for input, or raise --timeout"
-		case errors.As(err, &ee):
-			ce.fix = "run the command by hand to see why it fails"
-		default:
-			ce.fix = "check that sh and the command exist, and that it prints the password on its first line"
+	// submit's error, worded with where the command came from and the
+	// flags that change it.
+	var ee *exec.ExitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		why := context.DeadlineExceeded
+		if !errors.Is(err, why) {
+			why = context.Canceled
 		}
-		return "", ce
+		return "", configErrorf("the %s command did not finish in time (%v)", source, why).wrapping(err).
+			withFix("check that the command does not wait for input, or raise --timeout")
+	case errors.As(err, &ee):
+		return "", configErrorf("the %s command failed: %v", source, se.Err).wrapping(err).withFix("run the command by hand to see why it fails")
 	}
-	return line, nil
+	return "", configErrorf("the %s command failed: %v", source, se.Err).wrapping(err).
+		withFix("check that sh and the command exist, and that it prints the password on its first line")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.
