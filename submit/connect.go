@@ -241,16 +241,16 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	case ca.Password != "":
 		if runtime.GOOS != "windows" {
 			if fi, err := os.Stat(a.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return "", &Error{Field: "secret",
+				return "", &Error{Field: "config_file_mode",
 					Msg: fmt.Sprintf("%s holds a password but can be read by other users (mode %04o)", a.ConfigFile, fi.Mode().Perm()),
-					Fix: "make the file readable by its owner only (chmod 600), or use passwordeval instead of password"}
+					Fix: "run: chmod 600 " + a.ConfigFile + " (or use passwordeval instead of password)"}
 			}
 		}
 		return ca.Password, nil
 	}
 	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
-		Msg: fmt.Sprintf("account %s has no password or passwordeval", ca.Name),
-		Fix: "add passwordeval (or password) to the account"}
+		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
+		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
 }
 
 // ReadSecretFile returns the first line of path, refusing a file that is

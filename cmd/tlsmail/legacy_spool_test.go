@@ -47,3 +47,31 @@ func TestQueueRunDeliversLegacyItem(t *testing.T) {
 		t.Errorf("delivered as %+v (TLS %+v), want AUTH as %s, EHLO legacy.example, BODY=8BITMIME, SNI localhost", m.Envelope, m.TLS, testUser)
 	}
 }
+
+// TestQueueRunConfigPasswordReadAgain: an item whose password is a
+// configuration account's reads the file again at delivery (now through
+// submit): delivered while the file is private, deferred with the reason
+// once others may read it.
+func TestQueueRunConfigPasswordReadAgain(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	send := func() result {
+		return proc{args: []string{"send", "--defer", "--config", m.cfg, "--to", "bob@example.org", "--subject", "s", "--body", "b"}, env: m.env()}.run(t)
+	}
+	if r := send(); r.code != 0 {
+		t.Fatalf("send --defer: %s", r)
+	}
+	if r := (proc{args: []string{"queue", "run"}, env: m.env()}).run(t); r.code != 0 || !strings.Contains(r.stdout, "1 delivered") {
+		t.Fatalf("queue run with a private configuration file: %s", r)
+	}
+	if r := send(); r.code != 0 {
+		t.Fatalf("send --defer: %s", r)
+	}
+	if err := os.Chmod(m.cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"queue", "run"}, env: m.env()}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stdout, "holds a password but can be read by other users") {
+		t.Errorf("queue run with a world-readable password file: want exit 75 and the reason\n%s", r)
+	}
+}

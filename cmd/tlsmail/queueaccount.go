@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
-	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -79,7 +75,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 // optionsFromAccount rebuilds the send flags of a queued item, so that
 // planConnection checks and resolves them exactly as for `send`. The
 // password source is taken from a.Auth.Secret; for a configuration account
-// the file is read again now.
+// the file is read again when the password is needed.
 func optionsFromAccount(ctx context.Context, e *env, a submit.Account) (*sendOptions, error) {
 	o := &sendOptions{
 		server:     a.Addr(),
@@ -126,59 +122,13 @@ func optionsFromAccount(ctx context.Context, e *env, a submit.Account) (*sendOpt
 	case submit.SecretCommand:
 		o.password.cmd = a.Auth.Secret.Ref
 	case submit.SecretConfig:
-		if err := passwordFromConfig(ctx, e, a, o); err != nil {
-			return nil, err
-		}
+		c := &submit.Connector{Getenv: e.getenv}
+		o.password.fromAccount = func(ctx context.Context) (string, error) { return c.Secret(ctx, &a, a.Auth.Secret) }
 	default:
 		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", a.Auth.User, a.Auth.Secret.Source).
 			withFix("remove it with 'tlsmail queue remove ID' and send it again")
 	}
 	return o, nil
-}
-
-// passwordFromConfig reads the password source of account a.Auth.Secret.Ref
-// in a.ConfigFile again, as applyConfig does for `send`.
-func passwordFromConfig(ctx context.Context, e *env, acct submit.Account, o *sendOptions) error {
-	home := e.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = e.getenv("USERPROFILE")
-	}
-	f, err := config.Load(ctx, acct.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return err
-	}
-	a, err := f.Account(acct.Auth.Secret.Ref)
-	if err != nil {
-		return err
-	}
-	switch {
-	case a.PasswordEval != "":
-		o.password.cmd = a.PasswordEval
-	case a.Password != "":
-		if runtime.GOOS != "windows" {
-			if fi, err := os.Stat(acct.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return configErrorf("%s holds a password but can be read by other users (mode %04o)", acct.ConfigFile, fi.Mode().Perm()).
-					withFix("run: chmod 600 " + shellQuote(acct.ConfigFile) + " (or use passwordeval instead of password)")
-			}
-		}
-		o.password.literal = a.Password
-	default:
-		return &config.Error{File: a.File, Line: a.Line, Key: "password",
-			Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", a.Name),
-			Fix: "add passwordeval (or password) to the account; the message stays queued"}
-	}
-	return nil
-}
-
-// absPath makes p absolute ("" stays "").
-func absPath(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }
 
 // newDeliverer returns the outbox deliverer of `queue run` and `send
@@ -218,4 +168,15 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 		}
 	}
 	return d
+}
+
+// absPath makes p absolute ("" stays "").
+func absPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

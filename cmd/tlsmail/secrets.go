@@ -32,6 +32,10 @@ type passwordFlags struct {
 	// cmdName names where cmd came from in messages; empty means
 	// --password-cmd (a configuration file's passwordeval sets it).
 	cmdName string
+	// fromAccount, set for a queued item whose password is a
+	// configuration account's, reads it with submit (the file again, its
+	// passwordeval run or its password taken).
+	fromAccount func(ctx context.Context) (string, error)
 }
 
 func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
@@ -47,6 +51,9 @@ func (p *passwordFlags) count() int {
 		if s != "" {
 			n++
 		}
+	}
+	if p.fromAccount != nil {
+		n++
 	}
 	return n
 }
@@ -70,6 +77,13 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 	switch {
 	case p.literal != "":
 		return p.literal, nil
+	case p.fromAccount != nil:
+		pw, err := p.fromAccount(ctx)
+		var se *submit.Error
+		if errors.As(err, &se) && se.Field == "config_file_mode" {
+			return "", configErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+		}
+		return pw, err
 	case p.env != "":
 		pw = e.getenv(p.env)
 		if pw == "" {
