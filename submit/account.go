@@ -7,6 +7,22 @@
 // An Account never holds a secret: the password (or OAuth2 token, or PFX
 // password) is a SecretRef, the place to read it from again when a message
 // is delivered, so that an Account can be written to the outbox's spool.
+//
+// The pieces, from an Account to a delivered message:
+//
+//   - Account: FromConfig builds one from an msmtp-format account; its JSON
+//     is the outbox item's settings (Enqueue), Key its grouping key.
+//   - Connector: Account → smtp.Config (CA file, client certificate, TLS
+//     provider, the secret read last); Send is Config, smtp.Dial and one
+//     message.
+//   - Deliverer: the outbox.Deliverer of tlsmail's command line and of
+//     library users alike: one connection per batch with pipelined messages,
+//     a new session resuming after a broken one, shared TLS session and
+//     verdict caches, servers that timed out skipped for the rest of the
+//     run, and one retry classification (Classify).
+//   - Worker: the long-running delivery loop (`tlsmail queue run --watch`,
+//     or a goroutine in a program that queues mail), woken at once by its
+//     Enqueue.
 package submit
 
 import (
