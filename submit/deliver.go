@@ -37,7 +37,8 @@ type Deliverer struct {
 	// Transcript, if set, receives the session logs.
 	Transcript io.Writer
 	// Sent, if set, is told the outcome of each attempted item, before it
-	// is reported to the outbox.
+	// is reported to the outbox; it is called from several goroutines at
+	// once.
 	Sent func(it *outbox.Item, s *Sent)
 	// DialError, if set, may replace an error of smtp.Dial (the command
 	// line adds its flag names to the fix there).

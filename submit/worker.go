@@ -35,20 +35,20 @@ func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelo
 		}
 	}
 	if env.Body == "" {
-		head := make([]byte, scanAhead+1)
-		n, err := io.ReadFull(msg, head)
-		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
-			header8, body8 := scanBytes(head[:n])
+		// The buffer grows with the message, up to scanAhead+1 bytes.
+		var head bytes.Buffer
+		if _, err := head.ReadFrom(io.LimitReader(msg, scanAhead+1)); err != nil {
+			return "", &outbox.Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
+		}
+		if head.Len() <= scanAhead { // the whole message
+			header8, body8 := scanBytes(head.Bytes())
 			env.SMTPUTF8 = env.SMTPUTF8 || header8
 			env.Body = "7BIT"
 			if body8 {
 				env.Body = "8BITMIME"
 			}
-		case err != nil:
-			return "", &outbox.Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
 		}
-		msg = io.MultiReader(bytes.NewReader(head[:n]), msg)
+		msg = io.MultiReader(&head, msg)
 	}
 	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: a.Key()}, msg)
 }
@@ -78,7 +78,8 @@ type Worker struct {
 	Parallel int
 	// Transcript, if set, receives the session logs.
 	Transcript io.Writer
-	// OnResult, if set, is told each item's outcome (outbox.RunConfig).
+	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
+	// it is called from several goroutines at once.
 	OnResult func(*outbox.Item, outbox.Result)
 	// OnError, if set, is told a pass that failed (an unreadable spool);
 	// the Worker goes on with the next pass.
