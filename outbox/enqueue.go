@@ -16,15 +16,48 @@ import (
 // fsynced); when it returns an error, no item is visible. ctx cancels a
 // slow read of r between chunks.
 func (q *Queue) Enqueue(ctx context.Context, env Envelope, s Settings, r io.Reader) (string, error) {
-	if len(env.To) == 0 {
-		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
-	}
 	if err := s.check(); err != nil {
 		return "", err
 	}
+	b, err := json.Marshal(&s)
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot encode the settings", Err: err}
+	}
+	return q.enqueue(ctx, env, b, "", r)
+}
+
+// Data is an item's delivery settings as a layer above the outbox encodes
+// them (tlsmail's submit.Account): the outbox stores them as they are and
+// never interprets them, so that it imports nothing above it. They must
+// not hold a secret: the spool is a plain file.
+type Data struct {
+	// Settings is a JSON object, returned as written by Item.Data.
+	Settings json.RawMessage
+	// Group is the grouping key: Run hands items with equal Group to one
+	// Deliver call (one connection). It must determine Settings' delivery
+	// (equal Groups for different servers would share a batch).
+	Group string
+}
+
+// EnqueueData is Enqueue with settings the outbox does not interpret.
+func (q *Queue) EnqueueData(ctx context.Context, env Envelope, d Data, r io.Reader) (string, error) {
+	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
+		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object",
+			Fix: "encode the settings as a JSON object"}
+	}
+	if d.Group == "" {
+		return "", &Error{Op: "enqueue", Msg: "the item has no grouping key", Fix: "set Data.Group"}
+	}
+	return q.enqueue(ctx, env, d.Settings, d.Group, r)
+}
+
+func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMessage, group string, r io.Reader) (string, error) {
+	if len(env.To) == 0 {
+		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
+	}
 	now := q.now()
 	id := newID(time.Now()) // real time: IDs sort in creation order whatever the clock
-	h := header{ID: id, Created: now.UTC(), Envelope: env, Settings: s}
+	h := rawHeader{ID: id, Created: now.UTC(), Envelope: env, Settings: settings, Group: group}
 	hj, err := json.Marshal(&h)
 	if err != nil {
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}

@@ -77,6 +77,9 @@ type header struct {
 	Created  time.Time `json:"created"`
 	Envelope Envelope  `json:"envelope"`
 	Settings Settings  `json:"settings"`
+	// Group is the grouping key given to EnqueueData; "" for an item
+	// written by Enqueue, whose key is its Settings'.
+	Group string `json:"group,omitempty"`
 }
 
 // rawHeader is header with the settings left undecoded, for the cache.
@@ -85,6 +88,7 @@ type rawHeader struct {
 	Created  time.Time       `json:"created"`
 	Envelope Envelope        `json:"envelope"`
 	Settings json.RawMessage `json:"settings"`
+	Group    string          `json:"group,omitempty"`
 }
 
 // settingsCache maps the settings of item headers, as written, to their
@@ -96,6 +100,7 @@ type settingsCache map[string]*cachedSettings
 type cachedSettings struct {
 	s   Settings
 	key string
+	raw string // the settings as written (Item.Data)
 }
 
 // maxCachedSettings bounds a settingsCache.
@@ -104,15 +109,28 @@ const maxCachedSettings = 256
 // decodeHeader decodes a header line, with sc's help if it is not nil;
 // key is the settings' grouping key when sc knew or learned it.
 func decodeHeader(line []byte, sc settingsCache) (h header, key string, err error) {
+	h, key, _, err = decodeHeaderRaw(line, sc)
+	return h, key, err
+}
+
+// decodeHeaderRaw is decodeHeader that also returns the settings as
+// written.
+func decodeHeaderRaw(line []byte, sc settingsCache) (h header, key, raw string, err error) {
 	if sc == nil {
-		err = json.Unmarshal(line, &h)
-		return h, "", err
+		if err = json.Unmarshal(line, &h); err != nil {
+			return h, "", "", err
+		}
+		var rs struct {
+			Settings json.RawMessage `json:"settings"`
+		}
+		json.Unmarshal(line, &rs)
+		return h, h.Group, string(rs.Settings), nil
 	}
 	var rh rawHeader
 	if err := json.Unmarshal(line, &rh); err != nil {
-		return h, "", err
+		return h, "", "", err
 	}
-	h = header{ID: rh.ID, Created: rh.Created, Envelope: rh.Envelope}
+	h = header{ID: rh.ID, Created: rh.Created, Envelope: rh.Envelope, Group: rh.Group}
 	if rh.Settings == nil {
 		// No settings field: zero settings, as the plain decode gives
 		// (json.Unmarshal of no bytes would be an error).
@@ -120,9 +138,9 @@ func decodeHeader(line []byte, sc settingsCache) (h header, key string, err erro
 	}
 	c := sc[string(rh.Settings)]
 	if c == nil {
-		c = &cachedSettings{}
+		c = &cachedSettings{raw: string(rh.Settings)}
 		if err := json.Unmarshal(rh.Settings, &c.s); err != nil {
-			return h, "", err
+			return h, "", "", err
 		}
 		c.key = c.s.key()
 		if len(sc) < maxCachedSettings {
@@ -133,7 +151,10 @@ func decodeHeader(line []byte, sc settingsCache) (h header, key string, err erro
 	// Each item owns its settings: no slice or map is shared.
 	h.Settings.Pins = slices.Clone(c.s.Pins)
 	h.Settings.Extra = maps.Clone(c.s.Extra)
-	return h, c.key, nil
+	if rh.Group != "" {
+		return h, rh.Group, c.raw, nil
+	}
+	return h, c.key, c.raw, nil
 }
 
 // layout locates the content in a message file.
@@ -179,7 +200,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 			}
 		}
 	}
-	h, key, err := decodeHeader(line, sc)
+	h, key, raw, err := decodeHeaderRaw(line, sc)
 	if err != nil {
 		return nil, corrupt("bad header: %v", err)
 	}
@@ -212,7 +233,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 		return nil, corrupt("bad item ID %q", h.ID)
 	}
 	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
-		Size: size, path: path, lay: lay, key: key}
+		Size: size, path: path, lay: lay, key: key, raw: raw}
 	if int64(len(head)) == fsize {
 		it.data = head[off : off+size : off+size]
 	}

@@ -23,9 +23,10 @@
 //
 // # Secrets
 //
-// The spool never holds a password or token. Settings.Secret says where the
-// secret comes from (an environment variable, a file, a command, a
-// configuration account) so that the deliverer reads it again at delivery.
+// The spool never holds a password or token. The item's settings say where
+// the secret comes from (an environment variable, a file, a command, a
+// configuration account; Settings.Secret, or the SecretRef of tlsmail's
+// submit.Account) so that the deliverer reads it again at delivery.
 //
 // # Trust
 //
@@ -74,6 +75,14 @@ type Envelope struct {
 	From string `json:"from"`
 	// To are the forward-paths (RCPT TO), at least one.
 	To []string `json:"to"`
+	// Body and SMTPUTF8 are what the content needs of MAIL FROM, recorded
+	// when it was queued: Body is "7BIT" or "8BITMIME" (RFC 6152), and
+	// SMTPUTF8 (RFC 6531) is set for a header or address with UTF-8. Body
+	// "" means they were not recorded (an item of an earlier version, or a
+	// content too large to scan before queueing): the deliverer scans the
+	// content.
+	Body     string `json:"body,omitempty"`
+	SMTPUTF8 bool   `json:"smtputf8,omitempty"`
 }
 
 // SecretRef says where the deliverer finds the password or token. The
@@ -89,6 +98,12 @@ type SecretRef struct {
 
 // Settings are the connection settings an item is delivered with. Items
 // with equal Settings form one batch in Run, sent over one connection.
+//
+// tlsmail itself no longer writes Settings: it stores a submit.Account
+// with EnqueueData, opaque to this package, whose JSON uses the same field
+// names, so Item.Settings still shows an item's host, port and account in
+// listings. Enqueue(Settings) remains for programs that use the outbox
+// with their own deliverer.
 type Settings struct {
 	// ConfigFile and Account name the configuration the settings came from.
 	ConfigFile string `json:"config_file,omitempty"`
@@ -185,7 +200,8 @@ type Item struct {
 	// first read covered the whole file (Run only).
 	fid  fileID
 	data []byte
-	key  string      // Settings.key(), when known from reading
+	key  string      // the grouping key, when known from reading
+	raw  string      // the settings as written (Data)
 	lf   *lockedFile // set while Run holds the item
 	// unconfirmed: taken by the scan, checks under the lock still to be
 	// made (runner.confirm); seq orders the items the scan took.
@@ -193,6 +209,18 @@ type Item struct {
 	seq         int
 	// noState: Run found no state file for the item under its lock.
 	noState bool
+}
+
+// Data returns the item's settings as they were written: the JSON given to
+// EnqueueData, or the encoding of the Settings given to Enqueue. Settings
+// holds the same JSON decoded as Settings (for listings); a layer above
+// decodes Data into its own type.
+func (it *Item) Data() json.RawMessage {
+	if it.raw == "" {
+		b, _ := json.Marshal(&it.Settings)
+		return b
+	}
+	return json.RawMessage(it.raw)
 }
 
 // Error is an outbox operation that failed.

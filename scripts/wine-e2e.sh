@@ -315,6 +315,10 @@ if [ -n "$tp" ]; then
 	expect_client_cert store-subject-starttls --server "$csmtp" --tls starttls --cert-store MY --cert-subject "$cn"
 	expect_client_cert store-thumbprint-implicit --server "$csmtps" --tls implicit --cert-store 'CurrentUser\MY' --cert-thumbprint "$tp"
 	expect_client_cert file-cert-starttls --server "$csmtp" --tls starttls --cert "$tmp/client.pem" --key "$tmp/client.key"
+	# send --queue delivers from the outbox: the queued item keeps the
+	# store entry (it once went out without the client certificate).
+	expect_client_cert queued-store-thumbprint --server "$csmtps" --tls implicit --cert-store MY --cert-thumbprint "$tp" \
+		--queue --queue-dir "$tmp/queue"
 fi
 # --pfx: PKCS#12 files made by OpenSSL 3 (AES-256, PBKDF2), decoded by
 # Windows (PFXImportCertStore), for Schannel and for crypto/tls.
@@ -325,6 +329,8 @@ printf 'e2e-pfx-secret\n' >"$tmp/pfx-pw"
 chmod 600 "$tmp/pfx-pw"
 export E2E_PFX_PW=e2e-pfx-secret E2E_PFX_BAD=wrong
 expect_client_cert pfx-env-schannel --server "$csmtp" --tls starttls --pfx "$tmp/client.pfx" --pfx-password-env E2E_PFX_PW
+expect_client_cert queued-pfx-file-go --tls-provider go --server "$csmtps" --tls implicit --pfx "$tmp/client.pfx" \
+	--pfx-password-file "$tmp/pfx-pw" --queue --queue-dir "$tmp/queue"
 expect_client_cert pfx-file-go --tls-provider go --server "$csmtps" --tls implicit --pfx "$tmp/client.pfx" --pfx-password-file "$tmp/pfx-pw"
 expect_client_cert pfx-no-password-schannel --server "$csmtps" --tls implicit --pfx "$tmp/client-nopw.pfx"
 send pfx-wrong-password --server "$csmtp" --tls starttls --ca "$cca" --pfx "$tmp/client.pfx" --pfx-password-env E2E_PFX_BAD --json

@@ -3,15 +3,15 @@
 package main
 
 import (
-	"crypto/tls"
+	"context"
 	"errors"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/schannel"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // storeCertFlags are send's Windows-only flags that take the client
@@ -27,7 +27,7 @@ type storeCertFlags struct {
 // are known: with --cert-store, --cert-thumbprint or --cert-subject the
 // Schannel provider takes its client certificate from the store (the key
 // is used in place, and may be non-exportable or on a smart card).
-func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
+func platformSendFlags(fs *pflag.FlagSet) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), func() submit.ClientIdentity) {
 	f := &storeCertFlags{}
 	fs.StringVar(&f.store, "cert-store", "", "Windows certificate `STORE` of the client certificate, for --tls-provider schannel: MY (default), or LocalMachine\\MY")
 	fs.StringVar(&f.thumbprint, "cert-thumbprint", "", "select the client certificate in --cert-store by its SHA-1 `HEX` thumbprint (as certmgr.msc shows it)")
@@ -35,62 +35,107 @@ func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config
 	fs.StringVar(&f.pfx, "pfx", "", "client certificate and key from a PKCS#12 `FILE` (.pfx, .p12; RSA key), decoded by Windows")
 	fs.StringVar(&f.pfxPasswordEnv, "pfx-password-env", "", "read the --pfx password from the environment variable `VAR`")
 	fs.StringVar(&f.pfxPasswordFile, "pfx-password-file", "", "read the --pfx password from the first line of `FILE`")
-	return f.apply
+	return f.apply, f.identity
 }
 
+// identity is the client identity the flags name, for the outbox: the
+// PFX password as a reference to its source, never the password.
+func (f *storeCertFlags) identity() submit.ClientIdentity {
+	id := submit.ClientIdentity{Store: f.store, Thumbprint: f.thumbprint, Subject: f.subject, PFXFile: f.pfx}
+	switch {
+	case f.pfxPasswordEnv != "":
+		id.PFXPassword = submit.SecretRef{Source: submit.SecretEnv, Ref: f.pfxPasswordEnv}
+	case f.pfxPasswordFile != "":
+		id.PFXPassword = submit.SecretRef{Source: submit.SecretFile, Ref: f.pfxPasswordFile}
+	}
+	return id
+}
+
+// platformFromIdentity returns the function that applies a queued item's
+// client identity, as the flags it was queued with did.
+func platformFromIdentity(id submit.ClientIdentity) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), error) {
+	f := &storeCertFlags{store: id.Store, thumbprint: id.Thumbprint, subject: id.Subject, pfx: id.PFXFile}
+	switch id.PFXPassword.Source {
+	case "":
+	case submit.SecretEnv:
+		f.pfxPasswordEnv = id.PFXPassword.Ref
+	case submit.SecretFile:
+		f.pfxPasswordFile = id.PFXPassword.Ref
+	default:
+		return nil, configErrorf("the queued item reads its PFX password from %q, which tlsmail does not support", id.PFXPassword.Source).
+			withFix("remove it with 'tlsmail queue remove ID' and send it again")
+	}
+	return f.apply, nil
+}
+
+// apply checks the flags' combinations (usage errors naming the flags)
+// and has submit apply the identity: the store entry becomes the provider's
+// client certificate, the PFX file cfg's.
 func (f *storeCertFlags) apply(p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
-	if f.pfx != "" || f.pfxPasswordEnv != "" || f.pfxPasswordFile != "" {
-		if err := f.loadPFX(cfg); err != nil {
+	pfx := f.pfx != "" || f.pfxPasswordEnv != "" || f.pfxPasswordFile != ""
+	store := f.store != "" || f.thumbprint != "" || f.subject != ""
+	if pfx {
+		switch {
+		case f.pfx == "":
+			return nil, usageErrorf("--pfx-password-env or --pfx-password-file was given without --pfx").withFix("add --pfx FILE")
+		case f.pfxPasswordEnv != "" && f.pfxPasswordFile != "":
+			return nil, usageErrorf("--pfx-password-env and --pfx-password-file were both given").withFix("give one of them")
+		case store:
+			return nil, usageErrorf("--pfx and a certificate store were both given").
+				withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
+		case len(cfg.Certificates) > 0:
+			return nil, usageErrorf("--cert and --pfx were both given").withFix("give the client certificate once: --cert/--key (PEM) or --pfx (PKCS#12)")
+		}
+	}
+	if store {
+		if err := f.checkStore(); err != nil {
 			return nil, err
 		}
+		if _, ok := p.(schannel.Provider); !ok {
+			return nil, usageErrorf("--cert-store, --cert-thumbprint and --cert-subject work with --tls-provider schannel only (not %q)", p.Name()).
+				withFix("add --tls-provider schannel, or export the certificate and key to PEM files for --cert and --key")
+		}
+		if len(cfg.Certificates) > 0 {
+			return nil, usageErrorf("--cert or --pfx and a certificate store were both given").
+				withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
+		}
 	}
-	if f.store == "" && f.thumbprint == "" && f.subject == "" {
+	if !pfx && !store {
 		return p, nil
 	}
-	sc, err := f.storeCert()
-	if err != nil {
-		return nil, err
+	prov, err := (&submit.Connector{}).ApplyIdentity(context.Background(), &submit.Account{Client: f.identity()}, p, cfg)
+	var se *submit.Error
+	if errors.As(err, &se) && se.Field == "secret_file_mode" {
+		return nil, configErrorf("%s", se.Msg).wrapping(err).withFix("run: chmod 600 " + shellQuote(f.pfxPasswordFile))
 	}
-	sp, ok := p.(schannel.Provider)
-	if !ok {
-		return nil, usageErrorf("--cert-store, --cert-thumbprint and --cert-subject work with --tls-provider schannel only (not %q)", p.Name()).
-			withFix("add --tls-provider schannel, or export the certificate and key to PEM files for --cert and --key")
+	if errors.As(err, &se) && se.Field == "secret" && f.pfxPasswordEnv != "" {
+		return nil, configErrorf("the environment variable %s (from --pfx-password-env) is empty or not set", f.pfxPasswordEnv).
+			withFix("export " + f.pfxPasswordEnv + " with the PFX password, or name another variable")
 	}
-	if len(cfg.Certificates) > 0 {
-		return nil, usageErrorf("--cert or --pfx and a certificate store were both given").
-			withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
-	}
-	sp.ClientCert = sc // keeps the provider's shared credentials (session resumption)
-	return sp, nil
+	return prov, err
 }
 
-// storeCert checks the flags and turns them into a schannel.StoreCert.
-func (f *storeCertFlags) storeCert() (*schannel.StoreCert, error) {
+// checkStore checks the certificate-store flags.
+func (f *storeCertFlags) checkStore() error {
 	switch {
 	case f.thumbprint == "" && f.subject == "":
-		return nil, usageErrorf("--cert-store needs --cert-thumbprint or --cert-subject to pick the certificate").
+		return usageErrorf("--cert-store needs --cert-thumbprint or --cert-subject to pick the certificate").
 			withFix("list the store's certificates with 'certutil -user -store MY' and pass one's thumbprint with --cert-thumbprint")
 	case f.thumbprint != "" && f.subject != "":
-		return nil, usageErrorf("--cert-thumbprint and --cert-subject were both given").withFix("give one of them")
+		return usageErrorf("--cert-thumbprint and --cert-subject were both given").withFix("give one of them")
 	}
-	sc := &schannel.StoreCert{Thumbprint: f.thumbprint, Subject: f.subject}
-	store := f.store
-	if loc, name, ok := strings.Cut(store, `\`); ok {
+	if loc, name, ok := strings.Cut(f.store, `\`); ok {
 		switch strings.ToLower(loc) {
-		case "localmachine":
-			sc.LocalMachine = true
-		case "currentuser":
+		case "localmachine", "currentuser":
 		default:
-			return nil, usageErrorf("--cert-store %q: the location must be CurrentUser or LocalMachine", f.store).
+			return usageErrorf("--cert-store %q: the location must be CurrentUser or LocalMachine", f.store).
 				withFix(`give a store name such as MY, or CurrentUser\MY or LocalMachine\MY`)
 		}
-		store = name
+		if name == "" {
+			return usageErrorf("--cert-store %q names no store", f.store).withFix(`give e.g. LocalMachine\MY`)
+		}
 	}
-	if store == "" && strings.Contains(f.store, `\`) {
-		return nil, usageErrorf("--cert-store %q names no store", f.store).withFix(`give e.g. LocalMachine\MY`)
-	}
-	sc.Store = store
-	return sc, nil
+	return nil
 }
 
 // platformConfigError reports whether err is a client certificate that
@@ -107,55 +152,4 @@ func platformConfigError(err error) (msg, fix string, ok bool) {
 	bare := *ce
 	bare.Fix = ""
 	return bare.Error(), ce.Fix, true
-}
-
-// loadPFX reads --pfx with its password (none, or from --pfx-password-env or
-// --pfx-password-file, never from the command line) and makes it the client
-// certificate of cfg, for either provider: Windows decodes the file
-// (schannel.LoadPFX), so crypto/tls can use it too.
-func (f *storeCertFlags) loadPFX(cfg *secchan.Config) error {
-	switch {
-	case f.pfx == "":
-		return usageErrorf("--pfx-password-env or --pfx-password-file was given without --pfx").withFix("add --pfx FILE")
-	case f.pfxPasswordEnv != "" && f.pfxPasswordFile != "":
-		return usageErrorf("--pfx-password-env and --pfx-password-file were both given").withFix("give one of them")
-	case f.store != "" || f.thumbprint != "" || f.subject != "":
-		return usageErrorf("--pfx and a certificate store were both given").
-			withFix("give one of --cert/--key, --pfx, or --cert-store with --cert-thumbprint or --cert-subject")
-	case len(cfg.Certificates) > 0:
-		return usageErrorf("--cert and --pfx were both given").withFix("give the client certificate once: --cert/--key (PEM) or --pfx (PKCS#12)")
-	}
-	var pw string
-	switch {
-	case f.pfxPasswordEnv != "":
-		pw = os.Getenv(f.pfxPasswordEnv)
-		if pw == "" {
-			return configErrorf("the environment variable %s (from --pfx-password-env) is empty or not set", f.pfxPasswordEnv).
-				withFix("export " + f.pfxPasswordEnv + " with the PFX password, or name another variable")
-		}
-	case f.pfxPasswordFile != "":
-		var err error
-		if pw, err = readSecretFile(f.pfxPasswordFile); err != nil {
-			var ce *cliError
-			if errors.As(err, &ce) {
-				ce.fix = strings.ReplaceAll(ce.fix, "--password-file", "--pfx-password-file")
-			}
-			return err
-		}
-	}
-	data, err := os.ReadFile(f.pfx)
-	if err != nil {
-		return configErrorf("cannot read the PFX file: %v", err).wrapping(err).withFix("check the path given to --pfx")
-	}
-	cert, err := schannel.LoadPFX(data, pw)
-	clear(data)
-	if err != nil {
-		var ce *schannel.CertError
-		if errors.As(err, &ce) {
-			ce.Where = "PFX file " + f.pfx
-		}
-		return err
-	}
-	cfg.Certificates = []tls.Certificate{cert}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -103,6 +104,7 @@ func classify(err error) failure {
 	var svErr *server.Error
 	var cfgErr *config.Error
 	var xe *exitError
+	var subErr *submit.Error
 	switch {
 	case errors.As(err, &xe): // probe, cert verify, cert check (cert.go)
 		f.kind, f.code, f.fix = xe.kind, xe.code, xe.fix
@@ -139,6 +141,8 @@ func classify(err error) failure {
 		}
 	case te != nil:
 		f.kind, f.code, f.fix = string(smtp.KindCertificate), exitTempFail, te.Fix()
+	case errors.As(err, &subErr): // an account the library cannot use
+		f.kind, f.code, f.fix = kindConfig, exitConfig, subErr.Fix
 	default:
 		f.fix = "this is a bug in tlsmail; please report it with the command line (without secrets)"
 	}

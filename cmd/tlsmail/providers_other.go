@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // registerPlatformProviders adds the providers of this operating system:
@@ -14,9 +15,22 @@ func registerPlatformProviders(r *secchan.Registry) {}
 
 // platformSendFlags adds send's flags of this operating system: none here
 // (the certificate-store flags are Windows-only). The returned function
-// leaves the provider as it is.
-func platformSendFlags(fs *pflag.FlagSet) func(secchan.Provider, *secchan.Config) (secchan.Provider, error) {
-	return func(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
+// leaves the provider as it is, and the identity is empty.
+func platformSendFlags(fs *pflag.FlagSet) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), func() submit.ClientIdentity) {
+	return keepProvider, func() submit.ClientIdentity { return submit.ClientIdentity{} }
+}
+
+func keepProvider(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
+
+// platformFromIdentity returns the function that applies a queued item's
+// Windows client identity: an item that names a certificate store or a
+// PFX file cannot be delivered here.
+func platformFromIdentity(id submit.ClientIdentity) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), error) {
+	if id.Store != "" || id.Thumbprint != "" || id.Subject != "" || id.PFXFile != "" {
+		return nil, configErrorf("the queued item's client certificate is in a Windows certificate store or PFX file").
+			withFix("run the queue on Windows, or remove the item with 'tlsmail queue remove ID' and send it again with --cert and --key")
+	}
+	return keepProvider, nil
 }
 
 // platformConfigError reports whether err is a configuration problem only

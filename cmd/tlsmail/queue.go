@@ -20,6 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // Exit codes and JSON kinds of the queue commands.
@@ -173,7 +174,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if p.closeFn != nil {
 		defer p.closeFn()
 	}
-	settings, err := settingsFor(o, p)
+	acct, err := accountFor(o, p)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,16 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	id, err := q.Enqueue(ctx, outbox.Envelope{From: p.env.From, To: p.env.To}, settings, r)
+	qenv := outbox.Envelope{From: p.env.From, To: p.env.To}
+	if o.message != "-" {
+		// A composed message, or a --message file scanned whole: its needs
+		// are known. Standard input is scanned by submit.Enqueue.
+		qenv.Body, qenv.SMTPUTF8 = "7BIT", p.env.UTF8
+		if p.env.EightBit {
+			qenv.Body = "8BITMIME"
+		}
+	}
+	id, err := submit.Enqueue(ctx, q, &acct, qenv, r)
 	r.Close()
 	if err != nil {
 		if id == "" {
@@ -220,13 +230,13 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			tw = f
 		}
 	}
-	d := &deliverer{e: e, transcript: tw, sent: func(it *outbox.Item, out *outcome, err error) {
+	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
 		if it.ID == id {
 			res.out = out
 		}
-	}}
+	})
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
-		Deliver: d.deliver,
+		Deliver: d.Deliver,
 		IDs:     []string{id},
 		OnResult: func(it *outbox.Item, r outbox.Result) {
 			if it.ID == id {
@@ -750,15 +760,15 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
 	responses := map[string]string{}
-	d := &deliverer{e: r.e, transcript: r.transcript, sent: func(it *outbox.Item, out *outcome, err error) {
+	d := newDeliverer(r.e, r.transcript, func(it *outbox.Item, out *outcome, err error) {
 		if out != nil && out.result != nil && out.result.Response != nil {
 			mu.Lock()
 			responses[it.ID] = out.result.Response.String()
 			mu.Unlock()
 		}
-	}}
+	})
 	stats, err := r.q.Run(ctx, outbox.RunConfig{
-		Deliver:  d.deliver,
+		Deliver:  d.Deliver,
 		Parallel: r.parallel,
 		// One connection per batch: 1,000 messages for one server go
 		// over four connections, each with one handshake.
@@ -895,27 +905,13 @@ func (r *queueRunner) once(ctx context.Context) error {
 	return xe
 }
 
-// watch runs passes until ctx is done, sleeping until the next item is due
-// but never longer than interval (so that new messages are found).
+// watch is `queue run --watch`: a submit.Worker whose passes print their
+// results, until ctx is done. It sleeps until the next item is due but
+// never longer than interval (so that new messages are found).
 func (r *queueRunner) watch(ctx context.Context, interval time.Duration) error {
-	interval = min(max(interval, time.Second), time.Hour)
-	for {
-		stats, err := r.pass(ctx)
-		if err != nil {
-			fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err)
-		}
-		wait := interval
-		if !stats.Next.IsZero() {
-			wait = min(wait, max(time.Until(stats.Next), time.Second))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	w := &submit.Worker{Queue: r.q, Interval: max(interval, submit.MinInterval), Pass: r.pass,
+		OnError: func(err error) { fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err) }}
+	return w.Run(ctx)
 }
 
 func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {

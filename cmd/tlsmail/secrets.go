@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // There is deliberately no --password flag: a password on the command line
@@ -35,6 +32,10 @@ type passwordFlags struct {
 	// cmdName names where cmd came from in messages; empty means
 	// --password-cmd (a configuration file's passwordeval sets it).
 	cmdName string
+	// fromAccount, set for a queued item whose password is a
+	// configuration account's, reads it with submit (the file again, its
+	// passwordeval run or its password taken).
+	fromAccount func(ctx context.Context) (string, error)
 }
 
 func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
@@ -50,6 +51,9 @@ func (p *passwordFlags) count() int {
 		if s != "" {
 			n++
 		}
+	}
+	if p.fromAccount != nil {
+		n++
 	}
 	return n
 }
@@ -73,6 +77,13 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 	switch {
 	case p.literal != "":
 		return p.literal, nil
+	case p.fromAccount != nil:
+		pw, err := p.fromAccount(ctx)
+		var se *submit.Error
+		if errors.As(err, &se) && se.Field == "config_file_mode" {
+			return "", configErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+		}
+		return pw, err
 	case p.env != "":
 		pw = e.getenv(p.env)
 		if pw == "" {
@@ -123,27 +134,24 @@ func (p *passwordFlags) cmdSource() string {
 }
 
 // readSecretFile returns the first line of path, refusing a file that
-// other users may read (as ssh does for keys).
+// other users may read (as ssh does for keys): submit.ReadSecretFile, its
+// fixes naming the flags.
 func readSecretFile(path string) (string, error) {
-	f, err := openInputFile("--password-file", path)
-	if err != nil {
-		if errors.Is(err, message.ErrNotRegular) {
-			return "", configErrorf("the password file %v", err).wrapping(err).
-				withFix("give --password-file the path of a regular file; for a program's output use --password-cmd")
-		}
-		return "", configErrorf("cannot open the password file: %v", err).wrapping(err).
-			withFix("check the path given to --password-file")
+	pw, err := submit.ReadSecretFile(path)
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return pw, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", configErrorf("cannot read the password file: %v", err).wrapping(err)
+	ce := configErrorf("%s", se.Msg).wrapping(err)
+	switch {
+	case errors.Is(err, message.ErrNotRegular):
+		ce.fix = "give --password-file the path of a regular file; for a program's output use --password-cmd"
+	case se.Field == "secret_file_mode":
+		ce.fix = "run: chmod 600 " + shellQuote(path)
+	case se.Field == "secret_file":
+		ce.fix = "check the path given to --password-file"
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return "", configErrorf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()).
-			withFix("run: chmod 600 " + shellQuote(path))
-	}
-	return firstLine(io.LimitReader(f, maxSecretBytes))
+	return "", ce
 }
 
 // runSecretCommand runs cmd with sh -c (cmd /C on Windows) through
@@ -152,37 +160,27 @@ func readSecretFile(path string) (string, error) {
 // fails, so that a command can explain itself (gpg, pass). It is killed,
 // with every process it started, at the timeout.
 func runSecretCommand(ctx context.Context, source, cmd string, timeout time.Duration) (string, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	line, err := submit.RunSecretCommand(ctx, cmd, timeout)
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return line, err
 	}
-	line, err := config.RunCommand(ctx, cmd)
-	if err != nil {
-		ce := configErrorf("the %s command failed: %v", source, err).wrapping(err)
-		var ee *exec.ExitError
-		switch {
-		case ctx.Err() != nil:
-			ce.msg = "the " + source + " command did not finish in time (" + ctx.Err().Error() + ")"
-			ce.fix = "check that the command does not wait for input, or raise --timeout"
-		case errors.As(err, &ee):
-			ce.fix = "run the command by hand to see why it fails"
-		default:
-			ce.fix = "check that sh and the command exist, and that it prints the password on its first line"
+	// submit's error, worded with where the command came from and the
+	// flags that change it.
+	var ee *exec.ExitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		why := context.DeadlineExceeded
+		if !errors.Is(err, why) {
+			why = context.Canceled
 		}
-		return "", ce
+		return "", configErrorf("the %s command did not finish in time (%v)", source, why).wrapping(err).
+			withFix("check that the command does not wait for input, or raise --timeout")
+	case errors.As(err, &ee):
+		return "", configErrorf("the %s command failed: %v", source, se.Err).wrapping(err).withFix("run the command by hand to see why it fails")
 	}
-	return line, nil
-}
-
-// firstLine returns the first line of r without its line ending.
-func firstLine(r io.Reader) (string, error) {
-	br := bufio.NewReader(r)
-	line, err := br.ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", configErrorf("cannot read the password: %v", err).wrapping(err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return "", configErrorf("the %s command failed: %v", source, se.Err).wrapping(err).
+		withFix("check that sh and the command exist, and that it prints the password on its first line")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.
@@ -236,22 +234,4 @@ func openInputFile(flag, path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// readInputFile reads the whole of path, named by flag, which must be a
-// regular file of at most max bytes.
-func readInputFile(flag, path string, max int64) ([]byte, error) {
-	f, err := openInputFile(flag, path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s (%s) is larger than %d MB", path, flag, max>>20)
-	}
-	return data, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -56,6 +57,9 @@ type sendOptions struct {
 	// platform applies send's flags of this operating system, such as
 	// Windows' --cert-store (see platformSendFlags).
 	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
+	// platformID returns the client identity those flags name (a
+	// certificate store entry, a PFX file), for the outbox.
+	platformID func() submit.ClientIdentity
 
 	transcript string
 	json       bool
@@ -267,7 +271,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
-	o.platform = platformSendFlags(fs)
+	o.platform, o.platformID = platformSendFlags(fs)
 	return cmd
 }
 
@@ -489,24 +493,9 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 		return nil, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
 	}
 	if o.cert != "" {
-		keyFile := o.key
-		if keyFile == "" {
-			keyFile = o.cert
-		}
-		certPEM, err := readInputFile("--cert", o.cert, maxPEMFile)
+		cert, err := submit.LoadKeyPair(o.cert, o.key)
 		if err != nil {
-			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
-				withFix("give --cert the path of a PEM certificate file")
-		}
-		keyPEM, err := readInputFile("--key", keyFile, maxPEMFile)
-		if err != nil {
-			return nil, configErrorf("cannot load the client certificate's key: %v", err).wrapping(err).
-				withFix("give --key the path of a PEM private key file (or put the key in the --cert file)")
-		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, configErrorf("cannot load the client certificate: %v", err).wrapping(err).
-				withFix("give --cert a PEM certificate and --key its PEM private key (or one file holding both)")
+			return nil, withFlagFix(err)
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
 	}
@@ -609,23 +598,46 @@ func checkPin(pin string) error {
 	return nil
 }
 
-// maxPEMFile bounds a --ca, --cert or --key file; a system's whole CA
-// bundle is a few hundred KB.
-const maxPEMFile = 16 << 20
-
-// loadCAFile reads PEM certificates to trust instead of the system roots.
+// loadCAFile reads PEM certificates to trust instead of the system roots
+// (submit.LoadCAFile; the fix names --ca).
 func loadCAFile(path string) (*x509.CertPool, error) {
-	data, err := readInputFile("--ca", path, maxPEMFile)
+	pool, err := submit.LoadCAFile(path)
 	if err != nil {
-		return nil, configErrorf("cannot read the CA file: %v", err).wrapping(err).
-			withFix("give --ca the path of a PEM file with the CA certificates")
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, configErrorf("the CA file %s holds no PEM certificate", path).
-			withFix("give --ca a file with one or more -----BEGIN CERTIFICATE----- blocks")
+		return nil, withFlagFix(err)
 	}
 	return pool, nil
+}
+
+// flagFix is the fix of a submit error about field, as the command line
+// says it: with the flag that sets the field.
+func flagFix(field string) (string, bool) {
+	switch field {
+	case "ca_file":
+		return "give --ca the path of a PEM file with the CA certificates", true
+	case "ca":
+		return "give --ca a file with one or more -----BEGIN CERTIFICATE----- blocks", true
+	case "cert_file":
+		return "give --cert the path of a PEM certificate file", true
+	case "key_file":
+		return "give --key the path of a PEM private key file (or put the key in the --cert file)", true
+	case "client_cert":
+		return "give --cert a PEM certificate and --key its PEM private key (or one file holding both)", true
+	}
+	return "", false
+}
+
+// withFlagFix turns a *submit.Error into a configuration error whose fix
+// names the flag (flagFix); other errors are returned as they are.
+func withFlagFix(err error) error {
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	fix := se.Fix
+	if f, ok := flagFix(se.Field); ok {
+		fix = f
+	}
+	return configErrorf("%s", se.Msg).wrapping(err).withFix(fix)
 }
 
 // buildMessage composes the message from the flags, or prepares the one

@@ -14,7 +14,7 @@ import (
 
 // configUse records what applyConfig took from a configuration file, for
 // the outbox: a queued message names the file and account, never the
-// password (see settingsFor in queue.go).
+// password (see accountFor in deliver.go).
 type configUse struct {
 	file     string // the configuration file read, "" when none
 	account  string // the account chosen

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // TestParseSendmailArgs feeds the command lines real callers use (PHP's
@@ -155,7 +156,7 @@ func TestResolveQueueDir(t *testing.T) {
 	}
 }
 
-// TestSettingsRoundTrip turns send flags into outbox settings and back:
+// TestSettingsRoundTrip turns send flags into an outbox account and back:
 // the connection planned at delivery is the one planned at enqueue, and
 // the settings name the password's source, never the password.
 func TestSettingsRoundTrip(t *testing.T) {
@@ -169,15 +170,15 @@ func TestSettingsRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
 		o    sendOptions
-		ref  outbox.SecretRef
+		ref  submit.SecretRef
 	}{
 		{"env, implicit, pins", sendOptions{server: "mail.example.com:465", user: "ann", auth: "auto",
 			password: passwordFlags{env: "PW"}, pins: []string{"sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}},
-			outbox.SecretRef{Source: "env", Ref: "PW"}},
+			submit.SecretRef{Source: submit.SecretEnv, Ref: "PW"}},
 		{"command, named mechanism, tls-name", sendOptions{server: "10.0.0.1", user: "ann", auth: "PLAIN", authSet: true,
 			tlsName: "mail.example.com", password: passwordFlags{cmd: "echo " + secret}},
-			outbox.SecretRef{Source: "command", Ref: "echo " + secret}},
-		{"no auth, plaintext", sendOptions{server: "[::1]:25", tlsMode: "none", auth: "auto"}, outbox.SecretRef{}},
+			submit.SecretRef{Source: submit.SecretCommand, Ref: "echo " + secret}},
+		{"no auth, plaintext", sendOptions{server: "[::1]:25", tlsMode: "none", auth: "auto"}, submit.SecretRef{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,14 +188,14 @@ func TestSettingsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := settingsFor(&o, p)
+			s, err := accountFor(&o, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Secret != tc.ref {
-				t.Errorf("secret = %+v, want %+v", s.Secret, tc.ref)
+			if s.Auth.Secret != tc.ref {
+				t.Errorf("secret = %+v, want %+v", s.Auth.Secret, tc.ref)
 			}
-			o2, err := optionsFromSettings(context.Background(), e, s)
+			o2, err := optionsFromAccount(context.Background(), e, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +222,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := settingsFor(&o, p); err == nil || strings.Contains(err.Error(), secret) {
+	if _, err := accountFor(&o, p); err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("a literal password: err = %v, want a refusal without the password", err)
 	}
 }
@@ -240,8 +241,8 @@ func TestClassifyDelivery(t *testing.T) {
 		{&smtp.Error{Kind: smtp.KindRejected, Op: "RCPT TO", Reply: &smtp.Reply{Code: 451}}, outbox.Temporary},
 	}
 	for _, tt := range tests {
-		if got := classifyDelivery(tt.err).Outcome; got != tt.want {
-			t.Errorf("classifyDelivery(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := submit.Classify(tt.err).Outcome; got != tt.want {
+			t.Errorf("submit.Classify(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package submit
 
 import (
 	"bufio"
@@ -6,18 +6,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -25,17 +21,28 @@ import (
 	"github.com/tlsmail/tlsmail/trust"
 )
 
-// deliverer sends outbox batches with tlsmail's SMTP client: one
-// connection per batch (the items share their Settings), RSET between
-// messages (RFC 5321 section 4.1.1.5), and the password read again from
-// the item's SecretRef, never from the spool.
-type deliverer struct {
-	e *env
-	// transcript, if set, receives the session logs.
-	transcript io.Writer
-	// sent, if set, is told the outcome of each attempted item (for
-	// `send --queue` output and `queue run` lines).
-	sent func(it *outbox.Item, out *outcome, err error)
+// Deliverer sends outbox batches with tlsmail's SMTP client: one
+// connection per batch (the items share their Account), messages
+// pipelined (RFC 2920), a new session resuming after one that broke, and
+// the password read again from the Account's SecretRef, never from the
+// spool. Its Deliver method is an outbox.Deliverer; a Deliverer is used by
+// several goroutines at once (outbox.RunConfig.Parallel) and keeps, for
+// its lifetime, the TLS sessions to resume, the chain verdicts and the
+// servers that timed out: use one per run (or per Worker pass).
+type Deliverer struct {
+	// Connect resolves a batch's Account into its connection, without
+	// network traffic and without reading the secret. nil means
+	// (*Connector).Plan of a zero Connector.
+	Connect func(ctx context.Context, a *Account) (*Plan, error)
+	// Transcript, if set, receives the session logs.
+	Transcript io.Writer
+	// Sent, if set, is told the outcome of each attempted item, before it
+	// is reported to the outbox; it is called from several goroutines at
+	// once.
+	Sent func(it *outbox.Item, s *Sent)
+	// DialError, if set, may replace an error of smtp.Dial (the command
+	// line adds its flag names to the fix there).
+	DialError func(err error, p *Plan) error
 	// Shared by every batch of a run (deliver is called from several
 	// goroutines): TLS sessions to resume (one cache per client
 	// certificate, so that a session made with one identity is never
@@ -53,6 +60,30 @@ type deliverer struct {
 	down map[string]error
 }
 
+// Plan is an Account resolved into a connection: the address to dial and
+// the smtp.Config, its password not read yet.
+type Plan struct {
+	Addr   string
+	Config smtp.Config
+	// Authenticate reads the secret and sets Config.Auth; nil when the
+	// account does not authenticate. It is called only when a connection
+	// is about to be made.
+	Authenticate func(ctx context.Context) error
+}
+
+// Sent is what the delivery of one item learnt: as much as was known
+// before any failure.
+type Sent struct {
+	Addr string
+	Mode smtp.TLSMode
+	// TLSName is the name the certificate was verified for.
+	TLSName  string
+	TLS      *secchan.State
+	AuthMech string
+	Result   *smtp.Result
+	Err      error
+}
+
 // serverDown is a server found unresponsive earlier in the run.
 type serverDown struct {
 	addr string
@@ -66,7 +97,7 @@ func (e *serverDown) Error() string {
 func (e *serverDown) Unwrap() error { return e.err }
 
 // markDown records that addr let a timeout pass (not a cancelled run).
-func (d *deliverer) markDown(ctx context.Context, addr string, err error) {
+func (d *Deliverer) markDown(ctx context.Context, addr string, err error) {
 	if ctx.Err() != nil || !isTimeout(err) {
 		return
 	}
@@ -81,7 +112,7 @@ func (d *deliverer) markDown(ctx context.Context, addr string, err error) {
 }
 
 // isDown returns the error of an earlier timeout on addr, if any.
-func (d *deliverer) isDown(addr string) error {
+func (d *Deliverer) isDown(addr string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.down[addr]; err != nil {
@@ -101,16 +132,17 @@ func isTimeout(err error) bool {
 }
 
 // shareCaches gives cfg the run's session cache for the client identity
-// s names and its verdict cache, and replaces its CA pool with an equal one
+// a names and its verdict cache, and replaces its CA pool with an equal one
 // seen before.
-func (d *deliverer) shareCaches(cfg *secchan.Config, s outbox.Settings) {
+func (d *Deliverer) shareCaches(cfg *secchan.Config, a Account) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.sessions == nil {
 		d.sessions = map[string]tls.ClientSessionCache{}
 		d.verdicts = &trust.Cache{}
 	}
-	id := s.Provider + "\x00" + s.CertFile + "\x00" + s.KeyFile
+	idJSON, _ := json.Marshal(a.Client)
+	id := a.Provider + "\x00" + string(idJSON)
 	if d.sessions[id] == nil {
 		d.sessions[id] = tls.NewLRUClientSessionCache(64)
 	}
@@ -131,33 +163,41 @@ func (d *deliverer) shareCaches(cfg *secchan.Config, s outbox.Settings) {
 	}
 }
 
-// deliver is an outbox.Deliverer.
-func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+// Deliver is an outbox.Deliverer: it sends the batch, whose items share
+// one Account (their outbox.Data), and reports each item's outcome as
+// Classify says.
+func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	s := batch[0].Settings
-	o, err := optionsFromSettings(ctx, d.e, s)
-	if err != nil {
-		return err
+	var a Account
+	if err := json.Unmarshal(batch[0].Data(), &a); err != nil {
+		return &Error{Field: "account", Msg: fmt.Sprintf("cannot read the queued item's settings: %v", err), Err: err,
+			Fix: "remove the item from the outbox and send the message again"}
 	}
-	p, err := planConnection(d.e, o)
+	connect := d.Connect
+	if connect == nil {
+		connect = (&Connector{}).Plan
+	}
+	p, err := connect(ctx, &a)
 	if err != nil {
 		return err
 	}
 	// A server that let a timeout pass earlier in the run gets no second
 	// wait: the batch is deferred at once (and no password command runs).
-	if err := d.isDown(p.addr); err != nil {
+	if err := d.isDown(p.Addr); err != nil {
 		return err
 	}
-	if err := p.authenticate(ctx, d.e, o); err != nil {
-		return err
+	if p.Authenticate != nil {
+		if err := p.Authenticate(ctx); err != nil {
+			return err
+		}
 	}
-	if d.transcript != nil {
-		p.cfg.Transcript = transcript.New(d.transcript)
+	if d.Transcript != nil {
+		p.Config.Transcript = transcript.New(d.Transcript)
 	}
-	if p.cfg.TLS != nil {
-		d.shareCaches(p.cfg.TLS, s)
+	if p.Config.TLS != nil {
+		d.shareCaches(p.Config.TLS, a)
 	}
 	// Items go out in sessions: smtp.Client.SendAll overlaps each
 	// message's end of data with the next envelope (RFC 2920 section 3.1).
@@ -168,10 +208,12 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
-		c, err := smtp.Dial(ctx, p.addr, &p.cfg)
+		c, err := smtp.Dial(ctx, p.Addr, &p.Config)
 		if err != nil {
-			err = hintMode(err, p.cfg.Mode, p.addr)
-			if r := classifyDelivery(err); r.Outcome == outbox.Permanent {
+			if d.DialError != nil {
+				err = d.DialError(err, p)
+			}
+			if r := Classify(err); r.Outcome == outbox.Permanent {
 				// The server refuses service for good (5xx greeting or
 				// EHLO): every item not yet reported fails, as a bounce.
 				for j, it := range batch {
@@ -184,20 +226,23 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			// Unreported items are deferred with this error. A refused
 			// login is deferred too (as Postfix soft-bounces it): the
 			// password may be fixed before the message expires.
-			d.markDown(ctx, p.addr, err)
+			d.markDown(ctx, p.Addr, err)
 			return err
 		}
-		base := outcome{addr: p.addr, mode: p.cfg.Mode, tlsName: p.cfg.TLS.ServerName, authMech: c.AuthMechanism()}
+		base := Sent{Addr: p.Addr, Mode: p.Config.Mode, AuthMech: c.AuthMechanism()}
+		if p.Config.TLS != nil {
+			base.TLSName = p.Config.TLS.ServerName
+		}
 		if st, ok := c.TLS(); ok {
-			base.tls = &st
+			base.TLS = &st
 		}
 		finish := func(j int, res *smtp.Result, err error) {
 			out := base
-			out.result = res
-			if d.sent != nil {
-				d.sent(batch[j], &out, err)
+			out.Result, out.Err = res, err
+			if d.Sent != nil {
+				d.Sent(batch[j], &out)
 			}
-			report(batch[j], classifyDelivery(err))
+			report(batch[j], Classify(err))
 			reported[j] = true
 		}
 		var (
@@ -240,8 +285,8 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 			// The server went silent (after the end of data, say): the
 			// items it has not answered for are deferred now, with the
 			// rest of its items in this run, instead of one timeout each.
-			d.markDown(ctx, p.addr, err)
-			return d.isDown(p.addr)
+			d.markDown(ctx, p.Addr, err)
+			return d.isDown(p.Addr)
 		}
 		// Resume at the first item this session took and did not report
 		// (one whose envelope was sent but not its data, after a failure);
@@ -262,12 +307,13 @@ func (d *deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	return nil
 }
 
-// classifyDelivery is the outbox's verdict on a delivery error. An
-// authentication failure is deferred whenever it happens, a refused login
-// at connect or a 530 "authentication required" to MAIL alike (as Postfix
-// soft-bounces them): the credentials may be fixed before the message
-// expires.
-func classifyDelivery(err error) outbox.Result {
+// Classify is the outbox's verdict on a delivery error, the one retry
+// classification of tlsmail's command line and library alike: as
+// outbox.Classify, except that an authentication failure is deferred
+// whenever it happens, a refused login at connect or a 530 "authentication
+// required" to MAIL alike (as Postfix soft-bounces them): the credentials
+// may be fixed before the message expires.
+func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
 	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
 		r.Outcome = outbox.Temporary
@@ -275,13 +321,15 @@ func classifyDelivery(err error) outbox.Result {
 	return r
 }
 
-// prepareItem returns the envelope of it and a reader of its content. The
-// content must be scanned before MAIL FROM, to learn whether it needs
-// 8BITMIME or SMTPUTF8 (and to check it against its checksum before
-// anything is sent). A message up to smallItem bytes is read once into
-// memory and sent from there; a larger one is read twice, once to scan and
-// once during DATA, so that memory stays bounded: its reader is then an
-// open file (an io.Closer) the caller closes after the data.
+// prepareItem returns the envelope of it and a reader of its content.
+// What the content needs of MAIL FROM (8BITMIME, SMTPUTF8) was recorded
+// when it was queued (outbox.Envelope.Body); an item without that record
+// (queued by an earlier version, or too large to scan then) is scanned now,
+// before MAIL FROM. A message up to smallItem bytes is read once into
+// memory, which also checks it against its checksum before anything is
+// sent; a larger one is streamed from its file (an io.Closer the caller
+// closes after the data), read twice when it must be scanned, so that
+// memory stays bounded.
 func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
 	if !isASCII(it.Envelope.From) {
@@ -291,6 +339,11 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		if !isASCII(a) {
 			env.UTF8 = true
 		}
+	}
+	recorded := it.Envelope.Body != ""
+	if recorded {
+		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
+		env.EightBit = it.Envelope.Body == "8BITMIME"
 	}
 	r, err := it.Open()
 	if err != nil {
@@ -302,10 +355,15 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		if err != nil {
 			return env, nil, err
 		}
-		headerUTF8, body8 := scanBytes(b)
-		env.UTF8 = env.UTF8 || headerUTF8
-		env.EightBit = body8
+		if !recorded {
+			headerUTF8, body8 := scanBytes(b)
+			env.UTF8 = env.UTF8 || headerUTF8
+			env.EightBit = body8
+		}
 		return env, bytes.NewReader(b), nil
+	}
+	if recorded {
+		return env, r, nil
 	}
 	headerUTF8, body8, err := scanContent(r)
 	r.Close()
@@ -413,164 +471,4 @@ func isASCII[T string | []byte](s T) bool {
 func isKind(err error, k smtp.Kind) bool {
 	var se *smtp.Error
 	return errors.As(err, &se) && se.Kind == k
-}
-
-// settingsFor turns a checked plan into the outbox settings it is
-// delivered with. Relative file names become absolute (a queue runner may
-// start elsewhere), and the password becomes a reference to its source:
-// the spool never holds a secret.
-func settingsFor(o *sendOptions, p *sendPlan) (outbox.Settings, error) {
-	host, port, err := net.SplitHostPort(p.addr)
-	if err != nil {
-		return outbox.Settings{}, usageErrorf("--server %q: %v", o.server, err)
-	}
-	n, _ := strconv.Atoi(port)
-	s := outbox.Settings{
-		ConfigFile: absPath(o.cfg.file),
-		Account:    o.cfg.account,
-		Host:       host,
-		Port:       n,
-		TLS:        string(p.cfg.Mode),
-		TrustFile:  "system",
-		Pins:       o.pins,
-		Insecure:   o.insecure,
-		ServerName: o.tlsName,
-		CertFile:   absPath(o.cert),
-		KeyFile:    absPath(o.key),
-		Provider:   o.provider,
-		Revocation: string(o.revocation),
-		Domain:     o.ehlo,
-		Timeout:    o.timeout,
-	}
-	if o.ca != "" {
-		s.TrustFile = absPath(o.ca)
-	}
-	if o.user == "" {
-		return s, nil
-	}
-	s.User = o.user
-	s.Auth = strings.ToUpper(o.auth)
-	if s.Auth == "AUTO" || s.Auth == "" {
-		s.Auth = "on"
-	}
-	switch {
-	case o.cfg.password:
-		if s.ConfigFile == "" {
-			return s, configErrorf("the password comes from a configuration file tlsmail cannot name again")
-		}
-		s.Secret = outbox.SecretRef{Source: "config", Ref: o.cfg.account}
-	case o.password.env != "":
-		s.Secret = outbox.SecretRef{Source: "env", Ref: o.password.env}
-	case o.password.file != "":
-		s.Secret = outbox.SecretRef{Source: "file", Ref: absPath(o.password.file)}
-	case o.password.cmd != "":
-		s.Secret = outbox.SecretRef{Source: "command", Ref: o.password.cmd}
-	default:
-		// A literal password the outbox cannot refer to (the demo's).
-		return s, usageErrorf("this password cannot be queued: it has no source to read it from again").
-			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
-	}
-	return s, nil
-}
-
-// optionsFromSettings rebuilds the send flags of a queued item, so that
-// planConnection checks and resolves them exactly as for `send`. The
-// password source is taken from s.Secret; for a configuration account
-// the file is read again now.
-func optionsFromSettings(ctx context.Context, e *env, s outbox.Settings) (*sendOptions, error) {
-	o := &sendOptions{
-		server:     net.JoinHostPort(s.Host, strconv.Itoa(s.Port)),
-		tlsMode:    s.TLS,
-		pins:       s.Pins,
-		insecure:   s.Insecure,
-		tlsName:    s.ServerName,
-		cert:       s.CertFile,
-		key:        s.KeyFile,
-		provider:   s.Provider,
-		revocation: trust.RevocationMode(s.Revocation),
-		ehlo:       s.Domain,
-		timeout:    s.Timeout,
-		auth:       "auto",
-	}
-	if o.provider == "" {
-		o.provider = defaultProvider
-	}
-	if o.timeout <= 0 {
-		o.timeout = smtp.DefaultTimeout
-	}
-	if s.TrustFile != "system" {
-		o.ca = s.TrustFile
-	}
-	if s.Fingerprint != "" {
-		return nil, configErrorf("the queued item pins a certificate fingerprint, which tlsmail does not support").
-			withFix("remove the item with 'tlsmail queue remove ID' and send it again with tls_pin")
-	}
-	if s.User == "" {
-		return o, nil
-	}
-	o.user = s.User
-	if a := strings.ToLower(s.Auth); a != "" && a != "on" && a != "auto" {
-		o.auth, o.authSet = s.Auth, true
-	}
-	switch s.Secret.Source {
-	case "env":
-		o.password.env = s.Secret.Ref
-	case "file":
-		o.password.file = s.Secret.Ref
-	case "command":
-		o.password.cmd = s.Secret.Ref
-	case "config":
-		if err := passwordFromConfig(ctx, e, s, o); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", s.User, s.Secret.Source).
-			withFix("remove it with 'tlsmail queue remove ID' and send it again")
-	}
-	return o, nil
-}
-
-// passwordFromConfig reads the password source of account s.Account in
-// s.ConfigFile again, as applyConfig does for `send`.
-func passwordFromConfig(ctx context.Context, e *env, s outbox.Settings, o *sendOptions) error {
-	home := e.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = e.getenv("USERPROFILE")
-	}
-	f, err := config.Load(ctx, s.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return err
-	}
-	a, err := f.Account(s.Secret.Ref)
-	if err != nil {
-		return err
-	}
-	switch {
-	case a.PasswordEval != "":
-		o.password.cmd = a.PasswordEval
-	case a.Password != "":
-		if runtime.GOOS != "windows" {
-			if fi, err := os.Stat(s.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return configErrorf("%s holds a password but can be read by other users (mode %04o)", s.ConfigFile, fi.Mode().Perm()).
-					withFix("run: chmod 600 " + shellQuote(s.ConfigFile) + " (or use passwordeval instead of password)")
-			}
-		}
-		o.password.literal = a.Password
-	default:
-		return &config.Error{File: a.File, Line: a.Line, Key: "password",
-			Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", a.Name),
-			Fix: "add passwordeval (or password) to the account; the message stays queued"}
-	}
-	return nil
-}
-
-// absPath makes p absolute ("" stays "").
-func absPath(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+// TestCLIAndLibrarySameOutcome: for each kind of failure, against a real
+// peer, the command line (`send --queue --json`) and a library user
+// (submit.Deliverer with a zero Connector, through an outbox) reach the
+// same verdict: the same retry class (the CLI's exit 75 and "queued" when
+// the library's outbox outcome is Temporary; "failed" when Permanent), and
+// the same error kind (the CLI's JSON error.kind is the library error's
+// kind as the CLI classifies it).
+func TestCLIAndLibrarySameOutcome(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *server.Config) {
+		c.RejectRecipient = func(to string) *server.Reply {
+			switch {
+			case strings.HasPrefix(to, "nobody@"):
+				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "No such user"}
+			case strings.HasPrefix(to, "later@"):
+				return &server.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Try again later"}
+			}
+			return nil
+		}
+	})
+	greeting554 := rawGreetingServer(t, "554 5.3.2 not accepting mail\r\n")
+	host, _, _ := net.SplitHostPort(srv.SMTPAddr())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now: connections are refused
+
+	type side struct {
+		addr     string
+		ca       bool
+		user     bool
+		password string
+		to       string
+	}
+	tests := []struct {
+		name    string
+		s       side
+		outcome outbox.Outcome
+		code    int
+		kind    string
+	}{
+		{"recipient refused (550)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "nobody@example.org"}, outbox.Permanent, exitRejected, "rejected"},
+		{"recipient deferred (451)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "later@example.org"}, outbox.Temporary, exitTempFail, "rejected"},
+		{"login refused (535)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: "wrong", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "auth"},
+		{"untrusted certificate", side{addr: srv.SMTPAddr(), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate"},
+		{"connection refused", side{addr: net.JoinHostPort(host, strconv.Itoa(closed)), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "network"},
+		{"greeting 554", side{addr: greeting554, to: "bob@example.org"}, outbox.Permanent, exitUnavailable, "unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// The command line.
+			args := []string{"send", "--queue", "--json", "--queue-dir", filepath.Join(t.TempDir(), "q"), "--server", tc.s.addr,
+				"--tls", "starttls", "--tls-name", "localhost", "--timeout", "10s",
+				"--from", "ann@example.org", "--to", tc.s.to, "--subject", "s", "--body", "b"}
+			env := []string{}
+			if tc.s.ca {
+				args = append(args, "--ca", srv.CAFile())
+			}
+			if tc.s.user {
+				args = append(args, "--user", testUser, "--password-env", passwordVar)
+				env = append(env, passwordVar+"="+tc.s.password)
+			}
+			r := cli{args: args, env: env}.run(t)
+			var j struct {
+				Queued bool `json:"queued"`
+				Failed bool `json:"failed"`
+				Error  struct {
+					Kind string `json:"kind"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
+				t.Fatalf("no JSON object: %v\n%s", err, r)
+			}
+
+			// The library.
+			h, ps, _ := net.SplitHostPort(tc.s.addr)
+			pn, _ := strconv.Atoi(ps)
+			a := &submit.Account{Host: h, Port: pn, Mode: smtp.StartTLS, Trust: submit.Trust{ServerName: "localhost"}, Timeout: 10 * time.Second}
+			if tc.s.ca {
+				a.Trust.CAFile = srv.CAFile()
+			}
+			if tc.s.user {
+				a.Auth = submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}
+			}
+			q, err := outbox.Open(filepath.Join(t.TempDir(), "lq"), outbox.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := submit.Enqueue(context.Background(), q, a, outbox.Envelope{From: "ann@example.org", To: []string{tc.s.to}},
+				strings.NewReader("Subject: s\r\n\r\nb\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			getenv := func(k string) string {
+				if k == passwordVar {
+					return tc.s.password
+				}
+				return ""
+			}
+			d := &submit.Deliverer{Connect: (&submit.Connector{Getenv: getenv}).Plan}
+			var got outbox.Result
+			var st outbox.Stats
+			// Busy: the item's lock was still held by a copy of its file
+			// descriptor in a process forked (for another test's tlsmail)
+			// before exec closed it; the next run finds it free.
+			for range 100 {
+				if st, err = q.Run(context.Background(), outbox.RunConfig{Deliver: d.Deliver,
+					OnResult: func(it *outbox.Item, res outbox.Result) { got = res }}); err != nil {
+					t.Fatal(err)
+				}
+				if st.Busy == 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got.Err == nil {
+				t.Fatalf("library: outcome %v without an error (run %+v); want %v", got.Outcome, st, tc.outcome)
+			}
+
+			libKind := classify(got.Err).kind
+			if got.Outcome != tc.outcome || libKind != tc.kind {
+				t.Errorf("library: outcome %v, kind %s (%v); want %v, %s", got.Outcome, libKind, got.Err, tc.outcome, tc.kind)
+			}
+			if r.code != tc.code || j.Error.Kind != tc.kind {
+				t.Errorf("CLI: exit %d, kind %s; want %d, %s\n%s", r.code, j.Error.Kind, tc.code, tc.kind, r)
+			}
+			if (got.Outcome == outbox.Temporary) != (r.code == exitTempFail && j.Queued) || (got.Outcome == outbox.Permanent) != j.Failed {
+				t.Errorf("retry class differs: library %v, CLI exit %d queued %v failed %v", got.Outcome, r.code, j.Queued, j.Failed)
+			}
+			var se *smtp.Error
+			if errors.As(got.Err, &se) && string(se.Kind) != j.Error.Kind && j.Error.Kind != "certificate" {
+				t.Errorf("library error kind %s, CLI kind %s", se.Kind, j.Error.Kind)
+			}
+		})
+	}
+}
+
+// rawGreetingServer accepts connections and answers each with greeting,
+// then closes it.
+func rawGreetingServer(t *testing.T, greeting string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.Write([]byte(greeting))
+				buf := make([]byte, 512)
+				c.Read(buf) // QUIT, or nothing
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestClassifySubmitError: an account the library refuses (a queued item
+// whose settings cannot be read, an unknown provider) is a configuration
+// error to the command line (78), not an internal one.
+func TestClassifySubmitError(t *testing.T) {
+	f := classify(&submit.Error{Field: "account", Msg: "cannot read the queued item's settings", Fix: "remove the item"})
+	if f.code != exitConfig || f.kind != kindConfig || f.fix != "remove the item" {
+		t.Errorf("classify(*submit.Error) = exit %d, kind %s, fix %q; want %d, %s, the error's fix", f.code, f.kind, f.fix, exitConfig, kindConfig)
+	}
+}

@@ -1,0 +1,423 @@
+// Package submit is the account-to-delivery layer between tlsmail's command
+// line (or a Go program) and the lower layers: one typed Account saying how
+// to reach a submission server (RFC 6409) and authenticate to it, built from
+// an msmtp-format configuration account or from a program's own settings,
+// and stored with each outbox item in place of loose strings.
+//
+// An Account never holds a secret: the password (or OAuth2 token, or PFX
+// password) is a SecretRef, the place to read it from again when a message
+// is delivered, so that an Account can be written to the outbox's spool.
+//
+// The pieces, from an Account to a delivered message:
+//
+//   - Account: FromConfig builds one from an msmtp-format account; its JSON
+//     is the outbox item's settings (Enqueue), Key its grouping key.
+//   - Connector: Account → smtp.Config (CA file, client certificate, TLS
+//     provider, the secret read last); Send is Config, smtp.Dial and one
+//     message.
+//   - Deliverer: the outbox.Deliverer of tlsmail's command line and of
+//     library users alike: one connection per batch with pipelined messages,
+//     a new session resuming after a broken one, shared TLS session and
+//     verdict caches, servers that timed out skipped for the rest of the
+//     run, and one retry classification (Classify).
+//   - Worker: the long-running delivery loop (`tlsmail queue run --watch`,
+//     or a goroutine in a program that queues mail), woken at once by its
+//     Enqueue.
+package submit
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// Account is how to reach one submission server: where it is, how the
+// connection is secured and verified, which client identity and TLS
+// provider to use, and how to authenticate. The zero value of each field
+// means the default (system roots, the host's own name, the "go" provider,
+// smtp.DefaultTimeout).
+type Account struct {
+	// ConfigFile and Name record the configuration account the Account was
+	// built from ("" when none): a SecretRef of source "config" reads that
+	// account again.
+	ConfigFile string
+	Name       string
+
+	// Host and Port are the server (Port 0: 587, or 465 for implicit TLS).
+	Host string
+	Port int
+	// Mode is how TLS is used: smtp.StartTLS (RFC 3207), smtp.Implicit
+	// (RFC 8314 section 3) or smtp.None. "" means the port's default
+	// (smtp.DefaultMode).
+	Mode smtp.TLSMode
+
+	// Trust says what the server's certificate must satisfy.
+	Trust Trust
+	// Client is the client certificate presented, if any.
+	Client ClientIdentity
+
+	// Provider names the TLS implementation (a secchan.Registry name:
+	// "go", or "schannel" on Windows); "" means "go".
+	Provider string
+	// LocalName is the EHLO argument (RFC 5321 section 4.1.1.1); "" means
+	// the smtp package's default.
+	LocalName string
+	// Timeout bounds each network step; 0 means smtp.DefaultTimeout.
+	Timeout time.Duration
+
+	// Auth is the SMTP authentication (RFC 4954); the zero value means
+	// none.
+	Auth Auth
+}
+
+// Trust is how the server's certificate is verified.
+type Trust struct {
+	// CAFile is a PEM file of the CAs to trust instead of the system's
+	// roots; "" means the system's roots.
+	CAFile string
+	// Pins are SPKI pins ("sha256/BASE64"): a certificate of the chain must
+	// match one of them.
+	Pins []string
+	// ServerName is the name sent in SNI and verified in the certificate;
+	// "" means Host.
+	ServerName string
+	// Revocation is the revocation policy; "" means trust's default.
+	Revocation trust.RevocationMode
+	// Insecure delivers even when the certificate fails verification (the
+	// report is still made).
+	Insecure bool
+	// Fingerprint is a whole-certificate fingerprint (msmtp's
+	// tls_fingerprint), kept only so that an item queued with one is
+	// refused with a clear error: tlsmail pins keys (Pins), not
+	// certificates.
+	Fingerprint string
+}
+
+// ClientIdentity is the client certificate presented in the handshake
+// (RFC 8446 section 4.4.2). At most one of its three forms is set: PEM
+// files, a Windows certificate store entry, or a PKCS#12 file.
+type ClientIdentity struct {
+	// CertFile and KeyFile are PEM files; KeyFile "" means the key is in
+	// CertFile.
+	CertFile string
+	KeyFile  string
+	// Store, Thumbprint and Subject select a certificate in a Windows
+	// certificate store (Schannel provider only): Store is "MY",
+	// "CurrentUser\MY" or "LocalMachine\MY"; Thumbprint (SHA-1 hex) or
+	// Subject (a substring) picks the certificate.
+	Store      string
+	Thumbprint string
+	Subject    string
+	// PFXFile is a PKCS#12 file decoded by Windows, and PFXPassword where
+	// its password comes from (the zero SecretRef: no password).
+	PFXFile     string
+	PFXPassword SecretRef
+}
+
+// IsZero reports whether no client certificate is configured.
+func (c ClientIdentity) IsZero() bool { return c == ClientIdentity{} }
+
+// Auth is the SMTP authentication of an Account.
+type Auth struct {
+	// Mechanism is a SASL mechanism name (PLAIN, LOGIN, CRAM-MD5,
+	// SCRAM-SHA-256, XOAUTH2) or "AUTO" (the strongest the server offers).
+	Mechanism string
+	// User is the authentication identity; "" means no authentication.
+	User string
+	// Secret is where the password or token is read at delivery.
+	Secret SecretRef
+}
+
+// Plaintext reports whether the password may go over a connection without
+// TLS: only with Mode smtp.None and a named mechanism (never with AUTO),
+// as the command line requires both --tls none and --auth MECHANISM.
+func (a *Account) Plaintext() bool {
+	m := strings.ToUpper(a.Auth.Mechanism)
+	return a.Mode == smtp.None && a.Auth.User != "" && m != "" && m != "AUTO"
+}
+
+// SecretSource says what kind of place a SecretRef names.
+type SecretSource string
+
+// The places a secret can be read from.
+const (
+	// SecretEnv: Ref is the name of an environment variable.
+	SecretEnv SecretSource = "env"
+	// SecretFile: Ref is a file whose first line is the secret; the file
+	// must not be readable by other users.
+	SecretFile SecretSource = "file"
+	// SecretCommand: Ref is a shell command whose first output line is the
+	// secret (msmtp's passwordeval), run by config.RunCommand.
+	SecretCommand SecretSource = "command"
+	// SecretConfig: Ref is an account of Account.ConfigFile whose password
+	// or passwordeval is read again.
+	SecretConfig SecretSource = "config"
+)
+
+// SecretRef names where a secret is read from; it never holds the secret.
+type SecretRef struct {
+	Source SecretSource
+	Ref    string
+}
+
+// IsZero reports whether r names no secret.
+func (r SecretRef) IsZero() bool { return r == SecretRef{} }
+
+// Addr returns host:port, with Port's default filled in.
+func (a *Account) Addr() string {
+	port := a.Port
+	if port == 0 {
+		port = 587
+		if a.Mode == smtp.Implicit {
+			port = 465
+		}
+	}
+	return net.JoinHostPort(a.Host, strconv.Itoa(port))
+}
+
+// FromConfig builds the Account of a configuration file's account (as
+// config.Load returns it; file is that file's path). A password written in
+// the file becomes a reference to the account (SecretConfig), a
+// passwordeval too: the file is read again at delivery, so a password
+// changed there is used. Relative file names stay as the file gives them
+// (config.Load resolves ~).
+func FromConfig(file string, c *config.Account) (Account, error) {
+	a := Account{
+		ConfigFile: file,
+		Name:       c.Name,
+		Host:       c.Host,
+		Port:       c.ServerPort(),
+		Provider:   c.Provider,
+		LocalName:  c.Domain,
+		Timeout:    c.Timeout,
+	}
+	switch {
+	case !c.TLS:
+		a.Mode = smtp.None
+	case c.StartTLS:
+		a.Mode = smtp.StartTLS
+	default:
+		a.Mode = smtp.Implicit
+	}
+	if len(c.Fingerprint) > 0 && len(c.Pin) == 0 && (c.TrustFile == "" || c.TrustFile == "system") {
+		return Account{}, &config.Error{File: c.File, Line: c.Line, Key: "tls_fingerprint",
+			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", c.Name),
+			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}
+	}
+	if c.TrustFile != "system" {
+		a.Trust.CAFile = c.TrustFile
+	}
+	a.Trust.Pins = slices.Clone(c.Pin)
+	a.Trust.ServerName = c.TLSHostOverride
+	a.Trust.Revocation = c.Revocation
+	a.Trust.Insecure = c.TLS && !c.CertCheck
+	a.Client.CertFile, a.Client.KeyFile = c.CertFile, c.KeyFile
+	if c.Auth != "" && c.User != "" {
+		a.Auth.User = c.User
+		a.Auth.Mechanism = "AUTO"
+		if c.Auth != "on" {
+			a.Auth.Mechanism = strings.ToUpper(c.Auth)
+		}
+		if c.Password != "" || c.PasswordEval != "" {
+			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
+		}
+	}
+	if err := c.Check(); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// AbsPaths makes the Account's file names absolute, relative to the
+// current directory, so that a queue runner started elsewhere finds them.
+func (a *Account) AbsPaths() {
+	for _, p := range []*string{&a.ConfigFile, &a.Trust.CAFile, &a.Client.CertFile, &a.Client.KeyFile, &a.Client.PFXFile} {
+		*p = absPath(*p)
+	}
+	for _, r := range []*SecretRef{&a.Auth.Secret, &a.Client.PFXPassword} {
+		if r.Source == SecretFile {
+			r.Ref = absPath(r.Ref)
+		}
+	}
+}
+
+// absPath makes p absolute ("" stays "").
+func absPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// wire is the JSON form of an Account, as the outbox stores it. Its field
+// names are those of the outbox's former Settings (tlsmail up to this
+// version wrote items with them), so that an item queued before Account
+// existed decodes into an Account unchanged; the client identity's store and
+// PFX fields are new.
+type wire struct {
+	ConfigFile string `json:"config_file,omitempty"`
+	Account    string `json:"account,omitempty"`
+
+	Host        string   `json:"host"`
+	Port        int      `json:"port"`
+	TLS         string   `json:"tls,omitempty"`
+	TrustFile   string   `json:"trust_file,omitempty"`
+	Fingerprint string   `json:"fingerprint,omitempty"`
+	Pins        []string `json:"pins,omitempty"`
+	Insecure    bool     `json:"insecure,omitempty"`
+	ServerName  string   `json:"server_name,omitempty"`
+	CertFile    string   `json:"cert_file,omitempty"`
+	KeyFile     string   `json:"key_file,omitempty"`
+	Provider    string   `json:"provider,omitempty"`
+	Revocation  string   `json:"revocation,omitempty"`
+
+	CertStore      string     `json:"cert_store,omitempty"`
+	CertThumbprint string     `json:"cert_thumbprint,omitempty"`
+	CertSubject    string     `json:"cert_subject,omitempty"`
+	PFXFile        string     `json:"pfx_file,omitempty"`
+	PFXPassword    wireSecret `json:"pfx_password,omitzero"`
+
+	Auth   string     `json:"auth,omitempty"`
+	User   string     `json:"user,omitempty"`
+	Secret wireSecret `json:"secret,omitzero"`
+
+	Domain  string        `json:"domain,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+
+	// Extra was the former Settings' map of settings the outbox did not
+	// interpret; tlsmail never wrote it. An Account refuses an item that
+	// has one rather than deliver it without what it says.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+type wireSecret struct {
+	Source string `json:"source,omitempty"`
+	Ref    string `json:"ref,omitempty"`
+}
+
+// MarshalJSON encodes the Account in the outbox's item format.
+func (a Account) MarshalJSON() ([]byte, error) {
+	w := wire{
+		ConfigFile: a.ConfigFile, Account: a.Name,
+		Host: a.Host, Port: a.Port, TLS: string(a.Mode),
+		TrustFile: a.Trust.CAFile, Fingerprint: a.Trust.Fingerprint, Pins: a.Trust.Pins,
+		Insecure: a.Trust.Insecure, ServerName: a.Trust.ServerName, Revocation: string(a.Trust.Revocation),
+		CertFile: a.Client.CertFile, KeyFile: a.Client.KeyFile,
+		CertStore: a.Client.Store, CertThumbprint: a.Client.Thumbprint, CertSubject: a.Client.Subject,
+		PFXFile: a.Client.PFXFile, PFXPassword: wireSecret{string(a.Client.PFXPassword.Source), a.Client.PFXPassword.Ref},
+		Provider: a.Provider,
+		User:     a.Auth.User, Secret: wireSecret{string(a.Auth.Secret.Source), a.Auth.Secret.Ref},
+		Domain: a.LocalName, Timeout: a.Timeout,
+	}
+	if w.TrustFile == "" {
+		w.TrustFile = "system" // as Settings wrote it
+	}
+	if a.Auth.User != "" {
+		w.Auth = a.Auth.Mechanism
+		if w.Auth == "" || strings.EqualFold(w.Auth, "auto") {
+			w.Auth = "on"
+		}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes an Account written by MarshalJSON, or the settings
+// of an item queued by an earlier tlsmail.
+func (a *Account) UnmarshalJSON(b []byte) error {
+	var w wire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if len(w.Extra) > 0 {
+		return fmt.Errorf("the item carries settings tlsmail does not know (extra: %d)", len(w.Extra))
+	}
+	*a = Account{
+		ConfigFile: w.ConfigFile, Name: w.Account,
+		Host: w.Host, Port: w.Port, Mode: smtp.TLSMode(w.TLS),
+		Trust: Trust{CAFile: w.TrustFile, Pins: w.Pins, ServerName: w.ServerName,
+			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint},
+		Client: ClientIdentity{CertFile: w.CertFile, KeyFile: w.KeyFile,
+			Store: w.CertStore, Thumbprint: w.CertThumbprint, Subject: w.CertSubject,
+			PFXFile: w.PFXFile, PFXPassword: SecretRef{SecretSource(w.PFXPassword.Source), w.PFXPassword.Ref}},
+		Provider:  w.Provider,
+		LocalName: w.Domain,
+		Timeout:   w.Timeout,
+	}
+	if a.Trust.CAFile == "system" {
+		a.Trust.CAFile = ""
+	}
+	if w.User != "" {
+		a.Auth = Auth{User: w.User, Mechanism: strings.ToUpper(w.Auth),
+			Secret: SecretRef{SecretSource(w.Secret.Source), w.Secret.Ref}}
+		if a.Auth.Mechanism == "" || a.Auth.Mechanism == "ON" {
+			a.Auth.Mechanism = "AUTO"
+		}
+	}
+	return nil
+}
+
+// Key is the Account's grouping key in the outbox: items with equal keys
+// are delivered over one connection. It is the Account's canonical JSON.
+func (a *Account) Key() string {
+	b, _ := a.MarshalJSON()
+	return string(b)
+}
+
+// Check reports what makes the Account unusable before any file is read
+// or any connection made: no host, an unknown TLS mode, a secret source it
+// cannot read again, a user name with a line break.
+func (a *Account) Check() error {
+	bad := func(field, msg, fix string) error {
+		return &Error{Field: field, Msg: msg, Fix: fix}
+	}
+	switch {
+	case a.Host == "":
+		return bad("host", "no server host", "set the account's host")
+	case a.Port < 0 || a.Port > 65535:
+		return bad("port", fmt.Sprintf("port %d is out of range", a.Port), "give a port from 1 to 65535")
+	}
+	switch a.Mode {
+	case "", smtp.StartTLS, smtp.Implicit, smtp.None:
+	default:
+		return bad("tls", fmt.Sprintf("unknown TLS mode %q", a.Mode), "use implicit, starttls or none")
+	}
+	for _, r := range []SecretRef{a.Auth.Secret, a.Client.PFXPassword} {
+		switch r.Source {
+		case "", SecretEnv, SecretFile, SecretCommand, SecretConfig:
+		default:
+			return bad("secret", fmt.Sprintf("unknown secret source %q", r.Source),
+				"name where the secret comes from (env, file, command or config), never the secret")
+		}
+		if r.Source == SecretEnv && (r.Ref == "" || strings.ContainsAny(r.Ref, "= \t\n")) {
+			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
+		}
+	}
+	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
+		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
+	}
+	return nil
+}
+
+// Error is an Account that cannot be used as it is. Field names the
+// setting (host, port, tls, secret, user, ca, client_cert, ...).
+type Error struct {
+	Field string
+	Msg   string
+	Fix   string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }

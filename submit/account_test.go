@@ -1,0 +1,127 @@
+package submit
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// TestAccountReadsLegacySettings: the settings of an item queued by the
+// tlsmail before Account (outbox.Settings, encoded by the outbox) decode
+// into the Account that means the same delivery.
+func TestAccountReadsLegacySettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    outbox.Settings
+		want Account
+	}{
+		{"plain", outbox.Settings{Host: "mx.example", Port: 587, TLS: "starttls", TrustFile: "system"},
+			Account{Host: "mx.example", Port: 587, Mode: smtp.StartTLS}},
+		{"everything", outbox.Settings{ConfigFile: "/home/u/.msmtprc", Account: "work", Host: "10.0.0.5", Port: 465,
+			TLS: "implicit", TrustFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example",
+			CertFile: "/c.pem", KeyFile: "/k.pem", Provider: "go", Revocation: "strict", Auth: "PLAIN", User: "ann",
+			Secret: outbox.SecretRef{Source: "config", Ref: "work"}, Domain: "client.example", Timeout: 7 * time.Second},
+			Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "10.0.0.5", Port: 465, Mode: smtp.Implicit,
+				Trust:    Trust{CAFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example", Revocation: "strict"},
+				Client:   ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
+				Provider: "go", LocalName: "client.example", Timeout: 7 * time.Second,
+				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}},
+		{"auth on", outbox.Settings{Host: "h", Port: 25, TLS: "none", Auth: "on", User: "u", Secret: outbox.SecretRef{Source: "env", Ref: "PW"}},
+			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{SecretEnv, "PW"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(&tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a Account
+			if err := json.Unmarshal(b, &a); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, tc.want) {
+				t.Errorf("decoded %s\n as %+v\nwant %+v", b, a, tc.want)
+			}
+		})
+	}
+	var a Account
+	if err := json.Unmarshal([]byte(`{"host":"h","port":1,"extra":{"x":"y"}}`), &a); err == nil {
+		t.Errorf("settings with extra decoded without error: %+v", a)
+	}
+}
+
+// TestAccountRoundTrip: every field survives JSON, the Windows client
+// identity included (send --queue lost it before Account), and the
+// grouping key tells apart accounts that differ only there.
+func TestAccountRoundTrip(t *testing.T) {
+	a := Account{ConfigFile: "/f", Name: "n", Host: "h", Port: 2525, Mode: smtp.StartTLS,
+		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true},
+		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{SecretFile, "/pw"}},
+		Provider: "schannel", LocalName: "me", Timeout: time.Minute,
+		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{SecretCommand, "pass show x"}}}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Account
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, a) {
+		t.Errorf("round trip through %s\n gave %+v\nwant %+v", b, got, a)
+	}
+	other := a
+	other.Client.Thumbprint = "EF01"
+	if a.Key() == other.Key() {
+		t.Errorf("accounts with different client certificates share the grouping key %s", a.Key())
+	}
+}
+
+// TestFromConfig: an msmtp account becomes the Account tlsmail delivers
+// with; its password is referred to, never copied.
+func TestFromConfig(t *testing.T) {
+	f, err := config.Parse(context.Background(), "/home/u/.msmtprc", strings.NewReader(`account work
+host mail.example
+port 465
+tls on
+tls_starttls off
+tls_trust_file /etc/ssl/ca.pem
+tls_cert_file /c.pem
+tls_key_file /k.pem
+auth plain
+user ann
+password s3cret
+domain client.example
+`), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Account("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := FromConfig(f.Path, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "mail.example", Port: 465, Mode: smtp.Implicit,
+		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}},
+		Client:    ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
+		LocalName: "client.example",
+		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}
+	if a.Trust.Pins == nil {
+		want.Trust.Pins = nil
+	}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("FromConfig = %+v\nwant %+v", a, want)
+	}
+	if b, _ := json.Marshal(a); json.Valid(b) && strings.Contains(string(b), "s3cret") {
+		t.Errorf("the Account's JSON holds the password: %s", b)
+	}
+}

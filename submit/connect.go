@@ -1,0 +1,398 @@
+package submit
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/gotls"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// Connector turns Accounts into connections: it loads the CA file and the
+// client certificate, picks the TLS provider, and reads the secret when a
+// connection is about to be made. The zero Connector uses crypto/tls, the
+// process environment and net.Dialer.
+type Connector struct {
+	// Providers offers the TLS implementations by name; nil means
+	// crypto/tls ("go") only.
+	Providers *secchan.Registry
+	// Getenv reads environment variables (SecretEnv, and HOME for a
+	// configuration file's ~); nil means os.Getenv.
+	Getenv func(string) string
+	// DialContext makes the TCP connection; nil means net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// maxPEMFile bounds a CA or client certificate file; a system's whole CA
+// bundle is a few hundred KB.
+const maxPEMFile = 16 << 20
+
+// maxSecretBytes bounds what is read from a password file or command.
+const maxSecretBytes = 64 << 10
+
+func (c *Connector) getenv(k string) string {
+	if c.Getenv != nil {
+		return c.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// Plan checks a and resolves it into a Plan: the address, the CA pool,
+// the client certificate and the provider, without network traffic and
+// without reading the secret (Plan.Authenticate does, later). Errors are
+// *Error naming the field, or the provider's own (a Windows certificate
+// store entry that cannot be found).
+func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
+	if err := a.Check(); err != nil {
+		return nil, err
+	}
+	mode := a.Mode
+	if mode == "" {
+		mode = smtp.StartTLS
+		if a.Port == 465 {
+			mode = smtp.Implicit
+		}
+	}
+	acct := *a
+	acct.Mode = mode
+	if a.Trust.Fingerprint != "" {
+		return nil, &Error{Field: "fingerprint", Msg: "the account pins a certificate fingerprint, which tlsmail does not support",
+			Fix: "pin the server's key instead (an SPKI pin, sha256/BASE64)"}
+	}
+	providers := c.Providers
+	if providers == nil {
+		providers = &secchan.Registry{}
+		providers.Register(gotls.Provider{})
+	}
+	name := a.Provider
+	if name == "" {
+		name = "go"
+	}
+	prov, err := providers.Lookup(name)
+	if err != nil {
+		return nil, &Error{Field: "provider", Msg: fmt.Sprintf("unknown TLS provider %q", name), Err: err,
+			Fix: "use one of: " + strings.Join(providers.Names(), ", ")}
+	}
+	tcfg := &secchan.Config{ServerName: a.Trust.ServerName, Insecure: a.Trust.Insecure}
+	if tcfg.ServerName == "" {
+		tcfg.ServerName = a.Host
+	}
+	tcfg.Trust.Pins = a.Trust.Pins
+	tcfg.Trust.Revocation = a.Trust.Revocation
+	if a.Trust.CAFile != "" {
+		if tcfg.Trust.Roots, err = LoadCAFile(a.Trust.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	if a.Client.CertFile != "" {
+		cert, err := LoadKeyPair(a.Client.CertFile, a.Client.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		tcfg.Certificates = []tls.Certificate{cert}
+	}
+	if prov, err = c.ApplyIdentity(ctx, &acct, prov, tcfg); err != nil {
+		return nil, err
+	}
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = smtp.DefaultTimeout
+	}
+	p := &Plan{Addr: acct.Addr(), Config: smtp.Config{
+		Mode:        mode,
+		Provider:    prov,
+		TLS:         tcfg,
+		LocalName:   a.LocalName,
+		Timeout:     timeout,
+		DialContext: c.DialContext,
+	}}
+	if a.Auth.User != "" {
+		p.Authenticate = func(ctx context.Context) error {
+			pw, err := c.Secret(ctx, &acct, a.Auth.Secret)
+			if err != nil {
+				return err
+			}
+			mech := strings.ToUpper(a.Auth.Mechanism)
+			if mech == "" {
+				mech = "AUTO"
+			}
+			p.Config.Auth = &smtp.Auth{Mechanism: mech, Username: a.Auth.User, Password: pw, AllowPlaintext: acct.Plaintext()}
+			return nil
+		}
+	}
+	return p, nil
+}
+
+// Config is Plan followed by its Authenticate: the smtp.Config of a
+// connection to a's server, the secret read. Pass it to smtp.Dial with
+// a.Addr().
+func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error) {
+	p, err := c.Plan(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if p.Authenticate != nil {
+		if err := p.Authenticate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &p.Config, nil
+}
+
+// Secret reads the secret r names, for account a (whose ConfigFile a
+// SecretConfig reference reads again, and whose Timeout bounds a command).
+// Its errors never hold the secret, nor a command's output.
+func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
+	fail := func(msg, fix string, err error) (string, error) {
+		return "", &Error{Field: "secret", Msg: msg, Fix: fix, Err: err}
+	}
+	var pw string
+	switch r.Source {
+	case SecretEnv:
+		if pw = c.getenv(r.Ref); pw == "" {
+			return fail(fmt.Sprintf("the environment variable %s is empty or not set", r.Ref),
+				"export "+r.Ref+" with the password, or name another variable", nil)
+		}
+		return pw, nil
+	case SecretFile:
+		var err error
+		if pw, err = ReadSecretFile(r.Ref); err != nil {
+			return "", err
+		}
+	case SecretCommand:
+		timeout := a.Timeout
+		if timeout <= 0 {
+			timeout = smtp.DefaultTimeout
+		}
+		var err error
+		if pw, err = RunSecretCommand(ctx, r.Ref, timeout); err != nil {
+			return "", err
+		}
+	case SecretConfig:
+		return c.configSecret(ctx, a, r.Ref)
+	default:
+		return fail(fmt.Sprintf("the account authenticates as %s but names no password source (%q)", a.Auth.User, r.Source),
+			"name where the password comes from: env, file, command or config", nil)
+	}
+	if pw == "" {
+		return fail("the password from "+string(r.Source)+" "+r.Ref+" is empty", "put the password on the first line", nil)
+	}
+	return pw, nil
+}
+
+// RunSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C on
+// Windows; no input and no terminal, so a prompt must come from an agent)
+// and returns the first line it printed. The command is killed, with every
+// process it started, at timeout (0: no limit but ctx's). A failure is an
+// *Error of Field "secret_command" wrapping the command's error, and also
+// context.DeadlineExceeded when it did not finish in time. The error never
+// holds the command's standard output.
+func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (string, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	line, err := config.RunCommand(ctx, cmd)
+	if err == nil {
+		return line, nil
+	}
+	if ctx.Err() != nil {
+		return "", &Error{Field: "secret_command", Err: errors.Join(err, ctx.Err()),
+			Msg: "the password command did not finish in time (" + ctx.Err().Error() + ")",
+			Fix: "check that the command does not wait for input, or raise the account's timeout"}
+	}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the password command failed: %v", err),
+		Fix: "run the command by hand to see why it fails"}
+}
+
+// configSecret reads the password of account name in a.ConfigFile again:
+// its passwordeval is run, or its password used if the file is readable
+// by its owner only.
+func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
+	home := c.getenv("HOME")
+	if home == "" && runtime.GOOS == "windows" {
+		home = c.getenv("USERPROFILE")
+	}
+	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
+	if err != nil {
+		return "", err
+	}
+	ca, err := f.Account(name)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case ca.PasswordEval != "":
+		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval})
+	case ca.Password != "":
+		if runtime.GOOS != "windows" {
+			if fi, err := os.Stat(a.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				return "", &Error{Field: "config_file_mode",
+					Msg: fmt.Sprintf("%s holds a password but can be read by other users (mode %04o)", a.ConfigFile, fi.Mode().Perm()),
+					Fix: "run: chmod 600 " + a.ConfigFile + " (or use passwordeval instead of password)"}
+			}
+		}
+		return ca.Password, nil
+	}
+	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
+		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
+		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
+}
+
+// ReadSecretFile returns the first line of path, refusing a file that is
+// not regular (the error wraps message.ErrNotRegular) or that other users
+// may read (as ssh does for keys: an *Error of Field "secret_file_mode").
+// A file that cannot be opened is an *Error of Field "secret_file"; one
+// that cannot be read, of Field "secret_file_read".
+func ReadSecretFile(path string) (string, error) {
+	fail := func(field, msg, fix string, err error) (string, error) {
+		return "", &Error{Field: field, Msg: msg, Fix: fix, Err: err}
+	}
+	f, fi, err := openRegular(path)
+	if err != nil {
+		if errors.Is(err, message.ErrNotRegular) {
+			return fail("secret_file", "the password file "+err.Error(), "give the path of a regular file readable by you only", err)
+		}
+		return fail("secret_file", fmt.Sprintf("cannot open the password file: %v", err), "check the path of the password file", err)
+	}
+	defer f.Close()
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
+			"make it readable by its owner only (chmod 600)", nil)
+	}
+	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fail("secret_file_read", fmt.Sprintf("cannot read the password: %v", err), "", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// openRegular opens path if it is a regular file: a device such as
+// /dev/zero never ends, and opening a named pipe without a writer blocks.
+// The error says what path is instead, and wraps message.ErrNotRegular.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	notRegular := func(fi os.FileInfo) error {
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&os.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s is %s, %w", path, what, message.ErrNotRegular)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, notRegular(fi)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = notRegular(fi)
+		}
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// readBounded reads the whole regular file path, at most max bytes.
+func readBounded(path string, max int64) ([]byte, error) {
+	f, _, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d MB", path, max>>20)
+	}
+	return data, nil
+}
+
+// LoadCAFile reads the PEM certificates of path, to trust instead of the
+// system's roots.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	data, err := readBounded(path, maxPEMFile)
+	if err != nil {
+		return nil, &Error{Field: "ca_file", Msg: fmt.Sprintf("cannot read the CA file: %v", err), Err: err,
+			Fix: "give the path of a PEM file with the CA certificates"}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, &Error{Field: "ca", Msg: fmt.Sprintf("the CA file %s holds no PEM certificate", path),
+			Fix: "give a file with one or more -----BEGIN CERTIFICATE----- blocks"}
+	}
+	return pool, nil
+}
+
+// LoadKeyPair reads a client certificate and its key from PEM files
+// (keyFile "" means the key is in certFile). A file that cannot be read is
+// an *Error of Field "cert_file" or "key_file"; a pair that does not
+// parse, of Field "client_cert".
+func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	if keyFile == "" {
+		keyFile = certFile
+	}
+	fail := func(field, msg, fix string, err error) (tls.Certificate, error) {
+		return tls.Certificate{}, &Error{Field: field, Msg: msg, Err: err, Fix: fix}
+	}
+	certPEM, err := readBounded(certFile, maxPEMFile)
+	if err != nil {
+		return fail("cert_file", fmt.Sprintf("cannot load the client certificate: %v", err), "give the path of a PEM certificate file", err)
+	}
+	keyPEM, err := readBounded(keyFile, maxPEMFile)
+	if err != nil {
+		return fail("key_file", fmt.Sprintf("cannot load the client certificate's key: %v", err),
+			"give the path of a PEM private key file (or put the key in the certificate's file)", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fail("client_cert", fmt.Sprintf("cannot load the client certificate: %v", err),
+			"give a PEM certificate and its PEM private key (or one file holding both)", err)
+	}
+	return cert, nil
+}
+
+// Send connects to a's server, sends one message and quits: Config,
+// smtp.Dial and Client.SendAndQuit. The Result holds what the server said
+// even when err is not nil (recipients refused, the reply to the data).
+func (c *Connector) Send(ctx context.Context, a *Account, env smtp.Envelope, msg io.Reader) (*smtp.Result, error) {
+	cfg, err := c.Config(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := smtp.Dial(ctx, a.Addr(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	return cl.SendAndQuit(ctx, env, msg)
+}

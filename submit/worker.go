@@ -1,0 +1,182 @@
+package submit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// Enqueue writes a message for a's server into q (on disk, fsynced, before
+// any connection), with a as the item's settings and a.Key() as its
+// grouping key. The Account is checked first; it holds no secret, only
+// where to read it.
+//
+// What the message needs of MAIL FROM is recorded with it (env.Body,
+// env.SMTPUTF8): as given when env.Body is set (a composed message knows,
+// see message.Message.Requirements), else found by reading the content
+// before it is written, up to 1 MiB held in memory; a larger content of
+// unknown needs is scanned again at delivery.
+func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
+	if err := a.Check(); err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return "", err
+	}
+	for _, addr := range append([]string{env.From}, env.To...) {
+		if !isASCII(addr) {
+			env.SMTPUTF8 = true
+		}
+	}
+	if env.Body == "" {
+		// The buffer grows with the message, up to scanAhead+1 bytes.
+		var head bytes.Buffer
+		if _, err := head.ReadFrom(io.LimitReader(msg, scanAhead+1)); err != nil {
+			return "", &outbox.Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
+		}
+		if head.Len() <= scanAhead { // the whole message
+			header8, body8 := scanBytes(head.Bytes())
+			env.SMTPUTF8 = env.SMTPUTF8 || header8
+			env.Body = "7BIT"
+			if body8 {
+				env.Body = "8BITMIME"
+			}
+		}
+		msg = io.MultiReader(&head, msg)
+	}
+	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: a.Key()}, msg)
+}
+
+// scanAhead is the most content Enqueue holds in memory to learn its needs.
+const scanAhead = 1 << 20
+
+// Worker delivers an outbox's messages for as long as its context lasts:
+// the long-running delivery loop of a program that queues mail (from a web
+// handler, say) and of `tlsmail queue run --watch`. A pass delivers every
+// item that is due; the Worker then sleeps until the next item is due, at
+// most Interval, or until Enqueue (or Wake) in the same process tells it
+// there is something new. Any number of processes may run Workers on one
+// outbox: an item is delivered by one at a time.
+type Worker struct {
+	// Queue is the outbox to deliver.
+	Queue *outbox.Queue
+	// Connector resolves the items' Accounts; nil means a zero
+	// Connector (crypto/tls, the process environment).
+	Connector *Connector
+	// Interval is the longest sleep between passes (new items queued by
+	// another process are found then); 0 means 30 seconds. It is kept
+	// between MinInterval and an hour.
+	Interval time.Duration
+	// Parallel is the most connections at once (outbox.RunConfig.Parallel);
+	// 0 means 4.
+	Parallel int
+	// Transcript, if set, receives the session logs.
+	Transcript io.Writer
+	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
+	// it is called from several goroutines at once.
+	OnResult func(*outbox.Item, outbox.Result)
+	// OnError, if set, is told a pass that failed (an unreadable spool);
+	// the Worker goes on with the next pass.
+	OnError func(error)
+	// Pass, if set, replaces the Worker's own pass (the command line's
+	// prints each result): it must deliver what is due and return the
+	// outbox's Stats.
+	Pass func(ctx context.Context) (outbox.Stats, error)
+
+	once sync.Once
+	wake chan struct{}
+}
+
+// MinInterval is the shortest sleep between two passes.
+const MinInterval = time.Second
+
+func (w *Worker) wakeChan() chan struct{} {
+	w.once.Do(func() { w.wake = make(chan struct{}, 1) })
+	return w.wake
+}
+
+// Wake makes a running Worker start a pass now (or as soon as the current
+// one ends). It never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wakeChan() <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// Enqueue queues a message with Enqueue and wakes the Worker.
+func (w *Worker) Enqueue(ctx context.Context, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
+	id, err := Enqueue(ctx, w.Queue, a, env, msg)
+	if id != "" {
+		w.Wake()
+	}
+	return id, err
+}
+
+// Run delivers until ctx is done, then returns nil once the current pass
+// has stopped (a message being sent is left queued, unreported, and sent
+// again by a later run).
+func (w *Worker) Run(ctx context.Context) error {
+	interval := w.Interval
+	if interval == 0 {
+		interval = 30 * time.Second
+	}
+	interval = min(max(interval, MinInterval), time.Hour)
+	wake := w.wakeChan()
+	for {
+		// A wake-up that came before this pass is served by it.
+		select {
+		case <-wake:
+		default:
+		}
+		stats, err := w.pass(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && w.OnError != nil {
+			w.OnError(err)
+		}
+		wait := interval
+		if !stats.Next.IsZero() {
+			wait = min(wait, max(time.Until(stats.Next), MinInterval))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// pass is one delivery of everything due, with a fresh Deliverer: the
+// session caches and the memory of servers that timed out last one pass.
+func (w *Worker) pass(ctx context.Context) (outbox.Stats, error) {
+	if w.Pass != nil {
+		return w.Pass(ctx)
+	}
+	c := w.Connector
+	if c == nil {
+		c = &Connector{}
+	}
+	parallel := w.Parallel
+	if parallel <= 0 {
+		parallel = 4
+	}
+	d := &Deliverer{Connect: c.Plan, Transcript: w.Transcript}
+	return w.Queue.Run(ctx, outbox.RunConfig{
+		Deliver:   d.Deliver,
+		Parallel:  parallel,
+		BatchSize: 250,
+		OnResult:  w.OnResult,
+	})
+}
