@@ -3,7 +3,7 @@
 # provider conformance suite, and the outbox with its Windows file locking
 # and FILE_SHARE_DELETE opens) on Linux under Wine:
 #
-#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/... ./outbox/..., then scripts/wine-e2e.sh
+#   scripts/wine-test.sh                 # GOOS=windows go test ./secchan/... ./outbox/... ./submit/..., then scripts/wine-e2e.sh
 #   scripts/wine-test.sh -run Schannel ./secchan/schannel/   # these tests only
 #   scripts/wine-test.sh --setup-only    # prepare Wine and exit (used by wine-e2e.sh)
 #
@@ -153,7 +153,7 @@ fi
 # 5. The tests.
 e2e=false
 if [ $# -eq 0 ]; then
-	set -- ./secchan/... ./outbox/... ./internal/testdir/
+	set -- ./secchan/... ./outbox/... ./submit/... ./internal/testdir/
 	[ "${TLSMAIL_WINE_E2E:-1}" = 0 ] || e2e=true
 fi
 status=0
