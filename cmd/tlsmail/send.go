@@ -86,6 +86,9 @@ type sendOptions struct {
 	queue     bool
 	deferOnly bool
 	queueDir  string
+	// maxSize (--max-size) is the largest message written to the outbox,
+	// in bytes: 0 for outbox.DefaultMaxMessageSize, negative for none.
+	maxSize int64
 	// fromName is the display name for a From field the message lacks
 	// (sendmail -F).
 	fromName string
@@ -266,6 +269,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.account, "account", "", "use the account `NAME` of --config (default: the file's default account)")
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
+	fs.Int64Var(&o.maxSize, "max-size", 0, "largest message in `BYTES` --queue and --defer write to the outbox (0: 64 MiB; -1: no limit); a larger one is refused (exit 69)")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	o.platform = platformSendFlags(fs)
 	return cmd
