@@ -71,7 +71,7 @@ func OpenFile(path string) (*os.File, error) { return openRegular(path) }
 func checkEmpty(f *os.File) error {
 	// Some of them refuse short reads (pagemap wants multiples of 8).
 	var b [512]byte
-	n, err := f.Read(b[:])
+	n, err := readNoWait(f, b[:])
 	switch {
 	case n > 0:
 		return fmt.Errorf("%w (it reports a size of 0 but has content, as files in /proc and /sys do)", ErrNotRegular)

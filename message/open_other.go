@@ -11,3 +11,6 @@ func openNoBlock(path string) (*os.File, error) { return os.Open(path) }
 
 // setBlocking has nothing to undo outside Unix.
 func setBlocking(*os.File) error { return nil }
+
+// readNoWait reads from f.
+func readNoWait(f *os.File, p []byte) (int, error) { return f.Read(p) }

@@ -63,3 +63,43 @@ func TestOpenCheckedRegularIsBlocking(t *testing.T) {
 		t.Fatalf("Read = %q, %v", b[:n], err)
 	}
 }
+
+// TestReadNoWaitDoesNotWait: checkEmpty reads a file that reports a size
+// of 0 to see whether it is really empty. Some such files can be polled
+// (/proc/kmsg, as root): Go's poller then turns EAGAIN into a wait for
+// data, and `--body-file /proc/kmsg` hung for ever. The read must return
+// at once. A FIFO with a writer and no data behaves the same way and needs
+// no privilege (reading /proc/kmsg in a test would also take messages
+// from the system log), so it stands in for /proc/kmsg here.
+func TestReadNoWaitDoesNotWait(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	r, err := openNoBlock(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() {
+		var b [512]byte
+		_, err := readNoWait(r, b[:])
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, syscall.EAGAIN) {
+			t.Fatalf("readNoWait = %v, want EAGAIN", err)
+		}
+	case <-time.After(10 * time.Second):
+		w.Write([]byte("x")) // let the stuck read end
+		<-done
+		t.Fatal("reading a file with no data available waited for data")
+	}
+}
