@@ -25,9 +25,10 @@ import (
 
 // Exit codes and JSON kinds of the queue commands.
 const (
-	kindQueue    = "queue"    // the spool cannot be read or written
-	kindDeferred = "deferred" // queue run: some messages wait for a retry (75)
-	kindFailed   = "failed"   // queue run: some messages failed for good (69)
+	kindQueue    = "queue"     // the spool cannot be read or written
+	kindTooLarge = "too_large" // larger than the outbox's message size limit (69)
+	kindDeferred = "deferred"  // queue run: some messages wait for a retry (75)
+	kindFailed   = "failed"    // queue run: some messages failed for good (69)
 )
 
 // queueFlags are the flags every queue command shares: where the outbox is.
@@ -111,9 +112,15 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (stri
 // openQueue opens the outbox at dir; its warnings (corrupt files moved
 // aside) go to standard error, quoted: they may quote a spool file.
 func openQueue(e *env, dir string) (*outbox.Queue, error) {
+	return openQueueLimit(e, dir, 0)
+}
+
+// openQueueLimit is openQueue with the largest message Enqueue stores
+// (outbox.Options.MaxMessageSize: 0 for the default, negative for none).
+func openQueueLimit(e *env, dir string, maxSize int64) (*outbox.Queue, error) {
 	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
-	}})
+	}, MaxMessageSize: maxSize})
 	if err != nil {
 		return nil, queueError(err)
 	}
@@ -121,13 +128,23 @@ func openQueue(e *env, dir string) (*outbox.Queue, error) {
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
-// with the outbox's own fix.
+// with the outbox's own fix; a message over the outbox's size limit is 69
+// and an unsafe spool 78, as retrying changes nothing.
 func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+	}
+	if errors.Is(err, outbox.ErrTooLarge) {
+		// Retrying changes nothing: 69 (EX_UNAVAILABLE), as Postfix's
+		// sendmail exits for "message file too big".
+		xe.code, xe.kind = exitUnavailable, kindTooLarge
+		if oe != nil {
+			xe.msg = "outbox: " + oe.Msg
+		}
+		xe.fix = "send a smaller message (share large files by link), or raise the limit with --max-size BYTES (sendmail: -O MaxMessageSize=BYTES)"
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) {
 		// Not a passing condition: retrying changes nothing.
@@ -186,7 +203,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := openQueue(e, dir)
+	q, err := openQueueLimit(e, dir, o.maxSize)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func TestHas8Bit(t *testing.T) {
 			return rs
 		}
 		for name, r := range readers(plain) {
-			if got, err := has8Bit(r); got || err != nil {
+			if got, err := has8Bit(r, scan8BitLimit); got || err != nil {
 				t.Errorf("%d ASCII bytes, %s: has8Bit = %v, %v; want false", size, name, got, err)
 			}
 		}
@@ -86,16 +86,16 @@ func TestHas8Bit(t *testing.T) {
 			m := bytes.Clone(plain)
 			m[at] = 0xC3
 			for name, r := range readers(m) {
-				if got, err := has8Bit(r); !got || err != nil {
+				if got, err := has8Bit(r, scan8BitLimit); !got || err != nil {
 					t.Errorf("%d bytes with 0xC3 at %d, %s: has8Bit = %v, %v; want true", size, at, name, got, err)
 				}
 			}
 		}
 	}
-	if got, err := has8Bit(bytes.NewReader(nil)); got || err != nil {
+	if got, err := has8Bit(bytes.NewReader(nil), scan8BitLimit); got || err != nil {
 		t.Errorf("empty: has8Bit = %v, %v; want false", got, err)
 	}
-	if _, err := has8Bit(iotest.ErrReader(io.ErrUnexpectedEOF)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := has8Bit(iotest.ErrReader(io.ErrUnexpectedEOF), scan8BitLimit); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("a failing reader: err = %v, want it passed on", err)
 	}
 }
