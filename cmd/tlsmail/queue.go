@@ -69,13 +69,7 @@ func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
 		withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 }
 
-func homeDir(e *env) string {
-	h := e.getenv("HOME")
-	if h == "" && runtime.GOOS == "windows" {
-		h = e.getenv("USERPROFILE")
-	}
-	return h
-}
+func homeDir(e *env) string { return config.Home(e.getenv) }
 
 // configQueueDir returns the queue_dir of the account a configuration file
 // selects (explicit, else the file config.Locate finds), or "" when there
