@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -297,17 +296,12 @@ func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn fu
 	}
 	p = &probePlan{addr: net.JoinHostPort(host, port), mode: mode, name: opts.Name, opts: opts,
 		prov: prov, timeout: o.timeout, ehlo: o.ehlo}
-	switch o.transcript {
-	case "":
-	case "-":
-		p.log = transcript.New(e.stderr)
-	default:
-		f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return nil, nil, configErrorf("cannot write the transcript: %v", err).wrapping(err).
-				withFix("give --transcript a writable path, or - for standard error")
-		}
-		p.log, closeFn = transcript.New(f), func() { f.Close() }
+	tw, closeFn, err := openTranscript(e, o.transcript)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tw != nil {
+		p.log = transcript.New(tw)
 	}
 	return p, closeFn, nil
 }

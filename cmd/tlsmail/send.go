@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/mail"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -330,19 +329,12 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 
 	var tw io.Writer = o.transcriptTo
 	if tw == nil {
-		switch o.transcript {
-		case "":
-		case "-":
-			tw = e.stderr
-		default:
-			f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-			if err != nil {
-				return out, configErrorf("cannot write the transcript: %v", err).wrapping(err).
-					withFix("give --transcript a writable path, or - for standard error")
-			}
-			defer f.Close()
-			tw = f
+		w, closeTranscript, err := openTranscript(e, o.transcript)
+		if err != nil {
+			return out, err
 		}
+		defer closeTranscript()
+		tw = w
 	}
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
