@@ -549,12 +549,18 @@ func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) err
 // splitServer parses --server: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6
 // address. The default port is 465 for implicit TLS, else 587.
 func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
+	return parseHostPort(s, mode, func(why string) error {
+		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
+	})
+}
+
+// parseHostPort parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address,
+// the server of send and of probe; the default port is 465 for implicit
+// TLS, else 587. bad makes the error from why the input is refused.
+func parseHostPort(s string, mode smtp.TLSMode, bad func(why string) error) (host, port string, err error) {
 	defPort := "587"
 	if mode == smtp.Implicit {
 		defPort = "465"
-	}
-	bad := func(why string) error {
-		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
 	}
 	if strings.ContainsAny(s, " \t\r\n/@") {
 		return "", "", bad("not a host name")
