@@ -56,6 +56,11 @@ func (m *Message) Requirements() Requirements {
 	return r
 }
 
+// Prepared reports whether m came from Prepare (a finished message read
+// from a stream) rather than Compose. Only a prepared message's
+// Requirements can change while it is written: its body is read then.
+func (m *Message) Prepared() bool { return m.prepared != nil }
+
 // Size returns the number of bytes WriteTo will write, or -1 when that
 // cannot be known without reading the content: a prepared message (its
 // body is a stream), an attachment given by Open without Size, or a file

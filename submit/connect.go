@@ -223,11 +223,7 @@ func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (s
 // its passwordeval is run, or its password used if the file is readable
 // by its owner only.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
-	home := c.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = c.getenv("USERPROFILE")
-	}
-	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
+	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
 	if err != nil {
 		return "", err
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -70,13 +69,7 @@ func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
 		withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 }
 
-func homeDir(e *env) string {
-	h := e.getenv("HOME")
-	if h == "" && runtime.GOOS == "windows" {
-		h = e.getenv("USERPROFILE")
-	}
-	return h
-}
+func homeDir(e *env) string { return config.Home(e.getenv) }
 
 // configQueueDir returns the queue_dir of the account a configuration file
 // selects (explicit, else the file config.Locate finds), or "" when there
@@ -233,20 +226,13 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if o.deferOnly {
 		return res, nil
 	}
-	var tw io.Writer
-	switch o.transcript {
-	case "":
-	case "-":
-		tw = e.stderr
-	default:
-		f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "tlsmail: warning: cannot write the transcript: %v\n", err)
-		} else {
-			defer f.Close()
-			tw = f
-		}
+	// The message is queued: a transcript that cannot be written is no
+	// reason to leave it undelivered.
+	tw, closeTranscript, err := openTranscript(e, o.transcript)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
+	defer closeTranscript()
 	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
 		if it.ID == id {
 			res.out = out
@@ -675,20 +661,11 @@ were deferred (they stay queued, with the error and the next attempt time);
 			if err != nil {
 				return err
 			}
-			var tw io.Writer
-			switch transcript {
-			case "":
-			case "-":
-				tw = e.stderr
-			default:
-				f, err := os.OpenFile(transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return configErrorf("cannot write the transcript: %v", err).wrapping(err).
-						withFix("give --transcript a writable path, or - for standard error")
-				}
-				defer f.Close()
-				tw = f
+			tw, closeTranscript, err := openTranscript(e, transcript)
+			if err != nil {
+				return err
 			}
+			defer closeTranscript()
 			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw}
 			if watch {
 				return r.watch(cmd.Context(), interval)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/mail"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -334,19 +333,12 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 
 	var tw io.Writer = o.transcriptTo
 	if tw == nil {
-		switch o.transcript {
-		case "":
-		case "-":
-			tw = e.stderr
-		default:
-			f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-			if err != nil {
-				return out, configErrorf("cannot write the transcript: %v", err).wrapping(err).
-					withFix("give --transcript a writable path, or - for standard error")
-			}
-			defer f.Close()
-			tw = f
+		w, closeTranscript, err := openTranscript(e, o.transcript)
+		if err != nil {
+			return out, err
 		}
+		defer closeTranscript()
+		tw = w
 	}
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
@@ -561,12 +553,18 @@ func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) err
 // splitServer parses --server: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6
 // address. The default port is 465 for implicit TLS, else 587.
 func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
+	return parseHostPort(s, mode, func(why string) error {
+		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
+	})
+}
+
+// parseHostPort parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address,
+// the server of send and of probe; the default port is 465 for implicit
+// TLS, else 587. bad makes the error from why the input is refused.
+func parseHostPort(s string, mode smtp.TLSMode, bad func(why string) error) (host, port string, err error) {
 	defPort := "587"
 	if mode == smtp.Implicit {
 		defPort = "465"
-	}
-	bad := func(why string) error {
-		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
 	}
 	if strings.ContainsAny(s, " \t\r\n/@") {
 		return "", "", bad("not a host name")

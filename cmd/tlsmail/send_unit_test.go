@@ -33,17 +33,24 @@ func TestSplitServer(t *testing.T) {
 		{"smtp://smtp.example.com", "", "", "", true},
 		{"a b", "", "", "", true},
 	}
-	for _, tc := range tests {
-		host, port, err := splitServer(tc.in, tc.mode)
-		var ce *cliError
-		if tc.bad {
-			if !errors.As(err, &ce) || ce.kind != kindUsage {
-				t.Errorf("splitServer(%q) = %q, %q, %v; want a usage error", tc.in, host, port, err)
+	// send's --server and probe's argument take the same forms.
+	parsers := []struct {
+		name  string
+		parse func(string, smtp.TLSMode) (string, string, error)
+	}{{"splitServer", splitServer}, {"probeTarget", probeTarget}}
+	for _, p := range parsers {
+		for _, tc := range tests {
+			host, port, err := p.parse(tc.in, tc.mode)
+			var ce *cliError
+			if tc.bad {
+				if !errors.As(err, &ce) || ce.kind != kindUsage {
+					t.Errorf("%s(%q) = %q, %q, %v; want a usage error", p.name, tc.in, host, port, err)
+				}
+				continue
 			}
-			continue
-		}
-		if err != nil || host != tc.host || port != tc.port {
-			t.Errorf("splitServer(%q, %q) = %q, %q, %v; want %q, %q", tc.in, tc.mode, host, port, err, tc.host, tc.port)
+			if err != nil || host != tc.host || port != tc.port {
+				t.Errorf("%s(%q, %q) = %q, %q, %v; want %q, %q", p.name, tc.in, tc.mode, host, port, err, tc.host, tc.port)
+			}
 		}
 	}
 }
