@@ -348,11 +348,15 @@ type revSource struct {
 
 // revocationOf tries the stapled response (leaf only) first; without a
 // definitive answer there, it asks the CRL distribution points and OCSP
-// responders: those whose answer (or recent failure) is cached, in order,
-// without the network; then the rest all at once, under one time budget
-// (each fetch's Timeout, started together), and the first definitive
-// answer wins and cancels the others. tried is false when there was
-// nothing to try.
+// responders: those whose answer (or recent failure) is cached, without
+// the network; then, unless a cached answer settled it, the rest all at
+// once, under one time budget (each fetch's Timeout, started together).
+// A revocation wins as soon as it is known and cancels the other fetches;
+// a good answer wins only once every source asked has answered or failed,
+// so that a fast good answer from one source cannot hide a revocation
+// that another source reports (the CA revoked the certificate after one
+// of its answers was signed). tried is false when there was nothing to
+// try.
 func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Certificate) (res RevocationResult, tried bool) {
 	// slots holds what each source said, in the certificate's order, for
 	// Detail.
@@ -457,17 +461,29 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		return r, "", true, true
 	}
+	// good is the first good answer; a revocation returns at once.
+	var good *RevocationResult
 	var pending []int
 	for i, s := range sources {
 		r, said, ok, found := eval(v.ctx, s, true)
 		switch {
-		case ok:
+		case ok && r.Status == StatusRevoked:
 			return answer(r), true
+		case ok:
+			if good == nil {
+				good = &r
+			}
 		case found:
 			slots[at[i]] = said
 		default:
 			pending = append(pending, i)
 		}
+	}
+	// A cached good answer (valid until its own nextUpdate) settles the
+	// status without the network, as a CRL-only client would, unless
+	// another cached answer says revoked.
+	if good != nil {
+		return answer(*good), true
 	}
 	if len(pending) == 0 {
 		return unknown()
@@ -489,11 +505,20 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 	}
 	for range pending {
 		x := <-replies
-		if x.ok {
+		switch {
+		case x.ok && x.r.Status == StatusRevoked:
 			cancel() // the others' outcomes are not recorded
 			return answer(x.r), true
+		case x.ok:
+			if good == nil {
+				good = &x.r
+			}
+		default:
+			slots[at[x.i]] = x.said
 		}
-		slots[at[x.i]] = x.said
+	}
+	if good != nil {
+		return answer(*good), true
 	}
 	return unknown()
 }

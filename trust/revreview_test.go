@@ -1,0 +1,123 @@
+package trust
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/tlsmail/tlsmail/internal/testpki"
+)
+
+// disagreeing is a leaf whose CRL (an authentic, current CRL of its
+// issuer that does not list it) says good and whose OCSP responder (an
+// authentic, current response) says revoked. The OCSP responder answers
+// only after the CRL's answer has been sent, so the good answer is the
+// first to arrive.
+type disagreeing struct {
+	root, ia *testpki.Authority
+	leaf     *testpki.Leaf
+	srv      *rawHTTP
+	crlDER   []byte
+	ocspDER  []byte
+}
+
+func newDisagreeing(t *testing.T) *disagreeing {
+	t.Helper()
+	t.Setenv("http_proxy", "")
+	t.Setenv("HTTP_PROXY", "")
+	d := &disagreeing{}
+	var err error
+	if d.root, err = testpki.NewRoot(testpki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if d.ia, err = d.root.NewIntermediate(testpki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	crlSent := make(chan struct{})
+	d.srv = newRawHTTP(t, func(c net.Conn, r *seenRequest) {
+		var der []byte
+		switch {
+		case strings.HasPrefix(r.line, "GET /crl "):
+			der = d.crlDER
+			defer close(crlSent)
+		case strings.HasPrefix(r.line, "POST /ocsp "):
+			select {
+			case <-crlSent:
+				// Let the good answer reach the verifier first (the
+				// order only matters before the fix: after it, the
+				// outcome does not depend on the order).
+				time.Sleep(300 * time.Millisecond)
+			case <-time.After(20 * time.Second):
+			}
+			der = d.ocspDER
+		default:
+			io.WriteString(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(der))
+		c.Write(der)
+	})
+	if d.leaf, err = d.ia.Issue(testpki.Options{DNSNames: []string{"localhost"},
+		CRLDistributionPoints: []string{d.srv.URL + "/crl"}, OCSPServer: []string{d.srv.URL + "/ocsp"}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if d.crlDER, err = x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour)}, d.ia.Cert, d.ia.Key); err != nil {
+		t.Fatal(err)
+	}
+	if d.ocspDER, err = ocsp.CreateResponse(d.ia.Cert, d.ia.Cert, ocsp.Response{Status: ocsp.Revoked,
+		SerialNumber: d.leaf.Cert.SerialNumber, RevokedAt: now.Add(-time.Minute), RevocationReason: ocsp.KeyCompromise,
+		ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)}, d.ia.Key); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRevokedBeatsGood: when one authentic source says good and another
+// says revoked, the certificate is revoked, whichever answered first and
+// whether the answers came from the network or the cache. A fast good
+// answer must not hide a revocation.
+func TestRevokedBeatsGood(t *testing.T) {
+	for _, mode := range []RevocationMode{RevocationSoft, RevocationStrict} {
+		t.Run("network/"+string(mode), func(t *testing.T) {
+			d := newDisagreeing(t)
+			opts := Options{Roots: d.root.Pool(), Name: "localhost", Revocation: mode, Checker: &Checker{CacheDir: t.TempDir()}}
+			r := Verify(d.leaf.Chain, opts)
+			checkInvariants(t, d.leaf.Chain, opts, r)
+			if !r.Has(KindRevoked) || r.Revocation[0].Status != StatusRevoked {
+				t.Errorf("the CRL's good answer hid the OCSP revocation: %v %+v", r.Problems, r.Revocation)
+			}
+		})
+	}
+	t.Run("cache", func(t *testing.T) {
+		d := newDisagreeing(t)
+		c := &Checker{CacheDir: t.TempDir()}
+		// Both answers are cached (asked for one by one, the CRL first).
+		if _, err := c.CRL(context.Background(), d.srv.URL+"/crl", d.ia.Cert); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.OCSP(context.Background(), d.srv.URL+"/ocsp", d.leaf.Cert, d.ia.Cert); err != nil {
+			t.Fatal(err)
+		}
+		for _, checker := range []*Checker{c, {CacheDir: c.CacheDir}} {
+			opts := Options{Roots: d.root.Pool(), Name: "localhost", Checker: checker}
+			r := Verify(d.leaf.Chain, opts)
+			if !r.Has(KindRevoked) || r.Revocation[0].Status != StatusRevoked {
+				t.Errorf("the cached CRL's good answer hid the cached OCSP revocation: %v %+v", r.Problems, r.Revocation)
+			}
+		}
+		if n := len(d.srv.requests()); n != 2 {
+			t.Errorf("%d requests, want the 2 that filled the cache", n)
+		}
+	})
+}
