@@ -45,11 +45,26 @@ const (
 	clockSkew = 5 * time.Minute
 )
 
+// RevocationCacheEnv names the environment variable that overrides the
+// default cache directory: a directory to use instead, or "off" to keep
+// the answers of Checkers without a CacheDir (the process's
+// DefaultChecker among them) in memory only. Tests set it so that `go
+// test` never writes into the user's cache.
+const RevocationCacheEnv = "TLSMAIL_REVOCATION_CACHE"
+
 // DefaultRevocationCacheDir is the directory a Checker keeps answers in
-// when Checker.CacheDir is empty: tlsmail/revocation under
+// when Checker.CacheDir is empty: $TLSMAIL_REVOCATION_CACHE when set (an
+// error when it is "off"), else tlsmail/revocation under
 // os.UserCacheDir() ($XDG_CACHE_HOME or ~/.cache on Linux,
 // ~/Library/Caches on macOS, %LocalAppData% on Windows).
 func DefaultRevocationCacheDir() (string, error) {
+	switch env := os.Getenv(RevocationCacheEnv); env {
+	case "":
+	case "off":
+		return "", fmt.Errorf("the on-disk revocation cache is off (%s=off)", RevocationCacheEnv)
+	default:
+		return env, nil
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +121,28 @@ func TestRevokedBeatsGood(t *testing.T) {
 			t.Errorf("%d requests, want the 2 that filled the cache", n)
 		}
 	})
+}
+
+// TestRevocationCacheEnv: TLSMAIL_REVOCATION_CACHE names the default
+// directory, or turns the default on-disk cache off.
+func TestRevocationCacheEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(RevocationCacheEnv, dir)
+	if got, err := DefaultRevocationCacheDir(); err != nil || got != dir {
+		t.Errorf("got %q, %v; want %q", got, err, dir)
+	}
+	s := revocationScenario(t, "revocation-good")
+	verifyGood(t, s, &Checker{})
+	if ents, _ := os.ReadDir(dir); len(ents) == 0 {
+		t.Error("nothing written in the directory the variable names")
+	}
+	t.Setenv(RevocationCacheEnv, "off")
+	if got, err := DefaultRevocationCacheDir(); err == nil {
+		t.Errorf("off gave %q", got)
+	}
+	c := &Checker{}
+	verifyGood(t, s, c)
+	if c.diskCache() != nil {
+		t.Error("a disk cache with the variable off")
+	}
 }
