@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,46 @@ func TestRevocationCacheEnv(t *testing.T) {
 	verifyGood(t, s, c)
 	if c.diskCache() != nil {
 		t.Error("a disk cache with the variable off")
+	}
+}
+
+// TestCacheDirectorySwapped: the cache directory is checked once, when a
+// Checker first uses it; someone who can rename it (the owner of a parent
+// directory, say a shared $XDG_CACHE_HOME) then replaces it with a
+// symbolic link to another directory of the user. The Checker must keep
+// using the directory it checked: it must neither write there nor evict
+// files from the other directory.
+func TestCacheDirectorySwapped(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "revocation")
+	c := &Checker{CacheDir: dir, CacheEntries: 1}
+	s1 := revocationScenario(t, "revocation-good")
+	verifyGood(t, s1, c)
+
+	elsewhere := t.TempDir()
+	victim := filepath.Join(elsewhere, strings.Repeat("ab", 32)) // a name the eviction would take
+	if err := os.WriteFile(victim, []byte("the user's own data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-24 * time.Hour)
+	os.Chtimes(victim, old, old)
+	if err := os.Rename(dir, filepath.Join(parent, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dir); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := revocationScenario(t, "revocation-good")
+	verifyGood(t, s2, c)
+	if _, err := os.Stat(victim); err != nil {
+		t.Errorf("a file outside the cache directory was evicted: %v", err)
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 1 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the Checker wrote through the swapped-in link: %v", names)
 	}
 }
