@@ -49,6 +49,14 @@ const (
 	// maxCacheAge bounds how long a CRL or OCSP response without a
 	// nextUpdate is reused.
 	maxCacheAge = time.Hour
+	// noNextUpdateLife is how long after its thisUpdate a CRL or OCSP
+	// response without a nextUpdate is taken as current. Such an answer
+	// says that newer information is available at any time (RFC 6960
+	// section 4.2.2.1; RFC 5280 section 5.1.2.5 requires a nextUpdate), so
+	// an old one, replayed by whoever sits on the plain-http path, must
+	// not pass for today's status. A day, as Firefox's mozilla::pkix
+	// allows.
+	noNextUpdateLife = 24 * time.Hour
 	// maxURLsPerKind bounds the CRL URLs, and the OCSP URLs, tried for one
 	// certificate: each may take the whole Timeout, and a certificate (so
 	// whoever made it) may list any number.
@@ -265,6 +273,9 @@ func fromOCSP(r *ocsp.Response, src string, now time.Time) (RevocationResult, er
 	if !r.NextUpdate.IsZero() && now.After(r.NextUpdate.Add(skew)) {
 		return RevocationResult{}, fmt.Errorf("%s: the response is stale (next update was due %s)", src, day(r.NextUpdate))
 	}
+	if r.NextUpdate.IsZero() && now.After(r.ThisUpdate.Add(noNextUpdateLife+skew)) {
+		return RevocationResult{}, fmt.Errorf("%s: the response is stale (it names no next update and was produced %s, more than %v ago)", src, day(r.ThisUpdate), noNextUpdateLife)
+	}
 	switch r.Status {
 	case ocsp.Good:
 		return RevocationResult{Status: StatusGood, Source: src}, nil
@@ -407,6 +418,9 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 				rl := val.(*x509.RevocationList)
 				if !rl.NextUpdate.IsZero() && v.now.After(rl.NextUpdate) {
 					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (next update was due %s)", src, day(rl.NextUpdate))
+				}
+				if rl.NextUpdate.IsZero() && v.now.After(rl.ThisUpdate.Add(noNextUpdateLife)) {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (it names no next update and was issued %s, more than %v ago)", src, day(rl.ThisUpdate), noNextUpdateLife)
 				}
 				for _, e := range rl.RevokedCertificateEntries {
 					if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {

@@ -25,12 +25,17 @@ type query struct {
 }
 
 // reuseUntil is the end of an answer's reuse: its nextUpdate, never later
-// (RFC 5280 section 5.1.2.5, RFC 6960 section 4.2.2.1), or maxCacheAge
-// after the fetch when it names none; never more than maxAnswerAge after
-// the fetch.
-func reuseUntil(next, fetched time.Time) time.Time {
+// (RFC 5280 section 5.1.2.5, RFC 6960 section 4.2.2.1), or, when it names
+// none, maxCacheAge after the fetch and never past the end of its
+// currency (noNextUpdateLife after its thisUpdate); never more than
+// maxAnswerAge after the fetch.
+func reuseUntil(this, next, fetched time.Time) time.Time {
 	if next.IsZero() {
-		return fetched.Add(maxCacheAge)
+		u := fetched.Add(maxCacheAge)
+		if end := this.Add(noNextUpdateLife); end.Before(u) {
+			u = end
+		}
+		return u
 	}
 	if lim := fetched.Add(maxAnswerAge); next.After(lim) {
 		return lim
@@ -61,7 +66,7 @@ func crlQuery(url string, issuer *x509.Certificate) query {
 			if err := rl.CheckSignatureFrom(issuer); err != nil {
 				return nil, time.Time{}, fmt.Errorf("the CRL at %s is not signed by %q: %v", url, issuer.Subject, err)
 			}
-			return rl, reuseUntil(rl.NextUpdate, fetched), nil
+			return rl, reuseUntil(rl.ThisUpdate, rl.NextUpdate, fetched), nil
 		}}
 }
 
@@ -77,7 +82,7 @@ func ocspQuery(url string, cert, issuer *x509.Certificate) (query, error) {
 			if err != nil {
 				return nil, time.Time{}, err
 			}
-			return r, reuseUntil(r.NextUpdate, fetched), nil
+			return r, reuseUntil(r.ThisUpdate, r.NextUpdate, fetched), nil
 		}}, nil
 }
 

@@ -2,8 +2,12 @@ package trust
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"io"
 	"math/big"
@@ -186,5 +190,102 @@ func TestCacheDirectorySwapped(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("the Checker wrote through the swapped-in link: %v", names)
+	}
+}
+
+// TestNoNextUpdateNotForever: an OCSP response or CRL that names no
+// nextUpdate says that newer information is available at any time (RFC
+// 6960 section 4.2.2.1): an old one (here a month old, replayed by
+// whoever sits on the plain-http path) is not a current good status, and
+// one fetched now is not reused for long.
+func TestNoNextUpdateNotForever(t *testing.T) {
+	t.Setenv("http_proxy", "")
+	t.Setenv("HTTP_PROXY", "")
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	srv := newRawHTTP(t, func(c net.Conn, r *seenRequest) {
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+		c.Write(body)
+	})
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	for _, kind := range []string{"ocsp", "crl"} {
+		t.Run(kind, func(t *testing.T) {
+			o := testpki.Options{DNSNames: []string{"localhost"}}
+			if kind == "ocsp" {
+				o.OCSPServer = []string{srv.URL + "/ocsp"}
+			} else {
+				o.CRLDistributionPoints = []string{srv.URL + "/crl"}
+			}
+			leaf, err := ia.Issue(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kind == "ocsp" {
+				body, err = ocsp.CreateResponse(ia.Cert, ia.Cert, ocsp.Response{Status: ocsp.Good,
+					SerialNumber: leaf.Cert.SerialNumber, ThisUpdate: month}, ia.Key)
+			} else {
+				body, err = crlWithoutNextUpdate(ia, month)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Roots: root.Pool(), Name: "localhost", Revocation: RevocationStrict, Checker: &Checker{NoDiskCache: true}}
+			r := Verify(leaf.Chain, opts)
+			if len(r.Revocation) == 0 || r.Revocation[0].Status == StatusGood {
+				t.Errorf("a month-old answer without nextUpdate gave a good status: %v %+v", r.Problems, r.Revocation)
+			}
+		})
+	}
+}
+
+// crlWithoutNextUpdate is a CRL of ia that names no nextUpdate (which
+// x509.CreateRevocationList refuses to make), signed with ECDSA-SHA256.
+func crlWithoutNextUpdate(ia *testpki.Authority, this time.Time) ([]byte, error) {
+	sigAlg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}}
+	var issuer pkix.RDNSequence
+	if _, err := asn1.Unmarshal(ia.Cert.RawSubject, &issuer); err != nil {
+		return nil, err
+	}
+	tbs, err := asn1.Marshal(pkix.TBSCertificateList{Version: 1, Signature: sigAlg,
+		Issuer: issuer, ThisUpdate: this.UTC()})
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(tbs)
+	sig, err := ia.Key.Sign(rand.Reader, h[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(struct {
+		TBS    asn1.RawValue
+		Alg    pkix.AlgorithmIdentifier
+		Signed asn1.BitString
+	}{asn1.RawValue{FullBytes: tbs}, sigAlg, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+}
+
+// TestReuseUntil: how long a fetched answer is reused.
+func TestReuseUntil(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name             string
+		this, next, want time.Time
+	}{
+		{"nextUpdate", now.Add(-time.Hour), now.Add(2 * time.Hour), now.Add(2 * time.Hour)},
+		{"nextUpdate beyond a week", now, now.Add(30 * 24 * time.Hour), now.Add(maxAnswerAge)},
+		{"no nextUpdate, fresh", now, time.Time{}, now.Add(maxCacheAge)},
+		{"no nextUpdate, nearly a day old", now.Add(-noNextUpdateLife + 10*time.Minute), time.Time{}, now.Add(10 * time.Minute)},
+		{"no nextUpdate, a month old", now.Add(-30 * 24 * time.Hour), time.Time{}, now.Add(-29 * 24 * time.Hour)},
+	}
+	for _, tt := range tests {
+		if got := reuseUntil(tt.this, tt.next, now); !got.Equal(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
