@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,61 @@ func TestReuseUntil(t *testing.T) {
 		if got := reuseUntil(tt.this, tt.next, now); !got.Equal(tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestRevocationNoGoroutineLeak: the fetches a revocation answer cancels,
+// and those of a verification whose context ends, return: the number of
+// goroutines comes back to what it was (a goleak-style count).
+func TestRevocationNoGoroutineLeak(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"},
+		CRLDistributionPoints: []string{"http://crl.invalid/1", "http://crl.invalid/2"}, OCSPServer: []string{"http://ocsp.invalid/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	revoked, err := ocsp.CreateResponse(ia.Cert, ia.Cert, ocsp.Response{Status: ocsp.Revoked, SerialNumber: leaf.Cert.SerialNumber,
+		RevokedAt: now.Add(-time.Hour), ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)}, ia.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ocspOn = true
+	fetch := func(ctx context.Context, method, url, contentType string, body []byte) ([]byte, error) {
+		if strings.HasPrefix(url, "http://ocsp.") && ocspOn {
+			return revoked, nil
+		}
+		<-ctx.Done() // a responder that never answers
+		return nil, ctx.Err()
+	}
+	before := runtime.NumGoroutine()
+	for i := 0; i < 10; i++ {
+		// The OCSP revocation cancels the two stalled CRL fetches.
+		c := &Checker{NoDiskCache: true, Timeout: time.Hour, Fetch: fetch}
+		if r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c}); !r.Has(KindRevoked) {
+			t.Fatalf("%v", r.Problems)
+		}
+	}
+	ocspOn = false
+	for i := 0; i < 10; i++ {
+		// Nothing answers; the caller's context ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		c := &Checker{NoDiskCache: true, Timeout: time.Hour, Fetch: fetch}
+		VerifyContext(ctx, leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
+		cancel()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines before, %d after: fetches outlived their verification", before, n)
 	}
 }
