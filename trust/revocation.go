@@ -109,8 +109,9 @@ type Checker struct {
 	disk     *diskCache // nil when off or unusable
 	diskErr  error      // why the disk cache is not used
 
-	mu    sync.Mutex
-	cache map[string]*fetched
+	mu       sync.Mutex
+	cache    map[string]*fetched
+	memBytes int // the answers' bytes in cache
 	// now is the clock of the caches (tests move it); nil is time.Now.
 	now func() time.Time
 }

@@ -110,33 +110,59 @@ func (c *Checker) answer(ctx context.Context, q query, cachedOnly bool) (val any
 	return f.val, f.err, true
 }
 
-// maxMemEntries bounds a Checker's in-memory cache: the process's default
-// Checker lives as long as the program, and a CRL can be megabytes.
-const maxMemEntries = 256
+// maxMemEntries and maxMemBytes bound a Checker's in-memory cache: the
+// process's default Checker lives as long as the program, and a CRL can
+// be megabytes (MaxSize each; any server may name CRLs of its own CA).
+const (
+	maxMemEntries = 256
+	maxMemBytes   = 64 << 20
+)
 
-// remember keeps f in memory. When the cache is full, expired entries go
-// first, then arbitrary ones (the disk cache still holds them).
+// size is the DER size of f's answer (its parsed form is of that order).
+func (f *fetched) size() int {
+	switch v := f.val.(type) {
+	case *x509.RevocationList:
+		return len(v.Raw)
+	case *ocsp.Response:
+		return len(v.Raw)
+	}
+	return 0
+}
+
+// remember keeps f in memory. When the cache is full (in entries or in
+// bytes), expired entries go first, then arbitrary ones (the disk cache
+// still holds them); f itself is kept.
 func (c *Checker) remember(key string, f *fetched) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cache == nil {
 		c.cache = map[string]*fetched{}
 	}
-	if _, ok := c.cache[key]; !ok && len(c.cache) >= maxMemEntries {
+	if old, ok := c.cache[key]; ok {
+		c.memBytes -= old.size()
+		delete(c.cache, key)
+	}
+	full := func() bool {
+		return len(c.cache) >= maxMemEntries || c.memBytes+f.size() > maxMemBytes
+	}
+	if full() {
 		now := c.clock()
 		for k, e := range c.cache {
 			if !now.Before(e.until) {
+				c.memBytes -= e.size()
 				delete(c.cache, k)
 			}
 		}
-		for k := range c.cache {
-			if len(c.cache) < maxMemEntries {
+		for k, e := range c.cache {
+			if !full() {
 				break
 			}
+			c.memBytes -= e.size()
 			delete(c.cache, k)
 		}
 	}
 	c.cache[key] = f
+	c.memBytes += f.size()
 }
 
 // diskCache opens the on-disk cache on first use; nil when it is off or

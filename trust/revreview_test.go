@@ -346,3 +346,46 @@ func TestRevocationNoGoroutineLeak(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after: fetches outlived their verification", before, n)
 	}
 }
+
+// TestCheckerMemoryBytesBounded: the in-memory cache is bounded in bytes,
+// not only in entries: a long-running process (a queue worker, a library
+// user with the DefaultChecker) that meets servers naming many large CRLs
+// (anyone's server may name URLs serving CRLs of its own CA, up to MaxSize
+// each) keeps at most maxMemBytes of answers.
+func TestCheckerMemoryBytesBounded(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	big1MB, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour),
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, Value: make([]byte, 1<<20)}}},
+		root.Cert, root.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) {
+		return big1MB, nil
+	}}
+	n := 2*maxMemBytes/len(big1MB) + 1
+	for i := 0; i < n; i++ {
+		if _, err := c.CRL(context.Background(), fmt.Sprintf("http://crl.invalid/%d", i), root.Cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total int
+	for _, f := range c.cache {
+		if rl, ok := f.val.(*x509.RevocationList); ok {
+			total += len(rl.Raw)
+		}
+	}
+	if total > maxMemBytes {
+		t.Errorf("%d bytes of CRLs held in memory after %d fetches of %d bytes, want at most %d", total, n, len(big1MB), maxMemBytes)
+	}
+	// The latest answer is still at hand.
+	last := crlQuery(fmt.Sprintf("http://crl.invalid/%d", n-1), root.Cert).key
+	if _, ok := c.cache[last]; !ok {
+		t.Error("the latest answer was dropped")
+	}
+}
