@@ -43,6 +43,18 @@ func reuseUntil(this, next, fetched time.Time) time.Time {
 	return next
 }
 
+// notFuture refuses an answer dated (thisUpdate) after it was fetched,
+// beyond the clock skew allowed: not yet valid (OpenSSL's "CRL is not yet
+// valid"; RFC 6960 section 4.2.2.1 for OCSP). Refused at the check, it is
+// remembered as a failure for failureTTL, not kept as an answer until its
+// nextUpdate: the responder's clock may be fixed in minutes.
+func notFuture(this, fetched time.Time) error {
+	if this.After(fetched.Add(clockSkew)) {
+		return fmt.Errorf("is dated %s, in the future (check this machine's clock)", this.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return nil
+}
+
 // issuerID identifies an issuer by name and key.
 func issuerID(issuer *x509.Certificate) string {
 	h := sha256.New()
@@ -66,6 +78,9 @@ func crlQuery(url string, issuer *x509.Certificate) query {
 			if err := rl.CheckSignatureFrom(issuer); err != nil {
 				return nil, time.Time{}, fmt.Errorf("the CRL at %s is not signed by %q: %v", url, issuer.Subject, err)
 			}
+			if err := notFuture(rl.ThisUpdate, fetched); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s %v", url, err)
+			}
 			return rl, reuseUntil(rl.ThisUpdate, rl.NextUpdate, fetched), nil
 		}}
 }
@@ -81,6 +96,9 @@ func ocspQuery(url string, cert, issuer *x509.Certificate) (query, error) {
 			r, err := parseOCSP(der, cert, issuer)
 			if err != nil {
 				return nil, time.Time{}, err
+			}
+			if err := notFuture(r.ThisUpdate, fetched); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the response %v", err)
 			}
 			return r, reuseUntil(r.ThisUpdate, r.NextUpdate, fetched), nil
 		}}, nil

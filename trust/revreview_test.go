@@ -389,3 +389,69 @@ func TestCheckerMemoryBytesBounded(t *testing.T) {
 		t.Error("the latest answer was dropped")
 	}
 }
+
+// TestFutureAnswerNotKept: an answer dated in the future (a responder
+// whose clock ran ahead) is refused, and remembered only as a failure (for
+// failureTTL), not kept as an answer until its nextUpdate: once the
+// responder serves a correct answer, a later verification takes it.
+func TestFutureAnswerNotKept(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"ocsp", "crl"} {
+		t.Run(kind, func(t *testing.T) {
+			o := testpki.Options{DNSNames: []string{"localhost"}}
+			if kind == "ocsp" {
+				o.OCSPServer = []string{"http://ocsp.invalid/"}
+			} else {
+				o.CRLDistributionPoints = []string{"http://crl.invalid/"}
+			}
+			leaf, err := ia.Issue(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			answer := func(this time.Time) []byte {
+				var der []byte
+				var err error
+				if kind == "ocsp" {
+					der, err = ocsp.CreateResponse(ia.Cert, ia.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: leaf.Cert.SerialNumber,
+						ThisUpdate: this, NextUpdate: now.Add(6 * 24 * time.Hour)}, ia.Key)
+				} else {
+					der, err = x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+						ThisUpdate: this, NextUpdate: now.Add(6 * 24 * time.Hour)}, ia.Cert, ia.Key)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return der
+			}
+			serve := answer(now.Add(2 * time.Hour)) // the responder's clock is two hours ahead
+			fetches := 0
+			fetch := func(context.Context, string, string, string, []byte) ([]byte, error) {
+				fetches++
+				return serve, nil
+			}
+			dir := t.TempDir()
+			c1 := &Checker{CacheDir: dir, Fetch: fetch}
+			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c1})
+			if len(r.Revocation) == 0 || r.Revocation[0].Status == StatusGood {
+				t.Fatalf("a future-dated answer gave %v %+v", r.Problems, r.Revocation)
+			}
+			// The responder's clock is fixed; ten minutes later another
+			// process verifies.
+			serve = answer(now.Add(-time.Minute))
+			c2 := &Checker{CacheDir: dir, Fetch: fetch}
+			c2.now = func() time.Time { return now.Add(10 * time.Minute) }
+			r = Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c2})
+			if len(r.Revocation) == 0 || r.Revocation[0].Status != StatusGood {
+				t.Errorf("the future-dated answer was kept: %v %+v (%d fetches)", r.Problems, r.Revocation, fetches)
+			}
+		})
+	}
+}
