@@ -417,6 +417,11 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		add(revSource{q: crlQuery(u, issuer), explain: func(err error) string { return err.Error() },
 			status: func(val any) (RevocationResult, error) {
 				rl := val.(*x509.RevocationList)
+				if scope, err := crlScopeOf(rl, u); err != nil {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL %v", src, err)
+				} else if err := scope.covers(cert); err != nil {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL %v", src, err)
+				}
 				if !rl.NextUpdate.IsZero() && v.now.After(rl.NextUpdate) {
 					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (next update was due %s)", src, day(rl.NextUpdate))
 				}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
@@ -451,6 +453,87 @@ func TestFutureAnswerNotKept(t *testing.T) {
 			r = Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c2})
 			if len(r.Revocation) == 0 || r.Revocation[0].Status != StatusGood {
 				t.Errorf("the future-dated answer was kept: %v %+v (%d fetches)", r.Problems, r.Revocation, fetches)
+			}
+		})
+	}
+}
+
+var (
+	oidIDP        = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidDeltaCRL   = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidUnknownExt = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 2}
+)
+
+// idpExt is an issuingDistributionPoint extension (RFC 5280 section
+// 5.2.5) naming uri (none when empty), with the onlyContainsUserCerts [1]
+// or onlyContainsCACerts [2] flag when flag is 1 or 2.
+func idpExt(uri string, flag int) pkix.Extension {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		if uri != "" {
+			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(uri)) })
+				})
+			})
+		}
+		if flag != 0 {
+			b.AddASN1(cbasn1.Tag(flag).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddUint8(0xff) })
+		}
+	})
+	return pkix.Extension{Id: oidIDP, Critical: true, Value: b.BytesOrPanic()}
+}
+
+// TestCRLScope: a CRL is used only for the certificates it covers (RFC
+// 5280 section 6.3.3 (b)) and only when every critical extension is
+// understood (section 5.2). Whoever sits on the plain-http path may
+// answer a CRL URL with another authentic, current CRL of the same issuer:
+// the shard of another distribution point, a delta CRL, the CRL of the
+// CA certificates only. None of them lists the revoked leaf, and none may
+// say it is good.
+func TestCRLScope(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const url = "http://crl.invalid/shard1.crl"
+	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"}, CRLDistributionPoints: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tests := []struct {
+		name string
+		exts []pkix.Extension
+		good bool
+	}{
+		{"its own shard", []pkix.Extension{idpExt(url, 0)}, true},
+		{"user certificates only", []pkix.Extension{idpExt(url, 1)}, true},
+		{"no IDP", nil, true},
+		{"another shard", []pkix.Extension{idpExt("http://crl.invalid/shard2.crl", 0)}, false},
+		{"CA certificates only", []pkix.Extension{idpExt("", 2)}, false},
+		{"delta CRL", []pkix.Extension{{Id: oidDeltaCRL, Critical: true, Value: []byte{2, 1, 1}}}, false},
+		{"unknown critical extension", []pkix.Extension{{Id: oidUnknownExt, Critical: true, Value: []byte{5, 0}}}, false},
+		{"unknown non-critical extension", []pkix.Extension{{Id: oidUnknownExt, Value: []byte{5, 0}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+				ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour), ExtraExtensions: tt.exts}, ia.Cert, ia.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) { return der, nil }}
+			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
+			if len(r.Revocation) == 0 {
+				t.Fatalf("no revocation result: %v", r.Problems)
+			}
+			if good := r.Revocation[0].Status == StatusGood; good != tt.good {
+				t.Errorf("good=%v, want %v: %+v", good, tt.good, r.Revocation[0])
 			}
 		})
 	}
