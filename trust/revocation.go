@@ -214,8 +214,10 @@ func (c *Checker) OCSP(ctx context.Context, url string, cert, issuer *x509.Certi
 
 // parseOCSP parses and authenticates an OCSP response: signed by the
 // issuer, or by a responder certificate the issuer delegated with the
-// OCSPSigning extended key usage (RFC 6960, 4.2.2.2).
-func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, error) {
+// OCSPSigning extended key usage (RFC 6960, 4.2.2.2) and valid at at (the
+// key of an expired responder certificate may no longer be guarded, and
+// what it signs can be dated back into its validity).
+func parseOCSP(der []byte, cert, issuer *x509.Certificate, at time.Time) (*ocsp.Response, error) {
 	r, err := ocsp.ParseResponseForCert(der, cert, issuer)
 	if err != nil {
 		var re ocsp.ResponseError
@@ -245,6 +247,9 @@ func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, erro
 		}
 		if !ok {
 			return nil, fmt.Errorf("the response is signed by %q, which the issuer did not authorise for OCSP (no OCSPSigning usage)", rc.Subject)
+		}
+		if at.Before(rc.NotBefore.Add(-clockSkew)) || at.After(rc.NotAfter.Add(clockSkew)) {
+			return nil, fmt.Errorf("the response is signed by the responder certificate %q, valid from %s to %s, not now", rc.Subject, day(rc.NotBefore), day(rc.NotAfter))
 		}
 	}
 	return r, nil
@@ -385,7 +390,7 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 	}
 	if pos == 0 && len(v.opts.StapledOCSP) > 0 {
 		tried = true
-		r, err := parseOCSP(v.opts.StapledOCSP, cert, issuer)
+		r, err := parseOCSP(v.opts.StapledOCSP, cert, issuer, v.now)
 		if err == nil {
 			var out RevocationResult
 			if out, err = fromOCSP(r, "stapled OCSP response", v.now); err == nil {

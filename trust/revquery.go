@@ -99,7 +99,7 @@ func ocspQuery(url string, cert, issuer *x509.Certificate) (query, error) {
 	}
 	return query{key: fmt.Sprintf("ocsp %s %s %s", url, issuerID(issuer), cert.SerialNumber), url: url, body: req,
 		check: func(der []byte, fetched time.Time) (any, time.Time, error) {
-			r, err := parseOCSP(der, cert, issuer)
+			r, err := parseOCSP(der, cert, issuer, fetched)
 			if err != nil {
 				return nil, time.Time{}, err
 			}

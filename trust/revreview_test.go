@@ -538,3 +538,60 @@ func TestCRLScope(t *testing.T) {
 		})
 	}
 }
+
+// TestOCSPExpiredResponder: a response signed by a delegated responder
+// (RFC 6960 section 4.2.2.2) counts only while the responder's certificate
+// is valid: the key of an expired one may no longer be guarded, and a
+// response it signs can be dated back into its validity and name any
+// nextUpdate.
+func TestOCSPExpiredResponder(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err := root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"}, OCSPServer: []string{"http://ocsp.invalid/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, tt := range []struct {
+		name      string
+		notBefore time.Time
+		notAfter  time.Time
+		good      bool
+	}{
+		{"valid responder", now.Add(-time.Hour), now.Add(time.Hour), true},
+		{"expired responder", now.Add(-60 * 24 * time.Hour), now.Add(-30 * 24 * time.Hour), false},
+		{"responder not yet valid", now.Add(24 * time.Hour), now.Add(48 * time.Hour), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := ia.Issue(testpki.Options{CommonName: "OCSP responder", NotBefore: tt.notBefore, NotAfter: tt.notAfter,
+				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, err := ocsp.CreateResponse(ia.Cert, resp.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: leaf.Cert.SerialNumber,
+				ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour), Certificate: resp.Cert}, resp.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) { return der, nil }}
+			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
+			if len(r.Revocation) == 0 {
+				t.Fatalf("no revocation result: %v", r.Problems)
+			}
+			if good := r.Revocation[0].Status == StatusGood; good != tt.good {
+				t.Errorf("good=%v, want %v: %+v", good, tt.good, r.Revocation[0])
+			}
+			// The same as a staple.
+			r = Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", StapledOCSP: der, Checker: &Checker{NoDiskCache: true}})
+			if good := len(r.Revocation) > 0 && r.Revocation[0].Status == StatusGood; good != tt.good {
+				t.Errorf("stapled: good=%v, want %v: %+v", good, tt.good, r.Revocation)
+			}
+		})
+	}
+}
