@@ -86,10 +86,11 @@ type sendOptions struct {
 
 	// queue (--queue) spools the message before connecting and delivers
 	// it from the outbox; deferOnly (--defer) only spools it. queueDir is
-	// --queue-dir. See queue.go.
+	// --queue-dir, queueURL --queue-url. See queue.go.
 	queue     bool
 	deferOnly bool
 	queueDir  string
+	queueURL  string
 	// fromName is the display name for a From field the message lacks
 	// (sendmail -F).
 	fromName string
@@ -271,6 +272,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
+	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platform, o.platformID = platformSendFlags(fs)
 	return cmd
 }

@@ -103,6 +103,7 @@ type sendmailArgs struct {
 	config     string
 	account    string
 	queueDir   string
+	queueURL   string
 	deferOnly  bool // -odq, -odd
 	verbose    bool
 	help       bool
@@ -156,6 +157,8 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.extract = true
 			case "queue-dir":
 				sa.queueDir, err = value()
+			case "queue-url":
+				sa.queueURL, err = value()
 			case "file":
 				sa.config, err = value()
 			case "account":
@@ -351,7 +354,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return nil
 	}
 	if sa.mode == 'p' || sa.mode == 'q' {
-		qf := &queueFlags{dir: sa.queueDir, config: sa.config, account: sa.account}
+		qf := &queueFlags{dir: sa.queueDir, url: sa.queueURL, config: sa.config, account: sa.account}
 		q, err := qf.open(ctx, e)
 		if err != nil {
 			return err
@@ -416,6 +419,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		queue:      true,
 		deferOnly:  sa.deferOnly,
 		queueDir:   sa.queueDir,
+		queueURL:   sa.queueURL,
 	}
 	if sa.verbose {
 		o.transcript = "-"

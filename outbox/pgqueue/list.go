@@ -3,6 +3,10 @@ package pgqueue
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,14 +23,22 @@ func (q *Queue) List() ([]*outbox.Item, error) { return q.list(false) }
 // ListFailed returns the failed items, oldest first.
 func (q *Queue) ListFailed() ([]*outbox.Item, error) { return q.list(true) }
 
-func (q *Queue) list(failed bool) ([]*outbox.Item, error) {
+func (q *Queue) list(failed bool) ([]*outbox.Item, error) { return q.page(failed, "", 0) }
+
+// page lists up to limit items (0: all) with IDs after after, in ID order
+// (oldest first).
+func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	sql := `SELECT ` + itemCols + ` FROM tlsmail.outbox ORDER BY id`
+	sql := `SELECT ` + itemCols + ` FROM tlsmail.outbox`
 	if failed {
-		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed ORDER BY id`
+		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed`
 	}
-	rows, err := q.pool.Query(ctx, sql)
+	sql += ` WHERE id > $1 ORDER BY id`
+	if limit > 0 {
+		sql += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := q.pool.Query(ctx, sql, after)
 	if err != nil {
 		return nil, connErr("list", err)
 	}
@@ -128,4 +140,45 @@ func (q *Queue) Remove(id string) error {
 		return &Error{Op: "remove", ID: id, Msg: "no such item", Err: outbox.ErrNotFound}
 	}
 	return nil
+}
+
+// Walk calls fn for each queued item, oldest first, and stops at the first
+// error fn returns (which Walk returns).
+func (q *Queue) Walk(fn func(*outbox.Item) error) error { return q.walk(false, fn) }
+
+// WalkFailed is Walk over the failed items.
+func (q *Queue) WalkFailed(fn func(*outbox.Item) error) error { return q.walk(true, fn) }
+
+// walk lists the items a page at a time (bounded memory, no long
+// transaction) and hands them to fn.
+func (q *Queue) walk(failed bool, fn func(*outbox.Item) error) error {
+	const page = 1000
+	after := ""
+	for {
+		items, err := q.page(failed, after, page)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) < page {
+			return nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// Dir says where the queue is, for messages: the database's URL without
+// password or parameters.
+func (q *Queue) Dir() string {
+	c := q.cfg.ConnConfig
+	u := url.URL{Scheme: "postgres", User: url.User(c.User), Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), Path: "/" + c.Database}
+	if strings.HasPrefix(c.Host, "/") {
+		u.Host = ""
+		u.RawQuery = "host=" + url.QueryEscape(c.Host)
+	}
+	return u.String()
 }

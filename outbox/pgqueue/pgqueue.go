@@ -155,9 +155,19 @@ func connErr(op string, err error) error {
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		return &Error{Op: op, Msg: "the queue database refused the statement", Err: err}
 	}
-	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: errors.Join(ErrUnavailable, redact(err)),
+	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
 		Fix: "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"}
 }
+
+// unavailable is a connection failure: its text, and ErrUnavailable.
+type unavailable struct{ err error }
+
+func (u unavailable) Error() string   { return u.err.Error() }
+func (u unavailable) Unwrap() []error { return []error{ErrUnavailable, u.err} }
+
+// Unavailable wraps err, a failure to reach the database, as
+// ErrUnavailable.
+func Unavailable(op string, err error) error { return connErr(op, err) }
 
 // redact keeps a password given in a URL out of an error's text (pgx
 // quotes the connection string in parse errors).

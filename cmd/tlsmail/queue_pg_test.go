@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/internal/testpg"
+)
+
+// pg is the package's private PostgreSQL cluster (stopped by TestMain).
+var pg testpg.Cluster
+
+// pgDB creates a fresh, empty database and returns its URL.
+func pgDB(t *testing.T, name string) string {
+	t.Helper()
+	base := pg.URL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(base, "/postgres?", "/"+name+"?", 1)
+}
+
+// TestQueuePostgresCLI: the command line on the PostgreSQL queue: before
+// `queue init` a send --defer is refused (exit 78, saying to run init);
+// init creates the schema (and says so again when run twice); send
+// --defer queues (by flag and by TLSMAIL_QUEUE_URL), queue list shows the
+// messages, queue run delivers them into the embedded server once each,
+// and the queue is empty after.
+func TestQueuePostgresCLI(t *testing.T) {
+	url := pgDB(t, "cli")
+	srv := startServer(t, nil)
+	send := baseSend(srv.SMTPAddr(), srv.CAFile())
+
+	r := cli{args: append(send, "--defer", "--queue-url", url), env: authEnv()}.run(t)
+	if r.code != exitConfig || !strings.Contains(r.stderr, "queue init") {
+		t.Fatalf("send --defer before init: want exit %d naming queue init\n%s", exitConfig, r)
+	}
+	for i, want := range []string{"now version 1 (was 0)", "up to date (version 1)"} {
+		r = runTLSMail(t, "queue", "init", "--queue-url", url)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Fatalf("queue init #%d: want %q\n%s", i+1, want, r)
+		}
+	}
+	if r = (cli{args: append(send, "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --defer --queue-url:\n%s", r)
+	}
+	if r = (cli{args: append(send, "--defer"), env: append(authEnv(), "TLSMAIL_QUEUE_URL="+url)}).run(t); r.code != 0 {
+		t.Fatalf("send --defer with TLSMAIL_QUEUE_URL:\n%s", r)
+	}
+	r = runTLSMail(t, "queue", "list", "--count", "--queue-url", url)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "2 queued, 0 failed in postgres://tlsmail@127.0.0.1:") {
+		t.Fatalf("queue list --count:\n%s", r)
+	}
+	r = runTLSMail(t, "queue", "list", "--queue-url", url)
+	if r.code != 0 || strings.Count(r.stdout, "bob@example.org") != 2 {
+		t.Fatalf("queue list:\n%s", r)
+	}
+	r = cli{args: []string{"queue", "run", "--queue-url", url}, env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("queue run:\n%s", r)
+	}
+	ms := waitMessages(t, srv, 2)
+	if len(ms) != 2 {
+		t.Fatalf("server got %d messages, want 2", len(ms))
+	}
+	r = runTLSMail(t, "queue", "list", "--count", "--queue-url", url)
+	if !strings.HasPrefix(r.stdout, "0 queued, 0 failed") {
+		t.Fatalf("queue list --count after the run:\n%s", r)
+	}
+}
+
+// TestQueuePostgresFlags: a directory and a URL together are refused
+// (exit 64); a password in --queue-url is refused without being echoed;
+// an unreachable database is exit 75 and nothing is queued.
+func TestQueuePostgresFlags(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "postgres://u@" + l.Addr().String() + "/db?sslmode=disable&connect_timeout=5"
+	l.Close()
+	dir := t.TempDir()
+	srv := startServer(t, nil)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		code int
+		want string
+	}{
+		{"dir and url flags", []string{"queue", "list", "--queue-dir", dir, "--queue-url", dead}, nil, exitUsage, "--queue-dir and --queue-url are both given"},
+		{"dir and url variables", []string{"queue", "list"}, []string{"TLSMAIL_QUEUE_DIR=" + dir, "TLSMAIL_QUEUE_URL=" + dead}, exitUsage, "TLSMAIL_QUEUE_DIR and TLSMAIL_QUEUE_URL are both given"},
+		{"password in the url", []string{"queue", "list", "--queue-url", "postgres://u:hunter2@127.0.0.1/db"}, nil, exitUsage, "pgpass"},
+		{"password parameter", []string{"queue", "list", "--queue-url", "postgres://u@127.0.0.1/db?password=hunter2"}, nil, exitUsage, "pgpass"},
+		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli{args: tt.args, env: tt.env}.run(t)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("want exit %d and %q\n%s", tt.code, tt.want, r)
+			}
+			if strings.Contains(r.stdout+r.stderr, "hunter2") {
+				t.Fatalf("the password is shown:\n%s", r)
+			}
+		})
+	}
+}
