@@ -35,6 +35,7 @@ const (
 type queueFlags struct {
 	dir     string
 	url     string
+	lease   time.Duration // queue run --lease (PostgreSQL)
 	config  string
 	account string
 }
@@ -189,7 +190,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := openStore(ctx, e, loc)
+	q, err := openStore(ctx, e, loc, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +400,10 @@ func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStore(ctx, e, loc)
+	if f.lease < 0 || (f.lease > 0 && f.lease < 3*time.Second) {
+		return nil, usageErrorf("--lease must be at least 3s").withFix("e.g. --lease 1m")
+	}
+	return openStore(ctx, e, loc, f.lease)
 }
 
 // listedItem is one message of `queue list --json`.
@@ -701,6 +705,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
 	fs.IntVar(&parallel, "parallel", 4, "deliver over at most `N` connections at once (to one server or several)")
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
+	fs.DurationVar(&qf.lease, "lease", 0, "with --queue-url: how long a claim on a batch lasts without renewal, so how soon a dead worker's messages come back (default 5m)")
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
 		fs.DurationVar(&interval, "interval", 30*time.Second, "with --watch, look for new messages at least this often (1s to 1h)")

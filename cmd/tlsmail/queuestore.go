@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -129,11 +130,12 @@ func redactURL(s string) string {
 
 // openStore opens the outbox at loc; its warnings go to standard error,
 // quoted.
-func openStore(ctx context.Context, e *env, loc queueLoc) (queueStore, error) {
+// lease is the claim's lease (0: pgqueue.DefaultLease).
+func openStore(ctx context.Context, e *env, loc queueLoc, lease time.Duration) (queueStore, error) {
 	if loc.url == "" {
 		return openQueue(e, loc.dir)
 	}
-	q, err := pgqueue.Open(ctx, loc.url, pgqueue.Options{Logf: func(format string, args ...any) {
+	q, err := pgqueue.Open(ctx, loc.url, pgqueue.Options{Lease: lease, Logf: func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
 	}})
 	if err != nil {
