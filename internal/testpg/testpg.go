@@ -41,6 +41,7 @@ type Cluster struct {
 	dir  string
 	bin  string
 	err  error
+	opts string // postgres's options (pg_ctl -o)
 	// missing: the programs are not installed (a skip, or a failure under
 	// the README's test command), not a failure to start them.
 	missing bool
@@ -113,13 +114,24 @@ func (c *Cluster) start() {
 		c.err = err
 		return
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60", port, dir)
-	if err := c.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60", port, dir)
+	if err := c.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", c.opts); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		c.err = fmt.Errorf("%v\n%s", err, log)
 		return
 	}
 	c.url = fmt.Sprintf("postgres://tlsmail@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// Restart stops the server (fast shutdown: connections are cut) and starts
+// it again on the same port, for tests of reconnection.
+func (c *Cluster) Restart(tb testing.TB) {
+	tb.Helper()
+	c.URL(tb)
+	if err := c.run("pg_ctl", "restart", "-w", "-t", "60", "-m", "fast", "-D", filepath.Join(c.dir, "data"),
+		"-l", filepath.Join(c.dir, "log"), "-o", c.opts); err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
 }
 
 // run runs one of the server programs, as nobody when this is root.

@@ -448,3 +448,65 @@ func TestPostgresUnreachable(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestPostgresRestart: PostgreSQL restarted (connections cut) while a
+// Worker delivers: the Worker goes on, its passes and LISTEN reconnect, and
+// every message, queued before and after the restart, is delivered; none
+// is left.
+func TestPostgresRestart(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	q := openPG(t, url, pgqueue.Options{Lease: 3 * time.Second})
+	const n = 100
+	for i := range n / 2 {
+		if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &submit.Worker{Queue: q, Interval: time.Second, OnError: func(err error) { t.Logf("worker: %v", err) }}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(20 * time.Millisecond)
+	pg.Restart(t)
+	var err error
+	for i := n / 2; i < n; i++ {
+		for try := 0; ; try++ { // the pool reconnects at the next call
+			if _, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err == nil || try == 20 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if c, err := q.Count(); err == nil && c == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c, err := q.Count()
+			t.Fatalf("%d messages still queued (%v) a minute after the restart", c, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		seen[string(b)] = true
+	}
+	for i := range n {
+		if !seen[msg(i)] {
+			t.Errorf("message %d never arrived", i)
+		}
+	}
+	t.Logf("%d messages received for %d queued", len(ms), n)
+}

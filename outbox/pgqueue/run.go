@@ -308,7 +308,15 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 	var err error
 	switch res.Outcome {
 	case outbox.Delivered:
-		err = q.Complete(ctx, it.ID)
+		// A delivered item left in the table is sent again once its
+		// lease ends: keep trying to delete it for half the lease (the
+		// database may be restarting).
+		for until := time.Now().Add(q.opts.Lease / 2); ; {
+			if err = q.Complete(ctx, it.ID); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		count(func(s *outbox.Stats) { s.Delivered++ })
 	case outbox.Permanent:
 		err = q.Fail(ctx, it.ID, reason, true)
