@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	mathrand "math/rand/v2"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -218,5 +221,125 @@ func TestQueuePostgresWorkersKilled(t *testing.T) {
 	}
 	if f, _ := q.CountFailed(); f != 0 {
 		t.Errorf("%d messages failed", f)
+	}
+}
+
+// TestQueuePostgresSendmail: sendmail with the queue in PostgreSQL (the
+// configuration's queue_url): the server answers 451 to the first MAIL
+// FROM, so the message stays queued with its attempt and error; the
+// database holds no password (the account's password is in the
+// configuration file, which the item names); queue run leaves the message
+// until it is due, queue flush delivers it once; queue remove of an
+// unknown ID is refused.
+func TestQueuePostgresSendmail(t *testing.T) {
+	url := pgDB(t, "sendmail")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	var refusals atomic.Int32
+	m := newMailbox(t, func(c *server.Config) {
+		c.RejectMail = func(string) *server.Reply {
+			if refusals.Add(1) == 1 {
+				return &server.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try again later"}
+			}
+			return nil
+		}
+	}, nil)
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "timeout 30\n", "timeout 30\nqueue_url "+url+"\n", 1))
+	if err := os.WriteFile(m.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, stdin: strings.NewReader(plainMessage)}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "451") || !strings.Contains(r.stderr, "safe in the outbox") {
+		t.Fatalf("sendmail: want exit 0 naming the 451:\n%s", r)
+	}
+	env := []string{"TLSMAIL_QUEUE_URL=" + url}
+	r = proc{args: []string{"queue", "list", "--json"}, env: env}.run(t)
+	var q queueJSON
+	if err := json.Unmarshal([]byte(r.stdout), &q); err != nil || len(q.Queued) != 1 || q.Queued[0].Attempts != 1 ||
+		!strings.Contains(q.Queued[0].LastError, "451") || q.Queued[0].NextAttempt.IsZero() {
+		t.Fatalf("queue list --json: %v\n%s", err, r)
+	}
+
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var dump string
+	if err := conn.QueryRow(context.Background(), `SELECT string_agg(o::text, E'\n') FROM tlsmail.outbox o`).Scan(&dump); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dump, m.cfg) || strings.Contains(dump, testPassword) {
+		t.Fatalf("the item should name the configuration file and hold no password:\n%s", dump)
+	}
+
+	r = proc{args: []string{"queue", "run"}, env: env}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 not due yet") {
+		t.Fatalf("queue run before the retry time:\n%s", r)
+	}
+	r = proc{args: []string{"queue", "flush"}, env: env}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "delivered "+q.Queued[0].ID) {
+		t.Fatalf("queue flush:\n%s", r)
+	}
+	if got := storedCount(t, m.srv); got != 1 {
+		t.Errorf("the server stored %d messages, want 1", got)
+	}
+	r = proc{args: []string{"queue", "list", "--count"}, env: env}.run(t)
+	if !strings.HasPrefix(r.stdout, "0 queued, 0 failed") {
+		t.Fatalf("queue list --count after flush:\n%s", r)
+	}
+	r = proc{args: []string{"queue", "remove", q.Queued[0].ID}, env: env}.run(t)
+	if r.code != exitUsage {
+		t.Fatalf("queue remove of a delivered ID: want exit %d\n%s", exitUsage, r)
+	}
+}
+
+// TestQueuePostgresWatchNotify: `queue run --watch --interval 1h` delivers
+// a message another process queues with send --defer at once: only the
+// NOTIFY of the enqueue can wake it before the test's deadline.
+func TestQueuePostgresWatchNotify(t *testing.T) {
+	url := pgDB(t, "watch")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h")
+	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
+	var out strings.Builder
+	w.Stdout, w.Stderr = &out, &out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Process.Kill(); w.Wait() }()
+	// Wait for the worker's LISTEN (its first, empty pass runs with it).
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'`).Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never listened:\n%s", out.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	r := cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("send --defer:\n%s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := srv.Wait(ctx, 1); err != nil {
+		t.Fatalf("the worker (interval 1h) was not woken by the enqueue: %v\n%s", err, out.String())
 	}
 }
