@@ -510,3 +510,93 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	t.Logf("%d messages received for %d queued", len(ms), n)
 }
+
+// TestQueueStoreConcurrent: on both stores, two enqueuers and two runners
+// (each with its own handle on the store, as separate processes have) work
+// at once; every message reaches the server exactly once and none is left.
+// Meant for -race as much as for the count.
+func TestQueueStoreConcurrent(t *testing.T) {
+	handles := map[string]func(t *testing.T) func() outbox.Store{
+		"dir": func(t *testing.T) func() outbox.Store {
+			dir := filepath.Join(testdir.New(t), "q")
+			return func() outbox.Store {
+				q, err := outbox.Open(dir, outbox.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+		},
+		"postgres": func(t *testing.T) func() outbox.Store {
+			url := newDB(t)
+			return func() outbox.Store { return openPG(t, url, pgqueue.Options{}) }
+		},
+	}
+	for name, mk := range handles {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			open := mk(t)
+			srv, a := startServer(t)
+			const per = 100
+			var enq sync.WaitGroup
+			for e := range 2 {
+				q := open()
+				enq.Add(1)
+				go func() {
+					defer enq.Done()
+					for i := range per {
+						if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(e*per+i))); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			enqDone := make(chan struct{})
+			go func() { enq.Wait(); close(enqDone) }()
+			var run sync.WaitGroup
+			for range 2 {
+				q := open()
+				run.Add(1)
+				go func() {
+					defer run.Done()
+					deadline := time.Now().Add(time.Minute)
+					for time.Now().Before(deadline) {
+						finished := false
+						select {
+						case <-enqDone:
+							finished = true
+						default:
+						}
+						if _, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Parallel: 2}); err != nil {
+							t.Error(err)
+							return
+						}
+						if finished {
+							if n, _ := q.Count(); n == 0 {
+								return
+							}
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					t.Error("the runners did not empty the queue within a minute")
+				}()
+			}
+			run.Wait()
+			ms, err := srv.Wait(ctx, 2*per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, m := range ms {
+				b, _ := m.Data()
+				seen[string(b)]++
+			}
+			for i := range 2 * per {
+				if c := seen[msg(i)]; c != 1 {
+					t.Errorf("message %d received %d times", i, c)
+				}
+			}
+		})
+	}
+}
