@@ -39,7 +39,7 @@ var dbSeq atomic.Int64
 
 // newDB creates a fresh database in the cluster, with the queue schema,
 // and returns its URL.
-func newDB(t *testing.T) string {
+func newDB(t testing.TB) string {
 	t.Helper()
 	base := pg.URL(t)
 	ctx := context.Background()
@@ -74,7 +74,7 @@ func openPG(t *testing.T, url string, opts pgqueue.Options) *pgqueue.Queue {
 	return q
 }
 
-func startServer(t *testing.T) (*server.Server, *submit.Account) {
+func startServer(t testing.TB) (*server.Server, *submit.Account) {
 	t.Helper()
 	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
 	if err != nil {
