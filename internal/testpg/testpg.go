@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,8 +76,15 @@ func version(binDir string) int {
 // tlsmail, trust authentication on loopback), starting it on first use.
 // Without PostgreSQL the test is skipped, or fails under the README's test
 // command (testpeer.Missing).
+//
+// On Windows the tests are skipped: the queue's code is the same Go on
+// every system, and the private cluster is a Unix setup (the Wine and
+// Windows jobs run ./outbox/... and cmd/tlsmail with no PostgreSQL).
 func (c *Cluster) URL(tb testing.TB) string {
 	tb.Helper()
+	if runtime.GOOS == "windows" {
+		tb.Skip("PostgreSQL queue tests run on Unix (internal/testpg)")
+	}
 	c.once.Do(c.start)
 	if c.missing {
 		testpeer.Missing(tb, c.err.Error())
