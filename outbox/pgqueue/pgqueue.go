@@ -130,7 +130,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 		pool.Close()
 		return nil, &Error{Op: "open", Err: ErrNoSchema,
 			Msg: fmt.Sprintf("the database's queue schema is version %d, this program's %d", v, SchemaVersion),
-			Fix: "run `tlsmail queue init --queue-url URL` (or pgqueue.Migrate) to create or migrate it"}
+			Fix: "create or migrate it with pgqueue.Migrate (on the command line: tlsmail queue init)"}
 	}
 	return q, nil
 }
@@ -225,7 +225,7 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	}
 	if n > q.opts.MaxSize {
 		return "", &Error{Op: "enqueue", Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes", q.opts.MaxSize),
-			Fix: "send it directly, or queue it in a spool directory (--queue-dir), which streams messages of any size"}
+			Fix: "send it directly, or queue it in a spool directory, which streams messages of any size"}
 	}
 	envJSON, err := json.Marshal(&env)
 	if err != nil {
