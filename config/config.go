@@ -25,7 +25,7 @@
 // CMD prints (see Options.Eval).
 //
 // tlsmail reads every msmtp command (see Keys and IgnoredKeys), plus its
-// own: tls_pin, tls_provider, queue_dir and revocation. Note that msmtp
+// own: tls_pin, tls_provider, queue_dir, queue_url and revocation. Note that msmtp
 // rejects a file that uses tlsmail's own commands.
 package config
 
@@ -145,6 +145,8 @@ type Account struct {
 	Provider string
 	// QueueDir is the outbox directory from queue_dir (tlsmail).
 	QueueDir string
+	// QueueURL is the PostgreSQL outbox from queue_url (tlsmail).
+	QueueURL string
 	// Revocation is the revocation policy from revocation (tlsmail).
 	Revocation trust.RevocationMode
 

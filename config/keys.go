@@ -50,6 +50,7 @@ func Keys() []KeyInfo {
 		{"tls_pin", "tlsmail: SPKI pins, sha256/BASE64, comma-separated"},
 		{"tls_provider", "tlsmail: TLS provider name (go, schannel)"},
 		{"queue_dir", "tlsmail: outbox directory"},
+		{"queue_url", "tlsmail: outbox on PostgreSQL, postgres://user@host/db (password from ~/.pgpass)"},
 		{"revocation", "tlsmail: revocation checking: soft, strict or off"},
 	}
 }
@@ -262,6 +263,8 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		a.Provider = arg
 	case "queue_dir":
 		a.QueueDir = tilde(arg)
+	case "queue_url":
+		a.QueueURL = arg
 	case "revocation":
 		switch m := trust.RevocationMode(arg); m {
 		case trust.RevocationSoft, trust.RevocationStrict, trust.RevocationOff:

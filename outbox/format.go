@@ -347,6 +347,9 @@ func (v *verifyReader) Close() error {
 // runner holds; for items from List it opens the file. The reader fails
 // with a *CorruptError at the end if the content was damaged on disk.
 func (it *Item) Open() (io.ReadCloser, error) {
+	if it.open != nil {
+		return it.open()
+	}
 	if it.data != nil {
 		// A small item read whole by Run: while Run holds it, it is the
 		// file it read (checked under the lock), and the hash is still

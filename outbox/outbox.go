@@ -59,6 +59,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,6 +210,8 @@ type Item struct {
 	seq         int
 	// noState: Run found no state file for the item under its lock.
 	noState bool
+	// open opens the content of an item of another Store (NewItem).
+	open func() (io.ReadCloser, error)
 }
 
 // Data returns the item's settings as they were written: the JSON given to

@@ -11,8 +11,8 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
-// Enqueue writes a message for a's server into q (on disk, fsynced, before
-// any connection), with a as the item's settings and a.Key() as its
+// Enqueue writes a message for a's server into q (durably: on disk,
+// fsynced, or committed, before any connection), with a as the item's settings and a.Key() as its
 // grouping key. The Account is checked first; it holds no secret, only
 // where to read it.
 //
@@ -21,7 +21,7 @@ import (
 // see message.Message.Requirements), else found by reading the content
 // before it is written, up to 1 MiB held in memory; a larger content of
 // unknown needs is scanned again at delivery.
-func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
+func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
 	}
@@ -64,8 +64,11 @@ const scanAhead = 1 << 20
 // there is something new. Any number of processes may run Workers on one
 // outbox: an item is delivered by one at a time.
 type Worker struct {
-	// Queue is the outbox to deliver.
-	Queue *outbox.Queue
+	// Queue is the outbox to deliver: the spool directory (*outbox.Queue)
+	// or another outbox.Store. A Store that is an outbox.Notifier (the
+	// PostgreSQL queue) wakes the Worker at once when any process queues
+	// an item.
+	Queue outbox.Store
 	// Connector resolves the items' Accounts; nil means a zero
 	// Connector (crypto/tls, the process environment).
 	Connector *Connector
@@ -129,6 +132,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	interval = min(max(interval, MinInterval), time.Hour)
 	wake := w.wakeChan()
+	if n, ok := w.Queue.(outbox.Notifier); ok {
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go w.listen(lctx, n)
+	}
 	for {
 		// A wake-up that came before this pass is served by it.
 		select {
@@ -153,6 +161,30 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		case <-wake:
 			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// listen relays the Store's notifications to Wake, listening again (after
+// MinInterval) when the channel fails, until ctx is done. Meanwhile the
+// Worker's Interval still finds new items.
+func (w *Worker) listen(ctx context.Context, n outbox.Notifier) {
+	for ctx.Err() == nil {
+		err := n.Listen(ctx, w.Wake)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && w.OnError != nil {
+			w.OnError(err)
+		}
+		// Items queued while not listening are found by this pass.
+		w.Wake()
+		t := time.NewTimer(MinInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
 		case <-t.C:
 		}
 	}

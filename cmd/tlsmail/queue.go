@@ -19,6 +19,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -33,6 +34,8 @@ const (
 // queueFlags are the flags every queue command shares: where the outbox is.
 type queueFlags struct {
 	dir     string
+	url     string
+	lease   time.Duration // queue run --lease (PostgreSQL)
 	config  string
 	account string
 }
@@ -40,6 +43,7 @@ type queueFlags struct {
 func (f *queueFlags) register(cmd *cobra.Command) {
 	fs := cmd.PersistentFlags()
 	fs.StringVar(&f.dir, "queue-dir", "", "outbox `DIR` (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
+	fs.StringVar(&f.url, "queue-url", "", "outbox on PostgreSQL: `URL` postgres://user@host/db?sslmode=verify-full, the password from ~/.pgpass or PGPASSWORD, never here (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	fs.StringVar(&f.config, "config", "", "msmtp-format configuration `FILE` to read queue_dir from")
 	fs.StringVar(&f.account, "account", "", "account `NAME` whose queue_dir to use (default: the default account)")
 }
@@ -71,35 +75,35 @@ func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
 
 func homeDir(e *env) string { return config.Home(e.getenv) }
 
-// configQueueDir returns the queue_dir of the account a configuration file
+// configQueueDir returns the queue_dir and queue_url of the account a configuration file
 // selects (explicit, else the file config.Locate finds), or "" when there
 // is no file or the account sets none. An explicit file that cannot be used
 // is an error; a file found by looking is ignored when it names no default
 // account.
-func configQueueDir(ctx context.Context, e *env, explicit, account string) (string, error) {
-	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "") {
-		return "", nil
+func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir, qurl string, err error) {
+	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
+		return "", "", nil
 	}
 	home := homeDir(e)
 	path, err := config.Locate(explicit, e.getenv, home)
 	if err != nil {
 		if explicit == "" && account == "" {
-			return "", nil
+			return "", "", nil
 		}
-		return "", err
+		return "", "", err
 	}
 	f, err := config.Load(ctx, path, config.Options{Home: home})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	a, err := f.Select(account, "")
 	if err != nil {
 		if account == "" {
-			return "", nil
+			return "", "", nil
 		}
-		return "", err
+		return "", "", err
 	}
-	return a.QueueDir, nil
+	return a.QueueDir, a.QueueURL, nil
 }
 
 // openQueue opens the outbox at dir; its warnings (corrupt files moved
@@ -139,7 +143,7 @@ func queueError(err error) *exitError {
 		}
 		xe.fix = "send a smaller message (share large files by link), or raise the limit with --max-size BYTES (sendmail: -O MaxMessageSize=BYTES)"
 	}
-	if errors.Is(err, outbox.ErrUnsafeSpool) {
+	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
@@ -188,18 +192,19 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfgDir := o.cfg.queueDir
+	cfgDir, cfgURL := o.cfg.queueDir, o.cfg.queueURL
 	if o.cfg.file == "" {
-		cfgDir, _ = configQueueDir(ctx, e, "", "")
+		cfgDir, cfgURL, _ = configQueueDir(ctx, e, "", "")
 	}
-	dir, err := resolveQueueDir(e, o.queueDir, cfgDir)
+	loc, err := resolveQueue(e, o.queueDir, o.queueURL, cfgDir, cfgURL)
 	if err != nil {
 		return nil, err
 	}
-	q, err := openQueueLimit(e, dir, o.maxSize)
+	q, err := openStore(ctx, e, loc, 0, o.maxSize)
 	if err != nil {
 		return nil, err
 	}
+	dir := q.Dir()
 	if o.insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
@@ -304,7 +309,7 @@ func (qr *queued) err() error {
 	case outbox.Permanent:
 		c := classify(qr.res.Err)
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, filepath.Join(qr.dir, "failed", qr.id+".msg")),
+			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, qr.failedPath()),
 			fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
@@ -330,6 +335,14 @@ func (qr *queued) err() error {
 	return &exitError{code: exitTempFail, kind: "network", err: context.Canceled,
 		msg: "not delivered yet: the delivery was interrupted",
 		fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' delivers it", qr.id)}
+}
+
+// failedPath is where a queued send's failed item is.
+func (qr *queued) failedPath() string {
+	if strings.HasPrefix(qr.dir, "postgres:") {
+		return qr.dir + " (table tlsmail.failed, " + qr.id + ")"
+	}
+	return filepath.Join(qr.dir, "failed", qr.id+".msg")
 }
 
 func nextText(t time.Time) string {
@@ -367,24 +380,33 @@ others.`,
 	}
 	qf.register(cmd)
 	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
-		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf))
+		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf))
 	return cmd
 }
 
-// open resolves the directory from the flags and opens the outbox.
-func (f *queueFlags) open(ctx context.Context, e *env) (*outbox.Queue, error) {
-	cfgDir := ""
-	if f.dir == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" {
+// resolve finds the outbox from the flags, the environment and the
+// configuration (resolveQueue).
+func (f *queueFlags) resolve(ctx context.Context, e *env) (queueLoc, error) {
+	cfgDir, cfgURL := "", ""
+	if f.dir == "" && f.url == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
 		var err error
-		if cfgDir, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
-			return nil, err
+		if cfgDir, cfgURL, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
+			return queueLoc{}, err
 		}
 	}
-	dir, err := resolveQueueDir(e, f.dir, cfgDir)
+	return resolveQueue(e, f.dir, f.url, cfgDir, cfgURL)
+}
+
+// open resolves the outbox from the flags and opens it.
+func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
+	loc, err := f.resolve(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	return openQueue(e, dir)
+	if f.lease < 0 || (f.lease > 0 && f.lease < 3*time.Second) {
+		return nil, usageErrorf("--lease must be at least 3s").withFix("e.g. --lease 1m")
+	}
+	return openStore(ctx, e, loc, f.lease, 0)
 }
 
 // listedItem is one message of `queue list --json`.
@@ -453,7 +475,7 @@ many messages there are; --limit N shows at most N of each list.`,
 }
 
 // queueList is `queue list` with the given flags (and sendmail -bp).
-func queueList(e *env, q *outbox.Queue, asJSON, showFailed bool) error {
+func queueList(e *env, q queueStore, asJSON, showFailed bool) error {
 	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
 }
 
@@ -479,7 +501,7 @@ func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*ou
 // table is written as it is read, a block at a time.
 const listRows = 256
 
-func queueListWith(e *env, q *outbox.Queue, lo listOptions) error {
+func queueListWith(e *env, q queueStore, lo listOptions) error {
 	if lo.count {
 		queued, err := q.Count()
 		if err != nil {
@@ -538,7 +560,7 @@ func queueListWith(e *env, q *outbox.Queue, lo listOptions) error {
 		first := true
 		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
 			if first {
-				fmt.Fprintf(w, "\nFailed (in %s):\n", filepath.Join(q.Dir(), "failed"))
+				fmt.Fprintf(w, "\nFailed (in %s):\n", queueWhere(q, "failed"))
 				first = false
 			}
 			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
@@ -558,7 +580,7 @@ func queueListWith(e *env, q *outbox.Queue, lo listOptions) error {
 
 // queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
 // one item at a time.
-func queueListJSON(w *bufio.Writer, q *outbox.Queue, lo listOptions) error {
+func queueListJSON(w *bufio.Writer, q queueStore, lo listOptions) error {
 	dir, _ := json.Marshal(q.Dir())
 	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
 	list := func(name string, walk func(func(*outbox.Item) error) error) error {
@@ -677,6 +699,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
 	fs.IntVar(&parallel, "parallel", 4, "deliver over at most `N` connections at once (to one server or several)")
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
+	fs.DurationVar(&qf.lease, "lease", 0, "with --queue-url: how long a claim on a batch lasts without renewal, so how soon a dead worker's messages come back (default 5m)")
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
 		fs.DurationVar(&interval, "interval", 30*time.Second, "with --watch, look for new messages at least this often (1s to 1h)")
@@ -686,7 +709,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 
 type queueRunner struct {
 	e          *env
-	q          *outbox.Queue
+	q          queueStore
 	json       bool
 	parallel   int
 	force      bool
@@ -832,7 +855,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
 		}
 		if stats.Corrupt > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, filepath.Join(r.q.Dir(), "corrupt"))
+			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, queueWhere(r.q, "corrupt"))
 		}
 		if stats.Stuck > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
@@ -879,11 +902,11 @@ func (r *queueRunner) once(ctx context.Context) error {
 	switch {
 	case stats.Failed > 0:
 		xe = &exitError{code: exitUnavailable, kind: kindFailed,
-			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, filepath.Join(r.q.Dir(), "failed")),
+			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, queueWhere(r.q, "failed")),
 			fix: "see 'tlsmail queue list --failed' for the reasons"}
 	case stats.Stuck > 0:
 		xe = &exitError{code: exitTempFail, kind: kindQueue,
-			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, filepath.Join(r.q.Dir(), "msg")),
+			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, queueWhere(r.q, "msg")),
 			fix: "make the files and the directory writable (remove an immutable flag: chattr -i), then run the queue again"}
 	case stats.Deferred > 0:
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,

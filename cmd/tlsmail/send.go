@@ -85,13 +85,14 @@ type sendOptions struct {
 
 	// queue (--queue) spools the message before connecting and delivers
 	// it from the outbox; deferOnly (--defer) only spools it. queueDir is
-	// --queue-dir. See queue.go.
+	// --queue-dir, queueURL --queue-url. See queue.go.
 	queue     bool
 	deferOnly bool
 	queueDir  string
 	// maxSize (--max-size) is the largest message written to the outbox,
 	// in bytes: 0 for outbox.DefaultMaxMessageSize, negative for none.
-	maxSize int64
+	maxSize  int64
+	queueURL string
 	// fromName is the display name for a From field the message lacks
 	// (sendmail -F).
 	fromName string
@@ -274,6 +275,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
 	fs.Int64Var(&o.maxSize, "max-size", 0, "largest message in `BYTES` --queue and --defer write to the outbox (0: 64 MiB; -1: no limit); a larger one is refused (exit 69)")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
+	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platform, o.platformID = platformSendFlags(fs)
 	return cmd
 }

@@ -19,6 +19,7 @@ type configUse struct {
 	file     string // the configuration file read, "" when none
 	account  string // the account chosen
 	queueDir string // the account's queue_dir
+	queueURL string // the account's queue_url
 	aliases  string // the account's aliases file
 	// The account's msmtp log: logfile, logfile_time_format, syslog.
 	logFile, logTimeFormat, syslog string
@@ -51,7 +52,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	}
 	a := acct.Clone()
 	path := a.File // "" for the EMAIL and SMTPSERVER account
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, aliases: a.Aliases,
+	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
 		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog}
 	if a.Password != "" && runtime.GOOS != "windows" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others

@@ -104,6 +104,7 @@ type sendmailArgs struct {
 	config     string
 	account    string
 	queueDir   string
+	queueURL   string
 	deferOnly  bool  // -odq, -odd
 	maxSize    int64 // -O MaxMessageSize=N: the outbox's limit (0: default)
 	verbose    bool
@@ -158,6 +159,8 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.extract = true
 			case "queue-dir":
 				sa.queueDir, err = value()
+			case "queue-url":
+				sa.queueURL, err = value()
 			case "file":
 				sa.config, err = value()
 			case "account":
@@ -364,7 +367,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return nil
 	}
 	if sa.mode == 'p' || sa.mode == 'q' {
-		qf := &queueFlags{dir: sa.queueDir, config: sa.config, account: sa.account}
+		qf := &queueFlags{dir: sa.queueDir, url: sa.queueURL, config: sa.config, account: sa.account}
 		q, err := qf.open(ctx, e)
 		if err != nil {
 			return err
@@ -430,6 +433,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		deferOnly:  sa.deferOnly,
 		queueDir:   sa.queueDir,
 		maxSize:    sa.maxSize,
+		queueURL:   sa.queueURL,
 	}
 	if sa.verbose {
 		o.transcript = "-"

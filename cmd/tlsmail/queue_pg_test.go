@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	mathrand "math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/internal/testpg"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+// pg is the package's private PostgreSQL cluster (stopped by TestMain).
+var pg testpg.Cluster
+
+// pgDB creates a fresh, empty database and returns its URL.
+func pgDB(t *testing.T, name string) string {
+	t.Helper()
+	base := pg.URL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(base, "/postgres?", "/"+name+"?", 1)
+}
+
+// TestQueuePostgresCLI: the command line on the PostgreSQL queue: before
+// `queue init` a send --defer is refused (exit 78, saying to run init);
+// init creates the schema (and says so again when run twice); send
+// --defer queues (by flag and by TLSMAIL_QUEUE_URL), queue list shows the
+// messages, queue run delivers them into the embedded server once each,
+// and the queue is empty after.
+func TestQueuePostgresCLI(t *testing.T) {
+	url := pgDB(t, "cli")
+	srv := startServer(t, nil)
+	send := baseSend(srv.SMTPAddr(), srv.CAFile())
+
+	r := cli{args: append(send, "--defer", "--queue-url", url), env: authEnv()}.run(t)
+	if r.code != exitConfig || !strings.Contains(r.stderr, "queue init") {
+		t.Fatalf("send --defer before init: want exit %d naming queue init\n%s", exitConfig, r)
+	}
+	for i, want := range []string{"now version 1 (was 0)", "up to date (version 1)"} {
+		r = runTLSMail(t, "queue", "init", "--queue-url", url)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Fatalf("queue init #%d: want %q\n%s", i+1, want, r)
+		}
+	}
+	if r = (cli{args: append(send, "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --defer --queue-url:\n%s", r)
+	}
+	if r = (cli{args: append(send, "--defer"), env: append(authEnv(), "TLSMAIL_QUEUE_URL="+url)}).run(t); r.code != 0 {
+		t.Fatalf("send --defer with TLSMAIL_QUEUE_URL:\n%s", r)
+	}
+	r = runTLSMail(t, "queue", "list", "--count", "--queue-url", url)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "2 queued, 0 failed in postgres://tlsmail@127.0.0.1:") {
+		t.Fatalf("queue list --count:\n%s", r)
+	}
+	r = runTLSMail(t, "queue", "list", "--queue-url", url)
+	if r.code != 0 || strings.Count(r.stdout, "bob@example.org") != 2 {
+		t.Fatalf("queue list:\n%s", r)
+	}
+	r = cli{args: []string{"queue", "run", "--queue-url", url}, env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("queue run:\n%s", r)
+	}
+	ms := waitMessages(t, srv, 2)
+	if len(ms) != 2 {
+		t.Fatalf("server got %d messages, want 2", len(ms))
+	}
+	r = runTLSMail(t, "queue", "list", "--count", "--queue-url", url)
+	if !strings.HasPrefix(r.stdout, "0 queued, 0 failed") {
+		t.Fatalf("queue list --count after the run:\n%s", r)
+	}
+}
+
+// TestQueuePostgresFlags: a directory and a URL together are refused
+// (exit 64); a password in --queue-url is refused without being echoed;
+// an unreachable database is exit 75 and nothing is queued.
+func TestQueuePostgresFlags(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "postgres://u@" + l.Addr().String() + "/db?sslmode=disable&connect_timeout=5"
+	l.Close()
+	dir := t.TempDir()
+	srv := startServer(t, nil)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		code int
+		want string
+	}{
+		{"dir and url flags", []string{"queue", "list", "--queue-dir", dir, "--queue-url", dead}, nil, exitUsage, "--queue-dir and --queue-url are both given"},
+		{"dir and url variables", []string{"queue", "list"}, []string{"TLSMAIL_QUEUE_DIR=" + dir, "TLSMAIL_QUEUE_URL=" + dead}, exitUsage, "TLSMAIL_QUEUE_DIR and TLSMAIL_QUEUE_URL are both given"},
+		{"password in the url", []string{"queue", "list", "--queue-url", "postgres://u:hunter2@127.0.0.1/db"}, nil, exitUsage, "pgpass"},
+		{"password parameter", []string{"queue", "list", "--queue-url", "postgres://u@127.0.0.1/db?password=hunter2"}, nil, exitUsage, "pgpass"},
+		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli{args: tt.args, env: tt.env}.run(t)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("want exit %d and %q\n%s", tt.code, tt.want, r)
+			}
+			if strings.Contains(r.stdout+r.stderr, "hunter2") {
+				t.Fatalf("the password is shown:\n%s", r)
+			}
+		})
+	}
+}
+
+// TestQueuePostgresWorkersKilled: three `queue run --watch` processes
+// deliver 600 messages from one database into the embedded server while
+// the test kills one of them with SIGKILL at random moments and starts it
+// again. Every message arrives, none is left queued; a message arrives
+// twice only if it was in flight at a kill (at most a batch per kill). The
+// killed workers' claims come back after their lease (--lease 3s).
+func TestQueuePostgresWorkersKilled(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGKILL of a worker: Unix")
+	}
+	url := pgDB(t, "killed")
+	srv := startServer(t, nil)
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	const n = 600
+	for i := range n {
+		m := fmt.Sprintf("Message-ID: <%d@kill.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
+		if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-url", url)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	workers := []*exec.Cmd{start(), start(), start()}
+	defer func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	}()
+	kills := 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		left, err := q.Count()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued after two minutes", left)
+		}
+		time.Sleep(time.Duration(50+mathrand.IntN(200)) * time.Millisecond)
+		if kills < 4 {
+			i := mathrand.IntN(len(workers))
+			workers[i].Process.Signal(syscall.SIGKILL)
+			workers[i].Wait()
+			workers[i] = start()
+			kills++
+		}
+	}
+	ms := waitMessages(t, srv, n)
+	seen := map[string]int{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		id := strings.TrimPrefix(strings.SplitN(string(b), "\r\n", 2)[0], "Message-ID: ")
+		seen[id]++
+	}
+	for i := range n {
+		if seen[fmt.Sprintf("<%d@kill.test>", i)] == 0 {
+			t.Errorf("message %d never arrived", i)
+		}
+	}
+	dups := len(ms) - n
+	t.Logf("%d kills, %d messages received, %d duplicates", kills, len(ms), dups)
+	if dups > kills*250 {
+		t.Errorf("%d duplicates for %d kills: more than the batches in flight", dups, kills)
+	}
+	if f, _ := q.CountFailed(); f != 0 {
+		t.Errorf("%d messages failed", f)
+	}
+}
+
+// TestQueuePostgresSendmail: sendmail with the queue in PostgreSQL (the
+// configuration's queue_url): the server answers 451 to the first MAIL
+// FROM, so the message stays queued with its attempt and error; the
+// database holds no password (the account's password is in the
+// configuration file, which the item names); queue run leaves the message
+// until it is due, queue flush delivers it once; queue remove of an
+// unknown ID is refused.
+func TestQueuePostgresSendmail(t *testing.T) {
+	url := pgDB(t, "sendmail")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	var refusals atomic.Int32
+	m := newMailbox(t, func(c *server.Config) {
+		c.RejectMail = func(string) *server.Reply {
+			if refusals.Add(1) == 1 {
+				return &server.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try again later"}
+			}
+			return nil
+		}
+	}, nil)
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "timeout 30\n", "timeout 30\nqueue_url "+url+"\n", 1))
+	if err := os.WriteFile(m.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, stdin: strings.NewReader(plainMessage)}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "451") || !strings.Contains(r.stderr, "safe in the outbox") {
+		t.Fatalf("sendmail: want exit 0 naming the 451:\n%s", r)
+	}
+	env := []string{"TLSMAIL_QUEUE_URL=" + url}
+	r = proc{args: []string{"queue", "list", "--json"}, env: env}.run(t)
+	var q queueJSON
+	if err := json.Unmarshal([]byte(r.stdout), &q); err != nil || len(q.Queued) != 1 || q.Queued[0].Attempts != 1 ||
+		!strings.Contains(q.Queued[0].LastError, "451") || q.Queued[0].NextAttempt.IsZero() {
+		t.Fatalf("queue list --json: %v\n%s", err, r)
+	}
+
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var dump string
+	if err := conn.QueryRow(context.Background(), `SELECT string_agg(o::text, E'\n') FROM tlsmail.outbox o`).Scan(&dump); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dump, m.cfg) || strings.Contains(dump, testPassword) {
+		t.Fatalf("the item should name the configuration file and hold no password:\n%s", dump)
+	}
+
+	r = proc{args: []string{"queue", "run"}, env: env}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 not due yet") {
+		t.Fatalf("queue run before the retry time:\n%s", r)
+	}
+	r = proc{args: []string{"queue", "flush"}, env: env}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "delivered "+q.Queued[0].ID) {
+		t.Fatalf("queue flush:\n%s", r)
+	}
+	if got := storedCount(t, m.srv); got != 1 {
+		t.Errorf("the server stored %d messages, want 1", got)
+	}
+	r = proc{args: []string{"queue", "list", "--count"}, env: env}.run(t)
+	if !strings.HasPrefix(r.stdout, "0 queued, 0 failed") {
+		t.Fatalf("queue list --count after flush:\n%s", r)
+	}
+	r = proc{args: []string{"queue", "remove", q.Queued[0].ID}, env: env}.run(t)
+	if r.code != exitUsage {
+		t.Fatalf("queue remove of a delivered ID: want exit %d\n%s", exitUsage, r)
+	}
+}
+
+// TestQueuePostgresWatchNotify: `queue run --watch --interval 1h` delivers
+// a message another process queues with send --defer at once: only the
+// NOTIFY of the enqueue can wake it before the test's deadline.
+func TestQueuePostgresWatchNotify(t *testing.T) {
+	url := pgDB(t, "watch")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h")
+	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
+	var out strings.Builder
+	w.Stdout, w.Stderr = &out, &out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Process.Kill(); w.Wait() }()
+	// Wait for the worker's LISTEN (its first, empty pass runs with it).
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'`).Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never listened:\n%s", out.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	r := cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("send --defer:\n%s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := srv.Wait(ctx, 1); err != nil {
+		t.Fatalf("the worker (interval 1h) was not woken by the enqueue: %v\n%s", err, out.String())
+	}
+}

@@ -1,0 +1,90 @@
+package pgqueue_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+// BenchmarkQueueDeliver: messages/s delivered into the embedded server by
+// 1, 2 and 4 workers (each its own Queue, as separate hosts would have,
+// with Parallel 1) on PostgreSQL, beside one runner on the spool
+// directory; the same sink, 1,000 messages of one account per iteration
+// (enqueued untimed).
+//
+//	go test -run '^$' -bench QueueDeliver -benchtime 3x ./outbox/pgqueue
+func BenchmarkQueueDeliver(b *testing.B) {
+	const per = 1000
+	cases := []struct {
+		name    string
+		workers int
+		pg      bool
+	}{{"dir-1", 1, false}, {"postgres-1", 1, true}, {"postgres-2", 2, true}, {"postgres-4", 4, true}}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			srv, a := startServer(b)
+			var stores []outbox.Store
+			if c.pg {
+				url := newDB(b)
+				for range c.workers {
+					q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(q.Close)
+					stores = append(stores, q)
+				}
+			} else {
+				q, err := outbox.Open(filepath.Join(testdir.New(b), "q"), outbox.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				stores = append(stores, q)
+			}
+			delivered := 0
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				for i := range per {
+					if _, err := submit.Enqueue(ctx, stores[0], a, env, strings.NewReader(msg(i))); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				for _, q := range stores {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Parallel: 1, BatchSize: 250})
+						if err != nil {
+							b.Error(err)
+						}
+						mu.Lock()
+						delivered += st.Delivered
+						mu.Unlock()
+					}()
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			if delivered != per*b.N {
+				b.Fatalf("delivered %d, want %d", delivered, per*b.N)
+			}
+			if ms, _ := srv.Messages(); len(ms) != per*b.N {
+				b.Fatalf("the server got %d messages, want %d", len(ms), per*b.N)
+			}
+			b.ReportMetric(float64(per*b.N)/b.Elapsed().Seconds(), "msgs/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

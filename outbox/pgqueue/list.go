@@ -1,0 +1,184 @@
+package pgqueue
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// opTimeout bounds the listing and removal calls, which take no context.
+const opTimeout = time.Minute
+
+// List returns the queued items, oldest first.
+func (q *Queue) List() ([]*outbox.Item, error) { return q.list(false) }
+
+// ListFailed returns the failed items, oldest first.
+func (q *Queue) ListFailed() ([]*outbox.Item, error) { return q.list(true) }
+
+func (q *Queue) list(failed bool) ([]*outbox.Item, error) { return q.page(failed, "", 0) }
+
+// page lists up to limit items (0: all) with IDs after after, in ID order
+// (oldest first).
+func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	sql := `SELECT ` + itemCols + ` FROM tlsmail.outbox`
+	if failed {
+		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed`
+	}
+	sql += ` WHERE id > $1 ORDER BY id`
+	if limit > 0 {
+		sql += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := q.pool.Query(ctx, sql, after)
+	if err != nil {
+		return nil, connErr("list", err)
+	}
+	defer rows.Close()
+	var items []*outbox.Item
+	for rows.Next() {
+		var it *outbox.Item
+		if failed {
+			var at time.Time
+			var reason string
+			var perm bool
+			it, err = q.scanItem(rows, &at, &reason, &perm)
+			if it != nil {
+				it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
+			}
+		} else {
+			it, err = q.scanItem(rows)
+		}
+		if err != nil {
+			return nil, connErr("list", err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, connErr("list", err)
+	}
+	return items, nil
+}
+
+// failedItemCols are itemCols for the failed table, which has no next
+// attempt, and the failure's columns.
+const failedItemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, failed_at, failed_at, reason, permanent`
+
+// Count returns how many items are queued.
+func (q *Queue) Count() (int, error) { return q.count(`SELECT count(*) FROM tlsmail.outbox`) }
+
+// CountFailed returns how many items failed.
+func (q *Queue) CountFailed() (int, error) { return q.count(`SELECT count(*) FROM tlsmail.failed`) }
+
+func (q *Queue) count(sql string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var n int
+	if err := q.pool.QueryRow(ctx, sql).Scan(&n); err != nil {
+		return 0, connErr("list", err)
+	}
+	return n, nil
+}
+
+// Get returns the queued or failed item with this ID.
+func (q *Queue) Get(id string) (*outbox.Item, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM tlsmail.outbox WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var at time.Time
+		var reason string
+		var perm bool
+		it, err = q.scanItem(q.pool.QueryRow(ctx, `SELECT `+failedItemCols+` FROM tlsmail.failed WHERE id = $1`, id), &at, &reason, &perm)
+		if it != nil {
+			it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, &Error{Op: "get", ID: id, Msg: "no such item", Err: outbox.ErrNotFound}
+	}
+	if err != nil {
+		return nil, connErr("get", err)
+	}
+	return it, nil
+}
+
+// Remove deletes a queued or failed item; ErrBusy while a runner's lease
+// on it lasts.
+func (q *Queue) Remove(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	tag, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1
+		AND (lease_until IS NULL OR lease_until < clock_timestamp())`, id)
+	if err != nil {
+		return connErr("remove", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var held bool
+	if err := q.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tlsmail.outbox WHERE id = $1)`, id).Scan(&held); err != nil {
+		return connErr("remove", err)
+	}
+	if held {
+		return &Error{Op: "remove", ID: id, Msg: "a runner is delivering it", Err: outbox.ErrBusy,
+			Fix: "try again when the delivery is over"}
+	}
+	tag, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.failed WHERE id = $1`, id)
+	if err != nil {
+		return connErr("remove", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return &Error{Op: "remove", ID: id, Msg: "no such item", Err: outbox.ErrNotFound}
+	}
+	return nil
+}
+
+// Walk calls fn for each queued item, oldest first, and stops at the first
+// error fn returns (which Walk returns).
+func (q *Queue) Walk(fn func(*outbox.Item) error) error { return q.walk(false, fn) }
+
+// WalkFailed is Walk over the failed items.
+func (q *Queue) WalkFailed(fn func(*outbox.Item) error) error { return q.walk(true, fn) }
+
+// walk lists the items a page at a time (bounded memory, no long
+// transaction) and hands them to fn.
+func (q *Queue) walk(failed bool, fn func(*outbox.Item) error) error {
+	const page = 1000
+	after := ""
+	for {
+		items, err := q.page(failed, after, page)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) < page {
+			return nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// Dir says where the queue is, for messages: the database's URL without
+// password or parameters.
+func (q *Queue) Dir() string {
+	c := q.cfg.ConnConfig
+	u := url.URL{Scheme: "postgres", User: url.User(c.User), Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), Path: "/" + c.Database}
+	if strings.HasPrefix(c.Host, "/") {
+		u.Host = ""
+		u.RawQuery = "host=" + url.QueryEscape(c.Host)
+	}
+	return u.String()
+}

@@ -1,0 +1,269 @@
+// Package pgqueue is the outbox on PostgreSQL: an outbox.Store for many
+// machines sharing one queue, with the spool directory's promises stated
+// for a database.
+//
+//   - Durable when EnqueueData returns: the item is committed. EnqueueTx
+//     queues inside the caller's own transaction (the transactional
+//     outbox): the message exists if and only if the caller's change is
+//     committed.
+//   - One runner per item at a time: Run claims a batch with
+//     SELECT ... FOR UPDATE SKIP LOCKED and marks it with a lease (owner and
+//     expiry, renewed while the batch is delivered). The items of a runner
+//     that died come back when its lease ends (Options.Lease).
+//   - An item is deleted on its final 250; a temporary failure is deferred
+//     with the outbox.Backoff; a permanent failure, or an item older than
+//     MaxAge, moves to the failed table with the reason. Delivery is
+//     at-least-once: a duplicate only for an item in flight when its
+//     runner died.
+//   - Batches hold items of one grouping key (outbox.Data.Group, the
+//     account), so that one connection serves them.
+//   - No password or token is stored: the settings are where to read the
+//     secret (submit.Account's SecretRef), and outbox.Data must not hold
+//     one.
+//   - An enqueue notifies the channel Channel when it commits; Listen (an
+//     outbox.Notifier) wakes a submit.Worker at once.
+//
+// The schema is versioned and documented in schema.go; Migrate (`tlsmail
+// queue init --queue-url URL`) creates or migrates it, and Open refuses a
+// database without it.
+//
+// Credentials come the way libpq users expect: the URL (or a key=value
+// string) is read by pgx, which takes what the URL leaves out from the PG*
+// environment variables (PGHOST, PGUSER, PGPASSWORD, PGSSLMODE, ...) and
+// the password file (PGPASSFILE, ~/.pgpass); sslmode=verify-full verifies
+// the server. The command line never takes a password in the URL.
+//
+// Times (leases, next attempts, ages) are the database server's clock, so
+// that the runner hosts' clocks do not matter.
+package pgqueue
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// Error is the outbox's error type.
+type Error = outbox.Error
+
+// ErrUnavailable is returned (wrapped) when the database cannot be
+// reached or a statement fails for a reason outside this package (a
+// temporary condition: tlsmail exits 75).
+var ErrUnavailable = errors.New("the queue database is unavailable")
+
+// ErrNoSchema is returned (wrapped) by Open when the database has no
+// queue schema, or one of another version.
+var ErrNoSchema = errors.New("the queue database has no queue schema of this version")
+
+// DefaultMaxSize is the largest message EnqueueData accepts by default.
+const DefaultMaxSize = 64 << 20
+
+// DefaultLease is how long a claim lasts without renewal by default.
+const DefaultLease = 5 * time.Minute
+
+// Options configures a Queue.
+type Options struct {
+	// MaxAge is how long an item may stay queued (outbox.DefaultMaxAge
+	// when zero).
+	MaxAge time.Duration
+	// Backoff spaces out retries.
+	Backoff outbox.Backoff
+	// Lease is how long a claimed item stays a runner's without renewal
+	// (renewed every third of it while delivered); DefaultLease when zero.
+	Lease time.Duration
+	// MaxSize caps a message's size; DefaultMaxSize when zero. The
+	// content is held in memory at enqueue and delivery.
+	MaxSize int64
+	// Logf receives warnings; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Queue is an outbox on PostgreSQL. It is safe for concurrent use; any
+// number of processes on any number of hosts may use one database.
+type Queue struct {
+	pool  *pgxpool.Pool
+	cfg   *pgxpool.Config
+	opts  Options
+	owner string // this Queue's lease owner name
+}
+
+// Open connects to the database at url (a postgres:// URL or libpq
+// key=value string, see the package documentation) and checks its schema.
+func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &Error{Op: "open", Msg: "cannot read the queue URL", Err: redact(err),
+			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full (the password from PGPASSFILE or PGPASSWORD)"}
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = outbox.DefaultMaxAge
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, connErr("open", err)
+	}
+	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: newID()}
+	v, err := version(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if v != SchemaVersion {
+		pool.Close()
+		return nil, &Error{Op: "open", Err: ErrNoSchema,
+			Msg: fmt.Sprintf("the database's queue schema is version %d, this program's %d", v, SchemaVersion),
+			Fix: "create or migrate it with pgqueue.Migrate (on the command line: tlsmail queue init)"}
+	}
+	return q, nil
+}
+
+// Pool is the Queue's connection pool (for EnqueueTx in the caller's
+// transactions, say).
+func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
+
+// Close closes the connections.
+func (q *Queue) Close() { q.pool.Close() }
+
+func (q *Queue) logf(format string, args ...any) {
+	if q.opts.Logf != nil {
+		q.opts.Logf(format, args...)
+	}
+}
+
+// connErr wraps a database error as ErrUnavailable, unless it is the
+// server refusing a statement for a reason of its own (a constraint).
+func connErr(op string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
+		return &Error{Op: op, Msg: "the queue database refused the statement", Err: err}
+	}
+	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
+		Fix: "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"}
+}
+
+// unavailable is a connection failure: its text, and ErrUnavailable.
+type unavailable struct{ err error }
+
+func (u unavailable) Error() string   { return u.err.Error() }
+func (u unavailable) Unwrap() []error { return []error{ErrUnavailable, u.err} }
+
+// Unavailable wraps err, a failure to reach the database, as
+// ErrUnavailable.
+func Unavailable(op string, err error) error { return connErr(op, err) }
+
+// redact keeps a password given in a URL out of an error's text (pgx
+// quotes the connection string in parse errors).
+func redact(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("invalid connection string (not shown: it may hold a password)")
+	}
+	return err
+}
+
+// newID is a fresh item ID: the time in microseconds (hex, so IDs sort in
+// creation order) and 64 random bits.
+func newID() string {
+	var r [8]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("%013x", time.Now().UnixMicro()) + hex.EncodeToString(r[:])
+}
+
+// EnqueueData stores a message and commits it before returning, then
+// notifies Channel.
+func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
+	tx, err := q.pool.Begin(ctx)
+	if err != nil {
+		return "", connErr("enqueue", err)
+	}
+	defer tx.Rollback(ctx)
+	id, err := q.EnqueueTx(ctx, tx, env, d, r)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", connErr("enqueue", err)
+	}
+	return id, nil
+}
+
+// EnqueueTx queues a message inside the caller's transaction tx: the item
+// (and the notification of the workers) exists once tx commits, and not
+// at all if it rolls back. The content is read whole, up to MaxSize.
+func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
+	if len(env.To) == 0 {
+		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
+	}
+	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
+		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
+	}
+	if d.Group == "" {
+		return "", &Error{Op: "enqueue", Msg: "the item has no grouping key", Fix: "set Data.Group"}
+	}
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, q.opts.MaxSize+1))
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
+	}
+	if n > q.opts.MaxSize {
+		return "", &Error{Op: "enqueue", Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes", q.opts.MaxSize),
+			Fix: "send it directly, or queue it in a spool directory, which streams messages of any size"}
+	}
+	envJSON, err := json.Marshal(&env)
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+	}
+	id := newID()
+	if _, err := tx.Exec(ctx, `INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, envJSON, []byte(d.Settings), d.Group, buf.Bytes(), n); err != nil {
+		return "", connErr("enqueue", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
+		return "", connErr("enqueue", err)
+	}
+	return id, nil
+}
+
+// Listen is outbox.Notifier: it calls wake for each notification of
+// Channel, on a connection of its own, until ctx is done or the connection
+// fails.
+func (q *Queue) Listen(ctx context.Context, wake func()) error {
+	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	if err != nil {
+		return connErr("listen", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
+		return connErr("listen", err)
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return connErr("listen", err)
+		}
+		wake()
+	}
+}
+
+var _ outbox.Store = (*Queue)(nil)
+var _ outbox.Notifier = (*Queue)(nil)

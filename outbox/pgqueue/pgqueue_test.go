@@ -1,0 +1,602 @@
+package pgqueue_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/internal/testpg"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+var pg testpg.Cluster
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+var dbSeq atomic.Int64
+
+// newDB creates a fresh database in the cluster, with the queue schema,
+// and returns its URL.
+func newDB(t testing.TB) string {
+	t.Helper()
+	base := pg.URL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(base, "/postgres?", "/"+name+"?", 1)
+	c2, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close(ctx)
+	if from, err := pgqueue.Migrate(ctx, c2); err != nil || from != 0 {
+		t.Fatalf("Migrate = %d, %v; want 0, nil", from, err)
+	}
+	return url
+}
+
+func openPG(t *testing.T, url string, opts pgqueue.Options) *pgqueue.Queue {
+	t.Helper()
+	q, err := pgqueue.Open(context.Background(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	return q
+}
+
+func startServer(t testing.TB) (*server.Server, *submit.Account) {
+	t.Helper()
+	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	return srv, &submit.Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
+		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+}
+
+func deliverer() outbox.Deliverer {
+	d := &submit.Deliverer{Connect: (&submit.Connector{}).Plan}
+	return d.Deliver
+}
+
+var env = outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}}
+
+func msg(i int) string {
+	return fmt.Sprintf("Subject: %d\r\nMessage-ID: <%d@test>\r\n\r\nbody %d\r\n", i, i, i)
+}
+
+// stores are the two outbox.Store implementations the behaviour tests run
+// against.
+func stores(t *testing.T) map[string]func(t *testing.T) outbox.Store {
+	return map[string]func(t *testing.T) outbox.Store{
+		"dir": func(t *testing.T) outbox.Store {
+			q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q
+		},
+		"postgres": func(t *testing.T) outbox.Store { return openPG(t, newDB(t), pgqueue.Options{}) },
+	}
+}
+
+// TestQueueStoreRoundTrip: on both stores, items enqueued are listed with
+// their envelope, content and settings, delivered into the embedded server
+// once each, and gone after the 250; a 5xx moves one to the failed items
+// with the reason; a 4xx defers one with an attempt and a next attempt.
+func TestQueueStoreRoundTrip(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			q := open(t)
+			srv, a := startServer(t)
+			for i := range 3 {
+				if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			items, err := q.List()
+			if err != nil || len(items) != 3 {
+				t.Fatalf("List = %d items, %v; want 3", len(items), err)
+			}
+			rc, _ := items[1].Open()
+			var b bytes.Buffer
+			b.ReadFrom(rc)
+			rc.Close()
+			if b.String() != msg(1) || items[1].Envelope.To[0] != "b@example.net" || items[1].Settings.Host != "127.0.0.1" {
+				t.Fatalf("item 1 = %q %+v %+v", b.String(), items[1].Envelope, items[1].Settings)
+			}
+			var got submit.Account
+			if err := jsonUnmarshal(items[0].Data(), &got); err != nil || got.Port != a.Port {
+				t.Fatalf("Data = %s (%v)", items[0].Data(), err)
+			}
+			st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Parallel: 2})
+			if err != nil || st.Delivered != 3 {
+				t.Fatalf("Run = %+v, %v; want 3 delivered", st, err)
+			}
+			if n, _ := q.Count(); n != 0 {
+				t.Fatalf("Count after delivery = %d", n)
+			}
+			ms, _ := srv.Messages()
+			if len(ms) != 3 {
+				t.Fatalf("server got %d messages, want 3", len(ms))
+			}
+
+			// A permanent and a temporary failure.
+			idP, _ := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(10)))
+			idT, _ := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(11)))
+			st, err = q.Run(ctx, outbox.RunConfig{Deliver: func(ctx context.Context, b []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+				for _, it := range b {
+					if it.ID == idP {
+						report(it, outbox.Result{Outcome: outbox.Permanent, Err: errors.New("550 no such user")})
+					} else {
+						report(it, outbox.Result{Outcome: outbox.Temporary, Err: errors.New("451 try later")})
+					}
+				}
+				return nil
+			}})
+			if err != nil || st.Failed != 1 || st.Deferred != 1 || st.Next.IsZero() {
+				t.Fatalf("Run = %+v, %v; want 1 failed, 1 deferred, a next attempt", st, err)
+			}
+			failed, _ := q.ListFailed()
+			if len(failed) != 1 || failed[0].ID != idP || !strings.Contains(failed[0].Reason, "550") || !failed[0].Permanent {
+				t.Fatalf("failed = %+v", failed)
+			}
+			it, err := q.Get(idT)
+			if err != nil || it.Attempts != 1 || !strings.Contains(it.LastError, "451") || !it.NextAttempt.After(time.Now().Add(30*time.Second)) {
+				t.Fatalf("deferred item = %+v, %v", it, err)
+			}
+			// Not due: a plain run leaves it; a forced one delivers it.
+			if st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()}); st.Delivered != 0 || st.NotDue != 1 {
+				t.Fatalf("Run before due = %+v", st)
+			}
+			if st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Force: true}); st.Delivered != 1 {
+				t.Fatalf("forced Run = %+v", st)
+			}
+			if err := q.Remove(idP); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Remove(idP); !errors.Is(err, outbox.ErrNotFound) {
+				t.Fatalf("second Remove = %v, want ErrNotFound", err)
+			}
+			if n, _ := q.CountFailed(); n != 0 {
+				t.Fatalf("CountFailed = %d", n)
+			}
+		})
+	}
+}
+
+// TestPostgresConcurrentRunners: two Queues (two runners, as two hosts
+// would have) run at once over 200 items: SKIP LOCKED claims give each item
+// to one of them, so the server receives each message exactly once.
+func TestPostgresConcurrentRunners(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	q1, q2 := openPG(t, url, pgqueue.Options{}), openPG(t, url, pgqueue.Options{})
+	const n = 200
+	for i := range n {
+		if _, err := submit.Enqueue(ctx, q1, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var delivered [2]int
+	for i, q := range []*pgqueue.Queue{q1, q2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Parallel: 2, BatchSize: 10})
+			if err != nil {
+				t.Error(err)
+			}
+			delivered[i] = st.Delivered
+		}()
+	}
+	wg.Wait()
+	if delivered[0]+delivered[1] != n {
+		t.Fatalf("delivered %v, want %d in all", delivered, n)
+	}
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		seen[string(b)]++
+	}
+	for i := range n {
+		if c := seen[msg(i)]; c != 1 {
+			t.Errorf("message %d received %d times", i, c)
+		}
+	}
+	if len(ms) != n {
+		t.Errorf("server got %d messages, want %d", len(ms), n)
+	}
+}
+
+// TestPostgresLeaseExpiry: a runner that claimed an item and died (Claim,
+// then nothing) holds it until its lease ends: another runner finds it
+// busy (and Remove refuses it), then delivers it once the lease is over.
+func TestPostgresLeaseExpiry(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	dead := openPG(t, url, pgqueue.Options{Lease: 2 * time.Second})
+	live := openPG(t, url, pgqueue.Options{})
+	id, err := submit.Enqueue(ctx, dead, a, env, strings.NewReader(msg(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := dead.Claim(ctx, 10, false, nil, time.Now().Add(time.Hour)); err != nil || len(b) != 1 {
+		t.Fatalf("Claim = %d items, %v", len(b), err)
+	}
+	st, err := live.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+	if err != nil || st.Delivered != 0 || st.Busy != 1 {
+		t.Fatalf("Run during the lease = %+v, %v; want 1 busy", st, err)
+	}
+	if err := live.Remove(id); !errors.Is(err, outbox.ErrBusy) {
+		t.Fatalf("Remove during the lease = %v, want ErrBusy", err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err = live.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Delivered == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dead runner's item never came back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := srv.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPostgresEnqueueTx: an item queued in the caller's transaction exists
+// only if the transaction commits.
+func TestPostgresEnqueueTx(t *testing.T) {
+	ctx := context.Background()
+	q := openPG(t, newDB(t), pgqueue.Options{})
+	data := outbox.Data{Settings: []byte(`{"host":"h","port":25}`), Group: "g"}
+	for _, commit := range []bool{false, true} {
+		tx, err := q.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.EnqueueTx(ctx, tx, env, data, strings.NewReader(msg(1))); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := q.Count(); n != 0 {
+			t.Fatalf("an uncommitted item is visible (%d)", n)
+		}
+		if commit {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if commit {
+			want = 1
+		}
+		if n, _ := q.Count(); n != want {
+			t.Fatalf("commit=%v: %d items, want %d", commit, n, want)
+		}
+	}
+}
+
+// TestPostgresNotifyWakesWorker: a Worker with an hour's interval delivers
+// an item another Queue (another process) enqueued: only the NOTIFY of the
+// enqueue can wake it before the test's deadline.
+func TestPostgresNotifyWakesWorker(t *testing.T) {
+	url := newDB(t)
+	_, a := startServer(t)
+	results := make(chan outbox.Outcome, 4)
+	w := &submit.Worker{Queue: openPG(t, url, pgqueue.Options{}), Interval: time.Hour,
+		OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	time.Sleep(300 * time.Millisecond) // the first (empty) pass and the LISTEN
+	other := openPG(t, url, pgqueue.Options{})
+	if _, err := submit.Enqueue(context.Background(), other, a, env, strings.NewReader(msg(1))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case o := <-results:
+		if o != outbox.Delivered {
+			t.Fatalf("outcome %v", o)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the NOTIFY of another process's enqueue did not wake the Worker")
+	}
+}
+
+// TestPostgresNoSecretStored: an account whose password is in an
+// environment variable is queued, deferred and failed; no table's text
+// holds the password, only the variable's name.
+func TestPostgresNoSecretStored(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	const secret = "s3cret-Pa55-word"
+	t.Setenv("TLSMAIL_TEST_PG_PASS", secret)
+	_, a := startServer(t)
+	a.Auth = submit.Auth{Mechanism: "PLAIN", User: "ann", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "TLSMAIL_TEST_PG_PASS"}}
+	for i := range 2 {
+		if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A delivery attempt reads the secret (the server refuses AUTH or
+	// the deliverer fails): whatever is recorded must not hold it.
+	q.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+	items, _ := q.List()
+	if len(items) > 0 {
+		q.Fail(ctx, items[0].ID, "test", true)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var dump string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(t::text, E'\n'), '') FROM (
+		SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT f::text FROM tlsmail.failed f
+		UNION ALL SELECT s::text FROM tlsmail.schema_version s) x`).Scan(&dump); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dump, "TLSMAIL_TEST_PG_PASS") {
+		t.Fatalf("the dump does not show the secret's reference; the test reads the wrong tables:\n%s", dump)
+	}
+	if strings.Contains(dump, secret) {
+		t.Fatal("a table holds the password")
+	}
+}
+
+// TestPostgresMigrate: Migrate is idempotent; Open refuses a database
+// without the schema, saying to run queue init; an oversized message is
+// refused at enqueue with a clear error and nothing stored.
+func TestPostgresMigrate(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if from, err := pgqueue.Migrate(ctx, conn); err != nil || from != pgqueue.SchemaVersion {
+		t.Fatalf("second Migrate = %d, %v", from, err)
+	}
+	if _, err := conn.Exec(ctx, `DROP SCHEMA tlsmail CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "queue init") {
+		t.Fatalf("Open without schema = %v", err)
+	}
+	pgqueue.Migrate(ctx, conn)
+	q := openPG(t, url, pgqueue.Options{MaxSize: 100})
+	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`), Group: "g"}, strings.NewReader(strings.Repeat("x", 101)))
+	if err == nil || !strings.Contains(err.Error(), "limit of 100 bytes") {
+		t.Fatalf("oversized enqueue = %v", err)
+	}
+	if n, _ := q.Count(); n != 0 {
+		t.Fatalf("%d items after a refused enqueue", n)
+	}
+}
+
+// TestPostgresUnreachable: a database that does not answer gives
+// ErrUnavailable at Open, without the URL's password in the message.
+func TestPostgresUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = pgqueue.Open(ctx, "postgres://u:hunter2@"+addr+"/db?sslmode=disable&connect_timeout=5", pgqueue.Options{})
+	if !errors.Is(err, pgqueue.ErrUnavailable) {
+		t.Fatalf("Open = %v, want ErrUnavailable", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestPostgresRestart: PostgreSQL restarted (connections cut) while a
+// Worker delivers: the Worker goes on, its passes and LISTEN reconnect, and
+// every message, queued before and after the restart, is delivered; none
+// is left.
+func TestPostgresRestart(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	q := openPG(t, url, pgqueue.Options{Lease: 3 * time.Second})
+	const n = 100
+	for i := range n / 2 {
+		if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &submit.Worker{Queue: q, Interval: time.Second, OnError: func(err error) { t.Logf("worker: %v", err) }}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(20 * time.Millisecond)
+	pg.Restart(t)
+	var err error
+	for i := n / 2; i < n; i++ {
+		for try := 0; ; try++ { // the pool reconnects at the next call
+			if _, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(i))); err == nil || try == 20 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if c, err := q.Count(); err == nil && c == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c, err := q.Count()
+			t.Fatalf("%d messages still queued (%v) a minute after the restart", c, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		seen[string(b)] = true
+	}
+	for i := range n {
+		if !seen[msg(i)] {
+			t.Errorf("message %d never arrived", i)
+		}
+	}
+	t.Logf("%d messages received for %d queued", len(ms), n)
+}
+
+// TestQueueStoreConcurrent: on both stores, two enqueuers and two runners
+// (each with its own handle on the store, as separate processes have) work
+// at once; every message reaches the server exactly once and none is left.
+// Meant for -race as much as for the count.
+func TestQueueStoreConcurrent(t *testing.T) {
+	handles := map[string]func(t *testing.T) func() outbox.Store{
+		"dir": func(t *testing.T) func() outbox.Store {
+			dir := filepath.Join(testdir.New(t), "q")
+			return func() outbox.Store {
+				q, err := outbox.Open(dir, outbox.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+		},
+		"postgres": func(t *testing.T) func() outbox.Store {
+			url := newDB(t)
+			return func() outbox.Store { return openPG(t, url, pgqueue.Options{}) }
+		},
+	}
+	for name, mk := range handles {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			open := mk(t)
+			srv, a := startServer(t)
+			const per = 100
+			var enq sync.WaitGroup
+			for e := range 2 {
+				q := open()
+				enq.Add(1)
+				go func() {
+					defer enq.Done()
+					for i := range per {
+						if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(e*per+i))); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			enqDone := make(chan struct{})
+			go func() { enq.Wait(); close(enqDone) }()
+			var run sync.WaitGroup
+			for range 2 {
+				q := open()
+				run.Add(1)
+				go func() {
+					defer run.Done()
+					deadline := time.Now().Add(time.Minute)
+					for time.Now().Before(deadline) {
+						finished := false
+						select {
+						case <-enqDone:
+							finished = true
+						default:
+						}
+						if _, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer(), Parallel: 2}); err != nil {
+							t.Error(err)
+							return
+						}
+						if finished {
+							if n, _ := q.Count(); n == 0 {
+								return
+							}
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					t.Error("the runners did not empty the queue within a minute")
+				}()
+			}
+			run.Wait()
+			ms, err := srv.Wait(ctx, 2*per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, m := range ms {
+				b, _ := m.Data()
+				seen[string(b)]++
+			}
+			for i := range 2 * per {
+				if c := seen[msg(i)]; c != 1 {
+					t.Errorf("message %d received %d times", i, c)
+				}
+			}
+		})
+	}
+}

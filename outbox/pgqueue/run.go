@@ -1,0 +1,347 @@
+package pgqueue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// itemCols are the columns an Item is made of, in scanItem's order.
+const itemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, next_attempt`
+
+func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
+	var it outbox.Item
+	var env, settings []byte
+	var last *time.Time
+	dest := append([]any{&it.ID, &it.Created, &env, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if last != nil {
+		it.LastAttempt = *last
+	}
+	if err := json.Unmarshal(env, &it.Envelope); err != nil {
+		return nil, fmt.Errorf("item %s: bad envelope: %w", it.ID, err)
+	}
+	id := it.ID
+	return outbox.NewItem(it, settings, func() (io.ReadCloser, error) { return q.content(id) }), nil
+}
+
+// content reads an item's message (queued or failed).
+func (q *Queue) content(id string) (io.ReadCloser, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var b []byte
+	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.outbox WHERE id = $1
+		UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1`, id).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
+	}
+	if err != nil {
+		return nil, connErr("open", err)
+	}
+	return io.NopCloser(strings.NewReader(string(b))), nil
+}
+
+// Claim takes up to limit due items of one grouping key (the group of the
+// oldest due item no runner holds) for this Queue, with a lease of
+// Options.Lease: FOR UPDATE SKIP LOCKED makes concurrent claims take
+// different items. force takes items not yet due; ids, when not empty,
+// limits the claim to them; before excludes items attempted since then
+// (the run's start). It returns no items when none is left to take.
+func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
+	tx, err := q.pool.Begin(ctx)
+	if err != nil {
+		return nil, connErr("run", err)
+	}
+	defer tx.Rollback(ctx)
+	const due = `(lease_until IS NULL OR lease_until < clock_timestamp())
+		AND ($1 OR next_attempt <= clock_timestamp())
+		AND (cardinality($2::text[]) = 0 OR id = ANY($2))
+		AND (last_attempt IS NULL OR last_attempt < $3)`
+	if ids == nil {
+		ids = []string{}
+	}
+	var group string
+	err = tx.QueryRow(ctx, `SELECT group_key FROM tlsmail.outbox WHERE `+due+`
+		ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED`, force, ids, before).Scan(&group)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, connErr("run", err)
+	}
+	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval
+		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND `+due+`
+			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
+		RETURNING `+itemCols, force, ids, before, q.owner, q.opts.Lease, group, limit)
+	if err != nil {
+		return nil, connErr("run", err)
+	}
+	var items []*outbox.Item
+	for rows.Next() {
+		it, err := q.scanItem(rows)
+		if err != nil {
+			rows.Close()
+			return nil, connErr("run", err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, connErr("run", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, connErr("run", err)
+	}
+	return items, nil
+}
+
+// Complete removes a delivered item (its final 250).
+func (q *Queue) Complete(ctx context.Context, id string) error {
+	if _, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
+		return connErr("run", err)
+	}
+	return nil
+}
+
+// Defer records a temporary failure: one more attempt, the error, the next
+// attempt after the backoff (u is its random draw), and the lease given
+// back. An item older than MaxAge moves to the failed table instead; Defer
+// says whether it did.
+func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u float64) (expired bool, err error) {
+	var age time.Duration
+	if err := q.pool.QueryRow(ctx, `SELECT clock_timestamp() - created FROM tlsmail.outbox WHERE id = $1`, it.ID).Scan(&age); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil // removed meanwhile (queue remove)
+		}
+		return false, connErr("run", err)
+	}
+	if age > q.opts.MaxAge {
+		return true, q.Fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false)
+	}
+	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
+	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = attempts + 1, last_attempt = clock_timestamp(),
+		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
+		WHERE id = $1`, it.ID, reason, delay); err != nil {
+		return false, connErr("run", err)
+	}
+	return false, nil
+}
+
+// Fail moves an item to the failed table with the reason, in one
+// transaction.
+func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) error {
+	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 RETURNING *)
+		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
+			last_attempt, last_error, failed_at, reason, permanent)
+		SELECT id, created, envelope, settings, group_key, content, size, attempts + 1,
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent); err != nil {
+		return connErr("run", err)
+	}
+	return nil
+}
+
+// release gives back the leases of items claimed and not attempted.
+func (q *Queue) release(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_owner = NULL, lease_until = NULL
+		WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner); err != nil {
+		q.logf("outbox: cannot give back %d claims (they come back when their lease ends): %v", len(ids), err)
+	}
+}
+
+// renew extends the leases of ids until ctx is done.
+func (q *Queue) renew(ctx context.Context, ids []string) {
+	t := time.NewTicker(q.opts.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval
+				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil && ctx.Err() == nil {
+				q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
+			}
+		}
+	}
+}
+
+// Run delivers the due items (all with rc.Force) in batches of one
+// grouping key, rc.Parallel at once, claiming each batch (Claim) and
+// recording each result as the spool does: delivered items are removed,
+// temporary failures deferred (or expired to the failed table), permanent
+// ones moved there. Items other runners hold count as Busy. rc.Now is not
+// used: the database's clock is.
+func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, error) {
+	if rc.Deliver == nil {
+		return outbox.Stats{}, &Error{Op: "run", Msg: "no deliverer given"}
+	}
+	rc.Parallel = max(rc.Parallel, 1)
+	if rc.BatchSize < 1 {
+		rc.BatchSize = 100
+	}
+	var start time.Time
+	if err := q.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&start); err != nil {
+		return outbox.Stats{}, connErr("run", err)
+	}
+	var (
+		mu    sync.Mutex
+		stats outbox.Stats
+		first error
+	)
+	var wg sync.WaitGroup
+	for range rc.Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				batch, err := q.Claim(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				if err != nil || len(batch) == 0 {
+					if err != nil && ctx.Err() == nil {
+						mu.Lock()
+						first = cmpOr(first, err)
+						mu.Unlock()
+					}
+					return
+				}
+				q.batch(ctx, rc, batch, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return stats, first
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	var next *time.Time
+	var notDue, busy int
+	if err := q.pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND (lease_until IS NULL OR lease_until < clock_timestamp())),
+			count(*) FILTER (WHERE lease_until >= clock_timestamp()),
+			min(next_attempt)
+		FROM tlsmail.outbox WHERE cardinality($1::text[]) = 0 OR id = ANY($1)`, nonNil(rc.IDs)).Scan(&notDue, &busy, &next); err != nil {
+		return stats, connErr("run", err)
+	}
+	stats.NotDue, stats.Busy = notDue, busy
+	if next != nil {
+		stats.Next = *next
+	}
+	return stats, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// batch delivers one claimed batch and settles each item.
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, count func(func(*outbox.Stats))) {
+	ids := make([]string, len(batch))
+	for i, it := range batch {
+		ids[i] = it.ID
+	}
+	rctx, stop := context.WithCancel(ctx)
+	go q.renew(rctx, ids)
+	var mu sync.Mutex
+	reported := map[string]bool{}
+	// Bookkeeping outlives a cancelled run: a result known is recorded.
+	bctx := context.WithoutCancel(ctx)
+	report := func(it *outbox.Item, res outbox.Result) {
+		mu.Lock()
+		if reported[it.ID] {
+			mu.Unlock()
+			return
+		}
+		reported[it.ID] = true
+		mu.Unlock()
+		q.settle(bctx, rc, it, res, count)
+	}
+	err := rc.Deliver(ctx, batch, report)
+	stop()
+	var left []string
+	for _, it := range batch {
+		mu.Lock()
+		done := reported[it.ID]
+		mu.Unlock()
+		if done {
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
+			report(it, outbox.Result{Outcome: outbox.Temporary, Err: err})
+		} else {
+			left = append(left, it.ID)
+		}
+	}
+	q.release(bctx, left)
+}
+
+// settle records one item's result.
+func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item, res outbox.Result, count func(func(*outbox.Stats))) {
+	reason := ""
+	if res.Err != nil {
+		reason = res.Err.Error()
+	}
+	var err error
+	switch res.Outcome {
+	case outbox.Delivered:
+		// A delivered item left in the table is sent again once its
+		// lease ends: keep trying to delete it for half the lease (the
+		// database may be restarting).
+		for until := time.Now().Add(q.opts.Lease / 2); ; {
+			if err = q.Complete(ctx, it.ID); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		count(func(s *outbox.Stats) { s.Delivered++ })
+	case outbox.Permanent:
+		err = q.Fail(ctx, it.ID, reason, true)
+		it.Reason, it.Permanent = reason, true
+		count(func(s *outbox.Stats) { s.Failed++ })
+	default:
+		u := rand.Float64()
+		if rc.Rand != nil {
+			u = rc.Rand()
+		}
+		var expired bool
+		expired, err = q.Defer(ctx, it, reason, u)
+		it.Attempts++
+		it.LastError = reason
+		if expired {
+			it.Reason = reason
+			count(func(s *outbox.Stats) { s.Failed++; s.Expired++ })
+		} else {
+			count(func(s *outbox.Stats) { s.Deferred++ })
+		}
+	}
+	if err != nil {
+		q.logf("outbox: cannot record the result of %s (%s): %v", it.ID, res.Outcome, err)
+	}
+	if rc.OnResult != nil {
+		rc.OnResult(it, res)
+	}
+}

@@ -1,0 +1,137 @@
+package pgqueue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SchemaVersion is the version of the schema this package reads and
+// writes. Migrate brings a database to it; Open refuses any other.
+const SchemaVersion = 1
+
+// Channel is the LISTEN/NOTIFY channel an enqueue notifies (after its
+// commit) and Listen waits on.
+const Channel = "tlsmail_outbox"
+
+// The schema, version 1, all in the schema "tlsmail":
+//
+//	schema_version(version)  one row: the version applied
+//	outbox                   queued items
+//	  id            text     the item's ID (time-ordered, unique)
+//	  created       timestamptz
+//	  envelope      jsonb    outbox.Envelope (from, to, body, smtputf8)
+//	  settings      jsonb    the delivery settings (submit.Account): where
+//	                         to read a secret, never the secret
+//	  group_key     text     the grouping key: equal keys share a batch
+//	  content       bytea    the message (at most Options.MaxSize)
+//	  size          bigint
+//	  attempts, last_attempt, last_error, next_attempt
+//	                         the retry state (backoff)
+//	  lease_owner, lease_until
+//	                         the claim: a runner owns the item until
+//	                         lease_until (renewed while it delivers); a
+//	                         dead runner's items are claimed again after
+//	  index outbox_due(next_attempt, id), outbox_group(group_key)
+//	failed                   items that failed for good or expired: the
+//	                         columns of outbox without the lease, plus
+//	                         failed_at, reason and permanent
+var migrations = []string{
+	1: `
+CREATE SCHEMA IF NOT EXISTS tlsmail;
+CREATE TABLE tlsmail.schema_version (version integer NOT NULL);
+INSERT INTO tlsmail.schema_version VALUES (0);
+CREATE TABLE tlsmail.outbox (
+	id           text PRIMARY KEY,
+	created      timestamptz NOT NULL DEFAULT clock_timestamp(),
+	envelope     jsonb NOT NULL,
+	settings     jsonb NOT NULL,
+	group_key    text NOT NULL,
+	content      bytea NOT NULL,
+	size         bigint NOT NULL,
+	attempts     integer NOT NULL DEFAULT 0,
+	last_attempt timestamptz,
+	last_error   text NOT NULL DEFAULT '',
+	next_attempt timestamptz NOT NULL DEFAULT clock_timestamp(),
+	lease_owner  text,
+	lease_until  timestamptz
+);
+CREATE INDEX outbox_due ON tlsmail.outbox (next_attempt, id);
+CREATE INDEX outbox_group ON tlsmail.outbox (group_key);
+CREATE TABLE tlsmail.failed (
+	id           text PRIMARY KEY,
+	created      timestamptz NOT NULL,
+	envelope     jsonb NOT NULL,
+	settings     jsonb NOT NULL,
+	group_key    text NOT NULL,
+	content      bytea NOT NULL,
+	size         bigint NOT NULL,
+	attempts     integer NOT NULL,
+	last_attempt timestamptz,
+	last_error   text NOT NULL,
+	failed_at    timestamptz NOT NULL,
+	reason       text NOT NULL,
+	permanent    boolean NOT NULL
+);
+`,
+}
+
+// Conn is what Migrate needs: a *pgx.Conn, a *pgxpool.Pool or a pgx.Tx.
+type Conn interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Migrate creates the schema or brings it to SchemaVersion, in one
+// transaction under an advisory lock (several processes may run it at
+// once). It returns the version found before. A database of a newer
+// version than this program's is refused.
+func Migrate(ctx context.Context, c Conn) (from int, err error) {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return 0, connErr("init", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tlsmail.outbox schema'))`); err != nil {
+		return 0, connErr("init", err)
+	}
+	from, err = version(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if from > SchemaVersion {
+		return from, &Error{Op: "init", Msg: fmt.Sprintf("the database's queue schema is version %d, newer than this program's %d", from, SchemaVersion),
+			Fix: "use a newer tlsmail with this database"}
+	}
+	for v := from + 1; v <= SchemaVersion; v++ {
+		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+			return from, &Error{Op: "init", Msg: fmt.Sprintf("cannot apply the queue schema version %d", v), Err: err,
+				Fix: "check that the database user may create schemas and tables"}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tlsmail.schema_version SET version = $1`, v); err != nil {
+			return from, connErr("init", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return from, connErr("init", err)
+	}
+	return from, nil
+}
+
+// version is the schema version of the database; 0 when there is none.
+func version(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int, error) {
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass('tlsmail.schema_version') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, connErr("open", err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	if err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v); err != nil {
+		return 0, connErr("open", err)
+	}
+	return v, nil
+}

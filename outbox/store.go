@@ -1,0 +1,63 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+)
+
+// Store is an outbox's storage: the spool directory (*Queue, the default)
+// or another implementation with the same promises, such as the
+// PostgreSQL queue of package outbox/pgqueue. A Store
+//
+//   - holds an item durably when EnqueueData returns its ID, and shows no
+//     item when it returns an error;
+//   - gives an item to one runner at a time (the spool by a file lock, a
+//     database by a claim with a lease), so that a message is delivered
+//     twice only when a runner died between the server's 250 and the
+//     removal of the item (at-least-once);
+//   - in Run, hands the due items to the Deliverer in batches of equal
+//     grouping key (Data.Group: one connection per batch), removes an item
+//     on its final 250, defers a temporary failure with the Backoff, and
+//     moves a permanent failure, or an item older than the maximum age, to
+//     its failed items with the reason;
+//   - never holds a password or token (Data holds where to read it).
+//
+// Items are listed, counted, looked up and removed by ID; Remove fails
+// with ErrBusy while a runner holds the item and with ErrNotFound for an
+// unknown ID.
+type Store interface {
+	EnqueueData(ctx context.Context, env Envelope, d Data, r io.Reader) (string, error)
+	Run(ctx context.Context, rc RunConfig) (Stats, error)
+	List() ([]*Item, error)
+	ListFailed() ([]*Item, error)
+	Count() (int, error)
+	CountFailed() (int, error)
+	Get(id string) (*Item, error)
+	Remove(id string) error
+}
+
+// Notifier is a Store that can tell a waiting worker at once that an item
+// was queued, by any process (PostgreSQL's LISTEN/NOTIFY). submit.Worker
+// uses it when its Store has it.
+type Notifier interface {
+	// Listen calls wake for each item queued from now on (several items
+	// may share one call) until ctx is done or the notification channel
+	// fails; it returns the reason it stopped.
+	Listen(ctx context.Context, wake func()) error
+}
+
+var _ Store = (*Queue)(nil)
+
+// NewItem makes an Item for a Store other than the spool directory: it is
+// it with Data returning data (the settings as enqueued, also decoded into
+// Settings as far as they match) and Open calling open for the content.
+func NewItem(it Item, data json.RawMessage, open func() (io.ReadCloser, error)) *Item {
+	n := it
+	n.raw = string(data)
+	n.open = open
+	if len(data) > 0 {
+		_ = json.Unmarshal(data, &n.Settings) // for listings only
+	}
+	return &n
+}
