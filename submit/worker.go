@@ -14,7 +14,8 @@ import (
 // Enqueue writes a message for a's server into q (on disk, fsynced, before
 // any connection), with a as the item's settings and a.Key() as its
 // grouping key. The Account is checked first; it holds no secret, only
-// where to read it.
+// where to read it. Its relative file names are stored made absolute
+// (Account.AbsPaths), as any runner in any directory may deliver the item.
 //
 // What the message needs of MAIL FROM is recorded with it (env.Body,
 // env.SMTPUTF8): as given when env.Body is set (a composed message knows,
@@ -25,7 +26,11 @@ func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelo
 	if err := a.Check(); err != nil {
 		return "", err
 	}
-	data, err := json.Marshal(a)
+	// The item may be delivered by a runner started in another directory:
+	// its file names are stored absolute, resolved here.
+	acct := *a
+	acct.AbsPaths()
+	data, err := json.Marshal(&acct)
 	if err != nil {
 		return "", err
 	}
@@ -50,7 +55,7 @@ func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelo
 		}
 		msg = io.MultiReader(&head, msg)
 	}
-	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: a.Key()}, msg)
+	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: acct.Key()}, msg)
 }
 
 // scanAhead is the most content Enqueue holds in memory to learn its needs.
@@ -123,6 +128,9 @@ func (w *Worker) Enqueue(ctx context.Context, a *Account, env outbox.Envelope, m
 // has stopped (a message being sent is left queued, unreported, and sent
 // again by a later run).
 func (w *Worker) Run(ctx context.Context) error {
+	if w.Queue == nil && w.Pass == nil {
+		return &Error{Field: "queue", Msg: "the Worker has no outbox to deliver", Fix: "set Worker.Queue to an outbox.Open result"}
+	}
 	interval := w.Interval
 	if interval == 0 {
 		interval = 30 * time.Second
