@@ -111,6 +111,7 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 		{"untrusted certificate", side{addr: srv.SMTPAddr(), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate", ""},
 		{"connection refused", side{addr: net.JoinHostPort(host, strconv.Itoa(closed)), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "network", ""},
 		{"greeting 554", side{addr: greeting554, to: "bob@example.org"}, outbox.Permanent, exitUnavailable, "unavailable", ""},
+		{"no login, MAIL refused (530)", side{addr: srv.SMTPAddr(), ca: true, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "auth", ""},
 		{"greeting 421", side{addr: greeting421, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "unavailable", ""},
 		{"STARTTLS not offered", side{addr: noSTARTTLS, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "starttls-unavailable", ""},
 		{"certificate name mismatch", side{addr: srv.SMTPAddr(), ca: true, tlsName: "wrong.example.net", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate", "name-mismatch"},
