@@ -369,7 +369,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	recorded := it.Envelope.Body != ""
 	if recorded {
 		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
-		env.EightBit = it.Envelope.Body == "8BITMIME"
+		env.EightBit = strings.EqualFold(it.Envelope.Body, "8BITMIME")
 	}
 	r, err := it.Open()
 	if err != nil {

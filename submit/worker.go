@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,9 +21,10 @@ import (
 //
 // What the message needs of MAIL FROM is recorded with it (env.Body,
 // env.SMTPUTF8): as given when env.Body is set (a composed message knows,
-// see message.Message.Requirements), else found by reading the content
-// before it is written, up to 1 MiB held in memory; a larger content of
-// unknown needs is scanned again at delivery.
+// see message.Message.Requirements; "7BIT" or "8BITMIME" in any case,
+// another value is an *Error of Field "body"), else found by reading the
+// content before it is written, up to 1 MiB held in memory; a larger
+// content of unknown needs is scanned again at delivery.
 func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
@@ -33,6 +36,13 @@ func Enqueue(ctx context.Context, q *outbox.Queue, a *Account, env outbox.Envelo
 	data, err := json.Marshal(&acct)
 	if err != nil {
 		return "", err
+	}
+	switch b := strings.ToUpper(env.Body); b {
+	case "", "7BIT", "8BITMIME":
+		env.Body = b
+	default:
+		return "", &Error{Field: "body", Msg: fmt.Sprintf("unknown BODY value %q", env.Body),
+			Fix: `give "7BIT" or "8BITMIME" (RFC 6152), or "" to have the content scanned`}
 	}
 	for _, addr := range append([]string{env.From}, env.To...) {
 		if !isASCII(addr) {
