@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -58,4 +59,20 @@ func expandHome(p, home string) string {
 		return home + p[1:]
 	}
 	return p
+}
+
+// Home returns the user's home directory as getenv sees it: HOME, or on
+// Windows, where HOME is usually unset, USERPROFILE. It is what "~"
+// expands to in a configuration file (Options.Home), and "" when neither
+// is set.
+func Home(getenv func(string) string) string {
+	return home(getenv, runtime.GOOS)
+}
+
+func home(getenv func(string) string, goos string) string {
+	h := getenv("HOME")
+	if h == "" && goos == "windows" {
+		h = getenv("USERPROFILE")
+	}
+	return h
 }

@@ -364,13 +364,31 @@ func textPart(name, ctype, text, path string) (*part, error) {
 	}, nil
 }
 
+// exactTextLimit bounds the text a message reads before it is written:
+// needsQP looks at no more than this, and Size encodes a text body file
+// into a counter only up to this size (a few milliseconds of work). A
+// larger file is quoted-printable without further examination, and Size
+// counts its file size instead: a lower bound, as neither
+// quoted-printable nor line-end repair ever shrinks text. So the work done
+// before connecting is bounded whatever the file's size (a sparse file of
+// 10 GB took minutes to encode into a counter).
+const exactTextLimit = 8 << 20
+
 // needsQP reports whether text needs quoted-printable: a byte outside
-// US-ASCII, a NUL, or a line longer than RFC 5322 allows.
+// US-ASCII, a NUL, or a line longer than RFC 5322 allows. Text longer than
+// exactTextLimit is reported as needing it without reading further (for
+// plain ASCII text with short lines, quoted-printable differs only in its
+// escaped "=" signs and trailing spaces).
 func needsQP(r io.Reader) (bool, error) {
 	var buf [4096]byte
 	line := 0
+	var read int64
 	for {
+		if read >= exactTextLimit {
+			return true, nil
+		}
 		n, err := r.Read(buf[:])
+		read += int64(n)
 		for _, c := range buf[:n] {
 			switch {
 			case c >= 0x80 || c == 0:

@@ -24,15 +24,28 @@ func openRegular(path string) (*os.File, error) {
 	if err := checkRegular(st); err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	f, err := os.Open(path)
+	return openChecked(path)
+}
+
+// openChecked opens path without blocking (O_NONBLOCK on Unix: the file
+// may have been swapped for a FIFO or a device since it was examined) and
+// checks the open file: regular, and empty when it reports a size of 0
+// (read while O_NONBLOCK is still set, so that a file like /proc/kmsg that
+// waits for data fails at once). Only then is O_NONBLOCK cleared.
+func openChecked(path string) (*os.File, error) {
+	f, err := openNoBlock(path)
 	if err != nil {
 		return nil, err
 	}
-	if st, err = f.Stat(); err == nil {
+	st, err := f.Stat()
+	if err == nil {
 		err = checkRegular(st)
 	}
 	if err == nil && st.Size() == 0 {
 		err = checkEmpty(f)
+	}
+	if err == nil {
+		err = setBlocking(f)
 	}
 	if err != nil {
 		f.Close()
@@ -40,6 +53,14 @@ func openRegular(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// OpenFile opens path for reading as Compose opens its files: a regular
+// file only, the open never blocks (a FIFO or device swapped in after a
+// check is refused, not waited on), and a file that reports a size of 0
+// must really be empty. A file that is not usable is an *os.PathError
+// wrapping ErrNotRegular. Callers that read a prepared message from a
+// path (Prepare takes a reader) use it to get the same guarantees.
+func OpenFile(path string) (*os.File, error) { return openRegular(path) }
 
 // checkEmpty checks that a regular file that reports a size of 0 is
 // empty. Files in /proc (and some in /sys) are regular files of size 0
@@ -50,7 +71,7 @@ func openRegular(path string) (*os.File, error) {
 func checkEmpty(f *os.File) error {
 	// Some of them refuse short reads (pagemap wants multiples of 8).
 	var b [512]byte
-	n, err := f.Read(b[:])
+	n, err := readNoWait(f, b[:])
 	switch {
 	case n > 0:
 		return fmt.Errorf("%w (it reports a size of 0 but has content, as files in /proc and /sys do)", ErrNotRegular)

@@ -56,12 +56,23 @@ func (m *Message) Requirements() Requirements {
 	return r
 }
 
-// Size returns the exact number of bytes WriteTo will write, or -1 when
-// that cannot be known without reading the content: a prepared message
-// (its body is a stream), an attachment given by Open without Size, or a
-// file that cannot be examined. Text bodies are encoded into a counter and
-// attachment sizes computed from the file size, so this costs a read of the
-// text bodies and a stat per attachment, not a read of the attachments.
+// Prepared reports whether m came from Prepare (a finished message read
+// from a stream) rather than Compose. Only a prepared message's
+// Requirements can change while it is written: its body is read then.
+func (m *Message) Prepared() bool { return m.prepared != nil }
+
+// Size returns the number of bytes WriteTo will write, or -1 when that
+// cannot be known without reading the content: a prepared message (its
+// body is a stream), an attachment given by Open without Size, or a file
+// that cannot be examined. Attachment sizes are computed from the file
+// size, and text bodies up to 8 MiB are encoded into a counter, so the
+// size is exact and costs at most a bounded read and a stat per file. A
+// text body file larger than that counts as its file size, so that the
+// cost stays bounded: the result is then a lower bound (encoding never
+// shrinks text): the "client's estimate of the message size" RFC 1870
+// (section 1) declares with SIZE. A server whose limit it exceeds refuses the message at MAIL
+// FROM; one whose limit only the exact size exceeds refuses it during
+// DATA, as it would without a SIZE parameter.
 // Use it for the SMTP SIZE parameter (RFC 1870 section 6).
 func (m *Message) Size() int64 {
 	if m.composed == nil {
@@ -322,6 +333,14 @@ func (st *writeState) body(p *part) error {
 		}
 		st.count.n += base64Len(n)
 		return nil
+	}
+	if st.sizeOnly && p.src.path != "" {
+		// A large text file is not encoded into the counter (see
+		// exactTextLimit): its size is a lower bound of its encoding.
+		if n := p.src.knownSize(); n > exactTextLimit {
+			st.count.n += n
+			return nil
+		}
 	}
 	r, err := p.src.reader()
 	if err != nil {

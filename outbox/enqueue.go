@@ -4,17 +4,47 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 )
 
+// DefaultMaxMessageSize is the largest message Enqueue stores unless
+// Options.MaxMessageSize says otherwise: 64 MiB. A spool must not fill the
+// disk when its producer never stops (`yes | sendmail -t`); the server's
+// own limit (its SIZE, RFC 1870) decides at delivery. 64 MiB is well above
+// what mail servers commonly accept (Gmail takes 25 MB; Postfix's default
+// message_size_limit is 10 MB), so no message a server would take is
+// refused here, and small enough that a runaway producer costs little disk.
+const DefaultMaxMessageSize = 64 << 20
+
+// ErrTooLarge is the cause of the *Error Enqueue returns for content
+// larger than Options.MaxMessageSize.
+var ErrTooLarge = errors.New("message too large for the outbox")
+
+// maxMessageSize is the limit Enqueue applies, or -1 for none.
+func (q *Queue) maxMessageSize() int64 {
+	switch n := q.opts.MaxMessageSize; {
+	case n == 0:
+		return DefaultMaxMessageSize
+	case n < 0:
+		return -1
+	default:
+		return n
+	}
+}
+
 // Enqueue stores a message: the envelope, the settings to deliver it with,
 // and the content read from r until EOF (streamed, never held in memory).
 // When Enqueue returns an ID, the item is on disk (file and directory
 // fsynced); when it returns an error, no item is visible. ctx cancels a
-// slow read of r between chunks.
+// slow read of r between chunks. Content larger than the queue's
+// MaxMessageSize is refused (an *Error wrapping ErrTooLarge) as soon as
+// the limit is passed: r is not read further and the partial file is
+// removed.
 func (q *Queue) Enqueue(ctx context.Context, env Envelope, s Settings, r io.Reader) (string, error) {
 	if err := s.check(); err != nil {
 		return "", err
@@ -88,8 +118,17 @@ func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMess
 	}
 	sum := sha256.New()
 	bp := q.getBuf()
-	n, err := copyContent(ctx, io.MultiWriter(f, sum), r, *bp)
+	max := q.maxMessageSize()
+	src := r
+	if max >= 0 {
+		src = io.LimitReader(r, max+1) // one byte more tells "too large"
+	}
+	n, err := copyContent(ctx, io.MultiWriter(f, sum), src, *bp)
 	q.bufs.Put(bp)
+	if err == nil && max >= 0 && n > max {
+		return "", &Error{Op: "enqueue", Msg: fmt.Sprintf("the message is larger than %d bytes, the outbox's limit; nothing was queued", max),
+			Err: ErrTooLarge, Fix: "send a smaller message (share large files by link), or raise the outbox's message size limit"}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", &Error{Op: "enqueue", Msg: "cancelled while reading the message", Err: ctx.Err()}

@@ -298,6 +298,10 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxMessageSize is the largest content Enqueue stores, in bytes;
+	// zero means DefaultMaxMessageSize and a negative value no limit.
+	// Larger content is refused with ErrTooLarge and nothing is kept.
+	MaxMessageSize int64
 }
 
 // Queue is a spool directory. It is safe for concurrent use, and any number

@@ -48,7 +48,9 @@ type Config struct {
 
 	// Trust configures chain verification: roots (nil for the system's),
 	// SPKI pins, revocation checking and the reference time. Trust.Name is
-	// filled from ServerName when empty.
+	// filled from ServerName when empty. A nil Trust.Checker means
+	// trust.DefaultChecker(), shared by the whole process (see
+	// trust.Checker for what it fetches and where it caches).
 	Trust trust.Options
 
 	// Insecure accepts a chain with error-level problems. The handshake still

@@ -51,6 +51,26 @@ const DefaultTimeout = 60 * time.Second
 
 // Config configures a Client. The zero value means STARTTLS with the
 // crypto/tls provider, system roots and no authentication.
+//
+// Network use besides the SMTP server: by default (TLS.Trust.Revocation
+// empty, which is trust.RevocationSoft) the handshake checks the
+// revocation of each certificate of the server's chain below the root. A
+// stapled OCSP response answers without any fetch; otherwise the
+// certificate's CRL (RFC 5280 section 4.2.1.13) and OCSP (RFC 6960) URLs
+// are fetched over plain http (the answers are signed), through the proxy
+// that http_proxy names, each fetch bounded by trust.DefaultFetchTimeout.
+// With no TLS.Trust.Checker, every Client of the process shares
+// trust.DefaultChecker: it keeps answers in memory until their nextUpdate,
+// and on disk in trust.DefaultRevocationCacheDir() (tlsmail/revocation
+// under os.UserCacheDir(), e.g. ~/.cache/tlsmail/revocation), shared with
+// the user's other tlsmail processes; a failed fetch is remembered for 5
+// minutes. So a CRL is fetched once per process at most, and once per
+// nextUpdate across processes, not once per handshake. Set
+// TLS.Trust.Revocation to trust.RevocationOff to make no such request, or
+// give TLS.Trust.Checker a trust.Checker of your own (NoDiskCache keeps it
+// in memory, CacheDir moves it, Fetch replaces its HTTP client). With the
+// Windows system verifier (secchan/schannel), Windows' chain engine
+// fetches and caches what it checks itself.
 type Config struct {
 	// Mode is the TLS mode; empty means StartTLS.
 	Mode TLSMode

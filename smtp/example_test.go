@@ -74,14 +74,14 @@ func ExampleClient_SendAll() {
 	}
 	rcpts := []string{"bob@example.org", "nobody@example.org", "carol@example.org"}
 	i := 0
-	next := func() (smtp.Envelope, io.Reader, bool) {
+	next := func() (smtp.Envelope, io.Reader, error) {
 		if i == len(rcpts) {
-			return smtp.Envelope{}, nil, false
+			return smtp.Envelope{}, nil, io.EOF
 		}
 		to := rcpts[i]
 		i++
 		msg := "From: alice@example.org\r\nTo: " + to + "\r\nSubject: hello\r\n\r\nHi.\r\n"
-		return smtp.Envelope{From: "alice@example.org", To: []string{to}}, strings.NewReader(msg), true
+		return smtp.Envelope{From: "alice@example.org", To: []string{to}}, strings.NewReader(msg), nil
 	}
 	done := func(i int, res *smtp.Result, err error) {
 		if err != nil {

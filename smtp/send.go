@@ -53,6 +53,31 @@ type Result struct {
 // or MAIL or DATA is, Send returns an *Error of KindRejected (or
 // KindAuth for 530 "authentication required").
 //
+// The Result and the error go together as follows:
+//
+//   - err nil: the server took the message (RFC 5321 section 4.1.1.4) for
+//     every address in Accepted; Rejected lists the refused ones with the
+//     server's reply; Response is the 250 reply to the end of the data
+//     (its text usually names the queue id); Bytes is what was sent.
+//   - err not nil and Result nil: nothing reached the server (the
+//     envelope failed its checks, an *Error of KindUsage, or the Client
+//     was already closed).
+//   - err not nil and Result not nil: the message was not delivered,
+//     except in the one uncertain case below. Accepted and Rejected hold
+//     the replies to the RCPT commands that were read before the failure
+//     (an address in Accepted then only means its RCPT TO got 250);
+//     Bytes counts the data written; Response is set only when the reply
+//     to the end of the data was read, and err (Op "end of data") is then
+//     that refusal. err is an *Error whose Op names the failed step: a 421
+//     reply at any step (RFC 5321 section 3.8) is KindUnavailable and
+//     closes the Client; a refused MAIL, DATA or end of data is
+//     KindRejected, with the Reply.
+//   - The uncertain case: err has Op "end of data" and Response is nil
+//     (the connection broke or timed out after the end of the data was
+//     sent and before the reply came). The server may have taken the
+//     message; sending it again may deliver it twice (RFC 5321 section
+//     6.1 accepts that risk over losing mail).
+//
 // Send may be called again on the same Client for the next message. A
 // transaction that ended with the reply to the end of the data needs no
 // reset (RFC 5321 section 4.1.1.4); after one that stopped earlier (MAIL,

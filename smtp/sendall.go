@@ -14,16 +14,22 @@ import (
 // sequence of n messages thus costs about n round trips instead of 2n.
 // Without PIPELINING it sends each message as Send does.
 //
-// next returns the next message, or ok false when there is none; it is
+// next returns the next message, or io.EOF when there is none; it is
 // called again only after the previous message's data has been written,
-// so it may open files lazily. done is called once for each message next
+// so it may open files lazily. Any other error from next (a queue that
+// cannot be read, a message that cannot be opened) stops the batch: the
+// message before it gets its final reply and its done call as usual, and
+// SendAll returns an *Error of KindUsage and Op "next message" that wraps
+// next's error (errors.Is finds it). Nothing of the failed message was
+// sent, so the session stays open: send QUIT, or SendAll again. done is called once for each message next
 // returned, in order (i counts from 0), with the outcome Send would have
 // returned for it: a refused MAIL or RCPT, a refused DATA or a refusal at
 // the end of the data concern that message alone, and the session goes on
 // (with RSET leading the next flight when the transaction ended early,
 // RFC 5321 section 4.1.1.5).
 //
-// SendAll returns nil when next ran out, or the error that ended the
+// SendAll returns nil when next ran out, the error next returned, or the
+// error that ended the
 // session (a network failure, a timeout, 421, ctx ending, or a message
 // source that failed mid-data, which closes the connection so that the
 // partial message is dropped). In that case every message next returned
@@ -32,15 +38,18 @@ import (
 // one next returned, has had none: its envelope was sent but no data,
 // so it was not delivered and may be sent again on a new session.
 // The session is left open on success; the caller sends QUIT.
-func (c *Client) SendAll(ctx context.Context, next func() (env Envelope, msg io.Reader, ok bool), done func(i int, res *Result, err error)) error {
+func (c *Client) SendAll(ctx context.Context, next func() (env Envelope, msg io.Reader, err error), done func(i int, res *Result, err error)) error {
 	if ok, _ := c.Extension("PIPELINING"); !ok {
 		for i := 0; ; i++ {
 			if err := ctx.Err(); err != nil {
 				return ioError(ctx, "MAIL FROM", err)
 			}
-			env, msg, ok := next()
-			if !ok {
+			env, msg, err := next()
+			if err == io.EOF {
 				return nil
+			}
+			if err != nil {
+				return nextError(err)
 			}
 			res, err := c.Send(ctx, env, msg)
 			done(i, res, err)
@@ -57,14 +66,26 @@ func (c *Client) SendAll(ctx context.Context, next func() (env Envelope, msg io.
 			}
 			return ioError(ctx, "MAIL FROM", err)
 		}
-		env, msg, ok := next()
-		if !ok {
+		env, msg, err := next()
+		if err == io.EOF {
 			return p.finish(ctx)
+		}
+		if err != nil {
+			if perr := p.finish(ctx); perr != nil {
+				return perr
+			}
+			return nextError(err)
 		}
 		if err := p.send(ctx, i, env, msg); err != nil {
 			return err
 		}
 	}
+}
+
+// nextError is SendAll's error for a failure of its next function.
+func nextError(err error) error {
+	return &Error{Kind: KindUsage, Op: "next message", Err: err,
+		Fix: "the messages before it were sent and reported; fix what the message source reported, then send the rest"}
 }
 
 // pipeline is the state of SendAll under PIPELINING: the message whose

@@ -23,12 +23,12 @@ func sendAll(t *testing.T, c *Client, envs []Envelope) ([]outcome, int, error) {
 	t.Helper()
 	var got []outcome
 	taken := 0
-	next := func() (Envelope, io.Reader, bool) {
+	next := func() (Envelope, io.Reader, error) {
 		if taken == len(envs) {
-			return Envelope{}, nil, false
+			return Envelope{}, nil, io.EOF
 		}
 		taken++
-		return envs[taken-1], strings.NewReader(msg), true
+		return envs[taken-1], strings.NewReader(msg), nil
 	}
 	done := func(i int, res *Result, err error) { got = append(got, outcome{i, res, err}) }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -231,4 +231,76 @@ func TestSendAllSequential(t *testing.T) {
 		t.Errorf("message 1: %+v %v", got[1].res, got[1].err)
 	}
 	c.Close()
+}
+
+// A message source that fails (next returns an error other than io.EOF)
+// stops the batch: the message before it still gets its final reply and
+// its done call, SendAll returns an *Error of KindUsage that wraps the
+// source's error, and the session stays usable (QUIT is answered), with
+// and without PIPELINING.
+func TestSendAllNextErrorStopsBatch(t *testing.T) {
+	errSource := errors.New("queue unreadable")
+	for _, pipelining := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			addr := scripted(t, func(p *peer) {
+				p.send("220 hi\r\n")
+				if !pipelining {
+					p.ehlo("8BITMIME")
+					p.envelope()
+					p.envelope()
+				} else {
+					p.ehlo("PIPELINING")
+					p.expect("MAIL FROM:")
+					p.expect("RCPT TO:<r0@example.org>")
+					p.expect("DATA")
+					p.send("250 ok\r\n250 ok\r\n354 go\r\n")
+					p.data()
+					p.expect("MAIL FROM:")
+					p.expect("RCPT TO:<r1@example.org>")
+					p.expect("DATA")
+					p.send("250 ok: m0\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+					p.data()
+					p.send("250 ok: m1\r\n")
+				}
+				p.expect("QUIT")
+				p.send("221 bye\r\n")
+			})
+			c, err := dial(t, addr, &Config{Mode: None, Timeout: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			envs := envTo(2)
+			calls := 0
+			next := func() (Envelope, io.Reader, error) {
+				calls++
+				if calls > len(envs) {
+					return Envelope{}, nil, errSource
+				}
+				return envs[calls-1], strings.NewReader(msg), nil
+			}
+			var got []outcome
+			done := func(i int, res *Result, err error) { got = append(got, outcome{i, res, err}) }
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = c.SendAll(ctx, next, done)
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != KindUsage || e.Op != "next message" || !errors.Is(err, errSource) {
+				t.Fatalf("SendAll error = %#v (%v); want *Error of KindUsage, Op \"next message\", wrapping the source's error", err, err)
+			}
+			if calls != 3 {
+				t.Errorf("next called %d times after it failed; want it not called again (3 calls)", calls)
+			}
+			if len(got) != 2 {
+				t.Fatalf("%d done calls, want 2 (the messages before the failure): %+v", len(got), got)
+			}
+			for i, o := range got {
+				if o.i != i || o.err != nil || o.res == nil || o.res.Response == nil || o.res.Response.Code != 250 {
+					t.Errorf("done call %d: message %d, result %+v, error %v; want message %d accepted", i, o.i, o.res, o.err, i)
+				}
+			}
+			if err := c.Quit(ctx); err != nil {
+				t.Errorf("QUIT after the source failed: %v; the session should still be open", err)
+			}
+		})
+	}
 }

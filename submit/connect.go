@@ -227,11 +227,7 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	if err := checkCommandFile(a.ConfigFile); err != nil {
 		return "", err
 	}
-	home := c.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = c.getenv("USERPROFILE")
-	}
-	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: home, Eval: config.RunCommand})
+	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
 	if err != nil {
 		return "", err
 	}
@@ -285,40 +281,18 @@ func ReadSecretFile(path string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// openRegular opens path if it is a regular file: a device such as
-// /dev/zero never ends, and opening a named pipe without a writer blocks.
-// The error says what path is instead, and wraps message.ErrNotRegular.
+// openRegular opens path as message.OpenFile does (a regular file only,
+// and the open never blocks: /dev/zero never ends, a named pipe without a
+// writer would block) and returns its FileInfo too. The error wraps
+// message.ErrNotRegular when path is something else.
 func openRegular(path string) (*os.File, os.FileInfo, error) {
-	notRegular := func(fi os.FileInfo) error {
-		what := "not a regular file"
-		switch m := fi.Mode(); {
-		case m.IsDir():
-			what = "a directory"
-		case m&os.ModeNamedPipe != 0:
-			what = "a named pipe"
-		case m&os.ModeDevice != 0:
-			what = "a device"
-		case m&os.ModeSocket != 0:
-			what = "a socket"
-		}
-		return fmt.Errorf("%s is %s, %w", path, what, message.ErrNotRegular)
-	}
-	fi, err := os.Stat(path)
+	f, err := message.OpenFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, notRegular(fi)
-	}
-	f, err := os.Open(path)
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
-	}
-	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		if err == nil {
-			err = notRegular(fi)
-		}
 		return nil, nil, err
 	}
 	return f, fi, nil

@@ -253,7 +253,7 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 			pos   []int     // SendAll's message index -> batch position
 			open  io.Closer // the previous message's file, if streamed
 		)
-		next := func() (smtp.Envelope, io.Reader, bool) {
+		next := func() (smtp.Envelope, io.Reader, error) {
 			if open != nil {
 				open.Close() // its data is written
 				open = nil
@@ -271,9 +271,9 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 					open = cl
 				}
 				pos = append(pos, j)
-				return env, r, true
+				return env, r, nil
 			}
-			return smtp.Envelope{}, nil, false
+			return smtp.Envelope{}, nil, io.EOF
 		}
 		err = c.SendAll(ctx, next, func(k int, res *smtp.Result, err error) { finish(pos[k], res, err) })
 		if open != nil {

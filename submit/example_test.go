@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
@@ -209,4 +210,34 @@ func Example_transcript() {
 	// C: 41 bytes: AUTH PLAIN [redacted]
 	// C: 6 bytes: QUIT
 	// password in the log: false
+}
+
+// SendMessage derives the SMTP envelope from a composed (or prepared)
+// message: MAIL FROM from its From, RCPT TO from To, Cc and Bcc, and the
+// Bcc field never written into the content.
+func ExampleConnector_SendMessage() {
+	dir, _ := os.MkdirTemp("", "submit-example")
+	defer os.RemoveAll(dir)
+	srv := startServer(dir)
+	defer srv.Close()
+
+	m, err := message.Compose(message.Spec{From: "Ann <ann@example.org>", To: []string{"bob@example.net"},
+		Bcc: []string{"archive@example.org"}, Subject: "minutes", Text: "Attached soon.\n"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	a := &submit.Account{Host: "127.0.0.1", Port: port(srv), Mode: smtp.StartTLS,
+		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"},
+		Auth:  submit.Auth{Mechanism: "AUTO", User: "ann", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "EXAMPLE_SMTP_PASSWORD"}}}
+	res, err := (&submit.Connector{}).SendMessage(context.Background(), a, m)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("accepted:", res.Accepted)
+	got, _ := srv.Wait(context.Background(), 1)
+	data, _ := got[0].Data()
+	fmt.Println("Bcc in the content:", strings.Contains(string(data), "archive@"))
+	// Output:
+	// accepted: [bob@example.net archive@example.org]
+	// Bcc in the content: false
 }

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,11 +46,26 @@ const (
 	clockSkew = 5 * time.Minute
 )
 
+// RevocationCacheEnv names the environment variable that overrides the
+// default cache directory: a directory to use instead, or "off" to keep
+// the answers of Checkers without a CacheDir (the process's
+// DefaultChecker among them) in memory only. Tests set it so that `go
+// test` never writes into the user's cache.
+const RevocationCacheEnv = "TLSMAIL_REVOCATION_CACHE"
+
 // DefaultRevocationCacheDir is the directory a Checker keeps answers in
-// when Checker.CacheDir is empty: tlsmail/revocation under
+// when Checker.CacheDir is empty: $TLSMAIL_REVOCATION_CACHE when set (an
+// error when it is "off"), else tlsmail/revocation under
 // os.UserCacheDir() ($XDG_CACHE_HOME or ~/.cache on Linux,
 // ~/Library/Caches on macOS, %LocalAppData% on Windows).
 func DefaultRevocationCacheDir() (string, error) {
+	switch env := os.Getenv(RevocationCacheEnv); env {
+	case "":
+	case "off":
+		return "", fmt.Errorf("the on-disk revocation cache is off (%s=off)", RevocationCacheEnv)
+	default:
+		return env, nil
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
@@ -58,9 +74,13 @@ func DefaultRevocationCacheDir() (string, error) {
 }
 
 // diskCache is a directory of cache files, one per query, named by the
-// SHA-256 of the query's key.
+// SHA-256 of the query's key. Every file operation goes through root, the
+// directory opened (and checked) once: whoever renames the directory or
+// replaces it by a symbolic link afterwards (the owner of a parent
+// directory) cannot redirect the reads, writes and evictions elsewhere.
 type diskCache struct {
 	dir        string
+	root       *os.Root
 	maxEntries int
 	maxBytes   int64
 	// maxFile bounds one file (the Checker's MaxSize plus the header).
@@ -104,13 +124,23 @@ func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCa
 	if err := safeMode(fi, true); err != nil {
 		return nil, fmt.Errorf("the cache directory %s %v", dir, err)
 	}
+	// The directory opened must be the one checked (not something
+	// swapped in between the two).
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ofi, err := root.Stat("."); err != nil || !os.SameFile(fi, ofi) {
+		root.Close()
+		return nil, fmt.Errorf("the cache directory %s changed while it was opened", dir)
+	}
 	if maxEntries <= 0 {
 		maxEntries = DefaultCacheEntries
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheBytes
 	}
-	return &diskCache{dir: dir, maxEntries: maxEntries, maxBytes: maxBytes, maxFile: maxFile + 4096}, nil
+	return &diskCache{dir: dir, root: root, maxEntries: maxEntries, maxBytes: maxBytes, maxFile: maxFile + 4096}, nil
 }
 
 // safeMode says why fi is not something the cache may trust, or nil.
@@ -141,13 +171,20 @@ func fileName(key string) string {
 // next write).
 func (d *diskCache) get(key string) (e diskEntry, ok bool) {
 	name := fileName(key)
-	f, err := openNoFollow(filepath.Join(d.dir, name))
+	// The name must not be a symbolic link (the Root would follow one
+	// that stays inside the directory), and the file read must be the one
+	// checked.
+	lfi, err := d.root.Lstat(name)
+	if err != nil || safeMode(lfi, false) != nil {
+		return e, false
+	}
+	f, err := d.root.Open(name)
 	if err != nil {
 		return e, false
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || safeMode(fi, false) != nil || fi.Size() > d.maxFile {
+	if err != nil || !os.SameFile(lfi, fi) || safeMode(fi, false) != nil || fi.Size() > d.maxFile {
 		return e, false
 	}
 	b, err := io.ReadAll(io.LimitReader(f, d.maxFile+1))
@@ -166,18 +203,20 @@ func (d *diskCache) put(key string, e diskEntry) {
 	if int64(len(e.body))+512 > d.maxFile {
 		return
 	}
-	f, err := os.CreateTemp(d.dir, ".tmp-*")
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := ".tmp-" + hex.EncodeToString(rnd[:])
+	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return
 	}
-	tmp := f.Name()
 	_, werr := f.Write(formatEntry(e, fileName(key)))
 	if cerr := f.Close(); werr != nil || cerr != nil {
-		os.Remove(tmp)
+		d.root.Remove(tmp)
 		return
 	}
-	if err := os.Rename(tmp, filepath.Join(d.dir, fileName(key))); err != nil {
-		os.Remove(tmp)
+	if err := d.root.Rename(tmp, fileName(key)); err != nil {
+		d.root.Remove(tmp)
 		return
 	}
 	d.evict(time.Now())
@@ -187,7 +226,12 @@ func (d *diskCache) put(key string, e diskEntry) {
 // maxEntries files and maxBytes bytes remain, and temporary files left by
 // writers that died.
 func (d *diskCache) evict(now time.Time) {
-	list, err := os.ReadDir(d.dir)
+	df, err := d.root.Open(".")
+	if err != nil {
+		return
+	}
+	list, err := df.ReadDir(-1)
+	df.Close()
 	if err != nil {
 		return
 	}
@@ -199,13 +243,13 @@ func (d *diskCache) evict(now time.Time) {
 	var files []file
 	var total int64
 	for _, de := range list {
-		fi, err := de.Info()
+		fi, err := d.root.Lstat(de.Name())
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		if strings.HasPrefix(de.Name(), ".tmp-") {
 			if now.Sub(fi.ModTime()) > staleTemp {
-				os.Remove(filepath.Join(d.dir, de.Name()))
+				d.root.Remove(de.Name())
 			}
 			continue
 		}
@@ -220,7 +264,7 @@ func (d *diskCache) evict(now time.Time) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
 	for i := 0; i < len(files) && (len(files)-i > d.maxEntries || total > d.maxBytes); i++ {
-		if os.Remove(filepath.Join(d.dir, files[i].name)) == nil {
+		if d.root.Remove(files[i].name) == nil {
 			total -= files[i].size
 		}
 	}

@@ -16,10 +16,3 @@ func ownedByUser(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
 }
-
-// openNoFollow opens name for reading, refusing a symbolic link as its
-// last component (O_NOFOLLOW), so that the check of the opened file is the
-// check of the file read.
-func openNoFollow(name string) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-}

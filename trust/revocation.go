@@ -49,6 +49,14 @@ const (
 	// maxCacheAge bounds how long a CRL or OCSP response without a
 	// nextUpdate is reused.
 	maxCacheAge = time.Hour
+	// noNextUpdateLife is how long after its thisUpdate a CRL or OCSP
+	// response without a nextUpdate is taken as current. Such an answer
+	// says that newer information is available at any time (RFC 6960
+	// section 4.2.2.1; RFC 5280 section 5.1.2.5 requires a nextUpdate), so
+	// an old one, replayed by whoever sits on the plain-http path, must
+	// not pass for today's status. A day, as Firefox's mozilla::pkix
+	// allows.
+	noNextUpdateLife = 24 * time.Hour
 	// maxURLsPerKind bounds the CRL URLs, and the OCSP URLs, tried for one
 	// certificate: each may take the whole Timeout, and a certificate (so
 	// whoever made it) may list any number.
@@ -101,8 +109,9 @@ type Checker struct {
 	disk     *diskCache // nil when off or unusable
 	diskErr  error      // why the disk cache is not used
 
-	mu    sync.Mutex
-	cache map[string]*fetched
+	mu       sync.Mutex
+	cache    map[string]*fetched
+	memBytes int // the answers' bytes in cache
 	// now is the clock of the caches (tests move it); nil is time.Now.
 	now func() time.Time
 }
@@ -212,8 +221,10 @@ func (c *Checker) OCSP(ctx context.Context, url string, cert, issuer *x509.Certi
 
 // parseOCSP parses and authenticates an OCSP response: signed by the
 // issuer, or by a responder certificate the issuer delegated with the
-// OCSPSigning extended key usage (RFC 6960, 4.2.2.2).
-func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, error) {
+// OCSPSigning extended key usage (RFC 6960, 4.2.2.2) and valid at at (the
+// key of an expired responder certificate may no longer be guarded, and
+// what it signs can be dated back into its validity).
+func parseOCSP(der []byte, cert, issuer *x509.Certificate, at time.Time) (*ocsp.Response, error) {
 	r, err := ocsp.ParseResponseForCert(der, cert, issuer)
 	if err != nil {
 		var re ocsp.ResponseError
@@ -244,6 +255,9 @@ func parseOCSP(der []byte, cert, issuer *x509.Certificate) (*ocsp.Response, erro
 		if !ok {
 			return nil, fmt.Errorf("the response is signed by %q, which the issuer did not authorise for OCSP (no OCSPSigning usage)", rc.Subject)
 		}
+		if at.Before(rc.NotBefore.Add(-clockSkew)) || at.After(rc.NotAfter.Add(clockSkew)) {
+			return nil, fmt.Errorf("the response is signed by the responder certificate %q, valid from %s to %s, not now", rc.Subject, day(rc.NotBefore), day(rc.NotAfter))
+		}
 	}
 	return r, nil
 }
@@ -271,6 +285,9 @@ func fromOCSP(r *ocsp.Response, src string, now time.Time) (RevocationResult, er
 	}
 	if !r.NextUpdate.IsZero() && now.After(r.NextUpdate.Add(skew)) {
 		return RevocationResult{}, fmt.Errorf("%s: the response is stale (next update was due %s)", src, day(r.NextUpdate))
+	}
+	if r.NextUpdate.IsZero() && now.After(r.ThisUpdate.Add(noNextUpdateLife+skew)) {
+		return RevocationResult{}, fmt.Errorf("%s: the response is stale (it names no next update and was produced %s, more than %v ago)", src, day(r.ThisUpdate), noNextUpdateLife)
 	}
 	switch r.Status {
 	case ocsp.Good:
@@ -355,11 +372,15 @@ type revSource struct {
 
 // revocationOf tries the stapled response (leaf only) first; without a
 // definitive answer there, it asks the CRL distribution points and OCSP
-// responders: those whose answer (or recent failure) is cached, in order,
-// without the network; then the rest all at once, under one time budget
-// (each fetch's Timeout, started together), and the first definitive
-// answer wins and cancels the others. tried is false when there was
-// nothing to try.
+// responders: those whose answer (or recent failure) is cached, without
+// the network; then, unless a cached answer settled it, the rest all at
+// once, under one time budget (each fetch's Timeout, started together).
+// A revocation wins as soon as it is known and cancels the other fetches;
+// a good answer wins only once every source asked has answered or failed,
+// so that a fast good answer from one source cannot hide a revocation
+// that another source reports (the CA revoked the certificate after one
+// of its answers was signed). tried is false when there was nothing to
+// try.
 func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Certificate) (res RevocationResult, tried bool) {
 	// slots holds what each source said, in the certificate's order, for
 	// Detail.
@@ -376,7 +397,7 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 	}
 	if pos == 0 && len(v.opts.StapledOCSP) > 0 {
 		tried = true
-		r, err := parseOCSP(v.opts.StapledOCSP, cert, issuer)
+		r, err := parseOCSP(v.opts.StapledOCSP, cert, issuer, v.now)
 		if err == nil {
 			var out RevocationResult
 			if out, err = fromOCSP(r, "stapled OCSP response", v.now); err == nil {
@@ -408,8 +429,16 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		add(revSource{q: crlQuery(u, issuer), explain: func(err error) string { return err.Error() },
 			status: func(val any) (RevocationResult, error) {
 				rl := val.(*x509.RevocationList)
+				if scope, err := crlScopeOf(rl, u); err != nil {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL %v", src, err)
+				} else if err := scope.covers(cert); err != nil {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL %v", src, err)
+				}
 				if !rl.NextUpdate.IsZero() && v.now.After(rl.NextUpdate) {
 					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (next update was due %s)", src, day(rl.NextUpdate))
+				}
+				if rl.NextUpdate.IsZero() && v.now.After(rl.ThisUpdate.Add(noNextUpdateLife)) {
+					return RevocationResult{}, fmt.Errorf("%s: the CRL is stale (it names no next update and was issued %s, more than %v ago)", src, day(rl.ThisUpdate), noNextUpdateLife)
 				}
 				for _, e := range rl.RevokedCertificateEntries {
 					if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
@@ -464,17 +493,29 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 		}
 		return r, "", true, true
 	}
+	// good is the first good answer; a revocation returns at once.
+	var good *RevocationResult
 	var pending []int
 	for i, s := range sources {
 		r, said, ok, found := eval(v.ctx, s, true)
 		switch {
-		case ok:
+		case ok && r.Status == StatusRevoked:
 			return answer(r), true
+		case ok:
+			if good == nil {
+				good = &r
+			}
 		case found:
 			slots[at[i]] = said
 		default:
 			pending = append(pending, i)
 		}
+	}
+	// A cached good answer (valid until its own nextUpdate) settles the
+	// status without the network, as a CRL-only client would, unless
+	// another cached answer says revoked.
+	if good != nil {
+		return answer(*good), true
 	}
 	if len(pending) == 0 {
 		return unknown()
@@ -496,11 +537,20 @@ func (v *verifier) revocationOf(checker *Checker, pos int, cert, issuer *x509.Ce
 	}
 	for range pending {
 		x := <-replies
-		if x.ok {
+		switch {
+		case x.ok && x.r.Status == StatusRevoked:
 			cancel() // the others' outcomes are not recorded
 			return answer(x.r), true
+		case x.ok:
+			if good == nil {
+				good = &x.r
+			}
+		default:
+			slots[at[x.i]] = x.said
 		}
-		slots[at[x.i]] = x.said
+	}
+	if good != nil {
+		return answer(*good), true
 	}
 	return unknown()
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -25,17 +28,34 @@ type query struct {
 }
 
 // reuseUntil is the end of an answer's reuse: its nextUpdate, never later
-// (RFC 5280 section 5.1.2.5, RFC 6960 section 4.2.2.1), or maxCacheAge
-// after the fetch when it names none; never more than maxAnswerAge after
-// the fetch.
-func reuseUntil(next, fetched time.Time) time.Time {
+// (RFC 5280 section 5.1.2.5, RFC 6960 section 4.2.2.1), or, when it names
+// none, maxCacheAge after the fetch and never past the end of its
+// currency (noNextUpdateLife after its thisUpdate); never more than
+// maxAnswerAge after the fetch.
+func reuseUntil(this, next, fetched time.Time) time.Time {
 	if next.IsZero() {
-		return fetched.Add(maxCacheAge)
+		u := fetched.Add(maxCacheAge)
+		if end := this.Add(noNextUpdateLife); end.Before(u) {
+			u = end
+		}
+		return u
 	}
 	if lim := fetched.Add(maxAnswerAge); next.After(lim) {
 		return lim
 	}
 	return next
+}
+
+// notFuture refuses an answer dated (thisUpdate) after it was fetched,
+// beyond the clock skew allowed: not yet valid (OpenSSL's "CRL is not yet
+// valid"; RFC 6960 section 4.2.2.1 for OCSP). Refused at the check, it is
+// remembered as a failure for failureTTL, not kept as an answer until its
+// nextUpdate: the responder's clock may be fixed in minutes.
+func notFuture(this, fetched time.Time) error {
+	if this.After(fetched.Add(clockSkew)) {
+		return fmt.Errorf("is dated %s, in the future (check this machine's clock)", this.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return nil
 }
 
 // issuerID identifies an issuer by name and key.
@@ -61,7 +81,13 @@ func crlQuery(url string, issuer *x509.Certificate) query {
 			if err := rl.CheckSignatureFrom(issuer); err != nil {
 				return nil, time.Time{}, fmt.Errorf("the CRL at %s is not signed by %q: %v", url, issuer.Subject, err)
 			}
-			return rl, reuseUntil(rl.NextUpdate, fetched), nil
+			if err := notFuture(rl.ThisUpdate, fetched); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s %v", url, err)
+			}
+			if _, err := crlScopeOf(rl, url); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the CRL at %s %v", url, err)
+			}
+			return rl, reuseUntil(rl.ThisUpdate, rl.NextUpdate, fetched), nil
 		}}
 }
 
@@ -73,11 +99,14 @@ func ocspQuery(url string, cert, issuer *x509.Certificate) (query, error) {
 	}
 	return query{key: fmt.Sprintf("ocsp %s %s %s", url, issuerID(issuer), cert.SerialNumber), url: url, body: req,
 		check: func(der []byte, fetched time.Time) (any, time.Time, error) {
-			r, err := parseOCSP(der, cert, issuer)
+			r, err := parseOCSP(der, cert, issuer, fetched)
 			if err != nil {
 				return nil, time.Time{}, err
 			}
-			return r, reuseUntil(r.NextUpdate, fetched), nil
+			if err := notFuture(r.ThisUpdate, fetched); err != nil {
+				return nil, time.Time{}, fmt.Errorf("the response %v", err)
+			}
+			return r, reuseUntil(r.ThisUpdate, r.NextUpdate, fetched), nil
 		}}, nil
 }
 
@@ -105,33 +134,59 @@ func (c *Checker) answer(ctx context.Context, q query, cachedOnly bool) (val any
 	return f.val, f.err, true
 }
 
-// maxMemEntries bounds a Checker's in-memory cache: the process's default
-// Checker lives as long as the program, and a CRL can be megabytes.
-const maxMemEntries = 256
+// maxMemEntries and maxMemBytes bound a Checker's in-memory cache: the
+// process's default Checker lives as long as the program, and a CRL can
+// be megabytes (MaxSize each; any server may name CRLs of its own CA).
+const (
+	maxMemEntries = 256
+	maxMemBytes   = 64 << 20
+)
 
-// remember keeps f in memory. When the cache is full, expired entries go
-// first, then arbitrary ones (the disk cache still holds them).
+// size is the DER size of f's answer (its parsed form is of that order).
+func (f *fetched) size() int {
+	switch v := f.val.(type) {
+	case *x509.RevocationList:
+		return len(v.Raw)
+	case *ocsp.Response:
+		return len(v.Raw)
+	}
+	return 0
+}
+
+// remember keeps f in memory. When the cache is full (in entries or in
+// bytes), expired entries go first, then arbitrary ones (the disk cache
+// still holds them); f itself is kept.
 func (c *Checker) remember(key string, f *fetched) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cache == nil {
 		c.cache = map[string]*fetched{}
 	}
-	if _, ok := c.cache[key]; !ok && len(c.cache) >= maxMemEntries {
+	if old, ok := c.cache[key]; ok {
+		c.memBytes -= old.size()
+		delete(c.cache, key)
+	}
+	full := func() bool {
+		return len(c.cache) >= maxMemEntries || c.memBytes+f.size() > maxMemBytes
+	}
+	if full() {
 		now := c.clock()
 		for k, e := range c.cache {
 			if !now.Before(e.until) {
+				c.memBytes -= e.size()
 				delete(c.cache, k)
 			}
 		}
-		for k := range c.cache {
-			if len(c.cache) < maxMemEntries {
+		for k, e := range c.cache {
+			if !full() {
 				break
 			}
+			c.memBytes -= e.size()
 			delete(c.cache, k)
 		}
 	}
 	c.cache[key] = f
+	c.memBytes += f.size()
 }
 
 // diskCache opens the on-disk cache on first use; nil when it is off or
@@ -228,4 +283,121 @@ func clipText(s string) []byte {
 		s = s[:maxFailText-3] + "..."
 	}
 	return []byte(s)
+}
+
+// crlScope is what an issuingDistributionPoint extension (RFC 5280
+// section 5.2.5) restricts a CRL to.
+type crlScope struct {
+	onlyUser, onlyCA bool
+}
+
+// covers says why the CRL does not cover cert, or nil.
+func (s crlScope) covers(cert *x509.Certificate) error {
+	switch {
+	case s.onlyUser && cert.IsCA:
+		return errors.New("covers end-entity certificates only (issuingDistributionPoint), and this is a CA certificate")
+	case s.onlyCA && !cert.IsCA:
+		return errors.New("covers CA certificates only (issuingDistributionPoint), and this is an end-entity certificate")
+	}
+	return nil
+}
+
+var (
+	oidCRLIssuingDP = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidCRLNumber    = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidCRLAKI       = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// crlScopeOf checks that rl, fetched from url, is a complete CRL for the
+// certificates that name url (RFC 5280 section 6.3.3 (b)): every critical
+// extension understood (section 5.2: a delta CRL, or an indirect CRL's
+// certificateIssuer entries, must not be read as a complete CRL), and an
+// issuingDistributionPoint, if any, naming url among its full names,
+// covering every reason, not indirect and not for attribute certificates.
+// Whoever answers a plain-http CRL URL can otherwise return another
+// authentic CRL of the same issuer (another shard) that does not list the
+// certificate. The end-entity/CA restriction depends on the certificate:
+// crlScope.covers.
+func crlScopeOf(rl *x509.RevocationList, url string) (crlScope, error) {
+	var scope crlScope
+	for _, e := range rl.RevokedCertificateEntries {
+		for _, x := range e.Extensions {
+			if x.Critical {
+				return scope, fmt.Errorf("has an entry with the critical extension %v, which tlsmail does not process (RFC 5280 section 5.3)", x.Id)
+			}
+		}
+	}
+	for _, x := range rl.Extensions {
+		switch {
+		case x.Id.Equal(oidCRLIssuingDP):
+			var err error
+			if scope, err = parseIssuingDP(x.Value, url); err != nil {
+				return scope, err
+			}
+		case x.Critical && !x.Id.Equal(oidCRLNumber) && !x.Id.Equal(oidCRLAKI):
+			return scope, fmt.Errorf("has the critical extension %v, which tlsmail does not process (a delta CRL is 2.5.29.27; RFC 5280 section 5.2)", x.Id)
+		}
+	}
+	return scope, nil
+}
+
+// parseIssuingDP reads an issuingDistributionPoint (RFC 5280 section
+// 5.2.5) and refuses any scope narrower than "the certificates that name
+// url", except the end-entity/CA restriction it returns.
+func parseIssuingDP(v []byte, url string) (crlScope, error) {
+	var scope crlScope
+	in := cryptobyte.String(v)
+	var seq cryptobyte.String
+	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() {
+		return scope, errors.New("has a malformed issuingDistributionPoint")
+	}
+	flag := func(tag int) (bool, error) {
+		t := cbasn1.Tag(tag).ContextSpecific()
+		if !seq.PeekASN1Tag(t) {
+			return false, nil
+		}
+		var b cryptobyte.String
+		if !seq.ReadASN1(&b, t) || len(b) != 1 {
+			return false, errors.New("has a malformed issuingDistributionPoint")
+		}
+		return b[0] != 0, nil
+	}
+	if dpTag := cbasn1.Tag(0).Constructed().ContextSpecific(); seq.PeekASN1Tag(dpTag) {
+		var dp, names cryptobyte.String
+		if !seq.ReadASN1(&dp, dpTag) || !dp.ReadASN1(&names, cbasn1.Tag(0).Constructed().ContextSpecific()) || !dp.Empty() {
+			return scope, errors.New("has an issuingDistributionPoint that names no full name (a name relative to the issuer is not supported)")
+		}
+		found := false
+		for !names.Empty() {
+			var name cryptobyte.String
+			var tag cbasn1.Tag
+			if !names.ReadAnyASN1(&name, &tag) {
+				return scope, errors.New("has a malformed issuingDistributionPoint")
+			}
+			found = found || tag == cbasn1.Tag(6).ContextSpecific() && string(name) == url
+		}
+		if !found {
+			return scope, fmt.Errorf("is the CRL of another distribution point (its issuingDistributionPoint does not name %s)", url)
+		}
+	}
+	var err error
+	if scope.onlyUser, err = flag(1); err != nil {
+		return scope, err
+	}
+	if scope.onlyCA, err = flag(2); err != nil {
+		return scope, err
+	}
+	if seq.PeekASN1Tag(cbasn1.Tag(3).ContextSpecific()) {
+		return scope, errors.New("covers some revocation reasons only (issuingDistributionPoint onlySomeReasons), which tlsmail does not combine")
+	}
+	if indirect, err := flag(4); err != nil || indirect {
+		return scope, errors.New("is an indirect CRL, which tlsmail does not process")
+	}
+	if attr, err := flag(5); err != nil || attr {
+		return scope, errors.New("covers attribute certificates only")
+	}
+	if !seq.Empty() {
+		return scope, errors.New("has a malformed issuingDistributionPoint")
+	}
+	return scope, nil
 }

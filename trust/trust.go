@@ -203,7 +203,8 @@ type Options struct {
 	ExpiryWarning time.Duration
 	// Checker fetches CRLs and OCSP responses and caches them. Share one
 	// across calls (a program keeps one for its lifetime) so that each CRL
-	// is fetched once; nil uses a fresh Checker for each call.
+	// is fetched once; nil uses DefaultChecker(), the one the whole
+	// process shares (with its on-disk cache).
 	Checker *Checker
 	// Cache, if set, remembers verdicts for chains seen before (see
 	// Cache for when one is reused); nil verifies every time.

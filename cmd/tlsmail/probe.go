@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -297,54 +295,22 @@ func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn fu
 	}
 	p = &probePlan{addr: net.JoinHostPort(host, port), mode: mode, name: opts.Name, opts: opts,
 		prov: prov, timeout: o.timeout, ehlo: o.ehlo}
-	switch o.transcript {
-	case "":
-	case "-":
-		p.log = transcript.New(e.stderr)
-	default:
-		f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return nil, nil, configErrorf("cannot write the transcript: %v", err).wrapping(err).
-				withFix("give --transcript a writable path, or - for standard error")
-		}
-		p.log, closeFn = transcript.New(f), func() { f.Close() }
+	tw, closeFn, err := openTranscript(e, o.transcript)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tw != nil {
+		p.log = transcript.New(tw)
 	}
 	return p, closeFn, nil
 }
 
-// probeTarget parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address.
-// The default port is 465 for implicit TLS, else 587.
+// probeTarget parses probe's argument as parseHostPort does.
 func probeTarget(s string, mode smtp.TLSMode) (host, port string, err error) {
-	port = "587"
-	if mode == smtp.Implicit {
-		port = "465"
-	}
-	bad := func(why string) error {
+	return parseHostPort(s, mode, func(why string) error {
 		return usageErrorf("%q is not HOST[:PORT]: %s", s, why).
 			withFix("give the server as HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
-	}
-	if strings.ContainsAny(s, " \t\r\n/@") {
-		return "", "", bad("not a host name")
-	}
-	switch {
-	case net.ParseIP(s) != nil:
-		host = s
-	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
-		host = s[1 : len(s)-1]
-	case strings.Contains(s, ":"):
-		if host, port, err = net.SplitHostPort(s); err != nil {
-			return "", "", bad(err.Error())
-		}
-	default:
-		host = s
-	}
-	if host == "" {
-		return "", "", bad("the host is empty")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", "", bad("the port must be a number from 1 to 65535")
-	}
-	return host, port, nil
+	})
 }
 
 // probe runs the sessions: in STARTTLS mode a plaintext one first (to see

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -25,9 +24,10 @@ import (
 
 // Exit codes and JSON kinds of the queue commands.
 const (
-	kindQueue    = "queue"    // the spool cannot be read or written
-	kindDeferred = "deferred" // queue run: some messages wait for a retry (75)
-	kindFailed   = "failed"   // queue run: some messages failed for good (69)
+	kindQueue    = "queue"     // the spool cannot be read or written
+	kindTooLarge = "too_large" // larger than the outbox's message size limit (69)
+	kindDeferred = "deferred"  // queue run: some messages wait for a retry (75)
+	kindFailed   = "failed"    // queue run: some messages failed for good (69)
 )
 
 // queueFlags are the flags every queue command shares: where the outbox is.
@@ -69,13 +69,7 @@ func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
 		withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 }
 
-func homeDir(e *env) string {
-	h := e.getenv("HOME")
-	if h == "" && runtime.GOOS == "windows" {
-		h = e.getenv("USERPROFILE")
-	}
-	return h
-}
+func homeDir(e *env) string { return config.Home(e.getenv) }
 
 // configQueueDir returns the queue_dir of the account a configuration file
 // selects (explicit, else the file config.Locate finds), or "" when there
@@ -111,9 +105,15 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (stri
 // openQueue opens the outbox at dir; its warnings (corrupt files moved
 // aside) go to standard error, quoted: they may quote a spool file.
 func openQueue(e *env, dir string) (*outbox.Queue, error) {
+	return openQueueLimit(e, dir, 0)
+}
+
+// openQueueLimit is openQueue with the largest message Enqueue stores
+// (outbox.Options.MaxMessageSize: 0 for the default, negative for none).
+func openQueueLimit(e *env, dir string, maxSize int64) (*outbox.Queue, error) {
 	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
-	}})
+	}, MaxMessageSize: maxSize})
 	if err != nil {
 		return nil, queueError(err)
 	}
@@ -121,13 +121,23 @@ func openQueue(e *env, dir string) (*outbox.Queue, error) {
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
-// with the outbox's own fix.
+// with the outbox's own fix; a message over the outbox's size limit is 69
+// and an unsafe spool 78, as retrying changes nothing.
 func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+	}
+	if errors.Is(err, outbox.ErrTooLarge) {
+		// Retrying changes nothing: 69 (EX_UNAVAILABLE), as Postfix's
+		// sendmail exits for "message file too big".
+		xe.code, xe.kind = exitUnavailable, kindTooLarge
+		if oe != nil {
+			xe.msg = "outbox: " + oe.Msg
+		}
+		xe.fix = "send a smaller message (share large files by link), or raise the limit with --max-size BYTES (sendmail: -O MaxMessageSize=BYTES)"
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) {
 		// Not a passing condition: retrying changes nothing.
@@ -186,7 +196,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := openQueue(e, dir)
+	q, err := openQueueLimit(e, dir, o.maxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -216,20 +226,13 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if o.deferOnly {
 		return res, nil
 	}
-	var tw io.Writer
-	switch o.transcript {
-	case "":
-	case "-":
-		tw = e.stderr
-	default:
-		f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "tlsmail: warning: cannot write the transcript: %v\n", err)
-		} else {
-			defer f.Close()
-			tw = f
-		}
+	// The message is queued: a transcript that cannot be written is no
+	// reason to leave it undelivered.
+	tw, closeTranscript, err := openTranscript(e, o.transcript)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
+	defer closeTranscript()
 	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
 		if it.ID == id {
 			res.out = out
@@ -658,20 +661,11 @@ were deferred (they stay queued, with the error and the next attempt time);
 			if err != nil {
 				return err
 			}
-			var tw io.Writer
-			switch transcript {
-			case "":
-			case "-":
-				tw = e.stderr
-			default:
-				f, err := os.OpenFile(transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return configErrorf("cannot write the transcript: %v", err).wrapping(err).
-						withFix("give --transcript a writable path, or - for standard error")
-				}
-				defer f.Close()
-				tw = f
+			tw, closeTranscript, err := openTranscript(e, transcript)
+			if err != nil {
+				return err
 			}
+			defer closeTranscript()
 			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw}
 			if watch {
 				return r.watch(cmd.Context(), interval)

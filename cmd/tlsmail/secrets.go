@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -191,47 +189,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// openInputFile opens path, named by flag, for reading if it is a regular
-// file. A device (/dev/zero never ends), a named pipe (opening one without
-// a writer blocks) or a directory is refused before it is opened, with an
-// error wrapping message.ErrNotRegular that names flag and path.
-func openInputFile(flag, path string) (*os.File, error) {
-	notRegular := func(fi os.FileInfo) error {
-		if fi.Mode().IsRegular() {
-			return nil
-		}
-		what := "not a regular file"
-		switch m := fi.Mode(); {
-		case m.IsDir():
-			what = "a directory"
-		case m&os.ModeNamedPipe != 0:
-			what = "a named pipe"
-		case m&os.ModeDevice != 0:
-			what = "a device"
-		case m&os.ModeSocket != 0:
-			what = "a socket"
-		}
-		return fmt.Errorf("%s (%s) is %s, %w", path, flag, what, message.ErrNotRegular)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := notRegular(fi); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err = f.Stat(); err == nil {
-		err = notRegular(fi)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }

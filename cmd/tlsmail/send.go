@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/mail"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +89,9 @@ type sendOptions struct {
 	queue     bool
 	deferOnly bool
 	queueDir  string
+	// maxSize (--max-size) is the largest message written to the outbox,
+	// in bytes: 0 for outbox.DefaultMaxMessageSize, negative for none.
+	maxSize int64
 	// fromName is the display name for a From field the message lacks
 	// (sendmail -F).
 	fromName string
@@ -270,6 +272,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.account, "account", "", "use the account `NAME` of --config (default: the file's default account)")
 	fs.BoolVar(&o.queue, "queue", false, "write the message to the outbox first, then deliver it; a temporary failure leaves it queued (exit 75)")
 	fs.BoolVar(&o.deferOnly, "defer", false, "only write the message to the outbox (exit 0 once it is on disk); 'tlsmail queue run' delivers it")
+	fs.Int64Var(&o.maxSize, "max-size", 0, "largest message in `BYTES` --queue and --defer write to the outbox (0: 64 MiB; -1: no limit); a larger one is refused (exit 69)")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	o.platform, o.platformID = platformSendFlags(fs)
 	return cmd
@@ -330,19 +333,12 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 
 	var tw io.Writer = o.transcriptTo
 	if tw == nil {
-		switch o.transcript {
-		case "":
-		case "-":
-			tw = e.stderr
-		default:
-			f, err := os.OpenFile(o.transcript, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-			if err != nil {
-				return out, configErrorf("cannot write the transcript: %v", err).wrapping(err).
-					withFix("give --transcript a writable path, or - for standard error")
-			}
-			defer f.Close()
-			tw = f
+		w, closeTranscript, err := openTranscript(e, o.transcript)
+		if err != nil {
+			return out, err
 		}
+		defer closeTranscript()
+		tw = w
 	}
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
@@ -557,12 +553,18 @@ func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) err
 // splitServer parses --server: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6
 // address. The default port is 465 for implicit TLS, else 587.
 func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
+	return parseHostPort(s, mode, func(why string) error {
+		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
+	})
+}
+
+// parseHostPort parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address,
+// the server of send and of probe; the default port is 465 for implicit
+// TLS, else 587. bad makes the error from why the input is refused.
+func parseHostPort(s string, mode smtp.TLSMode, bad func(why string) error) (host, port string, err error) {
 	defPort := "587"
 	if mode == smtp.Implicit {
 		defPort = "465"
-	}
-	bad := func(why string) error {
-		return usageErrorf("--server %q: %s", s, why).withFix("give HOST or HOST:PORT, e.g. smtp.example.com:587 or [2001:db8::1]:465")
 	}
 	if strings.ContainsAny(s, " \t\r\n/@") {
 		return "", "", bad("not a host name")
@@ -710,7 +712,9 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	} else {
 		// Only a regular file: /dev/zero would never end, and a pipe is
 		// what standard input (--message -) is for.
-		f, err := openInputFile("--message", o.message)
+		// message.OpenFile never blocks in open(2): a FIFO or device
+		// swapped in after the check is refused, not waited on.
+		f, err := message.OpenFile(o.message)
 		if err != nil {
 			if errors.Is(err, message.ErrNotRegular) {
 				return usageErrorf("cannot use the message: %v", err).wrapping(err).
@@ -720,8 +724,10 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		}
 		p.closeFn = func() { f.Close() }
 		// The file is scanned first, so that 8-bit content is declared
-		// (BODY=8BITMIME) before MAIL FROM.
-		if eightBit, err = has8Bit(f); err != nil {
+		// (BODY=8BITMIME) before MAIL FROM; only its first scan8BitLimit
+		// bytes, so that the time before connecting does not grow with
+		// the file (see has8Bit).
+		if eightBit, err = has8Bit(f, scan8BitLimit); err != nil {
 			return usageErrorf("cannot read the message: %v", err).wrapping(err)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -761,11 +767,24 @@ func envelopeOf(m *message.Message) smtp.Envelope {
 	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1}
 }
 
-// has8Bit reports whether r holds a byte above 127.
-func has8Bit(r io.Reader) (bool, error) {
+// scan8BitLimit is how much of a --message file has8Bit reads before
+// MAIL FROM: 8 MiB, a few milliseconds from the page cache.
+const scan8BitLimit = 8 << 20
+
+// has8Bit reports whether r holds a byte above 127 within its first limit
+// bytes. When r has that many bytes or more and none was such a byte, it reports
+// true without reading the rest: the message is declared BODY=8BITMIME
+// (RFC 6152), which a server offering 8BITMIME accepts for 7-bit content
+// too, instead of reading a file of many GB before connecting.
+func has8Bit(r io.Reader, limit int64) (bool, error) {
 	buf := make([]byte, 256<<10)
+	var read int64
 	for {
-		n, err := r.Read(buf)
+		if read >= limit {
+			return true, nil
+		}
+		n, err := r.Read(buf[:min(int64(len(buf)), limit-read)])
+		read += int64(n)
 		if message.Has8Bit(buf[:n]) {
 			return true, nil
 		}

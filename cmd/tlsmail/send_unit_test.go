@@ -33,17 +33,24 @@ func TestSplitServer(t *testing.T) {
 		{"smtp://smtp.example.com", "", "", "", true},
 		{"a b", "", "", "", true},
 	}
-	for _, tc := range tests {
-		host, port, err := splitServer(tc.in, tc.mode)
-		var ce *cliError
-		if tc.bad {
-			if !errors.As(err, &ce) || ce.kind != kindUsage {
-				t.Errorf("splitServer(%q) = %q, %q, %v; want a usage error", tc.in, host, port, err)
+	// send's --server and probe's argument take the same forms.
+	parsers := []struct {
+		name  string
+		parse func(string, smtp.TLSMode) (string, string, error)
+	}{{"splitServer", splitServer}, {"probeTarget", probeTarget}}
+	for _, p := range parsers {
+		for _, tc := range tests {
+			host, port, err := p.parse(tc.in, tc.mode)
+			var ce *cliError
+			if tc.bad {
+				if !errors.As(err, &ce) || ce.kind != kindUsage {
+					t.Errorf("%s(%q) = %q, %q, %v; want a usage error", p.name, tc.in, host, port, err)
+				}
+				continue
 			}
-			continue
-		}
-		if err != nil || host != tc.host || port != tc.port {
-			t.Errorf("splitServer(%q, %q) = %q, %q, %v; want %q, %q", tc.in, tc.mode, host, port, err, tc.host, tc.port)
+			if err != nil || host != tc.host || port != tc.port {
+				t.Errorf("%s(%q, %q) = %q, %q, %v; want %q, %q", p.name, tc.in, tc.mode, host, port, err, tc.host, tc.port)
+			}
 		}
 	}
 }
@@ -78,7 +85,7 @@ func TestHas8Bit(t *testing.T) {
 			return rs
 		}
 		for name, r := range readers(plain) {
-			if got, err := has8Bit(r); got || err != nil {
+			if got, err := has8Bit(r, scan8BitLimit); got || err != nil {
 				t.Errorf("%d ASCII bytes, %s: has8Bit = %v, %v; want false", size, name, got, err)
 			}
 		}
@@ -86,16 +93,16 @@ func TestHas8Bit(t *testing.T) {
 			m := bytes.Clone(plain)
 			m[at] = 0xC3
 			for name, r := range readers(m) {
-				if got, err := has8Bit(r); !got || err != nil {
+				if got, err := has8Bit(r, scan8BitLimit); !got || err != nil {
 					t.Errorf("%d bytes with 0xC3 at %d, %s: has8Bit = %v, %v; want true", size, at, name, got, err)
 				}
 			}
 		}
 	}
-	if got, err := has8Bit(bytes.NewReader(nil)); got || err != nil {
+	if got, err := has8Bit(bytes.NewReader(nil), scan8BitLimit); got || err != nil {
 		t.Errorf("empty: has8Bit = %v, %v; want false", got, err)
 	}
-	if _, err := has8Bit(iotest.ErrReader(io.ErrUnexpectedEOF)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := has8Bit(iotest.ErrReader(io.ErrUnexpectedEOF), scan8BitLimit); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("a failing reader: err = %v, want it passed on", err)
 	}
 }

@@ -38,10 +38,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if o.config == "" && o.account == "" && o.server != "" {
 		return nil
 	}
-	home := e.getenv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home = e.getenv("USERPROFILE")
-	}
+	home := homeDir(e)
 	var acct *config.Account
 	var err error
 	if o.msmtpFiles {

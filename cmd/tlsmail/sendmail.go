@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -103,7 +104,8 @@ type sendmailArgs struct {
 	config     string
 	account    string
 	queueDir   string
-	deferOnly  bool // -odq, -odd
+	deferOnly  bool  // -odq, -odd
+	maxSize    int64 // -O MaxMessageSize=N: the outbox's limit (0: default)
 	verbose    bool
 	help       bool
 	version    bool
@@ -258,9 +260,20 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 			case 'X':
 				// msmtp's -X FILE is --logfile FILE.
 				sa.log.file, err = optValue(arg)
-			case 'B', 'N', 'R', 'V', 'h', 'L', 'p', 'O':
+			case 'O':
+				// -O option=value: Sendmail's MaxMessageSize bounds what
+				// is written to the outbox; the others are ignored.
+				var opt string
+				if opt, err = arg(); err == nil {
+					if k, v, ok := strings.Cut(opt, "="); ok && strings.EqualFold(k, "MaxMessageSize") {
+						if sa.maxSize, err = strconv.ParseInt(v, 10, 64); err != nil {
+							err = usageErrorf("-O MaxMessageSize=%s is not a number of bytes", v).withFix("write it as -O MaxMessageSize=67108864 (0 for the default of 64 MiB, -1 for no limit)")
+						}
+					}
+				}
+			case 'B', 'N', 'R', 'V', 'h', 'L', 'p':
 				// body type, DSN, return, envelope id, hop count, log
-				// label, protocol, option=value: ignored.
+				// label, protocol: ignored.
 				_, err = arg()
 			case 'A', 'e':
 				j = len(a) // -Am/-Ac, -eX: ignored with their letters
@@ -416,6 +429,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		queue:      true,
 		deferOnly:  sa.deferOnly,
 		queueDir:   sa.queueDir,
+		maxSize:    sa.maxSize,
 	}
 	if sa.verbose {
 		o.transcript = "-"

@@ -10,9 +10,26 @@ import (
 	"crypto"
 	"crypto/x509"
 	"net"
+	"os"
 
 	"github.com/tlsmail/tlsmail/internal/pki"
 )
+
+// revocationCacheEnv is trust.RevocationCacheEnv (this package cannot
+// import trust, whose tests import it).
+const revocationCacheEnv = "TLSMAIL_REVOCATION_CACHE"
+
+// Every test that makes certificates here and verifies them with the
+// default revocation checker would otherwise keep the CRLs and OCSP
+// responses of its throwaway CAs in the user's cache
+// (~/.cache/tlsmail/revocation): the tests that import this package keep
+// them in memory, unless the variable is already set (a test of the cache
+// names its own directory).
+func init() {
+	if _, set := os.LookupEnv(revocationCacheEnv); !set {
+		os.Setenv(revocationCacheEnv, "off")
+	}
+}
 
 // Options describes a certificate to make; see pki.Options.
 type Options = pki.Options

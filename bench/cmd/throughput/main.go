@@ -126,13 +126,13 @@ func runTLSMail(o opts, pool *x509.CertPool) error {
 	}
 	defer c.Close()
 	i := 0
-	next := func() (smtp.Envelope, io.Reader, bool) {
+	next := func() (smtp.Envelope, io.Reader, error) {
 		if i == len(msgs) {
-			return smtp.Envelope{}, nil, false
+			return smtp.Envelope{}, nil, io.EOF
 		}
 		m := msgs[i]
 		i++
-		return smtp.Envelope{From: o.from, To: []string{o.to}, Size: int64(len(m))}, bytes.NewReader(m), true
+		return smtp.Envelope{From: o.from, To: []string{o.to}, Size: int64(len(m))}, bytes.NewReader(m), nil
 	}
 	var failed error
 	done := func(k int, _ *smtp.Result, err error) {
