@@ -224,6 +224,15 @@ func (p *parser) line(ctx context.Context, n int, text string, evalOK bool) erro
 }
 
 func (p *parser) unknown(n int, cmd string) error {
+	// "password=SECRET" is one word, an unknown command: name only what
+	// comes before the "=" (or ":"), since the rest is a password as
+	// often as not, and the error is shown, logged and recorded with a
+	// queued message whose file is read again at delivery.
+	if i := strings.IndexAny(cmd, "=:"); i >= 0 {
+		name := cmd[:i]
+		return p.errf(n, name, "write "+name+" VALUE, with a blank between the command and its argument",
+			"unknown command %s%c... (the rest of the line is not shown)", name, cmd[i])
+	}
 	fix := "check the spelling; tlsmail reads msmtp's commands plus tls_pin, tls_provider, queue_dir and revocation"
 	if lc := strings.ToLower(cmd); lc != cmd {
 		ck, ca, err := canonical(lc, "")

@@ -55,6 +55,9 @@ func (f *roFile) stat() (int64, fileID, error) {
 
 func (f *roFile) tryLock() (bool, error) { return tryLock(f.f) }
 
+// unlock releases the file's lock (see unlockFd).
+func (f *roFile) unlock() { unlockFd(f.f.Fd()) }
+
 func (f *roFile) Close() error { return f.f.Close() }
 
 // fileID identifies a file.

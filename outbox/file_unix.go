@@ -103,6 +103,13 @@ func (f *roFile) stat() (int64, fileID, error) { return f.size, f.id, nil }
 // tryLock takes the file's exclusive lock without waiting (see tryLock).
 func (f *roFile) tryLock() (bool, error) { return flockNB(f.fd) }
 
+// unlock releases the file's lock (see unlockFd).
+func (f *roFile) unlock() {
+	if f.fd >= 0 {
+		unlockFd(uintptr(f.fd))
+	}
+}
+
 func (f *roFile) Close() error {
 	if f.fd < 0 {
 		return nil

@@ -65,16 +65,21 @@ func (lf *lockedFile) stillThere() bool {
 	return err == nil && os.SameFile(a, b)
 }
 
-// unlock releases the lock and closes the file.
+// unlock releases the lock, then closes the file. The lock is released
+// explicitly: closing alone does not release it while a copy of the
+// descriptor lives, as in a process forked (to run a password command)
+// and not yet exec'd, and another runner would find the item busy.
 func (lf *lockedFile) unlock() {
 	if lf == nil {
 		return
 	}
 	if lf.f != nil {
-		lf.f.Close() // closing releases the lock
+		unlockFd(lf.f.Fd())
+		lf.f.Close()
 		lf.f = nil
 	}
 	if lf.ro != nil {
+		lf.ro.unlock()
 		lf.ro.Close()
 		lf.ro = nil
 	}

@@ -28,6 +28,15 @@ func flockNB(fd int) (bool, error) {
 	}
 }
 
+// unlockFd releases the flock on fd's open file description (LOCK_UN),
+// which a copy of the descriptor in a forked child would otherwise keep
+// after our close. The error is ignored: the close that follows releases
+// the lock in every other case.
+func unlockFd(fd uintptr) {
+	for errors.Is(syscall.Flock(int(fd), syscall.LOCK_UN), syscall.EINTR) {
+	}
+}
+
 // syncDir makes renames and removals in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -25,6 +25,14 @@ func tryLock(f *os.File) (bool, error) {
 	return false, err
 }
 
+// unlockFd releases the lock tryLock took on the handle fd (UnlockFileEx);
+// closing the handle releases it too, but only once every duplicate of the
+// handle is closed.
+func unlockFd(fd uintptr) {
+	ol := windows.Overlapped{OffsetHigh: 0x7fffffff}
+	windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, &ol)
+}
+
 // syncDir is a no-op: Windows has no directory fsync; NTFS journals
 // renames.
 func syncDir(dir string) error { return nil }

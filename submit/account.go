@@ -377,7 +377,9 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again, a user name with a line break.
+// cannot read again, a user name with a line break, an unknown SASL
+// mechanism, a user without a password source, a password sent without
+// TLS when the mechanism is not named (see Plaintext).
 func (a *Account) Check() error {
 	bad := func(field, msg, fix string) error {
 		return &Error{Field: field, Msg: msg, Fix: fix}
@@ -406,6 +408,22 @@ func (a *Account) Check() error {
 	}
 	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
 		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
+	}
+	if a.Auth.User != "" {
+		switch m := strings.ToUpper(a.Auth.Mechanism); m {
+		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2":
+		default:
+			return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Auth.Mechanism),
+				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+		}
+		if a.Auth.Secret.IsZero() {
+			return bad("secret", "the account authenticates as "+a.Auth.User+" but names no password source",
+				"name where the password comes from (env, file, command or config), never the password")
+		}
+		if a.Mode == smtp.None && !a.Plaintext() {
+			return bad("auth", "the account would send its password without TLS",
+				"use TLS (starttls or implicit), or name the mechanism to send the password in clear text over a connection you trust")
+		}
 	}
 	return nil
 }

@@ -221,8 +221,12 @@ func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (s
 
 // configSecret reads the password of account name in a.ConfigFile again:
 // its passwordeval is run, or its password used if the file is readable
-// by its owner only.
+// by its owner only. Nothing is read from a file someone else could have
+// written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
+	if err := checkCommandFile(a.ConfigFile); err != nil {
+		return "", err
+	}
 	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
 	if err != nil {
 		return "", err

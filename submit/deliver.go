@@ -34,7 +34,9 @@ type Deliverer struct {
 	// network traffic and without reading the secret. nil means
 	// (*Connector).Plan of a zero Connector.
 	Connect func(ctx context.Context, a *Account) (*Plan, error)
-	// Transcript, if set, receives the session logs.
+	// Transcript, if set, receives the session logs. Sessions delivered
+	// at once write whole lines to it in turn (the Deliverer serialises
+	// its writes), so it need not be safe for concurrent use.
 	Transcript io.Writer
 	// Sent, if set, is told the outcome of each attempted item, before it
 	// is reported to the outbox; it is called from several goroutines at
@@ -51,6 +53,7 @@ type Deliverer struct {
 	// the CA pools read so far, so that equal pools are one pool and the
 	// verdicts made with it are found again.
 	mu       sync.Mutex
+	tw       *syncWriter // Transcript, its writes serialised
 	sessions map[string]tls.ClientSessionCache
 	verdicts *trust.Cache
 	pools    []*x509.CertPool
@@ -194,7 +197,7 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 		}
 	}
 	if d.Transcript != nil {
-		p.Config.Transcript = transcript.New(d.Transcript)
+		p.Config.Transcript = transcript.New(d.transcript())
 	}
 	if p.Config.TLS != nil {
 		d.shareCaches(p.Config.TLS, a)
@@ -307,6 +310,29 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 	return nil
 }
 
+// transcript returns the Deliverer's Transcript behind one lock: each
+// batch has a transcript.Log of its own, and batches run at once.
+func (d *Deliverer) transcript() io.Writer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tw == nil {
+		d.tw = &syncWriter{w: d.Transcript}
+	}
+	return d.tw
+}
+
+// syncWriter serialises the writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
 // Classify is the outbox's verdict on a delivery error, the one retry
 // classification of tlsmail's command line and library alike: as
 // outbox.Classify, except that an authentication failure is deferred
@@ -343,7 +369,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	recorded := it.Envelope.Body != ""
 	if recorded {
 		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
-		env.EightBit = it.Envelope.Body == "8BITMIME"
+		env.EightBit = strings.EqualFold(it.Envelope.Body, "8BITMIME")
 	}
 	r, err := it.Open()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/tlsmail/tlsmail/secchan"
@@ -36,7 +35,7 @@ func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Pro
 				return nil, err
 			}
 		}
-		data, err := os.ReadFile(id.PFXFile)
+		data, err := readBounded(id.PFXFile, maxPEMFile)
 		if err != nil {
 			return nil, &Error{Field: "client_cert", Msg: fmt.Sprintf("cannot read the PFX file: %v", err), Err: err,
 				Fix: "check the path of the PFX file"}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,20 +16,33 @@ import (
 // Enqueue writes a message for a's server into q (durably: on disk,
 // fsynced, or committed, before any connection), with a as the item's settings and a.Key() as its
 // grouping key. The Account is checked first; it holds no secret, only
-// where to read it.
+// where to read it. Its relative file names are stored made absolute
+// (Account.AbsPaths), as any runner in any directory may deliver the item.
 //
 // What the message needs of MAIL FROM is recorded with it (env.Body,
 // env.SMTPUTF8): as given when env.Body is set (a composed message knows,
-// see message.Message.Requirements), else found by reading the content
-// before it is written, up to 1 MiB held in memory; a larger content of
-// unknown needs is scanned again at delivery.
+// see message.Message.Requirements; "7BIT" or "8BITMIME" in any case,
+// another value is an *Error of Field "body"), else found by reading the
+// content before it is written, up to 1 MiB held in memory; a larger
+// content of unknown needs is scanned again at delivery.
 func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
 	}
-	data, err := json.Marshal(a)
+	// The item may be delivered by a runner started in another directory:
+	// its file names are stored absolute, resolved here.
+	acct := *a
+	acct.AbsPaths()
+	data, err := json.Marshal(&acct)
 	if err != nil {
 		return "", err
+	}
+	switch b := strings.ToUpper(env.Body); b {
+	case "", "7BIT", "8BITMIME":
+		env.Body = b
+	default:
+		return "", &Error{Field: "body", Msg: fmt.Sprintf("unknown BODY value %q", env.Body),
+			Fix: `give "7BIT" or "8BITMIME" (RFC 6152), or "" to have the content scanned`}
 	}
 	for _, addr := range append([]string{env.From}, env.To...) {
 		if !isASCII(addr) {
@@ -50,7 +65,7 @@ func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelop
 		}
 		msg = io.MultiReader(&head, msg)
 	}
-	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: a.Key()}, msg)
+	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: acct.Key()}, msg)
 }
 
 // scanAhead is the most content Enqueue holds in memory to learn its needs.
@@ -126,6 +141,9 @@ func (w *Worker) Enqueue(ctx context.Context, a *Account, env outbox.Envelope, m
 // has stopped (a message being sent is left queued, unreported, and sent
 // again by a later run).
 func (w *Worker) Run(ctx context.Context) error {
+	if w.Queue == nil && w.Pass == nil {
+		return &Error{Field: "queue", Msg: "the Worker has no outbox to deliver", Fix: "set Worker.Queue to an outbox.Open result"}
+	}
 	interval := w.Interval
 	if interval == 0 {
 		interval = 30 * time.Second

@@ -1,20 +1,27 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // TestCLIAndLibrarySameOutcome: for each kind of failure, against a real
@@ -46,12 +53,49 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 	closed := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens there now: connections are refused
 
+	// A TLS alert in the middle of the message's data, after STARTTLS.
+	root, err := testpki.NewRoot(testpki.Options{CommonName: "Outcome Alert Root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := root.Issue(testpki.Options{DNSNames: []string{"localhost"}, IPAddresses: testpki.LoopbackIPs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alertCA := writeFile(t, "alert-ca.pem", testpki.CertsPEM(root.Cert), 0o644)
+	var dataSeen atomic.Int32
+	alert := alertServer(t, false, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}, &dataSeen)
+	// A server that offers no STARTTLS: the client must not go on in
+	// plain text.
+	noSTARTTLS := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		fmt.Fprintf(c, "220 mx.example.org ESMTP\r\n")
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+			case strings.HasPrefix(cmd, "EHLO"):
+				fmt.Fprintf(c, "250-mx.example.org\r\n250 PIPELINING\r\n")
+			case cmd == "QUIT":
+				fmt.Fprintf(c, "221 2.0.0 bye\r\n")
+				return
+			default:
+				fmt.Fprintf(c, "502 5.5.2 not implemented\r\n")
+			}
+		}
+	})
+	greeting421 := rawGreetingServer(t, "421 4.3.2 service shutting down\r\n")
+
 	type side struct {
-		addr     string
-		ca       bool
-		user     bool
-		password string
-		to       string
+		addr       string
+		ca         bool
+		caFile     string // another CA than the embedded server's
+		tlsName    string // "" means localhost
+		revocation string
+		user       bool
+		password   string
+		to         string
 	}
 	tests := []struct {
 		name    string
@@ -59,24 +103,42 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 		outcome outbox.Outcome
 		code    int
 		kind    string
+		problem string // a trust problem kind the CLI's error must list
 	}{
-		{"recipient refused (550)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "nobody@example.org"}, outbox.Permanent, exitRejected, "rejected"},
-		{"recipient deferred (451)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "later@example.org"}, outbox.Temporary, exitTempFail, "rejected"},
-		{"login refused (535)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: "wrong", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "auth"},
-		{"untrusted certificate", side{addr: srv.SMTPAddr(), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate"},
-		{"connection refused", side{addr: net.JoinHostPort(host, strconv.Itoa(closed)), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "network"},
-		{"greeting 554", side{addr: greeting554, to: "bob@example.org"}, outbox.Permanent, exitUnavailable, "unavailable"},
+		{"recipient refused (550)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "nobody@example.org"}, outbox.Permanent, exitRejected, "rejected", ""},
+		{"recipient deferred (451)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: testPassword, to: "later@example.org"}, outbox.Temporary, exitTempFail, "rejected", ""},
+		{"login refused (535)", side{addr: srv.SMTPAddr(), ca: true, user: true, password: "wrong", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "auth", ""},
+		{"untrusted certificate", side{addr: srv.SMTPAddr(), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate", ""},
+		{"connection refused", side{addr: net.JoinHostPort(host, strconv.Itoa(closed)), to: "bob@example.org"}, outbox.Temporary, exitTempFail, "network", ""},
+		{"greeting 554", side{addr: greeting554, to: "bob@example.org"}, outbox.Permanent, exitUnavailable, "unavailable", ""},
+		{"no login, MAIL refused (530)", side{addr: srv.SMTPAddr(), ca: true, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "auth", ""},
+		{"greeting 421", side{addr: greeting421, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "unavailable", ""},
+		{"STARTTLS not offered", side{addr: noSTARTTLS, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "starttls-unavailable", ""},
+		{"certificate name mismatch", side{addr: srv.SMTPAddr(), ca: true, tlsName: "wrong.example.net", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate", "name-mismatch"},
+		{"revocation strict, status unknown", side{addr: srv.SMTPAddr(), ca: true, revocation: "strict", to: "bob@example.org"}, outbox.Temporary, exitTempFail, "certificate", "revocation-unknown"},
+		{"TLS alert in the data", side{addr: alert, caFile: alertCA, to: "bob@example.org"}, outbox.Temporary, exitTempFail, "network", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			// The command line.
+			tlsName := tc.s.tlsName
+			if tlsName == "" {
+				tlsName = "localhost"
+			}
+			caFile := tc.s.caFile
+			if tc.s.ca {
+				caFile = srv.CAFile()
+			}
 			args := []string{"send", "--queue", "--json", "--queue-dir", filepath.Join(t.TempDir(), "q"), "--server", tc.s.addr,
-				"--tls", "starttls", "--tls-name", "localhost", "--timeout", "10s",
+				"--tls", "starttls", "--tls-name", tlsName, "--timeout", "10s",
 				"--from", "ann@example.org", "--to", tc.s.to, "--subject", "s", "--body", "b"}
 			env := []string{}
-			if tc.s.ca {
-				args = append(args, "--ca", srv.CAFile())
+			if caFile != "" {
+				args = append(args, "--ca", caFile)
+			}
+			if tc.s.revocation != "" {
+				args = append(args, "--revocation", tc.s.revocation)
 			}
 			if tc.s.user {
 				args = append(args, "--user", testUser, "--password-env", passwordVar)
@@ -87,20 +149,32 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 				Queued bool `json:"queued"`
 				Failed bool `json:"failed"`
 				Error  struct {
-					Kind string `json:"kind"`
+					Kind     string `json:"kind"`
+					Problems []struct {
+						Kind string `json:"kind"`
+					} `json:"problems"`
 				} `json:"error"`
 			}
 			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
 				t.Fatalf("no JSON object: %v\n%s", err, r)
 			}
 
+			if tc.problem != "" && !slices.ContainsFunc(j.Error.Problems, func(p struct {
+				Kind string `json:"kind"`
+			}) bool {
+				return p.Kind == tc.problem
+			}) {
+				t.Errorf("CLI: error.problems lack %s:\n%s", tc.problem, r)
+			}
+			if tc.s.addr == alert && dataSeen.Load() != 1 {
+				t.Fatalf("the CLI never reached DATA (%d): %s", dataSeen.Load(), r)
+			}
+
 			// The library.
 			h, ps, _ := net.SplitHostPort(tc.s.addr)
 			pn, _ := strconv.Atoi(ps)
-			a := &submit.Account{Host: h, Port: pn, Mode: smtp.StartTLS, Trust: submit.Trust{ServerName: "localhost"}, Timeout: 10 * time.Second}
-			if tc.s.ca {
-				a.Trust.CAFile = srv.CAFile()
-			}
+			a := &submit.Account{Host: h, Port: pn, Mode: smtp.StartTLS, Timeout: 10 * time.Second,
+				Trust: submit.Trust{ServerName: tlsName, CAFile: caFile, Revocation: trust.RevocationMode(tc.s.revocation)}}
 			if tc.s.user {
 				a.Auth = submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}
 			}
@@ -138,6 +212,9 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 				t.Fatalf("library: outcome %v without an error (run %+v); want %v", got.Outcome, st, tc.outcome)
 			}
 
+			if tc.s.addr == alert && dataSeen.Load() != 2 {
+				t.Fatalf("the library never reached DATA: %v", got.Err)
+			}
 			libKind := classify(got.Err).kind
 			if got.Outcome != tc.outcome || libKind != tc.kind {
 				t.Errorf("library: outcome %v, kind %s (%v); want %v, %s", got.Outcome, libKind, got.Err, tc.outcome, tc.kind)

@@ -1,0 +1,52 @@
+package submit
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// TestAccountCheck: Check refuses, before anything is queued, each Account
+// that no delivery could ever use, naming the setting; the command line
+// refuses the same settings before it queues (an unknown --auth
+// mechanism, a user without a password source, a password without TLS
+// and without a mechanism named). Without the check such an Account was
+// queued by Enqueue and tried again at every pass until it expired.
+func TestAccountCheck(t *testing.T) {
+	env := SecretRef{Source: SecretEnv, Ref: "PW"}
+	tests := []struct {
+		name  string
+		a     Account
+		field string // "" means valid
+	}{
+		{"host only", Account{Host: "h"}, ""},
+		{"auth auto", Account{Host: "h", Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, ""},
+		{"auth empty mechanism", Account{Host: "h", Auth: Auth{User: "u", Secret: env}}, ""},
+		{"auth lower case", Account{Host: "h", Auth: Auth{Mechanism: "scram-sha-256", User: "u", Secret: env}}, ""},
+		{"xoauth2 token from a command", Account{Host: "h", Auth: Auth{Mechanism: "XOAUTH2", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "get-token"}}}, ""},
+		{"plaintext named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "PLAIN", User: "u", Secret: env}}, ""},
+		{"no TLS, no auth", Account{Host: "h", Mode: smtp.None}, ""},
+		{"no host", Account{Port: 25}, "host"},
+		{"port", Account{Host: "h", Port: 70000}, "port"},
+		{"mode", Account{Host: "h", Mode: "ssl"}, "tls"},
+		{"secret source", Account{Host: "h", Auth: Auth{User: "u", Secret: SecretRef{Source: "literal", Ref: "pw"}}}, "secret"},
+		{"env holds a value", Account{Host: "h", Auth: Auth{User: "u", Secret: SecretRef{Source: SecretEnv, Ref: "PW=x"}}}, "secret"},
+		{"user line break", Account{Host: "h", Auth: Auth{User: "u\r\nRSET", Secret: env}}, "user"},
+		{"unknown mechanism", Account{Host: "h", Auth: Auth{Mechanism: "GSSAPI", User: "u", Secret: env}}, "auth"},
+		{"user without a secret", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", User: "u"}}, "secret"},
+		{"password without TLS, mechanism not named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, "auth"},
+	}
+	for _, tc := range tests {
+		err := tc.a.Check()
+		var e *Error
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: Check() = %v, want nil", tc.name, err)
+		case tc.field != "" && !errors.As(err, &e):
+			t.Errorf("%s: Check() = %v, want an *Error of field %s", tc.name, err, tc.field)
+		case tc.field != "" && (e.Field != tc.field || e.Fix == ""):
+			t.Errorf("%s: Check() field %q fix %q (%v), want field %s with a fix", tc.name, e.Field, e.Fix, err, tc.field)
+		}
+	}
+}

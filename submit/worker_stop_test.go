@@ -1,0 +1,101 @@
+package submit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// TestWorkerStopsCleanly: a Worker that delivered messages leaves no
+// goroutine behind once Run has returned after its context was cancelled
+// (none of its own, none of its connections').
+func TestWorkerStopsCleanly(t *testing.T) {
+	srv, a := startTestServer(t)
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	w := &Worker{Queue: q, Interval: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for i := range 3 {
+		if _, err := w.Enqueue(context.Background(), a, outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
+			strings.NewReader("Subject: "+string(rune('a'+i))+"\r\n\r\nx\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := srv.Wait(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+	// The server side of a connection may take a moment to wind down.
+	deadline := time.Now().Add(30 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Run returned, %d before it started:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestWorkerNoSpin: an item that fails at once (its password source is
+// missing) and a spool removed while the Worker runs make it wait between
+// passes, never loop: with an interval of MinInterval, a few passes in
+// three seconds, not thousands. OnError hears of the missing spool (renamed
+// away: os.RemoveAll fails under Wine).
+func TestWorkerNoSpin(t *testing.T) {
+	_, a := startTestServer(t)
+	dir := filepath.Join(testdir.New(t), "q")
+	q, err := outbox.Open(dir, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := *a
+	bad.Auth = Auth{Mechanism: "PLAIN", User: "u", Secret: SecretRef{Source: SecretEnv, Ref: "TLSMAIL_TEST_UNSET_VARIABLE"}}
+	var passes, errs atomic.Int32
+	inner := &Worker{Queue: q}
+	w := &Worker{Queue: q, Interval: MinInterval, OnError: func(error) { errs.Add(1) },
+		Pass: func(ctx context.Context) (outbox.Stats, error) { passes.Add(1); return inner.pass(ctx) }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for range 3 {
+		if _, err := w.Enqueue(context.Background(), &bad, outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
+			strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	// The spool goes away (renamed: os.RemoveAll fails under Wine).
+	if err := os.Rename(dir, dir+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	<-done
+	if n := passes.Load(); n > 30 {
+		t.Errorf("%d passes in three seconds with an interval of %v: the Worker spins", n, MinInterval)
+	}
+	if errs.Load() == 0 {
+		t.Error("OnError was not told that the spool is gone")
+	}
+}
