@@ -71,6 +71,13 @@ func LoadAliases(path string) (*Aliases, error) {
 		return nil, &Error{File: path, Key: "aliases", Msg: "the aliases file is not a regular file",
 			Fix: "name a text file of \"name: address, ...\" lines"}
 	}
+	if fi, err := f.Stat(); err == nil {
+		if why := untrusted(fi); why != "" {
+			return nil, &Error{File: path, Key: "aliases", Msg: "refusing the aliases file: it " + why +
+				", so another user could send the mail elsewhere",
+				Fix: untrustedFix(path)}
+		}
+	}
 	a, err := ParseAliases(io.LimitReader(f, maxAliasesFile+1), path)
 	if err != nil {
 		return nil, err
