@@ -191,7 +191,7 @@ func aliasAddress(s string) (string, bool) {
 		return t, true
 	}
 	if IsLocal(s) {
-		return s, !strings.ContainsAny(s, " \t<>()[]\\,;:\"")
+		return s, !strings.ContainsAny(s, " \t<>()[]\\,;:\"") && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {

@@ -123,6 +123,11 @@ func TestAliasesErrors(t *testing.T) {
 		{": a@b.c\n", 1, "no name"},
 		{"root: a b\n", 1, "is not an address"},
 		{"root: a@@b\n", 1, "is not an address"},
+		// A control character is the file's problem (exit 78, file and
+		// line), not a "header injection" in the message (exit 64).
+		{"root: adm\rin\n", 1, "is not an address"},
+		{"root: a\x01b, c@d.e\n", 1, "is not an address"},
+		{"x: y@z.e\nroot: adm\x7fin\n", 2, "is not an address"},
 		{"root: " + strings.Repeat("a", maxAliasLine) + "\n", 1, "longer than"},
 	}
 	for _, tc := range tests {
