@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,6 +38,34 @@ func TestMsmtpQuotedLocalPart(t *testing.T) {
 		}
 		if got := strings.Join(waitMessages(t, m.srv, 3+i)[2+i].To, ","); got != tt.to {
 			t.Errorf("%q: delivered to %q, want %q", tt.args, got, tt.to)
+		}
+	}
+}
+
+// TestMsmtpEnvironmentServerWithPort: SMTPSERVER holds a host name alone
+// (msmtp uses port 25). "127.0.0.1:PORT" there never resolves: msmtp
+// exits 68 (EX_NOHOST) and tlsmail queued the message for ever and
+// exited 0. tlsmail now refuses it before queuing (exit 78, naming
+// SMTPSERVER).
+func TestMsmtpEnvironmentServerWithPort(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	for _, p := range []proc{{bin: msmtp, args: []string{"bob@example.org"}}, {args: []string{"sendmail", "bob@example.org"}}} {
+		p.env = m.env("SMTPSERVER="+m.srv.SMTPAddr(), "EMAIL=env@example.com", "TLSMAIL_SYSTEM_CONFIG="+filepath.Join(t.TempDir(), "none"))
+		p.stdin = strings.NewReader("Subject: env\n\nx\n")
+		r := p.run(t)
+		if p.bin != "" {
+			if r.code != 68 {
+				t.Errorf("msmtp: %s (expected exit 68)", r)
+			}
+			continue
+		}
+		if r.code != exitConfig || !strings.Contains(r.stderr, "SMTPSERVER") {
+			t.Errorf("tlsmail: %s; want exit 78 naming SMTPSERVER", r)
+		}
+		if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+			t.Errorf("the message was queued: %+v", q)
 		}
 	}
 }
