@@ -71,6 +71,13 @@ func LoadAliases(path string) (*Aliases, error) {
 		return nil, &Error{File: path, Key: "aliases", Msg: "the aliases file is not a regular file",
 			Fix: "name a text file of \"name: address, ...\" lines"}
 	}
+	if fi, err := f.Stat(); err == nil {
+		if why := untrusted(fi); why != "" {
+			return nil, &Error{File: path, Key: "aliases", Msg: "refusing the aliases file: it " + why +
+				", so another user could send the mail elsewhere",
+				Fix: untrustedFix(path)}
+		}
+	}
 	a, err := ParseAliases(io.LimitReader(f, maxAliasesFile+1), path)
 	if err != nil {
 		return nil, err
@@ -184,7 +191,7 @@ func aliasAddress(s string) (string, bool) {
 		return t, true
 	}
 	if IsLocal(s) {
-		return s, !strings.ContainsAny(s, " \t<>()[]\\,;:\"")
+		return s, !strings.ContainsAny(s, " \t<>()[]\\,;:\"") && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
@@ -199,45 +206,100 @@ func aliasAddress(s string) (string, bool) {
 // each address once, in the order first met. A chain longer than
 // MaxAliasDepth is a *Error (a loop in the file). A nil *Aliases expands
 // nothing.
+//
+// The cost is bounded by the size of the file, not by the number of
+// paths through it: aliases that fan out over many levels (each name
+// mapping to several names that map to several more) are walked once per
+// name, and the longest chain below each name is computed once.
 func (a *Aliases) Expand(addr string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	if err := a.expand(addr, 0, &out, seen); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (a *Aliases) expand(addr string, depth int, out *[]string, seen map[string]bool) error {
-	e, ok := aliasEntry{}, false
-	if a != nil && IsLocal(addr) {
-		if e, ok = a.entries[addr]; !ok {
-			e, ok = a.entries["default"]
-		}
-	}
-	if !ok {
-		if !seen[addr] {
-			seen[addr] = true
-			*out = append(*out, addr)
-		}
-		return nil
-	}
-	if depth >= MaxAliasDepth {
-		return &Error{File: a.File, Line: e.line, Key: "aliases",
+	x := &expansion{a: a, height: map[string]int{}, active: map[string]bool{}, walked: map[string]bool{}, seen: map[string]bool{}}
+	if key, e, ok := a.lookup(addr); ok && x.chain(key, e) > MaxAliasDepth {
+		return nil, &Error{File: a.File, Line: e.line, Key: "aliases",
 			Msg: fmt.Sprintf("too many redirects when expanding alias %s (more than %d: a loop?)", addr, MaxAliasDepth),
 			Fix: "make every chain of aliases end in full addresses (user@example.com)"}
 	}
+	if err := x.walk(addr); err != nil {
+		return nil, err
+	}
+	return x.out, nil
+}
+
+// lookup returns the entry that matches addr and its key (the name, or
+// "default"); ok is false when addr is not local or nothing matches.
+func (a *Aliases) lookup(addr string) (key string, e aliasEntry, ok bool) {
+	if a == nil || !IsLocal(addr) {
+		return "", aliasEntry{}, false
+	}
+	if e, ok = a.entries[addr]; ok {
+		return addr, e, true
+	}
+	e, ok = a.entries["default"]
+	return "default", e, ok
+}
+
+// expansion is the state of one Expand.
+type expansion struct {
+	a      *Aliases
+	height map[string]int  // longest chain of entries from a key, capped
+	active map[string]bool // keys on the chain being measured (a loop)
+	walked map[string]bool // keys whose addresses are already collected
+	seen   map[string]bool // addresses already in out
+	out    []string
+}
+
+// chain returns how many entries the longest chain starting at the entry
+// e (whose key is key) passes through, or MaxAliasDepth+1 when it is
+// longer than that or loops: msmtp counts the same chains, one expansion
+// per entry, and refuses a chain of more than MaxAliasDepth.
+func (x *expansion) chain(key string, e aliasEntry) int {
+	if h, ok := x.height[key]; ok {
+		return h
+	}
+	if x.active[key] {
+		return MaxAliasDepth + 1
+	}
+	x.active[key] = true
+	h := 1
+	for _, r := range e.addrs {
+		if ck, ce, ok := x.a.lookup(r); ok {
+			h = max(h, 1+x.chain(ck, ce))
+			if h > MaxAliasDepth {
+				h = MaxAliasDepth + 1
+				break
+			}
+		}
+	}
+	delete(x.active, key)
+	x.height[key] = h
+	return h
+}
+
+// walk collects the addresses of addr, each entry's once.
+func (x *expansion) walk(addr string) error {
+	key, e, ok := x.a.lookup(addr)
+	if !ok {
+		if !x.seen[addr] {
+			x.seen[addr] = true
+			x.out = append(x.out, addr)
+		}
+		return nil
+	}
+	if x.walked[key] {
+		// Every address below it is in out already.
+		return nil
+	}
+	x.walked[key] = true
 	for _, r := range e.addrs {
 		if strings.HasPrefix(r, "|") || strings.HasPrefix(r, "/") {
 			// sendmail's and Postfix's aliases(5) deliver to programs
 			// and files; a relay client cannot (msmtp would send the
 			// text as an address). (":include:" has a second ':' and
 			// is refused when the file is read, as msmtp refuses it.)
-			return &Error{File: a.File, Line: e.line, Key: "aliases",
+			return &Error{File: x.a.File, Line: e.line, Key: "aliases",
 				Msg: fmt.Sprintf("alias %s: %q is a program or a file, which only a local mail server can deliver to", addr, r),
 				Fix: "map the name to an address (user@example.com) in the aliases file tlsmail reads"}
 		}
-		if err := a.expand(r, depth+1, out, seen); err != nil {
+		if err := x.walk(r); err != nil {
 			return err
 		}
 	}

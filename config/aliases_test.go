@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // aliasesFile is the file the facts below were checked against with
@@ -122,6 +123,11 @@ func TestAliasesErrors(t *testing.T) {
 		{": a@b.c\n", 1, "no name"},
 		{"root: a b\n", 1, "is not an address"},
 		{"root: a@@b\n", 1, "is not an address"},
+		// A control character is the file's problem (exit 78, file and
+		// line), not a "header injection" in the message (exit 64).
+		{"root: adm\rin\n", 1, "is not an address"},
+		{"root: a\x01b, c@d.e\n", 1, "is not an address"},
+		{"x: y@z.e\nroot: adm\x7fin\n", 2, "is not an address"},
 		{"root: " + strings.Repeat("a", maxAliasLine) + "\n", 1, "longer than"},
 	}
 	for _, tc := range tests {
@@ -184,5 +190,81 @@ func TestAliasesExpander(t *testing.T) {
 	}
 	if got, err := AliasExpander(p)("cron"); err != nil || !reflect.DeepEqual(got, []string{"admin@example.com"}) {
 		t.Errorf("default: %q, %v", got, err)
+	}
+}
+
+// TestAliasesFanOutBounded: aliases that fan out over many levels (each
+// name of a level maps to every name of the next) describe few addresses
+// but an exponential number of paths. Expanding them must cost time in
+// proportion to the file, not to the paths: 8 names on each of 16 levels
+// made 8^16 walks before (msmtp 1.8.23 hangs on it too), the loop guard
+// must still count the longest chain, and a name reached first by a short
+// chain and again by a long one is still a loop.
+func TestAliasesFanOutBounded(t *testing.T) {
+	layers := func(levels, width int) string {
+		var b strings.Builder
+		for i := 0; i < levels; i++ {
+			for j := 0; j < width; j++ {
+				fmt.Fprintf(&b, "l%dx%d:", i, j)
+				for k := 0; k < width; k++ {
+					sep := ","
+					if k == 0 {
+						sep = ""
+					}
+					if i == levels-1 {
+						fmt.Fprintf(&b, "%s a%d@example.com", sep, k)
+					} else {
+						fmt.Fprintf(&b, "%s l%dx%d", sep, i+1, k)
+					}
+				}
+				b.WriteString("\n")
+			}
+		}
+		return b.String()
+	}
+	// A long chain reached again through a detour, after a short route.
+	detour := "top: c1, p1\np1: p2\np2: p3\np3: p4\np4: p5\np5: c1\n"
+	for i := 1; i < 12; i++ {
+		detour += fmt.Sprintf("c%d: c%d\n", i, i+1)
+	}
+	detour += "c12: end@example.com\nshort: c1\n"
+	tests := []struct {
+		name, file, rcpt string
+		want             []string // nil: a loop error
+	}{
+		{"16 levels of 8", layers(MaxAliasDepth-1, 8), "l0x0", []string{"a0@example.com", "a1@example.com", "a2@example.com",
+			"a3@example.com", "a4@example.com", "a5@example.com", "a6@example.com", "a7@example.com"}},
+		{"17 levels of 8", layers(MaxAliasDepth, 8), "l0x3", []string{"a0@example.com", "a1@example.com", "a2@example.com",
+			"a3@example.com", "a4@example.com", "a5@example.com", "a6@example.com", "a7@example.com"}},
+		{"18 levels of 8", layers(MaxAliasDepth+1, 8), "l0x0", nil},
+		{"short chain", detour, "short", []string{"end@example.com"}},
+		{"the same chain after a detour", detour, "top", nil},
+	}
+	for _, tt := range tests {
+		a, err := ParseAliases(strings.NewReader(tt.file), "fan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var got []string
+		go func() {
+			defer close(done)
+			got, err = a.Expand(tt.rcpt)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: Expand(%s) did not return within 30s", tt.name, tt.rcpt)
+		}
+		if tt.want == nil {
+			var ce *Error
+			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "too many redirects") {
+				t.Errorf("%s: %q, %v; want a loop error", tt.name, got, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
 	}
 }

@@ -32,6 +32,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -310,4 +311,36 @@ func (f *File) Select(name, from string) (*Account, error) {
 		}
 	}
 	return f.Account("default")
+}
+
+// CheckHost reports whether the account's host can name a server at all
+// (see Check for the rest). msmtp accepts any host text in the file and
+// exits 68 (EX_NOHOST) when it sends; a sender that queues must refuse it
+// first, or the message waits in the queue for a host that never
+// resolves. The error is a *Error naming the file, or SMTPSERVER for the
+// environment's account (EnvAccount).
+func (a *Account) CheckHost() error {
+	if a.Host == "" || validHost(a.Host) {
+		return nil
+	}
+	fix := "write the server's host name or IP address alone (the port goes on a `port` line)"
+	if a.File == "" && a.Name == "environment" {
+		fix = "set SMTPSERVER to the server's host name alone (msmtp uses port 25, no TLS, for it), or write a configuration file"
+	}
+	return &Error{File: a.File, Line: a.Line, Key: "host",
+		Msg: fmt.Sprintf("account %s: %q is not a host name or an IP address", a.Name, a.Host), Fix: fix}
+}
+
+// validHost reports whether h can name a server: an IP address, or a name
+// without blanks, control characters, '/', '@' or ':' that does not start
+// with '-'. A "host:port" there (SMTPSERVER=mail.example.com:587) was
+// taken for a name that never resolves: the message then waited in the
+// outbox for ever, where msmtp exits 68 (EX_NOHOST).
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return true
+	}
+	return h[0] != '-' && !strings.ContainsFunc(h, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("/@:[]", r)
+	})
 }

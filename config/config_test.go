@@ -361,9 +361,24 @@ func TestCheck(t *testing.T) {
 		{"account a\nhost h\ntls\ntls_trust_file\ntls_fingerprint " + sha256FP + "\n", ""},
 		{"account a\nhost h\ntls\ntls_trust_file\ntls_certcheck off\n", ""},
 		{"account a\nhost h\ntls\n", ""},
+		// host:port, blanks, a leading '-' never resolve: refused here
+		// rather than queued for ever (msmtp exits 68 when it sends).
+		{"account a\nhost mail.example.com:587\n", "host"},
+		{"account a\nhost \"bad host\"\n", "host"},
+		{"account a\nhost -oProxyCommand=x\n", "host"},
+		{"account a\nhost a@b\n", "host"},
+		{"account a\nhost 2001:db8::1\n", ""},
+		{"account a\nhost [2001:db8::1]\n", ""},
+		{"account a\nhost fe80::1%eth0\n", ""},
+		{"account a\nhost 192.0.2.1\n", ""},
+		{"account a\nhost mail-1.example.com.\n", ""},
 	}
 	for _, tt := range tests {
-		err := mustAccount(t, tt.text, "a").Check()
+		a := mustAccount(t, tt.text, "a")
+		err := a.Check()
+		if err == nil {
+			err = a.CheckHost()
+		}
 		var ce *Error
 		switch {
 		case tt.key == "" && err != nil:

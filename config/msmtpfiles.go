@@ -132,13 +132,23 @@ func (s Search) Locate() (Found, error) {
 
 // LoadFound reads the files f names and merges them as msmtp does: every
 // account of the system file, except those the user file defines again,
-// then the user file's accounts (each Account keeps its File). Path of the
+// then the user file's accounts (each Account keeps its File). A system
+// file this user may not read is skipped when there is a user file (msmtp
+// does the same); without one, that is the error. Path of the
 // result is the user file, or the system file when there is no user file.
 func LoadFound(ctx context.Context, f Found, opts Options) (*File, error) {
 	var sys, user *File
 	var err error
 	if f.System != "" {
-		if sys, err = Load(ctx, f.System, opts); err != nil {
+		sys, err = Load(ctx, f.System, opts)
+		switch {
+		case errors.Is(err, fs.ErrPermission) && f.User != "":
+			// Debian keeps a system file with a password at 0640
+			// root:msmtp: a user outside the group uses their own
+			// file, as msmtp does ("ignoring system configuration
+			// file ...: Permission denied").
+			sys = nil
+		case err != nil:
 			return nil, err
 		}
 	}

@@ -47,6 +47,13 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 			Fix: "check the path of the configuration file", Err: err}
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		if why := untrusted(fi); why != "" {
+			return nil, &Error{File: path, Msg: "refusing the configuration file: it " + why +
+				", so another user could make it run commands (eval, passwordeval) or send the mail elsewhere",
+				Fix: untrustedFix(path)}
+		}
+	}
 	return Parse(ctx, path, f, opts)
 }
 

@@ -62,7 +62,8 @@ func ExitName(code int) string {
 
 // Line returns the entry as msmtp's log line, without the time stamp and
 // without a line end. Control characters in any field (a server reply or an
-// address cannot add a line to the log) become '?'.
+// address cannot add a line to the log) become '?', and so do spaces in the
+// unquoted fields (host, user, from, recipients: no forged exitcode=).
 func (e Entry) Line() string {
 	var b strings.Builder
 	onOff := func(v bool) string {
@@ -71,11 +72,11 @@ func (e Entry) Line() string {
 		}
 		return "off"
 	}
-	fmt.Fprintf(&b, "host=%s tls=%s auth=%s", clean(e.Host), onOff(e.TLS), onOff(e.Auth))
+	fmt.Fprintf(&b, "host=%s tls=%s auth=%s", word(e.Host), onOff(e.TLS), onOff(e.Auth))
 	if e.Auth && e.User != "" {
-		fmt.Fprintf(&b, " user=%s", clean(e.User))
+		fmt.Fprintf(&b, " user=%s", word(e.User))
 	}
-	fmt.Fprintf(&b, " from=%s recipients=%s", clean(e.From), clean(strings.Join(e.Recipients, ",")))
+	fmt.Fprintf(&b, " from=%s recipients=%s", word(e.From), word(strings.Join(e.Recipients, ",")))
 	if e.MailSize > 0 {
 		fmt.Fprintf(&b, " mailsize=%d", e.MailSize)
 	}
@@ -92,6 +93,12 @@ func (e Entry) Line() string {
 	fmt.Fprintf(&b, " exitcode=%s", ExitName(e.ExitCode))
 	return b.String()
 }
+
+// word is clean for an unquoted value, which ends at the next space: a
+// space becomes '?' too, so that an address with a quoted local part
+// ("x exitcode=EX_OK"@example.com, valid in RFC 5321) cannot add a field
+// (msmtp writes it as it is).
+func word(s string) string { return strings.ReplaceAll(clean(s), " ", "?") }
 
 // quoted is clean for a value between single quotes: a quote becomes '?'
 // (msmtp does the same), so that the value always ends at the next quote.

@@ -89,3 +89,23 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("unwritable: %v", err)
 	}
 }
+
+// TestLineFieldsCannotBeForged: the unquoted fields (host, user, from,
+// recipients) cannot hold a space, so a sender or recipient chosen by a
+// local user (-f '"x exitcode=EX_OK"@example.com', a quoted local part
+// RFC 5321 allows) cannot add a forged exitcode= or host= field that a
+// log reader would take for the real one. A space becomes '?', as control
+// characters do.
+func TestLineFieldsCannotBeForged(t *testing.T) {
+	e := Entry{Host: "h exitcode=EX_OK", Auth: true, User: "u host=evil", From: "x exitcode=EX_OK@example.com",
+		Recipients: []string{"b c@example.org", "d@example.org exitcode=EX_OK"}, ErrorMsg: "refused", ExitCode: 65}
+	line := e.Line()
+	for _, key := range []string{"host", "user", "from", "recipients", "exitcode"} {
+		if n := strings.Count(" "+line, " "+key+"="); n != 1 {
+			t.Errorf("%d fields %s= in %s", n, key, line)
+		}
+	}
+	if !strings.Contains(line, " from=x?exitcode=EX_OK@example.com ") || !strings.HasSuffix(line, " exitcode=EX_DATAERR") {
+		t.Errorf("line %s", line)
+	}
+}

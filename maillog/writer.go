@@ -56,6 +56,10 @@ func (c Config) Write(e Entry, now time.Time) error {
 	return nil
 }
 
+// writeTimeout bounds writing one line to a log file that is a FIFO or a
+// terminal.
+const writeTimeout = 10 * time.Second
+
 func (c Config) writeFile(text string) error {
 	if c.File == "-" {
 		if c.Stdout == nil {
@@ -64,10 +68,14 @@ func (c Config) writeFile(text string) error {
 		_, err := io.WriteString(c.Stdout, text)
 		return err
 	}
-	f, err := os.OpenFile(c.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(c.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE|openNonblock, 0o600)
 	if err != nil {
 		return fmt.Errorf("cannot open the log file: %w", err)
 	}
+	// A FIFO whose reader stopped reading must not hold the sender: the
+	// write gives up after writeTimeout (a regular file has no deadline,
+	// and needs none).
+	_ = f.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, werr := f.WriteString(text)
 	cerr := f.Close()
 	if werr != nil {

@@ -148,7 +148,7 @@ func (c *Client) checkEnvelope(env Envelope) (string, error) {
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	var b strings.Builder
-	b.WriteString("MAIL FROM:<" + env.From + ">")
+	b.WriteString("MAIL FROM:<" + wirePath(env.From) + ">")
 	if ok, max := c.Extension("SIZE"); ok && env.Size > 0 {
 		if limit, err := strconv.ParseInt(max, 10, 64); err == nil && limit > 0 && env.Size > limit {
 			return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
@@ -187,7 +187,7 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 		return c.reject("MAIL FROM", r, KindRejected)
 	}
 	for _, to := range rcpts {
-		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+to+">")
+		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+wirePath(to)+">")
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (c *Client) queueEnvelope(mail string, rcpts []string) (rset bool, err erro
 	}
 	c.inTx = true
 	for _, to := range rcpts {
-		if err := c.queue("RCPT TO", "RCPT TO:<"+to+">", ""); err != nil {
+		if err := c.queue("RCPT TO", "RCPT TO:<"+wirePath(to)+">", ""); err != nil {
 			return rset, err
 		}
 	}

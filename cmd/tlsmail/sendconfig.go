@@ -149,6 +149,9 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if err := a.Check(); errors.As(err, &ce) {
 		return err
 	}
+	if err := a.CheckHost(); err != nil && !set("server") {
+		return err
+	}
 	return nil
 }
 

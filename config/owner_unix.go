@@ -1,0 +1,36 @@
+//go:build unix
+
+package config
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// untrusted returns why a configuration or aliases file must not be used,
+// or "" when it may: a file that another user could have written could
+// run commands as the user reading it (eval, passwordeval) or send their
+// mail elsewhere (host, aliases) — for root's cron mail through
+// /etc/msmtprc, as root. The file must belong to this process's effective
+// user or to root, and must not be writable by group or others (as
+// OpenSSH requires of its configuration files). msmtp 1.8.23 checks none
+// of this.
+func untrusted(fi os.FileInfo) string {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	if uid := os.Geteuid(); int(st.Uid) != uid && st.Uid != 0 {
+		return fmt.Sprintf("is owned by uid %d, neither this user (uid %d) nor root", st.Uid, uid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Sprintf("can be written by other users (mode %04o)", fi.Mode().Perm())
+	}
+	return ""
+}
+
+// untrustedFix says how to make the file trusted.
+func untrustedFix(path string) string {
+	return "check what the file holds, then make it belong to you (or to root) and writable by its owner alone: chmod go-w " + path
+}
