@@ -374,6 +374,9 @@ say "go test -bench: hot paths"
 (cd "$root" && go test -run '^$' -bench 'ReadReply|DotWriter|ClientSecret|Base64' -benchmem -count 1 \
 	./smtp/ ./transcript/ ./message/) >"$work/hot.txt"
 cat "$work/hot.txt" >&2
+say "go test -bench: a 100,000-item backlog"
+(cd "$root" && go test -run '^$' -bench 'Backlog' -benchtime 1x ./outbox/) >"$work/backlog.txt"
+cat "$work/backlog.txt" >&2
 
 # --- verdicts ----------------------------------------------------------------
 # The .sum files hold "name median" per line, in table order.
@@ -383,7 +386,10 @@ read -r send_best_name _ send_best < <(awk 'NR>1 && !/^reference:/' "$work/send.
 read -r _ _ send_mini < <(grep '^reference:' "$work/send.sum")
 mini_ratio=$(awk -v a="$send_mini" -v b="$send_best" 'BEGIN{printf "%.2f", a/b}')
 send_ratio=$(awk -v a="$send_t" -v b="$send_best" 'BEGIN{printf "%.2f", a/b}')
-send_ok=$(awk -v r="$send_ratio" 'BEGIN{print (r <= 0.5) ? 1 : 0}')
+# The target (decided in issue 6's follow-up): ahead of every peer, and within
+# 1.25x of the library's own floor (bench/cmd/minisend) in the same run.
+floor_ratio=$(awk -v a="$send_t" -v b="$send_mini" 'BEGIN{printf "%.2f", a/b}')
+send_ok=$(awk -v r="$send_ratio" -v f="$floor_ratio" 'BEGIN{print (r < 1 && f <= 1.25) ? 1 : 0}')
 tput_gm=$(awk '/^go-mail/{print $3}' "$work/tput.sum")
 tput_lib=$(awk '/^tlsmail_smtp/{print $3}' "$work/tput.sum")
 tput_q=$(awk '/^tlsmail_queue/{print $3}' "$work/tput.sum")
@@ -454,7 +460,7 @@ interleaved (A B C D A B C D ...), after warm-up runs; medians with min and max.
 
 | target | result | verdict |
 |---|---|---|
-| whole-process \`tlsmail send\` ≤ ½ of the fastest peer's median | tlsmail $send_t ms vs $send_best_name $send_best ms: ${send_ratio}× (the library alone, bench/cmd/minisend: ${mini_ratio}×) | $(verdict "$send_ok") |
+| whole-process \`tlsmail send\` ahead of every peer, and ≤ 1.25× the library's floor (bench/cmd/minisend) | tlsmail $send_t ms vs $send_best_name $send_best ms: ${send_ratio}×; vs minisend $send_mini ms: ${floor_ratio}× (minisend vs $send_best_name: ${mini_ratio}×) | $(verdict "$send_ok") |
 | \`tlsmail queue run\` ≥ 1.5× go-mail's messages/s | $tput_row | $tput_verdict |
 | large message: peak RSS ≤ 64 MB | ${large_rss} MB for a $LARGE_SIZE-byte attachment | $(verdict "$large_rss_ok") |
 | large message: throughput ≥ curl's with the same prepared message | tlsmail --attach $large_t ms vs curl $large_curl ms | $(verdict "$large_speed_ok") |
@@ -563,5 +569,19 @@ $(grep -E '^(Benchmark|pkg:)' "$work/hot.txt")
 
 EOF
 	cat "$work/realuse.md"
+	cat <<EOF
+
+## 7. A 100,000-item backlog (\`go test -run '^\$' -bench Backlog -benchtime 1x ./outbox/\`)
+
+100,000 queued messages of 1 KB (a server down for an afternoon at a busy sender). The benchmark reports the peak
+heap (sampled every millisecond with runtime/metrics) and the peak RSS (VmHWM, reset before each part) of
+\`Queue.Walk\` (what \`queue list\` does) and of \`Queue.Run\` with a deliverer that accepts everything. The target
+(issue 11): under 64 MB whatever the backlog. Before the outbox read its directory 4,096 names at a time, Walk
+peaked at 159 MB RSS and Run at 68 MB.
+
+\`\`\`
+$(grep -E '^(Benchmark|pkg:)' "$work/backlog.txt")
+\`\`\`
+EOF
 } >"$OUT"
 say "wrote $OUT"
