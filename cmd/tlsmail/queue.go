@@ -165,6 +165,9 @@ type queued struct {
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
+	// backlog delivers the outbox's other items of the same account
+	// (sendmail, after a delivery); nil when there was no run.
+	backlog func(ctx context.Context) outbox.Stats
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -243,6 +246,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			res.out = out
 		}
 	})
+	var data []byte
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.Deliver,
 		IDs:     []string{id},
@@ -250,9 +254,11 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			if it.ID == id {
 				res.res = r
 				res.next = it.NextAttempt
+				data = it.Data()
 			}
 		},
 	})
+	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data) }
 	return res, nil
 }
 
