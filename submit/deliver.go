@@ -42,6 +42,13 @@ type Deliverer struct {
 	// is reported to the outbox; it is called from several goroutines at
 	// once.
 	Sent func(it *outbox.Item, s *Sent)
+	// Requeue, if set, is where the recipients of a partly accepted item
+	// that stay refused with a 4xx reply are queued again, as a new item
+	// with the same content and Account, to be retried with the backoff
+	// (RFC 5321 section 4.2.5: a 4xx is worth another attempt); the item
+	// itself is settled, the others having the message. When nil, or when
+	// that enqueue fails, they are reported refused (a *RecipientsError).
+	Requeue outbox.Store
 	// DialError, if set, may replace an error of smtp.Dial (the command
 	// line adds its flag names to the fix there).
 	DialError func(err error, p *Plan) error
@@ -304,11 +311,12 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 			if pr.last != nil {
 				merged.Response, merged.Bytes = pr.last.Response, pr.last.Bytes
 			}
-			if len(pr.refused) == 0 {
+			refused, requeued := d.requeue(ctx, batch[j], &a, pr.refused)
+			if len(refused) == 0 {
 				finish(j, merged, nil)
 				return
 			}
-			finish(j, merged, &RecipientsError{Delivered: pr.delivered, Refused: pr.refused})
+			finish(j, merged, &RecipientsError{Delivered: pr.delivered, Refused: refused, Requeued: requeued})
 		}
 		var (
 			taken = i       // the next batch position to hand to SendAll
@@ -588,4 +596,36 @@ func isASCII[T string | []byte](s T) bool {
 func isKind(err error, k smtp.Kind) bool {
 	var se *smtp.Error
 	return errors.As(err, &se) && se.Kind == k
+}
+
+// requeue queues the recipients refused with 4xx again in d.Requeue, as
+// a new item with its content and Account, and returns the refusals left
+// to report and the addresses queued again.
+func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, refused []smtp.RecipientError) ([]smtp.RecipientError, []string) {
+	if d.Requeue == nil {
+		return refused, nil
+	}
+	var again []string
+	var left []smtp.RecipientError
+	for _, r := range refused {
+		if r.Reply.Code/100 == 4 {
+			again = append(again, r.Addr)
+		} else {
+			left = append(left, r)
+		}
+	}
+	if len(again) == 0 {
+		return refused, nil
+	}
+	rd, err := it.Open()
+	if err != nil {
+		return refused, nil
+	}
+	defer rd.Close()
+	env := it.Envelope
+	env.To = again
+	if _, err := Enqueue(ctx, d.Requeue, a, env, rd); err != nil {
+		return refused, nil
+	}
+	return left, again
 }

@@ -24,6 +24,9 @@ type RecipientsError struct {
 	Delivered []string
 	// Refused are the others, with the server's last reply for each.
 	Refused []smtp.RecipientError
+	// Requeued are recipients refused with 4xx and queued again as a new
+	// item (Deliverer.Requeue).
+	Requeued []string
 }
 
 func (e *RecipientsError) Error() string {
@@ -34,7 +37,11 @@ func (e *RecipientsError) Error() string {
 		}
 		fmt.Fprintf(&b, "recipient address %s not accepted by the server: %s", r.Addr, r.Reply.String())
 	}
-	fmt.Fprintf(&b, " (the message was delivered to the other %d recipient(s): %s)", len(e.Delivered), strings.Join(e.Delivered, ", "))
+	fmt.Fprintf(&b, " (the message was delivered to %d recipient(s): %s", len(e.Delivered), strings.Join(e.Delivered, ", "))
+	if len(e.Requeued) > 0 {
+		fmt.Fprintf(&b, "; deferred and queued again for: %s", strings.Join(e.Requeued, ", "))
+	}
+	b.WriteString(")")
 	return b.String()
 }
 

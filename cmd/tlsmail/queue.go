@@ -246,6 +246,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			res.out = out
 		}
 	})
+	d.Requeue = q // recipients deferred with 4xx while others took the message
 	var data []byte
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.Deliver,
@@ -790,6 +791,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			mu.Unlock()
 		}
 	})
+	d.Requeue = r.q // recipients deferred with 4xx while others took the message
 	stats, err := r.q.Run(ctx, outbox.RunConfig{
 		Deliver:  d.Deliver,
 		Parallel: r.parallel,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
@@ -123,6 +124,61 @@ func TestSendmailTooManyRecipients(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("delivered to %v, want %v", got, want)
+	}
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		t.Errorf("the outbox is not empty: %+v", q)
+	}
+}
+
+// TestSendmailDeferredRecipientRequeued: a server that answers 450 to one
+// RCPT and takes the other: the accepted recipient gets the message, the
+// deferred one is queued again on its own (not dropped, not in failed/,
+// and the other not sent twice), stderr says so, and a queue run after
+// the server relents delivers it.
+func TestSendmailDeferredRecipientRequeued(t *testing.T) {
+	t.Parallel()
+	const later = "later@example.org"
+	var relent atomic.Bool
+	m := newMailbox(t, func(c *server.Config) {
+		c.RejectRecipient = func(to string) *server.Reply {
+			if to == later && !relent.Load() {
+				return &server.Reply{Code: 450, Enhanced: [3]int{4, 2, 1}, Text: "mailbox busy, try later"}
+			}
+			return nil
+		}
+	}, nil)
+	logfile := filepath.Join(t.TempDir(), "log")
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "--logfile=" + logfile, "-i", "ok@example.org", later}, env: m.env(),
+		stdin: strings.NewReader("Subject: deferred recipient\n\nx\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, later) || !strings.Contains(r.stderr, "450") || !strings.Contains(r.stderr, "queued again") {
+		t.Errorf("want exit 0 and the deferred recipient named: %s", r)
+	}
+	data, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := logFields(t, strings.TrimSuffix(string(data), "\n")); !strings.Contains(f["errormsg"], later) {
+		t.Errorf("the log line does not name the deferred recipient: %v", f)
+	}
+	q := m.list(t)
+	if len(q.Failed) != 0 || len(q.Queued) != 1 || !slices.Equal(q.Queued[0].Recipients, []string{later}) {
+		t.Fatalf("want one item queued for %s only: %+v", later, q)
+	}
+	relent.Store(true)
+	if r := (proc{args: []string{"queue", "flush"}, env: m.env()}).run(t); r.code != 0 {
+		t.Fatalf("queue flush: %s", r)
+	}
+	msgs, err := m.srv.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, msg := range msgs {
+		got = append(got, msg.To...)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{later, "ok@example.org"}) {
+		t.Errorf("delivered to %v, want each recipient once", got)
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
 		t.Errorf("the outbox is not empty: %+v", q)

@@ -455,6 +455,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
+		if qr.out != nil && qr.out.result != nil {
+			for _, r := range qr.out.result.Rejected {
+				// Delivered to the others; this one was queued again.
+				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred by the server (%s): queued again in %s; 'tlsmail queue run' retries it\n",
+					r.Addr, oneLine(r.Reply.String()), qr.dir)
+			}
+		}
 		// The account works now: the messages it left in the outbox go
 		// too (as msmtpq does), bounded, and whatever happens to them
 		// this message's exit status stays 0.
