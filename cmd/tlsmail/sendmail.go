@@ -46,6 +46,9 @@ A failure that will not heal by itself (a refused login, an untrusted
 certificate) is said so, with what to fix. After a delivery, the outbox's
 other messages of the same account are delivered too (at most 20, 10s).
 Usage and configuration errors (64, 78) are found before anything is queued.
+When the outbox directory cannot be created (a HOME the user cannot write),
+the message is sent directly, with a warning; a failure is then the exit
+status, and nothing is kept.
 
 The server and account come from msmtp's configuration files, read as
 msmtp reads them: the system file (/etc/msmtprc, or $TLSMAIL_SYSTEM_CONFIG)
@@ -444,6 +447,9 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		queueDir:   sa.queueDir,
 		maxSize:    sa.maxSize,
 		queueURL:   sa.queueURL,
+		// A HOME the user cannot write (PHP-FPM's www-data): send at
+		// once rather than not at all.
+		directIfNoOutbox: true,
 	}
 	if sa.verbose {
 		o.transcript = "-"
@@ -452,6 +458,15 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	sendmailLog(e, sa, o, qr, err)
 	if err != nil {
 		return err
+	}
+	if qr.direct {
+		// No outbox: the attempt just made was the only one.
+		if qr.res.Outcome == outbox.Delivered {
+			return nil
+		}
+		c := classify(qr.res.Err)
+		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
+			msg: "not sent, and not kept (no outbox): " + c.message, fix: c.fix}
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
