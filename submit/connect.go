@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -239,12 +240,12 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	case ca.PasswordEval != "":
 		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval})
 	case ca.Password != "":
-		if runtime.GOOS != "windows" {
-			if fi, err := os.Stat(a.ConfigFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return "", &Error{Field: "config_file_mode",
-					Msg: fmt.Sprintf("%s holds a password but can be read by other users (mode %04o)", a.ConfigFile, fi.Mode().Perm()),
-					Fix: "run: chmod 600 " + a.ConfigFile + " (or use passwordeval instead of password)"}
-			}
+		sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
+		if sys == "" {
+			sys = config.DefaultSystemFile()
+		}
+		if err := CheckPasswordFile(a.ConfigFile, sys != "" && filepath.Clean(sys) == filepath.Clean(a.ConfigFile)); err != nil {
+			return "", err
 		}
 		return ca.Password, nil
 	}

@@ -42,6 +42,13 @@ type Deliverer struct {
 	// is reported to the outbox; it is called from several goroutines at
 	// once.
 	Sent func(it *outbox.Item, s *Sent)
+	// Requeue, if set, is where the recipients of a partly accepted item
+	// that stay refused with a 4xx reply are queued again, as a new item
+	// with the same content and Account, to be retried with the backoff
+	// (RFC 5321 section 4.2.5: a 4xx is worth another attempt); the item
+	// itself is settled, the others having the message. When nil, or when
+	// that enqueue fails, they are reported refused (a *RecipientsError).
+	Requeue outbox.Store
 	// DialError, if set, may replace an error of smtp.Dial (the command
 	// line adds its flag names to the fix there).
 	DialError func(err error, p *Plan) error
@@ -207,6 +214,15 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 	// A session that fails is closed, and the first item it did not
 	// report starts a new one.
 	reported := make([]bool, len(batch))
+	// Items the server took for some recipients: what they placed so far
+	// and the recipients a further transaction is to try (RFC 5321
+	// section 4.5.3.1.10).
+	progress := map[int]*recipientProgress{}
+	type retry struct {
+		j  int
+		to []string
+	}
+	var retries []retry
 	for i := 0; i < len(batch); {
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
@@ -248,6 +264,60 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 			report(batch[j], Classify(err))
 			reported[j] = true
 		}
+		// settle ends one transaction of item j (to: its recipients when
+		// it was a further one): an item the server took for some
+		// recipients and refused for others is sent again to the ones
+		// refused with 4xx while each transaction places some, and is
+		// then reported once, delivered or with a *RecipientsError.
+		settle := func(j int, to []string, res *smtp.Result, err error) {
+			pr := progress[j]
+			if pr == nil && (err != nil || res == nil || len(res.Rejected) == 0) {
+				finish(j, res, err)
+				return
+			}
+			if pr == nil {
+				pr = &recipientProgress{}
+				progress[j] = pr
+			}
+			switch {
+			case err == nil && res != nil:
+				again, final := retryable(res)
+				pr.delivered = append(pr.delivered, res.Accepted...)
+				pr.refused = append(pr.refused, final...)
+				pr.last = res
+				if len(again) > 0 {
+					retries = append(retries, retry{j, again})
+					reported[j] = true // settled by a further transaction
+					return
+				}
+			case res != nil && len(res.Rejected) > 0 && len(res.Accepted) == 0:
+				pr.refused = append(pr.refused, res.Rejected...)
+			default:
+				// The further transaction failed as a whole: its
+				// recipients are refused with that failure.
+				if err == nil {
+					err = errors.New("no reply")
+				}
+				reply := smtp.Reply{Lines: []string{err.Error()}}
+				var se *smtp.Error
+				if errors.As(err, &se) && se.Reply != nil {
+					reply = *se.Reply
+				}
+				for _, a := range to {
+					pr.refused = append(pr.refused, smtp.RecipientError{Addr: a, Reply: reply})
+				}
+			}
+			merged := &smtp.Result{Accepted: pr.delivered, Rejected: pr.refused}
+			if pr.last != nil {
+				merged.Response, merged.Bytes = pr.last.Response, pr.last.Bytes
+			}
+			refused, requeued := d.requeue(ctx, batch[j], &a, pr.refused)
+			if len(refused) == 0 {
+				finish(j, merged, nil)
+				return
+			}
+			finish(j, merged, &RecipientsError{Delivered: pr.delivered, Refused: refused, Requeued: requeued})
+		}
 		var (
 			taken = i       // the next batch position to hand to SendAll
 			pos   []int     // SendAll's message index -> batch position
@@ -275,10 +345,39 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 			}
 			return smtp.Envelope{}, nil, io.EOF
 		}
-		err = c.SendAll(ctx, next, func(k int, res *smtp.Result, err error) { finish(pos[k], res, err) })
+		err = c.SendAll(ctx, next, func(k int, res *smtp.Result, err error) { settle(pos[k], nil, res, err) })
 		if open != nil {
 			open.Close()
 		}
+		// The recipients refused with 4xx by a transaction that placed
+		// others go in new transactions on the same session.
+		for err == nil && len(retries) > 0 && ctx.Err() == nil {
+			rt := retries[0]
+			retries = retries[1:]
+			env, r, perr := prepareItem(batch[rt.j])
+			if perr != nil {
+				settle(rt.j, rt.to, nil, perr)
+				continue
+			}
+			env.To = rt.to
+			res, serr := c.Send(ctx, env, r)
+			if cl, ok := r.(io.Closer); ok {
+				cl.Close()
+			}
+			settle(rt.j, rt.to, res, serr)
+			if serr != nil && !isKind(serr, smtp.KindRejected) {
+				err = serr // the session is gone
+			}
+		}
+		for _, rt := range retries {
+			// Not tried: the session ended (or the run was cancelled).
+			cause := err
+			if cause == nil {
+				cause = ctx.Err()
+			}
+			settle(rt.j, rt.to, nil, fmt.Errorf("not sent: the session ended before a further transaction (%v)", cause))
+		}
+		retries = nil
 		if err != nil {
 			c.Close()
 		} else {
@@ -497,4 +596,36 @@ func isASCII[T string | []byte](s T) bool {
 func isKind(err error, k smtp.Kind) bool {
 	var se *smtp.Error
 	return errors.As(err, &se) && se.Kind == k
+}
+
+// requeue queues the recipients refused with 4xx again in d.Requeue, as
+// a new item with its content and Account, and returns the refusals left
+// to report and the addresses queued again.
+func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, refused []smtp.RecipientError) ([]smtp.RecipientError, []string) {
+	if d.Requeue == nil {
+		return refused, nil
+	}
+	var again []string
+	var left []smtp.RecipientError
+	for _, r := range refused {
+		if r.Reply.Code/100 == 4 {
+			again = append(again, r.Addr)
+		} else {
+			left = append(left, r)
+		}
+	}
+	if len(again) == 0 {
+		return refused, nil
+	}
+	rd, err := it.Open()
+	if err != nil {
+		return refused, nil
+	}
+	defer rd.Close()
+	env := it.Envelope
+	env.To = again
+	if _, err := Enqueue(ctx, d.Requeue, a, env, rd); err != nil {
+		return refused, nil
+	}
+	return left, again
 }

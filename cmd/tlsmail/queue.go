@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -20,7 +21,9 @@ import (
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
+	"github.com/tlsmail/tlsmail/transcript"
 )
 
 // Exit codes and JSON kinds of the queue commands.
@@ -165,6 +168,12 @@ type queued struct {
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
+	// direct: no outbox could be created and the message was sent at
+	// once, unqueued (res and out say how that went; id is "").
+	direct bool
+	// backlog delivers the outbox's other items of the same account
+	// (sendmail, after a delivery); nil when there was no run.
+	backlog func(ctx context.Context) outbox.Stats
 }
 
 // queuedSend checks and prepares the message as send does, writes it to
@@ -202,6 +211,10 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	q, err := openStore(ctx, e, loc, 0, o.maxSize)
 	if err != nil {
+		var pe *fs.PathError
+		if o.directIfNoOutbox && !o.deferOnly && loc.url == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
+			return sendUnqueued(ctx, e, o, p, err)
+		}
 		return nil, err
 	}
 	dir := q.Dir()
@@ -243,6 +256,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			res.out = out
 		}
 	})
+	d.Requeue = q // recipients deferred with 4xx while others took the message
+	var data []byte
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.Deliver,
 		IDs:     []string{id},
@@ -250,9 +265,11 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			if it.ID == id {
 				res.res = r
 				res.next = it.NextAttempt
+				data = it.Data()
 			}
 		},
 	})
+	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data) }
 	return res, nil
 }
 
@@ -784,6 +801,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			mu.Unlock()
 		}
 	})
+	d.Requeue = r.q // recipients deferred with 4xx while others took the message
 	stats, err := r.q.Run(ctx, outbox.RunConfig{
 		Deliver:  d.Deliver,
 		Parallel: r.parallel,
@@ -960,4 +978,45 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 			return nil
 		},
 	}
+}
+
+// sendUnqueued sends the prepared message at once without the outbox,
+// which could not be created (why): a user such as PHP-FPM's www-data,
+// whose HOME is not writable, still gets the mail out. It says so on
+// standard error: if this attempt fails nothing is kept, as with msmtp.
+func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why error) (*queued, error) {
+	fmt.Fprintf(e.stderr, "tlsmail: warning: no outbox (%s); sending directly, and nothing is kept if this fails (set TLSMAIL_QUEUE_DIR or queue_dir to a directory this user can write)\n",
+		oneLine(why.Error()))
+	res := &queued{direct: true, env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &outcome{}}
+	if err := p.authenticate(ctx, e, o); err != nil {
+		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
+		return res, nil
+	}
+	tw, closeTranscript, err := openTranscript(e, o.transcript)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
+	}
+	defer closeTranscript()
+	if tw != nil {
+		p.cfg.Transcript = transcript.New(tw)
+	}
+	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
+	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
+	if err != nil {
+		res.res = outbox.Result{Outcome: outbox.Permanent, Err: hintMode(err, p.cfg.Mode, p.addr)}
+		return res, nil
+	}
+	r := p.msg.Reader()
+	defer r.Close()
+	sres, err := c.SendAndQuit(ctx, p.env, r)
+	res.out.result = sres
+	if err == nil && sres != nil && len(sres.Rejected) > 0 {
+		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
+	}
+	res.res = outbox.Classify(err)
+	if err != nil {
+		// Nothing is kept: every failure is final here.
+		res.res.Outcome = outbox.Permanent
+	}
+	return res, nil
 }

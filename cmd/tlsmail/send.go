@@ -89,6 +89,9 @@ type sendOptions struct {
 	queue     bool
 	deferOnly bool
 	queueDir  string
+	// directIfNoOutbox (sendmail) sends at once, unqueued, when the
+	// outbox directory cannot be created (a HOME the user cannot write).
+	directIfNoOutbox bool
 	// maxSize (--max-size) is the largest message written to the outbox,
 	// in bytes: 0 for outbox.DefaultMaxMessageSize, negative for none.
 	maxSize  int64

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // configUse records what applyConfig took from a configuration file, for
@@ -54,12 +54,16 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	path := a.File // "" for the EMAIL and SMTPSERVER account
 	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
 		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog}
-	if a.Password != "" && runtime.GOOS != "windows" && path != "" {
+	if a.Password != "" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
-		// may read it.
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return configErrorf("%s holds a password but can be read by other users (mode %04o)", path, fi.Mode().Perm()).
-				withFix("run: chmod 600 " + shellQuote(path) + " (or use passwordeval instead of password)")
+		// may read it (the system file may be read by its group).
+		sys := sendmailSearch(e, "", home).SystemFile
+		if err := submit.CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path)); err != nil {
+			var se *submit.Error
+			if errors.As(err, &se) {
+				return configErrorf("%s", se.Msg).withFix(se.Fix)
+			}
+			return err
 		}
 	}
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }

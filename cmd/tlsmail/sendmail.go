@@ -11,13 +11,17 @@ import (
 	"net/mail"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 const sendmailLong = `Read a message on standard input and deliver it, as sendmail does: a drop-in
@@ -34,8 +38,17 @@ is made, then delivered at once:
     outbox and 'tlsmail queue run' retries it (run it from cron or keep
     'tlsmail queue run --watch' running);
   - permanent failure (5xx): the sysexits code (65 rejected, 69 unavailable)
-    and the message moves to the outbox's failed/ folder.
+    and the message moves to the outbox's failed/ folder;
+  - some recipients refused (the others got it): exit 65, each refused
+    address and the reply on standard error, the message kept in failed/
+    (recipients refused with 452 "too many" get it in further transactions).
+A failure that will not heal by itself (a refused login, an untrusted
+certificate) is said so, with what to fix. After a delivery, the outbox's
+other messages of the same account are delivered too (at most 20, 10s).
 Usage and configuration errors (64, 78) are found before anything is queued.
+When the outbox directory cannot be created (a HOME the user cannot write),
+the message is sent directly, with a warning; a failure is then the exit
+status, and nothing is kept.
 
 The server and account come from msmtp's configuration files, read as
 msmtp reads them: the system file (/etc/msmtprc, or $TLSMAIL_SYSTEM_CONFIG)
@@ -434,6 +447,9 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		queueDir:   sa.queueDir,
 		maxSize:    sa.maxSize,
 		queueURL:   sa.queueURL,
+		// A HOME the user cannot write (PHP-FPM's www-data): send at
+		// once rather than not at all.
+		directIfNoOutbox: true,
 	}
 	if sa.verbose {
 		o.transcript = "-"
@@ -443,14 +459,45 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	if err != nil {
 		return err
 	}
+	if qr.direct {
+		// No outbox: the attempt just made was the only one.
+		if qr.res.Outcome == outbox.Delivered {
+			return nil
+		}
+		c := classify(qr.res.Err)
+		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
+			msg: "not sent, and not kept (no outbox): " + c.message, fix: c.fix}
+	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
+		if qr.out != nil && qr.out.result != nil {
+			for _, r := range qr.out.result.Rejected {
+				// Delivered to the others; this one was queued again.
+				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred by the server (%s): queued again in %s; 'tlsmail queue run' retries it\n",
+					r.Addr, oneLine(r.Reply.String()), qr.dir)
+			}
+		}
+		// The account works now: the messages it left in the outbox go
+		// too (as msmtpq does), bounded, and whatever happens to them
+		// this message's exit status stays 0.
+		if qr.backlog != nil {
+			qr.backlog(ctx)
+		}
 		return nil
 	case outbox.Permanent, outbox.Corrupt:
 		return qr.err()
 	case outbox.Temporary:
+		c := classify(qr.res.Err)
+		if what, ok := needsFixing(qr.res.Err); ok {
+			// Exit 0 all the same: the message is safe, and a non-zero
+			// exit makes PHP's mail() or git send-email report it unsent
+			// (and resend it); cron mails this line either way.
+			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue run'. The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
+				oneLine(c.message), what, qr.id, qr.dir)
+			return nil
+		}
 		fmt.Fprintf(e.stderr, "tlsmail: not delivered yet; the message is safe in the outbox as %s (%s) and 'tlsmail queue run' retries it%s: %s\n",
-			qr.id, qr.dir, nextText(qr.next), oneLine(classify(qr.res.Err).message))
+			qr.id, qr.dir, nextText(qr.next), oneLine(c.message))
 		return nil
 	}
 	if !sa.deferOnly {
@@ -697,4 +744,78 @@ func sendmailArgv(argv []string) []string {
 		return append([]string{"sendmail", "-bp"}, argv[1:]...)
 	}
 	return argv[1:]
+}
+
+// needsFixing reports whether a deferred delivery failed for a reason that
+// retrying will not cure, a configuration or trust problem, and what to
+// fix: a login the server refused for good (5xx or no reply: a 454 is
+// temporary, RFC 4954 section 6), a certificate that is not trusted, a
+// server that offers no STARTTLS, an account that cannot work.
+func needsFixing(err error) (string, bool) {
+	var se *smtp.Error
+	var te *trust.Error
+	switch {
+	case errors.As(err, &te):
+		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+	case errors.As(err, &se):
+		switch se.Kind {
+		case smtp.KindAuth:
+			if se.Reply != nil && se.Reply.Code/100 == 4 {
+				return "", false
+			}
+			return "the server refused the login; fix the account's user and password (password, passwordeval or ~/.netrc) or auth method", true
+		case smtp.KindCertificate:
+			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+		case smtp.KindStartTLSUnavailable:
+			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
+		case smtp.KindConfig:
+			return "the account's settings cannot work; fix the configuration file", true
+		}
+	}
+	var ce *config.Error
+	var sub *submit.Error
+	if errors.As(err, &ce) || errors.As(err, &sub) {
+		return "the account's settings cannot work; fix the configuration file", true
+	}
+	return "", false
+}
+
+// The backlog a sendmail run delivers after its own message: at most
+// backlogItems items, within backlogTime.
+const (
+	backlogItems = 20
+	backlogTime  = 10 * time.Second
+)
+
+// deliverBacklog delivers the outbox's items queued with the same account
+// settings as the item just delivered (data, its outbox.Data), other than
+// that item, whether due or not: the delivery just made shows the server
+// and the login work again. It delivers at most backlogItems of them,
+// oldest first, within backlogTime; what is left waits for 'tlsmail queue
+// run'. Failures are recorded on the items, as by a queue run.
+func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte) outbox.Stats {
+	if len(data) == 0 {
+		return outbox.Stats{}
+	}
+	items, err := q.List()
+	if err != nil {
+		return outbox.Stats{}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Created.Before(items[j].Created) })
+	var ids []string
+	for _, it := range items {
+		if it.ID != id && bytes.Equal(it.Data(), data) {
+			ids = append(ids, it.ID)
+			if len(ids) == backlogItems {
+				break
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return outbox.Stats{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, backlogTime)
+	defer cancel()
+	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
+	return st
 }

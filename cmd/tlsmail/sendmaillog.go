@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tlsmail/tlsmail/maillog"
@@ -87,12 +88,24 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
+		if qr.out != nil && qr.out.result != nil && len(qr.out.result.Rejected) > 0 {
+			// Delivered to the others; these were queued again.
+			var b []string
+			for _, r := range qr.out.result.Rejected {
+				b = append(b, r.Addr+" deferred ("+r.Reply.String()+")")
+			}
+			en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
+		}
 	case outbox.Permanent, outbox.Temporary, outbox.Corrupt:
 		c := classify(qr.res.Err)
 		en.ErrorMsg, en.ExitCode = c.message, c.code
 		if qr.res.Outcome == outbox.Temporary {
 			// tlsmail keeps the message (msmtp would have lost it).
-			en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
+			if what, ok := needsFixing(qr.res.Err); ok {
+				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue run)"
+			} else {
+				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
+			}
 		}
 		var se *smtp.Error
 		reply = nil

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSendmailWithoutOutbox (issue 14 item 10): when the outbox directory
+// cannot be created (PHP-FPM's www-data, whose HOME it cannot write; here
+// a path below a regular file, which fails for root too), sendmail sends
+// the message directly and says so, instead of exiting 75 with nothing
+// sent; a failed direct attempt exits with its own code and says nothing
+// was kept.
+func TestSendmailWithoutOutbox(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noOutbox := "TLSMAIL_QUEUE_DIR=" + filepath.Join(file, "queue")
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "bob@example.org"}, env: m.env(noOutbox),
+		stdin: strings.NewReader("Subject: direct\n\nx\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "sending directly") {
+		t.Fatalf("want exit 0 and a warning that the message went unqueued: %s", r)
+	}
+	msgs, err := m.srv.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "bob@example.org" {
+		t.Errorf("want the message delivered once: %+v", msgs)
+	}
+	// A server that is down: nothing can be kept, so the failure is the
+	// exit status (75), as with msmtp.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := portOf(t, closed.Addr().String())
+	closed.Close()
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := writeFile(t, "msmtprc", []byte(strings.Replace(string(cfg), "port "+portOf(t, m.srv.SMTPAddr()), "port "+closedPort, 1)), 0o600)
+	r = proc{args: []string{"sendmail", "-C", down, "-i", "bob@example.org"}, env: m.env(noOutbox),
+		stdin: strings.NewReader("Subject: direct\n\nx\n")}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "not kept") {
+		t.Errorf("want exit 75 saying nothing was kept: %s", r)
+	}
+}
