@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -22,19 +23,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
 	}
 	n, _ := strconv.Atoi(port)
-	a := submit.Account{
-		ConfigFile: o.cfg.file,
-		Name:       o.cfg.account,
-		Host:       host,
-		Port:       n,
-		Mode:       p.cfg.Mode,
-		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation},
-		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
-		Provider:  o.provider,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
-	}
+	a := flagAccount(o, host, n, p.cfg.Mode)
 	if o.platformID != nil {
 		// The Windows certificate store or PFX file of --cert-store,
 		// --cert-thumbprint, --cert-subject and --pfx.
@@ -102,6 +91,25 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 		}
 	}
 	return d
+}
+
+// flagAccount is the connection part of the account the send flags o
+// name, with the server's host, port and TLS mode as planConnection
+// resolved them: no password and no Windows-only client identity.
+func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submit.Account {
+	return submit.Account{
+		ConfigFile: o.cfg.file,
+		Name:       o.cfg.account,
+		Host:       host,
+		Port:       port,
+		Mode:       mode,
+		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
+			Revocation: o.revocation},
+		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
+		Provider:  o.provider,
+		LocalName: o.ehlo,
+		Timeout:   o.timeout,
+	}
 }
 
 // absPath makes p absolute ("" stays "").

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -394,11 +392,11 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
-// planConnection checks the server, TLS and authentication flags and
-// resolves them into the connection part of a plan (p.addr, p.cfg), without
-// reading the password and without any network traffic. The outbox
-// deliverer uses it too, so that a queued message is sent exactly as
-// `send` would send it.
+// planConnection checks the server, TLS and authentication flags (its
+// errors name them) and resolves the account they make through
+// submit.Connector.Plan, as the outbox deliverer resolves a queued item,
+// into the connection part of a plan (p.addr, p.cfg): without reading the
+// password and without any network traffic.
 func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
@@ -460,17 +458,13 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
 	}
 
-	// TLS flags.
-	prov, err := e.providers.Lookup(o.provider)
-	if err != nil {
+	// TLS flags: checked here so that the errors name them; the account
+	// they make is resolved by submit.Connector.Plan, as a queued item is.
+	if _, err := e.providers.Lookup(o.provider); err != nil {
 		return nil, usageErrorf("unknown --tls-provider %q", o.provider).
 			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
 	}
-	tcfg := &secchan.Config{ServerName: o.tlsName, Insecure: o.insecure}
-	if tcfg.ServerName == "" {
-		tcfg.ServerName = host
-	}
-	if strings.ContainsAny(tcfg.ServerName, " \t\r\n/") {
+	if strings.ContainsAny(o.tlsName, " \t\r\n/") {
 		return nil, usageErrorf("--tls-name %q is not a host name", o.tlsName).withFix("give a DNS name or an IP address")
 	}
 	for _, pin := range o.pins {
@@ -478,27 +472,24 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			return nil, err
 		}
 	}
-	tcfg.Trust.Pins = o.pins
-	tcfg.Trust.Revocation = o.revocation
-	if o.ca != "" {
-		pool, err := loadCAFile(o.ca)
-		if err != nil {
-			return nil, err
-		}
-		tcfg.Trust.Roots = pool
-	}
 	if o.key != "" && o.cert == "" {
 		return nil, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
 	}
-	if o.cert != "" {
-		cert, err := submit.LoadKeyPair(o.cert, o.key)
-		if err != nil {
-			return nil, withFlagFix(err)
-		}
-		tcfg.Certificates = []tls.Certificate{cert}
+	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
+		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
+	n, _ := strconv.Atoi(port)
+	// Without the password (authenticate reads it from its flag) and
+	// without the operating system's identity flags (o.platform applies
+	// them with errors naming those flags).
+	a := flagAccount(o, host, n, mode)
+	sp, err := e.connector().Plan(context.Background(), &a)
+	if err != nil {
+		return nil, withFlagFix(err)
+	}
+	p.cfg = sp.Config
 	if o.platform != nil {
-		if prov, err = o.platform(prov, tcfg); err != nil {
+		if p.cfg.Provider, err = o.platform(p.cfg.Provider, p.cfg.TLS); err != nil {
 			return nil, err
 		}
 	}
@@ -517,18 +508,6 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 				map[bool]string{true: "has", false: "have"}[len(given) == 1])
 		}
 	}
-	p.cfg = smtp.Config{
-		Mode:        mode,
-		Provider:    prov,
-		TLS:         tcfg,
-		LocalName:   o.ehlo,
-		Timeout:     o.timeout,
-		DialContext: dialSpecialNames,
-	}
-	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
-		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
-	}
-
 	return p, nil
 }
 
@@ -600,16 +579,6 @@ func checkPin(pin string) error {
 			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters); 'tlsmail probe' prints it")
 	}
 	return nil
-}
-
-// loadCAFile reads PEM certificates to trust instead of the system roots
-// (submit.LoadCAFile; the fix names --ca).
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pool, err := submit.LoadCAFile(path)
-	if err != nil {
-		return nil, withFlagFix(err)
-	}
-	return pool, nil
 }
 
 // flagFix is the fix of a submit error about field, as the command line
