@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"path/filepath"
@@ -69,21 +68,14 @@ func (e *env) connector() *submit.Connector {
 
 // newDeliverer returns the outbox deliverer of `queue run` and `send
 // --queue`: submit's, connecting through the command line's Connector
-// (Connector.Plan checks the queued account as the library does), with
-// the fixes of its errors naming the flags. sent, if set, is told each
-// item's outcome.
+// (Connector.Plan checks the queued account as the library does). sent,
+// if set, is told each item's outcome.
 func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome, err error)) *submit.Deliverer {
 	c := e.connector()
 	d := &submit.Deliverer{
 		Transcript: tw,
-		Connect: func(ctx context.Context, a *submit.Account) (*submit.Plan, error) {
-			p, err := c.Plan(ctx, a)
-			if err != nil {
-				return nil, withFlagFix(err)
-			}
-			return p, nil
-		},
-		DialError: func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
+		Connect:    c.Plan,
+		DialError:  func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
 	}
 	if sent != nil {
 		d.Sent = func(it *outbox.Item, s *submit.Sent) {

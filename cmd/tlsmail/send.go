@@ -485,7 +485,7 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	a := flagAccount(o, host, n, mode)
 	sp, err := e.connector().Plan(context.Background(), &a)
 	if err != nil {
-		return nil, withFlagFix(err)
+		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
 	p.cfg = sp.Config
 	if o.platform != nil {
@@ -579,38 +579,6 @@ func checkPin(pin string) error {
 			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters); 'tlsmail probe' prints it")
 	}
 	return nil
-}
-
-// flagFix is the fix of a submit error about field, as the command line
-// says it: with the flag that sets the field.
-func flagFix(field string) (string, bool) {
-	switch field {
-	case "ca_file":
-		return "give --ca the path of a PEM file with the CA certificates", true
-	case "ca":
-		return "give --ca a file with one or more -----BEGIN CERTIFICATE----- blocks", true
-	case "cert_file":
-		return "give --cert the path of a PEM certificate file", true
-	case "key_file":
-		return "give --key the path of a PEM private key file (or put the key in the --cert file)", true
-	case "client_cert":
-		return "give --cert a PEM certificate and --key its PEM private key (or one file holding both)", true
-	}
-	return "", false
-}
-
-// withFlagFix turns a *submit.Error into a configuration error whose fix
-// names the flag (flagFix); other errors are returned as they are.
-func withFlagFix(err error) error {
-	var se *submit.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	fix := se.Fix
-	if f, ok := flagFix(se.Field); ok {
-		fix = f
-	}
-	return configErrorf("%s", se.Msg).wrapping(err).withFix(fix)
 }
 
 // buildMessage composes the message from the flags, or prepares the one
