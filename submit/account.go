@@ -188,8 +188,8 @@ func (a *Account) Addr() string {
 // config.Load returns it; file is that file's path). A password written in
 // the file becomes a reference to the account (SecretConfig), a
 // passwordeval too: the file is read again at delivery, so a password
-// changed there is used. A tls_fingerprint is a *config.Error. Relative file names stay as the file gives them
-// (config.Load resolves ~).
+// changed there is used. A tls_fingerprint is a *config.Error. Relative
+// file names stay as the file gives them (config.Load resolves ~).
 func FromConfig(file string, c *config.Account) (Account, error) {
 	a := Account{
 		ConfigFile: file,
