@@ -188,8 +188,8 @@ func (a *Account) Addr() string {
 // config.Load returns it; file is that file's path). A password written in
 // the file becomes a reference to the account (SecretConfig), a
 // passwordeval too: the file is read again at delivery, so a password
-// changed there is used. Relative file names stay as the file gives them
-// (config.Load resolves ~).
+// changed there is used. A tls_fingerprint is a *config.Error. Relative
+// file names stay as the file gives them (config.Load resolves ~).
 func FromConfig(file string, c *config.Account) (Account, error) {
 	a := Account{
 		ConfigFile: file,
@@ -208,7 +208,10 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 	default:
 		a.Mode = smtp.Implicit
 	}
-	if len(c.Fingerprint) > 0 && len(c.Pin) == 0 && (c.TrustFile == "" || c.TrustFile == "system") {
+	// A tls_fingerprint is refused even beside tls_trust_file or tls_pin:
+	// msmtp checks the fingerprint, and delivering on the other settings
+	// alone would check something the file did not ask for.
+	if len(c.Fingerprint) > 0 {
 		return Account{}, &config.Error{File: c.File, Line: c.Line, Key: "tls_fingerprint",
 			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", c.Name),
 			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}

@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -123,5 +124,32 @@ domain client.example
 	}
 	if b, _ := json.Marshal(a); json.Valid(b) && strings.Contains(string(b), "s3cret") {
 		t.Errorf("the Account's JSON holds the password: %s", b)
+	}
+}
+
+// TestFromConfigRefusesFingerprint: tls_fingerprint is refused even beside
+// tls_trust_file or tls_pin (msmtp would check the fingerprint; delivering
+// with the other settings alone would silently check something else), as
+// `tlsmail send --config` refuses it.
+func TestFromConfigRefusesFingerprint(t *testing.T) {
+	const fp = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33"
+	for _, extra := range []string{
+		"",
+		"tls_trust_file /etc/ssl/ca.pem\n",
+		"tls_pin sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+	} {
+		f, err := config.Parse(context.Background(), "/home/u/.msmtprc", strings.NewReader(
+			"account a\nhost mail.example\ntls on\n"+extra+"tls_fingerprint "+fp+"\n"), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Account("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ce *config.Error
+		if _, err := FromConfig(f.Path, c); !errors.As(err, &ce) || ce.Key != "tls_fingerprint" {
+			t.Errorf("with %q: FromConfig error = %v, want the tls_fingerprint line refused", extra, err)
+		}
 	}
 }

@@ -51,23 +51,6 @@ func (f *storeCertFlags) identity() submit.ClientIdentity {
 	return id
 }
 
-// platformFromIdentity returns the function that applies a queued item's
-// client identity, as the flags it was queued with did.
-func platformFromIdentity(id submit.ClientIdentity) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), error) {
-	f := &storeCertFlags{store: id.Store, thumbprint: id.Thumbprint, subject: id.Subject, pfx: id.PFXFile}
-	switch id.PFXPassword.Source {
-	case "":
-	case submit.SecretEnv:
-		f.pfxPasswordEnv = id.PFXPassword.Ref
-	case submit.SecretFile:
-		f.pfxPasswordFile = id.PFXPassword.Ref
-	default:
-		return nil, configErrorf("the queued item reads its PFX password from %q, which tlsmail does not support", id.PFXPassword.Source).
-			withFix("remove it with 'tlsmail queue remove ID' and send it again")
-	}
-	return f.apply, nil
-}
-
 // apply checks the flags' combinations (usage errors naming the flags)
 // and has submit apply the identity: the store entry becomes the provider's
 // client certificate, the PFX file cfg's.

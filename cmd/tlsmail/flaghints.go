@@ -11,6 +11,7 @@ import (
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -214,11 +215,14 @@ func errorSettings(err error) []setting {
 	var se *smtp.Error
 	var ie *message.InputError
 	var ce *config.Error
+	var sub *submit.Error
 	switch {
 	case errors.As(err, &se):
 		return smtpSettings(se)
 	case errors.As(err, &ie):
 		return inputSettings(ie.Field)
+	case errors.As(err, &sub):
+		return submitSettings(sub.Field)
 	case errors.As(err, &ce):
 		// A configuration file that cannot be found or read (not a
 		// line of it that is wrong).
@@ -329,6 +333,18 @@ func handshakeSettings(e *smtp.Error) []setting {
 		return []setting{setTLSMode, setTimeout}
 	case he != nil && he.Code == 0 && he.Fix != "":
 		return []setting{setVersions} // the server hung up mid-handshake
+	}
+	return nil
+}
+
+// submitSettings is what the fix of a *submit.Error about field (an
+// account's setting that cannot be used as it is) asks to change.
+func submitSettings(field string) []setting {
+	switch field {
+	case "ca_file", "ca":
+		return []setting{setCA}
+	case "cert_file", "key_file", "client_cert":
+		return []setting{setClientCert}
 	}
 	return nil
 }

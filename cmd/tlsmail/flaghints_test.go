@@ -15,6 +15,7 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -102,6 +103,12 @@ func TestFlagHintsByKind(t *testing.T) {
 		{"reserved header", &message.InputError{Field: `header "Subject"`, Fix: "the fix"}, "--subject", ""},
 		{"no config file", &config.Error{Msg: "m", Fix: "the fix", Err: errors.New("x")}, "--config FILE or TLSMAIL_CONFIG", ""},
 		{"bad config line", &config.Error{File: "f", Line: 3, Msg: "m", Fix: "the fix"}, "", ""},
+		{"CA file unreadable", &submit.Error{Field: "ca_file", Fix: "the fix"}, "--ca FILE", "--ca FILE"},
+		{"CA file without PEM", &submit.Error{Field: "ca", Fix: "the fix"}, "--ca FILE", "--ca FILE"},
+		{"client certificate file", &submit.Error{Field: "cert_file", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
+		{"client key file", &submit.Error{Field: "key_file", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
+		{"client pair", &submit.Error{Field: "client_cert", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
+		{"secret file mode (no setting)", &submit.Error{Field: "secret_file_mode", Fix: "the fix"}, "", ""},
 		{"rejected (no setting)", &smtp.Error{Kind: smtp.KindRejected, Op: "DATA", Reply: &smtp.Reply{Code: 554}, Fix: "the fix"}, "", ""},
 	}
 	for _, tc := range tests {

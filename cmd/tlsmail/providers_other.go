@@ -22,17 +22,6 @@ func platformSendFlags(fs *pflag.FlagSet) (func(secchan.Provider, *secchan.Confi
 
 func keepProvider(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
 
-// platformFromIdentity returns the function that applies a queued item's
-// Windows client identity: an item that names a certificate store or a
-// PFX file cannot be delivered here.
-func platformFromIdentity(id submit.ClientIdentity) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), error) {
-	if id.Store != "" || id.Thumbprint != "" || id.Subject != "" || id.PFXFile != "" {
-		return nil, configErrorf("the queued item's client certificate is in a Windows certificate store or PFX file").
-			withFix("run the queue on Windows, or remove the item with 'tlsmail queue remove ID' and send it again with --cert and --key")
-	}
-	return keepProvider, nil
-}
-
 // platformConfigError reports whether err is a configuration problem only
 // this operating system's provider knows of: none here.
 func platformConfigError(err error) (msg, fix string, ok bool) { return "", "", false }

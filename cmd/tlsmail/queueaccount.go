@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"path/filepath"
@@ -23,19 +22,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
 	}
 	n, _ := strconv.Atoi(port)
-	a := submit.Account{
-		ConfigFile: o.cfg.file,
-		Name:       o.cfg.account,
-		Host:       host,
-		Port:       n,
-		Mode:       p.cfg.Mode,
-		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation},
-		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
-		Provider:  o.provider,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
-	}
+	a := flagAccount(o, host, n, p.cfg.Mode)
 	if o.platformID != nil {
 		// The Windows certificate store or PFX file of --cert-store,
 		// --cert-thumbprint, --cert-subject and --pfx.
@@ -72,95 +59,23 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 	return a, nil
 }
 
-// optionsFromAccount rebuilds the send flags of a queued item, so that
-// planConnection checks and resolves them exactly as for `send`. The
-// password source is taken from a.Auth.Secret; for a configuration account
-// the file is read again when the password is needed.
-func optionsFromAccount(ctx context.Context, e *env, a submit.Account) (*sendOptions, error) {
-	o := &sendOptions{
-		server:     a.Addr(),
-		tlsMode:    string(a.Mode),
-		pins:       a.Trust.Pins,
-		insecure:   a.Trust.Insecure,
-		tlsName:    a.Trust.ServerName,
-		ca:         a.Trust.CAFile,
-		cert:       a.Client.CertFile,
-		key:        a.Client.KeyFile,
-		provider:   a.Provider,
-		revocation: a.Trust.Revocation,
-		ehlo:       a.LocalName,
-		timeout:    a.Timeout,
-		auth:       "auto",
-	}
-	platform, err := platformFromIdentity(a.Client)
-	if err != nil {
-		return nil, err
-	}
-	o.platform = platform
-	if o.provider == "" {
-		o.provider = defaultProvider
-	}
-	if o.timeout <= 0 {
-		o.timeout = smtp.DefaultTimeout
-	}
-	if a.Trust.Fingerprint != "" {
-		return nil, configErrorf("the queued item pins a certificate fingerprint, which tlsmail does not support").
-			withFix("remove the item with 'tlsmail queue remove ID' and send it again with tls_pin")
-	}
-	if a.Auth.User == "" {
-		return o, nil
-	}
-	o.user = a.Auth.User
-	if m := strings.ToLower(a.Auth.Mechanism); m != "" && m != "auto" {
-		o.auth, o.authSet = a.Auth.Mechanism, true
-	}
-	switch a.Auth.Secret.Source {
-	case submit.SecretEnv:
-		o.password.env = a.Auth.Secret.Ref
-	case submit.SecretFile:
-		o.password.file = a.Auth.Secret.Ref
-	case submit.SecretCommand:
-		o.password.cmd = a.Auth.Secret.Ref
-	case submit.SecretConfig:
-		c := &submit.Connector{Getenv: e.getenv}
-		o.password.fromAccount = func(ctx context.Context) (string, error) { return c.Secret(ctx, &a, a.Auth.Secret) }
-	default:
-		return nil, configErrorf("the queued item authenticates as %s but names no password source (%q)", a.Auth.User, a.Auth.Secret.Source).
-			withFix("remove it with 'tlsmail queue remove ID' and send it again")
-	}
-	return o, nil
+// connector is the submit.Connector of this command line: its TLS
+// providers, its environment, and its dialer (which knows the special
+// names of tests and the demo).
+func (e *env) connector() *submit.Connector {
+	return &submit.Connector{Providers: e.providers, Getenv: e.getenv, DialContext: dialSpecialNames}
 }
 
 // newDeliverer returns the outbox deliverer of `queue run` and `send
-// --queue`: submit's, with the command line's checks (planConnection, so
-// that a queued message is sent exactly as `send` would send it), its
-// password sources and its fix texts. sent, if set, is told each item's
-// outcome.
+// --queue`: submit's, connecting through the command line's Connector
+// (Connector.Plan checks the queued account as the library does). sent,
+// if set, is told each item's outcome.
 func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome, err error)) *submit.Deliverer {
+	c := e.connector()
 	d := &submit.Deliverer{
 		Transcript: tw,
-		Connect: func(ctx context.Context, a *submit.Account) (*submit.Plan, error) {
-			o, err := optionsFromAccount(ctx, e, *a)
-			if err != nil {
-				return nil, err
-			}
-			p, err := planConnection(e, o)
-			if err != nil {
-				return nil, err
-			}
-			sp := &submit.Plan{Addr: p.addr, Config: p.cfg}
-			if o.user != "" {
-				sp.Authenticate = func(ctx context.Context) error {
-					if err := p.authenticate(ctx, e, o); err != nil {
-						return err
-					}
-					sp.Config.Auth = p.cfg.Auth
-					return nil
-				}
-			}
-			return sp, nil
-		},
-		DialError: func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
+		Connect:    c.Plan,
+		DialError:  func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
 	}
 	if sent != nil {
 		d.Sent = func(it *outbox.Item, s *submit.Sent) {
@@ -168,6 +83,25 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 		}
 	}
 	return d
+}
+
+// flagAccount is the connection part of the account the send flags o
+// name, with the server's host, port and TLS mode as planConnection
+// resolved them: no password and no Windows-only client identity.
+func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submit.Account {
+	return submit.Account{
+		ConfigFile: o.cfg.file,
+		Name:       o.cfg.account,
+		Host:       host,
+		Port:       port,
+		Mode:       mode,
+		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
+			Revocation: o.revocation},
+		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
+		Provider:  o.provider,
+		LocalName: o.ehlo,
+		Timeout:   o.timeout,
+	}
 }
 
 // absPath makes p absolute ("" stays "").

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -397,11 +395,11 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
-// planConnection checks the server, TLS and authentication flags and
-// resolves them into the connection part of a plan (p.addr, p.cfg), without
-// reading the password and without any network traffic. The outbox
-// deliverer uses it too, so that a queued message is sent exactly as
-// `send` would send it.
+// planConnection checks the server, TLS and authentication flags (its
+// errors name them) and resolves the account they make through
+// submit.Connector.Plan, as the outbox deliverer resolves a queued item,
+// into the connection part of a plan (p.addr, p.cfg): without reading the
+// password and without any network traffic.
 func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
@@ -463,17 +461,13 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
 	}
 
-	// TLS flags.
-	prov, err := e.providers.Lookup(o.provider)
-	if err != nil {
+	// TLS flags: checked here so that the errors name them; the account
+	// they make is resolved by submit.Connector.Plan, as a queued item is.
+	if _, err := e.providers.Lookup(o.provider); err != nil {
 		return nil, usageErrorf("unknown --tls-provider %q", o.provider).
 			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
 	}
-	tcfg := &secchan.Config{ServerName: o.tlsName, Insecure: o.insecure}
-	if tcfg.ServerName == "" {
-		tcfg.ServerName = host
-	}
-	if strings.ContainsAny(tcfg.ServerName, " \t\r\n/") {
+	if strings.ContainsAny(o.tlsName, " \t\r\n/") {
 		return nil, usageErrorf("--tls-name %q is not a host name", o.tlsName).withFix("give a DNS name or an IP address")
 	}
 	for _, pin := range o.pins {
@@ -481,27 +475,24 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 			return nil, err
 		}
 	}
-	tcfg.Trust.Pins = o.pins
-	tcfg.Trust.Revocation = o.revocation
-	if o.ca != "" {
-		pool, err := loadCAFile(o.ca)
-		if err != nil {
-			return nil, err
-		}
-		tcfg.Trust.Roots = pool
-	}
 	if o.key != "" && o.cert == "" {
 		return nil, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
 	}
-	if o.cert != "" {
-		cert, err := submit.LoadKeyPair(o.cert, o.key)
-		if err != nil {
-			return nil, withFlagFix(err)
-		}
-		tcfg.Certificates = []tls.Certificate{cert}
+	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
+		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
+	n, _ := strconv.Atoi(port)
+	// Without the password (authenticate reads it from its flag) and
+	// without the operating system's identity flags (o.platform applies
+	// them with errors naming those flags).
+	a := flagAccount(o, host, n, mode)
+	sp, err := e.connector().Plan(context.Background(), &a)
+	if err != nil {
+		return nil, err // a *submit.Error: the flag-hint table names the flag
+	}
+	p.cfg = sp.Config
 	if o.platform != nil {
-		if prov, err = o.platform(prov, tcfg); err != nil {
+		if p.cfg.Provider, err = o.platform(p.cfg.Provider, p.cfg.TLS); err != nil {
 			return nil, err
 		}
 	}
@@ -520,18 +511,6 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 				map[bool]string{true: "has", false: "have"}[len(given) == 1])
 		}
 	}
-	p.cfg = smtp.Config{
-		Mode:        mode,
-		Provider:    prov,
-		TLS:         tcfg,
-		LocalName:   o.ehlo,
-		Timeout:     o.timeout,
-		DialContext: dialSpecialNames,
-	}
-	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
-		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
-	}
-
 	return p, nil
 }
 
@@ -603,48 +582,6 @@ func checkPin(pin string) error {
 			withFix("write it as sha256/ followed by the base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo (44 characters); 'tlsmail probe' prints it")
 	}
 	return nil
-}
-
-// loadCAFile reads PEM certificates to trust instead of the system roots
-// (submit.LoadCAFile; the fix names --ca).
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pool, err := submit.LoadCAFile(path)
-	if err != nil {
-		return nil, withFlagFix(err)
-	}
-	return pool, nil
-}
-
-// flagFix is the fix of a submit error about field, as the command line
-// says it: with the flag that sets the field.
-func flagFix(field string) (string, bool) {
-	switch field {
-	case "ca_file":
-		return "give --ca the path of a PEM file with the CA certificates", true
-	case "ca":
-		return "give --ca a file with one or more -----BEGIN CERTIFICATE----- blocks", true
-	case "cert_file":
-		return "give --cert the path of a PEM certificate file", true
-	case "key_file":
-		return "give --key the path of a PEM private key file (or put the key in the --cert file)", true
-	case "client_cert":
-		return "give --cert a PEM certificate and --key its PEM private key (or one file holding both)", true
-	}
-	return "", false
-}
-
-// withFlagFix turns a *submit.Error into a configuration error whose fix
-// names the flag (flagFix); other errors are returned as they are.
-func withFlagFix(err error) error {
-	var se *submit.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	fix := se.Fix
-	if f, ok := flagFix(se.Field); ok {
-		fix = f
-	}
-	return configErrorf("%s", se.Msg).wrapping(err).withFix(fix)
 }
 
 // buildMessage composes the message from the flags, or prepares the one

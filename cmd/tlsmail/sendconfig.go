@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -67,60 +66,60 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		}
 	}
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
+	if len(o.pins) > 0 || o.ca != "" {
+		// The command line's trust replaces the file's: a
+		// tls_fingerprint there is not used, so not refused.
+		a.Fingerprint = nil
+	}
+	// The file's account as the library reads it (submit.FromConfig:
+	// tls_fingerprint refused, the account checked); it fills what the
+	// command line left unset.
+	fa, err := submit.FromConfig(path, a)
+	if err != nil {
+		return err
+	}
 	if o.server == "" {
-		o.server = a.Host + ":" + strconv.Itoa(a.ServerPort())
-		if strings.Contains(a.Host, ":") && !strings.HasPrefix(a.Host, "[") {
-			o.server = "[" + a.Host + "]:" + strconv.Itoa(a.ServerPort())
+		o.server = fa.Host + ":" + strconv.Itoa(fa.Port)
+		if strings.Contains(fa.Host, ":") && !strings.HasPrefix(fa.Host, "[") {
+			o.server = "[" + fa.Host + "]:" + strconv.Itoa(fa.Port)
 		}
 	}
 	if o.tlsMode == "" {
-		switch {
-		case !a.TLS:
-			o.tlsMode = "none"
-		case a.StartTLS:
-			o.tlsMode = "starttls"
-		default:
-			o.tlsMode = "implicit"
-		}
+		o.tlsMode = string(fa.Mode)
 	}
-	if len(a.Fingerprint) > 0 && len(o.pins) == 0 && o.ca == "" {
-		return &config.Error{File: a.File, Line: a.Line, Key: "tls_fingerprint",
-			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", a.Name),
-			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}
-	}
-	if o.ca == "" && a.TrustFile != "" && a.TrustFile != "system" {
-		o.ca = a.TrustFile
+	if o.ca == "" {
+		o.ca = fa.Trust.CAFile
 	}
 	if len(o.pins) == 0 {
-		o.pins = a.Pin
+		o.pins = fa.Trust.Pins
 	}
 	if o.cert == "" && o.key == "" {
-		o.cert, o.key = a.CertFile, a.KeyFile
+		o.cert, o.key = fa.Client.CertFile, fa.Client.KeyFile
 	}
-	if !set("insecure") && a.TLS && !a.CertCheck {
+	if !set("insecure") && fa.Trust.Insecure {
 		o.insecure = true
 	}
-	if !set("tls-provider") && a.Provider != "" {
-		o.provider = a.Provider
+	if !set("tls-provider") && fa.Provider != "" {
+		o.provider = fa.Provider
 	}
-	if o.tlsName == "" && a.TLSHostOverride != "" {
-		o.tlsName = a.TLSHostOverride
+	if o.tlsName == "" {
+		o.tlsName = fa.Trust.ServerName
 	}
-	if !set("timeout") && a.Timeout > 0 {
-		o.timeout = a.Timeout
+	if !set("timeout") && fa.Timeout > 0 {
+		o.timeout = fa.Timeout
 	}
-	if o.ehlo == "" && a.Domain != "" {
-		o.ehlo = a.Domain
+	if o.ehlo == "" {
+		o.ehlo = fa.LocalName
 	}
 	if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From
 	}
-	if a.Revocation != "" && o.revocationFlag == "" {
-		o.revocation = a.Revocation
+	if fa.Trust.Revocation != "" && o.revocationFlag == "" {
+		o.revocation = fa.Trust.Revocation
 	}
 	// Authentication: the file's, unless the command line names a user.
-	if o.user == "" && a.Auth != "" && a.User != "" {
-		o.user = a.User
+	if o.user == "" && fa.Auth.User != "" {
+		o.user = fa.Auth.User
 		if o.password.count() == 0 {
 			switch {
 			case a.PasswordEval != "":
@@ -136,10 +135,10 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			}
 		}
 		if !set("auth") {
-			if a.Auth == "on" {
+			if fa.Auth.Mechanism == "AUTO" {
 				o.auth = "auto"
 			} else {
-				o.auth = strings.ToUpper(a.Auth)
+				o.auth = fa.Auth.Mechanism
 				o.authNamed = true // named in the file: as good as --auth
 			}
 		}
@@ -148,10 +147,6 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return &config.Error{File: a.File, Line: a.Line, Key: "password",
 			Msg: fmt.Sprintf("account %s: auth is on but no password is given", a.Name),
 			Fix: "add passwordeval (a command printing the password) to the account, or pass --password-env, --password-file or --password-cmd"}
-	}
-	var ce *config.Error
-	if err := a.Check(); errors.As(err, &ce) {
-		return err
 	}
 	if err := a.CheckHost(); err != nil && !set("server") {
 		return err

@@ -195,23 +195,21 @@ func TestSettingsRoundTrip(t *testing.T) {
 			if s.Auth.Secret != tc.ref {
 				t.Errorf("secret = %+v, want %+v", s.Auth.Secret, tc.ref)
 			}
-			o2, err := optionsFromAccount(context.Background(), e, s)
+			p2, err := e.connector().Plan(context.Background(), &s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p2, err := planConnection(e, o2)
-			if err != nil {
-				t.Fatal(err)
+			if p2.Addr != p.addr || p2.Config.Mode != p.cfg.Mode || p2.Config.TLS.ServerName != p.cfg.TLS.ServerName ||
+				!reflect.DeepEqual(p2.Config.TLS.Trust.Pins, p.cfg.TLS.Trust.Pins) || p2.Config.Timeout != p.cfg.Timeout {
+				t.Errorf("plans differ:\n%+v\n%+v", p.cfg, p2.Config)
 			}
-			if p2.addr != p.addr || p2.cfg.Mode != p.cfg.Mode || p2.cfg.TLS.ServerName != p.cfg.TLS.ServerName ||
-				!reflect.DeepEqual(p2.cfg.TLS.Trust.Pins, p.cfg.TLS.Trust.Pins) || p2.cfg.Timeout != p.cfg.Timeout {
-				t.Errorf("plans differ:\n%+v\n%+v", p.cfg, p2.cfg)
+			if p2.Authenticate != nil {
+				if err := p2.Authenticate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if err := p2.authenticate(context.Background(), e, o2); err != nil {
-				t.Fatal(err)
-			}
-			if o.user != "" && (p2.cfg.Auth == nil || p2.cfg.Auth.Password != secret || p2.cfg.Auth.Username != o.user) {
-				t.Errorf("the secret was not read again from its source: %+v", p2.cfg.Auth)
+			if o.user != "" && (p2.Config.Auth == nil || p2.Config.Auth.Password != secret || p2.Config.Auth.Username != o.user) {
+				t.Errorf("the secret was not read again from its source: %+v", p2.Config.Auth)
 			}
 		})
 	}
