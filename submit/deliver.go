@@ -43,7 +43,8 @@ type Deliverer struct {
 	// once.
 	Sent func(it *outbox.Item, s *Sent)
 	// Requeue, if set, is where the recipients of a partly accepted item
-	// that stay refused with a 4xx reply are queued again, as a new item
+	// that stay refused with a 4xx reply (or got no reply: a further
+	// transaction whose session failed) are queued again, as a new item
 	// with the same content and Account, to be retried with the backoff
 	// (RFC 5321 section 4.2.5: a 4xx is worth another attempt); the item
 	// itself is settled, the others having the message. When nil, or when
@@ -608,7 +609,10 @@ func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, re
 	var again []string
 	var left []smtp.RecipientError
 	for _, r := range refused {
-		if r.Reply.Code/100 == 4 {
+		// A 4xx, or no reply at all (the further transaction's session
+		// failed or ended: the server refused nothing), is worth another
+		// attempt; only a 5xx is final.
+		if r.Reply.Code/100 == 4 || r.Reply.Code == 0 {
 			again = append(again, r.Addr)
 		} else {
 			left = append(left, r)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/server"
@@ -182,5 +183,60 @@ func TestSendmailDeferredRecipientRequeued(t *testing.T) {
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
 		t.Errorf("the outbox is not empty: %+v", q)
+	}
+}
+
+// TestSendmailFurtherTransactionNoReply: a recipient refused with 452 "too
+// many recipients" while the other took the message, and the further
+// transaction for it gets no reply (the server stalls past the timeout).
+// No server refused that recipient: before the fix it was reported as
+// refused for good (exit 65, the whole message in failed/, where a retry
+// would send it to the other recipient twice); now it is queued again on
+// its own, as a 4xx deferral is, and delivered by a later queue run.
+func TestSendmailFurtherTransactionNoReply(t *testing.T) {
+	t.Parallel()
+	var mails atomic.Int32
+	var stall atomic.Bool
+	stall.Store(true)
+	m := newMailbox(t, func(c *server.Config) {
+		c.MaxRecipients = 1
+		c.RejectMail = func(string) *server.Reply {
+			if mails.Add(1) == 2 && stall.Load() {
+				time.Sleep(6 * time.Second) // past the client's timeout
+			}
+			return nil
+		}
+	}, nil)
+	data, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.cfg, []byte(strings.Replace(string(data), "timeout 30", "timeout 2", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "one@example.org", "two@example.org"}, env: m.env(),
+		stdin: strings.NewReader("Subject: stalled\n\nx\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "two@example.org deferred (no reply") {
+		t.Errorf("want exit 0 and two@example.org named as queued again: %s", r)
+	}
+	q := m.list(t)
+	if len(q.Failed) != 0 || len(q.Queued) != 1 || !slices.Equal(q.Queued[0].Recipients, []string{"two@example.org"}) {
+		t.Fatalf("want one item queued for two@example.org only: %+v", q)
+	}
+	stall.Store(false)
+	if r := (proc{args: []string{"queue", "flush"}, env: m.env()}).run(t); r.code != 0 {
+		t.Fatalf("queue flush: %s", r)
+	}
+	msgs, err := m.srv.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, msg := range msgs {
+		got = append(got, msg.To...)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"one@example.org", "two@example.org"}) {
+		t.Errorf("delivered to %v, want each recipient once", got)
 	}
 }

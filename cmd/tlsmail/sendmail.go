@@ -473,8 +473,8 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		if qr.out != nil && qr.out.result != nil {
 			for _, r := range qr.out.result.Rejected {
 				// Delivered to the others; this one was queued again.
-				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred by the server (%s): queued again in %s; 'tlsmail queue run' retries it\n",
-					r.Addr, oneLine(r.Reply.String()), qr.dir)
+				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
+					r.Addr, oneLine(deferredReply(r.Reply)), qr.dir)
 			}
 		}
 		// The account works now: the messages it left in the outbox go
@@ -818,4 +818,14 @@ func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Delivere
 	defer cancel()
 	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
 	return st
+}
+
+// deferredReply is the reply a recipient queued again was deferred with:
+// the server's 4xx, or (code 0) the failure of a further transaction that
+// got no reply.
+func deferredReply(r smtp.Reply) string {
+	if r.Code == 0 {
+		return "no reply: " + r.Text()
+	}
+	return r.String()
 }

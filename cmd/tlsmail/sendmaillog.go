@@ -92,7 +92,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 			// Delivered to the others; these were queued again.
 			var b []string
 			for _, r := range qr.out.result.Rejected {
-				b = append(b, r.Addr+" deferred ("+r.Reply.String()+")")
+				b = append(b, r.Addr+" deferred ("+deferredReply(r.Reply)+")")
 			}
 			en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
 		}
