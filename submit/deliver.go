@@ -628,7 +628,10 @@ func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, re
 	defer rd.Close()
 	env := it.Envelope
 	env.To = again
-	if _, err := Enqueue(ctx, d.Requeue, a, env, rd); err != nil {
+	// Not cancelled with the run: the others have the message and the
+	// item is settled now, so these recipients must be recorded (a local
+	// copy, bounded) even when the run is stopping.
+	if _, err := Enqueue(context.WithoutCancel(ctx), d.Requeue, a, env, rd); err != nil {
 		return refused, nil
 	}
 	return left, again
