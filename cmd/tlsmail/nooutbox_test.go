@@ -53,3 +53,47 @@ func TestSendmailWithoutOutbox(t *testing.T) {
 		t.Errorf("want exit 75 saying nothing was kept: %s", r)
 	}
 }
+
+// TestSendmailWithoutOutboxLogs: msmtp's log line of a message sent
+// directly for want of an outbox says so (a daemon's stderr is often
+// lost, the log is where an administrator looks), and on a failure that
+// nothing was kept.
+func TestSendmailWithoutOutboxLogs(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noOutbox := "TLSMAIL_QUEUE_DIR=" + filepath.Join(file, "queue")
+	logfile := filepath.Join(t.TempDir(), "log")
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "--logfile=" + logfile, "-i", "bob@example.org"}, env: m.env(noOutbox),
+		stdin: strings.NewReader("Subject: direct\n\nx\n")}.run(t)
+	if r.code != 0 {
+		t.Fatalf("want exit 0: %s", r)
+	}
+	data, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := logFields(t, strings.TrimSuffix(string(data), "\n")); !strings.Contains(f["errormsg"], "no outbox") || f["exitcode"] != "EX_OK" {
+		t.Errorf("the log line does not say the message went without an outbox: %v", f)
+	}
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := writeFile(t, "msmtprc", []byte(strings.Replace(string(cfg), "port "+portOf(t, m.srv.SMTPAddr()), "port 1", 1)), 0o600)
+	logfile = filepath.Join(t.TempDir(), "log")
+	r = proc{args: []string{"sendmail", "-C", down, "--logfile=" + logfile, "-i", "bob@example.org"}, env: m.env(noOutbox),
+		stdin: strings.NewReader("Subject: direct\n\nx\n")}.run(t)
+	if r.code == 0 {
+		t.Fatalf("want a failure: %s", r)
+	}
+	if data, err = os.ReadFile(logfile); err != nil {
+		t.Fatal(err)
+	}
+	if f := logFields(t, strings.TrimSuffix(string(data), "\n")); !strings.Contains(f["errormsg"], "not kept") {
+		t.Errorf("the log line does not say nothing was kept: %v", f)
+	}
+}

@@ -171,6 +171,8 @@ type queued struct {
 	// direct: no outbox could be created and the message was sent at
 	// once, unqueued (res and out say how that went; id is "").
 	direct bool
+	// directWhy is why there was no outbox (direct), for the log line.
+	directWhy string
 	// backlog delivers the outbox's other items of the same account
 	// (sendmail, after a delivery); nil when there was no run.
 	backlog func(ctx context.Context) outbox.Stats
@@ -987,7 +989,7 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why error) (*queued, error) {
 	fmt.Fprintf(e.stderr, "tlsmail: warning: no outbox (%s); sending directly, and nothing is kept if this fails (set TLSMAIL_QUEUE_DIR or queue_dir to a directory this user can write)\n",
 		oneLine(why.Error()))
-	res := &queued{direct: true, env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &outcome{}}
+	res := &queued{direct: true, directWhy: oneLine(why.Error()), env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &outcome{}}
 	if err := p.authenticate(ctx, e, o); err != nil {
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil

@@ -120,6 +120,15 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		}
 		en.ExitCode = exitTempFail
 	}
+	if qr.direct {
+		// Sent at once for want of an outbox: the log says so, as
+		// stderr does (a daemon's stderr is often lost).
+		if qr.res.Outcome == outbox.Delivered {
+			en.ErrorMsg = strings.TrimPrefix(en.ErrorMsg+"; ", "; ") + "sent directly, no outbox (" + qr.directWhy + ")"
+		} else {
+			en.ErrorMsg += " (not kept: no outbox, " + qr.directWhy + ")"
+		}
+	}
 	if reply != nil {
 		en.SMTPStatus = reply.Code
 		en.SMTPMsg = replyLines(reply)
