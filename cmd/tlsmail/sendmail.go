@@ -791,31 +791,57 @@ const (
 // settings as the item just delivered (data, its outbox.Data), other than
 // that item, whether due or not: the delivery just made shows the server
 // and the login work again. It delivers at most backlogItems of them,
-// oldest first, within backlogTime; what is left waits for 'tlsmail queue
-// run'. Failures are recorded on the items, as by a queue run.
+// the first the outbox's walk finds (its order: by creation within each
+// chunk of names), oldest first, within backlogTime, which bounds finding
+// them too; what is left waits for 'tlsmail queue run'. Failures are
+// recorded on the items, as by a queue run.
 func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte) outbox.Stats {
 	if len(data) == 0 {
 		return outbox.Stats{}
 	}
-	items, err := q.List()
-	if err != nil {
-		return outbox.Stats{}
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Created.Before(items[j].Created) })
-	var ids []string
-	for _, it := range items {
+	// The time limit covers finding the items too: the outbox is read
+	// item by item (Walk) and no further than needed, not listed whole.
+	ctx, cancel := context.WithTimeout(ctx, backlogTime)
+	defer cancel()
+	var found []*outbox.Item
+	errEnough := errors.New("enough")
+	visit := func(it *outbox.Item) error {
+		if ctx.Err() != nil {
+			return errEnough
+		}
 		if it.ID != id && bytes.Equal(it.Data(), data) {
-			ids = append(ids, it.ID)
-			if len(ids) == backlogItems {
+			found = append(found, it)
+			if len(found) == backlogItems {
+				return errEnough
+			}
+		}
+		return nil
+	}
+	if w, ok := q.(interface {
+		Walk(func(*outbox.Item) error) error
+	}); ok {
+		if err := w.Walk(visit); err != nil && !errors.Is(err, errEnough) {
+			return outbox.Stats{}
+		}
+	} else {
+		items, err := q.List()
+		if err != nil {
+			return outbox.Stats{}
+		}
+		for _, it := range items {
+			if visit(it) != nil {
 				break
 			}
 		}
 	}
-	if len(ids) == 0 {
+	if len(found) == 0 || ctx.Err() != nil {
 		return outbox.Stats{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, backlogTime)
-	defer cancel()
+	sort.Slice(found, func(i, j int) bool { return found[i].Created.Before(found[j].Created) })
+	ids := make([]string, len(found))
+	for i, it := range found {
+		ids[i] = it.ID
+	}
 	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
 	return st
 }
