@@ -260,6 +260,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	})
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	var data []byte
+	var created time.Time
 	_, res.runErr = q.Run(ctx, outbox.RunConfig{
 		Deliver: d.Deliver,
 		IDs:     []string{id},
@@ -267,11 +268,11 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 			if it.ID == id {
 				res.res = r
 				res.next = it.NextAttempt
-				data = it.Data()
+				data, created = it.Data(), it.Created
 			}
 		},
 	})
-	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data) }
+	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data, created) }
 	return res, nil
 }
 

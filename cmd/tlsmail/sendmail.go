@@ -788,14 +788,14 @@ const (
 )
 
 // deliverBacklog delivers the outbox's items queued with the same account
-// settings as the item just delivered (data, its outbox.Data), other than
-// that item, whether due or not: the delivery just made shows the server
+// settings as the item just delivered (data, its outbox.Data), before it
+// (created, its creation time), whether due or not: the delivery just made shows the server
 // and the login work again. It delivers at most backlogItems of them,
 // the first the outbox's walk finds (its order: by creation within each
 // chunk of names), oldest first, within backlogTime, which bounds finding
 // them too; what is left waits for 'tlsmail queue run'. Failures are
 // recorded on the items, as by a queue run.
-func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte) outbox.Stats {
+func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte, created time.Time) outbox.Stats {
 	if len(data) == 0 {
 		return outbox.Stats{}
 	}
@@ -809,7 +809,11 @@ func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Delivere
 		if ctx.Err() != nil {
 			return errEnough
 		}
-		if it.ID != id && bytes.Equal(it.Data(), data) {
+		// Only what earlier runs left: not an item queued after this
+		// message (a recipient just deferred and queued again, retried
+		// with its backoff; another sendmail's message, which it is
+		// delivering itself).
+		if it.ID != id && !it.Created.After(created) && bytes.Equal(it.Data(), data) {
 			found = append(found, it)
 			if len(found) == backlogItems {
 				return errEnough
