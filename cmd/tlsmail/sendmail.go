@@ -756,6 +756,10 @@ func needsFixing(err error) (string, bool) {
 	var te *trust.Error
 	switch {
 	case errors.As(err, &te):
+		if onlyRevocationUnknown(te) {
+			// The CRL or OCSP server could not be reached: that heals.
+			return "", false
+		}
 		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
 	case errors.As(err, &se):
 		switch se.Kind {
@@ -778,6 +782,19 @@ func needsFixing(err error) (string, bool) {
 		return "the account's settings cannot work; fix the configuration file", true
 	}
 	return "", false
+}
+
+// onlyRevocationUnknown reports whether every error of a certificate
+// check is a revocation status that could not be learnt (a CRL or OCSP
+// server out of reach, with hard revocation checking).
+func onlyRevocationUnknown(te *trust.Error) bool {
+	errs := te.Report.Errors()
+	for _, p := range errs {
+		if p.Kind != trust.KindRevocationUnknown {
+			return false
+		}
+	}
+	return len(errs) > 0
 }
 
 // The backlog a sendmail run delivers after its own message: at most
