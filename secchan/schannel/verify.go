@@ -20,22 +20,15 @@ import (
 // leaf (the store does not keep the order they were sent in), then any that
 // do not chain.
 func peerChain(rc *windows.CertContext) []*x509.Certificate {
-	leaf, err := x509.ParseCertificate(bytes.Clone(unsafe.Slice(rc.EncodedCert, rc.Length)))
+	der := rawPeerCerts(rc)
+	leaf, err := x509.ParseCertificate(der[0])
 	if err != nil {
 		return nil
 	}
 	var others []*x509.Certificate
-	if rc.Store != 0 {
-		var prev *windows.CertContext
-		for {
-			cur, err := windows.CertEnumCertificatesInStore(rc.Store, prev)
-			if err != nil || cur == nil {
-				break
-			}
-			prev = cur
-			if x, err := x509.ParseCertificate(bytes.Clone(unsafe.Slice(cur.EncodedCert, cur.Length))); err == nil && !x.Equal(leaf) {
-				others = append(others, x)
-			}
+	for _, d := range der[1:] {
+		if x, err := x509.ParseCertificate(d); err == nil {
+			others = append(others, x)
 		}
 	}
 	chain := []*x509.Certificate{leaf}
@@ -58,8 +51,8 @@ func peerChain(rc *windows.CertContext) []*x509.Certificate {
 }
 
 // rawPeerCerts returns the DER of the remote certificate and of the others
-// in its store, leaf first, unparsed: for a chain whose leaf crypto/x509
-// cannot parse (peerChain then returns nil).
+// in its store, leaf first, unparsed: what peerChain orders, and what verify
+// hands to trust.VerifyDER when crypto/x509 cannot parse the leaf.
 func rawPeerCerts(rc *windows.CertContext) [][]byte {
 	leaf := bytes.Clone(unsafe.Slice(rc.EncodedCert, rc.Length))
 	der := [][]byte{leaf}
