@@ -90,7 +90,7 @@ func (s Search) Locate() (Found, error) {
 			return false, nil
 		}
 		return false, &Error{File: p, Msg: "cannot read configuration file: " + errText(err),
-			Fix: "fix the file's permissions, or name another file with -C", Err: err}
+			Fix: "fix the file's permissions, or name another configuration file", Err: err}
 	}
 	if s.SystemFile != "" {
 		ok, err := exists(s.SystemFile)
@@ -123,7 +123,7 @@ func (s Search) Locate() (Found, error) {
 	if f.User == "" && f.System == "" {
 		return f, &Error{
 			Msg: "no configuration file found (tried " + strings.Join(f.Tried, ", ") + ")",
-			Fix: "create one of them in msmtp's format, or name one with -C",
+			Fix: "create one of them in msmtp's format, or name another configuration file",
 			Err: fs.ErrNotExist,
 		}
 	}

@@ -28,8 +28,11 @@ type Config struct {
 
 // Enabled reports whether c writes anything.
 func (c Config) Enabled() bool {
-	return c.File != "" || (c.Syslog != "" && c.Syslog != "off")
+	return c.File != "" || c.syslogOn()
 }
+
+// syslogOn reports whether c sends its lines to syslog.
+func (c Config) syslogOn() bool { return c.Syslog != "" && c.Syslog != "off" }
 
 // Write writes e to the log file and to syslog as c says, with now as the
 // file line's time stamp. The file is opened for appending (created with
@@ -45,7 +48,7 @@ func (c Config) Write(e Entry, now time.Time) error {
 			errs = append(errs, err.Error())
 		}
 	}
-	if c.Syslog != "" && c.Syslog != "off" {
+	if c.syslogOn() {
 		if err := writeSyslog(c.SyslogNetwork, c.SyslogAddr, c.Syslog, e.ExitCode != 0, line); err != nil {
 			errs = append(errs, err.Error())
 		}

@@ -423,7 +423,7 @@ func attachmentPart(i int, a *Attachment) (*part, error) {
 		}
 		// Opened now, not first during DATA: an unreadable file is an
 		// input error before any connection.
-		f, err := openRegular(a.Path)
+		f, err := OpenFile(a.Path)
 		if err != nil {
 			return nil, &InputError{Field: fieldName, Problem: fmt.Sprintf("cannot attach %q: %v", a.Path, err), Fix: fileFix(err), Err: err}
 		}

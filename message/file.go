@@ -13,10 +13,14 @@ import (
 // deliver, and neither can be read again for a second write.
 var ErrNotRegular = errors.New("not a regular file")
 
-// openRegular opens path for reading if it is a regular file. The type is
-// checked before opening (opening a FIFO without a writer blocks) and again
-// on the open file, and a file that reports a size of 0 must be empty.
-func openRegular(path string) (*os.File, error) {
+// OpenFile opens path for reading as Compose opens its files: a regular
+// file only, checked before opening and again on the open file, and the
+// open never blocks (a FIFO or device swapped in after the check is
+// refused, not waited on); a file that reports a size of 0 must really be
+// empty. A file that is not usable is an *os.PathError wrapping
+// ErrNotRegular. Callers that read a prepared message from a path (Prepare
+// takes a reader) use it to get the same guarantees.
+func OpenFile(path string) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -53,14 +57,6 @@ func openChecked(path string) (*os.File, error) {
 	}
 	return f, nil
 }
-
-// OpenFile opens path for reading as Compose opens its files: a regular
-// file only, the open never blocks (a FIFO or device swapped in after a
-// check is refused, not waited on), and a file that reports a size of 0
-// must really be empty. A file that is not usable is an *os.PathError
-// wrapping ErrNotRegular. Callers that read a prepared message from a
-// path (Prepare takes a reader) use it to get the same guarantees.
-func OpenFile(path string) (*os.File, error) { return openRegular(path) }
 
 // checkEmpty checks that a regular file that reports a size of 0 is
 // empty. Files in /proc (and some in /sys) are regular files of size 0

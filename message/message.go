@@ -240,7 +240,7 @@ type source struct {
 func (s *source) reader() (io.ReadCloser, error) {
 	switch {
 	case s.path != "":
-		return openRegular(s.path)
+		return OpenFile(s.path)
 	case s.open != nil:
 		r, err := s.open()
 		if err == nil && r == nil {

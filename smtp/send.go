@@ -149,8 +149,8 @@ func (c *Client) checkEnvelope(env Envelope) (string, error) {
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	var b strings.Builder
 	b.WriteString("MAIL FROM:<" + wirePath(env.From) + ">")
-	if ok, max := c.Extension("SIZE"); ok && env.Size > 0 {
-		if limit, err := strconv.ParseInt(max, 10, 64); err == nil && limit > 0 && env.Size > limit {
+	if ok, _ := c.Extension("SIZE"); ok && env.Size > 0 {
+		if limit := c.sizeLimit(); limit > 0 && env.Size > limit {
 			return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
 				Err: fmt.Errorf("the message is %d bytes and the server accepts at most %d", env.Size, limit),
 				Fix: "send a smaller message (attachments grow by a third in base64), or share large files by link"}
