@@ -117,8 +117,11 @@ type Checker struct {
 }
 
 // defaultChecker is the Checker of every verification whose Options name
-// none (see DefaultChecker): the one piece of package state, so that the
-// answers a process fetched serve all of its verifications.
+// none (see DefaultChecker), so that the answers a process fetched serve
+// all of its verifications. It is one of the package's two process-wide
+// values; the other is systemRootIndex (roots.go), the index of the system
+// bundle, read once per process. Both are caches of what the process
+// could compute again, never settings.
 var defaultChecker = sync.OnceValue(func() *Checker { return &Checker{} })
 
 // DefaultChecker returns the Checker used when Options.Checker is nil: one

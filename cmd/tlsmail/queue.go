@@ -1016,10 +1016,10 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 	if err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
-	res.res = outbox.Classify(err)
+	res.res = outbox.Result{Outcome: outbox.Delivered}
 	if err != nil {
 		// Nothing is kept: every failure is final here.
-		res.res.Outcome = outbox.Permanent
+		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 	}
 	return res, nil
 }

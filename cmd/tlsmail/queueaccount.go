@@ -48,7 +48,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 	case o.password.env != "":
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
 	case o.password.file != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: absPath(o.password.file)}
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: o.password.file} // made absolute by submit.Enqueue (Account.AbsPaths)
 	case o.password.cmd != "":
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretCommand, Ref: o.password.cmd}
 	default:

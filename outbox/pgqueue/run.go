@@ -1,6 +1,7 @@
 package pgqueue
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
 						mu.Lock()
-						first = cmpOr(first, err)
+						first = cmp.Or(first, err)
 						mu.Unlock()
 					}
 					return
@@ -249,13 +250,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // batch delivers one claimed batch and settles each item.

@@ -75,6 +75,7 @@ func RunOptions(t *testing.T, p secchan.Provider, opts Options) {
 		{"alpn", s.alpn},
 		{"stapled-ocsp", s.stapledOCSP},
 		{"unanswered-responder", s.unansweredResponder},
+		{"no-server-name", s.noServerName},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -834,4 +835,21 @@ func blackHole(t *testing.T) string {
 		}
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// noServerName: a Config that names no server (ServerName and Trust.Name
+// empty) and does not ask for Insecure is refused before the handshake with
+// secchan.ErrNoServerName (secchan.Config.CheckName), whatever the
+// provider: with no name, any certificate of a trusted CA would pass.
+func (s *suite) noServerName(t *testing.T) {
+	for _, cfg := range []*secchan.Config{nil, {}} {
+		a, b := net.Pipe()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := s.p.Client(ctx, a, cfg)
+		cancel()
+		b.Close()
+		if !errors.Is(err, secchan.ErrNoServerName) {
+			t.Errorf("Client(%+v): %v, want secchan.ErrNoServerName", cfg, err)
+		}
+	}
 }
