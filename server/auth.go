@@ -3,15 +3,19 @@ package server
 import (
 	"bytes"
 	"crypto/subtle"
+	"strings"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
-// Mechanisms offered when Config.Users is non-empty (RFC 4954 section 3).
+// Mechanisms offered when Config.Users is non-empty (RFC 4954 section 3),
+// and when Config.Tokens is.
 const (
-	mechPlain = "PLAIN" // RFC 4616
-	mechLogin = "LOGIN" // draft-murchison-sasl-login
+	mechPlain       = "PLAIN"       // RFC 4616
+	mechLogin       = "LOGIN"       // draft-murchison-sasl-login
+	mechOAuthBearer = "OAUTHBEARER" // RFC 7628
+	mechXOAuth2     = "XOAUTH2"     // Google's and Microsoft's pre-RFC 7628 form
 )
 
 var (
@@ -100,5 +104,96 @@ func (l *loginServer) Next(resp []byte) (challenge []byte, done bool, err error)
 	}
 }
 
+// oauthServer is the server side of OAUTHBEARER (RFC 7628 section 3.1:
+// "n,[a=USER]," then key=value pairs each ended by 0x01, with
+// "auth=Bearer TOKEN", and a final 0x01) or of XOAUTH2
+// ("user=USER" 0x01 "auth=Bearer TOKEN" 0x01 0x01). A refused token gets
+// the error challenge of RFC 7628 section 3.2.2, a JSON object whose
+// status is "invalid_token" (RFC 6750 section 3.1); the client's answer
+// (0x01 for OAUTHBEARER, section 3.2.3; anything for XOAUTH2) then gets
+// 535 5.7.8. A malformed message is 501 at once.
+type oauthServer struct {
+	check   checkFunc
+	xoauth2 bool
+	step    int // 0: want the client response, 1: want the answer to the error, 2: done
+	err     error
+}
+
+// oauthError is the error challenge: status, and the scope a token needs.
+const oauthError = `{"status":"invalid_token","scope":"smtp"}`
+
+func (o *oauthServer) Next(resp []byte) (challenge []byte, done bool, err error) {
+	switch o.step {
+	case 0:
+		if resp == nil { // no initial response: ask with an empty challenge
+			return []byte{}, false, nil
+		}
+		o.step = 1
+		user, token, ok := parseOAuth(resp, o.xoauth2)
+		if !ok {
+			o.step = 2
+			return nil, true, errAuthMalformed
+		}
+		if o.err = o.check(user, token); o.err == nil {
+			o.step = 2
+			return nil, true, nil
+		}
+		return []byte(oauthError), false, nil
+	case 1:
+		o.step = 2
+		if !o.xoauth2 && !bytes.Equal(resp, []byte{0x01}) {
+			return nil, true, errAuthMalformed // RFC 7628 section 3.2.3
+		}
+		return nil, true, o.err
+	}
+	return nil, true, errAuthMalformed
+}
+
+// parseOAuth reads the user and the bearer token of an OAUTHBEARER or
+// XOAUTH2 client response.
+func parseOAuth(resp []byte, xoauth2 bool) (user, token string, ok bool) {
+	s := string(resp)
+	if !xoauth2 {
+		// gs2-header: "n,a=USER," or "n,,": no channel binding (RFC 7628
+		// section 3.1 allows only n or y), the name with =2C and =3D.
+		if len(s) < 3 || (s[0] != 'n' && s[0] != 'y') || s[1] != ',' {
+			return "", "", false
+		}
+		hdr, rest, found := strings.Cut(s[2:], ",")
+		if !found {
+			return "", "", false
+		}
+		if hdr != "" {
+			name, isName := strings.CutPrefix(hdr, "a=")
+			if !isName {
+				return "", "", false
+			}
+			user = strings.NewReplacer("=2C", ",", "=3D", "=").Replace(name)
+		}
+		s = rest
+	}
+	body, found := strings.CutSuffix(s, "\x01\x01")
+	if !found || (!xoauth2 && !strings.HasPrefix(body, "\x01")) {
+		return "", "", false
+	}
+	for _, kv := range strings.Split(strings.TrimPrefix(body, "\x01"), "\x01") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "auth":
+			t, bearer := strings.CutPrefix(v, "Bearer ")
+			if !bearer {
+				return "", "", false
+			}
+			token = t
+		case "user":
+			if xoauth2 {
+				user = v
+			}
+		}
+	}
+	return user, token, user != "" && token != ""
+}
+
+var _ sasl.Server = (*oauthServer)(nil)
 var _ sasl.Server = (*plainServer)(nil)
 var _ sasl.Server = (*loginServer)(nil)

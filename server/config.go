@@ -74,6 +74,21 @@ type Config struct {
 	// stored.
 	Users map[string]string
 
+	// Tokens maps user names to OAuth 2.0 bearer tokens. When non-empty,
+	// AUTH OAUTHBEARER (RFC 7628) and XOAUTH2 (Google's and Microsoft's
+	// older form) are offered, and MAIL requires a successful AUTH as with
+	// Users. A refused token gets the error challenge of RFC 7628 section
+	// 3.2.2 (a JSON status), then 535 5.7.8 once the client has answered
+	// it. Tokens are never logged or stored.
+	Tokens map[string]string
+
+	// DSN offers delivery status notifications (RFC 3461): the EHLO
+	// reply lists DSN, and MAIL's RET= and ENVID= and RCPT's NOTIFY= and
+	// ORCPT= are accepted and recorded in the Envelope. Without it those
+	// parameters are refused (504 5.5.4), as a server that lacks the
+	// extension must not accept them (RFC 5321 section 4.1.1.11).
+	DSN bool
+
 	// AllowInsecureAuth offers and accepts AUTH before TLS. By default
 	// (false) AUTH is offered only on a TLS connection and AUTH in the clear
 	// is refused with 523 5.7.10 (RFC 4954 section 4, RFC 5248).
@@ -242,6 +257,11 @@ func (c Config) check() error {
 	for u := range c.Users {
 		if u == "" {
 			return &Error{Op: "config", Err: errEmptyUser, Fix: "remove the empty user name from Config.Users"}
+		}
+	}
+	for u, tok := range c.Tokens {
+		if u == "" || tok == "" {
+			return &Error{Op: "config", Err: errEmptyUser, Fix: "remove the empty user name or token from Config.Tokens"}
 		}
 	}
 	return nil

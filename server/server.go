@@ -80,6 +80,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.Users = maps.Clone(cfg.Users) // the caller may reuse its map
+	cfg.Tokens = maps.Clone(cfg.Tokens)
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "start", Err: err, Fix: "pass a context that is not done"}
 	}
@@ -471,6 +472,7 @@ func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	srv.ReadTimeout = s.cfg.ReadTimeout
 	srv.WriteTimeout = s.cfg.WriteTimeout
 	srv.EnableSMTPUTF8 = true
+	srv.EnableDSN = s.cfg.DSN
 	srv.ErrorLog = errorLog{log: s.log, id: id, closing: s.done}
 	if s.debug != nil {
 		trace = newTraceWriter(s.debug, fmt.Sprintf("[c%d] ", id))

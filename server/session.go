@@ -44,6 +44,9 @@ type session struct {
 	to       []string
 	body     string
 	smtputf8 bool
+	ret      string   // RET= (RFC 3461)
+	envid    string   // ENVID=
+	notify   []string // NOTIFY= per recipient, in to's order
 	helo     string
 	tls      *TLSInfo
 }
@@ -53,22 +56,35 @@ var (
 	_ smtp.AuthSession = (*session)(nil)
 )
 
-// AuthMechanisms lists PLAIN and LOGIN when users are configured. go-smtp
-// advertises them only when AUTH is allowed (after TLS, unless
-// AllowInsecureAuth).
+// AuthMechanisms lists PLAIN and LOGIN when users are configured, and
+// OAUTHBEARER and XOAUTH2 when tokens are. go-smtp advertises them only
+// when AUTH is allowed (after TLS, unless AllowInsecureAuth).
 func (s *session) AuthMechanisms() []string {
-	if len(s.srv.cfg.Users) == 0 {
-		return nil
+	var m []string
+	if len(s.srv.cfg.Users) > 0 {
+		m = append(m, mechPlain, mechLogin)
 	}
-	return []string{mechPlain, mechLogin}
+	if len(s.srv.cfg.Tokens) > 0 {
+		m = append(m, mechOAuthBearer, mechXOAuth2)
+	}
+	return m
+}
+
+// authRequired: MAIL needs a successful AUTH first.
+func (s *session) authRequired() bool {
+	return len(s.srv.cfg.Users) > 0 || len(s.srv.cfg.Tokens) > 0
 }
 
 // Auth starts a SASL exchange (RFC 4954 section 4).
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	if len(s.srv.cfg.Users) == 0 {
+	if !s.authRequired() {
 		return nil, smtp.ErrAuthUnsupported
 	}
-	check := passwordChecker(s.srv.cfg.Users, func(user string) {
+	users := s.srv.cfg.Users
+	if mech == mechOAuthBearer || mech == mechXOAuth2 {
+		users = s.srv.cfg.Tokens
+	}
+	check := passwordChecker(users, func(user string) {
 		s.mu.Lock()
 		s.user = user
 		s.mu.Unlock()
@@ -81,11 +97,15 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		}
 		return err
 	}
-	switch mech {
-	case mechPlain:
+	switch {
+	case mech == mechPlain && len(users) > 0:
 		return &limitedSASL{Server: &plainServer{check: logged}, s: s}, nil
-	case mechLogin:
+	case mech == mechLogin && len(users) > 0:
 		return &limitedSASL{Server: &loginServer{check: logged}, s: s}, nil
+	case mech == mechOAuthBearer && len(users) > 0:
+		return &limitedSASL{Server: &oauthServer{check: logged}, s: s}, nil
+	case mech == mechXOAuth2 && len(users) > 0:
+		return &limitedSASL{Server: &oauthServer{check: logged, xoauth2: true}, s: s}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -145,7 +165,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
 	authed := s.user != ""
 	s.mu.Unlock()
-	if len(s.srv.cfg.Users) > 0 && !authed {
+	if s.authRequired() && !authed {
 		s.srv.log.printf("[c%d] MAIL FROM:<%s> refused: not authenticated", s.cs.id, from)
 		return errAuthRequired
 	}
@@ -166,23 +186,39 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	defer s.mu.Unlock()
 	s.from, s.to = from, nil
 	s.body, s.smtputf8 = "", false
+	s.ret, s.envid, s.notify = "", "", nil
 	if opts != nil {
 		s.body, s.smtputf8 = string(opts.Body), opts.UTF8
+		s.ret, s.envid = string(opts.Return), opts.EnvelopeID
 	}
 	s.helo, s.tls = helo, ti
 	return nil
 }
 
 // Rcpt adds a recipient (RFC 5321 section 4.1.1.3).
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if h := s.srv.cfg.RejectRecipient; h != nil {
 		if r := h(to); r != nil {
 			s.srv.log.printf("[c%d] RCPT TO:<%s> refused by hook: %s", s.cs.id, to, r)
 			return r.smtpError()
 		}
 	}
+	var notify string
+	if opts != nil && len(opts.Notify) > 0 {
+		n := make([]string, len(opts.Notify))
+		for i, v := range opts.Notify {
+			n[i] = string(v)
+		}
+		notify = strings.Join(n, ",")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if notify != "" && s.notify == nil {
+		s.notify = make([]string, len(s.to), len(s.to)+1)
+	}
+	if s.notify != nil {
+		s.notify = append(s.notify, notify)
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -192,13 +228,16 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (s *session) Data(r io.Reader) error {
 	s.mu.Lock()
 	env := Envelope{
-		From:     s.from,
-		To:       append([]string(nil), s.to...),
-		AuthUser: s.user,
-		Body:     s.body,
-		SMTPUTF8: s.smtputf8,
-		Helo:     s.helo,
-		TLS:      s.tls,
+		From:       s.from,
+		To:         append([]string(nil), s.to...),
+		AuthUser:   s.user,
+		Body:       s.body,
+		SMTPUTF8:   s.smtputf8,
+		DSNReturn:  s.ret,
+		EnvelopeID: s.envid,
+		Notify:     append([]string(nil), s.notify...),
+		Helo:       s.helo,
+		TLS:        s.tls,
 	}
 	s.mu.Unlock()
 	env.ID = newID()
@@ -255,6 +294,7 @@ func (s *session) Reset() {
 	defer s.mu.Unlock()
 	s.from, s.to = "", nil
 	s.body, s.smtputf8 = "", false
+	s.ret, s.envid, s.notify = "", "", nil
 }
 
 // Logout ends the session.

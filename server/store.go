@@ -31,6 +31,16 @@ type Envelope struct {
 	Body string `json:"body,omitempty"`
 	// SMTPUTF8 is true when MAIL carried SMTPUTF8 (RFC 6531).
 	SMTPUTF8 bool `json:"smtputf8,omitempty"`
+	// DSNReturn and EnvelopeID are MAIL's RET= ("FULL" or "HDRS") and
+	// ENVID= (RFC 3461 sections 4.3 and 4.4), "" when not given (and
+	// always without Config.DSN, which refuses them).
+	DSNReturn  string `json:"dsn_return,omitempty"`
+	EnvelopeID string `json:"envelope_id,omitempty"`
+	// Notify holds each recipient's NOTIFY= (RFC 3461 section 4.1), in
+	// To's order: "NEVER", or some of "SUCCESS", "FAILURE", "DELAY" joined
+	// by commas, "" for a recipient without one. Nil when no recipient
+	// had one.
+	Notify []string `json:"notify,omitempty"`
 	// Listener is "smtp" (plain port, maybe STARTTLS) or "smtps" (implicit TLS).
 	Listener string `json:"listener"`
 	// TLS describes the TLS session; nil when the message came in the clear.

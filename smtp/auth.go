@@ -4,27 +4,34 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-sasl"
+
+	"github.com/tlsmail/tlsmail/internal/safetext"
 )
 
 // Auth configures SMTP authentication (RFC 4954).
 type Auth struct {
 	// Mechanism is "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256",
-	// "XOAUTH2", or "" / "auto" for the strongest the server offers.
+	// "OAUTHBEARER", "XOAUTH2", or "" / "auto" for the strongest the
+	// server offers.
 	Mechanism string
 	Username  string
-	// Password is the password, or the OAuth 2.0 access token for XOAUTH2.
+	// Password is the password, or the OAuth 2.0 access token for
+	// OAUTHBEARER and XOAUTH2.
 	Password string
 	// AllowPlaintext permits authentication on a connection without TLS.
 	// Only for a user who asked for it by name (--tls none and --auth).
 	AllowPlaintext bool
 }
 
-// preference is the order "auto" tries, strongest first. XOAUTH2 is never
-// chosen automatically: it needs a token, not a password.
+// preference is the order "auto" tries, strongest first. OAUTHBEARER and
+// XOAUTH2 are never chosen automatically: they need a token, not a
+// password.
 var preference = []string{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"}
 
 // chooseMechanism picks the mechanism to use from the server's AUTH list.
@@ -48,8 +55,9 @@ func (a *Auth) chooseMechanism(offered string) (string, error) {
 	return want, nil
 }
 
-// saslClient returns the client side of mechanism mech.
-func (a *Auth) saslClient(mech string) (sasl.Client, error) {
+// saslClient returns the client side of mechanism mech. host and port are
+// the server's, as OAUTHBEARER names them (port 0: not known).
+func (a *Auth) saslClient(mech, host string, port int) (sasl.Client, error) {
 	switch mech {
 	case "PLAIN":
 		return sasl.NewPlainClient("", a.Username, a.Password), nil
@@ -57,12 +65,14 @@ func (a *Auth) saslClient(mech string) (sasl.Client, error) {
 		return &loginClient{user: a.Username, pass: a.Password}, nil
 	case "CRAM-MD5":
 		return &cramMD5Client{user: a.Username, pass: a.Password}, nil
+	case "OAUTHBEARER":
+		return &oauthClient{mech: mech, ir: oauthBearerMessage(a.Username, host, port, a.Password)}, nil
 	case "XOAUTH2":
-		return &xoauth2Client{user: a.Username, token: a.Password}, nil
+		return &oauthClient{mech: mech, ir: []byte("user=" + a.Username + "\x01auth=Bearer " + a.Password + "\x01\x01")}, nil
 	case "SCRAM-SHA-256":
 		return newSCRAMClient(a.Username, a.Password) // scram.go
 	}
-	return nil, fmt.Errorf("unsupported mechanism %q (use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2)", mech)
+	return nil, fmt.Errorf("unsupported mechanism %q (use PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2)", mech)
 }
 
 // loginClient is the LOGIN mechanism (draft-murchison-sasl-login): the
@@ -102,12 +112,74 @@ func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 	return []byte(c.user + " " + hex.EncodeToString(m.Sum(nil))), nil
 }
 
-// xoauth2Client is Google's and Microsoft's XOAUTH2. On failure the server
-// sends a JSON error as a challenge and expects an empty response.
-type xoauth2Client struct{ user, token string }
-
-func (c *xoauth2Client) Start() (string, []byte, error) {
-	return "XOAUTH2", []byte("user=" + c.user + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+// oauthBearerMessage is OAUTHBEARER's client response (RFC 7628 section
+// 3.1): the GS2 header "n,a=USER," (RFC 5801 section 4, with ',' and '='
+// in the name written =2C and =3D), then the key/value pairs host, port
+// (section 3.1 lists them; msmtp sends them too) and auth, each ended by
+// 0x01, and a final 0x01.
+func oauthBearerMessage(user, host string, port int, token string) []byte {
+	var b strings.Builder
+	b.WriteString("n,a=")
+	b.WriteString(strings.NewReplacer("=", "=3D", ",", "=2C").Replace(user))
+	b.WriteString(",\x01")
+	if host != "" {
+		b.WriteString("host=" + host + "\x01")
+	}
+	if port > 0 {
+		b.WriteString("port=" + strconv.Itoa(port) + "\x01")
+	}
+	b.WriteString("auth=Bearer " + token + "\x01\x01")
+	return []byte(b.String())
 }
 
-func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) { return []byte{}, nil }
+// oauthClient is OAUTHBEARER (RFC 7628) or Google's and Microsoft's
+// XOAUTH2: the token goes in the initial response. A server that refuses
+// it answers with a 334 challenge holding a JSON error (RFC 7628 section
+// 3.2.2: status, scope, openid-configuration), and the client must then
+// answer with a lone 0x01 (OAUTHBEARER, section 3.2.3) or an empty
+// response (XOAUTH2) before the server sends its final failure reply. The
+// JSON error is kept for the error message; it never holds the token.
+type oauthClient struct {
+	mech     string
+	ir       []byte
+	answered bool
+	status   string // the JSON error's status, "" when none came
+	scope    string
+}
+
+func (c *oauthClient) Start() (string, []byte, error) { return c.mech, c.ir, nil }
+
+func (c *oauthClient) Next(challenge []byte) ([]byte, error) {
+	if c.answered {
+		return nil, &saslError{Mech: c.mech, Msg: "the server sent a second challenge after its error",
+			Hint: "the server does not follow RFC 7628 section 3.2.2; try another mechanism, or report it to the server's operator"}
+	}
+	c.answered = true
+	var e struct {
+		Status string `json:"status"`
+		Scope  string `json:"scope"`
+	}
+	if json.Unmarshal(challenge, &e) == nil {
+		c.status, c.scope = e.Status, e.Scope
+	}
+	if c.status == "" {
+		c.status = "no status given"
+	}
+	if c.mech == "XOAUTH2" {
+		return []byte{}, nil
+	}
+	return []byte{0x01}, nil
+}
+
+// refusal says why the server refused the token, from its JSON error
+// challenge; "" when it sent none (a plain 535).
+func (c *oauthClient) refusal() string {
+	if c.status == "" {
+		return ""
+	}
+	s := `the server refused the OAuth 2.0 token (status "` + safetext.Quote(c.status) + `"`
+	if c.scope != "" {
+		s += `, scope "` + safetext.Quote(c.scope) + `"`
+	}
+	return s + ")"
+}

@@ -473,7 +473,11 @@ func (c *Client) auth(ctx context.Context) error {
 	if err != nil {
 		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: "choose an authentication mechanism the server offers"}
 	}
-	sc, err := a.saslClient(mech)
+	host, port := c.serverName, 0
+	if ta, ok := c.conn.RemoteAddr().(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	sc, err := a.saslClient(mech, host, port)
 	if err != nil {
 		return &Error{Kind: KindConfig, Op: "AUTH", Err: err, Fix: saslFix(err)}
 	}
@@ -514,6 +518,12 @@ func (c *Client) auth(ctx context.Context) error {
 			e.Fix = "a temporary authentication failure; try again later"
 		} else if e.Fix == "" || r.Code != 535 {
 			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or choose another authentication mechanism", mech)
+		}
+		if oc, ok := sc.(*oauthClient); ok && oc.refusal() != "" {
+			e.Err = errors.New(oc.refusal())
+			if r.Code/100 != 4 {
+				e.Fix = "the access token is invalid, expired or lacks the scope the server names; get a fresh token (the password command should print a current one)"
+			}
 		}
 		return e
 	}

@@ -129,7 +129,9 @@ func (c ClientIdentity) IsZero() bool { return c == ClientIdentity{} }
 // Auth is the SMTP authentication of an Account.
 type Auth struct {
 	// Mechanism is a SASL mechanism name (PLAIN, LOGIN, CRAM-MD5,
-	// SCRAM-SHA-256, XOAUTH2) or "AUTO" (the strongest the server offers).
+	// SCRAM-SHA-256, OAUTHBEARER, XOAUTH2) or "AUTO" (the strongest the
+	// server offers). For OAUTHBEARER and XOAUTH2 the secret is the OAuth
+	// 2.0 access token.
 	Mechanism string
 	// User is the authentication identity; "" means no authentication.
 	User string
@@ -414,10 +416,10 @@ func (a *Account) Check() error {
 	}
 	if a.Auth.User != "" {
 		switch m := strings.ToUpper(a.Auth.Mechanism); m {
-		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2":
+		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
 		default:
 			return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Auth.Mechanism),
-				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
 		}
 		if a.Auth.Secret.IsZero() {
 			return bad("secret", "the account authenticates as "+a.Auth.User+" but names no password source",

@@ -141,9 +141,10 @@ arguments.
 Authentication (RFC 4954) happens only when --user is given. The password
 never goes on the command line: use --password-env VAR, --password-file FILE
 (readable only by you) or --password-cmd CMD (its first output line; also the
-way to pass an OAuth2 access token for --auth XOAUTH2). CMD gets no input and
-no terminal (a prompt must come from an agent, as gpg's pinentry does), and
-it is stopped, with everything it started, at --timeout. --auth auto picks the
+way to pass an OAuth 2.0 access token for --auth OAUTHBEARER, RFC 7628, or
+XOAUTH2). CMD gets no input and no terminal (a prompt must come from an
+agent, as gpg's pinentry does), and it is stopped, with everything it
+started, at --timeout. --auth auto picks the
 strongest mechanism the server offers. No password is ever sent without TLS
 unless both --tls none and --auth MECHANISM are given.
 
@@ -206,7 +207,7 @@ const sendExample = `  # STARTTLS on the submission port, password from the envi
       --from ann@example.com --to ops@example.com --subject test --body ok --json
 
   # an OAuth2 token printed by a helper
-  tlsmail send --server smtp.gmail.com:465 --user ann@gmail.com --auth XOAUTH2 \
+  tlsmail send --server smtp.gmail.com:465 --user ann@gmail.com --auth OAUTHBEARER \
       --password-cmd 'oauth2-token ann@gmail.com' --from ann@gmail.com --to bob@example.org \
       --subject Hi --body-file note.txt --attach report.pdf`
 
@@ -256,8 +257,8 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringArrayVar(&o.headers, "header", nil, "add a header field `\"Name: value\"` (repeatable)")
 	fs.StringVar(&o.message, "message", "", "send a prepared RFC 5322 message from `FILE` (- for standard input) instead of composing one")
 	fs.StringVar(&o.user, "user", "", "authenticate as `NAME` (AUTH happens only with --user)")
-	o.password.register(fs, "password", "e.g. 'pass show mail'; for XOAUTH2, a command printing the access token")
-	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+	o.password.register(fs, "password", "e.g. 'pass show mail'; for OAUTHBEARER or XOAUTH2, a command printing the access token")
+	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
 	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
 	fs.StringVar(&o.revocationFlag, "revocation", "", "revocation checking: off, soft (unknown status is a warning; the default) or strict (unknown is an error)")
@@ -434,10 +435,10 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	// Authentication flags; the password itself is read last.
 	auth := strings.ToUpper(o.auth)
 	switch auth {
-	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2":
+	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
 	default:
 		return nil, usageErrorf("unknown --auth mechanism %q", o.auth).
-			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 or XOAUTH2")
+			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
 	}
 	if err := o.password.check(); err != nil {
 		return nil, err

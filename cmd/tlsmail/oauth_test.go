@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/internal/testpeer"
+	"github.com/tlsmail/tlsmail/server"
+)
+
+// testToken is the OAuth 2.0 access token the servers of these tests take.
+const testToken = "ya29.a0-test-bearer-7f3c"
+
+// tokenServer starts a server that takes testToken for testUser through
+// OAUTHBEARER and XOAUTH2 (RFC 7628), and no password.
+func tokenServer(t *testing.T, modify func(*server.Config)) *server.Server {
+	return startServer(t, func(c *server.Config) {
+		c.Users = nil
+		c.Tokens = map[string]string{testUser: testToken}
+		c.AuthFailureDelay = -1
+		if modify != nil {
+			modify(c)
+		}
+	})
+}
+
+// `send --auth oauthbearer` (any case) takes the token from the password
+// sources and authenticates with OAUTHBEARER (issue 14 item 9); a stale
+// token fails with exit 77 and an error that names the server's JSON
+// status; the token is in neither the transcript nor the output.
+func TestSendAuthOAuthBearer(t *testing.T) {
+	t.Parallel()
+	srv := tokenServer(t, nil)
+	caFile := srv.CAFile()
+	for _, tc := range []struct {
+		token string
+		code  int
+	}{{testToken, 0}, {"ya29.stale-token-0000", exitNoPerm}} {
+		r := proc{args: []string{"send", "--server", srv.SMTPAddr(), "--tls", "starttls", "--ca", caFile,
+			"--user", testUser, "--auth", "oauthbearer", "--password-env", "TOKEN",
+			"--from", "ann@example.com", "--to", "bob@example.org", "--subject", "oauth", "--body", "b",
+			"--transcript", "-", "--json"}, env: []string{"TOKEN=" + tc.token}}.run(t)
+		if r.code != tc.code {
+			t.Fatalf("token %s: exit %d, want %d\n%s", tc.token, r.code, tc.code, r)
+		}
+		if strings.Contains(r.stdout+r.stderr, tc.token) {
+			t.Errorf("the token appears in the output:\n%s", r)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "AUTH OAUTHBEARER [redacted]") {
+			t.Errorf("the transcript does not show the redacted AUTH line:\n%s", r)
+		}
+		if tc.code == 0 {
+			if j := decodeJSON(t, r); j["auth"] != "OAUTHBEARER" {
+				t.Errorf("auth = %v, want OAUTHBEARER", j["auth"])
+			}
+		} else if !strings.Contains(r.stdout, "invalid_token") {
+			t.Errorf("the error does not name the server's status:\n%s", r)
+		}
+	}
+	if n := storedCount(t, srv); n != 1 {
+		t.Errorf("%d messages stored, want 1", n)
+	}
+}
+
+// `auth oauthbearer` and `auth xoauth2` in an msmtp configuration, the
+// token from passwordeval: msmtp and tlsmail both deliver (issue 14 item
+// 9: it used to be refused).
+func TestMsmtpAuthOAuth(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	for _, mech := range []string{"oauthbearer", "xoauth2"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			srv := tokenServer(t, nil)
+			host, port := "127.0.0.1", portOf(t, srv.SMTPAddr())
+			cfg := writeFile(t, "msmtprc", []byte(fmt.Sprintf(`defaults
+tls on
+tls_starttls on
+tls_trust_file %s
+timeout 30
+
+account default
+host %s
+port %s
+auth %s
+user %s
+passwordeval echo %s
+from ann@example.com
+`, srv.CAFile(), host, port, mech, testUser, testToken)), 0o600)
+			m := &mailbox{srv: srv, cfg: cfg, queue: t.TempDir() + "/queue"}
+			ms, tm := runBoth(t, m, msmtp, []string{"-C", cfg, "bob@example.org"}, "Subject: oauth\n\nbody\n")
+			if ms.code != 0 || tm.code != 0 || ms.rcpt != tm.rcpt {
+				t.Errorf("msmtp: exit %d to %q (%s); tlsmail: exit %d to %q (%s)", ms.code, ms.rcpt, ms.stderr, tm.code, tm.rcpt, tm.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"crypto/tls"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/server"
+)
+
+// With Config.Tokens the server offers OAUTHBEARER and XOAUTH2 (and not
+// PLAIN or LOGIN, which need Users); each accepts its own client response
+// with a good token, answers a bad token with RFC 7628 section 3.2.2's
+// JSON error challenge and then 535, and refuses malformed responses
+// (501). OAUTHBEARER's answer to the error must be a lone 0x01 (section
+// 3.2.3).
+func TestOAuthMechanisms(t *testing.T) {
+	s := start(t, func(c *server.Config) {
+		c.Tokens = map[string]string{"ann@example.org": "tok"}
+		c.AuthFailureDelay = -1
+		c.MaxAuthFailures = 100
+	})
+	conf := &tls.Config{RootCAs: caPoolFromFile(t, s), ServerName: "localhost"}
+	r := dialTLS(t, s, conf)
+	ext := r.ehlo()
+	if got := strings.Fields(ext["AUTH"]); !slices.Equal(got, []string{"OAUTHBEARER", "XOAUTH2"}) {
+		t.Errorf("AUTH offers %q, want OAUTHBEARER XOAUTH2", got)
+	}
+	r.cmd(530, "MAIL FROM:<ann@example.org>") // AUTH first
+	bearer := func(user, tok string) string {
+		return b64("n,a=" + user + ",\x01host=localhost\x01port=465\x01auth=Bearer " + tok + "\x01\x01")
+	}
+	for _, tc := range []struct {
+		name    string
+		ir      string // the AUTH line
+		answer  string // the answer to an error challenge; "" when none comes
+		want    int
+		errJSON bool
+	}{
+		{"bearer wrong token", "AUTH OAUTHBEARER " + bearer("ann@example.org", "nope"), b64("\x01"), 535, true},
+		{"bearer wrong user", "AUTH OAUTHBEARER " + bearer("bob@example.org", "tok"), b64("\x01"), 535, true},
+		{"bearer error answered wrongly", "AUTH OAUTHBEARER " + bearer("ann@example.org", "nope"), b64("x"), 501, true},
+		{"bearer no gs2 header", "AUTH OAUTHBEARER " + b64("\x01auth=Bearer tok\x01\x01"), "", 501, false},
+		{"bearer no user", "AUTH OAUTHBEARER " + b64("n,,\x01auth=Bearer tok\x01\x01"), "", 501, false},
+		{"bearer not Bearer", "AUTH OAUTHBEARER " + b64("n,a=ann@example.org,\x01auth=Basic tok\x01\x01"), "", 501, false},
+		{"bearer unterminated", "AUTH OAUTHBEARER " + b64("n,a=ann@example.org,\x01auth=Bearer tok\x01"), "", 501, false},
+		{"xoauth2 wrong token", "AUTH XOAUTH2 " + b64("user=ann@example.org\x01auth=Bearer nope\x01\x01"), "", 535, true},
+		{"xoauth2 malformed", "AUTH XOAUTH2 " + b64("user=ann@example.org\x01auth=tok\x01\x01"), "", 501, false},
+		{"plain not offered", "AUTH PLAIN " + b64("\x00ann@example.org\x00tok"), "", 504, false},
+		{"bearer good", "AUTH OAUTHBEARER " + bearer("ann@example.org", "tok"), "", 235, false},
+	} {
+		r.send(tc.ir)
+		code, text := r.reply()
+		if tc.errJSON {
+			if code != 334 || text != b64(`{"status":"invalid_token","scope":"smtp"}`) {
+				t.Errorf("%s: got %d %q, want the JSON error challenge", tc.name, code, text)
+				continue
+			}
+			r.send(tc.answer) // XOAUTH2's answer is an empty line
+			code, text = r.reply()
+		}
+		if code != tc.want {
+			t.Errorf("%s: got %d %q, want %d", tc.name, code, text, tc.want)
+		}
+	}
+	r.cmd(250, "MAIL FROM:<ann@example.org>")
+
+	// XOAUTH2 with a good token, on a fresh connection.
+	r = dialTLS(t, s, conf)
+	r.ehlo()
+	r.cmd(235, "AUTH XOAUTH2 "+b64("user=ann@example.org\x01auth=Bearer tok\x01\x01"))
+}
+
+// DSN (RFC 3461): offered in EHLO and recorded in the Envelope with
+// Config.DSN; refused (504) without it, so a client that asks for
+// notifications a server cannot give learns so.
+func TestDSNParameters(t *testing.T) {
+	s := start(t, func(c *server.Config) { c.DSN = true })
+	r := dialPlain(t, s)
+	if _, ok := r.ehlo()["DSN"]; !ok {
+		t.Fatal("EHLO does not offer DSN")
+	}
+	r.cmd(250, "MAIL FROM:<ann@example.org> RET=HDRS ENVID=QQ314159")
+	r.cmd(250, "RCPT TO:<bob@example.org>")
+	r.cmd(250, "RCPT TO:<cy@example.org> NOTIFY=SUCCESS,FAILURE")
+	r.cmd(250, "RCPT TO:<di@example.org> NOTIFY=NEVER")
+	r.cmd(354, "DATA")
+	r.cmd(250, "Subject: t\r\n\r\nbody\r\n.")
+	r.cmd(250, "MAIL FROM:<ann@example.org>")
+	r.cmd(250, "RCPT TO:<bob@example.org>")
+	r.cmd(354, "DATA")
+	r.cmd(250, "Subject: t\r\n\r\nbody\r\n.")
+	msgs := waitN(t, s, 2)
+	e := msgs[0].Envelope
+	if e.DSNReturn != "HDRS" || e.EnvelopeID != "QQ314159" ||
+		!slices.Equal(e.Notify, []string{"", "SUCCESS,FAILURE", "NEVER"}) {
+		t.Errorf("first message: RET %q ENVID %q NOTIFY %q", e.DSNReturn, e.EnvelopeID, e.Notify)
+	}
+	if e := msgs[1].Envelope; e.DSNReturn != "" || e.EnvelopeID != "" || e.Notify != nil {
+		t.Errorf("second message carries the first one's DSN: RET %q ENVID %q NOTIFY %q", e.DSNReturn, e.EnvelopeID, e.Notify)
+	}
+
+	plain := start(t, nil)
+	r = dialPlain(t, plain)
+	if _, ok := r.ehlo()["DSN"]; ok {
+		t.Error("EHLO offers DSN without Config.DSN")
+	}
+	r.cmd(504, "MAIL FROM:<ann@example.org> RET=FULL")
+	r.cmd(250, "MAIL FROM:<ann@example.org>")
+	r.cmd(504, "RCPT TO:<bob@example.org> NOTIFY=FAILURE")
+}

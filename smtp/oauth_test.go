@@ -1,0 +1,157 @@
+package smtp
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/transcript"
+	"github.com/tlsmail/tlsmail/trust"
+)
+
+// OAUTHBEARER (RFC 7628) and XOAUTH2 against the embedded server: a good
+// token authenticates and the message is stored; a bad one is refused
+// through the error challenge of RFC 7628 section 3.2.2, the error names
+// the server's JSON status, and neither token ever reaches the transcript
+// (nor the server's debug log), in clear or in base64.
+func TestOAuthAgainstEmbeddedServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const good, bad = "ya29.good-token", "ya29.stale-token"
+	var debug bytes.Buffer
+	srv, err := server.Start(ctx, server.Config{
+		SMTPAddr: "127.0.0.1:0", Dir: t.TempDir(), AuthFailureDelay: -1,
+		Tokens: map[string]string{"ann@example.org": good}, Debug: &debug,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+		t.Run(mech, func(t *testing.T) {
+			var log bytes.Buffer
+			cfg := func(token string) *Config {
+				return &Config{Mode: StartTLS, Timeout: 5 * time.Second, Transcript: transcript.New(&log),
+					TLS:  &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}},
+					Auth: &Auth{Mechanism: mech, Username: "ann@example.org", Password: token}}
+			}
+			c, err := Dial(ctx, srv.SMTPAddr(), cfg(good))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AuthMechanism() != mech {
+				t.Errorf("mechanism %q, want %s", c.AuthMechanism(), mech)
+			}
+			if _, err := c.SendAndQuit(ctx, Envelope{From: "ann@example.org", To: []string{"bob@example.org"}}, strings.NewReader(msg)); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Dial(ctx, srv.SMTPAddr(), cfg(bad))
+			e := wantKind(t, err, KindAuth)
+			if e.Reply == nil || e.Reply.Code != 535 || e.Temporary() {
+				t.Errorf("refused token: reply %v, temporary %v; want a permanent 535", e.Reply, e.Temporary())
+			}
+			if !strings.Contains(err.Error(), `status "invalid_token"`) || !strings.Contains(e.Fix, "token") {
+				t.Errorf("the error does not say the token was refused: %v (fix %q)", err, e.Fix)
+			}
+			for _, secret := range []string{good, bad} {
+				for _, where := range []struct{ name, text string }{{"transcript", log.String()}, {"server debug log", debug.String()}} {
+					if leaks(where.text, secret) {
+						t.Errorf("token %q in the %s:\n%s", secret, where.name, where.text)
+					}
+				}
+			}
+			if !strings.Contains(log.String(), "AUTH "+mech+" [redacted]") {
+				t.Errorf("the transcript does not show the redacted AUTH line:\n%s", log.String())
+			}
+		})
+	}
+	if msgs, err := srv.Messages(); err != nil || len(msgs) != 2 {
+		t.Errorf("%d messages stored (%v), want 2", len(msgs), err)
+	}
+}
+
+// leaks reports whether secret appears in text in clear or inside the
+// base64 of any SASL message that could hold it.
+func leaks(text, secret string) bool {
+	if strings.Contains(text, secret) {
+		return true
+	}
+	for _, f := range strings.Fields(text) {
+		if b, err := base64.StdEncoding.DecodeString(f); err == nil && bytes.Contains(b, []byte(secret)) {
+			return true
+		}
+	}
+	return false
+}
+
+// The exact OAUTHBEARER exchange against a scripted server: the initial
+// response carries the GS2 header with the user name escaped (RFC 5801
+// section 4: ',' as =2C, '=' as =3D), host, port and the bearer token
+// (RFC 7628 section 3.1); the error challenge is answered with a lone 0x01
+// (section 3.2.3), after which the server's 535 ends the exchange.
+func TestOAuthBearerWireFormat(t *testing.T) {
+	const user, token = "a,b=c@example.org", "tok3n"
+	var port int
+	got := make(chan string, 2)
+	addr := scripted(t, func(p *peer) {
+		if !p.tlsServer(pki().Server.TLSCertificate()) {
+			return
+		}
+		p.send("220 hi\r\n")
+		p.ehlo("AUTH PLAIN OAUTHBEARER")
+		l := p.expect("AUTH OAUTHBEARER ")
+		ir, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "AUTH OAUTHBEARER "))
+		got <- string(ir)
+		p.send("334 " + base64.StdEncoding.EncodeToString([]byte(`{"status":"invalid_token","scope":"https://mail.example.org/"}`)) + "\r\n")
+		got <- p.line()
+		p.send("535 5.7.8 Authentication credentials invalid\r\n")
+	})
+	_, p, _ := net.SplitHostPort(addr)
+	port, _ = strconv.Atoi(p)
+	_, err := dial(t, addr, &Config{Mode: Implicit, TLS: tlsConfig(),
+		Auth: &Auth{Mechanism: "OAUTHBEARER", Username: user, Password: token}})
+	wantKind(t, err, KindAuth)
+	want := "n,a=a=2Cb=3Dc@example.org,\x01host=127.0.0.1\x01port=" + strconv.Itoa(port) + "\x01auth=Bearer tok3n\x01\x01"
+	if ir := <-got; ir != want {
+		t.Errorf("initial response %q, want %q", ir, want)
+	}
+	if answer := <-got; answer != "AQ==" {
+		t.Errorf("answer to the error challenge %q, want AQ== (a lone 0x01)", answer)
+	}
+	if !strings.Contains(err.Error(), `scope "https://mail.example.org/"`) {
+		t.Errorf("the error does not name the scope the server wants: %v", err)
+	}
+}
+
+// A server that sends a second challenge after its error breaks RFC 7628
+// section 3.2.2: the client cancels the exchange ("*", RFC 4954 section 4)
+// rather than loop.
+func TestOAuthBearerSecondChallengeCancelled(t *testing.T) {
+	cancelled := make(chan string, 1)
+	addr := scripted(t, func(p *peer) {
+		if !p.tlsServer(pki().Server.TLSCertificate()) {
+			return
+		}
+		p.send("220 hi\r\n")
+		p.ehlo("AUTH OAUTHBEARER")
+		p.expect("AUTH OAUTHBEARER ")
+		p.send("334 e30=\r\n")
+		p.expect("AQ==")
+		p.send("334 e30=\r\n")
+		cancelled <- p.line()
+		p.send("501 5.0.0 cancelled\r\n")
+	})
+	_, err := dial(t, addr, &Config{Mode: Implicit, TLS: tlsConfig(),
+		Auth: &Auth{Mechanism: "OAUTHBEARER", Username: "u", Password: "t"}})
+	wantKind(t, err, KindAuth)
+	if l := <-cancelled; l != "*" {
+		t.Errorf("after a second challenge the client sent %q, want *", l)
+	}
+}
