@@ -163,6 +163,15 @@ type Account struct {
 	// LOG_USER, or a facility name (LOG_USER, LOG_MAIL, LOG_LOCAL0..7).
 	Syslog string
 
+	// DSNNotify and DSNReturn ask for delivery status notifications (RFC
+	// 3461), as msmtp sends them: DSNNotify is dsn_notify in upper case
+	// ("FAILURE,DELAY", "NEVER"), the NOTIFY= of every recipient;
+	// DSNReturn is dsn_return as MAIL's RET= ("HDRS" for headers, or
+	// "FULL"). "" (off, the default) asks for nothing. The sender puts
+	// them in the SMTP envelope (smtp.Envelope.DSN); msmtp refuses to send
+	// (exit 69) to a server that does not offer DSN when either is set.
+	DSNNotify, DSNReturn string
+
 	// Ignored holds the msmtp commands this account sets that tlsmail reads
 	// but does not act on (see IgnoredKeys), with their last argument.
 	Ignored map[string]string

@@ -117,9 +117,9 @@ func TestParseValues(t *testing.T) {
 				t.Errorf("pin %q provider %q revocation %q", a.Pin, a.Provider, a.Revocation)
 			}
 		}},
-		{"ignored keys are kept", "account a\nhost h\nkeepbcc\nadd_missing_date_header off\ndsn_notify failure,delay\n", func(t *testing.T, a *Account) {
+		{"ignored keys are kept", "account a\nhost h\nkeepbcc\nadd_missing_date_header off\n", func(t *testing.T, a *Account) {
 			want := map[string]string{"remove_bcc_headers": "off",
-				"set_date_header": "off", "dsn_notify": "failure,delay"}
+				"set_date_header": "off"}
 			if !reflect.DeepEqual(a.Ignored, want) {
 				t.Errorf("ignored %v", a.Ignored)
 			}
@@ -390,12 +390,12 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCloneIsDeep(t *testing.T) {
-	a := mustAccount(t, "account a\nhost h\ntls_fingerprint "+sha256FP+"\ndsn_return full\n", "a")
+	a := mustAccount(t, "account a\nhost h\ntls_fingerprint "+sha256FP+"\nsource_ip 127.0.0.1\n", "a")
 	b := a.Clone()
 	b.Fingerprint[0] = 0xee
-	b.Ignored["dsn_return"] = "y"
+	b.Ignored["source_ip"] = "y"
 	b.Set["host"] = Origin{Line: 99}
-	if a.Fingerprint[0] != 0 || a.Ignored["dsn_return"] != "full" || a.Set["host"].Line != 2 {
+	if a.Fingerprint[0] != 0 || a.Ignored["source_ip"] != "127.0.0.1" || a.Set["host"].Line != 2 {
 		t.Error("Clone shares state with the original")
 	}
 }

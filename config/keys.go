@@ -47,6 +47,8 @@ func Keys() []KeyInfo {
 		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
 		{"logfile_time_format", "strftime(3) format of the log line's time stamp"},
 		{"syslog", "on, off, or a facility (LOG_MAIL...): the log line goes to syslog (not on Windows)"},
+		{"dsn_notify", "delivery status notifications (RFC 3461): off, never, or a comma-separated list of failure, delay, success (RCPT NOTIFY=); a server without DSN refuses the message"},
+		{"dsn_return", "what a notification returns: off, headers or full (MAIL RET=HDRS or FULL)"},
 		{"tls_pin", "tlsmail: SPKI pins, sha256/BASE64, comma-separated"},
 		{"tls_provider", "tlsmail: TLS provider name (go, schannel)"},
 		{"queue_dir", "tlsmail: outbox directory"},
@@ -68,8 +70,6 @@ func IgnoredKeys() []KeyInfo {
 		{"tls_min_dh_prime_bits", "finite-field Diffie-Hellman is not offered"},
 		{"tls_force_sslv3", "SSLv3 is never used"},
 		{"allow_from_override", "the command line decides"},
-		{"dsn_notify", "delivery status notifications are not requested"},
-		{"dsn_return", "delivery status notifications are not requested"},
 		{"set_from_header", "header policy belongs to the message composer (alias: add_missing_from_header)"},
 		{"set_date_header", "header policy belongs to the message composer (alias: add_missing_date_header)"},
 		{"set_msgid_header", "header policy belongs to the message composer"},
@@ -322,16 +322,23 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		if arg != "off" && arg != "never" && !validDSNNotify(arg) {
 			return true, invalidArg(key, arg, "use off, never, or a comma-separated list (no spaces) of failure, delay, success")
 		}
-		ignore()
+		a.DSNNotify = ""
+		if arg != "off" {
+			a.DSNNotify = strings.ToUpper(arg)
+		}
 	case "dsn_return":
 		switch arg {
 		case "":
 			return true, needArg(key)
-		case "off", "headers", "full":
+		case "off":
+			a.DSNReturn = ""
+		case "headers":
+			a.DSNReturn = "HDRS"
+		case "full":
+			a.DSNReturn = "FULL"
 		default:
 			return true, invalidArg(key, arg, "use off, headers or full")
 		}
-		ignore()
 	case "set_from_header":
 		switch arg {
 		case "", "auto", "on", "off":

@@ -84,6 +84,13 @@ type Envelope struct {
 	// content.
 	Body     string `json:"body,omitempty"`
 	SMTPUTF8 bool   `json:"smtputf8,omitempty"`
+	// DSNNotify and DSNReturn are the delivery status notifications the
+	// sender asked for (RFC 3461): each RCPT's NOTIFY= ("NEVER", or some
+	// of SUCCESS, FAILURE, DELAY joined by commas) and MAIL's RET= ("FULL"
+	// or "HDRS"); "" asks for none. A server without DSN then refuses the
+	// item for good, as msmtp refuses to send.
+	DSNNotify string `json:"dsn_notify,omitempty"`
+	DSNReturn string `json:"dsn_return,omitempty"`
 }
 
 // SecretRef says where the deliverer finds the password or token. The

@@ -65,10 +65,10 @@ func checkPath(addr string) *LimitError {
 // Check reports whether env can be sent as it is: at least one recipient,
 // no CR, LF, NUL or angle bracket in an address (they would end or break
 // the command line, RFC 5321 section 4.1.1.4), and every address within
-// the size limits of section 4.5.3.1. The error is an *Error of KindUsage;
-// for a size limit, its Err is a *LimitError. Send checks env the same way,
-// so calling Check first only lets a caller find the problem before it
-// connects.
+// the size limits of section 4.5.3.1, and a DSN request RFC 3461 allows.
+// The error is an *Error of KindUsage; for a size limit, its Err is a
+// *LimitError. Send checks env the same way, so calling Check first only
+// lets a caller find the problem before it connects.
 func (env Envelope) Check() error {
 	if len(env.To) == 0 {
 		return &Error{Kind: KindUsage, Op: "RCPT TO", Err: errors.New("no recipients"),
@@ -88,5 +88,5 @@ func (env Envelope) Check() error {
 				Fix: "use a shorter address: SMTP servers may refuse or drop longer ones; nothing was sent"}
 		}
 	}
-	return nil
+	return env.DSN.check()
 }

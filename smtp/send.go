@@ -24,6 +24,10 @@ type Envelope struct {
 	UTF8 bool
 	// EightBit declares BODY=8BITMIME (RFC 6152) for 8-bit content.
 	EightBit bool
+	// DSN asks for delivery status notifications (RFC 3461). When it asks
+	// for any and the server does not offer DSN, Send sends nothing and
+	// returns an *Error of KindUnavailable.
+	DSN DSN
 }
 
 // Result is the outcome of Send.
@@ -122,7 +126,7 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 	res := &Result{}
 	pipelining, _ := c.Extension("PIPELINING")
 	if pipelining {
-		err = c.envelopePipelined(ctx, mail, env.To, res)
+		err = c.envelopePipelined(ctx, mail, env, res)
 	} else {
 		if c.inTx {
 			if err := c.Reset(ctx); err != nil {
@@ -130,7 +134,7 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 			}
 		}
 		c.inTx = true
-		err = c.envelopeSequential(ctx, mail, env.To, res)
+		err = c.envelopeSequential(ctx, mail, env, res)
 	}
 	if err != nil {
 		return res, err
@@ -172,10 +176,17 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 		}
 		b.WriteString(" SMTPUTF8")
 	}
+	if !env.DSN.IsZero() {
+		if ok, _ := c.Extension("DSN"); !ok {
+			return "", &Error{Kind: KindUnavailable, Op: "MAIL FROM", Err: errNoDSN,
+				Fix: "turn off dsn_notify and dsn_return for this server, or send through a server that offers DSN"}
+		}
+		b.WriteString(env.DSN.mailParam())
+	}
 	return b.String(), nil
 }
 
-func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []string, res *Result) error {
+func (c *Client) envelopeSequential(ctx context.Context, mail string, env Envelope, res *Result) error {
 	r, err := c.cmd(ctx, "MAIL FROM", mail)
 	if err != nil {
 		return err
@@ -186,8 +197,8 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 	if r.Code != 250 {
 		return c.reject("MAIL FROM", r, KindRejected)
 	}
-	for _, to := range rcpts {
-		r, err := c.cmd(ctx, "RCPT TO", "RCPT TO:<"+wirePath(to)+">")
+	for _, to := range env.To {
+		r, err := c.cmd(ctx, "RCPT TO", env.DSN.rcptCommand(to))
 		if err != nil {
 			return err
 		}
@@ -213,20 +224,20 @@ func (c *Client) envelopeSequential(ctx context.Context, mail string, rcpts []st
 // envelopePipelined sends MAIL, every RCPT and DATA in one flight and then
 // reads the replies in order (RFC 2920 section 3.1). After an earlier
 // transaction on this session, RSET leads the flight.
-func (c *Client) envelopePipelined(ctx context.Context, mail string, rcpts []string, res *Result) error {
-	rset, err := c.queueEnvelope(mail, rcpts)
+func (c *Client) envelopePipelined(ctx context.Context, mail string, env Envelope, res *Result) error {
+	rset, err := c.queueEnvelope(mail, env)
 	if err != nil {
 		return err
 	}
 	if err := c.flush(ctx, "MAIL FROM"); err != nil {
 		return err
 	}
-	return c.readEnvelope(ctx, rset, rcpts, res)
+	return c.readEnvelope(ctx, rset, env.To, res)
 }
 
 // queueEnvelope buffers [RSET,] MAIL, RCPT... and DATA without sending
 // them, and reports whether RSET leads.
-func (c *Client) queueEnvelope(mail string, rcpts []string) (rset bool, err error) {
+func (c *Client) queueEnvelope(mail string, env Envelope) (rset bool, err error) {
 	rset = c.inTx
 	if rset {
 		if err := c.queue("RSET", "RSET", ""); err != nil {
@@ -237,8 +248,8 @@ func (c *Client) queueEnvelope(mail string, rcpts []string) (rset bool, err erro
 		return rset, err
 	}
 	c.inTx = true
-	for _, to := range rcpts {
-		if err := c.queue("RCPT TO", "RCPT TO:<"+wirePath(to)+">", ""); err != nil {
+	for _, to := range env.To {
+		if err := c.queue("RCPT TO", env.DSN.rcptCommand(to), ""); err != nil {
 			return rset, err
 		}
 	}

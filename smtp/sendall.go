@@ -129,7 +129,7 @@ func (p *pipeline) send(ctx context.Context, i int, env Envelope, msg io.Reader)
 		return nil
 	}
 	res := &Result{}
-	rset, err := c.queueEnvelope(mail, env.To)
+	rset, err := c.queueEnvelope(mail, env)
 	if err == nil {
 		err = c.flush(ctx, "MAIL FROM")
 	}

@@ -457,7 +457,8 @@ func Classify(err error) outbox.Result {
 // closes after the data), read twice when it must be scanned, so that
 // memory stays bounded.
 func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
-	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size}
+	env := smtp.Envelope{From: it.Envelope.From, To: it.Envelope.To, Size: it.Size,
+		DSN: smtp.DSN{Notify: it.Envelope.DSNNotify, Return: it.Envelope.DSNReturn}}
 	if !isASCII(it.Envelope.From) {
 		env.UTF8 = true
 	}

@@ -224,7 +224,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	qenv := outbox.Envelope{From: p.env.From, To: p.env.To}
+	qenv := outbox.Envelope{From: p.env.From, To: p.env.To, DSNNotify: p.env.DSN.Notify, DSNReturn: p.env.DSN.Return}
 	if o.message != "-" {
 		// A composed message, or a --message file scanned whole: its needs
 		// are known. Standard input is scanned by submit.Enqueue.

@@ -639,7 +639,7 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m)
+	p.env = envelopeOf(m, o.cfg.dsn)
 	p.env.Size = m.Size()
 	return p.env.Check()
 }
@@ -697,17 +697,19 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m)
+	p.env = envelopeOf(m, o.cfg.dsn)
 	p.env.EightBit = p.env.EightBit || eightBit
 	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any
 	// connection and before the message is queued.
 	return p.env.Check()
 }
 
-func envelopeOf(m *message.Message) smtp.Envelope {
+// envelopeOf is m's envelope, with the account's dsn_notify and
+// dsn_return (sendmail's -N and -R) as its DSN request.
+func envelopeOf(m *message.Message, dsn smtp.DSN) smtp.Envelope {
 	me := m.Envelope()
 	req := m.Requirements()
-	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1}
+	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1, DSN: dsn}
 }
 
 // scan8BitLimit is how much of a --message file has8Bit reads before

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -26,6 +27,8 @@ type configUse struct {
 	// password is set when the password source (password or
 	// passwordeval) is the account's.
 	password bool
+	// dsn is the account's dsn_notify and dsn_return (RFC 3461).
+	dsn smtp.DSN
 }
 
 // applyConfig fills the send options the command line left unset from an
@@ -53,7 +56,8 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	a := acct.Clone()
 	path := a.File // "" for the EMAIL and SMTPSERVER account
 	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
-		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog}
+		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog,
+		dsn: smtp.DSN{Notify: a.DSNNotify, Return: a.DSNReturn}}
 	if a.Password != "" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it (the system file may be read by its group).

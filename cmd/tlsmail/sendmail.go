@@ -91,7 +91,7 @@ command of the same name would: --host (then no file is read; not with -a)
 --tls-starttls[=] --tls-trust-file --tls-cert-file --tls-key-file
 --tls-certcheck[=] --tls-host-override --tls-fingerprint --tls-crl-file
 --tls-priorities --tls-min-dh-prime-bits --source-ip --proxy-host
---proxy-port --socket --protocol --aliases --dsn-notify --dsn-return
+--proxy-port --socket --protocol --aliases
 --set-from-header[=] --set-date-header[=] --set-msgid-header[=]
 --remove-bcc-headers[=] --undisclosed-recipients[=] --auto-from[=]
 --maildomain (what tlsmail refuses in a file it refuses here too).
@@ -100,9 +100,15 @@ Refused: -S/--serverinfo (use 'tlsmail probe'), --rmqs, --configure.
                 standard output), as the account's logfile command
   --logfile-time-format=FMT  its time stamp (strftime), as logfile_time_format
   --syslog[=on|off|FACILITY] the same line to syslog, as the syslog command
+  -N NOTIFY, --dsn-notify=NOTIFY  delivery status notifications (RFC 3461)
+                as the account's dsn_notify: off, never, or failure, delay,
+                success joined by commas; the server must offer DSN (else
+                exit 69, as msmtp)
+  -R RET, --dsn-return=RET  what a notification returns, as dsn_return:
+                off, full, or hdrs (headers)
 Accepted and ignored: -odi -odb -oem -oee -oep -oeq -oew -om -o7 -o8 and any
-other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL,
--p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X.
+other -oX, -B TYPE, -V ENVID, -h HOPS, -L LABEL, -p PROTO, -O OPT=VAL,
+-Am -Ac, -G -U -n -m, -e X.
 Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
 listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
 Date, Message-ID and From are added when missing.`
@@ -220,6 +226,11 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				if key == "host" {
 					sa.host = true
 				}
+				if key == "dsn_notify" || key == "dsn_return" {
+					if v, err = dsnOption("--"+name, v); err != nil {
+						return nil, err
+					}
+				}
 				sa.overrides = append(sa.overrides, [2]string{key, v})
 			}
 			if err != nil {
@@ -287,9 +298,19 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 						}
 					}
 				}
-			case 'B', 'N', 'R', 'V', 'h', 'L', 'p':
-				// body type, DSN, return, envelope id, hop count, log
-				// label, protocol: ignored.
+			case 'N', 'R':
+				// msmtp's -N (--dsn-notify) and -R (--dsn-return): the
+				// account's dsn_notify and dsn_return (RFC 3461).
+				var v string
+				if v, err = arg(); err == nil {
+					key := map[byte]string{'N': "dsn_notify", 'R': "dsn_return"}[c]
+					if v, err = dsnOption("-"+string(c), v); err == nil {
+						sa.overrides = append(sa.overrides, [2]string{key, v})
+					}
+				}
+			case 'B', 'V', 'h', 'L', 'p':
+				// body type, envelope id, hop count, log label,
+				// protocol: ignored.
 				_, err = arg()
 			case 'A', 'e':
 				j = len(a) // -Am/-Ac, -eX: ignored with their letters
@@ -526,6 +547,41 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 	return "", false, false
 }
 
+// dsnOption checks the argument of -N/--dsn-notify or -R/--dsn-return as
+// msmtp does, and returns it in the form the configuration command takes:
+// -N off, never, or failure, delay and success joined by commas; -R off,
+// full, headers or hdrs (sendmail's word, which the configuration file
+// does not take).
+func dsnOption(opt, v string) (string, error) {
+	if strings.HasSuffix(opt, "R") || strings.HasSuffix(opt, "return") {
+		switch v {
+		case "off", "full", "headers":
+			return v, nil
+		case "hdrs":
+			return "headers", nil
+		}
+		return "", usageErrorf("invalid argument %s for %s", v, opt).withFix("use off, full, or hdrs (headers)")
+	}
+	if v == "off" || v == "never" || validDSNNotify(v) {
+		return v, nil
+	}
+	return "", usageErrorf("invalid argument %s for %s", v, opt).
+		withFix("use off, never, or a comma-separated list (no spaces) of failure, delay and success")
+}
+
+// validDSNNotify reports whether v lists some of failure, delay and
+// success, each at most once, joined by commas (msmtp's dsn_notify).
+func validDSNNotify(v string) bool {
+	seen := map[string]bool{}
+	for _, p := range strings.Split(v, ",") {
+		if (p != "failure" && p != "delay" && p != "success") || seen[p] {
+			return false
+		}
+		seen[p] = true
+	}
+	return true
+}
+
 // maxPeekHeader bounds the header read for --read-envelope-from.
 const maxPeekHeader = 1 << 20
 
@@ -610,7 +666,8 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
 		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
 		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
-		{"from", notSet(a.From)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
+		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
+		{"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
 		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
 	} {
 		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
