@@ -163,6 +163,13 @@ const (
 	// SecretConfig: Ref is an account of Account.ConfigFile whose password
 	// or passwordeval is read again.
 	SecretConfig SecretSource = "config"
+	// SecretNetrc: the password of the netrc entry whose machine is the
+	// Account's Host and whose login is its Auth.User, as msmtp looks it
+	// up for an account with no password: Ref is a netrc file, or "" for
+	// msmtp's files (config.NetrcFiles: ~/.netrc, then netrc beside the
+	// system configuration file). A file whose entry is used must not be
+	// readable by other users (as a configuration file with a password).
+	SecretNetrc SecretSource = "netrc"
 )
 
 // SecretRef names where a secret is read from; it never holds the secret.
@@ -234,6 +241,10 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		}
 		if c.Password != "" || c.PasswordEval != "" {
 			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
+		} else {
+			// No password in the account: msmtp looks in ~/.netrc and
+			// the system netrc for machine host, login user.
+			a.Auth.Secret = SecretRef{Source: SecretNetrc}
 		}
 	}
 	if err := c.Check(); err != nil {
@@ -249,7 +260,7 @@ func (a *Account) AbsPaths() {
 		*p = absPath(*p)
 	}
 	for _, r := range []*SecretRef{&a.Auth.Secret, &a.Client.PFXPassword} {
-		if r.Source == SecretFile {
+		if r.Source == SecretFile || (r.Source == SecretNetrc && r.Ref != "") {
 			r.Ref = absPath(r.Ref)
 		}
 	}
@@ -402,10 +413,10 @@ func (a *Account) Check() error {
 	}
 	for _, r := range []SecretRef{a.Auth.Secret, a.Client.PFXPassword} {
 		switch r.Source {
-		case "", SecretEnv, SecretFile, SecretCommand, SecretConfig:
+		case "", SecretEnv, SecretFile, SecretCommand, SecretConfig, SecretNetrc:
 		default:
 			return bad("secret", fmt.Sprintf("unknown secret source %q", r.Source),
-				"name where the secret comes from (env, file, command or config), never the secret")
+				"name where the secret comes from (env, file, command, config or netrc), never the secret")
 		}
 		if r.Source == SecretEnv && (r.Ref == "" || strings.ContainsAny(r.Ref, "= \t\n")) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")

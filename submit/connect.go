@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -184,6 +185,8 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 		}
 	case SecretConfig:
 		return c.configSecret(ctx, a, r.Ref)
+	case SecretNetrc:
+		return c.netrcSecret(a, r.Ref)
 	default:
 		return fail(fmt.Sprintf("the account authenticates as %s but names no password source (%q)", a.Auth.User, r.Source),
 			"name where the password comes from: env, file, command or config", nil)
@@ -252,6 +255,67 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
 		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
 		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
+}
+
+// netrcSecret looks the password of a's user on a's host up in the netrc
+// file ref, or in msmtp's netrc files when ref is "" (the user's, then
+// the system's: the first that has the entry wins, a missing file is
+// skipped). The file whose entry is used must not be readable by other
+// users (CheckPasswordFile; the system one may be group-readable as
+// /etc/msmtprc may): an *Error of Field "netrc_file_mode". No entry, or a
+// file that cannot be read, is an *Error of Field "netrc".
+func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
+	files, sys := []string{ref}, ""
+	if ref == "" {
+		if sys = c.getenv("TLSMAIL_SYSTEM_CONFIG"); sys == "" {
+			sys = config.DefaultSystemFile()
+		}
+		files = config.NetrcFiles(config.Home(c.getenv), sys)
+	}
+	for i, path := range files {
+		f, _, err := openRegular(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return "", &Error{Field: "netrc", Err: err, Msg: fmt.Sprintf("cannot read the netrc file %s: %v", path, err),
+				Fix: "make it a regular file you can read, or give the account a passwordeval"}
+		}
+		entries, err := config.ParseNetrc(f)
+		f.Close()
+		if err != nil {
+			return "", &Error{Field: "netrc", Err: err, Msg: fmt.Sprintf("cannot read the netrc file %s: %v", path, err),
+				Fix: "fix the file, or give the account a passwordeval"}
+		}
+		e, ok := config.LookupNetrc(entries, a.Host, a.Auth.User)
+		if !ok {
+			continue
+		}
+		system := ref == "" && sys != "" && i == len(files)-1
+		if err := CheckPasswordFile(path, system); err != nil {
+			var me *Error
+			if errors.As(err, &me) {
+				fix := me.Fix
+				if !system {
+					fix = "run: chmod 600 " + path + " (a file holding passwords must be readable by you only), or give the account a passwordeval"
+				}
+				return "", &Error{Field: "netrc_file_mode", Msg: me.Msg, Fix: fix}
+			}
+			return "", err
+		}
+		if e.Password == "" {
+			return "", &Error{Field: "netrc", Msg: fmt.Sprintf("the netrc file %s has no password for machine %s login %s", path, a.Host, a.Auth.User),
+				Fix: "add the password to that entry (password ...), or give the account a passwordeval"}
+		}
+		return e.Password, nil
+	}
+	where := strings.Join(files, " or ")
+	if where == "" {
+		where = "no netrc file (no home directory)"
+	}
+	return "", &Error{Field: "netrc",
+		Msg: fmt.Sprintf("the account authenticates as %s but gives no password, and %s has no entry for machine %s login %s", a.Auth.User, where, a.Host, a.Auth.User),
+		Fix: fmt.Sprintf("give the account a passwordeval (a command printing the password), or add 'machine %s login %s password ...' to ~/.netrc (chmod 600)", a.Host, a.Auth.User)}
 }
 
 // ReadSecretFile returns the first line of path, refusing a file that is

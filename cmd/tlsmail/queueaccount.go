@@ -45,6 +45,8 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 		}
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
+	case o.cfg.netrc:
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretNetrc}
 	case o.password.env != "":
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
 	case o.password.file != "":

@@ -27,6 +27,9 @@ type configUse struct {
 	// password is set when the password source (password or
 	// passwordeval) is the account's.
 	password bool
+	// netrc is set when the password comes from a netrc file (the
+	// account has auth and user, and no password or passwordeval).
+	netrc bool
 	// dsn is the account's dsn_notify and dsn_return (RFC 3461).
 	dsn smtp.DSN
 }
@@ -137,6 +140,14 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			case a.Password != "":
 				o.password.literal = a.Password
 				o.cfg.password = true // a literal password always comes from a file
+			case fa.Auth.Secret.Source == submit.SecretNetrc:
+				// No password in the account: ~/.netrc, then the
+				// system's netrc, as msmtp (read when it is needed).
+				netrc := fa
+				o.password.fromAccount = func(ctx context.Context) (string, error) {
+					return e.connector().Secret(ctx, &netrc, netrc.Auth.Secret)
+				}
+				o.cfg.netrc = true
 			}
 		}
 		if !set("auth") {

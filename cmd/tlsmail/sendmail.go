@@ -835,6 +835,9 @@ func needsFixing(err error) (string, bool) {
 	}
 	var ce *config.Error
 	var sub *submit.Error
+	if errors.As(err, &sub) && strings.HasPrefix(sub.Field, "netrc") {
+		return sub.Fix, true // ~/.netrc: its own fix (chmod 600, the entry to add)
+	}
 	if errors.As(err, &ce) || errors.As(err, &sub) {
 		return "the account's settings cannot work; fix the configuration file", true
 	}

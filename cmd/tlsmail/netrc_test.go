@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/internal/testpeer"
+)
+
+// netrcAccount writes a configuration whose account authenticates (auth
+// on, user) and gives no password, as msmtp allows: the password is then
+// looked up in ~/.netrc.
+func netrcAccount(t *testing.T, m *mailbox) string {
+	t.Helper()
+	return writeFile(t, "msmtprc", []byte(fmt.Sprintf(`defaults
+tls on
+tls_starttls on
+tls_trust_file %s
+timeout 30
+
+account default
+host 127.0.0.1
+port %s
+auth on
+user %s
+from ann@example.com
+`, m.srv.CAFile(), portOf(t, m.srv.SMTPAddr()), testUser)), 0o600)
+}
+
+// An account with auth and user and no password takes its password from
+// ~/.netrc (machine = host, login = user), side by side with msmtp (issue
+// 14 item 9). tlsmail also refuses a ~/.netrc others can read, as it
+// refuses such a configuration file with a password (msmtp reads it):
+// the message then waits in the outbox and the error says what to fix.
+func TestMsmtpNetrc(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	cfg := netrcAccount(t, m)
+	home := t.TempDir()
+	netrc := filepath.Join(home, ".netrc")
+	write := func(text string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(netrc, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(netrc, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(bin string, args ...string) result {
+		return proc{bin: bin, args: args, env: m.env("HOME=" + home), stdin: strings.NewReader("Subject: netrc\n\nbody\n")}.run(t)
+	}
+	// The first entry for this machine and login wins; another login's,
+	// another machine's and the default entry are not used.
+	write(fmt.Sprintf("machine example.org login %[1]s password wrong1\nmachine 127.0.0.1 login someone password wrong2\n"+
+		"machine 127.0.0.1\n  login %[1]s\n  password %[2]q\nmachine 127.0.0.1 login %[1]s password wrong3\ndefault login %[1]s password wrong4\n",
+		testUser, testPassword), 0o600)
+	for _, bin := range []string{msmtp, ""} {
+		args := []string{"-C", cfg, "bob@example.org"}
+		if bin == "" {
+			args = append([]string{"sendmail"}, args...)
+		}
+		before := storedCount(t, m.srv)
+		if r := run(bin, args...); r.code != 0 {
+			t.Fatalf("%s: %s", bin, r)
+		}
+		if msg := waitMessages(t, m.srv, before+1)[before]; msg.AuthUser != testUser {
+			t.Errorf("%s: authenticated as %q", bin, msg.AuthUser)
+		}
+	}
+
+	// Queued (-odq), the item refers to netrc, not to the password: `queue
+	// run` reads it again, and the outbox never holds it.
+	before := storedCount(t, m.srv)
+	if r := run("", "sendmail", "-C", cfg, "-odq", "bob@example.org"); r.code != 0 {
+		t.Fatalf("-odq: %s", r)
+	}
+	if leaked := grepDir(t, m.queue, testPassword); leaked != "" {
+		t.Errorf("the password is in the outbox: %s", leaked)
+	}
+	if r := (proc{args: []string{"queue", "run"}, env: m.env("HOME=" + home)}).run(t); r.code != 0 {
+		t.Fatalf("queue run: %s", r)
+	}
+	waitMessages(t, m.srv, before+1)
+
+	// Readable by others: refused, and the message is kept.
+	write(fmt.Sprintf("machine 127.0.0.1 login %s password %s\n", testUser, testPassword), 0o644)
+	before = storedCount(t, m.srv)
+	r := run("", "sendmail", "-C", cfg, "bob@example.org")
+	if storedCount(t, m.srv) != before || !strings.Contains(r.stderr, netrc) || !strings.Contains(r.stderr, "chmod 600") {
+		t.Errorf("a ~/.netrc others can read was used, or the error does not say so: %s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, testPassword) {
+		t.Errorf("the password is in the output: %s", r)
+	}
+
+	// No entry for this machine and login: not sent, and the error names
+	// the file and what to add.
+	write("machine 127.0.0.1 login someone password x\n", 0o600)
+	r = run("", "sendmail", "-C", cfg, "bob@example.org")
+	if storedCount(t, m.srv) != before || !strings.Contains(r.stderr, "machine 127.0.0.1 login "+testUser) {
+		t.Errorf("no netrc entry: %s", r)
+	}
+}
+
+// The system netrc (msmtp's SYSCONFDIR/netrc: beside the system
+// configuration file) is read when ~/.netrc has no entry; it may be
+// group-readable when root owns it, as /etc/msmtprc may.
+func TestSendmailSystemNetrc(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	cfg := netrcAccount(t, m)
+	sysDir, home := t.TempDir(), t.TempDir()
+	writeFileAt(t, filepath.Join(home, ".netrc"), "machine 127.0.0.1 login other password x\n", 0o600)
+	writeFileAt(t, filepath.Join(sysDir, "netrc"), fmt.Sprintf("machine 127.0.0.1 login %s password %s\n", testUser, testPassword), 0o600)
+	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"},
+		env:   m.env("HOME="+home, "TLSMAIL_SYSTEM_CONFIG="+filepath.Join(sysDir, "msmtprc")),
+		stdin: strings.NewReader("Subject: system netrc\n\nbody\n")}.run(t)
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	if msg := waitMessages(t, m.srv, 1)[0]; msg.AuthUser != testUser {
+		t.Errorf("authenticated as %q", msg.AuthUser)
+	}
+}
+
+func writeFileAt(t *testing.T, path, text string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grepDir returns the first file under dir holding s, "" when none does.
+func grepDir(t *testing.T, dir, s string) string {
+	t.Helper()
+	var found string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found != "" {
+			return nil
+		}
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), s) {
+			found = path
+		}
+		return nil
+	})
+	return found
+}

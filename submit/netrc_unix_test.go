@@ -1,0 +1,100 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package submit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/config"
+)
+
+// An msmtp account with auth and user and no password reads it from
+// ~/.netrc, then from netrc beside the system configuration file, as msmtp
+// does; the reference survives the outbox's JSON; a file readable by
+// others is refused when its entry would be used; a missing entry says
+// what to add.
+func TestNetrcSecret(t *testing.T) {
+	home, sys := t.TempDir(), t.TempDir()
+	write := func(path, text string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := config.Parse(context.Background(), "msmtprc", strings.NewReader("account default\nhost mail.example.org\nauth on\nuser ann\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := f.Account("")
+	a, err := FromConfig("msmtprc", ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Auth.Secret != (SecretRef{Source: SecretNetrc}) {
+		t.Fatalf("secret %+v, want netrc", a.Auth.Secret)
+	}
+	var back Account
+	b, err := json.Marshal(a)
+	if err == nil {
+		err = json.Unmarshal(b, &back)
+	}
+	if err != nil || back.Auth.Secret != a.Auth.Secret {
+		t.Fatalf("the netrc reference does not survive the outbox: %+v, %v", back.Auth.Secret, err)
+	}
+	env := map[string]string{"HOME": home, "TLSMAIL_SYSTEM_CONFIG": filepath.Join(sys, "msmtprc")}
+	c := &Connector{Getenv: func(k string) string { return env[k] }}
+	secret := func() (string, error) { return c.Secret(context.Background(), &a, a.Auth.Secret) }
+	field := func(err error) string {
+		var e *Error
+		if errors.As(err, &e) {
+			return e.Field
+		}
+		return "not a *submit.Error: " + err.Error()
+	}
+
+	// Neither file: the error names both and what to add.
+	if _, err := secret(); field(err) != "netrc" || !strings.Contains(err.Error(), "machine mail.example.org login ann") {
+		t.Errorf("no netrc file: %v", err)
+	}
+	// The system file alone.
+	write(filepath.Join(sys, "netrc"), "machine mail.example.org login ann password from-system\n", 0o600)
+	if pw, err := secret(); pw != "from-system" || err != nil {
+		t.Errorf("system netrc: %q, %v", pw, err)
+	}
+	// ~/.netrc without the entry: the system file still answers.
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login bob password x\n", 0o600)
+	if pw, err := secret(); pw != "from-system" || err != nil {
+		t.Errorf("~/.netrc without the entry: %q, %v", pw, err)
+	}
+	// ~/.netrc with it wins.
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann password from-home\n", 0o600)
+	if pw, err := secret(); pw != "from-home" || err != nil {
+		t.Errorf("~/.netrc: %q, %v", pw, err)
+	}
+	// Readable by others: refused, never read out.
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann password from-home\n", 0o644)
+	if pw, err := secret(); pw != "" || field(err) != "netrc_file_mode" || strings.Contains(err.Error(), "from-home") {
+		t.Errorf("~/.netrc mode 0644: %q, %v", pw, err)
+	}
+	// An entry without a password.
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann\n", 0o600)
+	if _, err := secret(); field(err) != "netrc" {
+		t.Errorf("entry without password: %v", err)
+	}
+	// A named file (Ref) is read alone.
+	named := filepath.Join(t.TempDir(), "netrc")
+	write(named, "machine mail.example.org login ann password named\n", 0o600)
+	a.Auth.Secret.Ref = named
+	if pw, err := secret(); pw != "named" || err != nil {
+		t.Errorf("named netrc: %q, %v", pw, err)
+	}
+}
