@@ -24,8 +24,8 @@ type DSN struct {
 // IsZero reports whether d asks for nothing.
 func (d DSN) IsZero() bool { return d == DSN{} }
 
-// check reports a DSN the server could not take, as a KindUsage *Error.
-func (d DSN) check() error {
+// Check reports a DSN that RFC 3461 does not allow, as a KindUsage *Error.
+func (d DSN) Check() error {
 	switch strings.ToUpper(d.Return) {
 	case "", "FULL", "HDRS":
 	default:

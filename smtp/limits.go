@@ -88,5 +88,5 @@ func (env Envelope) Check() error {
 				Fix: "use a shorter address: SMTP servers may refuse or drop longer ones; nothing was sent"}
 		}
 	}
-	return env.DSN.check()
+	return env.DSN.Check()
 }

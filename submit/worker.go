@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // Enqueue writes a message for a's server into q (durably: on disk,
@@ -24,7 +25,9 @@ import (
 // see message.Message.Requirements; "7BIT" or "8BITMIME" in any case,
 // another value is an *Error of Field "body"), else found by reading the
 // content before it is written, up to 1 MiB held in memory; a larger
-// content of unknown needs is scanned again at delivery.
+// content of unknown needs is scanned again at delivery. A DSN request
+// (env.DSNNotify, env.DSNReturn) that RFC 3461 does not allow is an *Error
+// of Field "dsn".
 func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelope, msg io.Reader) (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
@@ -43,6 +46,13 @@ func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelop
 	default:
 		return "", &Error{Field: "body", Msg: fmt.Sprintf("unknown BODY value %q", env.Body),
 			Fix: `give "7BIT" or "8BITMIME" (RFC 6152), or "" to have the content scanned`}
+	}
+	// A DSN request (RFC 3461) is recorded in upper case, and one RFC
+	// 3461 does not allow is refused now rather than at every delivery.
+	env.DSNNotify, env.DSNReturn = strings.ToUpper(env.DSNNotify), strings.ToUpper(env.DSNReturn)
+	if err := (smtp.DSN{Notify: env.DSNNotify, Return: env.DSNReturn}).Check(); err != nil {
+		return "", &Error{Field: "dsn", Msg: err.Error(), Err: err,
+			Fix: "ask for NEVER or some of SUCCESS, FAILURE, DELAY (NOTIFY), and FULL or HDRS (RET), or for nothing"}
 	}
 	for _, addr := range append([]string{env.From}, env.To...) {
 		if !isASCII(addr) {
