@@ -65,10 +65,14 @@ func (a *Auth) saslClient(mech, host string, port int) (sasl.Client, error) {
 		return &loginClient{user: a.Username, pass: a.Password}, nil
 	case "CRAM-MD5":
 		return &cramMD5Client{user: a.Username, pass: a.Password}, nil
-	case "OAUTHBEARER":
+	case "OAUTHBEARER", "XOAUTH2":
+		if err := checkOAuth(mech, a.Username, a.Password); err != nil {
+			return nil, err
+		}
+		if mech == "XOAUTH2" {
+			return &oauthClient{mech: mech, ir: []byte("user=" + a.Username + "\x01auth=Bearer " + a.Password + "\x01\x01")}, nil
+		}
 		return &oauthClient{mech: mech, ir: oauthBearerMessage(a.Username, host, port, a.Password)}, nil
-	case "XOAUTH2":
-		return &oauthClient{mech: mech, ir: []byte("user=" + a.Username + "\x01auth=Bearer " + a.Password + "\x01\x01")}, nil
 	case "SCRAM-SHA-256":
 		return newSCRAMClient(a.Username, a.Password) // scram.go
 	}
@@ -130,6 +134,24 @@ func oauthBearerMessage(user, host string, port int, token string) []byte {
 	}
 	b.WriteString("auth=Bearer " + token + "\x01\x01")
 	return []byte(b.String())
+}
+
+// checkOAuth refuses a user name or token that would break the message's
+// framing: 0x01 separates its fields, and a bearer token (RFC 6750 section
+// 2.1, b64token) holds no blank or control character, so one that does is
+// not a token (a password command printing more than the token, say).
+func checkOAuth(mech, user, token string) error {
+	bad := func(s string, blank bool) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (blank && r == ' ') })
+	}
+	switch {
+	case token == "" || bad(token, true):
+		return &saslError{Mech: mech, Msg: "the access token is empty or holds blanks or control characters",
+			Hint: "the password source must give the OAuth 2.0 access token alone, on one line"}
+	case bad(user, false):
+		return &saslError{Mech: mech, Msg: "the user name holds control characters", Hint: "give the user name alone"}
+	}
+	return nil
 }
 
 // oauthClient is OAUTHBEARER (RFC 7628) or Google's and Microsoft's

@@ -155,3 +155,24 @@ func TestOAuthBearerSecondChallengeCancelled(t *testing.T) {
 		t.Errorf("after a second challenge the client sent %q, want *", l)
 	}
 }
+
+// A token that would break the message's framing (0x01 separates its
+// fields; a bearer token holds no blank) is refused before AUTH is sent,
+// as a configuration problem, without the token in the error.
+func TestOAuthTokenChecked(t *testing.T) {
+	for _, tc := range []struct{ user, token string }{
+		{"ann", ""}, {"ann", "tok\x01auth=Bearer other"}, {"ann", "tok en"}, {"ann", "tok\n"}, {"a\x01nn", "tok"},
+	} {
+		for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+			_, err := (&Auth{Mechanism: mech, Username: tc.user, Password: tc.token}).saslClient(mech, "h", 1)
+			if err == nil {
+				t.Errorf("%s %q/%q accepted", mech, tc.user, tc.token)
+			} else if tc.token != "" && strings.Contains(err.Error(), tc.token) {
+				t.Errorf("%s: the token is in the error: %v", mech, err)
+			}
+		}
+	}
+	if _, err := (&Auth{Username: "ann@example.org", Password: "ya29.a-b_c~d+e/f=="}).saslClient("OAUTHBEARER", "h", 1); err != nil {
+		t.Errorf("a well-formed token refused: %v", err)
+	}
+}
