@@ -101,3 +101,39 @@ func ExampleClient_SendAll() {
 	// nobody@example.org refused: 550
 	// carol@example.org accepted: 250
 }
+
+// Authenticate with an OAuth 2.0 access token (OAUTHBEARER, RFC 7628) and
+// ask for delivery status notifications (DSN, RFC 3461): a notice on
+// failure or delay, with the message's header only.
+func ExampleDSN() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", DSN: true,
+		Tokens: map[string]string{"alice@example.org": "ya29.token"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	c, err := smtp.Dial(ctx, srv.SMTPAddr(), &smtp.Config{
+		Mode: smtp.StartTLS,
+		TLS:  &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}},
+		// The token comes from the program's OAuth 2.0 client.
+		Auth: &smtp.Auth{Mechanism: "OAUTHBEARER", Username: "alice@example.org", Password: "ya29.token"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	env := smtp.Envelope{From: "alice@example.org", To: []string{"bob@example.org"},
+		DSN: smtp.DSN{Notify: "FAILURE,DELAY", Return: "HDRS"}}
+	msg := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: hello\r\n\r\nHi Bob.\r\n"
+	if _, err := c.SendAndQuit(ctx, env, strings.NewReader(msg)); err != nil {
+		log.Fatal(err)
+	}
+	got, err := srv.Wait(ctx, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("auth:", c.AuthMechanism(), "RET:", got[0].DSNReturn, "NOTIFY:", got[0].Notify)
+	// Output: auth: OAUTHBEARER RET: HDRS NOTIFY: [FAILURE,DELAY]
+}
