@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -65,5 +67,22 @@ func TestLookupNetrc(t *testing.T) {
 		if ok != tc.ok || e.Password != tc.want {
 			t.Errorf("%s/%s: got %+v %v, want %q %v", tc.host, tc.user, e, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// NetrcFiles is msmtp's order: the user's file, then the one beside the
+// system configuration file (SYSCONFDIR); netrc.txt on Windows, as msmtp.
+func TestNetrcFiles(t *testing.T) {
+	user, sys := ".netrc", "netrc"
+	if runtime.GOOS == "windows" {
+		user, sys = "netrc.txt", "netrc.txt"
+	}
+	home, etc := filepath.Join("home", "ann"), filepath.Join("etc", "msmtprc")
+	want := []string{filepath.Join(home, user), filepath.Join("etc", sys)}
+	if got := NetrcFiles(home, etc); !reflect.DeepEqual(got, want) {
+		t.Errorf("NetrcFiles = %q, want %q", got, want)
+	}
+	if got := NetrcFiles("", ""); len(got) != 0 {
+		t.Errorf("no home, no system file: %q", got)
 	}
 }
