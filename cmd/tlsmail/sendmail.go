@@ -645,6 +645,17 @@ func sendmailSearch(e *env, explicit, home string) config.Search {
 	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
 }
 
+// expander is msmtp's %U %H %C %M in this process's environment; %M reads
+// "mailname" beside the system configuration file (/etc/mailname), as
+// msmtp reads it from its SYSCONFDIR.
+func expander(e *env, home string) config.Expander {
+	x := config.Expander{Getenv: e.getenv}
+	if sys := sendmailSearch(e, "", home).SystemFile; sys != "" {
+		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
+	}
+	return x
+}
+
 func systemFileText(s string) string {
 	if s == "" {
 		return "(no system file here)"
@@ -673,6 +684,12 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 				return nil, err
 			}
 		}
+	}
+	// %U, %H, %C and %M in from and domain, once the account is chosen
+	// and the command line applied (msmtp's order).
+	a = a.Clone()
+	if err := a.Expand(ctx, expander(e, home), true); err != nil {
+		return nil, err
 	}
 	if o.transcript != "" {
 		from := a.File
