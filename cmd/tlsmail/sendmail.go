@@ -105,7 +105,10 @@ other -oX, -B TYPE, -N DSN, -R RET, -V ENVID, -h HOPS, -L LABEL,
 -p PROTO, -O OPT=VAL, -Am -Ac, -G -U -n -m, -e X.
 Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
 listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
-Date, Message-ID and From are added when missing.`
+Date, Message-ID and From are added when missing; the account's
+allow_from_override, set_from_header, set_date_header, set_msgid_header,
+remove_bcc_headers and undisclosed_recipients change that as in msmtp, and
+%U %H %C %M are expanded in its from and domain.`
 
 // sendmailArgs are the options of a sendmail command line.
 type sendmailArgs struct {
