@@ -258,3 +258,34 @@ func TestSendmailMailname(t *testing.T) {
 		t.Errorf("something was queued: %+v", q)
 	}
 }
+
+// TestSendmailQueuedKeepsExpansion: a message only queued (-odq) keeps
+// what was expanded and rewritten when it was accepted: the queue run,
+// in another environment, still says EHLO with the host name of the
+// sendmail run (never "%H") and sends the rewritten header.
+func TestSendmailQueuedKeepsExpansion(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "msmtprc", append(base, "domain %H\nfrom %U@example.com\nallow_from_override off\nundisclosed_recipients on\n"...), 0o600)
+	r := proc{args: []string{"sendmail", "-C", cfg, "-odq", "-f", "x@example.net", "-t"}, env: m.env("HOSTNAME=queued.example", "USER=joe"),
+		stdin: strings.NewReader("To: bob@example.org\nSubject: q\n\nx\n")}.run(t)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := (proc{args: []string{"queue", "run"}, env: m.env("HOSTNAME=other.example", "USER=other")}).run(t); r.code != 0 {
+		t.Fatal(r)
+	}
+	msg := waitMessages(t, m.srv, 1)[0]
+	data, err := msg.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Helo != "queued.example" || msg.From != "joe@example.com" || !bytes.Contains(data, []byte("\r\nTo: undisclosed-recipients:;\r\n")) ||
+		bytes.Contains(data, []byte("bob@example.org")) {
+		t.Errorf("EHLO %s, from %s:\n%s", msg.Helo, msg.From, data)
+	}
+}
