@@ -289,3 +289,32 @@ func TestSendmailQueuedKeepsExpansion(t *testing.T) {
 		t.Errorf("EHLO %s, from %s:\n%s", msg.Helo, msg.From, data)
 	}
 }
+
+// TestSendConfigDomainExpanded: `tlsmail send --config` reads the same
+// account and says EHLO with %H expanded (msmtp expands domain in every
+// mode), and -P shows the expanded from and domain and the header
+// commands as msmtp's --pretend does.
+func TestSendConfigDomainExpanded(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "msmtprc", append(base, "domain %H\nfrom %U@example.com\nallow_from_override off\nset_from_header on\n"...), 0o600)
+	r := proc{args: []string{"send", "--config", cfg, "--account", "default", "--from", "ann@example.com", "--to", "bob@example.org", "--subject", "s", "--body", "b"},
+		env: m.env("HOSTNAME=send.example")}.run(t)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if msg := waitMessages(t, m.srv, 1)[0]; msg.Helo != "send.example" {
+		t.Errorf("EHLO %q", msg.Helo)
+	}
+	r = proc{args: []string{"sendmail", "-C", cfg, "-P", "bob@example.org"}, env: m.env("HOSTNAME=send.example", "USER=joe")}.run(t)
+	for _, want := range []string{"\ndomain = send.example\n", "\nfrom = joe@example.com\n", "\nallow_from_override = off\n", "\nset_from_header = on\n",
+		"\nset_date_header = auto\n", "\nremove_bcc_headers = on\n", "\nundisclosed_recipients = off\n"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("-P: want %q: %s", want, r)
+		}
+	}
+}

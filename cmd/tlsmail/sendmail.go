@@ -613,7 +613,9 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
 		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
 		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
-		{"from", notSet(a.From)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
+		{"from", notSet(a.From)}, {"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
+		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
+		{"undisclosed_recipients", onOff(a.UndisclosedRecipients)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
 		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
 	} {
 		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
