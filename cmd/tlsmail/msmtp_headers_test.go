@@ -17,14 +17,14 @@ import (
 // "name: value" (unfolded, names lower case; sorted when sorted is true,
 // since tlsmail adds missing fields after the message's own and msmtp
 // before them), address fields formatted alike (msmtp writes -F's name
-// unquoted: the same address), the values of generated Date and
-// Message-ID fields masked; and the body as is.
+// unquoted: the same address), the values of Date and Message-ID fields
+// not in the original input masked (generated); and the body as is.
 type normalized struct {
 	fields []string
 	body   string
 }
 
-func normalize(t *testing.T, data []byte, sorted bool) normalized {
+func normalize(t *testing.T, data []byte, sorted bool, original string) normalized {
 	t.Helper()
 	head, body, ok := bytes.Cut(data, []byte("\r\n\r\n"))
 	if !ok {
@@ -43,7 +43,7 @@ func normalize(t *testing.T, data []byte, sorted bool) normalized {
 		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
 		switch name {
 		case "date", "message-id":
-			if !strings.Contains(value, "@test.invalid") && !strings.Contains(value, "2024") {
+			if !strings.Contains(original, value) {
 				value = "(generated)"
 			}
 		case "from", "to", "cc", "bcc":
@@ -199,7 +199,7 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 		}
 		// Sorted: tlsmail adds fields after the message's own (see
 		// TestMsmtpMatrix's differences).
-		nm, nt := normalize(t, ms.data, true), normalize(t, tm.data, true)
+		nm, nt := normalize(t, ms.data, true, tc.stdin), normalize(t, tm.data, true, tc.stdin)
 		if nm.String() != nt.String() {
 			t.Errorf("%s: the messages differ\nmsmtp:\n%s\ntlsmail:\n%s", tc.name, nm, nt)
 		}

@@ -256,7 +256,7 @@ from cron@host.example
 					if tm.msg.Helo != ms.msg.Helo || strings.Contains(tm.msg.Helo, "%") {
 						report("EHLO: msmtp %q, tlsmail %q", ms.msg.Helo, tm.msg.Helo)
 					}
-					if nm, nt := normalize(t, ms.data, what("order")), normalize(t, tm.data, what("order")); nm.String() != nt.String() && !what("content") {
+					if nm, nt := normalize(t, ms.data, what("order"), inv.stdin), normalize(t, tm.data, what("order"), inv.stdin); nm.String() != nt.String() && !what("content") {
 						report("the messages differ\nmsmtp:\n%s\ntlsmail:\n%s", nm, nt)
 					}
 				}
