@@ -159,6 +159,8 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"ann@example.com", "localhost", nil, nil},
 		{"from %U@%H, -f overrides it", cfg("from %U@%H"), []string{"-f", "f@example.net", "bob@example.org"}, []string{"USER=joe", "HOSTNAME=box.example"}, noFrom, 0,
 			"f@example.net", "", []string{"from: <f@example.net>"}, nil},
+		{"-f %U@example.net is expanded too", m.cfg, []string{"-f", "%U@example.net", "bob@example.org"}, []string{"USER=joe"}, noFrom, 0,
+			"joe@example.net", "", []string{"from: <joe@example.net>"}, nil},
 		{"from %U@%H", cfg("from %U@%H"), []string{"bob@example.org"}, []string{"LOGNAME=lg", "HOSTNAME=box.example"}, noFrom, 0,
 			"lg@box.example", "", []string{"from: <lg@box.example>"}, nil},
 	}

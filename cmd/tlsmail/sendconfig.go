@@ -120,9 +120,10 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		o.ehlo = fa.LocalName
 	}
 	if o.msmtpFiles {
-		// msmtp's sender: -f unless allow_from_override is off; the
-		// header commands apply to the message.
-		if o.from, err = a.EnvelopeFrom(o.from); err != nil {
+		// msmtp's sender: sendmailAccount put -f in from unless
+		// allow_from_override is off, and expanded it; the header
+		// commands apply to the message.
+		if o.from, err = a.EnvelopeFrom(""); err != nil {
 			return err
 		}
 		o.headerAccount = a

@@ -690,9 +690,13 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 			}
 		}
 	}
-	// %U, %H, %C and %M in from and domain, once the account is chosen
-	// and the command line applied (msmtp's order).
+	// The command line's sender replaces from when allow_from_override
+	// lets it (msmtp's override_account); then %U, %H, %C and %M are
+	// expanded in from (the -f value too) and domain, msmtp's order.
 	a = a.Clone()
+	if o.from != "" && a.AllowFromOverride {
+		a.From = o.from
+	}
 	if err := a.Expand(ctx, expander(e, home), true); err != nil {
 		return nil, err
 	}
