@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,4 +66,128 @@ func TestPrepareFieldPolicies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPreparePolicies: whatever the message, msmtp's header commands only
+// change the header as documented. With any FromField, DateField,
+// MessageIDField, KeepBcc and Undisclosed, Prepare succeeds exactly when
+// it does with the defaults, and then:
+//
+//   - the envelope (sender and recipients) is the defaults' envelope;
+//   - the body is the defaults' body;
+//   - every field of the input the policies do not concern is kept, in order;
+//   - Undisclosed leaves no Cc or Bcc and one To, "undisclosed-recipients:;";
+//   - without KeepBcc (or with Undisclosed) no Bcc is left, with KeepBcc
+//     and without Undisclosed every Bcc of the input is kept;
+//   - FromField Always leaves one From, the given sender's; Never adds none;
+//   - DateField and MessageIDField Never add none, Always leave exactly one.
+func FuzzPreparePolicies(f *testing.F) {
+	f.Add([]byte("From: Program <prog@example.net>\nTo: b@example.org\nCc: c@example.org\nBcc: hidden@example.org\nSubject: s\n\nbody\n"), uint8(0x55), true)
+	f.Add([]byte("To: b@example.org\nDate: x\nMessage-ID: <1@a>\nResent-Bcc: r@example.org\n\nbody\n"), uint8(0xff), false)
+	f.Add([]byte("BCC :\r\n\thidden@example.org\r\nTO: b@example.org\r\nfrom: a@example.com\r\n\r\n"), uint8(0x2a), true)
+	f.Fuzz(func(t *testing.T, data []byte, bits uint8, extract bool) {
+		pol := func(b uint8) FieldPolicy { return FieldPolicy(b % 3) }
+		opts := PrepareOptions{From: "sender@example.com", ExtractRecipients: extract, MaxHeaderBytes: fuzzMaxHeader,
+			FromField: pol(bits), DateField: pol(bits >> 2), MessageIDField: pol(bits >> 4),
+			KeepBcc: bits&0x40 != 0, Undisclosed: bits&0x80 != 0}
+		if !extract {
+			opts.Recipients = []string{"r@example.org"}
+		}
+		base := opts
+		base.FromField, base.DateField, base.MessageIDField, base.KeepBcc, base.Undisclosed = FieldAuto, FieldAuto, FieldAuto, false, false
+		write := func(o PrepareOptions) (*Message, []byte, error) {
+			m, err := Prepare(bytes.NewReader(data), o)
+			if err != nil {
+				return nil, nil, err
+			}
+			var out bytes.Buffer
+			if _, err := m.WriteTo(&out); err != nil {
+				t.Fatalf("WriteTo: %v", err)
+			}
+			return m, out.Bytes(), nil
+		}
+		bm, bout, berr := write(base)
+		m, out, err := write(opts)
+		if (err == nil) != (berr == nil) {
+			t.Fatalf("with the policies: %v; with the defaults: %v", err, berr)
+		}
+		if err != nil {
+			return
+		}
+		if env, benv := m.Envelope(), bm.Envelope(); env.From != benv.From || strings.Join(env.To, ",") != strings.Join(benv.To, ",") {
+			t.Fatalf("envelope %+v, with the defaults %+v", env, benv)
+		}
+		split := func(b []byte) (head, body []byte) {
+			if rest, ok := bytes.CutPrefix(b, []byte("\r\n")); ok {
+				return nil, rest // no header field at all (every policy off)
+			}
+			head, body, _ = bytes.Cut(b, []byte("\r\n\r\n"))
+			return head, body
+		}
+		head, body := split(out)
+		_, bbody := split(bout)
+		if !bytes.Equal(body, bbody) {
+			t.Fatalf("body %q, with the defaults %q", body, bbody)
+		}
+		count := map[string]int{}
+		var outFields [][]byte
+		for _, fl := range refFields(append(head, '\r', '\n')) {
+			count[refFieldName(fl)]++
+			outFields = append(outFields, fl)
+		}
+		concerned := map[string]bool{"from": true, "date": true, "message-id": true, "to": true, "cc": true, "bcc": true, "resent-bcc": true}
+		inFields, _, _ := refSplitMessage(data)
+		i := 0
+		for _, fl := range inFields {
+			if concerned[refFieldName(fl)] {
+				continue
+			}
+			for i < len(outFields) && !bytes.Equal(outFields[i], fl) {
+				i++
+			}
+			if i == len(outFields) {
+				t.Fatalf("field %q lost or out of order:\n%s", fl, out)
+			}
+			i++
+		}
+		inCount := map[string]int{}
+		for _, fl := range inFields {
+			inCount[refFieldName(fl)]++
+		}
+		switch {
+		case opts.Undisclosed:
+			if count["cc"]+count["bcc"] != 0 || count["to"] != 1 || !bytes.Contains(head, []byte("\r\nTo: undisclosed-recipients:;")) && !bytes.HasPrefix(head, []byte("To: undisclosed-recipients:;")) {
+				t.Fatalf("undisclosed: %q", head)
+			}
+		case !opts.KeepBcc:
+			if count["bcc"]+count["resent-bcc"] != 0 {
+				t.Fatalf("Bcc left: %q", head)
+			}
+		default:
+			if count["bcc"] != inCount["bcc"] || count["resent-bcc"] != inCount["resent-bcc"] {
+				t.Fatalf("Bcc not kept: %q", head)
+			}
+		}
+		switch opts.FromField {
+		case FieldAlways:
+			if count["from"] != 1 || !bytes.Contains(append([]byte("\r\n"), head...), []byte("\r\nFrom: sender@example.com\r\n")) && !bytes.HasSuffix(head, []byte("From: sender@example.com")) {
+				t.Fatalf("From always: %q", head)
+			}
+		case FieldNever:
+			if count["from"] != inCount["from"] {
+				t.Fatalf("From never: %d in, %d out", inCount["from"], count["from"])
+			}
+		}
+		for _, p := range []struct {
+			name string
+			pol  FieldPolicy
+		}{{"date", opts.DateField}, {"message-id", opts.MessageIDField}} {
+			switch {
+			case p.pol == FieldNever && count[p.name] != inCount[p.name]:
+				t.Fatalf("%s never: %d in, %d out", p.name, inCount[p.name], count[p.name])
+			case p.pol == FieldAlways && count[p.name] != 1:
+				t.Fatalf("%s always: %d out", p.name, count[p.name])
+			}
+		}
+	})
 }
