@@ -130,9 +130,27 @@ type Account struct {
 	PasswordEval string
 	// From is the envelope sender; it may be a shell wildcard pattern used
 	// only to pick the account (see File.ByFrom). msmtp's %U, %H, %C and %M
-	// substitutions are left as written.
+	// are left as written by the parser: Expand replaces them.
 	From string
-	// Domain is the EHLO argument; "localhost" by default.
+	// AllowFromOverride is allow_from_override (default true): when
+	// false, the envelope sender is From whatever the command line's -f
+	// says (see EnvelopeFrom). As in msmtp it comes from the defaults
+	// section, never from a parent account.
+	AllowFromOverride bool
+	// SetFromHeader, SetDateHeader and SetMsgIDHeader are msmtp's
+	// set_from_header, set_date_header and set_msgid_header: "auto" (the
+	// default: add the field when the message lacks it), "off" (never
+	// add it), and for From also "on" (always write From from the
+	// envelope sender, replacing the message's).
+	SetFromHeader, SetDateHeader, SetMsgIDHeader string
+	// RemoveBcc is remove_bcc_headers (default true): Bcc fields are
+	// removed from the message (RFC 5322 section 3.6.3).
+	RemoveBcc bool
+	// UndisclosedRecipients is undisclosed_recipients: the message's To,
+	// Cc and Bcc fields are replaced by "To: undisclosed-recipients:;".
+	UndisclosedRecipients bool
+	// Domain is the EHLO argument; "localhost" by default. msmtp's %H,
+	// %C and %M are left as written by the parser: Expand replaces them.
 	Domain string
 	// Timeout is the network timeout; 0 means none was set.
 	Timeout time.Duration

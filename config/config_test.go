@@ -44,6 +44,7 @@ func TestParseValues(t *testing.T) {
 		{"defaults of a bare account", "account a\nhost h\n", func(t *testing.T, a *Account) {
 			want := &Account{Name: "a", File: "test.rc", Line: 1, Host: "h", StartTLS: true, CertCheck: true,
 				TrustFile: "system", Domain: "localhost", Ignored: map[string]string{},
+				AllowFromOverride: true, SetFromHeader: "auto", SetDateHeader: "auto", SetMsgIDHeader: "auto", RemoveBcc: true,
 				Set: map[string]Origin{"host": {Line: 2}}, raw: map[string]string{"host": "h"}}
 			if !reflect.DeepEqual(a, want) {
 				t.Errorf("got %+v\nwant %+v", a, want)
@@ -117,11 +118,32 @@ func TestParseValues(t *testing.T) {
 				t.Errorf("pin %q provider %q revocation %q", a.Pin, a.Provider, a.Revocation)
 			}
 		}},
-		{"ignored keys are kept", "account a\nhost h\nkeepbcc\nadd_missing_date_header off\n", func(t *testing.T, a *Account) {
-			want := map[string]string{"remove_bcc_headers": "off",
-				"set_date_header": "off"}
+		{"ignored keys are kept", "account a\nhost h\nsource_ip 192.0.2.1\n", func(t *testing.T, a *Account) {
+			want := map[string]string{"source_ip": "192.0.2.1"}
 			if !reflect.DeepEqual(a.Ignored, want) {
 				t.Errorf("ignored %v", a.Ignored)
+			}
+		}},
+		{"header keys: msmtp's defaults", "account a\nhost h\n", func(t *testing.T, a *Account) {
+			if !a.AllowFromOverride || a.SetFromHeader != "auto" || a.SetDateHeader != "auto" || a.SetMsgIDHeader != "auto" ||
+				!a.RemoveBcc || a.UndisclosedRecipients {
+				t.Errorf("%+v", a)
+			}
+		}},
+		{"header keys set", "account a\nhost h\nallow_from_override off\nset_from_header on\nset_date_header off\nset_msgid_header off\nremove_bcc_headers off\nundisclosed_recipients\n", func(t *testing.T, a *Account) {
+			if a.AllowFromOverride || a.SetFromHeader != "on" || a.SetDateHeader != "off" || a.SetMsgIDHeader != "off" ||
+				a.RemoveBcc || !a.UndisclosedRecipients || len(a.Ignored) != 0 {
+				t.Errorf("%+v", a)
+			}
+		}},
+		{"header keys: msmtp's old names", "account a\nhost h\nkeepbcc\nadd_missing_date_header off\nadd_missing_from_header off\n", func(t *testing.T, a *Account) {
+			if a.RemoveBcc || a.SetDateHeader != "off" || a.SetFromHeader != "off" || !a.IsSet("remove_bcc_headers") || !a.IsSet("set_from_header") {
+				t.Errorf("%+v", a)
+			}
+		}},
+		{"header keys: empty argument is auto or on", "account a\nhost h\nset_from_header off\nset_from_header\nset_date_header\nremove_bcc_headers off\nremove_bcc_headers\n", func(t *testing.T, a *Account) {
+			if a.SetFromHeader != "auto" || a.SetDateHeader != "auto" || !a.RemoveBcc {
+				t.Errorf("%+v", a)
 			}
 		}},
 		{"log and aliases", "account a\nhost h\nlogfile ~/log\nlogfile_time_format %F %T\nsyslog LOG_MAIL\naliases ~/.aliases\n", func(t *testing.T, a *Account) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -29,7 +30,7 @@ func Keys() []KeyInfo {
 		{"port", "server port (default 25, or 465 for TLS without STARTTLS)"},
 		{"timeout", "network timeout in seconds, or off (alias: connect_timeout)"},
 		{"protocol", "smtp (lmtp is not supported)"},
-		{"domain", "EHLO argument (default localhost)"},
+		{"domain", "EHLO argument (default localhost); %H, %C and %M are expanded"},
 		{"auth", "on, off, or a mechanism: plain, login, scram-sha-1, scram-sha-256, cram-md5, external, oauthbearer, xoauth2, ..."},
 		{"user", "user name for authentication"},
 		{"password", "password (prefer passwordeval)"},
@@ -42,7 +43,13 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
-		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f"},
+		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f; %U, %H, %C and %M are expanded in sendmail mode"},
+		{"allow_from_override", "off: the envelope sender is from, whatever -f says (-f still picks the account)"},
+		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
+		{"set_date_header", "auto (add Date when missing) or off (alias: add_missing_date_header)"},
+		{"set_msgid_header", "auto (add Message-ID when missing) or off"},
+		{"remove_bcc_headers", "on (the default) removes Bcc fields; off keeps them (alias: keepbcc)"},
+		{"undisclosed_recipients", "on replaces To, Cc and Bcc by \"To: undisclosed-recipients:;\""},
 		{"aliases", "file mapping local recipients (root, postmaster) to addresses, as msmtp's"},
 		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
 		{"logfile_time_format", "strftime(3) format of the log line's time stamp"},
@@ -69,12 +76,6 @@ func IgnoredKeys() []KeyInfo {
 		{"tls_priorities", "TLS parameters come from the TLS provider"},
 		{"tls_min_dh_prime_bits", "finite-field Diffie-Hellman is not offered"},
 		{"tls_force_sslv3", "SSLv3 is never used"},
-		{"allow_from_override", "the command line decides"},
-		{"set_from_header", "header policy belongs to the message composer (alias: add_missing_from_header)"},
-		{"set_date_header", "header policy belongs to the message composer (alias: add_missing_date_header)"},
-		{"set_msgid_header", "header policy belongs to the message composer"},
-		{"remove_bcc_headers", "Bcc is always removed (alias: keepbcc)"},
-		{"undisclosed_recipients", "not supported"},
 		{"auto_from", "obsolete in msmtp; use from"},
 		{"maildomain", "obsolete in msmtp; use from"},
 	}
@@ -305,16 +306,21 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 			return true, invalidArg(key, arg, "use a positive number, or nothing")
 		}
 		ignore()
-	case "tls_force_sslv3", "remove_bcc_headers", "undisclosed_recipients", "auto_from":
+	case "tls_force_sslv3", "auto_from":
 		if _, err := onOff(key, arg); err != nil {
 			return true, err
 		}
 		ignore()
+	case "remove_bcc_headers":
+		a.RemoveBcc, err = onOff(key, arg)
+	case "undisclosed_recipients":
+		a.UndisclosedRecipients, err = onOff(key, arg)
 	case "allow_from_override":
+		// msmtp's is_on/is_off: on or off, no empty argument.
 		if arg != "on" && arg != "off" {
 			return true, invalidArg(key, arg, "use on or off")
 		}
-		ignore()
+		a.AllowFromOverride = arg == "on"
 	case "dsn_notify":
 		if arg == "" {
 			return true, needArg(key)
@@ -345,14 +351,18 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		default:
 			return true, invalidArg(key, arg, "use auto, on or off")
 		}
-		ignore()
+		a.SetFromHeader = cmp.Or(arg, "auto")
 	case "set_date_header", "set_msgid_header":
 		switch arg {
 		case "", "auto", "off":
 		default:
 			return true, invalidArg(key, arg, "use auto or off")
 		}
-		ignore()
+		if key == "set_date_header" {
+			a.SetDateHeader = cmp.Or(arg, "auto")
+		} else {
+			a.SetMsgIDHeader = cmp.Or(arg, "auto")
+		}
 	case "syslog":
 		if arg != "" && arg != "on" && arg != "off" && !validFacility(arg) {
 			return true, invalidArg(key, arg, "use on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to LOG_LOCAL7")

@@ -165,9 +165,15 @@ func newAccount(name, file string, line int) *Account {
 		CertCheck: true,
 		TrustFile: "system",
 		Domain:    "localhost",
-		Ignored:   map[string]string{},
-		Set:       map[string]Origin{},
-		raw:       map[string]string{},
+		// msmtp's defaults (account_new).
+		AllowFromOverride: true,
+		SetFromHeader:     "auto",
+		SetDateHeader:     "auto",
+		SetMsgIDHeader:    "auto",
+		RemoveBcc:         true,
+		Ignored:           map[string]string{},
+		Set:               map[string]Origin{},
+		raw:               map[string]string{},
 	}
 }
 
@@ -296,6 +302,12 @@ func (p *parser) startAccount(n int, name string, parents []*Account) error {
 	for _, parent := range parents {
 		for k, o := range parent.Set {
 			if o.Defaults {
+				continue
+			}
+			// msmtp's override_account: allow_from_override is not
+			// inherited from a parent (only from defaults), and a child
+			// whose allow_from_override is off keeps its own from.
+			if k == "allow_from_override" || (k == "from" && !a.AllowFromOverride) {
 				continue
 			}
 			// The parent's argument was valid when it was read.

@@ -46,7 +46,40 @@ type PrepareOptions struct {
 	// MaxHeaderBytes bounds the header section; zero means 1 MiB. A
 	// longer header is an *InputError.
 	MaxHeaderBytes int
+
+	// FromField, DateField and MessageIDField say when Prepare writes the
+	// From, Date and Message-ID fields (msmtp's set_from_header,
+	// set_date_header and set_msgid_header): FieldAuto (the zero value)
+	// when the message has none, FieldAlways in place of the message's
+	// own, FieldNever not at all. The From field written is From.
+	FromField, DateField, MessageIDField FieldPolicy
+
+	// KeepBcc keeps the Bcc and Resent-Bcc fields in the message (msmtp's
+	// remove_bcc_headers off); by default they are removed (RFC 5322
+	// section 3.6.3).
+	KeepBcc bool
+
+	// Undisclosed removes the To, Cc and Bcc fields and writes
+	// "To: undisclosed-recipients:;" (an empty group, RFC 5322 section
+	// 3.4) instead (msmtp's undisclosed_recipients). The envelope is
+	// unchanged: ExtractRecipients still reads the removed fields.
+	Undisclosed bool
 }
+
+// FieldPolicy says when Prepare writes a header field.
+type FieldPolicy int
+
+const (
+	// FieldAuto writes the field when the message has none.
+	FieldAuto FieldPolicy = iota
+	// FieldAlways writes the field, removing the message's own.
+	FieldAlways
+	// FieldNever never writes the field.
+	FieldNever
+)
+
+// undisclosedTo is msmtp's replacement for To, Cc and Bcc.
+const undisclosedTo = "undisclosed-recipients:;"
 
 // maxPreparedLine bounds one header line (RFC 5322 allows 998 octets; this
 // is generous for what the wild sends).
@@ -57,7 +90,10 @@ const maxPreparedLine = 64 << 10
 //
 // The header is kept byte for byte, except that bare LF (and bare CR) line
 // ends become CRLF, Bcc and Resent-Bcc fields are removed (RFC 5322 section
-// 3.6.3), and Date, Message-ID and From are appended when missing. A
+// 3.6.3), and Date, Message-ID and From are appended when missing (as
+// msmtp does by default; PrepareOptions.FromField, DateField,
+// MessageIDField, KeepBcc and Undisclosed change that as msmtp's
+// set_*_header, remove_bcc_headers and undisclosed_recipients do). A
 // message that already uses CRLF, has Date, Message-ID and From and no Bcc
 // is written out byte-identical. The body is not held in memory: it is read
 // from r during WriteTo, so the Message can be written only once.
@@ -136,7 +172,12 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 			}
 			rcpts = append(rcpts, as...)
 		}
-		if f.lower == "bcc" || f.lower == "resent-bcc" {
+		switch {
+		case (f.lower == "bcc" || f.lower == "resent-bcc") && !opts.KeepBcc,
+			opts.Undisclosed && (f.lower == "to" || f.lower == "cc" || f.lower == "bcc"),
+			f.lower == "from" && opts.FromField == FieldAlways && optFrom != nil,
+			f.lower == "date" && opts.DateField == FieldAlways,
+			f.lower == "message-id" && opts.MessageIDField == FieldAlways:
 			continue
 		}
 		kept = append(kept, f)
@@ -213,26 +254,31 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 	}
 
 	var added []field
-	if !hasFrom {
+	switch {
+	case opts.FromField == FieldNever:
+	case opts.FromField == FieldAlways && optFrom != nil, !hasFrom:
 		if optFrom == nil {
 			return nil, &InputError{Field: "from", Problem: "the message has no From field", Fix: "add a From: line to the message or give the sender address"}
 		}
 		added = append(added, field{"From", formatAddress(optFrom)})
 	}
-	if !hasDate {
+	if opts.Undisclosed {
+		added = append(added, field{"To", undisclosedTo})
+	}
+	if opts.DateField == FieldAlways || (!hasDate && opts.DateField == FieldAuto) {
 		d := opts.Date
 		if d.IsZero() {
 			d = time.Now()
 		}
 		added = append(added, field{"Date", d.Format(dateLayout)})
 	}
-	if !hasMsgID {
+	if opts.MessageIDField == FieldAlways || (!hasMsgID && opts.MessageIDField == FieldAuto) {
 		// The Message-ID domain comes from the author's address.
 		idFrom := sender.Address
-		if optFrom != nil && !hasFrom {
+		if optFrom != nil && (!hasFrom || opts.FromField == FieldAlways) {
 			idFrom = optFrom.Address
 		}
-		for _, f := range fields {
+		for _, f := range kept {
 			if f.lower == "from" {
 				if as, err := mail.ParseAddressList(strings.TrimSpace(f.value)); err == nil && len(as) > 0 {
 					idFrom = as[0].Address

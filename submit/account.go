@@ -26,6 +26,7 @@
 package submit
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -198,8 +199,22 @@ func (a *Account) Addr() string {
 // the file becomes a reference to the account (SecretConfig), a
 // passwordeval too: the file is read again at delivery, so a password
 // changed there is used. A tls_fingerprint is a *config.Error. Relative
-// file names stay as the file gives them (config.Load resolves ~).
+// file names stay as the file gives them (config.Load resolves ~). msmtp's
+// %H, %C and %M left in domain (config.Account.Expand not called) are
+// expanded here in this process's environment, so that EHLO never says
+// "%H"; a mailname file (beside config.DefaultSystemFile) that cannot be
+// read for %M is a *config.Error.
 func FromConfig(file string, c *config.Account) (Account, error) {
+	if strings.Contains(c.Domain, "%") {
+		x := config.Expander{}
+		if sys := config.DefaultSystemFile(); sys != "" {
+			x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
+		}
+		c = c.Clone()
+		if err := c.Expand(context.Background(), x, false); err != nil {
+			return Account{}, err
+		}
+	}
 	a := Account{
 		ConfigFile: file,
 		Name:       c.Name,

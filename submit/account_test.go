@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -151,5 +152,32 @@ func TestFromConfigRefusesFingerprint(t *testing.T) {
 		if _, err := FromConfig(f.Path, c); !errors.As(err, &ce) || ce.Key != "tls_fingerprint" {
 			t.Errorf("with %q: FromConfig error = %v, want the tls_fingerprint line refused", extra, err)
 		}
+	}
+}
+
+// TestFromConfigExpandsDomain: an account read by a library user whose
+// domain is msmtp's %H never makes EHLO say "%H": FromConfig expands it
+// ($HOSTNAME, else the host name), as msmtp does.
+func TestFromConfigExpandsDomain(t *testing.T) {
+	f, err := config.Parse(context.Background(), "/home/u/.msmtprc", strings.NewReader("account a\nhost mail.example\ndomain mx.%H\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Account("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := FromConfig(f.Path, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := os.Getenv("HOSTNAME")
+	if host == "" {
+		if host, err = os.Hostname(); err != nil {
+			t.Skip(err)
+		}
+	}
+	if a.LocalName != "mx."+host || c.Domain != "mx.%H" {
+		t.Errorf("LocalName %q (want mx.%s); the parsed account's domain became %q", a.LocalName, host, c.Domain)
 	}
 }

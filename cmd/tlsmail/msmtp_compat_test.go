@@ -61,16 +61,23 @@ type delivered struct {
 	stderr string
 	rcpt   string // sorted, comma-separated
 	data   []byte
+	msg    server.Message // what the server stored (sender, EHLO name)
 }
 
 func runBoth(t *testing.T, m *mailbox, msmtp string, args []string, stdin string) (ms, tm delivered) {
+	t.Helper()
+	return runBothEnv(t, m, msmtp, args, stdin, nil)
+}
+
+// runBothEnv is runBoth with extra environment variables for both.
+func runBothEnv(t *testing.T, m *mailbox, msmtp string, args []string, stdin string, env []string) (ms, tm delivered) {
 	t.Helper()
 	for i, p := range []proc{
 		{bin: msmtp, args: args},
 		{args: append([]string{"sendmail"}, args...)},
 	} {
 		before := storedCount(t, m.srv)
-		p.env = m.env()
+		p.env = m.env(env...)
 		p.stdin = strings.NewReader(stdin)
 		r := p.run(t)
 		d := delivered{code: r.code, stderr: r.stderr}
@@ -79,6 +86,7 @@ func runBoth(t *testing.T, m *mailbox, msmtp string, args []string, stdin string
 			to := append([]string(nil), msg.To...)
 			sort.Strings(to)
 			d.rcpt = strings.Join(to, ",")
+			d.msg = msg
 			var err error
 			if d.data, err = msg.Data(); err != nil {
 				t.Fatal(err)

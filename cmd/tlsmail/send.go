@@ -106,6 +106,10 @@ type sendOptions struct {
 	// msmtpFiles reads the configuration as msmtp does (system file,
 	// user file, EMAIL and SMTPSERVER): sendmail mode.
 	msmtpFiles bool
+	// headerAccount, in sendmail mode, is the account whose msmtp header
+	// commands (set_from_header ...) apply to the message
+	// (submit.HeaderOptions).
+	headerAccount *config.Account
 	// overrides are msmtp's account options of the sendmail command line
 	// (--port=2525 ...) as configuration commands; a "host" among them
 	// means no configuration file is read (msmtp's --host).
@@ -687,12 +691,16 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	if o.localRcpts {
 		expand = config.AliasExpander(o.cfg.aliases)
 	}
-	m, err := message.Prepare(r, message.PrepareOptions{
+	popts := message.PrepareOptions{
 		From:              from,
 		Recipients:        rcpts,
 		ExtractRecipients: len(rcpts) == 0 || o.extract,
 		ExpandRecipient:   expand,
-	})
+	}
+	if o.headerAccount != nil {
+		submit.HeaderOptions(o.headerAccount, &popts)
+	}
+	m, err := message.Prepare(r, popts)
 	if err != nil {
 		return err
 	}

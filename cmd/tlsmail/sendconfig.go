@@ -57,6 +57,13 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		return err
 	}
 	a := acct.Clone()
+	if !o.msmtpFiles {
+		// EHLO %H must never go out literally (sendmailAccount expands
+		// from too, as msmtp does in sendmail mode only).
+		if err := a.Expand(ctx, expander(e, home), false); err != nil {
+			return err
+		}
+	}
 	path := a.File // "" for the EMAIL and SMTPSERVER account
 	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
 		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog,
@@ -119,7 +126,15 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if o.ehlo == "" {
 		o.ehlo = fa.LocalName
 	}
-	if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
+	if o.msmtpFiles {
+		// msmtp's sender: sendmailAccount put -f in from unless
+		// allow_from_override is off, and expanded it; the header
+		// commands apply to the message.
+		if o.from, err = a.EnvelopeFrom(""); err != nil {
+			return err
+		}
+		o.headerAccount = a
+	} else if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From
 	}
 	if fa.Trust.Revocation != "" && o.revocationFlag == "" {

@@ -111,7 +111,10 @@ other -oX, -B TYPE, -V ENVID, -h HOPS, -L LABEL, -p PROTO, -O OPT=VAL,
 -Am -Ac, -G -U -n -m, -e X.
 Refused: -bs (SMTP on standard input/output: use 'tlsmail serve' for an SMTP
 listener, or pipe the message in), -bd -bD -bh -bH -bi -bt -bv -bP -I.
-Date, Message-ID and From are added when missing.`
+Date, Message-ID and From are added when missing; the account's
+allow_from_override, set_from_header, set_date_header, set_msgid_header,
+remove_bcc_headers and undisclosed_recipients change that as in msmtp, and
+%U %H %C %M are expanded in its from and domain.`
 
 // sendmailArgs are the options of a sendmail command line.
 type sendmailArgs struct {
@@ -667,7 +670,9 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
 		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
 		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
-		{"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
+		{"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
+		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
+		{"undisclosed_recipients", onOff(a.UndisclosedRecipients)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
 		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
 	} {
 		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
@@ -702,6 +707,17 @@ func sendmailSearch(e *env, explicit, home string) config.Search {
 	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
 }
 
+// expander is msmtp's %U %H %C %M in this process's environment; %M reads
+// "mailname" beside the system configuration file (/etc/mailname), as
+// msmtp reads it from its SYSCONFDIR.
+func expander(e *env, home string) config.Expander {
+	x := config.Expander{Getenv: e.getenv}
+	if sys := sendmailSearch(e, "", home).SystemFile; sys != "" {
+		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
+	}
+	return x
+}
+
 func systemFileText(s string) string {
 	if s == "" {
 		return "(no system file here)"
@@ -730,6 +746,16 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 				return nil, err
 			}
 		}
+	}
+	// The command line's sender replaces from when allow_from_override
+	// lets it (msmtp's override_account); then %U, %H, %C and %M are
+	// expanded in from (the -f value too) and domain, msmtp's order.
+	a = a.Clone()
+	if o.from != "" && a.AllowFromOverride {
+		a.From = o.from
+	}
+	if err := a.Expand(ctx, expander(e, home), true); err != nil {
+		return nil, err
 	}
 	if o.transcript != "" {
 		from := a.File
