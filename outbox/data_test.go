@@ -9,9 +9,8 @@ import (
 
 // TestEnqueueData: settings the outbox does not interpret come back from
 // Item.Data byte for byte (after a run reads the file, with and without
-// the header cache), and Run groups the items by Data.Group, not by what
-// the settings would decode to as Settings: two items whose JSON differs
-// only in a field Settings does not know (cert_store) go to two batches.
+// the header cache), and Run groups the items by their settings: two items
+// whose JSON differs in one field go to two batches.
 func TestEnqueueData(t *testing.T) {
 	q, _, _ := newQueue(t)
 	ctx := context.Background()
@@ -23,16 +22,12 @@ func TestEnqueueData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	legacy := enqueue(t, q, Settings{Host: "mx.example", Port: 587}, "Subject: y\r\n\r\nhi\r\n")
 
 	var batches [][]string
 	_, err := q.Run(ctx, RunConfig{Deliver: func(ctx context.Context, batch []*Item, report func(*Item, Result)) error {
 		var datas []string
 		for _, it := range batch {
 			datas = append(datas, string(it.Data()))
-			if it.Settings.Host != "mx.example" || it.Settings.Port != 587 {
-				t.Errorf("item %s: Settings %+v, want the host and port of its data", it.ID, it.Settings)
-			}
 			report(it, Result{Outcome: Temporary})
 		}
 		batches = append(batches, datas)
@@ -50,9 +45,8 @@ func TestEnqueueData(t *testing.T) {
 		}
 		got[bt[0]] += len(bt)
 	}
-	legacyData := `{"host":"mx.example","port":587}`
-	if got[a] != 2 || got[b] != 1 || got[legacyData] != 1 || len(batches) != 3 {
-		t.Errorf("batches %q, want three: two items of %s, one of %s, the legacy item (%s) as %s", batches, a, b, legacy, legacyData)
+	if got[a] != 2 || got[b] != 1 || len(batches) != 2 {
+		t.Errorf("batches %q, want two: two items of %s, one of %s", batches, a, b)
 	}
 
 	for _, bad := range []Data{{json.RawMessage(`"x"`), "g"}, {json.RawMessage(`{`), "g"}, {json.RawMessage(`{}`), ""}} {

@@ -119,7 +119,7 @@ func (b Backoff) Delay(attempts int, u float64) time.Duration {
 	return d - time.Duration(float64(d)*b.Jitter*u)
 }
 
-// Deliverer sends a batch of items that share the same Settings, typically
+// Deliverer sends a batch of items that share the same settings, typically
 // over one connection (RSET between messages). It calls report once for
 // each item it attempted, as soon as the outcome is known, so that an item
 // accepted by the server is removed at once. report is safe to call from
@@ -263,7 +263,7 @@ func (r *runner) markDirty(dirs ...string) {
 }
 
 // Run delivers the items that are due (all of them with Force), grouped by
-// Settings into batches for rc.Deliver, and records each result: delivered
+// settings into batches for rc.Deliver, and records each result: delivered
 // items are removed, temporary failures rescheduled (or moved to failed/
 // once older than the maximum age), permanent failures moved to failed/.
 // Corrupt files are moved to corrupt/ with a warning. Items another runner
@@ -356,7 +356,7 @@ func (r *runner) partialWindow() int {
 // maxGroups bounds the settings groups the scan remembers.
 const maxGroups = 4096
 
-// group is the items of one Settings key the scan has not handed out.
+// group is the items of one grouping key the scan has not handed out.
 type group struct {
 	items   []*Item
 	emitted bool // some of the group was handed out already
@@ -457,9 +457,6 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 				continue
 			}
 			k := it.key
-			if k == "" {
-				k = it.Settings.key()
-			}
 			g := groups[k]
 			if g == nil {
 				if len(groups) >= maxGroups {

@@ -50,14 +50,11 @@ type Notifier interface {
 var _ Store = (*Queue)(nil)
 
 // NewItem makes an Item for a Store other than the spool directory: it is
-// it with Data returning data (the settings as enqueued, also decoded into
-// Settings as far as they match) and Open calling open for the content.
+// it with Data returning data (the settings as enqueued) and Open calling
+// open for the content.
 func NewItem(it Item, data json.RawMessage, open func() (io.ReadCloser, error)) *Item {
 	n := it
 	n.raw = string(data)
 	n.open = open
-	if len(data) > 0 {
-		_ = json.Unmarshal(data, &n.Settings) // for listings only
-	}
 	return &n
 }

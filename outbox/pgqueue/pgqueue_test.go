@@ -136,10 +136,10 @@ func TestQueueStoreRoundTrip(t *testing.T) {
 			var b bytes.Buffer
 			b.ReadFrom(rc)
 			rc.Close()
-			if b.String() != msg(1) || items[1].Envelope.To[0] != "b@example.net" || items[1].Settings.Host != "127.0.0.1" {
-				t.Fatalf("item 1 = %q %+v %+v", b.String(), items[1].Envelope, items[1].Settings)
-			}
 			var got submit.Account
+			if err := jsonUnmarshal(items[1].Data(), &got); err != nil || b.String() != msg(1) || items[1].Envelope.To[0] != "b@example.net" || got.Host != "127.0.0.1" {
+				t.Fatalf("item 1 = %q %+v %s (%v)", b.String(), items[1].Envelope, items[1].Data(), err)
+			}
 			if err := jsonUnmarshal(items[0].Data(), &got); err != nil || got.Port != a.Port {
 				t.Fatalf("Data = %s (%v)", items[0].Data(), err)
 			}
