@@ -38,7 +38,7 @@ func (a testAcct) json() json.RawMessage {
 }
 
 // data is what a layer above gives EnqueueData.
-func (a testAcct) data() Data { b := a.json(); return Data{Settings: b, Group: string(b)} }
+func (a testAcct) data() Data { return Data{Settings: a.json()} }
 
 // acctOf decodes an item's settings.
 func acctOf(t testing.TB, it *Item) testAcct {

@@ -41,13 +41,16 @@ func (q *Queue) maxMessageSize() int64 {
 // them (tlsmail's submit.Account): the outbox stores them as they are and
 // never interprets them, so that it imports nothing above it. They must
 // not hold a secret: the spool is a plain file.
+//
+// Run hands items whose settings are equal, byte for byte as stored, to
+// one Deliver call (one connection): the grouping key is the settings
+// themselves, read from each item's own file, so that a batch never mixes
+// items that were to be delivered differently. A layer above that wants
+// its items batched encodes equal settings equally (submit.Account's JSON
+// is canonical).
 type Data struct {
 	// Settings is a JSON object, returned as written by Item.Data.
 	Settings json.RawMessage
-	// Group is the grouping key: Run hands items with equal Group to one
-	// Deliver call (one connection). It must determine Settings' delivery
-	// (equal Groups for different servers would share a batch).
-	Group string
 }
 
 // EnqueueData stores a message: the envelope, the settings to deliver it
@@ -63,19 +66,16 @@ func (q *Queue) EnqueueData(ctx context.Context, env Envelope, d Data, r io.Read
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object",
 			Fix: "encode the settings as a JSON object"}
 	}
-	if d.Group == "" {
-		return "", &Error{Op: "enqueue", Msg: "the item has no grouping key", Fix: "set Data.Group"}
-	}
-	return q.enqueue(ctx, env, d.Settings, d.Group, r)
+	return q.enqueue(ctx, env, d.Settings, r)
 }
 
-func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMessage, group string, r io.Reader) (string, error) {
+func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMessage, r io.Reader) (string, error) {
 	if len(env.To) == 0 {
 		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
 	}
 	now := q.now()
 	id := newID(time.Now()) // real time: IDs sort in creation order whatever the clock
-	h := header{ID: id, Created: now.UTC(), Envelope: env, Settings: settings, Group: group}
+	h := header{ID: id, Created: now.UTC(), Envelope: env, Settings: settings}
 	hj, err := json.Marshal(&h)
 	if err != nil {
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}

@@ -31,7 +31,7 @@ func Example() {
 	settings, _ := json.Marshal(account{Host: "smtp.example.org", Port: 587, User: "joe", PasswordEnv: "SMTP_PASSWORD"})
 	_, err = q.EnqueueData(context.Background(),
 		outbox.Envelope{From: "joe@example.org", To: []string{"ann@example.net"}},
-		outbox.Data{Settings: settings, Group: string(settings)}, strings.NewReader("Subject: order 42\r\n\r\nThank you.\r\n"))
+		outbox.Data{Settings: settings}, strings.NewReader("Subject: order 42\r\n\r\nThank you.\r\n"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -77,9 +77,10 @@ type header struct {
 	// Settings are the item's delivery settings (Data.Settings), a JSON
 	// object kept as written.
 	Settings json.RawMessage `json:"settings"`
-	// Group is the grouping key given to EnqueueData; "" for an item
-	// written by an earlier tlsmail, whose key is its settings.
-	Group string `json:"group,omitempty"`
+	// A "group" field, the grouping key that tlsmail wrote from its
+	// caller until this version, is ignored: the settings are the key
+	// (see Data), and a key that lied about them could put the item in
+	// another account's batch.
 }
 
 // settingsCache interns the settings of the item headers a run reads: a
@@ -91,15 +92,15 @@ type settingsCache map[string]string
 const maxCachedSettings = 256
 
 // decodeHeader decodes a header line, interning its settings in sc if sc
-// is not nil. It returns the settings as written (Item.Data) and the
-// item's grouping key. Settings that are not a JSON object are an error:
-// Enqueue never writes any other.
-func decodeHeader(line []byte, sc settingsCache) (h header, key, raw string, err error) {
+// is not nil. It returns the settings as written (Item.Data), which are
+// also the item's grouping key. Settings that are not a JSON object are an
+// error: Enqueue never writes any other.
+func decodeHeader(line []byte, sc settingsCache) (h header, raw string, err error) {
 	if err := json.Unmarshal(line, &h); err != nil {
-		return h, "", "", err
+		return h, "", err
 	}
 	if len(h.Settings) == 0 || h.Settings[0] != '{' {
-		return h, "", "", errors.New("the settings are not a JSON object")
+		return h, "", errors.New("the settings are not a JSON object")
 	}
 	raw, ok := sc[string(h.Settings)]
 	if !ok {
@@ -109,10 +110,7 @@ func decodeHeader(line []byte, sc settingsCache) (h header, key, raw string, err
 		}
 	}
 	h.Settings = nil // held as raw
-	if h.Group != "" {
-		return h, h.Group, raw, nil
-	}
-	return h, raw, raw, nil
+	return h, raw, nil
 }
 
 // layout locates the content in a message file.
@@ -158,7 +156,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 			}
 		}
 	}
-	h, key, raw, err := decodeHeader(line, sc)
+	h, raw, err := decodeHeader(line, sc)
 	if err != nil {
 		return nil, corrupt("bad header: %v", err)
 	}
@@ -191,7 +189,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 		return nil, corrupt("bad item ID %q", h.ID)
 	}
 	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope,
-		Size: size, path: path, lay: lay, key: key, raw: raw}
+		Size: size, path: path, lay: lay, raw: raw}
 	if int64(len(head)) == fsize {
 		it.data = head[off : off+size : off+size]
 	}

@@ -111,8 +111,7 @@ type Item struct {
 	// first read covered the whole file (Run only).
 	fid  fileID
 	data []byte
-	key  string      // the grouping key, when known from reading
-	raw  string      // the settings as written (Data)
+	raw  string      // the settings as written (Data), the grouping key
 	lf   *lockedFile // set while Run holds the item
 	// unconfirmed: taken by the scan, checks under the lock still to be
 	// made (runner.confirm); seq orders the items the scan took.

@@ -456,7 +456,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			if it == nil {
 				continue
 			}
-			k := it.key
+			k := it.raw // the settings: one connection for equal settings
 			g := groups[k]
 			if g == nil {
 				if len(groups) >= maxGroups {

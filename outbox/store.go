@@ -17,7 +17,7 @@ import (
 //     twice only when a runner died between the server's 250 and the
 //     removal of the item (at-least-once);
 //   - in Run, hands the due items to the Deliverer in batches of equal
-//     grouping key (Data.Group: one connection per batch), removes an item
+//     settings (Data: one connection per batch), removes an item
 //     on its final 250, defers a temporary failure with the Backoff, and
 //     moves a permanent failure, or an item older than the maximum age, to
 //     its failed items with the reason;

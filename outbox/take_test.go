@@ -163,8 +163,8 @@ func TestRunHeldLimit(t *testing.T) {
 }
 
 // A run keeps one copy of each distinct settings (settingsCache): the
-// items it reads have the same header values, settings and grouping key
-// as without the cache.
+// items it reads have the same header values and settings as without the
+// cache.
 func TestDecodeHeaderCache(t *testing.T) {
 	withPins := testSettings
 	withPins.Pins = []string{"sha256/AAAA", "sha256/BBBB"}
@@ -177,16 +177,16 @@ func TestDecodeHeaderCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, wantKey, wantRaw, err := decodeHeader(line, nil)
+		want, wantRaw, err := decodeHeader(line, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, key, raw, err := decodeHeader(line, sc)
+		got, raw, err := decodeHeader(line, sc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) || key != wantKey || raw != wantRaw {
-			t.Errorf("with the cache %+v %s %s, want %+v %s %s", got, key, raw, want, wantKey, wantRaw)
+		if !reflect.DeepEqual(got, want) || raw != wantRaw {
+			t.Errorf("with the cache %+v %s, want %+v %s", got, raw, want, wantRaw)
 		}
 		if raw != string(s.json()) {
 			t.Errorf("settings %s, want %s", raw, s.json())

@@ -296,7 +296,7 @@ func TestPostgresLeaseExpiry(t *testing.T) {
 func TestPostgresEnqueueTx(t *testing.T) {
 	ctx := context.Background()
 	q := openPG(t, newDB(t), pgqueue.Options{})
-	data := outbox.Data{Settings: []byte(`{"host":"h","port":25}`), Group: "g"}
+	data := outbox.Data{Settings: []byte(`{"host":"h","port":25}`)}
 	for _, commit := range []bool{false, true} {
 		tx, err := q.Pool().Begin(ctx)
 		if err != nil {
@@ -418,7 +418,7 @@ func TestPostgresMigrate(t *testing.T) {
 	}
 	pgqueue.Migrate(ctx, conn)
 	q := openPG(t, url, pgqueue.Options{MaxSize: 100})
-	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`), Group: "g"}, strings.NewReader(strings.Repeat("x", 101)))
+	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(strings.Repeat("x", 101)))
 	if err == nil || !strings.Contains(err.Error(), "limit of 100 bytes") {
 		t.Fatalf("oversized enqueue = %v", err)
 	}
