@@ -194,7 +194,7 @@ unreadable, or holds no certificate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(&trust.Checker{})
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.VerifyFile(cmd.Context(), args[0], opts)
@@ -252,7 +252,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(&trust.Checker{})
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.CheckKeyPair(cmd.Context(), o.cert, o.key, opts)

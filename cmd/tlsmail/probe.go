@@ -288,7 +288,7 @@ func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn fu
 	if name == "" {
 		name = host
 	}
-	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(&trust.Checker{})
+	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 	if err != nil {
 		return nil, nil, certError(err, "tlsmail probe")
 	}
