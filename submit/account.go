@@ -11,7 +11,7 @@
 // The pieces, from an Account to a delivered message:
 //
 //   - Account: FromConfig builds one from an msmtp-format account; its JSON
-//     is the outbox item's settings (Enqueue), Key its grouping key.
+//     is the outbox item's settings (Enqueue), also its grouping key (Key).
 //   - Connector: Account → smtp.Config (CA file, client certificate, TLS
 //     provider, the secret read last); Send is Config, smtp.Dial and one
 //     message.
@@ -399,8 +399,9 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Key is the Account's grouping key in the outbox: items with equal keys
-// are delivered over one connection. It is the Account's canonical JSON.
+// Key is the Account's canonical JSON: what the outbox stores as an item's
+// settings and groups items by, so that items with equal keys are
+// delivered over one connection.
 func (a *Account) Key() string {
 	b, _ := a.MarshalJSON()
 	return string(b)

@@ -11,44 +11,40 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/config"
-	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestAccountReadsLegacySettings: the settings of an item queued by the
-// tlsmail before Account (outbox.Settings, encoded by the outbox) decode
-// into the Account that means the same delivery.
+// tlsmail before Account (the outbox's former Settings type, written here
+// byte for byte as that version encoded them) decode into the Account that
+// means the same delivery.
 func TestAccountReadsLegacySettings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		s    outbox.Settings
+		s    string
 		want Account
 	}{
-		{"plain", outbox.Settings{Host: "mx.example", Port: 587, TLS: "starttls", TrustFile: "system"},
+		{"plain", `{"host":"mx.example","port":587,"tls":"starttls","trust_file":"system"}`,
 			Account{Host: "mx.example", Port: 587, Mode: smtp.StartTLS}},
-		{"everything", outbox.Settings{ConfigFile: "/home/u/.msmtprc", Account: "work", Host: "10.0.0.5", Port: 465,
-			TLS: "implicit", TrustFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example",
-			CertFile: "/c.pem", KeyFile: "/k.pem", Provider: "go", Revocation: "strict", Auth: "PLAIN", User: "ann",
-			Secret: outbox.SecretRef{Source: "config", Ref: "work"}, Domain: "client.example", Timeout: 7 * time.Second},
+		{"everything", `{"config_file":"/home/u/.msmtprc","account":"work","host":"10.0.0.5","port":465,"tls":"implicit",` +
+			`"trust_file":"/etc/ca.pem","pins":["sha256/AA"],"insecure":true,"server_name":"mail.example","cert_file":"/c.pem",` +
+			`"key_file":"/k.pem","provider":"go","revocation":"strict","auth":"PLAIN","user":"ann",` +
+			`"secret":{"source":"config","ref":"work"},"domain":"client.example","timeout":7000000000}`,
 			Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "10.0.0.5", Port: 465, Mode: smtp.Implicit,
 				Trust:    Trust{CAFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example", Revocation: "strict"},
 				Client:   ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 				Provider: "go", LocalName: "client.example", Timeout: 7 * time.Second,
 				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}},
-		{"auth on", outbox.Settings{Host: "h", Port: 25, TLS: "none", Auth: "on", User: "u", Secret: outbox.SecretRef{Source: "env", Ref: "PW"}},
+		{"auth on", `{"host":"h","port":25,"tls":"none","auth":"on","user":"u","secret":{"source":"env","ref":"PW"}}`,
 			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{SecretEnv, "PW"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := json.Marshal(&tc.s)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var a Account
-			if err := json.Unmarshal(b, &a); err != nil {
+			if err := json.Unmarshal([]byte(tc.s), &a); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(a, tc.want) {
-				t.Errorf("decoded %s\n as %+v\nwant %+v", b, a, tc.want)
+				t.Errorf("decoded %s\n as %+v\nwant %+v", tc.s, a, tc.want)
 			}
 		})
 	}

@@ -13,10 +13,10 @@ import (
 // Exit status 1 of the certificate commands (probe, cert verify, cert
 // check): the check ran and found at least one error-level problem. It is
 // not a sysexits code: like diff(1) and grep(1), 1 means "the answer is no".
-const exitProblems = certinfo.ExitProblems
+const exitProblems = 1
 
 // exitNoInput is EX_NOINPUT: an input file is missing or unreadable.
-const exitNoInput = certinfo.ExitNoInput
+const exitNoInput = 66
 
 // JSON error kinds of the certificate commands.
 const (
@@ -44,25 +44,25 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// certError turns an error of package certinfo (or trust) into an
-// *exitError with the exit code certinfo.ExitCode gives it; cmd names the
+// certError turns an error of the certificate flags (certFlags), package
+// certinfo or trust into an *exitError: a bad flag value exits 64, an input
+// file that is missing or unreadable 66, anything else 70; cmd names the
 // command for the usage fix.
 func certError(err error, cmd string) *exitError {
-	code := certinfo.ExitCode(nil, err)
-	xe := &exitError{code: code, err: err, msg: err.Error()}
+	xe := &exitError{err: err, msg: err.Error()}
 	var ie *certinfo.InputError
-	var ue *certinfo.UsageError
+	var fe *flagError
 	var pe *trust.PinError
 	switch {
+	case errors.As(err, &fe):
+		xe.code, xe.kind, xe.fix = exitUsage, kindUsage, fmt.Sprintf("see '%s --help'", cmd)
+	case errors.As(err, &pe):
+		xe.code, xe.kind, xe.fix = exitUsage, kindUsage, "write a pin as sha256/ followed by the base64 of the SHA-256 of the SubjectPublicKeyInfo (44 characters)"
 	case errors.As(err, &ie):
-		xe.kind, xe.msg, xe.fix = kindInput, fmt.Sprintf("%s: %s", ie.Path, ie.Reason), ie.Fix
+		xe.code, xe.kind, xe.msg, xe.fix = exitNoInput, kindInput, fmt.Sprintf("%s: %s", ie.Path, ie.Reason), ie.Fix
 		if xe.fix == "" {
 			xe.fix = "check the path and the file's permissions"
 		}
-	case errors.As(err, &ue):
-		xe.kind, xe.fix = kindUsage, fmt.Sprintf("see '%s --help'", cmd)
-	case errors.As(err, &pe):
-		xe.kind, xe.fix = kindUsage, "write a pin as sha256/ followed by the base64 of the SHA-256 of the SubjectPublicKeyInfo (44 characters)"
 	default:
 		xe.kind, xe.code = kindInternal, exitSoftware
 		xe.fix = "this is a bug in tlsmail; please report it with the command line"
@@ -194,15 +194,11 @@ unreadable, or holds no certificate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			res, err := certinfo.VerifyFile(cmd.Context(), certinfo.VerifyRequest{
-				ChainFile:  args[0],
-				CAFile:     o.ca,
-				Name:       o.name,
-				At:         o.at,
-				Pins:       o.pins,
-				Revocation: o.revocation,
-				Checker:    &trust.Checker{},
-			})
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+			var res certinfo.Result
+			if err == nil {
+				res, err = certinfo.VerifyFile(cmd.Context(), args[0], opts)
+			}
 			return finishCert(e.stdout, o.json, cmd.CommandPath(), res, err)
 		},
 	}
@@ -256,8 +252,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			q := certinfo.VerifyRequest{CAFile: o.ca, Name: o.name, At: o.at, Pins: o.pins, Revocation: o.revocation, Checker: &trust.Checker{}}
-			opts, err := q.Options()
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.CheckKeyPair(cmd.Context(), o.cert, o.key, opts)

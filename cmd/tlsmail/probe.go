@@ -288,8 +288,7 @@ func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn fu
 	if name == "" {
 		name = host
 	}
-	q := certinfo.VerifyRequest{CAFile: o.ca, Name: name, Pins: o.pins, Revocation: o.revocation, Checker: &trust.Checker{}}
-	opts, err := q.Options()
+	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 	if err != nil {
 		return nil, nil, certError(err, "tlsmail probe")
 	}

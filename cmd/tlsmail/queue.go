@@ -447,9 +447,13 @@ type listedItem struct {
 }
 
 func listed(it *outbox.Item) listedItem {
+	// The item's Account, as a runner would read it; settings it cannot
+	// read still list (the runner reports why it cannot deliver them).
+	var a submit.Account
+	_ = json.Unmarshal(it.Data(), &a)
 	return listedItem{
 		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-		Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
+		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
 		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
 		FailedAt: it.FailedAt, Reason: it.Reason,
 	}

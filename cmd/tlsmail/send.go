@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
-	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -409,7 +408,7 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
 	if o.revocationFlag != "" {
-		m, err := certinfo.ParseRevocation(o.revocationFlag)
+		m, err := parseRevocation(o.revocationFlag)
 		if err != nil {
 			return nil, usageErrorf("%v", err).withFix("use --revocation off, soft or strict")
 		}
