@@ -42,7 +42,7 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
-		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f"},
+		{"from", "envelope sender; may be a wildcard pattern to pick the account for the sender given on the command line"},
 		{"aliases", "file mapping local recipients (root, postmaster) to addresses, as msmtp's"},
 		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
 		{"logfile_time_format", "strftime(3) format of the log line's time stamp"},
@@ -240,7 +240,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		}
 		fp := parseFingerprint(arg)
 		if fp == nil {
-			return true, invalidArg(key, arg, "give the SHA-256 fingerprint as 32 hex pairs separated by colons, as `tlsmail probe` shows it")
+			return true, invalidArg(key, arg, "give the SHA-256 fingerprint of the server's certificate as 32 hex pairs separated by colons")
 		}
 		a.Fingerprint = fp
 	case "tls_host_override":

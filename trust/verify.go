@@ -213,7 +213,7 @@ func (v *verifier) run() {
 	if v.x509err != nil && v.r.OK() {
 		v.r.unexplained = true
 		v.add(classify(v.x509err), SeverityError, 0, "crypto/x509 rejected the chain: "+v.x509err.Error(),
-			"inspect the chain with 'tlsmail cert verify' and compare it with 'openssl verify'")
+			"inspect the server's certificate chain and compare the verdict with 'openssl verify'")
 	}
 }
 

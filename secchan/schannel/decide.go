@@ -238,13 +238,13 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 	switch {
 	case res.BuildErr != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not build a certificate chain: %v", res.BuildErr),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	case len(res.Elements) == 0:
 		add(trust.KindMalformed, trust.SeverityError, -1, "Windows built no certificate chain from the server's certificates",
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	case res.Policy.Err != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not check the chain against the SSL policy: %v", res.Policy.Err),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	}
 	now := opts.Time
 	if now.IsZero() {
@@ -309,7 +309,7 @@ func nameProblem(leaf *x509.Certificate, name string) *trust.Problem {
 	if leaf == nil || len(leaf.Raw) == 0 {
 		return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
 			Summary: fmt.Sprintf("the server's certificate could not be read, so it cannot be checked against %q", name),
-			Fix:     "inspect the chain with 'tlsmail cert verify'"}
+			Fix:     "inspect the server's certificate chain"}
 	}
 	if leaf.VerifyHostname(name) == nil {
 		return nil
@@ -413,7 +413,7 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		add(trust.KindRevoked, trust.SeverityError, i, who+" is revoked"+code(bits), "the server must get a new certificate")
 	}
 	if bits&trustIsNotSignatureValid != 0 {
-		add(trust.KindMalformed, trust.SeverityError, i, who+" has a signature that does not verify"+code(bits), "the chain is corrupt or forged; inspect it with 'tlsmail cert verify'")
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has a signature that does not verify"+code(bits), "the chain is corrupt or forged; inspect the server's certificate chain")
 	}
 	if bits&trustIsNotValidForUsage != 0 {
 		add(trust.KindWrongUsage, trust.SeverityError, i, who+" is not valid for server authentication"+code(bits),
@@ -441,13 +441,13 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		}
 	}
 	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr|trustHasNotSupportedCriticalExt) != 0 {
-		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid or unsupported critical extensions, or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid or unsupported critical extensions, or a cyclic chain"+code(bits), "inspect the server's certificate chain")
 	}
 	if unknown := bits &^ (knownTrustBits | benignTrustBits); unknown != 0 {
 		// Fail closed: an error bit this code does not know (a later
 		// Windows's) is not nothing, whatever the policy's first error.
 		add(trust.KindMalformed, trust.SeverityError, i, fmt.Sprintf("Windows reported a problem with %s that tlsmail does not know (trust status bits 0x%08X)", who, unknown),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	}
 	if bits&trustInvalidBasicConstraints != 0 {
 		// The bit means either "not a CA" or "path length exceeded"
@@ -498,7 +498,7 @@ func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind
 	case certEInvalidName:
 		return e(trust.KindNameConstraints, "a name violates the issuer's name constraints", "the CA may not issue for this name")
 	case trustECertSignature:
-		return e(trust.KindMalformed, "a signature in the chain does not verify", "inspect the chain with 'tlsmail cert verify'")
+		return e(trust.KindMalformed, "a signature in the chain does not verify", "inspect the server's certificate chain")
 	case cryptENoRevCheck, cryptERevOffline, certERevFailure:
 		sev, fix, ok := revocationUnknown(mode)
 		if !ok {
@@ -506,5 +506,5 @@ func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind
 		}
 		return trust.KindRevocationUnknown, sev, fmt.Sprintf("revocation could not be checked (Windows SSL policy 0x%08X)", code), fix
 	}
-	return e(trust.KindMalformed, "Windows rejected the chain: "+CodeMeaning(code), "inspect the chain with 'tlsmail cert verify'")
+	return e(trust.KindMalformed, "Windows rejected the chain: "+CodeMeaning(code), "inspect the server's certificate chain")
 }
