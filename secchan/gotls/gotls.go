@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
@@ -57,7 +56,9 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 			if len(cs.OCSPResponse) > 0 && opts.StapledOCSP == nil {
 				opts.StapledOCSP = cs.OCSPResponse
 			}
-			vctx, cancel := revocationContext(ctx)
+			// The fetches get their share of the time left
+			// (secchan.RevocationBudget), as with every provider.
+			vctx, cancel := secchan.RevocationContext(ctx)
 			c.report = trust.VerifyContext(vctx, cs.PeerCertificates, opts)
 			cancel()
 			err := cfg.Verdict(c.report)
@@ -89,21 +90,6 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 	}
 	c.Conn = tc
 	return c, nil
-}
-
-// revocationContext bounds the revocation fetches of the verification that
-// runs inside the handshake to half the time the handshake has left. A CRL
-// or OCSP responder that never answers (a firewall that drops packets) then
-// ends as an unknown status, a warning under soft revocation and an error
-// naming revocation under strict, with time left to finish the handshake;
-// it used to take the handshake's whole deadline, and every handshake failed
-// as a timeout that blamed the server.
-func revocationContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
 }
 
 // sniName returns the name to send in SNI: none for an IP address (RFC 6066

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -168,10 +169,11 @@ func windowsServerName(name string) string {
 }
 
 // revocationTimeout returns CERT_CHAIN_PARA.dwUrlRetrievalTimeout, in
-// milliseconds, for a chain built at now: three quarters of what is left
-// until the handshake's deadline (zero deadline: none), so that fetches that
-// run out of time still leave time to report an unknown revocation status
-// (a warning in soft mode) rather than a timeout; without a deadline,
+// milliseconds, for a chain built at now: the revocation share of what is
+// left until the handshake's deadline (secchan.RevocationBudget, the same
+// share as every provider's), so that fetches that run out of time still
+// leave time to report an unknown revocation status (a warning in soft
+// mode) rather than a timeout; without a deadline,
 // perFetch (zero: trust.DefaultFetchTimeout, the crypto/tls provider's bound
 // for each fetch). It is used with chainRevocationAccumulativeTimeout, so
 // that it bounds every CRL and OCSP fetch of the chain together; without it
@@ -182,8 +184,8 @@ func revocationTimeout(now, deadline time.Time, perFetch time.Duration) uint32 {
 	if d <= 0 {
 		d = trust.DefaultFetchTimeout
 	}
-	if !deadline.IsZero() {
-		d = deadline.Sub(now) / 4 * 3 // not *3/4: a far deadline would overflow
+	if b, ok := secchan.RevocationBudget(now, deadline); ok {
+		d = b
 	}
 	ms := d.Milliseconds()
 	switch {
