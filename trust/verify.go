@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,9 +56,7 @@ func verify(ctx context.Context, chain []*x509.Certificate, opts Options, unpars
 	}
 	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}, unparsed: unparsed}
 	v.run()
-	sort.SliceStable(v.r.Problems, func(i, j int) bool {
-		return v.r.Problems[i].Severity == SeverityError && v.r.Problems[j].Severity != SeverityError
-	})
+	SortProblems(v.r.Problems)
 	return v.r
 }
 

@@ -120,27 +120,19 @@ func classify(err error, ctx context.Context) error {
 		p := trust.UnparseableProblem(-1, errors.New(strings.TrimPrefix(msg, parseFailure)))
 		return &trust.Error{Report: trust.Report{Problems: []trust.Problem{p}}}
 	}
+	if he, ok := secchan.TransportError(ctx, "go", err); ok {
+		return he
+	}
 	he := &secchan.HandshakeError{Provider: "go", Err: err}
 	var alert tls.AlertError
-	var ne net.Error
 	var rh tls.RecordHeaderError
 	switch {
-	case ctx.Err() != nil:
-		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-		he.Err = errors.Join(ctx.Err(), err)
 	case errors.As(err, &rh):
 		he.Reason = "the server did not answer with TLS (it may expect plain SMTP on this port)"
 		he.Fix = "use STARTTLS for ports 25 and 587, implicit TLS for port 465"
 	case errors.As(err, &alert):
 		he.Reason = fmt.Sprintf("the server refused the handshake with TLS alert %q", alertText(err))
 		he.Fix = alertFix(err)
-	case errors.As(err, &ne) && ne.Timeout():
-		he.Reason = "timed out during the handshake"
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-	case errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset by peer"):
-		he.Reason = "the server closed the connection during the handshake"
-		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
 	default:
 		he.Reason = err.Error()
 	}

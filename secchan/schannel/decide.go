@@ -299,38 +299,21 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 			add(k, sev, -1, summary, fix)
 		}
 	}
-	sortErrorsFirst(r.Problems)
+	trust.SortProblems(r.Problems)
 	return r
 }
 
 // nameProblem checks name against leaf as package trust does for the
-// crypto/tls provider (the subjectAltName only, RFC 6125 section 6.4; IP
-// addresses against the IP SANs) and returns its name-mismatch problem, if
-// any. A missing leaf is no match.
+// crypto/tls provider (trust.NameProblem: the subjectAltName only, RFC 6125
+// section 6.4; IP addresses against the IP SANs) and returns its
+// name-mismatch problem, if any. A missing leaf is no match.
 func nameProblem(leaf *x509.Certificate, name string) *trust.Problem {
 	if leaf == nil || len(leaf.Raw) == 0 {
 		return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
 			Summary: fmt.Sprintf("the server's certificate could not be read, so it cannot be checked against %q", name),
 			Fix:     "inspect the server's certificate chain"}
 	}
-	if leaf.VerifyHostname(name) == nil {
-		return nil
-	}
-	// The leaf as its own root: only the name is of interest here, and
-	// package trust words it (the names the certificate lists, the fix).
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	lr := trust.Verify([]*x509.Certificate{leaf}, trust.Options{Roots: roots, Name: name, Time: leaf.NotBefore.Add(time.Second),
-		Revocation: trust.RevocationOff, ExpiryWarning: -1})
-	for _, p := range lr.Problems {
-		if p.Kind == trust.KindNameMismatch {
-			p.Severity = trust.SeverityError
-			return &p
-		}
-	}
-	return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
-		Summary: fmt.Sprintf("the certificate is not valid for %q", name),
-		Fix:     fmt.Sprintf("connect with a name the certificate lists, or have it reissued to include %q", name)}
+	return trust.NameProblem(leaf, name)
 }
 
 // localKinds are the problems package trust finds in the certificates
@@ -363,18 +346,6 @@ func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, 
 			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
 		}
 	}
-}
-
-func sortErrorsFirst(ps []trust.Problem) {
-	var errs, warns []trust.Problem
-	for _, p := range ps {
-		if p.Severity == trust.SeverityError {
-			errs = append(errs, p)
-		} else {
-			warns = append(warns, p)
-		}
-	}
-	copy(ps, append(errs, warns...))
 }
 
 type addFunc func(k trust.Kind, sev trust.Severity, cert int, summary, fix string)
