@@ -84,23 +84,20 @@ func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 		opts.StapledOCSP = c.state.OCSPResponse
 	}
 	chain := c.state.PeerCertificates
+	// Package trust's fetches; crypt32's are bounded by revocationTimeout.
+	vctx, cancel := secchan.RevocationContext(ctx)
+	defer cancel()
 	if len(chain) == 0 && len(c.peerDER) > 0 {
 		// The server's certificate could not be parsed: a certificate
 		// problem (unparseable-certificate), named as the crypto/tls
 		// provider names it, whoever would have judged the chain.
-		vctx, cancel := secchan.RevocationContext(ctx)
-		defer cancel()
 		return trust.VerifyDER(vctx, c.peerDER, opts), nil
 	}
 	if opts.Roots != nil || len(opts.Pins) > 0 || len(chain) == 0 {
-		vctx, cancel := secchan.RevocationContext(ctx)
-		defer cancel()
 		return trust.VerifyContext(vctx, chain, opts), nil
 	}
 	rc := c.remoteCert()
 	if rc == nil {
-		vctx, cancel := secchan.RevocationContext(ctx)
-		defer cancel()
 		return trust.VerifyContext(vctx, nil, opts), nil
 	}
 	res, err := querySystem(ctx, p.chainEngine, rc, chain, opts)
