@@ -43,8 +43,8 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
-		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f; %U, %H, %C and %M are expanded in sendmail mode"},
-		{"allow_from_override", "off: the envelope sender is from, whatever -f says (-f still picks the account)"},
+		{"from", "envelope sender; may be a wildcard pattern to pick the account for the sender given on the command line; %U, %H, %C and %M are expanded in sendmail mode"},
+		{"allow_from_override", "off: the envelope sender is from, whatever the command line's sender says (which still picks the account)"},
 		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
 		{"set_date_header", "auto (add Date when missing) or off (alias: add_missing_date_header)"},
 		{"set_msgid_header", "auto (add Message-ID when missing) or off"},
@@ -241,7 +241,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		}
 		fp := parseFingerprint(arg)
 		if fp == nil {
-			return true, invalidArg(key, arg, "give the SHA-256 fingerprint as 32 hex pairs separated by colons, as `tlsmail probe` shows it")
+			return true, invalidArg(key, arg, "give the SHA-256 fingerprint of the server's certificate as 32 hex pairs separated by colons")
 		}
 		a.Fingerprint = fp
 	case "tls_host_override":

@@ -238,7 +238,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 	if len(c.Fingerprint) > 0 {
 		return Account{}, &config.Error{File: c.File, Line: c.Line, Key: "tls_fingerprint",
 			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", c.Name),
-			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}
+			Fix: "pin the key instead with tls_pin sha256/BASE64 (the server's certificate report lists it), or use tls_trust_file"}
 	}
 	if c.TrustFile != "system" {
 		a.Trust.CAFile = c.TrustFile

@@ -109,7 +109,8 @@ const entryMagic = "tlsmail revocation cache 1\n"
 // openDiskCache makes (or checks) dir and returns the cache, or a
 // *CacheDirError saying why the directory cannot be used: not a directory,
 // a symbolic link, another user's, or writable by group or others (any of
-// which would let someone else plant answers).
+// which would let someone else plant answers). On Windows, who may write it
+// is read from its owner and DACL (dirSecurityProblem), not from mode bits.
 func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCache, error) {
 	if dir == "" {
 		return nil, &CacheDirError{Err: errors.New("no cache directory")}
@@ -122,6 +123,9 @@ func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCa
 		return nil, &CacheDirError{Dir: dir, Err: err}
 	}
 	if err := safeMode(fi, true); err != nil {
+		return nil, &CacheDirError{Dir: dir, Unsafe: true, Err: err}
+	}
+	if err := dirSecurityProblem(dir, fi); err != nil {
 		return nil, &CacheDirError{Dir: dir, Unsafe: true, Err: err}
 	}
 	// The directory opened must be the one checked (not something

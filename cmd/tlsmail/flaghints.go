@@ -47,6 +47,7 @@ const (
 	setFrom           setting = "from"
 	setRecipients     setting = "recipients"
 	setSubject        setting = "subject"
+	setInspect        setting = "inspect" // look at the server's certificate report (chain, pins)
 )
 
 // flagHint is one row of the table: with command cmd ("send", "probe",
@@ -82,6 +83,7 @@ var flagHints = []flagHint{
 	{"send", setFrom, "--from ADDRESS"},
 	{"send", setRecipients, "--to, --cc or --bcc"},
 	{"send", setSubject, "--subject"},
+	{"send", setInspect, "tlsmail probe HOST[:PORT]"},
 
 	{"probe", setCA, "--ca FILE"},
 	{"probe", setPin, "--pin sha256/..."},
@@ -197,7 +199,9 @@ func problemSettings(k trust.Kind) []setting {
 	case trust.KindRevocationUnknown:
 		return []setting{setRevocation}
 	case trust.KindPinMismatch:
-		return []setting{setPin}
+		return []setting{setPin, setInspect}
+	case trust.KindMalformed:
+		return []setting{setInspect}
 	}
 	return nil
 }
@@ -228,6 +232,9 @@ func errorSettings(err error) []setting {
 		// line of it that is wrong).
 		if ce.Line == 0 && ce.Key == "" && ce.Err != nil {
 			return []setting{setConfig}
+		}
+		if ce.Key == "tls_fingerprint" {
+			return []setting{setInspect} // where to read the server's key or fingerprint
 		}
 	}
 	return nil

@@ -150,6 +150,11 @@ func queueError(err error) *exitError {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
+	if errors.Is(err, pgqueue.ErrNoSchema) {
+		// pgqueue's fix names its Go function; on the command line the
+		// schema is made by a command.
+		xe.fix = "create or migrate the queue schema with 'tlsmail queue init'"
+	}
 	return xe
 }
 

@@ -130,7 +130,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 		pool.Close()
 		return nil, &Error{Op: "open", Err: ErrNoSchema,
 			Msg: fmt.Sprintf("the database's queue schema is version %d, this program's %d", v, SchemaVersion),
-			Fix: "create or migrate it with pgqueue.Migrate (on the command line: tlsmail queue init)"}
+			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
 }

@@ -413,7 +413,7 @@ func TestPostgresMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
-	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "queue init") {
+	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "pgqueue.Migrate") {
 		t.Fatalf("Open without schema = %v", err)
 	}
 	pgqueue.Migrate(ctx, conn)
