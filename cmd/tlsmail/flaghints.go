@@ -34,6 +34,7 @@ const (
 	setTLSMode        setting = "tls-mode"         // STARTTLS, implicit TLS or none
 	setImplicitOrNone setting = "implicit-or-none" // no STARTTLS: implicit TLS, or plaintext
 	setTLSFirst       setting = "tls-first"        // the server wants TLS: STARTTLS or implicit
+	setImplicit       setting = "implicit"         // implicit TLS (a port that waits for a handshake)
 	setTimeout        setting = "timeout"
 	setServer         setting = "server"      // host and port
 	setAuthMech       setting = "auth-mech"   // the SASL mechanism
@@ -69,6 +70,7 @@ var flagHints = []flagHint{
 	{"send", setTLSMode, "--tls starttls|implicit|none"},
 	{"send", setImplicitOrNone, "--tls implicit, or --tls none"},
 	{"send", setTLSFirst, "--tls starttls or --tls implicit"},
+	{"send", setImplicit, "--tls implicit"},
 	{"send", setTimeout, "--timeout DURATION"},
 	{"send", setServer, "--server HOST[:PORT]"},
 	{"send", setAuthMech, "--auth MECH"},
@@ -90,6 +92,7 @@ var flagHints = []flagHint{
 	{"probe", setTLSMode, "--tls starttls|implicit"},
 	{"probe", setImplicitOrNone, "--tls implicit"},
 	{"probe", setTLSFirst, "--tls starttls or --tls implicit"},
+	{"probe", setImplicit, "--tls implicit"},
 	{"probe", setTimeout, "--timeout DURATION"},
 	{"probe", setEHLO, "--ehlo NAME"},
 	{"probe", setVersions, "--versions"},
@@ -236,6 +239,16 @@ func errorSettings(err error) []setting {
 // smtpSettings follows the fixes of package smtp (client.go, errors.go,
 // scram.go) by kind and step.
 func smtpSettings(e *smtp.Error) []setting {
+	var silent *smtp.SilentGreetingError
+	if errors.As(e, &silent) {
+		// A plaintext session whose server said nothing: it probably
+		// waits for a TLS handshake (smtp's fix: use implicit TLS,
+		// else check the server and port, or allow more time).
+		if silent.Closed {
+			return []setting{setImplicit, setServer}
+		}
+		return []setting{setImplicit, setServer, setTimeout}
+	}
 	switch e.Kind {
 	case smtp.KindNetwork:
 		return []setting{setServer}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/testpki"
@@ -91,6 +92,10 @@ func TestFlagHintsByKind(t *testing.T) {
 		{"530 TLS first", &smtp.Error{Kind: smtp.KindStartTLSUnavailable, Op: "MAIL", Fix: "the fix"}, "--tls starttls or --tls implicit", "--tls starttls or --tls implicit"},
 		{"host not found", &smtp.Error{Kind: smtp.KindNetwork, Op: "connect", Fix: "the fix"}, "--server HOST[:PORT]", ""},
 		{"timeout", &smtp.Error{Kind: smtp.KindTimeout, Op: "greeting", Fix: "the fix"}, "--server HOST[:PORT]; --timeout DURATION", "--timeout DURATION"},
+		{"silent greeting, timed out", &smtp.Error{Kind: smtp.KindTimeout, Op: "greeting", Fix: "the fix", Err: &smtp.SilentGreetingError{Waited: time.Second}},
+			"--tls implicit; --server HOST[:PORT]; --timeout DURATION", "--tls implicit; --timeout DURATION"},
+		{"silent greeting, closed", &smtp.Error{Kind: smtp.KindNetwork, Op: "greeting", Fix: "the fix", Err: &smtp.SilentGreetingError{Waited: time.Second, Closed: true}},
+			"--tls implicit; --server HOST[:PORT]", "--tls implicit"},
 		{"auth required", &smtp.Error{Kind: smtp.KindAuth, Op: "MAIL", Reply: &smtp.Reply{Code: 530}, Fix: "the fix"},
 			"--user NAME with --password-env, --password-file or --password-cmd", ""},
 		{"auth refused", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 535}, Fix: "the fix"},

@@ -394,10 +394,10 @@ func probe(ctx context.Context, p *probePlan, versions bool) (*probeReport, erro
 }
 
 // hint adjusts the fix of a connection failure to probe's command line:
-// the host is an argument, not --server; a STARTTLS greeting that never
-// comes may be an implicit-TLS port.
+// the host is an argument, not --server. (A STARTTLS greeting that never
+// comes, an implicit-TLS port, gets --tls implicit from the flag-hint
+// table.)
 func (p *probePlan) hint(err error) error {
-	err = hintMode(err, p.mode, p.addr)
 	var se *smtp.Error
 	if errors.As(err, &se) && se.HostNotFound() {
 		host, _, _ := net.SplitHostPort(p.addr)

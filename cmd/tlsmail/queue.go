@@ -1006,7 +1006,7 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
 	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
 	if err != nil {
-		res.res = outbox.Result{Outcome: outbox.Permanent, Err: hintMode(err, p.cfg.Mode, p.addr)}
+		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil
 	}
 	r := p.msg.Reader()

@@ -75,7 +75,6 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 	d := &submit.Deliverer{
 		Transcript: tw,
 		Connect:    c.Plan,
-		DialError:  func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
 	}
 	if sent != nil {
 		d.Sent = func(it *outbox.Item, s *submit.Sent) {

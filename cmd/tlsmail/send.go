@@ -352,7 +352,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	}
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
-		return out, hintMode(err, plan.cfg.Mode, plan.addr)
+		return out, err
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
@@ -762,26 +762,6 @@ func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
-}
-
-// hintMode adds the likely cause to a greeting that never came in
-// STARTTLS (or no-TLS) mode: the port speaks implicit TLS and waits for a
-// handshake while tlsmail waits for "220" — until tlsmail's timeout, or
-// until the server gives up and closes (smtp.SilentGreetingError).
-func hintMode(err error, mode smtp.TLSMode, addr string) error {
-	var se *smtp.Error
-	var silent *smtp.SilentGreetingError
-	if !errors.As(err, &se) || se.Op != "greeting" || mode == smtp.Implicit {
-		return err
-	}
-	switch {
-	case errors.As(err, &silent) && silent.Closed:
-		se.Fix = "the server sent nothing for " + silent.Waited.String() + " and closed the connection: " + addr +
-			" probably expects implicit TLS (like port 465); add --tls implicit"
-	case silent != nil || se.Kind == smtp.KindTimeout:
-		se.Fix = "the server sent no greeting: if " + addr + " expects implicit TLS (like port 465), add --tls implicit; otherwise check the server and port, or raise --timeout"
-	}
-	return err
 }
 
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
