@@ -638,8 +638,7 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m)
-	p.env.Size = m.Size()
+	p.env = submit.EnvelopeOf(m)
 	return p.env.Check()
 }
 
@@ -696,17 +695,11 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m)
+	p.env = submit.EnvelopeOf(m)
 	p.env.EightBit = p.env.EightBit || eightBit
 	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any
 	// connection and before the message is queued.
 	return p.env.Check()
-}
-
-func envelopeOf(m *message.Message) smtp.Envelope {
-	me := m.Envelope()
-	req := m.Requirements()
-	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1}
 }
 
 // scan8BitLimit is how much of a --message file has8Bit reads before
