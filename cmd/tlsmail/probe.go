@@ -100,9 +100,7 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	fs.SortFlags = false
 	fs.StringVar(&o.tlsMode, "tls", "", "TLS `MODE`: implicit or starttls (default: implicit for port 465, else starttls)")
 	fs.StringVar(&o.name, "name", "", "verify the certificate for `NAME`, a DNS name or an IP address (default: HOST)")
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
-	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft (unknown is a warning) or strict (unknown is an error)")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.versions, "versions", false, "also try each TLS version from 1.0 to 1.3 and say which the server accepts")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object with the result on standard output")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit for each step (connect, handshake, each reply)")
