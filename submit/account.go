@@ -167,10 +167,39 @@ const (
 type SecretRef struct {
 	Source SecretSource
 	Ref    string
+	// Name is how messages name the source, e.g. the setting or flag that
+	// gave it ("--password-cmd", "passwordeval (~/.msmtprc)"); "" names
+	// it by its Source. It is not stored with the Account (an item read
+	// back from the outbox has none) and is no part of IsZero.
+	Name string
 }
 
 // IsZero reports whether r names no secret.
-func (r SecretRef) IsZero() bool { return r == SecretRef{} }
+func (r SecretRef) IsZero() bool { return r.Source == "" && r.Ref == "" }
+
+// describe names where r's secret comes from, for messages: never the
+// command itself (it may hold a secret of its own).
+func (r SecretRef) describe(what string) string {
+	switch {
+	case r.Name != "" && r.Source == SecretFile:
+		return r.Name + " " + r.Ref
+	case r.Name != "":
+		return r.Name
+	case r.Source == SecretEnv:
+		return "the environment variable " + r.Ref
+	case r.Source == SecretFile:
+		return "the file " + r.Ref
+	case r.Source == SecretConfig:
+		return "account " + r.Ref + " of the configuration file"
+	}
+	return "the " + what + " command"
+}
+
+// Which of an Account's secrets an *Error is about (Error.Secret).
+const (
+	SecretPassword    = "password"     // Auth.Secret: the password or OAuth2 token
+	SecretPFXPassword = "PFX password" // Client.PFXPassword
+)
 
 // Addr returns host:port, with Port's default filled in.
 func (a *Account) Addr() string {
@@ -353,7 +382,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint},
 		Client: ClientIdentity{CertFile: w.CertFile, KeyFile: w.KeyFile,
 			Store: w.CertStore, Thumbprint: w.CertThumbprint, Subject: w.CertSubject,
-			PFXFile: w.PFXFile, PFXPassword: SecretRef{SecretSource(w.PFXPassword.Source), w.PFXPassword.Ref}},
+			PFXFile: w.PFXFile, PFXPassword: SecretRef{Source: SecretSource(w.PFXPassword.Source), Ref: w.PFXPassword.Ref}},
 		Provider:  w.Provider,
 		LocalName: w.Domain,
 		Timeout:   w.Timeout,
@@ -363,7 +392,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	}
 	if w.User != "" {
 		a.Auth = Auth{User: w.User, Mechanism: strings.ToUpper(w.Auth),
-			Secret: SecretRef{SecretSource(w.Secret.Source), w.Secret.Ref}}
+			Secret: SecretRef{Source: SecretSource(w.Secret.Source), Ref: w.Secret.Ref}}
 		if a.Auth.Mechanism == "" || a.Auth.Mechanism == "ON" {
 			a.Auth.Mechanism = "AUTO"
 		}
@@ -438,6 +467,15 @@ type Error struct {
 	Msg   string
 	Fix   string
 	Err   error
+
+	// For a secret that could not be read (Field "secret", "secret_file",
+	// "secret_file_mode", "secret_file_read", "secret_command", or a
+	// configuration file's "config_file_mode" and "config_file_owner"):
+	// Source is the kind of place it was to be read from, and Secret which
+	// secret it is (SecretPassword or SecretPFXPassword). A program maps
+	// them to its own setting's name (tlsmail's command line: the flag).
+	Source SecretSource
+	Secret string
 }
 
 func (e *Error) Error() string { return e.Msg }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -153,10 +154,28 @@ func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error
 	return &p.Config, nil
 }
 
-// Secret reads the secret r names, for account a (whose ConfigFile a
-// SecretConfig reference reads again, and whose Timeout bounds a command).
-// Its errors never hold the secret, nor a command's output.
+// Secret reads the password (or token) r names, for account a (whose
+// ConfigFile a SecretConfig reference reads again, and whose Timeout bounds
+// a command). It is the one reader of secrets, for the command line as for
+// delivery from the outbox. Its errors never hold the secret, nor a
+// command's output; an *Error among them has Source r.Source and Secret
+// SecretPassword, so that a program can name its own setting for it.
 func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
+	return c.secret(ctx, a, r, SecretPassword)
+}
+
+// secret reads the secret r names; what is SecretPassword or
+// SecretPFXPassword, for messages and Error.Secret.
+func (c *Connector) secret(ctx context.Context, a *Account, r SecretRef, what string) (string, error) {
+	pw, err := c.readSecret(ctx, a, r, what)
+	var se *Error
+	if errors.As(err, &se) {
+		se.Source, se.Secret = r.Source, what
+	}
+	return pw, err
+}
+
+func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, what string) (string, error) {
 	fail := func(msg, fix string, err error) (string, error) {
 		return "", &Error{Field: "secret", Msg: msg, Fix: fix, Err: err}
 	}
@@ -164,8 +183,12 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 	switch r.Source {
 	case SecretEnv:
 		if pw = c.getenv(r.Ref); pw == "" {
-			return fail(fmt.Sprintf("the environment variable %s is empty or not set", r.Ref),
-				"export "+r.Ref+" with the password, or name another variable", nil)
+			from := ""
+			if r.Name != "" {
+				from = " (from " + r.Name + ")"
+			}
+			return fail(fmt.Sprintf("the environment variable %s%s is empty or not set", r.Ref, from),
+				"export "+r.Ref+" with the "+what+", or name another variable", nil)
 		}
 		return pw, nil
 	case SecretFile:
@@ -178,18 +201,22 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 		if timeout <= 0 {
 			timeout = smtp.DefaultTimeout
 		}
+		name := r.Name
+		if name == "" {
+			name = what
+		}
 		var err error
-		if pw, err = RunSecretCommand(ctx, r.Ref, timeout); err != nil {
+		if pw, err = runSecretCommand(ctx, r.Ref, timeout, name); err != nil {
 			return "", err
 		}
 	case SecretConfig:
 		return c.configSecret(ctx, a, r.Ref)
 	default:
-		return fail(fmt.Sprintf("the account authenticates as %s but names no password source (%q)", a.Auth.User, r.Source),
-			"name where the password comes from: env, file, command or config", nil)
+		return fail(fmt.Sprintf("the account authenticates as %s but names no %s source (%q)", a.Auth.User, what, r.Source),
+			"name where the "+what+" comes from: env, file, command or config", nil)
 	}
 	if pw == "" {
-		return fail("the password from "+string(r.Source)+" "+r.Ref+" is empty", "put the password on the first line", nil)
+		return fail("the "+what+" from "+r.describe(what)+" is empty", "put the "+what+" on the first line", nil)
 	}
 	return pw, nil
 }
@@ -202,6 +229,12 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 // context.DeadlineExceeded when it did not finish in time. The error never
 // holds the command's standard output.
 func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (string, error) {
+	return runSecretCommand(ctx, cmd, timeout, SecretPassword)
+}
+
+// runSecretCommand is RunSecretCommand; name names the command in messages
+// ("the NAME command failed").
+func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, name string) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -213,11 +246,15 @@ func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (s
 	}
 	if ctx.Err() != nil {
 		return "", &Error{Field: "secret_command", Err: errors.Join(err, ctx.Err()),
-			Msg: "the password command did not finish in time (" + ctx.Err().Error() + ")",
+			Msg: "the " + name + " command did not finish in time (" + ctx.Err().Error() + ")",
 			Fix: "check that the command does not wait for input, or raise the account's timeout"}
 	}
-	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the password command failed: %v", err),
-		Fix: "run the command by hand to see why it fails"}
+	var ee *exec.ExitError
+	fix := "run the command by hand to see why it fails"
+	if !errors.As(err, &ee) {
+		fix = "check that the shell and the command exist, and that it prints the " + name + " on its first line"
+	}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command failed: %v", name, err), Fix: fix}
 }
 
 // configSecret reads the password of account name in a.ConfigFile again:
@@ -238,7 +275,7 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	}
 	switch {
 	case ca.PasswordEval != "":
-		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval})
+		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval, Name: "passwordeval (" + a.ConfigFile + ")"})
 	case ca.Password != "":
 		sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
 		if sys == "" {
@@ -266,14 +303,15 @@ func ReadSecretFile(path string) (string, error) {
 	f, fi, err := openRegular(path)
 	if err != nil {
 		if errors.Is(err, message.ErrNotRegular) {
-			return fail("secret_file", "the password file "+err.Error(), "give the path of a regular file readable by you only", err)
+			return fail("secret_file", "the password file "+err.Error(),
+				"give the path of a regular file readable by you only; for a program's output, use a password command", err)
 		}
 		return fail("secret_file", fmt.Sprintf("cannot open the password file: %v", err), "check the path of the password file", err)
 	}
 	defer f.Close()
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
-			"make it readable by its owner only (chmod 600)", nil)
+			"make it readable by its owner only: run chmod 600 "+path, nil)
 	}
 	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
 	if err != nil && err != io.EOF {

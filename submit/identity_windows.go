@@ -31,7 +31,7 @@ func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Pro
 		pw := ""
 		if !id.PFXPassword.IsZero() {
 			var err error
-			if pw, err = c.Secret(ctx, a, id.PFXPassword); err != nil {
+			if pw, err = c.secret(ctx, a, id.PFXPassword, SecretPFXPassword); err != nil {
 				return nil, err
 			}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,14 @@ func TestFlagHintsByKind(t *testing.T) {
 		{"client key file", &submit.Error{Field: "key_file", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
 		{"client pair", &submit.Error{Field: "client_cert", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
 		{"secret file mode (no setting)", &submit.Error{Field: "secret_file_mode", Fix: "the fix"}, "", ""},
+		{"password variable unset", &submit.Error{Field: "secret", Source: submit.SecretEnv, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-env VAR", ""},
+		{"password file missing", &submit.Error{Field: "secret_file", Source: submit.SecretFile, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-file FILE", ""},
+		{"password file not regular", &submit.Error{Field: "secret_file", Source: submit.SecretFile, Secret: submit.SecretPassword, Err: message.ErrNotRegular, Fix: "the fix"},
+			"--password-file FILE; --password-cmd CMD", ""},
+		{"password command failed", &submit.Error{Field: "secret_command", Source: submit.SecretCommand, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-cmd CMD", ""},
+		{"password command timed out", &submit.Error{Field: "secret_command", Source: submit.SecretCommand, Secret: submit.SecretPassword, Err: context.DeadlineExceeded, Fix: "the fix"},
+			"--timeout DURATION", "--timeout DURATION"},
+		{"password of a config account (no flag)", &submit.Error{Field: "secret_command", Source: submit.SecretConfig, Secret: submit.SecretPassword, Fix: "the fix"}, "", ""},
 		{"rejected (no setting)", &smtp.Error{Kind: smtp.KindRejected, Op: "DATA", Reply: &smtp.Reply{Code: 554}, Fix: "the fix"}, "", ""},
 	}
 	for _, tc := range tests {

@@ -45,12 +45,11 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 		}
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.password.env != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
-	case o.password.file != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: o.password.file} // made absolute by submit.Enqueue (Account.AbsPaths)
-	case o.password.cmd != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretCommand, Ref: o.password.cmd}
+	case o.password.literal == "" && o.password.count() == 1:
+		// A password file is made absolute by submit.Enqueue
+		// (Account.AbsPaths).
+		a.Auth.Secret, _ = o.password.ref()
+		a.Auth.Secret.Name = "" // not stored
 	default:
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
