@@ -124,7 +124,56 @@ type ClientIdentity struct {
 }
 
 // IsZero reports whether no client certificate is configured.
-func (c ClientIdentity) IsZero() bool { return c == ClientIdentity{} }
+func (c ClientIdentity) IsZero() bool {
+	return c.CertFile == "" && c.KeyFile == "" && c.Store == "" && c.Thumbprint == "" && c.Subject == "" &&
+		c.PFXFile == "" && c.PFXPassword.IsZero()
+}
+
+// check reports a client identity given in more than one form, a PFX
+// password without its file, or a certificate store entry that cannot be
+// picked: Field "client_cert", "pfx" or "cert_store". provider is the
+// Account's (a store entry needs "schannel").
+func (c ClientIdentity) check(provider string) error {
+	bad := func(field, msg, fix string) error { return &Error{Field: field, Msg: msg, Fix: fix} }
+	store := c.Store != "" || c.Thumbprint != "" || c.Subject != ""
+	pem := c.CertFile != "" || c.KeyFile != ""
+	switch {
+	case !c.PFXPassword.IsZero() && c.PFXFile == "":
+		return bad("pfx", "a PFX password source is given without a PFX file", "name the PFX file, or drop the password source")
+	case c.PFXFile != "" && store:
+		return bad("client_cert", "the account names a PFX file and a certificate store entry",
+			"give the client certificate once: PEM files, a PFX file, or a certificate store entry")
+	case c.PFXFile != "" && pem:
+		return bad("client_cert", "the account names a PEM client certificate and a PFX file",
+			"give the client certificate once: PEM files or a PFX file")
+	case store && pem:
+		return bad("client_cert", "the account names a PEM client certificate and a certificate store entry",
+			"give the client certificate once: PEM files or a certificate store entry")
+	case !store:
+		return nil
+	case c.Thumbprint == "" && c.Subject == "":
+		return bad("cert_store", "the certificate store needs a thumbprint or a subject to pick the certificate",
+			"give the certificate's SHA-1 thumbprint ('certutil -user -store MY' lists the store's certificates)")
+	case c.Thumbprint != "" && c.Subject != "":
+		return bad("cert_store", "both a thumbprint and a subject pick the client certificate", "give one of them")
+	case !strings.EqualFold(provider, "schannel"):
+		if provider == "" {
+			provider = "go"
+		}
+		return bad("cert_store", fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", provider),
+			"use the schannel provider, or export the certificate and key to PEM files")
+	}
+	if loc, name, ok := strings.Cut(c.Store, `\`); ok {
+		switch {
+		case !strings.EqualFold(loc, "localmachine") && !strings.EqualFold(loc, "currentuser"):
+			return bad("cert_store", fmt.Sprintf("certificate store %q: the location must be CurrentUser or LocalMachine", c.Store),
+				`give a store name such as MY, or CurrentUser\MY or LocalMachine\MY`)
+		case name == "":
+			return bad("cert_store", fmt.Sprintf("certificate store %q names no store", c.Store), `give e.g. LocalMachine\MY`)
+		}
+	}
+	return nil
+}
 
 // Auth is the SMTP authentication of an Account.
 type Auth struct {
@@ -437,6 +486,9 @@ func (a *Account) Check() error {
 		if r.Source == SecretEnv && (r.Ref == "" || strings.ContainsAny(r.Ref, "= \t\n")) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
+	}
+	if err := a.Client.check(a.Provider); err != nil {
+		return err
 	}
 	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
 		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")

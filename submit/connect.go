@@ -54,9 +54,9 @@ func (c *Connector) getenv(k string) string {
 
 // Plan checks a and resolves it into a Plan: the address, the CA pool,
 // the client certificate and the provider, without network traffic and
-// without reading the secret (Plan.Authenticate does, later). Errors are
-// *Error naming the field, or the provider's own (a Windows certificate
-// store entry that cannot be found).
+// without reading any secret (Plan.Authenticate reads them, later: the
+// password, and a PFX file's password with the file). Errors are *Error
+// naming the field.
 func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	if err := a.Check(); err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
 	}
-	if prov, err = c.ApplyIdentity(ctx, &acct, prov, tcfg); err != nil {
+	if prov, err = c.applyIdentity(&acct, prov); err != nil {
 		return nil, err
 	}
 	timeout := a.Timeout
@@ -121,8 +121,17 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		Timeout:     timeout,
 		DialContext: c.DialContext,
 	}}
-	if a.Auth.User != "" {
+	pfx := a.Client.PFXFile != ""
+	if a.Auth.User != "" || pfx {
 		p.Authenticate = func(ctx context.Context) error {
+			if pfx {
+				if err := c.loadPFX(ctx, &acct, tcfg); err != nil {
+					return err
+				}
+			}
+			if a.Auth.User == "" {
+				return nil
+			}
 			pw, err := c.Secret(ctx, &acct, a.Auth.Secret)
 			if err != nil {
 				return err

@@ -73,9 +73,10 @@ type Deliverer struct {
 type Plan struct {
 	Addr   string
 	Config smtp.Config
-	// Authenticate reads the secret and sets Config.Auth; nil when the
-	// account does not authenticate. It is called only when a connection
-	// is about to be made.
+	// Authenticate reads the secrets and sets Config.Auth (the password)
+	// and, for a PFX file, Config.TLS.Certificates (the file decoded with
+	// its password); nil when the account has neither. It is called only
+	// when a connection is about to be made.
 	Authenticate func(ctx context.Context) error
 }
 

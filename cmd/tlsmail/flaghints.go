@@ -46,6 +46,8 @@ const (
 	setUser           setting = "user"          // authenticate at all
 	setEHLO           setting = "ehlo"          // the EHLO name
 	setClientCert     setting = "client-cert"   // a client certificate and key
+	setPFX            setting = "pfx"           // a client certificate from a PKCS#12 file (Windows)
+	setCertStore      setting = "cert-store"    // a client certificate from a certificate store (Windows)
 	setVersions       setting = "versions"      // which TLS versions the server takes
 	setTranscript     setting = "transcript"    // the session log
 	setConfig         setting = "config"        // the configuration file
@@ -366,6 +368,10 @@ func submitSettings(e *submit.Error) []setting {
 		return []setting{setCA}
 	case "cert_file", "key_file", "client_cert":
 		return []setting{setClientCert}
+	case "cert_store":
+		return []setting{setCertStore}
+	case "pfx":
+		return []setting{setPFX}
 	case "secret_command":
 		if errors.Is(e, context.DeadlineExceeded) {
 			return []setting{setTimeout}

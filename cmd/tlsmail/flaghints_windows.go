@@ -7,11 +7,8 @@ import (
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// Settings only Windows has: a client certificate from a PKCS#12 file or
-// from the certificate store, for the Schannel provider.
+// Settings only Windows has flags for: the PFX file's password.
 const (
-	setPFX             setting = "pfx"
-	setCertStore       setting = "cert-store"
 	setPFXPasswordEnv  setting = "pfx-password-env"
 	setPFXPasswordFile setting = "pfx-password-file"
 )

@@ -22,14 +22,11 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
 	}
 	n, _ := strconv.Atoi(port)
-	a := flagAccount(o, host, n, p.cfg.Mode)
-	if o.platformID != nil {
-		// The Windows certificate store or PFX file of --cert-store,
-		// --cert-thumbprint, --cert-subject and --pfx.
-		id := o.platformID()
-		a.Client.Store, a.Client.Thumbprint, a.Client.Subject = id.Store, id.Thumbprint, id.Subject
-		a.Client.PFXFile, a.Client.PFXPassword = id.PFXFile, id.PFXPassword
+	a, err := flagAccount(o, host, n, p.cfg.Mode)
+	if err != nil {
+		return a, err
 	}
+	a.Client.PFXPassword.Name = "" // not stored
 	a.AbsPaths()
 	if o.user == "" {
 		return a, nil
@@ -85,9 +82,10 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 
 // flagAccount is the connection part of the account the send flags o
 // name, with the server's host, port and TLS mode as planConnection
-// resolved them: no password and no Windows-only client identity.
-func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submit.Account {
-	return submit.Account{
+// resolved them: no password. The client identity includes the one of
+// the operating system's flags (Windows: --cert-store, --pfx).
+func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) (submit.Account, error) {
+	a := submit.Account{
 		ConfigFile: o.cfg.file,
 		Name:       o.cfg.account,
 		Host:       host,
@@ -100,6 +98,16 @@ func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submi
 		LocalName: o.ehlo,
 		Timeout:   o.timeout,
 	}
+	if o.platformID == nil {
+		return a, nil
+	}
+	id, err := o.platformID()
+	if err != nil {
+		return a, err
+	}
+	id.CertFile, id.KeyFile = o.cert, o.key
+	a.Client = id
+	return a, nil
 }
 
 // absPath makes p absolute ("" stays "").

@@ -51,12 +51,10 @@ type sendOptions struct {
 	key      string
 	provider string
 	tlsName  string
-	// platform applies send's flags of this operating system, such as
-	// Windows' --cert-store (see platformSendFlags).
-	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
-	// platformID returns the client identity those flags name (a
-	// certificate store entry, a PFX file), for the outbox.
-	platformID func() submit.ClientIdentity
+	// platformID returns the client identity send's flags of this
+	// operating system name (Windows: a certificate store entry, a PFX
+	// file; see platformSendFlags).
+	platformID func() (submit.ClientIdentity, error)
 
 	transcript string
 	json       bool
@@ -275,7 +273,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.Int64Var(&o.maxSize, "max-size", 0, "largest message in `BYTES` --queue and --defer write to the outbox (0: 64 MiB; -1: no limit); a larger one is refused (exit 69)")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
-	o.platform, o.platformID = platformSendFlags(fs)
+	o.platformID = platformSendFlags(fs)
 	return cmd
 }
 
@@ -309,6 +307,9 @@ type sendPlan struct {
 	msg     *message.Message
 	env     smtp.Envelope
 	closeFn func() // closes the message source
+	// secrets reads the account's secrets other than the password (a PFX
+	// file's, the file decoded with it); nil when there are none.
+	secrets func(ctx context.Context) error
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
@@ -480,20 +481,17 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
-	// Without the password (authenticate reads it from its flag) and
-	// without the operating system's identity flags (o.platform applies
-	// them with errors naming those flags).
-	a := flagAccount(o, host, n, mode)
+	// Without the password (authenticate reads it from its flag).
+	a, err := flagAccount(o, host, n, mode)
+	if err != nil {
+		return nil, err
+	}
 	sp, err := e.connector().Plan(context.Background(), &a)
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
 	p.cfg = sp.Config
-	if o.platform != nil {
-		if p.cfg.Provider, err = o.platform(p.cfg.Provider, p.cfg.TLS); err != nil {
-			return nil, err
-		}
-	}
+	p.secrets = sp.Authenticate // a PFX file's password, if any
 	if mode == smtp.None {
 		// Only the flags given on the command line: a configuration file
 		// may set tls_trust_file for an account with tls off, and that is
@@ -512,9 +510,15 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
-// authenticate reads the password (last, after every other check) and
-// sets p.cfg.Auth when o names a user.
+// authenticate reads the secrets (last, after every other check): a PFX
+// file's password, and the password, setting p.cfg.Auth when o names a
+// user.
 func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) error {
+	if p.secrets != nil {
+		if err := p.secrets(ctx); err != nil {
+			return err
+		}
+	}
 	if o.user == "" {
 		return nil
 	}
