@@ -242,7 +242,7 @@ func collectFixes(t *testing.T, out string, fixes *[]string) {
 // TestProbeTranscriptNotesBadChain: probe goes on past an untrusted chain
 // to show it, and its transcript says so in its own words; the provider's
 // line (which once named --insecure, a flag probe does not have) is
-// rewritten by probePlan.logf, which matches the provider's text.
+// rewritten by package probe (Config.logf), which matches the provider's text.
 func TestProbeTranscriptNotesBadChain(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, nil)
