@@ -202,7 +202,7 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 		return pw, nil
 	case SecretFile:
 		var err error
-		if pw, err = ReadSecretFile(r.Ref); err != nil {
+		if pw, err = readSecretFile(r.Ref); err != nil {
 			return "", err
 		}
 	case SecretCommand:
@@ -230,19 +230,14 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 	return pw, nil
 }
 
-// RunSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C on
-// Windows; no input and no terminal, so a prompt must come from an agent)
-// and returns the first line it printed. The command is killed, with every
+// runSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C
+// on Windows; no input and no terminal, so a prompt must come from an
+// agent) and returns the first line it printed; name names the command in
+// messages ("the NAME command failed"). The command is killed, with every
 // process it started, at timeout (0: no limit but ctx's). A failure is an
 // *Error of Field "secret_command" wrapping the command's error, and also
 // context.DeadlineExceeded when it did not finish in time. The error never
 // holds the command's standard output.
-func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (string, error) {
-	return runSecretCommand(ctx, cmd, timeout, SecretPassword)
-}
-
-// runSecretCommand is RunSecretCommand; name names the command in messages
-// ("the NAME command failed").
 func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, name string) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -300,12 +295,12 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
 }
 
-// ReadSecretFile returns the first line of path, refusing a file that is
+// readSecretFile returns the first line of path, refusing a file that is
 // not regular (the error wraps message.ErrNotRegular) or that other users
 // may read (as ssh does for keys: an *Error of Field "secret_file_mode").
 // A file that cannot be opened is an *Error of Field "secret_file"; one
 // that cannot be read, of Field "secret_file_read".
-func ReadSecretFile(path string) (string, error) {
+func readSecretFile(path string) (string, error) {
 	fail := func(field, msg, fix string, err error) (string, error) {
 		return "", &Error{Field: field, Msg: msg, Fix: fix, Err: err}
 	}

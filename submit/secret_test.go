@@ -74,7 +74,7 @@ func TestSecretSources(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		return // no sleep command in cmd.exe
 	}
-	_, err := RunSecretCommand(context.Background(), "sleep 5", 200*time.Millisecond)
+	_, err := runSecretCommand(context.Background(), "sleep 5", 200*time.Millisecond, SecretPassword)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a command that outlives its timeout: %v, want context.DeadlineExceeded", err)
 	}
