@@ -131,8 +131,9 @@ func (c ClientIdentity) IsZero() bool {
 
 // check reports a client identity given in more than one form, a PFX
 // password without its file, or a certificate store entry that cannot be
-// picked: Field "client_cert", "pfx" or "cert_store". provider is the
-// Account's (a store entry needs "schannel").
+// picked: Field "client_cert", "pfx" or "cert_store" ("provider" when the
+// entry is given to a provider other than "schannel", the Account's
+// provider).
 func (c ClientIdentity) check(provider string) error {
 	bad := func(field, msg, fix string) error { return &Error{Field: field, Msg: msg, Fix: fix} }
 	store := c.Store != "" || c.Thumbprint != "" || c.Subject != ""
@@ -160,7 +161,7 @@ func (c ClientIdentity) check(provider string) error {
 		if provider == "" {
 			provider = "go"
 		}
-		return bad("cert_store", fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", provider),
+		return bad("provider", fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", provider),
 			"use the schannel provider, or export the certificate and key to PEM files")
 	}
 	if loc, name, ok := strings.Cut(c.Store, `\`); ok {

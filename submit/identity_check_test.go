@@ -30,7 +30,7 @@ func TestClientIdentityCheck(t *testing.T) {
 		{"store and PEM", ClientIdentity{CertFile: "c.pem", Thumbprint: "AB"}, "schannel", "client_cert", "PEM client certificate and a certificate store"},
 		{"store without a pick", ClientIdentity{Store: "MY"}, "schannel", "cert_store", "thumbprint or a subject"},
 		{"store with two picks", ClientIdentity{Thumbprint: "AB", Subject: "ann"}, "schannel", "cert_store", "both a thumbprint and a subject"},
-		{"store with the go provider", ClientIdentity{Thumbprint: "AB"}, "", "cert_store", `schannel provider only (not "go")`},
+		{"store with the go provider", ClientIdentity{Thumbprint: "AB"}, "", "provider", `schannel provider only (not "go")`},
 		{"store location unknown", ClientIdentity{Store: `Elsewhere\MY`, Thumbprint: "AB"}, "schannel", "cert_store", "CurrentUser or LocalMachine"},
 		{"store name empty", ClientIdentity{Store: `LocalMachine\`, Thumbprint: "AB"}, "schannel", "cert_store", "names no store"},
 	}

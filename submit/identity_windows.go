@@ -28,7 +28,7 @@ func (c *Connector) applyIdentity(a *Account, p secchan.Provider) (secchan.Provi
 	}
 	sp, ok := p.(schannel.Provider)
 	if !ok {
-		return nil, &Error{Field: "cert_store", Msg: fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", p.Name()),
+		return nil, &Error{Field: "provider", Msg: fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", p.Name()),
 			Fix: "use the schannel provider, or export the certificate and key to PEM files"}
 	}
 	sc := &schannel.StoreCert{Store: id.Store, Thumbprint: id.Thumbprint, Subject: id.Subject}

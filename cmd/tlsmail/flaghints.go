@@ -48,6 +48,7 @@ const (
 	setClientCert     setting = "client-cert"   // a client certificate and key
 	setPFX            setting = "pfx"           // a client certificate from a PKCS#12 file (Windows)
 	setCertStore      setting = "cert-store"    // a client certificate from a certificate store (Windows)
+	setProvider       setting = "provider"      // the TLS implementation
 	setVersions       setting = "versions"      // which TLS versions the server takes
 	setTranscript     setting = "transcript"    // the session log
 	setConfig         setting = "config"        // the configuration file
@@ -87,6 +88,7 @@ var flagHints = []flagHint{
 	{"send", setUser, "--user"},
 	{"send", setEHLO, "--ehlo NAME"},
 	{"send", setClientCert, "--cert FILE and --key FILE"},
+	{"send", setProvider, "--tls-provider NAME"},
 	{"send", setVersions, "tlsmail probe --versions"},
 	{"send", setTranscript, "--transcript -"},
 	{"send", setConfig, "--config FILE or TLSMAIL_CONFIG"},
@@ -372,6 +374,8 @@ func submitSettings(e *submit.Error) []setting {
 		return []setting{setCertStore}
 	case "pfx":
 		return []setting{setPFX}
+	case "provider": // a certificate store entry for another provider than schannel
+		return []setting{setProvider, setClientCert}
 	case "secret_command":
 		if errors.Is(e, context.DeadlineExceeded) {
 			return []setting{setTimeout}

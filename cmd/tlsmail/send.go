@@ -486,6 +486,13 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	var se *submit.Error
+	if err := a.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+		// The client identity of the command line contradicts itself (two
+		// certificates, a store entry nothing picks, a PFX password
+		// without its file): a usage error, the flags from the table.
+		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+	}
 	sp, err := e.connector().Plan(context.Background(), &a)
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
