@@ -281,11 +281,7 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	case ca.PasswordEval != "":
 		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval, Name: "passwordeval (" + a.ConfigFile + ")"})
 	case ca.Password != "":
-		sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
-		if sys == "" {
-			sys = config.DefaultSystemFile()
-		}
-		if err := CheckPasswordFile(a.ConfigFile, sys != "" && filepath.Clean(sys) == filepath.Clean(a.ConfigFile)); err != nil {
+		if err := c.CheckConfigPassword(a.ConfigFile); err != nil {
 			return "", err
 		}
 		return ca.Password, nil
@@ -293,6 +289,18 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
 		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
 		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
+}
+
+// CheckConfigPassword is CheckPasswordFile for the configuration file path,
+// which holds a password: the system file ($TLSMAIL_SYSTEM_CONFIG, else
+// config.DefaultSystemFile) may be read by its group, any other by its
+// owner only. Its error is an *Error of Field "config_file_mode".
+func (c *Connector) CheckConfigPassword(path string) error {
+	sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
+	if sys == "" {
+		sys = config.DefaultSystemFile()
+	}
+	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
 }
 
 // readSecretFile returns the first line of path, refusing a file that is

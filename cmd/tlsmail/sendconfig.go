@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -57,12 +55,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if a.Password != "" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it (the system file may be read by its group).
-		sys := sendmailSearch(e, "", home).SystemFile
-		if err := submit.CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path)); err != nil {
-			var se *submit.Error
-			if errors.As(err, &se) {
-				return configErrorf("%s", se.Msg).withFix(se.Fix)
-			}
+		if err := e.connector().CheckConfigPassword(path); err != nil {
 			return err
 		}
 	}
