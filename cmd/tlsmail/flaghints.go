@@ -413,6 +413,17 @@ func secretSettings(e *submit.Error, src submit.SecretSource) []setting {
 	return nil
 }
 
+// certErrorSettings is what the fix of a client certificate Windows
+// cannot find or open (schannel.CertError) asks to change, by where it was
+// looked for: a PFX file (submit names it "PFX file PATH"), or a
+// certificate store.
+func certErrorSettings(where string) []setting {
+	if strings.HasPrefix(where, "PFX file") {
+		return []setting{setPFX}
+	}
+	return []setting{setCertStore}
+}
+
 // inputSettings follows the fixes of package message by field.
 func inputSettings(field string) []setting {
 	switch field {

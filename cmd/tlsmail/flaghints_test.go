@@ -254,3 +254,24 @@ func TestProbeTranscriptNotesBadChain(t *testing.T) {
 		t.Errorf("transcript does not note the bad chain in probe's words:\n%s", r.stderr)
 	}
 }
+
+// TestCertErrorSettings: a client certificate Windows cannot open from a
+// PFX file asks for the PFX flags, one from a store for the store flags
+// (platformSettings on Windows reads schannel.CertError.Where, which
+// submit sets to "PFX file " and the file's path).
+func TestCertErrorSettings(t *testing.T) {
+	tests := []struct {
+		where string
+		want  setting
+	}{
+		{"PFX file", setPFX},
+		{`PFX file C:\certs\client.pfx`, setPFX},
+		{`CurrentUser\MY`, setCertStore},
+		{`LocalMachine\MY`, setCertStore},
+	}
+	for _, tc := range tests {
+		if got := certErrorSettings(tc.where); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("certErrorSettings(%q) = %v, want [%s]", tc.where, got, tc.want)
+		}
+	}
+}

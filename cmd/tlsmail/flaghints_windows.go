@@ -43,8 +43,5 @@ func platformSettings(err error) []setting {
 	if !errors.As(err, &ce) {
 		return nil
 	}
-	if ce.Where == "PFX file" {
-		return []setting{setPFX}
-	}
-	return []setting{setCertStore}
+	return certErrorSettings(ce.Where)
 }
