@@ -34,9 +34,9 @@ func TestAccountReadsLegacySettings(t *testing.T) {
 				Trust:    Trust{CAFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example", Revocation: "strict"},
 				Client:   ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 				Provider: "go", LocalName: "client.example", Timeout: 7 * time.Second,
-				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}},
+				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}},
 		{"auth on", `{"host":"h","port":25,"tls":"none","auth":"on","user":"u","secret":{"source":"env","ref":"PW"}}`,
-			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{SecretEnv, "PW"}}}},
+			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{Source: SecretEnv, Ref: "PW"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var a Account
@@ -60,9 +60,9 @@ func TestAccountReadsLegacySettings(t *testing.T) {
 func TestAccountRoundTrip(t *testing.T) {
 	a := Account{ConfigFile: "/f", Name: "n", Host: "h", Port: 2525, Mode: smtp.StartTLS,
 		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true},
-		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{SecretFile, "/pw"}},
+		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{Source: SecretFile, Ref: "/pw"}},
 		Provider: "schannel", LocalName: "me", Timeout: time.Minute,
-		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{SecretCommand, "pass show x"}}}
+		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "pass show x"}}}
 	b, err := json.Marshal(a)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ domain client.example
 		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}},
 		Client:    ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 		LocalName: "client.example",
-		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}
+		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}
 	if a.Trust.Pins == nil {
 		want.Trust.Pins = nil
 	}

@@ -204,11 +204,9 @@ unreadable, or holds no certificate.`,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringVar(&o.name, "name", "", "check that the leaf is valid for `NAME` (a DNS name or an IP address)")
 	fs.StringVar(&o.at, "at", "", "verify at `TIME` (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead of now")
-	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft or strict")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	return cmd
 }
@@ -265,10 +263,8 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 	fs.StringVar(&o.cert, "cert", "", "the server's certificate chain PEM `FILE` (leaf first)")
 	fs.StringVar(&o.key, "key", "", "the server's private key PEM `FILE`")
 	fs.StringVar(&o.name, "name", "", "check that the certificate is valid for `NAME` (a DNS name or an IP address)")
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringVar(&o.at, "at", "", "check at `TIME` (RFC 3339) instead of now")
-	fs.StringArrayVar(&o.pins, "pin", nil, "check that a certificate's key matches `sha256/BASE64`, the SPKI pin clients use (repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft or strict")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	cmd.MarkFlagRequired("cert")
 	cmd.MarkFlagRequired("key")
