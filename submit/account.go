@@ -161,7 +161,8 @@ const (
 	// secret (msmtp's passwordeval), run by config.RunCommand.
 	SecretCommand SecretSource = "command"
 	// SecretConfig: Ref is an account of Account.ConfigFile whose password
-	// or passwordeval is read again.
+	// or passwordeval is read again; when it has neither, the password
+	// comes from netrc as for SecretNetrc (msmtp's order).
 	SecretConfig SecretSource = "config"
 	// SecretNetrc: the password of the netrc entry whose machine is the
 	// Account's Host and whose login is its Auth.User, as msmtp looks it
@@ -239,11 +240,14 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		if c.Auth != "on" {
 			a.Auth.Mechanism = strings.ToUpper(c.Auth)
 		}
-		if c.Password != "" || c.PasswordEval != "" {
+		if c.Password != "" || c.PasswordEval != "" || file != "" {
+			// The account is read again when the password is needed:
+			// its password or passwordeval, else (as msmtp) the netrc
+			// entry, whichever it has by then.
 			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
 		} else {
-			// No password in the account: msmtp looks in ~/.netrc and
-			// the system netrc for machine host, login user.
+			// No password, and no file to read again: msmtp looks in
+			// ~/.netrc and the system netrc for machine host, login user.
 			a.Auth.Secret = SecretRef{Source: SecretNetrc}
 		}
 	}
