@@ -18,6 +18,11 @@ const (
 	mechXOAuth2     = "XOAUTH2"     // Google's and Microsoft's pre-RFC 7628 form
 )
 
+// maxAuthLine is the longest line the server reads (RFC 4954 section 4:
+// an AUTH command line may be 12288 octets, and a server must take the
+// longest response its mechanisms produce, here a bearer token).
+const maxAuthLine = 12288
+
 var (
 	// errAuthFailed is 535 5.7.8 (RFC 4954 section 6).
 	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},

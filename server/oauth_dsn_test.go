@@ -152,3 +152,28 @@ func TestOAuthRefusalCountedBeforeCancel(t *testing.T) {
 		})
 	}
 }
+
+// An OAuth 2.0 access token may be a few thousand characters (a JWT
+// access token of Microsoft's identity platform often is), so the AUTH
+// line that carries it as an initial response, or the response line after
+// an empty challenge, is longer than go-smtp's default 2000-octet line.
+// RFC 4954 section 4 requires a server to take the longest response its
+// mechanisms produce (and allows AUTH lines of 12288 octets): both forms
+// are accepted.
+func TestOAuthLongToken(t *testing.T) {
+	t.Parallel()
+	token := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 100) // 3500+ characters
+	s := start(t, func(c *server.Config) {
+		c.Tokens = map[string]string{"ann@example.org": token}
+	})
+	conf := &tls.Config{RootCAs: caPoolFromFile(t, s), ServerName: "localhost"}
+	r := dialTLS(t, s, conf)
+	r.ehlo()
+	r.cmd(235, "AUTH OAUTHBEARER "+b64("n,a=ann@example.org,\x01host=localhost\x01port=465\x01auth=Bearer "+token+"\x01\x01"))
+	r.cmd(250, "MAIL FROM:<ann@example.org>")
+
+	r = dialTLS(t, s, conf)
+	r.ehlo()
+	r.cmd(334, "AUTH XOAUTH2")
+	r.cmd(235, b64("user=ann@example.org\x01auth=Bearer "+token+"\x01\x01"))
+}
