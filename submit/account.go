@@ -197,8 +197,11 @@ func (a *Account) Addr() string {
 // FromConfig builds the Account of a configuration file's account (as
 // config.Load returns it; file is that file's path). A password written in
 // the file becomes a reference to the account (SecretConfig), a
-// passwordeval too: the file is read again at delivery, so a password
-// changed there is used. A tls_fingerprint is a *config.Error. Relative
+// passwordeval too, and so does no password at all when file names the
+// file (netrc is then consulted at delivery, as msmtp does): the file is
+// read again at delivery, so a password changed or added there is used.
+// With no password and no file, the reference is to netrc
+// (SecretNetrc). A tls_fingerprint is a *config.Error. Relative
 // file names stay as the file gives them (config.Load resolves ~).
 func FromConfig(file string, c *config.Account) (Account, error) {
 	a := Account{
