@@ -325,7 +325,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		if arg == "" {
 			return true, needArg(key)
 		}
-		if arg != "off" && arg != "never" && !validDSNNotify(arg) {
+		if arg != "off" && arg != "never" && !ValidDSNNotify(arg) {
 			return true, invalidArg(key, arg, "use off, never, or a comma-separated list (no spaces) of failure, delay, success")
 		}
 		a.DSNNotify = ""
@@ -468,7 +468,10 @@ func validPin(p string) bool {
 	return err == nil && len(b) == 32
 }
 
-func validDSNNotify(s string) bool {
+// ValidDSNNotify reports whether s is a dsn_notify list msmtp takes: some
+// of failure, delay and success (lower case), each at most once, joined
+// by commas without blanks. "off" and "never" are checked by the caller.
+func ValidDSNNotify(s string) bool {
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		switch part {

@@ -212,7 +212,8 @@ const (
 	// secret (msmtp's passwordeval), run by config.RunCommand.
 	SecretCommand SecretSource = "command"
 	// SecretConfig: Ref is an account of Account.ConfigFile whose password
-	// or passwordeval is read again.
+	// or passwordeval is read again; when it has neither, the password
+	// comes from netrc as for SecretNetrc (msmtp's order).
 	SecretConfig SecretSource = "config"
 	// SecretNetrc: the password of the netrc entry whose machine is the
 	// Account's Host and whose login is its Auth.User, as msmtp looks it
@@ -276,8 +277,11 @@ func (a *Account) Addr() string {
 // FromConfig builds the Account of a configuration file's account (as
 // config.Load returns it; file is that file's path). A password written in
 // the file becomes a reference to the account (SecretConfig), a
-// passwordeval too: the file is read again at delivery, so a password
-// changed there is used. A tls_fingerprint is a *config.Error. Relative
+// passwordeval too, and so does no password at all when file names the
+// file (netrc is then consulted at delivery, as msmtp does): the file is
+// read again at delivery, so a password changed or added there is used.
+// With no password and no file, the reference is to netrc
+// (SecretNetrc). A tls_fingerprint is a *config.Error. Relative
 // file names stay as the file gives them (config.Load resolves ~). msmtp's
 // %H, %C and %M left in domain (config.Account.Expand not called) are
 // expanded here in this process's environment, so that EHLO never says
@@ -333,11 +337,14 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		if c.Auth != "on" {
 			a.Auth.Mechanism = strings.ToUpper(c.Auth)
 		}
-		if c.Password != "" || c.PasswordEval != "" {
+		if c.Password != "" || c.PasswordEval != "" || file != "" {
+			// The account is read again when the password is needed:
+			// its password or passwordeval, else (as msmtp) the netrc
+			// entry, whichever it has by then.
 			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
 		} else {
-			// No password in the account: msmtp looks in ~/.netrc and
-			// the system netrc for machine host, login user.
+			// No password, and no file to read again: msmtp looks in
+			// ~/.netrc and the system netrc for machine host, login user.
 			a.Auth.Secret = SecretRef{Source: SecretNetrc}
 		}
 	}

@@ -42,6 +42,11 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 		}
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
+	case o.cfg.netrc && a.ConfigFile != "":
+		// The account is read again at delivery (submit.FromConfig): a
+		// password or passwordeval added to it by then is used, else the
+		// netrc entry.
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
 	case o.cfg.netrc:
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretNetrc}
 	case o.password.literal == "" && o.password.count() == 1:

@@ -148,7 +148,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			case a.Password != "":
 				o.password.literal = a.Password
 				o.cfg.password = true // a literal password always comes from a file
-			case fa.Auth.Secret.Source == submit.SecretNetrc:
+			default:
 				// No password in the account: ~/.netrc, then the
 				// system's netrc, as msmtp (read when it is needed).
 				netrc := fa

@@ -565,24 +565,11 @@ func dsnOption(opt, v string) (string, error) {
 		}
 		return "", usageErrorf("invalid argument %s for %s", v, opt).withFix("use off, full, or hdrs (headers)")
 	}
-	if v == "off" || v == "never" || validDSNNotify(v) {
+	if v == "off" || v == "never" || config.ValidDSNNotify(v) {
 		return v, nil
 	}
 	return "", usageErrorf("invalid argument %s for %s", v, opt).
 		withFix("use off, never, or a comma-separated list (no spaces) of failure, delay and success")
-}
-
-// validDSNNotify reports whether v lists some of failure, delay and
-// success, each at most once, joined by commas (msmtp's dsn_notify).
-func validDSNNotify(v string) bool {
-	seen := map[string]bool{}
-	for _, p := range strings.Split(v, ",") {
-		if (p != "failure" && p != "delay" && p != "success") || seen[p] {
-			return false
-		}
-		seen[p] = true
-	}
-	return true
 }
 
 // maxPeekHeader bounds the header read for --read-envelope-from.
