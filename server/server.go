@@ -470,7 +470,7 @@ func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	srv.AllowInsecureAuth = s.cfg.AllowInsecureAuth
 	srv.ReadTimeout = s.cfg.ReadTimeout
 	srv.WriteTimeout = s.cfg.WriteTimeout
-	srv.EnableSMTPUTF8 = true
+	srv.EnableSMTPUTF8 = !s.cfg.DisableSMTPUTF8
 	srv.ErrorLog = errorLog{log: s.log, id: id, closing: s.done}
 	if s.debug != nil {
 		trace = newTraceWriter(s.debug, fmt.Sprintf("[c%d] ", id))

@@ -468,7 +468,9 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	}
 	recorded := it.Envelope.Body != ""
 	if recorded {
-		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
+		// An earlier version recorded SMTPUTF8 for a UTF-8 header
+		// too: with ASCII addresses, that is all it can have meant.
+		env.HeaderUTF8 = !env.UTF8 && (it.Envelope.HeaderUTF8 || it.Envelope.SMTPUTF8)
 		env.EightBit = strings.EqualFold(it.Envelope.Body, "8BITMIME")
 	}
 	r, err := it.Open()
@@ -483,7 +485,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		}
 		if !recorded {
 			headerUTF8, body8 := scanBytes(b)
-			env.UTF8 = env.UTF8 || headerUTF8
+			env.HeaderUTF8 = headerUTF8 && !env.UTF8
 			env.EightBit = body8
 		}
 		return env, bytes.NewReader(b), nil
@@ -496,7 +498,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	if err != nil {
 		return env, nil, err
 	}
-	env.UTF8 = env.UTF8 || headerUTF8
+	env.HeaderUTF8 = headerUTF8 && !env.UTF8
 	env.EightBit = body8
 	r, err = it.Open()
 	if err != nil {

@@ -706,7 +706,7 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 func envelopeOf(m *message.Message) smtp.Envelope {
 	me := m.Envelope()
 	req := m.Requirements()
-	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1}
+	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, HeaderUTF8: req.HeaderUTF8, EightBit: req.EightBitMIME, Size: -1}
 }
 
 // scan8BitLimit is how much of a --message file has8Bit reads before
