@@ -438,11 +438,21 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // outbox.Classify, except that an authentication failure is deferred
 // whenever it happens, a refused login at connect or a 530 "authentication
 // required" to MAIL alike (as Postfix soft-bounces them): the credentials
-// may be fixed before the message expires.
+// may be fixed before the message expires. A *RecipientsError's Result
+// names the refused recipients (outbox.Result.Recipients): the failed item
+// keeps only them.
 func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
 	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
 		r.Outcome = outbox.Temporary
+	}
+	// A message some recipients took: the failure concerns only the
+	// refused ones, and the failed item names only them.
+	var re *RecipientsError
+	if r.Outcome == outbox.Permanent && errors.As(err, &re) {
+		for _, f := range re.Refused {
+			r.Recipients = append(r.Recipients, f.Addr)
+		}
 	}
 	return r
 }
