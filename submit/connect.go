@@ -299,13 +299,22 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
-// readBounded reads the whole regular file path, at most max bytes.
+// readBounded reads the whole regular file path, at most max bytes. It
+// reads the files that decide whom tlsmail trusts and who it is (the CA
+// file, the client certificate and key): running as root, one that another
+// user could have written is refused with an *untrustedFileError (see
+// config.Untrusted), checked on the file opened.
 func readBounded(path string, max int64) ([]byte, error) {
-	f, _, err := openRegular(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if os.Geteuid() == 0 {
+		if why := config.Untrusted(fi); why != "" {
+			return nil, &untrustedFileError{path: path, why: why}
+		}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -316,10 +325,33 @@ func readBounded(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
+// untrustedFileError is a file readBounded refused: another user could
+// have written it.
+type untrustedFileError struct{ path, why string }
+
+func (e *untrustedFileError) Error() string { return e.path + " " + e.why }
+
+// ownerError is the *Error of Field field+"_owner" for a file readBounded
+// refused as untrusted, or nil for any other error.
+func ownerError(field, what, risk string, err error) error {
+	var ue *untrustedFileError
+	if !errors.As(err, &ue) {
+		return nil
+	}
+	return &Error{Field: field + "_owner", Err: err,
+		Msg: fmt.Sprintf("refusing the %s %s: running as root, and it %s, so another user could %s", what, ue.path, ue.why, risk),
+		Fix: config.UntrustedFix(ue.path)}
+}
+
 // LoadCAFile reads the PEM certificates of path, to trust instead of the
-// system's roots.
+// system's roots. Running as root, a file another user could have written
+// (see config.Untrusted) is an *Error of Field "ca_file_owner": its
+// content decides which servers are believed.
 func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := readBounded(path, maxPEMFile)
+	if oe := ownerError("ca_file", "CA file", "add a CA of their choosing and read your mail in transit", err); oe != nil {
+		return nil, oe
+	}
 	if err != nil {
 		return nil, &Error{Field: "ca_file", Msg: fmt.Sprintf("cannot read the CA file: %v", err), Err: err,
 			Fix: "give the path of a PEM file with the CA certificates"}
@@ -334,8 +366,9 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 
 // LoadKeyPair reads a client certificate and its key from PEM files
 // (keyFile "" means the key is in certFile). A file that cannot be read is
-// an *Error of Field "cert_file" or "key_file"; a pair that does not
-// parse, of Field "client_cert".
+// an *Error of Field "cert_file" or "key_file" (running as root, one that
+// another user could have written, of Field "cert_file_owner" or
+// "key_file_owner"); a pair that does not parse, of Field "client_cert".
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if keyFile == "" {
 		keyFile = certFile
@@ -344,10 +377,16 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, &Error{Field: field, Msg: msg, Err: err, Fix: fix}
 	}
 	certPEM, err := readBounded(certFile, maxPEMFile)
+	if oe := ownerError("cert_file", "client certificate file", "replace the identity tlsmail presents", err); oe != nil {
+		return tls.Certificate{}, oe
+	}
 	if err != nil {
 		return fail("cert_file", fmt.Sprintf("cannot load the client certificate: %v", err), "give the path of a PEM certificate file", err)
 	}
 	keyPEM, err := readBounded(keyFile, maxPEMFile)
+	if oe := ownerError("key_file", "client key file", "replace the identity tlsmail presents", err); oe != nil {
+		return tls.Certificate{}, oe
+	}
 	if err != nil {
 		return fail("key_file", fmt.Sprintf("cannot load the client certificate's key: %v", err),
 			"give the path of a PEM private key file (or put the key in the certificate's file)", err)
