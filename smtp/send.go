@@ -156,12 +156,8 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 	if err := env.Check(); err != nil {
 		return "", nil, err
 	}
-	mail, err := c.mailCommand(env)
-	if err != nil {
-		return "", nil, err
-	}
-	if ok, _ := c.Extension("SMTPUTF8"); env.HeaderUTF8 && !ok {
-		dg, err := downgrade.Reader(msg, maxDowngradeHeader)
+	if ok, _ := c.Extension("SMTPUTF8"); env.HeaderUTF8 && !env.UTF8 && !ok {
+		dg, grew, err := downgrade.Reader(msg, maxDowngradeHeader)
 		if err != nil {
 			fix := "check the message source; nothing was sent"
 			var de *downgrade.Error
@@ -172,6 +168,13 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 		}
 		c.log.Event("the server does not offer SMTPUTF8: the header's UTF-8 text goes as RFC 2047 encoded-words (RFC 6857 section 3); the body is unchanged")
 		msg = dg
+		if env.Size > 0 {
+			env.Size += grew // SIZE declares what is sent (RFC 1870 section 6)
+		}
+	}
+	mail, err := c.mailCommand(env)
+	if err != nil {
+		return "", nil, err
 	}
 	return mail, msg, nil
 }

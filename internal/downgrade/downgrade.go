@@ -45,16 +45,17 @@ func (e *Error) Error() string {
 // Reader reads the header block of the message in r (up to the first empty
 // line, at most limit bytes) and returns a reader of the whole message with
 // that header downgraded to 7-bit (see Header) and the rest of r after it,
-// unread and unchanged. A header longer than limit, or one that cannot be
-// downgraded, is an *Error; a read failure of r is returned as it is.
-func Reader(r io.Reader, limit int) (io.Reader, error) {
+// unread and unchanged, and how many bytes longer the header became. A
+// header longer than limit, or one that cannot be downgraded, is an
+// *Error; a read failure of r is returned as it is.
+func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
 	var hdr []byte
 	lineStart := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(hdr)+len(chunk) > limit {
-			return nil, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
+			return nil, 0, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
 		}
 		hdr = append(hdr, chunk...)
 		if err == bufio.ErrBufferFull {
@@ -64,7 +65,7 @@ func Reader(r io.Reader, limit int) (io.Reader, error) {
 			break // a message that is all header
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if isBlank(hdr[lineStart:]) {
 			break
@@ -73,9 +74,9 @@ func Reader(r io.Reader, limit int) (io.Reader, error) {
 	}
 	out, err := Header(hdr)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return io.MultiReader(bytes.NewReader(out), br), nil
+	return io.MultiReader(bytes.NewReader(out), br), int64(len(out) - len(hdr)), nil
 }
 
 func isBlank(line []byte) bool {

@@ -193,13 +193,16 @@ func TestHeaderLongWord(t *testing.T) {
 func TestReaderStreamsBody(t *testing.T) {
 	body := strings.Repeat("Zeile mit Umlauten: äöü\n", 100000)
 	in := "Subject: Grüße\nFrom: a@example.org\n\n" + body
-	r, err := Reader(strings.NewReader(in), 1<<20)
+	r, grew, err := Reader(strings.NewReader(in), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if int64(len(got)-len(in)) != grew {
+		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", grew, len(got)-len(in))
 	}
 	hdr, rest, ok := bytes.Cut(got, []byte("\n\n"))
 	if !ok || string(rest) != body {
@@ -213,7 +216,7 @@ func TestReaderStreamsBody(t *testing.T) {
 func TestReaderBounded(t *testing.T) {
 	// A header that never ends is refused at the limit.
 	r := io.MultiReader(strings.NewReader("Subject: ü\r\n"), neverEnding{})
-	_, err := Reader(r, 64<<10)
+	_, _, err := Reader(r, 64<<10)
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("err = %v, want *Error", err)
