@@ -11,8 +11,9 @@ import (
 
 // TestPermanentNarrowsRecipients: a Permanent Result naming some of the
 // item's recipients leaves the failed item with those only (the content
-// unchanged and its checksum valid); one naming all of them, or none of
-// the item's, leaves the envelope as it was.
+// unchanged and its checksum valid, nothing left in the queue, on Windows
+// too, which does not replace an open file); one naming all of them, or
+// none of the item's, leaves the envelope as it was.
 func TestPermanentNarrowsRecipients(t *testing.T) {
 	to := []string{"a@x", "b@x", "c@x"}
 	for _, tc := range []struct {
@@ -40,6 +41,9 @@ func TestPermanentNarrowsRecipients(t *testing.T) {
 			}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if n, err := q.Count(); n != 0 || err != nil {
+				t.Errorf("%d items left in the queue (%v); want the item in failed/ alone", n, err)
 			}
 			it, err := q.Get(id)
 			if err != nil {

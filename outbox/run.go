@@ -1047,17 +1047,26 @@ func (r *runner) settle(it *Item, res Result) {
 		if reason == "" {
 			reason = "permanent failure"
 		}
+		var old *lockedFile // Windows: the file narrow could not replace
 		if to := NarrowRecipients(it.Envelope.To, res.Recipients); to != nil {
 			// The others have the message: the failed item names only
 			// the recipients it failed for, so that moving it back to
 			// the queue never sends it to the others again.
-			if nlf, err := q.narrow(lf, it, to); err != nil {
-				q.logf("outbox: warning: cannot narrow failed item %s to its %d failed recipient(s) (%v); it keeps all %d", it.ID, len(to), err, len(it.Envelope.To))
+			n := len(it.Envelope.To)
+			if nlf, o, err := q.narrow(lf, it, to); err != nil {
+				q.logf("outbox: warning: cannot narrow failed item %s to its %d failed recipient(s) (%v); it keeps all %d", it.ID, len(to), err, n)
 			} else {
-				lf = nlf
+				lf, old = nlf, o
 			}
 		}
 		r.fail(it, lf, now, reason, true)
+		if old != nil {
+			if it.path == q.sub("failed", it.ID+msgSuffix) {
+				removeLocked(old, old.path)
+			} else {
+				old.unlock()
+			}
+		}
 	default: // Temporary, and anything the deliverer left unclassified
 		if reason == "" {
 			reason = "temporary failure"
