@@ -31,7 +31,7 @@ func Keys() []KeyInfo {
 		{"timeout", "network timeout in seconds, or off (alias: connect_timeout)"},
 		{"protocol", "smtp (lmtp is not supported)"},
 		{"domain", "EHLO argument (default localhost)"},
-		{"auth", "on, off, or a mechanism: plain, login, scram-sha-1, scram-sha-256, cram-md5, external, oauthbearer, xoauth2, ..."},
+		{"auth", "on, off, or a mechanism: plain, login, scram-sha-256, cram-md5, oauthbearer, xoauth2 (the others msmtp knows are refused: see RefusedKeys)"},
 		{"user", "user name for authentication"},
 		{"password", "password (prefer passwordeval)"},
 		{"passwordeval", "command whose first output line is the password, run when a message is sent"},
