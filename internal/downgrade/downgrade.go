@@ -360,7 +360,8 @@ func mailboxes(s string) []token {
 }
 
 // emptyGroup is RFC 6857 section 3.1.1's form for a mailbox that cannot be
-// written in ASCII: an empty group whose display name is the encoded text.
+// written in ASCII: an empty group whose display name is the encoded text
+// (RFC 6854 allows group syntax in From and Sender for this).
 func emptyGroup(s string) []token {
 	var toks []token
 	for _, w := range encodeWords(s) {
