@@ -92,7 +92,7 @@ func isBlank(line []byte) bool {
 //   - Address fields (From, Sender, Reply-To, To, Cc, Bcc and their
 //     Resent- forms): display names become encoded-words (RFC 2047 section
 //     5(3)); a mailbox whose address is not ASCII becomes an empty group
-//     whose display name is the encoded mailbox (RFC 6857 section 3.1.1),
+//     whose display name is the encoded mailbox (RFC 6857 section 3),
 //     so no reader takes a wrong address from it.
 //   - Content-Type and Content-Disposition: parameters with non-ASCII
 //     values become RFC 2231 extended values.
@@ -359,7 +359,7 @@ func mailboxes(s string) []token {
 	return toks
 }
 
-// emptyGroup is RFC 6857 section 3.1.1's form for a mailbox that cannot be
+// emptyGroup is RFC 6857 section 3's form for a mailbox that cannot be
 // written in ASCII: an empty group whose display name is the encoded text
 // (RFC 6854 allows group syntax in From and Sender for this).
 func emptyGroup(s string) []token {

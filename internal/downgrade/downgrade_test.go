@@ -113,7 +113,7 @@ func TestHeaderAddresses(t *testing.T) {
 	if from.Name != "Jörg Müller" || from.Address != "joerg@example.org" {
 		t.Errorf("From = %q <%s>", from.Name, from.Address)
 	}
-	// The non-ASCII mailbox becomes an empty group (RFC 6857 3.1.1):
+	// The non-ASCII mailbox becomes an empty group (RFC 6857 section 3):
 	// its address is not taken for a recipient.
 	to, err := mail.ParseAddressList(f["to"])
 	if err != nil {
