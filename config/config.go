@@ -111,6 +111,10 @@ type Account struct {
 	// trusted CAs, or "" for no CA trust at all (then Fingerprint or Pin must
 	// say what to trust).
 	TrustFile string
+	// CRLFile is msmtp's tls_crl_file ('~' expanded): certificate
+	// revocation lists (PEM or DER) checked besides the online sources
+	// (trust.Options.CRLs); "" for none.
+	CRLFile string
 	// Fingerprint is the server certificate's fingerprint from
 	// tls_fingerprint: 32 bytes (SHA-256), or for msmtp compatibility 20
 	// (SHA-1) or 16 (MD5). When set it replaces CA trust.

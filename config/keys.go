@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -43,6 +42,7 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
+		{"tls_crl_file", "a file of certificate revocation lists (PEM or DER): a certificate of the server's chain it lists is revoked"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f"},
 		{"aliases", "file mapping local recipients (root, postmaster) to addresses, as msmtp's"},
 		{"logfile", "file (or - for standard output) where one line per message is written, as msmtp's"},
@@ -69,7 +69,6 @@ func IgnoredKeys() []KeyInfo {
 		{"proxy_port", "used by msmtp only with proxy_host, which tlsmail refuses"},
 		{"ntlmdomain", "used by msmtp only with auth ntlm, which tlsmail refuses"},
 		{"maildomain", "used by msmtp only with auto_from on, which tlsmail refuses"},
-		{"tls_crl_file", "empty only"},
 		{"tls_priorities", "empty only: TLS parameters come from the TLS provider"},
 		{"tls_min_dh_prime_bits", "empty only"},
 		{"tls_force_sslv3", "off only: SSLv3 is never used"},
@@ -91,7 +90,6 @@ func IgnoredKeys() []KeyInfo {
 // do. msmtp accepts them; the refusal is deliberate.
 func RefusedKeys() []KeyInfo {
 	return []KeyInfo{
-		{"tls_crl_file FILE", "local CRL files are not read: remove the line; tlsmail checks revocation with stapled OCSP and the certificates' CRL and OCSP URLs (revocation strict to require an answer)"},
 		{"tls_priorities STRING", "GnuTLS/libtls priority strings are not read: remove the line; tlsmail uses TLS 1.2 or later with its provider's cipher suites"},
 		{"tls_min_dh_prime_bits N", "remove the line: tlsmail leaves key exchange parameters to its TLS provider"},
 		{"tls_force_sslv3 on", "SSLv3 is broken (RFC 7568) and never used: remove the line"},
@@ -106,15 +104,6 @@ func RefusedKeys() []KeyInfo {
 // nothing tlsmail does not do.
 func refused(key, arg string) (msg, fix string, ok bool) {
 	switch key {
-	case "tls_crl_file":
-		if arg == "" {
-			return "", "", false
-		}
-		msg = "tls_crl_file " + arg + " (a local certificate revocation list) is not supported"
-		if _, err := os.Stat(arg); err != nil {
-			msg = "tls_crl_file " + arg + " cannot be read (" + errText(err) + "), and local certificate revocation lists are not supported"
-		}
-		return msg, "remove the line: tlsmail checks revocation with stapled OCSP and the certificates' CRL and OCSP URLs (add `revocation strict` to require an answer)", true
 	case "tls_priorities":
 		if arg == "" {
 			return "", "", false
@@ -360,7 +349,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 	case "source_ip", "ntlmdomain", "tls_priorities", "maildomain":
 		ignore()
 	case "tls_crl_file":
-		a.Ignored[key] = tilde(arg)
+		a.CRLFile = tilde(arg)
 	case "aliases":
 		a.Aliases = tilde(arg)
 	case "logfile":

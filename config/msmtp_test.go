@@ -116,6 +116,7 @@ func pretendView(a *Account) map[string]string {
 		"tls_cert_file":     orNotSet(a.CertFile),
 		"tls_certcheck":     onOffText(a.CertCheck),
 		"tls_host_override": orNotSet(a.TLSHostOverride),
+		"tls_crl_file":      orNotSet(a.CRLFile),
 		"from":              orNotSet(a.From),
 	}
 }
@@ -166,10 +167,13 @@ func TestSameAsMsmtp(t *testing.T) {
 		{"quoted account name", "account \"q\"\nhost h\n", []string{"q"}},
 		{"account name with space", "account a b\nhost x\n", []string{"a b"}},
 		{"defaults later", "account a\nhost h\ndefaults\nport 99\naccount b\nhost h\n", []string{"a", "b"}},
-		// Accepted by msmtp, refused by tlsmail on purpose.
+		// tls_crl_file is read when a message is sent (msmtp too): a file
+		// that is missing or holds no CRL fails then, not here.
 		{"crl file", "account a\nhost h\ntls_crl_file " + crl + "\n", []string{"a"}},
 		{"missing crl file", "account a\nhost h\ntls_crl_file /nonexistent/crl.pem\n", []string{"a"}},
-		{"crl file in defaults", "defaults\ntls_crl_file " + crl + "\naccount a\nhost h\n", []string{"a"}},
+		{"crl file in defaults", "defaults\ntls_crl_file " + crl + "\naccount a\nhost h\naccount b : a\nhost h\n", []string{"a", "b"}},
+		{"crl file tilde", "account a\nhost h\ntls_crl_file ~/crl.pem\n", []string{"a"}},
+		// Accepted by msmtp, refused by tlsmail on purpose.
 		{"priorities", "account a\nhost h\ntls on\ntls_trust_file system\ntls_priorities NORMAL:-VERS-TLS1.0\n", []string{"a"}},
 		{"dh bits", "account a\nhost h\ntls_min_dh_prime_bits 512\n", []string{"a"}},
 		{"sslv3", "account a\nhost h\ntls_force_sslv3\n", []string{"a"}},
@@ -205,16 +209,13 @@ func TestSameAsMsmtp(t *testing.T) {
 	}
 	// The command tlsmail refuses and msmtp accepts, by case.
 	refused := map[string]string{
-		"crl file":             "tls_crl_file",
-		"missing crl file":     "tls_crl_file",
-		"crl file in defaults": "tls_crl_file",
-		"priorities":           "tls_priorities",
-		"dh bits":              "tls_min_dh_prime_bits",
-		"sslv3":                "tls_force_sslv3",
-		"source ip":            "source_ip",
-		"auto_from":            "auto_from",
-		"auth gssapi":          "auth",
-		"auth scram-sha-1":     "auth",
+		"priorities":       "tls_priorities",
+		"dh bits":          "tls_min_dh_prime_bits",
+		"sslv3":            "tls_force_sslv3",
+		"source ip":        "source_ip",
+		"auto_from":        "auto_from",
+		"auth gssapi":      "auth",
+		"auth scram-sha-1": "auth",
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

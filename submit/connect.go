@@ -20,6 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // Connector turns Accounts into connections: it loads the CA file and the
@@ -95,6 +96,11 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	tcfg.Trust.Revocation = a.Trust.Revocation
 	if a.Trust.CAFile != "" {
 		if tcfg.Trust.Roots, err = LoadCAFile(a.Trust.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	if a.Trust.CRLFile != "" {
+		if tcfg.Trust.CRLs, err = LoadCRLFile(a.Trust.CRLFile); err != nil {
 			return nil, err
 		}
 	}
@@ -363,6 +369,31 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// LoadCRLFile reads the certificate revocation lists of path (PEM "X509
+// CRL" blocks or one DER CRL), to check the server's chain against
+// besides the online sources. A file that cannot be read is an *Error of
+// Field "crl_file" (running as root, one another user could have written,
+// "crl_file_owner"); one that holds no CRL, of Field "crl".
+func LoadCRLFile(path string) ([]*x509.RevocationList, error) {
+	data, err := readBounded(path, maxCRLFile)
+	if oe := ownerError("crl_file", "CRL file", "remove a revocation from it", err); oe != nil {
+		return nil, oe
+	}
+	if err != nil {
+		return nil, &Error{Field: "crl_file", Msg: fmt.Sprintf("cannot read the CRL file: %v", err), Err: err,
+			Fix: "give the path of a file of certificate revocation lists (tls_crl_file), or remove the setting"}
+	}
+	crls, err := trust.ParseCRLs(data)
+	if err != nil {
+		return nil, &Error{Field: "crl", Msg: fmt.Sprintf("the CRL file %s: %v", path, err), Err: err,
+			Fix: "give a file with -----BEGIN X509 CRL----- blocks or a DER CRL, or remove the setting"}
+	}
+	return crls, nil
+}
+
+// maxCRLFile bounds a CRL file: a large CA's full CRL is a few MB.
+const maxCRLFile = 64 << 20
 
 // LoadKeyPair reads a client certificate and its key from PEM files
 // (keyFile "" means the key is in certFile). A file that cannot be read is

@@ -50,6 +50,10 @@ func TestTrustFilesOwnerAsRoot(t *testing.T) {
 		}
 		return p
 	}
+	// The CRL file decides which certificates are refused: the same rule.
+	if _, err := LoadCRLFile(variant(ca, "crl-world", 0o666, 0)); !isField(err, "crl_file_owner") {
+		t.Errorf("world-writable CRL file: %v, want an *Error of Field crl_file_owner", err)
+	}
 	for _, tc := range []struct {
 		name      string
 		ca        string
@@ -89,4 +93,9 @@ func TestTrustFilesOwnerAsRoot(t *testing.T) {
 			}
 		})
 	}
+}
+
+func isField(err error, field string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Field == field
 }
