@@ -111,6 +111,10 @@ type Account struct {
 	// trusted CAs, or "" for no CA trust at all (then Fingerprint or Pin must
 	// say what to trust).
 	TrustFile string
+	// CRLFile is msmtp's tls_crl_file ('~' expanded): certificate
+	// revocation lists (PEM or DER) checked besides the online sources
+	// (trust.Options.CRLs); "" for none.
+	CRLFile string
 	// Fingerprint is the server certificate's fingerprint from
 	// tls_fingerprint: 32 bytes (SHA-256), or for msmtp compatibility 20
 	// (SHA-1) or 16 (MD5). When set it replaces CA trust.
@@ -262,8 +266,28 @@ func (a *Account) Check() error {
 	case a.TLS && a.CertCheck && a.TrustFile == "" && len(a.Fingerprint) == 0 && len(a.Pin) == 0:
 		return fail("tls_trust_file", "tls requires either tls_trust_file (highly recommended) or tls_fingerprint or a disabled tls_certcheck",
 			"set `tls_trust_file system` to trust the system's CAs")
+	case unsupportedAuth(a.Auth):
+		return a.keyError("auth", fmt.Sprintf("auth %s is not supported by tlsmail", a.Auth),
+			"use auth on (the strongest mechanism the server offers), or plain, login, cram-md5 or scram-sha-256")
+	}
+	// Commands msmtp honours and tlsmail cannot: refused, never ignored
+	// (RefusedKeys). In key order, so the error is the same every time.
+	for _, key := range slices.Sorted(maps.Keys(a.Ignored)) {
+		if msg, fix, ok := refused(key, a.Ignored[key]); ok {
+			return a.keyError(key, msg, fix)
+		}
 	}
 	return nil
+}
+
+// keyError is an *Error about the command key of account a, at the line
+// that set it.
+func (a *Account) keyError(key, msg, fix string) error {
+	line := a.Line
+	if o, ok := a.Set[key]; ok && o.Line > 0 {
+		line = o.Line
+	}
+	return &Error{File: a.File, Line: line, Key: key, Msg: fmt.Sprintf("account %s: %s", a.Name, msg), Fix: fix}
 }
 
 // File is a parsed configuration file.

@@ -31,7 +31,7 @@ func Keys() []KeyInfo {
 		{"timeout", "network timeout in seconds, or off (alias: connect_timeout)"},
 		{"protocol", "smtp (lmtp is not supported)"},
 		{"domain", "EHLO argument (default localhost); %H, %C and %M are expanded"},
-		{"auth", "on, off, or a mechanism: plain, login, scram-sha-1, scram-sha-256, cram-md5, external, oauthbearer, xoauth2, ..."},
+		{"auth", "on, off, or a mechanism: plain, login, scram-sha-256, cram-md5, oauthbearer, xoauth2 (the others msmtp knows are refused: see RefusedKeys)"},
 		{"user", "user name for authentication"},
 		{"password", "password (prefer passwordeval)"},
 		{"passwordeval", "command whose first output line is the password, run when a message is sent"},
@@ -43,6 +43,7 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
+		{"tls_crl_file", "a file of certificate revocation lists (PEM or DER): a certificate of the server's chain it lists is revoked"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for the sender given on the command line; %U, %H, %C and %M are expanded in sendmail mode"},
 		{"allow_from_override", "off: the envelope sender is from, whatever the command line's sender says (which still picks the account)"},
 		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
@@ -66,19 +67,82 @@ func Keys() []KeyInfo {
 
 // IgnoredKeys lists the msmtp commands tlsmail accepts (checking their
 // argument as msmtp does) and does not act on, with the reason. The values
-// are kept in Account.Ignored.
+// are kept in Account.Ignored. A command whose setting tlsmail cannot
+// honour is accepted only with the arguments that ask for nothing tlsmail
+// does not do (empty, off, or a setting msmtp too applies only with a
+// command tlsmail refuses); with any other, Account.Check refuses it (see
+// RefusedKeys).
 func IgnoredKeys() []KeyInfo {
 	return []KeyInfo{
-		{"source_ip", "tlsmail lets the operating system choose the source address"},
-		{"proxy_port", "SOCKS proxies are not supported (proxy_host is an error)"},
-		{"ntlmdomain", "NTLM authentication is not supported"},
-		{"tls_crl_file", "tlsmail checks revocation with stapled OCSP and CRL distribution points (see revocation)"},
-		{"tls_priorities", "TLS parameters come from the TLS provider"},
-		{"tls_min_dh_prime_bits", "finite-field Diffie-Hellman is not offered"},
-		{"tls_force_sslv3", "SSLv3 is never used"},
-		{"auto_from", "obsolete in msmtp; use from"},
-		{"maildomain", "obsolete in msmtp; use from"},
+		{"source_ip", "empty only: tlsmail lets the operating system choose the source address"},
+		{"proxy_port", "used by msmtp only with proxy_host, which tlsmail refuses"},
+		{"ntlmdomain", "used by msmtp only with auth ntlm, which tlsmail refuses"},
+		{"maildomain", "used by msmtp only with auto_from on, which tlsmail refuses"},
+		{"tls_priorities", "empty only: TLS parameters come from the TLS provider"},
+		{"tls_min_dh_prime_bits", "empty only"},
+		{"tls_force_sslv3", "off only: SSLv3 is never used"},
+		{"auto_from", "off only"},
 	}
+}
+
+// RefusedKeys lists the msmtp commands, with the arguments, that tlsmail
+// cannot honour: Account.Check refuses an account that uses them (rather
+// than send as if they were not there), naming the command and what to
+// do. msmtp accepts them; the refusal is deliberate.
+func RefusedKeys() []KeyInfo {
+	return []KeyInfo{
+		{"tls_priorities STRING", "GnuTLS/libtls priority strings are not read: remove the line; tlsmail uses TLS 1.2 or later with its provider's cipher suites"},
+		{"tls_min_dh_prime_bits N", "remove the line: tlsmail leaves key exchange parameters to its TLS provider"},
+		{"tls_force_sslv3 on", "SSLv3 is broken (RFC 7568) and never used: remove the line"},
+		{"source_ip ADDRESS", "remove the line: tlsmail lets the operating system choose the source address (use a route, or msmtp for this account)"},
+		{"auto_from on", "write the address instead: from %U@DOMAIN (msmtp's replacement for auto_from and maildomain)"},
+		{"auth scram-sha-1|digest-md5|external|gssapi|ntlm", "use auth on (the strongest mechanism the server offers) or plain, login, cram-md5, scram-sha-256"},
+	}
+}
+
+// refused says why tlsmail cannot honour the ignored command key with
+// argument arg, and what to do; ok is false when the command asks for
+// nothing tlsmail does not do.
+func refused(key, arg string) (msg, fix string, ok bool) {
+	switch key {
+	case "tls_priorities":
+		if arg == "" {
+			return "", "", false
+		}
+		return "tls_priorities (a GnuTLS or libtls priority string) is not supported",
+			"remove the line: tlsmail uses TLS 1.2 or later with its TLS provider's cipher suites", true
+	case "tls_min_dh_prime_bits":
+		if arg == "" {
+			return "", "", false
+		}
+		return "tls_min_dh_prime_bits is not supported", "remove the line: tlsmail leaves key exchange parameters to its TLS provider", true
+	case "tls_force_sslv3":
+		if arg == "off" {
+			return "", "", false
+		}
+		return "tls_force_sslv3 is not supported: SSLv3 is broken (RFC 7568) and never used", "remove the line", true
+	case "source_ip":
+		if arg == "" {
+			return "", "", false
+		}
+		return "source_ip is not supported", "remove the line: tlsmail lets the operating system choose the source address (use a route, or keep msmtp for this account)", true
+	case "auto_from":
+		if arg == "off" {
+			return "", "", false
+		}
+		return "auto_from is not supported (msmtp calls it obsolete)", "write the address instead: from %U@DOMAIN, with your mail domain (maildomain)", true
+	}
+	return "", "", false
+}
+
+// unsupportedAuth are the auth mechanisms msmtp accepts and tlsmail's SMTP
+// client does not implement.
+func unsupportedAuth(mech string) bool {
+	switch mech {
+	case "scram-sha-1", "digest-md5", "external", "gssapi", "ntlm":
+		return true
+	}
+	return false
 }
 
 // argError is a bad argument; the parser adds file, line and key.
@@ -286,8 +350,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 	case "source_ip", "ntlmdomain", "tls_priorities", "maildomain":
 		ignore()
 	case "tls_crl_file":
-		arg = tilde(arg)
-		ignore()
+		a.CRLFile = tilde(arg)
 	case "aliases":
 		a.Aliases = tilde(arg)
 	case "logfile":

@@ -116,15 +116,23 @@ func pretendView(a *Account) map[string]string {
 		"tls_cert_file":     orNotSet(a.CertFile),
 		"tls_certcheck":     onOffText(a.CertCheck),
 		"tls_host_override": orNotSet(a.TLSHostOverride),
+		"tls_crl_file":      orNotSet(a.CRLFile),
 		"from":              orNotSet(a.From),
 	}
 }
 
 // TestSameAsMsmtp feeds the same files to Debian's msmtp and to Parse and
 // checks that both accept or both reject each one, and that every setting
-// msmtp prints is the value tlsmail read.
+// msmtp prints is the value tlsmail read. The cases with refused set are
+// the deliberate exceptions (RefusedKeys): msmtp accepts a command tlsmail
+// cannot honour, and tlsmail refuses it, naming the command, rather than
+// send as if it were not there.
 func TestSameAsMsmtp(t *testing.T) {
 	msmtp := findMsmtp(t)
+	crl := filepath.Join(t.TempDir(), "crl.pem")
+	if err := os.WriteFile(crl, []byte("not read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name     string
 		text     string
@@ -146,7 +154,8 @@ func TestSameAsMsmtp(t *testing.T) {
 		{"tilde", "account a\nhost h\ntls_trust_file ~/ca.pem\ntls_cert_file ~/c.pem\ntls_key_file ~/k.pem\n", []string{"a"}},
 		{"fingerprint", "account a\nhost h\ntls on\ntls_fingerprint " + sha256FP + "\n", []string{"a"}},
 		{"sha1 fingerprint spaces", "account a\nhost h\ntls_fingerprint " + strings.ReplaceAll(sha256FP[:59], ":", " ") + "\n", []string{"a"}},
-		{"ignored keys", "account a\nhost h\nlogfile ~/log\nkeepbcc\nadd_missing_date_header off\ndsn_notify failure,delay\nsyslog LOG_MAIL\nset_msgid_header off\ndsn_return headers\nproxy_port 1080\nsource_ip 127.0.0.1\n", []string{"a"}},
+		{"ignored keys", "account a\nhost h\nlogfile ~/log\nkeepbcc\nadd_missing_date_header off\ndsn_notify failure,delay\nsyslog LOG_MAIL\nset_msgid_header off\ndsn_return headers\nproxy_port 1080\nsource_ip\n", []string{"a"}},
+		{"keys with no effect here", "account a\nhost h\ntls_crl_file\ntls_priorities\ntls_min_dh_prime_bits\ntls_force_sslv3 off\nauto_from off\nmaildomain example.org\nntlmdomain D\n", []string{"a"}},
 		{"nocertcheck", "account a\nhost h\ntls\ntls_nocertcheck\n", []string{"a"}},
 		{"auth mech", "account a\nhost h\nauth scram-sha-256\nuser u\npasswordeval echo x\n", []string{"a"}},
 		{"unset user", "account a\nhost h\nuser joe\nuser\ndomain\n", []string{"a"}},
@@ -158,6 +167,20 @@ func TestSameAsMsmtp(t *testing.T) {
 		{"quoted account name", "account \"q\"\nhost h\n", []string{"q"}},
 		{"account name with space", "account a b\nhost x\n", []string{"a b"}},
 		{"defaults later", "account a\nhost h\ndefaults\nport 99\naccount b\nhost h\n", []string{"a", "b"}},
+		// tls_crl_file is read when a message is sent (msmtp too): a file
+		// that is missing or holds no CRL fails then, not here.
+		{"crl file", "account a\nhost h\ntls_crl_file " + crl + "\n", []string{"a"}},
+		{"missing crl file", "account a\nhost h\ntls_crl_file /nonexistent/crl.pem\n", []string{"a"}},
+		{"crl file in defaults", "defaults\ntls_crl_file " + crl + "\naccount a\nhost h\naccount b : a\nhost h\n", []string{"a", "b"}},
+		{"crl file tilde", "account a\nhost h\ntls_crl_file ~/crl.pem\n", []string{"a"}},
+		// Accepted by msmtp, refused by tlsmail on purpose.
+		{"priorities", "account a\nhost h\ntls on\ntls_trust_file system\ntls_priorities NORMAL:-VERS-TLS1.0\n", []string{"a"}},
+		{"dh bits", "account a\nhost h\ntls_min_dh_prime_bits 512\n", []string{"a"}},
+		{"sslv3", "account a\nhost h\ntls_force_sslv3\n", []string{"a"}},
+		{"source ip", "account a\nhost h\nsource_ip 127.0.0.1\n", []string{"a"}},
+		{"auto_from", "account a\nhost h\nauto_from on\nmaildomain example.org\n", []string{"a"}},
+		{"auth gssapi", "account a\nhost h\nauth gssapi\nuser u\npasswordeval echo x\n", []string{"a"}},
+		{"auth scram-sha-1", "account a\nhost h\nauth scram-sha-1\nuser u\npasswordeval echo x\n", []string{"a"}},
 		// Rejected by both.
 		{"unknown", "account a\nhost h\nfoo bar\n", []string{"a"}},
 		{"upper case", "account a\nHOST h\n", []string{"a"}},
@@ -184,6 +207,16 @@ func TestSameAsMsmtp(t *testing.T) {
 		{"tls trusts nothing", "account a\nhost h\ntls\ntls_trust_file\n", []string{"a"}},
 		{"no default", "account a\nhost h\n", []string{""}},
 	}
+	// The command tlsmail refuses and msmtp accepts, by case.
+	refused := map[string]string{
+		"priorities":       "tls_priorities",
+		"dh bits":          "tls_min_dh_prime_bits",
+		"sslv3":            "tls_force_sslv3",
+		"source ip":        "source_ip",
+		"auto_from":        "auto_from",
+		"auth gssapi":      "auth",
+		"auth scram-sha-1": "auth",
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			home := t.TempDir()
@@ -201,6 +234,16 @@ func TestSameAsMsmtp(t *testing.T) {
 				}
 				if err == nil {
 					err = a.Check()
+				}
+				if key := refused[tc.name]; key != "" {
+					var ce *Error
+					switch {
+					case merr != nil:
+						t.Errorf("account %q: msmtp rejects the file (%v): the case expects it to accept it", acct, merr)
+					case !errors.As(err, &ce) || ce.Key != key || ce.Line == 0 || ce.Fix == "":
+						t.Errorf("account %q: tlsmail's error %v, want an *Error naming %s, its line and a fix", acct, err, key)
+					}
+					continue
 				}
 				switch {
 				case merr != nil && err != nil:

@@ -23,11 +23,18 @@ type Message struct {
 
 // Requirements lists the SMTP extensions a message needs from the server.
 type Requirements struct {
-	// SMTPUTF8 (RFC 6531) is needed when an envelope address or a header
-	// field holds non-ASCII characters (RFC 6532 section 3). MAIL FROM then
-	// carries the SMTPUTF8 parameter; a server without it cannot take the
-	// message.
+	// SMTPUTF8 (RFC 6531) is needed when an envelope address holds
+	// non-ASCII characters. MAIL FROM then carries the SMTPUTF8 parameter;
+	// a server without it cannot take the message.
 	SMTPUTF8 bool
+
+	// HeaderUTF8 is set when a header field holds raw UTF-8 text (RFC
+	// 6532 section 3) while the envelope addresses are ASCII: a server
+	// with SMTPUTF8 takes it as it is, and for one without, the header
+	// can be downgraded to RFC 2047 encoded-words (RFC 6857 section 3),
+	// which the SMTP client does (smtp.Envelope.HeaderUTF8). Only a
+	// prepared message can have it: Compose encodes header text.
+	HeaderUTF8 bool
 
 	// EightBitMIME (RFC 6152) is needed when the body holds bytes above
 	// 127; MAIL FROM then carries BODY=8BITMIME. Composed messages never
@@ -50,7 +57,7 @@ func (m *Message) Envelope() Envelope {
 func (m *Message) Requirements() Requirements {
 	r := Requirements{SMTPUTF8: m.smtputf8}
 	if p := m.prepared; p != nil {
-		r.SMTPUTF8 = r.SMTPUTF8 || p.headerUTF8
+		r.HeaderUTF8 = p.headerUTF8 && !r.SMTPUTF8
 		r.EightBitMIME = p.declared8bit || p.saw8bit
 	}
 	return r

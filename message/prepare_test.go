@@ -87,6 +87,7 @@ func TestPrepareTransforms(t *testing.T) {
 		from     string
 		rcpts    string
 		smtputf8 bool
+		header8  bool
 		eightBit bool
 		idDomain string // domain of a generated Message-ID; default example.com
 	}{
@@ -172,6 +173,13 @@ func TestPrepareTransforms(t *testing.T) {
 			from: "jörg@example.com", rcpts: "b@example.org", smtputf8: true, eightBit: true,
 		},
 		{
+			name: "UTF-8 header text with ASCII addresses can be downgraded",
+			in:   "From: Jörg <j@example.com>\r\nTo: b@example.org\r\nSubject: Grüße\r\n" + dateLine + "Message-ID: <1@a>\r\n\r\nhi\r\n",
+			opts: PrepareOptions{ExtractRecipients: true},
+			want: "From: Jörg <j@example.com>\r\nTo: b@example.org\r\nSubject: Grüße\r\n" + dateLine + "Message-ID: <1@a>\r\n\r\nhi\r\n",
+			from: "j@example.com", rcpts: "b@example.org", header8: true,
+		},
+		{
 			name: "declared 8bit transfer encoding",
 			in:   "From: a@example.com\r\nTo: b@example.org\r\n" + dateLine + "Message-ID: <1@a>\r\nContent-Transfer-Encoding: 8BIT\r\n\r\nascii\r\n",
 			opts: PrepareOptions{ExtractRecipients: true},
@@ -204,8 +212,8 @@ func TestPrepareTransforms(t *testing.T) {
 				t.Errorf("Envelope = %q %q, want %q %q", env.From, env.To, tt.from, tt.rcpts)
 			}
 			rq := m.Requirements()
-			if rq.SMTPUTF8 != tt.smtputf8 || rq.EightBitMIME != tt.eightBit {
-				t.Errorf("Requirements = %+v, want SMTPUTF8 %v EightBitMIME %v", rq, tt.smtputf8, tt.eightBit)
+			if rq.SMTPUTF8 != tt.smtputf8 || rq.HeaderUTF8 != tt.header8 || rq.EightBitMIME != tt.eightBit {
+				t.Errorf("Requirements = %+v, want SMTPUTF8 %v HeaderUTF8 %v EightBitMIME %v", rq, tt.smtputf8, tt.header8, tt.eightBit)
 			}
 		})
 	}

@@ -76,14 +76,19 @@ type Envelope struct {
 	From string `json:"from"`
 	// To are the forward-paths (RCPT TO), at least one.
 	To []string `json:"to"`
-	// Body and SMTPUTF8 are what the content needs of MAIL FROM, recorded
-	// when it was queued: Body is "7BIT" or "8BITMIME" (RFC 6152), and
-	// SMTPUTF8 (RFC 6531) is set for a header or address with UTF-8. Body
-	// "" means they were not recorded (an item of an earlier version, or a
-	// content too large to scan before queueing): the deliverer scans the
-	// content.
-	Body     string `json:"body,omitempty"`
-	SMTPUTF8 bool   `json:"smtputf8,omitempty"`
+	// Body, SMTPUTF8 and HeaderUTF8 are what the content needs of MAIL
+	// FROM, recorded when it was queued: Body is "7BIT" or "8BITMIME" (RFC
+	// 6152); SMTPUTF8 (RFC 6531) is set for an envelope address with
+	// UTF-8, which a server without SMTPUTF8 cannot take; HeaderUTF8 for
+	// raw UTF-8 in the header only (RFC 6532), which is downgraded for
+	// such a server (RFC 6857). An item of an earlier version may have
+	// SMTPUTF8 set for either: with ASCII addresses it means HeaderUTF8.
+	// Body "" means they were not recorded (an item of an earlier version,
+	// or a content too large to scan before queueing): the deliverer
+	// scans the content.
+	Body       string `json:"body,omitempty"`
+	SMTPUTF8   bool   `json:"smtputf8,omitempty"`
+	HeaderUTF8 bool   `json:"header_utf8,omitempty"`
 	// DSNNotify and DSNReturn are the delivery status notifications the
 	// sender asked for (RFC 3461): each RCPT's NOTIFY= ("NEVER", or some
 	// of SUCCESS, FAILURE, DELAY joined by commas) and MAIL's RET= ("FULL"

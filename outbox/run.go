@@ -58,6 +58,12 @@ type Result struct {
 	// Err is the reason for a Temporary or Permanent outcome. Its text is
 	// stored as the item's last error (it must hold no secret).
 	Err error
+	// Recipients, for a Permanent outcome, are the recipients the failure
+	// concerns when it concerns only some of the item's (the server took
+	// the message for the others): the failed item's envelope then names
+	// only these (see NarrowRecipients), so that moving it back into the
+	// queue never sends the message to the others again. Nil means all.
+	Recipients []string
 }
 
 // Classify makes a Result from a delivery error: nil is Delivered; an error
@@ -1036,7 +1042,26 @@ func (r *runner) settle(it *Item, res Result) {
 		if reason == "" {
 			reason = "permanent failure"
 		}
+		var old *lockedFile // Windows: the file narrow could not replace
+		if to := NarrowRecipients(it.Envelope.To, res.Recipients); to != nil {
+			// The others have the message: the failed item names only
+			// the recipients it failed for, so that moving it back to
+			// the queue never sends it to the others again.
+			n := len(it.Envelope.To)
+			if nlf, o, err := q.narrow(lf, it, to); err != nil {
+				q.logf("outbox: warning: cannot narrow failed item %s to its %d failed recipient(s) (%v); it keeps all %d", it.ID, len(to), err, n)
+			} else {
+				lf, old = nlf, o
+			}
+		}
 		r.fail(it, lf, now, reason, true)
+		if old != nil {
+			if it.path == q.sub("failed", it.ID+msgSuffix) {
+				removeLocked(old, old.path)
+			} else {
+				old.unlock()
+			}
+		}
 	default: // Temporary, and anything the deliverer left unclassified
 		if reason == "" {
 			reason = "temporary failure"

@@ -68,6 +68,11 @@ type Config struct {
 	// testing clients that must refuse to send in the clear).
 	DisableSTARTTLS bool
 
+	// DisableSMTPUTF8 makes the server not offer SMTPUTF8 (RFC 6531), as
+	// OpenSMTPD does not (for testing clients that must then send 7-bit
+	// headers or refuse non-ASCII addresses).
+	DisableSMTPUTF8 bool
+
 	// Users maps user names to passwords. When non-empty, AUTH PLAIN
 	// (RFC 4616) and AUTH LOGIN are offered (RFC 4954) and MAIL requires a
 	// successful AUTH (530 5.7.0 otherwise). Passwords are never logged or

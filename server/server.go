@@ -471,7 +471,7 @@ func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	srv.AllowInsecureAuth = s.cfg.AllowInsecureAuth
 	srv.ReadTimeout = s.cfg.ReadTimeout
 	srv.WriteTimeout = s.cfg.WriteTimeout
-	srv.EnableSMTPUTF8 = true
+	srv.EnableSMTPUTF8 = !s.cfg.DisableSMTPUTF8
 	srv.EnableDSN = s.cfg.DSN
 	// An OAuth 2.0 token in AUTH's initial response (or in the response
 	// after an empty challenge) often exceeds go-smtp's default line of

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/downgrade"
 )
 
 // Envelope is the SMTP envelope of one message (RFC 5321 section 2.3.1).
@@ -19,9 +21,18 @@ type Envelope struct {
 	// Size is the message size in bytes, declared with SIZE (RFC 1870)
 	// when the server offers it; zero or negative when unknown.
 	Size int64
-	// UTF8 requests SMTPUTF8 (RFC 6531): needed when an address, or a
-	// header, holds non-ASCII characters.
+	// UTF8 requests SMTPUTF8 (RFC 6531): needed when an envelope address
+	// holds non-ASCII characters. A server without SMTPUTF8 cannot take
+	// such a message: Send refuses it before MAIL FROM.
 	UTF8 bool
+	// HeaderUTF8 says the message header holds raw UTF-8 (RFC 6532) while
+	// the envelope addresses are ASCII. A server that offers SMTPUTF8 gets
+	// the message as it is, with the SMTPUTF8 parameter; to one that does
+	// not, Send writes the header block downgraded to 7-bit (RFC 6857
+	// section 3: RFC 2047 encoded-words, RFC 2231 parameters; see
+	// internal/downgrade), reading at most 1 MiB of header before MAIL
+	// FROM, and streams the body unchanged.
+	HeaderUTF8 bool
 	// EightBit declares BODY=8BITMIME (RFC 6152) for 8-bit content.
 	EightBit bool
 	// DSN asks for delivery status notifications (RFC 3461). When it asks
@@ -119,7 +130,7 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 	if c.conn == nil {
 		return nil, errClosed("MAIL FROM")
 	}
-	mail, err := c.checkEnvelope(env)
+	mail, msg, err := c.checkEnvelope(env, msg)
 	if err != nil {
 		return nil, err
 	}
@@ -142,13 +153,38 @@ func (c *Client) send1(ctx context.Context, env Envelope, msg io.Reader, quit bo
 	return res, c.data(ctx, msg, res, quit && pipelining)
 }
 
-// checkEnvelope checks env and returns its MAIL command.
-func (c *Client) checkEnvelope(env Envelope) (string, error) {
+// checkEnvelope checks env and returns its MAIL command and the content
+// to send: msg, or msg with its header downgraded (see
+// Envelope.HeaderUTF8). Nothing has been sent when it fails.
+func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, error) {
 	if err := env.Check(); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return c.mailCommand(env)
+	if ok, _ := c.Extension("SMTPUTF8"); env.HeaderUTF8 && !env.UTF8 && !ok {
+		dg, grew, err := downgrade.Reader(msg, maxDowngradeHeader)
+		if err != nil {
+			fix := "check the message source; nothing was sent"
+			var de *downgrade.Error
+			if errors.As(err, &de) {
+				fix = "write the header in ASCII (RFC 2047 encoded-words), or use a server that supports SMTPUTF8"
+			}
+			return "", nil, &Error{Kind: KindUsage, Op: "MAIL FROM", Err: err, Fix: fix}
+		}
+		c.log.Event("the server does not offer SMTPUTF8: the header's UTF-8 text goes as RFC 2047 encoded-words (RFC 6857 section 3); the body is unchanged")
+		msg = dg
+		if env.Size > 0 {
+			env.Size += grew // SIZE declares what is sent (RFC 1870 section 6)
+		}
+	}
+	mail, err := c.mailCommand(env)
+	if err != nil {
+		return "", nil, err
+	}
+	return mail, msg, nil
 }
+
+// maxDowngradeHeader bounds the header block read to downgrade it.
+const maxDowngradeHeader = 1 << 20
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	var b strings.Builder
@@ -168,12 +204,13 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 			c.log.Event("the message has 8-bit content but the server does not offer 8BITMIME; sending it as is")
 		}
 	}
-	if env.UTF8 {
-		if ok, _ := c.Extension("SMTPUTF8"); !ok {
-			return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
-				Err: errors.New("the message needs SMTPUTF8 (non-ASCII addresses) and the server does not offer it"),
-				Fix: "use ASCII addresses, or a server that supports SMTPUTF8"}
-		}
+	utf8, _ := c.Extension("SMTPUTF8")
+	if env.UTF8 && !utf8 {
+		return "", &Error{Kind: KindRejected, Op: "MAIL FROM",
+			Err: fmt.Errorf("the envelope address %q is not ASCII, which needs SMTPUTF8 (RFC 6531), and the server does not offer it", firstNonASCII(env)),
+			Fix: "use an ASCII address (for a domain, its punycode xn-- form), or a server that supports SMTPUTF8"}
+	}
+	if utf8 && (env.UTF8 || env.HeaderUTF8) {
 		b.WriteString(" SMTPUTF8")
 	}
 	if !env.DSN.IsZero() {
@@ -184,6 +221,18 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 		b.WriteString(env.DSN.mailParam())
 	}
 	return b.String(), nil
+}
+
+// firstNonASCII is the first envelope address with a byte above 127.
+func firstNonASCII(env Envelope) string {
+	for _, a := range append([]string{env.From}, env.To...) {
+		for i := 0; i < len(a); i++ {
+			if a[i] >= 0x80 {
+				return a
+			}
+		}
+	}
+	return ""
 }
 
 func (c *Client) envelopeSequential(ctx context.Context, mail string, env Envelope, res *Result) error {

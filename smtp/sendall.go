@@ -119,7 +119,7 @@ func (p *pipeline) send(ctx context.Context, i int, env Envelope, msg io.Reader)
 		p.done(i, nil, err)
 		return err
 	}
-	mail, err := c.checkEnvelope(env)
+	mail, msg, err := c.checkEnvelope(env, msg)
 	if err != nil {
 		// A message the server never sees: the session is unaffected.
 		if perr := p.finish(ctx); perr != nil {

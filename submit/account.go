@@ -93,6 +93,11 @@ type Trust struct {
 	ServerName string
 	// Revocation is the revocation policy; "" means trust's default.
 	Revocation trust.RevocationMode
+	// CRLFile is a file of certificate revocation lists (PEM or DER,
+	// msmtp's tls_crl_file) checked besides the online sources: a
+	// certificate of the server's chain it lists is revoked
+	// (trust.Options.CRLs). "" means none.
+	CRLFile string
 	// Insecure delivers even when the certificate fails verification (the
 	// report is still made).
 	Insecure bool
@@ -329,6 +334,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 	a.Trust.Pins = slices.Clone(c.Pin)
 	a.Trust.ServerName = c.TLSHostOverride
 	a.Trust.Revocation = c.Revocation
+	a.Trust.CRLFile = c.CRLFile
 	a.Trust.Insecure = c.TLS && !c.CertCheck
 	a.Client.CertFile, a.Client.KeyFile = c.CertFile, c.KeyFile
 	if c.Auth != "" && c.User != "" {
@@ -357,7 +363,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 // AbsPaths makes the Account's file names absolute, relative to the
 // current directory, so that a queue runner started elsewhere finds them.
 func (a *Account) AbsPaths() {
-	for _, p := range []*string{&a.ConfigFile, &a.Trust.CAFile, &a.Client.CertFile, &a.Client.KeyFile, &a.Client.PFXFile} {
+	for _, p := range []*string{&a.ConfigFile, &a.Trust.CAFile, &a.Trust.CRLFile, &a.Client.CertFile, &a.Client.KeyFile, &a.Client.PFXFile} {
 		*p = absPath(*p)
 	}
 	for _, r := range []*SecretRef{&a.Auth.Secret, &a.Client.PFXPassword} {
@@ -399,6 +405,7 @@ type wire struct {
 	KeyFile     string   `json:"key_file,omitempty"`
 	Provider    string   `json:"provider,omitempty"`
 	Revocation  string   `json:"revocation,omitempty"`
+	CRLFile     string   `json:"crl_file,omitempty"`
 
 	CertStore      string     `json:"cert_store,omitempty"`
 	CertThumbprint string     `json:"cert_thumbprint,omitempty"`
@@ -431,6 +438,7 @@ func (a Account) MarshalJSON() ([]byte, error) {
 		Host: a.Host, Port: a.Port, TLS: string(a.Mode),
 		TrustFile: a.Trust.CAFile, Fingerprint: a.Trust.Fingerprint, Pins: a.Trust.Pins,
 		Insecure: a.Trust.Insecure, ServerName: a.Trust.ServerName, Revocation: string(a.Trust.Revocation),
+		CRLFile:  a.Trust.CRLFile,
 		CertFile: a.Client.CertFile, KeyFile: a.Client.KeyFile,
 		CertStore: a.Client.Store, CertThumbprint: a.Client.Thumbprint, CertSubject: a.Client.Subject,
 		PFXFile: a.Client.PFXFile, PFXPassword: wireSecret{string(a.Client.PFXPassword.Source), a.Client.PFXPassword.Ref},
@@ -464,7 +472,8 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 		ConfigFile: w.ConfigFile, Name: w.Account,
 		Host: w.Host, Port: w.Port, Mode: smtp.TLSMode(w.TLS),
 		Trust: Trust{CAFile: w.TrustFile, Pins: w.Pins, ServerName: w.ServerName,
-			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint},
+			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint,
+			CRLFile: w.CRLFile},
 		Client: ClientIdentity{CertFile: w.CertFile, KeyFile: w.KeyFile,
 			Store: w.CertStore, Thumbprint: w.CertThumbprint, Subject: w.CertSubject,
 			PFXFile: w.PFXFile, PFXPassword: SecretRef{Source: SecretSource(w.PFXPassword.Source), Ref: w.PFXPassword.Ref}},

@@ -59,7 +59,7 @@ func TestAccountReadsLegacySettings(t *testing.T) {
 // grouping key tells apart accounts that differ only there.
 func TestAccountRoundTrip(t *testing.T) {
 	a := Account{ConfigFile: "/f", Name: "n", Host: "h", Port: 2525, Mode: smtp.StartTLS,
-		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true},
+		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true, CRLFile: "/crl.pem"},
 		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{Source: SecretFile, Ref: "/pw"}},
 		Provider: "schannel", LocalName: "me", Timeout: time.Minute,
 		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "pass show x"}}}
@@ -79,6 +79,11 @@ func TestAccountRoundTrip(t *testing.T) {
 	if a.Key() == other.Key() {
 		t.Errorf("accounts with different client certificates share the grouping key %s", a.Key())
 	}
+	other = a
+	other.Trust.CRLFile = ""
+	if a.Key() == other.Key() {
+		t.Errorf("accounts with and without a CRL file share the grouping key %s", a.Key())
+	}
 }
 
 // TestFromConfig: an msmtp account becomes the Account tlsmail delivers
@@ -92,6 +97,7 @@ tls_starttls off
 tls_trust_file /etc/ssl/ca.pem
 tls_cert_file /c.pem
 tls_key_file /k.pem
+tls_crl_file /etc/ssl/crl.pem
 auth plain
 user ann
 password s3cret
@@ -109,7 +115,7 @@ domain client.example
 		t.Fatal(err)
 	}
 	want := Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "mail.example", Port: 465, Mode: smtp.Implicit,
-		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}},
+		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}, CRLFile: "/etc/ssl/crl.pem"},
 		Client:    ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 		LocalName: "client.example",
 		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}

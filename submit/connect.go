@@ -22,6 +22,7 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // Connector turns Accounts into connections: it loads the CA file and the
@@ -97,6 +98,11 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	tcfg.Trust.Revocation = a.Trust.Revocation
 	if a.Trust.CAFile != "" {
 		if tcfg.Trust.Roots, err = LoadCAFile(a.Trust.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	if a.Trust.CRLFile != "" {
+		if tcfg.Trust.CRLs, err = LoadCRLFile(a.Trust.CRLFile); err != nil {
 			return nil, err
 		}
 	}
@@ -413,13 +419,22 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
-// readBounded reads the whole regular file path, at most max bytes.
+// readBounded reads the whole regular file path, at most max bytes. It
+// reads the files that decide whom tlsmail trusts and who it is (the CA
+// file, the client certificate and key): running as root, one that another
+// user could have written is refused with an *untrustedFileError (see
+// config.Untrusted), checked on the file opened.
 func readBounded(path string, max int64) ([]byte, error) {
-	f, _, err := openRegular(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if os.Geteuid() == 0 {
+		if why := config.Untrusted(fi); why != "" {
+			return nil, &untrustedFileError{path: path, why: why}
+		}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -430,10 +445,33 @@ func readBounded(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
+// untrustedFileError is a file readBounded refused: another user could
+// have written it.
+type untrustedFileError struct{ path, why string }
+
+func (e *untrustedFileError) Error() string { return e.path + " " + e.why }
+
+// ownerError is the *Error of Field field+"_owner" for a file readBounded
+// refused as untrusted, or nil for any other error.
+func ownerError(field, what, risk string, err error) error {
+	var ue *untrustedFileError
+	if !errors.As(err, &ue) {
+		return nil
+	}
+	return &Error{Field: field + "_owner", Err: err,
+		Msg: fmt.Sprintf("refusing the %s %s: running as root, and it %s, so another user could %s", what, ue.path, ue.why, risk),
+		Fix: config.UntrustedFix(ue.path)}
+}
+
 // LoadCAFile reads the PEM certificates of path, to trust instead of the
-// system's roots.
+// system's roots. Running as root, a file another user could have written
+// (see config.Untrusted) is an *Error of Field "ca_file_owner": its
+// content decides which servers are believed.
 func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := readBounded(path, maxPEMFile)
+	if oe := ownerError("ca_file", "CA file", "add a CA of their choosing and read your mail in transit", err); oe != nil {
+		return nil, oe
+	}
 	if err != nil {
 		return nil, &Error{Field: "ca_file", Msg: fmt.Sprintf("cannot read the CA file: %v", err), Err: err,
 			Fix: "give the path of a PEM file with the CA certificates"}
@@ -446,10 +484,36 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// LoadCRLFile reads the certificate revocation lists of path (PEM "X509
+// CRL" blocks or one DER CRL), to check the server's chain against
+// besides the online sources. A file that cannot be read is an *Error of
+// Field "crl_file" (running as root, one another user could have written,
+// "crl_file_owner"); one that holds no CRL, of Field "crl".
+func LoadCRLFile(path string) ([]*x509.RevocationList, error) {
+	data, err := readBounded(path, maxCRLFile)
+	if oe := ownerError("crl_file", "CRL file", "remove a revocation from it", err); oe != nil {
+		return nil, oe
+	}
+	if err != nil {
+		return nil, &Error{Field: "crl_file", Msg: fmt.Sprintf("cannot read the CRL file: %v", err), Err: err,
+			Fix: "give the path of a file of certificate revocation lists (tls_crl_file), or remove the setting"}
+	}
+	crls, err := trust.ParseCRLs(data)
+	if err != nil {
+		return nil, &Error{Field: "crl", Msg: fmt.Sprintf("the CRL file %s: %v", path, err), Err: err,
+			Fix: "give a file with -----BEGIN X509 CRL----- blocks or a DER CRL, or remove the setting"}
+	}
+	return crls, nil
+}
+
+// maxCRLFile bounds a CRL file: a large CA's full CRL is a few MB.
+const maxCRLFile = 64 << 20
+
 // LoadKeyPair reads a client certificate and its key from PEM files
 // (keyFile "" means the key is in certFile). A file that cannot be read is
-// an *Error of Field "cert_file" or "key_file"; a pair that does not
-// parse, of Field "client_cert".
+// an *Error of Field "cert_file" or "key_file" (running as root, one that
+// another user could have written, of Field "cert_file_owner" or
+// "key_file_owner"); a pair that does not parse, of Field "client_cert".
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if keyFile == "" {
 		keyFile = certFile
@@ -458,10 +522,16 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, &Error{Field: field, Msg: msg, Err: err, Fix: fix}
 	}
 	certPEM, err := readBounded(certFile, maxPEMFile)
+	if oe := ownerError("cert_file", "client certificate file", "replace the identity tlsmail presents", err); oe != nil {
+		return tls.Certificate{}, oe
+	}
 	if err != nil {
 		return fail("cert_file", fmt.Sprintf("cannot load the client certificate: %v", err), "give the path of a PEM certificate file", err)
 	}
 	keyPEM, err := readBounded(keyFile, maxPEMFile)
+	if oe := ownerError("key_file", "client key file", "replace the identity tlsmail presents", err); oe != nil {
+		return tls.Certificate{}, oe
+	}
 	if err != nil {
 		return fail("key_file", fmt.Sprintf("cannot load the client certificate's key: %v", err),
 			"give the path of a PEM private key file (or put the key in the certificate's file)", err)

@@ -433,11 +433,21 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // outbox.Classify, except that an authentication failure is deferred
 // whenever it happens, a refused login at connect or a 530 "authentication
 // required" to MAIL alike (as Postfix soft-bounces them): the credentials
-// may be fixed before the message expires.
+// may be fixed before the message expires. A *RecipientsError's Result
+// names the refused recipients (outbox.Result.Recipients): the failed item
+// keeps only them.
 func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
 	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
 		r.Outcome = outbox.Temporary
+	}
+	// A message some recipients took: the failure concerns only the
+	// refused ones, and the failed item names only them.
+	var re *RecipientsError
+	if r.Outcome == outbox.Permanent && errors.As(err, &re) {
+		for _, f := range re.Refused {
+			r.Recipients = append(r.Recipients, f.Addr)
+		}
 	}
 	return r
 }
@@ -464,7 +474,9 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	}
 	recorded := it.Envelope.Body != ""
 	if recorded {
-		env.UTF8 = env.UTF8 || it.Envelope.SMTPUTF8
+		// An earlier version recorded SMTPUTF8 for a UTF-8 header
+		// too: with ASCII addresses, that is all it can have meant.
+		env.HeaderUTF8 = !env.UTF8 && (it.Envelope.HeaderUTF8 || it.Envelope.SMTPUTF8)
 		env.EightBit = strings.EqualFold(it.Envelope.Body, "8BITMIME")
 	}
 	r, err := it.Open()
@@ -479,7 +491,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		}
 		if !recorded {
 			headerUTF8, body8 := scanBytes(b)
-			env.UTF8 = env.UTF8 || headerUTF8
+			env.HeaderUTF8 = headerUTF8 && !env.UTF8
 			env.EightBit = body8
 		}
 		return env, bytes.NewReader(b), nil
@@ -492,7 +504,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	if err != nil {
 		return env, nil, err
 	}
-	env.UTF8 = env.UTF8 || headerUTF8
+	env.HeaderUTF8 = headerUTF8 && !env.UTF8
 	env.EightBit = body8
 	r, err = it.Open()
 	if err != nil {

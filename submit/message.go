@@ -11,14 +11,14 @@ import (
 
 // EnvelopeOf is the SMTP envelope of m (RFC 5321 section 2.3.1): its
 // reverse-path, its deduplicated forward-paths with the Bcc recipients
-// (whose field message strips from the content), SMTPUTF8 and BODY=8BITMIME
-// as m.Requirements says, and SIZE when m.Size knows it. For a prepared
+// (whose field message strips from the content), SMTPUTF8 (or a header
+// to downgrade) and BODY=8BITMIME as m.Requirements says, and SIZE when m.Size knows it. For a prepared
 // message whose body has not been read, EightBit reflects only its
 // header's declaration; SendMessage reads ahead to know.
 func EnvelopeOf(m *message.Message) smtp.Envelope {
 	me := m.Envelope()
 	req := m.Requirements()
-	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: m.Size()}
+	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, HeaderUTF8: req.HeaderUTF8, EightBit: req.EightBitMIME, Size: m.Size()}
 }
 
 // SendMessage sends m over the session c, deriving the envelope from m

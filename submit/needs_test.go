@@ -12,7 +12,8 @@ import (
 )
 
 // TestEnqueueRecordsNeeds: Enqueue records what the content needs of MAIL
-// FROM (RFC 6152 BODY=8BITMIME, RFC 6531 SMTPUTF8), from the content when
+// FROM (RFC 6152 BODY=8BITMIME, RFC 6531 SMTPUTF8 for addresses, a UTF-8
+// header to downgrade without it), from the content when
 // the caller did not say, and leaves it unrecorded only for a content too
 // large to hold while scanning.
 func TestEnqueueRecordsNeeds(t *testing.T) {
@@ -26,14 +27,15 @@ func TestEnqueueRecordsNeeds(t *testing.T) {
 		name, from, content string
 		given               outbox.Envelope
 		body                string
-		utf8                bool
+		utf8, header8       bool
 	}{
-		{"ascii", "a@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", false},
-		{"8-bit body", "a@example.org", "Subject: hi\r\n\r\ncaf\xc3\xa9\r\n", outbox.Envelope{}, "8BITMIME", false},
-		{"UTF-8 header", "a@example.org", "Subject: caf\xc3\xa9\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", true},
-		{"UTF-8 address", "j\xc3\xb6rg@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", true},
-		{"given by the caller", "a@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{Body: "8BITMIME"}, "8BITMIME", false},
-		{"too large to scan", "a@example.org", big, outbox.Envelope{}, "", false},
+		{"ascii", "a@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", false, false},
+		{"8-bit body", "a@example.org", "Subject: hi\r\n\r\ncaf\xc3\xa9\r\n", outbox.Envelope{}, "8BITMIME", false, false},
+		{"UTF-8 header", "a@example.org", "Subject: caf\xc3\xa9\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", false, true},
+		{"UTF-8 address", "j\xc3\xb6rg@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", true, false},
+		{"UTF-8 address and header", "j\xc3\xb6rg@example.org", "Subject: caf\xc3\xa9\r\n\r\nhello\r\n", outbox.Envelope{}, "7BIT", true, false},
+		{"given by the caller", "a@example.org", "Subject: hi\r\n\r\nhello\r\n", outbox.Envelope{Body: "8BITMIME"}, "8BITMIME", false, false},
+		{"too large to scan", "a@example.org", big, outbox.Envelope{}, "", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,8 +49,8 @@ func TestEnqueueRecordsNeeds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if it.Envelope.Body != tc.body || it.Envelope.SMTPUTF8 != tc.utf8 {
-				t.Errorf("recorded body %q smtputf8 %v, want %q %v", it.Envelope.Body, it.Envelope.SMTPUTF8, tc.body, tc.utf8)
+			if e := it.Envelope; e.Body != tc.body || e.SMTPUTF8 != tc.utf8 || e.HeaderUTF8 != tc.header8 {
+				t.Errorf("recorded body %q smtputf8 %v header_utf8 %v, want %q %v %v", e.Body, e.SMTPUTF8, e.HeaderUTF8, tc.body, tc.utf8, tc.header8)
 			}
 			r, err := it.Open()
 			if err != nil {

@@ -22,7 +22,8 @@ import (
 // (Account.AbsPaths), as any runner in any directory may deliver the item.
 //
 // What the message needs of MAIL FROM is recorded with it (env.Body,
-// env.SMTPUTF8): as given when env.Body is set (a composed message knows,
+// env.SMTPUTF8 for non-ASCII addresses, env.HeaderUTF8 for UTF-8 header
+// text only): as given when env.Body is set (a composed message knows,
 // see message.Message.Requirements; "7BIT" or "8BITMIME" in any case,
 // another value is an *Error of Field "body"), else found by reading the
 // content before it is written, up to 1 MiB held in memory; a larger
@@ -68,7 +69,7 @@ func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelop
 		}
 		if head.Len() <= scanAhead { // the whole message
 			header8, body8 := scanBytes(head.Bytes())
-			env.SMTPUTF8 = env.SMTPUTF8 || header8
+			env.HeaderUTF8 = header8 && !env.SMTPUTF8
 			env.Body = "7BIT"
 			if body8 {
 				env.Body = "8BITMIME"

@@ -139,6 +139,13 @@ func cacheKey(chain []*x509.Certificate, opts Options) (key [sha256.Size]byte, o
 	field([]byte(strings.Join(opts.Pins, "\x00")))
 	field([]byte(opts.Revocation))
 	field(opts.StapledOCSP)
+	field([]byte{byte(len(opts.CRLs))})
+	for _, crl := range opts.CRLs {
+		if crl == nil {
+			return key, false
+		}
+		field(crl.Raw)
+	}
 	binary.BigEndian.PutUint64(n[:], uint64(opts.ExpiryWarning))
 	h.Write(n[:])
 	h.Sum(key[:0])

@@ -209,6 +209,10 @@ type Options struct {
 	Revocation RevocationMode
 	// StapledOCSP is the OCSP response the server stapled, if any.
 	StapledOCSP []byte
+	// CRLs are certificate revocation lists given locally (msmtp's
+	// tls_crl_file; see ParseCRLs): a certificate of the path that a CRL
+	// of its issuer lists is revoked, whatever Revocation says.
+	CRLs []*x509.RevocationList
 	// ExpiryWarning is how close to expiry a certificate draws the
 	// expiring-soon warning; zero means 14 days, negative disables it.
 	ExpiryWarning time.Duration

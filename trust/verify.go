@@ -205,6 +205,7 @@ func (v *verifier) run() {
 	v.checkTrust()
 	v.checkName()
 	v.checkPins()
+	v.checkCRLs()
 	v.checkRevocation()
 
 	if v.x509err != nil && v.r.OK() {

@@ -207,7 +207,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if o.message != "-" {
 		// A composed message, or a --message file scanned whole: its needs
 		// are known. Standard input is scanned by submit.Enqueue.
-		qenv.Body, qenv.SMTPUTF8 = "7BIT", p.env.UTF8
+		qenv.Body, qenv.SMTPUTF8, qenv.HeaderUTF8 = "7BIT", p.env.UTF8, p.env.HeaderUTF8
 		if p.env.EightBit {
 			qenv.Body = "8BITMIME"
 		}

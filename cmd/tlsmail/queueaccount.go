@@ -99,7 +99,7 @@ func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) (subm
 		Port:       port,
 		Mode:       mode,
 		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation},
+			Revocation: o.revocation, CRLFile: o.crlFile},
 		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
 		Provider:  o.provider,
 		LocalName: o.ehlo,

@@ -89,6 +89,10 @@ func TestSendmailRefusedRecipient(t *testing.T) {
 	if r := q.Failed[0].Reason; !strings.Contains(r, reject) || !strings.Contains(r, "550") {
 		t.Errorf("failed/ reason does not name the refused recipient and the reply: %q", r)
 	}
+	// Moved back into the queue, it must not go to ok@ a second time.
+	if to := q.Failed[0].Recipients; !slices.Equal(to, []string{reject}) {
+		t.Errorf("failed/ item is addressed to %q, want the refused recipient only", to)
+	}
 }
 
 // TestSendmailTooManyRecipients: a server that takes at most 3

@@ -73,6 +73,9 @@ type sendOptions struct {
 	// configuration file's, else trust's default (soft).
 	revocation     trust.RevocationMode
 	revocationFlag string
+	// crlFile is the configuration file's tls_crl_file (no flag of send's
+	// own: sendmail's --tls-crl-file sets it through the file's key).
+	crlFile string
 
 	// transcriptTo, when set, receives the transcript instead of the
 	// --transcript destination (the demo writes it to stdout).

@@ -133,6 +133,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if fa.Trust.Revocation != "" && o.revocationFlag == "" {
 		o.revocation = fa.Trust.Revocation
 	}
+	o.crlFile = fa.Trust.CRLFile
 	// Authentication: the file's, unless the command line names a user.
 	if o.user == "" && fa.Auth.User != "" {
 		o.user = fa.Auth.User

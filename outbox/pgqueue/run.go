@@ -142,11 +142,26 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 // Fail moves an item to the failed table with the reason, in one
 // transaction.
 func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) error {
+	return q.fail(ctx, id, reason, permanent, nil)
+}
+
+// fail is Fail that, when to is not nil, keeps only the recipients to in
+// the failed item's envelope (outbox.Result.Recipients).
+func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to []string) error {
+	var narrowed any // SQL NULL: the envelope as it is
+	if to != nil {
+		b, err := json.Marshal(to)
+		if err != nil {
+			return err
+		}
+		narrowed = string(b)
+	}
 	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
-		SELECT id, created, envelope, settings, group_key, content, size, attempts + 1,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent); err != nil {
+		SELECT id, created, CASE WHEN $4::jsonb IS NULL THEN envelope ELSE jsonb_set(envelope, '{to}', $4::jsonb) END,
+			settings, group_key, content, size, attempts + 1,
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -313,7 +328,10 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 		}
 		count(func(s *outbox.Stats) { s.Delivered++ })
 	case outbox.Permanent:
-		err = q.Fail(ctx, it.ID, reason, true)
+		to := outbox.NarrowRecipients(it.Envelope.To, res.Recipients)
+		if err = q.fail(ctx, it.ID, reason, true, to); err == nil && to != nil {
+			it.Envelope.To = to
+		}
 		it.Reason, it.Permanent = reason, true
 		count(func(s *outbox.Stats) { s.Failed++ })
 	default:

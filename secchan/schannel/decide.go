@@ -329,9 +329,10 @@ var localKinds = map[trust.Kind]bool{
 
 // addLocalChecks runs package trust over chain anchored at top, the last
 // certificate of the path crypt32 built (trusted or not: crypt32 has judged
-// the root), and adds the problems of localKinds Windows did not report.
-// Verification is thereby never weaker than the crypto/tls provider's for
-// these kinds, whatever the machine's policy.
+// the root), and adds the problems of localKinds Windows did not report,
+// and a revocation the local CRLs (opts.CRLs, msmtp's tls_crl_file) show,
+// which crypt32 is not given. Verification is thereby never weaker than the
+// crypto/tls provider's for these kinds, whatever the machine's policy.
 func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, add addFunc) {
 	pool := x509.NewCertPool()
 	pool.AddCert(top)
@@ -342,7 +343,9 @@ func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, 
 		r.Anchor = lr.Anchor
 	}
 	for _, p := range lr.Problems {
-		if localKinds[p.Kind] && !r.Has(p.Kind) {
+		// With the online check off here, a revocation can only come
+		// from the local CRLs.
+		if (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind) {
 			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
 		}
 	}

@@ -1,7 +1,10 @@
 package schannel
 
 import (
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -42,6 +45,7 @@ func TestDecideSystem(t *testing.T) {
 		mode   trust.RevocationMode
 		want   want // every problem, by kind
 		ok     bool // accepted
+		crls   []*x509.RevocationList
 	}{
 		{
 			// The attack of issue 10: the CA's CRL and OCSP servers are
@@ -253,10 +257,19 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{},
 			ok:     true,
 		},
+		{
+			// crypt32 is not given the local CRLs (tls_crl_file): the
+			// Go check finds the revocation they show.
+			name:   "clean chain, leaf in a local CRL",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevoked: trust.SeverityError},
+			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			opts := trust.Options{Name: c.server, Revocation: c.mode, ExpiryWarning: -1}
+			opts := trust.Options{Name: c.server, Revocation: c.mode, ExpiryWarning: -1, CRLs: c.crls}
 			r := decideSystem(c.res, chain, opts)
 			got := map[trust.Kind]trust.Severity{}
 			for _, p := range r.Problems {
@@ -383,4 +396,22 @@ func TestRevocationTimeout(t *testing.T) {
 			t.Errorf("%v left: %d ms, secchan.RevocationBudget %v", left, got, b)
 		}
 	}
+}
+
+// revokes is a CRL of ca that lists c.
+func revokes(t *testing.T, ca *testpki.Authority, c *x509.Certificate) *x509.RevocationList {
+	t.Helper()
+	now := time.Now()
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: c.SerialNumber, RevocationTime: now.Add(-time.Minute)}}},
+		ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crl
 }

@@ -1,0 +1,448 @@
+// Package downgrade rewrites a message header that holds raw UTF-8 (RFC
+// 6532) into 7-bit form, for a server that does not offer SMTPUTF8 (RFC
+// 6531) while every envelope address is ASCII. It applies RFC 6857 section
+// 3's downgrade of header fields at submission instead of after delivery:
+// unstructured text and display names become RFC 2047 encoded-words,
+// MIME parameters RFC 2231 extended values, and a mailbox whose address
+// itself is not ASCII becomes the display name of an empty group. Only the
+// header block is read and rewritten (bounded); the body streams through
+// unchanged.
+package downgrade
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxLine is the longest line RFC 5322 section 2.1.1 allows, without its
+// CRLF.
+const MaxLine = 998
+
+// foldAt is the line length folding aims for (RFC 5322 section 2.1.1's
+// "SHOULD be no more than 78 characters").
+const foldAt = 78
+
+// Error says why a header could not be downgraded.
+type Error struct {
+	// Field is the header field's name, or "" for the header as a whole.
+	Field   string
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return "downgrading the header for a server without SMTPUTF8: " + e.Problem
+	}
+	return fmt.Sprintf("downgrading header field %s for a server without SMTPUTF8: %s", e.Field, e.Problem)
+}
+
+// Reader reads the header block of the message in r (up to the first empty
+// line, at most limit bytes) and returns a reader of the whole message with
+// that header downgraded to 7-bit (see Header) and the rest of r after it,
+// unread and unchanged, and how many bytes longer the header became. A
+// header longer than limit, or one that cannot be downgraded, is an
+// *Error; a read failure of r is returned as it is.
+func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var hdr []byte
+	lineStart := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(hdr)+len(chunk) > limit {
+			return nil, 0, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
+		}
+		hdr = append(hdr, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue // a long line: read on
+		}
+		if err == io.EOF {
+			break // a message that is all header
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if isBlank(hdr[lineStart:]) {
+			break
+		}
+		lineStart = len(hdr)
+	}
+	out, err := Header(hdr)
+	if err != nil {
+		return nil, 0, err
+	}
+	return io.MultiReader(bytes.NewReader(out), br), int64(len(out) - len(hdr)), nil
+}
+
+func isBlank(line []byte) bool {
+	return len(line) > 0 && len(bytes.TrimRight(line, "\r\n")) == 0
+}
+
+// Header returns hdr, a header block (fields and, when present, the empty
+// line that ends it), with every field that holds a byte above 127
+// rewritten in 7-bit form and folded into lines of at most MaxLine
+// characters (aiming at 78), every encoded-word at most 75 (RFC 2047
+// section 2). Fields that are ASCII already are kept byte for byte.
+//
+//   - Address fields (From, Sender, Reply-To, To, Cc, Bcc and their
+//     Resent- forms): display names become encoded-words (RFC 2047 section
+//     5(3)); a mailbox whose address is not ASCII becomes an empty group
+//     whose display name is the encoded mailbox (RFC 6857 section 3),
+//     so no reader takes a wrong address from it.
+//   - Content-Type and Content-Disposition: parameters with non-ASCII
+//     values become RFC 2231 extended values.
+//   - Message-ID, In-Reply-To, References and Resent-Message-ID: renamed
+//     Downgraded-<name> (their syntax has no encoded form) and encoded as
+//     unstructured text.
+//   - Any other field is unstructured text (RFC 5322 section 3.2.5):
+//     each run of words with non-ASCII characters becomes encoded-words
+//     (RFC 2047 section 5(1)); ASCII words stay as they are.
+//
+// Text that is valid UTF-8 is labelled UTF-8; other 8-bit bytes are
+// labelled unknown-8bit (RFC 1428), as their charset cannot be known.
+func Header(hdr []byte) ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(len(hdr) + len(hdr)/2)
+	var field []byte
+	flush := func() error {
+		if len(field) == 0 {
+			return nil
+		}
+		defer func() { field = field[:0] }()
+		if isASCII(field) {
+			out.Write(field)
+			return nil
+		}
+		return rewrite(&out, field)
+	}
+	for rest := hdr; len(rest) > 0; {
+		var line []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			line, rest = rest, nil
+		}
+		if isBlank(line) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			out.Write(line)
+			out.Write(rest) // nothing after the empty line belongs to the header
+			break
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		field = append(field, line...)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// token is one piece of a rewritten field: sep is the white space before
+// it, where a line may be folded ("" when it must not be).
+type token struct{ sep, text string }
+
+func rewrite(out *bytes.Buffer, raw []byte) error {
+	colon := bytes.IndexByte(raw, ':')
+	if colon <= 0 {
+		return &Error{Problem: fmt.Sprintf("%q is not a header field", clip(string(raw)))}
+	}
+	name := strings.TrimRight(string(raw[:colon]), " \t")
+	if !isASCII([]byte(name)) {
+		return &Error{Problem: fmt.Sprintf("the field name %q is not ASCII", clip(name))}
+	}
+	// Unfolding (RFC 5322 section 2.2.3): remove the line breaks.
+	value := strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(string(raw[colon+1:]))
+	value = strings.Trim(value, " \t")
+	var toks []token
+	switch strings.ToLower(name) {
+	case "from", "sender", "reply-to", "to", "cc", "bcc",
+		"resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc":
+		toks = addressList(value)
+	case "content-type", "content-disposition":
+		toks = mimeValue(value)
+	case "message-id", "in-reply-to", "references", "resent-message-id":
+		name = "Downgraded-" + name
+		toks = unstructured(value)
+	default:
+		toks = unstructured(value)
+	}
+	return fold(out, name, toks)
+}
+
+// fold writes name, a colon and toks, breaking lines before a token's
+// separator when the line would pass foldAt (RFC 5322 section 2.2.3).
+func fold(out *bytes.Buffer, name string, toks []token) error {
+	line := name + ":"
+	filled := false // the line holds a token: it may be broken after it
+	for i, t := range toks {
+		sep := t.sep
+		if i == 0 && sep == "" {
+			sep = " "
+		}
+		if filled && sep != "" && t.text != "" && len(line)+len(sep)+len(t.text) > foldAt {
+			if len(line) > MaxLine {
+				return &Error{Field: name, Problem: fmt.Sprintf("a word of %d bytes does not fit a line of %d", len(line), MaxLine)}
+			}
+			out.WriteString(line)
+			out.WriteString("\r\n")
+			line = ""
+		}
+		line += sep + t.text
+		filled = filled || t.text != ""
+	}
+	if len(line) > MaxLine {
+		return &Error{Field: name, Problem: fmt.Sprintf("a word of %d bytes does not fit a line of %d", len(line), MaxLine)}
+	}
+	out.WriteString(line)
+	out.WriteString("\r\n")
+	return nil
+}
+
+// unstructured splits s into words at white space and encodes each run of
+// words holding non-ASCII bytes, with the white space inside the run, as
+// encoded-words: white space between two encoded-words is dropped when
+// decoding (RFC 2047 section 6.2), so the run is encoded whole, and the
+// white space between an encoded-word and an ASCII word is kept.
+func unstructured(s string) []token {
+	type word struct {
+		sep, text string
+		enc       bool
+	}
+	var words []word
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+			j++
+		}
+		if j > i {
+			words = append(words, word{sep: s[:i], text: s[i:j], enc: !isASCII([]byte(s[i:j]))})
+		}
+		s = s[j:]
+	}
+	var toks []token
+	for i := 0; i < len(words); {
+		w := words[i]
+		if !w.enc {
+			toks = append(toks, token{w.sep, w.text})
+			i++
+			continue
+		}
+		run := w.text
+		j := i + 1
+		for ; j < len(words) && words[j].enc; j++ {
+			run += words[j].sep + words[j].text
+		}
+		for k, ew := range encodeWords(run) {
+			sep := " "
+			if k == 0 {
+				sep = w.sep
+			}
+			toks = append(toks, token{sep, ew})
+		}
+		i = j
+	}
+	return toks
+}
+
+// encodeWords encodes s as encoded-words of at most 75 characters (RFC
+// 2047 section 2): Q encoding for mostly-ASCII text, B for the rest
+// (whichever is shorter, as section 4 suggests).
+func encodeWords(s string) []string {
+	charset := "UTF-8"
+	if !utf8.ValidString(s) {
+		charset = "unknown-8bit"
+	}
+	high := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			high++
+		}
+	}
+	enc := mime.QEncoding
+	if high*3 > len(s) {
+		enc = mime.BEncoding
+	}
+	return strings.Split(enc.Encode(charset, s), " ")
+}
+
+// addressList downgrades an address list (RFC 5322 section 3.4), groups
+// included: a group's display name is a phrase, whose words become
+// encoded-words (RFC 2047 section 5(3)), and its members are mailboxes.
+func addressList(s string) []token {
+	s = strings.Trim(s, " \t,")
+	if s == "" {
+		return nil
+	}
+	colon := indexOutside(s, ':')
+	if colon < 0 {
+		return mailboxes(s)
+	}
+	semi := indexOutside(s[colon+1:], ';')
+	if semi < 0 {
+		return unstructured(s) // not a well-formed group
+	}
+	semi += colon + 1
+	var toks []token
+	name := s[:colon]
+	if k := lastIndexOutside(name, ','); k >= 0 {
+		toks = appendList(toks, mailboxes(name[:k]))
+		name = name[k+1:]
+	}
+	group := unstructured(strings.TrimSpace(name))
+	if len(group) == 0 {
+		group = []token{{" ", ""}}
+	}
+	if members := mailboxes(s[colon+1 : semi]); len(members) > 0 {
+		group[len(group)-1].text += ":"
+		group = append(group, members...)
+		group[len(group)-1].text += ";"
+	} else {
+		group[len(group)-1].text += ":;"
+	}
+	toks = appendList(toks, group)
+	return appendList(toks, addressList(s[semi+1:]))
+}
+
+// appendList appends the list elements b to a, with a comma between.
+func appendList(a, b []token) []token {
+	if len(a) > 0 && len(b) > 0 {
+		a[len(a)-1].text += ","
+		if b[0].sep == "" {
+			b[0].sep = " "
+		}
+	}
+	return append(a, b...)
+}
+
+// mailboxes downgrades a list of mailboxes, no group among them.
+func mailboxes(s string) []token {
+	if strings.Trim(s, " \t,") == "" {
+		return nil
+	}
+	list, err := mail.ParseAddressList(s)
+	if err != nil || len(list) == 0 {
+		return emptyGroup(s)
+	}
+	var toks []token
+	for _, a := range list {
+		var at []token
+		if isASCII([]byte(a.Address)) {
+			// String encodes a non-ASCII name as Q encoded-words of
+			// at most 75 characters and quotes an ASCII one as needed.
+			for _, w := range strings.Split(a.String(), " ") {
+				at = append(at, token{" ", w})
+			}
+		} else {
+			m := "<" + a.Address + ">"
+			if a.Name != "" {
+				m = a.Name + " " + m
+			}
+			at = emptyGroup(m)
+		}
+		toks = appendList(toks, at)
+	}
+	return toks
+}
+
+// emptyGroup is RFC 6857 section 3's form for a mailbox that cannot be
+// written in ASCII: an empty group whose display name is the encoded text
+// (RFC 6854 allows group syntax in From and Sender for this).
+func emptyGroup(s string) []token {
+	var toks []token
+	for _, w := range encodeWords(s) {
+		toks = append(toks, token{" ", w})
+	}
+	return append(toks, token{" ", ":;"})
+}
+
+// indexOutside is the index of the first c in s outside quoted strings,
+// comments and angle brackets, or -1.
+func indexOutside(s string, c byte) int {
+	quoted, angle, comment := false, false, 0
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case (quoted || comment > 0) && b == '\\':
+			i++
+		case b == '"' && comment == 0:
+			quoted = !quoted
+		case quoted:
+		case b == '(':
+			comment++
+		case b == ')' && comment > 0:
+			comment--
+		case comment > 0:
+		case b == '<':
+			angle = true
+		case b == '>':
+			angle = false
+		case b == c && !angle:
+			return i
+		}
+	}
+	return -1
+}
+
+// lastIndexOutside is the index of the last c in s outside quoted strings,
+// comments and angle brackets, or -1.
+func lastIndexOutside(s string, c byte) int {
+	last := -1
+	for off := 0; ; {
+		i := indexOutside(s[off:], c)
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
+	}
+}
+
+// mimeValue downgrades a Content-Type or Content-Disposition value: its
+// parameters are written again, non-ASCII ones as RFC 2231 extended
+// values (mime.FormatMediaType). A value that does not parse is encoded as
+// unstructured text.
+func mimeValue(s string) []token {
+	mt, params, err := mime.ParseMediaType(s)
+	if err != nil {
+		return unstructured(s)
+	}
+	f := mime.FormatMediaType(mt, params)
+	if f == "" {
+		return unstructured(s)
+	}
+	var toks []token
+	for _, w := range strings.Split(f, " ") {
+		toks = append(toks, token{" ", w})
+	}
+	return toks
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}

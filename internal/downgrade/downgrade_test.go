@@ -1,0 +1,236 @@
+package downgrade
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// fields splits a header block into unfolded "Name: value" fields.
+func fields(t *testing.T, hdr []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	s := strings.SplitN(string(hdr), "\r\n\r\n", 2)[0]
+	s = strings.ReplaceAll(s, "\r\n ", " ")
+	s = strings.ReplaceAll(s, "\r\n\t", "\t")
+	for _, l := range strings.Split(s, "\r\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			t.Fatalf("not a field: %q", l)
+		}
+		out[strings.ToLower(name)] = strings.TrimLeft(value, " ")
+	}
+	return out
+}
+
+var encodedWord = regexp.MustCompile(`=\?[^? ]+\?[qQbB]\?[^? ]*\?=`)
+
+// checkShape checks what RFC 5322 and RFC 2047 ask of the output: 7-bit,
+// CRLF lines of at most 998 characters, encoded-words of at most 75.
+func checkShape(t *testing.T, out []byte) {
+	t.Helper()
+	for i, c := range out {
+		if c >= 0x80 {
+			t.Fatalf("byte %d of the output is %#x: not 7-bit\n%s", i, c, out)
+		}
+	}
+	for _, l := range strings.Split(string(out), "\r\n") {
+		if len(l) > MaxLine {
+			t.Errorf("line of %d characters (max %d): %.60q...", len(l), MaxLine, l)
+		}
+		if strings.Contains(l, "\n") || strings.Contains(l, "\r") {
+			t.Errorf("bare line end in %q", l)
+		}
+		if l != "" && strings.Trim(l, " \t") == "" {
+			t.Errorf("a folded line holds only white space")
+		}
+		for _, w := range encodedWord.FindAllString(l, -1) {
+			if len(w) > 75 {
+				t.Errorf("encoded-word of %d characters (max 75): %s", len(w), w)
+			}
+		}
+	}
+}
+
+func TestHeaderUnstructured(t *testing.T) {
+	long := strings.Repeat("Grüße aus Köln, 東京タワー ", 60) // folds many times
+	tests := []struct{ name, subject string }{
+		{"latin", "Grüße aus Köln"},
+		{"prefix kept", "Re: Grüße"},
+		{"cjk", "会議の議事録"},
+		{"emoji and tabs", "build \t✅ passed"},
+		{"long", strings.TrimSpace(long)},
+	}
+	dec := new(mime.WordDecoder)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := "From: a@example.org\r\nSubject: " + tt.subject + "\r\nX-Note: Café\r\n\r\n"
+			out, err := Header([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkShape(t, out)
+			f := fields(t, out)
+			if f["from"] != "a@example.org" {
+				t.Errorf("ASCII field changed: %q", f["from"])
+			}
+			for name, want := range map[string]string{"subject": tt.subject, "x-note": "Café"} {
+				got, err := dec.DecodeHeader(f[name])
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if got != want {
+					t.Errorf("%s decodes to\n%q, want\n%q", name, got, want)
+				}
+			}
+			if !strings.HasSuffix(string(out), "\r\n\r\n") {
+				t.Errorf("the empty line after the header is lost")
+			}
+		})
+	}
+}
+
+func TestHeaderAddresses(t *testing.T) {
+	in := "From: Jörg Müller <joerg@example.org>\r\n" +
+		"To: \"Smith, J\" <s@example.org>, Zoë <zoe@example.org>,\r\n  用户 <用户@例子.广告>\r\n" +
+		"Cc: x@example.org, Ärzte: a@example.org, Zoë <b@example.org>;, Leer:;\r\n" +
+		"\r\n"
+	out, err := Header([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, out)
+	f := fields(t, out)
+	from, err := mail.ParseAddress(f["from"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from.Name != "Jörg Müller" || from.Address != "joerg@example.org" {
+		t.Errorf("From = %q <%s>", from.Name, from.Address)
+	}
+	// The non-ASCII mailbox becomes an empty group (RFC 6857 section 3):
+	// its address is not taken for a recipient.
+	to, err := mail.ParseAddressList(f["to"])
+	if err != nil {
+		t.Fatalf("To %q: %v", f["to"], err)
+	}
+	if len(to) != 2 || to[0].Name != "Smith, J" || to[1].Name != "Zoë" || to[1].Address != "zoe@example.org" {
+		t.Errorf("To = %v", to)
+	}
+	grp := f["to"][strings.LastIndex(f["to"], ",")+1:]
+	if !strings.HasSuffix(grp, ":;") {
+		t.Errorf("the non-ASCII mailbox is not an empty group: %q", grp)
+	}
+	name, err := new(mime.WordDecoder).DecodeHeader(strings.TrimSuffix(strings.TrimSpace(grp), ":;"))
+	if err != nil || strings.TrimSpace(name) != "用户 <用户@例子.广告>" {
+		t.Errorf("group name decodes to %q (%v)", name, err)
+	}
+	// A group keeps its members; its display name is encoded.
+	cc, err := mail.ParseAddressList(f["cc"])
+	if err != nil || len(cc) != 3 || cc[2].Name != "Zoë" {
+		t.Errorf("Cc %q: %v %v", f["cc"], cc, err)
+	}
+	if !strings.Contains(f["cc"], "?=: <a@example.org>") || !strings.HasSuffix(f["cc"], ">;, Leer:;") {
+		t.Errorf("Cc group name not encoded as a phrase: %q", f["cc"])
+	}
+}
+
+func TestHeaderMIMEAndIDs(t *testing.T) {
+	in := "Content-Type: text/plain; charset=utf-8; name=\"résumé.txt\"\r\n" +
+		"Content-Disposition: attachment; filename=\"résumé.txt\"\r\n" +
+		"Message-ID: <ü@example.org>\r\n" +
+		"\r\n"
+	out, err := Header([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, out)
+	f := fields(t, out)
+	_, p, err := mime.ParseMediaType(f["content-disposition"])
+	if err != nil || p["filename"] != "résumé.txt" {
+		t.Errorf("Content-Disposition %q: %v %v", f["content-disposition"], p, err)
+	}
+	_, p, err = mime.ParseMediaType(f["content-type"])
+	if err != nil || p["name"] != "résumé.txt" || p["charset"] != "utf-8" {
+		t.Errorf("Content-Type %q: %v %v", f["content-type"], p, err)
+	}
+	if _, ok := f["message-id"]; ok {
+		t.Errorf("a non-ASCII Message-ID is kept under its name")
+	}
+	if got, _ := new(mime.WordDecoder).DecodeHeader(f["downgraded-message-id"]); got != "<ü@example.org>" {
+		t.Errorf("Downgraded-Message-ID decodes to %q", got)
+	}
+}
+
+func TestHeaderNotUTF8(t *testing.T) {
+	out, err := Header([]byte("Subject: caf\xe9\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, out)
+	if !strings.Contains(string(out), "=?unknown-8bit?") {
+		t.Errorf("Latin-1 bytes not labelled unknown-8bit: %q", out)
+	}
+}
+
+func TestHeaderLongWord(t *testing.T) {
+	// An ASCII word too long for any line, in a field that must be
+	// rewritten: refused, not sent with a line over 998.
+	_, err := Header([]byte("Subject: é " + strings.Repeat("x", 1200) + "\r\n\r\n"))
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "Subject" {
+		t.Fatalf("err = %v, want *Error for Subject", err)
+	}
+}
+
+// TestReaderStreamsBody checks that only the header is rewritten: the body
+// (8-bit here, and large) comes through byte for byte, LF lines included.
+func TestReaderStreamsBody(t *testing.T) {
+	body := strings.Repeat("Zeile mit Umlauten: äöü\n", 100000)
+	in := "Subject: Grüße\nFrom: a@example.org\n\n" + body
+	r, grew, err := Reader(strings.NewReader(in), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(got)-len(in)) != grew {
+		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", grew, len(got)-len(in))
+	}
+	hdr, rest, ok := bytes.Cut(got, []byte("\n\n"))
+	if !ok || string(rest) != body {
+		t.Fatalf("the body changed (%d bytes, want %d)", len(rest), len(body))
+	}
+	if s, _ := new(mime.WordDecoder).DecodeHeader(strings.TrimPrefix(strings.Split(string(hdr), "\r\n")[0], "Subject: ")); s != "Grüße" {
+		t.Errorf("Subject decodes to %q", s)
+	}
+}
+
+func TestReaderBounded(t *testing.T) {
+	// A header that never ends is refused at the limit.
+	r := io.MultiReader(strings.NewReader("Subject: ü\r\n"), neverEnding{})
+	_, _, err := Reader(r, 64<<10)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+}
+
+type neverEnding struct{}
+
+func (neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+		if i%70 == 69 {
+			p[i] = '\n'
+		}
+	}
+	return len(p), nil
+}
