@@ -46,6 +46,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,7 +98,7 @@ type Queue struct {
 	pool  *pgxpool.Pool
 	cfg   *pgxpool.Config
 	opts  Options
-	owner string // this Queue's lease owner name
+	owner string // this Queue's lease owner name (Owner)
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -120,7 +122,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: newID()}
+	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName()}
 	v, err := version(ctx, pool)
 	if err != nil {
 		pool.Close()
@@ -133,6 +135,22 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 			Fix: "create or migrate it with pgqueue.Migrate (on the command line: tlsmail queue init)"}
 	}
 	return q, nil
+}
+
+// Owner is the name this Queue writes into the lease_owner column of the
+// items it claims: host/pid/random, so that an operator (or a test) can
+// tell which process on which host holds an item, and two Queues of one
+// process are still told apart.
+func (q *Queue) Owner() string { return q.owner }
+
+func ownerName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("%s/%d/%s", strings.ReplaceAll(host, "/", "_"), os.Getpid(), hex.EncodeToString(r[:]))
 }
 
 // Pool is the Queue's connection pool (for EnqueueTx in the caller's
