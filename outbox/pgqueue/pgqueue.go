@@ -40,12 +40,13 @@ package pgqueue
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -149,7 +150,7 @@ func ownerName() string {
 		host = "unknown"
 	}
 	var r [4]byte
-	rand.Read(r[:])
+	crand.Read(r[:])
 	return fmt.Sprintf("%s/%d/%s", strings.ReplaceAll(host, "/", "_"), os.Getpid(), hex.EncodeToString(r[:]))
 }
 
@@ -201,7 +202,7 @@ func redact(err error) error {
 // creation order) and 64 random bits.
 func newID() string {
 	var r [8]byte
-	rand.Read(r[:])
+	crand.Read(r[:])
 	return fmt.Sprintf("%013x", time.Now().UnixMicro()) + hex.EncodeToString(r[:])
 }
 
@@ -261,9 +262,57 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 }
 
 // Listen is outbox.Notifier: it calls wake for each notification of
-// Channel, on a connection of its own, until ctx is done or the connection
-// fails.
+// Channel, on a connection of its own, until ctx is done (it then returns
+// nil).
+//
+// When the database cannot be reached or the connection breaks (a restart,
+// a failover), Listen connects again by itself with exponential backoff
+// (ListenBackoff, doubling up to ListenMaxBackoff, with jitter), so that a
+// worker whose database is down makes neither a tight reconnect loop nor a
+// log line per attempt: Options.Logf hears once that the channel was lost
+// and once that it is back. After listening again it calls wake, because
+// items may have been queued while nobody listened.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
+	delay := ListenBackoff
+	var lost time.Time
+	for {
+		err := q.listen(ctx, func() {
+			// LISTEN is in place.
+			if !lost.IsZero() {
+				q.logf("outbox: listening for new messages again (the database was unreachable for %s)", time.Since(lost).Round(time.Second))
+				lost = time.Time{}
+				wake()
+			}
+			delay = ListenBackoff
+		}, wake)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if lost.IsZero() {
+			lost = time.Now()
+			q.logf("outbox: lost the notification channel (%v); connecting again with backoff (up to %s between attempts), passes still run at the interval", err, ListenMaxBackoff)
+		}
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		delay = min(2*delay, ListenMaxBackoff)
+	}
+}
+
+// ListenBackoff and ListenMaxBackoff bound Listen's waits between
+// attempts to connect again.
+const (
+	ListenBackoff    = time.Second
+	ListenMaxBackoff = 30 * time.Second
+)
+
+// listen is one LISTEN connection: listening is called once LISTEN is in
+// place, wake for each notification; it returns why the connection ended.
+func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
 	if err != nil {
 		return connErr("listen", err)
@@ -272,11 +321,9 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
+	listening()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return connErr("listen", err)
 		}
 		wake()
