@@ -70,8 +70,18 @@ var ErrUnavailable = errors.New("the queue database is unavailable")
 // queue schema, or one of another version.
 var ErrNoSchema = errors.New("the queue database has no queue schema of this version")
 
-// DefaultMaxSize is the largest message EnqueueData accepts by default.
+// DefaultMaxSize is the largest message the queue accepts: the default
+// of Options.MaxSize and its ceiling. A message is held in memory at
+// enqueue and at delivery (a bytea value), so the limit is what keeps a
+// worker's memory bounded; larger messages belong in a spool directory,
+// which streams them.
 const DefaultMaxSize = 64 << 20
+
+// ErrTooLarge is the cause of the error EnqueueData and EnqueueTx return
+// for a message over the limit (nothing is stored); it wraps
+// outbox.ErrTooLarge, so that a caller that handles the spool's limit
+// handles this one.
+var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
 // DefaultLease is how long a claim lasts without renewal by default.
 const DefaultLease = 5 * time.Minute
@@ -86,8 +96,9 @@ type Options struct {
 	// Lease is how long a claimed item stays a runner's without renewal
 	// (renewed every third of it while delivered); DefaultLease when zero.
 	Lease time.Duration
-	// MaxSize caps a message's size; DefaultMaxSize when zero. The
-	// content is held in memory at enqueue and delivery.
+	// MaxSize caps a message's size: DefaultMaxSize when zero, and
+	// never more than DefaultMaxSize (a larger value is lowered to it).
+	// The content is held in memory at enqueue and delivery.
 	MaxSize int64
 	// Logf receives warnings; nil discards them.
 	Logf func(format string, args ...any)
@@ -116,7 +127,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
-	if opts.MaxSize <= 0 {
+	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -243,8 +254,9 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
 	}
 	if n > q.opts.MaxSize {
-		return "", &Error{Op: "enqueue", Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes", q.opts.MaxSize),
-			Fix: "send it directly, or queue it in a spool directory, which streams messages of any size"}
+		return "", &Error{Op: "enqueue", Err: ErrTooLarge,
+			Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes (at most %d MiB: the queue holds a message in memory)", q.opts.MaxSize, DefaultMaxSize>>20),
+			Fix: "send it directly instead of queueing it, or queue it in a spool directory, which streams messages of any size"}
 	}
 	envJSON, err := json.Marshal(&env)
 	if err != nil {
