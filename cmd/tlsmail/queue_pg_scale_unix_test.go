@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -8,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,9 +59,6 @@ func pgScale(t *testing.T) int {
 // lease owner names the process: host/pid/random), so each duplicate is
 // shown to have one delivery from a killed process.
 func TestQueuePostgresScale(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("SIGKILL/SIGSTOP of a worker: Unix")
-	}
 	t.Parallel()
 	n := pgScale(t)
 	for _, kill := range []bool{false, true} {
