@@ -25,7 +25,7 @@
 #                   (docs/benchmarks.md is not written)
 #   ONLY=pgqueue    run only section 8 (the outbox on PostgreSQL) and put it
 #                   in place of section 8 of OUT; the rest of OUT is kept
-#   PG_MESSAGES     messages per section-8 run                (default 2000)
+#   PG_MESSAGES     messages per section-8 run                (default 5000)
 #   PG_RUNS         section-8 runs per row                    (default 7)
 set -euo pipefail
 
@@ -182,7 +182,7 @@ minisend() { # CA
 # the headline one with PostgreSQL's defaults (fsync, synchronous_commit and
 # full_page_writes on, as a deployment runs it), and one with fsync off,
 # labelled so, to show what the disk costs.
-PG_MESSAGES=${PG_MESSAGES:-2000}
+PG_MESSAGES=${PG_MESSAGES:-5000}
 PG_RUNS=${PG_RUNS:-7}
 pg_as() { # run a PostgreSQL server program as nobody when this is root
 	if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
