@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
@@ -345,4 +346,127 @@ type txStore struct {
 
 func (s txStore) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
 	return s.EnqueueTx(ctx, s.tx, env, d, r)
+}
+
+// TestQueuePostgresRestartMidRun: PostgreSQL is restarted (fast shutdown:
+// every connection cut) while two `queue run --watch` processes are
+// delivering. The test freezes both workers (SIGSTOP), notes the items
+// their leases hold, restarts the server, and lets them go on: they
+// reconnect by themselves, every message arrives, none is left queued or
+// failed, and a message arrives twice only if it was one of the items in
+// flight at the restart. The cluster is this test's own, so that the
+// package's other tests are not cut off.
+func TestQueuePostgresRestartMidRun(t *testing.T) {
+	t.Parallel()
+	var c testpg.Cluster
+	t.Cleanup(c.Stop)
+	url := c.URL(t)
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	ctx := context.Background()
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	const n = 1500
+	ids := make([]string, n)
+	tx, err := q.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		m := fmt.Sprintf("Message-ID: <%d@restart.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
+		if ids[i], err = submit.Enqueue(ctx, txStore{q, tx}, a, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logDir := t.TempDir()
+	var workers []*exec.Cmd
+	var logs []string
+	for i := range 2 {
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-url", url)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
+		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = f
+		logs = append(logs, f.Name())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		workers = append(workers, cmd)
+	}
+	defer func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	}()
+	waitMessages(t, srv, n/5) // well into the run
+	for _, w := range workers {
+		w.Process.Signal(syscall.SIGSTOP)
+	}
+	inflight := map[string]bool{}
+	for _, w := range workers {
+		held, _ := leased(t, q, w.Process.Pid)
+		for id := range held {
+			inflight[id] = true
+		}
+	}
+	c.Restart(t)
+	for _, w := range workers {
+		w.Process.Signal(syscall.SIGCONT)
+	}
+	q.Close() // its connections were cut: a fresh pool for the checks
+	q, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		left, err := q.Count()
+		if err == nil && left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages (%v) still queued two minutes after the restart; worker logs:\n%s", left, err, joinLogs(logs))
+		}
+	}
+	ms := waitMessages(t, srv, n)
+	seen := make([]int, n)
+	for _, m := range ms {
+		b, _ := m.Data()
+		var i int
+		if _, err := fmt.Sscanf(string(b), "Message-ID: <%d@restart.test>", &i); err != nil || i < 0 || i >= n {
+			t.Fatalf("a message the test did not queue: %.60q", b)
+		}
+		seen[i]++
+	}
+	dups := 0
+	for i, c := range seen {
+		switch {
+		case c == 0:
+			t.Errorf("message %d never arrived", i)
+		case c > 1 && !inflight[ids[i]]:
+			t.Errorf("message %d arrived %d times but was not in flight at the restart", i, c)
+		case c > 1:
+			dups += c - 1
+		}
+	}
+	if f, _ := q.CountFailed(); f != 0 {
+		t.Errorf("%d messages failed", f)
+	}
+	t.Logf("%d messages, %d in flight at the restart, %d duplicates", n, len(inflight), dups)
 }
