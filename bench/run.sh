@@ -23,6 +23,10 @@
 #                   each answer (default 100ms, a typical internet round trip)
 #   ONLY=realuse    run only the real-use rows and print their Markdown
 #                   (docs/benchmarks.md is not written)
+#   ONLY=pgqueue    run only section 8 (the outbox on PostgreSQL) and put it
+#                   in place of section 8 of OUT; the rest of OUT is kept
+#   PG_MESSAGES     messages per section-8 run                (default 5000)
+#   PG_RUNS         section-8 runs per row                    (default 7)
 set -euo pipefail
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -47,8 +51,10 @@ OUT=${OUT:-$root/docs/benchmarks.md}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlsmail-bench.XXXXXX")
 sink_pid=
 sink_tmp=
+pg_dirs=()
 ru_pid=
 cleanup() {
+	if [ "${#pg_dirs[@]}" -gt 0 ]; then pg_stop_all; fi
 	if [ -n "$sink_pid" ]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
 	if [ -n "$ru_pid" ]; then kill "$ru_pid" 2>/dev/null || true; wait "$ru_pid" 2>/dev/null || true; fi
 	rm -rf "$work"
@@ -167,6 +173,171 @@ minisend() { # CA
 	jarr "$bin/minisend" -server "$smtp" -ca "$1" -user bench -password-file "$work/password" \
 		-from bench@example.com -to sink@example.com -message "$work/msg.eml"
 }
+
+# --- 8. the outbox on PostgreSQL ------------------------------------------------
+# Messages/s of `tlsmail queue run` on a PostgreSQL queue with 1, 2 and 4
+# worker processes, beside one runner on a spool directory: the same sink,
+# the same message, the same interleaved runs. Two private clusters (initdb
+# in a temporary directory, loopback TCP, run as nobody when this is root):
+# the headline one with PostgreSQL's defaults (fsync, synchronous_commit and
+# full_page_writes on, as a deployment runs it), and one with fsync off,
+# labelled so, to show what the disk costs.
+PG_MESSAGES=${PG_MESSAGES:-5000}
+PG_RUNS=${PG_RUNS:-7}
+pg_as() { # run a PostgreSQL server program as nobody when this is root
+	if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
+}
+pg_stop_all() {
+	local d
+	for d in "${pg_dirs[@]}"; do
+		pg_as "$pgbin/pg_ctl" stop -w -m fast -D "$d/data" >/dev/null 2>&1 || true
+		rm -rf "$d"
+	done
+}
+pg_free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+pg_cluster() { # NAME OPTIONS... → pg_base, the cluster's URL without a database
+	local d port
+	d=$(mktemp -d "${TMPDIR:-/tmp}/tlsmail-bench-pg-$1.XXXXXX")
+	pg_dirs+=("$d")
+	shift
+	if [ "$(id -u)" = 0 ]; then chown 65534:65534 "$d"; fi
+	pg_as "$pgbin/initdb" -D "$d/data" -U tlsmail -A trust -E UTF8 --no-instructions >"$d/initdb.log" 2>&1 ||
+		{ cat "$d/initdb.log" >&2; return 1; }
+	port=$(pg_free_port)
+	pg_as "$pgbin/pg_ctl" start -w -t 60 -D "$d/data" -l "$d/log" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $d $*" >/dev/null || { cat "$d/log" >&2; return 1; }
+	pg_base="postgres://tlsmail@127.0.0.1:$port"
+}
+pg_url() { printf '%s/%s?sslmode=disable' "$1" "$2"; } # BASE DATABASE
+pg_section() {
+	say "the outbox on PostgreSQL: $PG_MESSAGES messages, 1/2/4 worker processes beside a spool directory ($PG_RUNS interleaved runs each)"
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	if [ ! -x "$pgbin/pg_ctl" ]; then
+		[ -n "${NO_INSTALL:-}" ] && { echo "missing: postgresql (NO_INSTALL is set)" >&2; exit 1; }
+		say "installing postgresql from Debian"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+		pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	fi
+	v_pg=$("$pgbin/postgres" --version)
+	local fsync_base nofsync_base u
+	pg_cluster fsync
+	fsync_base=$pg_base
+	pg_cluster nofsync -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+	nofsync_base=$pg_base
+	# In each cluster: database tpl with PG_MESSAGES items (one queued with
+	# send --defer, then copied row by row in SQL with new IDs: the same
+	# message, as the spool's items are), tplbad with one item that trusts an
+	# unrelated CA. Before each run the run's database is made from its
+	# template (CREATE DATABASE ... TEMPLATE, untimed).
+	for u in "$fsync_base" "$nofsync_base"; do
+		psql "$(pg_url "$u" postgres)" -qAt -c 'CREATE DATABASE tpl' -c 'CREATE DATABASE tplbad' >/dev/null
+		for db in tpl tplbad; do
+			"$bin/tlsmail" queue init --queue-url "$(pg_url "$u" $db)" >/dev/null
+		done
+		"$bin/tlsmail" send --defer --queue-url "$(pg_url "$u" tpl)" --server "$smtp" --ca "$ca" --user bench \
+			--password-file "$work/password" --auth PLAIN --from bench@example.com --to sink@example.com \
+			--message "$work/msg.eml" >/dev/null
+		"$bin/tlsmail" send --defer --queue-url "$(pg_url "$u" tplbad)" --server "$smtp" --ca "$badca" --user bench \
+			--password-file "$work/password" --auth PLAIN --from bench@example.com --to sink@example.com \
+			--message "$work/msg.eml" >/dev/null
+		psql "$(pg_url "$u" tpl)" -qAt -c "INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
+			SELECT id || lpad(g::text, 7, '0'), envelope, settings, group_key, content, size
+			FROM tlsmail.outbox, generate_series(1, $PG_MESSAGES - 1) g" -c 'VACUUM ANALYZE tlsmail.outbox' >/dev/null
+	done
+	# The spool directory: PG_MESSAGES send --defer (fsynced), two at a
+	# time, once; copied before each run.
+	if [ ! -d "$work/pgq.tpl" ]; then
+		seq "$PG_MESSAGES" | xargs -P 2 -I{} "$bin/tlsmail" send --defer --queue-dir "$work/pgq.tpl" --server "$smtp" \
+			--ca "$ca" --user bench --password-file "$work/password" --auth PLAIN --from bench@example.com \
+			--to sink@example.com --message "$work/msg.eml" >/dev/null
+		"$bin/tlsmail" send --defer --queue-dir "$work/pgq.bad" --server "$smtp" --ca "$badca" --user bench \
+			--password-file "$work/password" --auth PLAIN --from bench@example.com --to sink@example.com \
+			--message "$work/msg.eml" >/dev/null
+	fi
+	# workers N URL: N `queue run` processes at once; fails if any fails.
+	cat >"$work/workers.sh" <<-'EOF'
+	n=$1 url=$2 tlsmail=$3 pids= rc=0
+	for _ in $(seq "$n"); do "$tlsmail" queue run --queue-url "$url" >/dev/null & pids="$pids $!"; done
+	for p in $pids; do wait "$p" || rc=1; done
+	exit $rc
+	EOF
+	pg_case() { # NAME BASE N
+		local run admin
+		run=$(pg_url "$2" run) admin=$(pg_url "$2" postgres)
+		printf ' {"name": "%s", "version": "%s", "measure": "wallrate", "messages": %d,\n' "$1" "$v_pg" "$PG_MESSAGES"
+		printf '  "setup": %s, "cmd": %s,\n' \
+			"$(jarr psql "$admin" -qAt -c 'DROP DATABASE IF EXISTS run' -c 'CREATE DATABASE run TEMPLATE tpl')" \
+			"$(jarr sh "$work/workers.sh" "$3" "$run" "$bin/tlsmail")"
+		printf '  "refuse_setup": %s, "refuse": %s}' \
+			"$(jarr psql "$admin" -qAt -c 'DROP DATABASE IF EXISTS run' -c 'CREATE DATABASE run TEMPLATE tplbad')" \
+			"$(jarr sh "$work/workers.sh" "$3" "$run" "$bin/tlsmail")"
+	}
+	cat >"$work/pg.json" <<-EOF
+	[
+	 {"name": "spool directory, 1 runner", "version": "$v_tlsmail", "measure": "wallrate", "messages": $PG_MESSAGES,
+	  "setup": $(jarr sh -c "rm -rf '$work/pgq' && cp -a '$work/pgq.tpl' '$work/pgq'"), "cmd": $(jarr "$bin/tlsmail" queue run --queue-dir "$work/pgq"),
+	  "refuse_setup": $(jarr sh -c "rm -rf '$work/pgq' && cp -a '$work/pgq.bad' '$work/pgq'"), "refuse": $(jarr "$bin/tlsmail" queue run --queue-dir "$work/pgq")},
+	$(pg_case "PostgreSQL, 1 worker" "$fsync_base" 1),
+	$(pg_case "PostgreSQL, 2 workers" "$fsync_base" 2),
+	$(pg_case "PostgreSQL, 4 workers" "$fsync_base" 4),
+	$(pg_case "PostgreSQL fsync off (not for production), 4 workers" "$nofsync_base" 4)
+	]
+	EOF
+	"$bin/compare" -cases "$work/pg.json" -messages "$msgs" -n "$PG_RUNS" -warmup 1 -summary "$work/pg.sum" \
+		-title "The outbox on PostgreSQL: $PG_MESSAGES queued messages of 1 KB delivered by \`tlsmail queue run\` (each process --parallel 4, batches of 250), rate = messages / wall-clock time until every worker has exited" \
+		>"$work/pg.tbl"
+	cat "$work/pg.tbl" >&2
+	pg_stop_all
+	spool=$(awk '$1 == "spool_directory,_1_runner" {print $3}' "$work/pg.sum")
+	pg4=$(awk '$1 == "PostgreSQL,_4_workers" {print $3}' "$work/pg.sum")
+	ratio=$(awk -v a="$pg4" -v b="$spool" 'BEGIN{printf "%.2f", a / b}')
+	ok=$(awk -v a="$pg4" -v b="$spool" 'BEGIN{print (a >= b) ? "**met**" : "**not met**"}')
+	pg_target_row="| 4 workers on PostgreSQL ≥ the spool directory's single runner (section 8) | $pg4 msg/s vs $spool msg/s: ${ratio}× | $ok |"
+	{
+		echo "## 8. The outbox on PostgreSQL (\`ONLY=pgqueue bench/run.sh\`)"
+		echo
+		echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC (load average $(cut -d' ' -f1-3 /proc/loadavg)); $v_pg."
+		echo
+		cat "$work/pg.tbl"
+		echo
+		echo "| target | result | verdict |"
+		echo "|---|---|---|"
+		echo "$pg_target_row"
+		echo
+		echo "Each worker is a \`tlsmail queue run --queue-url\` process (\`--parallel 4\`, the default): it claims batches of up"
+		echo "to 250 items of one account with \`FOR UPDATE SKIP LOCKED\` and a lease, delivers each batch over one connection"
+		echo "and deletes the items on their 250s in groups (one commit for all that arrived while the previous commit"
+		echo "waited for the disk). Both clusters are private (initdb in a temporary"
+		echo "directory, loopback TCP, default settings otherwise); the headline rows use PostgreSQL's defaults, so every"
+		echo "commit waits for the WAL to reach the disk, as a deployment's would. The fsync-off row is the same with"
+		echo "\`fsync\`, \`synchronous_commit\` and \`full_page_writes\` off: what the disk costs, not a setting to deploy."
+		echo "Before each run the database is copied from a template holding the $PG_MESSAGES items (untimed), as the spool"
+		echo "directory is copied from a filled one. The same 2 cores run the server, the workers and PostgreSQL."
+		echo
+	} >"$work/pg.md"
+}
+if [ "${ONLY:-}" = pgqueue ]; then
+	pg_section
+	# Put section 8 in place of the one in $OUT (it is the last), or after it.
+	if grep -q '^## 8\. ' "$OUT" 2>/dev/null; then
+		awk '/^## 8\. /{exit} {print}' "$OUT" >"$work/out.md"
+		cat "$work/pg.md" >>"$work/out.md"
+		cp "$work/out.md" "$OUT"
+	elif [ -f "$OUT" ]; then
+		{ cat "$OUT"; echo; cat "$work/pg.md"; } >"$work/out.md"
+		cp "$work/out.md" "$OUT"
+	else
+		cp "$work/pg.md" "$OUT"
+	fi
+	say "wrote section 8 of $OUT"
+	exit 0
+fi
 
 # --- 6. real use: system roots, CRL and OCSP URLs -----------------------------
 # A second server whose certificate is made as public CAs make them: the
@@ -378,6 +549,10 @@ say "go test -bench: a 100,000-item backlog"
 (cd "$root" && go test -run '^$' -bench 'Backlog' -benchtime 1x ./outbox/) >"$work/backlog.txt"
 cat "$work/backlog.txt" >&2
 
+# --- 8. the outbox on PostgreSQL ---------------------------------------------
+pg_section
+cat "$work/pg.md" >&2
+
 # --- verdicts ----------------------------------------------------------------
 # The .sum files hold "name median" per line, in table order.
 verdict() { [ "$1" = 1 ] && echo "**met**" || echo "**not met**"; }
@@ -462,6 +637,7 @@ interleaved (A B C D A B C D ...), after warm-up runs; medians with min and max.
 |---|---|---|
 | whole-process \`tlsmail send\` ahead of every peer, and ≤ 1.25× the library's floor (bench/cmd/minisend) | tlsmail $send_t ms vs $send_best_name $send_best ms: ${send_ratio}×; vs minisend $send_mini ms: ${floor_ratio}× (minisend vs $send_best_name: ${mini_ratio}×) | $(verdict "$send_ok") |
 | \`tlsmail queue run\` ≥ 1.5× go-mail's messages/s | $tput_row | $tput_verdict |
+$pg_target_row
 | large message: peak RSS ≤ 64 MB | ${large_rss} MB for a $LARGE_SIZE-byte attachment | $(verdict "$large_rss_ok") |
 | large message: throughput ≥ curl's with the same prepared message | tlsmail --attach $large_t ms vs curl $large_curl ms | $(verdict "$large_speed_ok") |
 | TLS resumption: reconnects measurably cheaper | CPU per STARTTLS reconnect (client and server; TLS session cache and verdict cache) $res_res ns vs $res_full ns for a first contact: ${res_ratio}×; implicit TLS ${imp_ratio}×; wall time $res_res_wall vs $res_full_wall ns (medians of 7 runs, each alternating the kinds connection by connection; met when both modes are below 0.95×). Each alone: TLS resumption ${res_tls_ratio}× / ${imp_tls_ratio}×, verdict cache ${res_vc_ratio}× / ${imp_vc_ratio}× | $(verdict "$res_ok") |
@@ -582,6 +758,8 @@ peaked at 159 MB RSS and Run at 68 MB.
 \`\`\`
 $(grep -E '^(Benchmark|pkg:)' "$work/backlog.txt")
 \`\`\`
+
 EOF
+	cat "$work/pg.md"
 } >"$OUT"
 say "wrote $OUT"

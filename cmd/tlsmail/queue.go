@@ -119,6 +119,9 @@ func queueError(err error) *exitError {
 			xe.msg = "outbox: " + oe.Msg
 		}
 		xe.fix = "send a smaller message (share large files by link), or raise the limit with --max-size BYTES (sendmail: -O MaxMessageSize=BYTES)"
+		if errors.Is(err, pgqueue.ErrTooLarge) { // a ceiling: --max-size cannot raise it
+			xe.fix = "send it without --defer/--queue, or queue it in a spool directory (--queue-dir), which streams messages of any size"
+		}
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) {
 		// Not a passing condition: retrying changes nothing.

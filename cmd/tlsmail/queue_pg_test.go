@@ -3,27 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tlsmail/tlsmail/internal/testpg"
-	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
-	"github.com/tlsmail/tlsmail/submit"
 )
 
 // pg is the package's private PostgreSQL cluster (stopped by TestMain).
@@ -130,97 +121,6 @@ func TestQueuePostgresFlags(t *testing.T) {
 				t.Fatalf("the password is shown:\n%s", r)
 			}
 		})
-	}
-}
-
-// TestQueuePostgresWorkersKilled: three `queue run --watch` processes
-// deliver 600 messages from one database into the embedded server while
-// the test kills one of them with SIGKILL at random moments and starts it
-// again. Every message arrives, none is left queued; a message arrives
-// twice only if it was in flight at a kill (at most a batch per kill). The
-// killed workers' claims come back after their lease (--lease 3s).
-func TestQueuePostgresWorkersKilled(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("SIGKILL of a worker: Unix")
-	}
-	url := pgDB(t, "killed")
-	srv := startServer(t, nil)
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
-	ctx := context.Background()
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
-	const n = 600
-	for i := range n {
-		m := fmt.Sprintf("Message-ID: <%d@kill.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
-		if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := func() *exec.Cmd {
-		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-url", url)
-		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	workers := []*exec.Cmd{start(), start(), start()}
-	defer func() {
-		for _, w := range workers {
-			w.Process.Kill()
-			w.Wait()
-		}
-	}()
-	kills := 0
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		left, err := q.Count()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still queued after two minutes", left)
-		}
-		time.Sleep(time.Duration(50+mathrand.IntN(200)) * time.Millisecond)
-		if kills < 4 {
-			i := mathrand.IntN(len(workers))
-			workers[i].Process.Signal(syscall.SIGKILL)
-			workers[i].Wait()
-			workers[i] = start()
-			kills++
-		}
-	}
-	ms := waitMessages(t, srv, n)
-	seen := map[string]int{}
-	for _, m := range ms {
-		b, _ := m.Data()
-		id := strings.TrimPrefix(strings.SplitN(string(b), "\r\n", 2)[0], "Message-ID: ")
-		seen[id]++
-	}
-	for i := range n {
-		if seen[fmt.Sprintf("<%d@kill.test>", i)] == 0 {
-			t.Errorf("message %d never arrived", i)
-		}
-	}
-	dups := len(ms) - n
-	t.Logf("%d kills, %d messages received, %d duplicates", kills, len(ms), dups)
-	if dups > kills*250 {
-		t.Errorf("%d duplicates for %d kills: more than the batches in flight", dups, kills)
-	}
-	if f, _ := q.CountFailed(); f != 0 {
-		t.Errorf("%d messages failed", f)
 	}
 }
 

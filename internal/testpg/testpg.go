@@ -142,6 +142,26 @@ func (c *Cluster) Restart(tb testing.TB) {
 	}
 }
 
+// Down stops the server (fast shutdown: connections are cut) and leaves
+// it stopped, its port closed, until Up: for tests of a database that is
+// unreachable.
+func (c *Cluster) Down(tb testing.TB) {
+	tb.Helper()
+	c.URL(tb)
+	if err := c.run("pg_ctl", "stop", "-w", "-t", "60", "-m", "fast", "-D", filepath.Join(c.dir, "data")); err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
+}
+
+// Up starts the server again after Down, on the same port.
+func (c *Cluster) Up(tb testing.TB) {
+	tb.Helper()
+	if err := c.run("pg_ctl", "start", "-w", "-t", "60", "-D", filepath.Join(c.dir, "data"),
+		"-l", filepath.Join(c.dir, "log"), "-o", c.opts); err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
+}
+
 // run runs one of the server programs, as nobody when this is root.
 func (c *Cluster) run(prog string, args ...string) error {
 	path := filepath.Join(c.bin, prog)

@@ -40,12 +40,15 @@ package pgqueue
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,8 +70,18 @@ var ErrUnavailable = errors.New("the queue database is unavailable")
 // queue schema, or one of another version.
 var ErrNoSchema = errors.New("the queue database has no queue schema of this version")
 
-// DefaultMaxSize is the largest message EnqueueData accepts by default.
+// DefaultMaxSize is the largest message the queue accepts: the default
+// of Options.MaxSize and its ceiling. A message is held in memory at
+// enqueue and at delivery (a bytea value), so the limit is what keeps a
+// worker's memory bounded; larger messages belong in a spool directory,
+// which streams them.
 const DefaultMaxSize = 64 << 20
+
+// ErrTooLarge is the cause of the error EnqueueData and EnqueueTx return
+// for a message over the limit (nothing is stored); it wraps
+// outbox.ErrTooLarge, so that a caller that handles the spool's limit
+// handles this one.
+var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
 // DefaultLease is how long a claim lasts without renewal by default.
 const DefaultLease = 5 * time.Minute
@@ -83,8 +96,9 @@ type Options struct {
 	// Lease is how long a claimed item stays a runner's without renewal
 	// (renewed every third of it while delivered); DefaultLease when zero.
 	Lease time.Duration
-	// MaxSize caps a message's size; DefaultMaxSize when zero. The
-	// content is held in memory at enqueue and delivery.
+	// MaxSize caps a message's size: DefaultMaxSize when zero, and
+	// never more than DefaultMaxSize (a larger value is lowered to it).
+	// The content is held in memory at enqueue and delivery.
 	MaxSize int64
 	// Logf receives warnings; nil discards them.
 	Logf func(format string, args ...any)
@@ -96,7 +110,7 @@ type Queue struct {
 	pool  *pgxpool.Pool
 	cfg   *pgxpool.Config
 	opts  Options
-	owner string // this Queue's lease owner name
+	owner string // this Queue's lease owner name (Owner)
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -113,14 +127,14 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
-	if opts.MaxSize <= 0 {
+	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: newID()}
+	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName()}
 	v, err := version(ctx, pool)
 	if err != nil {
 		pool.Close()
@@ -133,6 +147,22 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
+}
+
+// Owner is the name this Queue writes into the lease_owner column of the
+// items it claims: host/pid/random, so that an operator (or a test) can
+// tell which process on which host holds an item, and two Queues of one
+// process are still told apart.
+func (q *Queue) Owner() string { return q.owner }
+
+func ownerName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	var r [4]byte
+	crand.Read(r[:])
+	return fmt.Sprintf("%s/%d/%s", strings.ReplaceAll(host, "/", "_"), os.Getpid(), hex.EncodeToString(r[:]))
 }
 
 // Pool is the Queue's connection pool (for EnqueueTx in the caller's
@@ -183,7 +213,7 @@ func redact(err error) error {
 // creation order) and 64 random bits.
 func newID() string {
 	var r [8]byte
-	rand.Read(r[:])
+	crand.Read(r[:])
 	return fmt.Sprintf("%013x", time.Now().UnixMicro()) + hex.EncodeToString(r[:])
 }
 
@@ -221,8 +251,9 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
 	}
 	if n > q.opts.MaxSize {
-		return "", &Error{Op: "enqueue", Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes", q.opts.MaxSize),
-			Fix: "send it directly, or queue it in a spool directory, which streams messages of any size"}
+		return "", &Error{Op: "enqueue", Err: ErrTooLarge,
+			Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes (at most %d MiB: the queue holds a message in memory)", q.opts.MaxSize, DefaultMaxSize>>20),
+			Fix: "send it directly instead of queueing it, or queue it in a spool directory, which streams messages of any size"}
 	}
 	envJSON, err := json.Marshal(&env)
 	if err != nil {
@@ -240,9 +271,57 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 }
 
 // Listen is outbox.Notifier: it calls wake for each notification of
-// Channel, on a connection of its own, until ctx is done or the connection
-// fails.
+// Channel, on a connection of its own, until ctx is done (it then returns
+// nil).
+//
+// When the database cannot be reached or the connection breaks (a restart,
+// a failover), Listen connects again by itself with exponential backoff
+// (ListenBackoff, doubling up to ListenMaxBackoff, with jitter), so that a
+// worker whose database is down makes neither a tight reconnect loop nor a
+// log line per attempt: Options.Logf hears once that the channel was lost
+// and once that it is back. After listening again it calls wake, because
+// items may have been queued while nobody listened.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
+	delay := ListenBackoff
+	var lost time.Time
+	for {
+		err := q.listen(ctx, func() {
+			// LISTEN is in place.
+			if !lost.IsZero() {
+				q.logf("outbox: listening for new messages again (the database was unreachable for %s)", time.Since(lost).Round(time.Second))
+				lost = time.Time{}
+				wake()
+			}
+			delay = ListenBackoff
+		}, wake)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if lost.IsZero() {
+			lost = time.Now()
+			q.logf("outbox: lost the notification channel (%v); connecting again with backoff (up to %s between attempts), passes still run at the interval", err, ListenMaxBackoff)
+		}
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		delay = min(2*delay, ListenMaxBackoff)
+	}
+}
+
+// ListenBackoff and ListenMaxBackoff bound Listen's waits between
+// attempts to connect again.
+const (
+	ListenBackoff    = time.Second
+	ListenMaxBackoff = 30 * time.Second
+)
+
+// listen is one LISTEN connection: listening is called once LISTEN is in
+// place, wake for each notification; it returns why the connection ended.
+func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
 	if err != nil {
 		return connErr("listen", err)
@@ -251,11 +330,9 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
+	listening()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return connErr("listen", err)
 		}
 		wake()

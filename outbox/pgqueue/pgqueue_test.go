@@ -419,7 +419,7 @@ func TestPostgresMigrate(t *testing.T) {
 	pgqueue.Migrate(ctx, conn)
 	q := openPG(t, url, pgqueue.Options{MaxSize: 100})
 	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(strings.Repeat("x", 101)))
-	if err == nil || !strings.Contains(err.Error(), "limit of 100 bytes") {
+	if !errors.Is(err, pgqueue.ErrTooLarge) || !errors.Is(err, outbox.ErrTooLarge) || !strings.Contains(err.Error(), "limit of 100 bytes") {
 		t.Fatalf("oversized enqueue = %v", err)
 	}
 	if n, _ := q.Count(); n != 0 {

@@ -1,6 +1,7 @@
 package pgqueue
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -21,10 +22,20 @@ import (
 const itemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, next_attempt`
 
 func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
+	return q.scanItemContent(row, false, extra...)
+}
+
+// scanItemContent is scanItem for a row whose last column is the
+// message itself or NULL (withContent): a message read with the row is
+// opened from memory, a NULL one is read from the table when opened.
+func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
-	var env, settings []byte
+	var env, settings, content []byte
 	var last *time.Time
 	dest := append([]any{&it.ID, &it.Created, &env, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
+	if withContent {
+		dest = append(dest, &content)
+	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -35,7 +46,11 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 		return nil, fmt.Errorf("item %s: bad envelope: %w", it.ID, err)
 	}
 	id := it.ID
-	return outbox.NewItem(it, settings, func() (io.ReadCloser, error) { return q.content(id) }), nil
+	open := func() (io.ReadCloser, error) { return q.content(id) }
+	if content != nil {
+		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
+	}
+	return outbox.NewItem(it, settings, open), nil
 }
 
 // content reads an item's message (queued or failed).
@@ -53,6 +68,12 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	}
 	return io.NopCloser(strings.NewReader(string(b))), nil
 }
+
+// inlineMax is the largest message Claim reads with its item: a small
+// message comes with the claim instead of costing a query of its own at
+// delivery; a larger one is read when the deliverer opens it, so that a
+// batch holds at most limit × inlineMax bytes of content in memory.
+const inlineMax = 32 << 10
 
 // Claim takes up to limit due items of one grouping key (the group of the
 // oldest due item no runner holds) for this Queue, with a lease of
@@ -85,13 +106,13 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval
 		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND `+due+`
 			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
-		RETURNING `+itemCols, force, ids, before, q.owner, q.opts.Lease, group, limit)
+		RETURNING `+itemCols+`, CASE WHEN size <= $8 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, inlineMax)
 	if err != nil {
 		return nil, connErr("run", err)
 	}
 	var items []*outbox.Item
 	for rows.Next() {
-		it, err := q.scanItem(rows)
+		it, err := q.scanItemContent(rows, true)
 		if err != nil {
 			rows.Close()
 			return nil, connErr("run", err)
@@ -268,6 +289,15 @@ func nonNil(s []string) []string {
 }
 
 // batch delivers one claimed batch and settles each item.
+//
+// Delivered items are deleted in groups (group commit): report hands them
+// to a goroutine that deletes whatever has gathered in one statement, one
+// commit, while the deliverer goes on with the next message. A commit
+// waits for the disk (fsync of the WAL); one per message would hold each
+// connection's pipeline to the disk's pace. An item stays leased until its
+// group is committed, so a runner that dies meanwhile loses nothing: the
+// items come back after the lease and are sent again (at-least-once, as
+// before, with a window of one commit).
 func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
 	for i, it := range batch {
@@ -279,6 +309,33 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	reported := map[string]bool{}
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	bctx := context.WithoutCancel(ctx)
+	var (
+		cmu     sync.Mutex
+		pending []settled
+		kick    = make(chan struct{}, 1)
+		closing = make(chan struct{})
+		drained = make(chan struct{})
+	)
+	go func() {
+		defer close(drained)
+		for open := true; open; {
+			select {
+			case <-kick:
+			case <-closing:
+				open = false
+			}
+			for {
+				cmu.Lock()
+				group := pending
+				pending = nil
+				cmu.Unlock()
+				if len(group) == 0 {
+					break
+				}
+				q.completeGroup(bctx, rc, group, count)
+			}
+		}
+	}()
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
 		if reported[it.ID] {
@@ -287,9 +344,21 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		}
 		reported[it.ID] = true
 		mu.Unlock()
+		if res.Outcome == outbox.Delivered {
+			cmu.Lock()
+			pending = append(pending, settled{it, res})
+			cmu.Unlock()
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+			return
+		}
 		q.settle(bctx, rc, it, res, count)
 	}
 	err := rc.Deliver(ctx, batch, report)
+	close(closing)
+	<-drained
 	stop()
 	var left []string
 	for _, it := range batch {
@@ -308,6 +377,43 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	q.release(bctx, left)
 }
 
+// settled is an item and its result.
+type settled struct {
+	it  *outbox.Item
+	res outbox.Result
+}
+
+// completeGroup removes delivered items (their final 250) in one
+// statement, then counts and reports them. A delivered item left in the
+// table is sent again once its lease ends: it keeps trying for half the
+// lease while the database is unreachable (it may be restarting).
+func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) {
+	ids := make([]string, len(group))
+	for i, s := range group {
+		ids[i] = s.it.ID
+	}
+	var err error
+	for until := time.Now().Add(q.opts.Lease / 2); ; {
+		if _, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)`, ids); err == nil {
+			break
+		}
+		err = connErr("run", err)
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		q.logf("outbox: cannot record the delivery of %d items (they are sent again when their lease ends): %v", len(ids), err)
+	}
+	count(func(s *outbox.Stats) { s.Delivered += len(group) })
+	if rc.OnResult != nil {
+		for _, s := range group {
+			rc.OnResult(s.it, s.res)
+		}
+	}
+}
+
 // settle records one item's result.
 func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item, res outbox.Result, count func(func(*outbox.Stats))) {
 	reason := ""
@@ -317,16 +423,8 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 	var err error
 	switch res.Outcome {
 	case outbox.Delivered:
-		// A delivered item left in the table is sent again once its
-		// lease ends: keep trying to delete it for half the lease (the
-		// database may be restarting).
-		for until := time.Now().Add(q.opts.Lease / 2); ; {
-			if err = q.Complete(ctx, it.ID); err == nil || !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		count(func(s *outbox.Stats) { s.Delivered++ })
+		q.completeGroup(ctx, rc, []settled{{it, res}}, count)
+		return
 	case outbox.Permanent:
 		to := outbox.NarrowRecipients(it.Envelope.To, res.Recipients)
 		if err = q.fail(ctx, it.ID, reason, true, to); err == nil && to != nil {

@@ -33,7 +33,8 @@ const Channel = "tlsmail_outbox"
 //	  lease_owner, lease_until
 //	                         the claim: a runner owns the item until
 //	                         lease_until (renewed while it delivers); a
-//	                         dead runner's items are claimed again after
+//	                         dead runner's items are claimed again after;
+//	                         the owner is host/pid/random (Queue.Owner)
 //	  index outbox_due(next_attempt, id), outbox_group(group_key)
 //	failed                   items that failed for good or expired: the
 //	                         columns of outbox without the lease, plus

@@ -1,0 +1,472 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/internal/testpg"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+// pgScaleDefault is how many messages the PostgreSQL scale test delivers
+// by default; TLSMAIL_PG_SCALE=10000 runs the issue's full 10,000 (see
+// docs/queue-postgres.md, "How it is tested"). Measured on the 2-core
+// test machine under load: both runs take about 12 s with 2,000 and 22 s
+// with 10,000, too much for the README's test command.
+const pgScaleDefault = 2000
+
+func pgScale(t *testing.T) int {
+	s := os.Getenv("TLSMAIL_PG_SCALE")
+	if s == "" {
+		return pgScaleDefault
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 10 {
+		t.Fatalf("TLSMAIL_PG_SCALE=%q: want a number of messages, at least 10", s)
+	}
+	return n
+}
+
+// TestQueuePostgresScale: three `queue run --watch` processes deliver n
+// messages (pgScale) from one database into the embedded server.
+//
+// steady: no process dies; the server receives each Message-ID exactly
+// once, and the queue is empty.
+//
+// killed: the test kills a worker with SIGKILL at random moments (first
+// freezing it with SIGSTOP and reading which items its lease holds: the
+// items in flight) and starts it again. Every message arrives, none is
+// left queued or failed, and a message arrives twice only if it was in
+// flight in a killed worker. The sink records, for every message it
+// stores, which worker's lease the item was under at that moment (the
+// lease owner names the process: host/pid/random), so each duplicate is
+// shown to have one delivery from a killed process.
+func TestQueuePostgresScale(t *testing.T) {
+	t.Parallel()
+	n := pgScale(t)
+	for _, kill := range []bool{false, true} {
+		name := "steady"
+		if kill {
+			name = "killed"
+		}
+		t.Run(name, func(t *testing.T) { pgScaleRun(t, name, n, kill) })
+	}
+}
+
+// delivery is one message the sink stored: its number and the lease owner
+// of its item when the DATA ended.
+type delivery struct {
+	i     int
+	owner string
+}
+
+func pgScaleRun(t *testing.T, name string, n int, kill bool) {
+	url := pgDB(t, "scale_"+name)
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+
+	// The sink: each message's envelope sender is m<i>@scale.test; when
+	// its DATA is complete, the sink reads who holds the item's lease.
+	ids := make([]string, n)
+	var mu sync.Mutex
+	var got []delivery
+	frozen := map[int]bool{}
+	frozenPIDs := make(chan int, 2)
+	srv := startServer(t, func(c *server.Config) {
+		c.RejectData = func(env server.Envelope) *server.Reply {
+			i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(env.From, "m"), "@scale.test"))
+			if err != nil || i < 0 || i >= n {
+				return &server.Reply{Code: 550, Text: "not a sender of this test"}
+			}
+			var owner *string
+			qctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := q.Pool().QueryRow(qctx, `SELECT lease_owner FROM tlsmail.outbox WHERE id = $1`, ids[i]).Scan(&owner); err != nil || owner == nil {
+				// Stored all the same: the check below finds it.
+				owner = new(string)
+				*owner = fmt.Sprintf("(no lease: %v)", err)
+			}
+			mu.Lock()
+			got = append(got, delivery{i, *owner})
+			freeze := kill && (i == n/3 || i == 2*n/3) && !frozen[i]
+			if freeze {
+				frozen[i] = true
+			}
+			mu.Unlock()
+			if pid, err := strconv.Atoi(ownerPID(*owner)); freeze && err == nil {
+				// The worst moment: the message is complete and about to
+				// be acknowledged, its item not yet deleted. Freeze the
+				// worker before the 250 goes out; the main loop kills it.
+				syscall.Kill(pid, syscall.SIGSTOP)
+				frozenPIDs <- pid
+			}
+			return nil
+		}
+	})
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+
+	// Queue them in transactions of 1,000 (EnqueueTx, the transactional
+	// outbox), as an application would with its own changes.
+	start := time.Now()
+	for lo := 0; lo < n; lo += 1000 {
+		tx, err := q.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := txStore{q, tx}
+		for i := lo; i < min(lo+1000, n); i++ {
+			m := fmt.Sprintf("Message-ID: <%d@scale.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
+			env := outbox.Envelope{From: fmt.Sprintf("m%d@scale.test", i), To: []string{"bob@example.org"}}
+			if ids[i], err = submit.Enqueue(ctx, st, a, env, strings.NewReader(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d messages queued in %v", n, time.Since(start).Round(time.Millisecond))
+
+	lease := "5m"
+	if kill {
+		lease = "3s"
+	}
+	var logs []string // the workers' standard error, in files
+	logDir := t.TempDir()
+	startWorker := func() *exec.Cmd {
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", lease, "--parallel", "2", "--queue-url", url)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
+		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, len(logs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close() // the child has its own descriptor
+		logs = append(logs, f.Name())
+		cmd.Stderr = f
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	start = time.Now()
+	workers := []*exec.Cmd{startWorker(), startWorker(), startWorker()}
+	defer func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	}()
+
+	// inflight: for each killed process, the items its lease held.
+	inflight := map[string]map[string]bool{}
+	killedPIDs := map[int]bool{}
+	deadline := time.Now().Add(time.Duration(n/20+120) * time.Second)
+	for {
+		left, err := q.Count()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued at the deadline; worker logs:\n%s", left, joinLogs(logs))
+		}
+		i := -1
+		select {
+		case pid := <-frozenPIDs: // frozen by the sink
+			i = slices.IndexFunc(workers, func(w *exec.Cmd) bool { return w.Process.Pid == pid })
+		case <-time.After(time.Duration(100+mathrand.IntN(400)) * time.Millisecond):
+			if kill && len(killedPIDs) < 5 {
+				i = mathrand.IntN(len(workers))
+			}
+		}
+		if i >= 0 {
+			pid := workers[i].Process.Pid
+			workers[i].Process.Signal(syscall.SIGSTOP)
+			held, owner := leased(t, q, pid)
+			workers[i].Process.Signal(syscall.SIGKILL)
+			workers[i].Wait()
+			workers[i] = startWorker()
+			killedPIDs[pid] = true
+			if owner != "" {
+				inflight[owner] = held
+			}
+			t.Logf("killed worker %d holding %d items", pid, len(held))
+		}
+	}
+	elapsed := time.Since(start)
+	ms := waitMessages(t, srv, n)
+	for _, w := range workers { // nothing is left to deliver: stop them
+		w.Process.Kill()
+		w.Wait()
+	}
+
+	seen := make([]int, n)
+	for _, m := range ms {
+		b, err := m.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var i int
+		if _, err := fmt.Sscanf(string(b), "Message-ID: <%d@scale.test>", &i); err != nil || i < 0 || i >= n {
+			t.Fatalf("a message the test did not queue: %.60q", b)
+		}
+		seen[i]++
+	}
+	mu.Lock()
+	byMsg := map[int][]string{}
+	perPID := map[string]int{}
+	for _, d := range got {
+		byMsg[d.i] = append(byMsg[d.i], d.owner)
+		perPID[ownerPID(d.owner)]++
+	}
+	mu.Unlock()
+	dups := 0
+	for i, c := range seen {
+		switch {
+		case c == 0:
+			t.Errorf("message %d never arrived", i)
+		case c > 1 && !kill:
+			t.Errorf("message %d arrived %d times with no worker killed", i, c)
+		case c > 1:
+			dups += c - 1
+			// One delivery of a duplicate came from a killed process,
+			// under a lease the test saw it hold when it froze it.
+			ok := false
+			for _, o := range byMsg[i] {
+				if inflight[o][ids[i]] {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("message %d arrived %d times (leases %v), but no killed worker held it", i, c, byMsg[i])
+			}
+		}
+		for _, o := range byMsg[i] {
+			if strings.HasPrefix(o, "(no lease") {
+				t.Errorf("message %d was delivered without a lease on its item: %s", i, o)
+			}
+		}
+	}
+	if kill && dups < 2 {
+		t.Errorf("%d duplicates: the two workers frozen between the message's end and its 250 should each have caused one", dups)
+	}
+	if left, _ := q.Count(); left != 0 {
+		t.Errorf("%d messages left queued", left)
+	}
+	if f, _ := q.CountFailed(); f != 0 {
+		t.Errorf("%d messages failed", f)
+	}
+	if len(perPID) < 2 {
+		t.Errorf("deliveries by worker process %v: the workers did not share the queue", perPID)
+	}
+	t.Logf("%d messages, %d received, %d duplicates, %d kills; %v from the workers' start to an empty queue (%.0f messages/s); deliveries by process: %v",
+		n, len(ms), dups, len(killedPIDs), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), perPID)
+}
+
+// leased returns the items whose lease the (frozen) process pid holds, and
+// its lease owner name.
+func leased(t *testing.T, q *pgqueue.Queue, pid int) (map[string]bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := q.Pool().Query(ctx, `SELECT id, lease_owner FROM tlsmail.outbox
+		WHERE split_part(lease_owner, '/', 2) = $1 AND lease_until > clock_timestamp()`, strconv.Itoa(pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{}
+	var owner string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id, &owner); err != nil {
+			t.Fatal(err)
+		}
+		held[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return held, owner
+}
+
+func ownerPID(owner string) string {
+	if parts := strings.Split(owner, "/"); len(parts) == 3 {
+		return parts[1]
+	}
+	return owner
+}
+
+func joinLogs(logs []string) string {
+	var s []string
+	for i, name := range logs {
+		b, _ := os.ReadFile(name)
+		s = append(s, fmt.Sprintf("--- worker %d:\n%s", i, b))
+	}
+	return strings.Join(s, "\n")
+}
+
+// txStore queues into the caller's transaction: submit.Enqueue on it is
+// pgqueue's EnqueueTx.
+type txStore struct {
+	*pgqueue.Queue
+	tx pgx.Tx
+}
+
+func (s txStore) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
+	return s.EnqueueTx(ctx, s.tx, env, d, r)
+}
+
+// TestQueuePostgresRestartMidRun: PostgreSQL is restarted (fast shutdown:
+// every connection cut) while two `queue run --watch` processes are
+// delivering. The test freezes both workers (SIGSTOP), notes the items
+// their leases hold, restarts the server, and lets them go on: they
+// reconnect by themselves, every message arrives, none is left queued or
+// failed, and a message arrives twice only if it was one of the items in
+// flight at the restart. The cluster is this test's own, so that the
+// package's other tests are not cut off.
+func TestQueuePostgresRestartMidRun(t *testing.T) {
+	t.Parallel()
+	var c testpg.Cluster
+	t.Cleanup(c.Stop)
+	url := c.URL(t)
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	ctx := context.Background()
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	const n = 1500
+	ids := make([]string, n)
+	tx, err := q.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		m := fmt.Sprintf("Message-ID: <%d@restart.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
+		if ids[i], err = submit.Enqueue(ctx, txStore{q, tx}, a, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logDir := t.TempDir()
+	var workers []*exec.Cmd
+	var logs []string
+	for i := range 2 {
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-url", url)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
+		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = f
+		logs = append(logs, f.Name())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		workers = append(workers, cmd)
+	}
+	defer func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	}()
+	waitMessages(t, srv, n/5) // well into the run
+	for _, w := range workers {
+		w.Process.Signal(syscall.SIGSTOP)
+	}
+	inflight := map[string]bool{}
+	for _, w := range workers {
+		held, _ := leased(t, q, w.Process.Pid)
+		for id := range held {
+			inflight[id] = true
+		}
+	}
+	c.Restart(t)
+	for _, w := range workers {
+		w.Process.Signal(syscall.SIGCONT)
+	}
+	q.Close() // its connections were cut: a fresh pool for the checks
+	q, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		left, err := q.Count()
+		if err == nil && left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages (%v) still queued two minutes after the restart; worker logs:\n%s", left, err, joinLogs(logs))
+		}
+	}
+	ms := waitMessages(t, srv, n)
+	seen := make([]int, n)
+	for _, m := range ms {
+		b, _ := m.Data()
+		var i int
+		if _, err := fmt.Sscanf(string(b), "Message-ID: <%d@restart.test>", &i); err != nil || i < 0 || i >= n {
+			t.Fatalf("a message the test did not queue: %.60q", b)
+		}
+		seen[i]++
+	}
+	dups := 0
+	for i, c := range seen {
+		switch {
+		case c == 0:
+			t.Errorf("message %d never arrived", i)
+		case c > 1 && !inflight[ids[i]]:
+			t.Errorf("message %d arrived %d times but was not in flight at the restart", i, c)
+		case c > 1:
+			dups += c - 1
+		}
+	}
+	if f, _ := q.CountFailed(); f != 0 {
+		t.Errorf("%d messages failed", f)
+	}
+	t.Logf("%d messages, %d in flight at the restart, %d duplicates", n, len(inflight), dups)
+}
