@@ -203,6 +203,10 @@ type Account struct {
 
 	// raw keeps the argument of each set command, for inheritance.
 	raw map[string]string
+	// fromAddress is set when From is the sender itself, never a pattern
+	// (see EnvelopeFrom): the command line's (OverrideFrom), or the
+	// expansion of a from written without '*', '?' or '['.
+	fromAddress bool
 }
 
 // IsSet reports whether key was given in the file for this account

@@ -52,6 +52,11 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 	}
 	a.Domain = d
 	if from && a.From != "" {
+		// A from is a pattern as written: what %U or %H bring in (a
+		// control character made '?') does not make it one.
+		if !a.isPattern() {
+			a.fromAddress = true
+		}
 		f, err := x.expand(ctx, a.From, true)
 		if err != nil {
 			return a.expandError("from", err)
@@ -59,6 +64,24 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 		a.From = f
 	}
 	return nil
+}
+
+// OverrideFrom applies the command line's sender (sendmail's -f, msmtp's
+// --from, or the address --read-envelope-from found) as msmtp's
+// override_account does: it replaces From unless allow_from_override is
+// off; "" changes nothing. The sender given is an address, never a
+// pattern, whatever it holds ('*', '?' and '[' are legal in a local part).
+// Call it before Expand (msmtp expands %U in -f too).
+func (a *Account) OverrideFrom(addr string) {
+	if addr != "" && a.AllowFromOverride {
+		a.From, a.fromAddress = addr, true
+	}
+}
+
+// isPattern reports whether From is a shell pattern that only picks the
+// account (File.ByFrom), not an address to send as.
+func (a *Account) isPattern() bool {
+	return !a.fromAddress && strings.ContainsAny(a.From, "*?[")
 }
 
 func (a *Account) expandError(key string, err error) error {
@@ -221,7 +244,7 @@ func (a *Account) EnvelopeFrom(cmdline string) (string, error) {
 			return "", &Error{File: a.File, Line: line, Key: "allow_from_override",
 				Msg: fmt.Sprintf("account %s: allow_from_override is off but the account has no from address (msmtp: envelope-from address is missing)", a.Name),
 				Fix: "add `from ADDRESS` to the account (such as from %U@example.com), or remove allow_from_override off"}
-		case strings.ContainsAny(a.From, "*?["):
+		case a.isPattern():
 			return "", &Error{File: a.File, Line: line, Key: "allow_from_override",
 				Msg: fmt.Sprintf("account %s: allow_from_override is off but from %q is a pattern, not an address", a.Name, a.From),
 				Fix: "write one address after from, or remove allow_from_override off"}
@@ -231,7 +254,7 @@ func (a *Account) EnvelopeFrom(cmdline string) (string, error) {
 	if cmdline != "" {
 		return cmdline, nil
 	}
-	if strings.ContainsAny(a.From, "*?[") {
+	if a.isPattern() {
 		// A pattern only picks the account (File.ByFrom).
 		return "", nil
 	}

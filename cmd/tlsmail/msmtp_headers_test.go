@@ -161,6 +161,13 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"f@example.net", "", []string{"from: <f@example.net>"}, nil},
 		{"-f %U@example.net is expanded too", m.cfg, []string{"-f", "%U@example.net", "bob@example.org"}, []string{"USER=joe"}, noFrom, 0,
 			"joe@example.net", "", []string{"from: <joe@example.net>"}, nil},
+		// '*', '?' and '[' are legal in a local part: -f and what %U
+		// brings in (a control character becomes '?') are the sender,
+		// not a pattern.
+		{"-f with '?' in the local part", m.cfg, []string{"-f", "what?now@example.net", "bob@example.org"}, nil, program, 0,
+			"what?now@example.net", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		{"from %U, a control character in USER, set_from_header on", cfg("from %U@example.com", "set_from_header on"), []string{"bob@example.org"}, []string{"USER=jo\te"}, program, 0,
+			"jo?e@example.com", "", []string{"from: <jo?e@example.com>"}, nil},
 		{"from %U@%H", cfg("from %U@%H"), []string{"bob@example.org"}, []string{"LOGNAME=lg", "HOSTNAME=box.example"}, noFrom, 0,
 			"lg@box.example", "", []string{"from: <lg@box.example>"}, nil},
 	}

@@ -751,9 +751,7 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	// lets it (msmtp's override_account); then %U, %H, %C and %M are
 	// expanded in from (the -f value too) and domain, msmtp's order.
 	a = a.Clone()
-	if o.from != "" && a.AllowFromOverride {
-		a.From = o.from
-	}
+	a.OverrideFrom(o.from)
 	if err := a.Expand(ctx, expander(e, home), true); err != nil {
 		return nil, err
 	}
