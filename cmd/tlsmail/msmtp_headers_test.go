@@ -327,3 +327,28 @@ func TestSendConfigDomainExpanded(t *testing.T) {
 		}
 	}
 }
+
+// TestSendmailPretendEnvelopeFrom: -P names the sender the message would
+// go out with: the account's from when allow_from_override is off
+// (whatever -f says), and -f with %U expanded when it is on, never the
+// -f text as typed.
+func TestSendmailPretendEnvelopeFrom(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "from %U@example.com\nallow_from_override off\n"...), 0o600)
+	for _, tc := range []struct {
+		cfg, from, want string
+	}{
+		{locked, "x@example.net", "joe@example.com"},
+		{m.cfg, "%U@example.net", "joe@example.net"},
+	} {
+		r := proc{args: []string{"sendmail", "-C", tc.cfg, "-P", "-f", tc.from, "bob@example.org"}, env: m.env("USER=joe")}.run(t)
+		if r.code != 0 || !strings.Contains(r.stdout, "\nenvelope from address = "+tc.want+"\n") || strings.Contains(r.stdout, "= "+tc.from+"\n") {
+			t.Errorf("-f %s: want the envelope from address %s: %s", tc.from, tc.want, r)
+		}
+	}
+}

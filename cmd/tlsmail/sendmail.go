@@ -678,7 +678,11 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
 	}
 	if sa.from != "" {
-		fmt.Fprintf(e.stdout, "envelope from address = %s\n", sa.from)
+		// The sender the message would go out with: -f expanded, or the
+		// account's from when allow_from_override is off.
+		if from, err := a.EnvelopeFrom(""); err == nil && from != "" {
+			fmt.Fprintf(e.stdout, "envelope from address = %s\n", from)
+		}
 	}
 	if len(sa.rcpts) > 0 {
 		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(sa.rcpts, ", "))
