@@ -149,6 +149,13 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
 		{"keepbcc", cfg("keepbcc"), []string{"-t"}, nil, withBcc, 0,
 			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
+		// msmtp's older option names (--keepbcc from 1.4, the
+		// add-missing ones from before 1.8.8) and --connect-timeout.
+		{"--keepbcc", m.cfg, []string{"--keepbcc", "-t"}, nil, withBcc, 0,
+			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
+		{"--add-missing-from-header=off --add-missing-date-header=off", m.cfg,
+			[]string{"--add-missing-from-header=off", "--add-missing-date-header=off", "--connect-timeout=30", "bob@example.org"}, nil, noFrom, 0,
+			"ann@example.com", "", []string{"message-id: (generated)"}, []string{"from: ", "date: "}},
 		{"undisclosed_recipients", cfg("undisclosed_recipients on"), []string{"-t"}, nil, withBcc, 0,
 			"ann@example.com", "", []string{"to: undisclosed-recipients:;"}, []string{"cc: ", "bcc: ", "to: <"}},
 		{"--undisclosed-recipients, recipients as arguments", m.cfg, []string{"--undisclosed-recipients", "bob@example.org", "dave@example.org"}, nil, withBcc, 0,

@@ -94,6 +94,8 @@ command of the same name would: --host (then no file is read; not with -a)
 --proxy-port --socket --protocol --aliases
 --set-from-header[=] --set-date-header[=] --set-msgid-header[=]
 --remove-bcc-headers[=] --undisclosed-recipients[=] --auto-from[=]
+--keepbcc[=] --add-missing-from-header[=] --add-missing-date-header[=]
+--connect-timeout
 --maildomain (what tlsmail refuses in a file it refuses here too).
 Refused: -S/--serverinfo (use 'tlsmail probe'), --rmqs, --configure.
   -X FILE, --logfile=FILE   msmtp's log (one line per message; - is
@@ -541,10 +543,13 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 	case "host", "port", "source-ip", "proxy-host", "proxy-port", "socket", "timeout", "protocol",
 		"domain", "user", "passwordeval", "tls-trust-file", "tls-crl-file", "tls-fingerprint",
 		"tls-key-file", "tls-cert-file", "tls-priorities", "tls-host-override", "tls-min-dh-prime-bits",
-		"dsn-notify", "dsn-return", "aliases", "maildomain":
+		"dsn-notify", "dsn-return", "aliases", "maildomain", "connect-timeout":
 		return strings.ReplaceAll(name, "-", "_"), false, true
 	case "auth", "tls", "tls-starttls", "tls-certcheck", "set-from-header", "set-date-header",
-		"set-msgid-header", "remove-bcc-headers", "undisclosed-recipients", "auto-from":
+		"set-msgid-header", "remove-bcc-headers", "undisclosed-recipients", "auto-from",
+		// msmtp's older names: --keepbcc (1.4), --add-missing-*-header
+		// (before 1.8.8), as the configuration file's aliases.
+		"keepbcc", "add-missing-from-header", "add-missing-date-header":
 		return strings.ReplaceAll(name, "-", "_"), true, true
 	}
 	return "", false, false
