@@ -359,3 +359,29 @@ func TestSendmailPretendEnvelopeFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestSendmailDomainNotHostName: a domain that is no host name once %H
+// is expanded ($HOSTNAME with a blank) is a configuration error (exit 78)
+// naming the domain command and the file, not a "--ehlo" flag sendmail
+// has not got, and nothing is queued.
+func TestSendmailDomainNotHostName(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "domain %H\n"...), 0o600)
+	for _, args := range [][]string{
+		{"sendmail", "-C", cfg, "bob@example.org"},
+		{"send", "--config", cfg, "--account", "default", "--from", "ann@example.com", "--to", "bob@example.org", "--subject", "s", "--body", "b"},
+	} {
+		r := proc{args: args, env: m.env("HOSTNAME=my laptop"), stdin: strings.NewReader("Subject: s\n\nx\n")}.run(t)
+		if r.code != 78 || strings.Contains(r.stderr, "--ehlo") || !strings.Contains(r.stderr, "domain") || !strings.Contains(r.stderr, cfg) {
+			t.Errorf("%s: %s", args[0], r)
+		}
+	}
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		t.Errorf("something was queued: %+v", q)
+	}
+}
