@@ -127,6 +127,10 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"other@example.net", "", []string{"from: <other@example.net>"}, nil},
 		{"set_from_header auto keeps the message's From", m.cfg, []string{"bob@example.org"}, nil, program, 0,
 			"ann@example.com", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		// A From field without an address (PHP's "From: $from" with
+		// $from empty) is no From: auto writes the sender's instead.
+		{"set_from_header auto, an empty From field", m.cfg, []string{"bob@example.org"}, nil, "From: \nTo: bob@example.org\nSubject: s\n\nbody\n", 0,
+			"ann@example.com", "", []string{"from: <ann@example.com>"}, nil},
 		{"set_from_header off: no From added", cfg("set_from_header off"), []string{"bob@example.org"}, nil, noFrom, 0,
 			"ann@example.com", "", nil, []string{"from: "}},
 		{"add_missing_from_header off", cfg("add_missing_from_header off"), []string{"bob@example.org"}, nil, noFrom, 0,
