@@ -160,6 +160,12 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 		{"--add-missing-from-header=off --add-missing-date-header=off", m.cfg,
 			[]string{"--add-missing-from-header=off", "--add-missing-date-header=off", "--connect-timeout=30", "bob@example.org"}, nil, noFrom, 0,
 			"ann@example.com", "", []string{"message-id: (generated)"}, []string{"from: ", "date: "}},
+		// A bad argument to these options is a usage error (64), as in
+		// msmtp, an empty one included.
+		{"--set-date-header=on", m.cfg, []string{"--set-date-header=on", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--set-from-header= (empty)", m.cfg, []string{"--set-from-header=", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--undisclosed-recipients=yes", m.cfg, []string{"--undisclosed-recipients=yes", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--keepbcc=auto", m.cfg, []string{"--keepbcc=auto", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
 		{"undisclosed_recipients", cfg("undisclosed_recipients on"), []string{"-t"}, nil, withBcc, 0,
 			"ann@example.com", "", []string{"to: undisclosed-recipients:;"}, []string{"cc: ", "bcc: ", "to: <"}},
 		{"--undisclosed-recipients, recipients as arguments", m.cfg, []string{"--undisclosed-recipients", "bob@example.org", "dave@example.org"}, nil, withBcc, 0,

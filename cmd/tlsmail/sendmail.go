@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,6 +226,9 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				var v string
 				if optional {
 					v = val // --tls, --auth: on unless a value is attached
+					if err = headerOption(name, val, hasVal); err != nil {
+						return nil, err
+					}
 				} else if v, err = value(); err != nil {
 					return nil, err
 				}
@@ -553,6 +557,28 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 		return strings.ReplaceAll(name, "-", "_"), true, true
 	}
 	return "", false, false
+}
+
+// headerOption checks an argument attached to one of msmtp's header
+// options as msmtp does: a bad one, or an empty one (--set-from-header=),
+// is a usage error naming the option (msmtp exits 64), not a
+// configuration error. Without '=' the option means auto (the set_*
+// options) or on.
+func headerOption(name, val string, hasVal bool) error {
+	var valid []string
+	switch name {
+	case "set-from-header":
+		valid = []string{"auto", "on", "off"}
+	case "set-date-header", "set-msgid-header":
+		valid = []string{"auto", "off"}
+	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header":
+		valid = []string{"on", "off"}
+	}
+	if !hasVal || valid == nil || slices.Contains(valid, val) {
+		return nil
+	}
+	return usageErrorf("invalid argument %s for --%s", val, name).
+		withFix("use --" + name + "=" + strings.Join(valid, ", --"+name+"=") + ", or --" + name + " alone")
 }
 
 // dsnOption checks the argument of -N/--dsn-notify or -R/--dsn-return as
