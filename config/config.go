@@ -146,6 +146,12 @@ type Account struct {
 	// RemoveBcc is remove_bcc_headers (default true): Bcc fields are
 	// removed from the message (RFC 5322 section 3.6.3).
 	RemoveBcc bool
+	// AutoFrom and MailDomain are msmtp's obsolete auto_from and
+	// maildomain: with AutoFrom, Expand makes From the user name (%U)
+	// at MailDomain (the bare user name when MailDomain is empty), in
+	// sendmail mode, after the command line's sender, as msmtp does.
+	AutoFrom   bool
+	MailDomain string
 	// UndisclosedRecipients is undisclosed_recipients: the message's To,
 	// Cc and Bcc fields are replaced by "To: undisclosed-recipients:;".
 	UndisclosedRecipients bool

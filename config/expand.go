@@ -40,7 +40,8 @@ type Expander struct {
 }
 
 // Expand replaces %U, %H, %C and %M in a's From (when from is true: msmtp
-// does so in sendmail mode only) and %H, %C and %M in its Domain, as msmtp
+// does so in sendmail mode only; then AutoFrom, if set, makes From
+// user@MailDomain) and %H, %C and %M in its Domain, as msmtp
 // does once the account is chosen and the command line applied. Control
 // characters in what is substituted become '?' (msmtp's sanitize_string).
 // A mailname file that cannot be read or is empty is a *Error (msmtp exits
@@ -62,6 +63,18 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 			return a.expandError("from", err)
 		}
 		a.From = f
+	}
+	if from && a.AutoFrom {
+		// msmtp's obsolete auto_from: user@maildomain replaces from,
+		// the command line's sender included.
+		getenv := x.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		a.From, a.fromAddress = x.userName(getenv), true
+		if a.MailDomain != "" {
+			a.From += "@" + a.MailDomain
+		}
 	}
 	return nil
 }

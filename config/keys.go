@@ -44,6 +44,8 @@ func Keys() []KeyInfo {
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f; %U, %H, %C and %M are expanded in sendmail mode"},
+		{"auto_from", "obsolete in msmtp (use from %U@DOMAIN): on sends as user@maildomain in sendmail mode, whatever from and -f say"},
+		{"maildomain", "the domain of auto_from's address"},
 		{"allow_from_override", "off: the envelope sender is from, whatever -f says (-f still picks the account)"},
 		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
 		{"set_date_header", "auto (add Date when missing) or off (alias: add_missing_date_header)"},
@@ -76,8 +78,6 @@ func IgnoredKeys() []KeyInfo {
 		{"tls_priorities", "TLS parameters come from the TLS provider"},
 		{"tls_min_dh_prime_bits", "finite-field Diffie-Hellman is not offered"},
 		{"tls_force_sslv3", "SSLv3 is never used"},
-		{"auto_from", "obsolete in msmtp; use from"},
-		{"maildomain", "obsolete in msmtp; use from"},
 	}
 }
 
@@ -283,8 +283,10 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 				fix: "tlsmail connects directly to host and port; remove the line or keep using msmtp for this account"}
 		}
 		ignore()
-	case "source_ip", "ntlmdomain", "tls_priorities", "maildomain":
+	case "source_ip", "ntlmdomain", "tls_priorities":
 		ignore()
+	case "maildomain":
+		a.MailDomain = arg
 	case "tls_crl_file":
 		arg = tilde(arg)
 		ignore()
@@ -306,11 +308,13 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 			return true, invalidArg(key, arg, "use a positive number, or nothing")
 		}
 		ignore()
-	case "tls_force_sslv3", "auto_from":
+	case "tls_force_sslv3":
 		if _, err := onOff(key, arg); err != nil {
 			return true, err
 		}
 		ignore()
+	case "auto_from":
+		a.AutoFrom, err = onOff(key, arg)
 	case "remove_bcc_headers":
 		a.RemoveBcc, err = onOff(key, arg)
 	case "undisclosed_recipients":

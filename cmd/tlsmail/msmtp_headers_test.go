@@ -185,6 +185,12 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"what?now@example.net", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
 		{"from %U, a control character in USER, set_from_header on", cfg("from %U@example.com", "set_from_header on"), []string{"bob@example.org"}, []string{"USER=jo\te"}, program, 0,
 			"jo?e@example.com", "", []string{"from: <jo?e@example.com>"}, nil},
+		// msmtp's obsolete auto_from still decides the sender in
+		// 1.8.23: user@maildomain, whatever from and -f say.
+		{"auto_from on, maildomain", cfg("auto_from on", "maildomain oursite.example"), []string{"-f", "x@example.net", "bob@example.org"}, []string{"USER=joe"}, program, 0,
+			"joe@oursite.example", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		{"--auto-from --maildomain", m.cfg, []string{"--auto-from", "--maildomain=oursite.example", "bob@example.org"}, []string{"USER=joe"}, noFrom, 0,
+			"joe@oursite.example", "", []string{"from: <joe@oursite.example>"}, nil},
 		{"from %U@%H", cfg("from %U@%H"), []string{"bob@example.org"}, []string{"LOGNAME=lg", "HOSTNAME=box.example"}, noFrom, 0,
 			"lg@box.example", "", []string{"from: <lg@box.example>"}, nil},
 	}

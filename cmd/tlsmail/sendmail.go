@@ -700,6 +700,7 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
 		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
 		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
+		{"auto_from", onOff(a.AutoFrom)}, {"maildomain", notSet(a.MailDomain)},
 		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
 		{"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
 		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
