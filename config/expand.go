@@ -67,11 +67,7 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 	if from && a.AutoFrom {
 		// msmtp's obsolete auto_from: user@maildomain replaces from,
 		// the command line's sender included.
-		getenv := x.Getenv
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		a.From, a.fromAddress = x.userName(getenv), true
+		a.From, a.fromAddress = x.userName(x.getenv()), true
 		if a.MailDomain != "" {
 			a.From += "@" + a.MailDomain
 		}
@@ -111,10 +107,7 @@ func (a *Account) expandError(key string, err error) error {
 // decided on s as written, then %M, %U, %H and %C are replaced in that
 // order.
 func (x Expander) expand(ctx context.Context, s string, withUser bool) (string, error) {
-	getenv := x.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+	getenv := x.getenv()
 	hasM, hasU := strings.Contains(s, "%M"), withUser && strings.Contains(s, "%U")
 	hasH, hasC := strings.Contains(s, "%H") || strings.Contains(s, "%C"), strings.Contains(s, "%C")
 	var m, u, h, c string
@@ -146,6 +139,14 @@ func (x Expander) expand(ctx context.Context, s string, withUser bool) (string, 
 		s = strings.ReplaceAll(s, "%C", c)
 	}
 	return s, nil
+}
+
+// getenv is Getenv, or os.Getenv when it is nil.
+func (x Expander) getenv() func(string) string {
+	if x.Getenv == nil {
+		return os.Getenv
+	}
+	return x.Getenv
 }
 
 // maxMailname is what msmtp reads of the mailname file: its first line,
