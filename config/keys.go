@@ -43,10 +43,10 @@ func Keys() []KeyInfo {
 		{"tls_key_file", "client certificate key (PEM)"},
 		{"tls_certcheck", "off disables server certificate checks (alias: tls_nocertcheck)"},
 		{"tls_host_override", "name to verify the certificate against instead of host"},
-		{"from", "envelope sender; may be a wildcard pattern to pick the account for -f; %U, %H, %C and %M are expanded in sendmail mode"},
-		{"auto_from", "obsolete in msmtp (use from %U@DOMAIN): on sends as user@maildomain in sendmail mode, whatever from and -f say"},
+		{"from", "envelope sender; may be a wildcard pattern to pick the account for the sender given on the command line; %U, %H, %C and %M are expanded in sendmail mode"},
+		{"auto_from", "obsolete in msmtp (use from %U@DOMAIN): on sends as user@maildomain in sendmail mode, whatever from and the command line's sender say"},
 		{"maildomain", "the domain of auto_from's address"},
-		{"allow_from_override", "off: the envelope sender is from, whatever -f says (-f still picks the account)"},
+		{"allow_from_override", "off: the envelope sender is from, whatever the command line's sender says (which still picks the account)"},
 		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
 		{"set_date_header", "auto (add Date when missing) or off (alias: add_missing_date_header)"},
 		{"set_msgid_header", "auto (add Message-ID when missing) or off"},
@@ -241,7 +241,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		}
 		fp := parseFingerprint(arg)
 		if fp == nil {
-			return true, invalidArg(key, arg, "give the SHA-256 fingerprint as 32 hex pairs separated by colons, as `tlsmail probe` shows it")
+			return true, invalidArg(key, arg, "give the SHA-256 fingerprint of the server's certificate as 32 hex pairs separated by colons")
 		}
 		a.Fingerprint = fp
 	case "tls_host_override":
@@ -329,7 +329,7 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 		if arg == "" {
 			return true, needArg(key)
 		}
-		if arg != "off" && arg != "never" && !validDSNNotify(arg) {
+		if arg != "off" && arg != "never" && !ValidDSNNotify(arg) {
 			return true, invalidArg(key, arg, "use off, never, or a comma-separated list (no spaces) of failure, delay, success")
 		}
 		a.DSNNotify = ""
@@ -472,7 +472,10 @@ func validPin(p string) bool {
 	return err == nil && len(b) == 32
 }
 
-func validDSNNotify(s string) bool {
+// ValidDSNNotify reports whether s is a dsn_notify list msmtp takes: some
+// of failure, delay and success (lower case), each at most once, joined
+// by commas without blanks. "off" and "never" are checked by the caller.
+func ValidDSNNotify(s string) bool {
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		switch part {

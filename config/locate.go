@@ -18,40 +18,94 @@ import (
 // home directory, passed in so that callers and tests control them.
 //
 // When no file is found the error is a *Error listing the places tried.
+// It is the search Search.Locate runs for its user file, with tlsmail's
+// own file first and no system file.
 func Locate(explicit string, getenv func(string) string, home string) (string, error) {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
+	getenv = orNoEnv(getenv)
+	var c []string
+	if xdg := xdgConfigHome(getenv, home); xdg != "" {
+		c = append(c, filepath.Join(xdg, "tlsmail", "config"))
+	}
+	if home != "" {
+		c = append(c, filepath.Join(home, ".msmtprc"))
+	}
+	f, err := locate("", explicit, getenv, home, c)
+	return f.User, err
+}
+
+// locate is the search of Locate and Search.Locate: the system file sys
+// when it exists ("" for none), and the user file: explicit, else
+// TLSMAIL_CONFIG (either even when it does not exist), else the first of
+// candidates that exists. It is an error (a *Error wrapping
+// fs.ErrNotExist, listing the paths tried) only when neither file is
+// found; a file that exists but cannot be examined is a *Error too.
+func locate(sys, explicit string, getenv func(string) string, home string, candidates []string) (Found, error) {
+	var f Found
+	exists := func(p string) (bool, error) {
+		f.Tried = append(f.Tried, p)
+		_, err := os.Stat(p)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		}
+		return false, &Error{File: p, Msg: "cannot read configuration file: " + errText(err),
+			Fix: "fix the file's permissions, or name another configuration file", Err: err}
+	}
+	if sys != "" {
+		ok, err := exists(sys)
+		if err != nil {
+			return f, err
+		}
+		if ok {
+			f.System = sys
+		}
+	}
+	if explicit == "" {
+		explicit = getenv("TLSMAIL_CONFIG")
 	}
 	if explicit != "" {
-		return expandHome(explicit, home), nil
+		f.User = expandHome(explicit, home)
+		f.Tried = append(f.Tried, f.User)
+		return f, nil
 	}
-	if p := getenv("TLSMAIL_CONFIG"); p != "" {
-		return expandHome(p, home), nil
+	for _, p := range candidates {
+		ok, err := exists(p)
+		if err != nil {
+			return f, err
+		}
+		if ok {
+			f.User = p
+			break
+		}
 	}
-	var tried []string
+	if f.User == "" && f.System == "" {
+		return f, &Error{
+			Msg: "no configuration file found (tried " + strings.Join(f.Tried, ", ") + ")",
+			Fix: "create one of them in msmtp's format, or name another configuration file",
+			Err: fs.ErrNotExist,
+		}
+	}
+	return f, nil
+}
+
+// xdgConfigHome is $XDG_CONFIG_HOME, defaulting to ~/.config (XDG Base
+// Directory Specification); "" when neither is known.
+func xdgConfigHome(getenv func(string) string, home string) string {
 	xdg := getenv("XDG_CONFIG_HOME")
 	if xdg == "" && home != "" {
 		xdg = filepath.Join(home, ".config")
 	}
-	if xdg != "" {
-		tried = append(tried, filepath.Join(xdg, "tlsmail", "config"))
+	return xdg
+}
+
+// orNoEnv is getenv, or an empty environment when it is nil.
+func orNoEnv(getenv func(string) string) func(string) string {
+	if getenv == nil {
+		return func(string) string { return "" }
 	}
-	if home != "" {
-		tried = append(tried, filepath.Join(home, ".msmtprc"))
-	}
-	for _, p := range tried {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", &Error{File: p, Msg: "cannot read configuration file: " + errText(err),
-				Fix: "fix the file's permissions, or name another configuration file", Err: err}
-		}
-	}
-	return "", &Error{
-		Msg: "no configuration file found (tried " + strings.Join(tried, ", ") + ")",
-		Fix: "create one of them in msmtp's format, or name another configuration file",
-		Err: fs.ErrNotExist,
-	}
+	return getenv
 }
 
 func expandHome(p, home string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -54,22 +53,15 @@ type Found struct {
 // ~/.config; msmtp 1.8 prefers ~/.msmtprc when both exist), then
 // tlsmail's own $XDG_CONFIG_HOME/tlsmail/config.
 func (s Search) UserCandidates() []string {
-	getenv := s.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
+	getenv := orNoEnv(s.Getenv)
 	var c []string
 	if p := getenv("TLSMAIL_CONFIG"); p != "" {
 		c = append(c, expandHome(p, s.Home))
 	}
-	xdg := getenv("XDG_CONFIG_HOME")
-	if xdg == "" && s.Home != "" {
-		xdg = filepath.Join(s.Home, ".config")
-	}
 	if s.Home != "" {
 		c = append(c, filepath.Join(s.Home, ".msmtprc"))
 	}
-	if xdg != "" {
+	if xdg := xdgConfigHome(getenv, s.Home); xdg != "" {
 		c = append(c, filepath.Join(xdg, "msmtp", "config"), filepath.Join(xdg, "tlsmail", "config"))
 	}
 	return c
@@ -79,55 +71,7 @@ func (s Search) UserCandidates() []string {
 // wrapping fs.ErrNotExist) only when neither exists; a file that exists
 // but cannot be examined is a *Error too.
 func (s Search) Locate() (Found, error) {
-	var f Found
-	exists := func(p string) (bool, error) {
-		f.Tried = append(f.Tried, p)
-		_, err := os.Stat(p)
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, fs.ErrNotExist):
-			return false, nil
-		}
-		return false, &Error{File: p, Msg: "cannot read configuration file: " + errText(err),
-			Fix: "fix the file's permissions, or name another configuration file", Err: err}
-	}
-	if s.SystemFile != "" {
-		ok, err := exists(s.SystemFile)
-		if err != nil {
-			return f, err
-		}
-		if ok {
-			f.System = s.SystemFile
-		}
-	}
-	explicit := s.Explicit
-	if explicit == "" && s.Getenv != nil {
-		explicit = s.Getenv("TLSMAIL_CONFIG")
-	}
-	if explicit != "" {
-		f.User = expandHome(explicit, s.Home)
-		f.Tried = append(f.Tried, f.User)
-		return f, nil
-	}
-	for _, p := range s.UserCandidates() {
-		ok, err := exists(p)
-		if err != nil {
-			return f, err
-		}
-		if ok {
-			f.User = p
-			break
-		}
-	}
-	if f.User == "" && f.System == "" {
-		return f, &Error{
-			Msg: "no configuration file found (tried " + strings.Join(f.Tried, ", ") + ")",
-			Fix: "create one of them in msmtp's format, or name another configuration file",
-			Err: fs.ErrNotExist,
-		}
-	}
-	return f, nil
+	return locate(s.SystemFile, s.Explicit, orNoEnv(s.Getenv), s.Home, s.UserCandidates())
 }
 
 // LoadFound reads the files f names and merges them as msmtp does: every

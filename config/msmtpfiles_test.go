@@ -112,3 +112,46 @@ func TestConfigEnvAccount(t *testing.T) {
 		t.Errorf("the default account must win over the environment: %v", got)
 	}
 }
+
+// TestLocateSearchesAgree: config.Locate and Search.Locate are one search
+// (locate) with their own candidates: the same not-found error listing
+// what was tried, the same *Error for a path that cannot be examined (here
+// XDG_CONFIG_HOME is a regular file, so stat fails with ENOTDIR), and
+// TLSMAIL_CONFIG returned unexamined by both.
+func TestLocateSearchesAgree(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	search := Search{Getenv: getenv, Home: home}
+
+	_, err1 := Locate("", getenv, home)
+	_, err2 := search.Locate()
+	for _, err := range []error{err1, err2} {
+		var ce *Error
+		if !errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(home, ".msmtprc")) ||
+			!strings.Contains(err.Error(), filepath.Join(home, ".config", "tlsmail", "config")) {
+			t.Errorf("nothing there: %v", err)
+		}
+	}
+
+	file := filepath.Join(home, "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["XDG_CONFIG_HOME"] = file
+	_, err1 = Locate("", getenv, home)
+	_, err2 = search.Locate()
+	for i, err := range []error{err1, err2} {
+		var ce *Error
+		if !errors.As(err, &ce) || errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(ce.File, file) || !strings.Contains(err.Error(), "cannot read configuration file") {
+			t.Errorf("search %d, unexaminable path: %v", i, err)
+		}
+	}
+
+	env["TLSMAIL_CONFIG"] = "~/named"
+	p, err1 := Locate("", getenv, home)
+	f, err2 := search.Locate()
+	if want := filepath.Join(home, "named"); p != want || f.User != want || err1 != nil || err2 != nil {
+		t.Errorf("TLSMAIL_CONFIG: %q %v, %q %v", p, err1, f.User, err2)
+	}
+}

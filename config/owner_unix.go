@@ -3,7 +3,6 @@
 package config
 
 import (
-	"fmt"
 	"os"
 	"syscall"
 )
@@ -14,20 +13,14 @@ import (
 // mail elsewhere (host, aliases) — for root's cron mail through
 // /etc/msmtprc, as root. The file must belong to this process's effective
 // user or to root, and must not be writable by group or others (as
-// OpenSSH requires of its configuration files). msmtp 1.8.23 checks none
-// of this.
+// OpenSSH requires of its configuration files; see ownerVerdict). msmtp
+// 1.8.23 checks none of this.
 func untrusted(fi os.FileInfo) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return ""
 	}
-	if uid := os.Geteuid(); int(st.Uid) != uid && st.Uid != 0 {
-		return fmt.Sprintf("is owned by uid %d, neither this user (uid %d) nor root", st.Uid, uid)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("can be written by other users (mode %04o)", fi.Mode().Perm())
-	}
-	return ""
+	return ownerVerdict(uint64(st.Uid), uint64(os.Geteuid()), fi.Mode())
 }
 
 // untrustedFix says how to make the file trusted.

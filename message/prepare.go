@@ -253,7 +253,7 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 		rcpts = expanded
 	}
 	if len(rcpts) == 0 {
-		fix := "give recipients on the command line, or use -t to read them from To, Cc and Bcc"
+		fix := "give recipients, or read them from the message's To, Cc and Bcc fields (PrepareOptions.ExtractRecipients)"
 		if opts.ExtractRecipients {
 			fix = "add To, Cc or Bcc fields to the message, or give recipients on the command line"
 		}

@@ -28,7 +28,7 @@ func fillSpool(tb testing.TB, q *Queue, n int) {
 	base := time.Now()
 	for i := range n {
 		id := newID(base.Add(time.Duration(i)))
-		hj, err := json.Marshal(&header{ID: id, Created: t0, Envelope: Envelope{From: "joe@example.org", To: []string{"ann@example.net"}}, Settings: testSettings})
+		hj, err := json.Marshal(&header{ID: id, Created: t0, Envelope: Envelope{From: "joe@example.org", To: []string{"ann@example.net"}}, Settings: testSettings.json()})
 		if err != nil {
 			tb.Fatal(err)
 		}

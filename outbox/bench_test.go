@@ -15,7 +15,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := q.Enqueue(context.Background(), env, testSettings, bytes.NewReader(body)); err != nil {
+				if _, err := q.EnqueueData(context.Background(), env, testSettings.data(), bytes.NewReader(body)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -37,57 +37,45 @@ func (q *Queue) maxMessageSize() int64 {
 	}
 }
 
-// Enqueue stores a message: the envelope, the settings to deliver it with,
-// and the content read from r until EOF (streamed, never held in memory).
-// When Enqueue returns an ID, the item is on disk (file and directory
-// fsynced); when it returns an error, no item is visible. ctx cancels a
-// slow read of r between chunks. Content larger than the queue's
-// MaxMessageSize is refused (an *Error wrapping ErrTooLarge) as soon as
-// the limit is passed: r is not read further and the partial file is
-// removed.
-func (q *Queue) Enqueue(ctx context.Context, env Envelope, s Settings, r io.Reader) (string, error) {
-	if err := s.check(); err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(&s)
-	if err != nil {
-		return "", &Error{Op: "enqueue", Msg: "cannot encode the settings", Err: err}
-	}
-	return q.enqueue(ctx, env, b, "", r)
-}
-
 // Data is an item's delivery settings as a layer above the outbox encodes
 // them (tlsmail's submit.Account): the outbox stores them as they are and
 // never interprets them, so that it imports nothing above it. They must
 // not hold a secret: the spool is a plain file.
+//
+// Run hands items whose settings are equal, byte for byte as stored, to
+// one Deliver call (one connection): the grouping key is the settings
+// themselves, read from each item's own file, so that a batch never mixes
+// items that were to be delivered differently. A layer above that wants
+// its items batched encodes equal settings equally (submit.Account's JSON
+// is canonical).
 type Data struct {
 	// Settings is a JSON object, returned as written by Item.Data.
 	Settings json.RawMessage
-	// Group is the grouping key: Run hands items with equal Group to one
-	// Deliver call (one connection). It must determine Settings' delivery
-	// (equal Groups for different servers would share a batch).
-	Group string
 }
 
-// EnqueueData is Enqueue with settings the outbox does not interpret.
+// EnqueueData stores a message: the envelope, the settings to deliver it
+// with (d, which the outbox does not interpret), and the content read from
+// r until EOF (streamed, never held in memory). When EnqueueData returns
+// an ID, the item is on disk (file and directory fsynced); when it returns
+// an error, no item is visible. ctx cancels a slow read of r between
+// chunks. Content larger than the queue's MaxMessageSize is refused (an
+// *Error wrapping ErrTooLarge) as soon as the limit is passed: r is not
+// read further and the partial file is removed.
 func (q *Queue) EnqueueData(ctx context.Context, env Envelope, d Data, r io.Reader) (string, error) {
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object",
 			Fix: "encode the settings as a JSON object"}
 	}
-	if d.Group == "" {
-		return "", &Error{Op: "enqueue", Msg: "the item has no grouping key", Fix: "set Data.Group"}
-	}
-	return q.enqueue(ctx, env, d.Settings, d.Group, r)
+	return q.enqueue(ctx, env, d.Settings, r)
 }
 
-func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMessage, group string, r io.Reader) (string, error) {
+func (q *Queue) enqueue(ctx context.Context, env Envelope, settings json.RawMessage, r io.Reader) (string, error) {
 	if len(env.To) == 0 {
 		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
 	}
 	now := q.now()
 	id := newID(time.Now()) // real time: IDs sort in creation order whatever the clock
-	h := rawHeader{ID: id, Created: now.UTC(), Envelope: env, Settings: settings, Group: group}
+	h := header{ID: id, Created: now.UTC(), Envelope: env, Settings: settings}
 	hj, err := json.Marshal(&h)
 	if err != nil {
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -18,21 +19,32 @@ func Example() {
 		return
 	}
 	// The message is on disk before any connection is made. The settings
-	// say where the password comes from, never what it is.
-	settings := outbox.Settings{Host: "smtp.example.org", Port: 587, TLS: "starttls",
-		Auth: "on", User: "joe", Secret: outbox.SecretRef{Source: "env", Ref: "SMTP_PASSWORD"}}
-	_, err = q.Enqueue(context.Background(),
+	// are the program's own (tlsmail stores a submit.Account): the outbox
+	// keeps them as written. They say where the password comes from, never
+	// what it is.
+	type account struct {
+		Host        string `json:"host"`
+		Port        int    `json:"port"`
+		User        string `json:"user"`
+		PasswordEnv string `json:"password_env"`
+	}
+	settings, _ := json.Marshal(account{Host: "smtp.example.org", Port: 587, User: "joe", PasswordEnv: "SMTP_PASSWORD"})
+	_, err = q.EnqueueData(context.Background(),
 		outbox.Envelope{From: "joe@example.org", To: []string{"ann@example.net"}},
-		settings, strings.NewReader("Subject: order 42\r\n\r\nThank you.\r\n"))
+		outbox.Data{Settings: settings}, strings.NewReader("Subject: order 42\r\n\r\nThank you.\r\n"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	stats, err := q.Run(context.Background(), outbox.RunConfig{
 		Deliver: func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
-			// One connection to batch[0].Settings.Host for the whole batch.
+			// The items of a batch share their settings: one connection.
+			var a account
+			if err := json.Unmarshal(batch[0].Data(), &a); err != nil {
+				return err
+			}
 			for _, it := range batch {
-				fmt.Println("sending to", it.Envelope.To, "via", it.Settings.Host)
+				fmt.Println("sending to", it.Envelope.To, "via", a.Host)
 				var sendErr error // the SMTP client's error for this message
 				report(it, outbox.Classify(sendErr))
 			}

@@ -13,9 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -76,85 +74,43 @@ type header struct {
 	ID       string    `json:"id"`
 	Created  time.Time `json:"created"`
 	Envelope Envelope  `json:"envelope"`
-	Settings Settings  `json:"settings"`
-	// Group is the grouping key given to EnqueueData; "" for an item
-	// written by Enqueue, whose key is its Settings'.
-	Group string `json:"group,omitempty"`
-}
-
-// rawHeader is header with the settings left undecoded, for the cache.
-type rawHeader struct {
-	ID       string          `json:"id"`
-	Created  time.Time       `json:"created"`
-	Envelope Envelope        `json:"envelope"`
+	// Settings are the item's delivery settings (Data.Settings), a JSON
+	// object kept as written.
 	Settings json.RawMessage `json:"settings"`
-	Group    string          `json:"group,omitempty"`
+	// A "group" field, the grouping key that tlsmail wrote from its
+	// caller until this version, is ignored: the settings are the key
+	// (see Data), and a key that lied about them could put the item in
+	// another account's batch.
 }
 
-// settingsCache maps the settings of item headers, as written, to their
-// decoded form and grouping key: a run reads many items with the same
-// settings, and decoding them (and encoding the key) is most of the cost
-// of parsing a header.
-type settingsCache map[string]*cachedSettings
-
-type cachedSettings struct {
-	s   Settings
-	key string
-	raw string // the settings as written (Item.Data)
-}
+// settingsCache interns the settings of the item headers a run reads: a
+// run reads many items with the same settings, which then share one
+// string.
+type settingsCache map[string]string
 
 // maxCachedSettings bounds a settingsCache.
 const maxCachedSettings = 256
 
-// decodeHeader decodes a header line, with sc's help if it is not nil;
-// key is the settings' grouping key when sc knew or learned it.
-func decodeHeader(line []byte, sc settingsCache) (h header, key string, err error) {
-	h, key, _, err = decodeHeaderRaw(line, sc)
-	return h, key, err
-}
-
-// decodeHeaderRaw is decodeHeader that also returns the settings as
-// written.
-func decodeHeaderRaw(line []byte, sc settingsCache) (h header, key, raw string, err error) {
-	if sc == nil {
-		if err = json.Unmarshal(line, &h); err != nil {
-			return h, "", "", err
-		}
-		var rs struct {
-			Settings json.RawMessage `json:"settings"`
-		}
-		json.Unmarshal(line, &rs)
-		return h, h.Group, string(rs.Settings), nil
+// decodeHeader decodes a header line, interning its settings in sc if sc
+// is not nil. It returns the settings as written (Item.Data), which are
+// also the item's grouping key. Settings that are not a JSON object are an
+// error: Enqueue never writes any other.
+func decodeHeader(line []byte, sc settingsCache) (h header, raw string, err error) {
+	if err := json.Unmarshal(line, &h); err != nil {
+		return h, "", err
 	}
-	var rh rawHeader
-	if err := json.Unmarshal(line, &rh); err != nil {
-		return h, "", "", err
+	if len(h.Settings) == 0 || h.Settings[0] != '{' {
+		return h, "", errors.New("the settings are not a JSON object")
 	}
-	h = header{ID: rh.ID, Created: rh.Created, Envelope: rh.Envelope, Group: rh.Group}
-	if rh.Settings == nil {
-		// No settings field: zero settings, as the plain decode gives
-		// (json.Unmarshal of no bytes would be an error).
-		rh.Settings = json.RawMessage("null")
-	}
-	c := sc[string(rh.Settings)]
-	if c == nil {
-		c = &cachedSettings{raw: string(rh.Settings)}
-		if err := json.Unmarshal(rh.Settings, &c.s); err != nil {
-			return h, "", "", err
-		}
-		c.key = c.s.key()
-		if len(sc) < maxCachedSettings {
-			sc[string(rh.Settings)] = c
+	raw, ok := sc[string(h.Settings)]
+	if !ok {
+		raw = string(h.Settings)
+		if sc != nil && len(sc) < maxCachedSettings {
+			sc[raw] = raw
 		}
 	}
-	h.Settings = c.s
-	// Each item owns its settings: no slice or map is shared.
-	h.Settings.Pins = slices.Clone(c.s.Pins)
-	h.Settings.Extra = maps.Clone(c.s.Extra)
-	if rh.Group != "" {
-		return h, rh.Group, c.raw, nil
-	}
-	return h, c.key, c.raw, nil
+	h.Settings = nil // held as raw
+	return h, raw, nil
 }
 
 // layout locates the content in a message file.
@@ -200,7 +156,7 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 			}
 		}
 	}
-	h, key, raw, err := decodeHeaderRaw(line, sc)
+	h, raw, err := decodeHeader(line, sc)
 	if err != nil {
 		return nil, corrupt("bad header: %v", err)
 	}
@@ -232,8 +188,8 @@ func readItem(f io.ReaderAt, fsize int64, path string, head []byte, sc settingsC
 	if !validID(h.ID) {
 		return nil, corrupt("bad item ID %q", h.ID)
 	}
-	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope, Settings: h.Settings,
-		Size: size, path: path, lay: lay, key: key, raw: raw}
+	it := &Item{ID: h.ID, Created: h.Created, Envelope: h.Envelope,
+		Size: size, path: path, lay: lay, raw: raw}
 	if int64(len(head)) == fsize {
 		it.data = head[off : off+size : off+size]
 	}

@@ -39,7 +39,7 @@ func TestEnqueueSizeLimit(t *testing.T) {
 			// deadline (and a cancellation, not ErrTooLarge).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			id, err := q.Enqueue(ctx, Envelope{To: []string{"a@b"}}, testSettings, tc.src())
+			id, err := q.EnqueueData(ctx, Envelope{To: []string{"a@b"}}, testSettings.data(), tc.src())
 			if !tc.tooBig {
 				if err != nil {
 					t.Fatalf("Enqueue at the limit = %v", err)

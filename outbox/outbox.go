@@ -21,12 +21,14 @@
 // moves a file back into msg/), so a runner that holds an item's lock and
 // still finds its name there knows it holds that item.
 //
-// # Secrets
+// # Settings
 //
-// The spool never holds a password or token. The item's settings say where
-// the secret comes from (an environment variable, a file, a command, a
-// configuration account; Settings.Secret, or the SecretRef of tlsmail's
-// submit.Account) so that the deliverer reads it again at delivery.
+// An item's delivery settings are opaque to the outbox: a JSON object
+// written by the layer above (tlsmail's submit.Account) and handed back
+// as written by Item.Data, so that the outbox imports nothing above it.
+// They must never hold a password or token, only where to read it again
+// at delivery (an environment variable, a file, a command, a
+// configuration account).
 //
 // # Trust
 //
@@ -58,11 +60,9 @@ package outbox
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 )
@@ -93,101 +93,11 @@ type Envelope struct {
 	DSNReturn string `json:"dsn_return,omitempty"`
 }
 
-// SecretRef says where the deliverer finds the password or token. The
-// secret itself is never stored.
-type SecretRef struct {
-	// Source is "" (no secret), "env" (Ref is an environment variable
-	// name), "file" (Ref is a file path), "command" (Ref is a shell
-	// command, like msmtp's passwordeval), or "config" (Ref is an account
-	// of Settings.ConfigFile whose password or passwordeval is read again).
-	Source string `json:"source,omitempty"`
-	Ref    string `json:"ref,omitempty"`
-}
-
-// Settings are the connection settings an item is delivered with. Items
-// with equal Settings form one batch in Run, sent over one connection.
-//
-// tlsmail itself no longer writes Settings: it stores a submit.Account
-// with EnqueueData, opaque to this package, whose JSON uses the same field
-// names, so Item.Settings still shows an item's host, port and account in
-// listings. Enqueue(Settings) remains for programs that use the outbox
-// with their own deliverer.
-type Settings struct {
-	// ConfigFile and Account name the configuration the settings came from.
-	ConfigFile string `json:"config_file,omitempty"`
-	Account    string `json:"account,omitempty"`
-
-	Host string `json:"host"`
-	Port int    `json:"port"`
-	// TLS is "starttls", "implicit" or "none".
-	TLS string `json:"tls,omitempty"`
-	// TrustFile is "system", a PEM file, or "".
-	TrustFile string `json:"trust_file,omitempty"`
-	// Fingerprint is the leaf certificate's SHA-256 (tls_fingerprint).
-	Fingerprint string   `json:"fingerprint,omitempty"`
-	Pins        []string `json:"pins,omitempty"`
-	// Insecure delivers even when the certificate does not verify.
-	Insecure   bool   `json:"insecure,omitempty"`
-	ServerName string `json:"server_name,omitempty"`
-	CertFile   string `json:"cert_file,omitempty"`
-	KeyFile    string `json:"key_file,omitempty"`
-	Provider   string `json:"provider,omitempty"`
-	Revocation string `json:"revocation,omitempty"`
-
-	// Auth is "", "on" or a SASL mechanism; User the authentication
-	// identity; Secret where its password or token comes from.
-	Auth   string    `json:"auth,omitempty"`
-	User   string    `json:"user,omitempty"`
-	Secret SecretRef `json:"secret,omitzero"`
-
-	// Domain is the EHLO argument; Timeout the network timeout.
-	Domain  string        `json:"domain,omitempty"`
-	Timeout time.Duration `json:"timeout,omitempty"`
-
-	// Extra carries settings this package does not interpret. Keys that
-	// look like secrets (containing "pass", "secret", "token" or "key"
-	// other than key_file) are refused.
-	Extra map[string]string `json:"extra,omitempty"`
-}
-
-// key is the grouping key: Settings encoded canonically.
-func (s *Settings) key() string {
-	b, _ := json.Marshal(s) // maps are encoded with sorted keys
-	return string(b)
-}
-
-func (s *Settings) check() error {
-	switch s.Secret.Source {
-	case "", "env", "file", "command", "config":
-	default:
-		return &Error{Op: "enqueue", Msg: fmt.Sprintf("unknown secret source %q", s.Secret.Source),
-			Fix: "store where the secret comes from (env, file, command or config), never the secret"}
-	}
-	if s.Secret.Source == "env" && (s.Secret.Ref == "" || strings.ContainsAny(s.Secret.Ref, "= \t\n")) {
-		return &Error{Op: "enqueue", Msg: "secret source env needs a variable name",
-			Fix: "give the name of the environment variable, not its value"}
-	}
-	for k := range s.Extra {
-		lk := strings.ToLower(k)
-		if lk == "key_file" || lk == "keyfile" {
-			continue
-		}
-		for _, bad := range []string{"pass", "secret", "token", "key"} {
-			if strings.Contains(lk, bad) {
-				return &Error{Op: "enqueue", Msg: fmt.Sprintf("setting %q looks like a secret", k),
-					Fix: "the outbox never stores secrets: put the secret's source in Settings.Secret"}
-			}
-		}
-	}
-	return nil
-}
-
 // Item is one queued (or failed) message.
 type Item struct {
 	ID       string    `json:"id"`
 	Created  time.Time `json:"created"`
 	Envelope Envelope  `json:"envelope"`
-	Settings Settings  `json:"settings"`
 	// Size is the message content's size in bytes.
 	Size int64 `json:"size"`
 
@@ -208,8 +118,7 @@ type Item struct {
 	// first read covered the whole file (Run only).
 	fid  fileID
 	data []byte
-	key  string      // the grouping key, when known from reading
-	raw  string      // the settings as written (Data)
+	raw  string      // the settings as written (Data), the grouping key
 	lf   *lockedFile // set while Run holds the item
 	// unconfirmed: taken by the scan, checks under the lock still to be
 	// made (runner.confirm); seq orders the items the scan took.
@@ -221,17 +130,10 @@ type Item struct {
 	open func() (io.ReadCloser, error)
 }
 
-// Data returns the item's settings as they were written: the JSON given to
-// EnqueueData, or the encoding of the Settings given to Enqueue. Settings
-// holds the same JSON decoded as Settings (for listings); a layer above
-// decodes Data into its own type.
-func (it *Item) Data() json.RawMessage {
-	if it.raw == "" {
-		b, _ := json.Marshal(&it.Settings)
-		return b
-	}
-	return json.RawMessage(it.raw)
-}
+// Data returns the item's delivery settings as they were written: the
+// JSON object given to EnqueueData (by tlsmail, a submit.Account), which a
+// layer above decodes into its own type. The outbox never interprets it.
+func (it *Item) Data() json.RawMessage { return json.RawMessage(it.raw) }
 
 // Error is an outbox operation that failed.
 type Error struct {

@@ -74,7 +74,7 @@ func helperEnqueue() {
 		// Half the message, then a stall in the middle of the content.
 		r = &stallReader{r: strings.NewReader(body[:len(body)/2]), stdout: os.Stdout}
 	}
-	id, err := q.Enqueue(context.Background(), Envelope{From: "a@b", To: []string{"c@d"}}, testSettings, r)
+	id, err := q.EnqueueData(context.Background(), Envelope{From: "a@b", To: []string{"c@d"}}, testSettings.data(), r)
 	if err != nil {
 		fmt.Println("ERROR", err)
 		return

@@ -119,7 +119,7 @@ func (b Backoff) Delay(attempts int, u float64) time.Duration {
 	return d - time.Duration(float64(d)*b.Jitter*u)
 }
 
-// Deliverer sends a batch of items that share the same Settings, typically
+// Deliverer sends a batch of items that share the same settings, typically
 // over one connection (RSET between messages). It calls report once for
 // each item it attempted, as soon as the outcome is known, so that an item
 // accepted by the server is removed at once. report is safe to call from
@@ -263,7 +263,7 @@ func (r *runner) markDirty(dirs ...string) {
 }
 
 // Run delivers the items that are due (all of them with Force), grouped by
-// Settings into batches for rc.Deliver, and records each result: delivered
+// settings into batches for rc.Deliver, and records each result: delivered
 // items are removed, temporary failures rescheduled (or moved to failed/
 // once older than the maximum age), permanent failures moved to failed/.
 // Corrupt files are moved to corrupt/ with a warning. Items another runner
@@ -356,7 +356,7 @@ func (r *runner) partialWindow() int {
 // maxGroups bounds the settings groups the scan remembers.
 const maxGroups = 4096
 
-// group is the items of one Settings key the scan has not handed out.
+// group is the items of one grouping key the scan has not handed out.
 type group struct {
 	items   []*Item
 	emitted bool // some of the group was handed out already
@@ -456,10 +456,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 			if it == nil {
 				continue
 			}
-			k := it.key
-			if k == "" {
-				k = it.Settings.key()
-			}
+			k := it.raw // the settings: one connection for equal settings
 			g := groups[k]
 			if g == nil {
 				if len(groups) >= maxGroups {
@@ -605,13 +602,8 @@ func (r *runner) take(name string, st state) *Item {
 		it.setState(st)
 		return it
 	}
-	lf, err := lockItem(path, q.hook)
-	if err != nil {
-		r.refused(path, err)
-		return nil // gone (another runner finished it) or refused
-	}
+	lf := r.lock(path)
 	if lf == nil {
-		r.count(func(s *Stats) { s.Busy++ })
 		return nil
 	}
 	if r.relist {
@@ -629,10 +621,8 @@ func (r *runner) take(name string, st state) *Item {
 		r.held.Add(1)
 		return it
 	}
-	// A name in msg/ is given to one file only, once (Enqueue renames
-	// each new item to a fresh ID, and nothing moves a file back): if the
-	// name is still there now that we hold the lock, it names the file we
-	// opened.
+	// The name still there now that we hold the lock names the file we
+	// opened (see admit); its size tells how to read it.
 	fid, size, err := statID(path)
 	if err != nil {
 		lf.unlock()
@@ -644,31 +634,70 @@ func (r *runner) take(name string, st state) *Item {
 		return nil
 	}
 	it.fid = fid
-	st, found := q.loadState(it.ID)
-	if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
-		lf.unlock()
-		r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
+	if !r.admit(it, lf, true, false) {
 		return nil
+	}
+	return it
+}
+
+// lock locks the item file at path for delivery. It returns nil for an
+// item to skip: gone (another runner finished it), refused unread (moved
+// aside, see refused), or held by another runner (counted Busy).
+func (r *runner) lock(path string) *lockedFile {
+	lf, err := lockItem(path, r.q.hook)
+	if err != nil {
+		r.refused(path, err)
+		return nil
+	}
+	if lf == nil {
+		r.count(func(s *Stats) { s.Busy++ })
+		return nil
+	}
+	return lf
+}
+
+// admit makes the checks under the lock lf that every way of taking an
+// item for delivery ends with (take, confirm, batch), and holds the item
+// if they pass. named says whether the item's name in msg/ still names the
+// file the run read: a name is given to one file only, once (Enqueue
+// renames each new item to a fresh ID, and nothing moves a file back), so
+// an item whose name is gone was delivered, failed or moved aside by
+// another runner since it was listed. Its state is then read again, as
+// another runner may have deferred it (noState: there is certainly no
+// state file, and none can appear while the lock is held). An item due now
+// (or any with Force) is held: it.lf is lf, counted in r.held, and admit
+// returns true. Otherwise the lock is released and admit returns false.
+func (r *runner) admit(it *Item, lf *lockedFile, named, noState bool) bool {
+	if !named {
+		lf.unlock()
+		return false
+	}
+	st, found := state{}, false
+	if !noState {
+		st, found = r.q.loadState(it.ID)
+		now := r.now()
+		if next := r.next(st, now); !r.rc.Force && next.After(now) {
+			lf.unlock()
+			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
+			return false
+		}
 	}
 	it.setState(st)
 	it.lf = lf
 	it.noState = !found
 	r.held.Add(1)
-	return it
+	return true
 }
 
 // relistFactor bounds the directory entries per batch item for which
 // confirm lists msg/ again rather than looking up each item.
 const relistFactor = 8
 
-// confirm makes the checks under the lock for the items the scan took
-// without them (unconfirmed): it lists msg/ once, after every such item of
-// the batch is locked. A name still listed names the file we hold (a name
-// is given once), so an item whose name is gone was delivered, failed or
-// moved aside by another runner since our listing, and is dropped. An item
-// with a state file has its state read again (another runner may have
-// deferred it); one without has none, and none can appear while we hold
-// it. It returns the items to deliver (b, compacted).
+// confirm makes the checks under the lock (admit) for the items the scan
+// took without them (unconfirmed): it lists msg/ once, after every such
+// item of the batch is locked, and that listing says whether each name is
+// still there and whether the item has a state file to read. It returns
+// the items to deliver (b, compacted).
 func (r *runner) confirm(b []*Item) []*Item {
 	need := false
 	for _, it := range b {
@@ -691,38 +720,22 @@ func (r *runner) confirm(b []*Item) []*Item {
 			continue
 		}
 		it.unconfirmed = false
-		var gone, hasState bool
+		var named, hasState bool
 		if r.names != nil {
-			gone, hasState = !r.names[it.ID+msgSuffix], r.names[it.ID+stateSuffix]
+			named, hasState = r.names[it.ID+msgSuffix], r.names[it.ID+stateSuffix]
 		} else {
 			_, _, err := statID(it.path)
-			gone, hasState = err != nil, true
+			named, hasState = err == nil, true
 		}
-		if gone {
-			r.drop(it)
-			continue
+		// admit holds it again, or lets it go.
+		lf := it.lf
+		it.lf = nil
+		r.held.Add(-1)
+		if r.admit(it, lf, named, !hasState) {
+			out = append(out, it)
 		}
-		st, found := state{}, false
-		if hasState {
-			st, found = r.q.loadState(it.ID)
-			if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
-				r.drop(it)
-				r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
-				continue
-			}
-		}
-		it.setState(st)
-		it.noState = !found
-		out = append(out, it)
 	}
 	return out
-}
-
-// drop unlocks an item the run will not deliver.
-func (r *runner) drop(it *Item) {
-	it.lf.unlock()
-	it.lf = nil
-	r.held.Add(-1)
 }
 
 // readNames lists the names in dir.
@@ -929,35 +942,17 @@ func (r *runner) batch(ctx context.Context, batch []*Item) {
 			held = append(held, it) // taken by the scan
 			continue
 		}
-		lf, err := lockItem(it.path, q.hook)
-		if err != nil {
-			r.refused(it.path, err)
-			continue // gone (another runner finished it) or refused
-		}
+		lf := r.lock(it.path)
 		if lf == nil {
-			r.count(func(s *Stats) { s.Busy++ })
 			continue
 		}
-		// The path must still name the file the scan read: another runner
-		// may have removed or moved it between the scan and our lock. An
-		// item file never comes back under its name, so the file we hold
-		// is that one, and the scan's reading of it is still good.
-		if fid, _, err := statID(it.path); err != nil || !sameFile(fid, it.fid) {
-			lf.unlock()
-			continue
+		// The path must still name the file the scan read (unlocked, past
+		// maxHeld): if so, the file we hold is that one, and the scan's
+		// reading of it is still good.
+		fid, _, err := statID(it.path)
+		if r.admit(it, lf, err == nil && sameFile(fid, it.fid), false) {
+			held = append(held, it)
 		}
-		// Another runner may have deferred it since the scan.
-		st, found := q.loadState(it.ID)
-		if next := r.next(st, r.now()); !r.rc.Force && next.After(r.now()) {
-			lf.unlock()
-			r.count(func(s *Stats) { s.NotDue++; s.noteNext(next) })
-			continue
-		}
-		it.setState(st)
-		it.lf = lf
-		it.noState = !found
-		r.held.Add(1)
-		held = append(held, it)
 	}
 	// Each item must be removable once delivered (see itemRemovable).
 	ok := held[:0]

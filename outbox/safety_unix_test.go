@@ -19,7 +19,7 @@ import (
 // deliverer and is moved to corrupt/ with a warning, the others go out.
 func TestRunRefusesUntrustedFiles(t *testing.T) {
 	evil := testSettings
-	evil.Secret = SecretRef{Source: "command", Ref: "touch /tmp/tlsmail-pwned"}
+	evil.Secret = testSecret{Source: "command", Ref: "touch /tmp/tlsmail-pwned"}
 	cases := []struct {
 		name      string
 		root      bool // chown to another uid: only root can

@@ -112,7 +112,7 @@ func TestReadItemSizes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q, _, _ := newQueue(t)
-			id, err := q.Enqueue(context.Background(), Envelope{From: "joe@example.org", To: tt.to}, testSettings, strings.NewReader(tt.body))
+			id, err := q.EnqueueData(context.Background(), Envelope{From: "joe@example.org", To: tt.to}, testSettings.data(), strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}

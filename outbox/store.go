@@ -17,7 +17,7 @@ import (
 //     twice only when a runner died between the server's 250 and the
 //     removal of the item (at-least-once);
 //   - in Run, hands the due items to the Deliverer in batches of equal
-//     grouping key (Data.Group: one connection per batch), removes an item
+//     settings (Data: one connection per batch), removes an item
 //     on its final 250, defers a temporary failure with the Backoff, and
 //     moves a permanent failure, or an item older than the maximum age, to
 //     its failed items with the reason;
@@ -50,14 +50,11 @@ type Notifier interface {
 var _ Store = (*Queue)(nil)
 
 // NewItem makes an Item for a Store other than the spool directory: it is
-// it with Data returning data (the settings as enqueued, also decoded into
-// Settings as far as they match) and Open calling open for the content.
+// it with Data returning data (the settings as enqueued) and Open calling
+// open for the content.
 func NewItem(it Item, data json.RawMessage, open func() (io.ReadCloser, error)) *Item {
 	n := it
 	n.raw = string(data)
 	n.open = open
-	if len(data) > 0 {
-		_ = json.Unmarshal(data, &n.Settings) // for listings only
-	}
 	return &n
 }

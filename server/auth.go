@@ -18,6 +18,11 @@ const (
 	mechXOAuth2     = "XOAUTH2"     // Google's and Microsoft's pre-RFC 7628 form
 )
 
+// maxAuthLine is the longest line the server reads (RFC 4954 section 4:
+// an AUTH command line may be 12288 octets, and a server must take the
+// longest response its mechanisms produce, here a bearer token).
+const maxAuthLine = 12288
+
 var (
 	// errAuthFailed is 535 5.7.8 (RFC 4954 section 6).
 	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
@@ -112,8 +117,16 @@ func (l *loginServer) Next(resp []byte) (challenge []byte, done bool, err error)
 // status is "invalid_token" (RFC 6750 section 3.1); the client's answer
 // (0x01 for OAUTHBEARER, section 3.2.3; anything for XOAUTH2) then gets
 // 535 5.7.8. A malformed message is 501 at once.
+//
+// The error challenge tells the client its token failed before the
+// exchange ends, and a client may cancel it then ("*", RFC 4954 section
+// 4) without the server seeing another response: a refusal is therefore
+// counted through fail (session.authFailed: the delay, and 421 with a
+// hang-up at the limit) when it is decided, not when the exchange ends.
+// oauthServer is not wrapped in limitedSASL, which would count it twice.
 type oauthServer struct {
 	check   checkFunc
+	fail    func(error) error // session.authFailed
 	xoauth2 bool
 	step    int // 0: want the client response, 1: want the answer to the error, 2: done
 	err     error
@@ -128,21 +141,24 @@ func (o *oauthServer) Next(resp []byte) (challenge []byte, done bool, err error)
 		if resp == nil { // no initial response: ask with an empty challenge
 			return []byte{}, false, nil
 		}
-		o.step = 1
+		o.step = 2
 		user, token, ok := parseOAuth(resp, o.xoauth2)
 		if !ok {
-			o.step = 2
-			return nil, true, errAuthMalformed
+			return nil, true, o.fail(errAuthMalformed)
 		}
-		if o.err = o.check(user, token); o.err == nil {
-			o.step = 2
+		refused := o.check(user, token)
+		if refused == nil {
 			return nil, true, nil
 		}
+		if o.err = o.fail(refused); o.err == errAuthTooMany {
+			return nil, true, o.err // the limit: no challenge, 421 and a hang-up
+		}
+		o.step = 1
 		return []byte(oauthError), false, nil
 	case 1:
 		o.step = 2
 		if !o.xoauth2 && !bytes.Equal(resp, []byte{0x01}) {
-			return nil, true, errAuthMalformed // RFC 7628 section 3.2.3
+			return nil, true, errAuthMalformed // RFC 7628 section 3.2.3; already counted
 		}
 		return nil, true, o.err
 	}

@@ -83,10 +83,11 @@ type Config struct {
 	Tokens map[string]string
 
 	// DSN offers delivery status notifications (RFC 3461): the EHLO
-	// reply lists DSN, and MAIL's RET= and ENVID= and RCPT's NOTIFY= and
-	// ORCPT= are accepted and recorded in the Envelope. Without it those
-	// parameters are refused (504 5.5.4), as a server that lacks the
-	// extension must not accept them (RFC 5321 section 4.1.1.11).
+	// reply lists DSN, MAIL's RET= and ENVID= and RCPT's NOTIFY= are
+	// accepted and recorded in the Envelope, and RCPT's ORCPT= is accepted
+	// (not recorded). Without it those parameters are refused (504 5.5.4),
+	// as a server that lacks the extension must not accept them (RFC 5321
+	// section 4.1.1.11).
 	DSN bool
 
 	// AllowInsecureAuth offers and accepts AUTH before TLS. By default

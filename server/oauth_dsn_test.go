@@ -110,3 +110,70 @@ func TestDSNParameters(t *testing.T) {
 	r.cmd(250, "MAIL FROM:<ann@example.org>")
 	r.cmd(504, "RCPT TO:<bob@example.org> NOTIFY=FAILURE")
 }
+
+// OAUTHBEARER and XOAUTH2 tell a client that its token was refused with
+// the error challenge, before the exchange ends: a guesser that then
+// cancels ("*", RFC 4954 section 4) has still learnt the answer. Each such
+// refusal counts against MaxAuthFailures (and waits AuthFailureDelay) as a
+// refused PLAIN does, so the MaxAuthFailures-th guess ends the connection
+// with 421 and no answer, however the exchanges end.
+func TestOAuthRefusalCountedBeforeCancel(t *testing.T) {
+	t.Parallel()
+	for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			s := start(t, func(c *server.Config) {
+				c.Tokens = map[string]string{"ann@example.org": "tok"}
+				c.AllowInsecureAuth = true
+				c.AuthFailureDelay = -1
+				c.MaxAuthFailures = 3
+			})
+			r := dialPlain(t, s)
+			r.ehlo()
+			guess := "AUTH XOAUTH2 " + b64("user=ann@example.org\x01auth=Bearer guess\x01\x01")
+			if mech == "OAUTHBEARER" {
+				guess = "AUTH OAUTHBEARER " + b64("n,a=ann@example.org,\x01auth=Bearer guess\x01\x01")
+			}
+			// A guesser pipelines guesses, each cancelled after its
+			// error challenge.
+			if _, err := r.conn.Write([]byte(strings.Repeat(guess+"\r\n*\r\n", 10))); err != nil {
+				t.Fatal(err)
+			}
+			lines := readUntilClosed(t, r.conn)
+			var answered int
+			for _, l := range lines {
+				if strings.HasPrefix(l, "334 ") {
+					answered++
+				}
+			}
+			if answered >= 3 || len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "421 4.7.0") {
+				t.Errorf("%d guesses answered on one connection, then %q; want at most 2 (MaxAuthFailures 3), then 421 4.7.0 and a hang-up", answered, lines)
+			}
+		})
+	}
+}
+
+// An OAuth 2.0 access token may be a few thousand characters (a JWT
+// access token of Microsoft's identity platform often is), so the AUTH
+// line that carries it as an initial response, or the response line after
+// an empty challenge, is longer than go-smtp's default 2000-octet line.
+// RFC 4954 section 4 requires a server to take the longest response its
+// mechanisms produce (and allows AUTH lines of 12288 octets): both forms
+// are accepted.
+func TestOAuthLongToken(t *testing.T) {
+	t.Parallel()
+	token := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 100) // 3500+ characters
+	s := start(t, func(c *server.Config) {
+		c.Tokens = map[string]string{"ann@example.org": token}
+	})
+	conf := &tls.Config{RootCAs: caPoolFromFile(t, s), ServerName: "localhost"}
+	r := dialTLS(t, s, conf)
+	r.ehlo()
+	r.cmd(235, "AUTH OAUTHBEARER "+b64("n,a=ann@example.org,\x01host=localhost\x01port=465\x01auth=Bearer "+token+"\x01\x01"))
+	r.cmd(250, "MAIL FROM:<ann@example.org>")
+
+	r = dialTLS(t, s, conf)
+	r.ehlo()
+	r.cmd(334, "AUTH XOAUTH2")
+	r.cmd(235, b64("user=ann@example.org\x01auth=Bearer "+token+"\x01\x01"))
+}

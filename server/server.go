@@ -473,6 +473,10 @@ func (s *Server) serveConn(tc *trackedConn, id int, listener string) {
 	srv.WriteTimeout = s.cfg.WriteTimeout
 	srv.EnableSMTPUTF8 = true
 	srv.EnableDSN = s.cfg.DSN
+	// An OAuth 2.0 token in AUTH's initial response (or in the response
+	// after an empty challenge) often exceeds go-smtp's default line of
+	// 2000 octets; RFC 4954 section 4 allows AUTH lines of 12288.
+	srv.MaxLineLength = maxAuthLine
 	srv.ErrorLog = errorLog{log: s.log, id: id, closing: s.done}
 	if s.debug != nil {
 		trace = newTraceWriter(s.debug, fmt.Sprintf("[c%d] ", id))

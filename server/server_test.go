@@ -559,9 +559,10 @@ func TestBadInputDoesNotBreakServer(t *testing.T) {
 			t.Errorf("%q got %d, want a 5xx", l, code)
 		}
 	}
-	// A line far longer than the limit ends the session with 500.
+	// A line far longer than the limit (12288 octets, RFC 4954's AUTH line)
+	// ends the session with 500.
 	r2 := dialPlain(t, s)
-	r2.conn.Write([]byte("EHLO " + strings.Repeat("x", 10000) + "\r\n"))
+	r2.conn.Write([]byte("EHLO " + strings.Repeat("x", 20000) + "\r\n"))
 	if code, _ := r2.reply(); code != 500 {
 		t.Errorf("long line got %d, want 500", code)
 	}

@@ -103,9 +103,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case mech == mechLogin && len(users) > 0:
 		return &limitedSASL{Server: &loginServer{check: logged}, s: s}, nil
 	case mech == mechOAuthBearer && len(users) > 0:
-		return &limitedSASL{Server: &oauthServer{check: logged}, s: s}, nil
+		return &oauthServer{check: logged, fail: s.authFailed}, nil
 	case mech == mechXOAuth2 && len(users) > 0:
-		return &limitedSASL{Server: &oauthServer{check: logged, xoauth2: true}, s: s}, nil
+		return &oauthServer{check: logged, fail: s.authFailed, xoauth2: true}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }

@@ -11,7 +11,7 @@
 // The pieces, from an Account to a delivered message:
 //
 //   - Account: FromConfig builds one from an msmtp-format account; its JSON
-//     is the outbox item's settings (Enqueue), Key its grouping key.
+//     is the outbox item's settings (Enqueue), also its grouping key (Key).
 //   - Connector: Account → smtp.Config (CA file, client certificate, TLS
 //     provider, the secret read last); Send is Config, smtp.Dial and one
 //     message.
@@ -126,7 +126,57 @@ type ClientIdentity struct {
 }
 
 // IsZero reports whether no client certificate is configured.
-func (c ClientIdentity) IsZero() bool { return c == ClientIdentity{} }
+func (c ClientIdentity) IsZero() bool {
+	return c.CertFile == "" && c.KeyFile == "" && c.Store == "" && c.Thumbprint == "" && c.Subject == "" &&
+		c.PFXFile == "" && c.PFXPassword.IsZero()
+}
+
+// check reports a client identity given in more than one form, a PFX
+// password without its file, or a certificate store entry that cannot be
+// picked: Field "client_cert", "pfx" or "cert_store" ("provider" when the
+// entry is given to a provider other than "schannel", the Account's
+// provider).
+func (c ClientIdentity) check(provider string) error {
+	bad := func(field, msg, fix string) error { return &Error{Field: field, Msg: msg, Fix: fix} }
+	store := c.Store != "" || c.Thumbprint != "" || c.Subject != ""
+	pem := c.CertFile != "" || c.KeyFile != ""
+	switch {
+	case !c.PFXPassword.IsZero() && c.PFXFile == "":
+		return bad("pfx", "a PFX password source is given without a PFX file", "name the PFX file, or drop the password source")
+	case c.PFXFile != "" && store:
+		return bad("client_cert", "the account names a PFX file and a certificate store entry",
+			"give the client certificate once: PEM files, a PFX file, or a certificate store entry")
+	case c.PFXFile != "" && pem:
+		return bad("client_cert", "the account names a PEM client certificate and a PFX file",
+			"give the client certificate once: PEM files or a PFX file")
+	case store && pem:
+		return bad("client_cert", "the account names a PEM client certificate and a certificate store entry",
+			"give the client certificate once: PEM files or a certificate store entry")
+	case !store:
+		return nil
+	case c.Thumbprint == "" && c.Subject == "":
+		return bad("cert_store", "the certificate store needs a thumbprint or a subject to pick the certificate",
+			"give the certificate's SHA-1 thumbprint ('certutil -user -store MY' lists the store's certificates)")
+	case c.Thumbprint != "" && c.Subject != "":
+		return bad("cert_store", "both a thumbprint and a subject pick the client certificate", "give one of them")
+	case !strings.EqualFold(provider, "schannel"):
+		if provider == "" {
+			provider = "go"
+		}
+		return bad("provider", fmt.Sprintf("a certificate store works with the schannel provider only (not %q)", provider),
+			"use the schannel provider, or export the certificate and key to PEM files")
+	}
+	if loc, name, ok := strings.Cut(c.Store, `\`); ok {
+		switch {
+		case !strings.EqualFold(loc, "localmachine") && !strings.EqualFold(loc, "currentuser"):
+			return bad("cert_store", fmt.Sprintf("certificate store %q: the location must be CurrentUser or LocalMachine", c.Store),
+				`give a store name such as MY, or CurrentUser\MY or LocalMachine\MY`)
+		case name == "":
+			return bad("cert_store", fmt.Sprintf("certificate store %q names no store", c.Store), `give e.g. LocalMachine\MY`)
+		}
+	}
+	return nil
+}
 
 // Auth is the SMTP authentication of an Account.
 type Auth struct {
@@ -163,7 +213,8 @@ const (
 	// secret (msmtp's passwordeval), run by config.RunCommand.
 	SecretCommand SecretSource = "command"
 	// SecretConfig: Ref is an account of Account.ConfigFile whose password
-	// or passwordeval is read again.
+	// or passwordeval is read again; when it has neither, the password
+	// comes from netrc as for SecretNetrc (msmtp's order).
 	SecretConfig SecretSource = "config"
 	// SecretNetrc: the password of the netrc entry whose machine is the
 	// Account's Host and whose login is its Auth.User, as msmtp looks it
@@ -178,10 +229,39 @@ const (
 type SecretRef struct {
 	Source SecretSource
 	Ref    string
+	// Name is how messages name the source, e.g. the setting or flag that
+	// gave it ("--password-cmd", "passwordeval (~/.msmtprc)"); "" names
+	// it by its Source. It is not stored with the Account (an item read
+	// back from the outbox has none) and is no part of IsZero.
+	Name string
 }
 
 // IsZero reports whether r names no secret.
-func (r SecretRef) IsZero() bool { return r == SecretRef{} }
+func (r SecretRef) IsZero() bool { return r.Source == "" && r.Ref == "" }
+
+// describe names where r's secret comes from, for messages: never the
+// command itself (it may hold a secret of its own).
+func (r SecretRef) describe(what string) string {
+	switch {
+	case r.Name != "" && r.Source == SecretFile:
+		return r.Name + " " + r.Ref
+	case r.Name != "":
+		return r.Name
+	case r.Source == SecretEnv:
+		return "the environment variable " + r.Ref
+	case r.Source == SecretFile:
+		return "the file " + r.Ref
+	case r.Source == SecretConfig:
+		return "account " + r.Ref + " of the configuration file"
+	}
+	return "the " + what + " command"
+}
+
+// Which of an Account's secrets an *Error is about (Error.Secret).
+const (
+	SecretPassword    = "password"     // Auth.Secret: the password or OAuth2 token
+	SecretPFXPassword = "PFX password" // Client.PFXPassword
+)
 
 // Addr returns host:port, with Port's default filled in.
 func (a *Account) Addr() string {
@@ -198,8 +278,11 @@ func (a *Account) Addr() string {
 // FromConfig builds the Account of a configuration file's account (as
 // config.Load returns it; file is that file's path). A password written in
 // the file becomes a reference to the account (SecretConfig), a
-// passwordeval too: the file is read again at delivery, so a password
-// changed there is used. A tls_fingerprint is a *config.Error. Relative
+// passwordeval too, and so does no password at all when file names the
+// file (netrc is then consulted at delivery, as msmtp does): the file is
+// read again at delivery, so a password changed or added there is used.
+// With no password and no file, the reference is to netrc
+// (SecretNetrc). A tls_fingerprint is a *config.Error. Relative
 // file names stay as the file gives them (config.Load resolves ~). msmtp's
 // %H, %C and %M left in domain (config.Account.Expand not called) are
 // expanded here in this process's environment, so that EHLO never says
@@ -237,7 +320,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 	if len(c.Fingerprint) > 0 {
 		return Account{}, &config.Error{File: c.File, Line: c.Line, Key: "tls_fingerprint",
 			Msg: fmt.Sprintf("account %s: tls_fingerprint (a hash of the whole certificate) is not supported", c.Name),
-			Fix: "pin the key instead with tls_pin sha256/BASE64 (tlsmail probe prints it), or use tls_trust_file"}
+			Fix: "pin the key instead with tls_pin sha256/BASE64 (the server's certificate report lists it), or use tls_trust_file"}
 	}
 	if c.TrustFile != "system" {
 		a.Trust.CAFile = c.TrustFile
@@ -253,11 +336,14 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		if c.Auth != "on" {
 			a.Auth.Mechanism = strings.ToUpper(c.Auth)
 		}
-		if c.Password != "" || c.PasswordEval != "" {
+		if c.Password != "" || c.PasswordEval != "" || file != "" {
+			// The account is read again when the password is needed:
+			// its password or passwordeval, else (as msmtp) the netrc
+			// entry, whichever it has by then.
 			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
 		} else {
-			// No password in the account: msmtp looks in ~/.netrc and
-			// the system netrc for machine host, login user.
+			// No password, and no file to read again: msmtp looks in
+			// ~/.netrc and the system netrc for machine host, login user.
 			a.Auth.Secret = SecretRef{Source: SecretNetrc}
 		}
 	}
@@ -380,7 +466,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint},
 		Client: ClientIdentity{CertFile: w.CertFile, KeyFile: w.KeyFile,
 			Store: w.CertStore, Thumbprint: w.CertThumbprint, Subject: w.CertSubject,
-			PFXFile: w.PFXFile, PFXPassword: SecretRef{SecretSource(w.PFXPassword.Source), w.PFXPassword.Ref}},
+			PFXFile: w.PFXFile, PFXPassword: SecretRef{Source: SecretSource(w.PFXPassword.Source), Ref: w.PFXPassword.Ref}},
 		Provider:  w.Provider,
 		LocalName: w.Domain,
 		Timeout:   w.Timeout,
@@ -390,7 +476,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	}
 	if w.User != "" {
 		a.Auth = Auth{User: w.User, Mechanism: strings.ToUpper(w.Auth),
-			Secret: SecretRef{SecretSource(w.Secret.Source), w.Secret.Ref}}
+			Secret: SecretRef{Source: SecretSource(w.Secret.Source), Ref: w.Secret.Ref}}
 		if a.Auth.Mechanism == "" || a.Auth.Mechanism == "ON" {
 			a.Auth.Mechanism = "AUTO"
 		}
@@ -398,8 +484,9 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Key is the Account's grouping key in the outbox: items with equal keys
-// are delivered over one connection. It is the Account's canonical JSON.
+// Key is the Account's canonical JSON: what the outbox stores as an item's
+// settings and groups items by, so that items with equal keys are
+// delivered over one connection.
 func (a *Account) Key() string {
 	b, _ := a.MarshalJSON()
 	return string(b)
@@ -436,6 +523,9 @@ func (a *Account) Check() error {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
 	}
+	if err := a.Client.check(a.Provider); err != nil {
+		return err
+	}
 	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
 		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
 	}
@@ -465,6 +555,15 @@ type Error struct {
 	Msg   string
 	Fix   string
 	Err   error
+
+	// For a secret that could not be read (Field "secret", "secret_file",
+	// "secret_file_mode", "secret_file_read", "secret_command", or a
+	// configuration file's "config_file_mode" and "config_file_owner"):
+	// Source is the kind of place it was to be read from, and Secret which
+	// secret it is (SecretPassword or SecretPFXPassword). A program maps
+	// them to its own setting's name (tlsmail's command line: the flag).
+	Source SecretSource
+	Secret string
 }
 
 func (e *Error) Error() string { return e.Msg }

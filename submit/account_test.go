@@ -11,44 +11,40 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/config"
-	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestAccountReadsLegacySettings: the settings of an item queued by the
-// tlsmail before Account (outbox.Settings, encoded by the outbox) decode
-// into the Account that means the same delivery.
+// tlsmail before Account (the outbox's former Settings type, written here
+// byte for byte as that version encoded them) decode into the Account that
+// means the same delivery.
 func TestAccountReadsLegacySettings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		s    outbox.Settings
+		s    string
 		want Account
 	}{
-		{"plain", outbox.Settings{Host: "mx.example", Port: 587, TLS: "starttls", TrustFile: "system"},
+		{"plain", `{"host":"mx.example","port":587,"tls":"starttls","trust_file":"system"}`,
 			Account{Host: "mx.example", Port: 587, Mode: smtp.StartTLS}},
-		{"everything", outbox.Settings{ConfigFile: "/home/u/.msmtprc", Account: "work", Host: "10.0.0.5", Port: 465,
-			TLS: "implicit", TrustFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example",
-			CertFile: "/c.pem", KeyFile: "/k.pem", Provider: "go", Revocation: "strict", Auth: "PLAIN", User: "ann",
-			Secret: outbox.SecretRef{Source: "config", Ref: "work"}, Domain: "client.example", Timeout: 7 * time.Second},
+		{"everything", `{"config_file":"/home/u/.msmtprc","account":"work","host":"10.0.0.5","port":465,"tls":"implicit",` +
+			`"trust_file":"/etc/ca.pem","pins":["sha256/AA"],"insecure":true,"server_name":"mail.example","cert_file":"/c.pem",` +
+			`"key_file":"/k.pem","provider":"go","revocation":"strict","auth":"PLAIN","user":"ann",` +
+			`"secret":{"source":"config","ref":"work"},"domain":"client.example","timeout":7000000000}`,
 			Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "10.0.0.5", Port: 465, Mode: smtp.Implicit,
 				Trust:    Trust{CAFile: "/etc/ca.pem", Pins: []string{"sha256/AA"}, Insecure: true, ServerName: "mail.example", Revocation: "strict"},
 				Client:   ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 				Provider: "go", LocalName: "client.example", Timeout: 7 * time.Second,
-				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}},
-		{"auth on", outbox.Settings{Host: "h", Port: 25, TLS: "none", Auth: "on", User: "u", Secret: outbox.SecretRef{Source: "env", Ref: "PW"}},
-			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{SecretEnv, "PW"}}}},
+				Auth: Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}},
+		{"auth on", `{"host":"h","port":25,"tls":"none","auth":"on","user":"u","secret":{"source":"env","ref":"PW"}}`,
+			Account{Host: "h", Port: 25, Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: SecretRef{Source: SecretEnv, Ref: "PW"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := json.Marshal(&tc.s)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var a Account
-			if err := json.Unmarshal(b, &a); err != nil {
+			if err := json.Unmarshal([]byte(tc.s), &a); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(a, tc.want) {
-				t.Errorf("decoded %s\n as %+v\nwant %+v", b, a, tc.want)
+				t.Errorf("decoded %s\n as %+v\nwant %+v", tc.s, a, tc.want)
 			}
 		})
 	}
@@ -64,9 +60,9 @@ func TestAccountReadsLegacySettings(t *testing.T) {
 func TestAccountRoundTrip(t *testing.T) {
 	a := Account{ConfigFile: "/f", Name: "n", Host: "h", Port: 2525, Mode: smtp.StartTLS,
 		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true},
-		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{SecretFile, "/pw"}},
+		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{Source: SecretFile, Ref: "/pw"}},
 		Provider: "schannel", LocalName: "me", Timeout: time.Minute,
-		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{SecretCommand, "pass show x"}}}
+		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "pass show x"}}}
 	b, err := json.Marshal(a)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +112,7 @@ domain client.example
 		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}},
 		Client:    ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 		LocalName: "client.example",
-		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{SecretConfig, "work"}}}
+		Auth:      Auth{Mechanism: "PLAIN", User: "ann", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}
 	if a.Trust.Pins == nil {
 		want.Trust.Pins = nil
 	}

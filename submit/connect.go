@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -54,9 +55,9 @@ func (c *Connector) getenv(k string) string {
 
 // Plan checks a and resolves it into a Plan: the address, the CA pool,
 // the client certificate and the provider, without network traffic and
-// without reading the secret (Plan.Authenticate does, later). Errors are
-// *Error naming the field, or the provider's own (a Windows certificate
-// store entry that cannot be found).
+// without reading any secret (Plan.Authenticate reads them, later: the
+// password, and a PFX file's password with the file). Errors are *Error
+// naming the field.
 func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	if err := a.Check(); err != nil {
 		return nil, err
@@ -106,7 +107,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		}
 		tcfg.Certificates = []tls.Certificate{cert}
 	}
-	if prov, err = c.ApplyIdentity(ctx, &acct, prov, tcfg); err != nil {
+	if prov, err = c.applyIdentity(&acct, prov); err != nil {
 		return nil, err
 	}
 	timeout := a.Timeout
@@ -132,8 +133,17 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		Timeout:     timeout,
 		DialContext: c.DialContext,
 	}}
-	if a.Auth.User != "" {
+	pfx := a.Client.PFXFile != ""
+	if a.Auth.User != "" || pfx {
 		p.Authenticate = func(ctx context.Context) error {
+			if pfx {
+				if err := c.loadPFX(ctx, &acct, tcfg); err != nil {
+					return err
+				}
+			}
+			if a.Auth.User == "" {
+				return nil
+			}
 			pw, err := c.Secret(ctx, &acct, a.Auth.Secret)
 			if err != nil {
 				return err
@@ -165,10 +175,28 @@ func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error
 	return &p.Config, nil
 }
 
-// Secret reads the secret r names, for account a (whose ConfigFile a
-// SecretConfig reference reads again, and whose Timeout bounds a command).
-// Its errors never hold the secret, nor a command's output.
+// Secret reads the password (or token) r names, for account a (whose
+// ConfigFile a SecretConfig reference reads again, and whose Timeout bounds
+// a command). It is the one reader of secrets, for the command line as for
+// delivery from the outbox. Its errors never hold the secret, nor a
+// command's output; an *Error among them has Source r.Source and Secret
+// SecretPassword, so that a program can name its own setting for it.
 func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
+	return c.secret(ctx, a, r, SecretPassword)
+}
+
+// secret reads the secret r names; what is SecretPassword or
+// SecretPFXPassword, for messages and Error.Secret.
+func (c *Connector) secret(ctx context.Context, a *Account, r SecretRef, what string) (string, error) {
+	pw, err := c.readSecret(ctx, a, r, what)
+	var se *Error
+	if errors.As(err, &se) {
+		se.Source, se.Secret = r.Source, what
+	}
+	return pw, err
+}
+
+func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, what string) (string, error) {
 	fail := func(msg, fix string, err error) (string, error) {
 		return "", &Error{Field: "secret", Msg: msg, Fix: fix, Err: err}
 	}
@@ -176,13 +204,17 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 	switch r.Source {
 	case SecretEnv:
 		if pw = c.getenv(r.Ref); pw == "" {
-			return fail(fmt.Sprintf("the environment variable %s is empty or not set", r.Ref),
-				"export "+r.Ref+" with the password, or name another variable", nil)
+			from := ""
+			if r.Name != "" {
+				from = " (from " + r.Name + ")"
+			}
+			return fail(fmt.Sprintf("the environment variable %s%s is empty or not set", r.Ref, from),
+				"export "+r.Ref+" with the "+what+", or name another variable", nil)
 		}
 		return pw, nil
 	case SecretFile:
 		var err error
-		if pw, err = ReadSecretFile(r.Ref); err != nil {
+		if pw, err = readSecretFile(r.Ref); err != nil {
 			return "", err
 		}
 	case SecretCommand:
@@ -190,8 +222,12 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 		if timeout <= 0 {
 			timeout = smtp.DefaultTimeout
 		}
+		name := r.Name
+		if name == "" {
+			name = what
+		}
 		var err error
-		if pw, err = RunSecretCommand(ctx, r.Ref, timeout); err != nil {
+		if pw, err = runSecretCommand(ctx, r.Ref, timeout, name); err != nil {
 			return "", err
 		}
 	case SecretConfig:
@@ -199,23 +235,24 @@ func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string
 	case SecretNetrc:
 		return c.netrcSecret(a, r.Ref)
 	default:
-		return fail(fmt.Sprintf("the account authenticates as %s but names no password source (%q)", a.Auth.User, r.Source),
-			"name where the password comes from: env, file, command or config", nil)
+		return fail(fmt.Sprintf("the account authenticates as %s but names no %s source (%q)", a.Auth.User, what, r.Source),
+			"name where the "+what+" comes from: env, file, command or config", nil)
 	}
 	if pw == "" {
-		return fail("the password from "+string(r.Source)+" "+r.Ref+" is empty", "put the password on the first line", nil)
+		return fail("the "+what+" from "+r.describe(what)+" is empty", "put the "+what+" on the first line", nil)
 	}
 	return pw, nil
 }
 
-// RunSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C on
-// Windows; no input and no terminal, so a prompt must come from an agent)
-// and returns the first line it printed. The command is killed, with every
+// runSecretCommand runs cmd through config.RunCommand (sh -c, or cmd /C
+// on Windows; no input and no terminal, so a prompt must come from an
+// agent) and returns the first line it printed; name names the command in
+// messages ("the NAME command failed"). The command is killed, with every
 // process it started, at timeout (0: no limit but ctx's). A failure is an
 // *Error of Field "secret_command" wrapping the command's error, and also
 // context.DeadlineExceeded when it did not finish in time. The error never
 // holds the command's standard output.
-func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (string, error) {
+func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, name string) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -227,16 +264,21 @@ func RunSecretCommand(ctx context.Context, cmd string, timeout time.Duration) (s
 	}
 	if ctx.Err() != nil {
 		return "", &Error{Field: "secret_command", Err: errors.Join(err, ctx.Err()),
-			Msg: "the password command did not finish in time (" + ctx.Err().Error() + ")",
+			Msg: "the " + name + " command did not finish in time (" + ctx.Err().Error() + ")",
 			Fix: "check that the command does not wait for input, or raise the account's timeout"}
 	}
-	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the password command failed: %v", err),
-		Fix: "run the command by hand to see why it fails"}
+	var ee *exec.ExitError
+	fix := "run the command by hand to see why it fails"
+	if !errors.As(err, &ee) {
+		fix = "check that the shell and the command exist, and that it prints the " + name + " on its first line"
+	}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command failed: %v", name, err), Fix: fix}
 }
 
 // configSecret reads the password of account name in a.ConfigFile again:
 // its passwordeval is run, or its password used if the file is readable
-// by its owner only. Nothing is read from a file someone else could have
+// by its owner only; with neither, the netrc entry for a's host and user
+// is used (netrcSecret), as msmtp does. Nothing is read from a file someone else could have
 // written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
 	if err := checkCommandFile(a.ConfigFile); err != nil {
@@ -252,20 +294,15 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	}
 	switch {
 	case ca.PasswordEval != "":
-		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval})
+		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval, Name: "passwordeval (" + a.ConfigFile + ")"})
 	case ca.Password != "":
-		sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
-		if sys == "" {
-			sys = config.DefaultSystemFile()
-		}
-		if err := CheckPasswordFile(a.ConfigFile, sys != "" && filepath.Clean(sys) == filepath.Clean(a.ConfigFile)); err != nil {
+		if err := c.CheckConfigPassword(a.ConfigFile); err != nil {
 			return "", err
 		}
 		return ca.Password, nil
 	}
-	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
-		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
-		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
+	// Neither: msmtp looks the password up in netrc.
+	return c.netrcSecret(a, "")
 }
 
 // netrcSecret looks the password of a's user on a's host up in the netrc
@@ -329,26 +366,39 @@ func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 		Fix: fmt.Sprintf("give the account a passwordeval (a command printing the password), or add 'machine %s login %s password ...' to ~/.netrc (chmod 600)", a.Host, a.Auth.User)}
 }
 
-// ReadSecretFile returns the first line of path, refusing a file that is
+// CheckConfigPassword is CheckPasswordFile for the configuration file path,
+// which holds a password: the system file ($TLSMAIL_SYSTEM_CONFIG, else
+// config.DefaultSystemFile) may be read by its group, any other by its
+// owner only. Its error is an *Error of Field "config_file_mode".
+func (c *Connector) CheckConfigPassword(path string) error {
+	sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
+	if sys == "" {
+		sys = config.DefaultSystemFile()
+	}
+	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
+}
+
+// readSecretFile returns the first line of path, refusing a file that is
 // not regular (the error wraps message.ErrNotRegular) or that other users
 // may read (as ssh does for keys: an *Error of Field "secret_file_mode").
 // A file that cannot be opened is an *Error of Field "secret_file"; one
 // that cannot be read, of Field "secret_file_read".
-func ReadSecretFile(path string) (string, error) {
+func readSecretFile(path string) (string, error) {
 	fail := func(field, msg, fix string, err error) (string, error) {
 		return "", &Error{Field: field, Msg: msg, Fix: fix, Err: err}
 	}
 	f, fi, err := openRegular(path)
 	if err != nil {
 		if errors.Is(err, message.ErrNotRegular) {
-			return fail("secret_file", "the password file "+err.Error(), "give the path of a regular file readable by you only", err)
+			return fail("secret_file", "the password file "+err.Error(),
+				"give the path of a regular file readable by you only; for a program's output, use a password command", err)
 		}
 		return fail("secret_file", fmt.Sprintf("cannot open the password file: %v", err), "check the path of the password file", err)
 	}
 	defer f.Close()
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
-			"make it readable by its owner only (chmod 600)", nil)
+			"make it readable by its owner only: run chmod 600 "+path, nil)
 	}
 	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
 	if err != nil && err != io.EOF {

@@ -50,9 +50,6 @@ type Deliverer struct {
 	// itself is settled, the others having the message. When nil, or when
 	// that enqueue fails, they are reported refused (a *RecipientsError).
 	Requeue outbox.Store
-	// DialError, if set, may replace an error of smtp.Dial (the command
-	// line adds its flag names to the fix there).
-	DialError func(err error, p *Plan) error
 	// Shared by every batch of a run (deliver is called from several
 	// goroutines): TLS sessions to resume (one cache per client
 	// certificate, so that a session made with one identity is never
@@ -76,9 +73,10 @@ type Deliverer struct {
 type Plan struct {
 	Addr   string
 	Config smtp.Config
-	// Authenticate reads the secret and sets Config.Auth; nil when the
-	// account does not authenticate. It is called only when a connection
-	// is about to be made.
+	// Authenticate reads the secrets and sets Config.Auth (the password)
+	// and, for a PFX file, Config.TLS.Certificates (the file decoded with
+	// its password); nil when the account has neither. It is called only
+	// when a connection is about to be made.
 	Authenticate func(ctx context.Context) error
 }
 
@@ -230,9 +228,6 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 		}
 		c, err := smtp.Dial(ctx, p.Addr, &p.Config)
 		if err != nil {
-			if d.DialError != nil {
-				err = d.DialError(err, p)
-			}
 			if r := Classify(err); r.Outcome == outbox.Permanent {
 				// The server refuses service for good (5xx greeting or
 				// EHLO): every item not yet reported fails, as a bounce.

@@ -8,10 +8,10 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 )
 
-// ApplyIdentity applies the client identity only Windows offers (a
+// applyIdentity applies the client identity only Windows offers (a
 // certificate store entry, a PFX file decoded by Windows): here an account
 // that names one is refused rather than sent without its certificate.
-func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Provider, cfg *secchan.Config) (secchan.Provider, error) {
+func (c *Connector) applyIdentity(a *Account, p secchan.Provider) (secchan.Provider, error) {
 	id := a.Client
 	if id.Store != "" || id.Thumbprint != "" || id.Subject != "" || id.PFXFile != "" {
 		return nil, &Error{Field: "client_cert", Msg: "the client certificate is in a Windows certificate store or PFX file",
@@ -19,3 +19,7 @@ func (c *Connector) ApplyIdentity(ctx context.Context, a *Account, p secchan.Pro
 	}
 	return p, nil
 }
+
+// loadPFX decodes a PFX file on Windows only; applyIdentity has refused an
+// account that names one.
+func (c *Connector) loadPFX(context.Context, *Account, *secchan.Config) error { return nil }

@@ -83,7 +83,7 @@ func TestDeliverUsesRecordedNeeds(t *testing.T) {
 	// Unrecorded and 8-bit: the legacy path scans it.
 	data, _ := a.MarshalJSON()
 	if _, err := q.EnqueueData(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"scanned@example.net"}},
-		outbox.Data{Settings: data, Group: a.Key()}, strings.NewReader(large+"caf\xc3\xa9\r\n")); err != nil {
+		outbox.Data{Settings: data}, strings.NewReader(large+"caf\xc3\xa9\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	d := &Deliverer{}

@@ -35,7 +35,9 @@ func TestNetrcSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca, _ := f.Account("")
-	a, err := FromConfig("msmtprc", ca)
+	// No file to read the account again from (the EMAIL and SMTPSERVER
+	// account): the reference is to netrc itself.
+	a, err := FromConfig("", ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +98,57 @@ func TestNetrcSecret(t *testing.T) {
 	a.Auth.Secret.Ref = named
 	if pw, err := secret(); pw != "named" || err != nil {
 		t.Errorf("named netrc: %q, %v", pw, err)
+	}
+}
+
+// A queued message from a configuration account finds its password as
+// msmtp would at delivery: the account is read again, and its password or
+// passwordeval is used, else the netrc entry. So the fix the netrc error
+// gives ("give the account a passwordeval") heals a message already
+// queued, and an account whose passwordeval gave way to ~/.netrc still
+// delivers what it queued.
+func TestQueuedConfigAccountNetrcFallback(t *testing.T) {
+	home := t.TempDir()
+	file := filepath.Join(t.TempDir(), "msmtprc")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const base = "account default\nhost mail.example.org\nauth on\nuser ann\n"
+	account := func() Account {
+		t.Helper()
+		f, err := config.Load(context.Background(), file, config.Options{Home: home})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, _ := f.Account("")
+		a, err := FromConfig(file, ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	env := map[string]string{"HOME": home, "TLSMAIL_SYSTEM_CONFIG": filepath.Join(t.TempDir(), "msmtprc")}
+	c := &Connector{Getenv: func(k string) string { return env[k] }}
+
+	// Queued with no password anywhere; then the account gets one.
+	write(file, base)
+	queued := account()
+	if _, err := c.Secret(context.Background(), &queued, queued.Auth.Secret); err == nil {
+		t.Fatal("no password and no netrc: no error")
+	}
+	write(file, base+"passwordeval echo added-later\n")
+	if pw, err := c.Secret(context.Background(), &queued, queued.Auth.Secret); pw != "added-later" || err != nil {
+		t.Errorf("passwordeval added after queueing: %q, %v; want the account's passwordeval", pw, err)
+	}
+
+	// Queued with a passwordeval; then it moves to ~/.netrc.
+	queued = account()
+	write(file, base)
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann password from-netrc\n")
+	if pw, err := c.Secret(context.Background(), &queued, queued.Auth.Secret); pw != "from-netrc" || err != nil {
+		t.Errorf("passwordeval removed, ~/.netrc has the entry: %q, %v; want the netrc password", pw, err)
 	}
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // Enqueue writes a message for a's server into q (durably: on disk,
-// fsynced, or committed, before any connection), with a as the item's settings and a.Key() as its
-// grouping key. The Account is checked first; it holds no secret, only
+// fsynced, or committed, before any connection), with a's canonical JSON
+// as the item's settings, which are also its grouping key (items of equal
+// Accounts share a connection). The Account is checked first; it holds no secret, only
 // where to read it. Its relative file names are stored made absolute
 // (Account.AbsPaths), as any runner in any directory may deliver the item.
 //
@@ -75,7 +76,7 @@ func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelop
 		}
 		msg = io.MultiReader(&head, msg)
 	}
-	return q.EnqueueData(ctx, env, outbox.Data{Settings: data, Group: acct.Key()}, msg)
+	return q.EnqueueData(ctx, env, outbox.Data{Settings: data}, msg)
 }
 
 // scanAhead is the most content Enqueue holds in memory to learn its needs.

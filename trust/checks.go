@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tlsmail/tlsmail/internal/safetext"
 )
 
 // Minimum key sizes below which a key is reported as weak-key (NIST SP
@@ -324,14 +326,25 @@ func keyUsageNames(u x509.KeyUsage) string {
 	return strings.Join(out, ", ")
 }
 
-// checkName matches opts.Name against the leaf's subjectAltName (RFC 6125,
-// 6.4; RFC 5280, 4.2.1.6). The common name is not used, as in every
-// current TLS client.
+// checkName matches opts.Name against the leaf's subjectAltName (see
+// NameProblem).
 func (v *verifier) checkName() {
-	name := v.opts.Name
-	leaf := v.certs[0]
+	if p := NameProblem(v.certs[0], v.opts.Name); p != nil {
+		v.r.Problems = append(v.r.Problems, *p)
+	}
+}
+
+// NameProblem matches name, a DNS name or an IP address, against leaf's
+// subjectAltName (RFC 6125, 6.4; RFC 5280, 4.2.1.6; IP addresses against
+// the IP SANs) and returns the name-mismatch problem Verify reports when
+// it does not match, or nil when it does or name is empty. The common name
+// is not used, as in every current TLS client. The problem says which
+// names the certificate lists and how to fix it. Providers that leave the
+// chain to another verifier (Schannel with the system's) use it to report
+// a wrong name in the same words. leaf must not be nil.
+func NameProblem(leaf *x509.Certificate, name string) *Problem {
 	if name == "" || leaf.VerifyHostname(name) == nil {
-		return
+		return nil
 	}
 	var has []string
 	for _, n := range leaf.DNSNames {
@@ -352,13 +365,15 @@ func (v *verifier) checkName() {
 	default:
 		summary = fmt.Sprintf("certificate 0 is valid for %s, not for %q", strings.Join(has, ", "), name)
 	}
-	// The flag that sets the name differs: --tls-name for send, --name for
-	// probe and cert.
+	// The setting is the server name to verify; the CLI adds its flag
+	// (--tls-name for send, --name for probe and cert).
 	fix := fmt.Sprintf("connect using a name the certificate lists as the server name to verify, or have the certificate reissued with %q in its subjectAltName", name)
 	if len(has) > 0 {
 		fix = fmt.Sprintf("connect using a name the certificate lists as the server name to verify, e.g. %s, or have the certificate reissued with %q in its subjectAltName", strings.Trim(has[0], `"`), name)
 	}
-	v.add(KindNameMismatch, SeverityError, 0, summary, fix)
+	// As verifier.add words every problem: peer text quoted.
+	return &Problem{Kind: KindNameMismatch, Severity: SeverityError, Cert: 0,
+		Subject: safetext.Quote(subjectOf(leaf)), Summary: safetext.Quote(summary), Fix: safetext.Quote(fix)}
 }
 
 var oidNameConstraints = []int{2, 5, 29, 30}

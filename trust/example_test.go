@@ -30,7 +30,7 @@ func ExampleParsePin() {
 	_, err := trust.ParsePin("sha1/AAAA")
 	fmt.Println(err)
 	// Output:
-	// invalid pin "sha1/AAAA": unsupported hash "sha1" (only sha256 is used); a pin is "sha256/" followed by the base64 SHA-256 of the SubjectPublicKeyInfo, as 'tlsmail probe' prints it
+	// invalid pin "sha1/AAAA": unsupported hash "sha1" (only sha256 is used); a pin is "sha256/" followed by the base64 SHA-256 of the SubjectPublicKeyInfo (RFC 7469, 2.4)
 }
 
 // One Checker shared by every verification caches CRLs and OCSP responses

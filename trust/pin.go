@@ -33,7 +33,7 @@ type PinError struct {
 }
 
 func (e *PinError) Error() string {
-	return fmt.Sprintf("invalid pin %q: %s; a pin is \"sha256/\" followed by the base64 SHA-256 of the SubjectPublicKeyInfo, as 'tlsmail probe' prints it", e.Pin, e.Reason)
+	return fmt.Sprintf("invalid pin %q: %s; a pin is \"sha256/\" followed by the base64 SHA-256 of the SubjectPublicKeyInfo (RFC 7469, 2.4)", e.Pin, e.Reason)
 }
 
 // ParsePin parses "sha256/BASE64". It also accepts the HPKP form
@@ -84,7 +84,7 @@ func (v *verifier) checkPins() {
 	}
 	pins, err := ParsePins(v.opts.Pins)
 	if err != nil {
-		v.add(KindPinMismatch, SeverityError, -1, err.Error(), "correct the pin; copy it from 'tlsmail probe' or 'tlsmail cert verify' output")
+		v.add(KindPinMismatch, SeverityError, -1, err.Error(), "correct the pin; copy it from the server's certificate report")
 		return
 	}
 	// Only keys on the path count: each certificate of it is signed by the

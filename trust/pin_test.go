@@ -32,7 +32,7 @@ func TestParsePin(t *testing.T) {
 			continue
 		}
 		var pe *PinError
-		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "tlsmail probe") {
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), `a pin is "sha256/" followed by`) {
 			t.Errorf("ParsePin(%q) = %v, want a PinError with %q", tt.in, err, tt.err)
 		}
 	}

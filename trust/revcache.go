@@ -106,33 +106,37 @@ type diskEntry struct {
 
 const entryMagic = "tlsmail revocation cache 1\n"
 
-// openDiskCache makes (or checks) dir and returns the cache, or an error
-// saying why the directory cannot be used: not a directory, a symbolic
-// link, another user's, or writable by group or others (any of which would
-// let someone else plant answers).
+// openDiskCache makes (or checks) dir and returns the cache, or a
+// *CacheDirError saying why the directory cannot be used: not a directory,
+// a symbolic link, another user's, or writable by group or others (any of
+// which would let someone else plant answers). On Windows, who may write it
+// is read from its owner and DACL (dirSecurityProblem), not from mode bits.
 func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCache, error) {
 	if dir == "" {
-		return nil, errors.New("no cache directory")
+		return nil, &CacheDirError{Err: errors.New("no cache directory")}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, &CacheDirError{Dir: dir, Err: err}
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return nil, err
+		return nil, &CacheDirError{Dir: dir, Err: err}
 	}
 	if err := safeMode(fi, true); err != nil {
-		return nil, fmt.Errorf("the cache directory %s %v", dir, err)
+		return nil, &CacheDirError{Dir: dir, Unsafe: true, Err: err}
+	}
+	if err := dirSecurityProblem(dir, fi); err != nil {
+		return nil, &CacheDirError{Dir: dir, Unsafe: true, Err: err}
 	}
 	// The directory opened must be the one checked (not something
 	// swapped in between the two).
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, &CacheDirError{Dir: dir, Err: err}
 	}
 	if ofi, err := root.Stat("."); err != nil || !os.SameFile(fi, ofi) {
 		root.Close()
-		return nil, fmt.Errorf("the cache directory %s changed while it was opened", dir)
+		return nil, &CacheDirError{Dir: dir, Unsafe: true, Err: errors.New("changed while it was opened")}
 	}
 	if maxEntries <= 0 {
 		maxEntries = DefaultCacheEntries
@@ -141,6 +145,37 @@ func openDiskCache(dir string, maxEntries int, maxBytes, maxFile int64) (*diskCa
 		maxBytes = DefaultCacheBytes
 	}
 	return &diskCache{dir: dir, root: root, maxEntries: maxEntries, maxBytes: maxBytes, maxFile: maxFile + 4096}, nil
+}
+
+// CacheDirError is why a Checker does not use its on-disk revocation cache
+// (see Checker.DiskCacheError): the directory could not be made or opened,
+// or it is not this user's alone (a symbolic link, another user's, or
+// writable by group or others: its files could be someone else's answers,
+// and the cache would leak which servers this user checks). Verification
+// goes on without it, from memory.
+type CacheDirError struct {
+	Dir string
+	// Unsafe is set when the directory is there but not this user's
+	// alone; otherwise it could not be made or opened.
+	Unsafe bool
+	Err    error
+}
+
+func (e *CacheDirError) Error() string {
+	if e.Unsafe {
+		return fmt.Sprintf("the revocation cache directory %s %v, so it is not used: revocation answers are fetched again by each run", e.Dir, e.Err)
+	}
+	return fmt.Sprintf("the revocation cache directory %s cannot be used (%v): revocation answers are fetched again by each run", e.Dir, e.Err)
+}
+
+func (e *CacheDirError) Unwrap() error { return e.Err }
+
+// Fix says what to do about the directory.
+func (e *CacheDirError) Fix() string {
+	if e.Unsafe {
+		return fmt.Sprintf("make %s a directory of this user's own that only this user can write (chmod 700), or remove it so that it is made again; set %s to another directory, or to off to keep answers in memory only", e.Dir, RevocationCacheEnv)
+	}
+	return fmt.Sprintf("check that this user can create and open %s; set %s to another directory, or to off to keep answers in memory only", e.Dir, RevocationCacheEnv)
 }
 
 // safeMode says why fi is not something the cache may trust, or nil.

@@ -1,14 +1,15 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package trust
 
 import "os"
 
-// groupOtherBitsMeaningful: outside Unix (Windows) the permission bits do
-// not describe other users' access; the cache directory under
-// %LocalAppData% is the user's own by its ACL.
+// groupOtherBitsMeaningful: outside Unix and Windows the permission bits
+// do not describe other users' access.
 const groupOtherBitsMeaningful = false
 
-// ownedByUser: Windows has no uid in os.FileInfo; the per-user cache
-// directory's ACL is what keeps other users out.
+// ownedByUser: these platforms have no owner in os.FileInfo.
 func ownedByUser(os.FileInfo) bool { return true }
+
+// dirSecurityProblem: nothing more is known of who may write a directory.
+func dirSecurityProblem(string, os.FileInfo) error { return nil }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -306,10 +307,15 @@ func TestCacheHostileFile(t *testing.T) {
 			if n := s.Responder.Hits("/crl"); n != 2 {
 				t.Errorf("%d fetches, want 2 (the hostile directory ignored)", n)
 			}
-			if c.disk != nil || c.diskErr == nil {
+			if c.disk != nil {
 				t.Errorf("the cache in %s was used", use)
 			}
-			t.Log(c.diskErr)
+			// The reason is surfaced, typed, naming the directory.
+			var ce *CacheDirError
+			if err := c.DiskCacheError(); !errors.As(err, &ce) || !ce.Unsafe || ce.Dir != use || !strings.Contains(err.Error(), use) {
+				t.Errorf("DiskCacheError() = %v, want an unsafe *CacheDirError naming %s", err, use)
+			}
+			t.Log(c.DiskCacheError())
 		})
 	}
 }
@@ -676,5 +682,42 @@ func TestCheckerMemoryBounded(t *testing.T) {
 				t.Error("a fresh entry was dropped while an expired one could go")
 			}
 		}
+	}
+}
+
+// TestDiskCacheErrorOnlyWhenRefused: DiskCacheError is nil while the cache
+// is used, before any check needed it, and when it is off (NoDiskCache,
+// RevocationCacheEnv=off); a directory that cannot be made (its parent is
+// a file) is a *CacheDirError that is not Unsafe. Every verdict is good.
+func TestDiskCacheErrorOnlyWhenRefused(t *testing.T) {
+	s, dir, _ := goodCRLScenario(t)
+	c := &Checker{CacheDir: dir}
+	if err := c.DiskCacheError(); err != nil {
+		t.Errorf("before any check: %v", err)
+	}
+	verifyGood(t, s, c)
+	if err := c.DiskCacheError(); err != nil || c.disk == nil {
+		t.Errorf("a private directory: %v (in use: %v)", err, c.disk != nil)
+	}
+	c = &Checker{CacheDir: dir, NoDiskCache: true}
+	verifyGood(t, s, c)
+	if err := c.DiskCacheError(); err != nil {
+		t.Errorf("NoDiskCache: %v", err)
+	}
+	t.Setenv(RevocationCacheEnv, "off")
+	c = &Checker{}
+	verifyGood(t, s, c)
+	if err := c.DiskCacheError(); err != nil {
+		t.Errorf("%s=off: %v", RevocationCacheEnv, err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c = &Checker{CacheDir: filepath.Join(file, "cache")}
+	verifyGood(t, s, c)
+	var ce *CacheDirError
+	if err := c.DiskCacheError(); !errors.As(err, &ce) || ce.Unsafe || ce.Dir != c.CacheDir || ce.Fix() == "" {
+		t.Errorf("a directory that cannot be made: %v, want a *CacheDirError that is not Unsafe", err)
 	}
 }

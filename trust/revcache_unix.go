@@ -16,3 +16,7 @@ func ownedByUser(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
 }
+
+// dirSecurityProblem: on Unix the owner and mode bits, which safeMode has
+// checked, are the whole story.
+func dirSecurityProblem(string, os.FileInfo) error { return nil }

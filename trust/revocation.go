@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -107,7 +108,9 @@ type Checker struct {
 
 	diskOnce sync.Once
 	disk     *diskCache // nil when off or unusable
-	diskErr  error      // why the disk cache is not used
+	// diskErr is why the cache directory was refused (DiskCacheError);
+	// set once, by diskCache, and read by any goroutine.
+	diskErr atomic.Pointer[CacheDirError]
 
 	mu       sync.Mutex
 	cache    map[string]*fetched

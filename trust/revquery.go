@@ -190,7 +190,7 @@ func (c *Checker) remember(key string, f *fetched) {
 }
 
 // diskCache opens the on-disk cache on first use; nil when it is off or
-// its directory cannot be trusted.
+// its directory cannot be used (the reason is kept for DiskCacheError).
 func (c *Checker) diskCache() *diskCache {
 	if c.NoDiskCache {
 		return nil
@@ -198,13 +198,38 @@ func (c *Checker) diskCache() *diskCache {
 	c.diskOnce.Do(func() {
 		dir := c.CacheDir
 		if dir == "" {
-			if dir, c.diskErr = DefaultRevocationCacheDir(); c.diskErr != nil {
-				return
+			var err error
+			if dir, err = DefaultRevocationCacheDir(); err != nil {
+				return // off, or no cache directory for this user: nothing refused
 			}
 		}
-		c.disk, c.diskErr = openDiskCache(dir, c.CacheEntries, c.CacheBytes, c.maxSize())
+		d, err := openDiskCache(dir, c.CacheEntries, c.CacheBytes, c.maxSize())
+		if err != nil {
+			var ce *CacheDirError
+			if !errors.As(err, &ce) {
+				ce = &CacheDirError{Dir: dir, Err: err}
+			}
+			c.diskErr.Store(ce)
+			return
+		}
+		c.disk = d
 	})
 	return c.disk
+}
+
+// DiskCacheError reports why the Checker does not use its on-disk cache
+// although it has a directory for it: a *CacheDirError once a revocation
+// check needed the cache and the directory was refused. It is nil while
+// the cache is in use or was not needed yet, and when it is off
+// (NoDiskCache, RevocationCacheEnv set to "off") or this user has no cache
+// directory. A refused cache changes no verdict: the Checker keeps answers
+// in its memory only, so each process fetches them again. A program shows
+// the error once, after its checks, so that the user can fix the directory.
+func (c *Checker) DiskCacheError() error {
+	if e := c.diskErr.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // fromDisk reads q's entry and checks it as if it had just been fetched:

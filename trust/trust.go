@@ -9,6 +9,7 @@ package trust
 import (
 	"crypto/x509"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -112,6 +113,16 @@ func (r Report) OK() bool {
 		}
 	}
 	return true
+}
+
+// SortProblems puts the errors of ps before its warnings, keeping the
+// order in which they were found otherwise: the order of Report.Problems,
+// whoever builds the report (package trust, or a provider that takes
+// Windows' verdict).
+func SortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		return ps[i].Severity == SeverityError && ps[j].Severity != SeverityError
+	})
 }
 
 // Has reports whether the report contains a problem of kind k.

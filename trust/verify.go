@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,9 +56,7 @@ func verify(ctx context.Context, chain []*x509.Certificate, opts Options, unpars
 	}
 	v := &verifier{ctx: ctx, opts: opts, now: opts.now(), r: Report{Chain: chain}, unparsed: unparsed}
 	v.run()
-	sort.SliceStable(v.r.Problems, func(i, j int) bool {
-		return v.r.Problems[i].Severity == SeverityError && v.r.Problems[j].Severity != SeverityError
-	})
+	SortProblems(v.r.Problems)
 	return v.r
 }
 
@@ -213,7 +210,7 @@ func (v *verifier) run() {
 	if v.x509err != nil && v.r.OK() {
 		v.r.unexplained = true
 		v.add(classify(v.x509err), SeverityError, 0, "crypto/x509 rejected the chain: "+v.x509err.Error(),
-			"inspect the chain with 'tlsmail cert verify' and compare it with 'openssl verify'")
+			"inspect the server's certificate chain and compare the verdict with 'openssl verify'")
 	}
 }
 

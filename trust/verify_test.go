@@ -2,6 +2,9 @@ package trust
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +326,85 @@ func TestProblemsQuotePeerTextSafely(t *testing.T) {
 				t.Errorf("%s: control character in %q", p.Kind, s)
 			}
 		}
+	}
+}
+
+// TestNameProblem: the exported name check (used by the Schannel provider
+// with Windows' verdict) is the one Verify reports, word for word: nil
+// for a matching or empty name, the names the certificate lists and a fix
+// otherwise, peer text quoted.
+func TestNameProblem(t *testing.T) {
+	mk := func(cn string, dns []string, ips []net.IP) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: dns, IPAddresses: ips}
+	}
+	tests := []struct {
+		name    string
+		leaf    *x509.Certificate
+		check   string
+		summary string // "" for no problem
+	}{
+		{"match", mk("", []string{"mail.example.com"}, nil), "mail.example.com", ""},
+		{"wildcard match", mk("", []string{"*.example.com"}, nil), "mail.example.com", ""},
+		{"no name to check", mk("", []string{"mail.example.com"}, nil), "", ""},
+		{"other name", mk("", []string{"mail.example.com"}, nil), "smtp.example.org",
+			`certificate 0 is valid for "mail.example.com", not for "smtp.example.org"`},
+		{"common name only", mk("mail.example.com", nil, nil), "mail.example.com",
+			`certificate 0 has no subjectAltName, only the common name "mail.example.com", which clients no longer use; it is not valid for "mail.example.com"`},
+		{"no names", mk("", nil, nil), "mail.example.com", `certificate 0 names no host at all; it is not valid for "mail.example.com"`},
+		{"IP without IP SANs", mk("", []string{"mail.example.com"}, nil), "192.0.2.1",
+			`192.0.2.1 is an IP address but certificate 0 lists no IP addresses, only "mail.example.com"`},
+		{"IP match", mk("", nil, []net.IP{net.ParseIP("192.0.2.1")}), "192.0.2.1", ""},
+		{"control characters quoted", mk("", []string{"a\x1b[31m.example"}, nil), "b.example",
+			`certificate 0 is valid for "a\x1b[31m.example", not for "b.example"`},
+	}
+	for _, tc := range tests {
+		p := NameProblem(tc.leaf, tc.check)
+		if tc.summary == "" {
+			if p != nil {
+				t.Errorf("%s: %+v", tc.name, p)
+			}
+			continue
+		}
+		if p == nil || p.Kind != KindNameMismatch || p.Severity != SeverityError || p.Cert != 0 || p.Summary != tc.summary ||
+			!strings.Contains(p.Fix, "server name to verify") || strings.ContainsRune(p.Summary+p.Fix, 0x1b) {
+			t.Errorf("%s: %+v, want summary %q", tc.name, p, tc.summary)
+		}
+	}
+}
+
+// TestNameProblemIsVerifys: Verify's name-mismatch problem for a real chain
+// is NameProblem's.
+func TestNameProblemIsVerifys(t *testing.T) {
+	s, err := testpki.NewBroken("name-mismatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Verify(s.Chain, Options{Roots: s.Pool(), Name: s.Name, Revocation: RevocationOff})
+	var got *Problem
+	for i := range r.Problems {
+		if r.Problems[i].Kind == KindNameMismatch {
+			got = &r.Problems[i]
+		}
+	}
+	want := NameProblem(s.Chain[0], s.Name)
+	if got == nil || want == nil || *got != *want {
+		t.Errorf("Verify: %+v\nNameProblem: %+v", got, want)
+	}
+}
+
+// TestSortProblems: errors first, otherwise in the order found.
+func TestSortProblems(t *testing.T) {
+	ps := []Problem{
+		{Kind: KindExpiringSoon, Severity: SeverityWarning}, {Kind: KindExpired, Severity: SeverityError},
+		{Kind: KindRevocationUnknown, Severity: SeverityWarning}, {Kind: KindNameMismatch, Severity: SeverityError},
+	}
+	SortProblems(ps)
+	var got []Kind
+	for _, p := range ps {
+		got = append(got, p.Kind)
+	}
+	want := []Kind{KindExpired, KindNameMismatch, KindExpiringSoon, KindRevocationUnknown}
+	if !slices.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
 	}
 }

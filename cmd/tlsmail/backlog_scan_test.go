@@ -45,7 +45,7 @@ func TestBacklogScanBounded(t *testing.T) {
 	enq := func(n int, settings []byte) {
 		for range n {
 			if _, err := q.EnqueueData(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
-				outbox.Data{Settings: settings, Group: string(settings)}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+				outbox.Data{Settings: settings}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 				t.Fatal(err)
 			}
 		}

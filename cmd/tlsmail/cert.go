@@ -13,10 +13,10 @@ import (
 // Exit status 1 of the certificate commands (probe, cert verify, cert
 // check): the check ran and found at least one error-level problem. It is
 // not a sysexits code: like diff(1) and grep(1), 1 means "the answer is no".
-const exitProblems = certinfo.ExitProblems
+const exitProblems = 1
 
 // exitNoInput is EX_NOINPUT: an input file is missing or unreadable.
-const exitNoInput = certinfo.ExitNoInput
+const exitNoInput = 66
 
 // JSON error kinds of the certificate commands.
 const (
@@ -44,25 +44,25 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// certError turns an error of package certinfo (or trust) into an
-// *exitError with the exit code certinfo.ExitCode gives it; cmd names the
+// certError turns an error of the certificate flags (certFlags), package
+// certinfo or trust into an *exitError: a bad flag value exits 64, an input
+// file that is missing or unreadable 66, anything else 70; cmd names the
 // command for the usage fix.
 func certError(err error, cmd string) *exitError {
-	code := certinfo.ExitCode(nil, err)
-	xe := &exitError{code: code, err: err, msg: err.Error()}
+	xe := &exitError{err: err, msg: err.Error()}
 	var ie *certinfo.InputError
-	var ue *certinfo.UsageError
+	var fe *flagError
 	var pe *trust.PinError
 	switch {
+	case errors.As(err, &fe):
+		xe.code, xe.kind, xe.fix = exitUsage, kindUsage, fmt.Sprintf("see '%s --help'", cmd)
+	case errors.As(err, &pe):
+		xe.code, xe.kind, xe.fix = exitUsage, kindUsage, "write a pin as sha256/ followed by the base64 of the SHA-256 of the SubjectPublicKeyInfo (44 characters)"
 	case errors.As(err, &ie):
-		xe.kind, xe.msg, xe.fix = kindInput, fmt.Sprintf("%s: %s", ie.Path, ie.Reason), ie.Fix
+		xe.code, xe.kind, xe.msg, xe.fix = exitNoInput, kindInput, fmt.Sprintf("%s: %s", ie.Path, ie.Reason), ie.Fix
 		if xe.fix == "" {
 			xe.fix = "check the path and the file's permissions"
 		}
-	case errors.As(err, &ue):
-		xe.kind, xe.fix = kindUsage, fmt.Sprintf("see '%s --help'", cmd)
-	case errors.As(err, &pe):
-		xe.kind, xe.fix = kindUsage, "write a pin as sha256/ followed by the base64 of the SHA-256 of the SubjectPublicKeyInfo (44 characters)"
 	default:
 		xe.kind, xe.code = kindInternal, exitSoftware
 		xe.fix = "this is a bug in tlsmail; please report it with the command line"
@@ -194,25 +194,19 @@ unreadable, or holds no certificate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			res, err := certinfo.VerifyFile(cmd.Context(), certinfo.VerifyRequest{
-				ChainFile:  args[0],
-				CAFile:     o.ca,
-				Name:       o.name,
-				At:         o.at,
-				Pins:       o.pins,
-				Revocation: o.revocation,
-				Checker:    &trust.Checker{},
-			})
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+			var res certinfo.Result
+			if err == nil {
+				res, err = certinfo.VerifyFile(cmd.Context(), args[0], opts)
+			}
 			return finishCert(e.stdout, o.json, cmd.CommandPath(), res, err)
 		},
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringVar(&o.name, "name", "", "check that the leaf is valid for `NAME` (a DNS name or an IP address)")
 	fs.StringVar(&o.at, "at", "", "verify at `TIME` (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead of now")
-	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft or strict")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	return cmd
 }
@@ -256,8 +250,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			q := certinfo.VerifyRequest{CAFile: o.ca, Name: o.name, At: o.at, Pins: o.pins, Revocation: o.revocation, Checker: &trust.Checker{}}
-			opts, err := q.Options()
+			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.CheckKeyPair(cmd.Context(), o.cert, o.key, opts)
@@ -270,10 +263,8 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 	fs.StringVar(&o.cert, "cert", "", "the server's certificate chain PEM `FILE` (leaf first)")
 	fs.StringVar(&o.key, "key", "", "the server's private key PEM `FILE`")
 	fs.StringVar(&o.name, "name", "", "check that the certificate is valid for `NAME` (a DNS name or an IP address)")
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringVar(&o.at, "at", "", "check at `TIME` (RFC 3339) instead of now")
-	fs.StringArrayVar(&o.pins, "pin", nil, "check that a certificate's key matches `sha256/BASE64`, the SPKI pin clients use (repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft or strict")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	cmd.MarkFlagRequired("cert")
 	cmd.MarkFlagRequired("key")

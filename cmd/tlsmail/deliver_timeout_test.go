@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // silentAfterData is a raw-socket SMTP server (no TLS, no PIPELINING) that
@@ -114,10 +116,10 @@ func TestQueueFlushSilentServerDefersTheRest(t *testing.T) {
 	}
 	host, port, _ := net.SplitHostPort(srv.ln.Addr().String())
 	n, _ := strconv.Atoi(port)
-	s := outbox.Settings{Host: host, Port: n, TLS: "none", TrustFile: "system", Timeout: 300 * time.Millisecond}
+	s := submit.Account{Host: host, Port: n, Mode: smtp.None, Timeout: 300 * time.Millisecond}
 	const items = 20
 	for i := range items {
-		if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+		if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 			strings.NewReader("Subject: "+strconv.Itoa(i)+"\r\n\r\nx\r\n")); err != nil {
 			t.Fatal(err)
 		}
@@ -162,8 +164,8 @@ func TestQueueRunSilentGreetingDefersOtherBatches(t *testing.T) {
 	host, port, _ := net.SplitHostPort(srv.ln.Addr().String())
 	n, _ := strconv.Atoi(port)
 	for _, domain := range []string{"one.example", "two.example"} {
-		s := outbox.Settings{Host: host, Port: n, TLS: "none", TrustFile: "system", Timeout: 300 * time.Millisecond, Domain: domain}
-		if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+		s := submit.Account{Host: host, Port: n, Mode: smtp.None, Timeout: 300 * time.Millisecond, LocalName: domain}
+		if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 			strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 			t.Fatal(err)
 		}

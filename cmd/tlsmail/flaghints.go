@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -34,19 +35,27 @@ const (
 	setTLSMode        setting = "tls-mode"         // STARTTLS, implicit TLS or none
 	setImplicitOrNone setting = "implicit-or-none" // no STARTTLS: implicit TLS, or plaintext
 	setTLSFirst       setting = "tls-first"        // the server wants TLS: STARTTLS or implicit
+	setImplicit       setting = "implicit"         // implicit TLS (a port that waits for a handshake)
 	setTimeout        setting = "timeout"
-	setServer         setting = "server"      // host and port
-	setAuthMech       setting = "auth-mech"   // the SASL mechanism
-	setCredentials    setting = "credentials" // user name and password source
-	setUser           setting = "user"        // authenticate at all
-	setEHLO           setting = "ehlo"        // the EHLO name
-	setClientCert     setting = "client-cert" // a client certificate and key
-	setVersions       setting = "versions"    // which TLS versions the server takes
-	setTranscript     setting = "transcript"  // the session log
-	setConfig         setting = "config"      // the configuration file
+	setServer         setting = "server"        // host and port
+	setAuthMech       setting = "auth-mech"     // the SASL mechanism
+	setCredentials    setting = "credentials"   // user name and password source
+	setPasswordEnv    setting = "password-env"  // the password's environment variable
+	setPasswordFile   setting = "password-file" // the password's file
+	setPasswordCmd    setting = "password-cmd"  // the password's command
+	setUser           setting = "user"          // authenticate at all
+	setEHLO           setting = "ehlo"          // the EHLO name
+	setClientCert     setting = "client-cert"   // a client certificate and key
+	setPFX            setting = "pfx"           // a client certificate from a PKCS#12 file (Windows)
+	setCertStore      setting = "cert-store"    // a client certificate from a certificate store (Windows)
+	setProvider       setting = "provider"      // the TLS implementation
+	setVersions       setting = "versions"      // which TLS versions the server takes
+	setTranscript     setting = "transcript"    // the session log
+	setConfig         setting = "config"        // the configuration file
 	setFrom           setting = "from"
 	setRecipients     setting = "recipients"
 	setSubject        setting = "subject"
+	setInspect        setting = "inspect" // look at the server's certificate report (chain, pins)
 )
 
 // flagHint is one row of the table: with command cmd ("send", "probe",
@@ -69,19 +78,25 @@ var flagHints = []flagHint{
 	{"send", setTLSMode, "--tls starttls|implicit|none"},
 	{"send", setImplicitOrNone, "--tls implicit, or --tls none"},
 	{"send", setTLSFirst, "--tls starttls or --tls implicit"},
+	{"send", setImplicit, "--tls implicit"},
 	{"send", setTimeout, "--timeout DURATION"},
 	{"send", setServer, "--server HOST[:PORT]"},
 	{"send", setAuthMech, "--auth MECH"},
 	{"send", setCredentials, "--user NAME with --password-env, --password-file or --password-cmd"},
+	{"send", setPasswordEnv, "--password-env VAR"},
+	{"send", setPasswordFile, "--password-file FILE"},
+	{"send", setPasswordCmd, "--password-cmd CMD"},
 	{"send", setUser, "--user"},
 	{"send", setEHLO, "--ehlo NAME"},
 	{"send", setClientCert, "--cert FILE and --key FILE"},
+	{"send", setProvider, "--tls-provider NAME"},
 	{"send", setVersions, "tlsmail probe --versions"},
 	{"send", setTranscript, "--transcript -"},
 	{"send", setConfig, "--config FILE or TLSMAIL_CONFIG"},
 	{"send", setFrom, "--from ADDRESS"},
 	{"send", setRecipients, "--to, --cc or --bcc"},
 	{"send", setSubject, "--subject"},
+	{"send", setInspect, "tlsmail probe HOST[:PORT]"},
 
 	{"probe", setCA, "--ca FILE"},
 	{"probe", setPin, "--pin sha256/..."},
@@ -90,6 +105,7 @@ var flagHints = []flagHint{
 	{"probe", setTLSMode, "--tls starttls|implicit"},
 	{"probe", setImplicitOrNone, "--tls implicit"},
 	{"probe", setTLSFirst, "--tls starttls or --tls implicit"},
+	{"probe", setImplicit, "--tls implicit"},
 	{"probe", setTimeout, "--timeout DURATION"},
 	{"probe", setEHLO, "--ehlo NAME"},
 	{"probe", setVersions, "--versions"},
@@ -197,7 +213,9 @@ func problemSettings(k trust.Kind) []setting {
 	case trust.KindRevocationUnknown:
 		return []setting{setRevocation}
 	case trust.KindPinMismatch:
-		return []setting{setPin}
+		return []setting{setPin, setInspect}
+	case trust.KindMalformed:
+		return []setting{setInspect}
 	}
 	return nil
 }
@@ -222,12 +240,15 @@ func errorSettings(err error) []setting {
 	case errors.As(err, &ie):
 		return inputSettings(ie.Field)
 	case errors.As(err, &sub):
-		return submitSettings(sub.Field)
+		return submitSettings(sub)
 	case errors.As(err, &ce):
 		// A configuration file that cannot be found or read (not a
 		// line of it that is wrong).
 		if ce.Line == 0 && ce.Key == "" && ce.Err != nil {
 			return []setting{setConfig}
+		}
+		if ce.Key == "tls_fingerprint" {
+			return []setting{setInspect} // where to read the server's key or fingerprint
 		}
 	}
 	return nil
@@ -236,6 +257,16 @@ func errorSettings(err error) []setting {
 // smtpSettings follows the fixes of package smtp (client.go, errors.go,
 // scram.go) by kind and step.
 func smtpSettings(e *smtp.Error) []setting {
+	var silent *smtp.SilentGreetingError
+	if errors.As(e, &silent) {
+		// A plaintext session whose server said nothing: it probably
+		// waits for a TLS handshake (smtp's fix: use implicit TLS,
+		// else check the server and port, or allow more time).
+		if silent.Closed {
+			return []setting{setImplicit, setServer}
+		}
+		return []setting{setImplicit, setServer, setTimeout}
+	}
 	switch e.Kind {
 	case smtp.KindNetwork:
 		return []setting{setServer}
@@ -337,16 +368,67 @@ func handshakeSettings(e *smtp.Error) []setting {
 	return nil
 }
 
-// submitSettings is what the fix of a *submit.Error about field (an
-// account's setting that cannot be used as it is) asks to change.
-func submitSettings(field string) []setting {
-	switch field {
+// submitSettings is what the fix of a *submit.Error (an account's setting
+// that cannot be used as it is, or a secret that cannot be read) asks to
+// change.
+func submitSettings(e *submit.Error) []setting {
+	switch e.Field {
 	case "ca_file", "ca":
 		return []setting{setCA}
 	case "cert_file", "key_file", "client_cert":
 		return []setting{setClientCert}
+	case "cert_store":
+		return []setting{setCertStore}
+	case "pfx":
+		return []setting{setPFX}
+	case "provider": // a certificate store entry for another provider than schannel
+		return []setting{setProvider, setClientCert}
+	case "secret_command":
+		if errors.Is(e, context.DeadlineExceeded) {
+			return []setting{setTimeout}
+		}
+		return secretSettings(e, e.Source)
+	case "secret_file":
+		if errors.Is(e, message.ErrNotRegular) {
+			// Not a file: a program's output is a command's job.
+			return append(secretSettings(e, e.Source), secretSettings(e, submit.SecretCommand)...)
+		}
+		return secretSettings(e, e.Source)
+	case "secret":
+		return secretSettings(e, e.Source)
 	}
 	return nil
+}
+
+// secretSettings is the setting for a source of the secret e is about:
+// the password's flags, or (Windows) the PFX password's.
+func secretSettings(e *submit.Error, src submit.SecretSource) []setting {
+	if e.Secret == submit.SecretPFXPassword {
+		return platformSecretSettings(src)
+	}
+	if e.Secret != submit.SecretPassword {
+		return nil
+	}
+	switch src {
+	case submit.SecretEnv:
+		return []setting{setPasswordEnv}
+	case submit.SecretFile:
+		return []setting{setPasswordFile}
+	case submit.SecretCommand:
+		return []setting{setPasswordCmd}
+	}
+	return nil
+}
+
+// certErrorSettings is what the fix of a client certificate Windows
+// cannot find or open (schannel.CertError) asks to change, by where it was
+// looked for: a PFX file (submit names it "PFX file PATH"), or a
+// certificate store.
+func certErrorSettings(where string) []setting {
+	if strings.HasPrefix(where, "PFX file") {
+		return []setting{setPFX}
+	}
+	return []setting{setCertStore}
 }
 
 // inputSettings follows the fixes of package message by field.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/testpki"
@@ -30,8 +32,8 @@ func TestFlagHintsNameRealFlags(t *testing.T) {
 	flag := regexp.MustCompile(`--[a-z][a-z-]*`)
 	rows := append(append([]flagHint{}, flagHints...), platformFlagHints()...)
 	for _, h := range rows {
-		if !strings.Contains(h.flags, "--") {
-			t.Errorf("%s %s: %q names no flag", h.cmd, h.s, h.flags)
+		if !strings.Contains(h.flags, "--") && !strings.HasPrefix(h.flags, "tlsmail ") {
+			t.Errorf("%s %s: %q names no flag and no command", h.cmd, h.s, h.flags)
 		}
 		cmdPaths := paths[h.cmd]
 		if cmdPaths == nil {
@@ -91,6 +93,10 @@ func TestFlagHintsByKind(t *testing.T) {
 		{"530 TLS first", &smtp.Error{Kind: smtp.KindStartTLSUnavailable, Op: "MAIL", Fix: "the fix"}, "--tls starttls or --tls implicit", "--tls starttls or --tls implicit"},
 		{"host not found", &smtp.Error{Kind: smtp.KindNetwork, Op: "connect", Fix: "the fix"}, "--server HOST[:PORT]", ""},
 		{"timeout", &smtp.Error{Kind: smtp.KindTimeout, Op: "greeting", Fix: "the fix"}, "--server HOST[:PORT]; --timeout DURATION", "--timeout DURATION"},
+		{"silent greeting, timed out", &smtp.Error{Kind: smtp.KindTimeout, Op: "greeting", Fix: "the fix", Err: &smtp.SilentGreetingError{Waited: time.Second}},
+			"--tls implicit; --server HOST[:PORT]; --timeout DURATION", "--tls implicit; --timeout DURATION"},
+		{"silent greeting, closed", &smtp.Error{Kind: smtp.KindNetwork, Op: "greeting", Fix: "the fix", Err: &smtp.SilentGreetingError{Waited: time.Second, Closed: true}},
+			"--tls implicit; --server HOST[:PORT]", "--tls implicit"},
 		{"auth required", &smtp.Error{Kind: smtp.KindAuth, Op: "MAIL", Reply: &smtp.Reply{Code: 530}, Fix: "the fix"},
 			"--user NAME with --password-env, --password-file or --password-cmd", ""},
 		{"auth refused", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 535}, Fix: "the fix"},
@@ -109,6 +115,14 @@ func TestFlagHintsByKind(t *testing.T) {
 		{"client key file", &submit.Error{Field: "key_file", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
 		{"client pair", &submit.Error{Field: "client_cert", Fix: "the fix"}, "--cert FILE and --key FILE", ""},
 		{"secret file mode (no setting)", &submit.Error{Field: "secret_file_mode", Fix: "the fix"}, "", ""},
+		{"password variable unset", &submit.Error{Field: "secret", Source: submit.SecretEnv, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-env VAR", ""},
+		{"password file missing", &submit.Error{Field: "secret_file", Source: submit.SecretFile, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-file FILE", ""},
+		{"password file not regular", &submit.Error{Field: "secret_file", Source: submit.SecretFile, Secret: submit.SecretPassword, Err: message.ErrNotRegular, Fix: "the fix"},
+			"--password-file FILE; --password-cmd CMD", ""},
+		{"password command failed", &submit.Error{Field: "secret_command", Source: submit.SecretCommand, Secret: submit.SecretPassword, Fix: "the fix"}, "--password-cmd CMD", ""},
+		{"password command timed out", &submit.Error{Field: "secret_command", Source: submit.SecretCommand, Secret: submit.SecretPassword, Err: context.DeadlineExceeded, Fix: "the fix"},
+			"--timeout DURATION", "--timeout DURATION"},
+		{"password of a config account (no flag)", &submit.Error{Field: "secret_command", Source: submit.SecretConfig, Secret: submit.SecretPassword, Fix: "the fix"}, "", ""},
 		{"rejected (no setting)", &smtp.Error{Kind: smtp.KindRejected, Op: "DATA", Reply: &smtp.Reply{Code: 554}, Fix: "the fix"}, "", ""},
 	}
 	for _, tc := range tests {
@@ -228,7 +242,7 @@ func collectFixes(t *testing.T, out string, fixes *[]string) {
 // TestProbeTranscriptNotesBadChain: probe goes on past an untrusted chain
 // to show it, and its transcript says so in its own words; the provider's
 // line (which once named --insecure, a flag probe does not have) is
-// rewritten by probePlan.logf, which matches the provider's text.
+// rewritten by package probe (Config.logf), which matches the provider's text.
 func TestProbeTranscriptNotesBadChain(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, nil)
@@ -238,5 +252,26 @@ func TestProbeTranscriptNotesBadChain(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "certificate problems noted (probe completes the handshake") || strings.Contains(r.stderr, "ignored") {
 		t.Errorf("transcript does not note the bad chain in probe's words:\n%s", r.stderr)
+	}
+}
+
+// TestCertErrorSettings: a client certificate Windows cannot open from a
+// PFX file asks for the PFX flags, one from a store for the store flags
+// (platformSettings on Windows reads schannel.CertError.Where, which
+// submit sets to "PFX file " and the file's path).
+func TestCertErrorSettings(t *testing.T) {
+	tests := []struct {
+		where string
+		want  setting
+	}{
+		{"PFX file", setPFX},
+		{`PFX file C:\certs\client.pfx`, setPFX},
+		{`CurrentUser\MY`, setCertStore},
+		{`LocalMachine\MY`, setCertStore},
+	}
+	for _, tc := range tests {
+		if got := certErrorSettings(tc.where); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("certErrorSettings(%q) = %v, want [%s]", tc.where, got, tc.want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 func main() {
@@ -92,6 +93,7 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	providers      *secchan.Registry
+	revocation     *trust.Checker // see revocationChecker
 }
 
 // run executes one tlsmail command line and returns the process exit code.
@@ -104,6 +106,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	if e.getenv == nil {
 		e.getenv = func(string) string { return "" }
 	}
+	defer func() { revocationCacheNotice(e.stderr, e.revocation, trust.DefaultChecker()) }()
 	st := &runState{}
 	root := newRootCommand(e, st, args)
 	root.SetArgs(args)

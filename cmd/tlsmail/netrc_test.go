@@ -153,3 +153,28 @@ func grepDir(t *testing.T, dir, s string) string {
 	})
 	return found
 }
+
+// The fix the "no netrc entry" error gives, "give the account a
+// passwordeval ... then run 'tlsmail queue run'", heals a message already
+// queued for the account: the item reads the account again at delivery
+// (its password, its passwordeval, else netrc, as msmtp), not netrc alone.
+func TestSendmailNetrcFixHealsQueued(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	cfg := netrcAccount(t, m)
+	home := t.TempDir()
+	r := proc{args: []string{"sendmail", "-C", cfg, "-odq", "bob@example.org"}, env: m.env("HOME=" + home),
+		stdin: strings.NewReader("Subject: kept\n\nbody\n")}.run(t)
+	if r.code != 0 || len(m.list(t).Queued) != 1 {
+		t.Fatalf("-odq: %s", r)
+	}
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFileAt(t, cfg, string(text)+"passwordeval echo "+testPassword+"\n", 0o600)
+	r = proc{args: []string{"queue", "run"}, env: m.env("HOME=" + home)}.run(t)
+	if q := m.list(t); r.code != 0 || len(q.Queued) != 0 || storedCount(t, m.srv) != 1 {
+		t.Errorf("a passwordeval added to the account, then queue run: %s\nqueued %d, stored %d", r, len(q.Queued), storedCount(t, m.srv))
+	}
+}

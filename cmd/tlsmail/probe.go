@@ -3,19 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/internal/safetext"
-	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/probe"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
@@ -100,9 +98,7 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	fs.SortFlags = false
 	fs.StringVar(&o.tlsMode, "tls", "", "TLS `MODE`: implicit or starttls (default: implicit for port 465, else starttls)")
 	fs.StringVar(&o.name, "name", "", "verify the certificate for `NAME`, a DNS name or an IP address (default: HOST)")
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
-	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(&o.revocation, "revocation", string(trust.RevocationSoft), "revocation checking: off, soft (unknown is a warning) or strict (unknown is an error)")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
 	fs.BoolVar(&o.versions, "versions", false, "also try each TLS version from 1.0 to 1.3 and say which the server accepts")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object with the result on standard output")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit for each step (connect, handshake, each reply)")
@@ -113,97 +109,16 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 }
 
 // probeReport is what probe prints: the report of 'cert verify' on the
-// chain the server sent, and what was learnt of the SMTP and TLS sessions.
+// chain the server sent, and what was learnt of the SMTP and TLS sessions
+// (package probe's Report).
 type probeReport struct {
 	certinfo.Result
-	Server   string         `json:"server"`
-	Mode     string         `json:"mode"`
-	SMTP     *probeSMTP     `json:"smtp"`
-	TLS      *probeTLS      `json:"tls"`
-	Versions []probeVersion `json:"versions,omitempty"`
-	Error    *jsonError     `json:"error,omitempty"`
-}
-
-type probeSMTP struct {
-	// Banner is the 220 greeting.
-	Banner string `json:"banner"`
-	// EHLO lists the capabilities announced before STARTTLS (nil in
-	// implicit mode, where there is no plaintext EHLO).
-	EHLO []string `json:"ehlo"`
-	// StartTLS is true when STARTTLS was offered before TLS (RFC 3207).
-	StartTLS bool `json:"starttls"`
-	// EHLOTLS lists the capabilities announced over TLS.
-	EHLOTLS []string `json:"ehlo_tls"`
-}
-
-type probeTLS struct {
-	Version    string `json:"version"`
-	Cipher     string `json:"cipher"`
-	Group      string `json:"group"`
-	Provider   string `json:"provider"`
-	ServerName string `json:"server_name"`
-	// OCSPStaple is "none", or the status of the stapled response:
-	// "good", "revoked", "unknown", or "not checked" (--revocation off).
-	OCSPStaple string `json:"ocsp_staple"`
-	// OCSPDetail says why a staple was not usable, when it was not.
-	OCSPDetail string `json:"ocsp_detail,omitempty"`
-}
-
-// probeVersion is the outcome of one --versions attempt.
-type probeVersion struct {
-	Version string `json:"version"`
-	// Result is "accepted", "refused" (the server declined the handshake
-	// at this version) or "error" (the attempt failed for another reason:
-	// network, timeout, SMTP).
-	Result string `json:"result"`
-	Cipher string `json:"cipher,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
-
-// probePlan is probe with its flags checked: what to dial and how.
-type probePlan struct {
-	addr    string
-	mode    smtp.TLSMode
-	name    string
-	opts    trust.Options
-	prov    secchan.Provider
-	timeout time.Duration
-	ehlo    string
-	log     *transcript.Log
-}
-
-// config is the smtp.Config of one probe session. Insecure makes the
-// handshake complete whatever the chain, so that the report is gathered in
-// full; probe never sends a message over it. Pins are left out: Insecure
-// does not override a pin mismatch (secchan.Config.Verdict), so probe
-// checks them after the handshake.
-func (p *probePlan) config(mode smtp.TLSMode, minV, maxV uint16, opts trust.Options) *smtp.Config {
-	opts.Pins = nil
-	return &smtp.Config{
-		Mode:     mode,
-		Provider: p.prov,
-		TLS: &secchan.Config{
-			ServerName: p.name,
-			Trust:      opts,
-			Insecure:   true,
-			MinVersion: minV,
-			MaxVersion: maxV,
-			Logf:       p.logf,
-		},
-		LocalName:   p.ehlo,
-		Timeout:     p.timeout,
-		Transcript:  p.log,
-		DialContext: dialSpecialNames,
-	}
-}
-
-// logf records a provider event in the transcript. The provider says a
-// bad chain was accepted "(verification is off)"; probe never turns it off and sends
-// nothing, so the transcript says why instead.
-func (p *probePlan) logf(format string, args ...any) {
-	msg := strings.Replace(fmt.Sprintf(format, args...), "ignored (verification is off)",
-		"noted (probe completes the handshake to show the whole chain, and sends nothing)", 1)
-	p.log.Event("%s", msg)
+	Server   string          `json:"server"`
+	Mode     string          `json:"mode"`
+	SMTP     *probe.SMTP     `json:"smtp"`
+	TLS      *probe.TLS      `json:"tls"`
+	Versions []probe.Version `json:"versions,omitempty"`
+	Error    *jsonError      `json:"error,omitempty"`
 }
 
 func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error {
@@ -218,7 +133,8 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 		}
 		return err
 	}
-	out, err := probe(ctx, p, o.versions)
+	p.Versions = o.versions
+	out, err := runPlanned(ctx, p)
 	out.Result.Problems = hintProblems("probe", out.Result.Problems)
 	if o.json {
 		if err != nil {
@@ -256,7 +172,7 @@ func emptyProbeReport(server, mode string, err error) *probeReport {
 
 // planProbe checks the flags without any network traffic. closeFn closes
 // the transcript file, if one was opened.
-func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn func(), err error) {
+func planProbe(e *env, o *probeOptions, target string) (p *probe.Config, closeFn func(), err error) {
 	mode := smtp.TLSMode(strings.ToLower(o.tlsMode))
 	switch mode {
 	case "", smtp.Implicit, smtp.StartTLS:
@@ -288,19 +204,18 @@ func planProbe(e *env, o *probeOptions, target string) (p *probePlan, closeFn fu
 	if name == "" {
 		name = host
 	}
-	q := certinfo.VerifyRequest{CAFile: o.ca, Name: name, Pins: o.pins, Revocation: o.revocation, Checker: &trust.Checker{}}
-	opts, err := q.Options()
+	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
 	if err != nil {
 		return nil, nil, certError(err, "tlsmail probe")
 	}
-	p = &probePlan{addr: net.JoinHostPort(host, port), mode: mode, name: opts.Name, opts: opts,
-		prov: prov, timeout: o.timeout, ehlo: o.ehlo}
+	p = &probe.Config{Addr: net.JoinHostPort(host, port), Mode: mode, Trust: opts,
+		Provider: prov, Timeout: o.timeout, LocalName: o.ehlo, DialContext: dialSpecialNames}
 	tw, closeFn, err := openTranscript(e, o.transcript)
 	if err != nil {
 		return nil, nil, err
 	}
 	if tw != nil {
-		p.log = transcript.New(tw)
+		p.Transcript = transcript.New(tw)
 	}
 	return p, closeFn, nil
 }
@@ -313,181 +228,35 @@ func probeTarget(s string, mode smtp.TLSMode) (host, port string, err error) {
 	})
 }
 
-// probe runs the sessions: in STARTTLS mode a plaintext one first (to see
-// the capabilities before TLS), then the TLS one, then one per version
-// with --versions. The report holds whatever was learnt, even on error.
-func probe(ctx context.Context, p *probePlan, versions bool) (*probeReport, error) {
-	out := emptyProbeReport(p.addr, string(p.mode), nil)
-	out.Name = p.name
-	out.SMTP = &probeSMTP{}
-
-	if p.mode == smtp.StartTLS {
-		c, err := smtp.Dial(ctx, p.addr, p.config(smtp.None, 0, 0, p.opts))
-		if err != nil {
-			return out, p.hint(err)
-		}
-		out.SMTP.Banner = c.Greeting().String()
-		out.SMTP.EHLO = extensionList(c.Extensions())
-		out.SMTP.StartTLS, _ = c.Extension("STARTTLS")
-		c.Quit(ctx)
-		if !out.SMTP.StartTLS {
-			return out, &smtp.Error{Kind: smtp.KindStartTLSUnavailable, Op: "EHLO",
-				Err: fmt.Errorf("%s does not offer STARTTLS: mail to it travels in the clear", p.addr),
-				Fix: "enable STARTTLS on the server (RFC 3207), or probe its implicit-TLS port with --tls implicit (usually 465)"}
-		}
-	}
-
-	c, err := smtp.Dial(ctx, p.addr, p.config(p.mode, 0, 0, p.opts))
-	var te *trust.Error
-	if errors.As(err, &te) {
-		// A chain the handshake could not get past even with verification
-		// overridden (a certificate crypto/x509 cannot parse): the answer
-		// to "is it trusted" is no, with the problems found; the TLS
-		// session, which never was, stays null.
-		out.Result = certinfo.FromReport(te.Report, p.opts)
+// runPlanned runs the probe (package probe) and turns its report into
+// probe's output: the chain's report as 'cert verify' makes it.
+func runPlanned(ctx context.Context, p *probe.Config) (*probeReport, error) {
+	r, err := probe.Run(ctx, p)
+	out := emptyProbeReport(p.Addr, string(r.Mode), nil)
+	out.Name = r.ServerName
+	out.SMTP, out.TLS, out.Versions = r.SMTP, r.TLS, r.Versions
+	if r.Trust != nil {
+		opts := p.Trust
+		opts.Name = r.ServerName
+		out.Result = certinfo.FromReport(*r.Trust, opts)
 		if out.Path == nil {
 			out.Path = []int{}
 		}
-		if versions {
-			out.Versions = probeVersions(ctx, p)
-		}
-		return out, nil
 	}
-	if err != nil {
-		err = p.hint(err)
-		if versions {
-			out.Versions = probeVersions(ctx, p)
-		}
-		return out, err
-	}
-	if p.mode == smtp.Implicit {
-		out.SMTP.Banner = c.Greeting().String()
-	}
-	out.SMTP.EHLOTLS = extensionList(c.Extensions())
-	st, _ := c.TLS()
-	c.Quit(ctx) // the probe is over; a failing QUIT changes nothing
-	if len(p.opts.Pins) > 0 {
-		opts := p.opts
-		if opts.StapledOCSP == nil {
-			opts.StapledOCSP = st.OCSPResponse
-		}
-		st.Report = trust.VerifyContext(ctx, st.PeerCertificates, opts)
-		st.Verified = st.Report.OK()
-	}
-
-	out.Result = certinfo.FromReport(st.Report, p.opts)
-	if out.Path == nil {
-		out.Path = []int{}
-	}
-	out.TLS = &probeTLS{
-		Version:    secchan.VersionName(st.Version),
-		Cipher:     st.CipherName,
-		Group:      st.Group,
-		Provider:   st.Provider,
-		ServerName: p.name,
-	}
-	out.TLS.OCSPStaple, out.TLS.OCSPDetail = stapleStatus(st, p.opts)
-	if versions {
-		out.Versions = probeVersions(ctx, p)
-	}
-	return out, nil
+	return out, hint(err, p.Addr)
 }
 
 // hint adjusts the fix of a connection failure to probe's command line:
-// the host is an argument, not --server; a STARTTLS greeting that never
-// comes may be an implicit-TLS port.
-func (p *probePlan) hint(err error) error {
-	err = hintMode(err, p.mode, p.addr)
+// the host is an argument, not --server. (A STARTTLS greeting that never
+// comes, an implicit-TLS port, gets --tls implicit from the flag-hint
+// table.)
+func hint(err error, addr string) error {
 	var se *smtp.Error
 	if errors.As(err, &se) && se.HostNotFound() {
-		host, _, _ := net.SplitHostPort(p.addr)
+		host, _, _ := net.SplitHostPort(addr)
 		se.Fix = fmt.Sprintf("the name %q does not resolve; check the host given to probe", host)
 	}
 	return err
-}
-
-// stapleStatus says what the stapled OCSP response (RFC 6961, RFC 6066
-// section 8) told about the leaf.
-func stapleStatus(st secchan.State, opts trust.Options) (status, detail string) {
-	if len(st.OCSPResponse) == 0 {
-		return "none", ""
-	}
-	if opts.Revocation == trust.RevocationOff {
-		return "not checked", "--revocation off"
-	}
-	for _, r := range st.Report.Revocation {
-		if r.Cert == 0 && strings.Contains(strings.ToLower(r.Source), "stapled") {
-			return string(r.Status), r.Detail
-		}
-	}
-	for _, r := range st.Report.Revocation {
-		if r.Cert == 0 {
-			// The staple was sent but the status came from elsewhere (or
-			// from nowhere): say why the staple did not answer.
-			return "unknown", "the staple could not be used: " + r.Detail
-		}
-	}
-	return "unknown", "the staple was not checked"
-}
-
-// probeVersions tries each TLS version alone, one connection each.
-// Revocation is not checked again: only the handshake matters here.
-func probeVersions(ctx context.Context, p *probePlan) []probeVersion {
-	opts := p.opts
-	opts.Revocation = trust.RevocationOff
-	var out []probeVersion
-	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
-		pv := probeVersion{Version: secchan.VersionName(v)}
-		c, err := smtp.Dial(ctx, p.addr, p.config(p.mode, v, v, opts))
-		var se *smtp.Error
-		var te *trust.Error
-		switch {
-		case errors.As(err, &te):
-			// The server took the version and sent a chain the
-			// handshake could not get past (see probe).
-			pv.Result = "accepted"
-			pv.Detail = "the handshake stopped at the server's certificate: " + te.Error()
-		case err == nil:
-			st, _ := c.TLS()
-			c.Quit(ctx)
-			pv.Result, pv.Cipher = "accepted", st.CipherName
-			if st.Version != v {
-				// A provider that does not honour the bounds: say so
-				// rather than claim the version was tested.
-				pv.Result = "error"
-				pv.Detail = fmt.Sprintf("asked for %s only, but the %s provider negotiated %s", pv.Version, st.Provider, secchan.VersionName(st.Version))
-			}
-		case errors.As(err, &se) && se.Kind == smtp.KindTLSHandshake:
-			pv.Result = "refused"
-			var he *secchan.HandshakeError
-			if errors.As(err, &he) && he.Reason != "" {
-				pv.Detail = he.Reason
-			} else {
-				pv.Detail = err.Error()
-			}
-			if v < tls.VersionTLS12 && !strings.Contains(pv.Detail, "protocol version") {
-				pv.Detail += " (at this version tlsmail offers only ECDHE cipher suites with AES-CBC: a server limited to RSA key exchange or 3DES refuses it too)"
-			}
-		default:
-			pv.Result = "error"
-			pv.Detail = err.Error()
-		}
-		out = append(out, pv)
-	}
-	return out
-}
-
-// extensionList renders EHLO keywords and parameters, sorted.
-func extensionList(ext map[string]string) []string {
-	out := []string{}
-	for k, v := range ext {
-		if v != "" {
-			k += " " + v
-		}
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // writeText prints the probe for people: the verdict, the SMTP and TLS

@@ -14,13 +14,11 @@ import (
 func registerPlatformProviders(r *secchan.Registry) {}
 
 // platformSendFlags adds send's flags of this operating system: none here
-// (the certificate-store flags are Windows-only). The returned function
-// leaves the provider as it is, and the identity is empty.
-func platformSendFlags(fs *pflag.FlagSet) (func(secchan.Provider, *secchan.Config) (secchan.Provider, error), func() submit.ClientIdentity) {
-	return keepProvider, func() submit.ClientIdentity { return submit.ClientIdentity{} }
+// (the certificate-store and PFX flags are Windows-only). The identity
+// they name is empty.
+func platformSendFlags(fs *pflag.FlagSet) func() (submit.ClientIdentity, error) {
+	return func() (submit.ClientIdentity, error) { return submit.ClientIdentity{}, nil }
 }
-
-func keepProvider(p secchan.Provider, _ *secchan.Config) (secchan.Provider, error) { return p, nil }
 
 // platformConfigError reports whether err is a configuration problem only
 // this operating system's provider knows of: none here.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -49,31 +48,6 @@ func (f *queueFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.url, "queue-url", "", "outbox on PostgreSQL: `URL` postgres://user@host/db?sslmode=verify-full, the password from ~/.pgpass or PGPASSWORD, never here (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	fs.StringVar(&f.config, "config", "", "msmtp-format configuration `FILE` to read queue_dir from")
 	fs.StringVar(&f.account, "account", "", "account `NAME` whose queue_dir to use (default: the default account)")
-}
-
-// resolveQueueDir finds the outbox directory: --queue-dir, then
-// $TLSMAIL_QUEUE_DIR, then cfgDir (the queue_dir of the account in use),
-// then $XDG_STATE_HOME/tlsmail/queue (~/.local/state/tlsmail/queue; on
-// Windows %LOCALAPPDATA%\tlsmail\queue).
-func resolveQueueDir(e *env, flagDir, cfgDir string) (string, error) {
-	for _, d := range []string{flagDir, e.getenv("TLSMAIL_QUEUE_DIR"), cfgDir} {
-		if d != "" {
-			return absPath(d), nil
-		}
-	}
-	if runtime.GOOS == "windows" {
-		if d := e.getenv("LOCALAPPDATA"); d != "" {
-			return filepath.Join(d, "tlsmail", "queue"), nil
-		}
-	}
-	if d := e.getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "tlsmail", "queue"), nil
-	}
-	if h := homeDir(e); h != "" {
-		return filepath.Join(h, ".local", "state", "tlsmail", "queue"), nil
-	}
-	return "", configErrorf("cannot tell where the outbox is: HOME is not set").
-		withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 }
 
 func homeDir(e *env) string { return config.Home(e.getenv) }
@@ -149,6 +123,11 @@ func queueError(err error) *exitError {
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
+	}
+	if errors.Is(err, pgqueue.ErrNoSchema) {
+		// pgqueue's fix names its Go function; on the command line the
+		// schema is made by a command.
+		xe.fix = "create or migrate the queue schema with 'tlsmail queue init'"
 	}
 	return xe
 }
@@ -447,9 +426,13 @@ type listedItem struct {
 }
 
 func listed(it *outbox.Item) listedItem {
+	// The item's Account, as a runner would read it; settings it cannot
+	// read still list (the runner reports why it cannot deliver them).
+	var a submit.Account
+	_ = json.Unmarshal(it.Data(), &a)
 	return listedItem{
 		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-		Server: fmt.Sprintf("%s:%d", it.Settings.Host, it.Settings.Port), Account: it.Settings.Account,
+		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
 		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
 		FailedAt: it.FailedAt, Reason: it.Reason,
 	}
@@ -1006,7 +989,7 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
 	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
 	if err != nil {
-		res.res = outbox.Result{Outcome: outbox.Permanent, Err: hintMode(err, p.cfg.Mode, p.addr)}
+		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil
 	}
 	r := p.msg.Reader()

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // queueTo writes one item for the embedded server srv (STARTTLS, its CA,
@@ -25,8 +27,8 @@ func queueTo(t *testing.T, addr, caFile string) (dir, id string) {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
-	s := outbox.Settings{Host: host, Port: n, TLS: "starttls", TrustFile: caFile, Timeout: 10 * time.Second}
-	id, err = q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+	s := submit.Account{Host: host, Port: n, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: caFile}, Timeout: 10 * time.Second}
+	id, err = submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 		strings.NewReader("Subject: x\r\n\r\nthe body\r\n"))
 	if err != nil {
 		t.Fatal(err)

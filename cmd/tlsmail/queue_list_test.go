@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // `queue list --count` counts without listing; `--limit N` shows N and
@@ -19,9 +21,9 @@ func TestQueueListCountAndLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := outbox.Settings{Host: "127.0.0.1", Port: 25, TLS: "starttls", TrustFile: "system"}
+	s := submit.Account{Host: "127.0.0.1", Port: 25, Mode: smtp.StartTLS}
 	for range 5 {
-		if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+		if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 			strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // closedPort returns a loopback port nothing listens on.
@@ -60,9 +62,9 @@ func TestQueueRunRefusesForeignItem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := outbox.Settings{Host: "127.0.0.1", Port: closedPort(t), TLS: "starttls", TrustFile: "system",
-				Auth: "on", User: "joe", Secret: outbox.SecretRef{Source: "command", Ref: "touch " + shellQuote(marker) + "; echo pw"}}
-			id, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+			s := submit.Account{Host: "127.0.0.1", Port: closedPort(t), Mode: smtp.StartTLS,
+				Auth: submit.Auth{User: "joe", Secret: submit.SecretRef{Source: submit.SecretCommand, Ref: "touch " + shellQuote(marker) + "; echo pw"}}}
+			id, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 				strings.NewReader("Subject: x\r\n\r\nx\r\n"))
 			if err != nil {
 				t.Fatal(err)
@@ -114,8 +116,8 @@ func TestQueueListQuotesSpoolText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := outbox.Settings{Host: "127.0.0.1", Port: 25, TLS: "starttls", TrustFile: "system"}
-	if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a" + hostileText, To: []string{"b" + hostileText}}, s,
+	s := submit.Account{Host: "127.0.0.1", Port: 25, Mode: smtp.StartTLS}
+	if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a" + hostileText, To: []string{"b" + hostileText}},
 		strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +141,8 @@ func TestQueueRunReadOnlySpool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := outbox.Settings{Host: "127.0.0.1", Port: closedPort(t), TLS: "starttls", TrustFile: "system"}
-	if _, err := q.Enqueue(context.Background(), outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}}, s,
+	s := submit.Account{Host: "127.0.0.1", Port: closedPort(t), Mode: smtp.StartTLS}
+	if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},
 		strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -22,14 +22,11 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
 	}
 	n, _ := strconv.Atoi(port)
-	a := flagAccount(o, host, n, p.cfg.Mode)
-	if o.platformID != nil {
-		// The Windows certificate store or PFX file of --cert-store,
-		// --cert-thumbprint, --cert-subject and --pfx.
-		id := o.platformID()
-		a.Client.Store, a.Client.Thumbprint, a.Client.Subject = id.Store, id.Thumbprint, id.Subject
-		a.Client.PFXFile, a.Client.PFXPassword = id.PFXFile, id.PFXPassword
+	a, err := flagAccount(o, host, n, p.cfg.Mode)
+	if err != nil {
+		return a, err
 	}
+	a.Client.PFXPassword.Name = "" // not stored
 	a.AbsPaths()
 	if o.user == "" {
 		return a, nil
@@ -45,14 +42,18 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 		}
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
+	case o.cfg.netrc && a.ConfigFile != "":
+		// The account is read again at delivery (submit.FromConfig): a
+		// password or passwordeval added to it by then is used, else the
+		// netrc entry.
+		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
 	case o.cfg.netrc:
 		a.Auth.Secret = submit.SecretRef{Source: submit.SecretNetrc}
-	case o.password.env != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: o.password.env}
-	case o.password.file != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: o.password.file} // made absolute by submit.Enqueue (Account.AbsPaths)
-	case o.password.cmd != "":
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretCommand, Ref: o.password.cmd}
+	case o.password.literal == "" && o.password.count() == 1:
+		// A password file is made absolute by submit.Enqueue
+		// (Account.AbsPaths).
+		a.Auth.Secret, _ = o.password.ref()
+		a.Auth.Secret.Name = "" // not stored
 	default:
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
@@ -77,7 +78,6 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 	d := &submit.Deliverer{
 		Transcript: tw,
 		Connect:    c.Plan,
-		DialError:  func(err error, p *submit.Plan) error { return hintMode(err, p.Config.Mode, p.Addr) },
 	}
 	if sent != nil {
 		d.Sent = func(it *outbox.Item, s *submit.Sent) {
@@ -89,9 +89,10 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 
 // flagAccount is the connection part of the account the send flags o
 // name, with the server's host, port and TLS mode as planConnection
-// resolved them: no password and no Windows-only client identity.
-func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submit.Account {
-	return submit.Account{
+// resolved them: no password. The client identity includes the one of
+// the operating system's flags (Windows: --cert-store, --pfx).
+func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) (submit.Account, error) {
+	a := submit.Account{
 		ConfigFile: o.cfg.file,
 		Name:       o.cfg.account,
 		Host:       host,
@@ -104,6 +105,16 @@ func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) submi
 		LocalName: o.ehlo,
 		Timeout:   o.timeout,
 	}
+	if o.platformID == nil {
+		return a, nil
+	}
+	id, err := o.platformID()
+	if err != nil {
+		return a, err
+	}
+	id.CertFile, id.KeyFile = o.cert, o.key
+	a.Client = id
+	return a, nil
 }
 
 // absPath makes p absolute ("" stays "").

@@ -16,6 +16,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // queueStore is the outbox the queue commands work on: the spool directory
@@ -55,7 +56,8 @@ func (l queueLoc) String() string {
 
 // resolveQueue finds the outbox: the first of the flags, the environment
 // (TLSMAIL_QUEUE_DIR, TLSMAIL_QUEUE_URL) and the configuration account
-// (queue_dir, queue_url) that names one, else the default directory. A
+// (queue_dir, queue_url) that names one, else the default directory
+// (submit.DefaultQueueDir). A
 // level that names both a directory and a URL is an error: which outbox
 // was meant cannot be told.
 func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (queueLoc, error) {
@@ -80,8 +82,11 @@ func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (queueLoc, er
 			return queueLoc{dir: absPath(l.dir)}, nil
 		}
 	}
-	dir, err := resolveQueueDir(e, "", "")
-	return queueLoc{dir: dir}, err
+	dir, err := submit.DefaultQueueDir(e.getenv)
+	if err != nil {
+		return queueLoc{}, configErrorf("%v", err).wrapping(err).withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
+	}
+	return queueLoc{dir: dir}, nil
 }
 
 // checkURLArg refuses a queue URL on the command line that holds a

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
-	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -51,12 +50,10 @@ type sendOptions struct {
 	key      string
 	provider string
 	tlsName  string
-	// platform applies send's flags of this operating system, such as
-	// Windows' --cert-store (see platformSendFlags).
-	platform func(secchan.Provider, *secchan.Config) (secchan.Provider, error)
-	// platformID returns the client identity those flags name (a
-	// certificate store entry, a PFX file), for the outbox.
-	platformID func() submit.ClientIdentity
+	// platformID returns the client identity send's flags of this
+	// operating system name (Windows: a certificate store entry, a PFX
+	// file; see platformSendFlags).
+	platformID func() (submit.ClientIdentity, error)
 
 	transcript string
 	json       bool
@@ -263,9 +260,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.user, "user", "", "authenticate as `NAME` (AUTH happens only with --user)")
 	o.password.register(fs, "password", "e.g. 'pass show mail'; for OAUTHBEARER or XOAUTH2, a command printing the access token")
 	fs.StringVar(&o.auth, "auth", "auto", "SASL `MECHANISM`: auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
-	fs.StringVar(&o.ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
-	fs.StringArrayVar(&o.pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(&o.revocationFlag, "revocation", "", "revocation checking: off, soft (unknown status is a warning; the default) or strict (unknown is an error)")
+	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocationFlag, "")
 	fs.BoolVar(&o.insecure, "insecure", false, "send even when the certificate fails verification (loud; the report is still shown)")
 	fs.StringVar(&o.cert, "cert", "", "client certificate PEM `FILE` (with --key; the key may be in the same file)")
 	fs.StringVar(&o.key, "key", "", "private key PEM `FILE` of the client certificate")
@@ -282,7 +277,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.Int64Var(&o.maxSize, "max-size", 0, "largest message in `BYTES` --queue and --defer write to the outbox (0: 64 MiB; -1: no limit); a larger one is refused (exit 69)")
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
-	o.platform, o.platformID = platformSendFlags(fs)
+	o.platformID = platformSendFlags(fs)
 	return cmd
 }
 
@@ -316,6 +311,9 @@ type sendPlan struct {
 	msg     *message.Message
 	env     smtp.Envelope
 	closeFn func() // closes the message source
+	// secrets reads the account's secrets other than the password (a PFX
+	// file's, the file decoded with it); nil when there are none.
+	secrets func(ctx context.Context) error
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
@@ -357,7 +355,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	}
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
-		return out, hintMode(err, plan.cfg.Mode, plan.addr)
+		return out, err
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
@@ -409,7 +407,7 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	authNamed := o.authSet || o.authNamed
 	p := &sendPlan{}
 	if o.revocationFlag != "" {
-		m, err := certinfo.ParseRevocation(o.revocationFlag)
+		m, err := parseRevocation(o.revocationFlag)
 		if err != nil {
 			return nil, usageErrorf("%v", err).withFix("use --revocation off, soft or strict")
 		}
@@ -487,20 +485,24 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
-	// Without the password (authenticate reads it from its flag) and
-	// without the operating system's identity flags (o.platform applies
-	// them with errors naming those flags).
-	a := flagAccount(o, host, n, mode)
+	// Without the password (authenticate reads it from its flag).
+	a, err := flagAccount(o, host, n, mode)
+	if err != nil {
+		return nil, err
+	}
+	var se *submit.Error
+	if err := a.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+		// The client identity of the command line contradicts itself (two
+		// certificates, a store entry nothing picks, a PFX password
+		// without its file): a usage error, the flags from the table.
+		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+	}
 	sp, err := e.connector().Plan(context.Background(), &a)
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
 	p.cfg = sp.Config
-	if o.platform != nil {
-		if p.cfg.Provider, err = o.platform(p.cfg.Provider, p.cfg.TLS); err != nil {
-			return nil, err
-		}
-	}
+	p.secrets = sp.Authenticate // a PFX file's password, if any
 	if mode == smtp.None {
 		// Only the flags given on the command line: a configuration file
 		// may set tls_trust_file for an account with tls off, and that is
@@ -519,9 +521,15 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
-// authenticate reads the password (last, after every other check) and
-// sets p.cfg.Auth when o names a user.
+// authenticate reads the secrets (last, after every other check): a PFX
+// file's password, and the password, setting p.cfg.Auth when o names a
+// user.
 func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) error {
+	if p.secrets != nil {
+		if err := p.secrets(ctx); err != nil {
+			return err
+		}
+	}
 	if o.user == "" {
 		return nil
 	}
@@ -643,8 +651,8 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m, o.cfg.dsn)
-	p.env.Size = m.Size()
+	p.env = submit.EnvelopeOf(m)
+	p.env.DSN = o.cfg.dsn
 	return p.env.Check()
 }
 
@@ -705,19 +713,12 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		return err
 	}
 	p.msg = m
-	p.env = envelopeOf(m, o.cfg.dsn)
+	p.env = submit.EnvelopeOf(m)
+	p.env.DSN = o.cfg.dsn
 	p.env.EightBit = p.env.EightBit || eightBit
 	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any
 	// connection and before the message is queued.
 	return p.env.Check()
-}
-
-// envelopeOf is m's envelope, with the account's dsn_notify and
-// dsn_return (sendmail's -N and -R) as its DSN request.
-func envelopeOf(m *message.Message, dsn smtp.DSN) smtp.Envelope {
-	me := m.Envelope()
-	req := m.Requirements()
-	return smtp.Envelope{From: me.From, To: me.To, UTF8: req.SMTPUTF8, EightBit: req.EightBitMIME, Size: -1, DSN: dsn}
 }
 
 // scan8BitLimit is how much of a --message file has8Bit reads before
@@ -773,26 +774,6 @@ func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
-}
-
-// hintMode adds the likely cause to a greeting that never came in
-// STARTTLS (or no-TLS) mode: the port speaks implicit TLS and waits for a
-// handshake while tlsmail waits for "220" — until tlsmail's timeout, or
-// until the server gives up and closes (smtp.SilentGreetingError).
-func hintMode(err error, mode smtp.TLSMode, addr string) error {
-	var se *smtp.Error
-	var silent *smtp.SilentGreetingError
-	if !errors.As(err, &se) || se.Op != "greeting" || mode == smtp.Implicit {
-		return err
-	}
-	switch {
-	case errors.As(err, &silent) && silent.Closed:
-		se.Fix = "the server sent nothing for " + silent.Waited.String() + " and closed the connection: " + addr +
-			" probably expects implicit TLS (like port 465); add --tls implicit"
-	case silent != nil || se.Kind == smtp.KindTimeout:
-		se.Fix = "the server sent no greeting: if " + addr + " expects implicit TLS (like port 465), add --tls implicit; otherwise check the server and port, or raise --timeout"
-	}
-	return err
 }
 
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -71,12 +69,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if a.Password != "" && path != "" {
 		// The file holds a password: like msmtp, refuse it when others
 		// may read it (the system file may be read by its group).
-		sys := sendmailSearch(e, "", home).SystemFile
-		if err := submit.CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path)); err != nil {
-			var se *submit.Error
-			if errors.As(err, &se) {
-				return configErrorf("%s", se.Msg).withFix(se.Fix)
-			}
+		if err := e.connector().CheckConfigPassword(path); err != nil {
 			return err
 		}
 	}
@@ -161,13 +154,11 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			case a.Password != "":
 				o.password.literal = a.Password
 				o.cfg.password = true // a literal password always comes from a file
-			case fa.Auth.Secret.Source == submit.SecretNetrc:
+			default:
 				// No password in the account: ~/.netrc, then the
 				// system's netrc, as msmtp (read when it is needed).
 				netrc := fa
-				o.password.fromAccount = func(ctx context.Context) (string, error) {
-					return e.connector().Secret(ctx, &netrc, netrc.Auth.Secret)
-				}
+				o.password.netrc = &netrc
 				o.cfg.netrc = true
 			}
 		}

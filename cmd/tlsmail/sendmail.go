@@ -596,24 +596,11 @@ func dsnOption(opt, v string) (string, error) {
 		}
 		return "", usageErrorf("invalid argument %s for %s", v, opt).withFix("use off, full, or hdrs (headers)")
 	}
-	if v == "off" || v == "never" || validDSNNotify(v) {
+	if v == "off" || v == "never" || config.ValidDSNNotify(v) {
 		return v, nil
 	}
 	return "", usageErrorf("invalid argument %s for %s", v, opt).
 		withFix("use off, never, or a comma-separated list (no spaces) of failure, delay and success")
-}
-
-// validDSNNotify reports whether v lists some of failure, delay and
-// success, each at most once, joined by commas (msmtp's dsn_notify).
-func validDSNNotify(v string) bool {
-	seen := map[string]bool{}
-	for _, p := range strings.Split(v, ",") {
-		if (p != "failure" && p != "delay" && p != "success") || seen[p] {
-			return false
-		}
-		seen[p] = true
-	}
-	return true
 }
 
 // maxPeekHeader bounds the header read for --read-envelope-from.
@@ -864,57 +851,32 @@ func sendmailArgv(argv []string) []string {
 }
 
 // needsFixing reports whether a deferred delivery failed for a reason that
-// retrying will not cure, a configuration or trust problem, and what to
-// fix: a login the server refused for good (5xx or no reply: a 454 is
-// temporary, RFC 4954 section 6), a certificate that is not trusted, a
-// server that offers no STARTTLS, an account that cannot work.
+// retrying will not cure (submit.Heals says which), and what to fix, in
+// the words of the msmtp configuration a sendmail user has.
 func needsFixing(err error) (string, bool) {
+	if submit.Heals(err) {
+		return "", false
+	}
 	var se *smtp.Error
 	var te *trust.Error
 	switch {
 	case errors.As(err, &te):
-		if onlyRevocationUnknown(te) {
-			// The CRL or OCSP server could not be reached: that heals.
-			return "", false
-		}
 		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
 	case errors.As(err, &se):
 		switch se.Kind {
 		case smtp.KindAuth:
-			if se.Reply != nil && se.Reply.Code/100 == 4 {
-				return "", false
-			}
 			return "the server refused the login; fix the account's user and password (password, passwordeval or ~/.netrc) or auth method", true
 		case smtp.KindCertificate:
 			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
 		case smtp.KindStartTLSUnavailable:
 			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
-		case smtp.KindConfig:
-			return "the account's settings cannot work; fix the configuration file", true
 		}
 	}
-	var ce *config.Error
 	var sub *submit.Error
 	if errors.As(err, &sub) && strings.HasPrefix(sub.Field, "netrc") {
 		return sub.Fix, true // ~/.netrc: its own fix (chmod 600, the entry to add)
 	}
-	if errors.As(err, &ce) || errors.As(err, &sub) {
-		return "the account's settings cannot work; fix the configuration file", true
-	}
-	return "", false
-}
-
-// onlyRevocationUnknown reports whether every error of a certificate
-// check is a revocation status that could not be learnt (a CRL or OCSP
-// server out of reach, with hard revocation checking).
-func onlyRevocationUnknown(te *trust.Error) bool {
-	errs := te.Report.Errors()
-	for _, p := range errs {
-		if p.Kind != trust.KindRevocationUnknown {
-			return false
-		}
-	}
-	return len(errs) > 0
+	return "the account's settings cannot work; fix the configuration file", true
 }
 
 // The backlog a sendmail run delivers after its own message: at most

@@ -149,13 +149,13 @@ func TestResolveQueueDir(t *testing.T) {
 	}
 	for i, tc := range tests {
 		e := &env{getenv: func(k string) string { return tc.env[k] }}
-		got, err := resolveQueueDir(e, tc.flag, tc.cfg)
-		if err != nil || got != tc.want {
+		loc, err := resolveQueue(e, tc.flag, "", tc.cfg, "")
+		if got := loc.dir; err != nil || got != tc.want {
 			t.Errorf("case %d: got %q, %v; want %q", i, got, err, tc.want)
 		}
 	}
 	e := &env{getenv: func(string) string { return "" }}
-	if _, err := resolveQueueDir(e, "", ""); err == nil {
+	if _, err := resolveQueue(e, "", "", "", ""); err == nil {
 		t.Error("no HOME and nothing else: want a configuration error")
 	}
 }

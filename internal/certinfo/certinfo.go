@@ -2,8 +2,10 @@
 // the tlsmail commands print: per-certificate details, the JSON document and
 // the human rendering (a verdict line, the chain as a small tree with a mark
 // on each certificate, the problems with their fixes, then the details). It
-// also loads chain and key files with errors that map to exit codes, so the
-// `cert verify`, `cert check` and `probe` commands stay thin.
+// also loads chain and key files, with a typed error (InputError) for one
+// that is missing, unreadable or holds nothing usable. Command-line flags
+// and exit codes are the CLI's (cmd/tlsmail): this package takes the
+// trust.Options they make.
 package certinfo
 
 import (

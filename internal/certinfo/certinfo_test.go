@@ -70,16 +70,13 @@ func TestVerifyFileEveryKind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := VerifyFile(context.Background(), VerifyRequest{ChainFile: chain, CAFile: ca, Name: s.Name, Pins: s.Pins})
+			res, err := verifyFiles(chain, ca, trust.Options{Name: s.Name, Pins: s.Pins})
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantExit := ExitProblems
-			if s.Kind == string(trust.KindExpiringSoon) || s.Kind == string(trust.KindRevocationUnknown) {
-				wantExit = ExitOK
-			}
-			if got := ExitCode(&res, nil); got != wantExit {
-				t.Errorf("exit %d, want %d: %v", got, wantExit, res.Problems)
+			wantOK := s.Kind == string(trust.KindExpiringSoon) || s.Kind == string(trust.KindRevocationUnknown)
+			if res.OK != wantOK {
+				t.Errorf("OK = %v, want %v: %v", res.OK, wantOK, res.Problems)
 			}
 			var prob *trust.Problem
 			for i := range res.Problems {
@@ -99,10 +96,10 @@ func TestVerifyFileEveryKind(t *testing.T) {
 			out := buf.String()
 			ls := lines(out)
 			verdict := "FAIL: the certificate chain for " + s.Name + " is not trusted"
-			if wantExit == ExitOK {
+			if wantOK {
 				verdict = "OK: the certificate chain for " + s.Name + " is trusted (1 warning)"
 			}
-			if ls[0] != verdict && !(wantExit == ExitOK && strings.HasPrefix(ls[0], "OK:")) {
+			if ls[0] != verdict && !(wantOK && strings.HasPrefix(ls[0], "OK:")) {
 				if !strings.HasPrefix(ls[0], verdict) {
 					t.Errorf("verdict %q, want %q", ls[0], verdict)
 				}
@@ -147,7 +144,7 @@ func TestVerifyFileEveryKind(t *testing.T) {
 			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc.OK == nil || *doc.OK != (wantExit == ExitOK) || len(doc.Problems) != len(res.Problems) || len(doc.Certs) != len(res.Certificates) {
+			if doc.OK == nil || *doc.OK != (wantOK) || len(doc.Problems) != len(res.Problems) || len(doc.Certs) != len(res.Certificates) {
 				t.Errorf("JSON document: %s", buf.String())
 			}
 			for _, p := range doc.Problems {
@@ -178,11 +175,11 @@ func TestGoodChainRendering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := VerifyFile(context.Background(), VerifyRequest{ChainFile: chain, CAFile: ca, Name: "127.0.0.1"})
+	res, err := verifyFiles(chain, ca, trust.Options{Name: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ExitCode(&res, nil) != ExitOK || len(res.Certificates) != 3 {
+	if !res.OK || len(res.Certificates) != 3 {
 		t.Fatalf("result %+v", res)
 	}
 	var buf bytes.Buffer
@@ -287,39 +284,27 @@ func TestLoadErrors(t *testing.T) {
 			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want an InputError with %q", err, tt.want)
 			}
-			if ExitCode(nil, err) != ExitNoInput {
-				t.Errorf("exit %d", ExitCode(nil, err))
-			}
 		})
 	}
 }
 
-func TestUsageErrors(t *testing.T) {
-	tests := []struct {
-		q    VerifyRequest
-		want string
-	}{
-		{VerifyRequest{Name: "bad name"}, "--name"},
-		{VerifyRequest{Name: "a..b"}, "--name"},
-		{VerifyRequest{At: "yesterday"}, "--at"},
-		{VerifyRequest{Revocation: "maybe"}, "--revocation"},
-		{VerifyRequest{Pins: []string{"sha1/AAAA"}}, "unsupported hash"},
-		{VerifyRequest{Pins: []string{"sha256/short"}}, "sha256/"},
+// verifyFiles is VerifyFile with the roots of the PEM file ca.
+func verifyFiles(chain, ca string, opts trust.Options) (Result, error) {
+	roots, err := LoadRoots(ca)
+	if err != nil {
+		return Result{}, err
 	}
-	for _, tt := range tests {
-		_, err := VerifyFile(context.Background(), tt.q)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || ExitCode(nil, err) != ExitUsage {
-			t.Errorf("%+v: error %v (exit %d), want usage error with %q", tt.q, err, ExitCode(nil, err), tt.want)
-		}
-	}
-	for _, ok := range []string{"mail.example.org", "127.0.0.1", "[::1]", "localhost."} {
-		if _, err := ParseName(ok); err != nil {
-			t.Errorf("ParseName(%q): %v", ok, err)
-		}
-	}
+	opts.Roots = roots
+	return VerifyFile(context.Background(), chain, opts)
 }
 
-// TestVerifyAt: --at moves the reference time.
+// isInputError reports whether err is an *InputError.
+func isInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// TestVerifyAt: Options.Time moves the reference time.
 func TestVerifyAt(t *testing.T) {
 	s, err := testpki.NewGood()
 	if err != nil {
@@ -329,8 +314,8 @@ func TestVerifyAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := s.Chain[0].NotAfter.AddDate(0, 0, 1).Format("2006-01-02T15:04:05Z07:00")
-	res, err := VerifyFile(context.Background(), VerifyRequest{ChainFile: chain, CAFile: ca, At: at})
+	at := s.Chain[0].NotAfter.AddDate(0, 0, 1)
+	res, err := verifyFiles(chain, ca, trust.Options{Time: at})
 	if err != nil {
 		t.Fatal(err)
 	}

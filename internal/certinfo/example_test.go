@@ -1,6 +1,7 @@
 package certinfo_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -18,18 +19,20 @@ func ExampleResult_Verdict() {
 	opts := trust.Options{Roots: s.Pool(), Name: s.Name}
 	res := certinfo.FromReport(trust.Verify(s.Chain, opts), opts)
 	fmt.Println(res.Verdict())
-	fmt.Println(certinfo.ExitCode(&res, nil))
+	fmt.Println(res.OK, res.Errors())
 	// Output:
 	// FAIL: the certificate chain for localhost is not trusted (1 error)
-	// 1
+	// false 1
 }
 
-// Input problems are typed so that the CLI can map them to exit codes.
+// Input problems are typed (*InputError) so that the CLI can map them to
+// an exit code.
 func ExampleLoadChain() {
 	_, err := certinfo.LoadChain(os.DevNull)
 	fmt.Println(err)
-	fmt.Println(certinfo.ExitCode(nil, err))
+	var ie *certinfo.InputError
+	fmt.Println(errors.As(err, &ie))
 	// Output:
 	// /dev/null: no PEM data found; the file should contain "-----BEGIN CERTIFICATE-----" blocks, leaf first (convert DER with 'openssl x509 -inform der')
-	// 66
+	// true
 }

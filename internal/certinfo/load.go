@@ -10,25 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/tlsmail/tlsmail/trust"
 )
 
-// Exit codes (sysexits.h) the commands use.
-const (
-	ExitOK       = 0
-	ExitProblems = 1
-	ExitUsage    = 64 // EX_USAGE
-	ExitNoInput  = 66 // EX_NOINPUT
-	ExitSoftware = 70 // EX_SOFTWARE
-)
-
 // InputError is an input file that is missing, unreadable, or holds nothing
-// usable. The commands exit with ExitNoInput.
+// usable.
 type InputError struct {
 	Path string
 	// What happened, in words: "does not exist", "permission denied", ...
@@ -49,36 +38,6 @@ func (e *InputError) Error() string {
 }
 
 func (e *InputError) Unwrap() error { return e.Err }
-
-// UsageError is a flag value that cannot be used. The commands exit with
-// ExitUsage.
-type UsageError struct {
-	Flag, Value, Reason string
-}
-
-func (e *UsageError) Error() string {
-	return fmt.Sprintf("invalid %s %q: %s", e.Flag, e.Value, e.Reason)
-}
-
-// ExitCode maps a command's outcome to its exit status: 0 when there is no
-// error-level problem, 1 when there is, 64 for a usage error, 66 for an
-// input that is missing or unreadable, 70 for anything else.
-func ExitCode(res *Result, err error) int {
-	var ue *UsageError
-	var ie *InputError
-	var pe *trust.PinError
-	switch {
-	case errors.As(err, &ue), errors.As(err, &pe):
-		return ExitUsage
-	case errors.As(err, &ie):
-		return ExitNoInput
-	case err != nil:
-		return ExitSoftware
-	case res != nil && !res.OK:
-		return ExitProblems
-	}
-	return ExitOK
-}
 
 // readFile reads path, naming a permission problem with the file's mode and
 // owner.
@@ -214,7 +173,7 @@ func looksLikeCertificate(der []byte) bool {
 		cert.Algorithm.Tag == asn1.TagSequence && cert.Algorithm.IsCompound
 }
 
-// LoadRoots reads a PEM file of trusted roots (--ca).
+// LoadRoots reads a PEM file of trusted roots.
 func LoadRoots(path string) (*x509.CertPool, error) {
 	certs, err := LoadChain(path)
 	if err != nil {
@@ -227,90 +186,12 @@ func LoadRoots(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// ParseName checks a --name value: a DNS name or an IP address.
-func ParseName(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil {
-		return ip.String(), nil
-	}
-	n := strings.TrimSuffix(s, ".")
-	if len(n) > 253 || strings.ContainsAny(n, " /:@\\\t") || strings.HasPrefix(n, ".") || strings.Contains(n, "..") {
-		return "", &UsageError{Flag: "--name", Value: s, Reason: "not a DNS name or an IP address"}
-	}
-	return n, nil
-}
-
-// ParseTime checks an --at value (RFC 3339).
-func ParseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, &UsageError{Flag: "--at", Value: s, Reason: "want an RFC 3339 time such as 2026-01-31T12:00:00Z"}
-	}
-	return t, nil
-}
-
-// ParseRevocation checks a --revocation value.
-func ParseRevocation(s string) (trust.RevocationMode, error) {
-	switch m := trust.RevocationMode(s); m {
-	case "", trust.RevocationSoft, trust.RevocationStrict, trust.RevocationOff:
-		return m, nil
-	}
-	return "", &UsageError{Flag: "--revocation", Value: s, Reason: "want off, soft or strict"}
-}
-
-// VerifyRequest is what 'cert verify' is asked.
-type VerifyRequest struct {
-	ChainFile  string   // the chain, leaf first (required)
-	CAFile     string   // trusted roots; empty for the system's
-	Name       string   // DNS name or IP address; empty skips the name check
-	At         string   // RFC 3339 reference time; empty for now
-	Pins       []string // SPKI pins
-	Revocation string   // off, soft (default) or strict
-	// Checker caches CRLs across calls; nil uses a fresh one.
-	Checker *trust.Checker
-}
-
-// Options validates the request's flags and loads the roots.
-func (q VerifyRequest) Options() (trust.Options, error) {
-	var opts trust.Options
-	var err error
-	if opts.Name, err = ParseName(q.Name); err != nil {
-		return opts, err
-	}
-	if opts.Time, err = ParseTime(q.At); err != nil {
-		return opts, err
-	}
-	if opts.Revocation, err = ParseRevocation(q.Revocation); err != nil {
-		return opts, err
-	}
-	if _, err = trust.ParsePins(q.Pins); err != nil {
-		return opts, err
-	}
-	opts.Pins = q.Pins
-	opts.Checker = q.Checker
-	if q.CAFile != "" {
-		if opts.Roots, err = LoadRoots(q.CAFile); err != nil {
-			return opts, err
-		}
-	}
-	return opts, nil
-}
-
-// VerifyFile is 'cert verify': load the chain and the roots, verify, and
-// describe the outcome. The error is a *UsageError or an *InputError; a
-// certificate in the chain that crypto/x509 cannot parse is a problem of
-// the Result (trust.KindUnparseable), not an error.
-func VerifyFile(ctx context.Context, q VerifyRequest) (Result, error) {
-	opts, err := q.Options()
-	if err != nil {
-		return Result{}, err
-	}
-	ders, err := LoadChainDER(q.ChainFile)
+// VerifyFile is 'cert verify': load the chain in chainFile (leaf first),
+// verify it with opts, and describe the outcome. The error is an
+// *InputError; a certificate in the chain that crypto/x509 cannot parse is
+// a problem of the Result (trust.KindUnparseable), not an error.
+func VerifyFile(ctx context.Context, chainFile string, opts trust.Options) (Result, error) {
+	ders, err := LoadChainDER(chainFile)
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,5 +1,5 @@
 // Package testnoflag checks, for tests, that a package below the CLI names
-// no command-line flag in its text.
+// no command-line flag and no tlsmail command in its text.
 //
 // The layers under cmd/tlsmail describe a setting in their fix texts ("give
 // the server's CA certificate", "use implicit TLS on port 465"); which flag
@@ -25,15 +25,55 @@ import (
 // flag).
 var flagLike = regexp.MustCompile(`(^|[^A-Za-z0-9-])--[A-Za-z]`)
 
-// Found is a string literal that names a flag.
+// shortFlagLike is a single-dash option in prose ("use -t", "(-f ADDR)"):
+// a dash at the start of the text or after a space, an opening bracket or
+// a quote, then letters, digits and dashes up to the end of the text, a space or
+// punctuation. A dash inside a word ("re-try", "e-mail", "Resent-To"),
+// before a digit ("-1", "-0700", "2026-01-31") or between spaces ("a - b")
+// is not one.
+var shortFlagLike = regexp.MustCompile("(^|[\\s(\\[{'\"`])-[A-Za-z][A-Za-z0-9-]*([\\s)\\]}'\"`,.;:=]|$)")
+
+// commandLike is "tlsmail" followed by one of the CLI's commands
+// (Commands), as a word: "inspect it with 'tlsmail cert verify'".
+// "tlsmail checks revocation" or "tlsmail Test Root CA" is not a command.
+var commandLike = regexp.MustCompile(`(^|[^A-Za-z0-9_-])tlsmail\s+(` + strings.Join(Commands(), "|") + `)([^A-Za-z0-9_-]|$)`)
+
+// Commands is the top-level commands of cmd/tlsmail. A test in
+// cmd/tlsmail checks that the list matches the CLI's commands, so that a
+// command added there is looked for here too.
+func Commands() []string {
+	return []string{"cert", "completion", "demo", "help", "probe", "queue", "send", "sendmail", "serve", "version"}
+}
+
+// Found is a string literal that names a flag or a command.
 type Found struct {
 	Pos  token.Position
 	Text string
+	// What says what it names: "a command-line flag", "a single-dash
+	// command-line flag" or "a tlsmail command".
+	What string
+}
+
+// names says what s names that a text below the CLI must not (see Found's
+// What), or "". A single-dash flag counts only in a text with a space in
+// it: a literal that is one argument of another program ("/bin/sh", "-c")
+// is not advice, and prose is what a fix text is.
+func names(s string) string {
+	switch {
+	case flagLike.MatchString(s):
+		return "a command-line flag"
+	case commandLike.MatchString(s):
+		return "a tlsmail command"
+	case strings.ContainsAny(s, " \t\n") && shortFlagLike.MatchString(s):
+		return "a single-dash command-line flag"
+	}
+	return ""
 }
 
 // Scan returns the string literals of the non-test Go files under root
 // (subdirectories included, testdata skipped) that look like they name a
-// command-line flag. Every file is parsed whatever its build tags, so the
+// command-line flag, long ("--ca") or single-dash ("-t"), or a tlsmail
+// command ("tlsmail cert verify"). Every file is parsed whatever its build tags, so the
 // Windows-only files are checked on every platform.
 func Scan(root string) ([]Found, error) {
 	var found []Found
@@ -64,8 +104,8 @@ func Scan(root string) ([]Found, error) {
 			if err != nil {
 				s = lit.Value
 			}
-			if flagLike.MatchString(s) {
-				found = append(found, Found{Pos: fset.Position(lit.Pos()), Text: s})
+			if what := names(s); what != "" {
+				found = append(found, Found{Pos: fset.Position(lit.Pos()), Text: s, What: what})
 			}
 			return true
 		})
@@ -74,10 +114,11 @@ func Scan(root string) ([]Found, error) {
 	return found, err
 }
 
-// Check fails t for every string literal under root that names a flag,
-// unless allow has a reason for it: allow maps a substring of the literal
-// to why that literal may name a flag (an argument for another program,
-// such as "gpg --batch", is not advice about tlsmail's flags). An allow
+// Check fails t for every string literal under root that names a flag or
+// a tlsmail command, unless allow has a reason for it: allow maps a
+// substring of the literal to why that literal may name a flag (an
+// argument for another program, such as "gpg --batch" or "certutil
+// -importpfx", is not advice about tlsmail's flags). An allow
 // entry that matches nothing fails too, so the list cannot go stale.
 func Check(t testing.TB, root string, allow map[string]string) {
 	t.Helper()
@@ -94,7 +135,7 @@ next:
 				continue next
 			}
 		}
-		t.Errorf("%s: %q names a command-line flag; describe the setting instead and let cmd/tlsmail add the flag (flaghints.go)", f.Pos, f.Text)
+		t.Errorf("%s: %q names %s; describe the setting or the action instead and let cmd/tlsmail add the flag or command (flaghints.go)", f.Pos, f.Text, f.What)
 	}
 	for sub, why := range allow {
 		if !used[sub] {

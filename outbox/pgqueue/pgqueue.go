@@ -15,8 +15,8 @@
 //     MaxAge, moves to the failed table with the reason. Delivery is
 //     at-least-once: a duplicate only for an item in flight when its
 //     runner died.
-//   - Batches hold items of one grouping key (outbox.Data.Group, the
-//     account), so that one connection serves them.
+//   - Batches hold items of one grouping key, the settings as enqueued
+//     (the account), so that one connection serves them.
 //   - No password or token is stored: the settings are where to read the
 //     secret (submit.Account's SecretRef), and outbox.Data must not hold
 //     one.
@@ -130,7 +130,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 		pool.Close()
 		return nil, &Error{Op: "open", Err: ErrNoSchema,
 			Msg: fmt.Sprintf("the database's queue schema is version %d, this program's %d", v, SchemaVersion),
-			Fix: "create or migrate it with pgqueue.Migrate (on the command line: tlsmail queue init)"}
+			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
 }
@@ -215,9 +215,6 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
 	}
-	if d.Group == "" {
-		return "", &Error{Op: "enqueue", Msg: "the item has no grouping key", Fix: "set Data.Group"}
-	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r, q.opts.MaxSize+1))
 	if err != nil {
@@ -233,7 +230,7 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	}
 	id := newID()
 	if _, err := tx.Exec(ctx, `INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
-		VALUES ($1, $2, $3, $4, $5, $6)`, id, envJSON, []byte(d.Settings), d.Group, buf.Bytes(), n); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n); err != nil {
 		return "", connErr("enqueue", err)
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {

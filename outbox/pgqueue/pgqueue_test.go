@@ -136,10 +136,10 @@ func TestQueueStoreRoundTrip(t *testing.T) {
 			var b bytes.Buffer
 			b.ReadFrom(rc)
 			rc.Close()
-			if b.String() != msg(1) || items[1].Envelope.To[0] != "b@example.net" || items[1].Settings.Host != "127.0.0.1" {
-				t.Fatalf("item 1 = %q %+v %+v", b.String(), items[1].Envelope, items[1].Settings)
-			}
 			var got submit.Account
+			if err := jsonUnmarshal(items[1].Data(), &got); err != nil || b.String() != msg(1) || items[1].Envelope.To[0] != "b@example.net" || got.Host != "127.0.0.1" {
+				t.Fatalf("item 1 = %q %+v %s (%v)", b.String(), items[1].Envelope, items[1].Data(), err)
+			}
 			if err := jsonUnmarshal(items[0].Data(), &got); err != nil || got.Port != a.Port {
 				t.Fatalf("Data = %s (%v)", items[0].Data(), err)
 			}
@@ -296,7 +296,7 @@ func TestPostgresLeaseExpiry(t *testing.T) {
 func TestPostgresEnqueueTx(t *testing.T) {
 	ctx := context.Background()
 	q := openPG(t, newDB(t), pgqueue.Options{})
-	data := outbox.Data{Settings: []byte(`{"host":"h","port":25}`), Group: "g"}
+	data := outbox.Data{Settings: []byte(`{"host":"h","port":25}`)}
 	for _, commit := range []bool{false, true} {
 		tx, err := q.Pool().Begin(ctx)
 		if err != nil {
@@ -413,12 +413,12 @@ func TestPostgresMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
-	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "queue init") {
+	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "pgqueue.Migrate") {
 		t.Fatalf("Open without schema = %v", err)
 	}
 	pgqueue.Migrate(ctx, conn)
 	q := openPG(t, url, pgqueue.Options{MaxSize: 100})
-	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`), Group: "g"}, strings.NewReader(strings.Repeat("x", 101)))
+	_, err = q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(strings.Repeat("x", 101)))
 	if err == nil || !strings.Contains(err.Error(), "limit of 100 bytes") {
 		t.Fatalf("oversized enqueue = %v", err)
 	}

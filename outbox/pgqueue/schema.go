@@ -24,7 +24,8 @@ const Channel = "tlsmail_outbox"
 //	  envelope      jsonb    outbox.Envelope (from, to, body, smtputf8)
 //	  settings      jsonb    the delivery settings (submit.Account): where
 //	                         to read a secret, never the secret
-//	  group_key     text     the grouping key: equal keys share a batch
+//	  group_key     text     the grouping key, the settings as enqueued:
+//	                         equal keys share a batch
 //	  content       bytea    the message (at most Options.MaxSize)
 //	  size          bigint
 //	  attempts, last_attempt, last_error, next_attempt

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
@@ -57,7 +56,9 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 			if len(cs.OCSPResponse) > 0 && opts.StapledOCSP == nil {
 				opts.StapledOCSP = cs.OCSPResponse
 			}
-			vctx, cancel := revocationContext(ctx)
+			// The fetches get their share of the time left
+			// (secchan.RevocationBudget), as with every provider.
+			vctx, cancel := secchan.RevocationContext(ctx)
 			c.report = trust.VerifyContext(vctx, cs.PeerCertificates, opts)
 			cancel()
 			err := cfg.Verdict(c.report)
@@ -91,21 +92,6 @@ func (Provider) Client(ctx context.Context, conn net.Conn, cfg *secchan.Config) 
 	return c, nil
 }
 
-// revocationContext bounds the revocation fetches of the verification that
-// runs inside the handshake to half the time the handshake has left. A CRL
-// or OCSP responder that never answers (a firewall that drops packets) then
-// ends as an unknown status, a warning under soft revocation and an error
-// naming revocation under strict, with time left to finish the handshake;
-// it used to take the handshake's whole deadline, and every handshake failed
-// as a timeout that blamed the server.
-func revocationContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
-}
-
 // sniName returns the name to send in SNI: none for an IP address (RFC 6066
 // section 3 forbids literal addresses), and no brackets or trailing dot.
 func sniName(name string) string {
@@ -134,27 +120,19 @@ func classify(err error, ctx context.Context) error {
 		p := trust.UnparseableProblem(-1, errors.New(strings.TrimPrefix(msg, parseFailure)))
 		return &trust.Error{Report: trust.Report{Problems: []trust.Problem{p}}}
 	}
+	if he, ok := secchan.TransportError(ctx, "go", err); ok {
+		return he
+	}
 	he := &secchan.HandshakeError{Provider: "go", Err: err}
 	var alert tls.AlertError
-	var ne net.Error
 	var rh tls.RecordHeaderError
 	switch {
-	case ctx.Err() != nil:
-		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-		he.Err = errors.Join(ctx.Err(), err)
 	case errors.As(err, &rh):
 		he.Reason = "the server did not answer with TLS (it may expect plain SMTP on this port)"
 		he.Fix = "use STARTTLS for ports 25 and 587, implicit TLS for port 465"
 	case errors.As(err, &alert):
 		he.Reason = fmt.Sprintf("the server refused the handshake with TLS alert %q", alertText(err))
 		he.Fix = alertFix(err)
-	case errors.As(err, &ne) && ne.Timeout():
-		he.Reason = "timed out during the handshake"
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-	case errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset by peer"):
-		he.Reason = "the server closed the connection during the handshake"
-		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
 	default:
 		he.Reason = err.Error()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -168,10 +169,11 @@ func windowsServerName(name string) string {
 }
 
 // revocationTimeout returns CERT_CHAIN_PARA.dwUrlRetrievalTimeout, in
-// milliseconds, for a chain built at now: three quarters of what is left
-// until the handshake's deadline (zero deadline: none), so that fetches that
-// run out of time still leave time to report an unknown revocation status
-// (a warning in soft mode) rather than a timeout; without a deadline,
+// milliseconds, for a chain built at now: the revocation share of what is
+// left until the handshake's deadline (secchan.RevocationBudget, the same
+// share as every provider's), so that fetches that run out of time still
+// leave time to report an unknown revocation status (a warning in soft
+// mode) rather than a timeout; without a deadline,
 // perFetch (zero: trust.DefaultFetchTimeout, the crypto/tls provider's bound
 // for each fetch). It is used with chainRevocationAccumulativeTimeout, so
 // that it bounds every CRL and OCSP fetch of the chain together; without it
@@ -182,8 +184,8 @@ func revocationTimeout(now, deadline time.Time, perFetch time.Duration) uint32 {
 	if d <= 0 {
 		d = trust.DefaultFetchTimeout
 	}
-	if !deadline.IsZero() {
-		d = deadline.Sub(now) / 4 * 3 // not *3/4: a far deadline would overflow
+	if b, ok := secchan.RevocationBudget(now, deadline); ok {
+		d = b
 	}
 	ms := d.Milliseconds()
 	switch {
@@ -238,13 +240,13 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 	switch {
 	case res.BuildErr != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not build a certificate chain: %v", res.BuildErr),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	case len(res.Elements) == 0:
 		add(trust.KindMalformed, trust.SeverityError, -1, "Windows built no certificate chain from the server's certificates",
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	case res.Policy.Err != nil:
 		add(trust.KindMalformed, trust.SeverityError, -1, fmt.Sprintf("Windows could not check the chain against the SSL policy: %v", res.Policy.Err),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	}
 	now := opts.Time
 	if now.IsZero() {
@@ -297,38 +299,21 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 			add(k, sev, -1, summary, fix)
 		}
 	}
-	sortErrorsFirst(r.Problems)
+	trust.SortProblems(r.Problems)
 	return r
 }
 
 // nameProblem checks name against leaf as package trust does for the
-// crypto/tls provider (the subjectAltName only, RFC 6125 section 6.4; IP
-// addresses against the IP SANs) and returns its name-mismatch problem, if
-// any. A missing leaf is no match.
+// crypto/tls provider (trust.NameProblem: the subjectAltName only, RFC 6125
+// section 6.4; IP addresses against the IP SANs) and returns its
+// name-mismatch problem, if any. A missing leaf is no match.
 func nameProblem(leaf *x509.Certificate, name string) *trust.Problem {
 	if leaf == nil || len(leaf.Raw) == 0 {
 		return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
 			Summary: fmt.Sprintf("the server's certificate could not be read, so it cannot be checked against %q", name),
-			Fix:     "inspect the chain with 'tlsmail cert verify'"}
+			Fix:     "inspect the server's certificate chain"}
 	}
-	if leaf.VerifyHostname(name) == nil {
-		return nil
-	}
-	// The leaf as its own root: only the name is of interest here, and
-	// package trust words it (the names the certificate lists, the fix).
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	lr := trust.Verify([]*x509.Certificate{leaf}, trust.Options{Roots: roots, Name: name, Time: leaf.NotBefore.Add(time.Second),
-		Revocation: trust.RevocationOff, ExpiryWarning: -1})
-	for _, p := range lr.Problems {
-		if p.Kind == trust.KindNameMismatch {
-			p.Severity = trust.SeverityError
-			return &p
-		}
-	}
-	return &trust.Problem{Kind: trust.KindNameMismatch, Severity: trust.SeverityError, Cert: 0,
-		Summary: fmt.Sprintf("the certificate is not valid for %q", name),
-		Fix:     fmt.Sprintf("connect with a name the certificate lists, or have it reissued to include %q", name)}
+	return trust.NameProblem(leaf, name)
 }
 
 // localKinds are the problems package trust finds in the certificates
@@ -361,18 +346,6 @@ func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, 
 			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
 		}
 	}
-}
-
-func sortErrorsFirst(ps []trust.Problem) {
-	var errs, warns []trust.Problem
-	for _, p := range ps {
-		if p.Severity == trust.SeverityError {
-			errs = append(errs, p)
-		} else {
-			warns = append(warns, p)
-		}
-	}
-	copy(ps, append(errs, warns...))
 }
 
 type addFunc func(k trust.Kind, sev trust.Severity, cert int, summary, fix string)
@@ -413,7 +386,7 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		add(trust.KindRevoked, trust.SeverityError, i, who+" is revoked"+code(bits), "the server must get a new certificate")
 	}
 	if bits&trustIsNotSignatureValid != 0 {
-		add(trust.KindMalformed, trust.SeverityError, i, who+" has a signature that does not verify"+code(bits), "the chain is corrupt or forged; inspect it with 'tlsmail cert verify'")
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has a signature that does not verify"+code(bits), "the chain is corrupt or forged; inspect the server's certificate chain")
 	}
 	if bits&trustIsNotValidForUsage != 0 {
 		add(trust.KindWrongUsage, trust.SeverityError, i, who+" is not valid for server authentication"+code(bits),
@@ -441,13 +414,13 @@ func mapBits(bits uint32, i int, x *x509.Certificate, now time.Time, lone bool, 
 		}
 	}
 	if bits&(trustIsCyclic|trustInvalidExtension|trustInvalidPolicyConstr|trustHasNotSupportedCriticalExt) != 0 {
-		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid or unsupported critical extensions, or a cyclic chain"+code(bits), "inspect the chain with 'tlsmail cert verify'")
+		add(trust.KindMalformed, trust.SeverityError, i, who+" has invalid or unsupported critical extensions, or a cyclic chain"+code(bits), "inspect the server's certificate chain")
 	}
 	if unknown := bits &^ (knownTrustBits | benignTrustBits); unknown != 0 {
 		// Fail closed: an error bit this code does not know (a later
 		// Windows's) is not nothing, whatever the policy's first error.
 		add(trust.KindMalformed, trust.SeverityError, i, fmt.Sprintf("Windows reported a problem with %s that tlsmail does not know (trust status bits 0x%08X)", who, unknown),
-			"inspect the chain with 'tlsmail cert verify'")
+			"inspect the server's certificate chain")
 	}
 	if bits&trustInvalidBasicConstraints != 0 {
 		// The bit means either "not a CA" or "path length exceeded"
@@ -498,7 +471,7 @@ func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind
 	case certEInvalidName:
 		return e(trust.KindNameConstraints, "a name violates the issuer's name constraints", "the CA may not issue for this name")
 	case trustECertSignature:
-		return e(trust.KindMalformed, "a signature in the chain does not verify", "inspect the chain with 'tlsmail cert verify'")
+		return e(trust.KindMalformed, "a signature in the chain does not verify", "inspect the server's certificate chain")
 	case cryptENoRevCheck, cryptERevOffline, certERevFailure:
 		sev, fix, ok := revocationUnknown(mode)
 		if !ok {
@@ -506,5 +479,5 @@ func policyKind(code uint32, name string, mode trust.RevocationMode) (trust.Kind
 		}
 		return trust.KindRevocationUnknown, sev, fmt.Sprintf("revocation could not be checked (Windows SSL policy 0x%08X)", code), fix
 	}
-	return e(trust.KindMalformed, "Windows rejected the chain: "+CodeMeaning(code), "inspect the chain with 'tlsmail cert verify'")
+	return e(trust.KindMalformed, "Windows rejected the chain: "+CodeMeaning(code), "inspect the server's certificate chain")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -347,7 +348,9 @@ func TestNameOnlyPolicyFlags(t *testing.T) {
 
 // TestRevocationTimeout: chain building gets a bounded budget for all its
 // CRL and OCSP fetches together, from the handshake's deadline, and never 0
-// (Windows' default of 15 seconds per URL).
+// (Windows' default of 15 seconds per URL). The budget is the share every
+// provider gives its fetches (secchan.RevocationBudget: half of what is
+// left), not a share of its own.
 func TestRevocationTimeout(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -356,21 +359,28 @@ func TestRevocationTimeout(t *testing.T) {
 		perFetch time.Duration
 		want     uint32
 	}{
-		{"deadline in 20s", now.Add(20 * time.Second), 0, 15000},
-		{"deadline wins over the per-fetch timeout", now.Add(4 * time.Second), time.Minute, 3000},
+		{"deadline in 20s", now.Add(20 * time.Second), 0, 10000},
+		{"deadline wins over the per-fetch timeout", now.Add(4 * time.Second), time.Minute, 2000},
 		{"no deadline: the per-fetch timeout", time.Time{}, 3 * time.Second, 3000},
 		{"no deadline, no per-fetch timeout", time.Time{}, 0, uint32(trust.DefaultFetchTimeout.Milliseconds())},
 		{"deadline passed", now.Add(-time.Second), 0, 1},
 		{"deadline now", now, 0, 1},
-		{"far deadline", now.Add(1000 * time.Hour), 0, 1 << 31},
-		// A deadline a century away (--timeout 1000000h): three times the
-		// time left overflows a Duration.
+		{"far deadline", now.Add(2000 * time.Hour), 0, 1 << 31},
+		// A deadline a century away (--timeout 1000000h) must not
+		// overflow.
 		{"deadline a century away", now.Add(1_000_000 * time.Hour), 0, 1 << 31},
 		{"deadline at the end of time", time.Unix(1<<62, 0), 0, 1 << 31},
 	}
 	for _, c := range cases {
 		if got := revocationTimeout(now, c.deadline, c.perFetch); got != c.want {
 			t.Errorf("%s: %d ms, want %d", c.name, got, c.want)
+		}
+	}
+	// The same share as the crypto/tls provider's (secchan.RevocationContext).
+	for _, left := range []time.Duration{time.Second, 20 * time.Second, 7 * time.Minute} {
+		b, _ := secchan.RevocationBudget(now, now.Add(left))
+		if got := revocationTimeout(now, now.Add(left), 0); int64(got) != b.Milliseconds() {
+			t.Errorf("%v left: %d ms, secchan.RevocationBudget %v", left, got, b)
 		}
 	}
 }

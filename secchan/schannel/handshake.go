@@ -3,9 +3,7 @@ package schannel
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"time"
@@ -152,24 +150,14 @@ func (c *Conn) readMore(ctx context.Context) error {
 	return nil
 }
 
+// ioError is the HandshakeError for err, a failure to read or write the
+// connection while doing what: a timeout or a closed connection as every
+// provider words it (secchan.TransportError), else what failed and why.
 func (c *Conn) ioError(ctx context.Context, what string, err error) error {
-	he := &secchan.HandshakeError{Provider: "schannel", Err: err}
-	var ne net.Error
-	switch {
-	case ctx.Err() != nil:
-		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-		he.Err = errors.Join(ctx.Err(), err)
-	case errors.As(err, &ne) && ne.Timeout():
-		he.Reason = "timed out during the handshake"
-		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		he.Reason = "the server closed the connection during the handshake"
-		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
-	default:
-		he.Reason = what + ": " + err.Error()
+	if he, ok := secchan.TransportError(ctx, "schannel", err); ok {
+		return he
 	}
-	return he
+	return &secchan.HandshakeError{Provider: "schannel", Reason: what + ": " + err.Error(), Err: err}
 }
 
 // writeRaw sends all of b.

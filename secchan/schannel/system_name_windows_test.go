@@ -250,9 +250,10 @@ func TestSystemIPAddress(t *testing.T) {
 
 // TestSystemRevocationStalled: a CRL and OCSP server that accepts and never
 // answers must not hold the handshake beyond its deadline. Chain building
-// gets three quarters of what is left of the deadline as its fetch budget
-// for all URLs together: on Windows the fetches give up within it and the
-// chain is accepted with a revocation-unknown warning (soft mode). Wine
+// gets the revocation share of what is left of the deadline
+// (secchan.RevocationBudget: half) as its fetch budget for all URLs
+// together: on Windows the fetches give up within it and the chain is
+// accepted with a revocation-unknown warning (soft mode). Wine
 // does not honour the budget; there the context ends the wait, and the
 // handshake fails as timed out instead of hanging.
 func TestSystemRevocationStalled(t *testing.T) {

@@ -75,25 +75,30 @@ func rawPeerCerts(rc *windows.CertContext) [][]byte {
 // verify decides trust. With roots or pins configured (--ca, --pin) the
 // chain goes through package trust, exactly as for the crypto/tls provider.
 // Otherwise Windows decides, through crypt32 (see querySystem and
-// decideSystem). ctx bounds the revocation checks either way.
+// decideSystem). The revocation fetches get their share of ctx's time
+// either way (secchan.RevocationBudget): package trust's through
+// secchan.RevocationContext, crypt32's through revocationTimeout.
 func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 	opts := c.cfg.TrustOptions()
 	if len(c.state.OCSPResponse) > 0 && opts.StapledOCSP == nil {
 		opts.StapledOCSP = c.state.OCSPResponse
 	}
 	chain := c.state.PeerCertificates
+	// Package trust's fetches; crypt32's are bounded by revocationTimeout.
+	vctx, cancel := secchan.RevocationContext(ctx)
+	defer cancel()
 	if len(chain) == 0 && len(c.peerDER) > 0 {
 		// The server's certificate could not be parsed: a certificate
 		// problem (unparseable-certificate), named as the crypto/tls
 		// provider names it, whoever would have judged the chain.
-		return trust.VerifyDER(ctx, c.peerDER, opts), nil
+		return trust.VerifyDER(vctx, c.peerDER, opts), nil
 	}
 	if opts.Roots != nil || len(opts.Pins) > 0 || len(chain) == 0 {
-		return trust.VerifyContext(ctx, chain, opts), nil
+		return trust.VerifyContext(vctx, chain, opts), nil
 	}
 	rc := c.remoteCert()
 	if rc == nil {
-		return trust.VerifyContext(ctx, nil, opts), nil
+		return trust.VerifyContext(vctx, nil, opts), nil
 	}
 	res, err := querySystem(ctx, p.chainEngine, rc, chain, opts)
 	if err != nil {
@@ -111,8 +116,9 @@ func (p Provider) verify(ctx context.Context, c *Conn) (trust.Report, error) {
 // CertGetCertificateChain cannot be cancelled, and with revocation checking
 // it fetches CRLs and OCSP responses (by default up to 15 seconds per URL).
 // It is bounded twice: the fetches by CERT_CHAIN_PARA.dwUrlRetrievalTimeout
-// with CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT, set to three quarters of
-// what is left of ctx's deadline (revocationTimeout); and the wait, by ctx
+// with CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT, set to the revocation
+// share of what is left of ctx's deadline (revocationTimeout,
+// secchan.RevocationBudget); and the wait, by ctx
 // itself: when ctx ends first, querySystem returns ctx's error at once and
 // leaves the call to finish on its own goroutine, which then frees
 // everything it holds (the chain context and rc). On Windows that goroutine

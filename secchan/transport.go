@@ -1,0 +1,52 @@
+package secchan
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+)
+
+// TransportError classifies err, a failure of a handshake of provider
+// (the provider's Name), when it is a failure of the connection beneath
+// the handshake rather than of TLS: ctx ended (its deadline or a cancel),
+// a read or write timed out, or the server closed or reset the connection.
+// It returns the HandshakeError every provider reports for it, with the
+// same Reason and Fix whichever provider ran, and ok false for any other
+// error, which the provider describes itself (a TLS alert, a Windows
+// status).
+//
+// A server that hangs up in the middle of the handshake most often does
+// so because it has no TLS version or cipher in common with the client,
+// or wants a client certificate; the Fix says so.
+func TransportError(ctx context.Context, provider string, err error) (he *HandshakeError, ok bool) {
+	he = &HandshakeError{Provider: provider, Err: err}
+	var ne net.Error
+	switch {
+	case ctx.Err() != nil:
+		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
+		he.Err = errors.Join(ctx.Err(), err)
+	case errors.As(err, &ne) && ne.Timeout():
+		he.Reason = "timed out during the handshake"
+		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
+	case closedByPeer(err):
+		he.Reason = "the server closed the connection during the handshake"
+		he.Fix = "the server may not support TLS 1.2 or later, or may require a client certificate; find out which TLS versions the server accepts"
+	default:
+		return nil, false
+	}
+	return he, true
+}
+
+// closedByPeer reports whether err says the connection ended under the
+// handshake: the end of the stream (crypto/tls also wraps it in errors of
+// its own whose text ends in "EOF"), a closed connection, or a reset.
+func closedByPeer(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer")
+}
