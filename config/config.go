@@ -150,6 +150,12 @@ type Account struct {
 	// RemoveBcc is remove_bcc_headers (default true): Bcc fields are
 	// removed from the message (RFC 5322 section 3.6.3).
 	RemoveBcc bool
+	// AutoFrom and MailDomain are msmtp's obsolete auto_from and
+	// maildomain: with AutoFrom, Expand makes From the user name (%U)
+	// at MailDomain (the bare user name when MailDomain is empty), in
+	// sendmail mode, after the command line's sender, as msmtp does.
+	AutoFrom   bool
+	MailDomain string
 	// UndisclosedRecipients is undisclosed_recipients: the message's To,
 	// Cc and Bcc fields are replaced by "To: undisclosed-recipients:;".
 	UndisclosedRecipients bool
@@ -207,6 +213,10 @@ type Account struct {
 
 	// raw keeps the argument of each set command, for inheritance.
 	raw map[string]string
+	// fromAddress is set when From is the sender itself, never a pattern
+	// (see EnvelopeFrom): the command line's (OverrideFrom), or the
+	// expansion of a from written without '*', '?' or '['.
+	fromAddress bool
 }
 
 // IsSet reports whether key was given in the file for this account

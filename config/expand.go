@@ -40,7 +40,8 @@ type Expander struct {
 }
 
 // Expand replaces %U, %H, %C and %M in a's From (when from is true: msmtp
-// does so in sendmail mode only) and %H, %C and %M in its Domain, as msmtp
+// does so in sendmail mode only; then AutoFrom, if set, makes From
+// user@MailDomain) and %H, %C and %M in its Domain, as msmtp
 // does once the account is chosen and the command line applied. Control
 // characters in what is substituted become '?' (msmtp's sanitize_string).
 // A mailname file that cannot be read or is empty is a *Error (msmtp exits
@@ -52,13 +53,44 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 	}
 	a.Domain = d
 	if from && a.From != "" {
+		// A from is a pattern as written: what %U or %H bring in (a
+		// control character made '?') does not make it one.
+		if !a.isPattern() {
+			a.fromAddress = true
+		}
 		f, err := x.expand(ctx, a.From, true)
 		if err != nil {
 			return a.expandError("from", err)
 		}
 		a.From = f
 	}
+	if from && a.AutoFrom {
+		// msmtp's obsolete auto_from: user@maildomain replaces from,
+		// the command line's sender included.
+		a.From, a.fromAddress = x.userName(x.getenv()), true
+		if a.MailDomain != "" {
+			a.From += "@" + a.MailDomain
+		}
+	}
 	return nil
+}
+
+// OverrideFrom applies the command line's sender (sendmail's -f, msmtp's
+// --from, or the address --read-envelope-from found) as msmtp's
+// override_account does: it replaces From unless allow_from_override is
+// off; "" changes nothing. The sender given is an address, never a
+// pattern, whatever it holds ('*', '?' and '[' are legal in a local part).
+// Call it before Expand (msmtp expands %U in -f too).
+func (a *Account) OverrideFrom(addr string) {
+	if addr != "" && a.AllowFromOverride {
+		a.From, a.fromAddress = addr, true
+	}
+}
+
+// isPattern reports whether From is a shell pattern that only picks the
+// account (File.ByFrom), not an address to send as.
+func (a *Account) isPattern() bool {
+	return !a.fromAddress && strings.ContainsAny(a.From, "*?[")
 }
 
 func (a *Account) expandError(key string, err error) error {
@@ -75,10 +107,7 @@ func (a *Account) expandError(key string, err error) error {
 // decided on s as written, then %M, %U, %H and %C are replaced in that
 // order.
 func (x Expander) expand(ctx context.Context, s string, withUser bool) (string, error) {
-	getenv := x.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+	getenv := x.getenv()
 	hasM, hasU := strings.Contains(s, "%M"), withUser && strings.Contains(s, "%U")
 	hasH, hasC := strings.Contains(s, "%H") || strings.Contains(s, "%C"), strings.Contains(s, "%C")
 	var m, u, h, c string
@@ -110,6 +139,14 @@ func (x Expander) expand(ctx context.Context, s string, withUser bool) (string, 
 		s = strings.ReplaceAll(s, "%C", c)
 	}
 	return s, nil
+}
+
+// getenv is Getenv, or os.Getenv when it is nil.
+func (x Expander) getenv() func(string) string {
+	if x.Getenv == nil {
+		return os.Getenv
+	}
+	return x.Getenv
 }
 
 // maxMailname is what msmtp reads of the mailname file: its first line,
@@ -221,7 +258,7 @@ func (a *Account) EnvelopeFrom(cmdline string) (string, error) {
 			return "", &Error{File: a.File, Line: line, Key: "allow_from_override",
 				Msg: fmt.Sprintf("account %s: allow_from_override is off but the account has no from address (msmtp: envelope-from address is missing)", a.Name),
 				Fix: "add `from ADDRESS` to the account (such as from %U@example.com), or remove allow_from_override off"}
-		case strings.ContainsAny(a.From, "*?["):
+		case a.isPattern():
 			return "", &Error{File: a.File, Line: line, Key: "allow_from_override",
 				Msg: fmt.Sprintf("account %s: allow_from_override is off but from %q is a pattern, not an address", a.Name, a.From),
 				Fix: "write one address after from, or remove allow_from_override off"}
@@ -231,7 +268,7 @@ func (a *Account) EnvelopeFrom(cmdline string) (string, error) {
 	if cmdline != "" {
 		return cmdline, nil
 	}
-	if strings.ContainsAny(a.From, "*?[") {
+	if a.isPattern() {
 		// A pattern only picks the account (File.ByFrom).
 		return "", nil
 	}

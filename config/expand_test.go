@@ -148,3 +148,41 @@ func TestAllowFromOverrideInheritance(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvelopeFromAddressNotPattern: '*', '?' and '[' make a from a
+// pattern only as the file writes it. The command line's sender
+// (OverrideFrom: -f, --from, --read-envelope-from) and the expansion of a
+// from without them are the address msmtp sends as, even when they hold
+// those characters (they are legal in a local part; a control character
+// in $USER becomes '?'): never "no sender", which would let the
+// message's From decide and set_from_header on be dropped silently.
+func TestEnvelopeFromAddressNotPattern(t *testing.T) {
+	env := map[string]string{"USER": "jo\te"}
+	x := Expander{Getenv: func(k string) string { return env[k] }}
+	tests := []struct {
+		name, from, cmdline string
+		override            bool
+		want                string
+		err                 bool
+	}{
+		{"-f with '?' in the local part", "acct@example.com", "what?now@example.net", true, "what?now@example.net", false},
+		{"-f with '*' and no from", "", "a*b@example.net", true, "a*b@example.net", false},
+		{"-f replacing a pattern", "*@example.com", "f[1]@example.com", true, "f[1]@example.com", false},
+		{"%U with a control character", "%U@example.com", "", true, "jo?e@example.com", false},
+		{"%U with a control character, allow_from_override off", "%U@example.com", "x@example.net", false, "jo?e@example.com", false},
+		{"a pattern stays a pattern after expansion", "*@%U.example", "", true, "", false},
+		{"a pattern, allow_from_override off", "*@example.com", "x@example.net", false, "", true},
+	}
+	for _, tc := range tests {
+		a := NewAccount("a")
+		a.From, a.AllowFromOverride = tc.from, tc.override
+		a.OverrideFrom(tc.cmdline)
+		if err := a.Expand(context.Background(), x, true); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.EnvelopeFrom("")
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("%s: %q, %v; want %q (error %v)", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}

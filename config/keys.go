@@ -45,6 +45,8 @@ func Keys() []KeyInfo {
 		{"tls_host_override", "name to verify the certificate against instead of host"},
 		{"tls_crl_file", "a file of certificate revocation lists (PEM or DER): a certificate of the server's chain it lists is revoked"},
 		{"from", "envelope sender; may be a wildcard pattern to pick the account for the sender given on the command line; %U, %H, %C and %M are expanded in sendmail mode"},
+		{"auto_from", "obsolete in msmtp (use from %U@DOMAIN): on sends as user@maildomain in sendmail mode, whatever from and the command line's sender say"},
+		{"maildomain", "the domain of auto_from's address"},
 		{"allow_from_override", "off: the envelope sender is from, whatever the command line's sender says (which still picks the account)"},
 		{"set_from_header", "auto (add From when missing), on (always write From from the envelope sender), off (alias: add_missing_from_header)"},
 		{"set_date_header", "auto (add Date when missing) or off (alias: add_missing_date_header)"},
@@ -77,11 +79,9 @@ func IgnoredKeys() []KeyInfo {
 		{"source_ip", "empty only: tlsmail lets the operating system choose the source address"},
 		{"proxy_port", "used by msmtp only with proxy_host, which tlsmail refuses"},
 		{"ntlmdomain", "used by msmtp only with auth ntlm, which tlsmail refuses"},
-		{"maildomain", "used by msmtp only with auto_from on, which tlsmail refuses"},
 		{"tls_priorities", "empty only: TLS parameters come from the TLS provider"},
 		{"tls_min_dh_prime_bits", "empty only"},
 		{"tls_force_sslv3", "off only: SSLv3 is never used"},
-		{"auto_from", "off only"},
 	}
 }
 
@@ -95,7 +95,6 @@ func RefusedKeys() []KeyInfo {
 		{"tls_min_dh_prime_bits N", "remove the line: tlsmail leaves key exchange parameters to its TLS provider"},
 		{"tls_force_sslv3 on", "SSLv3 is broken (RFC 7568) and never used: remove the line"},
 		{"source_ip ADDRESS", "remove the line: tlsmail lets the operating system choose the source address (use a route, or msmtp for this account)"},
-		{"auto_from on", "write the address instead: from %U@DOMAIN (msmtp's replacement for auto_from and maildomain)"},
 		{"auth scram-sha-1|digest-md5|external|gssapi|ntlm", "use auth on (the strongest mechanism the server offers) or plain, login, cram-md5, scram-sha-256"},
 	}
 }
@@ -126,11 +125,6 @@ func refused(key, arg string) (msg, fix string, ok bool) {
 			return "", "", false
 		}
 		return "source_ip is not supported", "remove the line: tlsmail lets the operating system choose the source address (use a route, or keep msmtp for this account)", true
-	case "auto_from":
-		if arg == "off" {
-			return "", "", false
-		}
-		return "auto_from is not supported (msmtp calls it obsolete)", "write the address instead: from %U@DOMAIN, with your mail domain (maildomain)", true
 	}
 	return "", "", false
 }
@@ -347,8 +341,10 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 				fix: "tlsmail connects directly to host and port; remove the line or keep using msmtp for this account"}
 		}
 		ignore()
-	case "source_ip", "ntlmdomain", "tls_priorities", "maildomain":
+	case "source_ip", "ntlmdomain", "tls_priorities":
 		ignore()
+	case "maildomain":
+		a.MailDomain = arg
 	case "tls_crl_file":
 		a.CRLFile = tilde(arg)
 	case "aliases":
@@ -369,11 +365,13 @@ func applyKey(a *Account, key, arg, home string) (known bool, err error) {
 			return true, invalidArg(key, arg, "use a positive number, or nothing")
 		}
 		ignore()
-	case "tls_force_sslv3", "auto_from":
+	case "tls_force_sslv3":
 		if _, err := onOff(key, arg); err != nil {
 			return true, err
 		}
 		ignore()
+	case "auto_from":
+		a.AutoFrom, err = onOff(key, arg)
 	case "remove_bcc_headers":
 		a.RemoveBcc, err = onOff(key, arg)
 	case "undisclosed_recipients":

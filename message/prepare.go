@@ -90,7 +90,8 @@ const maxPreparedLine = 64 << 10
 //
 // The header is kept byte for byte, except that bare LF (and bare CR) line
 // ends become CRLF, Bcc and Resent-Bcc fields are removed (RFC 5322 section
-// 3.6.3), and Date, Message-ID and From are appended when missing (as
+// 3.6.3), and Date, Message-ID and From are appended when missing (a
+// From field with nothing in it counts as missing when From is given; as
 // msmtp does by default; PrepareOptions.FromField, DateField,
 // MessageIDField, KeepBcc and Undisclosed change that as msmtp's
 // set_*_header, remove_bcc_headers and undisclosed_recipients do). A
@@ -148,9 +149,14 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 	var hasFrom, hasDate, hasMsgID bool
 	var kept []headerLine
 	for i, f := range fields {
+		// A From field holding nothing (a program's "From: $from" with
+		// $from empty) is no From when a sender is given: it is dropped
+		// and the sender's written instead, as msmtp's set_from_header
+		// auto does, unless FromField is FieldNever.
+		emptyFrom := f.lower == "from" && strings.TrimSpace(f.value) == "" && optFrom != nil && opts.FromField != FieldNever
 		switch f.lower {
 		case "from":
-			hasFrom = true
+			hasFrom = hasFrom || !emptyFrom
 		case "date":
 			hasDate = true
 		case "message-id":
@@ -176,6 +182,7 @@ func Prepare(r io.Reader, opts PrepareOptions) (*Message, error) {
 		case (f.lower == "bcc" || f.lower == "resent-bcc") && !opts.KeepBcc,
 			opts.Undisclosed && (f.lower == "to" || f.lower == "cc" || f.lower == "bcc"),
 			f.lower == "from" && opts.FromField == FieldAlways && optFrom != nil,
+			emptyFrom,
 			f.lower == "date" && opts.DateField == FieldAlways,
 			f.lower == "message-id" && opts.MessageIDField == FieldAlways:
 			continue

@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -294,14 +295,12 @@ func (a *Account) Addr() string {
 // read for %M is a *config.Error.
 func FromConfig(file string, c *config.Account) (Account, error) {
 	if strings.Contains(c.Domain, "%") {
-		x := config.Expander{}
-		if sys := config.DefaultSystemFile(); sys != "" {
-			x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
-		}
-		c = c.Clone()
-		if err := c.Expand(context.Background(), x, false); err != nil {
+		d, err := expandDomain(context.Background(), c, nil)
+		if err != nil {
 			return Account{}, err
 		}
+		c = c.Clone()
+		c.Domain = d
 	}
 	a := Account{
 		ConfigFile: file,
@@ -578,3 +577,27 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
+
+// expandDomain is c's domain with msmtp's %H, %C and %M expanded in the
+// environment getenv reads (nil: this process's; %M reads "mailname"
+// beside the system configuration file, $TLSMAIL_SYSTEM_CONFIG or
+// config.DefaultSystemFile). A mailname file that cannot be read for %M
+// is a *config.Error.
+func expandDomain(ctx context.Context, c *config.Account, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	x := config.Expander{Getenv: getenv}
+	sys := getenv("TLSMAIL_SYSTEM_CONFIG")
+	if sys == "" {
+		sys = config.DefaultSystemFile()
+	}
+	if sys != "" {
+		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
+	}
+	c = c.Clone()
+	if err := c.Expand(ctx, x, false); err != nil {
+		return "", err
+	}
+	return c.Domain, nil
+}

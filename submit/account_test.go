@@ -183,3 +183,23 @@ func TestFromConfigExpandsDomain(t *testing.T) {
 		t.Errorf("LocalName %q (want mx.%s); the parsed account's domain became %q", a.LocalName, host, c.Domain)
 	}
 }
+
+// TestPlanExpandsLegacyDomain: an item queued before %H %C %M were
+// expanded when the message was accepted holds "domain %H" as written;
+// the runner expands it in its own environment (as FromConfig does), so
+// that EHLO never says "%H" after an upgrade either.
+func TestPlanExpandsLegacyDomain(t *testing.T) {
+	env := map[string]string{"HOSTNAME": "box.example"}
+	c := &Connector{Getenv: func(k string) string { return env[k] }}
+	var a Account
+	if err := json.Unmarshal([]byte(`{"host":"mail.example","port":25,"tls":"none","domain":"mx.%H"}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Plan(context.Background(), &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Config.LocalName != "mx.box.example" || a.LocalName != "mx.%H" {
+		t.Errorf("EHLO name %q (want mx.box.example); the item's account became %q", p.Config.LocalName, a.LocalName)
+	}
+}

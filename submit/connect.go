@@ -120,11 +120,22 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	if timeout <= 0 {
 		timeout = smtp.DefaultTimeout
 	}
+	localName := a.LocalName
+	if strings.Contains(localName, "%") {
+		// An item queued before msmtp's %H %C %M were expanded when the
+		// message was accepted (or an Account written by hand): expand
+		// them here, so that EHLO never says "%H".
+		d := config.NewAccount(a.Name)
+		d.Domain = localName
+		if localName, err = expandDomain(ctx, d, c.getenv); err != nil {
+			return nil, err
+		}
+	}
 	p := &Plan{Addr: acct.Addr(), Config: smtp.Config{
 		Mode:        mode,
 		Provider:    prov,
 		TLS:         tcfg,
-		LocalName:   a.LocalName,
+		LocalName:   localName,
 		Timeout:     timeout,
 		DialContext: c.DialContext,
 	}}

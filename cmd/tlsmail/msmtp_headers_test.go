@@ -127,6 +127,10 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"other@example.net", "", []string{"from: <other@example.net>"}, nil},
 		{"set_from_header auto keeps the message's From", m.cfg, []string{"bob@example.org"}, nil, program, 0,
 			"ann@example.com", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		// A From field without an address (PHP's "From: $from" with
+		// $from empty) is no From: auto writes the sender's instead.
+		{"set_from_header auto, an empty From field", m.cfg, []string{"bob@example.org"}, nil, "From: \nTo: bob@example.org\nSubject: s\n\nbody\n", 0,
+			"ann@example.com", "", []string{"from: <ann@example.com>"}, nil},
 		{"set_from_header off: no From added", cfg("set_from_header off"), []string{"bob@example.org"}, nil, noFrom, 0,
 			"ann@example.com", "", nil, []string{"from: "}},
 		{"add_missing_from_header off", cfg("add_missing_from_header off"), []string{"bob@example.org"}, nil, noFrom, 0,
@@ -149,6 +153,19 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
 		{"keepbcc", cfg("keepbcc"), []string{"-t"}, nil, withBcc, 0,
 			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
+		// msmtp's older option names (--keepbcc from 1.4, the
+		// add-missing ones from before 1.8.8) and --connect-timeout.
+		{"--keepbcc", m.cfg, []string{"--keepbcc", "-t"}, nil, withBcc, 0,
+			"ann@example.com", "", []string{"bcc: <hidden@example.org>"}, nil},
+		{"--add-missing-from-header=off --add-missing-date-header=off", m.cfg,
+			[]string{"--add-missing-from-header=off", "--add-missing-date-header=off", "--connect-timeout=30", "bob@example.org"}, nil, noFrom, 0,
+			"ann@example.com", "", []string{"message-id: (generated)"}, []string{"from: ", "date: "}},
+		// A bad argument to these options is a usage error (64), as in
+		// msmtp, an empty one included.
+		{"--set-date-header=on", m.cfg, []string{"--set-date-header=on", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--set-from-header= (empty)", m.cfg, []string{"--set-from-header=", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--undisclosed-recipients=yes", m.cfg, []string{"--undisclosed-recipients=yes", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
+		{"--keepbcc=auto", m.cfg, []string{"--keepbcc=auto", "bob@example.org"}, nil, noFrom, 64, "", "", nil, nil},
 		{"undisclosed_recipients", cfg("undisclosed_recipients on"), []string{"-t"}, nil, withBcc, 0,
 			"ann@example.com", "", []string{"to: undisclosed-recipients:;"}, []string{"cc: ", "bcc: ", "to: <"}},
 		{"--undisclosed-recipients, recipients as arguments", m.cfg, []string{"--undisclosed-recipients", "bob@example.org", "dave@example.org"}, nil, withBcc, 0,
@@ -161,6 +178,19 @@ func TestMsmtpHeaderKeys(t *testing.T) {
 			"f@example.net", "", []string{"from: <f@example.net>"}, nil},
 		{"-f %U@example.net is expanded too", m.cfg, []string{"-f", "%U@example.net", "bob@example.org"}, []string{"USER=joe"}, noFrom, 0,
 			"joe@example.net", "", []string{"from: <joe@example.net>"}, nil},
+		// '*', '?' and '[' are legal in a local part: -f and what %U
+		// brings in (a control character becomes '?') are the sender,
+		// not a pattern.
+		{"-f with '?' in the local part", m.cfg, []string{"-f", "what?now@example.net", "bob@example.org"}, nil, program, 0,
+			"what?now@example.net", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		{"from %U, a control character in USER, set_from_header on", cfg("from %U@example.com", "set_from_header on"), []string{"bob@example.org"}, []string{"USER=jo\te"}, program, 0,
+			"jo?e@example.com", "", []string{"from: <jo?e@example.com>"}, nil},
+		// msmtp's obsolete auto_from still decides the sender in
+		// 1.8.23: user@maildomain, whatever from and -f say.
+		{"auto_from on, maildomain", cfg("auto_from on", "maildomain oursite.example"), []string{"-f", "x@example.net", "bob@example.org"}, []string{"USER=joe"}, program, 0,
+			"joe@oursite.example", "", []string{"from: \"Program\" <prog@example.net>"}, nil},
+		{"--auto-from --maildomain", m.cfg, []string{"--auto-from", "--maildomain=oursite.example", "bob@example.org"}, []string{"USER=joe"}, noFrom, 0,
+			"joe@oursite.example", "", []string{"from: <joe@oursite.example>"}, nil},
 		{"from %U@%H", cfg("from %U@%H"), []string{"bob@example.org"}, []string{"LOGNAME=lg", "HOSTNAME=box.example"}, noFrom, 0,
 			"lg@box.example", "", []string{"from: <lg@box.example>"}, nil},
 	}
@@ -318,5 +348,56 @@ func TestSendConfigDomainExpanded(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("-P: want %q: %s", want, r)
 		}
+	}
+}
+
+// TestSendmailPretendEnvelopeFrom: -P names the sender the message would
+// go out with: the account's from when allow_from_override is off
+// (whatever -f says), and -f with %U expanded when it is on, never the
+// -f text as typed.
+func TestSendmailPretendEnvelopeFrom(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "from %U@example.com\nallow_from_override off\n"...), 0o600)
+	for _, tc := range []struct {
+		cfg, from, want string
+	}{
+		{locked, "x@example.net", "joe@example.com"},
+		{m.cfg, "%U@example.net", "joe@example.net"},
+	} {
+		r := proc{args: []string{"sendmail", "-C", tc.cfg, "-P", "-f", tc.from, "bob@example.org"}, env: m.env("USER=joe")}.run(t)
+		if r.code != 0 || !strings.Contains(r.stdout, "\nenvelope from address = "+tc.want+"\n") || strings.Contains(r.stdout, "= "+tc.from+"\n") {
+			t.Errorf("-f %s: want the envelope from address %s: %s", tc.from, tc.want, r)
+		}
+	}
+}
+
+// TestSendmailDomainNotHostName: a domain that is no host name once %H
+// is expanded ($HOSTNAME with a blank) is a configuration error (exit 78)
+// naming the domain command and the file, not a "--ehlo" flag sendmail
+// has not got, and nothing is queued.
+func TestSendmailDomainNotHostName(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "domain %H\n"...), 0o600)
+	for _, args := range [][]string{
+		{"sendmail", "-C", cfg, "bob@example.org"},
+		{"send", "--config", cfg, "--account", "default", "--from", "ann@example.com", "--to", "bob@example.org", "--subject", "s", "--body", "b"},
+	} {
+		r := proc{args: args, env: m.env("HOSTNAME=my laptop"), stdin: strings.NewReader("Subject: s\n\nx\n")}.run(t)
+		if r.code != 78 || strings.Contains(r.stderr, "--ehlo") || !strings.Contains(r.stderr, "domain") || !strings.Contains(r.stderr, cfg) {
+			t.Errorf("%s: %s", args[0], r)
+		}
+	}
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		t.Errorf("something was queued: %+v", q)
 	}
 }

@@ -117,6 +117,12 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		o.timeout = fa.Timeout
 	}
 	if o.ehlo == "" {
+		if strings.ContainsFunc(fa.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			// The file's domain, after %H %C %M: say so, not --ehlo.
+			return &config.Error{File: a.File, Line: a.Set["domain"].Line, Key: "domain",
+				Msg: fmt.Sprintf("account %s: domain %q is not a host name", a.Name, fa.LocalName),
+				Fix: "write a host name after domain (%H takes $HOSTNAME, else the system's host name: it must be one too)"}
+		}
 		o.ehlo = fa.LocalName
 	}
 	if o.msmtpFiles {

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,6 +95,8 @@ command of the same name would: --host (then no file is read; not with -a)
 --proxy-port --socket --protocol --aliases
 --set-from-header[=] --set-date-header[=] --set-msgid-header[=]
 --remove-bcc-headers[=] --undisclosed-recipients[=] --auto-from[=]
+--keepbcc[=] --add-missing-from-header[=] --add-missing-date-header[=]
+--connect-timeout
 --maildomain (what tlsmail refuses in a file it refuses here too).
 Refused: -S/--serverinfo (use 'tlsmail probe'), --rmqs, --configure.
   -X FILE, --logfile=FILE   msmtp's log (one line per message; - is
@@ -223,6 +226,9 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				var v string
 				if optional {
 					v = val // --tls, --auth: on unless a value is attached
+					if err = headerOption(name, val, hasVal); err != nil {
+						return nil, err
+					}
 				} else if v, err = value(); err != nil {
 					return nil, err
 				}
@@ -541,13 +547,38 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 	case "host", "port", "source-ip", "proxy-host", "proxy-port", "socket", "timeout", "protocol",
 		"domain", "user", "passwordeval", "tls-trust-file", "tls-crl-file", "tls-fingerprint",
 		"tls-key-file", "tls-cert-file", "tls-priorities", "tls-host-override", "tls-min-dh-prime-bits",
-		"dsn-notify", "dsn-return", "aliases", "maildomain":
+		"dsn-notify", "dsn-return", "aliases", "maildomain", "connect-timeout":
 		return strings.ReplaceAll(name, "-", "_"), false, true
 	case "auth", "tls", "tls-starttls", "tls-certcheck", "set-from-header", "set-date-header",
-		"set-msgid-header", "remove-bcc-headers", "undisclosed-recipients", "auto-from":
+		"set-msgid-header", "remove-bcc-headers", "undisclosed-recipients", "auto-from",
+		// msmtp's older names: --keepbcc (1.4), --add-missing-*-header
+		// (before 1.8.8), as the configuration file's aliases.
+		"keepbcc", "add-missing-from-header", "add-missing-date-header":
 		return strings.ReplaceAll(name, "-", "_"), true, true
 	}
 	return "", false, false
+}
+
+// headerOption checks an argument attached to one of msmtp's header
+// options as msmtp does: a bad one, or an empty one (--set-from-header=),
+// is a usage error naming the option (msmtp exits 64), not a
+// configuration error. Without '=' the option means auto (the set_*
+// options) or on.
+func headerOption(name, val string, hasVal bool) error {
+	var valid []string
+	switch name {
+	case "set-from-header":
+		valid = []string{"auto", "on", "off"}
+	case "set-date-header", "set-msgid-header":
+		valid = []string{"auto", "off"}
+	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header":
+		valid = []string{"on", "off"}
+	}
+	if !hasVal || valid == nil || slices.Contains(valid, val) {
+		return nil
+	}
+	return usageErrorf("invalid argument %s for --%s", val, name).
+		withFix("use --" + name + "=" + strings.Join(valid, ", --"+name+"=") + ", or --" + name + " alone")
 }
 
 // dsnOption checks the argument of -N/--dsn-notify or -R/--dsn-return as
@@ -656,6 +687,7 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
 		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
 		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
+		{"auto_from", onOff(a.AutoFrom)}, {"maildomain", notSet(a.MailDomain)},
 		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
 		{"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
 		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
@@ -665,7 +697,11 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
 	}
 	if sa.from != "" {
-		fmt.Fprintf(e.stdout, "envelope from address = %s\n", sa.from)
+		// The sender the message would go out with: -f expanded, or the
+		// account's from when allow_from_override is off.
+		if from, err := a.EnvelopeFrom(""); err == nil && from != "" {
+			fmt.Fprintf(e.stdout, "envelope from address = %s\n", from)
+		}
 	}
 	if len(sa.rcpts) > 0 {
 		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(sa.rcpts, ", "))
@@ -738,9 +774,7 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	// lets it (msmtp's override_account); then %U, %H, %C and %M are
 	// expanded in from (the -f value too) and domain, msmtp's order.
 	a = a.Clone()
-	if o.from != "" && a.AllowFromOverride {
-		a.From = o.from
-	}
+	a.OverrideFrom(o.from)
 	if err := a.Expand(ctx, expander(e, home), true); err != nil {
 		return nil, err
 	}
