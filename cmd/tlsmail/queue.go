@@ -152,7 +152,7 @@ type queued struct {
 	direct bool
 	// directWhy is why there was no outbox (direct), for the log line.
 	directWhy string
-	// backlog delivers the outbox's other items of the same account
+	// backlog delivers the outbox's earlier items of the same account
 	// (sendmail, after a delivery); nil when there was no run.
 	backlog func(ctx context.Context) outbox.Stats
 }
@@ -232,26 +232,16 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
-		if it.ID == id {
-			res.out = out
-		}
-	})
+	d := newDeliverer(e, tw, nil)
 	d.Requeue = q // recipients deferred with 4xx while others took the message
-	var data []byte
-	var created time.Time
-	_, res.runErr = q.Run(ctx, outbox.RunConfig{
-		Deliver: d.Deliver,
-		IDs:     []string{id},
-		OnResult: func(it *outbox.Item, r outbox.Result) {
-			if it.ID == id {
-				res.res = r
-				res.next = it.NextAttempt
-				data, created = it.Data(), it.Created
-			}
-		},
-	})
-	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data, created) }
+	now, err := d.DeliverNow(ctx, q, id)
+	res.res, res.next, res.runErr = now.Result, now.Next, err
+	if s := now.Sent; s != nil {
+		res.out = outcomeOf(s)
+	}
+	res.backlog = func(ctx context.Context) outbox.Stats {
+		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime})
+	}
 	return res, nil
 }
 

@@ -76,10 +76,15 @@ func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome,
 	}
 	if sent != nil {
 		d.Sent = func(it *outbox.Item, s *submit.Sent) {
-			sent(it, &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}, s.Err)
+			sent(it, outcomeOf(s), s.Err)
 		}
 	}
 	return d
+}
+
+// outcomeOf is what a queued item's delivery learnt, for rendering.
+func outcomeOf(s *submit.Sent) *outcome {
+	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
 }
 
 // flagAccount is the connection part of the account the send flags o

@@ -11,7 +11,6 @@ import (
 	"net/mail"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -864,69 +863,6 @@ const (
 	backlogItems = 20
 	backlogTime  = 10 * time.Second
 )
-
-// deliverBacklog delivers the outbox's items queued with the same account
-// settings as the item just delivered (data, its outbox.Data), before it
-// (created, its creation time), whether due or not: the delivery just made shows the server
-// and the login work again. It delivers at most backlogItems of them,
-// the first the outbox's walk finds (its order: by creation within each
-// chunk of names), oldest first, within backlogTime, which bounds finding
-// them too; what is left waits for 'tlsmail queue run'. Failures are
-// recorded on the items, as by a queue run.
-func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte, created time.Time) outbox.Stats {
-	if len(data) == 0 {
-		return outbox.Stats{}
-	}
-	// The time limit covers finding the items too: the outbox is read
-	// item by item (Walk) and no further than needed, not listed whole.
-	ctx, cancel := context.WithTimeout(ctx, backlogTime)
-	defer cancel()
-	var found []*outbox.Item
-	errEnough := errors.New("enough")
-	visit := func(it *outbox.Item) error {
-		if ctx.Err() != nil {
-			return errEnough
-		}
-		// Only what earlier runs left: not an item queued after this
-		// message (a recipient just deferred and queued again, retried
-		// with its backoff; another sendmail's message, which it is
-		// delivering itself).
-		if it.ID != id && !it.Created.After(created) && bytes.Equal(it.Data(), data) {
-			found = append(found, it)
-			if len(found) == backlogItems {
-				return errEnough
-			}
-		}
-		return nil
-	}
-	if w, ok := q.(interface {
-		Walk(func(*outbox.Item) error) error
-	}); ok {
-		if err := w.Walk(visit); err != nil && !errors.Is(err, errEnough) {
-			return outbox.Stats{}
-		}
-	} else {
-		items, err := q.List()
-		if err != nil {
-			return outbox.Stats{}
-		}
-		for _, it := range items {
-			if visit(it) != nil {
-				break
-			}
-		}
-	}
-	if len(found) == 0 || ctx.Err() != nil {
-		return outbox.Stats{}
-	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Created.Before(found[j].Created) })
-	ids := make([]string, len(found))
-	for i, it := range found {
-		ids[i] = it.ID
-	}
-	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
-	return st
-}
 
 // deferredReply is the reply a recipient queued again was deferred with:
 // the server's 4xx, or (code 0) the failure of a further transaction that
