@@ -630,13 +630,7 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 	if err != nil {
 		return err
 	}
-	file := a.File
-	switch {
-	case hasOverride(o, "host"):
-		file = "the command line (--host)"
-	case file == "":
-		file = "the environment (SMTPSERVER, EMAIL)"
-	}
+	file := accountSource(a, o.msmtpOverrides())
 	notSet := func(v string) string {
 		if v == "" {
 			return "(not set)"
@@ -706,16 +700,9 @@ func sendmailSearch(e *env, explicit, home string) config.Search {
 	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
 }
 
-// expander is msmtp's %U %H %C %M in this process's environment; %M reads
-// "mailname" beside the system configuration file (/etc/mailname), as
-// msmtp reads it from its SYSCONFDIR.
-func expander(e *env, home string) config.Expander {
-	x := config.Expander{Getenv: e.getenv}
-	if sys := sendmailSearch(e, "", home).SystemFile; sys != "" {
-		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
-	}
-	return x
-}
+// expander is msmtp's %U %H %C %M in this process's environment (see
+// config.Search.Expander).
+func expander(e *env, home string) config.Expander { return sendmailSearch(e, "", home).Expander() }
 
 func systemFileText(s string) string {
 	if s == "" {
@@ -724,52 +711,28 @@ func systemFileText(s string) string {
 	return s
 }
 
-// sendmailAccount reads the configuration as msmtp does in sendmail mode
-// (the system file, then the user file whose accounts replace the system
-// file's of the same name; EMAIL and SMTPSERVER when no account is named
-// and none is the default) and chooses the account. With -v it says which
-// account of which file is used.
+// sendmailAccount chooses the account as msmtp does in sendmail mode
+// (config.Search.Select: the files, EMAIL and SMTPSERVER, the command
+// line's account options, -f, %U %H %C %M). With -v it says which account
+// of which file is used.
 func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	a, err := sendmailBaseAccount(ctx, e, o, home)
+	overrides := o.msmtpOverrides()
+	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
+		Overrides: overrides, Options: config.Options{Eval: config.RunCommand}})
+	var oe *config.OverrideError
+	if errors.As(err, &oe) {
+		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(o.overrides) > 0 {
-		a = a.Clone()
-		for _, kv := range o.overrides {
-			if err := a.Override(kv[0], kv[1], home); err != nil {
-				var ce *config.Error
-				if errors.As(err, &ce) {
-					return nil, configErrorf("--%s: %s", strings.ReplaceAll(kv[0], "_", "-"), ce.Msg).withFix(ce.Fix)
-				}
-				return nil, err
-			}
-		}
-	}
-	// The command line's sender replaces from when allow_from_override
-	// lets it (msmtp's override_account); then %U, %H, %C and %M are
-	// expanded in from (the -f value too) and domain, msmtp's order.
-	a = a.Clone()
-	if o.from != "" && a.AllowFromOverride {
-		a.From = o.from
-	}
-	if err := a.Expand(ctx, expander(e, home), true); err != nil {
-		return nil, err
-	}
 	if o.transcript != "" {
-		from := a.File
-		switch {
-		case hasOverride(o, "host"):
-			from = "the command line (--host)"
-		case from == "":
-			from = "the environment (SMTPSERVER, EMAIL)"
-		}
-		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, from)
+		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, accountSource(a, overrides))
 	}
 	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
 		return nil, err
 	}
-	if hasOverride(o, "passwordeval") {
+	if overrides.Has("passwordeval") {
 		// The password comes from the command line: the outbox keeps the
 		// command, not a reference to the file's account.
 		a.File = ""
@@ -777,38 +740,24 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	return a, nil
 }
 
-func hasOverride(o *sendOptions, key string) bool {
-	for _, kv := range o.overrides {
-		if kv[0] == key {
-			return true
-		}
+// msmtpOverrides are the sendmail command line's account options.
+func (o *sendOptions) msmtpOverrides() config.Overrides {
+	overrides := make(config.Overrides, len(o.overrides))
+	for i, kv := range o.overrides {
+		overrides[i] = config.Override{Key: kv[0], Arg: kv[1]}
 	}
-	return false
+	return overrides
 }
 
-// sendmailBaseAccount is the account before the command line's msmtp
-// options: from the files and the environment, or with --host a new one.
-func sendmailBaseAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	if hasOverride(o, "host") {
-		return config.NewAccount("cmdline"), nil
-	}
-	found, err := sendmailSearch(e, o.config, home).Locate()
-	var a *config.Account
+// accountSource says where a sendmail account came from.
+func accountSource(a *config.Account, o config.Overrides) string {
 	switch {
-	case err == nil:
-		f, lerr := config.LoadFound(ctx, found, config.Options{Home: home, Eval: config.RunCommand})
-		if lerr != nil {
-			return nil, lerr
-		}
-		if a, err = f.SelectEnv(o.account, o.from, e.getenv); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, fs.ErrNotExist) && o.account == "" && config.EnvAccount(e.getenv) != nil:
-		a = config.EnvAccount(e.getenv)
-	default:
-		return nil, err
+	case o.Has("host"):
+		return "the command line (--host)"
+	case a.File == "":
+		return "the environment (SMTPSERVER, EMAIL)"
 	}
-	return a, nil
+	return a.File
 }
 
 // sendmailArgv turns the process's argv into tlsmail arguments: called as
