@@ -232,7 +232,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	d := newDeliverer(e, tw, nil)
+	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
@@ -628,14 +628,7 @@ func oneLine(s string) string {
 }
 
 // runResult is one item's outcome in `queue run --json`.
-type runResult struct {
-	ID          string    `json:"id"`
-	Outcome     string    `json:"outcome"`
-	Recipients  []string  `json:"recipients"`
-	Response    string    `json:"response,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-}
+type runResult = submit.Report
 
 func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
 	var (
@@ -761,7 +754,6 @@ func (b *lineBuffer) flushLocked() {
 func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
 	defer out.Flush()
-	var mu sync.Mutex
 	// With --json the object is streamed: {"dir", "results": [...],
 	// "stats", "ok"}, each result written as it comes.
 	results := 0
@@ -769,42 +761,12 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		dir, _ := json.Marshal(r.q.Dir())
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
-	responses := map[string]string{}
-	d := newDeliverer(r.e, r.transcript, func(it *outbox.Item, out *outcome, err error) {
-		if out != nil && out.result != nil && out.result.Response != nil {
-			mu.Lock()
-			responses[it.ID] = out.result.Response.String()
-			mu.Unlock()
-		}
-	})
-	d.Requeue = r.q // recipients deferred with 4xx while others took the message
-	stats, err := r.q.Run(ctx, outbox.RunConfig{
-		Deliver:  d.Deliver,
-		Parallel: r.parallel,
-		// One connection per batch: 1,000 messages for one server go
-		// over four connections, each with one handshake.
-		BatchSize: 250,
-		Force:     r.force,
-		OnResult: func(it *outbox.Item, res outbox.Result) {
-			mu.Lock()
-			defer mu.Unlock()
-			rr := runResult{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
-			delete(responses, it.ID)
-			if res.Err != nil {
-				rr.Error = res.Err.Error()
-			}
-			switch {
-			case res.Outcome == outbox.Delivered:
-			case res.Outcome == outbox.Corrupt:
-				var ce *outbox.CorruptError
-				if errors.As(res.Err, &ce) {
-					rr.Error = ce.Msg // the path is in the warning
-				}
-			case it.FailedAt.IsZero():
-				rr.Outcome, rr.NextAttempt = "deferred", it.NextAttempt
-			default:
-				rr.Outcome, rr.Error = "failed", it.Reason
-			}
+	stats, err := submit.RunPass(ctx, r.q, submit.PassConfig{
+		Connector:  r.e.connector(),
+		Parallel:   r.parallel,
+		Force:      r.force,
+		Transcript: r.transcript,
+		OnReport: func(rr runResult) { // one at a time
 			if r.json {
 				if results == 0 {
 					startJSON()

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -62,24 +60,6 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 // names of tests and the demo).
 func (e *env) connector() *submit.Connector {
 	return &submit.Connector{Providers: e.providers, Getenv: e.getenv, DialContext: dialSpecialNames}
-}
-
-// newDeliverer returns the outbox deliverer of `queue run` and `send
-// --queue`: submit's, connecting through the command line's Connector
-// (Connector.Plan checks the queued account as the library does). sent,
-// if set, is told each item's outcome.
-func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome, err error)) *submit.Deliverer {
-	c := e.connector()
-	d := &submit.Deliverer{
-		Transcript: tw,
-		Connect:    c.Plan,
-	}
-	if sent != nil {
-		d.Sent = func(it *outbox.Item, s *submit.Sent) {
-			sent(it, outcomeOf(s), s.Err)
-		}
-	}
-	return d
 }
 
 // outcomeOf is what a queued item's delivery learnt, for rendering.
