@@ -399,34 +399,7 @@ func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
 }
 
 // listedItem is one message of `queue list --json`.
-type listedItem struct {
-	ID          string    `json:"id"`
-	From        string    `json:"from"`
-	Recipients  []string  `json:"recipients"`
-	Size        int64     `json:"size"`
-	Created     time.Time `json:"created"`
-	Server      string    `json:"server"`
-	Account     string    `json:"account,omitempty"`
-	Attempts    int       `json:"attempts"`
-	LastAttempt time.Time `json:"last_attempt,omitzero"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	FailedAt    time.Time `json:"failed_at,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
-}
-
-func listed(it *outbox.Item) listedItem {
-	// The item's Account, as a runner would read it; settings it cannot
-	// read still list (the runner reports why it cannot deliver them).
-	var a submit.Account
-	_ = json.Unmarshal(it.Data(), &a)
-	return listedItem{
-		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
-		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
-		FailedAt: it.FailedAt, Reason: it.Reason,
-	}
-}
+type listedItem = submit.ItemInfo
 
 // listOptions are the flags of `queue list`.
 type listOptions struct {
@@ -580,7 +553,7 @@ func queueListJSON(w *bufio.Writer, q queueStore, lo listOptions) error {
 		fmt.Fprintf(w, "  %q: [", name)
 		n := 0
 		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
-			b, err := json.Marshal(listed(it))
+			b, err := json.Marshal(submit.Describe(it))
 			if err != nil {
 				return err
 			}
