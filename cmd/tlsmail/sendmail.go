@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/mail"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -587,39 +585,18 @@ func validDSNNotify(v string) bool {
 // maxPeekHeader bounds the header read for --read-envelope-from.
 const maxPeekHeader = 1 << 20
 
-// peekFrom reads the header section of the message on r and returns the
-// address of its From field ("" when there is none) and a reader that
-// yields the whole message again.
+// peekFrom is message.PeekFrom with --read-envelope-from's errors.
 func peekFrom(r io.Reader) (string, io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var head bytes.Buffer
-	for head.Len() <= maxPeekHeader {
-		line, err := br.ReadSlice('\n')
-		head.Write(line)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 || err != nil {
-			if err != nil && !errors.Is(err, io.EOF) {
-				return "", nil, usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
-			break
-		}
-	}
-	rest := io.MultiReader(bytes.NewReader(head.Bytes()), br)
-	if head.Len() > maxPeekHeader {
+	from, rest, err := message.PeekFrom(r, maxPeekHeader)
+	var ie *message.InputError
+	switch {
+	case errors.As(err, &ie):
 		return "", nil, usageErrorf("--read-envelope-from: the message header is larger than %d bytes", maxPeekHeader).
 			withFix("give the sender with -f instead")
+	case err != nil:
+		return "", nil, usageErrorf("cannot read the message: %v", err).wrapping(err)
 	}
-	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head.Bytes()), strings.NewReader("\r\n")))
-	if err != nil {
-		return "", rest, nil // no usable header: the message check says more
-	}
-	list, err := msg.Header.AddressList("From")
-	if err != nil || len(list) == 0 {
-		return "", rest, nil
-	}
-	return list[0].Address, rest, nil
+	return from, rest, nil
 }
 
 // sendmailPretend is msmtp's -P/--pretend: print the account that would
@@ -631,44 +608,9 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 		return err
 	}
 	file := accountSource(a, o.msmtpOverrides())
-	notSet := func(v string) string {
-		if v == "" {
-			return "(not set)"
-		}
-		return v
-	}
-	onOff := func(v bool) string {
-		if v {
-			return "on"
-		}
-		return "off"
-	}
-	password := "(not set)"
-	if a.Password != "" {
-		password = "*"
-	}
-	timeout := "off"
-	if a.Timeout > 0 {
-		timeout = fmt.Sprint(int(a.Timeout.Seconds()))
-	}
-	auth := a.Auth
-	if auth == "" {
-		auth = "none"
-	}
 	fmt.Fprintf(e.stdout, "using account %s from %s\n", a.Name, file)
-	for _, kv := range [][2]string{
-		{"host", a.Host}, {"port", fmt.Sprint(a.ServerPort())}, {"timeout", timeout}, {"protocol", "smtp"},
-		{"domain", a.Domain}, {"auth", auth}, {"user", notSet(a.User)}, {"password", password},
-		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
-		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
-		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
-		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
-		{"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
-		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
-		{"undisclosed_recipients", onOff(a.UndisclosedRecipients)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
-		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
-	} {
-		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
+	for _, kv := range a.Pretend() {
+		fmt.Fprintf(e.stdout, "%s = %s\n", kv.Key, kv.Value)
 	}
 	if sa.from != "" {
 		fmt.Fprintf(e.stdout, "envelope from address = %s\n", sa.from)
