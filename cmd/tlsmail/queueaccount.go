@@ -1,9 +1,7 @@
 package main
 
 import (
-	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/tlsmail/tlsmail/smtp"
@@ -15,15 +13,7 @@ import (
 // start elsewhere), and the password becomes a reference to its source:
 // the spool never holds a secret.
 func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
-	host, port, err := net.SplitHostPort(p.addr)
-	if err != nil {
-		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
-	}
-	n, _ := strconv.Atoi(port)
-	a, err := flagAccount(o, host, n, p.cfg.Mode)
-	if err != nil {
-		return a, err
-	}
+	a := p.acct
 	a.Client.PFXPassword.Name = "" // not stored
 	a.AbsPaths()
 	if o.user == "" {

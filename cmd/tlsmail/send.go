@@ -314,6 +314,9 @@ type sendPlan struct {
 	// secrets reads the account's secrets other than the password (a PFX
 	// file's, the file decoded with it); nil when there are none.
 	secrets func(ctx context.Context) error
+	// acct is the account the flags make, without the password: what
+	// submit.Connector.Plan resolved into cfg (accountFor queues it).
+	acct submit.Account
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
@@ -501,7 +504,7 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
-	p.cfg = sp.Config
+	p.cfg, p.acct = sp.Config, a
 	p.secrets = sp.Authenticate // a PFX file's password, if any
 	if mode == smtp.None {
 		// Only the flags given on the command line: a configuration file
