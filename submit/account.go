@@ -285,10 +285,7 @@ func (a *Account) Addr() string {
 // read for %M is a *config.Error.
 func FromConfig(file string, c *config.Account) (Account, error) {
 	if strings.Contains(c.Domain, "%") {
-		x := config.Expander{}
-		if sys := config.DefaultSystemFile(); sys != "" {
-			x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
-		}
+		x := config.Search{SystemFile: config.DefaultSystemFile()}.Expander()
 		c = c.Clone()
 		if err := c.Expand(context.Background(), x, false); err != nil {
 			return Account{}, err
