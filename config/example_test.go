@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
@@ -57,4 +59,27 @@ func ExampleLocate() {
 	path, err := config.Locate("", func(k string) string { return env[k] }, "/home/joe")
 	fmt.Println(path, err)
 	// Output: /srv/app/tlsmail.rc <nil>
+}
+
+// A program that reads mail settings as msmtp's sendmail mode does: the
+// user's ~/.msmtprc (here a file named like -C FILE), the account chosen
+// by the sender, and the command line's --port applied on top.
+func ExampleSearch_Select() {
+	dir, _ := os.MkdirTemp("", "config-example")
+	defer os.RemoveAll(dir)
+	rc := filepath.Join(dir, "msmtprc")
+	os.WriteFile(rc, []byte("account work\nhost smtp.example.org\nfrom ann@example.org\n"), 0o600)
+
+	s := config.Search{Explicit: rc, Getenv: func(string) string { return "" }, Home: dir}
+	a, err := s.Select(context.Background(), config.Selection{
+		From:      "ann@example.org",
+		Overrides: config.Overrides{{Key: "port", Arg: "2525"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(a.Name, a.Host, a.ServerPort())
+	// Output:
+	// work smtp.example.org 2525
 }

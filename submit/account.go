@@ -587,14 +587,11 @@ func expandDomain(ctx context.Context, c *config.Account, getenv func(string) st
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	x := config.Expander{Getenv: getenv}
 	sys := getenv("TLSMAIL_SYSTEM_CONFIG")
 	if sys == "" {
 		sys = config.DefaultSystemFile()
 	}
-	if sys != "" {
-		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
-	}
+	x := config.Search{SystemFile: sys, Getenv: getenv}.Expander()
 	c = c.Clone()
 	if err := c.Expand(ctx, x, false); err != nil {
 		return "", err

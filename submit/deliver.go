@@ -176,6 +176,12 @@ func (d *Deliverer) shareCaches(cfg *secchan.Config, a Account) {
 // one Account (their outbox.Data), and reports each item's outcome as
 // Classify says.
 func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+	return d.deliver(ctx, batch, report, d.Sent)
+}
+
+// deliver is Deliver telling sent (Deliverer.Sent, or DeliverNow's hook
+// around it) what each attempted item's delivery learnt.
+func (d *Deliverer) deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result), sent func(*outbox.Item, *Sent)) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -254,8 +260,8 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 		finish := func(j int, res *smtp.Result, err error) {
 			out := base
 			out.Result, out.Err = res, err
-			if d.Sent != nil {
-				d.Sent(batch[j], &out)
+			if sent != nil {
+				sent(batch[j], &out)
 			}
 			report(batch[j], Classify(err))
 			reported[j] = true

@@ -122,6 +122,47 @@ func Example_worker() {
 	// worker stopped: <nil>
 }
 
+// A web handler that must answer at once queues the message durably and
+// tries it now (DeliverNow): the answer says whether it went out or waits
+// in the outbox, where a Worker or 'tlsmail queue run' retries it. After
+// a delivery, the account's earlier leftovers may follow (DeliverBacklog).
+func Example_deliverNow() {
+	dir, _ := os.MkdirTemp("", "submit-example")
+	defer os.RemoveAll(dir)
+	srv := startServer(dir)
+	defer srv.Close()
+	q, err := outbox.Open(filepath.Join(dir, "outbox"), outbox.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	a := &submit.Account{Host: "127.0.0.1", Port: port(srv), Mode: smtp.StartTLS,
+		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"},
+		Auth:  submit.Auth{Mechanism: "AUTO", User: "ann", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "EXAMPLE_SMTP_PASSWORD"}}}
+
+	ctx := context.Background()
+	id, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "ann@example.org", To: []string{"bob@example.net"}},
+		strings.NewReader("Subject: order 43\r\n\r\nThank you.\r\n"))
+	if err != nil {
+		log.Fatal(err) // not queued: tell the user
+	}
+	d := &submit.Deliverer{Requeue: q}
+	now, err := d.DeliverNow(ctx, q, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch now.Result.Outcome {
+	case outbox.Delivered:
+		fmt.Println("sent:", now.Sent.Result.Response.Code)
+		d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: 20, Time: 10 * time.Second})
+	case outbox.Temporary:
+		fmt.Println("queued, retried from", now.Next)
+	default:
+		fmt.Println("not sent:", now.Result.Err)
+	}
+	// Output:
+	// sent: 250
+}
+
 // A certificate the client does not trust is a *trust.Error: its report
 // lists every problem found in the chain, each with what to do.
 func Example_certificateError() {

@@ -220,25 +220,13 @@ func (w *Worker) listen(ctx context.Context, n outbox.Notifier) {
 	}
 }
 
-// pass is one delivery of everything due, with a fresh Deliverer: the
-// session caches and the memory of servers that timed out last one pass.
+// pass is one delivery of everything due (RunPass), with a fresh
+// Deliverer: the session caches and the memory of servers that timed out
+// last one pass.
 func (w *Worker) pass(ctx context.Context) (outbox.Stats, error) {
 	if w.Pass != nil {
 		return w.Pass(ctx)
 	}
-	c := w.Connector
-	if c == nil {
-		c = &Connector{}
-	}
-	parallel := w.Parallel
-	if parallel <= 0 {
-		parallel = 4
-	}
-	d := &Deliverer{Connect: c.Plan, Transcript: w.Transcript}
-	return w.Queue.Run(ctx, outbox.RunConfig{
-		Deliver:   d.Deliver,
-		Parallel:  parallel,
-		BatchSize: 250,
-		OnResult:  w.OnResult,
-	})
+	return RunPass(ctx, w.Queue, PassConfig{Connector: w.Connector, Parallel: w.Parallel,
+		Transcript: w.Transcript, OnResult: w.OnResult})
 }

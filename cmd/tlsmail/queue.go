@@ -155,7 +155,7 @@ type queued struct {
 	direct bool
 	// directWhy is why there was no outbox (direct), for the log line.
 	directWhy string
-	// backlog delivers the outbox's other items of the same account
+	// backlog delivers the outbox's earlier items of the same account
 	// (sendmail, after a delivery); nil when there was no run.
 	backlog func(ctx context.Context) outbox.Stats
 }
@@ -235,26 +235,16 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	d := newDeliverer(e, tw, func(it *outbox.Item, out *outcome, err error) {
-		if it.ID == id {
-			res.out = out
-		}
-	})
+	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
-	var data []byte
-	var created time.Time
-	_, res.runErr = q.Run(ctx, outbox.RunConfig{
-		Deliver: d.Deliver,
-		IDs:     []string{id},
-		OnResult: func(it *outbox.Item, r outbox.Result) {
-			if it.ID == id {
-				res.res = r
-				res.next = it.NextAttempt
-				data, created = it.Data(), it.Created
-			}
-		},
-	})
-	res.backlog = func(ctx context.Context) outbox.Stats { return deliverBacklog(ctx, q, d.Deliver, id, data, created) }
+	now, err := d.DeliverNow(ctx, q, id)
+	res.res, res.next, res.runErr = now.Result, now.Next, err
+	if s := now.Sent; s != nil {
+		res.out = outcomeOf(s)
+	}
+	res.backlog = func(ctx context.Context) outbox.Stats {
+		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime})
+	}
 	return res, nil
 }
 
@@ -412,34 +402,7 @@ func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
 }
 
 // listedItem is one message of `queue list --json`.
-type listedItem struct {
-	ID          string    `json:"id"`
-	From        string    `json:"from"`
-	Recipients  []string  `json:"recipients"`
-	Size        int64     `json:"size"`
-	Created     time.Time `json:"created"`
-	Server      string    `json:"server"`
-	Account     string    `json:"account,omitempty"`
-	Attempts    int       `json:"attempts"`
-	LastAttempt time.Time `json:"last_attempt,omitzero"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	FailedAt    time.Time `json:"failed_at,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
-}
-
-func listed(it *outbox.Item) listedItem {
-	// The item's Account, as a runner would read it; settings it cannot
-	// read still list (the runner reports why it cannot deliver them).
-	var a submit.Account
-	_ = json.Unmarshal(it.Data(), &a)
-	return listedItem{
-		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
-		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
-		FailedAt: it.FailedAt, Reason: it.Reason,
-	}
-}
+type listedItem = submit.ItemInfo
 
 // listOptions are the flags of `queue list`.
 type listOptions struct {
@@ -593,7 +556,7 @@ func queueListJSON(w *bufio.Writer, q queueStore, lo listOptions) error {
 		fmt.Fprintf(w, "  %q: [", name)
 		n := 0
 		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
-			b, err := json.Marshal(listed(it))
+			b, err := json.Marshal(submit.Describe(it))
 			if err != nil {
 				return err
 			}
@@ -641,14 +604,7 @@ func oneLine(s string) string {
 }
 
 // runResult is one item's outcome in `queue run --json`.
-type runResult struct {
-	ID          string    `json:"id"`
-	Outcome     string    `json:"outcome"`
-	Recipients  []string  `json:"recipients"`
-	Response    string    `json:"response,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-}
+type runResult = submit.Report
 
 func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
 	var (
@@ -774,7 +730,6 @@ func (b *lineBuffer) flushLocked() {
 func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
 	defer out.Flush()
-	var mu sync.Mutex
 	// With --json the object is streamed: {"dir", "results": [...],
 	// "stats", "ok"}, each result written as it comes.
 	results := 0
@@ -782,42 +737,12 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		dir, _ := json.Marshal(r.q.Dir())
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
-	responses := map[string]string{}
-	d := newDeliverer(r.e, r.transcript, func(it *outbox.Item, out *outcome, err error) {
-		if out != nil && out.result != nil && out.result.Response != nil {
-			mu.Lock()
-			responses[it.ID] = out.result.Response.String()
-			mu.Unlock()
-		}
-	})
-	d.Requeue = r.q // recipients deferred with 4xx while others took the message
-	stats, err := r.q.Run(ctx, outbox.RunConfig{
-		Deliver:  d.Deliver,
-		Parallel: r.parallel,
-		// One connection per batch: 1,000 messages for one server go
-		// over four connections, each with one handshake.
-		BatchSize: 250,
-		Force:     r.force,
-		OnResult: func(it *outbox.Item, res outbox.Result) {
-			mu.Lock()
-			defer mu.Unlock()
-			rr := runResult{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
-			delete(responses, it.ID)
-			if res.Err != nil {
-				rr.Error = res.Err.Error()
-			}
-			switch {
-			case res.Outcome == outbox.Delivered:
-			case res.Outcome == outbox.Corrupt:
-				var ce *outbox.CorruptError
-				if errors.As(res.Err, &ce) {
-					rr.Error = ce.Msg // the path is in the warning
-				}
-			case it.FailedAt.IsZero():
-				rr.Outcome, rr.NextAttempt = "deferred", it.NextAttempt
-			default:
-				rr.Outcome, rr.Error = "failed", it.Reason
-			}
+	stats, err := submit.RunPass(ctx, r.q, submit.PassConfig{
+		Connector:  r.e.connector(),
+		Parallel:   r.parallel,
+		Force:      r.force,
+		Transcript: r.transcript,
+		OnReport: func(rr runResult) { // one at a time
 			if r.json {
 				if results == 0 {
 					startJSON()

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"io"
-	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -17,15 +13,7 @@ import (
 // start elsewhere), and the password becomes a reference to its source:
 // the spool never holds a secret.
 func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
-	host, port, err := net.SplitHostPort(p.addr)
-	if err != nil {
-		return submit.Account{}, usageErrorf("--server %q: %v", o.server, err)
-	}
-	n, _ := strconv.Atoi(port)
-	a, err := flagAccount(o, host, n, p.cfg.Mode)
-	if err != nil {
-		return a, err
-	}
+	a := p.acct
 	a.Client.PFXPassword.Name = "" // not stored
 	a.AbsPaths()
 	if o.user == "" {
@@ -69,22 +57,9 @@ func (e *env) connector() *submit.Connector {
 	return &submit.Connector{Providers: e.providers, Getenv: e.getenv, DialContext: dialSpecialNames}
 }
 
-// newDeliverer returns the outbox deliverer of `queue run` and `send
-// --queue`: submit's, connecting through the command line's Connector
-// (Connector.Plan checks the queued account as the library does). sent,
-// if set, is told each item's outcome.
-func newDeliverer(e *env, tw io.Writer, sent func(it *outbox.Item, out *outcome, err error)) *submit.Deliverer {
-	c := e.connector()
-	d := &submit.Deliverer{
-		Transcript: tw,
-		Connect:    c.Plan,
-	}
-	if sent != nil {
-		d.Sent = func(it *outbox.Item, s *submit.Sent) {
-			sent(it, &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}, s.Err)
-		}
-	}
-	return d
+// outcomeOf is what a queued item's delivery learnt, for rendering.
+func outcomeOf(s *submit.Sent) *outcome {
+	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
 }
 
 // flagAccount is the connection part of the account the send flags o

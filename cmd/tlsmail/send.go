@@ -317,6 +317,9 @@ type sendPlan struct {
 	// secrets reads the account's secrets other than the password (a PFX
 	// file's, the file decoded with it); nil when there are none.
 	secrets func(ctx context.Context) error
+	// acct is the account the flags make, without the password: what
+	// submit.Connector.Plan resolved into cfg (accountFor queues it).
+	acct submit.Account
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
@@ -504,7 +507,7 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
-	p.cfg = sp.Config
+	p.cfg, p.acct = sp.Config, a
 	p.secrets = sp.Authenticate // a PFX file's password, if any
 	if mode == smtp.None {
 		// Only the flags given on the command line: a configuration file
@@ -684,8 +687,8 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		// The file is scanned first, so that 8-bit content is declared
 		// (BODY=8BITMIME) before MAIL FROM; only its first scan8BitLimit
 		// bytes, so that the time before connecting does not grow with
-		// the file (see has8Bit).
-		if eightBit, err = has8Bit(f, scan8BitLimit); err != nil {
+		// the file (see message.Scan8Bit).
+		if eightBit, err = message.Scan8Bit(f, scan8BitLimit); err != nil {
 			return usageErrorf("cannot read the message: %v", err).wrapping(err)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -724,35 +727,9 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	return p.env.Check()
 }
 
-// scan8BitLimit is how much of a --message file has8Bit reads before
+// scan8BitLimit is how much of a --message file message.Scan8Bit reads before
 // MAIL FROM: 8 MiB, a few milliseconds from the page cache.
 const scan8BitLimit = 8 << 20
-
-// has8Bit reports whether r holds a byte above 127 within its first limit
-// bytes. When r has that many bytes or more and none was such a byte, it reports
-// true without reading the rest: the message is declared BODY=8BITMIME
-// (RFC 6152), which a server offering 8BITMIME accepts for 7-bit content
-// too, instead of reading a file of many GB before connecting.
-func has8Bit(r io.Reader, limit int64) (bool, error) {
-	buf := make([]byte, 256<<10)
-	var read int64
-	for {
-		if read >= limit {
-			return true, nil
-		}
-		n, err := r.Read(buf[:min(int64(len(buf)), limit-read)])
-		read += int64(n)
-		if message.Has8Bit(buf[:n]) {
-			return true, nil
-		}
-		if errors.Is(err, io.EOF) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
-}
 
 // certProblems returns the certificate problems behind err, if any.
 func certProblems(err error) []trust.Problem {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"testing"
-	"testing/iotest"
 
 	"github.com/tlsmail/tlsmail/smtp"
 )
@@ -68,41 +65,5 @@ func TestCheckPin(t *testing.T) {
 		if err := checkPin(pin); (err == nil) != ok {
 			t.Errorf("checkPin(%q) = %v, want ok=%v", pin, err, ok)
 		}
-	}
-}
-
-// has8Bit decides BODY=8BITMIME before MAIL FROM for a --message file: a
-// byte above 127 anywhere, in any read, counts; none means 7-bit.
-func TestHas8Bit(t *testing.T) {
-	t.Parallel()
-	for _, size := range []int{1, 31, 32, 33, 256<<10 - 1, 256 << 10, 256<<10 + 1, 600 << 10} {
-		plain := bytes.Repeat([]byte("a"), size)
-		readers := func(b []byte) map[string]io.Reader {
-			rs := map[string]io.Reader{"whole": bytes.NewReader(b)}
-			if size < 4096 {
-				rs["byte by byte"] = iotest.OneByteReader(bytes.NewReader(b))
-			}
-			return rs
-		}
-		for name, r := range readers(plain) {
-			if got, err := has8Bit(r, scan8BitLimit); got || err != nil {
-				t.Errorf("%d ASCII bytes, %s: has8Bit = %v, %v; want false", size, name, got, err)
-			}
-		}
-		for _, at := range []int{0, size / 2, size - 1} {
-			m := bytes.Clone(plain)
-			m[at] = 0xC3
-			for name, r := range readers(m) {
-				if got, err := has8Bit(r, scan8BitLimit); !got || err != nil {
-					t.Errorf("%d bytes with 0xC3 at %d, %s: has8Bit = %v, %v; want true", size, at, name, got, err)
-				}
-			}
-		}
-	}
-	if got, err := has8Bit(bytes.NewReader(nil), scan8BitLimit); got || err != nil {
-		t.Errorf("empty: has8Bit = %v, %v; want false", got, err)
-	}
-	if _, err := has8Bit(iotest.ErrReader(io.ErrUnexpectedEOF), scan8BitLimit); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("a failing reader: err = %v, want it passed on", err)
 	}
 }

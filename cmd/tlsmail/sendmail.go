@@ -1,24 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/mail"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -606,39 +603,18 @@ func dsnOption(opt, v string) (string, error) {
 // maxPeekHeader bounds the header read for --read-envelope-from.
 const maxPeekHeader = 1 << 20
 
-// peekFrom reads the header section of the message on r and returns the
-// address of its From field ("" when there is none) and a reader that
-// yields the whole message again.
+// peekFrom is message.PeekFrom with --read-envelope-from's errors.
 func peekFrom(r io.Reader) (string, io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var head bytes.Buffer
-	for head.Len() <= maxPeekHeader {
-		line, err := br.ReadSlice('\n')
-		head.Write(line)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 || err != nil {
-			if err != nil && !errors.Is(err, io.EOF) {
-				return "", nil, usageErrorf("cannot read the message: %v", err).wrapping(err)
-			}
-			break
-		}
-	}
-	rest := io.MultiReader(bytes.NewReader(head.Bytes()), br)
-	if head.Len() > maxPeekHeader {
+	from, rest, err := message.PeekFrom(r, maxPeekHeader)
+	var ie *message.InputError
+	switch {
+	case errors.As(err, &ie):
 		return "", nil, usageErrorf("--read-envelope-from: the message header is larger than %d bytes", maxPeekHeader).
 			withFix("give the sender with -f instead")
+	case err != nil:
+		return "", nil, usageErrorf("cannot read the message: %v", err).wrapping(err)
 	}
-	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head.Bytes()), strings.NewReader("\r\n")))
-	if err != nil {
-		return "", rest, nil // no usable header: the message check says more
-	}
-	list, err := msg.Header.AddressList("From")
-	if err != nil || len(list) == 0 {
-		return "", rest, nil
-	}
-	return list[0].Address, rest, nil
+	return from, rest, nil
 }
 
 // sendmailPretend is msmtp's -P/--pretend: print the account that would
@@ -649,52 +625,10 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 	if err != nil {
 		return err
 	}
-	file := a.File
-	switch {
-	case hasOverride(o, "host"):
-		file = "the command line (--host)"
-	case file == "":
-		file = "the environment (SMTPSERVER, EMAIL)"
-	}
-	notSet := func(v string) string {
-		if v == "" {
-			return "(not set)"
-		}
-		return v
-	}
-	onOff := func(v bool) string {
-		if v {
-			return "on"
-		}
-		return "off"
-	}
-	password := "(not set)"
-	if a.Password != "" {
-		password = "*"
-	}
-	timeout := "off"
-	if a.Timeout > 0 {
-		timeout = fmt.Sprint(int(a.Timeout.Seconds()))
-	}
-	auth := a.Auth
-	if auth == "" {
-		auth = "none"
-	}
+	file := accountSource(a, o.msmtpOverrides())
 	fmt.Fprintf(e.stdout, "using account %s from %s\n", a.Name, file)
-	for _, kv := range [][2]string{
-		{"host", a.Host}, {"port", fmt.Sprint(a.ServerPort())}, {"timeout", timeout}, {"protocol", "smtp"},
-		{"domain", a.Domain}, {"auth", auth}, {"user", notSet(a.User)}, {"password", password},
-		{"passwordeval", notSet(a.PasswordEval)}, {"tls", onOff(a.TLS)}, {"tls_starttls", onOff(a.StartTLS)},
-		{"tls_trust_file", notSet(a.TrustFile)}, {"tls_key_file", notSet(a.KeyFile)}, {"tls_cert_file", notSet(a.CertFile)},
-		{"tls_certcheck", onOff(a.CertCheck)}, {"tls_host_override", notSet(a.TLSHostOverride)},
-		{"auto_from", onOff(a.AutoFrom)}, {"maildomain", notSet(a.MailDomain)},
-		{"from", notSet(a.From)}, {"dsn_notify", notSet(a.DSNNotify)}, {"dsn_return", notSet(a.DSNReturn)},
-		{"allow_from_override", onOff(a.AllowFromOverride)}, {"set_from_header", a.SetFromHeader},
-		{"set_date_header", a.SetDateHeader}, {"set_msgid_header", a.SetMsgIDHeader}, {"remove_bcc_headers", onOff(a.RemoveBcc)},
-		{"undisclosed_recipients", onOff(a.UndisclosedRecipients)}, {"aliases", notSet(a.Aliases)}, {"logfile", notSet(a.LogFile)},
-		{"logfile_time_format", notSet(a.LogTimeFormat)}, {"syslog", notSet(a.Syslog)},
-	} {
-		fmt.Fprintf(e.stdout, "%s = %s\n", kv[0], kv[1])
+	for _, kv := range a.Pretend() {
+		fmt.Fprintf(e.stdout, "%s = %s\n", kv.Key, kv.Value)
 	}
 	if sa.from != "" {
 		// The sender the message would go out with: -f expanded, or the
@@ -730,16 +664,9 @@ func sendmailSearch(e *env, explicit, home string) config.Search {
 	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
 }
 
-// expander is msmtp's %U %H %C %M in this process's environment; %M reads
-// "mailname" beside the system configuration file (/etc/mailname), as
-// msmtp reads it from its SYSCONFDIR.
-func expander(e *env, home string) config.Expander {
-	x := config.Expander{Getenv: e.getenv}
-	if sys := sendmailSearch(e, "", home).SystemFile; sys != "" {
-		x.Mailname = filepath.Join(filepath.Dir(sys), "mailname")
-	}
-	return x
-}
+// expander is msmtp's %U %H %C %M in this process's environment (see
+// config.Search.Expander).
+func expander(e *env, home string) config.Expander { return sendmailSearch(e, "", home).Expander() }
 
 func systemFileText(s string) string {
 	if s == "" {
@@ -748,50 +675,28 @@ func systemFileText(s string) string {
 	return s
 }
 
-// sendmailAccount reads the configuration as msmtp does in sendmail mode
-// (the system file, then the user file whose accounts replace the system
-// file's of the same name; EMAIL and SMTPSERVER when no account is named
-// and none is the default) and chooses the account. With -v it says which
-// account of which file is used.
+// sendmailAccount chooses the account as msmtp does in sendmail mode
+// (config.Search.Select: the files, EMAIL and SMTPSERVER, the command
+// line's account options, -f, %U %H %C %M). With -v it says which account
+// of which file is used.
 func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	a, err := sendmailBaseAccount(ctx, e, o, home)
+	overrides := o.msmtpOverrides()
+	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
+		Overrides: overrides, Options: config.Options{Eval: config.RunCommand}})
+	var oe *config.OverrideError
+	if errors.As(err, &oe) {
+		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(o.overrides) > 0 {
-		a = a.Clone()
-		for _, kv := range o.overrides {
-			if err := a.Override(kv[0], kv[1], home); err != nil {
-				var ce *config.Error
-				if errors.As(err, &ce) {
-					return nil, configErrorf("--%s: %s", strings.ReplaceAll(kv[0], "_", "-"), ce.Msg).withFix(ce.Fix)
-				}
-				return nil, err
-			}
-		}
-	}
-	// The command line's sender replaces from when allow_from_override
-	// lets it (msmtp's override_account); then %U, %H, %C and %M are
-	// expanded in from (the -f value too) and domain, msmtp's order.
-	a = a.Clone()
-	a.OverrideFrom(o.from)
-	if err := a.Expand(ctx, expander(e, home), true); err != nil {
-		return nil, err
-	}
 	if o.transcript != "" {
-		from := a.File
-		switch {
-		case hasOverride(o, "host"):
-			from = "the command line (--host)"
-		case from == "":
-			from = "the environment (SMTPSERVER, EMAIL)"
-		}
-		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, from)
+		fmt.Fprintf(e.stderr, "tlsmail: using account %s from %s\n", a.Name, accountSource(a, overrides))
 	}
 	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
 		return nil, err
 	}
-	if hasOverride(o, "passwordeval") {
+	if overrides.Has("passwordeval") {
 		// The password comes from the command line: the outbox keeps the
 		// command, not a reference to the file's account.
 		a.File = ""
@@ -799,38 +704,24 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	return a, nil
 }
 
-func hasOverride(o *sendOptions, key string) bool {
-	for _, kv := range o.overrides {
-		if kv[0] == key {
-			return true
-		}
+// msmtpOverrides are the sendmail command line's account options.
+func (o *sendOptions) msmtpOverrides() config.Overrides {
+	overrides := make(config.Overrides, len(o.overrides))
+	for i, kv := range o.overrides {
+		overrides[i] = config.Override{Key: kv[0], Arg: kv[1]}
 	}
-	return false
+	return overrides
 }
 
-// sendmailBaseAccount is the account before the command line's msmtp
-// options: from the files and the environment, or with --host a new one.
-func sendmailBaseAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	if hasOverride(o, "host") {
-		return config.NewAccount("cmdline"), nil
-	}
-	found, err := sendmailSearch(e, o.config, home).Locate()
-	var a *config.Account
+// accountSource says where a sendmail account came from.
+func accountSource(a *config.Account, o config.Overrides) string {
 	switch {
-	case err == nil:
-		f, lerr := config.LoadFound(ctx, found, config.Options{Home: home, Eval: config.RunCommand})
-		if lerr != nil {
-			return nil, lerr
-		}
-		if a, err = f.SelectEnv(o.account, o.from, e.getenv); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, fs.ErrNotExist) && o.account == "" && config.EnvAccount(e.getenv) != nil:
-		a = config.EnvAccount(e.getenv)
-	default:
-		return nil, err
+	case o.Has("host"):
+		return "the command line (--host)"
+	case a.File == "":
+		return "the environment (SMTPSERVER, EMAIL)"
 	}
-	return a, nil
+	return a.File
 }
 
 // sendmailArgv turns the process's argv into tlsmail arguments: called as
@@ -885,69 +776,6 @@ const (
 	backlogItems = 20
 	backlogTime  = 10 * time.Second
 )
-
-// deliverBacklog delivers the outbox's items queued with the same account
-// settings as the item just delivered (data, its outbox.Data), before it
-// (created, its creation time), whether due or not: the delivery just made shows the server
-// and the login work again. It delivers at most backlogItems of them,
-// the first the outbox's walk finds (its order: by creation within each
-// chunk of names), oldest first, within backlogTime, which bounds finding
-// them too; what is left waits for 'tlsmail queue run'. Failures are
-// recorded on the items, as by a queue run.
-func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, id string, data []byte, created time.Time) outbox.Stats {
-	if len(data) == 0 {
-		return outbox.Stats{}
-	}
-	// The time limit covers finding the items too: the outbox is read
-	// item by item (Walk) and no further than needed, not listed whole.
-	ctx, cancel := context.WithTimeout(ctx, backlogTime)
-	defer cancel()
-	var found []*outbox.Item
-	errEnough := errors.New("enough")
-	visit := func(it *outbox.Item) error {
-		if ctx.Err() != nil {
-			return errEnough
-		}
-		// Only what earlier runs left: not an item queued after this
-		// message (a recipient just deferred and queued again, retried
-		// with its backoff; another sendmail's message, which it is
-		// delivering itself).
-		if it.ID != id && !it.Created.After(created) && bytes.Equal(it.Data(), data) {
-			found = append(found, it)
-			if len(found) == backlogItems {
-				return errEnough
-			}
-		}
-		return nil
-	}
-	if w, ok := q.(interface {
-		Walk(func(*outbox.Item) error) error
-	}); ok {
-		if err := w.Walk(visit); err != nil && !errors.Is(err, errEnough) {
-			return outbox.Stats{}
-		}
-	} else {
-		items, err := q.List()
-		if err != nil {
-			return outbox.Stats{}
-		}
-		for _, it := range items {
-			if visit(it) != nil {
-				break
-			}
-		}
-	}
-	if len(found) == 0 || ctx.Err() != nil {
-		return outbox.Stats{}
-	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Created.Before(found[j].Created) })
-	ids := make([]string, len(found))
-	for i, it := range found {
-		ids[i] = it.ID
-	}
-	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
-	return st
-}
 
 // deferredReply is the reply a recipient queued again was deferred with:
 // the server's 4xx, or (code 0) the failure of a further transaction that

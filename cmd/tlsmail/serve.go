@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 type serveOptions struct {
@@ -105,13 +106,14 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		cfg.Debug = e.stderr
 	}
 	if o.clientCA != "" {
-		data, err := os.ReadFile(o.clientCA)
-		if err != nil {
-			return configErrorf("cannot read the client CA file: %v", err).wrapping(err).withFix("check the path given to --client-ca")
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return configErrorf("the client CA file %s holds no PEM certificate", o.clientCA).
+		// Read as send's --ca is: a regular file only, bounded.
+		pool, err := submit.LoadCAFile(o.clientCA)
+		var se *submit.Error
+		switch {
+		case errors.As(err, &se) && se.Field == "ca_file":
+			return configErrorf("cannot read the client CA file: %v", se.Err).wrapping(err).withFix("check the path given to --client-ca")
+		case err != nil:
+			return configErrorf("the client CA file %s holds no PEM certificate", o.clientCA).wrapping(err).
 				withFix("give --client-ca a file with one or more -----BEGIN CERTIFICATE----- blocks")
 		}
 		cfg.ClientCAs, cfg.RequireClientCert = pool, true

@@ -1,0 +1,35 @@
+package message
+
+import (
+	"errors"
+	"io"
+)
+
+// Scan8Bit reports whether r holds a byte above 127 within its first
+// limit bytes: whether a message needs BODY=8BITMIME (RFC 6152, section
+// 3) before MAIL FROM is sent. When r has limit bytes or more and none of
+// them was such a byte, it reports true without reading further: the
+// message is declared 8-bit, which a server offering 8BITMIME accepts for
+// 7-bit content too, rather than reading a file of many gigabytes before
+// connecting. It reads at most limit bytes, in chunks of 256 KiB; a read
+// error other than io.EOF is returned.
+func Scan8Bit(r io.Reader, limit int64) (bool, error) {
+	buf := make([]byte, min(256<<10, max(limit, 1)))
+	var read int64
+	for {
+		if read >= limit {
+			return true, nil
+		}
+		n, err := r.Read(buf[:min(int64(len(buf)), limit-read)])
+		read += int64(n)
+		if Has8Bit(buf[:n]) {
+			return true, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}

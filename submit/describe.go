@@ -1,0 +1,45 @@
+package submit
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// ItemInfo describes an outbox item for a listing, with the server and
+// account of its Account (`tlsmail queue list --json` prints these). It
+// holds no message content and no secret.
+type ItemInfo struct {
+	ID         string    `json:"id"`
+	From       string    `json:"from"`
+	Recipients []string  `json:"recipients"`
+	Size       int64     `json:"size"`
+	Created    time.Time `json:"created"`
+	// Server is the Account's host:port; Account its configuration
+	// account, when it names one.
+	Server      string    `json:"server"`
+	Account     string    `json:"account,omitempty"`
+	Attempts    int       `json:"attempts"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	// FailedAt and Reason are set for a failed item.
+	FailedAt time.Time `json:"failed_at,omitzero"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// Describe returns what a listing shows of it. Settings that cannot be
+// read as an Account still list, with an empty server (the runner
+// reports why it cannot deliver the item).
+func Describe(it *outbox.Item) ItemInfo {
+	var a Account
+	_ = json.Unmarshal(it.Data(), &a)
+	return ItemInfo{
+		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
+		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
+		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
+		FailedAt: it.FailedAt, Reason: it.Reason,
+	}
+}

@@ -1,0 +1,111 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// PassConfig configures RunPass.
+type PassConfig struct {
+	// Connector resolves the items' Accounts; nil means a zero Connector.
+	Connector *Connector
+	// Parallel is the most connections at once; 0 means 4.
+	Parallel int
+	// Force delivers every item now, whatever its next attempt time
+	// (`tlsmail queue flush`).
+	Force bool
+	// Transcript, if set, receives the session logs.
+	Transcript io.Writer
+	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
+	// it is called from several goroutines at once.
+	OnResult func(*outbox.Item, outbox.Result)
+	// OnReport, if set, is told each item's outcome as a Report; it is
+	// called from one goroutine at a time.
+	OnReport func(Report)
+}
+
+// Report is one item's outcome in a pass, in the words (and the JSON) of
+// `tlsmail queue run --json`.
+type Report struct {
+	ID string `json:"id"`
+	// Outcome is "delivered", "deferred" (it stays queued until
+	// NextAttempt), "failed" (moved to the failed items, Error the
+	// reason) or "corrupt" (its copy was damaged and moved aside).
+	Outcome    string   `json:"outcome"`
+	Recipients []string `json:"recipients"`
+	// Response is the server's reply to the end of the data, when the
+	// item reached it.
+	Response    string    `json:"response,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+// RunPass delivers the items of q that are due (every item with Force)
+// once, as Worker does in each pass and `tlsmail queue run` does: a
+// Deliverer with the Connector's caches for the pass, batches of up to 250
+// items over one connection each, and the recipients a server defers
+// while others take the message queued again in q (Deliverer.Requeue).
+// It returns the outbox's Stats and error (outbox.Store.Run).
+func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, error) {
+	c := pc.Connector
+	if c == nil {
+		c = &Connector{}
+	}
+	parallel := pc.Parallel
+	if parallel <= 0 {
+		parallel = 4
+	}
+	var mu sync.Mutex
+	responses := map[string]string{}
+	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
+	if pc.OnReport != nil {
+		d.Sent = func(it *outbox.Item, s *Sent) {
+			if s.Result != nil && s.Result.Response != nil {
+				mu.Lock()
+				responses[it.ID] = s.Result.Response.String()
+				mu.Unlock()
+			}
+		}
+	}
+	return q.Run(ctx, outbox.RunConfig{
+		Deliver:  d.Deliver,
+		Parallel: parallel,
+		// One connection per batch: 1,000 messages for one server go
+		// over four connections, each with one handshake.
+		BatchSize: 250,
+		Force:     pc.Force,
+		OnResult: func(it *outbox.Item, res outbox.Result) {
+			if pc.OnResult != nil {
+				pc.OnResult(it, res)
+			}
+			if pc.OnReport == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			r := Report{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
+			delete(responses, it.ID)
+			if res.Err != nil {
+				r.Error = res.Err.Error()
+			}
+			switch {
+			case res.Outcome == outbox.Delivered:
+			case res.Outcome == outbox.Corrupt:
+				var ce *outbox.CorruptError
+				if errors.As(res.Err, &ce) {
+					r.Error = ce.Msg // the path is in the outbox's warning
+				}
+			case it.FailedAt.IsZero():
+				r.Outcome, r.NextAttempt = "deferred", it.NextAttempt
+			default:
+				r.Outcome, r.Error = "failed", it.Reason
+			}
+			pc.OnReport(r)
+		},
+	})
+}

@@ -1,0 +1,81 @@
+package submit
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// TestWorkerRequeuesDeferredRecipients: a library user's Worker treats a
+// recipient the server defers (450) while the others take the message as
+// `tlsmail queue run` does: the item is delivered, and that recipient is
+// queued again as an item of its own, retried with the backoff. Before,
+// the Worker's pass had no Requeue: the item went to failed/ with the
+// recipient refused, unlike the command line's run.
+func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
+	t.Parallel()
+	const later = "later@example.net"
+	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t),
+		RejectRecipient: func(to string) *server.Reply {
+			if to == later {
+				return &server.Reply{Code: 450, Enhanced: [3]int{4, 2, 1}, Text: "mailbox busy, try later"}
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	a := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
+		Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := Enqueue(context.Background(), q, a, outbox.Envelope{From: "a@example.org", To: []string{"now@example.net", later}},
+		strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan outbox.Result, 4)
+	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result) {
+		if it.ID == id {
+			results <- r
+		}
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	select {
+	case r := <-results:
+		if r.Outcome != outbox.Delivered {
+			t.Errorf("the item's outcome: %v (%v), want delivered (the deferred recipient queued again)", r.Outcome, r.Err)
+		}
+	case <-time.After(time.Minute): // an upper bound against a hang
+		t.Fatal("no result")
+	}
+	cancel()
+	<-done
+	items, err := q.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || len(items[0].Envelope.To) != 1 || items[0].Envelope.To[0] != later {
+		var got [][]string
+		for _, it := range items {
+			got = append(got, it.Envelope.To)
+		}
+		t.Errorf("queued after the pass: %v, want one item for %s", got, later)
+	}
+}
