@@ -131,8 +131,9 @@ func (c ClientIdentity) IsZero() bool {
 }
 
 // check reports a client identity given in more than one form, a PFX
-// password without its file, or a certificate store entry that cannot be
-// picked: Field "client_cert", "pfx" or "cert_store" ("provider" when the
+// password without its file, a key file without its certificate, or a
+// certificate store entry that cannot be picked: Field "client_cert",
+// "pfx", "key_file" or "cert_store" ("provider" when the
 // entry is given to a provider other than "schannel", the Account's
 // provider).
 func (c ClientIdentity) check(provider string) error {
@@ -142,6 +143,11 @@ func (c ClientIdentity) check(provider string) error {
 	switch {
 	case !c.PFXPassword.IsZero() && c.PFXFile == "":
 		return bad("pfx", "a PFX password source is given without a PFX file", "name the PFX file, or drop the password source")
+	case c.KeyFile != "" && c.CertFile == "":
+		// Plan loads the key with its certificate only: alone, it would
+		// be ignored and the connection made without a client certificate.
+		return bad("key_file", "the account names a client key file without its certificate",
+			"name the client certificate's file too, or drop the key file")
 	case c.PFXFile != "" && store:
 		return bad("client_cert", "the account names a PFX file and a certificate store entry",
 			"give the client certificate once: PEM files, a PFX file, or a certificate store entry")
