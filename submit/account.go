@@ -526,6 +526,12 @@ func (a *Account) Check() error {
 	if err := a.Client.check(a.Provider); err != nil {
 		return err
 	}
+	if a.Auth.User == "" && !a.Auth.Secret.IsZero() {
+		// Without a user there is no login: the secret would be ignored
+		// and the message sent unauthenticated.
+		return bad("user", "the account names a password source but no user to log in as",
+			"give the user name, or drop the password source to send without logging in")
+	}
 	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
 		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
 	}
