@@ -240,6 +240,14 @@ type SecretRef struct {
 	Name string
 }
 
+// envName reports whether ref can be the name of an environment variable
+// (SecretEnv): not empty, no '=' and no blank. Anything else is most
+// likely the secret itself, given where its variable's name belongs, and
+// must not be echoed in a message.
+func envName(ref string) bool {
+	return ref != "" && !strings.ContainsAny(ref, "= \t\r\n")
+}
+
 // IsZero reports whether r names no secret.
 func (r SecretRef) IsZero() bool { return r.Source == "" && r.Ref == "" }
 
@@ -519,7 +527,7 @@ func (a *Account) Check() error {
 			return bad("secret", fmt.Sprintf("unknown secret source %q", r.Source),
 				"name where the secret comes from (env, file, command, config or netrc), never the secret")
 		}
-		if r.Source == SecretEnv && (r.Ref == "" || strings.ContainsAny(r.Ref, "= \t\n")) {
+		if r.Source == SecretEnv && !envName(r.Ref) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
 	}

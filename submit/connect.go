@@ -192,6 +192,15 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 	var pw string
 	switch r.Source {
 	case SecretEnv:
+		if !envName(r.Ref) {
+			// Not a name: the secret itself, perhaps; never repeated.
+			from := "the " + what + "'s environment variable"
+			if r.Name != "" {
+				from = r.Name
+			}
+			return fail(from+" is not the name of an environment variable (it is empty, or holds '=' or a blank)",
+				"give the name of the variable that holds the "+what+", not its value", nil)
+		}
 		if pw = c.getenv(r.Ref); pw == "" {
 			from := ""
 			if r.Name != "" {
