@@ -275,8 +275,9 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 
 // configSecret reads the password of account name in a.ConfigFile again:
 // its passwordeval is run, or its password used if the file is readable
-// by its owner only. Nothing is read from a file someone else could have
-// written (checkCommandFile): its commands would be run.
+// by its owner only; with neither, the netrc files are looked up (as
+// msmtp does, netrcSecret). Nothing is read from a file someone else could
+// have written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
 	if err := checkCommandFile(a.ConfigFile); err != nil {
 		return "", err
@@ -298,9 +299,10 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 		}
 		return ca.Password, nil
 	}
-	return "", &config.Error{File: ca.File, Line: ca.Line, Key: "password",
-		Msg: fmt.Sprintf("account %s no longer has a password or passwordeval", ca.Name),
-		Fix: "add passwordeval (or password) to the account; a queued message stays queued"}
+	// No password in the account now (moved to ~/.netrc, say): msmtp
+	// looks in the netrc files, for the item's host and user, as
+	// FromConfig would have had it look for a fresh message.
+	return c.netrcSecret(a, "")
 }
 
 // netrcSecret looks the password of a's user on a's host up in the netrc
