@@ -20,18 +20,25 @@ func TestAuthReplyEchoingSecretRedacted(t *testing.T) {
 	const user, pw = "user", "hunter2-secret"
 	blob := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pw))
 	for _, tc := range []struct {
-		name  string
-		mech  string
-		reply func(p *peer) // the exchange after EHLO, ending in a refusal
+		name    string
+		mech    string
+		reply   func(p *peer) // the exchange after EHLO, ending in a refusal
+		inReply bool          // the 535 repeats the secret
 	}{
 		{"PLAIN, blob echoed", "PLAIN", func(p *peer) {
 			l := p.expect("AUTH PLAIN ")
 			p.send("535 5.7.8 you said " + l + "\r\n")
-		}},
+		}, true},
 		{"PLAIN, password decoded", "PLAIN", func(p *peer) {
 			p.expect("AUTH PLAIN ")
 			p.send("535-5.7.8 bad password\r\n535 5.7.8 " + pw + " is wrong\r\n")
-		}},
+		}, true},
+		{"OAUTHBEARER, token in the error status", "OAUTHBEARER", func(p *peer) {
+			p.expect("AUTH OAUTHBEARER ")
+			p.send("334 " + base64.StdEncoding.EncodeToString([]byte(`{"status":"invalid token `+pw+`"}`)) + "\r\n")
+			p.expect("AQ==")
+			p.send("535 5.7.8 no\r\n")
+		}, false},
 		{"LOGIN, answer echoed", "LOGIN", func(p *peer) {
 			p.expect("AUTH LOGIN")
 			p.send("334 " + base64.StdEncoding.EncodeToString([]byte("Username:")) + "\r\n")
@@ -39,7 +46,7 @@ func TestAuthReplyEchoingSecretRedacted(t *testing.T) {
 			p.send("334 " + base64.StdEncoding.EncodeToString([]byte("Password:")) + "\r\n")
 			l := p.line()
 			p.send("535 5.7.8 not " + l + "\r\n")
-		}},
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := scripted(t, func(p *peer) {
@@ -63,7 +70,7 @@ func TestAuthReplyEchoingSecretRedacted(t *testing.T) {
 					t.Errorf("%q in the error: %v", s, e)
 				}
 			}
-			if e != nil && (e.Reply == nil || e.Reply.Code != 535 || !strings.Contains(e.Reply.String(), transcript.Redacted)) {
+			if e != nil && (e.Reply == nil || e.Reply.Code != 535 || tc.inReply != strings.Contains(e.Reply.String(), transcript.Redacted)) {
 				t.Errorf("reply %v, want the 535 with the secret shown as %s", e.Reply, transcript.Redacted)
 			}
 		})

@@ -520,7 +520,8 @@ func (c *Client) auth(ctx context.Context) error {
 			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or choose another authentication mechanism", mech)
 		}
 		if oc, ok := sc.(*oauthClient); ok && oc.refusal() != "" {
-			e.Err = errors.New(oc.refusal())
+			// The server's status may repeat the token.
+			e.Err = errors.New(transcript.Redact(oc.refusal(), c.authSecrets("")))
 			if r.Code/100 != 4 {
 				e.Fix = "the access token is invalid, expired or lacks the scope the server names; get a fresh token (the password command should print a current one)"
 			}
