@@ -80,6 +80,18 @@ func locate(sys, explicit string, getenv func(string) string, home string, candi
 			break
 		}
 	}
+	if f.User == "" && f.System == "" && len(f.Tried) == 0 {
+		// No home directory and no XDG_CONFIG_HOME: nowhere to look.
+		unset := "HOME is not set"
+		if runtime.GOOS == "windows" {
+			unset = "neither HOME nor USERPROFILE is set"
+		}
+		return f, &Error{
+			Msg: "no configuration file found: " + unset + ", so there is no place to look for one",
+			Fix: "set HOME, or name the configuration file",
+			Err: fs.ErrNotExist,
+		}
+	}
 	if f.User == "" && f.System == "" {
 		return f, &Error{
 			Msg: "no configuration file found (tried " + strings.Join(f.Tried, ", ") + ")",

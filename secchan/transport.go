@@ -42,10 +42,17 @@ func TransportError(ctx context.Context, provider string, err error) (he *Handsh
 
 // closedByPeer reports whether err says the connection ended under the
 // handshake: the end of the stream (crypto/tls also wraps it in errors of
-// its own whose text ends in "EOF"), a closed connection, or a reset.
+// its own whose text ends in "EOF"), a closed connection, or a reset or
+// aborted one (by its code: native Windows words WSAECONNRESET "forcibly
+// closed by the remote host").
 func closedByPeer(err error) bool {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return true
+	}
+	for _, code := range connResetCodes() {
+		if errors.Is(err, code) {
+			return true
+		}
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer")

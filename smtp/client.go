@@ -520,7 +520,8 @@ func (c *Client) auth(ctx context.Context) error {
 			e.Fix = fmt.Sprintf("the server refused %s authentication; check the credentials, or choose another authentication mechanism", mech)
 		}
 		if oc, ok := sc.(*oauthClient); ok && oc.refusal() != "" {
-			e.Err = errors.New(oc.refusal())
+			// The server's status may repeat the token.
+			e.Err = errors.New(transcript.Redact(oc.refusal(), c.authSecrets("")))
 			if r.Code/100 != 4 {
 				e.Fix = "the access token is invalid, expired or lacks the scope the server names; get a fresh token (the password command should print a current one)"
 			}
@@ -559,13 +560,61 @@ func (c *Client) cmd(ctx context.Context, op, line string) (*Reply, error) {
 }
 
 // cmdSecret is cmd for a line the transcript must not show; keep is what
-// it shows instead.
+// it shows instead. A server may repeat the secret in its reply (a
+// debugging or hostile server): the reply's lines, in the transcript, in
+// the Reply and in an error about it, show it as transcript.Redacted.
 func (c *Client) cmdSecret(ctx context.Context, op, line, keep string) (*Reply, error) {
 	if err := c.send(ctx, op, line, keep+"\x00"); err != nil {
 		return nil, err
 	}
-	return c.read(ctx, op)
+	secrets := c.authSecrets(strings.TrimSpace(strings.TrimPrefix(line, keep)))
+	if c.conn == nil {
+		return nil, errClosed(op)
+	}
+	stop := c.arm(ctx)
+	defer stop()
+	r, err := readReply(c.br, func(b []byte) { c.log.ServerRedacted(b, secrets) })
+	if err != nil {
+		return nil, ioError(ctx, op, &redactedError{err: err, secrets: secrets})
+	}
+	for i, l := range r.Lines {
+		r.Lines[i] = transcript.Redact(l, secrets)
+	}
+	return r, nil
 }
+
+// minRedacted is the shortest secret redacted from a server's reply:
+// shorter ones ("*", "=", a two-letter password) would hide ordinary text.
+const minRedacted = 4
+
+// authSecrets is what a server could repeat of a secret the client sent:
+// sent (the secret part of the line: a SASL response in base64), and the
+// password or token, as it is and in base64, each when at least
+// minRedacted bytes long.
+func (c *Client) authSecrets(sent string) []string {
+	var out []string
+	add := func(s string) {
+		if len(s) >= minRedacted {
+			out = append(out, s)
+		}
+	}
+	add(sent)
+	if a := c.cfg.Auth; a != nil {
+		add(a.Password)
+		add(strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(a.Password)), "="))
+	}
+	return out
+}
+
+// redactedError is an error reading a reply to a secret line, with the
+// secrets it may quote (a malformed line) redacted from its text.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e *redactedError) Error() string { return transcript.Redact(e.err.Error(), e.secrets) }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // send writes one command line and flushes. secret, when non-empty, is the
 // redacted form for the transcript, ending in NUL.

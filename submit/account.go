@@ -137,8 +137,9 @@ func (c ClientIdentity) IsZero() bool {
 }
 
 // check reports a client identity given in more than one form, a PFX
-// password without its file, or a certificate store entry that cannot be
-// picked: Field "client_cert", "pfx" or "cert_store" ("provider" when the
+// password without its file, a key file without its certificate, or a
+// certificate store entry that cannot be picked: Field "client_cert",
+// "pfx", "key_file" or "cert_store" ("provider" when the
 // entry is given to a provider other than "schannel", the Account's
 // provider).
 func (c ClientIdentity) check(provider string) error {
@@ -148,6 +149,11 @@ func (c ClientIdentity) check(provider string) error {
 	switch {
 	case !c.PFXPassword.IsZero() && c.PFXFile == "":
 		return bad("pfx", "a PFX password source is given without a PFX file", "name the PFX file, or drop the password source")
+	case c.KeyFile != "" && c.CertFile == "":
+		// Plan loads the key with its certificate only: alone, it would
+		// be ignored and the connection made without a client certificate.
+		return bad("key_file", "the account names a client key file without its certificate",
+			"name the client certificate's file too, or drop the key file")
 	case c.PFXFile != "" && store:
 		return bad("client_cert", "the account names a PFX file and a certificate store entry",
 			"give the client certificate once: PEM files, a PFX file, or a certificate store entry")
@@ -239,6 +245,14 @@ type SecretRef struct {
 	// it by its Source. It is not stored with the Account (an item read
 	// back from the outbox has none) and is no part of IsZero.
 	Name string
+}
+
+// envName reports whether ref can be the name of an environment variable
+// (SecretEnv): not empty, no '=' and no blank. Anything else is most
+// likely the secret itself, given where its variable's name belongs, and
+// must not be echoed in a message.
+func envName(ref string) bool {
+	return ref != "" && !strings.ContainsAny(ref, "= \t\r\n")
 }
 
 // IsZero reports whether r names no secret.
@@ -528,12 +542,18 @@ func (a *Account) Check() error {
 			return bad("secret", fmt.Sprintf("unknown secret source %q", r.Source),
 				"name where the secret comes from (env, file, command, config or netrc), never the secret")
 		}
-		if r.Source == SecretEnv && (r.Ref == "" || strings.ContainsAny(r.Ref, "= \t\n")) {
+		if r.Source == SecretEnv && !envName(r.Ref) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
 	}
 	if err := a.Client.check(a.Provider); err != nil {
 		return err
+	}
+	if a.Auth.User == "" && !a.Auth.Secret.IsZero() {
+		// Without a user there is no login: the secret would be ignored
+		// and the message sent unauthenticated.
+		return bad("user", "the account names a password source but no user to log in as",
+			"give the user name, or drop the password source to send without logging in")
 	}
 	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
 		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")

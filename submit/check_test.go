@@ -35,6 +35,7 @@ func TestAccountCheck(t *testing.T) {
 		{"user line break", Account{Host: "h", Auth: Auth{User: "u\r\nRSET", Secret: env}}, "user"},
 		{"unknown mechanism", Account{Host: "h", Auth: Auth{Mechanism: "GSSAPI", User: "u", Secret: env}}, "auth"},
 		{"user without a secret", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", User: "u"}}, "secret"},
+		{"secret without a user (no login would be made)", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", Secret: env}}, "user"},
 		{"password without TLS, mechanism not named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, "auth"},
 	}
 	for _, tc := range tests {

@@ -209,6 +209,15 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 	var pw string
 	switch r.Source {
 	case SecretEnv:
+		if !envName(r.Ref) {
+			// Not a name: the secret itself, perhaps; never repeated.
+			from := "the " + what + "'s environment variable"
+			if r.Name != "" {
+				from = r.Name
+			}
+			return fail(from+" is not the name of an environment variable (it is empty, or holds '=' or a blank)",
+				"give the name of the variable that holds the "+what+", not its value", nil)
+		}
 		if pw = c.getenv(r.Ref); pw == "" {
 			from := ""
 			if r.Name != "" {
@@ -283,9 +292,9 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 
 // configSecret reads the password of account name in a.ConfigFile again:
 // its passwordeval is run, or its password used if the file is readable
-// by its owner only; with neither, the netrc entry for a's host and user
-// is used (netrcSecret), as msmtp does. Nothing is read from a file someone else could have
-// written (checkCommandFile): its commands would be run.
+// by its owner only; with neither, the netrc files are looked up (as
+// msmtp does, netrcSecret). Nothing is read from a file someone else could
+// have written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
 	if err := checkCommandFile(a.ConfigFile); err != nil {
 		return "", err
@@ -307,7 +316,9 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 		}
 		return ca.Password, nil
 	}
-	// Neither: msmtp looks the password up in netrc.
+	// No password in the account now (moved to ~/.netrc, say): msmtp
+	// looks in the netrc files, for the item's host and user, as
+	// FromConfig would have had it look for a fresh message.
 	return c.netrcSecret(a, "")
 }
 

@@ -7,7 +7,9 @@ import (
 )
 
 // TestClientIdentityCheck: Account.Check refuses, before any file is read,
-// a client certificate given twice, a PFX password without its file and a
+// a client certificate given twice, a PFX password without its file, a key
+// file without its certificate (Plan ignored it: the connection went out
+// without a client certificate) and a
 // certificate store entry that cannot be picked (the checks tlsmail's
 // command line made on its Windows flags), each an *Error whose Field says
 // which part of the identity to change.
@@ -25,6 +27,7 @@ func TestClientIdentityCheck(t *testing.T) {
 		{"store by thumbprint", ClientIdentity{Store: "MY", Thumbprint: "AB"}, "schannel", "", ""},
 		{"store by subject, LocalMachine", ClientIdentity{Store: `LocalMachine\MY`, Subject: "ann"}, "schannel", "", ""},
 		{"PFX password without file", ClientIdentity{PFXPassword: pw}, "", "pfx", "without a PFX file"},
+		{"key without certificate", ClientIdentity{KeyFile: "k.pem"}, "", "key_file", "a client key file without its certificate"},
 		{"PFX and store", ClientIdentity{PFXFile: "c.pfx", Store: "MY", Thumbprint: "AB"}, "schannel", "client_cert", "PFX file and a certificate store"},
 		{"PFX and PEM", ClientIdentity{PFXFile: "c.pfx", CertFile: "c.pem"}, "", "client_cert", "PEM client certificate and a PFX file"},
 		{"store and PEM", ClientIdentity{CertFile: "c.pem", Thumbprint: "AB"}, "schannel", "client_cert", "PEM client certificate and a certificate store"},

@@ -59,6 +59,27 @@ func (l *Log) ClientSecret(line []byte, keep string) {
 	l.printf("C: %d bytes: %s", len(line), text)
 }
 
+// ServerRedacted records a server line with every occurrence of secrets
+// replaced by Redacted (see Redact): a server may repeat what the client
+// sent in a secret line. The byte count is the line's on the wire.
+func (l *Log) ServerRedacted(line []byte, secrets []string) {
+	if l == nil {
+		return
+	}
+	l.printf("S: %d bytes: %s", len(line), safetext.Line([]byte(Redact(string(line), secrets))))
+}
+
+// Redact returns s with every occurrence of each of secrets replaced by
+// Redacted; empty secrets are skipped.
+func Redact(s string, secrets []string) string {
+	for _, x := range secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, Redacted)
+		}
+	}
+	return s
+}
+
 // ClientData records a block of message data by size only.
 func (l *Log) ClientData(n int64, what string) {
 	if l == nil {

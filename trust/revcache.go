@@ -173,7 +173,12 @@ func (e *CacheDirError) Unwrap() error { return e.Err }
 // Fix says what to do about the directory.
 func (e *CacheDirError) Fix() string {
 	if e.Unsafe {
-		return fmt.Sprintf("make %s a directory of this user's own that only this user can write (chmod 700), or remove it so that it is made again; set %s to another directory, or to off to keep answers in memory only", e.Dir, RevocationCacheEnv)
+		how := "(chmod 700)"
+		if !groupOtherBitsMeaningful {
+			// Windows: the DACL says who may write (dirSecurityProblem).
+			how = "(no other user's access control entry may let them add, replace or delete files in it; icacls " + e.Dir + " lists them)"
+		}
+		return fmt.Sprintf("make %s a directory of this user's own that only this user can write %s, or remove it so that it is made again; set %s to another directory, or to off to keep answers in memory only", e.Dir, how, RevocationCacheEnv)
 	}
 	return fmt.Sprintf("check that this user can create and open %s; set %s to another directory, or to off to keep answers in memory only", e.Dir, RevocationCacheEnv)
 }

@@ -3,6 +3,7 @@
 package trust
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,10 @@ func TestCacheDirACL(t *testing.T) {
 			verifyGood(t, s, c)
 			if de := c.DiskCacheError(); c.disk != nil || de == nil || !strings.Contains(de.Error(), want) {
 				t.Errorf("the cache was used, or refused for another reason: %v", de)
+			}
+			var ce *CacheDirError
+			if errors.As(c.DiskCacheError(), &ce) && (strings.Contains(ce.Fix(), "chmod") || !strings.Contains(ce.Fix(), "icacls "+dir)) {
+				t.Errorf("fix %q: want icacls, not chmod (a DACL, not mode bits)", ce.Fix())
 			}
 			if n := s.Responder.Hits("/crl"); n != hits+1 {
 				t.Errorf("%d fetches, want %d (the directory's answers ignored)", n, hits+1)

@@ -218,6 +218,12 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	id, err := submit.Enqueue(ctx, q, &acct, qenv, r)
 	r.Close()
 	if err != nil {
+		var sub *submit.Error
+		if id == "" && errors.As(err, &sub) {
+			// The account or envelope submit refuses to queue: the
+			// user's configuration (its own fix), not the outbox's.
+			return nil, err
+		}
 		if id == "" {
 			return nil, queueError(err)
 		}

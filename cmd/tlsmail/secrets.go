@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -96,7 +97,15 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 	if p.netrc != nil {
 		a = p.netrc // the host and user the entry is looked up by
 	}
-	return e.connector().Secret(ctx, a, ref)
+	pw, err := e.connector().Secret(ctx, a, ref)
+	var se *submit.Error
+	if p.cmdName != "" && errors.As(err, &se) && se.Source == submit.SecretCommand {
+		// A configuration file's passwordeval, not --password-cmd: the
+		// flag-hint table names no flag for it, as for a queued item's
+		// (submit.SecretConfig).
+		se.Source = submit.SecretConfig
+	}
+	return pw, err
 }
 
 // describe names the source as the user gave it, for messages.

@@ -75,8 +75,8 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 // batch holds at most limit × inlineMax bytes of content in memory.
 const inlineMax = 32 << 10
 
-// Claim takes up to limit due items of one grouping key (the group of the
-// oldest due item no runner holds) for this Queue, with a lease of
+// Claim takes up to limit due items of one grouping key and equal settings
+// (those of the oldest due item no runner holds) for this Queue, with a lease of
 // Options.Lease: FOR UPDATE SKIP LOCKED makes concurrent claims take
 // different items. force takes items not yet due; ids, when not empty,
 // limits the claim to them; before excludes items attempted since then
@@ -94,9 +94,15 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 	if ids == nil {
 		ids = []string{}
 	}
+	// The batch is the rows of the oldest due row's grouping key whose
+	// settings are also its own: a batch is delivered with one item's
+	// settings, and a row of another release (whose group_key was its
+	// caller's) or edited by hand must not bring an item of other
+	// settings into it.
 	var group string
-	err = tx.QueryRow(ctx, `SELECT group_key FROM tlsmail.outbox WHERE `+due+`
-		ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED`, force, ids, before).Scan(&group)
+	var settings []byte
+	err = tx.QueryRow(ctx, `SELECT group_key, settings FROM tlsmail.outbox WHERE `+due+`
+		ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED`, force, ids, before).Scan(&group, &settings)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -104,9 +110,9 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 		return nil, connErr("run", err)
 	}
 	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval
-		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND `+due+`
+		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND settings = $8::jsonb AND `+due+`
 			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
-		RETURNING `+itemCols+`, CASE WHEN size <= $8 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, inlineMax)
+		RETURNING `+itemCols+`, CASE WHEN size <= $9 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, string(settings), inlineMax)
 	if err != nil {
 		return nil, connErr("run", err)
 	}
