@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -34,7 +35,7 @@ func (s *countingStore) Walk(fn func(*outbox.Item) error) error {
 func TestBacklogScanBounded(t *testing.T) {
 	t.Parallel()
 	const backlogItems = 20
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "q"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
