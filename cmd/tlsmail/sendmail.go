@@ -44,7 +44,8 @@ is made, then delivered at once:
     address and the reply on standard error, the message kept in failed/
     (recipients refused with 452 "too many" get it in further transactions).
 A failure that will not heal by itself (a refused login, an untrusted
-certificate) is said so, with what to fix. After a delivery, the outbox's
+certificate) is said so, with what to fix; once it is fixed, 'tlsmail queue
+flush' retries at once ('queue run' waits for the next attempt time). After a delivery, the outbox's
 other messages of the same account are delivered too (at most 20, 10s).
 Usage and configuration errors (64, 78) are found before anything is queued.
 When the outbox directory cannot be created (a HOME the user cannot write),
@@ -522,7 +523,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			// Exit 0 all the same: the message is safe, and a non-zero
 			// exit makes PHP's mail() or git send-email report it unsent
 			// (and resend it); cron mails this line either way.
-			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue run'. The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
+			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue flush' (it retries at once). The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
 				oneLine(c.message), what, qr.id, qr.dir)
 			return nil
 		}

@@ -102,7 +102,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		if qr.res.Outcome == outbox.Temporary {
 			// tlsmail keeps the message (msmtp would have lost it).
 			if what, ok := needsFixing(qr.res.Err); ok {
-				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue run)"
+				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
 			} else {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
 			}
