@@ -486,14 +486,37 @@ func (c *Client) auth(ctx context.Context) error {
 		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: saslFix(err)}
 	}
 	line := "AUTH " + mech
+	var deferred []byte // an initial response too long for the AUTH line
 	if ir != nil {
 		enc := base64.StdEncoding.EncodeToString(ir)
 		if len(enc) == 0 {
 			enc = "="
 		}
-		line += " " + enc
+		if len(line)+1+len(enc)+2 > maxAuthLine {
+			// RFC 4954 section 4: the client must not use the initial
+			// response when it would make the line exceed 12288 octets;
+			// it sends it after the server's empty challenge instead
+			// (RFC 4422 section 5.1).
+			deferred = ir
+		} else {
+			line += " " + enc
+		}
 	}
-	r, err := c.cmdSecret(ctx, "AUTH", line, "AUTH "+mech)
+	var r *Reply
+	if ir == nil || deferred != nil {
+		r, err = c.cmd(ctx, "AUTH", line) // no secret on this line
+	} else {
+		r, err = c.cmdSecret(ctx, "AUTH", line, "AUTH "+mech)
+	}
+	if err == nil && deferred != nil && r.Code == 334 {
+		if strings.TrimSpace(r.Text()) != "" {
+			c.cmdSecret(ctx, "AUTH", "*", "") // cancel the exchange (RFC 4954 section 4)
+			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r,
+				Err: errors.New("the server sent a challenge where an empty one asks for the initial response"),
+				Fix: "the server does not follow RFC 4422 section 5.1; try another mechanism, or report it to the server's operator"}
+		}
+		r, err = c.cmdSecret(ctx, "AUTH", base64.StdEncoding.EncodeToString(deferred), "")
+	}
 	for err == nil && r.Code == 334 {
 		var challenge []byte
 		challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(r.Text()))
