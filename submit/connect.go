@@ -569,6 +569,7 @@ func (c *Connector) Send(ctx context.Context, a *Account, env smtp.Envelope, msg
 	if err != nil {
 		return nil, err
 	}
+	cfg.RequireDSN = !env.DSN.IsZero() // checked before AUTH, as msmtp does
 	cl, err := smtp.Dial(ctx, a.Addr(), cfg)
 	if err != nil {
 		return nil, err

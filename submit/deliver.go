@@ -226,6 +226,16 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
+		// When every item left asks for delivery status notifications,
+		// a server without DSN is found before AUTH, as msmtp finds it
+		// (a login problem does not hide it); otherwise each item's
+		// MAIL FROM finds it.
+		p.Config.RequireDSN = true
+		for j := i; j < len(batch); j++ {
+			if !reported[j] && batch[j].Envelope.DSNNotify == "" && batch[j].Envelope.DSNReturn == "" {
+				p.Config.RequireDSN = false
+			}
+		}
 		c, err := smtp.Dial(ctx, p.Addr, &p.Config)
 		if err != nil {
 			if r := Classify(err); r.Outcome == outbox.Permanent {

@@ -990,6 +990,7 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		p.cfg.Transcript = transcript.New(tw)
 	}
 	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
+	p.cfg.RequireDSN = !p.env.DSN.IsZero() // before AUTH, as msmtp
 	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
 	if err != nil {
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}

@@ -356,6 +356,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	if plan.cfg.Mode != smtp.Implicit {
 		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
 	}
+	plan.cfg.RequireDSN = !plan.env.DSN.IsZero() // before AUTH, as msmtp
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
 		return out, err
