@@ -443,12 +443,19 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // outbox.Classify, except that an authentication failure is deferred
 // whenever it happens, a refused login at connect or a 530 "authentication
 // required" to MAIL alike (as Postfix soft-bounces them): the credentials
-// may be fixed before the message expires. A *RecipientsError's Result
+// may be fixed before the message expires. Settings of the account that
+// cannot work (a KindConfig *smtp.Error: a malformed OAuth token, a user
+// name with control characters) are deferred too, as the other
+// configuration problems of a queued item (*Error, *config.Error: a
+// missing netrc entry, a failing passwordeval) are: the item reads its
+// account again at delivery, so fixing the configuration heals it (Heals
+// is false for them all, so the user is told to fix it). A
+// *RecipientsError's Result
 // names the refused recipients (outbox.Result.Recipients): the failed item
 // keeps only them.
 func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
-	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
+	if r.Outcome == outbox.Permanent && (isKind(err, smtp.KindAuth) || isKind(err, smtp.KindConfig)) {
 		r.Outcome = outbox.Temporary
 	}
 	// A message some recipients took: the failure concerns only the
