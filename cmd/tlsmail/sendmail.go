@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -426,9 +427,6 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return err
 		}
 	}
-	if sa.pretend {
-		return sendmailPretend(ctx, e, sa)
-	}
 	if sa.readEnvelopeFrom && sa.from == "" {
 		// msmtp's --read-envelope-from: the sender (and so the account)
 		// comes from the message's From field.
@@ -440,6 +438,12 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		se := *e
 		se.stdin = in
 		e = &se
+		if sa.pretend && from != "" {
+			fmt.Fprintf(e.stdout, "envelope from address extracted from mail: %s\n", from)
+		}
+	}
+	if sa.pretend {
+		return sendmailPretend(ctx, e, sa)
 	}
 	if len(sa.rcpts) == 0 && !sa.extract {
 		return usageErrorf("no recipients given").
@@ -704,8 +708,26 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 			fmt.Fprintf(e.stdout, "envelope from address = %s\n", from)
 		}
 	}
-	if len(sa.rcpts) > 0 {
-		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(sa.rcpts, ", "))
+	rcpts := sa.rcpts
+	if sa.extract {
+		fmt.Fprintln(e.stdout, "reading recipients from the command line and the mail")
+	} else {
+		fmt.Fprintln(e.stdout, "reading recipients from the command line")
+	}
+	if sa.extract && sa.readEnvelopeFrom {
+		// -t with --read-envelope-from, whose header is being read
+		// anyway: the message's To, Cc and Bcc too, as they would be
+		// sent (only the header is read; -t alone reads nothing, as in
+		// msmtp, so that -P never waits for a terminal).
+		m, err := message.Prepare(e.stdin, message.PrepareOptions{From: sa.from, Recipients: sa.rcpts, ExtractRecipients: true,
+			ExpandRecipient: func(addr string) ([]string, error) { return []string{addr}, nil }})
+		if err != nil {
+			return usageErrorf("-t: %v", err).wrapping(err)
+		}
+		rcpts = m.Envelope().To
+	}
+	if len(rcpts) > 0 {
+		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(rcpts, ", "))
 	}
 	return nil
 }
