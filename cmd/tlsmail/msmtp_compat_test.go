@@ -545,12 +545,38 @@ func TestMsmtpLongOptions(t *testing.T) {
 	if storedCount(t, m.srv) != before {
 		t.Error("-P sent a message")
 	}
-	// What cannot be supported is refused, before anything is queued.
-	for _, args := range [][]string{{"--serverinfo"}, {"-S"}, {"--rmqs=example.com"}, {"--configure=a@example.com"},
-		{"--proxy-host=socks.example.com", "bob@example.org"}, {"--protocol=lmtp", "bob@example.org"}, {"--host=h", "-a", "x", "b@example.org"}} {
-		r := proc{args: append([]string{"sendmail", "-C", m.cfg}, args...), env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
-		if (r.code != 64 && r.code != 78) || !strings.Contains(r.stderr, "fix:") {
-			t.Errorf("%q: want a clear refusal (64 or 78 with a fix): %s", args, r)
+	// What cannot be supported is refused, before anything is queued:
+	// options tlsmail does not implement are usage errors (msmtp runs
+	// them: 68 here, no server name resolves), settings it refuses are
+	// configuration errors (msmtp's 78 for lmtp, here its missing port).
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--serverinfo"}, exitUsage}, {[]string{"-S"}, exitUsage}, {[]string{"--rmqs=example.com"}, exitUsage},
+		{[]string{"--configure=a@example.com"}, exitUsage}, {[]string{"--host=h", "-a", "x", "b@example.org"}, exitUsage},
+		{[]string{"--proxy-host=socks.example.com", "bob@example.org"}, exitConfig}, {[]string{"--protocol=lmtp", "bob@example.org"}, exitConfig},
+	} {
+		r := proc{args: append([]string{"sendmail", "-C", m.cfg}, tc.args...), env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+		if r.code != tc.code || !strings.Contains(r.stderr, "fix:") {
+			t.Errorf("%q: want a clear refusal (exit %d with a fix): %s", tc.args, tc.code, r)
+		}
+	}
+	// A value an option does not take: exit 64 naming the option, side by
+	// side with msmtp ("invalid argument abc for --port"); before, tlsmail
+	// exited 78 with the configuration command's name.
+	for _, opt := range []string{"--port=abc", "--timeout=x", "--tls=maybe", "--tls-starttls=x", "--auth=bogus", "--tls-certcheck=maybe"} {
+		name, val, _ := strings.Cut(opt, "=")
+		want := "invalid argument " + val + " for " + name
+		for _, bin := range []string{msmtp, ""} {
+			args := []string{"-C", m.cfg, opt, "bob@example.org"}
+			if bin == "" {
+				args = append([]string{"sendmail"}, args...)
+			}
+			r := proc{bin: bin, args: args, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+			if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s %s: want exit %d and %q: %s", bin, opt, exitUsage, want, r)
+			}
 		}
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {

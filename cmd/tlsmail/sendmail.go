@@ -242,6 +242,13 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 						return nil, err
 					}
 				}
+				// A value the setting does not take (--port=abc) is a
+				// usage error, as msmtp says it, before any file is read;
+				// settings tlsmail refuses are found with the account.
+				var ce *config.Error
+				if err := config.NewAccount("cmdline").Override(key, v, ""); errors.Is(err, config.ErrInvalidArgument) && errors.As(err, &ce) {
+					return nil, usageErrorf("invalid argument %s for --%s", v, name).withFix(ce.Fix).wrapping(err)
+				}
 				sa.overrides = append(sa.overrides, [2]string{key, v})
 			}
 			if err != nil {
