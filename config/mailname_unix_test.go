@@ -50,3 +50,26 @@ func TestMailnameNotRegularRefusedWithoutBlocking(t *testing.T) {
 		}
 	}
 }
+
+// An aliases file that is a named pipe is refused at once as well (before,
+// LoadAliases waited for a writer).
+func TestAliasesFIFORefusedWithoutBlocking(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "aliases")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadAliases(fifo)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "aliases" || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("want an *Error for aliases naming a named pipe, got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("LoadAliases still waits on a FIFO after 20s")
+	}
+}
