@@ -625,3 +625,62 @@ func TestSendmailCronSystemMail(t *testing.T) {
 		t.Errorf("log %q", log)
 	}
 }
+
+// TestMsmtpAccountLogAndAliasesInSend: an msmtp user's account with
+// `logfile` and `aliases` is honoured by `tlsmail send --config` as by
+// msmtp (whose every send is sendmail mode): mail to the local name root
+// goes to its alias, and the account's log gets msmtp's line, whose fields
+// match msmtp's own for the same account and recipient, for a direct send
+// and for `send --queue`. Before, send ignored both keys: root was refused
+// as no address and nothing was logged.
+func TestMsmtpAccountLogAndAliasesInSend(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliases := writeFile(t, "aliases", []byte("root: admin@example.org\n"), 0o644)
+	cfgWithLog := func(logfile string) string {
+		return writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+aliases+"\nlogfile "+logfile+"\n"...), 0o600)
+	}
+	readLine := func(who, logfile string) map[string]string {
+		t.Helper()
+		data, err := os.ReadFile(logfile)
+		if err != nil || strings.Count(string(data), "\n") != 1 {
+			t.Fatalf("%s: want one log line in %s: %q, %v", who, logfile, data, err)
+		}
+		return logFields(t, strings.TrimSuffix(string(data), "\n"))
+	}
+	msLog := filepath.Join(t.TempDir(), "log")
+	cfg := cfgWithLog(msLog)
+	r := proc{bin: msmtp, args: []string{"-C", cfg, "root"}, env: m.env(), stdin: strings.NewReader("To: root\nSubject: s\n\nb\n")}.run(t)
+	if r.code != 0 {
+		t.Fatalf("msmtp: %s", r)
+	}
+	ms := readLine("msmtp", msLog)
+	if ms["recipients"] != "admin@example.org" || ms["exitcode"] != "EX_OK" {
+		t.Fatalf("msmtp's log line: %v", ms)
+	}
+	for _, extra := range [][]string{nil, {"--queue"}} {
+		logfile := filepath.Join(t.TempDir(), "log")
+		cfg := cfgWithLog(logfile)
+		before := storedCount(t, m.srv)
+		args := append([]string{"send", "--config", cfg, "--to", "root", "--subject", "s", "--body", "b"}, extra...)
+		r := proc{args: args, env: m.env()}.run(t)
+		if r.code != 0 {
+			t.Errorf("%q: %s", args, r)
+			continue
+		}
+		if msg := waitMessages(t, m.srv, before+1)[before]; strings.Join(msg.To, ",") != "admin@example.org" {
+			t.Errorf("%q: delivered to %v, want root's alias admin@example.org", args, msg.To)
+		}
+		tm := readLine("tlsmail send", logfile)
+		for _, k := range []string{"host", "tls", "auth", "user", "from", "recipients", "smtpstatus", "exitcode"} {
+			if ms[k] != tm[k] {
+				t.Errorf("%q: %s: tlsmail %q, msmtp %q\nmsmtp:   %v\ntlsmail: %v", args, k, tm[k], ms[k], ms, tm)
+			}
+		}
+	}
+}

@@ -261,6 +261,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 // sendQueued runs `send --queue` and `send --defer`.
 func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
 	qr, err := queuedSend(ctx, e, o)
+	sendLog(e, o, qr, nil, err)
 	if err == nil {
 		err = qr.err()
 	}

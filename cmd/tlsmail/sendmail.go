@@ -497,7 +497,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
-	sendmailLog(e, sa, o, qr, err)
+	sendmailLog(e, sa.log, e.stdout, o, qr, err)
 	if err != nil {
 		return err
 	}
