@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/mail"
-	"os"
 	"strings"
 )
 
@@ -58,7 +57,9 @@ func IsLocal(addr string) bool { return !strings.Contains(addr, "@") }
 // cannot be read, a line is not "name: addresses") is a *Error; msmtp
 // exits with EX_CONFIG on both.
 func LoadAliases(path string) (*Aliases, error) {
-	f, err := os.Open(path)
+	// A regular file only, opened without blocking (a named pipe would
+	// wait for a writer).
+	f, err := openRegular(path)
 	if err != nil {
 		fix := "fix the path given to the aliases command, or remove the command"
 		if errors.Is(err, fs.ErrPermission) {

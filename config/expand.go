@@ -157,7 +157,9 @@ func (x Expander) mailname() (string, error) {
 	if x.Mailname == "" {
 		return "", errors.New("this system has no mailname file")
 	}
-	f, err := os.Open(x.Mailname)
+	// A regular file only, opened without blocking: a named pipe would
+	// wait for a writer, a device such as /dev/zero never ends.
+	f, err := openRegular(x.Mailname)
 	if err != nil {
 		return "", err
 	}

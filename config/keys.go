@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -140,12 +141,25 @@ func unsupportedAuth(mech string) bool {
 }
 
 // argError is a bad argument; the parser adds file, line and key.
-type argError struct{ msg, fix string }
+// invalid marks a value the command does not take (ErrInvalidArgument),
+// as opposed to a command tlsmail refuses.
+type argError struct {
+	msg, fix string
+	invalid  bool
+}
 
 func (e *argError) Error() string { return e.msg }
 
+func (e *argError) Is(target error) bool { return e.invalid && target == ErrInvalidArgument }
+
+// ErrInvalidArgument is what errors.Is finds in the *Error of a value a
+// command does not take (Account.Override's "invalid argument abc for
+// command port"): msmtp's command line calls such an option value a usage
+// error.
+var ErrInvalidArgument = errors.New("invalid argument")
+
 func invalidArg(key, arg, fix string) error {
-	return &argError{msg: fmt.Sprintf("invalid argument %s for command %s", arg, key), fix: fix}
+	return &argError{msg: fmt.Sprintf("invalid argument %s for command %s", arg, key), fix: fix, invalid: true}
 }
 
 func needArg(key string) error {

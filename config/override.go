@@ -17,7 +17,8 @@ func NewAccount(name string) *Account {
 // msmtp's command-line options (--port=2525, --tls-trust-file=FILE,
 // --auth=plain) change the chosen account. home expands a leading '~' in
 // file names. A bad argument or an unknown or refused command is a *Error
-// naming the key. Override changes a itself: call it on a Clone.
+// naming the key; for a value the command does not take, errors.Is finds
+// ErrInvalidArgument in it. Override changes a itself: call it on a Clone.
 func (a *Account) Override(key, arg, home string) error {
 	if a.Ignored == nil {
 		a.Ignored = map[string]string{}
@@ -37,7 +38,7 @@ func (a *Account) Override(key, arg, home string) error {
 		}
 	}
 	if err != nil {
-		e := &Error{Key: key, Msg: err.Error()}
+		e := &Error{Key: key, Msg: err.Error(), Err: err}
 		var ae *argError
 		if errors.As(err, &ae) {
 			e.Fix = ae.fix

@@ -154,6 +154,11 @@ func checkOAuth(mech, user, token string) error {
 	return nil
 }
 
+// maxAuthLine is the longest AUTH command line, CRLF included, that the
+// client sends with an initial response (RFC 4954 section 4: 12288
+// octets); a longer initial response goes after an empty challenge.
+const maxAuthLine = 12288
+
 // oauthClient is OAUTHBEARER (RFC 7628) or Google's and Microsoft's
 // XOAUTH2: the token goes in the initial response. A server that refuses
 // it answers with a 334 challenge holding a JSON error (RFC 7628 section

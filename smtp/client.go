@@ -99,6 +99,12 @@ type Config struct {
 	// expects implicit TLS waits in silence too, for a handshake that never
 	// comes, and a caller can say so while the wait goes on.
 	OnSilentGreeting func(waited time.Duration)
+	// RequireDSN, when set, makes Dial check right after EHLO (after
+	// STARTTLS, before AUTH) that the server offers DSN (RFC 3461), as
+	// msmtp does for a message that asks for delivery status
+	// notifications: without it, Dial fails with the KindUnavailable
+	// error Send would give at MAIL FROM, and no login is tried.
+	RequireDSN bool
 }
 
 // SilentGreetingAfter is how long a plaintext session waits for the
@@ -183,14 +189,16 @@ const quitTimeout = 5 * time.Second
 // the session is still in step, that is when err is a complete reply the
 // server gave (a refused greeting, EHLO, STARTTLS or AUTH) and not 421,
 // with which the server closes the connection itself (RFC 5321 sections
-// 3.1, 3.8 and 4.1.1.10); then the connection is closed. A server that
+// 3.1, 3.8 and 4.1.1.10), or when the server lacks the DSN that
+// Config.RequireDSN asks for; then the connection is closed. A server that
 // answered 535 then logs a client that said goodbye, not a lost
 // connection. err stays the caller's error; the QUIT's own outcome only
 // shows in the transcript.
 func (c *Client) quitAfter(ctx context.Context, err error) {
 	var e *Error
-	if c.conn != nil && errors.As(err, &e) && e.Reply != nil && e.Reply.Code != 421 &&
-		e.Kind != KindProtocol && e.Kind != KindStartTLSInjection {
+	inStep := errors.As(err, &e) && (e.Reply != nil && e.Reply.Code != 421 &&
+		e.Kind != KindProtocol && e.Kind != KindStartTLSInjection || errors.Is(err, errNoDSN))
+	if c.conn != nil && inStep {
 		qctx, cancel := context.WithTimeout(ctx, min(c.timeout(), quitTimeout))
 		c.Quit(qctx)
 		cancel()
@@ -251,6 +259,11 @@ func (c *Client) start(ctx context.Context, conn net.Conn) error {
 	if c.cfg.Mode == StartTLS {
 		if err := c.startTLS(ctx); err != nil {
 			return err
+		}
+	}
+	if c.cfg.RequireDSN {
+		if ok, _ := c.Extension("DSN"); !ok {
+			return errNoDSNError("EHLO")
 		}
 	}
 	if c.cfg.Auth != nil && c.cfg.Auth.Username != "" {
@@ -486,14 +499,37 @@ func (c *Client) auth(ctx context.Context) error {
 		return &Error{Kind: KindAuth, Op: "AUTH", Err: err, Fix: saslFix(err)}
 	}
 	line := "AUTH " + mech
+	var deferred []byte // an initial response too long for the AUTH line
 	if ir != nil {
 		enc := base64.StdEncoding.EncodeToString(ir)
 		if len(enc) == 0 {
 			enc = "="
 		}
-		line += " " + enc
+		if len(line)+1+len(enc)+2 > maxAuthLine {
+			// RFC 4954 section 4: the client must not use the initial
+			// response when it would make the line exceed 12288 octets;
+			// it sends it after the server's empty challenge instead
+			// (RFC 4422 section 5.1).
+			deferred = ir
+		} else {
+			line += " " + enc
+		}
 	}
-	r, err := c.cmdSecret(ctx, "AUTH", line, "AUTH "+mech)
+	var r *Reply
+	if ir == nil || deferred != nil {
+		r, err = c.cmd(ctx, "AUTH", line) // no secret on this line
+	} else {
+		r, err = c.cmdSecret(ctx, "AUTH", line, "AUTH "+mech)
+	}
+	if err == nil && deferred != nil && r.Code == 334 {
+		if strings.TrimSpace(r.Text()) != "" {
+			c.cmdSecret(ctx, "AUTH", "*", "") // cancel the exchange (RFC 4954 section 4)
+			return &Error{Kind: KindProtocol, Op: "AUTH", Reply: r,
+				Err: errors.New("the server sent a challenge where an empty one asks for the initial response"),
+				Fix: "the server does not follow RFC 4422 section 5.1; try another mechanism, or report it to the server's operator"}
+		}
+		r, err = c.cmdSecret(ctx, "AUTH", base64.StdEncoding.EncodeToString(deferred), "")
+	}
 	for err == nil && r.Code == 334 {
 		var challenge []byte
 		challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(r.Text()))

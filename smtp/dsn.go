@@ -75,3 +75,10 @@ func (d DSN) rcptCommand(to string) string {
 	}
 	return cmd
 }
+
+// errNoDSNError is the error for a DSN request to a server without DSN,
+// found at op (EHLO with Config.RequireDSN, else MAIL FROM).
+func errNoDSNError(op string) *Error {
+	return &Error{Kind: KindUnavailable, Op: op, Err: errNoDSN,
+		Fix: "turn off dsn_notify and dsn_return for this server, or send through a server that offers DSN"}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -174,5 +175,70 @@ func TestOAuthTokenChecked(t *testing.T) {
 	}
 	if _, err := (&Auth{Username: "ann@example.org", Password: "ya29.a-b_c~d+e/f=="}).saslClient("OAUTHBEARER", "h", 1); err != nil {
 		t.Errorf("a well-formed token refused: %v", err)
+	}
+}
+
+// TestOAuthTokenBeyondAuthLine: a token whose initial response would make
+// the AUTH line longer than 12288 octets (RFC 4954 section 4) is not sent
+// as an initial response: the client sends "AUTH MECH" alone, the server
+// answers with an empty 334 (RFC 4422 section 5.1), and the client sends
+// the token as the response, whose line still fits. The embedded server
+// reads lines of 12288 octets, so before the client closed the connection
+// on a line too long ("AUTH MECH <12270+ characters>").
+func TestOAuthTokenBeyondAuthLine(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const user = "ann@example.org"
+	for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+		t.Run(mech, func(t *testing.T) {
+			// Find the listening port first: OAUTHBEARER's message holds it.
+			srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir(), AuthFailureDelay: -1,
+				Tokens: map[string]string{user: "placeholder"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, portText, _ := net.SplitHostPort(srv.SMTPAddr())
+			port, _ := strconv.Atoi(portText)
+			srv.Close()
+			ir := func(token string) []byte {
+				if mech == "XOAUTH2" {
+					return []byte("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")
+				}
+				return oauthBearerMessage(user, "127.0.0.1", port, token)
+			}
+			// The encoded response must fit a line of its own (at most
+			// 12286 characters before CRLF) while "AUTH MECH " plus it
+			// does not: 9210 raw octets encode to 12280 characters.
+			token := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + strings.Repeat("x", 9210-len(ir("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.")))
+			enc := base64.StdEncoding.EncodeToString(ir(token))
+			if n := len("AUTH " + mech + " " + enc + "\r\n"); n <= 12288 || len(enc)+2 > 12288 {
+				t.Fatalf("the test's token does not sit between the limits: AUTH line %d, response line %d", n, len(enc)+2)
+			}
+			srv, err = server.Start(ctx, server.Config{SMTPAddr: srv.SMTPAddr(), Dir: t.TempDir(), AuthFailureDelay: -1,
+				Tokens: map[string]string{user: token}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			var log bytes.Buffer
+			c, err := Dial(ctx, srv.SMTPAddr(), &Config{Mode: StartTLS, Timeout: 5 * time.Second, Transcript: transcript.New(&log),
+				TLS:  &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}},
+				Auth: &Auth{Mechanism: mech, Username: user, Password: token}})
+			if err != nil {
+				t.Fatalf("a %d-character token: %v\n%s", len(token), err, log.String())
+			}
+			if _, err := c.SendAndQuit(ctx, Envelope{From: user, To: []string{"bob@example.org"}}, strings.NewReader(msg)); err != nil {
+				t.Fatal(err)
+			}
+			if alone := fmt.Sprintf("C: %d bytes: AUTH %s\n", len("AUTH "+mech+"\r\n"), mech); !strings.Contains(log.String(), alone) {
+				t.Errorf("the transcript does not show %q:\n%s", alone, log.String())
+			}
+			if leaks(log.String(), token) {
+				t.Errorf("the token is in the transcript")
+			}
+			if msgs, err := srv.Messages(); err != nil || len(msgs) != 1 {
+				t.Errorf("%d messages stored (%v), want 1", len(msgs), err)
+			}
+		})
 	}
 }

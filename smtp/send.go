@@ -215,8 +215,7 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 	}
 	if !env.DSN.IsZero() {
 		if ok, _ := c.Extension("DSN"); !ok {
-			return "", &Error{Kind: KindUnavailable, Op: "MAIL FROM", Err: errNoDSN,
-				Fix: "turn off dsn_notify and dsn_return for this server, or send through a server that offers DSN"}
+			return "", errNoDSNError("MAIL FROM")
 		}
 		b.WriteString(env.DSN.mailParam())
 	}

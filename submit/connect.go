@@ -324,11 +324,14 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 
 // netrcSecret looks the password of a's user on a's host up in the netrc
 // file ref, or in msmtp's netrc files when ref is "" (the user's, then
-// the system's: the first that has the entry wins, a missing file is
-// skipped). The file whose entry is used must not be readable by other
-// users (CheckPasswordFile; the system one may be group-readable as
-// /etc/msmtprc may): an *Error of Field "netrc_file_mode". No entry, or a
-// file that cannot be read, is an *Error of Field "netrc".
+// the system's), as msmtp does: a file that cannot be opened (missing,
+// permission denied, a directory or anything but a regular file) is
+// skipped, and so is a file whose first entry for the machine and login
+// has no password (the next file is read). The file whose entry is used
+// must not be readable by other users (CheckPasswordFile; the system one
+// may be group-readable as /etc/msmtprc may): an *Error of Field
+// "netrc_file_mode". No password anywhere, or a file that cannot be parsed,
+// is an *Error of Field "netrc" that names what was skipped.
 func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 	files, sys := []string{ref}, ""
 	if ref == "" {
@@ -337,14 +340,14 @@ func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 		}
 		files = config.NetrcFiles(config.Home(c.getenv), sys)
 	}
+	var skipped []string // why a file gave no password, for the error
 	for i, path := range files {
 		f, _, err := openRegular(path)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
+			if !errors.Is(err, fs.ErrNotExist) {
+				skipped = append(skipped, fmt.Sprintf("%s was skipped (%v)", path, err))
 			}
-			return "", &Error{Field: "netrc", Err: err, Msg: fmt.Sprintf("cannot read the netrc file %s: %v", path, err),
-				Fix: "make it a regular file you can read, or give the account a passwordeval"}
+			continue
 		}
 		entries, err := config.ParseNetrc(f)
 		f.Close()
@@ -354,6 +357,10 @@ func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 		}
 		e, ok := config.LookupNetrc(entries, a.Host, a.Auth.User)
 		if !ok {
+			continue
+		}
+		if e.Password == "" {
+			skipped = append(skipped, fmt.Sprintf("the entry for machine %s login %s in %s has no password", a.Host, a.Auth.User, path))
 			continue
 		}
 		system := ref == "" && sys != "" && i == len(files)-1
@@ -368,18 +375,17 @@ func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 			}
 			return "", err
 		}
-		if e.Password == "" {
-			return "", &Error{Field: "netrc", Msg: fmt.Sprintf("the netrc file %s has no password for machine %s login %s", path, a.Host, a.Auth.User),
-				Fix: "add the password to that entry (password ...), or give the account a passwordeval"}
-		}
 		return e.Password, nil
 	}
 	where := strings.Join(files, " or ")
 	if where == "" {
 		where = "no netrc file (no home directory)"
 	}
-	return "", &Error{Field: "netrc",
-		Msg: fmt.Sprintf("the account authenticates as %s but gives no password, and %s has no entry for machine %s login %s", a.Auth.User, where, a.Host, a.Auth.User),
+	msg := fmt.Sprintf("the account authenticates as %s but gives no password, and %s has no password for machine %s login %s", a.Auth.User, where, a.Host, a.Auth.User)
+	if len(skipped) > 0 {
+		msg += ": " + strings.Join(skipped, "; ")
+	}
+	return "", &Error{Field: "netrc", Msg: msg,
 		Fix: fmt.Sprintf("give the account a passwordeval (a command printing the password), or add 'machine %s login %s password ...' to ~/.netrc (chmod 600)", a.Host, a.Auth.User)}
 }
 
@@ -574,6 +580,7 @@ func (c *Connector) Send(ctx context.Context, a *Account, env smtp.Envelope, msg
 	if err != nil {
 		return nil, err
 	}
+	cfg.RequireDSN = !env.DSN.IsZero() // checked before AUTH, as msmtp does
 	cl, err := smtp.Dial(ctx, a.Addr(), cfg)
 	if err != nil {
 		return nil, err

@@ -232,6 +232,16 @@ func (d *Deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 		if ctx.Err() != nil {
 			return nil // unreported items stay as they are
 		}
+		// When every item left asks for delivery status notifications,
+		// a server without DSN is found before AUTH, as msmtp finds it
+		// (a login problem does not hide it); otherwise each item's
+		// MAIL FROM finds it.
+		p.Config.RequireDSN = true
+		for j := i; j < len(batch); j++ {
+			if !reported[j] && batch[j].Envelope.DSNNotify == "" && batch[j].Envelope.DSNReturn == "" {
+				p.Config.RequireDSN = false
+			}
+		}
 		c, err := smtp.Dial(ctx, p.Addr, &p.Config)
 		if err != nil {
 			if r := Classify(err); r.Outcome == outbox.Permanent {
@@ -439,12 +449,19 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // outbox.Classify, except that an authentication failure is deferred
 // whenever it happens, a refused login at connect or a 530 "authentication
 // required" to MAIL alike (as Postfix soft-bounces them): the credentials
-// may be fixed before the message expires. A *RecipientsError's Result
+// may be fixed before the message expires. Settings of the account that
+// cannot work (a KindConfig *smtp.Error: a malformed OAuth token, a user
+// name with control characters) are deferred too, as the other
+// configuration problems of a queued item (*Error, *config.Error: a
+// missing netrc entry, a failing passwordeval) are: the item reads its
+// account again at delivery, so fixing the configuration heals it (Heals
+// is false for them all, so the user is told to fix it). A
+// *RecipientsError's Result
 // names the refused recipients (outbox.Result.Recipients): the failed item
 // keeps only them.
 func Classify(err error) outbox.Result {
 	r := outbox.Classify(err)
-	if r.Outcome == outbox.Permanent && isKind(err, smtp.KindAuth) {
+	if r.Outcome == outbox.Permanent && (isKind(err, smtp.KindAuth) || isKind(err, smtp.KindConfig)) {
 		r.Outcome = outbox.Temporary
 	}
 	// A message some recipients took: the failure concerns only the

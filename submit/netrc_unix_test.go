@@ -17,8 +17,9 @@ import (
 // An msmtp account with auth and user and no password reads it from
 // ~/.netrc, then from netrc beside the system configuration file, as msmtp
 // does; the reference survives the outbox's JSON; a file readable by
-// others is refused when its entry would be used; a missing entry says
-// what to add.
+// others is refused when its entry would be used; a file that cannot be
+// opened, or whose entry has no password, is passed over for the next
+// one, as msmtp does; a missing entry says what to add.
 func TestNetrcSecret(t *testing.T) {
 	home, sys := t.TempDir(), t.TempDir()
 	write := func(path, text string, mode os.FileMode) {
@@ -87,11 +88,28 @@ func TestNetrcSecret(t *testing.T) {
 	if pw, err := secret(); pw != "" || field(err) != "netrc_file_mode" || strings.Contains(err.Error(), "from-home") {
 		t.Errorf("~/.netrc mode 0644: %q, %v", pw, err)
 	}
-	// An entry without a password.
-	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann\n", 0o600)
-	if _, err := secret(); field(err) != "netrc" {
-		t.Errorf("entry without password: %v", err)
+	// An entry without a password: as msmtp, the next file is read (a
+	// later entry of the same file is not: the first match is the one).
+	write(filepath.Join(home, ".netrc"), "machine mail.example.org login ann\nmachine mail.example.org login ann password later\n", 0o600)
+	if pw, err := secret(); pw != "from-system" || err != nil {
+		t.Errorf("entry without password, then the system file: %q, %v", pw, err)
 	}
+	// A ~/.netrc that cannot be read (here a directory; permission
+	// denied is the same path, untestable as root) is skipped as msmtp
+	// skips it, and the system file answers.
+	os.Remove(filepath.Join(home, ".netrc"))
+	if err := os.Mkdir(filepath.Join(home, ".netrc"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if pw, err := secret(); pw != "from-system" || err != nil {
+		t.Errorf("~/.netrc a directory, then the system file: %q, %v", pw, err)
+	}
+	// Neither gives a password: the error says why each was passed over.
+	write(filepath.Join(sys, "netrc"), "machine mail.example.org login ann\n", 0o644)
+	if _, err := secret(); field(err) != "netrc" || !strings.Contains(err.Error(), "was skipped") || !strings.Contains(err.Error(), "has no password") {
+		t.Errorf("a directory and an entry without password: %v", err)
+	}
+	os.Remove(filepath.Join(home, ".netrc"))
 	// A named file (Ref) is read alone.
 	named := filepath.Join(t.TempDir(), "netrc")
 	write(named, "machine mail.example.org login ann password named\n", 0o600)

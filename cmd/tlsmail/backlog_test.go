@@ -102,3 +102,45 @@ func TestSendmailUntrustedCertificateSaysFix(t *testing.T) {
 		t.Errorf("want the message kept: %+v", q)
 	}
 }
+
+// TestSendmailHealAdviceFollowedLiterally: the line that says a refused
+// login will not heal by itself names a command to run once the password
+// is fixed; run exactly that command at once and the message goes. Before,
+// the advice named 'tlsmail queue run', which answered "not due yet" for
+// about a minute after the failed attempt (the item's backoff).
+func TestSendmailHealAdviceFollowedLiterally(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
+	good, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(good), "password "+testPassword, "password wrong-Secret-77", 1)
+	if err := os.WriteFile(m.cfg, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "first@example.org"}, env: m.env(),
+		stdin: strings.NewReader("Subject: first\n\nx\n")}.run(t)
+	_, advice, ok := strings.Cut(r.stderr, "then run '")
+	advice, _, ok2 := strings.Cut(advice, "'")
+	if r.code != 0 || !ok || !ok2 || !strings.HasPrefix(advice, "tlsmail ") {
+		t.Fatalf("want exit 0 and \"then run 'tlsmail ...'\": %s", r)
+	}
+	if err := os.WriteFile(m.cfg, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = proc{args: strings.Fields(strings.TrimPrefix(advice, "tlsmail ")), env: m.env()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("the advised %q did not deliver: %s", advice, r)
+	}
+	msgs, err := m.srv.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"first@example.org"}) {
+		t.Errorf("the advised %q delivered %d messages, want first@example.org's", advice, len(msgs))
+	}
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		t.Errorf("the outbox is not empty after %q: %+v", advice, q)
+	}
+}

@@ -110,3 +110,38 @@ func TestSendmailDSNQueued(t *testing.T) {
 		t.Errorf("queue run to a server without DSN: %s\nqueued %d, failed %d, stored %d", r, len(q.Queued), len(q.Failed), storedCount(t, no.srv))
 	}
 }
+
+// msmtp checks that the server offers DSN right after EHLO, before AUTH:
+// to a server without DSN, a DSN request is refused with exit 69 whatever
+// the login would have said. Side by side, with a wrong password: both
+// exit 69 and name DSN, neither sends AUTH (the server sees no login
+// attempt), and tlsmail keeps the message in failed/. Before, tlsmail
+// tried the login first and reported the refused password (exit 0,
+// queued) instead.
+func TestMsmtpDSNCheckedBeforeAuth(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
+	good, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "msmtprc", []byte(strings.Replace(string(good), "password "+testPassword, "password wrong-Secret-77", 1)), 0o600)
+	for _, bin := range []string{msmtp, ""} {
+		args := []string{"-C", cfg, "-N", "failure", "bob@example.org"}
+		who := "msmtp"
+		if bin == "" {
+			args, who = append([]string{"sendmail"}, args...), "tlsmail"
+		}
+		r := proc{bin: bin, args: args, env: m.env(), stdin: strings.NewReader("Subject: dsn\n\nbody\n")}.run(t)
+		if r.code != exitUnavailable || !strings.Contains(r.stderr, "DSN") || strings.Contains(r.stderr, "wrong-Secret-77") {
+			t.Errorf("%s: want exit %d naming DSN: %s", who, exitUnavailable, r)
+		}
+		if strings.Contains(strings.ToLower(r.stderr), "login") || strings.Contains(r.stderr, "535") {
+			t.Errorf("%s: the login was tried before DSN was checked: %s", who, r)
+		}
+	}
+	if q := m.list(t); len(q.Failed) != 1 || len(q.Queued) != 0 {
+		t.Errorf("tlsmail's message: queued %d, failed %d; want it in failed/", len(q.Queued), len(q.Failed))
+	}
+}

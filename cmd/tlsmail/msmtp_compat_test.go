@@ -545,12 +545,38 @@ func TestMsmtpLongOptions(t *testing.T) {
 	if storedCount(t, m.srv) != before {
 		t.Error("-P sent a message")
 	}
-	// What cannot be supported is refused, before anything is queued.
-	for _, args := range [][]string{{"--serverinfo"}, {"-S"}, {"--rmqs=example.com"}, {"--configure=a@example.com"},
-		{"--proxy-host=socks.example.com", "bob@example.org"}, {"--protocol=lmtp", "bob@example.org"}, {"--host=h", "-a", "x", "b@example.org"}} {
-		r := proc{args: append([]string{"sendmail", "-C", m.cfg}, args...), env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
-		if (r.code != 64 && r.code != 78) || !strings.Contains(r.stderr, "fix:") {
-			t.Errorf("%q: want a clear refusal (64 or 78 with a fix): %s", args, r)
+	// What cannot be supported is refused, before anything is queued:
+	// options tlsmail does not implement are usage errors (msmtp runs
+	// them: 68 here, no server name resolves), settings it refuses are
+	// configuration errors (msmtp's 78 for lmtp, here its missing port).
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--serverinfo"}, exitUsage}, {[]string{"-S"}, exitUsage}, {[]string{"--rmqs=example.com"}, exitUsage},
+		{[]string{"--configure=a@example.com"}, exitUsage}, {[]string{"--host=h", "-a", "x", "b@example.org"}, exitUsage},
+		{[]string{"--proxy-host=socks.example.com", "bob@example.org"}, exitConfig}, {[]string{"--protocol=lmtp", "bob@example.org"}, exitConfig},
+	} {
+		r := proc{args: append([]string{"sendmail", "-C", m.cfg}, tc.args...), env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+		if r.code != tc.code || !strings.Contains(r.stderr, "fix:") {
+			t.Errorf("%q: want a clear refusal (exit %d with a fix): %s", tc.args, tc.code, r)
+		}
+	}
+	// A value an option does not take: exit 64 naming the option, side by
+	// side with msmtp ("invalid argument abc for --port"); before, tlsmail
+	// exited 78 with the configuration command's name.
+	for _, opt := range []string{"--port=abc", "--timeout=x", "--tls=maybe", "--tls-starttls=x", "--auth=bogus", "--tls-certcheck=maybe"} {
+		name, val, _ := strings.Cut(opt, "=")
+		want := "invalid argument " + val + " for " + name
+		for _, bin := range []string{msmtp, ""} {
+			args := []string{"-C", m.cfg, opt, "bob@example.org"}
+			if bin == "" {
+				args = append([]string{"sendmail"}, args...)
+			}
+			r := proc{bin: bin, args: args, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
+			if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s %s: want exit %d and %q: %s", bin, opt, exitUsage, want, r)
+			}
 		}
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
@@ -597,5 +623,64 @@ func TestSendmailCronSystemMail(t *testing.T) {
 	}
 	if f := logFields(t, strings.TrimSuffix(string(log), "\n")); f["recipients"] != "admin@example.com" || f["exitcode"] != "EX_OK" {
 		t.Errorf("log %q", log)
+	}
+}
+
+// TestMsmtpAccountLogAndAliasesInSend: an msmtp user's account with
+// `logfile` and `aliases` is honoured by `tlsmail send --config` as by
+// msmtp (whose every send is sendmail mode): mail to the local name root
+// goes to its alias, and the account's log gets msmtp's line, whose fields
+// match msmtp's own for the same account and recipient, for a direct send
+// and for `send --queue`. Before, send ignored both keys: root was refused
+// as no address and nothing was logged.
+func TestMsmtpAccountLogAndAliasesInSend(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliases := writeFile(t, "aliases", []byte("root: admin@example.org\n"), 0o644)
+	cfgWithLog := func(logfile string) string {
+		return writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+aliases+"\nlogfile "+logfile+"\n"...), 0o600)
+	}
+	readLine := func(who, logfile string) map[string]string {
+		t.Helper()
+		data, err := os.ReadFile(logfile)
+		if err != nil || strings.Count(string(data), "\n") != 1 {
+			t.Fatalf("%s: want one log line in %s: %q, %v", who, logfile, data, err)
+		}
+		return logFields(t, strings.TrimSuffix(string(data), "\n"))
+	}
+	msLog := filepath.Join(t.TempDir(), "log")
+	cfg := cfgWithLog(msLog)
+	r := proc{bin: msmtp, args: []string{"-C", cfg, "root"}, env: m.env(), stdin: strings.NewReader("To: root\nSubject: s\n\nb\n")}.run(t)
+	if r.code != 0 {
+		t.Fatalf("msmtp: %s", r)
+	}
+	ms := readLine("msmtp", msLog)
+	if ms["recipients"] != "admin@example.org" || ms["exitcode"] != "EX_OK" {
+		t.Fatalf("msmtp's log line: %v", ms)
+	}
+	for _, extra := range [][]string{nil, {"--queue"}} {
+		logfile := filepath.Join(t.TempDir(), "log")
+		cfg := cfgWithLog(logfile)
+		before := storedCount(t, m.srv)
+		args := append([]string{"send", "--config", cfg, "--to", "root", "--subject", "s", "--body", "b"}, extra...)
+		r := proc{args: args, env: m.env()}.run(t)
+		if r.code != 0 {
+			t.Errorf("%q: %s", args, r)
+			continue
+		}
+		if msg := waitMessages(t, m.srv, before+1)[before]; strings.Join(msg.To, ",") != "admin@example.org" {
+			t.Errorf("%q: delivered to %v, want root's alias admin@example.org", args, msg.To)
+		}
+		tm := readLine("tlsmail send", logfile)
+		for _, k := range []string{"host", "tls", "auth", "user", "from", "recipients", "smtpstatus", "exitcode"} {
+			if ms[k] != tm[k] {
+				t.Errorf("%q: %s: tlsmail %q, msmtp %q\nmsmtp:   %v\ntlsmail: %v", args, k, tm[k], ms[k], ms, tm)
+			}
+		}
 	}
 }

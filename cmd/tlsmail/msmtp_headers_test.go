@@ -401,3 +401,38 @@ func TestSendmailDomainNotHostName(t *testing.T) {
 		t.Errorf("something was queued: %+v", q)
 	}
 }
+
+// TestMsmtpPretendReadEnvelopeFrom: -P --read-envelope-from -t, side by
+// side with msmtp: both print msmtp's "envelope from address extracted
+// from mail" line and that address as "from", and msmtp's line saying
+// where the recipients come from; tlsmail also lists the recipients the
+// message would go to, those of the command line and of the To, Cc and
+// Bcc fields. Before, tlsmail printed the account's from and only the
+// command line's recipient.
+func TestMsmtpPretendReadEnvelopeFrom(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	const msg = "From: Ann <ann@example.net>\nTo: bob@example.org, Cy <cy@example.org>\nCc: dee@example.org\nBcc: eve@example.org\nSubject: x\n\nbody\n"
+	args := []string{"-C", m.cfg, "-P", "--read-envelope-from", "-t", "extra@example.org"}
+	ms := proc{bin: msmtp, args: args, env: m.env(), stdin: strings.NewReader(msg)}.run(t)
+	tm := proc{args: append([]string{"sendmail"}, args...), env: m.env(), stdin: strings.NewReader(msg)}.run(t)
+	for _, want := range []string{
+		"envelope from address extracted from mail: ann@example.net\n",
+		"\nfrom = ann@example.net\n",
+		"\nreading recipients from the command line and the mail\n",
+	} {
+		if !strings.Contains(ms.stdout, want) {
+			t.Errorf("msmtp does not print %q: %s", want, ms)
+		}
+		if !strings.Contains(tm.stdout, want) {
+			t.Errorf("tlsmail does not print %q: %s", want, tm)
+		}
+	}
+	if want := "\nrecipients = bob@example.org, cy@example.org, dee@example.org, eve@example.org, extra@example.org\n"; tm.code != 0 || !strings.Contains(tm.stdout, want) {
+		t.Errorf("tlsmail: want %q: %s", want, tm)
+	}
+	if ms.code != 0 || storedCount(t, m.srv) != 0 {
+		t.Errorf("msmtp exit %d; %d messages sent by -P", ms.code, storedCount(t, m.srv))
+	}
+}

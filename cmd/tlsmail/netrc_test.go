@@ -178,3 +178,58 @@ func TestSendmailNetrcFixHealsQueued(t *testing.T) {
 		t.Errorf("a passwordeval added to the account, then queue run: %s\nqueued %d, stored %d", r, len(q.Queued), storedCount(t, m.srv))
 	}
 }
+
+// A ~/.netrc msmtp cannot read (here a directory; permission denied takes
+// the same path) is passed over, side by side with msmtp: msmtp reports
+// no password at all (its netrc.c returns no entries for a file it cannot
+// open), never the file; tlsmail says it skipped the file and, with the
+// system netrc holding the entry, delivers. An entry with a login but no
+// password falls through to the system netrc the same way (msmtp 1.8.23
+// meant to do so, but crashes on such an entry: it is not run on it).
+func TestMsmtpNetrcUnreadableSkipped(t *testing.T) {
+	t.Parallel()
+	msmtp := testpeer.Need(t, "msmtp", "msmtp")
+	m := newMailbox(t, nil, nil)
+	cfg := netrcAccount(t, m)
+	home, sysDir := t.TempDir(), t.TempDir()
+	if err := os.Mkdir(filepath.Join(home, ".netrc"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := func(bin string, env ...string) result {
+		args := []string{"-C", cfg, "bob@example.org"}
+		if bin == "" {
+			args = append([]string{"sendmail"}, args...)
+		}
+		return proc{bin: bin, args: args, env: m.env(append([]string{"HOME=" + home}, env...)...),
+			stdin: strings.NewReader("Subject: netrc\n\nbody\n")}.run(t)
+	}
+	// No system netrc (msmtp's is /etc/netrc, absent here: the test does
+	// not write to /etc).
+	if _, err := os.Stat("/etc/netrc"); err == nil {
+		t.Skip("/etc/netrc exists: msmtp would read it")
+	}
+	ms := run(msmtp)
+	if ms.code == 0 || !strings.Contains(ms.stderr, "needs a password") || strings.Contains(ms.stderr, ".netrc") {
+		t.Fatalf("msmtp with a ~/.netrc directory: want 'needs a password' and no word of the file: %s", ms)
+	}
+	tm := run("", "TLSMAIL_SYSTEM_CONFIG="+filepath.Join(sysDir, "msmtprc"))
+	if storedCount(t, m.srv) != 0 || !strings.Contains(tm.stderr, "gives no password") || !strings.Contains(tm.stderr, "was skipped") {
+		t.Errorf("tlsmail with a ~/.netrc directory and no system netrc: want no password, the file skipped: %s", tm)
+	}
+	writeFileAt(t, filepath.Join(sysDir, "netrc"), fmt.Sprintf("machine 127.0.0.1 login %s password %s\n", testUser, testPassword), 0o600)
+	if r := run("", "TLSMAIL_SYSTEM_CONFIG="+filepath.Join(sysDir, "msmtprc")); r.code != 0 || r.stderr != "" {
+		t.Fatalf("a ~/.netrc directory, the system netrc has the entry: %s", r)
+	}
+	// A login without a password in ~/.netrc: the system netrc answers.
+	if err := os.Remove(filepath.Join(home, ".netrc")); err != nil {
+		t.Fatal(err)
+	}
+	writeFileAt(t, filepath.Join(home, ".netrc"), "machine 127.0.0.1 login "+testUser+"\n", 0o600)
+	if r := run("", "TLSMAIL_SYSTEM_CONFIG="+filepath.Join(sysDir, "msmtprc")); r.code != 0 || r.stderr != "" {
+		t.Fatalf("an entry without password in ~/.netrc, the system netrc has one: %s", r)
+	}
+	// Both queued messages (the first one included, by the backlog) went.
+	if n := storedCount(t, m.srv); n < 2 {
+		t.Errorf("%d messages delivered, want at least 2", n)
+	}
+}

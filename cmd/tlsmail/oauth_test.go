@@ -96,3 +96,36 @@ from ann@example.com
 		})
 	}
 }
+
+// A malformed token (here with a blank: a password command printing more
+// than the token) is a configuration problem of the account, as a refused
+// token, a missing netrc entry or a failing passwordeval are: the queued
+// message stays queued (exit 0, a line saying it will not heal by itself),
+// and once the password command is fixed the advised command delivers it.
+// Before, it went to failed/ with exit 78 while a refused token stayed
+// queued.
+func TestSendmailMalformedTokenStaysQueued(t *testing.T) {
+	t.Parallel()
+	srv := tokenServer(t, nil)
+	text := func(eval string) string {
+		return fmt.Sprintf("defaults\ntls on\ntls_starttls on\ntls_trust_file %s\ntimeout 30\n\naccount default\nhost 127.0.0.1\nport %s\nauth oauthbearer\nuser %s\npasswordeval %s\nfrom ann@example.com\n",
+			srv.CAFile(), portOf(t, srv.SMTPAddr()), testUser, eval)
+	}
+	cfg := writeFile(t, "msmtprc", []byte(text("echo 'Bearer "+testToken+"'")), 0o600)
+	m := &mailbox{srv: srv, cfg: cfg, queue: t.TempDir() + "/queue"}
+	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: m.env(),
+		stdin: strings.NewReader("Subject: token\n\nbody\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "will not heal by itself") || !strings.Contains(r.stderr, "token") {
+		t.Errorf("a malformed token: want exit 0, kept, and what to fix: %s", r)
+	}
+	if strings.Contains(r.stderr, testToken) {
+		t.Errorf("the token is on standard error: %s", r)
+	}
+	if q := m.list(t); len(q.Queued) != 1 || len(q.Failed) != 0 {
+		t.Fatalf("queued %d, failed %d; want the message kept in the queue", len(q.Queued), len(q.Failed))
+	}
+	writeFileAt(t, cfg, text("echo "+testToken), 0o600)
+	if r := (proc{args: []string{"queue", "flush"}, env: m.env()}).run(t); r.code != 0 || storedCount(t, srv) != 1 {
+		t.Errorf("after the fix, queue flush: %s (stored %d)", r, storedCount(t, srv))
+	}
+}

@@ -257,6 +257,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 // sendQueued runs `send --queue` and `send --defer`.
 func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
 	qr, err := queuedSend(ctx, e, o)
+	sendLog(e, o, qr, nil, err)
 	if err == nil {
 		err = qr.err()
 	}
@@ -921,6 +922,7 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		p.cfg.Transcript = transcript.New(tw)
 	}
 	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
+	p.cfg.RequireDSN = !p.env.DSN.IsZero() // before AUTH, as msmtp
 	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
 	if err != nil {
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}

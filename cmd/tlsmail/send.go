@@ -232,6 +232,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 				return sendQueued(cmd.Context(), e, o)
 			}
 			out, err := sendMessage(cmd.Context(), e, o)
+			sendLog(e, o, nil, out, err)
 			if o.json {
 				writeJSON(e.stdout, out.jsonOutput(err))
 				if err != nil {
@@ -304,6 +305,8 @@ type outcome struct {
 	// quitErr is a failure after the message was accepted (QUIT); the
 	// message was sent, so it is only reported.
 	quitErr error
+	// env is the envelope sent (for msmtp's log line).
+	env smtp.Envelope
 }
 
 // sendPlan is a send with every flag checked and resolved, ready to
@@ -336,6 +339,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 		return out, err
 	}
 	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
+	out.env = plan.env
 
 	if o.insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: --insecure: the server's certificate is NOT required to verify.")
@@ -359,6 +363,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	if plan.cfg.Mode != smtp.Implicit {
 		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
 	}
+	plan.cfg.RequireDSN = !plan.env.DSN.IsZero() // before AUTH, as msmtp
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
 		return out, err
@@ -632,6 +637,15 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	if o.from == "" {
 		return usageErrorf("no sender given").withFix("pass --from you@example.com")
 	}
+	if o.cfg.aliases != "" {
+		// The account's aliases file, as msmtp applies it: a local name
+		// (root) becomes its alias's addresses, here in the composed
+		// header too (a bare name is no address there).
+		if err := expandLocal(o.cfg.aliases, &o.to, &o.cc, &o.bcc); err != nil {
+			return err
+		}
+		rcpts = append(append(append([]string(nil), o.to...), o.cc...), o.bcc...)
+	}
 	if len(rcpts) == 0 {
 		return usageErrorf("no recipient given").withFix("pass --to someone@example.com (or --cc, --bcc)")
 	}
@@ -660,6 +674,29 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	p.env = submit.EnvelopeOf(m)
 	p.env.DSN = o.cfg.dsn
 	return p.env.Check()
+}
+
+// expandLocal replaces each local name (no '@') of the lists by the
+// addresses the aliases file at path gives it (config.Aliases.Expand); a
+// name the file does not know stays, and is then refused as no address.
+func expandLocal(path string, lists ...*[]string) error {
+	expand := config.AliasExpander(path)
+	for _, l := range lists {
+		var out []string
+		for _, a := range *l {
+			if !config.IsLocal(strings.TrimSpace(a)) || strings.ContainsAny(a, ",<") {
+				out = append(out, a)
+				continue
+			}
+			to, err := expand(strings.TrimSpace(a))
+			if err != nil {
+				return err
+			}
+			out = append(out, to...)
+		}
+		*l = out
+	}
+	return nil
 }
 
 // prepareMessage reads the header of a --message file (or stdin) now, so
@@ -702,7 +739,8 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 		from = (&mail.Address{Name: o.fromName, Address: from}).String()
 	}
 	var expand func(string) ([]string, error)
-	if o.localRcpts {
+	if o.localRcpts || o.cfg.aliases != "" {
+		// sendmail mode, or an account with an aliases file.
 		expand = config.AliasExpander(o.cfg.aliases)
 	}
 	popts := message.PrepareOptions{

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,12 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	}
 	a := acct.Clone()
 	if !o.msmtpFiles {
+		// send writes the account's log too: syslog where there is none
+		// is refused before anything is sent (sendmailAccount does so
+		// in sendmail mode).
+		if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
+			return err
+		}
 		// EHLO %H must never go out literally (sendmailAccount expands
 		// from too, as msmtp does in sendmail mode only).
 		if err := a.Expand(ctx, expander(e, home), false); err != nil {

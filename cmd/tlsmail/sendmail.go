@@ -41,7 +41,8 @@ is made, then delivered at once:
     address and the reply on standard error, the message kept in failed/
     (recipients refused with 452 "too many" get it in further transactions).
 A failure that will not heal by itself (a refused login, an untrusted
-certificate) is said so, with what to fix. After a delivery, the outbox's
+certificate) is said so, with what to fix; once it is fixed, 'tlsmail queue
+flush' retries at once ('queue run' waits for the next attempt time). After a delivery, the outbox's
 other messages of the same account are delivered too (at most 20, 10s).
 Usage and configuration errors (64, 78) are found before anything is queued.
 When the outbox directory cannot be created (a HOME the user cannot write),
@@ -237,6 +238,13 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 						return nil, err
 					}
 				}
+				// A value the setting does not take (--port=abc) is a
+				// usage error, as msmtp says it, before any file is read;
+				// settings tlsmail refuses are found with the account.
+				var ce *config.Error
+				if err := config.NewAccount("cmdline").Override(key, v, ""); errors.Is(err, config.ErrInvalidArgument) && errors.As(err, &ce) {
+					return nil, usageErrorf("invalid argument %s for --%s", v, name).withFix(ce.Fix).wrapping(err)
+				}
 				sa.overrides = append(sa.overrides, [2]string{key, v})
 			}
 			if err != nil {
@@ -422,9 +430,6 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return err
 		}
 	}
-	if sa.pretend {
-		return sendmailPretend(ctx, e, sa)
-	}
 	if sa.readEnvelopeFrom && sa.from == "" {
 		// msmtp's --read-envelope-from: the sender (and so the account)
 		// comes from the message's From field.
@@ -436,6 +441,12 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		se := *e
 		se.stdin = in
 		e = &se
+		if sa.pretend && from != "" {
+			fmt.Fprintf(e.stdout, "envelope from address extracted from mail: %s\n", from)
+		}
+	}
+	if sa.pretend {
+		return sendmailPretend(ctx, e, sa)
 	}
 	if len(sa.rcpts) == 0 && !sa.extract {
 		return usageErrorf("no recipients given").
@@ -482,7 +493,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
-	sendmailLog(e, sa, o, qr, err)
+	sendmailLog(e, sa.log, e.stdout, o, qr, err)
 	if err != nil {
 		return err
 	}
@@ -519,7 +530,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			// Exit 0 all the same: the message is safe, and a non-zero
 			// exit makes PHP's mail() or git send-email report it unsent
 			// (and resend it); cron mails this line either way.
-			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue run'. The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
+			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue flush' (it retries at once). The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
 				oneLine(c.message), what, qr.id, qr.dir)
 			return nil
 		}
@@ -637,8 +648,26 @@ func sendmailPretend(ctx context.Context, e *env, sa *sendmailArgs) error {
 			fmt.Fprintf(e.stdout, "envelope from address = %s\n", from)
 		}
 	}
-	if len(sa.rcpts) > 0 {
-		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(sa.rcpts, ", "))
+	rcpts := sa.rcpts
+	if sa.extract {
+		fmt.Fprintln(e.stdout, "reading recipients from the command line and the mail")
+	} else {
+		fmt.Fprintln(e.stdout, "reading recipients from the command line")
+	}
+	if sa.extract && sa.readEnvelopeFrom {
+		// -t with --read-envelope-from, whose header is being read
+		// anyway: the message's To, Cc and Bcc too, as they would be
+		// sent (only the header is read; -t alone reads nothing, as in
+		// msmtp, so that -P never waits for a terminal).
+		m, err := message.Prepare(e.stdin, message.PrepareOptions{From: sa.from, Recipients: sa.rcpts, ExtractRecipients: true,
+			ExpandRecipient: func(addr string) ([]string, error) { return []string{addr}, nil }})
+		if err != nil {
+			return usageErrorf("-t: %v", err).wrapping(err)
+		}
+		rcpts = m.Envelope().To
+	}
+	if len(rcpts) > 0 {
+		fmt.Fprintf(e.stdout, "recipients = %s\n", strings.Join(rcpts, ", "))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -28,21 +29,22 @@ func checkSyslog(goos, v, where string) error {
 		withFix("write the log to a file with logfile FILE (or --logfile FILE), and remove syslog")
 }
 
-// sendmailLog writes msmtp's log line for one sendmail run, when the
-// account or the command line asks for a log (logfile, syslog, -X). err is
-// queuedSend's error: a run that failed before the configuration was read
-// has no log to write to. A log that cannot be written is a warning: the
-// message has been dealt with either way.
-func sendmailLog(e *env, sa *sendmailArgs, o *sendOptions, qr *queued, err error) {
-	c := maillog.Config{File: o.cfg.logFile, TimeFormat: o.cfg.logTimeFormat, Syslog: o.cfg.syslog, Stdout: e.stdout}
-	if sa.log.file != nil {
-		c.File = *sa.log.file
+// sendmailLog writes msmtp's log line for one sendmail run (or one
+// `send`: lf is then empty), when the account or the command line asks
+// for a log (logfile, syslog, -X). err is queuedSend's error: a run that
+// failed before the configuration was read has no log to write to. A log
+// that cannot be written is a warning: the message has been dealt with
+// either way. "logfile -" writes to stdout.
+func sendmailLog(e *env, lf logFlags, stdout io.Writer, o *sendOptions, qr *queued, err error) {
+	c := maillog.Config{File: o.cfg.logFile, TimeFormat: o.cfg.logTimeFormat, Syslog: o.cfg.syslog, Stdout: stdout}
+	if lf.file != nil {
+		c.File = *lf.file
 	}
-	if sa.log.timeFormat != nil {
-		c.TimeFormat = *sa.log.timeFormat
+	if lf.timeFormat != nil {
+		c.TimeFormat = *lf.timeFormat
 	}
-	if sa.log.syslog != nil {
-		c.Syslog = *sa.log.syslog
+	if lf.syslog != nil {
+		c.Syslog = *lf.syslog
 	}
 	if !c.Enabled() || (o.cfg.account == "" && o.server == "") {
 		return
@@ -102,7 +104,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		if qr.res.Outcome == outbox.Temporary {
 			// tlsmail keeps the message (msmtp would have lost it).
 			if what, ok := needsFixing(qr.res.Err); ok {
-				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue run)"
+				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
 			} else {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
 			}
@@ -156,4 +158,25 @@ func replyLines(r *smtp.Reply) []string {
 		out[i] = s + l
 	}
 	return out
+}
+
+// sendLog is sendmailLog for `tlsmail send` (an account's logfile and
+// syslog, as msmtp writes them for every message): out and err are a
+// direct send's (qr nil) or qr a queued one's. With --json, "logfile -"
+// goes to standard error, so that standard output stays one JSON object.
+func sendLog(e *env, o *sendOptions, qr *queued, out *outcome, err error) {
+	if qr == nil && out != nil && out.addr != "" {
+		// A direct send that reached the connection: what it sent, and
+		// how it ended (a failure is not kept: no outbox).
+		qr = &queued{res: outbox.Result{Outcome: outbox.Delivered}, out: out,
+			env: outbox.Envelope{From: out.env.From, To: out.env.To}}
+		if err != nil {
+			qr.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
+		}
+	}
+	stdout := e.stdout
+	if o.json {
+		stdout = e.stderr
+	}
+	sendmailLog(e, logFlags{}, stdout, o, qr, err)
 }
