@@ -413,22 +413,93 @@ func lastIndexOutside(s string, c byte) int {
 
 // mimeValue downgrades a Content-Type or Content-Disposition value: its
 // parameters are written again, non-ASCII ones as RFC 2231 extended
-// values (mime.FormatMediaType). A value that does not parse is encoded as
-// unstructured text.
+// values (mime.FormatMediaType). A value that does not parse (a raw
+// UTF-8 value without quotes, as some mailers write a file name) is
+// rewritten parameter by parameter (mimeParams), so that the media type,
+// the charset and the boundary keep their meaning.
 func mimeValue(s string) []token {
 	mt, params, err := mime.ParseMediaType(s)
 	if err != nil {
-		return unstructured(s)
+		return mimeParams(s)
 	}
 	f := mime.FormatMediaType(mt, params)
 	if f == "" {
-		return unstructured(s)
+		return mimeParams(s)
 	}
 	var toks []token
 	for _, w := range strings.Split(f, " ") {
 		toks = append(toks, token{" ", w})
 	}
 	return toks
+}
+
+// mimeParams rewrites a MIME value that mime.ParseMediaType refused: it
+// is split at the semicolons outside quoted strings and comments; an ASCII
+// piece is kept as it is, an attribute=value piece whose value is not
+// ASCII becomes an RFC 2231 extended value (section 4: "attribute*=", the
+// charset, two apostrophes, the value percent-encoded; the quotes of a
+// quoted value removed), and
+// any other piece is encoded as unstructured text.
+func mimeParams(s string) []token {
+	var toks []token
+	for first := true; ; first = false {
+		piece, rest, more := s, "", false
+		if i := indexOutside(s, ';'); i >= 0 {
+			piece, rest, more = s[:i], s[i+1:], true
+		}
+		piece = strings.Trim(piece, " \t")
+		var pt []token
+		switch attr, value, ok := strings.Cut(piece, "="); {
+		case isASCII([]byte(piece)):
+			if piece != "" {
+				pt = []token{{" ", piece}}
+			}
+		case !first && ok && isASCII([]byte(attr)) && strings.TrimSpace(attr) != "":
+			pt = []token{{" ", extendedValue(strings.TrimRight(strings.TrimSpace(attr), "*"), strings.TrimSpace(value))}}
+		default:
+			pt = unstructured(piece)
+		}
+		if more && len(pt) > 0 {
+			pt[len(pt)-1].text += ";"
+		}
+		toks = append(toks, pt...)
+		if !more {
+			return toks
+		}
+		s = rest
+	}
+}
+
+// extendedValue is the RFC 2231 extended form (section 4) of parameter
+// attr with the raw value (quoted or not): "attr*=", the charset, two
+// apostrophes, the value percent-encoded.
+func extendedValue(attr, value string) string {
+	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+		var b strings.Builder
+		for i := 1; i < len(value)-1; i++ {
+			if value[i] == '\\' && i+1 < len(value)-1 {
+				i++
+			}
+			b.WriteByte(value[i])
+		}
+		value = b.String()
+	}
+	charset := "utf-8"
+	if !utf8.ValidString(value) {
+		charset = "unknown-8bit"
+	}
+	var b strings.Builder
+	b.WriteString(attr + "*=" + charset + "''")
+	for i := 0; i < len(value); i++ {
+		// attribute-char (RFC 2231 section 7): a token character other
+		// than "*", "'" and "%".
+		if c := value[i]; c > ' ' && c < 0x7f && !strings.ContainsRune("()<>@,;:\\\"/[]?=*'%", rune(c)) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func isASCII(b []byte) bool {

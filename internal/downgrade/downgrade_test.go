@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/mail"
 	"regexp"
@@ -233,4 +234,39 @@ func (neverEnding) Read(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestHeaderMIMEUnquotedParams: a parameter value with raw UTF-8 and no
+// quotes (or parameters with no space after the ";") does not parse as
+// RFC 2045 says; the rest of the field must still keep its meaning. The
+// media type, the charset and the boundary are kept as they were and only
+// the non-ASCII value becomes an RFC 2231 extended value: encoding the
+// whole value as one encoded-word would lose the charset, and the
+// boundary of a multipart message, and with it every part.
+func TestHeaderMIMEUnquotedParams(t *testing.T) {
+	for _, tt := range []struct {
+		in, field, mt string
+		want          map[string]string
+	}{
+		{"Content-Type: multipart/mixed;boundary=abc;name=é\r\n", "content-type", "multipart/mixed",
+			map[string]string{"boundary": "abc", "name": "é"}},
+		{"Content-Type: text/plain; charset=utf-8;name=résumé.txt\r\n", "content-type", "text/plain",
+			map[string]string{"charset": "utf-8", "name": "résumé.txt"}},
+		{"Content-Disposition: attachment; filename=résumé.pdf\r\n", "content-disposition", "attachment",
+			map[string]string{"filename": "résumé.pdf"}},
+		{"Content-Type: text/plain; charset=\"utf-8\"; name=\"a \\\"q\\\" é\";x=y\r\n", "content-type", "text/plain",
+			map[string]string{"charset": "utf-8", "name": "a \"q\" é", "x": "y"}},
+	} {
+		out, err := Header([]byte(tt.in + "\r\n"))
+		if err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		checkShape(t, out)
+		f := fields(t, out)
+		mt, p, err := mime.ParseMediaType(f[tt.field])
+		if err != nil || mt != tt.mt || !maps.Equal(p, tt.want) {
+			t.Errorf("%q became %q: %s %v %v, want %s %v", tt.in, f[tt.field], mt, p, err, tt.mt, tt.want)
+		}
+	}
 }
