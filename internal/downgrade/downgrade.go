@@ -242,21 +242,38 @@ func unstructured(s string) []token {
 			i++
 			continue
 		}
-		run := w.text
+		run, first := w.text, w.sep
+		if i > 0 && first != "" && isEncodedWord(words[i-1].text) {
+			// The white space between two encoded-words is dropped
+			// when decoding (RFC 2047 section 6.2): the space after
+			// an encoded-word the text already had goes inside.
+			run, first = first+run, " "
+		}
 		j := i + 1
 		for ; j < len(words) && words[j].enc; j++ {
 			run += words[j].sep + words[j].text
 		}
+		if j < len(words) && words[j].sep != "" && isEncodedWord(words[j].text) {
+			run += words[j].sep // and so does the space before one
+			words[j].sep = " "
+		}
 		for k, ew := range encodeWords(run) {
 			sep := " "
 			if k == 0 {
-				sep = w.sep
+				sep = first
 			}
 			toks = append(toks, token{sep, ew})
 		}
 		i = j
 	}
 	return toks
+}
+
+// isEncodedWord reports whether the ASCII word w has the shape of an
+// RFC 2047 encoded-word, "=?charset?encoding?text?=" (section 2), which
+// a decoder would decode.
+func isEncodedWord(w string) bool {
+	return len(w) >= 8 && strings.HasPrefix(w, "=?") && strings.HasSuffix(w, "?=") && strings.Count(w, "?") >= 4 && isASCII([]byte(w))
 }
 
 // encodeWords encodes s as encoded-words of at most 75 characters (RFC

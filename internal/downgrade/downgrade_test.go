@@ -270,3 +270,27 @@ func TestHeaderMIMEUnquotedParams(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderBesideEncodedWords: an encoded-word already in the text next
+// to a word that is now encoded: the white space between two
+// encoded-words is dropped by decoders (RFC 2047 section 6.2), so the
+// space that separated them must travel inside the new encoded-word, or
+// "café crème" is read "cafécrème".
+func TestHeaderBesideEncodedWords(t *testing.T) {
+	for _, in := range []string{
+		"=?UTF-8?q?caf=C3=A9?= crème",
+		"crème =?UTF-8?q?caf=C3=A9?=",
+		"a =?UTF-8?q?caf=C3=A9?=  crème \t=?UTF-8?b?w6k=?= b",
+	} {
+		out, err := Header([]byte("Subject: " + in + "\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkShape(t, out)
+		d := new(mime.WordDecoder)
+		want, _ := d.DecodeHeader(in)
+		if got, err := d.DecodeHeader(fields(t, out)["subject"]); err != nil || got != want {
+			t.Errorf("%q became %q, which reads %q (%v), want %q", in, out, got, err, want)
+		}
+	}
+}
