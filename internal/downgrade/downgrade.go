@@ -242,22 +242,26 @@ func unstructured(s string) []token {
 			i++
 			continue
 		}
-		run, first := w.text, w.sep
+		var run strings.Builder // not +=: a run may hold a whole 2 MiB field
+		first := w.sep
 		if i > 0 && first != "" && isEncodedWord(words[i-1].text) {
 			// The white space between two encoded-words is dropped
 			// when decoding (RFC 2047 section 6.2): the space after
 			// an encoded-word the text already had goes inside.
-			run, first = first+run, " "
+			run.WriteString(first)
+			first = " "
 		}
+		run.WriteString(w.text)
 		j := i + 1
 		for ; j < len(words) && words[j].enc; j++ {
-			run += words[j].sep + words[j].text
+			run.WriteString(words[j].sep)
+			run.WriteString(words[j].text)
 		}
 		if j < len(words) && words[j].sep != "" && isEncodedWord(words[j].text) {
-			run += words[j].sep // and so does the space before one
+			run.WriteString(words[j].sep) // and so does the space before one
 			words[j].sep = " "
 		}
-		for k, ew := range encodeWords(run) {
+		for k, ew := range encodeWords(run.String()) {
 			sep := " "
 			if k == 0 {
 				sep = first
@@ -300,39 +304,43 @@ func encodeWords(s string) []string {
 // addressList downgrades an address list (RFC 5322 section 3.4), groups
 // included: a group's display name is a phrase, whose words become
 // encoded-words (RFC 2047 section 5(3)), and its members are mailboxes.
+// It goes from group to group in a loop, so that the cost stays linear in
+// the length of the list whatever the number of groups.
 func addressList(s string) []token {
-	s = strings.Trim(s, " \t,")
-	if s == "" {
-		return nil
-	}
-	colon := indexOutside(s, ':')
-	if colon < 0 {
-		return mailboxes(s)
-	}
-	semi := indexOutside(s[colon+1:], ';')
-	if semi < 0 {
-		return unstructured(s) // not a well-formed group
-	}
-	semi += colon + 1
 	var toks []token
-	name := s[:colon]
-	if k := lastIndexOutside(name, ','); k >= 0 {
-		toks = appendList(toks, mailboxes(name[:k]))
-		name = name[k+1:]
+	for {
+		s = strings.Trim(s, " \t,")
+		if s == "" {
+			return toks
+		}
+		colon := indexOutside(s, ':')
+		if colon < 0 {
+			return appendList(toks, mailboxes(s))
+		}
+		semi := indexOutside(s[colon+1:], ';')
+		if semi < 0 {
+			return appendList(toks, unstructured(s)) // not a well-formed group
+		}
+		semi += colon + 1
+		name := s[:colon]
+		if k := lastIndexOutside(name, ','); k >= 0 {
+			toks = appendList(toks, mailboxes(name[:k]))
+			name = name[k+1:]
+		}
+		group := unstructured(strings.TrimSpace(name))
+		if len(group) == 0 {
+			group = []token{{" ", ""}}
+		}
+		if members := mailboxes(s[colon+1 : semi]); len(members) > 0 {
+			group[len(group)-1].text += ":"
+			group = append(group, members...)
+			group[len(group)-1].text += ";"
+		} else {
+			group[len(group)-1].text += ":;"
+		}
+		toks = appendList(toks, group)
+		s = s[semi+1:]
 	}
-	group := unstructured(strings.TrimSpace(name))
-	if len(group) == 0 {
-		group = []token{{" ", ""}}
-	}
-	if members := mailboxes(s[colon+1 : semi]); len(members) > 0 {
-		group[len(group)-1].text += ":"
-		group = append(group, members...)
-		group[len(group)-1].text += ";"
-	} else {
-		group[len(group)-1].text += ":;"
-	}
-	toks = appendList(toks, group)
-	return appendList(toks, addressList(s[semi+1:]))
 }
 
 // appendList appends the list elements b to a, with a comma between.
