@@ -30,7 +30,7 @@ type Envelope struct {
 	// the message as it is, with the SMTPUTF8 parameter; to one that does
 	// not, Send writes the header block downgraded to 7-bit (RFC 6857
 	// section 3: RFC 2047 encoded-words, RFC 2231 parameters; see
-	// internal/downgrade), reading at most 1 MiB of header before MAIL
+	// internal/downgrade), reading at most 2 MiB of header before MAIL
 	// FROM, and streams the body unchanged.
 	HeaderUTF8 bool
 	// EightBit declares BODY=8BITMIME (RFC 6152) for 8-bit content.
@@ -183,8 +183,12 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 	return mail, msg, nil
 }
 
-// maxDowngradeHeader bounds the header block read to downgrade it.
-const maxDowngradeHeader = 1 << 20
+// maxDowngradeHeader bounds the header block read to downgrade it: twice
+// the 1 MiB of input header that message preparation takes, whose lines
+// may each gain a CR when they are written with CRLF (a 3-byte "X:" LF
+// line becomes 4 bytes, a 2-byte continuation line 3), so that no header
+// it accepted fails here.
+const maxDowngradeHeader = 2 << 20
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	var b strings.Builder
