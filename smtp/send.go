@@ -161,7 +161,7 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 		return "", nil, err
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); env.HeaderUTF8 && !env.UTF8 && !ok {
-		dg, grew, err := downgrade.Reader(msg, maxDowngradeHeader)
+		dg, st, err := downgrade.Reader(msg, maxDowngradeHeader)
 		if err != nil {
 			fix := "check the message source; nothing was sent"
 			var de *downgrade.Error
@@ -171,9 +171,16 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 			return "", nil, &Error{Kind: KindUsage, Op: "MAIL FROM", Err: err, Fix: fix}
 		}
 		c.log.Event("the server does not offer SMTPUTF8: the header's UTF-8 text goes as RFC 2047 encoded-words (RFC 6857 section 3); the body is unchanged")
+		if len(st.BrokenDKIM) > 0 {
+			// Noted, not refused: a verifier treats the message as
+			// unsigned (RFC 6376 section 6.1), and the server could
+			// not take the signed form at all.
+			c.log.Event("warning: the message's DKIM signature covers the rewritten field(s) %s and will no longer verify (sign after submission, or use a server that offers SMTPUTF8)",
+				strings.Join(st.BrokenDKIM, ", "))
+		}
 		msg = dg
 		if env.Size > 0 {
-			env.Size += grew // SIZE declares what is sent (RFC 1870 section 6)
+			env.Size += st.Grew // SIZE declares what is sent (RFC 1870 section 6)
 		}
 	}
 	mail, err := c.mailCommand(env)

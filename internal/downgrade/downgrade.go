@@ -16,6 +16,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -42,20 +43,33 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("downgrading header field %s for a server without SMTPUTF8: %s", e.Field, e.Problem)
 }
 
+// Stats says what a downgrade changed besides the text.
+type Stats struct {
+	// Grew is how many bytes longer the header became (negative when
+	// shorter).
+	Grew int64
+	// BrokenDKIM names the rewritten fields that a DKIM-Signature field
+	// of the header lists in its h= tag (RFC 6376 section 3.5): the
+	// signature no longer verifies, and a verifier treats the message
+	// as unsigned (section 6.1), which a DMARC policy of the From domain
+	// may then reject.
+	BrokenDKIM []string
+}
+
 // Reader reads the header block of the message in r (up to the first empty
 // line, at most limit bytes) and returns a reader of the whole message with
 // that header downgraded to 7-bit (see Header) and the rest of r after it,
-// unread and unchanged, and how many bytes longer the header became. A
-// header longer than limit, or one that cannot be downgraded, is an
-// *Error; a read failure of r is returned as it is.
-func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
+// unread and unchanged, and what the downgrade changed. A header longer
+// than limit, or one that cannot be downgraded, is an *Error; a read
+// failure of r is returned as it is.
+func Reader(r io.Reader, limit int) (io.Reader, Stats, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
 	var hdr []byte
 	lineStart := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(hdr)+len(chunk) > limit {
-			return nil, 0, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
+			return nil, Stats{}, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
 		}
 		hdr = append(hdr, chunk...)
 		if err == bufio.ErrBufferFull {
@@ -65,18 +79,18 @@ func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
 			break // a message that is all header
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, Stats{}, err
 		}
 		if isBlank(hdr[lineStart:]) {
 			break
 		}
 		lineStart = len(hdr)
 	}
-	out, err := Header(hdr)
+	out, broken, err := header(hdr)
 	if err != nil {
-		return nil, 0, err
+		return nil, Stats{}, err
 	}
-	return io.MultiReader(bytes.NewReader(out), br), int64(len(out) - len(hdr)), nil
+	return io.MultiReader(bytes.NewReader(out), br), Stats{Grew: int64(len(out) - len(hdr)), BrokenDKIM: broken}, nil
 }
 
 func isBlank(line []byte) bool {
@@ -106,18 +120,32 @@ func isBlank(line []byte) bool {
 // Text that is valid UTF-8 is labelled UTF-8; other 8-bit bytes are
 // labelled unknown-8bit (RFC 1428), as their charset cannot be known.
 func Header(hdr []byte) ([]byte, error) {
+	out, _, err := header(hdr)
+	return out, err
+}
+
+// header is Header, and the rewritten fields that a DKIM-Signature field
+// signs (Stats.BrokenDKIM).
+func header(hdr []byte) ([]byte, []string, error) {
 	var out bytes.Buffer
 	out.Grow(len(hdr) + len(hdr)/2)
 	var field []byte
+	var rewritten, signed []string
 	flush := func() error {
 		if len(field) == 0 {
 			return nil
 		}
 		defer func() { field = field[:0] }()
+		name, value, _ := strings.Cut(string(field), ":")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "dkim-signature" {
+			signed = append(signed, dkimSigned(value)...)
+		}
 		if isASCII(field) {
 			out.Write(field)
 			return nil
 		}
+		rewritten = append(rewritten, name)
 		return rewrite(&out, field)
 	}
 	for rest := hdr; len(rest) > 0; {
@@ -129,7 +157,7 @@ func Header(hdr []byte) ([]byte, error) {
 		}
 		if isBlank(line) {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out.Write(line)
 			out.Write(rest) // nothing after the empty line belongs to the header
@@ -137,15 +165,37 @@ func Header(hdr []byte) ([]byte, error) {
 		}
 		if line[0] != ' ' && line[0] != '\t' {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		field = append(field, line...)
 	}
 	if err := flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out.Bytes(), nil
+	var broken []string
+	for _, n := range rewritten {
+		if slices.Contains(signed, n) && !slices.Contains(broken, n) {
+			broken = append(broken, n)
+		}
+	}
+	return out.Bytes(), broken, nil
+}
+
+// dkimSigned is the lower-case field names of the h= tag (RFC 6376
+// section 3.5) of a DKIM-Signature value.
+func dkimSigned(value string) []string {
+	var names []string
+	for _, tag := range strings.Split(value, ";") {
+		k, v, ok := strings.Cut(tag, "=")
+		if !ok || strings.TrimSpace(k) != "h" {
+			continue
+		}
+		for _, n := range strings.Split(v, ":") {
+			names = append(names, strings.ToLower(strings.Trim(n, " \t\r\n")))
+		}
+	}
+	return names
 }
 
 // token is one piece of a rewritten field: sep is the white space before

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,7 +196,7 @@ func TestHeaderLongWord(t *testing.T) {
 func TestReaderStreamsBody(t *testing.T) {
 	body := strings.Repeat("Zeile mit Umlauten: äöü\n", 100000)
 	in := "Subject: Grüße\nFrom: a@example.org\n\n" + body
-	r, grew, err := Reader(strings.NewReader(in), 1<<20)
+	r, st, err := Reader(strings.NewReader(in), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +204,8 @@ func TestReaderStreamsBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int64(len(got)-len(in)) != grew {
-		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", grew, len(got)-len(in))
+	if int64(len(got)-len(in)) != st.Grew {
+		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", st.Grew, len(got)-len(in))
 	}
 	hdr, rest, ok := bytes.Cut(got, []byte("\n\n"))
 	if !ok || string(rest) != body {
@@ -331,6 +332,25 @@ func TestHeaderLinearCost(t *testing.T) {
 			}
 		case <-time.After(time.Minute):
 			t.Fatalf("%s: Header of %d bytes still running after a minute", name, len(tc.in))
+		}
+	}
+}
+
+// TestReaderBrokenDKIM: a DKIM-Signature whose h= tag lists a field the
+// downgrade rewrites is named in Stats.BrokenDKIM (the SMTP client notes
+// it in the transcript); one that signs only ASCII fields is not.
+func TestReaderBrokenDKIM(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\r\n\th=From : To:\r\n subject; bh=x; b=y\r\nFrom: a@example.org\r\nSubject: Grüße\r\n\r\nbody\r\n", []string{"subject"}},
+		{"dkim-signature: v=1; h=from:to; b=y\r\nSubject: Grüße\r\n\r\n", nil},
+		{"Subject: Grüße\r\n\r\n", nil},
+	} {
+		_, st, err := Reader(strings.NewReader(tc.in), 1<<20)
+		if err != nil || !slices.Equal(st.BrokenDKIM, tc.want) {
+			t.Errorf("%q: BrokenDKIM %q (%v), want %q", tc.in, st.BrokenDKIM, err, tc.want)
 		}
 	}
 }
