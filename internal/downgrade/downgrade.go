@@ -404,34 +404,73 @@ func appendList(a, b []token) []token {
 	return append(a, b...)
 }
 
-// mailboxes downgrades a list of mailboxes, no group among them.
+// mailboxes downgrades a list of mailboxes, no group among them. A list
+// that net/mail cannot parse as a whole (an encoded-word in a charset it
+// does not know, such as koi8-r, or one malformed mailbox) is taken
+// mailbox by mailbox, so that the others keep their addresses.
 func mailboxes(s string) []token {
 	if strings.Trim(s, " \t,") == "" {
 		return nil
 	}
 	list, err := mail.ParseAddressList(s)
 	if err != nil || len(list) == 0 {
-		return emptyGroup(s)
+		return eachMailbox(s)
 	}
 	var toks []token
 	for _, a := range list {
+		toks = appendList(toks, mailbox(a))
+	}
+	return toks
+}
+
+// eachMailbox downgrades the mailboxes of s, split at the commas outside
+// quoted strings, comments and angle brackets, one by one: an ASCII one is
+// kept as it was (it is 7-bit already), one that parses is written again,
+// and any other becomes an empty group (emptyGroup).
+func eachMailbox(s string) []token {
+	var toks []token
+	for len(s) > 0 {
+		piece := s
+		if i := indexOutside(s, ','); i >= 0 {
+			piece, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		piece = strings.Trim(piece, " \t")
+		if piece == "" {
+			continue
+		}
 		var at []token
-		if isASCII([]byte(a.Address)) {
-			// String encodes a non-ASCII name as Q encoded-words of
-			// at most 75 characters and quotes an ASCII one as needed.
-			for _, w := range strings.Split(a.String(), " ") {
+		if isASCII([]byte(piece)) {
+			for _, w := range strings.Split(piece, " ") {
 				at = append(at, token{" ", w})
 			}
+		} else if a, err := mail.ParseAddress(piece); err == nil {
+			at = mailbox(a)
 		} else {
-			m := "<" + a.Address + ">"
-			if a.Name != "" {
-				m = a.Name + " " + m
-			}
-			at = emptyGroup(m)
+			at = emptyGroup(piece)
 		}
 		toks = appendList(toks, at)
 	}
 	return toks
+}
+
+// mailbox downgrades one parsed mailbox.
+func mailbox(a *mail.Address) []token {
+	var at []token
+	if isASCII([]byte(a.Address)) {
+		// String encodes a non-ASCII name as Q encoded-words of
+		// at most 75 characters and quotes an ASCII one as needed.
+		for _, w := range strings.Split(a.String(), " ") {
+			at = append(at, token{" ", w})
+		}
+		return at
+	}
+	m := "<" + a.Address + ">"
+	if a.Name != "" {
+		m = a.Name + " " + m
+	}
+	return emptyGroup(m)
 }
 
 // emptyGroup is RFC 6857 section 3's form for a mailbox that cannot be

@@ -354,3 +354,31 @@ func TestReaderBrokenDKIM(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderAddressListPartlyUnparsable: an address list net/mail cannot
+// parse as a whole (an encoded-word in a charset it does not know, as a
+// reply copies from Russian or Japanese mail; a stray unquoted comma)
+// keeps the addresses of the mailboxes it can: before, the whole field
+// became the display name of one empty group, and replies lost every
+// address in it.
+func TestHeaderAddressListPartlyUnparsable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // substrings of the output field
+	}{
+		{"To: =?koi8-r?q?=F0=F2?= <a@b.org>, Jö <c@d.org>", []string{"=?koi8-r?q?=F0=F2?= <a@b.org>,", "=?utf-8?q?J=C3=B6?= <c@d.org>"}},
+		{"Cc: Müller, Hans <h@x.org>, Zoë <z@x.org>", []string{"Hans <h@x.org>,", "=?utf-8?q?Zo=C3=AB?= <z@x.org>"}},
+	} {
+		out, err := Header([]byte(tc.in + "\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkShape(t, out)
+		got := strings.ReplaceAll(string(out), "\r\n ", " ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q became %q, without %q", tc.in, got, w)
+			}
+		}
+	}
+}
