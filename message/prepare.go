@@ -382,6 +382,17 @@ type prepared struct {
 // 2.2), normalising line ends to CRLF.
 func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error) {
 	var fields []headerLine
+	// A folded field's value is unfolded once, when the field ends, not
+	// line by line (+= copied it again at each of up to 1 MiB of lines).
+	folded := false
+	unfold := func() []headerLine {
+		if folded {
+			f := &fields[len(fields)-1]
+			f.value = string(bytes.ReplaceAll(f.raw[bytes.IndexByte(f.raw, ':')+1:len(f.raw)-2], []byte("\r\n"), nil))
+			folded = false
+		}
+		return fields
+	}
 	total := 0
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadSlice('\n')
@@ -396,7 +407,7 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 			if len(fields) == 0 {
 				return nil, &InputError{Field: "message", Problem: "is empty", Fix: "give a message that starts with header fields such as From: and Subject:"}
 			}
-			return fields, nil
+			return unfold(), nil
 		}
 		total += len(line)
 		if total > limit {
@@ -415,7 +426,7 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 		}
 		if len(content) == 0 {
 			p.hasBody = true
-			return fields, nil
+			return unfold(), nil
 		}
 		if content[0] == ' ' || content[0] == '\t' {
 			if len(fields) == 0 {
@@ -423,8 +434,9 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 			}
 			f := &fields[len(fields)-1]
 			f.raw = append(append(f.raw, content...), '\r', '\n')
-			f.value += string(content)
+			folded = true
 		} else {
+			unfold()
 			colon := bytes.IndexByte(content, ':')
 			name := string(bytes.TrimRight(content[:max0(colon)], " \t"))
 			if colon < 0 || !validFieldName(name) {
@@ -439,7 +451,7 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 			fields = append(fields, headerLine{lower: strings.ToLower(name), raw: raw, value: string(content[colon+1:])})
 		}
 		if err == io.EOF {
-			return fields, nil
+			return unfold(), nil
 		}
 	}
 }

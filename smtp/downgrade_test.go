@@ -11,6 +11,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/transcript"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -118,6 +119,30 @@ func TestHeaderDowngrade(t *testing.T) {
 			}
 		})
 	}
+
+	// A DKIM signature the downgrade breaks is noted in the transcript
+	// with the fields it covers; the message is still delivered.
+	t.Run("DKIM signature broken", func(t *testing.T) {
+		srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir(), DisableSMTPUTF8: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		var log strings.Builder
+		c, err := Dial(ctx, srv.SMTPAddr(), &Config{Mode: StartTLS, Timeout: 5 * time.Second, Transcript: transcript.New(&log),
+			TLS: &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		signed := "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from:to:subject; bh=x; b=y\r\n" + msg
+		if _, err := c.Send(ctx, env, strings.NewReader(signed)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log.String(), "DKIM signature covers the rewritten field(s) from, subject") {
+			t.Errorf("the transcript does not note the broken DKIM signature:\n%s", log.String())
+		}
+	})
 
 	t.Run("non-ASCII envelope address", func(t *testing.T) {
 		srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir(), DisableSMTPUTF8: true})

@@ -30,7 +30,7 @@ type Envelope struct {
 	// the message as it is, with the SMTPUTF8 parameter; to one that does
 	// not, Send writes the header block downgraded to 7-bit (RFC 6857
 	// section 3: RFC 2047 encoded-words, RFC 2231 parameters; see
-	// internal/downgrade), reading at most 1 MiB of header before MAIL
+	// internal/downgrade), reading at most 2 MiB of header before MAIL
 	// FROM, and streams the body unchanged.
 	HeaderUTF8 bool
 	// EightBit declares BODY=8BITMIME (RFC 6152) for 8-bit content.
@@ -161,7 +161,7 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 		return "", nil, err
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); env.HeaderUTF8 && !env.UTF8 && !ok {
-		dg, grew, err := downgrade.Reader(msg, maxDowngradeHeader)
+		dg, st, err := downgrade.Reader(msg, maxDowngradeHeader)
 		if err != nil {
 			fix := "check the message source; nothing was sent"
 			var de *downgrade.Error
@@ -171,9 +171,16 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 			return "", nil, &Error{Kind: KindUsage, Op: "MAIL FROM", Err: err, Fix: fix}
 		}
 		c.log.Event("the server does not offer SMTPUTF8: the header's UTF-8 text goes as RFC 2047 encoded-words (RFC 6857 section 3); the body is unchanged")
+		if len(st.BrokenDKIM) > 0 {
+			// Noted, not refused: a verifier treats the message as
+			// unsigned (RFC 6376 section 6.1), and the server could
+			// not take the signed form at all.
+			c.log.Event("warning: the message's DKIM signature covers the rewritten field(s) %s and will no longer verify (sign after submission, or use a server that offers SMTPUTF8)",
+				strings.Join(st.BrokenDKIM, ", "))
+		}
 		msg = dg
 		if env.Size > 0 {
-			env.Size += grew // SIZE declares what is sent (RFC 1870 section 6)
+			env.Size += st.Grew // SIZE declares what is sent (RFC 1870 section 6)
 		}
 	}
 	mail, err := c.mailCommand(env)
@@ -183,8 +190,12 @@ func (c *Client) checkEnvelope(env Envelope, msg io.Reader) (string, io.Reader, 
 	return mail, msg, nil
 }
 
-// maxDowngradeHeader bounds the header block read to downgrade it.
-const maxDowngradeHeader = 1 << 20
+// maxDowngradeHeader bounds the header block read to downgrade it: twice
+// the 1 MiB of input header that message preparation takes, whose lines
+// may each gain a CR when they are written with CRLF (a 3-byte "X:" LF
+// line becomes 4 bytes, a 2-byte continuation line 3), so that no header
+// it accepted fails here.
+const maxDowngradeHeader = 2 << 20
 
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	var b strings.Builder

@@ -16,6 +16,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -42,20 +43,33 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("downgrading header field %s for a server without SMTPUTF8: %s", e.Field, e.Problem)
 }
 
+// Stats says what a downgrade changed besides the text.
+type Stats struct {
+	// Grew is how many bytes longer the header became (negative when
+	// shorter).
+	Grew int64
+	// BrokenDKIM names the rewritten fields that a DKIM-Signature field
+	// of the header lists in its h= tag (RFC 6376 section 3.5): the
+	// signature no longer verifies, and a verifier treats the message
+	// as unsigned (section 6.1), which a DMARC policy of the From domain
+	// may then reject.
+	BrokenDKIM []string
+}
+
 // Reader reads the header block of the message in r (up to the first empty
 // line, at most limit bytes) and returns a reader of the whole message with
 // that header downgraded to 7-bit (see Header) and the rest of r after it,
-// unread and unchanged, and how many bytes longer the header became. A
-// header longer than limit, or one that cannot be downgraded, is an
-// *Error; a read failure of r is returned as it is.
-func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
+// unread and unchanged, and what the downgrade changed. A header longer
+// than limit, or one that cannot be downgraded, is an *Error; a read
+// failure of r is returned as it is.
+func Reader(r io.Reader, limit int) (io.Reader, Stats, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
 	var hdr []byte
 	lineStart := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(hdr)+len(chunk) > limit {
-			return nil, 0, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
+			return nil, Stats{}, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
 		}
 		hdr = append(hdr, chunk...)
 		if err == bufio.ErrBufferFull {
@@ -65,18 +79,18 @@ func Reader(r io.Reader, limit int) (io.Reader, int64, error) {
 			break // a message that is all header
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, Stats{}, err
 		}
 		if isBlank(hdr[lineStart:]) {
 			break
 		}
 		lineStart = len(hdr)
 	}
-	out, err := Header(hdr)
+	out, broken, err := header(hdr)
 	if err != nil {
-		return nil, 0, err
+		return nil, Stats{}, err
 	}
-	return io.MultiReader(bytes.NewReader(out), br), int64(len(out) - len(hdr)), nil
+	return io.MultiReader(bytes.NewReader(out), br), Stats{Grew: int64(len(out) - len(hdr)), BrokenDKIM: broken}, nil
 }
 
 func isBlank(line []byte) bool {
@@ -106,18 +120,32 @@ func isBlank(line []byte) bool {
 // Text that is valid UTF-8 is labelled UTF-8; other 8-bit bytes are
 // labelled unknown-8bit (RFC 1428), as their charset cannot be known.
 func Header(hdr []byte) ([]byte, error) {
+	out, _, err := header(hdr)
+	return out, err
+}
+
+// header is Header, and the rewritten fields that a DKIM-Signature field
+// signs (Stats.BrokenDKIM).
+func header(hdr []byte) ([]byte, []string, error) {
 	var out bytes.Buffer
 	out.Grow(len(hdr) + len(hdr)/2)
 	var field []byte
+	var rewritten, signed []string
 	flush := func() error {
 		if len(field) == 0 {
 			return nil
 		}
 		defer func() { field = field[:0] }()
+		name, value, _ := strings.Cut(string(field), ":")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "dkim-signature" {
+			signed = append(signed, dkimSigned(value)...)
+		}
 		if isASCII(field) {
 			out.Write(field)
 			return nil
 		}
+		rewritten = append(rewritten, name)
 		return rewrite(&out, field)
 	}
 	for rest := hdr; len(rest) > 0; {
@@ -129,7 +157,7 @@ func Header(hdr []byte) ([]byte, error) {
 		}
 		if isBlank(line) {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out.Write(line)
 			out.Write(rest) // nothing after the empty line belongs to the header
@@ -137,15 +165,37 @@ func Header(hdr []byte) ([]byte, error) {
 		}
 		if line[0] != ' ' && line[0] != '\t' {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		field = append(field, line...)
 	}
 	if err := flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out.Bytes(), nil
+	var broken []string
+	for _, n := range rewritten {
+		if slices.Contains(signed, n) && !slices.Contains(broken, n) {
+			broken = append(broken, n)
+		}
+	}
+	return out.Bytes(), broken, nil
+}
+
+// dkimSigned is the lower-case field names of the h= tag (RFC 6376
+// section 3.5) of a DKIM-Signature value.
+func dkimSigned(value string) []string {
+	var names []string
+	for _, tag := range strings.Split(value, ";") {
+		k, v, ok := strings.Cut(tag, "=")
+		if !ok || strings.TrimSpace(k) != "h" {
+			continue
+		}
+		for _, n := range strings.Split(v, ":") {
+			names = append(names, strings.ToLower(strings.Trim(n, " \t\r\n")))
+		}
+	}
+	return names
 }
 
 // token is one piece of a rewritten field: sep is the white space before
@@ -242,21 +292,42 @@ func unstructured(s string) []token {
 			i++
 			continue
 		}
-		run := w.text
+		var run strings.Builder // not +=: a run may hold a whole 2 MiB field
+		first := w.sep
+		if i > 0 && first != "" && isEncodedWord(words[i-1].text) {
+			// The white space between two encoded-words is dropped
+			// when decoding (RFC 2047 section 6.2): the space after
+			// an encoded-word the text already had goes inside.
+			run.WriteString(first)
+			first = " "
+		}
+		run.WriteString(w.text)
 		j := i + 1
 		for ; j < len(words) && words[j].enc; j++ {
-			run += words[j].sep + words[j].text
+			run.WriteString(words[j].sep)
+			run.WriteString(words[j].text)
 		}
-		for k, ew := range encodeWords(run) {
+		if j < len(words) && words[j].sep != "" && isEncodedWord(words[j].text) {
+			run.WriteString(words[j].sep) // and so does the space before one
+			words[j].sep = " "
+		}
+		for k, ew := range encodeWords(run.String()) {
 			sep := " "
 			if k == 0 {
-				sep = w.sep
+				sep = first
 			}
 			toks = append(toks, token{sep, ew})
 		}
 		i = j
 	}
 	return toks
+}
+
+// isEncodedWord reports whether the ASCII word w has the shape of an
+// RFC 2047 encoded-word, "=?charset?encoding?text?=" (section 2), which
+// a decoder would decode.
+func isEncodedWord(w string) bool {
+	return len(w) >= 8 && strings.HasPrefix(w, "=?") && strings.HasSuffix(w, "?=") && strings.Count(w, "?") >= 4 && isASCII([]byte(w))
 }
 
 // encodeWords encodes s as encoded-words of at most 75 characters (RFC
@@ -283,39 +354,43 @@ func encodeWords(s string) []string {
 // addressList downgrades an address list (RFC 5322 section 3.4), groups
 // included: a group's display name is a phrase, whose words become
 // encoded-words (RFC 2047 section 5(3)), and its members are mailboxes.
+// It goes from group to group in a loop, so that the cost stays linear in
+// the length of the list whatever the number of groups.
 func addressList(s string) []token {
-	s = strings.Trim(s, " \t,")
-	if s == "" {
-		return nil
-	}
-	colon := indexOutside(s, ':')
-	if colon < 0 {
-		return mailboxes(s)
-	}
-	semi := indexOutside(s[colon+1:], ';')
-	if semi < 0 {
-		return unstructured(s) // not a well-formed group
-	}
-	semi += colon + 1
 	var toks []token
-	name := s[:colon]
-	if k := lastIndexOutside(name, ','); k >= 0 {
-		toks = appendList(toks, mailboxes(name[:k]))
-		name = name[k+1:]
+	for {
+		s = strings.Trim(s, " \t,")
+		if s == "" {
+			return toks
+		}
+		colon := indexOutside(s, ':')
+		if colon < 0 {
+			return appendList(toks, mailboxes(s))
+		}
+		semi := indexOutside(s[colon+1:], ';')
+		if semi < 0 {
+			return appendList(toks, unstructured(s)) // not a well-formed group
+		}
+		semi += colon + 1
+		name := s[:colon]
+		if k := lastIndexOutside(name, ','); k >= 0 {
+			toks = appendList(toks, mailboxes(name[:k]))
+			name = name[k+1:]
+		}
+		group := unstructured(strings.TrimSpace(name))
+		if len(group) == 0 {
+			group = []token{{" ", ""}}
+		}
+		if members := mailboxes(s[colon+1 : semi]); len(members) > 0 {
+			group[len(group)-1].text += ":"
+			group = append(group, members...)
+			group[len(group)-1].text += ";"
+		} else {
+			group[len(group)-1].text += ":;"
+		}
+		toks = appendList(toks, group)
+		s = s[semi+1:]
 	}
-	group := unstructured(strings.TrimSpace(name))
-	if len(group) == 0 {
-		group = []token{{" ", ""}}
-	}
-	if members := mailboxes(s[colon+1 : semi]); len(members) > 0 {
-		group[len(group)-1].text += ":"
-		group = append(group, members...)
-		group[len(group)-1].text += ";"
-	} else {
-		group[len(group)-1].text += ":;"
-	}
-	toks = appendList(toks, group)
-	return appendList(toks, addressList(s[semi+1:]))
 }
 
 // appendList appends the list elements b to a, with a comma between.
@@ -329,34 +404,73 @@ func appendList(a, b []token) []token {
 	return append(a, b...)
 }
 
-// mailboxes downgrades a list of mailboxes, no group among them.
+// mailboxes downgrades a list of mailboxes, no group among them. A list
+// that net/mail cannot parse as a whole (an encoded-word in a charset it
+// does not know, such as koi8-r, or one malformed mailbox) is taken
+// mailbox by mailbox, so that the others keep their addresses.
 func mailboxes(s string) []token {
 	if strings.Trim(s, " \t,") == "" {
 		return nil
 	}
 	list, err := mail.ParseAddressList(s)
 	if err != nil || len(list) == 0 {
-		return emptyGroup(s)
+		return eachMailbox(s)
 	}
 	var toks []token
 	for _, a := range list {
+		toks = appendList(toks, mailbox(a))
+	}
+	return toks
+}
+
+// eachMailbox downgrades the mailboxes of s, split at the commas outside
+// quoted strings, comments and angle brackets, one by one: an ASCII one is
+// kept as it was (it is 7-bit already), one that parses is written again,
+// and any other becomes an empty group (emptyGroup).
+func eachMailbox(s string) []token {
+	var toks []token
+	for len(s) > 0 {
+		piece := s
+		if i := indexOutside(s, ','); i >= 0 {
+			piece, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		piece = strings.Trim(piece, " \t")
+		if piece == "" {
+			continue
+		}
 		var at []token
-		if isASCII([]byte(a.Address)) {
-			// String encodes a non-ASCII name as Q encoded-words of
-			// at most 75 characters and quotes an ASCII one as needed.
-			for _, w := range strings.Split(a.String(), " ") {
+		if isASCII([]byte(piece)) {
+			for _, w := range strings.Split(piece, " ") {
 				at = append(at, token{" ", w})
 			}
+		} else if a, err := mail.ParseAddress(piece); err == nil {
+			at = mailbox(a)
 		} else {
-			m := "<" + a.Address + ">"
-			if a.Name != "" {
-				m = a.Name + " " + m
-			}
-			at = emptyGroup(m)
+			at = emptyGroup(piece)
 		}
 		toks = appendList(toks, at)
 	}
 	return toks
+}
+
+// mailbox downgrades one parsed mailbox.
+func mailbox(a *mail.Address) []token {
+	var at []token
+	if isASCII([]byte(a.Address)) {
+		// String encodes a non-ASCII name as Q encoded-words of
+		// at most 75 characters and quotes an ASCII one as needed.
+		for _, w := range strings.Split(a.String(), " ") {
+			at = append(at, token{" ", w})
+		}
+		return at
+	}
+	m := "<" + a.Address + ">"
+	if a.Name != "" {
+		m = a.Name + " " + m
+	}
+	return emptyGroup(m)
 }
 
 // emptyGroup is RFC 6857 section 3's form for a mailbox that cannot be
@@ -413,22 +527,93 @@ func lastIndexOutside(s string, c byte) int {
 
 // mimeValue downgrades a Content-Type or Content-Disposition value: its
 // parameters are written again, non-ASCII ones as RFC 2231 extended
-// values (mime.FormatMediaType). A value that does not parse is encoded as
-// unstructured text.
+// values (mime.FormatMediaType). A value that does not parse (a raw
+// UTF-8 value without quotes, as some mailers write a file name) is
+// rewritten parameter by parameter (mimeParams), so that the media type,
+// the charset and the boundary keep their meaning.
 func mimeValue(s string) []token {
 	mt, params, err := mime.ParseMediaType(s)
 	if err != nil {
-		return unstructured(s)
+		return mimeParams(s)
 	}
 	f := mime.FormatMediaType(mt, params)
 	if f == "" {
-		return unstructured(s)
+		return mimeParams(s)
 	}
 	var toks []token
 	for _, w := range strings.Split(f, " ") {
 		toks = append(toks, token{" ", w})
 	}
 	return toks
+}
+
+// mimeParams rewrites a MIME value that mime.ParseMediaType refused: it
+// is split at the semicolons outside quoted strings and comments; an ASCII
+// piece is kept as it is, an attribute=value piece whose value is not
+// ASCII becomes an RFC 2231 extended value (section 4: "attribute*=", the
+// charset, two apostrophes, the value percent-encoded; the quotes of a
+// quoted value removed), and
+// any other piece is encoded as unstructured text.
+func mimeParams(s string) []token {
+	var toks []token
+	for first := true; ; first = false {
+		piece, rest, more := s, "", false
+		if i := indexOutside(s, ';'); i >= 0 {
+			piece, rest, more = s[:i], s[i+1:], true
+		}
+		piece = strings.Trim(piece, " \t")
+		var pt []token
+		switch attr, value, ok := strings.Cut(piece, "="); {
+		case isASCII([]byte(piece)):
+			if piece != "" {
+				pt = []token{{" ", piece}}
+			}
+		case !first && ok && isASCII([]byte(attr)) && strings.TrimSpace(attr) != "":
+			pt = []token{{" ", extendedValue(strings.TrimRight(strings.TrimSpace(attr), "*"), strings.TrimSpace(value))}}
+		default:
+			pt = unstructured(piece)
+		}
+		if more && len(pt) > 0 {
+			pt[len(pt)-1].text += ";"
+		}
+		toks = append(toks, pt...)
+		if !more {
+			return toks
+		}
+		s = rest
+	}
+}
+
+// extendedValue is the RFC 2231 extended form (section 4) of parameter
+// attr with the raw value (quoted or not): "attr*=", the charset, two
+// apostrophes, the value percent-encoded.
+func extendedValue(attr, value string) string {
+	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+		var b strings.Builder
+		for i := 1; i < len(value)-1; i++ {
+			if value[i] == '\\' && i+1 < len(value)-1 {
+				i++
+			}
+			b.WriteByte(value[i])
+		}
+		value = b.String()
+	}
+	charset := "utf-8"
+	if !utf8.ValidString(value) {
+		charset = "unknown-8bit"
+	}
+	var b strings.Builder
+	b.WriteString(attr + "*=" + charset + "''")
+	for i := 0; i < len(value); i++ {
+		// attribute-char (RFC 2231 section 7): a token character other
+		// than "*", "'" and "%".
+		if c := value[i]; c > ' ' && c < 0x7f && !strings.ContainsRune("()<>@,;:\\\"/[]?=*'%", rune(c)) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func isASCII(b []byte) bool {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fields splits a header block into unfolded "Name: value" fields.
@@ -193,7 +196,7 @@ func TestHeaderLongWord(t *testing.T) {
 func TestReaderStreamsBody(t *testing.T) {
 	body := strings.Repeat("Zeile mit Umlauten: äöü\n", 100000)
 	in := "Subject: Grüße\nFrom: a@example.org\n\n" + body
-	r, grew, err := Reader(strings.NewReader(in), 1<<20)
+	r, st, err := Reader(strings.NewReader(in), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +204,8 @@ func TestReaderStreamsBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int64(len(got)-len(in)) != grew {
-		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", grew, len(got)-len(in))
+	if int64(len(got)-len(in)) != st.Grew {
+		t.Errorf("Reader says the header grew by %d bytes; it grew by %d", st.Grew, len(got)-len(in))
 	}
 	hdr, rest, ok := bytes.Cut(got, []byte("\n\n"))
 	if !ok || string(rest) != body {
@@ -233,4 +236,149 @@ func (neverEnding) Read(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestHeaderMIMEUnquotedParams: a parameter value with raw UTF-8 and no
+// quotes (or parameters with no space after the ";") does not parse as
+// RFC 2045 says; the rest of the field must still keep its meaning. The
+// media type, the charset and the boundary are kept as they were and only
+// the non-ASCII value becomes an RFC 2231 extended value: encoding the
+// whole value as one encoded-word would lose the charset, and the
+// boundary of a multipart message, and with it every part.
+func TestHeaderMIMEUnquotedParams(t *testing.T) {
+	for _, tt := range []struct {
+		in, field, mt string
+		want          map[string]string
+	}{
+		{"Content-Type: multipart/mixed;boundary=abc;name=é\r\n", "content-type", "multipart/mixed",
+			map[string]string{"boundary": "abc", "name": "é"}},
+		{"Content-Type: text/plain; charset=utf-8;name=résumé.txt\r\n", "content-type", "text/plain",
+			map[string]string{"charset": "utf-8", "name": "résumé.txt"}},
+		{"Content-Disposition: attachment; filename=résumé.pdf\r\n", "content-disposition", "attachment",
+			map[string]string{"filename": "résumé.pdf"}},
+		{"Content-Type: text/plain; charset=\"utf-8\"; name=\"a \\\"q\\\" é\";x=y\r\n", "content-type", "text/plain",
+			map[string]string{"charset": "utf-8", "name": "a \"q\" é", "x": "y"}},
+	} {
+		out, err := Header([]byte(tt.in + "\r\n"))
+		if err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		checkShape(t, out)
+		f := fields(t, out)
+		mt, p, err := mime.ParseMediaType(f[tt.field])
+		if err != nil || mt != tt.mt || !maps.Equal(p, tt.want) {
+			t.Errorf("%q became %q: %s %v %v, want %s %v", tt.in, f[tt.field], mt, p, err, tt.mt, tt.want)
+		}
+	}
+}
+
+// TestHeaderBesideEncodedWords: an encoded-word already in the text next
+// to a word that is now encoded: the white space between two
+// encoded-words is dropped by decoders (RFC 2047 section 6.2), so the
+// space that separated them must travel inside the new encoded-word, or
+// "café crème" is read "cafécrème".
+func TestHeaderBesideEncodedWords(t *testing.T) {
+	for _, in := range []string{
+		"=?UTF-8?q?caf=C3=A9?= crème",
+		"crème =?UTF-8?q?caf=C3=A9?=",
+		"a =?UTF-8?q?caf=C3=A9?=  crème \t=?UTF-8?b?w6k=?= b",
+	} {
+		out, err := Header([]byte("Subject: " + in + "\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkShape(t, out)
+		d := new(mime.WordDecoder)
+		want, _ := d.DecodeHeader(in)
+		if got, err := d.DecodeHeader(fields(t, out)["subject"]); err != nil || got != want {
+			t.Errorf("%q became %q, which reads %q (%v), want %q", in, out, got, err, want)
+		}
+	}
+}
+
+// TestHeaderLinearCost: the largest header the SMTP client reads to
+// downgrade (2 MiB) in the shapes that made the rewrite quadratic (an
+// address list of many groups, a field that is one long run of non-ASCII
+// words) is rewritten in well under a minute, and rightly; before, the
+// groups took about an hour of CPU, holding the sender and its queue.
+// The bound is only there so that a regression fails instead of hanging.
+func TestHeaderLinearCost(t *testing.T) {
+	const n = 2 << 20 / 4
+	for name, tc := range map[string]struct {
+		in     string
+		count  string
+		counts int
+	}{
+		"groups": {"To: " + strings.Repeat("é:;", n) + "\r\n\r\n", ":;", n},
+		"run":    {"Subject: é\r\n" + strings.Repeat(" é\r\n", n) + "\r\n", "?=", 0},
+	} {
+		done := make(chan []byte, 1)
+		go func() {
+			out, err := Header([]byte(tc.in))
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			done <- out
+		}()
+		select {
+		case out := <-done:
+			if out == nil {
+				continue
+			}
+			checkShape(t, out)
+			if got := strings.Count(string(out), tc.count); tc.counts > 0 && got != tc.counts {
+				t.Errorf("%s: %d groups in the output, want %d", name, got, tc.counts)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: Header of %d bytes still running after a minute", name, len(tc.in))
+		}
+	}
+}
+
+// TestReaderBrokenDKIM: a DKIM-Signature whose h= tag lists a field the
+// downgrade rewrites is named in Stats.BrokenDKIM (the SMTP client notes
+// it in the transcript); one that signs only ASCII fields is not.
+func TestReaderBrokenDKIM(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\r\n\th=From : To:\r\n subject; bh=x; b=y\r\nFrom: a@example.org\r\nSubject: Grüße\r\n\r\nbody\r\n", []string{"subject"}},
+		{"dkim-signature: v=1; h=from:to; b=y\r\nSubject: Grüße\r\n\r\n", nil},
+		{"Subject: Grüße\r\n\r\n", nil},
+	} {
+		_, st, err := Reader(strings.NewReader(tc.in), 1<<20)
+		if err != nil || !slices.Equal(st.BrokenDKIM, tc.want) {
+			t.Errorf("%q: BrokenDKIM %q (%v), want %q", tc.in, st.BrokenDKIM, err, tc.want)
+		}
+	}
+}
+
+// TestHeaderAddressListPartlyUnparsable: an address list net/mail cannot
+// parse as a whole (an encoded-word in a charset it does not know, as a
+// reply copies from Russian or Japanese mail; a stray unquoted comma)
+// keeps the addresses of the mailboxes it can: before, the whole field
+// became the display name of one empty group, and replies lost every
+// address in it.
+func TestHeaderAddressListPartlyUnparsable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // substrings of the output field
+	}{
+		{"To: =?koi8-r?q?=F0=F2?= <a@b.org>, Jö <c@d.org>", []string{"=?koi8-r?q?=F0=F2?= <a@b.org>,", "=?utf-8?q?J=C3=B6?= <c@d.org>"}},
+		{"Cc: Müller, Hans <h@x.org>, Zoë <z@x.org>", []string{"Hans <h@x.org>,", "=?utf-8?q?Zo=C3=AB?= <z@x.org>"}},
+	} {
+		out, err := Header([]byte(tc.in + "\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkShape(t, out)
+		got := strings.ReplaceAll(string(out), "\r\n ", " ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q became %q, without %q", tc.in, got, w)
+			}
+		}
+	}
 }
