@@ -108,6 +108,11 @@ func TestQueuePostgresFlags(t *testing.T) {
 		{"dir and url variables", []string{"queue", "list"}, []string{"TLSMAIL_QUEUE_DIR=" + dir, "TLSMAIL_QUEUE_URL=" + dead}, exitUsage, "TLSMAIL_QUEUE_DIR and TLSMAIL_QUEUE_URL are both given"},
 		{"password in the url", []string{"queue", "list", "--queue-url", "postgres://u:hunter2@127.0.0.1/db"}, nil, exitUsage, "pgpass"},
 		{"password parameter", []string{"queue", "list", "--queue-url", "postgres://u@127.0.0.1/db?password=hunter2"}, nil, exitUsage, "pgpass"},
+		// libpq's key=value form allows spaces around '=' (pgx too): a
+		// check for "password=" alone let these through to the database.
+		{"password keyword", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password=hunter2"}, nil, exitUsage, "pgpass"},
+		{"password keyword, spaced", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password = hunter2"}, nil, exitUsage, "pgpass"},
+		{"password keyword, tab", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password\t=hunter2"}, nil, exitUsage, "pgpass"},
 		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}

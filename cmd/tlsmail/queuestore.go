@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func checkURLArg(s string) error {
 	if err == nil && u.Query().Has("password") {
 		hasPass = true
 	}
-	if !strings.Contains(s, "://") && strings.Contains(strings.ToLower(s), "password=") {
+	if !strings.Contains(s, "://") && keywordPassword.MatchString(s) {
 		hasPass = true
 	}
 	if hasPass {
@@ -113,6 +114,10 @@ func checkURLArg(s string) error {
 	}
 	return nil
 }
+
+// keywordPassword finds a password in a libpq key=value connection string,
+// which allows spaces around the '=' ("password = secret").
+var keywordPassword = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
 
 // redactURL is a URL for messages: its password replaced.
 func redactURL(s string) string {
