@@ -248,3 +248,29 @@ func TestQueuePostgresWatchNotify(t *testing.T) {
 		t.Fatalf("the worker (interval 1h) was not woken by the enqueue: %v\n%s", err, out.String())
 	}
 }
+
+// TestQueuePostgresNewerSchema: a database migrated by a newer tlsmail is
+// refused by queue list and queue init alike with exit 78 (retrying
+// changes nothing) and a fix naming a newer tlsmail, not queue init
+// (which cannot downgrade a schema).
+func TestQueuePostgresNewerSchema(t *testing.T) {
+	url := pgDB(t, "newer")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"queue", "list"}, {"queue", "init"}} {
+		r := runTLSMail(t, append(args, "--queue-url", url)...)
+		if r.code != exitConfig || !strings.Contains(r.stderr, "fix: use a newer tlsmail") || strings.Contains(r.stderr, "Migrate") {
+			t.Errorf("%v on a newer schema: want exit %d and a fix naming a newer tlsmail\n%s", args, exitConfig, r)
+		}
+	}
+}

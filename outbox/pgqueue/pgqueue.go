@@ -70,6 +70,12 @@ var ErrUnavailable = errors.New("the queue database is unavailable")
 // queue schema, or one of another version.
 var ErrNoSchema = errors.New("the queue database has no queue schema of this version")
 
+// ErrNewerSchema is returned (wrapped) by Open and Migrate when the
+// database's schema is newer than this program's (a newer version of
+// tlsmail migrated it): Migrate does not downgrade a schema, so the fix is
+// a newer program. It wraps ErrNoSchema.
+var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
+
 // DefaultMaxSize is the largest message the queue accepts: the default
 // of Options.MaxSize and its ceiling. A message is held in memory at
 // enqueue and at delivery (a bytea value), so the limit is what keeps a
@@ -139,6 +145,10 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if v > SchemaVersion {
+		pool.Close()
+		return nil, newerSchema("open", v)
 	}
 	if v != SchemaVersion {
 		pool.Close()

@@ -600,3 +600,35 @@ func TestQueueStoreConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresNewerSchema: a database whose schema is newer than this
+// program's (a newer tlsmail migrated it) is refused by Open and by
+// Migrate with ErrNewerSchema, whose fix is a newer program, not
+// Migrate (which cannot downgrade), and nothing is changed.
+func TestPostgresNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	newer := pgqueue.SchemaVersion + 1
+	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = $1`, newer); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	var oe *pgqueue.Error
+	if !errors.Is(err, pgqueue.ErrNewerSchema) || !errors.Is(err, pgqueue.ErrNoSchema) || !errors.As(err, &oe) ||
+		strings.Contains(oe.Fix, "Migrate") || !strings.Contains(oe.Fix, "newer") {
+		t.Fatalf("Open on a newer schema = %v", err)
+	}
+	from, err := pgqueue.Migrate(ctx, conn)
+	if from != newer || !errors.Is(err, pgqueue.ErrNewerSchema) {
+		t.Fatalf("Migrate on a newer schema = %d, %v", from, err)
+	}
+	var v int
+	if err := conn.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v); err != nil || v != newer {
+		t.Fatalf("version after the refusals = %d, %v", v, err)
+	}
+}
