@@ -274,3 +274,51 @@ func TestQueuePostgresNewerSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuePostgresSendmailEnqueueOnly: sendmail on an application host
+// whose role has the rights docs/deployment.md gives application hosts
+// (INSERT on tlsmail.outbox, no UPDATE): the message is queued and sendmail
+// exits 0, but its immediate delivery cannot claim the item; the line it
+// prints says why (the database's refusal, not "another runner took it")
+// and names the database by its URL (filepath.Clean had made
+// "postgres://" into "postgres:/").
+func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
+	url := pgDB(t, "enqueueonly")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{
+		`CREATE ROLE app_enqueueonly LOGIN`,
+		`GRANT USAGE ON SCHEMA tlsmail TO app_enqueueonly`,
+		`GRANT SELECT ON tlsmail.schema_version TO app_enqueueonly`,
+		`GRANT INSERT ON tlsmail.outbox TO app_enqueueonly`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	appURL := strings.Replace(url, "//tlsmail@", "//app_enqueueonly@", 1)
+	m := newMailbox(t, nil, nil)
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "timeout 30\n", "timeout 30\nqueue_url "+appURL+"\n", 1))
+	if err := os.WriteFile(m.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, stdin: strings.NewReader(plainMessage)}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "postgres://app_enqueueonly@") {
+		t.Fatalf("sendmail: want exit 0, the database's refusal and the queue's URL:\n%s", r)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d items queued (%v), want 1", n, err)
+	}
+}
