@@ -193,10 +193,31 @@ func (q *Queue) logf(format string, args ...any) {
 func connErr(op string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
-		return &Error{Op: op, Msg: "the queue database refused the statement", Err: err}
+		msg := "the queue database refused the statement"
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			msg = "the queue database refused the connection"
+		}
+		return &Error{Op: op, Msg: msg, Err: err, Fix: refusedFix(pe.Code)}
 	}
 	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
 		Fix: "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"}
+}
+
+// refusedFix says what to check when the server refuses a connection or a
+// statement with this SQLSTATE (PostgreSQL's documentation, appendix A).
+func refusedFix(code string) string {
+	switch {
+	case code == "3D000": // invalid_catalog_name
+		return "check the database name in the queue URL (or PGDATABASE)"
+	case code == "42501": // insufficient_privilege
+		return "GRANT the database role the rights its part needs (docs/deployment.md, 'Database access')"
+	case code == "42P01", code == "3F000": // undefined_table, invalid_schema_name
+		return "create or migrate the queue schema with 'tlsmail queue init'"
+	case code[:2] == "28": // invalid_authorization_specification
+		return "check the user and its password (~/.pgpass, PGPASSFILE or PGPASSWORD) and the server's pg_hba.conf"
+	}
+	return "see the PostgreSQL server's log for the statement's error"
 }
 
 // unavailable is a connection failure: its text, and ErrUnavailable.

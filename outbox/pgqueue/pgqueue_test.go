@@ -632,3 +632,49 @@ func TestPostgresNewerSchema(t *testing.T) {
 		t.Fatalf("version after the refusals = %d, %v", v, err)
 	}
 }
+
+// TestPostgresRefusedFix: when the server refuses the connection or a
+// statement for a reason of its own (a database that does not exist, a
+// role without the rights the statement needs), the error names what to
+// check, for the command line to show: before, it had no fix at all and
+// tlsmail printed the spool directory's ("check the outbox directory's
+// permissions and free space").
+func TestPostgresRefusedFix(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	role := fmt.Sprintf("enqueue_only_%d", os.Getpid())
+	for _, sql := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT USAGE ON SCHEMA tlsmail TO ` + role,
+		`GRANT SELECT ON tlsmail.schema_version TO ` + role,
+		`GRANT INSERT ON tlsmail.outbox TO ` + role,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	t.Run("no such database", func(t *testing.T) {
+		i := strings.LastIndex(url, "/")
+		_, err := pgqueue.Open(ctx, url[:i+1]+"nosuch"+url[i+1:], pgqueue.Options{})
+		var oe *pgqueue.Error
+		if !errors.As(err, &oe) || !strings.Contains(oe.Fix, "database name") {
+			t.Fatalf("Open of a database that does not exist = %v", err)
+		}
+	})
+	t.Run("no right to claim", func(t *testing.T) {
+		q := openPG(t, strings.Replace(url, "//tlsmail@", "//"+role+"@", 1), pgqueue.Options{})
+		if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(0))); err != nil {
+			t.Fatal(err)
+		}
+		_, err := q.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour))
+		var oe *pgqueue.Error
+		if !errors.As(err, &oe) || !strings.Contains(oe.Fix, "GRANT") || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("Claim without the right = %v", err)
+		}
+	})
+}
