@@ -678,3 +678,51 @@ func TestPostgresRefusedFix(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresCompleteRetriesDeadlock: the group delete that records a
+// 250 is retried when the server aborts it as a deadlock victim (SQLSTATE
+// 40P01: the lease renewal's UPDATE and the delete lock the same rows,
+// possibly in different orders) — PostgreSQL's documented answer to a
+// deadlock is to try again. Before, only an unreachable database was
+// retried: the delivered item stayed queued and was sent again when its
+// lease ended, a duplicate with no worker dead. A trigger stands in for
+// the deadlock detector: it aborts the first DELETE with 40P01.
+func TestPostgresCompleteRetriesDeadlock(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.deletes;
+		CREATE FUNCTION public.deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('public.deletes') = 1 THEN
+				RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = 'deadlock_detected';
+			END IF;
+			RETURN OLD;
+		END $$;
+		CREATE TRIGGER deadlock_once BEFORE DELETE ON tlsmail.outbox FOR EACH ROW EXECUTE FUNCTION public.deadlock_once();`); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	q := openPG(t, url, pgqueue.Options{Logf: func(f string, args ...any) { mu.Lock(); fmt.Fprintf(&logs, f+"\n", args...); mu.Unlock() }})
+	if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(1))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+	if err != nil || st.Delivered != 1 {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	if _, err := srv.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Count(); err != nil || n != 0 {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d items left queued after their 250 (%v); logs:\n%s", n, err, logs.String())
+	}
+}

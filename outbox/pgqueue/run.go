@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tlsmail/tlsmail/outbox"
 )
@@ -397,8 +398,9 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		if _, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)`, ids); err == nil {
 			break
 		}
+		transient := retryable(err)
 		err = connErr("run", err)
-		if !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
+		if !(transient || errors.Is(err, ErrUnavailable)) || time.Now().After(until) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -412,6 +414,15 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 			rc.OnResult(s.it, s.res)
 		}
 	}
+}
+
+// retryable reports whether the server aborted a statement for a reason
+// that trying it again may clear: a deadlock or serialization failure
+// (SQLSTATE class 40, which PostgreSQL's documentation says to retry) or
+// a lock timeout (55P03).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "40") || pe.Code == "55P03")
 }
 
 // settle records one item's result.
