@@ -387,7 +387,9 @@ type settled struct {
 // completeGroup removes delivered items (their final 250) in one
 // statement, then counts and reports them. A delivered item left in the
 // table is sent again once its lease ends: it keeps trying for half the
-// lease while the database is unreachable (it may be restarting).
+// lease while the database is unreachable (it may be restarting), aborts
+// the delete as a deadlock victim (the lease renewal locks the same rows)
+// or times out on a lock.
 func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(group))
 	for i, s := range group {
