@@ -726,3 +726,49 @@ func TestPostgresCompleteRetriesDeadlock(t *testing.T) {
 		t.Fatalf("%d items left queued after their 250 (%v); logs:\n%s", n, err, logs.String())
 	}
 }
+
+// TestPostgresStaleRunnerResult: a runner whose lease ran out (frozen, cut
+// off from the database) and whose item another runner has claimed since
+// must not settle that item under the new holder: its Defer gave the new
+// holder's lease back (so a third runner could claim the item while the
+// second delivered it: a duplicate with no runner dead) and its Fail
+// moved the item being delivered to the failed table.
+func TestPostgresStaleRunnerResult(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	stale := openPG(t, url, pgqueue.Options{Lease: time.Second})
+	holder := openPG(t, url, pgqueue.Options{})
+	for i := range 2 {
+		if _, err := stale.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := stale.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour))
+	if err != nil || len(old) != 2 {
+		t.Fatalf("stale Claim = %d items, %v", len(old), err)
+	}
+	time.Sleep(1500 * time.Millisecond) // the stale runner's lease ends
+	now, err := holder.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour))
+	if err != nil || len(now) != 2 {
+		t.Fatalf("holder Claim = %d items, %v", len(now), err)
+	}
+	if _, err := stale.Defer(ctx, old[0], "451 from the stale runner", 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if err := stale.Fail(ctx, old[1].ID, "550 from the stale runner", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range old {
+		var owner *string
+		var attempts int
+		if err := holder.Pool().QueryRow(ctx, `SELECT lease_owner, attempts FROM tlsmail.outbox WHERE id = $1`, it.ID).Scan(&owner, &attempts); err != nil {
+			t.Fatalf("item %s: %v (moved away under its new holder)", it.ID, err)
+		}
+		if owner == nil || *owner != holder.Owner() || attempts != 0 {
+			t.Errorf("item %s: lease owner %v, %d attempts; want the holder's lease untouched", it.ID, owner, attempts)
+		}
+	}
+	if n, _ := holder.CountFailed(); n != 0 {
+		t.Errorf("%d failed items", n)
+	}
+}

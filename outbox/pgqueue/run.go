@@ -155,14 +155,25 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
 	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = attempts + 1, last_attempt = clock_timestamp(),
 		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
-		WHERE id = $1`, it.ID, reason, delay); err != nil {
+		WHERE id = $1 AND `+notHeldByOther("$4"), it.ID, reason, delay, q.owner); err != nil {
 		return false, connErr("run", err)
 	}
 	return false, nil
 }
 
+// notHeldByOther is the condition under which Defer and Fail settle an
+// item: no other runner's lease on it is running (owner is the parameter
+// that holds this Queue's owner). A runner whose lease ran out (it was frozen, or cut off from the
+// database) and whose item another runner has claimed since leaves the
+// item to that runner: settling it would give back the other's lease (a
+// third runner could then send it too) or move it away mid-delivery. A
+// 250 is recorded whoever holds the item: the message is delivered.
+func notHeldByOther(owner string) string {
+	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR lease_until < clock_timestamp())`
+}
+
 // Fail moves an item to the failed table with the reason, in one
-// transaction.
+// transaction, unless another runner holds it now.
 func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) error {
 	return q.fail(ctx, id, reason, permanent, nil)
 }
@@ -178,12 +189,12 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 		}
 		narrowed = string(b)
 	}
-	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 RETURNING *)
+	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
 		SELECT id, created, CASE WHEN $4::jsonb IS NULL THEN envelope ELSE jsonb_set(envelope, '{to}', $4::jsonb) END,
 			settings, group_key, content, size, attempts + 1,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed); err != nil {
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}
 	return nil
