@@ -182,7 +182,11 @@ out. Use sslmode=verify-full to verify the server's certificate.`,
 				return usageErrorf("queue init is for the outbox on PostgreSQL: no queue URL given").
 					withFix("give --queue-url postgres://user@host/database (a spool directory needs no init)")
 			}
-			conn, err := pgx.Connect(cmd.Context(), loc.url)
+			cfg, err := pgqueue.ParseConfig(loc.url)
+			var conn *pgx.Conn
+			if err == nil {
+				conn, err = pgx.ConnectConfig(cmd.Context(), cfg.ConnConfig)
+			}
 			if err != nil {
 				var pe *pgconn.ParseConfigError
 				if errors.As(err, &pe) {

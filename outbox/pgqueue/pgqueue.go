@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ type Queue struct {
 // Open connects to the database at url (a postgres:// URL or libpq
 // key=value string, see the package documentation) and checks its schema.
 func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := ParseConfig(url)
 	if err != nil {
 		return nil, &Error{Op: "open", Msg: "cannot read the queue URL", Err: redact(err),
 			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full (the password from PGPASSFILE or PGPASSWORD)"}
@@ -157,6 +158,54 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
+}
+
+// ParseConfig reads a queue URL (a postgres:// URL or libpq key=value
+// string) as pgx does, with one stricter default: when the connection
+// goes over the network (a host that is neither a Unix socket directory
+// nor a loopback address) and nothing sets sslmode (the URL, PGSSLMODE, a
+// service), it is verify-full rather than libpq's "prefer", which
+// accepts any certificate and falls back to an unencrypted connection, so
+// that the queue's messages and the database password never cross the
+// network unprotected unless the URL says so (sslmode=disable, require).
+func ParseConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil || sslModeGiven(url) {
+		return cfg, err
+	}
+	remote := !localHost(cfg.ConnConfig.Host)
+	for _, f := range cfg.ConnConfig.Fallbacks {
+		remote = remote || !localHost(f.Host)
+	}
+	if !remote {
+		return cfg, nil
+	}
+	switch {
+	case !strings.Contains(url, "://"):
+		url += " sslmode=verify-full"
+	case strings.Contains(url, "?"):
+		url += "&sslmode=verify-full"
+	default:
+		url += "?sslmode=verify-full"
+	}
+	return pgxpool.ParseConfig(url)
+}
+
+// sslModeGiven reports whether the connection string or the environment
+// chooses an sslmode (a service file may: one named counts as choosing).
+func sslModeGiven(url string) bool {
+	return strings.Contains(url, "sslmode") || strings.Contains(url, "service") ||
+		os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != ""
+}
+
+// localHost reports whether a connection to host stays on this machine:
+// a Unix socket directory or a loopback address.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Owner is the name this Queue writes into the lease_owner column of the

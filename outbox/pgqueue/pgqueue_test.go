@@ -772,3 +772,42 @@ func TestPostgresStaleRunnerResult(t *testing.T) {
 		t.Errorf("%d failed items", n)
 	}
 }
+
+// TestParseConfigTLS: a queue database reached over the network without
+// an sslmode anywhere is verified (verify-full: a certificate checked
+// against the name, no plaintext fallback) instead of libpq's "prefer",
+// which took any certificate and fell back to plaintext; a local
+// connection and an sslmode given by the URL or PGSSLMODE are as written.
+func TestParseConfigTLS(t *testing.T) {
+	tests := []struct {
+		name, url, env string
+		verified       bool // TLS required and the certificate verified
+	}{
+		{"remote URL", "postgres://u@db.example.net/q", "", true},
+		{"remote URL with parameters", "postgres://u@db.example.net/q?connect_timeout=5", "", true},
+		{"remote keywords", "host=db.example.net user=u dbname=q", "", true},
+		{"one remote host of two", "postgres://u@127.0.0.1,db.example.net/q", "", true},
+		{"remote, sslmode disable", "postgres://u@db.example.net/q?sslmode=disable", "", false},
+		{"remote, PGSSLMODE disable", "postgres://u@db.example.net/q", "disable", false},
+		{"loopback", "postgres://u@127.0.0.1/q", "", false},
+		{"socket", "host=/run/postgresql user=u dbname=q", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PGSSLMODE", tt.env)
+			t.Setenv("PGSERVICE", "")
+			cfg, err := pgqueue.ParseConfig(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cfg.ConnConfig
+			verified := c.TLSConfig != nil && !c.TLSConfig.InsecureSkipVerify
+			for _, f := range c.Fallbacks {
+				verified = verified && f.TLSConfig != nil && !f.TLSConfig.InsecureSkipVerify
+			}
+			if verified != tt.verified {
+				t.Fatalf("%s: TLS verified = %v, want %v", tt.url, verified, tt.verified)
+			}
+		})
+	}
+}
