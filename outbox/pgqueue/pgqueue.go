@@ -48,7 +48,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -168,9 +170,9 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 // accepts any certificate and falls back to an unencrypted connection, so
 // that the queue's messages and the database password never cross the
 // network unprotected unless the URL says so (sslmode=disable, require).
-func ParseConfig(url string) (*pgxpool.Config, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil || sslModeGiven(url) {
+func ParseConfig(connString string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil || sslModeGiven(connString) {
 		return cfg, err
 	}
 	remote := !localHost(cfg.ConnConfig.Host)
@@ -181,22 +183,31 @@ func ParseConfig(url string) (*pgxpool.Config, error) {
 		return cfg, nil
 	}
 	switch {
-	case !strings.Contains(url, "://"):
-		url += " sslmode=verify-full"
-	case strings.Contains(url, "?"):
-		url += "&sslmode=verify-full"
+	case !strings.Contains(connString, "://"):
+		connString += " sslmode=verify-full"
+	case strings.Contains(connString, "?"):
+		connString += "&sslmode=verify-full"
 	default:
-		url += "?sslmode=verify-full"
+		connString += "?sslmode=verify-full"
 	}
-	return pgxpool.ParseConfig(url)
+	return pgxpool.ParseConfig(connString)
 }
 
 // sslModeGiven reports whether the connection string or the environment
 // chooses an sslmode (a service file may: one named counts as choosing).
-func sslModeGiven(url string) bool {
-	return strings.Contains(url, "sslmode") || strings.Contains(url, "service") ||
-		os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != ""
+func sslModeGiven(connString string) bool {
+	if os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != "" {
+		return true
+	}
+	if strings.Contains(connString, "://") {
+		u, err := url.Parse(connString)
+		return err != nil || u.Query().Has("sslmode") || u.Query().Has("service")
+	}
+	return sslKeyword.MatchString(connString)
 }
+
+// sslKeyword finds sslmode or service in a key=value connection string.
+var sslKeyword = regexp.MustCompile(`(^|\s)(sslmode|service)\s*=`)
 
 // localHost reports whether a connection to host stays on this machine:
 // a Unix socket directory or a loopback address.
