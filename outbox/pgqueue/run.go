@@ -67,7 +67,7 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	return io.NopCloser(strings.NewReader(string(b))), nil
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // inlineMax is the largest message Claim reads with its item: a small
