@@ -211,8 +211,48 @@ func (q *Queue) release(ctx context.Context, ids []string) {
 	}
 }
 
-// renew extends the leases of ids until ctx is done.
-func (q *Queue) renew(ctx context.Context, ids []string) {
+// leaseClock is what a runner knows of its lease on a batch, by its own
+// monotonic clock: the lease was set or renewed by a statement sent at
+// confirmed or later, so it lasts at least until confirmed + Lease. A
+// process that was stopped (SIGSTOP, a paused VM) or cut off from the
+// database finds out from it, when it runs again, that its lease may have
+// passed to another runner.
+type leaseClock struct {
+	mu        sync.Mutex
+	confirmed time.Time
+	lost      bool
+}
+
+// renewed records a renewal sent at t: it counts only while the lease
+// was still known to hold (once lost, another runner may have the items).
+func (c *leaseClock) renewed(t time.Time, lease time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lost && t.Sub(c.confirmed) < lease {
+		c.confirmed = t
+	}
+}
+
+// holds reports whether the lease is surely still this runner's with
+// room for a delivery: less than 5/6 of it has passed since the last
+// confirmation (a healthy runner renews every third, so one failed
+// renewal does not end it).
+func (c *leaseClock) holds(lease time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.confirmed) >= lease*5/6 {
+		c.lost = true
+	}
+	return !c.lost
+}
+
+// errLeaseLost is the error an item of a batch opens with once its
+// runner can no longer be sure of its lease.
+var errLeaseLost = errors.New("not sent by this runner: its lease on the item may have ended (the process was stopped or could not reach the database for most of the lease), so another runner may have it")
+
+// renew extends the leases of ids until ctx is done, and records each
+// renewal in lc.
+func (q *Queue) renew(ctx context.Context, ids []string, lc *leaseClock) {
 	t := time.NewTicker(q.opts.Lease / 3)
 	defer t.Stop()
 	for {
@@ -220,10 +260,15 @@ func (q *Queue) renew(ctx context.Context, ids []string) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			sent := time.Now()
 			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval
-				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil && ctx.Err() == nil {
-				q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
+				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil {
+				if ctx.Err() == nil {
+					q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
+				}
+				continue
 			}
+			lc.renewed(sent, q.opts.Lease)
 		}
 	}
 }
@@ -257,6 +302,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				claimed := time.Now()
 				batch, err := q.Claim(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
@@ -266,7 +312,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 					}
 					return
 				}
-				q.batch(ctx, rc, batch, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
+				q.batch(ctx, rc, batch, claimed, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
 			}
 		}()
 	}
@@ -310,13 +356,24 @@ func nonNil(s []string) []string {
 // group is committed, so a runner that dies meanwhile loses nothing: the
 // items come back after the lease and are sent again (at-least-once, as
 // before, with a window of one commit).
-func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, count func(func(*outbox.Stats))) {
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
+	lc := &leaseClock{confirmed: claimed}
 	for i, it := range batch {
 		ids[i] = it.ID
+		// An item is not started once the lease may have passed to
+		// another runner: a runner stopped for longer than its lease
+		// would otherwise send the rest of its batch after the runner
+		// that took it over (duplicates with no runner dead).
+		batch[i] = outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) {
+			if !lc.holds(q.opts.Lease) {
+				return nil, errLeaseLost
+			}
+			return it.Open()
+		})
 	}
 	rctx, stop := context.WithCancel(ctx)
-	go q.renew(rctx, ids)
+	go q.renew(rctx, ids, lc)
 	var mu sync.Mutex
 	reported := map[string]bool{}
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
@@ -348,6 +405,7 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			}
 		}
 	}()
+	var lost []string // items not started: the lease may have ended
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
 		if reported[it.ID] {
@@ -355,6 +413,11 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			return
 		}
 		reported[it.ID] = true
+		if errors.Is(res.Err, errLeaseLost) {
+			lost = append(lost, it.ID)
+			mu.Unlock()
+			return
+		}
 		mu.Unlock()
 		if res.Outcome == outbox.Delivered {
 			cmu.Lock()
@@ -385,6 +448,12 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		} else {
 			left = append(left, it.ID)
 		}
+	}
+	mu.Lock()
+	left = append(left, lost...)
+	mu.Unlock()
+	if len(lost) > 0 {
+		q.logf("outbox: %d items of a batch were not started: the lease on them may have ended (this process was stopped, or could not reach the database, for most of the lease %s); they are left to the runner that holds them now", len(lost), q.opts.Lease)
 	}
 	q.release(bctx, left)
 }
