@@ -127,7 +127,7 @@ func queueError(err error) *exitError {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
-	if errors.Is(err, pgqueue.ErrNoSchema) {
+	if errors.Is(err, pgqueue.ErrNoSchema) && !errors.Is(err, pgqueue.ErrNewerSchema) {
 		// pgqueue's fix names its Go function; on the command line the
 		// schema is made by a command.
 		xe.fix = "create or migrate the queue schema with 'tlsmail queue init'"

@@ -108,6 +108,11 @@ func TestQueuePostgresFlags(t *testing.T) {
 		{"dir and url variables", []string{"queue", "list"}, []string{"TLSMAIL_QUEUE_DIR=" + dir, "TLSMAIL_QUEUE_URL=" + dead}, exitUsage, "TLSMAIL_QUEUE_DIR and TLSMAIL_QUEUE_URL are both given"},
 		{"password in the url", []string{"queue", "list", "--queue-url", "postgres://u:hunter2@127.0.0.1/db"}, nil, exitUsage, "pgpass"},
 		{"password parameter", []string{"queue", "list", "--queue-url", "postgres://u@127.0.0.1/db?password=hunter2"}, nil, exitUsage, "pgpass"},
+		// libpq's key=value form allows spaces around '=' (pgx too): a
+		// check for "password=" alone let these through to the database.
+		{"password keyword", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password=hunter2"}, nil, exitUsage, "pgpass"},
+		{"password keyword, spaced", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password = hunter2"}, nil, exitUsage, "pgpass"},
+		{"password keyword, tab", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password\t=hunter2"}, nil, exitUsage, "pgpass"},
 		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
@@ -241,5 +246,79 @@ func TestQueuePostgresWatchNotify(t *testing.T) {
 	defer cancel()
 	if _, err := srv.Wait(ctx, 1); err != nil {
 		t.Fatalf("the worker (interval 1h) was not woken by the enqueue: %v\n%s", err, out.String())
+	}
+}
+
+// TestQueuePostgresNewerSchema: a database migrated by a newer tlsmail is
+// refused by queue list and queue init alike with exit 78 (retrying
+// changes nothing) and a fix naming a newer tlsmail, not queue init
+// (which cannot downgrade a schema).
+func TestQueuePostgresNewerSchema(t *testing.T) {
+	url := pgDB(t, "newer")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"queue", "list"}, {"queue", "init"}} {
+		r := runTLSMail(t, append(args, "--queue-url", url)...)
+		if r.code != exitConfig || !strings.Contains(r.stderr, "fix: use a newer tlsmail") || strings.Contains(r.stderr, "Migrate") {
+			t.Errorf("%v on a newer schema: want exit %d and a fix naming a newer tlsmail\n%s", args, exitConfig, r)
+		}
+	}
+}
+
+// TestQueuePostgresSendmailEnqueueOnly: sendmail on an application host
+// whose role has the rights docs/deployment.md gives application hosts
+// (INSERT on tlsmail.outbox, no UPDATE): the message is queued and sendmail
+// exits 0, but its immediate delivery cannot claim the item; the line it
+// prints says why (the database's refusal, not "another runner took it")
+// and names the database by its URL (filepath.Clean had made
+// "postgres://" into "postgres:/").
+func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
+	url := pgDB(t, "enqueueonly")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{
+		`CREATE ROLE app_enqueueonly LOGIN`,
+		`GRANT USAGE ON SCHEMA tlsmail TO app_enqueueonly`,
+		`GRANT SELECT ON tlsmail.schema_version TO app_enqueueonly`,
+		`GRANT INSERT ON tlsmail.outbox TO app_enqueueonly`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	appURL := strings.Replace(url, "//tlsmail@", "//app_enqueueonly@", 1)
+	m := newMailbox(t, nil, nil)
+	cfg, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "timeout 30\n", "timeout 30\nqueue_url "+appURL+"\n", 1))
+	if err := os.WriteFile(m.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-t", "-i"}, stdin: strings.NewReader(plainMessage)}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "postgres://app_enqueueonly@") {
+		t.Fatalf("sendmail: want exit 0, the database's refusal and the queue's URL:\n%s", r)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d items queued (%v), want 1", n, err)
 	}
 }

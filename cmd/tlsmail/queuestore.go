@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func checkURLArg(s string) error {
 	if err == nil && u.Query().Has("password") {
 		hasPass = true
 	}
-	if !strings.Contains(s, "://") && strings.Contains(strings.ToLower(s), "password=") {
+	if !strings.Contains(s, "://") && keywordPassword.MatchString(s) {
 		hasPass = true
 	}
 	if hasPass {
@@ -113,6 +114,10 @@ func checkURLArg(s string) error {
 	}
 	return nil
 }
+
+// keywordPassword finds a password in a libpq key=value connection string,
+// which allows spaces around the '=' ("password = secret").
+var keywordPassword = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
 
 // redactURL is a URL for messages: its password replaced.
 func redactURL(s string) string {
@@ -177,7 +182,11 @@ out. Use sslmode=verify-full to verify the server's certificate.`,
 				return usageErrorf("queue init is for the outbox on PostgreSQL: no queue URL given").
 					withFix("give --queue-url postgres://user@host/database (a spool directory needs no init)")
 			}
-			conn, err := pgx.Connect(cmd.Context(), loc.url)
+			cfg, err := pgqueue.ParseConfig(loc.url)
+			var conn *pgx.Conn
+			if err == nil {
+				conn, err = pgx.ConnectConfig(cmd.Context(), cfg.ConnConfig)
+			}
 			if err != nil {
 				var pe *pgconn.ParseConfigError
 				if errors.As(err, &pe) {

@@ -539,9 +539,19 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return nil
 	}
 	if !sa.deferOnly {
-		// Interrupted, or another runner took the item first.
-		fmt.Fprintf(e.stderr, "tlsmail: queued as %s in %s; it was not delivered by this command ('tlsmail queue run' delivers it)\n",
-			qr.id, filepath.Clean(qr.dir))
+		// Interrupted, another runner took the item first, or the outbox
+		// failed after the enqueue (a database that refused the claim or
+		// went away): exit 0 all the same, the message is safe, but say why.
+		where := qr.dir
+		if !strings.Contains(where, "://") {
+			where = filepath.Clean(where) // a directory; a database URL as it is
+		}
+		why := ""
+		if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
+			why = ": " + oneLine(qr.runErr.Error())
+		}
+		fmt.Fprintf(e.stderr, "tlsmail: queued as %s in %s; it was not delivered by this command ('tlsmail queue run' delivers it)%s\n",
+			qr.id, where, why)
 	}
 	return nil
 }

@@ -47,7 +47,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -69,6 +72,12 @@ var ErrUnavailable = errors.New("the queue database is unavailable")
 // ErrNoSchema is returned (wrapped) by Open when the database has no
 // queue schema, or one of another version.
 var ErrNoSchema = errors.New("the queue database has no queue schema of this version")
+
+// ErrNewerSchema is returned (wrapped) by Open and Migrate when the
+// database's schema is newer than this program's (a newer version of
+// tlsmail migrated it): Migrate does not downgrade a schema, so the fix is
+// a newer program. It wraps ErrNoSchema.
+var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 
 // DefaultMaxSize is the largest message the queue accepts: the default
 // of Options.MaxSize and its ceiling. A message is held in memory at
@@ -116,7 +125,7 @@ type Queue struct {
 // Open connects to the database at url (a postgres:// URL or libpq
 // key=value string, see the package documentation) and checks its schema.
 func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := ParseConfig(url)
 	if err != nil {
 		return nil, &Error{Op: "open", Msg: "cannot read the queue URL", Err: redact(err),
 			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full (the password from PGPASSFILE or PGPASSWORD)"}
@@ -140,6 +149,10 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 		pool.Close()
 		return nil, err
 	}
+	if v > SchemaVersion {
+		pool.Close()
+		return nil, newerSchema("open", v)
+	}
 	if v != SchemaVersion {
 		pool.Close()
 		return nil, &Error{Op: "open", Err: ErrNoSchema,
@@ -147,6 +160,63 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
+}
+
+// ParseConfig reads a queue URL (a postgres:// URL or libpq key=value
+// string) as pgx does, with one stricter default: when the connection
+// goes over the network (a host that is neither a Unix socket directory
+// nor a loopback address) and nothing sets sslmode (the URL, PGSSLMODE, a
+// service), it is verify-full rather than libpq's "prefer", which
+// accepts any certificate and falls back to an unencrypted connection, so
+// that the queue's messages and the database password never cross the
+// network unprotected unless the URL says so (sslmode=disable, require).
+func ParseConfig(connString string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil || sslModeGiven(connString) {
+		return cfg, err
+	}
+	remote := !localHost(cfg.ConnConfig.Host)
+	for _, f := range cfg.ConnConfig.Fallbacks {
+		remote = remote || !localHost(f.Host)
+	}
+	if !remote {
+		return cfg, nil
+	}
+	switch {
+	case !strings.Contains(connString, "://"):
+		connString += " sslmode=verify-full"
+	case strings.Contains(connString, "?"):
+		connString += "&sslmode=verify-full"
+	default:
+		connString += "?sslmode=verify-full"
+	}
+	return pgxpool.ParseConfig(connString)
+}
+
+// sslModeGiven reports whether the connection string or the environment
+// chooses an sslmode (a service file may: one named counts as choosing).
+func sslModeGiven(connString string) bool {
+	if os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != "" {
+		return true
+	}
+	if strings.Contains(connString, "://") {
+		u, err := url.Parse(connString)
+		return err != nil || u.Query().Has("sslmode") || u.Query().Has("service")
+	}
+	return sslKeyword.MatchString(connString)
+}
+
+// sslKeyword finds sslmode or service in a key=value connection string.
+var sslKeyword = regexp.MustCompile(`(^|\s)(sslmode|service)\s*=`)
+
+// localHost reports whether a connection to host stays on this machine:
+// a Unix socket directory or a loopback address.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Owner is the name this Queue writes into the lease_owner column of the
@@ -183,10 +253,31 @@ func (q *Queue) logf(format string, args ...any) {
 func connErr(op string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
-		return &Error{Op: op, Msg: "the queue database refused the statement", Err: err}
+		msg := "the queue database refused the statement"
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			msg = "the queue database refused the connection"
+		}
+		return &Error{Op: op, Msg: msg, Err: err, Fix: refusedFix(pe.Code)}
 	}
 	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
 		Fix: "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"}
+}
+
+// refusedFix says what to check when the server refuses a connection or a
+// statement with this SQLSTATE (PostgreSQL's documentation, appendix A).
+func refusedFix(code string) string {
+	switch {
+	case code == "3D000": // invalid_catalog_name
+		return "check the database name in the queue URL (or PGDATABASE)"
+	case code == "42501": // insufficient_privilege
+		return "GRANT the database role the rights its part needs (docs/deployment.md, 'Database access')"
+	case code == "42P01", code == "3F000": // undefined_table, invalid_schema_name
+		return "create or migrate the queue schema with 'tlsmail queue init'"
+	case code[:2] == "28": // invalid_authorization_specification
+		return "check the user and its password (~/.pgpass, PGPASSFILE or PGPASSWORD) and the server's pg_hba.conf"
+	}
+	return "see the PostgreSQL server's log for the statement's error"
 }
 
 // unavailable is a connection failure: its text, and ErrUnavailable.

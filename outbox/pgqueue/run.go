@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tlsmail/tlsmail/outbox"
 )
@@ -66,7 +67,7 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	return io.NopCloser(strings.NewReader(string(b))), nil
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // inlineMax is the largest message Claim reads with its item: a small
@@ -160,14 +161,25 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
 	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = attempts + 1, last_attempt = clock_timestamp(),
 		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
-		WHERE id = $1`, it.ID, reason, delay); err != nil {
+		WHERE id = $1 AND `+notHeldByOther("$4"), it.ID, reason, delay, q.owner); err != nil {
 		return false, connErr("run", err)
 	}
 	return false, nil
 }
 
+// notHeldByOther is the condition under which Defer and Fail settle an
+// item: no other runner's lease on it is running (owner is the parameter
+// that holds this Queue's owner). A runner whose lease ran out (it was frozen, or cut off from the
+// database) and whose item another runner has claimed since leaves the
+// item to that runner: settling it would give back the other's lease (a
+// third runner could then send it too) or move it away mid-delivery. A
+// 250 is recorded whoever holds the item: the message is delivered.
+func notHeldByOther(owner string) string {
+	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR lease_until < clock_timestamp())`
+}
+
 // Fail moves an item to the failed table with the reason, in one
-// transaction.
+// transaction, unless another runner holds it now.
 func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) error {
 	return q.fail(ctx, id, reason, permanent, nil)
 }
@@ -183,12 +195,12 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 		}
 		narrowed = string(b)
 	}
-	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 RETURNING *)
+	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
 		SELECT id, created, CASE WHEN $4::jsonb IS NULL THEN envelope ELSE jsonb_set(envelope, '{to}', $4::jsonb) END,
 			settings, group_key, content, size, attempts + 1,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed); err != nil {
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -205,8 +217,48 @@ func (q *Queue) release(ctx context.Context, ids []string) {
 	}
 }
 
-// renew extends the leases of ids until ctx is done.
-func (q *Queue) renew(ctx context.Context, ids []string) {
+// leaseClock is what a runner knows of its lease on a batch, by its own
+// monotonic clock: the lease was set or renewed by a statement sent at
+// confirmed or later, so it lasts at least until confirmed + Lease. A
+// process that was stopped (SIGSTOP, a paused VM) or cut off from the
+// database finds out from it, when it runs again, that its lease may have
+// passed to another runner.
+type leaseClock struct {
+	mu        sync.Mutex
+	confirmed time.Time
+	lost      bool
+}
+
+// renewed records a renewal sent at t: it counts only while the lease
+// was still known to hold (once lost, another runner may have the items).
+func (c *leaseClock) renewed(t time.Time, lease time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lost && t.Sub(c.confirmed) < lease {
+		c.confirmed = t
+	}
+}
+
+// holds reports whether the lease is surely still this runner's with
+// room for a delivery: less than 5/6 of it has passed since the last
+// confirmation (a healthy runner renews every third, so one failed
+// renewal does not end it).
+func (c *leaseClock) holds(lease time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.confirmed) >= lease*5/6 {
+		c.lost = true
+	}
+	return !c.lost
+}
+
+// errLeaseLost is the error an item of a batch opens with once its
+// runner can no longer be sure of its lease.
+var errLeaseLost = errors.New("not sent by this runner: its lease on the item may have ended (the process was stopped or could not reach the database for most of the lease), so another runner may have it")
+
+// renew extends the leases of ids until ctx is done, and records each
+// renewal in lc.
+func (q *Queue) renew(ctx context.Context, ids []string, lc *leaseClock) {
 	t := time.NewTicker(q.opts.Lease / 3)
 	defer t.Stop()
 	for {
@@ -214,10 +266,15 @@ func (q *Queue) renew(ctx context.Context, ids []string) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			sent := time.Now()
 			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval
-				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil && ctx.Err() == nil {
-				q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
+				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil {
+				if ctx.Err() == nil {
+					q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
+				}
+				continue
 			}
+			lc.renewed(sent, q.opts.Lease)
 		}
 	}
 }
@@ -251,6 +308,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				claimed := time.Now()
 				batch, err := q.Claim(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
@@ -260,7 +318,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 					}
 					return
 				}
-				q.batch(ctx, rc, batch, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
+				q.batch(ctx, rc, batch, claimed, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
 			}
 		}()
 	}
@@ -304,13 +362,24 @@ func nonNil(s []string) []string {
 // group is committed, so a runner that dies meanwhile loses nothing: the
 // items come back after the lease and are sent again (at-least-once, as
 // before, with a window of one commit).
-func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, count func(func(*outbox.Stats))) {
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
+	lc := &leaseClock{confirmed: claimed}
 	for i, it := range batch {
 		ids[i] = it.ID
+		// An item is not started once the lease may have passed to
+		// another runner: a runner stopped for longer than its lease
+		// would otherwise send the rest of its batch after the runner
+		// that took it over (duplicates with no runner dead).
+		batch[i] = outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) {
+			if !lc.holds(q.opts.Lease) {
+				return nil, errLeaseLost
+			}
+			return it.Open()
+		})
 	}
 	rctx, stop := context.WithCancel(ctx)
-	go q.renew(rctx, ids)
+	go q.renew(rctx, ids, lc)
 	var mu sync.Mutex
 	reported := map[string]bool{}
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
@@ -342,6 +411,7 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			}
 		}
 	}()
+	var lost []string // items not started: the lease may have ended
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
 		if reported[it.ID] {
@@ -349,6 +419,11 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			return
 		}
 		reported[it.ID] = true
+		if errors.Is(res.Err, errLeaseLost) {
+			lost = append(lost, it.ID)
+			mu.Unlock()
+			return
+		}
 		mu.Unlock()
 		if res.Outcome == outbox.Delivered {
 			cmu.Lock()
@@ -380,6 +455,12 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			left = append(left, it.ID)
 		}
 	}
+	mu.Lock()
+	left = append(left, lost...)
+	mu.Unlock()
+	if len(lost) > 0 {
+		q.logf("outbox: %d items of a batch were not started: the lease on them may have ended (this process was stopped, or could not reach the database, for most of the lease %s); they are left to the runner that holds them now", len(lost), q.opts.Lease)
+	}
 	q.release(bctx, left)
 }
 
@@ -392,7 +473,9 @@ type settled struct {
 // completeGroup removes delivered items (their final 250) in one
 // statement, then counts and reports them. A delivered item left in the
 // table is sent again once its lease ends: it keeps trying for half the
-// lease while the database is unreachable (it may be restarting).
+// lease while the database is unreachable (it may be restarting), aborts
+// the delete as a deadlock victim (the lease renewal locks the same rows)
+// or times out on a lock.
 func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(group))
 	for i, s := range group {
@@ -403,8 +486,9 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		if _, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)`, ids); err == nil {
 			break
 		}
+		transient := retryable(err)
 		err = connErr("run", err)
-		if !errors.Is(err, ErrUnavailable) || time.Now().After(until) {
+		if !(transient || errors.Is(err, ErrUnavailable)) || time.Now().After(until) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -418,6 +502,15 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 			rc.OnResult(s.it, s.res)
 		}
 	}
+}
+
+// retryable reports whether the server aborted a statement for a reason
+// that trying it again may clear: a deadlock or serialization failure
+// (SQLSTATE class 40, which PostgreSQL's documentation says to retry) or
+// a lock timeout (55P03).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "40") || pe.Code == "55P03")
 }
 
 // settle records one item's result.

@@ -102,8 +102,7 @@ func Migrate(ctx context.Context, c Conn) (from int, err error) {
 		return 0, err
 	}
 	if from > SchemaVersion {
-		return from, &Error{Op: "init", Msg: fmt.Sprintf("the database's queue schema is version %d, newer than this program's %d", from, SchemaVersion),
-			Fix: "use a newer tlsmail with this database"}
+		return from, newerSchema("init", from)
 	}
 	for v := from + 1; v <= SchemaVersion; v++ {
 		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
@@ -136,4 +135,12 @@ func version(ctx context.Context, q interface {
 		return 0, connErr("open", err)
 	}
 	return v, nil
+}
+
+// newerSchema is the error for a database whose schema, version v, is
+// newer than this program's.
+func newerSchema(op string, v int) error {
+	return &Error{Op: op, Err: ErrNewerSchema,
+		Msg: fmt.Sprintf("the database's queue schema is version %d, newer than this program's %d", v, SchemaVersion),
+		Fix: "use a newer tlsmail with this database (a schema is never downgraded)"}
 }
