@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -118,6 +119,8 @@ func TestSendmailDSNQueued(t *testing.T) {
 // attempt), and tlsmail keeps the message in failed/. Before, tlsmail
 // tried the login first and reported the refused password (exit 0,
 // queued) instead.
+var loginTried = regexp.MustCompile(`(?i)\blogin\b|\b535\b`)
+
 func TestMsmtpDSNCheckedBeforeAuth(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
@@ -137,7 +140,9 @@ func TestMsmtpDSNCheckedBeforeAuth(t *testing.T) {
 		if r.code != exitUnavailable || !strings.Contains(r.stderr, "DSN") || strings.Contains(r.stderr, "wrong-Secret-77") {
 			t.Errorf("%s: want exit %d naming DSN: %s", who, exitUnavailable, r)
 		}
-		if strings.Contains(strings.ToLower(r.stderr), "login") || strings.Contains(r.stderr, "535") {
+		// A word match: the test's temporary directory, which stderr
+		// names, may hold the digits 535.
+		if loginTried.MatchString(r.stderr) {
 			t.Errorf("%s: the login was tried before DSN was checked: %s", who, r)
 		}
 	}

@@ -258,6 +258,10 @@ func connErr(op string, err error) error {
 		if errors.As(err, &ce) {
 			msg = "the queue database refused the connection"
 		}
+		if pe.Code == "42P01" || pe.Code == "3F000" {
+			// No table or schema: errors.Is finds ErrNoSchema, as for Open.
+			err = fmt.Errorf("%w (%w)", ErrNoSchema, err)
+		}
 		return &Error{Op: op, Msg: msg, Err: err, Fix: refusedFix(pe.Code)}
 	}
 	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
@@ -273,7 +277,7 @@ func refusedFix(code string) string {
 	case code == "42501": // insufficient_privilege
 		return "GRANT the database role the rights its part needs (docs/deployment.md, 'Database access')"
 	case code == "42P01", code == "3F000": // undefined_table, invalid_schema_name
-		return "create or migrate the queue schema with 'tlsmail queue init'"
+		return "create or migrate the queue schema (the queue's init command)"
 	case code[:2] == "28": // invalid_authorization_specification
 		return "check the user and its password (~/.pgpass, PGPASSFILE or PGPASSWORD) and the server's pg_hba.conf"
 	}
