@@ -83,24 +83,6 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 	return a.QueueDir, a.QueueURL, nil
 }
 
-// openQueue opens the outbox at dir; its warnings (corrupt files moved
-// aside) go to standard error, quoted: they may quote a spool file.
-func openQueue(e *env, dir string) (*outbox.Queue, error) {
-	return openQueueLimit(e, dir, 0)
-}
-
-// openQueueLimit is openQueue with the largest message Enqueue stores
-// (outbox.Options.MaxMessageSize: 0 for the default, negative for none).
-func openQueueLimit(e *env, dir string, maxSize int64) (*outbox.Queue, error) {
-	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
-	}, MaxMessageSize: maxSize})
-	if err != nil {
-		return nil, queueError(err)
-	}
-	return q, nil
-}
-
 // queueError maps an outbox failure to exit 75 (the caller may try again)
 // with the outbox's own fix; a message over the outbox's size limit is 69
 // and an unsafe spool 78, as retrying changes nothing.
@@ -196,7 +178,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	q, err := openStore(ctx, e, loc, 0, o.maxSize)
 	if err != nil {
 		var pe *fs.PathError
-		if o.directIfNoOutbox && !o.deferOnly && loc.url == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
+		if o.directIfNoOutbox && !o.deferOnly && loc.URL == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
 			return sendUnqueued(ctx, e, o, p, err)
 		}
 		return nil, err
@@ -529,7 +511,7 @@ func queueListWith(e *env, q queueStore, lo listOptions) error {
 		first := true
 		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
 			if first {
-				fmt.Fprintf(w, "\nFailed (in %s):\n", queueWhere(q, "failed"))
+				fmt.Fprintf(w, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
 				first = false
 			}
 			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
@@ -787,7 +769,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
 		}
 		if stats.Corrupt > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, queueWhere(r.q, "corrupt"))
+			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, r.q.Where(outbox.PartCorrupt))
 		}
 		if stats.Stuck > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
@@ -834,11 +816,11 @@ func (r *queueRunner) once(ctx context.Context) error {
 	switch {
 	case stats.Failed > 0:
 		xe = &exitError{code: exitUnavailable, kind: kindFailed,
-			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, queueWhere(r.q, "failed")),
+			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, r.q.Where(outbox.PartFailed)),
 			fix: "see 'tlsmail queue list --failed' for the reasons"}
 	case stats.Stuck > 0:
 		xe = &exitError{code: exitTempFail, kind: kindQueue,
-			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, queueWhere(r.q, "msg")),
+			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, r.q.Where(outbox.PartQueued)),
 			fix: "make the files and the directory writable (remove an immutable flag: chattr -i), then run the queue again"}
 	case stats.Deferred > 0:
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
