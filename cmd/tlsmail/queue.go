@@ -184,7 +184,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		return nil, err
 	}
 	dir := q.Dir()
-	if o.insecure {
+	if p.acct.Trust.Insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()

@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -60,36 +59,6 @@ func (e *env) connector() *submit.Connector {
 // outcomeOf is what a queued item's delivery learnt, for rendering.
 func outcomeOf(s *submit.Sent) *outcome {
 	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
-}
-
-// flagAccount is the connection part of the account the send flags o
-// name, with the server's host, port and TLS mode as planConnection
-// resolved them: no password. The client identity includes the one of
-// the operating system's flags (Windows: --cert-store, --pfx).
-func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) (submit.Account, error) {
-	a := submit.Account{
-		ConfigFile: o.cfg.file,
-		Name:       o.cfg.account,
-		Host:       host,
-		Port:       port,
-		Mode:       mode,
-		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation, CRLFile: o.crlFile},
-		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
-		Provider:  o.provider,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
-	}
-	if o.platformID == nil {
-		return a, nil
-	}
-	id, err := o.platformID()
-	if err != nil {
-		return a, err
-	}
-	id.CertFile, id.KeyFile = o.cert, o.key
-	a.Client = id
-	return a, nil
 }
 
 // absPath makes p absolute ("" stays "").

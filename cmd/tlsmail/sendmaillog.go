@@ -44,7 +44,7 @@ func sendmailLog(e *env, sa *sendmailArgs, o *sendOptions, qr *queued, err error
 	if sa.log.syslog != nil {
 		c.Syslog = *sa.log.syslog
 	}
-	if !c.Enabled() || (o.cfg.account == "" && o.server == "") {
+	if !c.Enabled() || (o.cfg.account == "" && o.server == "" && o.file == nil) {
 		return
 	}
 	entry := maillogEntry(o, qr, err)
@@ -57,13 +57,22 @@ func sendmailLog(e *env, sa *sendmailArgs, o *sendOptions, qr *queued, err error
 // can hold the password: it is not among them, and error messages and
 // server replies never carry it.
 func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
-	host := o.server
+	host, mode := o.server, o.tlsMode
 	if h, _, serr := net.SplitHostPort(o.server); serr == nil {
 		host = h
 	}
+	if f := o.file; f != nil {
+		// The configuration account's, unless the command line's.
+		if host == "" {
+			host = f.Host
+		}
+		if mode == "" {
+			mode = string(f.Mode)
+		}
+	}
 	en := maillog.Entry{
 		Host: host,
-		TLS:  o.tlsMode != "none",
+		TLS:  mode != "none",
 		Auth: o.user != "",
 		User: o.user,
 		From: o.from,
