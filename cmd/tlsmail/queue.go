@@ -20,9 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
-	"github.com/tlsmail/tlsmail/transcript"
 )
 
 // Exit codes and JSON kinds of the queue commands.
@@ -893,20 +891,8 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	if tw != nil {
-		p.cfg.Transcript = transcript.New(tw)
-	}
-	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
-	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
-	if err != nil {
-		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
-		return res, nil
-	}
-	r := p.msg.Reader()
-	defer r.Close()
-	sres, err := c.SendAndQuit(ctx, p.env, r)
-	res.out.result = sres
-	if err == nil && sres != nil && len(sres.Rejected) > 0 {
+	err = connectAndSend(ctx, e, o, p, tw, res.out)
+	if sres := res.out.result; err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
 	res.res = outbox.Result{Outcome: outbox.Delivered}

@@ -352,16 +352,25 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 		defer closeTranscript()
 		tw = w
 	}
+	return out, connectAndSend(ctx, e, o, plan, tw, out)
+}
+
+// connectAndSend connects to the plan's server, sends its message and
+// quits, the session logged to tw (nil: none); out receives what is
+// learnt (the address, TLS state and mechanism, the result) even when it
+// fails. It is the one connection of send, demo and sendmail without an
+// outbox.
+func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *outcome) error {
+	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
 	}
-
 	if plan.cfg.Mode != smtp.Implicit {
 		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
 	}
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
-		return out, err
+		return err
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
@@ -379,10 +388,10 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	progressDone()
 	out.result = res
 	if err != nil {
-		return out, err
+		return err
 	}
 	out.quitErr = res.QuitErr
-	return out, nil
+	return nil
 }
 
 // planSend validates every flag and resolves them into a plan, without any
