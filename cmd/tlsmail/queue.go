@@ -186,14 +186,11 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	qenv := outbox.Envelope{From: p.env.From, To: p.env.To, DSNNotify: p.env.DSN.Notify, DSNReturn: p.env.DSN.Return}
-	if o.message != "-" {
-		// A composed message, or a --message file scanned whole: its needs
-		// are known. Standard input is scanned by submit.Enqueue.
-		qenv.Body, qenv.SMTPUTF8, qenv.HeaderUTF8 = "7BIT", p.env.UTF8, p.env.HeaderUTF8
-		if p.env.EightBit {
-			qenv.Body = "8BITMIME"
-		}
+	// A composed message, or a --message file scanned whole: its needs
+	// are known. Standard input is scanned by submit.Enqueue.
+	qenv := submit.QueueEnvelope(p.env)
+	if o.message == "-" {
+		qenv.Body, qenv.SMTPUTF8, qenv.HeaderUTF8 = "", false, false
 	}
 	id, err := submit.Enqueue(ctx, q, &acct, qenv, r)
 	r.Close()

@@ -630,37 +630,15 @@ func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
 	})
 }
 
-// parseHostPort parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address,
-// the server of send and of probe; the default port is 465 for implicit
-// TLS, else 587. bad makes the error from why the input is refused.
+// parseHostPort parses the server of send and of probe
+// (submit.ParseServer); bad makes the error from why the input is refused.
 func parseHostPort(s string, mode smtp.TLSMode, bad func(why string) error) (host, port string, err error) {
-	defPort := "587"
-	if mode == smtp.Implicit {
-		defPort = "465"
+	h, n, err := submit.ParseServer(s, mode)
+	var se *submit.Error
+	if errors.As(err, &se) {
+		return "", "", bad(se.Msg)
 	}
-	if strings.ContainsAny(s, " \t\r\n/@") {
-		return "", "", bad("not a host name")
-	}
-	switch {
-	case net.ParseIP(s) != nil: // a bare IPv4 or IPv6 address
-		host, port = s, defPort
-	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
-		host, port = s[1:len(s)-1], defPort
-	case strings.Contains(s, ":"):
-		host, port, err = net.SplitHostPort(s)
-		if err != nil {
-			return "", "", bad(err.Error())
-		}
-	default:
-		host, port = s, defPort
-	}
-	if host == "" {
-		return "", "", bad("the host is empty")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", "", bad("the port must be a number from 1 to 65535")
-	}
-	return host, port, nil
+	return h, strconv.Itoa(n), err
 }
 
 // checkPin validates an SPKI pin: "sha256/" and the base64 of 32 bytes.
