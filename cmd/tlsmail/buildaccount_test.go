@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -56,6 +57,22 @@ func TestBuildAccount(t *testing.T) {
 			want:  func(a *submit.Account) { a.Timeout = 3 * time.Second; a.Provider = defaultProvider }},
 		{name: "client certificate given replaces both files", file: file, flags: func(o *sendOptions) { o.cert = "/mine.pem" },
 			want: func(a *submit.Account) { a.Client = submit.ClientIdentity{CertFile: "/mine.pem"} }},
+		{name: "password from a flag", file: file, flags: func(o *sendOptions) { o.user = "ann"; o.password.env = "PW" },
+			want: func(a *submit.Account) {
+				a.Auth = submit.Auth{User: "ann", Mechanism: "AUTO", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "PW", Name: "--password-env"}}
+			}},
+		{name: "password from the configuration account", file: file,
+			flags: func(o *sendOptions) {
+				o.user, o.auth, o.password.literal = "ann", "plain", "s3cret"
+				o.cfg = configUse{file: "/etc/msmtprc", account: "work", password: true}
+			},
+			want: func(a *submit.Account) {
+				a.ConfigFile, a.Name = "/etc/msmtprc", "work"
+				a.Auth = submit.Auth{User: "ann", Mechanism: "PLAIN", Secret: submit.SecretRef{Source: submit.SecretConfig, Ref: "work"}}
+			}},
+		{name: "a literal password has no reference", file: file,
+			flags: func(o *sendOptions) { o.user, o.password.literal = "demo", "pw" },
+			want:  func(a *submit.Account) { a.Auth = submit.Auth{User: "demo", Mechanism: "AUTO"} }},
 		{name: "ehlo", file: file, flags: func(o *sendOptions) { o.ehlo = "me.example.org" },
 			want: func(a *submit.Account) { a.LocalName = "me.example.org" }},
 	}
@@ -95,3 +112,23 @@ func TestBuildAccount(t *testing.T) {
 
 // pinOf32 is the base64 of 32 zero bytes: a well-formed SPKI pin.
 const pinOf32 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// TestAccountForQueue: the queued account is the plan's, with no secret
+// and no message-only names; a password with no place to read it again is
+// refused before anything is queued.
+func TestAccountForQueue(t *testing.T) {
+	plan := &sendPlan{acct: submit.Account{Host: "h", Port: 587,
+		Auth: submit.Auth{User: "ann", Mechanism: "AUTO", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "PW", Name: "--password-env"}}}}
+	a, err := accountFor(&sendOptions{}, plan)
+	if err != nil || a.Auth.Secret != (submit.SecretRef{Source: submit.SecretEnv, Ref: "PW"}) {
+		t.Fatalf("accountFor = %+v, %v; want the env reference without its message name", a.Auth, err)
+	}
+	literal := &sendPlan{acct: submit.Account{Host: "h", Port: 587, Auth: submit.Auth{User: "demo", Mechanism: "AUTO"}}}
+	var ce *cliError
+	if _, err := accountFor(&sendOptions{}, literal); !errors.As(err, &ce) || ce.kind != kindUsage {
+		t.Errorf("a literal password: %v; want a usage error", err)
+	}
+	if _, err := accountFor(&sendOptions{cfg: configUse{password: true}}, literal); !errors.As(err, &ce) || ce.kind != kindConfig {
+		t.Errorf("a configuration password with no file to name: %v; want a configuration error", err)
+	}
+}

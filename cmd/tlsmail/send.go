@@ -424,14 +424,18 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	}
 	p := &sendPlan{addr: net.JoinHostPort(a.Host, strconv.Itoa(a.Port))}
 	mode := a.Mode
+	// The password is read by authenticate, last: the account is planned
+	// without it.
+	noAuth := a
+	noAuth.Auth = submit.Auth{}
 	var se *submit.Error
-	if err := a.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
 		// The client identity of the command line contradicts itself (two
 		// certificates, a store entry nothing picks, a PFX password
 		// without its file): a usage error, the flags from the table.
 		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
 	}
-	sp, err := e.connector().Plan(context.Background(), &a)
+	sp, err := e.connector().Plan(context.Background(), &noAuth)
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
@@ -558,7 +562,36 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		id.CertFile, id.KeyFile = cert, key
 		a.Client = id
 	}
+	if o.user != "" {
+		a.Auth = submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth), Secret: passwordRef(o, a.ConfigFile)}
+		if a.Auth.Mechanism == "" {
+			a.Auth.Mechanism = "AUTO"
+		}
+	}
 	return a, nil
+}
+
+// passwordRef is where the password of this send is read again (a queued
+// item's delivery reads it there): the configuration account, the netrc
+// file, or the flag's source. It is zero when there is no such place: the
+// demo's literal password, or a configuration file tlsmail cannot name
+// again (the account of EMAIL and SMTPSERVER).
+func passwordRef(o *sendOptions, configFile string) submit.SecretRef {
+	switch {
+	case o.cfg.password && configFile != "", o.cfg.netrc && configFile != "":
+		// The account is read again at delivery (submit.FromConfig): a
+		// password or passwordeval added to it by then is used, else the
+		// netrc entry.
+		return submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
+	case o.cfg.password:
+		return submit.SecretRef{}
+	case o.cfg.netrc:
+		return submit.SecretRef{Source: submit.SecretNetrc}
+	case o.password.literal == "" && o.password.count() == 1:
+		ref, _ := o.password.ref()
+		return ref
+	}
+	return submit.SecretRef{}
 }
 
 // checkAuthFlags checks the authentication flags (the password itself is
