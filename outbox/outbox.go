@@ -255,6 +255,9 @@ func Open(dir string, opts Options) (*Queue, error) {
 // Dir returns the spool directory.
 func (q *Queue) Dir() string { return q.dir }
 
+// Where is the subdirectory of the spool that holds the part p.
+func (q *Queue) Where(p Part) string { return filepath.Join(q.dir, string(p)) }
+
 func (q *Queue) now() time.Time {
 	if q.opts.Now != nil {
 		return q.opts.Now()

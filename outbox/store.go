@@ -35,7 +35,30 @@ type Store interface {
 	CountFailed() (int, error)
 	Get(id string) (*Item, error)
 	Remove(id string) error
+	// Walk calls fn for each queued item and stops at the first error fn
+	// returns (Walk returns it), keeping no item after fn returns: its
+	// memory is bounded whatever the backlog.
+	Walk(fn func(*Item) error) error
+	// WalkFailed is Walk for the failed items.
+	WalkFailed(fn func(*Item) error) error
+	// Dir says where the outbox is, for messages: the spool directory, or
+	// the database's URL without its password.
+	Dir() string
+	// Where names a part of the outbox for messages (where a user looks
+	// for the failed items, say).
+	Where(p Part) string
 }
+
+// Part is a part of an outbox that messages name (Store.Where).
+type Part string
+
+// The parts of an outbox: in the spool directory, its subdirectories; in
+// a database, its tables.
+const (
+	PartQueued  Part = "msg"     // the items waiting for delivery
+	PartFailed  Part = "failed"  // the items that failed for good
+	PartCorrupt Part = "corrupt" // the items that could not be read
+)
 
 // Notifier is a Store that can tell a waiting worker at once that an item
 // was queued, by any process (PostgreSQL's LISTEN/NOTIFY). submit.Worker

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/tlsmail/tlsmail/message"
+	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 )
 
@@ -74,4 +75,20 @@ func messageSource(m *message.Message) (smtp.Envelope, io.ReadCloser, error) {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// QueueEnvelope is env as the outbox records it (outbox.Envelope): the
+// paths, the DSN request (RFC 3461), and what the content needs of MAIL
+// FROM as env declares it: BODY=7BIT or 8BITMIME (RFC 6152), SMTPUTF8
+// (RFC 6531), a UTF-8 header to downgrade. Enqueue then records these
+// instead of reading the content ahead. Use it when env's needs are known
+// (EnvelopeOf of a composed message, or a prepared one whose content was
+// scanned); otherwise leave Body empty and Enqueue scans.
+func QueueEnvelope(env smtp.Envelope) outbox.Envelope {
+	body := "7BIT"
+	if env.EightBit {
+		body = "8BITMIME"
+	}
+	return outbox.Envelope{From: env.From, To: env.To, Body: body, SMTPUTF8: env.UTF8, HeaderUTF8: env.HeaderUTF8,
+		DSNNotify: env.DSN.Notify, DSNReturn: env.DSN.Return}
 }

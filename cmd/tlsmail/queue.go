@@ -20,9 +20,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
-	"github.com/tlsmail/tlsmail/transcript"
 )
 
 // Exit codes and JSON kinds of the queue commands.
@@ -81,24 +79,6 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 		return "", "", err
 	}
 	return a.QueueDir, a.QueueURL, nil
-}
-
-// openQueue opens the outbox at dir; its warnings (corrupt files moved
-// aside) go to standard error, quoted: they may quote a spool file.
-func openQueue(e *env, dir string) (*outbox.Queue, error) {
-	return openQueueLimit(e, dir, 0)
-}
-
-// openQueueLimit is openQueue with the largest message Enqueue stores
-// (outbox.Options.MaxMessageSize: 0 for the default, negative for none).
-func openQueueLimit(e *env, dir string, maxSize int64) (*outbox.Queue, error) {
-	q, err := outbox.Open(dir, outbox.Options{Logf: func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
-	}, MaxMessageSize: maxSize})
-	if err != nil {
-		return nil, queueError(err)
-	}
-	return q, nil
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
@@ -196,24 +176,21 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	q, err := openStore(ctx, e, loc, 0, o.maxSize)
 	if err != nil {
 		var pe *fs.PathError
-		if o.directIfNoOutbox && !o.deferOnly && loc.url == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
+		if o.directIfNoOutbox && !o.deferOnly && loc.URL == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
 			return sendUnqueued(ctx, e, o, p, err)
 		}
 		return nil, err
 	}
 	dir := q.Dir()
-	if o.insecure {
+	if p.acct.Trust.Insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the server's certificate is NOT required to verify (--insecure or tls_certcheck off).")
 	}
 	r := p.msg.Reader()
-	qenv := outbox.Envelope{From: p.env.From, To: p.env.To, DSNNotify: p.env.DSN.Notify, DSNReturn: p.env.DSN.Return}
-	if o.message != "-" {
-		// A composed message, or a --message file scanned whole: its needs
-		// are known. Standard input is scanned by submit.Enqueue.
-		qenv.Body, qenv.SMTPUTF8, qenv.HeaderUTF8 = "7BIT", p.env.UTF8, p.env.HeaderUTF8
-		if p.env.EightBit {
-			qenv.Body = "8BITMIME"
-		}
+	// A composed message, or a --message file scanned whole: its needs
+	// are known. Standard input is scanned by submit.Enqueue.
+	qenv := submit.QueueEnvelope(p.env)
+	if o.message == "-" {
+		qenv.Body, qenv.SMTPUTF8, qenv.HeaderUTF8 = "", false, false
 	}
 	id, err := submit.Enqueue(ctx, q, &acct, qenv, r)
 	r.Close()
@@ -536,7 +513,7 @@ func queueListWith(e *env, q queueStore, lo listOptions) error {
 		first := true
 		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
 			if first {
-				fmt.Fprintf(w, "\nFailed (in %s):\n", queueWhere(q, "failed"))
+				fmt.Fprintf(w, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
 				first = false
 			}
 			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
@@ -794,7 +771,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
 		}
 		if stats.Corrupt > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, queueWhere(r.q, "corrupt"))
+			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, r.q.Where(outbox.PartCorrupt))
 		}
 		if stats.Stuck > 0 {
 			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
@@ -841,11 +818,11 @@ func (r *queueRunner) once(ctx context.Context) error {
 	switch {
 	case stats.Failed > 0:
 		xe = &exitError{code: exitUnavailable, kind: kindFailed,
-			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, queueWhere(r.q, "failed")),
+			msg: fmt.Sprintf("%d message(s) failed for good and were moved to %s", stats.Failed, r.q.Where(outbox.PartFailed)),
 			fix: "see 'tlsmail queue list --failed' for the reasons"}
 	case stats.Stuck > 0:
 		xe = &exitError{code: exitTempFail, kind: kindQueue,
-			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, queueWhere(r.q, "msg")),
+			msg: fmt.Sprintf("%d message(s) were not sent: they could not be removed from %s once delivered, so every run would send them again", stats.Stuck, r.q.Where(outbox.PartQueued)),
 			fix: "make the files and the directory writable (remove an immutable flag: chattr -i), then run the queue again"}
 	case stats.Deferred > 0:
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
@@ -918,21 +895,8 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	if tw != nil {
-		p.cfg.Transcript = transcript.New(tw)
-	}
-	res.out.addr, res.out.mode = p.addr, p.cfg.Mode
-	p.cfg.RequireDSN = !p.env.DSN.IsZero() // before AUTH, as msmtp
-	c, err := smtp.Dial(ctx, p.addr, &p.cfg)
-	if err != nil {
-		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
-		return res, nil
-	}
-	r := p.msg.Reader()
-	defer r.Close()
-	sres, err := c.SendAndQuit(ctx, p.env, r)
-	res.out.result = sres
-	if err == nil && sres != nil && len(sres.Rejected) > 0 {
+	err = connectAndSend(ctx, e, o, p, tw, res.out)
+	if sres := res.out.result; err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
 	res.res = outbox.Result{Outcome: outbox.Delivered}

@@ -2,51 +2,30 @@ package main
 
 import (
 	"path/filepath"
-	"strings"
 
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// accountFor turns a checked plan into the account its outbox item is
-// delivered with. Relative file names become absolute (a queue runner may
-// start elsewhere), and the password becomes a reference to its source:
-// the spool never holds a secret.
+// accountFor is the account a checked plan's outbox item is delivered
+// with: the plan's (buildAccount), its relative file names made absolute
+// (a queue runner may start elsewhere) and its password a reference to a
+// source that can be read again: the spool never holds a secret.
 func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 	a := p.acct
 	a.Client.PFXPassword.Name = "" // not stored
 	a.AbsPaths()
-	if o.user == "" {
+	if a.Auth.User == "" {
 		return a, nil
 	}
-	a.Auth.User = o.user
-	a.Auth.Mechanism = strings.ToUpper(o.auth)
-	if a.Auth.Mechanism == "" {
-		a.Auth.Mechanism = "AUTO"
-	}
 	switch {
-	case o.cfg.password:
-		if a.ConfigFile == "" {
-			return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
-		}
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.cfg.netrc && a.ConfigFile != "":
-		// The account is read again at delivery (submit.FromConfig): a
-		// password or passwordeval added to it by then is used, else the
-		// netrc entry.
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.cfg.netrc:
-		a.Auth.Secret = submit.SecretRef{Source: submit.SecretNetrc}
-	case o.password.literal == "" && o.password.count() == 1:
-		// A password file is made absolute by submit.Enqueue
-		// (Account.AbsPaths).
-		a.Auth.Secret, _ = o.password.ref()
-		a.Auth.Secret.Name = "" // not stored
-	default:
+	case a.Auth.Secret.IsZero() && o.cfg.password:
+		return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
+	case a.Auth.Secret.IsZero():
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
 			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
 	}
+	a.Auth.Secret.Name = "" // not stored
 	return a, nil
 }
 
@@ -60,36 +39,6 @@ func (e *env) connector() *submit.Connector {
 // outcomeOf is what a queued item's delivery learnt, for rendering.
 func outcomeOf(s *submit.Sent) *outcome {
 	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
-}
-
-// flagAccount is the connection part of the account the send flags o
-// name, with the server's host, port and TLS mode as planConnection
-// resolved them: no password. The client identity includes the one of
-// the operating system's flags (Windows: --cert-store, --pfx).
-func flagAccount(o *sendOptions, host string, port int, mode smtp.TLSMode) (submit.Account, error) {
-	a := submit.Account{
-		ConfigFile: o.cfg.file,
-		Name:       o.cfg.account,
-		Host:       host,
-		Port:       port,
-		Mode:       mode,
-		Trust: submit.Trust{CAFile: o.ca, Pins: o.pins, Insecure: o.insecure, ServerName: o.tlsName,
-			Revocation: o.revocation, CRLFile: o.crlFile},
-		Client:    submit.ClientIdentity{CertFile: o.cert, KeyFile: o.key},
-		Provider:  o.provider,
-		LocalName: o.ehlo,
-		Timeout:   o.timeout,
-	}
-	if o.platformID == nil {
-		return a, nil
-	}
-	id, err := o.platformID()
-	if err != nil {
-		return a, err
-	}
-	id.CertFile, id.KeyFile = o.cert, o.key
-	a.Client = id
-	return a, nil
 }
 
 // absPath makes p absolute ("" stays "").

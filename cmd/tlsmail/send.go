@@ -69,13 +69,9 @@ type sendOptions struct {
 	// authNamed is set when the configuration file names the mechanism,
 	// which counts as --auth for sending a password without TLS.
 	authNamed bool
-	// revocation is the revocation policy: --revocation, else the
-	// configuration file's, else trust's default (soft).
-	revocation     trust.RevocationMode
+	// revocationFlag is --revocation: else the configuration file's
+	// policy, else trust's default (soft).
 	revocationFlag string
-	// crlFile is the configuration file's tls_crl_file (no flag of send's
-	// own: sendmail's --tls-crl-file sets it through the file's key).
-	crlFile string
 
 	// transcriptTo, when set, receives the transcript instead of the
 	// --transcript destination (the demo writes it to stdout).
@@ -117,6 +113,10 @@ type sendOptions struct {
 	// cfg records what applyConfig used: the file, the account, its
 	// queue_dir, and whether the password source is the file's.
 	cfg configUse
+	// file is the configuration file's account as submit reads it
+	// (applyConfig), nil when none was read: buildAccount puts the flags
+	// given on the command line over it.
+	file *submit.Account
 }
 
 const sendLong = `Send one message over SMTP with TLS.
@@ -341,7 +341,7 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 	out.env = plan.env
 
-	if o.insecure {
+	if plan.acct.Trust.Insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: --insecure: the server's certificate is NOT required to verify.")
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: anyone on the network path could read and change this session, password included.")
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: the verification report is still recorded and shown below.")
@@ -356,17 +356,26 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 		defer closeTranscript()
 		tw = w
 	}
+	return out, connectAndSend(ctx, e, o, plan, tw, out)
+}
+
+// connectAndSend connects to the plan's server, sends its message and
+// quits, the session logged to tw (nil: none); out receives what is
+// learnt (the address, TLS state and mechanism, the result) even when it
+// fails. It is the one connection of send, demo and sendmail without an
+// outbox.
+func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *outcome) error {
+	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
 	}
-
 	if plan.cfg.Mode != smtp.Implicit {
 		plan.cfg.OnSilentGreeting = silentGreetingNotice(e.stderr, plan.addr)
 	}
 	plan.cfg.RequireDSN = !plan.env.DSN.IsZero() // before AUTH, as msmtp
 	c, err := smtp.Dial(ctx, plan.addr, &plan.cfg)
 	if err != nil {
-		return out, err
+		return err
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
@@ -384,10 +393,10 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	progressDone()
 	out.result = res
 	if err != nil {
-		return out, err
+		return err
 	}
 	out.quitErr = res.QuitErr
-	return out, nil
+	return nil
 }
 
 // planSend validates every flag and resolves them into a plan, without any
@@ -409,106 +418,29 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
-// planConnection checks the server, TLS and authentication flags (its
-// errors name them) and resolves the account they make through
-// submit.Connector.Plan, as the outbox deliverer resolves a queued item,
-// into the connection part of a plan (p.addr, p.cfg): without reading the
-// password and without any network traffic.
+// planConnection builds the account of this send (buildAccount) and
+// resolves it through submit.Connector.Plan, as the outbox deliverer
+// resolves a queued item, into the connection part of a plan (p.addr,
+// p.cfg): without reading the password and without any network traffic.
 func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
-	authNamed := o.authSet || o.authNamed
-	p := &sendPlan{}
-	if o.revocationFlag != "" {
-		m, err := parseRevocation(o.revocationFlag)
-		if err != nil {
-			return nil, usageErrorf("%v", err).withFix("use --revocation off, soft or strict")
-		}
-		o.revocation = m
-	}
-	if o.server == "" {
-		return nil, usageErrorf("no server given").withFix("pass --server HOST[:PORT], e.g. --server smtp.example.com:587")
-	}
-	mode := smtp.TLSMode(strings.ToLower(o.tlsMode))
-	switch mode {
-	case "", smtp.Implicit, smtp.StartTLS, smtp.None:
-	default:
-		return nil, usageErrorf("unknown --tls mode %q", o.tlsMode).withFix("use --tls implicit, starttls or none")
-	}
-	host, port, err := splitServer(o.server, mode)
+	a, err := buildAccount(e, o)
 	if err != nil {
 		return nil, err
 	}
-	if mode == "" {
-		mode = smtp.DefaultMode(port)
-	}
-	p.addr = net.JoinHostPort(host, port)
-	if o.timeout <= 0 {
-		return nil, usageErrorf("--timeout must be positive, not %v", o.timeout).withFix("e.g. --timeout 30s")
-	}
-
-	// Authentication flags; the password itself is read last.
-	auth := strings.ToUpper(o.auth)
-	switch auth {
-	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
-	default:
-		return nil, usageErrorf("unknown --auth mechanism %q", o.auth).
-			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
-	}
-	if err := o.password.check(); err != nil {
-		return nil, err
-	}
-	if o.user == "" && o.password.count() > 0 {
-		return nil, usageErrorf("a password source was given without --user").
-			withFix("add --user NAME, or drop the password flag to send without authentication")
-	}
-	if o.user == "" && authNamed {
-		return nil, usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
-	}
-	if o.user != "" && o.password.count() == 0 {
-		return nil, usageErrorf("--user %s was given without a password source", o.user).
-			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
-	}
-	if strings.ContainsAny(o.user, "\r\n\x00") {
-		return nil, usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
-	}
-	if mode == smtp.None && o.user != "" && (!authNamed || auth == "AUTO") {
-		return nil, usageErrorf("refusing to send a password without TLS").
-			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
-	}
-
-	// TLS flags: checked here so that the errors name them; the account
-	// they make is resolved by submit.Connector.Plan, as a queued item is.
-	if _, err := e.providers.Lookup(o.provider); err != nil {
-		return nil, usageErrorf("unknown --tls-provider %q", o.provider).
-			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
-	}
-	if strings.ContainsAny(o.tlsName, " \t\r\n/") {
-		return nil, usageErrorf("--tls-name %q is not a host name", o.tlsName).withFix("give a DNS name or an IP address")
-	}
-	for _, pin := range o.pins {
-		if err := checkPin(pin); err != nil {
-			return nil, err
-		}
-	}
-	if o.key != "" && o.cert == "" {
-		return nil, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
-	}
-	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
-		return nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
-	}
-	n, _ := strconv.Atoi(port)
-	// Without the password (authenticate reads it from its flag).
-	a, err := flagAccount(o, host, n, mode)
-	if err != nil {
-		return nil, err
-	}
+	p := &sendPlan{addr: net.JoinHostPort(a.Host, strconv.Itoa(a.Port))}
+	mode := a.Mode
+	// The password is read by authenticate, last: the account is planned
+	// without it.
+	noAuth := a
+	noAuth.Auth = submit.Auth{}
 	var se *submit.Error
-	if err := a.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
 		// The client identity of the command line contradicts itself (two
 		// certificates, a store entry nothing picks, a PFX password
 		// without its file): a usage error, the flags from the table.
 		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
 	}
-	sp, err := e.connector().Plan(context.Background(), &a)
+	sp, err := e.connector().Plan(context.Background(), &noAuth)
 	if err != nil {
 		return nil, err // a *submit.Error: the flag-hint table names the flag
 	}
@@ -532,6 +464,176 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	return p, nil
 }
 
+// buildAccount builds the account of this send in one step: the
+// configuration file's account (o.file, when one was read) with the flags
+// given on the command line over it, without the password. Its checks
+// name the flags (a value from the file was checked by submit.FromConfig).
+func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
+	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
+	f := o.file
+	if f == nil {
+		f = &submit.Account{}
+	}
+	// Each setting: the flag's when given, else the file's.
+	or := func(flag, file string) string {
+		if flag != "" {
+			return flag
+		}
+		return file
+	}
+	server, tlsMode := o.server, or(o.tlsMode, string(f.Mode))
+	if server == "" && f.Host != "" {
+		server = f.Host + ":" + strconv.Itoa(f.Port)
+		if strings.Contains(f.Host, ":") && !strings.HasPrefix(f.Host, "[") {
+			server = "[" + f.Host + "]:" + strconv.Itoa(f.Port)
+		}
+	}
+	trustSet := submit.Trust{CAFile: or(o.ca, f.Trust.CAFile), Pins: o.pins, ServerName: or(o.tlsName, f.Trust.ServerName),
+		Insecure: o.insecure || !set("insecure") && f.Trust.Insecure, Revocation: f.Trust.Revocation, CRLFile: f.Trust.CRLFile}
+	if len(trustSet.Pins) == 0 {
+		trustSet.Pins = f.Trust.Pins
+	}
+	cert, key := o.cert, o.key
+	if cert == "" && key == "" {
+		cert, key = f.Client.CertFile, f.Client.KeyFile
+	}
+	provider, timeout, ehlo := o.provider, o.timeout, or(o.ehlo, f.LocalName)
+	if !set("tls-provider") && f.Provider != "" {
+		provider = f.Provider
+	}
+	if !set("timeout") && f.Timeout > 0 {
+		timeout = f.Timeout
+	}
+	if o.revocationFlag != "" {
+		m, err := parseRevocation(o.revocationFlag)
+		if err != nil {
+			return submit.Account{}, usageErrorf("%v", err).withFix("use --revocation off, soft or strict")
+		}
+		trustSet.Revocation = m
+	}
+	if server == "" {
+		return submit.Account{}, usageErrorf("no server given").withFix("pass --server HOST[:PORT], e.g. --server smtp.example.com:587")
+	}
+	mode := smtp.TLSMode(strings.ToLower(tlsMode))
+	switch mode {
+	case "", smtp.Implicit, smtp.StartTLS, smtp.None:
+	default:
+		return submit.Account{}, usageErrorf("unknown --tls mode %q", tlsMode).withFix("use --tls implicit, starttls or none")
+	}
+	host, port, err := splitServer(server, mode)
+	if err != nil {
+		return submit.Account{}, err
+	}
+	if mode == "" {
+		mode = smtp.DefaultMode(port)
+	}
+	if timeout <= 0 {
+		return submit.Account{}, usageErrorf("--timeout must be positive, not %v", timeout).withFix("e.g. --timeout 30s")
+	}
+	if err := checkAuthFlags(o, mode); err != nil {
+		return submit.Account{}, err
+	}
+	// TLS settings: checked here so that the errors name the flags; the
+	// account they make is resolved by submit.Connector.Plan, as a queued
+	// item is.
+	if _, err := e.providers.Lookup(provider); err != nil {
+		return submit.Account{}, usageErrorf("unknown --tls-provider %q", provider).
+			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
+	}
+	if strings.ContainsAny(trustSet.ServerName, " \t\r\n/") {
+		return submit.Account{}, usageErrorf("--tls-name %q is not a host name", trustSet.ServerName).withFix("give a DNS name or an IP address")
+	}
+	for _, pin := range trustSet.Pins {
+		if err := checkPin(pin); err != nil {
+			return submit.Account{}, err
+		}
+	}
+	if key != "" && cert == "" {
+		return submit.Account{}, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
+	}
+	if ehlo != "" && strings.ContainsAny(ehlo, " \t\r\n") {
+		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
+	}
+	n, _ := strconv.Atoi(port)
+	a := submit.Account{ConfigFile: o.cfg.file, Name: o.cfg.account, Host: host, Port: n, Mode: mode, Trust: trustSet,
+		Client: submit.ClientIdentity{CertFile: cert, KeyFile: key}, Provider: provider, LocalName: ehlo, Timeout: timeout}
+	if o.platformID != nil {
+		// The client identity of this operating system's flags
+		// (Windows: --cert-store, --pfx).
+		id, err := o.platformID()
+		if err != nil {
+			return a, err
+		}
+		id.CertFile, id.KeyFile = cert, key
+		a.Client = id
+	}
+	if o.user != "" {
+		a.Auth = submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth), Secret: passwordRef(o, a.ConfigFile)}
+		if a.Auth.Mechanism == "" {
+			a.Auth.Mechanism = "AUTO"
+		}
+	}
+	return a, nil
+}
+
+// passwordRef is where the password of this send is read again (a queued
+// item's delivery reads it there): the configuration account, the netrc
+// file, or the flag's source. It is zero when there is no such place: the
+// demo's literal password, or a configuration file tlsmail cannot name
+// again (the account of EMAIL and SMTPSERVER).
+func passwordRef(o *sendOptions, configFile string) submit.SecretRef {
+	switch {
+	case o.cfg.password && configFile != "", o.cfg.netrc && configFile != "":
+		// The account is read again at delivery (submit.FromConfig): a
+		// password or passwordeval added to it by then is used, else the
+		// netrc entry.
+		return submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
+	case o.cfg.password:
+		return submit.SecretRef{}
+	case o.cfg.netrc:
+		return submit.SecretRef{Source: submit.SecretNetrc}
+	case o.password.literal == "" && o.password.count() == 1:
+		ref, _ := o.password.ref()
+		return ref
+	}
+	return submit.SecretRef{}
+}
+
+// checkAuthFlags checks the authentication flags (the password itself is
+// read last, by authenticate) against the TLS mode.
+func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
+	authNamed := o.authSet || o.authNamed
+	auth := strings.ToUpper(o.auth)
+	switch auth {
+	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
+	default:
+		return usageErrorf("unknown --auth mechanism %q", o.auth).
+			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
+	}
+	if err := o.password.check(); err != nil {
+		return err
+	}
+	if o.user == "" && o.password.count() > 0 {
+		return usageErrorf("a password source was given without --user").
+			withFix("add --user NAME, or drop the password flag to send without authentication")
+	}
+	if o.user == "" && authNamed {
+		return usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
+	}
+	if o.user != "" && o.password.count() == 0 {
+		return usageErrorf("--user %s was given without a password source", o.user).
+			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
+	}
+	if strings.ContainsAny(o.user, "\r\n\x00") {
+		return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
+	}
+	if mode == smtp.None && o.user != "" && (!authNamed || auth == "AUTO") {
+		return usageErrorf("refusing to send a password without TLS").
+			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
+	}
+	return nil
+}
+
 // authenticate reads the secrets (last, after every other check): a PFX
 // file's password, and the password, setting p.cfg.Auth when o names a
 // user.
@@ -545,7 +647,7 @@ func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) err
 		return nil
 	}
 	auth := strings.ToUpper(o.auth)
-	pw, err := o.password.read(ctx, e, o.timeout)
+	pw, err := o.password.read(ctx, e, p.acct.Timeout)
 	if err != nil {
 		return err
 	}
@@ -566,37 +668,15 @@ func splitServer(s string, mode smtp.TLSMode) (host, port string, err error) {
 	})
 }
 
-// parseHostPort parses HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address,
-// the server of send and of probe; the default port is 465 for implicit
-// TLS, else 587. bad makes the error from why the input is refused.
+// parseHostPort parses the server of send and of probe
+// (submit.ParseServer); bad makes the error from why the input is refused.
 func parseHostPort(s string, mode smtp.TLSMode, bad func(why string) error) (host, port string, err error) {
-	defPort := "587"
-	if mode == smtp.Implicit {
-		defPort = "465"
+	h, n, err := submit.ParseServer(s, mode)
+	var se *submit.Error
+	if errors.As(err, &se) {
+		return "", "", bad(se.Msg)
 	}
-	if strings.ContainsAny(s, " \t\r\n/@") {
-		return "", "", bad("not a host name")
-	}
-	switch {
-	case net.ParseIP(s) != nil: // a bare IPv4 or IPv6 address
-		host, port = s, defPort
-	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
-		host, port = s[1:len(s)-1], defPort
-	case strings.Contains(s, ":"):
-		host, port, err = net.SplitHostPort(s)
-		if err != nil {
-			return "", "", bad(err.Error())
-		}
-	default:
-		host, port = s, defPort
-	}
-	if host == "" {
-		return "", "", bad("the host is empty")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", "", bad("the port must be a number from 1 to 65535")
-	}
-	return host, port, nil
+	return h, strconv.Itoa(n), err
 }
 
 // checkPin validates an SPKI pin: "sha256/" and the base64 of 32 bytes.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
@@ -33,8 +32,10 @@ type configUse struct {
 	dsn smtp.DSN
 }
 
-// applyConfig fills the send options the command line left unset from an
-// account of an msmtp-format configuration file. The file is read when
+// applyConfig reads the account of an msmtp-format configuration file
+// into o.file (the connection: buildAccount puts the flags given over it),
+// and fills the sender, the message's header commands and the password
+// source the command line left unset. The file is read when
 // --config or --account is given, or when --server is not: then it is
 // looked for as config.Locate says (TLSMAIL_CONFIG,
 // $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc); in sendmail mode
@@ -93,44 +94,14 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.server == "" {
-		o.server = fa.Host + ":" + strconv.Itoa(fa.Port)
-		if strings.Contains(fa.Host, ":") && !strings.HasPrefix(fa.Host, "[") {
-			o.server = "[" + fa.Host + "]:" + strconv.Itoa(fa.Port)
-		}
-	}
-	if o.tlsMode == "" {
-		o.tlsMode = string(fa.Mode)
-	}
-	if o.ca == "" {
-		o.ca = fa.Trust.CAFile
-	}
-	if len(o.pins) == 0 {
-		o.pins = fa.Trust.Pins
-	}
-	if o.cert == "" && o.key == "" {
-		o.cert, o.key = fa.Client.CertFile, fa.Client.KeyFile
-	}
-	if !set("insecure") && fa.Trust.Insecure {
-		o.insecure = true
-	}
-	if !set("tls-provider") && fa.Provider != "" {
-		o.provider = fa.Provider
-	}
-	if o.tlsName == "" {
-		o.tlsName = fa.Trust.ServerName
-	}
-	if !set("timeout") && fa.Timeout > 0 {
-		o.timeout = fa.Timeout
-	}
-	if o.ehlo == "" {
-		if strings.ContainsFunc(fa.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			// The file's domain, after %H %C %M: say so, not --ehlo.
-			return &config.Error{File: a.File, Line: a.Set["domain"].Line, Key: "domain",
-				Msg: fmt.Sprintf("account %s: domain %q is not a host name", a.Name, fa.LocalName),
-				Fix: "write a host name after domain (%H takes $HOSTNAME, else the system's host name: it must be one too)"}
-		}
-		o.ehlo = fa.LocalName
+	// The connection settings stay in the file's account: buildAccount
+	// puts the flags given on the command line over them.
+	o.file = &fa
+	if o.ehlo == "" && strings.ContainsFunc(fa.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// The file's domain, after %H %C %M: say so, not --ehlo.
+		return &config.Error{File: a.File, Line: a.Set["domain"].Line, Key: "domain",
+			Msg: fmt.Sprintf("account %s: domain %q is not a host name", a.Name, fa.LocalName),
+			Fix: "write a host name after domain (%H takes $HOSTNAME, else the system's host name: it must be one too)"}
 	}
 	if o.msmtpFiles {
 		// msmtp's sender: sendmailAccount put -f in from unless
@@ -143,10 +114,6 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	} else if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From
 	}
-	if fa.Trust.Revocation != "" && o.revocationFlag == "" {
-		o.revocation = fa.Trust.Revocation
-	}
-	o.crlFile = fa.Trust.CRLFile
 	// Authentication: the file's, unless the command line names a user.
 	if o.user == "" && fa.Auth.User != "" {
 		o.user = fa.Auth.User

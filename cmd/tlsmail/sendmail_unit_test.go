@@ -150,7 +150,7 @@ func TestResolveQueueDir(t *testing.T) {
 	for i, tc := range tests {
 		e := &env{getenv: func(k string) string { return tc.env[k] }}
 		loc, err := resolveQueue(e, tc.flag, "", tc.cfg, "")
-		if got := loc.dir; err != nil || got != tc.want {
+		if got := loc.Dir; err != nil || got != tc.want {
 			t.Errorf("case %d: got %q, %v; want %q", i, got, err, tc.want)
 		}
 	}

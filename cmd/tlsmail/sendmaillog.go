@@ -46,7 +46,7 @@ func sendmailLog(e *env, lf logFlags, stdout io.Writer, o *sendOptions, qr *queu
 	if lf.syslog != nil {
 		c.Syslog = *lf.syslog
 	}
-	if !c.Enabled() || (o.cfg.account == "" && o.server == "") {
+	if !c.Enabled() || (o.cfg.account == "" && o.server == "" && o.file == nil) {
 		return
 	}
 	entry := maillogEntry(o, qr, err)
@@ -59,13 +59,22 @@ func sendmailLog(e *env, lf logFlags, stdout io.Writer, o *sendOptions, qr *queu
 // can hold the password: it is not among them, and error messages and
 // server replies never carry it.
 func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
-	host := o.server
+	host, mode := o.server, o.tlsMode
 	if h, _, serr := net.SplitHostPort(o.server); serr == nil {
 		host = h
 	}
+	if f := o.file; f != nil {
+		// The configuration account's, unless the command line's.
+		if host == "" {
+			host = f.Host
+		}
+		if mode == "" {
+			mode = string(f.Mode)
+		}
+	}
 	en := maillog.Entry{
 		Host: host,
-		TLS:  o.tlsMode != "none",
+		TLS:  mode != "none",
 		Auth: o.user != "",
 		User: o.user,
 		From: o.from,

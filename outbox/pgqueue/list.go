@@ -171,6 +171,15 @@ func (q *Queue) walk(failed bool, fn func(*outbox.Item) error) error {
 	}
 }
 
+// Where names the table that holds the part p, after the database's URL.
+func (q *Queue) Where(p outbox.Part) string {
+	table := string(p)
+	if p == outbox.PartQueued {
+		table = "outbox"
+	}
+	return q.Dir() + " (table tlsmail." + table + ")"
+}
+
 // Dir says where the queue is, for messages: the database's URL without
 // password or parameters.
 func (q *Queue) Dir() string {
