@@ -20,6 +20,11 @@ const CommandTimeout = 60 * time.Second
 // password or token is far shorter.
 const maxCommandOutput = 64 << 10
 
+// ErrFirstLineTooLong is in the error of RunCommand for a command whose
+// first output line is longer than 64 KiB: taking its start would hand on
+// a cut password.
+var ErrFirstLineTooLong = errors.New("the first line of its output is longer than 64 KiB")
+
 // commandWaitDelay is how long RunCommand waits, once the command is
 // killed or has exited, for its output pipes to close: a process that left
 // the command's process group (setsid) and kept them open cannot hold the
@@ -38,7 +43,8 @@ const commandWaitDelay = 500 * time.Millisecond
 // after the deadline. Only the first 64 KiB of the output is kept, and
 // whatever the command prints beyond that is read and discarded, so a
 // command that never stops printing costs no memory, only time up to the
-// deadline.
+// deadline. A first line longer than 64 KiB is an error wrapping
+// ErrFirstLineTooLong, never cut short.
 func RunCommand(ctx context.Context, cmd string) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -51,7 +57,9 @@ func RunCommand(ctx context.Context, cmd string) (string, error) {
 	} else {
 		c = exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	}
-	out := &capWriter{max: maxCommandOutput}
+	// Two bytes past the bound: a first line of maxCommandOutput bytes
+	// still shows its line ending, a longer one shows it is longer.
+	out := &capWriter{max: maxCommandOutput + 2}
 	stderr := &capWriter{max: 4 << 10}
 	c.Stdout, c.Stderr = out, stderr
 	c.WaitDelay = commandWaitDelay
@@ -91,7 +99,11 @@ func RunCommand(ctx context.Context, cmd string) (string, error) {
 		return "", errors.New("command " + fmt.Sprintf("%q", cmd) + " printed nothing")
 	}
 	line, _, _ := bytes.Cut(out.buf, []byte{'\n'})
-	return string(bytes.TrimSuffix(line, []byte{'\r'})), nil
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) > maxCommandOutput {
+		return "", fmt.Errorf("command %q: %w", cmd, ErrFirstLineTooLong)
+	}
+	return string(line), nil
 }
 
 // capWriter keeps the first max bytes written and discards the rest, still

@@ -282,6 +282,11 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 			Msg: "the " + name + " command did not finish in time (" + ctx.Err().Error() + ")",
 			Fix: "check that the command does not wait for input, or raise the account's timeout"}
 	}
+	if errors.Is(err, config.ErrFirstLineTooLong) {
+		return "", &Error{Field: "secret_command", Err: err,
+			Msg: fmt.Sprintf("the first line the %s command printed is longer than %d KiB", name, maxSecretBytes>>10),
+			Fix: "make the command print the secret alone on its first line"}
+	}
 	var ee *exec.ExitError
 	fix := "run the command by hand to see why it fails"
 	if !errors.As(err, &ee) {
@@ -417,11 +422,19 @@ func readSecretFile(path string) (string, error) {
 		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
 			"make it readable by its owner only: run chmod 600 "+path, nil)
 	}
-	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
+	// Two bytes past the bound: a first line of maxSecretBytes still
+	// shows its line ending (\r\n), a longer one is refused rather than
+	// cut (its start is not the password).
+	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes+2)).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return fail("secret_file_read", fmt.Sprintf("cannot read the password: %v", err), "", err)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if len(line) > maxSecretBytes {
+		return fail("secret_file", fmt.Sprintf("the first line of the password file %s is longer than %d KiB", path, maxSecretBytes>>10),
+			"put the password alone on the first line of the file", nil)
+	}
+	return strings.TrimRight(line, "\r"), nil
 }
 
 // openRegular opens path as message.OpenFile does (a regular file only,
