@@ -265,8 +265,10 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 // messages ("the NAME command failed"). The command is killed, with every
 // process it started, at timeout (0: no limit but ctx's). A failure is an
 // *Error of Field "secret_command" wrapping the command's error, and also
-// context.DeadlineExceeded when it did not finish in time. The error never
-// holds the command's standard output.
+// context.DeadlineExceeded when it did not finish in time. Its message
+// holds neither the command line nor anything the command printed
+// (standard output or error); the wrapped *config.CommandError keeps the
+// start of its standard error for a program to show on a terminal.
 func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, name string) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -287,12 +289,24 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 			Msg: fmt.Sprintf("the first line the %s command printed is longer than %d KiB", name, maxSecretBytes>>10),
 			Fix: "make the command print the secret alone on its first line"}
 	}
+	// The message names the command by name only: it goes into the
+	// outbox's last error and the log line, and the command line may hold
+	// a secret of its own. Its standard error stays in the wrapped
+	// *config.CommandError, for the terminal only.
+	why := "failed"
+	var ce *config.CommandError
+	if errors.As(err, &ce) {
+		why = "failed: " + ce.Err.Error()
+		if ce.Err == config.ErrNoOutput {
+			why = "printed nothing"
+		}
+	}
 	var ee *exec.ExitError
 	fix := "run the command by hand to see why it fails"
 	if !errors.As(err, &ee) {
 		fix = "check that the shell and the command exist, and that it prints the " + name + " on its first line"
 	}
-	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command failed: %v", name, err), Fix: fix}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command %s", name, why), Fix: fix}
 }
 
 // configSecret reads the password of account name in a.ConfigFile again:
