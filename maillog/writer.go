@@ -71,7 +71,7 @@ func (c Config) writeFile(text string) error {
 		_, err := io.WriteString(c.Stdout, text)
 		return err
 	}
-	f, err := os.OpenFile(c.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE|openNonblock, 0o600)
+	f, err := OpenFile(c.File, os.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("cannot open the log file: %w", err)
 	}

@@ -152,7 +152,7 @@ fi
 
 # 5. The tests.
 # The Windows-only tests of package trust (see also .github/workflows/windows.yml).
-trust_windows_tests='^(TestWinDirProblem|TestWinSecurityOf|TestCacheDirACL)$'
+trust_windows_tests='^(TestWinDirProblem|TestWinFileProblem|TestWinSecurityOf|TestCacheDirACL|TestCacheFileACL)$'
 e2e=false
 defaults=false
 if [ $# -eq 0 ]; then

@@ -258,8 +258,11 @@ func envName(ref string) bool {
 // IsZero reports whether r names no secret.
 func (r SecretRef) IsZero() bool { return r.Source == "" && r.Ref == "" }
 
-// describe names where r's secret comes from, for messages: never the
-// command itself (it may hold a secret of its own).
+// describe names where r's secret comes from, for messages (which end up
+// in the outbox's last error and the log line): the setting or flag that
+// gave it, a variable's name or a file's path, never a command line (it
+// may hold a secret of its own). A failing command's standard error is
+// kept out of messages too (runSecretCommand): it may print secrets.
 func (r SecretRef) describe(what string) string {
 	switch {
 	case r.Name != "" && r.Source == SecretFile:

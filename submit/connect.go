@@ -265,8 +265,10 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 // messages ("the NAME command failed"). The command is killed, with every
 // process it started, at timeout (0: no limit but ctx's). A failure is an
 // *Error of Field "secret_command" wrapping the command's error, and also
-// context.DeadlineExceeded when it did not finish in time. The error never
-// holds the command's standard output.
+// context.DeadlineExceeded when it did not finish in time. Its message
+// holds neither the command line nor anything the command printed
+// (standard output or error); the wrapped *config.CommandError keeps the
+// start of its standard error for a program to show on a terminal.
 func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, name string) (string, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -282,12 +284,29 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 			Msg: "the " + name + " command did not finish in time (" + ctx.Err().Error() + ")",
 			Fix: "check that the command does not wait for input, or raise the account's timeout"}
 	}
+	if errors.Is(err, config.ErrFirstLineTooLong) {
+		return "", &Error{Field: "secret_command", Err: err,
+			Msg: fmt.Sprintf("the first line the %s command printed is longer than %d KiB", name, maxSecretBytes>>10),
+			Fix: "make the command print the secret alone on its first line"}
+	}
+	// The message names the command by name only: it goes into the
+	// outbox's last error and the log line, and the command line may hold
+	// a secret of its own. Its standard error stays in the wrapped
+	// *config.CommandError, for the terminal only.
+	why := "failed"
+	var ce *config.CommandError
+	if errors.As(err, &ce) {
+		why = "failed: " + ce.Err.Error()
+		if ce.Err == config.ErrNoOutput {
+			why = "printed nothing"
+		}
+	}
 	var ee *exec.ExitError
 	fix := "run the command by hand to see why it fails"
 	if !errors.As(err, &ee) {
 		fix = "check that the shell and the command exist, and that it prints the " + name + " on its first line"
 	}
-	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command failed: %v", name, err), Fix: fix}
+	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command %s", name, why), Fix: fix}
 }
 
 // configSecret reads the password of account name in a.ConfigFile again:
@@ -423,11 +442,19 @@ func readSecretFile(path string) (string, error) {
 		return fail("secret_file_mode", fmt.Sprintf("the password file %s can be read by other users (mode %04o)", path, fi.Mode().Perm()),
 			"make it readable by its owner only: run chmod 600 "+path, nil)
 	}
-	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes)).ReadString('\n')
+	// Two bytes past the bound: a first line of maxSecretBytes still
+	// shows its line ending (\r\n), a longer one is refused rather than
+	// cut (its start is not the password).
+	line, err := bufio.NewReader(io.LimitReader(f, maxSecretBytes+2)).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return fail("secret_file_read", fmt.Sprintf("cannot read the password: %v", err), "", err)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if len(line) > maxSecretBytes {
+		return fail("secret_file", fmt.Sprintf("the first line of the password file %s is longer than %d KiB", path, maxSecretBytes>>10),
+			"put the password alone on the first line of the file", nil)
+	}
+	return strings.TrimRight(line, "\r"), nil
 }
 
 // openRegular opens path as message.OpenFile does (a regular file only,

@@ -187,8 +187,16 @@ func (d *Deliverer) deliver(ctx context.Context, batch []*outbox.Item, report fu
 	}
 	var a Account
 	if err := json.Unmarshal(batch[0].Data(), &a); err != nil {
-		return &Error{Field: "account", Msg: fmt.Sprintf("cannot read the queued item's settings: %v", err), Err: err,
-			Fix: "remove the item from the outbox and send the message again"}
+		// Settings this tlsmail cannot read (written by another version,
+		// or damaged) will not be readable at the next attempt either:
+		// the items fail at once, as permanent failures that keep the
+		// message, instead of being retried until they expire. The batch
+		// shares the settings (the outbox groups items by them).
+		e := unreadableSettings(err)
+		for _, it := range batch {
+			report(it, outbox.Result{Outcome: outbox.Permanent, Err: e})
+		}
+		return nil
 	}
 	connect := d.Connect
 	if connect == nil {
@@ -666,4 +674,13 @@ func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, re
 		return refused, nil
 	}
 	return left, again
+}
+
+// unreadableSettings is the *Error of an outbox item whose settings do not
+// decode into an Account. Its message is the item's stored reason, so it
+// says what to do itself.
+func unreadableSettings(err error) *Error {
+	const fix = "send the message again (the failed item keeps it) with settings this version can read, then remove the failed item"
+	return &Error{Field: "account", Err: err, Fix: fix,
+		Msg: fmt.Sprintf("cannot read the queued item's settings (written by another version, or damaged): %v; nothing was sent: %s", err, fix)}
 }

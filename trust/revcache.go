@@ -227,6 +227,11 @@ func (d *diskCache) get(key string) (e diskEntry, ok bool) {
 	if err != nil || !os.SameFile(lfi, fi) || safeMode(fi, false) != nil || fi.Size() > d.maxFile {
 		return e, false
 	}
+	// Windows: the file's own owner and DACL (the directory's were
+	// checked when the cache was opened; a file keeps the DACL it got).
+	if fileSecurityProblem(f) != nil {
+		return e, false
+	}
 	b, err := io.ReadAll(io.LimitReader(f, d.maxFile+1))
 	if err != nil || int64(len(b)) > d.maxFile {
 		return e, false

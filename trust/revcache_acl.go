@@ -5,11 +5,12 @@ import (
 	"strings"
 )
 
-// This file decides whether a Windows revocation cache directory is the
-// user's alone, from what Windows says of it (its owner and DACL). The
+// This file decides whether a Windows revocation cache directory, and each
+// file in it, is the user's alone, from what Windows says of it (its owner
+// and DACL). The
 // decision is a pure function so that it is tested on every platform with
 // what Windows would return; revcache_windows.go reads the directory's
-// security descriptor and calls it.
+// security descriptor (and each cache file's) and calls it.
 
 // winACE is one access-control entry of a DACL, as the decision needs it.
 type winACE struct {
@@ -64,6 +65,15 @@ const (
 	aceDenied           = 1 // ACCESS_DENIED_ACE_TYPE
 )
 
+// Access rights that let a trustee change a file's content, delete it, or
+// take it over (winnt.h FILE_WRITE_DATA, FILE_APPEND_DATA: the same bits
+// as a directory's FILE_ADD_FILE and FILE_ADD_SUBDIRECTORY).
+const (
+	fileWriteData   = 0x2
+	fileAppendData  = 0x4
+	fileWriteRights = fileWriteData | fileAppendData | accessDelete | accessWriteDAC | accessWriteOwner | genericAll | genericWrite
+)
+
 // winDirProblem says why a cache directory with security sec cannot be
 // trusted by the user whose SID is user, or nil: it must belong to user
 // (or to SYSTEM, the Administrators or TrustedInstaller, who control the
@@ -75,6 +85,24 @@ const (
 // deny entry would have saved is the safe mistake), and entries of types
 // this does not read are refused.
 func winDirProblem(sec winDirSecurity, user string) error {
+	return winProblem(sec, user, dirWriteRights)
+}
+
+// winFileProblem is winDirProblem for a file in the cache directory, read
+// at each use: the directory's DACL says who may add files from now on,
+// not who could before it was made safe, and a file keeps the DACL it was
+// given (a file planted while the directory was open to others, or one
+// whose DACL was set apart from the directory's). It must belong to user
+// (or SYSTEM, the Administrators, TrustedInstaller), and no entry of its
+// DACL may let anyone else write it, delete it, or change its owner or
+// DACL.
+func winFileProblem(sec winDirSecurity, user string) error {
+	return winProblem(sec, user, fileWriteRights)
+}
+
+// winProblem is the decision of winDirProblem and winFileProblem, with
+// writeRights the rights no other trustee may hold.
+func winProblem(sec winDirSecurity, user string, writeRights uint32) error {
 	admin := func(sid string) bool {
 		return sid == user || sid == sidSystem || sid == sidAdministrators || sid == sidTrustedInstall
 	}
@@ -95,7 +123,7 @@ func winDirProblem(sec winDirSecurity, user string) error {
 		default:
 			return fmt.Errorf("has an access control entry of type %d, which tlsmail does not read", a.typ)
 		}
-		if a.mask&dirWriteRights != 0 && !trusted(a.sid) {
+		if a.mask&writeRights != 0 && !trusted(a.sid) {
 			others = append(others, sidText(a.sid))
 		}
 	}

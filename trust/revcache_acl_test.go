@@ -58,3 +58,48 @@ func TestWinDirProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestWinFileProblem: the decision on a file in a Windows cache directory,
+// read at each use (the directory's DACL does not say who could write a
+// file before the directory was made safe): a file as the user's cache
+// writes it passes; one another user, a group or everyone may write,
+// append to, delete or take over is refused, and so are another owner
+// and a NULL DACL. Rights that only mean something on a directory's
+// entries (FILE_DELETE_CHILD) do not refuse a file.
+func TestWinFileProblem(t *testing.T) {
+	const me = "S-1-5-21-1004336348-1177238915-682003330-1001"
+	const other = "S-1-5-21-1004336348-1177238915-682003330-1002"
+	const full = 0x1f01ff // FILE_ALL_ACCESS
+	const read = 0x1200a9 // FILE_GENERIC_READ | FILE_GENERIC_EXECUTE
+	allow := func(sid string, mask uint32) winACE { return winACE{typ: aceAllowed, sid: sid, mask: mask} }
+	inherited := []winACE{allow(sidSystem, full), allow(sidAdministrators, full), allow(me, full)}
+	tests := []struct {
+		name string
+		sec  winDirSecurity
+		want string // a part of the refusal; "" when the file may be read
+	}{
+		{"as the cache writes it", winDirSecurity{owner: me, aces: inherited}, ""},
+		{"others may read", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", read))}, ""},
+		{"a deny entry", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
+		{"FILE_DELETE_CHILD means nothing on a file", winDirSecurity{owner: me, aces: append(inherited, allow(other, fileDeleteChild))}, ""},
+		{"Everyone may write", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-1-0", fileWriteData))},
+			"can be written by other users (Everyone (S-1-1-0))"},
+		{"Users may append", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", fileAppendData))}, "Users (S-1-5-32-545)"},
+		{"Authenticated Users modify", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-11", 0x1301bf))}, "Authenticated Users (S-1-5-11)"},
+		{"another user may delete it", winDirSecurity{owner: me, aces: append(inherited, allow(other, accessDelete))}, other},
+		{"another user may change the DACL", winDirSecurity{owner: me, aces: append(inherited, allow(other, accessWriteDAC))}, other},
+		{"GENERIC_WRITE to another user", winDirSecurity{owner: me, aces: append(inherited, allow(other, genericWrite))}, other},
+		{"a NULL DACL", winDirSecurity{owner: me, nullDACL: true}, "no access control list"},
+		{"planted by another user", winDirSecurity{owner: other, aces: inherited}, "belongs to " + other},
+		{"an object ACE", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: 5, mask: full})}, "type 5"},
+	}
+	for _, tt := range tests {
+		err := winFileProblem(tt.sec, me)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
+		}
+	}
+}

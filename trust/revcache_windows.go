@@ -16,8 +16,9 @@ import (
 const groupOtherBitsMeaningful = false
 
 // ownedByUser: Windows has no uid in os.FileInfo; the cache directory's
-// owner and DACL are checked instead (dirSecurityProblem), and the files
-// in it inherit that DACL.
+// owner and DACL are checked instead (dirSecurityProblem), and each file's
+// when it is read (fileSecurityProblem): a file need not have the DACL its
+// directory has now.
 func ownedByUser(os.FileInfo) bool { return true }
 
 // dirSecurityProblem says why the directory dir, which fi describes, may be
@@ -34,6 +35,19 @@ func dirSecurityProblem(dir string, fi os.FileInfo) error {
 	if ofi, err := f.Stat(); err != nil || !os.SameFile(fi, ofi) {
 		return errors.New("changed while it was checked")
 	}
+	return handleSecurityProblem(f, winDirProblem)
+}
+
+// fileSecurityProblem says why the open cache file f may have been written
+// by another user, or nil (winFileProblem decides, on the owner and DACL
+// of the handle read from).
+func fileSecurityProblem(f *os.File) error {
+	return handleSecurityProblem(f, winFileProblem)
+}
+
+// handleSecurityProblem reads the owner and DACL of the open file or
+// directory f and hands them, with this process's user, to decide.
+func handleSecurityProblem(f *os.File, decide func(winDirSecurity, string) error) error {
 	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT,
 		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
@@ -47,7 +61,7 @@ func dirSecurityProblem(dir string, fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("cannot be checked: finding this user: %w", err)
 	}
-	return winDirProblem(sec, tu.User.Sid.String())
+	return decide(sec, tu.User.Sid.String())
 }
 
 // winSecurityOf reads sd's owner and DACL into what winDirProblem decides

@@ -160,3 +160,61 @@ func TestCacheDirACL(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheFileACL: a cache file is checked on its own when it is read,
+// not only its directory: an answer file that Everyone may write (a file
+// planted, or left, with a DACL of its own while the directory was open to
+// others) is ignored and the answer fetched again, though the directory
+// itself passes; the same file with the user's own DACL is used.
+func TestCacheFileACL(t *testing.T) {
+	s := revocationScenario(t, "revocation-good")
+	d, err := os.MkdirTemp("", "tlsmail-acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	dir := filepath.Join(d, "cache")
+	verifyGood(t, s, &Checker{CacheDir: dir}) // an answer in the cache
+	files, err := filepath.Glob(filepath.Join(dir, strings.Repeat("?", 64)))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no answer file in %s (%v)", dir, err)
+	}
+	setDACL := func(sddl string) {
+		t.Helper()
+		sd, err := windows.SecurityDescriptorFromString(sddl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dacl, _, err := sd.DACL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := windows.SetNamedSecurityInfo(f, windows.SE_FILE_OBJECT,
+				windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+				t.Skipf("cannot set a file's DACL here: %v", err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		dacl    string
+		fetches int // fetches by a fresh Checker
+	}{
+		{"the user's own", "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)", 0},
+		{"Everyone may write", "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)(A;;FW;;;WD)", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setDACL(tc.dacl)
+			c := &Checker{CacheDir: dir}
+			hits := s.Responder.Hits("/crl")
+			verifyGood(t, s, c)
+			if c.disk == nil {
+				t.Fatalf("the cache directory was refused: %v", c.DiskCacheError())
+			}
+			if n := s.Responder.Hits("/crl"); n != hits+tc.fetches {
+				t.Errorf("%d fetches, want %d", n-hits, tc.fetches)
+			}
+		})
+	}
+}

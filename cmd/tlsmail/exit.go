@@ -78,12 +78,21 @@ type failure struct {
 	// err is the error classified; flaghints.go reads it to add the
 	// flags of the command to the fix.
 	err error
+	// stderr is the start of a failed command's standard error (a
+	// password command's, config.CommandError): printed on the terminal
+	// only, never in JSON, the log line or the outbox (it may hold
+	// secrets).
+	stderr string
 }
 
 // classify maps err to its exit code and JSON kind. Every error a command
 // returns passes through here, so this is the one place the table lives.
 func classify(err error) failure {
 	f := failure{code: exitSoftware, kind: kindInternal, message: err.Error(), err: err}
+	var cmdErr *config.CommandError
+	if errors.As(err, &cmdErr) {
+		f.stderr = cmdErr.Stderr
+	}
 	var te *trust.Error
 	if errors.As(err, &te) {
 		f.problems = te.Report.Problems

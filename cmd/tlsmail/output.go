@@ -228,6 +228,9 @@ func modeName(m smtp.TLSMode) string {
 // starts a line of its own.
 func printError(w io.Writer, f failure) {
 	fmt.Fprintf(w, "tlsmail: %s\n", safetext.Quote(f.message))
+	if f.stderr != "" {
+		fmt.Fprintf(w, "  the command's error output: %s\n", safetext.Quote(f.stderr))
+	}
 	for _, p := range f.problems {
 		fmt.Fprintf(w, "  problem: %s\n", safetext.Quote(p.String()))
 		if p.Fix != "" {
