@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/anystore"
@@ -24,9 +25,12 @@ func TestMain(m *testing.M) {
 }
 
 func TestChoose(t *testing.T) {
-	abs, err := filepath.Abs("rel")
-	if err != nil {
-		t.Fatal(err)
+	abs := func(p string) string {
+		a, err := filepath.Abs(filepath.FromSlash(p)) // /a is Z:\a under Wine
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
 	flag := func(dir, url string) anystore.Source { return anystore.Source{Names: "flags", Dir: dir, URL: url} }
 	cfg := func(dir, url string) anystore.Source { return anystore.Source{Names: "config", Dir: dir, URL: url} }
@@ -37,12 +41,12 @@ func TestChoose(t *testing.T) {
 		both    string // the Names of a *BothError
 	}{
 		{"none", []anystore.Source{flag("", ""), cfg("", "")}, anystore.Location{}, ""},
-		{"first wins", []anystore.Source{flag("/a", ""), cfg("", "postgres://h/db")}, anystore.Location{Dir: "/a"}, ""},
+		{"first wins", []anystore.Source{flag("/a", ""), cfg("", "postgres://h/db")}, anystore.Location{Dir: abs("/a")}, ""},
 		{"url first", []anystore.Source{flag("", "postgres://h/db"), cfg("/a", "")}, anystore.Location{URL: "postgres://h/db"}, ""},
-		{"empty level skipped", []anystore.Source{flag("", ""), cfg("/c", "")}, anystore.Location{Dir: "/c"}, ""},
-		{"relative made absolute", []anystore.Source{flag("rel", "")}, anystore.Location{Dir: abs}, ""},
+		{"empty level skipped", []anystore.Source{flag("", ""), cfg("/c", "")}, anystore.Location{Dir: abs("/c")}, ""},
+		{"relative made absolute", []anystore.Source{flag("rel", "")}, anystore.Location{Dir: abs("rel")}, ""},
 		{"both in one level", []anystore.Source{flag("/a", "postgres://h/db"), cfg("/c", "")}, anystore.Location{}, "flags"},
-		{"both below a named level", []anystore.Source{flag("/a", ""), cfg("/c", "postgres://h/db")}, anystore.Location{Dir: "/a"}, ""},
+		{"both below a named level", []anystore.Source{flag("/a", ""), cfg("/c", "postgres://h/db")}, anystore.Location{Dir: abs("/a")}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,7 +110,7 @@ func TestCheckURLAndRedact(t *testing.T) {
 // Where names the part in the store's own terms.
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	locs := map[string]func(t *testing.T) anystore.Location{
 		"dir": func(t *testing.T) anystore.Location { return anystore.Location{Dir: filepath.Join(dir, "spool")} },
 		"postgres": func(t *testing.T) anystore.Location {
