@@ -129,3 +129,27 @@ func TestSendmailMalformedTokenStaysQueued(t *testing.T) {
 		t.Errorf("after the fix, queue flush: %s (stored %d)", r, storedCount(t, srv))
 	}
 }
+
+// `send --queue` with a malformed token: the message stays queued (exit
+// 75), and the error still says what to fix (the token), not only that
+// 'tlsmail queue run' retries it: retrying alone never delivers it.
+func TestSendQueueMalformedTokenSaysFix(t *testing.T) {
+	t.Parallel()
+	srv := tokenServer(t, nil)
+	queue := t.TempDir() + "/queue"
+	r := proc{args: []string{"send", "--server", srv.SMTPAddr(), "--tls", "starttls", "--ca", srv.CAFile(),
+		"--user", testUser, "--auth", "oauthbearer", "--password-cmd", "echo 'Bearer " + testToken + "'",
+		"--from", "ann@example.com", "--to", "bob@example.org", "--subject", "oauth", "--body", "b",
+		"--queue", "--queue-dir", queue, "--json"}}.run(t)
+	t.Logf("%s", r)
+	if r.code != exitTempFail {
+		t.Errorf("exit %d, want %d (queued)", r.code, exitTempFail)
+	}
+	if strings.Contains(r.stdout+r.stderr, testToken) {
+		t.Errorf("the token is in the output: %s", r)
+	}
+	fix, _ := decodeJSON(t, r)["error"].(map[string]any)["fix"].(string)
+	if !strings.Contains(fix, "token") || !strings.Contains(fix, "queue flush") || strings.Contains(fix, "queue run' retries it") {
+		t.Errorf("the fix does not say what to fix (the token) and how to deliver it then: %q", fix)
+	}
+}
