@@ -28,6 +28,7 @@ package submit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -517,7 +518,8 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again, a user name with a line break, an unknown SASL
+// cannot read again, an EHLO name that cannot be sent
+// (smtp.CheckLocalName), a user name with a line break, an unknown SASL
 // mechanism, a user without a password source, a password sent without
 // TLS when the mechanism is not named (see Plaintext).
 func (a *Account) Check() error {
@@ -545,6 +547,14 @@ func (a *Account) Check() error {
 		if r.Source == SecretEnv && !envName(r.Ref) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
+	}
+	if err := smtp.CheckLocalName(a.LocalName); err != nil {
+		// Refused before the message is queued: Classify defers a
+		// KindConfig failure, and the item keeps this name, so it
+		// would wait until it expired with nothing able to cure it.
+		var se *smtp.Error
+		errors.As(err, &se)
+		return &Error{Field: "local_name", Msg: se.Err.Error(), Fix: se.Fix, Err: err}
 	}
 	if err := a.Client.check(a.Provider); err != nil {
 		return err

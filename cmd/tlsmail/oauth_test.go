@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -151,5 +153,25 @@ func TestSendQueueMalformedTokenSaysFix(t *testing.T) {
 	fix, _ := decodeJSON(t, r)["error"].(map[string]any)["fix"].(string)
 	if !strings.Contains(fix, "token") || !strings.Contains(fix, "queue flush") || strings.Contains(fix, "queue run' retries it") {
 		t.Errorf("the fix does not say what to fix (the token) and how to deliver it then: %q", fix)
+	}
+}
+
+// `send --queue --ehlo NAME` with a name Dial refuses (over 255 octets):
+// refused before anything is queued (exit 78), not queued to wait until
+// it expires, since Classify defers KindConfig and the item keeps the
+// name (nothing could cure it).
+func TestSendQueueBadEHLONotQueued(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	queue := t.TempDir() + "/queue"
+	r := proc{args: []string{"send", "--server", srv.SMTPAddr(), "--tls", "starttls", "--ca", srv.CAFile(),
+		"--ehlo", strings.Repeat("a", 300),
+		"--from", "ann@example.com", "--to", "bob@example.org", "--subject", "s", "--body", "b",
+		"--queue", "--queue-dir", queue}}.run(t)
+	if r.code != exitConfig || !strings.Contains(r.stderr, "--ehlo") {
+		t.Errorf("exit %d, want %d naming --ehlo: %s", r.code, exitConfig, r)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(queue, "msg")); len(entries) != 0 {
+		t.Errorf("%d files queued, want none", len(entries))
 	}
 }
