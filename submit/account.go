@@ -570,7 +570,14 @@ func (a *Account) Check() error {
 	}
 	if a.Auth.User != "" {
 		switch m := strings.ToUpper(a.Auth.Mechanism); m {
-		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
+		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256":
+		case "OAUTHBEARER", "XOAUTH2":
+			// 0x01 separates the fields of their message: the client
+			// refuses such a name at AUTH (KindConfig, deferred by
+			// Classify), and a queued item keeps it.
+			if strings.ContainsFunc(a.Auth.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return bad("user", "the user name holds control characters, which "+m+" cannot carry", "give the user name alone")
+			}
 		default:
 			return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Auth.Mechanism),
 				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")

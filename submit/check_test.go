@@ -40,6 +40,7 @@ func TestAccountCheck(t *testing.T) {
 		{"password without TLS, mechanism not named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, "auth"},
 		// An EHLO name Dial refuses (KindConfig, which Classify defers):
 		// refused before the message is queued with it.
+		{"OAuth user with a control character", Account{Host: "h", Auth: Auth{Mechanism: "xoauth2", User: "a\x01b", Secret: env}}, "user"},
 		{"EHLO name", Account{Host: "h", LocalName: "mail.example.org"}, ""},
 		{"EHLO name with a control character", Account{Host: "h", LocalName: "a\x01b"}, "local_name"},
 		{"EHLO name over 255 octets", Account{Host: "h", LocalName: strings.Repeat("a", 256)}, "local_name"},
