@@ -515,6 +515,15 @@ func (c *Client) auth(ctx context.Context) error {
 		if len(enc) == 0 {
 			enc = "="
 		}
+		if len(enc)+2 > maxAuthLine {
+			// Not even a line of its own holds it (RFC 4954 section 4
+			// limits a response line to 12288 octets too): a server
+			// refuses it, whatever it answers (the embedded one says
+			// 454, a temporary failure), so nothing is sent.
+			return &Error{Kind: KindConfig, Op: "AUTH",
+				Err: fmt.Errorf("%s: the initial response is %d octets encoded, more than the %d of an SMTP line (RFC 4954 section 4)", mech, len(enc), maxAuthLine-2),
+				Fix: "check what the password source gives: an access token this long is not one, or the server cannot take it over SMTP"}
+		}
 		if len(line)+1+len(enc)+2 > maxAuthLine {
 			// RFC 4954 section 4: the client must not use the initial
 			// response when it would make the line exceed 12288 octets;
