@@ -117,7 +117,7 @@ func TestSendmailMalformedTokenStaysQueued(t *testing.T) {
 	m := &mailbox{srv: srv, cfg: cfg, queue: t.TempDir() + "/queue"}
 	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: m.env(),
 		stdin: strings.NewReader("Subject: token\n\nbody\n")}.run(t)
-	if r.code != 0 || !strings.Contains(r.stderr, "will not heal by itself") || !strings.Contains(r.stderr, "token") {
+	if r.code != 0 || !strings.Contains(r.stderr, "will not heal by itself") || !strings.Contains(r.stderr, "access token alone, on one line") {
 		t.Errorf("a malformed token: want exit 0, kept, and what to fix: %s", r)
 	}
 	if strings.Contains(r.stderr, testToken) {

@@ -800,6 +800,12 @@ func needsFixing(err error) (string, bool) {
 			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
 		case smtp.KindStartTLSUnavailable:
 			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
+		case smtp.KindConfig:
+			if se.Fix != "" {
+				// Its own words (a malformed token: what the password
+				// source must print), not the generic line below.
+				return se.Fix, true
+			}
 		}
 	}
 	var sub *submit.Error
