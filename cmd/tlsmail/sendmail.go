@@ -578,7 +578,8 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 }
 
 // headerOption checks an argument attached to one of msmtp's header
-// options as msmtp does: a bad one, or an empty one (--set-from-header=),
+// options, or to one of its on/off options (--tls, --tls-starttls,
+// --tls-certcheck, --auto-from), as msmtp does: a bad one, or an empty one (--set-from-header=),
 // is a usage error naming the option (msmtp exits 64), not a
 // configuration error. Without '=' the option means auto (the set_*
 // options) or on.
@@ -589,7 +590,10 @@ func headerOption(name, val string, hasVal bool) error {
 		valid = []string{"auto", "on", "off"}
 	case "set-date-header", "set-msgid-header":
 		valid = []string{"auto", "off"}
-	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header":
+	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header",
+		// msmtp takes --tls alone or with on or off, not --tls= (its
+		// is_on/is_off): an empty value is no on.
+		"tls", "tls-starttls", "tls-certcheck", "auto-from":
 		valid = []string{"on", "off"}
 	}
 	if !hasVal || valid == nil || slices.Contains(valid, val) {
