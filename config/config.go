@@ -296,6 +296,11 @@ func (a *Account) keyError(key, msg, fix string) error {
 	line := a.Line
 	if o, ok := a.Set[key]; ok && o.Line > 0 {
 		line = o.Line
+	} else if ok {
+		// Set by Override (the command line): the file has no such
+		// line to point at or to remove.
+		return &Error{Key: key, Msg: fmt.Sprintf("account %s: %s (set on the command line)", a.Name, msg),
+			Fix: strings.Replace(fix, "remove the line", "leave it off the command line", 1)}
 	}
 	return &Error{File: a.File, Line: line, Key: key, Msg: fmt.Sprintf("account %s: %s", a.Name, msg), Fix: fix}
 }

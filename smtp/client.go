@@ -286,15 +286,25 @@ func (c *Client) validate() error {
 		return &Error{Kind: KindConfig, Op: "AUTH", Err: errors.New("refusing to send a password without TLS"),
 			Fix: "use STARTTLS or implicit TLS; to send it in the clear anyway, name the authentication mechanism explicitly as well as choosing no TLS"}
 	}
-	if strings.ContainsFunc(c.cfg.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		// A domain or an address literal (RFC 5321 section 4.1.1.1):
-		// no space, and no control character to end the line or to
-		// reach the terminal of whoever reads the server's log.
-		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", c.cfg.LocalName),
+	if err := CheckLocalName(c.cfg.LocalName); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CheckLocalName reports whether name can be sent with EHLO, as
+// Config.LocalName: a domain or an address literal (RFC 5321 section
+// 4.1.1.1) has no space and no control character (to end the line or to
+// reach the terminal of whoever reads the server's log), and is at most
+// MaxDomainLen octets (section 4.5.3.1.2). "" (the default) passes. The
+// error is the KindConfig *Error Dial would return.
+func CheckLocalName(name string) error {
+	if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return &Error{Kind: KindConfig, Op: "EHLO", Err: fmt.Errorf("invalid EHLO name %q", name),
 			Fix: "give a host name as the EHLO name"}
 	}
-	if n := len(c.cfg.LocalName); n > MaxDomainLen {
-		return &Error{Kind: KindConfig, Op: "EHLO", Err: &LimitError{What: "domain", Value: shorten(c.cfg.LocalName), Len: n, Max: MaxDomainLen},
+	if n := len(name); n > MaxDomainLen {
+		return &Error{Kind: KindConfig, Op: "EHLO", Err: &LimitError{What: "domain", Value: shorten(name), Len: n, Max: MaxDomainLen},
 			Fix: "use a shorter EHLO name"}
 	}
 	return nil
@@ -504,6 +514,15 @@ func (c *Client) auth(ctx context.Context) error {
 		enc := base64.StdEncoding.EncodeToString(ir)
 		if len(enc) == 0 {
 			enc = "="
+		}
+		if len(enc)+2 > maxAuthLine {
+			// Not even a line of its own holds it (RFC 4954 section 4
+			// limits a response line to 12288 octets too): a server
+			// refuses it, whatever it answers (the embedded one says
+			// 454, a temporary failure), so nothing is sent.
+			return &Error{Kind: KindConfig, Op: "AUTH",
+				Err: fmt.Errorf("%s: the initial response is %d octets encoded, more than the %d of an SMTP line (RFC 4954 section 4)", mech, len(enc), maxAuthLine-2),
+				Fix: "check what the password source gives: an access token this long is not one, or the server cannot take it over SMTP"}
 		}
 		if len(line)+1+len(enc)+2 > maxAuthLine {
 			// RFC 4954 section 4: the client must not use the initial

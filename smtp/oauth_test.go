@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -240,5 +241,36 @@ func TestOAuthTokenBeyondAuthLine(t *testing.T) {
 				t.Errorf("%d messages stored (%v), want 1", len(msgs), err)
 			}
 		})
+	}
+}
+
+// TestOAuthTokenBeyondResponseLine: a token too long for even a response
+// line of its own (RFC 4954 section 4: 12288 octets) is refused before
+// anything is sent (KindConfig, which says what to check) instead of
+// going out and drawing the embedded server's 454 "Invalid base64 data",
+// a temporary failure a queue retried until the message expired.
+func TestOAuthTokenBeyondResponseLine(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const user = "ann@example.org"
+	token := strings.Repeat("x", 20000)
+	srv, err := server.Start(ctx, server.Config{SMTPAddr: "127.0.0.1:0", Dir: t.TempDir(), AuthFailureDelay: -1,
+		Tokens: map[string]string{user: token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+		var log bytes.Buffer
+		_, err := Dial(ctx, srv.SMTPAddr(), &Config{Mode: StartTLS, Timeout: 5 * time.Second, Transcript: transcript.New(&log),
+			TLS:  &secchan.Config{Trust: trust.Options{Roots: srv.CAPool()}},
+			Auth: &Auth{Mechanism: mech, Username: user, Password: token}})
+		var se *Error
+		if !errors.As(err, &se) || se.Kind != KindConfig || !strings.Contains(err.Error(), "12286") {
+			t.Errorf("%s: a %d-character token: %v, want a KindConfig error naming the line limit\n%s", mech, len(token), err, log.String())
+		}
+		if strings.Contains(log.String(), "bytes: AUTH") || leaks(log.String(), token) {
+			t.Errorf("%s: something was sent:\n%s", mech, log.String())
+		}
 	}
 }

@@ -28,6 +28,7 @@ package submit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -520,7 +521,8 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again, a user name with a line break, an unknown SASL
+// cannot read again, an EHLO name that cannot be sent
+// (smtp.CheckLocalName), a user name with a line break, an unknown SASL
 // mechanism, a user without a password source, a password sent without
 // TLS when the mechanism is not named (see Plaintext).
 func (a *Account) Check() error {
@@ -549,6 +551,14 @@ func (a *Account) Check() error {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
 	}
+	if err := smtp.CheckLocalName(a.LocalName); err != nil {
+		// Refused before the message is queued: Classify defers a
+		// KindConfig failure, and the item keeps this name, so it
+		// would wait until it expired with nothing able to cure it.
+		var se *smtp.Error
+		errors.As(err, &se)
+		return &Error{Field: "local_name", Msg: se.Err.Error(), Fix: se.Fix, Err: err}
+	}
 	if err := a.Client.check(a.Provider); err != nil {
 		return err
 	}
@@ -563,7 +573,14 @@ func (a *Account) Check() error {
 	}
 	if a.Auth.User != "" {
 		switch m := strings.ToUpper(a.Auth.Mechanism); m {
-		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
+		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256":
+		case "OAUTHBEARER", "XOAUTH2":
+			// 0x01 separates the fields of their message: the client
+			// refuses such a name at AUTH (KindConfig, deferred by
+			// Classify), and a queued item keeps it.
+			if strings.ContainsFunc(a.Auth.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return bad("user", "the user name holds control characters, which "+m+" cannot carry", "give the user name alone")
+			}
 		default:
 			return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Auth.Mechanism),
 				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")

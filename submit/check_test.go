@@ -2,6 +2,7 @@ package submit
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tlsmail/tlsmail/smtp"
@@ -37,6 +38,12 @@ func TestAccountCheck(t *testing.T) {
 		{"user without a secret", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", User: "u"}}, "secret"},
 		{"secret without a user (no login would be made)", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", Secret: env}}, "user"},
 		{"password without TLS, mechanism not named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, "auth"},
+		// An EHLO name Dial refuses (KindConfig, which Classify defers):
+		// refused before the message is queued with it.
+		{"OAuth user with a control character", Account{Host: "h", Auth: Auth{Mechanism: "xoauth2", User: "a\x01b", Secret: env}}, "user"},
+		{"EHLO name", Account{Host: "h", LocalName: "mail.example.org"}, ""},
+		{"EHLO name with a control character", Account{Host: "h", LocalName: "a\x01b"}, "local_name"},
+		{"EHLO name over 255 octets", Account{Host: "h", LocalName: strings.Repeat("a", 256)}, "local_name"},
 	}
 	for _, tc := range tests {
 		err := tc.a.Check()

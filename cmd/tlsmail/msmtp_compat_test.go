@@ -565,7 +565,10 @@ func TestMsmtpLongOptions(t *testing.T) {
 	// A value an option does not take: exit 64 naming the option, side by
 	// side with msmtp ("invalid argument abc for --port"); before, tlsmail
 	// exited 78 with the configuration command's name.
-	for _, opt := range []string{"--port=abc", "--timeout=x", "--tls=maybe", "--tls-starttls=x", "--auth=bogus", "--tls-certcheck=maybe"} {
+	// An empty value attached to an on/off option (--tls=) is one too: it
+	// meant on in tlsmail, silently.
+	for _, opt := range []string{"--port=abc", "--timeout=x", "--tls=maybe", "--tls-starttls=x", "--auth=bogus", "--tls-certcheck=maybe",
+		"--tls=", "--tls-starttls=", "--tls-certcheck=", "--auto-from="} {
 		name, val, _ := strings.Cut(opt, "=")
 		want := "invalid argument " + val + " for " + name
 		for _, bin := range []string{msmtp, ""} {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,7 +117,7 @@ func TestSendmailMalformedTokenStaysQueued(t *testing.T) {
 	m := &mailbox{srv: srv, cfg: cfg, queue: t.TempDir() + "/queue"}
 	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: m.env(),
 		stdin: strings.NewReader("Subject: token\n\nbody\n")}.run(t)
-	if r.code != 0 || !strings.Contains(r.stderr, "will not heal by itself") || !strings.Contains(r.stderr, "token") {
+	if r.code != 0 || !strings.Contains(r.stderr, "will not heal by itself") || !strings.Contains(r.stderr, "access token alone, on one line") {
 		t.Errorf("a malformed token: want exit 0, kept, and what to fix: %s", r)
 	}
 	if strings.Contains(r.stderr, testToken) {
@@ -127,5 +129,49 @@ func TestSendmailMalformedTokenStaysQueued(t *testing.T) {
 	writeFileAt(t, cfg, text("echo "+testToken), 0o600)
 	if r := (proc{args: []string{"queue", "flush"}, env: m.env()}).run(t); r.code != 0 || storedCount(t, srv) != 1 {
 		t.Errorf("after the fix, queue flush: %s (stored %d)", r, storedCount(t, srv))
+	}
+}
+
+// `send --queue` with a malformed token: the message stays queued (exit
+// 75), and the error still says what to fix (the token), not only that
+// 'tlsmail queue run' retries it: retrying alone never delivers it.
+func TestSendQueueMalformedTokenSaysFix(t *testing.T) {
+	t.Parallel()
+	srv := tokenServer(t, nil)
+	queue := t.TempDir() + "/queue"
+	r := proc{args: []string{"send", "--server", srv.SMTPAddr(), "--tls", "starttls", "--ca", srv.CAFile(),
+		"--user", testUser, "--auth", "oauthbearer", "--password-cmd", "echo 'Bearer " + testToken + "'",
+		"--from", "ann@example.com", "--to", "bob@example.org", "--subject", "oauth", "--body", "b",
+		"--queue", "--queue-dir", queue, "--json"}}.run(t)
+	t.Logf("%s", r)
+	if r.code != exitTempFail {
+		t.Errorf("exit %d, want %d (queued)", r.code, exitTempFail)
+	}
+	if strings.Contains(r.stdout+r.stderr, testToken) {
+		t.Errorf("the token is in the output: %s", r)
+	}
+	fix, _ := decodeJSON(t, r)["error"].(map[string]any)["fix"].(string)
+	if !strings.Contains(fix, "token") || !strings.Contains(fix, "queue flush") || strings.Contains(fix, "queue run' retries it") {
+		t.Errorf("the fix does not say what to fix (the token) and how to deliver it then: %q", fix)
+	}
+}
+
+// `send --queue --ehlo NAME` with a name Dial refuses (over 255 octets):
+// refused before anything is queued (exit 78), not queued to wait until
+// it expires, since Classify defers KindConfig and the item keeps the
+// name (nothing could cure it).
+func TestSendQueueBadEHLONotQueued(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	queue := t.TempDir() + "/queue"
+	r := proc{args: []string{"send", "--server", srv.SMTPAddr(), "--tls", "starttls", "--ca", srv.CAFile(),
+		"--ehlo", strings.Repeat("a", 300),
+		"--from", "ann@example.com", "--to", "bob@example.org", "--subject", "s", "--body", "b",
+		"--queue", "--queue-dir", queue}}.run(t)
+	if r.code != exitConfig || !strings.Contains(r.stderr, "--ehlo") {
+		t.Errorf("exit %d, want %d naming --ehlo: %s", r.code, exitConfig, r)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(queue, "msg")); len(entries) != 0 {
+		t.Errorf("%d files queued, want none", len(entries))
 	}
 }

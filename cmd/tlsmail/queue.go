@@ -293,9 +293,20 @@ func (qr *queued) err() error {
 			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
+		fix := fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' retries it%s", qr.id, nextText(qr.next))
+		if !submit.Heals(qr.res.Err) {
+			// Kept for a fix of the account or the server (a refused
+			// login, a malformed token, an untrusted certificate):
+			// retrying alone never delivers it, so say what to fix.
+			if c.fix != "" {
+				fix = c.fix + "; then "
+			} else {
+				fix = "fix the cause; then "
+			}
+			fix += fmt.Sprintf("'tlsmail queue flush' delivers it (it is safe in the outbox as %s, and will not heal by itself)", qr.id)
+		}
 		return &exitError{code: exitTempFail, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("not delivered yet: %s", c.message),
-			fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' retries it%s", qr.id, nextText(qr.next))}
+			msg: fmt.Sprintf("not delivered yet: %s", c.message), fix: fix}
 	}
 	if qr.deferred {
 		return nil

@@ -578,7 +578,8 @@ func msmtpAccountOption(name string) (key string, optional, ok bool) {
 }
 
 // headerOption checks an argument attached to one of msmtp's header
-// options as msmtp does: a bad one, or an empty one (--set-from-header=),
+// options, or to one of its on/off options (--tls, --tls-starttls,
+// --tls-certcheck, --auto-from), as msmtp does: a bad one, or an empty one (--set-from-header=),
 // is a usage error naming the option (msmtp exits 64), not a
 // configuration error. Without '=' the option means auto (the set_*
 // options) or on.
@@ -589,7 +590,10 @@ func headerOption(name, val string, hasVal bool) error {
 		valid = []string{"auto", "on", "off"}
 	case "set-date-header", "set-msgid-header":
 		valid = []string{"auto", "off"}
-	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header":
+	case "remove-bcc-headers", "undisclosed-recipients", "keepbcc", "add-missing-from-header", "add-missing-date-header",
+		// msmtp takes --tls alone or with on or off, not --tls= (its
+		// is_on/is_off): an empty value is no on.
+		"tls", "tls-starttls", "tls-certcheck", "auto-from":
 		valid = []string{"on", "off"}
 	}
 	if !hasVal || valid == nil || slices.Contains(valid, val) {
@@ -800,6 +804,12 @@ func needsFixing(err error) (string, bool) {
 			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
 		case smtp.KindStartTLSUnavailable:
 			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
+		case smtp.KindConfig:
+			if se.Fix != "" {
+				// Its own words (a malformed token: what the password
+				// source must print), not the generic line below.
+				return se.Fix, true
+			}
 		}
 	}
 	var sub *submit.Error

@@ -100,8 +100,17 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 	switch qr.res.Outcome {
 	case outbox.Delivered:
 		if qr.out != nil && qr.out.result != nil && len(qr.out.result.Rejected) > 0 {
-			// Delivered to the others; these were queued again.
 			var b []string
+			if qr.id == "" {
+				// Sent without an outbox (a direct send): the refused
+				// recipients were not queued again; nothing retries them.
+				for _, r := range qr.out.result.Rejected {
+					b = append(b, r.Addr+" refused ("+deferredReply(r.Reply)+")")
+				}
+				en.ErrorMsg = strings.Join(b, "; ") + "; not delivered to them"
+				break
+			}
+			// Delivered to the others; these were queued again.
 			for _, r := range qr.out.result.Rejected {
 				b = append(b, r.Addr+" deferred ("+deferredReply(r.Reply)+")")
 			}
