@@ -46,6 +46,7 @@ func TestDecideSystem(t *testing.T) {
 		want   want // every problem, by kind
 		ok     bool // accepted
 		crls   []*x509.RevocationList
+		sent   []*x509.Certificate // the server's chain; nil means chain
 	}{
 		{
 			// The attack of issue 10: the CA's CRL and OCSP servers are
@@ -266,11 +267,40 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindRevoked: trust.SeverityError},
 			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
 		},
+		{
+			// The server sent its leaf alone and crypt32 fetched the
+			// intermediate (AIA or a store: Index -1): the local check
+			// must use the chain Windows built to pair the leaf with its
+			// issuer, or the local CRL's revocation goes unread.
+			name: "intermediate fetched by Windows, leaf in a local CRL",
+			res: systemResult{Elements: []chainElement{{Cert: chain[0], Index: 0}, {Cert: chain[1], Index: -1}, {Cert: root, Index: -1}},
+				Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevoked: trust.SeverityError},
+			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
+			sent:   chain[:1],
+		},
+		{
+			// The same with the intermediate revoked by the root's local
+			// CRL: a certificate the server did not send is reported on
+			// no index of its chain.
+			name: "intermediate fetched by Windows, in a local CRL",
+			res: systemResult{Elements: []chainElement{{Cert: chain[0], Index: 0}, {Cert: chain[1], Index: -1}, {Cert: root, Index: -1}},
+				Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevoked: trust.SeverityError},
+			crls:   []*x509.RevocationList{revokes(t, p.Root, chain[1])},
+			sent:   chain[:1],
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			opts := trust.Options{Name: c.server, Revocation: c.mode, ExpiryWarning: -1, CRLs: c.crls}
-			r := decideSystem(c.res, chain, opts)
+			sent := c.sent
+			if sent == nil {
+				sent = chain
+			}
+			r := decideSystem(c.res, sent, opts)
 			got := map[trust.Kind]trust.Severity{}
 			for _, p := range r.Problems {
 				t.Logf("problem: %s", p)
@@ -295,6 +325,9 @@ func TestDecideSystem(t *testing.T) {
 			for i, p := range r.Problems {
 				if i > 0 && p.Severity == trust.SeverityError && r.Problems[i-1].Severity != trust.SeverityError {
 					t.Errorf("problem %d (%s) is an error after a warning: errors come first", i, p)
+				}
+				if p.Cert >= len(sent) {
+					t.Errorf("problem %s on certificate %d of a chain of %d", p, p.Cert, len(sent))
 				}
 				if p.Kind == trust.KindNameMismatch {
 					if p.Cert != 0 {
