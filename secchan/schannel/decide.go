@@ -332,7 +332,8 @@ var localKinds = map[trust.Kind]bool{
 // certificate of path, the chain crypt32 built (trusted or not: crypt32 has
 // judged the root), and adds the problems of localKinds Windows did not
 // report, and a revocation the local CRLs (opts.CRLs, msmtp's
-// tls_crl_file) show, which crypt32 is not given. Verification is thereby
+// tls_crl_file) show, which crypt32 is not given (or the warning that one
+// of them is past its next update). Verification is thereby
 // never weaker than the crypto/tls provider's for these kinds, whatever the
 // machine's policy.
 //
@@ -360,13 +361,17 @@ func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Option
 		r.Anchor = lr.Anchor
 	}
 	for _, p := range lr.Problems {
-		// With the online check off here, a revocation can only come
-		// from the local CRLs.
-		if (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind) {
-			cert := p.Cert
-			if cert >= len(r.Chain) {
-				cert = -1
-			}
+		cert := p.Cert
+		if cert >= len(r.Chain) {
+			cert = -1
+		}
+		// With the online check off here, a revocation, or a revocation
+		// status left unknown (a local CRL past its next update), can
+		// only come from the local CRLs.
+		switch {
+		case (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind):
+			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
+		case p.Kind == trust.KindRevocationUnknown:
 			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
 		}
 	}

@@ -45,7 +45,7 @@ func TestDecideSystem(t *testing.T) {
 		mode   trust.RevocationMode
 		want   want // every problem, by kind
 		ok     bool // accepted
-		crls   []*x509.RevocationList
+		crls   []*trust.CRL
 		sent   []*x509.Certificate // the server's chain; nil means chain
 	}{
 		{
@@ -265,7 +265,7 @@ func TestDecideSystem(t *testing.T) {
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "mail.example.com",
 			want:   want{trust.KindRevoked: trust.SeverityError},
-			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
+			crls:   []*trust.CRL{revokes(t, p.Intermediate, chain[0])},
 		},
 		{
 			// The server sent its leaf alone and crypt32 fetched the
@@ -277,7 +277,7 @@ func TestDecideSystem(t *testing.T) {
 				Policy: ok, NamePolicy: ok},
 			server: "mail.example.com",
 			want:   want{trust.KindRevoked: trust.SeverityError},
-			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
+			crls:   []*trust.CRL{revokes(t, p.Intermediate, chain[0])},
 			sent:   chain[:1],
 		},
 		{
@@ -289,8 +289,18 @@ func TestDecideSystem(t *testing.T) {
 				Policy: ok, NamePolicy: ok},
 			server: "mail.example.com",
 			want:   want{trust.KindRevoked: trust.SeverityError},
-			crls:   []*x509.RevocationList{revokes(t, p.Root, chain[1])},
+			crls:   []*trust.CRL{revokes(t, p.Root, chain[1])},
 			sent:   chain[:1],
+		},
+		{
+			// A local CRL past its next update that does not list the
+			// leaf: accepted, with the warning package trust gives.
+			name:   "clean chain, local CRL past its next update",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevocationUnknown: trust.SeverityWarning},
+			ok:     true,
+			crls:   []*trust.CRL{crlOf(t, p.Intermediate, big.NewInt(4242), time.Now().Add(-48*time.Hour))},
 		},
 	}
 	for _, c := range cases {
@@ -432,19 +442,24 @@ func TestRevocationTimeout(t *testing.T) {
 }
 
 // revokes is a CRL of ca that lists c.
-func revokes(t *testing.T, ca *testpki.Authority, c *x509.Certificate) *x509.RevocationList {
+func revokes(t *testing.T, ca *testpki.Authority, c *x509.Certificate) *trust.CRL {
+	return crlOf(t, ca, c.SerialNumber, time.Now().Add(-time.Hour))
+}
+
+// crlOf is a CRL of ca issued at this, due to be replaced two hours later,
+// that lists serial.
+func crlOf(t *testing.T, ca *testpki.Authority, serial *big.Int, this time.Time) *trust.CRL {
 	t.Helper()
-	now := time.Now()
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
-		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: c.SerialNumber, RevocationTime: now.Add(-time.Minute)}}},
+		ThisUpdate: this, NextUpdate: this.Add(2 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: serial, RevocationTime: this}}},
 		ca.Cert, ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crl, err := x509.ParseRevocationList(der)
+	crls, err := trust.ParseCRLs(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crl
+	return crls[0]
 }
