@@ -22,7 +22,6 @@ import (
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
 	"github.com/tlsmail/tlsmail/smtp"
-	"github.com/tlsmail/tlsmail/trust"
 )
 
 // Connector turns Accounts into connections: it loads the CA file and the
@@ -38,6 +37,9 @@ type Connector struct {
 	Getenv func(string) string
 	// DialContext makes the TCP connection; nil means net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// CRLCache keeps the parsed CRL files (tls_crl_file); nil means
+	// DefaultCRLCache(), the one the whole process shares.
+	CRLCache *CRLCache
 }
 
 // maxPEMFile bounds a CA or client certificate file; a system's whole CA
@@ -102,7 +104,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		}
 	}
 	if a.Trust.CRLFile != "" {
-		if tcfg.Trust.CRLs, err = LoadCRLFile(a.Trust.CRLFile); err != nil {
+		if tcfg.Trust.CRLs, err = c.crlCache().Load(a.Trust.CRLFile); err != nil {
 			return nil, err
 		}
 	}
@@ -480,16 +482,32 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 // user could have written is refused with an *untrustedFileError (see
 // config.Untrusted), checked on the file opened.
 func readBounded(path string, max int64) ([]byte, error) {
-	f, fi, err := openRegular(path)
+	f, _, err := openTrusted(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return readAtMost(f, path, max)
+}
+
+// openTrusted opens the regular file path as readBounded reads it:
+// running as root, one that another user could have written is refused.
+func openTrusted(path string) (*os.File, os.FileInfo, error) {
+	f, fi, err := openRegular(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	if os.Geteuid() == 0 {
 		if why := config.Untrusted(fi); why != "" {
-			return nil, &untrustedFileError{path: path, why: why}
+			f.Close()
+			return nil, nil, &untrustedFileError{path: path, why: why}
 		}
 	}
+	return f, fi, nil
+}
+
+// readAtMost reads the rest of f (named path), at most max bytes.
+func readAtMost(f io.Reader, path string, max int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -538,31 +556,6 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
-
-// LoadCRLFile reads the certificate revocation lists of path (PEM "X509
-// CRL" blocks or one DER CRL), to check the server's chain against
-// besides the online sources. A file that cannot be read is an *Error of
-// Field "crl_file" (running as root, one another user could have written,
-// "crl_file_owner"); one that holds no CRL, of Field "crl".
-func LoadCRLFile(path string) ([]*x509.RevocationList, error) {
-	data, err := readBounded(path, maxCRLFile)
-	if oe := ownerError("crl_file", "CRL file", "remove a revocation from it", err); oe != nil {
-		return nil, oe
-	}
-	if err != nil {
-		return nil, &Error{Field: "crl_file", Msg: fmt.Sprintf("cannot read the CRL file: %v", err), Err: err,
-			Fix: "give the path of a file of certificate revocation lists (tls_crl_file), or remove the setting"}
-	}
-	crls, err := trust.ParseCRLs(data)
-	if err != nil {
-		return nil, &Error{Field: "crl", Msg: fmt.Sprintf("the CRL file %s: %v", path, err), Err: err,
-			Fix: "give a file with -----BEGIN X509 CRL----- blocks or a DER CRL, or remove the setting"}
-	}
-	return crls, nil
-}
-
-// maxCRLFile bounds a CRL file: a large CA's full CRL is a few MB.
-const maxCRLFile = 64 << 20
 
 // LoadKeyPair reads a client certificate and its key from PEM files
 // (keyFile "" means the key is in certFile). A file that cannot be read is

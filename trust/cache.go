@@ -26,8 +26,8 @@ const DefaultCacheSize = 64
 // pins, revocation mode, stapled OCSP response and expiry warning. It is
 // reused only while the reference time stays on the same side of every
 // date the verdict depends on (each certificate's NotBefore and NotAfter,
-// and the expiry warning's threshold), so an expiry, or a certificate
-// becoming valid, is seen at once. A verdict that depends on revocation
+// the expiry warning's threshold, and when each local CRL goes stale), so
+// an expiry, or a certificate becoming valid, is seen at once. A verdict that depends on revocation
 // data (a stapled OCSP response, or a certificate naming a CRL or OCSP
 // responder, with revocation checking on) is never cached: that state has
 // its own lifetime, and the Checker already caches what it fetched. So a
@@ -144,7 +144,7 @@ func cacheKey(chain []*x509.Certificate, opts Options) (key [sha256.Size]byte, o
 		if crl == nil {
 			return key, false
 		}
-		field(crl.Raw)
+		field(crl.id[:])
 	}
 	binary.BigEndian.PutUint64(n[:], uint64(opts.ExpiryWarning))
 	h.Write(n[:])
@@ -172,6 +172,11 @@ func validityWindow(r Report, opts Options, now time.Time) (after, before time.T
 		dates = append(dates, c.NotBefore, c.NotAfter)
 		if warn > 0 {
 			dates = append(dates, c.NotAfter.Add(-warn))
+		}
+	}
+	for _, crl := range opts.CRLs {
+		if crl != nil {
+			dates = append(dates, crl.staleAt())
 		}
 	}
 	after, before = time.Time{}, time.Unix(1<<62, 0)

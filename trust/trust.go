@@ -211,8 +211,9 @@ type Options struct {
 	StapledOCSP []byte
 	// CRLs are certificate revocation lists given locally (msmtp's
 	// tls_crl_file; see ParseCRLs): a certificate of the path that a CRL
-	// of its issuer lists is revoked, whatever Revocation says.
-	CRLs []*x509.RevocationList
+	// of its issuer lists is revoked, whatever Revocation says; one past
+	// its next update draws a warning for what it does not list.
+	CRLs []*CRL
 	// ExpiryWarning is how close to expiry a certificate draws the
 	// expiring-soon warning; zero means 14 days, negative disables it.
 	ExpiryWarning time.Duration

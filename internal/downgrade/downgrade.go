@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/mail"
 	"slices"
@@ -526,25 +527,124 @@ func lastIndexOutside(s string, c byte) int {
 }
 
 // mimeValue downgrades a Content-Type or Content-Disposition value: its
-// parameters are written again, non-ASCII ones as RFC 2231 extended
-// values (mime.FormatMediaType). A value that does not parse (a raw
-// UTF-8 value without quotes, as some mailers write a file name) is
+// parameters are written again (in name order, as mime.FormatMediaType
+// does), non-ASCII ones as RFC 2231 extended values and any value too long
+// for one line as RFC 2231 continuations (sections 3 and 4), so that no
+// line passes MaxLine and each may be folded. A value that does not parse
+// (a raw UTF-8 value without quotes, as some mailers write a file name) is
 // rewritten parameter by parameter (mimeParams), so that the media type,
 // the charset and the boundary keep their meaning.
 func mimeValue(s string) []token {
 	mt, params, err := mime.ParseMediaType(s)
-	if err != nil {
+	if err != nil || mime.FormatMediaType(mt, nil) == "" {
 		return mimeParams(s)
 	}
-	f := mime.FormatMediaType(mt, params)
-	if f == "" {
-		return mimeParams(s)
-	}
-	var toks []token
-	for _, w := range strings.Split(f, " ") {
-		toks = append(toks, token{" ", w})
+	toks := []token{{" ", mime.FormatMediaType(mt, nil)}}
+	for _, attr := range slices.Sorted(maps.Keys(params)) {
+		pt := paramTokens(attr, params[attr])
+		if pt == nil {
+			return mimeParams(s)
+		}
+		toks[len(toks)-1].text += ";"
+		toks = append(toks, pt...)
 	}
 	return toks
+}
+
+// paramTokens writes parameter attr=value: as it is (a token or a quoted
+// string) when it is ASCII and short, else as RFC 2231 pieces (see
+// continuations). It is nil when attr is not a token.
+func paramTokens(attr, value string) []token {
+	if isASCII([]byte(value)) {
+		f := mime.FormatMediaType("x/y", map[string]string{attr: value})
+		if f == "" {
+			return nil
+		}
+		if f = strings.TrimPrefix(f, "x/y; "); len(f) <= segmentLen || strings.Contains(f, "*=") {
+			return []token{{" ", f}}
+		}
+	} else if mime.FormatMediaType("x/y", map[string]string{attr: "a"}) == "" {
+		return nil
+	}
+	var toks []token
+	for i, p := range continuations(attr, value) {
+		if i > 0 {
+			toks[i-1].text += ";"
+		}
+		toks = append(toks, token{" ", p})
+	}
+	return toks
+}
+
+// segmentLen is the longest parameter piece continuations writes, so that
+// a piece, its indent and its ";" fit a line of foldAt.
+const segmentLen = 72
+
+// continuations writes parameter attr with the (unquoted) value in RFC
+// 2231 form. A value that fits one piece is one piece: `attr="value"` for
+// ASCII, else the extended value `attr*=` with the charset, two
+// apostrophes and the value percent-encoded (section 4). A longer value is
+// cut, between characters, into numbered continuations (section 3):
+// `attr*0="…"`, `attr*1="…"`, … for ASCII, or, with section 4's encoding,
+// `attr*0*=` (charset, two apostrophes, …), `attr*1*=…`, … (only the first
+// piece names the charset; section 4.1). Each piece stays within
+// segmentLen bytes, so a 300-character file name folds into short lines
+// instead of one line past RFC 5322's 998.
+func continuations(attr, value string) []string {
+	ascii := isASCII([]byte(value))
+	charset := "utf-8"
+	if !utf8.ValidString(value) {
+		charset = "unknown-8bit"
+	}
+	enc := func(r string) string {
+		var b strings.Builder
+		for i := 0; i < len(r); i++ {
+			c := r[i]
+			switch {
+			case ascii && (c == '"' || c == '\\'):
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case ascii:
+				b.WriteByte(c)
+			case c > ' ' && c < 0x7f && !strings.ContainsRune("()<>@,;:\\\"/[]?=*'%", rune(c)):
+				// attribute-char (RFC 2231 section 7): a token
+				// character other than "*", "'" and "%".
+				b.WriteByte(c)
+			default:
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
+		return b.String()
+	}
+	piece := func(n int, body string) string {
+		switch {
+		case ascii && n < 0:
+			return attr + `="` + body + `"`
+		case ascii:
+			return fmt.Sprintf(`%s*%d="%s"`, attr, n, body)
+		case n < 0:
+			return attr + "*=" + charset + "''" + body
+		case n == 0:
+			return attr + "*0*=" + charset + "''" + body
+		}
+		return fmt.Sprintf("%s*%d*=%s", attr, n, body)
+	}
+	if p := piece(-1, enc(value)); len(p) <= segmentLen {
+		return []string{p}
+	}
+	var out []string
+	body := ""
+	for rest := value; rest != ""; {
+		_, size := utf8.DecodeRuneInString(rest)
+		e := enc(rest[:size])
+		if body != "" && len(piece(len(out), body+e)) > segmentLen {
+			out = append(out, piece(len(out), body))
+			body = ""
+		}
+		body += e
+		rest = rest[size:]
+	}
+	return append(out, piece(len(out), body))
 }
 
 // mimeParams rewrites a MIME value that mime.ParseMediaType refused: it
@@ -569,7 +669,12 @@ func mimeParams(s string) []token {
 				pt = []token{{" ", piece}}
 			}
 		case !first && ok && isASCII([]byte(attr)) && strings.TrimSpace(attr) != "":
-			pt = []token{{" ", extendedValue(strings.TrimRight(strings.TrimSpace(attr), "*"), strings.TrimSpace(value))}}
+			for i, p := range continuations(strings.TrimRight(strings.TrimSpace(attr), "*"), unquote(strings.TrimSpace(value))) {
+				if i > 0 {
+					pt[i-1].text += ";"
+				}
+				pt = append(pt, token{" ", p})
+			}
 		default:
 			pt = unstructured(piece)
 		}
@@ -584,34 +689,19 @@ func mimeParams(s string) []token {
 	}
 }
 
-// extendedValue is the RFC 2231 extended form (section 4) of parameter
-// attr with the raw value (quoted or not): "attr*=", the charset, two
-// apostrophes, the value percent-encoded.
-func extendedValue(attr, value string) string {
-	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-		var b strings.Builder
-		for i := 1; i < len(value)-1; i++ {
-			if value[i] == '\\' && i+1 < len(value)-1 {
-				i++
-			}
-			b.WriteByte(value[i])
-		}
-		value = b.String()
-	}
-	charset := "utf-8"
-	if !utf8.ValidString(value) {
-		charset = "unknown-8bit"
+// unquote removes the quotes of a quoted-string value (RFC 5322 section
+// 3.2.4) and the backslashes of its quoted pairs; any other value is
+// returned as it is.
+func unquote(value string) string {
+	if len(value) < 2 || value[0] != '"' || value[len(value)-1] != '"' {
+		return value
 	}
 	var b strings.Builder
-	b.WriteString(attr + "*=" + charset + "''")
-	for i := 0; i < len(value); i++ {
-		// attribute-char (RFC 2231 section 7): a token character other
-		// than "*", "'" and "%".
-		if c := value[i]; c > ' ' && c < 0x7f && !strings.ContainsRune("()<>@,;:\\\"/[]?=*'%", rune(c)) {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+	for i := 1; i < len(value)-1; i++ {
+		if value[i] == '\\' && i+1 < len(value)-1 {
+			i++
 		}
+		b.WriteByte(value[i])
 	}
 	return b.String()
 }

@@ -382,3 +382,46 @@ func TestHeaderAddressListPartlyUnparsable(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderLongParamContinuations: a file name of a few hundred
+// non-ASCII characters percent-encodes to more than 998 bytes (six per
+// "é"), past RFC 5322's line limit, unless it is cut into RFC 2231
+// continuations (sections 3 and 4: name*0*=, name*1*=, …) that fold onto
+// lines of their own. Quoted and unquoted (mimeParams) values, and a long
+// ASCII value in a field that is rewritten, all come back whole through
+// mime.ParseMediaType, which joins continuations, in lines of at most 78.
+func TestHeaderLongParamContinuations(t *testing.T) {
+	long := strings.Repeat("é", 340) + " \"rapport\" ü.pdf"
+	ascii := strings.Repeat("a-long-ascii-name ", 60) + "end.txt"
+	for _, tt := range []struct {
+		in, field, mt string
+		want          map[string]string
+	}{
+		{"Content-Disposition: attachment; filename=\"" + strings.ReplaceAll(long, `"`, `\"`) + "\"\r\n",
+			"content-disposition", "attachment", map[string]string{"filename": long}},
+		{"Content-Disposition: attachment; filename=" + strings.Repeat("é", 400) + ".pdf\r\n",
+			"content-disposition", "attachment", map[string]string{"filename": strings.Repeat("é", 400) + ".pdf"}},
+		{"Content-Type: text/plain; charset=utf-8; name=\"" + ascii + "\"; x-note=\"ü\"\r\n",
+			"content-type", "text/plain", map[string]string{"charset": "utf-8", "name": ascii, "x-note": "ü"}},
+	} {
+		out, err := Header([]byte(tt.in + "\r\n"))
+		if err != nil {
+			t.Errorf("%.60q: %v", tt.in, err)
+			continue
+		}
+		checkShape(t, out)
+		for _, l := range strings.Split(string(out), "\r\n") {
+			if len(l) > foldAt {
+				t.Errorf("line of %d characters, want at most %d: %q", len(l), foldAt, l)
+			}
+		}
+		f := fields(t, out)
+		if !strings.Contains(f[tt.field], "*1") {
+			t.Errorf("no continuation in %.200q", f[tt.field])
+		}
+		mt, p, err := mime.ParseMediaType(f[tt.field])
+		if err != nil || mt != tt.mt || !maps.Equal(p, tt.want) {
+			t.Errorf("%.60q became %.200q: %s %v %v, want %s %v", tt.in, f[tt.field], mt, p, err, tt.mt, tt.want)
+		}
+	}
+}

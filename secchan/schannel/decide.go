@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -268,7 +269,7 @@ func decideSystem(res systemResult, chain []*x509.Certificate, opts trust.Option
 		r.Path = path
 	}
 	if len(path) > 0 {
-		addLocalChecks(&r, path[len(path)-1], opts, add)
+		addLocalChecks(&r, path, opts, add)
 	}
 	mapBits(res.ChainStatus&^(trustIsNotTimeValid|trustIsRevoked|trustIsNotSignatureValid|trustIsNotValidForUsage|trustIsPartialChain|trustIsUntrustedRoot|trustIsExplicitDistrust), -1, nil, now, false, mode,
 		func(k trust.Kind, sev trust.Severity, cert int, summary, fix string) {
@@ -327,26 +328,51 @@ var localKinds = map[trust.Kind]bool{
 	trust.KindPathLength: true, trust.KindExpiringSoon: true,
 }
 
-// addLocalChecks runs package trust over chain anchored at top, the last
-// certificate of the path crypt32 built (trusted or not: crypt32 has judged
-// the root), and adds the problems of localKinds Windows did not report,
-// and a revocation the local CRLs (opts.CRLs, msmtp's tls_crl_file) show,
-// which crypt32 is not given. Verification is thereby never weaker than the
-// crypto/tls provider's for these kinds, whatever the machine's policy.
-func addLocalChecks(r *trust.Report, top *x509.Certificate, opts trust.Options, add addFunc) {
+// addLocalChecks runs package trust over the chain anchored at the last
+// certificate of path, the chain crypt32 built (trusted or not: crypt32 has
+// judged the root), and adds the problems of localKinds Windows did not
+// report, and a revocation the local CRLs (opts.CRLs, msmtp's
+// tls_crl_file) show, which crypt32 is not given (or the warning that one
+// of them is past its next update). Verification is thereby
+// never weaker than the crypto/tls provider's for these kinds, whatever the
+// machine's policy.
+//
+// The local check is given the intermediates of path besides those the
+// server sent: crypt32 may have fetched one the server did not send (from
+// the certificate's authority information access URL, or a store), and
+// without it the leaf would not be paired with its issuer, so that a local
+// CRL of that issuer listing the leaf would go unread. A problem of such a
+// certificate, which has no place in the server's chain, is reported on
+// certificate -1 (its summary names it).
+func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Options, add addFunc) {
+	top := path[len(path)-1]
 	pool := x509.NewCertPool()
 	pool.AddCert(top)
+	chain := slices.Clip(r.Chain)
+	for _, c := range path[:len(path)-1] {
+		if !slices.ContainsFunc(r.Chain, func(s *x509.Certificate) bool { return s != nil && s.Equal(c) }) {
+			chain = append(chain, c)
+		}
+	}
 	lo := opts
 	lo.Roots, lo.Name, lo.Pins, lo.Revocation, lo.StapledOCSP, lo.Cache = pool, "", nil, trust.RevocationOff, nil, nil
-	lr := trust.Verify(r.Chain, lo)
+	lr := trust.Verify(chain, lo)
 	if lr.Anchor != nil {
 		r.Anchor = lr.Anchor
 	}
 	for _, p := range lr.Problems {
-		// With the online check off here, a revocation can only come
-		// from the local CRLs.
-		if (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind) {
-			add(p.Kind, p.Severity, p.Cert, p.Summary, p.Fix)
+		cert := p.Cert
+		if cert >= len(r.Chain) {
+			cert = -1
+		}
+		// With the online check off here, a revocation, or a revocation
+		// status left unknown (a local CRL past its next update), can
+		// only come from the local CRLs.
+		switch {
+		case (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind):
+			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
+		case p.Kind == trust.KindRevocationUnknown:
+			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
 		}
 	}
 }

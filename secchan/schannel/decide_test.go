@@ -45,7 +45,8 @@ func TestDecideSystem(t *testing.T) {
 		mode   trust.RevocationMode
 		want   want // every problem, by kind
 		ok     bool // accepted
-		crls   []*x509.RevocationList
+		crls   []*trust.CRL
+		sent   []*x509.Certificate // the server's chain; nil means chain
 	}{
 		{
 			// The attack of issue 10: the CA's CRL and OCSP servers are
@@ -264,13 +265,52 @@ func TestDecideSystem(t *testing.T) {
 			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
 			server: "mail.example.com",
 			want:   want{trust.KindRevoked: trust.SeverityError},
-			crls:   []*x509.RevocationList{revokes(t, p.Intermediate, chain[0])},
+			crls:   []*trust.CRL{revokes(t, p.Intermediate, chain[0])},
+		},
+		{
+			// The server sent its leaf alone and crypt32 fetched the
+			// intermediate (AIA or a store: Index -1): the local check
+			// must use the chain Windows built to pair the leaf with its
+			// issuer, or the local CRL's revocation goes unread.
+			name: "intermediate fetched by Windows, leaf in a local CRL",
+			res: systemResult{Elements: []chainElement{{Cert: chain[0], Index: 0}, {Cert: chain[1], Index: -1}, {Cert: root, Index: -1}},
+				Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevoked: trust.SeverityError},
+			crls:   []*trust.CRL{revokes(t, p.Intermediate, chain[0])},
+			sent:   chain[:1],
+		},
+		{
+			// The same with the intermediate revoked by the root's local
+			// CRL: a certificate the server did not send is reported on
+			// no index of its chain.
+			name: "intermediate fetched by Windows, in a local CRL",
+			res: systemResult{Elements: []chainElement{{Cert: chain[0], Index: 0}, {Cert: chain[1], Index: -1}, {Cert: root, Index: -1}},
+				Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevoked: trust.SeverityError},
+			crls:   []*trust.CRL{revokes(t, p.Root, chain[1])},
+			sent:   chain[:1],
+		},
+		{
+			// A local CRL past its next update that does not list the
+			// leaf: accepted, with the warning package trust gives.
+			name:   "clean chain, local CRL past its next update",
+			res:    systemResult{Elements: elems(0, 0, 0), Policy: ok, NamePolicy: ok},
+			server: "mail.example.com",
+			want:   want{trust.KindRevocationUnknown: trust.SeverityWarning},
+			ok:     true,
+			crls:   []*trust.CRL{crlOf(t, p.Intermediate, big.NewInt(4242), time.Now().Add(-48*time.Hour))},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			opts := trust.Options{Name: c.server, Revocation: c.mode, ExpiryWarning: -1, CRLs: c.crls}
-			r := decideSystem(c.res, chain, opts)
+			sent := c.sent
+			if sent == nil {
+				sent = chain
+			}
+			r := decideSystem(c.res, sent, opts)
 			got := map[trust.Kind]trust.Severity{}
 			for _, p := range r.Problems {
 				t.Logf("problem: %s", p)
@@ -295,6 +335,9 @@ func TestDecideSystem(t *testing.T) {
 			for i, p := range r.Problems {
 				if i > 0 && p.Severity == trust.SeverityError && r.Problems[i-1].Severity != trust.SeverityError {
 					t.Errorf("problem %d (%s) is an error after a warning: errors come first", i, p)
+				}
+				if p.Cert >= len(sent) {
+					t.Errorf("problem %s on certificate %d of a chain of %d", p, p.Cert, len(sent))
 				}
 				if p.Kind == trust.KindNameMismatch {
 					if p.Cert != 0 {
@@ -399,19 +442,24 @@ func TestRevocationTimeout(t *testing.T) {
 }
 
 // revokes is a CRL of ca that lists c.
-func revokes(t *testing.T, ca *testpki.Authority, c *x509.Certificate) *x509.RevocationList {
+func revokes(t *testing.T, ca *testpki.Authority, c *x509.Certificate) *trust.CRL {
+	return crlOf(t, ca, c.SerialNumber, time.Now().Add(-time.Hour))
+}
+
+// crlOf is a CRL of ca issued at this, due to be replaced two hours later,
+// that lists serial.
+func crlOf(t *testing.T, ca *testpki.Authority, serial *big.Int, this time.Time) *trust.CRL {
 	t.Helper()
-	now := time.Now()
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
-		ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: c.SerialNumber, RevocationTime: now.Add(-time.Minute)}}},
+		ThisUpdate: this, NextUpdate: this.Add(2 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: serial, RevocationTime: this}}},
 		ca.Cert, ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crl, err := x509.ParseRevocationList(der)
+	crls, err := trust.ParseCRLs(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crl
+	return crls[0]
 }
