@@ -20,13 +20,19 @@ import (
 func PeekFrom(r io.Reader, maxHeader int) (string, io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var head bytes.Buffer
+	// lineStart is where the line being read began in head: a line longer
+	// than br's buffer comes in several pieces, and only a whole line
+	// that is empty ends the header (its last piece may be "\n" alone).
+	lineStart := 0
 	for head.Len() <= maxHeader {
 		line, err := br.ReadSlice('\n')
 		head.Write(line)
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 || err != nil {
+		whole := head.Bytes()[lineStart:]
+		lineStart = head.Len()
+		if len(bytes.TrimRight(whole, "\r\n")) == 0 || err != nil {
 			if err != nil && !errors.Is(err, io.EOF) {
 				return "", nil, err
 			}

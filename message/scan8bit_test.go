@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // scanLimit is the limit the command line gives Scan8Bit for a --message
@@ -86,4 +88,54 @@ func TestScan8BitReadsABoundedPrefix(t *testing.T) {
 			t.Errorf("%s: read %d bytes, more than the limit %d", tc.name, cr.n, limit)
 		}
 	}
+}
+
+// emptyReader returns (0, nil) forever: a broken reader.
+type emptyReader struct{ calls int }
+
+func (e *emptyReader) Read([]byte) (int, error) { e.calls++; return 0, nil }
+
+// TestScan8BitNoProgress: a reader that keeps returning (0, nil) ends the
+// scan with io.ErrNoProgress after a bounded number of reads (as bufio
+// does), instead of spinning forever; a few empty reads between data are
+// tolerated.
+func TestScan8BitNoProgress(t *testing.T) {
+	t.Parallel()
+	done := make(chan struct{})
+	var (
+		got bool
+		err error
+		er  = &emptyReader{}
+	)
+	go func() {
+		defer close(done)
+		got, err = Scan8Bit(er, scanLimit)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Scan8Bit on a reader returning (0, nil) forever did not return")
+	}
+	if got || !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("Scan8Bit = %v, %v; want false, io.ErrNoProgress", got, err)
+	}
+	if er.calls > 1000 {
+		t.Errorf("%d empty reads before giving up; want a small bound", er.calls)
+	}
+	// Occasional empty reads are not an error: data after them still counts.
+	r := io.MultiReader(&limitedEmpty{n: 5}, strings.NewReader("plain"), &limitedEmpty{n: 5}, strings.NewReader("\xc3\xa9"))
+	if got, err := Scan8Bit(r, scanLimit); !got || err != nil {
+		t.Errorf("a few empty reads, then 8-bit data: Scan8Bit = %v, %v; want true", got, err)
+	}
+}
+
+// limitedEmpty returns (0, nil) n times, then io.EOF.
+type limitedEmpty struct{ n int }
+
+func (l *limitedEmpty) Read([]byte) (int, error) {
+	if l.n == 0 {
+		return 0, io.EOF
+	}
+	l.n--
+	return 0, nil
 }
