@@ -155,9 +155,13 @@ func Example_deliverNow() {
 		fmt.Println("sent:", now.Sent.Result.Response.Code)
 		d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: 20, Time: 10 * time.Second})
 	case outbox.Temporary:
-		fmt.Println("queued, retried from", now.Next)
-	default:
-		fmt.Println("not sent:", now.Result.Err)
+		fmt.Println("deferred:", now.Result.Err, "- retried from", now.Next)
+	case outbox.Permanent:
+		fmt.Println("refused, moved to failed:", now.Result.Err)
+	case outbox.Corrupt:
+		fmt.Println("damaged, moved to corrupt:", now.Result.Err)
+	default: // Outcome 0: not attempted (another runner holds it, or ctx ended)
+		fmt.Println("not tried now; still queued for a later run")
 	}
 	// Output:
 	// sent: 250

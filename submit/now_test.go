@@ -77,3 +77,33 @@ func TestDeliverNow(t *testing.T) {
 		t.Errorf("backlog after no delivery: %+v", none)
 	}
 }
+
+// TestDeliverNowNotAttempted: when the attempt does not happen (here ctx
+// has ended before it), Now has Outcome 0 and no error, and the item
+// stays queued: what Example_deliverNow's "not tried now" branch reports
+// (it printed "not sent: <nil>" for it).
+func TestDeliverNowNotAttempted(t *testing.T) {
+	t.Parallel()
+	srv, a := startTestServer(t)
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := Enqueue(context.Background(), q, a, outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
+		strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	now, _ := (&Deliverer{Requeue: q}).DeliverNow(ctx, q, id)
+	if now.Result.Outcome != 0 || now.Result.Err != nil || now.Sent != nil {
+		t.Fatalf("DeliverNow with ctx ended = %+v, want no outcome, no error, nothing sent", now)
+	}
+	if left, err := q.List(); err != nil || len(left) != 1 || left[0].ID != id {
+		t.Errorf("outbox after no attempt: %d items, %v; want the item still queued", len(left), err)
+	}
+	if msgs, _ := srv.Messages(); len(msgs) != 0 {
+		t.Errorf("server has %d messages, want none", len(msgs))
+	}
+}
