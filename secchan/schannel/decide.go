@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -361,7 +363,7 @@ func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Option
 		r.Anchor = lr.Anchor
 	}
 	for _, p := range lr.Problems {
-		cert := p.Cert
+		cert, summary := p.Cert, nameUnsent(p.Summary, chain, len(r.Chain))
 		if cert >= len(r.Chain) {
 			cert = -1
 		}
@@ -370,11 +372,29 @@ func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Option
 		// only come from the local CRLs.
 		switch {
 		case (localKinds[p.Kind] || p.Kind == trust.KindRevoked) && !r.Has(p.Kind):
-			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
+			add(p.Kind, p.Severity, cert, summary, p.Fix)
 		case p.Kind == trust.KindRevocationUnknown:
-			add(p.Kind, p.Severity, cert, p.Summary, p.Fix)
+			add(p.Kind, p.Severity, cert, summary, p.Fix)
 		}
 	}
+}
+
+// nameUnsent rewrites, in a summary package trust wrote about chain, each
+// mention of a certificate at an index from sent on (one the server did not
+// send: crypt32 fetched it) from its index ("certificate 1", with its role
+// and subject in parentheses or not) to "a certificate the server did not
+// send (subject)": its index in the local chain is no index of the chain
+// the server sent, the one the report's indexes count.
+func nameUnsent(summary string, chain []*x509.Certificate, sent int) string {
+	for j := sent; j < len(chain); j++ {
+		subject := "(empty subject)"
+		if s := chain[j].Subject.String(); s != "" {
+			subject = s
+		}
+		re := regexp.MustCompile(`\bcertificate ` + strconv.Itoa(j) + `\b(?: \([^)]*\))?`)
+		summary = re.ReplaceAllLiteralString(summary, "a certificate the server did not send ("+subject+")")
+	}
+	return summary
 }
 
 type addFunc func(k trust.Kind, sev trust.Severity, cert int, summary, fix string)

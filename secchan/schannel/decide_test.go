@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ func TestDecideSystem(t *testing.T) {
 		ok     bool // accepted
 		crls   []*trust.CRL
 		sent   []*x509.Certificate // the server's chain; nil means chain
+		// unsent, when set, is a certificate the server did not send: a
+		// problem on index -1 must name it by subject as such.
+		unsent *x509.Certificate
 	}{
 		{
 			// The attack of issue 10: the CA's CRL and OCSP servers are
@@ -291,6 +295,7 @@ func TestDecideSystem(t *testing.T) {
 			want:   want{trust.KindRevoked: trust.SeverityError},
 			crls:   []*trust.CRL{revokes(t, p.Root, chain[1])},
 			sent:   chain[:1],
+			unsent: chain[1],
 		},
 		{
 			// A local CRL past its next update that does not list the
@@ -332,7 +337,17 @@ func TestDecideSystem(t *testing.T) {
 			if r.OK() != c.ok {
 				t.Errorf("OK() = %v, want %v", r.OK(), c.ok)
 			}
+			named := false
 			for i, p := range r.Problems {
+				// A problem on no index of the server's chain cannot
+				// call its certificate by an index.
+				if p.Cert < 0 && certIndexText.MatchString(p.Summary) {
+					t.Errorf("problem on index -1 names a certificate by index: %q", p.Summary)
+				}
+				if c.unsent != nil && p.Cert < 0 && strings.Contains(p.Summary, "the server did not send") &&
+					strings.Contains(p.Summary, c.unsent.Subject.String()) {
+					named = true
+				}
 				if i > 0 && p.Severity == trust.SeverityError && r.Problems[i-1].Severity != trust.SeverityError {
 					t.Errorf("problem %d (%s) is an error after a warning: errors come first", i, p)
 				}
@@ -348,9 +363,16 @@ func TestDecideSystem(t *testing.T) {
 					}
 				}
 			}
+			if c.unsent != nil && !named {
+				t.Errorf("no problem names %s as a certificate the server did not send", c.unsent.Subject)
+			}
 		})
 	}
 }
+
+// certIndexText matches a certificate named by its index in the server's
+// chain ("certificate 1").
+var certIndexText = regexp.MustCompile(`\bcertificate \d`)
 
 // TestPolicyServerName: the name the SSL policy and the Go check get has no
 // trailing dot (Windows' policy compares it as is, and no certificate name
