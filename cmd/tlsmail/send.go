@@ -93,6 +93,9 @@ type sendOptions struct {
 	// fromName is the display name for a From field the message lacks
 	// (sendmail -F).
 	fromName string
+	// nullSender sends MAIL FROM:<> (sendmail -f ''); from, the
+	// account's, is still the From field a message without one gets.
+	nullSender bool
 	// extract takes recipients from the message's To, Cc and Bcc even
 	// when some are given (sendmail -t adds them to the arguments).
 	extract bool
@@ -838,6 +841,9 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 	}
 	p.msg = m
 	p.env = submit.EnvelopeOf(m)
+	if o.nullSender {
+		p.env.From = "" // MAIL FROM:<> (RFC 5321 section 4.5.5)
+	}
 	p.env.DSN = o.cfg.dsn
 	p.env.EightBit = p.env.EightBit || eightBit
 	// The envelope's size limits (RFC 5321 section 4.5.3.1), before any

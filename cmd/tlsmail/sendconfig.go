@@ -110,6 +110,9 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		if o.from, err = a.EnvelopeFrom(""); err != nil {
 			return err
 		}
+		// -f '' is the null sender, which allow_from_override off
+		// replaces with the account's from as it does any -f.
+		o.nullSender = o.nullSender && a.AllowFromOverride
 		o.headerAccount = a
 	} else if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From

@@ -123,6 +123,10 @@ type sendmailArgs struct {
 	extract    bool // -t
 	ignoreDots bool // -i, -oi: recorded; the input always runs to its end (msmtp)
 	from       string
+	// nullSender: -f '' or --from= (an empty sender given, not none):
+	// MAIL FROM:<>, as msmtp sends it (bounces and notifications, RFC 5321
+	// section 4.5.5), unless the account's allow_from_override is off.
+	nullSender bool
 	fullName   string
 	config     string
 	account    string
@@ -190,6 +194,7 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				sa.account, err = value()
 			case "from":
 				sa.from, err = value()
+				sa.nullSender = sa.from == ""
 			case "logfile":
 				sa.log.file, err = optValue(value)
 			case "logfile-time-format":
@@ -292,6 +297,7 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 				// submission: nothing to do for a relay client.
 			case 'f', 'r':
 				sa.from, err = arg()
+				sa.nullSender = sa.from == ""
 			case 'F':
 				sa.fullName, err = arg()
 			case 'C':
@@ -376,10 +382,17 @@ func parseSendmailArgs(args []string) (*sendmailArgs, error) {
 		return nil, usageErrorf("--host and -a/--account cannot be used together (as in msmtp)").
 			withFix("either name the server with --host and the other options, or choose an account of the configuration file")
 	}
+	for _, kv := range sa.overrides {
+		if kv[0] == "domain" && kv[1] == "" {
+			// msmtp sends "EHLO " and fails on the server's refusal;
+			// an empty name is never what was meant.
+			return nil, usageErrorf("--domain= gives an empty EHLO name").
+				withFix("give a host name with --domain (such as --domain=client.example.com), or leave the option out to use the account's")
+		}
+	}
 	if sa.from == "<>" {
-		// The null sender: PrepareOptions cannot express it; refuse
-		// plainly rather than send with another sender.
-		return nil, usageErrorf("-f '<>' (the null sender) is not supported").withFix("give a sender address with -f")
+		// The null sender written as msmtp also takes it.
+		sa.from, sa.nullSender = "", true
 	}
 	return sa, nil
 }
@@ -430,7 +443,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return err
 		}
 	}
-	if sa.readEnvelopeFrom && sa.from == "" {
+	if sa.readEnvelopeFrom && sa.from == "" && !sa.nullSender {
 		// msmtp's --read-envelope-from: the sender (and so the account)
 		// comes from the message's From field.
 		from, in, err := peekFrom(e.stdin)
@@ -466,12 +479,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	// dot-stuffs such a line.
 	se := *e
 	o := &sendOptions{
-		config:   sa.config,
-		account:  sa.account,
-		from:     sa.from,
-		fromName: sa.fullName,
-		to:       sa.rcpts,
-		extract:  sa.extract,
+		config:     sa.config,
+		account:    sa.account,
+		from:       sa.from,
+		nullSender: sa.nullSender,
+		fromName:   sa.fullName,
+		to:         sa.rcpts,
+		extract:    sa.extract,
 		// root, postmaster: through the account's aliases, else as is.
 		localRcpts: true,
 		msmtpFiles: true,

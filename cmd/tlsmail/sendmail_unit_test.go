@@ -64,9 +64,9 @@ func TestParseSendmailArgs(t *testing.T) {
 		{name: "--logfile and --syslog=LOG_MAIL", args: []string{"--logfile", "-", "--syslog=LOG_MAIL", "-t"},
 			want: sendmailArgs{mode: 'm', extract: true, log: logFlags{file: ptr("-"), syslog: ptr("LOG_MAIL")}}},
 		{name: "msmtp account options", args: []string{"--host=smtp.example.com", "--port", "587", "--tls", "--tls-starttls=off", "--auth=plain",
-			"--user=ann", "--passwordeval=pass show mail", "--domain=", "--aliases=/etc/aliases", "root"},
+			"--user=ann", "--passwordeval=pass show mail", "--domain=client.example", "--aliases=/etc/aliases", "root"},
 			want: sendmailArgs{mode: 'm', host: true, rcpts: []string{"root"}, overrides: [][2]string{{"host", "smtp.example.com"}, {"port", "587"},
-				{"tls", ""}, {"tls_starttls", "off"}, {"auth", "plain"}, {"user", "ann"}, {"passwordeval", "pass show mail"}, {"domain", ""}, {"aliases", "/etc/aliases"}}}},
+				{"tls", ""}, {"tls_starttls", "off"}, {"auth", "plain"}, {"user", "ann"}, {"passwordeval", "pass show mail"}, {"domain", "client.example"}, {"aliases", "/etc/aliases"}}}},
 		{name: "msmtp modes", args: []string{"-P", "-d", "--read-envelope-from", "-t"},
 			want: sendmailArgs{mode: 'm', pretend: true, verbose: true, readEnvelopeFrom: true, extract: true}},
 		{name: "sendmail -d0.1", args: []string{"-d0.1", "-t"}, want: sendmailArgs{mode: 'm', verbose: true, extract: true}},
@@ -82,7 +82,11 @@ func TestParseSendmailArgs(t *testing.T) {
 		{name: "unknown option", args: []string{"-Z"}, err: "unknown option -Z"},
 		{name: "unknown long option", args: []string{"--bogus"}, err: "unknown option --bogus"},
 		{name: "-f without argument", args: []string{"-t", "-f"}, err: "-f needs an argument"},
-		{name: "null sender", args: []string{"-f", "<>", "x@example.com"}, err: "null sender"},
+		{name: "empty --domain refused", args: []string{"--domain=", "x@example.com"}, err: "--domain"},
+		{name: "null sender <>", args: []string{"-f", "<>", "x@example.com"}, want: sendmailArgs{mode: 'm', nullSender: true, rcpts: []string{"x@example.com"}}},
+		{name: "null sender ''", args: []string{"-f", "", "x@example.com"}, want: sendmailArgs{mode: 'm', nullSender: true, rcpts: []string{"x@example.com"}}},
+		{name: "null sender --from=", args: []string{"--from=", "x@example.com"}, want: sendmailArgs{mode: 'm', nullSender: true, rcpts: []string{"x@example.com"}}},
+		{name: "a later -f is no null sender", args: []string{"-f", "", "-f", "a@example.com", "x@example.com"}, want: sendmailArgs{mode: 'm', from: "a@example.com", rcpts: []string{"x@example.com"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

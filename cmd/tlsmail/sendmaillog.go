@@ -79,6 +79,9 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		User: o.user,
 		From: o.from,
 	}
+	if o.nullSender {
+		en.From = "" // MAIL FROM:<>
+	}
 	if qr == nil {
 		// Refused before anything was queued (a usage or configuration
 		// error found after the account was chosen).
