@@ -35,6 +35,10 @@ import (
 // with 10,000, too much for the README's test command.
 const pgScaleDefault = 2000
 
+// pgScaleParallel is each scale-test worker's --parallel: its number of
+// SMTP connections at once.
+const pgScaleParallel = 2
+
 func pgScale(t *testing.T) int {
 	s := os.Getenv("TLSMAIL_PG_SCALE")
 	if s == "" {
@@ -60,7 +64,13 @@ func pgScale(t *testing.T) int {
 // flight in a killed worker. The sink records, for every message it
 // stores, which worker's lease the item was under at that moment (the
 // lease owner names the process: host/pid/random), so each duplicate is
-// shown to have one delivery from a killed process.
+// shown to have one delivery from a killed process. The duplicates each
+// killed process caused are at most pgScaleParallel × (the unrecorded 250s
+// a connection may have, pgqueue.DefaultMaxUnrecorded, + the one whose 250
+// it had not read). Once (at message n/3) the database is made to hold
+// every deletion for 1.5 s while the workers deliver, and the worker that
+// delivered that message is then killed: before the bound it went on
+// delivering and caused hundreds of duplicates.
 func TestQueuePostgresScale(t *testing.T) {
 	t.Parallel()
 	n := pgScale(t)
@@ -115,11 +125,29 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 			}
 			mu.Lock()
 			got = append(got, delivery{i, *owner})
-			freeze := kill && (i == n/3 || i == 2*n/3) && !frozen[i]
-			if freeze {
+			hold := kill && i == n/3 && !frozen[i]
+			freeze := kill && i == 2*n/3 && !frozen[i]
+			if hold || freeze {
 				frozen[i] = true
 			}
 			mu.Unlock()
+			if pid, err := strconv.Atoi(ownerPID(*owner)); hold && err == nil {
+				// The database slows down: every deletion that records a
+				// 250 waits (the trigger below) while the workers go on
+				// delivering. A worker may then have many 250s not yet
+				// recorded; it is frozen and killed before they are.
+				if _, err := q.Pool().Exec(qctx, `INSERT INTO public.hold VALUES (1)`); err != nil {
+					t.Errorf("holding the deletions: %v", err)
+				}
+				go func() {
+					time.Sleep(1500 * time.Millisecond)
+					syscall.Kill(pid, syscall.SIGSTOP)
+					frozenPIDs <- pid
+					if _, err := q.Pool().Exec(context.Background(), `DELETE FROM public.hold`); err != nil {
+						t.Errorf("releasing the deletions: %v", err)
+					}
+				}()
+			}
 			if pid, err := strconv.Atoi(ownerPID(*owner)); freeze && err == nil {
 				// The worst moment: the message is complete and about to
 				// be acknowledged, its item not yet deleted. Freeze the
@@ -134,6 +162,21 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 	port, _ := strconv.Atoi(p)
 	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
 		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+
+	// While public.hold has a row, a DELETE on the queue waits: a slow
+	// database disk, a lock, a busy server (the killed run holds it for
+	// 1.5 s, then kills the worker whose 250 started it).
+	if _, err := q.Pool().Exec(ctx, `CREATE TABLE public.hold (x int);
+		CREATE FUNCTION public.hold_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			WHILE EXISTS (SELECT 1 FROM public.hold) LOOP
+				PERFORM pg_sleep(0.01);
+			END LOOP;
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER hold_deletes BEFORE DELETE ON tlsmail.outbox FOR EACH STATEMENT EXECUTE FUNCTION public.hold_deletes();`); err != nil {
+		t.Fatal(err)
+	}
 
 	// Queue them in transactions of 1,000 (EnqueueTx, the transactional
 	// outbox), as an application would with its own changes.
@@ -164,7 +207,7 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 	var logs []string // the workers' standard error, in files
 	logDir := t.TempDir()
 	startWorker := func() *exec.Cmd {
-		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", lease, "--parallel", "2", "--queue-url", url)
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", lease, "--parallel", strconv.Itoa(pgScaleParallel), "--queue-url", url)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
 		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, len(logs)))
 		if err != nil {
@@ -253,6 +296,9 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 	}
 	mu.Unlock()
 	dups := 0
+	// dupsOf: for each killed worker's lease owner, the messages that
+	// arrived more than once, one of them from that worker.
+	dupsOf := map[string]int{}
 	for i, c := range seen {
 		switch {
 		case c == 0:
@@ -264,9 +310,10 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 			// One delivery of a duplicate came from a killed process,
 			// under a lease the test saw it hold when it froze it.
 			ok := false
-			for _, o := range byMsg[i] {
+			for _, o := range slices.Compact(slices.Sorted(slices.Values(byMsg[i]))) {
 				if inflight[o][ids[i]] {
 					ok = true
+					dupsOf[o]++
 				}
 			}
 			if !ok {
@@ -279,8 +326,18 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 			}
 		}
 	}
-	if kill && dups < 2 {
-		t.Errorf("%d duplicates: the two workers frozen between the message's end and its 250 should each have caused one", dups)
+	// The bound: a killed worker sends again, on each of its --parallel
+	// connections, at most the message whose 250 it had not yet read and
+	// the MaxUnrecorded whose 250 it had read but whose deletion was not
+	// committed.
+	bound := pgScaleParallel * (pgqueue.DefaultMaxUnrecorded + 1)
+	for o, d := range dupsOf {
+		if d > bound {
+			t.Errorf("worker %s, killed, caused %d duplicates; at most %d (%d connections × (%d unrecorded 250s + 1 in flight)) may be sent again", o, d, bound, pgScaleParallel, pgqueue.DefaultMaxUnrecorded)
+		}
+	}
+	if kill && dups < 1 {
+		t.Errorf("%d duplicates: the worker frozen between the message's end and its 250 should have caused one", dups)
 	}
 	if left, _ := q.Count(); left != 0 {
 		t.Errorf("%d messages left queued", left)
@@ -291,6 +348,7 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 	if len(perPID) < 2 {
 		t.Errorf("deliveries by worker process %v: the workers did not share the queue", perPID)
 	}
+	t.Logf("duplicates by killed worker: %v", dupsOf)
 	t.Logf("%d messages, %d received, %d duplicates, %d kills; %v from the workers' start to an empty queue (%.0f messages/s); deliveries by process: %v",
 		n, len(ms), dups, len(killedPIDs), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), perPID)
 }

@@ -56,3 +56,68 @@ func TestPostgresClaimNeverMixesSettings(t *testing.T) {
 		t.Errorf("claimed %d items, want %d", claimed, len(settings))
 	}
 }
+
+// TestPostgresUnrecordedBound: a deliverer is held once MaxUnrecorded of
+// its 250s wait for their deletion, so a runner that dies sends again at
+// most that many delivered items per connection (and the one in flight).
+// The database is made slow to delete (a trigger waits 300 ms at the
+// first DELETE); each time report returns, at most MaxUnrecorded-1 of the
+// items reported delivered may still be queued. Before the bound the
+// deliverer went on while the deletions waited: all 40 reported, 40
+// queued.
+func TestPostgresUnrecordedBound(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.deletes;
+		CREATE FUNCTION public.slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('public.deletes') = 1 THEN
+				PERFORM pg_sleep(0.3);
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER slow_first BEFORE DELETE ON tlsmail.outbox FOR EACH STATEMENT EXECUTE FUNCTION public.slow_first();`); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{1, 3} {
+		q := openPG(t, url, pgqueue.Options{MaxUnrecorded: limit})
+		const n = 40
+		for i := range n {
+			if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := conn.Exec(ctx, `SELECT setval('public.deletes', 1, false)`); err != nil {
+			t.Fatal(err)
+		}
+		worst := 0
+		deliver := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+			var done []string
+			for _, it := range batch {
+				report(it, outbox.Result{Outcome: outbox.Delivered})
+				done = append(done, it.ID)
+				var left int
+				if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox WHERE id = ANY($1)`, done).Scan(&left); err != nil {
+					return err
+				}
+				worst = max(worst, left)
+			}
+			return nil
+		}
+		st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliver, BatchSize: 250})
+		if err != nil || st.Delivered != n {
+			t.Fatalf("Run = %+v, %v", st, err)
+		}
+		if worst > limit-1 {
+			t.Errorf("MaxUnrecorded %d: the deliverer went on with %d delivered items not yet deleted; at most %d", limit, worst, limit-1)
+		}
+		if left, err := q.Count(); err != nil || left != 0 {
+			t.Errorf("MaxUnrecorded %d: %d items left (%v)", limit, left, err)
+		}
+	}
+}

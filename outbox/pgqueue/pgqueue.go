@@ -14,7 +14,10 @@
 //     with the outbox.Backoff; a permanent failure, or an item older than
 //     MaxAge, moves to the failed table with the reason. Delivery is
 //     at-least-once: a duplicate only for an item in flight when its
-//     runner died.
+//     runner died, at most Options.MaxUnrecorded + 1 per connection (the
+//     deliverer waits for the database past that), or, for a crash of
+//     the database server, a deletion committed asynchronously in its
+//     last moments (see deleteDelivered).
 //   - Batches hold items of one grouping key, the settings as enqueued
 //     (the account), so that one connection serves them.
 //   - No password or token is stored: the settings are where to read the
@@ -92,6 +95,13 @@ const DefaultMaxSize = 64 << 20
 // handles this one.
 var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
+// DefaultMaxUnrecorded is Options.MaxUnrecorded's default: enough for the
+// deletions to be grouped behind a busy connection (section 8 of
+// docs/benchmarks.md measured no loss of rate against unbounded groups),
+// few enough that a killed worker with --parallel 4 sends at most 36
+// messages again.
+const DefaultMaxUnrecorded = 8
+
 // DefaultLease is how long a claim lasts without renewal by default.
 const DefaultLease = 5 * time.Minute
 
@@ -111,6 +121,12 @@ type Options struct {
 	MaxSize int64
 	// Logf receives warnings; nil discards them.
 	Logf func(format string, args ...any)
+	// MaxUnrecorded is how many delivered items (their 250 received) one
+	// connection may have whose deletion is not yet committed before its
+	// deliverer waits for the database: DefaultMaxUnrecorded when zero.
+	// A runner that dies sends again at most MaxUnrecorded + 1 messages
+	// per connection (the +1: the one whose 250 it had not yet read).
+	MaxUnrecorded int
 }
 
 // Queue is an outbox on PostgreSQL. It is safe for concurrent use; any
@@ -138,6 +154,9 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	}
 	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.MaxUnrecorded <= 0 {
+		opts.MaxUnrecorded = DefaultMaxUnrecorded
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

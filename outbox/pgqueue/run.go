@@ -355,13 +355,16 @@ func nonNil(s []string) []string {
 // batch delivers one claimed batch and settles each item.
 //
 // Delivered items are deleted in groups (group commit): report hands them
-// to a goroutine that deletes whatever has gathered in one statement, one
-// commit, while the deliverer goes on with the next message. A commit
-// waits for the disk (fsync of the WAL); one per message would hold each
-// connection's pipeline to the disk's pace. An item stays leased until its
-// group is committed, so a runner that dies meanwhile loses nothing: the
-// items come back after the lease and are sent again (at-least-once, as
-// before, with a window of one commit).
+// to a goroutine that deletes whatever has gathered in one transaction
+// (deleteDelivered), while the deliverer goes on with the next message,
+// so that a connection's pipeline is not held to one database round trip
+// per message. An item stays leased until its group is committed, so a
+// runner that dies meanwhile loses nothing: the items come back after the
+// lease and are sent again (at-least-once). The window is bounded: report
+// returns only while fewer than Options.MaxUnrecorded delivered items
+// wait for their deletion, so a runner that dies sends again at most
+// MaxUnrecorded + 1 messages of this connection (the +1: a message whose
+// 250 it had not read yet).
 func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
 	lc := &leaseClock{confirmed: claimed}
@@ -385,11 +388,15 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	bctx := context.WithoutCancel(ctx)
 	var (
-		cmu     sync.Mutex
-		pending []settled
-		kick    = make(chan struct{}, 1)
-		closing = make(chan struct{})
-		drained = make(chan struct{})
+		cmu      sync.Mutex
+		settledC = sync.NewCond(&cmu)
+		pending  []settled
+		// unrecorded counts the delivered items whose deletion is not
+		// committed: those pending and the group being deleted.
+		unrecorded int
+		kick       = make(chan struct{}, 1)
+		closing    = make(chan struct{})
+		drained    = make(chan struct{})
 	)
 	go func() {
 		defer close(drained)
@@ -408,6 +415,10 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 					break
 				}
 				q.completeGroup(bctx, rc, group, count)
+				cmu.Lock()
+				unrecorded -= len(group)
+				settledC.Broadcast()
+				cmu.Unlock()
 			}
 		}
 	}()
@@ -428,11 +439,18 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		if res.Outcome == outbox.Delivered {
 			cmu.Lock()
 			pending = append(pending, settled{it, res})
-			cmu.Unlock()
+			unrecorded++
 			select {
 			case kick <- struct{}{}:
 			default:
 			}
+			// The deliverer goes on only while fewer than
+			// MaxUnrecorded of its 250s wait for their deletion: that
+			// bounds what a runner that dies now sends twice.
+			for unrecorded >= q.opts.MaxUnrecorded {
+				settledC.Wait()
+			}
+			cmu.Unlock()
 			return
 		}
 		q.settle(bctx, rc, it, res, count)
@@ -483,7 +501,7 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 	}
 	var err error
 	for until := time.Now().Add(q.opts.Lease / 2); ; {
-		if _, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)`, ids); err == nil {
+		if err = q.deleteDelivered(ctx, ids); err == nil {
 			break
 		}
 		transient := retryable(err)
@@ -502,6 +520,25 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 			rc.OnResult(s.it, s.res)
 		}
 	}
+}
+
+// deleteDelivered deletes delivered items in one transaction that does
+// not wait for its commit record to reach the disk (synchronous_commit
+// off, for this transaction alone): COMMIT returns once the server has
+// the commit, so a runner killed after it cannot bring the rows back;
+// only a crash of the PostgreSQL server itself can lose such a commit
+// (within about three times wal_writer_delay, 600 ms by default), and a
+// lost deletion is a message sent again, never one lost.
+func (q *Queue) deleteDelivered(ctx context.Context, ids []string) error {
+	// One round trip: the four statements go out in one pipeline. A
+	// failed one leaves the transaction open and the rest unrun; the
+	// pool then closes that connection instead of reusing it.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`DELETE FROM tlsmail.outbox WHERE id = ANY($1)`, ids)
+	b.Queue(`COMMIT`)
+	return q.pool.SendBatch(ctx, b).Close()
 }
 
 // retryable reports whether the server aborted a statement for a reason
