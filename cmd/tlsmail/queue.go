@@ -130,6 +130,11 @@ type queued struct {
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
+	// where names a part of the outbox the item was queued in
+	// (outbox.Store.Where), for messages; nil when direct. spool: that
+	// outbox is a directory, whose items are files named after their ID.
+	where func(outbox.Part) string
+	spool bool
 	// direct: no outbox could be created and the message was sent at
 	// once, unqueued (res and out say how that went; id is "").
 	direct bool
@@ -207,7 +212,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		// On disk, but the directory flush failed: say so, go on.
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
-	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}}
+	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}, where: q.Where}
+	_, res.spool = q.(*outbox.Queue)
 	if o.deferOnly {
 		return res, nil
 	}
@@ -289,7 +295,7 @@ func (qr *queued) err() error {
 			fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
-			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", filepath.Join(qr.dir, "corrupt"), qr.res.Err),
+			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.where(outbox.PartCorrupt), qr.res.Err),
 			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
@@ -324,12 +330,15 @@ func (qr *queued) err() error {
 		fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' delivers it", qr.id)}
 }
 
-// failedPath is where a queued send's failed item is.
+// failedPath is where a queued send's failed item is: its file in a spool
+// directory's failed/, or its ID in a database's failed table
+// (outbox.Store.Where words both).
 func (qr *queued) failedPath() string {
-	if strings.HasPrefix(qr.dir, "postgres:") {
-		return qr.dir + " (table tlsmail.failed, " + qr.id + ")"
+	where := qr.where(outbox.PartFailed)
+	if qr.spool {
+		return filepath.Join(where, qr.id+".msg")
 	}
-	return filepath.Join(qr.dir, "failed", qr.id+".msg")
+	return where + " as " + qr.id
 }
 
 func nextText(t time.Time) string {

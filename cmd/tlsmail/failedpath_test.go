@@ -1,0 +1,43 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// TestQueuedFailedPath: a queued send that failed for good names where
+// its item went, in the outbox's own words (outbox.Store.Where): the
+// file in a spool directory's failed/, or the table and ID in a database.
+func TestQueuedFailedPath(t *testing.T) {
+	dir := t.TempDir()
+	q, err := outbox.Open(dir, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := func(p outbox.Part) string { return "postgres://u@db:5432/mail (table tlsmail." + string(p) + ")" }
+	for _, tc := range []struct {
+		name string
+		qr   queued
+		want string
+	}{
+		{"spool", queued{id: "abc", where: q.Where, spool: true}, filepath.Join(dir, "failed", "abc.msg")},
+		{"database", queued{id: "abc", where: pg}, "postgres://u@db:5432/mail (table tlsmail.failed) as abc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.qr.failedPath(); got != tc.want {
+				t.Errorf("failedPath = %q, want %q", got, tc.want)
+			}
+			tc.qr.res = outbox.Result{Outcome: outbox.Permanent, Err: errString("550 no such user")}
+			if err := tc.qr.err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v does not name %q", err, tc.want)
+			}
+		})
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
