@@ -51,24 +51,19 @@ func (f *queueFlags) register(cmd *cobra.Command) {
 func homeDir(e *env) string { return config.Home(e.getenv) }
 
 // configQueueDir returns the queue_dir and queue_url of the account a configuration file
-// selects (explicit, else the file config.Locate finds), or "" when there
-// is no file or the account sets none. An explicit file that cannot be used
-// is an error; a file found by looking is ignored when it names no default
-// account.
+// selects (explicit, else the file config.Locate finds: loadConfig), or ""
+// when there is no file or the account sets none. An explicit file that
+// cannot be used is an error; a file found by looking is ignored when it
+// names no default account.
 func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir, qurl string, err error) {
 	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
 		return "", "", nil
 	}
-	home := homeDir(e)
-	path, err := config.Locate(explicit, e.getenv, home)
+	f, found, err := loadConfig(ctx, e, explicit, config.Options{Home: homeDir(e)})
 	if err != nil {
-		if explicit == "" && account == "" {
+		if !found && explicit == "" && account == "" {
 			return "", "", nil
 		}
-		return "", "", err
-	}
-	f, err := config.Load(ctx, path, config.Options{Home: home})
-	if err != nil {
 		return "", "", err
 	}
 	a, err := f.Select(account, "")

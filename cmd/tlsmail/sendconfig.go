@@ -160,21 +160,30 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	return nil
 }
 
-// sendAccount reads the configuration file `send` uses (config.Locate)
+// sendAccount reads the configuration file `send` uses (loadConfig)
 // and chooses the account.
 func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	path, err := config.Locate(o.config, e.getenv, home)
+	f, found, err := loadConfig(ctx, e, o.config, config.Options{Home: home, Eval: config.RunCommand})
 	if err != nil {
-		if o.config == "" && o.account == "" {
+		if !found && o.config == "" && o.account == "" {
 			// No --server and no file: the plain usage error says more.
 			return nil, usageErrorf("no server given").
 				withFix("pass --server HOST[:PORT], or --config FILE with an msmtp-format account")
 		}
 		return nil, err
 	}
-	f, err := config.Load(ctx, path, config.Options{Home: home, Eval: config.RunCommand})
-	if err != nil {
-		return nil, err
-	}
 	return f.Select(o.account, o.from)
+}
+
+// loadConfig reads the configuration file of send and the queue commands:
+// explicit, else the one config.Locate finds. found is false when there
+// is no file to read (err is then config.Locate's); a file found but not
+// readable is found with its error.
+func loadConfig(ctx context.Context, e *env, explicit string, opts config.Options) (f *config.File, found bool, err error) {
+	path, err := config.Locate(explicit, e.getenv, opts.Home)
+	if err != nil {
+		return nil, false, err
+	}
+	f, err = config.Load(ctx, path, opts)
+	return f, true, err
 }
