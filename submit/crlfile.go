@@ -25,7 +25,9 @@ const MaxCRLFile = 16 << 20
 // CRLCache keeps the CRL files read, parsed and reduced (trust.CRL), so
 // that a process connecting again and again (a queue run, the worker, a
 // library user) parses each file once: a file is read again only when its
-// identity, size or modification time changed, and one version per path is
+// identity, size or modification time changed (or it was read within
+// mtimeTick of that time, when it may have changed since under the same
+// one), and one version per path is
 // kept. It is safe for concurrent use; the zero value is ready.
 type CRLCache struct {
 	mu sync.Mutex
@@ -37,7 +39,9 @@ type CRLCache struct {
 // crlEntry is one version of one file: ready is closed once crls or err
 // is set.
 type crlEntry struct {
-	fi    os.FileInfo
+	fi os.FileInfo
+	// read is when fi was taken, before the file was read.
+	read  time.Time
 	ready chan struct{}
 	crls  []*trust.CRL
 	err   error
@@ -70,6 +74,7 @@ func LoadCRLFile(path string) ([]*trust.CRL, error) { return DefaultCRLCache().L
 // large or holds no CRL, of Field "crl". A file that failed to parse is
 // not parsed again until it changes.
 func (c *CRLCache) Load(path string) ([]*trust.CRL, error) {
+	read := time.Now()
 	f, fi, err := openTrusted(path)
 	if oe := ownerError("crl_file", "CRL file", "remove a revocation from it", err); oe != nil {
 		return nil, oe
@@ -87,8 +92,8 @@ func (c *CRLCache) Load(path string) ([]*trust.CRL, error) {
 		c.m = map[string]*crlEntry{}
 	}
 	e := c.m[path]
-	if e == nil || !sameVersion(e.fi, fi) {
-		e = &crlEntry{fi: fi, ready: make(chan struct{})}
+	if e == nil || !e.sameVersion(fi) {
+		e = &crlEntry{fi: fi, read: read, ready: make(chan struct{})}
 		c.m[path] = e
 		c.parses++
 		c.mu.Unlock()
@@ -101,11 +106,21 @@ func (c *CRLCache) Load(path string) ([]*trust.CRL, error) {
 	return e.crls, e.err
 }
 
-// sameVersion reports whether a and b describe the same version of a file:
-// the same file (device and inode on Unix), size and modification time.
-func sameVersion(a, b os.FileInfo) bool {
+// mtimeTick is the coarsest modification time clock tlsmail expects of a
+// file system (FAT's is 2 seconds; ext3, HFS+ and many network file
+// systems count whole seconds).
+const mtimeTick = 2 * time.Second
+
+// sameVersion reports whether b describes the version of the file e holds:
+// the same file (device and inode on Unix), size and modification time,
+// and e read when that modification time was over: a file read within a
+// tick of its modification time may have been written again since with
+// the same size and time (an in-place rewrite within the same tick), so
+// its entry is never reused, however old it is now.
+func (e *crlEntry) sameVersion(b os.FileInfo) bool {
+	a := e.fi
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && !a.ModTime().IsZero() &&
-		time.Since(a.ModTime()) > time.Second // a file written within the last second may change again within the same mtime
+		e.read.Sub(a.ModTime()) > mtimeTick
 }
 
 func parseCRLFile(f *os.File, path string) ([]*trust.CRL, error) {

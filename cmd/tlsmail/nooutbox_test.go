@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tlsmail/tlsmail/server"
 )
 
 // TestSendmailWithoutOutbox (issue 14 item 10): when the outbox directory
@@ -95,5 +97,39 @@ func TestSendmailWithoutOutboxLogs(t *testing.T) {
 	}
 	if f := logFields(t, strings.TrimSuffix(string(data), "\n")); !strings.Contains(f["errormsg"], "not kept") {
 		t.Errorf("the log line does not say nothing was kept: %v", f)
+	}
+}
+
+// TestSendmailWithoutOutboxPartlyRefused: a message sent directly (no
+// outbox) that the server took for some recipients and refused for
+// others says it was delivered to those, not "not sent": a caller who
+// read "not sent" would send it again to everyone. It still exits 65 and
+// names the refused address. Before, the line began "not sent, and not
+// kept (no outbox)" although bob had the message.
+func TestSendmailWithoutOutboxPartlyRefused(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, func(c *server.Config) {
+		c.RejectRecipient = func(to string) *server.Reply {
+			if strings.HasPrefix(to, "nobody@") {
+				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"}
+			}
+			return nil
+		}
+	}, nil)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noOutbox := "TLSMAIL_QUEUE_DIR=" + filepath.Join(file, "queue")
+	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "bob@example.org", "nobody@example.org"}, env: m.env(noOutbox),
+		stdin: strings.NewReader("Subject: direct\n\nx\n")}.run(t)
+	if msgs, err := m.srv.Messages(); err != nil || len(msgs) != 1 {
+		t.Fatalf("want the message delivered to bob: %v %v", msgs, err)
+	}
+	if r.code != exitRejected || !strings.Contains(r.stderr, "nobody@example.org") {
+		t.Errorf("want exit 65 naming the refused address: %s", r)
+	}
+	if strings.Contains(r.stderr, "not sent,") || !strings.Contains(r.stderr, "not sent to the refused recipients") {
+		t.Errorf("the message went to bob, the error says otherwise: %s", r)
 	}
 }

@@ -517,8 +517,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return nil
 		}
 		c := classify(qr.res.Err)
-		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: "not sent, and not kept (no outbox): " + c.message, fix: c.fix}
+		what := "not sent, and not kept (no outbox): "
+		if re := (*submit.RecipientsError)(nil); errors.As(qr.res.Err, &re) && len(re.Delivered) > 0 {
+			// The others have it: "not sent" would have it sent
+			// again to them.
+			what = "not sent to the refused recipients, and not kept for them (no outbox): "
+		}
+		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err, msg: what + c.message, fix: c.fix}
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
