@@ -11,6 +11,10 @@ import (
 // path that names a FIFO, a device, a socket or a directory.
 var ErrNotRegular = errors.New("not a regular file (a FIFO, device or directory cannot hold it)")
 
+// ErrOtherOwner is OpenPrivate's error for an existing file that belongs to
+// another user: what is written would be theirs to read.
+var ErrOtherOwner = errors.New("owned by another user (remove it, or name a file of your own)")
+
 // OpenFile opens path for writing as the log file is opened: created with
 // mode 0600 when missing, flag adding e.g. os.O_APPEND. On Unix the open
 // is non-blocking (O_NONBLOCK), so a FIFO that nobody reads fails at once
@@ -27,8 +31,8 @@ func OpenFile(path string, flag int) (*os.File, error) {
 // *fs.PathError wrapping ErrNotRegular, and nothing is written to it. On
 // Unix, an existing file that its group or other users may read or write
 // is made mode 0600 before it is truncated (its content is replaced
-// anyway); a file whose mode cannot be changed (owned by another user) is
-// refused with the chmod error.
+// anyway); a file owned by another user is refused (ErrOtherOwner), even
+// for root, who could change its mode and write it.
 func OpenPrivate(path string) (*os.File, error) {
 	// Said before opening: a FIFO without a reader would fail the open
 	// with ENXIO ("no such device or address"), which names no cause.
@@ -49,6 +53,11 @@ func OpenPrivate(path string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return fail("open", ErrNotRegular)
+	}
+	if otherOwner(fi) {
+		// As root, chmod would succeed and the file's owner could read
+		// what is written: refuse it, as for a file chmod cannot change.
+		return fail("open", ErrOtherOwner)
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		if err := f.Chmod(0o600); err != nil {

@@ -88,3 +88,28 @@ func TestOpenPrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenPrivateOtherOwner: a file another user owns is refused, also
+// for root (who could chmod it): its owner would read the transcript.
+func TestOpenPrivateOtherOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	path := filepath.Join(t.TempDir(), "theirs")
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil { // nobody
+		t.Skipf("chown: %v", err)
+	}
+	f, err := OpenPrivate(path)
+	if err == nil {
+		f.Close()
+	}
+	if !errors.Is(err, ErrOtherOwner) {
+		t.Fatalf("OpenPrivate(another user's file) = %v, want ErrOtherOwner", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old\n" {
+		t.Errorf("the file was changed: %q", b)
+	}
+}
