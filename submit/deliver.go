@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -183,6 +186,19 @@ func (d *Deliverer) Deliver(ctx context.Context, batch []*outbox.Item, report fu
 // around it) what each attempted item's delivery learnt.
 func (d *Deliverer) deliver(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result), sent func(*outbox.Item, *Sent)) error {
 	if len(batch) == 0 {
+		return nil
+	}
+	if k := unknownSetting(batch[0].Data()); k != "" {
+		// Written by a newer tlsmail (workers of two versions sharing one
+		// PostgreSQL queue, or a downgrade): delivering it without a
+		// setting this version does not know could drop a trust or auth
+		// requirement, and failing it would take it from a worker that
+		// can deliver it. It waits, with the reason, until one does or it
+		// expires.
+		e := newerSettings(k)
+		for _, it := range batch {
+			report(it, outbox.Result{Outcome: outbox.Temporary, Err: e})
+		}
 		return nil
 	}
 	var a Account
@@ -679,6 +695,43 @@ func (d *Deliverer) requeue(ctx context.Context, it *outbox.Item, a *Account, re
 // unreadableSettings is the *Error of an outbox item whose settings do not
 // decode into an Account. Its message is the item's stored reason, so it
 // says what to do itself.
+// newerSettings is why an item whose settings name key, which this
+// version does not know, is left for another worker.
+func newerSettings(key string) *Error {
+	const fix = "run a tlsmail as new as the one that queued it (every worker sharing the queue should run the same version)"
+	return &Error{Field: "account",
+		Msg: fmt.Sprintf("the queued item's settings hold %q, which this tlsmail does not know (written by a newer version); not sent, left for a newer worker: %s", key, fix),
+		Fix: fix}
+}
+
+// unknownSetting is the first key (in sorted order) of the settings b
+// that the item format (wire) does not have, or "" when there is none or
+// b is not a JSON object (json.Unmarshal then says what is wrong).
+func unknownSetting(b []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	known := wireKeys()
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !known[k] {
+			return k
+		}
+	}
+	return ""
+}
+
+// wireKeys are the JSON names of wire's fields.
+var wireKeys = sync.OnceValue(func() map[string]bool {
+	t := reflect.TypeFor[wire]()
+	keys := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
+})
+
 func unreadableSettings(err error) *Error {
 	const fix = "send the message again (the failed item keeps it) with settings this version can read, then remove the failed item"
 	return &Error{Field: "account", Err: err, Fix: fix,

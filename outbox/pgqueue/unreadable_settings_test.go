@@ -62,3 +62,38 @@ func TestUnreadableSettingsFailAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestNewerSettingsWait: on both stores, an item whose settings hold a key
+// this version does not know (queued by a newer tlsmail sharing the queue)
+// is neither delivered without that setting (which could be a trust or
+// auth requirement) nor failed (a newer worker can deliver it): it is
+// deferred, and its last error names the key and what to do.
+func TestNewerSettingsWait(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			q := open(t)
+			id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: json.RawMessage(
+				`{"host":"127.0.0.1","port":1,"tls":"starttls","require_dane":true}`)}, strings.NewReader(msg(0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+			if err != nil || st.Deferred != 1 || st.Failed != 0 || st.Delivered != 0 {
+				t.Fatalf("Run = %+v, %v; want the item deferred", st, err)
+			}
+			var got *outbox.Item
+			if err := q.Walk(func(it *outbox.Item) error {
+				if it.ID == id {
+					got = it
+				}
+				return nil
+			}); err != nil || got == nil {
+				t.Fatalf("the item is not queued any more (%v)", err)
+			}
+			if !strings.Contains(got.LastError, `"require_dane"`) || !strings.Contains(got.LastError, "newer") {
+				t.Errorf("last error %q; want it to name the unknown setting and a newer version", got.LastError)
+			}
+		})
+	}
+}
