@@ -121,3 +121,63 @@ func TestPostgresUnrecordedBound(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresDeleteCommitsAsync: the deletion of delivered items, one
+// statement in its own transaction, runs with synchronous_commit off for
+// that transaction alone (docs/queue-postgres.md: deletion commits are
+// asynchronous), and the setting does not outlive it: with the
+// database's default made on (the test cluster's is off), a trigger
+// records the setting each deleting transaction sees, and an enqueue
+// afterwards, through the same pool, sees on again.
+func TestPostgresDeleteCommitsAsync(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.seen (op text NOT NULL, setting text NOT NULL);
+		CREATE FUNCTION public.record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO public.seen VALUES (TG_OP, current_setting('synchronous_commit'));
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER record_commit_mode AFTER INSERT OR DELETE ON tlsmail.outbox FOR EACH ROW EXECUTE FUNCTION public.record_commit_mode();
+		DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$;`); err != nil {
+		t.Fatal(err)
+	}
+	q := openPG(t, url, pgqueue.Options{})
+	const n = 20
+	for i := range n {
+		if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		for _, it := range batch {
+			report(it, outbox.Result{Outcome: outbox.Delivered})
+		}
+		return nil
+	}
+	st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliver, BatchSize: 250})
+	if err != nil || st.Delivered != n {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	var off, all int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE setting = 'off'), count(*) FROM public.seen WHERE op = 'DELETE'`).Scan(&off, &all); err != nil {
+		t.Fatal(err)
+	}
+	if all != n || off != n {
+		t.Errorf("%d deletions seen, %d of them with synchronous_commit off; want %d and %d", all, off, n, n)
+	}
+	// The pool's connections (the one that deleted among them) keep the
+	// server's default for anything else, an enqueue above all.
+	if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(n))); err != nil {
+		t.Fatal(err)
+	}
+	var enqueueMode string
+	if err := conn.QueryRow(ctx, `SELECT setting FROM public.seen WHERE op = 'INSERT' ORDER BY ctid DESC LIMIT 1`).Scan(&enqueueMode); err != nil || enqueueMode != "on" {
+		t.Errorf("an enqueue after the deletions ran with synchronous_commit %q (%v), want on", enqueueMode, err)
+	}
+}
