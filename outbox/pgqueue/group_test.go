@@ -2,6 +2,7 @@ package pgqueue_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,49 @@ func TestPostgresDeleteCommitsAsync(t *testing.T) {
 	var enqueueMode string
 	if err := conn.QueryRow(ctx, `SELECT setting FROM public.seen WHERE op = 'INSERT' ORDER BY ctid DESC LIMIT 1`).Scan(&enqueueMode); err != nil || enqueueMode != "on" {
 		t.Errorf("an enqueue after the deletions ran with synchronous_commit %q (%v), want on", enqueueMode, err)
+	}
+}
+
+// TestPostgresReleasedItemsDue: a claim moves its items' next attempt to
+// the end of its lease (so that claims scan only the items no runner
+// holds); items a run claimed and did not attempt are given back due at
+// once, not at that lease's end: another runner claims them right away.
+func TestPostgresReleasedItemsDue(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	a := openPG(t, url, pgqueue.Options{Lease: time.Hour})
+	const n = 3
+	for i := range n {
+		if _, err := a.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := openPG(t, url, pgqueue.Options{Lease: time.Hour})
+	claimedByA := 0
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	untried := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		claimedByA += len(batch)
+		// While a holds them, b finds nothing due.
+		if got, err := b.Claim(ctx, 100, false, nil, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+			t.Errorf("while held, another runner claimed %d items (%v)", len(got), err)
+		}
+		cancel() // the run is stopped: none attempted, all given back
+		return ctx.Err()
+	}
+	if _, err := a.Run(rctx, outbox.RunConfig{Deliver: untried, BatchSize: 250}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want it cancelled", err)
+	}
+	if claimedByA != n {
+		t.Fatalf("the first run claimed %d items, want %d", claimedByA, n)
+	}
+	got, err := b.Claim(ctx, 100, false, nil, time.Now().Add(time.Hour))
+	if err != nil || len(got) != n {
+		t.Fatalf("after the release another runner claimed %d items (%v), want %d", len(got), err, n)
+	}
+	for _, it := range got {
+		if it.NextAttempt.Before(time.Now().Add(50 * time.Minute)) {
+			t.Errorf("claimed item %s: next attempt %s, want the lease's end (an hour from now)", it.ID, it.NextAttempt)
+		}
 	}
 }

@@ -88,8 +88,18 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 		return nil, connErr("run", err)
 	}
 	defer tx.Rollback(ctx)
-	const due = `(lease_until IS NULL OR lease_until < clock_timestamp())
-		AND ($1 OR next_attempt <= clock_timestamp())
+	// A claim moves the items' next attempt to its lease's end (when a
+	// dead runner's items are tried again): the items no runner holds
+	// stay at the front of outbox_due, and "due now" is a bound of the
+	// index scan (statement_timestamp is stable within the statement),
+	// so a claim reads the rows it takes, not every leased row before
+	// them, and a claim that finds nothing reads none.
+	dueAt := `(NOT $1::boolean AND next_attempt <= statement_timestamp())`
+	if force {
+		dueAt = `$1::boolean`
+	}
+	due := `(lease_until IS NULL OR lease_until < clock_timestamp())
+		AND ` + dueAt + `
 		AND (cardinality($2::text[]) = 0 OR id = ANY($2))
 		AND (last_attempt IS NULL OR last_attempt < $3)`
 	if ids == nil {
@@ -110,7 +120,8 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 	if err != nil {
 		return nil, connErr("run", err)
 	}
-	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval
+	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
+			next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
 		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND settings = $8::jsonb AND `+due+`
 			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
 		RETURNING `+itemCols+`, CASE WHEN size <= $9 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, string(settings), inlineMax)
@@ -206,12 +217,15 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 	return nil
 }
 
-// release gives back the leases of items claimed and not attempted.
+// release gives back the leases of items claimed and not attempted: they
+// are due at once (a claim had moved their next attempt to the lease's
+// end; one taken by a forced run before it was due is due now too).
 func (q *Queue) release(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_owner = NULL, lease_until = NULL
+	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_owner = NULL, lease_until = NULL,
+			next_attempt = least(next_attempt, clock_timestamp())
 		WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner); err != nil {
 		q.logf("outbox: cannot give back %d claims (they come back when their lease ends): %v", len(ids), err)
 	}
@@ -267,7 +281,8 @@ func (q *Queue) renew(ctx context.Context, ids []string, lc *leaseClock) {
 			return
 		case <-t.C:
 			sent := time.Now()
-			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval
+			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval,
+					next_attempt = greatest(next_attempt, clock_timestamp() + $3::interval)
 				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil {
 				if ctx.Err() == nil {
 					q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
