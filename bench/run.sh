@@ -312,8 +312,9 @@ pg_section() {
 		echo
 		echo "Each worker is a \`tlsmail queue run --queue-url\` process (\`--parallel 4\`, the default): it claims batches of up"
 		echo "to 250 items of one account with \`FOR UPDATE SKIP LOCKED\` and a lease, delivers each batch over one connection"
-		echo "and deletes the items on their 250s in groups (one transaction for all that arrived while the previous one was"
-		echo "committed, with \`synchronous_commit = off\` for that transaction alone); a connection waits for the database"
+		echo "and deletes the items on their 250s in groups (one statement for 4 of them, or for those of the last 20 ms, with"
+		echo "\`synchronous_commit = off\` for that transaction alone); a claim moves its items' next attempt to its lease's end, so"
+		echo "claims read only the items no runner holds; a connection waits for the database"
 		echo "once 8 of its 250s are unrecorded, which bounds what a killed worker sends twice. Both clusters are private (initdb in a temporary"
 		echo "directory, loopback TCP, default settings otherwise); the headline rows use PostgreSQL's defaults, so every"
 		echo "commit waits for the WAL to reach the disk, as a deployment's would. The fsync-off row is the same with"

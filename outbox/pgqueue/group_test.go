@@ -2,6 +2,7 @@ package pgqueue_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,110 @@ func TestPostgresUnrecordedBound(t *testing.T) {
 		}
 		if left, err := q.Count(); err != nil || left != 0 {
 			t.Errorf("MaxUnrecorded %d: %d items left (%v)", limit, left, err)
+		}
+	}
+}
+
+// TestPostgresDeleteCommitsAsync: the deletion of delivered items, one
+// statement in its own transaction, runs with synchronous_commit off for
+// that transaction alone (docs/queue-postgres.md: deletion commits are
+// asynchronous), and the setting does not outlive it: with the
+// database's default made on (the test cluster's is off), a trigger
+// records the setting each deleting transaction sees, and an enqueue
+// afterwards, through the same pool, sees on again.
+func TestPostgresDeleteCommitsAsync(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.seen (op text NOT NULL, setting text NOT NULL);
+		CREATE FUNCTION public.record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO public.seen VALUES (TG_OP, current_setting('synchronous_commit'));
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER record_commit_mode AFTER INSERT OR DELETE ON tlsmail.outbox FOR EACH ROW EXECUTE FUNCTION public.record_commit_mode();
+		DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$;`); err != nil {
+		t.Fatal(err)
+	}
+	q := openPG(t, url, pgqueue.Options{})
+	const n = 20
+	for i := range n {
+		if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		for _, it := range batch {
+			report(it, outbox.Result{Outcome: outbox.Delivered})
+		}
+		return nil
+	}
+	st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliver, BatchSize: 250})
+	if err != nil || st.Delivered != n {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	var off, all int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE setting = 'off'), count(*) FROM public.seen WHERE op = 'DELETE'`).Scan(&off, &all); err != nil {
+		t.Fatal(err)
+	}
+	if all != n || off != n {
+		t.Errorf("%d deletions seen, %d of them with synchronous_commit off; want %d and %d", all, off, n, n)
+	}
+	// The pool's connections (the one that deleted among them) keep the
+	// server's default for anything else, an enqueue above all.
+	if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(n))); err != nil {
+		t.Fatal(err)
+	}
+	var enqueueMode string
+	if err := conn.QueryRow(ctx, `SELECT setting FROM public.seen WHERE op = 'INSERT' ORDER BY ctid DESC LIMIT 1`).Scan(&enqueueMode); err != nil || enqueueMode != "on" {
+		t.Errorf("an enqueue after the deletions ran with synchronous_commit %q (%v), want on", enqueueMode, err)
+	}
+}
+
+// TestPostgresReleasedItemsDue: a claim moves its items' next attempt to
+// the end of its lease (so that claims scan only the items no runner
+// holds); items a run claimed and did not attempt are given back due at
+// once, not at that lease's end: another runner claims them right away.
+func TestPostgresReleasedItemsDue(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	a := openPG(t, url, pgqueue.Options{Lease: time.Hour})
+	const n = 3
+	for i := range n {
+		if _, err := a.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := openPG(t, url, pgqueue.Options{Lease: time.Hour})
+	claimedByA := 0
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	untried := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		claimedByA += len(batch)
+		// While a holds them, b finds nothing due.
+		if got, err := b.Claim(ctx, 100, false, nil, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+			t.Errorf("while held, another runner claimed %d items (%v)", len(got), err)
+		}
+		cancel() // the run is stopped: none attempted, all given back
+		return ctx.Err()
+	}
+	if _, err := a.Run(rctx, outbox.RunConfig{Deliver: untried, BatchSize: 250}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want it cancelled", err)
+	}
+	if claimedByA != n {
+		t.Fatalf("the first run claimed %d items, want %d", claimedByA, n)
+	}
+	got, err := b.Claim(ctx, 100, false, nil, time.Now().Add(time.Hour))
+	if err != nil || len(got) != n {
+		t.Fatalf("after the release another runner claimed %d items (%v), want %d", len(got), err, n)
+	}
+	for _, it := range got {
+		if it.NextAttempt.Before(time.Now().Add(50 * time.Minute)) {
+			t.Errorf("claimed item %s: next attempt %s, want the lease's end (an hour from now)", it.ID, it.NextAttempt)
 		}
 	}
 }
