@@ -2,6 +2,8 @@ package maillog
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,8 +87,17 @@ func TestWriteFile(t *testing.T) {
 	if err := (Config{File: "-", Stdout: &out}).Write(Entry{Host: "h", ExitCode: 75}, now); err != nil || !strings.HasPrefix(out.String(), "Jan 02 03:04:05 host=h ") {
 		t.Errorf("stdout: %q %v", out.String(), err)
 	}
-	if err := (Config{File: filepath.Join(t.TempDir(), "no", "dir", "log")}).Write(Entry{}, now); err == nil || !strings.Contains(err.Error(), "log file") {
-		t.Errorf("unwritable: %v", err)
+	// The error wraps its cause, so that a program can tell a missing
+	// directory from a refused permission, whichever destinations failed.
+	missing := filepath.Join(t.TempDir(), "no", "dir", "log")
+	for _, c := range []Config{{File: missing}, {File: missing, Syslog: "LOG_BOGUS"}} {
+		err := c.Write(Entry{}, now)
+		if err == nil || !strings.Contains(err.Error(), "log file") || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%+v: unwritable: %v (want it to wrap fs.ErrNotExist)", c, err)
+		}
+		if c.Syslog != "" && (err == nil || !strings.Contains(err.Error(), "syslog")) {
+			t.Errorf("%+v: the syslog failure is not reported: %v", c, err)
+		}
 	}
 }
 

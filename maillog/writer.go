@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -38,25 +37,25 @@ func (c Config) syslogOn() bool { return c.Syslog != "" && c.Syslog != "off" }
 // file line's time stamp. The file is opened for appending (created with
 // mode 0600) and the line written in one write, so that processes logging
 // at once do not mix their lines. The error, if any, says which
-// destination failed; the others are still written.
+// destination failed and wraps its cause (errors.Is(err,
+// fs.ErrPermission) for a log file that cannot be opened); the others are
+// still written.
 func (c Config) Write(e Entry, now time.Time) error {
 	line := e.Line()
-	var errs []string
+	var fileErr, syslogErr error
 	if c.File != "" {
-		text := FormatTime(now, c.TimeFormat) + " " + line + "\n"
-		if err := c.writeFile(text); err != nil {
-			errs = append(errs, err.Error())
-		}
+		fileErr = c.writeFile(FormatTime(now, c.TimeFormat) + " " + line + "\n")
 	}
 	if c.syslogOn() {
-		if err := writeSyslog(c.SyslogNetwork, c.SyslogAddr, c.Syslog, e.ExitCode != 0, line); err != nil {
-			errs = append(errs, err.Error())
-		}
+		syslogErr = writeSyslog(c.SyslogNetwork, c.SyslogAddr, c.Syslog, e.ExitCode != 0, line)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	switch {
+	case fileErr != nil && syslogErr != nil:
+		return fmt.Errorf("%w; %w", fileErr, syslogErr)
+	case fileErr != nil:
+		return fileErr
 	}
-	return nil
+	return syslogErr
 }
 
 // writeTimeout bounds writing one line to a log file that is a FIFO or a
