@@ -117,14 +117,14 @@ func (c *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 }
 
 // oauthBearerMessage is OAUTHBEARER's client response (RFC 7628 section
-// 3.1): the GS2 header "n,a=USER," (RFC 5801 section 4, with ',' and '='
-// in the name written =2C and =3D), then the key/value pairs host, port
+// 3.1): the GS2 header "n,a=USER," (RFC 5801 section 4, the name written
+// by saslName), then the key/value pairs host, port
 // (section 3.1 lists them; msmtp sends them too) and auth, each ended by
 // 0x01, and a final 0x01.
 func oauthBearerMessage(user, host string, port int, token string) []byte {
 	var b strings.Builder
 	b.WriteString("n,a=")
-	b.WriteString(strings.NewReplacer("=", "=3D", ",", "=2C").Replace(user))
+	b.WriteString(saslName(user))
 	b.WriteString(",\x01")
 	if host != "" {
 		b.WriteString("host=" + host + "\x01")

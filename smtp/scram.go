@@ -77,12 +77,13 @@ func newSCRAMClient(user, pass string) (*scramClient, error) {
 		return nil, &saslError{Mech: "SCRAM-SHA-256", Msg: "this password cannot be used (SASLprep, RFC 4013)", Err: err,
 			Hint: "change the password, or choose another authentication mechanism, such as PLAIN, which sends it as it is"}
 	}
-	return &scramClient{user: scramEscape(u), pass: p, nonce: randomNonce}, nil
+	return &scramClient{user: saslName(u), pass: p, nonce: randomNonce}, nil
 }
 
-// scramEscape encodes ',' and '=' in a username as "=2C" and "=3D" (RFC
-// 5802 section 5.1, "n=").
-func scramEscape(s string) string {
+// saslName encodes ',' and '=' in a username as "=2C" and "=3D": the
+// saslname of RFC 5801 section 4 (GS2), written by SCRAM's "n=" (RFC 5802
+// section 5.1) and OAUTHBEARER's "a=" (RFC 7628 section 3.1).
+func saslName(s string) string {
 	if !strings.ContainsAny(s, ",=") {
 		return s
 	}
