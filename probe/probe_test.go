@@ -109,3 +109,34 @@ func TestRunNoSTARTTLS(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 }
+
+// TestRunPins: pins are checked after the handshake (Insecure, which lets
+// the probe see a bad chain, does not override a pin mismatch): a wrong pin
+// is reported in Report.Trust with the session still described, not an
+// error, and the leaf's own pin verifies.
+func TestRunPins(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(pin string) *probe.Report {
+		t.Helper()
+		r, err := probe.Run(ctx, &probe.Config{Addr: srv.SMTPSAddr(), Mode: smtp.Implicit, Timeout: 10 * time.Second,
+			Trust: trust.Options{Roots: srv.CAPool(), Name: "127.0.0.1", Pins: []string{pin}}})
+		if err != nil {
+			t.Fatalf("pin %s: %v", pin, err)
+		}
+		if r.TLS == nil || r.State == nil || r.Trust == nil || len(r.State.PeerCertificates) == 0 {
+			t.Fatalf("pin %s: incomplete report %+v", pin, r)
+		}
+		return r
+	}
+	wrong := run("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	if wrong.Trust.OK() || wrong.State.Verified {
+		t.Errorf("a pin matching no certificate of the chain: trusted %v, verified %v", wrong.Trust.OK(), wrong.State.Verified)
+	}
+	right := trust.SPKIPin(wrong.State.PeerCertificates[0])
+	if r := run(right); !r.Trust.OK() || !r.State.Verified {
+		t.Errorf("the leaf's own pin %s: not trusted; problems %v", right, r.Trust.Problems)
+	}
+}
