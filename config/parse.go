@@ -40,7 +40,9 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 			Fix: "give the path of an msmtp-format configuration file"}
 	}
 	if err == nil {
-		f, err = os.Open(path)
+		// Opened without blocking and checked again: a file swapped for
+		// a FIFO after the Stat must not hang the open.
+		f, err = openRegular(path)
 	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
