@@ -5,6 +5,39 @@ import (
 	"testing"
 )
 
+// The SIDs and access masks the Windows cache tests feed the decisions.
+const (
+	testMe    = "S-1-5-21-1004336348-1177238915-682003330-1001"
+	testOther = "S-1-5-21-1004336348-1177238915-682003330-1002"
+	maskFull  = 0x1f01ff // FILE_ALL_ACCESS
+	maskRead  = 0x1200a9 // FILE_GENERIC_READ | FILE_GENERIC_EXECUTE
+)
+
+func allowACE(sid string, mask uint32) winACE { return winACE{typ: aceAllowed, sid: sid, mask: mask} }
+
+// securityCase is one owner and DACL and a part of the refusal it must
+// get; want is "" when the object may be used.
+type securityCase struct {
+	name string
+	sec  winDirSecurity
+	want string
+}
+
+// checkSecurityCases runs decide (winDirProblem or winFileProblem) on each
+// case, for the user testMe.
+func checkSecurityCases(t *testing.T, decide func(winDirSecurity, string) error, tests []securityCase) {
+	t.Helper()
+	for _, tt := range tests {
+		err := decide(tt.sec, testMe)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 // TestWinDirProblem: the decision on a Windows cache directory, fed what
 // Windows returns for its owner and DACL (as revcache_windows.go reads
 // them), on every platform: the directories %LocalAppData% gives a user
@@ -12,17 +45,10 @@ import (
 // into, or whose DACL or owner they may change, is refused, and so are a
 // NULL DACL, another owner and entries this check does not read.
 func TestWinDirProblem(t *testing.T) {
-	const me = "S-1-5-21-1004336348-1177238915-682003330-1001"
-	const other = "S-1-5-21-1004336348-1177238915-682003330-1002"
-	const full = 0x1f01ff // FILE_ALL_ACCESS
-	const read = 0x1200a9 // FILE_GENERIC_READ | FILE_GENERIC_EXECUTE
-	allow := func(sid string, mask uint32) winACE { return winACE{typ: aceAllowed, sid: sid, mask: mask} }
+	const me, other, full, read = testMe, testOther, maskFull, maskRead
+	allow := allowACE
 	localAppData := []winACE{allow(sidSystem, full), allow(sidAdministrators, full), allow(me, full)}
-	tests := []struct {
-		name string
-		sec  winDirSecurity
-		want string // a part of the refusal; "" when the directory may be used
-	}{
+	tests := []securityCase{
 		{"%LocalAppData%", winDirSecurity{owner: me, aces: localAppData}, ""},
 		{"owned by Administrators (made from an elevated prompt)", winDirSecurity{owner: sidAdministrators, aces: localAppData}, ""},
 		{"owned by SYSTEM", winDirSecurity{owner: sidSystem, aces: localAppData}, ""},
@@ -48,15 +74,7 @@ func TestWinDirProblem(t *testing.T) {
 		{"owned by CREATOR OWNER", winDirSecurity{owner: sidCreatorOwner, aces: localAppData}, "belongs to S-1-3-0"},
 		{"an object ACE", winDirSecurity{owner: me, aces: append(localAppData, winACE{typ: 5, mask: full})}, "type 5"},
 	}
-	for _, tt := range tests {
-		err := winDirProblem(tt.sec, me)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%s: refused: %v", tt.name, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
-		}
-	}
+	checkSecurityCases(t, winDirProblem, tests)
 }
 
 // TestWinFileProblem: the decision on a file in a Windows cache directory,
@@ -67,17 +85,10 @@ func TestWinDirProblem(t *testing.T) {
 // and a NULL DACL. Rights that only mean something on a directory's
 // entries (FILE_DELETE_CHILD) do not refuse a file.
 func TestWinFileProblem(t *testing.T) {
-	const me = "S-1-5-21-1004336348-1177238915-682003330-1001"
-	const other = "S-1-5-21-1004336348-1177238915-682003330-1002"
-	const full = 0x1f01ff // FILE_ALL_ACCESS
-	const read = 0x1200a9 // FILE_GENERIC_READ | FILE_GENERIC_EXECUTE
-	allow := func(sid string, mask uint32) winACE { return winACE{typ: aceAllowed, sid: sid, mask: mask} }
+	const me, other, full, read = testMe, testOther, maskFull, maskRead
+	allow := allowACE
 	inherited := []winACE{allow(sidSystem, full), allow(sidAdministrators, full), allow(me, full)}
-	tests := []struct {
-		name string
-		sec  winDirSecurity
-		want string // a part of the refusal; "" when the file may be read
-	}{
+	tests := []securityCase{
 		{"as the cache writes it", winDirSecurity{owner: me, aces: inherited}, ""},
 		{"others may read", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", read))}, ""},
 		{"a deny entry", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
@@ -93,13 +104,5 @@ func TestWinFileProblem(t *testing.T) {
 		{"planted by another user", winDirSecurity{owner: other, aces: inherited}, "belongs to " + other},
 		{"an object ACE", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: 5, mask: full})}, "type 5"},
 	}
-	for _, tt := range tests {
-		err := winFileProblem(tt.sec, me)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%s: refused: %v", tt.name, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
-		}
-	}
+	checkSecurityCases(t, winFileProblem, tests)
 }
