@@ -19,13 +19,13 @@ func allowACE(sid string, mask uint32) winACE { return winACE{typ: aceAllowed, s
 // get; want is "" when the object may be used.
 type securityCase struct {
 	name string
-	sec  winDirSecurity
+	sec  winSecurity
 	want string
 }
 
 // checkSecurityCases runs decide (winDirProblem or winFileProblem) on each
 // case, for the user testMe.
-func checkSecurityCases(t *testing.T, decide func(winDirSecurity, string) error, tests []securityCase) {
+func checkSecurityCases(t *testing.T, decide func(winSecurity, string) error, tests []securityCase) {
 	t.Helper()
 	for _, tt := range tests {
 		err := decide(tt.sec, testMe)
@@ -49,30 +49,30 @@ func TestWinDirProblem(t *testing.T) {
 	allow := allowACE
 	localAppData := []winACE{allow(sidSystem, full), allow(sidAdministrators, full), allow(me, full)}
 	tests := []securityCase{
-		{"%LocalAppData%", winDirSecurity{owner: me, aces: localAppData}, ""},
-		{"owned by Administrators (made from an elevated prompt)", winDirSecurity{owner: sidAdministrators, aces: localAppData}, ""},
-		{"owned by SYSTEM", winDirSecurity{owner: sidSystem, aces: localAppData}, ""},
-		{"others may read", winDirSecurity{owner: me, aces: append(localAppData, allow("S-1-5-32-545", read))}, ""},
-		{"CREATOR OWNER (becomes the creator)", winDirSecurity{owner: me, aces: append(localAppData, allow(sidCreatorOwner, full))}, ""},
-		{"a deny entry", winDirSecurity{owner: me, aces: append(localAppData, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
-		{"Everyone may write", winDirSecurity{owner: me, aces: append(localAppData, allow("S-1-1-0", fileAddFile))},
+		{"%LocalAppData%", winSecurity{owner: me, aces: localAppData}, ""},
+		{"owned by Administrators (made from an elevated prompt)", winSecurity{owner: sidAdministrators, aces: localAppData}, ""},
+		{"owned by SYSTEM", winSecurity{owner: sidSystem, aces: localAppData}, ""},
+		{"others may read", winSecurity{owner: me, aces: append(localAppData, allow("S-1-5-32-545", read))}, ""},
+		{"CREATOR OWNER (becomes the creator)", winSecurity{owner: me, aces: append(localAppData, allow(sidCreatorOwner, full))}, ""},
+		{"a deny entry", winSecurity{owner: me, aces: append(localAppData, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
+		{"Everyone may write", winSecurity{owner: me, aces: append(localAppData, allow("S-1-1-0", fileAddFile))},
 			"can be written by other users (Everyone (S-1-1-0))"},
-		{"Users may create folders (C:\\ style)", winDirSecurity{owner: me, aces: append(localAppData, allow("S-1-5-32-545", fileAddSubdirectory))},
+		{"Users may create folders (C:\\ style)", winSecurity{owner: me, aces: append(localAppData, allow("S-1-5-32-545", fileAddSubdirectory))},
 			"Users (S-1-5-32-545)"},
-		{"Authenticated Users modify", winDirSecurity{owner: me, aces: append(localAppData, allow("S-1-5-11", 0x1301bf))},
+		{"Authenticated Users modify", winSecurity{owner: me, aces: append(localAppData, allow("S-1-5-11", 0x1301bf))},
 			"Authenticated Users (S-1-5-11)"},
-		{"another user may change the DACL", winDirSecurity{owner: me, aces: append(localAppData, allow(other, accessWriteDAC))}, other},
-		{"another user may take ownership", winDirSecurity{owner: me, aces: append(localAppData, allow(other, accessWriteOwner))}, other},
-		{"another user may delete files", winDirSecurity{owner: me, aces: append(localAppData, allow(other, fileDeleteChild))}, other},
-		{"GENERIC_ALL to another user", winDirSecurity{owner: me, aces: append(localAppData, allow(other, genericAll))}, other},
-		{"GENERIC_WRITE to another user", winDirSecurity{owner: me, aces: append(localAppData, allow(other, genericWrite))}, other},
-		{"two of them", winDirSecurity{owner: me, aces: append(localAppData, allow("S-1-1-0", full), allow(other, full))},
+		{"another user may change the DACL", winSecurity{owner: me, aces: append(localAppData, allow(other, accessWriteDAC))}, other},
+		{"another user may take ownership", winSecurity{owner: me, aces: append(localAppData, allow(other, accessWriteOwner))}, other},
+		{"another user may delete files", winSecurity{owner: me, aces: append(localAppData, allow(other, fileDeleteChild))}, other},
+		{"GENERIC_ALL to another user", winSecurity{owner: me, aces: append(localAppData, allow(other, genericAll))}, other},
+		{"GENERIC_WRITE to another user", winSecurity{owner: me, aces: append(localAppData, allow(other, genericWrite))}, other},
+		{"two of them", winSecurity{owner: me, aces: append(localAppData, allow("S-1-1-0", full), allow(other, full))},
 			"(Everyone (S-1-1-0), " + other + ")"},
-		{"a NULL DACL", winDirSecurity{owner: me, nullDACL: true}, "no access control list"},
-		{"another user's", winDirSecurity{owner: other, aces: localAppData}, "belongs to " + other + ", not to this user (" + me + ")"},
-		{"no owner", winDirSecurity{aces: localAppData}, "belongs to no owner"},
-		{"owned by CREATOR OWNER", winDirSecurity{owner: sidCreatorOwner, aces: localAppData}, "belongs to S-1-3-0"},
-		{"an object ACE", winDirSecurity{owner: me, aces: append(localAppData, winACE{typ: 5, mask: full})}, "type 5"},
+		{"a NULL DACL", winSecurity{owner: me, nullDACL: true}, "no access control list"},
+		{"another user's", winSecurity{owner: other, aces: localAppData}, "belongs to " + other + ", not to this user (" + me + ")"},
+		{"no owner", winSecurity{aces: localAppData}, "belongs to no owner"},
+		{"owned by CREATOR OWNER", winSecurity{owner: sidCreatorOwner, aces: localAppData}, "belongs to S-1-3-0"},
+		{"an object ACE", winSecurity{owner: me, aces: append(localAppData, winACE{typ: 5, mask: full})}, "type 5"},
 	}
 	checkSecurityCases(t, winDirProblem, tests)
 }
@@ -89,20 +89,20 @@ func TestWinFileProblem(t *testing.T) {
 	allow := allowACE
 	inherited := []winACE{allow(sidSystem, full), allow(sidAdministrators, full), allow(me, full)}
 	tests := []securityCase{
-		{"as the cache writes it", winDirSecurity{owner: me, aces: inherited}, ""},
-		{"others may read", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", read))}, ""},
-		{"a deny entry", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
-		{"FILE_DELETE_CHILD means nothing on a file", winDirSecurity{owner: me, aces: append(inherited, allow(other, fileDeleteChild))}, ""},
-		{"Everyone may write", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-1-0", fileWriteData))},
+		{"as the cache writes it", winSecurity{owner: me, aces: inherited}, ""},
+		{"others may read", winSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", read))}, ""},
+		{"a deny entry", winSecurity{owner: me, aces: append(inherited, winACE{typ: aceDenied, sid: "S-1-1-0", mask: full})}, ""},
+		{"FILE_DELETE_CHILD means nothing on a file", winSecurity{owner: me, aces: append(inherited, allow(other, fileDeleteChild))}, ""},
+		{"Everyone may write", winSecurity{owner: me, aces: append(inherited, allow("S-1-1-0", fileWriteData))},
 			"can be written by other users (Everyone (S-1-1-0))"},
-		{"Users may append", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", fileAppendData))}, "Users (S-1-5-32-545)"},
-		{"Authenticated Users modify", winDirSecurity{owner: me, aces: append(inherited, allow("S-1-5-11", 0x1301bf))}, "Authenticated Users (S-1-5-11)"},
-		{"another user may delete it", winDirSecurity{owner: me, aces: append(inherited, allow(other, accessDelete))}, other},
-		{"another user may change the DACL", winDirSecurity{owner: me, aces: append(inherited, allow(other, accessWriteDAC))}, other},
-		{"GENERIC_WRITE to another user", winDirSecurity{owner: me, aces: append(inherited, allow(other, genericWrite))}, other},
-		{"a NULL DACL", winDirSecurity{owner: me, nullDACL: true}, "no access control list"},
-		{"planted by another user", winDirSecurity{owner: other, aces: inherited}, "belongs to " + other},
-		{"an object ACE", winDirSecurity{owner: me, aces: append(inherited, winACE{typ: 5, mask: full})}, "type 5"},
+		{"Users may append", winSecurity{owner: me, aces: append(inherited, allow("S-1-5-32-545", fileAppendData))}, "Users (S-1-5-32-545)"},
+		{"Authenticated Users modify", winSecurity{owner: me, aces: append(inherited, allow("S-1-5-11", 0x1301bf))}, "Authenticated Users (S-1-5-11)"},
+		{"another user may delete it", winSecurity{owner: me, aces: append(inherited, allow(other, accessDelete))}, other},
+		{"another user may change the DACL", winSecurity{owner: me, aces: append(inherited, allow(other, accessWriteDAC))}, other},
+		{"GENERIC_WRITE to another user", winSecurity{owner: me, aces: append(inherited, allow(other, genericWrite))}, other},
+		{"a NULL DACL", winSecurity{owner: me, nullDACL: true}, "no access control list"},
+		{"planted by another user", winSecurity{owner: other, aces: inherited}, "belongs to " + other},
+		{"an object ACE", winSecurity{owner: me, aces: append(inherited, winACE{typ: 5, mask: full})}, "type 5"},
 	}
 	checkSecurityCases(t, winFileProblem, tests)
 }
