@@ -21,8 +21,9 @@ type winACE struct {
 	sid  string // the trustee, as a string SID ("S-1-5-18")
 }
 
-// winDirSecurity is what Windows says of a directory.
-type winDirSecurity struct {
+// winSecurity is what Windows says of a directory or a file: its owner
+// and DACL.
+type winSecurity struct {
 	owner string // the owner's string SID
 	// nullDACL is a security descriptor with no DACL or a NULL DACL:
 	// everyone has every access.
@@ -84,7 +85,7 @@ const (
 // everything. Deny entries are not credited (refusing a directory that a
 // deny entry would have saved is the safe mistake), and entries of types
 // this does not read are refused.
-func winDirProblem(sec winDirSecurity, user string) error {
+func winDirProblem(sec winSecurity, user string) error {
 	return winProblem(sec, user, dirWriteRights)
 }
 
@@ -96,13 +97,13 @@ func winDirProblem(sec winDirSecurity, user string) error {
 // (or SYSTEM, the Administrators, TrustedInstaller), and no entry of its
 // DACL may let anyone else write it, delete it, or change its owner or
 // DACL.
-func winFileProblem(sec winDirSecurity, user string) error {
+func winFileProblem(sec winSecurity, user string) error {
 	return winProblem(sec, user, fileWriteRights)
 }
 
 // winProblem is the decision of winDirProblem and winFileProblem, with
 // writeRights the rights no other trustee may hold.
-func winProblem(sec winDirSecurity, user string, writeRights uint32) error {
+func winProblem(sec winSecurity, user string, writeRights uint32) error {
 	admin := func(sid string) bool {
 		return sid == user || sid == sidSystem || sid == sidAdministrators || sid == sidTrustedInstall
 	}

@@ -47,7 +47,7 @@ func fileSecurityProblem(f *os.File) error {
 
 // handleSecurityProblem reads the owner and DACL of the open file or
 // directory f and hands them, with this process's user, to decide.
-func handleSecurityProblem(f *os.File, decide func(winDirSecurity, string) error) error {
+func handleSecurityProblem(f *os.File, decide func(winSecurity, string) error) error {
 	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT,
 		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
@@ -66,8 +66,8 @@ func handleSecurityProblem(f *os.File, decide func(winDirSecurity, string) error
 
 // winSecurityOf reads sd's owner and DACL into what winDirProblem decides
 // on.
-func winSecurityOf(sd *windows.SECURITY_DESCRIPTOR) (winDirSecurity, error) {
-	var sec winDirSecurity
+func winSecurityOf(sd *windows.SECURITY_DESCRIPTOR) (winSecurity, error) {
+	var sec winSecurity
 	owner, _, err := sd.Owner()
 	if err != nil {
 		return sec, fmt.Errorf("reading its owner: %w", err)

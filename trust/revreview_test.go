@@ -45,12 +45,7 @@ func newDisagreeing(t *testing.T) *disagreeing {
 	t.Setenv("HTTP_PROXY", "")
 	d := &disagreeing{}
 	var err error
-	if d.root, err = testpki.NewRoot(testpki.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if d.ia, err = d.root.NewIntermediate(testpki.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	d.root, d.ia = newRootAndIssuer(t)
 	crlSent := make(chan struct{})
 	d.srv = newRawHTTP(t, func(c net.Conn, r *seenRequest) {
 		var der []byte
@@ -204,14 +199,7 @@ func TestCacheDirectorySwapped(t *testing.T) {
 func TestNoNextUpdateNotForever(t *testing.T) {
 	t.Setenv("http_proxy", "")
 	t.Setenv("HTTP_PROXY", "")
-	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ia, err := root.NewIntermediate(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, ia := newRootAndIssuer(t)
 	var body []byte
 	srv := newRawHTTP(t, func(c net.Conn, r *seenRequest) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
@@ -297,14 +285,7 @@ func TestReuseUntil(t *testing.T) {
 // and those of a verification whose context ends, return: the number of
 // goroutines comes back to what it was (a goleak-style count).
 func TestRevocationNoGoroutineLeak(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ia, err := root.NewIntermediate(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, ia := newRootAndIssuer(t)
 	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"},
 		CRLDistributionPoints: []string{"http://crl.invalid/1", "http://crl.invalid/2"}, OCSPServer: []string{"http://ocsp.invalid/"}})
 	if err != nil {
@@ -397,14 +378,7 @@ func TestCheckerMemoryBytesBounded(t *testing.T) {
 // failureTTL), not kept as an answer until its nextUpdate: once the
 // responder serves a correct answer, a later verification takes it.
 func TestFutureAnswerNotKept(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ia, err := root.NewIntermediate(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, ia := newRootAndIssuer(t)
 	for _, kind := range []string{"ocsp", "crl"} {
 		t.Run(kind, func(t *testing.T) {
 			o := testpki.Options{DNSNames: []string{"localhost"}}
@@ -492,14 +466,7 @@ func idpExt(uri string, flag int) pkix.Extension {
 // CA certificates only. None of them lists the revoked leaf, and none may
 // say it is good.
 func TestCRLScope(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ia, err := root.NewIntermediate(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, ia := newRootAndIssuer(t)
 	const url = "http://crl.invalid/shard1.crl"
 	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"}, CRLDistributionPoints: []string{url}})
 	if err != nil {
@@ -527,13 +494,8 @@ func TestCRLScope(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) { return der, nil }}
-			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
-			if len(r.Revocation) == 0 {
-				t.Fatalf("no revocation result: %v", r.Problems)
-			}
-			if good := r.Revocation[0].Status == StatusGood; good != tt.good {
-				t.Errorf("good=%v, want %v: %+v", good, tt.good, r.Revocation[0])
+			if good := verifyFetched(t, leaf.Chain, root, der); good != tt.good {
+				t.Errorf("good=%v, want %v", good, tt.good)
 			}
 		})
 	}
@@ -545,14 +507,7 @@ func TestCRLScope(t *testing.T) {
 // response it signs can be dated back into its validity and name any
 // nextUpdate.
 func TestOCSPExpiredResponder(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ia, err := root.NewIntermediate(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, ia := newRootAndIssuer(t)
 	leaf, err := ia.Issue(testpki.Options{DNSNames: []string{"localhost"}, OCSPServer: []string{"http://ocsp.invalid/"}})
 	if err != nil {
 		t.Fatal(err)
@@ -579,19 +534,43 @@ func TestOCSPExpiredResponder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) { return der, nil }}
-			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
-			if len(r.Revocation) == 0 {
-				t.Fatalf("no revocation result: %v", r.Problems)
-			}
-			if good := r.Revocation[0].Status == StatusGood; good != tt.good {
-				t.Errorf("good=%v, want %v: %+v", good, tt.good, r.Revocation[0])
+			if good := verifyFetched(t, leaf.Chain, root, der); good != tt.good {
+				t.Errorf("good=%v, want %v", good, tt.good)
 			}
 			// The same as a staple.
-			r = Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", StapledOCSP: der, Checker: &Checker{NoDiskCache: true}})
+			r := Verify(leaf.Chain, Options{Roots: root.Pool(), Name: "localhost", StapledOCSP: der, Checker: &Checker{NoDiskCache: true}})
 			if good := len(r.Revocation) > 0 && r.Revocation[0].Status == StatusGood; good != tt.good {
 				t.Errorf("stapled: good=%v, want %v: %+v", good, tt.good, r.Revocation)
 			}
 		})
 	}
+}
+
+// newRootAndIssuer is a root and an intermediate it signed (the issuer of
+// the leaves the revocation tests check).
+func newRootAndIssuer(t *testing.T) (root, ia *testpki.Authority) {
+	t.Helper()
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia, err = root.NewIntermediate(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, ia
+}
+
+// verifyFetched verifies chain (for "localhost", under root) with a Checker
+// whose every fetch answers der, and says whether the first revocation
+// result is a good status; it fails the test when there is none.
+func verifyFetched(t *testing.T, chain []*x509.Certificate, root *testpki.Authority, der []byte) bool {
+	t.Helper()
+	c := &Checker{NoDiskCache: true, Fetch: func(context.Context, string, string, string, []byte) ([]byte, error) { return der, nil }}
+	r := Verify(chain, Options{Roots: root.Pool(), Name: "localhost", Checker: c})
+	if len(r.Revocation) == 0 {
+		t.Fatalf("no revocation result: %v", r.Problems)
+	}
+	t.Logf("revocation: %+v", r.Revocation[0])
+	return r.Revocation[0].Status == StatusGood
 }

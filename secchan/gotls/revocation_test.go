@@ -3,48 +3,15 @@ package gotls_test
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/secchan/secchantest"
 	"github.com/tlsmail/tlsmail/trust"
 )
-
-// blackHole is an http address that accepts connections and never answers,
-// as a CRL or OCSP responder behind a firewall that drops packets looks.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 // TestUnansweredResponderLeavesTimeForHandshake: the server's certificate
 // names three CRL and three OCSP URLs that never answer. The revocation
@@ -56,7 +23,7 @@ func blackHole(t *testing.T) string {
 // a certificate error naming revocation when strict).
 func TestUnansweredResponderLeavesTimeForHandshake(t *testing.T) {
 	t.Parallel()
-	hole := blackHole(t)
+	hole := secchantest.BlackHole(t)
 	root, err := testpki.NewRoot(testpki.Options{})
 	if err != nil {
 		t.Fatal(err)

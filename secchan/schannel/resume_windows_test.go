@@ -80,6 +80,32 @@ func dialResume(t *testing.T, p Provider, addr string, resumed <-chan bool, cfg 
 	return c, srv
 }
 
+// resumeRig is the setup every resumption test shares: fixtures, a
+// resumeServer with the fixtures' server certificate, a Provider from
+// NewProvider (its idle credentials closed when the test ends) and a client
+// configuration with one SessionCache.
+type resumeRig struct {
+	f       *secchantest.Fixtures
+	addr    string
+	resumed <-chan bool
+	p       Provider
+	cfg     *secchan.Config
+}
+
+func newResumeRig(t *testing.T) resumeRig {
+	t.Helper()
+	f, err := secchantest.NewFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resumeRig{f: f, p: NewProvider(), cfg: f.ClientConfig()}
+	r.addr, r.resumed = resumeServer(t, f.PKI.Server.TLSCertificate())
+	t.Cleanup(r.p.CloseIdleCredentials)
+	r.cfg.Logf = t.Logf
+	r.cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+	return r
+}
+
 // TestResumeSharedCredential: with a SessionCache, the connections of a
 // Provider from NewProvider share one credentials handle (Schannel keeps
 // sessions per handle and server name), while they are open together and
@@ -87,16 +113,8 @@ func dialResume(t *testing.T, p Provider, addr string, resumed <-chan bool, cfg 
 // zero Provider, each connection gets its own. State().Resumed agrees with
 // the server on every connection.
 func TestResumeSharedCredential(t *testing.T) {
-	f, err := secchantest.NewFixtures()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, resumed := resumeServer(t, f.PKI.Server.TLSCertificate())
-	p := NewProvider()
-	defer p.CloseIdleCredentials()
-	cfg := f.ClientConfig()
-	cfg.Logf = t.Logf
-	cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+	rig := newResumeRig(t)
+	addr, resumed, p, cfg := rig.addr, rig.resumed, rig.p, rig.cfg
 
 	c1, _ := dialResume(t, p, addr, resumed, cfg)
 	c2, r2 := dialResume(t, p, addr, resumed, cfg)
@@ -143,19 +161,12 @@ func TestResumeSharedCredential(t *testing.T) {
 // certificate share a credential; one with another certificate, or none,
 // never gets it (it would authenticate as someone else).
 func TestResumeClientCertCredential(t *testing.T) {
-	f, err := secchantest.NewFixtures()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig := newResumeRig(t)
+	f, addr, resumed, p, base := rig.f, rig.addr, rig.resumed, rig.p, rig.cfg
 	other, err := secchantest.NewFixtures()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, resumed := resumeServer(t, f.PKI.Server.TLSCertificate())
-	p := NewProvider()
-	defer p.CloseIdleCredentials()
-	base := f.ClientConfig()
-	base.SessionCache = tls.NewLRUClientSessionCache(8)
 	withCert := func(cert tls.Certificate) *secchan.Config {
 		c := base.Clone()
 		c.Certificates = []tls.Certificate{cert}
@@ -181,16 +192,8 @@ func TestResumeClientCertCredential(t *testing.T) {
 // Wine's Schannel resumes nothing.
 func TestNativeResumption(t *testing.T) {
 	skipUnderWine(t, "Schannel resumes no session")
-	f, err := secchantest.NewFixtures()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, resumed := resumeServer(t, f.PKI.Server.TLSCertificate())
-	p := NewProvider()
-	defer p.CloseIdleCredentials()
-	cfg := f.ClientConfig()
-	cfg.Logf = t.Logf
-	cfg.SessionCache = tls.NewLRUClientSessionCache(8)
+	rig := newResumeRig(t)
+	addr, resumed, p, cfg := rig.addr, rig.resumed, rig.p, rig.cfg
 	c1, _ := dialResume(t, p, addr, resumed, cfg)
 	if err := c1.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		t.Fatal(err)

@@ -751,7 +751,7 @@ func (s *suite) stapledOCSP(t *testing.T) {
 // fetches, 10 s each by the Checker's default, may neither take the
 // handshake's whole time nor run past it.
 func (s *suite) unansweredResponder(t *testing.T) {
-	hole := blackHole(t)
+	hole := BlackHole(t)
 	root, err := testpki.NewRoot(testpki.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -801,9 +801,10 @@ func (s *suite) unansweredResponder(t *testing.T) {
 	}
 }
 
-// blackHole returns an http:// address whose listener accepts connections
-// and never answers; they are closed when the test ends.
-func blackHole(t *testing.T) string {
+// BlackHole returns an http:// address whose listener accepts connections
+// and never answers (a CRL or OCSP responder behind a firewall that drops
+// packets); they are closed when the test ends.
+func BlackHole(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
