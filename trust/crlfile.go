@@ -215,7 +215,7 @@ func (v *verifier) checkCRLs() {
 			}
 		}
 		if revoked {
-			return
+			continue // the other certificates of the path are still checked
 		}
 		if stale != nil && !v.has(KindRevocationUnknown, idx) {
 			v.add(KindRevocationUnknown, SeverityWarning, idx,

@@ -220,3 +220,35 @@ func TestLocalCRLStaleThroughCache(t *testing.T) {
 		t.Errorf("%d cache hits, want 1 (the second verification)", cache.hits)
 	}
 }
+
+// TestLocalCRLsEveryCertificate: a CRL file that lists both the leaf (in
+// the intermediate's CRL) and the intermediate (in the root's) gets both
+// named: the path's other certificates are still checked after a
+// revoked one, as every problem is reported.
+func TestLocalCRLsEveryCertificate(t *testing.T) {
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Root.Cert)
+	now := time.Now()
+	file := append(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL",
+		Bytes: crlAt(t, p.Intermediate.Cert, p.Intermediate, p.Server.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour))}),
+		pem.EncodeToMemory(&pem.Block{Type: "X509 CRL",
+			Bytes: crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour))})...)
+	crls, err := ParseCRLs(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Verify(p.Server.Chain, Options{Roots: roots, Name: "localhost", Revocation: RevocationOff, CRLs: crls})
+	revoked := map[int]bool{}
+	for _, pr := range r.Problems {
+		if pr.Kind == KindRevoked {
+			revoked[pr.Cert] = true
+		}
+	}
+	if !revoked[0] || !revoked[1] {
+		t.Errorf("revoked certificates %v, want 0 and 1: %v", revoked, r.Problems)
+	}
+}
