@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ func TestMsmtpNullSender(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noOverride := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "allow_from_override off\n"...), 0o600)
+	noOverride := m.configWith(t, "allow_from_override off\n")
 	tests := []struct {
 		name, want string
 		args       []string

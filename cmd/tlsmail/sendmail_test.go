@@ -95,6 +95,18 @@ func newMailbox(t *testing.T, modify func(*server.Config), addr func(*server.Ser
 	return &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, addr(srv)), queue: filepath.Join(t.TempDir(), "queue")}
 }
 
+// configWith writes a new configuration file: m's with extra (whole
+// lines, each ending in "\n") after it, so they go to the default account
+// (the file's last) unless they open another.
+func (m *mailbox) configWith(t *testing.T, extra string) string {
+	t.Helper()
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "msmtprc", append(base, extra...), 0o600)
+}
+
 func writeMsmtprc(t *testing.T, srv *server.Server, addr string) string {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
