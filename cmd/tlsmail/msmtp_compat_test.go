@@ -52,10 +52,8 @@ func TestMsmtpLoneDotIsData(t *testing.T) {
 	}
 }
 
-// compareDelivered runs each invocation with msmtp and with tlsmail
-// (`tlsmail sendmail` and the same arguments) on the same server and
-// returns, per run, the envelope recipients the server received (sorted:
-// msmtp reverses an alias's list) and the exit code.
+// delivered is what one run of runBoth left: its exit code and stderr
+// and, when it succeeded, what the server stored.
 type delivered struct {
 	code   int
 	stderr string
@@ -64,6 +62,10 @@ type delivered struct {
 	msg    server.Message // what the server stored (sender, EHLO name)
 }
 
+// runBoth runs one invocation with msmtp and with tlsmail (`tlsmail
+// sendmail` and the same arguments) on the same server and returns, per
+// run, the exit code and what the server received (the envelope
+// recipients sorted: msmtp reverses an alias's list).
 func runBoth(t *testing.T, m *mailbox, msmtp string, args []string, stdin string) (ms, tm delivered) {
 	t.Helper()
 	return runBothEnv(t, m, msmtp, args, stdin, nil)
