@@ -279,7 +279,7 @@ func TestSendmailMailname(t *testing.T) {
 	if err := os.WriteFile(mailname, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if r := run(); r.code != 78 || !strings.Contains(r.stderr, mailname) || !strings.Contains(r.stderr, "fix") && !strings.Contains(r.stderr, "mailname file") {
+	if r := run(); r.code != 78 || !strings.Contains(r.stderr, mailname) || !strings.Contains(r.stderr, "fix:") || !strings.Contains(r.stderr, "mailname file") {
 		t.Errorf("empty mailname: %s", r)
 	}
 	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
