@@ -282,9 +282,7 @@ func TestSendmailMailname(t *testing.T) {
 	if r := run(); r.code != 78 || !strings.Contains(r.stderr, mailname) || !strings.Contains(r.stderr, "fix:") || !strings.Contains(r.stderr, "mailname file") {
 		t.Errorf("empty mailname: %s", r)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestSendmailQueuedKeepsExpansion: a message only queued (-odq) keeps
@@ -377,9 +375,7 @@ func TestSendmailDomainNotHostName(t *testing.T) {
 			t.Errorf("%s: %s", args[0], r)
 		}
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestMsmtpPretendReadEnvelopeFrom: -P --read-envelope-from -t, side by

@@ -56,7 +56,5 @@ func TestMsmtpEmptyDomain(t *testing.T) {
 	if tm.code != exitUsage || !strings.Contains(tm.stderr, "--domain") || !strings.Contains(tm.stderr, "fix:") {
 		t.Errorf("tlsmail --domain=: exit %d, want %d naming --domain with a fix: %s", tm.code, exitUsage, tm.stderr)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }

@@ -140,6 +140,18 @@ type queueJSON struct {
 	Failed []listedItem `json:"failed"`
 }
 
+// wantEmptyOutbox fails the test unless m's outbox holds nothing, queued
+// or failed; what, when given, says after which step.
+func (m *mailbox) wantEmptyOutbox(t *testing.T, what string) {
+	t.Helper()
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		if what != "" {
+			what += ": "
+		}
+		t.Errorf("%sthe outbox is not empty: %+v", what, q)
+	}
+}
+
 func (m *mailbox) list(t *testing.T) queueJSON {
 	t.Helper()
 	r := proc{args: []string{"queue", "list", "--json"}, env: m.env()}.run(t)
