@@ -63,9 +63,7 @@ func TestSendmailWrongPasswordThenBacklog(t *testing.T) {
 	if !slices.Equal(got, []string{"first@example.org", "second@example.org"}) {
 		t.Errorf("delivered to %v, want the backlog's first@ and second@", got)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("the outbox is not empty: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestSendmailUntrustedCertificateSaysFix: a server whose certificate the
@@ -140,7 +138,5 @@ func TestSendmailHealAdviceFollowedLiterally(t *testing.T) {
 	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"first@example.org"}) {
 		t.Errorf("the advised %q delivered %d messages, want first@example.org's", advice, len(msgs))
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("the outbox is not empty after %q: %+v", advice, q)
-	}
+	m.wantEmptyOutbox(t, "after "+advice)
 }

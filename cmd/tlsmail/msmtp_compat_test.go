@@ -52,10 +52,8 @@ func TestMsmtpLoneDotIsData(t *testing.T) {
 	}
 }
 
-// compareDelivered runs each invocation with msmtp and with tlsmail
-// (`tlsmail sendmail` and the same arguments) on the same server and
-// returns, per run, the envelope recipients the server received (sorted:
-// msmtp reverses an alias's list) and the exit code.
+// delivered is what one run of runBoth left: its exit code and stderr
+// and, when it succeeded, what the server stored.
 type delivered struct {
 	code   int
 	stderr string
@@ -64,6 +62,10 @@ type delivered struct {
 	msg    server.Message // what the server stored (sender, EHLO name)
 }
 
+// runBoth runs one invocation with msmtp and with tlsmail (`tlsmail
+// sendmail` and the same arguments) on the same server and returns, per
+// run, the exit code and what the server received (the envelope
+// recipients sorted: msmtp reverses an alias's list).
 func runBoth(t *testing.T, m *mailbox, msmtp string, args []string, stdin string) (ms, tm delivered) {
 	t.Helper()
 	return runBothEnv(t, m, msmtp, args, stdin, nil)
@@ -113,17 +115,13 @@ func TestMsmtpLocalRecipients(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	aliases := writeFile(t, "aliases", []byte("# system mail\nroot: admin@example.com, ops@example.org # both\npostmaster: root\n"), 0o644)
 	withDefault := writeFile(t, "aliases", []byte("root: admin@example.com\ndefault: catchall@example.net\n"), 0o644)
 	cfgs := map[string]string{
-		"aliases": writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+aliases+"\n"...), 0o600),
-		"default": writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+withDefault+"\n"...), 0o600),
+		"aliases": m.configWith(t, "aliases "+aliases+"\n"),
+		"default": m.configWith(t, "aliases "+withDefault+"\n"),
 		"none":    m.cfg,
-		"missing": writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+filepath.Join(t.TempDir(), "nope")+"\n"...), 0o600),
+		"missing": m.configWith(t, "aliases "+filepath.Join(t.TempDir(), "nope")+"\n"),
 	}
 	cron := "Subject: Cron <root@host> run-parts /etc/cron.daily\n\nout\n"
 	logwatch := "To: root\nFrom: logwatch@example.com\nSubject: Logwatch for host\n\nreport\n"
@@ -172,12 +170,8 @@ func TestMsmtpLocalRecipients(t *testing.T) {
 func TestSendmailAliasesBeyondMsmtp(t *testing.T) {
 	t.Parallel()
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	aliases := writeFile(t, "aliases", []byte("root: admin@example.com\nops: ops@example.org\nloop1: loop2\nloop2: loop1\n"), 0o644)
-	cfg := writeFile(t, "msmtprc", append(base, "aliases "+aliases+"\n"...), 0o600)
+	cfg := m.configWith(t, "aliases "+aliases+"\n")
 	r := proc{args: []string{"sendmail", "-C", cfg, "-i", "root", "ops"}, env: m.env(), stdin: strings.NewReader("Subject: two\n\nx\n")}.run(t)
 	if r.code != 0 {
 		t.Fatal(r)
@@ -189,9 +183,7 @@ func TestSendmailAliasesBeyondMsmtp(t *testing.T) {
 	if r.code != 78 || !strings.Contains(r.stderr, aliases) || !strings.Contains(r.stderr, "too many redirects") {
 		t.Errorf("alias loop: %s", r)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestMsmtpConfigLocations: without -C, msmtp and tlsmail sendmail find
@@ -456,12 +448,8 @@ func portOf(t *testing.T, addr string) string {
 func TestSendmailLogFromConfig(t *testing.T) {
 	t.Parallel()
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logfile := filepath.Join(t.TempDir(), "msmtp.log")
-	cfg := writeFile(t, "msmtprc", append(base, "logfile "+logfile+"\nlogfile_time_format %Y-%m-%d\n"...), 0o600)
+	cfg := m.configWith(t, "logfile "+logfile+"\nlogfile_time_format %Y-%m-%d\n")
 	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
 	if r.code != 0 {
 		t.Fatal(r)
@@ -474,7 +462,7 @@ func TestSendmailLogFromConfig(t *testing.T) {
 	if f["time"] != time.Now().Format("2006-01-02") || f["exitcode"] != "EX_OK" || f["recipients"] != "bob@example.org" {
 		t.Errorf("log line %q", data)
 	}
-	stdoutCfg := writeFile(t, "msmtprc", append(base, "logfile -\n"...), 0o600)
+	stdoutCfg := m.configWith(t, "logfile -\n")
 	r = proc{args: []string{"sendmail", "-C", stdoutCfg, "bob@example.org"}, env: m.env(), stdin: strings.NewReader("Subject: x\n\nx\n")}.run(t)
 	if r.code != 0 || !strings.Contains(r.stdout, " host=127.0.0.1 tls=on auth=on user=ann from=ann@example.com recipients=bob@example.org ") {
 		t.Errorf("logfile -: %s", r)
@@ -502,7 +490,7 @@ func TestMsmtpLongOptions(t *testing.T) {
 	closedPort := portOf(t, closed.Addr().String())
 	closed.Close()
 	wrongPort := writeFile(t, "msmtprc", []byte(strings.Replace(string(base), "port "+port, "port "+closedPort, 1)), 0o600)
-	twoAccounts := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "\naccount carol : local\nfrom carol@example.com\n"...), 0o600)
+	twoAccounts := m.configWith(t, "\naccount carol : local\nfrom carol@example.com\n")
 	aliases := writeFile(t, "aliases", []byte("root: admin@example.com\n"), 0o644)
 	passFile := writeFile(t, "pass", []byte(testPassword+"\n"), 0o600)
 	hostOnly := []string{"--host=127.0.0.1", "--port=" + port, "--tls", "--tls-starttls=on", "--tls-trust-file=" + m.srv.CAFile(),
@@ -582,9 +570,7 @@ func TestMsmtpLongOptions(t *testing.T) {
 			}
 		}
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestSendmailCronSystemMail is the msmtp-mta setup the issue names: tlsmail
@@ -595,13 +581,9 @@ func TestMsmtpLongOptions(t *testing.T) {
 func TestSendmailCronSystemMail(t *testing.T) {
 	t.Parallel()
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	aliases := writeFile(t, "aliases", []byte("# /etc/aliases\npostmaster: root\nroot: admin@example.com\ndefault: admin@example.com\n"), 0o644)
 	logfile := filepath.Join(t.TempDir(), "msmtp.log")
-	system := writeFile(t, "msmtprc", append(base, "aliases "+aliases+"\nlogfile "+logfile+"\n"...), 0o600)
+	system := m.configWith(t, "aliases "+aliases+"\nlogfile "+logfile+"\n")
 	link := filepath.Join(t.TempDir(), "sendmail")
 	if err := os.Symlink(tlsmailBin, link); err != nil {
 		t.Skipf("cannot make a symlink here: %v", err)
@@ -640,13 +622,9 @@ func TestMsmtpAccountLogAndAliasesInSend(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	aliases := writeFile(t, "aliases", []byte("root: admin@example.org\n"), 0o644)
 	cfgWithLog := func(logfile string) string {
-		return writeFile(t, "msmtprc", append(append([]byte(nil), base...), "aliases "+aliases+"\nlogfile "+logfile+"\n"...), 0o600)
+		return m.configWith(t, "aliases "+aliases+"\nlogfile "+logfile+"\n")
 	}
 	readLine := func(who, logfile string) map[string]string {
 		t.Helper()

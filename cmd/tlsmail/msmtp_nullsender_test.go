@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ func TestMsmtpNullSender(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
 	m := newMailbox(t, nil, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noOverride := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "allow_from_override off\n"...), 0o600)
+	noOverride := m.configWith(t, "allow_from_override off\n")
 	tests := []struct {
 		name, want string
 		args       []string
@@ -61,7 +56,5 @@ func TestMsmtpEmptyDomain(t *testing.T) {
 	if tm.code != exitUsage || !strings.Contains(tm.stderr, "--domain") || !strings.Contains(tm.stderr, "fix:") {
 		t.Errorf("tlsmail --domain=: exit %d, want %d naming --domain with a fix: %s", tm.code, exitUsage, tm.stderr)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("something was queued: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"path/filepath"
-
-	"github.com/tlsmail/tlsmail/submit"
-)
+import "github.com/tlsmail/tlsmail/submit"
 
 // accountFor is the account a checked plan's outbox item is delivered
 // with: the plan's (buildAccount), its relative file names made absolute
@@ -39,15 +35,4 @@ func (e *env) connector() *submit.Connector {
 // outcomeOf is what a queued item's delivery learnt, for rendering.
 func outcomeOf(s *submit.Sent) *outcome {
 	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
-}
-
-// absPath makes p absolute ("" stays "").
-func absPath(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }

@@ -130,9 +130,7 @@ func TestSendmailTooManyRecipients(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("delivered to %v, want %v", got, want)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("the outbox is not empty: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestSendmailDeferredRecipientRequeued: a server that answers 450 to one
@@ -185,9 +183,7 @@ func TestSendmailDeferredRecipientRequeued(t *testing.T) {
 	if !slices.Equal(got, []string{later, "ok@example.org"}) {
 		t.Errorf("delivered to %v, want each recipient once", got)
 	}
-	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
-		t.Errorf("the outbox is not empty: %+v", q)
-	}
+	m.wantEmptyOutbox(t, "")
 }
 
 // TestSendmailFurtherTransactionNoReply: a recipient refused with 452 "too

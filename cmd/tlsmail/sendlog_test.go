@@ -25,13 +25,9 @@ func TestSendLogRefusedRecipient(t *testing.T) {
 			return nil
 		}
 	}, nil)
-	base, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, extra := range [][]string{nil, {"--queue"}} {
 		logfile := filepath.Join(t.TempDir(), "log")
-		cfg := writeFile(t, "msmtprc", append(append([]byte(nil), base...), "logfile "+logfile+"\n"...), 0o600)
+		cfg := m.configWith(t, "logfile "+logfile+"\n")
 		args := append([]string{"send", "--config", cfg, "--to", "ok@example.org", "--to", reject, "--subject", "s", "--body", "b"}, extra...)
 		r := proc{args: args, env: m.env()}.run(t)
 		data, err := os.ReadFile(logfile)

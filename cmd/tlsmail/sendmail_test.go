@@ -95,6 +95,18 @@ func newMailbox(t *testing.T, modify func(*server.Config), addr func(*server.Ser
 	return &mailbox{srv: srv, cfg: writeMsmtprc(t, srv, addr(srv)), queue: filepath.Join(t.TempDir(), "queue")}
 }
 
+// configWith writes a new configuration file: m's with extra (whole
+// lines, each ending in "\n") after it, so they go to the default account
+// (the file's last) unless they open another.
+func (m *mailbox) configWith(t *testing.T, extra string) string {
+	t.Helper()
+	base, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "msmtprc", append(base, extra...), 0o600)
+}
+
 func writeMsmtprc(t *testing.T, srv *server.Server, addr string) string {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
@@ -126,6 +138,18 @@ type queueJSON struct {
 	Dir    string       `json:"dir"`
 	Queued []listedItem `json:"queued"`
 	Failed []listedItem `json:"failed"`
+}
+
+// wantEmptyOutbox fails the test unless m's outbox holds nothing, queued
+// or failed; what, when given, says after which step.
+func (m *mailbox) wantEmptyOutbox(t *testing.T, what string) {
+	t.Helper()
+	if q := m.list(t); len(q.Queued)+len(q.Failed) != 0 {
+		if what != "" {
+			what += ": "
+		}
+		t.Errorf("%sthe outbox is not empty: %+v", what, q)
+	}
 }
 
 func (m *mailbox) list(t *testing.T) queueJSON {
