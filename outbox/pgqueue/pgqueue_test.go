@@ -66,6 +66,19 @@ func newDB(t testing.TB) string {
 	return url
 }
 
+// dial connects to url as the tests' own client (to set up triggers, read
+// tables or change the schema behind the queue's back), closed when the
+// test ends.
+func dial(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 func openPG(t *testing.T, url string, opts pgqueue.Options) *pgqueue.Queue {
 	t.Helper()
 	q, err := pgqueue.Open(context.Background(), url, opts)
@@ -378,11 +391,7 @@ func TestPostgresNoSecretStored(t *testing.T) {
 	if len(items) > 0 {
 		q.Fail(ctx, items[0].ID, "test", true)
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	var dump string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(t::text, E'\n'), '') FROM (
 		SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT f::text FROM tlsmail.failed f
@@ -403,18 +412,14 @@ func TestPostgresNoSecretStored(t *testing.T) {
 func TestPostgresMigrate(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if from, err := pgqueue.Migrate(ctx, conn); err != nil || from != pgqueue.SchemaVersion {
 		t.Fatalf("second Migrate = %d, %v", from, err)
 	}
 	if _, err := conn.Exec(ctx, `DROP SCHEMA tlsmail CASCADE`); err != nil {
 		t.Fatal(err)
 	}
-	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	_, err := pgqueue.Open(ctx, url, pgqueue.Options{})
 	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "pgqueue.Migrate") {
 		t.Fatalf("Open without schema = %v", err)
 	}
@@ -610,16 +615,12 @@ func TestQueueStoreConcurrent(t *testing.T) {
 func TestPostgresNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	newer := pgqueue.SchemaVersion + 1
 	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = $1`, newer); err != nil {
 		t.Fatal(err)
 	}
-	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	_, err := pgqueue.Open(ctx, url, pgqueue.Options{})
 	var oe *pgqueue.Error
 	if !errors.Is(err, pgqueue.ErrNewerSchema) || !errors.Is(err, pgqueue.ErrNoSchema) || !errors.As(err, &oe) ||
 		strings.Contains(oe.Fix, "Migrate") || !strings.Contains(oe.Fix, "newer") {
@@ -644,11 +645,7 @@ func TestPostgresNewerSchema(t *testing.T) {
 func TestPostgresRefusedFix(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	role := fmt.Sprintf("enqueue_only_%d", os.Getpid())
 	for _, sql := range []string{
 		`CREATE ROLE ` + role + ` LOGIN`,
@@ -693,11 +690,7 @@ func TestPostgresCompleteRetriesDeadlock(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	srv, a := startServer(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.deletes;
 		CREATE FUNCTION public.deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
