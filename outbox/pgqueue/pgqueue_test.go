@@ -102,6 +102,22 @@ func startServer(t testing.TB) (*server.Server, *submit.Account) {
 		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
 }
 
+// received waits until srv has at least n messages and returns how many it
+// has and how many times it received each content.
+func received(t testing.TB, ctx context.Context, srv *server.Server, n int) (int, map[string]int) {
+	t.Helper()
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		seen[string(b)]++
+	}
+	return len(ms), seen
+}
+
 func deliverer() outbox.Deliverer {
 	d := &submit.Deliverer{Connect: (&submit.Connector{}).Plan}
 	return d.Deliver
@@ -245,22 +261,14 @@ func TestPostgresConcurrentRunners(t *testing.T) {
 	if delivered[0]+delivered[1] != n {
 		t.Fatalf("delivered %v, want %d in all", delivered, n)
 	}
-	ms, err := srv.Wait(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, m := range ms {
-		b, _ := m.Data()
-		seen[string(b)]++
-	}
+	got, seen := received(t, ctx, srv, n)
 	for i := range n {
 		if c := seen[msg(i)]; c != 1 {
 			t.Errorf("message %d received %d times", i, c)
 		}
 	}
-	if len(ms) != n {
-		t.Errorf("server got %d messages, want %d", len(ms), n)
+	if got != n {
+		t.Errorf("server got %d messages, want %d", got, n)
 	}
 }
 
@@ -501,21 +509,13 @@ func TestPostgresRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ms, err := srv.Wait(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		b, _ := m.Data()
-		seen[string(b)] = true
-	}
+	got, seen := received(t, ctx, srv, n)
 	for i := range n {
-		if !seen[msg(i)] {
+		if seen[msg(i)] == 0 {
 			t.Errorf("message %d never arrived", i)
 		}
 	}
-	t.Logf("%d messages received for %d queued", len(ms), n)
+	t.Logf("%d messages received for %d queued", got, n)
 }
 
 // TestQueueStoreConcurrent: on both stores, two enqueuers and two runners
@@ -590,15 +590,7 @@ func TestQueueStoreConcurrent(t *testing.T) {
 				}()
 			}
 			run.Wait()
-			ms, err := srv.Wait(ctx, 2*per)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen := map[string]int{}
-			for _, m := range ms {
-				b, _ := m.Data()
-				seen[string(b)]++
-			}
+			_, seen := received(t, ctx, srv, 2*per)
 			for i := range 2 * per {
 				if c := seen[msg(i)]; c != 1 {
 					t.Errorf("message %d received %d times", i, c)
