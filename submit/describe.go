@@ -2,7 +2,6 @@ package submit
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
@@ -17,8 +16,8 @@ type ItemInfo struct {
 	Recipients []string  `json:"recipients"`
 	Size       int64     `json:"size"`
 	Created    time.Time `json:"created"`
-	// Server is the Account's host:port; Account its configuration
-	// account, when it names one.
+	// Server is the Account's host:port as delivery dials it (Addr);
+	// Account its configuration account, when it names one.
 	Server      string    `json:"server"`
 	Account     string    `json:"account,omitempty"`
 	Attempts    int       `json:"attempts"`
@@ -35,10 +34,13 @@ type ItemInfo struct {
 // reports why it cannot deliver the item).
 func Describe(it *outbox.Item) ItemInfo {
 	var a Account
-	_ = json.Unmarshal(it.Data(), &a)
+	server := ""
+	if json.Unmarshal(it.Data(), &a) == nil {
+		server = a.Addr()
+	}
 	return ItemInfo{
 		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
-		Server: fmt.Sprintf("%s:%d", a.Host, a.Port), Account: a.Name,
+		Server: server, Account: a.Name,
 		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
 		FailedAt: it.FailedAt, Reason: it.Reason,
 	}

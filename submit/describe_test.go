@@ -8,6 +8,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestDescribe: a listing shows an item's envelope, size and attempts and
@@ -25,11 +26,18 @@ func TestDescribe(t *testing.T) {
 	if _, err := Enqueue(ctx, q, a, env, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
+	// The server as delivery dials it: the port's default filled in, an
+	// IPv6 address in brackets (Account.Addr).
+	for _, a := range []*Account{{Host: "smtp.example.net", Mode: smtp.Implicit}, {Host: "::1", Port: 25}} {
+		if _, err := Enqueue(ctx, q, a, env, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{"host": 7}`)}, strings.NewReader("x\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	items, err := q.List()
-	if err != nil || len(items) != 2 {
+	if err != nil || len(items) != 4 {
 		t.Fatalf("List = %d items, %v", len(items), err)
 	}
 	got := map[string]ItemInfo{}
@@ -43,7 +51,12 @@ func TestDescribe(t *testing.T) {
 	if d, ok := got["smtp.example.org:465"]; !ok || d.Account != "work" {
 		t.Errorf("the account's item: %+v", got)
 	}
-	if _, ok := got[":0"]; !ok {
+	for _, server := range []string{"smtp.example.net:465", "[::1]:25"} {
+		if _, ok := got[server]; !ok {
+			t.Errorf("no item lists server %s: %+v", server, got)
+		}
+	}
+	if _, ok := got[""]; !ok {
 		t.Errorf("the item with unreadable settings: %+v", got)
 	}
 }

@@ -107,22 +107,8 @@ func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Delivere
 		}
 		return nil
 	}
-	if w, ok := q.(interface {
-		Walk(func(*outbox.Item) error) error
-	}); ok {
-		if err := w.Walk(visit); err != nil && !errors.Is(err, errEnough) {
-			return outbox.Stats{}
-		}
-	} else {
-		items, err := q.List()
-		if err != nil {
-			return outbox.Stats{}
-		}
-		for _, it := range items {
-			if visit(it) != nil {
-				break
-			}
-		}
+	if err := q.Walk(visit); err != nil && !errors.Is(err, errEnough) {
+		return outbox.Stats{}
 	}
 	if len(found) == 0 || ctx.Err() != nil {
 		return outbox.Stats{}

@@ -226,8 +226,8 @@ func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 // Migrate creates the PostgreSQL queue's schema at url, or brings it to
 // this version (pgqueue.Migrate), and returns the version it found (0:
 // none; pgqueue.SchemaVersion: it was up to date). A URL that cannot be
-// read is a *URLError; a database that cannot be reached is
-// pgqueue.Unavailable's error.
+// read is a *URLError; a database that cannot be reached or refuses the
+// connection is pgqueue.ConnError's error.
 func Migrate(ctx context.Context, url string) (from int, err error) {
 	cfg, err := pgqueue.ParseConfig(url) // verify-full by default for a remote database
 	var conn *pgx.Conn
@@ -239,7 +239,7 @@ func Migrate(ctx context.Context, url string) (from int, err error) {
 		if errors.As(err, &pe) {
 			return 0, &URLError{URL: RedactURL(url), Problem: URLUnreadable}
 		}
-		return 0, pgqueue.Unavailable("init", err)
+		return 0, pgqueue.ConnError("init", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return pgqueue.Migrate(ctx, conn)

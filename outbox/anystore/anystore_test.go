@@ -178,6 +178,18 @@ func TestOpenRefuses(t *testing.T) {
 	if _, err := anystore.Migrate(ctx, "postgres://h:notaport/db"); !errors.As(err, &ue) || ue.Problem != anystore.URLUnreadable {
 		t.Errorf("Migrate(unreadable URL) = %v; want URLUnreadable", err)
 	}
+	// A database that refuses the connection (it does not exist) is the
+	// server's refusal with its fix, not "unavailable, try again". A
+	// subtest: pg.URL skips where there is no PostgreSQL (Windows).
+	t.Run("no such database", func(t *testing.T) {
+		url := pg.URL(t)
+		i := strings.LastIndex(url, "/")
+		_, err := anystore.Migrate(ctx, url[:i+1]+"nosuch"+url[i+1:])
+		var oe *pgqueue.Error
+		if !errors.As(err, &oe) || errors.Is(err, pgqueue.ErrUnavailable) || !strings.Contains(oe.Fix, "database name") {
+			t.Errorf("Migrate(no such database) = %v; want the refusal naming the database", err)
+		}
+	})
 }
 
 // TestSpoolOnlyNeedsNoDriver: a program that uses only the spool

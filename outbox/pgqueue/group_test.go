@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 )
@@ -29,11 +28,7 @@ func TestPostgresClaimNeverMixesSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, `UPDATE tlsmail.outbox SET group_key = 'g'`); err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +64,7 @@ func TestPostgresClaimNeverMixesSettings(t *testing.T) {
 func TestPostgresUnrecordedBound(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.deletes;
 		CREATE FUNCTION public.slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
@@ -133,11 +124,7 @@ func TestPostgresUnrecordedBound(t *testing.T) {
 func TestPostgresDeleteCommitsAsync(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, `CREATE TABLE public.seen (op text NOT NULL, setting text NOT NULL);
 		CREATE FUNCTION public.record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN

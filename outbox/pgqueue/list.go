@@ -47,13 +47,7 @@ func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, erro
 	for rows.Next() {
 		var it *outbox.Item
 		if failed {
-			var at time.Time
-			var reason string
-			var perm bool
-			it, err = q.scanItem(rows, &at, &reason, &perm)
-			if it != nil {
-				it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
-			}
+			it, err = q.scanFailed(rows)
 		} else {
 			it, err = q.scanItem(rows)
 		}
@@ -71,6 +65,20 @@ func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, erro
 // failedItemCols are itemCols for the failed table, which has no next
 // attempt, and the failure's columns.
 const failedItemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, failed_at, failed_at, reason, permanent`
+
+// scanFailed scans a row of failedItemCols: the item, with its failure
+// and no next attempt (the column scanned in its place is failed_at).
+func (q *Queue) scanFailed(row pgx.Row) (*outbox.Item, error) {
+	var at time.Time
+	var reason string
+	var perm bool
+	it, err := q.scanItem(row, &at, &reason, &perm)
+	if err != nil {
+		return nil, err
+	}
+	it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
+	return it, nil
+}
 
 // Count returns how many items are queued.
 func (q *Queue) Count() (int, error) { return q.count(`SELECT count(*) FROM tlsmail.outbox`) }
@@ -94,13 +102,7 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	defer cancel()
 	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM tlsmail.outbox WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		var at time.Time
-		var reason string
-		var perm bool
-		it, err = q.scanItem(q.pool.QueryRow(ctx, `SELECT `+failedItemCols+` FROM tlsmail.failed WHERE id = $1`, id), &at, &reason, &perm)
-		if it != nil {
-			it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
-		}
+		it, err = q.scanFailed(q.pool.QueryRow(ctx, `SELECT `+failedItemCols+` FROM tlsmail.failed WHERE id = $1`, id))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &Error{Op: "get", ID: id, Msg: "no such item", Err: outbox.ErrNotFound}

@@ -309,9 +309,12 @@ type unavailable struct{ err error }
 func (u unavailable) Error() string   { return u.err.Error() }
 func (u unavailable) Unwrap() []error { return []error{ErrUnavailable, u.err} }
 
-// Unavailable wraps err, a failure to reach the database, as
-// ErrUnavailable.
-func Unavailable(op string, err error) error { return connErr(op, err) }
+// ConnError is err, a failure of op (a connection or a statement) against
+// the queue database, as this package reports it: an *Error whose fix
+// suits the SQLSTATE when the server refused it for a reason of its own
+// (no such database, no right), else an *Error that errors.Is finds as
+// ErrUnavailable (the database could not be reached).
+func ConnError(op string, err error) error { return connErr(op, err) }
 
 // redact keeps a password given in a URL out of an error's text (pgx
 // quotes the connection string in parse errors).

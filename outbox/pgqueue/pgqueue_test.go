@@ -66,6 +66,19 @@ func newDB(t testing.TB) string {
 	return url
 }
 
+// dial connects to url as the tests' own client (to set up triggers, read
+// tables or change the schema behind the queue's back), closed when the
+// test ends.
+func dial(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 func openPG(t *testing.T, url string, opts pgqueue.Options) *pgqueue.Queue {
 	t.Helper()
 	q, err := pgqueue.Open(context.Background(), url, opts)
@@ -87,6 +100,22 @@ func startServer(t testing.TB) (*server.Server, *submit.Account) {
 	port, _ := strconv.Atoi(p)
 	return srv, &submit.Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
 		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+}
+
+// received waits until srv has at least n messages and returns how many it
+// has and how many times it received each content.
+func received(t testing.TB, ctx context.Context, srv *server.Server, n int) (int, map[string]int) {
+	t.Helper()
+	ms, err := srv.Wait(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, m := range ms {
+		b, _ := m.Data()
+		seen[string(b)]++
+	}
+	return len(ms), seen
 }
 
 func deliverer() outbox.Deliverer {
@@ -232,22 +261,14 @@ func TestPostgresConcurrentRunners(t *testing.T) {
 	if delivered[0]+delivered[1] != n {
 		t.Fatalf("delivered %v, want %d in all", delivered, n)
 	}
-	ms, err := srv.Wait(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, m := range ms {
-		b, _ := m.Data()
-		seen[string(b)]++
-	}
+	got, seen := received(t, ctx, srv, n)
 	for i := range n {
 		if c := seen[msg(i)]; c != 1 {
 			t.Errorf("message %d received %d times", i, c)
 		}
 	}
-	if len(ms) != n {
-		t.Errorf("server got %d messages, want %d", len(ms), n)
+	if got != n {
+		t.Errorf("server got %d messages, want %d", got, n)
 	}
 }
 
@@ -378,11 +399,7 @@ func TestPostgresNoSecretStored(t *testing.T) {
 	if len(items) > 0 {
 		q.Fail(ctx, items[0].ID, "test", true)
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	var dump string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(t::text, E'\n'), '') FROM (
 		SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT f::text FROM tlsmail.failed f
@@ -403,18 +420,14 @@ func TestPostgresNoSecretStored(t *testing.T) {
 func TestPostgresMigrate(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if from, err := pgqueue.Migrate(ctx, conn); err != nil || from != pgqueue.SchemaVersion {
 		t.Fatalf("second Migrate = %d, %v", from, err)
 	}
 	if _, err := conn.Exec(ctx, `DROP SCHEMA tlsmail CASCADE`); err != nil {
 		t.Fatal(err)
 	}
-	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	_, err := pgqueue.Open(ctx, url, pgqueue.Options{})
 	if !errors.Is(err, pgqueue.ErrNoSchema) || !strings.Contains(err.Error(), "pgqueue.Migrate") {
 		t.Fatalf("Open without schema = %v", err)
 	}
@@ -496,21 +509,13 @@ func TestPostgresRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ms, err := srv.Wait(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		b, _ := m.Data()
-		seen[string(b)] = true
-	}
+	got, seen := received(t, ctx, srv, n)
 	for i := range n {
-		if !seen[msg(i)] {
+		if seen[msg(i)] == 0 {
 			t.Errorf("message %d never arrived", i)
 		}
 	}
-	t.Logf("%d messages received for %d queued", len(ms), n)
+	t.Logf("%d messages received for %d queued", got, n)
 }
 
 // TestQueueStoreConcurrent: on both stores, two enqueuers and two runners
@@ -585,15 +590,7 @@ func TestQueueStoreConcurrent(t *testing.T) {
 				}()
 			}
 			run.Wait()
-			ms, err := srv.Wait(ctx, 2*per)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen := map[string]int{}
-			for _, m := range ms {
-				b, _ := m.Data()
-				seen[string(b)]++
-			}
+			_, seen := received(t, ctx, srv, 2*per)
 			for i := range 2 * per {
 				if c := seen[msg(i)]; c != 1 {
 					t.Errorf("message %d received %d times", i, c)
@@ -610,16 +607,12 @@ func TestQueueStoreConcurrent(t *testing.T) {
 func TestPostgresNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	newer := pgqueue.SchemaVersion + 1
 	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = $1`, newer); err != nil {
 		t.Fatal(err)
 	}
-	_, err = pgqueue.Open(ctx, url, pgqueue.Options{})
+	_, err := pgqueue.Open(ctx, url, pgqueue.Options{})
 	var oe *pgqueue.Error
 	if !errors.Is(err, pgqueue.ErrNewerSchema) || !errors.Is(err, pgqueue.ErrNoSchema) || !errors.As(err, &oe) ||
 		strings.Contains(oe.Fix, "Migrate") || !strings.Contains(oe.Fix, "newer") {
@@ -644,11 +637,7 @@ func TestPostgresNewerSchema(t *testing.T) {
 func TestPostgresRefusedFix(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	role := fmt.Sprintf("enqueue_only_%d", os.Getpid())
 	for _, sql := range []string{
 		`CREATE ROLE ` + role + ` LOGIN`,
@@ -693,11 +682,7 @@ func TestPostgresCompleteRetriesDeadlock(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	srv, a := startServer(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.deletes;
 		CREATE FUNCTION public.deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
