@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 )
 
 // TransportError classifies err, a failure of a handshake of provider
@@ -23,12 +24,13 @@ import (
 func TransportError(ctx context.Context, provider string, err error) (he *HandshakeError, ok bool) {
 	he = &HandshakeError{Provider: provider, Err: err}
 	var ne net.Error
-	switch {
-	case ctx.Err() != nil:
-		he.Reason = "timed out or cancelled during the handshake: " + ctx.Err().Error()
+	timeout := errors.As(err, &ne) && ne.Timeout()
+	switch ended := contextEnded(ctx, timeout); {
+	case ended != nil:
+		he.Reason = "timed out or cancelled during the handshake: " + ended.Error()
 		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
-		he.Err = errors.Join(ctx.Err(), err)
-	case errors.As(err, &ne) && ne.Timeout():
+		he.Err = errors.Join(ended, err)
+	case timeout:
 		he.Reason = "timed out during the handshake"
 		he.Fix = "check that the server speaks TLS on this port, or allow a longer timeout"
 	case closedByPeer(err):
@@ -38,6 +40,20 @@ func TransportError(ctx context.Context, provider string, err error) (he *Handsh
 		return nil, false
 	}
 	return he, true
+}
+
+// contextEnded returns ctx's error, or context.DeadlineExceeded for a
+// socket timeout at or after ctx's deadline: providers set the socket's
+// deadline to ctx's, and its timer may fire before the context's own, so
+// that ctx.Err() is still nil when the read returns.
+func contextEnded(ctx context.Context, timeout bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && timeout && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // closedByPeer reports whether err says the connection ended under the

@@ -86,4 +86,27 @@ func TestTransportError(t *testing.T) {
 	if he, _ := TransportError(done, "p", closed); !errors.Is(he, context.Canceled) {
 		t.Errorf("the context's error is not wrapped: %v", he)
 	}
+
+	// The socket's deadline (set to the context's) fired before the
+	// context's own timer: ctx.Err() is still nil, but the deadline has
+	// passed, so the handshake ran out of the context's time. Under Wine
+	// the schannel provider saw this race (TestConformance/stalled-handshake).
+	lagging := laggingCtx{Context: live, deadline: time.Now().Add(-time.Millisecond)}
+	he, ok := TransportError(lagging, "p", timeout)
+	if !ok || !errors.Is(he, context.DeadlineExceeded) || !errors.Is(he, timeout) {
+		t.Errorf("timeout at the context's deadline before its timer fired: %v, %v; want it to wrap context.DeadlineExceeded", he, ok)
+	}
+	early := laggingCtx{Context: live, deadline: time.Now().Add(time.Hour)}
+	if he, _ := TransportError(early, "p", timeout); errors.Is(he, context.DeadlineExceeded) || he.Reason != timedOut {
+		t.Errorf("a socket timeout well before the context's deadline: %v; want %q", he, timedOut)
+	}
 }
+
+// laggingCtx has a deadline but reports no error yet, as a context does
+// between its deadline and the firing of its timer.
+type laggingCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c laggingCtx) Deadline() (time.Time, bool) { return c.deadline, true }
