@@ -19,6 +19,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/anystore"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -377,19 +378,19 @@ others.`,
 
 // resolve finds the outbox from the flags, the environment and the
 // configuration (resolveQueue).
-func (f *queueFlags) resolve(ctx context.Context, e *env) (queueLoc, error) {
+func (f *queueFlags) resolve(ctx context.Context, e *env) (anystore.Location, error) {
 	cfgDir, cfgURL := "", ""
 	if f.dir == "" && f.url == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
 		var err error
 		if cfgDir, cfgURL, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
-			return queueLoc{}, err
+			return anystore.Location{}, err
 		}
 	}
 	return resolveQueue(e, f.dir, f.url, cfgDir, cfgURL)
 }
 
 // open resolves the outbox from the flags and opens it.
-func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
+func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 	loc, err := f.resolve(ctx, e)
 	if err != nil {
 		return nil, err
@@ -399,9 +400,6 @@ func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
 	}
 	return openStore(ctx, e, loc, f.lease, 0)
 }
-
-// listedItem is one message of `queue list --json`.
-type listedItem = submit.ItemInfo
 
 // listOptions are the flags of `queue list`.
 type listOptions struct {
@@ -443,7 +441,7 @@ many messages there are; --limit N shows at most N of each list.`,
 }
 
 // queueList is `queue list` with the given flags (and sendmail -bp).
-func queueList(e *env, q queueStore, asJSON, showFailed bool) error {
+func queueList(e *env, q outbox.Store, asJSON, showFailed bool) error {
 	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
 }
 
@@ -469,7 +467,7 @@ func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*ou
 // table is written as it is read, a block at a time.
 const listRows = 256
 
-func queueListWith(e *env, q queueStore, lo listOptions) error {
+func queueListWith(e *env, q outbox.Store, lo listOptions) error {
 	if lo.count {
 		queued, err := q.Count()
 		if err != nil {
@@ -548,7 +546,7 @@ func queueListWith(e *env, q queueStore, lo listOptions) error {
 
 // queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
 // one item at a time.
-func queueListJSON(w *bufio.Writer, q queueStore, lo listOptions) error {
+func queueListJSON(w *bufio.Writer, q outbox.Store, lo listOptions) error {
 	dir, _ := json.Marshal(q.Dir())
 	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
 	list := func(name string, walk func(func(*outbox.Item) error) error) error {
@@ -601,9 +599,6 @@ func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 func oneLine(s string) string {
 	return safetext.Quote(strings.Join(strings.Fields(s), " "))
 }
-
-// runResult is one item's outcome in `queue run --json`.
-type runResult = submit.Report
 
 func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
 	var (
@@ -670,7 +665,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 
 type queueRunner struct {
 	e          *env
-	q          queueStore
+	q          outbox.Store
 	json       bool
 	parallel   int
 	force      bool
@@ -741,7 +736,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnReport: func(rr runResult) { // one at a time
+		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {
 					startJSON()
@@ -754,7 +749,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			} else {
 				// Printed and forgotten: a run's memory does not grow
 				// with the backlog.
-				printRunResult(out, rr)
+				fmt.Fprintln(out, rr)
 			}
 		},
 	})
@@ -778,20 +773,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		out.Write([]byte("\n}\n"))
 	} else {
 		out.Flush()
-		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
-		if stats.NotDue > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("2006-01-02 15:04:05"))
-		}
-		if stats.Busy > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
-		}
-		if stats.Corrupt > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, r.q.Where(outbox.PartCorrupt))
-		}
-		if stats.Stuck > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
-		}
-		fmt.Fprintln(r.e.stdout)
+		fmt.Fprintln(r.e.stdout, stats.Summary(r.q.Where))
 	}
 	return stats, nil
 }
@@ -805,21 +787,6 @@ func indentedJSON(v any, prefix string) []byte {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-}
-
-func printRunResult(w io.Writer, rr runResult) {
-	to := recipients(rr.Recipients)
-	switch rr.Outcome {
-	case "delivered":
-		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, safetext.Quote(rr.Response))
-	case "deferred":
-		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
-			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
-	case "corrupt":
-		fmt.Fprintf(w, "corrupt   %s to %s: %s (not sent; moved to corrupt/)\n", rr.ID, to, oneLine(rr.Error))
-	default:
-		fmt.Fprintf(w, "failed    %s to %s: %s (moved to failed/)\n", rr.ID, to, oneLine(rr.Error))
-	}
 }
 
 // once is `queue run` and `queue flush`: one pass, and the exit code says
