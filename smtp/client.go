@@ -37,6 +37,20 @@ const (
 	None TLSMode = "none"
 )
 
+// Name is the mode as people call it: "implicit TLS", "STARTTLS" or
+// "no TLS" (an unknown mode is its own text).
+func (m TLSMode) Name() string {
+	switch m {
+	case Implicit:
+		return "implicit TLS"
+	case StartTLS:
+		return "STARTTLS"
+	case None:
+		return "no TLS"
+	}
+	return string(m)
+}
+
 // DefaultMode returns the mode conventional for port: implicit TLS for 465,
 // STARTTLS otherwise.
 func DefaultMode(port string) TLSMode {

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tlsmail/tlsmail/internal/certinfo"
-	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/probe"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/transcript"
@@ -108,17 +104,12 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	return cmd
 }
 
-// probeReport is what probe prints: the report of 'cert verify' on the
-// chain the server sent, and what was learnt of the SMTP and TLS sessions
-// (package probe's Report).
+// probeReport is what probe prints: the probe's Summary (the report of
+// 'cert verify' on the chain the server sent, the SMTP and TLS sessions)
+// and, when the session failed, the error.
 type probeReport struct {
-	certinfo.Result
-	Server   string          `json:"server"`
-	Mode     string          `json:"mode"`
-	SMTP     *probe.SMTP     `json:"smtp"`
-	TLS      *probe.TLS      `json:"tls"`
-	Versions []probe.Version `json:"versions,omitempty"`
-	Error    *jsonError      `json:"error,omitempty"`
+	*probe.Summary
+	Error *jsonError `json:"error,omitempty"`
 }
 
 func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error {
@@ -149,7 +140,7 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 		}
 		return nil
 	}
-	if werr := out.writeText(e.stdout); werr != nil && err == nil {
+	if werr := out.WriteText(e.stdout); werr != nil && err == nil {
 		err = werr
 	}
 	if err == nil && !out.OK {
@@ -160,10 +151,7 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 
 // emptyProbeReport is the JSON object for a probe that could not start.
 func emptyProbeReport(server, mode string, err error) *probeReport {
-	r := &probeReport{
-		Result: certinfo.Result{Time: time.Now().UTC(), Problems: []trust.Problem{}, Certificates: []certinfo.Certificate{}, Path: []int{}},
-		Server: server, Mode: mode,
-	}
+	r := &probeReport{Summary: probe.Summarize(server, smtp.TLSMode(mode), nil, trust.Options{})}
 	if err != nil {
 		r.Error = errorJSON(hintFailure("probe", classify(err)))
 	}
@@ -228,22 +216,10 @@ func probeTarget(s string, mode smtp.TLSMode) (host, port string, err error) {
 	})
 }
 
-// runPlanned runs the probe (package probe) and turns its report into
-// probe's output: the chain's report as 'cert verify' makes it.
+// runPlanned runs the probe (package probe) and summarizes its report.
 func runPlanned(ctx context.Context, p *probe.Config) (*probeReport, error) {
 	r, err := probe.Run(ctx, p)
-	out := emptyProbeReport(p.Addr, string(r.Mode), nil)
-	out.Name = r.ServerName
-	out.SMTP, out.TLS, out.Versions = r.SMTP, r.TLS, r.Versions
-	if r.Trust != nil {
-		opts := p.Trust
-		opts.Name = r.ServerName
-		out.Result = certinfo.FromReport(*r.Trust, opts)
-		if out.Path == nil {
-			out.Path = []int{}
-		}
-	}
-	return out, hint(err, p.Addr)
+	return &probeReport{Summary: probe.Summarize(p.Addr, p.Mode, r, p.Trust)}, hint(err, p.Addr)
 }
 
 // hint adjusts the fix of a connection failure to probe's command line:
@@ -257,83 +233,4 @@ func hint(err error, addr string) error {
 		se.Fix = fmt.Sprintf("the name %q does not resolve; check the host given to probe", host)
 	}
 	return err
-}
-
-// writeText prints the probe for people: the verdict, the SMTP and TLS
-// sessions, the versions, then the chain, the problems and the details as
-// 'cert verify' prints them.
-func (r *probeReport) writeText(w io.Writer) error {
-	verdict := fmt.Sprintf("FAIL: no TLS session with %s", safetext.Quote(r.Server))
-	var rest []byte
-	if r.TLS != nil || len(r.Problems) > 0 {
-		var b bytes.Buffer
-		if err := r.Result.WriteText(&b); err != nil {
-			return err
-		}
-		first, after, _ := bytes.Cut(b.Bytes(), []byte("\n"))
-		verdict, rest = string(first), after
-	}
-	var b bytes.Buffer
-	fmt.Fprintln(&b, verdict)
-	fmt.Fprintln(&b)
-	// Banner, EHLO lines and handshake errors are the server's text.
-	row := func(label, value string) { fmt.Fprintf(&b, "  %-12s %s\n", label, safetext.Quote(value)) }
-	fmt.Fprintln(&b, "SMTP:")
-	row("server", fmt.Sprintf("%s (%s)", r.Server, modeName(smtp.TLSMode(r.Mode))))
-	if s := r.SMTP; s != nil {
-		if s.Banner != "" {
-			row("banner", s.Banner)
-		}
-		if r.Mode == string(smtp.StartTLS) && s.Banner != "" {
-			row("ehlo", orNone(s.EHLO))
-			offered := "offered"
-			if !s.StartTLS {
-				offered = "NOT offered: mail to this server travels in the clear"
-			}
-			row("starttls", offered)
-		}
-		if r.TLS != nil {
-			row("ehlo (tls)", orNone(s.EHLOTLS))
-		}
-	}
-	if t := r.TLS; t != nil {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, "TLS:")
-		row("version", t.Version)
-		row("cipher", t.Cipher)
-		if t.Group != "" {
-			row("group", t.Group)
-		}
-		row("provider", t.Provider)
-		row("name", t.ServerName)
-		staple := t.OCSPStaple
-		if t.OCSPDetail != "" {
-			staple += " (" + t.OCSPDetail + ")"
-		}
-		row("ocsp staple", staple)
-	}
-	if len(r.Versions) > 0 {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, "TLS versions:")
-		for _, v := range r.Versions {
-			s := v.Result
-			if v.Cipher != "" {
-				s += ", " + v.Cipher
-			}
-			if v.Detail != "" {
-				s += ": " + v.Detail
-			}
-			row(v.Version, s)
-		}
-	}
-	b.Write(rest)
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "(none)"
-	}
-	return strings.Join(list, ", ")
 }
