@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -430,7 +428,7 @@ many messages there are; --limit N shows at most N of each list.`,
 			if err != nil {
 				return err
 			}
-			return queueListWith(e, q, lo)
+			return queueList(e, q, lo)
 		},
 	}
 	cmd.Flags().BoolVar(&lo.json, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]} (with --count: numbers)`)
@@ -441,33 +439,7 @@ many messages there are; --limit N shows at most N of each list.`,
 }
 
 // queueList is `queue list` with the given flags (and sendmail -bp).
-func queueList(e *env, q outbox.Store, asJSON, showFailed bool) error {
-	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
-}
-
-// errLimit stops a walk at --limit.
-var errLimit = errors.New("limit reached")
-
-// walkLimit walks with walk, stopping after limit items (0: none).
-func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*outbox.Item) error) (shown int, err error) {
-	err = walk(func(it *outbox.Item) error {
-		if limit > 0 && shown >= limit {
-			return errLimit
-		}
-		shown++
-		return fn(it)
-	})
-	if errors.Is(err, errLimit) {
-		err = nil
-	}
-	return shown, err
-}
-
-// listRows is how many rows of the text listing are aligned together: the
-// table is written as it is read, a block at a time.
-const listRows = 256
-
-func queueListWith(e *env, q outbox.Store, lo listOptions) error {
+func queueList(e *env, q outbox.Store, lo listOptions) error {
 	if lo.count {
 		queued, err := q.Count()
 		if err != nil {
@@ -489,109 +461,32 @@ func queueListWith(e *env, q outbox.Store, lo listOptions) error {
 		fmt.Fprintf(e.stdout, "%d queued, %d failed in %s\n", queued, failed, q.Dir())
 		return nil
 	}
-	w := bufio.NewWriterSize(e.stdout, 32<<10)
-	defer w.Flush()
 	if lo.json {
-		return queueListJSON(w, q, lo)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	rows := 0
-	shown, err := walkLimit(q.Walk, lo.limit, func(it *outbox.Item) error {
-		if rows == 0 {
-			fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
-		}
-		next := "now"
-		if it.NextAttempt.After(time.Now()) {
-			next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-			oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
-		if rows++; rows%listRows == 0 {
-			tw.Flush()
+		if err := submit.WriteListJSON(e.stdout, q, lo.limit); err != nil {
+			return queueError(err)
 		}
 		return nil
-	})
-	tw.Flush()
+	}
+	shown, err := submit.WriteQueued(e.stdout, q, lo.limit)
 	if err != nil {
 		return queueError(err)
 	}
-	if shown == 0 {
-		fmt.Fprintf(w, "The outbox %s is empty.\n", q.Dir())
-	} else if lo.limit > 0 && shown == lo.limit {
+	if lo.limit > 0 && shown == lo.limit {
 		if n, err := q.Count(); err == nil && n > shown {
-			fmt.Fprintf(w, "(%d of %d queued messages shown: --limit)\n", shown, n)
+			fmt.Fprintf(e.stdout, "(%d of %d queued messages shown: --limit)\n", shown, n)
 		}
 	}
 	if lo.failed {
-		first := true
-		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
-			if first {
-				fmt.Fprintf(w, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
-				first = false
-			}
-			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
-				recipients(it.Envelope.To), oneLine(it.Reason))
-			return nil
-		})
-		if err != nil {
+		if _, err := submit.WriteFailed(e.stdout, q, lo.limit); err != nil {
 			return queueError(err)
 		}
 	} else if n, err := q.CountFailed(); err != nil {
 		return queueError(err)
 	} else if n > 0 {
-		fmt.Fprintf(w, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
+		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
 	}
 	return nil
 }
-
-// queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
-// one item at a time.
-func queueListJSON(w *bufio.Writer, q outbox.Store, lo listOptions) error {
-	dir, _ := json.Marshal(q.Dir())
-	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
-	list := func(name string, walk func(func(*outbox.Item) error) error) error {
-		fmt.Fprintf(w, "  %q: [", name)
-		n := 0
-		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
-			b, err := json.Marshal(submit.Describe(it))
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				w.WriteByte(',')
-			}
-			n++
-			w.WriteString("\n    ")
-			w.Write(b)
-			return nil
-		})
-		if n > 0 {
-			w.WriteString("\n  ")
-		}
-		w.WriteString("]")
-		return err
-	}
-	if err := list("queued", q.Walk); err != nil {
-		return queueError(err)
-	}
-	w.WriteString(",\n")
-	if err := list("failed", q.WalkFailed); err != nil {
-		return queueError(err)
-	}
-	w.WriteString("\n}\n")
-	return nil
-}
-
-func orNull(from string) string {
-	if from == "" {
-		return "<>"
-	}
-	return from
-}
-
-// recipients joins an item's recipients for a listing. They come from the
-// spool, which a hostile sender's input reached: quoted like peer text.
-func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 
 // oneLine makes s, often a server's reply or an error quoting one, fit on
 // one line of the listing: runs of white space become one space and

@@ -434,7 +434,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return err
 		}
 		if sa.mode == 'p' {
-			return queueList(e, q, false, true)
+			return queueList(e, q, listOptions{failed: true})
 		}
 		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
 	}
