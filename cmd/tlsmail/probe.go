@@ -17,11 +17,8 @@ import (
 
 // probeOptions are the flags of `tlsmail probe`.
 type probeOptions struct {
+	certFlags  // --name, --ca, --pin, --revocation (no --at)
 	tlsMode    string
-	ca         string
-	name       string
-	pins       []string
-	revocation string
 	provider   string
 	ehlo       string
 	transcript string
@@ -188,11 +185,11 @@ func planProbe(e *env, o *probeOptions, target string) (p *probe.Config, closeFn
 		return nil, nil, usageErrorf("unknown --tls-provider %q", o.provider).
 			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
 	}
-	name := o.name
-	if name == "" {
-		name = host
+	cf := o.certFlags
+	if cf.name == "" {
+		cf.name = host
 	}
-	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+	opts, err := cf.options(e.revocationChecker())
 	if err != nil {
 		return nil, nil, certError(err, "tlsmail probe")
 	}
