@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -285,4 +286,17 @@ func cobraRefusal(msg string) string {
 		names[i] = strconv.Quote(n)
 	}
 	return head + "; did you mean " + strings.Join(names, " or ") + "?"
+}
+
+// helpFlags puts the usage lines of the named flags of fs, as the help's
+// flag list prints them, in place of the line "@flags" of a help text
+// that introduces them: the text then says what the flags' own usage
+// strings say, and cannot drift from them.
+func helpFlags(long string, fs *pflag.FlagSet, names ...string) string {
+	sub := pflag.NewFlagSet("", pflag.ContinueOnError)
+	sub.SortFlags = false
+	for _, n := range names {
+		sub.AddFlag(fs.Lookup(n))
+	}
+	return strings.Replace(long, "@flags\n", sub.FlagUsagesWrapped(78), 1)
 }

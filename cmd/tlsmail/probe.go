@@ -39,14 +39,10 @@ problem found in the chain, in which certificate, and what to do about it.
 The handshake completes even when the chain is bad, so that the whole
 chain can be shown; nothing is sent over it.
 
-  HOST[:PORT]     the port defaults to 587 (465 with --tls implicit)
-  --tls MODE      implicit or starttls; default from the port: 465 means
-                  implicit, anything else starttls
-  --name NAME     the DNS name or IP address the certificate must be valid
-                  for (default HOST); also sent in SNI when it is a name
-  --ca FILE       trust only these roots (default: the system's)
-  --versions      also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time (one
-                  connection each) and say which the server accepts
+HOST[:PORT] is the server; the port defaults to 587 (465 with --tls
+implicit). --name is also sent in SNI when it is a DNS name.
+
+@flags
 
 In STARTTLS mode probe makes one plaintext session first (greeting, EHLO,
 QUIT) to see what the server offers before TLS, then the TLS session.
@@ -98,6 +94,7 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.transcript, "transcript", "", "write the session log to `FILE` (- for standard error)")
 	fs.StringVar(&o.provider, "tls-provider", defaultProvider, "TLS implementation: "+strings.Join(e.providers.Names(), ", "))
 	fs.StringVar(&o.ehlo, "ehlo", "", "`NAME` to send with EHLO (default localhost)")
+	cmd.Long = helpFlags(probeLong, fs, "tls", "name", "ca", "versions")
 	return cmd
 }
 

@@ -133,9 +133,7 @@ SANs). When verification fails, tlsmail lists every problem it found in the
 chain and what to do about each.
 
 Server and TLS mode:
-  --server HOST[:PORT]   the port defaults to 587 (465 with --tls implicit)
-  --tls MODE             implicit, starttls or none; default from the port:
-                         465 means implicit, anything else starttls
+@flags
 
 The message is either composed from --from, --to, --cc, --bcc, --subject,
 --body (or --body-file), --html-file, --attach and --header, or taken
@@ -285,6 +283,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platformID = platformSendFlags(fs)
+	cmd.Long = helpFlags(sendLong, fs, "server", "tls")
 	return cmd
 }
 
