@@ -103,7 +103,7 @@ type Config struct {
 	// handshake); zero means DefaultTimeout. A context deadline, when
 	// earlier, wins.
 	Timeout time.Duration
-	// DialContext opens the TCP connection; nil uses a net.Dialer.
+	// DialContext opens the TCP connection; nil uses DialTCP.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnSilentGreeting, when set, is called once (from another goroutine)
 	// when a plaintext session (StartTLS or None) has had no greeting for
@@ -165,7 +165,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 	defer cancel()
 	dial := c.cfg.DialContext
 	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
+		dial = DialTCP
 	}
 	conn, err := dial(dctx, "tcp", addr)
 	if err != nil {

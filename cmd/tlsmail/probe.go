@@ -191,7 +191,7 @@ func planProbe(e *env, o *probeOptions, target string) (p *probe.Config, closeFn
 		return nil, nil, certError(err, "tlsmail probe")
 	}
 	p = &probe.Config{Addr: net.JoinHostPort(host, port), Mode: mode, Trust: opts,
-		Provider: prov, Timeout: o.timeout, LocalName: o.ehlo, DialContext: dialSpecialNames}
+		Provider: prov, Timeout: o.timeout, LocalName: o.ehlo}
 	tw, closeFn, err := openTranscript(e, o.transcript)
 	if err != nil {
 		return nil, nil, err

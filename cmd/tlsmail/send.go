@@ -863,22 +863,6 @@ func certProblems(err error) []trust.Problem {
 	return nil
 }
 
-// dialSpecialNames dials like net.Dialer, except that names under the
-// special-use domain "invalid" fail at once as not found, without a DNS
-// query (RFC 6761 section 6.4), the same answer on every machine.
-func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err == nil {
-		h := strings.ToLower(strings.TrimSuffix(host, "."))
-		if h == "invalid" || strings.HasSuffix(h, ".invalid") {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
-				Err: "no such host (the .invalid domain never exists, RFC 6761)", Name: host, IsNotFound: true}}
-		}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
-
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
 // while tlsmail still waits, it says that a silent server may expect
 // implicit TLS.
