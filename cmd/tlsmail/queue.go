@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -124,11 +123,9 @@ type queued struct {
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
-	// where names a part of the outbox the item was queued in
-	// (outbox.Store.Where), for messages; nil when direct. spool: that
-	// outbox is a directory, whose items are files named after their ID.
-	where func(outbox.Part) string
-	spool bool
+	// store is the outbox the item was queued in, for messages
+	// (outbox.Store.Where, outbox.Locate); nil when direct.
+	store outbox.Store
 	// direct: no outbox could be created and the message was sent at
 	// once, unqueued (res and out say how that went; id is "").
 	direct bool
@@ -206,8 +203,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		// On disk, but the directory flush failed: say so, go on.
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
-	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}, where: q.Where}
-	_, res.spool = q.(*outbox.Queue)
+	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}, store: q}
 	if o.deferOnly {
 		return res, nil
 	}
@@ -285,11 +281,11 @@ func (qr *queued) err() error {
 	case outbox.Permanent:
 		c := classify(qr.res.Err)
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, qr.failedPath()),
+			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, outbox.Locate(qr.store, outbox.PartFailed, qr.id)),
 			fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
-			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.where(outbox.PartCorrupt), qr.res.Err),
+			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.store.Where(outbox.PartCorrupt), qr.res.Err),
 			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
@@ -322,17 +318,6 @@ func (qr *queued) err() error {
 	return &exitError{code: exitTempFail, kind: "network", err: context.Canceled,
 		msg: "not delivered yet: the delivery was interrupted",
 		fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' delivers it", qr.id)}
-}
-
-// failedPath is where a queued send's failed item is: its file in a spool
-// directory's failed/, or its ID in a database's failed table
-// (outbox.Store.Where words both).
-func (qr *queued) failedPath() string {
-	where := qr.where(outbox.PartFailed)
-	if qr.spool {
-		return filepath.Join(where, qr.id+".msg")
-	}
-	return where + " as " + qr.id
 }
 
 func nextText(t time.Time) string {
