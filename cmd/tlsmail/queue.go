@@ -141,21 +141,12 @@ type queued struct {
 // unless o.deferOnly, delivers that one item at once. Errors are usage,
 // configuration and spool failures: the message was not queued.
 func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
-	if err := applyConfig(ctx, e, o); err != nil {
-		return nil, err
+	p, err := planMessage(ctx, e, o)
+	if p != nil && p.closeFn != nil {
+		defer p.closeFn()
 	}
-	p, err := planConnection(e, o)
 	if err != nil {
 		return nil, err
-	}
-	if err := buildMessage(e, o, p); err != nil {
-		if p.closeFn != nil {
-			p.closeFn()
-		}
-		return nil, err
-	}
-	if p.closeFn != nil {
-		defer p.closeFn()
 	}
 	acct, err := accountFor(o, p)
 	if err != nil {
@@ -207,12 +198,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if o.deferOnly {
 		return res, nil
 	}
-	// The message is queued: a transcript that cannot be written is no
-	// reason to leave it undelivered.
-	tw, closeTranscript, err := openTranscript(e, o.transcript)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
-	}
+	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
 	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
@@ -752,12 +738,9 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil
 	}
-	tw, closeTranscript, err := openTranscript(e, o.transcript)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
-	}
+	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	err = connectAndSend(ctx, e, o, p, tw, res.out)
+	err := connectAndSend(ctx, e, o, p, tw, res.out)
 	if sres := res.out.result; err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
@@ -767,4 +750,15 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 	}
 	return res, nil
+}
+
+// transcriptOrWarn opens --transcript for a message that is queued, or
+// is sent with nothing kept: a transcript that cannot be written is no
+// reason to leave it undelivered, so the failure is a warning.
+func transcriptOrWarn(e *env, path string) (io.Writer, func()) {
+	tw, done, err := openTranscript(e, path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
+	}
+	return tw, done
 }

@@ -404,6 +404,18 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 // planSend validates every flag and resolves them into a plan, without any
 // network traffic: usage and configuration errors come out here.
 func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
+	p, err := planMessage(ctx, e, o)
+	if err != nil {
+		return p, err
+	}
+	return p, p.authenticate(ctx, e, o)
+}
+
+// planMessage is what a send and a queued send plan alike: the
+// configuration file applied, the connection planned (planConnection) and
+// the message built, without reading the password. The plan is returned
+// with a message error, so that its message source is closed.
+func planMessage(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err := applyConfig(ctx, e, o); err != nil {
 		return nil, err
 	}
@@ -411,13 +423,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := buildMessage(e, o, p); err != nil {
-		return p, err
-	}
-	if err := p.authenticate(ctx, e, o); err != nil {
-		return p, err
-	}
-	return p, nil
+	return p, buildMessage(e, o, p)
 }
 
 // planConnection builds the account of this send (buildAccount) and
