@@ -7,17 +7,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// TestHelpFlags: the help texts that introduce flags (send's server and
-// TLS mode, probe's target flags) show each flag's own usage string, and
-// no help text keeps the "@flags" placeholder.
+// TestHelpFlags: the help texts that introduce flags (send's server, TLS
+// mode and outbox, probe's target flags, queue's outbox) show each flag's
+// own usage string, and no help text keeps an "@flags" line.
 func TestHelpFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		cmd   string
 		flags []string
 	}{
-		{"send", []string{"server", "tls"}},
+		{"send", []string{"server", "tls", "queue-dir", "queue-url", "max-size"}},
 		{"probe", []string{"tls", "name", "ca", "versions"}},
+		{"queue", []string{"queue-dir", "queue-url"}},
 	}
 	e := &env{getenv: func(string) string { return "" }, providers: newProviders()}
 	root := newRootCommand(e, &runState{}, nil)
@@ -29,6 +30,9 @@ func TestHelpFlags(t *testing.T) {
 		long := strings.Join(strings.Fields(cmd.Long), " ")
 		for _, name := range tc.flags {
 			f := cmd.Flags().Lookup(name)
+			if f == nil {
+				f = cmd.PersistentFlags().Lookup(name)
+			}
 			usage := strings.ReplaceAll(f.Usage, "`", "")
 			if !strings.Contains(long, "--"+name) || !strings.Contains(long, strings.Join(strings.Fields(usage), " ")) {
 				t.Errorf("%s --help: the text lacks --%s's usage %q:\n%s", tc.cmd, name, usage, cmd.Long)

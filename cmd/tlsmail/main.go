@@ -288,15 +288,23 @@ func cobraRefusal(msg string) string {
 	return head + "; did you mean " + strings.Join(names, " or ") + "?"
 }
 
-// helpFlags puts the usage lines of the named flags of fs, as the help's
-// flag list prints them, in place of the line "@flags" of a help text
-// that introduces them: the text then says what the flags' own usage
-// strings say, and cannot drift from them.
-func helpFlags(long string, fs *pflag.FlagSet, names ...string) string {
-	sub := pflag.NewFlagSet("", pflag.ContinueOnError)
-	sub.SortFlags = false
-	for _, n := range names {
-		sub.AddFlag(fs.Lookup(n))
+// helpFlags replaces each line "@flags NAME..." of a help text that
+// introduces flags by the usage lines of the named flags of fs, as the
+// help's flag list prints them: the text then says what the flags' own
+// usage strings say, and cannot drift from them.
+func helpFlags(long string, fs *pflag.FlagSet) string {
+	lines := strings.SplitAfter(long, "\n")
+	for i, l := range lines {
+		names, ok := strings.CutPrefix(strings.TrimSuffix(l, "\n"), "@flags ")
+		if !ok {
+			continue
+		}
+		sub := pflag.NewFlagSet("", pflag.ContinueOnError)
+		sub.SortFlags = false
+		for _, n := range strings.Fields(names) {
+			sub.AddFlag(fs.Lookup(n))
+		}
+		lines[i] = sub.FlagUsagesWrapped(78)
 	}
-	return strings.Replace(long, "@flags\n", sub.FlagUsagesWrapped(78), 1)
+	return strings.Join(lines, "")
 }

@@ -42,7 +42,7 @@ chain can be shown; nothing is sent over it.
 HOST[:PORT] is the server; the port defaults to 587 (465 with --tls
 implicit). --name is also sent in SNI when it is a DNS name.
 
-@flags
+@flags tls name ca versions
 
 In STARTTLS mode probe makes one plaintext session first (greeting, EHLO,
 QUIT) to see what the server offers before TLS, then the TLS session.
@@ -94,7 +94,7 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.transcript, "transcript", "", "write the session log to `FILE` (- for standard error)")
 	fs.StringVar(&o.provider, "tls-provider", defaultProvider, "TLS implementation: "+strings.Join(e.providers.Names(), ", "))
 	fs.StringVar(&o.ehlo, "ehlo", "", "`NAME` to send with EHLO (default localhost)")
-	cmd.Long = helpFlags(probeLong, fs, "tls", "name", "ca", "versions")
+	cmd.Long = helpFlags(probeLong, fs)
 	return cmd
 }
 

@@ -324,9 +324,8 @@ keeps its envelope, the message and the connection settings; the password is
 never stored, it is read again at delivery from the same source (environment
 variable, file, command or configuration account).
 
-The outbox directory is --queue-dir, else $TLSMAIL_QUEUE_DIR, else the
-queue_dir of the configuration account, else $XDG_STATE_HOME/tlsmail/queue
-(~/.local/state/tlsmail/queue).
+Where the outbox is ($XDG_STATE_HOME is ~/.local/state when unset):
+@flags queue-dir queue-url
 
 Items name the command that gives their password, so the outbox must be
 the private directory of the user who runs the queue: 'queue run' refuses
@@ -340,6 +339,7 @@ others.`,
 		},
 	}
 	qf.register(cmd)
+	cmd.Long = helpFlags(cmd.Long, cmd.PersistentFlags())
 	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
 		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf))
 	return cmd

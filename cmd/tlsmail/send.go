@@ -133,7 +133,7 @@ SANs). When verification fails, tlsmail lists every problem it found in the
 chain and what to do about each.
 
 Server and TLS mode:
-@flags
+@flags server tls
 
 The message is either composed from --from, --to, --cc, --bcc, --subject,
 --body (or --body-file), --html-file, --attach and --header, or taken
@@ -165,9 +165,8 @@ failure leaves it queued, with the error and the next attempt time, and exits
 75; a permanent one moves it to the outbox's failed/ folder. --defer only
 queues it (exit 0 once it is on disk). 'tlsmail queue run' delivers queued
 messages; the password is never stored, it is read again then from the same
---password-env variable, file, command or configuration account. The outbox
-is --queue-dir, else $TLSMAIL_QUEUE_DIR, the account's queue_dir, or
-$XDG_STATE_HOME/tlsmail/queue.
+--password-env variable, file, command or configuration account. The outbox:
+@flags queue-dir queue-url max-size
 
 --transcript FILE writes the whole session (every command and reply with its
 byte count, TLS events, the certificate verdict) to FILE; --transcript -
@@ -283,7 +282,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platformID = platformSendFlags(fs)
-	cmd.Long = helpFlags(sendLong, fs, "server", "tls")
+	cmd.Long = helpFlags(sendLong, fs)
 	return cmd
 }
 
