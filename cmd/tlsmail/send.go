@@ -859,15 +859,6 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 // MAIL FROM: 8 MiB, a few milliseconds from the page cache.
 const scan8BitLimit = 8 << 20
 
-// certProblems returns the certificate problems behind err, if any.
-func certProblems(err error) []trust.Problem {
-	var te *trust.Error
-	if errors.As(err, &te) {
-		return te.Report.Problems
-	}
-	return nil
-}
-
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
 // while tlsmail still waits, it says that a silent server may expect
 // implicit TLS.
