@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/internal/certinfo"
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/probe"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/transcript"
@@ -98,12 +102,19 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	return cmd
 }
 
-// probeReport is what probe prints: the probe's Summary (the report of
-// 'cert verify' on the chain the server sent, the SMTP and TLS sessions)
-// and, when the session failed, the error.
+// probeReport is what probe prints: the report of 'cert verify' on the
+// chain the server sent, and what was learnt of the SMTP and TLS sessions
+// (package probe's Report).
 type probeReport struct {
-	*probe.Summary
-	Error *jsonError `json:"error,omitempty"`
+	certinfo.Result
+	Server   string          `json:"server"`
+	Mode     string          `json:"mode"`
+	SMTP     *probe.SMTP     `json:"smtp"`
+	TLS      *probe.TLS      `json:"tls"`
+	Versions []probe.Version `json:"versions,omitempty"`
+	Error    *jsonError      `json:"error,omitempty"`
+	// report is what the probe learnt (writeText prints its sessions).
+	report *probe.Report
 }
 
 func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error {
@@ -134,7 +145,7 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 		}
 		return nil
 	}
-	if werr := out.WriteText(e.stdout); werr != nil && err == nil {
+	if werr := out.writeText(e.stdout); werr != nil && err == nil {
 		err = werr
 	}
 	if err == nil && !out.OK {
@@ -145,7 +156,10 @@ func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error
 
 // emptyProbeReport is the JSON object for a probe that could not start.
 func emptyProbeReport(server, mode string, err error) *probeReport {
-	r := &probeReport{Summary: probe.Summarize(server, smtp.TLSMode(mode), nil, trust.Options{})}
+	r := &probeReport{
+		Result: certinfo.Result{Time: time.Now().UTC(), Problems: []trust.Problem{}, Certificates: []certinfo.Certificate{}, Path: []int{}},
+		Server: server, Mode: mode,
+	}
 	if err != nil {
 		r.Error = errorJSON(hintFailure("probe", classify(err)))
 	}
@@ -210,10 +224,23 @@ func probeTarget(s string, mode smtp.TLSMode) (host, port string, err error) {
 	})
 }
 
-// runPlanned runs the probe (package probe) and summarizes its report.
+// runPlanned runs the probe (package probe) and turns its report into
+// probe's output: the chain's report as 'cert verify' makes it.
 func runPlanned(ctx context.Context, p *probe.Config) (*probeReport, error) {
 	r, err := probe.Run(ctx, p)
-	return &probeReport{Summary: probe.Summarize(p.Addr, p.Mode, r, p.Trust)}, hint(err, p.Addr)
+	out := emptyProbeReport(p.Addr, string(r.Mode), nil)
+	out.Name = r.ServerName
+	out.report = r
+	out.SMTP, out.TLS, out.Versions = r.SMTP, r.TLS, r.Versions
+	if r.Trust != nil {
+		opts := p.Trust
+		opts.Name = r.ServerName
+		out.Result = certinfo.FromReport(*r.Trust, opts)
+		if out.Path == nil {
+			out.Path = []int{}
+		}
+	}
+	return out, hint(err, p.Addr)
 }
 
 // hint adjusts the fix of a connection failure to probe's command line:
@@ -226,5 +253,30 @@ func hint(err error, addr string) error {
 		host, _, _ := net.SplitHostPort(addr)
 		se.Fix = fmt.Sprintf("the name %q does not resolve; check the host given to probe", host)
 	}
+	return err
+}
+
+// writeText prints the probe for people: the verdict, the SMTP and TLS
+// sessions (probe.Report.WriteText), then the chain, the problems and the
+// details as 'cert verify' prints them.
+func (r *probeReport) writeText(w io.Writer) error {
+	verdict := fmt.Sprintf("FAIL: no TLS session with %s", safetext.Quote(r.Server))
+	var rest []byte
+	if r.TLS != nil || len(r.Problems) > 0 {
+		var b bytes.Buffer
+		if err := r.Result.WriteText(&b); err != nil {
+			return err
+		}
+		first, after, _ := bytes.Cut(b.Bytes(), []byte("\n"))
+		verdict, rest = string(first), after
+	}
+	var b bytes.Buffer
+	fmt.Fprintln(&b, verdict)
+	fmt.Fprintln(&b)
+	if err := r.report.WriteText(&b); err != nil {
+		return err
+	}
+	b.Write(rest)
+	_, err := w.Write(b.Bytes())
 	return err
 }
