@@ -205,7 +205,7 @@ func (v *verifier) checkCRLs() {
 			}
 			if when, reason, ok := crl.lookup(cert.SerialNumber); ok {
 				v.add(KindRevoked, SeverityError, idx,
-					fmt.Sprintf("certificate %d (%s) was revoked on %s (reason: %s), according to the CRL file of %s", idx, subjectOf(cert), day(when), reasonName(reason), subjectOf(issuer)),
+					fmt.Sprintf("%s was revoked on %s (reason: %s), according to the CRL file of %s", v.certName(idx, subjectOf(cert)), day(when), reasonName(reason), subjectOf(issuer)),
 					"the server must get and install a new certificate (and a new key if the key was compromised); a revoked certificate must not be trusted")
 				revoked = true
 				break
@@ -219,7 +219,7 @@ func (v *verifier) checkCRLs() {
 		}
 		if stale != nil && !v.has(KindRevocationUnknown, idx) {
 			v.add(KindRevocationUnknown, SeverityWarning, idx,
-				fmt.Sprintf("the CRL file's list of %s was due to be replaced on %s: it does not list certificate %d (%s), but revocations since then are not in it", subjectOf(issuer), day(stale.staleAt()), idx, subjectOf(cert)),
+				fmt.Sprintf("the CRL file's list of %s was due to be replaced on %s: it does not list %s, but revocations since then are not in it", subjectOf(issuer), day(stale.staleAt()), v.certName(idx, subjectOf(cert))),
 				"download the CA's current CRL into the CRL file (tls_crl_file), for example from a cron job, or remove the setting")
 		}
 	}

@@ -252,3 +252,63 @@ func TestLocalCRLsEveryCertificate(t *testing.T) {
 		t.Errorf("revoked certificates %v, want 0 and 1: %v", revoked, r.Problems)
 	}
 }
+
+// TestSentNamesUnsent: with Options.Sent, a certificate after the ones the
+// server sent (an intermediate a chain engine fetched) is named by its
+// subject as one the server did not send, in the summary of its own
+// problem, whether it is the subject of the sentence (a local CRL of the
+// root revokes it) or its object (a stale CRL of the root does not list
+// it): never by an index of the server's chain. Without Sent,
+// or with Sent covering it, it is "certificate 1".
+func TestSentNamesUnsent(t *testing.T) {
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Root.Cert)
+	now := time.Now()
+	revokesInter, err := ParseCRLs(crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleRoot, err := ParseCRLs(crlAt(t, p.Root.Cert, p.Root, big.NewInt(12345), now.Add(-48*time.Hour), now.Add(-24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := []*x509.Certificate{p.Server.Cert, p.Intermediate.Cert}
+	unsent := "a certificate the server did not send (" + p.Intermediate.Cert.Subject.String() + ")"
+	for _, tc := range []struct {
+		name string
+		sent int
+		crls []*CRL
+		kind Kind
+		cert int
+		want string // in the summary
+	}{
+		{"revoked, not sent", 1, revokesInter, KindRevoked, 1, unsent + " was revoked"},
+		{"revoked, sent", 2, revokesInter, KindRevoked, 1, "certificate 1 (" + p.Intermediate.Cert.Subject.String() + ") was revoked"},
+		{"revoked, Sent unset", 0, revokesInter, KindRevoked, 1, "certificate 1 ("},
+		{"stale list of its issuer, not sent", 1, staleRoot, KindRevocationUnknown, 1, "does not list " + unsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Verify(chain, Options{Roots: roots, Name: "localhost", Revocation: RevocationOff, CRLs: tc.crls, Sent: tc.sent})
+			found := false
+			for _, pr := range r.Problems {
+				if pr.Kind != tc.kind || pr.Cert != tc.cert {
+					continue
+				}
+				found = true
+				if !strings.Contains(pr.Summary, tc.want) {
+					t.Errorf("summary %q, want it to contain %q", pr.Summary, tc.want)
+				}
+				if tc.sent == 1 && strings.Contains(pr.Summary, "certificate 1") {
+					t.Errorf("summary %q names the unsent certificate by index", pr.Summary)
+				}
+			}
+			if !found {
+				t.Fatalf("no %s problem on certificate %d: %v", tc.kind, tc.cert, r.Problems)
+			}
+		})
+	}
+}
