@@ -422,6 +422,32 @@ func (c *Connector) CheckConfigPassword(path string) error {
 	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
 }
 
+// checkCommandFile refuses a file whose content can make delivery run a
+// command (a configuration file's passwordeval and eval) when someone else
+// could have written it, by the rule config.Load holds the file to
+// (config.CheckOwner: it must belong to the user running the delivery or
+// to root, and be writable by no one else), with the same reason and fix.
+// The file is followed if it is a symbolic link. A file that cannot be
+// examined is left to its reader to report. The error is an *Error of
+// Field "config_file_owner" or "config_file_mode".
+func checkCommandFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	d := config.CheckOwner(fi)
+	if d == nil {
+		return nil
+	}
+	field := "config_file_mode"
+	if d.OtherOwner {
+		field = "config_file_owner"
+	}
+	return &Error{Field: field,
+		Msg: fmt.Sprintf("refusing the configuration file %s: it %s, so another user could make it run commands (eval, passwordeval) or send the mail elsewhere", path, d.Why),
+		Fix: config.UntrustedFix(path)}
+}
+
 // readSecretFile returns the first line of path, refusing a file that is
 // not regular (the error wraps message.ErrNotRegular) or that other users
 // may read (as ssh does for keys: an *Error of Field "secret_file_mode").
