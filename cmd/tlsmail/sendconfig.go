@@ -65,8 +65,14 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			return err
 		}
 	}
-	path := a.File // "" for the EMAIL and SMTPSERVER account
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
+	// path is the file the account's password is read from again: ""
+	// for the EMAIL and SMTPSERVER account, and for msmtp's --passwordeval
+	// (sendmail mode), whose command the outbox keeps as it is.
+	path := a.File
+	if o.msmtpFiles && o.msmtpOverrides().Has("passwordeval") {
+		path = ""
+	}
+	o.cfg = configUse{file: a.File, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
 		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog,
 		dsn: smtp.DSN{Notify: a.DSNNotify, Return: a.DSNReturn}}
 	if a.Password != "" && path != "" {

@@ -750,11 +750,6 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
 		return nil, err
 	}
-	if overrides.Has("passwordeval") {
-		// The password comes from the command line: the outbox keeps the
-		// command, not a reference to the file's account.
-		a.File = ""
-	}
 	return a, nil
 }
 
@@ -784,12 +779,11 @@ func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (queueStore, 
 		o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
 		a, err := sendmailSelect(ctx, e, o, homeDir(e))
 		switch {
-		case err == nil && a.File != "" && !o.msmtpOverrides().Has("passwordeval"):
+		case err == nil && a.File != "":
 			dir, qurl = a.QueueDir, a.QueueURL
 		case err == nil:
-			// An account of no file (the environment's, --host), or one
-			// whose --passwordeval makes it no file's: as queuedSend,
-			// the queue_dir of the file send reads.
+			// An account of no file (the environment's, --host): as
+			// queuedSend, the queue_dir of the file send reads.
 			dir, qurl, _ = configQueueDir(ctx, e, "", "")
 		case sa.config == "" && sa.account == "" &&
 			(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, config.ErrAccountNotFound)):

@@ -85,3 +85,40 @@ func TestSendmailListLookup(t *testing.T) {
 		})
 	}
 }
+
+// TestSendmailPasswordevalOptionKeepsQueueDir: msmtp's --passwordeval on
+// the sendmail command line replaces the account's password source, not
+// its file: the message is queued in the queue_dir of the account -C
+// names (and -bp lists it there, -q delivers it with the command's
+// password), and -P says the account comes from that file. Before, the
+// account counted as no file's: the message went to the outbox of the
+// file `send` would look for (here the default one), and -P said the
+// account came from the environment.
+func TestSendmailPasswordevalOptionKeepsQueueDir(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	outbox := filepath.Join(t.TempDir(), "account-outbox")
+	cfg := m.configWith(t, "queue_dir "+outbox+"\n")
+	pw := writeFile(t, "pw", []byte(testPassword+"\n"), 0o600)
+	home := t.TempDir()
+	env := []string{"TLSMAIL_SYSTEM_CONFIG=/nonexistent/msmtprc", "HOME=" + home, "XDG_STATE_HOME=" + filepath.Join(home, "state")}
+	run := func(args ...string) result {
+		args = append([]string{"sendmail", "-C", cfg, "--passwordeval=cat " + pw}, args...)
+		return proc{args: args, env: env, stdin: strings.NewReader("Subject: option\n\nbody\n")}.run(t)
+	}
+	if r := run("-P", "bob@example.org"); r.code != 0 || !strings.Contains(r.stdout, "using account default from "+cfg) {
+		t.Errorf("-P does not name the file the account comes from: %s", r)
+	}
+	if r := run("-odq", "bob@example.org"); r.code != 0 {
+		t.Fatalf("-odq: %s", r)
+	}
+	if items, _ := filepath.Glob(filepath.Join(outbox, "*", "*")); len(items) == 0 {
+		t.Fatalf("nothing was queued in the account's queue_dir %s", outbox)
+	}
+	if r := run("-bp"); r.code != 0 || !strings.Contains(r.stdout, "bob@example.org") {
+		t.Errorf("-bp does not list the message in the account's queue_dir: %s", r)
+	}
+	if r := run("-q"); r.code != 0 || storedCount(t, m.srv) != 1 {
+		t.Errorf("-q: %s (stored %d, want 1)", r, storedCount(t, m.srv))
+	}
+}
