@@ -844,15 +844,6 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 // MAIL FROM: 8 MiB, a few milliseconds from the page cache.
 const scan8BitLimit = 8 << 20
 
-// certProblems returns the certificate problems behind err, if any.
-func certProblems(err error) []trust.Problem {
-	var te *trust.Error
-	if errors.As(err, &te) {
-		return te.Report.Problems
-	}
-	return nil
-}
-
 // dialSpecialNames dials like net.Dialer, except that names under the
 // special-use domain "invalid" fail at once as not found, without a DNS
 // query (RFC 6761 section 6.4), the same answer on every machine.
