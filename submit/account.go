@@ -394,7 +394,7 @@ func configSecretRef(file string, c *config.Account) SecretRef {
 	case c.Password != "":
 		// Read from the file again (with its permission check): the
 		// Account holds no secret. With no file, there is nothing to
-		// read it from: Stored says so.
+		// read it from: Check refuses the Account.
 		return SecretRef{Source: SecretConfig, Ref: c.Name}
 	}
 	// No password: msmtp looks in ~/.netrc and the system netrc for
@@ -407,9 +407,9 @@ func configSecretRef(file string, c *config.Account) SecretRef {
 // AbsPaths), the messages' names of its secrets dropped, and the secret of
 // a configuration account that has a file (SecretRef.Config) a reference
 // to the account itself (SecretConfig), read again at delivery. A secret
-// that cannot be read again is left as it is, for the caller to refuse:
-// none at all for a user (IsZero), or SecretConfig with no ConfigFile (a
-// password written in an account read from no file).
+// that cannot be read again is left as it is, for Check (and Enqueue) to
+// refuse: none at all for a user (IsZero), or SecretConfig with no
+// ConfigFile (a password written in an account read from no file).
 func (a Account) Stored() Account {
 	a.Auth.Secret = a.storedSecret()
 	a.Client.PFXPassword.Name = ""
@@ -574,7 +574,8 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again, an EHLO name that cannot be sent
+// cannot read again (SecretConfig with no ConfigFile among them), an EHLO
+// name that cannot be sent
 // (smtp.CheckLocalName), a user name with a line break, an unknown SASL
 // mechanism, a user without a password source, a password sent without
 // TLS when the mechanism is not named (see Plaintext).
@@ -603,6 +604,13 @@ func (a *Account) Check() error {
 		if r.Source == SecretEnv && !envName(r.Ref) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
+	}
+	if a.Auth.Secret.Source == SecretConfig && a.ConfigFile == "" {
+		// A password written in an account read from no file: there is
+		// nothing to read it from (queued, it would wait until it
+		// expired).
+		return bad("secret", "the password is a configuration account's, but the account names no configuration file to read it from",
+			"name the configuration file the account is in, or another password source")
 	}
 	if err := smtp.CheckLocalName(a.LocalName); err != nil {
 		// Refused before the message is queued: Classify defers a

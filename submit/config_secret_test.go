@@ -11,6 +11,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/outbox"
 )
 
 // TestFromConfigSecretRef: the password of a configuration account is
@@ -126,5 +127,35 @@ func TestConfigSecretErrorSource(t *testing.T) {
 			!strings.Contains(se.Msg, "passwordeval ("+rc+") command failed") {
 			t.Errorf("secret %+v: %v (%+v); want a secret_command error of source config naming the passwordeval", acct.Auth.Secret, err, se)
 		}
+	}
+}
+
+// TestConfigSecretWithoutFile: a password written in an account read from
+// no file (FromConfig with file "") cannot be read again: Check refuses
+// the Account, so that Enqueue queues nothing (Classify would defer its
+// configuration error until the item expired) and a send says why before
+// connecting. Before, the item was queued and every delivery failed with
+// "cannot read configuration file".
+func TestConfigSecretWithoutFile(t *testing.T) {
+	f, err := config.Parse(context.Background(), "", strings.NewReader("account a\nhost mail.example.org\ntls on\ntls_starttls on\nauth on\nuser ann\npassword s3cret\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := f.Account("a")
+	a, err := FromConfig("", ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *Error
+	if err := a.Check(); !errors.As(err, &se) || se.Field != "secret" {
+		t.Errorf("Check = %v; want an *Error of Field secret", err)
+	}
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := Enqueue(context.Background(), q, &a, outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
+		strings.NewReader("Subject: x\r\n\r\nx\r\n")); err == nil || id != "" || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Enqueue = %q, %v; want a refusal without the password", id, err)
 	}
 }
