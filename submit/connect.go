@@ -187,8 +187,8 @@ func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error
 // ConfigFile a SecretConfig reference reads again, and whose Timeout bounds
 // a command). It is the one reader of secrets, for the command line as for
 // delivery from the outbox. Its errors never hold the secret, nor a
-// command's output; an *Error among them has Source r.Source and Secret
-// SecretPassword, so that a program can name its own setting for it.
+// command's output; an *Error among them has Source r.Source (SecretConfig
+// when r.Config is set) and Secret SecretPassword, so that a program can name its own setting for it.
 func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
 	return c.secret(ctx, a, r, SecretPassword)
 }
@@ -200,6 +200,11 @@ func (c *Connector) secret(ctx context.Context, a *Account, r SecretRef, what st
 	var se *Error
 	if errors.As(err, &se) {
 		se.Source, se.Secret = r.Source, what
+		if r.Config {
+			// A configuration account's passwordeval or netrc entry: the
+			// account is the source, as for its queued items.
+			se.Source = SecretConfig
+		}
 	}
 	return pw, err
 }
