@@ -187,8 +187,8 @@ func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error
 // ConfigFile a SecretConfig reference reads again, and whose Timeout bounds
 // a command). It is the one reader of secrets, for the command line as for
 // delivery from the outbox. Its errors never hold the secret, nor a
-// command's output; an *Error among them has Source r.Source and Secret
-// SecretPassword, so that a program can name its own setting for it.
+// command's output; an *Error among them has Source r.Source (SecretConfig
+// when r.Config is set) and Secret SecretPassword, so that a program can name its own setting for it.
 func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
 	return c.secret(ctx, a, r, SecretPassword)
 }
@@ -200,6 +200,11 @@ func (c *Connector) secret(ctx context.Context, a *Account, r SecretRef, what st
 	var se *Error
 	if errors.As(err, &se) {
 		se.Source, se.Secret = r.Source, what
+		if r.Config {
+			// A configuration account's passwordeval or netrc entry: the
+			// account is the source, as for its queued items.
+			se.Source = SecretConfig
+		}
 	}
 	return pw, err
 }
@@ -420,6 +425,32 @@ func (c *Connector) CheckConfigPassword(path string) error {
 		sys = config.DefaultSystemFile()
 	}
 	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
+}
+
+// checkCommandFile refuses a file whose content can make delivery run a
+// command (a configuration file's passwordeval and eval) when someone else
+// could have written it, by the rule config.Load holds the file to
+// (config.CheckOwner: it must belong to the user running the delivery or
+// to root, and be writable by no one else), with the same reason and fix.
+// The file is followed if it is a symbolic link. A file that cannot be
+// examined is left to its reader to report. The error is an *Error of
+// Field "config_file_owner" or "config_file_mode".
+func checkCommandFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	d := config.CheckOwner(fi)
+	if d == nil {
+		return nil
+	}
+	field := "config_file_mode"
+	if d.OtherOwner {
+		field = "config_file_owner"
+	}
+	return &Error{Field: field,
+		Msg: fmt.Sprintf("refusing the configuration file %s: it %s, so another user could make it run commands (eval, passwordeval) or send the mail elsewhere", path, d.Why),
+		Fix: config.UntrustedFix(path)}
 }
 
 // readSecretFile returns the first line of path, refusing a file that is

@@ -3,25 +3,21 @@ package main
 import "github.com/tlsmail/tlsmail/submit"
 
 // accountFor is the account a checked plan's outbox item is delivered
-// with: the plan's (buildAccount), its relative file names made absolute
-// (a queue runner may start elsewhere) and its password a reference to a
-// source that can be read again: the spool never holds a secret.
-func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
-	a := p.acct
-	a.Client.PFXPassword.Name = "" // not stored
-	a.AbsPaths()
-	if a.Auth.User == "" {
-		return a, nil
-	}
+// with: the plan's (buildAccount) as the outbox stores it
+// (submit.Account.Stored: file names absolute, a configuration account's
+// password a reference to the account). The spool never holds a secret, so
+// a password with no source to read it from again cannot be queued.
+func accountFor(_ *sendOptions, p *sendPlan) (submit.Account, error) {
+	a := p.acct.Stored()
 	switch {
-	case a.Auth.Secret.IsZero() && o.cfg.password:
+	case a.Auth.User == "":
+	case a.Auth.Secret.Source == submit.SecretConfig && a.ConfigFile == "":
 		return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 	case a.Auth.Secret.IsZero():
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
 			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
 	}
-	a.Auth.Secret.Name = "" // not stored
 	return a, nil
 }
 

@@ -66,9 +66,6 @@ type sendOptions struct {
 	// changed reports whether a flag was given on the command line (nil:
 	// none was); the configuration file fills only what was not.
 	changed func(flag string) bool
-	// authNamed is set when the configuration file names the mechanism,
-	// which counts as --auth for sending a password without TLS.
-	authNamed bool
 	// revocationFlag is --revocation: else the configuration file's
 	// policy, else trust's default (soft).
 	revocationFlag string
@@ -113,12 +110,12 @@ type sendOptions struct {
 	// (--port=2525 ...) as configuration commands; a "host" among them
 	// means no configuration file is read (msmtp's --host).
 	overrides [][2]string
-	// cfg records what applyConfig used: the file, the account, its
-	// queue_dir, and whether the password source is the file's.
+	// cfg records what applyConfig used besides the account: the file,
+	// the account's name, its queue_dir, aliases, log and DSN request.
 	cfg configUse
 	// file is the configuration file's account as submit reads it
-	// (applyConfig), nil when none was read: buildAccount puts the flags
-	// given on the command line over it.
+	// (applyConfig), its password a reference, nil when none was read:
+	// buildAccount puts the flags given on the command line over it.
 	file *submit.Account
 }
 
@@ -473,8 +470,9 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 
 // buildAccount builds the account of this send in one step: the
 // configuration file's account (o.file, when one was read) with the flags
-// given on the command line over it, without the password. Its checks
-// name the flags (a value from the file was checked by submit.FromConfig).
+// given on the command line over it, its password a reference (the
+// demo's literal password has none). Its checks name the flags (a value
+// from the file was checked by submit.FromConfig).
 func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
 	f := o.file
@@ -537,7 +535,22 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	if timeout <= 0 {
 		return submit.Account{}, usageErrorf("--timeout must be positive, not %v", timeout).withFix("e.g. --timeout 30s")
 	}
-	if err := checkAuthFlags(o, mode); err != nil {
+	// Authentication: --user with a password flag, else the file's
+	// account's, with a password flag or --auth given over it.
+	auth := submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth)}
+	if o.user == "" && f.Auth.User != "" {
+		auth = f.Auth
+		if set("auth") {
+			auth.Mechanism = strings.ToUpper(o.auth)
+		}
+	}
+	if ref, ok := o.password.ref(); ok {
+		auth.Secret = ref
+	}
+	if auth.Mechanism == "" {
+		auth.Mechanism = "AUTO"
+	}
+	if err := checkAuthFlags(o, auth, mode); err != nil {
 		return submit.Account{}, err
 	}
 	// TLS settings: checked here so that the errors name the flags; the
@@ -562,7 +575,7 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
-	a := submit.Account{ConfigFile: o.cfg.file, Name: o.cfg.account, Host: host, Port: n, Mode: mode, Trust: trustSet,
+	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, Host: host, Port: n, Mode: mode, Trust: trustSet,
 		Client: submit.ClientIdentity{CertFile: cert, KeyFile: key}, Provider: provider, LocalName: ehlo, Timeout: timeout}
 	if o.platformID != nil {
 		// The client identity of this operating system's flags
@@ -574,45 +587,18 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		id.CertFile, id.KeyFile = cert, key
 		a.Client = id
 	}
-	if o.user != "" {
-		a.Auth = submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth), Secret: passwordRef(o, a.ConfigFile)}
-		if a.Auth.Mechanism == "" {
-			a.Auth.Mechanism = "AUTO"
-		}
+	if auth.User != "" {
+		a.Auth = auth
 	}
 	return a, nil
 }
 
-// passwordRef is where the password of this send is read again (a queued
-// item's delivery reads it there): the configuration account, the netrc
-// file, or the flag's source. It is zero when there is no such place: the
-// demo's literal password, or a configuration file tlsmail cannot name
-// again (the account of EMAIL and SMTPSERVER).
-func passwordRef(o *sendOptions, configFile string) submit.SecretRef {
-	switch {
-	case o.cfg.password && configFile != "", o.cfg.netrc && configFile != "":
-		// The account is read again at delivery (submit.FromConfig): a
-		// password or passwordeval added to it by then is used, else the
-		// netrc entry.
-		return submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.cfg.password:
-		return submit.SecretRef{}
-	case o.cfg.netrc:
-		return submit.SecretRef{Source: submit.SecretNetrc}
-	case o.password.literal == "" && o.password.count() == 1:
-		ref, _ := o.password.ref()
-		return ref
-	}
-	return submit.SecretRef{}
-}
-
-// checkAuthFlags checks the authentication flags (the password itself is
-// read last, by authenticate) against the TLS mode.
-func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
-	authNamed := o.authSet || o.authNamed
-	auth := strings.ToUpper(o.auth)
-	switch auth {
-	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
+// checkAuthFlags checks the authentication auth made of the flags and the
+// configuration file (the password itself is read last, by authenticate)
+// against the TLS mode.
+func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
+	switch auth.Mechanism {
+	case "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
 	default:
 		return usageErrorf("unknown --auth mechanism %q", o.auth).
 			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
@@ -620,21 +606,21 @@ func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
 	if err := o.password.check(); err != nil {
 		return err
 	}
-	if o.user == "" && o.password.count() > 0 {
+	if auth.User == "" && o.password.count() > 0 {
 		return usageErrorf("a password source was given without --user").
 			withFix("add --user NAME, or drop the password flag to send without authentication")
 	}
-	if o.user == "" && authNamed {
+	if auth.User == "" && o.authSet {
 		return usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
 	}
-	if o.user != "" && o.password.count() == 0 {
-		return usageErrorf("--user %s was given without a password source", o.user).
+	if auth.User != "" && auth.Secret.IsZero() && o.password.literal == "" {
+		return usageErrorf("--user %s was given without a password source", auth.User).
 			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
 	}
-	if strings.ContainsAny(o.user, "\r\n\x00") {
+	if strings.ContainsAny(auth.User, "\r\n\x00") {
 		return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
 	}
-	if mode == smtp.None && o.user != "" && (!authNamed || auth == "AUTO") {
+	if mode == smtp.None && auth.User != "" && auth.Mechanism == "AUTO" {
 		return usageErrorf("refusing to send a password without TLS").
 			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
 	}
@@ -642,27 +628,30 @@ func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
 }
 
 // authenticate reads the secrets (last, after every other check): a PFX
-// file's password, and the password, setting p.cfg.Auth when o names a
-// user.
+// file's password, and the password of the account's user (from where its
+// reference says, or the demo's), setting p.cfg.Auth.
 func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) error {
 	if p.secrets != nil {
 		if err := p.secrets(ctx); err != nil {
 			return err
 		}
 	}
-	if o.user == "" {
+	a := &p.acct
+	if a.Auth.User == "" {
 		return nil
 	}
-	auth := strings.ToUpper(o.auth)
-	pw, err := o.password.read(ctx, e, p.acct.Timeout)
-	if err != nil {
-		return err
+	pw := o.password.literal
+	if pw == "" {
+		var err error
+		if pw, err = e.connector().Secret(ctx, a, a.Auth.Secret); err != nil {
+			return err
+		}
 	}
 	p.cfg.Auth = &smtp.Auth{
-		Mechanism:      auth,
-		Username:       o.user,
+		Mechanism:      a.Auth.Mechanism,
+		Username:       a.Auth.User,
 		Password:       pw,
-		AllowPlaintext: p.cfg.Mode == smtp.None && (o.authSet || o.authNamed) && auth != "AUTO",
+		AllowPlaintext: a.Plaintext(),
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func sendmailLog(e *env, lf logFlags, stdout io.Writer, o *sendOptions, qr *queu
 // can hold the password: it is not among them, and error messages and
 // server replies never carry it.
 func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
-	host, mode := o.server, o.tlsMode
+	host, mode, user := o.server, o.tlsMode, o.user
 	if h, _, serr := net.SplitHostPort(o.server); serr == nil {
 		host = h
 	}
@@ -71,12 +71,15 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		if mode == "" {
 			mode = string(f.Mode)
 		}
+		if user == "" {
+			user = f.Auth.User
+		}
 	}
 	en := maillog.Entry{
 		Host: host,
 		TLS:  mode != "none",
-		Auth: o.user != "",
-		User: o.user,
+		Auth: user != "",
+		User: user,
 		From: o.from,
 	}
 	if o.nullSender {
