@@ -174,12 +174,10 @@ wrong with the concrete values, and what to do.
 
 CHAIN.pem holds PEM certificates, leaf first, then any intermediates (the
 file a server is configured with, e.g. fullchain.pem); a single DER
-certificate is accepted too. The roots are the system's, or those in
---ca FILE. --name checks that the leaf is valid for a DNS name or an IP
-address (no name check without it). --at verifies at another time
-(RFC 3339). Revocation is checked through the CRL and OCSP URLs in the
-certificates (--revocation soft: an unknown status is a warning; strict: an
-error; off: not checked).
+certificate is accepted too. Without --name no name is checked; revocation
+is checked through the CRL and OCSP URLs in the certificates.
+
+@flags name at ca revocation
 
 ` + certJSONHelp + `
 
@@ -205,6 +203,7 @@ unreadable, or holds no certificate.`,
 	fs.SortFlags = false
 	o.register(fs, "the leaf", "verify at `TIME` (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead of now")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
+	cmd.Long = helpFlags(cmd.Long, fs)
 	return cmd
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // TestHelpFlags: the help texts that introduce flags (send's server, TLS
-// mode and outbox, probe's target flags, queue's outbox) show each flag's
-// own usage string, and no help text keeps an "@flags" line.
+// mode and outbox, probe's target flags, queue's outbox, cert verify's
+// verification flags) show each flag's own usage string, and no help text
+// keeps an "@flags" line.
 func TestHelpFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -19,11 +20,12 @@ func TestHelpFlags(t *testing.T) {
 		{"send", []string{"server", "tls", "queue-dir", "queue-url", "max-size"}},
 		{"probe", []string{"tls", "name", "ca", "versions"}},
 		{"queue", []string{"queue-dir", "queue-url"}},
+		{"cert verify", []string{"name", "at", "ca", "revocation"}},
 	}
 	e := &env{getenv: func(string) string { return "" }, providers: newProviders()}
 	root := newRootCommand(e, &runState{}, nil)
 	for _, tc := range tests {
-		cmd, _, err := root.Find([]string{tc.cmd})
+		cmd, _, err := root.Find(strings.Fields(tc.cmd))
 		if err != nil {
 			t.Fatal(err)
 		}
