@@ -54,6 +54,13 @@ type Account struct {
 	// account again.
 	ConfigFile string
 	Name       string
+	// ConfigHost is the host the configuration account named when the
+	// Account was built from it (FromConfig), whatever Host says since
+	// (send --server): a password read from the account again
+	// (SecretConfig) is sent only while the account still names that host
+	// (Host when ConfigHost is ""), so that a queued item never takes the
+	// password of the host an edited account now names to its old one.
+	ConfigHost string
 
 	// Host and Port are the server (Port 0: 587, or 465 for implicit TLS).
 	Host string
@@ -337,6 +344,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		ConfigFile: file,
 		Name:       c.Name,
 		Host:       c.Host,
+		ConfigHost: c.Host,
 		Port:       c.ServerPort(),
 		Provider:   c.Provider,
 		LocalName:  c.Domain,
@@ -459,6 +467,7 @@ func absPath(p string) string {
 // PFX fields are new.
 type wire struct {
 	ConfigFile string `json:"config_file,omitempty"`
+	ConfigHost string `json:"config_host,omitempty"`
 	Account    string `json:"account,omitempty"`
 
 	Host        string   `json:"host"`
@@ -504,7 +513,7 @@ type wireSecret struct {
 func (a Account) MarshalJSON() ([]byte, error) {
 	secret := a.storedSecret()
 	w := wire{
-		ConfigFile: a.ConfigFile, Account: a.Name,
+		ConfigFile: a.ConfigFile, Account: a.Name, ConfigHost: a.ConfigHost,
 		Host: a.Host, Port: a.Port, TLS: string(a.Mode),
 		TrustFile: a.Trust.CAFile, Fingerprint: a.Trust.Fingerprint, Pins: a.Trust.Pins,
 		Insecure: a.Trust.Insecure, ServerName: a.Trust.ServerName, Revocation: string(a.Trust.Revocation),
@@ -539,7 +548,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("the item carries settings tlsmail does not know (extra: %d)", len(w.Extra))
 	}
 	*a = Account{
-		ConfigFile: w.ConfigFile, Name: w.Account,
+		ConfigFile: w.ConfigFile, Name: w.Account, ConfigHost: w.ConfigHost,
 		Host: w.Host, Port: w.Port, Mode: smtp.TLSMode(w.TLS),
 		Trust: Trust{CAFile: w.TrustFile, Pins: w.Pins, ServerName: w.ServerName,
 			Revocation: trust.RevocationMode(w.Revocation), Insecure: w.Insecure, Fingerprint: w.Fingerprint,

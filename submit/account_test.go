@@ -114,7 +114,7 @@ domain client.example
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Account{ConfigFile: "/home/u/.msmtprc", Name: "work", Host: "mail.example", Port: 465, Mode: smtp.Implicit,
+	want := Account{ConfigFile: "/home/u/.msmtprc", Name: "work", ConfigHost: "mail.example", Host: "mail.example", Port: 465, Mode: smtp.Implicit,
 		Trust:     Trust{CAFile: "/etc/ssl/ca.pem", Pins: []string{}, CRLFile: "/etc/ssl/crl.pem"},
 		Client:    ClientIdentity{CertFile: "/c.pem", KeyFile: "/k.pem"},
 		LocalName: "client.example",

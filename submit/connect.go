@@ -333,6 +333,21 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	if err != nil {
 		return "", err
 	}
+	if ca.PasswordEval != "" || ca.Password != "" {
+		// The account's password is its host's: not sent to another
+		// one because the account was edited after this item was
+		// queued (netrc, below, is looked up by the item's host).
+		want := a.ConfigHost
+		if want == "" {
+			want = a.Host
+		}
+		if want != "" && !strings.EqualFold(ca.Host, want) {
+			return "", &Error{Field: "secret",
+				Msg: fmt.Sprintf("account %s of %s now names host %s, not %s as when this message was queued: its password is not sent to %s",
+					name, a.ConfigFile, ca.Host, want, a.Host),
+				Fix: "send the message again through the account as it is now and remove the queued item ('tlsmail queue remove ID'), or give the account its former host back"}
+		}
+	}
 	switch {
 	case ca.PasswordEval != "":
 		return c.Secret(ctx, a, SecretRef{Source: SecretCommand, Ref: ca.PasswordEval, Name: "passwordeval (" + a.ConfigFile + ")"})
