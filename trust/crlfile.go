@@ -50,8 +50,9 @@ type CRL struct {
 // is (RFC 5280 section 5.2: a critical extension not understood, such as
 // a delta CRL's; an indirect CRL; one of some revocation reasons only); an
 // issuingDistributionPoint's restriction (end-entity or CA certificates
-// only, the certificates of named distribution points) is kept and
-// applied to each certificate looked up (section 6.3.3 (b)).
+// only, the certificates of named distribution points) is kept: a CRL
+// says nothing of the revocation of a certificate out of its scope
+// (section 6.3.3 (b)), but a serial it lists is revoked (checkCRLs).
 func NewCRL(rl *x509.RevocationList) (*CRL, error) {
 	if rl == nil {
 		return nil, errors.New("no CRL")
@@ -186,10 +187,13 @@ func (c *CRL) staleAt() time.Time {
 
 // checkCRLs looks up each certificate of the path, except the root, in
 // the CRLs given in Options.CRLs (msmtp's tls_crl_file): a CRL counts for
-// a certificate when its issuer name is the certificate's issuer's subject,
-// the issuer's key verifies its signature (RFC 5280 section 6.3.3 (f)
-// and (g)) and its scope covers the certificate (section 6.3.3 (b); see
-// NewCRL). A listed certificate is revoked whatever Revocation says.
+// a certificate when its issuer name is the certificate's issuer's subject
+// and the issuer's key verifies its signature (RFC 5280 section 6.3.3 (f)
+// and (g)). A listed certificate is revoked whatever Revocation says, and
+// whatever the CRL's scope (see NewCRL): its serial names it alone among
+// the issuer's certificates (section 4.1.2.2). The scope (section 6.3.3
+// (b)) decides only whether a CRL that does not list it is complete for
+// it, below.
 //
 // A CRL past its next update (RFC 5280 section 5.1.2.5) still counts for
 // what it lists (a revocation is never undone, section 5.3.1; GnuTLS, and
@@ -213,15 +217,22 @@ func (v *verifier) checkCRLs() {
 		var stale *CRL
 		revoked, current := false, false
 		for _, crl := range v.opts.CRLs {
-			if crl == nil || !crl.signedBy(issuer) || crl.scope.covers(cert) != nil {
+			if crl == nil || !crl.signedBy(issuer) {
 				continue
 			}
+			// A serial the issuer lists is revoked whatever the CRL's
+			// scope: it names one certificate of that issuer (RFC 5280
+			// section 4.1.2.2), as GnuTLS (msmtp) holds. The scope says
+			// only what the CRL is complete for: the stale warning.
 			if when, reason, ok := crl.lookup(cert.SerialNumber); ok {
 				v.add(KindRevoked, SeverityError, idx,
 					fmt.Sprintf("%s was revoked on %s (reason: %s), according to the CRL file of %s", v.certName(idx, subjectOf(cert)), day(when), reasonName(reason), subjectOf(issuer)),
 					"the server must get and install a new certificate (and a new key if the key was compromised); a revoked certificate must not be trusted")
 				revoked = true
 				break
+			}
+			if crl.scope.covers(cert) != nil {
+				continue
 			}
 			switch {
 			case v.now.Before(crl.staleAt()):
