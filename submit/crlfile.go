@@ -132,7 +132,7 @@ func parseCRLFile(f *os.File, path string) ([]*trust.CRL, error) {
 	crls, err := trust.ParseCRLs(data)
 	if err != nil {
 		return nil, &Error{Field: "crl", Msg: fmt.Sprintf("the CRL file %s: %v", path, err), Err: err,
-			Fix: "give a file with -----BEGIN X509 CRL----- blocks or a DER CRL, or remove the setting"}
+			Fix: "give a file of complete CRLs (-----BEGIN X509 CRL----- blocks, or one DER CRL): not a delta CRL nor an indirect CRL, which tlsmail does not read; or remove the setting"}
 	}
 	return crls, nil
 }
