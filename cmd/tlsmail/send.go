@@ -575,7 +575,7 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
-	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, Host: host, Port: n, Mode: mode, Trust: trustSet,
+	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, ConfigHost: f.ConfigHost, Host: host, Port: n, Mode: mode, Trust: trustSet,
 		Client: submit.ClientIdentity{CertFile: cert, KeyFile: key}, Provider: provider, LocalName: ehlo, Timeout: timeout}
 	if o.platformID != nil {
 		// The client identity of this operating system's flags
