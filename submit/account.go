@@ -232,8 +232,10 @@ const (
 	// secret (msmtp's passwordeval), run by config.RunCommand.
 	SecretCommand SecretSource = "command"
 	// SecretConfig: Ref is an account of Account.ConfigFile whose password
-	// or passwordeval is read again; when it has neither, the password
-	// comes from netrc as for SecretNetrc (msmtp's order).
+	// or passwordeval is read again, only while the account names the host
+	// it named when the Account was built (Account.ConfigHost); when it
+	// has neither, the password comes from netrc as for SecretNetrc
+	// (msmtp's order).
 	SecretConfig SecretSource = "config"
 	// SecretNetrc: the password of the netrc entry whose machine is the
 	// Account's Host and whose login is its Auth.User, as msmtp looks it
