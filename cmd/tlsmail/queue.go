@@ -59,7 +59,7 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
 		return "", "", nil
 	}
-	f, found, err := loadConfig(ctx, e, explicit, config.Options{Home: homeDir(e)})
+	f, found, err := loadConfig(ctx, e, explicit, homeDir(e))
 	if err != nil {
 		if !found && explicit == "" && account == "" {
 			return "", "", nil
