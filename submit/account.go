@@ -313,7 +313,8 @@ func (a *Account) Addr() string {
 // where the password is read for a message sent now: a passwordeval is run
 // (SecretCommand, named "passwordeval (FILE)"), a password written in the
 // file is read from the account again (SecretConfig: the Account never
-// holds it), and with neither, netrc is looked up by host and user as
+// holds it; a Connector given the account in Loaded takes it from there
+// rather than read the file, and its eval lines, twice), and with neither, netrc is looked up by host and user as
 // msmtp does (SecretNetrc). With a file, the passwordeval and netrc
 // references are marked SecretRef.Config: the outbox stores the account
 // instead (Stored), so that a password changed, added or moved to netrc

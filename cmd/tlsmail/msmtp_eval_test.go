@@ -51,3 +51,45 @@ eval echo queue_dir %s
 		}
 	}
 }
+
+// TestEvalRunsOncePerSend: a fresh message through an account whose
+// password is written in the file reads the file once, so its eval lines
+// run once (msmtp runs them once per message: they may prompt, change
+// things or take time). The password is taken from the account read
+// (submit.Connector.Loaded), for a direct send and for the delivery from
+// the outbox that follows queueing (send --queue, sendmail) alike; the
+// outbox keeps only the reference. Before, the password was read by
+// loading the file again, and the eval command ran twice.
+func TestEvalRunsOncePerSend(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	for _, tc := range []struct {
+		name string
+		args func(cfg string) []string
+	}{
+		{"send", func(cfg string) []string {
+			return []string{"send", "--config", cfg, "--to", "bob@example.org", "--subject", "s", "--body", "b"}
+		}},
+		{"send --queue", func(cfg string) []string {
+			return []string{"send", "--queue", "--config", cfg, "--to", "bob@example.org", "--subject", "s", "--body", "b"}
+		}},
+		{"sendmail -C", func(cfg string) []string { return []string{"sendmail", "-C", cfg, "bob@example.org"} }},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			counter := filepath.Join(t.TempDir(), "counter")
+			cfg := m.configWith(t, "eval echo ran >> "+counter+"; echo from ann@example.com\n")
+			r := proc{args: tc.args(cfg), env: m.env(), stdin: strings.NewReader("Subject: s\n\nb\n")}.run(t)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("%s: %s", tc.name, r)
+			}
+			data, err := os.ReadFile(counter)
+			if err != nil {
+				t.Fatalf("%s: the eval command did not run: %v", tc.name, err)
+			}
+			if n := strings.Count(string(data), "ran"); n != 1 {
+				t.Errorf("%s: the eval command ran %d times for one message, want once", tc.name, n)
+			}
+		})
+	}
+	m.wantEmptyOutbox(t, "after the sends")
+}

@@ -219,7 +219,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
 	defer closeTranscript()
-	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
+	d := &submit.Deliverer{Connect: o.connector(e).Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err

@@ -82,6 +82,12 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			return err
 		}
 	}
+	if path != "" {
+		// Its password (or passwordeval) is read from this copy, for
+		// the message sent now and the backlog delivered after it: the
+		// file and its eval lines are read once (o.connector).
+		o.loaded = a
+	}
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
 	if len(o.pins) > 0 || o.ca != "" {
 		// The command line's trust replaces the file's: a
