@@ -227,7 +227,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		res.out = outcomeOf(s)
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
-		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime})
+		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
+			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, it, res, s) }})
 	}
 	return res, nil
 }
@@ -741,6 +742,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
+		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, it, res, s) },
 		OnReport: func(rr runResult) { // one at a time
 			if r.json {
 				if results == 0 {

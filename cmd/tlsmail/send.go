@@ -110,6 +110,9 @@ type sendOptions struct {
 	// (--port=2525 ...) as configuration commands; a "host" among them
 	// means no configuration file is read (msmtp's --host).
 	overrides [][2]string
+	// log is sendmail's -X, --logfile, --logfile-time-format and
+	// --syslog, over the account's (logConfig).
+	log logFlags
 	// cfg records what applyConfig used besides the account: the file,
 	// the account's name, its queue_dir, aliases, log and DSN request.
 	cfg configUse

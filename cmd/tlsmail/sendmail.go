@@ -501,12 +501,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		// A HOME the user cannot write (PHP-FPM's www-data): send at
 		// once rather than not at all.
 		directIfNoOutbox: true,
+		log:              sa.log,
 	}
 	if sa.verbose {
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
-	sendmailLog(e, sa.log, e.stdout, o, qr, err)
+	sendmailLog(e, e.stdout, o, qr, err)
 	if err != nil {
 		return err
 	}
