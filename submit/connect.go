@@ -27,7 +27,7 @@ import (
 // Connector turns Accounts into connections: it loads the CA file and the
 // client certificate, picks the TLS provider, and reads the secret when a
 // connection is about to be made. The zero Connector uses crypto/tls, the
-// process environment and net.Dialer.
+// process environment and smtp.DialTCP.
 type Connector struct {
 	// Providers offers the TLS implementations by name; nil means
 	// crypto/tls ("go") only.
@@ -35,7 +35,7 @@ type Connector struct {
 	// Getenv reads environment variables (SecretEnv, and HOME for a
 	// configuration file's ~); nil means os.Getenv.
 	Getenv func(string) string
-	// DialContext makes the TCP connection; nil means net.Dialer.
+	// DialContext makes the TCP connection; nil means smtp.DialTCP.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CRLCache keeps the parsed CRL files (tls_crl_file); nil means
 	// DefaultCRLCache(), the one the whole process shares.

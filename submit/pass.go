@@ -3,10 +3,13 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -114,4 +117,30 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			pc.OnReport(r)
 		},
 	})
+}
+
+// String is the report as one line of `tlsmail queue run`: the outcome,
+// the item, its recipients and the server's reply or the error. The
+// recipients come from the outbox and the reply from the server, so both
+// are quoted (safetext.Quote) and white space runs, line breaks included,
+// become one space.
+func (r Report) String() string {
+	to := oneLine(strings.Join(r.Recipients, ","))
+	switch r.Outcome {
+	case "delivered":
+		return fmt.Sprintf("delivered %s to %s: %s", r.ID, to, safetext.Quote(r.Response))
+	case "deferred":
+		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", r.ID, to, oneLine(r.Error),
+			r.NextAttempt.Local().Format(time.DateTime))
+	case "corrupt":
+		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", r.ID, to, oneLine(r.Error))
+	}
+	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", r.ID, to, oneLine(r.Error))
+}
+
+// oneLine makes s, often a server's reply or an error quoting one, fit on
+// one line: runs of white space become one space and control characters
+// are quoted (safetext.Quote).
+func oneLine(s string) string {
+	return safetext.Quote(strings.Join(strings.Fields(s), " "))
 }

@@ -39,7 +39,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 // providers, its environment, and its dialer (which knows the special
 // names of tests and the demo).
 func (e *env) connector() *submit.Connector {
-	return &submit.Connector{Providers: e.providers, Getenv: e.getenv, DialContext: dialSpecialNames}
+	return &submit.Connector{Providers: e.providers, Getenv: e.getenv}
 }
 
 // outcomeOf is what a queued item's delivery learnt, for rendering.

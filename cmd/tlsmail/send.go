@@ -149,9 +149,7 @@ SANs). When verification fails, tlsmail lists every problem it found in the
 chain and what to do about each.
 
 Server and TLS mode:
-  --server HOST[:PORT]   the port defaults to 587 (465 with --tls implicit)
-  --tls MODE             implicit, starttls or none; default from the port:
-                         465 means implicit, anything else starttls
+@flags server tls
 
 The message is either composed from --from, --to, --cc, --bcc, --subject,
 --body (or --body-file), --html-file, --attach and --header, or taken
@@ -183,9 +181,8 @@ failure leaves it queued, with the error and the next attempt time, and exits
 75; a permanent one moves it to the outbox's failed/ folder. --defer only
 queues it (exit 0 once it is on disk). 'tlsmail queue run' delivers queued
 messages; the password is never stored, it is read again then from the same
---password-env variable, file, command or configuration account. The outbox
-is --queue-dir, else $TLSMAIL_QUEUE_DIR, the account's queue_dir, or
-$XDG_STATE_HOME/tlsmail/queue.
+--password-env variable, file, command or configuration account. The outbox:
+@flags queue-dir queue-url max-size
 
 --transcript FILE writes the whole session (every command and reply with its
 byte count, TLS events, the certificate verdict) to FILE; --transcript -
@@ -301,6 +298,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platformID = platformSendFlags(fs)
+	cmd.Long = helpFlags(sendLong, fs)
 	return cmd
 }
 
@@ -421,6 +419,18 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 // planSend validates every flag and resolves them into a plan, without any
 // network traffic: usage and configuration errors come out here.
 func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
+	p, err := planMessage(ctx, e, o)
+	if err != nil {
+		return p, err
+	}
+	return p, p.authenticate(ctx, e, o)
+}
+
+// planMessage is what a send and a queued send plan alike: the
+// configuration file applied, the connection planned (planConnection) and
+// the message built, without reading the password. The plan is returned
+// with a message error, so that its message source is closed.
+func planMessage(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err := applyConfig(ctx, e, o); err != nil {
 		return nil, err
 	}
@@ -428,13 +438,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := buildMessage(e, o, p); err != nil {
-		return p, err
-	}
-	if err := p.authenticate(ctx, e, o); err != nil {
-		return p, err
-	}
-	return p, nil
+	return p, buildMessage(e, o, p)
 }
 
 // planConnection builds the account of this send (buildAccount) and
@@ -862,22 +866,6 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 // scan8BitLimit is how much of a --message file message.Scan8Bit reads before
 // MAIL FROM: 8 MiB, a few milliseconds from the page cache.
 const scan8BitLimit = 8 << 20
-
-// dialSpecialNames dials like net.Dialer, except that names under the
-// special-use domain "invalid" fail at once as not found, without a DNS
-// query (RFC 6761 section 6.4), the same answer on every machine.
-func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err == nil {
-		h := strings.ToLower(strings.TrimSuffix(host, "."))
-		if h == "invalid" || strings.HasSuffix(h, ".invalid") {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
-				Err: "no such host (the .invalid domain never exists, RFC 6761)", Name: host, IsNotFound: true}}
-		}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
 
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
 // while tlsmail still waits, it says that a silent server may expect

@@ -433,7 +433,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			return err
 		}
 		if sa.mode == 'p' {
-			return queueList(e, q, false, true)
+			return queueList(e, q, listOptions{failed: true})
 		}
 		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
 	}
@@ -774,7 +774,7 @@ func sendmailSelect(ctx context.Context, e *env, o *sendOptions, home string) (*
 // (sendmailSelect: the system file too), else the default directory. An
 // account -C or -a names that cannot be read is an error; no
 // configuration at all is the default outbox.
-func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (queueStore, error) {
+func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (outbox.Store, error) {
 	var dir, qurl string
 	if sa.queueDir == "" && sa.queueURL == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
 		o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
