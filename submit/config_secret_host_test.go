@@ -78,6 +78,21 @@ func TestConfigSecretHostChanged(t *testing.T) {
 		t.Errorf("--server item, account moved: read %q, %v; want an error", pw, err)
 	}
 
+	// The account read already by the program (Connector.Loaded: a
+	// later send delivering the backlog) is held to the same rule.
+	f, err := config.Load(context.Background(), rc, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := f.Account("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := &Connector{Getenv: c.Getenv, Loaded: []*config.Account{now}}
+	if pw, err := loaded.Secret(context.Background(), &item, item.Auth.Secret); err == nil || pw != "" {
+		t.Errorf("account moved, read already (Loaded): %q, %v; want an error", pw, err)
+	}
+
 	write("old.example.org", "changed-password")
 	if pw, err := c.Secret(context.Background(), &item, item.Auth.Secret); pw != "changed-password" || err != nil {
 		t.Errorf("same host, new password: %q, %v; want the new password", pw, err)
