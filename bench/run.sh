@@ -246,9 +246,11 @@ pg_section() {
 		"$bin/tlsmail" send --defer --queue-url "$(pg_url "$u" tplbad)" --server "$smtp" --ca "$badca" --user bench \
 			--password-file "$work/password" --auth PLAIN --from bench@example.com --to sink@example.com \
 			--message "$work/msg.eml" >/dev/null
-		psql "$(pg_url "$u" tpl)" -qAt -c "INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
-			SELECT id || lpad(g::text, 7, '0'), envelope, settings, group_key, content, size
-			FROM tlsmail.outbox, generate_series(1, $PG_MESSAGES - 1) g" -c 'VACUUM ANALYZE tlsmail.outbox' >/dev/null
+		psql "$(pg_url "$u" tpl)" -qAt -c "INSERT INTO tlsmail.message (id, envelope, settings, content)
+			SELECT id || lpad(g::text, 7, '0'), envelope, settings, content
+			FROM tlsmail.message, generate_series(1, $PG_MESSAGES - 1) g" -c "INSERT INTO tlsmail.outbox (id, group_key, size)
+			SELECT id || lpad(g::text, 7, '0'), group_key, size
+			FROM tlsmail.outbox, generate_series(1, $PG_MESSAGES - 1) g" -c 'VACUUM ANALYZE tlsmail.outbox, tlsmail.message' >/dev/null
 	done
 	# The spool directory: PG_MESSAGES send --defer (fsynced), two at a
 	# time, once; copied before each run.

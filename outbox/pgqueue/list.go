@@ -30,11 +30,10 @@ func (q *Queue) list(failed bool) ([]*outbox.Item, error) { return q.page(failed
 func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	sql := `SELECT ` + itemCols + ` FROM tlsmail.outbox`
+	sql := `SELECT ` + itemCols + ` FROM ` + itemFrom + ` WHERE o.id > $1 ORDER BY o.id`
 	if failed {
-		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed`
+		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed WHERE id > $1 ORDER BY id`
 	}
-	sql += ` WHERE id > $1 ORDER BY id`
 	if limit > 0 {
 		sql += ` LIMIT ` + strconv.Itoa(limit)
 	}
@@ -100,7 +99,7 @@ func (q *Queue) count(sql string) (int, error) {
 func (q *Queue) Get(id string) (*outbox.Item, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM tlsmail.outbox WHERE id = $1`, id))
+	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+itemFrom+` WHERE o.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		it, err = q.scanFailed(q.pool.QueryRow(ctx, `SELECT `+failedItemCols+` FROM tlsmail.failed WHERE id = $1`, id))
 	}
@@ -118,12 +117,14 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 func (q *Queue) Remove(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	tag, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1
-		AND (lease_until IS NULL OR lease_until < clock_timestamp())`, id)
-	if err != nil {
+	var removed int
+	if err := q.pool.QueryRow(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1
+			AND (lease_until IS NULL OR lease_until < clock_timestamp()) RETURNING id),
+		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d))
+		SELECT count(*) FROM d`, id).Scan(&removed); err != nil {
 		return connErr("remove", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if removed == 1 {
 		return nil
 	}
 	var held bool
@@ -134,7 +135,7 @@ func (q *Queue) Remove(id string) error {
 		return &Error{Op: "remove", ID: id, Msg: "a runner is delivering it", Err: outbox.ErrBusy,
 			Fix: "try again when the delivery is over"}
 	}
-	tag, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.failed WHERE id = $1`, id)
+	tag, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.failed WHERE id = $1`, id)
 	if err != nil {
 		return connErr("remove", err)
 	}

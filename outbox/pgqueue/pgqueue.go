@@ -377,11 +377,12 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
 	}
 	id := newID()
-	if _, err := tx.Exec(ctx, `INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
-		VALUES ($1, $2, $3, $4, $5, $6)`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n); err != nil {
-		return "", connErr("enqueue", err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
+	// One statement: the message, its queue row (grouped by the digest
+	// of the settings as given) and the notification, sent when tx
+	// commits.
+	if _, err := tx.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
+		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
+		SELECT pg_notify($7, '')`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n, Channel); err != nil {
 		return "", connErr("enqueue", err)
 	}
 	return id, nil

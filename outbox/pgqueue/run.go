@@ -19,8 +19,13 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
-// itemCols are the columns an Item is made of, in scanItem's order.
-const itemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, next_attempt`
+// itemCols are the columns an Item is made of, in scanItem's order, from
+// a queue row o (tlsmail.outbox) and its message m (itemFrom).
+const itemCols = `o.id, o.created, m.envelope, m.settings, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+
+// itemFrom is the FROM clause of itemCols: the queue rows and their
+// messages.
+const itemFrom = `tlsmail.outbox o LEFT JOIN tlsmail.message m ON m.id = o.id`
 
 func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 	return q.scanItemContent(row, false, extra...)
@@ -59,7 +64,7 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var b []byte
-	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.outbox WHERE id = $1
+	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.message WHERE id = $1
 		UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1`, id).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
@@ -83,11 +88,6 @@ const inlineMax = 32 << 10
 // limits the claim to them; before excludes items attempted since then
 // (the run's start). It returns no items when none is left to take.
 func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
-	tx, err := q.pool.Begin(ctx)
-	if err != nil {
-		return nil, connErr("run", err)
-	}
-	defer tx.Rollback(ctx)
 	// A claim moves the items' next attempt to its lease's end (when a
 	// dead runner's items are tried again): the items no runner holds
 	// stay at the front of outbox_due, and "due now" is a bound of the
@@ -105,50 +105,69 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 	if ids == nil {
 		ids = []string{}
 	}
-	// The batch is the rows of the oldest due row's grouping key whose
-	// settings are also its own: a batch is delivered with one item's
-	// settings, and a row of another release (whose group_key was its
-	// caller's) or edited by hand must not bring an item of other
-	// settings into it.
-	var group string
-	var settings []byte
-	err = tx.QueryRow(ctx, `SELECT group_key, settings FROM tlsmail.outbox WHERE `+due+`
-		ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED`, force, ids, before).Scan(&group, &settings)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, connErr("run", err)
-	}
-	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
-			next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
-		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND settings = $8::jsonb AND `+due+`
-			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
-		RETURNING `+itemCols+`, CASE WHEN size <= $9 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, string(settings), inlineMax)
+	// One statement, so one round trip and one commit: g locks the
+	// oldest due row no runner holds, c leases the due rows of its
+	// grouping key (that row first), and the messages of the leased rows
+	// come back with them. The queue rows are narrow (schema version 2):
+	// a claim rewrites them, never the messages. The leased rows are
+	// found by their primary key (= ANY(ARRAY(...))), not by a join that
+	// would read the whole table.
+	rows, err := q.pool.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
+			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
+				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
+			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
+				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
+			RETURNING *)
+		SELECT `+itemCols+`, CASE WHEN o.size <= $7 THEN m.content END
+		FROM c o LEFT JOIN tlsmail.message m ON m.id = o.id ORDER BY o.id`, force, ids, before, q.owner, q.opts.Lease, limit, inlineMax)
 	if err != nil {
 		return nil, connErr("run", err)
 	}
 	var items []*outbox.Item
+	var scanErr error
+	var claimed []string
 	for rows.Next() {
 		it, err := q.scanItemContent(rows, true)
 		if err != nil {
-			rows.Close()
-			return nil, connErr("run", err)
+			scanErr = cmp.Or(scanErr, err)
+			if it != nil {
+				claimed = append(claimed, it.ID)
+			}
+			continue
 		}
+		claimed = append(claimed, it.ID)
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
+		// Not committed: nothing is leased.
 		return nil, connErr("run", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, connErr("run", err)
+	if scanErr != nil {
+		q.release(context.WithoutCancel(ctx), claimed)
+		return nil, connErr("run", scanErr)
 	}
-	return items, nil
+	// A batch is delivered with its first item's settings: an item whose
+	// settings differ although its grouping key is equal (a row of an
+	// earlier release, whose group_key was its caller's, or one edited by
+	// hand) is given back, to be claimed in a batch of its own.
+	var other []string
+	keep := items[:0]
+	for _, it := range items {
+		if string(it.Data()) != string(items[0].Data()) {
+			other = append(other, it.ID)
+			continue
+		}
+		keep = append(keep, it)
+	}
+	q.release(context.WithoutCancel(ctx), other)
+	return keep, nil
 }
 
 // Complete removes a delivered item (its final 250).
 func (q *Queue) Complete(ctx context.Context, id string) error {
-	if _, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
+	if _, err := q.pool.Exec(ctx, `WITH m AS (DELETE FROM tlsmail.message WHERE id = $1)
+		DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -206,12 +225,16 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 		}
 		narrowed = string(b)
 	}
-	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *)
+	// A queue row without its message (removed by hand) still moves,
+	// with an empty one.
+	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *),
+		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d) RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
-		SELECT id, created, CASE WHEN $4::jsonb IS NULL THEN envelope ELSE jsonb_set(envelope, '{to}', $4::jsonb) END,
-			settings, group_key, content, size, attempts + 1,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed, q.owner); err != nil {
+		SELECT d.id, d.created,
+			CASE WHEN $4::jsonb IS NULL THEN coalesce(m.envelope, '{}') ELSE jsonb_set(coalesce(m.envelope, '{}'), '{to}', $4::jsonb) END,
+			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, d.attempts + 1,
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -588,7 +611,8 @@ func (q *Queue) deleteDelivered(ctx context.Context, ids []string) error {
 	// uncorrelated subquery is run once, before the first row. This
 	// costs the server one statement per group instead of four (BEGIN,
 	// SET LOCAL, DELETE, COMMIT).
-	_, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)
+	_, err := q.pool.Exec(ctx, `WITH m AS (DELETE FROM tlsmail.message WHERE id = ANY($1))
+		DELETE FROM tlsmail.outbox WHERE id = ANY($1)
 		AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`, ids)
 	return err
 }
