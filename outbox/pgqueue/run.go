@@ -340,6 +340,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		stats outbox.Stats
 		first error
 	)
+	count := func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() }
+	// Bookkeeping outlives a cancelled run: a result known is recorded.
+	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger)
 	var wg sync.WaitGroup
 	for range rc.Parallel {
 		wg.Add(1)
@@ -356,11 +359,12 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 					}
 					return
 				}
-				q.batch(ctx, rc, batch, claimed, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
+				q.batch(ctx, rc, batch, claimed, rec, count)
 			}
 		}()
 	}
 	wg.Wait()
+	rec.close()
 	if first != nil {
 		return stats, first
 	}
@@ -393,17 +397,18 @@ func nonNil(s []string) []string {
 // batch delivers one claimed batch and settles each item.
 //
 // Delivered items are deleted in groups (group commit): report hands them
-// to a goroutine that deletes whatever has gathered in one transaction
-// (deleteDelivered), while the deliverer goes on with the next message,
-// so that a connection's pipeline is not held to one database round trip
-// per message. An item stays leased until its group is committed, so a
-// runner that dies meanwhile loses nothing: the items come back after the
-// lease and are sent again (at-least-once). The window is bounded: report
-// returns only while fewer than Options.MaxUnrecorded delivered items
-// wait for their deletion, so a runner that dies sends again at most
-// MaxUnrecorded + 1 messages of this connection (the +1: a message whose
-// 250 it had not read yet).
-func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, count func(func(*outbox.Stats))) {
+// to the run's recorder, which deletes whatever the run's connections have
+// gathered in one transaction (deleteDelivered), while the deliverer goes
+// on with the next message, so that a connection's pipeline is not held to
+// one database round trip per message. An item stays leased until its
+// group is committed, so a runner that dies meanwhile loses nothing: the
+// items come back after the lease and are sent again (at-least-once). The
+// window is bounded per connection: report returns only while fewer than
+// Options.MaxUnrecorded of this batch's delivered items wait for their
+// deletion, so a runner that dies sends again at most MaxUnrecorded + 1
+// messages of this connection (the +1: a message whose 250 it had not
+// read yet).
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, rec *recorder, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
 	lc := &leaseClock{confirmed: claimed}
 	for i, it := range batch {
@@ -423,51 +428,8 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	go q.renew(rctx, ids, lc)
 	var mu sync.Mutex
 	reported := map[string]bool{}
-	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	bctx := context.WithoutCancel(ctx)
-	var (
-		cmu      sync.Mutex
-		settledC = sync.NewCond(&cmu)
-		pending  []settled
-		// unrecorded counts the delivered items whose deletion is not
-		// committed: those pending and the group being deleted.
-		unrecorded int
-		kick       = make(chan struct{}, 1)
-		groupMin   = max(1, q.opts.MaxUnrecorded/2)
-		closing    = make(chan struct{})
-		drained    = make(chan struct{})
-	)
-	go func() {
-		defer close(drained)
-		for open := true; open; {
-			select {
-			case <-kick:
-			case <-closing:
-				open = false
-			}
-			if open {
-				open = gather(kick, closing, func() bool {
-					cmu.Lock()
-					defer cmu.Unlock()
-					return len(pending) >= groupMin
-				})
-			}
-			for {
-				cmu.Lock()
-				group := pending
-				pending = nil
-				cmu.Unlock()
-				if len(group) == 0 {
-					break
-				}
-				q.completeGroup(bctx, rc, group, count)
-				cmu.Lock()
-				unrecorded -= len(group)
-				settledC.Broadcast()
-				cmu.Unlock()
-			}
-		}
-	}()
+	b := rec.begin()
 	var lost []string // items not started: the lease may have ended
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
@@ -483,27 +445,13 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		}
 		mu.Unlock()
 		if res.Outcome == outbox.Delivered {
-			cmu.Lock()
-			pending = append(pending, settled{it, res})
-			unrecorded++
-			select {
-			case kick <- struct{}{}:
-			default:
-			}
-			// The deliverer goes on only while fewer than
-			// MaxUnrecorded of its 250s wait for their deletion: that
-			// bounds what a runner that dies now sends twice.
-			for unrecorded >= q.opts.MaxUnrecorded {
-				settledC.Wait()
-			}
-			cmu.Unlock()
+			rec.add(b, settled{it, res})
 			return
 		}
 		q.settle(bctx, rc, it, res, count)
 	}
 	err := rc.Deliver(ctx, batch, report)
-	close(closing)
-	<-drained
+	rec.end(b)
 	stop()
 	var left []string
 	for _, it := range batch {
@@ -528,21 +476,164 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	q.release(bctx, left)
 }
 
+// recorder deletes the delivered items of one Run's batches, in groups
+// shared by its connections: one statement (a transaction, the costliest
+// part of a delivered message for the database server when it comes
+// alone) for the 250s of every connection of the run. A group is
+// deleted once it holds half of MaxUnrecorded per delivering batch, or
+// groupLinger after its first item, or at once when a deliverer waits for
+// it (it reached MaxUnrecorded, or its batch is over); while one group is
+// deleted the next gathers.
+type recorder struct {
+	q     *Queue
+	ctx   context.Context
+	rc    outbox.RunConfig
+	count func(func(*outbox.Stats))
+
+	mu       sync.Mutex
+	recorded *sync.Cond // broadcast when a group is committed (or given up)
+	pending  []pendingItem
+	active   int // batches delivering
+	waiting  int // deliverers waiting for their items' deletion
+	kick     chan struct{}
+	closing  chan struct{}
+	drained  chan struct{}
+	linger   time.Duration // groupLinger but in tests
+}
+
+// pendingItem is a delivered item waiting for its deletion, and its
+// batch's count of those.
+type pendingItem struct {
+	settled
+	b *recBatch
+}
+
+// recBatch is a batch's count of delivered items whose deletion is not
+// committed (those pending and those of the group being deleted).
+type recBatch struct{ unrecorded int }
+
+func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), linger time.Duration) *recorder {
+	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, linger: linger,
+		kick: make(chan struct{}, 1), closing: make(chan struct{}), drained: make(chan struct{})}
+	r.recorded = sync.NewCond(&r.mu)
+	go r.loop()
+	return r
+}
+
+func (r *recorder) loop() {
+	defer close(r.drained)
+	for open := true; open; {
+		select {
+		case <-r.kick:
+		case <-r.closing:
+			open = false
+		}
+		if open {
+			open = gather(r.kick, r.closing, r.full, r.linger)
+		}
+		for {
+			r.mu.Lock()
+			group := r.pending
+			r.pending = nil
+			r.mu.Unlock()
+			if len(group) == 0 {
+				break
+			}
+			items := make([]settled, len(group))
+			for i, p := range group {
+				items[i] = p.settled
+			}
+			r.q.completeGroup(r.ctx, r.rc, items, r.count)
+			r.mu.Lock()
+			for _, p := range group {
+				p.b.unrecorded--
+			}
+			r.recorded.Broadcast()
+			r.mu.Unlock()
+		}
+	}
+}
+
+// full reports whether the pending group should be deleted now.
+func (r *recorder) full() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.waiting > 0 || len(r.pending) >= max(1, r.q.opts.MaxUnrecorded/2)*max(1, r.active)
+}
+
+func (r *recorder) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// begin registers a batch that starts delivering.
+func (r *recorder) begin() *recBatch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.active++
+	return &recBatch{}
+}
+
+// add queues a delivered item of b for deletion and returns while fewer
+// than MaxUnrecorded of b's delivered items wait for theirs: that bounds
+// what a runner that dies now sends twice.
+func (r *recorder) add(b *recBatch, s settled) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, pendingItem{s, b})
+	b.unrecorded++
+	r.poke()
+	r.waitBelow(b, r.q.opts.MaxUnrecorded)
+}
+
+// end waits until every delivered item of b is recorded, and unregisters
+// it.
+func (r *recorder) end(b *recBatch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waitBelow(b, 1)
+	r.active--
+}
+
+// waitBelow waits (r.mu held) until b has fewer than n unrecorded items.
+func (r *recorder) waitBelow(b *recBatch, n int) {
+	if b.unrecorded < n {
+		return
+	}
+	r.waiting++
+	r.poke()
+	for b.unrecorded >= n {
+		r.recorded.Wait()
+	}
+	r.waiting--
+}
+
+// close deletes what is pending and stops the recorder.
+func (r *recorder) close() {
+	close(r.closing)
+	<-r.drained
+}
+
 // groupLinger is how long the deletion of a delivered item may wait for
 // others to join its group (gather).
 const groupLinger = 20 * time.Millisecond
 
 // gather waits until full reports that a deletion group is big enough,
 // groupLinger has passed, or closing is closed (it then returns false:
-// the batch is over). Each deletion is a transaction, the costliest part
+// the run is over). Each deletion is a transaction, the costliest part
 // of a message for the server when it comes alone: on a fast connection
 // 250s arrive a few milliseconds apart and a group of one was the rule
 // (4,233 deletions for 5,000 messages). Waiting for half of
-// MaxUnrecorded keeps the deliverer going (it waits only at
-// MaxUnrecorded) and does not widen the duplicate bound; the linger
-// bounds how long a slow connection's 250 stays unrecorded.
-func gather(kick, closing <-chan struct{}, full func() bool) bool {
-	t := time.NewTimer(groupLinger)
+// MaxUnrecorded per delivering connection keeps each deliverer going (it
+// waits only at MaxUnrecorded) and does not widen the duplicate bound;
+// sharing the group among a run's connections divides the statements by
+// their number (5,000 messages by 4 processes of --parallel 4: about
+// 1,550 deletions before, when each connection had its own groups); the
+// linger bounds how long a slow connection's 250 stays unrecorded.
+func gather(kick, closing <-chan struct{}, full func() bool, linger time.Duration) bool {
+	t := time.NewTimer(linger)
 	defer t.Stop()
 	for !full() {
 		select {
