@@ -34,6 +34,12 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 // scanItemContent is scanItem for a row whose last column is the
 // message itself or NULL (withContent): a message read with the row is
 // opened from memory, a NULL one is read from the table when opened.
+//
+// A row that cannot be read as an item (its message row is missing, or
+// its envelope does not decode) gives the item as far as it was read,
+// with a zero envelope, and an *unreadableError: the caller decides (a
+// claim moves the row to the failed table, a listing of the queue skips
+// it, a listing of the failed items shows it).
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
 	var env, settings, content []byte
@@ -48,15 +54,43 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	if last != nil {
 		it.LastAttempt = *last
 	}
-	if err := json.Unmarshal(env, &it.Envelope); err != nil {
-		return nil, fmt.Errorf("item %s: bad envelope: %w", it.ID, err)
+	var bad error
+	if env == nil {
+		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
+	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
+		it.Envelope = outbox.Envelope{}
+		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
 	}
 	id := it.ID
 	open := func() (io.ReadCloser, error) { return q.content(id) }
 	if content != nil {
 		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
 	}
-	return outbox.NewItem(it, settings, open), nil
+	return outbox.NewItem(it, settings, open), bad
+}
+
+// unreadableError is a queued row that cannot be read as an item: a
+// fault of the row (written by hand or by another program), not of the
+// database, which answered.
+type unreadableError struct {
+	ID, Why string
+}
+
+func (e *unreadableError) Error() string {
+	return "the queued item " + e.ID + " cannot be read: " + e.Why
+}
+
+// reason is the failed item's reason when a run moves the row to the
+// failed table.
+func (e *unreadableError) reason() string {
+	return e.Error() + "; nothing was sent, and the item was moved to the failed items with what it holds: check it, and send the message again"
+}
+
+// asUnreadable reports whether err is an *unreadableError.
+func asUnreadable(err error) (*unreadableError, bool) {
+	var ue *unreadableError
+	ok := errors.As(err, &ue)
+	return ue, ok
 }
 
 // content reads an item's message (queued or failed).
@@ -88,6 +122,40 @@ const inlineMax = 32 << 10
 // limits the claim to them; before excludes items attempted since then
 // (the run's start). It returns no items when none is left to take.
 func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
+	items, _, err := q.claimReadable(ctx, limit, force, ids, before)
+	return items, err
+}
+
+// claimReadable is Claim, which moves the claimed rows that cannot be read
+// as items to the failed table (with a reason saying so and what to do,
+// and a warning to Options.Logf) rather than fail, so that one such row
+// does not stop the queue; it also returns how many it moved. It claims
+// again when every row it took was moved.
+func (q *Queue) claimReadable(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, int, error) {
+	moved := 0
+	for {
+		items, bad, err := q.claim(ctx, limit, force, ids, before)
+		if err != nil {
+			return nil, moved, err
+		}
+		for _, ue := range bad {
+			// Still leased by this Queue: if the move fails, the row
+			// is not claimed again before its lease ends.
+			if err := q.fail(context.WithoutCancel(ctx), ue.ID, ue.reason(), true, nil); err != nil {
+				q.logf("outbox: %v; cannot move it to the failed items (it is claimed again when its lease ends): %v", ue, err)
+				continue
+			}
+			q.logf("outbox: warning: %v; moved to the failed items", ue)
+			moved++
+		}
+		if len(items) > 0 || len(bad) == 0 {
+			return items, moved, nil
+		}
+	}
+}
+
+// claim is one claim: the items read, and the rows that could not be.
+func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, []*unreadableError, error) {
 	// A claim moves the items' next attempt to its lease's end (when a
 	// dead runner's items are tried again): the items no runner holds
 	// stay at the front of outbox_due, and "due now" is a bound of the
@@ -122,30 +190,25 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 		SELECT `+itemCols+`, CASE WHEN o.size <= $7 THEN m.content END
 		FROM c o LEFT JOIN tlsmail.message m ON m.id = o.id ORDER BY o.id`, force, ids, before, q.owner, q.opts.Lease, limit, inlineMax)
 	if err != nil {
-		return nil, connErr("run", err)
+		return nil, nil, connErr("run", err)
 	}
 	var items []*outbox.Item
-	var scanErr error
-	var claimed []string
+	var bad []*unreadableError
 	for rows.Next() {
 		it, err := q.scanItemContent(rows, true)
-		if err != nil {
-			scanErr = cmp.Or(scanErr, err)
-			if it != nil {
-				claimed = append(claimed, it.ID)
-			}
+		if ue, ok := asUnreadable(err); ok {
+			bad = append(bad, ue)
 			continue
 		}
-		claimed = append(claimed, it.ID)
+		if err != nil {
+			rows.Close()
+			return nil, nil, connErr("run", err)
+		}
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
 		// Not committed: nothing is leased.
-		return nil, connErr("run", err)
-	}
-	if scanErr != nil {
-		q.release(context.WithoutCancel(ctx), claimed)
-		return nil, connErr("run", scanErr)
+		return nil, nil, connErr("run", err)
 	}
 	// A batch is delivered with its first item's settings: an item whose
 	// settings differ although its grouping key is equal (a row of an
@@ -161,7 +224,7 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 		keep = append(keep, it)
 	}
 	q.release(context.WithoutCancel(ctx), other)
-	return keep, nil
+	return keep, bad, nil
 }
 
 // Complete removes a delivered item (its final 250).
@@ -350,7 +413,10 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 			defer wg.Done()
 			for ctx.Err() == nil {
 				claimed := time.Now()
-				batch, err := q.Claim(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				if moved > 0 {
+					count(func(s *outbox.Stats) { s.Failed += moved })
+				}
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
 						mu.Lock()
