@@ -304,7 +304,9 @@ pg_section() {
 	{
 		echo "## 8. The outbox on PostgreSQL (\`ONLY=pgqueue bench/run.sh\`)"
 		echo
-		echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC (load average $(cut -d' ' -f1-3 /proc/loadavg)); $v_pg."
+		echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC (load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end); $v_pg."
+		echo "One second of \`top\` at the start: $BUSY_START. On a busy machine the rows with more processes take a larger"
+		echo "share of the CPU from the other work, so compare ratios of runs made on a quiet machine."
 		echo
 		cat "$work/pg.tbl"
 		echo
