@@ -173,14 +173,20 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	if ids == nil {
 		ids = []string{}
 	}
-	// One statement, so one round trip and one commit: g locks the
-	// oldest due row no runner holds, c leases the due rows of its
-	// grouping key (that row first), and the messages of the leased rows
-	// come back with them. The queue rows are narrow (schema version 2):
-	// a claim rewrites them, never the messages. The leased rows are
-	// found by their primary key (= ANY(ARRAY(...))), not by a join that
-	// would read the whole table.
-	rows, err := q.pool.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
+	// One statement: g locks the oldest due row no runner holds, c
+	// leases the due rows of its grouping key (that row first), and the
+	// messages of the leased rows come back with them. The queue rows are
+	// narrow (schema version 2): a claim rewrites them, never the
+	// messages. The leased rows are found by their primary key
+	// (= ANY(ARRAY(...))), not by a join that would read the whole table.
+	// It runs in a transaction of its own so that an answer that cannot
+	// be read leases nothing (rolled back).
+	tx, err := q.pool.Begin(ctx)
+	if err != nil {
+		return nil, nil, connErr("run", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
 			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
 				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
@@ -207,7 +213,9 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		// Not committed: nothing is leased.
+		return nil, nil, connErr("run", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, connErr("run", err)
 	}
 	// A batch is delivered with its first item's settings: an item whose

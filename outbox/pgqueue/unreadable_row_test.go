@@ -84,7 +84,8 @@ func TestPostgresUnreadableRowDoesNotBlock(t *testing.T) {
 // read (a NULL where the schema has NOT NULL, after a hand-made change of
 // the table) is reported as such, not as the database being unavailable
 // (which tells the user to check that PostgreSQL is running, and made
-// the CLI exit 75, "try again later").
+// the CLI exit 75, "try again later"), and a claim that meets it leases
+// nothing.
 func TestPostgresUnreadableAnswerNotUnavailable(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
@@ -101,5 +102,15 @@ func TestPostgresUnreadableAnswerNotUnavailable(t *testing.T) {
 	var oe *pgqueue.Error
 	if err == nil || errors.Is(err, pgqueue.ErrUnavailable) || !errors.As(err, &oe) || !strings.Contains(oe.Fix, "schema") {
 		t.Fatalf("List = %v; want an error saying the answer cannot be read, not that the database is unavailable", err)
+	}
+	// A claim whose answer cannot be read leases nothing: the item is not
+	// held for a lease's length by a claim that returned an error.
+	_, err = q.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour))
+	if err == nil || errors.Is(err, pgqueue.ErrUnavailable) {
+		t.Fatalf("Claim = %v; want an error saying the answer cannot be read", err)
+	}
+	var leased int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox WHERE lease_owner IS NOT NULL`).Scan(&leased); err != nil || leased != 0 {
+		t.Errorf("%d items leased after the failed claim (%v); want none", leased, err)
 	}
 }
