@@ -120,7 +120,9 @@ const inlineMax = 32 << 10
 // Options.Lease: FOR UPDATE SKIP LOCKED makes concurrent claims take
 // different items. force takes items not yet due; ids, when not empty,
 // limits the claim to them; before excludes items attempted since then
-// (the run's start). It returns no items when none is left to take.
+// (the run's start). It returns no items when none is left to take. A
+// claimed row that cannot be read as an item is moved to the failed
+// table (claimReadable), not returned.
 func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
 	items, _, err := q.claimReadable(ctx, limit, force, ids, before)
 	return items, err
