@@ -246,9 +246,11 @@ pg_section() {
 		"$bin/tlsmail" send --defer --queue-url "$(pg_url "$u" tplbad)" --server "$smtp" --ca "$badca" --user bench \
 			--password-file "$work/password" --auth PLAIN --from bench@example.com --to sink@example.com \
 			--message "$work/msg.eml" >/dev/null
-		psql "$(pg_url "$u" tpl)" -qAt -c "INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
-			SELECT id || lpad(g::text, 7, '0'), envelope, settings, group_key, content, size
-			FROM tlsmail.outbox, generate_series(1, $PG_MESSAGES - 1) g" -c 'VACUUM ANALYZE tlsmail.outbox' >/dev/null
+		psql "$(pg_url "$u" tpl)" -qAt -c "INSERT INTO tlsmail.message (id, envelope, settings, content)
+			SELECT id || lpad(g::text, 7, '0'), envelope, settings, content
+			FROM tlsmail.message, generate_series(1, $PG_MESSAGES - 1) g" -c "INSERT INTO tlsmail.outbox (id, group_key, size)
+			SELECT id || lpad(g::text, 7, '0'), group_key, size
+			FROM tlsmail.outbox, generate_series(1, $PG_MESSAGES - 1) g" -c 'VACUUM ANALYZE tlsmail.outbox, tlsmail.message' >/dev/null
 	done
 	# The spool directory: PG_MESSAGES send --defer (fsynced), two at a
 	# time, once; copied before each run.
@@ -297,12 +299,18 @@ pg_section() {
 	spool=$(awk '$1 == "spool_directory,_1_runner" {print $3}' "$work/pg.sum")
 	pg4=$(awk '$1 == "PostgreSQL,_4_workers" {print $3}' "$work/pg.sum")
 	ratio=$(awk -v a="$pg4" -v b="$spool" 'BEGIN{printf "%.2f", a / b}')
-	ok=$(awk -v a="$pg4" -v b="$spool" 'BEGIN{print (a >= b) ? "**met**" : "**not met**"}')
+	# A busy machine (less than 80% idle in top's second at the start)
+	# favours the rows with more processes: the verdict says so.
+	idle=$(printf '%s\n' "$BUSY_START" | sed -n 's/.* \([0-9.]*\) id,.*/\1/p')
+	ok=$(awk -v a="$pg4" -v b="$spool" -v idle="${idle:-0}" 'BEGIN{v = (a >= b) ? "**met**" : "**not met**";
+		if (idle < 80) v = v " on a busy machine (" idle "% idle at the start): rerun on a quiet one to judge"; print v}')
 	pg_target_row="| 4 workers on PostgreSQL ≥ the spool directory's single runner (section 8) | $pg4 msg/s vs $spool msg/s: ${ratio}× | $ok |"
 	{
 		echo "## 8. The outbox on PostgreSQL (\`ONLY=pgqueue bench/run.sh\`)"
 		echo
-		echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC (load average $(cut -d' ' -f1-3 /proc/loadavg)); $v_pg."
+		echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC (load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end); $v_pg."
+		echo "One second of \`top\` at the start: $BUSY_START. On a busy machine the rows with more processes take a larger"
+		echo "share of the CPU from the other work, so compare ratios of runs made on a quiet machine."
 		echo
 		cat "$work/pg.tbl"
 		echo
@@ -311,11 +319,12 @@ pg_section() {
 		echo "$pg_target_row"
 		echo
 		echo "Each worker is a \`tlsmail queue run --queue-url\` process (\`--parallel 4\`, the default): it claims batches of up"
-		echo "to 250 items of one account with \`FOR UPDATE SKIP LOCKED\` and a lease, delivers each batch over one connection"
-		echo "and deletes the items on their 250s in groups (one statement for 4 of them, or for those of the last 20 ms, with"
-		echo "\`synchronous_commit = off\` for that transaction alone); a claim moves its items' next attempt to its lease's end, so"
-		echo "claims read only the items no runner holds; a connection waits for the database"
-		echo "once 8 of its 250s are unrecorded, which bounds what a killed worker sends twice. Both clusters are private (initdb in a temporary"
+		echo "to 250 items of one account, one claim at a time, each one statement (\`FOR UPDATE SKIP LOCKED\`, a lease on the"
+		echo "narrow queue rows of schema version 2, the messages joined from their own table), delivers each batch over one"
+		echo "connection and deletes the items on their 250s in groups shared by its connections (one statement for 4 per"
+		echo "delivering connection, or for those of the last 20 ms, with \`synchronous_commit = off\` for that transaction"
+		echo "alone); a claim moves its items' next attempt to its lease's end, so claims read only the items no runner holds; a"
+		echo "connection waits for the database once 8 of its 250s are unrecorded, which bounds what a killed worker sends twice. Both clusters are private (initdb in a temporary"
 		echo "directory, loopback TCP, default settings otherwise); the headline rows use PostgreSQL's defaults, so every"
 		echo "commit waits for the WAL to reach the disk, as a deployment's would. The fsync-off row is the same with"
 		echo "\`fsync\`, \`synchronous_commit\` and \`full_page_writes\` off: what the disk costs, not a setting to deploy."

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tlsmail/tlsmail/internal/testpg"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
 )
 
@@ -51,7 +53,7 @@ func TestQueuePostgresCLI(t *testing.T) {
 	if r.code != exitConfig || !strings.Contains(r.stderr, "queue init") {
 		t.Fatalf("send --defer before init: want exit %d naming queue init\n%s", exitConfig, r)
 	}
-	for i, want := range []string{"now version 1 (was 0)", "up to date (version 1)"} {
+	for i, want := range []string{fmt.Sprintf("now version %d (was 0)", pgqueue.SchemaVersion), fmt.Sprintf("up to date (version %d)", pgqueue.SchemaVersion)} {
 		r = runTLSMail(t, "queue", "init", "--queue-url", url)
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("queue init #%d: want %q\n%s", i+1, want, r)
@@ -176,7 +178,7 @@ func TestQueuePostgresSendmail(t *testing.T) {
 	}
 	defer conn.Close(context.Background())
 	var dump string
-	if err := conn.QueryRow(context.Background(), `SELECT string_agg(o::text, E'\n') FROM tlsmail.outbox o`).Scan(&dump); err != nil {
+	if err := conn.QueryRow(context.Background(), `SELECT string_agg(t, E'\n') FROM (SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT m::text FROM tlsmail.message m) x`).Scan(&dump); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(dump, m.cfg) || strings.Contains(dump, testPassword) {
@@ -277,7 +279,7 @@ func TestQueuePostgresNewerSchema(t *testing.T) {
 
 // TestQueuePostgresSendmailEnqueueOnly: sendmail on an application host
 // whose role has the rights docs/deployment.md gives application hosts
-// (INSERT on tlsmail.outbox, no UPDATE): the message is queued and sendmail
+// (INSERT on tlsmail.outbox and tlsmail.message, no UPDATE): the message is queued and sendmail
 // exits 0, but its immediate delivery cannot claim the item; the line it
 // prints says why (the database's refusal, not "another runner took it")
 // and names the database by its URL (filepath.Clean had made
@@ -298,6 +300,7 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 		`GRANT USAGE ON SCHEMA tlsmail TO app_enqueueonly`,
 		`GRANT SELECT ON tlsmail.schema_version TO app_enqueueonly`,
 		`GRANT INSERT ON tlsmail.outbox TO app_enqueueonly`,
+		`GRANT INSERT ON tlsmail.message TO app_enqueueonly`,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 )
@@ -211,5 +213,71 @@ func TestPostgresReleasedItemsDue(t *testing.T) {
 		if it.NextAttempt.Before(time.Now().Add(50 * time.Minute)) {
 			t.Errorf("claimed item %s: next attempt %s, want the lease's end (an hour from now)", it.ID, it.NextAttempt)
 		}
+	}
+}
+
+// TestPostgresGroupSharedByConnections: the delivered items of a run's
+// connections share their deletion groups: with two batches delivering
+// (MaxUnrecorded 8, so a group waits for 4 items per delivering batch),
+// four 250s of each are deleted by one statement, not one per batch. A
+// statement-level trigger records how many rows each DELETE removed. (The
+// linger is a minute here, so that the test does not depend on the
+// machine's speed; a run's is groupLinger.)
+func TestPostgresGroupSharedByConnections(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	for i := range 8 {
+		if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := dial(t, url)
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.deletes (n bigint);
+		CREATE FUNCTION public.count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO public.deletes SELECT count(*) FROM old; RETURN NULL; END $$;
+		CREATE TRIGGER count_deletes AFTER DELETE ON tlsmail.outbox REFERENCING OLD TABLE AS old
+			FOR EACH STATEMENT EXECUTE FUNCTION public.count_deletes();`); err != nil {
+		t.Fatal(err)
+	}
+	var batches [2][]*outbox.Item
+	for i := range batches {
+		b, err := q.Claim(ctx, 4, true, nil, time.Now().Add(time.Hour))
+		if err != nil || len(b) != 4 {
+			t.Fatalf("claim %d = %d items, %v", i, len(b), err)
+		}
+		batches[i] = b
+	}
+	rec := pgqueue.NewRecorder(q, time.Minute)
+	b1, b2 := rec.Begin(), rec.Begin()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 4 {
+			rec.Add(b1, batches[0][i])
+			rec.Add(b2, batches[1][i])
+		}
+		rec.End(b1)
+		rec.End(b2)
+		rec.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the recorder did not finish")
+	}
+	rows, err := conn.Query(ctx, `SELECT n FROM public.deletes WHERE n > 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || groups[0] != 8 {
+		t.Errorf("DELETE statements removed %v rows; want one statement for the 8 items of both batches", groups)
+	}
+	if n, err := q.Count(); err != nil || n != 0 {
+		t.Errorf("%d items left (%v)", n, err)
 	}
 }

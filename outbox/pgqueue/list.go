@@ -23,27 +23,31 @@ func (q *Queue) List() ([]*outbox.Item, error) { return q.list(false) }
 // ListFailed returns the failed items, oldest first.
 func (q *Queue) ListFailed() ([]*outbox.Item, error) { return q.list(true) }
 
-func (q *Queue) list(failed bool) ([]*outbox.Item, error) { return q.page(failed, "", 0) }
+func (q *Queue) list(failed bool) ([]*outbox.Item, error) {
+	items, _, _, err := q.page(failed, "", 0)
+	return items, err
+}
 
 // page lists up to limit items (0: all) with IDs after after, in ID order
-// (oldest first).
-func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, error) {
+// (oldest first); it also returns the last ID it read and how many rows it
+// read. A queued row that cannot be read as an item is skipped with a
+// warning (a run moves it to the failed items), as the spool skips a
+// corrupt file; a failed one is listed with what could be read.
+func (q *Queue) page(failed bool, after string, limit int) (items []*outbox.Item, last string, n int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	sql := `SELECT ` + itemCols + ` FROM tlsmail.outbox`
+	sql := `SELECT ` + itemCols + ` FROM ` + itemFrom + ` WHERE o.id > $1 ORDER BY o.id`
 	if failed {
-		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed`
+		sql = `SELECT ` + failedItemCols + ` FROM tlsmail.failed WHERE id > $1 ORDER BY id`
 	}
-	sql += ` WHERE id > $1 ORDER BY id`
 	if limit > 0 {
 		sql += ` LIMIT ` + strconv.Itoa(limit)
 	}
 	rows, err := q.pool.Query(ctx, sql, after)
 	if err != nil {
-		return nil, connErr("list", err)
+		return nil, "", 0, connErr("list", err)
 	}
 	defer rows.Close()
-	var items []*outbox.Item
 	for rows.Next() {
 		var it *outbox.Item
 		if failed {
@@ -51,15 +55,26 @@ func (q *Queue) page(failed bool, after string, limit int) ([]*outbox.Item, erro
 		} else {
 			it, err = q.scanItem(rows)
 		}
-		if err != nil {
-			return nil, connErr("list", err)
+		if ue, ok := asUnreadable(err); ok {
+			n++
+			last = ue.ID
+			if !failed {
+				q.logf("outbox: warning: %v; skipped (a queue run moves it to the failed items)", ue)
+				continue
+			}
+			err = nil
 		}
+		if err != nil {
+			return nil, "", 0, connErr("list", err)
+		}
+		n++
+		last = it.ID
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, connErr("list", err)
+		return nil, "", 0, connErr("list", err)
 	}
-	return items, nil
+	return items, last, n, nil
 }
 
 // failedItemCols are itemCols for the failed table, which has no next
@@ -73,11 +88,11 @@ func (q *Queue) scanFailed(row pgx.Row) (*outbox.Item, error) {
 	var reason string
 	var perm bool
 	it, err := q.scanItem(row, &at, &reason, &perm)
-	if err != nil {
+	if it == nil {
 		return nil, err
 	}
 	it.FailedAt, it.Reason, it.Permanent, it.NextAttempt = at, reason, perm, time.Time{}
-	return it, nil
+	return it, err
 }
 
 // Count returns how many items are queued.
@@ -100,12 +115,19 @@ func (q *Queue) count(sql string) (int, error) {
 func (q *Queue) Get(id string) (*outbox.Item, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM tlsmail.outbox WHERE id = $1`, id))
+	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+itemFrom+` WHERE o.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		it, err = q.scanFailed(q.pool.QueryRow(ctx, `SELECT `+failedItemCols+` FROM tlsmail.failed WHERE id = $1`, id))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &Error{Op: "get", ID: id, Msg: "no such item", Err: outbox.ErrNotFound}
+	}
+	if ue, ok := asUnreadable(err); ok {
+		if it.FailedAt.IsZero() {
+			return nil, &Error{Op: "get", ID: id, Msg: ue.Error(), Err: ue,
+				Fix: "a queue run moves it to the failed items; check it there, and send the message again"}
+		}
+		err = nil // a failed item: shown with what could be read
 	}
 	if err != nil {
 		return nil, connErr("get", err)
@@ -118,12 +140,14 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 func (q *Queue) Remove(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	tag, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1
-		AND (lease_until IS NULL OR lease_until < clock_timestamp())`, id)
-	if err != nil {
+	var removed int
+	if err := q.pool.QueryRow(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1
+			AND (lease_until IS NULL OR lease_until < clock_timestamp()) RETURNING id),
+		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d))
+		SELECT count(*) FROM d`, id).Scan(&removed); err != nil {
 		return connErr("remove", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if removed == 1 {
 		return nil
 	}
 	var held bool
@@ -134,7 +158,7 @@ func (q *Queue) Remove(id string) error {
 		return &Error{Op: "remove", ID: id, Msg: "a runner is delivering it", Err: outbox.ErrBusy,
 			Fix: "try again when the delivery is over"}
 	}
-	tag, err = q.pool.Exec(ctx, `DELETE FROM tlsmail.failed WHERE id = $1`, id)
+	tag, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.failed WHERE id = $1`, id)
 	if err != nil {
 		return connErr("remove", err)
 	}
@@ -157,7 +181,7 @@ func (q *Queue) walk(failed bool, fn func(*outbox.Item) error) error {
 	const page = 1000
 	after := ""
 	for {
-		items, err := q.page(failed, after, page)
+		items, last, n, err := q.page(failed, after, page)
 		if err != nil {
 			return err
 		}
@@ -166,10 +190,10 @@ func (q *Queue) walk(failed bool, fn func(*outbox.Item) error) error {
 				return err
 			}
 		}
-		if len(items) < page {
+		if n < page {
 			return nil
 		}
-		after = items[len(items)-1].ID
+		after = last
 	}
 }
 

@@ -268,8 +268,19 @@ func (q *Queue) logf(format string, args ...any) {
 }
 
 // connErr wraps a database error as ErrUnavailable, unless it is the
-// server refusing a statement for a reason of its own (a constraint).
+// server refusing a statement for a reason of its own (a constraint), or
+// an answer this program cannot read (a row of a table changed by hand or
+// by another program): the database answered, so it is not unavailable.
 func connErr(op string, err error) error {
+	var se pgx.ScanArgError
+	if errors.As(err, &se) {
+		return &Error{Op: op, Msg: "cannot read the queue database's answer", Err: err,
+			Fix: "the queue's tables may have been changed by hand or by another program: compare them with the schema of this version (docs/queue-postgres.md); `queue init` creates a missing schema but does not repair one"}
+	}
+	if ue, ok := asUnreadable(err); ok {
+		return &Error{Op: op, ID: ue.ID, Msg: ue.Error(), Err: ue,
+			Fix: "a queue run moves it to the failed items; check it there, and send the message again"}
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		msg := "the queue database refused the statement"
@@ -377,11 +388,12 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
 	}
 	id := newID()
-	if _, err := tx.Exec(ctx, `INSERT INTO tlsmail.outbox (id, envelope, settings, group_key, content, size)
-		VALUES ($1, $2, $3, $4, $5, $6)`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n); err != nil {
-		return "", connErr("enqueue", err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
+	// One statement: the message, its queue row (grouped by the digest
+	// of the settings as given) and the notification, sent when tx
+	// commits.
+	if _, err := tx.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
+		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
+		SELECT pg_notify($7, '')`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n, Channel); err != nil {
 		return "", connErr("enqueue", err)
 	}
 	return id, nil

@@ -402,7 +402,8 @@ func TestPostgresNoSecretStored(t *testing.T) {
 	conn := dial(t, url)
 	var dump string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(t::text, E'\n'), '') FROM (
-		SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT f::text FROM tlsmail.failed f
+		SELECT o::text AS t FROM tlsmail.outbox o UNION ALL SELECT m::text FROM tlsmail.message m
+		UNION ALL SELECT f::text FROM tlsmail.failed f
 		UNION ALL SELECT s::text FROM tlsmail.schema_version s) x`).Scan(&dump); err != nil {
 		t.Fatal(err)
 	}
@@ -644,6 +645,7 @@ func TestPostgresRefusedFix(t *testing.T) {
 		`GRANT USAGE ON SCHEMA tlsmail TO ` + role,
 		`GRANT SELECT ON tlsmail.schema_version TO ` + role,
 		`GRANT INSERT ON tlsmail.outbox TO ` + role,
+		`GRANT INSERT ON tlsmail.message TO ` + role,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)

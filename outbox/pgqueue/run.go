@@ -19,8 +19,13 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
-// itemCols are the columns an Item is made of, in scanItem's order.
-const itemCols = `id, created, envelope, settings, size, attempts, last_attempt, last_error, next_attempt`
+// itemCols are the columns an Item is made of, in scanItem's order, from
+// a queue row o (tlsmail.outbox) and its message m (itemFrom).
+const itemCols = `o.id, o.created, m.envelope, m.settings, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+
+// itemFrom is the FROM clause of itemCols: the queue rows and their
+// messages.
+const itemFrom = `tlsmail.outbox o LEFT JOIN tlsmail.message m ON m.id = o.id`
 
 func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 	return q.scanItemContent(row, false, extra...)
@@ -29,6 +34,12 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 // scanItemContent is scanItem for a row whose last column is the
 // message itself or NULL (withContent): a message read with the row is
 // opened from memory, a NULL one is read from the table when opened.
+//
+// A row that cannot be read as an item (its message row is missing, or
+// its envelope does not decode) gives the item as far as it was read,
+// with a zero envelope, and an *unreadableError: the caller decides (a
+// claim moves the row to the failed table, a listing of the queue skips
+// it, a listing of the failed items shows it).
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
 	var env, settings, content []byte
@@ -43,15 +54,43 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	if last != nil {
 		it.LastAttempt = *last
 	}
-	if err := json.Unmarshal(env, &it.Envelope); err != nil {
-		return nil, fmt.Errorf("item %s: bad envelope: %w", it.ID, err)
+	var bad error
+	if env == nil {
+		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
+	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
+		it.Envelope = outbox.Envelope{}
+		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
 	}
 	id := it.ID
 	open := func() (io.ReadCloser, error) { return q.content(id) }
 	if content != nil {
 		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
 	}
-	return outbox.NewItem(it, settings, open), nil
+	return outbox.NewItem(it, settings, open), bad
+}
+
+// unreadableError is a queued row that cannot be read as an item: a
+// fault of the row (written by hand or by another program), not of the
+// database, which answered.
+type unreadableError struct {
+	ID, Why string
+}
+
+func (e *unreadableError) Error() string {
+	return "the queued item " + e.ID + " cannot be read: " + e.Why
+}
+
+// reason is the failed item's reason when a run moves the row to the
+// failed table.
+func (e *unreadableError) reason() string {
+	return e.Error() + "; nothing was sent, and the item was moved to the failed items with what it holds: check it, and send the message again"
+}
+
+// asUnreadable reports whether err is an *unreadableError.
+func asUnreadable(err error) (*unreadableError, bool) {
+	var ue *unreadableError
+	ok := errors.As(err, &ue)
+	return ue, ok
 }
 
 // content reads an item's message (queued or failed).
@@ -59,7 +98,7 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var b []byte
-	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.outbox WHERE id = $1
+	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.message WHERE id = $1
 		UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1`, id).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
@@ -81,13 +120,44 @@ const inlineMax = 32 << 10
 // Options.Lease: FOR UPDATE SKIP LOCKED makes concurrent claims take
 // different items. force takes items not yet due; ids, when not empty,
 // limits the claim to them; before excludes items attempted since then
-// (the run's start). It returns no items when none is left to take.
+// (the run's start). It returns no items when none is left to take. A
+// claimed row that cannot be read as an item is moved to the failed
+// table (claimReadable), not returned.
 func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
-	tx, err := q.pool.Begin(ctx)
-	if err != nil {
-		return nil, connErr("run", err)
+	items, _, err := q.claimReadable(ctx, limit, force, ids, before)
+	return items, err
+}
+
+// claimReadable is Claim, which moves the claimed rows that cannot be read
+// as items to the failed table (with a reason saying so and what to do,
+// and a warning to Options.Logf) rather than fail, so that one such row
+// does not stop the queue; it also returns how many it moved. It claims
+// again when every row it took was moved.
+func (q *Queue) claimReadable(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, int, error) {
+	moved := 0
+	for {
+		items, bad, err := q.claim(ctx, limit, force, ids, before)
+		if err != nil {
+			return nil, moved, err
+		}
+		for _, ue := range bad {
+			// Still leased by this Queue: if the move fails, the row
+			// is not claimed again before its lease ends.
+			if err := q.fail(context.WithoutCancel(ctx), ue.ID, ue.reason(), true, nil); err != nil {
+				q.logf("outbox: %v; cannot move it to the failed items (it is claimed again when its lease ends): %v", ue, err)
+				continue
+			}
+			q.logf("outbox: warning: %v; moved to the failed items", ue)
+			moved++
+		}
+		if len(items) > 0 || len(bad) == 0 {
+			return items, moved, nil
+		}
 	}
-	defer tx.Rollback(ctx)
+}
+
+// claim is one claim: the items read, and the rows that could not be.
+func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, []*unreadableError, error) {
 	// A claim moves the items' next attempt to its lease's end (when a
 	// dead runner's items are tried again): the items no runner holds
 	// stay at the front of outbox_due, and "due now" is a bound of the
@@ -105,50 +175,72 @@ func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, 
 	if ids == nil {
 		ids = []string{}
 	}
-	// The batch is the rows of the oldest due row's grouping key whose
-	// settings are also its own: a batch is delivered with one item's
-	// settings, and a row of another release (whose group_key was its
-	// caller's) or edited by hand must not bring an item of other
-	// settings into it.
-	var group string
-	var settings []byte
-	err = tx.QueryRow(ctx, `SELECT group_key, settings FROM tlsmail.outbox WHERE `+due+`
-		ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED`, force, ids, before).Scan(&group, &settings)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
+	// One statement: g locks the oldest due row no runner holds, c
+	// leases the due rows of its grouping key (that row first), and the
+	// messages of the leased rows come back with them. The queue rows are
+	// narrow (schema version 2): a claim rewrites them, never the
+	// messages. The leased rows are found by their primary key
+	// (= ANY(ARRAY(...))), not by a join that would read the whole table.
+	// It runs in a transaction of its own so that an answer that cannot
+	// be read leases nothing (rolled back).
+	tx, err := q.pool.Begin(ctx)
 	if err != nil {
-		return nil, connErr("run", err)
+		return nil, nil, connErr("run", err)
 	}
-	rows, err := tx.Query(ctx, `UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
-			next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
-		WHERE id IN (SELECT id FROM tlsmail.outbox WHERE group_key = $6 AND settings = $8::jsonb AND `+due+`
-			ORDER BY next_attempt, id LIMIT $7 FOR UPDATE SKIP LOCKED)
-		RETURNING `+itemCols+`, CASE WHEN size <= $9 THEN content END`, force, ids, before, q.owner, q.opts.Lease, group, limit, string(settings), inlineMax)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
+			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
+				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
+			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
+				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
+			RETURNING *)
+		SELECT `+itemCols+`, CASE WHEN o.size <= $7 THEN m.content END
+		FROM c o LEFT JOIN tlsmail.message m ON m.id = o.id ORDER BY o.id`, force, ids, before, q.owner, q.opts.Lease, limit, inlineMax)
 	if err != nil {
-		return nil, connErr("run", err)
+		return nil, nil, connErr("run", err)
 	}
 	var items []*outbox.Item
+	var bad []*unreadableError
 	for rows.Next() {
 		it, err := q.scanItemContent(rows, true)
+		if ue, ok := asUnreadable(err); ok {
+			bad = append(bad, ue)
+			continue
+		}
 		if err != nil {
 			rows.Close()
-			return nil, connErr("run", err)
+			return nil, nil, connErr("run", err)
 		}
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, connErr("run", err)
+		return nil, nil, connErr("run", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, connErr("run", err)
+		return nil, nil, connErr("run", err)
 	}
-	return items, nil
+	// A batch is delivered with its first item's settings: an item whose
+	// settings differ although its grouping key is equal (a row of an
+	// earlier release, whose group_key was its caller's, or one edited by
+	// hand) is given back, to be claimed in a batch of its own.
+	var other []string
+	keep := items[:0]
+	for _, it := range items {
+		if string(it.Data()) != string(items[0].Data()) {
+			other = append(other, it.ID)
+			continue
+		}
+		keep = append(keep, it)
+	}
+	q.release(context.WithoutCancel(ctx), other)
+	return keep, bad, nil
 }
 
 // Complete removes a delivered item (its final 250).
 func (q *Queue) Complete(ctx context.Context, id string) error {
-	if _, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
+	if _, err := q.pool.Exec(ctx, `WITH m AS (DELETE FROM tlsmail.message WHERE id = $1)
+		DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -206,12 +298,16 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 		}
 		narrowed = string(b)
 	}
-	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *)
+	// A queue row without its message (removed by hand) still moves,
+	// with an empty one.
+	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *),
+		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d) RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
-		SELECT id, created, CASE WHEN $4::jsonb IS NULL THEN envelope ELSE jsonb_set(envelope, '{to}', $4::jsonb) END,
-			settings, group_key, content, size, attempts + 1,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d`, id, reason, permanent, narrowed, q.owner); err != nil {
+		SELECT d.id, d.created,
+			CASE WHEN $4::jsonb IS NULL THEN coalesce(m.envelope, '{}') ELSE jsonb_set(coalesce(m.envelope, '{}'), '{to}', $4::jsonb) END,
+			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, d.attempts + 1,
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}
 	return nil
@@ -317,6 +413,16 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		stats outbox.Stats
 		first error
 	)
+	count := func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() }
+	// Bookkeeping outlives a cancelled run: a result known is recorded.
+	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger)
+	// One claim at a time per run: a claim is one short statement, and
+	// claims side by side would each need a database connection of their
+	// own, which costs the server a backend (its start and caches, about
+	// as much as 2,000 messages' deletions on the test machine) for a
+	// run that then needs one connection for its deletions and one for
+	// the rest.
+	var claimMu sync.Mutex
 	var wg sync.WaitGroup
 	for range rc.Parallel {
 		wg.Add(1)
@@ -324,7 +430,12 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 			defer wg.Done()
 			for ctx.Err() == nil {
 				claimed := time.Now()
-				batch, err := q.Claim(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				claimMu.Lock()
+				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				claimMu.Unlock()
+				if moved > 0 {
+					count(func(s *outbox.Stats) { s.Failed += moved })
+				}
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
 						mu.Lock()
@@ -333,11 +444,12 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 					}
 					return
 				}
-				q.batch(ctx, rc, batch, claimed, func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() })
+				q.batch(ctx, rc, batch, claimed, rec, count)
 			}
 		}()
 	}
 	wg.Wait()
+	rec.close()
 	if first != nil {
 		return stats, first
 	}
@@ -370,17 +482,18 @@ func nonNil(s []string) []string {
 // batch delivers one claimed batch and settles each item.
 //
 // Delivered items are deleted in groups (group commit): report hands them
-// to a goroutine that deletes whatever has gathered in one transaction
-// (deleteDelivered), while the deliverer goes on with the next message,
-// so that a connection's pipeline is not held to one database round trip
-// per message. An item stays leased until its group is committed, so a
-// runner that dies meanwhile loses nothing: the items come back after the
-// lease and are sent again (at-least-once). The window is bounded: report
-// returns only while fewer than Options.MaxUnrecorded delivered items
-// wait for their deletion, so a runner that dies sends again at most
-// MaxUnrecorded + 1 messages of this connection (the +1: a message whose
-// 250 it had not read yet).
-func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, count func(func(*outbox.Stats))) {
+// to the run's recorder, which deletes whatever the run's connections have
+// gathered in one transaction (deleteDelivered), while the deliverer goes
+// on with the next message, so that a connection's pipeline is not held to
+// one database round trip per message. An item stays leased until its
+// group is committed, so a runner that dies meanwhile loses nothing: the
+// items come back after the lease and are sent again (at-least-once). The
+// window is bounded per connection: report returns only while fewer than
+// Options.MaxUnrecorded of this batch's delivered items wait for their
+// deletion, so a runner that dies sends again at most MaxUnrecorded + 1
+// messages of this connection (the +1: a message whose 250 it had not
+// read yet).
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, rec *recorder, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(batch))
 	lc := &leaseClock{confirmed: claimed}
 	for i, it := range batch {
@@ -400,51 +513,8 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	go q.renew(rctx, ids, lc)
 	var mu sync.Mutex
 	reported := map[string]bool{}
-	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	bctx := context.WithoutCancel(ctx)
-	var (
-		cmu      sync.Mutex
-		settledC = sync.NewCond(&cmu)
-		pending  []settled
-		// unrecorded counts the delivered items whose deletion is not
-		// committed: those pending and the group being deleted.
-		unrecorded int
-		kick       = make(chan struct{}, 1)
-		groupMin   = max(1, q.opts.MaxUnrecorded/2)
-		closing    = make(chan struct{})
-		drained    = make(chan struct{})
-	)
-	go func() {
-		defer close(drained)
-		for open := true; open; {
-			select {
-			case <-kick:
-			case <-closing:
-				open = false
-			}
-			if open {
-				open = gather(kick, closing, func() bool {
-					cmu.Lock()
-					defer cmu.Unlock()
-					return len(pending) >= groupMin
-				})
-			}
-			for {
-				cmu.Lock()
-				group := pending
-				pending = nil
-				cmu.Unlock()
-				if len(group) == 0 {
-					break
-				}
-				q.completeGroup(bctx, rc, group, count)
-				cmu.Lock()
-				unrecorded -= len(group)
-				settledC.Broadcast()
-				cmu.Unlock()
-			}
-		}
-	}()
+	b := rec.begin()
 	var lost []string // items not started: the lease may have ended
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
@@ -460,27 +530,13 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		}
 		mu.Unlock()
 		if res.Outcome == outbox.Delivered {
-			cmu.Lock()
-			pending = append(pending, settled{it, res})
-			unrecorded++
-			select {
-			case kick <- struct{}{}:
-			default:
-			}
-			// The deliverer goes on only while fewer than
-			// MaxUnrecorded of its 250s wait for their deletion: that
-			// bounds what a runner that dies now sends twice.
-			for unrecorded >= q.opts.MaxUnrecorded {
-				settledC.Wait()
-			}
-			cmu.Unlock()
+			rec.add(b, settled{it, res})
 			return
 		}
 		q.settle(bctx, rc, it, res, count)
 	}
 	err := rc.Deliver(ctx, batch, report)
-	close(closing)
-	<-drained
+	rec.end(b)
 	stop()
 	var left []string
 	for _, it := range batch {
@@ -505,21 +561,164 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	q.release(bctx, left)
 }
 
+// recorder deletes the delivered items of one Run's batches, in groups
+// shared by its connections: one statement (a transaction, the costliest
+// part of a delivered message for the database server when it comes
+// alone) for the 250s of every connection of the run. A group is
+// deleted once it holds half of MaxUnrecorded per delivering batch, or
+// groupLinger after its first item, or at once when a deliverer waits for
+// it (it reached MaxUnrecorded, or its batch is over); while one group is
+// deleted the next gathers.
+type recorder struct {
+	q     *Queue
+	ctx   context.Context
+	rc    outbox.RunConfig
+	count func(func(*outbox.Stats))
+
+	mu       sync.Mutex
+	recorded *sync.Cond // broadcast when a group is committed (or given up)
+	pending  []pendingItem
+	active   int // batches delivering
+	waiting  int // deliverers waiting for their items' deletion
+	kick     chan struct{}
+	closing  chan struct{}
+	drained  chan struct{}
+	linger   time.Duration // groupLinger but in tests
+}
+
+// pendingItem is a delivered item waiting for its deletion, and its
+// batch's count of those.
+type pendingItem struct {
+	settled
+	b *recBatch
+}
+
+// recBatch is a batch's count of delivered items whose deletion is not
+// committed (those pending and those of the group being deleted).
+type recBatch struct{ unrecorded int }
+
+func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), linger time.Duration) *recorder {
+	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, linger: linger,
+		kick: make(chan struct{}, 1), closing: make(chan struct{}), drained: make(chan struct{})}
+	r.recorded = sync.NewCond(&r.mu)
+	go r.loop()
+	return r
+}
+
+func (r *recorder) loop() {
+	defer close(r.drained)
+	for open := true; open; {
+		select {
+		case <-r.kick:
+		case <-r.closing:
+			open = false
+		}
+		if open {
+			open = gather(r.kick, r.closing, r.full, r.linger)
+		}
+		for {
+			r.mu.Lock()
+			group := r.pending
+			r.pending = nil
+			r.mu.Unlock()
+			if len(group) == 0 {
+				break
+			}
+			items := make([]settled, len(group))
+			for i, p := range group {
+				items[i] = p.settled
+			}
+			r.q.completeGroup(r.ctx, r.rc, items, r.count)
+			r.mu.Lock()
+			for _, p := range group {
+				p.b.unrecorded--
+			}
+			r.recorded.Broadcast()
+			r.mu.Unlock()
+		}
+	}
+}
+
+// full reports whether the pending group should be deleted now.
+func (r *recorder) full() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.waiting > 0 || len(r.pending) >= max(1, r.q.opts.MaxUnrecorded/2)*max(1, r.active)
+}
+
+func (r *recorder) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// begin registers a batch that starts delivering.
+func (r *recorder) begin() *recBatch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.active++
+	return &recBatch{}
+}
+
+// add queues a delivered item of b for deletion and returns while fewer
+// than MaxUnrecorded of b's delivered items wait for theirs: that bounds
+// what a runner that dies now sends twice.
+func (r *recorder) add(b *recBatch, s settled) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, pendingItem{s, b})
+	b.unrecorded++
+	r.poke()
+	r.waitBelow(b, r.q.opts.MaxUnrecorded)
+}
+
+// end waits until every delivered item of b is recorded, and unregisters
+// it.
+func (r *recorder) end(b *recBatch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waitBelow(b, 1)
+	r.active--
+}
+
+// waitBelow waits (r.mu held) until b has fewer than n unrecorded items.
+func (r *recorder) waitBelow(b *recBatch, n int) {
+	if b.unrecorded < n {
+		return
+	}
+	r.waiting++
+	r.poke()
+	for b.unrecorded >= n {
+		r.recorded.Wait()
+	}
+	r.waiting--
+}
+
+// close deletes what is pending and stops the recorder.
+func (r *recorder) close() {
+	close(r.closing)
+	<-r.drained
+}
+
 // groupLinger is how long the deletion of a delivered item may wait for
 // others to join its group (gather).
 const groupLinger = 20 * time.Millisecond
 
 // gather waits until full reports that a deletion group is big enough,
 // groupLinger has passed, or closing is closed (it then returns false:
-// the batch is over). Each deletion is a transaction, the costliest part
+// the run is over). Each deletion is a transaction, the costliest part
 // of a message for the server when it comes alone: on a fast connection
 // 250s arrive a few milliseconds apart and a group of one was the rule
 // (4,233 deletions for 5,000 messages). Waiting for half of
-// MaxUnrecorded keeps the deliverer going (it waits only at
-// MaxUnrecorded) and does not widen the duplicate bound; the linger
-// bounds how long a slow connection's 250 stays unrecorded.
-func gather(kick, closing <-chan struct{}, full func() bool) bool {
-	t := time.NewTimer(groupLinger)
+// MaxUnrecorded per delivering connection keeps each deliverer going (it
+// waits only at MaxUnrecorded) and does not widen the duplicate bound;
+// sharing the group among a run's connections divides the statements by
+// their number (5,000 messages by 4 processes of --parallel 4: about
+// 1,550 deletions before, when each connection had its own groups); the
+// linger bounds how long a slow connection's 250 stays unrecorded.
+func gather(kick, closing <-chan struct{}, full func() bool, linger time.Duration) bool {
+	t := time.NewTimer(linger)
 	defer t.Stop()
 	for !full() {
 		select {
@@ -588,7 +787,8 @@ func (q *Queue) deleteDelivered(ctx context.Context, ids []string) error {
 	// uncorrelated subquery is run once, before the first row. This
 	// costs the server one statement per group instead of four (BEGIN,
 	// SET LOCAL, DELETE, COMMIT).
-	_, err := q.pool.Exec(ctx, `DELETE FROM tlsmail.outbox WHERE id = ANY($1)
+	_, err := q.pool.Exec(ctx, `WITH m AS (DELETE FROM tlsmail.message WHERE id = ANY($1))
+		DELETE FROM tlsmail.outbox WHERE id = ANY($1)
 		AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`, ids)
 	return err
 }

@@ -9,25 +9,23 @@ import (
 
 // SchemaVersion is the version of the schema this package reads and
 // writes. Migrate brings a database to it; Open refuses any other.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Channel is the LISTEN/NOTIFY channel an enqueue notifies (after its
 // commit) and Listen waits on.
 const Channel = "tlsmail_outbox"
 
-// The schema, version 1, all in the schema "tlsmail":
+// The schema, version 2, all in the schema "tlsmail":
 //
 //	schema_version(version)  one row: the version applied
-//	outbox                   queued items
+//	outbox                   the queue: one narrow row per queued item,
+//	                         the part a claim rewrites
 //	  id            text     the item's ID (time-ordered, unique)
 //	  created       timestamptz
-//	  envelope      jsonb    outbox.Envelope (from, to, body, smtputf8)
-//	  settings      jsonb    the delivery settings (submit.Account): where
-//	                         to read a secret, never the secret
-//	  group_key     text     the grouping key, the settings as enqueued:
-//	                         equal keys share a batch
-//	  content       bytea    the message (at most Options.MaxSize)
-//	  size          bigint
+//	  group_key     text     md5 of the settings as enqueued: equal keys
+//	                         share a batch (and a batch's items are
+//	                         checked to have equal settings)
+//	  size          bigint   the message's size
 //	  attempts, last_attempt, last_error, next_attempt
 //	                         the retry state (backoff)
 //	  lease_owner, lease_until
@@ -35,10 +33,25 @@ const Channel = "tlsmail_outbox"
 //	                         lease_until (renewed while it delivers); a
 //	                         dead runner's items are claimed again after;
 //	                         the owner is host/pid/random (Queue.Owner)
-//	  index outbox_due(next_attempt, id), outbox_group(group_key)
-//	failed                   items that failed for good or expired: the
-//	                         columns of outbox without the lease, plus
-//	                         failed_at, reason and permanent
+//	  index outbox_due(next_attempt, id),
+//	        outbox_group(group_key, next_attempt, id)
+//	message                  what a queued item carries, written once at
+//	                         enqueue and deleted with its outbox row
+//	  id            text     the outbox row's ID
+//	  envelope      jsonb    outbox.Envelope (from, to, body, smtputf8)
+//	  settings      jsonb    the delivery settings (submit.Account): where
+//	                         to read a secret, never the secret
+//	  content       bytea    the message (at most Options.MaxSize)
+//	failed                   items that failed for good or expired: id,
+//	                         created, envelope, settings, group_key,
+//	                         content, size, the retry state, failed_at,
+//	                         reason and permanent
+//
+// Version 1 kept the message in the outbox row (and the settings' text as
+// group_key, indexed): every claim rewrote the whole row (about 2 KB for a
+// 1 KB message) and its index entries. Version 2 moves envelope, settings
+// and content to the message table, which no claim touches; migrating
+// from 1 copies them there and keeps every item's retry state and lease.
 var migrations = []string{
 	1: `
 CREATE SCHEMA IF NOT EXISTS tlsmail;
@@ -77,6 +90,20 @@ CREATE TABLE tlsmail.failed (
 	permanent    boolean NOT NULL
 );
 `,
+	2: `
+CREATE TABLE tlsmail.message (
+	id       text PRIMARY KEY,
+	envelope jsonb NOT NULL,
+	settings jsonb NOT NULL,
+	content  bytea NOT NULL
+);
+INSERT INTO tlsmail.message (id, envelope, settings, content)
+	SELECT id, envelope, settings, content FROM tlsmail.outbox;
+DROP INDEX tlsmail.outbox_group;
+ALTER TABLE tlsmail.outbox DROP COLUMN envelope, DROP COLUMN settings, DROP COLUMN content;
+UPDATE tlsmail.outbox SET group_key = md5(group_key);
+CREATE INDEX outbox_group ON tlsmail.outbox (group_key, next_attempt, id);
+`,
 }
 
 // Conn is what Migrate needs: a *pgx.Conn, a *pgxpool.Pool or a pgx.Tx.
@@ -89,6 +116,12 @@ type Conn interface {
 // once). It returns the version found before. A database of a newer
 // version than this program's is refused.
 func Migrate(ctx context.Context, c Conn) (from int, err error) {
+	return migrateTo(ctx, c, SchemaVersion)
+}
+
+// migrateTo is Migrate up to version to (at most SchemaVersion): the tests
+// make a database of an earlier version with it.
+func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return 0, connErr("init", err)
@@ -104,7 +137,7 @@ func Migrate(ctx context.Context, c Conn) (from int, err error) {
 	if from > SchemaVersion {
 		return from, newerSchema("init", from)
 	}
-	for v := from + 1; v <= SchemaVersion; v++ {
+	for v := from + 1; v <= to; v++ {
 		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
 			return from, &Error{Op: "init", Msg: fmt.Sprintf("cannot apply the queue schema version %d", v), Err: err,
 				Fix: "check that the database user may create schemas and tables"}

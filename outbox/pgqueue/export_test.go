@@ -1,0 +1,29 @@
+package pgqueue
+
+import (
+	"context"
+	"time"
+
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// MigrateTo is migrateTo for the tests: a database of an earlier schema
+// version, to migrate from.
+var MigrateTo = migrateTo
+
+// Recorder drives a Run's recorder without a deliverer: Begin a batch,
+// Add its delivered items, End it, Close the recorder.
+type Recorder struct{ r *recorder }
+
+// NewRecorder is the recorder a Run makes, with the given linger.
+func NewRecorder(q *Queue, linger time.Duration) Recorder {
+	return Recorder{q.newRecorder(context.Background(), outbox.RunConfig{}, func(func(*outbox.Stats)) {}, linger)}
+}
+
+// Batch is a batch registered with a Recorder.
+type Batch struct{ b *recBatch }
+
+func (r Recorder) Begin() Batch                 { return Batch{r.r.begin()} }
+func (r Recorder) Add(b Batch, it *outbox.Item) { r.r.add(b.b, settled{it: it}) }
+func (r Recorder) End(b Batch)                  { r.r.end(b.b) }
+func (r Recorder) Close()                       { r.r.close() }
