@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"net/mail"
 	"strings"
+
+	"github.com/tlsmail/tlsmail/internal/regfile"
 )
 
 // Aliases is an msmtp aliases file (the `aliases` command): it maps local
@@ -59,7 +61,7 @@ func IsLocal(addr string) bool { return !strings.Contains(addr, "@") }
 func LoadAliases(path string) (*Aliases, error) {
 	// A regular file only, opened without blocking (a named pipe would
 	// wait for a writer).
-	f, err := openRegular(path)
+	f, fi, err := regfile.Open(path, nil)
 	if err != nil {
 		fix := "fix the path given to the aliases command, or remove the command"
 		if errors.Is(err, fs.ErrPermission) {
@@ -68,16 +70,10 @@ func LoadAliases(path string) (*Aliases, error) {
 		return nil, &Error{File: path, Key: "aliases", Msg: "cannot read the aliases file: " + errText(err), Fix: fix, Err: err}
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, &Error{File: path, Key: "aliases", Msg: "the aliases file is not a regular file",
-			Fix: "name a text file of \"name: address, ...\" lines"}
-	}
-	if fi, err := f.Stat(); err == nil {
-		if why := untrusted(fi); why != "" {
-			return nil, &Error{File: path, Key: "aliases", Msg: "refusing the aliases file: it " + why +
-				", so another user could send the mail elsewhere",
-				Fix: untrustedFix(path)}
-		}
+	if why := untrusted(fi); why != "" {
+		return nil, &Error{File: path, Key: "aliases", Msg: "refusing the aliases file: it " + why +
+			", so another user could send the mail elsewhere",
+			Fix: untrustedFix(path)}
 	}
 	a, err := ParseAliases(io.LimitReader(f, maxAliasesFile+1), path)
 	if err != nil {

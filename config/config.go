@@ -30,6 +30,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -331,8 +332,12 @@ func (f *File) Account(name string) (*Account, error) {
 	if len(f.Accounts) > 0 {
 		fix += "; accounts in the file: " + strings.Join(f.Names(), ", ")
 	}
-	return nil, &Error{File: f.Path, Msg: fmt.Sprintf("account %s not found", name), Fix: fix}
+	return nil, &Error{File: f.Path, Msg: fmt.Sprintf("account %s not found", name), Fix: fix, Err: ErrAccountNotFound}
 }
+
+// ErrAccountNotFound is wrapped by the *Error of an account the file does
+// not define (File.Account, and File.Select with no from that matches).
+var ErrAccountNotFound = errors.New("account not found")
 
 // Names lists the accounts in file order.
 func (f *File) Names() []string {

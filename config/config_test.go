@@ -355,12 +355,12 @@ func TestSelect(t *testing.T) {
 			t.Errorf("Select(%q, %q) = %s, want %s", tt.name, tt.from, a.Name, tt.want)
 		}
 	}
-	if _, err := f.Select("nope", ""); err == nil || !strings.Contains(err.Error(), "account nope not found") {
+	if _, err := f.Select("nope", ""); err == nil || !strings.Contains(err.Error(), "account nope not found") || !errors.Is(err, ErrAccountNotFound) {
 		t.Errorf("Select(nope) = %v", err)
 	}
 	g, _ := parse(t, "account a\nhost h\n")
 	var ce *Error
-	if _, err := g.Select("", "x@y"); !errors.As(err, &ce) || !strings.Contains(ce.Fix, "account default : NAME") {
+	if _, err := g.Select("", "x@y"); !errors.As(err, &ce) || !strings.Contains(ce.Fix, "account default : NAME") || !errors.Is(err, ErrAccountNotFound) {
 		t.Errorf("no default: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tlsmail/tlsmail/internal/regfile"
 )
 
 // Expander replaces msmtp's substitution patterns in the from and domain
@@ -159,7 +161,7 @@ func (x Expander) mailname() (string, error) {
 	}
 	// A regular file only, opened without blocking: a named pipe would
 	// wait for a writer, a device such as /dev/zero never ends.
-	f, err := openRegular(x.Mailname)
+	f, _, err := regfile.Open(x.Mailname, nil)
 	if err != nil {
 		return "", err
 	}

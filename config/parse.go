@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/tlsmail/tlsmail/internal/regfile"
 )
 
 // maxLine is msmtp's line limit: a line (without its newline) must be
@@ -42,7 +44,7 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 	if err == nil {
 		// Opened without blocking and checked again: a file swapped for
 		// a FIFO after the Stat must not hang the open.
-		f, err = openRegular(path)
+		f, _, err = regfile.Open(path, nil)
 	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
@@ -61,15 +63,8 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 
 // fileKind names what a non-regular file is, for messages.
 func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	case m&os.ModeSocket != 0:
-		return "a socket"
+	if k := regfile.Kind(m); k != "" {
+		return k
 	}
 	return "something else"
 }

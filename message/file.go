@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+
+	"github.com/tlsmail/tlsmail/internal/regfile"
 )
 
 // ErrNotRegular is the cause of an *InputError for a body, HTML or
@@ -37,25 +40,17 @@ func OpenFile(path string) (*os.File, error) {
 // (read while O_NONBLOCK is still set, so that a file like /proc/kmsg that
 // waits for data fails at once). Only then is O_NONBLOCK cleared.
 func openChecked(path string) (*os.File, error) {
-	f, err := openNoBlock(path)
-	if err != nil {
-		return nil, err
+	f, _, err := regfile.Open(path, func(f *os.File, st fs.FileInfo) error {
+		if st.Size() == 0 {
+			return checkEmpty(f)
+		}
+		return nil
+	})
+	var nr *regfile.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, &os.PathError{Op: "open", Path: path, Err: notRegular(nr.Mode)}
 	}
-	st, err := f.Stat()
-	if err == nil {
-		err = checkRegular(st)
-	}
-	if err == nil && st.Size() == 0 {
-		err = checkEmpty(f)
-	}
-	if err == nil {
-		err = setBlocking(f)
-	}
-	if err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return f, nil
+	return f, err
 }
 
 // checkEmpty checks that a regular file that reports a size of 0 is
@@ -82,20 +77,16 @@ func checkEmpty(f *os.File) error {
 // checkRegular returns an error wrapping ErrNotRegular that names what st
 // is, when it is not a regular file.
 func checkRegular(st os.FileInfo) error {
-	m := st.Mode()
-	var what string
-	switch {
-	case m.IsRegular():
+	if st.Mode().IsRegular() {
 		return nil
-	case m.IsDir():
-		what = "a directory"
-	case m&os.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case m&os.ModeSocket != 0:
-		what = "a socket"
-	case m&os.ModeDevice != 0:
-		what = "a device"
-	default:
+	}
+	return notRegular(st.Mode())
+}
+
+// notRegular is checkRegular's error for a file of mode m.
+func notRegular(m fs.FileMode) error {
+	what := regfile.Kind(m)
+	if what == "" {
 		what = "not a file"
 	}
 	return fmt.Errorf("%w (%s)", ErrNotRegular, what)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+
+	"github.com/tlsmail/tlsmail/internal/headerblock"
 )
 
 // PeekFrom reads the header section of the message on r (RFC 5322
@@ -19,32 +21,16 @@ import (
 // *InputError of Field "header". A read error is returned as it is.
 func PeekFrom(r io.Reader, maxHeader int) (string, io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var head bytes.Buffer
-	// lineStart is where the line being read began in head: a line longer
-	// than br's buffer comes in several pieces, and only a whole line
-	// that is empty ends the header (its last piece may be "\n" alone).
-	lineStart := 0
-	for head.Len() <= maxHeader {
-		line, err := br.ReadSlice('\n')
-		head.Write(line)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		whole := head.Bytes()[lineStart:]
-		lineStart = head.Len()
-		if len(bytes.TrimRight(whole, "\r\n")) == 0 || err != nil {
-			if err != nil && !errors.Is(err, io.EOF) {
-				return "", nil, err
-			}
-			break
-		}
-	}
-	rest := io.MultiReader(bytes.NewReader(head.Bytes()), br)
-	if head.Len() > maxHeader {
+	head, err := headerblock.Read(br, maxHeader)
+	if errors.As(err, new(*headerblock.TooLargeError)) {
 		return "", nil, &InputError{Field: "header", Problem: fmt.Sprintf("larger than %d bytes", maxHeader),
 			Fix: "give the envelope sender instead of reading it from the message"}
 	}
-	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head.Bytes()), strings.NewReader("\r\n")))
+	if err != nil {
+		return "", nil, err
+	}
+	rest := io.MultiReader(bytes.NewReader(head), br)
+	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head), strings.NewReader("\r\n")))
 	if err != nil {
 		return "", rest, nil // no usable header: preparing the message says more
 	}

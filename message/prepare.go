@@ -3,12 +3,15 @@ package message
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message/mail"
+
+	"github.com/tlsmail/tlsmail/internal/headerblock"
 )
 
 // PrepareOptions configures Prepare.
@@ -393,25 +396,26 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 		}
 		return fields
 	}
-	total := 0
+	lines := headerblock.NewLines(br, limit, maxPreparedLine)
+	var line []byte
 	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadSlice('\n')
+		var err error
+		line, err = lines.Append(line[:0])
 		where := fmt.Sprintf("message line %d", lineNo)
+		var long *headerblock.LongLineError
 		switch {
-		case err == bufio.ErrBufferFull:
-			return nil, &InputError{Field: where, Problem: fmt.Sprintf("header line is longer than %d bytes", maxPreparedLine), Fix: "fold long header fields (RFC 5322 section 2.2.3)"}
-		case err != nil && err != io.EOF:
-			return nil, &SourceError{Source: "message", Err: err}
-		case len(line) == 0:
+		case errors.As(err, &long):
+			return nil, &InputError{Field: where, Problem: long.Error(), Fix: "fold long header fields (RFC 5322 section 2.2.3)"}
+		case errors.As(err, new(*headerblock.TooLargeError)):
+			return nil, &InputError{Field: "message", Problem: fmt.Sprintf("header section is larger than %d bytes", limit), Fix: "check that the input is a mail message with a blank line after its header"}
+		case err == io.EOF:
 			// End of input inside (or instead of) the header.
 			if len(fields) == 0 {
 				return nil, &InputError{Field: "message", Problem: "is empty", Fix: "give a message that starts with header fields such as From: and Subject:"}
 			}
 			return unfold(), nil
-		}
-		total += len(line)
-		if total > limit {
-			return nil, &InputError{Field: "message", Problem: fmt.Sprintf("header section is larger than %d bytes", limit), Fix: "check that the input is a mail message with a blank line after its header"}
+		case err != nil:
+			return nil, &SourceError{Source: "message", Err: err}
 		}
 		content := bytes.TrimSuffix(line, []byte{'\n'})
 		content = bytes.TrimSuffix(content, []byte{'\r'})
@@ -449,9 +453,6 @@ func (p *prepared) readHeader(br *bufio.Reader, limit int) ([]headerLine, error)
 			raw := make([]byte, 0, len(content)+2)
 			raw = append(append(raw, content...), '\r', '\n')
 			fields = append(fields, headerLine{lower: strings.ToLower(name), raw: raw, value: string(content[colon+1:])})
-		}
-		if err == io.EOF {
-			return unfold(), nil
 		}
 	}
 }

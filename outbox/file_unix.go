@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/tlsmail/tlsmail/internal/regfile"
 )
 
 // roFile is a message file open for reading. On Unix it is a bare file
@@ -28,39 +30,24 @@ type roFile struct {
 // writer), a file of another user or one others may write is refused with
 // an unsafe *CorruptError before a byte of it is read.
 func openRO(path string) (*roFile, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-		if err == nil {
-			f := &roFile{fd: fd, path: path}
-			var st syscall.Stat_t
-			if err := fstat(fd, &st); err != nil {
-				f.Close()
-				return nil, &os.PathError{Op: "stat", Path: path, Err: err}
-			}
-			if msg := checkOwned(&st, false); msg != "" {
-				f.Close()
-				return nil, &CorruptError{Path: path, Msg: msg + "; refused unread", Unsafe: true}
-			}
-			f.size, f.id = st.Size, fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
-			return f, nil
-		}
-		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
-			// O_NOFOLLOW on a symbolic link (EMLINK on FreeBSD).
-			return nil, &CorruptError{Path: path, Msg: "is a symbolic link; refused unread", Unsafe: true}
-		}
-		if !errors.Is(err, syscall.EINTR) {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
+	fd, st, err := regfile.OpenFd(path, syscall.O_NOFOLLOW)
+	var nr *regfile.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return nil, &CorruptError{Path: path, Msg: "is not a regular file; refused unread", Unsafe: true}
+	case errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK):
+		// O_NOFOLLOW on a symbolic link (EMLINK on FreeBSD).
+		return nil, &CorruptError{Path: path, Msg: "is a symbolic link; refused unread", Unsafe: true}
+	case err != nil:
+		return nil, err
 	}
-}
-
-func fstat(fd int, st *syscall.Stat_t) error {
-	for {
-		err := syscall.Fstat(fd, st)
-		if !errors.Is(err, syscall.EINTR) {
-			return err
-		}
+	f := &roFile{fd: fd, path: path}
+	if msg := checkOwned(&st, false); msg != "" {
+		f.Close()
+		return nil, &CorruptError{Path: path, Msg: msg + "; refused unread", Unsafe: true}
 	}
+	f.size, f.id = st.Size, fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	return f, nil
 }
 
 // ReadAt reads len(p) bytes at off, as os.File.ReadAt does: fewer only

@@ -185,6 +185,28 @@ type Stats struct {
 	Next time.Time `json:"next,omitzero"`
 }
 
+// Summary says what a run did in one line, for a person: "3 delivered,
+// 1 deferred, 0 failed", then the items not due (with the next attempt
+// time), busy, corrupt and stuck, when there are any. where names the
+// part of the outbox corrupt items were moved to (Store.Where).
+func (s Stats) Summary(where func(Part) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d delivered, %d deferred, %d failed", s.Delivered, s.Deferred, s.Failed)
+	if s.NotDue > 0 {
+		fmt.Fprintf(&b, ", %d not due yet (next at %s)", s.NotDue, s.Next.Local().Format(time.DateTime))
+	}
+	if s.Busy > 0 {
+		fmt.Fprintf(&b, ", %d being delivered by another run", s.Busy)
+	}
+	if s.Corrupt > 0 {
+		fmt.Fprintf(&b, ", %d corrupt file(s) moved to %s", s.Corrupt, where(PartCorrupt))
+	}
+	if s.Stuck > 0 {
+		fmt.Fprintf(&b, ", %d skipped (cannot be removed once delivered)", s.Stuck)
+	}
+	return b.String()
+}
+
 func (s *Stats) noteNext(t time.Time) {
 	if !t.IsZero() && (s.Next.IsZero() || t.Before(s.Next)) {
 		s.Next = t

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path/filepath"
 )
 
 // Store is an outbox's storage: the spool directory (*Queue, the default)
@@ -59,6 +60,16 @@ const (
 	PartFailed  Part = "failed"  // the items that failed for good
 	PartCorrupt Part = "corrupt" // the items that could not be read
 )
+
+// Locate names where the item id is in the part p of q, for a person
+// looking for it: its file in a spool directory (a *Queue), else the part
+// as Where words it and the ID (a row of a database's table).
+func Locate(q Store, p Part, id string) string {
+	if sq, ok := q.(*Queue); ok {
+		return filepath.Join(sq.Where(p), id+msgSuffix)
+	}
+	return q.Where(p) + " as " + id
+}
 
 // Notifier is a Store that can tell a waiting worker at once that an item
 // was queued, by any process (PostgreSQL's LISTEN/NOTIFY). submit.Worker

@@ -44,7 +44,7 @@ type Config struct {
 	Timeout time.Duration
 	// Transcript, if set, records every session.
 	Transcript *transcript.Log
-	// DialContext makes the TCP connections; nil means net.Dialer.
+	// DialContext makes the TCP connections; nil means smtp.DialTCP.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Versions also tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time, one
 	// connection each, and reports which the server accepts.

@@ -176,7 +176,13 @@ fi
 grep -a -E '^(--- FAIL|FAIL|ok|PASS|panic)|^\s+--- (FAIL|SKIP)' "$wlog" || true
 if [ $status -ne 0 ]; then
 	echo "wine-test: go test failed; the failures and the last lines of $wlog:"
-	grep -a -E -B20 -A5 -- '^\s*--- FAIL|^panic:' "$wlog" | head -120 || true
+	# Each failed test's own lines: -v labels them with the test's name
+	# (=== RUN, and === NAME / === CONT where tests interleave).
+	for name in $(grep -a -oE -- '--- FAIL: [^ ]+' "$wlog" | awk '{print $3}' | sort -u); do
+		echo "--- the lines of $name:"
+		awk -v n="$name" '/^=== (RUN|CONT|NAME|PAUSE) /{on = ($3 == n)} on' "$wlog" | head -60
+	done
+	grep -a -E -B20 -A5 -- '^panic:' "$wlog" | head -120 || true
 	tail -40 "$wlog"
 fi
 if $e2e; then

@@ -70,6 +70,10 @@ func TestTransportError(t *testing.T) {
 		{"closed here", live, net.ErrClosed, hungUp},
 		{"context ended", done, closed, "timed out or cancelled during the handshake: context canceled"},
 		{"a TLS alert", live, errors.New("remote error: tls: protocol version not supported"), ""},
+		// The text of an error is not read: a TLS-level error that only
+		// mentions EOF or a reset is the provider's to word.
+		{"EOF in a name", live, errors.New(`x509: certificate is valid for EOF.example.com, not mail.example.com`), ""},
+		{"reset in a text", live, errors.New("remote error: tls: session reset by peer policy"), ""},
 	}
 	for _, tc := range tests {
 		he, ok := TransportError(tc.ctx, "p", tc.err)

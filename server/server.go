@@ -221,6 +221,11 @@ func (s *Server) CAPool() *x509.CertPool { return s.caPool }
 // Dir is the absolute directory holding ca.pem and messages/.
 func (s *Server) Dir() string { return s.dir }
 
+// MessagesDir is the directory the messages are stored in (Dir's
+// messages/): a .eml file of the DATA bytes and a .json file of the
+// envelope and TLS details for each.
+func (s *Server) MessagesDir() string { return s.store.dir }
+
 // Messages lists every complete message stored in Dir (including those of
 // earlier runs), oldest first.
 func (s *Server) Messages() ([]Message, error) {

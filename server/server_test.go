@@ -144,6 +144,15 @@ func TestSTARTTLSAuthPlainNetSMTP(t *testing.T) {
 	if filepath.Base(m.Path) != strings.TrimSuffix(filepath.Base(m.EnvelopePath), ".json")+".eml" {
 		t.Errorf("file names do not pair: %s %s", m.Path, m.EnvelopePath)
 	}
+	if filepath.Dir(m.Path) != s.MessagesDir() || filepath.Dir(m.EnvelopePath) != s.MessagesDir() {
+		t.Errorf("the files %s and %s are not in MessagesDir %s", m.Path, m.EnvelopePath, s.MessagesDir())
+	}
+	if got, want := m.TLS.Summary(), "STARTTLS, "+m.TLS.Version+", "+m.TLS.CipherSuite; got != want {
+		t.Errorf("TLS.Summary() = %q, want %q", got, want)
+	}
+	if got := (*server.TLSInfo)(nil).Summary(); got != "no TLS" {
+		t.Errorf("a message in the clear: Summary() = %q", got)
+	}
 
 	// The password reaches no file, log or trace; neither does the PLAIN blob.
 	blob := b64("\x00" + user + "\x00" + pass)
@@ -239,6 +248,9 @@ func TestImplicitTLSRawSession(t *testing.T) {
 	}
 	if m.Listener != "smtps" || m.TLS == nil || m.TLS.STARTTLS || m.Body != "8BITMIME" || !m.SMTPUTF8 || m.AuthUser != user {
 		t.Errorf("envelope %+v tls %+v", m.Envelope, m.TLS)
+	}
+	if got := m.TLS.Summary(); !strings.HasPrefix(got, "implicit TLS, TLS 1.") || !strings.HasSuffix(got, ", "+m.TLS.CipherSuite) {
+		t.Errorf("TLS.Summary() = %q", got)
 	}
 }
 

@@ -69,6 +69,20 @@ type TLSInfo struct {
 	DidResume bool `json:"did_resume,omitempty"`
 }
 
+// Summary says in one line how a message came: "STARTTLS, TLS 1.3,
+// TLS_AES_128_GCM_SHA256", "implicit TLS, ..." or, for a nil TLSInfo (a
+// message received in the clear), "no TLS".
+func (t *TLSInfo) Summary() string {
+	if t == nil {
+		return "no TLS"
+	}
+	how := "implicit TLS"
+	if t.STARTTLS {
+		how = "STARTTLS"
+	}
+	return how + ", " + t.Version + ", " + t.CipherSuite
+}
+
 // Message is a stored message: its envelope and where its files are.
 type Message struct {
 	Envelope

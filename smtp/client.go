@@ -37,6 +37,20 @@ const (
 	None TLSMode = "none"
 )
 
+// Name is the mode as people call it: "implicit TLS", "STARTTLS" or
+// "no TLS" (an unknown mode is its own text).
+func (m TLSMode) Name() string {
+	switch m {
+	case Implicit:
+		return "implicit TLS"
+	case StartTLS:
+		return "STARTTLS"
+	case None:
+		return "no TLS"
+	}
+	return string(m)
+}
+
 // DefaultMode returns the mode conventional for port: implicit TLS for 465,
 // STARTTLS otherwise.
 func DefaultMode(port string) TLSMode {
@@ -89,7 +103,7 @@ type Config struct {
 	// handshake); zero means DefaultTimeout. A context deadline, when
 	// earlier, wins.
 	Timeout time.Duration
-	// DialContext opens the TCP connection; nil uses a net.Dialer.
+	// DialContext opens the TCP connection; nil uses DialTCP.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnSilentGreeting, when set, is called once (from another goroutine)
 	// when a plaintext session (StartTLS or None) has had no greeting for
@@ -151,7 +165,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Client, error) {
 	defer cancel()
 	dial := c.cfg.DialContext
 	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
+		dial = DialTCP
 	}
 	conn, err := dial(dctx, "tcp", addr)
 	if err != nil {

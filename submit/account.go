@@ -80,7 +80,31 @@ type Account struct {
 	// Auth is the SMTP authentication (RFC 4954); the zero value means
 	// none.
 	Auth Auth
+
+	// Log is where msmtp's log line of each message goes (the account's
+	// logfile, logfile_time_format and syslog). It is kept with a queued
+	// item so that the program delivering it from the outbox later can
+	// write the line when it leaves (tlsmail's queue run and worker do,
+	// with package maillog); submit itself writes no log. The zero value
+	// means none.
+	Log Log
 }
+
+// Log is msmtp's log settings of an Account (maillog.Config's, which
+// package maillog writes): nothing secret.
+type Log struct {
+	// File is the log file ("-": the standard output of the program
+	// writing the line); "" means none.
+	File string
+	// TimeFormat is the strftime(3) format of a file line's time stamp;
+	// "" means msmtp's.
+	TimeFormat string
+	// Syslog is "" or "off" for none, "on", or a facility (LOG_MAIL ...).
+	Syslog string
+}
+
+// IsZero reports whether l asks for no log at all.
+func (l Log) IsZero() bool { return l.File == "" && (l.Syslog == "" || l.Syslog == "off") }
 
 // Trust is how the server's certificate is verified.
 type Trust struct {
@@ -246,6 +270,15 @@ type SecretRef struct {
 	// it by its Source. It is not stored with the Account (an item read
 	// back from the outbox has none) and is no part of IsZero.
 	Name string
+	// Config is set on the secret of a configuration account read from
+	// its file (FromConfig) when Source is how it is read now rather than
+	// the account itself: the account's passwordeval (SecretCommand), or
+	// its netrc entry (SecretNetrc). The outbox stores a reference to the
+	// account instead (SecretConfig, see Stored), so that the account is
+	// read again at delivery, and an error reading it says Source
+	// SecretConfig, as the delivery of the queued item would. Like Name,
+	// it is not stored and is no part of IsZero.
+	Config bool
 }
 
 // envName reports whether ref can be the name of an environment variable
@@ -299,13 +332,18 @@ func (a *Account) Addr() string {
 }
 
 // FromConfig builds the Account of a configuration file's account (as
-// config.Load returns it; file is that file's path). A password written in
-// the file becomes a reference to the account (SecretConfig), a
-// passwordeval too, and so does no password at all when file names the
-// file (netrc is then consulted at delivery, as msmtp does): the file is
-// read again at delivery, so a password changed or added there is used.
-// With no password and no file, the reference is to netrc
-// (SecretNetrc). A tls_fingerprint is a *config.Error. Relative
+// config.Load returns it; file is that file's path, "" for an account read
+// from no file, such as msmtp's EMAIL and SMTPSERVER one). Its secret is
+// where the password is read for a message sent now: a passwordeval is run
+// (SecretCommand, named "passwordeval (FILE)"), a password written in the
+// file is read from the account again (SecretConfig: the Account never
+// holds it; a Connector given the account in Loaded takes it from there
+// rather than read the file, and its eval lines, twice), and with neither, netrc is looked up by host and user as
+// msmtp does (SecretNetrc). With a file, the passwordeval and netrc
+// references are marked SecretRef.Config: the outbox stores the account
+// instead (Stored), so that a password changed, added or moved to netrc
+// by the time of delivery is used. A tls_fingerprint is a
+// *config.Error. Relative
 // file names stay as the file gives them (config.Load resolves ~). msmtp's
 // %H, %C and %M left in domain (config.Account.Expand not called) are
 // expanded here in this process's environment, so that EHLO never says
@@ -328,6 +366,9 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		Provider:   c.Provider,
 		LocalName:  c.Domain,
 		Timeout:    c.Timeout,
+	}
+	if l := (Log{File: c.LogFile, TimeFormat: c.LogTimeFormat, Syslog: c.Syslog}); !l.IsZero() {
+		a.Log = l
 	}
 	switch {
 	case !c.TLS:
@@ -360,16 +401,7 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		if c.Auth != "on" {
 			a.Auth.Mechanism = strings.ToUpper(c.Auth)
 		}
-		if c.Password != "" || c.PasswordEval != "" || file != "" {
-			// The account is read again when the password is needed:
-			// its password or passwordeval, else (as msmtp) the netrc
-			// entry, whichever it has by then.
-			a.Auth.Secret = SecretRef{Source: SecretConfig, Ref: c.Name}
-		} else {
-			// No password, and no file to read again: msmtp looks in
-			// ~/.netrc and the system netrc for machine host, login user.
-			a.Auth.Secret = SecretRef{Source: SecretNetrc}
-		}
+		a.Auth.Secret = configSecretRef(file, c)
 	}
 	if err := c.Check(); err != nil {
 		return Account{}, err
@@ -377,11 +409,61 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 	return a, nil
 }
 
+// configSecretRef is the reference to the password of c, an account of
+// the configuration file file ("" for none), as FromConfig describes it.
+func configSecretRef(file string, c *config.Account) SecretRef {
+	switch {
+	case c.PasswordEval != "" && file != "":
+		return SecretRef{Source: SecretCommand, Ref: c.PasswordEval, Name: "passwordeval (" + file + ")", Config: true}
+	case c.PasswordEval != "":
+		// No file to read the account again from: the command itself is
+		// the reference.
+		return SecretRef{Source: SecretCommand, Ref: c.PasswordEval, Name: "passwordeval"}
+	case c.Password != "":
+		// Read from the file again (with its permission check): the
+		// Account holds no secret. With no file, there is nothing to
+		// read it from: Check refuses the Account.
+		return SecretRef{Source: SecretConfig, Ref: c.Name}
+	}
+	// No password: msmtp looks in ~/.netrc and the system netrc for
+	// machine host, login user.
+	return SecretRef{Source: SecretNetrc, Config: file != ""}
+}
+
+// Stored returns the Account as the outbox stores it (Enqueue does this):
+// its file names absolute (a queue runner may start elsewhere, see
+// AbsPaths), the messages' names of its secrets dropped, and the secret of
+// a configuration account that has a file (SecretRef.Config) a reference
+// to the account itself (SecretConfig), read again at delivery. A secret
+// that cannot be read again is left as it is, for Check (and Enqueue) to
+// refuse: none at all for a user (IsZero), or SecretConfig with no
+// ConfigFile (a password written in an account read from no file).
+func (a Account) Stored() Account {
+	a.Auth.Secret = a.storedSecret()
+	a.Client.PFXPassword.Name = ""
+	a.AbsPaths()
+	return a
+}
+
+// storedSecret is the reference to the password that the outbox keeps:
+// a SecretRef.Config secret becomes the account's (SecretConfig), and
+// nothing that is not stored (Name, Config) is kept.
+func (a *Account) storedSecret() SecretRef {
+	r := a.Auth.Secret
+	if r.Config && a.ConfigFile != "" {
+		return SecretRef{Source: SecretConfig, Ref: a.Name}
+	}
+	return SecretRef{Source: r.Source, Ref: r.Ref}
+}
+
 // AbsPaths makes the Account's file names absolute, relative to the
 // current directory, so that a queue runner started elsewhere finds them.
 func (a *Account) AbsPaths() {
 	for _, p := range []*string{&a.ConfigFile, &a.Trust.CAFile, &a.Trust.CRLFile, &a.Client.CertFile, &a.Client.KeyFile, &a.Client.PFXFile} {
 		*p = absPath(*p)
+	}
+	if a.Log.File != "-" {
+		a.Log.File = absPath(a.Log.File)
 	}
 	for _, r := range []*SecretRef{&a.Auth.Secret, &a.Client.PFXPassword} {
 		if r.Source == SecretFile || (r.Source == SecretNetrc && r.Ref != "") {
@@ -437,6 +519,12 @@ type wire struct {
 	Domain  string        `json:"domain,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 
+	// msmtp's log (Account.Log): new with it, and only written when set,
+	// so that an item without a log stays readable by an earlier tlsmail.
+	LogFile       string `json:"logfile,omitempty"`
+	LogTimeFormat string `json:"logfile_time_format,omitempty"`
+	Syslog        string `json:"syslog,omitempty"`
+
 	// Extra was the former Settings' map of settings the outbox did not
 	// interpret; tlsmail never wrote it. An Account refuses an item that
 	// has one rather than deliver it without what it says.
@@ -448,8 +536,10 @@ type wireSecret struct {
 	Ref    string `json:"ref,omitempty"`
 }
 
-// MarshalJSON encodes the Account in the outbox's item format.
+// MarshalJSON encodes the Account in the outbox's item format, its
+// password as Stored refers to it.
 func (a Account) MarshalJSON() ([]byte, error) {
+	secret := a.storedSecret()
 	w := wire{
 		ConfigFile: a.ConfigFile, Account: a.Name,
 		Host: a.Host, Port: a.Port, TLS: string(a.Mode),
@@ -460,8 +550,11 @@ func (a Account) MarshalJSON() ([]byte, error) {
 		CertStore: a.Client.Store, CertThumbprint: a.Client.Thumbprint, CertSubject: a.Client.Subject,
 		PFXFile: a.Client.PFXFile, PFXPassword: wireSecret{string(a.Client.PFXPassword.Source), a.Client.PFXPassword.Ref},
 		Provider: a.Provider,
-		User:     a.Auth.User, Secret: wireSecret{string(a.Auth.Secret.Source), a.Auth.Secret.Ref},
+		User:     a.Auth.User, Secret: wireSecret{string(secret.Source), secret.Ref},
 		Domain: a.LocalName, Timeout: a.Timeout,
+	}
+	if !a.Log.IsZero() {
+		w.LogFile, w.LogTimeFormat, w.Syslog = a.Log.File, a.Log.TimeFormat, a.Log.Syslog
 	}
 	if w.TrustFile == "" {
 		w.TrustFile = "system" // as Settings wrote it
@@ -497,6 +590,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 		Provider:  w.Provider,
 		LocalName: w.Domain,
 		Timeout:   w.Timeout,
+		Log:       Log{File: w.LogFile, TimeFormat: w.LogTimeFormat, Syslog: w.Syslog},
 	}
 	if a.Trust.CAFile == "system" {
 		a.Trust.CAFile = ""
@@ -521,7 +615,8 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again, an EHLO name that cannot be sent
+// cannot read again (SecretConfig with no ConfigFile among them), an EHLO
+// name that cannot be sent
 // (smtp.CheckLocalName), a user name with a line break, an unknown SASL
 // mechanism, a user without a password source, a password sent without
 // TLS when the mechanism is not named (see Plaintext).
@@ -550,6 +645,13 @@ func (a *Account) Check() error {
 		if r.Source == SecretEnv && !envName(r.Ref) {
 			return bad("secret", "secret source env needs a variable name", "give the name of the environment variable, not its value")
 		}
+	}
+	if a.Auth.Secret.Source == SecretConfig && a.ConfigFile == "" {
+		// A password written in an account read from no file: there is
+		// nothing to read it from (queued, it would wait until it
+		// expired).
+		return bad("secret", "the password is a configuration account's, but the account names no configuration file to read it from",
+			"name the configuration file the account is in, or another password source")
 	}
 	if err := smtp.CheckLocalName(a.LocalName); err != nil {
 		// Refused before the message is queued: Classify defers a

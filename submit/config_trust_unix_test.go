@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/testdir"
 )
 
@@ -68,6 +70,12 @@ func TestConfigSecretFileTrust(t *testing.T) {
 		var e *Error
 		if !errors.As(err, &e) || e.Field != tc.field || e.Fix == "" {
 			t.Errorf("%s: Secret = %q, %v; want an *Error of field %s with a fix", tc.name, pw, err, tc.field)
+		}
+		// The reason and the fix are config.Load's for the same file:
+		// one rule, one wording.
+		fi, _ := os.Stat(tc.file)
+		if e != nil && (!strings.Contains(e.Msg, config.Untrusted(fi)) || e.Fix != config.UntrustedFix(tc.file)) {
+			t.Errorf("%s: %q (fix %q); want config's reason %q and fix %q", tc.name, e.Msg, e.Fix, config.Untrusted(fi), config.UntrustedFix(tc.file))
 		}
 		if ran {
 			t.Errorf("%s: the file's passwordeval ran", tc.name)

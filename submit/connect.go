@@ -27,7 +27,7 @@ import (
 // Connector turns Accounts into connections: it loads the CA file and the
 // client certificate, picks the TLS provider, and reads the secret when a
 // connection is about to be made. The zero Connector uses crypto/tls, the
-// process environment and net.Dialer.
+// process environment and smtp.DialTCP.
 type Connector struct {
 	// Providers offers the TLS implementations by name; nil means
 	// crypto/tls ("go") only.
@@ -35,11 +35,33 @@ type Connector struct {
 	// Getenv reads environment variables (SecretEnv, and HOME for a
 	// configuration file's ~); nil means os.Getenv.
 	Getenv func(string) string
-	// DialContext makes the TCP connection; nil means net.Dialer.
+	// DialContext makes the TCP connection; nil means smtp.DialTCP.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CRLCache keeps the parsed CRL files (tls_crl_file); nil means
 	// DefaultCRLCache(), the one the whole process shares.
 	CRLCache *CRLCache
+	// Loaded are configuration accounts the program has read already
+	// (config.Load, config.Search.Select), each naming its File: a
+	// SecretConfig reference to one of them (the same file and account
+	// name) takes the password or passwordeval from it instead of
+	// reading the file again, which would run the file's eval commands a
+	// second time (msmtp runs them once per message: a prompt, a side
+	// effect, the time they take). Any other account's file is read
+	// again. Nothing of them is stored: an item keeps its reference only.
+	Loaded []*config.Account
+}
+
+// loaded is the account of c.Loaded that file's account name is, or nil.
+func (c *Connector) loaded(file, name string) *config.Account {
+	if file == "" {
+		return nil
+	}
+	for _, ca := range c.Loaded {
+		if ca != nil && ca.File != "" && ca.Name == name && filepath.Clean(absPath(ca.File)) == filepath.Clean(absPath(file)) {
+			return ca
+		}
+	}
+	return nil
 }
 
 // maxPEMFile bounds a CA or client certificate file; a system's whole CA
@@ -187,8 +209,8 @@ func (c *Connector) Config(ctx context.Context, a *Account) (*smtp.Config, error
 // ConfigFile a SecretConfig reference reads again, and whose Timeout bounds
 // a command). It is the one reader of secrets, for the command line as for
 // delivery from the outbox. Its errors never hold the secret, nor a
-// command's output; an *Error among them has Source r.Source and Secret
-// SecretPassword, so that a program can name its own setting for it.
+// command's output; an *Error among them has Source r.Source (SecretConfig
+// when r.Config is set) and Secret SecretPassword, so that a program can name its own setting for it.
 func (c *Connector) Secret(ctx context.Context, a *Account, r SecretRef) (string, error) {
 	return c.secret(ctx, a, r, SecretPassword)
 }
@@ -200,6 +222,11 @@ func (c *Connector) secret(ctx context.Context, a *Account, r SecretRef, what st
 	var se *Error
 	if errors.As(err, &se) {
 		se.Source, se.Secret = r.Source, what
+		if r.Config {
+			// A configuration account's passwordeval or netrc entry: the
+			// account is the source, as for its queued items.
+			se.Source = SecretConfig
+		}
 	}
 	return pw, err
 }
@@ -311,22 +338,25 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command %s", name, why), Fix: fix}
 }
 
-// configSecret reads the password of account name in a.ConfigFile again:
-// its passwordeval is run, or its password used if the file is readable
-// by its owner only; with neither, the netrc files are looked up (as
-// msmtp does, netrcSecret). Nothing is read from a file someone else could
-// have written (checkCommandFile): its commands would be run.
+// configSecret reads the password of account name in a.ConfigFile again
+// (or takes the account from c.Loaded, read already): its passwordeval is
+// run, or its password used if the file is readable by its owner only;
+// with neither, the netrc files are looked up (as msmtp does,
+// netrcSecret). Nothing is read from a file someone else could have
+// written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
-	if err := checkCommandFile(a.ConfigFile); err != nil {
-		return "", err
-	}
-	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
-	if err != nil {
-		return "", err
-	}
-	ca, err := f.Account(name)
-	if err != nil {
-		return "", err
+	ca := c.loaded(a.ConfigFile, name)
+	if ca == nil {
+		if err := checkCommandFile(a.ConfigFile); err != nil {
+			return "", err
+		}
+		f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
+		if err != nil {
+			return "", err
+		}
+		if ca, err = f.Account(name); err != nil {
+			return "", err
+		}
 	}
 	switch {
 	case ca.PasswordEval != "":
@@ -420,6 +450,32 @@ func (c *Connector) CheckConfigPassword(path string) error {
 		sys = config.DefaultSystemFile()
 	}
 	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
+}
+
+// checkCommandFile refuses a file whose content can make delivery run a
+// command (a configuration file's passwordeval and eval) when someone else
+// could have written it, by the rule config.Load holds the file to
+// (config.CheckOwner: it must belong to the user running the delivery or
+// to root, and be writable by no one else), with the same reason and fix.
+// The file is followed if it is a symbolic link. A file that cannot be
+// examined is left to its reader to report. The error is an *Error of
+// Field "config_file_owner" or "config_file_mode".
+func checkCommandFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	d := config.CheckOwner(fi)
+	if d == nil {
+		return nil
+	}
+	field := "config_file_mode"
+	if d.OtherOwner {
+		field = "config_file_owner"
+	}
+	return &Error{Field: field,
+		Msg: fmt.Sprintf("refusing the configuration file %s: it %s, so another user could make it run commands (eval, passwordeval) or send the mail elsewhere", path, d.Why),
+		Fix: config.UntrustedFix(path)}
 }
 
 // readSecretFile returns the first line of path, refusing a file that is

@@ -146,7 +146,17 @@ func TestQueuedConfigAccountNetrcFallback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		// As the outbox keeps it: FromConfig's Account reads the
+		// passwordeval or netrc now; its JSON names the account.
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var queued Account
+		if err := json.Unmarshal(b, &queued); err != nil {
+			t.Fatal(err)
+		}
+		return queued
 	}
 	env := map[string]string{"HOME": home, "TLSMAIL_SYSTEM_CONFIG": filepath.Join(t.TempDir(), "msmtprc")}
 	c := &Connector{Getenv: func(k string) string { return env[k] }}

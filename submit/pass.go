@@ -3,10 +3,13 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -27,6 +30,12 @@ type PassConfig struct {
 	// OnReport, if set, is told each item's outcome as a Report; it is
 	// called from one goroutine at a time.
 	OnReport func(Report)
+	// OnDone, if set, is told each item's outcome as OnResult is, with
+	// what its delivery learnt (s: nil when no session reached the point
+	// of sending it, a server that could not be reached say): tlsmail's
+	// command line writes msmtp's log line from them. It is called from
+	// several goroutines at once.
+	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
 }
 
 // Report is one item's outcome in a pass, in the words (and the JSON) of
@@ -61,16 +70,10 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 		parallel = 4
 	}
 	var mu sync.Mutex
-	responses := map[string]string{}
+	book := &sentBook{}
 	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
-	if pc.OnReport != nil {
-		d.Sent = func(it *outbox.Item, s *Sent) {
-			if s.Result != nil && s.Result.Response != nil {
-				mu.Lock()
-				responses[it.ID] = s.Result.Response.String()
-				mu.Unlock()
-			}
-		}
+	if pc.OnReport != nil || pc.OnDone != nil {
+		d.Sent = book.hook(nil)
 	}
 	return q.Run(ctx, outbox.RunConfig{
 		Deliver:  d.Deliver,
@@ -83,13 +86,19 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			if pc.OnResult != nil {
 				pc.OnResult(it, res)
 			}
+			sent := book.take(it.ID)
+			if pc.OnDone != nil {
+				pc.OnDone(it, res, sent)
+			}
 			if pc.OnReport == nil {
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			r := Report{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
-			delete(responses, it.ID)
+			r := Report{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To}
+			if sent != nil && sent.Result != nil && sent.Result.Response != nil {
+				r.Response = sent.Result.Response.String()
+			}
 			if res.Err != nil {
 				r.Error = res.Err.Error()
 			}
@@ -108,4 +117,30 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			pc.OnReport(r)
 		},
 	})
+}
+
+// String is the report as one line of `tlsmail queue run`: the outcome,
+// the item, its recipients and the server's reply or the error. The
+// recipients come from the outbox and the reply from the server, so both
+// are quoted (safetext.Quote) and white space runs, line breaks included,
+// become one space.
+func (r Report) String() string {
+	to := oneLine(strings.Join(r.Recipients, ","))
+	switch r.Outcome {
+	case "delivered":
+		return fmt.Sprintf("delivered %s to %s: %s", r.ID, to, safetext.Quote(r.Response))
+	case "deferred":
+		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", r.ID, to, oneLine(r.Error),
+			r.NextAttempt.Local().Format(time.DateTime))
+	case "corrupt":
+		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", r.ID, to, oneLine(r.Error))
+	}
+	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", r.ID, to, oneLine(r.Error))
+}
+
+// oneLine makes s, often a server's reply or an error quoting one, fit on
+// one line: runs of white space become one space and control characters
+// are quoted (safetext.Quote).
+func oneLine(s string) string {
+	return safetext.Quote(strings.Join(strings.Fields(s), " "))
 }

@@ -18,8 +18,9 @@ import (
 // fsynced, or committed, before any connection), with a's canonical JSON
 // as the item's settings, which are also its grouping key (items of equal
 // Accounts share a connection). The Account is checked first; it holds no secret, only
-// where to read it. Its relative file names are stored made absolute
-// (Account.AbsPaths), as any runner in any directory may deliver the item.
+// where to read it. It is stored as Account.Stored makes it: its relative
+// file names made absolute, as any runner in any directory may deliver the
+// item, and a configuration account's password a reference to the account.
 //
 // What the message needs of MAIL FROM is recorded with it (env.Body,
 // env.SMTPUTF8 for non-ASCII addresses, env.HeaderUTF8 for UTF-8 header
@@ -36,8 +37,7 @@ func Enqueue(ctx context.Context, q outbox.Store, a *Account, env outbox.Envelop
 	}
 	// The item may be delivered by a runner started in another directory:
 	// its file names are stored absolute, resolved here.
-	acct := *a
-	acct.AbsPaths()
+	acct := a.Stored()
 	data, err := json.Marshal(&acct)
 	if err != nil {
 		return "", err
@@ -111,6 +111,9 @@ type Worker struct {
 	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
 	// it is called from several goroutines at once.
 	OnResult func(*outbox.Item, outbox.Result)
+	// OnDone, if set, is told each item's outcome with what its delivery
+	// learnt (PassConfig.OnDone).
+	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
 	// OnError, if set, is told a pass that failed (an unreadable spool);
 	// the Worker goes on with the next pass.
 	OnError func(error)
@@ -228,5 +231,5 @@ func (w *Worker) pass(ctx context.Context) (outbox.Stats, error) {
 		return w.Pass(ctx)
 	}
 	return RunPass(ctx, w.Queue, PassConfig{Connector: w.Connector, Parallel: w.Parallel,
-		Transcript: w.Transcript, OnResult: w.OnResult})
+		Transcript: w.Transcript, OnResult: w.OnResult, OnDone: w.OnDone})
 }

@@ -148,6 +148,8 @@ func cacheKey(chain []*x509.Certificate, opts Options) (key [sha256.Size]byte, o
 	}
 	binary.BigEndian.PutUint64(n[:], uint64(opts.ExpiryWarning))
 	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(opts.Sent)) // it changes the summaries' wording
+	h.Write(n[:])
 	h.Sum(key[:0])
 	return key, true
 }

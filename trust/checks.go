@@ -30,6 +30,20 @@ const (
 // expiring-soon warning when Options.ExpiryWarning is zero.
 const DefaultExpiryWarning = 14 * 24 * time.Hour
 
+// certName names certificate idx of the chain in a summary: "certificate
+// idx", followed by " (detail)" when detail is not empty. A certificate the
+// server did not send (Options.Sent) is "a certificate the server did not
+// send (SUBJECT)" instead: its index is no index of the server's chain.
+func (v *verifier) certName(idx int, detail string) string {
+	if s := v.opts.Sent; s > 0 && idx >= s && idx < len(v.r.Chain) {
+		return "a certificate the server did not send (" + subjectOf(v.certs[idx]) + ")"
+	}
+	if detail == "" {
+		return fmt.Sprintf("certificate %d", idx)
+	}
+	return fmt.Sprintf("certificate %d (%s)", idx, detail)
+}
+
 func subjectOf(c *x509.Certificate) string {
 	if c == nil {
 		return ""
@@ -120,7 +134,7 @@ func (v *verifier) checkCerts() {
 	last := len(v.path) - 1
 	for pos, idx := range v.path {
 		c := v.certs[idx]
-		name := fmt.Sprintf("certificate %d (%s, %s)", idx, v.role(pos), subjectOf(c))
+		name := v.certName(idx, v.role(pos)+", "+subjectOf(c))
 		isRoot := pos == last && (v.r.Trusted || selfSigned(c))
 
 		for _, oid := range c.UnhandledCriticalExtensions {
@@ -198,13 +212,13 @@ func (v *verifier) checkIssuer(pos, idx int, name string, c *x509.Certificate, i
 			what = "has no basicConstraints extension, so it is not a CA"
 		}
 		v.add(KindNotACA, SeverityError, idx,
-			fmt.Sprintf("%s %s, yet it signed certificate %d", name, what, v.path[pos-1]),
+			fmt.Sprintf("%s %s, yet it signed %s", name, what, v.certName(v.path[pos-1], "")),
 			"an end-entity certificate cannot issue others: get the server certificate from a real CA, and send that CA's intermediate, not another server certificate")
 	}
 	// RFC 5280, 4.2.1.3: keyCertSign.
 	if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
 		v.add(KindWrongUsage, SeverityError, idx,
-			fmt.Sprintf("%s signed certificate %d but its key usage (%s) lacks keyCertSign", name, v.path[pos-1], keyUsageNames(c.KeyUsage)),
+			fmt.Sprintf("%s signed %s but its key usage (%s) lacks keyCertSign", name, v.certName(v.path[pos-1], ""), keyUsageNames(c.KeyUsage)),
 			"the CA certificate must be reissued with key usage keyCertSign")
 	}
 	// RFC 5280, 4.2.1.9: pathLenConstraint counts the intermediates below.
@@ -219,7 +233,7 @@ func (v *verifier) checkIssuer(pos, idx int, name string, c *x509.Certificate, i
 			below := v.certs[j]
 			for _, bad := range violations(c, below) {
 				v.add(KindNameConstraints, SeverityError, j,
-					fmt.Sprintf("certificate %d (%s) has %s, which %s", j, subjectOf(below), bad, fmt.Sprintf("the CA %s may not issue for (%s)", subjectOf(c), constraintsText(c))),
+					fmt.Sprintf("%s has %s, which %s", v.certName(j, subjectOf(below)), bad, fmt.Sprintf("the CA %s may not issue for (%s)", subjectOf(c), constraintsText(c))),
 					"have the certificate reissued only for names the CA is allowed to issue for, or obtain it from a CA without these name constraints")
 			}
 		}

@@ -25,6 +25,7 @@ import (
 type CRL struct {
 	rawIssuer              []byte
 	thisUpdate, nextUpdate time.Time
+	scope                  crlScope          // the certificates it covers
 	id                     [sha256.Size]byte // of the DER: the verdict cache's key
 
 	// The revoked serials, sorted: serial i is keys[offs[i]:offs[i+1]]
@@ -44,15 +45,25 @@ type CRL struct {
 	bad map[[sha256.Size]byte]bool
 }
 
-// NewCRL reduces a parsed revocation list to a CRL; rl is not kept.
+// NewCRL reduces a parsed revocation list to a CRL; rl is not kept. A
+// list that cannot be read as a complete CRL is refused as a fetched one
+// is (RFC 5280 section 5.2: a critical extension not understood, such as
+// a delta CRL's; an indirect CRL; one of some revocation reasons only); an
+// issuingDistributionPoint's restriction (end-entity or CA certificates
+// only, the certificates of named distribution points) is kept and
+// applied to each certificate looked up (section 6.3.3 (b)).
 func NewCRL(rl *x509.RevocationList) (*CRL, error) {
 	if rl == nil {
 		return nil, errors.New("no CRL")
 	}
+	scope, err := parseCRLScope(rl)
+	if err != nil {
+		return nil, fmt.Errorf("the CRL %v", err)
+	}
 	if len(rl.RevokedCertificateEntries) >= 1<<31 {
 		return nil, errors.New("the CRL lists too many certificates")
 	}
-	c := &CRL{rawIssuer: bytes.Clone(rl.RawIssuer), thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate, id: sha256.Sum256(rl.Raw),
+	c := &CRL{rawIssuer: bytes.Clone(rl.RawIssuer), thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate, scope: scope, id: sha256.Sum256(rl.Raw),
 		signed: &x509.RevocationList{RawTBSRevocationList: bytes.Clone(rl.RawTBSRevocationList),
 			Signature: bytes.Clone(rl.Signature), SignatureAlgorithm: rl.SignatureAlgorithm}}
 	type ent struct {
@@ -175,15 +186,17 @@ func (c *CRL) staleAt() time.Time {
 
 // checkCRLs looks up each certificate of the path, except the root, in
 // the CRLs given in Options.CRLs (msmtp's tls_crl_file): a CRL counts for
-// a certificate when its issuer name is the certificate's issuer's subject
-// and the issuer's key verifies its signature (RFC 5280 section 6.3.3 (f)
-// and (g)). A listed certificate is revoked whatever Revocation says.
+// a certificate when its issuer name is the certificate's issuer's subject,
+// the issuer's key verifies its signature (RFC 5280 section 6.3.3 (f)
+// and (g)) and its scope covers the certificate (section 6.3.3 (b); see
+// NewCRL). A listed certificate is revoked whatever Revocation says.
 //
 // A CRL past its next update (RFC 5280 section 5.1.2.5) still counts for
 // what it lists (a revocation is never undone, section 5.3.1; GnuTLS, and
 // so msmtp, uses an expired CRL of tls_crl_file silently too), but it says
 // nothing of later revocations: a certificate it does not list gets a
-// revocation-unknown warning asking for a fresh file. It is a warning in
+// revocation-unknown warning asking for a fresh file, unless a current CRL
+// of the same issuer that covers it is given too. It is a warning in
 // every mode: the online check, when on, judges the status as usual (and
 // its stale CRLs are revocation-unknown by Revocation's rule), and an old
 // file is a configuration to fix, not an outage to wait out.
@@ -198,28 +211,34 @@ func (v *verifier) checkCRLs() {
 			continue
 		}
 		var stale *CRL
-		revoked := false
+		revoked, current := false, false
 		for _, crl := range v.opts.CRLs {
-			if crl == nil || !crl.signedBy(issuer) {
+			if crl == nil || !crl.signedBy(issuer) || crl.scope.covers(cert) != nil {
 				continue
 			}
 			if when, reason, ok := crl.lookup(cert.SerialNumber); ok {
 				v.add(KindRevoked, SeverityError, idx,
-					fmt.Sprintf("certificate %d (%s) was revoked on %s (reason: %s), according to the CRL file of %s", idx, subjectOf(cert), day(when), reasonName(reason), subjectOf(issuer)),
+					fmt.Sprintf("%s was revoked on %s (reason: %s), according to the CRL file of %s", v.certName(idx, subjectOf(cert)), day(when), reasonName(reason), subjectOf(issuer)),
 					"the server must get and install a new certificate (and a new key if the key was compromised); a revoked certificate must not be trusted")
 				revoked = true
 				break
 			}
-			if !v.now.Before(crl.staleAt()) && (stale == nil || crl.staleAt().After(stale.staleAt())) {
+			switch {
+			case v.now.Before(crl.staleAt()):
+				current = true
+			case stale == nil || crl.staleAt().After(stale.staleAt()):
 				stale = crl
 			}
 		}
 		if revoked {
 			continue // the other certificates of the path are still checked
 		}
-		if stale != nil && !v.has(KindRevocationUnknown, idx) {
+		// A current CRL of the issuer that covers the certificate says
+		// all there is to say: an older one beside it (the file was
+		// appended to, not replaced) is no reason to warn.
+		if stale != nil && !current && !v.has(KindRevocationUnknown, idx) {
 			v.add(KindRevocationUnknown, SeverityWarning, idx,
-				fmt.Sprintf("the CRL file's list of %s was due to be replaced on %s: it does not list certificate %d (%s), but revocations since then are not in it", subjectOf(issuer), day(stale.staleAt()), idx, subjectOf(cert)),
+				fmt.Sprintf("the CRL file's list of %s was due to be replaced on %s: it does not list %s, but revocations since then are not in it", subjectOf(issuer), day(stale.staleAt()), v.certName(idx, subjectOf(cert))),
 				"download the CA's current CRL into the CRL file (tls_crl_file), for example from a cron job, or remove the setting")
 		}
 	}

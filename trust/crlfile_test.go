@@ -3,12 +3,16 @@ package trust
 import (
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 )
@@ -33,6 +37,20 @@ func TestLocalCRLs(t *testing.T) {
 	stale := func(serial *big.Int) []byte {
 		return crlAt(t, p.Intermediate.Cert, p.Intermediate, serial, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 	}
+	// scoped is a current CRL whose issuingDistributionPoint narrows it
+	// (RFC 5280 section 5.2.5): the leaf names no CRL distribution point,
+	// so a CRL of a named distribution point, or of CA certificates
+	// only, does not cover it.
+	scoped := func(serial *big.Int, ext pkix.Extension) []byte {
+		return crlAt(t, p.Intermediate.Cert, p.Intermediate, serial, now.Add(-time.Hour), now.Add(time.Hour), ext)
+	}
+	pemOf := func(ders ...[]byte) []byte {
+		var out []byte
+		for _, d := range ders {
+			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: d})...)
+		}
+		return out
+	}
 	forged := &testpki.Authority{Cert: p.Intermediate.Cert, Key: testpki.NewKey()}
 	for _, tc := range []struct {
 		name    string
@@ -46,8 +64,20 @@ func TestLocalCRLs(t *testing.T) {
 		{"signed by another key", crl(forged, leaf.SerialNumber), false, false},
 		{"past its next update, lists the leaf", stale(leaf.SerialNumber), true, false},
 		{"past its next update, another serial", stale(big.NewInt(12345)), false, true},
-		{"a stale and a current one, another serial", append(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: stale(big.NewInt(1))}),
-			pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl(p.Intermediate, big.NewInt(2))})...), false, true},
+		// A current CRL of the issuer covers what the stale one cannot
+		// say: no warning (there was one before).
+		{"a stale and a current one, another serial", pemOf(stale(big.NewInt(1)), crl(p.Intermediate, big.NewInt(2))), false, false},
+		{"a current and a stale one, another serial", pemOf(crl(p.Intermediate, big.NewInt(2)), stale(big.NewInt(1))), false, false},
+		// A current CRL that does not cover the leaf is no current CRL
+		// for it (RFC 5280 section 6.3.3 (b)).
+		{"a stale one and a current one of another distribution point", pemOf(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("http://crl.invalid/shard2.crl", 0))), false, true},
+		{"a stale one and a current one of CA certificates only", pemOf(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("", 2))), false, true},
+		// A CRL that does not cover the leaf does not revoke it either
+		// (NewCRL keeps the scope as a fetched CRL's is checked; there
+		// was no scope before).
+		{"CA certificates only, lists the leaf", scoped(leaf.SerialNumber, idpExt("", 2)), false, false},
+		{"another distribution point, lists the leaf", scoped(leaf.SerialNumber, idpExt("http://crl.invalid/shard2.crl", 0)), false, false},
+		{"end-entity certificates only, lists the leaf", scoped(leaf.SerialNumber, idpExt("", 1)), true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			crls, err := ParseCRLs(tc.file)
@@ -77,12 +107,36 @@ func TestLocalCRLs(t *testing.T) {
 	if _, err := ParseCRLs([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")); err == nil {
 		t.Error("a file without a CRL was accepted")
 	}
+	// What a fetched CRL is refused for (crlScopeOf), a CRL of the file
+	// is refused for: it cannot be read as a complete CRL. Through
+	// ParseCRLs and through NewCRL alike.
+	for _, tc := range []struct {
+		name string
+		ext  pkix.Extension
+		want string
+	}{
+		{"delta CRL", pkix.Extension{Id: oidDeltaCRL, Critical: true, Value: []byte{2, 1, 1}}, "2.5.29.27"},
+		{"unknown critical extension", pkix.Extension{Id: oidUnknownExt, Critical: true, Value: []byte{5, 0}}, "critical extension"},
+		{"indirect CRL", indirectIDP(), "indirect"},
+	} {
+		der := scoped(big.NewInt(1), tc.ext)
+		if _, err := ParseCRLs(der); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseCRLs(%s) = %v, want an error naming %q", tc.name, err, tc.want)
+		}
+		rl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewCRL(rl); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewCRL(%s) = %v, want an error naming %q", tc.name, err, tc.want)
+		}
+	}
 }
 
 // crlAt is a CRL of issuer, signed by signer's key, listing serial.
-func crlAt(t testing.TB, issuer *x509.Certificate, signer *testpki.Authority, serial *big.Int, this, next time.Time) []byte {
+func crlAt(t testing.TB, issuer *x509.Certificate, signer *testpki.Authority, serial *big.Int, this, next time.Time, exts ...pkix.Extension) []byte {
 	t.Helper()
-	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: this, NextUpdate: next,
+	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: this, NextUpdate: next, ExtraExtensions: exts,
 		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: serial, RevocationTime: this.Add(time.Minute), ReasonCode: 1}}}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuer, signer.Key)
 	if err != nil {
@@ -251,4 +305,73 @@ func TestLocalCRLsEveryCertificate(t *testing.T) {
 	if !revoked[0] || !revoked[1] {
 		t.Errorf("revoked certificates %v, want 0 and 1: %v", revoked, r.Problems)
 	}
+}
+
+// TestSentNamesUnsent: with Options.Sent, a certificate after the ones the
+// server sent (an intermediate a chain engine fetched) is named by its
+// subject as one the server did not send, in the summary of its own
+// problem, whether it is the subject of the sentence (a local CRL of the
+// root revokes it) or its object (a stale CRL of the root does not list
+// it): never by an index of the server's chain. Without Sent,
+// or with Sent covering it, it is "certificate 1".
+func TestSentNamesUnsent(t *testing.T) {
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Root.Cert)
+	now := time.Now()
+	revokesInter, err := ParseCRLs(crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleRoot, err := ParseCRLs(crlAt(t, p.Root.Cert, p.Root, big.NewInt(12345), now.Add(-48*time.Hour), now.Add(-24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := []*x509.Certificate{p.Server.Cert, p.Intermediate.Cert}
+	unsent := "a certificate the server did not send (" + p.Intermediate.Cert.Subject.String() + ")"
+	for _, tc := range []struct {
+		name string
+		sent int
+		crls []*CRL
+		kind Kind
+		cert int
+		want string // in the summary
+	}{
+		{"revoked, not sent", 1, revokesInter, KindRevoked, 1, unsent + " was revoked"},
+		{"revoked, sent", 2, revokesInter, KindRevoked, 1, "certificate 1 (" + p.Intermediate.Cert.Subject.String() + ") was revoked"},
+		{"revoked, Sent unset", 0, revokesInter, KindRevoked, 1, "certificate 1 ("},
+		{"stale list of its issuer, not sent", 1, staleRoot, KindRevocationUnknown, 1, "does not list " + unsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Verify(chain, Options{Roots: roots, Name: "localhost", Revocation: RevocationOff, CRLs: tc.crls, Sent: tc.sent})
+			found := false
+			for _, pr := range r.Problems {
+				if pr.Kind != tc.kind || pr.Cert != tc.cert {
+					continue
+				}
+				found = true
+				if !strings.Contains(pr.Summary, tc.want) {
+					t.Errorf("summary %q, want it to contain %q", pr.Summary, tc.want)
+				}
+				if tc.sent == 1 && strings.Contains(pr.Summary, "certificate 1") {
+					t.Errorf("summary %q names the unsent certificate by index", pr.Summary)
+				}
+			}
+			if !found {
+				t.Fatalf("no %s problem on certificate %d: %v", tc.kind, tc.cert, r.Problems)
+			}
+		})
+	}
+}
+
+// indirectIDP is an issuingDistributionPoint with indirectCRL [4] set.
+func indirectIDP() pkix.Extension {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(4).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddUint8(0xff) })
+	})
+	return pkix.Extension{Id: oidIDP, Critical: true, Value: b.BytesOrPanic()}
 }

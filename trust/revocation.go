@@ -348,7 +348,7 @@ func (v *verifier) checkRevocation() {
 			res.Detail = "the certificate names no CRL or OCSP responder and no OCSP response was stapled"
 		}
 		v.r.Revocation = append(v.r.Revocation, res)
-		name := fmt.Sprintf("certificate %d (%s)", idx, subjectOf(cert))
+		name := v.certName(idx, subjectOf(cert))
 		switch res.Status {
 		case StatusRevoked:
 			v.add(KindRevoked, SeverityError, idx,

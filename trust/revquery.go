@@ -8,6 +8,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -314,6 +315,11 @@ func clipText(s string) []byte {
 // section 5.2.5) restricts a CRL to.
 type crlScope struct {
 	onlyUser, onlyCA bool
+	// dp is set when the extension names the distribution point: the
+	// CRL then covers only the certificates whose CRL distribution
+	// points include one of dpURIs (RFC 5280 section 6.3.3 (b)(2)(i)).
+	dp     bool
+	dpURIs []string
 }
 
 // covers says why the CRL does not cover cert, or nil.
@@ -323,6 +329,8 @@ func (s crlScope) covers(cert *x509.Certificate) error {
 		return errors.New("covers end-entity certificates only (issuingDistributionPoint), and this is a CA certificate")
 	case s.onlyCA && !cert.IsCA:
 		return errors.New("covers CA certificates only (issuingDistributionPoint), and this is an end-entity certificate")
+	case s.dp && !slices.ContainsFunc(cert.CRLDistributionPoints, func(u string) bool { return slices.Contains(s.dpURIs, u) }):
+		return errors.New("is the CRL of another distribution point (its issuingDistributionPoint names none of the certificate's CRL distribution points)")
 	}
 	return nil
 }
@@ -344,6 +352,19 @@ var (
 // certificate. The end-entity/CA restriction depends on the certificate:
 // crlScope.covers.
 func crlScopeOf(rl *x509.RevocationList, url string) (crlScope, error) {
+	scope, err := parseCRLScope(rl)
+	if err == nil && scope.dp && !slices.Contains(scope.dpURIs, url) {
+		err = fmt.Errorf("is the CRL of another distribution point (its issuingDistributionPoint does not name %s)", url)
+	}
+	return scope, err
+}
+
+// parseCRLScope makes the checks of crlScopeOf that do not depend on where
+// the CRL came from (a local CRL file has no URL): critical extensions
+// understood, an issuingDistributionPoint of a scope tlsmail can apply.
+// Which distribution points the CRL covers is left in the scope, for
+// crlScope.covers.
+func parseCRLScope(rl *x509.RevocationList) (crlScope, error) {
 	var scope crlScope
 	for _, e := range rl.RevokedCertificateEntries {
 		for _, x := range e.Extensions {
@@ -356,7 +377,7 @@ func crlScopeOf(rl *x509.RevocationList, url string) (crlScope, error) {
 		switch {
 		case x.Id.Equal(oidCRLIssuingDP):
 			var err error
-			if scope, err = parseIssuingDP(x.Value, url); err != nil {
+			if scope, err = parseIssuingDP(x.Value); err != nil {
 				return scope, err
 			}
 		case x.Critical && !x.Id.Equal(oidCRLNumber) && !x.Id.Equal(oidCRLAKI):
@@ -368,8 +389,9 @@ func crlScopeOf(rl *x509.RevocationList, url string) (crlScope, error) {
 
 // parseIssuingDP reads an issuingDistributionPoint (RFC 5280 section
 // 5.2.5) and refuses any scope narrower than "the certificates that name
-// url", except the end-entity/CA restriction it returns.
-func parseIssuingDP(v []byte, url string) (crlScope, error) {
+// one of its distribution point's URIs", except the end-entity/CA
+// restriction; it returns the scope.
+func parseIssuingDP(v []byte) (crlScope, error) {
 	var scope crlScope
 	in := cryptobyte.String(v)
 	var seq cryptobyte.String
@@ -392,17 +414,16 @@ func parseIssuingDP(v []byte, url string) (crlScope, error) {
 		if !seq.ReadASN1(&dp, dpTag) || !dp.ReadASN1(&names, cbasn1.Tag(0).Constructed().ContextSpecific()) || !dp.Empty() {
 			return scope, errors.New("has an issuingDistributionPoint that names no full name (a name relative to the issuer is not supported)")
 		}
-		found := false
+		scope.dp = true
 		for !names.Empty() {
 			var name cryptobyte.String
 			var tag cbasn1.Tag
 			if !names.ReadAnyASN1(&name, &tag) {
 				return scope, errors.New("has a malformed issuingDistributionPoint")
 			}
-			found = found || tag == cbasn1.Tag(6).ContextSpecific() && string(name) == url
-		}
-		if !found {
-			return scope, fmt.Errorf("is the CRL of another distribution point (its issuingDistributionPoint does not name %s)", url)
+			if tag == cbasn1.Tag(6).ContextSpecific() {
+				scope.dpURIs = append(scope.dpURIs, string(name))
+			}
 		}
 	}
 	var err error

@@ -225,6 +225,14 @@ type Options struct {
 	// Cache, if set, remembers verdicts for chains seen before (see
 	// Cache for when one is reused); nil verifies every time.
 	Cache *Cache
+	// Sent, when above 0, is how many certificates at the start of the
+	// chain the server sent; the ones after them were found otherwise
+	// (Windows' chain engine fetches a missing intermediate from its
+	// issuer's URL or a store). A summary names such a certificate "a
+	// certificate the server did not send (SUBJECT)", not by its index,
+	// which is no index of the chain the server sent; Problem.Cert still
+	// counts the chain given. 0 means the server sent the whole chain.
+	Sent int
 }
 
 func (o Options) now() time.Time {

@@ -170,7 +170,7 @@ func (v *verifier) run() {
 			continue
 		}
 		if c == nil || len(c.Raw) == 0 {
-			v.add(KindMalformed, SeverityError, i, fmt.Sprintf("certificate %d is empty or was not parsed", i),
+			v.add(KindMalformed, SeverityError, i, fmt.Sprintf("certificate %d is empty or was not parsed", i), // no subject to name it by
 				"the server must send DER-encoded X.509 certificates; check its certificate file")
 			continue
 		}
@@ -298,8 +298,8 @@ func (v *verifier) buildPath() {
 	v.anchorHint = s.anchors[top].hint
 	if bad := s.firstBadSig; bad >= 0 && s.hinted == nil {
 		v.add(KindMalformed, SeverityError, top,
-			fmt.Sprintf("the signature on certificate %d does not verify with the key of certificate %d (%s), although that certificate has the issuer's name",
-				top, bad, subjectOf(v.r.Chain[bad])),
+			fmt.Sprintf("the signature on %s does not verify with the key of %s, although that certificate has the issuer's name",
+				v.certName(top, ""), v.certName(bad, subjectOf(v.r.Chain[bad]))),
 			"the chain mixes certificates from different CAs with the same name, or a certificate was altered; install the intermediate the CA issued with this certificate")
 	}
 }
@@ -476,7 +476,7 @@ func (v *verifier) checkTrust() {
 	switch {
 	case selfSigned(top) && len(v.path) == 1:
 		v.add(KindSelfSigned, SeverityError, topIdx,
-			fmt.Sprintf("certificate %d (%s) is self-signed and is not among %s%s", topIdx, subjectOf(top), roots, hint),
+			fmt.Sprintf("%s is self-signed and is not among %s%s", v.certName(topIdx, subjectOf(top)), roots, hint),
 			fmt.Sprintf("give the server a certificate from a CA the clients trust; to trust this one server anyway, add its certificate to the trusted roots or pin its key, %s", SPKIPin(top)))
 	case selfSigned(top):
 		v.add(KindUntrustedRoot, SeverityError, topIdx,

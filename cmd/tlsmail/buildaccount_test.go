@@ -20,6 +20,11 @@ func TestBuildAccount(t *testing.T) {
 			Insecure: true, Revocation: trust.RevocationStrict, CRLFile: "/etc/crl.pem"},
 		Client:   submit.ClientIdentity{CertFile: "/etc/c.pem", KeyFile: "/etc/k.pem"},
 		Provider: "go", LocalName: "client.example.org", Timeout: 7 * time.Second}
+	// The account of a file with auth (FromConfig): its password a
+	// reference to the account.
+	fileAuth := &submit.Account{ConfigFile: "/etc/msmtprc", Name: "work", Host: "mail.example.org", Port: 587, Mode: smtp.StartTLS,
+		Provider: "go", Timeout: 7 * time.Second,
+		Auth: submit.Auth{User: "ann", Mechanism: "PLAIN", Secret: submit.SecretRef{Source: submit.SecretConfig, Ref: "work"}}}
 	defaults := func() *sendOptions {
 		return &sendOptions{provider: defaultProvider, timeout: smtp.DefaultTimeout, auth: "auto"}
 	}
@@ -61,14 +66,24 @@ func TestBuildAccount(t *testing.T) {
 			want: func(a *submit.Account) {
 				a.Auth = submit.Auth{User: "ann", Mechanism: "AUTO", Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: "PW", Name: "--password-env"}}
 			}},
-		{name: "password from the configuration account", file: file,
-			flags: func(o *sendOptions) {
-				o.user, o.auth, o.password.literal = "ann", "plain", "s3cret"
-				o.cfg = configUse{file: "/etc/msmtprc", account: "work", password: true}
-			},
+		{name: "password from the configuration account", file: fileAuth,
+			want: func(a *submit.Account) {}},
+		{name: "a password flag over the file's", file: fileAuth, flags: func(o *sendOptions) { o.password.env = "PW" },
 			want: func(a *submit.Account) {
-				a.ConfigFile, a.Name = "/etc/msmtprc", "work"
-				a.Auth = submit.Auth{User: "ann", Mechanism: "PLAIN", Secret: submit.SecretRef{Source: submit.SecretConfig, Ref: "work"}}
+				a.Auth.Secret = submit.SecretRef{Source: submit.SecretEnv, Ref: "PW", Name: "--password-env"}
+			}},
+		{name: "--auth over the file's mechanism", file: fileAuth, changed: []string{"auth"},
+			flags: func(o *sendOptions) { o.auth = "login" },
+			want:  func(a *submit.Account) { a.Auth.Mechanism = "LOGIN" }},
+		{name: "a mechanism left at its default does not hide the file's", file: fileAuth,
+			flags: func(o *sendOptions) { o.password.file = "/pw" },
+			want: func(a *submit.Account) {
+				a.Auth.Secret = submit.SecretRef{Source: submit.SecretFile, Ref: "/pw", Name: "--password-file"}
+			}},
+		{name: "--user replaces the file's authentication", file: fileAuth,
+			flags: func(o *sendOptions) { o.user, o.password.cmd = "bob", "pass show bob" },
+			want: func(a *submit.Account) {
+				a.Auth = submit.Auth{User: "bob", Mechanism: "AUTO", Secret: submit.SecretRef{Source: submit.SecretCommand, Ref: "pass show bob", Name: "--password-cmd"}}
 			}},
 		{name: "a literal password has no reference", file: file,
 			flags: func(o *sendOptions) { o.user, o.password.literal = "demo", "pw" },
@@ -128,7 +143,22 @@ func TestAccountForQueue(t *testing.T) {
 	if _, err := accountFor(&sendOptions{}, literal); !errors.As(err, &ce) || ce.kind != kindUsage {
 		t.Errorf("a literal password: %v; want a usage error", err)
 	}
-	if _, err := accountFor(&sendOptions{cfg: configUse{password: true}}, literal); !errors.As(err, &ce) || ce.kind != kindConfig {
+	noFile := &sendPlan{acct: submit.Account{Host: "h", Port: 587,
+		Auth: submit.Auth{User: "ann", Mechanism: "AUTO", Secret: submit.SecretRef{Source: submit.SecretConfig, Ref: "work"}}}}
+	if _, err := accountFor(&sendOptions{}, noFile); !errors.As(err, &ce) || ce.kind != kindConfig {
 		t.Errorf("a configuration password with no file to name: %v; want a configuration error", err)
+	}
+	// A configuration account's passwordeval and netrc lookup are queued
+	// as the account, read again at delivery.
+	for _, ref := range []submit.SecretRef{
+		{Source: submit.SecretCommand, Ref: "pass show mail", Name: "passwordeval (/etc/msmtprc)", Config: true},
+		{Source: submit.SecretNetrc, Config: true},
+	} {
+		p := &sendPlan{acct: submit.Account{ConfigFile: "/etc/msmtprc", Name: "work", Host: "h", Port: 587,
+			Auth: submit.Auth{User: "ann", Mechanism: "AUTO", Secret: ref}}}
+		a, err := accountFor(&sendOptions{}, p)
+		if err != nil || a.Auth.Secret != (submit.SecretRef{Source: submit.SecretConfig, Ref: "work"}) {
+			t.Errorf("%+v: accountFor = %+v, %v; want the configuration account", ref, a.Auth.Secret, err)
+		}
 	}
 }

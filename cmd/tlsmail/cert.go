@@ -159,9 +159,8 @@ name-constraints, malformed, pin-mismatch, expiring-soon (a warning within
 cannot parse it: listed with "unparsed": true and its sha256 only).`
 
 type certVerifyOptions struct {
-	ca, name, at, revocation string
-	pins                     []string
-	json                     bool
+	certFlags
+	json bool
 }
 
 func newCertVerifyCommand(e *env, st *runState) *cobra.Command {
@@ -175,12 +174,10 @@ wrong with the concrete values, and what to do.
 
 CHAIN.pem holds PEM certificates, leaf first, then any intermediates (the
 file a server is configured with, e.g. fullchain.pem); a single DER
-certificate is accepted too. The roots are the system's, or those in
---ca FILE. --name checks that the leaf is valid for a DNS name or an IP
-address (no name check without it). --at verifies at another time
-(RFC 3339). Revocation is checked through the CRL and OCSP URLs in the
-certificates (--revocation soft: an unknown status is a warning; strict: an
-error; off: not checked).
+certificate is accepted too. Without --name no name is checked; revocation
+is checked through the CRL and OCSP URLs in the certificates.
+
+@flags name at ca revocation
 
 ` + certJSONHelp + `
 
@@ -194,7 +191,7 @@ unreadable, or holds no certificate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+			opts, err := o.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.VerifyFile(cmd.Context(), args[0], opts)
@@ -204,17 +201,16 @@ unreadable, or holds no certificate.`,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&o.name, "name", "", "check that the leaf is valid for `NAME` (a DNS name or an IP address)")
-	fs.StringVar(&o.at, "at", "", "verify at `TIME` (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead of now")
-	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
+	o.register(fs, "the leaf", "verify at `TIME` (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead of now")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
+	cmd.Long = helpFlags(cmd.Long, fs)
 	return cmd
 }
 
 type certCheckOptions struct {
-	cert, key, ca, name, at, revocation string
-	pins                                []string
-	json                                bool
+	certFlags
+	cert, key string
+	json      bool
 }
 
 func newCertCheckCommand(e *env, st *runState) *cobra.Command {
@@ -250,7 +246,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = o.json
-			opts, err := certFlags{ca: o.ca, name: o.name, at: o.at, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+			opts, err := o.options(e.revocationChecker())
 			var res certinfo.Result
 			if err == nil {
 				res, err = certinfo.CheckKeyPair(cmd.Context(), o.cert, o.key, opts)
@@ -262,9 +258,7 @@ Exit codes: 0 no error-level problem, 1 problems found, 64 usage error,
 	fs.SortFlags = false
 	fs.StringVar(&o.cert, "cert", "", "the server's certificate chain PEM `FILE` (leaf first)")
 	fs.StringVar(&o.key, "key", "", "the server's private key PEM `FILE`")
-	fs.StringVar(&o.name, "name", "", "check that the certificate is valid for `NAME` (a DNS name or an IP address)")
-	fs.StringVar(&o.at, "at", "", "check at `TIME` (RFC 3339) instead of now")
-	registerTrustFlags(fs, &o.ca, &o.pins, &o.revocation, string(trust.RevocationSoft))
+	o.register(fs, "the certificate", "check at `TIME` (RFC 3339) instead of now")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on standard output")
 	cmd.MarkFlagRequired("cert")
 	cmd.MarkFlagRequired("key")

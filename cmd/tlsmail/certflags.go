@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/internal/certinfo"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -18,6 +19,15 @@ type certFlags struct {
 	at         string   // --at: RFC 3339 reference time; empty for now
 	pins       []string // --pin: SPKI pins
 	revocation string   // --revocation: off, soft (default) or strict
+}
+
+// register declares --name (what is the certificate it checks), --at
+// (with its usage) and the trust flags (registerTrustFlags) of cert verify
+// and cert check.
+func (f *certFlags) register(fs *pflag.FlagSet, what, atUsage string) {
+	fs.StringVar(&f.name, "name", "", "check that "+what+" is valid for `NAME` (a DNS name or an IP address)")
+	fs.StringVar(&f.at, "at", "", atUsage)
+	registerTrustFlags(fs, &f.ca, &f.pins, &f.revocation, string(trust.RevocationSoft))
 }
 
 // options checks the flags and loads the roots of --ca into the

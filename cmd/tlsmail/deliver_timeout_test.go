@@ -131,7 +131,7 @@ func TestQueueFlushSilentServerDefersTheRest(t *testing.T) {
 	r := proc{args: []string{"queue", "flush", "--json", "--queue-dir", dir}}.run(t)
 	var out struct {
 		Stats   outbox.Stats
-		Results []runResult
+		Results []submit.Report
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("%v: %s", err, r)

@@ -190,16 +190,7 @@ func runDemo(ctx context.Context, e *env, providers [2]string, sh shellHints) er
 	}
 	fmt.Fprintf(w, "\n=== delivered ===\n")
 	for _, m := range msgs {
-		via := "no TLS"
-		if m.TLS != nil {
-			via = m.TLS.Version + ", " + m.TLS.CipherSuite
-			if m.TLS.STARTTLS {
-				via = "STARTTLS, " + via
-			} else {
-				via = "implicit TLS, " + via
-			}
-		}
-		fmt.Fprintf(w, "%s  (%d bytes, from %s, %s, AUTH %s)\n", m.Path, m.Size, m.From, via, m.AuthUser)
+		fmt.Fprintf(w, "%s  (%d bytes, from %s, %s, AUTH %s)\n", m.Path, m.Size, m.From, m.TLS.Summary(), m.AuthUser)
 		fmt.Fprintf(w, "%s  (envelope and TLS details)\n", m.EnvelopePath)
 	}
 	fmt.Fprintf(w, "\nAll files are in %s (remove it with: %s)\n", dir, sh.removeDir(dir))

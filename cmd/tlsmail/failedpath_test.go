@@ -23,12 +23,12 @@ func TestQueuedFailedPath(t *testing.T) {
 		qr   queued
 		want string
 	}{
-		{"spool", queued{id: "abc", where: q.Where, spool: true}, filepath.Join(dir, "failed", "abc.msg")},
-		{"database", queued{id: "abc", where: pg}, "postgres://u@db:5432/mail (table tlsmail.failed) as abc"},
+		{"spool", queued{id: "abc", store: q}, filepath.Join(dir, "failed", "abc.msg")},
+		{"database", queued{id: "abc", store: whereStore{where: pg}}, "postgres://u@db:5432/mail (table tlsmail.failed) as abc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.qr.failedPath(); got != tc.want {
-				t.Errorf("failedPath = %q, want %q", got, tc.want)
+			if got := outbox.Locate(tc.qr.store, outbox.PartFailed, tc.qr.id); got != tc.want {
+				t.Errorf("outbox.Locate = %q, want %q", got, tc.want)
 			}
 			tc.qr.res = outbox.Result{Outcome: outbox.Permanent, Err: errString("550 no such user")}
 			if err := tc.qr.err(); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -37,6 +37,14 @@ func TestQueuedFailedPath(t *testing.T) {
 		})
 	}
 }
+
+// whereStore is an outbox in a database, as far as Where goes.
+type whereStore struct {
+	outbox.Store
+	where func(outbox.Part) string
+}
+
+func (s whereStore) Where(p outbox.Part) string { return s.where(p) }
 
 type errString string
 

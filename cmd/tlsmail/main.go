@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/trust"
 )
@@ -285,4 +286,25 @@ func cobraRefusal(msg string) string {
 		names[i] = strconv.Quote(n)
 	}
 	return head + "; did you mean " + strings.Join(names, " or ") + "?"
+}
+
+// helpFlags replaces each line "@flags NAME..." of a help text that
+// introduces flags by the usage lines of the named flags of fs, as the
+// help's flag list prints them: the text then says what the flags' own
+// usage strings say, and cannot drift from them.
+func helpFlags(long string, fs *pflag.FlagSet) string {
+	lines := strings.SplitAfter(long, "\n")
+	for i, l := range lines {
+		names, ok := strings.CutPrefix(strings.TrimSuffix(l, "\n"), "@flags ")
+		if !ok {
+			continue
+		}
+		sub := pflag.NewFlagSet("", pflag.ContinueOnError)
+		sub.SortFlags = false
+		for _, n := range strings.Fields(names) {
+			sub.AddFlag(fs.Lookup(n))
+		}
+		lines[i] = sub.FlagUsagesWrapped(78)
+	}
+	return strings.Join(lines, "")
 }

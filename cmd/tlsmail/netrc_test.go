@@ -233,3 +233,43 @@ func TestMsmtpNetrcUnreadableSkipped(t *testing.T) {
 		t.Errorf("%d messages delivered, want at least 2", n)
 	}
 }
+
+// A password ~/.netrc keeps for the account's host is not sent to another
+// server: with --server over the account's host, the entry is looked up
+// for the server connected to (as msmtp's --host does), whether the
+// message is sent at once or queued (--defer, then queue run). Before, a
+// fresh send looked it up for the file's host and sent it to --server.
+func TestNetrcFollowsServerFlag(t *testing.T) {
+	t.Parallel()
+	m := newMailbox(t, nil, nil)
+	port := portOf(t, m.srv.SMTPAddr())
+	cfg := writeFile(t, "msmtprc", []byte(fmt.Sprintf("defaults\ntls on\ntls_starttls on\ntls_trust_file %s\ntimeout 30\n\n"+
+		"account default\nhost mail.example.invalid\nport %s\nauth on\nuser %s\nfrom ann@example.com\n",
+		m.srv.CAFile(), port, testUser)), 0o600)
+	home := t.TempDir()
+	netrc := filepath.Join(home, ".netrc")
+	writeFileAt(t, netrc, fmt.Sprintf("machine mail.example.invalid login %s password %s\n", testUser, testPassword), 0o600)
+	env := m.env("HOME=" + home)
+	msg := []string{"--to", "bob@example.org", "--subject", "s", "--body", "b"}
+	send := func(extra ...string) result {
+		return proc{args: append(append([]string{"send", "--config", cfg, "--server", "127.0.0.1:" + port}, extra...), msg...), env: env}.run(t)
+	}
+	r := send()
+	if r.code != exitConfig || !strings.Contains(r.stderr, "machine 127.0.0.1 login "+testUser) || storedCount(t, m.srv) != 0 {
+		t.Fatalf("the other host's netrc password, sent at once: %s (stored %d); want exit %d naming machine 127.0.0.1", r, storedCount(t, m.srv), exitConfig)
+	}
+	if r := send("--defer"); r.code != 0 || len(m.list(t).Queued) != 1 {
+		t.Fatalf("--defer: %s", r)
+	}
+	if r := (proc{args: []string{"queue", "run"}, env: env}).run(t); storedCount(t, m.srv) != 0 || len(m.list(t).Queued) != 1 {
+		t.Fatalf("the other host's netrc password, queued: %s (stored %d)", r, storedCount(t, m.srv))
+	}
+	// The entry for the server connected to is used, at once and queued.
+	writeFileAt(t, netrc, fmt.Sprintf("machine 127.0.0.1 login %s password %s\n", testUser, testPassword), 0o600)
+	if r := send(); r.code != 0 {
+		t.Fatalf("with an entry for 127.0.0.1: %s", r)
+	}
+	if r := (proc{args: []string{"queue", "flush"}, env: env}).run(t); r.code != 0 || storedCount(t, m.srv) != 2 {
+		t.Errorf("queue flush with an entry for 127.0.0.1: %s (stored %d, want 2)", r, storedCount(t, m.srv))
+	}
+}

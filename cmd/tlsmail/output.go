@@ -10,7 +10,6 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/secchan"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -145,7 +144,7 @@ func printOutcome(stdout, stderr io.Writer, o *outcome) {
 	if r != nil && r.Response != nil && r.Response.Code == 250 {
 		fmt.Fprintf(stdout, "sent:     %s\n", safetext.Quote(r.Response.String()))
 	}
-	fmt.Fprintf(stdout, "server:   %s (%s)\n", safetext.Quote(o.addr), modeName(o.mode))
+	fmt.Fprintf(stdout, "server:   %s (%s)\n", safetext.Quote(o.addr), o.mode.Name())
 	if o.tls != nil {
 		printTLS(stdout, o.tls, o.tlsName)
 	} else {
@@ -207,18 +206,6 @@ func printTLS(w io.Writer, st *secchan.State, name string) {
 			fmt.Fprintf(w, "          fix: %s\n", safetext.Quote(p.Fix))
 		}
 	}
-}
-
-func modeName(m smtp.TLSMode) string {
-	switch m {
-	case smtp.Implicit:
-		return "implicit TLS"
-	case smtp.StartTLS:
-		return "STARTTLS"
-	case smtp.None:
-		return "no TLS"
-	}
-	return string(m)
 }
 
 // printError prints a failure for people on stderr: what happened, what to

@@ -21,11 +21,8 @@ import (
 
 // probeOptions are the flags of `tlsmail probe`.
 type probeOptions struct {
+	certFlags  // --name, --ca, --pin, --revocation (no --at)
 	tlsMode    string
-	ca         string
-	name       string
-	pins       []string
-	revocation string
 	provider   string
 	ehlo       string
 	transcript string
@@ -46,14 +43,10 @@ problem found in the chain, in which certificate, and what to do about it.
 The handshake completes even when the chain is bad, so that the whole
 chain can be shown; nothing is sent over it.
 
-  HOST[:PORT]     the port defaults to 587 (465 with --tls implicit)
-  --tls MODE      implicit or starttls; default from the port: 465 means
-                  implicit, anything else starttls
-  --name NAME     the DNS name or IP address the certificate must be valid
-                  for (default HOST); also sent in SNI when it is a name
-  --ca FILE       trust only these roots (default: the system's)
-  --versions      also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time (one
-                  connection each) and say which the server accepts
+HOST[:PORT] is the server; the port defaults to 587 (465 with --tls
+implicit). --name is also sent in SNI when it is a DNS name.
+
+@flags tls name ca versions
 
 In STARTTLS mode probe makes one plaintext session first (greeting, EHLO,
 QUIT) to see what the server offers before TLS, then the TLS session.
@@ -105,6 +98,7 @@ func newProbeCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.transcript, "transcript", "", "write the session log to `FILE` (- for standard error)")
 	fs.StringVar(&o.provider, "tls-provider", defaultProvider, "TLS implementation: "+strings.Join(e.providers.Names(), ", "))
 	fs.StringVar(&o.ehlo, "ehlo", "", "`NAME` to send with EHLO (default localhost)")
+	cmd.Long = helpFlags(probeLong, fs)
 	return cmd
 }
 
@@ -119,6 +113,8 @@ type probeReport struct {
 	TLS      *probe.TLS      `json:"tls"`
 	Versions []probe.Version `json:"versions,omitempty"`
 	Error    *jsonError      `json:"error,omitempty"`
+	// report is what the probe learnt (writeText prints its sessions).
+	report *probe.Report
 }
 
 func runProbe(ctx context.Context, e *env, o *probeOptions, target string) error {
@@ -200,16 +196,16 @@ func planProbe(e *env, o *probeOptions, target string) (p *probe.Config, closeFn
 		return nil, nil, usageErrorf("unknown --tls-provider %q", o.provider).
 			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
 	}
-	name := o.name
-	if name == "" {
-		name = host
+	cf := o.certFlags
+	if cf.name == "" {
+		cf.name = host
 	}
-	opts, err := certFlags{ca: o.ca, name: name, pins: o.pins, revocation: o.revocation}.options(e.revocationChecker())
+	opts, err := cf.options(e.revocationChecker())
 	if err != nil {
 		return nil, nil, certError(err, "tlsmail probe")
 	}
 	p = &probe.Config{Addr: net.JoinHostPort(host, port), Mode: mode, Trust: opts,
-		Provider: prov, Timeout: o.timeout, LocalName: o.ehlo, DialContext: dialSpecialNames}
+		Provider: prov, Timeout: o.timeout, LocalName: o.ehlo}
 	tw, closeFn, err := openTranscript(e, o.transcript)
 	if err != nil {
 		return nil, nil, err
@@ -234,6 +230,7 @@ func runPlanned(ctx context.Context, p *probe.Config) (*probeReport, error) {
 	r, err := probe.Run(ctx, p)
 	out := emptyProbeReport(p.Addr, string(r.Mode), nil)
 	out.Name = r.ServerName
+	out.report = r
 	out.SMTP, out.TLS, out.Versions = r.SMTP, r.TLS, r.Versions
 	if r.Trust != nil {
 		opts := p.Trust
@@ -260,8 +257,8 @@ func hint(err error, addr string) error {
 }
 
 // writeText prints the probe for people: the verdict, the SMTP and TLS
-// sessions, the versions, then the chain, the problems and the details as
-// 'cert verify' prints them.
+// sessions (probe.Report.WriteText), then the chain, the problems and the
+// details as 'cert verify' prints them.
 func (r *probeReport) writeText(w io.Writer) error {
 	verdict := fmt.Sprintf("FAIL: no TLS session with %s", safetext.Quote(r.Server))
 	var rest []byte
@@ -276,64 +273,10 @@ func (r *probeReport) writeText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintln(&b, verdict)
 	fmt.Fprintln(&b)
-	// Banner, EHLO lines and handshake errors are the server's text.
-	row := func(label, value string) { fmt.Fprintf(&b, "  %-12s %s\n", label, safetext.Quote(value)) }
-	fmt.Fprintln(&b, "SMTP:")
-	row("server", fmt.Sprintf("%s (%s)", r.Server, modeName(smtp.TLSMode(r.Mode))))
-	if s := r.SMTP; s != nil {
-		if s.Banner != "" {
-			row("banner", s.Banner)
-		}
-		if r.Mode == string(smtp.StartTLS) && s.Banner != "" {
-			row("ehlo", orNone(s.EHLO))
-			offered := "offered"
-			if !s.StartTLS {
-				offered = "NOT offered: mail to this server travels in the clear"
-			}
-			row("starttls", offered)
-		}
-		if r.TLS != nil {
-			row("ehlo (tls)", orNone(s.EHLOTLS))
-		}
-	}
-	if t := r.TLS; t != nil {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, "TLS:")
-		row("version", t.Version)
-		row("cipher", t.Cipher)
-		if t.Group != "" {
-			row("group", t.Group)
-		}
-		row("provider", t.Provider)
-		row("name", t.ServerName)
-		staple := t.OCSPStaple
-		if t.OCSPDetail != "" {
-			staple += " (" + t.OCSPDetail + ")"
-		}
-		row("ocsp staple", staple)
-	}
-	if len(r.Versions) > 0 {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, "TLS versions:")
-		for _, v := range r.Versions {
-			s := v.Result
-			if v.Cipher != "" {
-				s += ", " + v.Cipher
-			}
-			if v.Detail != "" {
-				s += ": " + v.Detail
-			}
-			row(v.Version, s)
-		}
+	if err := r.report.WriteText(&b); err != nil {
+		return err
 	}
 	b.Write(rest)
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "(none)"
-	}
-	return strings.Join(list, ", ")
 }

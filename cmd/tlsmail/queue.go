@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,16 +8,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/anystore"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -59,7 +57,7 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
 		return "", "", nil
 	}
-	f, found, err := loadConfig(ctx, e, explicit, config.Options{Home: homeDir(e)})
+	f, found, err := loadConfig(ctx, e, explicit, homeDir(e))
 	if err != nil {
 		if !found && explicit == "" && account == "" {
 			return "", "", nil
@@ -125,11 +123,9 @@ type queued struct {
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
-	// where names a part of the outbox the item was queued in
-	// (outbox.Store.Where), for messages; nil when direct. spool: that
-	// outbox is a directory, whose items are files named after their ID.
-	where func(outbox.Part) string
-	spool bool
+	// store is the outbox the item was queued in, for messages
+	// (outbox.Store.Where, outbox.Locate); nil when direct.
+	store outbox.Store
 	// direct: no outbox could be created and the message was sent at
 	// once, unqueued (res and out say how that went; id is "").
 	direct bool
@@ -145,21 +141,12 @@ type queued struct {
 // unless o.deferOnly, delivers that one item at once. Errors are usage,
 // configuration and spool failures: the message was not queued.
 func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
-	if err := applyConfig(ctx, e, o); err != nil {
-		return nil, err
+	p, err := planMessage(ctx, e, o)
+	if p != nil && p.closeFn != nil {
+		defer p.closeFn()
 	}
-	p, err := planConnection(e, o)
 	if err != nil {
 		return nil, err
-	}
-	if err := buildMessage(e, o, p); err != nil {
-		if p.closeFn != nil {
-			p.closeFn()
-		}
-		return nil, err
-	}
-	if p.closeFn != nil {
-		defer p.closeFn()
 	}
 	acct, err := accountFor(o, p)
 	if err != nil {
@@ -207,19 +194,13 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		// On disk, but the directory flush failed: say so, go on.
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
 	}
-	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}, where: q.Where}
-	_, res.spool = q.(*outbox.Queue)
+	res := &queued{id: id, dir: dir, deferred: o.deferOnly, env: outbox.Envelope{From: p.env.From, To: p.env.To}, store: q}
 	if o.deferOnly {
 		return res, nil
 	}
-	// The message is queued: a transcript that cannot be written is no
-	// reason to leave it undelivered.
-	tw, closeTranscript, err := openTranscript(e, o.transcript)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
-	}
+	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
+	d := &submit.Deliverer{Connect: o.connector(e).Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
@@ -227,7 +208,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		res.out = outcomeOf(s)
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
-		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime})
+		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
+			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, it, res, s) }})
 	}
 	return res, nil
 }
@@ -286,11 +268,11 @@ func (qr *queued) err() error {
 	case outbox.Permanent:
 		c := classify(qr.res.Err)
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, qr.failedPath()),
+			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, outbox.Locate(qr.store, outbox.PartFailed, qr.id)),
 			fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
-			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.where(outbox.PartCorrupt), qr.res.Err),
+			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.store.Where(outbox.PartCorrupt), qr.res.Err),
 			fix: "send the message again, and check the disk that holds the outbox"}
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
@@ -325,17 +307,6 @@ func (qr *queued) err() error {
 		fix: fmt.Sprintf("the message is safe in the outbox as %s; 'tlsmail queue run' delivers it", qr.id)}
 }
 
-// failedPath is where a queued send's failed item is: its file in a spool
-// directory's failed/, or its ID in a database's failed table
-// (outbox.Store.Where words both).
-func (qr *queued) failedPath() string {
-	where := qr.where(outbox.PartFailed)
-	if qr.spool {
-		return filepath.Join(where, qr.id+".msg")
-	}
-	return where + " as " + qr.id
-}
-
 func nextText(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -354,9 +325,8 @@ keeps its envelope, the message and the connection settings; the password is
 never stored, it is read again at delivery from the same source (environment
 variable, file, command or configuration account).
 
-The outbox directory is --queue-dir, else $TLSMAIL_QUEUE_DIR, else the
-queue_dir of the configuration account, else $XDG_STATE_HOME/tlsmail/queue
-(~/.local/state/tlsmail/queue).
+Where the outbox is ($XDG_STATE_HOME is ~/.local/state when unset):
+@flags queue-dir queue-url
 
 Items name the command that gives their password, so the outbox must be
 the private directory of the user who runs the queue: 'queue run' refuses
@@ -370,6 +340,7 @@ others.`,
 		},
 	}
 	qf.register(cmd)
+	cmd.Long = helpFlags(cmd.Long, cmd.PersistentFlags())
 	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
 		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf))
 	return cmd
@@ -377,19 +348,19 @@ others.`,
 
 // resolve finds the outbox from the flags, the environment and the
 // configuration (resolveQueue).
-func (f *queueFlags) resolve(ctx context.Context, e *env) (queueLoc, error) {
+func (f *queueFlags) resolve(ctx context.Context, e *env) (anystore.Location, error) {
 	cfgDir, cfgURL := "", ""
 	if f.dir == "" && f.url == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
 		var err error
 		if cfgDir, cfgURL, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
-			return queueLoc{}, err
+			return anystore.Location{}, err
 		}
 	}
 	return resolveQueue(e, f.dir, f.url, cfgDir, cfgURL)
 }
 
 // open resolves the outbox from the flags and opens it.
-func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
+func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 	loc, err := f.resolve(ctx, e)
 	if err != nil {
 		return nil, err
@@ -399,9 +370,6 @@ func (f *queueFlags) open(ctx context.Context, e *env) (queueStore, error) {
 	}
 	return openStore(ctx, e, loc, f.lease, 0)
 }
-
-// listedItem is one message of `queue list --json`.
-type listedItem = submit.ItemInfo
 
 // listOptions are the flags of `queue list`.
 type listOptions struct {
@@ -432,7 +400,7 @@ many messages there are; --limit N shows at most N of each list.`,
 			if err != nil {
 				return err
 			}
-			return queueListWith(e, q, lo)
+			return queueList(e, q, lo)
 		},
 	}
 	cmd.Flags().BoolVar(&lo.json, "json", false, `print one JSON object: {"dir", "queued": [...], "failed": [...]} (with --count: numbers)`)
@@ -443,33 +411,7 @@ many messages there are; --limit N shows at most N of each list.`,
 }
 
 // queueList is `queue list` with the given flags (and sendmail -bp).
-func queueList(e *env, q queueStore, asJSON, showFailed bool) error {
-	return queueListWith(e, q, listOptions{json: asJSON, failed: showFailed})
-}
-
-// errLimit stops a walk at --limit.
-var errLimit = errors.New("limit reached")
-
-// walkLimit walks with walk, stopping after limit items (0: none).
-func walkLimit(walk func(func(*outbox.Item) error) error, limit int, fn func(*outbox.Item) error) (shown int, err error) {
-	err = walk(func(it *outbox.Item) error {
-		if limit > 0 && shown >= limit {
-			return errLimit
-		}
-		shown++
-		return fn(it)
-	})
-	if errors.Is(err, errLimit) {
-		err = nil
-	}
-	return shown, err
-}
-
-// listRows is how many rows of the text listing are aligned together: the
-// table is written as it is read, a block at a time.
-const listRows = 256
-
-func queueListWith(e *env, q queueStore, lo listOptions) error {
+func queueList(e *env, q outbox.Store, lo listOptions) error {
 	if lo.count {
 		queued, err := q.Count()
 		if err != nil {
@@ -491,109 +433,32 @@ func queueListWith(e *env, q queueStore, lo listOptions) error {
 		fmt.Fprintf(e.stdout, "%d queued, %d failed in %s\n", queued, failed, q.Dir())
 		return nil
 	}
-	w := bufio.NewWriterSize(e.stdout, 32<<10)
-	defer w.Flush()
 	if lo.json {
-		return queueListJSON(w, q, lo)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	rows := 0
-	shown, err := walkLimit(q.Walk, lo.limit, func(it *outbox.Item) error {
-		if rows == 0 {
-			fmt.Fprintln(tw, "ID\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tFROM\tRECIPIENTS\tLAST ERROR")
-		}
-		next := "now"
-		if it.NextAttempt.After(time.Now()) {
-			next = it.NextAttempt.Local().Format("2006-01-02 15:04:05")
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-			oneLine(orNull(it.Envelope.From)), recipients(it.Envelope.To), oneLine(it.LastError))
-		if rows++; rows%listRows == 0 {
-			tw.Flush()
+		if err := submit.WriteListJSON(e.stdout, q, lo.limit); err != nil {
+			return queueError(err)
 		}
 		return nil
-	})
-	tw.Flush()
+	}
+	shown, err := submit.WriteQueued(e.stdout, q, lo.limit)
 	if err != nil {
 		return queueError(err)
 	}
-	if shown == 0 {
-		fmt.Fprintf(w, "The outbox %s is empty.\n", q.Dir())
-	} else if lo.limit > 0 && shown == lo.limit {
+	if lo.limit > 0 && shown == lo.limit {
 		if n, err := q.Count(); err == nil && n > shown {
-			fmt.Fprintf(w, "(%d of %d queued messages shown: --limit)\n", shown, n)
+			fmt.Fprintf(e.stdout, "(%d of %d queued messages shown: --limit)\n", shown, n)
 		}
 	}
 	if lo.failed {
-		first := true
-		_, err := walkLimit(q.WalkFailed, lo.limit, func(it *outbox.Item) error {
-			if first {
-				fmt.Fprintf(w, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
-				first = false
-			}
-			fmt.Fprintf(w, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format("2006-01-02 15:04:05"),
-				recipients(it.Envelope.To), oneLine(it.Reason))
-			return nil
-		})
-		if err != nil {
+		if _, err := submit.WriteFailed(e.stdout, q, lo.limit); err != nil {
 			return queueError(err)
 		}
 	} else if n, err := q.CountFailed(); err != nil {
 		return queueError(err)
 	} else if n > 0 {
-		fmt.Fprintf(w, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
+		fmt.Fprintf(e.stdout, "%d message(s) failed for good: see 'tlsmail queue list --failed'.\n", n)
 	}
 	return nil
 }
-
-// queueListJSON streams {"ok", "dir", "queued": [...], "failed": [...]}
-// one item at a time.
-func queueListJSON(w *bufio.Writer, q queueStore, lo listOptions) error {
-	dir, _ := json.Marshal(q.Dir())
-	fmt.Fprintf(w, "{\n  \"ok\": true,\n  \"dir\": %s,\n", dir)
-	list := func(name string, walk func(func(*outbox.Item) error) error) error {
-		fmt.Fprintf(w, "  %q: [", name)
-		n := 0
-		_, err := walkLimit(walk, lo.limit, func(it *outbox.Item) error {
-			b, err := json.Marshal(submit.Describe(it))
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				w.WriteByte(',')
-			}
-			n++
-			w.WriteString("\n    ")
-			w.Write(b)
-			return nil
-		})
-		if n > 0 {
-			w.WriteString("\n  ")
-		}
-		w.WriteString("]")
-		return err
-	}
-	if err := list("queued", q.Walk); err != nil {
-		return queueError(err)
-	}
-	w.WriteString(",\n")
-	if err := list("failed", q.WalkFailed); err != nil {
-		return queueError(err)
-	}
-	w.WriteString("\n}\n")
-	return nil
-}
-
-func orNull(from string) string {
-	if from == "" {
-		return "<>"
-	}
-	return from
-}
-
-// recipients joins an item's recipients for a listing. They come from the
-// spool, which a hostile sender's input reached: quoted like peer text.
-func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 
 // oneLine makes s, often a server's reply or an error quoting one, fit on
 // one line of the listing: runs of white space become one space and
@@ -601,9 +466,6 @@ func recipients(to []string) string { return oneLine(strings.Join(to, ",")) }
 func oneLine(s string) string {
 	return safetext.Quote(strings.Join(strings.Fields(s), " "))
 }
-
-// runResult is one item's outcome in `queue run --json`.
-type runResult = submit.Report
 
 func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
 	var (
@@ -670,7 +532,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 
 type queueRunner struct {
 	e          *env
-	q          queueStore
+	q          outbox.Store
 	json       bool
 	parallel   int
 	force      bool
@@ -741,7 +603,8 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnReport: func(rr runResult) { // one at a time
+		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, it, res, s) },
+		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {
 					startJSON()
@@ -754,7 +617,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 			} else {
 				// Printed and forgotten: a run's memory does not grow
 				// with the backlog.
-				printRunResult(out, rr)
+				fmt.Fprintln(out, rr)
 			}
 		},
 	})
@@ -778,20 +641,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		out.Write([]byte("\n}\n"))
 	} else {
 		out.Flush()
-		fmt.Fprintf(r.e.stdout, "%d delivered, %d deferred, %d failed", stats.Delivered, stats.Deferred, stats.Failed)
-		if stats.NotDue > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d not due yet (next at %s)", stats.NotDue, stats.Next.Local().Format("2006-01-02 15:04:05"))
-		}
-		if stats.Busy > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d being delivered by another run", stats.Busy)
-		}
-		if stats.Corrupt > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d corrupt file(s) moved to %s", stats.Corrupt, r.q.Where(outbox.PartCorrupt))
-		}
-		if stats.Stuck > 0 {
-			fmt.Fprintf(r.e.stdout, ", %d skipped (cannot be removed once delivered)", stats.Stuck)
-		}
-		fmt.Fprintln(r.e.stdout)
+		fmt.Fprintln(r.e.stdout, stats.Summary(r.q.Where))
 	}
 	return stats, nil
 }
@@ -805,21 +655,6 @@ func indentedJSON(v any, prefix string) []byte {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-}
-
-func printRunResult(w io.Writer, rr runResult) {
-	to := recipients(rr.Recipients)
-	switch rr.Outcome {
-	case "delivered":
-		fmt.Fprintf(w, "delivered %s to %s: %s\n", rr.ID, to, safetext.Quote(rr.Response))
-	case "deferred":
-		fmt.Fprintf(w, "deferred  %s to %s: %s (next attempt %s)\n", rr.ID, to, oneLine(rr.Error),
-			rr.NextAttempt.Local().Format("2006-01-02 15:04:05"))
-	case "corrupt":
-		fmt.Fprintf(w, "corrupt   %s to %s: %s (not sent; moved to corrupt/)\n", rr.ID, to, oneLine(rr.Error))
-	default:
-		fmt.Fprintf(w, "failed    %s to %s: %s (moved to failed/)\n", rr.ID, to, oneLine(rr.Error))
-	}
 }
 
 // once is `queue run` and `queue flush`: one pass, and the exit code says
@@ -905,12 +740,9 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil
 	}
-	tw, closeTranscript, err := openTranscript(e, o.transcript)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
-	}
+	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	err = connectAndSend(ctx, e, o, p, tw, res.out)
+	err := connectAndSend(ctx, e, o, p, tw, res.out)
 	if sres := res.out.result; err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
@@ -920,4 +752,15 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 	}
 	return res, nil
+}
+
+// transcriptOrWarn opens --transcript for a message that is queued, or
+// is sent with nothing kept: a transcript that cannot be written is no
+// reason to leave it undelivered, so the failure is a warning.
+func transcriptOrWarn(e *env, path string) (io.Writer, func()) {
+	tw, done, err := openTranscript(e, path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", err)
+	}
+	return tw, done
 }

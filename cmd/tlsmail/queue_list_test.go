@@ -46,8 +46,8 @@ func TestQueueListCountAndLimit(t *testing.T) {
 		var list struct {
 			OK     bool
 			Dir    string
-			Queued []listedItem
-			Failed []listedItem
+			Queued []submit.ItemInfo
+			Failed []submit.ItemInfo
 		}
 		want := 5
 		if limit == "3" {

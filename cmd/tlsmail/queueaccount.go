@@ -3,25 +3,35 @@ package main
 import "github.com/tlsmail/tlsmail/submit"
 
 // accountFor is the account a checked plan's outbox item is delivered
-// with: the plan's (buildAccount), its relative file names made absolute
-// (a queue runner may start elsewhere) and its password a reference to a
-// source that can be read again: the spool never holds a secret.
+// with: the plan's (buildAccount) as the outbox stores it
+// (submit.Account.Stored: file names absolute, a configuration account's
+// password a reference to the account). The spool never holds a secret, so
+// a password with no source to read it from again cannot be queued.
+//
+// The item keeps the run's log settings (logConfig) too, so that the run
+// that delivers it later writes msmtp's line to the same log (queuedLog);
+// a log file "-" is this run's standard output, which no later run has.
 func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
-	a := p.acct
-	a.Client.PFXPassword.Name = "" // not stored
-	a.AbsPaths()
-	if a.Auth.User == "" {
-		return a, nil
+	a := p.acct.Stored()
+	if lc := o.logConfig(); lc.Enabled() {
+		a.Log = submit.Log{File: lc.File, TimeFormat: lc.TimeFormat, Syslog: lc.Syslog}
+		if a.Log.File == "-" {
+			a.Log.File = ""
+		}
+		if a.Log.IsZero() {
+			a.Log = submit.Log{}
+		}
+		a.AbsPaths()
 	}
 	switch {
-	case a.Auth.Secret.IsZero() && o.cfg.password:
+	case a.Auth.User == "":
+	case a.Auth.Secret.Source == submit.SecretConfig && a.ConfigFile == "":
 		return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
 	case a.Auth.Secret.IsZero():
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
 			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
 	}
-	a.Auth.Secret.Name = "" // not stored
 	return a, nil
 }
 
@@ -29,7 +39,7 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 // providers, its environment, and its dialer (which knows the special
 // names of tests and the demo).
 func (e *env) connector() *submit.Connector {
-	return &submit.Connector{Providers: e.providers, Getenv: e.getenv, DialContext: dialSpecialNames}
+	return &submit.Connector{Providers: e.providers, Getenv: e.getenv}
 }
 
 // outcomeOf is what a queued item's delivery learnt, for rendering.

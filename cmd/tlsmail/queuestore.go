@@ -15,22 +15,15 @@ import (
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// queueStore is the outbox the queue commands work on: the spool directory
-// or the PostgreSQL queue (anystore.Open).
-type queueStore = outbox.Store
-
-// queueLoc is where the outbox is: a directory or a database URL.
-type queueLoc = anystore.Location
-
 // resolveQueue finds the outbox: the first of the flags, the environment
 // (TLSMAIL_QUEUE_DIR, TLSMAIL_QUEUE_URL) and the configuration account
 // (queue_dir, queue_url) that names one, else the default directory
 // (submit.DefaultQueueDir). A level that names both a directory and a URL
 // is an error: which outbox was meant cannot be told.
-func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (queueLoc, error) {
+func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (anystore.Location, error) {
 	if flagURL != "" {
 		if err := checkURLArg(flagURL); err != nil {
-			return queueLoc{}, err
+			return anystore.Location{}, err
 		}
 	}
 	loc, err := anystore.Choose(
@@ -39,16 +32,16 @@ func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (queueLoc, er
 		anystore.Source{Names: "the account's queue_dir and queue_url", Dir: cfgDir, URL: cfgURL})
 	var be *anystore.BothError
 	if errors.As(err, &be) {
-		return queueLoc{}, usageErrorf("%v", err).withFix(be.Fix())
+		return anystore.Location{}, usageErrorf("%v", err).withFix(be.Fix())
 	}
 	if err != nil || !loc.IsZero() {
 		return loc, err
 	}
 	dir, err := submit.DefaultQueueDir(e.getenv)
 	if err != nil {
-		return queueLoc{}, configErrorf("%v", err).wrapping(err).withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
+		return anystore.Location{}, configErrorf("%v", err).wrapping(err).withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 	}
-	return queueLoc{Dir: dir}, nil
+	return anystore.Location{Dir: dir}, nil
 }
 
 // checkURLArg refuses a queue URL on the command line that holds a
@@ -66,7 +59,7 @@ func checkURLArg(s string) error {
 
 // openStore opens the outbox at loc (anystore.Open); its warnings go to
 // standard error, quoted.
-func openStore(ctx context.Context, e *env, loc queueLoc, lease time.Duration, maxSize int64) (queueStore, error) {
+func openStore(ctx context.Context, e *env, loc anystore.Location, lease time.Duration, maxSize int64) (outbox.Store, error) {
 	q, err := anystore.Open(ctx, loc, anystore.Options{Lease: lease, MaxSize: maxSize, Logf: func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
 	}})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // Text a hostile server or certificate chooses: it clears the screen and
@@ -296,16 +297,16 @@ func TestPrintersQuote(t *testing.T) {
 			printError(b, classify(usageErrorf("bad %s", hostileText).withFix("do "+hostileText)))
 		}},
 		{"delivered", func(b *bytes.Buffer) {
-			printRunResult(b, runResult{ID: "1", Outcome: "delivered", Recipients: []string{"bob@example.org"}, Response: "250 " + hostileText})
+			fmt.Fprintln(b, submit.Report{ID: "1", Outcome: "delivered", Recipients: []string{"bob@example.org"}, Response: "250 " + hostileText})
 		}},
 		{"deferred", func(b *bytes.Buffer) {
-			printRunResult(b, runResult{ID: "1", Outcome: "deferred", Recipients: []string{"bob@example.org"}, Error: "451 " + hostileWire})
+			fmt.Fprintln(b, submit.Report{ID: "1", Outcome: "deferred", Recipients: []string{"bob@example.org"}, Error: "451 " + hostileWire})
 		}},
 		{"failed", func(b *bytes.Buffer) {
-			printRunResult(b, runResult{ID: "1", Outcome: "failed", Recipients: []string{"bob@example.org"}, Error: "554 " + hostileWire})
+			fmt.Fprintln(b, submit.Report{ID: "1", Outcome: "failed", Recipients: []string{"bob@example.org"}, Error: "554 " + hostileWire})
 		}},
 		{"spool recipients", func(b *bytes.Buffer) {
-			printRunResult(b, runResult{ID: "1", Outcome: "delivered", Recipients: []string{"bob@example.org" + hostileText}, Response: "250 ok"})
+			fmt.Fprintln(b, submit.Report{ID: "1", Outcome: "delivered", Recipients: []string{"bob@example.org" + hostileText}, Response: "250 ok"})
 		}},
 	}
 	for _, tc := range tests {

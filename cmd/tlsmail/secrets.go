@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -15,25 +14,19 @@ import (
 // history. The three sources below keep it out of both.
 
 // passwordFlags are the places a password (or an XOAUTH2 token) can come
-// from. At most one may be set. The password is read by submit (the one
-// reader of secrets, as for a queued item); the flag-hint table names the
-// flag of a source that fails (submit.Error's Source).
+// from on the command line. At most one may be set. The password is read
+// by submit (the one reader of secrets, as for a queued item); the
+// flag-hint table names the flag of a source that fails (submit.Error's
+// Source). A configuration account's password is no flag: its reference
+// is in the account (submit.FromConfig).
 type passwordFlags struct {
 	env  string // --password-env VAR: the value of the environment variable VAR
 	file string // --password-file F: the first line of F, which only its owner may read
 	cmd  string // --password-cmd CMD: the first line CMD prints (run with sh -c)
 
-	// literal is set by the demo (which generates its own password) and by
-	// a configuration file's password; it is not reachable from the
-	// command line.
+	// literal is set by the demo, which generates its own password; it is
+	// not reachable from the command line, and cannot be queued.
 	literal string
-	// cmdName names where cmd came from in messages; empty means
-	// --password-cmd (a configuration file's passwordeval sets it).
-	cmdName string
-	// netrc, set when a configuration account gives no password, is that
-	// account: its password is looked up in ~/.netrc, then the system's
-	// netrc (msmtp's lookup), by host and user.
-	netrc *submit.Account
 }
 
 func (p *passwordFlags) register(fs *pflag.FlagSet, what, cmdExample string) {
@@ -49,9 +42,6 @@ func (p *passwordFlags) count() int {
 		if s != "" {
 			n++
 		}
-	}
-	if p.netrc != nil {
-		n++
 	}
 	return n
 }
@@ -74,9 +64,7 @@ func (p *passwordFlags) ref() (submit.SecretRef, bool) {
 	case p.file != "":
 		return submit.SecretRef{Source: submit.SecretFile, Ref: p.file, Name: "--password-file"}, true
 	case p.cmd != "":
-		return submit.SecretRef{Source: submit.SecretCommand, Ref: p.cmd, Name: p.cmdSource()}, true
-	case p.netrc != nil:
-		return submit.SecretRef{Source: submit.SecretNetrc}, true
+		return submit.SecretRef{Source: submit.SecretCommand, Ref: p.cmd, Name: "--password-cmd"}, true
 	}
 	return submit.SecretRef{}, false
 }
@@ -93,19 +81,7 @@ func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration)
 		return "", usageErrorf("no password source").
 			withFix("give --password-env VAR, --password-file FILE or --password-cmd CMD with --user")
 	}
-	a := &submit.Account{Timeout: timeout}
-	if p.netrc != nil {
-		a = p.netrc // the host and user the entry is looked up by
-	}
-	pw, err := e.connector().Secret(ctx, a, ref)
-	var se *submit.Error
-	if p.cmdName != "" && errors.As(err, &se) && se.Source == submit.SecretCommand {
-		// A configuration file's passwordeval, not --password-cmd: the
-		// flag-hint table names no flag for it, as for a queued item's
-		// (submit.SecretConfig).
-		se.Source = submit.SecretConfig
-	}
-	return pw, err
+	return e.connector().Secret(ctx, &submit.Account{Timeout: timeout}, ref)
 }
 
 // describe names the source as the user gave it, for messages.
@@ -116,19 +92,9 @@ func (p *passwordFlags) describe() string {
 	case p.file != "":
 		return "--password-file " + p.file
 	case p.cmd != "":
-		return p.cmdSource()
-	case p.netrc != nil:
-		return "~/.netrc"
+		return "--password-cmd"
 	}
 	return "the configured password"
-}
-
-// cmdSource names the password command for messages.
-func (p *passwordFlags) cmdSource() string {
-	if p.cmdName != "" {
-		return p.cmdName
-	}
-	return "--password-cmd"
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.

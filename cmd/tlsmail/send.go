@@ -66,9 +66,6 @@ type sendOptions struct {
 	// changed reports whether a flag was given on the command line (nil:
 	// none was); the configuration file fills only what was not.
 	changed func(flag string) bool
-	// authNamed is set when the configuration file names the mechanism,
-	// which counts as --auth for sending a password without TLS.
-	authNamed bool
 	// revocationFlag is --revocation: else the configuration file's
 	// policy, else trust's default (soft).
 	revocationFlag string
@@ -113,13 +110,32 @@ type sendOptions struct {
 	// (--port=2525 ...) as configuration commands; a "host" among them
 	// means no configuration file is read (msmtp's --host).
 	overrides [][2]string
-	// cfg records what applyConfig used: the file, the account, its
-	// queue_dir, and whether the password source is the file's.
+	// log is sendmail's -X, --logfile, --logfile-time-format and
+	// --syslog, over the account's (logConfig).
+	log logFlags
+	// cfg records what applyConfig used besides the account: the file,
+	// the account's name, its queue_dir, aliases, log and DSN request.
 	cfg configUse
 	// file is the configuration file's account as submit reads it
-	// (applyConfig), nil when none was read: buildAccount puts the flags
-	// given on the command line over it.
+	// (applyConfig), its password a reference, nil when none was read:
+	// buildAccount puts the flags given on the command line over it.
 	file *submit.Account
+	// loaded is the configuration account applyConfig read (nil: none),
+	// handed to the Connector (submit.Connector.Loaded) so that its
+	// password is read from it and the file, with its eval lines, is
+	// read once per message.
+	loaded *config.Account
+}
+
+// connector is e's Connector with the configuration account this command
+// read (o.loaded): the one reader of this send's secrets, direct or from
+// the outbox.
+func (o *sendOptions) connector(e *env) *submit.Connector {
+	c := e.connector()
+	if o.loaded != nil {
+		c.Loaded = []*config.Account{o.loaded}
+	}
+	return c
 }
 
 const sendLong = `Send one message over SMTP with TLS.
@@ -133,9 +149,7 @@ SANs). When verification fails, tlsmail lists every problem it found in the
 chain and what to do about each.
 
 Server and TLS mode:
-  --server HOST[:PORT]   the port defaults to 587 (465 with --tls implicit)
-  --tls MODE             implicit, starttls or none; default from the port:
-                         465 means implicit, anything else starttls
+@flags server tls
 
 The message is either composed from --from, --to, --cc, --bcc, --subject,
 --body (or --body-file), --html-file, --attach and --header, or taken
@@ -167,9 +181,8 @@ failure leaves it queued, with the error and the next attempt time, and exits
 75; a permanent one moves it to the outbox's failed/ folder. --defer only
 queues it (exit 0 once it is on disk). 'tlsmail queue run' delivers queued
 messages; the password is never stored, it is read again then from the same
---password-env variable, file, command or configuration account. The outbox
-is --queue-dir, else $TLSMAIL_QUEUE_DIR, the account's queue_dir, or
-$XDG_STATE_HOME/tlsmail/queue.
+--password-env variable, file, command or configuration account. The outbox:
+@flags queue-dir queue-url max-size
 
 --transcript FILE writes the whole session (every command and reply with its
 byte count, TLS events, the certificate verdict) to FILE; --transcript -
@@ -285,6 +298,7 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 	fs.StringVar(&o.queueDir, "queue-dir", "", "outbox `DIR` for --queue and --defer (default: $TLSMAIL_QUEUE_DIR, the config's queue_dir, $XDG_STATE_HOME/tlsmail/queue)")
 	fs.StringVar(&o.queueURL, "queue-url", "", "outbox on PostgreSQL for --queue and --defer: `URL` postgres://user@host/db, the password from ~/.pgpass or PGPASSWORD (default: $TLSMAIL_QUEUE_URL, the config's queue_url)")
 	o.platformID = platformSendFlags(fs)
+	cmd.Long = helpFlags(sendLong, fs)
 	return cmd
 }
 
@@ -405,6 +419,18 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 // planSend validates every flag and resolves them into a plan, without any
 // network traffic: usage and configuration errors come out here.
 func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
+	p, err := planMessage(ctx, e, o)
+	if err != nil {
+		return p, err
+	}
+	return p, p.authenticate(ctx, e, o)
+}
+
+// planMessage is what a send and a queued send plan alike: the
+// configuration file applied, the connection planned (planConnection) and
+// the message built, without reading the password. The plan is returned
+// with a message error, so that its message source is closed.
+func planMessage(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err := applyConfig(ctx, e, o); err != nil {
 		return nil, err
 	}
@@ -412,13 +438,7 @@ func planSend(ctx context.Context, e *env, o *sendOptions) (*sendPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := buildMessage(e, o, p); err != nil {
-		return p, err
-	}
-	if err := p.authenticate(ctx, e, o); err != nil {
-		return p, err
-	}
-	return p, nil
+	return p, buildMessage(e, o, p)
 }
 
 // planConnection builds the account of this send (buildAccount) and
@@ -469,8 +489,9 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 
 // buildAccount builds the account of this send in one step: the
 // configuration file's account (o.file, when one was read) with the flags
-// given on the command line over it, without the password. Its checks
-// name the flags (a value from the file was checked by submit.FromConfig).
+// given on the command line over it, its password a reference (the
+// demo's literal password has none). Its checks name the flags (a value
+// from the file was checked by submit.FromConfig).
 func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
 	f := o.file
@@ -533,7 +554,22 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	if timeout <= 0 {
 		return submit.Account{}, usageErrorf("--timeout must be positive, not %v", timeout).withFix("e.g. --timeout 30s")
 	}
-	if err := checkAuthFlags(o, mode); err != nil {
+	// Authentication: --user with a password flag, else the file's
+	// account's, with a password flag or --auth given over it.
+	auth := submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth)}
+	if o.user == "" && f.Auth.User != "" {
+		auth = f.Auth
+		if set("auth") {
+			auth.Mechanism = strings.ToUpper(o.auth)
+		}
+	}
+	if ref, ok := o.password.ref(); ok {
+		auth.Secret = ref
+	}
+	if auth.Mechanism == "" {
+		auth.Mechanism = "AUTO"
+	}
+	if err := checkAuthFlags(o, auth, mode); err != nil {
 		return submit.Account{}, err
 	}
 	// TLS settings: checked here so that the errors name the flags; the
@@ -558,7 +594,7 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
-	a := submit.Account{ConfigFile: o.cfg.file, Name: o.cfg.account, Host: host, Port: n, Mode: mode, Trust: trustSet,
+	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, Host: host, Port: n, Mode: mode, Trust: trustSet,
 		Client: submit.ClientIdentity{CertFile: cert, KeyFile: key}, Provider: provider, LocalName: ehlo, Timeout: timeout}
 	if o.platformID != nil {
 		// The client identity of this operating system's flags
@@ -570,45 +606,18 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 		id.CertFile, id.KeyFile = cert, key
 		a.Client = id
 	}
-	if o.user != "" {
-		a.Auth = submit.Auth{User: o.user, Mechanism: strings.ToUpper(o.auth), Secret: passwordRef(o, a.ConfigFile)}
-		if a.Auth.Mechanism == "" {
-			a.Auth.Mechanism = "AUTO"
-		}
+	if auth.User != "" {
+		a.Auth = auth
 	}
 	return a, nil
 }
 
-// passwordRef is where the password of this send is read again (a queued
-// item's delivery reads it there): the configuration account, the netrc
-// file, or the flag's source. It is zero when there is no such place: the
-// demo's literal password, or a configuration file tlsmail cannot name
-// again (the account of EMAIL and SMTPSERVER).
-func passwordRef(o *sendOptions, configFile string) submit.SecretRef {
-	switch {
-	case o.cfg.password && configFile != "", o.cfg.netrc && configFile != "":
-		// The account is read again at delivery (submit.FromConfig): a
-		// password or passwordeval added to it by then is used, else the
-		// netrc entry.
-		return submit.SecretRef{Source: submit.SecretConfig, Ref: o.cfg.account}
-	case o.cfg.password:
-		return submit.SecretRef{}
-	case o.cfg.netrc:
-		return submit.SecretRef{Source: submit.SecretNetrc}
-	case o.password.literal == "" && o.password.count() == 1:
-		ref, _ := o.password.ref()
-		return ref
-	}
-	return submit.SecretRef{}
-}
-
-// checkAuthFlags checks the authentication flags (the password itself is
-// read last, by authenticate) against the TLS mode.
-func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
-	authNamed := o.authSet || o.authNamed
-	auth := strings.ToUpper(o.auth)
-	switch auth {
-	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
+// checkAuthFlags checks the authentication auth made of the flags and the
+// configuration file (the password itself is read last, by authenticate)
+// against the TLS mode.
+func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
+	switch auth.Mechanism {
+	case "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
 	default:
 		return usageErrorf("unknown --auth mechanism %q", o.auth).
 			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
@@ -616,21 +625,21 @@ func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
 	if err := o.password.check(); err != nil {
 		return err
 	}
-	if o.user == "" && o.password.count() > 0 {
+	if auth.User == "" && o.password.count() > 0 {
 		return usageErrorf("a password source was given without --user").
 			withFix("add --user NAME, or drop the password flag to send without authentication")
 	}
-	if o.user == "" && authNamed {
+	if auth.User == "" && o.authSet {
 		return usageErrorf("--auth was given without --user").withFix("add --user NAME and a password flag")
 	}
-	if o.user != "" && o.password.count() == 0 {
-		return usageErrorf("--user %s was given without a password source", o.user).
+	if auth.User != "" && auth.Secret.IsZero() && o.password.literal == "" {
+		return usageErrorf("--user %s was given without a password source", auth.User).
 			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
 	}
-	if strings.ContainsAny(o.user, "\r\n\x00") {
+	if strings.ContainsAny(auth.User, "\r\n\x00") {
 		return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
 	}
-	if mode == smtp.None && o.user != "" && (!authNamed || auth == "AUTO") {
+	if mode == smtp.None && auth.User != "" && auth.Mechanism == "AUTO" {
 		return usageErrorf("refusing to send a password without TLS").
 			withFix("use --tls starttls or --tls implicit; to send it in the clear anyway, name the mechanism, e.g. --auth PLAIN, as well as --tls none")
 	}
@@ -638,27 +647,30 @@ func checkAuthFlags(o *sendOptions, mode smtp.TLSMode) error {
 }
 
 // authenticate reads the secrets (last, after every other check): a PFX
-// file's password, and the password, setting p.cfg.Auth when o names a
-// user.
+// file's password, and the password of the account's user (from where its
+// reference says, or the demo's), setting p.cfg.Auth.
 func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) error {
 	if p.secrets != nil {
 		if err := p.secrets(ctx); err != nil {
 			return err
 		}
 	}
-	if o.user == "" {
+	a := &p.acct
+	if a.Auth.User == "" {
 		return nil
 	}
-	auth := strings.ToUpper(o.auth)
-	pw, err := o.password.read(ctx, e, p.acct.Timeout)
-	if err != nil {
-		return err
+	pw := o.password.literal
+	if pw == "" {
+		var err error
+		if pw, err = o.connector(e).Secret(ctx, a, a.Auth.Secret); err != nil {
+			return err
+		}
 	}
 	p.cfg.Auth = &smtp.Auth{
-		Mechanism:      auth,
-		Username:       o.user,
+		Mechanism:      a.Auth.Mechanism,
+		Username:       a.Auth.User,
 		Password:       pw,
-		AllowPlaintext: p.cfg.Mode == smtp.None && (o.authSet || o.authNamed) && auth != "AUTO",
+		AllowPlaintext: a.Plaintext(),
 	}
 	return nil
 }
@@ -854,31 +866,6 @@ func prepareMessage(e *env, o *sendOptions, p *sendPlan, rcpts []string) error {
 // scan8BitLimit is how much of a --message file message.Scan8Bit reads before
 // MAIL FROM: 8 MiB, a few milliseconds from the page cache.
 const scan8BitLimit = 8 << 20
-
-// certProblems returns the certificate problems behind err, if any.
-func certProblems(err error) []trust.Problem {
-	var te *trust.Error
-	if errors.As(err, &te) {
-		return te.Report.Problems
-	}
-	return nil
-}
-
-// dialSpecialNames dials like net.Dialer, except that names under the
-// special-use domain "invalid" fail at once as not found, without a DNS
-// query (RFC 6761 section 6.4), the same answer on every machine.
-func dialSpecialNames(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err == nil {
-		h := strings.ToLower(strings.TrimSuffix(host, "."))
-		if h == "invalid" || strings.HasSuffix(h, ".invalid") {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
-				Err: "no such host (the .invalid domain never exists, RFC 6761)", Name: host, IsNotFound: true}}
-		}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
 
 // silentGreetingNotice returns the smtp.Config.OnSilentGreeting of send:
 // while tlsmail still waits, it says that a silent server may expect

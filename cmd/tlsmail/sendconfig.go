@@ -11,9 +11,9 @@ import (
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// configUse records what applyConfig took from a configuration file, for
-// the outbox: a queued message names the file and account, never the
-// password (see accountFor in deliver.go).
+// configUse records what applyConfig took from a configuration file
+// besides the connection and authentication (o.file): where the outbox
+// is, the aliases, the log and the DSN request.
 type configUse struct {
 	file     string // the configuration file read, "" when none
 	account  string // the account chosen
@@ -22,20 +22,15 @@ type configUse struct {
 	aliases  string // the account's aliases file
 	// The account's msmtp log: logfile, logfile_time_format, syslog.
 	logFile, logTimeFormat, syslog string
-	// password is set when the password source (password or
-	// passwordeval) is the account's.
-	password bool
-	// netrc is set when the password comes from a netrc file (the
-	// account has auth and user, and no password or passwordeval).
-	netrc bool
 	// dsn is the account's dsn_notify and dsn_return (RFC 3461).
 	dsn smtp.DSN
 }
 
 // applyConfig reads the account of an msmtp-format configuration file
-// into o.file (the connection: buildAccount puts the flags given over it),
-// and fills the sender, the message's header commands and the password
-// source the command line left unset. The file is read when
+// into o.file (the connection and the authentication, its password a
+// reference made by submit.FromConfig: buildAccount puts the flags given
+// over it), and fills the sender and the message's header commands the
+// command line left unset. The file is read when
 // --config or --account is given, or when --server is not: then it is
 // looked for as config.Locate says (TLSMAIL_CONFIG,
 // $XDG_CONFIG_HOME/tlsmail/config, ~/.msmtprc); in sendmail mode
@@ -70,8 +65,14 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			return err
 		}
 	}
-	path := a.File // "" for the EMAIL and SMTPSERVER account
-	o.cfg = configUse{file: path, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
+	// path is the file the account's password is read from again: ""
+	// for the EMAIL and SMTPSERVER account, and for msmtp's --passwordeval
+	// (sendmail mode), whose command the outbox keeps as it is.
+	path := a.File
+	if o.msmtpFiles && o.msmtpOverrides().Has("passwordeval") {
+		path = ""
+	}
+	o.cfg = configUse{file: a.File, account: a.Name, queueDir: a.QueueDir, queueURL: a.QueueURL, aliases: a.Aliases,
 		logFile: a.LogFile, logTimeFormat: a.LogTimeFormat, syslog: a.Syslog,
 		dsn: smtp.DSN{Notify: a.DSNNotify, Return: a.DSNReturn}}
 	if a.Password != "" && path != "" {
@@ -80,6 +81,12 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 		if err := e.connector().CheckConfigPassword(path); err != nil {
 			return err
 		}
+	}
+	if path != "" {
+		// Its password (or passwordeval) is read from this copy, for
+		// the message sent now and the backlog delivered after it: the
+		// file and its eval lines are read once (o.connector).
+		o.loaded = a
 	}
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
 	if len(o.pins) > 0 || o.ca != "" {
@@ -94,8 +101,14 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
-	// The connection settings stay in the file's account: buildAccount
-	// puts the flags given on the command line over them.
+	if fa.Auth.Secret.Source == submit.SecretCommand && path == "" {
+		// Not the file's passwordeval: msmtp's --passwordeval (sendmail
+		// mode), which the outbox keeps as it is.
+		fa.Auth.Secret.Name = "--passwordeval"
+	}
+	// The connection and authentication settings stay in the file's
+	// account: buildAccount puts the flags given on the command line
+	// over them.
 	o.file = &fa
 	if o.ehlo == "" && strings.ContainsFunc(fa.LocalName, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		// The file's domain, after %H %C %M: say so, not --ehlo.
@@ -117,39 +130,9 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 	} else if o.from == "" && a.From != "" && !strings.ContainsAny(a.From, "*?[%") {
 		o.from = a.From
 	}
-	// Authentication: the file's, unless the command line names a user.
-	if o.user == "" && fa.Auth.User != "" {
-		o.user = fa.Auth.User
-		if o.password.count() == 0 {
-			switch {
-			case a.PasswordEval != "":
-				o.password.cmd = a.PasswordEval
-				o.password.cmdName = "passwordeval (" + path + ")"
-				if path == "" {
-					o.password.cmdName = "--passwordeval"
-				}
-				o.cfg.password = path != "" // else: the command itself is the source
-			case a.Password != "":
-				o.password.literal = a.Password
-				o.cfg.password = true // a literal password always comes from a file
-			default:
-				// No password in the account: ~/.netrc, then the
-				// system's netrc, as msmtp (read when it is needed).
-				netrc := fa
-				o.password.netrc = &netrc
-				o.cfg.netrc = true
-			}
-		}
-		if !set("auth") {
-			if fa.Auth.Mechanism == "AUTO" {
-				o.auth = "auto"
-			} else {
-				o.auth = fa.Auth.Mechanism
-				o.authNamed = true // named in the file: as good as --auth
-			}
-		}
-	}
 	if o.user != "" && o.password.count() == 0 && a.Auth != "" {
+		// --user replaces the file's authentication, password source
+		// included (buildAccount).
 		return &config.Error{File: a.File, Line: a.Line, Key: "password",
 			Msg: fmt.Sprintf("account %s: auth is on but no password is given", a.Name),
 			Fix: "add passwordeval (a command printing the password) to the account, or pass --password-env, --password-file or --password-cmd"}
@@ -163,7 +146,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 // sendAccount reads the configuration file `send` uses (loadConfig)
 // and chooses the account.
 func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	f, found, err := loadConfig(ctx, e, o.config, config.Options{Home: home, Eval: config.RunCommand})
+	f, found, err := loadConfig(ctx, e, o.config, home)
 	if err != nil {
 		if !found && o.config == "" && o.account == "" {
 			// No --server and no file: the plain usage error says more.
@@ -176,14 +159,23 @@ func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*con
 }
 
 // loadConfig reads the configuration file of send and the queue commands:
-// explicit, else the one config.Locate finds. found is false when there
-// is no file to read (err is then config.Locate's); a file found but not
-// readable is found with its error.
-func loadConfig(ctx context.Context, e *env, explicit string, opts config.Options) (f *config.File, found bool, err error) {
-	path, err := config.Locate(explicit, e.getenv, opts.Home)
+// explicit, else the one config.Locate finds, as readOptions says. found
+// is false when there is no file to read (err is then config.Locate's); a
+// file found but not readable is found with its error.
+func loadConfig(ctx context.Context, e *env, explicit, home string) (f *config.File, found bool, err error) {
+	path, err := config.Locate(explicit, e.getenv, home)
 	if err != nil {
 		return nil, false, err
 	}
-	f, err = config.Load(ctx, path, opts)
+	f, err = config.Load(ctx, path, readOptions(home))
 	return f, true, err
+}
+
+// readOptions is how every command reads msmtp-format files (send, the
+// queue commands, sendmail's delivery, -bp and -q alike): '~' is home,
+// and an eval line runs its command, as msmtp runs it. A file read one way
+// by one command and another way by the next would queue a message that
+// the queue commands cannot find, or refuse.
+func readOptions(home string) config.Options {
+	return config.Options{Home: home, Eval: config.RunCommand}
 }

@@ -428,13 +428,12 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return nil
 	}
 	if sa.mode == 'p' || sa.mode == 'q' {
-		qf := &queueFlags{dir: sa.queueDir, url: sa.queueURL, config: sa.config, account: sa.account}
-		q, err := qf.open(ctx, e)
+		q, err := sendmailOutbox(ctx, e, sa)
 		if err != nil {
 			return err
 		}
 		if sa.mode == 'p' {
-			return queueList(e, q, false, true)
+			return queueList(e, q, listOptions{failed: true})
 		}
 		return (&queueRunner{e: e, q: q, parallel: 2}).once(ctx)
 	}
@@ -502,12 +501,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		// A HOME the user cannot write (PHP-FPM's www-data): send at
 		// once rather than not at all.
 		directIfNoOutbox: true,
+		log:              sa.log,
 	}
 	if sa.verbose {
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
-	sendmailLog(e, sa.log, e.stdout, o, qr, err)
+	sendmailLog(e, e.stdout, o, qr, err)
 	if err != nil {
 		return err
 	}
@@ -738,17 +738,10 @@ func systemFileText(s string) string {
 }
 
 // sendmailAccount chooses the account as msmtp does in sendmail mode
-// (config.Search.Select: the files, EMAIL and SMTPSERVER, the command
-// line's account options, -f, %U %H %C %M). With -v it says which account
-// of which file is used.
+// (sendmailSelect). With -v it says which account of which file is used.
 func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
 	overrides := o.msmtpOverrides()
-	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
-		Overrides: overrides, Options: config.Options{Eval: config.RunCommand}})
-	var oe *config.OverrideError
-	if errors.As(err, &oe) {
-		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
-	}
+	a, err := sendmailSelect(ctx, e, o, home)
 	if err != nil {
 		return nil, err
 	}
@@ -758,12 +751,55 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 	if err := checkSyslog(runtime.GOOS, a.Syslog, "account "+a.Name); err != nil {
 		return nil, err
 	}
-	if overrides.Has("passwordeval") {
-		// The password comes from the command line: the outbox keeps the
-		// command, not a reference to the file's account.
-		a.File = ""
-	}
 	return a, nil
+}
+
+// sendmailSelect is the account msmtp would use in sendmail mode
+// (config.Search.Select: the system file and the user's, EMAIL and
+// SMTPSERVER, the command line's account options, -f, %U %H %C %M).
+func sendmailSelect(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
+	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
+		Overrides: o.msmtpOverrides(), Options: readOptions(home)})
+	var oe *config.OverrideError
+	if errors.As(err, &oe) {
+		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
+	}
+	return a, err
+}
+
+// sendmailOutbox opens the outbox of -bp and -q: the one a message of
+// this command line is queued in (queuedSend), found the same way:
+// --queue-dir or --queue-url (-O QueueDirectory), the environment, else
+// the queue_dir or queue_url of the account msmtp's files give
+// (sendmailSelect: the system file too), else the default directory. An
+// account -C or -a names that cannot be read is an error; no
+// configuration at all is the default outbox.
+func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (outbox.Store, error) {
+	var dir, qurl string
+	if sa.queueDir == "" && sa.queueURL == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
+		o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
+		a, err := sendmailSelect(ctx, e, o, homeDir(e))
+		switch {
+		case err == nil && a.File != "":
+			dir, qurl = a.QueueDir, a.QueueURL
+		case err == nil:
+			// An account of no file (the environment's, --host): as
+			// queuedSend, the queue_dir of the file send reads.
+			dir, qurl, _ = configQueueDir(ctx, e, "", "")
+		case sa.config == "" && sa.account == "" &&
+			(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, config.ErrAccountNotFound)):
+			// No file this user can read, or none with a default
+			// account: nothing can be queued for an account of theirs,
+			// and the default outbox is the one to list or run.
+		default:
+			return nil, err
+		}
+	}
+	loc, err := resolveQueue(e, sa.queueDir, sa.queueURL, dir, qurl)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, e, loc, 0, 0)
 }
 
 // msmtpOverrides are the sendmail command line's account options.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // These tests run the built binary as real processes (as `tlsmail
@@ -135,9 +136,9 @@ account default : local
 
 // queueJSON is `tlsmail queue list --json`.
 type queueJSON struct {
-	Dir    string       `json:"dir"`
-	Queued []listedItem `json:"queued"`
-	Failed []listedItem `json:"failed"`
+	Dir    string            `json:"dir"`
+	Queued []submit.ItemInfo `json:"queued"`
+	Failed []submit.ItemInfo `json:"failed"`
 }
 
 // wantEmptyOutbox fails the test unless m's outbox holds nothing, queued

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -160,7 +159,7 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		fmt.Fprintf(w, "  implicit TLS (SMTPS): %s\n", a)
 	}
 	fmt.Fprintf(w, "  CA certificate:       %s\n", srv.CAFile())
-	fmt.Fprintf(w, "  messages are stored:  %s\n", messagesDir(srv))
+	fmt.Fprintf(w, "  messages are stored:  %s\n", srv.MessagesDir())
 	if o.clientCA != "" {
 		fmt.Fprintf(w, "  client certificates:  required, issued by a CA in %s\n", o.clientCA)
 	}
@@ -185,13 +184,8 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "tlsmail serve: stopped; messages remain in %s\n", messagesDir(srv))
+	fmt.Fprintf(w, "tlsmail serve: stopped; messages remain in %s\n", srv.MessagesDir())
 	return nil
-}
-
-// messagesDir is where the server stores messages (DIR/messages).
-func messagesDir(srv *server.Server) string {
-	return filepath.Join(srv.Dir(), "messages")
 }
 
 // sendCommandLine is the tlsmail send command that reaches a listener.

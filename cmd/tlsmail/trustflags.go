@@ -14,5 +14,5 @@ import (
 func registerTrustFlags(fs *pflag.FlagSet, ca *string, pins *[]string, revocation *string, defRevocation string) {
 	fs.StringVar(ca, "ca", "", "trust only the CA certificates in PEM `FILE` (replaces the system roots)")
 	fs.StringArrayVar(pins, "pin", nil, "require a certificate in the chain whose key matches `sha256/BASE64` (SPKI pin, repeatable)")
-	fs.StringVar(revocation, "revocation", defRevocation, "revocation checking: off, soft (unknown status is a warning; the default) or strict (unknown is an error)")
+	fs.StringVar(revocation, "revocation", defRevocation, "revocation checking `MODE`: off, soft (unknown status is a warning; the default) or strict (unknown is an error)")
 }

@@ -12,6 +12,7 @@ package downgrade
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -20,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tlsmail/tlsmail/internal/headerblock"
 )
 
 // MaxLine is the longest line RFC 5322 section 2.1.1 allows, without its
@@ -65,37 +68,19 @@ type Stats struct {
 // failure of r is returned as it is.
 func Reader(r io.Reader, limit int) (io.Reader, Stats, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
-	var hdr []byte
-	lineStart := 0
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(hdr)+len(chunk) > limit {
-			return nil, Stats{}, &Error{Problem: fmt.Sprintf("the header section is larger than %d bytes", limit)}
-		}
-		hdr = append(hdr, chunk...)
-		if err == bufio.ErrBufferFull {
-			continue // a long line: read on
-		}
-		if err == io.EOF {
-			break // a message that is all header
-		}
-		if err != nil {
-			return nil, Stats{}, err
-		}
-		if isBlank(hdr[lineStart:]) {
-			break
-		}
-		lineStart = len(hdr)
+	hdr, err := headerblock.Read(br, limit)
+	var big *headerblock.TooLargeError
+	if errors.As(err, &big) {
+		return nil, Stats{}, &Error{Problem: big.Error()}
+	}
+	if err != nil {
+		return nil, Stats{}, err
 	}
 	out, broken, err := header(hdr)
 	if err != nil {
 		return nil, Stats{}, err
 	}
 	return io.MultiReader(bytes.NewReader(out), br), Stats{Grew: int64(len(out) - len(hdr)), BrokenDKIM: broken}, nil
-}
-
-func isBlank(line []byte) bool {
-	return len(line) > 0 && len(bytes.TrimRight(line, "\r\n")) == 0
 }
 
 // Header returns hdr, a header block (fields and, when present, the empty
@@ -156,7 +141,7 @@ func header(hdr []byte) ([]byte, []string, error) {
 		} else {
 			line, rest = rest, nil
 		}
-		if isBlank(line) {
+		if headerblock.IsBlank(line) {
 			if err := flush(); err != nil {
 				return nil, nil, err
 			}

@@ -13,6 +13,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -70,12 +71,20 @@ func names(s string) string {
 	return ""
 }
 
-// Scan returns the string literals of the non-test Go files under root
-// (subdirectories included, testdata skipped) that look like they name a
+// Scan returns the string literals of the non-test Go files of library
+// packages under root (subdirectories included; testdata, hidden
+// directories and files of package main, which are programs with flags of
+// their own such as cmd/tlsmail, skipped) that look like they name a
 // command-line flag, long ("--ca") or single-dash ("-t"), or a tlsmail
-// command ("tlsmail cert verify"). Every file is parsed whatever its build tags, so the
-// Windows-only files are checked on every platform.
+// command ("tlsmail cert verify"). Every file is parsed whatever its build
+// tags, so the Windows-only files are checked on every platform.
 func Scan(root string) ([]Found, error) {
+	return scan(root, nil)
+}
+
+// scan is Scan, skipping the directories named in skip (slash-separated
+// paths relative to root) and what is under them.
+func scan(root string, skip map[string]string) ([]Found, error) {
 	var found []Found
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -86,6 +95,9 @@ func Scan(root string) ([]Found, error) {
 			if path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
 				return filepath.SkipDir
 			}
+			if rel, err := filepath.Rel(root, path); err == nil && skip[filepath.ToSlash(rel)] != "" {
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -94,6 +106,9 @@ func Scan(root string) ([]Found, error) {
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return err
+		}
+		if f.Name.Name == "main" {
+			return nil
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.BasicLit)
@@ -114,15 +129,22 @@ func Scan(root string) ([]Found, error) {
 	return found, err
 }
 
-// Check fails t for every string literal under root that names a flag or
-// a tlsmail command, unless allow has a reason for it: allow maps a
-// substring of the literal to why that literal may name a flag (an
-// argument for another program, such as "gpg --batch" or "certutil
-// -importpfx", is not advice about tlsmail's flags). An allow
-// entry that matches nothing fails too, so the list cannot go stale.
-func Check(t testing.TB, root string, allow map[string]string) {
+// Check fails t for every string literal under root (as Scan finds them)
+// that names a flag or a tlsmail command, unless allow has a reason for
+// it: allow maps a substring of the literal to why that literal may name a
+// flag (an argument for another program, such as "gpg --batch" or
+// "certutil -importpfx", is not advice about tlsmail's flags). skip maps a
+// directory under root (a slash-separated relative path) to why it is not
+// checked at all. An allow entry that matches nothing, or a skip entry
+// that names no directory, fails too, so the lists cannot go stale.
+func Check(t testing.TB, root string, skip, allow map[string]string) {
 	t.Helper()
-	found, err := Scan(root)
+	for dir, why := range skip {
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir))); err != nil || !fi.IsDir() {
+			t.Errorf("skip-list entry %q (%s) names no directory any more; remove it", dir, why)
+		}
+	}
+	found, err := scan(root, skip)
 	if err != nil {
 		t.Fatalf("scanning %s: %v", root, err)
 	}

@@ -9,7 +9,7 @@ import (
 // TestScan: the scanner finds a flag (long or single-dash) or a tlsmail
 // command in a fix text, in a raw string and in one piece of a
 // concatenation, in files of any build tag and in subdirectories, and
-// passes over test files, testdata, comments, dashes that are not flags,
+// passes over test files, testdata, programs (package main), comments, dashes that are not flags,
 // lone arguments for other programs and "tlsmail" before a word that is no
 // command.
 func TestScan(t *testing.T) {
@@ -49,6 +49,7 @@ var argv = []string{"/bin/sh", "-c", "-importpfx"}
 	write("a_test.go", "package a\n\nvar t = \"--ca\"\n")
 	write("testdata/x.go", "package x\n\nvar t = \"--ca\"\n")
 	write("sub/b.go", "package b\n\nvar b = \"--timeout\"\n")
+	write("cmd/prog/main.go", "package main\n\nvar usage = \"--ca FILE\"\n")
 
 	found, err := Scan(dir)
 	if err != nil {
@@ -82,5 +83,12 @@ func TestCheckAllowList(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	Check(t, dir, map[string]string{"gpg --batch": "an argument for gpg"})
+	if err := os.MkdirAll(filepath.Join(dir, "sub", "helper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src = "package helper\n\nvar a = \"run it with --force\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "sub", "helper", "h.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Check(t, dir, map[string]string{"sub/helper": "runs another program"}, map[string]string{"gpg --batch": "an argument for gpg"})
 }

@@ -76,6 +76,20 @@ func (e *BothError) Error() string {
 // Fix says what to do.
 func (e *BothError) Fix() string { return "give only one of them" }
 
+// NoLocationError is Open's error for a Location that names neither a
+// directory nor a URL (the zero Location, as Choose returns it when no
+// source names an outbox).
+type NoLocationError struct{}
+
+func (e *NoLocationError) Error() string {
+	return "no outbox location given: neither a spool directory nor a PostgreSQL URL"
+}
+
+// Fix says what to do.
+func (e *NoLocationError) Fix() string {
+	return "set Location.Dir to a spool directory (submit.DefaultQueueDir is the usual one) or Location.URL to a PostgreSQL URL"
+}
+
 // Choose returns the outbox the first source that names one names, its
 // directory made absolute (an item queued from one directory is run from
 // another); the zero Location when none names one (the caller's default,
@@ -201,8 +215,9 @@ type Options struct {
 
 // Open opens the outbox at loc: the spool directory (made if missing) or
 // the PostgreSQL queue, whose schema must exist (Migrate). The PostgreSQL
-// store is a *pgqueue.Queue: Close it when done. Failures are the stores'
-// own typed errors (*outbox.Error, pgqueue's).
+// store is a *pgqueue.Queue: Close it when done. A Location that names
+// neither is a *NoLocationError, one that names both a *BothError; other
+// failures are the stores' own typed errors (*outbox.Error, pgqueue's).
 func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 	switch {
 	case loc.URL != "" && loc.Dir != "":
@@ -214,7 +229,7 @@ func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 		}
 		return q, nil
 	case loc.Dir == "":
-		return nil, errors.New("anystore: no outbox location given")
+		return nil, &NoLocationError{}
 	}
 	q, err := outbox.Open(loc.Dir, outbox.Options{Logf: o.Logf, MaxMessageSize: o.MaxSize})
 	if err != nil {

@@ -171,8 +171,11 @@ func TestOpenRefuses(t *testing.T) {
 	if _, err := anystore.Open(ctx, anystore.Location{Dir: "/x", URL: "postgres://h/db"}, anystore.Options{}); !errors.As(err, &be) {
 		t.Errorf("both: %v; want a BothError", err)
 	}
-	if _, err := anystore.Open(ctx, anystore.Location{}, anystore.Options{}); err == nil {
-		t.Error("no location: no error")
+	// The zero Location (Choose's answer when no source names an
+	// outbox) is a typed error that says what to set.
+	var ne *anystore.NoLocationError
+	if _, err := anystore.Open(ctx, anystore.Location{}, anystore.Options{}); !errors.As(err, &ne) || !strings.Contains(ne.Fix(), "Location.Dir") {
+		t.Errorf("no location: %v; want a NoLocationError whose fix names the settings", err)
 	}
 	var ue *anystore.URLError
 	if _, err := anystore.Migrate(ctx, "postgres://h:notaport/db"); !errors.As(err, &ue) || ue.Problem != anystore.URLUnreadable {

@@ -5,9 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -358,12 +356,16 @@ func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Option
 	}
 	lo := opts
 	lo.Roots, lo.Name, lo.Pins, lo.Revocation, lo.StapledOCSP, lo.Cache = pool, "", nil, trust.RevocationOff, nil, nil
+	// The certificates after the server's own are named by their subject,
+	// as ones the server did not send: their indexes are no indexes of
+	// the chain the report's indexes count.
+	lo.Sent = len(r.Chain)
 	lr := trust.Verify(chain, lo)
 	if lr.Anchor != nil {
 		r.Anchor = lr.Anchor
 	}
 	for _, p := range lr.Problems {
-		cert, summary := p.Cert, nameUnsent(p.Summary, chain, len(r.Chain))
+		cert, summary := p.Cert, p.Summary
 		if cert >= len(r.Chain) {
 			cert = -1
 		}
@@ -377,24 +379,6 @@ func addLocalChecks(r *trust.Report, path []*x509.Certificate, opts trust.Option
 			add(p.Kind, p.Severity, cert, summary, p.Fix)
 		}
 	}
-}
-
-// nameUnsent rewrites, in a summary package trust wrote about chain, each
-// mention of a certificate at an index from sent on (one the server did not
-// send: crypt32 fetched it) from its index ("certificate 1", with its role
-// and subject in parentheses or not) to "a certificate the server did not
-// send (subject)": its index in the local chain is no index of the chain
-// the server sent, the one the report's indexes count.
-func nameUnsent(summary string, chain []*x509.Certificate, sent int) string {
-	for j := sent; j < len(chain); j++ {
-		subject := "(empty subject)"
-		if s := chain[j].Subject.String(); s != "" {
-			subject = s
-		}
-		re := regexp.MustCompile(`\bcertificate ` + strconv.Itoa(j) + `\b(?: \([^)]*\))?`)
-		summary = re.ReplaceAllLiteralString(summary, "a certificate the server did not send ("+subject+")")
-	}
-	return summary
 }
 
 type addFunc func(k trust.Kind, sev trust.Severity, cert int, summary, fix string)
