@@ -14,20 +14,22 @@ import (
 // its own, bounded by a whole Timeout from its start, and a server that
 // never answers the ClientHello is a timeout (KindTimeout, wrapping
 // context.DeadlineExceeded). The connection's deadline used to stay the
-// one the STARTTLS reply was read under: a reply that took 600 ms of a
-// 1 s Timeout left the handshake 400 ms, and that socket timeout, before
-// the handshake's context ended, read as a failed handshake (KindTLSHandshake).
+// one the STARTTLS reply was read under: a reply that took half the
+// Timeout left the handshake the other half, and that socket timeout,
+// before the handshake's context ended, read as a failed handshake
+// (KindTLSHandshake). Half of 4 s each way leaves a loaded machine two
+// seconds of slack on both sides.
 func TestHandshakeHasItsOwnStep(t *testing.T) {
 	t.Parallel()
-	const timeout = time.Second
+	const timeout = 4 * time.Second
 	release := make(chan struct{})
 	replied := make(chan time.Time, 1)
 	addr := scripted(t, func(p *peer) {
 		p.send("220 hi\r\n")
 		p.ehlo("STARTTLS")
 		p.expect("STARTTLS")
-		time.Sleep(600 * time.Millisecond) // a slow reply, within the step
-		replied <- time.Now() // before the client can read the reply
+		time.Sleep(timeout / 2) // a slow reply, within the step
+		replied <- time.Now()   // before the client can read the reply
 		p.send("220 go ahead\r\n")
 		<-release // the ClientHello is never answered
 	})
