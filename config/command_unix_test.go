@@ -44,14 +44,41 @@ func TestRunCommandEndlessOutput(t *testing.T) {
 	}
 }
 
-// TestRunCommandKillsChildren times out a command whose shell started a
+// TestRunCommandKillsChildren ends a command whose shell started a
 // background child: the child is killed with the command instead of being
-// left running under init.
+// left running under init. The context ends (cancelled, as a timeout ends
+// it) once the pid file is there: a fixed 500 ms deadline could end the
+// shell before it wrote the file on a loaded machine.
 func TestRunCommandKillsChildren(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := RunCommand(ctx, "sleep 777 & echo $! >"+pidFile+"; wait")
+	ran := make(chan error, 1)
+	go func() {
+		// mv: the file appears whole.
+		_, err := RunCommand(ctx, "sleep 777 & echo $! >"+pidFile+".new && mv "+pidFile+".new "+pidFile+"; wait")
+		ran <- err
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		select {
+		case err := <-ran:
+			t.Fatalf("the command ended before it started its child: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command did not start its child within a minute")
+		}
+	}
+	cancel()
+	var err error
+	select {
+	case err = <-ran:
+	case <-time.After(time.Minute):
+		t.Fatal("RunCommand did not return after its context ended")
+	}
 	if err == nil || !strings.Contains(err.Error(), "did not finish in time") {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
@@ -65,7 +92,7 @@ func TestRunCommandKillsChildren(t *testing.T) {
 	}
 	// The kill is sent before RunCommand returns; reaping by init (or by
 	// whatever adopts the child) may take a moment.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !processGone(pid) {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)

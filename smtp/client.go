@@ -343,7 +343,13 @@ func (c *Client) handshake(ctx context.Context) error {
 	c.log.Event("TLS handshake (%s provider), verifying the name %q", c.cfg.Provider.Name(), tcfg.ServerName)
 	hctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
+	// The handshake is a step of its own: the connection's deadline becomes
+	// the handshake's, not the one the STARTTLS reply was read under (that
+	// one ended earlier, shortening the handshake by the reply's wait, and
+	// its timeout did not read as the context's).
+	stop := c.arm(hctx)
 	tc, err := c.cfg.Provider.Client(hctx, c.conn, tcfg)
+	stop()
 	if err != nil {
 		e := handshakeError(hctx, err)
 		c.log.Event("TLS handshake failed: %v", err)

@@ -147,7 +147,11 @@ func handshakeError(ctx context.Context, err error) *Error {
 	}
 	var he *secchan.HandshakeError
 	if errors.As(err, &he) {
-		if ctx.Err() != nil {
+		// The provider says when the context ended the handshake
+		// (secchan.TransportError): its socket deadline, the context's,
+		// can fire before the context's own timer, while ctx.Err() is
+		// still nil.
+		if ctx.Err() != nil || errors.Is(he, context.DeadlineExceeded) || errors.Is(he, context.Canceled) {
 			return &Error{Kind: KindTimeout, Op: "TLS handshake", Err: err, Fix: he.Fix}
 		}
 		return &Error{Kind: KindTLSHandshake, Op: "TLS handshake", Err: err, Fix: he.Fix}

@@ -61,8 +61,15 @@ func TestHostileRevocationResponders(t *testing.T) {
 	t.Setenv("http_proxy", "")
 	t.Setenv("HTTP_PROXY", "")
 	const (
-		timeout = 300 * time.Millisecond
-		maxSize = 64 << 10
+		// dripTimeout is the Checker's Timeout for the drips, which only
+		// the timeout can end. Every other responder must be stopped by
+		// a limit of its own (size, fields, redirects, parsing), so it
+		// gets hangTimeout, which it never reaches: with 300 ms for all,
+		// a loaded machine turned "larger than 65536 bytes" into "no
+		// answer within 300ms".
+		dripTimeout = 300 * time.Millisecond
+		hangTimeout = time.Minute
+		maxSize     = 64 << 10
 	)
 	root, err := testpki.NewRoot(testpki.Options{CommonName: "Hostile Test Root"})
 	if err != nil {
@@ -182,6 +189,10 @@ func TestHostileRevocationResponders(t *testing.T) {
 				t.Fatal(err)
 			}
 			leafSerial.Store(leaf.Cert.SerialNumber)
+			timeout := hangTimeout
+			if strings.HasPrefix(tt.detail, "no answer within") {
+				timeout = dripTimeout
+			}
 			vopts := Options{Roots: root.Pool(), Name: "localhost", Checker: &Checker{Timeout: timeout, MaxSize: maxSize}}
 
 			var before, after runtime.MemStats
@@ -231,12 +242,29 @@ func TestHostileRevocationResponders(t *testing.T) {
 
 // TestRevocationURLsPerCertificateBounded: a certificate listing many CRL
 // and OCSP URLs, all leading to a responder that never answers, costs at
-// most maxURLsPerKind fetches of each kind (each bounded by Timeout), not
-// one Timeout per URL it lists.
+// most maxURLsPerKind fetches of each kind, not one per URL it lists.
+//
+// The fetches of a certificate are made at once, so the responder holds
+// every request without a word until 2*maxURLsPerKind have arrived, then
+// hangs up on all of them: the count is exact whatever the machine's load.
+// (With a stalling responder and a short Timeout, a fetch could time out
+// before the server had read its request, and go uncounted.) Timeout only
+// bounds the test if fewer fetches than that are ever made at once.
 func TestRevocationURLsPerCertificateBounded(t *testing.T) {
 	t.Setenv("http_proxy", "")
 	t.Setenv("HTTP_PROXY", "")
-	srv := newRawHTTP(t, stall(""))
+	var arrived atomic.Int32
+	all, ended := make(chan struct{}), make(chan struct{})
+	srv := newRawHTTP(t, func(c net.Conn, _ *seenRequest) {
+		if arrived.Add(1) == 2*maxURLsPerKind {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-ended:
+		}
+	})
+	t.Cleanup(func() { close(ended) }) // runs before srv's own cleanup waits for its handlers
 	root, err := testpki.NewRoot(testpki.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +278,7 @@ func TestRevocationURLsPerCertificateBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Roots: root.Pool(), Name: "localhost", Checker: &Checker{Timeout: 100 * time.Millisecond}}
+	opts := Options{Roots: root.Pool(), Name: "localhost", Checker: &Checker{Timeout: 10 * time.Second}}
 	r := Verify(leaf.Chain, opts)
 	if !r.Has(KindRevocationUnknown) || !r.OK() {
 		t.Fatalf("want a revocation-unknown warning, got %v", r.Problems)

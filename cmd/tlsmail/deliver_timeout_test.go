@@ -116,7 +116,11 @@ func TestQueueFlushSilentServerDefersTheRest(t *testing.T) {
 	}
 	host, port, _ := net.SplitHostPort(srv.ln.Addr().String())
 	n, _ := strconv.Atoi(port)
-	s := submit.Account{Host: host, Port: n, Mode: smtp.None, Timeout: 300 * time.Millisecond}
+	// The step timeout must end the silence after DATA and let every step
+	// before it through: 300 ms was short enough for a stall of this
+	// (the server's) process to time out the greeting instead, and all 20
+	// items then failed there, none "timed out earlier in this run".
+	s := submit.Account{Host: host, Port: n, Mode: smtp.None, Timeout: 2 * time.Second}
 	const items = 20
 	for i := range items {
 		if _, err := submit.Enqueue(context.Background(), q, &s, outbox.Envelope{From: "a@example.org", To: []string{"b@example.org"}},

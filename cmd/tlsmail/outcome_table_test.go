@@ -197,13 +197,15 @@ func TestCLIAndLibrarySameOutcome(t *testing.T) {
 			var st outbox.Stats
 			// Busy: the item's lock was still held by a copy of its file
 			// descriptor in a process forked (for another test's tlsmail)
-			// before exec closed it; the next run finds it free.
-			for range 100 {
+			// before exec closed it; a later run finds it free. Bounded
+			// in time, not in tries: a loaded machine may take a while
+			// to reach that exec.
+			for deadline := time.Now().Add(time.Minute); ; {
 				if st, err = q.Run(context.Background(), outbox.RunConfig{Deliver: d.Deliver,
 					OnResult: func(it *outbox.Item, res outbox.Result) { got = res }}); err != nil {
 					t.Fatal(err)
 				}
-				if st.Busy == 0 {
+				if st.Busy == 0 || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)

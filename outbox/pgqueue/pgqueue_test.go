@@ -352,16 +352,30 @@ func TestPostgresEnqueueTx(t *testing.T) {
 // TestPostgresNotifyWakesWorker: a Worker with an hour's interval delivers
 // an item another Queue (another process) enqueued: only the NOTIFY of the
 // enqueue can wake it before the test's deadline.
+//
+// The item is queued once the Worker's first (empty) pass has ended and its
+// LISTEN is in place, as the database shows it; a fixed pause (300 ms)
+// before let a slow machine queue it first, with nobody listening yet.
 func TestPostgresNotifyWakesWorker(t *testing.T) {
 	url := newDB(t)
 	_, a := startServer(t)
 	results := make(chan outbox.Outcome, 4)
-	w := &submit.Worker{Queue: openPG(t, url, pgqueue.Options{}), Interval: time.Hour,
-		OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }}
+	passes := make(chan struct{}, 16)
+	q := openPG(t, url, pgqueue.Options{})
+	w := &submit.Worker{Queue: q, Interval: time.Hour,
+		Pass: func(ctx context.Context) (outbox.Stats, error) {
+			defer func() { passes <- struct{}{} }()
+			return submit.RunPass(ctx, q, submit.PassConfig{OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }})
+		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go w.Run(ctx)
-	time.Sleep(300 * time.Millisecond) // the first (empty) pass and the LISTEN
+	select {
+	case <-passes:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Worker's first pass did not end")
+	}
+	waitListening(t, url)
 	other := openPG(t, url, pgqueue.Options{})
 	if _, err := submit.Enqueue(context.Background(), other, a, env, strings.NewReader(msg(1))); err != nil {
 		t.Fatal(err)
@@ -373,6 +387,31 @@ func TestPostgresNotifyWakesWorker(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the NOTIFY of another process's enqueue did not wake the Worker")
+	}
+}
+
+// waitListening waits until a session in the database at url has run
+// LISTEN and is idle (LISTEN takes effect when it commits).
+func waitListening(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state = 'idle' AND query LIKE 'LISTEN %'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Worker did not LISTEN within 30 s")
+		}
 	}
 }
 

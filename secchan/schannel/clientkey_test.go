@@ -394,7 +394,7 @@ func TestClientCertIntermediates(t *testing.T) {
 			defer windows.CertFreeCertificateContext(alone)
 			para := windows.CertChainPara{Size: uint32(unsafe.Sizeof(windows.CertChainPara{}))}
 			var chain *windows.CertChainContext
-			if err := windows.CertGetCertificateChain(0, alone, nil, 0, &para, 0, 0, &chain); err != nil {
+			if err := windows.CertGetCertificateChain(userChainEngine(t), alone, nil, 0, &para, 0, 0, &chain); err != nil {
 				t.Fatalf("CertGetCertificateChain: %v", err)
 			}
 			defer windows.CertFreeCertificateChain(chain)
@@ -454,6 +454,27 @@ func TestClientCertIntermediates(t *testing.T) {
 			t.Errorf("the server cannot verify the client chain it received (%d certificates) with only the root: %v", len(chain), err)
 		}
 	})
+}
+
+// userChainEngine returns a chain engine with the default configuration
+// (the current user's stores), made now and freed when the test ends. The
+// process's default engine (HCCE_CURRENT_USER) would do on Windows, which
+// watches the stores for changes; Wine's reads CurrentUser\CA once, when the
+// process first uses it, and then misses an intermediate added later (the
+// test failed from its second run in one process, -count=2).
+func userChainEngine(t *testing.T) windows.Handle {
+	t.Helper()
+	cfg := certChainEngineConfig{}
+	cfg.cbSize = uint32(unsafe.Sizeof(cfg))
+	if underWine() {
+		cfg.cbSize = uint32(unsafe.Offsetof(cfg.hExclusiveRoot)) // Wine refuses the larger size
+	}
+	var engine windows.Handle
+	if r, _, e := procs.certCreateChainEngine.Call(uintptr(unsafe.Pointer(&cfg)), uintptr(unsafe.Pointer(&engine))); r == 0 {
+		t.Fatalf("CertCreateCertificateChainEngine: %v", e)
+	}
+	t.Cleanup(func() { procs.certFreeChainEngine.Call(uintptr(engine)) })
+	return engine
 }
 
 // TestLoadPFXRoundTrip: a PFX made by encodePFX opens with Windows' own
