@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
-	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
@@ -228,16 +227,16 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 			if o.queue || o.deferOnly {
 				return sendQueued(cmd.Context(), e, o)
 			}
-			out, err := sendMessage(cmd.Context(), e, o)
-			sendLog(e, o, nil, out, err)
+			out, sentEnv, err := sendMessage(cmd.Context(), e, o)
+			sendLog(e, o, nil, out, sentEnv, err)
 			if o.json {
-				writeJSON(e.stdout, out.jsonOutput(err))
+				writeJSON(e.stdout, jsonOutputOf(out, err))
 				if err != nil {
 					return &reported{err}
 				}
 				return nil
 			}
-			if out != nil && out.result != nil || err == nil {
+			if out != nil && out.Result != nil || err == nil {
 				printOutcome(e.stdout, e.stderr, out)
 			}
 			return err
@@ -290,23 +289,6 @@ type reported struct{ err error }
 func (r *reported) Error() string { return r.err.Error() }
 func (r *reported) Unwrap() error { return r.err }
 
-// outcome is what a send produced, for rendering: as much as was learnt
-// before any failure.
-type outcome struct {
-	addr     string
-	mode     smtp.TLSMode
-	tls      *secchan.State
-	authMech string
-	// tlsName is the name the certificate was verified for.
-	tlsName string
-	result  *smtp.Result
-	// quitErr is a failure after the message was accepted (QUIT); the
-	// message was sent, so it is only reported.
-	quitErr error
-	// env is the envelope sent (for msmtp's log line).
-	env smtp.Envelope
-}
-
 // sendPlan is a send with every flag checked and resolved, ready to
 // connect.
 type sendPlan struct {
@@ -324,20 +306,21 @@ type sendPlan struct {
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
-// is the one path for `send` and `demo`. The outcome is non-nil (it holds
-// what is known: address, TLS state, recipients) even when err is not.
-// Usage and configuration errors are found before any connection.
-func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) {
-	out := &outcome{}
+// is the one path for `send` and `demo`. What it learnt is a submit.Sent,
+// as the outbox deliverer's: non-nil (it holds what is known: address,
+// TLS state, recipients) even when err is not, with the envelope sent
+// (for msmtp's log line). Usage and configuration errors are found before
+// any connection.
+func sendMessage(ctx context.Context, e *env, o *sendOptions) (*submit.Sent, smtp.Envelope, error) {
+	out := &submit.Sent{}
 	plan, err := planSend(ctx, e, o)
 	if plan != nil && plan.closeFn != nil {
 		defer plan.closeFn()
 	}
 	if err != nil {
-		return out, err
+		return out, smtp.Envelope{}, err
 	}
-	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
-	out.env = plan.env
+	out.Addr, out.Mode, out.TLSName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 
 	if plan.acct.Trust.Insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: --insecure: the server's certificate is NOT required to verify.")
@@ -349,12 +332,14 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	if tw == nil {
 		w, closeTranscript, err := openTranscript(e, o.transcript)
 		if err != nil {
-			return out, err
+			return out, plan.env, err
 		}
 		defer closeTranscript()
 		tw = w
 	}
-	return out, connectAndSend(ctx, e, o, plan, tw, out)
+	err = connectAndSend(ctx, e, o, plan, tw, out)
+	out.Err = err
+	return out, plan.env, err
 }
 
 // connectAndSend connects to the plan's server, sends its message and
@@ -362,8 +347,8 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 // learnt (the address, TLS state and mechanism, the result) even when it
 // fails. It is the one connection of send, demo and sendmail without an
 // outbox.
-func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *outcome) error {
-	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
+func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *submit.Sent) error {
+	out.Addr, out.Mode, out.TLSName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
 	}
@@ -377,9 +362,9 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
-		out.tls = &st
+		out.TLS = &st
 	}
-	out.authMech = c.AuthMechanism()
+	out.AuthMech = c.AuthMechanism()
 	r := plan.msg.Reader()
 	defer r.Close()
 	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message), isTerminal(e.stderr))
@@ -389,12 +374,8 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 	// the send's.
 	res, err := c.SendAndQuit(ctx, plan.env, src)
 	progressDone()
-	out.result = res
-	if err != nil {
-		return err
-	}
-	out.quitErr = res.QuitErr
-	return nil
+	out.Result = res // its QuitErr: closing failed after the message was accepted
+	return err
 }
 
 // planSend validates every flag and resolves them into a plan, without any

@@ -526,8 +526,8 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
-		if qr.out != nil && qr.out.result != nil {
-			for _, r := range qr.out.result.Rejected {
+		if qr.out != nil && qr.out.Result != nil {
+			for _, r := range qr.out.Result.Rejected {
 				// Delivered to the others; this one was queued again.
 				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
 					r.Addr, oneLine(deferredReply(r.Reply)), qr.dir)

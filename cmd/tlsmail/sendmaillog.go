@@ -12,6 +12,7 @@ import (
 	"github.com/tlsmail/tlsmail/maillog"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // logFlags are the command line's log settings; nil is "not given".
@@ -97,27 +98,27 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 	}
 	en.From, en.Recipients = qr.env.From, qr.env.To
 	var reply *smtp.Reply
-	if qr.out != nil && qr.out.result != nil {
-		reply = qr.out.result.Response
+	if qr.out != nil && qr.out.Result != nil {
+		reply = qr.out.Result.Response
 		if qr.res.Outcome == outbox.Delivered {
-			en.MailSize = qr.out.result.Bytes
+			en.MailSize = qr.out.Result.Bytes
 		}
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
-		if qr.out != nil && qr.out.result != nil && len(qr.out.result.Rejected) > 0 {
+		if qr.out != nil && qr.out.Result != nil && len(qr.out.Result.Rejected) > 0 {
 			var b []string
 			if qr.id == "" {
 				// Sent without an outbox (a direct send): the refused
 				// recipients were not queued again; nothing retries them.
-				for _, r := range qr.out.result.Rejected {
+				for _, r := range qr.out.Result.Rejected {
 					b = append(b, r.Addr+" refused ("+deferredReply(r.Reply)+")")
 				}
 				en.ErrorMsg = strings.Join(b, "; ") + "; not delivered to them"
 				break
 			}
 			// Delivered to the others; these were queued again.
-			for _, r := range qr.out.result.Rejected {
+			for _, r := range qr.out.Result.Rejected {
 				b = append(b, r.Addr+" deferred ("+deferredReply(r.Reply)+")")
 			}
 			en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
@@ -188,12 +189,12 @@ func replyLines(r *smtp.Reply) []string {
 // syslog, as msmtp writes them for every message): out and err are a
 // direct send's (qr nil) or qr a queued one's. With --json, "logfile -"
 // goes to standard error, so that standard output stays one JSON object.
-func sendLog(e *env, o *sendOptions, qr *queued, out *outcome, err error) {
-	if qr == nil && out != nil && out.addr != "" {
+func sendLog(e *env, o *sendOptions, qr *queued, out *submit.Sent, sent smtp.Envelope, err error) {
+	if qr == nil && out != nil && out.Addr != "" {
 		// A direct send that reached the connection: what it sent, and
 		// how it ended (a failure is not kept: no outbox).
 		qr = &queued{res: outbox.Result{Outcome: outbox.Delivered}, out: out,
-			env: outbox.Envelope{From: out.env.From, To: out.env.To}}
+			env: outbox.Envelope{From: sent.From, To: sent.To}}
 		if err != nil {
 			qr.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		}
