@@ -419,11 +419,14 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	noAuth := a
 	noAuth.Auth = submit.Auth{}
 	var se *submit.Error
-	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider" ||
+		se.Field == "server_name" && o.changed != nil && o.changed("tls-name")) {
 		// The client identity of the command line contradicts itself (two
 		// certificates, a store entry nothing picks, a PFX password
-		// without its file): a usage error, the flags from the table.
-		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+		// without its file), or --tls-name is no host name: a usage
+		// error, the flags from the table. (A tls_host_override of the
+		// file that is none is the file's error, from Plan below.)
+		return nil, flagUsage(err)
 	}
 	sp, err := e.connector().Plan(context.Background(), &noAuth)
 	if err != nil {
@@ -513,8 +516,8 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	if mode == "" {
 		mode = smtp.DefaultMode(port)
 	}
-	if timeout <= 0 {
-		return submit.Account{}, usageErrorf("--timeout must be positive, not %v", timeout).withFix("e.g. --timeout 30s")
+	if err := checkTimeout(timeout); err != nil {
+		return submit.Account{}, err
 	}
 	// Authentication: --user with a password flag, else the file's
 	// account's, with a password flag or --auth given over it.
@@ -537,12 +540,8 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	// TLS settings: checked here so that the errors name the flags; the
 	// account they make is resolved by submit.Connector.Plan, as a queued
 	// item is.
-	if _, err := e.providers.Lookup(provider); err != nil {
-		return submit.Account{}, usageErrorf("unknown --tls-provider %q", provider).
-			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
-	}
-	if strings.ContainsAny(trustSet.ServerName, " \t\r\n/") {
-		return submit.Account{}, usageErrorf("--tls-name %q is not a host name", trustSet.ServerName).withFix("give a DNS name or an IP address")
+	if _, err := e.provider(provider); err != nil {
+		return submit.Account{}, err
 	}
 	for _, pin := range trustSet.Pins {
 		if err := checkPin(pin); err != nil {
@@ -551,9 +550,6 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	}
 	if key != "" && cert == "" {
 		return submit.Account{}, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
-	}
-	if ehlo != "" && strings.ContainsAny(ehlo, " \t\r\n") {
-		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
 	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, Host: host, Port: n, Mode: mode, Trust: trustSet,
@@ -574,15 +570,33 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	return a, nil
 }
 
+// checkTimeout checks --timeout, of probe and send alike: the library
+// takes zero for its default, which a command line that says 0 does not
+// mean.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return usageErrorf("--timeout must be positive, not %v", d).withFix("e.g. --timeout 30s")
+	}
+	return nil
+}
+
+// flagUsage makes err, a *submit.Error of the account the flags made, a
+// usage error; the flag-hint table adds the flags for its field to the
+// fix. Any other error is returned as it is.
+func flagUsage(err error) error {
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	return usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+}
+
 // checkAuthFlags checks the authentication auth made of the flags and the
 // configuration file (the password itself is read last, by authenticate)
 // against the TLS mode.
 func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
-	switch auth.Mechanism {
-	case "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
-	default:
-		return usageErrorf("unknown --auth mechanism %q", o.auth).
-			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
+	if err := auth.Check(); err != nil {
+		return flagUsage(err) // an unknown mechanism, a user name on two lines
 	}
 	if err := o.password.check(); err != nil {
 		return err
@@ -597,9 +611,6 @@ func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
 	if auth.User != "" && auth.Secret.IsZero() && o.password.literal == "" {
 		return usageErrorf("--user %s was given without a password source", auth.User).
 			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
-	}
-	if strings.ContainsAny(auth.User, "\r\n\x00") {
-		return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
 	}
 	if mode == smtp.None && auth.User != "" && auth.Mechanism == "AUTO" {
 		return usageErrorf("refusing to send a password without TLS").
