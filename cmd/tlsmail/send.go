@@ -705,15 +705,6 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	if o.from == "" {
 		return usageErrorf("no sender given").withFix("pass --from you@example.com")
 	}
-	if o.cfg.aliases != "" {
-		// The account's aliases file, as msmtp applies it: a local name
-		// (root) becomes its alias's addresses, here in the composed
-		// header too (a bare name is no address there).
-		if err := expandLocal(o.cfg.aliases, &o.to, &o.cc, &o.bcc); err != nil {
-			return err
-		}
-		rcpts = append(append(append([]string(nil), o.to...), o.cc...), o.bcc...)
-	}
 	if len(rcpts) == 0 {
 		return usageErrorf("no recipient given").withFix("pass --to someone@example.com (or --cc, --bcc)")
 	}
@@ -723,6 +714,10 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 		Text:     o.body,
 		TextFile: o.bodyFile,
 		HTMLFile: o.htmlFile,
+	}
+	if o.cfg.aliases != "" {
+		// The account's aliases file, as msmtp applies it.
+		spec.ExpandRecipient = config.AliasExpander(o.cfg.aliases)
 	}
 	for _, h := range o.headers {
 		name, value, ok := strings.Cut(h, ":")
@@ -742,29 +737,6 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	p.env = submit.EnvelopeOf(m)
 	p.env.DSN = o.cfg.dsn
 	return p.env.Check()
-}
-
-// expandLocal replaces each local name (no '@') of the lists by the
-// addresses the aliases file at path gives it (config.Aliases.Expand); a
-// name the file does not know stays, and is then refused as no address.
-func expandLocal(path string, lists ...*[]string) error {
-	expand := config.AliasExpander(path)
-	for _, l := range lists {
-		var out []string
-		for _, a := range *l {
-			if !config.IsLocal(strings.TrimSpace(a)) || strings.ContainsAny(a, ",<") {
-				out = append(out, a)
-				continue
-			}
-			to, err := expand(strings.TrimSpace(a))
-			if err != nil {
-				return err
-			}
-			out = append(out, to...)
-		}
-		*l = out
-	}
-	return nil
 }
 
 // prepareMessage reads the header of a --message file (or stdin) now, so
