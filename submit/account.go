@@ -80,7 +80,31 @@ type Account struct {
 	// Auth is the SMTP authentication (RFC 4954); the zero value means
 	// none.
 	Auth Auth
+
+	// Log is where msmtp's log line of each message goes (the account's
+	// logfile, logfile_time_format and syslog). It is kept with a queued
+	// item so that the program delivering it from the outbox later can
+	// write the line when it leaves (tlsmail's queue run and worker do,
+	// with package maillog); submit itself writes no log. The zero value
+	// means none.
+	Log Log
 }
+
+// Log is msmtp's log settings of an Account (maillog.Config's, which
+// package maillog writes): nothing secret.
+type Log struct {
+	// File is the log file ("-": the standard output of the program
+	// writing the line); "" means none.
+	File string
+	// TimeFormat is the strftime(3) format of a file line's time stamp;
+	// "" means msmtp's.
+	TimeFormat string
+	// Syslog is "" or "off" for none, "on", or a facility (LOG_MAIL ...).
+	Syslog string
+}
+
+// IsZero reports whether l asks for no log at all.
+func (l Log) IsZero() bool { return l.File == "" && (l.Syslog == "" || l.Syslog == "off") }
 
 // Trust is how the server's certificate is verified.
 type Trust struct {
@@ -343,7 +367,8 @@ func (a *Account) Addr() string {
 // where the password is read for a message sent now: a passwordeval is run
 // (SecretCommand, named "passwordeval (FILE)"), a password written in the
 // file is read from the account again (SecretConfig: the Account never
-// holds it), and with neither, netrc is looked up by host and user as
+// holds it; a Connector given the account in Loaded takes it from there
+// rather than read the file, and its eval lines, twice), and with neither, netrc is looked up by host and user as
 // msmtp does (SecretNetrc). With a file, the passwordeval and netrc
 // references are marked SecretRef.Config: the outbox stores the account
 // instead (Stored), so that a password changed, added or moved to netrc
@@ -371,6 +396,9 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 		Provider:   c.Provider,
 		LocalName:  c.Domain,
 		Timeout:    c.Timeout,
+	}
+	if l := (Log{File: c.LogFile, TimeFormat: c.LogTimeFormat, Syslog: c.Syslog}); !l.IsZero() {
+		a.Log = l
 	}
 	switch {
 	case !c.TLS:
@@ -464,6 +492,9 @@ func (a *Account) AbsPaths() {
 	for _, p := range []*string{&a.ConfigFile, &a.Trust.CAFile, &a.Trust.CRLFile, &a.Client.CertFile, &a.Client.KeyFile, &a.Client.PFXFile} {
 		*p = absPath(*p)
 	}
+	if a.Log.File != "-" {
+		a.Log.File = absPath(a.Log.File)
+	}
 	for _, r := range []*SecretRef{&a.Auth.Secret, &a.Client.PFXPassword} {
 		if r.Source == SecretFile || (r.Source == SecretNetrc && r.Ref != "") {
 			r.Ref = absPath(r.Ref)
@@ -518,6 +549,12 @@ type wire struct {
 	Domain  string        `json:"domain,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 
+	// msmtp's log (Account.Log): new with it, and only written when set,
+	// so that an item without a log stays readable by an earlier tlsmail.
+	LogFile       string `json:"logfile,omitempty"`
+	LogTimeFormat string `json:"logfile_time_format,omitempty"`
+	Syslog        string `json:"syslog,omitempty"`
+
 	// Extra was the former Settings' map of settings the outbox did not
 	// interpret; tlsmail never wrote it. An Account refuses an item that
 	// has one rather than deliver it without what it says.
@@ -545,6 +582,9 @@ func (a Account) MarshalJSON() ([]byte, error) {
 		Provider: a.Provider,
 		User:     a.Auth.User, Secret: wireSecret{string(secret.Source), secret.Ref},
 		Domain: a.LocalName, Timeout: a.Timeout,
+	}
+	if !a.Log.IsZero() {
+		w.LogFile, w.LogTimeFormat, w.Syslog = a.Log.File, a.Log.TimeFormat, a.Log.Syslog
 	}
 	if w.TrustFile == "" {
 		w.TrustFile = "system" // as Settings wrote it
@@ -580,6 +620,7 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 		Provider:  w.Provider,
 		LocalName: w.Domain,
 		Timeout:   w.Timeout,
+		Log:       Log{File: w.LogFile, TimeFormat: w.LogTimeFormat, Syslog: w.Syslog},
 	}
 	if a.Trust.CAFile == "system" {
 		a.Trust.CAFile = ""

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,7 +63,8 @@ func TestAccountRoundTrip(t *testing.T) {
 		Trust:    Trust{CAFile: "/ca", Pins: []string{"sha256/x"}, ServerName: "s", Revocation: "off", Insecure: true, CRLFile: "/crl.pem"},
 		Client:   ClientIdentity{Store: `LocalMachine\MY`, Thumbprint: "ABCD", PFXFile: "/p.pfx", PFXPassword: SecretRef{Source: SecretFile, Ref: "/pw"}},
 		Provider: "schannel", LocalName: "me", Timeout: time.Minute,
-		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "pass show x"}}}
+		Auth: Auth{Mechanism: "SCRAM-SHA-256", User: "u", Secret: SecretRef{Source: SecretCommand, Ref: "pass show x"}},
+		Log:  Log{File: "/var/log/msmtp", TimeFormat: "%F %T", Syslog: "LOG_MAIL"}}
 	b, err := json.Marshal(a)
 	if err != nil {
 		t.Fatal(err)
@@ -201,5 +203,33 @@ func TestPlanExpandsLegacyDomain(t *testing.T) {
 	}
 	if p.Config.LocalName != "mx.box.example" || a.LocalName != "mx.%H" {
 		t.Errorf("EHLO name %q (want mx.box.example); the item's account became %q", p.Config.LocalName, a.LocalName)
+	}
+}
+
+// TestAccountLogKept: FromConfig takes the account's msmtp log
+// (logfile, logfile_time_format, syslog), Stored makes the log file
+// absolute (a queue runner may start elsewhere) and leaves "-" alone, and
+// an Account without a log is written without the log's keys, so that an
+// earlier tlsmail still reads its items.
+func TestAccountLogKept(t *testing.T) {
+	c := config.NewAccount("a")
+	c.Host, c.LogFile, c.LogTimeFormat, c.Syslog = "h", "rel.log", "%F", "LOG_MAIL"
+	a, err := FromConfig("", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Log{File: "rel.log", TimeFormat: "%F", Syslog: "LOG_MAIL"}); a.Log != want {
+		t.Errorf("FromConfig: Log %+v, want %+v", a.Log, want)
+	}
+	if s := a.Stored(); !filepath.IsAbs(s.Log.File) {
+		t.Errorf("Stored: log file %q is not absolute", s.Log.File)
+	}
+	a.Log.File = "-"
+	if s := a.Stored(); s.Log.File != "-" {
+		t.Errorf("Stored: log file - became %q", s.Log.File)
+	}
+	none := Account{Host: "h"}
+	if k := none.Key(); strings.Contains(k, "logfile") || strings.Contains(k, "syslog") {
+		t.Errorf("an Account without a log is written with log keys: %s", k)
 	}
 }

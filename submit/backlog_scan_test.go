@@ -61,7 +61,7 @@ func TestBacklogScanBounded(t *testing.T) {
 	s := &countingStore{Queue: q}
 	now := &Now{ID: "none", Result: outbox.Result{Outcome: outbox.Delivered}, data: mine, created: time.Now()}
 	b := Backlog{Items: backlogItems, Time: 10 * time.Second}
-	st := deliverBacklog(context.Background(), s, deliver, now, b)
+	st := deliverBacklog(context.Background(), s, deliver, now, b, nil)
 	if st.Delivered != backlogItems || len(delivered) != backlogItems {
 		t.Errorf("delivered %d (%+v), want %d", len(delivered), st, backlogItems)
 	}
@@ -72,7 +72,7 @@ func TestBacklogScanBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s.read, delivered = 0, nil
-	deliverBacklog(ctx, s, deliver, now, b)
+	deliverBacklog(ctx, s, deliver, now, b, nil)
 	if s.read > 1 || len(delivered) != 0 {
 		t.Errorf("a cancelled backlog read %d items and delivered %d", s.read, len(delivered))
 	}

@@ -159,3 +159,60 @@ func TestConfigSecretWithoutFile(t *testing.T) {
 		t.Errorf("Enqueue = %q, %v; want a refusal without the password", id, err)
 	}
 }
+
+// TestConnectorLoaded: a SecretConfig reference to an account of
+// Connector.Loaded (same file, by its absolute path, and name) takes the
+// password from the account read, without reading the file again (whose
+// eval line would run again: here the file is gone, so reading it fails);
+// another account of the file, or the account of another file, is read
+// from its file as before.
+func TestConnectorLoaded(t *testing.T) {
+	dir := testdir.New(t)
+	rc := filepath.Join(dir, "msmtprc")
+	text := "account a\nhost mail.example.org\nauth on\nuser ann\npassword from-the-file\n\n" +
+		"account b\nhost mail.example.org\nauth on\nuser bob\npassword b-from-the-file\n"
+	if err := os.WriteFile(rc, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(context.Background(), rc, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := f.Account("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded = loaded.Clone()
+	loaded.Password = "as-read" // tells the copy from the file
+	env := map[string]string{"HOME": t.TempDir(), "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
+	c := &Connector{Getenv: func(k string) string { return env[k] }, Loaded: []*config.Account{loaded}}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		file, name, want string
+	}{
+		{rc, "a", "as-read"},
+		{filepath.Join(dir, ".", "msmtprc"), "a", "as-read"}, // the same file, named otherwise
+		{rc, "b", "b-from-the-file"},
+	} {
+		a := &Account{ConfigFile: tc.file, Name: tc.name, Host: "mail.example.org", Auth: Auth{User: "x"}}
+		pw, err := c.Secret(ctx, a, SecretRef{Source: SecretConfig, Ref: tc.name})
+		if err != nil || pw != tc.want {
+			t.Errorf("%s account %s: %q, %v; want %q", tc.file, tc.name, pw, err, tc.want)
+		}
+	}
+	// Another file with an account of the same name: read from it.
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("account a\nhost h\nauth on\nuser ann\npassword other-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if pw, err := c.Secret(ctx, &Account{ConfigFile: other, Name: "a", Host: "h"}, SecretRef{Source: SecretConfig, Ref: "a"}); err != nil || pw != "other-file" {
+		t.Errorf("account a of another file: %q, %v", pw, err)
+	}
+	// The loaded account is used even when its file is gone (no second read).
+	if err := os.Remove(rc); err != nil {
+		t.Fatal(err)
+	}
+	if pw, err := c.Secret(ctx, &Account{ConfigFile: rc, Name: "a", Host: "mail.example.org"}, SecretRef{Source: SecretConfig, Ref: "a"}); err != nil || pw != "as-read" {
+		t.Errorf("loaded account, file removed: %q, %v", pw, err)
+	}
+}

@@ -40,6 +40,28 @@ type Connector struct {
 	// CRLCache keeps the parsed CRL files (tls_crl_file); nil means
 	// DefaultCRLCache(), the one the whole process shares.
 	CRLCache *CRLCache
+	// Loaded are configuration accounts the program has read already
+	// (config.Load, config.Search.Select), each naming its File: a
+	// SecretConfig reference to one of them (the same file and account
+	// name) takes the password or passwordeval from it instead of
+	// reading the file again, which would run the file's eval commands a
+	// second time (msmtp runs them once per message: a prompt, a side
+	// effect, the time they take). Any other account's file is read
+	// again. Nothing of them is stored: an item keeps its reference only.
+	Loaded []*config.Account
+}
+
+// loaded is the account of c.Loaded that file's account name is, or nil.
+func (c *Connector) loaded(file, name string) *config.Account {
+	if file == "" {
+		return nil
+	}
+	for _, ca := range c.Loaded {
+		if ca != nil && ca.File != "" && ca.Name == name && filepath.Clean(absPath(ca.File)) == filepath.Clean(absPath(file)) {
+			return ca
+		}
+	}
+	return nil
 }
 
 // maxPEMFile bounds a CA or client certificate file; a system's whole CA
@@ -316,22 +338,25 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 	return "", &Error{Field: "secret_command", Err: err, Msg: fmt.Sprintf("the %s command %s", name, why), Fix: fix}
 }
 
-// configSecret reads the password of account name in a.ConfigFile again:
-// its passwordeval is run, or its password used if the file is readable
-// by its owner only; with neither, the netrc files are looked up (as
-// msmtp does, netrcSecret). Nothing is read from a file someone else could
-// have written (checkCommandFile): its commands would be run.
+// configSecret reads the password of account name in a.ConfigFile again
+// (or takes the account from c.Loaded, read already): its passwordeval is
+// run, or its password used if the file is readable by its owner only;
+// with neither, the netrc files are looked up (as msmtp does,
+// netrcSecret). Nothing is read from a file someone else could have
+// written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
-	if err := checkCommandFile(a.ConfigFile); err != nil {
-		return "", err
-	}
-	f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
-	if err != nil {
-		return "", err
-	}
-	ca, err := f.Account(name)
-	if err != nil {
-		return "", err
+	ca := c.loaded(a.ConfigFile, name)
+	if ca == nil {
+		if err := checkCommandFile(a.ConfigFile); err != nil {
+			return "", err
+		}
+		f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
+		if err != nil {
+			return "", err
+		}
+		if ca, err = f.Account(name); err != nil {
+			return "", err
+		}
 	}
 	switch {
 	case ca.PasswordEval != "":

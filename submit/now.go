@@ -72,6 +72,9 @@ type Backlog struct {
 	Items int
 	// Time bounds finding them and delivering them.
 	Time time.Duration
+	// OnDone, if set, is told each item's outcome as PassConfig.OnDone
+	// is, with what its delivery learnt.
+	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
 }
 
 // DeliverBacklog delivers, after DeliverNow delivered an item, the items
@@ -84,10 +87,16 @@ type Backlog struct {
 // by it). It returns what the run did; an outbox that cannot be read is
 // no delivery (zero Stats).
 func (d *Deliverer) DeliverBacklog(ctx context.Context, q outbox.Store, now *Now, b Backlog) outbox.Stats {
-	return deliverBacklog(ctx, q, d.Deliver, now, b)
+	book := &sentBook{}
+	deliver := func(ctx context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		return d.deliver(ctx, batch, report, book.hook(d.Sent))
+	}
+	return deliverBacklog(ctx, q, deliver, now, b, book)
 }
 
-func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, now *Now, b Backlog) outbox.Stats {
+// deliverBacklog is DeliverBacklog with deliver; book (nil: none) holds
+// what deliver learnt of each item, for b.OnDone.
+func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, now *Now, b Backlog, book *sentBook) outbox.Stats {
 	if now == nil || len(now.data) == 0 || now.Result.Outcome != outbox.Delivered || b.Items <= 0 || b.Time <= 0 {
 		return outbox.Stats{}
 	}
@@ -118,6 +127,45 @@ func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Delivere
 	for i, it := range found {
 		ids[i] = it.ID
 	}
-	st, _ := q.Run(ctx, outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true})
+	rc := outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true}
+	if b.OnDone != nil {
+		rc.OnResult = func(it *outbox.Item, res outbox.Result) { b.OnDone(it, res, book.take(it.ID)) }
+	}
+	st, _ := q.Run(ctx, rc)
 	return st
+}
+
+// sentBook keeps what the delivery of each attempted item learnt (the
+// Deliverer's Sent) until the outbox reports the item's outcome.
+type sentBook struct {
+	mu   sync.Mutex
+	sent map[string]*Sent
+}
+
+// hook records each Sent, then tells next (nil: nothing).
+func (b *sentBook) hook(next func(*outbox.Item, *Sent)) func(*outbox.Item, *Sent) {
+	return func(it *outbox.Item, s *Sent) {
+		b.mu.Lock()
+		if b.sent == nil {
+			b.sent = map[string]*Sent{}
+		}
+		b.sent[it.ID] = s
+		b.mu.Unlock()
+		if next != nil {
+			next(it, s)
+		}
+	}
+}
+
+// take returns and forgets what was recorded for item id (nil: nothing,
+// or no book).
+func (b *sentBook) take(id string) *Sent {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.sent[id]
+	delete(b.sent, id)
+	return s
 }

@@ -30,6 +30,12 @@ type PassConfig struct {
 	// OnReport, if set, is told each item's outcome as a Report; it is
 	// called from one goroutine at a time.
 	OnReport func(Report)
+	// OnDone, if set, is told each item's outcome as OnResult is, with
+	// what its delivery learnt (s: nil when no session reached the point
+	// of sending it, a server that could not be reached say): tlsmail's
+	// command line writes msmtp's log line from them. It is called from
+	// several goroutines at once.
+	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
 }
 
 // Report is one item's outcome in a pass, in the words (and the JSON) of
@@ -64,16 +70,10 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 		parallel = 4
 	}
 	var mu sync.Mutex
-	responses := map[string]string{}
+	book := &sentBook{}
 	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
-	if pc.OnReport != nil {
-		d.Sent = func(it *outbox.Item, s *Sent) {
-			if s.Result != nil && s.Result.Response != nil {
-				mu.Lock()
-				responses[it.ID] = s.Result.Response.String()
-				mu.Unlock()
-			}
-		}
+	if pc.OnReport != nil || pc.OnDone != nil {
+		d.Sent = book.hook(nil)
 	}
 	return q.Run(ctx, outbox.RunConfig{
 		Deliver:  d.Deliver,
@@ -86,13 +86,19 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			if pc.OnResult != nil {
 				pc.OnResult(it, res)
 			}
+			sent := book.take(it.ID)
+			if pc.OnDone != nil {
+				pc.OnDone(it, res, sent)
+			}
 			if pc.OnReport == nil {
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			r := Report{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To, Response: responses[it.ID]}
-			delete(responses, it.ID)
+			r := Report{ID: it.ID, Outcome: res.Outcome.String(), Recipients: it.Envelope.To}
+			if sent != nil && sent.Result != nil && sent.Result.Response != nil {
+				r.Response = sent.Result.Response.String()
+			}
 			if res.Err != nil {
 				r.Error = res.Err.Error()
 			}

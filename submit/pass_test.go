@@ -79,3 +79,74 @@ func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 		t.Errorf("queued after the pass: %v, want one item for %s", got, later)
 	}
 }
+
+// TestWorkerOnDone: a Worker's OnDone (PassConfig.OnDone) is told each
+// item's outcome with what its delivery learnt: the server's 250 and
+// the size sent for an item delivered, nothing (nil) for an item whose
+// server could not be reached. tlsmail's command line writes msmtp's log
+// line from it.
+func TestWorkerOnDone(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	up := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
+		Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p, _ = net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now: connection refused
+	deadPort, _ := strconv.Atoi(p)
+	down := &Account{Host: "127.0.0.1", Port: deadPort, Mode: smtp.StartTLS, Timeout: 10 * time.Second}
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for name, a := range map[string]*Account{"up": up, "down": down} {
+		id, err := Enqueue(context.Background(), q, a, outbox.Envelope{From: "a@example.org", To: []string{"b@example.net"}},
+			strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = name
+	}
+	type done struct {
+		name string
+		res  outbox.Result
+		s    *Sent
+	}
+	dones := make(chan done, 4)
+	w := &Worker{Queue: q, Interval: time.Hour, OnDone: func(it *outbox.Item, r outbox.Result, s *Sent) {
+		dones <- done{ids[it.ID], r, s}
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	for range 2 {
+		select {
+		case d := <-dones:
+			switch d.name {
+			case "up":
+				if d.res.Outcome != outbox.Delivered || d.s == nil || d.s.Result == nil || d.s.Result.Response == nil ||
+					d.s.Result.Response.Code != 250 || d.s.Result.Bytes == 0 {
+					t.Errorf("delivered item: %v, %+v", d.res.Outcome, d.s)
+				}
+			case "down":
+				if d.res.Outcome != outbox.Temporary || d.s != nil {
+					t.Errorf("unreachable server's item: %v (%v), %+v", d.res.Outcome, d.res.Err, d.s)
+				}
+			default:
+				t.Errorf("OnDone told of an unknown item")
+			}
+		case <-time.After(time.Minute): // an upper bound against a hang
+			t.Fatal("OnDone was not told of both items")
+		}
+	}
+}

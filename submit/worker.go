@@ -111,6 +111,9 @@ type Worker struct {
 	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
 	// it is called from several goroutines at once.
 	OnResult func(*outbox.Item, outbox.Result)
+	// OnDone, if set, is told each item's outcome with what its delivery
+	// learnt (PassConfig.OnDone).
+	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
 	// OnError, if set, is told a pass that failed (an unreadable spool);
 	// the Worker goes on with the next pass.
 	OnError func(error)
@@ -228,5 +231,5 @@ func (w *Worker) pass(ctx context.Context) (outbox.Stats, error) {
 		return w.Pass(ctx)
 	}
 	return RunPass(ctx, w.Queue, PassConfig{Connector: w.Connector, Parallel: w.Parallel,
-		Transcript: w.Transcript, OnResult: w.OnResult})
+		Transcript: w.Transcript, OnResult: w.OnResult, OnDone: w.OnDone})
 }

@@ -58,7 +58,7 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
 		return "", "", nil
 	}
-	f, found, err := loadConfig(ctx, e, explicit, config.Options{Home: homeDir(e)})
+	f, found, err := loadConfig(ctx, e, explicit, homeDir(e))
 	if err != nil {
 		if !found && explicit == "" && account == "" {
 			return "", "", nil
@@ -201,7 +201,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	d := &submit.Deliverer{Connect: e.connector().Plan, Transcript: tw}
+	d := &submit.Deliverer{Connect: o.connector(e).Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
@@ -209,7 +209,8 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 		res.out = s
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
-		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime})
+		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
+			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, it, res, s) }})
 	}
 	return res, nil
 }
@@ -603,6 +604,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
+		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, it, res, s) },
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {

@@ -7,8 +7,22 @@ import "github.com/tlsmail/tlsmail/submit"
 // (submit.Account.Stored: file names absolute, a configuration account's
 // password a reference to the account). The spool never holds a secret, so
 // a password with no source to read it from again cannot be queued.
-func accountFor(_ *sendOptions, p *sendPlan) (submit.Account, error) {
+//
+// The item keeps the run's log settings (logConfig) too, so that the run
+// that delivers it later writes msmtp's line to the same log (queuedLog);
+// a log file "-" is this run's standard output, which no later run has.
+func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 	a := p.acct.Stored()
+	if lc := o.logConfig(); lc.Enabled() {
+		a.Log = submit.Log{File: lc.File, TimeFormat: lc.TimeFormat, Syslog: lc.Syslog}
+		if a.Log.File == "-" {
+			a.Log.File = ""
+		}
+		if a.Log.IsZero() {
+			a.Log = submit.Log{}
+		}
+		a.AbsPaths()
+	}
 	switch {
 	case a.Auth.User == "":
 	case a.Auth.Secret.Source == submit.SecretConfig && a.ConfigFile == "":

@@ -109,6 +109,9 @@ type sendOptions struct {
 	// (--port=2525 ...) as configuration commands; a "host" among them
 	// means no configuration file is read (msmtp's --host).
 	overrides [][2]string
+	// log is sendmail's -X, --logfile, --logfile-time-format and
+	// --syslog, over the account's (logConfig).
+	log logFlags
 	// cfg records what applyConfig used besides the account: the file,
 	// the account's name, its queue_dir, aliases, log and DSN request.
 	cfg configUse
@@ -116,6 +119,22 @@ type sendOptions struct {
 	// (applyConfig), its password a reference, nil when none was read:
 	// buildAccount puts the flags given on the command line over it.
 	file *submit.Account
+	// loaded is the configuration account applyConfig read (nil: none),
+	// handed to the Connector (submit.Connector.Loaded) so that its
+	// password is read from it and the file, with its eval lines, is
+	// read once per message.
+	loaded *config.Account
+}
+
+// connector is e's Connector with the configuration account this command
+// read (o.loaded): the one reader of this send's secrets, direct or from
+// the outbox.
+func (o *sendOptions) connector(e *env) *submit.Connector {
+	c := e.connector()
+	if o.loaded != nil {
+		c.Loaded = []*config.Account{o.loaded}
+	}
+	return c
 }
 
 const sendLong = `Send one message over SMTP with TLS.
@@ -635,7 +654,7 @@ func (p *sendPlan) authenticate(ctx context.Context, e *env, o *sendOptions) err
 	pw := o.password.literal
 	if pw == "" {
 		var err error
-		if pw, err = e.connector().Secret(ctx, a, a.Auth.Secret); err != nil {
+		if pw, err = o.connector(e).Secret(ctx, a, a.Auth.Secret); err != nil {
 			return err
 		}
 	}

@@ -82,6 +82,12 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 			return err
 		}
 	}
+	if path != "" {
+		// Its password (or passwordeval) is read from this copy, for
+		// the message sent now and the backlog delivered after it: the
+		// file and its eval lines are read once (o.connector).
+		o.loaded = a
+	}
 	set := func(flag string) bool { return o.changed != nil && o.changed(flag) }
 	if len(o.pins) > 0 || o.ca != "" {
 		// The command line's trust replaces the file's: a
@@ -140,7 +146,7 @@ func applyConfig(ctx context.Context, e *env, o *sendOptions) error {
 // sendAccount reads the configuration file `send` uses (loadConfig)
 // and chooses the account.
 func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	f, found, err := loadConfig(ctx, e, o.config, config.Options{Home: home, Eval: config.RunCommand})
+	f, found, err := loadConfig(ctx, e, o.config, home)
 	if err != nil {
 		if !found && o.config == "" && o.account == "" {
 			// No --server and no file: the plain usage error says more.
@@ -153,14 +159,23 @@ func sendAccount(ctx context.Context, e *env, o *sendOptions, home string) (*con
 }
 
 // loadConfig reads the configuration file of send and the queue commands:
-// explicit, else the one config.Locate finds. found is false when there
-// is no file to read (err is then config.Locate's); a file found but not
-// readable is found with its error.
-func loadConfig(ctx context.Context, e *env, explicit string, opts config.Options) (f *config.File, found bool, err error) {
-	path, err := config.Locate(explicit, e.getenv, opts.Home)
+// explicit, else the one config.Locate finds, as readOptions says. found
+// is false when there is no file to read (err is then config.Locate's); a
+// file found but not readable is found with its error.
+func loadConfig(ctx context.Context, e *env, explicit, home string) (f *config.File, found bool, err error) {
+	path, err := config.Locate(explicit, e.getenv, home)
 	if err != nil {
 		return nil, false, err
 	}
-	f, err = config.Load(ctx, path, opts)
+	f, err = config.Load(ctx, path, readOptions(home))
 	return f, true, err
+}
+
+// readOptions is how every command reads msmtp-format files (send, the
+// queue commands, sendmail's delivery, -bp and -q alike): '~' is home,
+// and an eval line runs its command, as msmtp runs it. A file read one way
+// by one command and another way by the next would queue a message that
+// the queue commands cannot find, or refuse.
+func readOptions(home string) config.Options {
+	return config.Options{Home: home, Eval: config.RunCommand}
 }

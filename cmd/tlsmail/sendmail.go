@@ -501,12 +501,13 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		// A HOME the user cannot write (PHP-FPM's www-data): send at
 		// once rather than not at all.
 		directIfNoOutbox: true,
+		log:              sa.log,
 	}
 	if sa.verbose {
 		o.transcript = "-"
 	}
 	qr, err := queuedSend(ctx, &se, o)
-	sendmailLog(e, sa.log, e.stdout, o, qr, err)
+	sendmailLog(e, e.stdout, o, qr, err)
 	if err != nil {
 		return err
 	}
@@ -758,7 +759,7 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 // SMTPSERVER, the command line's account options, -f, %U %H %C %M).
 func sendmailSelect(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
 	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
-		Overrides: o.msmtpOverrides(), Options: config.Options{Eval: config.RunCommand}})
+		Overrides: o.msmtpOverrides(), Options: readOptions(home)})
 	var oe *config.OverrideError
 	if errors.As(err, &oe) {
 		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)

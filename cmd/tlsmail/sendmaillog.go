@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,23 +31,32 @@ func checkSyslog(goos, v, where string) error {
 		withFix("write the log to a file with logfile FILE (or --logfile FILE), and remove syslog")
 }
 
+// logConfig is the log of this run: the account's logfile,
+// logfile_time_format and syslog, with sendmail's -X, --logfile,
+// --logfile-time-format and --syslog (o.log) over them.
+func (o *sendOptions) logConfig() maillog.Config {
+	c := maillog.Config{File: o.cfg.logFile, TimeFormat: o.cfg.logTimeFormat, Syslog: o.cfg.syslog}
+	if o.log.file != nil {
+		c.File = *o.log.file
+	}
+	if o.log.timeFormat != nil {
+		c.TimeFormat = *o.log.timeFormat
+	}
+	if o.log.syslog != nil {
+		c.Syslog = *o.log.syslog
+	}
+	return c
+}
+
 // sendmailLog writes msmtp's log line for one sendmail run (or one
-// `send`: lf is then empty), when the account or the command line asks
-// for a log (logfile, syslog, -X). err is queuedSend's error: a run that
+// `send`), when the account or the command line asks for a log (logfile,
+// syslog, -X: logConfig). err is queuedSend's error: a run that
 // failed before the configuration was read has no log to write to. A log
 // that cannot be written is a warning: the message has been dealt with
 // either way. "logfile -" writes to stdout.
-func sendmailLog(e *env, lf logFlags, stdout io.Writer, o *sendOptions, qr *queued, err error) {
-	c := maillog.Config{File: o.cfg.logFile, TimeFormat: o.cfg.logTimeFormat, Syslog: o.cfg.syslog, Stdout: stdout}
-	if lf.file != nil {
-		c.File = *lf.file
-	}
-	if lf.timeFormat != nil {
-		c.TimeFormat = *lf.timeFormat
-	}
-	if lf.syslog != nil {
-		c.Syslog = *lf.syslog
-	}
+func sendmailLog(e *env, stdout io.Writer, o *sendOptions, qr *queued, err error) {
+	c := o.logConfig()
+	c.Stdout = stdout
 	if !c.Enabled() || (o.cfg.account == "" && o.server == "" && o.file == nil) {
 		return
 	}
@@ -203,5 +213,44 @@ func sendLog(e *env, o *sendOptions, qr *queued, out *submit.Sent, sent smtp.Env
 	if o.json {
 		stdout = e.stderr
 	}
-	sendmailLog(e, logFlags{}, stdout, o, qr, err)
+	sendmailLog(e, stdout, o, qr, err)
+}
+
+// queuedLog writes msmtp's log line for an item that left the outbox
+// after the run that queued it: delivered, or failed for good (refused,
+// or expired: moved to failed/) by queue run and flush, sendmail -q, the
+// worker (queue run --watch) or the backlog a later send delivers. The
+// line goes to the log of the account the item was queued from (its
+// settings' Log, which accountFor keeps), in the format of the direct
+// send's line (maillogEntry), its exitcode the one the command line exits
+// with for that outcome (classify). A deferred item gets no line: the run
+// that queued it wrote one, and a line per retry would say nothing new.
+// An item queued before its log was kept, or from an account without a
+// log, gets none. A log that cannot be written is a warning.
+func queuedLog(e *env, it *outbox.Item, res outbox.Result, s *submit.Sent) {
+	expired := res.Outcome == outbox.Temporary && !it.FailedAt.IsZero()
+	if res.Outcome != outbox.Delivered && res.Outcome != outbox.Permanent && res.Outcome != outbox.Corrupt && !expired {
+		return
+	}
+	var a submit.Account
+	if json.Unmarshal(it.Data(), &a) != nil || a.Log.IsZero() {
+		return
+	}
+	// "-" was the standard output of the run that queued it, which is
+	// gone (accountFor keeps none).
+	c := maillog.Config{File: a.Log.File, TimeFormat: a.Log.TimeFormat, Syslog: a.Log.Syslog}
+	qr := &queued{id: it.ID, res: res, env: outbox.Envelope{From: it.Envelope.From, To: it.Envelope.To}, out: s}
+	if expired {
+		qr.res.Outcome = outbox.Permanent
+	}
+	en := maillogEntry(&sendOptions{file: &a}, qr, nil)
+	if expired {
+		// Failed for good although the last attempt's failure was
+		// temporary: the reason says so, and the code is queue run's for
+		// a message failed for good.
+		en.ErrorMsg, en.ExitCode = it.Reason, exitUnavailable
+	}
+	if werr := c.Write(en, time.Now()); werr != nil {
+		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", werr)
+	}
 }
