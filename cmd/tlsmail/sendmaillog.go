@@ -138,7 +138,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		en.ErrorMsg, en.ExitCode = c.message, c.code
 		if qr.res.Outcome == outbox.Temporary {
 			// tlsmail keeps the message (msmtp would have lost it).
-			if what, ok := needsFixing(qr.res.Err); ok {
+			if what, ok := submit.ConfigFix(qr.res.Err); ok {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
 			} else {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
