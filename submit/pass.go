@@ -65,6 +65,8 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 	if c == nil {
 		c = &Connector{}
 	}
+	// The items of a store others can write are untrusted input.
+	c = c.forStore(q)
 	parallel := pc.Parallel
 	if parallel <= 0 {
 		parallel = 4
