@@ -126,10 +126,10 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 		switch s.r.Source {
 		case SecretEnv, SecretFile, SecretCommand:
 			if !slices.Contains(p.Secrets, s.r.Source) {
-				return &Error{Field: "queued_settings", Source: s.r.Source, Secret: s.what,
-					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent",
-						s.what, s.r.describe(s.what), s.r.Source),
-					Fix: "queue the message through a configuration account of the runner (source config) or netrc, or let the runner accept the source from every host that can write the queue (queue-secrets " + string(s.r.Source) + ")"}
+				fix := "queue the message through a configuration account of the runner (source config) or netrc, or let the runner accept the source from every host that can write the queue (queue-secrets " + string(s.r.Source) + ")"
+				return &Error{Field: "queued_settings", Source: s.r.Source, Secret: s.what, Fix: fix,
+					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent: %s",
+						s.what, s.r.describe(s.what), s.r.Source, fix)}
 			}
 		case SecretConfig:
 			if !checkedConfig {
@@ -174,10 +174,10 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 	if len(why) == 0 {
 		return nil
 	}
-	return &Error{Field: "queued_settings", Source: SecretNetrc, Secret: what,
-		Msg: fmt.Sprintf("the queued item takes its %s from netrc for %s, but %s: a runner of a shared queue sends a netrc password only over TLS verified with the system's roots; not read, nothing sent",
-			what, a.Host, strings.Join(why, ", and ")),
-		Fix: "queue the message through a configuration account of the runner (source config), whose file says how to verify the server"}
+	const fix = "queue the message through a configuration account of the runner (source config), whose file says how to verify the server"
+	return &Error{Field: "queued_settings", Source: SecretNetrc, Secret: what, Fix: fix,
+		Msg: fmt.Sprintf("the queued item takes its %s from netrc for %s, but %s: a runner of a shared queue sends a netrc password only over TLS verified with the system's roots; not read, nothing sent: %s",
+			what, a.Host, strings.Join(why, ", and "), fix)}
 }
 
 // checkConfigItem refuses a SecretConfig secret of a shared store's item
@@ -240,10 +240,10 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if len(diff) == 0 {
 		return nil
 	}
-	return &Error{Field: "queued_settings", Source: SecretConfig, Secret: what,
-		Msg: fmt.Sprintf("the queued item takes its %s from account %s of %s but differs from that account as the file says now: %s; the account's %s goes to its own server, verified its own way, only: not read, nothing sent",
-			what, name, a.ConfigFile, strings.Join(diff, "; "), what),
-		Fix: fmt.Sprintf("if the item is genuine, give account %s in %s the item's settings back, or send the message again through the account as it is now and remove the item ('tlsmail queue remove ID'); an item no host of yours queued means someone else can write the queue: see who can INSERT into it", name, a.ConfigFile)}
+	fix := fmt.Sprintf("if the item is genuine, give account %s in %s the item's settings back, or send the message again through the account as it is now and remove the item ('tlsmail queue remove ID'); an item no host of yours queued means someone else can write the queue: see who can INSERT into it", name, a.ConfigFile)
+	return &Error{Field: "queued_settings", Source: SecretConfig, Secret: what, Fix: fix,
+		Msg: fmt.Sprintf("the queued item takes its %s from account %s of %s but differs from that account as the file says now: %s; the account's %s goes to its own server, verified its own way, only: not read, nothing sent: %s",
+			what, name, a.ConfigFile, strings.Join(diff, "; "), what, fix)}
 }
 
 // portOf is a's port, its default filled in as Addr does.

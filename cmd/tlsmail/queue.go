@@ -200,7 +200,15 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	d := &submit.Deliverer{Connect: o.connector(e).Plan, Transcript: tw}
+	c := o.connector(e)
+	if sh, ok := q.(outbox.SharedStore); ok && sh.Shared() {
+		// Others write this queue too: the item delivered now, and the
+		// backlog of equal settings after it, are trusted as this
+		// command's own only while their settings are what it queued.
+		own := acct.Stored()
+		c.Policy = submit.ItemPolicy{Shared: true, Own: []string{own.Key()}}
+	}
+	d := &submit.Deliverer{Connect: c.Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
@@ -474,6 +482,7 @@ func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra
 		watch      bool
 		interval   time.Duration
 		transcript string
+		secrets    string
 	)
 	use, short := "run", "Deliver the messages that are due, one connection per server"
 	if flush {
@@ -494,13 +503,24 @@ with a warning.
 
 Exit codes: 0 every due message was delivered (or none was due); 75 some
 were deferred (they stay queued, with the error and the next attempt time);
-69 some failed for good (moved to failed/).`,
+69 some failed for good (moved to failed/).
+
+With --queue-url the queue is shared: whoever can write its tables chooses an
+item's settings. An item's password then comes only from this runner's own
+configuration (source config: its configuration account, only while the
+item's server, TLS mode and trust are the account's; or netrc); an item
+naming an environment variable, a file or a command is deferred, unread,
+unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = asJSON
 			if parallel < 1 {
 				return usageErrorf("--parallel must be at least 1").withFix("e.g. --parallel 4")
+			}
+			allow, err := submit.ParseSecretSources(secrets)
+			if err != nil {
+				return usageErrorf("--queue-secrets: %v", err).withFix("e.g. --queue-secrets env,command")
 			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
@@ -511,7 +531,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 				return err
 			}
 			defer closeTranscript()
-			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw}
+			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw, secrets: allow}
 			if watch {
 				return r.watch(cmd.Context(), interval)
 			}
@@ -522,6 +542,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
 	fs.IntVar(&parallel, "parallel", 4, "deliver over at most `N` connections at once (to one server or several)")
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
+	fs.StringVar(&secrets, "queue-secrets", "", "with --queue-url: also take an item's password from these `SOURCES` (env,file,command) although any host that can write the queue chose them (default: none; config and netrc only)")
 	fs.DurationVar(&qf.lease, "lease", 0, "with --queue-url: how long a claim on a batch lasts without renewal, so how soon a dead worker's messages come back (default 5m)")
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
@@ -537,6 +558,9 @@ type queueRunner struct {
 	parallel   int
 	force      bool
 	transcript io.Writer
+	// secrets are the secret sources a shared queue's items may name
+	// (--queue-secrets; submit.ItemPolicy.Secrets).
+	secrets []submit.SecretSource
 }
 
 // lineBuffer gathers the per-message lines of a queue run into few writes:
@@ -587,6 +611,14 @@ func (b *lineBuffer) flushLocked() {
 	b.buf = b.buf[:0]
 }
 
+// connector is the runner's: the sources --queue-secrets opts in to (a
+// shared store's items are checked by submit.RunPass).
+func (r *queueRunner) connector() *submit.Connector {
+	c := r.e.connector()
+	c.Policy.Secrets = r.secrets
+	return c
+}
+
 // pass runs the queue once and prints what happened.
 func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
@@ -599,7 +631,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
 	stats, err := submit.RunPass(ctx, r.q, submit.PassConfig{
-		Connector:  r.e.connector(),
+		Connector:  r.connector(),
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
