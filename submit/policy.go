@@ -269,3 +269,53 @@ func sortedCopy(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// ItemLog returns the log settings (Account.Log) to write an item's log
+// line with. An item of a shared store chooses a file the runner appends
+// to (and the line holds addresses the item chose: in a shell start-up
+// file or a crontab, a command): under a Shared Policy its log settings are
+// used only when they are those of the configuration account it names, as
+// the runner's file says now (or it is the program's own, Policy.Own).
+// Otherwise nothing is written and the error says why.
+func (c *Connector) ItemLog(ctx context.Context, a *Account) (Log, error) {
+	p := c.Policy
+	if !p.Shared || a.Log.IsZero() || (len(p.Own) > 0 && slices.Contains(p.Own, a.Key())) {
+		return a.Log, nil
+	}
+	refuse := func(why string) (Log, error) {
+		const fix = "set the log in the runner's configuration account the items name (logfile, syslog), the only log settings a shared queue's item may ask for"
+		return Log{}, &Error{Field: "queued_settings", Fix: fix,
+			Msg: fmt.Sprintf("the queued item asks for its log line to go to %s, but %s: not written: %s", describeLog(a.Log), why, fix)}
+	}
+	if a.ConfigFile == "" || a.Name == "" {
+		return refuse("it names no configuration account of this runner that says so")
+	}
+	ca, err := c.configAccount(ctx, a.ConfigFile, a.Name)
+	if err != nil {
+		return Log{}, err
+	}
+	want, err := FromConfig(a.ConfigFile, ca)
+	if err != nil {
+		return Log{}, err
+	}
+	want.AbsPaths()
+	if !samePath(a.Log.File, want.Log.File) || a.Log.TimeFormat != want.Log.TimeFormat || a.Log.Syslog != want.Log.Syslog {
+		return refuse(fmt.Sprintf("account %s of %s says %s", a.Name, a.ConfigFile, describeLog(want.Log)))
+	}
+	return a.Log, nil
+}
+
+// describeLog names where l's lines go, for messages.
+func describeLog(l Log) string {
+	var w []string
+	if l.File != "" {
+		w = append(w, "the file "+l.File)
+	}
+	if l.Syslog != "" && l.Syslog != "off" {
+		w = append(w, "syslog ("+l.Syslog+")")
+	}
+	if len(w) == 0 {
+		return "no log"
+	}
+	return strings.Join(w, " and ")
+}

@@ -217,7 +217,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
 		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
-			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, it, res, s) }})
+			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
 	}
 	return res, nil
 }
@@ -616,6 +616,9 @@ func (b *lineBuffer) flushLocked() {
 func (r *queueRunner) connector() *submit.Connector {
 	c := r.e.connector()
 	c.Policy.Secrets = r.secrets
+	if sh, ok := r.q.(outbox.SharedStore); ok && sh.Shared() {
+		c.Policy.Shared = true // RunPass would too; the log lines need it as well
+	}
 	return c
 }
 
@@ -630,12 +633,13 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		dir, _ := json.Marshal(r.q.Dir())
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
+	c := r.connector()
 	stats, err := submit.RunPass(ctx, r.q, submit.PassConfig{
-		Connector:  r.connector(),
+		Connector:  c,
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, it, res, s) },
+		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, c, it, res, s) },
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {
