@@ -62,6 +62,25 @@ func Compose(spec Spec) (*Message, error) {
 	return c.compose(&spec)
 }
 
+// expandLocal replaces each entry of list that is one local name by what
+// expand gives it (Spec.ExpandRecipient).
+func expandLocal(list []string, expand func(string) ([]string, error)) ([]string, error) {
+	var out []string
+	for _, a := range list {
+		name := strings.TrimSpace(a)
+		if strings.ContainsAny(name, "@,<") {
+			out = append(out, a)
+			continue
+		}
+		to, err := expand(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, to...)
+	}
+	return out, nil
+}
+
 type composer struct {
 	smtputf8 bool
 }
@@ -80,6 +99,13 @@ func (c *composer) compose(s *Spec) (*Message, error) {
 			p = fmt.Sprintf("holds %d addresses", len(from))
 		}
 		return nil, &InputError{Field: "from", Problem: p, Fix: "give exactly one sender address, e.g. you@example.com"}
+	}
+	if s.ExpandRecipient != nil {
+		for _, l := range []*[]string{&s.To, &s.Cc, &s.Bcc} {
+			if *l, err = expandLocal(*l, s.ExpandRecipient); err != nil {
+				return nil, err
+			}
+		}
 	}
 	to, err := c.addresses("to", s.To)
 	if err != nil {

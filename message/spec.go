@@ -49,6 +49,14 @@ type Spec struct {
 	// 2047 encoded-words, which suits unstructured fields (X-*, Comments).
 	Headers []Header
 
+	// ExpandRecipient, when set, replaces each entry of To, Cc and Bcc
+	// that is one local name (no '@', such as "root") by the addresses
+	// it gives (msmtp's aliases; see config.AliasExpander), in the
+	// header as in the envelope, since a bare name is no address in a
+	// header field. An entry with '@', ',' or '<' is kept as written.
+	// Its error is returned as is.
+	ExpandRecipient func(addr string) ([]string, error)
+
 	// Date is the origination date (RFC 5322 section 3.6.1); zero means
 	// the time of Compose.
 	Date time.Time

@@ -14,7 +14,7 @@ import (
 func TestRunHoldsAWindow(t *testing.T) {
 	q, _, _ := newQueue(t)
 	const n, window, chunk, batch = 200, 10, 16, 50
-	q.testScanChunk, q.testWindow = chunk, window
+	q.lim.scanChunk, q.lim.window = chunk, window
 	for i := range n {
 		s := testSettings
 		s.Host = fmt.Sprintf("mx%d.example", i) // one group per item
@@ -22,7 +22,7 @@ func TestRunHoldsAWindow(t *testing.T) {
 	}
 	var mu sync.Mutex
 	opened, reported, most := 0, 0, 0
-	q.testHook = func(stage string) {
+	q.lim.hook = func(stage string) {
 		if stage == "opened" {
 			mu.Lock()
 			opened++

@@ -177,9 +177,10 @@ func (q *Queue) getBuf() *[]byte {
 	return &b
 }
 
-// hook lets tests stop an enqueue at a given stage (crash tests).
+// hook lets tests stop an enqueue or a run at a given stage (crash
+// tests); it does nothing unless a test set limits.hook.
 func (q *Queue) hook(stage string) {
-	if q.testHook != nil {
-		q.testHook(stage)
+	if q.lim.hook != nil {
+		q.lim.hook(stage)
 	}
 }

@@ -57,10 +57,7 @@ func (q *Queue) names(sub string, fn func(ids []string) error) error {
 		return &Error{Op: "list", Path: q.sub(sub), Msg: "cannot read the spool", Err: err}
 	}
 	defer d.Close()
-	chunk := scanChunk
-	if q.testScanChunk > 0 {
-		chunk = q.testScanChunk
-	}
+	chunk := q.lim.chunk()
 	for {
 		names, err := d.Readdirnames(chunk)
 		if err != nil && err != io.EOF {

@@ -227,12 +227,31 @@ type Queue struct {
 	dir  string
 	opts Options
 	bufs sync.Pool // *[]byte copy buffers
+	// lim bounds what a run holds and reads at once; its zero value is
+	// the defaults, which is all Open sets.
+	lim limits
+}
 
-	testHook      func(stage string)
-	testMaxHeld   int64 // overrides maxHeldFiles when set
-	testNoRelist  bool  // the scan checks each item by itself
-	testScanChunk int   // overrides scanChunk when set
-	testWindow    int   // overrides partialWindow when set
+// limits are the bounds of a run and the stages of an Enqueue, each zero
+// meaning the default. Only the package's tests set them, to take with a
+// few items the paths a large spool takes, or to act between two steps of
+// an Enqueue or a run.
+type limits struct {
+	maxHeld   int64 // item files a run holds open at once (maxHeldFiles)
+	scanChunk int   // directory entries read at a time (scanChunk)
+	window    int   // items held in batches not yet full (partialWindow)
+	noRelist  bool  // the scan checks each item by itself
+	// hook is called at named stages: "synced-before", "synced" and
+	// "renamed" of an Enqueue, "opened" when a run opens an item.
+	hook func(stage string)
+}
+
+// chunk is how many directory entries a scan reads at a time.
+func (l *limits) chunk() int {
+	if l.scanChunk > 0 {
+		return l.scanChunk
+	}
+	return scanChunk
 }
 
 // Open opens the spool at dir, creating it (mode 0700) when needed.

@@ -62,7 +62,7 @@ func helperEnqueue() {
 		return
 	}
 	stage := os.Getenv("OUTBOX_STAGE")
-	q.testHook = func(s string) {
+	q.lim.hook = func(s string) {
 		if s == stage {
 			fmt.Println("STAGE", s)
 			select {}
@@ -294,9 +294,9 @@ func helperRunKill() {
 		fmt.Println("ERROR", err)
 		return
 	}
-	q.testNoRelist = os.Getenv("OUTBOX_NORELIST") != ""
-	fmt.Sscan(os.Getenv("OUTBOX_MAXHELD"), &q.testMaxHeld)
-	fmt.Sscan(os.Getenv("OUTBOX_CHUNK"), &q.testScanChunk)
+	q.lim.noRelist = os.Getenv("OUTBOX_NORELIST") != ""
+	fmt.Sscan(os.Getenv("OUTBOX_MAXHELD"), &q.lim.maxHeld)
+	fmt.Sscan(os.Getenv("OUTBOX_CHUNK"), &q.lim.scanChunk)
 	var killAt int
 	fmt.Sscan(os.Getenv("OUTBOX_KILLAT"), &killAt)
 	log, err := os.OpenFile(os.Getenv("OUTBOX_LOG"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)

@@ -328,8 +328,8 @@ func (q *Queue) Run(ctx context.Context, rc RunConfig) (Stats, error) {
 			Fix: "make the spool directory writable by this user (chmod u+w, or remount it read-write), then run the queue again"}
 	}
 	r := &runner{q: q, rc: rc, dirty: map[string]bool{}, maxHeld: maxHeldFiles()}
-	if q.testMaxHeld != 0 {
-		r.maxHeld = q.testMaxHeld
+	if q.lim.maxHeld != 0 {
+		r.maxHeld = q.lim.maxHeld
 	}
 	q.cleanTmp()
 	// The scan hands out each batch as soon as it is complete, so the
@@ -375,8 +375,8 @@ const scanChunk = 4096
 // yet full: past it, the largest is handed out as it is. It is at least a
 // batch.
 func (r *runner) partialWindow() int {
-	if r.q.testWindow > 0 {
-		return r.q.testWindow
+	if r.q.lim.window > 0 {
+		return r.q.lim.window
 	}
 	return max(r.rc.BatchSize, 1024)
 }
@@ -411,10 +411,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 		return &Error{Op: "run", Path: dir, Msg: "cannot read the spool", Err: err}
 	}
 	defer d.Close()
-	chunk := scanChunk
-	if q.testScanChunk > 0 {
-		chunk = q.testScanChunk
-	}
+	chunk := q.lim.chunk()
 	readChunk := func() ([]string, error) {
 		names, err := d.Readdirnames(chunk)
 		if err == io.EOF {
@@ -472,7 +469,7 @@ func (r *runner) scan(emit func([]*Item) bool) error {
 				// state lookup for each of its items while the directory
 				// holds a few entries per item of a batch (not so for
 				// sendmail's one item in a long queue).
-				r.relist = len(names) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.testNoRelist
+				r.relist = len(names) <= relistFactor*min(r.rc.BatchSize, max(len(due), 1)) && !q.lim.noRelist
 				full = len(due)
 				if n := batchCount(len(due), r.rc.BatchSize, r.rc.MinBatch, r.rc.Parallel); n > 0 {
 					full = (len(due) + n - 1) / n

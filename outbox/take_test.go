@@ -48,11 +48,11 @@ func TestRunRecheckUnderLock(t *testing.T) {
 		for _, a := range acts {
 			t.Run(m.name+"/"+a.name, func(t *testing.T) {
 				q, _, _ := newQueue(t)
-				q.testMaxHeld, q.testNoRelist = m.maxHeld, m.noRelist
+				q.lim.maxHeld, q.lim.noRelist = m.maxHeld, m.noRelist
 				id := enqueue(t, q, testSettings, "Subject: x\r\n\r\nbody\r\n")
 				other := enqueue(t, q, testSettings, "Subject: y\r\n\r\nbody\r\n")
 				acted := false
-				q.testHook = func(stage string) {
+				q.lim.hook = func(stage string) {
 					if stage == "opened" && !acted {
 						acted = true
 						if err := a.act(q, id); err != nil {
@@ -90,7 +90,7 @@ func TestRunHeldLimit(t *testing.T) {
 	for _, maxHeld := range []int64{0, 1, 3, -1} {
 		for _, cancelAfter := range []int{0, 10} {
 			q, _, _ := newQueue(t)
-			q.testMaxHeld = maxHeld
+			q.lim.maxHeld = maxHeld
 			other := testSettings
 			other.Host = "mx2.example"
 			var ids []string
@@ -105,7 +105,7 @@ func TestRunHeldLimit(t *testing.T) {
 			var mu sync.Mutex
 			count := map[string]int{}
 			opened := 0
-			q.testHook = func(stage string) {
+			q.lim.hook = func(stage string) {
 				// Cancel while the scan (or a batch) is midway.
 				mu.Lock()
 				defer mu.Unlock()
@@ -227,7 +227,7 @@ func TestConcurrentRunnersModes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
+				q.lim.maxHeld, q.lim.noRelist, q.lim.scanChunk = m.maxHeld, m.noRelist, m.chunk
 				return q
 			}
 			q0 := open()
@@ -352,7 +352,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 				name := fmt.Sprintf("%s/deliver error %v/cancelled %v", m.name, failDeliver, cancelled)
 				t.Run(name, func(t *testing.T) {
 					q, _, _ := newQueue(t)
-					q.testMaxHeld, q.testNoRelist, q.testScanChunk = m.maxHeld, m.noRelist, m.chunk
+					q.lim.maxHeld, q.lim.noRelist, q.lim.scanChunk = m.maxHeld, m.noRelist, m.chunk
 					var ids []string
 					for i := range 12 {
 						ids = append(ids, enqueue(t, q, testSettings, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)))
@@ -372,7 +372,7 @@ func TestRunLeavesNoOpenFiles(t *testing.T) {
 					}
 					before, counted := openFDs()
 					var once sync.Once
-					q.testHook = func(stage string) { // called by the scan and the batches
+					q.lim.hook = func(stage string) { // called by the scan and the batches
 						if stage == "opened" {
 							once.Do(func() { os.Remove(q.sub("msg", ids[5]+msgSuffix)) })
 						}

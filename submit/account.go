@@ -234,6 +234,36 @@ type Auth struct {
 	Secret SecretRef
 }
 
+// Check reports whether the login itself can be made: a user name on one
+// line (and, for OAUTHBEARER and XOAUTH2, whose message separates its
+// fields with 0x01, without control characters), and a mechanism the smtp
+// client has, as Mechanism lists it (any case; "" is AUTO). It does not
+// look at the secret, which a program may hold itself; Account.Check does,
+// with the rest of the account. The error is an *Error of field "user" or
+// "auth".
+func (a Auth) Check() error {
+	bad := func(field, msg, fix string) error {
+		return &Error{Field: field, Msg: msg, Fix: fix}
+	}
+	if strings.ContainsAny(a.User, "\r\n\x00") {
+		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
+	}
+	switch m := strings.ToUpper(a.Mechanism); m {
+	case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256":
+	case "OAUTHBEARER", "XOAUTH2":
+		// 0x01 separates the fields of their message: the client
+		// refuses such a name at AUTH (KindConfig, deferred by
+		// Classify), and a queued item keeps it.
+		if strings.ContainsFunc(a.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return bad("user", "the user name holds control characters, which "+m+" cannot carry", "give the user name alone")
+		}
+	default:
+		return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Mechanism),
+			"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
+	}
+	return nil
+}
+
 // Plaintext reports whether the password may go over a connection without
 // TLS: only with Mode smtp.None and a named mechanism (never with AUTO),
 // as the command line requires both --tls none and --auth MECHANISM.
@@ -626,8 +656,8 @@ func (a *Account) Key() string {
 
 // Check reports what makes the Account unusable before any file is read
 // or any connection made: no host, an unknown TLS mode, a secret source it
-// cannot read again (SecretConfig with no ConfigFile among them), an EHLO
-// name that cannot be sent
+// cannot read again (SecretConfig with no ConfigFile among them), a
+// Trust.ServerName that is no host name, an EHLO name that cannot be sent
 // (smtp.CheckLocalName), a user name with a line break, an unknown SASL
 // mechanism, a user without a password source, a password sent without
 // TLS when the mechanism is not named (see Plaintext).
@@ -664,6 +694,12 @@ func (a *Account) Check() error {
 		return bad("secret", "the password is a configuration account's, but the account names no configuration file to read it from",
 			"name the configuration file the account is in, or another password source")
 	}
+	if strings.ContainsFunc(a.Trust.ServerName, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }) {
+		// No certificate names it: every delivery would fail the
+		// same way, and a queued item keeps the name.
+		return bad("server_name", fmt.Sprintf("the name to verify the certificate against, %q, is not a host name", a.Trust.ServerName),
+			"give a DNS name or an IP address")
+	}
 	if err := smtp.CheckLocalName(a.LocalName); err != nil {
 		// Refused before the message is queued: Classify defers a
 		// KindConfig failure, and the item keeps this name, so it
@@ -681,22 +717,9 @@ func (a *Account) Check() error {
 		return bad("user", "the account names a password source but no user to log in as",
 			"give the user name, or drop the password source to send without logging in")
 	}
-	if strings.ContainsAny(a.Auth.User, "\r\n\x00") {
-		return bad("user", "the user name contains a line break or NUL", "give the user name on one line")
-	}
 	if a.Auth.User != "" {
-		switch m := strings.ToUpper(a.Auth.Mechanism); m {
-		case "", "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256":
-		case "OAUTHBEARER", "XOAUTH2":
-			// 0x01 separates the fields of their message: the client
-			// refuses such a name at AUTH (KindConfig, deferred by
-			// Classify), and a queued item keeps it.
-			if strings.ContainsFunc(a.Auth.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-				return bad("user", "the user name holds control characters, which "+m+" cannot carry", "give the user name alone")
-			}
-		default:
-			return bad("auth", fmt.Sprintf("unknown authentication mechanism %q", a.Auth.Mechanism),
-				"use AUTO, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
+		if err := a.Auth.Check(); err != nil {
+			return err
 		}
 		if a.Auth.Secret.IsZero() {
 			return bad("secret", "the account authenticates as "+a.Auth.User+" but names no password source",

@@ -41,9 +41,49 @@ func TestAccountCheck(t *testing.T) {
 		// An EHLO name Dial refuses (KindConfig, which Classify defers):
 		// refused before the message is queued with it.
 		{"OAuth user with a control character", Account{Host: "h", Auth: Auth{Mechanism: "xoauth2", User: "a\x01b", Secret: env}}, "user"},
+		{"server name", Account{Host: "h", Trust: Trust{ServerName: "mx.example.org"}}, ""},
+		{"server name an address", Account{Host: "h", Trust: Trust{ServerName: "2001:db8::1"}}, ""},
+		{"server name with a space", Account{Host: "h", Trust: Trust{ServerName: "mx example"}}, "server_name"},
+		{"server name with a slash", Account{Host: "h", Trust: Trust{ServerName: "mx.example/x"}}, "server_name"},
+		{"server name with a control character", Account{Host: "h", Trust: Trust{ServerName: "mx\x01"}}, "server_name"},
 		{"EHLO name", Account{Host: "h", LocalName: "mail.example.org"}, ""},
 		{"EHLO name with a control character", Account{Host: "h", LocalName: "a\x01b"}, "local_name"},
 		{"EHLO name over 255 octets", Account{Host: "h", LocalName: strings.Repeat("a", 256)}, "local_name"},
+	}
+	for _, tc := range tests {
+		err := tc.a.Check()
+		var e *Error
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: Check() = %v, want nil", tc.name, err)
+		case tc.field != "" && !errors.As(err, &e):
+			t.Errorf("%s: Check() = %v, want an *Error of field %s", tc.name, err, tc.field)
+		case tc.field != "" && (e.Field != tc.field || e.Fix == ""):
+			t.Errorf("%s: Check() field %q fix %q (%v), want field %s with a fix", tc.name, e.Field, e.Fix, err, tc.field)
+		}
+	}
+}
+
+// TestAuthCheck: Auth.Check, the login part of Account.Check that the
+// command line runs on its flags before it has a password source to
+// check, refuses a user name the SMTP client could not send and an
+// unknown mechanism, whatever the secret.
+func TestAuthCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		a     Auth
+		field string // "" means valid
+	}{
+		{"no login", Auth{}, ""},
+		{"user, no mechanism", Auth{User: "u"}, ""},
+		{"mechanisms in any case", Auth{User: "u", Mechanism: "cram-md5"}, ""},
+		{"OAuth user", Auth{User: "ann@example.com", Mechanism: "OAUTHBEARER"}, ""},
+		{"user with a tab (PLAIN carries it)", Auth{User: "a\tb", Mechanism: "PLAIN"}, ""},
+		{"user line break", Auth{User: "u\r\nRSET"}, "user"},
+		{"user NUL", Auth{User: "u\x00v", Mechanism: "PLAIN"}, "user"},
+		{"OAuth user with a control character", Auth{User: "a\x01b", Mechanism: "XOAUTH2"}, "user"},
+		{"unknown mechanism", Auth{User: "u", Mechanism: "GSSAPI"}, "auth"},
+		{"unknown mechanism without a user", Auth{Mechanism: "MAGIC"}, "auth"},
 	}
 	for _, tc := range tests {
 		err := tc.a.Check()

@@ -371,7 +371,7 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 			return "", &Error{Field: "secret",
 				Msg: fmt.Sprintf("account %s of %s now names host %s, not %s as when this message was queued: its password is not sent to %s",
 					name, a.ConfigFile, ca.Host, want, a.Host),
-				Fix: "send the message again through the account as it is now and remove the queued item ('tlsmail queue remove ID'), or give the account its former host back"}
+				Fix: "send the message again through the account as it is now and remove the queued item, or give the account its former host back"}
 		}
 	}
 	switch {

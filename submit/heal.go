@@ -2,6 +2,7 @@ package submit
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -47,4 +48,41 @@ func onlyRevocationUnknown(te *trust.Error) bool {
 		}
 	}
 	return len(errs) > 0
+}
+
+// ConfigFix reports whether a delivery failed for a reason that retrying
+// will not cure (Heals is false), and what to fix, in the words of the
+// msmtp configuration file the account comes from (tls_trust_file,
+// passwordeval, ~/.netrc, ...): what a program that delivers for such an
+// account tells its user, as tlsmail's sendmail and its log lines do.
+func ConfigFix(err error) (fix string, ok bool) {
+	if Heals(err) {
+		return "", false
+	}
+	var se *smtp.Error
+	var te *trust.Error
+	switch {
+	case errors.As(err, &te):
+		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+	case errors.As(err, &se):
+		switch se.Kind {
+		case smtp.KindAuth:
+			return "the server refused the login; fix the account's user and password (password, passwordeval or ~/.netrc) or auth method", true
+		case smtp.KindCertificate:
+			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+		case smtp.KindStartTLSUnavailable:
+			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
+		case smtp.KindConfig:
+			if se.Fix != "" {
+				// Its own words (a malformed token: what the password
+				// source must print), not the generic line below.
+				return se.Fix, true
+			}
+		}
+	}
+	var sub *Error
+	if errors.As(err, &sub) && strings.HasPrefix(sub.Field, "netrc") {
+		return sub.Fix, true // ~/.netrc: its own fix (chmod 600, the entry to add)
+	}
+	return "the account's settings cannot work; fix the configuration file", true
 }

@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tlsmail/tlsmail/config"
@@ -44,6 +45,41 @@ func TestHeals(t *testing.T) {
 	for _, tc := range tests {
 		if got := Heals(tc.err); got != tc.want {
 			t.Errorf("%s: Heals %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestConfigFix: which deferred failures are said not to heal by
+// themselves, and what to fix then, in the msmtp file's words (moved from
+// the command line's sendmail with its TestNeedsFixing rows). A
+// revocation status that could not be learnt (the CRL or OCSP server out
+// of reach) heals when it comes back: it was once reported as an
+// untrusted certificate to fix.
+func TestConfigFix(t *testing.T) {
+	problem := func(k trust.Kind) error {
+		return &smtp.Error{Kind: smtp.KindCertificate, Op: "STARTTLS",
+			Err: &trust.Error{Report: trust.Report{Problems: []trust.Problem{{Kind: k, Severity: trust.SeverityError, Summary: string(k)}}}}}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+		fix  string // in the fix when want
+	}{
+		{"revocation unknown", problem(trust.KindRevocationUnknown), false, ""},
+		{"revoked", problem(trust.KindRevoked), true, "tls_trust_file"},
+		{"login refused", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 535}}, true, "passwordeval"},
+		{"login deferred", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 454}}, false, ""},
+		{"network", &smtp.Error{Kind: smtp.KindNetwork, Op: "connect"}, false, ""},
+		{"no STARTTLS", &smtp.Error{Kind: smtp.KindStartTLSUnavailable, Op: "EHLO"}, true, "port or tls"},
+		{"malformed token: its own fix", &smtp.Error{Kind: smtp.KindConfig, Op: "AUTH", Fix: "print the token alone"}, true, "print the token alone"},
+		{"netrc: its own fix", &Error{Field: "netrc", Fix: "chmod 600 ~/.netrc"}, true, "chmod 600"},
+		{"unusable settings", &Error{Field: "tls"}, true, "configuration file"},
+	}
+	for _, tc := range tests {
+		fix, got := ConfigFix(tc.err)
+		if got != tc.want || !strings.Contains(fix, tc.fix) || got != (fix != "") {
+			t.Errorf("%s: ConfigFix = %q, %v; want %v with %q", tc.name, fix, got, tc.want, tc.fix)
 		}
 	}
 }

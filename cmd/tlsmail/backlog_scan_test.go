@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
-	"github.com/tlsmail/tlsmail/trust"
 )
 
 // TestBacklogLeavesNewerItems: the recipient a server deferred (450) is
@@ -37,33 +35,5 @@ func TestBacklogLeavesNewerItems(t *testing.T) {
 	q := m.list(t)
 	if len(q.Queued) != 1 || q.Queued[0].Attempts != 0 || attempts.Load() > 2 {
 		t.Errorf("the deferred recipient was tried %d times by one sendmail; queued: %+v", attempts.Load(), q.Queued)
-	}
-}
-
-// TestNeedsFixing: which deferred failures are said not to heal by
-// themselves. A revocation status that could not be learnt (the CRL or
-// OCSP server out of reach) heals when it comes back: before, it was
-// reported as an untrusted certificate to fix.
-func TestNeedsFixing(t *testing.T) {
-	t.Parallel()
-	problem := func(k trust.Kind) error {
-		return &smtp.Error{Kind: smtp.KindCertificate, Op: "STARTTLS",
-			Err: &trust.Error{Report: trust.Report{Problems: []trust.Problem{{Kind: k, Severity: trust.SeverityError, Summary: string(k)}}}}}
-	}
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"revocation unknown", problem(trust.KindRevocationUnknown), false},
-		{"revoked", problem(trust.KindRevoked), true},
-		{"login refused", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 535}}, true},
-		{"login deferred", &smtp.Error{Kind: smtp.KindAuth, Op: "AUTH", Reply: &smtp.Reply{Code: 454}}, false},
-		{"network", &smtp.Error{Kind: smtp.KindNetwork, Op: "connect"}, false},
-	}
-	for _, tc := range tests {
-		if _, got := needsFixing(tc.err); got != tc.want {
-			t.Errorf("%s: needs fixing %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }

@@ -176,7 +176,7 @@ func runDemo(ctx context.Context, e *env, providers [2]string, sh shellHints) er
 			timeout:      20 * time.Second,
 			transcriptTo: w,
 		}
-		out, err := sendMessage(ctx, e, o)
+		out, _, err := sendMessage(ctx, e, o)
 		if err != nil {
 			return err
 		}

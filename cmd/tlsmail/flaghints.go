@@ -383,6 +383,12 @@ func submitSettings(e *submit.Error) []setting {
 		return []setting{setPFX}
 	case "provider": // a certificate store entry for another provider than schannel
 		return []setting{setProvider, setClientCert}
+	case "server_name":
+		return []setting{setName}
+	case "user":
+		return []setting{setUser}
+	case "auth":
+		return []setting{setAuthMech}
 	case "secret_command":
 		if errors.Is(e, context.DeadlineExceeded) {
 			return []setting{setTimeout}

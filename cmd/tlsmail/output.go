@@ -10,6 +10,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/secchan"
+	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/trust"
 )
 
@@ -56,17 +57,18 @@ type jsonError struct {
 	ExitCode int             `json:"exit_code"`
 }
 
-// jsonOutput renders the outcome of a send and its error, if any.
-func (o *outcome) jsonOutput(err error) jsonOutput {
+// jsonOutputOf renders what a send learnt (o, nil when nothing) and its
+// error, if any.
+func jsonOutputOf(o *submit.Sent, err error) jsonOutput {
 	j := jsonOutput{OK: err == nil, Accepted: []string{}, Rejected: []jsonRejected{}}
 	if o == nil {
-		o = &outcome{}
+		o = &submit.Sent{}
 	}
-	j.Server, j.Mode, j.Auth = o.addr, string(o.mode), o.authMech
-	if o.tls != nil {
-		j.TLS = tlsJSON(o.tls, o.tlsName)
+	j.Server, j.Mode, j.Auth = o.Addr, string(o.Mode), o.AuthMech
+	if o.TLS != nil {
+		j.TLS = tlsJSON(o.TLS, o.TLSName)
 	}
-	if r := o.result; r != nil {
+	if r := o.Result; r != nil {
 		j.Accepted = append(j.Accepted, r.Accepted...)
 		for _, rj := range r.Rejected {
 			j.Rejected = append(j.Rejected, jsonRejected{Address: rj.Addr, Code: rj.Reply.Code, Reply: rj.Reply.String()})
@@ -136,22 +138,22 @@ func writeJSON(w io.Writer, v any) {
 // warnings on stderr. Server replies and other text the peer chose pass
 // through safetext.Quote, so a server cannot write terminal escapes or
 // forge lines; the JSON output needs no such step.
-func printOutcome(stdout, stderr io.Writer, o *outcome) {
+func printOutcome(stdout, stderr io.Writer, o *submit.Sent) {
 	if o == nil {
 		return
 	}
-	r := o.result
+	r := o.Result
 	if r != nil && r.Response != nil && r.Response.Code == 250 {
 		fmt.Fprintf(stdout, "sent:     %s\n", safetext.Quote(r.Response.String()))
 	}
-	fmt.Fprintf(stdout, "server:   %s (%s)\n", safetext.Quote(o.addr), o.mode.Name())
-	if o.tls != nil {
-		printTLS(stdout, o.tls, o.tlsName)
+	fmt.Fprintf(stdout, "server:   %s (%s)\n", safetext.Quote(o.Addr), o.Mode.Name())
+	if o.TLS != nil {
+		printTLS(stdout, o.TLS, o.TLSName)
 	} else {
 		fmt.Fprintf(stdout, "tls:      none: the session was NOT encrypted\n")
 	}
-	if o.authMech != "" {
-		fmt.Fprintf(stdout, "auth:     %s\n", o.authMech)
+	if o.AuthMech != "" {
+		fmt.Fprintf(stdout, "auth:     %s\n", o.AuthMech)
 	}
 	if r != nil {
 		delivered := r.Response != nil && r.Response.Code == 250
@@ -172,8 +174,8 @@ func printOutcome(stdout, stderr io.Writer, o *outcome) {
 			fmt.Fprintf(stderr, "tlsmail: warning: %d recipient(s) refused; the message went to the others\n", len(r.Rejected))
 		}
 	}
-	if o.quitErr != nil {
-		fmt.Fprintf(stderr, "tlsmail: warning: the message was accepted, but closing the session failed: %s\n", safetext.Quote(o.quitErr.Error()))
+	if r != nil && r.QuitErr != nil {
+		fmt.Fprintf(stderr, "tlsmail: warning: the message was accepted, but closing the session failed: %s\n", safetext.Quote(r.QuitErr.Error()))
 	}
 }
 

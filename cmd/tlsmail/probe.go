@@ -185,16 +185,15 @@ func planProbe(e *env, o *probeOptions, target string) (p *probe.Config, closeFn
 	if mode == "" {
 		mode = smtp.DefaultMode(port)
 	}
-	if o.timeout <= 0 {
-		return nil, nil, usageErrorf("--timeout must be positive, not %v", o.timeout).withFix("e.g. --timeout 30s")
+	if err := checkTimeout(o.timeout); err != nil {
+		return nil, nil, err
 	}
-	if o.ehlo != "" && strings.ContainsAny(o.ehlo, " \t\r\n") {
-		return nil, nil, usageErrorf("--ehlo %q is not a host name", o.ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
+	if err := smtp.CheckLocalName(o.ehlo); err != nil {
+		return nil, nil, err // the flag-hint table names --ehlo
 	}
-	prov, err := e.providers.Lookup(o.provider)
+	prov, err := e.provider(o.provider)
 	if err != nil {
-		return nil, nil, usageErrorf("unknown --tls-provider %q", o.provider).
-			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
+		return nil, nil, err
 	}
 	cf := o.certFlags
 	if cf.name == "" {

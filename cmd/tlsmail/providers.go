@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/secchan/gotls"
 )
@@ -17,6 +19,17 @@ func newProviders() *secchan.Registry {
 	r.Register(gotls.Provider{})
 	registerPlatformProviders(r)
 	return r
+}
+
+// provider is the TLS provider named by --tls-provider, of probe and send
+// alike; an unknown name is a usage error that lists this build's.
+func (e *env) provider(name string) (secchan.Provider, error) {
+	p, err := e.providers.Lookup(name)
+	if err != nil {
+		return nil, usageErrorf("unknown --tls-provider %q", name).wrapping(err).
+			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
+	}
+	return p, nil
 }
 
 // closeIdleProviders frees what the providers keep between connections when

@@ -18,6 +18,7 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/anystore"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -114,7 +115,7 @@ func queueError(err error) *exitError {
 type queued struct {
 	id, dir string
 	res     outbox.Result
-	out     *outcome
+	out     *submit.Sent
 	next    time.Time
 	// deferred: only written to the outbox (--defer), no delivery tried.
 	deferred bool
@@ -213,7 +214,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
 	if s := now.Sent; s != nil {
-		res.out = outcomeOf(s)
+		res.out = s
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
 		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
@@ -225,16 +226,16 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 // sendQueued runs `send --queue` and `send --defer`.
 func sendQueued(ctx context.Context, e *env, o *sendOptions) error {
 	qr, err := queuedSend(ctx, e, o)
-	sendLog(e, o, qr, nil, err)
+	sendLog(e, o, qr, nil, smtp.Envelope{}, err)
 	if err == nil {
 		err = qr.err()
 	}
-	var out *outcome
+	var out *submit.Sent
 	if qr != nil {
 		out = qr.out
 	}
 	if o.json {
-		j := queuedJSON{jsonOutput: out.jsonOutput(err)}
+		j := queuedJSON{jsonOutput: jsonOutputOf(out, err)}
 		if qr != nil {
 			j.QueueID, j.QueueDir, j.Queued = qr.id, qr.dir, qr.res.Outcome != outbox.Delivered && qr.res.Outcome != outbox.Permanent && qr.res.Outcome != outbox.Corrupt
 			j.Failed = qr.res.Outcome == outbox.Permanent
@@ -771,7 +772,7 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why error) (*queued, error) {
 	fmt.Fprintf(e.stderr, "tlsmail: warning: no outbox (%s); sending directly, and nothing is kept if this fails (set TLSMAIL_QUEUE_DIR or queue_dir to a directory this user can write)\n",
 		oneLine(why.Error()))
-	res := &queued{direct: true, directWhy: oneLine(why.Error()), env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &outcome{}}
+	res := &queued{direct: true, directWhy: oneLine(why.Error()), env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &submit.Sent{}}
 	if err := p.authenticate(ctx, e, o); err != nil {
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil
@@ -779,7 +780,7 @@ func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why 
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
 	err := connectAndSend(ctx, e, o, p, tw, res.out)
-	if sres := res.out.result; err == nil && sres != nil && len(sres.Rejected) > 0 {
+	if sres := res.out.Result; err == nil && sres != nil && len(sres.Rejected) > 0 {
 		err = &submit.RecipientsError{Delivered: sres.Accepted, Refused: sres.Rejected}
 	}
 	res.res = outbox.Result{Outcome: outbox.Delivered}

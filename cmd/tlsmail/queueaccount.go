@@ -41,8 +41,3 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 func (e *env) connector() *submit.Connector {
 	return &submit.Connector{Providers: e.providers, Getenv: e.getenv}
 }
-
-// outcomeOf is what a queued item's delivery learnt, for rendering.
-func outcomeOf(s *submit.Sent) *outcome {
-	return &outcome{addr: s.Addr, mode: s.Mode, tlsName: s.TLSName, tls: s.TLS, authMech: s.AuthMech, result: s.Result}
-}

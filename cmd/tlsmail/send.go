@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/message"
-	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 	"github.com/tlsmail/tlsmail/transcript"
@@ -247,16 +246,16 @@ func newSendCommand(e *env, st *runState) *cobra.Command {
 			if o.queue || o.deferOnly {
 				return sendQueued(cmd.Context(), e, o)
 			}
-			out, err := sendMessage(cmd.Context(), e, o)
-			sendLog(e, o, nil, out, err)
+			out, sentEnv, err := sendMessage(cmd.Context(), e, o)
+			sendLog(e, o, nil, out, sentEnv, err)
 			if o.json {
-				writeJSON(e.stdout, out.jsonOutput(err))
+				writeJSON(e.stdout, jsonOutputOf(out, err))
 				if err != nil {
 					return &reported{err}
 				}
 				return nil
 			}
-			if out != nil && out.result != nil || err == nil {
+			if out != nil && out.Result != nil || err == nil {
 				printOutcome(e.stdout, e.stderr, out)
 			}
 			return err
@@ -309,23 +308,6 @@ type reported struct{ err error }
 func (r *reported) Error() string { return r.err.Error() }
 func (r *reported) Unwrap() error { return r.err }
 
-// outcome is what a send produced, for rendering: as much as was learnt
-// before any failure.
-type outcome struct {
-	addr     string
-	mode     smtp.TLSMode
-	tls      *secchan.State
-	authMech string
-	// tlsName is the name the certificate was verified for.
-	tlsName string
-	result  *smtp.Result
-	// quitErr is a failure after the message was accepted (QUIT); the
-	// message was sent, so it is only reported.
-	quitErr error
-	// env is the envelope sent (for msmtp's log line).
-	env smtp.Envelope
-}
-
 // sendPlan is a send with every flag checked and resolved, ready to
 // connect.
 type sendPlan struct {
@@ -343,20 +325,21 @@ type sendPlan struct {
 }
 
 // sendMessage checks o, builds the message, connects, sends and quits. It
-// is the one path for `send` and `demo`. The outcome is non-nil (it holds
-// what is known: address, TLS state, recipients) even when err is not.
-// Usage and configuration errors are found before any connection.
-func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) {
-	out := &outcome{}
+// is the one path for `send` and `demo`. What it learnt is a submit.Sent,
+// as the outbox deliverer's: non-nil (it holds what is known: address,
+// TLS state, recipients) even when err is not, with the envelope sent
+// (for msmtp's log line). Usage and configuration errors are found before
+// any connection.
+func sendMessage(ctx context.Context, e *env, o *sendOptions) (*submit.Sent, smtp.Envelope, error) {
+	out := &submit.Sent{}
 	plan, err := planSend(ctx, e, o)
 	if plan != nil && plan.closeFn != nil {
 		defer plan.closeFn()
 	}
 	if err != nil {
-		return out, err
+		return out, smtp.Envelope{}, err
 	}
-	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
-	out.env = plan.env
+	out.Addr, out.Mode, out.TLSName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 
 	if plan.acct.Trust.Insecure {
 		fmt.Fprintln(e.stderr, "tlsmail: WARNING: --insecure: the server's certificate is NOT required to verify.")
@@ -368,12 +351,14 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 	if tw == nil {
 		w, closeTranscript, err := openTranscript(e, o.transcript)
 		if err != nil {
-			return out, err
+			return out, plan.env, err
 		}
 		defer closeTranscript()
 		tw = w
 	}
-	return out, connectAndSend(ctx, e, o, plan, tw, out)
+	err = connectAndSend(ctx, e, o, plan, tw, out)
+	out.Err = err
+	return out, plan.env, err
 }
 
 // connectAndSend connects to the plan's server, sends its message and
@@ -381,8 +366,8 @@ func sendMessage(ctx context.Context, e *env, o *sendOptions) (*outcome, error) 
 // learnt (the address, TLS state and mechanism, the result) even when it
 // fails. It is the one connection of send, demo and sendmail without an
 // outbox.
-func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *outcome) error {
-	out.addr, out.mode, out.tlsName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
+func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan, tw io.Writer, out *submit.Sent) error {
+	out.Addr, out.Mode, out.TLSName = plan.addr, plan.cfg.Mode, plan.cfg.TLS.ServerName
 	if tw != nil {
 		plan.cfg.Transcript = transcript.New(tw)
 	}
@@ -396,9 +381,9 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 	}
 	defer c.Close()
 	if st, ok := c.TLS(); ok {
-		out.tls = &st
+		out.TLS = &st
 	}
-	out.authMech = c.AuthMechanism()
+	out.AuthMech = c.AuthMechanism()
 	r := plan.msg.Reader()
 	defer r.Close()
 	src, progressDone := withProgress(r, e.stderr, messageSize(plan.env.Size, o.message), isTerminal(e.stderr))
@@ -408,12 +393,8 @@ func connectAndSend(ctx context.Context, e *env, o *sendOptions, plan *sendPlan,
 	// the send's.
 	res, err := c.SendAndQuit(ctx, plan.env, src)
 	progressDone()
-	out.result = res
-	if err != nil {
-		return err
-	}
-	out.quitErr = res.QuitErr
-	return nil
+	out.Result = res // its QuitErr: closing failed after the message was accepted
+	return err
 }
 
 // planSend validates every flag and resolves them into a plan, without any
@@ -457,11 +438,14 @@ func planConnection(e *env, o *sendOptions) (*sendPlan, error) {
 	noAuth := a
 	noAuth.Auth = submit.Auth{}
 	var se *submit.Error
-	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider") {
+	if err := noAuth.Check(); errors.As(err, &se) && (se.Field == "client_cert" || se.Field == "cert_store" || se.Field == "pfx" || se.Field == "provider" ||
+		se.Field == "server_name" && o.changed != nil && o.changed("tls-name")) {
 		// The client identity of the command line contradicts itself (two
 		// certificates, a store entry nothing picks, a PFX password
-		// without its file): a usage error, the flags from the table.
-		return nil, usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+		// without its file), or --tls-name is no host name: a usage
+		// error, the flags from the table. (A tls_host_override of the
+		// file that is none is the file's error, from Plan below.)
+		return nil, flagUsage(err)
 	}
 	sp, err := e.connector().Plan(context.Background(), &noAuth)
 	if err != nil {
@@ -551,8 +535,8 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	if mode == "" {
 		mode = smtp.DefaultMode(port)
 	}
-	if timeout <= 0 {
-		return submit.Account{}, usageErrorf("--timeout must be positive, not %v", timeout).withFix("e.g. --timeout 30s")
+	if err := checkTimeout(timeout); err != nil {
+		return submit.Account{}, err
 	}
 	// Authentication: --user with a password flag, else the file's
 	// account's, with a password flag or --auth given over it.
@@ -575,12 +559,8 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	// TLS settings: checked here so that the errors name the flags; the
 	// account they make is resolved by submit.Connector.Plan, as a queued
 	// item is.
-	if _, err := e.providers.Lookup(provider); err != nil {
-		return submit.Account{}, usageErrorf("unknown --tls-provider %q", provider).
-			withFix("this build offers: " + strings.Join(e.providers.Names(), ", "))
-	}
-	if strings.ContainsAny(trustSet.ServerName, " \t\r\n/") {
-		return submit.Account{}, usageErrorf("--tls-name %q is not a host name", trustSet.ServerName).withFix("give a DNS name or an IP address")
+	if _, err := e.provider(provider); err != nil {
+		return submit.Account{}, err
 	}
 	for _, pin := range trustSet.Pins {
 		if err := checkPin(pin); err != nil {
@@ -589,9 +569,6 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	}
 	if key != "" && cert == "" {
 		return submit.Account{}, usageErrorf("--key was given without --cert").withFix("add --cert FILE with the client certificate")
-	}
-	if ehlo != "" && strings.ContainsAny(ehlo, " \t\r\n") {
-		return submit.Account{}, usageErrorf("--ehlo %q is not a host name", ehlo).withFix("give a host name or an address literal like [192.0.2.1]")
 	}
 	n, _ := strconv.Atoi(port)
 	a := submit.Account{ConfigFile: f.ConfigFile, Name: f.Name, ConfigHost: f.ConfigHost, Host: host, Port: n, Mode: mode, Trust: trustSet,
@@ -612,15 +589,33 @@ func buildAccount(e *env, o *sendOptions) (submit.Account, error) {
 	return a, nil
 }
 
+// checkTimeout checks --timeout, of probe and send alike: the library
+// takes zero for its default, which a command line that says 0 does not
+// mean.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return usageErrorf("--timeout must be positive, not %v", d).withFix("e.g. --timeout 30s")
+	}
+	return nil
+}
+
+// flagUsage makes err, a *submit.Error of the account the flags made, a
+// usage error; the flag-hint table adds the flags for its field to the
+// fix. Any other error is returned as it is.
+func flagUsage(err error) error {
+	var se *submit.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	return usageErrorf("%s", se.Msg).wrapping(err).withFix(se.Fix)
+}
+
 // checkAuthFlags checks the authentication auth made of the flags and the
 // configuration file (the password itself is read last, by authenticate)
 // against the TLS mode.
 func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
-	switch auth.Mechanism {
-	case "AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2":
-	default:
-		return usageErrorf("unknown --auth mechanism %q", o.auth).
-			withFix("use auto, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, OAUTHBEARER or XOAUTH2")
+	if err := auth.Check(); err != nil {
+		return flagUsage(err) // an unknown mechanism, a user name on two lines
 	}
 	if err := o.password.check(); err != nil {
 		return err
@@ -635,9 +630,6 @@ func checkAuthFlags(o *sendOptions, auth submit.Auth, mode smtp.TLSMode) error {
 	if auth.User != "" && auth.Secret.IsZero() && o.password.literal == "" {
 		return usageErrorf("--user %s was given without a password source", auth.User).
 			withFix("add --password-env VAR, --password-file FILE or --password-cmd CMD (there is no --password flag: command lines are visible to other users)")
-	}
-	if strings.ContainsAny(auth.User, "\r\n\x00") {
-		return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
 	}
 	if mode == smtp.None && auth.User != "" && auth.Mechanism == "AUTO" {
 		return usageErrorf("refusing to send a password without TLS").
@@ -732,15 +724,6 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	if o.from == "" {
 		return usageErrorf("no sender given").withFix("pass --from you@example.com")
 	}
-	if o.cfg.aliases != "" {
-		// The account's aliases file, as msmtp applies it: a local name
-		// (root) becomes its alias's addresses, here in the composed
-		// header too (a bare name is no address there).
-		if err := expandLocal(o.cfg.aliases, &o.to, &o.cc, &o.bcc); err != nil {
-			return err
-		}
-		rcpts = append(append(append([]string(nil), o.to...), o.cc...), o.bcc...)
-	}
 	if len(rcpts) == 0 {
 		return usageErrorf("no recipient given").withFix("pass --to someone@example.com (or --cc, --bcc)")
 	}
@@ -750,6 +733,10 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 		Text:     o.body,
 		TextFile: o.bodyFile,
 		HTMLFile: o.htmlFile,
+	}
+	if o.cfg.aliases != "" {
+		// The account's aliases file, as msmtp applies it.
+		spec.ExpandRecipient = config.AliasExpander(o.cfg.aliases)
 	}
 	for _, h := range o.headers {
 		name, value, ok := strings.Cut(h, ":")
@@ -769,29 +756,6 @@ func buildMessage(e *env, o *sendOptions, p *sendPlan) error {
 	p.env = submit.EnvelopeOf(m)
 	p.env.DSN = o.cfg.dsn
 	return p.env.Check()
-}
-
-// expandLocal replaces each local name (no '@') of the lists by the
-// addresses the aliases file at path gives it (config.Aliases.Expand); a
-// name the file does not know stays, and is then refused as no address.
-func expandLocal(path string, lists ...*[]string) error {
-	expand := config.AliasExpander(path)
-	for _, l := range lists {
-		var out []string
-		for _, a := range *l {
-			if !config.IsLocal(strings.TrimSpace(a)) || strings.ContainsAny(a, ",<") {
-				out = append(out, a)
-				continue
-			}
-			to, err := expand(strings.TrimSpace(a))
-			if err != nil {
-				return err
-			}
-			out = append(out, to...)
-		}
-		*l = out
-	}
-	return nil
 }
 
 // prepareMessage reads the header of a --message file (or stdin) now, so

@@ -19,7 +19,6 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
-	"github.com/tlsmail/tlsmail/trust"
 )
 
 const sendmailLong = `Read a message on standard input and deliver it, as sendmail does: a drop-in
@@ -527,8 +526,8 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
-		if qr.out != nil && qr.out.result != nil {
-			for _, r := range qr.out.result.Rejected {
+		if qr.out != nil && qr.out.Result != nil {
+			for _, r := range qr.out.Result.Rejected {
 				// Delivered to the others; this one was queued again.
 				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
 					r.Addr, oneLine(deferredReply(r.Reply)), qr.dir)
@@ -545,7 +544,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return qr.err()
 	case outbox.Temporary:
 		c := classify(qr.res.Err)
-		if what, ok := needsFixing(qr.res.Err); ok {
+		if what, ok := submit.ConfigFix(qr.res.Err); ok {
 			// Exit 0 all the same: the message is safe, and a non-zero
 			// exit makes PHP's mail() or git send-email report it unsent
 			// (and resend it); cron mails this line either way.
@@ -837,41 +836,6 @@ func sendmailArgv(argv []string) []string {
 		return append([]string{"sendmail", "-bp"}, argv[1:]...)
 	}
 	return argv[1:]
-}
-
-// needsFixing reports whether a deferred delivery failed for a reason that
-// retrying will not cure (submit.Heals says which), and what to fix, in
-// the words of the msmtp configuration a sendmail user has.
-func needsFixing(err error) (string, bool) {
-	if submit.Heals(err) {
-		return "", false
-	}
-	var se *smtp.Error
-	var te *trust.Error
-	switch {
-	case errors.As(err, &te):
-		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
-	case errors.As(err, &se):
-		switch se.Kind {
-		case smtp.KindAuth:
-			return "the server refused the login; fix the account's user and password (password, passwordeval or ~/.netrc) or auth method", true
-		case smtp.KindCertificate:
-			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
-		case smtp.KindStartTLSUnavailable:
-			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
-		case smtp.KindConfig:
-			if se.Fix != "" {
-				// Its own words (a malformed token: what the password
-				// source must print), not the generic line below.
-				return se.Fix, true
-			}
-		}
-	}
-	var sub *submit.Error
-	if errors.As(err, &sub) && strings.HasPrefix(sub.Field, "netrc") {
-		return sub.Fix, true // ~/.netrc: its own fix (chmod 600, the entry to add)
-	}
-	return "the account's settings cannot work; fix the configuration file", true
 }
 
 // The backlog a sendmail run delivers after its own message: at most

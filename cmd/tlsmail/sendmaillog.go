@@ -109,27 +109,27 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 	}
 	en.From, en.Recipients = qr.env.From, qr.env.To
 	var reply *smtp.Reply
-	if qr.out != nil && qr.out.result != nil {
-		reply = qr.out.result.Response
+	if qr.out != nil && qr.out.Result != nil {
+		reply = qr.out.Result.Response
 		if qr.res.Outcome == outbox.Delivered {
-			en.MailSize = qr.out.result.Bytes
+			en.MailSize = qr.out.Result.Bytes
 		}
 	}
 	switch qr.res.Outcome {
 	case outbox.Delivered:
-		if qr.out != nil && qr.out.result != nil && len(qr.out.result.Rejected) > 0 {
+		if qr.out != nil && qr.out.Result != nil && len(qr.out.Result.Rejected) > 0 {
 			var b []string
 			if qr.id == "" {
 				// Sent without an outbox (a direct send): the refused
 				// recipients were not queued again; nothing retries them.
-				for _, r := range qr.out.result.Rejected {
+				for _, r := range qr.out.Result.Rejected {
 					b = append(b, r.Addr+" refused ("+deferredReply(r.Reply)+")")
 				}
 				en.ErrorMsg = strings.Join(b, "; ") + "; not delivered to them"
 				break
 			}
 			// Delivered to the others; these were queued again.
-			for _, r := range qr.out.result.Rejected {
+			for _, r := range qr.out.Result.Rejected {
 				b = append(b, r.Addr+" deferred ("+deferredReply(r.Reply)+")")
 			}
 			en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
@@ -139,7 +139,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		en.ErrorMsg, en.ExitCode = c.message, c.code
 		if qr.res.Outcome == outbox.Temporary {
 			// tlsmail keeps the message (msmtp would have lost it).
-			if what, ok := needsFixing(qr.res.Err); ok {
+			if what, ok := submit.ConfigFix(qr.res.Err); ok {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
 			} else {
 				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
@@ -200,12 +200,12 @@ func replyLines(r *smtp.Reply) []string {
 // syslog, as msmtp writes them for every message): out and err are a
 // direct send's (qr nil) or qr a queued one's. With --json, "logfile -"
 // goes to standard error, so that standard output stays one JSON object.
-func sendLog(e *env, o *sendOptions, qr *queued, out *outcome, err error) {
-	if qr == nil && out != nil && out.addr != "" {
+func sendLog(e *env, o *sendOptions, qr *queued, out *submit.Sent, sent smtp.Envelope, err error) {
+	if qr == nil && out != nil && out.Addr != "" {
 		// A direct send that reached the connection: what it sent, and
 		// how it ended (a failure is not kept: no outbox).
 		qr = &queued{res: outbox.Result{Outcome: outbox.Delivered}, out: out,
-			env: outbox.Envelope{From: out.env.From, To: out.env.To}}
+			env: outbox.Envelope{From: sent.From, To: sent.To}}
 		if err != nil {
 			qr.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		}
@@ -253,10 +253,7 @@ func queuedLog(e *env, c *submit.Connector, it *outbox.Item, res outbox.Result, 
 	// "-" was the standard output of the run that queued it, which is
 	// gone (accountFor keeps none).
 	lc := maillog.Config{File: a.Log.File, TimeFormat: a.Log.TimeFormat, Syslog: a.Log.Syslog}
-	qr := &queued{id: it.ID, res: res, env: outbox.Envelope{From: it.Envelope.From, To: it.Envelope.To}}
-	if s != nil {
-		qr.out = outcomeOf(s)
-	}
+	qr := &queued{id: it.ID, res: res, env: outbox.Envelope{From: it.Envelope.From, To: it.Envelope.To}, out: s}
 	if expired {
 		qr.res.Outcome = outbox.Permanent
 	}
