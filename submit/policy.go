@@ -126,7 +126,7 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 		switch s.r.Source {
 		case SecretEnv, SecretFile, SecretCommand:
 			if !slices.Contains(p.Secrets, s.r.Source) {
-				fix := "queue the message through a configuration account of the runner (source config) or netrc, or let the runner accept the source from every host that can write the queue (queue-secrets " + string(s.r.Source) + ")"
+				fix := "queue the message through a configuration account of the runner (source config) or netrc, or, if every host that can write the queue is trusted as much as the runner, have the runner accept secrets of source " + string(s.r.Source) + " from the queue"
 				return &Error{Field: "queued_settings", Source: s.r.Source, Secret: s.what, Fix: fix,
 					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent: %s",
 						s.what, s.r.describe(s.what), s.r.Source, fix)}
@@ -240,7 +240,7 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if len(diff) == 0 {
 		return nil
 	}
-	fix := fmt.Sprintf("if the item is genuine, give account %s in %s the item's settings back, or send the message again through the account as it is now and remove the item ('tlsmail queue remove ID'); an item no host of yours queued means someone else can write the queue: see who can INSERT into it", name, a.ConfigFile)
+	fix := fmt.Sprintf("if the item is genuine, give account %s in %s the item's settings back, or send the message again through the account as it is now and remove the queued item; an item no host of yours queued means someone else can write the queue: see who can INSERT into it", name, a.ConfigFile)
 	return &Error{Field: "queued_settings", Source: SecretConfig, Secret: what, Fix: fix,
 		Msg: fmt.Sprintf("the queued item takes its %s from account %s of %s but differs from that account as the file says now: %s; the account's %s goes to its own server, verified its own way, only: not read, nothing sent: %s",
 			what, name, a.ConfigFile, strings.Join(diff, "; "), what, fix)}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -562,6 +563,26 @@ type queueRunner struct {
 	// secrets are the secret sources a shared queue's items may name
 	// (--queue-secrets; submit.ItemPolicy.Secrets).
 	secrets []submit.SecretSource
+	// refused are the secret sources items of the last pass were
+	// refused for (the deferral's fix names --queue-secrets).
+	refusedMu sync.Mutex
+	refused   []submit.SecretSource
+}
+
+// noteRefused records the secret source err refused an item for, if any.
+func (r *queueRunner) noteRefused(err error) {
+	var se *submit.Error
+	if !errors.As(err, &se) || se.Field != "queued_settings" {
+		return
+	}
+	switch se.Source {
+	case submit.SecretEnv, submit.SecretFile, submit.SecretCommand:
+		r.refusedMu.Lock()
+		if !slices.Contains(r.refused, se.Source) {
+			r.refused = append(r.refused, se.Source)
+		}
+		r.refusedMu.Unlock()
+	}
 }
 
 // lineBuffer gathers the per-message lines of a queue run into few writes:
@@ -640,7 +661,10 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, c, it, res, s) },
+		OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) {
+			r.noteRefused(res.Err)
+			queuedLog(r.e, c, it, res, s)
+		},
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {
@@ -715,6 +739,16 @@ func (r *queueRunner) once(ctx context.Context) error {
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
 			msg: fmt.Sprintf("%d message(s) could not be delivered yet and stay queued", stats.Deferred),
 			fix: "they are retried by the next 'tlsmail queue run'; 'tlsmail queue list' shows the errors"}
+		if len(r.refused) > 0 {
+			srcs := make([]string, len(r.refused))
+			for i, s := range r.refused {
+				srcs[i] = string(s)
+			}
+			slices.Sort(srcs)
+			xe.fix += "; items of this shared queue name a password source (" + strings.Join(srcs, ", ") +
+				") that any host writing the queue could have chosen: queue them through a configuration account, or pass --queue-secrets " +
+				strings.Join(srcs, ",") + " if every such host is trusted (see docs/queue-postgres.md)"
+		}
 	}
 	if xe == nil {
 		return nil

@@ -78,7 +78,7 @@ func TestQueuePostgresCLI(t *testing.T) {
 	// deferred, nothing sent) until the runner opts in.
 	r = cli{args: []string{"queue", "run", "--queue-url", url}, env: authEnv()}.run(t)
 	if r.code != exitTempFail || strings.Count(r.stdout, "deferred  ") != 2 || !strings.Contains(r.stdout, "source env") ||
-		!strings.Contains(r.stdout, "queue-secrets") {
+		!strings.Contains(r.stderr, "--queue-secrets env") {
 		t.Fatalf("queue run of env-password items without --queue-secrets: want exit %d, both deferred naming --queue-secrets\n%s", exitTempFail, r)
 	}
 	if ms, _ := srv.Messages(); len(ms) != 0 {
