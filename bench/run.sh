@@ -265,7 +265,7 @@ pg_section() {
 	# workers N URL: N `queue run` processes at once; fails if any fails.
 	cat >"$work/workers.sh" <<-'EOF'
 	n=$1 url=$2 tlsmail=$3 pids= rc=0
-	for _ in $(seq "$n"); do "$tlsmail" queue run --queue-url "$url" >/dev/null & pids="$pids $!"; done
+	for _ in $(seq "$n"); do "$tlsmail" queue run --queue-secrets file --queue-url "$url" >/dev/null & pids="$pids $!"; done
 	for p in $pids; do wait "$p" || rc=1; done
 	exit $rc
 	EOF

@@ -44,19 +44,19 @@ func Load(ctx context.Context, path string, opts Options) (*File, error) {
 	if err == nil {
 		// Opened without blocking and checked again: a file swapped for
 		// a FIFO after the Stat must not hang the open.
-		f, _, err = regfile.Open(path, nil)
+		f, fi, err = regfile.Open(path, nil)
 	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
 			Fix: "check the path of the configuration file", Err: err}
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil {
-		if why := untrusted(fi); why != "" {
-			return nil, &Error{File: path, Msg: "refusing the configuration file: it " + why +
-				", so another user could make it run commands (eval, passwordeval) or send the mail elsewhere",
-				Fix: untrustedFix(path)}
-		}
+	// fi is now the open file's own (regfile.Open): the owner checked is
+	// that of the file read.
+	if why := untrusted(fi); why != "" {
+		return nil, &Error{File: path, Msg: "refusing the configuration file: it " + why +
+			", so another user could make it run commands (eval, passwordeval) or send the mail elsewhere",
+			Fix: untrustedFix(path)}
 	}
 	return Parse(ctx, path, f, opts)
 }

@@ -92,3 +92,14 @@ func NewItem(it Item, data json.RawMessage, open func() (io.ReadCloser, error)) 
 	n.open = open
 	return &n
 }
+
+// SharedStore is a Store that others than its runner can write: the
+// PostgreSQL queue, where every application host that may enqueue writes
+// an item's settings (where its password comes from, which server it goes
+// to). A runner treats the settings of its items as untrusted input
+// (submit.ItemPolicy); the spool directory is its user's own and is not a
+// SharedStore.
+type SharedStore interface {
+	// Shared reports whether others can write the store's items.
+	Shared() bool
+}

@@ -49,6 +49,10 @@ type Connector struct {
 	// effect, the time they take). Any other account's file is read
 	// again. Nothing of them is stored: an item keeps its reference only.
 	Loaded []*config.Account
+	// Policy is what Plan accepts of the Accounts it is given; the zero
+	// value trusts them. RunPass (and so Worker) makes it Shared for a
+	// store others can write (outbox.SharedStore).
+	Policy ItemPolicy
 }
 
 // loaded is the account of c.Loaded that file's account name is, or nil.
@@ -85,6 +89,12 @@ func (c *Connector) getenv(k string) string {
 // naming the field.
 func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	if err := a.Check(); err != nil {
+		return nil, err
+	}
+	// Before anything the Account names is read: an item of a shared
+	// store chooses no secret source or server the runner does not
+	// vouch for.
+	if err := c.checkShared(ctx, a); err != nil {
 		return nil, err
 	}
 	mode := a.Mode
@@ -345,18 +355,9 @@ func runSecretCommand(ctx context.Context, cmd string, timeout time.Duration, na
 // netrcSecret). Nothing is read from a file someone else could have
 // written (checkCommandFile): its commands would be run.
 func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (string, error) {
-	ca := c.loaded(a.ConfigFile, name)
-	if ca == nil {
-		if err := checkCommandFile(a.ConfigFile); err != nil {
-			return "", err
-		}
-		f, err := config.Load(ctx, a.ConfigFile, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
-		if err != nil {
-			return "", err
-		}
-		if ca, err = f.Account(name); err != nil {
-			return "", err
-		}
+	ca, err := c.configAccount(ctx, a.ConfigFile, name)
+	if err != nil {
+		return "", err
 	}
 	if ca.PasswordEval != "" || ca.Password != "" {
 		// The account's password is its host's: not sent to another
@@ -386,6 +387,23 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 	// looks in the netrc files, for the item's host and user, as
 	// FromConfig would have had it look for a fresh message.
 	return c.netrcSecret(a, "")
+}
+
+// configAccount is account name of the configuration file file, from
+// c.Loaded or read again; a file someone else could have written is
+// refused (checkCommandFile) before it is read.
+func (c *Connector) configAccount(ctx context.Context, file, name string) (*config.Account, error) {
+	if ca := c.loaded(file, name); ca != nil {
+		return ca, nil
+	}
+	if err := checkCommandFile(file); err != nil {
+		return nil, err
+	}
+	f, err := config.Load(ctx, file, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
+	if err != nil {
+		return nil, err
+	}
+	return f.Account(name)
 }
 
 // netrcSecret looks the password of a's user on a's host up in the netrc

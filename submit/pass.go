@@ -59,12 +59,18 @@ type Report struct {
 // Deliverer with the Connector's caches for the pass, batches of up to 250
 // items over one connection each, and the recipients a server defers
 // while others take the message queued again in q (Deliverer.Requeue).
-// It returns the outbox's Stats and error (outbox.Store.Run).
+// The items of a store others can write (an outbox.SharedStore: the
+// PostgreSQL queue) are delivered under a Shared ItemPolicy whatever
+// pc.Connector's says: their secrets come from the runner's own
+// configuration only, and pc.Connector.Policy.Secrets is the opt-in for
+// other sources. It returns the outbox's Stats and error (outbox.Store.Run).
 func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, error) {
 	c := pc.Connector
 	if c == nil {
 		c = &Connector{}
 	}
+	// The items of a store others can write are untrusted input.
+	c = c.forStore(q)
 	parallel := pc.Parallel
 	if parallel <= 0 {
 		parallel = 4

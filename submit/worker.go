@@ -97,7 +97,9 @@ type Worker struct {
 	// an item.
 	Queue outbox.Store
 	// Connector resolves the items' Accounts; nil means a zero
-	// Connector (crypto/tls, the process environment).
+	// Connector (crypto/tls, the process environment). The items of a
+	// shared Queue (PostgreSQL) are checked as ItemPolicy says (RunPass);
+	// Connector.Policy.Secrets opts in to more secret sources.
 	Connector *Connector
 	// Interval is the longest sleep between passes (new items queued by
 	// another process are found then); 0 means 30 seconds. It is kept

@@ -23,12 +23,7 @@ import (
 // different key signed under the same name, changes nothing. ParseCRLs
 // reads PEM and DER files and refuses others.
 func TestLocalCRLs(t *testing.T) {
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(p.Root.Cert)
+	p, roots := crlPKI(t)
 	leaf := p.Server.Cert
 	now := time.Now()
 	crl := func(signer *testpki.Authority, serial *big.Int) []byte {
@@ -44,13 +39,6 @@ func TestLocalCRLs(t *testing.T) {
 	scoped := func(serial *big.Int, ext pkix.Extension) []byte {
 		return crlAt(t, p.Intermediate.Cert, p.Intermediate, serial, now.Add(-time.Hour), now.Add(time.Hour), ext)
 	}
-	pemOf := func(ders ...[]byte) []byte {
-		var out []byte
-		for _, d := range ders {
-			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: d})...)
-		}
-		return out
-	}
 	forged := &testpki.Authority{Cert: p.Intermediate.Cert, Key: testpki.NewKey()}
 	for _, tc := range []struct {
 		name    string
@@ -58,7 +46,7 @@ func TestLocalCRLs(t *testing.T) {
 		revoked bool
 		stale   bool // a revocation-unknown warning on the leaf
 	}{
-		{"lists the leaf, PEM", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl(p.Intermediate, leaf.SerialNumber)}), true, false},
+		{"lists the leaf, PEM", pemCRLs(crl(p.Intermediate, leaf.SerialNumber)), true, false},
 		{"lists the leaf, DER", crl(p.Intermediate, leaf.SerialNumber), true, false},
 		{"another serial", crl(p.Intermediate, big.NewInt(12345)), false, false},
 		{"signed by another key", crl(forged, leaf.SerialNumber), false, false},
@@ -66,12 +54,12 @@ func TestLocalCRLs(t *testing.T) {
 		{"past its next update, another serial", stale(big.NewInt(12345)), false, true},
 		// A current CRL of the issuer covers what the stale one cannot
 		// say: no warning (there was one before).
-		{"a stale and a current one, another serial", pemOf(stale(big.NewInt(1)), crl(p.Intermediate, big.NewInt(2))), false, false},
-		{"a current and a stale one, another serial", pemOf(crl(p.Intermediate, big.NewInt(2)), stale(big.NewInt(1))), false, false},
+		{"a stale and a current one, another serial", pemCRLs(stale(big.NewInt(1)), crl(p.Intermediate, big.NewInt(2))), false, false},
+		{"a current and a stale one, another serial", pemCRLs(crl(p.Intermediate, big.NewInt(2)), stale(big.NewInt(1))), false, false},
 		// A current CRL that does not cover the leaf is no current CRL
 		// for it (RFC 5280 section 6.3.3 (b)).
-		{"a stale one and a current one of another distribution point", pemOf(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("http://crl.invalid/shard2.crl", 0))), false, true},
-		{"a stale one and a current one of CA certificates only", pemOf(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("", 2))), false, true},
+		{"a stale one and a current one of another distribution point", pemCRLs(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("http://crl.invalid/shard2.crl", 0))), false, true},
+		{"a stale one and a current one of CA certificates only", pemCRLs(stale(big.NewInt(1)), scoped(big.NewInt(2), idpExt("", 2))), false, true},
 		// A CRL of the issuer that lists the leaf's serial revokes it
 		// whatever its scope: a serial names one certificate of its
 		// issuer (RFC 5280 section 4.1.2.2), and GnuTLS (msmtp) refuses
@@ -135,6 +123,28 @@ func TestLocalCRLs(t *testing.T) {
 	}
 }
 
+// crlPKI is a root, an intermediate and a leaf for localhost
+// (p.Server.Chain), and a pool that trusts the root.
+func crlPKI(t testing.TB) (*testpki.PKI, *x509.CertPool) {
+	t.Helper()
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Root.Cert)
+	return p, roots
+}
+
+// pemCRLs is a CRL file holding the DER CRLs ders, in PEM, in order.
+func pemCRLs(ders ...[]byte) []byte {
+	var out []byte
+	for _, d := range ders {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: d})...)
+	}
+	return out
+}
+
 // crlAt is a CRL of issuer, signed by signer's key, listing serial.
 func crlAt(t testing.TB, issuer *x509.Certificate, signer *testpki.Authority, serial *big.Int, this, next time.Time, exts ...pkix.Extension) []byte {
 	t.Helper()
@@ -189,10 +199,7 @@ func TestLocalCRLMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 3.5 MB CRL")
 	}
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, roots := crlPKI(t)
 	der := bigCRL(t, p, 100_000)
 	base := heapAfterGC()
 	crls, err := ParseCRLs(der)
@@ -204,8 +211,6 @@ func TestLocalCRLMemory(t *testing.T) {
 	if kept > 5*int64(len(der))/2 {
 		t.Errorf("%d bytes kept for a CRL of %d bytes, want under 2.5 times its size", kept, len(der))
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(p.Root.Cert)
 	r := Verify(p.Server.Chain, Options{Roots: roots, Name: "localhost", Revocation: RevocationOff, CRLs: crls})
 	if !r.Has(KindRevoked) {
 		t.Errorf("the leaf listed last is not revoked: %v", r.Problems)
@@ -249,12 +254,7 @@ func BenchmarkParseCRLs(b *testing.B) {
 // current is not reused once the CRL is past its next update (its date is
 // one of those the verdict depends on): the warning appears at once.
 func TestLocalCRLStaleThroughCache(t *testing.T) {
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(p.Root.Cert)
+	p, roots := crlPKI(t)
 	now := time.Now()
 	crls, err := ParseCRLs(crlAt(t, p.Intermediate.Cert, p.Intermediate, big.NewInt(4242), now.Add(-time.Hour), now.Add(time.Hour)))
 	if err != nil {
@@ -282,17 +282,10 @@ func TestLocalCRLStaleThroughCache(t *testing.T) {
 // named: the path's other certificates are still checked after a
 // revoked one, as every problem is reported.
 func TestLocalCRLsEveryCertificate(t *testing.T) {
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(p.Root.Cert)
+	p, roots := crlPKI(t)
 	now := time.Now()
-	file := append(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL",
-		Bytes: crlAt(t, p.Intermediate.Cert, p.Intermediate, p.Server.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour))}),
-		pem.EncodeToMemory(&pem.Block{Type: "X509 CRL",
-			Bytes: crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour))})...)
+	file := pemCRLs(crlAt(t, p.Intermediate.Cert, p.Intermediate, p.Server.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour)),
+		crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour)))
 	crls, err := ParseCRLs(file)
 	if err != nil {
 		t.Fatal(err)
@@ -317,12 +310,7 @@ func TestLocalCRLsEveryCertificate(t *testing.T) {
 // it): never by an index of the server's chain. Without Sent,
 // or with Sent covering it, it is "certificate 1".
 func TestSentNamesUnsent(t *testing.T) {
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(p.Root.Cert)
+	p, roots := crlPKI(t)
 	now := time.Now()
 	revokesInter, err := ParseCRLs(crlAt(t, p.Root.Cert, p.Root, p.Intermediate.Cert.SerialNumber, now.Add(-time.Hour), now.Add(time.Hour)))
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,7 +202,15 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
-	d := &submit.Deliverer{Connect: o.connector(e).Plan, Transcript: tw}
+	c := o.connector(e)
+	if sh, ok := q.(outbox.SharedStore); ok && sh.Shared() {
+		// Others write this queue too: the item delivered now, and the
+		// backlog of equal settings after it, are trusted as this
+		// command's own only while their settings are what it queued.
+		own := acct.Stored()
+		c.Policy = submit.ItemPolicy{Shared: true, Own: []string{own.Key()}}
+	}
+	d := &submit.Deliverer{Connect: c.Plan, Transcript: tw}
 	d.Requeue = q // recipients deferred with 4xx while others took the message
 	now, err := d.DeliverNow(ctx, q, id)
 	res.res, res.next, res.runErr = now.Result, now.Next, err
@@ -209,7 +219,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
 		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
-			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, it, res, s) }})
+			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
 	}
 	return res, nil
 }
@@ -467,6 +477,7 @@ func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra
 		watch      bool
 		interval   time.Duration
 		transcript string
+		secrets    string
 	)
 	use, short := "run", "Deliver the messages that are due, one connection per server"
 	if flush {
@@ -487,13 +498,24 @@ with a warning.
 
 Exit codes: 0 every due message was delivered (or none was due); 75 some
 were deferred (they stay queued, with the error and the next attempt time);
-69 some failed for good (moved to failed/).`,
+69 some failed for good (moved to failed/).
+
+With --queue-url the queue is shared: whoever can write its tables chooses an
+item's settings. An item's password then comes only from this runner's own
+configuration (source config: its configuration account, only while the
+item's server, TLS mode and trust are the account's; or netrc); an item
+naming an environment variable, a file or a command is deferred, unread,
+unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
 			st.json = asJSON
 			if parallel < 1 {
 				return usageErrorf("--parallel must be at least 1").withFix("e.g. --parallel 4")
+			}
+			allow, err := submit.ParseSecretSources(secrets)
+			if err != nil {
+				return usageErrorf("--queue-secrets: %v", err).withFix("e.g. --queue-secrets env,command")
 			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
@@ -504,7 +526,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 				return err
 			}
 			defer closeTranscript()
-			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw}
+			r := &queueRunner{e: e, q: q, json: asJSON, parallel: parallel, force: flush, transcript: tw, secrets: allow}
 			if watch {
 				return r.watch(cmd.Context(), interval)
 			}
@@ -515,6 +537,7 @@ were deferred (they stay queued, with the error and the next attempt time);
 	fs.BoolVar(&asJSON, "json", false, `print one JSON object per pass: {"ok", "stats", "results": [...]}`)
 	fs.IntVar(&parallel, "parallel", 4, "deliver over at most `N` connections at once (to one server or several)")
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
+	fs.StringVar(&secrets, "queue-secrets", "", "with --queue-url: also take an item's password from these `SOURCES` (env,file,command) although any host that can write the queue chose them (default: none; config and netrc only)")
 	fs.DurationVar(&qf.lease, "lease", 0, "with --queue-url: how long a claim on a batch lasts without renewal, so how soon a dead worker's messages come back (default 5m)")
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
@@ -530,6 +553,29 @@ type queueRunner struct {
 	parallel   int
 	force      bool
 	transcript io.Writer
+	// secrets are the secret sources a shared queue's items may name
+	// (--queue-secrets; submit.ItemPolicy.Secrets).
+	secrets []submit.SecretSource
+	// refused are the secret sources items of the last pass were
+	// refused for (the deferral's fix names --queue-secrets).
+	refusedMu sync.Mutex
+	refused   []submit.SecretSource
+}
+
+// noteRefused records the secret source err refused an item for, if any.
+func (r *queueRunner) noteRefused(err error) {
+	var se *submit.Error
+	if !errors.As(err, &se) || se.Field != "queued_settings" {
+		return
+	}
+	switch se.Source {
+	case submit.SecretEnv, submit.SecretFile, submit.SecretCommand:
+		r.refusedMu.Lock()
+		if !slices.Contains(r.refused, se.Source) {
+			r.refused = append(r.refused, se.Source)
+		}
+		r.refusedMu.Unlock()
+	}
 }
 
 // lineBuffer gathers the per-message lines of a queue run into few writes:
@@ -580,6 +626,17 @@ func (b *lineBuffer) flushLocked() {
 	b.buf = b.buf[:0]
 }
 
+// connector is the runner's: the sources --queue-secrets opts in to (a
+// shared store's items are checked by submit.RunPass).
+func (r *queueRunner) connector() *submit.Connector {
+	c := r.e.connector()
+	c.Policy.Secrets = r.secrets
+	if sh, ok := r.q.(outbox.SharedStore); ok && sh.Shared() {
+		c.Policy.Shared = true // RunPass would too; the log lines need it as well
+	}
+	return c
+}
+
 // pass runs the queue once and prints what happened.
 func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 	out := &lineBuffer{w: r.e.stdout}
@@ -591,12 +648,16 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		dir, _ := json.Marshal(r.q.Dir())
 		fmt.Fprintf(out, "{\n  \"dir\": %s,\n  \"results\": [", dir)
 	}
+	c := r.connector()
 	stats, err := submit.RunPass(ctx, r.q, submit.PassConfig{
-		Connector:  r.e.connector(),
+		Connector:  c,
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnDone:     func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(r.e, it, res, s) },
+		OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) {
+			r.noteRefused(res.Err)
+			queuedLog(r.e, c, it, res, s)
+		},
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {
@@ -671,6 +732,16 @@ func (r *queueRunner) once(ctx context.Context) error {
 		xe = &exitError{code: exitTempFail, kind: kindDeferred,
 			msg: fmt.Sprintf("%d message(s) could not be delivered yet and stay queued", stats.Deferred),
 			fix: "they are retried by the next 'tlsmail queue run'; 'tlsmail queue list' shows the errors"}
+		if len(r.refused) > 0 {
+			srcs := make([]string, len(r.refused))
+			for i, s := range r.refused {
+				srcs[i] = string(s)
+			}
+			slices.Sort(srcs)
+			xe.fix += "; items of this shared queue name a password source (" + strings.Join(srcs, ", ") +
+				") that any host writing the queue could have chosen: queue them through a configuration account, or pass --queue-secrets " +
+				strings.Join(srcs, ",") + " if every such host is trusted (see docs/queue-postgres.md)"
+		}
 	}
 	if xe == nil {
 		return nil

@@ -46,7 +46,7 @@ func TestQueuePostgresDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h", "--queue-url", url)
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h", "--queue-secrets", "env", "--queue-url", url)
 	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
 	w.Stdout, w.Stderr = logf, logf
 	if err := w.Start(); err != nil {

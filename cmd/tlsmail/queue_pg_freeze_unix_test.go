@@ -82,7 +82,7 @@ func TestQueuePostgresFrozenWorker(t *testing.T) {
 		}
 	}
 	run := func() *exec.Cmd {
-		cmd := exec.Command(tlsmailBin, "queue", "run", "--lease", "3s", "--parallel", "1", "--queue-url", url)
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--lease", "3s", "--parallel", "1", "--queue-secrets", "env", "--queue-url", url)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
 		return cmd
 	}

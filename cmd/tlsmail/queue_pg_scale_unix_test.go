@@ -216,7 +216,7 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 	var logs []string // the workers' standard error, in files
 	logDir := t.TempDir()
 	startWorker := func() *exec.Cmd {
-		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", lease, "--parallel", strconv.Itoa(pgScaleParallel), "--queue-url", url)
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", lease, "--parallel", strconv.Itoa(pgScaleParallel), "--queue-secrets", "env", "--queue-url", url)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
 		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, len(logs)))
 		if err != nil {
@@ -461,7 +461,7 @@ func TestQueuePostgresRestartMidRun(t *testing.T) {
 	var workers []*exec.Cmd
 	var logs []string
 	for i := range 2 {
-		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-url", url)
+		cmd := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--lease", "3s", "--parallel", "2", "--queue-secrets", "env", "--queue-url", url)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
 		f, err := os.Create(fmt.Sprintf("%s/worker-%d.log", logDir, i))
 		if err != nil {

@@ -73,9 +73,24 @@ func TestQueuePostgresCLI(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, "bob@example.org") != 2 {
 		t.Fatalf("queue list:\n%s", r)
 	}
+	// The items take their password from an environment variable, which
+	// anyone who can write the queue could have named: refused (exit 75,
+	// deferred, nothing sent) until the runner opts in.
 	r = cli{args: []string{"queue", "run", "--queue-url", url}, env: authEnv()}.run(t)
+	if r.code != exitTempFail || strings.Count(r.stdout, "deferred  ") != 2 || !strings.Contains(r.stdout, "source env") ||
+		!strings.Contains(r.stderr, "--queue-secrets env") {
+		t.Fatalf("queue run of env-password items without --queue-secrets: want exit %d, both deferred naming --queue-secrets\n%s", exitTempFail, r)
+	}
+	if ms, _ := srv.Messages(); len(ms) != 0 {
+		t.Fatalf("the server got %d messages from refused items", len(ms))
+	}
+	r = cli{args: []string{"queue", "run", "--queue-url", url, "--queue-secrets", "bogus"}, env: authEnv()}.run(t)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "unknown secret source") {
+		t.Fatalf("--queue-secrets bogus: want exit %d\n%s", exitUsage, r)
+	}
+	r = cli{args: []string{"queue", "flush", "--queue-url", url, "--queue-secrets", "env"}, env: authEnv()}.run(t)
 	if r.code != 0 {
-		t.Fatalf("queue run:\n%s", r)
+		t.Fatalf("queue flush --queue-secrets env:\n%s", r)
 	}
 	ms := waitMessages(t, srv, 2)
 	if len(ms) != 2 {
@@ -84,6 +99,14 @@ func TestQueuePostgresCLI(t *testing.T) {
 	r = runTLSMail(t, "queue", "list", "--count", "--queue-url", url)
 	if !strings.HasPrefix(r.stdout, "0 queued, 0 failed") {
 		t.Fatalf("queue list --count after the run:\n%s", r)
+	}
+	// send --queue delivers its own item at once: its settings are the
+	// ones it queued (submit.ItemPolicy.Own), its own password source.
+	if r = (cli{args: append(send, "--queue", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --queue --queue-url with an env password:\n%s", r)
+	}
+	if ms := waitMessages(t, srv, 3); len(ms) != 3 {
+		t.Fatalf("server got %d messages, want 3", len(ms))
 	}
 }
 
@@ -215,7 +238,7 @@ func TestQueuePostgresWatchNotify(t *testing.T) {
 		t.Fatalf("queue init:\n%s", r)
 	}
 	srv := startServer(t, nil)
-	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h")
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h", "--queue-secrets", "env")
 	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
 	var out strings.Builder
 	w.Stdout, w.Stderr = &out, &out

@@ -116,8 +116,8 @@ func TestQueueProcessesRace(t *testing.T) {
 				return cmd
 			}
 			workers := []*exec.Cmd{
-				run("worker-0", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2"),
-				run("worker-1", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2"),
+				run("worker-0", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2", "--queue-secrets", "env"),
+				run("worker-1", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2", "--queue-secrets", "env"),
 			}
 			defer func() {
 				for _, w := range workers {

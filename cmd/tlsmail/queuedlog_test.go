@@ -186,7 +186,7 @@ func TestQueuedLogOutcomes(t *testing.T) {
 			"errormsg='expired after 5 days in the queue (12 attempts); last error: connect: connection refused' exitcode=EX_UNAVAILABLE"},
 	} {
 		before := len(logLines(t, logfile))
-		queuedLog(e, tc.it, tc.res, nil)
+		queuedLog(e, nil, tc.it, tc.res, nil)
 		lines := logLines(t, logfile)
 		switch {
 		case tc.want == "" && len(lines) != before:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,8 +227,11 @@ func sendLog(e *env, o *sendOptions, qr *queued, out *submit.Sent, sent smtp.Env
 // with for that outcome (classify). A deferred item gets no line: the run
 // that queued it wrote one, and a line per retry would say nothing new.
 // An item queued before its log was kept, or from an account without a
-// log, gets none. A log that cannot be written is a warning.
-func queuedLog(e *env, it *outbox.Item, res outbox.Result, s *submit.Sent) {
+// log, gets none. A log that cannot be written is a warning. c (nil: the
+// item is trusted) decides whether an item of a shared queue may choose
+// its log (submit.Connector.ItemLog): one that may not gets no line and a
+// warning.
+func queuedLog(e *env, c *submit.Connector, it *outbox.Item, res outbox.Result, s *submit.Sent) {
 	expired := res.Outcome == outbox.Temporary && !it.FailedAt.IsZero()
 	if res.Outcome != outbox.Delivered && res.Outcome != outbox.Permanent && res.Outcome != outbox.Corrupt && !expired {
 		return
@@ -236,9 +240,19 @@ func queuedLog(e *env, it *outbox.Item, res outbox.Result, s *submit.Sent) {
 	if json.Unmarshal(it.Data(), &a) != nil || a.Log.IsZero() {
 		return
 	}
+	if c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		l, err := c.ItemLog(ctx, &a)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "tlsmail: warning: %s: %v\n", it.ID, err)
+			return
+		}
+		a.Log = l
+	}
 	// "-" was the standard output of the run that queued it, which is
 	// gone (accountFor keeps none).
-	c := maillog.Config{File: a.Log.File, TimeFormat: a.Log.TimeFormat, Syslog: a.Log.Syslog}
+	lc := maillog.Config{File: a.Log.File, TimeFormat: a.Log.TimeFormat, Syslog: a.Log.Syslog}
 	qr := &queued{id: it.ID, res: res, env: outbox.Envelope{From: it.Envelope.From, To: it.Envelope.To}, out: s}
 	if expired {
 		qr.res.Outcome = outbox.Permanent
@@ -250,7 +264,7 @@ func queuedLog(e *env, it *outbox.Item, res outbox.Result, s *submit.Sent) {
 		// a message failed for good.
 		en.ErrorMsg, en.ExitCode = it.Reason, exitUnavailable
 	}
-	if werr := c.Write(en, time.Now()); werr != nil {
+	if werr := lc.Write(en, time.Now()); werr != nil {
 		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", werr)
 	}
 }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestQueuePostgresItemLogFile: an item of the PostgreSQL queue chooses,
+// besides its password source, the log file its runner appends a line to
+// (with addresses the item chose: in a shell start-up file or a crontab,
+// a command). A row written by SQL that names the runner's configuration
+// account but another logfile is delivered (its server and trust are the
+// account's) and no line is written there, with a warning; a row whose
+// logfile is the account's gets its line. Before Connector.ItemLog, the
+// runner appended to the file the row named.
+func TestQueuePostgresItemLogFile(t *testing.T) {
+	url := pgDB(t, "itemlog")
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	dir := t.TempDir()
+	logfile := filepath.Join(dir, "msmtp.log")
+	victim := filepath.Join(dir, "bashrc")
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\n",
+		host, port, srv.CAFile(), logfile, testUser, testPassword)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for i, lf := range []string{victim, logfile} {
+		settings, _ := json.Marshal(map[string]any{"config_file": cfg, "account": "work", "config_host": host,
+			"host": host, "port": port, "tls": "starttls", "trust_file": srv.CAFile(), "auth": "on", "user": testUser,
+			"secret": map[string]string{"source": "config", "ref": "work"}, "logfile": lf})
+		envelope := `{"from":"a;touch /tmp/x;@example.com","to":["bob@example.org"]}`
+		content := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
+		id := fmt.Sprintf("%013x%016x", time.Now().UnixMicro(), i)
+		if _, err := conn.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $4))
+			INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($5::text), $6)`,
+			id, envelope, settings, []byte(content), string(settings), len(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := cli{args: []string{"queue", "run", "--queue-url", url}, env: []string{"HOME=" + dir}}.run(t)
+	if r.code != 0 || strings.Count(r.stdout, "delivered ") != 2 {
+		t.Fatalf("queue run: want both rows delivered (they are the account's)\n%s", r)
+	}
+	if _, err := os.Stat(victim); err == nil {
+		b, _ := os.ReadFile(victim)
+		t.Errorf("the runner appended to the file the row named:\n%s", b)
+	}
+	if !strings.Contains(r.stderr, victim) || !strings.Contains(r.stderr, "not written") {
+		t.Errorf("no warning naming the refused log file:\n%s", r)
+	}
+	b, err := os.ReadFile(logfile)
+	if err != nil || strings.Count(string(b), "\n") != 1 {
+		t.Errorf("the account's log file holds %q (%v); want the one line of the row that names it", b, err)
+	}
+}

@@ -1,0 +1,84 @@
+package pgqueue_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+)
+
+// TestPostgresEnqueueOnlyRole: the grants docs/queue-postgres.md gives an
+// application host ("Who can write the queue") are enough to enqueue
+// (pgqueue.Open and EnqueueData) and to nothing else: the role cannot
+// read the queued messages of other hosts, change or delete them, nor run
+// the queue. (It can still INSERT any settings: the workers' ItemPolicy
+// is what makes that harmless.)
+func TestPostgresEnqueueOnlyRole(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	admin := dial(t, url)
+	role := fmt.Sprintf("app_%d", dbSeq.Add(1))
+	for _, stmt := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA tlsmail TO " + role,
+		"GRANT SELECT ON tlsmail.schema_version TO " + role,
+		"GRANT INSERT ON tlsmail.message, tlsmail.outbox TO " + role,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if !strings.Contains(url, "tlsmail@") {
+		t.Fatalf("unexpected test URL %s", url)
+	}
+	appURL := strings.Replace(url, "tlsmail@", role+"@", 1)
+	q := openPG(t, appURL, pgqueue.Options{})
+	if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{"host":"127.0.0.1","port":1}`)}, strings.NewReader(msg(1))); err != nil {
+		t.Fatalf("enqueue with the application host's grants: %v", err)
+	}
+	app, err := pgx.Connect(ctx, appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	for _, stmt := range []string{
+		"SELECT count(*) FROM tlsmail.message",
+		"SELECT count(*) FROM tlsmail.outbox",
+		"UPDATE tlsmail.message SET settings = '{}'",
+		"DELETE FROM tlsmail.outbox",
+		"SELECT count(*) FROM tlsmail.failed",
+	} {
+		if _, err := app.Exec(ctx, stmt); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("%s as the application role: %v; want permission denied", stmt, err)
+		}
+	}
+	if _, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()}); err == nil {
+		t.Errorf("the application role ran the queue")
+	}
+	var n int
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM tlsmail.outbox").Scan(&n); err != nil || n != 1 {
+		t.Errorf("queued rows = %d, %v; want the one item, untouched", n, err)
+	}
+	// The workers' grants: everything on the queue's tables (a run
+	// claims, deletes, moves to failed, queues again), no more.
+	worker := fmt.Sprintf("worker_%d", dbSeq.Add(1))
+	for _, stmt := range []string{
+		"CREATE ROLE " + worker + " LOGIN",
+		"GRANT USAGE ON SCHEMA tlsmail TO " + worker,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tlsmail TO " + worker,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	w := openPG(t, strings.Replace(url, "tlsmail@", worker+"@", 1), pgqueue.Options{})
+	st, err := w.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
+	if err != nil || st.Deferred != 1 {
+		t.Errorf("run with the workers' grants = %+v, %v; want the item tried and deferred", st, err)
+	}
+}

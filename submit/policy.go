@@ -1,0 +1,321 @@
+package submit
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/smtp"
+)
+
+// ItemPolicy is what a Connector accepts of an Account it did not build
+// itself: the settings of an item read from a store that others can write
+// (an outbox.SharedStore: the PostgreSQL queue, which every application
+// host that may enqueue writes). Such settings say where a password comes
+// from and where it goes; taken as they are, one written by a compromised
+// application host would make every runner run its command, read any file
+// or environment variable of the runner, and send the runner's passwords
+// to a server of its choosing, over plain text or with verification off.
+// The zero ItemPolicy trusts the Account (a program's own Account, or an
+// item of the runner's own spool directory).
+type ItemPolicy struct {
+	// Shared says the Accounts come from a shared store. Their secrets
+	// (the password and the PFX password) may then come only from the
+	// runner's own configuration:
+	//   - SecretConfig: an account of a configuration file, and only
+	//     while the item's server, port, TLS mode, user and certificate
+	//     trust are the account's as the file says now (a row cannot
+	//     redirect the account's password);
+	//   - SecretNetrc: msmtp's netrc files of the runner, looked up by
+	//     the item's host and user (the entry names the machine the
+	//     password is for), over TLS verified with the system's roots
+	//     for the host's own name (the netrc says nothing of how to
+	//     verify it; a row cannot choose it either).
+	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
+	// unless Secrets lists its source. A refused item is checked before
+	// anything is read (no command runs, no file is opened): Plan returns
+	// an *Error of Field "queued_settings", which Classify defers (fixing
+	// the runner's configuration heals it).
+	Shared bool
+	// Secrets are the sources, among SecretEnv, SecretFile and
+	// SecretCommand, that an item of a shared store may name anyway: the
+	// runner's operator vouches for every host that can enqueue
+	// (`tlsmail queue run --queue-secrets env,file,command`). Empty by
+	// default.
+	Secrets []SecretSource
+	// Own are the keys (Account.Key) of Accounts the program queued itself
+	// in this run (`send --queue` delivering its own message at once):
+	// an item whose settings are one of them is the program's own and is
+	// trusted as such.
+	Own []string
+}
+
+// ParseSecretSources parses a comma-separated list of the secret sources
+// a runner accepts from a shared store's items (ItemPolicy.Secrets): env,
+// file and command. Anything else is an *Error of Field "queue_secrets".
+func ParseSecretSources(s string) ([]SecretSource, error) {
+	var out []SecretSource
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		switch src := SecretSource(f); src {
+		case "":
+		case SecretEnv, SecretFile, SecretCommand:
+			if !slices.Contains(out, src) {
+				out = append(out, src)
+			}
+		case SecretConfig, SecretNetrc:
+			return nil, &Error{Field: "queue_secrets", Msg: fmt.Sprintf("secret source %q is always accepted from a shared queue (with its checks); it needs no opt-in", f),
+				Fix: "list only env, file or command"}
+		default:
+			return nil, &Error{Field: "queue_secrets", Msg: fmt.Sprintf("unknown secret source %q", f),
+				Fix: "list some of env, file and command, separated by commas"}
+		}
+	}
+	return out, nil
+}
+
+// isShared reports whether q's items are written by others as well
+// (outbox.SharedStore).
+func isShared(q outbox.Store) bool {
+	s, ok := q.(outbox.SharedStore)
+	return ok && s.Shared()
+}
+
+// forStore returns c, or a copy of it whose Policy is Shared when q is a
+// shared store: a runner never forgets it.
+func (c *Connector) forStore(q outbox.Store) *Connector {
+	if c.Policy.Shared || !isShared(q) {
+		return c
+	}
+	cc := *c
+	cc.Policy.Shared = true
+	return &cc
+}
+
+// effectiveMode is the TLS mode a's connection uses (Plan's default for
+// "": implicit on port 465, else STARTTLS).
+func effectiveMode(a *Account) smtp.TLSMode {
+	if a.Mode != "" {
+		return a.Mode
+	}
+	if a.Port == 465 {
+		return smtp.Implicit
+	}
+	return smtp.StartTLS
+}
+
+// checkShared refuses an Account of a shared store that c.Policy does not
+// accept (see ItemPolicy), before any of its secrets is read.
+func (c *Connector) checkShared(ctx context.Context, a *Account) error {
+	p := c.Policy
+	if !p.Shared || (len(p.Own) > 0 && slices.Contains(p.Own, a.Key())) {
+		return nil
+	}
+	refs := []struct {
+		what string
+		r    SecretRef
+	}{{SecretPassword, a.Auth.Secret}, {SecretPFXPassword, a.Client.PFXPassword}}
+	checkedConfig, checkedNetrc := false, false
+	for _, s := range refs {
+		if s.r.IsZero() || (s.what == SecretPassword && a.Auth.User == "") {
+			continue
+		}
+		switch s.r.Source {
+		case SecretEnv, SecretFile, SecretCommand:
+			if !slices.Contains(p.Secrets, s.r.Source) {
+				fix := "queue the message through a configuration account of the runner (source config) or netrc, or, if every host that can write the queue is trusted as much as the runner, have the runner accept secrets of source " + string(s.r.Source) + " from the queue"
+				return &Error{Field: "queued_settings", Source: s.r.Source, Secret: s.what, Fix: fix,
+					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent: %s",
+						s.what, s.r.describe(s.what), s.r.Source, fix)}
+			}
+		case SecretConfig:
+			if !checkedConfig {
+				if err := c.checkConfigItem(ctx, a, s.r.Ref, s.what); err != nil {
+					return err
+				}
+				checkedConfig = true
+			}
+		case SecretNetrc:
+			if checkedNetrc {
+				continue
+			}
+			if err := checkNetrcItem(a, s.r, s.what); err != nil {
+				return err
+			}
+			checkedNetrc = true
+		}
+	}
+	return nil
+}
+
+// checkNetrcItem refuses a netrc secret of a shared store's item that
+// names a file of its own, or whose connection is weaker than TLS
+// verified with the system's roots for the host's own name.
+func checkNetrcItem(a *Account, r SecretRef, what string) error {
+	var why []string
+	if r.Ref != "" {
+		why = append(why, "it names its own netrc file "+r.Ref)
+	}
+	if effectiveMode(a) == smtp.None {
+		why = append(why, "it connects without TLS")
+	}
+	if a.Trust.Insecure {
+		why = append(why, "it turns certificate verification off")
+	}
+	if a.Trust.CAFile != "" {
+		why = append(why, "it trusts the CA file "+a.Trust.CAFile+" instead of the system's roots")
+	}
+	if a.Trust.ServerName != "" && !strings.EqualFold(a.Trust.ServerName, a.Host) {
+		why = append(why, "it verifies the certificate for "+a.Trust.ServerName+", not for "+a.Host)
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	const fix = "queue the message through a configuration account of the runner (source config), whose file says how to verify the server"
+	return &Error{Field: "queued_settings", Source: SecretNetrc, Secret: what, Fix: fix,
+		Msg: fmt.Sprintf("the queued item takes its %s from netrc for %s, but %s: a runner of a shared queue sends a netrc password only over TLS verified with the system's roots; not read, nothing sent: %s",
+			what, a.Host, strings.Join(why, ", and "), fix)}
+}
+
+// checkConfigItem refuses a SecretConfig secret of a shared store's item
+// whose settings differ from the configuration account it names as the
+// runner's file says now: another server or port, a weaker TLS mode,
+// verification turned off, other trust settings, another user. The
+// account's password is for the account's server, verified the account's
+// way, only.
+func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what string) error {
+	ca, err := c.configAccount(ctx, a.ConfigFile, name)
+	if err != nil {
+		return err
+	}
+	want, err := FromConfig(a.ConfigFile, ca)
+	if err != nil {
+		return err
+	}
+	want.AbsPaths()
+	var diff []string
+	differs := func(setting, item, account string) {
+		if item == "" {
+			item = "none"
+		}
+		if account == "" {
+			account = "none"
+		}
+		diff = append(diff, fmt.Sprintf("%s %s (the account: %s)", setting, item, account))
+	}
+	if !strings.EqualFold(a.Host, want.Host) {
+		differs("host", a.Host, want.Host)
+	}
+	am, wm := effectiveMode(a), effectiveMode(&want)
+	if ap, wp := portOf(a), portOf(&want); ap != wp {
+		differs("port", fmt.Sprint(ap), fmt.Sprint(wp))
+	}
+	if am != wm && wm != smtp.None {
+		differs("tls", string(am), string(wm))
+	}
+	if a.Trust.Insecure && !want.Trust.Insecure {
+		differs("certificate check", "off", "on")
+	}
+	if !samePath(a.Trust.CAFile, want.Trust.CAFile) {
+		differs("trust file", a.Trust.CAFile, want.Trust.CAFile)
+	}
+	if !slices.Equal(sortedCopy(a.Trust.Pins), sortedCopy(want.Trust.Pins)) {
+		differs("pins", strings.Join(a.Trust.Pins, ","), strings.Join(want.Trust.Pins, ","))
+	}
+	if !strings.EqualFold(a.Trust.ServerName, want.Trust.ServerName) {
+		differs("TLS name", a.Trust.ServerName, want.Trust.ServerName)
+	}
+	if a.Trust.Revocation != want.Trust.Revocation {
+		differs("revocation", string(a.Trust.Revocation), string(want.Trust.Revocation))
+	}
+	if !samePath(a.Trust.CRLFile, want.Trust.CRLFile) {
+		differs("CRL file", a.Trust.CRLFile, want.Trust.CRLFile)
+	}
+	if what == SecretPassword && a.Auth.User != want.Auth.User {
+		differs("user", a.Auth.User, want.Auth.User)
+	}
+	if len(diff) == 0 {
+		return nil
+	}
+	fix := fmt.Sprintf("if the item is genuine, give account %s in %s the item's settings back, or send the message again through the account as it is now and remove the queued item; an item no host of yours queued means someone else can write the queue: see who can INSERT into it", name, a.ConfigFile)
+	return &Error{Field: "queued_settings", Source: SecretConfig, Secret: what, Fix: fix,
+		Msg: fmt.Sprintf("the queued item takes its %s from account %s of %s but differs from that account as the file says now: %s; the account's %s goes to its own server, verified its own way, only: not read, nothing sent: %s",
+			what, name, a.ConfigFile, strings.Join(diff, "; "), what, fix)}
+}
+
+// portOf is a's port, its default filled in as Addr does.
+func portOf(a *Account) int {
+	if a.Port != 0 {
+		return a.Port
+	}
+	if effectiveMode(a) == smtp.Implicit {
+		return 465
+	}
+	return 587
+}
+
+func samePath(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// ItemLog returns the log settings (Account.Log) to write an item's log
+// line with. An item of a shared store chooses a file the runner appends
+// to (and the line holds addresses the item chose: in a shell start-up
+// file or a crontab, a command): under a Shared Policy its log settings are
+// used only when they are those of the configuration account it names, as
+// the runner's file says now (or it is the program's own, Policy.Own).
+// Otherwise nothing is written and the error says why.
+func (c *Connector) ItemLog(ctx context.Context, a *Account) (Log, error) {
+	p := c.Policy
+	if !p.Shared || a.Log.IsZero() || (len(p.Own) > 0 && slices.Contains(p.Own, a.Key())) {
+		return a.Log, nil
+	}
+	refuse := func(why string) (Log, error) {
+		const fix = "set the log in the runner's configuration account the items name (logfile, syslog), the only log settings a shared queue's item may ask for"
+		return Log{}, &Error{Field: "queued_settings", Fix: fix,
+			Msg: fmt.Sprintf("the queued item asks for its log line to go to %s, but %s: not written: %s", describeLog(a.Log), why, fix)}
+	}
+	if a.ConfigFile == "" || a.Name == "" {
+		return refuse("it names no configuration account of this runner that says so")
+	}
+	ca, err := c.configAccount(ctx, a.ConfigFile, a.Name)
+	if err != nil {
+		return Log{}, err
+	}
+	want, err := FromConfig(a.ConfigFile, ca)
+	if err != nil {
+		return Log{}, err
+	}
+	want.AbsPaths()
+	if !samePath(a.Log.File, want.Log.File) || a.Log.TimeFormat != want.Log.TimeFormat || a.Log.Syslog != want.Log.Syslog {
+		return refuse(fmt.Sprintf("account %s of %s says %s", a.Name, a.ConfigFile, describeLog(want.Log)))
+	}
+	return a.Log, nil
+}
+
+// describeLog names where l's lines go, for messages.
+func describeLog(l Log) string {
+	var w []string
+	if l.File != "" {
+		w = append(w, "the file "+l.File)
+	}
+	if l.Syslog != "" && l.Syslog != "off" {
+		w = append(w, "syslog ("+l.Syslog+")")
+	}
+	if len(w) == 0 {
+		return "no log"
+	}
+	return strings.Join(w, " and ")
+}
