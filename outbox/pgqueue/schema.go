@@ -51,7 +51,10 @@ const Channel = "tlsmail_outbox"
 // group_key, indexed): every claim rewrote the whole row (about 2 KB for a
 // 1 KB message) and its index entries. Version 2 moves envelope, settings
 // and content to the message table, which no claim touches; migrating
-// from 1 copies them there and keeps every item's retry state and lease.
+// from 1 copies them there and keeps every item's retry state and lease,
+// and grants on message what each role had on outbox (an application
+// role's INSERT, a worker's SELECT and DELETE), so that the roles of a
+// deployment go on working: version 1's rows were all in outbox.
 var migrations = []string{
 	1: `
 CREATE SCHEMA IF NOT EXISTS tlsmail;
@@ -103,6 +106,16 @@ DROP INDEX tlsmail.outbox_group;
 ALTER TABLE tlsmail.outbox DROP COLUMN envelope, DROP COLUMN settings, DROP COLUMN content;
 UPDATE tlsmail.outbox SET group_key = md5(group_key);
 CREATE INDEX outbox_group ON tlsmail.outbox (group_key, next_attempt, id);
+DO $$
+DECLARE g record;
+BEGIN
+	FOR g IN SELECT a.grantee, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a
+		WHERE c.oid = 'tlsmail.outbox'::regclass AND a.grantee <> c.relowner
+	LOOP
+		EXECUTE format('GRANT %s ON tlsmail.message TO %s', g.privilege_type,
+			CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+	END LOOP;
+END $$;
 `,
 }
 
