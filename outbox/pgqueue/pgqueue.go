@@ -158,6 +158,13 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.MaxUnrecorded <= 0 {
 		opts.MaxUnrecorded = DefaultMaxUnrecorded
 	}
+	// The claims and the bookkeeping are written for READ COMMITTED
+	// (FOR UPDATE SKIP LOCKED takes the rows other runners have not
+	// claimed, reading each at its latest version): under a stricter
+	// default_transaction_isolation of the database or role, a claim
+	// that reads a row another runner claimed since its snapshot fails
+	// with a serialization error instead of skipping it.
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)

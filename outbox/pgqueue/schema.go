@@ -140,6 +140,20 @@ func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 		return 0, connErr("init", err)
 	}
 	defer tx.Rollback(ctx)
+	// READ COMMITTED, whatever the database's default: the version is
+	// read after the advisory lock is taken, and must see what the
+	// Migrate that held it committed (a stricter level reads with a
+	// snapshot taken before the lock was granted).
+	var level string
+	if err := tx.QueryRow(ctx, `SHOW transaction_isolation`).Scan(&level); err != nil {
+		return 0, connErr("init", err)
+	}
+	if level != "read committed" {
+		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL READ COMMITTED`); err != nil {
+			return 0, &Error{Op: "init", Msg: "cannot migrate the queue schema in a transaction of isolation level " + level, Err: err,
+				Fix: "run the migration on a connection of its own, or in a READ COMMITTED transaction"}
+		}
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tlsmail.outbox schema'))`); err != nil {
 		return 0, connErr("init", err)
 	}
