@@ -270,7 +270,10 @@ func ownerName() string {
 }
 
 // Pool is the Queue's connection pool (for EnqueueTx in the caller's
-// transactions, say).
+// transactions, say). Its connections' default_transaction_isolation is
+// READ COMMITTED, whatever the database's or role's default (the claims
+// are written for it): a caller that wants another level for its own
+// transaction asks for it (BeginTx with pgx.TxOptions).
 func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 
 // Close closes the connections.
