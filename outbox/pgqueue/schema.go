@@ -2,6 +2,7 @@ package pgqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -191,7 +192,14 @@ func version(ctx context.Context, q interface {
 		return 0, nil
 	}
 	var v int
-	if err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v); err != nil {
+	err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The database answered: the row was removed by hand.
+		return 0, &Error{Op: "open", Err: ErrNoSchema,
+			Msg: "the table tlsmail.schema_version is empty: the queue schema's version is unknown",
+			Fix: fmt.Sprintf("put back its one row, the version of the schema the tables have (this program's is %d), as docs/queue-postgres.md describes it", SchemaVersion)}
+	}
+	if err != nil {
 		return 0, connErr("open", err)
 	}
 	return v, nil
