@@ -166,13 +166,6 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.MaxUnrecorded <= 0 {
 		opts.MaxUnrecorded = DefaultMaxUnrecorded
 	}
-	// The claims and the bookkeeping are written for READ COMMITTED
-	// (FOR UPDATE SKIP LOCKED takes the rows other runners have not
-	// claimed, reading each at its latest version): under a stricter
-	// default_transaction_isolation of the database or role, a claim
-	// that reads a row another runner claimed since its snapshot fails
-	// with a serialization error instead of skipping it.
-	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)
@@ -270,10 +263,7 @@ func ownerName() string {
 }
 
 // Pool is the Queue's connection pool (for EnqueueTx in the caller's
-// transactions, say). Its connections' default_transaction_isolation is
-// READ COMMITTED, whatever the database's or role's default (the claims
-// are written for it): a caller that wants another level for its own
-// transaction asks for it (BeginTx with pgx.TxOptions).
+// transactions, say).
 func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 
 // Close closes the connections.
