@@ -105,6 +105,12 @@ const DefaultMaxUnrecorded = 8
 // DefaultLease is how long a claim lasts without renewal by default.
 const DefaultLease = 5 * time.Minute
 
+// MinLease is the shortest lease a Queue takes (a shorter Options.Lease
+// is raised to it): the lease is renewed every third of it, and a runner
+// opens no message once 5/6 of it may have passed, so a lease shorter
+// than a database round trip would end before any message is sent.
+const MinLease = time.Second
+
 // Options configures a Queue.
 type Options struct {
 	// MaxAge is how long an item may stay queued (outbox.DefaultMaxAge
@@ -113,7 +119,8 @@ type Options struct {
 	// Backoff spaces out retries.
 	Backoff outbox.Backoff
 	// Lease is how long a claimed item stays a runner's without renewal
-	// (renewed every third of it while delivered); DefaultLease when zero.
+	// (renewed every third of it while delivered); DefaultLease when zero,
+	// at least MinLease.
 	Lease time.Duration
 	// MaxSize caps a message's size: DefaultMaxSize when zero, and
 	// never more than DefaultMaxSize (a larger value is lowered to it).
@@ -152,6 +159,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
+	opts.Lease = max(opts.Lease, MinLease)
 	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
 	}

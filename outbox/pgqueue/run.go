@@ -182,8 +182,13 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	// messages. The leased rows are found by their primary key
 	// (= ANY(ARRAY(...))), not by a join that would read the whole table.
 	// It runs in a transaction of its own so that an answer that cannot
-	// be read leases nothing (rolled back).
-	tx, err := q.pool.Begin(ctx)
+	// be read leases nothing (rolled back), at READ COMMITTED whatever the
+	// database's or role's default: FOR UPDATE SKIP LOCKED then reads a
+	// row another runner claimed since the statement began at its latest
+	// version, and skips it; at a stricter level the claim would fail
+	// with a serialization error instead. (Set per transaction, not as a
+	// connection parameter, which a pooler such as PgBouncer refuses.)
+	tx, err := q.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, nil, connErr("run", err)
 	}

@@ -2,6 +2,7 @@ package pgqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +52,10 @@ const Channel = "tlsmail_outbox"
 // group_key, indexed): every claim rewrote the whole row (about 2 KB for a
 // 1 KB message) and its index entries. Version 2 moves envelope, settings
 // and content to the message table, which no claim touches; migrating
-// from 1 copies them there and keeps every item's retry state and lease.
+// from 1 copies them there and keeps every item's retry state and lease,
+// and grants on message what each role had on outbox (an application
+// role's INSERT, a worker's SELECT and DELETE), so that the roles of a
+// deployment go on working: version 1's rows were all in outbox.
 var migrations = []string{
 	1: `
 CREATE SCHEMA IF NOT EXISTS tlsmail;
@@ -103,6 +107,16 @@ DROP INDEX tlsmail.outbox_group;
 ALTER TABLE tlsmail.outbox DROP COLUMN envelope, DROP COLUMN settings, DROP COLUMN content;
 UPDATE tlsmail.outbox SET group_key = md5(group_key);
 CREATE INDEX outbox_group ON tlsmail.outbox (group_key, next_attempt, id);
+DO $$
+DECLARE g record;
+BEGIN
+	FOR g IN SELECT a.grantee, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a
+		WHERE c.oid = 'tlsmail.outbox'::regclass AND a.grantee <> c.relowner
+	LOOP
+		EXECUTE format('GRANT %s ON tlsmail.message TO %s', g.privilege_type,
+			CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+	END LOOP;
+END $$;
 `,
 }
 
@@ -127,6 +141,20 @@ func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 		return 0, connErr("init", err)
 	}
 	defer tx.Rollback(ctx)
+	// READ COMMITTED, whatever the database's default: the version is
+	// read after the advisory lock is taken, and must see what the
+	// Migrate that held it committed (a stricter level reads with a
+	// snapshot taken before the lock was granted).
+	var level string
+	if err := tx.QueryRow(ctx, `SHOW transaction_isolation`).Scan(&level); err != nil {
+		return 0, connErr("init", err)
+	}
+	if level != "read committed" {
+		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL READ COMMITTED`); err != nil {
+			return 0, &Error{Op: "init", Msg: "cannot migrate the queue schema in a transaction of isolation level " + level, Err: err,
+				Fix: "run the migration on a connection of its own, or in a READ COMMITTED transaction"}
+		}
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tlsmail.outbox schema'))`); err != nil {
 		return 0, connErr("init", err)
 	}
@@ -164,7 +192,14 @@ func version(ctx context.Context, q interface {
 		return 0, nil
 	}
 	var v int
-	if err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v); err != nil {
+	err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The database answered: the row was removed by hand.
+		return 0, &Error{Op: "open", Err: ErrNoSchema,
+			Msg: "the table tlsmail.schema_version is empty: the queue schema's version is unknown",
+			Fix: fmt.Sprintf("put back its one row, the version of the schema the tables have (this program's is %d), as docs/queue-postgres.md describes it", SchemaVersion)}
+	}
+	if err != nil {
 		return 0, connErr("open", err)
 	}
 	return v, nil
