@@ -98,13 +98,23 @@ func (q *Queue) content(id string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var b []byte
-	err := q.pool.QueryRow(ctx, `SELECT content FROM tlsmail.message WHERE id = $1
-		UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1`, id).Scan(&b)
+	var size int64
+	// The content is read only up to MaxSize, by its stored length (not
+	// the row's size column, which a hand-edited row may get wrong): a
+	// row written past the enqueue's limit is refused, not loaded.
+	err := q.pool.QueryRow(ctx, `SELECT CASE WHEN octet_length(content) <= $2 THEN content END, octet_length(content)
+		FROM (SELECT content FROM tlsmail.message WHERE id = $1
+			UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1) c`, id, q.opts.MaxSize).Scan(&b, &size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
 	}
 	if err != nil {
 		return nil, connErr("open", err)
+	}
+	if size > q.opts.MaxSize {
+		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrTooLarge,
+			Msg: fmt.Sprintf("the stored message is %d bytes, over the queue's limit of %d: it was not written by tlsmail's enqueue", size, q.opts.MaxSize),
+			Fix: "remove the item, and send the message again within the limit"}
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
@@ -200,7 +210,7 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
 				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
 			RETURNING *)
-		SELECT `+itemCols+`, CASE WHEN o.size <= $7 THEN m.content END
+		SELECT `+itemCols+`, CASE WHEN octet_length(m.content) <= $7 THEN m.content END
 		FROM c o LEFT JOIN tlsmail.message m ON m.id = o.id ORDER BY o.id`, force, ids, before, q.owner, q.opts.Lease, limit, inlineMax)
 	if err != nil {
 		return nil, nil, connErr("run", err)
