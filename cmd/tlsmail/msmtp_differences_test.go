@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -25,10 +27,10 @@ type outcome struct {
 	// When code is 0: the envelope recipients in the order the server
 	// got them ("" skips), the EHLO name ("" skips), and byte strings the
 	// stored message must hold or must not hold.
-	rcpt, helo string
-	has, hasNo []string
-	says       string // in standard error ("" skips)
-	queued     int    // items left in tlsmail's outbox (tlsmail only)
+	rcpt, from, helo string
+	has, hasNo       []string
+	says             string // in standard error ("" skips)
+	queued           int    // items left in tlsmail's outbox (tlsmail only)
 }
 
 // TestMsmtpDifferences locks in, side by side, the differences from msmtp
@@ -92,6 +94,29 @@ func TestMsmtpDifferences(t *testing.T) {
 		return path
 	}
 	rawCfg := raw("")
+
+	netrcCfg := netrcAccount(t, m)
+	netrcHome := func(mode os.FileMode, entry bool) string {
+		home := t.TempDir()
+		text := "machine 127.0.0.1 login someone password x\n"
+		if entry {
+			text += "machine 127.0.0.1 login " + testUser + " password " + testPassword + "\n"
+		}
+		writeFileAt(t, filepath.Join(home, ".netrc"), text, mode)
+		return home
+	}
+	// The server's certificate's SHA-256 fingerprint, as msmtp writes it.
+	conn, err := tls.Dial("tcp", m.srv.SMTPSAddr(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].Raw)
+	conn.Close()
+	var hexes []string
+	for _, b := range sum {
+		hexes = append(hexes, fmt.Sprintf("%02X", b))
+	}
+	fingerprint := strings.Join(hexes, ":")
 
 	const msg = "Subject: s\n\nbody\n"
 	bigHeader := strings.Repeat("X-Filler: "+strings.Repeat("f", 90)+"\n", (2<<20)/101) + msg
@@ -169,6 +194,27 @@ func TestMsmtpDifferences(t *testing.T) {
 			outcome{rcpt: "bob@example.org"}, outcome{code: exitConfig, says: "tls_min_dh_prime_bits"}},
 		{"source_ip", m.configWith(t, "source_ip 127.0.0.1\n"), []string{"bob@example.org"}, nil, msg,
 			outcome{rcpt: "bob@example.org"}, outcome{code: exitConfig, says: "source_ip"}},
+		{"alias to a file", withAliases("root: /var/mail/root\n"), []string{"root"}, nil, msg,
+			outcome{code: exitRejected}, outcome{code: exitConfig}},
+		{"allow_from_override off with a wildcard from", m.configWith(t, "from *@example.com\nallow_from_override off\n"), []string{"-f", "x@example.net", "bob@example.org"}, nil, msg,
+			outcome{rcpt: "bob@example.org", from: "*@example.com"}, outcome{code: exitConfig, says: "allow_from_override"}},
+		{"tls_fingerprint", m.configWith(t, "tls_fingerprint "+fingerprint+"\n"), []string{"bob@example.org"}, nil, msg,
+			outcome{rcpt: "bob@example.org"}, outcome{code: exitConfig, says: "tls_pin"}},
+		{"auth scram-sha-1", m.configWith(t, "auth scram-sha-1\n"), []string{"bob@example.org"}, nil, msg,
+			outcome{code: exitUnavailable, says: "does not support authentication method SCRAM-SHA-1"}, outcome{code: exitConfig, says: "scram-sha-1"}},
+		{"tls_force_sslv3 on", m.configWith(t, "tls_force_sslv3 on\n"), []string{"bob@example.org"}, nil, msg,
+			outcome{rcpt: "bob@example.org"}, outcome{code: exitConfig, says: "tls_force_sslv3"}},
+		{"auto_from on", m.configWith(t, "auto_from on\n"), []string{"bob@example.org"}, []string{"USER=joe"}, msg,
+			outcome{code: exitRejected, says: "envelope from address joe not accepted"}, outcome{code: exitUsage, says: `"joe" is not a valid address`}},
+		// "the netrc file whose entry is used must be mode 0600 ..., and
+		// with no entry the message waits in the outbox with a "will not
+		// heal" line (msmtp exits 69)".
+		{"~/.netrc readable by others", netrcCfg, []string{"bob@example.org"}, []string{"HOME=" + netrcHome(0o644, true)}, msg,
+			outcome{rcpt: "bob@example.org"}, outcome{says: "chmod 600", queued: 1}},
+		{"~/.netrc without an entry", netrcCfg, []string{"bob@example.org"}, []string{"HOME=" + netrcHome(0o600, false)}, msg,
+			outcome{code: exitUnavailable}, outcome{says: "will not heal", queued: 1}},
+		{"-f '': the From field", m.cfg, []string{"-f", "", "bob@example.org"}, nil, msg,
+			outcome{rcpt: "bob@example.org", has: []string{"From: \r\n"}}, outcome{rcpt: "bob@example.org", has: []string{"From: ann@example.com\r\n"}}},
 		// "When the failure will not heal by itself (the server refused
 		// the login, its certificate is not trusted ...) ... The exit
 		// status stays 0 all the same, deliberately unlike msmtp (77/69)":
@@ -195,6 +241,9 @@ func TestMsmtpDifferences(t *testing.T) {
 		}
 		if to := strings.Join(got.msg.To, ","); want.rcpt != "" && to != want.rcpt {
 			t.Errorf("%s: delivered to %s, the row expects %s", who, to, want.rcpt)
+		}
+		if want.from != "" && got.msg.From != want.from {
+			t.Errorf("%s: sent from %q, the row expects %q", who, got.msg.From, want.from)
 		}
 		if want.helo != "" && got.msg.Helo != want.helo {
 			t.Errorf("%s: EHLO %q, the row expects %q", who, got.msg.Helo, want.helo)
