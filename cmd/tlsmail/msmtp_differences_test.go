@@ -28,6 +28,7 @@ type outcome struct {
 	// got them ("" skips), the EHLO name ("" skips), and byte strings the
 	// stored message must hold or must not hold.
 	rcpt, from, helo string
+	prefix           string // the stored message begins with it
 	has, hasNo       []string
 	says             string // in standard error ("" skips)
 	queued           int    // items left in tlsmail's outbox (tlsmail only)
@@ -47,7 +48,14 @@ type outcome struct {
 func TestMsmtpDifferences(t *testing.T) {
 	t.Parallel()
 	msmtp := testpeer.Need(t, "msmtp", "msmtp")
-	m := newMailbox(t, nil, nil)
+	m := newMailbox(t, func(c *server.Config) {
+		c.RejectRecipient = func(to string) *server.Reply {
+			if to == "reject@example.org" {
+				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user here"}
+			}
+			return nil
+		}
+	}, nil)
 	base, err := os.ReadFile(m.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +223,20 @@ func TestMsmtpDifferences(t *testing.T) {
 			outcome{code: exitUnavailable}, outcome{says: "will not heal", queued: 1}},
 		{"-f '': the From field", m.cfg, []string{"-f", "", "bob@example.org"}, nil, msg,
 			outcome{rcpt: "bob@example.org", has: []string{"From: \r\n"}}, outcome{rcpt: "bob@example.org", has: []string{"From: ann@example.com\r\n"}}},
+		// "the fields tlsmail adds go after the message's own (msmtp puts
+		// them first)".
+		{"fields added to the header", rawCfg, []string{"bob@example.org"}, nil, msg,
+			outcome{rcpt: "bob@example.org", prefix: "From: ann@example.com\r\n", has: []string{"\r\nSubject: s\r\n\r\nbody"}},
+			outcome{rcpt: "bob@example.org", prefix: "Subject: s\r\n", has: []string{"\r\nFrom: ann@example.com\r\n"}}},
+		// "some recipients refused, others accepted: the accepted ones get
+		// the message; exit 65 as msmtp ... (unlike msmtp, which sends to
+		// nobody)"; the refused address is kept in failed/.
+		{"one recipient refused", m.cfg, []string{"ok@example.org", "reject@example.org"}, nil, msg,
+			outcome{code: exitRejected, says: "reject@example.org"}, outcome{code: exitRejected, rcpt: "ok@example.org", says: "reject@example.org", queued: 1}},
+		// "a file that is missing ... stops the send with exit 78, as a
+		// missing tls_trust_file does (msmtp exits 66 for both)".
+		{"missing tls_trust_file", m.configWith(t, "tls_trust_file "+filepath.Join(t.TempDir(), "nope.pem")+"\n"), []string{"bob@example.org"}, nil, msg,
+			outcome{code: 66}, outcome{code: exitConfig, says: "nope.pem"}},
 		// "When the failure will not heal by itself (the server refused
 		// the login, its certificate is not trusted ...) ... The exit
 		// status stays 0 all the same, deliberately unlike msmtp (77/69)":
@@ -238,6 +260,13 @@ func TestMsmtpDifferences(t *testing.T) {
 				t.Errorf("%s: nothing delivered, the row expects delivery to %s: %s", who, want.rcpt, got.stderr)
 			}
 			return
+		}
+		if want.rcpt == "" {
+			t.Errorf("%s: delivered to %s, the row expects nothing delivered", who, strings.Join(got.msg.To, ","))
+			return
+		}
+		if !bytes.HasPrefix(got.data, []byte(want.prefix)) {
+			t.Errorf("%s: the message does not begin with %q: %.200q", who, want.prefix, got.data)
 		}
 		if to := strings.Join(got.msg.To, ","); want.rcpt != "" && to != want.rcpt {
 			t.Errorf("%s: delivered to %s, the row expects %s", who, to, want.rcpt)
