@@ -39,6 +39,7 @@ type outcome struct {
 // test covers (the others: TestMsmtpMatrix, TestMsmtpHeaderKeys,
 // TestMsmtpNullSender, TestMsmtpEmptyDomain, TestMsmtpCRLFile,
 // TestMsmtpEnvironmentServerWithPort, TestMsmtpNetrc, TestMsmtpDSN,
+// TestMsmtpLogDifferences, TestMsmtpLocalRecipients,
 // TestMsmtpUTF8SubjectNoSMTPUTF8, TestSendmailRefusedRecipient). Each row
 // runs msmtp and tlsmail sendmail with the same configuration, command
 // line and input against one server, and states what msmtp does as well
