@@ -70,9 +70,14 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 		// msmtp's obsolete auto_from: user@maildomain replaces from,
 		// the command line's sender included.
 		a.From, a.fromAddress = x.userName(x.getenv()), true
-		if a.MailDomain != "" {
-			a.From += "@" + a.MailDomain
+		if a.MailDomain == "" {
+			// msmtp sends the bare user name, which servers refuse.
+			o := a.Set["auto_from"]
+			return &Error{File: a.File, Line: o.Line, Key: "auto_from",
+				Msg: fmt.Sprintf("account %s: auto_from is on but maildomain is not set: the sender would be the bare user name %q", a.Name, a.From),
+				Fix: "add maildomain example.com to the account (the sender becomes user@example.com), or replace auto_from with from %U@example.com"}
 		}
+		a.From += "@" + a.MailDomain
 	}
 	return nil
 }

@@ -214,7 +214,7 @@ func TestMsmtpDifferences(t *testing.T) {
 		{"tls_force_sslv3 on", m.configWith(t, "tls_force_sslv3 on\n"), []string{"bob@example.org"}, nil, msg,
 			outcome{rcpt: "bob@example.org"}, outcome{code: exitConfig, says: "tls_force_sslv3"}},
 		{"auto_from on", m.configWith(t, "auto_from on\n"), []string{"bob@example.org"}, []string{"USER=joe"}, msg,
-			outcome{code: exitRejected, says: "envelope from address joe not accepted"}, outcome{code: exitUsage, says: `"joe" is not a valid address`}},
+			outcome{code: exitRejected, says: "envelope from address joe not accepted"}, outcome{code: exitConfig, says: "maildomain"}},
 		// "the netrc file whose entry is used must be mode 0600 ..., and
 		// with no entry the message waits in the outbox with a "will not
 		// heal" line (msmtp exits 69)".
