@@ -2,11 +2,13 @@ package submit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
 )
@@ -187,7 +189,7 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 // account's password is for the account's server, verified the account's
 // way, only.
 func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what string) error {
-	ca, err := c.configAccount(ctx, a.ConfigFile, name)
+	ca, err := c.itemConfigAccount(ctx, a.ConfigFile, name)
 	if err != nil {
 		return err
 	}
@@ -246,6 +248,25 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 			what, name, a.ConfigFile, strings.Join(diff, "; "), what, fix)}
 }
 
+// itemConfigAccount is configAccount for the file and account a shared
+// store's item names. Any file of the runner's user passes the owner
+// check, a password file or a key among them, and the parser's error for
+// a line (an "unknown command" names the line's first word) would carry
+// the file's content into the item's error, which the queue stores and
+// 'queue list' and the runner's output show: such an error names the file
+// and the line only.
+func (c *Connector) itemConfigAccount(ctx context.Context, file, name string) (*config.Account, error) {
+	ca, err := c.configAccount(ctx, file, name)
+	var ce *config.Error
+	if err != nil && errors.As(err, &ce) && ce.Line > 0 {
+		fix := "if " + file + " is the runner's configuration file, run tlsmail with --file " + file + " on the runner to see what is wrong with it; an item no host of yours queued means someone else can write the queue: see who can INSERT into it"
+		return nil, &Error{Field: "queued_settings", Source: SecretConfig, Fix: fix,
+			Msg: fmt.Sprintf("the queued item names account %s of the configuration file %s, which does not read as one (line %d; not shown, as the file is the item's choice): nothing sent: %s",
+				name, file, ce.Line, fix)}
+	}
+	return ca, err
+}
+
 // portOf is a's port, its default filled in as Addr does.
 func portOf(a *Account) int {
 	if a.Port != 0 {
@@ -290,7 +311,7 @@ func (c *Connector) ItemLog(ctx context.Context, a *Account) (Log, error) {
 	if a.ConfigFile == "" || a.Name == "" {
 		return refuse("it names no configuration account of this runner that says so")
 	}
-	ca, err := c.configAccount(ctx, a.ConfigFile, a.Name)
+	ca, err := c.itemConfigAccount(ctx, a.ConfigFile, a.Name)
 	if err != nil {
 		return Log{}, err
 	}
