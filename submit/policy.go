@@ -36,6 +36,9 @@ type ItemPolicy struct {
 	//     password is for), over TLS verified with the system's roots
 	//     for the host's own name (the netrc says nothing of how to
 	//     verify it; a row cannot choose it either).
+	// A client certificate (its key is a credential too) is presented
+	// only as the configuration account the item names (ConfigFile,
+	// Name) has it, and only under the same checks as SecretConfig.
 	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
 	// unless Secrets lists its source. A refused item is checked before
 	// anything is read (no command runs, no file is opened): Plan returns
@@ -150,7 +153,48 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 			checkedNetrc = true
 		}
 	}
+	// The client certificate's key is a credential as the password is (a
+	// server that takes the certificate relays the mail): it is presented
+	// only as the configuration account the item names has it, to that
+	// account's server, verified its way.
+	if !a.Client.IsZero() {
+		if a.ConfigFile == "" || a.Name == "" {
+			const fix = "queue the message through the configuration account of the runner whose tls_cert_file it is"
+			return &Error{Field: "queued_settings", Source: SecretConfig, Secret: secretClientCert, Fix: fix,
+				Msg: fmt.Sprintf("the queued item presents the client certificate %s but names no configuration account of this runner that has it: a runner of a shared queue presents its client certificate only as its configuration says; not read, nothing sent: %s",
+					describeClient(a.Client), fix)}
+		}
+		if err := c.checkConfigItem(ctx, a, a.Name, secretClientCert); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// secretClientCert is Error.Secret of a refused client certificate.
+const secretClientCert = "client certificate"
+
+// describeClient names a client identity, for messages.
+func describeClient(c ClientIdentity) string {
+	switch {
+	case c.IsZero():
+		return ""
+	case c.CertFile != "":
+		return c.CertFile
+	case c.PFXFile != "":
+		return c.PFXFile
+	case c.Thumbprint != "":
+		return c.Store + " " + c.Thumbprint
+	}
+	return c.Store + " " + c.Subject
+}
+
+// keyFileOf is the file c's key is read from (KeyFile "" means CertFile).
+func keyFileOf(c ClientIdentity) string {
+	if c.KeyFile == "" {
+		return c.CertFile
+	}
+	return c.KeyFile
 }
 
 // checkNetrcItem refuses a netrc secret of a shared store's item that
@@ -235,6 +279,15 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	}
 	if !samePath(a.Trust.CRLFile, want.Trust.CRLFile) {
 		differs("CRL file", a.Trust.CRLFile, want.Trust.CRLFile)
+	}
+	// The account's client certificate, and no other of the runner's.
+	if ac, wc := a.Client, want.Client; !samePath(ac.CertFile, wc.CertFile) {
+		differs("client certificate", ac.CertFile, wc.CertFile)
+	} else if !samePath(keyFileOf(ac), keyFileOf(wc)) {
+		differs("client key", keyFileOf(ac), keyFileOf(wc))
+	}
+	if ac, wc := a.Client, want.Client; !samePath(ac.PFXFile, wc.PFXFile) || ac.Store != wc.Store || ac.Thumbprint != wc.Thumbprint || ac.Subject != wc.Subject {
+		differs("client certificate", describeClient(ac), describeClient(wc))
 	}
 	if what == SecretPassword && a.Auth.User != want.Auth.User {
 		differs("user", a.Auth.User, want.Auth.User)

@@ -2,12 +2,15 @@ package submit
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestSharedItemConfigFileShowsNoContent: a shared queue's row chooses the
@@ -41,5 +44,80 @@ func TestSharedItemConfigFileShowsNoContent(t *testing.T) {
 	a = &Account{ConfigFile: pw, Name: "work", Host: "127.0.0.1", Log: Log{File: filepath.Join(dir, "log")}}
 	if _, err := c.ItemLog(ctx, a); err == nil || strings.Contains(err.Error(), "hunter2pw") {
 		t.Errorf("ItemLog: %v; want an error without the file's content", err)
+	}
+}
+
+// TestSharedItemClientCertificateIsTheAccounts: the runner's client
+// certificate and key are a credential as its password is (a server that
+// takes the certificate relays the mail), so a shared queue's row must not
+// present them to a server, or with a verification, of its choosing. A row
+// may name them only as the configuration account it names has them, and
+// then only with that account's server and trust. Before, a row with no
+// user at all was never checked: Plan loaded the runner's key for any
+// host, verification off.
+func TestSharedItemClientCertificateIsTheAccounts(t *testing.T) {
+	dir := testdir.New(t)
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, certFile, keyFile, err := p.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCert, otherKey, err := (func() (string, string, error) {
+		d := filepath.Join(dir, "other")
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return "", "", err
+		}
+		q, err := testpki.NewPKI([]string{"localhost"}, nil)
+		if err != nil {
+			return "", "", err
+		}
+		_, c, k, err := q.WriteFiles(d)
+		return c, k, err
+	})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte("account relay\nhost mail.example.org\nport 587\ntls on\ntls_starttls on\ntls_trust_file "+caFile+
+		"\ntls_cert_file "+certFile+"\ntls_key_file "+keyFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	relay := func(change func(a *Account)) *Account {
+		a := &Account{ConfigFile: cfg, Name: "relay", ConfigHost: "mail.example.org", Host: "mail.example.org", Port: 587,
+			Mode: smtp.StartTLS, Trust: Trust{CAFile: caFile}, Client: ClientIdentity{CertFile: certFile, KeyFile: keyFile}}
+		if change != nil {
+			change(a)
+		}
+		return a
+	}
+	tests := []struct {
+		name string
+		a    *Account
+		want string // "" accepted, else a part of the refusal
+	}{
+		{"the account as it is", relay(nil), ""},
+		{"no account, another server, no verification", &Account{Host: "evil.example", Port: 25, Mode: smtp.None, Trust: Trust{Insecure: true},
+			Client: ClientIdentity{CertFile: certFile, KeyFile: keyFile}}, "names no configuration account"},
+		{"the account's certificate to another server", relay(func(a *Account) { a.Host = "evil.example" }), "host evil.example"},
+		{"the account's certificate, verification off", relay(func(a *Account) { a.Trust.Insecure = true }), "certificate check off"},
+		{"another certificate of the runner", relay(func(a *Account) { a.Client = ClientIdentity{CertFile: otherCert, KeyFile: otherKey} }), "client certificate " + otherCert},
+		{"the certificate with another key", relay(func(a *Account) { a.Client.KeyFile = otherKey }), "client key " + otherKey},
+	}
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	for _, tt := range tests {
+		pl, err := c.Plan(context.Background(), tt.a)
+		if tt.want == "" {
+			if err != nil || len(pl.Config.TLS.Certificates) != 1 {
+				t.Errorf("%s: Plan: %v; want the account's certificate", tt.name, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) || e.Fix == "" {
+			t.Errorf("%s: Plan: %v, %v; want a queued_settings refusal naming %q", tt.name, pl != nil, err, tt.want)
+		}
 	}
 }
