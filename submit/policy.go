@@ -28,8 +28,8 @@ type ItemPolicy struct {
 	// (the password and the PFX password) may then come only from the
 	// runner's own configuration:
 	//   - SecretConfig: an account of a configuration file, and only
-	//     while the item's server, port, TLS mode, user and certificate
-	//     trust are the account's as the file says now (a row cannot
+	//     while the item's server, port, TLS mode, user, SASL mechanism
+	//     and certificate trust are the account's as the file says now (a row cannot
 	//     redirect the account's password);
 	//   - SecretNetrc: msmtp's netrc files of the runner, looked up by
 	//     the item's host and user (the entry names the machine the
@@ -123,7 +123,8 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 		what string
 		r    SecretRef
 	}{{SecretPassword, a.Auth.Secret}, {SecretPFXPassword, a.Client.PFXPassword}}
-	checkedConfig, checkedNetrc := false, false
+	// The sources refused outright first: their refusal says what to do
+	// whatever else the item gets wrong.
 	for _, s := range refs {
 		if s.r.IsZero() || (s.what == SecretPassword && a.Auth.User == "") {
 			continue
@@ -136,12 +137,23 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent: %s",
 						s.what, s.r.describe(s.what), s.r.Source, fix)}
 			}
+		}
+	}
+	var checkedConfig []string // account names
+	checkedNetrc := false
+	for _, s := range refs {
+		if s.r.IsZero() || (s.what == SecretPassword && a.Auth.User == "") {
+			continue
+		}
+		switch s.r.Source {
 		case SecretConfig:
-			if !checkedConfig {
+			// Each account named is checked (the password's and the
+			// PFX password's may be two).
+			if !slices.Contains(checkedConfig, s.r.Ref) {
 				if err := c.checkConfigItem(ctx, a, s.r.Ref, s.what); err != nil {
 					return err
 				}
-				checkedConfig = true
+				checkedConfig = append(checkedConfig, s.r.Ref)
 			}
 		case SecretNetrc:
 			if checkedNetrc {
@@ -292,6 +304,12 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if what == SecretPassword && a.Auth.User != want.Auth.User {
 		differs("user", a.Auth.User, want.Auth.User)
 	}
+	// The account's way of logging in: one that keeps the password from
+	// the server (SCRAM-SHA-256, CRAM-MD5) must not become PLAIN, nor a
+	// password a bearer token.
+	if what == SecretPassword && !strings.EqualFold(mechOf(a), mechOf(&want)) {
+		differs("auth mechanism", mechOf(a), mechOf(&want))
+	}
 	if len(diff) == 0 {
 		return nil
 	}
@@ -318,6 +336,14 @@ func (c *Connector) itemConfigAccount(ctx context.Context, file, name string) (*
 				name, file, ce.Line, fix)}
 	}
 	return ca, err
+}
+
+// mechOf is a's SASL mechanism, "" being AUTO.
+func mechOf(a *Account) string {
+	if a.Auth.Mechanism == "" {
+		return "AUTO"
+	}
+	return strings.ToUpper(a.Auth.Mechanism)
 }
 
 // portOf is a's port, its default filled in as Addr does.

@@ -121,3 +121,38 @@ func TestSharedItemClientCertificateIsTheAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedItemKeepsTheAccountsMechanism: a row that takes a configuration
+// account's password must log in the account's way: an account that says
+// SCRAM-SHA-256 or CRAM-MD5 keeps its password from the server itself, and
+// a row saying PLAIN (or XOAUTH2, the password sent as a token) would hand
+// it over. Before, the mechanism was not compared.
+func TestSharedItemKeepsTheAccountsMechanism(t *testing.T) {
+	dir := testdir.New(t)
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte("account work\nhost mail.example.org\nport 587\ntls on\nauth scram-sha-256\nuser alice\npassword s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	for _, tt := range []struct{ mech, want string }{
+		{"SCRAM-SHA-256", ""},
+		{"scram-sha-256", ""},
+		{"PLAIN", "auth mechanism PLAIN (the account: SCRAM-SHA-256)"},
+		{"AUTO", "auth mechanism AUTO"},
+		{"XOAUTH2", "auth mechanism XOAUTH2"},
+	} {
+		a := &Account{ConfigFile: cfg, Name: "work", ConfigHost: "mail.example.org", Host: "mail.example.org", Port: 587,
+			Auth: Auth{User: "alice", Mechanism: tt.mech, Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}
+		_, err := c.Plan(context.Background(), a)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: Plan: %v; want the account's own mechanism accepted", tt.mech, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) {
+			t.Errorf("%s: Plan: %v; want a queued_settings refusal naming %q", tt.mech, err, tt.want)
+		}
+	}
+}
