@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
@@ -39,6 +40,7 @@ type ItemPolicy struct {
 	// A client certificate (its key is a credential too) is presented
 	// only as the configuration account the item names (ConfigFile,
 	// Name) has it, and only under the same checks as SecretConfig.
+	// A Timeout over maxSharedTimeout (10 minutes) is refused.
 	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
 	// unless Secrets lists its source. A refused item is checked before
 	// anything is read (no command runs, no file is opened): Plan returns
@@ -123,6 +125,12 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 		what string
 		r    SecretRef
 	}{{SecretPassword, a.Auth.Secret}, {SecretPFXPassword, a.Client.PFXPassword}}
+	if a.Timeout > maxSharedTimeout {
+		fix := fmt.Sprintf("queue the message with a timeout of at most %v", maxSharedTimeout)
+		return &Error{Field: "queued_settings", Fix: fix,
+			Msg: fmt.Sprintf("the queued item sets a timeout of %v for each step, over the %v a runner of a shared queue waits for a server (its lease is renewed while it waits): nothing sent: %s",
+				a.Timeout, maxSharedTimeout, fix)}
+	}
 	// The sources refused outright first: their refusal says what to do
 	// whatever else the item gets wrong.
 	for _, s := range refs {
@@ -182,6 +190,13 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 	}
 	return nil
 }
+
+// maxSharedTimeout bounds the Timeout of a shared store's item: RFC 5321
+// section 4.5.3.2's longest wait (10 minutes, for the reply to the end of
+// the data). The runner renews its lease on an item while the delivery
+// runs, so a row with a timeout of years and a server that never answers
+// would hold one of its delivery slots until it is killed.
+const maxSharedTimeout = 10 * time.Minute
 
 // secretClientCert is Error.Secret of a refused client certificate.
 const secretClientCert = "client certificate"

@@ -3,10 +3,12 @@ package submit
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
@@ -153,6 +155,43 @@ func TestSharedItemKeepsTheAccountsMechanism(t *testing.T) {
 		var e *Error
 		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) {
 			t.Errorf("%s: Plan: %v; want a queued_settings refusal naming %q", tt.mech, err, tt.want)
+		}
+	}
+}
+
+// TestSharedItemTimeoutIsBounded: the item's timeout bounds each network
+// step, and a runner's lease on an item is renewed while its delivery
+// runs: a row with a timeout of years and a server that accepts and never
+// answers would hold a delivery slot of every runner that claims it until
+// the runner is killed (--parallel such rows stop the queue). A shared
+// item's timeout is at most maxSharedTimeout (RFC 5321 section 4.5.3.2's
+// longest, 10 minutes). Before, any duration was taken.
+func TestSharedItemTimeoutIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, ""},
+		{5 * time.Minute, ""},
+		{maxSharedTimeout, ""},
+		{maxSharedTimeout + time.Second, "timeout"},
+		{math.MaxInt64, "timeout"},
+	} {
+		a := &Account{Host: "relay.example.org", Port: 25, Mode: smtp.None, Timeout: tt.d}
+		_, err := (&Connector{Policy: ItemPolicy{Shared: true}}).Plan(context.Background(), a)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("timeout %v: Plan: %v", tt.d, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) || e.Fix == "" {
+			t.Errorf("timeout %v: Plan: %v; want a queued_settings refusal naming %q", tt.d, err, tt.want)
+		}
+		// The runner's own items keep their timeout.
+		if _, err := (&Connector{}).Plan(context.Background(), a); err != nil {
+			t.Errorf("timeout %v, not shared: Plan: %v", tt.d, err)
 		}
 	}
 }
