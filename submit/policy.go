@@ -241,7 +241,7 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 	if a.Trust.CAFile != "" {
 		why = append(why, "it trusts the CA file "+a.Trust.CAFile+" instead of the system's roots")
 	}
-	if a.Trust.ServerName != "" && !strings.EqualFold(a.Trust.ServerName, a.Host) {
+	if a.Trust.ServerName != "" && !sameName(a.Trust.ServerName, a.Host) {
 		why = append(why, "it verifies the certificate for "+a.Trust.ServerName+", not for "+a.Host)
 	}
 	if len(why) == 0 {
@@ -279,7 +279,7 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 		}
 		diff = append(diff, fmt.Sprintf("%s %s (the account: %s)", setting, item, account))
 	}
-	if !strings.EqualFold(a.Host, want.Host) {
+	if !sameName(a.Host, want.Host) {
 		differs("host", a.Host, want.Host)
 	}
 	am, wm := effectiveMode(a), effectiveMode(&want)
@@ -298,7 +298,7 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if !slices.Equal(sortedCopy(a.Trust.Pins), sortedCopy(want.Trust.Pins)) {
 		differs("pins", strings.Join(a.Trust.Pins, ","), strings.Join(want.Trust.Pins, ","))
 	}
-	if !strings.EqualFold(a.Trust.ServerName, want.Trust.ServerName) {
+	if !sameName(a.Trust.ServerName, want.Trust.ServerName) {
 		differs("TLS name", a.Trust.ServerName, want.Trust.ServerName)
 	}
 	if a.Trust.Revocation != want.Trust.Revocation {
@@ -351,6 +351,28 @@ func (c *Connector) itemConfigAccount(ctx context.Context, file, name string) (*
 				name, file, ce.Line, fix)}
 	}
 	return ca, err
+}
+
+// sameName reports whether the host names a and b are the same name: equal
+// but for ASCII case (RFC 4343). strings.EqualFold folds more (the Kelvin
+// sign U+212A is k to it), which would let a row name another host.
+func sameName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // mechOf is a's SASL mechanism, "" being AUTO.

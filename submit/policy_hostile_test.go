@@ -195,3 +195,44 @@ func TestSharedItemTimeoutIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedItemHostNameFoldsASCIIOnly: a host name is compared without
+// regard to ASCII case (RFC 4343), and only that: strings.EqualFold also
+// folds the Kelvin sign U+212A into k and the long s U+017F into s, so a
+// row naming "smtp.\u212Aernel.org" took the password of the account of
+// smtp.kernel.org to a name that is not its (and resolves, if anywhere,
+// elsewhere). Before, it was accepted.
+func TestSharedItemHostNameFoldsASCIIOnly(t *testing.T) {
+	dir := testdir.New(t)
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte("account work\nhost smtp.kernel.org\nport 587\ntls on\ntls_host_override mx.kernel.org\nauth on\nuser alice\npassword s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	for _, tt := range []struct{ host, tlsName, want string }{
+		{"smtp.kernel.org", "mx.kernel.org", ""},
+		{"SMTP.Kernel.ORG", "MX.kernel.org", ""},
+		{"smtp.\u212Aernel.org", "mx.kernel.org", "host smtp.\u212Aernel.org"},
+		{"smtp.kernel.org", "mx.\u212Aernel.org", "TLS name mx.\u212Aernel.org"},
+	} {
+		a := &Account{ConfigFile: cfg, Name: "work", ConfigHost: "smtp.kernel.org", Host: tt.host, Port: 587, Trust: Trust{ServerName: tt.tlsName},
+			Auth: Auth{User: "alice", Mechanism: "AUTO", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}
+		_, err := c.Plan(context.Background(), a)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s / %s: Plan: %v", tt.host, tt.tlsName, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) {
+			t.Errorf("%s / %s: Plan: %v; want a refusal naming %q", tt.host, tt.tlsName, err, tt.want)
+		}
+	}
+	// netrc: the TLS name must be the host's own, in ASCII case only.
+	a := &Account{Host: "smtp.kernel.org", Port: 587, Trust: Trust{ServerName: "smtp.\u212Aernel.org"},
+		Auth: Auth{User: "alice", Mechanism: "AUTO", Secret: SecretRef{Source: SecretNetrc}}}
+	if _, err := c.Plan(context.Background(), a); err == nil || !strings.Contains(err.Error(), "verifies the certificate for") {
+		t.Errorf("netrc with a Kelvin-sign TLS name: Plan: %v; want it refused", err)
+	}
+}
