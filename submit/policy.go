@@ -12,6 +12,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // ItemPolicy is what a Connector accepts of an Account it did not build
@@ -240,6 +241,9 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 	}
 	if a.Trust.CAFile != "" {
 		why = append(why, "it trusts the CA file "+a.Trust.CAFile+" instead of the system's roots")
+	}
+	if a.Trust.Revocation == trust.RevocationOff {
+		why = append(why, "it turns the revocation check off")
 	}
 	if a.Trust.ServerName != "" && !sameName(a.Trust.ServerName, a.Host) {
 		why = append(why, "it verifies the certificate for "+a.Trust.ServerName+", not for "+a.Host)

@@ -13,6 +13,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // TestSharedItemConfigFileShowsNoContent: a shared queue's row chooses the
@@ -234,5 +235,25 @@ func TestSharedItemHostNameFoldsASCIIOnly(t *testing.T) {
 		Auth: Auth{User: "alice", Mechanism: "AUTO", Secret: SecretRef{Source: SecretNetrc}}}
 	if _, err := c.Plan(context.Background(), a); err == nil || !strings.Contains(err.Error(), "verifies the certificate for") {
 		t.Errorf("netrc with a Kelvin-sign TLS name: Plan: %v; want it refused", err)
+	}
+}
+
+// TestSharedItemNetrcKeepsRevocation: a netrc password goes only over TLS
+// verified as the system would, and a row turning the revocation check
+// off weakens that as a CA file of its own would (a revoked certificate of
+// the host, with its key, would take the password). Before, it was
+// accepted.
+func TestSharedItemNetrcKeepsRevocation(t *testing.T) {
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	for _, tt := range []struct {
+		mode trust.RevocationMode
+		ok   bool
+	}{{"", true}, {trust.RevocationSoft, true}, {trust.RevocationStrict, true}, {trust.RevocationOff, false}} {
+		a := &Account{Host: "smtp.example.org", Port: 587, Trust: Trust{Revocation: tt.mode},
+			Auth: Auth{User: "alice", Mechanism: "AUTO", Secret: SecretRef{Source: SecretNetrc}}}
+		_, err := c.Plan(context.Background(), a)
+		if tt.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "revocation")) {
+			t.Errorf("netrc, revocation %q: Plan: %v; want accepted %v", tt.mode, err, tt.ok)
+		}
 	}
 }
