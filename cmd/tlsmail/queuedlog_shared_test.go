@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,5 +36,28 @@ func TestSharedItemLogWarningIsQuoted(t *testing.T) {
 	}
 	if strings.ContainsAny(out, "\x1b\x07") || strings.Count(out, "\n") != 1 {
 		t.Errorf("the warning holds the row's control characters raw: %q", out)
+	}
+}
+
+// TestQueueSecretsNeedASharedQueue: --queue-secrets opts in to the secret
+// sources of a shared queue's items; the spool directory is its user's own
+// and its items are trusted anyway, so the flag there would be taken and
+// do nothing (an operator who believes the queue shared, or who mistyped
+// the queue's location, is told). Before, it was accepted silently.
+func TestQueueSecretsNeedASharedQueue(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "queue")
+	for _, args := range [][]string{
+		{"queue", "run", "--queue-dir", dir, "--queue-secrets", "env"},
+		{"queue", "flush", "--queue-dir", dir, "--queue-secrets", "command"},
+	} {
+		r := proc{args: args}.run(t)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--queue-secrets") || !strings.Contains(r.stderr, "--queue-url") {
+			t.Errorf("%v: %s; want a usage error saying --queue-secrets needs --queue-url", args, r)
+		}
+	}
+	// Without it, the same run is fine.
+	if r := (proc{args: []string{"queue", "run", "--queue-dir", dir}}).run(t); r.code != 0 {
+		t.Errorf("queue run without --queue-secrets: %s", r)
 	}
 }
