@@ -40,7 +40,9 @@ type ItemPolicy struct {
 	//     verify it; a row cannot choose it either).
 	// A client certificate (its key is a credential too) is presented
 	// only as the configuration account the item names (ConfigFile,
-	// Name) has it, and only under the same checks as SecretConfig.
+	// Name) has it, and only under the same checks as SecretConfig,
+	// unless Secrets lists SecretFile (its files are files; a Windows
+	// certificate store entry is not).
 	// A Timeout over maxSharedTimeout (10 minutes) is refused.
 	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
 	// unless Secrets lists its source. A refused item is checked before
@@ -178,9 +180,9 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 	// server that takes the certificate relays the mail): it is presented
 	// only as the configuration account the item names has it, to that
 	// account's server, verified its way.
-	if !a.Client.IsZero() {
+	if !a.Client.IsZero() && !p.clientFilesOptedIn(a.Client) {
 		if a.ConfigFile == "" || a.Name == "" {
-			const fix = "queue the message through the configuration account of the runner whose tls_cert_file it is"
+			const fix = "queue the message through the configuration account of the runner whose tls_cert_file it is, or, if every host that can write the queue is trusted as much as the runner, have the runner accept secrets of source file from the queue"
 			return &Error{Field: "queued_settings", Source: SecretConfig, Secret: secretClientCert, Fix: fix,
 				Msg: fmt.Sprintf("the queued item presents the client certificate %s but names no configuration account of this runner that has it: a runner of a shared queue presents its client certificate only as its configuration says; not read, nothing sent: %s",
 					describeClient(a.Client), fix)}
@@ -198,6 +200,14 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 // runs, so a row with a timeout of years and a server that never answers
 // would hold one of its delivery slots until it is killed.
 const maxSharedTimeout = 10 * time.Minute
+
+// clientFilesOptedIn reports whether the runner accepts the client
+// identity ci from any item: its files (PEM, PFX) under the opt-in for
+// SecretFile, which lets items have any file read. A certificate store
+// entry is no file: never.
+func (p ItemPolicy) clientFilesOptedIn(ci ClientIdentity) bool {
+	return slices.Contains(p.Secrets, SecretFile) && ci.Store == "" && ci.Thumbprint == "" && ci.Subject == ""
+}
 
 // secretClientCert is Error.Secret of a refused client certificate.
 const secretClientCert = "client certificate"
@@ -311,13 +321,15 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if !samePath(a.Trust.CRLFile, want.Trust.CRLFile) {
 		differs("CRL file", a.Trust.CRLFile, want.Trust.CRLFile)
 	}
-	// The account's client certificate, and no other of the runner's.
-	if ac, wc := a.Client, want.Client; !samePath(ac.CertFile, wc.CertFile) {
+	// The account's client certificate, and no other of the runner's
+	// (unless the runner lets items have any file read).
+	switch ac, wc := a.Client, want.Client; {
+	case c.Policy.clientFilesOptedIn(ac):
+	case !samePath(ac.CertFile, wc.CertFile):
 		differs("client certificate", ac.CertFile, wc.CertFile)
-	} else if !samePath(keyFileOf(ac), keyFileOf(wc)) {
+	case !samePath(keyFileOf(ac), keyFileOf(wc)):
 		differs("client key", keyFileOf(ac), keyFileOf(wc))
-	}
-	if ac, wc := a.Client, want.Client; !samePath(ac.PFXFile, wc.PFXFile) || ac.Store != wc.Store || ac.Thumbprint != wc.Thumbprint || ac.Subject != wc.Subject {
+	case !samePath(ac.PFXFile, wc.PFXFile) || ac.Store != wc.Store || ac.Thumbprint != wc.Thumbprint || ac.Subject != wc.Subject:
 		differs("client certificate", describeClient(ac), describeClient(wc))
 	}
 	if what == SecretPassword && a.Auth.User != want.Auth.User {

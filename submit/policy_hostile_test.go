@@ -257,3 +257,36 @@ func TestSharedItemNetrcKeepsRevocation(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedItemClientCertificateFileOptIn: --queue-secrets file, the
+// runner's word that every host writing the queue may have it read any
+// file, covers the client certificate's files as it does a password
+// file: a row naming them (send --queue --cert-file on an application
+// host) is read as the spool's are. A certificate store entry is no file
+// and stays refused.
+func TestSharedItemClientCertificateFileOptIn(t *testing.T) {
+	dir := testdir.New(t)
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, certFile, keyFile, err := p.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Account{Host: "relay.example.org", Port: 587, Client: ClientIdentity{CertFile: certFile, KeyFile: keyFile}}
+	c := &Connector{Policy: ItemPolicy{Shared: true, Secrets: []SecretSource{SecretFile}}}
+	if pl, err := c.Plan(context.Background(), a); err != nil || len(pl.Config.TLS.Certificates) != 1 {
+		t.Errorf("file opted in: Plan: %v; want the certificate loaded", err)
+	}
+	c.Policy.Secrets = []SecretSource{SecretEnv, SecretCommand}
+	if _, err := c.Plan(context.Background(), a); err == nil {
+		t.Errorf("env and command opted in: Plan accepted the client certificate files")
+	}
+	c.Policy.Secrets = []SecretSource{SecretFile}
+	store := &Account{Host: "relay.example.org", Port: 587, Provider: "schannel", Client: ClientIdentity{Store: "MY", Thumbprint: "00"}}
+	var e *Error
+	if _, err := c.Plan(context.Background(), store); !errors.As(err, &e) || e.Field != "queued_settings" {
+		t.Errorf("file opted in, a certificate store entry: Plan: %v; want it refused", err)
+	}
+}
