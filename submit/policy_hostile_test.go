@@ -290,3 +290,27 @@ func TestSharedItemClientCertificateFileOptIn(t *testing.T) {
 		t.Errorf("file opted in, a certificate store entry: Plan: %v; want it refused", err)
 	}
 }
+
+// TestSharedItemOAuthTokenSources: an OAuth 2.0 access token (OAUTHBEARER,
+// XOAUTH2) is the Account's password: a shared item's token sources follow
+// the password's rule (env, file and command refused without the opt-in,
+// none of them read). A regression guard: this held before.
+func TestSharedItemOAuthTokenSources(t *testing.T) {
+	dir := testdir.New(t)
+	marker := filepath.Join(dir, "ran")
+	c := &Connector{Policy: ItemPolicy{Shared: true}, Getenv: func(string) string { t.Error("an environment variable was read"); return "" }}
+	for _, mech := range []string{"OAUTHBEARER", "XOAUTH2"} {
+		for _, r := range []SecretRef{{Source: SecretEnv, Ref: "TOKEN"}, {Source: SecretFile, Ref: filepath.Join(dir, "token")},
+			{Source: SecretCommand, Ref: "touch " + marker + "; echo tok"}} {
+			a := &Account{Host: "smtp.example.org", Port: 587, Auth: Auth{User: "alice@example.org", Mechanism: mech, Secret: r}}
+			p, err := c.Plan(context.Background(), a)
+			var e *Error
+			if !errors.As(err, &e) || e.Field != "queued_settings" || e.Source != r.Source {
+				t.Errorf("%s from %s: Plan: %v, %v; want it refused", mech, r.Source, p != nil, err)
+			}
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the token command ran")
+	}
+}
