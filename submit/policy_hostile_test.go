@@ -2,8 +2,12 @@ package submit
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"math"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,5 +316,51 @@ func TestSharedItemOAuthTokenSources(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the token command ran")
+	}
+}
+
+// TestCRLCacheOneParsePerFile: a shared queue's row chooses its crl_file
+// (no secret needs it), and one file has endless names ("d/crl.pem",
+// "d/./crl.pem", "d//crl.pem", ...): the cache must not parse and keep a
+// copy per name (a 16 MiB CRL is kept at up to twice its size; a few
+// hundred rows would take gigabytes of a long-running worker), nor keep
+// names without bound. Before, each name was parsed and kept.
+func TestCRLCacheOneParsePerFile(t *testing.T) {
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := testdir.New(t)
+	path := filepath.Join(dir, "crl.pem")
+	past := time.Now().Add(-time.Hour)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: past,
+		NextUpdate: time.Now().Add(time.Hour)}, p.Intermediate.Cert, p.Intermediate.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, past, past); err != nil {
+		t.Fatal(err)
+	}
+	cache := &CRLCache{}
+	c := &Connector{CRLCache: cache, Policy: ItemPolicy{Shared: true}}
+	const names = 3 * maxCRLPaths
+	for i := range names {
+		name := dir + strings.Repeat("/.", i) + "/crl.pem"
+		a := &Account{Host: "relay.example.org", Port: 587, Trust: Trust{CRLFile: name}}
+		pl, err := c.Plan(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pl.Config.TLS.Trust.CRLs) != 1 {
+			t.Fatalf("%s: %d CRLs, want 1", name, len(pl.Config.TLS.Trust.CRLs))
+		}
+	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if cache.parses != 1 || len(cache.m) > maxCRLPaths {
+		t.Errorf("%d names of one file: %d parses (want 1), %d names kept (want at most %d)", names, cache.parses, len(cache.m), maxCRLPaths)
 	}
 }
