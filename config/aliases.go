@@ -64,7 +64,11 @@ func LoadAliases(path string) (*Aliases, error) {
 	f, fi, err := regfile.Open(path, nil)
 	if err != nil {
 		fix := "fix the path given to the aliases command, or remove the command"
-		if errors.Is(err, fs.ErrPermission) {
+		var nr *regfile.NotRegularError
+		switch {
+		case errors.As(err, &nr):
+			fix = "name a text file of \"name: address, ...\" lines"
+		case errors.Is(err, fs.ErrPermission):
 			fix = "make the file readable by the user sending mail, or remove the aliases command"
 		}
 		return nil, &Error{File: path, Key: "aliases", Msg: "cannot read the aliases file: " + errText(err), Fix: fix, Err: err}

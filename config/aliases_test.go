@@ -268,3 +268,13 @@ func TestAliasesFanOutBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasesNotAFile: a directory named as the aliases file gets the
+// advice to name a text file of aliases, not to fix an unreadable path.
+func TestAliasesNotAFile(t *testing.T) {
+	_, err := LoadAliases(t.TempDir())
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "aliases" || !strings.Contains(ce.Fix, "text file") {
+		t.Errorf("LoadAliases(directory) = %#v; want an aliases *Error whose fix asks for a text file", err)
+	}
+}

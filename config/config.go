@@ -90,6 +90,10 @@ type Origin struct {
 	// than from the account itself or one of its parents. Only settings with
 	// Defaults false are inherited by `account X : PARENT` (as in msmtp).
 	Defaults bool
+	// CommandLine is true when the value came from the command line
+	// (Account.Override), not from the file: reading the file again does
+	// not give it.
+	CommandLine bool
 }
 
 // Account is one account of the file, with every inherited and default value

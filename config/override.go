@@ -45,7 +45,7 @@ func (a *Account) Override(key, arg, home string) error {
 		}
 		return e
 	}
-	a.Set[ckey] = Origin{}
+	a.Set[ckey] = Origin{CommandLine: true}
 	a.raw[ckey] = carg
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tlsmail/tlsmail/internal/testdir"
 )
 
 // dbStore stands for a Store in a database: only Where is called.
@@ -21,7 +23,7 @@ func (dbStore) Where(p Part) string {
 // there), or the table and ID in a database.
 func TestLocate(t *testing.T) {
 	t.Parallel()
-	q, err := Open(t.TempDir(), Options{})
+	q, err := Open(testdir.New(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

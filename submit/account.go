@@ -453,6 +453,11 @@ func FromConfig(file string, c *config.Account) (Account, error) {
 // the configuration file file ("" for none), as FromConfig describes it.
 func configSecretRef(file string, c *config.Account) SecretRef {
 	switch {
+	case c.PasswordEval != "" && c.Set["passwordeval"].CommandLine:
+		// Given on the command line (msmtp's --passwordeval), not in the
+		// file: reading the account again would give the file's
+		// password, so the command itself is the reference.
+		return SecretRef{Source: SecretCommand, Ref: c.PasswordEval, Name: "passwordeval (command line)"}
 	case c.PasswordEval != "" && file != "":
 		return SecretRef{Source: SecretCommand, Ref: c.PasswordEval, Name: "passwordeval (" + file + ")", Config: true}
 	case c.PasswordEval != "":

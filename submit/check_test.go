@@ -38,29 +38,20 @@ func TestAccountCheck(t *testing.T) {
 		{"user without a secret", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", User: "u"}}, "secret"},
 		{"secret without a user (no login would be made)", Account{Host: "h", Auth: Auth{Mechanism: "PLAIN", Secret: env}}, "user"},
 		{"password without TLS, mechanism not named", Account{Host: "h", Mode: smtp.None, Auth: Auth{Mechanism: "AUTO", User: "u", Secret: env}}, "auth"},
-		// An EHLO name Dial refuses (KindConfig, which Classify defers):
-		// refused before the message is queued with it.
 		{"OAuth user with a control character", Account{Host: "h", Auth: Auth{Mechanism: "xoauth2", User: "a\x01b", Secret: env}}, "user"},
 		{"server name", Account{Host: "h", Trust: Trust{ServerName: "mx.example.org"}}, ""},
 		{"server name an address", Account{Host: "h", Trust: Trust{ServerName: "2001:db8::1"}}, ""},
 		{"server name with a space", Account{Host: "h", Trust: Trust{ServerName: "mx example"}}, "server_name"},
 		{"server name with a slash", Account{Host: "h", Trust: Trust{ServerName: "mx.example/x"}}, "server_name"},
 		{"server name with a control character", Account{Host: "h", Trust: Trust{ServerName: "mx\x01"}}, "server_name"},
+		// An EHLO name Dial refuses (KindConfig, which Classify defers):
+		// refused before the message is queued with it.
 		{"EHLO name", Account{Host: "h", LocalName: "mail.example.org"}, ""},
 		{"EHLO name with a control character", Account{Host: "h", LocalName: "a\x01b"}, "local_name"},
 		{"EHLO name over 255 octets", Account{Host: "h", LocalName: strings.Repeat("a", 256)}, "local_name"},
 	}
 	for _, tc := range tests {
-		err := tc.a.Check()
-		var e *Error
-		switch {
-		case tc.field == "" && err != nil:
-			t.Errorf("%s: Check() = %v, want nil", tc.name, err)
-		case tc.field != "" && !errors.As(err, &e):
-			t.Errorf("%s: Check() = %v, want an *Error of field %s", tc.name, err, tc.field)
-		case tc.field != "" && (e.Field != tc.field || e.Fix == ""):
-			t.Errorf("%s: Check() field %q fix %q (%v), want field %s with a fix", tc.name, e.Field, e.Fix, err, tc.field)
-		}
+		wantField(t, tc.name, tc.a.Check(), tc.field)
 	}
 }
 
@@ -86,15 +77,21 @@ func TestAuthCheck(t *testing.T) {
 		{"unknown mechanism without a user", Auth{Mechanism: "MAGIC"}, "auth"},
 	}
 	for _, tc := range tests {
-		err := tc.a.Check()
-		var e *Error
-		switch {
-		case tc.field == "" && err != nil:
-			t.Errorf("%s: Check() = %v, want nil", tc.name, err)
-		case tc.field != "" && !errors.As(err, &e):
-			t.Errorf("%s: Check() = %v, want an *Error of field %s", tc.name, err, tc.field)
-		case tc.field != "" && (e.Field != tc.field || e.Fix == ""):
-			t.Errorf("%s: Check() field %q fix %q (%v), want field %s with a fix", tc.name, e.Field, e.Fix, err, tc.field)
-		}
+		wantField(t, tc.name, tc.a.Check(), tc.field)
+	}
+}
+
+// wantField checks err, a Check's result for the row name: nil when field
+// is "", else an *Error of that field with a fix.
+func wantField(t *testing.T, name string, err error, field string) {
+	t.Helper()
+	var e *Error
+	switch {
+	case field == "" && err != nil:
+		t.Errorf("%s: Check() = %v, want nil", name, err)
+	case field != "" && !errors.As(err, &e):
+		t.Errorf("%s: Check() = %v, want an *Error of field %s", name, err, field)
+	case field != "" && (e.Field != field || e.Fix == ""):
+		t.Errorf("%s: Check() field %q fix %q (%v), want field %s with a fix", name, e.Field, e.Fix, err, field)
 	}
 }

@@ -59,7 +59,7 @@ func TestConfigSecretHostChanged(t *testing.T) {
 		}
 		return back
 	}
-	env := map[string]string{"HOME": t.TempDir(), "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
+	env := map[string]string{"HOME": testdir.New(t), "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
 	c := &Connector{Getenv: func(k string) string { return env[k] }}
 
 	write("old.example.org", "old-password")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -31,14 +32,18 @@ func TestFromConfigSecretRef(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	text := "account eval\n" + base + "passwordeval cat " + pwFile + "\n\n" +
+	cat := "cat " + pwFile // the passwordeval command
+	if runtime.GOOS == "windows" {
+		cat = "type " + pwFile
+	}
+	text := "account eval\n" + base + "passwordeval " + cat + "\n\n" +
 		"account literal\n" + base + "password " + secret + "\n\n" +
 		"account none\n" + base
 	if err := os.WriteFile(rc, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine mail.example.org login ann password "+secret+"\n"), 0o600); err != nil {
+	home := testdir.New(t)
+	if err := os.WriteFile(config.NetrcFiles(home, "")[0], []byte("machine mail.example.org login ann password "+secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"HOME": home, "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
@@ -53,12 +58,12 @@ func TestFromConfigSecretRef(t *testing.T) {
 		now     SecretRef
 		stored  SecretRef
 	}{
-		{"eval", rc, SecretRef{Source: SecretCommand, Ref: "cat " + pwFile, Name: "passwordeval (" + rc + ")", Config: true},
+		{"eval", rc, SecretRef{Source: SecretCommand, Ref: cat, Name: "passwordeval (" + rc + ")", Config: true},
 			SecretRef{Source: SecretConfig, Ref: "eval"}},
 		{"literal", rc, SecretRef{Source: SecretConfig, Ref: "literal"}, SecretRef{Source: SecretConfig, Ref: "literal"}},
 		{"none", rc, SecretRef{Source: SecretNetrc, Config: true}, SecretRef{Source: SecretConfig, Ref: "none"}},
-		{"eval", "", SecretRef{Source: SecretCommand, Ref: "cat " + pwFile, Name: "passwordeval"},
-			SecretRef{Source: SecretCommand, Ref: "cat " + pwFile}},
+		{"eval", "", SecretRef{Source: SecretCommand, Ref: cat, Name: "passwordeval"},
+			SecretRef{Source: SecretCommand, Ref: cat}},
 		{"none", "", SecretRef{Source: SecretNetrc}, SecretRef{Source: SecretNetrc}},
 	} {
 		t.Run(tc.account+" file "+tc.file, func(t *testing.T) {
@@ -184,7 +189,7 @@ func TestConnectorLoaded(t *testing.T) {
 	}
 	loaded = loaded.Clone()
 	loaded.Password = "as-read" // tells the copy from the file
-	env := map[string]string{"HOME": t.TempDir(), "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
+	env := map[string]string{"HOME": testdir.New(t), "TLSMAIL_SYSTEM_CONFIG": filepath.Join(dir, "no-system-file")}
 	c := &Connector{Getenv: func(k string) string { return env[k] }, Loaded: []*config.Account{loaded}}
 	ctx := context.Background()
 	for _, tc := range []struct {

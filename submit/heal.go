@@ -50,6 +50,10 @@ func onlyRevocationUnknown(te *trust.Error) bool {
 	return len(errs) > 0
 }
 
+// untrustedFix is ConfigFix's text for a certificate that does not verify,
+// whether the trust.Error or only its smtp.Error of KindCertificate comes.
+const untrustedFix = "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override"
+
 // ConfigFix reports whether a delivery failed for a reason that retrying
 // will not cure (Heals is false), and what to fix, in the words of the
 // msmtp configuration file the account comes from (tls_trust_file,
@@ -63,13 +67,13 @@ func ConfigFix(err error) (fix string, ok bool) {
 	var te *trust.Error
 	switch {
 	case errors.As(err, &te):
-		return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+		return untrustedFix, true
 	case errors.As(err, &se):
 		switch se.Kind {
 		case smtp.KindAuth:
 			return "the server refused the login; fix the account's user and password (password, passwordeval or ~/.netrc) or auth method", true
 		case smtp.KindCertificate:
-			return "the server's certificate is not trusted; fix tls_trust_file (or the system's CA certificates), tls_fingerprint or tls_host_override", true
+			return untrustedFix, true
 		case smtp.KindStartTLSUnavailable:
 			return "the server does not offer STARTTLS; fix the account's port or tls settings", true
 		case smtp.KindConfig:

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -42,7 +43,7 @@ func WriteQueued(w io.Writer, q outbox.Store, limit int) (int, error) {
 			from = "<>"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
-			oneLine(from), oneLine(strings.Join(it.Envelope.To, ",")), oneLine(it.LastError))
+			safetext.OneLine(from), safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.LastError))
 		if rows++; rows%listRows == 0 {
 			tw.Flush()
 		}
@@ -71,7 +72,7 @@ func WriteFailed(w io.Writer, q outbox.Store, limit int) (int, error) {
 			headed = true
 		}
 		fmt.Fprintf(bw, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format(time.DateTime),
-			oneLine(strings.Join(it.Envelope.To, ",")), oneLine(it.Reason))
+			safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.Reason))
 		return nil
 	})
 	if ferr := bw.Flush(); err == nil {

@@ -131,22 +131,15 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 // are quoted (safetext.Quote) and white space runs, line breaks included,
 // become one space.
 func (r Report) String() string {
-	to := oneLine(strings.Join(r.Recipients, ","))
+	to := safetext.OneLine(strings.Join(r.Recipients, ","))
 	switch r.Outcome {
 	case "delivered":
 		return fmt.Sprintf("delivered %s to %s: %s", r.ID, to, safetext.Quote(r.Response))
 	case "deferred":
-		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", r.ID, to, oneLine(r.Error),
+		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", r.ID, to, safetext.OneLine(r.Error),
 			r.NextAttempt.Local().Format(time.DateTime))
 	case "corrupt":
-		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", r.ID, to, oneLine(r.Error))
+		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", r.ID, to, safetext.OneLine(r.Error))
 	}
-	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", r.ID, to, oneLine(r.Error))
-}
-
-// oneLine makes s, often a server's reply or an error quoting one, fit on
-// one line: runs of white space become one space and control characters
-// are quoted (safetext.Quote).
-func oneLine(s string) string {
-	return safetext.Quote(strings.Join(strings.Fields(s), " "))
+	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", r.ID, to, safetext.OneLine(r.Error))
 }

@@ -87,20 +87,12 @@ func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 // line from it.
 func TestWorkerOnDone(t *testing.T) {
 	t.Parallel()
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	up := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
-		Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+	_, up := startTestServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, p, _ = net.SplitHostPort(ln.Addr().String())
+	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close() // nothing listens there now: connection refused
 	deadPort, _ := strconv.Atoi(p)
 	down := &Account{Host: "127.0.0.1", Port: deadPort, Mode: smtp.StartTLS, Timeout: 10 * time.Second}
@@ -127,8 +119,9 @@ func TestWorkerOnDone(t *testing.T) {
 		dones <- done{ids[it.ID], r, s}
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go w.Run(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	defer func() { cancel(); <-ran }() // the Worker is done with the outbox before its directory goes
 	for range 2 {
 		select {
 		case d := <-dones:

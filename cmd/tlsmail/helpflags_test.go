@@ -35,6 +35,10 @@ func TestHelpFlags(t *testing.T) {
 			if f == nil {
 				f = cmd.PersistentFlags().Lookup(name)
 			}
+			if f == nil {
+				t.Errorf("%s has no flag --%s", tc.cmd, name)
+				continue
+			}
 			usage := strings.ReplaceAll(f.Usage, "`", "")
 			if !strings.Contains(long, "--"+name) || !strings.Contains(long, strings.Join(strings.Fields(usage), " ")) {
 				t.Errorf("%s --help: the text lacks --%s's usage %q:\n%s", tc.cmd, name, usage, cmd.Long)

@@ -470,13 +470,6 @@ func queueList(e *env, q outbox.Store, lo listOptions) error {
 	return nil
 }
 
-// oneLine makes s, often a server's reply or an error quoting one, fit on
-// one line of the listing: runs of white space become one space and
-// control characters are quoted (safetext.Quote).
-func oneLine(s string) string {
-	return safetext.Quote(strings.Join(strings.Fields(s), " "))
-}
-
 func newQueueRunCommand(e *env, st *runState, qf *queueFlags, flush bool) *cobra.Command {
 	var (
 		asJSON     bool
@@ -809,8 +802,8 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 // standard error: if this attempt fails nothing is kept, as with msmtp.
 func sendUnqueued(ctx context.Context, e *env, o *sendOptions, p *sendPlan, why error) (*queued, error) {
 	fmt.Fprintf(e.stderr, "tlsmail: warning: no outbox (%s); sending directly, and nothing is kept if this fails (set TLSMAIL_QUEUE_DIR or queue_dir to a directory this user can write)\n",
-		oneLine(why.Error()))
-	res := &queued{direct: true, directWhy: oneLine(why.Error()), env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &submit.Sent{}}
+		safetext.OneLine(why.Error()))
+	res := &queued{direct: true, directWhy: safetext.OneLine(why.Error()), env: outbox.Envelope{From: p.env.From, To: p.env.To}, out: &submit.Sent{}}
 	if err := p.authenticate(ctx, e, o); err != nil {
 		res.res = outbox.Result{Outcome: outbox.Permanent, Err: err}
 		return res, nil

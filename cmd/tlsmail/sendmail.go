@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -530,7 +531,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			for _, r := range qr.out.Result.Rejected {
 				// Delivered to the others; this one was queued again.
 				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
-					r.Addr, oneLine(deferredReply(r.Reply)), qr.dir)
+					r.Addr, safetext.OneLine(deferredReply(r.Reply)), qr.dir)
 			}
 		}
 		// The account works now: the messages it left in the outbox go
@@ -549,11 +550,11 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			// exit makes PHP's mail() or git send-email report it unsent
 			// (and resend it); cron mails this line either way.
 			fmt.Fprintf(e.stderr, "tlsmail: not delivered: %s; this will not heal by itself: %s, then run 'tlsmail queue flush' (it retries at once). The message is safe in the outbox as %s (%s); until then retries fail the same way.\n",
-				oneLine(c.message), what, qr.id, qr.dir)
+				safetext.OneLine(c.message), what, qr.id, qr.dir)
 			return nil
 		}
 		fmt.Fprintf(e.stderr, "tlsmail: not delivered yet; the message is safe in the outbox as %s (%s) and 'tlsmail queue run' retries it%s: %s\n",
-			qr.id, qr.dir, nextText(qr.next), oneLine(c.message))
+			qr.id, qr.dir, nextText(qr.next), safetext.OneLine(c.message))
 		return nil
 	}
 	if !sa.deferOnly {
@@ -566,7 +567,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		}
 		why := ""
 		if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
-			why = ": " + oneLine(qr.runErr.Error())
+			why = ": " + safetext.OneLine(qr.runErr.Error())
 		}
 		fmt.Fprintf(e.stderr, "tlsmail: queued as %s in %s; it was not delivered by this command ('tlsmail queue run' delivers it)%s\n",
 			qr.id, where, why)

@@ -90,7 +90,7 @@ func TestSendmailListLookup(t *testing.T) {
 // the sendmail command line replaces the account's password source, not
 // its file: the message is queued in the queue_dir of the account -C
 // names (and -bp lists it there, -q delivers it with the command's
-// password), and -P says the account comes from that file. Before, the
+// password, not the one written in the file), and -P says the account comes from that file. Before, the
 // account counted as no file's: the message went to the outbox of the
 // file `send` would look for (here the default one), and -P said the
 // account came from the environment.
@@ -98,7 +98,9 @@ func TestSendmailPasswordevalOptionKeepsQueueDir(t *testing.T) {
 	t.Parallel()
 	m := newMailbox(t, nil, nil)
 	outbox := filepath.Join(t.TempDir(), "account-outbox")
-	cfg := m.configWith(t, "queue_dir "+outbox+"\n")
+	// The file's own password is wrong: only the command's logs in
+	// (README: --passwordeval replaces the account's password too).
+	cfg := m.configWith(t, "queue_dir "+outbox+"\npassword stale-file-password\n")
 	pw := writeFile(t, "pw", []byte(testPassword+"\n"), 0o600)
 	home := t.TempDir()
 	env := []string{"TLSMAIL_SYSTEM_CONFIG=/nonexistent/msmtprc", "HOME=" + home, "XDG_STATE_HOME=" + filepath.Join(home, "state")}

@@ -55,6 +55,12 @@ type Check func(f *os.File, fi fs.FileInfo) error
 // its Stat. An error of the open itself is the *os.PathError of
 // os.OpenFile.
 func Open(path string, check Check) (*os.File, fs.FileInfo, error) {
+	// Not opened at all when the path already names something else: the
+	// open of a device (a tape, a terminal) has effects of its own. The
+	// check on the open file below covers a path swapped after this.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
 	f, err := openNoBlock(path)
 	if err != nil {
 		return nil, nil, err

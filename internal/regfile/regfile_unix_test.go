@@ -97,3 +97,42 @@ func TestOpenFd(t *testing.T) {
 		syscall.Close(fd3)
 	}
 }
+
+// TestOpenDoesNotOpenNonRegular: a path that already names something
+// other than a regular file is refused without being opened (opening a
+// device may have effects: a tape rewinds, a terminal becomes the
+// controlling one). Shown with a FIFO whose writer waits in open(2): an
+// open of the read end, even a non-blocking one, would release it.
+func TestOpenDoesNotOpenNonRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	released := make(chan struct{})
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for a reader
+		if err == nil {
+			w.Close()
+		}
+		close(released)
+	}()
+	time.Sleep(100 * time.Millisecond) // let the writer reach open(2)
+	f, _, err := Open(fifo, nil)
+	if f != nil {
+		f.Close()
+	}
+	var nr *NotRegularError
+	if !errors.As(err, &nr) {
+		t.Fatalf("Open(fifo) = %v; want a *NotRegularError", err)
+	}
+	select {
+	case <-released:
+		t.Error("Open opened the FIFO's read end (its waiting writer was released)")
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Release the writer.
+	if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+		<-released
+		r.Close()
+	}
+}

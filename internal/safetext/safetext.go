@@ -94,6 +94,11 @@ func Line(b []byte) string {
 	return Quote(string(b[:n]))
 }
 
+// OneLine returns s, often a server's reply or an error quoting one, for
+// one line of a listing or a log: runs of white space, line breaks
+// included, become one space, and the rest is quoted as by Quote.
+func OneLine(s string) string { return Quote(strings.Join(strings.Fields(s), " ")) }
+
 // IsClean reports whether Quote would return s unchanged.
 func IsClean(s string) bool { return firstUnsafe(s) < 0 }
 

@@ -87,6 +87,25 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestOneLine(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"clean", "450 4.2.1 mailbox busy", "450 4.2.1 mailbox busy"},
+		{"multi-line reply", "450-first\r\n450 second\r\n", "450-first 450 second"},
+		{"runs of spaces and tabs", "  a \t\t b  ", "a b"},
+		{"escape kept quoted", "bad \x1b[31m reply", `bad \x1b[31m reply`},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := OneLine(tt.in); got != tt.want {
+				t.Errorf("OneLine(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 // A clean string comes back as itself: same bytes, same backing array.
 func TestQuoteCleanIsIdentity(t *testing.T) {
 	s := strings.Repeat("CN=mx.example.org, O=Exämple ", 4)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/pkcs12"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 )
 
@@ -94,7 +95,7 @@ func openssl(t *testing.T, pfx []byte, password string, want ...[]byte) {
 		t.Log("openssl not installed: checked with x/crypto/pkcs12 only")
 		return
 	}
-	f := filepath.Join(t.TempDir(), "client.p12")
+	f := filepath.Join(testdir.New(t), "client.p12")
 	if err := os.WriteFile(f, pfx, 0o600); err != nil {
 		t.Fatal(err)
 	}
