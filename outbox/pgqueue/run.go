@@ -19,9 +19,19 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
+// MaxSettings bounds the settings of an item a claim reads (the JSON of a
+// submit.Account: a few hundred bytes as tlsmail writes it); a row whose
+// settings are larger is moved to the failed items unread.
+const MaxSettings = 1 << 20
+
+// maxSettingsSQL is MaxSettings in the statements: itemCols and
+// failedItemCols read NULL for larger settings (the column itself is NOT
+// NULL).
+const maxSettingsSQL = "1048576"
+
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-const itemCols = `o.id, o.created, m.envelope, m.settings, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+const itemCols = `o.id, o.created, m.envelope, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
 // messages.
@@ -60,6 +70,10 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
+	} else if settings == nil {
+		// Over MaxSettings (itemCols): not read at all, or a claim of 250 such
+		// rows would hold gigabytes.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)}
 	}
 	id := it.ID
 	open := func() (io.ReadCloser, error) { return q.content(id) }
