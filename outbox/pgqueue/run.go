@@ -276,12 +276,20 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 		return true, q.Fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false)
 	}
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
-	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = attempts + 1, last_attempt = clock_timestamp(),
+	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = `+nextAttempts("attempts")+`, last_attempt = clock_timestamp(),
 		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
 		WHERE id = $1 AND `+notHeldByOther("$4"), it.ID, reason, delay, q.owner); err != nil {
 		return false, connErr("run", err)
 	}
 	return false, nil
+}
+
+// nextAttempts is the attempts column col counted one more, stopping at
+// the integer's largest: a row's count is its inserter's to choose, and
+// "attempts + 1" of the largest failed the statement that defers or fails
+// the item (it came back every lease, and never expired).
+func nextAttempts(col string) string {
+	return col + ` + (` + col + ` < 2147483647)::integer`
 }
 
 // notHeldByOther is the condition under which Defer and Fail settle an
@@ -320,7 +328,7 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 			last_attempt, last_error, failed_at, reason, permanent)
 		SELECT d.id, d.created,
 			CASE WHEN $4::jsonb IS NULL THEN coalesce(m.envelope, '{}') ELSE jsonb_set(coalesce(m.envelope, '{}'), '{to}', $4::jsonb) END,
-			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, d.attempts + 1,
+			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, `+nextAttempts("d.attempts")+`,
 			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}
