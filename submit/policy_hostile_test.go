@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -362,5 +364,54 @@ func TestCRLCacheOneParsePerFile(t *testing.T) {
 	defer cache.mu.Unlock()
 	if cache.parses != 1 || len(cache.m) > maxCRLPaths {
 		t.Errorf("%d names of one file: %d parses (want 1), %d names kept (want at most %d)", names, cache.parses, len(cache.m), maxCRLPaths)
+	}
+}
+
+// TestSharedItemGenuineAccountPasses: what the fixes above refuse must not
+// include a genuine item: one queued from a configuration account with a
+// client certificate, a SASL mechanism, a CRL file and a timeout, read
+// back from its stored JSON, is accepted by a runner with the same file.
+func TestSharedItemGenuineAccountPasses(t *testing.T) {
+	dir := testdir.New(t)
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, certFile, keyFile, err := p.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte("account work\nhost Mail.Example.org\nport 465\ntls on\ntls_starttls off\ntls_trust_file "+caFile+
+		"\ntls_cert_file "+certFile+"\ntls_key_file "+keyFile+"\nauth cram-md5\nuser alice\npassword s3cret\ntimeout 120\nlogfile "+filepath.Join(dir, "log")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(context.Background(), cfg, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := f.Account("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := FromConfig(cfg, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := a.Stored()
+	b, err := json.Marshal(&stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Account
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	if _, err := c.Plan(context.Background(), &back); err != nil {
+		t.Errorf("the genuine item is refused: %v", err)
+	}
+	if _, err := c.ItemLog(context.Background(), &back); err != nil {
+		t.Errorf("the genuine item's log is refused: %v", err)
 	}
 }
