@@ -28,7 +28,7 @@ const MaxCRLFile = 16 << 20
 // identity, size or modification time changed (or it was read within
 // mtimeTick of that time, when it may have changed since under the same
 // one), and one version per path is
-// kept. It is safe for concurrent use; the zero value is ready.
+// kept, shared by the names of the same file (at most maxCRLPaths names). It is safe for concurrent use; the zero value is ready.
 type CRLCache struct {
 	mu sync.Mutex
 	m  map[string]*crlEntry
@@ -46,6 +46,11 @@ type crlEntry struct {
 	crls  []*trust.CRL
 	err   error
 }
+
+// maxCRLPaths bounds the file names a CRLCache keeps (a process has a
+// few CRL files; the names of one file are endless, and a shared queue's
+// item chooses its name).
+const maxCRLPaths = 256
 
 var defaultCRLCache = sync.OnceValue(func() *CRLCache { return &CRLCache{} })
 
@@ -93,6 +98,25 @@ func (c *CRLCache) Load(path string) ([]*trust.CRL, error) {
 	}
 	e := c.m[path]
 	if e == nil || !e.sameVersion(fi) {
+		// Another name of this version of the same file ("d/./f",
+		// "d//f": a shared queue's item chooses the name) shares its
+		// entry: one parse, one copy.
+		e = nil
+		for _, o := range c.m {
+			if o.sameVersion(fi) {
+				e = o
+				break
+			}
+		}
+		if len(c.m) >= maxCRLPaths {
+			// Names without end: start again rather than keep them all.
+			c.m = map[string]*crlEntry{}
+		}
+	}
+	if e != nil && c.m[path] != e {
+		c.m[path] = e
+	}
+	if e == nil {
 		e = &crlEntry{fi: fi, read: read, ready: make(chan struct{})}
 		c.m[path] = e
 		c.parses++

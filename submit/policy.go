@@ -2,13 +2,17 @@ package submit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/trust"
 )
 
 // ItemPolicy is what a Connector accepts of an Account it did not build
@@ -26,14 +30,20 @@ type ItemPolicy struct {
 	// (the password and the PFX password) may then come only from the
 	// runner's own configuration:
 	//   - SecretConfig: an account of a configuration file, and only
-	//     while the item's server, port, TLS mode, user and certificate
-	//     trust are the account's as the file says now (a row cannot
+	//     while the item's server, port, TLS mode, user, SASL mechanism
+	//     and certificate trust are the account's as the file says now (a row cannot
 	//     redirect the account's password);
 	//   - SecretNetrc: msmtp's netrc files of the runner, looked up by
 	//     the item's host and user (the entry names the machine the
 	//     password is for), over TLS verified with the system's roots
 	//     for the host's own name (the netrc says nothing of how to
 	//     verify it; a row cannot choose it either).
+	// A client certificate (its key is a credential too) is presented
+	// only as the configuration account the item names (ConfigFile,
+	// Name) has it, and only under the same checks as SecretConfig,
+	// unless Secrets lists SecretFile (its files are files; a Windows
+	// certificate store entry is not).
+	// A Timeout over maxSharedTimeout (10 minutes) is refused.
 	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
 	// unless Secrets lists its source. A refused item is checked before
 	// anything is read (no command runs, no file is opened): Plan returns
@@ -118,7 +128,14 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 		what string
 		r    SecretRef
 	}{{SecretPassword, a.Auth.Secret}, {SecretPFXPassword, a.Client.PFXPassword}}
-	checkedConfig, checkedNetrc := false, false
+	if a.Timeout > maxSharedTimeout {
+		fix := fmt.Sprintf("queue the message with a timeout of at most %v", maxSharedTimeout)
+		return &Error{Field: "queued_settings", Fix: fix,
+			Msg: fmt.Sprintf("the queued item sets a timeout of %v for each step, over the %v a runner of a shared queue waits for a server (its lease is renewed while it waits): nothing sent: %s",
+				a.Timeout, maxSharedTimeout, fix)}
+	}
+	// The sources refused outright first: their refusal says what to do
+	// whatever else the item gets wrong.
 	for _, s := range refs {
 		if s.r.IsZero() || (s.what == SecretPassword && a.Auth.User == "") {
 			continue
@@ -131,12 +148,23 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 					Msg: fmt.Sprintf("the queued item takes its %s from %s (source %s), which a runner of a shared queue does not read for an item others could have written: not read, nothing sent: %s",
 						s.what, s.r.describe(s.what), s.r.Source, fix)}
 			}
+		}
+	}
+	var checkedConfig []string // account names
+	checkedNetrc := false
+	for _, s := range refs {
+		if s.r.IsZero() || (s.what == SecretPassword && a.Auth.User == "") {
+			continue
+		}
+		switch s.r.Source {
 		case SecretConfig:
-			if !checkedConfig {
+			// Each account named is checked (the password's and the
+			// PFX password's may be two).
+			if !slices.Contains(checkedConfig, s.r.Ref) {
 				if err := c.checkConfigItem(ctx, a, s.r.Ref, s.what); err != nil {
 					return err
 				}
-				checkedConfig = true
+				checkedConfig = append(checkedConfig, s.r.Ref)
 			}
 		case SecretNetrc:
 			if checkedNetrc {
@@ -148,7 +176,63 @@ func (c *Connector) checkShared(ctx context.Context, a *Account) error {
 			checkedNetrc = true
 		}
 	}
+	// The client certificate's key is a credential as the password is (a
+	// server that takes the certificate relays the mail): it is presented
+	// only as the configuration account the item names has it, to that
+	// account's server, verified its way.
+	if !a.Client.IsZero() && !p.clientFilesOptedIn(a.Client) {
+		if a.ConfigFile == "" || a.Name == "" {
+			const fix = "queue the message through the configuration account of the runner whose tls_cert_file it is, or, if every host that can write the queue is trusted as much as the runner, have the runner accept secrets of source file from the queue"
+			return &Error{Field: "queued_settings", Source: SecretConfig, Secret: secretClientCert, Fix: fix,
+				Msg: fmt.Sprintf("the queued item presents the client certificate %s but names no configuration account of this runner that has it: a runner of a shared queue presents its client certificate only as its configuration says; not read, nothing sent: %s",
+					describeClient(a.Client), fix)}
+		}
+		if err := c.checkConfigItem(ctx, a, a.Name, secretClientCert); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// maxSharedTimeout bounds the Timeout of a shared store's item: RFC 5321
+// section 4.5.3.2's longest wait (10 minutes, for the reply to the end of
+// the data). The runner renews its lease on an item while the delivery
+// runs, so a row with a timeout of years and a server that never answers
+// would hold one of its delivery slots until it is killed.
+const maxSharedTimeout = 10 * time.Minute
+
+// clientFilesOptedIn reports whether the runner accepts the client
+// identity ci from any item: its files (PEM, PFX) under the opt-in for
+// SecretFile, which lets items have any file read. A certificate store
+// entry is no file: never.
+func (p ItemPolicy) clientFilesOptedIn(ci ClientIdentity) bool {
+	return slices.Contains(p.Secrets, SecretFile) && ci.Store == "" && ci.Thumbprint == "" && ci.Subject == ""
+}
+
+// secretClientCert is Error.Secret of a refused client certificate.
+const secretClientCert = "client certificate"
+
+// describeClient names a client identity, for messages.
+func describeClient(c ClientIdentity) string {
+	switch {
+	case c.IsZero():
+		return ""
+	case c.CertFile != "":
+		return c.CertFile
+	case c.PFXFile != "":
+		return c.PFXFile
+	case c.Thumbprint != "":
+		return c.Store + " " + c.Thumbprint
+	}
+	return c.Store + " " + c.Subject
+}
+
+// keyFileOf is the file c's key is read from (KeyFile "" means CertFile).
+func keyFileOf(c ClientIdentity) string {
+	if c.KeyFile == "" {
+		return c.CertFile
+	}
+	return c.KeyFile
 }
 
 // checkNetrcItem refuses a netrc secret of a shared store's item that
@@ -168,7 +252,10 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 	if a.Trust.CAFile != "" {
 		why = append(why, "it trusts the CA file "+a.Trust.CAFile+" instead of the system's roots")
 	}
-	if a.Trust.ServerName != "" && !strings.EqualFold(a.Trust.ServerName, a.Host) {
+	if a.Trust.Revocation == trust.RevocationOff {
+		why = append(why, "it turns the revocation check off")
+	}
+	if a.Trust.ServerName != "" && !sameName(a.Trust.ServerName, a.Host) {
 		why = append(why, "it verifies the certificate for "+a.Trust.ServerName+", not for "+a.Host)
 	}
 	if len(why) == 0 {
@@ -187,7 +274,7 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 // account's password is for the account's server, verified the account's
 // way, only.
 func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what string) error {
-	ca, err := c.configAccount(ctx, a.ConfigFile, name)
+	ca, err := c.itemConfigAccount(ctx, a.ConfigFile, name)
 	if err != nil {
 		return err
 	}
@@ -206,7 +293,7 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 		}
 		diff = append(diff, fmt.Sprintf("%s %s (the account: %s)", setting, item, account))
 	}
-	if !strings.EqualFold(a.Host, want.Host) {
+	if !sameName(a.Host, want.Host) {
 		differs("host", a.Host, want.Host)
 	}
 	am, wm := effectiveMode(a), effectiveMode(&want)
@@ -225,7 +312,7 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if !slices.Equal(sortedCopy(a.Trust.Pins), sortedCopy(want.Trust.Pins)) {
 		differs("pins", strings.Join(a.Trust.Pins, ","), strings.Join(want.Trust.Pins, ","))
 	}
-	if !strings.EqualFold(a.Trust.ServerName, want.Trust.ServerName) {
+	if !sameName(a.Trust.ServerName, want.Trust.ServerName) {
 		differs("TLS name", a.Trust.ServerName, want.Trust.ServerName)
 	}
 	if a.Trust.Revocation != want.Trust.Revocation {
@@ -234,8 +321,25 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	if !samePath(a.Trust.CRLFile, want.Trust.CRLFile) {
 		differs("CRL file", a.Trust.CRLFile, want.Trust.CRLFile)
 	}
+	// The account's client certificate, and no other of the runner's
+	// (unless the runner lets items have any file read).
+	switch ac, wc := a.Client, want.Client; {
+	case c.Policy.clientFilesOptedIn(ac):
+	case !samePath(ac.CertFile, wc.CertFile):
+		differs("client certificate", ac.CertFile, wc.CertFile)
+	case !samePath(keyFileOf(ac), keyFileOf(wc)):
+		differs("client key", keyFileOf(ac), keyFileOf(wc))
+	case !samePath(ac.PFXFile, wc.PFXFile) || ac.Store != wc.Store || ac.Thumbprint != wc.Thumbprint || ac.Subject != wc.Subject:
+		differs("client certificate", describeClient(ac), describeClient(wc))
+	}
 	if what == SecretPassword && a.Auth.User != want.Auth.User {
 		differs("user", a.Auth.User, want.Auth.User)
+	}
+	// The account's way of logging in: one that keeps the password from
+	// the server (SCRAM-SHA-256, CRAM-MD5) must not become PLAIN, nor a
+	// password a bearer token.
+	if what == SecretPassword && !strings.EqualFold(mechOf(a), mechOf(&want)) {
+		differs("auth mechanism", mechOf(a), mechOf(&want))
 	}
 	if len(diff) == 0 {
 		return nil
@@ -244,6 +348,55 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	return &Error{Field: "queued_settings", Source: SecretConfig, Secret: what, Fix: fix,
 		Msg: fmt.Sprintf("the queued item takes its %s from account %s of %s but differs from that account as the file says now: %s; the account's %s goes to its own server, verified its own way, only: not read, nothing sent: %s",
 			what, name, a.ConfigFile, strings.Join(diff, "; "), what, fix)}
+}
+
+// itemConfigAccount is configAccount for the file and account a shared
+// store's item names. Any file of the runner's user passes the owner
+// check, a password file or a key among them, and the parser's error for
+// a line (an "unknown command" names the line's first word) would carry
+// the file's content into the item's error, which the queue stores and
+// 'queue list' and the runner's output show: such an error names the file
+// and the line only.
+func (c *Connector) itemConfigAccount(ctx context.Context, file, name string) (*config.Account, error) {
+	ca, err := c.configAccount(ctx, file, name)
+	var ce *config.Error
+	if err != nil && errors.As(err, &ce) && ce.Line > 0 {
+		fix := "if " + file + " is the runner's configuration file, run 'tlsmail queue list --config " + file + "' on the runner to see what is wrong with it; an item no host of yours queued means someone else can write the queue: see who can INSERT into it"
+		return nil, &Error{Field: "queued_settings", Source: SecretConfig, Fix: fix,
+			Msg: fmt.Sprintf("the queued item names account %s of the configuration file %s, which does not read as one (line %d; not shown, as the file is the item's choice): nothing sent: %s",
+				name, file, ce.Line, fix)}
+	}
+	return ca, err
+}
+
+// sameName reports whether the host names a and b are the same name: equal
+// but for ASCII case (RFC 4343). strings.EqualFold folds more (the Kelvin
+// sign U+212A is k to it), which would let a row name another host.
+func sameName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// mechOf is a's SASL mechanism, "" being AUTO.
+func mechOf(a *Account) string {
+	if a.Auth.Mechanism == "" {
+		return "AUTO"
+	}
+	return strings.ToUpper(a.Auth.Mechanism)
 }
 
 // portOf is a's port, its default filled in as Addr does.
@@ -290,7 +443,7 @@ func (c *Connector) ItemLog(ctx context.Context, a *Account) (Log, error) {
 	if a.ConfigFile == "" || a.Name == "" {
 		return refuse("it names no configuration account of this runner that says so")
 	}
-	ca, err := c.configAccount(ctx, a.ConfigFile, a.Name)
+	ca, err := c.itemConfigAccount(ctx, a.ConfigFile, a.Name)
 	if err != nil {
 		return Log{}, err
 	}

@@ -313,6 +313,14 @@ func (v *verifier) checkRevocation() {
 	if mode == RevocationOff {
 		return
 	}
+	if !v.r.Trusted {
+		// A path that ends in no trusted root is the server's word
+		// alone, its responders' and distribution points' URLs too:
+		// fetching them would let any server make the client request
+		// addresses of its choosing (inside the client's network), for
+		// a chain that fails anyway.
+		return
+	}
 	if mode == "" {
 		mode = RevocationSoft
 	}

@@ -30,8 +30,9 @@ func Verify(chain []*x509.Certificate, opts Options) Report {
 // 4.1.2.5), the name (RFC 6125, 6.4), basic constraints and path length
 // (4.2.1.9), key usage (4.2.1.3, 4.2.1.12), name constraints (4.2.1.10),
 // signature and key strength, SPKI pins (RFC 7469, 2.4) and revocation
-// (RFC 6960 OCSP, RFC 5280 section 5 CRLs). ctx bounds the revocation
-// fetches.
+// (RFC 6960 OCSP, RFC 5280 section 5 CRLs; fetched only for a path that
+// ends in a trusted root: an untrusted chain's URLs are its server's
+// choice). ctx bounds the revocation fetches.
 //
 // Whenever crypto/x509 rejects the chain for the given roots, name and
 // time, the Report has at least one error-level problem; when the Report

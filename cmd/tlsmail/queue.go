@@ -521,6 +521,10 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return err
 			}
+			if sh, ok := q.(outbox.SharedStore); len(allow) > 0 && (!ok || !sh.Shared()) {
+				return usageErrorf("--queue-secrets applies to a shared queue (--queue-url) only: the items of the queue directory %s are its user's own and read as they are", q.Dir()).
+					withFix("drop --queue-secrets, or give the queue's --queue-url")
+			}
 			tw, closeTranscript, err := openTranscript(e, transcript)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/maillog"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -245,7 +246,9 @@ func queuedLog(e *env, c *submit.Connector, it *outbox.Item, res outbox.Result, 
 		l, err := c.ItemLog(ctx, &a)
 		cancel()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "tlsmail: warning: %s: %v\n", it.ID, err)
+			// The id and the log settings named are the row's: quoted,
+			// as queue run and queue list print its errors.
+			fmt.Fprintf(e.stderr, "tlsmail: warning: %s: %s\n", safetext.Quote(it.ID), safetext.Quote(err.Error()))
 			return
 		}
 		a.Log = l

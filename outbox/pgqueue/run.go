@@ -19,9 +19,19 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
+// MaxSettings bounds the settings of an item a claim reads (the JSON of a
+// submit.Account: a few hundred bytes as tlsmail writes it); a row whose
+// settings are larger is moved to the failed items unread.
+const MaxSettings = 1 << 20
+
+// maxSettingsSQL is MaxSettings in the statements: itemCols and
+// failedItemCols read NULL for larger settings (the column itself is NOT
+// NULL).
+const maxSettingsSQL = "1048576"
+
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-const itemCols = `o.id, o.created, m.envelope, m.settings, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+const itemCols = `o.id, o.created, m.envelope, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
 // messages.
@@ -60,6 +70,10 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
+	} else if settings == nil {
+		// Over MaxSettings (itemCols): not read at all, or a claim of 250 such
+		// rows would hold gigabytes.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)}
 	}
 	id := it.ID
 	open := func() (io.ReadCloser, error) { return q.content(id) }
@@ -277,12 +291,20 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 		return true, q.Fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false)
 	}
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
-	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = attempts + 1, last_attempt = clock_timestamp(),
+	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = `+nextAttempts("attempts")+`, last_attempt = clock_timestamp(),
 		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
 		WHERE id = $1 AND `+notHeldByOther("$4"), it.ID, reason, delay, q.owner); err != nil {
 		return false, connErr("run", err)
 	}
 	return false, nil
+}
+
+// nextAttempts is the attempts column col counted one more, stopping at
+// the integer's largest: a row's count is its inserter's to choose, and
+// "attempts + 1" of the largest failed the statement that defers or fails
+// the item (it came back every lease, and never expired).
+func nextAttempts(col string) string {
+	return col + ` + (` + col + ` < 2147483647)::integer`
 }
 
 // notHeldByOther is the condition under which Defer and Fail settle an
@@ -321,7 +343,7 @@ func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to 
 			last_attempt, last_error, failed_at, reason, permanent)
 		SELECT d.id, d.created,
 			CASE WHEN $4::jsonb IS NULL THEN coalesce(m.envelope, '{}') ELSE jsonb_set(coalesce(m.envelope, '{}'), '{to}', $4::jsonb) END,
-			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, d.attempts + 1,
+			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, `+nextAttempts("d.attempts")+`,
 			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id`, id, reason, permanent, narrowed, q.owner); err != nil {
 		return connErr("run", err)
 	}

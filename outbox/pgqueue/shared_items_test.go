@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/submit"
@@ -147,6 +148,21 @@ password s3cret
 		return out
 	}
 	cmd := map[string]string{"source": "command", "ref": "touch " + marker + "; echo s3cret"}
+	// The runner's client certificate and key (a credential: a server
+	// that takes the certificate relays the mail).
+	clientPKI, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientDir := filepath.Join(dir, "client")
+	if err := os.Mkdir(clientDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, clientCert, clientKey, err := clientPKI.WriteFiles(clientDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noAuth := map[string]any{"config_file": nil, "account": nil, "config_host": nil, "auth": nil, "user": nil, "secret": nil}
 	tests := []struct {
 		name     string
 		settings map[string]any
@@ -167,6 +183,8 @@ password s3cret
 		{"config other user", account(map[string]any{"user": "bob"}), nil, "user bob"},
 		{"netrc plain", account(with(plainEvil, map[string]any{"secret": map[string]string{"source": "netrc"}, "config_file": nil, "account": nil, "config_host": nil})), nil, "without TLS"},
 		{"netrc own file", account(map[string]any{"secret": map[string]string{"source": "netrc", "ref": pwFile}, "config_file": nil, "account": nil, "config_host": nil}), nil, "its own netrc file"},
+		{"client certificate to evil, no login", account(with(with(plainEvil, noAuth), map[string]any{"cert_file": clientCert, "key_file": clientKey})), nil, "names no configuration account"},
+		{"client certificate with the account, to evil", account(with(plainEvil, map[string]any{"cert_file": clientCert, "key_file": clientKey, "auth": nil, "user": nil, "secret": nil})), nil, "client certificate " + clientCert},
 		{"config as the account says", account(nil), nil, "delivered"},
 		{"env opted in", account(map[string]any{"secret": map[string]string{"source": "env", "ref": "TLSMAIL_S15_SECRET"}, "config_file": nil, "account": nil, "config_host": nil}),
 			[]submit.SecretSource{submit.SecretEnv}, "delivered"},
