@@ -525,6 +525,10 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 				return usageErrorf("--queue-secrets applies to a shared queue (--queue-url) only: the items of the queue directory %s are its user's own and read as they are", q.Dir()).
 					withFix("drop --queue-secrets, or give the queue's --queue-url")
 			}
+			if sh, ok := q.(outbox.SharedStore); qf.lease > 0 && (!ok || !sh.Shared()) {
+				return usageErrorf("--lease applies to a shared queue (--queue-url) only: the queue directory %s is locked per item for as long as its runner lives", q.Dir()).
+					withFix("drop --lease, or give the queue's --queue-url")
+			}
 			tw, closeTranscript, err := openTranscript(e, transcript)
 			if err != nil {
 				return err

@@ -56,7 +56,11 @@ func TestQueueSecretsNeedASharedQueue(t *testing.T) {
 			t.Errorf("%v: %s; want a usage error saying --queue-secrets needs --queue-url", args, r)
 		}
 	}
-	// Without it, the same run is fine.
+	// --lease is a database claim's too: on a directory it was ignored.
+	if r := (proc{args: []string{"queue", "run", "--queue-dir", dir, "--lease", "1m"}}).run(t); r.code != exitUsage || !strings.Contains(r.stderr, "--lease") {
+		t.Errorf("queue run --queue-dir --lease: %s; want a usage error saying --lease needs --queue-url", r)
+	}
+	// Without them, the same run is fine.
 	if r := (proc{args: []string{"queue", "run", "--queue-dir", dir}}).run(t); r.code != 0 {
 		t.Errorf("queue run without --queue-secrets: %s", r)
 	}
