@@ -361,7 +361,7 @@ func (c *Connector) itemConfigAccount(ctx context.Context, file, name string) (*
 	ca, err := c.configAccount(ctx, file, name)
 	var ce *config.Error
 	if err != nil && errors.As(err, &ce) && ce.Line > 0 {
-		fix := "if " + file + " is the runner's configuration file, run 'tlsmail queue list --config " + file + "' on the runner to see what is wrong with it; an item no host of yours queued means someone else can write the queue: see who can INSERT into it"
+		fix := "if " + file + " is the runner's configuration file, list the queue on the runner with that file to see what is wrong with it; an item no host of yours queued means someone else can write the queue: see who can INSERT into it"
 		return nil, &Error{Field: "queued_settings", Source: SecretConfig, Fix: fix,
 			Msg: fmt.Sprintf("the queued item names account %s of the configuration file %s, which does not read as one (line %d; not shown, as the file is the item's choice): nothing sent: %s",
 				name, file, ce.Line, fix)}
