@@ -115,10 +115,14 @@ func TestQueueProcessesRace(t *testing.T) {
 				}
 				return cmd
 			}
-			workers := []*exec.Cmd{
-				run("worker-0", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2", "--queue-secrets", "env"),
-				run("worker-1", "queue", "run", "--watch", "--interval", "1s", "--parallel", "2", "--queue-secrets", "env"),
+			worker := []string{"queue", "run", "--watch", "--interval", "1s", "--parallel", "2"}
+			if b.name == "postgres" {
+				// The items' env passwords: a shared queue's worker takes
+				// them only when told to (a directory's items are its
+				// own, and --queue-secrets is refused there).
+				worker = append(worker, "--queue-secrets", "env")
 			}
+			workers := []*exec.Cmd{run("worker-0", worker...), run("worker-1", worker...)}
 			defer func() {
 				for _, w := range workers {
 					w.Process.Kill()
