@@ -36,6 +36,14 @@ type PassConfig struct {
 	// command line writes msmtp's log line from them. It is called from
 	// several goroutines at once.
 	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
+	// Log, if set, writes msmtp's log line for each item that leaves the
+	// outbox (delivered, or failed for good) to the log its Account names
+	// (Connector.LogItem: a shared queue's item only where ItemLog allows).
+	Log bool
+	// OnLogError, if set, is told a log line that could not be written
+	// or that an item may not ask for (with Log); the item's outcome
+	// stands either way. It is called from several goroutines at once.
+	OnLogError func(error)
 }
 
 // Report is one item's outcome in a pass, in the words (and the JSON) of
@@ -78,7 +86,7 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 	var mu sync.Mutex
 	book := &sentBook{}
 	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
-	if pc.OnReport != nil || pc.OnDone != nil {
+	if pc.OnReport != nil || pc.OnDone != nil || pc.Log {
 		d.Sent = book.hook(nil)
 	}
 	return q.Run(ctx, outbox.RunConfig{
@@ -95,6 +103,11 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			sent := book.take(it.ID)
 			if pc.OnDone != nil {
 				pc.OnDone(it, res, sent)
+			}
+			if pc.Log {
+				if err := c.LogItem(ctx, it, res, sent); err != nil && pc.OnLogError != nil {
+					pc.OnLogError(err)
+				}
 			}
 			if pc.OnReport == nil {
 				return

@@ -654,10 +654,9 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) {
-			r.noteRefused(res.Err)
-			queuedLog(r.e, c, it, res, s)
-		},
+		OnResult:   func(_ *outbox.Item, res outbox.Result) { r.noteRefused(res.Err) },
+		Log:        true,
+		OnLogError: func(err error) { logWarning(r.e, err) },
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {

@@ -531,7 +531,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			for _, r := range qr.out.Result.Rejected {
 				// Delivered to the others; this one was queued again.
 				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
-					r.Addr, safetext.OneLine(deferredReply(r.Reply)), qr.dir)
+					r.Addr, safetext.OneLine(submit.RefusedReply(r.Reply)), qr.dir)
 			}
 		}
 		// The account works now: the messages it left in the outbox go
@@ -845,13 +845,3 @@ const (
 	backlogItems = 20
 	backlogTime  = 10 * time.Second
 )
-
-// deferredReply is the reply a recipient queued again was deferred with:
-// the server's 4xx, or (code 0) the failure of a further transaction that
-// got no reply.
-func deferredReply(r smtp.Reply) string {
-	if r.Code == 0 {
-		return "no reply: " + r.Text()
-	}
-	return r.String()
-}
