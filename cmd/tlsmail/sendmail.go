@@ -715,15 +715,11 @@ func optValue(get func() (string, error)) (*string, error) {
 }
 
 // sendmailSearch is where sendmail mode looks for its configuration, as
-// msmtp does: the system file ($TLSMAIL_SYSTEM_CONFIG, else msmtp's
-// SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
+// msmtp does: the system file (config.SystemFile: $TLSMAIL_SYSTEM_CONFIG,
+// else msmtp's SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
 // ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config, then tlsmail's own).
 func sendmailSearch(e *env, explicit, home string) config.Search {
-	sys := e.getenv("TLSMAIL_SYSTEM_CONFIG")
-	if sys == "" {
-		sys = config.DefaultSystemFile()
-	}
-	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
+	return config.Search{Explicit: explicit, SystemFile: config.SystemFile(e.getenv), Getenv: e.getenv, Home: home}
 }
 
 // expander is msmtp's %U %H %C %M in this process's environment (see
