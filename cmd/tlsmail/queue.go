@@ -201,7 +201,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
 		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
-			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
+			OnResult: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
 	}
 	return res, nil
 }
@@ -636,7 +636,7 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnResult:   func(_ *outbox.Item, res outbox.Result) { r.noteRefused(res.Err) },
+		OnResult:   func(_ *outbox.Item, res outbox.Result, _ *submit.Sent) { r.noteRefused(res.Err) },
 		Log:        true,
 		OnLogError: func(err error) { logWarning(r.e, err) },
 		OnReport: func(rr submit.Report) { // one at a time
