@@ -761,8 +761,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // expandDomain is c's domain with msmtp's %H, %C and %M expanded in the
 // environment getenv reads (nil: this process's; %M reads "mailname"
-// beside the system configuration file, config.SystemFile). A mailname file that cannot be read for %M
-// is a *config.Error.
+// beside the system configuration file, config.SystemFile). A mailname
+// file that cannot be read for %M is a *config.Error.
 func expandDomain(ctx context.Context, c *config.Account, getenv func(string) string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
