@@ -19,6 +19,19 @@ func DefaultSystemFile() string {
 	return "/etc/msmtprc"
 }
 
+// SystemFile is the system configuration file of this process: the file
+// $TLSMAIL_SYSTEM_CONFIG names (read with getenv; nil: no environment, as
+// in Search), else
+// DefaultSystemFile. Everything that reads, checks or looks beside the
+// system file (Search.SystemFile, %M's mailname, the system netrc, the
+// system file's looser permission check) takes it from here.
+func SystemFile(getenv func(string) string) string {
+	if s := orNoEnv(getenv)("TLSMAIL_SYSTEM_CONFIG"); s != "" {
+		return s
+	}
+	return DefaultSystemFile()
+}
+
 // Search describes where msmtp-compatible programs look for their
 // configuration (sendmail mode): msmtp reads a system file and a user file,
 // and an account of the user file replaces the system file's account of

@@ -51,6 +51,29 @@ func (r *Reply) String() string {
 	return s
 }
 
+// WireLines returns the reply as the server sent it, one string a line:
+// "250-first", "250 2.0.0 last" (RFC 5321 section 4.2.1; the enhanced
+// code, RFC 3463, on every line). A reply without text is one line.
+func (r *Reply) WireLines() []string {
+	lines := r.Lines
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		s := strconv.Itoa(r.Code) + sep
+		if r.Enhanced != "" {
+			s += r.Enhanced + " "
+		}
+		out[i] = s + l
+	}
+	return out
+}
+
 // Positive reports a 2xx or 3xx reply.
 func (r *Reply) Positive() bool { return r.Code >= 200 && r.Code < 400 }
 

@@ -761,18 +761,13 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // expandDomain is c's domain with msmtp's %H, %C and %M expanded in the
 // environment getenv reads (nil: this process's; %M reads "mailname"
-// beside the system configuration file, $TLSMAIL_SYSTEM_CONFIG or
-// config.DefaultSystemFile). A mailname file that cannot be read for %M
-// is a *config.Error.
+// beside the system configuration file, config.SystemFile). A mailname
+// file that cannot be read for %M is a *config.Error.
 func expandDomain(ctx context.Context, c *config.Account, getenv func(string) string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	sys := getenv("TLSMAIL_SYSTEM_CONFIG")
-	if sys == "" {
-		sys = config.DefaultSystemFile()
-	}
-	x := config.Search{SystemFile: sys, Getenv: getenv}.Expander()
+	x := config.Search{SystemFile: config.SystemFile(getenv), Getenv: getenv}.Expander()
 	c = c.Clone()
 	if err := c.Expand(ctx, x, false); err != nil {
 		return "", err

@@ -419,9 +419,7 @@ func (c *Connector) configAccount(ctx context.Context, file, name string) (*conf
 func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 	files, sys := []string{ref}, ""
 	if ref == "" {
-		if sys = c.getenv("TLSMAIL_SYSTEM_CONFIG"); sys == "" {
-			sys = config.DefaultSystemFile()
-		}
+		sys = config.SystemFile(c.getenv)
 		files = config.NetrcFiles(config.Home(c.getenv), sys)
 	}
 	var skipped []string // why a file gave no password, for the error
@@ -474,14 +472,10 @@ func (c *Connector) netrcSecret(a *Account, ref string) (string, error) {
 }
 
 // CheckConfigPassword is CheckPasswordFile for the configuration file path,
-// which holds a password: the system file ($TLSMAIL_SYSTEM_CONFIG, else
-// config.DefaultSystemFile) may be read by its group, any other by its
+// which holds a password: the system file (config.SystemFile) may be read by its group, any other by its
 // owner only. Its error is an *Error of Field "config_file_mode".
 func (c *Connector) CheckConfigPassword(path string) error {
-	sys := c.getenv("TLSMAIL_SYSTEM_CONFIG")
-	if sys == "" {
-		sys = config.DefaultSystemFile()
-	}
+	sys := config.SystemFile(c.getenv)
 	return CheckPasswordFile(path, sys != "" && filepath.Clean(sys) == filepath.Clean(path))
 }
 

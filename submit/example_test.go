@@ -98,7 +98,7 @@ func Example_worker() {
 		log.Fatal(err)
 	}
 	delivered := make(chan string, 1)
-	w := &submit.Worker{Queue: q, Interval: time.Minute, OnResult: func(it *outbox.Item, r outbox.Result) {
+	w := &submit.Worker{Queue: q, Interval: time.Minute, OnResult: func(it *outbox.Item, r outbox.Result, _ *submit.Sent) {
 		delivered <- fmt.Sprint(it.Envelope.To, " ", r.Outcome)
 	}}
 	ctx, stop := context.WithCancel(context.Background())

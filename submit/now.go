@@ -72,9 +72,9 @@ type Backlog struct {
 	Items int
 	// Time bounds finding them and delivering them.
 	Time time.Duration
-	// OnDone, if set, is told each item's outcome as PassConfig.OnDone
-	// is, with what its delivery learnt.
-	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
+	// OnResult, if set, is told each item's outcome as
+	// PassConfig.OnResult is, with what its delivery learnt.
+	OnResult func(it *outbox.Item, res outbox.Result, s *Sent)
 }
 
 // DeliverBacklog delivers, after DeliverNow delivered an item, the items
@@ -95,7 +95,7 @@ func (d *Deliverer) DeliverBacklog(ctx context.Context, q outbox.Store, now *Now
 }
 
 // deliverBacklog is DeliverBacklog with deliver; book (nil: none) holds
-// what deliver learnt of each item, for b.OnDone.
+// what deliver learnt of each item, for b.OnResult.
 func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Deliverer, now *Now, b Backlog, book *sentBook) outbox.Stats {
 	if now == nil || len(now.data) == 0 || now.Result.Outcome != outbox.Delivered || b.Items <= 0 || b.Time <= 0 {
 		return outbox.Stats{}
@@ -128,8 +128,8 @@ func deliverBacklog(ctx context.Context, q outbox.Store, deliver outbox.Delivere
 		ids[i] = it.ID
 	}
 	rc := outbox.RunConfig{Deliver: deliver, IDs: ids, Force: true}
-	if b.OnDone != nil {
-		rc.OnResult = func(it *outbox.Item, res outbox.Result) { b.OnDone(it, res, book.take(it.ID)) }
+	if b.OnResult != nil {
+		rc.OnResult = func(it *outbox.Item, res outbox.Result) { b.OnResult(it, res, book.take(it.ID)) }
 	}
 	st, _ := q.Run(ctx, rc)
 	return st

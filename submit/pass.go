@@ -24,18 +24,22 @@ type PassConfig struct {
 	Force bool
 	// Transcript, if set, receives the session logs.
 	Transcript io.Writer
-	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
-	// it is called from several goroutines at once.
-	OnResult func(*outbox.Item, outbox.Result)
+	// OnResult, if set, is told each item's outcome (outbox.RunConfig)
+	// with what its delivery learnt (s: nil when no session reached the
+	// point of sending it, a server that could not be reached say). It is
+	// called from several goroutines at once.
+	OnResult func(it *outbox.Item, res outbox.Result, s *Sent)
 	// OnReport, if set, is told each item's outcome as a Report; it is
 	// called from one goroutine at a time.
 	OnReport func(Report)
-	// OnDone, if set, is told each item's outcome as OnResult is, with
-	// what its delivery learnt (s: nil when no session reached the point
-	// of sending it, a server that could not be reached say): tlsmail's
-	// command line writes msmtp's log line from them. It is called from
-	// several goroutines at once.
-	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
+	// Log, if set, writes msmtp's log line for each item that leaves the
+	// outbox (delivered, or failed for good) to the log its Account names
+	// (Connector.LogItem: a shared queue's item only where ItemLog allows).
+	Log bool
+	// OnLogError, if set, is told a log line that could not be written
+	// or that an item may not ask for (with Log); the item's outcome
+	// stands either way. It is called from several goroutines at once.
+	OnLogError func(error)
 }
 
 // Report is one item's outcome in a pass, in the words (and the JSON) of
@@ -78,7 +82,7 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 	var mu sync.Mutex
 	book := &sentBook{}
 	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
-	if pc.OnReport != nil || pc.OnDone != nil {
+	if pc.OnReport != nil || pc.OnResult != nil || pc.Log {
 		d.Sent = book.hook(nil)
 	}
 	return q.Run(ctx, outbox.RunConfig{
@@ -89,12 +93,14 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 		BatchSize: 250,
 		Force:     pc.Force,
 		OnResult: func(it *outbox.Item, res outbox.Result) {
-			if pc.OnResult != nil {
-				pc.OnResult(it, res)
-			}
 			sent := book.take(it.ID)
-			if pc.OnDone != nil {
-				pc.OnDone(it, res, sent)
+			if pc.OnResult != nil {
+				pc.OnResult(it, res, sent)
+			}
+			if pc.Log {
+				if err := c.LogItem(ctx, it, res, sent); err != nil && pc.OnLogError != nil {
+					pc.OnLogError(err)
+				}
 			}
 			if pc.OnReport == nil {
 				return

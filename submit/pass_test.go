@@ -49,7 +49,7 @@ func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := make(chan outbox.Result, 4)
-	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result) {
+	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result, _ *Sent) {
 		if it.ID == id {
 			results <- r
 		}
@@ -80,7 +80,7 @@ func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 	}
 }
 
-// TestWorkerOnDone: a Worker's OnDone (PassConfig.OnDone) is told each
+// TestWorkerOnDone: a Worker's OnResult (PassConfig.OnResult) is told each
 // item's outcome with what its delivery learnt: the server's 250 and
 // the size sent for an item delivered, nothing (nil) for an item whose
 // server could not be reached. tlsmail's command line writes msmtp's log
@@ -115,7 +115,7 @@ func TestWorkerOnDone(t *testing.T) {
 		s    *Sent
 	}
 	dones := make(chan done, 4)
-	w := &Worker{Queue: q, Interval: time.Hour, OnDone: func(it *outbox.Item, r outbox.Result, s *Sent) {
+	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result, s *Sent) {
 		dones <- done{ids[it.ID], r, s}
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -136,10 +136,10 @@ func TestWorkerOnDone(t *testing.T) {
 					t.Errorf("unreachable server's item: %v (%v), %+v", d.res.Outcome, d.res.Err, d.s)
 				}
 			default:
-				t.Errorf("OnDone told of an unknown item")
+				t.Errorf("OnResult told of an unknown item")
 			}
 		case <-time.After(time.Minute): // an upper bound against a hang
-			t.Fatal("OnDone was not told of both items")
+			t.Fatal("OnResult was not told of both items")
 		}
 	}
 }

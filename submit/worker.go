@@ -110,12 +110,14 @@ type Worker struct {
 	Parallel int
 	// Transcript, if set, receives the session logs.
 	Transcript io.Writer
-	// OnResult, if set, is told each item's outcome (outbox.RunConfig);
-	// it is called from several goroutines at once.
-	OnResult func(*outbox.Item, outbox.Result)
-	// OnDone, if set, is told each item's outcome with what its delivery
-	// learnt (PassConfig.OnDone).
-	OnDone func(it *outbox.Item, res outbox.Result, s *Sent)
+	// OnResult, if set, is told each item's outcome with what its
+	// delivery learnt (PassConfig.OnResult); it is called from several
+	// goroutines at once.
+	OnResult func(it *outbox.Item, res outbox.Result, s *Sent)
+	// Log and OnLogError write msmtp's log line for each item that leaves
+	// the outbox to its Account's log (PassConfig.Log).
+	Log        bool
+	OnLogError func(error)
 	// OnError, if set, is told a pass that failed (an unreadable spool);
 	// the Worker goes on with the next pass.
 	OnError func(error)
@@ -233,5 +235,5 @@ func (w *Worker) pass(ctx context.Context) (outbox.Stats, error) {
 		return w.Pass(ctx)
 	}
 	return RunPass(ctx, w.Queue, PassConfig{Connector: w.Connector, Parallel: w.Parallel,
-		Transcript: w.Transcript, OnResult: w.OnResult, OnDone: w.OnDone})
+		Transcript: w.Transcript, OnResult: w.OnResult, Log: w.Log, OnLogError: w.OnLogError})
 }

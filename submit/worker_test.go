@@ -40,7 +40,7 @@ func TestWorkerWakesOnEnqueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := make(chan outbox.Outcome, 4)
-	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }}
+	w := &Worker{Queue: q, Interval: time.Hour, OnResult: func(it *outbox.Item, r outbox.Result, _ *Sent) { results <- r.Outcome }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -81,7 +81,7 @@ func TestWorkerTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := make(chan outbox.Outcome, 4)
-	w := &Worker{Queue: q, Interval: MinInterval, OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }}
+	w := &Worker{Queue: q, Interval: MinInterval, OnResult: func(it *outbox.Item, r outbox.Result, _ *Sent) { results <- r.Outcome }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go w.Run(ctx)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tlsmail/tlsmail/config"
+	"github.com/tlsmail/tlsmail/internal/sysexits"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -13,19 +14,21 @@ import (
 	"github.com/tlsmail/tlsmail/trust"
 )
 
-// Exit codes, from sysexits(3). They let a script or an MTA tell a failure
-// worth retrying (75) from one that will not go away by itself.
+// Exit codes, from sysexits(3) (internal/sysexits). They let a script or
+// an MTA tell a failure worth retrying (75) from one that will not go away
+// by itself. A delivery's failures get theirs from submit.ExitCode, the
+// one mapping the log line's exitcode= uses too.
 const (
-	exitOK          = 0
-	exitUsage       = 64 // EX_USAGE: bad flags or input; nothing was sent
-	exitRejected    = 65 // EX_DATAERR: the message was refused permanently (5xx)
-	exitNoHost      = 68 // EX_NOHOST: the server's name does not resolve
-	exitUnavailable = 69 // EX_UNAVAILABLE: the server refuses service (5xx greeting/EHLO)
-	exitSoftware    = 70 // EX_SOFTWARE: an error tlsmail could not classify (a bug)
-	exitTempFail    = 75 // EX_TEMPFAIL: 4xx, network, timeout, TLS and certificate failures
-	exitProtocol    = 76 // EX_PROTOCOL: the server broke SMTP, or STARTTLS injection
-	exitNoPerm      = 77 // EX_NOPERM: authentication refused
-	exitConfig      = 78 // EX_CONFIG: unusable configuration, files or credentials
+	exitOK          = sysexits.OK
+	exitUsage       = sysexits.Usage       // bad flags or input; nothing was sent
+	exitRejected    = sysexits.DataErr     // the message was refused permanently (5xx)
+	exitNoHost      = sysexits.NoHost      // the server's name does not resolve
+	exitUnavailable = sysexits.Unavailable // the server refuses service (5xx greeting/EHLO)
+	exitSoftware    = sysexits.Software    // an error tlsmail could not classify (a bug)
+	exitTempFail    = sysexits.TempFail    // 4xx, network, timeout, TLS and certificate failures
+	exitProtocol    = sysexits.Protocol    // the server broke SMTP, or STARTTLS injection
+	exitNoPerm      = sysexits.NoPerm      // authentication refused
+	exitConfig      = sysexits.Config      // unusable configuration, files or credentials
 )
 
 // JSON error kinds that are not smtp.Kind values.
@@ -102,7 +105,7 @@ func classify(err error) failure {
 	// found or opened (Windows: schannel.CertError) is configuration (78),
 	// even though it surfaces during the TLS handshake.
 	if msg, fix, ok := platformConfigError(err); ok {
-		f.kind, f.code, f.message, f.fix = kindConfig, exitConfig, msg, fix
+		f.kind, f.code, f.message, f.fix = kindConfig, submit.ExitCode(err), msg, fix
 		return f
 	}
 
@@ -124,14 +127,14 @@ func classify(err error) failure {
 			f.code = exitConfig
 		}
 	case errors.As(err, &cfgErr):
-		f.kind, f.code, f.fix = kindConfig, exitConfig, cfgErr.Fix
+		f.kind, f.code, f.fix = kindConfig, submit.ExitCode(err), cfgErr.Fix
 		if bare := *cfgErr; err == error(cfgErr) {
 			bare.Fix = "" // shown on its own line
 			f.message = bare.Error()
 		}
 	case errors.As(err, &se):
 		f.kind, f.fix = string(se.Kind), se.Fix
-		f.code = smtpExitCode(se)
+		f.code = submit.ExitCode(err)
 		if se.Kind == smtp.KindUsage && f.fix == "" {
 			f.fix = "check the addresses and the message; nothing was sent"
 		}
@@ -149,44 +152,11 @@ func classify(err error) failure {
 			f.kind, f.code = string(smtp.KindUnavailable), exitUnavailable
 		}
 	case te != nil:
-		f.kind, f.code, f.fix = string(smtp.KindCertificate), exitTempFail, te.Fix()
+		f.kind, f.code, f.fix = string(smtp.KindCertificate), submit.ExitCode(err), te.Fix()
 	case errors.As(err, &subErr): // an account the library cannot use
-		f.kind, f.code, f.fix = kindConfig, exitConfig, subErr.Fix
+		f.kind, f.code, f.fix = kindConfig, submit.ExitCode(err), subErr.Fix
 	default:
 		f.fix = "this is a bug in tlsmail; please report it with the command line (without secrets)"
 	}
 	return f
-}
-
-// smtpExitCode maps an SMTP client error to its exit code. A 4xx reply is
-// always temporary (75), whatever step it answered.
-func smtpExitCode(e *smtp.Error) int {
-	if e.Reply != nil && e.Reply.Code/100 == 4 {
-		return exitTempFail
-	}
-	switch e.Kind {
-	case smtp.KindUsage:
-		return exitUsage
-	case smtp.KindConfig:
-		return exitConfig
-	case smtp.KindNetwork:
-		if e.HostNotFound() {
-			return exitNoHost
-		}
-		return exitTempFail
-	case smtp.KindTimeout, smtp.KindTLSHandshake, smtp.KindCertificate, smtp.KindStartTLSUnavailable:
-		return exitTempFail
-	case smtp.KindStartTLSInjection, smtp.KindProtocol:
-		return exitProtocol
-	case smtp.KindAuth:
-		return exitNoPerm
-	case smtp.KindRejected:
-		return exitRejected
-	case smtp.KindUnavailable:
-		return exitUnavailable
-	}
-	if e.Temporary() {
-		return exitTempFail
-	}
-	return exitSoftware
 }

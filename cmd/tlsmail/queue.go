@@ -50,30 +50,12 @@ func (f *queueFlags) register(cmd *cobra.Command) {
 
 func homeDir(e *env) string { return config.Home(e.getenv) }
 
-// configQueueDir returns the queue_dir and queue_url of the account a configuration file
-// selects (explicit, else the file config.Locate finds: loadConfig), or ""
-// when there is no file or the account sets none. An explicit file that
-// cannot be used is an error; a file found by looking is ignored when it
-// names no default account.
+// configQueueDir is the queue_dir and queue_url of send and the queue
+// commands' configuration account (submit.ConfigQueue: explicit, else the
+// file config.Locate finds, read as every command reads it).
 func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir, qurl string, err error) {
-	if explicit == "" && account == "" && (e.getenv("TLSMAIL_QUEUE_DIR") != "" || e.getenv("TLSMAIL_QUEUE_URL") != "") {
-		return "", "", nil
-	}
-	f, found, err := loadConfig(ctx, e, explicit, homeDir(e))
-	if err != nil {
-		if !found && explicit == "" && account == "" {
-			return "", "", nil
-		}
-		return "", "", err
-	}
-	a, err := f.Select(account, "")
-	if err != nil {
-		if account == "" {
-			return "", "", nil
-		}
-		return "", "", err
-	}
-	return a.QueueDir, a.QueueURL, nil
+	home := homeDir(e)
+	return submit.ConfigQueue(ctx, config.Search{Explicit: explicit, Getenv: e.getenv, Home: home}, account, readOptions(home))
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
@@ -219,7 +201,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	}
 	res.backlog = func(ctx context.Context) outbox.Stats {
 		return d.DeliverBacklog(ctx, q, now, submit.Backlog{Items: backlogItems, Time: backlogTime,
-			OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
+			OnResult: func(it *outbox.Item, res outbox.Result, s *submit.Sent) { queuedLog(e, c, it, res, s) }})
 	}
 	return res, nil
 }
@@ -662,10 +644,9 @@ func (r *queueRunner) pass(ctx context.Context) (outbox.Stats, error) {
 		Parallel:   r.parallel,
 		Force:      r.force,
 		Transcript: r.transcript,
-		OnDone: func(it *outbox.Item, res outbox.Result, s *submit.Sent) {
-			r.noteRefused(res.Err)
-			queuedLog(r.e, c, it, res, s)
-		},
+		OnResult:   func(_ *outbox.Item, res outbox.Result, _ *submit.Sent) { r.noteRefused(res.Err) },
+		Log:        true,
+		OnLogError: func(err error) { logWarning(r.e, err) },
 		OnReport: func(rr submit.Report) { // one at a time
 			if r.json {
 				if results == 0 {

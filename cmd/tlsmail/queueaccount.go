@@ -1,6 +1,10 @@
 package main
 
-import "github.com/tlsmail/tlsmail/submit"
+import (
+	"errors"
+
+	"github.com/tlsmail/tlsmail/submit"
+)
 
 // accountFor is the account a checked plan's outbox item is delivered
 // with: the plan's (buildAccount) as the outbox stores it
@@ -23,14 +27,21 @@ func accountFor(o *sendOptions, p *sendPlan) (submit.Account, error) {
 		}
 		a.AbsPaths()
 	}
-	switch {
-	case a.Auth.User == "":
-	case a.Auth.Secret.Source == submit.SecretConfig && a.ConfigFile == "":
-		return a, configErrorf("the password comes from a configuration file tlsmail cannot name again")
-	case a.Auth.Secret.IsZero():
+	if a.Auth.User != "" && a.Auth.Secret.IsZero() {
 		// A literal password the outbox cannot refer to (the demo's).
 		return a, usageErrorf("this password cannot be queued: it has no source to read it from again").
 			withFix("use --password-env, --password-file or --password-cmd, or a configuration account")
+	}
+	// The account as the outbox keeps it (a configuration account's
+	// password needs the file to read it from again): Account.Check's
+	// rules, before anything is queued.
+	if err := a.Check(); err != nil {
+		ce := configErrorf("%v", err).wrapping(err)
+		var se *submit.Error
+		if errors.As(err, &se) {
+			ce.withFix(se.Fix)
+		}
+		return a, ce
 	}
 	return a, nil
 }

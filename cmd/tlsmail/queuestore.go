@@ -15,33 +15,38 @@ import (
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// resolveQueue finds the outbox: the first of the flags, the environment
-// (TLSMAIL_QUEUE_DIR, TLSMAIL_QUEUE_URL) and the configuration account
-// (queue_dir, queue_url) that names one, else the default directory
-// (submit.DefaultQueueDir). A level that names both a directory and a URL
-// is an error: which outbox was meant cannot be told.
+// resolveQueue finds the outbox (submit.QueueLocation): the first of the
+// flags, the environment (TLSMAIL_QUEUE_DIR, TLSMAIL_QUEUE_URL) and the
+// configuration account (queue_dir, queue_url) that names one, else the
+// default directory (submit.DefaultQueueDir). A level that names both a
+// directory and a URL is an error: which outbox was meant cannot be told.
 func resolveQueue(e *env, flagDir, flagURL, cfgDir, cfgURL string) (anystore.Location, error) {
 	if flagURL != "" {
 		if err := checkURLArg(flagURL); err != nil {
 			return anystore.Location{}, err
 		}
 	}
-	loc, err := anystore.Choose(
-		anystore.Source{Names: "--queue-dir and --queue-url", Dir: flagDir, URL: flagURL},
-		anystore.Env(e.getenv),
-		anystore.Source{Names: "the account's queue_dir and queue_url", Dir: cfgDir, URL: cfgURL})
+	return queueLocationError(submit.QueueLocation(flagSource(flagDir, flagURL),
+		anystore.Source{Names: "the account's queue_dir and queue_url", Dir: cfgDir, URL: cfgURL}, e.getenv))
+}
+
+// flagSource is the outbox the command line names.
+func flagSource(dir, url string) anystore.Source {
+	return anystore.Source{Names: "--queue-dir and --queue-url", Dir: dir, URL: url}
+}
+
+// queueLocationError gives the errors of finding the outbox the flags
+// that fix them.
+func queueLocationError(loc anystore.Location, err error) (anystore.Location, error) {
 	var be *anystore.BothError
-	if errors.As(err, &be) {
+	var se *submit.Error
+	switch {
+	case errors.As(err, &be):
 		return anystore.Location{}, usageErrorf("%v", err).withFix(be.Fix())
-	}
-	if err != nil || !loc.IsZero() {
-		return loc, err
-	}
-	dir, err := submit.DefaultQueueDir(e.getenv)
-	if err != nil {
+	case errors.As(err, &se) && se.Field == "queue_dir":
 		return anystore.Location{}, configErrorf("%v", err).wrapping(err).withFix("pass --queue-dir DIR or set TLSMAIL_QUEUE_DIR")
 	}
-	return anystore.Location{Dir: dir}, nil
+	return loc, err
 }
 
 // checkURLArg refuses a queue URL on the command line that holds a

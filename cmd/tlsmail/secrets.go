@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/tlsmail/tlsmail/submit"
@@ -69,32 +67,16 @@ func (p *passwordFlags) ref() (submit.SecretRef, bool) {
 	return submit.SecretRef{}, false
 }
 
-// read returns the password: the literal one, or the one submit reads
-// from the source the flags name (a command is stopped at timeout). Its
-// errors never contain the password, nor the output of the command.
-func (p *passwordFlags) read(ctx context.Context, e *env, timeout time.Duration) (string, error) {
-	if p.literal != "" {
-		return p.literal, nil
-	}
-	ref, ok := p.ref()
-	if !ok {
-		return "", usageErrorf("no password source").
-			withFix("give --password-env VAR, --password-file FILE or --password-cmd CMD with --user")
-	}
-	return e.connector().Secret(ctx, &submit.Account{Timeout: timeout}, ref)
-}
-
-// describe names the source as the user gave it, for messages.
+// describe names the source as the user gave it, for messages (ref's:
+// serve describes a password only when the flags name one).
 func (p *passwordFlags) describe() string {
 	switch {
 	case p.env != "":
 		return "--password-env " + p.env
 	case p.file != "":
 		return "--password-file " + p.file
-	case p.cmd != "":
-		return "--password-cmd"
 	}
-	return "the configured password"
+	return "--password-cmd"
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.

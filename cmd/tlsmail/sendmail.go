@@ -531,7 +531,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 			for _, r := range qr.out.Result.Rejected {
 				// Delivered to the others; this one was queued again.
 				fmt.Fprintf(e.stderr, "tlsmail: recipient %s deferred (%s): queued again in %s; 'tlsmail queue run' retries it\n",
-					r.Addr, safetext.OneLine(deferredReply(r.Reply)), qr.dir)
+					r.Addr, safetext.OneLine(submit.RefusedReply(r.Reply)), qr.dir)
 			}
 		}
 		// The account works now: the messages it left in the outbox go
@@ -715,15 +715,11 @@ func optValue(get func() (string, error)) (*string, error) {
 }
 
 // sendmailSearch is where sendmail mode looks for its configuration, as
-// msmtp does: the system file ($TLSMAIL_SYSTEM_CONFIG, else msmtp's
-// SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
+// msmtp does: the system file (config.SystemFile: $TLSMAIL_SYSTEM_CONFIG,
+// else msmtp's SYSCONFDIR/msmtprc) and the user file (-C, else TLSMAIL_CONFIG,
 // ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config, then tlsmail's own).
 func sendmailSearch(e *env, explicit, home string) config.Search {
-	sys := e.getenv("TLSMAIL_SYSTEM_CONFIG")
-	if sys == "" {
-		sys = config.DefaultSystemFile()
-	}
-	return config.Search{Explicit: explicit, SystemFile: sys, Getenv: e.getenv, Home: home}
+	return config.Search{Explicit: explicit, SystemFile: config.SystemFile(e.getenv), Getenv: e.getenv, Home: home}
 }
 
 // expander is msmtp's %U %H %C %M in this process's environment (see
@@ -758,46 +754,40 @@ func sendmailAccount(ctx context.Context, e *env, o *sendOptions, home string) (
 // (config.Search.Select: the system file and the user's, EMAIL and
 // SMTPSERVER, the command line's account options, -f, %U %H %C %M).
 func sendmailSelect(ctx context.Context, e *env, o *sendOptions, home string) (*config.Account, error) {
-	a, err := sendmailSearch(e, o.config, home).Select(ctx, config.Selection{Account: o.account, From: o.from,
-		Overrides: o.msmtpOverrides(), Options: readOptions(home)})
+	a, err := sendmailSearch(e, o.config, home).Select(ctx, o.selection(home))
+	return a, selectError(err)
+}
+
+// selection is the command line's choice of account.
+func (o *sendOptions) selection(home string) config.Selection {
+	return config.Selection{Account: o.account, From: o.from, Overrides: o.msmtpOverrides(), Options: readOptions(home)}
+}
+
+// selectError names the flag of an account option that cannot be used.
+func selectError(err error) error {
 	var oe *config.OverrideError
 	if errors.As(err, &oe) {
-		return nil, configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
+		return configErrorf("--%s: %s", strings.ReplaceAll(oe.Key, "_", "-"), oe.Err.Msg).withFix(oe.Err.Fix)
 	}
-	return a, err
+	return err
 }
 
 // sendmailOutbox opens the outbox of -bp and -q: the one a message of
-// this command line is queued in (queuedSend), found the same way:
-// --queue-dir or --queue-url (-O QueueDirectory), the environment, else
-// the queue_dir or queue_url of the account msmtp's files give
-// (sendmailSelect: the system file too), else the default directory. An
-// account -C or -a names that cannot be read is an error; no
-// configuration at all is the default outbox.
+// this command line is queued in (queuedSend), found the same way
+// (submit.SendmailQueue: --queue-dir or --queue-url, the environment, the
+// account msmtp's files give, the default directory).
 func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (outbox.Store, error) {
-	var dir, qurl string
-	if sa.queueDir == "" && sa.queueURL == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
-		o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
-		a, err := sendmailSelect(ctx, e, o, homeDir(e))
-		switch {
-		case err == nil && a.File != "":
-			dir, qurl = a.QueueDir, a.QueueURL
-		case err == nil:
-			// An account of no file (the environment's, --host): as
-			// queuedSend, the queue_dir of the file send reads.
-			dir, qurl, _ = configQueueDir(ctx, e, "", "")
-		case sa.config == "" && sa.account == "" &&
-			(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, config.ErrAccountNotFound)):
-			// No file this user can read, or none with a default
-			// account: nothing can be queued for an account of theirs,
-			// and the default outbox is the one to list or run.
-		default:
+	if sa.queueURL != "" {
+		if err := checkURLArg(sa.queueURL); err != nil {
 			return nil, err
 		}
 	}
-	loc, err := resolveQueue(e, sa.queueDir, sa.queueURL, dir, qurl)
+	home := homeDir(e)
+	o := &sendOptions{config: sa.config, account: sa.account, from: sa.from, overrides: sa.overrides}
+	loc, err := queueLocationError(submit.SendmailQueue(ctx, sendmailSearch(e, sa.config, home),
+		o.selection(home), flagSource(sa.queueDir, sa.queueURL)))
 	if err != nil {
-		return nil, err
+		return nil, selectError(err)
 	}
 	return openStore(ctx, e, loc, 0, 0)
 }
@@ -845,13 +835,3 @@ const (
 	backlogItems = 20
 	backlogTime  = 10 * time.Second
 )
-
-// deferredReply is the reply a recipient queued again was deferred with:
-// the server's 4xx, or (code 0) the failure of a further transaction that
-// got no reply.
-func deferredReply(r smtp.Reply) string {
-	if r.Code == 0 {
-		return "no reply: " + r.Text()
-	}
-	return r.String()
-}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,48 +105,23 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 		}
 		return en
 	}
-	en.From, en.Recipients = qr.env.From, qr.env.To
-	var reply *smtp.Reply
-	if qr.out != nil && qr.out.Result != nil {
-		reply = qr.out.Result.Response
-		if qr.res.Outcome == outbox.Delivered {
-			en.MailSize = qr.out.Result.Bytes
-		}
-	}
+	// The outcome's fields are the library's (submit.LogEntry), as for an
+	// item a later run delivers; what this run did with the message
+	// (kept, queued only, sent without an outbox) is added here.
+	a := submit.Account{Host: host, Mode: smtp.TLSMode(mode), Auth: submit.Auth{User: user}}
+	it := &outbox.Item{ID: qr.id, Envelope: qr.env}
+	out := submit.LogEntry(&a, it, qr.res, qr.out)
+	en.From, en.Recipients = out.From, out.Recipients
+	en.MailSize, en.SMTPStatus, en.SMTPMsg = out.MailSize, out.SMTPStatus, out.SMTPMsg
+	en.ErrorMsg, en.ExitCode = out.ErrorMsg, out.ExitCode
 	switch qr.res.Outcome {
-	case outbox.Delivered:
-		if qr.out != nil && qr.out.Result != nil && len(qr.out.Result.Rejected) > 0 {
-			var b []string
-			if qr.id == "" {
-				// Sent without an outbox (a direct send): the refused
-				// recipients were not queued again; nothing retries them.
-				for _, r := range qr.out.Result.Rejected {
-					b = append(b, r.Addr+" refused ("+deferredReply(r.Reply)+")")
-				}
-				en.ErrorMsg = strings.Join(b, "; ") + "; not delivered to them"
-				break
-			}
-			// Delivered to the others; these were queued again.
-			for _, r := range qr.out.Result.Rejected {
-				b = append(b, r.Addr+" deferred ("+deferredReply(r.Reply)+")")
-			}
-			en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
-		}
-	case outbox.Permanent, outbox.Temporary, outbox.Corrupt:
-		c := classify(qr.res.Err)
-		en.ErrorMsg, en.ExitCode = c.message, c.code
-		if qr.res.Outcome == outbox.Temporary {
-			// tlsmail keeps the message (msmtp would have lost it).
-			if what, ok := submit.ConfigFix(qr.res.Err); ok {
-				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
-			} else {
-				en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
-			}
-		}
-		var se *smtp.Error
-		reply = nil
-		if errors.As(qr.res.Err, &se) {
-			reply = se.Reply
+	case outbox.Delivered, outbox.Permanent, outbox.Corrupt:
+	case outbox.Temporary:
+		// tlsmail keeps the message (msmtp would have lost it).
+		if what, ok := submit.ConfigFix(qr.res.Err); ok {
+			en.ErrorMsg += " (kept in the outbox as " + qr.id + "; this will not heal by itself: " + what + ", then run tlsmail queue flush)"
+		} else {
+			en.ErrorMsg += " (kept in the outbox as " + qr.id + "; tlsmail queue run retries it)"
 		}
 	default:
 		if qr.deferred {
@@ -168,33 +140,7 @@ func maillogEntry(o *sendOptions, qr *queued, err error) maillog.Entry {
 			en.ErrorMsg += " (not kept: no outbox, " + qr.directWhy + ")"
 		}
 	}
-	if reply != nil {
-		en.SMTPStatus = reply.Code
-		en.SMTPMsg = replyLines(reply)
-	}
 	return en
-}
-
-// replyLines renders a reply as the server sent it: "250-first",
-// "250 2.0.0 last".
-func replyLines(r *smtp.Reply) []string {
-	lines := r.Lines
-	if len(lines) == 0 {
-		lines = []string{""}
-	}
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		sep := "-"
-		if i == len(lines)-1 {
-			sep = " "
-		}
-		s := strconv.Itoa(r.Code) + sep
-		if r.Enhanced != "" {
-			s += r.Enhanced + " "
-		}
-		out[i] = s + l
-	}
-	return out
 }
 
 // sendLog is sendmailLog for `tlsmail send` (an account's logfile and
@@ -219,55 +165,21 @@ func sendLog(e *env, o *sendOptions, qr *queued, out *submit.Sent, sent smtp.Env
 }
 
 // queuedLog writes msmtp's log line for an item that left the outbox
-// after the run that queued it: delivered, or failed for good (refused,
-// or expired: moved to failed/) by queue run and flush, sendmail -q, the
-// worker (queue run --watch) or the backlog a later send delivers. The
-// line goes to the log of the account the item was queued from (its
-// settings' Log, which accountFor keeps), in the format of the direct
-// send's line (maillogEntry), its exitcode the one the command line exits
-// with for that outcome (classify). A deferred item gets no line: the run
-// that queued it wrote one, and a line per retry would say nothing new.
-// An item queued before its log was kept, or from an account without a
-// log, gets none. A log that cannot be written is a warning. c (nil: the
-// item is trusted) decides whether an item of a shared queue may choose
-// its log (submit.Connector.ItemLog): one that may not gets no line and a
-// warning.
+// after the run that queued it (submit.Connector.LogItem): delivered, or
+// failed for good, by the backlog a later send delivers (queue run and
+// flush, sendmail -q and the worker have RunPass write it: PassConfig.Log).
+// c (nil: the item is trusted) decides whether an item of a shared queue
+// may choose its log. A line that cannot be written is a warning.
 func queuedLog(e *env, c *submit.Connector, it *outbox.Item, res outbox.Result, s *submit.Sent) {
-	expired := res.Outcome == outbox.Temporary && !it.FailedAt.IsZero()
-	if res.Outcome != outbox.Delivered && res.Outcome != outbox.Permanent && res.Outcome != outbox.Corrupt && !expired {
-		return
+	if err := c.LogItem(context.Background(), it, res, s); err != nil {
+		logWarning(e, err)
 	}
-	var a submit.Account
-	if json.Unmarshal(it.Data(), &a) != nil || a.Log.IsZero() {
-		return
-	}
-	if c != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		l, err := c.ItemLog(ctx, &a)
-		cancel()
-		if err != nil {
-			// The id and the log settings named are the row's: quoted,
-			// as queue run and queue list print its errors.
-			fmt.Fprintf(e.stderr, "tlsmail: warning: %s: %s\n", safetext.Quote(it.ID), safetext.Quote(err.Error()))
-			return
-		}
-		a.Log = l
-	}
-	// "-" was the standard output of the run that queued it, which is
-	// gone (accountFor keeps none).
-	lc := maillog.Config{File: a.Log.File, TimeFormat: a.Log.TimeFormat, Syslog: a.Log.Syslog}
-	qr := &queued{id: it.ID, res: res, env: outbox.Envelope{From: it.Envelope.From, To: it.Envelope.To}, out: s}
-	if expired {
-		qr.res.Outcome = outbox.Permanent
-	}
-	en := maillogEntry(&sendOptions{file: &a}, qr, nil)
-	if expired {
-		// Failed for good although the last attempt's failure was
-		// temporary: the reason says so, and the code is queue run's for
-		// a message failed for good.
-		en.ErrorMsg, en.ExitCode = it.Reason, exitUnavailable
-	}
-	if werr := lc.Write(en, time.Now()); werr != nil {
-		fmt.Fprintf(e.stderr, "tlsmail: warning: %v\n", werr)
-	}
+}
+
+// logWarning reports a log line that could not be written: the message
+// has been dealt with either way.
+func logWarning(e *env, err error) {
+	// Quoted: a shared queue's item chose its id and log settings, which
+	// the error may name (as queue run and queue list print its errors).
+	fmt.Fprintf(e.stderr, "tlsmail: warning: %s\n", safetext.Quote(err.Error()))
 }

@@ -120,8 +120,8 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	var pw string
 	generated := false
 	if o.user != "" {
-		if strings.ContainsAny(o.user, "\r\n\x00") {
-			return usageErrorf("--user contains a line break or NUL").withFix("give the user name on one line")
+		if err := (submit.Auth{User: o.user}).Check(); err != nil {
+			return flagUsage(err) // a user name on two lines
 		}
 		if o.password.count() == 0 {
 			var err error
@@ -131,7 +131,10 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 			generated = true
 		} else {
 			var err error
-			if pw, err = o.password.read(ctx, e, time.Minute); err != nil {
+			// The one reader of secrets, as for send; its errors never
+			// hold the password, nor the command's output.
+			ref, _ := o.password.ref()
+			if pw, err = e.connector().Secret(ctx, &submit.Account{Timeout: time.Minute}, ref); err != nil {
 				return err
 			}
 		}

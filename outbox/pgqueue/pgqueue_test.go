@@ -365,7 +365,7 @@ func TestPostgresNotifyWakesWorker(t *testing.T) {
 	w := &submit.Worker{Queue: q, Interval: time.Hour,
 		Pass: func(ctx context.Context) (outbox.Stats, error) {
 			defer func() { passes <- struct{}{} }()
-			return submit.RunPass(ctx, q, submit.PassConfig{OnResult: func(it *outbox.Item, r outbox.Result) { results <- r.Outcome }})
+			return submit.RunPass(ctx, q, submit.PassConfig{OnResult: func(it *outbox.Item, r outbox.Result, _ *submit.Sent) { results <- r.Outcome }})
 		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
