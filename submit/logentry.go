@@ -86,7 +86,7 @@ func LogEntry(a *Account, it *outbox.Item, res outbox.Result, s *Sent) maillog.E
 		for _, r := range s.Result.Rejected {
 			b = append(b, r.Addr+" deferred ("+RefusedReply(r.Reply)+")")
 		}
-		en.ErrorMsg = strings.Join(b, "; ") + "; queued again, tlsmail queue run retries"
+		en.ErrorMsg = strings.Join(b, "; ") + "; queued again for the outbox's next run"
 	case outbox.Permanent, outbox.Temporary, outbox.Corrupt:
 		reply = nil
 		var se *smtp.Error

@@ -128,7 +128,7 @@ func TestLogEntry(t *testing.T) {
 			wireStatus: []string{"250 2.0.0 queued as 1"}},
 		{name: "delivered, one deferred", id: "i1", res: outbox.Result{Outcome: outbox.Delivered},
 			s: &Sent{Result: &smtp.Result{Response: ok, Bytes: 42, Rejected: refused}}, logged: true, status: 250, size: 42,
-			errMsg: "eve@example.net deferred (450 4.2.1 busy); queued again, tlsmail queue run retries"},
+			errMsg: "eve@example.net deferred (450 4.2.1 busy); queued again for the outbox's next run"},
 		{name: "sent without an outbox, one refused", res: outbox.Result{Outcome: outbox.Delivered},
 			s: &Sent{Result: &smtp.Result{Response: ok, Bytes: 42, Rejected: refused}}, logged: true, status: 250, size: 42,
 			errMsg: "eve@example.net refused (450 4.2.1 busy); not delivered to them"},
