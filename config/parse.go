@@ -33,18 +33,14 @@ type Options struct {
 
 // Load reads the configuration file at path. Errors are *Error.
 func Load(ctx context.Context, path string, opts Options) (*File, error) {
-	// Only a regular file: opening a named pipe without a writer would
-	// block, and a device such as /dev/zero never ends.
-	fi, err := os.Stat(path)
-	var f *os.File
-	if err == nil && !fi.Mode().IsRegular() {
-		return nil, &Error{File: path, Msg: "the configuration file is " + fileKind(fi.Mode()) + ", not a regular file",
+	// Only a regular file (regfile.Open: checked before the open and on
+	// the open file): opening a named pipe without a writer would block,
+	// and a device such as /dev/zero never ends.
+	f, fi, err := regfile.Open(path, nil)
+	var nr *regfile.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, &Error{File: path, Msg: "the configuration file is " + fileKind(nr.Mode) + ", not a regular file",
 			Fix: "give the path of an msmtp-format configuration file"}
-	}
-	if err == nil {
-		// Opened without blocking and checked again: a file swapped for
-		// a FIFO after the Stat must not hang the open.
-		f, fi, err = regfile.Open(path, nil)
 	}
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration file: " + errText(err),
