@@ -3,7 +3,6 @@ package submit
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,26 +27,19 @@ import (
 func TestRunPassLog(t *testing.T) {
 	t.Parallel()
 	const reject = "reject@example.net"
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t),
+	_, base := startServerWith(t, server.Config{
 		RejectRecipient: func(to string) *server.Reply {
 			if to == reject {
 				return &server.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user here"}
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
 	for _, log := range []bool{true, false} {
 		t.Run("Log="+strconv.FormatBool(log), func(t *testing.T) {
 			t.Parallel()
 			dir := testdir.New(t)
 			logfile := filepath.Join(dir, "msmtp.log")
-			a := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
-				Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second,
+			a := &Account{Host: base.Host, Port: base.Port, Mode: base.Mode, Trust: base.Trust, Timeout: base.Timeout,
 				Log: Log{File: logfile}}
 			q, err := outbox.Open(filepath.Join(dir, "q"), outbox.Options{})
 			if err != nil {

@@ -24,21 +24,13 @@ import (
 func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 	t.Parallel()
 	const later = "later@example.net"
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t),
+	_, a := startServerWith(t, server.Config{
 		RejectRecipient: func(to string) *server.Reply {
 			if to == later {
 				return &server.Reply{Code: 450, Enhanced: [3]int{4, 2, 1}, Text: "mailbox busy, try later"}
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
-		Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
 	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,8 @@ package submit
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 )
 
 // TestRequeueWhenCancelled: a recipient refused with 452 while the other
@@ -29,7 +26,7 @@ func TestRequeueWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mails atomic.Int32
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t), MaxRecipients: 1,
+	_, a := startServerWith(t, server.Config{MaxRecipients: 1,
 		RejectMail: func(string) *server.Reply {
 			if mails.Add(1) == 2 {
 				cancel() // the run stops during the further transaction
@@ -37,14 +34,6 @@ func TestRequeueWhenCancelled(t *testing.T) {
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
-		Trust: Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
 	q, err := outbox.Open(filepath.Join(testdir.New(t), "q"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,9 +15,20 @@ import (
 	"github.com/tlsmail/tlsmail/smtp"
 )
 
+// startTestServer starts the embedded server on loopback and returns it
+// with an Account that delivers to it over STARTTLS, verified with its CA.
 func startTestServer(t *testing.T) (*server.Server, *Account) {
 	t.Helper()
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
+	return startServerWith(t, server.Config{})
+}
+
+// startServerWith is startTestServer for a server with cfg's hooks
+// (RejectRecipient, RejectMail, ...); its address and directory are the
+// test's.
+func startServerWith(t *testing.T, cfg server.Config) (*server.Server, *Account) {
+	t.Helper()
+	cfg.SMTPAddr, cfg.Dir = "127.0.0.1:0", testdir.New(t)
+	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
