@@ -72,12 +72,12 @@ func TestWorkerRequeuesDeferredRecipients(t *testing.T) {
 	}
 }
 
-// TestWorkerOnDone: a Worker's OnResult (PassConfig.OnResult) is told each
-// item's outcome with what its delivery learnt: the server's 250 and
-// the size sent for an item delivered, nothing (nil) for an item whose
-// server could not be reached. tlsmail's command line writes msmtp's log
-// line from it.
-func TestWorkerOnDone(t *testing.T) {
+// TestWorkerOnResultSent: a Worker's OnResult (PassConfig.OnResult) is
+// told each item's outcome with what its delivery learnt: the server's 250
+// and the size sent for an item delivered, nothing (nil) for an item whose
+// server could not be reached. msmtp's log line (LogEntry) is made from
+// them.
+func TestWorkerOnResultSent(t *testing.T) {
 	t.Parallel()
 	_, up := startTestServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
