@@ -29,8 +29,9 @@ func ExitCode(err error) int {
 		te     *trust.Error
 		subErr *Error
 	)
+	_, platform := platformConfigText(err)
 	switch {
-	case platformConfigError(err):
+	case platform:
 		return sysexits.Config
 	case errors.As(err, &cfgErr):
 		return sysexits.Config

@@ -8,18 +8,13 @@ import (
 	"github.com/tlsmail/tlsmail/secchan/schannel"
 )
 
-// platformConfigError reports a client certificate Schannel cannot find or
-// open (a *schannel.CertError: not in the store, a bad thumbprint, a
-// private key this user may not read, an unreadable PFX file): the user's
+// platformConfigText is the message, without its fix, of a client
+// certificate Schannel cannot find or open (ok: err is a
+// *schannel.CertError: not in the store, a bad thumbprint, a private key
+// this user may not read, an unreadable PFX file): the user's
 // configuration, not a failure of the server, although it surfaces during
 // the TLS handshake.
-func platformConfigError(err error) bool {
-	var ce *schannel.CertError
-	return errors.As(err, &ce)
-}
-
-// platformConfigText is platformConfigError's message without its fix.
-func platformConfigText(err error) (string, bool) {
+func platformConfigText(err error) (msg string, ok bool) {
 	var ce *schannel.CertError
 	if !errors.As(err, &ce) {
 		return "", false
