@@ -33,6 +33,9 @@ type Source struct {
 	URL   string
 }
 
+// IsZero reports whether s names no outbox.
+func (s Source) IsZero() bool { return s.Dir == "" && s.URL == "" }
+
 // Env is the Source of the environment variables TLSMAIL_QUEUE_DIR and
 // TLSMAIL_QUEUE_URL, read with getenv (os.Getenv).
 func Env(getenv func(string) string) Source {

@@ -45,7 +45,7 @@ func ConfigQueue(ctx context.Context, s config.Search, account string, opts conf
 		s.Getenv = os.Getenv
 	}
 	getenv := s.Getenv
-	if s.Explicit == "" && account == "" && (getenv("TLSMAIL_QUEUE_DIR") != "" || getenv("TLSMAIL_QUEUE_URL") != "") {
+	if s.Explicit == "" && account == "" && !outbox.Env(getenv).IsZero() {
 		return "", "", nil
 	}
 	path, err := config.Locate(s.Explicit, getenv, s.Home)
@@ -86,7 +86,7 @@ func SendmailQueue(ctx context.Context, s config.Search, sel config.Selection, e
 	}
 	getenv := s.Getenv
 	var acct outbox.Source
-	if explicit.Dir == "" && explicit.URL == "" && getenv("TLSMAIL_QUEUE_DIR") == "" && getenv("TLSMAIL_QUEUE_URL") == "" {
+	if explicit.IsZero() && outbox.Env(getenv).IsZero() {
 		a, err := s.Select(ctx, sel)
 		switch {
 		case err == nil && a.File != "":

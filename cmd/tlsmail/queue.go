@@ -342,7 +342,7 @@ others.`,
 // configuration (resolveQueue).
 func (f *queueFlags) resolve(ctx context.Context, e *env) (anystore.Location, error) {
 	cfgDir, cfgURL := "", ""
-	if f.dir == "" && f.url == "" && e.getenv("TLSMAIL_QUEUE_DIR") == "" && e.getenv("TLSMAIL_QUEUE_URL") == "" {
+	if f.dir == "" && f.url == "" && anystore.Env(e.getenv).IsZero() {
 		var err error
 		if cfgDir, cfgURL, err = configQueueDir(ctx, e, f.config, f.account); err != nil {
 			return anystore.Location{}, err
