@@ -22,6 +22,13 @@ import (
 	"github.com/tlsmail/tlsmail/trust"
 )
 
+// refusedFor reports whether err is a shared item's refusal (an *Error of
+// Field "queued_settings", with a fix) whose message names want.
+func refusedFor(err error, want string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Field == "queued_settings" && strings.Contains(e.Msg, want) && e.Fix != ""
+}
+
 // TestSharedItemConfigFileShowsNoContent: a shared queue's row chooses the
 // configuration file its account is read from, and any file of the
 // runner's user passes the owner check: a password file, a key, a token.
@@ -124,8 +131,7 @@ func TestSharedItemClientCertificateIsTheAccounts(t *testing.T) {
 			}
 			continue
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) || e.Fix == "" {
+		if !refusedFor(err, tt.want) {
 			t.Errorf("%s: Plan: %v, %v; want a queued_settings refusal naming %q", tt.name, pl != nil, err, tt.want)
 		}
 	}
@@ -159,8 +165,7 @@ func TestSharedItemKeepsTheAccountsMechanism(t *testing.T) {
 			}
 			continue
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) {
+		if !refusedFor(err, tt.want) {
 			t.Errorf("%s: Plan: %v; want a queued_settings refusal naming %q", tt.mech, err, tt.want)
 		}
 	}
@@ -192,8 +197,7 @@ func TestSharedItemTimeoutIsBounded(t *testing.T) {
 			}
 			continue
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) || e.Fix == "" {
+		if !refusedFor(err, tt.want) {
 			t.Errorf("timeout %v: Plan: %v; want a queued_settings refusal naming %q", tt.d, err, tt.want)
 		}
 		// The runner's own items keep their timeout.
@@ -231,9 +235,8 @@ func TestSharedItemHostNameFoldsASCIIOnly(t *testing.T) {
 			}
 			continue
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.Field != "queued_settings" || !strings.Contains(e.Msg, tt.want) {
-			t.Errorf("%s / %s: Plan: %v; want a refusal naming %q", tt.host, tt.tlsName, err, tt.want)
+		if !refusedFor(err, tt.want) {
+			t.Errorf("%s / %s: Plan: %v; want a queued_settings refusal naming %q", tt.host, tt.tlsName, err, tt.want)
 		}
 	}
 	// netrc: the TLS name must be the host's own, in ASCII case only.
