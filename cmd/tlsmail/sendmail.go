@@ -468,7 +468,7 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		_, err := sendmailSearch(e, "", homeDir(e)).Locate()
 		if err != nil && (!errors.Is(err, fs.ErrNotExist) || config.EnvAccount(e.getenv) == nil) {
 			return configErrorf("no configuration file: sendmail needs an msmtp-format account to know the server (%v)", err).
-				withFix("write one to ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or " + systemFileText(config.DefaultSystemFile()) +
+				withFix("write one to ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or " + systemFileText(config.SystemFile(e.getenv)) +
 					" (or set TLSMAIL_CONFIG, or SMTPSERVER and EMAIL), or pass -C FILE")
 		}
 	}
