@@ -41,7 +41,7 @@ type Search struct {
 	// it replaces the user file search, not the system file (as in msmtp).
 	Explicit string
 	// SystemFile is the system configuration file, read when it exists;
-	// "" for none. Callers normally set DefaultSystemFile().
+	// "" for none. Callers normally set SystemFile(getenv).
 	SystemFile string
 	// Getenv and Home are the environment and the home directory.
 	Getenv func(string) string
