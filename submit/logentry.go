@@ -115,7 +115,8 @@ func LogEntry(a *Account, it *outbox.Item, res outbox.Result, s *Sent) maillog.E
 // account without a log, gets none. A shared queue's item may choose its
 // log only as ItemLog allows; one that may not gets no line and an error
 // naming it. "-" (the standard output of the run that queued it, which is
-// gone) writes nothing. A nil c is a zero Connector.
+// gone) writes nothing. A cancelled ctx (a run being stopped) does not
+// stop the line: the outcome has happened. A nil c is a zero Connector.
 func (c *Connector) LogItem(ctx context.Context, it *outbox.Item, res outbox.Result, s *Sent) error {
 	if !Logged(it, res) {
 		return nil
@@ -127,7 +128,9 @@ func (c *Connector) LogItem(ctx context.Context, it *outbox.Item, res outbox.Res
 	if c == nil {
 		c = &Connector{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	// The outcome has happened: a run being stopped (ctx cancelled) still
+	// writes its line; the minute bounds reading the account's file.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	l, err := c.ItemLog(ctx, &a)
 	cancel()
 	if err != nil {
