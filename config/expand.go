@@ -70,14 +70,12 @@ func (a *Account) Expand(ctx context.Context, x Expander, from bool) error {
 		// msmtp's obsolete auto_from: user@maildomain replaces from,
 		// the command line's sender included.
 		a.From, a.fromAddress = x.userName(x.getenv()), true
-		if a.MailDomain == "" {
-			// msmtp sends the bare user name, which servers refuse.
-			o := a.Set["auto_from"]
-			return &Error{File: a.File, Line: o.Line, Key: "auto_from",
-				Msg: fmt.Sprintf("account %s: auto_from is on but maildomain is not set: the sender would be the bare user name %q", a.Name, a.From),
-				Fix: "add maildomain example.com to the account (the sender becomes user@example.com), or replace auto_from with from %U@example.com"}
+		if a.MailDomain != "" {
+			a.From += "@" + a.MailDomain
 		}
-		a.From += "@" + a.MailDomain
+		// Without maildomain msmtp sends the bare user name, which
+		// servers refuse: EnvelopeFrom refuses it (not here, so that
+		// what needs no sender, such as listing the queue, still works).
 	}
 	return nil
 }
@@ -257,6 +255,12 @@ func sanitize(s string) string {
 // set, or a wildcard pattern), since the command line may not decide then.
 // Call Expand first.
 func (a *Account) EnvelopeFrom(cmdline string) (string, error) {
+	if a.AutoFrom && a.MailDomain == "" && a.fromAddress && !strings.Contains(a.From, "@") {
+		o := a.Set["auto_from"]
+		return "", &Error{File: a.File, Line: o.Line, Key: "auto_from",
+			Msg: fmt.Sprintf("account %s: auto_from is on but maildomain is not set: the sender would be the bare user name %q", a.Name, a.From),
+			Fix: "add maildomain example.com to the account (the sender becomes user@example.com), or replace auto_from with from %U@example.com"}
+	}
 	if !a.AllowFromOverride {
 		line := 0
 		if o, ok := a.Set["allow_from_override"]; ok {

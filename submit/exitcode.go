@@ -28,6 +28,7 @@ func ExitCode(err error) int {
 		se     *smtp.Error
 		te     *trust.Error
 		subErr *Error
+		ie     *message.InputError
 	)
 	_, platform := platformConfigText(err)
 	switch {
@@ -41,6 +42,10 @@ func ExitCode(err error) int {
 		return sysexits.TempFail
 	case errors.As(err, &subErr):
 		return sysexits.Config
+	case errors.As(err, &ie):
+		// A message that cannot be sent as given: the command line's
+		// code for it too (nothing was sent).
+		return sysexits.Usage
 	}
 	return sysexits.Software
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tlsmail/tlsmail/config"
 	"github.com/tlsmail/tlsmail/internal/sysexits"
 	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -175,6 +176,7 @@ func TestExitCode(t *testing.T) {
 		{&trust.Error{}, sysexits.TempFail},
 		{&config.Error{Msg: "bad"}, sysexits.Config},
 		{&Error{Field: "host", Msg: "no host"}, sysexits.Config},
+		{&message.InputError{Field: "from", Problem: "not an address"}, sysexits.Usage}, // the CLI's code too
 		{errors.New("unclassified"), sysexits.Software},
 	} {
 		if got := ExitCode(tc.err); got != tc.want {
