@@ -150,10 +150,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 	if prov, err = c.applyIdentity(&acct, prov); err != nil {
 		return nil, err
 	}
-	timeout := a.Timeout
-	if timeout <= 0 {
-		timeout = smtp.DefaultTimeout
-	}
+	timeout := c.timeoutFor(a)
 	localName := a.LocalName
 	if strings.Contains(localName, "%") {
 		// An item queued before msmtp's %H %C %M were expanded when the
@@ -272,10 +269,7 @@ func (c *Connector) readSecret(ctx context.Context, a *Account, r SecretRef, wha
 			return "", err
 		}
 	case SecretCommand:
-		timeout := a.Timeout
-		if timeout <= 0 {
-			timeout = smtp.DefaultTimeout
-		}
+		timeout := c.timeoutFor(a)
 		name := r.Name
 		if name == "" {
 			name = what

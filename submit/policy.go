@@ -43,7 +43,7 @@ type ItemPolicy struct {
 	// Name) has it, and only under the same checks as SecretConfig,
 	// unless Secrets lists SecretFile (its files are files; a Windows
 	// certificate store entry is not).
-	// A Timeout over maxSharedTimeout (10 minutes) is refused.
+	// A Timeout over maxSharedTimeout (10 minutes) is shortened to it.
 	// A secret of source SecretEnv, SecretFile or SecretCommand is refused
 	// unless Secrets lists its source. A refused item is checked before
 	// anything is read (no command runs, no file is opened): Plan returns
@@ -117,23 +117,39 @@ func effectiveMode(a *Account) smtp.TLSMode {
 	return smtp.StartTLS
 }
 
+// sharedItem reports whether a is an item of a shared store that c.Policy
+// holds to its rules: not one this process queued itself (Own).
+func (c *Connector) sharedItem(a *Account) bool {
+	p := c.Policy
+	return p.Shared && !(len(p.Own) > 0 && slices.Contains(p.Own, a.Key()))
+}
+
+// timeoutFor is a's Timeout, or smtp.DefaultTimeout when it has none;
+// for a shared store's item at most maxSharedTimeout, whatever the item
+// asks (a row cannot hold a worker's slot for ever; an account's own long
+// timeout is shortened, not refused).
+func (c *Connector) timeoutFor(a *Account) time.Duration {
+	t := a.Timeout
+	if t <= 0 {
+		t = smtp.DefaultTimeout
+	}
+	if c.sharedItem(a) && t > maxSharedTimeout {
+		t = maxSharedTimeout
+	}
+	return t
+}
+
 // checkShared refuses an Account of a shared store that c.Policy does not
 // accept (see ItemPolicy), before any of its secrets is read.
 func (c *Connector) checkShared(ctx context.Context, a *Account) error {
-	p := c.Policy
-	if !p.Shared || (len(p.Own) > 0 && slices.Contains(p.Own, a.Key())) {
+	if !c.sharedItem(a) {
 		return nil
 	}
+	p := c.Policy
 	refs := []struct {
 		what string
 		r    SecretRef
 	}{{SecretPassword, a.Auth.Secret}, {SecretPFXPassword, a.Client.PFXPassword}}
-	if a.Timeout > maxSharedTimeout {
-		fix := fmt.Sprintf("queue the message with a timeout of at most %v", maxSharedTimeout)
-		return &Error{Field: "queued_settings", Fix: fix,
-			Msg: fmt.Sprintf("the queued item sets a timeout of %v for each step, over the %v a runner of a shared queue waits for a server (its lease is renewed while it waits): nothing sent: %s",
-				a.Timeout, maxSharedTimeout, fix)}
-	}
 	// The sources refused outright first: their refusal says what to do
 	// whatever else the item gets wrong.
 	for _, s := range refs {
