@@ -18,6 +18,7 @@ import (
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/internal/testpki"
+	"github.com/tlsmail/tlsmail/internal/testport"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -50,12 +51,13 @@ func testContext(t *testing.T) context.Context {
 // ago, for programs that cannot report the port they bound.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Below the ephemeral range the run's other listeners draw from: a
+	// port of "127.0.0.1:0" was once taken by another package's test
+	// server before Postfix bound it (see internal/testport).
+	addr, err := testport.Addr()
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	return addr
 }
 

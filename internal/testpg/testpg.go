@@ -19,7 +19,6 @@ package testpg
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpeer"
+	"github.com/tlsmail/tlsmail/internal/testport"
 )
 
 // Cluster is a lazily started private cluster; the zero value is ready.
@@ -195,14 +195,9 @@ func chownAll(dir string, uid, gid int) error {
 	})
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a port for the cluster, below the ephemeral range that
+// the run's other listeners draw from (see internal/testport).
+func freePort() (int, error) { return testport.Free() }
 
 // Stop stops the cluster, if it was started, by the PID in its
 // postmaster.pid (a fast shutdown, then SIGKILL after 30 seconds), and
