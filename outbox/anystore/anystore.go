@@ -53,7 +53,7 @@ func (e *NoLocationError) Error() string {
 
 // Fix says what to do.
 func (e *NoLocationError) Fix() string {
-	return "set Location.Dir to a spool directory (submit.DefaultQueueDir is the usual one) or Location.URL to a PostgreSQL URL"
+	return "set Location.Dir to a spool directory or Location.URL to a PostgreSQL URL"
 }
 
 // URLError is a queue URL that cannot be used.
