@@ -29,6 +29,21 @@ func refusedFor(err error, want string) bool {
 	return errors.As(err, &e) && e.Field == "queued_settings" && strings.Contains(e.Msg, want) && e.Fix != ""
 }
 
+// writePKIFiles makes a fresh PKI for localhost and writes its CA, leaf
+// chain and key into dir, returning their paths.
+func writePKIFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	p, err := testpki.NewPKI([]string{"localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, certFile, keyFile, err = p.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caFile, certFile, keyFile
+}
+
 // TestSharedItemConfigFileShowsNoContent: a shared queue's row chooses the
 // configuration file its account is read from, and any file of the
 // runner's user passes the owner check: a password file, a key, a token.
@@ -73,29 +88,12 @@ func TestSharedItemConfigFileShowsNoContent(t *testing.T) {
 // host, verification off.
 func TestSharedItemClientCertificateIsTheAccounts(t *testing.T) {
 	dir := testdir.New(t)
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
+	caFile, certFile, keyFile := writePKIFiles(t, dir)
+	other := filepath.Join(dir, "other")
+	if err := os.Mkdir(other, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	caFile, certFile, keyFile, err := p.WriteFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherCert, otherKey, err := (func() (string, string, error) {
-		d := filepath.Join(dir, "other")
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return "", "", err
-		}
-		q, err := testpki.NewPKI([]string{"localhost"}, nil)
-		if err != nil {
-			return "", "", err
-		}
-		_, c, k, err := q.WriteFiles(d)
-		return c, k, err
-	})()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, otherCert, otherKey := writePKIFiles(t, other)
 	cfg := filepath.Join(dir, "msmtprc")
 	if err := os.WriteFile(cfg, []byte("account relay\nhost mail.example.org\nport 587\ntls on\ntls_starttls on\ntls_trust_file "+caFile+
 		"\ntls_cert_file "+certFile+"\ntls_key_file "+keyFile+"\n"), 0o600); err != nil {
@@ -270,14 +268,7 @@ func TestSharedItemNetrcKeepsRevocation(t *testing.T) {
 // and stays refused.
 func TestSharedItemClientCertificateFileOptIn(t *testing.T) {
 	dir := testdir.New(t)
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, certFile, keyFile, err := p.WriteFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, certFile, keyFile := writePKIFiles(t, dir)
 	a := &Account{Host: "relay.example.org", Port: 587, Client: ClientIdentity{CertFile: certFile, KeyFile: keyFile}}
 	c := &Connector{Policy: ItemPolicy{Shared: true, Secrets: []SecretSource{SecretFile}}}
 	if pl, err := c.Plan(context.Background(), a); err != nil || len(pl.Config.TLS.Certificates) != 1 {
@@ -371,14 +362,7 @@ func TestCRLCacheOneParsePerFile(t *testing.T) {
 // back from its stored JSON, is accepted by a runner with the same file.
 func TestSharedItemGenuineAccountPasses(t *testing.T) {
 	dir := testdir.New(t)
-	p, err := testpki.NewPKI([]string{"localhost"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile, certFile, keyFile, err := p.WriteFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caFile, certFile, keyFile := writePKIFiles(t, dir)
 	cfg := filepath.Join(dir, "msmtprc")
 	if err := os.WriteFile(cfg, []byte("account work\nhost Mail.Example.org\nport 465\ntls on\ntls_starttls off\ntls_trust_file "+caFile+
 		"\ntls_cert_file "+certFile+"\ntls_key_file "+keyFile+"\nauth cram-md5\nuser alice\npassword s3cret\ntimeout 120\nlogfile "+filepath.Join(dir, "log")+"\n"), 0o600); err != nil {

@@ -17,17 +17,7 @@ import (
 // and the line did not say it needed fixing).
 func TestSendmailWrongPasswordThenBacklog(t *testing.T) {
 	t.Parallel()
-	m := newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
-	good, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(good), "password "+testPassword, "password wrong-Secret-77", 1)
-	if err := os.WriteFile(m.cfg, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "first@example.org"}, env: m.env(),
-		stdin: strings.NewReader("Subject: first\n\nx\n")}.run(t)
+	m, r, fixPassword := sendmailWrongPassword(t)
 	if r.code != 0 {
 		t.Fatalf("a refused login queues the message (exit 0): %s", r)
 	}
@@ -43,9 +33,7 @@ func TestSendmailWrongPasswordThenBacklog(t *testing.T) {
 		t.Fatalf("want the message queued: %+v", q)
 	}
 	// The password is fixed; the next message goes, and the first with it.
-	if err := os.WriteFile(m.cfg, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fixPassword()
 	r = proc{args: []string{"sendmail", "-C", m.cfg, "-i", "second@example.org"}, env: m.env(),
 		stdin: strings.NewReader("Subject: second\n\nx\n")}.run(t)
 	if r.code != 0 || r.stderr != "" {
@@ -108,25 +96,13 @@ func TestSendmailUntrustedCertificateSaysFix(t *testing.T) {
 // about a minute after the failed attempt (the item's backoff).
 func TestSendmailHealAdviceFollowedLiterally(t *testing.T) {
 	t.Parallel()
-	m := newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
-	good, err := os.ReadFile(m.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(good), "password "+testPassword, "password wrong-Secret-77", 1)
-	if err := os.WriteFile(m.cfg, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := proc{args: []string{"sendmail", "-C", m.cfg, "-i", "first@example.org"}, env: m.env(),
-		stdin: strings.NewReader("Subject: first\n\nx\n")}.run(t)
+	m, r, fixPassword := sendmailWrongPassword(t)
 	_, advice, ok := strings.Cut(r.stderr, "then run '")
 	advice, _, ok2 := strings.Cut(advice, "'")
 	if r.code != 0 || !ok || !ok2 || !strings.HasPrefix(advice, "tlsmail ") {
 		t.Fatalf("want exit 0 and \"then run 'tlsmail ...'\": %s", r)
 	}
-	if err := os.WriteFile(m.cfg, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fixPassword()
 	r = proc{args: strings.Fields(strings.TrimPrefix(advice, "tlsmail ")), env: m.env()}.run(t)
 	if r.code != 0 {
 		t.Fatalf("the advised %q did not deliver: %s", advice, r)
@@ -139,4 +115,29 @@ func TestSendmailHealAdviceFollowedLiterally(t *testing.T) {
 		t.Errorf("the advised %q delivered %d messages, want first@example.org's", advice, len(msgs))
 	}
 	m.wantEmptyOutbox(t, "after "+advice)
+}
+
+// sendmailWrongPassword starts a mailbox whose configuration has a wrong
+// password (the server answers a failed login at once) and runs sendmail
+// for first@example.org with it; fixPassword puts the right password back.
+func sendmailWrongPassword(t *testing.T) (m *mailbox, r result, fixPassword func()) {
+	t.Helper()
+	m = newMailbox(t, func(c *server.Config) { c.AuthFailureDelay = -1 }, nil)
+	good, err := os.ReadFile(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(good), "password "+testPassword, "password wrong-Secret-77", 1)
+	if err := os.WriteFile(m.cfg, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = proc{args: []string{"sendmail", "-C", m.cfg, "-i", "first@example.org"}, env: m.env(),
+		stdin: strings.NewReader("Subject: first\n\nx\n")}.run(t)
+	fixPassword = func() {
+		t.Helper()
+		if err := os.WriteFile(m.cfg, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m, r, fixPassword
 }

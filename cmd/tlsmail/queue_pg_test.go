@@ -38,6 +38,24 @@ func pgDB(t *testing.T, name string) string {
 	return strings.Replace(base, "/postgres?", "/"+name+"?", 1)
 }
 
+// pgInitDB creates the database name as pgDB does, runs `queue init` on
+// it, and returns its URL and the test's own connection to it (closed
+// when the test ends), to change behind the queue's back.
+func pgInitDB(t *testing.T, name string) (string, *pgx.Conn) {
+	t.Helper()
+	url := pgDB(t, name)
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return url, conn
+}
+
 // TestQueuePostgresCLI: the command line on the PostgreSQL queue: before
 // `queue init` a send --defer is refused (exit 78, saying to run init);
 // init creates the schema (and says so again when run twice); send
@@ -279,16 +297,8 @@ func TestQueuePostgresWatchNotify(t *testing.T) {
 // changes nothing) and a fix naming a newer tlsmail, not queue init
 // (which cannot downgrade a schema).
 func TestQueuePostgresNewerSchema(t *testing.T) {
-	url := pgDB(t, "newer")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	url, conn := pgInitDB(t, "newer")
 	if _, err := conn.Exec(ctx, `UPDATE tlsmail.schema_version SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}
@@ -308,16 +318,8 @@ func TestQueuePostgresNewerSchema(t *testing.T) {
 // and names the database by its URL (filepath.Clean had made
 // "postgres://" into "postgres:/").
 func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
-	url := pgDB(t, "enqueueonly")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	url, conn := pgInitDB(t, "enqueueonly")
 	for _, sql := range []string{
 		`CREATE ROLE app_enqueueonly LOGIN`,
 		`GRANT USAGE ON SCHEMA tlsmail TO app_enqueueonly`,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 )
 
@@ -120,7 +121,7 @@ func startServeWith(t *testing.T, extra ...string) (smtpAddr, smtpsAddr string, 
 	t.Helper()
 	cmd := exec.Command(tlsmailBin, append([]string{"serve", "--smtp", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	stderr := &lockedBuffer{}
+	stderr := &testbuf.Buffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

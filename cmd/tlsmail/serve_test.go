@@ -11,11 +11,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 )
 
@@ -27,8 +27,8 @@ type serveProc struct {
 	caFile    string
 	dir       string
 	sendLines []string // the printed `tlsmail send` lines
-	stdout    *lockedBuffer
-	stderr    *lockedBuffer
+	stdout    *testbuf.Buffer
+	stderr    *testbuf.Buffer
 	done      chan error
 }
 
@@ -40,7 +40,7 @@ func startServe(t *testing.T) *serveProc {
 	cmd := exec.Command(tlsmailBin, "serve", "--smtp", "127.0.0.1:0", "--smtps", "127.0.0.1:0",
 		"--dir", dir, "--user", testUser, "--password-env", passwordVar)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), passwordVar + "=" + testPassword}
-	p := &serveProc{cmd: cmd, dir: dir, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &serveProc{cmd: cmd, dir: dir, stdout: &testbuf.Buffer{}, stderr: &testbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -267,23 +267,4 @@ func splitAddr(t *testing.T, addr string) (host, port string) {
 		t.Fatalf("bad address %q", addr)
 	}
 	return addr[:i], addr[i+1:]
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writer goroutine and a
-// reading test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -12,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/internal/testport"
@@ -221,28 +221,10 @@ func unrelatedCA(t *testing.T, dir string) string {
 	return p
 }
 
-// lockedBuffer collects a server's log for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // embedded is a running embedded server and its log.
 type embedded struct {
 	*server.Server
-	log *lockedBuffer
+	log *testbuf.Buffer
 }
 
 // startEmbedded starts the embedded server on loopback (both listeners on
@@ -250,7 +232,7 @@ type embedded struct {
 // printed when the test fails.
 func startEmbedded(t *testing.T, cfg server.Config) *embedded {
 	t.Helper()
-	log := &lockedBuffer{}
+	log := &testbuf.Buffer{}
 	if cfg.SMTPAddr == "" && cfg.SMTPSAddr == "" {
 		cfg.SMTPAddr, cfg.SMTPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	}

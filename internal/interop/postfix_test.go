@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testpeer"
 )
 
@@ -273,7 +274,7 @@ func startPostfix(t *testing.T, ctx context.Context, pc postfixConfig) *postfix 
 	// -s keeps master in the foreground with its output open; it is what
 	// postfix-script runs for "postfix start-fg" outside PID 1.
 	p.master = exec.Command(filepath.Join(dirs["daemon_directory"], "master"), "-c", p.conf, "-s")
-	out := &lockedBuffer{}
+	out := &testbuf.Buffer{}
 	p.master.Stdout, p.master.Stderr = out, out
 	p.master.WaitDelay = 5 * time.Second
 	dieWithTest(p.master)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/secchan"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
@@ -32,7 +33,7 @@ func socatTLS(t *testing.T, socat string, files *pkiFiles, backend string, opts 
 		listen := append([]string{"OPENSSL-LISTEN:" + port, "bind=127.0.0.1", "reuseaddr", "fork",
 			"cert=" + files.CertFile, "key=" + files.Key, "verify=0"}, opts...)
 		cmd := exec.Command(socat, "-d", strings.Join(listen, ","), "TCP:"+backend)
-		out := &lockedBuffer{}
+		out := &testbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.WaitDelay = 5 * time.Second
 		dieWithTest(cmd)

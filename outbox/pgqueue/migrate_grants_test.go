@@ -25,17 +25,7 @@ import (
 // after the migration until an operator found the GRANTs to add.
 func TestPostgresMigrateV1KeepsGrants(t *testing.T) {
 	ctx := context.Background()
-	base := pg.URL(t)
-	admin := dial(t, base)
-	name := fmt.Sprintf("v1g_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	url := strings.Replace(base, "/postgres?", "/"+name+"?", 1)
-	conn := dial(t, url)
-	if from, err := pgqueue.MigrateTo(ctx, conn, 1); err != nil || from != 0 {
-		t.Fatalf("migrating to version 1 = %d, %v", from, err)
-	}
+	url, conn := newV1DB(t, "v1g")
 	app := fmt.Sprintf("v1app_%d_%d", os.Getpid(), dbSeq.Add(1))
 	worker := fmt.Sprintf("v1worker_%d_%d", os.Getpid(), dbSeq.Add(1))
 	for _, sql := range []string{

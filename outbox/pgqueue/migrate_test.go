@@ -26,17 +26,7 @@ import (
 // queued, still held.
 func TestPostgresMigrateV1(t *testing.T) {
 	ctx := context.Background()
-	base := pg.URL(t)
-	admin := dial(t, base)
-	name := fmt.Sprintf("v1_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	url := strings.Replace(base, "/postgres?", "/"+name+"?", 1)
-	conn := dial(t, url)
-	if from, err := pgqueue.MigrateTo(ctx, conn, 1); err != nil || from != 0 {
-		t.Fatalf("migrating to version 1 = %d, %v", from, err)
-	}
+	url, conn := newV1DB(t, "v1")
 	srv, a := startServer(t)
 	settings, err := json.Marshal(a)
 	if err != nil {
@@ -136,4 +126,24 @@ func content(t *testing.T, it *outbox.Item) string {
 		t.Fatalf("item %s: %v", it.ID, err)
 	}
 	return string(b)
+}
+
+// newV1DB creates a fresh database named after prefix and migrates it to
+// schema version 1 only (as a version-1 deployment left it), returning
+// its URL and the tests' own connection to it.
+func newV1DB(t *testing.T, prefix string) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	base := pg.URL(t)
+	admin := dial(t, base)
+	name := fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), dbSeq.Add(1))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(base, "/postgres?", "/"+name+"?", 1)
+	conn := dial(t, url)
+	if from, err := pgqueue.MigrateTo(ctx, conn, 1); err != nil || from != 0 {
+		t.Fatalf("migrating to version 1 = %d, %v", from, err)
+	}
+	return url, conn
 }

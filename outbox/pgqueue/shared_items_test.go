@@ -1,7 +1,6 @@
 package pgqueue_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,10 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
@@ -21,30 +20,12 @@ import (
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the server's sessions.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // authServer starts an embedded server whose whole dialogue (every
 // session, AUTH redacted) goes to the returned buffer: empty means no
 // connection was made to it.
-func authServer(t *testing.T, cfg server.Config) (*server.Server, *lockedBuffer, int) {
+func authServer(t *testing.T, cfg server.Config) (*server.Server, *testbuf.Buffer, int) {
 	t.Helper()
-	seen := &lockedBuffer{}
+	seen := &testbuf.Buffer{}
 	cfg.SMTPAddr, cfg.Dir, cfg.Debug, cfg.AuthFailureDelay = "127.0.0.1:0", testdir.New(t), seen, -1
 	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
