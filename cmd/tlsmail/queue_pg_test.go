@@ -139,11 +139,18 @@ func TestQueuePostgresFlags(t *testing.T) {
 		{"password keyword, spaced", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password = hunter2"}, nil, exitUsage, "pgpass"},
 		{"password keyword, tab", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password\t=hunter2"}, nil, exitUsage, "pgpass"},
 		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		// docs/deployment.md: sendmail enqueueing while the database is
+		// down exits 75 too, and a worker started then exits 75 (its
+		// service manager restarts it) rather than running without a queue.
+		{"unreachable at sendmail -odq", []string{"sendmail", "-odq", "--host=127.0.0.1", "--from=a@example.com", "x@example.com"}, []string{"TLSMAIL_QUEUE_URL=" + dead}, exitTempFail, "unavailable"},
+		{"worker started while unreachable", []string{"queue", "run", "--watch", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cli{args: tt.args, env: tt.env}.run(t)
+			// A message on standard input for the sendmail row; the
+			// other commands do not read it.
+			r := cli{args: tt.args, env: tt.env, stdin: strings.NewReader("Subject: s\n\nbody\n")}.run(t)
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("want exit %d and %q\n%s", tt.code, tt.want, r)
 			}
