@@ -350,8 +350,27 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "postgres://app_enqueueonly@") {
 		t.Fatalf("sendmail: want exit 0, the database's refusal and the queue's URL:\n%s", r)
 	}
+	// docs/deployment.md: these grants are enough for send --defer and
+	// sendmail -odq (queued, nothing tried, exit 0); send --queue, like
+	// plain sendmail, leaves its message queued for the workers and says
+	// why (exit 75: queued, not delivered; docs/queue-postgres.md).
+	for _, args := range [][]string{
+		{"sendmail", "-C", m.cfg, "-odq", "-t", "-i"},
+		baseSend(m.srv.SMTPAddr(), m.srv.CAFile(), "--defer", "--queue-url", appURL),
+	} {
+		if r := (proc{args: args, env: authEnv(), stdin: strings.NewReader(plainMessage)}).run(t); r.code != 0 {
+			t.Errorf("%s with the application hosts' grants: want exit 0\n%s", args[0], r)
+		}
+	}
+	r = proc{args: baseSend(m.srv.SMTPAddr(), m.srv.CAFile(), "--queue", "--queue-url", appURL), env: authEnv()}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "queued as") || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("send --queue with the application hosts' grants: want exit %d, queued, and the database's refusal\n%s", exitTempFail, r)
+	}
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d items queued (%v), want 1", n, err)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d items queued (%v), want 4", n, err)
+	}
+	if ms, _ := m.srv.Messages(); len(ms) != 0 {
+		t.Fatalf("the server got %d messages, want none: the workers deliver them", len(ms))
 	}
 }
