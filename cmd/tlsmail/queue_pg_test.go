@@ -157,11 +157,18 @@ func TestQueuePostgresFlags(t *testing.T) {
 		{"password keyword, spaced", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password = hunter2"}, nil, exitUsage, "pgpass"},
 		{"password keyword, tab", []string{"queue", "list", "--queue-url", "host=127.0.0.1 user=u password\t=hunter2"}, nil, exitUsage, "pgpass"},
 		{"unreachable at enqueue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		// docs/deployment.md: sendmail enqueueing while the database is
+		// down exits 75 too, and a worker started then exits 75 (its
+		// service manager restarts it) rather than running without a queue.
+		{"unreachable at sendmail -odq", []string{"sendmail", "-odq", "--host=127.0.0.1", "--from=a@example.com", "x@example.com"}, []string{"TLSMAIL_QUEUE_URL=" + dead}, exitTempFail, "unavailable"},
+		{"worker started while unreachable", []string{"queue", "run", "--watch", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cli{args: tt.args, env: tt.env}.run(t)
+			// A message on standard input for the sendmail row; the
+			// other commands do not read it.
+			r := cli{args: tt.args, env: tt.env, stdin: strings.NewReader("Subject: s\n\nbody\n")}.run(t)
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("want exit %d and %q\n%s", tt.code, tt.want, r)
 			}
@@ -345,8 +352,27 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "permission denied") || !strings.Contains(r.stderr, "postgres://app_enqueueonly@") {
 		t.Fatalf("sendmail: want exit 0, the database's refusal and the queue's URL:\n%s", r)
 	}
+	// docs/deployment.md: these grants are enough for send --defer and
+	// sendmail -odq (queued, nothing tried, exit 0); send --queue, like
+	// plain sendmail, leaves its message queued for the workers and says
+	// why (exit 75: queued, not delivered; docs/queue-postgres.md).
+	for _, args := range [][]string{
+		{"sendmail", "-C", m.cfg, "-odq", "-t", "-i"},
+		baseSend(m.srv.SMTPAddr(), m.srv.CAFile(), "--defer", "--queue-url", appURL),
+	} {
+		if r := (proc{args: args, env: authEnv(), stdin: strings.NewReader(plainMessage)}).run(t); r.code != 0 {
+			t.Errorf("%s with the application hosts' grants: want exit 0\n%s", args[0], r)
+		}
+	}
+	r = proc{args: baseSend(m.srv.SMTPAddr(), m.srv.CAFile(), "--queue", "--queue-url", appURL), env: authEnv()}.run(t)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "queued as") || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("send --queue with the application hosts' grants: want exit %d, queued, and the database's refusal\n%s", exitTempFail, r)
+	}
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d items queued (%v), want 1", n, err)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlsmail.outbox`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d items queued (%v), want 4", n, err)
+	}
+	if ms, _ := m.srv.Messages(); len(ms) != 0 {
+		t.Fatalf("the server got %d messages, want none: the workers deliver them", len(ms))
 	}
 }

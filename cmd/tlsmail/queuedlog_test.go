@@ -201,3 +201,32 @@ func TestQueuedLogOutcomes(t *testing.T) {
 		t.Errorf("warnings: %s", stderr.String())
 	}
 }
+
+// TestQueuedLogStdoutNotKept: README, "logfile - is not kept": a message
+// deferred by a sendmail whose account logs to standard output ("logfile
+// -") gets its line on that run's stdout, but the item does not keep "-"
+// as its log: the later `queue run` that delivers it writes no msmtp line
+// to its own stdout (which is not the stdout the account named).
+func TestQueuedLogStdoutNotKept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	down := startServer(t, func(c *server.Config) { c.Dir = dir })
+	addr := down.SMTPAddr()
+	cfg := writeFile(t, "msmtprc", []byte(strings.TrimSuffix(readText(t, writeMsmtprc(t, down, addr)), "\n")+"\nlogfile -\n"), 0o600)
+	down.Close()
+	env := []string{"TLSMAIL_QUEUE_DIR=" + filepath.Join(t.TempDir(), "queue")}
+	r := proc{args: []string{"sendmail", "-C", cfg, "bob@example.org"}, env: env, stdin: strings.NewReader("Subject: s\n\nb\n")}.run(t)
+	if r.code != 0 || !strings.Contains(r.stderr, "not delivered yet") || !strings.Contains(r.stdout, "exitcode=EX_TEMPFAIL") {
+		t.Fatalf("sendmail with the server down, logfile -: want the deferral's line on stdout\n%s", r)
+	}
+	makeDue(t, strings.TrimPrefix(env[0], "TLSMAIL_QUEUE_DIR="))
+	up := startServer(t, func(c *server.Config) { c.Dir, c.SMTPAddr = dir, addr })
+	r = proc{args: []string{"queue", "run"}, env: env}.run(t)
+	if r.code != 0 {
+		t.Fatalf("queue run: %s", r)
+	}
+	waitMessages(t, up, 1)
+	if strings.Contains(r.stdout, "exitcode=") {
+		t.Errorf("queue run wrote msmtp's line for an item queued with logfile -:\n%s", r)
+	}
+}

@@ -54,7 +54,8 @@ func TestTranscriptFileCLI(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	for _, p := range []string{fifo, os.DevNull} {
+	// README: "a FIFO, device or directory is refused".
+	for _, p := range []string{fifo, os.DevNull, t.TempDir()} {
 		r := cli{args: baseSend(srv.SMTPAddr(), srv.CAFile(), "--transcript", p), env: authEnv()}.run(t)
 		if r.code != exitConfig || !strings.Contains(r.stderr, "not a regular file") ||
 			!strings.Contains(r.stderr, "a writable path to a regular file") {
@@ -85,5 +86,17 @@ func TestTranscriptFileCLI(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(shared); strings.HasPrefix(string(b), "old") || !strings.Contains(string(b), "EHLO") {
 		t.Errorf("the transcript file holds %q, want a fresh transcript", b)
+	}
+
+	// A new transcript file is created with mode 0600 whatever the umask
+	// allows (the README's promise; the test's umask, usually 022, would
+	// otherwise give 0644).
+	fresh := filepath.Join(dir, "new-transcript.txt")
+	r = cli{args: baseSend(srv.SMTPAddr(), srv.CAFile(), "--transcript", fresh), env: authEnv()}.run(t)
+	if r.code != 0 {
+		t.Fatalf("send: exit %d\n%s", r.code, r)
+	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("a new transcript file: %v, %v; want mode 0600", fi, err)
 	}
 }

@@ -2,6 +2,7 @@ package pgqueue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,5 +81,59 @@ func TestPostgresEnqueueOnlyRole(t *testing.T) {
 	st, err := w.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
 	if err != nil || st.Deferred != 1 {
 		t.Errorf("run with the workers' grants = %+v, %v; want the item tried and deferred", st, err)
+	}
+}
+
+// TestPostgresDeploymentWorkerGrants: the narrower worker grants of
+// docs/deployment.md ("Database access": SELECT, UPDATE, DELETE on
+// tlsmail.outbox, SELECT, DELETE on tlsmail.message, SELECT, INSERT on
+// tlsmail.failed) are enough for a run: one pass delivers (deletes), fails
+// for good (moves to failed) and defers (updates), and ListFailed reads the
+// failed item.
+func TestPostgresDeploymentWorkerGrants(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	admin := dial(t, url)
+	worker := fmt.Sprintf("worker_%d", dbSeq.Add(1))
+	for _, stmt := range []string{
+		"CREATE ROLE " + worker + " LOGIN",
+		"GRANT USAGE ON SCHEMA tlsmail TO " + worker,
+		"GRANT SELECT ON tlsmail.schema_version TO " + worker,
+		"GRANT SELECT, UPDATE, DELETE ON tlsmail.outbox TO " + worker,
+		"GRANT SELECT, DELETE ON tlsmail.message TO " + worker,
+		"GRANT SELECT, INSERT ON tlsmail.failed TO " + worker,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	q := openPG(t, url, pgqueue.Options{})
+	var ids []string
+	for i := range 3 {
+		id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{"host":"127.0.0.1","port":1}`)}, strings.NewReader(msg(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	w := openPG(t, strings.Replace(url, "tlsmail@", worker+"@", 1), pgqueue.Options{})
+	st, err := w.Run(ctx, outbox.RunConfig{Deliver: func(ctx context.Context, b []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		for _, it := range b {
+			switch it.ID {
+			case ids[0]:
+				report(it, outbox.Result{Outcome: outbox.Delivered})
+			case ids[1]:
+				report(it, outbox.Result{Outcome: outbox.Permanent, Err: errors.New("550 no such user")})
+			default:
+				report(it, outbox.Result{Outcome: outbox.Temporary, Err: errors.New("451 try later")})
+			}
+		}
+		return nil
+	}})
+	if err != nil || st.Delivered != 1 || st.Failed != 1 || st.Deferred != 1 {
+		t.Fatalf("run with deployment.md's worker grants = %+v, %v; want 1 delivered, 1 failed, 1 deferred", st, err)
+	}
+	if failed, err := w.ListFailed(); err != nil || len(failed) != 1 || failed[0].ID != ids[1] {
+		t.Fatalf("ListFailed with the worker's grants = %+v, %v", failed, err)
 	}
 }

@@ -843,6 +843,44 @@ func TestParseConfigTLS(t *testing.T) {
 	}
 }
 
+// TestParseConfigTLSService: docs/queue-postgres.md, verify-full is the
+// default when neither the URL nor PGSSLMODE sets sslmode nor a service is
+// named: a service (pg_service.conf, named by PGSERVICE or the URL) that
+// sets sslmode is honoured as written. (A named service counts as choosing
+// even without an sslmode line: libpq's default then applies, as the doc
+// says; not asserted here.)
+func TestParseConfigTLSService(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pg_service.conf")
+	if err := os.WriteFile(file, []byte("[plain]\nhost=db.example.net\nsslmode=disable\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGSERVICEFILE", file)
+	t.Setenv("PGSSLMODE", "")
+	for _, tt := range []struct {
+		name, url, service string
+		verified           bool
+	}{
+		{"PGSERVICE sets sslmode disable", "postgres://u@db.example.net/q", "plain", false},
+		{"service= in the URL sets sslmode disable", "postgres://u@db.example.net/q?service=plain", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PGSERVICE", tt.service)
+			cfg, err := pgqueue.ParseConfig(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cfg.ConnConfig
+			verified := c.TLSConfig != nil && !c.TLSConfig.InsecureSkipVerify
+			for _, f := range c.Fallbacks {
+				verified = verified && f.TLSConfig != nil && !f.TLSConfig.InsecureSkipVerify
+			}
+			if verified != tt.verified {
+				t.Fatalf("%s with service %q: TLS verified = %v, want %v", tt.url, tt.service, verified, tt.verified)
+			}
+		})
+	}
+}
+
 // TestPostgresOpenLargeMemory: opening a queued message larger than what
 // comes with the claim reads it from the table once: the bytes the driver
 // returns are read as they are, not copied again into a string (a second
