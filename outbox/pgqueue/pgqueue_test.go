@@ -850,7 +850,7 @@ func TestParseConfigTLS(t *testing.T) {
 // even without an sslmode line: libpq's default then applies, as the doc
 // says; not asserted here.)
 func TestParseConfigTLSService(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "pg_service.conf")
+	file := filepath.Join(testdir.New(t), "pg_service.conf")
 	if err := os.WriteFile(file, []byte("[plain]\nhost=db.example.net\nsslmode=disable\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
