@@ -281,3 +281,99 @@ func TestPostgresGroupSharedByConnections(t *testing.T) {
 		t.Errorf("%d items left (%v)", n, err)
 	}
 }
+
+// TestPostgresGroupGathersAfterDeletion: the 250s that arrive while a group
+// is being deleted gather into the next group (up to the same threshold,
+// or the linger) instead of being deleted at once in a small group of
+// their own: fewer DELETE statements, each a transaction (docs/queue-
+// postgres.md, "Where the CPU goes"). MaxUnrecorded 100 with one batch
+// delivering: a group waits for 50 items. The first group's statement is
+// made slow; 10 items arrive meanwhile and 40 after it. Before, those 10
+// were deleted alone: statements of 50, 10 and 40 rows; now 50 and 50.
+func TestPostgresGroupGathersAfterDeletion(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{MaxUnrecorded: 100})
+	const n = 100
+	for i := range n {
+		if _, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := dial(t, url)
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.deletes (n bigint);
+		CREATE SEQUENCE public.started;
+		CREATE FUNCTION public.count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO public.deletes SELECT count(*) FROM old; RETURN NULL; END $$;
+		CREATE TRIGGER count_deletes AFTER DELETE ON tlsmail.outbox REFERENCING OLD TABLE AS old
+			FOR EACH STATEMENT EXECUTE FUNCTION public.count_deletes();
+		CREATE FUNCTION public.slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('public.started') = 1 THEN
+				PERFORM pg_sleep(0.5);
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER slow_first BEFORE DELETE ON tlsmail.outbox FOR EACH STATEMENT EXECUTE FUNCTION public.slow_first();`); err != nil {
+		t.Fatal(err)
+	}
+	items, err := q.Claim(ctx, n, true, nil, time.Now().Add(time.Hour))
+	if err != nil || len(items) != n {
+		t.Fatalf("claim = %d items, %v", len(items), err)
+	}
+	// until polls the database (the sequence is not transactional: the
+	// first statement's nextval is seen while it runs) for up to 30 s.
+	until := func(what, query string, want func(int64) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var v int64
+			if err := conn.QueryRow(ctx, query).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if want(v) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 30 s for %s", what)
+			}
+		}
+	}
+	rec := pgqueue.NewRecorder(q, time.Minute)
+	b := rec.Begin()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, it := range items[:50] {
+			rec.Add(b, it)
+		}
+		until("the first deletion to start", `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.started`, func(v int64) bool { return v >= 1 })
+		for _, it := range items[50:60] {
+			rec.Add(b, it)
+		}
+		until("the first deletion to commit", `SELECT count(*) FROM tlsmail.outbox`, func(v int64) bool { return v <= n-50 })
+		for _, it := range items[60:] {
+			rec.Add(b, it)
+		}
+		rec.End(b)
+		rec.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the recorder did not finish")
+	}
+	rows, err := conn.Query(ctx, `SELECT n FROM public.deletes WHERE n > 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0] != 50 || groups[1] != 50 {
+		t.Errorf("DELETE statements removed %v rows; want [50 50] (the 10 delivered during the first deletion gather with the next 40)", groups)
+	}
+	if left, err := q.Count(); err != nil || left != 0 {
+		t.Errorf("%d items left (%v)", left, err)
+	}
+}
