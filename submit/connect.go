@@ -51,7 +51,7 @@ type Connector struct {
 	Loaded []*config.Account
 	// Policy is what Plan accepts of the Accounts it is given; the zero
 	// value trusts them. RunPass (and so Worker) makes it Shared for a
-	// store others can write (outbox.SharedStore).
+	// store others can write (outbox.Store.Shared).
 	Policy ItemPolicy
 }
 

@@ -63,9 +63,9 @@ type Report struct {
 // Deliverer with the Connector's caches for the pass, batches of up to 250
 // items over one connection each, and the recipients a server defers
 // while others take the message queued again in q (Deliverer.Requeue).
-// The items of a store others can write (an outbox.SharedStore: the
-// PostgreSQL queue) are delivered under a Shared ItemPolicy whatever
-// pc.Connector's says: their secrets come from the runner's own
+// The items of a store others can write (outbox.Store.Shared: the
+// PostgreSQL queue, or a type wrapping it) are delivered under a Shared
+// ItemPolicy whatever pc.Connector's says: their secrets come from the runner's own
 // configuration only, and pc.Connector.Policy.Secrets is the opt-in for
 // other sources. It returns the outbox's Stats and error (outbox.Store.Run).
 func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, error) {

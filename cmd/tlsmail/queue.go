@@ -185,7 +185,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
 	c := o.connector(e)
-	if sh, ok := q.(outbox.SharedStore); ok && sh.Shared() {
+	if q.Shared() {
 		// Others write this queue too: the item delivered now, and the
 		// backlog of equal settings after it, are trusted as this
 		// command's own only while their settings are what it queued.
@@ -503,11 +503,11 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return err
 			}
-			if sh, ok := q.(outbox.SharedStore); len(allow) > 0 && (!ok || !sh.Shared()) {
+			if len(allow) > 0 && !q.Shared() {
 				return usageErrorf("--queue-secrets applies to a shared queue (--queue-url) only: the items of the queue directory %s are its user's own and read as they are", q.Dir()).
 					withFix("drop --queue-secrets, or give the queue's --queue-url")
 			}
-			if sh, ok := q.(outbox.SharedStore); qf.lease > 0 && (!ok || !sh.Shared()) {
+			if qf.lease > 0 && !q.Shared() {
 				return usageErrorf("--lease applies to a shared queue (--queue-url) only: the queue directory %s is locked per item for as long as its runner lives", q.Dir()).
 					withFix("drop --lease, or give the queue's --queue-url")
 			}
@@ -621,7 +621,7 @@ func (b *lineBuffer) flushLocked() {
 func (r *queueRunner) connector() *submit.Connector {
 	c := r.e.connector()
 	c.Policy.Secrets = r.secrets
-	if sh, ok := r.q.(outbox.SharedStore); ok && sh.Shared() {
+	if r.q.Shared() {
 		c.Policy.Shared = true // RunPass would too; the log lines need it as well
 	}
 	return c

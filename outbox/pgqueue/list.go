@@ -218,10 +218,10 @@ func (q *Queue) Dir() string {
 	return u.String()
 }
 
-// Shared reports true (outbox.SharedStore): every host that can enqueue
+// Shared reports true (outbox.Store.Shared): every host that can enqueue
 // into the database writes items' settings, so a runner takes no secret
 // source or server from them that its own configuration does not vouch
 // for (submit.ItemPolicy).
 func (q *Queue) Shared() bool { return true }
 
-var _ outbox.SharedStore = (*Queue)(nil)
+var _ outbox.Store = (*Queue)(nil)
