@@ -334,7 +334,8 @@ others.`,
 	qf.register(cmd)
 	cmd.Long = helpFlags(cmd.Long, cmd.PersistentFlags())
 	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
-		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf))
+		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf),
+		newQueueShowCommand(e, st, qf))
 	return cmd
 }
 
