@@ -28,13 +28,20 @@ const streamChunk = 1 << 20
 // open while the reader is slow (a pager). A message is written once, at
 // enqueue, and moved to the failed table as it is, so the slices of one id
 // are of one message: the reader checks that its length stays the same,
-// and an item removed (delivered) before its last slice was read is an
+// a message over Options.MaxSize is refused as a claim refuses it
+// (outbox.ErrTooLarge: not written by the enqueue), and an item removed (delivered) before its last slice was read is an
 // error with outbox.ErrNotFound, never a message cut short.
 func (q *Queue) streamContent(id string) (io.ReadCloser, error) {
 	r := &contentStream{q: q, id: id, chunk: streamChunk}
 	// The first slice comes with the length.
 	if err := r.fetch(); err != nil {
 		return nil, err
+	}
+	if r.size > q.opts.MaxSize {
+		// As content refuses it: a row tlsmail's enqueue did not write.
+		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrTooLarge,
+			Msg: fmt.Sprintf("the stored message is %d bytes, over the queue's limit of %d: it was not written by tlsmail's enqueue", r.size, q.opts.MaxSize),
+			Fix: "remove the item, and send the message again within the limit"}
 	}
 	return r, nil
 }
