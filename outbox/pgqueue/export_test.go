@@ -17,7 +17,7 @@ type Recorder struct{ r *recorder }
 
 // NewRecorder is the recorder a Run makes, with the given linger.
 func NewRecorder(q *Queue, linger time.Duration) Recorder {
-	return Recorder{q.newRecorder(context.Background(), outbox.RunConfig{}, func(func(*outbox.Stats)) {}, linger, nil)}
+	return Recorder{q.newRecorder(context.Background(), outbox.RunConfig{}, func(func(*outbox.Stats)) {}, linger)}
 }
 
 // Batch is a batch registered with a Recorder.
@@ -27,6 +27,3 @@ func (r Recorder) Begin() Batch                 { return Batch{r.r.begin()} }
 func (r Recorder) Add(b Batch, it *outbox.Item) { r.r.add(b.b, settled{it: it}) }
 func (r Recorder) End(b Batch)                  { r.r.end(b.b) }
 func (r Recorder) Close()                       { r.r.close() }
-
-// ConnsOpened is how many database connections q has opened so far.
-func ConnsOpened(q *Queue) int64 { return q.pool.Stat().NewConnsCount() }

@@ -451,17 +451,15 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		first error
 	)
 	count := func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() }
-	// One statement of the run's own at a time: its claims and its
-	// deletion groups take turns (dbMu), so that a run uses one database
-	// connection, not one for its claims and one for its deletions. A
-	// connection costs the server a backend (its start and caches, about
-	// 7 ms of its CPU on the test machine, as much as 1,000 messages'
-	// deletions); claims side by side would each need one more. A
-	// deletion waits for a claim (one short statement) at most, and a
-	// deliverer waits only once MaxUnrecorded of its 250s are unrecorded.
-	var dbMu sync.Mutex
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
-	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger, &dbMu)
+	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger)
+	// One claim at a time per run: a claim is one short statement, and
+	// claims side by side would each need a database connection of their
+	// own, which costs the server a backend (its start and caches, about
+	// as much as 2,000 messages' deletions on the test machine) for a
+	// run that then needs one connection for its deletions and one for
+	// the rest.
+	var claimMu sync.Mutex
 	var wg sync.WaitGroup
 	for range rc.Parallel {
 		wg.Add(1)
@@ -469,9 +467,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 			defer wg.Done()
 			for ctx.Err() == nil {
 				claimed := time.Now()
-				dbMu.Lock()
+				claimMu.Lock()
 				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
-				dbMu.Unlock()
+				claimMu.Unlock()
 				if moved > 0 {
 					count(func(s *outbox.Stats) { s.Failed += moved })
 				}
@@ -628,7 +626,6 @@ type recorder struct {
 	closing  chan struct{}
 	drained  chan struct{}
 	linger   time.Duration // groupLinger but in tests
-	dbMu     sync.Locker   // held for each deletion statement (Run's dbMu)
 }
 
 // pendingItem is a delivered item waiting for its deletion, and its
@@ -642,8 +639,8 @@ type pendingItem struct {
 // committed (those pending and those of the group being deleted).
 type recBatch struct{ unrecorded int }
 
-func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), linger time.Duration, dbMu sync.Locker) *recorder {
-	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, linger: linger, dbMu: dbMu,
+func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), linger time.Duration) *recorder {
+	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, linger: linger,
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), drained: make(chan struct{})}
 	r.recorded = sync.NewCond(&r.mu)
 	go r.loop()
@@ -677,7 +674,7 @@ func (r *recorder) loop() {
 		for i, p := range group {
 			items[i] = p.settled
 		}
-		r.q.completeGroup(r.ctx, r.rc, items, r.count, r.dbMu)
+		r.q.completeGroup(r.ctx, r.rc, items, r.count)
 		r.mu.Lock()
 		for _, p := range group {
 			p.b.unrecorded--
@@ -798,24 +795,14 @@ type settled struct {
 // lease while the database is unreachable (it may be restarting), aborts
 // the delete as a deadlock victim (the lease renewal locks the same rows)
 // or times out on a lock.
-//
-// dbMu, when not nil, is held for each deletion statement (not for the
-// pauses between tries).
-func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats)), dbMu sync.Locker) {
+func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) {
 	ids := make([]string, len(group))
 	for i, s := range group {
 		ids[i] = s.it.ID
 	}
 	var err error
 	for until := time.Now().Add(q.opts.Lease / 2); ; {
-		if dbMu != nil {
-			dbMu.Lock()
-		}
-		err = q.deleteDelivered(ctx, ids)
-		if dbMu != nil {
-			dbMu.Unlock()
-		}
-		if err == nil {
+		if err = q.deleteDelivered(ctx, ids); err == nil {
 			break
 		}
 		transient := retryable(err)
@@ -875,7 +862,7 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 	var err error
 	switch res.Outcome {
 	case outbox.Delivered:
-		q.completeGroup(ctx, rc, []settled{{it, res}}, count, nil)
+		q.completeGroup(ctx, rc, []settled{{it, res}}, count)
 		return
 	case outbox.Permanent:
 		to := outbox.NarrowRecipients(it.Envelope.To, res.Recipients)
