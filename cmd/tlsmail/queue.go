@@ -80,7 +80,7 @@ func queueError(err error) *exitError {
 			xe.fix = "send it without --defer/--queue, or queue it in a spool directory (--queue-dir), which streams messages of any size"
 		}
 	}
-	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) {
+	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}

@@ -51,9 +51,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -149,6 +147,10 @@ type Queue struct {
 // key=value string, see the package documentation) and checks its schema.
 func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	cfg, err := ParseConfig(url)
+	var own *Error
+	if errors.As(err, &own) {
+		return nil, err // says what to do itself (a service defined nowhere)
+	}
 	if err != nil {
 		return nil, &Error{Op: "open", Msg: "cannot read the queue URL", Err: redact(err),
 			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full (the password from PGPASSFILE or PGPASSWORD)"}
@@ -192,14 +194,49 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 // ParseConfig reads a queue URL (a postgres:// URL or libpq key=value
 // string) as pgx does, with one stricter default: when the connection
 // goes over the network (a host that is neither a Unix socket directory
-// nor a loopback address) and nothing sets sslmode (the URL, PGSSLMODE, a
-// service), it is verify-full rather than libpq's "prefer", which
-// accepts any certificate and falls back to an unencrypted connection, so
-// that the queue's messages and the database password never cross the
-// network unprotected unless the URL says so (sslmode=disable, require).
+// nor a loopback address) and nothing sets sslmode (the URL, the entry of
+// a named service, PGSSLMODE), it is verify-full rather than libpq's
+// "prefer", which accepts any certificate and falls back to an
+// unencrypted connection, so that the queue's messages and the database
+// password never cross the network unprotected unless something says so
+// (sslmode=disable, require).
+//
+// A service (service= in the string, or PGSERVICE) is looked up as libpq
+// does it (findService: the user's service file, then pg_service.conf in
+// PGSYSCONFDIR), and pgx is given the file it was found in, so that the
+// entry whose sslmode is checked is the one pgx reads.
 func ParseConfig(connString string) (*pgxpool.Config, error) {
+	params, ok := connParams(connString)
+	if !ok {
+		// pgx's error, if it has one; else the string is read in a way
+		// this function does not understand, and is refused rather than
+		// left to libpq's default.
+		cfg, err := pgxpool.ParseConfig(connString)
+		if err != nil {
+			return cfg, err
+		}
+		return nil, &Error{Op: "open", Msg: "cannot read the parameters of the queue URL",
+			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full, or key=value pairs separated by spaces"}
+	}
+	_, sslGiven := params["sslmode"]
+	sslGiven = sslGiven || os.Getenv("PGSSLMODE") != ""
+	name, named := params["service"]
+	if !named {
+		name = os.Getenv("PGSERVICE")
+	}
+	if name != "" {
+		svc, err := findService(name, params["servicefile"])
+		if err != nil {
+			return nil, err
+		}
+		if svc.file != params["servicefile"] {
+			connString = withParam(connString, "servicefile", svc.file)
+		}
+		_, set := svc.settings["sslmode"]
+		sslGiven = sslGiven || set
+	}
 	cfg, err := pgxpool.ParseConfig(connString)
-	if err != nil || sslModeGiven(connString) {
+	if err != nil || sslGiven {
 		return cfg, err
 	}
 	remote := !localHost(cfg.ConnConfig.Host)
@@ -209,32 +246,8 @@ func ParseConfig(connString string) (*pgxpool.Config, error) {
 	if !remote {
 		return cfg, nil
 	}
-	switch {
-	case !strings.Contains(connString, "://"):
-		connString += " sslmode=verify-full"
-	case strings.Contains(connString, "?"):
-		connString += "&sslmode=verify-full"
-	default:
-		connString += "?sslmode=verify-full"
-	}
-	return pgxpool.ParseConfig(connString)
+	return pgxpool.ParseConfig(withParam(connString, "sslmode", "verify-full"))
 }
-
-// sslModeGiven reports whether the connection string or the environment
-// chooses an sslmode (a service file may: one named counts as choosing).
-func sslModeGiven(connString string) bool {
-	if os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != "" {
-		return true
-	}
-	if strings.Contains(connString, "://") {
-		u, err := url.Parse(connString)
-		return err != nil || u.Query().Has("sslmode") || u.Query().Has("service")
-	}
-	return sslKeyword.MatchString(connString)
-}
-
-// sslKeyword finds sslmode or service in a key=value connection string.
-var sslKeyword = regexp.MustCompile(`(^|\s)(sslmode|service)\s*=`)
 
 // localHost reports whether a connection to host stays on this machine:
 // a Unix socket directory or a loopback address.
