@@ -67,6 +67,9 @@ func queueError(err error) *exitError {
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+		// The fix is printed on its own line: not in the message too
+		// (outbox.Error's text ends with it in parentheses).
+		xe.msg = strings.TrimSuffix(xe.msg, " ("+oe.Fix+")")
 	}
 	if errors.Is(err, outbox.ErrTooLarge) {
 		// Retrying changes nothing: 69 (EX_UNAVAILABLE), as Postfix's

@@ -162,6 +162,9 @@ func TestQueuePostgresFlags(t *testing.T) {
 		// service manager restarts it) rather than running without a queue.
 		{"unreachable at sendmail -odq", []string{"sendmail", "-odq", "--host=127.0.0.1", "--from=a@example.com", "x@example.com"}, []string{"TLSMAIL_QUEUE_URL=" + dead}, exitTempFail, "unavailable"},
 		{"worker started while unreachable", []string{"queue", "run", "--watch", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at queue list", []string{"queue", "list", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at queue run", []string{"queue", "run", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at send --queue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--queue", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
 	for _, tt := range tests {
@@ -174,6 +177,11 @@ func TestQueuePostgresFlags(t *testing.T) {
 			}
 			if strings.Contains(r.stdout+r.stderr, "hunter2") {
 				t.Fatalf("the password is shown:\n%s", r)
+			}
+			// The advice is printed once, on the fix line (it was in
+			// the message too).
+			if advice := "check that PostgreSQL is running"; tt.want == "unavailable" && strings.Count(r.stderr, advice) != 1 {
+				t.Fatalf("%q printed %d times, want once:\n%s", advice, strings.Count(r.stderr, advice), r)
 			}
 		})
 	}
