@@ -384,3 +384,51 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 		t.Fatalf("the server got %d messages, want none: the workers deliver them", len(ms))
 	}
 }
+
+// TestQueuePostgresFailNotRecorded: `queue run` says an item failed for
+// good only once its move to the failed table is committed. The server
+// refuses the message (550) and a trigger makes the move fail: the run
+// exits 75 saying the move failed and that the item is tried again after
+// its lease, and the item is still queued (before: exit 69, "1
+// message(s) failed for good and were moved to ... failed", with the
+// item still queued). Once the trigger is gone and the lease over, the
+// next run moves it and says so.
+func TestQueuePostgresFailNotRecorded(t *testing.T) {
+	url, conn := pgInitDB(t, "failnotrecorded")
+	srv := startServer(t, func(c *server.Config) {
+		c.RejectMail = func(string) *server.Reply {
+			return &server.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "not from you"}
+		}
+	})
+	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --defer:\n%s", r)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$;
+		CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	run := []string{"queue", "run", "--queue-url", url, "--queue-secrets", "env", "--lease", "3s"}
+	r := cli{args: run, env: authEnv()}.run(t)
+	t.Logf("first run:\n%s", r)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "cannot move it to the failed items") ||
+		!strings.Contains(r.stderr, "tried again when its lease ends") || strings.Contains(r.stdout+r.stderr, "failed for good") {
+		t.Fatalf("queue run with the move refused: want exit %d saying the move failed, no 'failed for good'\n%s", exitTempFail, r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "1 queued, 0 failed") {
+		t.Fatalf("queue list --count after the refused move:\n%s", r)
+	}
+	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse ON tlsmail.failed`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3500 * time.Millisecond) // the lease of the first run ends
+	r = cli{args: run, env: authEnv()}.run(t)
+	t.Logf("second run:\n%s", r)
+	if r.code != exitUnavailable || !strings.Contains(r.stderr, "1 message(s) failed for good") {
+		t.Fatalf("queue run after the lease: want exit %d, the item failed for good\n%s", exitUnavailable, r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "0 queued, 1 failed") {
+		t.Fatalf("queue list --count after the second run:\n%s", r)
+	}
+}
