@@ -83,6 +83,9 @@ func queueError(err error) *exitError {
 			xe.fix = "send it without --defer/--queue, or queue it in a spool directory (--queue-dir), which streams messages of any size"
 		}
 	}
+	if errors.Is(err, pgqueue.ErrEnvelopeTooLarge) {
+		xe.code, xe.kind = exitUnavailable, kindTooLarge // as for the message's size
+	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
@@ -362,6 +365,9 @@ func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 	}
 	if f.lease < 0 || (f.lease > 0 && f.lease < 3*time.Second) {
 		return nil, usageErrorf("--lease must be at least 3s").withFix("e.g. --lease 1m")
+	}
+	if f.lease > pgqueue.MaxLease {
+		return nil, usageErrorf("--lease must be at most %s (a longer lease only delays the return of a dead worker's messages)", pgqueue.MaxLease).withFix("e.g. --lease 5m")
 	}
 	return openStore(ctx, e, loc, f.lease, 0)
 }

@@ -165,6 +165,7 @@ func TestQueuePostgresFlags(t *testing.T) {
 		{"unreachable at queue list", []string{"queue", "list", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
 		{"unreachable at queue run", []string{"queue", "run", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
 		{"unreachable at send --queue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--queue", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		{"lease over pgqueue.MaxLease", []string{"queue", "run", "--queue-url", dead, "--lease", "2h"}, nil, exitUsage, "--lease must be at most 1h0m0s"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
 	for _, tt := range tests {

@@ -93,6 +93,10 @@ const DefaultMaxSize = 64 << 20
 // handles this one.
 var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
+// ErrEnvelopeTooLarge is the cause of the error EnqueueData and EnqueueTx
+// return for an envelope over MaxEnvelope (nothing is stored).
+var ErrEnvelopeTooLarge = errors.New("the envelope is too large for the PostgreSQL queue")
+
 // DefaultMaxUnrecorded is Options.MaxUnrecorded's default: enough for the
 // deletions to be grouped behind a busy connection (section 8 of
 // docs/benchmarks.md measured no loss of rate against unbounded groups),
@@ -109,6 +113,15 @@ const DefaultLease = 5 * time.Minute
 // than a database round trip would end before any message is sent.
 const MinLease = time.Second
 
+// MaxLease is the longest lease a Queue takes (a longer Options.Lease is
+// lowered to it), and so the longest a claim is honoured: a row whose
+// lease_until is further than MaxLease from now was not set by a runner
+// (a row written by hand or by a hostile host, 'infinity' say) and is
+// claimed, removed and settled as if it had no lease. A lease is renewed
+// every third of it, so a longer one only delays the return of a dead
+// runner's items.
+const MaxLease = time.Hour
+
 // Options configures a Queue.
 type Options struct {
 	// MaxAge is how long an item may stay queued (outbox.DefaultMaxAge
@@ -118,7 +131,7 @@ type Options struct {
 	Backoff outbox.Backoff
 	// Lease is how long a claimed item stays a runner's without renewal
 	// (renewed every third of it while delivered); DefaultLease when zero,
-	// at least MinLease.
+	// at least MinLease, at most MaxLease.
 	Lease time.Duration
 	// MaxSize caps a message's size: DefaultMaxSize when zero, and
 	// never more than DefaultMaxSize (a larger value is lowered to it).
@@ -161,7 +174,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
-	opts.Lease = max(opts.Lease, MinLease)
+	opts.Lease = min(max(opts.Lease, MinLease), MaxLease)
 	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
 	}
@@ -407,6 +420,11 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	envJSON, err := json.Marshal(&env)
 	if err != nil {
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+	}
+	if len(envJSON) > MaxEnvelope {
+		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is %d bytes, over the PostgreSQL queue's limit of %d KiB", len(env.To), len(envJSON), MaxEnvelope>>10),
+			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
 	}
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest

@@ -29,9 +29,41 @@ const MaxSettings = 1 << 20
 // NULL).
 const maxSettingsSQL = "1048576"
 
+// MaxEnvelope bounds an item's envelope (outbox.Envelope as JSON):
+// EnqueueTx refuses a larger one (ErrEnvelopeTooLarge). It holds 1,000
+// recipients of RFC 5321's longest path (256 octets, section 4.5.3.1.3),
+// ten times the 100 a server must take in one transaction (section
+// 4.5.3.1.8), with their JSON quotes and commas; about 8,000 addresses of
+// 30 characters.
+const MaxEnvelope = 256 << 10
+
+// maxEnvelopeSQL bounds the envelope a statement reads, as the database
+// prints it (jsonb's text has a space after each comma and colon that
+// encoding/json leaves out, and no escapes for <, > and &): twice
+// MaxEnvelope, so that every envelope EnqueueTx took is read. A row whose
+// envelope is larger (written by hand, or by a hostile host: up to 1 GB)
+// is read as its size instead (envelopeCol), so that a claim of 250 such
+// rows does not hold gigabytes, and a claim moves it to the failed items.
+const maxEnvelopeSQL = "524288"
+
+// envelopeCol is the envelope column of table alias t bounded by
+// maxEnvelopeSQL: the envelope, NULL when there is none, or its size in
+// bytes (a JSON number, which no envelope is) when it is over the bound.
+func envelopeCol(t string) string {
+	return `CASE WHEN octet_length(` + t + `envelope::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + t + `envelope::text)) ELSE ` + t + `envelope END`
+}
+
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-const itemCols = `o.id, o.created, m.envelope, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+var itemCols = `o.id, ` + finite("o.created") + `, ` + envelopeCol("m.") + `, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, ` + finite("o.last_attempt") + `, o.last_error, ` + finite("o.next_attempt")
+
+// finite is the timestamp column col as Go can read it: PostgreSQL's
+// 'infinity' and '-infinity' (which a row written by SQL may hold, and
+// which pgx cannot scan into a time.Time: one such row failed every claim
+// and listing) as the last second of year 9999 and the Unix epoch.
+func finite(col string) string {
+	return `CASE WHEN ` + col + ` = 'infinity' THEN timestamptz '9999-12-31 23:59:59Z' WHEN ` + col + ` = '-infinity' THEN timestamptz '1970-01-01 00:00:00Z' ELSE ` + col + ` END`
+}
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
 // messages.
@@ -65,8 +97,12 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 		it.LastAttempt = *last
 	}
 	var bad error
+	var envSize int64
 	if env == nil {
 		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
+	} else if json.Unmarshal(env, &envSize) == nil && envSize > MaxEnvelope {
+		// Over maxEnvelopeSQL (envelopeCol): its size, not the envelope.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)}
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
@@ -201,10 +237,10 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	if force {
 		dueAt = `$1::boolean`
 	}
-	due := `(lease_until IS NULL OR lease_until < clock_timestamp())
+	due := leaseOver + `
 		AND ` + dueAt + `
 		AND (cardinality($2::text[]) = 0 OR id = ANY($2))
-		AND (last_attempt IS NULL OR last_attempt < $3)`
+		AND (last_attempt IS NULL OR last_attempt < $3 OR last_attempt > clock_timestamp())`
 	if ids == nil {
 		ids = []string{}
 	}
@@ -229,7 +265,7 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
 			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
-				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
+				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval), created = least(greatest(created, timestamptz '1970-01-01 00:00:00Z'), clock_timestamp())
 			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
 				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
 			RETURNING *)
@@ -341,8 +377,18 @@ func nextAttempts(col string) string {
 // third runner could then send it too) or move it away mid-delivery. A
 // 250 is recorded whoever holds the item: the message is delivered.
 func notHeldByOther(owner string) string {
-	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR lease_until < clock_timestamp())`
+	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR ` + leaseOver + `)`
 }
+
+// leaseOver is the condition under which no runner's lease on a row is
+// running: it has none, it ended, or it ends further than MaxLease from
+// now, which no runner sets (a row written by hand or by a host that may
+// only enqueue: honoured, lease_until 'infinity' kept the row from every
+// runner, and from queue remove, for ever).
+const leaseOver = `(lease_until IS NULL OR lease_until < clock_timestamp() OR lease_until > clock_timestamp() + interval '` + maxLeaseSQL + `')`
+
+// maxLeaseSQL is MaxLease in the statements.
+const maxLeaseSQL = "3600 seconds"
 
 // Fail moves an item to the failed table with the reason, in one
 // transaction, unless another runner holds it now.
@@ -556,9 +602,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 	var next *time.Time
 	var notDue, busy int
 	if err := q.pool.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND (lease_until IS NULL OR lease_until < clock_timestamp())),
-			count(*) FILTER (WHERE lease_until >= clock_timestamp()),
-			min(next_attempt)
+			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND `+leaseOver+`),
+			count(*) FILTER (WHERE NOT `+leaseOver+`),
+			min(`+finite("next_attempt")+`)
 		FROM tlsmail.outbox WHERE cardinality($1::text[]) = 0 OR id = ANY($1)`, nonNil(rc.IDs)).Scan(&notDue, &busy, &next); err != nil {
 		return stats, connErr("run", err)
 	}
