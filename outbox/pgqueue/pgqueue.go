@@ -145,7 +145,20 @@ type Options struct {
 	// A runner that dies sends again at most MaxUnrecorded + 1 messages
 	// per connection (the +1: the one whose 250 it had not yet read).
 	MaxUnrecorded int
+	// ListenCheck is how long Listen's connection may stay silent before
+	// it is checked with a ping, which must be answered within half of
+	// it; DefaultListenCheck when zero. A connection whose peer vanished
+	// without closing it (a host or network failure, a NAT or firewall
+	// that dropped the flow) is then found within 1.5 × ListenCheck and
+	// opened again, instead of after TCP's keepalive (hours), during
+	// which the worker heard no enqueue.
+	ListenCheck time.Duration
 }
+
+// DefaultListenCheck is Options.ListenCheck's default: a half-open
+// LISTEN connection is found within 45 seconds, for one short query per
+// idle worker every 30 seconds.
+const DefaultListenCheck = 30 * time.Second
 
 // Queue is an outbox on PostgreSQL. It is safe for concurrent use; any
 // number of processes on any number of hosts may use one database.
@@ -180,6 +193,9 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	}
 	if opts.MaxUnrecorded <= 0 {
 		opts.MaxUnrecorded = DefaultMaxUnrecorded
+	}
+	if opts.ListenCheck <= 0 {
+		opts.ListenCheck = DefaultListenCheck
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -448,7 +464,9 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 // worker whose database is down makes neither a tight reconnect loop nor a
 // log line per attempt: Options.Logf hears once that the channel was lost
 // and once that it is back. After listening again it calls wake, because
-// items may have been queued while nobody listened.
+// items may have been queued while nobody listened. A connection silent
+// for Options.ListenCheck is checked with a ping; one that does not answer
+// (its peer vanished without closing it: half-open) counts as broken.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	delay := ListenBackoff
 	var lost time.Time
@@ -494,16 +512,42 @@ func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 	if err != nil {
 		return connErr("listen", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// Bounded: the goodbye is written to a peer that may be gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
 	listening()
+	check := q.opts.ListenCheck
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, check)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			wake()
+			continue
+		}
+		if ctx.Err() != nil || !pgconn.Timeout(err) {
 			return connErr("listen", err)
 		}
-		wake()
+		// Silent for check: a half-open connection (the peer gone
+		// without a FIN or RST) looks the same, until a query gets no
+		// answer. A timed-out wait leaves the connection usable, and a
+		// notification that arrives during the ping is kept for the
+		// next wait.
+		pctx, cancel := context.WithTimeout(ctx, check/2)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && pgconn.Timeout(err) {
+				err = fmt.Errorf("the idle connection did not answer a check within %s (the server or the network between may have gone without closing it): %w", check/2, err)
+			}
+			return connErr("listen", err)
+		}
 	}
 }
 
