@@ -57,13 +57,20 @@ func envelopeCol(t string) string {
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
 var itemCols = `o.id, ` + finite("o.created") + `, ` + envelopeCol("m.") + `, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, ` + finite("o.last_attempt") + `, o.last_error, ` + finite("o.next_attempt")
 
-// finite is the timestamp column col as Go can read it: PostgreSQL's
-// 'infinity' and '-infinity' (which a row written by SQL may hold, and
-// which pgx cannot scan into a time.Time: one such row failed every claim
-// and listing) as the last second of year 9999 and the Unix epoch.
+// finite is the timestamp column col as Go can read it, between the Unix
+// epoch and the last second of year 9999: PostgreSQL's infinite
+// timestamps (which a row written by SQL may hold, and which pgx cannot
+// scan into a time.Time: one such row failed every claim and listing)
+// become those bounds.
 func finite(col string) string {
-	return `CASE WHEN ` + col + ` = 'infinity' THEN timestamptz '9999-12-31 23:59:59Z' WHEN ` + col + ` = '-infinity' THEN timestamptz '1970-01-01 00:00:00Z' ELSE ` + col + ` END`
+	return `CASE WHEN ` + col + ` > ` + lastTime + ` THEN ` + lastTime + ` WHEN ` + col + ` < ` + firstTime + ` THEN ` + firstTime + ` ELSE ` + col + ` END`
 }
+
+// firstTime and lastTime are finite's bounds.
+const (
+	firstTime = `timestamptz '1970-01-01 00:00:00Z'`
+	lastTime  = `timestamptz '9999-12-31 23:59:59Z'`
+)
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
 // messages.
@@ -265,7 +272,7 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
 			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
-				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval), created = least(greatest(created, timestamptz '1970-01-01 00:00:00Z'), clock_timestamp())
+				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval), created = least(greatest(created, `+firstTime+`), clock_timestamp())
 			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
 				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
 			RETURNING *)
