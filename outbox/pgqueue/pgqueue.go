@@ -247,8 +247,9 @@ func ParseConfig(connString string) (*pgxpool.Config, error) {
 		return nil, &Error{Op: "open", Msg: "cannot read the parameters of the queue URL",
 			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full, or key=value pairs separated by spaces"}
 	}
-	_, sslGiven := params["sslmode"]
-	sslGiven = sslGiven || os.Getenv("PGSSLMODE") != ""
+	// The sslmode pgx applies: the string's, else the service's, else
+	// PGSSLMODE; an empty one is libpq's default, as none.
+	mode, set := params["sslmode"]
 	name, named := params["service"]
 	if !named {
 		name = os.Getenv("PGSERVICE")
@@ -261,11 +262,15 @@ func ParseConfig(connString string) (*pgxpool.Config, error) {
 		if svc.file != params["servicefile"] {
 			connString = withParam(connString, "servicefile", svc.file)
 		}
-		_, set := svc.settings["sslmode"]
-		sslGiven = sslGiven || set
+		if !set {
+			mode, set = svc.settings["sslmode"]
+		}
+	}
+	if !set {
+		mode = os.Getenv("PGSSLMODE")
 	}
 	cfg, err := pgxpool.ParseConfig(connString)
-	if err != nil || sslGiven {
+	if err != nil || mode != "" {
 		return cfg, err
 	}
 	remote := !localHost(cfg.ConnConfig.Host)

@@ -818,6 +818,8 @@ func TestParseConfigTLS(t *testing.T) {
 		{"remote, a database named like a keyword", "postgres://u@db.example.net/customer_service_sslmode", "", true},
 		{"remote keywords, a database named like a keyword", "host=db.example.net dbname=sslmode_service", "", true},
 		{"remote, sslmode disable", "postgres://u@db.example.net/q?sslmode=disable", "", false},
+		{"remote, sslmode empty (libpq's default)", "postgres://u@db.example.net/q?sslmode=", "", true},
+		{"remote keywords, sslmode empty", "host=db.example.net sslmode=''", "", true},
 		{"remote keywords, sslmode disable", "host=db.example.net sslmode = disable", "", false},
 		{"remote, PGSSLMODE disable", "postgres://u@db.example.net/q", "disable", false},
 		{"loopback", "postgres://u@127.0.0.1/q", "", false},
@@ -865,7 +867,7 @@ func TestParseConfigTLSService(t *testing.T) {
 		return f
 	}
 	user := write("user/pg_service.conf", "[plain]\nhost=db.example.net\nsslmode=disable\n"+
-		"[bare]\nhost=db.example.net\ndbname=q\n[local]\nhost=127.0.0.1\n")
+		"[bare]\nhost=db.example.net\ndbname=q\n[local]\nhost=127.0.0.1\n[emptymode]\nhost=db.example.net\nsslmode=\n")
 	home := filepath.Join(dir, "home")
 	write("home/.pg_service.conf", "[homebare]\nhost=db.example.net\n")
 	sys := filepath.Join(dir, "sys")
@@ -890,6 +892,9 @@ func TestParseConfigTLSService(t *testing.T) {
 		{name: "service in PGSYSCONFDIR sets sslmode disable", url: "postgres://u@/q?service=sysplain", servicefile: user},
 		{name: "the user's file first", url: "service=bare user=u", servicefile: user, verified: true},
 		{name: "servicefile= in the string", url: "service=bare servicefile=" + other + " user=u", servicefile: user},
+		{name: "service with an empty sslmode (libpq's default)", url: "service=emptymode user=u", servicefile: user, verified: true},
+		{name: "the URL's sslmode over the service's", url: "postgres://u@/q?service=plain&sslmode=verify-full", servicefile: user, verified: true},
+		{name: "the service's sslmode over PGSSLMODE", url: "service=plain user=u", servicefile: user, sslmode: "verify-full"},
 		{name: "service defined nowhere", url: "service=nowhere user=u", servicefile: user, err: "nowhere"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
