@@ -151,7 +151,7 @@ type Options struct {
 	// without closing it (a host or network failure, a NAT or firewall
 	// that dropped the flow) is then found within 1.5 × ListenCheck and
 	// opened again, instead of after TCP's keepalive (hours), during
-	// which the worker heard no enqueue.
+	// which the worker heard no enqueue. At least a second.
 	ListenCheck time.Duration
 }
 
@@ -197,6 +197,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.ListenCheck <= 0 {
 		opts.ListenCheck = DefaultListenCheck
 	}
+	opts.ListenCheck = max(opts.ListenCheck, time.Second)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)
@@ -428,6 +429,15 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
 	}
+	envJSON, err := json.Marshal(&env)
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+	}
+	if len(envJSON) > MaxEnvelope {
+		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is %d bytes, over the PostgreSQL queue's limit of %d KiB", len(env.To), len(envJSON), MaxEnvelope>>10),
+			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
+	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r, q.opts.MaxSize+1))
 	if err != nil {
@@ -437,15 +447,6 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Err: ErrTooLarge,
 			Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes (at most %d MiB: the queue holds a message in memory)", q.opts.MaxSize, DefaultMaxSize>>20),
 			Fix: "send it directly instead of queueing it, or queue it in a spool directory, which streams messages of any size"}
-	}
-	envJSON, err := json.Marshal(&env)
-	if err != nil {
-		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
-	}
-	if len(envJSON) > MaxEnvelope {
-		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
-			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is %d bytes, over the PostgreSQL queue's limit of %d KiB", len(env.To), len(envJSON), MaxEnvelope>>10),
-			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
 	}
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
