@@ -265,9 +265,15 @@ func (qr *queued) err() error {
 		return nil
 	case outbox.Permanent:
 		c := classify(qr.res.Err)
+		where := fmt.Sprintf("the message was moved to %s", outbox.Locate(qr.store, outbox.PartFailed, qr.id))
+		if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
+			// The outbox could not record the failure: the item is
+			// still queued, and tried again after its lease.
+			where = fmt.Sprintf("the message could not be moved to the failed items and stays queued as %s: %s",
+				qr.id, safetext.OneLine(qr.runErr.Error()))
+		}
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, outbox.Locate(qr.store, outbox.PartFailed, qr.id)),
-			fix: c.fix}
+			msg: fmt.Sprintf("%s (%s)", c.message, where), fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
 			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.store.Where(outbox.PartCorrupt), qr.res.Err),

@@ -392,8 +392,10 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 // exits 75 saying the move failed and that the item is tried again after
 // its lease, and the item is still queued (before: exit 69, "1
 // message(s) failed for good and were moved to ... failed", with the
-// item still queued). Once the trigger is gone and the lease over, the
-// next run moves it and says so.
+// item still queued). send --queue, whose own delivery is refused, does
+// not say the message was moved either (before: "the message was moved
+// to ... failed"). Once the trigger is gone and the lease over, the next
+// run moves the first and says so.
 func TestQueuePostgresFailNotRecorded(t *testing.T) {
 	url, conn := pgInitDB(t, "failnotrecorded")
 	srv := startServer(t, func(c *server.Config) {
@@ -431,5 +433,19 @@ func TestQueuePostgresFailNotRecorded(t *testing.T) {
 	}
 	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "0 queued, 1 failed") {
 		t.Fatalf("queue list --count after the second run:\n%s", r)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	// send --queue, whose own delivery is refused for good: the 550's
+	// exit code, and no claim that the message was moved (before: "the
+	// message was moved to ... failed").
+	r = cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--queue", "--queue-url", url), env: authEnv()}.run(t)
+	t.Logf("send --queue:\n%s", r)
+	if r.code == 0 || r.code == exitTempFail || strings.Contains(r.stderr, "was moved to") || !strings.Contains(r.stderr, "could not be moved to the failed items") {
+		t.Fatalf("send --queue refused for good with the move refused: want the 550's exit code, saying it stays queued\n%s", r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "1 queued, 1 failed") {
+		t.Fatalf("queue list --count after send --queue:\n%s", r)
 	}
 }
