@@ -24,13 +24,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // ErrNotRegular. Callers that read a prepared message from a path (Prepare
 // takes a reader) use it to get the same guarantees.
 func OpenFile(path string) (*os.File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(st); err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
+	// regfile.Open checks the path before opening it and the open file.
 	return openChecked(path)
 }
 
@@ -74,16 +68,7 @@ func checkEmpty(f *os.File) error {
 	return fmt.Errorf("%w (it reports a size of 0, and reading it fails: %v)", ErrNotRegular, err)
 }
 
-// checkRegular returns an error wrapping ErrNotRegular that names what st
-// is, when it is not a regular file.
-func checkRegular(st os.FileInfo) error {
-	if st.Mode().IsRegular() {
-		return nil
-	}
-	return notRegular(st.Mode())
-}
-
-// notRegular is checkRegular's error for a file of mode m.
+// notRegular is the error for a file of mode m that is not a regular file.
 func notRegular(m fs.FileMode) error {
 	what := regfile.Kind(m)
 	if what == "" {

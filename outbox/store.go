@@ -22,7 +22,14 @@ import (
 //     on its final 250, defers a temporary failure with the Backoff, and
 //     moves a permanent failure, or an item older than the maximum age, to
 //     its failed items with the reason;
-//   - never holds a password or token (Data holds where to read it).
+//   - never holds a password or token (Data holds where to read it);
+//   - says whether others than its runner can write its items (Shared):
+//     a runner takes the settings of a shared store's items as untrusted
+//     input (submit.ItemPolicy). The method is part of the interface, not
+//     an optional one found by a type assertion, so that a type wrapping a
+//     store (to count, time or log its calls) cannot drop the answer
+//     without a compile error, and a runner never takes a shared store for
+//     a private one (it fails closed).
 //
 // Items are listed, counted, looked up and removed by ID; Remove fails
 // with ErrBusy while a runner holds the item and with ErrNotFound for an
@@ -48,6 +55,13 @@ type Store interface {
 	// Where names a part of the outbox for messages (where a user looks
 	// for the failed items, say).
 	Where(p Part) string
+	// Shared reports whether others than the store's runner can write its
+	// items: the PostgreSQL queue, where every application host that may
+	// enqueue writes an item's settings (where its password comes from,
+	// which server it goes to), is shared; the spool directory, its
+	// user's own, is not. A wrapper of a store returns what the store it
+	// wraps returns.
+	Shared() bool
 }
 
 // Part is a part of an outbox that messages name (Store.Where).
@@ -83,6 +97,11 @@ type Notifier interface {
 
 var _ Store = (*Queue)(nil)
 
+// Shared reports false: the spool directory is its user's own (on Unix a
+// run refuses a directory or item another user owns or may write), so its
+// items' settings are read as they are.
+func (q *Queue) Shared() bool { return false }
+
 // NewItem makes an Item for a Store other than the spool directory: it is
 // it with Data returning data (the settings as enqueued) and Open calling
 // open for the content.
@@ -91,15 +110,4 @@ func NewItem(it Item, data json.RawMessage, open func() (io.ReadCloser, error)) 
 	n.raw = string(data)
 	n.open = open
 	return &n
-}
-
-// SharedStore is a Store that others than its runner can write: the
-// PostgreSQL queue, where every application host that may enqueue writes
-// an item's settings (where its password comes from, which server it goes
-// to). A runner treats the settings of its items as untrusted input
-// (submit.ItemPolicy); the spool directory is its user's own and is not a
-// SharedStore.
-type SharedStore interface {
-	// Shared reports whether others can write the store's items.
-	Shared() bool
 }

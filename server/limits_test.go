@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/server"
 )
 
@@ -123,7 +124,7 @@ func TestOneAddressCannotTakeEverySlot(t *testing.T) {
 func TestSessionTimeoutEndsBusySessions(t *testing.T) {
 	t.Parallel()
 	const limit = time.Second
-	var log syncBuffer
+	var log testbuf.Buffer
 	s := start(t, func(c *server.Config) {
 		c.SessionTimeout = limit
 		c.ReadTimeout = time.Minute // far longer: only the session limit can end these
@@ -276,7 +277,7 @@ func TestFailedAuthIsDelayedThenDisconnected(t *testing.T) {
 	t.Parallel()
 	// Defaults: DefaultAuthFailureDelay before each reply, and the
 	// DefaultMaxAuthFailures-th failure ends the connection.
-	var log syncBuffer
+	var log testbuf.Buffer
 	s := start(t, func(c *server.Config) {
 		c.Users = map[string]string{user: pass}
 		c.AllowInsecureAuth = true

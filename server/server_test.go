@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/testbuf"
 	"github.com/tlsmail/tlsmail/internal/testpki"
 	"github.com/tlsmail/tlsmail/server"
 )
@@ -89,7 +90,7 @@ func netSMTPSend(addr string, roots *x509.CertPool, certs []tls.Certificate, aut
 }
 
 func TestSTARTTLSAuthPlainNetSMTP(t *testing.T) {
-	var logBuf, debugBuf syncBuffer
+	var logBuf, debugBuf testbuf.Buffer
 	s := start(t, func(c *server.Config) {
 		c.Users = map[string]string{user: pass}
 		c.Log = &logBuf

@@ -51,8 +51,12 @@ type Connector struct {
 	Loaded []*config.Account
 	// Policy is what Plan accepts of the Accounts it is given; the zero
 	// value trusts them. RunPass (and so Worker) makes it Shared for a
-	// store others can write (outbox.SharedStore).
+	// store others can write (outbox.Store.Shared).
 	Policy ItemPolicy
+
+	// reads, when set (a RunPass's copy), keeps the configuration files
+	// read in the pass, so that each is read once (configReads).
+	reads *configReads
 }
 
 // loaded is the account of c.Loaded that file's account name is, or nil.
@@ -384,16 +388,26 @@ func (c *Connector) configSecret(ctx context.Context, a *Account, name string) (
 }
 
 // configAccount is account name of the configuration file file, from
-// c.Loaded or read again; a file someone else could have written is
-// refused (checkCommandFile) before it is read.
+// c.Loaded, or as the pass read it already (c.reads: once per pass), or
+// read again; a file someone else could have written is refused
+// (checkCommandFile) before it is read.
 func (c *Connector) configAccount(ctx context.Context, file, name string) (*config.Account, error) {
 	if ca := c.loaded(file, name); ca != nil {
 		return ca, nil
 	}
-	if err := checkCommandFile(file); err != nil {
-		return nil, err
+	read := func(ctx context.Context) (*config.File, error) {
+		if err := checkCommandFile(file); err != nil {
+			return nil, err
+		}
+		return config.Load(ctx, file, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
 	}
-	f, err := config.Load(ctx, file, config.Options{Home: config.Home(c.getenv), Eval: config.RunCommand})
+	var f *config.File
+	var err error
+	if c.reads != nil {
+		f, err = c.reads.load(ctx, file, read)
+	} else {
+		f, err = read(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ type Deliverer struct {
 	// Connect resolves a batch's Account into its connection, without
 	// network traffic and without reading the secret. nil means
 	// (*Connector).Plan of a zero Connector. For the items of a store
-	// others can write (outbox.SharedStore, the PostgreSQL queue), use a
+	// others can write (outbox.Store.Shared, the PostgreSQL queue), use a
 	// Connector whose Policy is Shared: RunPass and Worker do so
 	// themselves.
 	Connect func(ctx context.Context, a *Account) (*Plan, error)

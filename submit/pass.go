@@ -63,11 +63,14 @@ type Report struct {
 // Deliverer with the Connector's caches for the pass, batches of up to 250
 // items over one connection each, and the recipients a server defers
 // while others take the message queued again in q (Deliverer.Requeue).
-// The items of a store others can write (an outbox.SharedStore: the
-// PostgreSQL queue) are delivered under a Shared ItemPolicy whatever
-// pc.Connector's says: their secrets come from the runner's own
+// The items of a store others can write (outbox.Store.Shared: the
+// PostgreSQL queue, or a type wrapping it) are delivered under a Shared
+// ItemPolicy whatever pc.Connector's says: their secrets come from the runner's own
 // configuration only, and pc.Connector.Policy.Secrets is the opt-in for
-// other sources. It returns the outbox's Stats and error (outbox.Store.Run).
+// other sources. A configuration file the items name (their account's, for
+// the password, the shared store's checks and the log line) is read once
+// in the pass, its eval lines run once, and read again by the next pass.
+// It returns the outbox's Stats and error (outbox.Store.Run).
 func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, error) {
 	c := pc.Connector
 	if c == nil {
@@ -75,6 +78,12 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 	}
 	// The items of a store others can write are untrusted input.
 	c = c.forStore(q)
+	// Each configuration file the items name is read once in the pass
+	// (its eval lines run once), by the checks, the logins and the log
+	// lines alike.
+	cc := *c
+	cc.reads = &configReads{}
+	c = &cc
 	parallel := pc.Parallel
 	if parallel <= 0 {
 		parallel = 4

@@ -17,7 +17,7 @@ import (
 
 // ItemPolicy is what a Connector accepts of an Account it did not build
 // itself: the settings of an item read from a store that others can write
-// (an outbox.SharedStore: the PostgreSQL queue, which every application
+// (outbox.Store.Shared: the PostgreSQL queue, which every application
 // host that may enqueue writes). Such settings say where a password comes
 // from and where it goes; taken as they are, one written by a compromised
 // application host would make every runner run its command, read any file
@@ -88,11 +88,8 @@ func ParseSecretSources(s string) ([]SecretSource, error) {
 }
 
 // isShared reports whether q's items are written by others as well
-// (outbox.SharedStore).
-func isShared(q outbox.Store) bool {
-	s, ok := q.(outbox.SharedStore)
-	return ok && s.Shared()
-}
+// (outbox.Store.Shared).
+func isShared(q outbox.Store) bool { return q.Shared() }
 
 // forStore returns c, or a copy of it whose Policy is Shared when q is a
 // shared store: a runner never forgets it.

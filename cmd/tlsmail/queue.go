@@ -33,11 +33,12 @@ const (
 
 // queueFlags are the flags every queue command shares: where the outbox is.
 type queueFlags struct {
-	dir     string
-	url     string
-	lease   time.Duration // queue run --lease (PostgreSQL)
-	config  string
-	account string
+	dir           string
+	url           string
+	lease         time.Duration // queue run --lease (PostgreSQL)
+	maxUnrecorded int           // queue run --max-unrecorded (PostgreSQL)
+	config        string
+	account       string
 }
 
 func (f *queueFlags) register(cmd *cobra.Command) {
@@ -191,7 +192,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	tw, closeTranscript := transcriptOrWarn(e, o.transcript)
 	defer closeTranscript()
 	c := o.connector(e)
-	if sh, ok := q.(outbox.SharedStore); ok && sh.Shared() {
+	if q.Shared() {
 		// Others write this queue too: the item delivered now, and the
 		// backlog of equal settings after it, are trusted as this
 		// command's own only while their settings are what it queued.
@@ -346,7 +347,8 @@ others.`,
 	qf.register(cmd)
 	cmd.Long = helpFlags(cmd.Long, cmd.PersistentFlags())
 	cmd.AddCommand(newQueueListCommand(e, st, qf), newQueueRunCommand(e, st, qf, false),
-		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf))
+		newQueueRunCommand(e, st, qf, true), newQueueRemoveCommand(e, st, qf), newQueueInitCommand(e, st, qf),
+		newQueueShowCommand(e, st, qf))
 	return cmd
 }
 
@@ -375,7 +377,11 @@ func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 	if f.lease > pgqueue.MaxLease {
 		return nil, usageErrorf("--lease must be at most %s (a longer lease only delays the return of a dead worker's messages)", pgqueue.MaxLease).withFix("e.g. --lease 5m")
 	}
-	return openStore(ctx, e, loc, f.lease, 0)
+	if f.maxUnrecorded < 0 || f.maxUnrecorded > maxUnrecordedFlag {
+		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
+			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
+	}
+	return openStoreWith(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded})
 }
 
 // listOptions are the flags of `queue list`.
@@ -518,13 +524,17 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return err
 			}
-			if sh, ok := q.(outbox.SharedStore); len(allow) > 0 && (!ok || !sh.Shared()) {
+			if len(allow) > 0 && !q.Shared() {
 				return usageErrorf("--queue-secrets applies to a shared queue (--queue-url) only: the items of the queue directory %s are its user's own and read as they are", q.Dir()).
 					withFix("drop --queue-secrets, or give the queue's --queue-url")
 			}
-			if sh, ok := q.(outbox.SharedStore); qf.lease > 0 && (!ok || !sh.Shared()) {
+			if qf.lease > 0 && !q.Shared() {
 				return usageErrorf("--lease applies to a shared queue (--queue-url) only: the queue directory %s is locked per item for as long as its runner lives", q.Dir()).
 					withFix("drop --lease, or give the queue's --queue-url")
+			}
+			if qf.maxUnrecorded > 0 && !q.Shared() {
+				return usageErrorf("--max-unrecorded applies to a shared queue (--queue-url) only: the queue directory %s removes each message as soon as the server accepted it", q.Dir()).
+					withFix("drop --max-unrecorded, or give the queue's --queue-url")
 			}
 			tw, closeTranscript, err := openTranscript(e, transcript)
 			if err != nil {
@@ -544,12 +554,17 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 	fs.StringVar(&transcript, "transcript", "", "write the session logs to `FILE` (- for standard error)")
 	fs.StringVar(&secrets, "queue-secrets", "", "with --queue-url: also take an item's password from these `SOURCES` (env,file,command) although any host that can write the queue chose them (default: none; config and netrc only)")
 	fs.DurationVar(&qf.lease, "lease", 0, "with --queue-url: how long a claim on a batch lasts without renewal, so how soon a dead worker's messages come back (default 5m)")
+	fs.IntVar(&qf.maxUnrecorded, "max-unrecorded", 0, fmt.Sprintf("with --queue-url: how many accepted messages a connection may send on before their removal is committed (default %d, at most %d); a killed worker sends again at most --parallel × (`N`+1): raise it when the database is many milliseconds away (see docs/queue-postgres.md)", pgqueue.DefaultMaxUnrecorded, maxUnrecordedFlag))
 	if !flush {
 		fs.BoolVar(&watch, "watch", false, "keep running: deliver, sleep until the next message is due (at most --interval), repeat until interrupted")
 		fs.DurationVar(&interval, "interval", 30*time.Second, "with --watch, look for new messages at least this often (1s to 1h)")
 	}
 	return cmd
 }
+
+// maxUnrecordedFlag is the largest --max-unrecorded: a batch's size (250
+// messages), at whose end a connection waits for its removals anyway.
+const maxUnrecordedFlag = 250
 
 type queueRunner struct {
 	e          *env
@@ -636,7 +651,7 @@ func (b *lineBuffer) flushLocked() {
 func (r *queueRunner) connector() *submit.Connector {
 	c := r.e.connector()
 	c.Policy.Secrets = r.secrets
-	if sh, ok := r.q.(outbox.SharedStore); ok && sh.Shared() {
+	if r.q.Shared() {
 		c.Policy.Shared = true // RunPass would too; the log lines need it as well
 	}
 	return c

@@ -65,9 +65,16 @@ func checkURLArg(s string) error {
 // openStore opens the outbox at loc (anystore.Open); its warnings go to
 // standard error, quoted.
 func openStore(ctx context.Context, e *env, loc anystore.Location, lease time.Duration, maxSize int64) (outbox.Store, error) {
-	q, err := anystore.Open(ctx, loc, anystore.Options{Lease: lease, MaxSize: maxSize, Logf: func(format string, args ...any) {
+	return openStoreWith(ctx, e, loc, anystore.Options{Lease: lease, MaxSize: maxSize})
+}
+
+// openStoreWith is openStore with all of anystore's options (queue run's
+// --max-unrecorded); o.Logf is set to print to standard error.
+func openStoreWith(ctx context.Context, e *env, loc anystore.Location, o anystore.Options) (outbox.Store, error) {
+	o.Logf = func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
-	}})
+	}
+	q, err := anystore.Open(ctx, loc, o)
 	if err != nil {
 		return nil, queueError(err)
 	}

@@ -136,6 +136,12 @@ type Options struct {
 	// Logf, if set, receives the store's warnings (text from the disk or
 	// the database: quote it before printing to a terminal).
 	Logf func(format string, args ...any)
+	// MaxUnrecorded is the PostgreSQL queue's bound on the delivered items
+	// per connection whose removal is not yet committed
+	// (pgqueue.Options.MaxUnrecorded; 0: pgqueue.DefaultMaxUnrecorded).
+	// The spool directory removes each item once its 250 is read, so it
+	// has no such bound and ignores it.
+	MaxUnrecorded int
 }
 
 // Open opens the outbox at loc: the spool directory (made if missing) or
@@ -148,7 +154,7 @@ func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 	case loc.URL != "" && loc.Dir != "":
 		return nil, &BothError{Names: "Location.Dir and Location.URL"}
 	case loc.URL != "":
-		q, err := pgqueue.Open(ctx, loc.URL, pgqueue.Options{Lease: o.Lease, MaxSize: o.MaxSize, Logf: o.Logf})
+		q, err := pgqueue.Open(ctx, loc.URL, pgqueue.Options{Lease: o.Lease, MaxSize: o.MaxSize, Logf: o.Logf, MaxUnrecorded: o.MaxUnrecorded})
 		if err != nil {
 			return nil, err
 		}

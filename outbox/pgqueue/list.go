@@ -3,6 +3,7 @@ package pgqueue
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -111,7 +112,10 @@ func (q *Queue) count(sql string) (int, error) {
 	return n, nil
 }
 
-// Get returns the queued or failed item with this ID.
+// Get returns the queued or failed item with this ID. Its Open streams
+// the message from the database in slices of a few MiB (bounded memory
+// for a message of any size), with outbox.ErrNotFound if the item is
+// removed before the last one is read.
 func (q *Queue) Get(id string) (*outbox.Item, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -132,7 +136,9 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	if err != nil {
 		return nil, connErr("get", err)
 	}
-	return it, nil
+	// Its content is streamed when opened, a slice at a time: a reader of
+	// one item (a person looking at it) holds a few MiB, not the message.
+	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id) }), nil
 }
 
 // Remove deletes a queued or failed item; ErrBusy while a runner's lease
@@ -218,10 +224,10 @@ func (q *Queue) Dir() string {
 	return u.String()
 }
 
-// Shared reports true (outbox.SharedStore): every host that can enqueue
+// Shared reports true (outbox.Store.Shared): every host that can enqueue
 // into the database writes items' settings, so a runner takes no secret
 // source or server from them that its own configuration does not vouch
 // for (submit.ItemPolicy).
 func (q *Queue) Shared() bool { return true }
 
-var _ outbox.SharedStore = (*Queue)(nil)
+var _ outbox.Store = (*Queue)(nil)

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQueuePostgresConfigReadOncePerPass: a pass of `queue run` over a
+// shared queue reads the configuration file its items name once, however
+// many items it checks, logs in for and logs: the file's eval line (which
+// appends to a counter file) runs once for 5 items delivered, each of
+// which gets its log line. Before the pass kept what it read, the file was
+// read again to check the batch, to log in and for each item's log line
+// (its log settings are checked against the account's), and the eval line
+// ran 7 times.
+func TestQueuePostgresConfigReadOncePerPass(t *testing.T) {
+	url, conn := pgInitDB(t, "evalonce")
+	srv := startServer(t, nil)
+	dir := t.TempDir()
+	logfile := filepath.Join(dir, "msmtp.log")
+	counter := filepath.Join(dir, "evals")
+	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
+	port, _ := strconv.Atoi(p)
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\neval echo ran >> %s; echo timeout 30\n",
+		host, port, srv.CAFile(), logfile, testUser, testPassword, counter)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const items = 5
+	for i := range items {
+		settings, _ := json.Marshal(map[string]any{"config_file": cfg, "account": "work", "config_host": host,
+			"host": host, "port": port, "tls": "starttls", "trust_file": srv.CAFile(), "auth": "on", "user": testUser,
+			"secret": map[string]string{"source": "config", "ref": "work"}, "logfile": logfile})
+		envelope := `{"from":"ann@example.com","to":["bob@example.org"]}`
+		content := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
+		id := fmt.Sprintf("%013x%016x", time.Now().UnixMicro(), i)
+		if _, err := conn.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $4))
+			INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($5::text), $6)`,
+			id, envelope, settings, []byte(content), string(settings), len(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := cli{args: []string{"queue", "run", "--queue-url", url}, env: []string{"HOME=" + dir}}.run(t)
+	if r.code != 0 || strings.Count(r.stdout, "delivered ") != items {
+		t.Fatalf("queue run: want the %d rows delivered (they are the account's)\n%s", items, r)
+	}
+	if b, err := os.ReadFile(logfile); err != nil || strings.Count(string(b), "\n") != items {
+		t.Errorf("the log file holds %q (%v); want %d lines", b, err, items)
+	}
+	if b, err := os.ReadFile(counter); err != nil || string(b) != "ran\n" {
+		t.Errorf("the configuration file's eval line ran %d times (%q, %v); want once in the pass", strings.Count(string(b), "ran"), b, err)
+	}
+}

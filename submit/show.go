@@ -1,0 +1,139 @@
+package submit
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tlsmail/tlsmail/internal/safetext"
+	"github.com/tlsmail/tlsmail/outbox"
+)
+
+// ShowOptions configure WriteItem.
+type ShowOptions struct {
+	// Envelope writes the item's envelope and state before the message,
+	// in sections as Postfix's postcat shows a queue file: "*** ENVELOPE
+	// ID ***" with one "name: value" line each (state, created, size,
+	// sender, recipient per address, attempts, last attempt and error,
+	// next attempt, or when and why it failed), then "*** MESSAGE CONTENTS
+	// ID ***", the message, and "*** MESSAGE FILE END ID ***". Without it
+	// only the message is written, byte for byte as stored.
+	Envelope bool
+}
+
+// WriteItem writes the message of the queued or failed item id of q to w
+// exactly as it was stored (the bytes the server gets, before the
+// deliverer's dot-stuffing), streamed: the spool directory's file is read
+// a block at a time, the PostgreSQL queue's message a slice of a few MiB
+// at a time (Store.Get's Item.Open), so that a message of any size is
+// written in bounded memory. An unknown id is an error for which
+// errors.Is(err, outbox.ErrNotFound) is true. It returns how many bytes of
+// the message it wrote; an error after the first byte (the item removed
+// meanwhile, or a spool file damaged on disk: *outbox.CorruptError at the
+// end) means what was written is not the whole message.
+//
+// With o.Envelope the envelope's text (addresses, the last error, which
+// came from a sender's input or a server's reply) is quoted as the queue
+// listing quotes it (safetext.OneLine); the message is written as it is
+// in either case, as cat(1) would, so a terminal shows what its bytes say.
+func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, error) {
+	it, err := q.Get(id)
+	if err != nil {
+		return 0, err
+	}
+	r, err := it.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	if !o.Envelope {
+		return io.Copy(w, r)
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	writeEnvelope(bw, it)
+	fmt.Fprintf(bw, "*** MESSAGE CONTENTS %s ***\n", it.ID)
+	t := &tail{w: bw}
+	n, err := io.Copy(t, r)
+	if err == nil {
+		if t.last != '\n' && n > 0 {
+			bw.WriteByte('\n')
+		}
+		fmt.Fprintf(bw, "*** MESSAGE FILE END %s ***\n", it.ID)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+// writeEnvelope writes the envelope section of WriteItem.
+func writeEnvelope(w io.Writer, it *outbox.Item) {
+	state := "queued"
+	if !it.FailedAt.IsZero() {
+		state = "failed"
+	}
+	at := func(t time.Time) string { return t.Local().Format(time.DateTime) }
+	fmt.Fprintf(w, "*** ENVELOPE %s ***\n", it.ID)
+	fmt.Fprintf(w, "state: %s\n", state)
+	if !it.Created.IsZero() {
+		fmt.Fprintf(w, "created: %s\n", at(it.Created))
+	}
+	fmt.Fprintf(w, "size: %d\n", it.Size)
+	from := it.Envelope.From
+	if from == "" {
+		from = "<>"
+	}
+	fmt.Fprintf(w, "sender: %s\n", safetext.OneLine(from))
+	for _, to := range it.Envelope.To {
+		fmt.Fprintf(w, "recipient: %s\n", safetext.OneLine(to))
+	}
+	var needs []string
+	if b := it.Envelope.Body; b != "" {
+		needs = append(needs, "BODY="+b)
+	}
+	if it.Envelope.SMTPUTF8 {
+		needs = append(needs, "SMTPUTF8")
+	}
+	if it.Envelope.DSNReturn != "" {
+		needs = append(needs, "RET="+it.Envelope.DSNReturn)
+	}
+	if it.Envelope.DSNNotify != "" {
+		needs = append(needs, "NOTIFY="+it.Envelope.DSNNotify)
+	}
+	if len(needs) > 0 {
+		fmt.Fprintf(w, "parameters: %s\n", safetext.OneLine(strings.Join(needs, " ")))
+	}
+	fmt.Fprintf(w, "attempts: %d\n", it.Attempts)
+	if !it.LastAttempt.IsZero() {
+		fmt.Fprintf(w, "last_attempt: %s\n", at(it.LastAttempt))
+	}
+	if it.LastError != "" {
+		fmt.Fprintf(w, "last_error: %s\n", safetext.OneLine(it.LastError))
+	}
+	if state == "failed" {
+		fmt.Fprintf(w, "failed_at: %s\n", at(it.FailedAt))
+		fmt.Fprintf(w, "reason: %s\n", safetext.OneLine(it.Reason))
+		return
+	}
+	next := "now"
+	if it.NextAttempt.After(time.Now()) {
+		next = at(it.NextAttempt)
+	}
+	fmt.Fprintf(w, "next_attempt: %s\n", next)
+}
+
+// tail is a writer that remembers the last byte written through it.
+type tail struct {
+	w    io.Writer
+	last byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if n > 0 {
+		t.last = p[n-1]
+	}
+	return n, err
+}
