@@ -12,3 +12,18 @@ func TestMaxSettingsSQL(t *testing.T) {
 		t.Errorf("maxSettingsSQL %s, MaxSettings %d", maxSettingsSQL, MaxSettings)
 	}
 }
+
+// TestMaxEnvelopeSQL: the statements read envelopes of up to twice
+// MaxEnvelope (envelopeCol: room for jsonb's spaces).
+func TestMaxEnvelopeSQL(t *testing.T) {
+	if maxEnvelopeSQL != strconv.Itoa(2*MaxEnvelope) {
+		t.Errorf("maxEnvelopeSQL %s, MaxEnvelope %d", maxEnvelopeSQL, MaxEnvelope)
+	}
+}
+
+// TestMaxLeaseSQL: the statements honour a lease of up to MaxLease.
+func TestMaxLeaseSQL(t *testing.T) {
+	if maxLeaseSQL != strconv.Itoa(int(MaxLease.Seconds()))+" seconds" {
+		t.Errorf("maxLeaseSQL %q, MaxLease %s", maxLeaseSQL, MaxLease)
+	}
+}
