@@ -325,7 +325,7 @@ pg_section() {
 		echo "narrow queue rows of schema version 2, the messages joined from their own table), delivers each batch over one"
 		echo "connection and deletes the items on their 250s in groups shared by its connections (one statement for 4 per"
 		echo "delivering connection, or for those of the last 20 ms, with \`synchronous_commit = off\` for that transaction"
-		echo "alone), its claims and deletions taking turns on one database connection; a claim moves its items' next attempt to its lease's end, so claims read only the items no runner holds; a"
+		echo "alone; a deletion group also takes the 250s that came in while the one before it was deleted); a claim moves its items' next attempt to its lease's end, so claims read only the items no runner holds; a"
 		echo "connection waits for the database once 8 of its 250s are unrecorded, which bounds what a killed worker sends twice. Both clusters are private (initdb in a temporary"
 		echo "directory, loopback TCP, default settings otherwise); the headline rows use PostgreSQL's defaults, so every"
 		echo "commit waits for the WAL to reach the disk, as a deployment's would. The fsync-off row is the same with"
