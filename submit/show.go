@@ -2,6 +2,7 @@ package submit
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -39,11 +40,7 @@ type ShowOptions struct {
 // listing quotes it (safetext.OneLine); the message is written as it is
 // in either case, as cat(1) would, so a terminal shows what its bytes say.
 func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, error) {
-	it, err := q.Get(id)
-	if err != nil {
-		return 0, err
-	}
-	r, err := it.Open()
+	it, r, err := openItem(q, id)
 	if err != nil {
 		return 0, err
 	}
@@ -66,6 +63,27 @@ func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, er
 		err = ferr
 	}
 	return n, err
+}
+
+// openItem looks item id up in q and opens its message. A runner may
+// finish the item between the two (the spool directory's Open then says
+// outbox.ErrNotFound: delivered, or moved to failed/ as a new file): it is
+// looked up once more, so that an item moved to failed/ is shown as it is
+// there, and one that left the outbox is outbox.ErrNotFound.
+func openItem(q outbox.Store, id string) (*outbox.Item, io.ReadCloser, error) {
+	for try := 0; ; try++ {
+		it, err := q.Get(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := it.Open()
+		if err == nil {
+			return it, r, nil
+		}
+		if try > 0 || !errors.Is(err, outbox.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
 }
 
 // writeEnvelope writes the envelope section of WriteItem.
