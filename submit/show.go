@@ -33,7 +33,8 @@ type ShowOptions struct {
 // errors.Is(err, outbox.ErrNotFound) is true. It returns how many bytes of
 // the message it wrote; an error after the first byte (the item removed
 // meanwhile, or a spool file damaged on disk: *outbox.CorruptError at the
-// end) means what was written is not the whole message.
+// end) means what was written is not the whole message; a failure of w
+// is an *OutputError (the item is unchanged).
 //
 // With o.Envelope the envelope's text (addresses, the last error, which
 // came from a sender's input or a server's reply) is quoted as the queue
@@ -45,6 +46,51 @@ func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, er
 		return 0, err
 	}
 	defer r.Close()
+	out := &outputWriter{w: w}
+	n, err := writeItem(out, it, r, o)
+	if out.err != nil {
+		return n, &OutputError{ID: id, Written: n, Err: out.err}
+	}
+	return n, err
+}
+
+// OutputError is WriteItem's error when its writer failed (a full disk, a
+// closed pipe): the item was read and is as it was; the output is not the
+// whole message.
+type OutputError struct {
+	ID string
+	// Written is how many bytes of the message were given to the writer.
+	Written int64
+	Err     error
+}
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("the message of %s could not be written (%d bytes written): %v", e.ID, e.Written, e.Err)
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// outputWriter remembers its writer's first error, so that WriteItem can
+// tell a failed write from a failed read.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	o.err = err
+	return n, err
+}
+
+// writeItem is WriteItem's writing of the open item it, read from r.
+func writeItem(w io.Writer, it *outbox.Item, r io.Reader, o ShowOptions) (int64, error) {
 	if !o.Envelope {
 		return io.Copy(w, r)
 	}
