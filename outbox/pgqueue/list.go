@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -117,6 +118,9 @@ func (q *Queue) count(sql string) (int, error) {
 // for a message of any size), with outbox.ErrNotFound if the item is
 // removed before the last one is read.
 func (q *Queue) Get(id string) (*outbox.Item, error) {
+	if !possibleID(id) {
+		return nil, &Error{Op: "get", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+itemFrom+` WHERE o.id = $1`, id))
@@ -141,9 +145,20 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id) }), nil
 }
 
+// possibleID reports whether an item can have id: PostgreSQL's text holds
+// valid UTF-8 without NUL bytes only, and refuses a statement with any
+// other parameter (an error that would read as the database failing, and
+// a line in its log), so such an id is no item's.
+func possibleID(id string) bool {
+	return utf8.ValidString(id) && !strings.Contains(id, "\x00")
+}
+
 // Remove deletes a queued or failed item; ErrBusy while a runner's lease
 // on it lasts.
 func (q *Queue) Remove(id string) error {
+	if !possibleID(id) {
+		return &Error{Op: "remove", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var removed int

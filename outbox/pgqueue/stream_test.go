@@ -139,3 +139,21 @@ func TestPostgresGetStreamChangedRow(t *testing.T) {
 		t.Errorf("the item moved to failed between two slices: read %d bytes (%v); want the %d stored", len(got), err, len(content))
 	}
 }
+
+// TestPostgresGetRemoveBadID: an ID no item can have, because PostgreSQL's
+// text cannot hold it (invalid UTF-8, a NUL byte: argv or a program's
+// input), is outbox.ErrNotFound for Get and Remove (`queue show` and
+// `queue remove` exit 66 and 64, "not in the outbox"), not the database
+// refusing the statement (exit 75, "see the server's log": a retry
+// changes nothing).
+func TestPostgresGetRemoveBadID(t *testing.T) {
+	q := openPG(t, newDB(t), pgqueue.Options{})
+	for _, id := range []string{"\xff\xfe", "abc\x00def"} {
+		if _, err := q.Get(id); !errors.Is(err, outbox.ErrNotFound) {
+			t.Errorf("Get(%q) = %v; want outbox.ErrNotFound", id, err)
+		}
+		if err := q.Remove(id); !errors.Is(err, outbox.ErrNotFound) {
+			t.Errorf("Remove(%q) = %v; want outbox.ErrNotFound", id, err)
+		}
+	}
+}
