@@ -81,7 +81,9 @@ func (q *Queue) page(failed bool, after string, limit int) (items []*outbox.Item
 
 // failedItemCols are itemCols for the failed table, which has no next
 // attempt, and the failure's columns.
-const failedItemCols = `id, created, envelope, CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, last_attempt, last_error, failed_at, failed_at, reason, permanent`
+const failedItemCols = `id, created, CASE WHEN octet_length(envelope::text) <= ` + maxEnvelopeSQL + ` THEN envelope END, true,
+	CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, last_attempt,
+	left(last_error, ` + maxErrorTextSQL + `), failed_at, failed_at, left(reason, ` + maxErrorTextSQL + `), permanent`
 
 // scanFailed scans a row of failedItemCols: the item, with its failure
 // and no next attempt (the column scanned in its place is failed_at).

@@ -395,6 +395,14 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if err != nil {
 		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
 	}
+	// A claim does not read an envelope over MaxEnvelope as PostgreSQL
+	// prints the jsonb (a space after each comma and colon; no longer
+	// than Go's escapes otherwise): refuse it now, not at the first run.
+	if l := len(envJSON) + bytes.Count(envJSON, []byte(",")) + bytes.Count(envJSON, []byte(":")); l > MaxEnvelope {
+		return "", &Error{Op: "enqueue",
+			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is larger than the PostgreSQL queue's limit of %d KiB", len(env.To), MaxEnvelope>>10),
+			Fix: "split the recipients over several messages, or queue it in a spool directory"}
+	}
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx

@@ -29,9 +29,31 @@ const MaxSettings = 1 << 20
 // NULL).
 const maxSettingsSQL = "1048576"
 
+// MaxEnvelope bounds the envelope of an item a claim or a listing reads
+// (the JSON of its sender, recipients and parameters; the spool directory
+// bounds its header, envelope and settings, to the same 1 MiB): a row
+// whose envelope is larger is not read, and a claim moves it to the
+// failed items. Every host that can enqueue writes these rows, and a
+// claim takes up to 250 rows of one group, which that host chooses.
+const MaxEnvelope = 1 << 20
+
+// MaxErrorText bounds the characters of an item's last error and a failed
+// item's reason read from a row: the rest is not read (tlsmail writes a
+// line or a few).
+const MaxErrorText = 64 << 10
+
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-const itemCols = `o.id, o.created, m.envelope, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt, o.last_error, o.next_attempt`
+const itemCols = `o.id, o.created, CASE WHEN octet_length(m.envelope::text) <= ` + maxEnvelopeSQL + ` THEN m.envelope END, m.id IS NOT NULL,
+	CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt,
+	left(o.last_error, ` + maxErrorTextSQL + `), o.next_attempt`
+
+// maxEnvelopeSQL and maxErrorTextSQL are MaxEnvelope and MaxErrorText in
+// the statements (itemCols, failedItemCols).
+const (
+	maxEnvelopeSQL  = "1048576"
+	maxErrorTextSQL = "65536"
+)
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
 // messages.
@@ -53,8 +75,9 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
 	var env, settings, content []byte
+	var hasMessage bool
 	var last *time.Time
-	dest := append([]any{&it.ID, &it.Created, &env, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
+	dest := append([]any{&it.ID, &it.Created, &env, &hasMessage, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
 	if withContent {
 		dest = append(dest, &content)
 	}
@@ -65,8 +88,12 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 		it.LastAttempt = *last
 	}
 	var bad error
-	if env == nil {
+	if env == nil && !hasMessage {
 		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
+	} else if env == nil {
+		// Over MaxEnvelope (itemCols): not read, as settings over
+		// MaxSettings are not.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is larger than %d KiB (its sender, recipients and parameters; not read)", MaxEnvelope>>10)}
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
