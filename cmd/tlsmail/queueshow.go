@@ -43,8 +43,9 @@ the item failed), then "*** MESSAGE CONTENTS ID ***", the message and
 not (as cat would, it goes to the terminal as it is).
 
 Exit codes: 0 shown; 66 no item has this ID (delivered messages leave the
-outbox); 74 standard output did not take it (a full disk); 75 the outbox
-could not be read (the database unreachable, say).`,
+outbox); 70 the queued copy is damaged; 74 standard output did not take it
+(a full disk); 75 the outbox could not be read (the database unreachable,
+say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
@@ -77,7 +78,13 @@ could not be read (the database unreachable, say).`,
 				xe.msg = fmt.Sprintf("the %d bytes of %s written are not the whole message: %s", n, id, xe.msg)
 			}
 			var ce *outbox.CorruptError
-			if errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &ce) && ce.Unsafe:
+				// Refused unread: a file tlsmail did not write (a link,
+				// a FIFO, another user's), as queue run refuses it.
+				xe.code = exitConfig
+				xe.fix = "the outbox holds a file tlsmail did not write (a link, a FIFO, or a file of another user or that others may write): find out who put it there, and remove it"
+			case errors.As(err, &ce):
 				xe.code = exitSoftware
 				xe.fix = "the queued copy was damaged on disk: send the message again, remove the item, and check the disk that holds the outbox"
 			}
