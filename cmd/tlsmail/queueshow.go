@@ -83,7 +83,7 @@ say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 				// Refused unread: a file tlsmail did not write (a link,
 				// a FIFO, another user's), as queue run refuses it.
 				xe.code = exitConfig
-				xe.fix = "the outbox holds a file tlsmail did not write (a link, a FIFO, or a file of another user or that others may write): find out who put it there, and remove it"
+				xe.fix = "the outbox holds a file this user cannot trust (a link, a FIFO, another user's file or one others may write): if the outbox is another user's, show it as that user; else find out who put the file there, and remove it"
 			case errors.As(err, &ce):
 				xe.code = exitSoftware
 				xe.fix = "the queued copy was damaged on disk: send the message again, remove the item, and check the disk that holds the outbox"
