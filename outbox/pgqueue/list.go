@@ -144,7 +144,8 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	}
 	// Its content is streamed when opened, a slice at a time: a reader of
 	// one item (a person looking at it) holds a few MiB, not the message.
-	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id) }), nil
+	size := it.Size
+	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id, size) }), nil
 }
 
 // possibleID reports whether an item can have id: PostgreSQL's text holds

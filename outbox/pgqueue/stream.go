@@ -36,7 +36,12 @@ const streamChunk = 1 << 20
 // (outbox.ErrTooLarge: not written by the enqueue), and an item removed
 // (delivered) before its last slice was read is an error with
 // outbox.ErrNotFound, never a message cut short.
-func (q *Queue) streamContent(id string) (io.ReadCloser, error) {
+//
+// size is the item's recorded size (the outbox row's, as enqueued): a
+// stored message of another length (a failed item whose message row was
+// gone when it failed, stored empty) is an error, not a message shown
+// short without one.
+func (q *Queue) streamContent(id string, size int64) (io.ReadCloser, error) {
 	r := &contentStream{q: q, id: id, chunk: streamChunk, sum: sha256.New()}
 	// The first slice comes with the length.
 	if err := r.fetch(); err != nil {
@@ -47,6 +52,11 @@ func (q *Queue) streamContent(id string) (io.ReadCloser, error) {
 		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrTooLarge,
 			Msg: fmt.Sprintf("the stored message is %d bytes, over the queue's limit of %d: it was not written by tlsmail's enqueue", r.size, q.opts.MaxSize),
 			Fix: "remove the item, and send the message again within the limit"}
+	}
+	if r.size != size {
+		return nil, &Error{Op: "open", ID: id,
+			Msg: fmt.Sprintf("the stored message is %d bytes, but the item was queued with %d: its message was lost or changed outside tlsmail (a failed item whose message row was missing when it failed is stored empty)", r.size, size),
+			Fix: "send the message again from its source, and remove the item"}
 	}
 	return r, nil
 }

@@ -157,3 +157,37 @@ func TestPostgresGetRemoveBadID(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresGetContentLost: a failed item whose message row was gone
+// when it failed (deleted by hand: the run moved it to the failed items
+// with an empty content) is not shown as an empty message without an
+// error: the stored length differs from the item's size, and reading it
+// says so.
+func TestPostgresGetContentLost(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dial(t, url).Exec(ctx, `DELETE FROM tlsmail.message WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()}); err != nil || st.Failed != 1 {
+		t.Fatalf("Run = %+v, %v; want the row failed", st, err)
+	}
+	it, err := q.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := it.Open()
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(r)
+		r.Close()
+		if err == nil {
+			t.Errorf("the failed item of size %d whose message was lost read as %d bytes without an error", it.Size, len(b))
+		}
+	}
+}
