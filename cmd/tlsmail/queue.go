@@ -68,6 +68,9 @@ func queueError(err error) *exitError {
 	var oe *outbox.Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		xe.fix = oe.Fix
+		// The fix is printed on its own line: not in the message too
+		// (outbox.Error's text ends with it in parentheses).
+		xe.msg = strings.TrimSuffix(xe.msg, " ("+oe.Fix+")")
 	}
 	if errors.Is(err, outbox.ErrTooLarge) {
 		// Retrying changes nothing: 69 (EX_UNAVAILABLE), as Postfix's
@@ -81,7 +84,10 @@ func queueError(err error) *exitError {
 			xe.fix = "send it without --defer/--queue, or queue it in a spool directory (--queue-dir), which streams messages of any size"
 		}
 	}
-	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) {
+	if errors.Is(err, pgqueue.ErrEnvelopeTooLarge) {
+		xe.code, xe.kind = exitUnavailable, kindTooLarge // as for the message's size
+	}
+	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
@@ -260,9 +266,15 @@ func (qr *queued) err() error {
 		return nil
 	case outbox.Permanent:
 		c := classify(qr.res.Err)
+		where := fmt.Sprintf("the message was moved to %s", outbox.Locate(qr.store, outbox.PartFailed, qr.id))
+		if qr.runErr != nil && !errors.Is(qr.runErr, context.Canceled) {
+			// The outbox could not record the failure: the item is
+			// still queued, and tried again after its lease.
+			where = fmt.Sprintf("the message could not be moved to the failed items and stays queued as %s: %s",
+				qr.id, safetext.OneLine(qr.runErr.Error()))
+		}
 		return &exitError{code: c.code, kind: c.kind, err: qr.res.Err,
-			msg: fmt.Sprintf("%s (the message was moved to %s)", c.message, outbox.Locate(qr.store, outbox.PartFailed, qr.id)),
-			fix: c.fix}
+			msg: fmt.Sprintf("%s (%s)", c.message, where), fix: c.fix}
 	case outbox.Corrupt:
 		return &exitError{code: exitSoftware, kind: kindQueue, err: qr.res.Err,
 			msg: fmt.Sprintf("not sent: the queued copy was damaged on disk and moved to %s (%v)", qr.store.Where(outbox.PartCorrupt), qr.res.Err),
@@ -361,6 +373,9 @@ func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 	}
 	if f.lease < 0 || (f.lease > 0 && f.lease < 3*time.Second) {
 		return nil, usageErrorf("--lease must be at least 3s").withFix("e.g. --lease 1m")
+	}
+	if f.lease > pgqueue.MaxLease {
+		return nil, usageErrorf("--lease must be at most %s (a longer lease only delays the return of a dead worker's messages)", pgqueue.MaxLease).withFix("e.g. --lease 5m")
 	}
 	if f.maxUnrecorded < 0 || f.maxUnrecorded > maxUnrecordedFlag {
 		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).

@@ -162,6 +162,10 @@ func TestQueuePostgresFlags(t *testing.T) {
 		// service manager restarts it) rather than running without a queue.
 		{"unreachable at sendmail -odq", []string{"sendmail", "-odq", "--host=127.0.0.1", "--from=a@example.com", "x@example.com"}, []string{"TLSMAIL_QUEUE_URL=" + dead}, exitTempFail, "unavailable"},
 		{"worker started while unreachable", []string{"queue", "run", "--watch", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at queue list", []string{"queue", "list", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at queue run", []string{"queue", "run", "--queue-url", dead}, nil, exitTempFail, "unavailable"},
+		{"unreachable at send --queue", append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--queue", "--queue-url", dead), authEnv(), exitTempFail, "unavailable"},
+		{"lease over pgqueue.MaxLease", []string{"queue", "run", "--queue-url", dead, "--lease", "2h"}, nil, exitUsage, "--lease must be at most 1h0m0s"},
 		{"init without url", []string{"queue", "init", "--queue-dir", dir}, nil, exitUsage, "--queue-url"},
 	}
 	for _, tt := range tests {
@@ -174,6 +178,11 @@ func TestQueuePostgresFlags(t *testing.T) {
 			}
 			if strings.Contains(r.stdout+r.stderr, "hunter2") {
 				t.Fatalf("the password is shown:\n%s", r)
+			}
+			// The advice is printed once, on the fix line (it was in
+			// the message too).
+			if advice := "check that PostgreSQL is running"; tt.want == "unavailable" && strings.Count(r.stderr, advice) != 1 {
+				t.Fatalf("%q printed %d times, want once:\n%s", advice, strings.Count(r.stderr, advice), r)
 			}
 		})
 	}
@@ -374,5 +383,69 @@ func TestQueuePostgresSendmailEnqueueOnly(t *testing.T) {
 	}
 	if ms, _ := m.srv.Messages(); len(ms) != 0 {
 		t.Fatalf("the server got %d messages, want none: the workers deliver them", len(ms))
+	}
+}
+
+// TestQueuePostgresFailNotRecorded: `queue run` says an item failed for
+// good only once its move to the failed table is committed. The server
+// refuses the message (550) and a trigger makes the move fail: the run
+// exits 75 saying the move failed and that the item is tried again after
+// its lease, and the item is still queued (before: exit 69, "1
+// message(s) failed for good and were moved to ... failed", with the
+// item still queued). send --queue, whose own delivery is refused, does
+// not say the message was moved either (before: "the message was moved
+// to ... failed"). Once the trigger is gone and the lease over, the next
+// run moves the first and says so.
+func TestQueuePostgresFailNotRecorded(t *testing.T) {
+	url, conn := pgInitDB(t, "failnotrecorded")
+	srv := startServer(t, func(c *server.Config) {
+		c.RejectMail = func(string) *server.Reply {
+			return &server.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "not from you"}
+		}
+	})
+	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --defer:\n%s", r)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$;
+		CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	run := []string{"queue", "run", "--queue-url", url, "--queue-secrets", "env", "--lease", "3s"}
+	r := cli{args: run, env: authEnv()}.run(t)
+	t.Logf("first run:\n%s", r)
+	if r.code != exitTempFail || !strings.Contains(r.stderr, "cannot move it to the failed items") ||
+		!strings.Contains(r.stderr, "tried again when its lease ends") || strings.Contains(r.stdout+r.stderr, "failed for good") {
+		t.Fatalf("queue run with the move refused: want exit %d saying the move failed, no 'failed for good'\n%s", exitTempFail, r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "1 queued, 0 failed") {
+		t.Fatalf("queue list --count after the refused move:\n%s", r)
+	}
+	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse ON tlsmail.failed`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3500 * time.Millisecond) // the lease of the first run ends
+	r = cli{args: run, env: authEnv()}.run(t)
+	t.Logf("second run:\n%s", r)
+	if r.code != exitUnavailable || !strings.Contains(r.stderr, "1 message(s) failed for good") {
+		t.Fatalf("queue run after the lease: want exit %d, the item failed for good\n%s", exitUnavailable, r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "0 queued, 1 failed") {
+		t.Fatalf("queue list --count after the second run:\n%s", r)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	// send --queue, whose own delivery is refused for good: the 550's
+	// exit code, and no claim that the message was moved (before: "the
+	// message was moved to ... failed").
+	r = cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--queue", "--queue-url", url), env: authEnv()}.run(t)
+	t.Logf("send --queue:\n%s", r)
+	if r.code == 0 || r.code == exitTempFail || strings.Contains(r.stderr, "was moved to") || !strings.Contains(r.stderr, "could not be moved to the failed items") {
+		t.Fatalf("send --queue refused for good with the move refused: want the 550's exit code, saying it stays queued\n%s", r)
+	}
+	if r := runTLSMail(t, "queue", "list", "--count", "--queue-url", url); !strings.HasPrefix(r.stdout, "1 queued, 1 failed") {
+		t.Fatalf("queue list --count after send --queue:\n%s", r)
 	}
 }

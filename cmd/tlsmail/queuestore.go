@@ -95,7 +95,9 @@ The database comes from --queue-url, TLSMAIL_QUEUE_URL or the account's
 queue_url. Its password is never given on the command line: it comes from
 ~/.pgpass (or the file PGPASSFILE names) or PGPASSWORD, as with psql; the
 PG* variables (PGHOST, PGUSER, PGSSLMODE, ...) fill what the URL leaves
-out. Use sslmode=verify-full to verify the server's certificate.`,
+out. A database reached over the network is verified (sslmode=verify-full)
+unless the URL, the entry of the service it names (PGSERVICE, service=) or
+PGSSLMODE sets another sslmode.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true

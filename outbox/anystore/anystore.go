@@ -185,6 +185,10 @@ func Migrate(ctx context.Context, url string) (from int, err error) {
 		if errors.As(err, &pe) {
 			return 0, &URLError{URL: RedactURL(url), Problem: URLUnreadable}
 		}
+		var oe *outbox.Error
+		if errors.As(err, &oe) {
+			return 0, err // pgqueue.ParseConfig's (a service defined nowhere)
+		}
 		return 0, pgqueue.ConnError("init", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))

@@ -81,9 +81,7 @@ func (q *Queue) page(failed bool, after string, limit int) (items []*outbox.Item
 
 // failedItemCols are itemCols for the failed table, which has no next
 // attempt, and the failure's columns.
-const failedItemCols = `id, created, CASE WHEN octet_length(envelope::text) <= ` + maxEnvelopeSQL + ` THEN envelope END, true,
-	CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, last_attempt,
-	left(last_error, ` + maxErrorTextSQL + `), failed_at, failed_at, left(reason, ` + maxErrorTextSQL + `), permanent`
+var failedItemCols = `id, ` + finite("created") + `, ` + envelopeCol("") + `, CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, ` + finite("last_attempt") + `, left(last_error, ` + maxErrorTextSQL + `), failed_at, failed_at, left(reason, ` + maxErrorTextSQL + `), permanent`
 
 // scanFailed scans a row of failedItemCols: the item, with its failure
 // and no next attempt (the column scanned in its place is failed_at).
@@ -166,7 +164,7 @@ func (q *Queue) Remove(id string) error {
 	defer cancel()
 	var removed int
 	if err := q.pool.QueryRow(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1
-			AND (lease_until IS NULL OR lease_until < clock_timestamp()) RETURNING id),
+			AND `+leaseOver+` RETURNING id),
 		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d))
 		SELECT count(*) FROM d`, id).Scan(&removed); err != nil {
 		return connErr("remove", err)

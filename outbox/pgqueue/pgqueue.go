@@ -51,9 +51,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -95,6 +93,10 @@ const DefaultMaxSize = 64 << 20
 // handles this one.
 var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
+// ErrEnvelopeTooLarge is the cause of the error EnqueueData and EnqueueTx
+// return for an envelope over MaxEnvelope (nothing is stored).
+var ErrEnvelopeTooLarge = errors.New("the envelope is too large for the PostgreSQL queue")
+
 // DefaultMaxUnrecorded is Options.MaxUnrecorded's default: enough for the
 // deletions to be grouped behind a busy connection (section 8 of
 // docs/benchmarks.md measured no loss of rate against unbounded groups),
@@ -111,6 +113,15 @@ const DefaultLease = 5 * time.Minute
 // than a database round trip would end before any message is sent.
 const MinLease = time.Second
 
+// MaxLease is the longest lease a Queue takes (a longer Options.Lease is
+// lowered to it), and so the longest a claim is honoured: a row whose
+// lease_until is further than MaxLease from now was not set by a runner
+// (a row written by hand or by a hostile host, 'infinity' say) and is
+// claimed, removed and settled as if it had no lease. A lease is renewed
+// every third of it, so a longer one only delays the return of a dead
+// runner's items.
+const MaxLease = time.Hour
+
 // Options configures a Queue.
 type Options struct {
 	// MaxAge is how long an item may stay queued (outbox.DefaultMaxAge
@@ -120,7 +131,7 @@ type Options struct {
 	Backoff outbox.Backoff
 	// Lease is how long a claimed item stays a runner's without renewal
 	// (renewed every third of it while delivered); DefaultLease when zero,
-	// at least MinLease.
+	// at least MinLease, at most MaxLease.
 	Lease time.Duration
 	// MaxSize caps a message's size: DefaultMaxSize when zero, and
 	// never more than DefaultMaxSize (a larger value is lowered to it).
@@ -134,7 +145,20 @@ type Options struct {
 	// A runner that dies sends again at most MaxUnrecorded + 1 messages
 	// per connection (the +1: the one whose 250 it had not yet read).
 	MaxUnrecorded int
+	// ListenCheck is how long Listen's connection may stay silent before
+	// it is checked with a ping, which must be answered within half of
+	// it; DefaultListenCheck when zero. A connection whose peer vanished
+	// without closing it (a host or network failure, a NAT or firewall
+	// that dropped the flow) is then found within 1.5 × ListenCheck and
+	// opened again, instead of after TCP's keepalive (hours), during
+	// which the worker heard no enqueue. At least a second.
+	ListenCheck time.Duration
 }
+
+// DefaultListenCheck is Options.ListenCheck's default: a half-open
+// LISTEN connection is found within 45 seconds, for one short query per
+// idle worker every 30 seconds.
+const DefaultListenCheck = 30 * time.Second
 
 // Queue is an outbox on PostgreSQL. It is safe for concurrent use; any
 // number of processes on any number of hosts may use one database.
@@ -149,6 +173,10 @@ type Queue struct {
 // key=value string, see the package documentation) and checks its schema.
 func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	cfg, err := ParseConfig(url)
+	var own *Error
+	if errors.As(err, &own) {
+		return nil, err // says what to do itself (a service defined nowhere)
+	}
 	if err != nil {
 		return nil, &Error{Op: "open", Msg: "cannot read the queue URL", Err: redact(err),
 			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full (the password from PGPASSFILE or PGPASSWORD)"}
@@ -159,13 +187,17 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
-	opts.Lease = max(opts.Lease, MinLease)
+	opts.Lease = min(max(opts.Lease, MinLease), MaxLease)
 	if opts.MaxSize <= 0 || opts.MaxSize > DefaultMaxSize {
 		opts.MaxSize = DefaultMaxSize
 	}
 	if opts.MaxUnrecorded <= 0 {
 		opts.MaxUnrecorded = DefaultMaxUnrecorded
 	}
+	if opts.ListenCheck <= 0 {
+		opts.ListenCheck = DefaultListenCheck
+	}
+	opts.ListenCheck = max(opts.ListenCheck, time.Second)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)
@@ -192,14 +224,54 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 // ParseConfig reads a queue URL (a postgres:// URL or libpq key=value
 // string) as pgx does, with one stricter default: when the connection
 // goes over the network (a host that is neither a Unix socket directory
-// nor a loopback address) and nothing sets sslmode (the URL, PGSSLMODE, a
-// service), it is verify-full rather than libpq's "prefer", which
-// accepts any certificate and falls back to an unencrypted connection, so
-// that the queue's messages and the database password never cross the
-// network unprotected unless the URL says so (sslmode=disable, require).
+// nor a loopback address) and nothing sets sslmode (the URL, the entry of
+// a named service, PGSSLMODE), it is verify-full rather than libpq's
+// "prefer", which accepts any certificate and falls back to an
+// unencrypted connection, so that the queue's messages and the database
+// password never cross the network unprotected unless something says so
+// (sslmode=disable, require).
+//
+// A service (service= in the string, or PGSERVICE) is looked up as libpq
+// does it (findService: the user's service file, then pg_service.conf in
+// PGSYSCONFDIR), and pgx is given the file it was found in, so that the
+// entry whose sslmode is checked is the one pgx reads.
 func ParseConfig(connString string) (*pgxpool.Config, error) {
+	params, ok := connParams(connString)
+	if !ok {
+		// pgx's error, if it has one; else the string is read in a way
+		// this function does not understand, and is refused rather than
+		// left to libpq's default.
+		cfg, err := pgxpool.ParseConfig(connString)
+		if err != nil {
+			return cfg, err
+		}
+		return nil, &Error{Op: "open", Msg: "cannot read the parameters of the queue URL",
+			Fix: "give a URL like postgres://user@host/db?sslmode=verify-full, or key=value pairs separated by spaces"}
+	}
+	// The sslmode pgx applies: the string's, else the service's, else
+	// PGSSLMODE; an empty one is libpq's default, as none.
+	mode, set := params["sslmode"]
+	name, named := params["service"]
+	if !named {
+		name = os.Getenv("PGSERVICE")
+	}
+	if name != "" {
+		svc, err := findService(name, params["servicefile"])
+		if err != nil {
+			return nil, err
+		}
+		if svc.file != params["servicefile"] {
+			connString = withParam(connString, "servicefile", svc.file)
+		}
+		if !set {
+			mode, set = svc.settings["sslmode"]
+		}
+	}
+	if !set {
+		mode = os.Getenv("PGSSLMODE")
+	}
 	cfg, err := pgxpool.ParseConfig(connString)
-	if err != nil || sslModeGiven(connString) {
+	if err != nil || mode != "" {
 		return cfg, err
 	}
 	remote := !localHost(cfg.ConnConfig.Host)
@@ -209,32 +281,8 @@ func ParseConfig(connString string) (*pgxpool.Config, error) {
 	if !remote {
 		return cfg, nil
 	}
-	switch {
-	case !strings.Contains(connString, "://"):
-		connString += " sslmode=verify-full"
-	case strings.Contains(connString, "?"):
-		connString += "&sslmode=verify-full"
-	default:
-		connString += "?sslmode=verify-full"
-	}
-	return pgxpool.ParseConfig(connString)
+	return pgxpool.ParseConfig(withParam(connString, "sslmode", "verify-full"))
 }
-
-// sslModeGiven reports whether the connection string or the environment
-// chooses an sslmode (a service file may: one named counts as choosing).
-func sslModeGiven(connString string) bool {
-	if os.Getenv("PGSSLMODE") != "" || os.Getenv("PGSERVICE") != "" {
-		return true
-	}
-	if strings.Contains(connString, "://") {
-		u, err := url.Parse(connString)
-		return err != nil || u.Query().Has("sslmode") || u.Query().Has("service")
-	}
-	return sslKeyword.MatchString(connString)
-}
-
-// sslKeyword finds sslmode or service in a key=value connection string.
-var sslKeyword = regexp.MustCompile(`(^|\s)(sslmode|service)\s*=`)
 
 // localHost reports whether a connection to host stays on this machine:
 // a Unix socket directory or a loopback address.
@@ -381,6 +429,15 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
 	}
+	envJSON, err := json.Marshal(&env)
+	if err != nil {
+		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+	}
+	if len(envJSON) > MaxEnvelope {
+		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is %d bytes, over the PostgreSQL queue's limit of %d KiB", len(env.To), len(envJSON), MaxEnvelope>>10),
+			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
+	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r, q.opts.MaxSize+1))
 	if err != nil {
@@ -390,18 +447,6 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 		return "", &Error{Op: "enqueue", Err: ErrTooLarge,
 			Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes (at most %d MiB: the queue holds a message in memory)", q.opts.MaxSize, DefaultMaxSize>>20),
 			Fix: "send it directly instead of queueing it, or queue it in a spool directory, which streams messages of any size"}
-	}
-	envJSON, err := json.Marshal(&env)
-	if err != nil {
-		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
-	}
-	// A claim does not read an envelope over MaxEnvelope as PostgreSQL
-	// prints the jsonb (a space after each comma and colon; no longer
-	// than Go's escapes otherwise): refuse it now, not at the first run.
-	if l := len(envJSON) + bytes.Count(envJSON, []byte(",")) + bytes.Count(envJSON, []byte(":")); l > MaxEnvelope {
-		return "", &Error{Op: "enqueue",
-			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is larger than the PostgreSQL queue's limit of %d KiB", len(env.To), MaxEnvelope>>10),
-			Fix: "split the recipients over several messages, or queue it in a spool directory"}
 	}
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
@@ -425,7 +470,9 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 // worker whose database is down makes neither a tight reconnect loop nor a
 // log line per attempt: Options.Logf hears once that the channel was lost
 // and once that it is back. After listening again it calls wake, because
-// items may have been queued while nobody listened.
+// items may have been queued while nobody listened. A connection silent
+// for Options.ListenCheck is checked with a ping; one that does not answer
+// (its peer vanished without closing it: half-open) counts as broken.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	delay := ListenBackoff
 	var lost time.Time
@@ -471,16 +518,42 @@ func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 	if err != nil {
 		return connErr("listen", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// Bounded: the goodbye is written to a peer that may be gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
 	listening()
+	check := q.opts.ListenCheck
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, check)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			wake()
+			continue
+		}
+		if ctx.Err() != nil || !pgconn.Timeout(err) {
 			return connErr("listen", err)
 		}
-		wake()
+		// Silent for check: a half-open connection (the peer gone
+		// without a FIN or RST) looks the same, until a query gets no
+		// answer. A timed-out wait leaves the connection usable, and a
+		// notification that arrives during the ping is kept for the
+		// next wait.
+		pctx, cancel := context.WithTimeout(ctx, check/2)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && pgconn.Timeout(err) {
+				err = fmt.Errorf("the idle connection did not answer a check within %s (the server or the network between may have gone without closing it): %w", check/2, err)
+			}
+			return connErr("listen", err)
+		}
 	}
 }
 

@@ -818,6 +818,8 @@ func TestParseConfigTLS(t *testing.T) {
 		{"remote, a database named like a keyword", "postgres://u@db.example.net/customer_service_sslmode", "", true},
 		{"remote keywords, a database named like a keyword", "host=db.example.net dbname=sslmode_service", "", true},
 		{"remote, sslmode disable", "postgres://u@db.example.net/q?sslmode=disable", "", false},
+		{"remote, sslmode empty (libpq's default)", "postgres://u@db.example.net/q?sslmode=", "", true},
+		{"remote keywords, sslmode empty", "host=db.example.net sslmode=''", "", true},
 		{"remote keywords, sslmode disable", "host=db.example.net sslmode = disable", "", false},
 		{"remote, PGSSLMODE disable", "postgres://u@db.example.net/q", "disable", false},
 		{"loopback", "postgres://u@127.0.0.1/q", "", false},
@@ -843,33 +845,79 @@ func TestParseConfigTLS(t *testing.T) {
 	}
 }
 
-// TestParseConfigTLSService: docs/queue-postgres.md, verify-full is the
-// default when neither the URL nor PGSSLMODE sets sslmode nor a service is
-// named: a service (pg_service.conf, named by PGSERVICE or the URL) that
-// sets sslmode is honoured as written. (A named service counts as choosing
-// even without an sslmode line: libpq's default then applies, as the doc
-// says; not asserted here.)
+// TestParseConfigTLSService: docs/queue-postgres.md, a remote database is
+// verified (verify-full) unless the URL, the named service's entry or
+// PGSSLMODE sets sslmode. A service (PGSERVICE, service=) whose entry sets
+// no sslmode is verified too: before, naming any service kept libpq's
+// "prefer" (any certificate, plaintext fallback). The service is found as
+// libpq finds it: PGSERVICEFILE or ~/.pg_service.conf, then
+// PGSYSCONFDIR/pg_service.conf (which pgx alone does not read: before,
+// such a service was an unreadable URL); one defined nowhere is an error
+// naming the files looked in.
 func TestParseConfigTLSService(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "pg_service.conf")
-	if err := os.WriteFile(file, []byte("[plain]\nhost=db.example.net\nsslmode=disable\n"), 0o600); err != nil {
-		t.Fatal(err)
+	dir := testdir.New(t)
+	write := func(name, text string) string {
+		f := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
-	t.Setenv("PGSERVICEFILE", file)
-	t.Setenv("PGSSLMODE", "")
+	user := write("user/pg_service.conf", "[plain]\nhost=db.example.net\nsslmode=disable\n"+
+		"[bare]\nhost=db.example.net\ndbname=q\n[local]\nhost=127.0.0.1\n[emptymode]\nhost=db.example.net\nsslmode=\n")
+	home := filepath.Join(dir, "home")
+	write("home/.pg_service.conf", "[homebare]\nhost=db.example.net\n")
+	sys := filepath.Join(dir, "sys")
+	write("sys/pg_service.conf", "[sysbare]\nhost=db.example.net\n[sysplain]\nhost=db.example.net\nsslmode=disable\n[bare]\nhost=db.example.net\nsslmode=disable\n")
+	other := write("other/svc.conf", "[bare]\nhost=db.example.net\nsslmode=disable\n")
+	t.Setenv("HOME", home)
 	for _, tt := range []struct {
-		name, url, service string
-		verified           bool
+		name, url, service, servicefile, sslmode string
+		verified                                 bool
+		err                                      string // an error naming this, instead
 	}{
-		{"PGSERVICE sets sslmode disable", "postgres://u@db.example.net/q", "plain", false},
-		{"service= in the URL sets sslmode disable", "postgres://u@db.example.net/q?service=plain", "", false},
+		{name: "PGSERVICE sets sslmode disable", url: "postgres://u@db.example.net/q", service: "plain", servicefile: user},
+		{name: "service= in the URL sets sslmode disable", url: "postgres://u@db.example.net/q?service=plain", servicefile: user},
+		{name: "PGSERVICE without sslmode", url: "postgres://u@db.example.net/q", service: "bare", servicefile: user, verified: true},
+		{name: "service= without sslmode", url: "postgres://u@/q?service=bare", servicefile: user, verified: true},
+		{name: "service= without sslmode, keywords", url: "service=bare user=u", servicefile: user, verified: true},
+		{name: "service= without sslmode, quoted keyword", url: "service = 'bare' user=u", servicefile: user, verified: true},
+		{name: "service without sslmode, PGSSLMODE disable", url: "service=bare user=u", servicefile: user, sslmode: "disable"},
+		{name: "service without sslmode, loopback host", url: "service=local user=u", servicefile: user},
+		{name: "service in ~/.pg_service.conf", url: "service=homebare user=u", verified: true},
+		{name: "service in PGSYSCONFDIR, no sslmode", url: "service=sysbare user=u", servicefile: user, verified: true},
+		{name: "service in PGSYSCONFDIR sets sslmode disable", url: "postgres://u@/q?service=sysplain", servicefile: user},
+		{name: "the user's file first", url: "service=bare user=u", servicefile: user, verified: true},
+		{name: "servicefile= in the string", url: "service=bare servicefile=" + other + " user=u", servicefile: user},
+		{name: "service with an empty sslmode (libpq's default)", url: "service=emptymode user=u", servicefile: user, verified: true},
+		{name: "the URL's sslmode over the service's", url: "postgres://u@/q?service=plain&sslmode=verify-full", servicefile: user, verified: true},
+		{name: "the service's sslmode over PGSSLMODE", url: "service=plain user=u", servicefile: user, sslmode: "verify-full"},
+		{name: "service defined nowhere", url: "service=nowhere user=u", servicefile: user, err: "nowhere"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("PGSERVICE", tt.service)
+			t.Setenv("PGSERVICEFILE", tt.servicefile)
+			t.Setenv("PGSYSCONFDIR", sys)
+			t.Setenv("PGSSLMODE", tt.sslmode)
 			cfg, err := pgqueue.ParseConfig(tt.url)
+			if tt.err != "" {
+				var oe *outbox.Error
+				if !errors.As(err, &oe) || !errors.Is(err, pgqueue.ErrService) || !strings.Contains(oe.Msg, tt.err) ||
+					!strings.Contains(err.Error(), user) || !strings.Contains(err.Error(), sys) || !strings.Contains(oe.Fix, "PGSERVICEFILE") {
+					t.Fatalf("%s: err = %v; want an *outbox.Error (pgqueue.ErrService) naming %q and the files looked in, with a fix", tt.url, err, tt.err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			c := cfg.ConnConfig
+			if c.Host != "db.example.net" && c.Host != "127.0.0.1" {
+				t.Fatalf("%s: host %q: the service's entry was not read", tt.url, c.Host)
+			}
 			verified := c.TLSConfig != nil && !c.TLSConfig.InsecureSkipVerify
 			for _, f := range c.Fallbacks {
 				verified = verified && f.TLSConfig != nil && !f.TLSConfig.InsecureSkipVerify
@@ -878,6 +926,63 @@ func TestParseConfigTLSService(t *testing.T) {
 				t.Fatalf("%s with service %q: TLS verified = %v, want %v", tt.url, tt.service, verified, tt.verified)
 			}
 		})
+	}
+}
+
+// TestPostgresServiceNoPlaintext: a queue URL naming a service whose entry
+// sets no sslmode, for a database reached by name over the network (the
+// test's name resolves to the private cluster, which speaks no TLS): the
+// connection is refused instead of falling back to plaintext, as libpq's
+// "prefer" did (before: Open succeeded, in plaintext). The same service
+// with sslmode=disable in its entry connects, so the refusal is TLS's.
+func TestPostgresServiceNoPlaintext(t *testing.T) {
+	base := newDB(t)
+	cfg, err := pgx.ParseConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(testdir.New(t), "pg_service.conf")
+	entry := fmt.Sprintf("host=db.example.net\nport=%d\nuser=%s\ndbname=%s\nconnect_timeout=10\n", cfg.Port, cfg.User, cfg.Database)
+	if err := os.WriteFile(file, []byte("[q]\n"+entry+"[qplain]\n"+entry+"sslmode=disable\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGSERVICEFILE", file)
+	t.Setenv("PGSSLMODE", "")
+	t.Setenv("PGSERVICE", "")
+	for _, tt := range []struct {
+		service string
+		connect bool
+	}{{"q", false}, {"qplain", true}} {
+		pc, err := pgqueue.ParseConfig("service=" + tt.service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := pc.ConnConfig
+		toCluster := func(ctx context.Context, host string) ([]string, error) { return []string{"127.0.0.1"}, nil }
+		c.LookupFunc = toCluster
+		for _, f := range c.Fallbacks {
+			if f.Host != "db.example.net" {
+				t.Fatalf("fallback to %q", f.Host)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		conn, err := pgx.ConnectConfig(ctx, c)
+		cancel()
+		if err == nil {
+			var ssl bool
+			conn.QueryRow(context.Background(), `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl)
+			conn.Close(context.Background())
+			if !tt.connect {
+				t.Fatalf("service %q without sslmode: connected to a server without TLS (ssl %v): plaintext fallback", tt.service, ssl)
+			}
+			continue
+		}
+		if tt.connect {
+			t.Fatalf("service %q: %v", tt.service, err)
+		}
+		if !strings.Contains(err.Error(), "TLS") {
+			t.Fatalf("service %q: %v; want a refusal for want of TLS", tt.service, err)
+		}
 	}
 }
 

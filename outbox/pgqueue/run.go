@@ -29,30 +29,57 @@ const MaxSettings = 1 << 20
 // NULL).
 const maxSettingsSQL = "1048576"
 
-// MaxEnvelope bounds the envelope of an item a claim or a listing reads
-// (the JSON of its sender, recipients and parameters; the spool directory
-// bounds its header, envelope and settings, to the same 1 MiB): a row
-// whose envelope is larger is not read, and a claim moves it to the
-// failed items. Every host that can enqueue writes these rows, and a
-// claim takes up to 250 rows of one group, which that host chooses.
-const MaxEnvelope = 1 << 20
+// MaxEnvelope bounds an item's envelope (outbox.Envelope as JSON):
+// EnqueueTx refuses a larger one (ErrEnvelopeTooLarge). It holds 1,000
+// recipients of RFC 5321's longest path (256 octets, section 4.5.3.1.3),
+// ten times the 100 a server must take in one transaction (section
+// 4.5.3.1.8), with their JSON quotes and commas; about 8,000 addresses of
+// 30 characters.
+const MaxEnvelope = 256 << 10
 
-// MaxErrorText bounds the characters of an item's last error and a failed
-// item's reason read from a row: the rest is not read (tlsmail writes a
-// line or a few).
-const MaxErrorText = 64 << 10
+// maxEnvelopeSQL bounds the envelope a statement reads, as the database
+// prints it (jsonb's text has a space after each comma and colon that
+// encoding/json leaves out, and no escapes for <, > and &): twice
+// MaxEnvelope, so that every envelope EnqueueTx took is read. A row whose
+// envelope is larger (written by hand, or by a hostile host: up to 1 GB)
+// is read as its size instead (envelopeCol), so that a claim of 250 such
+// rows does not hold gigabytes, and a claim moves it to the failed items.
+const maxEnvelopeSQL = "524288"
+
+// envelopeCol is the envelope column of table alias t bounded by
+// maxEnvelopeSQL: the envelope, NULL when there is none, or its size in
+// bytes (a JSON number, which no envelope is) when it is over the bound.
+func envelopeCol(t string) string {
+	return `CASE WHEN octet_length(` + t + `envelope::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + t + `envelope::text)) ELSE ` + t + `envelope END`
+}
 
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-const itemCols = `o.id, o.created, CASE WHEN octet_length(m.envelope::text) <= ` + maxEnvelopeSQL + ` THEN m.envelope END, m.id IS NOT NULL,
-	CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, o.last_attempt,
-	left(o.last_error, ` + maxErrorTextSQL + `), o.next_attempt`
+var itemCols = `o.id, ` + finite("o.created") + `, ` + envelopeCol("m.") + `, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, ` + finite("o.last_attempt") + `, left(o.last_error, ` + maxErrorTextSQL + `), ` + finite("o.next_attempt")
 
-// maxEnvelopeSQL and maxErrorTextSQL are MaxEnvelope and MaxErrorText in
-// the statements (itemCols, failedItemCols).
+// MaxErrorText bounds the characters of an item's last error and a failed
+// item's reason that a claim, a listing and Get read (itemCols,
+// failedItemCols): the rest is not read. tlsmail writes a line or a few;
+// a host that may enqueue writes the whole row, up to 1 GB of text in
+// each, and a claim reads 250 rows that host chose.
+const MaxErrorText = 64 << 10
+
+// maxErrorTextSQL is MaxErrorText in the statements.
+const maxErrorTextSQL = "65536"
+
+// finite is the timestamp column col as Go can read it, between the Unix
+// epoch and the last second of year 9999: PostgreSQL's infinite
+// timestamps (which a row written by SQL may hold, and which pgx cannot
+// scan into a time.Time: one such row failed every claim and listing)
+// become those bounds.
+func finite(col string) string {
+	return `CASE WHEN ` + col + ` > ` + lastTime + ` THEN ` + lastTime + ` WHEN ` + col + ` < ` + firstTime + ` THEN ` + firstTime + ` ELSE ` + col + ` END`
+}
+
+// firstTime and lastTime are finite's bounds.
 const (
-	maxEnvelopeSQL  = "1048576"
-	maxErrorTextSQL = "65536"
+	firstTime = `timestamptz '1970-01-01 00:00:00Z'`
+	lastTime  = `timestamptz '9999-12-31 23:59:59Z'`
 )
 
 // itemFrom is the FROM clause of itemCols: the queue rows and their
@@ -75,9 +102,8 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
 	var env, settings, content []byte
-	var hasMessage bool
 	var last *time.Time
-	dest := append([]any{&it.ID, &it.Created, &env, &hasMessage, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
+	dest := append([]any{&it.ID, &it.Created, &env, &settings, &it.Size, &it.Attempts, &last, &it.LastError, &it.NextAttempt}, extra...)
 	if withContent {
 		dest = append(dest, &content)
 	}
@@ -88,12 +114,12 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 		it.LastAttempt = *last
 	}
 	var bad error
-	if env == nil && !hasMessage {
+	var envSize int64
+	if env == nil {
 		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
-	} else if env == nil {
-		// Over MaxEnvelope (itemCols): not read, as settings over
-		// MaxSettings are not.
-		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is larger than %d KiB (its sender, recipients and parameters; not read)", MaxEnvelope>>10)}
+	} else if json.Unmarshal(env, &envSize) == nil && envSize > MaxEnvelope {
+		// Over maxEnvelopeSQL (envelopeCol): its size, not the envelope.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)}
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
@@ -175,16 +201,17 @@ const inlineMax = 32 << 10
 // claimed row that cannot be read as an item is moved to the failed
 // table (claimReadable), not returned.
 func (q *Queue) Claim(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, error) {
-	items, _, err := q.claimReadable(ctx, limit, force, ids, before)
+	items, _, err := q.claimReadable(ctx, limit, force, ids, before, nil)
 	return items, err
 }
 
 // claimReadable is Claim, which moves the claimed rows that cannot be read
 // as items to the failed table (with a reason saying so and what to do,
 // and a warning to Options.Logf) rather than fail, so that one such row
-// does not stop the queue; it also returns how many it moved. It claims
-// again when every row it took was moved.
-func (q *Queue) claimReadable(ctx context.Context, limit int, force bool, ids []string, before time.Time) ([]*outbox.Item, int, error) {
+// does not stop the queue; it also returns how many it moved (their move
+// committed). A move that fails is told to fault (nil: logged only). It
+// claims again when every row it took was moved.
+func (q *Queue) claimReadable(ctx context.Context, limit int, force bool, ids []string, before time.Time, fault func(error)) ([]*outbox.Item, int, error) {
 	moved := 0
 	for {
 		items, bad, err := q.claim(ctx, limit, force, ids, before)
@@ -194,9 +221,17 @@ func (q *Queue) claimReadable(ctx context.Context, limit int, force bool, ids []
 		for _, ue := range bad {
 			// Still leased by this Queue: if the move fails, the row
 			// is not claimed again before its lease ends.
-			if err := q.fail(context.WithoutCancel(ctx), ue.ID, ue.reason(), true, nil); err != nil {
-				q.logf("outbox: %v; cannot move it to the failed items (it is claimed again when its lease ends): %v", ue, err)
+			failed, err := q.fail(context.WithoutCancel(ctx), ue.ID, ue.reason(), true, nil)
+			if err != nil {
+				if fault != nil {
+					fault(notRecorded(ue.ID, "move it to the failed items", err))
+				} else {
+					q.logf("outbox: %v; cannot move it to the failed items (it is claimed again when its lease ends): %v", ue, err)
+				}
 				continue
+			}
+			if failed.IsZero() {
+				continue // removed meanwhile
 			}
 			q.logf("outbox: warning: %v; moved to the failed items", ue)
 			moved++
@@ -219,10 +254,10 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	if force {
 		dueAt = `$1::boolean`
 	}
-	due := `(lease_until IS NULL OR lease_until < clock_timestamp())
+	due := leaseOver + `
 		AND ` + dueAt + `
 		AND (cardinality($2::text[]) = 0 OR id = ANY($2))
-		AND (last_attempt IS NULL OR last_attempt < $3)`
+		AND (last_attempt IS NULL OR last_attempt < $3 OR last_attempt > clock_timestamp())`
 	if ids == nil {
 		ids = []string{}
 	}
@@ -247,7 +282,7 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
 			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
-				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval)
+				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval), created = least(greatest(created, `+firstTime+`), clock_timestamp())
 			WHERE id = ANY(ARRAY(SELECT id FROM tlsmail.outbox WHERE group_key = (SELECT group_key FROM g) AND `+due+`
 				ORDER BY next_attempt, id LIMIT $6 FOR UPDATE SKIP LOCKED))
 			RETURNING *)
@@ -307,23 +342,40 @@ func (q *Queue) Complete(ctx context.Context, id string) error {
 // back. An item older than MaxAge moves to the failed table instead; Defer
 // says whether it did.
 func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u float64) (expired bool, err error) {
+	r, err := q.deferItem(ctx, it, reason, u)
+	return !r.failedAt.IsZero(), err
+}
+
+// deferred is what deferItem recorded: the item's next attempt, or the
+// time it was moved to the failed table (expired); both zero when it
+// recorded nothing (another runner holds the item now, or it is gone).
+type deferred struct{ next, failedAt time.Time }
+
+// deferItem is Defer, which says what it recorded, once committed.
+func (q *Queue) deferItem(ctx context.Context, it *outbox.Item, reason string, u float64) (deferred, error) {
 	var age time.Duration
 	if err := q.pool.QueryRow(ctx, `SELECT clock_timestamp() - created FROM tlsmail.outbox WHERE id = $1`, it.ID).Scan(&age); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return false, nil // removed meanwhile (queue remove)
+			return deferred{}, nil // removed meanwhile (queue remove)
 		}
-		return false, connErr("run", err)
+		return deferred{}, connErr("run", err)
 	}
 	if age > q.opts.MaxAge {
-		return true, q.Fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false)
+		at, err := q.fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false, nil)
+		return deferred{failedAt: at}, err
 	}
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
-	if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET attempts = `+nextAttempts("attempts")+`, last_attempt = clock_timestamp(),
+	var next time.Time
+	err := q.pool.QueryRow(ctx, `UPDATE tlsmail.outbox SET attempts = `+nextAttempts("attempts")+`, last_attempt = clock_timestamp(),
 		last_error = $2, next_attempt = clock_timestamp() + $3::interval, lease_owner = NULL, lease_until = NULL
-		WHERE id = $1 AND `+notHeldByOther("$4"), it.ID, reason, delay, q.owner); err != nil {
-		return false, connErr("run", err)
+		WHERE id = $1 AND `+notHeldByOther("$4")+` RETURNING next_attempt`, it.ID, reason, delay, q.owner).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return deferred{}, nil // another runner holds it now, or it was removed
 	}
-	return false, nil
+	if err != nil {
+		return deferred{}, connErr("run", err)
+	}
+	return deferred{next: next}, nil
 }
 
 // nextAttempts is the attempts column col counted one more, stopping at
@@ -342,39 +394,82 @@ func nextAttempts(col string) string {
 // third runner could then send it too) or move it away mid-delivery. A
 // 250 is recorded whoever holds the item: the message is delivered.
 func notHeldByOther(owner string) string {
-	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR lease_until < clock_timestamp())`
+	return `(lease_owner IS NULL OR lease_owner = ` + owner + ` OR ` + leaseOver + `)`
 }
+
+// leaseOver is the condition under which no runner's lease on a row is
+// running: it has none, it ended, or it ends further than MaxLease from
+// now, which no runner sets (a row written by hand or by a host that may
+// only enqueue: honoured, lease_until 'infinity' kept the row from every
+// runner, and from queue remove, for ever).
+const leaseOver = `(lease_until IS NULL OR lease_until < clock_timestamp() OR lease_until > clock_timestamp() + interval '` + maxLeaseSQL + `')`
+
+// maxLeaseSQL is MaxLease in the statements.
+const maxLeaseSQL = "3600 seconds"
 
 // Fail moves an item to the failed table with the reason, in one
 // transaction, unless another runner holds it now.
 func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) error {
-	return q.fail(ctx, id, reason, permanent, nil)
+	_, err := q.fail(ctx, id, reason, permanent, nil)
+	return err
 }
 
 // fail is Fail that, when to is not nil, keeps only the recipients to in
-// the failed item's envelope (outbox.Result.Recipients).
-func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to []string) error {
+// the failed item's envelope (outbox.Result.Recipients). It returns the
+// failed item's failed_at once the move is committed; zero when nothing
+// moved (another runner holds the item now, or it is gone).
+func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to []string) (time.Time, error) {
 	var narrowed any // SQL NULL: the envelope as it is
 	if to != nil {
 		b, err := json.Marshal(to)
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
 		narrowed = string(b)
 	}
 	// A queue row without its message (removed by hand) still moves,
 	// with an empty one.
-	if _, err := q.pool.Exec(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *),
+	var at time.Time
+	err := q.pool.QueryRow(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1 AND `+notHeldByOther("$5")+` RETURNING *),
 		m AS (DELETE FROM tlsmail.message WHERE id IN (SELECT id FROM d) RETURNING *)
 		INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts,
 			last_attempt, last_error, failed_at, reason, permanent)
 		SELECT d.id, d.created,
 			CASE WHEN $4::jsonb IS NULL THEN coalesce(m.envelope, '{}') ELSE jsonb_set(coalesce(m.envelope, '{}'), '{to}', $4::jsonb) END,
 			coalesce(m.settings, '{}'), d.group_key, coalesce(m.content, ''), d.size, `+nextAttempts("d.attempts")+`,
-			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id`, id, reason, permanent, narrowed, q.owner); err != nil {
-		return connErr("run", err)
+			clock_timestamp(), $2, clock_timestamp(), $2, $3 FROM d LEFT JOIN m ON m.id = d.id
+		RETURNING failed_at`, id, reason, permanent, narrowed, q.owner).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
 	}
-	return nil
+	if err != nil {
+		return time.Time{}, connErr("run", err)
+	}
+	return at, nil
+}
+
+// notRecorded is the error of a run whose result for the item id could
+// not be recorded (what it tried to do: "move it to the failed items"):
+// the item stays queued and is tried again when its lease ends.
+func notRecorded(id, what string, err error) error {
+	fix := "the item stays queued and is tried again when its lease ends"
+	var oe *Error
+	if errors.As(err, &oe) && oe.Fix != "" {
+		fix = oe.Fix + "; " + fix
+	}
+	return &Error{Op: "run", ID: id, Msg: "cannot " + what, Err: bare(err), Fix: fix}
+}
+
+// bare is err without its fix, when it is an *Error (notRecorded's fix
+// holds it): the text says the fix once.
+func bare(err error) error {
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Fix == "" || err != error(oe) {
+		return err
+	}
+	b := *oe
+	b.Fix = ""
+	return &b
 }
 
 // release gives back the leases of items claimed and not attempted: they
@@ -478,6 +573,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		first error
 	)
 	count := func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() }
+	// A result that could not be recorded is the run's error (the item
+	// is tried again after its lease), not a count.
+	fault := func(err error) { mu.Lock(); first = cmp.Or(first, err); mu.Unlock() }
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger)
 	// One claim at a time per run: a claim is one short statement, and
@@ -495,20 +593,18 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 			for ctx.Err() == nil {
 				claimed := time.Now()
 				claimMu.Lock()
-				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start)
+				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start, fault)
 				claimMu.Unlock()
 				if moved > 0 {
 					count(func(s *outbox.Stats) { s.Failed += moved })
 				}
 				if err != nil || len(batch) == 0 {
 					if err != nil && ctx.Err() == nil {
-						mu.Lock()
-						first = cmp.Or(first, err)
-						mu.Unlock()
+						fault(err)
 					}
 					return
 				}
-				q.batch(ctx, rc, batch, claimed, rec, count)
+				q.batch(ctx, rc, batch, claimed, rec, count, fault)
 			}
 		}()
 	}
@@ -523,9 +619,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 	var next *time.Time
 	var notDue, busy int
 	if err := q.pool.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND (lease_until IS NULL OR lease_until < clock_timestamp())),
-			count(*) FILTER (WHERE lease_until >= clock_timestamp()),
-			min(next_attempt)
+			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND `+leaseOver+`),
+			count(*) FILTER (WHERE NOT `+leaseOver+`),
+			min(`+finite("next_attempt")+`)
 		FROM tlsmail.outbox WHERE cardinality($1::text[]) = 0 OR id = ANY($1)`, nonNil(rc.IDs)).Scan(&notDue, &busy, &next); err != nil {
 		return stats, connErr("run", err)
 	}
@@ -557,7 +653,7 @@ func nonNil(s []string) []string {
 // deletion, so a runner that dies sends again at most MaxUnrecorded + 1
 // messages of this connection (the +1: a message whose 250 it had not
 // read yet).
-func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, rec *recorder, count func(func(*outbox.Stats))) {
+func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, rec *recorder, count func(func(*outbox.Stats)), fault func(error)) {
 	ids := make([]string, len(batch))
 	lc := &leaseClock{confirmed: claimed}
 	for i, it := range batch {
@@ -597,7 +693,7 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 			rec.add(b, settled{it, res})
 			return
 		}
-		q.settle(bctx, rc, it, res, count)
+		q.settle(bctx, rc, it, res, count, fault)
 	}
 	err := rc.Deliver(ctx, batch, report)
 	rec.end(b)
@@ -866,42 +962,55 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "40") || pe.Code == "55P03")
 }
 
-// settle records one item's result.
-func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item, res outbox.Result, count func(func(*outbox.Stats))) {
+// settle records one item's result. An item is counted (Failed,
+// Expired, Deferred) once what settles it is committed; a statement that
+// fails is told to fault, and the item, still queued and leased, is tried
+// again when its lease ends. Delivered items go to completeGroup.
+func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item, res outbox.Result, count func(func(*outbox.Stats)), fault func(error)) {
 	reason := ""
 	if res.Err != nil {
 		reason = res.Err.Error()
 	}
 	var err error
+	what := "record the deferral"
 	switch res.Outcome {
 	case outbox.Delivered:
 		q.completeGroup(ctx, rc, []settled{{it, res}}, count)
 		return
 	case outbox.Permanent:
+		what = "move it to the failed items"
 		to := outbox.NarrowRecipients(it.Envelope.To, res.Recipients)
-		if err = q.fail(ctx, it.ID, reason, true, to); err == nil && to != nil {
-			it.Envelope.To = to
+		var at time.Time
+		if at, err = q.fail(ctx, it.ID, reason, true, to); err == nil && !at.IsZero() {
+			if to != nil {
+				it.Envelope.To = to
+			}
+			it.FailedAt, it.Reason, it.Permanent = at, reason, true
+			count(func(s *outbox.Stats) { s.Failed++ })
 		}
-		it.Reason, it.Permanent = reason, true
-		count(func(s *outbox.Stats) { s.Failed++ })
 	default:
 		u := rand.Float64()
 		if rc.Rand != nil {
 			u = rc.Rand()
 		}
-		var expired bool
-		expired, err = q.Defer(ctx, it, reason, u)
-		it.Attempts++
-		it.LastError = reason
-		if expired {
-			it.Reason = reason
+		var d deferred
+		d, err = q.deferItem(ctx, it, reason, u)
+		switch {
+		case err != nil:
+		case !d.failedAt.IsZero():
+			it.Attempts++
+			it.LastError = reason
+			it.FailedAt, it.Reason = d.failedAt, reason
 			count(func(s *outbox.Stats) { s.Failed++; s.Expired++ })
-		} else {
+		case !d.next.IsZero():
+			it.Attempts++
+			it.LastError = reason
+			it.NextAttempt = d.next
 			count(func(s *outbox.Stats) { s.Deferred++ })
 		}
 	}
 	if err != nil {
-		q.logf("outbox: cannot record the result of %s (%s): %v", it.ID, res.Outcome, err)
+		fault(notRecorded(it.ID, what, err)) // Run's error: not logged too
 	}
 	if rc.OnResult != nil {
 		rc.OnResult(it, res)

@@ -1,0 +1,216 @@
+package pgqueue
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgservicefile"
+)
+
+// ErrService is returned (wrapped) by ParseConfig, and so Open, when the
+// service a queue URL or PGSERVICE names is defined in no service file,
+// or a service file cannot be read: a configuration error, which retrying
+// does not heal.
+var ErrService = errors.New("no usable PostgreSQL service definition")
+
+// serviceError is a service's problem: its text, and ErrService.
+type serviceError struct{ err error }
+
+func (e serviceError) Error() string   { return e.err.Error() }
+func (e serviceError) Unwrap() []error { return []error{ErrService, e.err} }
+
+// connParams reads the parameters sslmode, service and servicefile of a
+// connection string, a postgres:// URL (its query) or libpq's key=value
+// form, by libpq's rules as pgx applies them (section 32.1.1 of
+// PostgreSQL's documentation): in a URL, parameters are &-separated and
+// percent-encoded; in key=value form, a value is a run of non-space
+// characters or single-quoted, with backslash escapes in both. ok is false
+// when the string cannot be read so (pgx refuses it too, or it is read as
+// something else: the caller then refuses it rather than guess).
+func connParams(connString string) (params map[string]string, ok bool) {
+	params = map[string]string{}
+	keep := func(k, v string) {
+		switch k {
+		case "sslmode", "service", "servicefile":
+			params[k] = v
+		}
+	}
+	if isURL(connString) {
+		_, query, found := strings.Cut(connString, "?")
+		if !found || query == "" {
+			return params, true
+		}
+		for pair := range strings.SplitSeq(query, "&") {
+			k, v, found := strings.Cut(pair, "=")
+			if !found {
+				return nil, false
+			}
+			k, err1 := url.PathUnescape(k)
+			v, err2 := url.PathUnescape(v)
+			if err1 != nil || err2 != nil {
+				return nil, false
+			}
+			keep(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+		return params, true
+	}
+	s := connString
+	space := " \t\n\r\v\f"
+	for {
+		s = strings.TrimLeft(s, space)
+		if s == "" {
+			return params, true
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			return nil, false
+		}
+		key := strings.TrimRight(s[:eq], space)
+		if key == "" || strings.ContainsAny(key, space) {
+			return nil, false
+		}
+		s = strings.TrimLeft(s[eq+1:], space)
+		var val strings.Builder
+		quoted := strings.HasPrefix(s, "'")
+		if quoted {
+			s = s[1:]
+		}
+		i := 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if quoted && c == '\'' || !quoted && strings.IndexByte(space, c) >= 0 {
+				break
+			}
+			if c == '\\' {
+				i++
+				if i == len(s) {
+					break // a trailing backslash escapes the end: dropped
+				}
+				c = s[i]
+			}
+			val.WriteByte(c)
+		}
+		if quoted {
+			if i >= len(s) {
+				return nil, false // unterminated
+			}
+			i++ // the closing quote
+		}
+		s = s[min(i, len(s)):]
+		keep(key, val.String())
+	}
+}
+
+// isURL reports whether pgx reads connString as a URL (else as key=value).
+func isURL(connString string) bool {
+	return strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://")
+}
+
+// service is a named service's entry and the file it was found in.
+type service struct {
+	file     string
+	settings map[string]string
+}
+
+// findService finds the service named as libpq does (section 32.17 of
+// PostgreSQL's documentation, "The Connection Service File"): in the
+// user's service file (the connection string's servicefile, which pgx
+// accepts and libpq does not, else PGSERVICEFILE, else ~/.pg_service.conf;
+// on Windows %APPDATA%\postgresql\.pg_service.conf, or
+// ~/.pg_service.conf when that is missing, as pgx), else in
+// pg_service.conf of the directory PGSYSCONFDIR names. Files are parsed by
+// pgx's own reader (pgservicefile), so the entry is the one pgx uses.
+// A service that none of the files defines is an error saying where it
+// was looked for.
+func findService(name, fileParam string) (*service, error) {
+	var files []string
+	switch {
+	case fileParam != "":
+		files = append(files, fileParam)
+	case os.Getenv("PGSERVICEFILE") != "":
+		files = append(files, os.Getenv("PGSERVICEFILE"))
+	default:
+		if f := userServiceFile(); f != "" {
+			files = append(files, f)
+		}
+	}
+	if dir := os.Getenv("PGSYSCONFDIR"); dir != "" {
+		files = append(files, filepath.Join(dir, "pg_service.conf"))
+	}
+	for _, f := range files {
+		sf, err := pgservicefile.ReadServicefile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, &Error{Op: "open", Msg: fmt.Sprintf("cannot read the PostgreSQL service file %s", f), Err: serviceError{err},
+				Fix: "correct the file (sections [name] followed by key=value lines), or name another with PGSERVICEFILE"}
+		}
+		if s, err := sf.GetService(name); err == nil {
+			return &service{file: f, settings: s.Settings}, nil
+		}
+	}
+	where := "no service file exists"
+	if len(files) > 0 {
+		where = "it is not in " + strings.Join(files, " nor ")
+	}
+	return nil, &Error{Op: "open", Err: serviceError{errors.New(where)}, Msg: fmt.Sprintf("the PostgreSQL service %q is not defined", name),
+		Fix: "define it in ~/.pg_service.conf (or the file PGSERVICEFILE names, or pg_service.conf in the directory PGSYSCONFDIR names), or correct its name"}
+}
+
+// userServiceFile is where pgx reads a service when neither the
+// connection string nor PGSERVICEFILE names a file ("" when there is no
+// home directory).
+func userServiceFile() string {
+	home, err := os.UserHomeDir()
+	inHome := ""
+	if err == nil {
+		inHome = filepath.Join(home, ".pg_service.conf")
+	}
+	if runtime.GOOS == "windows" {
+		if appData := os.Getenv("APPDATA"); appData != "" {
+			f := filepath.Join(appData, "postgresql", ".pg_service.conf")
+			if _, err := os.Stat(f); err == nil || inHome == "" {
+				return f
+			}
+			if _, err := os.Stat(inHome); err != nil {
+				return f
+			}
+		}
+	}
+	return inHome
+}
+
+// withParam adds key=value to a connection string, in its own form.
+func withParam(connString, key, value string) string {
+	if isURL(connString) {
+		sep := "?"
+		if strings.Contains(connString, "?") {
+			sep = "&"
+		}
+		return connString + sep + key + "=" + percentEncode(value)
+	}
+	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value)
+	return connString + " " + key + "='" + quoted + "'"
+}
+
+// percentEncode encodes every byte of s but letters, digits and -._~
+// (RFC 3986's unreserved characters), which pgx decodes back.
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
