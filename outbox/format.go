@@ -316,9 +316,30 @@ func (it *Item) Open() (io.ReadCloser, error) {
 		return &verifyReader{r: io.NewSectionReader(it.lf.readerAt(), it.lay.off, it.lay.size), h: sha256.New(),
 			want: it.lay.sum, path: it.path}, nil
 	}
-	f, err := openFile(it.path, os.O_RDONLY, 0)
+	// An item from List or Get: its file is opened again, as the item
+	// was read (a regular file of this user: openRO) or not at all. A
+	// runner may have finished the item since: delivered or removed it,
+	// moved it to failed/, or replaced its file by one with fewer
+	// recipients (narrow), whose layout differs from the one read. Either
+	// is ErrNotFound, for the caller to look the item up again (WriteItem
+	// does), never a read of the new file at the old file's offsets,
+	// which would end in a checksum error (CorruptError: "damaged on
+	// disk") for an intact item.
+	f, err := openRO(it.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Err: ErrNotFound,
+			Msg: "the item left this part of the outbox since it was read (delivered, removed, or moved to failed/)", Fix: "look it up again"}
+	}
 	if err != nil {
 		return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Msg: "cannot open the message", Err: err}
+	}
+	if _, fid, err := f.stat(); err != nil || (it.fid != fileID{} && !sameFile(fid, it.fid)) {
+		f.Close()
+		if err != nil {
+			return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Msg: "cannot open the message", Err: err}
+		}
+		return nil, &Error{Op: "open", ID: it.ID, Path: it.path, Err: ErrNotFound,
+			Msg: "the item's file was replaced since it was read (a runner narrowed its recipients)", Fix: "look it up again"}
 	}
 	return &verifyReader{r: io.NewSectionReader(f, it.lay.off, it.lay.size), h: sha256.New(),
 		want: it.lay.sum, path: it.path, c: f}, nil

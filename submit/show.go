@@ -2,6 +2,7 @@ package submit
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -32,22 +33,64 @@ type ShowOptions struct {
 // errors.Is(err, outbox.ErrNotFound) is true. It returns how many bytes of
 // the message it wrote; an error after the first byte (the item removed
 // meanwhile, or a spool file damaged on disk: *outbox.CorruptError at the
-// end) means what was written is not the whole message.
+// end) means what was written is not the whole message; a failure of w
+// is an *OutputError (the item is unchanged).
 //
 // With o.Envelope the envelope's text (addresses, the last error, which
 // came from a sender's input or a server's reply) is quoted as the queue
 // listing quotes it (safetext.OneLine); the message is written as it is
 // in either case, as cat(1) would, so a terminal shows what its bytes say.
 func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, error) {
-	it, err := q.Get(id)
-	if err != nil {
-		return 0, err
-	}
-	r, err := it.Open()
+	it, r, err := openItem(q, id)
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
+	out := &outputWriter{w: w}
+	n, err := writeItem(out, it, r, o)
+	if out.err != nil {
+		return n, &OutputError{ID: id, Written: n, Err: out.err}
+	}
+	return n, err
+}
+
+// OutputError is WriteItem's error when its writer failed (a full disk, a
+// closed pipe): the item was read and is as it was; the output is not the
+// whole message.
+type OutputError struct {
+	ID string
+	// Written is how many bytes of the message were given to the writer.
+	Written int64
+	Err     error
+}
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("the message of %s could not be written (%d bytes written): %v", e.ID, e.Written, e.Err)
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// outputWriter remembers its writer's first error, so that WriteItem can
+// tell a failed write from a failed read.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	o.err = err
+	return n, err
+}
+
+// writeItem is WriteItem's writing of the open item it, read from r.
+func writeItem(w io.Writer, it *outbox.Item, r io.Reader, o ShowOptions) (int64, error) {
 	if !o.Envelope {
 		return io.Copy(w, r)
 	}
@@ -66,6 +109,27 @@ func WriteItem(w io.Writer, q outbox.Store, id string, o ShowOptions) (int64, er
 		err = ferr
 	}
 	return n, err
+}
+
+// openItem looks item id up in q and opens its message. A runner may
+// finish the item between the two (the spool directory's Open then says
+// outbox.ErrNotFound: delivered, or moved to failed/ as a new file): it is
+// looked up once more, so that an item moved to failed/ is shown as it is
+// there, and one that left the outbox is outbox.ErrNotFound.
+func openItem(q outbox.Store, id string) (*outbox.Item, io.ReadCloser, error) {
+	for try := 0; ; try++ {
+		it, err := q.Get(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := it.Open()
+		if err == nil {
+			return it, r, nil
+		}
+		if try > 0 || !errors.Is(err, outbox.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
 }
 
 // writeEnvelope writes the envelope section of WriteItem.

@@ -520,6 +520,11 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return usageErrorf("--queue-secrets: %v", err).withFix("e.g. --queue-secrets env,command")
 			}
+			if cmd.Flags().Changed("max-unrecorded") && qf.maxUnrecorded == 0 {
+				// 0 is the flag's "not given" (the default); given, it is
+				// out of range as -1 is, not the default in disguise.
+				qf.maxUnrecorded = -1
+			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/tlsmail/tlsmail/internal/sysexits"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -12,6 +13,13 @@ import (
 // kindNotFound is the JSON kind of an item ID the outbox does not hold
 // (66, EX_NOINPUT: the input named does not exist).
 const kindNotFound = "not_found"
+
+// exitIOErr and kindOutput: standard output did not take what queue show
+// wrote (74, EX_IOERR).
+const (
+	exitIOErr  = sysexits.IOErr
+	kindOutput = "output"
+)
 
 func newQueueShowCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
 	var o submit.ShowOptions
@@ -35,7 +43,9 @@ the item failed), then "*** MESSAGE CONTENTS ID ***", the message and
 not (as cat would, it goes to the terminal as it is).
 
 Exit codes: 0 shown; 66 no item has this ID (delivered messages leave the
-outbox); 75 the outbox could not be read (the database unreachable, say).`,
+outbox); 70 the queued copy is damaged; 74 standard output did not take it
+(a full disk); 75 the outbox could not be read (the database unreachable,
+say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
@@ -57,12 +67,24 @@ outbox); 75 the outbox could not be read (the database unreachable, say).`,
 					msg: fmt.Sprintf("%s left the outbox while it was shown: the %d bytes written are not the whole message", id, n),
 					fix: "it was delivered or removed meanwhile; nothing is left to show"}
 			}
+			var oe *submit.OutputError
+			if errors.As(err, &oe) {
+				return &exitError{code: exitIOErr, kind: kindOutput, err: err,
+					msg: fmt.Sprintf("standard output did not take the message of %s (%d bytes written, not the whole message): %v", id, n, oe.Err),
+					fix: "check where standard output goes (a full disk, a closed pipe); the queued item is unchanged"}
+			}
 			xe := queueError(err)
 			if n > 0 {
 				xe.msg = fmt.Sprintf("the %d bytes of %s written are not the whole message: %s", n, id, xe.msg)
 			}
 			var ce *outbox.CorruptError
-			if errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &ce) && ce.Unsafe:
+				// Refused unread: a file tlsmail did not write (a link,
+				// a FIFO, another user's), as queue run refuses it.
+				xe.code = exitConfig
+				xe.fix = "the outbox holds a file this user cannot trust (a link, a FIFO, another user's file or one others may write): if the outbox is another user's, show it as that user; else find out who put the file there, and remove it"
+			case errors.As(err, &ce):
 				xe.code = exitSoftware
 				xe.fix = "the queued copy was damaged on disk: send the message again, remove the item, and check the disk that holds the outbox"
 			}

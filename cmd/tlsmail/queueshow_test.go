@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,5 +129,43 @@ func TestQueueShow(t *testing.T) {
 				t.Errorf("queue show of an unknown ID: want exit %d, nothing on standard output, and the error:\n%s", exitNoInput, r)
 			}
 		})
+	}
+}
+
+// TestQueueShowOutputFails: standard output that cannot take the message
+// (a full disk: /dev/full) is an output error, exit 74 (EX_IOERR) naming
+// standard output, with and without --envelope; not exit 75 with the
+// outbox's "check the outbox directory's permissions and free space",
+// which sends the user to look at an outbox that is fine.
+func TestQueueShowOutputFails(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	dir := filepath.Join(t.TempDir(), "queue")
+	q, err := outbox.Open(dir, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := q.EnqueueData(context.Background(), outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}},
+		outbox.Data{Settings: []byte(`{"host":"127.0.0.1"}`)}, bytes.NewReader(showContent(600, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{id}, {"--envelope", id}} {
+		cmd := exec.Command(tlsmailBin, append([]string{"queue", "show", "--queue-dir", dir}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitIOErr || !strings.Contains(stderr.String(), "standard output") ||
+			strings.Contains(stderr.String(), "outbox directory") {
+			t.Errorf("queue show %q > /dev/full: %v; want exit %d naming standard output:\n%s", args, err, exitIOErr, stderr.String())
+		}
+	}
+	if _, err := q.Get(id); err != nil {
+		t.Errorf("the item after the failed shows: %v", err)
 	}
 }

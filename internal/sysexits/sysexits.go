@@ -12,6 +12,7 @@ const (
 	NoHost      = 68 // EX_NOHOST: the server's name does not resolve
 	Unavailable = 69 // EX_UNAVAILABLE: the server refuses service (5xx greeting/EHLO)
 	Software    = 70 // EX_SOFTWARE: an error tlsmail could not classify (a bug)
+	IOErr       = 74 // EX_IOERR: the output could not be written (queue show to a full disk)
 	TempFail    = 75 // EX_TEMPFAIL: 4xx, network, timeout, TLS and certificate failures
 	Protocol    = 76 // EX_PROTOCOL: the server broke SMTP, or STARTTLS injection
 	NoPerm      = 77 // EX_NOPERM: authentication refused

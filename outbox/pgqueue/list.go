@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -80,7 +81,7 @@ func (q *Queue) page(failed bool, after string, limit int) (items []*outbox.Item
 
 // failedItemCols are itemCols for the failed table, which has no next
 // attempt, and the failure's columns.
-var failedItemCols = `id, ` + finite("created") + `, ` + envelopeCol("") + `, CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, ` + finite("last_attempt") + `, last_error, failed_at, failed_at, reason, permanent`
+var failedItemCols = `id, ` + finite("created") + `, ` + envelopeCol("") + `, CASE WHEN octet_length(settings::text) <= ` + maxSettingsSQL + ` THEN settings END, size, attempts, ` + finite("last_attempt") + `, left(last_error, ` + maxErrorTextSQL + `), failed_at, failed_at, left(reason, ` + maxErrorTextSQL + `), permanent`
 
 // scanFailed scans a row of failedItemCols: the item, with its failure
 // and no next attempt (the column scanned in its place is failed_at).
@@ -117,6 +118,9 @@ func (q *Queue) count(sql string) (int, error) {
 // for a message of any size), with outbox.ErrNotFound if the item is
 // removed before the last one is read.
 func (q *Queue) Get(id string) (*outbox.Item, error) {
+	if !possibleID(id) {
+		return nil, &Error{Op: "get", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+itemFrom+` WHERE o.id = $1`, id))
@@ -138,12 +142,24 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	}
 	// Its content is streamed when opened, a slice at a time: a reader of
 	// one item (a person looking at it) holds a few MiB, not the message.
-	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id) }), nil
+	size := it.Size
+	return outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) { return q.streamContent(id, size) }), nil
+}
+
+// possibleID reports whether an item can have id: PostgreSQL's text holds
+// valid UTF-8 without NUL bytes only, and refuses a statement with any
+// other parameter (an error that would read as the database failing, and
+// a line in its log), so such an id is no item's.
+func possibleID(id string) bool {
+	return utf8.ValidString(id) && !strings.Contains(id, "\x00")
 }
 
 // Remove deletes a queued or failed item; ErrBusy while a runner's lease
 // on it lasts.
 func (q *Queue) Remove(id string) error {
+	if !possibleID(id) {
+		return &Error{Op: "remove", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var removed int

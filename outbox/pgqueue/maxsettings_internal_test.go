@@ -11,6 +11,9 @@ func TestMaxSettingsSQL(t *testing.T) {
 	if maxSettingsSQL != strconv.Itoa(MaxSettings) {
 		t.Errorf("maxSettingsSQL %s, MaxSettings %d", maxSettingsSQL, MaxSettings)
 	}
+	if maxErrorTextSQL != strconv.Itoa(MaxErrorText) {
+		t.Errorf("maxErrorTextSQL %s, MaxErrorText %d", maxErrorTextSQL, MaxErrorText)
+	}
 }
 
 // TestMaxEnvelopeSQL: the statements read envelopes of up to twice

@@ -55,7 +55,17 @@ func envelopeCol(t string) string {
 
 // itemCols are the columns an Item is made of, in scanItem's order, from
 // a queue row o (tlsmail.outbox) and its message m (itemFrom).
-var itemCols = `o.id, ` + finite("o.created") + `, ` + envelopeCol("m.") + `, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, ` + finite("o.last_attempt") + `, o.last_error, ` + finite("o.next_attempt")
+var itemCols = `o.id, ` + finite("o.created") + `, ` + envelopeCol("m.") + `, CASE WHEN octet_length(m.settings::text) <= ` + maxSettingsSQL + ` THEN m.settings END, o.size, o.attempts, ` + finite("o.last_attempt") + `, left(o.last_error, ` + maxErrorTextSQL + `), ` + finite("o.next_attempt")
+
+// MaxErrorText bounds the characters of an item's last error and a failed
+// item's reason that a claim, a listing and Get read (itemCols,
+// failedItemCols): the rest is not read. tlsmail writes a line or a few;
+// a host that may enqueue writes the whole row, up to 1 GB of text in
+// each, and a claim reads 250 rows that host chose.
+const MaxErrorText = 64 << 10
+
+// maxErrorTextSQL is MaxErrorText in the statements.
+const maxErrorTextSQL = "65536"
 
 // finite is the timestamp column col as Go can read it, between the Unix
 // epoch and the last second of year 9999: PostgreSQL's infinite

@@ -58,3 +58,136 @@ func TestPostgresGetStreams(t *testing.T) {
 		t.Errorf("Get of the removed item: %v", err)
 	}
 }
+
+// TestPostgresGetStreamChangedRow: the slices of one read are of one
+// version of the stored message. A content row rewritten between two
+// slices (by hand, or by a program other than tlsmail) with a message of
+// the same length is an error, never the first slice of one message
+// stitched to the rest of another; the item moved whole to the failed
+// table (as a permanent failure moves it) between two slices still reads
+// back byte for byte.
+func TestPostgresGetStreamChangedRow(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	db := dial(t, url)
+	content := bytes.Repeat([]byte("0123456789abcdef\r\n"), (5<<19)/18)
+	enqueue := func() string {
+		id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	open := func(id string) io.ReadCloser {
+		it, err := q.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := it.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	head := make([]byte, 1<<20)
+
+	// Rewritten in place, same length: the second version's bytes differ.
+	id := enqueue()
+	r := open(id)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.ToUpper(content)
+	if _, err := db.Exec(ctx, `UPDATE tlsmail.message SET content = $2 WHERE id = $1`, id, other); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(r)
+	if err == nil {
+		got := append(append([]byte(nil), head...), rest...)
+		t.Errorf("the row was rewritten between two slices: read %d bytes without an error (equal to the first version: %v, to the second: %v); want an error",
+			len(got), bytes.Equal(got, content), bytes.Equal(got, other))
+	}
+
+	// Moved whole to the failed table (what a permanent failure does).
+	id = enqueue()
+	r = open(id)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`INSERT INTO tlsmail.failed (id, created, envelope, settings, group_key, content, size, attempts, last_error, failed_at, reason, permanent)
+			SELECT o.id, o.created, m.envelope, m.settings, o.group_key, m.content, o.size, o.attempts, o.last_error, now(), 'test', true
+			FROM tlsmail.outbox o JOIN tlsmail.message m USING (id) WHERE o.id = $1`,
+		`DELETE FROM tlsmail.outbox WHERE id = $1`,
+		`DELETE FROM tlsmail.message WHERE id = $1`,
+	} {
+		if _, err := tx.Exec(ctx, s, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rest, err = io.ReadAll(r)
+	if got := append(append([]byte(nil), head...), rest...); err != nil || !bytes.Equal(got, content) {
+		t.Errorf("the item moved to failed between two slices: read %d bytes (%v); want the %d stored", len(got), err, len(content))
+	}
+}
+
+// TestPostgresGetRemoveBadID: an ID no item can have, because PostgreSQL's
+// text cannot hold it (invalid UTF-8, a NUL byte: argv or a program's
+// input), is outbox.ErrNotFound for Get and Remove (`queue show` and
+// `queue remove` exit 66 and 64, "not in the outbox"), not the database
+// refusing the statement (exit 75, "see the server's log": a retry
+// changes nothing).
+func TestPostgresGetRemoveBadID(t *testing.T) {
+	q := openPG(t, newDB(t), pgqueue.Options{})
+	for _, id := range []string{"\xff\xfe", "abc\x00def"} {
+		if _, err := q.Get(id); !errors.Is(err, outbox.ErrNotFound) {
+			t.Errorf("Get(%q) = %v; want outbox.ErrNotFound", id, err)
+		}
+		if err := q.Remove(id); !errors.Is(err, outbox.ErrNotFound) {
+			t.Errorf("Remove(%q) = %v; want outbox.ErrNotFound", id, err)
+		}
+	}
+}
+
+// TestPostgresGetContentLost: a failed item whose message row was gone
+// when it failed (deleted by hand: the run moved it to the failed items
+// with an empty content) is not shown as an empty message without an
+// error: the stored length differs from the item's size, and reading it
+// says so.
+func TestPostgresGetContentLost(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dial(t, url).Exec(ctx, `DELETE FROM tlsmail.message WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()}); err != nil || st.Failed != 1 {
+		t.Fatalf("Run = %+v, %v; want the row failed", st, err)
+	}
+	it, err := q.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := it.Open()
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(r)
+		r.Close()
+		if err == nil {
+			t.Errorf("the failed item of size %d whose message was lost read as %d bytes without an error", it.Size, len(b))
+		}
+	}
+}
