@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
@@ -37,7 +38,7 @@ func (s *changingStore) Get(id string) (*outbox.Item, error) {
 // file at Open, not from memory.
 func TestWriteItemChangedAfterGet(t *testing.T) {
 	ctx := context.Background()
-	q, err := outbox.Open(filepath.Join(t.TempDir(), "queue"), outbox.Options{})
+	q, err := outbox.Open(filepath.Join(testdir.New(t), "queue"), outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
