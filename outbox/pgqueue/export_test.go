@@ -27,3 +27,6 @@ func (r Recorder) Begin() Batch                 { return Batch{r.r.begin()} }
 func (r Recorder) Add(b Batch, it *outbox.Item) { r.r.add(b.b, settled{it: it}) }
 func (r Recorder) End(b Batch)                  { r.r.end(b.b) }
 func (r Recorder) Close()                       { r.r.close() }
+
+// SetOpTimeout shortens the bound on each database operation.
+func SetOpTimeout(q *Queue, d time.Duration) { q.opTimeout = d }

@@ -16,8 +16,23 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 )
 
-// opTimeout bounds the listing and removal calls, which take no context.
+// opTimeout bounds every database operation (a statement or a short
+// transaction, with the wait for its connection): a connection whose peer
+// vanished without closing it (a host or network failure, a NAT or
+// firewall that dropped the flow) answers nothing, and TCP's keepalive
+// takes hours to notice. When it passes, pgx closes the connection and
+// the operation fails as the database being unavailable. The listing and
+// removal calls, which take no context, are bounded by it too.
 const opTimeout = time.Minute
+
+// enqueueTimeout bounds EnqueueData, which sends up to MaxSize (64 MiB).
+const enqueueTimeout = 5 * time.Minute
+
+// bound is ctx bounded by the Queue's operation timeout (opTimeout; the
+// tests shorten it).
+func (q *Queue) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, q.opTimeout)
+}
 
 // List returns the queued items, oldest first.
 func (q *Queue) List() ([]*outbox.Item, error) { return q.list(false) }
@@ -36,7 +51,7 @@ func (q *Queue) list(failed bool) ([]*outbox.Item, error) {
 // warning (a run moves it to the failed items), as the spool skips a
 // corrupt file; a failed one is listed with what could be read.
 func (q *Queue) page(failed bool, after string, limit int) (items []*outbox.Item, last string, n int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := q.bound(context.Background())
 	defer cancel()
 	sql := `SELECT ` + itemCols + ` FROM ` + itemFrom + ` WHERE o.id > $1 ORDER BY o.id`
 	if failed {
@@ -104,7 +119,7 @@ func (q *Queue) Count() (int, error) { return q.count(`SELECT count(*) FROM tlsm
 func (q *Queue) CountFailed() (int, error) { return q.count(`SELECT count(*) FROM tlsmail.failed`) }
 
 func (q *Queue) count(sql string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := q.bound(context.Background())
 	defer cancel()
 	var n int
 	if err := q.pool.QueryRow(ctx, sql).Scan(&n); err != nil {
@@ -121,7 +136,7 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	if !possibleID(id) {
 		return nil, &Error{Op: "get", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := q.bound(context.Background())
 	defer cancel()
 	it, err := q.scanItem(q.pool.QueryRow(ctx, `SELECT `+itemCols+` FROM `+itemFrom+` WHERE o.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -160,7 +175,7 @@ func (q *Queue) Remove(id string) error {
 	if !possibleID(id) {
 		return &Error{Op: "remove", ID: id, Msg: "no such item (not an ID the database can hold)", Err: outbox.ErrNotFound}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := q.bound(context.Background())
 	defer cancel()
 	var removed int
 	if err := q.pool.QueryRow(ctx, `WITH d AS (DELETE FROM tlsmail.outbox WHERE id = $1

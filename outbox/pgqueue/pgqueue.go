@@ -167,6 +167,9 @@ type Queue struct {
 	cfg   *pgxpool.Config
 	opts  Options
 	owner string // this Queue's lease owner name (Owner)
+	// opTimeout bounds each database operation (the constant; the
+	// tests shorten it).
+	opTimeout time.Duration
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -202,8 +205,10 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName()}
-	v, err := version(ctx, pool)
+	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName(), opTimeout: opTimeout}
+	vctx, cancel := q.bound(ctx)
+	defer cancel()
+	v, err := version(vctx, pool)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -350,8 +355,11 @@ func connErr(op string, err error) error {
 		}
 		return &Error{Op: op, Msg: msg, Err: err, Fix: refusedFix(pe.Code)}
 	}
-	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)},
-		Fix: "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"}
+	fix := "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"
+	if errors.Is(err, context.DeadlineExceeded) {
+		fix = "the database did not answer in time: check that PostgreSQL is running and reachable (a connection to a host or network that vanished answers nothing, and is closed after a minute); then try again"
+	}
+	return &Error{Op: op, Msg: ErrUnavailable.Error(), Err: unavailable{redact(err)}, Fix: fix}
 }
 
 // refusedFix says what to check when the server refuses a connection or a
@@ -404,6 +412,8 @@ func newID() string {
 // EnqueueData stores a message and commits it before returning, then
 // notifies Channel.
 func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(enqueueTimeout, q.opTimeout))
+	defer cancel()
 	tx, err := q.pool.Begin(ctx)
 	if err != nil {
 		return "", connErr("enqueue", err)
@@ -514,7 +524,9 @@ const (
 // listen is one LISTEN connection: listening is called once LISTEN is in
 // place, wake for each notification; it returns why the connection ended.
 func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
-	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	cctx, cancel := q.bound(ctx)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, q.cfg.ConnConfig)
 	if err != nil {
 		return connErr("listen", err)
 	}
@@ -524,7 +536,7 @@ func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 		conn.Close(cctx)
 		cancel()
 	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
+	if _, err := conn.Exec(cctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
 	listening()

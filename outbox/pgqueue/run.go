@@ -274,12 +274,19 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	// version, and skips it; at a stricter level the claim would fail
 	// with a serialization error instead. (Set per transaction, not as a
 	// connection parameter, which a pooler such as PgBouncer refuses.)
-	tx, err := q.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	octx, cancel := q.bound(ctx)
+	defer cancel()
+	tx, err := q.pool.BeginTx(octx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, nil, connErr("run", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
+	defer func() {
+		// After the caller's cancellation too, within the bound.
+		rctx, cancel := q.bound(context.WithoutCancel(ctx))
+		tx.Rollback(rctx)
+		cancel()
+	}()
+	rows, err := tx.Query(octx, `WITH g AS MATERIALIZED (SELECT group_key FROM tlsmail.outbox WHERE `+due+`
 			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED),
 		c AS (UPDATE tlsmail.outbox SET lease_owner = $4, lease_until = clock_timestamp() + $5::interval,
 				next_attempt = greatest(next_attempt, clock_timestamp() + $5::interval), created = least(greatest(created, `+firstTime+`), clock_timestamp())
@@ -308,7 +315,7 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 	if err := rows.Err(); err != nil {
 		return nil, nil, connErr("run", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(octx); err != nil {
 		return nil, nil, connErr("run", err)
 	}
 	// A batch is delivered with its first item's settings: an item whose
@@ -330,6 +337,8 @@ func (q *Queue) claim(ctx context.Context, limit int, force bool, ids []string, 
 
 // Complete removes a delivered item (its final 250).
 func (q *Queue) Complete(ctx context.Context, id string) error {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	if _, err := q.pool.Exec(ctx, `WITH m AS (DELETE FROM tlsmail.message WHERE id = $1)
 		DELETE FROM tlsmail.outbox WHERE id = $1`, id); err != nil {
 		return connErr("run", err)
@@ -353,6 +362,8 @@ type deferred struct{ next, failedAt time.Time }
 
 // deferItem is Defer, which says what it recorded, once committed.
 func (q *Queue) deferItem(ctx context.Context, it *outbox.Item, reason string, u float64) (deferred, error) {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	var age time.Duration
 	if err := q.pool.QueryRow(ctx, `SELECT clock_timestamp() - created FROM tlsmail.outbox WHERE id = $1`, it.ID).Scan(&age); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -419,6 +430,8 @@ func (q *Queue) Fail(ctx context.Context, id, reason string, permanent bool) err
 // failed item's failed_at once the move is committed; zero when nothing
 // moved (another runner holds the item now, or it is gone).
 func (q *Queue) fail(ctx context.Context, id, reason string, permanent bool, to []string) (time.Time, error) {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	var narrowed any // SQL NULL: the envelope as it is
 	if to != nil {
 		b, err := json.Marshal(to)
@@ -476,6 +489,8 @@ func bare(err error) error {
 // are due at once (a claim had moved their next attempt to the lease's
 // end; one taken by a forced run before it was due is due now too).
 func (q *Queue) release(ctx context.Context, ids []string) {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	if len(ids) == 0 {
 		return
 	}
@@ -536,9 +551,14 @@ func (q *Queue) renew(ctx context.Context, ids []string, lc *leaseClock) {
 			return
 		case <-t.C:
 			sent := time.Now()
-			if _, err := q.pool.Exec(ctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval,
+			// Bounded by the renewal interval too: a renewal that hangs
+			// must not hold up the next one.
+			rctx, cancel := context.WithTimeout(ctx, min(q.opTimeout, q.opts.Lease/3))
+			_, err := q.pool.Exec(rctx, `UPDATE tlsmail.outbox SET lease_until = clock_timestamp() + $3::interval,
 					next_attempt = greatest(next_attempt, clock_timestamp() + $3::interval)
-				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease); err != nil {
+				WHERE id = ANY($1) AND lease_owner = $2`, ids, q.owner, q.opts.Lease)
+			cancel()
+			if err != nil {
 				if ctx.Err() == nil {
 					q.logf("outbox: cannot renew the lease of %d items: %v", len(ids), err)
 				}
@@ -564,7 +584,10 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		rc.BatchSize = 100
 	}
 	var start time.Time
-	if err := q.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&start); err != nil {
+	sctx, cancel := q.bound(ctx)
+	err := q.pool.QueryRow(sctx, `SELECT clock_timestamp()`).Scan(&start)
+	cancel()
+	if err != nil {
 		return outbox.Stats{}, connErr("run", err)
 	}
 	var (
@@ -618,6 +641,8 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 	}
 	var next *time.Time
 	var notDue, busy int
+	ctx, cancel = q.bound(ctx)
+	defer cancel()
 	if err := q.pool.QueryRow(ctx, `SELECT
 			count(*) FILTER (WHERE next_attempt > clock_timestamp() AND `+leaseOver+`),
 			count(*) FILTER (WHERE NOT `+leaseOver+`),
@@ -954,6 +979,8 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 // (within about three times wal_writer_delay, 600 ms by default), and a
 // lost deletion is a message sent again, never one lost.
 func (q *Queue) deleteDelivered(ctx context.Context, ids []string) error {
+	ctx, cancel := q.bound(ctx)
+	defer cancel()
 	// One statement in its own transaction: set_config's third argument
 	// (is_local) makes the setting last until the end of the current
 	// transaction, which for a statement sent alone is the statement's

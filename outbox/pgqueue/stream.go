@@ -85,7 +85,7 @@ type contentStream struct {
 // queue to the failed table (a permanent failure, or expiry while it is
 // shown): the failed row's first r.off bytes must then hash as those read.
 func (r *contentStream) fetch() error {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := r.q.bound(context.Background())
 	defer cancel()
 	var b []byte
 	var size int64
