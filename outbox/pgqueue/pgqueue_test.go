@@ -874,6 +874,10 @@ func TestParseConfigTLSService(t *testing.T) {
 	write("sys/pg_service.conf", "[sysbare]\nhost=db.example.net\n[sysplain]\nhost=db.example.net\nsslmode=disable\n[bare]\nhost=db.example.net\nsslmode=disable\n")
 	other := write("other/svc.conf", "[bare]\nhost=db.example.net\nsslmode=disable\n")
 	t.Setenv("HOME", home)
+	// Windows: the home directory is USERPROFILE, and %APPDATA%'s file
+	// (absent here) comes first, as pgx reads them.
+	t.Setenv("USERPROFILE", home)
+	t.Setenv("APPDATA", filepath.Join(dir, "appdata"))
 	for _, tt := range []struct {
 		name, url, service, servicefile, sslmode string
 		verified                                 bool
