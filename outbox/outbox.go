@@ -219,6 +219,13 @@ type Options struct {
 	// zero means DefaultMaxMessageSize and a negative value no limit.
 	// Larger content is refused with ErrTooLarge and nothing is kept.
 	MaxMessageSize int64
+	// NoCreate opens the spool for reading only (a listing, or showing or
+	// removing an item) without creating it: Open makes no directory, and
+	// a spool that does not exist reads as empty (no item listed or
+	// counted; Get and Remove say ErrNotFound), as a mail queue that was
+	// never written is empty. Enqueue and Run need the directories: open
+	// without NoCreate to write.
+	NoCreate bool
 }
 
 // Queue is a spool directory. It is safe for concurrent use, and any number
@@ -254,12 +261,16 @@ func (l *limits) chunk() int {
 	return scanChunk
 }
 
-// Open opens the spool at dir, creating it (mode 0700) when needed.
+// Open opens the spool at dir, creating it (mode 0700) when needed, unless
+// opts.NoCreate.
 func Open(dir string, opts Options) (*Queue, error) {
 	if dir == "" {
 		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "give the spool directory"}
 	}
 	for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
+		if opts.NoCreate {
+			break // read only: a missing spool reads as empty
+		}
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,
 				Fix: "check that the directory is writable by this user"}

@@ -49,7 +49,7 @@ say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
-			q, err := qf.open(cmd.Context(), e)
+			q, err := qf.openRead(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
