@@ -185,8 +185,17 @@ var ErrReadOnly = errors.New("the spool is read-only")
 // item right now.
 var ErrBusy = errors.New("item is being delivered")
 
+// ErrDamaged is found (errors.Is) in the error of an item whose stored copy
+// cannot be read as it was written: a spool file damaged on disk (a
+// *CorruptError that is not Unsafe), or a database row changed or lost
+// outside tlsmail (a message of another length than was queued, an
+// envelope that cannot be read). Trying again does not heal it: the
+// message must be sent again from its source and the item removed.
+var ErrDamaged = errors.New("the stored item is damaged")
+
 // CorruptError is a spool file that cannot be read as an item. Run moves
-// such files to corrupt/ with a warning.
+// such files to corrupt/ with a warning. A file refused unread (Unsafe) is
+// not damaged; any other is ErrDamaged.
 type CorruptError struct {
 	Path string
 	Msg  string
@@ -195,6 +204,9 @@ type CorruptError struct {
 	// one others may write): its settings could run a command.
 	Unsafe bool
 }
+
+// Is reports ErrDamaged for a file read and found damaged (not Unsafe).
+func (e *CorruptError) Is(target error) bool { return target == ErrDamaged && !e.Unsafe }
 
 func (e *CorruptError) Error() string {
 	if e.Unsafe {

@@ -60,8 +60,10 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
-// with the outbox's own fix; a message over the outbox's size limit is 69
-// and an unsafe spool 78, as retrying changes nothing.
+// with the outbox's own fix; a message over the outbox's size limit is 69,
+// an unsafe spool 78 and a damaged item (outbox.ErrDamaged: a spool file
+// or a database row that does not read as written) 70, as retrying
+// changes nothing.
 func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
@@ -86,6 +88,9 @@ func queueError(err error) *exitError {
 	}
 	if errors.Is(err, pgqueue.ErrEnvelopeTooLarge) {
 		xe.code, xe.kind = exitUnavailable, kindTooLarge // as for the message's size
+	}
+	if errors.Is(err, outbox.ErrDamaged) {
+		xe.code = exitSoftware
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
 		// Not a passing condition: retrying changes nothing.

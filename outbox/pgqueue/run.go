@@ -147,6 +147,9 @@ func (e *unreadableError) Error() string {
 	return "the queued item " + e.ID + " cannot be read: " + e.Why
 }
 
+// Unwrap is outbox.ErrDamaged: reading the row again reads the same.
+func (e *unreadableError) Unwrap() error { return outbox.ErrDamaged }
+
 // reason is the failed item's reason when a run moves the row to the
 // failed table.
 func (e *unreadableError) reason() string {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+)
+
+// TestQueueShowPostgresDamaged: on PostgreSQL, queue show of an item whose
+// stored copy does not read as it was written exits 70 as the spool's
+// damaged file does, with advice to send the message again and remove the
+// item: a failed item whose message was lost (its stored length differs
+// from the size it was queued with), and a queued row whose envelope
+// cannot be read. Before, both exited 75 (EX_TEMPFAIL), which tells a
+// script to try again, and trying again shows the same.
+func TestQueueShowPostgresDamaged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, conn := pgInitDB(t, "showdamaged")
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	enqueue := func() string {
+		id, err := q.EnqueueData(ctx, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}},
+			outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	lost, badEnv := enqueue(), enqueue()
+	// lost's message row goes; a run moves it to the failed items with an
+	// empty content. badEnv's envelope is made unreadable after the run.
+	if _, err := conn.Exec(ctx, `DELETE FROM tlsmail.message WHERE id = $1`, lost); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Run(ctx, outbox.RunConfig{Deliver: func(_ context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
+		for _, it := range batch {
+			report(it, outbox.Result{Outcome: outbox.Temporary, Err: context.DeadlineExceeded})
+		}
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE tlsmail.message SET envelope = '{"from": "a@example.org", "to": "b@example.net"}' WHERE id = $1`, badEnv); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, id, says string }{
+		{"message lost", lost, "was lost"},
+		{"unreadable row", badEnv, "cannot be read"},
+	} {
+		r := cli{args: []string{"queue", "show", "--queue-url", url, tc.id}}.run(t)
+		if r.code != exitSoftware || r.stdout != "" || !strings.Contains(r.stderr, tc.says) ||
+			!strings.Contains(r.stderr, "send the message again") || !strings.Contains(r.stderr, "remove the item") {
+			t.Errorf("%s: queue show: want exit %d saying %q, to send the message again and remove the item:\n%s", tc.name, exitSoftware, tc.says, r)
+		}
+	}
+}
