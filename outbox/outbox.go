@@ -112,6 +112,12 @@ type Item struct {
 	// NextAttempt is when Run will try again; zero means now.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 
+	// EnvelopeError, if not "", says why the envelope could not be read (a
+	// database row changed outside tlsmail, shown with what could be
+	// read): Envelope is then empty, which is not the null sender of a
+	// message without recipients.
+	EnvelopeError string `json:"envelope_error,omitempty"`
+
 	// For failed items: when and why.
 	FailedAt  time.Time `json:"failed_at,omitzero"`
 	Reason    string    `json:"reason,omitempty"`

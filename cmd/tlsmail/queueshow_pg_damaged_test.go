@@ -62,3 +62,39 @@ func TestQueueShowPostgresDamaged(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueShowPostgresEnvelopeUnreadable: queue show --envelope of a
+// failed item whose envelope cannot be read (a row changed outside
+// tlsmail, moved to the failed items by a run) says the envelope is
+// unreadable and why, and prints no sender: before, it printed
+// "sender: <>" and no recipient, which reads as a message from the null
+// sender.
+func TestQueueShowPostgresEnvelopeUnreadable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, conn := pgInitDB(t, "showbadenv")
+	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	content := "Subject: x\r\n\r\nbody\r\n"
+	id, err := q.EnqueueData(ctx, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}},
+		outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE tlsmail.message SET envelope = '{"from": "a@example.org", "to": "b@example.net"}' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := q.Run(ctx, outbox.RunConfig{Deliver: func(context.Context, []*outbox.Item, func(*outbox.Item, outbox.Result)) error {
+		return nil
+	}}); err != nil || st.Failed != 1 {
+		t.Fatalf("Run = %+v, %v; want the unreadable row failed", st, err)
+	}
+	r := cli{args: []string{"queue", "show", "--envelope", "--queue-url", url, id}}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, "\nstate: failed\n") || !strings.Contains(r.stdout, "\nenvelope: unreadable: its envelope is not valid") ||
+		strings.Contains(r.stdout, "sender:") || strings.Contains(r.stdout, "recipient:") || !strings.Contains(r.stdout, "\n"+content+"*** MESSAGE FILE END") {
+		t.Errorf("queue show --envelope of a failed item whose envelope is unreadable: want it said, no sender or recipient line, the message:\n%s", r)
+	}
+}
