@@ -97,4 +97,14 @@ func TestQueueShowPostgresEnvelopeUnreadable(t *testing.T) {
 		strings.Contains(r.stdout, "sender:") || strings.Contains(r.stdout, "recipient:") || !strings.Contains(r.stdout, "\n"+content+"*** MESSAGE FILE END") {
 		t.Errorf("queue show --envelope of a failed item whose envelope is unreadable: want it said, no sender or recipient line, the message:\n%s", r)
 	}
+	// The listings say so too: not an empty recipient list, not a null
+	// sender in JSON.
+	r = cli{args: []string{"queue", "list", "--failed", "--queue-url", url}}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, id+"  ") || !strings.Contains(r.stdout, "  (envelope unreadable)  ") {
+		t.Errorf("queue list --failed: want the item's envelope said unreadable:\n%s", r)
+	}
+	r = cli{args: []string{"queue", "list", "--json", "--queue-url", url}}.run(t)
+	if r.code != 0 || !strings.Contains(r.stdout, `"envelope_error": "its envelope is not valid`) && !strings.Contains(r.stdout, `"envelope_error":"its envelope is not valid`) {
+		t.Errorf("queue list --json: want the failed item's envelope_error:\n%s", r)
+	}
 }
