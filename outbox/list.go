@@ -53,6 +53,9 @@ func (q *Queue) collect(sub string) ([]*Item, error) {
 // chunk sorted.
 func (q *Queue) names(sub string, fn func(ids []string) error) error {
 	d, err := os.Open(q.sub(sub))
+	if err != nil && q.opts.NoCreate && errors.Is(err, os.ErrNotExist) {
+		return nil // never created: empty (Options.NoCreate)
+	}
 	if err != nil {
 		return &Error{Op: "list", Path: q.sub(sub), Msg: "cannot read the spool", Err: err}
 	}

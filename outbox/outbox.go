@@ -112,6 +112,12 @@ type Item struct {
 	// NextAttempt is when Run will try again; zero means now.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 
+	// EnvelopeError, if not "", says why the envelope could not be read (a
+	// database row changed outside tlsmail, shown with what could be
+	// read): Envelope is then empty, which is not the null sender of a
+	// message without recipients.
+	EnvelopeError string `json:"envelope_error,omitempty"`
+
 	// For failed items: when and why.
 	FailedAt  time.Time `json:"failed_at,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
@@ -185,8 +191,17 @@ var ErrReadOnly = errors.New("the spool is read-only")
 // item right now.
 var ErrBusy = errors.New("item is being delivered")
 
+// ErrDamaged is found (errors.Is) in the error of an item whose stored copy
+// cannot be read as it was written: a spool file damaged on disk (a
+// *CorruptError that is not Unsafe), or a database row changed or lost
+// outside tlsmail (a message of another length than was queued, an
+// envelope that cannot be read). Trying again does not heal it: the
+// message must be sent again from its source and the item removed.
+var ErrDamaged = errors.New("the stored item is damaged")
+
 // CorruptError is a spool file that cannot be read as an item. Run moves
-// such files to corrupt/ with a warning.
+// such files to corrupt/ with a warning. A file refused unread (Unsafe) is
+// not damaged; any other is ErrDamaged.
 type CorruptError struct {
 	Path string
 	Msg  string
@@ -195,6 +210,9 @@ type CorruptError struct {
 	// one others may write): its settings could run a command.
 	Unsafe bool
 }
+
+// Is reports ErrDamaged for a file read and found damaged (not Unsafe).
+func (e *CorruptError) Is(target error) bool { return target == ErrDamaged && !e.Unsafe }
 
 func (e *CorruptError) Error() string {
 	if e.Unsafe {
@@ -219,6 +237,13 @@ type Options struct {
 	// zero means DefaultMaxMessageSize and a negative value no limit.
 	// Larger content is refused with ErrTooLarge and nothing is kept.
 	MaxMessageSize int64
+	// NoCreate opens the spool for reading only (a listing, or showing or
+	// removing an item) without creating it: Open makes no directory, and
+	// a spool that does not exist reads as empty (no item listed or
+	// counted; Get and Remove say ErrNotFound), as a mail queue that was
+	// never written is empty. Enqueue and Run need the directories: open
+	// without NoCreate to write.
+	NoCreate bool
 }
 
 // Queue is a spool directory. It is safe for concurrent use, and any number
@@ -254,12 +279,16 @@ func (l *limits) chunk() int {
 	return scanChunk
 }
 
-// Open opens the spool at dir, creating it (mode 0700) when needed.
+// Open opens the spool at dir, creating it (mode 0700) when needed, unless
+// opts.NoCreate.
 func Open(dir string, opts Options) (*Queue, error) {
 	if dir == "" {
 		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "give the spool directory"}
 	}
 	for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
+		if opts.NoCreate {
+			break // read only: a missing spool reads as empty
+		}
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,
 				Fix: "check that the directory is writable by this user"}

@@ -11,11 +11,15 @@ import (
 // account of its Account (`tlsmail queue list --json` prints these). It
 // holds no message content and no secret.
 type ItemInfo struct {
-	ID         string    `json:"id"`
-	From       string    `json:"from"`
-	Recipients []string  `json:"recipients"`
-	Size       int64     `json:"size"`
-	Created    time.Time `json:"created"`
+	ID         string   `json:"id"`
+	From       string   `json:"from"`
+	Recipients []string `json:"recipients"`
+	// EnvelopeError, if set, is why the envelope could not be read
+	// (outbox.Item.EnvelopeError): From and Recipients are then unknown,
+	// not a null sender without recipients.
+	EnvelopeError string    `json:"envelope_error,omitempty"`
+	Size          int64     `json:"size"`
+	Created       time.Time `json:"created"`
 	// Server is the Account's host:port as delivery dials it (Addr);
 	// Account its configuration account, when it names one.
 	Server      string    `json:"server"`
@@ -39,7 +43,7 @@ func Describe(it *outbox.Item) ItemInfo {
 		server = a.Addr()
 	}
 	return ItemInfo{
-		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, Size: it.Size, Created: it.Created,
+		ID: it.ID, From: it.Envelope.From, Recipients: it.Envelope.To, EnvelopeError: it.EnvelopeError, Size: it.Size, Created: it.Created,
 		Server: server, Account: a.Name,
 		Attempts: it.Attempts, LastAttempt: it.LastAttempt, NextAttempt: it.NextAttempt, LastError: it.LastError,
 		FailedAt: it.FailedAt, Reason: it.Reason,

@@ -71,8 +71,11 @@ func WriteFailed(w io.Writer, q outbox.Store, limit int) (int, error) {
 			fmt.Fprintf(bw, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
 			headed = true
 		}
-		fmt.Fprintf(bw, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format(time.DateTime),
-			safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.Reason))
+		to := safetext.OneLine(strings.Join(it.Envelope.To, ","))
+		if it.EnvelopeError != "" {
+			to = "(envelope unreadable)" // the reason says why
+		}
+		fmt.Fprintf(bw, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format(time.DateTime), to, safetext.OneLine(it.Reason))
 		return nil
 	})
 	if ferr := bw.Flush(); err == nil {

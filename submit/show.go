@@ -17,7 +17,8 @@ type ShowOptions struct {
 	// Envelope writes the item's envelope and state before the message,
 	// in sections as Postfix's postcat shows a queue file: "*** ENVELOPE
 	// ID ***" with one "name: value" line each (state, created, size,
-	// sender, recipient per address, attempts, last attempt and error,
+	// sender, recipient per address (or "envelope: unreadable: why" for an
+	// item whose envelope could not be read, Item.EnvelopeError), attempts, last attempt and error,
 	// next attempt, or when and why it failed), then "*** MESSAGE CONTENTS
 	// ID ***", the message, and "*** MESSAGE FILE END ID ***". Without it
 	// only the message is written, byte for byte as stored.
@@ -145,29 +146,12 @@ func writeEnvelope(w io.Writer, it *outbox.Item) {
 		fmt.Fprintf(w, "created: %s\n", at(it.Created))
 	}
 	fmt.Fprintf(w, "size: %d\n", it.Size)
-	from := it.Envelope.From
-	if from == "" {
-		from = "<>"
-	}
-	fmt.Fprintf(w, "sender: %s\n", safetext.OneLine(from))
-	for _, to := range it.Envelope.To {
-		fmt.Fprintf(w, "recipient: %s\n", safetext.OneLine(to))
-	}
-	var needs []string
-	if b := it.Envelope.Body; b != "" {
-		needs = append(needs, "BODY="+b)
-	}
-	if it.Envelope.SMTPUTF8 {
-		needs = append(needs, "SMTPUTF8")
-	}
-	if it.Envelope.DSNReturn != "" {
-		needs = append(needs, "RET="+it.Envelope.DSNReturn)
-	}
-	if it.Envelope.DSNNotify != "" {
-		needs = append(needs, "NOTIFY="+it.Envelope.DSNNotify)
-	}
-	if len(needs) > 0 {
-		fmt.Fprintf(w, "parameters: %s\n", safetext.OneLine(strings.Join(needs, " ")))
+	if it.EnvelopeError != "" {
+		// Not "sender: <>" and no recipient, which reads as a null
+		// sender: the item's envelope is unknown.
+		fmt.Fprintf(w, "envelope: unreadable: %s\n", safetext.OneLine(it.EnvelopeError))
+	} else {
+		writeAddresses(w, it.Envelope)
 	}
 	fmt.Fprintf(w, "attempts: %d\n", it.Attempts)
 	if !it.LastAttempt.IsZero() {
@@ -186,6 +170,35 @@ func writeEnvelope(w io.Writer, it *outbox.Item) {
 		next = at(it.NextAttempt)
 	}
 	fmt.Fprintf(w, "next_attempt: %s\n", next)
+}
+
+// writeAddresses writes the envelope section's sender, recipients and
+// MAIL and RCPT parameters.
+func writeAddresses(w io.Writer, env outbox.Envelope) {
+	from := env.From
+	if from == "" {
+		from = "<>"
+	}
+	fmt.Fprintf(w, "sender: %s\n", safetext.OneLine(from))
+	for _, to := range env.To {
+		fmt.Fprintf(w, "recipient: %s\n", safetext.OneLine(to))
+	}
+	var needs []string
+	if b := env.Body; b != "" {
+		needs = append(needs, "BODY="+b)
+	}
+	if env.SMTPUTF8 {
+		needs = append(needs, "SMTPUTF8")
+	}
+	if env.DSNReturn != "" {
+		needs = append(needs, "RET="+env.DSNReturn)
+	}
+	if env.DSNNotify != "" {
+		needs = append(needs, "NOTIFY="+env.DSNNotify)
+	}
+	if len(needs) > 0 {
+		fmt.Fprintf(w, "parameters: %s\n", safetext.OneLine(strings.Join(needs, " ")))
+	}
 }
 
 // tail is a writer that remembers the last byte written through it.

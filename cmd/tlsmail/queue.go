@@ -60,8 +60,10 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 }
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
-// with the outbox's own fix; a message over the outbox's size limit is 69
-// and an unsafe spool 78, as retrying changes nothing.
+// with the outbox's own fix; a message over the outbox's size limit is 69,
+// an unsafe spool 78 and a damaged item (outbox.ErrDamaged: a spool file
+// or a database row that does not read as written) 70, as retrying
+// changes nothing.
 func queueError(err error) *exitError {
 	xe := &exitError{code: exitTempFail, kind: kindQueue, msg: err.Error(), err: err,
 		fix: "check the outbox directory's permissions and free space"}
@@ -86,6 +88,9 @@ func queueError(err error) *exitError {
 	}
 	if errors.Is(err, pgqueue.ErrEnvelopeTooLarge) {
 		xe.code, xe.kind = exitUnavailable, kindTooLarge // as for the message's size
+	}
+	if errors.Is(err, outbox.ErrDamaged) {
+		xe.code = exitSoftware
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
 		// Not a passing condition: retrying changes nothing.
@@ -365,8 +370,21 @@ func (f *queueFlags) resolve(ctx context.Context, e *env) (anystore.Location, er
 	return resolveQueue(e, f.dir, f.url, cfgDir, cfgURL)
 }
 
-// open resolves the outbox from the flags and opens it.
+// open resolves the outbox from the flags and opens it, creating a spool
+// directory that does not exist (queue run and flush).
 func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
+	return f.openWith(ctx, e, false)
+}
+
+// openRead is open for the commands that only read the outbox or remove
+// items (queue list, show, remove): a spool directory that does not exist
+// is not created (a mistyped --queue-dir, the default directory on a
+// machine that never queued) and reads as an empty outbox.
+func (f *queueFlags) openRead(ctx context.Context, e *env) (outbox.Store, error) {
+	return f.openWith(ctx, e, true)
+}
+
+func (f *queueFlags) openWith(ctx context.Context, e *env, noCreate bool) (outbox.Store, error) {
 	loc, err := f.resolve(ctx, e)
 	if err != nil {
 		return nil, err
@@ -381,7 +399,7 @@ func (f *queueFlags) open(ctx context.Context, e *env) (outbox.Store, error) {
 		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
 			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
 	}
-	return openStoreWith(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded})
+	return openStoreWith(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
 }
 
 // listOptions are the flags of `queue list`.
@@ -409,7 +427,7 @@ many messages there are; --limit N shows at most N of each list.`,
 			if lo.limit < 0 {
 				return usageErrorf("--limit must be 0 (no limit) or more").withFix("e.g. --limit 100")
 			}
-			q, err := qf.open(cmd.Context(), e)
+			q, err := qf.openRead(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
@@ -792,7 +810,7 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
-			q, err := qf.open(cmd.Context(), e)
+			q, err := qf.openRead(cmd.Context(), e)
 			if err != nil {
 				return err
 			}

@@ -43,13 +43,14 @@ the item failed), then "*** MESSAGE CONTENTS ID ***", the message and
 not (as cat would, it goes to the terminal as it is).
 
 Exit codes: 0 shown; 66 no item has this ID (delivered messages leave the
-outbox); 70 the queued copy is damaged; 74 standard output did not take it
-(a full disk); 75 the outbox could not be read (the database unreachable,
-say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
+outbox); 70 the queued copy is damaged (a spool file, or a database row changed or
+lost outside tlsmail: trying again shows the same); 74 standard output did
+not take it (a full disk); 75 the outbox could not be read (the database
+unreachable, or the item changed while it was read: try again); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st.started = true
-			q, err := qf.open(cmd.Context(), e)
+			q, err := qf.openRead(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
@@ -85,7 +86,7 @@ say); 78 the item's file is not tlsmail's (a link, a FIFO), refused unread.`,
 				xe.code = exitConfig
 				xe.fix = "the outbox holds a file this user cannot trust (a link, a FIFO, another user's file or one others may write): if the outbox is another user's, show it as that user; else find out who put the file there, and remove it"
 			case errors.As(err, &ce):
-				xe.code = exitSoftware
+				// Damaged (outbox.ErrDamaged: exit 70, queueError).
 				xe.fix = "the queued copy was damaged on disk: send the message again, remove the item, and check the disk that holds the outbox"
 			}
 			return xe

@@ -18,6 +18,7 @@ import (
 	"github.com/tlsmail/tlsmail/internal/safetext"
 	"github.com/tlsmail/tlsmail/message"
 	"github.com/tlsmail/tlsmail/outbox"
+	"github.com/tlsmail/tlsmail/outbox/anystore"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -428,7 +429,9 @@ func runSendmail(ctx context.Context, e *env, cmd *cobra.Command, args []string)
 		return nil
 	}
 	if sa.mode == 'p' || sa.mode == 'q' {
-		q, err := sendmailOutbox(ctx, e, sa)
+		// -bp only reads: an outbox that does not exist is listed
+		// empty, not created; -q delivers, and makes it as queue run does.
+		q, err := sendmailOutbox(ctx, e, sa, sa.mode == 'p')
 		if err != nil {
 			return err
 		}
@@ -775,8 +778,10 @@ func selectError(err error) error {
 // sendmailOutbox opens the outbox of -bp and -q: the one a message of
 // this command line is queued in (queuedSend), found the same way
 // (submit.SendmailQueue: --queue-dir or --queue-url, the environment, the
-// account msmtp's files give, the default directory).
-func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (outbox.Store, error) {
+// account msmtp's files give, the default directory). With readOnly a
+// spool directory that does not exist is not created (anystore's
+// NoCreate: it reads as empty).
+func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs, readOnly bool) (outbox.Store, error) {
 	if sa.queueURL != "" {
 		if err := checkURLArg(sa.queueURL); err != nil {
 			return nil, err
@@ -789,7 +794,7 @@ func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs) (outbox.Store
 	if err != nil {
 		return nil, selectError(err)
 	}
-	return openStore(ctx, e, loc, 0, 0)
+	return openStoreWith(ctx, e, loc, anystore.Options{NoCreate: readOnly})
 }
 
 // msmtpOverrides are the sendmail command line's account options.

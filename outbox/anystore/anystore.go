@@ -142,9 +142,15 @@ type Options struct {
 	// The spool directory removes each item once its 250 is read, so it
 	// has no such bound and ignores it.
 	MaxUnrecorded int
+	// NoCreate opens a spool directory for reading only, without creating
+	// it: one that does not exist reads as empty (outbox.Options.NoCreate).
+	// Opening the PostgreSQL queue creates nothing in any case (Migrate
+	// does).
+	NoCreate bool
 }
 
-// Open opens the outbox at loc: the spool directory (made if missing) or
+// Open opens the outbox at loc: the spool directory (made if missing,
+// unless o.NoCreate) or
 // the PostgreSQL queue, whose schema must exist (Migrate). The PostgreSQL
 // store is a *pgqueue.Queue: Close it when done. A Location that names
 // neither is a *NoLocationError, one that names both a *BothError; other
@@ -162,7 +168,7 @@ func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 	case loc.Dir == "":
 		return nil, &NoLocationError{}
 	}
-	q, err := outbox.Open(loc.Dir, outbox.Options{Logf: o.Logf, MaxMessageSize: o.MaxSize})
+	q, err := outbox.Open(loc.Dir, outbox.Options{Logf: o.Logf, MaxMessageSize: o.MaxSize, NoCreate: o.NoCreate})
 	if err != nil {
 		return nil, err
 	}

@@ -147,8 +147,9 @@ func (q *Queue) Get(id string) (*outbox.Item, error) {
 	}
 	if ue, ok := asUnreadable(err); ok {
 		if it.FailedAt.IsZero() {
-			return nil, &Error{Op: "get", ID: id, Msg: ue.Error(), Err: ue,
-				Fix: "a queue run moves it to the failed items; check it there, and send the message again"}
+			// Err is ue, so errors.Is finds outbox.ErrDamaged.
+			return nil, &Error{Op: "get", ID: id, Msg: outbox.ErrDamaged.Error(), Err: ue,
+				Fix: "send the message again from its source, and remove the item (a queue run moves it to the failed items); look for a program other than tlsmail that changes the queue's tables"}
 		}
 		err = nil // a failed item: shown with what could be read
 	}

@@ -96,7 +96,7 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 //
 // A row that cannot be read as an item (its message row is missing, or
 // its envelope does not decode) gives the item as far as it was read,
-// with a zero envelope, and an *unreadableError: the caller decides (a
+// with a zero envelope and EnvelopeError saying why, and an *unreadableError: the caller decides (a
 // claim moves the row to the failed table, a listing of the queue skips
 // it, a listing of the failed items shows it).
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
@@ -123,6 +123,10 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
+	}
+	if bad != nil {
+		// The envelope is unknown (the message's row holds it too).
+		it.EnvelopeError = bad.(*unreadableError).Why
 	} else if settings == nil {
 		// Over MaxSettings (itemCols): not read at all, or a claim of 250 such
 		// rows would hold gigabytes.
@@ -146,6 +150,9 @@ type unreadableError struct {
 func (e *unreadableError) Error() string {
 	return "the queued item " + e.ID + " cannot be read: " + e.Why
 }
+
+// Unwrap is outbox.ErrDamaged: reading the row again reads the same.
+func (e *unreadableError) Unwrap() error { return outbox.ErrDamaged }
 
 // reason is the failed item's reason when a run moves the row to the
 // failed table.

@@ -54,9 +54,11 @@ func (q *Queue) streamContent(id string, size int64) (io.ReadCloser, error) {
 			Fix: "remove the item, and send the message again within the limit"}
 	}
 	if r.size != size {
-		return nil, &Error{Op: "open", ID: id,
+		// Trying again shows the same: damaged, as a spool file whose
+		// checksum fails.
+		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrDamaged,
 			Msg: fmt.Sprintf("the stored message is %d bytes, but the item was queued with %d: its message was lost or changed outside tlsmail (a failed item whose message row was missing when it failed is stored empty)", r.size, size),
-			Fix: "send the message again from its source, and remove the item"}
+			Fix: "send the message again from its source, remove the item, and look for a program other than tlsmail that changes the queue's tables"}
 	}
 	return r, nil
 }
@@ -141,7 +143,7 @@ func (r *contentStream) fetch() error {
 func (r *contentStream) changed(why string) error {
 	return &Error{Op: "read", ID: r.id,
 		Msg: fmt.Sprintf("the stored message changed while it was read (%s) after %d of its %d bytes: it was not written by tlsmail", why, r.off, r.size),
-		Fix: "show it again; look for a program other than tlsmail that changes the queue's tables"}
+		Fix: "try again (show it again); if it keeps changing, look for a program other than tlsmail that changes the queue's tables"}
 }
 
 func (r *contentStream) Read(p []byte) (int, error) {

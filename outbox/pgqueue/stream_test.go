@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/tlsmail/tlsmail/outbox"
@@ -109,6 +110,12 @@ func TestPostgresGetStreamChangedRow(t *testing.T) {
 		t.Errorf("the row was rewritten between two slices: read %d bytes without an error (equal to the first version: %v, to the second: %v); want an error",
 			len(got), bytes.Equal(got, content), bytes.Equal(got, other))
 	}
+	// A change while it is read is temporary (the row may be read whole
+	// next time), not a damaged item, and the fix says to try again.
+	var oe *outbox.Error
+	if err != nil && (errors.Is(err, outbox.ErrDamaged) || !errors.As(err, &oe) || !strings.Contains(oe.Fix, "try again")) {
+		t.Errorf("the row rewritten while read: %v; want an error that is not outbox.ErrDamaged and whose fix says to try again", err)
+	}
 
 	// Moved whole to the failed table (what a permanent failure does).
 	id = enqueue()
@@ -162,7 +169,9 @@ func TestPostgresGetRemoveBadID(t *testing.T) {
 // when it failed (deleted by hand: the run moved it to the failed items
 // with an empty content) is not shown as an empty message without an
 // error: the stored length differs from the item's size, and reading it
-// says so.
+// says so, as a damaged item (outbox.ErrDamaged: trying again reads the
+// same; before, nothing told it from a passing failure and the command
+// line exited 75).
 func TestPostgresGetContentLost(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
@@ -189,5 +198,8 @@ func TestPostgresGetContentLost(t *testing.T) {
 		if err == nil {
 			t.Errorf("the failed item of size %d whose message was lost read as %d bytes without an error", it.Size, len(b))
 		}
+	}
+	if err != nil && !errors.Is(err, outbox.ErrDamaged) {
+		t.Errorf("reading the failed item whose message was lost: %v; want outbox.ErrDamaged", err)
 	}
 }

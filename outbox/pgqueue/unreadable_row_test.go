@@ -51,6 +51,9 @@ func TestPostgresUnreadableRowDoesNotBlock(t *testing.T) {
 	if err == nil || errors.Is(err, pgqueue.ErrUnavailable) || !strings.Contains(err.Error(), badEnv) {
 		t.Fatalf("Get of the unreadable item = %v; want an error naming it, not the database unavailable", err)
 	}
+	if !errors.Is(err, outbox.ErrDamaged) {
+		t.Errorf("Get of the unreadable item = %v; want outbox.ErrDamaged (reading it again reads the same)", err)
+	}
 
 	st, err := q.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
 	if err != nil || st.Delivered != 2 || st.Failed != 2 {
