@@ -29,18 +29,19 @@ func TestPostgresResultCountedWhenRecorded(t *testing.T) {
 		maxAge  time.Duration
 		trigger string // "" for none
 		want    outbox.Stats
+		what    string // what the error says could not be done (a trigger)
 	}{
 		{name: "permanent, moved", outcome: outbox.Permanent,
 			want: outbox.Stats{Failed: 1}},
-		{name: "permanent, move refused", outcome: outbox.Permanent,
+		{name: "permanent, move refused", outcome: outbox.Permanent, what: "move it to the failed items",
 			trigger: `CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`},
 		{name: "expired, moved", outcome: outbox.Temporary, maxAge: time.Nanosecond,
 			want: outbox.Stats{Failed: 1, Expired: 1}},
-		{name: "expired, move refused", outcome: outbox.Temporary, maxAge: time.Nanosecond,
+		{name: "expired, move refused", outcome: outbox.Temporary, maxAge: time.Nanosecond, what: "move it to the failed items",
 			trigger: `CREATE TRIGGER refuse BEFORE INSERT ON tlsmail.failed FOR EACH ROW EXECUTE FUNCTION public.refuse()`},
 		{name: "deferred", outcome: outbox.Temporary,
 			want: outbox.Stats{Deferred: 1}},
-		{name: "deferral refused", outcome: outbox.Temporary,
+		{name: "deferral refused", outcome: outbox.Temporary, what: "record the deferral",
 			trigger: `CREATE TRIGGER refuse BEFORE UPDATE ON tlsmail.outbox FOR EACH ROW
 				WHEN (NEW.attempts > OLD.attempts) EXECUTE FUNCTION public.refuse()`},
 	}
@@ -85,7 +86,7 @@ func TestPostgresResultCountedWhenRecorded(t *testing.T) {
 				return
 			}
 			var oe *outbox.Error
-			if !errors.As(err, &oe) || oe.ID != id || !strings.Contains(oe.Msg, "cannot") ||
+			if !errors.As(err, &oe) || oe.ID != id || !strings.Contains(oe.Msg, "cannot "+tt.what) ||
 				!strings.Contains(oe.Fix, "tried again when its lease ends") || !strings.Contains(err.Error(), "refused by the test") {
 				t.Fatalf("Run's error = %v; want one naming the item, what could not be recorded and that it is tried again", err)
 			}

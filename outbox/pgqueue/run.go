@@ -365,7 +365,12 @@ func (q *Queue) Defer(ctx context.Context, it *outbox.Item, reason string, u flo
 // deferred is what deferItem recorded: the item's next attempt, or the
 // time it was moved to the failed table (expired); both zero when it
 // recorded nothing (another runner holds the item now, or it is gone).
-type deferred struct{ next, failedAt time.Time }
+// expired says the item was past MaxAge, so that what deferItem tried
+// (and may have failed to record) was the move to the failed table.
+type deferred struct {
+	next, failedAt time.Time
+	expired        bool
+}
 
 // deferItem is Defer, which says what it recorded, once committed.
 func (q *Queue) deferItem(ctx context.Context, it *outbox.Item, reason string, u float64) (deferred, error) {
@@ -380,7 +385,7 @@ func (q *Queue) deferItem(ctx context.Context, it *outbox.Item, reason string, u
 	}
 	if age > q.opts.MaxAge {
 		at, err := q.fail(ctx, it.ID, fmt.Sprintf("expired after %s in the queue; last error: %s", age.Round(time.Minute), reason), false, nil)
-		return deferred{failedAt: at}, err
+		return deferred{failedAt: at, expired: true}, err
 	}
 	delay := q.opts.Backoff.Delay(it.Attempts+1, u)
 	var next time.Time
@@ -1043,6 +1048,9 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 		}
 		var d deferred
 		d, err = q.deferItem(ctx, it, reason, u)
+		if d.expired {
+			what = "move it to the failed items (it expired)"
+		}
 		switch {
 		case err != nil:
 		case !d.failedAt.IsZero():
