@@ -129,8 +129,8 @@ func (q *Queue) count(sql string) (int, error) {
 }
 
 // Get returns the queued or failed item with this ID. Its Open streams
-// the message from the database in slices of a few MiB (bounded memory
-// for a message of any size), with outbox.ErrNotFound if the item is
+// the message from the database in slices of 1 MiB (streamChunk: bounded
+// memory for a message of any size), with outbox.ErrNotFound if the item is
 // removed before the last one is read.
 func (q *Queue) Get(id string) (*outbox.Item, error) {
 	if !possibleID(id) {

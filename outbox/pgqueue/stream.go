@@ -42,7 +42,7 @@ const streamChunk = 1 << 20
 // gone when it failed, stored empty) is an error, not a message shown
 // short without one.
 func (q *Queue) streamContent(id string, size int64) (io.ReadCloser, error) {
-	r := &contentStream{q: q, id: id, chunk: streamChunk, sum: sha256.New()}
+	r := &contentStream{q: q, id: id, sum: sha256.New()}
 	// The first slice comes with the length.
 	if err := r.fetch(); err != nil {
 		return nil, err
@@ -65,9 +65,8 @@ func (q *Queue) streamContent(id string, size int64) (io.ReadCloser, error) {
 
 // contentStream reads a stored message a slice at a time.
 type contentStream struct {
-	q     *Queue
-	id    string
-	chunk int64
+	q  *Queue
+	id string
 	// started: the first slice was read, and size is the message's length.
 	started bool
 	size    int64
@@ -95,7 +94,7 @@ func (r *contentStream) fetch() error {
 	err := r.q.pool.QueryRow(ctx, `SELECT t, v, substring(content FROM $2 FOR $3), octet_length(content)
 		FROM (SELECT 'message' AS t, xmin::text AS v, content FROM tlsmail.message WHERE id = $1
 			UNION ALL SELECT 'failed', xmin::text, content FROM tlsmail.failed WHERE id = $1 LIMIT 1) c`,
-		r.id, r.off+1, r.chunk).Scan(&table, &version, &b, &size)
+		r.id, r.off+1, streamChunk).Scan(&table, &version, &b, &size)
 	first := !r.started
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) && first:
