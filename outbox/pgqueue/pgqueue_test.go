@@ -822,6 +822,12 @@ func TestParseConfigTLS(t *testing.T) {
 		{"remote keywords, sslmode empty", "host=db.example.net sslmode=''", "", true},
 		{"remote keywords, sslmode disable", "host=db.example.net sslmode = disable", "", false},
 		{"remote, PGSSLMODE disable", "postgres://u@db.example.net/q", "disable", false},
+		// A '?' in the user information (a password's, which libpq and
+		// pgx end at the '@') does not start the query.
+		{"remote, a password holding ?sslmode=", "postgres://u:x?sslmode=disable@db.example.net/q", "", true},
+		{"remote, a password holding ?, sslmode disable", "postgres://u:x?y@db.example.net/q?sslmode=disable", "", false},
+		{"remote URL, an empty query", "postgres://u@db.example.net/q?", "", true},
+		{"remote URL, a query ending in &", "postgres://u@db.example.net/q?connect_timeout=5&", "", true},
 		{"loopback", "postgres://u@127.0.0.1/q", "", false},
 		{"socket", "host=/run/postgresql user=u dbname=q", "", false},
 	}

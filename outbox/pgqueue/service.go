@@ -42,11 +42,15 @@ func connParams(connString string) (params map[string]string, ok bool) {
 		}
 	}
 	if isURL(connString) {
-		_, query, found := strings.Cut(connString, "?")
-		if !found || query == "" {
+		q := urlQuery(connString)
+		if q < 0 {
 			return params, true
 		}
-		for pair := range strings.SplitSeq(query, "&") {
+		// &-separated pairs, as pgx reads them: a trailing '&' ends the
+		// query, an empty pair elsewhere is refused.
+		for query := connString[q+1:]; query != ""; {
+			var pair string
+			pair, query, _ = strings.Cut(query, "&")
 			k, v, found := strings.Cut(pair, "=")
 			if !found {
 				return nil, false
@@ -110,6 +114,23 @@ func connParams(connString string) (params map[string]string, ok bool) {
 // isURL reports whether pgx reads connString as a URL (else as key=value).
 func isURL(connString string) bool {
 	return strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://")
+}
+
+// urlQuery is the index of the '?' that starts the query of the URL
+// connString, or -1 when it has none. As libpq and pgx read a URL, an '@'
+// before the first '/' ends the user information, which may hold a '?'
+// (a password's): that one does not start the query.
+func urlQuery(connString string) int {
+	start := strings.Index(connString, "://") + len("://")
+	rest := connString[start:]
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		start += i + 1
+	}
+	q := strings.IndexByte(connString[start:], '?')
+	if q < 0 {
+		return -1
+	}
+	return start + q
 }
 
 // service is a named service's entry and the file it was found in.
@@ -190,9 +211,12 @@ func userServiceFile() string {
 // withParam adds key=value to a connection string, in its own form.
 func withParam(connString, key, value string) string {
 	if isURL(connString) {
-		sep := "?"
-		if strings.Contains(connString, "?") {
-			sep = "&"
+		sep := "&"
+		switch {
+		case urlQuery(connString) < 0:
+			sep = "?"
+		case strings.HasSuffix(connString, "?") || strings.HasSuffix(connString, "&"):
+			sep = "" // an empty query, or one ending in '&'
 		}
 		return connString + sep + key + "=" + percentEncode(value)
 	}
