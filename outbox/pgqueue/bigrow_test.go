@@ -53,8 +53,8 @@ func TestPostgresLongErrorTextNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("Get", it)
-	// The claim: the deliverer sees the items as claimed; the second
-	// fails for good with its last error as the reason's source.
+	// The claim: the deliverer sees the items as claimed (and delivers
+	// them); then a failed item, written by SQL, for ListFailed and Get.
 	if _, err := q.Run(ctx, outbox.RunConfig{Force: true, Deliver: func(_ context.Context, batch []*outbox.Item, report func(*outbox.Item, outbox.Result)) error {
 		for _, it := range batch {
 			check("a claim", it)
