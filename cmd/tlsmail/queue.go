@@ -156,7 +156,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := openStore(ctx, e, loc, 0, o.maxSize)
+	q, err := openStore(ctx, e, loc, anystore.Options{MaxSize: o.maxSize})
 	if err != nil {
 		var pe *fs.PathError
 		if o.directIfNoOutbox && !o.deferOnly && loc.URL == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
@@ -399,7 +399,7 @@ func (f *queueFlags) openWith(ctx context.Context, e *env, noCreate bool) (outbo
 		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
 			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
 	}
-	return openStoreWith(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
+	return openStore(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
 }
 
 // listOptions are the flags of `queue list`.
