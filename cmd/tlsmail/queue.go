@@ -115,7 +115,8 @@ type queued struct {
 	// deferred: only written to the outbox (--defer), no delivery tried.
 	deferred bool
 	// runErr: the immediate delivery did not start (an unsafe or
-	// read-only spool).
+	// read-only spool), or its outcome could not be recorded (a failure
+	// not moved to the failed items: the item stays queued).
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
@@ -264,7 +265,8 @@ type queuedJSON struct {
 
 // err is the error a queued send reports: nil when delivered (or only
 // deferred by request); exit 75 when the message waits in the outbox; the
-// failure's own code when it failed for good (the item is in failed/).
+// failure's own code when it failed for good (the item is in failed/, or
+// still queued when the outbox could not move it: runErr).
 func (qr *queued) err() error {
 	switch qr.res.Outcome {
 	case outbox.Delivered:
