@@ -11,12 +11,12 @@ import (
 	"time"
 )
 
-// TestOpenCheckedFIFONeverBlocks opens a FIFO that has no writer through
-// the open path that follows the stat check. That is what happens when a
-// regular file is replaced by a FIFO between the check and the open (a
-// race no test can time reliably, so the open path is driven directly):
-// a plain open(2) would block until a writer comes, for ever. It must
-// instead return ErrNotRegular at once.
+// TestOpenCheckedFIFONeverBlocks opens a FIFO that has no writer: a plain
+// open(2) would block until a writer comes, for ever. It must instead
+// return ErrNotRegular at once. regfile.Open refuses the path before it
+// opens it; the open that follows that check (what runs when a regular
+// file is replaced by a FIFO between the two, a race no test can time)
+// is driven directly by internal/regfile's TestOpenNeverBlocks.
 func TestOpenCheckedFIFONeverBlocks(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -285,13 +285,12 @@ func Open(dir string, opts Options) (*Queue, error) {
 	if dir == "" {
 		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "give the spool directory"}
 	}
-	for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
-		if opts.NoCreate {
-			break // read only: a missing spool reads as empty
-		}
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,
-				Fix: "check that the directory is writable by this user"}
+	if !opts.NoCreate { // read only: a missing spool reads as empty
+		for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
+			if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+				return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,
+					Fix: "check that the directory is writable by this user"}
+			}
 		}
 	}
 	if opts.MaxAge <= 0 {

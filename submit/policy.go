@@ -87,14 +87,11 @@ func ParseSecretSources(s string) ([]SecretSource, error) {
 	return out, nil
 }
 
-// isShared reports whether q's items are written by others as well
-// (outbox.Store.Shared).
-func isShared(q outbox.Store) bool { return q.Shared() }
-
 // forStore returns c, or a copy of it whose Policy is Shared when q is a
-// shared store: a runner never forgets it.
+// shared store (outbox.Store.Shared: others write its items as well): a
+// runner never forgets it.
 func (c *Connector) forStore(q outbox.Store) *Connector {
-	if c.Policy.Shared || !isShared(q) {
+	if c.Policy.Shared || !q.Shared() {
 		return c
 	}
 	cc := *c

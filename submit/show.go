@@ -28,8 +28,8 @@ type ShowOptions struct {
 // WriteItem writes the message of the queued or failed item id of q to w
 // exactly as it was stored (the bytes the server gets, before the
 // deliverer's dot-stuffing), streamed: the spool directory's file is read
-// a block at a time, the PostgreSQL queue's message a slice of a few MiB
-// at a time (Store.Get's Item.Open), so that a message of any size is
+// a block at a time, the PostgreSQL queue's message a slice of 1 MiB at
+// a time (Store.Get's Item.Open), so that a message of any size is
 // written in bounded memory. An unknown id is an error for which
 // errors.Is(err, outbox.ErrNotFound) is true. It returns how many bytes of
 // the message it wrote; an error after the first byte (the item removed

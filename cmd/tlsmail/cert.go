@@ -15,9 +15,6 @@ import (
 // not a sysexits code: like diff(1) and grep(1), 1 means "the answer is no".
 const exitProblems = 1
 
-// exitNoInput is EX_NOINPUT: an input file is missing or unreadable.
-const exitNoInput = 66
-
 // JSON error kinds of the certificate commands.
 const (
 	kindInput    = "input"    // an input file is missing or unreadable (66)

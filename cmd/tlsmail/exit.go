@@ -22,9 +22,11 @@ const (
 	exitOK          = sysexits.OK
 	exitUsage       = sysexits.Usage       // bad flags or input; nothing was sent
 	exitRejected    = sysexits.DataErr     // the message was refused permanently (5xx)
+	exitNoInput     = sysexits.NoInput     // an input file or the queued item named is missing or unreadable
 	exitNoHost      = sysexits.NoHost      // the server's name does not resolve
 	exitUnavailable = sysexits.Unavailable // the server refuses service (5xx greeting/EHLO)
 	exitSoftware    = sysexits.Software    // an error tlsmail could not classify (a bug)
+	exitIOErr       = sysexits.IOErr       // the output could not be written (queue show to a full disk)
 	exitTempFail    = sysexits.TempFail    // 4xx, network, timeout, TLS and certificate failures
 	exitProtocol    = sysexits.Protocol    // the server broke SMTP, or STARTTLS injection
 	exitNoPerm      = sysexits.NoPerm      // authentication refused

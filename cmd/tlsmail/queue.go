@@ -115,7 +115,8 @@ type queued struct {
 	// deferred: only written to the outbox (--defer), no delivery tried.
 	deferred bool
 	// runErr: the immediate delivery did not start (an unsafe or
-	// read-only spool).
+	// read-only spool), or its outcome could not be recorded (a failure
+	// not moved to the failed items: the item stays queued).
 	runErr error
 	// env is the envelope queued (for msmtp's log line).
 	env outbox.Envelope
@@ -156,7 +157,7 @@ func queuedSend(ctx context.Context, e *env, o *sendOptions) (*queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := openStore(ctx, e, loc, 0, o.maxSize)
+	q, err := openStore(ctx, e, loc, anystore.Options{MaxSize: o.maxSize})
 	if err != nil {
 		var pe *fs.PathError
 		if o.directIfNoOutbox && !o.deferOnly && loc.URL == "" && errors.As(err, &pe) && pe.Op == "mkdir" {
@@ -264,7 +265,8 @@ type queuedJSON struct {
 
 // err is the error a queued send reports: nil when delivered (or only
 // deferred by request); exit 75 when the message waits in the outbox; the
-// failure's own code when it failed for good (the item is in failed/).
+// failure's own code when it failed for good (the item is in failed/, or
+// still queued when the outbox could not move it: runErr).
 func (qr *queued) err() error {
 	switch qr.res.Outcome {
 	case outbox.Delivered:
@@ -399,7 +401,7 @@ func (f *queueFlags) openWith(ctx context.Context, e *env, noCreate bool) (outbo
 		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
 			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
 	}
-	return openStoreWith(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
+	return openStore(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
 }
 
 // listOptions are the flags of `queue list`.

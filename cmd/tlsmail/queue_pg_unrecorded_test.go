@@ -23,18 +23,8 @@ import (
 // every removal wait, a run with --parallel 1 stops after exactly N
 // messages reached the server (3 with the flag, 8 without: the default),
 // and delivers the rest once the lock is let go. Out-of-range values and
-// the flag on a spool directory are usage errors (64).
+// the flag on a spool directory: TestQueueMaxUnrecordedOutOfRange.
 func TestQueuePostgresMaxUnrecorded(t *testing.T) {
-	for _, args := range [][]string{
-		{"queue", "run", "--max-unrecorded", "251", "--queue-url", "postgres://nobody@127.0.0.1:1/x"},
-		{"queue", "run", "--max-unrecorded", "-1", "--queue-url", "postgres://nobody@127.0.0.1:1/x"},
-		{"queue", "flush", "--max-unrecorded", "4", "--queue-dir", t.TempDir()},
-	} {
-		if r := runTLSMail(t, args...); r.code != exitUsage || !strings.Contains(r.stderr, "--max-unrecorded") {
-			t.Errorf("%q: want exit %d naming --max-unrecorded\n%s", args, exitUsage, r)
-		}
-	}
-
 	ctx := context.Background()
 	srv := startServer(t, nil)
 	host, p, _ := net.SplitHostPort(srv.SMTPAddr())

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/tlsmail/tlsmail/internal/sysexits"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/submit"
 )
@@ -14,12 +13,9 @@ import (
 // (66, EX_NOINPUT: the input named does not exist).
 const kindNotFound = "not_found"
 
-// exitIOErr and kindOutput: standard output did not take what queue show
-// wrote (74, EX_IOERR).
-const (
-	exitIOErr  = sysexits.IOErr
-	kindOutput = "output"
-)
+// kindOutput: standard output did not take what queue show wrote (74,
+// EX_IOERR).
+const kindOutput = "output"
 
 func newQueueShowCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
 	var o submit.ShowOptions

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -62,15 +61,9 @@ func checkURLArg(s string) error {
 	return usageErrorf("--queue-url %s is not a PostgreSQL URL", safetext.Quote(ue.URL)).withFix(ue.Fix())
 }
 
-// openStore opens the outbox at loc (anystore.Open); its warnings go to
-// standard error, quoted.
-func openStore(ctx context.Context, e *env, loc anystore.Location, lease time.Duration, maxSize int64) (outbox.Store, error) {
-	return openStoreWith(ctx, e, loc, anystore.Options{Lease: lease, MaxSize: maxSize})
-}
-
-// openStoreWith is openStore with all of anystore's options (queue run's
-// --max-unrecorded); o.Logf is set to print to standard error.
-func openStoreWith(ctx context.Context, e *env, loc anystore.Location, o anystore.Options) (outbox.Store, error) {
+// openStore opens the outbox at loc (anystore.Open) with o; its warnings
+// go to standard error, quoted (o.Logf is set to print them).
+func openStore(ctx context.Context, e *env, loc anystore.Location, o anystore.Options) (outbox.Store, error) {
 	o.Logf = func(format string, args ...any) {
 		fmt.Fprintf(e.stderr, "tlsmail: %s\n", safetext.Quote(fmt.Sprintf(format, args...)))
 	}

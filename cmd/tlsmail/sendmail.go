@@ -794,7 +794,7 @@ func sendmailOutbox(ctx context.Context, e *env, sa *sendmailArgs, readOnly bool
 	if err != nil {
 		return nil, selectError(err)
 	}
-	return openStoreWith(ctx, e, loc, anystore.Options{NoCreate: readOnly})
+	return openStore(ctx, e, loc, anystore.Options{NoCreate: readOnly})
 }
 
 // msmtpOverrides are the sendmail command line's account options.

@@ -61,6 +61,14 @@ func Open(path string, check Check) (*os.File, fs.FileInfo, error) {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil, nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
+	return openChecked(path, check)
+}
+
+// openChecked is Open after its check of the path: the open that never
+// blocks and the checks on the open file, which are all that stands
+// between a path swapped for a FIFO or a device after the check and an
+// open that waits for ever.
+func openChecked(path string, check Check) (*os.File, fs.FileInfo, error) {
 	f, err := openNoBlock(path)
 	if err != nil {
 		return nil, nil, err

@@ -9,6 +9,7 @@ const (
 	OK          = 0
 	Usage       = 64 // EX_USAGE: bad flags or input; nothing was sent
 	DataErr     = 65 // EX_DATAERR: the message was refused permanently (5xx)
+	NoInput     = 66 // EX_NOINPUT: an input file, or the queued item named, does not exist or cannot be read
 	NoHost      = 68 // EX_NOHOST: the server's name does not resolve
 	Unavailable = 69 // EX_UNAVAILABLE: the server refuses service (5xx greeting/EHLO)
 	Software    = 70 // EX_SOFTWARE: an error tlsmail could not classify (a bug)

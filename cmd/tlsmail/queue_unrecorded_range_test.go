@@ -5,12 +5,16 @@ import (
 	"testing"
 )
 
-// TestQueueMaxUnrecordedZero: `--max-unrecorded 0` is out of the flag's
-// range (1 to 250, as its error says) like -1 and 251: a usage error, not
+// TestQueueMaxUnrecordedOutOfRange: `--max-unrecorded` out of the flag's
+// range (1 to 250, as its error says: -1, 251, and 0, which is not
 // silently the default on PostgreSQL, nor silently ignored on a spool
-// directory (where any other value is refused).
-func TestQueueMaxUnrecordedZero(t *testing.T) {
+// directory), and any value on a spool directory, are usage errors (64)
+// naming the flag.
+func TestQueueMaxUnrecordedOutOfRange(t *testing.T) {
 	for _, args := range [][]string{
+		{"queue", "run", "--max-unrecorded", "251", "--queue-url", "postgres://nobody@127.0.0.1:1/x"},
+		{"queue", "run", "--max-unrecorded", "-1", "--queue-url", "postgres://nobody@127.0.0.1:1/x"},
+		{"queue", "flush", "--max-unrecorded", "4", "--queue-dir", t.TempDir()},
 		{"queue", "run", "--max-unrecorded", "0", "--queue-url", "postgres://nobody@127.0.0.1:1/x"},
 		{"queue", "run", "--max-unrecorded=0", "--queue-dir", t.TempDir()},
 		{"queue", "flush", "--max-unrecorded", "0", "--queue-dir", t.TempDir()},
