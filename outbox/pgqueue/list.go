@@ -25,8 +25,9 @@ import (
 // removal calls, which take no context, are bounded by it too.
 const opTimeout = time.Minute
 
-// enqueueTimeout bounds EnqueueData, which sends up to MaxSize (64 MiB).
-const enqueueTimeout = 5 * time.Minute
+// wholeTimeout bounds an operation that carries a whole message (up to
+// MaxSize, 64 MiB): EnqueueData, and the read of a claimed item's content.
+const wholeTimeout = 5 * time.Minute
 
 // bound is ctx bounded by the Queue's operation timeout (opTimeout; the
 // tests shorten it).

@@ -140,6 +140,11 @@ func TestPostgresListenHalfOpen(t *testing.T) {
 	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
 	var logMu sync.Mutex
 	var logs []string
+	snapshot := func() []string {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return append([]string(nil), logs...)
+	}
 	logged := func(s string) bool {
 		logMu.Lock()
 		defer logMu.Unlock()
@@ -202,7 +207,7 @@ func TestPostgresListenHalfOpen(t *testing.T) {
 	// Idle checks of a healthy connection keep it.
 	time.Sleep(3 * time.Second)
 	if logged("lost the notification channel") {
-		t.Fatalf("a healthy idle LISTEN connection was dropped: %q", logs)
+		t.Fatalf("a healthy idle LISTEN connection was dropped: %q", snapshot())
 	}
 	proxy.freeze()
 	deadline := time.Now().Add(30 * time.Second)
@@ -213,7 +218,7 @@ func TestPostgresListenHalfOpen(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !logged("did not answer a check") {
-		t.Errorf("the channel was lost for another reason than the check: %q", logs)
+		t.Errorf("the channel was lost for another reason than the check: %q", snapshot())
 	}
 	// Items queued while nobody listened are delivered by the pass that
 	// follows the reconnection; once it is over, the next message is

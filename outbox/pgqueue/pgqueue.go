@@ -412,7 +412,7 @@ func newID() string {
 // EnqueueData stores a message and commits it before returning, then
 // notifies Channel.
 func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, max(enqueueTimeout, q.opTimeout))
+	ctx, cancel := context.WithTimeout(ctx, max(wholeTimeout, q.opTimeout))
 	defer cancel()
 	tx, err := q.pool.Begin(ctx)
 	if err != nil {

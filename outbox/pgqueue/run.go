@@ -169,7 +169,7 @@ func asUnreadable(err error) (*unreadableError, bool) {
 
 // content reads an item's message (queued or failed).
 func (q *Queue) content(id string) (io.ReadCloser, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), max(wholeTimeout, q.opTimeout))
 	defer cancel()
 	var b []byte
 	var size int64
