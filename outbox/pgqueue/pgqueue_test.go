@@ -822,6 +822,14 @@ func TestParseConfigTLS(t *testing.T) {
 		{"remote keywords, sslmode empty", "host=db.example.net sslmode=''", "", true},
 		{"remote keywords, sslmode disable", "host=db.example.net sslmode = disable", "", false},
 		{"remote, PGSSLMODE disable", "postgres://u@db.example.net/q", "disable", false},
+		// libpq's user part ends at the first '@' before any '/', and may
+		// hold a '?': the query starts after it (before, the verify-full
+		// default was added to the database's name, and TLS was "prefer").
+		{"remote, a '?' in the password", "postgres://u:p?x=1@db.example.net/q", "", true},
+		{"remote, a '?' in the password, no '='", "postgres://u:p?x@db.example.net/q", "", true},
+		{"remote, a user named like a parameter", "postgres://u?sslmode=x@db.example.net/q", "", true},
+		{"remote, a '?' in the password and a query", "postgres://u:p?x=1@db.example.net/q?connect_timeout=5", "", true},
+		{"remote, an empty query", "postgres://u@db.example.net/q?", "", true},
 		{"loopback", "postgres://u@127.0.0.1/q", "", false},
 		{"socket", "host=/run/postgresql user=u dbname=q", "", false},
 	}
@@ -840,6 +848,9 @@ func TestParseConfigTLS(t *testing.T) {
 			}
 			if verified != tt.verified {
 				t.Fatalf("%s: TLS verified = %v, want %v", tt.url, verified, tt.verified)
+			}
+			if strings.Contains(tt.url, "/q") && c.Database != "q" {
+				t.Fatalf("%s: database %q, want q", tt.url, c.Database)
 			}
 		})
 	}

@@ -37,15 +37,19 @@ func connParams(connString string) (params map[string]string, ok bool) {
 	params = map[string]string{}
 	keep := func(k, v string) {
 		switch k {
-		case "sslmode", "service", "servicefile":
+		case "sslmode", "service", "servicefile", "password":
 			params[k] = v
 		}
 	}
 	if isURL(connString) {
-		_, query, found := strings.Cut(connString, "?")
-		if !found || query == "" {
+		at, ok := queryStart(connString)
+		if !ok {
+			return nil, false
+		}
+		if at < 0 || at == len(connString)-1 {
 			return params, true
 		}
+		query := connString[at+1:]
 		for pair := range strings.SplitSeq(query, "&") {
 			k, v, found := strings.Cut(pair, "=")
 			if !found {
@@ -105,6 +109,61 @@ func connParams(connString string) (params map[string]string, ok bool) {
 		s = s[min(i, len(s)):]
 		keep(key, val.String())
 	}
+}
+
+// queryStart is the index of the '?' that starts the query of u, a
+// postgres:// URL, as pgx and libpq find it (-1: none): the user part, if
+// any, ends at the first '@' before any '/', and may hold a '?' (a
+// password like "p?x=1" is valid unencoded); then come the hosts (one in
+// brackets may hold a '?' too) and the path, which ends at the first '?'.
+// ok is false when a bracket is not closed (pgx refuses the URL).
+func queryStart(u string) (at int, ok bool) {
+	i := strings.Index(u, "://") + len("://")
+	if j := strings.IndexAny(u[i:], "@/"); j >= 0 && u[i+j] == '@' {
+		i += j + 1
+	}
+	netloc := true // at the start of a host
+	for ; i < len(u); i++ {
+		switch c := u[i]; {
+		case netloc && c == '[':
+			j := strings.IndexByte(u[i:], ']')
+			if j < 0 {
+				return -1, false
+			}
+			i += j
+			netloc = false
+		case c == '?':
+			return i, true
+		case c == '/':
+			if j := strings.IndexByte(u[i:], '?'); j >= 0 {
+				return i + j, true
+			}
+			return -1, true
+		default:
+			netloc = c == ','
+		}
+	}
+	return -1, true
+}
+
+// URLHasPassword reports whether connString, a postgres:// URL, holds a
+// password where pgx and libpq read one: in its user part, which ends at
+// the first '@' before any '/' (so "postgres://u:p?x@host/db" and
+// "postgres://u:p#x@host/db" hold the password "p?x" and "p#x", where
+// net/url sees no user part at all), or a password parameter of its query.
+func URLHasPassword(connString string) bool {
+	if !isURL(connString) {
+		return false
+	}
+	p := connString[strings.Index(connString, "://")+len("://"):]
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+		if _, pw, found := strings.Cut(p[:i], ":"); found && pw != "" {
+			return true
+		}
+	}
+	params, ok := connParams(connString)
+	_, has := params["password"]
+	return ok && has
 }
 
 // isURL reports whether pgx reads connString as a URL (else as key=value).
@@ -191,8 +250,11 @@ func userServiceFile() string {
 func withParam(connString, key, value string) string {
 	if isURL(connString) {
 		sep := "?"
-		if strings.Contains(connString, "?") {
+		if at, _ := queryStart(connString); at >= 0 {
 			sep = "&"
+			if at == len(connString)-1 {
+				sep = "" // an empty query
+			}
 		}
 		return connString + sep + key + "=" + percentEncode(value)
 	}
