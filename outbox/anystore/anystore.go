@@ -106,6 +106,9 @@ func CheckURL(s string) error {
 	if err == nil && u.Query().Has("password") {
 		hasPass = true
 	}
+	if pgqueue.URLHasPassword(s) {
+		hasPass = true // a user part net/url does not see ("u:p?x@host")
+	}
 	if !strings.Contains(s, "://") && keywordPassword.MatchString(s) {
 		hasPass = true
 	}
