@@ -94,7 +94,8 @@ const DefaultMaxSize = 64 << 20
 var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
 // ErrEnvelopeTooLarge is the cause of the error EnqueueData and EnqueueTx
-// return for an envelope over MaxEnvelope (nothing is stored).
+// return for an envelope over MaxEnvelope, or with more than MaxRecipients
+// recipients (nothing is stored).
 var ErrEnvelopeTooLarge = errors.New("the envelope is too large for the PostgreSQL queue")
 
 // DefaultMaxUnrecorded is Options.MaxUnrecorded's default: enough for the
@@ -438,6 +439,11 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	}
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
 		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
+	}
+	if len(env.To) > MaxRecipients {
+		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+			Msg: fmt.Sprintf("the envelope has %d recipients, over the PostgreSQL queue's limit of %d", len(env.To), MaxRecipients),
+			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
 	}
 	envJSON, err := json.Marshal(&env)
 	if err != nil {

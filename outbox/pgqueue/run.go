@@ -46,11 +46,28 @@ const MaxEnvelope = 256 << 10
 // rows does not hold gigabytes, and a claim moves it to the failed items.
 const maxEnvelopeSQL = "524288"
 
+// MaxRecipients bounds the recipients of an item's envelope: EnqueueTx
+// refuses more (ErrEnvelopeTooLarge), and a claim does not read an
+// envelope with more. MaxEnvelope alone let a row hold 127,000 empty
+// strings in its 512 KiB (4 bytes each as jsonb prints them, 16 in Go): a
+// claim of 100 such rows kept 225 MB and allocated 1.1 GB. 10,000 is
+// more than the documented capacity (about 8,000 addresses of 30
+// characters).
+const MaxRecipients = 10000
+
+// maxRecipientsSQL is MaxRecipients in the statements.
+const maxRecipientsSQL = "10000"
+
 // envelopeCol is the envelope column of table alias t bounded by
-// maxEnvelopeSQL: the envelope, NULL when there is none, or its size in
-// bytes (a JSON number, which no envelope is) when it is over the bound.
+// maxEnvelopeSQL and maxRecipientsSQL: the envelope, NULL when there is
+// none, its size in bytes (a JSON number, which no envelope is) when it
+// is over the size bound, or an array holding its count of recipients
+// (which no envelope is either) when it has more than MaxRecipients.
 func envelopeCol(t string) string {
-	return `CASE WHEN octet_length(` + t + `envelope::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + t + `envelope::text)) ELSE ` + t + `envelope END`
+	e := t + `envelope`
+	count := `CASE WHEN jsonb_typeof(` + e + `->'to') = 'array' THEN jsonb_array_length(` + e + `->'to') ELSE 0 END`
+	return `CASE WHEN octet_length(` + e + `::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + e + `::text))
+		WHEN ` + count + ` > ` + maxRecipientsSQL + ` THEN jsonb_build_array(` + count + `) ELSE ` + e + ` END`
 }
 
 // itemCols are the columns an Item is made of, in scanItem's order, from
@@ -115,11 +132,15 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	}
 	var bad error
 	var envSize int64
+	var recipients []int64
 	if env == nil {
 		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
 	} else if json.Unmarshal(env, &envSize) == nil && envSize > MaxEnvelope {
 		// Over maxEnvelopeSQL (envelopeCol): its size, not the envelope.
 		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)}
+	} else if json.Unmarshal(env, &recipients) == nil && len(recipients) == 1 && recipients[0] > MaxRecipients {
+		// Over maxRecipientsSQL (envelopeCol): its count, not the envelope.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope has %d recipients, more than the %d an enqueue accepts (not read)", recipients[0], MaxRecipients)}
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
