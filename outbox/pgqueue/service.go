@@ -203,6 +203,17 @@ func findService(name, fileParam string) (*service, error) {
 		files = append(files, filepath.Join(dir, "pg_service.conf"))
 	}
 	for _, f := range files {
+		// A FIFO (or a device) would hang the open or the read for
+		// ever, and pgx reads the file again after: only a regular file
+		// of a sane size is read.
+		if fi, err := os.Stat(f); err == nil && (!fi.Mode().IsRegular() || fi.Size() > maxServiceFile) {
+			why := fmt.Sprintf("not a regular file (mode %s)", fi.Mode())
+			if fi.Mode().IsRegular() {
+				why = fmt.Sprintf("%d bytes, over %d KiB", fi.Size(), maxServiceFile>>10)
+			}
+			return nil, &Error{Op: "open", Msg: fmt.Sprintf("the PostgreSQL service file %s is not read", f), Err: serviceError{errors.New(why)},
+				Fix: "name a service file (PGSERVICEFILE, or servicefile= in the URL) that is a regular file of a few lines"}
+		}
 		sf, err := pgservicefile.ReadServicefile(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -222,6 +233,10 @@ func findService(name, fileParam string) (*service, error) {
 	return nil, &Error{Op: "open", Err: serviceError{errors.New(where)}, Msg: fmt.Sprintf("the PostgreSQL service %q is not defined", name),
 		Fix: "define it in ~/.pg_service.conf (or the file PGSERVICEFILE names, or pg_service.conf in the directory PGSYSCONFDIR names), or correct its name"}
 }
+
+// maxServiceFile bounds the service files findService reads (libpq's
+// examples are a few lines; one is read whole into memory).
+const maxServiceFile = 1 << 20
 
 // userServiceFile is where pgx reads a service when neither the
 // connection string nor PGSERVICEFILE names a file ("" when there is no
