@@ -1032,7 +1032,10 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 	if err == nil {
 		return nil
 	}
-	fix := "remove them (`queue remove`) before their lease ends if they must not be sent again"
+	fix := "to keep them from being sent again, remove them (`queue remove`) before their lease ends"
+	if len(ids) == 1 {
+		fix = "to keep it from being sent again, remove it (`queue remove`) before its lease ends"
+	}
 	var oe *Error
 	if errors.As(err, &oe) && oe.Fix != "" {
 		fix = oe.Fix + "; " + fix
