@@ -42,7 +42,8 @@ func WriteQueued(w io.Writer, q outbox.Store, limit int) (int, error) {
 		if from == "" {
 			from = "<>"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
+		// The ID too: on a shared store, the row's writer chose it.
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", safetext.OneLine(it.ID), it.Size, it.Attempts, next,
 			safetext.OneLine(from), safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.LastError))
 		if rows++; rows%listRows == 0 {
 			tw.Flush()
@@ -71,7 +72,7 @@ func WriteFailed(w io.Writer, q outbox.Store, limit int) (int, error) {
 			fmt.Fprintf(bw, "\nFailed (in %s):\n", q.Where(outbox.PartFailed))
 			headed = true
 		}
-		fmt.Fprintf(bw, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format(time.DateTime),
+		fmt.Fprintf(bw, "%s  %s  %s  %s\n", safetext.OneLine(it.ID), it.FailedAt.Local().Format(time.DateTime),
 			safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.Reason))
 		return nil
 	})
