@@ -30,3 +30,6 @@ func (r Recorder) Close()                       { r.r.close() }
 
 // SetOpTimeout shortens the bound on each database operation.
 func SetOpTimeout(q *Queue, d time.Duration) { q.opTimeout = d }
+
+// SetEnqueueTimeout shortens the bound on EnqueueData's database work.
+func SetEnqueueTimeout(q *Queue, d time.Duration) { q.enqueueTimeout = d }
