@@ -94,6 +94,10 @@ func TestCheckURLAndRedact(t *testing.T) {
 		{"postgres://u:s3cret#x@h/db", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
 		{"postgres://u:s3cret?x=1@h/db?sslmode=verify-full", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
 		{"postgres://u@h/db?pass%77ord=s3cret", anystore.URLHasPassword, "postgres://u@h/db?password=xxxxx"},
+		// A client key's passphrase is a secret too (before: accepted,
+		// and shown).
+		{"postgres://u@h/db?sslpassword=s3cret", anystore.URLHasPassword, "postgres://u@h/db?sslpassword=xxxxx"},
+		{"host=h sslpassword=s3cret", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
 		{"host=h dbname=x", 0, "(a PostgreSQL connection string)"},
 		{"mysql://h/db", anystore.URLNotPostgres, "mysql://h/db"},
 	}

@@ -37,7 +37,7 @@ func connParams(connString string) (params map[string]string, ok bool) {
 	params = map[string]string{}
 	keep := func(k, v string) {
 		switch k {
-		case "sslmode", "service", "servicefile", "password":
+		case "sslmode", "service", "servicefile", "password", "sslpassword":
 			params[k] = v
 		}
 	}
@@ -150,7 +150,8 @@ func queryStart(u string) (at int, ok bool) {
 // password where pgx and libpq read one: in its user part, which ends at
 // the first '@' before any '/' (so "postgres://u:p?x@host/db" and
 // "postgres://u:p#x@host/db" hold the password "p?x" and "p#x", where
-// net/url sees no user part at all), or a password parameter of its query.
+// net/url sees no user part at all), or a password parameter of its query
+// (password, or sslpassword: a client key's passphrase).
 func URLHasPassword(connString string) bool {
 	if !isURL(connString) {
 		return false
@@ -163,7 +164,8 @@ func URLHasPassword(connString string) bool {
 	}
 	params, ok := connParams(connString)
 	_, has := params["password"]
-	return ok && has
+	_, hasSSL := params["sslpassword"]
+	return ok && (has || hasSSL)
 }
 
 // isURL reports whether pgx reads connString as a URL (else as key=value).
