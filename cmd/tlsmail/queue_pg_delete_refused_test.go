@@ -9,7 +9,8 @@ import (
 // TestQueuePostgresDeleteRefused: queue run whose deletion of delivered
 // messages the database refuses (a trigger here; a worker role without
 // DELETE in a deployment) exits 75 saying the messages were delivered and
-// are still queued, and sends no more than the bound. Before, it exited 0
+// are still queued, and sends no more than the bound (per connection:
+// --parallel 1, so that the bound is the run's). Before, it exited 0
 // having sent every queued message, each to be sent again after its
 // lease.
 func TestQueuePostgresDeleteRefused(t *testing.T) {
@@ -25,7 +26,7 @@ func TestQueuePostgresDeleteRefused(t *testing.T) {
 		CREATE TRIGGER refuse BEFORE DELETE ON tlsmail.outbox FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
 		t.Fatal(err)
 	}
-	r := cli{args: []string{"queue", "run", "--queue-url", url, "--queue-secrets", "env", "--max-unrecorded", "1"}, env: authEnv()}.run(t)
+	r := cli{args: []string{"queue", "run", "--queue-url", url, "--queue-secrets", "env", "--max-unrecorded", "1", "--parallel", "1"}, env: authEnv()}.run(t)
 	t.Logf("queue run:\n%s", r)
 	if r.code != exitTempFail || !strings.Contains(r.stderr, "cannot record the delivery") || !strings.Contains(r.stderr, "sent again") {
 		t.Fatalf("queue run with the deletion refused: want exit %d saying the delivery was not recorded\n%s", exitTempFail, r)
