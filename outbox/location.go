@@ -80,7 +80,7 @@ func Choose(sources ...Source) (Location, error) {
 }
 
 // RedactURL is a queue URL for messages: its password, in the user
-// information or a password parameter, replaced. A string that is not a
+// information or a password or sslpassword parameter, replaced. A string that is not a
 // URL (a key=value connection string) is not shown at all.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
@@ -93,9 +93,11 @@ func RedactURL(s string) string {
 		}
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
+	for _, k := range []string{"password", "sslpassword"} { // sslpassword: a client key's passphrase
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 	}
 	return u.String()
 }

@@ -42,7 +42,8 @@ func WriteQueued(w io.Writer, q outbox.Store, limit int) (int, error) {
 		if from == "" {
 			from = "<>"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Size, it.Attempts, next,
+		// The ID too: on a shared store, the row's writer chose it.
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", safetext.OneLine(it.ID), it.Size, it.Attempts, next,
 			safetext.OneLine(from), safetext.OneLine(strings.Join(it.Envelope.To, ",")), safetext.OneLine(it.LastError))
 		if rows++; rows%listRows == 0 {
 			tw.Flush()
@@ -75,7 +76,7 @@ func WriteFailed(w io.Writer, q outbox.Store, limit int) (int, error) {
 		if it.EnvelopeError != "" {
 			to = "(envelope unreadable)" // the reason says why
 		}
-		fmt.Fprintf(bw, "%s  %s  %s  %s\n", it.ID, it.FailedAt.Local().Format(time.DateTime), to, safetext.OneLine(it.Reason))
+		fmt.Fprintf(bw, "%s  %s  %s  %s\n", safetext.OneLine(it.ID), it.FailedAt.Local().Format(time.DateTime), to, safetext.OneLine(it.Reason))
 		return nil
 	})
 	if ferr := bw.Flush(); err == nil {

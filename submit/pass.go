@@ -147,14 +147,15 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 // become one space.
 func (r Report) String() string {
 	to := safetext.OneLine(strings.Join(r.Recipients, ","))
+	id := safetext.OneLine(r.ID) // a shared store's row writer chose it
 	switch r.Outcome {
 	case "delivered":
-		return fmt.Sprintf("delivered %s to %s: %s", r.ID, to, safetext.Quote(r.Response))
+		return fmt.Sprintf("delivered %s to %s: %s", id, to, safetext.Quote(r.Response))
 	case "deferred":
-		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", r.ID, to, safetext.OneLine(r.Error),
+		return fmt.Sprintf("deferred  %s to %s: %s (next attempt %s)", id, to, safetext.OneLine(r.Error),
 			r.NextAttempt.Local().Format(time.DateTime))
 	case "corrupt":
-		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", r.ID, to, safetext.OneLine(r.Error))
+		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", id, to, safetext.OneLine(r.Error))
 	}
-	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", r.ID, to, safetext.OneLine(r.Error))
+	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", id, to, safetext.OneLine(r.Error))
 }

@@ -88,7 +88,7 @@ func (e *URLError) Error() string {
 // Fix says what to do.
 func (e *URLError) Fix() string {
 	if e.Problem == URLHasPassword {
-		return "remove it from the URL and put it in ~/.pgpass (or the file PGPASSFILE names), or in PGPASSWORD"
+		return "remove it from the URL and put it in ~/.pgpass (or the file PGPASSFILE names), or in PGPASSWORD (a client key's passphrase, sslpassword: in PGSSLPASSWORD)"
 	}
 	return "give postgres://user@host/database?sslmode=verify-full"
 }
@@ -103,8 +103,11 @@ func CheckURL(s string) error {
 	if err == nil && u.User != nil {
 		_, hasPass = u.User.Password()
 	}
-	if err == nil && u.Query().Has("password") {
+	if err == nil && (u.Query().Has("password") || u.Query().Has("sslpassword")) {
 		hasPass = true
+	}
+	if pgqueue.URLHasPassword(s) {
+		hasPass = true // a user part net/url does not see ("u:p?x@host")
 	}
 	if !strings.Contains(s, "://") && keywordPassword.MatchString(s) {
 		hasPass = true
@@ -120,7 +123,7 @@ func CheckURL(s string) error {
 
 // keywordPassword finds a password in a libpq key=value connection string,
 // which allows spaces around the '=' ("password = secret").
-var keywordPassword = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
+var keywordPassword = regexp.MustCompile(`(?i)(^|\s)(ssl)?password\s*=`)
 
 // RedactURL is outbox.RedactURL.
 func RedactURL(s string) string { return outbox.RedactURL(s) }

@@ -87,6 +87,17 @@ func TestCheckURLAndRedact(t *testing.T) {
 		{"postgres://u:s3cret@h/db", anystore.URLHasPassword, "postgres://u:xxxxx@h/db"},
 		{"postgres://u@h/db?password=s3cret", anystore.URLHasPassword, "postgres://u@h/db?password=xxxxx"},
 		{"host=h password=s3cret", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
+		// pgx's user part ends at the first '@' before any '/': these
+		// passwords hold a '?' or '#' net/url takes for a query or a
+		// fragment (before: accepted on the command line).
+		{"postgres://u:s3cret?x@h/db", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
+		{"postgres://u:s3cret#x@h/db", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
+		{"postgres://u:s3cret?x=1@h/db?sslmode=verify-full", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
+		{"postgres://u@h/db?pass%77ord=s3cret", anystore.URLHasPassword, "postgres://u@h/db?password=xxxxx"},
+		// A client key's passphrase is a secret too (before: accepted,
+		// and shown).
+		{"postgres://u@h/db?sslpassword=s3cret", anystore.URLHasPassword, "postgres://u@h/db?sslpassword=xxxxx"},
+		{"host=h sslpassword=s3cret", anystore.URLHasPassword, "(a PostgreSQL connection string)"},
 		{"host=h dbname=x", 0, "(a PostgreSQL connection string)"},
 		{"mysql://h/db", anystore.URLNotPostgres, "mysql://h/db"},
 	}

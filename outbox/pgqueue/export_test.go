@@ -17,7 +17,7 @@ type Recorder struct{ r *recorder }
 
 // NewRecorder is the recorder a Run makes, with the given linger.
 func NewRecorder(q *Queue, linger time.Duration) Recorder {
-	return Recorder{q.newRecorder(context.Background(), outbox.RunConfig{}, func(func(*outbox.Stats)) {}, linger)}
+	return Recorder{q.newRecorder(context.Background(), outbox.RunConfig{}, func(func(*outbox.Stats)) {}, nil, linger)}
 }
 
 // Batch is a batch registered with a Recorder.
@@ -30,3 +30,6 @@ func (r Recorder) Close()                       { r.r.close() }
 
 // SetOpTimeout shortens the bound on each database operation.
 func SetOpTimeout(q *Queue, d time.Duration) { q.opTimeout = d }
+
+// SetEnqueueTimeout shortens the bound on EnqueueData's database work.
+func SetEnqueueTimeout(q *Queue, d time.Duration) { q.enqueueTimeout = d }

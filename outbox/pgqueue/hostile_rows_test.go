@@ -3,6 +3,7 @@ package pgqueue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -166,5 +167,70 @@ func TestPostgresHostileLeaseAndCreated(t *testing.T) {
 	}
 	if n, _ := q.Count(); n != 0 {
 		t.Errorf("%d items left queued", n)
+	}
+}
+
+// TestPostgresHostileRecipientsBounded: rows whose envelope is within
+// the size a claim reads (512 KiB as jsonb prints it) but holds 127,000
+// empty recipients, 4 bytes each in the text and 16 in Go (a claim of 100
+// such rows kept 225 MB and allocated 1.1 GB, where the documentation
+// promised about 125 MiB for 250 rows), are not loaded by a claim: it
+// moves them to the failed items with a reason naming their count, and
+// delivers the rest. Enqueue refuses more than 10000
+// recipients, and takes that many.
+func TestPostgresHostileRecipientsBounded(t *testing.T) {
+	ctx := context.Background()
+	q := openPG(t, newDB(t), pgqueue.Options{})
+	good, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows, each = 8, 127000
+	for i := range rows {
+		insertHostileRow(t, q, fmt.Sprintf("0hostile%d", i), `SELECT jsonb_build_object('from', 'a@example.org', 'to', (SELECT jsonb_agg(''::text) FROM generate_series(1, 127000)))`, "")
+	}
+	q.Count() // a connection in the pool, before the measurement
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	items, err := q.Claim(ctx, 20, true, nil, time.Now().Add(time.Hour))
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read whole, 8 such envelopes allocate about 90 MB.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("a claim with %d envelopes of %d recipients allocated %d MB", rows, each, alloc>>20)
+	}
+	if len(items) != 1 || items[0].ID != good {
+		t.Fatalf("claimed %d items; want only the enqueued one", len(items))
+	}
+	failed, err := q.ListFailed()
+	if err != nil || len(failed) != rows {
+		t.Fatalf("%d failed items, %v; want the %d hostile rows", len(failed), err, rows)
+	}
+	for _, it := range failed {
+		if !strings.Contains(it.Reason, "127000 recipients") || len(it.Envelope.To) != 0 {
+			t.Fatalf("failed item %s: reason %q, %d recipients read; want a reason naming the count, the envelope not read", it.ID, it.Reason, len(it.Envelope.To))
+		}
+	}
+
+	most := outbox.Envelope{From: "a@example.org", To: make([]string, pgqueue.MaxRecipients)}
+	for i := range most.To {
+		most.To[i] = "b@example.net"
+	}
+	id, err := q.EnqueueData(ctx, most, outbox.Data{Settings: []byte(`{"x":1}`)}, strings.NewReader(msg(2)))
+	if err != nil {
+		t.Fatalf("an envelope of MaxRecipients recipients: %v", err)
+	}
+	items, err = q.Claim(ctx, 10, true, []string{id}, time.Now().Add(time.Hour))
+	if err != nil || len(items) != 1 || len(items[0].Envelope.To) != pgqueue.MaxRecipients {
+		t.Fatalf("claim of the envelope with the most recipients: %d items, %v", len(items), err)
+	}
+	over := outbox.Envelope{From: "a@example.org", To: append(most.To, "c@example.net")}
+	_, err = q.EnqueueData(ctx, over, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(3)))
+	var oe *outbox.Error
+	if !errors.Is(err, pgqueue.ErrEnvelopeTooLarge) || !errors.As(err, &oe) || !strings.Contains(oe.Fix, "fewer recipients") {
+		t.Fatalf("an envelope of MaxRecipients + 1 recipients: %v; want ErrEnvelopeTooLarge with a fix", err)
 	}
 }

@@ -94,7 +94,8 @@ const DefaultMaxSize = 64 << 20
 var ErrTooLarge = fmt.Errorf("%w for the PostgreSQL queue", outbox.ErrTooLarge)
 
 // ErrEnvelopeTooLarge is the cause of the error EnqueueData and EnqueueTx
-// return for an envelope over MaxEnvelope (nothing is stored).
+// return for an envelope over MaxEnvelope, or with more than MaxRecipients
+// recipients (nothing is stored).
 var ErrEnvelopeTooLarge = errors.New("the envelope is too large for the PostgreSQL queue")
 
 // DefaultMaxUnrecorded is Options.MaxUnrecorded's default: enough for the
@@ -167,9 +168,9 @@ type Queue struct {
 	cfg   *pgxpool.Config
 	opts  Options
 	owner string // this Queue's lease owner name (Owner)
-	// opTimeout bounds each database operation (the constant; the
-	// tests shorten it).
-	opTimeout time.Duration
+	// opTimeout bounds each database operation, enqueueTimeout an
+	// EnqueueData's (the constants; the tests shorten them).
+	opTimeout, enqueueTimeout time.Duration
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -205,7 +206,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName(), opTimeout: opTimeout}
+	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout}
 	vctx, cancel := q.bound(ctx)
 	defer cancel()
 	v, err := version(vctx, pool)
@@ -410,16 +411,22 @@ func newID() string {
 }
 
 // EnqueueData stores a message and commits it before returning, then
-// notifies Channel.
+// notifies Channel. The message is read before the transaction begins:
+// the bound on the database work (5 minutes) does not count the time it
+// takes to arrive, and no transaction waits for it.
 func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, max(wholeTimeout, q.opTimeout))
+	envJSON, content, err := q.prepare(env, d, r)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.enqueueTimeout)
 	defer cancel()
 	tx, err := q.pool.Begin(ctx)
 	if err != nil {
 		return "", connErr("enqueue", err)
 	}
 	defer tx.Rollback(ctx)
-	id, err := q.EnqueueTx(ctx, tx, env, d, r)
+	id, err := q.insert(ctx, tx, envJSON, d, content)
 	if err != nil {
 		return "", err
 	}
@@ -433,38 +440,58 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // (and the notification of the workers) exists once tx commits, and not
 // at all if it rolls back. The content is read whole, up to MaxSize.
 func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d outbox.Data, r io.Reader) (string, error) {
+	envJSON, content, err := q.prepare(env, d, r)
+	if err != nil {
+		return "", err
+	}
+	return q.insert(ctx, tx, envJSON, d, content)
+}
+
+// prepare checks an item to enqueue and reads its message: the
+// envelope's JSON and the content.
+func (q *Queue) prepare(env outbox.Envelope, d outbox.Data, r io.Reader) (envJSON, content []byte, err error) {
 	if len(env.To) == 0 {
-		return "", &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
+		return nil, nil, &Error{Op: "enqueue", Msg: "no recipients", Fix: "give at least one recipient"}
 	}
 	if !json.Valid(d.Settings) || len(d.Settings) == 0 || d.Settings[0] != '{' {
-		return "", &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
+		return nil, nil, &Error{Op: "enqueue", Msg: "the item's settings are not a JSON object", Fix: "encode the settings as a JSON object"}
 	}
-	envJSON, err := json.Marshal(&env)
+	if len(env.To) > MaxRecipients {
+		return nil, nil, &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+			Msg: fmt.Sprintf("the envelope has %d recipients, over the PostgreSQL queue's limit of %d", len(env.To), MaxRecipients),
+			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
+	}
+	envJSON, err = json.Marshal(&env)
 	if err != nil {
-		return "", &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
+		return nil, nil, &Error{Op: "enqueue", Msg: "cannot encode the envelope", Err: err}
 	}
 	if len(envJSON) > MaxEnvelope {
-		return "", &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
+		return nil, nil, &Error{Op: "enqueue", Err: ErrEnvelopeTooLarge,
 			Msg: fmt.Sprintf("the envelope (sender and %d recipients) is %d bytes, over the PostgreSQL queue's limit of %d KiB", len(env.To), len(envJSON), MaxEnvelope>>10),
 			Fix: "send the message to fewer recipients at a time (a list server or several messages), or queue it in a spool directory"}
 	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r, q.opts.MaxSize+1))
 	if err != nil {
-		return "", &Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
+		return nil, nil, &Error{Op: "enqueue", Msg: "cannot read the message", Err: err}
 	}
 	if n > q.opts.MaxSize {
-		return "", &Error{Op: "enqueue", Err: ErrTooLarge,
+		return nil, nil, &Error{Op: "enqueue", Err: ErrTooLarge,
 			Msg: fmt.Sprintf("the message is larger than the PostgreSQL queue's limit of %d bytes (at most %d MiB: the queue holds a message in memory)", q.opts.MaxSize, DefaultMaxSize>>20),
 			Fix: "send it directly instead of queueing it, or queue it in a spool directory, which streams messages of any size"}
 	}
+	return envJSON, buf.Bytes(), nil
+}
+
+// insert stores a prepared item in tx.
+func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, error) {
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx
 	// commits.
 	if _, err := tx.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
 		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
-		SELECT pg_notify($7, '')`, id, envJSON, []byte(d.Settings), string(d.Settings), buf.Bytes(), n, Channel); err != nil {
+		SELECT pg_notify($7, '')`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel); err != nil {
 		return "", connErr("enqueue", err)
 	}
 	return id, nil

@@ -828,6 +828,13 @@ func TestParseConfigTLS(t *testing.T) {
 		{"remote, a password holding ?, sslmode disable", "postgres://u:x?y@db.example.net/q?sslmode=disable", "", false},
 		{"remote URL, an empty query", "postgres://u@db.example.net/q?", "", true},
 		{"remote URL, a query ending in &", "postgres://u@db.example.net/q?connect_timeout=5&", "", true},
+		// libpq's user part ends at the first '@' before any '/', and may
+		// hold a '?': the query starts after it (before, the verify-full
+		// default was added to the database's name, and TLS was "prefer").
+		{"remote, a '?' in the password", "postgres://u:p?x=1@db.example.net/q", "", true},
+		{"remote, a '?' in the password, no '='", "postgres://u:p?x@db.example.net/q", "", true},
+		{"remote, a user named like a parameter", "postgres://u?sslmode=x@db.example.net/q", "", true},
+		{"remote, a '?' in the password and a query", "postgres://u:p?x=1@db.example.net/q?connect_timeout=5", "", true},
 		{"loopback", "postgres://u@127.0.0.1/q", "", false},
 		{"socket", "host=/run/postgresql user=u dbname=q", "", false},
 	}
@@ -846,6 +853,9 @@ func TestParseConfigTLS(t *testing.T) {
 			}
 			if verified != tt.verified {
 				t.Fatalf("%s: TLS verified = %v, want %v", tt.url, verified, tt.verified)
+			}
+			if strings.Contains(tt.url, "/q") && c.Database != "q" {
+				t.Fatalf("%s: database %q, want q", tt.url, c.Database)
 			}
 		})
 	}

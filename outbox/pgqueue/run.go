@@ -46,11 +46,28 @@ const MaxEnvelope = 256 << 10
 // rows does not hold gigabytes, and a claim moves it to the failed items.
 const maxEnvelopeSQL = "524288"
 
+// MaxRecipients bounds the recipients of an item's envelope: EnqueueTx
+// refuses more (ErrEnvelopeTooLarge), and a claim does not read an
+// envelope with more. MaxEnvelope alone let a row hold 127,000 empty
+// strings in its 512 KiB (4 bytes each as jsonb prints them, 16 in Go): a
+// claim of 100 such rows kept 225 MB and allocated 1.1 GB. 10,000 is
+// more than the documented capacity (about 8,000 addresses of 30
+// characters).
+const MaxRecipients = 10000
+
+// maxRecipientsSQL is MaxRecipients in the statements.
+const maxRecipientsSQL = "10000"
+
 // envelopeCol is the envelope column of table alias t bounded by
-// maxEnvelopeSQL: the envelope, NULL when there is none, or its size in
-// bytes (a JSON number, which no envelope is) when it is over the bound.
+// maxEnvelopeSQL and maxRecipientsSQL: the envelope, NULL when there is
+// none, its size in bytes (a JSON number, which no envelope is) when it
+// is over the size bound, or an array holding its count of recipients
+// (which no envelope is either) when it has more than MaxRecipients.
 func envelopeCol(t string) string {
-	return `CASE WHEN octet_length(` + t + `envelope::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + t + `envelope::text)) ELSE ` + t + `envelope END`
+	e := t + `envelope`
+	count := `CASE WHEN jsonb_typeof(` + e + `->'to') = 'array' THEN jsonb_array_length(` + e + `->'to') ELSE 0 END`
+	return `CASE WHEN octet_length(` + e + `::text) > ` + maxEnvelopeSQL + ` THEN to_jsonb(octet_length(` + e + `::text))
+		WHEN ` + count + ` > ` + maxRecipientsSQL + ` THEN jsonb_build_array(` + count + `) ELSE ` + e + ` END`
 }
 
 // itemCols are the columns an Item is made of, in scanItem's order, from
@@ -115,11 +132,15 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	}
 	var bad error
 	var envSize int64
+	var recipients []int64
 	if env == nil {
 		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
 	} else if json.Unmarshal(env, &envSize) == nil && envSize > MaxEnvelope {
 		// Over maxEnvelopeSQL (envelopeCol): its size, not the envelope.
 		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)}
+	} else if json.Unmarshal(env, &recipients) == nil && len(recipients) == 1 && recipients[0] > MaxRecipients {
+		// Over maxRecipientsSQL (envelopeCol): its count, not the envelope.
+		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope has %d recipients, more than the %d an enqueue accepts (not read)", recipients[0], MaxRecipients)}
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
 		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
@@ -612,7 +633,7 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 	// is tried again after its lease), not a count.
 	fault := func(err error) { mu.Lock(); first = cmp.Or(first, err); mu.Unlock() }
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
-	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, groupLinger)
+	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, fault, groupLinger)
 	// One claim at a time per run: a claim is one short statement, and
 	// claims side by side would each need a database connection of their
 	// own, which costs the server a backend (its start and caches, about
@@ -625,7 +646,9 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			// No batch is claimed once a deletion failed: its messages
+			// would be delivered and stay queued too.
+			for ctx.Err() == nil && !rec.broken() {
 				claimed := time.Now()
 				claimMu.Lock()
 				batch, moved, err := q.claimReadable(ctx, rc.BatchSize, rc.Force, rc.IDs, start, fault)
@@ -693,13 +716,19 @@ func nonNil(s []string) []string {
 func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.Item, claimed time.Time, rec *recorder, count func(func(*outbox.Stats)), fault func(error)) {
 	ids := make([]string, len(batch))
 	lc := &leaseClock{confirmed: claimed}
+	b := rec.begin()
 	for i, it := range batch {
 		ids[i] = it.ID
 		// An item is not started once the lease may have passed to
 		// another runner: a runner stopped for longer than its lease
 		// would otherwise send the rest of its batch after the runner
-		// that took it over (duplicates with no runner dead).
+		// that took it over (duplicates with no runner dead). Nor once
+		// the deletion of an item this batch delivered failed: every
+		// message sent after it would be sent again too.
 		batch[i] = outbox.NewItem(*it, it.Data(), func() (io.ReadCloser, error) {
+			if rec.stopped(b) {
+				return nil, errUnrecorded
+			}
 			if !lc.holds(q.opts.Lease) {
 				return nil, errLeaseLost
 			}
@@ -711,8 +740,8 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	var mu sync.Mutex
 	reported := map[string]bool{}
 	bctx := context.WithoutCancel(ctx)
-	b := rec.begin()
-	var lost []string // items not started: the lease may have ended
+	var lost []string    // items not started: the lease may have ended
+	var stopped []string // items not started: a deletion failed
 	report := func(it *outbox.Item, res outbox.Result) {
 		mu.Lock()
 		if reported[it.ID] {
@@ -722,6 +751,11 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 		reported[it.ID] = true
 		if errors.Is(res.Err, errLeaseLost) {
 			lost = append(lost, it.ID)
+			mu.Unlock()
+			return
+		}
+		if errors.Is(res.Err, errUnrecorded) {
+			stopped = append(stopped, it.ID)
 			mu.Unlock()
 			return
 		}
@@ -751,6 +785,7 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 	}
 	mu.Lock()
 	left = append(left, lost...)
+	left = append(left, stopped...)
 	mu.Unlock()
 	if len(lost) > 0 {
 		q.logf("outbox: %d items of a batch were not started: the lease on them may have ended (this process was stopped, or could not reach the database, for most of the lease %s); they are left to the runner that holds them now", len(lost), q.opts.Lease)
@@ -772,10 +807,12 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 // the recorder delete at once when it reaches MaxUnrecorded, so the bound
 // on what a killed runner sends twice is unchanged.
 type recorder struct {
-	q     *Queue
-	ctx   context.Context
-	rc    outbox.RunConfig
-	count func(func(*outbox.Stats))
+	q      *Queue
+	ctx    context.Context
+	rc     outbox.RunConfig
+	count  func(func(*outbox.Stats))
+	fault  func(error) // told a deletion that failed
+	failed bool        // a deletion failed
 
 	mu       sync.Mutex
 	recorded *sync.Cond // broadcast when a group is committed (or given up)
@@ -796,11 +833,16 @@ type pendingItem struct {
 }
 
 // recBatch is a batch's count of delivered items whose deletion is not
-// committed (those pending and those of the group being deleted).
-type recBatch struct{ unrecorded int }
+// committed (those pending and those of the group being deleted), and
+// whether the deletion of one of them failed (the batch then starts no
+// other item: each would be sent again too).
+type recBatch struct {
+	unrecorded int
+	failed     bool
+}
 
-func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), linger time.Duration) *recorder {
-	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, linger: linger,
+func (q *Queue) newRecorder(ctx context.Context, rc outbox.RunConfig, count func(func(*outbox.Stats)), fault func(error), linger time.Duration) *recorder {
+	r := &recorder{q: q, ctx: ctx, rc: rc, count: count, fault: fault, linger: linger,
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), drained: make(chan struct{})}
 	r.recorded = sync.NewCond(&r.mu)
 	go r.loop()
@@ -834,11 +876,16 @@ func (r *recorder) loop() {
 		for i, p := range group {
 			items[i] = p.settled
 		}
-		r.q.completeGroup(r.ctx, r.rc, items, r.count)
+		err := r.q.completeGroup(r.ctx, r.rc, items, r.count)
+		if err != nil && r.fault != nil {
+			r.fault(err)
+		}
 		r.mu.Lock()
 		for _, p := range group {
 			p.b.unrecorded--
+			p.b.failed = p.b.failed || err != nil
 		}
+		r.failed = r.failed || err != nil
 		r.recorded.Broadcast()
 		// The items delivered while this group was deleted form the
 		// next group: it gathers (gather) like the first, rather than
@@ -862,6 +909,20 @@ func (r *recorder) poke() {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// stopped reports whether the deletion of an item b delivered failed.
+func (r *recorder) stopped(b *recBatch) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return b.failed
+}
+
+// broken reports whether a deletion failed.
+func (r *recorder) broken() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
 }
 
 // begin registers a batch that starts delivering.
@@ -954,8 +1015,10 @@ type settled struct {
 // table is sent again once its lease ends: it keeps trying for half the
 // lease while the database is unreachable (it may be restarting), aborts
 // the delete as a deadlock victim (the lease renewal locks the same rows)
-// or times out on a lock.
-func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) {
+// or times out on a lock. It returns the error of a deletion that failed
+// for good (the run's error: the items were delivered and are still
+// queued).
+func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []settled, count func(func(*outbox.Stats))) error {
 	ids := make([]string, len(group))
 	for i, s := range group {
 		ids[i] = s.it.ID
@@ -972,16 +1035,33 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if err != nil {
-		q.logf("outbox: cannot record the delivery of %d items (they are sent again when their lease ends): %v", len(ids), err)
-	}
 	count(func(s *outbox.Stats) { s.Delivered += len(group) })
 	if rc.OnResult != nil {
 		for _, s := range group {
 			rc.OnResult(s.it, s.res)
 		}
 	}
+	if err == nil {
+		return nil
+	}
+	fix := "to keep them from being sent again, remove them (`queue remove`) before their lease ends"
+	if len(ids) == 1 {
+		fix = "to keep it from being sent again, remove it (`queue remove`) before its lease ends"
+	}
+	var oe *Error
+	if errors.As(err, &oe) && oe.Fix != "" {
+		fix = oe.Fix + "; " + fix
+	}
+	msg := "cannot record the delivery of this item: it was delivered and is still queued, so it is sent again when its lease ends"
+	if len(ids) > 1 {
+		msg = fmt.Sprintf("cannot record the delivery of %d items (this one and %d others): they were delivered and are still queued, so they are sent again when their lease ends", len(ids), len(ids)-1)
+	}
+	return &Error{Op: "run", ID: ids[0], Msg: msg, Err: bare(err), Fix: fix}
 }
+
+// errUnrecorded is the error an item of a batch opens with once the
+// deletion of an item the batch delivered failed.
+var errUnrecorded = errors.New("not sent by this runner: the delivery of an earlier message of its batch could not be recorded")
 
 // deleteDelivered deletes delivered items in one transaction that does
 // not wait for its commit record to reach the disk (synchronous_commit
@@ -1028,7 +1108,9 @@ func (q *Queue) settle(ctx context.Context, rc outbox.RunConfig, it *outbox.Item
 	what := "record the deferral"
 	switch res.Outcome {
 	case outbox.Delivered:
-		q.completeGroup(ctx, rc, []settled{{it, res}}, count)
+		if err := q.completeGroup(ctx, rc, []settled{{it, res}}, count); err != nil {
+			fault(err)
+		}
 		return
 	case outbox.Permanent:
 		what = "move it to the failed items"

@@ -37,7 +37,7 @@ func connParams(connString string) (params map[string]string, ok bool) {
 	params = map[string]string{}
 	keep := func(k, v string) {
 		switch k {
-		case "sslmode", "service", "servicefile":
+		case "sslmode", "service", "servicefile", "password", "sslpassword":
 			params[k] = v
 		}
 	}
@@ -111,6 +111,28 @@ func connParams(connString string) (params map[string]string, ok bool) {
 	}
 }
 
+// URLHasPassword reports whether connString, a postgres:// URL, holds a
+// password where pgx and libpq read one: in its user part, which ends at
+// the first '@' before any '/' (so "postgres://u:p?x@host/db" and
+// "postgres://u:p#x@host/db" hold the password "p?x" and "p#x", where
+// net/url sees no user part at all), or a password parameter of its query
+// (password, or sslpassword: a client key's passphrase).
+func URLHasPassword(connString string) bool {
+	if !isURL(connString) {
+		return false
+	}
+	p := connString[strings.Index(connString, "://")+len("://"):]
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+		if _, pw, found := strings.Cut(p[:i], ":"); found && pw != "" {
+			return true
+		}
+	}
+	params, ok := connParams(connString)
+	_, has := params["password"]
+	_, hasSSL := params["sslpassword"]
+	return ok && (has || hasSSL)
+}
+
 // isURL reports whether pgx reads connString as a URL (else as key=value).
 func isURL(connString string) bool {
 	return strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://")
@@ -165,6 +187,17 @@ func findService(name, fileParam string) (*service, error) {
 		files = append(files, filepath.Join(dir, "pg_service.conf"))
 	}
 	for _, f := range files {
+		// A FIFO (or a device) would hang the open or the read for
+		// ever, and pgx reads the file again after: only a regular file
+		// of a sane size is read.
+		if fi, err := os.Stat(f); err == nil && (!fi.Mode().IsRegular() || fi.Size() > maxServiceFile) {
+			why := fmt.Sprintf("not a regular file (mode %s)", fi.Mode())
+			if fi.Mode().IsRegular() {
+				why = fmt.Sprintf("%d bytes, over %d KiB", fi.Size(), maxServiceFile>>10)
+			}
+			return nil, &Error{Op: "open", Msg: fmt.Sprintf("the PostgreSQL service file %s is not read", f), Err: serviceError{errors.New(why)},
+				Fix: "name a service file (PGSERVICEFILE, or servicefile= in the URL) that is a regular file of a few lines"}
+		}
 		sf, err := pgservicefile.ReadServicefile(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -184,6 +217,10 @@ func findService(name, fileParam string) (*service, error) {
 	return nil, &Error{Op: "open", Err: serviceError{errors.New(where)}, Msg: fmt.Sprintf("the PostgreSQL service %q is not defined", name),
 		Fix: "define it in ~/.pg_service.conf (or the file PGSERVICEFILE names, or pg_service.conf in the directory PGSYSCONFDIR names), or correct its name"}
 }
+
+// maxServiceFile bounds the service files findService reads (libpq's
+// examples are a few lines; one is read whole into memory).
+const maxServiceFile = 1 << 20
 
 // userServiceFile is where pgx reads a service when neither the
 // connection string nor PGSERVICEFILE names a file ("" when there is no
