@@ -33,3 +33,6 @@ func SetOpTimeout(q *Queue, d time.Duration) { q.opTimeout = d }
 
 // SetEnqueueTimeout shortens the bound on EnqueueData's database work.
 func SetEnqueueTimeout(q *Queue, d time.Duration) { q.enqueueTimeout = d }
+
+// SetBeforeCommit runs f before each EnqueueData's COMMIT is sent.
+func SetBeforeCommit(q *Queue, f func()) { q.beforeCommit = f }

@@ -33,9 +33,11 @@ type freezeProxy struct {
 type proxied struct {
 	mu     sync.Mutex
 	frozen bool
+	muted  bool // the server's replies are dropped, the client's bytes still go
 }
 
 func (p *proxied) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
+func (p *proxied) isMuted() bool  { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen || p.muted }
 
 func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 	t.Helper()
@@ -72,11 +74,11 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 			fp.mu.Lock()
 			fp.open = append(fp.open, pc)
 			fp.mu.Unlock()
-			pipe := func(dst, src net.Conn) {
+			pipe := func(dst, src net.Conn, drop func() bool) {
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := src.Read(buf)
-					if n > 0 && !pc.isFrozen() {
+					if n > 0 && !drop() {
 						if _, err := dst.Write(buf[:n]); err != nil {
 							return
 						}
@@ -91,8 +93,8 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 					}
 				}
 			}
-			go pipe(s, c)
-			go pipe(c, s)
+			go pipe(s, c, pc.isFrozen)
+			go pipe(c, s, pc.isMuted)
 		}
 	}()
 	return fp
@@ -105,6 +107,19 @@ func (fp *freezeProxy) freeze() {
 	for _, pc := range fp.open {
 		pc.mu.Lock()
 		pc.frozen = true
+		pc.mu.Unlock()
+	}
+}
+
+// mute drops the server's replies on every connection open now (the
+// client's requests still reach the server): a request is carried out
+// and its answer lost, as when the network fails right after it.
+func (fp *freezeProxy) mute() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	for _, pc := range fp.open {
+		pc.mu.Lock()
+		pc.muted = true
 		pc.mu.Unlock()
 	}
 }

@@ -171,6 +171,9 @@ type Queue struct {
 	// opTimeout bounds each database operation, enqueueTimeout an
 	// EnqueueData's (the constants; the tests shorten them).
 	opTimeout, enqueueTimeout time.Duration
+	// beforeCommit, when set (by the tests), runs before an enqueue's
+	// COMMIT is sent.
+	beforeCommit func()
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -430,10 +433,84 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 	if err != nil {
 		return "", err
 	}
+	pid := tx.Conn().PgConn().PID()
+	if q.beforeCommit != nil {
+		q.beforeCommit()
+	}
 	if err := tx.Commit(ctx); err != nil {
-		return "", connErr("enqueue", err)
+		return q.commitLost(ctx, id, pid, err)
 	}
 	return id, nil
+}
+
+// commitLost settles an enqueue whose COMMIT got no answer (the
+// connection broke or the bound passed): the server may have committed
+// it. Reporting it as not queued would have the caller send the message
+// again (a duplicate); reporting it as queued could lose it. So the
+// outcome is read from the database, on another connection: first the
+// backend that held the transaction is ended (pg_terminate_backend; a
+// backend whose client vanished otherwise stays until TCP keepalive
+// ends it), so that its COMMIT cannot happen later; then the item is
+// looked up. Only when that cannot be done is the outcome left open, and
+// the error says so, with the item's ID. A COMMIT the server answered
+// with an error (a PgError) did not commit.
+func (q *Queue) commitLost(ctx context.Context, id string, pid uint32, err error) (string, error) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return "", connErr("enqueue", err)
+	}
+	rctx, cancel := q.bound(context.WithoutCancel(ctx))
+	defer cancel()
+	// A connection of its own: the pool's idle ones may have gone the way
+	// of the broken one.
+	conn, cerr := pgx.ConnectConfig(rctx, q.cfg.ConnConfig)
+	if cerr == nil {
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			conn.Close(cctx)
+			cancel()
+		}()
+	}
+	settled := func() (bool, error) {
+		if cerr != nil {
+			return false, cerr
+		}
+		for {
+			// (Not "pg_terminate_backend(pid) OR true": the planner folds
+			// that to true without calling the function.)
+			var signalled bool
+			if err := conn.QueryRow(rctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1`, int64(pid)).Scan(&signalled); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return true, nil // gone: its transaction is over
+				}
+				return false, err
+			}
+			select {
+			case <-rctx.Done():
+				return false, rctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	var queued bool
+	ok, serr := settled()
+	if ok {
+		serr = conn.QueryRow(rctx, `SELECT EXISTS (SELECT 1 FROM tlsmail.outbox WHERE id = $1)
+			OR EXISTS (SELECT 1 FROM tlsmail.failed WHERE id = $1)`, id).Scan(&queued)
+	}
+	switch {
+	case serr == nil && queued:
+		q.logf("outbox: the database did not answer the commit of %s, and has it: queued", id)
+		return id, nil
+	case serr == nil:
+		return "", connErr("enqueue", err) // not committed: nothing written
+	}
+	var ce *Error
+	errors.As(connErr("enqueue", err), &ce) // always an *Error
+	ce.ID = id
+	ce.Msg = "the queue database did not answer the commit, and could not be asked whether it made it: the message may be queued as " + id
+	ce.Fix = "once the database answers again, look the item up by its ID before sending the message again"
+	return "", ce
 }
 
 // EnqueueTx queues a message inside the caller's transaction tx: the item

@@ -1,0 +1,83 @@
+package pgqueue_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tlsmail/tlsmail/outbox/pgqueue"
+	"github.com/tlsmail/tlsmail/submit"
+)
+
+// TestPostgresEnqueueCommitLost: an enqueue whose COMMIT gets no answer
+// reports what the database did, not a guess.
+//
+// answer lost: the COMMIT reaches the server (which commits) and its
+// answer is dropped. The enqueue succeeds with the item's ID, and the
+// item is queued once. Before, it failed as "unavailable" while the
+// item was queued: a caller that sent the message again (sendmail's
+// exit 75) made a duplicate.
+//
+// commit lost: the COMMIT never reaches the server. The transaction's
+// backend is ended, so the COMMIT cannot arrive later, and the enqueue
+// fails with nothing queued.
+func TestPostgresEnqueueCommitLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	for i, tt := range []struct {
+		name   string
+		cut    func(*freezeProxy)
+		queued bool
+	}{
+		{"answer lost", (*freezeProxy).mute, true},
+		{"commit lost", (*freezeProxy).freeze, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+			behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+			pgqueue.SetOpTimeout(behind, 5*time.Second)
+			pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
+			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
+			before, err := direct.Count()
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(i)))
+			t.Logf("Enqueue = %q, %v (after %v)", id, err, time.Since(start).Round(time.Millisecond))
+			after, cerr := direct.Count()
+			if cerr != nil {
+				t.Fatal(cerr)
+			}
+			if tt.queued {
+				if err != nil || id == "" {
+					t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+				}
+				if _, err := direct.Get(id); err != nil {
+					t.Fatalf("Get(%s): %v", id, err)
+				}
+				if after != before+1 {
+					t.Fatalf("%d items queued, %d before; want one more", after, before)
+				}
+				return
+			}
+			if err == nil || strings.Contains(err.Error(), "may be queued") {
+				t.Fatalf("Enqueue = %q, %v; want an error saying it was not queued: the commit never reached the database", id, err)
+			}
+			if after != before {
+				t.Fatalf("%d items queued, %d before; want none more", after, before)
+			}
+		})
+	}
+}
