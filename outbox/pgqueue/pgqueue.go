@@ -429,11 +429,10 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 		return "", connErr("enqueue", err)
 	}
 	defer tx.Rollback(ctx)
-	id, err := q.insert(ctx, tx, envJSON, d, content)
+	id, pid, err := q.insertPID(ctx, tx, envJSON, d, content)
 	if err != nil {
 		return "", err
 	}
-	pid := tx.Conn().PgConn().PID()
 	if q.beforeCommit != nil {
 		q.beforeCommit()
 	}
@@ -454,7 +453,7 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // looked up. Only when that cannot be done is the outcome left open, and
 // the error says so, with the item's ID. A COMMIT the server answered
 // with an error (a PgError) did not commit.
-func (q *Queue) commitLost(ctx context.Context, id string, pid uint32, err error) (string, error) {
+func (q *Queue) commitLost(ctx context.Context, id string, pid int64, err error) (string, error) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return "", connErr("enqueue", err)
@@ -479,7 +478,7 @@ func (q *Queue) commitLost(ctx context.Context, id string, pid uint32, err error
 			// (Not "pg_terminate_backend(pid) OR true": the planner folds
 			// that to true without calling the function.)
 			var signalled bool
-			if err := conn.QueryRow(rctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1`, int64(pid)).Scan(&signalled); err != nil {
+			if err := conn.QueryRow(rctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&signalled); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
 					return true, nil // gone: its transaction is over
 				}
@@ -562,16 +561,25 @@ func (q *Queue) prepare(env outbox.Envelope, d outbox.Data, r io.Reader) (envJSO
 
 // insert stores a prepared item in tx.
 func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, error) {
+	id, _, err := q.insertPID(ctx, tx, envJSON, d, content)
+	return id, err
+}
+
+// insertPID is insert, which also returns the process ID of the server's
+// backend that runs tx (pg_backend_pid: the server's own, also through a
+// pooler, whose connection protocol reports a process ID of its own).
+func (q *Queue) insertPID(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, int64, error) {
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx
 	// commits.
-	if _, err := tx.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
+	var pid int64
+	if err := tx.QueryRow(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
 		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
-		SELECT pg_notify($7, '')`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel); err != nil {
-		return "", connErr("enqueue", err)
+		SELECT pg_backend_pid() FROM (SELECT pg_notify($7, '')) n`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel).Scan(&pid); err != nil {
+		return "", 0, connErr("enqueue", err)
 	}
-	return id, nil
+	return id, pid, nil
 }
 
 // Listen is outbox.Notifier: it calls wake for each notification of
