@@ -61,7 +61,8 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
 // with the outbox's own fix; a message over the outbox's size limit is 69,
-// an unsafe spool 78 and a damaged item (outbox.ErrDamaged: a spool file
+// an unsafe spool, a missing schema and a database that refuses to remove
+// delivered messages 78 and a damaged item (outbox.ErrDamaged: a spool file
 // or a database row that does not read as written) 70, as retrying
 // changes nothing.
 func queueError(err error) *exitError {
@@ -92,7 +93,11 @@ func queueError(err error) *exitError {
 	if errors.Is(err, outbox.ErrDamaged) {
 		xe.code = exitSoftware
 	}
-	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
+	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) ||
+		errors.Is(err, outbox.ErrRemoveRefused) {
+		// ErrRemoveRefused: the database refuses to delete what a run
+		// delivered (no DELETE right, a trigger); running again, by
+		// hand, from cron or from a supervisor, sends it all again.
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
@@ -802,7 +807,14 @@ func (r *queueRunner) once(ctx context.Context) error {
 func (r *queueRunner) watch(ctx context.Context, interval time.Duration) error {
 	w := &submit.Worker{Queue: r.q, Interval: max(interval, submit.MinInterval), Pass: r.pass,
 		OnError: func(err error) { fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err) }}
-	return w.Run(ctx)
+	err := w.Run(ctx)
+	var xe *exitError
+	if errors.Is(err, outbox.ErrRemoveRefused) && errors.As(err, &xe) {
+		// The Worker stopped rather than send the same messages again
+		// every pass.
+		xe.fix += "; then start the worker again"
+	}
+	return err
 }
 
 func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {
