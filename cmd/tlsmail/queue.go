@@ -402,10 +402,8 @@ func (f *queueFlags) openWith(ctx context.Context, e *env, noCreate bool) (outbo
 	if f.lease > pgqueue.MaxLease {
 		return nil, usageErrorf("--lease must be at most %s (a longer lease only delays the return of a dead worker's messages)", pgqueue.MaxLease).withFix("e.g. --lease 5m")
 	}
-	if f.maxUnrecorded < 0 || f.maxUnrecorded > maxUnrecordedFlag {
-		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
-			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
-	}
+	// f.maxUnrecorded is 0 (the default) or 1 to maxUnrecordedFlag: queue
+	// run checks the flag where it is parsed.
 	return openStore(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
 }
 
@@ -545,10 +543,13 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return usageErrorf("--queue-secrets: %v", err).withFix("e.g. --queue-secrets env,command")
 			}
-			if cmd.Flags().Changed("max-unrecorded") && qf.maxUnrecorded == 0 {
-				// 0 is the flag's "not given" (the default); given, it is
-				// out of range as -1 is, not the default in disguise.
-				qf.maxUnrecorded = -1
+			// The flag's 0 is "not given" (the default); given, 0 is out
+			// of range as -1 is, not the default in disguise. Checked
+			// here, before the queue is looked for, as --parallel is.
+			unrecorded := cmd.Flags().Changed("max-unrecorded")
+			if unrecorded && (qf.maxUnrecorded < 1 || qf.maxUnrecorded > maxUnrecordedFlag) {
+				return usageErrorf("--max-unrecorded %d: it must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", qf.maxUnrecorded, maxUnrecordedFlag).
+					withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
 			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
@@ -562,7 +563,7 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 				return usageErrorf("--lease applies to a shared queue (--queue-url) only: the queue directory %s is locked per item for as long as its runner lives", q.Dir()).
 					withFix("drop --lease, or give the queue's --queue-url")
 			}
-			if qf.maxUnrecorded > 0 && !q.Shared() {
+			if unrecorded && !q.Shared() {
 				return usageErrorf("--max-unrecorded applies to a shared queue (--queue-url) only: the queue directory %s removes each message as soon as the server accepted it", q.Dir()).
 					withFix("drop --max-unrecorded, or give the queue's --queue-url")
 			}
