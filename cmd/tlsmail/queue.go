@@ -524,7 +524,10 @@ with a warning.
 
 Exit codes: 0 every due message was delivered (or none was due); 75 some
 were deferred (they stay queued, with the error and the next attempt time);
-69 some failed for good (moved to failed/).
+69 some failed for good (moved to failed/); 78 the outbox cannot be used as
+configured, such as a queue database that refuses to delete delivered
+messages (a worker role without DELETE): --watch then stops rather than
+send them again at every pass.
 
 With --queue-url the queue is shared: whoever can write its tables chooses an
 item's settings. An item's password then comes only from this runner's own
