@@ -153,8 +153,12 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 		// rows would hold gigabytes.
 		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)}
 	}
-	id := it.ID
-	open := func() (io.ReadCloser, error) { return q.content(id) }
+	id, size := it.ID, it.Size
+	// A message larger than a claim inlines is read a slice at a time
+	// (streamContent), as `queue show` reads it: a runner delivering
+	// several 64 MiB messages at once holds a few MiB of each, not all of
+	// them (read whole, 4 at once took a worker near 1 GB).
+	open := func() (io.ReadCloser, error) { return q.streamContent(id, size) }
 	if content != nil {
 		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
 	}
@@ -186,32 +190,6 @@ func asUnreadable(err error) (*unreadableError, bool) {
 	var ue *unreadableError
 	ok := errors.As(err, &ue)
 	return ue, ok
-}
-
-// content reads an item's message (queued or failed).
-func (q *Queue) content(id string) (io.ReadCloser, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), max(wholeTimeout, q.opTimeout))
-	defer cancel()
-	var b []byte
-	var size int64
-	// The content is read only up to MaxSize, by its stored length (not
-	// the row's size column, which a hand-edited row may get wrong): a
-	// row written past the enqueue's limit is refused, not loaded.
-	err := q.pool.QueryRow(ctx, `SELECT CASE WHEN octet_length(content) <= $2 THEN content END, octet_length(content)
-		FROM (SELECT content FROM tlsmail.message WHERE id = $1
-			UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1) c`, id, q.opts.MaxSize).Scan(&b, &size)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
-	}
-	if err != nil {
-		return nil, connErr("open", err)
-	}
-	if size > q.opts.MaxSize {
-		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrTooLarge,
-			Msg: fmt.Sprintf("the stored message is %d bytes, over the queue's limit of %d: it was not written by tlsmail's enqueue", size, q.opts.MaxSize),
-			Fix: "remove the item, and send the message again within the limit"}
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // inlineMax is the largest message Claim reads with its item: a small
