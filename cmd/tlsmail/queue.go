@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -832,22 +833,33 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 			if err != nil {
 				return err
 			}
+			// Every ID is tried (as postsuper -d does); the first
+			// failure is the command's, and each is on standard error.
+			var first error
 			for _, id := range args {
+				var ferr error
 				err := q.Remove(id)
 				switch {
 				case err == nil:
-					fmt.Fprintf(e.stdout, "removed %s\n", id)
+					fmt.Fprintf(e.stdout, "removed %s\n", safetext.OneLine(id))
+					continue
 				case errors.Is(err, outbox.ErrNotFound):
-					return usageErrorf("%s is not in the outbox %s", id, q.Dir()).wrapping(err).
-						withFix("see 'tlsmail queue list --failed' for the IDs")
+					// As queue show: 66, the input named does not exist.
+					ferr = &exitError{code: exitNoInput, kind: kindNotFound, err: err,
+						msg: fmt.Sprintf("%s is not in the outbox %s (neither queued nor failed)", safetext.OneLine(id), q.Dir()),
+						fix: "see 'tlsmail queue list --failed' for the IDs (a delivered message has left the outbox)"}
 				case errors.Is(err, outbox.ErrBusy):
-					return &exitError{code: exitTempFail, kind: kindQueue, err: err,
-						msg: fmt.Sprintf("%s is being delivered right now", id), fix: "try again in a moment"}
+					ferr = &exitError{code: exitTempFail, kind: kindQueue, err: err,
+						msg: fmt.Sprintf("%s is being delivered right now", safetext.OneLine(id)), fix: "try again in a moment"}
 				default:
-					return queueError(err)
+					ferr = queueError(err)
 				}
+				if first != nil {
+					fmt.Fprintf(e.stderr, "tlsmail: %v\n", ferr)
+				}
+				first = cmp.Or(first, ferr)
 			}
-			return nil
+			return first
 		},
 	}
 }

@@ -258,8 +258,8 @@ func TestQueuePostgresSendmail(t *testing.T) {
 		t.Fatalf("queue list --count after flush:\n%s", r)
 	}
 	r = proc{args: []string{"queue", "remove", q.Queued[0].ID}, env: env}.run(t)
-	if r.code != exitUsage {
-		t.Fatalf("queue remove of a delivered ID: want exit %d\n%s", exitUsage, r)
+	if r.code != exitNoInput {
+		t.Fatalf("queue remove of a delivered ID: want exit %d\n%s", exitNoInput, r)
 	}
 }
 

@@ -703,8 +703,8 @@ func TestQueueRemoveAndWatch(t *testing.T) {
 	if r := (proc{args: []string{"queue", "remove", id}, env: m.env()}).run(t); r.code != 0 {
 		t.Fatalf("queue remove: %s", r)
 	}
-	if r := (proc{args: []string{"queue", "remove", id}, env: m.env()}).run(t); r.code != exitUsage {
-		t.Fatalf("removing it again: want 64: %s", r)
+	if r := (proc{args: []string{"queue", "remove", id}, env: m.env()}).run(t); r.code != exitNoInput {
+		t.Fatalf("removing it again: want 66 (as queue show): %s", r)
 	}
 	if q := m.list(t); len(q.Queued) != 0 {
 		t.Fatalf("still queued: %+v", q)
