@@ -81,3 +81,69 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresEnqueueCommitLostDelivered: the answer to an enqueue's
+// COMMIT is lost, and before the enqueue asks the database what became
+// of it, a worker (woken by the NOTIFY of that COMMIT) has delivered the
+// item and deleted it. The enqueue reports the item as queued (its ID,
+// no error): it was committed. Before, it looked the item up in the
+// queue's tables, found it nowhere, and failed as "unavailable, nothing
+// written": the caller (sendmail, exit 75) sent the message again, a
+// duplicate of one already delivered.
+func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	// Upper bounds only: the proxy's cut ends the wait for the answer.
+	pgqueue.SetOpTimeout(behind, 30*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	delivered := make(chan error, 1)
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.mute()
+		go func() {
+			// The worker: once the COMMIT is in, a pass delivers the
+			// item (and deletes it); then the enqueue's connection breaks.
+			defer proxy.cut()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				n, err := direct.Count()
+				if err != nil {
+					delivered <- err
+					return
+				}
+				if n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					delivered <- fmt.Errorf("the COMMIT did not reach the database")
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			st, err := submit.RunPass(ctx, direct, submit.PassConfig{})
+			if err == nil && st.Delivered != 1 {
+				err = fmt.Errorf("the pass delivered %d items, want 1", st.Delivered)
+			}
+			delivered <- err
+		}()
+	})
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if derr := <-delivered; derr != nil {
+		t.Fatal(derr)
+	}
+	if got, err := srv.Messages(); err != nil || len(got) != 1 {
+		t.Fatalf("the server has %d messages (%v), want the one delivered", len(got), err)
+	}
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed (and a worker delivered): an error has the caller send it again", id, err)
+	}
+}

@@ -25,9 +25,10 @@ import (
 // the other side: writes succeed, nothing comes back); connections made
 // after are forwarded.
 type freezeProxy struct {
-	addr string
-	mu   sync.Mutex
-	open []*proxied
+	addr  string
+	mu    sync.Mutex
+	open  []*proxied
+	conns []net.Conn // both ends of every proxied connection
 }
 
 type proxied struct {
@@ -46,15 +47,9 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 		t.Fatal(err)
 	}
 	fp := &freezeProxy{addr: l.Addr().String()}
-	var conns []net.Conn
-	var connsMu sync.Mutex
 	t.Cleanup(func() {
 		l.Close()
-		connsMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connsMu.Unlock()
+		fp.cut()
 	})
 	go func() {
 		for {
@@ -67,12 +62,10 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 				c.Close()
 				continue
 			}
-			connsMu.Lock()
-			conns = append(conns, c, s)
-			connsMu.Unlock()
 			pc := &proxied{}
 			fp.mu.Lock()
 			fp.open = append(fp.open, pc)
+			fp.conns = append(fp.conns, c, s)
 			fp.mu.Unlock()
 			pipe := func(dst, src net.Conn, drop func() bool) {
 				buf := make([]byte, 32<<10)
@@ -108,6 +101,16 @@ func (fp *freezeProxy) freeze() {
 		pc.mu.Lock()
 		pc.frozen = true
 		pc.mu.Unlock()
+	}
+}
+
+// cut closes every connection open now, both ends: the client and the
+// server see the connection end at once.
+func (fp *freezeProxy) cut() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	for _, c := range fp.conns {
+		c.Close()
 	}
 }
 
