@@ -147,3 +147,46 @@ func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
 		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed (and a worker delivered): an error has the caller send it again", id, err)
 	}
 }
+
+// TestPostgresEnqueueCommitLostPIDReused: the process ID an enqueue's
+// statement reported names another session by the time the lost COMMIT
+// is settled (the enqueue's backend gone and its PID given to a new
+// backend; here, through a seam, the PID of a live session of the same
+// role). That session is not ended: it is not the one holding the
+// enqueue's transaction. Before, pg_terminate_backend ended whatever
+// backend had the PID, an innocent session (another enqueue, a worker)
+// or, for a superuser role, an autovacuum worker.
+func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	innocent, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer innocent.Close(ctx)
+	var pid int64
+	if err := innocent.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	pgqueue.SetOpTimeout(behind, 2*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
+	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
+	pgqueue.SetBeforeCommit(behind, proxy.freeze)
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if err == nil {
+		t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
+	}
+	var one int
+	if err := innocent.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("the session that had the reported process ID was ended: %v", err)
+	}
+}

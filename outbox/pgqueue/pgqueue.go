@@ -175,6 +175,10 @@ type Queue struct {
 	// beforeCommit, when set (by the tests), runs before an enqueue's
 	// COMMIT is sent.
 	beforeCommit func()
+	// backendPID, when set (by the tests), replaces the process ID an
+	// enqueue's statement reported (another session's: as if the
+	// backend had gone and its PID been given to a new one).
+	backendPID func(int64) int64
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -433,6 +437,9 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 	id, x, err := q.insertTx(ctx, tx, envJSON, d, content)
 	if err != nil {
 		return "", err
+	}
+	if q.backendPID != nil {
+		x.pid = q.backendPID(x.pid)
 	}
 	if q.beforeCommit != nil {
 		q.beforeCommit()
