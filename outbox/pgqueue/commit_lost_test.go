@@ -190,3 +190,60 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 		t.Fatalf("the session that had the reported process ID was ended: %v", err)
 	}
 }
+
+// TestPostgresEnqueueCommitLostRestart: the answer to an enqueue's
+// COMMIT is lost because the connection breaks, and the database refuses
+// connections for a moment after (a server restarting, a failover in
+// progress: the usual reason an answer is lost). The enqueue asks again
+// until the database answers (within its bound) and reports the item as
+// queued. Before, the first refused connection ended the check: "the
+// message may be queued" with exit 75, and the caller sent it again.
+func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	// Upper bounds only: the proxy's cut ends the wait for the answer.
+	pgqueue.SetOpTimeout(behind, 30*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	committed := make(chan error, 1)
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.mute()
+		proxy.refuse(true)
+		go func() {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				n, err := direct.Count()
+				if err != nil || n == 1 || time.Now().After(deadline) {
+					if err == nil && n != 1 {
+						err = fmt.Errorf("the COMMIT did not reach the database")
+					}
+					committed <- err
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			proxy.cut()
+			time.Sleep(time.Second)
+			proxy.refuse(false)
+		}()
+	})
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if cerr := <-committed; cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+	}
+	if _, err := direct.Get(id); err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+}

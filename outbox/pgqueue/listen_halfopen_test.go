@@ -29,6 +29,9 @@ type freezeProxy struct {
 	mu    sync.Mutex
 	open  []*proxied
 	conns []net.Conn // both ends of every proxied connection
+	// refusing: a new connection is closed at once (a server that is
+	// restarting).
+	refusing bool
 }
 
 type proxied struct {
@@ -56,6 +59,13 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 			c, err := l.Accept()
 			if err != nil {
 				return
+			}
+			fp.mu.Lock()
+			refusing := fp.refusing
+			fp.mu.Unlock()
+			if refusing {
+				c.Close()
+				continue
 			}
 			s, err := net.Dial("tcp", target)
 			if err != nil {
@@ -112,6 +122,13 @@ func (fp *freezeProxy) cut() {
 	for _, c := range fp.conns {
 		c.Close()
 	}
+}
+
+// refuse has new connections closed at once (on), or forwarded (off).
+func (fp *freezeProxy) refuse(on bool) {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	fp.refusing = on
 }
 
 // mute drops the server's replies on every connection open now (the

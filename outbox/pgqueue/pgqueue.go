@@ -463,8 +463,9 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // otherwise stays until TCP keepalive ends it), so that its COMMIT cannot
 // happen later; the backend ended is the one whose transaction is this
 // one (pg_stat_activity's backend_xid), never another session that got
-// the process ID since. Only when the database cannot be asked is the
-// outcome left open, and the error says so, with the item's ID. A COMMIT
+// the process ID since. The question is asked again while the database
+// cannot be reached, until the bound (opTimeout) passes. Only when the
+// database cannot be asked is the outcome left open, and the error says so, with the item's ID. A COMMIT
 // the server answered with an error (a PgError) did not commit.
 func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (string, error) {
 	var pe *pgconn.PgError
@@ -473,49 +474,27 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 	}
 	rctx, cancel := q.bound(context.WithoutCancel(ctx))
 	defer cancel()
-	// A connection of its own: the pool's idle ones may have gone the way
-	// of the broken one.
-	conn, cerr := pgx.ConnectConfig(rctx, q.cfg.ConnConfig)
-	if cerr == nil {
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			conn.Close(cctx)
-			cancel()
-		}()
-	}
-	status := func() (string, error) {
-		if cerr != nil {
-			return "", cerr
+	// Asked again while the database cannot be reached (a server that
+	// restarts or fails over, the usual reason an answer is lost, refuses
+	// connections for a while), until the bound passes; not when it
+	// refuses the question (a right, a password).
+	var st string
+	var serr error
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		st, serr = q.txStatus(rctx, x)
+		if serr == nil || errors.Is(serr, errTxForgotten) || !errors.Is(connErr("enqueue", serr), ErrUnavailable) {
+			break
 		}
-		// The 32-bit xid pg_stat_activity shows: the low half of the
-		// epoch-extended one txid_current gives.
-		xid := strconv.FormatInt(x.txid&0xFFFFFFFF, 10)
-		for {
-			var st *string
-			if err := conn.QueryRow(rctx, `SELECT txid_status($1)`, x.txid).Scan(&st); err != nil {
-				return "", err
-			}
-			if st == nil {
-				return "", errors.New("the database no longer knows the transaction")
-			}
-			if *st != "in progress" {
-				return *st, nil
-			}
-			// (count, not "pg_terminate_backend(pid) OR true": the
-			// planner folds that to true without calling the function.)
-			var n int64
-			if err := conn.QueryRow(rctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-				WHERE pid = $1 AND backend_xid::text = $2`, x.pid, xid).Scan(&n); err != nil {
-				return "", err
-			}
-			select {
-			case <-rctx.Done():
-				return "", rctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
+		t := time.NewTimer(wait)
+		select {
+		case <-rctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if rctx.Err() != nil {
+			break
 		}
 	}
-	st, serr := status()
 	switch {
 	case serr == nil && st == "committed":
 		q.logf("outbox: the database did not answer the commit of %s, and committed it: queued", id)
@@ -531,6 +510,57 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 	ce.Fix = "once the database answers again, look the item up by its ID before sending the message again"
 	return "", ce
 }
+
+// txStatus asks the database, on a connection of its own (the pool's
+// idle ones may have gone the way of the broken one), whether the
+// transaction x committed ("committed") or not ("aborted"), ending its
+// backend while it is in progress.
+func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
+	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		// Bounded: the goodbye is written to a peer that may be gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	// The 32-bit xid pg_stat_activity shows: the low half of the
+	// epoch-extended one txid_current gives.
+	xid := strconv.FormatInt(x.txid&0xFFFFFFFF, 10)
+	for {
+		var st *string
+		if err := conn.QueryRow(ctx, `SELECT txid_status($1)`, x.txid).Scan(&st); err != nil {
+			return "", err
+		}
+		if st == nil {
+			return "", errTxForgotten
+		}
+		if *st != "in progress" {
+			return *st, nil
+		}
+		// (count, not "pg_terminate_backend(pid) OR true": the planner
+		// folds that to true without calling the function.)
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE pid = $1 AND backend_xid::text = $2`, x.pid, xid).Scan(&n); err != nil {
+			return "", err
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// errTxForgotten: txid_status has no answer for the transaction (its
+// status was truncated away, which takes far longer than commitLost's
+// bound).
+var errTxForgotten = errors.New("the database no longer knows the transaction")
 
 // txRef names an enqueue's transaction in the server: its backend's
 // process ID (pg_backend_pid: the server's own, also through a pooler,
