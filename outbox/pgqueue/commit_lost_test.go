@@ -49,6 +49,9 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 			pgqueue.SetOpTimeout(behind, 5*time.Second)
 			pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
 			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
+			// Before the pool's close, which waits up to 15 s for a
+			// frozen connection's goodbye (pgconn's asyncClose).
+			defer proxy.cut()
 			before, err := direct.Count()
 			if err != nil {
 				t.Fatal(err)
@@ -180,6 +183,7 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
 	pgqueue.SetBeforeCommit(behind, proxy.freeze)
+	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
 	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
 	t.Logf("Enqueue = %q, %v", id, err)
 	if err == nil {
