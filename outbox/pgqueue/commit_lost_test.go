@@ -251,3 +251,48 @@ func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
 }
+
+// TestPostgresEnqueueCommitLostInterrupted: the caller gives up (Ctrl-C
+// cancels its context) while an enqueue waits for the answer to its
+// COMMIT from a database that has stopped answering, new connections
+// included. The enqueue still asks what became of the COMMIT, but for a
+// few seconds, not the minute of an uninterrupted one: it returns the
+// "may be queued" error within 20 s here (its bound is a minute). Before,
+// it waited the whole minute, and tlsmail, which catches a second Ctrl-C
+// as it did the first, could not be stopped meanwhile.
+func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
+	t.Parallel()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	pgqueue.SetOpTimeout(behind, time.Minute)
+	pgqueue.SetEnqueueTimeout(behind, time.Minute)
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.freeze()
+		proxy.swallow()
+		time.AfterFunc(200*time.Millisecond, interrupt)
+	})
+	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Logf("Enqueue: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+		if err == nil || !strings.Contains(err.Error(), "may be queued") {
+			t.Fatalf("Enqueue: %v; want the error saying the message may be queued", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the interrupted enqueue did not return within 20 s")
+	}
+}

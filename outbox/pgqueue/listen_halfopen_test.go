@@ -32,6 +32,9 @@ type freezeProxy struct {
 	// refusing: a new connection is closed at once (a server that is
 	// restarting).
 	refusing bool
+	// swallowing: a new connection is accepted and frozen (a host that
+	// vanished behind a NAT: the connect never completes).
+	swallowing bool
 }
 
 type proxied struct {
@@ -61,7 +64,7 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 				return
 			}
 			fp.mu.Lock()
-			refusing := fp.refusing
+			refusing, swallowing := fp.refusing, fp.swallowing
 			fp.mu.Unlock()
 			if refusing {
 				c.Close()
@@ -72,7 +75,7 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 				c.Close()
 				continue
 			}
-			pc := &proxied{}
+			pc := &proxied{frozen: swallowing}
 			fp.mu.Lock()
 			fp.open = append(fp.open, pc)
 			fp.conns = append(fp.conns, c, s)
@@ -129,6 +132,13 @@ func (fp *freezeProxy) refuse(on bool) {
 	fp.mu.Lock()
 	defer fp.mu.Unlock()
 	fp.refusing = on
+}
+
+// swallow has new connections frozen from the start.
+func (fp *freezeProxy) swallow() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	fp.swallowing = true
 }
 
 // mute drops the server's replies on every connection open now (the

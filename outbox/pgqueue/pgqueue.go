@@ -427,6 +427,7 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 	if err != nil {
 		return "", err
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, q.enqueueTimeout)
 	defer cancel()
 	tx, err := q.pool.Begin(ctx)
@@ -445,7 +446,7 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 		q.beforeCommit()
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return q.commitLost(ctx, id, x, err)
+		return q.commitLost(caller, id, x, err)
 	}
 	return id, nil
 }
@@ -464,7 +465,8 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // happen later; the backend ended is the one whose transaction is this
 // one (pg_stat_activity's backend_xid), never another session that got
 // the process ID since. The question is asked again while the database
-// cannot be reached, until the bound (opTimeout) passes. Only when the
+// cannot be reached, until the bound (opTimeout) passes, or for
+// interruptGrace once ctx is done (the caller gave up: Ctrl-C). Only when the
 // database cannot be asked is the outcome left open, and the error says so, with the item's ID. A COMMIT
 // the server answered with an error (a PgError) did not commit.
 func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (string, error) {
@@ -474,6 +476,23 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 	}
 	rctx, cancel := q.bound(context.WithoutCancel(ctx))
 	defer cancel()
+	// A caller that gave up (ctx done: an interrupted command) still
+	// hears the outcome from a database that answers, but waits for one
+	// that does not for interruptGrace, not the whole bound.
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-rctx.Done():
+			return
+		}
+		t := time.NewTimer(interruptGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
 	// Asked again while the database cannot be reached (a server that
 	// restarts or fails over, the usual reason an answer is lost, refuses
 	// connections for a while), until the bound passes; not when it
@@ -556,6 +575,10 @@ func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 		}
 	}
 }
+
+// interruptGrace is how long commitLost asks a database that does not
+// answer once its caller has given up.
+const interruptGrace = 5 * time.Second
 
 // errTxForgotten: txid_status has no answer for the transaction (its
 // status was truncated away, which takes far longer than commitLost's
