@@ -187,6 +187,16 @@ var ErrUnsafeSpool = errors.New("the spool directory is not safe to run")
 // would be sent again by every run, so nothing is delivered.
 var ErrReadOnly = errors.New("the spool is read-only")
 
+// ErrRemoveRefused is found (errors.Is) in the error of a Run whose store
+// refused, for a reason trying again does not clear, to remove messages it
+// had delivered: the PostgreSQL queue's database answered the deletion
+// with a refusal (a role without the DELETE right, SQLSTATE 42501; a
+// trigger raising an exception), not a lost connection. Those messages
+// stay queued and are sent again when their lease ends, and every later
+// run would send its messages and leave them queued too: a Worker stops
+// on it (the store's rights or triggers must be fixed first).
+var ErrRemoveRefused = errors.New("the outbox refuses to remove delivered messages")
+
 // ErrBusy is returned (wrapped) by Remove when a runner is delivering the
 // item right now.
 var ErrBusy = errors.New("item is being delivered")

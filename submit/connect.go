@@ -119,10 +119,7 @@ func (c *Connector) Plan(ctx context.Context, a *Account) (*Plan, error) {
 		providers = &secchan.Registry{}
 		providers.Register(gotls.Provider{})
 	}
-	name := a.Provider
-	if name == "" {
-		name = "go"
-	}
+	name := providerOf(a)
 	prov, err := providers.Lookup(name)
 	if err != nil {
 		return nil, &Error{Field: "provider", Msg: fmt.Sprintf("unknown TLS provider %q", name), Err: err,

@@ -157,5 +157,5 @@ func (r Report) String() string {
 	case "corrupt":
 		return fmt.Sprintf("corrupt   %s to %s: %s (not sent; moved to corrupt/)", id, to, safetext.OneLine(r.Error))
 	}
-	return fmt.Sprintf("failed    %s to %s: %s (moved to failed/)", id, to, safetext.OneLine(r.Error))
+	return fmt.Sprintf("failed    %s to %s: %s (moved to the failed items)", id, to, safetext.OneLine(r.Error))
 }

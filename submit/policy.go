@@ -30,9 +30,9 @@ type ItemPolicy struct {
 	// (the password and the PFX password) may then come only from the
 	// runner's own configuration:
 	//   - SecretConfig: an account of a configuration file, and only
-	//     while the item's server, port, TLS mode, user, SASL mechanism
-	//     and certificate trust are the account's as the file says now (a row cannot
-	//     redirect the account's password);
+	//     while the item's server, port, TLS mode, TLS provider, user,
+	//     SASL mechanism and certificate trust are the account's as the
+	//     file says now (a row cannot redirect the account's password);
 	//   - SecretNetrc: msmtp's netrc files of the runner, looked up by
 	//     the item's host and user (the entry names the machine the
 	//     password is for), over TLS verified with the system's roots
@@ -280,7 +280,8 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 // checkConfigItem refuses a SecretConfig secret of a shared store's item
 // whose settings differ from the configuration account it names as the
 // runner's file says now: another server or port, a weaker TLS mode,
-// verification turned off, other trust settings, another user. The
+// another TLS provider, verification turned off, other trust settings,
+// another user. The
 // account's password is for the account's server, verified the account's
 // way, only.
 func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what string) error {
@@ -312,6 +313,12 @@ func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what 
 	}
 	if am != wm && wm != smtp.None {
 		differs("tls", string(am), string(wm))
+	}
+	// The TLS provider chooses the verifier: Schannel verifies with the
+	// Windows roots and crypt32's revocation check, crypto/tls with
+	// package trust's (the account's CA file, CRLs, OCSP).
+	if ap, wp := providerOf(a), providerOf(&want); ap != wp {
+		differs("TLS provider", ap, wp)
 	}
 	if a.Trust.Insecure && !want.Trust.Insecure {
 		differs("certificate check", "off", "on")
@@ -407,6 +414,16 @@ func mechOf(a *Account) string {
 		return "AUTO"
 	}
 	return strings.ToUpper(a.Auth.Mechanism)
+}
+
+// providerOf is the name of the TLS provider a's connection uses:
+// a.Provider, "" being "go" as Plan has it (the default on every
+// platform).
+func providerOf(a *Account) string {
+	if a.Provider == "" {
+		return "go"
+	}
+	return a.Provider
 }
 
 // portOf is a's port, its default filled in as Addr does.

@@ -397,3 +397,60 @@ func TestSharedItemGenuineAccountPasses(t *testing.T) {
 		t.Errorf("the genuine item's log is refused: %v", err)
 	}
 }
+
+// TestSharedItemKeepsTheAccountsProvider: the TLS provider decides which
+// verifier runs (Schannel: the Windows roots and crypt32's revocation
+// check; crypto/tls: package trust with the account's CA file, CRL and
+// OCSP), so a row that takes a configuration account's password with
+// another provider than the account's would have the password sent over a
+// connection verified another way than the account says. "" on either
+// side is the default, "go". Before, the provider was not compared: the
+// rows naming another provider went on to the provider lookup (or, where
+// it is registered, to the connection).
+func TestSharedItemKeepsTheAccountsProvider(t *testing.T) {
+	dir := testdir.New(t)
+	write := func(name, extra string) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte("account work\nhost mail.example.org\nport 587\ntls on\nauth plain\nuser alice\npassword s3cret\n"+extra), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	unset, goTLS, schannel := write("unset", ""), write("go", "tls_provider go\n"), write("schannel", "tls_provider schannel\n")
+	tests := []struct {
+		cfg, provider string
+		want          string // "" accepted, else a part of the refusal
+	}{
+		{unset, "", ""},
+		{unset, "go", ""},
+		{goTLS, "", ""},
+		{goTLS, "go", ""},
+		{schannel, "schannel", ""},
+		{unset, "schannel", "TLS provider schannel (the account: go)"},
+		{goTLS, "schannel", "TLS provider schannel (the account: go)"},
+		{schannel, "", "TLS provider go (the account: schannel)"},
+		{schannel, "go", "TLS provider go (the account: schannel)"},
+		{unset, "Go", "TLS provider Go (the account: go)"},
+	}
+	c := &Connector{Policy: ItemPolicy{Shared: true}}
+	for _, tt := range tests {
+		a := &Account{ConfigFile: tt.cfg, Name: "work", ConfigHost: "mail.example.org", Host: "mail.example.org", Port: 587,
+			Mode: smtp.StartTLS, Provider: tt.provider,
+			Auth: Auth{User: "alice", Mechanism: "PLAIN", Secret: SecretRef{Source: SecretConfig, Ref: "work"}}}
+		err := c.checkShared(context.Background(), a)
+		name := filepath.Base(tt.cfg) + "/" + tt.provider
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: checkShared: %v; want the account's own provider accepted", name, err)
+			}
+			continue
+		}
+		if !refusedFor(err, tt.want) {
+			t.Errorf("%s: checkShared: %v; want a queued_settings refusal naming %q", name, err, tt.want)
+		}
+		// Plan refuses it the same way, before the provider is looked up.
+		if _, err := c.Plan(context.Background(), a); !refusedFor(err, tt.want) {
+			t.Errorf("%s: Plan: %v; want a queued_settings refusal naming %q", name, err, tt.want)
+		}
+	}
+}

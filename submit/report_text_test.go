@@ -25,7 +25,7 @@ func TestReportString(t *testing.T) {
 		{Report{ID: "2", Outcome: "deferred", Recipients: []string{"b@example.org"}, Error: "451 4.3.0 try\r\n  later", NextAttempt: next},
 			[]string{"deferred  2 to b@example.org: 451 4.3.0 try later (next attempt 2030-01-02 03:04:05)"}},
 		{Report{ID: "3", Outcome: "failed", Recipients: []string{"b@example.org"}, Error: "554 no"},
-			[]string{"failed    3 to b@example.org: 554 no (moved to failed/)"}},
+			[]string{"failed    3 to b@example.org: 554 no (moved to the failed items)"}},
 		{Report{ID: "4", Outcome: "corrupt", Recipients: []string{"b@example.org"}, Error: "bad header"},
 			[]string{"corrupt   4 to b@example.org: bad header (not sent; moved to corrupt/)"}},
 		{Report{ID: "5", Outcome: "delivered", Recipients: []string{"b@example.org" + hostile}, Response: "250 " + hostile},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -119,7 +120,8 @@ type Worker struct {
 	Log        bool
 	OnLogError func(error)
 	// OnError, if set, is told a pass that failed (an unreadable spool);
-	// the Worker goes on with the next pass.
+	// the Worker goes on with the next pass, unless the outbox refused to
+	// remove what it delivered (Run returns that error).
 	OnError func(error)
 	// Pass, if set, replaces the Worker's own pass (the command line's
 	// prints each result): it must deliver what is due and return the
@@ -159,6 +161,17 @@ func (w *Worker) Enqueue(ctx context.Context, a *Account, env outbox.Envelope, m
 // Run delivers until ctx is done, then returns nil once the current pass
 // has stopped (a message being sent is left queued, unreported, and sent
 // again by a later run).
+//
+// A pass whose outbox refused to remove the messages it delivered
+// (errors.Is outbox.ErrRemoveRefused: a database role without the DELETE
+// right, a trigger) ends the Worker: Run returns that pass's error. Those
+// messages stay queued and are sent again when their lease ends, and each
+// further pass would send more and leave them queued too, duplicates
+// without end; only the store's owner can clear the cause (grant the
+// right, drop the trigger), so the Worker stops delivering rather than
+// repeat it, and is started again once that is done. Other failed passes
+// (the database unreachable, an unreadable spool) go to OnError and the
+// Worker goes on.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.Queue == nil && w.Pass == nil {
 		return &Error{Field: "queue", Msg: "the Worker has no outbox to deliver", Fix: "set Worker.Queue to an outbox.Open result"}
@@ -183,6 +196,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		stats, err := w.pass(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err != nil && errors.Is(err, outbox.ErrRemoveRefused) {
+			return err
 		}
 		if err != nil && w.OnError != nil {
 			w.OnError(err)

@@ -2,6 +2,8 @@ package submit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -108,5 +110,46 @@ func TestWorkerNoSpin(t *testing.T) {
 	elapsed := time.Since(start)
 	if n := passes.Load(); n > 30+int32(10*elapsed/time.Second) {
 		t.Errorf("%d passes in %v with an interval of %v: the Worker spins", n, elapsed.Round(time.Millisecond), MinInterval)
+	}
+}
+
+// TestWorkerStopsOnRemoveRefused: a pass whose outbox refused to remove
+// what it delivered (outbox.ErrRemoveRefused: a PostgreSQL role without
+// DELETE, a trigger) ends Run with that error after that pass, as each
+// further pass would send messages again and leave them queued; any other
+// failed pass goes to OnError and the Worker goes on. Before, every error
+// went to OnError and the Worker passed again, for ever.
+func TestWorkerStopsOnRemoveRefused(t *testing.T) {
+	refused := &outbox.Error{Op: "run", Msg: "cannot record the delivery", Err: fmt.Errorf("denied: %w", outbox.ErrRemoveRefused)}
+	tests := []struct {
+		name  string
+		errs  []error // of each pass; nil after the last
+		want  error   // Run's
+		pass  int     // passes run
+		notes int     // OnError calls
+	}{
+		{"refused at once", []error{refused}, refused, 1, 0},
+		{"unavailable, then refused", []error{errors.New("the queue database is unavailable"), refused}, refused, 2, 1},
+	}
+	for _, tt := range tests {
+		var passes, notes atomic.Int32
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		w := &Worker{Interval: MinInterval, OnError: func(error) { notes.Add(1) },
+			Pass: func(ctx context.Context) (outbox.Stats, error) {
+				i := int(passes.Add(1)) - 1
+				if i < len(tt.errs) {
+					return outbox.Stats{}, tt.errs[i]
+				}
+				<-ctx.Done() // before: the Worker came here, and stayed
+				return outbox.Stats{}, nil
+			}}
+		w.Wake()
+		err := w.Run(ctx)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut || err != tt.want || int(passes.Load()) != tt.pass || int(notes.Load()) != tt.notes {
+			t.Errorf("%s: Run = %v (timed out: %v) after %d passes, %d OnError calls; want %v after %d, %d",
+				tt.name, err, timedOut, passes.Load(), notes.Load(), tt.want, tt.pass, tt.notes)
+		}
 	}
 }

@@ -61,7 +61,8 @@ func configQueueDir(ctx context.Context, e *env, explicit, account string) (dir,
 
 // queueError maps an outbox failure to exit 75 (the caller may try again)
 // with the outbox's own fix; a message over the outbox's size limit is 69,
-// an unsafe spool 78 and a damaged item (outbox.ErrDamaged: a spool file
+// an unsafe spool, a missing schema and a database that refuses to remove
+// delivered messages 78 and a damaged item (outbox.ErrDamaged: a spool file
 // or a database row that does not read as written) 70, as retrying
 // changes nothing.
 func queueError(err error) *exitError {
@@ -92,7 +93,11 @@ func queueError(err error) *exitError {
 	if errors.Is(err, outbox.ErrDamaged) {
 		xe.code = exitSoftware
 	}
-	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) {
+	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) ||
+		errors.Is(err, outbox.ErrRemoveRefused) {
+		// ErrRemoveRefused: the database refuses to delete what a run
+		// delivered (no DELETE right, a trigger); running again, by
+		// hand, from cron or from a supervisor, sends it all again.
 		// Not a passing condition: retrying changes nothing.
 		xe.code = exitConfig
 	}
@@ -397,10 +402,8 @@ func (f *queueFlags) openWith(ctx context.Context, e *env, noCreate bool) (outbo
 	if f.lease > pgqueue.MaxLease {
 		return nil, usageErrorf("--lease must be at most %s (a longer lease only delays the return of a dead worker's messages)", pgqueue.MaxLease).withFix("e.g. --lease 5m")
 	}
-	if f.maxUnrecorded < 0 || f.maxUnrecorded > maxUnrecordedFlag {
-		return nil, usageErrorf("--max-unrecorded must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", maxUnrecordedFlag).
-			withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
-	}
+	// f.maxUnrecorded is 0 (the default) or 1 to maxUnrecordedFlag: queue
+	// run checks the flag where it is parsed.
 	return openStore(ctx, e, loc, anystore.Options{Lease: f.lease, MaxUnrecorded: f.maxUnrecorded, NoCreate: noCreate})
 }
 
@@ -521,7 +524,10 @@ with a warning.
 
 Exit codes: 0 every due message was delivered (or none was due); 75 some
 were deferred (they stay queued, with the error and the next attempt time);
-69 some failed for good (moved to failed/).
+69 some failed for good (moved to failed/); 78 the outbox cannot be used as
+configured, such as a queue database that refuses to delete delivered
+messages (a worker role without DELETE): --watch then stops rather than
+send them again at every pass.
 
 With --queue-url the queue is shared: whoever can write its tables chooses an
 item's settings. An item's password then comes only from this runner's own
@@ -540,10 +546,13 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 			if err != nil {
 				return usageErrorf("--queue-secrets: %v", err).withFix("e.g. --queue-secrets env,command")
 			}
-			if cmd.Flags().Changed("max-unrecorded") && qf.maxUnrecorded == 0 {
-				// 0 is the flag's "not given" (the default); given, it is
-				// out of range as -1 is, not the default in disguise.
-				qf.maxUnrecorded = -1
+			// The flag's 0 is "not given" (the default); given, 0 is out
+			// of range as -1 is, not the default in disguise. Checked
+			// here, before the queue is looked for, as --parallel is.
+			unrecorded := cmd.Flags().Changed("max-unrecorded")
+			if unrecorded && (qf.maxUnrecorded < 1 || qf.maxUnrecorded > maxUnrecordedFlag) {
+				return usageErrorf("--max-unrecorded %d: it must be 1 to %d (a batch's size: a connection waits for the database at the end of each batch anyway)", qf.maxUnrecorded, maxUnrecordedFlag).
+					withFix(fmt.Sprintf("e.g. --max-unrecorded 64, or leave it out for the default, %d", pgqueue.DefaultMaxUnrecorded))
 			}
 			q, err := qf.open(cmd.Context(), e)
 			if err != nil {
@@ -557,7 +566,7 @@ unless --queue-secrets lists that source. See docs/queue-postgres.md.`,
 				return usageErrorf("--lease applies to a shared queue (--queue-url) only: the queue directory %s is locked per item for as long as its runner lives", q.Dir()).
 					withFix("drop --lease, or give the queue's --queue-url")
 			}
-			if qf.maxUnrecorded > 0 && !q.Shared() {
+			if unrecorded && !q.Shared() {
 				return usageErrorf("--max-unrecorded applies to a shared queue (--queue-url) only: the queue directory %s removes each message as soon as the server accepted it", q.Dir()).
 					withFix("drop --max-unrecorded, or give the queue's --queue-url")
 			}
@@ -802,7 +811,14 @@ func (r *queueRunner) once(ctx context.Context) error {
 func (r *queueRunner) watch(ctx context.Context, interval time.Duration) error {
 	w := &submit.Worker{Queue: r.q, Interval: max(interval, submit.MinInterval), Pass: r.pass,
 		OnError: func(err error) { fmt.Fprintf(r.e.stderr, "tlsmail: %v\n", err) }}
-	return w.Run(ctx)
+	err := w.Run(ctx)
+	var xe *exitError
+	if errors.Is(err, outbox.ErrRemoveRefused) && errors.As(err, &xe) {
+		// The Worker stopped rather than send the same messages again
+		// every pass.
+		xe.fix += "; then start the worker again"
+	}
+	return err
 }
 
 func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command {

@@ -30,7 +30,8 @@ const opTimeout = time.Minute
 const OpTimeout = opTimeout
 
 // wholeTimeout bounds an operation that carries a whole message (up to
-// MaxSize, 64 MiB): EnqueueData, and the read of a claimed item's content.
+// MaxSize, 64 MiB): EnqueueData's statements. (A message is read a slice
+// at a time, each slice within opTimeout.)
 const wholeTimeout = 5 * time.Minute
 
 // bound is ctx bounded by the Queue's operation timeout (opTimeout; the

@@ -83,9 +83,9 @@ var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 
 // DefaultMaxSize is the largest message the queue accepts: the default
 // of Options.MaxSize and its ceiling. A message is held in memory at
-// enqueue and at delivery (a bytea value), so the limit is what keeps a
-// worker's memory bounded; larger messages belong in a spool directory,
-// which streams them.
+// enqueue (a bytea value; a delivery reads it a slice at a time), so the
+// limit is what keeps an enqueuing program's memory bounded; larger
+// messages belong in a spool directory, which streams them.
 const DefaultMaxSize = 64 << 20
 
 // ErrTooLarge is the cause of the error EnqueueData and EnqueueTx return
@@ -137,7 +137,7 @@ type Options struct {
 	Lease time.Duration
 	// MaxSize caps a message's size: DefaultMaxSize when zero, and
 	// never more than DefaultMaxSize (a larger value is lowered to it).
-	// The content is held in memory at enqueue and delivery.
+	// The content is held in memory at enqueue.
 	MaxSize int64
 	// Logf receives warnings; nil discards them.
 	Logf func(format string, args ...any)

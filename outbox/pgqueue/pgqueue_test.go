@@ -949,6 +949,61 @@ func TestParseConfigTLSService(t *testing.T) {
 	}
 }
 
+// TestParseConfigServiceAppData: on Windows the user's service file is
+// %APPDATA%\postgresql\.pg_service.conf, read before ~/.pg_service.conf
+// (as pgx reads them): its entry without sslmode gets verify-full, and
+// its sslmode=disable is honoured over the home directory's file. (Under
+// Wine; elsewhere the file is not looked at.)
+func TestParseConfigServiceAppData(t *testing.T) {
+	if runtime.GOOS != "windows" {
+		t.Skip("%APPDATA% is where Windows keeps the user's service file")
+	}
+	dir := testdir.New(t)
+	appData := filepath.Join(dir, "appdata")
+	home := filepath.Join(dir, "home")
+	for f, text := range map[string]string{
+		filepath.Join(appData, "postgresql", ".pg_service.conf"): "[appbare]\nhost=db.example.net\n[both]\nhost=db.example.net\nsslmode=disable\n",
+		filepath.Join(home, ".pg_service.conf"):                  "[both]\nhost=db.example.net\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("APPDATA", appData)
+	t.Setenv("USERPROFILE", home)
+	t.Setenv("HOME", home)
+	t.Setenv("PGSERVICE", "")
+	t.Setenv("PGSERVICEFILE", "")
+	t.Setenv("PGSYSCONFDIR", filepath.Join(dir, "none"))
+	t.Setenv("PGSSLMODE", "")
+	for _, tt := range []struct {
+		url      string
+		verified bool
+	}{
+		{"service=appbare user=u", true},
+		{"service=both user=u", false}, // %APPDATA%'s entry, not the home directory's
+	} {
+		cfg, err := pgqueue.ParseConfig(tt.url)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.url, err)
+		}
+		c := cfg.ConnConfig
+		if c.Host != "db.example.net" {
+			t.Fatalf("%s: host %q: the service's entry was not read", tt.url, c.Host)
+		}
+		verified := c.TLSConfig != nil && !c.TLSConfig.InsecureSkipVerify
+		for _, f := range c.Fallbacks {
+			verified = verified && f.TLSConfig != nil && !f.TLSConfig.InsecureSkipVerify
+		}
+		if verified != tt.verified {
+			t.Errorf("%s: TLS verified = %v, want %v", tt.url, verified, tt.verified)
+		}
+	}
+}
+
 // TestPostgresServiceNoPlaintext: a queue URL naming a service whose entry
 // sets no sslmode, for a database reached by name over the network (the
 // test's name resolves to the private cluster, which speaks no TLS): the

@@ -153,8 +153,12 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 		// rows would hold gigabytes.
 		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)}
 	}
-	id := it.ID
-	open := func() (io.ReadCloser, error) { return q.content(id) }
+	id, size := it.ID, it.Size
+	// A message larger than a claim inlines is read a slice at a time
+	// (streamContent), as `queue show` reads it: a runner delivering
+	// several 64 MiB messages at once holds a few MiB of each, not all of
+	// them (read whole, 4 at once took a worker near 1 GB).
+	open := func() (io.ReadCloser, error) { return q.streamContent(id, size) }
 	if content != nil {
 		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
 	}
@@ -186,32 +190,6 @@ func asUnreadable(err error) (*unreadableError, bool) {
 	var ue *unreadableError
 	ok := errors.As(err, &ue)
 	return ue, ok
-}
-
-// content reads an item's message (queued or failed).
-func (q *Queue) content(id string) (io.ReadCloser, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), max(wholeTimeout, q.opTimeout))
-	defer cancel()
-	var b []byte
-	var size int64
-	// The content is read only up to MaxSize, by its stored length (not
-	// the row's size column, which a hand-edited row may get wrong): a
-	// row written past the enqueue's limit is refused, not loaded.
-	err := q.pool.QueryRow(ctx, `SELECT CASE WHEN octet_length(content) <= $2 THEN content END, octet_length(content)
-		FROM (SELECT content FROM tlsmail.message WHERE id = $1
-			UNION ALL SELECT content FROM tlsmail.failed WHERE id = $1 LIMIT 1) c`, id, q.opts.MaxSize).Scan(&b, &size)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &Error{Op: "open", ID: id, Msg: "the item is gone", Err: outbox.ErrNotFound}
-	}
-	if err != nil {
-		return nil, connErr("open", err)
-	}
-	if size > q.opts.MaxSize {
-		return nil, &Error{Op: "open", ID: id, Err: outbox.ErrTooLarge,
-			Msg: fmt.Sprintf("the stored message is %d bytes, over the queue's limit of %d: it was not written by tlsmail's enqueue", size, q.opts.MaxSize),
-			Fix: "remove the item, and send the message again within the limit"}
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // inlineMax is the largest message Claim reads with its item: a small
@@ -630,8 +608,17 @@ func (q *Queue) Run(ctx context.Context, rc outbox.RunConfig) (outbox.Stats, err
 	)
 	count := func(f func(*outbox.Stats)) { mu.Lock(); f(&stats); mu.Unlock() }
 	// A result that could not be recorded is the run's error (the item
-	// is tried again after its lease), not a count.
-	fault := func(err error) { mu.Lock(); first = cmp.Or(first, err); mu.Unlock() }
+	// is tried again after its lease), not a count. A refused deletion
+	// is the one returned if there are several: it is the one that stops
+	// a Worker (outbox.ErrRemoveRefused).
+	fault := func(err error) {
+		mu.Lock()
+		if errors.Is(err, outbox.ErrRemoveRefused) && !errors.Is(first, outbox.ErrRemoveRefused) {
+			first = err
+		}
+		first = cmp.Or(first, err)
+		mu.Unlock()
+	}
 	// Bookkeeping outlives a cancelled run: a result known is recorded.
 	rec := q.newRecorder(context.WithoutCancel(ctx), rc, count, fault, groupLinger)
 	// One claim at a time per run: a claim is one short statement, and
@@ -1024,13 +1011,18 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		ids[i] = s.it.ID
 	}
 	var err error
+	refused := false // the database refused the deletion, for good
 	for until := time.Now().Add(q.opts.Lease / 2); ; {
 		if err = q.deleteDelivered(ctx, ids); err == nil {
 			break
 		}
 		transient := retryable(err)
 		err = connErr("run", err)
-		if !(transient || errors.Is(err, ErrUnavailable)) || time.Now().After(until) {
+		if !(transient || errors.Is(err, ErrUnavailable)) {
+			refused = true
+			break
+		}
+		if time.Now().After(until) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -1049,15 +1041,32 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		fix = "to keep it from being sent again, remove it (`queue remove`) before its lease ends"
 	}
 	var oe *Error
-	if errors.As(err, &oe) && oe.Fix != "" {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "42501": // insufficient_privilege
+		fix = "GRANT the workers' database role DELETE on tlsmail.outbox and tlsmail.message (docs/deployment.md, 'Database access'); " + fix
+	case errors.As(err, &oe) && oe.Fix != "":
 		fix = oe.Fix + "; " + fix
 	}
 	msg := "cannot record the delivery of this item: it was delivered and is still queued, so it is sent again when its lease ends"
 	if len(ids) > 1 {
 		msg = fmt.Sprintf("cannot record the delivery of %d items (this one and %d others): they were delivered and are still queued, so they are sent again when their lease ends", len(ids), len(ids)-1)
 	}
-	return &Error{Op: "run", ID: ids[0], Msg: msg, Err: bare(err), Fix: fix}
+	err = bare(err)
+	if refused {
+		// No later run can do better: errors.Is finds
+		// outbox.ErrRemoveRefused (a Worker stops on it).
+		err = removeRefused{err}
+	}
+	return &Error{Op: "run", ID: ids[0], Msg: msg, Err: err, Fix: fix}
 }
+
+// removeRefused is the database's refusal of a deletion of delivered
+// items: its text, and outbox.ErrRemoveRefused.
+type removeRefused struct{ err error }
+
+func (r removeRefused) Error() string   { return r.err.Error() }
+func (r removeRefused) Unwrap() []error { return []error{outbox.ErrRemoveRefused, r.err} }
 
 // errUnrecorded is the error an item of a batch opens with once the
 // deletion of an item the batch delivered failed.

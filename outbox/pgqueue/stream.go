@@ -15,27 +15,28 @@ import (
 )
 
 // streamChunk is how much of a message one query of a streamed read
-// (Get's items) fetches: the reader holds a few times that, whatever the
-// message's size. A compressed bytea is decompressed from its start up to
-// the slice asked for, so smaller slices cost the server more CPU for a
-// large compressible message. Measured with `tlsmail queue show` of a
-// 60 MiB message: read whole, 137 MB peak RSS; by 4 MiB slices 51 to 59
-// MB; by 1 MiB slices 26 MB, in 0.17 s (incompressible) to 1.6 s (a
-// repeated line, which the server decompresses 60 times).
+// (Get's items, and claimed items larger than inlineMax) fetches: the
+// reader holds a few times that, whatever the message's size. A
+// compressed bytea is decompressed from its start up to the slice asked
+// for, so smaller slices cost the server more CPU for a large
+// compressible message. Measured with `tlsmail queue show` of a 60 MiB
+// message: read whole, 137 MB peak RSS; by 4 MiB slices 51 to 59 MB; by
+// 1 MiB slices 26 MB, in 0.17 s (incompressible) to 1.6 s (a repeated
+// line, which the server decompresses 60 times).
 const streamChunk = 1 << 20
 
 // streamContent opens the message of the queued or failed item id for a
 // reader that wants it in bounded memory (Get's items: `tlsmail queue
-// show`): it is read a slice at a time (substring), each slice by a
-// statement of its own, so that no connection is held and no snapshot kept
-// open while the reader is slow (a pager). tlsmail writes a message once,
-// at enqueue, and moves it to the failed table as it is; a row changed
-// between two slices otherwise (by another program) is an error, never two
-// versions stitched together (fetch checks each slice's row version). A
-// message over Options.MaxSize is refused as a claim refuses it
-// (outbox.ErrTooLarge: not written by the enqueue), and an item removed
-// (delivered) before its last slice was read is an error with
-// outbox.ErrNotFound, never a message cut short.
+// show`; a claimed item's, for its delivery): it is read a slice at a
+// time (substring), each slice by a statement of its own, so that no
+// connection is held and no snapshot kept open while the reader is slow
+// (a pager, a slow server). tlsmail writes a message once, at enqueue,
+// and moves it to the failed table as it is; a row changed between two
+// slices otherwise (by another program) is an error, never two versions
+// stitched together (fetch checks each slice's row version). A message
+// over Options.MaxSize is refused (outbox.ErrTooLarge: not written by the
+// enqueue), and an item removed (delivered) before its last slice was
+// read is an error with outbox.ErrNotFound, never a message cut short.
 //
 // size is the item's recorded size (the outbox row's, as enqueued): a
 // stored message of another length (a failed item whose message row was

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
@@ -201,5 +202,47 @@ func TestPostgresGetContentLost(t *testing.T) {
 	}
 	if err != nil && !errors.Is(err, outbox.ErrDamaged) {
 		t.Errorf("reading the failed item whose message was lost: %v; want outbox.ErrDamaged", err)
+	}
+}
+
+// TestPostgresClaimStreams: a claimed item larger than a claim inlines is
+// read for its delivery a slice at a time, as Get's items are, so that a
+// runner delivering several large messages at once holds a few MiB of
+// each. Shown by a rewrite of the row after the first slice was read: the
+// rest of the read fails (the slices are of one row version). Before, the
+// open read the whole message (up to 64 MiB) into memory, and the rest of
+// the read went on from that copy.
+func TestPostgresClaimStreams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	q := openPG(t, url, pgqueue.Options{})
+	db := dial(t, url)
+	content := bytes.Repeat([]byte("0123456789abcdef\r\n"), (3<<20)/18)
+	id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := q.Claim(ctx, 1, true, nil, time.Now().Add(time.Hour))
+	if err != nil || len(items) != 1 || items[0].ID != id {
+		t.Fatalf("Claim = %v, %v; want the item %s", items, err, id)
+	}
+	r, err := items[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := make([]byte, 1<<20)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(head, content[:len(head)]) {
+		t.Fatal("the first slice is not the message's start")
+	}
+	if _, err := db.Exec(ctx, `UPDATE tlsmail.message SET content = $2 WHERE id = $1`, id, bytes.ToUpper(content)); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := io.ReadAll(r); err == nil {
+		t.Fatalf("read the rest (%d bytes) without an error after the row was rewritten: the open had read the whole message", len(rest))
 	}
 }

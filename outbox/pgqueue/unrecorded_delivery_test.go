@@ -63,6 +63,11 @@ func TestPostgresDeletionRefusedStopsRun(t *testing.T) {
 		!strings.Contains(oe.Msg, "sent again") || !strings.Contains(err.Error(), "refused by the test") {
 		t.Fatalf("Run = %+v, %v; want an error naming the delivered items still queued", st, err)
 	}
+	// The refusal is for good (a trigger, not a lost connection): a
+	// Worker stops on it.
+	if !errors.Is(err, outbox.ErrRemoveRefused) {
+		t.Errorf("Run = %v; want errors.Is outbox.ErrRemoveRefused", err)
+	}
 	if queued, _ := q.Count(); queued != n {
 		t.Fatalf("%d queued, want all %d", queued, n)
 	}
