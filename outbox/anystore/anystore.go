@@ -184,10 +184,19 @@ func Open(ctx context.Context, loc Location, o Options) (outbox.Store, error) {
 // read is a *URLError; a database that cannot be reached or refuses the
 // connection is pgqueue.ConnError's error.
 func Migrate(ctx context.Context, url string) (from int, err error) {
+	return migrate(ctx, url, pgqueue.OpTimeout)
+}
+
+// migrate is Migrate, whose connection must be made within connect (a
+// host that accepts it and never answers otherwise holds `queue init`
+// for ever).
+func migrate(ctx context.Context, url string, connect time.Duration) (from int, err error) {
 	cfg, err := pgqueue.ParseConfig(url) // verify-full by default for a remote database
 	var conn *pgx.Conn
 	if err == nil {
-		conn, err = pgx.ConnectConfig(ctx, cfg.ConnConfig)
+		cctx, cancel := context.WithTimeout(ctx, connect)
+		conn, err = pgx.ConnectConfig(cctx, cfg.ConnConfig)
+		cancel()
 	}
 	if err != nil {
 		var pe *pgconn.ParseConfigError
@@ -200,6 +209,11 @@ func Migrate(ctx context.Context, url string) (from int, err error) {
 		}
 		return 0, pgqueue.ConnError("init", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// Bounded: the goodbye is written to a peer that may be gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
 	return pgqueue.Migrate(ctx, conn)
 }

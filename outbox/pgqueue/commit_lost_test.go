@@ -49,6 +49,9 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 			pgqueue.SetOpTimeout(behind, 5*time.Second)
 			pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
 			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
+			// Before the pool's close, which waits up to 15 s for a
+			// frozen connection's goodbye (pgconn's asyncClose).
+			defer proxy.cut()
 			before, err := direct.Count()
 			if err != nil {
 				t.Fatal(err)
@@ -79,5 +82,217 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 				t.Fatalf("%d items queued, %d before; want none more", after, before)
 			}
 		})
+	}
+}
+
+// TestPostgresEnqueueCommitLostDelivered: the answer to an enqueue's
+// COMMIT is lost, and before the enqueue asks the database what became
+// of it, a worker (woken by the NOTIFY of that COMMIT) has delivered the
+// item and deleted it. The enqueue reports the item as queued (its ID,
+// no error): it was committed. Before, it looked the item up in the
+// queue's tables, found it nowhere, and failed as "unavailable, nothing
+// written": the caller (sendmail, exit 75) sent the message again, a
+// duplicate of one already delivered.
+func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	srv, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	// Upper bounds only: the proxy's cut ends the wait for the answer.
+	pgqueue.SetOpTimeout(behind, 30*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	delivered := make(chan error, 1)
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.mute()
+		go func() {
+			// The worker: once the COMMIT is in, a pass delivers the
+			// item (and deletes it); then the enqueue's connection breaks.
+			defer proxy.cut()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				n, err := direct.Count()
+				if err != nil {
+					delivered <- err
+					return
+				}
+				if n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					delivered <- fmt.Errorf("the COMMIT did not reach the database")
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			st, err := submit.RunPass(ctx, direct, submit.PassConfig{})
+			if err == nil && st.Delivered != 1 {
+				err = fmt.Errorf("the pass delivered %d items, want 1", st.Delivered)
+			}
+			delivered <- err
+		}()
+	})
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if derr := <-delivered; derr != nil {
+		t.Fatal(derr)
+	}
+	if got, err := srv.Messages(); err != nil || len(got) != 1 {
+		t.Fatalf("the server has %d messages (%v), want the one delivered", len(got), err)
+	}
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed (and a worker delivered): an error has the caller send it again", id, err)
+	}
+}
+
+// TestPostgresEnqueueCommitLostPIDReused: the process ID an enqueue's
+// statement reported names another session by the time the lost COMMIT
+// is settled (the enqueue's backend gone and its PID given to a new
+// backend; here, through a seam, the PID of a live session of the same
+// role). That session is not ended: it is not the one holding the
+// enqueue's transaction. Before, pg_terminate_backend ended whatever
+// backend had the PID, an innocent session (another enqueue, a worker)
+// or, for a superuser role, an autovacuum worker.
+func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	innocent, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer innocent.Close(ctx)
+	var pid int64
+	if err := innocent.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	pgqueue.SetOpTimeout(behind, 2*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
+	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
+	pgqueue.SetBeforeCommit(behind, proxy.freeze)
+	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if err == nil {
+		t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
+	}
+	var one int
+	if err := innocent.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("the session that had the reported process ID was ended: %v", err)
+	}
+}
+
+// TestPostgresEnqueueCommitLostRestart: the answer to an enqueue's
+// COMMIT is lost because the connection breaks, and the database refuses
+// connections for a moment after (a server restarting, a failover in
+// progress: the usual reason an answer is lost). The enqueue asks again
+// until the database answers (within its bound) and reports the item as
+// queued. Before, the first refused connection ended the check: "the
+// message may be queued" with exit 75, and the caller sent it again.
+func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	// Upper bounds only: the proxy's cut ends the wait for the answer.
+	pgqueue.SetOpTimeout(behind, 30*time.Second)
+	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	committed := make(chan error, 1)
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.mute()
+		proxy.refuse(true)
+		go func() {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				n, err := direct.Count()
+				if err != nil || n == 1 || time.Now().After(deadline) {
+					if err == nil && n != 1 {
+						err = fmt.Errorf("the COMMIT did not reach the database")
+					}
+					committed <- err
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			proxy.cut()
+			time.Sleep(time.Second)
+			proxy.refuse(false)
+		}()
+	})
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v", id, err)
+	if cerr := <-committed; cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+	}
+	if _, err := direct.Get(id); err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+}
+
+// TestPostgresEnqueueCommitLostInterrupted: the caller gives up (Ctrl-C
+// cancels its context) while an enqueue waits for the answer to its
+// COMMIT from a database that has stopped answering, new connections
+// included. The enqueue still asks what became of the COMMIT, but for a
+// few seconds, not the minute of an uninterrupted one: it returns the
+// "may be queued" error within 20 s here (its bound is a minute). Before,
+// it waited the whole minute, and tlsmail, which catches a second Ctrl-C
+// as it did the first, could not be stopped meanwhile.
+func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
+	t.Parallel()
+	url := newDB(t)
+	_, a := startServer(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	pgqueue.SetOpTimeout(behind, time.Minute)
+	pgqueue.SetEnqueueTimeout(behind, time.Minute)
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.freeze()
+		proxy.swallow()
+		time.AfterFunc(200*time.Millisecond, interrupt)
+	})
+	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Logf("Enqueue: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+		if err == nil || !strings.Contains(err.Error(), "may be queued") {
+			t.Fatalf("Enqueue: %v; want the error saying the message may be queued", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the interrupted enqueue did not return within 20 s")
 	}
 }

@@ -36,3 +36,7 @@ func SetEnqueueTimeout(q *Queue, d time.Duration) { q.enqueueTimeout = d }
 
 // SetBeforeCommit runs f before each EnqueueData's COMMIT is sent.
 func SetBeforeCommit(q *Queue, f func()) { q.beforeCommit = f }
+
+// SetBackendPID has each EnqueueData take f(pid) as its backend's process
+// ID.
+func SetBackendPID(q *Queue, f func(int64) int64) { q.backendPID = f }

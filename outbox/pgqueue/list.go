@@ -25,6 +25,10 @@ import (
 // removal calls, which take no context, are bounded by it too.
 const opTimeout = time.Minute
 
+// OpTimeout is opTimeout, for the packages that talk to the queue's
+// database themselves (anystore.Migrate connects within it).
+const OpTimeout = opTimeout
+
 // wholeTimeout bounds an operation that carries a whole message (up to
 // MaxSize, 64 MiB): EnqueueData's statements. (A message is read a slice
 // at a time, each slice within opTimeout.)

@@ -25,9 +25,16 @@ import (
 // the other side: writes succeed, nothing comes back); connections made
 // after are forwarded.
 type freezeProxy struct {
-	addr string
-	mu   sync.Mutex
-	open []*proxied
+	addr  string
+	mu    sync.Mutex
+	open  []*proxied
+	conns []net.Conn // both ends of every proxied connection
+	// refusing: a new connection is closed at once (a server that is
+	// restarting).
+	refusing bool
+	// swallowing: a new connection is accepted and frozen (a host that
+	// vanished behind a NAT: the connect never completes).
+	swallowing bool
 }
 
 type proxied struct {
@@ -46,15 +53,9 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 		t.Fatal(err)
 	}
 	fp := &freezeProxy{addr: l.Addr().String()}
-	var conns []net.Conn
-	var connsMu sync.Mutex
 	t.Cleanup(func() {
 		l.Close()
-		connsMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connsMu.Unlock()
+		fp.cut()
 	})
 	go func() {
 		for {
@@ -62,17 +63,22 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 			if err != nil {
 				return
 			}
+			fp.mu.Lock()
+			refusing, swallowing := fp.refusing, fp.swallowing
+			fp.mu.Unlock()
+			if refusing {
+				c.Close()
+				continue
+			}
 			s, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue
 			}
-			connsMu.Lock()
-			conns = append(conns, c, s)
-			connsMu.Unlock()
-			pc := &proxied{}
+			pc := &proxied{frozen: swallowing}
 			fp.mu.Lock()
 			fp.open = append(fp.open, pc)
+			fp.conns = append(fp.conns, c, s)
 			fp.mu.Unlock()
 			pipe := func(dst, src net.Conn, drop func() bool) {
 				buf := make([]byte, 32<<10)
@@ -109,6 +115,30 @@ func (fp *freezeProxy) freeze() {
 		pc.frozen = true
 		pc.mu.Unlock()
 	}
+}
+
+// cut closes every connection open now, both ends: the client and the
+// server see the connection end at once.
+func (fp *freezeProxy) cut() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	for _, c := range fp.conns {
+		c.Close()
+	}
+}
+
+// refuse has new connections closed at once (on), or forwarded (off).
+func (fp *freezeProxy) refuse(on bool) {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	fp.refusing = on
+}
+
+// swallow has new connections frozen from the start.
+func (fp *freezeProxy) swallow() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	fp.swallowing = true
 }
 
 // mute drops the server's replies on every connection open now (the

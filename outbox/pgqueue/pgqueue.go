@@ -52,6 +52,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,6 +175,10 @@ type Queue struct {
 	// beforeCommit, when set (by the tests), runs before an enqueue's
 	// COMMIT is sent.
 	beforeCommit func()
+	// backendPID, when set (by the tests), replaces the process ID an
+	// enqueue's statement reported (another session's: as if the
+	// backend had gone and its PID been given to a new one).
+	backendPID func(int64) int64
 }
 
 // Open connects to the database at url (a postgres:// URL or libpq
@@ -422,6 +427,7 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 	if err != nil {
 		return "", err
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, q.enqueueTimeout)
 	defer cancel()
 	tx, err := q.pool.Begin(ctx)
@@ -429,15 +435,18 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 		return "", connErr("enqueue", err)
 	}
 	defer tx.Rollback(ctx)
-	id, pid, err := q.insertPID(ctx, tx, envJSON, d, content)
+	id, x, err := q.insertTx(ctx, tx, envJSON, d, content)
 	if err != nil {
 		return "", err
+	}
+	if q.backendPID != nil {
+		x.pid = q.backendPID(x.pid)
 	}
 	if q.beforeCommit != nil {
 		q.beforeCommit()
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return q.commitLost(ctx, id, pid, err)
+		return q.commitLost(caller, id, x, err)
 	}
 	return id, nil
 }
@@ -446,64 +455,74 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // connection broke or the bound passed): the server may have committed
 // it. Reporting it as not queued would have the caller send the message
 // again (a duplicate); reporting it as queued could lose it. So the
-// outcome is read from the database, on another connection: first the
-// backend that held the transaction is ended (pg_terminate_backend; a
-// backend whose client vanished otherwise stays until TCP keepalive
-// ends it), so that its COMMIT cannot happen later; then the item is
-// looked up. Only when that cannot be done is the outcome left open, and
-// the error says so, with the item's ID. A COMMIT the server answered
-// with an error (a PgError) did not commit.
-func (q *Queue) commitLost(ctx context.Context, id string, pid int64, err error) (string, error) {
+// outcome is read from the database, on another connection, by the
+// transaction's ID (txid_status, PostgreSQL's documentation, section
+// 9.27.5: made for "a COMMIT whose answer was lost"), not by looking the
+// item up: a worker woken by the COMMIT's notification may already have
+// delivered and deleted it. While the transaction is in progress, its
+// backend is ended (pg_terminate_backend; a backend whose client vanished
+// otherwise stays until TCP keepalive ends it), so that its COMMIT cannot
+// happen later; the backend ended is the one whose transaction is this
+// one (pg_stat_activity's backend_xid), never another session that got
+// the process ID since. The question is asked again while the database
+// cannot be reached, until the bound (opTimeout) passes, or for
+// interruptGrace once ctx is done (the caller gave up: Ctrl-C). Only
+// when the database cannot be asked is the outcome left open, and the
+// error says so, with the item's ID. A COMMIT the server answered with
+// an error (a PgError) did not commit.
+func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (string, error) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return "", connErr("enqueue", err)
 	}
 	rctx, cancel := q.bound(context.WithoutCancel(ctx))
 	defer cancel()
-	// A connection of its own: the pool's idle ones may have gone the way
-	// of the broken one.
-	conn, cerr := pgx.ConnectConfig(rctx, q.cfg.ConnConfig)
-	if cerr == nil {
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			conn.Close(cctx)
+	// A caller that gave up (ctx done: an interrupted command) still
+	// hears the outcome from a database that answers, but waits for one
+	// that does not for interruptGrace, not the whole bound.
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-rctx.Done():
+			return
+		}
+		t := time.NewTimer(interruptGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
 			cancel()
-		}()
-	}
-	settled := func() (bool, error) {
-		if cerr != nil {
-			return false, cerr
+		case <-rctx.Done():
 		}
-		for {
-			// (Not "pg_terminate_backend(pid) OR true": the planner folds
-			// that to true without calling the function.)
-			var signalled bool
-			if err := conn.QueryRow(rctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&signalled); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					return true, nil // gone: its transaction is over
-				}
-				return false, err
-			}
-			select {
-			case <-rctx.Done():
-				return false, rctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
+	}()
+	// Asked again while the database cannot be reached (a server that
+	// restarts or fails over, the usual reason an answer is lost, refuses
+	// connections for a while), until the bound passes; not when it
+	// refuses the question (a right, a password).
+	var st string
+	var serr error
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		st, serr = q.txStatus(rctx, x)
+		if serr == nil || errors.Is(serr, errTxForgotten) || !errors.Is(connErr("enqueue", serr), ErrUnavailable) {
+			break
 		}
-	}
-	var queued bool
-	ok, serr := settled()
-	if ok {
-		serr = conn.QueryRow(rctx, `SELECT EXISTS (SELECT 1 FROM tlsmail.outbox WHERE id = $1)
-			OR EXISTS (SELECT 1 FROM tlsmail.failed WHERE id = $1)`, id).Scan(&queued)
+		t := time.NewTimer(wait)
+		select {
+		case <-rctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if rctx.Err() != nil {
+			break
+		}
 	}
 	switch {
-	case serr == nil && queued:
-		q.logf("outbox: the database did not answer the commit of %s, and has it: queued", id)
+	case serr == nil && st == "committed":
+		q.logf("outbox: the database did not answer the commit of %s, and committed it: queued", id)
 		return id, nil
 	case serr == nil:
-		return "", connErr("enqueue", err) // not committed: nothing written
+		return "", connErr("enqueue", err) // aborted: nothing written
 	}
+	q.logf("outbox: the database did not answer the commit of %s, and could not be asked whether it made it: %v", id, redact(serr))
 	var ce *Error
 	errors.As(connErr("enqueue", err), &ce) // always an *Error
 	ce.ID = id
@@ -511,6 +530,67 @@ func (q *Queue) commitLost(ctx context.Context, id string, pid int64, err error)
 	ce.Fix = "once the database answers again, look the item up by its ID before sending the message again"
 	return "", ce
 }
+
+// txStatus asks the database, on a connection of its own (the pool's
+// idle ones may have gone the way of the broken one), whether the
+// transaction x committed ("committed") or not ("aborted"), ending its
+// backend while it is in progress.
+func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
+	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		// Bounded: the goodbye is written to a peer that may be gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	// The 32-bit xid pg_stat_activity shows: the low half of the
+	// epoch-extended one txid_current gives.
+	xid := strconv.FormatInt(x.txid&0xFFFFFFFF, 10)
+	for {
+		var st *string
+		if err := conn.QueryRow(ctx, `SELECT txid_status($1)`, x.txid).Scan(&st); err != nil {
+			return "", err
+		}
+		if st == nil {
+			return "", errTxForgotten
+		}
+		if *st != "in progress" {
+			return *st, nil
+		}
+		// (count, not "pg_terminate_backend(pid) OR true": the planner
+		// folds that to true without calling the function.)
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE pid = $1 AND backend_xid::text = $2`, x.pid, xid).Scan(&n); err != nil {
+			return "", err
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// interruptGrace is how long commitLost asks a database that does not
+// answer once its caller has given up.
+const interruptGrace = 5 * time.Second
+
+// errTxForgotten: txid_status has no answer for the transaction (its
+// status was truncated away, which takes far longer than commitLost's
+// bound).
+var errTxForgotten = errors.New("the database no longer knows the transaction")
+
+// txRef names an enqueue's transaction in the server: its backend's
+// process ID (pg_backend_pid: the server's own, also through a pooler,
+// whose connection protocol reports a process ID of its own) and its
+// transaction ID (txid_current: epoch-extended, never reused).
+type txRef struct{ pid, txid int64 }
 
 // EnqueueTx queues a message inside the caller's transaction tx: the item
 // (and the notification of the workers) exists once tx commits, and not
@@ -561,25 +641,23 @@ func (q *Queue) prepare(env outbox.Envelope, d outbox.Data, r io.Reader) (envJSO
 
 // insert stores a prepared item in tx.
 func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, error) {
-	id, _, err := q.insertPID(ctx, tx, envJSON, d, content)
+	id, _, err := q.insertTx(ctx, tx, envJSON, d, content)
 	return id, err
 }
 
-// insertPID is insert, which also returns the process ID of the server's
-// backend that runs tx (pg_backend_pid: the server's own, also through a
-// pooler, whose connection protocol reports a process ID of its own).
-func (q *Queue) insertPID(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, int64, error) {
+// insertTx is insert, which also returns what names tx in the server.
+func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, txRef, error) {
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx
 	// commits.
-	var pid int64
+	var x txRef
 	if err := tx.QueryRow(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
 		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
-		SELECT pg_backend_pid() FROM (SELECT pg_notify($7, '')) n`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel).Scan(&pid); err != nil {
-		return "", 0, connErr("enqueue", err)
+		SELECT pg_backend_pid(), txid_current() FROM (SELECT pg_notify($7, '')) n`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel).Scan(&x.pid, &x.txid); err != nil {
+		return "", txRef{}, connErr("enqueue", err)
 	}
-	return id, pid, nil
+	return id, x, nil
 }
 
 // Listen is outbox.Notifier: it calls wake for each notification of
