@@ -487,6 +487,19 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // names the refused recipients (outbox.Result.Recipients): the failed item
 // keeps only them.
 func Classify(err error) outbox.Result {
+	var se *sourceError
+	if errors.As(err, &se) {
+		// The stored message could not be read to its end while it was
+		// sent: the server dropped the partial message (the connection
+		// was closed without the end marker), and the smtp layer's
+		// verdict (a usage error: "check the message file") is not the
+		// item's. The queue's read error decides: a database that went
+		// away, or an item another runner took over and removed, is
+		// tried again, never a bounce.
+		r := outbox.Classify(se.err)
+		r.Err = err
+		return r
+	}
 	r := outbox.Classify(err)
 	if r.Outcome == outbox.Permanent && (isKind(err, smtp.KindAuth) || isKind(err, smtp.KindConfig)) {
 		r.Outcome = outbox.Temporary
@@ -547,7 +560,7 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 		return env, bytes.NewReader(b), nil
 	}
 	if recorded {
-		return env, r, nil
+		return env, itemReader{r}, nil
 	}
 	headerUTF8, body8, err := scanContent(r)
 	r.Close()
@@ -560,7 +573,28 @@ func prepareItem(it *outbox.Item) (smtp.Envelope, io.Reader, error) {
 	if err != nil {
 		return env, nil, err
 	}
-	return env, r, nil
+	return env, itemReader{r}, nil
+}
+
+// sourceError is a failure to read a queued item's stored message while
+// it was being sent (a PostgreSQL queue's next slice: the item was removed
+// or changed by another runner, the database could not be reached; a
+// spool file found damaged at its end). Classify judges the item by it,
+// not by the *smtp.Error of the DATA it interrupted.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// itemReader marks its reader's failures (io.EOF aside) as sourceErrors.
+type itemReader struct{ io.ReadCloser }
+
+func (r itemReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
+	return n, err
 }
 
 // readExactly reads the size bytes of an item's content in one buffer and
