@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -833,11 +832,17 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 			if err != nil {
 				return err
 			}
-			// Every ID is tried (as postsuper -d does); the first
-			// failure is the command's, and each is on standard error.
-			var first error
+			// Every ID is tried (as postsuper -d does), an ID given twice
+			// once; the first failure is the command's, and with several
+			// each is on standard error in the arguments' order.
+			var fails []*exitError
+			seen := map[string]bool{}
 			for _, id := range args {
-				var ferr error
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				var ferr *exitError
 				err := q.Remove(id)
 				switch {
 				case err == nil:
@@ -854,12 +859,20 @@ func newQueueRemoveCommand(e *env, st *runState, qf *queueFlags) *cobra.Command 
 				default:
 					ferr = queueError(err)
 				}
-				if first != nil {
-					fmt.Fprintf(e.stderr, "tlsmail: %v\n", ferr)
-				}
-				first = cmp.Or(first, ferr)
+				fails = append(fails, ferr)
 			}
-			return first
+			if len(fails) <= 1 {
+				if len(fails) == 0 {
+					return nil
+				}
+				return fails[0]
+			}
+			for _, f := range fails {
+				fmt.Fprintf(e.stderr, "tlsmail: %v\n", f)
+			}
+			first := *fails[0]
+			first.msg = fmt.Sprintf("%d of the IDs given were not removed (each above); the first: %s", len(fails), fails[0].Error())
+			return &first
 		},
 	}
 }
