@@ -68,11 +68,17 @@ type Result struct {
 
 // Classify makes a Result from a delivery error: nil is Delivered; an error
 // that has (anywhere in its chain) a method Temporary() bool returning
-// false is Permanent; everything else is Temporary, so that an unexpected
-// error keeps the message until it expires rather than dropping it.
+// false is Permanent; so is a stored item found damaged (ErrDamaged:
+// trying again reads the same, so it goes to the failed items with the
+// reason at once, not after every attempt until it expires); everything
+// else is Temporary, so that an unexpected error keeps the message until
+// it expires rather than dropping it.
 func Classify(err error) Result {
 	if err == nil {
 		return Result{Outcome: Delivered}
+	}
+	if errors.Is(err, ErrDamaged) {
+		return Result{Outcome: Permanent, Err: err}
 	}
 	var t interface{ Temporary() bool }
 	if errors.As(err, &t) && !t.Temporary() {
