@@ -599,12 +599,13 @@ func (r itemReader) Read(p []byte) (int, error) {
 
 // readExactly reads the size bytes of an item's content in one buffer and
 // then reads on to the end, where the outbox checks the checksum: content
-// longer or shorter than size is an error.
+// longer or shorter than size is an error with outbox.ErrDamaged (reading
+// it again reads the same).
 func readExactly(r io.Reader, size int64) ([]byte, error) {
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = fmt.Errorf("the queued content is shorter than its recorded size (%d bytes)", size)
+			err = fmt.Errorf("the queued content is shorter than its recorded size (%d bytes): %w", size, outbox.ErrDamaged)
 		}
 		return nil, err
 	}
@@ -612,7 +613,7 @@ func readExactly(r io.Reader, size int64) ([]byte, error) {
 	for range 8 { // a reader returns io.EOF, not (0, nil) for ever
 		n, err := r.Read(one[:])
 		if n > 0 {
-			return nil, fmt.Errorf("the queued content is longer than its recorded size (%d bytes)", size)
+			return nil, fmt.Errorf("the queued content is longer than its recorded size (%d bytes): %w", size, outbox.ErrDamaged)
 		}
 		if err == io.EOF {
 			return b, nil

@@ -191,13 +191,13 @@ func TestPostgresDeliverChangedMidData(t *testing.T) {
 	}
 }
 
-// TestPostgresDeliverSizeMismatch: a claimed item larger than a claim
-// inlines whose stored message is not of its recorded size (the row was
-// changed outside tlsmail) reads the same at every attempt
-// (outbox.ErrDamaged): it is moved to the failed items with the reason at
-// once, as a claim moves a row it cannot read, not deferred attempt after
-// attempt until it expires. Nothing reaches the server. Before, it was
-// deferred.
+// TestPostgresDeliverSizeMismatch: a claimed item whose stored message is
+// not of its recorded size (the row was changed outside tlsmail) reads the
+// same at every attempt (outbox.ErrDamaged): it is moved to the failed
+// items with the reason at once, as a claim moves a row it cannot read,
+// not deferred attempt after attempt until it expires, whether the claim
+// inlined it (up to 32 KiB) or it is read by slices. Nothing reaches the
+// server. Before, both were deferred.
 func TestPostgresDeliverSizeMismatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -207,22 +207,28 @@ func TestPostgresDeliverSizeMismatch(t *testing.T) {
 	srv, settings := startSMTP(t)
 	e := env
 	e.Body = "7BIT"
-	id, err := q.EnqueueData(ctx, e, outbox.Data{Settings: settings}, bytes.NewReader(sized("Subject: x\r\n\r\n", 40<<10)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(ctx, `UPDATE tlsmail.outbox SET size = size + 1 WHERE id = $1`, id); err != nil {
-		t.Fatal(err)
+	var ids []string
+	for _, n := range []int{20 << 10, 40 << 10} {
+		id, err := q.EnqueueData(ctx, e, outbox.Data{Settings: settings}, bytes.NewReader(sized("Subject: x\r\n\r\n", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `UPDATE tlsmail.outbox SET size = size + 1 WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
 	}
 	st, err := q.Run(ctx, outbox.RunConfig{Deliver: (&submit.Deliverer{}).Deliver})
-	if err != nil || st.Failed != 1 || st.Deferred != 0 {
-		t.Errorf("run: %+v, %v; want the item failed, not deferred", st, err)
+	if err != nil || st.Failed != 2 || st.Deferred != 0 {
+		t.Errorf("run: %+v, %v; want both items failed, none deferred", st, err)
 	}
 	if ms, _ := srv.Messages(); len(ms) != 0 {
 		t.Errorf("the server stored %d messages; want none", len(ms))
 	}
-	var reason string
-	if err := db.QueryRow(ctx, `SELECT reason FROM tlsmail.failed WHERE id = $1`, id).Scan(&reason); err != nil || !strings.Contains(reason, "queued with") {
-		t.Errorf("the failed item's reason: %q, %v; want the size mismatch", reason, err)
+	for _, id := range ids {
+		var reason string
+		if err := db.QueryRow(ctx, `SELECT reason FROM tlsmail.failed WHERE id = $1`, id).Scan(&reason); err != nil || !strings.Contains(reason, "size") && !strings.Contains(reason, "queued with") {
+			t.Errorf("the failed item's reason: %q, %v; want the size mismatch", reason, err)
+		}
 	}
 }
