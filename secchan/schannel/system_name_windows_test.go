@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -110,11 +111,13 @@ func closedPort(t *testing.T) string {
 func offlinePKI(t *testing.T, addr string) (*testpki.Authority, *testpki.Leaf) {
 	t.Helper()
 	urls := testpki.Options{CRLDistributionPoints: []string{"http://" + addr + "/ca.crl"}, OCSPServer: []string{"http://" + addr + "/ocsp"}}
-	root, err := testpki.NewRoot(testpki.Options{})
+	root, err := testpki.NewRoot(testpki.Options{CommonName: uniqueCA("Root", t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inter, err := root.NewIntermediate(urls)
+	io := urls
+	io.CommonName = uniqueCA("Intermediate", t)
+	inter, err := root.NewIntermediate(io)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +214,29 @@ func TestSystemTrailingDot(t *testing.T) {
 	}
 }
 
+// uniqueCA is a CA's common name of its own for the test: these tests put
+// their roots in CurrentUser\Root under Wine, and Wine's crypt32 finds an
+// issuer by name, so a CA of another test with the same name (still in a
+// store, or in a cache of the process) could be taken for this one and
+// the chain fail with a signature that does not verify (trust status
+// 0x8), as TestSystemIPAddress did now and then in a whole-package run.
+func uniqueCA(kind string, t *testing.T) string {
+	return fmt.Sprintf("tlsmail Test %s CA %s %d", kind, t.Name(), time.Now().UnixNano())
+}
+
 // TestSystemIPAddress: with system trust an IP address is checked against
 // the certificate's IP SANs (by the Go check; Wine's SSL policy refuses
 // every IP address).
 func TestSystemIPAddress(t *testing.T) {
-	pk, err := testpki.NewPKI(nil, nil) // localhost, 127.0.0.1, ::1
+	root, err := testpki.NewRoot(testpki.Options{CommonName: uniqueCA("Root", t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(testpki.Options{CommonName: uniqueCA("Intermediate", t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(testpki.Options{DNSNames: testpki.LoopbackNames, IPAddresses: testpki.LoopbackIPs()}) // localhost, 127.0.0.1, ::1
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +245,8 @@ func TestSystemIPAddress(t *testing.T) {
 		ok   bool
 	}{{"127.0.0.1", true}, {"[::1]", true}, {"127.0.0.2", false}} {
 		t.Run(c.name, func(t *testing.T) {
-			p := Provider{chainEngine: systemRoot(t, pk.Root.Cert, true)}
-			srv := serveChain(t, pk.Server)
+			p := Provider{chainEngine: systemRoot(t, root.Cert, true)}
+			srv := serveChain(t, leaf)
 			cfg := &secchan.Config{ServerName: c.name, Logf: t.Logf}
 			cfg.Trust.Revocation = trust.RevocationOff
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
