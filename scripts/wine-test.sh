@@ -167,7 +167,20 @@ status=0
 # The log is per prefix, so that runs in different prefixes at once keep
 # their own (TLSMAIL_WINE_LOG overrides it).
 wlog=${TLSMAIL_WINE_LOG:-$WINEPREFIX.test.log}
-go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >"$wlog" 2>&1 || status=$?
+if $defaults; then
+	# The schannel tests that trust a root through the user's system store
+	# (TestSystem*) run in a test process of their own: Wine's crypt32
+	# keeps, per process, the CA certificates earlier tests put in the
+	# user's stores (client certificate chains go to CurrentUser\CA) and
+	# finds an issuer by name, so a same-named test CA of an earlier test
+	# has made their chains fail now and then ("a signature that does not
+	# verify", trust status 0x8) in whole-package runs, never alone. Only
+	# package secchan/schannel has tests of that name.
+	go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" -skip '^TestSystem' "$@" >"$wlog" 2>&1 || status=$?
+	go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >>"$wlog" 2>&1 || status=$?
+else
+	go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >"$wlog" 2>&1 || status=$?
+fi
 if $defaults; then
 	# Package trust's Windows tests only (the revocation cache directory's
 	# owner and DACL check); its other tests are about Unix files.
