@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -10,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestQueuePostgresConfigReadOncePerPass: a pass of `queue run` over a
@@ -34,20 +31,9 @@ func TestQueuePostgresConfigReadOncePerPass(t *testing.T) {
 		host, port, srv.CAFile(), logfile, testUser, testPassword, counter)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	const items = 5
 	for i := range items {
-		settings, _ := json.Marshal(map[string]any{"config_file": cfg, "account": "work", "config_host": host,
-			"host": host, "port": port, "tls": "starttls", "trust_file": srv.CAFile(), "auth": "on", "user": testUser,
-			"secret": map[string]string{"source": "config", "ref": "work"}, "logfile": logfile})
-		envelope := `{"from":"ann@example.com","to":["bob@example.org"]}`
-		content := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
-		id := fmt.Sprintf("%013x%016x", time.Now().UnixMicro(), i)
-		if _, err := conn.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $4))
-			INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($5::text), $6)`,
-			id, envelope, settings, []byte(content), string(settings), len(content)); err != nil {
-			t.Fatal(err)
-		}
+		configAccountRow(t, conn, i, cfg, host, port, srv.CAFile(), logfile, `{"from":"ann@example.com","to":["bob@example.org"]}`)
 	}
 	r := cli{args: []string{"queue", "run", "--queue-url", url}, env: []string{"HOME=" + dir}}.run(t)
 	if r.code != 0 || strings.Count(r.stdout, "delivered ") != items {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -10,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TestQueuePostgresItemLogFile: an item of the PostgreSQL queue chooses,
@@ -24,10 +19,7 @@ import (
 // logfile is the account's gets its line. Before Connector.ItemLog, the
 // runner appended to the file the row named.
 func TestQueuePostgresItemLogFile(t *testing.T) {
-	url := pgDB(t, "itemlog")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, conn := pgInitDB(t, "itemlog")
 	srv := startServer(t, nil)
 	dir := t.TempDir()
 	logfile := filepath.Join(dir, "msmtp.log")
@@ -39,24 +31,8 @@ func TestQueuePostgresItemLogFile(t *testing.T) {
 		host, port, srv.CAFile(), logfile, testUser, testPassword)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	for i, lf := range []string{victim, logfile} {
-		settings, _ := json.Marshal(map[string]any{"config_file": cfg, "account": "work", "config_host": host,
-			"host": host, "port": port, "tls": "starttls", "trust_file": srv.CAFile(), "auth": "on", "user": testUser,
-			"secret": map[string]string{"source": "config", "ref": "work"}, "logfile": lf})
-		envelope := `{"from":"a;touch /tmp/x;@example.com","to":["bob@example.org"]}`
-		content := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
-		id := fmt.Sprintf("%013x%016x", time.Now().UnixMicro(), i)
-		if _, err := conn.Exec(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $4))
-			INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($5::text), $6)`,
-			id, envelope, settings, []byte(content), string(settings), len(content)); err != nil {
-			t.Fatal(err)
-		}
+		configAccountRow(t, conn, i, cfg, host, port, srv.CAFile(), lf, `{"from":"a;touch /tmp/x;@example.com","to":["bob@example.org"]}`)
 	}
 	r := cli{args: []string{"queue", "run", "--queue-url", url}, env: []string{"HOME=" + dir}}.run(t)
 	if r.code != 0 || strings.Count(r.stdout, "delivered ") != 2 {

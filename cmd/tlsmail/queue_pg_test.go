@@ -56,6 +56,25 @@ func pgInitDB(t *testing.T, name string) (string, *pgx.Conn) {
 	return url, conn
 }
 
+// configAccountRow writes, as an application host's SQL would, a queue
+// row whose settings name the runner's configuration account "work" in
+// the file cfg (its password source), for the server at host:port trusted
+// through caFile, with the log file logfile; the row's envelope is
+// envelope and its message a short one numbered i.
+func configAccountRow(t *testing.T, conn *pgx.Conn, i int, cfg, host string, port int, caFile, logfile, envelope string) {
+	t.Helper()
+	settings, _ := json.Marshal(map[string]any{"config_file": cfg, "account": "work", "config_host": host,
+		"host": host, "port": port, "tls": "starttls", "trust_file": caFile, "auth": "on", "user": testUser,
+		"secret": map[string]string{"source": "config", "ref": "work"}, "logfile": logfile})
+	content := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)
+	id := fmt.Sprintf("%013x%016x", time.Now().UnixMicro(), i)
+	if _, err := conn.Exec(context.Background(), `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $4))
+		INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($5::text), $6)`,
+		id, envelope, settings, []byte(content), string(settings), len(content)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestQueuePostgresCLI: the command line on the PostgreSQL queue: before
 // `queue init` a send --defer is refused (exit 78, saying to run init);
 // init creates the schema (and says so again when run twice); send
