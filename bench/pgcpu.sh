@@ -10,7 +10,8 @@
 #
 # Parameters (environment):
 #   BINS        label=path pairs of tlsmail binaries (default: "tree=" this tree, built)
-#   SPOOL=0     leave out the spool directory row (default: measured with the first binary)
+#   SPOOL=0     leave out the spool directory row (default: measured with the first binary,
+#               one `queue run` process, as section 8's spool row)
 #   WORKERS     `queue run` processes at once on PostgreSQL    (default 4)
 #   MESSAGES    messages per run                               (default 5000)
 #   ROUNDS      interleaved rounds                             (default 5)
@@ -34,6 +35,9 @@ set -euo pipefail
 WORKERS=${WORKERS:-4}
 MESSAGES=${MESSAGES:-5000}
 ROUNDS=${ROUNDS:-5}
+for need in psql /usr/bin/time setpriv; do
+	command -v "$need" >/dev/null || { echo "bench/pgcpu.sh: $need is missing (Debian: postgresql-client, time, util-linux)" >&2; exit 1; }
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlsmail-pgcpu.XXXXXX")
 sink_pid= pgdir=
@@ -129,7 +133,7 @@ fi
 
 # run LABEL: one measured run; prints "label rate workers_us sink_us pg_us total_us sessions deletes".
 run() {
-	local l=$1 b i p0 s0 st en p1 s1 w sess dels pids=
+	local l=$1 b i p0 s0 st en p1 s1 w sess dels left pids=
 	: >"$work/time"
 	if [ "$l" = spool ]; then
 		rm -rf "$work/spool.run" && cp -a "$work/spool.tpl" "$work/spool.run"
