@@ -30,10 +30,6 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
 	for i, tt := range []struct {
 		name   string
@@ -44,8 +40,7 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 		{"commit lost", (*freezeProxy).freeze, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-			behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+			proxy, behind := behindProxy(t, url, pgqueue.Options{})
 			pgqueue.SetOpTimeout(behind, 5*time.Second)
 			pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
 			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
@@ -98,13 +93,8 @@ func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	srv, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
 	// Upper bounds only: the proxy's cut ends the wait for the answer.
 	pgqueue.SetOpTimeout(behind, 30*time.Second)
 	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
@@ -164,10 +154,6 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	innocent, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +163,7 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	if err := innocent.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
 	pgqueue.SetOpTimeout(behind, 2*time.Second)
 	pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
@@ -207,13 +192,8 @@ func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
 	// Upper bounds only: the proxy's cut ends the wait for the answer.
 	pgqueue.SetOpTimeout(behind, 30*time.Second)
 	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
@@ -264,12 +244,7 @@ func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
 	t.Parallel()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
 	pgqueue.SetOpTimeout(behind, time.Minute)
 	pgqueue.SetEnqueueTimeout(behind, time.Minute)
 	ctx, interrupt := context.WithCancel(context.Background())
