@@ -30,10 +30,6 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
 	for i, tt := range []struct {
 		name   string
@@ -44,10 +40,7 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 		{"commit lost", (*freezeProxy).freeze, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-			behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
-			pgqueue.SetOpTimeout(behind, 5*time.Second)
-			pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
+			proxy, behind := commitLostQueue(t, url, 5*time.Second, 2*time.Second)
 			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
 			// Before the pool's close, which waits up to 15 s for a
 			// frozen connection's goodbye (pgconn's asyncClose).
@@ -98,16 +91,9 @@ func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	srv, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
 	// Upper bounds only: the proxy's cut ends the wait for the answer.
-	pgqueue.SetOpTimeout(behind, 30*time.Second)
-	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	proxy, behind := commitLostQueue(t, url, 30*time.Second, 30*time.Second)
 	delivered := make(chan error, 1)
 	pgqueue.SetBeforeCommit(behind, func() {
 		proxy.mute()
@@ -115,21 +101,9 @@ func TestPostgresEnqueueCommitLostDelivered(t *testing.T) {
 			// The worker: once the COMMIT is in, a pass delivers the
 			// item (and deletes it); then the enqueue's connection breaks.
 			defer proxy.cut()
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				n, err := direct.Count()
-				if err != nil {
-					delivered <- err
-					return
-				}
-				if n == 1 {
-					break
-				}
-				if time.Now().After(deadline) {
-					delivered <- fmt.Errorf("the COMMIT did not reach the database")
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
+			if err := waitCommitted(direct); err != nil {
+				delivered <- err
+				return
 			}
 			st, err := submit.RunPass(ctx, direct, submit.PassConfig{})
 			if err == nil && st.Delivered != 1 {
@@ -164,10 +138,6 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	innocent, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -177,10 +147,7 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	if err := innocent.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
-	pgqueue.SetOpTimeout(behind, 2*time.Second)
-	pgqueue.SetEnqueueTimeout(behind, 2*time.Second)
+	proxy, behind := commitLostQueue(t, url, 2*time.Second, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
 	pgqueue.SetBeforeCommit(behind, proxy.freeze)
 	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
@@ -207,33 +174,15 @@ func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct := openPG(t, url, pgqueue.Options{})
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
 	// Upper bounds only: the proxy's cut ends the wait for the answer.
-	pgqueue.SetOpTimeout(behind, 30*time.Second)
-	pgqueue.SetEnqueueTimeout(behind, 30*time.Second)
+	proxy, behind := commitLostQueue(t, url, 30*time.Second, 30*time.Second)
 	committed := make(chan error, 1)
 	pgqueue.SetBeforeCommit(behind, func() {
 		proxy.mute()
 		proxy.refuse(true)
 		go func() {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				n, err := direct.Count()
-				if err != nil || n == 1 || time.Now().After(deadline) {
-					if err == nil && n != 1 {
-						err = fmt.Errorf("the COMMIT did not reach the database")
-					}
-					committed <- err
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			committed <- waitCommitted(direct)
 			proxy.cut()
 			time.Sleep(time.Second)
 			proxy.refuse(false)
@@ -264,14 +213,7 @@ func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
 	t.Parallel()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
-	pgqueue.SetOpTimeout(behind, time.Minute)
-	pgqueue.SetEnqueueTimeout(behind, time.Minute)
+	proxy, behind := commitLostQueue(t, url, time.Minute, time.Minute)
 	ctx, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
 	pgqueue.SetBeforeCommit(behind, func() {
@@ -294,5 +236,33 @@ func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the interrupted enqueue did not return within 20 s")
+	}
+}
+
+// commitLostQueue opens a Queue behind a freezeProxy to url's database
+// (behindProxy), each database operation bounded by op and an enqueue's
+// database work by enqueue.
+func commitLostQueue(t *testing.T, url string, op, enqueue time.Duration) (*freezeProxy, *pgqueue.Queue) {
+	t.Helper()
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
+	pgqueue.SetOpTimeout(behind, op)
+	pgqueue.SetEnqueueTimeout(behind, enqueue)
+	return proxy, behind
+}
+
+// waitCommitted waits (up to 20 s) for the enqueue's COMMIT to reach the
+// database: the one item queued, as q (connected directly) sees it.
+func waitCommitted(q *pgqueue.Queue) error {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := q.Count()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the COMMIT did not reach the database")
+		}
 	}
 }

@@ -23,17 +23,9 @@ func TestPostgresEnqueueOnlyRole(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	admin := dial(t, url)
-	role := fmt.Sprintf("app_%d", dbSeq.Add(1))
-	for _, stmt := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE ON SCHEMA tlsmail TO " + role,
-		"GRANT SELECT ON tlsmail.schema_version TO " + role,
-		"GRANT INSERT ON tlsmail.message, tlsmail.outbox TO " + role,
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	role := createRole(t, admin, "app",
+		"SELECT ON tlsmail.schema_version",
+		"INSERT ON tlsmail.message, tlsmail.outbox")
 	if !strings.Contains(url, "tlsmail@") {
 		t.Fatalf("unexpected test URL %s", url)
 	}
@@ -67,16 +59,8 @@ func TestPostgresEnqueueOnlyRole(t *testing.T) {
 	}
 	// The workers' grants: everything on the queue's tables (a run
 	// claims, deletes, moves to failed, queues again), no more.
-	worker := fmt.Sprintf("worker_%d", dbSeq.Add(1))
-	for _, stmt := range []string{
-		"CREATE ROLE " + worker + " LOGIN",
-		"GRANT USAGE ON SCHEMA tlsmail TO " + worker,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tlsmail TO " + worker,
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	worker := createRole(t, admin, "worker",
+		"SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tlsmail")
 	w := openPG(t, strings.Replace(url, "tlsmail@", worker+"@", 1), pgqueue.Options{})
 	st, err := w.Run(ctx, outbox.RunConfig{Deliver: deliverer()})
 	if err != nil || st.Deferred != 1 {
@@ -94,19 +78,11 @@ func TestPostgresDeploymentWorkerGrants(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	admin := dial(t, url)
-	worker := fmt.Sprintf("worker_%d", dbSeq.Add(1))
-	for _, stmt := range []string{
-		"CREATE ROLE " + worker + " LOGIN",
-		"GRANT USAGE ON SCHEMA tlsmail TO " + worker,
-		"GRANT SELECT ON tlsmail.schema_version TO " + worker,
-		"GRANT SELECT, UPDATE, DELETE ON tlsmail.outbox TO " + worker,
-		"GRANT SELECT, DELETE ON tlsmail.message TO " + worker,
-		"GRANT SELECT, INSERT ON tlsmail.failed TO " + worker,
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	worker := createRole(t, admin, "worker",
+		"SELECT ON tlsmail.schema_version",
+		"SELECT, UPDATE, DELETE ON tlsmail.outbox",
+		"SELECT, DELETE ON tlsmail.message",
+		"SELECT, INSERT ON tlsmail.failed")
 	q := openPG(t, url, pgqueue.Options{})
 	var ids []string
 	for i := range 3 {
@@ -136,4 +112,26 @@ func TestPostgresDeploymentWorkerGrants(t *testing.T) {
 	if failed, err := w.ListFailed(); err != nil || len(failed) != 1 || failed[0].ID != ids[1] {
 		t.Fatalf("ListFailed with the worker's grants = %+v, %v", failed, err)
 	}
+}
+
+// createRole creates a login role named prefix_N (N unique in the test
+// process) with USAGE on schema tlsmail and each of the grants ("SELECT
+// ON tlsmail.failed": the privileges and objects of a GRANT statement),
+// and returns its name.
+func createRole(t *testing.T, admin *pgx.Conn, prefix string, grants ...string) string {
+	t.Helper()
+	role := fmt.Sprintf("%s_%d", prefix, dbSeq.Add(1))
+	stmts := []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA tlsmail TO " + role,
+	}
+	for _, g := range grants {
+		stmts = append(stmts, "GRANT "+g+" TO "+role)
+	}
+	for _, stmt := range stmts {
+		if _, err := admin.Exec(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	return role
 }

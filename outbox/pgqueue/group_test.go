@@ -232,14 +232,7 @@ func TestPostgresGroupSharedByConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn := dial(t, url)
-	if _, err := conn.Exec(ctx, `CREATE TABLE public.deletes (n bigint);
-		CREATE FUNCTION public.count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN INSERT INTO public.deletes SELECT count(*) FROM old; RETURN NULL; END $$;
-		CREATE TRIGGER count_deletes AFTER DELETE ON tlsmail.outbox REFERENCING OLD TABLE AS old
-			FOR EACH STATEMENT EXECUTE FUNCTION public.count_deletes();`); err != nil {
-		t.Fatal(err)
-	}
+	conn := countDeletes(t, url)
 	var batches [2][]*outbox.Item
 	for i := range batches {
 		b, err := q.Claim(ctx, 4, true, nil, time.Now().Add(time.Hour))
@@ -261,19 +254,7 @@ func TestPostgresGroupSharedByConnections(t *testing.T) {
 		rec.End(b2)
 		rec.Close()
 	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the recorder did not finish")
-	}
-	rows, err := conn.Query(ctx, `SELECT n FROM public.deletes WHERE n > 0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		t.Fatal(err)
-	}
+	groups := deletedGroups(t, conn, done, 30*time.Second)
 	if len(groups) != 1 || groups[0] != 8 {
 		t.Errorf("DELETE statements removed %v rows; want one statement for the 8 items of both batches", groups)
 	}
@@ -300,13 +281,8 @@ func TestPostgresGroupGathersAfterDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn := dial(t, url)
-	if _, err := conn.Exec(ctx, `CREATE TABLE public.deletes (n bigint);
-		CREATE SEQUENCE public.started;
-		CREATE FUNCTION public.count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN INSERT INTO public.deletes SELECT count(*) FROM old; RETURN NULL; END $$;
-		CREATE TRIGGER count_deletes AFTER DELETE ON tlsmail.outbox REFERENCING OLD TABLE AS old
-			FOR EACH STATEMENT EXECUTE FUNCTION public.count_deletes();
+	conn := countDeletes(t, url)
+	if _, err := conn.Exec(ctx, `CREATE SEQUENCE public.started;
 		CREATE FUNCTION public.slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF nextval('public.started') = 1 THEN
@@ -357,12 +333,42 @@ func TestPostgresGroupGathersAfterDeletion(t *testing.T) {
 		rec.End(b)
 		rec.Close()
 	}()
+	groups := deletedGroups(t, conn, done, 60*time.Second)
+	if len(groups) != 2 || groups[0] != 50 || groups[1] != 50 {
+		t.Errorf("DELETE statements removed %v rows; want [50 50] (the 10 delivered during the first deletion gather with the next 40)", groups)
+	}
+	if left, err := q.Count(); err != nil || left != 0 {
+		t.Errorf("%d items left (%v)", left, err)
+	}
+}
+
+// countDeletes connects to url's database and adds a statement-level
+// trigger that records in public.deletes how many rows each DELETE on
+// tlsmail.outbox removed; deletedGroups reads them.
+func countDeletes(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn := dial(t, url)
+	if _, err := conn.Exec(context.Background(), `CREATE TABLE public.deletes (n bigint);
+		CREATE FUNCTION public.count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO public.deletes SELECT count(*) FROM old; RETURN NULL; END $$;
+		CREATE TRIGGER count_deletes AFTER DELETE ON tlsmail.outbox REFERENCING OLD TABLE AS old
+			FOR EACH STATEMENT EXECUTE FUNCTION public.count_deletes();`); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// deletedGroups waits (up to timeout) for the recorder's goroutine to
+// close done and returns the row counts of the DELETE statements that
+// removed rows, in order (countDeletes).
+func deletedGroups(t *testing.T, conn *pgx.Conn, done <-chan struct{}, timeout time.Duration) []int64 {
+	t.Helper()
 	select {
 	case <-done:
-	case <-time.After(60 * time.Second):
+	case <-time.After(timeout):
 		t.Fatal("the recorder did not finish")
 	}
-	rows, err := conn.Query(ctx, `SELECT n FROM public.deletes WHERE n > 0`)
+	rows, err := conn.Query(context.Background(), `SELECT n FROM public.deletes WHERE n > 0`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,10 +376,5 @@ func TestPostgresGroupGathersAfterDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 2 || groups[0] != 50 || groups[1] != 50 {
-		t.Errorf("DELETE statements removed %v rows; want [50 50] (the 10 delivered during the first deletion gather with the next 40)", groups)
-	}
-	if left, err := q.Count(); err != nil || left != 0 {
-		t.Errorf("%d items left (%v)", left, err)
-	}
+	return groups
 }

@@ -46,6 +46,23 @@ type proxied struct {
 func (p *proxied) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
 func (p *proxied) isMuted() bool  { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen || p.muted }
 
+// behindProxy starts a freezeProxy to the database of url and opens a
+// Queue (with opts) that reaches the database through it: the URL's
+// host:port replaced by the proxy's address.
+func behindProxy(t *testing.T, url string, opts pgqueue.Options) (*freezeProxy, *pgqueue.Queue) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	if !strings.Contains(url, "@"+target+"/") {
+		t.Fatalf("test URL %s does not name the database's address as @%s/", url, target)
+	}
+	proxy := startFreezeProxy(t, target)
+	return proxy, openPG(t, strings.Replace(url, "@"+target+"/", "@"+proxy.addr+"/", 1), opts)
+}
+
 func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -178,11 +195,6 @@ func TestPostgresListenHalfOpen(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	srv, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
 	var logMu sync.Mutex
 	var logs []string
 	snapshot := func() []string {
@@ -205,16 +217,15 @@ func TestPostgresListenHalfOpen(t *testing.T) {
 	var started, ended, mark atomic.Int64
 	mark.Store(-1)
 	direct := openPG(t, url, pgqueue.Options{})
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1),
-		pgqueue.Options{ListenCheck: time.Second, Logf: func(format string, args ...any) {
-			logMu.Lock()
-			logs = append(logs, fmt.Sprintf(format, args...))
-			logMu.Unlock()
-			if strings.Contains(format, "listening for new messages again") {
-				mark.Store(started.Load()) // Listen wakes the Worker after this line
-			}
-			t.Logf(format, args...)
-		}})
+	proxy, behind := behindProxy(t, url, pgqueue.Options{ListenCheck: time.Second, Logf: func(format string, args ...any) {
+		logMu.Lock()
+		logs = append(logs, fmt.Sprintf(format, args...))
+		logMu.Unlock()
+		if strings.Contains(format, "listening for new messages again") {
+			mark.Store(started.Load()) // Listen wakes the Worker after this line
+		}
+		t.Logf(format, args...)
+	}})
 	results := make(chan outbox.Outcome, 64)
 	w := &submit.Worker{Queue: listenVia{direct, behind}, Interval: time.Hour,
 		Pass: func(ctx context.Context) (outbox.Stats, error) {

@@ -3,13 +3,10 @@ package pgqueue_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
@@ -30,13 +27,8 @@ func TestPostgresRunHalfOpen(t *testing.T) {
 	ctx := context.Background()
 	url := newDB(t)
 	_, a := startServer(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startFreezeProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	proxy, behind := behindProxy(t, url, pgqueue.Options{})
 	direct := openPG(t, url, pgqueue.Options{})
-	behind := openPG(t, strings.Replace(url, fmt.Sprintf("@%s:%d/", cfg.Host, cfg.Port), "@"+proxy.addr+"/", 1), pgqueue.Options{})
 	pgqueue.SetOpTimeout(behind, 2*time.Second)
 	const n = 4
 	for i := range n {
