@@ -788,11 +788,10 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 // groupLinger after its first item, or at once when a deliverer waits for
 // it (it reached MaxUnrecorded, or its batch is over); while one group is
 // deleted the next gathers, and it waits for the same threshold once the
-// deletion is over (before, what came in meanwhile was deleted at once, a
-// small group of its own: about 700 statements for 5,000 messages became
-// about 480). A deliverer never waits longer than before: it still makes
-// the recorder delete at once when it reaches MaxUnrecorded, so the bound
-// on what a killed runner sends twice is unchanged.
+// deletion is over, rather than being deleted at once as a small group of
+// its own. A deliverer that reaches MaxUnrecorded makes the recorder
+// delete at once, so what a killed runner sends twice stays bounded by
+// MaxUnrecorded.
 type recorder struct {
 	q      *Queue
 	ctx    context.Context
@@ -968,14 +967,12 @@ const groupLinger = 20 * time.Millisecond
 // groupLinger has passed, or closing is closed (it then returns false:
 // the run is over). Each deletion is a transaction, the costliest part
 // of a message for the server when it comes alone: on a fast connection
-// 250s arrive a few milliseconds apart and a group of one was the rule
-// (4,233 deletions for 5,000 messages). Waiting for half of
-// MaxUnrecorded per delivering connection keeps each deliverer going (it
-// waits only at MaxUnrecorded) and does not widen the duplicate bound;
-// sharing the group among a run's connections divides the statements by
-// their number (5,000 messages by 4 processes of --parallel 4: about
-// 1,550 deletions before, when each connection had its own groups); the
-// linger bounds how long a slow connection's 250 stays unrecorded.
+// 250s arrive a few milliseconds apart, and without waiting most groups
+// would hold one item. Waiting for half of MaxUnrecorded per delivering
+// connection keeps each deliverer going (it waits only at MaxUnrecorded)
+// and does not widen the duplicate bound; sharing the group among a
+// run's connections divides the statements by their number; the linger
+// bounds how long a slow connection's 250 stays unrecorded.
 func gather(kick, closing <-chan struct{}, full func() bool, linger time.Duration) bool {
 	t := time.NewTimer(linger)
 	defer t.Stop()
