@@ -295,7 +295,9 @@ func Open(dir string, opts Options) (*Queue, error) {
 	if dir == "" {
 		return nil, &Error{Op: "open", Msg: "no spool directory given", Fix: "give the spool directory"}
 	}
-	if !opts.NoCreate { // read only: a missing spool reads as empty
+	// With NoCreate nothing is made: a spool that does not exist reads as
+	// empty (list.go).
+	if !opts.NoCreate {
 		for _, sub := range []string{"tmp", "msg", "failed", "corrupt"} {
 			if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 				return nil, &Error{Op: "open", Path: dir, Msg: "cannot create the spool directory", Err: err,

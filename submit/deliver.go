@@ -482,9 +482,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // configuration problems of a queued item (*Error, *config.Error: a
 // missing netrc entry, a failing passwordeval) are: the item reads its
 // account again at delivery, so fixing the configuration heals it (Heals
-// is false for them all, so the user is told to fix it). A
-// *RecipientsError's Result
-// names the refused recipients (outbox.Result.Recipients): the failed item
+// is false for them all, so the user is told to fix it). A failure to
+// read the queued message itself while it was sent (a sourceError) is
+// judged by that read error as outbox.Classify judges it (damaged,
+// outbox.ErrDamaged: permanent; anything else: tried again), not by the
+// SMTP error of the DATA it cut short. A *RecipientsError's Result names
+// the refused recipients (outbox.Result.Recipients): the failed item
 // keeps only them.
 func Classify(err error) outbox.Result {
 	var se *sourceError

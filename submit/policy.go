@@ -281,9 +281,8 @@ func checkNetrcItem(a *Account, r SecretRef, what string) error {
 // whose settings differ from the configuration account it names as the
 // runner's file says now: another server or port, a weaker TLS mode,
 // another TLS provider, verification turned off, other trust settings,
-// another user. The
-// account's password is for the account's server, verified the account's
-// way, only.
+// another user. The account's password is for the account's server,
+// verified the account's way, only.
 func (c *Connector) checkConfigItem(ctx context.Context, a *Account, name, what string) error {
 	ca, err := c.itemConfigAccount(ctx, a.ConfigFile, name)
 	if err != nil {

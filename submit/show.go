@@ -17,11 +17,12 @@ type ShowOptions struct {
 	// Envelope writes the item's envelope and state before the message,
 	// in sections as Postfix's postcat shows a queue file: "*** ENVELOPE
 	// ID ***" with one "name: value" line each (state, created, size,
-	// sender, recipient per address (or "envelope: unreadable: why" for an
-	// item whose envelope could not be read, Item.EnvelopeError), attempts, last attempt and error,
-	// next attempt, or when and why it failed), then "*** MESSAGE CONTENTS
-	// ID ***", the message, and "*** MESSAGE FILE END ID ***". Without it
-	// only the message is written, byte for byte as stored.
+	// sender, recipient per address (or "envelope: unreadable: why" for
+	// an item whose envelope could not be read, Item.EnvelopeError),
+	// attempts, last attempt and error, next attempt, or when and why it
+	// failed), then "*** MESSAGE CONTENTS ID ***", the message, and "***
+	// MESSAGE FILE END ID ***". Without it only the message is written,
+	// byte for byte as stored.
 	Envelope bool
 }
 

@@ -435,7 +435,7 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 		return "", connErr("enqueue", err)
 	}
 	defer tx.Rollback(ctx)
-	id, x, err := q.insertTx(ctx, tx, envJSON, d, content)
+	id, x, err := q.insert(ctx, tx, envJSON, d, content)
 	if err != nil {
 		return "", err
 	}
@@ -540,12 +540,7 @@ func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer func() {
-		// Bounded: the goodbye is written to a peer that may be gone.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		conn.Close(cctx)
-		cancel()
-	}()
+	defer closeConn(ctx, conn)
 	// The 32-bit xid pg_stat_activity shows: the low half of the
 	// epoch-extended one txid_current gives.
 	xid := strconv.FormatInt(x.txid&0xFFFFFFFF, 10)
@@ -577,6 +572,17 @@ func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 	}
 }
 
+// closeConn closes conn within closeTimeout, whatever ctx's state: the
+// goodbye is written to a peer that may be gone.
+func closeConn(ctx context.Context, conn *pgx.Conn) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	conn.Close(cctx)
+}
+
+// closeTimeout bounds closeConn.
+const closeTimeout = 5 * time.Second
+
 // interruptGrace is how long commitLost asks a database that does not
 // answer once its caller has given up.
 const interruptGrace = 5 * time.Second
@@ -600,7 +606,8 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if err != nil {
 		return "", err
 	}
-	return q.insert(ctx, tx, envJSON, d, content)
+	id, _, err := q.insert(ctx, tx, envJSON, d, content)
+	return id, err
 }
 
 // prepare checks an item to enqueue and reads its message: the
@@ -639,14 +646,9 @@ func (q *Queue) prepare(env outbox.Envelope, d outbox.Data, r io.Reader) (envJSO
 	return envJSON, buf.Bytes(), nil
 }
 
-// insert stores a prepared item in tx.
-func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, error) {
-	id, _, err := q.insertTx(ctx, tx, envJSON, d, content)
-	return id, err
-}
-
-// insertTx is insert, which also returns what names tx in the server.
-func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, txRef, error) {
+// insert stores a prepared item in tx, and returns its ID and what names
+// tx in the server (for commitLost).
+func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, txRef, error) {
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx
@@ -720,12 +722,7 @@ func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 	if err != nil {
 		return connErr("listen", err)
 	}
-	defer func() {
-		// Bounded: the goodbye is written to a peer that may be gone.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		conn.Close(cctx)
-		cancel()
-	}()
+	defer closeConn(ctx, conn)
 	if _, err := conn.Exec(cctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}

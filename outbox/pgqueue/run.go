@@ -113,9 +113,10 @@ func (q *Queue) scanItem(row pgx.Row, extra ...any) (*outbox.Item, error) {
 //
 // A row that cannot be read as an item (its message row is missing, or
 // its envelope does not decode) gives the item as far as it was read,
-// with a zero envelope and EnvelopeError saying why, and an *unreadableError: the caller decides (a
-// claim moves the row to the failed table, a listing of the queue skips
-// it, a listing of the failed items shows it).
+// with a zero envelope and EnvelopeError saying why, and an
+// *unreadableError: the caller decides (a claim moves the row to the
+// failed table, a listing of the queue skips it, a listing of the failed
+// items shows it).
 func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*outbox.Item, error) {
 	var it outbox.Item
 	var env, settings, content []byte
@@ -130,28 +131,28 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	if last != nil {
 		it.LastAttempt = *last
 	}
-	var bad error
+	var why string // why the row cannot be read as an item
 	var envSize int64
 	var recipients []int64
 	if env == nil {
-		bad = &unreadableError{ID: it.ID, Why: "its message is missing from the table tlsmail.message"}
+		why = "its message is missing from the table tlsmail.message"
 	} else if json.Unmarshal(env, &envSize) == nil && envSize > MaxEnvelope {
 		// Over maxEnvelopeSQL (envelopeCol): its size, not the envelope.
-		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)}
+		why = fmt.Sprintf("its envelope is %d bytes, larger than the %d KiB an enqueue accepts (not read)", envSize, MaxEnvelope>>10)
 	} else if json.Unmarshal(env, &recipients) == nil && len(recipients) == 1 && recipients[0] > MaxRecipients {
 		// Over maxRecipientsSQL (envelopeCol): its count, not the envelope.
-		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its envelope has %d recipients, more than the %d an enqueue accepts (not read)", recipients[0], MaxRecipients)}
+		why = fmt.Sprintf("its envelope has %d recipients, more than the %d an enqueue accepts (not read)", recipients[0], MaxRecipients)
 	} else if err := json.Unmarshal(env, &it.Envelope); err != nil {
 		it.Envelope = outbox.Envelope{}
-		bad = &unreadableError{ID: it.ID, Why: "its envelope is not valid (" + err.Error() + ")"}
+		why = "its envelope is not valid (" + err.Error() + ")"
 	}
-	if bad != nil {
+	if why != "" {
 		// The envelope is unknown (the message's row holds it too).
-		it.EnvelopeError = bad.(*unreadableError).Why
+		it.EnvelopeError = why
 	} else if settings == nil {
 		// Over MaxSettings (itemCols): not read at all, or a claim of 250 such
 		// rows would hold gigabytes.
-		bad = &unreadableError{ID: it.ID, Why: fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)}
+		why = fmt.Sprintf("its settings are larger than %d KiB (tlsmail writes a few hundred bytes; not read)", MaxSettings>>10)
 	}
 	id, size := it.ID, it.Size
 	// A message larger than a claim inlines is read a slice at a time
@@ -162,7 +163,11 @@ func (q *Queue) scanItemContent(row pgx.Row, withContent bool, extra ...any) (*o
 	if content != nil {
 		open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }
 	}
-	return outbox.NewItem(it, settings, open), bad
+	item := outbox.NewItem(it, settings, open)
+	if why != "" {
+		return item, &unreadableError{ID: it.ID, Why: why}
+	}
+	return item, nil
 }
 
 // unreadableError is a queued row that cannot be read as an item: a
@@ -788,11 +793,10 @@ func (q *Queue) batch(ctx context.Context, rc outbox.RunConfig, batch []*outbox.
 // groupLinger after its first item, or at once when a deliverer waits for
 // it (it reached MaxUnrecorded, or its batch is over); while one group is
 // deleted the next gathers, and it waits for the same threshold once the
-// deletion is over (before, what came in meanwhile was deleted at once, a
-// small group of its own: about 700 statements for 5,000 messages became
-// about 480). A deliverer never waits longer than before: it still makes
-// the recorder delete at once when it reaches MaxUnrecorded, so the bound
-// on what a killed runner sends twice is unchanged.
+// deletion is over, rather than being deleted at once as a small group of
+// its own. A deliverer that reaches MaxUnrecorded makes the recorder
+// delete at once, so what a killed runner sends twice stays bounded by
+// MaxUnrecorded.
 type recorder struct {
 	q      *Queue
 	ctx    context.Context
@@ -968,14 +972,12 @@ const groupLinger = 20 * time.Millisecond
 // groupLinger has passed, or closing is closed (it then returns false:
 // the run is over). Each deletion is a transaction, the costliest part
 // of a message for the server when it comes alone: on a fast connection
-// 250s arrive a few milliseconds apart and a group of one was the rule
-// (4,233 deletions for 5,000 messages). Waiting for half of
-// MaxUnrecorded per delivering connection keeps each deliverer going (it
-// waits only at MaxUnrecorded) and does not widen the duplicate bound;
-// sharing the group among a run's connections divides the statements by
-// their number (5,000 messages by 4 processes of --parallel 4: about
-// 1,550 deletions before, when each connection had its own groups); the
-// linger bounds how long a slow connection's 250 stays unrecorded.
+// 250s arrive a few milliseconds apart, and without waiting most groups
+// would hold one item. Waiting for half of MaxUnrecorded per delivering
+// connection keeps each deliverer going (it waits only at MaxUnrecorded)
+// and does not widen the duplicate bound; sharing the group among a
+// run's connections divides the statements by their number; the linger
+// bounds how long a slow connection's 250 stays unrecorded.
 func gather(kick, closing <-chan struct{}, full func() bool, linger time.Duration) bool {
 	t := time.NewTimer(linger)
 	defer t.Stop()
