@@ -114,16 +114,22 @@ func abandon(conn *pgx.Conn) {
 	if !conn.IsClosed() {
 		return
 	}
-	var c net.Conn = conn.PgConn().Conn()
+	if sc := socketOf(conn.PgConn().Conn()); sc != nil {
+		time.AfterFunc(closeGrace, func() { sc.Close() })
+	}
+}
+
+// socketOf is the socket under c: c itself, or the one under the TLS
+// connection (*tls.Conn) pgconn made over it; nil for a connection not
+// dialled through sockets.
+func socketOf(c net.Conn) *socket {
 	for {
 		if sc, ok := c.(*socket); ok {
-			time.AfterFunc(closeGrace, func() { sc.Close() })
-			return
+			return sc
 		}
-		// A TLS connection (*tls.Conn) over the socket.
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
-			return // not dialled through sockets (cannot happen)
+			return nil
 		}
 		c = u.NetConn()
 	}
