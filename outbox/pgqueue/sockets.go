@@ -35,8 +35,11 @@ var errClosed = errors.New("the queue is closed")
 // the pool's slot of the connection (MaxConns). When the peer vanished
 // without a FIN or RST (a host or network failure, a NAT or firewall
 // that dropped the flow), nothing comes and the whole 15 s pass: a
-// command that reported the database unavailable exited 15 s later, and
-// a worker stopped by systemd took 15 s longer. So:
+// program that closed its Queue after an operation timed out (a service
+// embedding a Worker, being stopped) waited 15 s in Close. A deadline set
+// on the connection does not hold (pgconn sets its own when its
+// background close begins), and a Close that merely stopped waiting would
+// leave the sockets and pgx's goroutines behind it. So:
 //   - a connection the pool destroys that pgx had already given up on
 //     (abandon, from the pool's BeforeClose) has its socket shut after
 //     closeGrace (a live server's answer to the cancel and the Terminate
@@ -48,9 +51,13 @@ var errClosed = errors.New("the queue is closed")
 //
 // Closing a socket a goroutine of pgx is reading makes the read fail at
 // once, which ends pgconn's background close: no goroutine and no socket
-// is left behind.
+// is left behind. (One wait is left to pgx's own bound while the Queue is
+// open: the cancel request of an abandoned connection, on a connection of
+// its own to a host that is gone, is not told apart from the pool's other
+// dials, and holds the abandoned connection's place in the pool for up to
+// 15 s; Close ends it.)
 type sockets struct {
-	// shut is done once shutdown is called (by its cancel, shut): dials
+	// shut is done once shutdown has been called (cancelShut): dials
 	// under way end, new ones fail.
 	shut       context.Context
 	cancelShut context.CancelFunc
