@@ -42,9 +42,6 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy, behind := commitLostQueue(t, url, 5*time.Second, 2*time.Second)
 			pgqueue.SetBeforeCommit(behind, func() { tt.cut(proxy) })
-			// Before the pool's close, which waits up to 15 s for a
-			// frozen connection's goodbye (pgconn's asyncClose).
-			defer proxy.cut()
 			before, err := direct.Count()
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +147,6 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	proxy, behind := commitLostQueue(t, url, 2*time.Second, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
 	pgqueue.SetBeforeCommit(behind, proxy.freeze)
-	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
 	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
 	t.Logf("Enqueue = %q, %v", id, err)
 	if err == nil {
@@ -221,7 +217,6 @@ func TestPostgresEnqueueCommitLostInterrupted(t *testing.T) {
 		proxy.swallow()
 		time.AfterFunc(200*time.Millisecond, interrupt)
 	})
-	defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {

@@ -41,6 +41,27 @@ type proxied struct {
 	mu     sync.Mutex
 	frozen bool
 	muted  bool // the server's replies are dropped, the client's bytes still go
+	// last holds the last bytes the client sent (forwarded or not), and
+	// clientGone is closed when the client's side of the connection
+	// ends (a FIN or RST from the client).
+	last       []byte
+	clientGone chan struct{}
+}
+
+// terminated reports whether the client's last message was Terminate
+// ('X', length 4: the protocol's polite goodbye, PostgreSQL's
+// documentation section 53.2.10), whether or not it was forwarded.
+func (p *proxied) terminated() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.last) == "X\x00\x00\x00\x04"
+}
+
+func (p *proxied) fromClient(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = append(p.last, b...)
+	p.last = p.last[max(0, len(p.last)-5):]
 }
 
 func (p *proxied) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
@@ -92,21 +113,29 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 				c.Close()
 				continue
 			}
-			pc := &proxied{frozen: swallowing}
+			pc := &proxied{frozen: swallowing, clientGone: make(chan struct{})}
 			fp.mu.Lock()
 			fp.open = append(fp.open, pc)
 			fp.conns = append(fp.conns, c, s)
 			fp.mu.Unlock()
-			pipe := func(dst, src net.Conn, drop func() bool) {
+			// seen, when set, is given every read of src; ended is
+			// called when src ends.
+			pipe := func(dst, src net.Conn, drop func() bool, seen func([]byte), ended func()) {
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := src.Read(buf)
+					if n > 0 && seen != nil {
+						seen(buf[:n])
+					}
 					if n > 0 && !drop() {
 						if _, err := dst.Write(buf[:n]); err != nil {
 							return
 						}
 					}
 					if err != nil {
+						if ended != nil {
+							ended()
+						}
 						if err == io.EOF && !pc.isFrozen() {
 							if tc, ok := dst.(*net.TCPConn); ok {
 								tc.CloseWrite()
@@ -116,11 +145,18 @@ func startFreezeProxy(t *testing.T, target string) *freezeProxy {
 					}
 				}
 			}
-			go pipe(s, c, pc.isFrozen)
-			go pipe(c, s, pc.isMuted)
+			go pipe(s, c, pc.isFrozen, pc.fromClient, func() { close(pc.clientGone) })
+			go pipe(c, s, pc.isMuted, nil, nil)
 		}
 	}()
 	return fp
+}
+
+// opened is every connection proxied so far, oldest first.
+func (fp *freezeProxy) opened() []*proxied {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	return append([]*proxied(nil), fp.open...)
 }
 
 // freeze makes every connection open now half-open.

@@ -167,6 +167,7 @@ const DefaultListenCheck = 30 * time.Second
 type Queue struct {
 	pool  *pgxpool.Pool
 	cfg   *pgxpool.Config
+	socks *sockets // every connection's socket (Close shuts those left)
 	opts  Options
 	owner string // this Queue's lease owner name (Owner)
 	// opTimeout bounds each database operation, enqueueTimeout an
@@ -210,24 +211,36 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 		opts.ListenCheck = DefaultListenCheck
 	}
 	opts.ListenCheck = max(opts.ListenCheck, time.Second)
+	// Every connection (the pool's, and those the Queue makes itself
+	// from cfg.ConnConfig) is dialled through socks; a connection pgx
+	// gave up on is shut rather than waited for (sockets).
+	socks := newSockets()
+	cfg.ConnConfig.DialFunc = socks.dial(cfg.ConnConfig.DialFunc)
+	beforeClose := cfg.BeforeClose
+	cfg.BeforeClose = func(c *pgx.Conn) {
+		if beforeClose != nil {
+			beforeClose(c)
+		}
+		abandon(c)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout}
+	q := &Queue{pool: pool, cfg: cfg, socks: socks, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout}
 	vctx, cancel := q.bound(ctx)
 	defer cancel()
 	v, err := version(vctx, pool)
 	if err != nil {
-		pool.Close()
+		q.Close()
 		return nil, err
 	}
 	if v > SchemaVersion {
-		pool.Close()
+		q.Close()
 		return nil, newerSchema("open", v)
 	}
 	if v != SchemaVersion {
-		pool.Close()
+		q.Close()
 		return nil, &Error{Op: "open", Err: ErrNoSchema,
 			Msg: fmt.Sprintf("the database's queue schema is version %d, this program's %d", v, SchemaVersion),
 			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
@@ -328,8 +341,19 @@ func ownerName() string {
 // transactions, say).
 func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 
-// Close closes the connections.
-func (q *Queue) Close() { q.pool.Close() }
+// Close closes the connections: a healthy one with the protocol's
+// goodbye (Terminate), as pgx closes it. Those still open after
+// closeGrace (a second) are shut: a connection whose operation was
+// cancelled or timed out, on which pgx would wait up to 15 s for a peer
+// that may be gone (see sockets), and one still in use (an operation
+// under way fails). So Close returns within about a second, and leaves
+// no connection and no goroutine of the Queue behind; the Queue is not
+// usable after.
+func (q *Queue) Close() {
+	t := time.AfterFunc(closeGrace, q.socks.shutdown)
+	defer t.Stop()
+	q.pool.Close()
+}
 
 func (q *Queue) logf(format string, args ...any) {
 	if q.opts.Logf != nil {
@@ -573,8 +597,11 @@ func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 }
 
 // closeConn closes conn within closeTimeout, whatever ctx's state: the
-// goodbye is written to a peer that may be gone.
+// goodbye is written to a peer that may be gone. A connection pgx has
+// already given up on (an operation cancelled or timed out) is shut after
+// closeGrace instead (abandon).
 func closeConn(ctx context.Context, conn *pgx.Conn) {
+	abandon(conn)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	conn.Close(cctx)
