@@ -15,6 +15,9 @@
 #   WORKERS     `queue run` processes at once on PostgreSQL    (default 4)
 #   MESSAGES    messages per run                               (default 5000)
 #   ROUNDS      interleaved rounds                             (default 5)
+#   SPLIT=1     PostgreSQL on CPU 1 and everything else (SMTP server, workers, spool runner) on
+#               CPU 0 (taskset): the rates of the two stores when the database has a core of its
+#               own and the rest shares the other, as where PostgreSQL runs on a host of its own
 #   PRE_label   SQL run on label's template database after `queue init` and
 #               before it is filled (e.g. PRE_new='ALTER TABLE tlsmail.outbox SET (fillfactor = 60)')
 #
@@ -35,7 +38,9 @@ set -euo pipefail
 WORKERS=${WORKERS:-4}
 MESSAGES=${MESSAGES:-5000}
 ROUNDS=${ROUNDS:-5}
-for need in psql /usr/bin/time setpriv; do
+app=() db=()
+if [ "${SPLIT:-0}" = 1 ]; then app=(taskset -c 0) db=(taskset -c 1); fi
+for need in psql /usr/bin/time setpriv taskset; do
 	command -v "$need" >/dev/null || { echo "bench/pgcpu.sh: $need is missing (Debian: postgresql-client, time, util-linux)" >&2; exit 1; }
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,7 +71,7 @@ printf 'secret-%s\n' "$RANDOM$RANDOM" >"$work/password"
 chmod 600 "$work/password"
 sinkdir=$work/srv
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then sinkdir=$(mktemp -d /dev/shm/tlsmail-pgcpu.XXXXXX); fi
-"$work/bin/sink" -dir "$sinkdir" -password-file "$work/password" >"$work/sink.out" 2>"$work/sink.err" &
+"${app[@]}" "$work/bin/sink" -dir "$sinkdir" -password-file "$work/password" >"$work/sink.out" 2>"$work/sink.err" &
 sink_pid=$!
 for _ in $(seq 100); do grep -q '^ready$' "$work/sink.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^ready$' "$work/sink.out" || { cat "$work/sink.err" >&2; exit 1; }
@@ -90,7 +95,7 @@ if [ "$(id -u)" = 0 ]; then chown 65534:65534 "$pgdir"; fi
 pg_as "$pgbin/initdb" -D "$pgdir/data" -U tlsmail -A trust -E UTF8 --no-instructions >"$pgdir/initdb.log" 2>&1 ||
 	{ cat "$pgdir/initdb.log" >&2; exit 1; }
 while :; do port=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break; done
-pg_as "$pgbin/pg_ctl" start -w -t 60 -D "$pgdir/data" -l "$pgdir/log" \
+pg_as "${db[@]}" "$pgbin/pg_ctl" start -w -t 60 -D "$pgdir/data" -l "$pgdir/log" \
 	-o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c shared_preload_libraries=pg_stat_statements" >/dev/null ||
 	{ cat "$pgdir/log" >&2; exit 1; }
 url() { printf 'postgres://tlsmail@127.0.0.1:%s/%s?sslmode=disable' "$port" "$1"; }
@@ -145,10 +150,10 @@ run() {
 	sleep 0.3
 	p0=$(pgticks) s0=$(sinkticks) st=$(date +%s.%N)
 	if [ "$l" = spool ]; then
-		/usr/bin/time -a -o "$work/time" -f '%U %S' "${bin[${labels[0]}]}" queue run --queue-dir "$work/spool.run" >/dev/null
+		"${app[@]}" /usr/bin/time -a -o "$work/time" -f '%U %S' "${bin[${labels[0]}]}" queue run --queue-dir "$work/spool.run" >/dev/null
 	else
 		for _ in $(seq "$WORKERS"); do
-			/usr/bin/time -a -o "$work/time" -f '%U %S' "${bin[$l]}" queue run --queue-secrets file --queue-url "$(url run)" >/dev/null &
+			"${app[@]}" /usr/bin/time -a -o "$work/time" -f '%U %S' "${bin[$l]}" queue run --queue-secrets file --queue-url "$(url run)" >/dev/null &
 			pids="$pids $!"
 		done
 		for p in $pids; do wait "$p"; done
@@ -169,7 +174,7 @@ run() {
 		'BEGIN {printf "%s %.0f %.0f %.0f %.0f %.0f %d %d\n", l, m / (en - st), w * 1e6 / m, s * 1e4 / m, p * 1e4 / m, (w + s / 100 + p / 100) * 1e6 / m, sess, dels}'
 }
 
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $WORKERS workers, $MESSAGES messages, $ROUNDS rounds" >&2
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); ${SPLIT:+SPLIT=$SPLIT; }$WORKERS workers, $MESSAGES messages, $ROUNDS rounds" >&2
 printf '%-12s %7s %8s %6s %6s %6s %8s %7s\n' row msg/s workers sink pg total sessions deletes >&2
 for _ in $(seq "$ROUNDS"); do
 	for l in "${rows[@]}"; do

@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -181,6 +182,38 @@ func TestExitCode(t *testing.T) {
 	} {
 		if got := ExitCode(tc.err); got != tc.want {
 			t.Errorf("ExitCode(%#v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestLogAccounts: the pass's memo of the last item's account gives each
+// item the account of its own settings, however they alternate, none for
+// settings without a log or that do not decode, and does not keep the
+// caller's buffer (which a store may reuse).
+func TestLogAccounts(t *testing.T) {
+	enc := func(a *Account) []byte {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ann := enc(&Account{Host: "a.example.org", Port: 465, Auth: Auth{User: "ann"}, Log: Log{File: "/var/log/ann.log"}})
+	bob := enc(&Account{Host: "b.example.org", Port: 465, Auth: Auth{User: "bob"}, Log: Log{File: "/var/log/bob.log"}}) // as long as ann's
+	quiet := enc(&Account{Host: "c.example.org", Port: 465})
+	var l logAccounts
+	buf := make([]byte, 0, 4096)
+	for i, c := range []struct {
+		data []byte
+		user string // "" for none
+	}{{ann, "ann"}, {ann, "ann"}, {bob, "bob"}, {ann, "ann"}, {quiet, ""}, {bob, "bob"}, {[]byte("{"), ""}, {nil, ""}, {bob, "bob"}} {
+		buf = append(buf[:0], c.data...) // a store may reuse its buffer
+		a := l.account(buf)
+		switch {
+		case c.user == "" && a != nil:
+			t.Errorf("item %d: account %+v, want none", i, a)
+		case c.user != "" && (a == nil || a.Auth.User != c.user):
+			t.Errorf("item %d: account %+v, want %s's", i, a, c.user)
 		}
 	}
 }

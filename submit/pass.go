@@ -89,6 +89,7 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 		parallel = 4
 	}
 	var mu sync.Mutex
+	var logs logAccounts
 	book := &sentBook{}
 	d := &Deliverer{Connect: c.Plan, Transcript: pc.Transcript, Requeue: q}
 	if pc.OnReport != nil || pc.OnResult != nil || pc.Log {
@@ -106,8 +107,8 @@ func RunPass(ctx context.Context, q outbox.Store, pc PassConfig) (outbox.Stats, 
 			if pc.OnResult != nil {
 				pc.OnResult(it, res, sent)
 			}
-			if pc.Log {
-				if err := c.LogItem(ctx, it, res, sent); err != nil && pc.OnLogError != nil {
+			if pc.Log && Logged(it, res) {
+				if err := c.logItem(ctx, logs.account(it.Data()), it, res, sent); err != nil && pc.OnLogError != nil {
 					pc.OnLogError(err)
 				}
 			}
