@@ -810,7 +810,7 @@ func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.
 // (probeListen): through a pooler in transaction mode a LISTEN is lost
 // with its statement's server connection, and Options.Logf hears once
 // that enqueues will not wake the worker (ErrNotifyPooled) and what to
-// do; Listen tries again every ListenMaxBackoff.
+// do; Listen tries again at ListenMaxBackoff's pace.
 //
 // When the database cannot be reached or the connection breaks (a restart,
 // a failover), Listen connects again by itself with exponential backoff
