@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tlsmail/tlsmail/internal/testpg"
 )
@@ -61,4 +66,62 @@ func TestQueuePostgresPgBouncer(t *testing.T) {
 	if r.code != exitConfig || !strings.Contains(r.stderr, "default_query_exec_mode=exec") {
 		t.Fatalf("queue list with describe_exec through PgBouncer: want exit %d naming default_query_exec_mode=exec\n%s", exitConfig, r)
 	}
+}
+
+// TestQueuePostgresPgBouncerWatch: `queue run --watch` through PgBouncer
+// in transaction pooling, where a LISTEN is lost with its statement's
+// server connection: the worker says so on standard error, once, with
+// what to do (a session pool), and still delivers a message queued
+// afterwards, by its interval (1 s here). Before, it said nothing: an
+// enqueue never woke it, and nothing told the operator why.
+func TestQueuePostgresPgBouncerWatch(t *testing.T) {
+	t.Parallel()
+	url := pg.Bouncer(t, pgDB(t, "bouncerwatch"), testpg.Bouncer{PoolMode: "transaction", PoolSize: 2})
+	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	srv := startServer(t, nil)
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--queue-secrets", "env")
+	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
+	var out syncBuffer
+	w.Stdout, w.Stderr = &out, &out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Process.Kill(); w.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "pool_mode=session"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not warn within 30 s that enqueues do not wake it:\n%s", out.String())
+		}
+	}
+	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+		t.Fatalf("send --defer:\n%s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := srv.Wait(ctx, 1); err != nil {
+		t.Fatalf("the worker (interval 1 s) did not deliver: %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "pool_mode=session"); n != 1 {
+		t.Errorf("the warning was written %d times, want once:\n%s", n, out.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for a child's two output pipes and
+// the test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
