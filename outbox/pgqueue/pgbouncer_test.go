@@ -337,3 +337,36 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresPgBouncerStatementMode: PgBouncer in statement pooling
+// refuses transactions, and every enqueue, claim and migration is one:
+// `queue init` and an enqueue fail with ErrPooler, a fix naming the pool
+// modes that work, and not as the database being unavailable. Before, the
+// refusal (SQLSTATE 08P01, "transaction blocks not allowed in statement
+// pooling mode") was reported as an unavailable database ("check that
+// PostgreSQL is running", exit 75): retried for ever.
+func TestPostgresPgBouncerStatementMode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "statement")
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgqueue.Migrate(ctx, c)
+	c.Close(ctx)
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, pgqueue.ErrPooler) || errors.Is(err, pgqueue.ErrUnavailable) || !strings.Contains(err.Error(), "pool_mode") {
+			t.Fatalf("%s through statement pooling: %v; want ErrPooler (not unavailable) naming pool_mode", what, err)
+		}
+	}
+	check("Migrate", err)
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	q := openPG(t, url, pgqueue.Options{})
+	_, a := startServer(t)
+	_, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
+	check("Enqueue", err)
+}

@@ -81,17 +81,21 @@ var ErrNoSchema = errors.New("the queue database has no queue schema of this ver
 // a newer program. It wraps ErrNoSchema.
 var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 
-// ErrPooler is returned (wrapped) by Open when the queue URL reaches
-// PostgreSQL through a connection pooler (PgBouncer, say) and asks for a
-// query mode (pgx's default_query_exec_mode) whose statements outlive one
+// ErrPooler is returned (wrapped) when the queue reaches PostgreSQL
+// through a connection pooler (PgBouncer, say) configured in a way the
+// queue cannot work with. By Open, when the URL asks for a query mode
+// (pgx's default_query_exec_mode) whose statements outlive one
 // transaction: cache_statement (named prepared statements, kept per
 // client connection) or describe_exec (a statement described in one
 // round trip and run in the next). A pooler in transaction mode hands
 // each transaction to any server connection, so such statements fail at
 // random ("prepared statement ... already exists" or "does not exist"),
 // a deletion of delivered messages among them (sent again when their
-// lease ends). A configuration error: retrying does not heal it.
-var ErrPooler = errors.New("the queue URL's query mode does not work through a connection pooler")
+// lease ends). By any operation that begins a transaction (an enqueue, a
+// claim, Migrate), when the pooler is in statement mode (PgBouncer's
+// pool_mode=statement), which refuses transactions. A configuration
+// error: retrying does not heal it.
+var ErrPooler = errors.New("the queue cannot work through the connection pooler as configured")
 
 // DefaultMaxSize is the largest message the queue accepts: the default
 // of Options.MaxSize and its ceiling. A message is held in memory at
@@ -456,6 +460,14 @@ func connErr(op string, err error) error {
 			Fix: "a queue run moves it to the failed items; check it there, and send the message again"}
 	}
 	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.Contains(pe.Message, "statement pooling mode") {
+		// PgBouncer's refusal of a transaction (SQLSTATE 08P01, as for a
+		// broken connection, so told by its text): not the database
+		// being unavailable, and no retry heals it.
+		return &Error{Op: op, Err: fmt.Errorf("%w (%w)", ErrPooler, err),
+			Msg: "the connection pooler runs in statement mode, which refuses transactions, and the queue's enqueues, claims and migrations are transactions",
+			Fix: "give the queue a pool in transaction mode (with default_query_exec_mode=exec in the URL, or none) or in session mode (PgBouncer's pool_mode)"}
+	}
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		msg := "the queue database refused the statement"
 		var ce *pgconn.ConnectError
