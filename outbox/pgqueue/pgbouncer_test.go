@@ -370,3 +370,44 @@ func TestPostgresPgBouncerStatementMode(t *testing.T) {
 	_, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
 	check("Enqueue", err)
 }
+
+// TestPostgresPgBouncerMigrateConcurrent: `queue init` from several hosts
+// at once through transaction pooling (2 server connections for 6
+// clients): the advisory lock is taken per transaction
+// (pg_advisory_xact_lock), which a transaction pooler keeps with the
+// transaction's server connection, so every Migrate succeeds and exactly
+// one of them creates the schema.
+func TestPostgresPgBouncerMigrateConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, url := bouncedDB(t, "transaction")
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	from := make([]int, n)
+	start := make(chan struct{})
+	for i := range n {
+		c := dial(t, url)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			from[i], errs[i] = pgqueue.Migrate(ctx, c)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	created := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate %d of %d at once through PgBouncer: %v", i+1, n, err)
+		}
+		if from[i] == 0 {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d of the Migrates found no schema, want exactly 1 (the others wait for its lock and find it made)", created)
+	}
+	openPG(t, url, pgqueue.Options{})
+}
