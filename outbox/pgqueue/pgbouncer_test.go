@@ -340,11 +340,14 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 
 // TestPostgresPgBouncerStatementMode: PgBouncer in statement pooling
 // refuses transactions, and every enqueue, claim and migration is one:
-// `queue init` and an enqueue fail with ErrPooler, a fix naming the pool
-// modes that work, and not as the database being unavailable. Before, the
+// `queue init` and Open fail with ErrPooler, a fix naming the pool modes
+// that work, and not as the database being unavailable. Before, the
 // refusal (SQLSTATE 08P01, "transaction blocks not allowed in statement
 // pooling mode") was reported as an unavailable database ("check that
-// PostgreSQL is running", exit 75): retried for ever.
+// PostgreSQL is running", exit 75): retried for ever. And before Open
+// tried a transaction, Open succeeded, so a worker (`queue run --watch`)
+// went on failing every pass, for ever, instead of stopping with the fix
+// (cmd/tlsmail's TestQueuePostgresPgBouncerStatementWatch).
 func TestPostgresPgBouncerStatementMode(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -365,10 +368,13 @@ func TestPostgresPgBouncerStatementMode(t *testing.T) {
 	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
 		t.Fatal(err)
 	}
-	q := openPG(t, url, pgqueue.Options{})
-	_, a := startServer(t)
-	_, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
-	check("Enqueue", err)
+	for _, qm := range []string{"", "&default_query_exec_mode=exec"} {
+		q, err := pgqueue.Open(ctx, url+qm, pgqueue.Options{})
+		if err == nil {
+			q.Close()
+		}
+		check("Open"+qm, err)
+	}
 }
 
 // TestPostgresPgBouncerMigrateConcurrent: `queue init` from several hosts

@@ -331,7 +331,12 @@ func (q *Queue) throughPooler(ctx, vctx context.Context, url string) error {
 }
 
 // pooledConn reports whether a connection of pool goes through a
-// connection pooler (throughPooler).
+// connection pooler (throughPooler). Through one, it also tries a
+// transaction (an empty one, rolled back): a pooler in statement mode
+// (PgBouncer's pool_mode=statement) refuses it, as it would every
+// enqueue, claim and migration, and that is told here (ErrPooler, by
+// connErr), at open, rather than by every operation of a worker that
+// would go on failing at each pass.
 func pooledConn(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -341,6 +346,15 @@ func pooledConn(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	p, err := pooled(ctx, c.Conn())
 	if err != nil {
 		return false, connErr("open", err)
+	}
+	if p {
+		tx, err := c.Conn().Begin(ctx)
+		if err == nil {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			return false, connErr("open", err)
+		}
 	}
 	return p, nil
 }
