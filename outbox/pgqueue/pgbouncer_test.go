@@ -417,3 +417,52 @@ func TestPostgresPgBouncerMigrateConcurrent(t *testing.T) {
 	}
 	openPG(t, url, pgqueue.Options{})
 }
+
+// TestPostgresPgBouncerIdleTimeoutScope: the idle timeout an enqueue sets
+// for the lost-COMMIT check is its own transaction's alone. Through
+// PgBouncer in transaction pooling with one server connection (every
+// client shares the backend): after Enqueue, another client's session on
+// that backend has the server's setting; and EnqueueTx, in the caller's
+// transaction, sets nothing there (the caller's transaction may wait for
+// its own work between statements for as long as it likes).
+func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDBSize(t, "transaction", 1)
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	other := dial(t, url)
+	show := func(c interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) string {
+		t.Helper()
+		var v string
+		if err := c.QueryRow(ctx, `SHOW idle_in_transaction_session_timeout`, pgx.QueryExecModeSimpleProtocol).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	want := show(other)
+	q := openPG(t, url, pgqueue.Options{})
+	_, a := startServer(t)
+	if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0))); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(other); got != want {
+		t.Errorf("after an Enqueue, another client's session on the shared backend has idle_in_transaction_session_timeout %s, want %s", got, want)
+	}
+	acct := a.Stored()
+	data, _ := json.Marshal(&acct)
+	tx, err := q.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := q.EnqueueTx(ctx, tx, env, outbox.Data{Settings: data}, strings.NewReader(msg(1))); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(tx); got != want {
+		t.Errorf("in the caller's transaction after EnqueueTx, idle_in_transaction_session_timeout is %s, want %s (the server's)", got, want)
+	}
+}
