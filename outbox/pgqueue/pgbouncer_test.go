@@ -466,3 +466,49 @@ func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
 		t.Errorf("in the caller's transaction after EnqueueTx, idle_in_transaction_session_timeout is %s, want %s (the server's)", got, want)
 	}
 }
+
+// TestPostgresPgBouncerListenWarnAfterLoss: a worker whose first LISTEN
+// connection fails (here the pooler refuses connections for a moment: a
+// restart, max_client_conn reached) and whose next one goes through
+// transaction pooling still gets the warning that enqueues will not wake
+// it, with what to do. Before, the warning shared "said once" with the
+// lost-channel message: after a first failure it was never written.
+func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logs []string
+	text := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(logs, "\n") }
+	proxy, q := behindProxy(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}})
+	proxy.mu.Lock()
+	proxy.refusing = true
+	proxy.mu.Unlock()
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { q.Listen(lctx, func() {}); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), "lost the notification channel"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Listen did not report the refused connection within 20 s: %q", text())
+		}
+	}
+	proxy.mu.Lock()
+	proxy.refusing = false
+	proxy.mu.Unlock()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), ErrNotifyPooledText); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning within 20 s that notifications do not come through the pooler: %q", text())
+		}
+	}
+	if s := text(); !strings.Contains(s, "pool_mode=session") {
+		t.Fatalf("the warning does not say what to do: %s", s)
+	}
+}

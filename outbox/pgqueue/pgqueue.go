@@ -878,9 +878,18 @@ func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	delay := ListenBackoff
 	var lost time.Time
+	// pooledWarned: ErrNotifyPooled has been said (once, whatever came
+	// before it: a first attempt that failed for another reason).
+	pooledWarned := false
 	for {
 		err := q.listen(ctx, func() {
 			// LISTEN is in place.
+			if pooledWarned {
+				q.logf("outbox: notifications reach this worker again: enqueues wake it")
+				pooledWarned = false
+				lost = time.Time{}
+				wake()
+			}
 			if !lost.IsZero() {
 				q.logf("outbox: listening for new messages again (the database was unreachable for %s)", time.Since(lost).Round(time.Second))
 				lost = time.Time{}
@@ -894,9 +903,12 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 		if errors.Is(err, ErrNotifyPooled) {
 			// Not a passing failure: said once, tried again at the
 			// longest wait (a pooler's configuration may change).
+			if !pooledWarned {
+				pooledWarned = true
+				q.logf("outbox: warning: %v", err)
+			}
 			if lost.IsZero() {
 				lost = time.Now()
-				q.logf("outbox: warning: %v", err)
 			}
 			delay = ListenMaxBackoff
 		} else if lost.IsZero() {
