@@ -512,3 +512,38 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 		t.Fatalf("the warning does not say what to do: %s", s)
 	}
 }
+
+// TestPostgresEnqueueStalledBeforeCommit: an enqueue whose client stalls
+// between its INSERT and its COMMIT for longer than the idle timeout the
+// enqueue sets for its transaction (a stopped process, a suspended VM, a
+// network that stalls; here the seam before the COMMIT sleeps past a
+// 1 s timeout) is ended by the server, directly and through PgBouncer in
+// transaction pooling. The enqueue reports what happened, that nothing
+// was queued, and to try again (ErrUnavailable: a passing condition,
+// exit 75), and nothing is queued. Before, it was "the queue database
+// refused the statement ... see the PostgreSQL server's log for the
+// statement's error", as for a statement the database rejects.
+func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	count := openPG(t, direct, pgqueue.Options{})
+	_, a := startServer(t)
+	for _, tt := range []struct{ name, url string }{{"direct", direct}, {"pgbouncer", url}} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := openPG(t, tt.url, pgqueue.Options{})
+			pgqueue.SetIdleTx(q, time.Second)
+			pgqueue.SetBeforeCommit(q, func() { time.Sleep(2500 * time.Millisecond) })
+			id, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
+			if err == nil || !errors.Is(err, pgqueue.ErrUnavailable) || !strings.Contains(err.Error(), "idle_in_transaction_session_timeout") || !strings.Contains(err.Error(), "try again") {
+				t.Fatalf("Enqueue = %q, %v; want ErrUnavailable naming idle_in_transaction_session_timeout and to try again", id, err)
+			}
+			if n, err := count.Count(); err != nil || n != 0 {
+				t.Fatalf("%d items queued (%v); want none", n, err)
+			}
+		})
+	}
+}

@@ -507,6 +507,15 @@ func connErr(op string, err error) error {
 			Msg: "the connection pooler runs in statement mode, which refuses transactions, and the queue's enqueues, claims and migrations are transactions",
 			Fix: "give the queue a pool in transaction mode (with default_query_exec_mode=exec in the URL, or none) or in session mode (PgBouncer's pool_mode)"}
 	}
+	if errors.As(err, &pe) && pe.Code == "25P03" {
+		// idle_in_transaction_session_timeout (an enqueue sets one for
+		// its transaction, enqueueIdleTimeout): the server ended the
+		// session before the next statement (a COMMIT) arrived, so the
+		// transaction was rolled back. A passing condition.
+		return &Error{Op: op, Err: unavailable{err},
+			Msg: "the queue database ended the connection: its transaction stayed idle between two statements longer than idle_in_transaction_session_timeout (this program was stopped, or the network stalled), and was rolled back: nothing of it was written",
+			Fix: "try again"}
+	}
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		msg := "the queue database refused the statement"
 		var ce *pgconn.ConnectError
