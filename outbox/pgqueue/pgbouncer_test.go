@@ -547,3 +547,70 @@ func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresPgBouncerProbeWakesNoWorker: the probe a worker behind
+// transaction pooling sends itself (a notification on the queue's channel
+// with a payload of its own) reaches every worker that listens directly,
+// and wakes none of them: only an enqueue's notification (empty payload)
+// starts a pass. Shown to fail with the payload check removed from
+// listen (each probe then woke every worker).
+func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	woke := make(chan struct{}, 100)
+	dq := openPG(t, direct, pgqueue.Options{})
+	wg.Add(1)
+	go func() { defer wg.Done(); dq.Listen(lctx, func() { woke <- struct{}{} }) }()
+	_, a := startServer(t)
+	// The direct worker listens: an enqueue wakes it.
+	for i := 0; ; i++ {
+		if _, err := submit.Enqueue(ctx, dq, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woke:
+		case <-time.After(200 * time.Millisecond):
+			if i > 50 {
+				t.Fatal("the direct worker was not woken by an enqueue")
+			}
+			continue
+		}
+		break
+	}
+	for len(woke) > 0 {
+		<-woke
+	}
+	var mu sync.Mutex
+	warned := false
+	bq := openPG(t, url, pgqueue.Options{ListenCheck: time.Second, Logf: func(f string, a ...any) {
+		mu.Lock()
+		warned = warned || strings.Contains(fmt.Sprintf(f, a...), ErrNotifyPooledText)
+		mu.Unlock()
+	}})
+	wg.Add(1)
+	go func() { defer wg.Done(); bq.Listen(lctx, func() {}) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		w := warned
+		mu.Unlock()
+		if w {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker behind transaction pooling did not probe and warn within 20 s")
+		}
+	}
+	// The probe went out before the warning; give its delivery time.
+	select {
+	case <-woke:
+		t.Fatal("the probe of the worker behind the pooler woke the worker that listens directly")
+	case <-time.After(time.Second):
+	}
+}
