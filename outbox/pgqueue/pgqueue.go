@@ -564,7 +564,9 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 // transaction x committed ("committed") or not ("aborted"), ending its
 // backend while it is in progress.
 func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
-	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	// Asked also while the Queue is being closed: the enqueue began
+	// before Close, and its caller is waiting for the answer.
+	conn, err := pgx.ConnectConfig(pastClose(ctx), q.cfg.ConnConfig)
 	if err != nil {
 		return "", err
 	}

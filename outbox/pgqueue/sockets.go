@@ -46,14 +46,15 @@ var errClosed = errors.New("the queue is closed")
 //     takes milliseconds); a healthy one is closed as pgx closes it, with
 //     a Terminate;
 //   - Close (shutdown), once the pool's Close has taken closeGrace, ends
-//     every dial under way and shuts the sockets pgx holds no live
-//     connection on: the cancel requests (to a host that is gone) and
-//     the abandoned connections. A live connection's socket (held, see
-//     hold) is never shut from here: an operation under way on it (a
-//     COMMIT the server is making) ends as the server answers, or as its
-//     own bound makes pgx give it up, and the pool's Close waits for it,
-//     as pgxpool's does. Shutting it would turn a COMMIT the server made
-//     into "the message may be queued".
+//     every dial under way (but commitLost's, pastClose), refuses new
+//     ones, and shuts the sockets pgx holds no live connection on: the
+//     cancel requests (to a host that is gone) and the abandoned
+//     connections. A live connection's socket (held, see hold) is never
+//     shut from here: an operation under way on it (a COMMIT the server
+//     is making) ends as the server answers, or as its own bound makes
+//     pgx give it up, and the pool's Close waits for it, as pgxpool's
+//     does. Shutting it would turn a COMMIT the server made into "the
+//     message may be queued".
 //
 // Closing a socket a goroutine of pgx is reading makes the read fail at
 // once, which ends pgconn's background close: no goroutine and no socket
@@ -77,16 +78,20 @@ func newSockets() *sockets {
 }
 
 // dial is base, whose connections are in s, and which fails once s is
-// shut down.
+// shut down, unless ctx is pastClose's.
 func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(s.shut, cancel)
-		defer stop()
+		refuse := ctx.Value(pastCloseKey{}) == nil
+		if refuse {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			stop := context.AfterFunc(s.shut, cancel)
+			defer stop()
+		}
 		c, err := base(ctx, network, addr)
 		if err != nil {
-			if s.isShut() {
+			if refuse && s.isShut() {
 				return nil, errClosed
 			}
 			return nil, err
@@ -94,7 +99,7 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 		sc := &socket{Conn: c, s: s}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.isShut() {
+		if refuse && s.isShut() {
 			c.Close()
 			return nil, errClosed
 		}
@@ -102,6 +107,16 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 		return sc, nil
 	}
 }
+
+// pastClose is ctx, whose connections Close does not refuse or end: an
+// operation begun before Close that must still ask the database
+// something on a connection of its own (commitLost: whether a COMMIT
+// whose answer was lost made it), bounded by ctx.
+func pastClose(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pastCloseKey{}, true)
+}
+
+type pastCloseKey struct{}
 
 func (s *sockets) isShut() bool { return s.shut.Err() != nil }
 
