@@ -3,7 +3,8 @@
 # missing: the third-party SMTP peers of internal/interop and cmd/tlsmail
 # (Postfix with Cyrus SASL, swaks with its Perl TLS modules, msmtp, socat,
 # openssl, and python3 for the OpenSSL peer script), and PostgreSQL's server
-# programs for the queue on PostgreSQL (internal/testpg runs a private cluster;
+# programs for the queue on PostgreSQL (internal/testpg runs a private cluster,
+# and a private PgBouncer in front of it;
 # the cluster Debian's package may start is not used), and gcc with libc6-dev
 # for cgo, which go build -race needs (cmd/tlsmail builds tlsmail with -race
 # for its multi-process queue test). Postfix is preseeded with "No configuration": no system mail
@@ -13,7 +14,7 @@
 set -euo pipefail
 pkgs=(postfix swaks msmtp socat openssl ca-certificates python3
 	libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
-	libsasl2-modules sasl2-bin postgresql gcc libc6-dev)
+	libsasl2-modules sasl2-bin postgresql pgbouncer gcc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -94,6 +94,7 @@ func queueError(err error) *exitError {
 		xe.code = exitSoftware
 	}
 	if errors.Is(err, outbox.ErrUnsafeSpool) || errors.Is(err, pgqueue.ErrNoSchema) || errors.Is(err, pgqueue.ErrService) ||
+		errors.Is(err, pgqueue.ErrPooler) ||
 		errors.Is(err, outbox.ErrRemoveRefused) {
 		// ErrRemoveRefused: the database refuses to delete what a run
 		// delivered (no DELETE right, a trigger); running again, by

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/internal/testdir"
+	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/submit"
@@ -17,7 +18,11 @@ import (
 // 1, 2 and 4 workers (each its own Queue, as separate hosts would have,
 // with Parallel 1) on PostgreSQL, beside one runner on the spool
 // directory; the same sink, 1,000 messages of one account per iteration
-// (enqueued untimed).
+// (enqueued untimed). The -exec cases use pgx's exec query mode
+// (default_query_exec_mode=exec, what a URL through a pooler needs), and
+// the -pgbouncer ones reach the database through a private PgBouncer in
+// transaction pooling (4 server connections; the queue then uses exec by
+// itself): what the mode and the pooler's hop cost.
 //
 //	go test -run '^$' -bench QueueDeliver -benchtime 3x ./outbox/pgqueue
 func BenchmarkQueueDeliver(b *testing.B) {
@@ -26,7 +31,9 @@ func BenchmarkQueueDeliver(b *testing.B) {
 		name    string
 		workers int
 		pg      bool
-	}{{"dir-1", 1, false}, {"postgres-1", 1, true}, {"postgres-2", 2, true}, {"postgres-4", 4, true}}
+		via     string // "", "exec", "pgbouncer"
+	}{{"dir-1", 1, false, ""}, {"postgres-1", 1, true, ""}, {"postgres-2", 2, true, ""}, {"postgres-4", 4, true, ""},
+		{"postgres-2-exec", 2, true, "exec"}, {"postgres-2-pgbouncer", 2, true, "pgbouncer"}}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -34,6 +41,12 @@ func BenchmarkQueueDeliver(b *testing.B) {
 			var stores []outbox.Store
 			if c.pg {
 				url := newDB(b)
+				switch c.via {
+				case "exec":
+					url += "&default_query_exec_mode=exec"
+				case "pgbouncer":
+					url = pg.Bouncer(b, url, testpg.Bouncer{PoolMode: "transaction", PoolSize: 4})
+				}
 				for range c.workers {
 					q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
 					if err != nil {

@@ -40,3 +40,13 @@ func SetBeforeCommit(q *Queue, f func()) { q.beforeCommit = f }
 // SetBackendPID has each EnqueueData take f(pid) as its backend's process
 // ID.
 func SetBackendPID(q *Queue, f func(int64) int64) { q.backendPID = f }
+
+// SetTxRef has each EnqueueData take f(pid, txid) as its transaction's
+// backend and transaction ID (pid and txid of another client's
+// transaction, in progress), keeping what it found out of the pooler.
+func SetTxRef(q *Queue, f func() (pid, txid int64)) {
+	q.txRef = func(x txRef) txRef { x.pid, x.txid = f(); return x }
+}
+
+// SetIdleTx shortens an enqueue's idle_in_transaction_session_timeout.
+func SetIdleTx(q *Queue, d time.Duration) { q.idleTx = d }

@@ -81,6 +81,22 @@ var ErrNoSchema = errors.New("the queue database has no queue schema of this ver
 // a newer program. It wraps ErrNoSchema.
 var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 
+// ErrPooler is returned (wrapped) when the queue reaches PostgreSQL
+// through a connection pooler (PgBouncer, say) configured in a way the
+// queue cannot work with. By Open, when the URL asks for a query mode
+// (pgx's default_query_exec_mode) whose statements outlive one
+// transaction: cache_statement (named prepared statements, kept per
+// client connection) or describe_exec (a statement described in one
+// round trip and run in the next). A pooler in transaction mode hands
+// each transaction to any server connection, so such statements fail at
+// random ("prepared statement ... already exists" or "does not exist"),
+// a deletion of delivered messages among them (sent again when their
+// lease ends). By any operation that begins a transaction (an enqueue, a
+// claim, Migrate), when the pooler is in statement mode (PgBouncer's
+// pool_mode=statement), which refuses transactions. A configuration
+// error: retrying does not heal it.
+var ErrPooler = errors.New("the queue cannot work through the connection pooler as configured")
+
 // DefaultMaxSize is the largest message the queue accepts: the default
 // of Options.MaxSize and its ceiling. A message is held in memory at
 // enqueue (a bytea value; a delivery reads it a slice at a time), so the
@@ -180,7 +196,26 @@ type Queue struct {
 	// enqueue's statement reported (another session's: as if the
 	// backend had gone and its PID been given to a new one).
 	backendPID func(int64) int64
+	// txRef, when set (by the tests), replaces what names an enqueue's
+	// transaction in the server (another client's, in progress: as if,
+	// through a pooler, the backend had finished the enqueue's
+	// transaction and been handed to another client).
+	txRef func(txRef) txRef
+	// idleTx is how long an enqueue's transaction may stay idle in the
+	// server (enqueueIdleTimeout; the tests shorten it).
+	idleTx time.Duration
 }
+
+// enqueueIdleTimeout is the idle_in_transaction_session_timeout an
+// enqueue (EnqueueData) sets for its own transaction (SET LOCAL): the
+// server ends a session that stays idle inside the enqueue's transaction
+// longer than this (its client gone before the COMMIT arrived), which
+// ends the transaction without a COMMIT, so that commitLost learns the
+// outcome without signalling any backend. Between the enqueue's INSERT
+// and its COMMIT the client does nothing but send the COMMIT: a healthy
+// one is idle there for a round trip. Well below opTimeout, the bound of
+// commitLost's question.
+const enqueueIdleTimeout = 15 * time.Second
 
 // Open connects to the database at url (a postgres:// URL or libpq
 // key=value string, see the package documentation) and checks its schema.
@@ -228,9 +263,14 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, socks: socks, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout}
+	q := &Queue{pool: pool, cfg: cfg, socks: socks, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout, idleTx: enqueueIdleTimeout}
 	vctx, cancel := q.bound(ctx)
 	defer cancel()
+	if err := q.throughPooler(ctx, vctx, url); err != nil {
+		q.Close()
+		return nil, err
+	}
+	pool = q.pool
 	v, err := version(vctx, pool)
 	if err != nil {
 		q.Close()
@@ -247,6 +287,75 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 			Fix: "create or migrate the queue schema with pgqueue.Migrate"}
 	}
 	return q, nil
+}
+
+// throughPooler checks whether the queue's connections go through a
+// connection pooler, and if so makes the queue's statements ones that a
+// pooler in transaction mode carries: when the URL names no query mode,
+// the Queue uses pgx's "exec" (each statement parsed, bound and run in
+// one round trip, with an unnamed statement), as a pgx user behind
+// PgBouncer sets default_query_exec_mode=exec; a URL that asks for
+// cache_statement or describe_exec is refused (ErrPooler).
+//
+// A pooler is told by the process ID: the server's own
+// (pg_backend_pid()) differs from the one the connection's start-up
+// reported (BackendKeyData, which a pooler such as PgBouncer makes up,
+// since its clients share the server's connections), while a direct
+// connection, or one through a plain TCP proxy, reports the backend's.
+// Whether the pooler shares server connections per transaction or per
+// session cannot be told from a client, so the rule holds for both (the
+// exec mode works in both).
+func (q *Queue) throughPooler(ctx, vctx context.Context, url string) error {
+	pooled, err := pooledConn(vctx, q.pool)
+	if err != nil || !pooled {
+		return err
+	}
+	params, _ := connParams(url)
+	mode, set := params["default_query_exec_mode"]
+	if set {
+		switch q.cfg.ConnConfig.DefaultQueryExecMode {
+		case pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec:
+			return &Error{Op: "open", Err: ErrPooler,
+				Msg: fmt.Sprintf("the queue URL reaches PostgreSQL through a connection pooler (the server's process ID differs from the connection's) and asks for default_query_exec_mode=%s, whose statements a pooler in transaction mode hands to other server connections (\"prepared statement ... does not exist\"), a deletion of delivered messages among them", mode),
+				Fix: "put default_query_exec_mode=exec in the queue URL (or leave the parameter out: the queue then uses exec behind a pooler), which works in every pool mode"}
+		}
+		return nil
+	}
+	q.cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	q.pool.Close()
+	pool, err := pgxpool.NewWithConfig(ctx, q.cfg)
+	if err != nil {
+		return connErr("open", err) // q.pool is the closed one: Close stays safe
+	}
+	q.pool = pool
+	return nil
+}
+
+// pooledConn reports whether a connection of pool goes through a
+// connection pooler (throughPooler).
+func pooledConn(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return false, connErr("open", err)
+	}
+	defer c.Release()
+	p, err := pooled(ctx, c.Conn())
+	if err != nil {
+		return false, connErr("open", err)
+	}
+	return p, nil
+}
+
+// pooled reports whether conn goes through a connection pooler: the
+// server's process ID is not the one the connection's start-up reported.
+// (The simple protocol, which every pooler carries, whatever the query
+// mode of the URL.)
+func pooled(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var pid int64
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`, pgx.QueryExecModeSimpleProtocol).Scan(&pid); err != nil {
+		return false, err
+	}
+	return pid != int64(conn.PgConn().PID()), nil
 }
 
 // ParseConfig reads a queue URL (a postgres:// URL or libpq key=value
@@ -380,6 +489,14 @@ func connErr(op string, err error) error {
 			Fix: "a queue run moves it to the failed items; check it there, and send the message again"}
 	}
 	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.Contains(pe.Message, "statement pooling mode") {
+		// PgBouncer's refusal of a transaction (SQLSTATE 08P01, as for a
+		// broken connection, so told by its text): not the database
+		// being unavailable, and no retry heals it.
+		return &Error{Op: op, Err: fmt.Errorf("%w (%w)", ErrPooler, err),
+			Msg: "the connection pooler runs in statement mode, which refuses transactions, and the queue's enqueues, claims and migrations are transactions",
+			Fix: "give the queue a pool in transaction mode (with default_query_exec_mode=exec in the URL, or none) or in session mode (PgBouncer's pool_mode)"}
+	}
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		msg := "the queue database refused the statement"
 		var ce *pgconn.ConnectError
@@ -409,6 +526,8 @@ func refusedFix(code string) string {
 		return "GRANT the database role the rights its part needs (docs/deployment.md, 'Database access')"
 	case code == "42P01", code == "3F000": // undefined_table, invalid_schema_name
 		return "create or migrate the queue schema (the queue's init command)"
+	case code == "26000", code == "42P05": // invalid_sql_statement_name, duplicate_prepared_statement
+		return "a prepared statement met another client's server connection: through a connection pooler in transaction mode (PgBouncer's pool_mode=transaction), put default_query_exec_mode=exec in the URL of the program's connections, or use session pooling"
 	case code[:2] == "28": // invalid_authorization_specification
 		return "check the user and its password (~/.pgpass, PGPASSFILE or PGPASSWORD) and the server's pg_hba.conf"
 	}
@@ -463,12 +582,19 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 		return "", connErr("enqueue", err)
 	}
 	defer tx.Rollback(ctx)
-	id, x, err := q.insert(ctx, tx, envJSON, d, content)
+	id, x, err := q.insert(ctx, tx, envJSON, d, content, q.idleTx)
 	if err != nil {
 		return "", err
 	}
+	// The process ID the connection's start-up reported is the backend's
+	// only on a connection of its own (not through a pooler, whose
+	// clients share backends: see throughPooler).
+	x.own = x.pid == int64(tx.Conn().PgConn().PID())
 	if q.backendPID != nil {
 		x.pid = q.backendPID(x.pid)
+	}
+	if q.txRef != nil {
+		x = q.txRef(x)
 	}
 	if q.beforeCommit != nil {
 		q.beforeCommit()
@@ -492,8 +618,15 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // otherwise stays until TCP keepalive ends it), so that its COMMIT cannot
 // happen later; the backend ended is the one whose transaction is this
 // one (pg_stat_activity's backend_xid), never another session that got
-// the process ID since. The question is asked again while the database
-// cannot be reached, until the bound (opTimeout) passes, or for
+// the process ID since. Through a connection pooler no backend is ended:
+// the pooler hands a backend to another client as soon as a transaction
+// ends, so between the check of backend_xid and the signal the enqueue's
+// COMMIT could arrive and another client's transaction begin on it, and
+// the signal would end that client's session. There the transaction's
+// own idle_in_transaction_session_timeout (enqueueIdleTimeout, set by
+// the enqueue for its transaction alone) ends a transaction whose COMMIT
+// never came, and the question is asked until it has ended. The
+// question is asked again while the database cannot be reached, until the bound (opTimeout) passes, or for
 // interruptGrace once ctx is done (the caller gave up: Ctrl-C). Only
 // when the database cannot be asked is the outcome left open, and the
 // error says so, with the item's ID. A COMMIT the server answered with
@@ -562,7 +695,9 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 // txStatus asks the database, on a connection of its own (the pool's
 // idle ones may have gone the way of the broken one), whether the
 // transaction x committed ("committed") or not ("aborted"), ending its
-// backend while it is in progress.
+// backend while it is in progress when the backend was the enqueue's own
+// (x.own: not through a pooler); else waiting for the transaction's idle
+// timeout to end it.
 func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 	// Asked also while the Queue is being closed: the enqueue began
 	// before Close, and its caller is waiting for the answer.
@@ -585,12 +720,14 @@ func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
 		if *st != "in progress" {
 			return *st, nil
 		}
-		// (count, not "pg_terminate_backend(pid) OR true": the planner
-		// folds that to true without calling the function.)
-		var n int64
-		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE pid = $1 AND backend_xid::text = $2`, x.pid, xid).Scan(&n); err != nil {
-			return "", err
+		if x.own {
+			// (count, not "pg_terminate_backend(pid) OR true": the planner
+			// folds that to true without calling the function.)
+			var n int64
+			if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE pid = $1 AND backend_xid::text = $2`, x.pid, xid).Scan(&n); err != nil {
+				return "", err
+			}
 		}
 		t := time.NewTimer(50 * time.Millisecond)
 		select {
@@ -628,8 +765,13 @@ var errTxForgotten = errors.New("the database no longer knows the transaction")
 // txRef names an enqueue's transaction in the server: its backend's
 // process ID (pg_backend_pid: the server's own, also through a pooler,
 // whose connection protocol reports a process ID of its own) and its
-// transaction ID (txid_current: epoch-extended, never reused).
-type txRef struct{ pid, txid int64 }
+// transaction ID (txid_current: epoch-extended, never reused); own says
+// the backend served the enqueue's connection alone (the process IDs
+// agree: no pooler between), so that commitLost may end it.
+type txRef struct {
+	pid, txid int64
+	own       bool
+}
 
 // EnqueueTx queues a message inside the caller's transaction tx: the item
 // (and the notification of the workers) exists once tx commits, and not
@@ -639,7 +781,7 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx pgx.Tx, env outbox.Envelope, d
 	if err != nil {
 		return "", err
 	}
-	id, _, err := q.insert(ctx, tx, envJSON, d, content)
+	id, _, err := q.insert(ctx, tx, envJSON, d, content, 0)
 	return id, err
 }
 
@@ -680,24 +822,41 @@ func (q *Queue) prepare(env outbox.Envelope, d outbox.Data, r io.Reader) (envJSO
 }
 
 // insert stores a prepared item in tx, and returns its ID and what names
-// tx in the server (for commitLost).
-func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte) (string, txRef, error) {
+// tx in the server (for commitLost). A positive idle sets tx's
+// idle_in_transaction_session_timeout (for tx alone: set_config's
+// is_local, as SET LOCAL), in the same statement.
+func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.Data, content []byte, idle time.Duration) (string, txRef, error) {
+	idleMS := ""
+	if idle > 0 {
+		idleMS = strconv.FormatInt(max(idle.Milliseconds(), 1), 10)
+	}
 	id := newID()
 	// One statement: the message, its queue row (grouped by the digest
 	// of the settings as given) and the notification, sent when tx
-	// commits.
+	// commits. The JSON goes as text: in the query modes that take a
+	// parameter's type from its Go type (default_query_exec_mode=exec or
+	// simple_protocol in the URL, the modes for a pooler such as
+	// PgBouncer), a []byte is bytea, which jsonb refuses.
 	var x txRef
-	if err := tx.QueryRow(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2, $3, $5)),
-		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($4::text), $6))
-		SELECT pg_backend_pid(), txid_current() FROM (SELECT pg_notify($7, '')) n`, id, envJSON, []byte(d.Settings), string(d.Settings), content, len(content), Channel).Scan(&x.pid, &x.txid); err != nil {
+	if err := tx.QueryRow(ctx, `WITH m AS (INSERT INTO tlsmail.message (id, envelope, settings, content) VALUES ($1, $2::text::jsonb, $3::text::jsonb, $4)),
+		o AS (INSERT INTO tlsmail.outbox (id, group_key, size) VALUES ($1, md5($3::text), $5))
+		SELECT pg_backend_pid(), txid_current() FROM (SELECT pg_notify($6, ''),
+			CASE WHEN $7::text <> '' THEN set_config('idle_in_transaction_session_timeout', $7::text, true) END) n`,
+		id, string(envJSON), string(d.Settings), content, len(content), Channel, idleMS).Scan(&x.pid, &x.txid); err != nil {
 		return "", txRef{}, connErr("enqueue", err)
 	}
 	return id, x, nil
 }
 
-// Listen is outbox.Notifier: it calls wake for each notification of
-// Channel, on a connection of its own, until ctx is done (it then returns
-// nil).
+// Listen is outbox.Notifier: it calls wake for each enqueue's
+// notification of Channel (an empty payload; another is a probe), on a
+// connection of its own, until ctx is done (it then returns nil).
+//
+// A connection through a connection pooler is probed first
+// (probeListen): through a pooler in transaction mode a LISTEN is lost
+// with its statement's server connection, and Options.Logf hears once
+// that enqueues will not wake the worker (ErrNotifyPooled) and what to
+// do; Listen tries again at ListenMaxBackoff's pace.
 //
 // When the database cannot be reached or the connection breaks (a restart,
 // a failover), Listen connects again by itself with exponential backoff
@@ -724,7 +883,15 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if lost.IsZero() {
+		if errors.Is(err, ErrNotifyPooled) {
+			// Not a passing failure: said once, tried again at the
+			// longest wait (a pooler's configuration may change).
+			if lost.IsZero() {
+				lost = time.Now()
+				q.logf("outbox: warning: %v", err)
+			}
+			delay = ListenMaxBackoff
+		} else if lost.IsZero() {
 			lost = time.Now()
 			q.logf("outbox: lost the notification channel (%v); connecting again with backoff (up to %s between attempts), passes still run at the interval", err, ListenMaxBackoff)
 		}
@@ -736,6 +903,63 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 		case <-t.C:
 		}
 		delay = min(2*delay, ListenMaxBackoff)
+	}
+}
+
+// ErrNotifyPooled is returned (wrapped) by a LISTEN connection that goes
+// through a connection pooler and does not receive the notification it
+// sent itself: a pooler in transaction mode (PgBouncer's
+// pool_mode=transaction) hands the server connection that ran LISTEN to
+// other clients once the statement is over, so the listener hears nothing
+// (PgBouncer 1.18 gives no error). Listen says so once and tries again
+// now and then; the Worker's passes at its interval still find every
+// message.
+var ErrNotifyPooled = errors.New("notifications do not reach this connection through the connection pooler")
+
+// probeWait bounds how long a LISTEN connection through a pooler waits
+// for its own probe notification (at most Options.ListenCheck): a round
+// trip through the server, milliseconds when it arrives at all.
+const probeWait = 5 * time.Second
+
+// probeListen checks, on a LISTEN connection that goes through a
+// connection pooler (pooled), that notifications reach it: it notifies
+// Channel with a probe payload of its own from another connection (the
+// pool's: a notification sent by the listener's own client could run on
+// the backend that listens and come back to it whatever the pool mode)
+// and waits up to wait for it. Workers ignore a payload that is not
+// empty, so the probe wakes none of them. A direct connection is not
+// probed: a LISTEN there lasts as long as the connection. missed says an
+// enqueue's notification arrived meanwhile (the caller wakes the worker).
+func (q *Queue) probeListen(ctx context.Context, conn *pgx.Conn, wait time.Duration) (missed bool, err error) {
+	var r [8]byte
+	crand.Read(r[:])
+	token := "probe " + hex.EncodeToString(r[:])
+	if _, err := q.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, token); err != nil {
+		return false, connErr("listen", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(wctx)
+		if err == nil && n.Payload == token {
+			return missed, nil
+		}
+		if err == nil {
+			missed = missed || n.Payload == ""
+			continue // an enqueue's, or another worker's probe
+		}
+		if ctx.Err() != nil || !pgconn.Timeout(err) {
+			return false, connErr("listen", err)
+		}
+		// The LISTEN stays on whichever server connection ran it: undo
+		// it where this statement lands (often the same one), so that
+		// the pooler's connections do not collect listeners.
+		uctx, ucancel := context.WithTimeout(ctx, closeTimeout)
+		conn.Exec(uctx, `UNLISTEN *`)
+		ucancel()
+		return false, &Error{Op: "listen", Err: ErrNotifyPooled,
+			Msg: fmt.Sprintf("the connection for notifications goes through a connection pooler, and the notification it sent itself did not arrive within %s: a pooler in transaction mode (PgBouncer's pool_mode=transaction) does not keep a LISTEN, so an enqueue does not wake this worker, which finds new messages only at its interval", wait),
+			Fix: "give the workers a URL to PostgreSQL itself or to a pool in session mode (a PgBouncer database entry with pool_mode=session), or shorten the worker's interval"}
 	}
 }
 
@@ -756,17 +980,34 @@ func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
 		return connErr("listen", err)
 	}
 	defer closeConn(ctx, conn)
+	// Before LISTEN, so that LISTEN is the connection's last statement
+	// while it waits (pg_stat_activity shows it).
+	viaPooler, err := pooled(cctx, conn)
+	if err != nil {
+		return connErr("listen", err)
+	}
 	if _, err := conn.Exec(cctx, `LISTEN `+Channel); err != nil {
 		return connErr("listen", err)
 	}
-	listening()
 	check := q.opts.ListenCheck
+	missed := false // an enqueue's notification came during the probe
+	if viaPooler {
+		if missed, err = q.probeListen(cctx, conn, min(probeWait, check)); err != nil {
+			return err
+		}
+	}
+	listening()
+	if missed {
+		wake()
+	}
 	for {
 		wctx, cancel := context.WithTimeout(ctx, check)
-		_, err := conn.WaitForNotification(wctx)
+		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if err == nil {
-			wake()
+			if n.Payload == "" { // an enqueue's, not a probe's
+				wake()
+			}
 			continue
 		}
 		if ctx.Err() != nil || !pgconn.Timeout(err) {

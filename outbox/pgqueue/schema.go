@@ -146,7 +146,7 @@ func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 	// Migrate that held it committed (a stricter level reads with a
 	// snapshot taken before the lock was granted).
 	var level string
-	if err := tx.QueryRow(ctx, `SHOW transaction_isolation`).Scan(&level); err != nil {
+	if err := tx.QueryRow(ctx, `SHOW transaction_isolation`, pgx.QueryExecModeSimpleProtocol).Scan(&level); err != nil {
 		return 0, connErr("init", err)
 	}
 	if level != "read committed" {
@@ -155,6 +155,11 @@ func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 				Fix: "run the migration on a connection of its own, or in a READ COMMITTED transaction"}
 		}
 	}
+	// Every statement of a migration has its values in its text and goes
+	// by the simple protocol: a connection pooler in transaction mode
+	// carries it whatever the connection's query mode (a statement that
+	// one `queue init` prepared on a server connection was met by the
+	// next: "prepared statement ... already exists").
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tlsmail.outbox schema'))`); err != nil {
 		return 0, connErr("init", err)
 	}
@@ -170,7 +175,7 @@ func migrateTo(ctx context.Context, c Conn, to int) (from int, err error) {
 			return from, &Error{Op: "init", Msg: fmt.Sprintf("cannot apply the queue schema version %d", v), Err: err,
 				Fix: "check that the database user may create schemas and tables"}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE tlsmail.schema_version SET version = $1`, v); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE tlsmail.schema_version SET version = %d`, v)); err != nil {
 			return from, connErr("init", err)
 		}
 	}
@@ -185,14 +190,14 @@ func version(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }) (int, error) {
 	var exists bool
-	if err := q.QueryRow(ctx, `SELECT to_regclass('tlsmail.schema_version') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := q.QueryRow(ctx, `SELECT to_regclass('tlsmail.schema_version') IS NOT NULL`, pgx.QueryExecModeSimpleProtocol).Scan(&exists); err != nil {
 		return 0, connErr("open", err)
 	}
 	if !exists {
 		return 0, nil
 	}
 	var v int
-	err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`).Scan(&v)
+	err := q.QueryRow(ctx, `SELECT version FROM tlsmail.schema_version`, pgx.QueryExecModeSimpleProtocol).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The database answered: the row was removed by hand.
 		return 0, &Error{Op: "open", Err: ErrNoSchema,

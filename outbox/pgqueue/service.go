@@ -25,7 +25,8 @@ type serviceError struct{ err error }
 func (e serviceError) Error() string   { return e.err.Error() }
 func (e serviceError) Unwrap() []error { return []error{ErrService, e.err} }
 
-// connParams reads the parameters sslmode, service and servicefile of a
+// connParams reads the parameters sslmode, service, servicefile,
+// default_query_exec_mode and the password ones of a
 // connection string, a postgres:// URL (its query) or libpq's key=value
 // form, by libpq's rules as pgx applies them (section 32.1.1 of
 // PostgreSQL's documentation): in a URL, parameters are &-separated and
@@ -37,7 +38,7 @@ func connParams(connString string) (params map[string]string, ok bool) {
 	params = map[string]string{}
 	keep := func(k, v string) {
 		switch k {
-		case "sslmode", "service", "servicefile", "password", "sslpassword":
+		case "sslmode", "service", "servicefile", "password", "sslpassword", "default_query_exec_mode":
 			params[k] = v
 		}
 	}
