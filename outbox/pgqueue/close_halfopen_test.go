@@ -3,9 +3,11 @@ package pgqueue_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 )
 
@@ -146,5 +148,50 @@ func TestPostgresClosePolite(t *testing.T) {
 	closeWithin(t, behind)
 	if n, want := allGone(t, proxy), len(proxy.opened()); n != want {
 		t.Errorf("%d of %d connections ended with Terminate; want all", n, want)
+	}
+}
+
+// TestPostgresCloseDuringCommit: Close called while an enqueue's COMMIT is
+// under way on a healthy connection (the server slow to commit: a deferred
+// trigger sleeps 2 s) waits for it, as pgxpool's Close does: the enqueue
+// succeeds and its item is queued once. Before, Close shut every socket
+// still open a second after it was called, live ones included: the COMMIT
+// the server went on to make was reported as "the message may be queued"
+// (after the lost-COMMIT check, whose own connections Close refused, had
+// retried for its whole bound), and a caller that sent the message again
+// made a duplicate.
+func TestPostgresCloseDuringCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	if _, err := dial(t, url).Exec(ctx, `CREATE FUNCTION public.slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			PERFORM pg_sleep(2);
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON tlsmail.outbox
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.slow_commit();`); err != nil {
+		t.Fatal(err)
+	}
+	direct := openPG(t, url, pgqueue.Options{})
+	q := openPG(t, url, pgqueue.Options{})
+	pgqueue.SetOpTimeout(q, 5*time.Second) // the lost-COMMIT check's bound
+	closed := make(chan time.Duration, 1)
+	pgqueue.SetBeforeCommit(q, func() {
+		go func() {
+			time.Sleep(200 * time.Millisecond) // the COMMIT is with the server
+			closed <- closeWithin(t, q)
+		}()
+	})
+	start := time.Now()
+	id, err := q.EnqueueData(ctx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(1)))
+	t.Logf("EnqueueData = %q, %v (after %v)", id, err, time.Since(start).Round(time.Millisecond))
+	d := <-closed
+	t.Logf("Close took %v", d.Round(time.Millisecond))
+	if err != nil {
+		t.Errorf("EnqueueData with Close called during its COMMIT = %v; want the item's ID (the COMMIT was under way on a healthy connection)", err)
+	}
+	if n, err := direct.Count(); err != nil || n != 1 {
+		t.Errorf("Count = %d, %v; want the one item queued", n, err)
 	}
 }

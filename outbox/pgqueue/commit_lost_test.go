@@ -261,3 +261,35 @@ func waitCommitted(q *pgqueue.Queue) error {
 		}
 	}
 }
+
+// TestPostgresEnqueueCommitLostClosing: the answer to an enqueue's COMMIT
+// is lost while the Queue is being closed (a program stopping with an
+// enqueue under way). The database committed; the enqueue still asks it,
+// on a connection of its own, and reports the item queued. Before, Close
+// refused every connection made after it began, the lost-COMMIT check's
+// too: the check retried the refused connection for its whole bound and
+// reported "the message may be queued", and a caller that sent the message
+// again made a duplicate.
+func TestPostgresEnqueueCommitLostClosing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := newDB(t)
+	_, a := startServer(t)
+	direct := openPG(t, url, pgqueue.Options{})
+	proxy, behind := commitLostQueue(t, url, 5*time.Second, 2*time.Second)
+	closed := make(chan struct{})
+	pgqueue.SetBeforeCommit(behind, func() {
+		proxy.mute()
+		go func() { behind.Close(); close(closed) }()
+	})
+	start := time.Now()
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	t.Logf("Enqueue = %q, %v (after %v)", id, err, time.Since(start).Round(time.Millisecond))
+	<-closed
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+	}
+	if _, err := direct.Get(id); err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+}

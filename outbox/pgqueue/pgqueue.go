@@ -251,6 +251,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	// gave up on is shut rather than waited for (sockets).
 	socks := newSockets()
 	cfg.ConnConfig.DialFunc = socks.dial(cfg.ConnConfig.DialFunc)
+	cfg.ConnConfig.AfterNetConnect = socks.hold(cfg.ConnConfig.AfterNetConnect)
 	beforeClose := cfg.BeforeClose
 	cfg.BeforeClose = func(c *pgx.Conn) {
 		if beforeClose != nil {
@@ -465,13 +466,16 @@ func ownerName() string {
 func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 
 // Close closes the connections: a healthy one with the protocol's
-// goodbye (Terminate), as pgx closes it. Those still open after
-// closeGrace (a second) are shut: a connection whose operation was
+// goodbye (Terminate), as pgx closes it. A connection whose operation was
 // cancelled or timed out, on which pgx would wait up to 15 s for a peer
-// that may be gone (see sockets), and one still in use (an operation
-// under way fails). So Close returns within about a second, and leaves
-// no connection and no goroutine of the Queue behind; the Queue is not
-// usable after.
+// that may be gone, is shut after closeGrace (a second), and so is a
+// cancel request still under way (see sockets). An operation under way
+// on a live connection is waited for, as pgxpool's Close does (each of
+// the Queue's own is bounded, and one whose peer has gone ends at its
+// bound): a COMMIT the server is making is not cut. So Close returns
+// within about a second once no operation is under way, and leaves no
+// connection and no goroutine of the Queue's pool behind; the Queue is
+// not usable after.
 func (q *Queue) Close() {
 	t := time.AfterFunc(closeGrace, q.socks.shutdown)
 	defer t.Stop()
@@ -718,7 +722,9 @@ func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (
 // (x.own: not through a pooler); else waiting for the transaction's idle
 // timeout to end it.
 func (q *Queue) txStatus(ctx context.Context, x txRef) (string, error) {
-	conn, err := pgx.ConnectConfig(ctx, q.cfg.ConnConfig)
+	// Asked also while the Queue is being closed: the enqueue began
+	// before Close, and its caller is waiting for the answer.
+	conn, err := pgx.ConnectConfig(pastClose(ctx), q.cfg.ConnConfig)
 	if err != nil {
 		return "", err
 	}

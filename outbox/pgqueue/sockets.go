@@ -45,9 +45,16 @@ var errClosed = errors.New("the queue is closed")
 //     closeGrace (a live server's answer to the cancel and the Terminate
 //     takes milliseconds); a healthy one is closed as pgx closes it, with
 //     a Terminate;
-//   - Close (shutdown) shuts every socket still open, and ends every
-//     dial under way (a cancel request to a host that is gone), once
-//     the pool's Close has taken closeGrace.
+//   - Close (shutdown), once the pool's Close has taken closeGrace, ends
+//     every dial under way (but commitLost's, pastClose), refuses new
+//     ones, and shuts the sockets pgx holds no live connection on: the
+//     cancel requests (to a host that is gone) and the abandoned
+//     connections. A live connection's socket (held, see hold) is never
+//     shut from here: an operation under way on it (a COMMIT the server
+//     is making) ends as the server answers, or as its own bound makes
+//     pgx give it up, and the pool's Close waits for it, as pgxpool's
+//     does. Shutting it would turn a COMMIT the server made into "the
+//     message may be queued".
 //
 // Closing a socket a goroutine of pgx is reading makes the read fail at
 // once, which ends pgconn's background close: no goroutine and no socket
@@ -71,16 +78,20 @@ func newSockets() *sockets {
 }
 
 // dial is base, whose connections are in s, and which fails once s is
-// shut down.
+// shut down, unless ctx is pastClose's.
 func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(s.shut, cancel)
-		defer stop()
+		refuse := ctx.Value(pastCloseKey{}) == nil
+		if refuse {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			stop := context.AfterFunc(s.shut, cancel)
+			defer stop()
+		}
 		c, err := base(ctx, network, addr)
 		if err != nil {
-			if s.isShut() {
+			if refuse && s.isShut() {
 				return nil, errClosed
 			}
 			return nil, err
@@ -88,7 +99,7 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 		sc := &socket{Conn: c, s: s}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.isShut() {
+		if refuse && s.isShut() {
 			c.Close()
 			return nil, errClosed
 		}
@@ -97,20 +108,52 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 	}
 }
 
+// pastClose is ctx, whose connections Close does not refuse or end: an
+// operation begun before Close that must still ask the database
+// something on a connection of its own (commitLost: whether a COMMIT
+// whose answer was lost made it), bounded by ctx.
+func pastClose(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pastCloseKey{}, true)
+}
+
+type pastCloseKey struct{}
+
 func (s *sockets) isShut() bool { return s.shut.Err() != nil }
 
-// shutdown ends the dials under way, refuses new ones, and shuts every
-// socket open.
+// shutdown ends the dials under way, refuses new ones, and shuts the
+// sockets open that carry no live connection: those never held (a cancel
+// request, a connection not yet made) and those abandoned.
 func (s *sockets) shutdown() {
 	s.cancelShut()
 	s.mu.Lock()
-	open := make([]*socket, 0, len(s.open))
+	var shut []*socket
 	for sc := range s.open {
-		open = append(open, sc)
+		if !sc.held || sc.abandoned {
+			shut = append(shut, sc)
+		}
 	}
 	s.mu.Unlock()
-	for _, sc := range open {
+	for _, sc := range shut {
 		sc.Close()
+	}
+}
+
+// hold is pgconn's AfterNetConnect (chained after next, when set): it
+// marks the socket under conn as carrying a connection pgx makes and
+// closes itself (the pool's, Listen's, commitLost's), which shutdown
+// leaves alone until abandon. A cancel request's socket is not held
+// (pgconn dials it without AfterNetConnect).
+func (s *sockets) hold(next func(context.Context, *pgconn.Config, net.Conn) (net.Conn, error)) func(context.Context, *pgconn.Config, net.Conn) (net.Conn, error) {
+	return func(ctx context.Context, cfg *pgconn.Config, c net.Conn) (net.Conn, error) {
+		if sc := socketOf(c); sc != nil {
+			s.mu.Lock()
+			sc.held = true
+			s.mu.Unlock()
+		}
+		if next != nil {
+			return next(ctx, cfg, c)
+		}
+		return c, nil
 	}
 }
 
@@ -122,6 +165,9 @@ func abandon(conn *pgx.Conn) {
 		return
 	}
 	if sc := socketOf(conn.PgConn().Conn()); sc != nil {
+		sc.s.mu.Lock()
+		sc.abandoned = true
+		sc.s.mu.Unlock()
 		time.AfterFunc(closeGrace, func() { sc.Close() })
 	}
 }
@@ -145,9 +191,12 @@ func socketOf(c net.Conn) *socket {
 // socket is a connection in sockets.
 type socket struct {
 	net.Conn
-	s    *sockets
-	once sync.Once
-	err  error
+	s *sockets
+	// held and abandoned (guarded by s.mu): a connection pgx made is
+	// over it (hold), and pgx has given that connection up (abandon).
+	held, abandoned bool
+	once            sync.Once
+	err             error
 }
 
 // Close closes the connection once (pgx, abandon and shutdown may each

@@ -11,8 +11,9 @@ import (
 
 // TestSockets: a connection dialled through sockets is found under the
 // TLS connection pgconn makes over it (sslmode=require and stricter), so
-// that abandon can shut it; shutdown closes every socket open, ends a
-// dial under way, and refuses new dials.
+// that abandon can shut it; shutdown closes every socket open but a held
+// one not abandoned (a live connection's), ends a dial under way, and
+// refuses new dials.
 func TestSockets(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,6 +51,15 @@ func TestSockets(t *testing.T) {
 	if sc := socketOf(&net.TCPConn{}); sc != nil {
 		t.Fatalf("socketOf(a connection not dialled through sockets) = %v; want nil", sc)
 	}
+	// A socket pgx made a connection over (hold) is left to pgx by
+	// shutdown, until abandoned; c is a cancel request's: shut.
+	held, err := dial(context.Background(), "tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.hold(nil)(context.Background(), nil, held); err != nil {
+		t.Fatal(err)
+	}
 	pending := make(chan error, 1)
 	go func() {
 		_, err := dial(context.Background(), "tcp", "blocked")
@@ -72,7 +82,16 @@ func TestSockets(t *testing.T) {
 	if _, err := dial(context.Background(), "tcp", l.Addr().String()); !errors.Is(err, errClosed) {
 		t.Errorf("a dial after shutdown = %v; want errClosed", err)
 	}
+	held.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := held.Read(make([]byte, 1)); errors.Is(err, net.ErrClosed) {
+		t.Errorf("shutdown shut a held socket (a live connection's)")
+	}
+	if n := len(s.open); n != 1 {
+		t.Errorf("%d sockets in the set after shutdown; want the held one", n)
+	}
+	held.(*socket).abandoned = true
+	s.shutdown()
 	if n := len(s.open); n != 0 {
-		t.Errorf("%d sockets still in the set after shutdown", n)
+		t.Errorf("%d sockets still in the set after shutdown with the held one abandoned; want none", n)
 	}
 }
