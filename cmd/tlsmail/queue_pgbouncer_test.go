@@ -107,6 +107,39 @@ func TestQueuePostgresPgBouncerWatch(t *testing.T) {
 	}
 }
 
+// TestQueuePostgresPgBouncerStatementWatch: `queue run --watch` through
+// PgBouncer in statement pooling, which refuses every transaction (each
+// claim is one), stops at once with exit 78 and a fix naming pool_mode.
+// Before, Open took the URL (it runs no transaction) and the worker
+// failed every pass, for ever, one line each interval and no fix.
+func TestQueuePostgresPgBouncerStatementWatch(t *testing.T) {
+	t.Parallel()
+	direct := pgDB(t, "bouncerstmt")
+	url := pg.Bouncer(t, direct, testpg.Bouncer{PoolMode: "statement", PoolSize: 2})
+	if r := runTLSMail(t, "queue", "init", "--queue-url", direct); r.code != 0 {
+		t.Fatalf("queue init:\n%s", r)
+	}
+	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--queue-secrets", "env", "--queue-url", url)
+	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
+	var out syncBuffer
+	w.Stdout, w.Stderr = &out, &out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- w.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		w.Process.Kill()
+		<-exited
+		t.Fatalf("queue run --watch through statement pooling still running after 20 s:\n%s", out.String())
+	}
+	if code := w.ProcessState.ExitCode(); code != exitConfig || !strings.Contains(out.String(), "pool_mode") {
+		t.Fatalf("queue run --watch through statement pooling: exit %d, want %d with a fix naming pool_mode:\n%s", code, exitConfig, out.String())
+	}
+}
+
 // syncBuffer is a strings.Builder safe for a child's two output pipes and
 // the test reading it.
 type syncBuffer struct {

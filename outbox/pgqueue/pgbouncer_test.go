@@ -340,11 +340,14 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 
 // TestPostgresPgBouncerStatementMode: PgBouncer in statement pooling
 // refuses transactions, and every enqueue, claim and migration is one:
-// `queue init` and an enqueue fail with ErrPooler, a fix naming the pool
-// modes that work, and not as the database being unavailable. Before, the
+// `queue init` and Open fail with ErrPooler, a fix naming the pool modes
+// that work, and not as the database being unavailable. Before, the
 // refusal (SQLSTATE 08P01, "transaction blocks not allowed in statement
 // pooling mode") was reported as an unavailable database ("check that
-// PostgreSQL is running", exit 75): retried for ever.
+// PostgreSQL is running", exit 75): retried for ever. And before Open
+// tried a transaction, Open succeeded, so a worker (`queue run --watch`)
+// went on failing every pass, for ever, instead of stopping with the fix
+// (cmd/tlsmail's TestQueuePostgresPgBouncerStatementWatch).
 func TestPostgresPgBouncerStatementMode(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -365,10 +368,13 @@ func TestPostgresPgBouncerStatementMode(t *testing.T) {
 	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
 		t.Fatal(err)
 	}
-	q := openPG(t, url, pgqueue.Options{})
-	_, a := startServer(t)
-	_, err = submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
-	check("Enqueue", err)
+	for _, qm := range []string{"", "&default_query_exec_mode=exec"} {
+		q, err := pgqueue.Open(ctx, url+qm, pgqueue.Options{})
+		if err == nil {
+			q.Close()
+		}
+		check("Open"+qm, err)
+	}
 }
 
 // TestPostgresPgBouncerMigrateConcurrent: `queue init` from several hosts
@@ -410,4 +416,201 @@ func TestPostgresPgBouncerMigrateConcurrent(t *testing.T) {
 		t.Errorf("%d of the Migrates found no schema, want exactly 1 (the others wait for its lock and find it made)", created)
 	}
 	openPG(t, url, pgqueue.Options{})
+}
+
+// TestPostgresPgBouncerIdleTimeoutScope: the idle timeout an enqueue sets
+// for the lost-COMMIT check is its own transaction's alone. Through
+// PgBouncer in transaction pooling with one server connection (every
+// client shares the backend): after Enqueue, another client's session on
+// that backend has the server's setting; and EnqueueTx, in the caller's
+// transaction, sets nothing there (the caller's transaction may wait for
+// its own work between statements for as long as it likes).
+func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDBSize(t, "transaction", 1)
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	other := dial(t, url)
+	show := func(c interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) string {
+		t.Helper()
+		var v string
+		if err := c.QueryRow(ctx, `SHOW idle_in_transaction_session_timeout`, pgx.QueryExecModeSimpleProtocol).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	want := show(other)
+	q := openPG(t, url, pgqueue.Options{})
+	_, a := startServer(t)
+	if _, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0))); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(other); got != want {
+		t.Errorf("after an Enqueue, another client's session on the shared backend has idle_in_transaction_session_timeout %s, want %s", got, want)
+	}
+	acct := a.Stored()
+	data, _ := json.Marshal(&acct)
+	tx, err := q.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := q.EnqueueTx(ctx, tx, env, outbox.Data{Settings: data}, strings.NewReader(msg(1))); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(tx); got != want {
+		t.Errorf("in the caller's transaction after EnqueueTx, idle_in_transaction_session_timeout is %s, want %s (the server's)", got, want)
+	}
+}
+
+// TestPostgresPgBouncerListenWarnAfterLoss: a worker whose first LISTEN
+// connection fails (here the pooler refuses connections for a moment: a
+// restart, max_client_conn reached) and whose next one goes through
+// transaction pooling still gets the warning that enqueues will not wake
+// it, with what to do. Before, the warning shared "said once" with the
+// lost-channel message: after a first failure it was never written.
+func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logs []string
+	text := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(logs, "\n") }
+	proxy, q := behindProxy(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}})
+	proxy.mu.Lock()
+	proxy.refusing = true
+	proxy.mu.Unlock()
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { q.Listen(lctx, func() {}); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), "lost the notification channel"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Listen did not report the refused connection within 20 s: %q", text())
+		}
+	}
+	proxy.mu.Lock()
+	proxy.refusing = false
+	proxy.mu.Unlock()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), ErrNotifyPooledText); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning within 20 s that notifications do not come through the pooler: %q", text())
+		}
+	}
+	if s := text(); !strings.Contains(s, "pool_mode=session") {
+		t.Fatalf("the warning does not say what to do: %s", s)
+	}
+}
+
+// TestPostgresEnqueueStalledBeforeCommit: an enqueue whose client stalls
+// between its INSERT and its COMMIT for longer than the idle timeout the
+// enqueue sets for its transaction (a stopped process, a suspended VM, a
+// network that stalls; here the seam before the COMMIT sleeps past a
+// 1 s timeout) is ended by the server, directly and through PgBouncer in
+// transaction pooling. The enqueue reports what happened, that nothing
+// was queued, and to try again (ErrUnavailable: a passing condition,
+// exit 75), and nothing is queued. Before, it was "the queue database
+// refused the statement ... see the PostgreSQL server's log for the
+// statement's error", as for a statement the database rejects.
+func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	count := openPG(t, direct, pgqueue.Options{})
+	_, a := startServer(t)
+	for _, tt := range []struct{ name, url string }{{"direct", direct}, {"pgbouncer", url}} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := openPG(t, tt.url, pgqueue.Options{})
+			pgqueue.SetIdleTx(q, time.Second)
+			pgqueue.SetBeforeCommit(q, func() { time.Sleep(2500 * time.Millisecond) })
+			id, err := submit.Enqueue(ctx, q, a, env, strings.NewReader(msg(0)))
+			if err == nil || !errors.Is(err, pgqueue.ErrUnavailable) || !strings.Contains(err.Error(), "idle_in_transaction_session_timeout") || !strings.Contains(err.Error(), "try again") {
+				t.Fatalf("Enqueue = %q, %v; want ErrUnavailable naming idle_in_transaction_session_timeout and to try again", id, err)
+			}
+			if n, err := count.Count(); err != nil || n != 0 {
+				t.Fatalf("%d items queued (%v); want none", n, err)
+			}
+		})
+	}
+}
+
+// TestPostgresPgBouncerProbeWakesNoWorker: the probe a worker behind
+// transaction pooling sends itself (a notification on the queue's channel
+// with a payload of its own) reaches every worker that listens directly,
+// and wakes none of them: only an enqueue's notification (empty payload)
+// starts a pass. Shown to fail with the payload check removed from
+// listen (each probe then woke every worker).
+func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	woke := make(chan struct{}, 100)
+	dq := openPG(t, direct, pgqueue.Options{})
+	wg.Add(1)
+	go func() { defer wg.Done(); dq.Listen(lctx, func() { woke <- struct{}{} }) }()
+	_, a := startServer(t)
+	// The direct worker listens: an enqueue wakes it.
+	for i := 0; ; i++ {
+		if _, err := submit.Enqueue(ctx, dq, a, env, strings.NewReader(msg(i))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woke:
+		case <-time.After(200 * time.Millisecond):
+			if i > 50 {
+				t.Fatal("the direct worker was not woken by an enqueue")
+			}
+			continue
+		}
+		break
+	}
+	for len(woke) > 0 {
+		<-woke
+	}
+	var mu sync.Mutex
+	warned := false
+	bq := openPG(t, url, pgqueue.Options{ListenCheck: time.Second, Logf: func(f string, a ...any) {
+		mu.Lock()
+		warned = warned || strings.Contains(fmt.Sprintf(f, a...), ErrNotifyPooledText)
+		mu.Unlock()
+	}})
+	wg.Add(1)
+	go func() { defer wg.Done(); bq.Listen(lctx, func() {}) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		w := warned
+		mu.Unlock()
+		if w {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker behind transaction pooling did not probe and warn within 20 s")
+		}
+	}
+	// The probe went out before the warning; give its delivery time.
+	select {
+	case <-woke:
+		t.Fatal("the probe of the worker behind the pooler woke the worker that listens directly")
+	case <-time.After(time.Second):
+	}
 }

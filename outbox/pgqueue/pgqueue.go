@@ -332,7 +332,12 @@ func (q *Queue) throughPooler(ctx, vctx context.Context, url string) error {
 }
 
 // pooledConn reports whether a connection of pool goes through a
-// connection pooler (throughPooler).
+// connection pooler (throughPooler). Through one, it also tries a
+// transaction (an empty one, rolled back): a pooler in statement mode
+// (PgBouncer's pool_mode=statement) refuses it, as it would every
+// enqueue, claim and migration, and that is told here (ErrPooler, by
+// connErr), at open, rather than by every operation of a worker that
+// would go on failing at each pass.
 func pooledConn(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -342,6 +347,15 @@ func pooledConn(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	p, err := pooled(ctx, c.Conn())
 	if err != nil {
 		return false, connErr("open", err)
+	}
+	if p {
+		tx, err := c.Conn().Begin(ctx)
+		if err == nil {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			return false, connErr("open", err)
+		}
 	}
 	return p, nil
 }
@@ -496,6 +510,15 @@ func connErr(op string, err error) error {
 		return &Error{Op: op, Err: fmt.Errorf("%w (%w)", ErrPooler, err),
 			Msg: "the connection pooler runs in statement mode, which refuses transactions, and the queue's enqueues, claims and migrations are transactions",
 			Fix: "give the queue a pool in transaction mode (with default_query_exec_mode=exec in the URL, or none) or in session mode (PgBouncer's pool_mode)"}
+	}
+	if errors.As(err, &pe) && pe.Code == "25P03" {
+		// idle_in_transaction_session_timeout (an enqueue sets one for
+		// its transaction, enqueueIdleTimeout): the server ended the
+		// session before the next statement (a COMMIT) arrived, so the
+		// transaction was rolled back. A passing condition.
+		return &Error{Op: op, Err: unavailable{err},
+			Msg: "the queue database ended the connection: its transaction stayed idle between two statements longer than idle_in_transaction_session_timeout (this program was stopped, or the network stalled), and was rolled back: nothing of it was written",
+			Fix: "try again"}
 	}
 	if errors.As(err, &pe) && pe.Code[:2] != "08" && pe.Code[:2] != "57" && pe.Code[:2] != "53" {
 		msg := "the queue database refused the statement"
@@ -870,9 +893,18 @@ func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.
 func (q *Queue) Listen(ctx context.Context, wake func()) error {
 	delay := ListenBackoff
 	var lost time.Time
+	// pooledWarned: ErrNotifyPooled has been said (once, whatever came
+	// before it: a first attempt that failed for another reason).
+	pooledWarned := false
 	for {
 		err := q.listen(ctx, func() {
 			// LISTEN is in place.
+			if pooledWarned {
+				q.logf("outbox: notifications reach this worker again: enqueues wake it")
+				pooledWarned = false
+				lost = time.Time{}
+				wake()
+			}
 			if !lost.IsZero() {
 				q.logf("outbox: listening for new messages again (the database was unreachable for %s)", time.Since(lost).Round(time.Second))
 				lost = time.Time{}
@@ -886,9 +918,12 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 		if errors.Is(err, ErrNotifyPooled) {
 			// Not a passing failure: said once, tried again at the
 			// longest wait (a pooler's configuration may change).
+			if !pooledWarned {
+				pooledWarned = true
+				q.logf("outbox: warning: %v", err)
+			}
 			if lost.IsZero() {
 				lost = time.Now()
-				q.logf("outbox: warning: %v", err)
 			}
 			delay = ListenMaxBackoff
 		} else if lost.IsZero() {
