@@ -50,3 +50,9 @@ func SetTxRef(q *Queue, f func() (pid, txid int64)) {
 
 // SetIdleTx shortens an enqueue's idle_in_transaction_session_timeout.
 func SetIdleTx(q *Queue, d time.Duration) { q.idleTx = d }
+
+// SetPooledRetry sets how long Listen waits after ErrNotifyPooled.
+func SetPooledRetry(q *Queue, d time.Duration) { q.pooledRetry = d }
+
+// SetListenTry has Listen call f at each LISTEN connection it opens.
+func SetListenTry(q *Queue, f func()) { q.listenTry = f }

@@ -614,3 +614,50 @@ func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 }
+
+// TestPostgresPgBouncerListenRetry: through transaction pooling, after
+// the warning that notifications do not arrive, Listen tries LISTEN again
+// only after its pooled retry wait (each try may leave a LISTEN behind on
+// a server connection other clients share), not at the backoff's pace of
+// 15 to 30 s. The wait is shortened to 2 s here: the second try comes
+// between 1 and 10 s after the warning (before, the backoff's pace).
+func TestPostgresPgBouncerListenRetry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDB(t, "transaction")
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var warned time.Time
+	q := openPG(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
+		if strings.Contains(fmt.Sprintf(f, a...), ErrNotifyPooledText) {
+			mu.Lock()
+			warned = time.Now()
+			mu.Unlock()
+		}
+	}})
+	tries := make(chan time.Time, 10)
+	pgqueue.SetListenTry(q, func() { tries <- time.Now() })
+	pgqueue.SetPooledRetry(q, 2*time.Second)
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { q.Listen(lctx, func() {}); close(done) }()
+	defer func() { cancel(); <-done }()
+	<-tries
+	var second time.Time
+	select {
+	case second = <-tries:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no second LISTEN within 20 s")
+	}
+	mu.Lock()
+	w := warned
+	mu.Unlock()
+	if w.IsZero() {
+		t.Fatal("tried again without the warning")
+	}
+	if d := second.Sub(w); d < time.Second || d > 10*time.Second {
+		t.Fatalf("tried LISTEN again %s after the warning, want the pooled retry's 1 to 2 s", d.Round(time.Millisecond))
+	}
+}

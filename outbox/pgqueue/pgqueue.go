@@ -192,6 +192,12 @@ type Queue struct {
 	// beforeCommit, when set (by the tests), runs before an enqueue's
 	// COMMIT is sent.
 	beforeCommit func()
+	// pooledRetry is how long Listen waits after ErrNotifyPooled before
+	// it tries LISTEN again (pooledListenRetry; the tests shorten it).
+	pooledRetry time.Duration
+	// listenTry, when set, is called at each LISTEN connection Listen
+	// opens (the tests count them).
+	listenTry func()
 	// backendPID, when set (by the tests), replaces the process ID an
 	// enqueue's statement reported (another session's: as if the
 	// backend had gone and its PID been given to a new one).
@@ -263,7 +269,7 @@ func Open(ctx context.Context, url string, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, connErr("open", err)
 	}
-	q := &Queue{pool: pool, cfg: cfg, socks: socks, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout, idleTx: enqueueIdleTimeout}
+	q := &Queue{pool: pool, cfg: cfg, socks: socks, opts: opts, owner: ownerName(), opTimeout: opTimeout, enqueueTimeout: wholeTimeout, idleTx: enqueueIdleTimeout, pooledRetry: pooledListenRetry}
 	vctx, cancel := q.bound(ctx)
 	defer cancel()
 	if err := q.throughPooler(ctx, vctx, url); err != nil {
@@ -879,7 +885,7 @@ func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.
 // (probeListen): through a pooler in transaction mode a LISTEN is lost
 // with its statement's server connection, and Options.Logf hears once
 // that enqueues will not wake the worker (ErrNotifyPooled) and what to
-// do; Listen tries again at ListenMaxBackoff's pace.
+// do; Listen tries again after pooledListenRetry.
 //
 // When the database cannot be reached or the connection breaks (a restart,
 // a failover), Listen connects again by itself with exponential backoff
@@ -916,8 +922,9 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 			return nil
 		}
 		if errors.Is(err, ErrNotifyPooled) {
-			// Not a passing failure: said once, tried again at the
-			// longest wait (a pooler's configuration may change).
+			// Not a passing failure: said once, and tried again only
+			// after pooledListenRetry (a pooler's configuration may
+			// change, but each try may leave a LISTEN behind).
 			if !pooledWarned {
 				pooledWarned = true
 				q.logf("outbox: warning: %v", err)
@@ -925,7 +932,7 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 			if lost.IsZero() {
 				lost = time.Now()
 			}
-			delay = ListenMaxBackoff
+			delay = q.pooledRetry
 		} else if lost.IsZero() {
 			lost = time.Now()
 			q.logf("outbox: lost the notification channel (%v); connecting again with backoff (up to %s between attempts), passes still run at the interval", err, ListenMaxBackoff)
@@ -998,6 +1005,17 @@ func (q *Queue) probeListen(ctx context.Context, conn *pgx.Conn, wait time.Durat
 	}
 }
 
+// pooledListenRetry is how long Listen waits before it tries LISTEN again
+// through a pooler that did not carry its probe (ErrNotifyPooled). Each
+// try may leave a LISTEN behind on a server connection the pooler shares
+// with other clients (in transaction pooling the UNLISTEN that follows
+// goes to whichever server connection the pooler picks, and PgBouncer
+// resets none unless server_reset_query_always is set), whose clients
+// then receive the queue's notifications; every 15 to 30 s (the backoff's
+// longest wait) left one of three server connections listening in a
+// review's run. Passes still run at the worker's interval.
+const pooledListenRetry = 10 * time.Minute
+
 // ListenBackoff and ListenMaxBackoff bound Listen's waits between
 // attempts to connect again.
 const (
@@ -1008,6 +1026,9 @@ const (
 // listen is one LISTEN connection: listening is called once LISTEN is in
 // place, wake for each notification; it returns why the connection ended.
 func (q *Queue) listen(ctx context.Context, listening, wake func()) error {
+	if q.listenTry != nil {
+		q.listenTry()
+	}
 	cctx, cancel := q.bound(ctx)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, q.cfg.ConnConfig)
