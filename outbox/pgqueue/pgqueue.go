@@ -59,6 +59,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/tlsmail/tlsmail/outbox"
 )
@@ -80,6 +81,11 @@ var ErrNoSchema = errors.New("the queue database has no queue schema of this ver
 // tlsmail migrated it): Migrate does not downgrade a schema, so the fix is
 // a newer program. It wraps ErrNoSchema.
 var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
+
+// ErrClosed is returned (wrapped) by an operation on a Queue after its
+// Close: the Queue is not usable after (a run under way ends with it;
+// stop a run, by its context, before closing its Queue).
+var ErrClosed = errors.New("the queue is closed")
 
 // ErrPooler is returned (wrapped) when the queue reaches PostgreSQL
 // through a connection pooler (PgBouncer, say) configured in a way the
@@ -481,7 +487,8 @@ func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 // bound): a COMMIT the server is making is not cut. So Close returns
 // within about a second once no operation is under way, and leaves no
 // connection and no goroutine of the Queue's pool behind; the Queue is
-// not usable after.
+// not usable after (its operations fail with ErrClosed, and a run under
+// way ends with it).
 func (q *Queue) Close() {
 	t := time.AfterFunc(closeGrace, q.socks.shutdown)
 	defer t.Stop()
@@ -537,6 +544,11 @@ func connErr(op string, err error) error {
 			err = fmt.Errorf("%w (%w)", ErrNoSchema, err)
 		}
 		return &Error{Op: op, Msg: msg, Err: err, Fix: refusedFix(pe.Code)}
+	}
+	if errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, ErrClosed) {
+		// Not the database: this program closed the Queue.
+		return &Error{Op: op, Msg: "used after Close", Err: ErrClosed,
+			Fix: "stop what uses the Queue (cancel a run's context and wait for it) before closing it"}
 	}
 	fix := "check that PostgreSQL is running and reachable, and the URL, PG* variables and password file; then try again"
 	if errors.Is(err, context.DeadlineExceeded) {

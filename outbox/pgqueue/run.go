@@ -1037,6 +1037,9 @@ func (q *Queue) completeGroup(ctx context.Context, rc outbox.RunConfig, group []
 		}
 		transient := retryable(err)
 		err = connErr("run", err)
+		if errors.Is(err, ErrClosed) {
+			break // this program closed the Queue: no retry heals it, and the database refused nothing
+		}
 		if !(transient || errors.Is(err, ErrUnavailable)) {
 			refused = true
 			break

@@ -2,7 +2,6 @@ package pgqueue
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -15,10 +14,6 @@ import (
 // to end by itself before its socket is shut, and how long Close waits
 // for the connections' goodbyes before it shuts the sockets left.
 const closeGrace = time.Second
-
-// errClosed is the cause of a connection refused because the Queue is
-// closed.
-var errClosed = errors.New("the queue is closed")
 
 // sockets is the set of a Queue's open network connections (the pool's,
 // Listen's, commitLost's, and the cancel requests pgconn sends on
@@ -92,7 +87,7 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 		c, err := base(ctx, network, addr)
 		if err != nil {
 			if refuse && s.isShut() {
-				return nil, errClosed
+				return nil, ErrClosed
 			}
 			return nil, err
 		}
@@ -101,7 +96,7 @@ func (s *sockets) dial(base pgconn.DialFunc) pgconn.DialFunc {
 		defer s.mu.Unlock()
 		if refuse && s.isShut() {
 			c.Close()
-			return nil, errClosed
+			return nil, ErrClosed
 		}
 		s.open[sc] = struct{}{}
 		return sc, nil

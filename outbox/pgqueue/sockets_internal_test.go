@@ -69,8 +69,8 @@ func TestSockets(t *testing.T) {
 	s.shutdown()
 	select {
 	case err := <-pending:
-		if !errors.Is(err, errClosed) {
-			t.Errorf("the dial under way at shutdown = %v; want errClosed", err)
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("the dial under way at shutdown = %v; want ErrClosed", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the dial under way did not end at shutdown")
@@ -79,8 +79,8 @@ func TestSockets(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("reading the socket after shutdown = %v; want net.ErrClosed", err)
 	}
-	if _, err := dial(context.Background(), "tcp", l.Addr().String()); !errors.Is(err, errClosed) {
-		t.Errorf("a dial after shutdown = %v; want errClosed", err)
+	if _, err := dial(context.Background(), "tcp", l.Addr().String()); !errors.Is(err, ErrClosed) {
+		t.Errorf("a dial after shutdown = %v; want ErrClosed", err)
 	}
 	held.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if _, err := held.Read(make([]byte, 1)); errors.Is(err, net.ErrClosed) {
