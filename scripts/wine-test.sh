@@ -169,15 +169,32 @@ status=0
 wlog=${TLSMAIL_WINE_LOG:-$WINEPREFIX.test.log}
 if $defaults; then
 	# The schannel tests that trust a root through the user's system store
-	# (TestSystem*) run in a test process of their own: Wine's crypt32
-	# keeps, per process, the CA certificates earlier tests put in the
-	# user's stores (client certificate chains go to CurrentUser\CA) and
-	# finds an issuer by name, so a same-named test CA of an earlier test
-	# has made their chains fail now and then ("a signature that does not
-	# verify", trust status 0x8) in whole-package runs, never alone. Only
-	# package secchan/schannel has tests of that name.
+	# (TestSystem*) run in a test process of their own, so that the CA
+	# certificates other tests put in the user's stores (client
+	# certificate chains go to CurrentUser\CA), which Wine's crypt32 keeps
+	# per process and searches by name, are not among their issuers. (The
+	# "signature that does not verify" (trust status 0x8) they failed with
+	# now and then was Wine's crypt32 refusing ECDSA signatures with a short
+	# r or s: internal/pki.FullLength.) Only package secchan/schannel has
+	# tests of that name.
 	go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" -skip '^TestSystem' "$@" >"$wlog" 2>&1 || status=$?
-	go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >>"$wlog" 2>&1 || status=$?
+	slog=$wlog.system
+	go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >"$slog" 2>&1 || {
+		# Wine 8 itself crashed now and then in these tests (in 2 of 14
+		# runs: "Unhandled page fault on execute access" to an address in
+		# no module, in the revocation-offline test's second chain check;
+		# never in 12 runs of that test alone). Only that crash, seen by
+		# Wine's own message, is run again once, and said so; a test's
+		# failure is not.
+		if grep -a -q '^wine: Unhandled page fault on execute access' "$slog" && ! grep -a -q -- '^--- FAIL' "$slog"; then
+			echo "wine-test: Wine crashed in the TestSystem* tests (Wine's own fault, see its lines in $slog.crash); running them once more"
+			mv "$slog" "$slog.crash"
+			go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >"$slog" 2>&1 || status=$?
+		else
+			status=1
+		fi
+	}
+	cat "$slog" >>"$wlog"
 else
 	go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" "$@" >"$wlog" 2>&1 || status=$?
 fi

@@ -16,8 +16,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -139,7 +141,7 @@ func (o Options) Template(ca bool) *x509.Certificate {
 }
 
 func create(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*x509.Certificate, error) {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, FullLength(signer))
 	if err != nil {
 		return nil, fmt.Errorf("pki: create %q: %w", tmpl.Subject.CommonName, err)
 	}
@@ -328,4 +330,40 @@ func (p *PKI) WriteFiles(dir string) (caFile, certFile, keyFile string, err erro
 	}
 	err = os.WriteFile(keyFile, kp, 0o600)
 	return
+}
+
+// FullLength is signer made to sign again until an ECDSA signature's r
+// and s (SEC 1, section 4.1.3; DER-encoded as in RFC 5480, section 2.2)
+// both have the full length of the curve's order in bytes; other keys'
+// signatures are signer's own. Wine 8's crypt32 refuses an ECDSA
+// signature whose r or s is shorter (a leading zero byte, in about one
+// signature in 128) as one that does not verify (trust status 0x8), where
+// Windows accepts it: in 400 roots made here, 2 self-signatures with an s
+// of 31 bytes failed CryptVerifyCertificateSignature under Wine. The
+// certificates, CRLs and OCSP responses made here are verified by crypt32
+// under Wine in the tests, which then failed at random (about one run in
+// four of the Schannel system-trust tests). Each signature is made with a
+// fresh random nonce; what is left out is only the short encodings.
+func FullLength(signer crypto.Signer) crypto.Signer {
+	if _, ok := signer.Public().(*ecdsa.PublicKey); !ok {
+		return signer
+	}
+	return fullLength{signer}
+}
+
+type fullLength struct{ crypto.Signer }
+
+func (f fullLength) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	n := (f.Public().(*ecdsa.PublicKey).Curve.Params().N.BitLen() + 7) / 8
+	for try := 0; ; try++ {
+		sig, err := f.Signer.Sign(r, digest, opts)
+		var v struct{ R, S *big.Int }
+		if err != nil || try == 32 {
+			return sig, err // 32 short ones in a row: about 2^-224
+		}
+		if rest, err := asn1.Unmarshal(sig, &v); err != nil || len(rest) > 0 ||
+			(len(v.R.Bytes()) == n && len(v.S.Bytes()) == n) {
+			return sig, nil
+		}
+	}
 }

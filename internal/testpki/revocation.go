@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tlsmail/tlsmail/internal/pki"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -108,7 +109,7 @@ func (r *Responder) CRL() ([]byte, error) {
 			x509.RevocationListEntry{SerialNumber: n, RevocationTime: e.at, ReasonCode: e.reason})
 	}
 	r.mu.Unlock()
-	return x509.CreateRevocationList(rand.Reader, tmpl, r.CA.Cert, r.CA.Key)
+	return x509.CreateRevocationList(rand.Reader, tmpl, r.CA.Cert, pki.FullLength(r.CA.Key))
 }
 
 // OCSPResponse returns a signed OCSP response for c, good or revoked, as a
@@ -126,7 +127,7 @@ func (r *Responder) ocspFor(serial *big.Int) ([]byte, error) {
 	if revoked {
 		tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, e.at, e.reason
 	}
-	return ocsp.CreateResponse(r.CA.Cert, r.CA.Cert, tmpl, r.CA.Key)
+	return ocsp.CreateResponse(r.CA.Cert, r.CA.Cert, tmpl, pki.FullLength(r.CA.Key))
 }
 
 func (r *Responder) serveCRL(w http.ResponseWriter, req *http.Request) {
