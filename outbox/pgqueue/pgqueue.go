@@ -655,11 +655,11 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // own idle_in_transaction_session_timeout (enqueueIdleTimeout, set by
 // the enqueue for its transaction alone) ends a transaction whose COMMIT
 // never came, and the question is asked until it has ended. The
-// question is asked again while the database cannot be reached, until the bound (opTimeout) passes, or for
-// interruptGrace once ctx is done (the caller gave up: Ctrl-C). Only
-// when the database cannot be asked is the outcome left open, and the
-// error says so, with the item's ID. A COMMIT the server answered with
-// an error (a PgError) did not commit.
+// question is asked again while the database cannot be reached, until
+// the bound (opTimeout) passes, or for interruptGrace once ctx is done
+// (the caller gave up: Ctrl-C). Only when the database cannot be asked
+// is the outcome left open, and the error says so, with the item's ID.
+// A COMMIT the server answered with an error (a PgError) did not commit.
 func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (string, error) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
