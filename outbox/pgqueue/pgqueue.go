@@ -91,10 +91,11 @@ var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 // each transaction to any server connection, so such statements fail at
 // random ("prepared statement ... already exists" or "does not exist"),
 // a deletion of delivered messages among them (sent again when their
-// lease ends). By any operation that begins a transaction (an enqueue, a
-// claim, Migrate), when the pooler is in statement mode (PgBouncer's
-// pool_mode=statement), which refuses transactions. A configuration
-// error: retrying does not heal it.
+// lease ends). By Open (which tries an empty transaction on a connection
+// through a pooler) and by any operation that begins a transaction (an
+// enqueue, a claim, Migrate), when the pooler is in statement mode
+// (PgBouncer's pool_mode=statement), which refuses transactions. A
+// configuration error: retrying does not heal it.
 var ErrPooler = errors.New("the queue cannot work through the connection pooler as configured")
 
 // DefaultMaxSize is the largest message the queue accepts: the default
