@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,16 +82,16 @@ func TestQueuePostgresPgBouncerWatch(t *testing.T) {
 	srv := startServer(t, nil)
 	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--queue-secrets", "env")
 	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
-	var out syncBuffer
-	w.Stdout, w.Stderr = &out, &out
+	out := &watchWriter{want: "pool_mode=session", seen: make(chan struct{})}
+	w.Stdout, w.Stderr = out, out
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { w.Process.Kill(); w.Wait() }()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "pool_mode=session"); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not warn within 30 s that enqueues do not wake it:\n%s", out.String())
-		}
+	select {
+	case <-out.seen:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the worker did not warn within 30 s that enqueues do not wake it:\n%s", out.String())
 	}
 	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
 		t.Fatalf("send --defer:\n%s", r)
@@ -121,8 +120,8 @@ func TestQueuePostgresPgBouncerStatementWatch(t *testing.T) {
 	}
 	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1s", "--queue-secrets", "env", "--queue-url", url)
 	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
-	var out syncBuffer
-	w.Stdout, w.Stderr = &out, &out
+	out := &watchWriter{want: "pool_mode", seen: make(chan struct{})}
+	w.Stdout, w.Stderr = out, out
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,23 +137,4 @@ func TestQueuePostgresPgBouncerStatementWatch(t *testing.T) {
 	if code := w.ProcessState.ExitCode(); code != exitConfig || !strings.Contains(out.String(), "pool_mode") {
 		t.Fatalf("queue run --watch through statement pooling: exit %d, want %d with a fix naming pool_mode:\n%s", code, exitConfig, out.String())
 	}
-}
-
-// syncBuffer is a strings.Builder safe for a child's two output pipes and
-// the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

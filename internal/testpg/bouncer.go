@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -82,20 +81,10 @@ server_login_retry = 1
 			tb.Fatal(err)
 		}
 	}
-	var cmd *exec.Cmd
-	if os.Geteuid() == 0 {
-		if err := chownAll(dir, 65534, 65534); err != nil {
-			tb.Fatal(err)
-		}
-		sp, err := exec.LookPath("setpriv")
-		if err != nil {
-			tb.Fatal("running as root and setpriv (util-linux) is missing: cannot run pgbouncer as nobody")
-		}
-		cmd = exec.Command(sp, "--reuid=65534", "--regid=65534", "--clear-groups", prog, filepath.Join(dir, "pgbouncer.ini"))
-	} else {
-		cmd = exec.Command(prog, filepath.Join(dir, "pgbouncer.ini"))
+	cmd, err := asNobody(dir, prog, filepath.Join(dir, "pgbouncer.ini"))
+	if err != nil {
+		tb.Fatalf("testpg: %v", err)
 	}
-	cmd.Dir = dir
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -103,12 +92,9 @@ server_login_retry = 1
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	// setpriv execs pgbouncer: the child's PID is pgbouncer's.
-	pid := cmd.Process.Pid
 	tb.Cleanup(func() {
-		if p, err := os.FindProcess(pid); err == nil {
-			p.Signal(syscall.SIGTERM) // PgBouncer 1.18: immediate shutdown (SIGINT waits for clients)
-		}
+		// setpriv execs pgbouncer: the child is pgbouncer.
+		cmd.Process.Signal(syscall.SIGTERM) // PgBouncer 1.18: immediate shutdown (SIGINT waits for clients)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):

@@ -164,26 +164,37 @@ func (c *Cluster) Up(tb testing.TB) {
 
 // run runs one of the server programs, as nobody when this is root.
 func (c *Cluster) run(prog string, args ...string) error {
-	path := filepath.Join(c.bin, prog)
-	var cmd *exec.Cmd
-	if os.Geteuid() == 0 {
-		if err := chownAll(c.dir, 65534, 65534); err != nil {
-			return err
-		}
-		sp, err := exec.LookPath("setpriv")
-		if err != nil {
-			return errors.New("running as root and setpriv (util-linux) is missing: cannot run PostgreSQL as nobody")
-		}
-		cmd = exec.Command(sp, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", path}, args...)...)
-	} else {
-		cmd = exec.Command(path, args...)
+	cmd, err := asNobody(c.dir, filepath.Join(c.bin, prog), args...)
+	if err != nil {
+		return err
 	}
-	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+// asNobody is a command that runs path with args in dir: as it is, or,
+// when this is root, as the user nobody through setpriv (postgres and
+// pgbouncer refuse root), dir and what it holds then given to that user.
+// setpriv execs path: the command's process is path's.
+func asNobody(dir, path string, args ...string) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		if err := chownAll(dir, 65534, 65534); err != nil {
+			return nil, err
+		}
+		sp, err := exec.LookPath("setpriv")
+		if err != nil {
+			return nil, fmt.Errorf("running as root and setpriv (util-linux) is missing: cannot run %s as nobody", filepath.Base(path))
+		}
+		cmd = exec.Command(sp, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
+	cmd.Dir = dir
+	return cmd, nil
 }
 
 func chownAll(dir string, uid, gid int) error {

@@ -297,7 +297,6 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 		proxy, behind := commitLostQueue(t, url, 10*time.Second, 2*time.Second)
 		pgqueue.SetIdleTx(behind, time.Second)
 		pgqueue.SetBeforeCommit(behind, proxy.freeze)
-		defer proxy.cut() // before the pool's close (see TestPostgresEnqueueCommitLost)
 		id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
 		t.Logf("Enqueue = %q, %v", id, err)
 		if err == nil || strings.Contains(err.Error(), "may be queued") {
@@ -325,7 +324,6 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 		proxy, behind := commitLostQueue(t, url, 3*time.Second, 3*time.Second)
 		pgqueue.SetTxRef(behind, func() (int64, int64) { return pid, txid })
 		pgqueue.SetBeforeCommit(behind, proxy.freeze)
-		defer proxy.cut()
 		id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(1)))
 		t.Logf("Enqueue = %q, %v", id, err)
 		if err == nil {
@@ -659,5 +657,48 @@ func TestPostgresPgBouncerListenRetry(t *testing.T) {
 	}
 	if d := second.Sub(w); d < time.Second || d > 10*time.Second {
 		t.Fatalf("tried LISTEN again %s after the warning, want the pooled retry's 1 to 2 s", d.Round(time.Millisecond))
+	}
+}
+
+// TestPostgresPgBouncerEnqueueTxPrepared: EnqueueTx runs in the caller's
+// transaction, on the caller's connection and in its query mode. Through
+// PgBouncer in transaction pooling (one server connection) with pgx's
+// default mode, the second caller's connection meets the statement the
+// first prepared on the shared server connection (SQLSTATE 42P05): the
+// error names default_query_exec_mode=exec and session pooling, as
+// docs/queue-postgres.md says, and nothing is queued by it. A guard of
+// refusedFix's prepared-statement case.
+func TestPostgresPgBouncerEnqueueTxPrepared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct, url := bouncedDBSize(t, "transaction", 1)
+	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	q := openPG(t, url, pgqueue.Options{})
+	var errs []error
+	for i := range 2 {
+		c := dial(t, url) // pgx's default mode: named, cached statements
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = q.EnqueueTx(ctx, tx, env, outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(msg(i)))
+		if err == nil {
+			err = tx.Commit(ctx)
+		} else {
+			tx.Rollback(ctx)
+		}
+		t.Logf("EnqueueTx on caller connection %d: %v", i+1, err)
+		errs = append(errs, err)
+	}
+	if errs[0] != nil {
+		t.Fatalf("the first caller's EnqueueTx: %v; want it queued", errs[0])
+	}
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "default_query_exec_mode=exec") || !strings.Contains(err.Error(), "session pooling") {
+		t.Fatalf("the second caller's EnqueueTx: %v; want the prepared-statement error with a fix naming default_query_exec_mode=exec and session pooling", err)
+	}
+	if n, err := q.Count(); err != nil || n != 1 {
+		t.Fatalf("Count = %d, %v; want the first caller's item only", n, err)
 	}
 }

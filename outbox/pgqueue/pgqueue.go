@@ -97,10 +97,11 @@ var ErrClosed = errors.New("the queue is closed")
 // each transaction to any server connection, so such statements fail at
 // random ("prepared statement ... already exists" or "does not exist"),
 // a deletion of delivered messages among them (sent again when their
-// lease ends). By any operation that begins a transaction (an enqueue, a
-// claim, Migrate), when the pooler is in statement mode (PgBouncer's
-// pool_mode=statement), which refuses transactions. A configuration
-// error: retrying does not heal it.
+// lease ends). By Open (which tries an empty transaction on a connection
+// through a pooler) and by any operation that begins a transaction (an
+// enqueue, a claim, Migrate), when the pooler is in statement mode
+// (PgBouncer's pool_mode=statement), which refuses transactions. A
+// configuration error: retrying does not heal it.
 var ErrPooler = errors.New("the queue cannot work through the connection pooler as configured")
 
 // DefaultMaxSize is the largest message the queue accepts: the default
@@ -667,11 +668,11 @@ func (q *Queue) EnqueueData(ctx context.Context, env outbox.Envelope, d outbox.D
 // own idle_in_transaction_session_timeout (enqueueIdleTimeout, set by
 // the enqueue for its transaction alone) ends a transaction whose COMMIT
 // never came, and the question is asked until it has ended. The
-// question is asked again while the database cannot be reached, until the bound (opTimeout) passes, or for
-// interruptGrace once ctx is done (the caller gave up: Ctrl-C). Only
-// when the database cannot be asked is the outcome left open, and the
-// error says so, with the item's ID. A COMMIT the server answered with
-// an error (a PgError) did not commit.
+// question is asked again while the database cannot be reached, until
+// the bound (opTimeout) passes, or for interruptGrace once ctx is done
+// (the caller gave up: Ctrl-C). Only when the database cannot be asked
+// is the outcome left open, and the error says so, with the item's ID.
+// A COMMIT the server answered with an error (a PgError) did not commit.
 func (q *Queue) commitLost(ctx context.Context, id string, x txRef, err error) (string, error) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
