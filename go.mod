@@ -9,7 +9,7 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761
 	github.com/jackc/pgx/v5 v5.13.0
-	github.com/jackc/puddle/v2 v2.2.3
+	github.com/jackc/puddle/v2 v2.2.3 // pgxpool's pool (already required by pgx): its ErrClosedPool, told apart as pgqueue.ErrClosed
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	github.com/xdg-go/scram v1.4.0
