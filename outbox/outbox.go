@@ -197,6 +197,12 @@ var ErrReadOnly = errors.New("the spool is read-only")
 // on it (the store's rights or triggers must be fixed first).
 var ErrRemoveRefused = errors.New("the outbox refuses to remove delivered messages")
 
+// ErrClosed is found (errors.Is) in the error of an operation on a store
+// after its Close (the PostgreSQL queue's pgqueue.ErrClosed): no retry
+// heals it, so a Worker stops on it (a store is closed after what uses it
+// has stopped).
+var ErrClosed = errors.New("the outbox is closed")
+
 // ErrBusy is returned (wrapped) by Remove when a runner is delivering the
 // item right now.
 var ErrBusy = errors.New("item is being delivered")

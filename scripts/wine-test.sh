@@ -179,6 +179,7 @@ if $defaults; then
 	# tests of that name.
 	go test -count=1 -p 1 -v -exec "$root/scripts/wine-exec" -skip '^TestSystem' "$@" >"$wlog" 2>&1 || status=$?
 	slog=$wlog.system
+	rm -f "$slog.crash" # an earlier run's, which this run's message would seem to name
 	go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >"$slog" 2>&1 || {
 		# Wine 8 itself crashed now and then in these tests (in 2 of 14
 		# runs: "Unhandled page fault on execute access" to an address in
@@ -189,6 +190,13 @@ if $defaults; then
 		if grep -a -q '^wine: Unhandled page fault on execute access' "$slog" && ! grep -a -q -- '^--- FAIL' "$slog"; then
 			echo "wine-test: Wine crashed in the TestSystem* tests (Wine's own fault, see its lines in $slog.crash); running them once more"
 			mv "$slog" "$slog.crash"
+			# The log keeps the crashed run too, marked, so that its
+			# reader sees the crash and the lines before it.
+			{
+				echo "wine-test: the TestSystem* run below ended as Wine crashed; it is run once more after it"
+				cat "$slog.crash"
+				echo "wine-test: the TestSystem* tests run once more after Wine's crash:"
+			} >>"$wlog"
 			go test -count=1 -v -exec "$root/scripts/wine-exec" -run '^TestSystem' ./secchan/schannel/ >"$slog" 2>&1 || status=$?
 		else
 			status=1

@@ -169,7 +169,9 @@ func (w *Worker) Enqueue(ctx context.Context, a *Account, env outbox.Envelope, m
 // further pass would send more and leave them queued too, duplicates
 // without end; only the store's owner can clear the cause (grant the
 // right, drop the trigger), so the Worker stops delivering rather than
-// repeat it, and is started again once that is done. Other failed passes
+// repeat it, and is started again once that is done. So does a pass on
+// an outbox closed under the Worker (errors.Is outbox.ErrClosed: a misuse,
+// which no later pass heals). Other failed passes
 // (the database unreachable, an unreadable spool) go to OnError and the
 // Worker goes on.
 func (w *Worker) Run(ctx context.Context) error {
@@ -197,8 +199,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil && errors.Is(err, outbox.ErrRemoveRefused) {
-			return err
+		if err != nil && (errors.Is(err, outbox.ErrRemoveRefused) || errors.Is(err, outbox.ErrClosed)) {
+			return err // no later pass does better
 		}
 		if err != nil && w.OnError != nil {
 			w.OnError(err)
@@ -225,8 +227,8 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) listen(ctx context.Context, n outbox.Notifier) {
 	for ctx.Err() == nil {
 		err := n.Listen(ctx, w.Wake)
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || errors.Is(err, outbox.ErrClosed) {
+			return // closed: Run's pass stops on it
 		}
 		if err != nil && w.OnError != nil {
 			w.OnError(err)

@@ -353,17 +353,26 @@ func FullLength(signer crypto.Signer) crypto.Signer {
 
 type fullLength struct{ crypto.Signer }
 
+// fullLengthTries bounds FullLength's signatures for one digest. A P-256
+// or P-384 signature is short about one time in 128, a P-521 one about
+// three times in four (the order's top byte is 0x01, so r and s are each
+// a byte short half the time): 128 short ones in a row are about 2^-53
+// on P-521 and far less on the others, so running out of tries means the
+// signer cannot make another kind (a deterministic one, RFC 6979).
+const fullLengthTries = 128
+
 func (f fullLength) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	n := (f.Public().(*ecdsa.PublicKey).Curve.Params().N.BitLen() + 7) / 8
-	for try := 0; ; try++ {
+	for try := 0; try < fullLengthTries; try++ {
 		sig, err := f.Signer.Sign(r, digest, opts)
-		var v struct{ R, S *big.Int }
-		if err != nil || try == 32 {
-			return sig, err // 32 short ones in a row: about 2^-224
+		if err != nil {
+			return nil, err
 		}
+		var v struct{ R, S *big.Int }
 		if rest, err := asn1.Unmarshal(sig, &v); err != nil || len(rest) > 0 ||
 			(len(v.R.Bytes()) == n && len(v.S.Bytes()) == n) {
 			return sig, nil
 		}
 	}
+	return nil, fmt.Errorf("pki: the ECDSA signer made %d signatures in a row with an r or s short of the curve's %d bytes (which Wine's crypt32 refuses); it may sign deterministically (RFC 6979): give it a random source, or use another key", fullLengthTries, n)
 }

@@ -56,3 +56,34 @@ func TestPostgresCloseDuringRun(t *testing.T) {
 		t.Errorf("the run's error %v says the database is unavailable or refused the deletion", err)
 	}
 }
+
+// TestPostgresWorkerStopsOnClose: a Worker whose Queue is closed under it
+// (misuse, as above) stops with the Queue's ErrClosed (outbox.ErrClosed)
+// instead of running on, its every pass failing "used after Close" at
+// its interval until its context ends (before: 30 s later, nil, with an
+// error a second meanwhile).
+func TestPostgresWorkerStopsOnClose(t *testing.T) {
+	t.Parallel()
+	q := openPG(t, newDB(t), pgqueue.Options{})
+	var mu sync.Mutex
+	passes := 0
+	w := &submit.Worker{Queue: q, Interval: submit.MinInterval, OnError: func(err error) {
+		mu.Lock()
+		passes++
+		mu.Unlock()
+		t.Logf("OnError: %v", err)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // an upper bound against a hang
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	q.Close()
+	err := <-done
+	if ctx.Err() != nil {
+		t.Fatalf("the Worker ran until its context ended (%v); want it to stop once its Queue is closed", err)
+	}
+	if !errors.Is(err, pgqueue.ErrClosed) || !errors.Is(err, outbox.ErrClosed) {
+		t.Fatalf("the Worker's error %v; want ErrClosed (pgqueue's and outbox's)", err)
+	}
+}

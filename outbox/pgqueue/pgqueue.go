@@ -84,8 +84,14 @@ var ErrNewerSchema = fmt.Errorf("%w: the database's is newer", ErrNoSchema)
 
 // ErrClosed is returned (wrapped) by an operation on a Queue after its
 // Close: the Queue is not usable after (a run under way ends with it;
-// stop a run, by its context, before closing its Queue).
-var ErrClosed = errors.New("the queue is closed")
+// stop a run, by its context, before closing its Queue). It is also
+// outbox.ErrClosed (errors.Is), on which a Worker stops.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string { return "the queue is closed" }
+func (closedError) Unwrap() error { return outbox.ErrClosed }
 
 // ErrPooler is returned (wrapped) when the queue reaches PostgreSQL
 // through a connection pooler (PgBouncer, say) configured in a way the
@@ -892,7 +898,8 @@ func (q *Queue) insert(ctx context.Context, tx pgx.Tx, envJSON []byte, d outbox.
 
 // Listen is outbox.Notifier: it calls wake for each enqueue's
 // notification of Channel (an empty payload; another is a probe), on a
-// connection of its own, until ctx is done (it then returns nil).
+// connection of its own, until ctx is done (it then returns nil) or, as
+// it connects again, finds its Queue closed (ErrClosed).
 //
 // A connection through a connection pooler is probed first
 // (probeListen): through a pooler in transaction mode a LISTEN is lost
@@ -933,6 +940,9 @@ func (q *Queue) Listen(ctx context.Context, wake func()) error {
 		}, wake)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, ErrClosed) {
+			return err // no connection again heals it
 		}
 		if errors.Is(err, ErrNotifyPooled) {
 			// Not a passing failure: said once, and tried again only
