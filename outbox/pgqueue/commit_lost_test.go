@@ -54,12 +54,7 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 				t.Fatal(cerr)
 			}
 			if tt.queued {
-				if err != nil || id == "" {
-					t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-				}
-				if _, err := direct.Get(id); err != nil {
-					t.Fatalf("Get(%s): %v", id, err)
-				}
+				wantCommitted(t, direct, id, err)
 				if after != before+1 {
 					t.Fatalf("%d items queued, %d before; want one more", after, before)
 				}
@@ -189,12 +184,7 @@ func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
 	if cerr := <-committed; cerr != nil {
 		t.Fatal(cerr)
 	}
-	if err != nil || id == "" {
-		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-	}
-	if _, err := direct.Get(id); err != nil {
-		t.Fatalf("Get(%s): %v", id, err)
-	}
+	wantCommitted(t, direct, id, err)
 }
 
 // TestPostgresEnqueueCommitLostInterrupted: the caller gives up (Ctrl-C
@@ -245,6 +235,19 @@ func commitLostQueue(t *testing.T, url string, op, enqueue time.Duration) (*free
 	return proxy, behind
 }
 
+// wantCommitted fails the test unless the enqueue that returned id, err
+// reported the item the database committed: its ID and no error, and the
+// item there to read through direct (a Queue connected directly).
+func wantCommitted(t *testing.T, direct *pgqueue.Queue, id string, err error) {
+	t.Helper()
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+	}
+	if _, err := direct.Get(id); err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+}
+
 // waitCommitted waits (up to 20 s) for the enqueue's COMMIT to reach the
 // database: the one item queued, as q (connected directly) sees it.
 func waitCommitted(q *pgqueue.Queue) error {
@@ -286,10 +289,5 @@ func TestPostgresEnqueueCommitLostClosing(t *testing.T) {
 	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
 	t.Logf("Enqueue = %q, %v (after %v)", id, err, time.Since(start).Round(time.Millisecond))
 	<-closed
-	if err != nil || id == "" {
-		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-	}
-	if _, err := direct.Get(id); err != nil {
-		t.Fatalf("Get(%s): %v", id, err)
-	}
+	wantCommitted(t, direct, id, err)
 }
