@@ -141,15 +141,31 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	}
 	proxy, behind := commitLostQueue(t, url, 2*time.Second, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
+	enqueueLostSpares(t, proxy, behind, a, 0, innocent, "the session that had the reported process ID")
+}
+
+// rowQuerier is a session to ask: a *pgx.Conn or a pgx.Tx.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// enqueueLostSpares enqueues message i through behind with the COMMIT
+// frozen on its way (proxy.freeze: it never reaches the database), wants
+// the enqueue to fail, and then wants other, a session the enqueue was
+// led to take for its own (whose, in the failure), still to answer: the
+// lost COMMIT was settled without ending it.
+func enqueueLostSpares(t *testing.T, proxy *freezeProxy, behind *pgqueue.Queue, a *submit.Account, i int, other rowQuerier, whose string) {
+	t.Helper()
+	ctx := context.Background()
 	pgqueue.SetBeforeCommit(behind, proxy.freeze)
-	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(i)))
 	t.Logf("Enqueue = %q, %v", id, err)
 	if err == nil {
 		t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
 	}
 	var one int
-	if err := innocent.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
-		t.Fatalf("the session that had the reported process ID was ended: %v", err)
+	if err := other.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("%s was ended: %v", whose, err)
 	}
 }
 

@@ -323,16 +323,7 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 		}
 		proxy, behind := commitLostQueue(t, url, 3*time.Second, 3*time.Second)
 		pgqueue.SetTxRef(behind, func() (int64, int64) { return pid, txid })
-		pgqueue.SetBeforeCommit(behind, proxy.freeze)
-		id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(1)))
-		t.Logf("Enqueue = %q, %v", id, err)
-		if err == nil {
-			t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
-		}
-		var one int
-		if err := itx.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
-			t.Fatalf("the other client's session was ended: %v", err)
-		}
+		enqueueLostSpares(t, proxy, behind, a, 1, itx, "the other client's session")
 	})
 }
 
