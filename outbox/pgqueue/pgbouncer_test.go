@@ -34,6 +34,21 @@ func bouncedDB(t *testing.T, mode string) (direct, bounced string) {
 	return bouncedDBSize(t, mode, size)
 }
 
+// queueBouncedDB is bouncedDBSize (size 0: bouncedDB's size for mode)
+// with the queue's schema, migrated in directly.
+func queueBouncedDB(t *testing.T, mode string, size int) (direct, bounced string) {
+	t.Helper()
+	if size == 0 {
+		direct, bounced = bouncedDB(t, mode)
+	} else {
+		direct, bounced = bouncedDBSize(t, mode, size)
+	}
+	if _, err := pgqueue.Migrate(context.Background(), dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	return direct, bounced
+}
+
 // bouncedDBSize is bouncedDB with size server connections.
 func bouncedDBSize(t *testing.T, mode string, size int) (direct, bounced string) {
 	t.Helper()
@@ -172,11 +187,7 @@ func cmpOr(s, def string) string {
 // does not exist" (they stayed queued, to be sent again).
 func TestPostgresPgBouncerUnsafeMode(t *testing.T) {
 	t.Parallel()
-	direct, url := bouncedDB(t, "transaction")
-	c := dial(t, direct)
-	if _, err := pgqueue.Migrate(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	for _, qm := range []string{"cache_statement", "describe_exec"} {
 		q, err := pgqueue.Open(context.Background(), url+"&default_query_exec_mode="+qm, pgqueue.Options{})
 		if err == nil {
@@ -207,10 +218,7 @@ func TestPostgresPgBouncerListen(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			direct, url := bouncedDB(t, tt.mode)
-			if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-				t.Fatal(err)
-			}
+			_, url := queueBouncedDB(t, tt.mode, 0)
 			var mu sync.Mutex
 			var logs []string
 			q := openPG(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
@@ -284,10 +292,7 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 	ctx := context.Background()
 	// Three server connections: the frozen enqueue's, the other
 	// client's, and one for the question.
-	direct, url := bouncedDBSize(t, "transaction", 3)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 3)
 	_, a := startServer(t)
 	count := openPG(t, direct, pgqueue.Options{})
 	t.Run("own transaction", func(t *testing.T) {
@@ -417,14 +422,9 @@ func TestPostgresPgBouncerMigrateConcurrent(t *testing.T) {
 func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDBSize(t, "transaction", 1)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 1)
 	other := dial(t, url)
-	show := func(c interface {
-		QueryRow(context.Context, string, ...any) pgx.Row
-	}) string {
+	show := func(c rowQuerier) string {
 		t.Helper()
 		var v string
 		if err := c.QueryRow(ctx, `SHOW idle_in_transaction_session_timeout`, pgx.QueryExecModeSimpleProtocol).Scan(&v); err != nil {
@@ -465,10 +465,7 @@ func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
 func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 0)
 	var mu sync.Mutex
 	var logs []string
 	text := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(logs, "\n") }
@@ -515,10 +512,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	count := openPG(t, direct, pgqueue.Options{})
 	_, a := startServer(t)
 	for _, tt := range []struct{ name, url string }{{"direct", direct}, {"pgbouncer", url}} {
@@ -546,10 +540,7 @@ func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
 func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -613,10 +604,7 @@ func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
 func TestPostgresPgBouncerListenRetry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 0)
 	var mu sync.Mutex
 	var warned time.Time
 	q := openPG(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
@@ -662,10 +650,7 @@ func TestPostgresPgBouncerListenRetry(t *testing.T) {
 func TestPostgresPgBouncerEnqueueTxPrepared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDBSize(t, "transaction", 1)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 1)
 	q := openPG(t, url, pgqueue.Options{})
 	var errs []error
 	for i := range 2 {
