@@ -474,9 +474,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 		logs = append(logs, fmt.Sprintf(f, a...))
 		mu.Unlock()
 	}})
-	proxy.mu.Lock()
-	proxy.refusing = true
-	proxy.mu.Unlock()
+	proxy.refuse(true)
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { q.Listen(lctx, func() {}); close(done) }()
@@ -486,9 +484,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 			t.Fatalf("Listen did not report the refused connection within 20 s: %q", text())
 		}
 	}
-	proxy.mu.Lock()
-	proxy.refusing = false
-	proxy.mu.Unlock()
+	proxy.refuse(false)
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), ErrNotifyPooledText); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no warning within 20 s that notifications do not come through the pooler: %q", text())
