@@ -126,14 +126,7 @@ func TestPostgresThroughPgBouncer(t *testing.T) {
 				if err != nil || len(items) != n+1 {
 					t.Fatalf("List = %d items, %v; want %d", len(items), err, n+1)
 				}
-				it, err := q.Get(gone)
-				if err != nil {
-					t.Fatalf("Get: %v", err)
-				}
-				r, err := it.Open()
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := openItem(t, q, gone)
 				b, err := io.ReadAll(r)
 				r.Close()
 				if err != nil || string(b) != msg(n) {
