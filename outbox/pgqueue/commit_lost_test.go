@@ -54,12 +54,7 @@ func TestPostgresEnqueueCommitLost(t *testing.T) {
 				t.Fatal(cerr)
 			}
 			if tt.queued {
-				if err != nil || id == "" {
-					t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-				}
-				if _, err := direct.Get(id); err != nil {
-					t.Fatalf("Get(%s): %v", id, err)
-				}
+				wantCommitted(t, direct, id, err)
 				if after != before+1 {
 					t.Fatalf("%d items queued, %d before; want one more", after, before)
 				}
@@ -146,15 +141,31 @@ func TestPostgresEnqueueCommitLostPIDReused(t *testing.T) {
 	}
 	proxy, behind := commitLostQueue(t, url, 2*time.Second, 2*time.Second)
 	pgqueue.SetBackendPID(behind, func(int64) int64 { return pid })
+	enqueueLostSpares(t, proxy, behind, a, 0, innocent, "the session that had the reported process ID")
+}
+
+// rowQuerier is a session to ask: a *pgx.Conn or a pgx.Tx.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// enqueueLostSpares enqueues message i through behind with the COMMIT
+// frozen on its way (proxy.freeze: it never reaches the database), wants
+// the enqueue to fail, and then wants other, a session the enqueue was
+// led to take for its own (whose, in the failure), still to answer: the
+// lost COMMIT was settled without ending it.
+func enqueueLostSpares(t *testing.T, proxy *freezeProxy, behind *pgqueue.Queue, a *submit.Account, i int, other rowQuerier, whose string) {
+	t.Helper()
+	ctx := context.Background()
 	pgqueue.SetBeforeCommit(behind, proxy.freeze)
-	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
+	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(i)))
 	t.Logf("Enqueue = %q, %v", id, err)
 	if err == nil {
 		t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
 	}
 	var one int
-	if err := innocent.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
-		t.Fatalf("the session that had the reported process ID was ended: %v", err)
+	if err := other.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("%s was ended: %v", whose, err)
 	}
 }
 
@@ -189,12 +200,7 @@ func TestPostgresEnqueueCommitLostRestart(t *testing.T) {
 	if cerr := <-committed; cerr != nil {
 		t.Fatal(cerr)
 	}
-	if err != nil || id == "" {
-		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-	}
-	if _, err := direct.Get(id); err != nil {
-		t.Fatalf("Get(%s): %v", id, err)
-	}
+	wantCommitted(t, direct, id, err)
 }
 
 // TestPostgresEnqueueCommitLostInterrupted: the caller gives up (Ctrl-C
@@ -245,6 +251,19 @@ func commitLostQueue(t *testing.T, url string, op, enqueue time.Duration) (*free
 	return proxy, behind
 }
 
+// wantCommitted fails the test unless the enqueue that returned id, err
+// reported the item the database committed: its ID and no error, and the
+// item there to read through direct (a Queue connected directly).
+func wantCommitted(t *testing.T, direct *pgqueue.Queue, id string, err error) {
+	t.Helper()
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
+	}
+	if _, err := direct.Get(id); err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+}
+
 // waitCommitted waits (up to 20 s) for the enqueue's COMMIT to reach the
 // database: the one item queued, as q (connected directly) sees it.
 func waitCommitted(q *pgqueue.Queue) error {
@@ -286,10 +305,5 @@ func TestPostgresEnqueueCommitLostClosing(t *testing.T) {
 	id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(0)))
 	t.Logf("Enqueue = %q, %v (after %v)", id, err, time.Since(start).Round(time.Millisecond))
 	<-closed
-	if err != nil || id == "" {
-		t.Fatalf("Enqueue = %q, %v; want the ID of the item the database committed", id, err)
-	}
-	if _, err := direct.Get(id); err != nil {
-		t.Fatalf("Get(%s): %v", id, err)
-	}
+	wantCommitted(t, direct, id, err)
 }

@@ -32,6 +32,17 @@ func insertHostileRow(t *testing.T, q *pgqueue.Queue, id, envelope, set string) 
 	}
 }
 
+// allocated is how many bytes the program allocated while f ran, counted
+// from a collection (what came before is not counted).
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
 // TestPostgresHostileEnvelopeBounded: a row whose envelope is 16 MiB
 // (written by SQL: a host that may enqueue can write any jsonb, up to
 // 1 GB) is not loaded by a claim, which moves it to the failed items with
@@ -51,29 +62,24 @@ func TestPostgresHostileEnvelopeBounded(t *testing.T) {
 	const huge = 16 << 20
 	insertHostileRow(t, q, "0hostile", `SELECT jsonb_build_object('from', 'a@example.org', 'to', jsonb_build_array(repeat('x', 16777216)))`, "")
 	q.Count() // a connection in the pool, before the measurement
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	items, err := q.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour))
-	runtime.ReadMemStats(&after)
+	var items []*outbox.Item
+	alloc := allocated(func() { items, err = q.Claim(ctx, 10, true, nil, time.Now().Add(time.Hour)) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > huge/4 {
+	if alloc > huge/4 {
 		t.Errorf("a claim with a %d-byte envelope among its rows allocated %d bytes", huge, alloc)
 	}
 	if len(items) != 1 || items[0].ID != good {
 		t.Fatalf("claimed %d items; want only the enqueued one", len(items))
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	failed, err := q.ListFailed()
-	runtime.ReadMemStats(&after)
+	var failed []*outbox.Item
+	alloc = allocated(func() { failed, err = q.ListFailed() })
 	if err != nil || len(failed) != 1 || failed[0].ID != "0hostile" ||
 		!strings.Contains(failed[0].Reason, "envelope is") || !strings.Contains(failed[0].Reason, "larger than") {
 		t.Fatalf("failed items %v, %v; want the hostile row with a reason naming its envelope's size", failed, err)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > huge/4 {
+	if alloc > huge/4 {
 		t.Errorf("listing the failed item with a %d-byte envelope allocated %d bytes", huge, alloc)
 	}
 
@@ -190,16 +196,13 @@ func TestPostgresHostileRecipientsBounded(t *testing.T) {
 		insertHostileRow(t, q, fmt.Sprintf("0hostile%d", i), `SELECT jsonb_build_object('from', 'a@example.org', 'to', (SELECT jsonb_agg(''::text) FROM generate_series(1, 127000)))`, "")
 	}
 	q.Count() // a connection in the pool, before the measurement
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	items, err := q.Claim(ctx, 20, true, nil, time.Now().Add(time.Hour))
-	runtime.ReadMemStats(&after)
+	var items []*outbox.Item
+	alloc := allocated(func() { items, err = q.Claim(ctx, 20, true, nil, time.Now().Add(time.Hour)) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Read whole, 8 such envelopes allocate about 90 MB.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+	if alloc > 16<<20 {
 		t.Errorf("a claim with %d envelopes of %d recipients allocated %d MB", rows, each, alloc>>20)
 	}
 	if len(items) != 1 || items[0].ID != good {

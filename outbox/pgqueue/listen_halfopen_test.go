@@ -160,12 +160,16 @@ func (fp *freezeProxy) opened() []*proxied {
 }
 
 // freeze makes every connection open now half-open.
-func (fp *freezeProxy) freeze() {
+func (fp *freezeProxy) freeze() { fp.setOpen(func(pc *proxied) { pc.frozen = true }) }
+
+// setOpen calls set, under the connection's lock, on every connection
+// open now.
+func (fp *freezeProxy) setOpen(set func(*proxied)) {
 	fp.mu.Lock()
 	defer fp.mu.Unlock()
 	for _, pc := range fp.open {
 		pc.mu.Lock()
-		pc.frozen = true
+		set(pc)
 		pc.mu.Unlock()
 	}
 }
@@ -197,15 +201,7 @@ func (fp *freezeProxy) swallow() {
 // mute drops the server's replies on every connection open now (the
 // client's requests still reach the server): a request is carried out
 // and its answer lost, as when the network fails right after it.
-func (fp *freezeProxy) mute() {
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	for _, pc := range fp.open {
-		pc.mu.Lock()
-		pc.muted = true
-		pc.mu.Unlock()
-	}
-}
+func (fp *freezeProxy) mute() { fp.setOpen(func(pc *proxied) { pc.muted = true }) }
 
 // listenVia is a Queue whose notifications come through another Queue
 // (the one behind the proxy), so that the Worker's passes do not use the

@@ -34,6 +34,21 @@ func bouncedDB(t *testing.T, mode string) (direct, bounced string) {
 	return bouncedDBSize(t, mode, size)
 }
 
+// queueBouncedDB is bouncedDBSize (size 0: bouncedDB's size for mode)
+// with the queue's schema, migrated in directly.
+func queueBouncedDB(t *testing.T, mode string, size int) (direct, bounced string) {
+	t.Helper()
+	if size == 0 {
+		direct, bounced = bouncedDB(t, mode)
+	} else {
+		direct, bounced = bouncedDBSize(t, mode, size)
+	}
+	if _, err := pgqueue.Migrate(context.Background(), dial(t, direct)); err != nil {
+		t.Fatal(err)
+	}
+	return direct, bounced
+}
+
 // bouncedDBSize is bouncedDB with size server connections.
 func bouncedDBSize(t *testing.T, mode string, size int) (direct, bounced string) {
 	t.Helper()
@@ -111,14 +126,7 @@ func TestPostgresThroughPgBouncer(t *testing.T) {
 				if err != nil || len(items) != n+1 {
 					t.Fatalf("List = %d items, %v; want %d", len(items), err, n+1)
 				}
-				it, err := q.Get(gone)
-				if err != nil {
-					t.Fatalf("Get: %v", err)
-				}
-				r, err := it.Open()
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := openItem(t, q, gone)
 				b, err := io.ReadAll(r)
 				r.Close()
 				if err != nil || string(b) != msg(n) {
@@ -172,11 +180,7 @@ func cmpOr(s, def string) string {
 // does not exist" (they stayed queued, to be sent again).
 func TestPostgresPgBouncerUnsafeMode(t *testing.T) {
 	t.Parallel()
-	direct, url := bouncedDB(t, "transaction")
-	c := dial(t, direct)
-	if _, err := pgqueue.Migrate(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	for _, qm := range []string{"cache_statement", "describe_exec"} {
 		q, err := pgqueue.Open(context.Background(), url+"&default_query_exec_mode="+qm, pgqueue.Options{})
 		if err == nil {
@@ -207,10 +211,7 @@ func TestPostgresPgBouncerListen(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			direct, url := bouncedDB(t, tt.mode)
-			if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-				t.Fatal(err)
-			}
+			_, url := queueBouncedDB(t, tt.mode, 0)
 			var mu sync.Mutex
 			var logs []string
 			q := openPG(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
@@ -284,10 +285,7 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 	ctx := context.Background()
 	// Three server connections: the frozen enqueue's, the other
 	// client's, and one for the question.
-	direct, url := bouncedDBSize(t, "transaction", 3)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 3)
 	_, a := startServer(t)
 	count := openPG(t, direct, pgqueue.Options{})
 	t.Run("own transaction", func(t *testing.T) {
@@ -323,16 +321,7 @@ func TestPostgresPgBouncerCommitLost(t *testing.T) {
 		}
 		proxy, behind := commitLostQueue(t, url, 3*time.Second, 3*time.Second)
 		pgqueue.SetTxRef(behind, func() (int64, int64) { return pid, txid })
-		pgqueue.SetBeforeCommit(behind, proxy.freeze)
-		id, err := submit.Enqueue(ctx, behind, a, env, strings.NewReader(msg(1)))
-		t.Logf("Enqueue = %q, %v", id, err)
-		if err == nil {
-			t.Fatalf("Enqueue = %q; want an error: the COMMIT never reached the database", id)
-		}
-		var one int
-		if err := itx.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
-			t.Fatalf("the other client's session was ended: %v", err)
-		}
+		enqueueLostSpares(t, proxy, behind, a, 1, itx, "the other client's session")
 	})
 }
 
@@ -426,14 +415,9 @@ func TestPostgresPgBouncerMigrateConcurrent(t *testing.T) {
 func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDBSize(t, "transaction", 1)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 1)
 	other := dial(t, url)
-	show := func(c interface {
-		QueryRow(context.Context, string, ...any) pgx.Row
-	}) string {
+	show := func(c rowQuerier) string {
 		t.Helper()
 		var v string
 		if err := c.QueryRow(ctx, `SHOW idle_in_transaction_session_timeout`, pgx.QueryExecModeSimpleProtocol).Scan(&v); err != nil {
@@ -474,10 +458,7 @@ func TestPostgresPgBouncerIdleTimeoutScope(t *testing.T) {
 func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 0)
 	var mu sync.Mutex
 	var logs []string
 	text := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(logs, "\n") }
@@ -486,9 +467,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 		logs = append(logs, fmt.Sprintf(f, a...))
 		mu.Unlock()
 	}})
-	proxy.mu.Lock()
-	proxy.refusing = true
-	proxy.mu.Unlock()
+	proxy.refuse(true)
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { q.Listen(lctx, func() {}); close(done) }()
@@ -498,9 +477,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 			t.Fatalf("Listen did not report the refused connection within 20 s: %q", text())
 		}
 	}
-	proxy.mu.Lock()
-	proxy.refusing = false
-	proxy.mu.Unlock()
+	proxy.refuse(false)
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(text(), ErrNotifyPooledText); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no warning within 20 s that notifications do not come through the pooler: %q", text())
@@ -524,10 +501,7 @@ func TestPostgresPgBouncerListenWarnAfterLoss(t *testing.T) {
 func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	count := openPG(t, direct, pgqueue.Options{})
 	_, a := startServer(t)
 	for _, tt := range []struct{ name, url string }{{"direct", direct}, {"pgbouncer", url}} {
@@ -555,10 +529,7 @@ func TestPostgresEnqueueStalledBeforeCommit(t *testing.T) {
 func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	direct, url := queueBouncedDB(t, "transaction", 0)
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -622,10 +593,7 @@ func TestPostgresPgBouncerProbeWakesNoWorker(t *testing.T) {
 func TestPostgresPgBouncerListenRetry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDB(t, "transaction")
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 0)
 	var mu sync.Mutex
 	var warned time.Time
 	q := openPG(t, url, pgqueue.Options{ListenCheck: 2 * time.Second, Logf: func(f string, a ...any) {
@@ -671,10 +639,7 @@ func TestPostgresPgBouncerListenRetry(t *testing.T) {
 func TestPostgresPgBouncerEnqueueTxPrepared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, url := bouncedDBSize(t, "transaction", 1)
-	if _, err := pgqueue.Migrate(ctx, dial(t, direct)); err != nil {
-		t.Fatal(err)
-	}
+	_, url := queueBouncedDB(t, "transaction", 1)
 	q := openPG(t, url, pgqueue.Options{})
 	var errs []error
 	for i := range 2 {

@@ -118,15 +118,7 @@ func BenchmarkQueueDeliverRemoteDB(b *testing.B) {
 						}
 						delivered += st.Delivered
 					}
-					b.StopTimer()
-					if delivered != per*b.N {
-						b.Fatalf("delivered %d, want %d", delivered, per*b.N)
-					}
-					if ms, _ := srv.Messages(); len(ms) != per*b.N {
-						b.Fatalf("the server got %d messages, want %d", len(ms), per*b.N)
-					}
-					b.ReportMetric(float64(per*b.N)/b.Elapsed().Seconds(), "msgs/s")
-					b.ReportMetric(0, "ns/op")
+					reportDelivered(b, srv, delivered, per*b.N)
 				})
 			}
 		}

@@ -5,32 +5,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/tlsmail/tlsmail/internal/testdir"
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
-// startSMTP is the embedded server on loopback and an account for it.
+// startSMTP is startServer with the account as an item's settings (its
+// JSON), for EnqueueData.
 func startSMTP(t *testing.T) (*server.Server, []byte) {
 	t.Helper()
-	srv, err := server.Start(context.Background(), server.Config{SMTPAddr: "127.0.0.1:0", Dir: testdir.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	_, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: "127.0.0.1", Port: port, Mode: smtp.StartTLS,
-		Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"}, Timeout: 10 * time.Second}
+	srv, a := startServer(t)
 	settings, err := a.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)

@@ -25,25 +25,14 @@ func TestPostgresGetStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func() io.ReadCloser {
-		it, err := q.Get(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := it.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	r := open()
+	r := openItem(t, q, id)
 	got, err := io.ReadAll(r)
 	r.Close()
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("read %d bytes (%v); want the %d stored", len(got), err, len(content))
 	}
 
-	r = open()
+	r = openItem(t, q, id)
 	defer r.Close()
 	head := make([]byte, 1<<20)
 	if _, err := io.ReadFull(r, head); err != nil {
@@ -59,6 +48,21 @@ func TestPostgresGetStreams(t *testing.T) {
 	if _, err := q.Get(id); !errors.Is(err, outbox.ErrNotFound) {
 		t.Errorf("Get of the removed item: %v", err)
 	}
+}
+
+// openItem gets the item id from q and opens its message, failing the
+// test if either fails; the caller closes the reader.
+func openItem(t *testing.T, q *pgqueue.Queue, id string) io.ReadCloser {
+	t.Helper()
+	it, err := q.Get(id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	r, err := it.Open()
+	if err != nil {
+		t.Fatalf("Open of item %s: %v", id, err)
+	}
+	return r
 }
 
 // TestPostgresGetStreamChangedRow: the slices of one read are of one
@@ -82,14 +86,7 @@ func TestPostgresGetStreamChangedRow(t *testing.T) {
 		return id
 	}
 	open := func(id string) io.ReadCloser {
-		it, err := q.Get(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := it.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := openItem(t, q, id)
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
