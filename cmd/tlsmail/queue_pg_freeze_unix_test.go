@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -34,16 +33,8 @@ import (
 func TestQueuePostgresFrozenWorker(t *testing.T) {
 	t.Parallel()
 	const n = 300
-	url := pgDB(t, "frozen")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _, q := pgInitQueue(t, "frozen")
 	ctx := context.Background()
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 
 	var (
 		mu       sync.Mutex

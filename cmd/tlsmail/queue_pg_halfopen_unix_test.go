@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
 	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
@@ -128,16 +127,8 @@ func TestQueuePostgresExitAfterHalfOpen(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			url := pgDB(t, "halfopen_"+strings.ReplaceAll(tt.name, " ", "_"))
-			if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-				t.Fatalf("queue init:\n%s", r)
-			}
+			url, _, q := pgInitQueue(t, "halfopen_"+strings.ReplaceAll(tt.name, " ", "_"))
 			ctx := context.Background()
-			q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer q.Close()
 			srv := startServer(t, func(c *server.Config) {
 				c.RejectData = func(server.Envelope) *server.Reply {
 					time.Sleep(tt.slow)
@@ -161,8 +152,10 @@ func TestQueuePostgresExitAfterHalfOpen(t *testing.T) {
 			}
 			cmd := exec.Command(tlsmailBin, "queue", "run", "--lease", "3s", "--parallel", "1", "--queue-secrets", "env", "--queue-url", proxied)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
+			// Read on a failure path while tlsmail still writes: watchWriter
+			// locks (a bytes.Buffer read there raced with exec's copying).
+			out := &watchWriter{seen: make(chan struct{})}
+			cmd.Stdout, cmd.Stderr = out, out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

@@ -100,16 +100,8 @@ type delivery struct {
 }
 
 func pgScaleRun(t *testing.T, name string, n int, kill bool) {
-	url := pgDB(t, "scale_"+name)
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _, q := pgInitQueue(t, "scale_"+name)
 	ctx := context.Background()
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 
 	// The sink: each message's envelope sender is m<i>@scale.test; when
 	// its DATA is complete, the sink reads who holds the item's lease.
