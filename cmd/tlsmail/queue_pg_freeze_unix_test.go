@@ -5,10 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -62,10 +59,7 @@ func TestQueuePostgresFrozenWorker(t *testing.T) {
 			return nil
 		}
 	})
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	a := envAccount(t, srv)
 	for i := range n {
 		m := fmt.Sprintf("Message-ID: <%d@frozen.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
 		if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "a@frozen.test", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -135,10 +133,7 @@ func TestQueuePostgresExitAfterHalfOpen(t *testing.T) {
 					return nil
 				}
 			})
-			host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-			port, _ := strconv.Atoi(p)
-			a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-				Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+			a := envAccount(t, srv)
 			m := "Message-ID: <1@halfopen.test>\r\nSubject: 1\r\n\r\nbody\r\n"
 			if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "a@halfopen.test", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
 				t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // pg is the package's private PostgreSQL cluster (stopped by TestMain).
@@ -83,12 +85,9 @@ func deferSends(t *testing.T, srv *server.Server, url string, n int) {
 	}
 }
 
-// workAccountConfig writes, in dir, the runner's configuration file: its
-// account "work" reaches srv with STARTTLS, trusts srv's CA, logs in with
-// the test's user and password and logs to logfile; extra (whole lines,
-// each ending in "\n") follows. It returns the file and srv's host and
-// port, which configAccountRow's rows name.
-func workAccountConfig(t *testing.T, srv *server.Server, dir, logfile, extra string) (string, string, int) {
+// serverHostPort returns the host and the port number of srv's SMTP
+// (STARTTLS) listener, as an Account or a configuration file names them.
+func serverHostPort(t *testing.T, srv *server.Server) (string, int) {
 	t.Helper()
 	host, p, err := net.SplitHostPort(srv.SMTPAddr())
 	if err != nil {
@@ -98,6 +97,28 @@ func workAccountConfig(t *testing.T, srv *server.Server, dir, logfile, extra str
 	if err != nil {
 		t.Fatal(err)
 	}
+	return host, port
+}
+
+// envAccount is the Account a library user's program would enqueue with
+// for srv: STARTTLS on its SMTP port, its CA trusted, and a login as the
+// test's user whose password the runner takes from its environment
+// (passwordVar, which authEnv sets), never from the row.
+func envAccount(t *testing.T, srv *server.Server) *submit.Account {
+	t.Helper()
+	host, port := serverHostPort(t, srv)
+	return &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+}
+
+// workAccountConfig writes, in dir, the runner's configuration file: its
+// account "work" reaches srv with STARTTLS, trusts srv's CA, logs in with
+// the test's user and password and logs to logfile; extra (whole lines,
+// each ending in "\n") follows. It returns the file and srv's host and
+// port, which configAccountRow's rows name.
+func workAccountConfig(t *testing.T, srv *server.Server, dir, logfile, extra string) (string, string, int) {
+	t.Helper()
+	host, port := serverHostPort(t, srv)
 	cfg := filepath.Join(dir, "msmtprc")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\n%s",
 		host, port, srv.CAFile(), logfile, testUser, testPassword, extra)), 0o600); err != nil {
