@@ -286,10 +286,7 @@ func TestQueuePostgresFlags(t *testing.T) {
 // until it is due, queue flush delivers it once; queue remove of an
 // unknown ID is refused.
 func TestQueuePostgresSendmail(t *testing.T) {
-	url := pgDB(t, "sendmail")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _ := pgInitDB(t, "sendmail")
 	var refusals atomic.Int32
 	m := newMailbox(t, func(c *server.Config) {
 		c.RejectMail = func(string) *server.Reply {
