@@ -22,11 +22,7 @@ import (
 func TestQueuePostgresDeleteRefused(t *testing.T) {
 	url, conn := pgInitDB(t, "deleterefused")
 	srv := startServer(t, nil)
-	for range 3 {
-		if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
-			t.Fatalf("send --defer:\n%s", r)
-		}
-	}
+	deferSends(t, srv, url, 3)
 	if _, err := conn.Exec(context.Background(), `CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS
 			$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$;
 		CREATE TRIGGER refuse BEFORE DELETE ON tlsmail.outbox FOR EACH ROW EXECUTE FUNCTION public.refuse()`); err != nil {
@@ -57,11 +53,7 @@ func TestQueuePostgresWatchDeleteRefused(t *testing.T) {
 	ctx := context.Background()
 	url, conn := pgInitDB(t, "watchdeleterefused")
 	srv := startServer(t, nil)
-	for range 3 {
-		if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
-			t.Fatalf("send --defer:\n%s", r)
-		}
-	}
+	deferSends(t, srv, url, 3)
 	// The workers' grants of docs/deployment.md, less DELETE.
 	for _, sql := range []string{
 		`CREATE ROLE worker_nodelete LOGIN`,

@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,13 +22,7 @@ func TestQueuePostgresConfigReadOncePerPass(t *testing.T) {
 	dir := t.TempDir()
 	logfile := filepath.Join(dir, "msmtp.log")
 	counter := filepath.Join(dir, "evals")
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	cfg := filepath.Join(dir, "msmtprc")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\neval echo ran >> %s; echo timeout 30\n",
-		host, port, srv.CAFile(), logfile, testUser, testPassword, counter)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, host, port := workAccountConfig(t, srv, dir, logfile, fmt.Sprintf("eval echo ran >> %s; echo timeout 30\n", counter))
 	const items = 5
 	for i := range items {
 		configAccountRow(t, conn, i, cfg, host, port, srv.CAFile(), logfile, `{"from":"ann@example.com","to":["bob@example.org"]}`)

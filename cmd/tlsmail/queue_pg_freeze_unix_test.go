@@ -5,10 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,9 +14,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -34,16 +30,8 @@ import (
 func TestQueuePostgresFrozenWorker(t *testing.T) {
 	t.Parallel()
 	const n = 300
-	url := pgDB(t, "frozen")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _, q := pgInitQueue(t, "frozen")
 	ctx := context.Background()
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 
 	var (
 		mu       sync.Mutex
@@ -71,10 +59,7 @@ func TestQueuePostgresFrozenWorker(t *testing.T) {
 			return nil
 		}
 	})
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	a := envAccount(t, srv)
 	for i := range n {
 		m := fmt.Sprintf("Message-ID: <%d@frozen.test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)
 		if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "a@frozen.test", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {

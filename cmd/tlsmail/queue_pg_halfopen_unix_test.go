@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,9 +16,7 @@ import (
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -128,26 +125,15 @@ func TestQueuePostgresExitAfterHalfOpen(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			url := pgDB(t, "halfopen_"+strings.ReplaceAll(tt.name, " ", "_"))
-			if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-				t.Fatalf("queue init:\n%s", r)
-			}
+			url, _, q := pgInitQueue(t, "halfopen_"+strings.ReplaceAll(tt.name, " ", "_"))
 			ctx := context.Background()
-			q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer q.Close()
 			srv := startServer(t, func(c *server.Config) {
 				c.RejectData = func(server.Envelope) *server.Reply {
 					time.Sleep(tt.slow)
 					return nil
 				}
 			})
-			host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-			port, _ := strconv.Atoi(p)
-			a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-				Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+			a := envAccount(t, srv)
 			m := "Message-ID: <1@halfopen.test>\r\nSubject: 1\r\n\r\nbody\r\n"
 			if _, err := submit.Enqueue(ctx, q, a, outbox.Envelope{From: "a@halfopen.test", To: []string{"bob@example.org"}}, strings.NewReader(m)); err != nil {
 				t.Fatal(err)
@@ -161,8 +147,10 @@ func TestQueuePostgresExitAfterHalfOpen(t *testing.T) {
 			}
 			cmd := exec.Command(tlsmailBin, "queue", "run", "--lease", "3s", "--parallel", "1", "--queue-secrets", "env", "--queue-url", proxied)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, authEnv()...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
+			// Read on a failure path while tlsmail still writes: watchWriter
+			// locks (a bytes.Buffer read there raced with exec's copying).
+			out := &watchWriter{seen: make(chan struct{})}
+			cmd.Stdout, cmd.Stderr = out, out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

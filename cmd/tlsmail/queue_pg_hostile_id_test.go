@@ -15,11 +15,7 @@ import (
 func TestQueuePostgresHostileIDQuoted(t *testing.T) {
 	url, conn := pgInitDB(t, "hostileid")
 	srv := startServer(t, nil)
-	for range 2 {
-		if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
-			t.Fatalf("send --defer:\n%s", r)
-		}
-	}
+	deferSends(t, srv, url, 2)
 	// Both rows get an ID with an OSC sequence; the second an envelope
 	// that is not one, so that a run moves it to the failed items.
 	if _, err := conn.Exec(context.Background(), `

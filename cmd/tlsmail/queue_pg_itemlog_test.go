@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,13 +21,7 @@ func TestQueuePostgresItemLogFile(t *testing.T) {
 	dir := t.TempDir()
 	logfile := filepath.Join(dir, "msmtp.log")
 	victim := filepath.Join(dir, "bashrc")
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	cfg := filepath.Join(dir, "msmtprc")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\n",
-		host, port, srv.CAFile(), logfile, testUser, testPassword)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, host, port := workAccountConfig(t, srv, dir, logfile, "")
 	for i, lf := range []string{victim, logfile} {
 		configAccountRow(t, conn, i, cfg, host, port, srv.CAFile(), lf, `{"from":"a;touch /tmp/x;@example.com","to":["bob@example.org"]}`)
 	}

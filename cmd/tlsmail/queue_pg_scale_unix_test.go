@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -24,7 +23,6 @@ import (
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -100,16 +98,8 @@ type delivery struct {
 }
 
 func pgScaleRun(t *testing.T, name string, n int, kill bool) {
-	url := pgDB(t, "scale_"+name)
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _, q := pgInitQueue(t, "scale_"+name)
 	ctx := context.Background()
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 
 	// The sink: each message's envelope sender is m<i>@scale.test; when
 	// its DATA is complete, the sink reads who holds the item's lease.
@@ -167,10 +157,7 @@ func pgScaleRun(t *testing.T, name string, n int, kill bool) {
 			return nil
 		}
 	})
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	a := envAccount(t, srv)
 
 	// While public.hold has a row, a DELETE on the queue waits: a slow
 	// database disk, a lock, a busy server (the killed run holds it for
@@ -438,10 +425,7 @@ func TestQueuePostgresRestartMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	a := envAccount(t, srv)
 	const n = 1500
 	ids := make([]string, n)
 	tx, err := q.Pool().Begin(ctx)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -19,10 +18,7 @@ import (
 // instead (send it directly or queue it in a spool directory, which
 // streams); nothing is queued.
 func TestQueuePostgresTooLarge(t *testing.T) {
-	url := pgDB(t, "toolarge")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _, q := pgInitQueue(t, "toolarge")
 	srv := startServer(t, nil)
 	head := "From: ann@example.com\r\nTo: bob@example.org\r\nSubject: big\r\n\r\n"
 	tests := []struct {
@@ -49,11 +45,6 @@ func TestQueuePostgresTooLarge(t *testing.T) {
 			}
 		})
 	}
-	q, err := pgqueue.Open(context.Background(), url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 	if n, err := q.Count(); err != nil || n != 0 {
 		t.Fatalf("%d items queued (%v) after refused messages", n, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,8 @@ import (
 	"github.com/tlsmail/tlsmail/internal/testpg"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 	"github.com/tlsmail/tlsmail/server"
+	"github.com/tlsmail/tlsmail/smtp"
+	"github.com/tlsmail/tlsmail/submit"
 )
 
 // pg is the package's private PostgreSQL cluster (stopped by TestMain).
@@ -54,6 +58,73 @@ func pgInitDB(t *testing.T, name string) (string, *pgx.Conn) {
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
 	return url, conn
+}
+
+// pgInitQueue is pgInitDB with the queue also opened as a library user
+// opens it (closed when the test ends), to enqueue or count behind the
+// command line's back.
+func pgInitQueue(t *testing.T, name string) (string, *pgx.Conn, *pgqueue.Queue) {
+	t.Helper()
+	url, conn := pgInitDB(t, name)
+	q, err := pgqueue.Open(context.Background(), url, pgqueue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	return url, conn, q
+}
+
+// deferSends queues n messages to srv with send --defer on the queue at
+// url, each a separate tlsmail process, as an application host would.
+func deferSends(t *testing.T, srv *server.Server, url string, n int) {
+	t.Helper()
+	for range n {
+		if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
+			t.Fatalf("send --defer:\n%s", r)
+		}
+	}
+}
+
+// serverHostPort returns the host and the port number of srv's SMTP
+// (STARTTLS) listener, as an Account or a configuration file names them.
+func serverHostPort(t *testing.T, srv *server.Server) (string, int) {
+	t.Helper()
+	host, p, err := net.SplitHostPort(srv.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, port
+}
+
+// envAccount is the Account a library user's program would enqueue with
+// for srv: STARTTLS on its SMTP port, its CA trusted, and a login as the
+// test's user whose password the runner takes from its environment
+// (passwordVar, which authEnv sets), never from the row.
+func envAccount(t *testing.T, srv *server.Server) *submit.Account {
+	t.Helper()
+	host, port := serverHostPort(t, srv)
+	return &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile()},
+		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+}
+
+// workAccountConfig writes, in dir, the runner's configuration file: its
+// account "work" reaches srv with STARTTLS, trusts srv's CA, logs in with
+// the test's user and password and logs to logfile; extra (whole lines,
+// each ending in "\n") follows. It returns the file and srv's host and
+// port, which configAccountRow's rows name.
+func workAccountConfig(t *testing.T, srv *server.Server, dir, logfile, extra string) (string, string, int) {
+	t.Helper()
+	host, port := serverHostPort(t, srv)
+	cfg := filepath.Join(dir, "msmtprc")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("account work\nhost %s\nport %d\ntls on\ntls_starttls on\ntls_trust_file %s\nlogfile %s\nauth on\nuser %s\npassword %s\n%s",
+		host, port, srv.CAFile(), logfile, testUser, testPassword, extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, host, port
 }
 
 // configAccountRow writes, as an application host's SQL would, a queue
@@ -215,10 +286,7 @@ func TestQueuePostgresFlags(t *testing.T) {
 // until it is due, queue flush delivers it once; queue remove of an
 // unknown ID is refused.
 func TestQueuePostgresSendmail(t *testing.T) {
-	url := pgDB(t, "sendmail")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, _ := pgInitDB(t, "sendmail")
 	var refusals atomic.Int32
 	m := newMailbox(t, func(c *server.Config) {
 		c.RejectMail = func(string) *server.Reply {
@@ -286,25 +354,19 @@ func TestQueuePostgresSendmail(t *testing.T) {
 // a message another process queues with send --defer at once: only the
 // NOTIFY of the enqueue can wake it before the test's deadline.
 func TestQueuePostgresWatchNotify(t *testing.T) {
-	url := pgDB(t, "watch")
-	if r := runTLSMail(t, "queue", "init", "--queue-url", url); r.code != 0 {
-		t.Fatalf("queue init:\n%s", r)
-	}
+	url, conn := pgInitDB(t, "watch")
 	srv := startServer(t, nil)
 	w := exec.Command(tlsmailBin, "queue", "run", "--watch", "--interval", "1h", "--queue-secrets", "env")
 	w.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TLSMAIL_QUEUE_URL=" + url}, authEnv()...)
-	var out strings.Builder
-	w.Stdout, w.Stderr = &out, &out
+	// Read while the worker writes: watchWriter locks (a strings.Builder
+	// read here raced with the exec package's copying goroutine).
+	out := &watchWriter{seen: make(chan struct{})}
+	w.Stdout, w.Stderr = out, out
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { w.Process.Kill(); w.Wait() }()
 	// Wait for the worker's LISTEN (its first, empty pass runs with it).
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var n int
 		conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'`).Scan(&n)
@@ -422,9 +484,7 @@ func TestQueuePostgresFailNotRecorded(t *testing.T) {
 			return &server.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "not from you"}
 		}
 	})
-	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
-		t.Fatalf("send --defer:\n%s", r)
-	}
+	deferSends(t, srv, url, 1)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, `CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS
 			$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$;

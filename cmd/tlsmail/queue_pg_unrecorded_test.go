@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tlsmail/tlsmail/outbox"
 	"github.com/tlsmail/tlsmail/outbox/pgqueue"
-	"github.com/tlsmail/tlsmail/smtp"
 	"github.com/tlsmail/tlsmail/submit"
 )
 
@@ -27,10 +24,8 @@ import (
 func TestQueuePostgresMaxUnrecorded(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, nil)
-	host, p, _ := net.SplitHostPort(srv.SMTPAddr())
-	port, _ := strconv.Atoi(p)
-	a := &submit.Account{Host: host, Port: port, Mode: smtp.StartTLS, Trust: submit.Trust{CAFile: srv.CAFile(), ServerName: "localhost"},
-		Auth: submit.Auth{Mechanism: "AUTO", User: testUser, Secret: submit.SecretRef{Source: submit.SecretEnv, Ref: passwordVar}}}
+	a := envAccount(t, srv)
+	a.Trust.ServerName = "localhost"
 	for _, tc := range []struct {
 		flag []string
 		want int

@@ -93,9 +93,7 @@ func TestQueuePostgresPgBouncerWatch(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the worker did not warn within 30 s that enqueues do not wake it:\n%s", out.String())
 	}
-	if r := (cli{args: append(baseSend(srv.SMTPAddr(), srv.CAFile()), "--defer", "--queue-url", url), env: authEnv()}).run(t); r.code != 0 {
-		t.Fatalf("send --defer:\n%s", r)
-	}
+	deferSends(t, srv, url, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := srv.Wait(ctx, 1); err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/tlsmail/tlsmail/outbox"
-	"github.com/tlsmail/tlsmail/outbox/pgqueue"
 )
 
 // TestQueueShowPostgresDamaged: on PostgreSQL, queue show of an item whose
@@ -20,12 +19,7 @@ import (
 func TestQueueShowPostgresDamaged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, conn := pgInitDB(t, "showdamaged")
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.Close)
+	url, conn, q := pgInitQueue(t, "showdamaged")
 	enqueue := func() string {
 		id, err := q.EnqueueData(ctx, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}},
 			outbox.Data{Settings: []byte(`{}`)}, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")))
@@ -72,12 +66,7 @@ func TestQueueShowPostgresDamaged(t *testing.T) {
 func TestQueueShowPostgresEnvelopeUnreadable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, conn := pgInitDB(t, "showbadenv")
-	q, err := pgqueue.Open(ctx, url, pgqueue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.Close)
+	url, conn, q := pgInitQueue(t, "showbadenv")
 	content := "Subject: x\r\n\r\nbody\r\n"
 	id, err := q.EnqueueData(ctx, outbox.Envelope{From: "ann@example.com", To: []string{"bob@example.org"}},
 		outbox.Data{Settings: []byte(`{}`)}, strings.NewReader(content))
